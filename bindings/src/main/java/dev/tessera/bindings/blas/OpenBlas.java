@@ -1,0 +1,54 @@
+package dev.tessera.bindings.blas;
+
+import static org.bytedeco.openblas.global.openblas.*;
+
+import dev.tessera.bindings.Addresses;
+import org.bytedeco.javacpp.Loader;
+
+/** Typed facade over the bytedeco OpenBLAS preset for row-major single-precision GEMM. */
+public final class OpenBlas {
+    private static volatile boolean loaded;
+
+    private OpenBlas() {}
+
+    private static void load() {
+        if (!loaded) {
+            synchronized (OpenBlas.class) {
+                if (!loaded) {
+                    Loader.load(org.bytedeco.openblas.global.openblas.class);
+                    loaded = true;
+                }
+            }
+        }
+    }
+
+    /**
+     * Row-major {@code C = alpha op(A) op(B) + beta C}: op(A) m×k, op(B) k×n, C m×n; lda/ldb/ldc are the
+     * row strides of the stored matrices. Arguments must have been validated by the caller.
+     */
+    public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, long a, int lda,
+            long b, int ldb, float beta, long c, int ldc) {
+        load();
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k,
+                alpha, Addresses.floats(a), lda, Addresses.floats(b), ldb, beta, Addresses.floats(c), ldc);
+    }
+
+    /** Threads OpenBLAS uses: the value set with {@link #setThreads}, else its default (one per core). */
+    public static int threads() {
+        load();
+        int n = blas_get_num_threads();
+        return n > 0 ? n : Runtime.getRuntime().availableProcessors();
+    }
+
+    public static void setThreads(int n) {
+        load();
+        blas_set_num_threads(n);
+    }
+
+    /** Preset version of the bundled OpenBLAS, as pinned in the parent POM. */
+    public static String version() {
+        Package p = org.bytedeco.openblas.global.openblas.class.getPackage();
+        String v = p == null ? null : p.getImplementationVersion();
+        return v == null ? "unknown" : v;
+    }
+}

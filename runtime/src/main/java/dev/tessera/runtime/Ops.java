@@ -1,0 +1,533 @@
+package dev.tessera.runtime;
+
+import dev.tessera.runtime.Backend.MatmulPrecision;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The op set over {@link Tensor}s, one API for every backend. Each op checks its arguments (open
+ * tensors, devices, dtypes, shapes) and throws {@link IllegalArgumentException} or
+ * {@link IllegalStateException} naming the shapes <em>before</em> any native call, then dispatches
+ * to the backend of the inputs' device. Results are new contiguous tensors on the same device, owned
+ * by the caller (or the current {@link Scope}). Non-contiguous inputs are gathered first.
+ *
+ * <p>Floating ops accept F32 on every backend and F16/BF16 where the backend supports them (CUDA
+ * natively; CPU by computing in F32); reductions always accumulate in F32.
+ */
+public final class Ops {
+    private static volatile MatmulPrecision defaultPrecision =
+            "tf32".equalsIgnoreCase(System.getProperty("tessera.matmul.precision")) ? MatmulPrecision.TF32
+                    : MatmulPrecision.FP32;
+
+    private Ops() {}
+
+    // ------------------------------------------------------------------ validation helpers
+
+    /** Temporaries made while preparing arguments; closed when the op returns. */
+    private static final class Temps implements AutoCloseable {
+        private final List<Tensor> list = new ArrayList<>(2);
+
+        Tensor contiguous(Tensor t) {
+            if (t == null || t.isContiguous()) {
+                return t;
+            }
+            Tensor c = t.contiguous();
+            list.add(c);
+            return c;
+        }
+
+        Tensor add(Tensor t) {
+            list.add(t);
+            return t;
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : list) {
+                t.close();
+            }
+        }
+    }
+
+    private static void open(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t == null) {
+                throw new IllegalArgumentException(op + ": tensor argument is null");
+            }
+            if (t.isClosed()) {
+                throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
+            }
+            t.ensureOpen();
+        }
+    }
+
+    private static void sameDevice(String op, Tensor first, Tensor... others) {
+        for (Tensor t : others) {
+            if (t != null && !t.device().equals(first.device())) {
+                throw new IllegalArgumentException(op + ": tensors are on different devices: " + first.describe()
+                        + " and " + t.describe());
+            }
+        }
+    }
+
+    private static void sameDtype(String op, Tensor first, Tensor... others) {
+        for (Tensor t : others) {
+            if (t != null && t.dtype() != first.dtype()) {
+                throw new IllegalArgumentException(op + ": dtype mismatch: " + first.describe() + " and " + t.describe());
+            }
+        }
+    }
+
+    private static void floating(String op, Tensor t) {
+        if (!t.dtype().isFloating()) {
+            throw new IllegalArgumentException(op + " needs a floating tensor (F32/F16/BF16), got " + t.describe());
+        }
+    }
+
+    private static void rankAtLeast(String op, Tensor t, int r) {
+        if (t.rank() < r) {
+            throw new IllegalArgumentException(op + " needs at least " + r + " dims, got " + t.describe());
+        }
+    }
+
+    private static Tensor like(Tensor t) {
+        return Tensor.empty(t.dtype(), t.device(), t.shape());
+    }
+
+    private static void checkOut(String op, Tensor out, Tensor like) {
+        open(op, out);
+        if (!out.device().equals(like.device()) || out.dtype() != like.dtype()
+                || !Arrays.equals(out.shape(), like.shape()) || !out.isContiguous()) {
+            throw new IllegalArgumentException(op + ": out must be a contiguous " + like.describe() + ", got "
+                    + out.describe() + (out.isContiguous() ? "" : " (not contiguous)"));
+        }
+    }
+
+    // ------------------------------------------------------------------ elementwise
+
+    public static Tensor add(Tensor a, Tensor b) {
+        return binary(BinaryOp.ADD, a, b);
+    }
+
+    public static Tensor sub(Tensor a, Tensor b) {
+        return binary(BinaryOp.SUB, a, b);
+    }
+
+    public static Tensor mul(Tensor a, Tensor b) {
+        return binary(BinaryOp.MUL, a, b);
+    }
+
+    public static Tensor div(Tensor a, Tensor b) {
+        return binary(BinaryOp.DIV, a, b);
+    }
+
+    /**
+     * {@code a (op) b} where b has a's shape, or b is 1-D with a's last dim (broadcast over rows, e.g.
+     * a bias).
+     */
+    public static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
+        String name = op.name().toLowerCase();
+        open(name, a, b);
+        Tensor out = like(a);
+        try {
+            binary(op, a, b, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** As {@link #binary(BinaryOp, Tensor, Tensor)} into a preallocated contiguous {@code out}. */
+    public static void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        String name = op.name().toLowerCase();
+        open(name, a, b, out);
+        sameDevice(name, a, b, out);
+        sameDtype(name, a, b);
+        floating(name, a);
+        checkOut(name, out, a);
+        boolean same = Arrays.equals(a.shape(), b.shape());
+        boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
+        if (!same && !row) {
+            throw new IllegalArgumentException(name + ": shapes " + Arrays.toString(a.shape()) + " and "
+                    + Arrays.toString(b.shape()) + " do not match (b must have a's shape, or be 1-D of a's last dim)");
+        }
+        try (Temps tmp = new Temps()) {
+            Tensor ca = tmp.contiguous(a);
+            Tensor cb = tmp.contiguous(b);
+            if (same) {
+                a.backend().binary(op, ca, cb, out);
+            } else {
+                a.backend().binaryRow(op, ca, cb, out);
+            }
+        }
+    }
+
+    /** {@code alpha * x + beta}. */
+    public static Tensor affine(Tensor x, float alpha, float beta) {
+        open("affine", x);
+        floating("affine", x);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().affine(tmp.contiguous(x), alpha, beta, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    public static Tensor scale(Tensor x, float alpha) {
+        return affine(x, alpha, 0f);
+    }
+
+    // ------------------------------------------------------------------ norms, softmax, activations
+
+    /** Layer norm over the last dim; gamma/beta (1-D, last dim) may be null. */
+    public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        open("layerNorm", x);
+        floating("layerNorm", x);
+        rankAtLeast("layerNorm", x, 1);
+        checkVector("layerNorm", "gamma", x, gamma);
+        checkVector("layerNorm", "beta", x, beta);
+        checkEps("layerNorm", eps);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().layerNorm(tmp.contiguous(x), tmp.contiguous(gamma), tmp.contiguous(beta), eps, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** RMS norm over the last dim: x / sqrt(mean(x²) + eps) · gamma (gamma may be null). */
+    public static Tensor rmsNorm(Tensor x, Tensor gamma, float eps) {
+        open("rmsNorm", x);
+        floating("rmsNorm", x);
+        rankAtLeast("rmsNorm", x, 1);
+        checkVector("rmsNorm", "gamma", x, gamma);
+        checkEps("rmsNorm", eps);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().rmsNorm(tmp.contiguous(x), tmp.contiguous(gamma), eps, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    private static void checkEps(String op, float eps) {
+        if (!(eps >= 0f) || Float.isInfinite(eps)) {
+            throw new IllegalArgumentException(op + ": eps must be finite and >= 0, got " + eps);
+        }
+    }
+
+    private static void checkVector(String op, String what, Tensor x, Tensor v) {
+        if (v == null) {
+            return;
+        }
+        open(op, v);
+        sameDevice(op, x, v);
+        sameDtype(op, x, v);
+        if (v.rank() != 1 || v.dim(0) != x.dim(-1)) {
+            throw new IllegalArgumentException(op + ": " + what + " must be 1-D of size " + x.dim(-1) + " (last dim of "
+                    + x.describe() + "), got " + v.describe());
+        }
+    }
+
+    /** Softmax over the last dim. */
+    public static Tensor softmax(Tensor x) {
+        return softmax(x, false);
+    }
+
+    /**
+     * Softmax over the last dim; with {@code causal}, x is [..., q, k] scores and row i may only see
+     * keys j &lt;= i + (k - q) (bottom-right aligned, as with a KV cache longer than the query).
+     */
+    public static Tensor softmax(Tensor x, boolean causal) {
+        open("softmax", x);
+        floating("softmax", x);
+        rankAtLeast("softmax", x, causal ? 2 : 1);
+        long causalQ = causal ? x.dim(-2) : 0;
+        if (causal && x.dim(-2) > x.dim(-1)) {
+            throw new IllegalArgumentException("softmax(causal): query length " + x.dim(-2)
+                    + " exceeds key length " + x.dim(-1) + " in " + x.describe());
+        }
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().softmax(tmp.contiguous(x), causalQ, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** GELU, exact (erf) form. */
+    public static Tensor gelu(Tensor x) {
+        return gelu(x, false);
+    }
+
+    /** GELU, tanh approximation ("gelu_new" / "gelu_pytorch_tanh"). */
+    public static Tensor geluTanh(Tensor x) {
+        return gelu(x, true);
+    }
+
+    private static Tensor gelu(Tensor x, boolean tanh) {
+        open("gelu", x);
+        floating("gelu", x);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().gelu(tmp.contiguous(x), tanh, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** SiLU (swish): x · sigmoid(x). */
+    public static Tensor silu(Tensor x) {
+        open("silu", x);
+        floating("silu", x);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().silu(tmp.contiguous(x), out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ gather, layout, dtype
+
+    /** Rows of {@code table} [vocab, dim] at {@code ids} (I32/I64, any shape) → [...ids, dim]. */
+    public static Tensor embedding(Tensor ids, Tensor table) {
+        open("embedding", ids, table);
+        sameDevice("embedding", ids, table);
+        if (ids.dtype() != DType.I32 && ids.dtype() != DType.I64) {
+            throw new IllegalArgumentException("embedding: ids must be I32 or I64, got " + ids.describe());
+        }
+        floating("embedding", table);
+        if (table.rank() != 2) {
+            throw new IllegalArgumentException("embedding: table must be [vocab, dim], got " + table.describe());
+        }
+        long[] ids_shape = ids.shape();
+        long[] outShape = Arrays.copyOf(ids_shape, ids_shape.length + 1);
+        outShape[ids_shape.length] = table.dim(1);
+        Tensor out = Tensor.empty(table.dtype(), table.device(), outShape);
+        try (Temps tmp = new Temps()) {
+            ids.backend().embedding(tmp.contiguous(ids), tmp.contiguous(table), out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** A contiguous copy with the last two dims swapped. */
+    public static Tensor transpose(Tensor x) {
+        open("transpose", x);
+        rankAtLeast("transpose", x, 2);
+        long[] s = x.shape();
+        long t = s[s.length - 1];
+        s[s.length - 1] = s[s.length - 2];
+        s[s.length - 2] = t;
+        Tensor out = Tensor.empty(x.dtype(), x.device(), s);
+        try (Temps tmp = new Temps()) {
+            x.backend().transposeLast2(tmp.contiguous(x), out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** A contiguous copy converted among F32/F16/BF16. */
+    public static Tensor convert(Tensor x, DType target) {
+        open("convert", x);
+        floating("convert", x);
+        if (target == null || !target.isFloating()) {
+            throw new IllegalArgumentException("convert: target must be F32, F16 or BF16, got " + target);
+        }
+        Tensor out = Tensor.empty(target, x.device(), x.shape());
+        try (Temps tmp = new Temps()) {
+            Tensor c = tmp.contiguous(x);
+            if (target == x.dtype()) {
+                x.backend().copy(c, out);
+            } else {
+                x.backend().convert(c, out);
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ matmul
+
+    public static MatmulPrecision defaultMatmulPrecision() {
+        return defaultPrecision;
+    }
+
+    /** FP32 (default) or TF32 for fp32 matmuls on CUDA; also {@code -Dtessera.matmul.precision=tf32}. */
+    public static void setDefaultMatmulPrecision(MatmulPrecision p) {
+        defaultPrecision = p == null ? MatmulPrecision.FP32 : p;
+    }
+
+    /** Matrix product of the last two dims: a [..., m, k] · b [..., k, n] (or b [k, n]) → [..., m, n]. */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        return matmul(a, b, defaultPrecision);
+    }
+
+    /**
+     * As {@link #matmul(Tensor, Tensor)}. Transposed views of the last two dims (e.g. {@code b.t()})
+     * are passed to BLAS as transposes, without a copy. Batch dims must be equal, or b is 2-D.
+     */
+    public static Tensor matmul(Tensor a, Tensor b, MatmulPrecision precision) {
+        open("matmul", a, b);
+        sameDevice("matmul", a, b);
+        sameDtype("matmul", a, b);
+        floating("matmul", a);
+        rankAtLeast("matmul", a, 2);
+        rankAtLeast("matmul", b, 2);
+        long m = a.dim(-2);
+        long k = a.dim(-1);
+        long n = b.dim(-1);
+        if (b.dim(-2) != k) {
+            throw new IllegalArgumentException("matmul: inner dimensions differ: " + a.describe() + " · "
+                    + b.describe() + " (" + k + " vs " + b.dim(-2) + ")");
+        }
+        long[] batchA = Arrays.copyOf(a.shape(), a.rank() - 2);
+        long[] batchB = Arrays.copyOf(b.shape(), b.rank() - 2);
+        boolean broadcastB = b.rank() == 2;
+        if (!broadcastB && !Arrays.equals(batchA, batchB)) {
+            throw new IllegalArgumentException("matmul: batch dims differ: " + a.describe() + " · " + b.describe()
+                    + " (b must have a's batch dims or be 2-D)");
+        }
+        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("matmul: dims too large for BLAS: " + a.describe() + " · " + b.describe());
+        }
+        long batch = Shape.numel(batchA);
+        long[] outShape = Arrays.copyOf(a.shape(), a.rank());
+        outShape[outShape.length - 1] = n;
+        Tensor out = Tensor.empty(a.dtype(), a.device(), outShape);
+        try (Temps tmp = new Temps()) {
+            if (broadcastB && batch > 1 && a.isContiguous()) {
+                // fold a's batch into rows: one GEMM [batch*m, k] · [k, n]
+                Tensor a2 = tmp.add(a.reshape(batch * m, k));
+                long rows = batch * m;
+                if (rows > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("matmul: too many rows for BLAS: " + a.describe());
+                }
+                gemmViews(a2, b, out, (int) rows, (int) n, (int) k, 1, false, tmp, precision);
+            } else {
+                if (batch > Integer.MAX_VALUE) {
+                    throw new IllegalArgumentException("matmul: batch too large: " + a.describe());
+                }
+                gemmViews(a, b, out, (int) m, (int) n, (int) k, (int) batch, broadcastB, tmp, precision);
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** {@code x [..., in] · weightᵀ + bias}, with weight [out, in] as Hugging Face stores it; bias may be null. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        open("linear", x, weight);
+        if (weight.rank() != 2) {
+            throw new IllegalArgumentException("linear: weight must be [out, in], got " + weight.describe());
+        }
+        rankAtLeast("linear", x, 1);
+        if (x.dim(-1) != weight.dim(1)) {
+            throw new IllegalArgumentException("linear: input " + x.describe() + " has " + x.dim(-1)
+                    + " features, weight " + weight.describe() + " expects " + weight.dim(1));
+        }
+        if (bias != null) {
+            open("linear", bias);
+            if (bias.rank() != 1 || bias.dim(0) != weight.dim(0)) {
+                throw new IllegalArgumentException("linear: bias must be [" + weight.dim(0) + "], got " + bias.describe());
+            }
+        }
+        try (Temps tmp = new Temps()) {
+            Tensor x2 = x.rank() == 1 ? tmp.add(x.reshape(1, x.dim(0))) : x;
+            Tensor wt = tmp.add(weight.t());
+            Tensor y = matmul(x2, wt);
+            if (bias != null) {
+                try (Tensor yy = y) {
+                    y = add(yy, bias);
+                }
+            }
+            if (x.rank() == 1) {
+                try (Tensor yy = y) {
+                    y = yy.reshape(weight.dim(0));
+                }
+            }
+            return y;
+        }
+    }
+
+    /** Where the last two dims of a view sit in memory: row-major (ld = row stride) or transposed. */
+    private record MatLayout(boolean transposed, int ld, long batchStride) {}
+
+    private static MatLayout layout(Tensor t, int batchDims) {
+        long[] s = t.strides();
+        long[] d = t.shape();
+        int r = d.length;
+        long rows = d[r - 2];
+        long cols = d[r - 1];
+        long sr = s[r - 2];
+        long sc = s[r - 1];
+        Boolean transposed = null;
+        long ld = 0;
+        if ((sc == 1 || cols == 1) && sr >= Math.max(cols, 1) && sr <= Integer.MAX_VALUE) {
+            transposed = false;
+            ld = Math.max(sr, Math.max(cols, 1));
+        } else if ((sr == 1 || rows == 1) && sc >= Math.max(rows, 1) && sc <= Integer.MAX_VALUE) {
+            transposed = true;
+            ld = Math.max(sc, Math.max(rows, 1));
+        }
+        if (transposed == null) {
+            return null;
+        }
+        // the batch dims must collapse to one stride
+        long batchStride = 0;
+        long expected = -1;
+        for (int i = batchDims - 1; i >= 0; i--) {
+            if (d[i] == 1) {
+                continue;
+            }
+            if (expected == -1) {
+                batchStride = s[i];
+            } else if (s[i] != expected) {
+                return null;
+            }
+            expected = s[i] * d[i];
+        }
+        return new MatLayout(transposed, (int) ld, batchStride);
+    }
+
+    private static void gemmViews(Tensor a, Tensor b, Tensor out, int m, int n, int k, int batch, boolean broadcastB,
+            Temps tmp, MatmulPrecision precision) {
+        MatLayout la = layout(a, a.rank() - 2);
+        if (la == null) {
+            a = tmp.add(a.contiguous());
+            la = layout(a, a.rank() - 2);
+        }
+        MatLayout lb = layout(b, b.rank() - 2);
+        if (lb == null) {
+            b = tmp.add(b.contiguous());
+            lb = layout(b, b.rank() - 2);
+        }
+        long strideB = broadcastB ? 0 : lb.batchStride();
+        a.backend().gemm(la.transposed(), lb.transposed(), m, n, k, 1f, a, la.ld(), la.batchStride(), b, lb.ld(),
+                strideB, 0f, out, n, (long) m * n, batch, precision);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.tessera.runtime;
+
+import dev.tessera.bindings.NativeLibrary;
+import dev.tessera.bindings.Versions;
+import dev.tessera.bindings.blas.OpenBlas;
+import dev.tessera.bindings.cuda.CudaRuntime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.bytedeco.javacpp.Loader;
+
+/**
+ * What {@code tessera info} reports, as a JSON-friendly tree of maps and lists: versions, native
+ * library, CPU SIMD level and threads, and each backend's state (for CUDA: devices, compute
+ * capability, memory, driver and runtime versions, or the reason it is unavailable).
+ */
+public final class SystemInfo {
+    private SystemInfo() {}
+
+    public static Map<String, Object> collect() {
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("version", Versions.tessera());
+        info.put("java", System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")");
+        info.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        Map<String, Object> versions = new LinkedHashMap<>(Versions.all());
+        try {
+            versions.put("javacpp.loaded", Loader.getVersion());
+        } catch (java.io.IOException e) {
+            versions.put("javacpp.loaded", "unknown");
+        }
+        info.put("presets", versions);
+
+        Map<String, Object> nat = new LinkedHashMap<>();
+        try {
+            NativeLibrary.load();
+            nat.put("loaded", true);
+            nat.put("version", NativeLibrary.version());
+            nat.put("path", NativeLibrary.path());
+            nat.put("cpuSimd", NativeLibrary.cpuSimd());
+            nat.put("cpuThreads", NativeLibrary.cpuThreads());
+            nat.put("cudaKernels", NativeLibrary.cudaCompiled());
+            nat.put("cudaArchs", NativeLibrary.cudaArchs());
+        } catch (UnsatisfiedLinkError e) {
+            nat.put("loaded", false);
+            nat.put("error", e.getMessage());
+        }
+        info.put("native", nat);
+        info.put("availableProcessors", Runtime.getRuntime().availableProcessors());
+
+        List<Object> backends = new ArrayList<>();
+        for (Backend b : Backends.all()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", b.name());
+            Backend.Availability a = b.availability();
+            m.put("available", a.available());
+            if (!a.available()) {
+                m.put("reason", a.reason());
+            }
+            if (a.available() && b.deviceType() == Device.Type.CPU) {
+                try {
+                    m.put("blas", "OpenBLAS " + OpenBlas.version());
+                    m.put("blasThreads", OpenBlas.threads());
+                } catch (Throwable t) {
+                    m.put("blas", "unavailable: " + t.getMessage());
+                }
+            }
+            if (a.available() && b.deviceType() == Device.Type.CUDA) {
+                m.put("driverVersion", cudaVersion(CudaRuntime.driverVersion()));
+                m.put("runtimeVersion", cudaVersion(CudaRuntime.runtimeVersion()));
+                List<Object> devices = new ArrayList<>();
+                for (int i = 0; i < b.deviceCount(); i++) {
+                    CudaRuntime.DeviceInfo d = CudaRuntime.deviceInfo(i);
+                    Map<String, Object> dm = new LinkedHashMap<>();
+                    dm.put("device", "cuda:" + i);
+                    dm.put("name", d.name());
+                    dm.put("computeCapability", d.computeCapability());
+                    dm.put("totalMemoryBytes", d.totalMemory());
+                    dm.put("freeMemoryBytes", d.freeMemory());
+                    dm.put("multiprocessors", d.multiprocessors());
+                    devices.add(dm);
+                }
+                m.put("devices", devices);
+            }
+            backends.add(m);
+        }
+        info.put("backends", backends);
+        try {
+            info.put("defaultDevice", Backends.defaultDevice().toString());
+        } catch (RuntimeException e) {
+            info.put("defaultDevice", "none: " + e.getMessage());
+        }
+        return info;
+    }
+
+    private static String cudaVersion(int v) {
+        return (v / 1000) + "." + (v % 1000) / 10;
+    }
+}

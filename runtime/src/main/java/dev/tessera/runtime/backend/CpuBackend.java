@@ -1,0 +1,334 @@
+package dev.tessera.runtime.backend;
+
+import static dev.tessera.bindings.TesseraNative.*;
+
+import dev.tessera.bindings.Addresses;
+import dev.tessera.bindings.NativeLibrary;
+import dev.tessera.bindings.NativeStatus;
+import dev.tessera.bindings.blas.OpenBlas;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.BinaryOp;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.HostArray;
+import dev.tessera.runtime.Storage;
+import dev.tessera.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * The CPU backend: libtessera's C++ kernels (AVX2/AVX-512, threaded) and OpenBLAS for GEMM. Computes
+ * in fp32; F16/BF16 tensors are converted to fp32 around each op. Host memory is 64-byte aligned.
+ */
+public final class CpuBackend implements Backend {
+    private static final int ALIGN = 64;
+
+    private final AtomicLong allocated = new AtomicLong();
+    private final AtomicLong peak = new AtomicLong();
+    private final AtomicLong allocations = new AtomicLong();
+    private volatile Availability availability;
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public Device.Type deviceType() {
+        return Device.Type.CPU;
+    }
+
+    @Override
+    public int priority() {
+        return 0;
+    }
+
+    @Override
+    public Availability availability() {
+        Availability a = availability;
+        if (a == null) {
+            try {
+                NativeLibrary.load();
+                a = Availability.yes();
+            } catch (UnsatisfiedLinkError e) {
+                a = Availability.no(e.getMessage());
+            }
+            availability = a;
+        }
+        return a;
+    }
+
+    @Override
+    public int deviceCount() {
+        return 1;
+    }
+
+    // ------------------------------------------------------------------ memory
+
+    @Override
+    public Storage allocate(Device device, long bytes) {
+        long raw = Pointer.malloc(Math.max(bytes, 1) + ALIGN).address();
+        if (raw == 0) {
+            throw new OutOfMemoryError("could not allocate " + bytes + " bytes of host memory");
+        }
+        long aligned = (raw + ALIGN - 1) & -ALIGN;
+        long now = allocated.addAndGet(bytes);
+        peak.accumulateAndGet(now, Math::max);
+        allocations.incrementAndGet();
+        return new Storage(this, Device.CPU, aligned, bytes, raw);
+    }
+
+    @Override
+    public void free(Storage storage) {
+        Pointer.free(Addresses.pointer((Long) storage.handle()));
+        allocated.addAndGet(-storage.bytes());
+    }
+
+    @Override
+    public MemoryStats memoryStats(Device device) {
+        long a = allocated.get();
+        return new MemoryStats(a, a, peak.get(), allocations.get());
+    }
+
+    @Override
+    public void synchronize(Device device) {
+        // CPU kernels are synchronous
+    }
+
+    @Override
+    public void fillZero(Tensor t) {
+        Addresses.fill(t.address(), 0, t.numel() * t.dtype().size());
+    }
+
+    @Override
+    public void copyFromHost(Tensor dst, HostArray src) {
+        checkBytes(dst, src);
+        src.copyTo(dst.address());
+    }
+
+    @Override
+    public void copyToHost(Tensor src, HostArray dst) {
+        checkBytes(src, dst);
+        dst.copyFrom(src.address());
+    }
+
+    private static void checkBytes(Tensor t, HostArray h) {
+        long bytes = t.numel() * t.dtype().size();
+        if (h.bytes() != bytes) {
+            throw new IllegalArgumentException("host buffer has " + h.bytes() + " bytes, " + t.describe() + " needs "
+                    + bytes);
+        }
+    }
+
+    @Override
+    public void copy(Tensor src, Tensor dst) {
+        Addresses.copy(dst.address(), src.address(), src.numel() * src.dtype().size());
+    }
+
+    @Override
+    public void stridedCopy(Tensor src, Tensor dst) {
+        long[] shape = src.shape();
+        NativeStatus.check(tsr_cpu_strided_copy(src.address(), dst.address(), shape.length, shape, src.strides(),
+                src.dtype().size()), "tsr_cpu_strided_copy");
+    }
+
+    // ------------------------------------------------------------------ fp32 staging for F16/BF16
+
+    /** Runs an fp32 kernel on tensors of any floating dtype by converting around it. */
+    private final class F32 implements AutoCloseable {
+        private final List<Tensor> temps = new ArrayList<>(3);
+
+        long in(Tensor t) {
+            if (t == null) {
+                return 0;
+            }
+            if (t.dtype() == DType.F32) {
+                return t.address();
+            }
+            Tensor f = Tensor.empty(DType.F32, Device.CPU, t.shape());
+            temps.add(f);
+            convert(t, f);
+            return f.address();
+        }
+
+        /** An fp32 buffer for {@code out}; {@link #finish} converts it back if needed. */
+        long out(Tensor out) {
+            if (out.dtype() == DType.F32) {
+                return out.address();
+            }
+            Tensor f = Tensor.empty(DType.F32, Device.CPU, out.shape());
+            temps.add(f);
+            pendingOut = out;
+            pendingF32 = f;
+            return f.address();
+        }
+
+        private Tensor pendingOut;
+        private Tensor pendingF32;
+
+        void finish() {
+            if (pendingOut != null) {
+                convert(pendingF32, pendingOut);
+            }
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : temps) {
+                t.close();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ ops
+
+    @Override
+    public void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_binary_f32(op.code(), f.in(a), f.in(b), f.out(out), a.numel()),
+                    "tsr_cpu_binary_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void binaryRow(BinaryOp op, Tensor x, Tensor row, Tensor out) {
+        long cols = row.numel();
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_binary_row_f32(op.code(), f.in(x), f.in(row), f.out(out), x.numel() / cols,
+                    cols), "tsr_cpu_binary_row_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void affine(Tensor x, float alpha, float beta, Tensor out) {
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_affine_f32(f.in(x), alpha, beta, f.out(out), x.numel()), "tsr_cpu_affine_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps, Tensor out) {
+        long cols = x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_layer_norm_f32(f.in(x), f.in(gamma), f.in(beta), f.out(out),
+                    cols == 0 ? 0 : x.numel() / cols, cols, eps), "tsr_cpu_layer_norm_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void rmsNorm(Tensor x, Tensor gamma, float eps, Tensor out) {
+        long cols = x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_rms_norm_f32(f.in(x), f.in(gamma), f.out(out),
+                    cols == 0 ? 0 : x.numel() / cols, cols, eps), "tsr_cpu_rms_norm_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void softmax(Tensor x, long causalQ, Tensor out) {
+        long cols = x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_softmax_f32(f.in(x), f.out(out), cols == 0 ? 0 : x.numel() / cols, cols,
+                    causalQ), "tsr_cpu_softmax_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void gelu(Tensor x, boolean tanhApprox, Tensor out) {
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_gelu_f32(f.in(x), f.out(out), x.numel(), tanhApprox ? 1 : 0), "tsr_cpu_gelu_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void silu(Tensor x, Tensor out) {
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_silu_f32(f.in(x), f.out(out), x.numel()), "tsr_cpu_silu_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void embedding(Tensor ids, Tensor table, Tensor out) {
+        long[] bad = {-1};
+        try (F32 f = new F32()) {
+            int status = tsr_cpu_embedding_f32(ids.address(), ids.dtype().code(), f.in(table), f.out(out), ids.numel(),
+                    table.dim(0), table.dim(1), bad);
+            if (status == NativeStatus.ERR_INDEX) {
+                throw new IndexOutOfBoundsException("embedding: id at position " + bad[0] + " of " + ids.describe()
+                        + " is outside the vocabulary [0, " + table.dim(0) + ")");
+            }
+            NativeStatus.check(status, "tsr_cpu_embedding_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void transposeLast2(Tensor x, Tensor out) {
+        long rows = x.dim(-2);
+        long cols = x.dim(-1);
+        long batch = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
+        NativeStatus.check(tsr_cpu_transpose(x.address(), out.address(), batch, rows, cols, x.dtype().size()),
+                "tsr_cpu_transpose");
+    }
+
+    @Override
+    public void convert(Tensor x, Tensor out) {
+        NativeStatus.check(tsr_cpu_convert(x.address(), x.dtype().code(), out.address(), out.dtype().code(),
+                x.numel()), "tsr_cpu_convert");
+    }
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, int lda,
+            long strideA, Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC, int batch,
+            MatmulPrecision precision) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (a.dtype() != DType.F32) {
+            gemmViaF32(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+            return;
+        }
+        long pa = a.address();
+        long pb = b.address();
+        long pc = c.address();
+        for (int i = 0; i < batch; i++) {
+            OpenBlas.sgemm(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
+                    beta, pc + 4L * i * strideC, ldc);
+        }
+    }
+
+    /** F16/BF16 GEMM on the CPU: convert the operands' storage to fp32, multiply, convert back. */
+    private void gemmViaF32(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, int lda,
+            long strideA, Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC, int batch) {
+        // the operands may be views: widen the whole spans they cover
+        try (Tensor a32 = widen(a, span(transA ? k : m, transA ? m : k, lda, strideA, batch));
+                Tensor b32 = widen(b, span(transB ? n : k, transB ? k : n, ldb, strideB, batch));
+                Tensor c32 = widen(c, span(m, n, ldc, strideC, batch))) {
+            gemm(transA, transB, m, n, k, alpha, a32, lda, strideA, b32, ldb, strideB, beta, c32, ldc, strideC, batch,
+                    MatmulPrecision.FP32);
+            NativeStatus.check(tsr_cpu_convert(c32.address(), DType.F32.code(), c.address(), c.dtype().code(),
+                    c32.numel()), "tsr_cpu_convert");
+        }
+    }
+
+    private static long span(int rows, int cols, int ld, long batchStride, int batch) {
+        return (batch - 1L) * batchStride + (rows - 1L) * ld + cols;
+    }
+
+    private Tensor widen(Tensor t, long elements) {
+        Tensor f = Tensor.empty(DType.F32, Device.CPU, elements);
+        NativeStatus.check(tsr_cpu_convert(t.address(), t.dtype().code(), f.address(), DType.F32.code(), elements),
+                "tsr_cpu_convert");
+        return f;
+    }
+}
