@@ -3,6 +3,10 @@
  * CPU variants compute in fp32 (conversion handles f16/bf16 storage); CUDA variants take a dtype
  * (TSR_F32, TSR_F16 or TSR_BF16 for floating ops) and compute in fp32 whatever the storage type.
  * See tessera.h for the shared conventions.
+ *
+ * Aliasing: out may equal the (first) input for binary, binary_row, affine, the norms, softmax and
+ * the activations; not for transpose, convert between different dtypes, or strided_copy.
+ * GELU / SiLU of -inf give -0; conversions quiet NaNs and keep their top payload bits (as F16C does).
  */
 #ifndef TESSERA_CORE_H
 #define TESSERA_CORE_H
@@ -37,7 +41,8 @@ TSR_API int tsr_cpu_gelu_f32(const float *x, float *out, int64_t n, int tanh_app
 /* SiLU: x * sigmoid(x). */
 TSR_API int tsr_cpu_silu_f32(const float *x, float *out, int64_t n);
 /* out[i, :] = table[ids[i], :]; ids are TSR_I32 or TSR_I64. If an id is outside [0, vocab) returns
- * TSR_ERR_INDEX and stores the first offending position in *bad_pos (out is then unspecified). */
+ * TSR_ERR_INDEX and stores the first offending position in *bad_pos if bad_pos is not NULL;
+ * nothing is written to out then. */
 TSR_API int tsr_cpu_embedding_f32(const void *ids, int ids_dtype, const float *table, float *out, int64_t n_ids,
                                   int64_t vocab, int64_t dim, int64_t *bad_pos);
 /* out[b, c, r] = x[b, r, c] for elements of elem_size bytes (1, 2, 4 or 8). */
@@ -45,7 +50,8 @@ TSR_API int tsr_cpu_transpose(const void *x, void *out, int64_t batch, int64_t r
 /* Elementwise dtype conversion among TSR_F32, TSR_F16, TSR_BF16 (round to nearest even; NaN kept). */
 TSR_API int tsr_cpu_convert(const void *x, int src_dtype, void *out, int dst_dtype, int64_t n);
 /* Gather a strided view into a contiguous buffer. shape/src_strides have ndim (<= 8) entries;
- * strides are in elements; src points at the view's first element. */
+ * strides are in elements and may be 0 (broadcast) or negative; src points at the view's first
+ * element. */
 TSR_API int tsr_cpu_strided_copy(const void *src, void *dst, int ndim, const int64_t *shape,
                                  const int64_t *src_strides, int elem_size);
 

@@ -99,4 +99,18 @@ public interface Backend {
     void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, int lda, long strideA,
             Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC, int batch,
             MatmulPrecision precision);
+
+    // ==== kernel families (issue 3). Each family edits only its own region below. ====
+    // ---- attention region
+
+    // ---- end attention region
+    // ---- patch embedding region
+
+    // ---- end patch embedding region
+    // ---- spectrogram region
+
+    // ---- end spectrogram region
+    // ---- rbm region
+
+    // ---- end rbm region
 }

@@ -66,11 +66,12 @@ public final class Scope implements AutoCloseable {
         if (Thread.currentThread() != owner) {
             throw new IllegalStateException("a scope must be closed by the thread that opened it");
         }
-        closed = true;
         Deque<Scope> stack = STACK.get();
         if (stack.peek() != this) {
+            // not marked closed: the scope stays on the stack and a later close() in order still frees it
             throw new IllegalStateException("scopes must be closed in reverse order of opening");
         }
+        closed = true;
         stack.pop();
         RuntimeException first = null;
         for (int i = tensors.size() - 1; i >= 0; i--) {

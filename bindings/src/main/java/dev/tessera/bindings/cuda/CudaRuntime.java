@@ -64,10 +64,11 @@ public final class CudaRuntime {
             Loader.load(org.bytedeco.cuda.global.cudart.class);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {
             String why = firstLine(String.valueOf(e.getMessage()));
-            if (why.contains("libcuda") || why.contains("cuda")) {
-                return new Availability(false, "CUDA runtime could not be loaded (no NVIDIA driver?): " + why, 0);
+            if (!driverPresent()) {
+                return new Availability(false, "no NVIDIA driver: libcuda.so.1 not found (" + why + ")", 0);
             }
-            return new Availability(false, "CUDA runtime could not be loaded: " + why, 0);
+            return new Availability(false, "the CUDA 13 libraries could not be loaded (put libcudart.so.13, "
+                    + "libcublas.so.13 and friends on LD_LIBRARY_PATH): " + why, 0);
         }
         int[] n = new int[1];
         int err = cudaGetDeviceCount(n);
@@ -78,6 +79,22 @@ public final class CudaRuntime {
             return new Availability(false, "no CUDA device visible", 0);
         }
         return new Availability(true, "", n[0]);
+    }
+
+    /** Whether the driver library can be found in the usual places or on LD_LIBRARY_PATH. */
+    static boolean driverPresent() {
+        java.util.List<String> dirs = new java.util.ArrayList<>(java.util.List.of("/usr/lib/x86_64-linux-gnu",
+                "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu", "/usr/local/nvidia/lib64", "/usr/lib/wsl/lib"));
+        String ld = System.getenv("LD_LIBRARY_PATH");
+        if (ld != null) {
+            dirs.addAll(java.util.Arrays.asList(ld.split(":")));
+        }
+        for (String d : dirs) {
+            if (!d.isEmpty() && new java.io.File(d, "libcuda.so.1").exists()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String firstLine(String s) {

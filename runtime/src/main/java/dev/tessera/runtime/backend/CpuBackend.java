@@ -331,4 +331,18 @@ public final class CpuBackend implements Backend {
                 "tsr_cpu_convert");
         return f;
     }
+
+    // ==== kernel families (issue 3). Each family edits only its own region below. ====
+    // ---- attention region
+
+    // ---- end attention region
+    // ---- patch embedding region
+
+    // ---- end patch embedding region
+    // ---- spectrogram region
+
+    // ---- end spectrogram region
+    // ---- rbm region
+
+    // ---- end rbm region
 }

@@ -315,4 +315,18 @@ public final class CudaBackend implements Backend {
             return cublas[d.index()];
         }
     }
+
+    // ==== kernel families (issue 3). Each family edits only its own region below. ====
+    // ---- attention region
+
+    // ---- end attention region
+    // ---- patch embedding region
+
+    // ---- end patch embedding region
+    // ---- spectrogram region
+
+    // ---- end spectrogram region
+    // ---- rbm region
+
+    // ---- end rbm region
 }

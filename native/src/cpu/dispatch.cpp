@@ -1,0 +1,362 @@
+// extern "C" entry points of the CPU backend (tsr_cpu_* of tessera.h and core.h): argument checks
+// (the second fence after Java's), ISA selection, and the split of the work over the thread pool.
+#include <cstdlib>
+#include <cstring>
+
+#include "common/error.h"
+#include "kernels/isa_table.h"
+#include "tessera/core.h"
+#include "tessera/tessera.h"
+#include "threadpool.h"
+
+namespace tsr {
+namespace {
+
+// Work per range handed to one thread: below this everything runs inline on the caller.
+constexpr int64_t kGrainCopy = 1 << 16;     // elements of cheap elementwise / copy work
+constexpr int64_t kGrainMath = 1 << 14;     // elements of transcendental work
+constexpr int64_t kGrainRowElems = 1 << 15;  // elements per range for row-wise ops
+
+inline int64_t row_grain(int64_t cols, int64_t elems) {
+  const int64_t g = elems / (cols > 0 ? cols : 1);
+  return g < 1 ? 1 : g;
+}
+
+const CpuKernels *select_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  __builtin_cpu_init();
+  const bool has_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                        __builtin_cpu_supports("f16c");
+  const bool has_avx512 = has_avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  int level = has_avx512 ? 2 : (has_avx2 ? 1 : 0);
+  if (const char *env = std::getenv("TESSERA_CPU_ISA")) {
+    int want = -1;
+    if (std::strcmp(env, "scalar") == 0) want = 0;
+    else if (std::strcmp(env, "avx2") == 0) want = 1;
+    else if (std::strcmp(env, "avx512") == 0) want = 2;
+    if (want >= 0 && want < level) level = want;  // never above what the CPU has
+  }
+  if (level == 2) return &isa_avx512::kernels();
+  if (level == 1) return &isa_avx2::kernels();
+#endif
+  return &isa_scalar::kernels();
+}
+
+const CpuKernels &K() {
+  static const CpuKernels *k = select_kernels();
+  return *k;
+}
+
+inline bool valid_op(int op) { return op >= TSR_OP_ADD && op <= TSR_OP_DIV; }
+inline bool float_dtype(int dt) { return dt == TSR_F32 || dt == TSR_F16 || dt == TSR_BF16; }
+inline int64_t dtype_size(int dt) { return dt == TSR_F32 ? 4 : 2; }
+
+// Rejects a call (TSR_ERR_ARG) with a message.
+#define TSR_CHECK(cond, ...)              \
+  do {                                    \
+    if (__builtin_expect(!(cond), 0)) {   \
+      ::tsr::set_last_error(__VA_ARGS__); \
+      return TSR_ERR_ARG;                 \
+    }                                     \
+  } while (0)
+
+// Runs a unary elementwise float kernel over [0, n).
+template <class Kern>
+void unary_par(Kern kern, const float *x, float *out, int64_t n, int64_t grain) {
+  parallel_for(n, grain, [&](int64_t b, int64_t e) { kern(x + b, out + b, e - b); });
+}
+
+// ---------------------------------------------------------------- strided copy
+
+// Copies rows [r0, r1) of the (collapsed) view: row = all dims but the last.
+void strided_rows(const char *src, char *dst, int nd, const int64_t *shape, const int64_t *stride, int64_t es,
+                  int64_t r0, int64_t r1) {
+  const int64_t inner = shape[nd - 1], sin = stride[nd - 1];
+  int64_t idx[8] = {0};
+  int64_t rem = r0;
+  const char *s = src;
+  for (int d = nd - 2; d >= 0; --d) {
+    idx[d] = rem % shape[d];
+    rem /= shape[d];
+    s += idx[d] * stride[d] * es;
+  }
+  char *o = dst + r0 * inner * es;
+  for (int64_t r = r0; r < r1; ++r) {
+    if (sin == 1) {
+      std::memcpy(o, s, static_cast<size_t>(inner * es));
+    } else {
+      switch (es) {
+        case 1: for (int64_t i = 0; i < inner; ++i) o[i] = s[i * sin]; break;
+        case 2: {
+          uint16_t *ot = reinterpret_cast<uint16_t *>(o);
+          for (int64_t i = 0; i < inner; ++i) std::memcpy(ot + i, s + i * sin * 2, 2);
+          break;
+        }
+        case 4: {
+          uint32_t *ot = reinterpret_cast<uint32_t *>(o);
+          for (int64_t i = 0; i < inner; ++i) std::memcpy(ot + i, s + i * sin * 4, 4);
+          break;
+        }
+        default: {
+          uint64_t *ot = reinterpret_cast<uint64_t *>(o);
+          for (int64_t i = 0; i < inner; ++i) std::memcpy(ot + i, s + i * sin * 8, 8);
+          break;
+        }
+      }
+    }
+    o += inner * es;
+    // odometer over the outer dims
+    for (int d = nd - 2; d >= 0; --d) {
+      s += stride[d] * es;
+      if (++idx[d] < shape[d]) break;
+      s -= shape[d] * stride[d] * es;
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tsr
+
+using tsr::K;
+using tsr::parallel_for;
+
+extern "C" {
+
+const char *tsr_cpu_simd(void) { return K().name; }
+int tsr_cpu_threads(void) { return tsr::cpu_threads(); }
+void tsr_cpu_set_threads(int n) { tsr::cpu_set_threads(n); }
+
+int tsr_cpu_binary_f32(int op, const float *a, const float *b, float *out, int64_t n) {
+  TSR_CHECK(tsr::valid_op(op), "tsr_cpu_binary_f32: unknown op %d", op);
+  TSR_CHECK(n >= 0, "tsr_cpu_binary_f32: negative n (%lld)", static_cast<long long>(n));
+  if (n == 0) return TSR_OK;
+  TSR_CHECK(a && b && out, "tsr_cpu_binary_f32: null pointer");
+  const auto kern = K().binary[op];
+  parallel_for(n, tsr::kGrainCopy, [&](int64_t s, int64_t e) { kern(a + s, b + s, out + s, e - s); });
+  return TSR_OK;
+}
+
+int tsr_cpu_binary_row_f32(int op, const float *x, const float *row, float *out, int64_t rows, int64_t cols) {
+  TSR_CHECK(tsr::valid_op(op), "tsr_cpu_binary_row_f32: unknown op %d", op);
+  TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_binary_row_f32: negative size (rows %lld, cols %lld)",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && row && out, "tsr_cpu_binary_row_f32: null pointer");
+  const auto kern = K().binary_row[op];
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainCopy),
+               [&](int64_t s, int64_t e) { kern(x + s * cols, row, out + s * cols, e - s, cols); });
+  return TSR_OK;
+}
+
+int tsr_cpu_affine_f32(const float *x, float alpha, float beta, float *out, int64_t n) {
+  TSR_CHECK(n >= 0, "tsr_cpu_affine_f32: negative n (%lld)", static_cast<long long>(n));
+  if (n == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_affine_f32: null pointer");
+  const auto kern = K().affine;
+  parallel_for(n, tsr::kGrainCopy, [&](int64_t s, int64_t e) { kern(x + s, alpha, beta, out + s, e - s); });
+  return TSR_OK;
+}
+
+int tsr_cpu_layer_norm_f32(const float *x, const float *gamma, const float *beta, float *out, int64_t rows,
+                           int64_t cols, float eps) {
+  TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_layer_norm_f32: negative size (rows %lld, cols %lld)",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_layer_norm_f32: null pointer");
+  const auto kern = K().layer_norm;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainRowElems),
+               [&](int64_t s, int64_t e) { kern(x + s * cols, gamma, beta, out + s * cols, e - s, cols, eps); });
+  return TSR_OK;
+}
+
+int tsr_cpu_rms_norm_f32(const float *x, const float *gamma, float *out, int64_t rows, int64_t cols, float eps) {
+  TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_rms_norm_f32: negative size (rows %lld, cols %lld)",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_rms_norm_f32: null pointer");
+  const auto kern = K().rms_norm;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainRowElems),
+               [&](int64_t s, int64_t e) { kern(x + s * cols, gamma, out + s * cols, e - s, cols, eps); });
+  return TSR_OK;
+}
+
+int tsr_cpu_softmax_f32(const float *x, float *out, int64_t rows, int64_t cols, int64_t causal_q) {
+  TSR_CHECK(rows >= 0 && cols >= 0 && causal_q >= 0,
+            "tsr_cpu_softmax_f32: negative size (rows %lld, cols %lld, causal_q %lld)", static_cast<long long>(rows),
+            static_cast<long long>(cols), static_cast<long long>(causal_q));
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_softmax_f32: null pointer");
+  const auto kern = K().softmax;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainMath),
+               [&](int64_t s, int64_t e) { kern(x + s * cols, out + s * cols, e - s, cols, causal_q, s); });
+  return TSR_OK;
+}
+
+int tsr_cpu_gelu_f32(const float *x, float *out, int64_t n, int tanh_approx) {
+  TSR_CHECK(n >= 0, "tsr_cpu_gelu_f32: negative n (%lld)", static_cast<long long>(n));
+  TSR_CHECK(tanh_approx == 0 || tanh_approx == 1, "tsr_cpu_gelu_f32: tanh_approx must be 0 or 1 (got %d)",
+            tanh_approx);
+  if (n == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_gelu_f32: null pointer");
+  tsr::unary_par(tanh_approx ? K().gelu_tanh : K().gelu_erf, x, out, n, tsr::kGrainMath);
+  return TSR_OK;
+}
+
+int tsr_cpu_silu_f32(const float *x, float *out, int64_t n) {
+  TSR_CHECK(n >= 0, "tsr_cpu_silu_f32: negative n (%lld)", static_cast<long long>(n));
+  if (n == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_silu_f32: null pointer");
+  tsr::unary_par(K().silu, x, out, n, tsr::kGrainMath);
+  return TSR_OK;
+}
+
+int tsr_cpu_embedding_f32(const void *ids, int ids_dtype, const float *table, float *out, int64_t n_ids,
+                          int64_t vocab, int64_t dim, int64_t *bad_pos) {
+  TSR_CHECK(ids_dtype == TSR_I32 || ids_dtype == TSR_I64, "tsr_cpu_embedding_f32: ids dtype %d is not I32/I64",
+            ids_dtype);
+  TSR_CHECK(n_ids >= 0 && vocab >= 0 && dim >= 0,
+            "tsr_cpu_embedding_f32: negative size (n_ids %lld, vocab %lld, dim %lld)", static_cast<long long>(n_ids),
+            static_cast<long long>(vocab), static_cast<long long>(dim));
+  if (n_ids == 0) return TSR_OK;
+  TSR_CHECK(ids, "tsr_cpu_embedding_f32: null ids");
+  TSR_CHECK(dim == 0 || (table && out), "tsr_cpu_embedding_f32: null pointer");
+  // Every id is checked before anything is written.
+  int64_t bad = -1;
+  if (ids_dtype == TSR_I32) {
+    const int32_t *p = static_cast<const int32_t *>(ids);
+    for (int64_t i = 0; i < n_ids; ++i)
+      if (p[i] < 0 || p[i] >= vocab) {
+        bad = i;
+        break;
+      }
+  } else {
+    const int64_t *p = static_cast<const int64_t *>(ids);
+    for (int64_t i = 0; i < n_ids; ++i)
+      if (p[i] < 0 || p[i] >= vocab) {
+        bad = i;
+        break;
+      }
+  }
+  if (bad >= 0) {
+    if (bad_pos) *bad_pos = bad;
+    tsr::set_last_error("tsr_cpu_embedding_f32: id at position %lld is outside [0, %lld)",
+                        static_cast<long long>(bad), static_cast<long long>(vocab));
+    return TSR_ERR_INDEX;
+  }
+  if (dim == 0) return TSR_OK;
+  const size_t row_bytes = static_cast<size_t>(dim) * sizeof(float);
+  parallel_for(n_ids, tsr::row_grain(dim, tsr::kGrainCopy), [&](int64_t s, int64_t e) {
+    if (ids_dtype == TSR_I32) {
+      const int32_t *p = static_cast<const int32_t *>(ids);
+      for (int64_t i = s; i < e; ++i) std::memcpy(out + i * dim, table + static_cast<int64_t>(p[i]) * dim, row_bytes);
+    } else {
+      const int64_t *p = static_cast<const int64_t *>(ids);
+      for (int64_t i = s; i < e; ++i) std::memcpy(out + i * dim, table + p[i] * dim, row_bytes);
+    }
+  });
+  return TSR_OK;
+}
+
+int tsr_cpu_transpose(const void *x, void *out, int64_t batch, int64_t rows, int64_t cols, int elem_size) {
+  TSR_CHECK(elem_size == 1 || elem_size == 2 || elem_size == 4 || elem_size == 8,
+            "tsr_cpu_transpose: elem_size must be 1, 2, 4 or 8 (got %d)", elem_size);
+  TSR_CHECK(batch >= 0 && rows >= 0 && cols >= 0, "tsr_cpu_transpose: negative size (batch %lld, rows %lld, cols %lld)",
+            static_cast<long long>(batch), static_cast<long long>(rows), static_cast<long long>(cols));
+  if (batch == 0 || rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_transpose: null pointer");
+  const int64_t total = batch * rows * cols;
+  if (rows == 1 || cols == 1) {  // the transpose is a plain copy
+    const char *src = static_cast<const char *>(x);
+    char *dst = static_cast<char *>(out);
+    parallel_for(total * elem_size, tsr::kGrainCopy * 4, [&](int64_t s, int64_t e) {
+      std::memcpy(dst + s, src + s, static_cast<size_t>(e - s));
+    });
+    return TSR_OK;
+  }
+  const int64_t ts = tsr::kTransposeTile;
+  const int64_t tiles = batch * ((rows + ts - 1) / ts) * ((cols + ts - 1) / ts);
+  const auto kern = K().transpose;
+  parallel_for(tiles, tsr::kGrainCopy / (ts * ts),
+               [&](int64_t s, int64_t e) { kern(x, out, rows, cols, elem_size, s, e); });
+  return TSR_OK;
+}
+
+int tsr_cpu_convert(const void *x, int src_dtype, void *out, int dst_dtype, int64_t n) {
+  TSR_CHECK(tsr::float_dtype(src_dtype) && tsr::float_dtype(dst_dtype),
+            "tsr_cpu_convert: dtypes must be F32, F16 or BF16 (got %d -> %d)", src_dtype, dst_dtype);
+  TSR_CHECK(n >= 0, "tsr_cpu_convert: negative n (%lld)", static_cast<long long>(n));
+  if (n == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_convert: null pointer");
+  const int64_t ss = tsr::dtype_size(src_dtype), ds = tsr::dtype_size(dst_dtype);
+  const char *src = static_cast<const char *>(x);
+  char *dst = static_cast<char *>(out);
+  if (src_dtype == dst_dtype) {
+    if (src != dst)
+      parallel_for(n * ss, tsr::kGrainCopy * 4, [&](int64_t s, int64_t e) {
+        std::memmove(dst + s, src + s, static_cast<size_t>(e - s));
+      });
+    return TSR_OK;
+  }
+  const auto kern = K().convert;
+  parallel_for(n, tsr::kGrainCopy,
+               [&](int64_t s, int64_t e) { kern(src + s * ss, src_dtype, dst + s * ds, dst_dtype, e - s); });
+  return TSR_OK;
+}
+
+int tsr_cpu_strided_copy(const void *src, void *dst, int ndim, const int64_t *shape, const int64_t *src_strides,
+                         int elem_size) {
+  TSR_CHECK(elem_size == 1 || elem_size == 2 || elem_size == 4 || elem_size == 8,
+            "tsr_cpu_strided_copy: elem_size must be 1, 2, 4 or 8 (got %d)", elem_size);
+  TSR_CHECK(ndim >= 0 && ndim <= 8, "tsr_cpu_strided_copy: ndim must be in 0..8 (got %d)", ndim);
+  TSR_CHECK(ndim == 0 || (shape && src_strides), "tsr_cpu_strided_copy: null shape / strides");
+  int64_t total = 1;
+  for (int d = 0; d < ndim; ++d) {
+    TSR_CHECK(shape[d] >= 0, "tsr_cpu_strided_copy: negative shape[%d] (%lld)", d, static_cast<long long>(shape[d]));
+    total *= shape[d];
+  }
+  if (total == 0) return TSR_OK;
+  TSR_CHECK(src && dst, "tsr_cpu_strided_copy: null pointer");
+  const int64_t es = elem_size;
+  // Collapse the view: drop size-1 dims, merge dims that are contiguous with the next one.
+  int64_t sh[8], st[8];
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && st[nd - 1] == src_strides[d] * shape[d]) {
+      sh[nd - 1] *= shape[d];
+      st[nd - 1] = src_strides[d];
+    } else {
+      sh[nd] = shape[d];
+      st[nd] = src_strides[d];
+      ++nd;
+    }
+  }
+  if (nd == 0) {  // a single element
+    std::memcpy(dst, src, static_cast<size_t>(es));
+    return TSR_OK;
+  }
+  const char *s = static_cast<const char *>(src);
+  char *o = static_cast<char *>(dst);
+  if (nd == 1 && st[0] == 1) {  // contiguous
+    parallel_for(total * es, tsr::kGrainCopy * 4, [&](int64_t b, int64_t e) {
+      std::memcpy(o + b, s + b, static_cast<size_t>(e - b));
+    });
+    return TSR_OK;
+  }
+  if (nd == 1) {  // a single strided row: split it by elements
+    const int64_t st0 = st[0];
+    parallel_for(total, tsr::kGrainCopy, [&](int64_t b, int64_t e) {
+      int64_t one_shape = e - b;
+      tsr::strided_rows(s + b * st0 * es, o + b * es, 1, &one_shape, &st0, es, 0, 1);
+    });
+    return TSR_OK;
+  }
+  const int64_t outer = total / sh[nd - 1];
+  parallel_for(outer, tsr::row_grain(sh[nd - 1], tsr::kGrainCopy),
+               [&](int64_t b, int64_t e) { tsr::strided_rows(s, o, nd, sh, st, es, b, e); });
+  return TSR_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,378 @@
+// Core CPU kernels (elementwise, norms, softmax, activations, transpose, dtype conversion). This
+// file is compiled once per ISA (TSR_ISA_NS = isa_scalar / isa_avx2 / isa_avx512, with the matching
+// -m flags); the loops are written so that GCC vectorises them for the target, plus a few
+// intrinsics paths guarded by the ISA macros. Kernels work on ranges; threading is the
+// dispatcher's job (src/cpu/dispatch.cpp).
+#include "isa_table.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "half.h"
+#include "tessera/tessera.h"
+#include "vmath.h"
+
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__)
+#include <immintrin.h>
+#endif
+
+#ifndef TSR_ISA_NS
+#error "TSR_ISA_NS must be defined (isa_scalar, isa_avx2 or isa_avx512)"
+#endif
+#ifndef TSR_ISA_NAME
+#define TSR_ISA_NAME "scalar"
+#endif
+
+namespace tsr {
+namespace TSR_ISA_NS {
+namespace {
+
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+// ---------------------------------------------------------------- reductions (per row)
+// GCC vector extensions at the native width of the ISA: two independent accumulators of VW lanes
+// each, sums in double (so rows of 64K elements stay far inside the 1e-6 error budget). Written
+// with explicit vectors because GCC does not vectorise these reductions by itself without
+// -ffast-math (NaN-aware max, no reassociation).
+#if defined(__AVX512F__)
+constexpr int VW = 16;
+#elif defined(__AVX__)
+constexpr int VW = 8;
+#else
+constexpr int VW = 4;
+#endif
+typedef float vfloat __attribute__((vector_size(VW * sizeof(float))));
+// Double sums: half a float vector widens to one full-width double vector (vcvtps2pd), so GCC
+// never has to split a conversion that the ISA cannot do in one instruction.
+constexpr int VH = VW / 2;
+typedef float vhalf __attribute__((vector_size(VH * sizeof(float))));
+typedef double vdouble __attribute__((vector_size(VH * sizeof(double))));
+
+#define TSR_LOADV(dst, ptr) std::memcpy(&(dst), (ptr), sizeof(dst))
+
+// max over x[0, n), NaN ignored (a NaN still reaches the softmax through its exp/sum pass).
+inline float row_max(const float *x, int64_t n) {
+  const float ninf = -__builtin_inff();
+  vfloat m0 = vfloat{} + ninf, m1 = m0;
+  int64_t i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    vfloat a, b;
+    TSR_LOADV(a, x + i);
+    TSR_LOADV(b, x + i + VW);
+    m0 = a > m0 ? a : m0;
+    m1 = b > m1 ? b : m1;
+  }
+  m0 = m1 > m0 ? m1 : m0;
+  float r = ninf;
+  for (int j = 0; j < VW; ++j) r = m0[j] > r ? m0[j] : r;
+  for (; i < n; ++i) r = x[i] > r ? x[i] : r;
+  return r;
+}
+
+// Sum over x[0, n) of f(x) in double, f applied to widened vectors and to scalars (four
+// independent accumulators).
+template <class F>
+inline double row_reduce(const float *x, int64_t n, F f) {
+  vdouble a0 = {}, a1 = {}, a2 = {}, a3 = {};
+  int64_t i = 0;
+  for (; i + 4 * VH <= n; i += 4 * VH) {
+    vhalf h0, h1, h2, h3;
+    TSR_LOADV(h0, x + i);
+    TSR_LOADV(h1, x + i + VH);
+    TSR_LOADV(h2, x + i + 2 * VH);
+    TSR_LOADV(h3, x + i + 3 * VH);
+    a0 += f(__builtin_convertvector(h0, vdouble));
+    a1 += f(__builtin_convertvector(h1, vdouble));
+    a2 += f(__builtin_convertvector(h2, vdouble));
+    a3 += f(__builtin_convertvector(h3, vdouble));
+  }
+  const vdouble a = (a0 + a1) + (a2 + a3);
+  double s = 0.0;
+  for (int j = 0; j < VH; ++j) s += a[j];
+  for (; i < n; ++i) s += f(static_cast<double>(x[i]));
+  return s;
+}
+
+// sum x, sum (x - mean)^2, sum x^2 (double).
+inline double row_sum(const float *x, int64_t n) {
+  return row_reduce(x, n, [](auto v) { return v; });
+}
+inline double row_sq_dev(const float *x, int64_t n, double mean) {
+  return row_reduce(x, n, [mean](auto v) {
+    const auto d = v - mean;
+    return d * d;
+  });
+}
+inline double row_sq(const float *x, int64_t n) {
+  return row_reduce(x, n, [](auto v) { return v * v; });
+}
+
+// out[i] = exp(x[i] - m) (auto-vectorised), then the sum of out (double).
+inline double row_exp_sum(const float *x, float *out, int64_t n, float m) {
+  for (int64_t i = 0; i < n; ++i) out[i] = vm::exp_f(x[i] - m);
+  return row_sum(out, n);
+}
+
+// ---------------------------------------------------------------- elementwise
+
+template <int OP>
+inline float apply(float a, float b) {
+  if constexpr (OP == TSR_OP_ADD) return a + b;
+  if constexpr (OP == TSR_OP_SUB) return a - b;
+  if constexpr (OP == TSR_OP_MUL) return a * b;
+  return a / b;
+}
+
+template <int OP>
+void binary_k(const float *a, const float *b, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i], b[i]);
+}
+
+template <int OP>
+void binary_row_k(const float *x, const float *row, float *out, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    for (int64_t c = 0; c < cols; ++c) o[c] = apply<OP>(xr[c], row[c]);
+  }
+}
+
+void affine_k(const float *x, float alpha, float beta, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = alpha * x[i] + beta;
+}
+
+void gelu_erf_k(const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = vm::gelu_erf_f(x[i]);
+}
+
+void gelu_tanh_k(const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = vm::gelu_tanh_f(x[i]);
+}
+
+void silu_k(const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = vm::silu_f(x[i]);
+}
+
+// ---------------------------------------------------------------- norms, softmax
+
+void layer_norm_k(const float *x, const float *gamma, const float *beta, float *out, int64_t rows,
+                  int64_t cols, float eps) {
+  const double inv_n = 1.0 / static_cast<double>(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    const double mean = row_sum(xr, cols) * inv_n;
+    const double var = row_sq_dev(xr, cols, mean) * inv_n;
+    const float rstd = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
+    // x - mean as (x - fm) - dm: the first difference is exact when x is close to a large mean.
+    const float fm = static_cast<float>(mean);
+    const float dm = static_cast<float>(mean - static_cast<double>(fm));
+    if (gamma && beta) {
+      for (int64_t c = 0; c < cols; ++c) o[c] = ((xr[c] - fm) - dm) * rstd * gamma[c] + beta[c];
+    } else if (gamma) {
+      for (int64_t c = 0; c < cols; ++c) o[c] = ((xr[c] - fm) - dm) * rstd * gamma[c];
+    } else if (beta) {
+      for (int64_t c = 0; c < cols; ++c) o[c] = ((xr[c] - fm) - dm) * rstd + beta[c];
+    } else {
+      for (int64_t c = 0; c < cols; ++c) o[c] = ((xr[c] - fm) - dm) * rstd;
+    }
+  }
+}
+
+void rms_norm_k(const float *x, const float *gamma, float *out, int64_t rows, int64_t cols, float eps) {
+  const double inv_n = 1.0 / static_cast<double>(cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    const double ms = row_sq(xr, cols) * inv_n;
+    const float rs = static_cast<float>(1.0 / std::sqrt(ms + static_cast<double>(eps)));
+    if (gamma) {
+      for (int64_t c = 0; c < cols; ++c) o[c] = xr[c] * rs * gamma[c];
+    } else {
+      for (int64_t c = 0; c < cols; ++c) o[c] = xr[c] * rs;
+    }
+  }
+}
+
+void softmax_k(const float *x, float *out, int64_t rows, int64_t cols, int64_t causal_q, int64_t row0) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    int64_t visible = cols;
+    if (causal_q > 0) {
+      const int64_t i = (row0 + r) % causal_q;
+      visible = i + cols - causal_q + 1;
+      visible = visible < 0 ? 0 : (visible > cols ? cols : visible);
+    }
+    if (visible > 0) {
+      const float m = row_max(xr, visible);
+      const double s = row_exp_sum(xr, o, visible, m);
+      const float inv = static_cast<float>(1.0 / s);
+      for (int64_t c = 0; c < visible; ++c) o[c] *= inv;
+    }
+    for (int64_t c = visible; c < cols; ++c) o[c] = 0.0f;
+  }
+}
+
+// ---------------------------------------------------------------- transpose
+
+template <typename T>
+void transpose_tile(const T *xs, T *os, int64_t rows, int64_t cols, int64_t r0, int64_t r1, int64_t c0,
+                    int64_t c1) {
+  for (int64_t c = c0; c < c1; ++c) {
+    T *o = os + c * rows;
+    const T *xc = xs + c;
+    for (int64_t r = r0; r < r1; ++r) o[r] = xc[r * cols];
+  }
+}
+
+#if defined(__AVX__)
+// 8x8 float block: out[c][r] = x[r][c] for r, c < 8.
+inline void transpose8x8_f32(const float *x, int64_t ldx, float *o, int64_t ldo) {
+  __m256 r0 = _mm256_loadu_ps(x + 0 * ldx), r1 = _mm256_loadu_ps(x + 1 * ldx);
+  __m256 r2 = _mm256_loadu_ps(x + 2 * ldx), r3 = _mm256_loadu_ps(x + 3 * ldx);
+  __m256 r4 = _mm256_loadu_ps(x + 4 * ldx), r5 = _mm256_loadu_ps(x + 5 * ldx);
+  __m256 r6 = _mm256_loadu_ps(x + 6 * ldx), r7 = _mm256_loadu_ps(x + 7 * ldx);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_storeu_ps(o + 0 * ldo, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_storeu_ps(o + 1 * ldo, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_storeu_ps(o + 2 * ldo, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_storeu_ps(o + 3 * ldo, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_storeu_ps(o + 4 * ldo, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_storeu_ps(o + 5 * ldo, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_storeu_ps(o + 6 * ldo, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_storeu_ps(o + 7 * ldo, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+#endif
+
+template <typename T>
+void transpose_tiles(const void *xv, void *ov, int64_t rows, int64_t cols, int64_t t0, int64_t t1) {
+  const T *x = static_cast<const T *>(xv);
+  T *out = static_cast<T *>(ov);
+  const int64_t ts = kTransposeTile;
+  const int64_t ntr = (rows + ts - 1) / ts, ntc = (cols + ts - 1) / ts;
+  const int64_t per = ntr * ntc;
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t b = t / per, rem = t % per;
+    const int64_t r0 = (rem / ntc) * ts, c0 = (rem % ntc) * ts;
+    const int64_t r1 = min64(r0 + ts, rows), c1 = min64(c0 + ts, cols);
+    const T *xs = x + b * rows * cols;
+    T *os = out + b * rows * cols;
+#if defined(__AVX__)
+    if constexpr (sizeof(T) == 4) {
+      if (r1 - r0 == ts && c1 - c0 == ts) {
+        for (int64_t r = r0; r < r1; r += 8)
+          for (int64_t c = c0; c < c1; c += 8)
+            transpose8x8_f32(reinterpret_cast<const float *>(xs + r * cols + c), cols,
+                             reinterpret_cast<float *>(os + c * rows + r), rows);
+        continue;
+      }
+    }
+#endif
+    transpose_tile<T>(xs, os, rows, cols, r0, r1, c0, c1);
+  }
+}
+
+void transpose_k(const void *x, void *out, int64_t rows, int64_t cols, int elem_size, int64_t t0, int64_t t1) {
+  switch (elem_size) {
+    case 1: transpose_tiles<uint8_t>(x, out, rows, cols, t0, t1); break;
+    case 2: transpose_tiles<uint16_t>(x, out, rows, cols, t0, t1); break;
+    case 4: transpose_tiles<uint32_t>(x, out, rows, cols, t0, t1); break;
+    default: transpose_tiles<uint64_t>(x, out, rows, cols, t0, t1); break;
+  }
+}
+
+// ---------------------------------------------------------------- dtype conversion
+
+void f32_to_f16(const float *x, uint16_t *o, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  // (the maskz forms avoid a GCC 12 -Wmaybe-uninitialized false positive in the plain intrinsics)
+  for (; i + 16 <= n; i += 16)
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(o + i),
+                        _mm512_maskz_cvtps_ph(static_cast<__mmask16>(0xffff), _mm512_loadu_ps(x + i),
+                                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#elif defined(__F16C__)
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(o + i),
+                     _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#endif
+  for (; i < n; ++i) o[i] = half::f32_to_f16(x[i]);
+}
+
+void f16_to_f32(const uint16_t *x, float *o, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16)
+    _mm512_storeu_ps(o + i, _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xffff), _mm256_loadu_si256(reinterpret_cast<const __m256i *>(x + i))));
+#elif defined(__F16C__)
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(o + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(x + i))));
+#endif
+  for (; i < n; ++i) o[i] = half::f16_to_f32(x[i]);
+}
+
+void f32_to_bf16(const float *x, uint16_t *o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = half::f32_to_bf16(x[i]);
+}
+
+void bf16_to_f32(const uint16_t *x, float *o, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) o[i] = half::bf16_to_f32(x[i]);
+}
+
+void convert_k(const void *xv, int src, void *ov, int dst, int64_t n) {
+  if (src == TSR_F32) {
+    const float *x = static_cast<const float *>(xv);
+    if (dst == TSR_F16) f32_to_f16(x, static_cast<uint16_t *>(ov), n);
+    else f32_to_bf16(x, static_cast<uint16_t *>(ov), n);
+    return;
+  }
+  const uint16_t *x = static_cast<const uint16_t *>(xv);
+  if (dst == TSR_F32) {
+    if (src == TSR_F16) f16_to_f32(x, static_cast<float *>(ov), n);
+    else bf16_to_f32(x, static_cast<float *>(ov), n);
+    return;
+  }
+  // f16 <-> bf16 through an fp32 buffer on the stack (exact widening, then one rounding).
+  uint16_t *o = static_cast<uint16_t *>(ov);
+  float buf[1024];
+  for (int64_t i = 0; i < n; i += 1024) {
+    const int64_t m = min64(1024, n - i);
+    if (src == TSR_F16) {
+      f16_to_f32(x + i, buf, m);
+      f32_to_bf16(buf, o + i, m);
+    } else {
+      bf16_to_f32(x + i, buf, m);
+      f32_to_f16(buf, o + i, m);
+    }
+  }
+}
+
+const CpuKernels kTable = {
+    TSR_ISA_NAME,
+    {binary_k<TSR_OP_ADD>, binary_k<TSR_OP_SUB>, binary_k<TSR_OP_MUL>, binary_k<TSR_OP_DIV>},
+    {binary_row_k<TSR_OP_ADD>, binary_row_k<TSR_OP_SUB>, binary_row_k<TSR_OP_MUL>, binary_row_k<TSR_OP_DIV>},
+    affine_k,
+    layer_norm_k,
+    rms_norm_k,
+    softmax_k,
+    gelu_erf_k,
+    gelu_tanh_k,
+    silu_k,
+    transpose_k,
+    convert_k,
+};
+
+}  // namespace
+
+const CpuKernels &kernels() { return kTable; }
+
+}  // namespace TSR_ISA_NS
+}  // namespace tsr

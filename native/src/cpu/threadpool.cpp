@@ -1,0 +1,201 @@
+// Persistent worker pool (see threadpool.h). Workers spin briefly on a generation counter after
+// each job, then sleep on a condition variable. A job is a set of equal ranges claimed through one
+// atomic ticket (generation << 32 | ranges left), so a late worker can never take a range of a
+// newer job by mistake.
+#include "threadpool.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tsr {
+namespace {
+
+thread_local bool tl_in_pool = false;  // worker thread, or caller inside a parallel region
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+constexpr int kMaxThreads = 1024;
+constexpr int kWorkerSpins = 1 << 13;  // pause iterations before a worker sleeps (~tens of us)
+constexpr int kCallerSpins = 1 << 12;  // pause iterations before a waiting caller yields
+
+int default_threads() {
+  if (const char *s = std::getenv("TESSERA_NUM_THREADS")) {
+    char *end = nullptr;
+    const long v = std::strtol(s, &end, 10);
+    if (end != s && v >= 1) return v > kMaxThreads ? kMaxThreads : static_cast<int>(v);
+  }
+  const unsigned hc = std::thread::hardware_concurrency();
+  if (hc == 0) return 1;
+  return hc > static_cast<unsigned>(kMaxThreads) ? kMaxThreads : static_cast<int>(hc);
+}
+
+class Pool {
+ public:
+  int threads() {
+    int t = desired_.load(std::memory_order_relaxed);
+    if (t == 0) {
+      int expected = 0;
+      desired_.compare_exchange_strong(expected, default_threads());
+      t = desired_.load(std::memory_order_relaxed);
+    }
+    return t;
+  }
+  void set_threads(int n) { desired_.store(n < 1 ? 1 : (n > kMaxThreads ? kMaxThreads : n)); }
+
+  void run(int64_t n, int64_t tasks, RangeFn fn, void *ctx) {
+    std::unique_lock<std::mutex> submit(submit_mu_, std::try_to_lock);
+    if (!submit.owns_lock()) {  // another thread is using the pool: do it here
+      run_inline(n, fn, ctx);
+      return;
+    }
+    const int want = threads();
+    if (want - 1 != static_cast<int>(workers_.size())) resize(want - 1);
+    const int64_t parts = static_cast<int64_t>(workers_.size()) + 1;
+    if (parts <= 1) {
+      run_inline(n, fn, ctx);
+      return;
+    }
+    int64_t chunks = tasks < parts * 4 ? tasks : parts * 4;
+    if (chunks < 1) chunks = 1;
+    fn_ = fn;
+    ctx_ = ctx;
+    n_ = n;
+    chunks_ = chunks;
+    done_.store(0, std::memory_order_relaxed);
+    const uint32_t g = ++gen_value_;
+    ticket_.store((static_cast<uint64_t>(g) << 32) | static_cast<uint64_t>(chunks), std::memory_order_release);
+    gen_.store(g, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lk(mu_);
+      cv_.notify_all();
+    }
+    tl_in_pool = true;
+    run_chunks(g);
+    int spins = 0;
+    while (done_.load(std::memory_order_acquire) < chunks) {
+      if (++spins < kCallerSpins) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+    tl_in_pool = false;
+  }
+
+ private:
+  static void run_inline(int64_t n, RangeFn fn, void *ctx) {
+    const bool was = tl_in_pool;
+    tl_in_pool = true;
+    fn(ctx, 0, n);
+    tl_in_pool = was;
+  }
+
+  // Claims and runs ranges of job g until none is left.
+  void run_chunks(uint32_t g) {
+    for (;;) {
+      uint64_t t = ticket_.load(std::memory_order_acquire);
+      for (;;) {
+        if (static_cast<uint32_t>(t >> 32) != g || (t & 0xffffffffu) == 0) return;
+        if (ticket_.compare_exchange_weak(t, t - 1, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+      }
+      // The job cannot end before this range is done, so its fields are stable here.
+      const int64_t k = chunks_ - static_cast<int64_t>(t & 0xffffffffu);
+      const int64_t b = k * n_ / chunks_, e = (k + 1) * n_ / chunks_;
+      if (b < e) fn_(ctx_, b, e);
+      done_.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void worker(uint32_t seen) {
+    tl_in_pool = true;
+    for (;;) {
+      uint32_t g = gen_.load(std::memory_order_acquire);
+      for (int spins = 0; g == seen && spins < kWorkerSpins && !stop_.load(std::memory_order_relaxed); ++spins) {
+        cpu_relax();
+        g = gen_.load(std::memory_order_acquire);
+      }
+      if (g == seen) {
+        std::unique_lock<std::mutex> lk(mu_);
+        sleepers_.fetch_add(1, std::memory_order_seq_cst);
+        cv_.wait(lk, [&] { return gen_.load(std::memory_order_seq_cst) != seen || stop_.load(); });
+        sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        g = gen_.load(std::memory_order_acquire);
+      }
+      if (stop_.load()) return;
+      seen = g;
+      run_chunks(g);
+    }
+  }
+
+  // Called with submit_mu_ held and no job running.
+  void resize(int nworkers) {
+    if (!workers_.empty()) {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        stop_.store(true);
+        cv_.notify_all();
+      }
+      for (auto &t : workers_) t.join();
+      workers_.clear();
+      stop_.store(false);
+    }
+    for (int i = 0; i < nworkers; ++i) {
+      try {
+        workers_.emplace_back([this, g = gen_value_] { worker(g); });
+      } catch (...) {
+        break;  // could not start more threads: use those we have
+      }
+    }
+  }
+
+  std::atomic<int> desired_{0};
+  std::mutex submit_mu_;
+  std::vector<std::thread> workers_;
+  uint32_t gen_value_ = 0;  // last published generation (guarded by submit_mu_)
+
+  // Current job (written by the submitter before the ticket is published).
+  RangeFn fn_ = nullptr;
+  void *ctx_ = nullptr;
+  int64_t n_ = 0;
+  int64_t chunks_ = 0;
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int64_t> done_{0};
+
+  std::atomic<uint32_t> gen_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+// Never destroyed: worker threads may still be parked when the process exits.
+Pool &pool() {
+  static Pool *p = new Pool();
+  return *p;
+}
+
+}  // namespace
+
+int cpu_threads() { return pool().threads(); }
+void cpu_set_threads(int n) { pool().set_threads(n); }
+
+void parallel_run(int64_t n, int64_t tasks, RangeFn fn, void *ctx) {
+  if (n <= 0) return;
+  if (tl_in_pool || tasks <= 1) {  // nested call or a single range: inline
+    fn(ctx, 0, n);
+    return;
+  }
+  pool().run(n, tasks, fn, ctx);
+}
+
+}  // namespace tsr

@@ -1,0 +1,667 @@
+// CUDA core ops of core.h: elementwise, norms, softmax, activations, embedding gather, transpose,
+// dtype conversion and strided copy. Every op is asynchronous on the given stream (NULL = legacy
+// default stream), computes in fp32 whatever the storage type and checks every CUDA status.
+#include "cuda/cuda_common.cuh"
+
+#include <cmath>
+#include <type_traits>
+
+namespace tsr {
+namespace cuda {
+namespace {
+
+// ================================================================ device math
+
+__device__ __forceinline__ float apply_binary(int op, float a, float b) {
+  switch (op) {
+    case TSR_OP_ADD: return a + b;
+    case TSR_OP_SUB: return a - b;
+    case TSR_OP_MUL: return a * b;
+    default: return a / b;  // TSR_OP_DIV (validated on the host)
+  }
+}
+
+__device__ __forceinline__ float gelu_f(float x, int tanh_approx) {
+  if (tanh_approx) {
+    const float k0 = 0.7978845608028654f;  // sqrt(2 / pi)
+    return 0.5f * x * (1.0f + tanhf(k0 * (x + 0.044715f * x * x * x)));
+  }
+  return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));  // x * Phi(x)
+}
+
+__device__ __forceinline__ float silu_f(float x) { return x / (1.0f + expf(-x)); }
+
+// Shared loop of the unary elementwise kernels: N-element vectors over the first n / N * N
+// elements, then a scalar tail (empty when N == 1). Grid-stride, 64-bit indices.
+template <typename T, int N, typename F>
+__device__ __forceinline__ void unary_loop(const T *x, T *out, int64_t n, F f) {
+  const int64_t nvec = n / N;
+  const int64_t stride = grid_stride();
+  const Vec<T, N> *xv = reinterpret_cast<const Vec<T, N> *>(x);
+  Vec<T, N> *ov = reinterpret_cast<Vec<T, N> *>(out);
+  for (int64_t i = global_tid(); i < nvec; i += stride) {
+    Vec<T, N> v = xv[i];
+#pragma unroll
+    for (int k = 0; k < N; ++k) v.v[k] = from_f<T>(f(to_f(v.v[k])));
+    ov[i] = v;
+  }
+  for (int64_t i = nvec * N + global_tid(); i < n; i += stride) out[i] = from_f<T>(f(to_f(x[i])));
+}
+
+// ================================================================ kernels
+
+// out[i] = a[i] (op) b[i]; out may alias a or b (each element is read then written by one thread).
+template <typename T, int N>
+__global__ void binary_kernel(int op, const T *a, const T *b, T *out, int64_t n) {
+  const int64_t nvec = n / N;
+  const int64_t stride = grid_stride();
+  const Vec<T, N> *av = reinterpret_cast<const Vec<T, N> *>(a);
+  const Vec<T, N> *bv = reinterpret_cast<const Vec<T, N> *>(b);
+  Vec<T, N> *ov = reinterpret_cast<Vec<T, N> *>(out);
+  for (int64_t i = global_tid(); i < nvec; i += stride) {
+    Vec<T, N> va = av[i];
+    const Vec<T, N> vb = bv[i];
+#pragma unroll
+    for (int k = 0; k < N; ++k) va.v[k] = from_f<T>(apply_binary(op, to_f(va.v[k]), to_f(vb.v[k])));
+    ov[i] = va;
+  }
+  for (int64_t i = nvec * N + global_tid(); i < n; i += stride)
+    out[i] = from_f<T>(apply_binary(op, to_f(a[i]), to_f(b[i])));
+}
+
+// out[r, c] = x[r, c] (op) row[c]. Vectors of N along c (the host ensures cols % N == 0);
+// rows over grid y (grid-stride), columns over grid x (grid-stride). out may alias x.
+template <typename T, int N>
+__global__ void binary_row_kernel(int op, const T *x, const T *row, T *out, int64_t rows, int64_t cols) {
+  const int64_t vcols = cols / N;
+  const int64_t cstride = grid_stride();
+  const Vec<T, N> *rv = reinterpret_cast<const Vec<T, N> *>(row);
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
+    const Vec<T, N> *xv = reinterpret_cast<const Vec<T, N> *>(x + r * cols);
+    Vec<T, N> *ov = reinterpret_cast<Vec<T, N> *>(out + r * cols);
+    for (int64_t c = global_tid(); c < vcols; c += cstride) {
+      Vec<T, N> vx = xv[c];
+      const Vec<T, N> vr = rv[c];
+#pragma unroll
+      for (int k = 0; k < N; ++k) vx.v[k] = from_f<T>(apply_binary(op, to_f(vx.v[k]), to_f(vr.v[k])));
+      ov[c] = vx;
+    }
+  }
+}
+
+// out[i] = alpha * x[i] + beta.
+template <typename T, int N>
+__global__ void affine_kernel(const T *x, float alpha, float beta, T *out, int64_t n) {
+  unary_loop<T, N>(x, out, n, [=](float v) { return alpha * v + beta; });
+}
+
+// GELU, erf form (tanh_approx == 0) or tanh approximation.
+template <typename T, int N>
+__global__ void gelu_kernel(const T *x, T *out, int64_t n, int tanh_approx) {
+  unary_loop<T, N>(x, out, n, [=](float v) { return gelu_f(v, tanh_approx); });
+}
+
+// SiLU: x * sigmoid(x).
+template <typename T, int N>
+__global__ void silu_kernel(const T *x, T *out, int64_t n) {
+  unary_loop<T, N>(x, out, n, [](float v) { return silu_f(v); });
+}
+
+// Dtype conversion S -> D through fp32 (vectors of N, then a scalar tail).
+template <typename S, typename D, int N>
+__global__ void convert_kernel(const S *x, D *out, int64_t n) {
+  const int64_t nvec = n / N;
+  const int64_t stride = grid_stride();
+  const Vec<S, N> *xv = reinterpret_cast<const Vec<S, N> *>(x);
+  Vec<D, N> *ov = reinterpret_cast<Vec<D, N> *>(out);
+  for (int64_t i = global_tid(); i < nvec; i += stride) {
+    const Vec<S, N> s = xv[i];
+    Vec<D, N> d;
+#pragma unroll
+    for (int k = 0; k < N; ++k) d.v[k] = from_f<D>(to_f(s.v[k]));
+    ov[i] = d;
+  }
+  for (int64_t i = nvec * N + global_tid(); i < n; i += stride) out[i] = from_f<D>(to_f(x[i]));
+}
+
+// ---------------------------------------------------------------- row-wise kernels
+// BLOCK == false: one warp per row (cols <= 1024), blockDim.x / 32 rows per block.
+// BLOCK == true : one block per row. Rows are grid-strided either way; every thread of a row's
+// group (warp or block) runs the same row loop, so the shuffles / barriers are uniform.
+
+struct RowLayout {
+  int64_t first, step;  // first row of this group, row stride
+  int tid, nthreads;    // thread index within the row group, threads per row
+};
+
+template <bool BLOCK>
+__device__ __forceinline__ RowLayout row_layout() {
+  RowLayout l;
+  if (BLOCK) {
+    l.first = blockIdx.x;
+    l.step = gridDim.x;
+    l.tid = threadIdx.x;
+    l.nthreads = blockDim.x;
+  } else {
+    const int wpb = blockDim.x >> 5;
+    l.first = static_cast<int64_t>(blockIdx.x) * wpb + (threadIdx.x >> 5);
+    l.step = static_cast<int64_t>(gridDim.x) * wpb;
+    l.tid = threadIdx.x & 31;
+    l.nthreads = 32;
+  }
+  return l;
+}
+
+template <bool BLOCK>
+__device__ __forceinline__ float row_sum(float v, float *sh) {
+  return BLOCK ? block_reduce<false>(v, sh) : warp_sum(v);
+}
+template <bool BLOCK>
+__device__ __forceinline__ float row_max(float v, float *sh) {
+  return BLOCK ? block_reduce<true>(v, sh) : warp_max(v);
+}
+
+// Layer norm over the last dim, two passes (mean, then biased variance of x - mean).
+template <typename T, bool BLOCK>
+__global__ void layer_norm_kernel(const T *x, const T *gamma, const T *beta, T *out, int64_t rows, int64_t cols,
+                                  float eps) {
+  __shared__ float sh[32];
+  const RowLayout l = row_layout<BLOCK>();
+  const float inv_cols = 1.0f / static_cast<float>(cols);
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    T *orow = out + r * cols;
+    float s = 0.0f;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) s += to_f(xr[c]);
+    const float mean = row_sum<BLOCK>(s, sh) * inv_cols;
+    float q = 0.0f;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) {
+      const float d = to_f(xr[c]) - mean;
+      q += d * d;
+    }
+    const float var = row_sum<BLOCK>(q, sh) * inv_cols;
+    const float rstd = 1.0f / sqrtf(var + eps);
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) {
+      float y = (to_f(xr[c]) - mean) * rstd;
+      if (gamma) y *= to_f(gamma[c]);
+      if (beta) y += to_f(beta[c]);
+      orow[c] = from_f<T>(y);
+    }
+  }
+}
+
+// RMS norm over the last dim: x / sqrt(mean(x^2) + eps) * gamma.
+template <typename T, bool BLOCK>
+__global__ void rms_norm_kernel(const T *x, const T *gamma, T *out, int64_t rows, int64_t cols, float eps) {
+  __shared__ float sh[32];
+  const RowLayout l = row_layout<BLOCK>();
+  const float inv_cols = 1.0f / static_cast<float>(cols);
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    T *orow = out + r * cols;
+    float q = 0.0f;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) {
+      const float v = to_f(xr[c]);
+      q += v * v;
+    }
+    const float rstd = 1.0f / sqrtf(row_sum<BLOCK>(q, sh) * inv_cols + eps);
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) {
+      float y = to_f(xr[c]) * rstd;
+      if (gamma) y *= to_f(gamma[c]);
+      orow[c] = from_f<T>(y);
+    }
+  }
+}
+
+// Softmax over the last dim with max subtraction. causal_q > 0: row i = r % causal_q of a group
+// sees columns j < i + cols - causal_q + 1 (bottom-right aligned); the rest are 0, and a row that
+// sees nothing is all 0.
+template <typename T, bool BLOCK>
+__global__ void softmax_kernel(const T *x, T *out, int64_t rows, int64_t cols, int64_t causal_q) {
+  __shared__ float sh[32];
+  const RowLayout l = row_layout<BLOCK>();
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    T *orow = out + r * cols;
+    int64_t limit = cols;  // visible columns are [0, limit)
+    if (causal_q > 0) {
+      limit = r % causal_q + cols - causal_q + 1;
+      limit = limit < 0 ? 0 : (limit > cols ? cols : limit);
+    }
+    float m = -INFINITY;
+    for (int64_t c = l.tid; c < limit; c += l.nthreads) m = fmaxf(m, to_f(xr[c]));
+    m = row_max<BLOCK>(m, sh);
+    float s = 0.0f;
+    for (int64_t c = l.tid; c < limit; c += l.nthreads) s += expf(to_f(xr[c]) - m);
+    s = row_sum<BLOCK>(s, sh);
+    for (int64_t c = l.tid; c < cols; c += l.nthreads)
+      orow[c] = from_f<T>(c < limit ? expf(to_f(xr[c]) - m) / s : 0.0f);
+  }
+}
+
+// ---------------------------------------------------------------- gather / layout kernels
+
+// Record position `pos` in *bad (a device int64 initialised to -1), keeping the smallest.
+__device__ __forceinline__ void record_bad(int64_t *bad, int64_t pos) {
+  unsigned long long *p = reinterpret_cast<unsigned long long *>(bad);
+  const unsigned long long none = static_cast<unsigned long long>(-1LL);
+  unsigned long long cur = atomicCAS(p, none, static_cast<unsigned long long>(pos));
+  // Someone recorded first: replace it while ours is smaller.
+  while (cur != none && static_cast<int64_t>(cur) > pos) {
+    const unsigned long long prev = atomicCAS(p, cur, static_cast<unsigned long long>(pos));
+    if (prev == cur) break;
+    cur = prev;
+  }
+}
+
+// out[i, :] = table[ids[i], :], rows copied as units U (16 bytes when aligned, else one element);
+// an id outside [0, vocab) gives a zero row and is recorded in *bad. One block per id (grid-stride).
+template <typename I, typename U>
+__global__ void embedding_kernel(const I *ids, const U *table, U *out, int64_t n_ids, int64_t vocab,
+                                 int64_t row_units, int64_t *bad) {
+  for (int64_t i = blockIdx.x; i < n_ids; i += gridDim.x) {
+    const int64_t id = static_cast<int64_t>(ids[i]);
+    U *dst = out + i * row_units;
+    if (id < 0 || id >= vocab) {
+      if (bad && threadIdx.x == 0) record_bad(bad, i);
+      for (int64_t k = threadIdx.x; k < row_units; k += blockDim.x) dst[k] = U{};
+    } else {
+      const U *src = table + id * row_units;
+      for (int64_t k = threadIdx.x; k < row_units; k += blockDim.x) dst[k] = src[k];
+    }
+  }
+}
+
+constexpr int kTile = 32;
+constexpr int kTileRows = 8;  // blockDim = (32, 8): each thread moves 4 elements of a tile
+
+// out[b, c, r] = x[b, r, c]: 32x32 tiles through shared memory (+1 padding against bank
+// conflicts); tiles over grid x (cols) / y (rows), batch over grid z, all grid-strided.
+template <typename T>
+__global__ void transpose_kernel(const T *x, T *out, int64_t batch, int64_t rows, int64_t cols) {
+  __shared__ T tile[kTile][kTile + 1];
+  const int64_t tiles_r = (rows + kTile - 1) / kTile;
+  const int64_t tiles_c = (cols + kTile - 1) / kTile;
+  const int64_t plane = rows * cols;
+  for (int64_t b = blockIdx.z; b < batch; b += gridDim.z) {
+    const T *xb = x + b * plane;
+    T *ob = out + b * plane;
+    for (int64_t tr = blockIdx.y; tr < tiles_r; tr += gridDim.y) {
+      for (int64_t tc = blockIdx.x; tc < tiles_c; tc += gridDim.x) {
+        const int64_t c = tc * kTile + threadIdx.x;
+        for (int k = threadIdx.y; k < kTile; k += kTileRows) {
+          const int64_t r = tr * kTile + k;
+          if (r < rows && c < cols) tile[k][threadIdx.x] = xb[r * cols + c];
+        }
+        __syncthreads();
+        const int64_t r = tr * kTile + threadIdx.x;  // column of the output
+        for (int k = threadIdx.y; k < kTile; k += kTileRows) {
+          const int64_t oc = tc * kTile + k;  // row of the output
+          if (oc < cols && r < rows) ob[oc * rows + r] = tile[threadIdx.x][k];
+        }
+        __syncthreads();
+      }
+    }
+  }
+}
+
+constexpr int kMaxDims = 8;
+
+// Shape and strides of a strided view, passed by value as a kernel parameter.
+struct StridedView {
+  int64_t shape[kMaxDims];
+  int64_t strides[kMaxDims];  // in elements
+  int ndim;
+};
+
+// dst[i] = src[offset(i)], offset computed from the row-major index i of the destination.
+template <typename T>
+__global__ void strided_copy_kernel(const T *src, T *dst, StridedView v, int64_t n) {
+  for (int64_t i = global_tid(); i < n; i += grid_stride()) {
+    int64_t rem = i, off = 0;
+    for (int d = v.ndim - 1; d >= 0; --d) {
+      const int64_t idx = rem % v.shape[d];
+      rem /= v.shape[d];
+      off += idx * v.strides[d];
+    }
+    dst[i] = src[off];
+  }
+}
+
+// ================================================================ host helpers
+
+inline cudaStream_t as_stream(void *s) { return static_cast<cudaStream_t>(s); }
+
+// Run `launch` (which issues one kernel launch) and check the launch status.
+template <typename F>
+inline int launch_checked(const char *what, F &&launch) {
+  launch();
+  TSR_LAUNCH_CHECK(what);
+  return TSR_OK;
+}
+
+// Row-kernel launch shape: warp per row for cols <= 1024, else block per row.
+constexpr int kRowWarpThreads = 256;   // 8 rows per block
+constexpr int kRowBlockThreads = 512;  // one row per block
+inline bool row_use_block(int64_t cols) { return cols > 1024; }
+inline unsigned int row_grid(int64_t rows, int64_t cols) {
+  return row_use_block(cols) ? grid_for(rows, 1) : grid_for(rows, kRowWarpThreads / 32);
+}
+
+}  // namespace
+}  // namespace cuda
+}  // namespace tsr
+
+using namespace tsr::cuda;
+
+// ================================================================ C API
+
+extern "C" {
+
+int tsr_cuda_set_device(int device) {
+  TSR_CUDA_CHECK("cudaSetDevice", cudaSetDevice(device));
+  return TSR_OK;
+}
+
+int tsr_cuda_binary(int op, int dtype, const void *a, const void *b, void *out, int64_t n, void *stream) {
+  TSR_ARG_FAIL_IF(!is_binary_op(op), "tsr_cuda_binary: unknown op %d", op);
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_binary: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_binary: negative n %lld", (long long)n);
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!a || !b || !out, "tsr_cuda_binary: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int N = VecWidth<T>::value;
+    const bool vec = aligned(a, 16) && aligned(b, 16) && aligned(out, 16);
+    return launch_checked("tsr_cuda_binary kernel launch", [&] {
+      const T *pa = static_cast<const T *>(a);
+      const T *pb = static_cast<const T *>(b);
+      T *po = static_cast<T *>(out);
+      if (vec)
+        binary_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(op, pa, pb, po, n);
+      else
+        binary_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(op, pa, pb, po, n);
+    });
+  });
+}
+
+int tsr_cuda_binary_row(int op, int dtype, const void *x, const void *row, void *out, int64_t rows, int64_t cols,
+                        void *stream) {
+  TSR_ARG_FAIL_IF(!is_binary_op(op), "tsr_cuda_binary_row: unknown op %d", op);
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_binary_row: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0, "tsr_cuda_binary_row: negative size rows=%lld cols=%lld",
+                  (long long)rows, (long long)cols);
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !row || !out, "tsr_cuda_binary_row: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int N = VecWidth<T>::value;
+    const bool vec = cols % N == 0 && aligned(x, 16) && aligned(row, 16) && aligned(out, 16);
+    const int64_t vcols = vec ? cols / N : cols;
+    const dim3 grid(grid_for(vcols, kThreads), clamp_dim(rows, 65535));
+    return launch_checked("tsr_cuda_binary_row kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      const T *pr = static_cast<const T *>(row);
+      T *po = static_cast<T *>(out);
+      if (vec)
+        binary_row_kernel<T, N><<<grid, kThreads, 0, as_stream(stream)>>>(op, px, pr, po, rows, cols);
+      else
+        binary_row_kernel<T, 1><<<grid, kThreads, 0, as_stream(stream)>>>(op, px, pr, po, rows, cols);
+    });
+  });
+}
+
+int tsr_cuda_affine(int dtype, const void *x, float alpha, float beta, void *out, int64_t n, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_affine: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_affine: negative n %lld", (long long)n);
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_affine: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int N = VecWidth<T>::value;
+    const bool vec = aligned(x, 16) && aligned(out, 16);
+    return launch_checked("tsr_cuda_affine kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (vec)
+        affine_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, alpha, beta, po, n);
+      else
+        affine_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, alpha, beta, po, n);
+    });
+  });
+}
+
+int tsr_cuda_gelu(int dtype, const void *x, void *out, int64_t n, int tanh_approx, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_gelu: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_gelu: negative n %lld", (long long)n);
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_gelu: null pointer");
+  const int t = tanh_approx ? 1 : 0;
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int N = VecWidth<T>::value;
+    const bool vec = aligned(x, 16) && aligned(out, 16);
+    return launch_checked("tsr_cuda_gelu kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (vec)
+        gelu_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n, t);
+      else
+        gelu_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n, t);
+    });
+  });
+}
+
+int tsr_cuda_silu(int dtype, const void *x, void *out, int64_t n, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_silu: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_silu: negative n %lld", (long long)n);
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_silu: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int N = VecWidth<T>::value;
+    const bool vec = aligned(x, 16) && aligned(out, 16);
+    return launch_checked("tsr_cuda_silu kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (vec)
+        silu_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n);
+      else
+        silu_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n);
+    });
+  });
+}
+
+int tsr_cuda_layer_norm(int dtype, const void *x, const void *gamma, const void *beta, void *out, int64_t rows,
+                        int64_t cols, float eps, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_layer_norm: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0, "tsr_cuda_layer_norm: negative size rows=%lld cols=%lld",
+                  (long long)rows, (long long)cols);
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_layer_norm: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_layer_norm kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      const T *pg = static_cast<const T *>(gamma);
+      const T *pb = static_cast<const T *>(beta);
+      T *po = static_cast<T *>(out);
+      if (row_use_block(cols))
+        layer_norm_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(
+            px, pg, pb, po, rows, cols, eps);
+      else
+        layer_norm_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(
+            px, pg, pb, po, rows, cols, eps);
+    });
+  });
+}
+
+int tsr_cuda_rms_norm(int dtype, const void *x, const void *gamma, void *out, int64_t rows, int64_t cols, float eps,
+                      void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_rms_norm: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0, "tsr_cuda_rms_norm: negative size rows=%lld cols=%lld", (long long)rows,
+                  (long long)cols);
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_rms_norm: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_rms_norm kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      const T *pg = static_cast<const T *>(gamma);
+      T *po = static_cast<T *>(out);
+      if (row_use_block(cols))
+        rms_norm_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, pg, po, rows,
+                                                                                                    cols, eps);
+      else
+        rms_norm_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, pg, po, rows,
+                                                                                                    cols, eps);
+    });
+  });
+}
+
+int tsr_cuda_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t cols, int64_t causal_q,
+                     void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_softmax: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0 || causal_q < 0,
+                  "tsr_cuda_softmax: negative size rows=%lld cols=%lld causal_q=%lld", (long long)rows,
+                  (long long)cols, (long long)causal_q);
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_softmax: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_softmax kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (row_use_block(cols))
+        softmax_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
+                                                                                                   causal_q);
+      else
+        softmax_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
+                                                                                                   causal_q);
+    });
+  });
+}
+
+int tsr_cuda_embedding(int dtype, const void *ids, int ids_dtype, const void *table, void *out, int64_t n_ids,
+                       int64_t vocab, int64_t dim, int64_t *bad_pos_dev, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_embedding: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(ids_dtype != TSR_I32 && ids_dtype != TSR_I64, "tsr_cuda_embedding: unsupported ids dtype %d",
+                  ids_dtype);
+  TSR_ARG_FAIL_IF(n_ids < 0 || vocab < 0 || dim < 0,
+                  "tsr_cuda_embedding: negative size n_ids=%lld vocab=%lld dim=%lld", (long long)n_ids,
+                  (long long)vocab, (long long)dim);
+  if (n_ids == 0) return TSR_OK;
+  // With dim == 0 nothing is copied, but out-of-range ids are still reported.
+  TSR_ARG_FAIL_IF(!ids || (dim > 0 && (!table || !out)), "tsr_cuda_embedding: null pointer");
+  const int64_t row_bytes = dim * float_dtype_size(dtype);
+  const bool vec = row_bytes % 16 == 0 && aligned(table, 16) && aligned(out, 16);
+  const int threads = 128;
+  const unsigned int grid = grid_for(n_ids, 1);
+  auto go = [&](auto id_tag, auto unit_tag) {
+    using I = typename decltype(id_tag)::type;
+    using U = typename decltype(unit_tag)::type;
+    const int64_t row_units = row_bytes / static_cast<int64_t>(sizeof(U));
+    return launch_checked("tsr_cuda_embedding kernel launch", [&] {
+      embedding_kernel<I, U><<<grid, threads, 0, as_stream(stream)>>>(
+          static_cast<const I *>(ids), static_cast<const U *>(table), static_cast<U *>(out), n_ids, vocab,
+          row_units, bad_pos_dev);
+    });
+  };
+  auto by_unit = [&](auto id_tag) {
+    if (vec) return go(id_tag, Tag<uint4>{});
+    return dtype == TSR_F32 ? go(id_tag, Tag<uint32_t>{}) : go(id_tag, Tag<uint16_t>{});
+  };
+  return ids_dtype == TSR_I32 ? by_unit(Tag<int32_t>{}) : by_unit(Tag<int64_t>{});
+}
+
+int tsr_cuda_transpose(const void *x, void *out, int64_t batch, int64_t rows, int64_t cols, int elem_size,
+                       void *stream) {
+  TSR_ARG_FAIL_IF(!is_elem_size(elem_size), "tsr_cuda_transpose: elem_size %d is not 1, 2, 4 or 8", elem_size);
+  TSR_ARG_FAIL_IF(batch < 0 || rows < 0 || cols < 0,
+                  "tsr_cuda_transpose: negative size batch=%lld rows=%lld cols=%lld", (long long)batch,
+                  (long long)rows, (long long)cols);
+  if (batch == 0 || rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_transpose: null pointer");
+  const dim3 block(kTile, kTileRows);
+  const dim3 grid(clamp_dim((cols + kTile - 1) / kTile, kMaxGrid), clamp_dim((rows + kTile - 1) / kTile, 65535),
+                  clamp_dim(batch, 65535));
+  return dispatch_elem_size(elem_size, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_transpose kernel launch", [&] {
+      transpose_kernel<T><<<grid, block, 0, as_stream(stream)>>>(static_cast<const T *>(x), static_cast<T *>(out),
+                                                                 batch, rows, cols);
+    });
+  });
+}
+
+int tsr_cuda_convert(const void *x, int src_dtype, void *out, int dst_dtype, int64_t n, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(src_dtype) || !is_float_dtype(dst_dtype),
+                  "tsr_cuda_convert: unsupported dtypes %d -> %d", src_dtype, dst_dtype);
+  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_convert: negative n %lld", (long long)n);
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_convert: null pointer");
+  if (src_dtype == dst_dtype) {  // plain copy
+    if (x == out) return TSR_OK;
+    TSR_CUDA_CHECK("cudaMemcpyAsync (tsr_cuda_convert)",
+                   cudaMemcpyAsync(out, x, static_cast<size_t>(n * float_dtype_size(src_dtype)),
+                                   cudaMemcpyDeviceToDevice, as_stream(stream)));
+    return TSR_OK;
+  }
+  constexpr int N = 4;  // 16-byte loads of f32, 8-byte of f16 / bf16
+  return dispatch_float(src_dtype, [&](auto stag) {
+    return dispatch_float(dst_dtype, [&](auto dtag) {
+      using S = typename decltype(stag)::type;
+      using D = typename decltype(dtag)::type;
+      if constexpr (std::is_same<S, D>::value) {
+        return TSR_OK;  // unreachable: equal dtypes were copied above
+      } else {
+        const bool vec = aligned(x, sizeof(S) * N) && aligned(out, sizeof(D) * N);
+        return launch_checked("tsr_cuda_convert kernel launch", [&] {
+          const S *px = static_cast<const S *>(x);
+          D *po = static_cast<D *>(out);
+          if (vec)
+            convert_kernel<S, D, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n);
+          else
+            convert_kernel<S, D, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n);
+        });
+      }
+    });
+  });
+}
+
+int tsr_cuda_strided_copy(const void *src, void *dst, int ndim, const int64_t *shape, const int64_t *src_strides,
+                          int elem_size, void *stream) {
+  TSR_ARG_FAIL_IF(ndim < 0 || ndim > kMaxDims, "tsr_cuda_strided_copy: ndim %d is not in [0, %d]", ndim, kMaxDims);
+  TSR_ARG_FAIL_IF(!is_elem_size(elem_size), "tsr_cuda_strided_copy: elem_size %d is not 1, 2, 4 or 8", elem_size);
+  TSR_ARG_FAIL_IF(ndim > 0 && (!shape || !src_strides), "tsr_cuda_strided_copy: null shape / strides");
+  StridedView v = {};
+  v.ndim = ndim;
+  int64_t n = 1;
+  bool contiguous = true;  // row-major contiguous source: one memcpy
+  int64_t expect = 1;
+  for (int d = ndim - 1; d >= 0; --d) {
+    TSR_ARG_FAIL_IF(shape[d] < 0, "tsr_cuda_strided_copy: negative shape[%d] = %lld", d, (long long)shape[d]);
+    v.shape[d] = shape[d];
+    v.strides[d] = src_strides[d];
+    if (shape[d] != 1 && src_strides[d] != expect) contiguous = false;
+    expect *= shape[d];
+    n *= shape[d];
+  }
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!src || !dst, "tsr_cuda_strided_copy: null pointer");
+  if (contiguous) {
+    TSR_CUDA_CHECK("cudaMemcpyAsync (tsr_cuda_strided_copy)",
+                   cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * static_cast<size_t>(elem_size),
+                                   cudaMemcpyDeviceToDevice, as_stream(stream)));
+    return TSR_OK;
+  }
+  return dispatch_elem_size(elem_size, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_strided_copy kernel launch", [&] {
+      strided_copy_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
+          static_cast<const T *>(src), static_cast<T *>(dst), v, n);
+    });
+  });
+}
+
+}  // extern "C"
