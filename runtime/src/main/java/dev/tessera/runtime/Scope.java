@@ -17,6 +17,7 @@ public final class Scope implements AutoCloseable {
     private final List<Tensor> tensors = new ArrayList<>();
     private final Thread owner = Thread.currentThread();
     private boolean closed;
+    private int pruneAt = 1024;
 
     Scope() {
         STACK.get().push(this);
@@ -27,6 +28,11 @@ public final class Scope implements AutoCloseable {
     }
 
     void register(Tensor t) {
+        if (tensors.size() >= pruneAt) {
+            // tensors closed early (op temporaries, explicit close) need not be remembered
+            tensors.removeIf(Tensor::isClosed);
+            pruneAt = Math.max(1024, 2 * tensors.size());
+        }
         tensors.add(t);
     }
 

@@ -135,6 +135,9 @@ public final class Tensor implements AutoCloseable {
     }
 
     public boolean isContiguous() {
+        if (numel() == 0) {
+            return true; // no elements, any strides (contiguousStrides gives [1, 1] for [3, 0])
+        }
         long expected = 1;
         for (int i = shape.length - 1; i >= 0; i--) {
             if (shape[i] != 1 && strides[i] != expected) {

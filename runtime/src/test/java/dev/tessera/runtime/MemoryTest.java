@@ -1,0 +1,174 @@
+package dev.tessera.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.bytedeco.javacpp.Pointer;
+import org.junit.jupiter.api.Test;
+
+/** Deterministic freeing: scopes, keep, nesting, idempotent close, and a flat memory profile in a hot loop. */
+class MemoryTest {
+    static long cpuAllocated() {
+        return Backends.forType(Device.Type.CPU).memoryStats(Device.CPU).allocatedBytes();
+    }
+
+    @Test
+    void tenThousandOpCallsInScopesLeaveMemoryWhereItWas() {
+        Random rnd = new Random(1);
+        int rows = 8;
+        int cols = 32;
+        float[] xd = Reference64.gaussian(rnd, rows * cols, 1);
+        float[] wd = Reference64.gaussian(rnd, cols * cols, 0.2);
+        float[] gd = Reference64.gaussian(rnd, cols, 1);
+        long before = cpuAllocated();
+        try (Tensor x = Tensor.of(xd, rows, cols); Tensor w = Tensor.of(wd, cols, cols); Tensor g = Tensor.of(gd, cols)) {
+            // warm up (JIT, OpenBLAS buffers, thread pool) before measuring physical memory
+            for (int i = 0; i < 200; i++) {
+                iteration(x, w, g, i);
+            }
+            long allocWarm = cpuAllocated();
+            long physBefore = Pointer.physicalBytes();
+            double checksum = 0;
+            for (int i = 0; i < 10_000; i++) {
+                checksum += iteration(x, w, g, i);
+            }
+            long physAfter = Pointer.physicalBytes();
+            assertTrue(Double.isFinite(checksum), "loop produced non-finite values");
+            assertEquals(allocWarm, cpuAllocated(), "CPU bytes still allocated after 10,000 scoped iterations");
+            long growth = physAfter - physBefore;
+            assertTrue(growth < 32L << 20, "physical memory grew by " + (growth >> 20) + " MiB over the loop");
+        }
+        assertEquals(before, cpuAllocated(), "inputs not freed");
+    }
+
+    private static double iteration(Tensor x, Tensor w, Tensor g, int i) {
+        try (Scope s = Tessera.scope()) {
+            Tensor y = Ops.add(x, x);
+            Tensor z = Ops.gelu(y);
+            Tensor n = Ops.layerNorm(z, g, null, 1e-5f);
+            Tensor m = Ops.matmul(n, w);
+            Tensor v = m.slice(0, 1, 3).t(); // a view in the scope, too
+            Tensor c = v.contiguous();
+            if (i % 1000 == 0) {
+                float[] f = c.toFloatArray();
+                return f[0];
+            }
+            assertTrue(s.size() >= 6);
+            return 0;
+        }
+    }
+
+    @Test
+    void scopeClosesItsTensorsAndKeepMovesOneOut() {
+        long before = cpuAllocated();
+        Tensor kept;
+        Tensor dropped;
+        try (Scope s = Tessera.scope()) {
+            Tensor a = Tensor.of(new float[] {1, 2, 3, 4}, 4);
+            dropped = Ops.scale(a, 2f);
+            kept = s.keep(Ops.add(a, a));
+            assertFalse(dropped.isClosed());
+            assertEquals(2, s.size());
+        }
+        assertTrue(dropped.isClosed());
+        assertFalse(kept.isClosed());
+        TestSupport.assertRel(kept.toFloatArray(), new float[] {2, 4, 6, 8}, 0, "kept tensor");
+        assertEquals(before + 16, cpuAllocated());
+        kept.close();
+        assertEquals(before, cpuAllocated());
+    }
+
+    @Test
+    void keepMovesIntoTheEnclosingScope() {
+        long before = cpuAllocated();
+        Tensor inner;
+        try (Scope outer = Tessera.scope()) {
+            try (Scope in = Tessera.scope()) {
+                inner = in.keep(Tensor.of(new float[] {1, 2}, 2));
+                Tensor gone = Tensor.of(new float[] {3, 4}, 2);
+                assertFalse(gone.isClosed());
+            }
+            assertFalse(inner.isClosed(), "kept tensor closed with the inner scope");
+            assertEquals(1, outer.size());
+        }
+        assertTrue(inner.isClosed(), "kept tensor must belong to the outer scope");
+        assertEquals(before, cpuAllocated());
+    }
+
+    @Test
+    void nestedScopesCloseInnerTensorsFirst() {
+        long before = cpuAllocated();
+        try (Scope outer = Tessera.scope()) {
+            Tensor a = Tensor.of(new float[] {1, 2, 3}, 3);
+            Tensor b;
+            try (Scope inner = Tessera.scope()) {
+                b = Ops.gelu(a);
+                Tensor v = a.reshape(1, 3); // a view of an outer tensor made in the inner scope
+                assertEquals(2, inner.size());
+                assertFalse(v.isClosed());
+            }
+            assertTrue(b.isClosed());
+            assertFalse(a.isClosed());
+            assertEquals(before + 12, cpuAllocated(), "inner tensors freed, outer kept");
+            assertEquals(3, a.toFloatArray().length);
+        }
+        assertEquals(before, cpuAllocated());
+    }
+
+    @Test
+    void closingIsIdempotent() {
+        long before = cpuAllocated();
+        Tensor a = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+        Tensor v = a.t();
+        a.close();
+        a.close();
+        v.close();
+        v.close();
+        assertEquals(before, cpuAllocated(), "double close must not double free");
+        Scope s = Tessera.scope();
+        Tensor b = Tensor.of(new float[] {1}, 1);
+        b.close(); // closed by hand, then by the scope
+        s.close();
+        s.close();
+        assertEquals(before, cpuAllocated());
+    }
+
+    @Test
+    void closingScopesOutOfOrderFailsWithoutBreakingTheScopeStack() {
+        long before = cpuAllocated();
+        Scope outer = Tessera.scope();
+        Tensor a = Tensor.of(new float[] {1, 2}, 2);
+        Scope inner = Tessera.scope();
+        try {
+            IllegalStateException e = assertThrows(IllegalStateException.class, outer::close);
+            assertTrue(e.getMessage().contains("reverse order"), e.getMessage());
+            assertFalse(a.isClosed(), "a failed close must not close the scope's tensors");
+        } finally {
+            inner.close();
+        }
+        // the failed attempt must leave outer usable: closing it now pops it and frees its tensors
+        outer.close();
+        assertTrue(a.isClosed(), "outer's tensors were not closed");
+        assertTrue(Scope.current() != outer && Scope.current() != inner, "a closed scope is still current");
+        try (Tensor b = Tensor.of(new float[] {3}, 1)) {
+            assertFalse(b.isClosed());
+        }
+        assertEquals(before, cpuAllocated());
+    }
+
+    @Test
+    void failedOpsDoNotLeak() {
+        long before = cpuAllocated();
+        try (Scope s = Tessera.scope()) {
+            Tensor table = Tensor.of(new float[] {1, 2, 3, 4}, 2, 2);
+            Tensor ids = Tensor.ofInts(new int[] {0, 5}, Device.CPU, 2);
+            for (int i = 0; i < 100; i++) {
+                assertThrows(IndexOutOfBoundsException.class, () -> Ops.embedding(ids, table));
+            }
+        }
+        assertEquals(before, cpuAllocated());
+    }
+}
