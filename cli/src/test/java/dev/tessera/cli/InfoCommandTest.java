@@ -1,0 +1,98 @@
+package dev.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.junit.jupiter.api.Test;
+
+/** {@code tessera info --json} and {@code tessera demo}, run in-process with System.out captured. */
+class InfoCommandTest {
+    record Run(int exitCode, String out) {}
+
+    static Run run(String... args) throws Exception {
+        PrintStream old = System.out;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        Callable<Integer> call = () -> TesseraCli.run(args);
+        int code;
+        try (PrintStream capture = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
+            System.setOut(capture);
+            code = call.call();
+        } finally {
+            System.setOut(old);
+        }
+        return new Run(code, buf.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void infoJsonIsValidAndListsTheBackends() throws Exception {
+        Run r = run("info", "--json");
+        assertEquals(0, r.exitCode(), r.out());
+        JsonNode root = new ObjectMapper().readTree(r.out()); // throws on invalid JSON
+        assertTrue(root.isObject(), r.out());
+        assertTrue(root.path("version").isTextual(), "version");
+        assertTrue(root.path("native").path("loaded").asBoolean(), "libtessera not loaded: " + root.path("native"));
+        JsonNode backends = root.get("backends");
+        assertNotNull(backends, "no \"backends\" in " + r.out());
+        assertTrue(backends.isArray());
+        Map<String, JsonNode> byName = new HashMap<>();
+        for (JsonNode b : backends) {
+            byName.put(b.path("name").asText(), b);
+        }
+        JsonNode cpu = byName.get("cpu");
+        assertNotNull(cpu, "no cpu backend in " + backends);
+        assertTrue(cpu.path("available").isBoolean() && cpu.path("available").asBoolean(), "cpu: " + cpu);
+        JsonNode cuda = byName.get("cuda");
+        assertNotNull(cuda, "no cuda backend in " + backends);
+        assertTrue(cuda.path("available").isBoolean(), "cuda: " + cuda);
+        if (cuda.path("available").asBoolean()) {
+            JsonNode devices = cuda.get("devices");
+            assertTrue(devices != null && devices.isArray() && devices.size() >= 1, "cuda devices: " + cuda);
+            JsonNode d0 = devices.get(0);
+            assertEquals("cuda:0", d0.path("device").asText());
+            assertFalse(d0.path("name").asText().isBlank());
+            assertTrue(d0.path("totalMemoryBytes").asLong() > 0);
+            assertEquals("cuda:0", root.path("defaultDevice").asText());
+        } else {
+            assertTrue(cuda.path("reason").isTextual(), "cuda unavailable without a reason: " + cuda);
+            assertFalse(cuda.path("reason").asText().isBlank(), "cuda unavailable with an empty reason: " + cuda);
+            assertFalse(cuda.has("devices"));
+            String prop = System.getProperty("tessera.device");
+            if (prop == null || prop.isBlank()) {
+                assertEquals("cpu", root.path("defaultDevice").asText());
+            }
+        }
+    }
+
+    @Test
+    void infoTextNamesEveryBackend() throws Exception {
+        Run r = run("info");
+        assertEquals(0, r.exitCode(), r.out());
+        assertTrue(r.out().contains("backends:"), r.out());
+        assertTrue(r.out().contains("cpu") && r.out().contains("cuda"), r.out());
+    }
+
+    @Test
+    void demoReturnsZero() throws Exception {
+        Run r = run("demo", "--rows", "17", "--width", "33");
+        assertEquals(0, r.exitCode(), r.out());
+        assertTrue(r.out().contains("cpu") && r.out().contains("OK"), r.out());
+        assertFalse(r.out().contains("FAIL"), r.out());
+        assertEquals(0, run("demo").exitCode());
+    }
+
+    @Test
+    void badArgumentsGiveANonZeroExitCode() throws Exception {
+        assertTrue(run("info", "--no-such-option").exitCode() != 0);
+        assertEquals(2, run("demo", "--rows", "0").exitCode());
+    }
+}
