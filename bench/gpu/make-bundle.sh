@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Builds ./bundle/ (git-ignored): everything a GPU host needs to run the CUDA tests and GPU benchmarks
+# with no JDK, no Maven and no network. Runs on the build machine, from anywhere in the repository.
+#
+#   bench/gpu/make-bundle.sh              mvn -B -DskipTests install (CUDA kernels built where nvcc is), then bundle
+#   bench/gpu/make-bundle.sh --no-build   bundle what is already built
+#   TESSERA_MVN_OPTS='-Dtessera.cuda.archs=90-real' bench/gpu/make-bundle.sh   fewer CUDA archs, smaller library
+#
+# bundle/
+#   jre/       jlink runtime (java.base, jdk.unsupported, java.management, jdk.management, jdk.zipfs, java.sql
+#              -> java.logging, java.xml: JUnit's console launcher and its XML reports need these)
+#   lib/       project jars, tessera-runtime-tests.jar (runtime's test classes), runtime jars
+#              (javacpp, cuda + linux-x86_64, slf4j, picocli, jackson), junit-platform-console-standalone
+#              NOT openblas/opencv/ffmpeg (too big for the 64 MiB upload): the CPU backend's matmul
+#              cannot run from the bundle, the other CPU ops (libtessera) can.
+#   gpu/       run.sh, *.py, README.md (copies; run.sh is normally run from the repository: bench/gpu/run.sh)
+#   bin/tessera   the CLI through the bundled java
+#   MANIFEST.txt  commit, date, sizes
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+LIMIT_MIB=60
+build=1
+for a in "$@"; do
+  case "$a" in
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "make-bundle: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$build" = 1 ]; then
+  command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ] \
+    || echo "make-bundle: WARNING: no nvcc here: libtessera will have no CUDA kernels" >&2
+  echo "make-bundle: mvn -B -q -DskipTests install ${TESSERA_MVN_OPTS:-}" >&2
+  mvn -B -q -DskipTests ${TESSERA_MVN_OPTS:-} install
+fi
+
+v=$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' pom.xml | head -1)     # project version (first <version>)
+junit=$(sed -n 's:.*<junit.version>\(.*\)</junit.version>.*:\1:p' pom.xml | head -1)
+[ -n "$junit" ] || { echo "make-bundle: no <junit.version> in pom.xml" >&2; exit 1; }
+case "$junit" in 5.*) platform="1.${junit#5.}" ;; *) platform="$junit" ;; esac   # JUnit 6: one version
+
+need() { [ -f "$1" ] || { echo "make-bundle: missing $1 (build first, without --no-build)" >&2; exit 1; }; }
+jars=(bindings/target/tessera-bindings-$v.jar runtime/target/tessera-runtime-$v.jar
+      models/target/tessera-models-$v.jar bench/target/tessera-bench-$v.jar cli/target/tessera-cli.jar)
+for j in "${jars[@]}"; do need "$j"; done
+[ -d runtime/target/test-classes ] || { echo "make-bundle: runtime/target/test-classes missing" >&2; exit 1; }
+[ -d cli/target/lib ] && [ -d bench/target/lib ] || { echo "make-bundle: */target/lib missing" >&2; exit 1; }
+
+rm -rf bundle
+mkdir -p bundle/lib bundle/gpu bundle/bin
+
+# --- Java runtime
+modules=java.base,jdk.unsupported,java.management,jdk.management,java.sql,jdk.zipfs
+jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 \
+      --strip-native-debug-symbols=exclude-debuginfo-files --output bundle/jre 2>/dev/null \
+  || jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=2 --output bundle/jre
+if command -v strip >/dev/null 2>&1; then
+  find bundle/jre -name '*.so' -exec strip --strip-unneeded {} \; 2>/dev/null || true
+fi
+
+# --- jars: ours, the runtime dependencies of cli and bench minus the big native presets and JMH
+for j in "${jars[@]}"; do cp "$j" bundle/lib/; done
+(cd runtime/target/test-classes && jar --create --file "$root/bundle/lib/tessera-runtime-tests-$v.jar" .)
+skip='^(openblas|opencv|ffmpeg|jmh-core|jmh-generator|commons-math3|jopt-simple|tessera-|junit-|opentest4j|apiguardian)'
+for d in cli/target/lib bench/target/lib; do
+  for j in "$d"/*.jar; do
+    b=$(basename "$j")
+    [[ "$b" =~ $skip ]] && continue
+    [ -f "bundle/lib/$b" ] || cp "$j" bundle/lib/
+  done
+done
+# test-scope extras of runtime (beyond JUnit, which the console launcher carries)
+tmp=$(mktemp -d)
+mvn -B -q dependency:copy-dependencies -pl runtime -DincludeScope=test -DoutputDirectory="$tmp" >/dev/null
+for j in "$tmp"/*.jar; do
+  b=$(basename "$j")
+  [[ "$b" =~ $skip ]] && continue
+  [ -f "bundle/lib/$b" ] || cp "$j" bundle/lib/
+done
+rm -rf "$tmp"
+mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-standalone:$platform" \
+    -DoutputDirectory="$root/bundle/lib" -Dmdep.stripVersion=false >/dev/null
+need "bundle/lib/junit-platform-console-standalone-$platform.jar"
+
+# --- scripts
+cp bench/gpu/run.sh bench/gpu/*.py bench/gpu/README.md bundle/gpu/
+cat > bundle/bin/tessera <<'SH'
+#!/usr/bin/env bash
+# tessera CLI through the bundle's own java (no JDK needed).
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+exec "$here/jre/bin/java" ${TESSERA_JAVA_OPTS:-} -cp "$here/lib/*" dev.tessera.cli.TesseraCli "$@"
+SH
+chmod +x bundle/bin/tessera bundle/gpu/*.sh
+
+# --- what it holds
+unzip -l bindings/target/tessera-bindings-$v.jar | awk '/libtessera|libjni/ {printf "  %s %s\n", $1, $4}' > bundle/.natives
+{
+  echo "Tessera GPU bundle"
+  echo "commit:  $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
+  echo "built:   $(date -Is) on $(hostname)"
+  echo "java:    $(bundle/jre/bin/java -version 2>&1 | head -1) modules: $(bundle/jre/bin/java --list-modules | cut -d@ -f1 | tr '\n' ' ')"
+  echo "junit:   jupiter $junit, console launcher $platform"
+  echo "natives in tessera-bindings:"; cat bundle/.natives
+  echo "sizes (bytes):"
+  echo "  jre $(du -sb bundle/jre | cut -f1)"
+  (cd bundle/lib && for f in *.jar; do printf '  %9d %s\n' "$(stat -c %s "$f")" "$f"; done)
+} > bundle/MANIFEST.txt
+rm -f bundle/.natives
+
+# --- smoke test: the bundled java starts and tessera info works (CUDA unavailable here is fine)
+bundle/jre/bin/java -version >/dev/null 2>&1 || { echo "make-bundle: bundle/jre/bin/java does not start" >&2; exit 1; }
+if ! bundle/bin/tessera info --json > bundle/info-build-machine.json 2> bundle/info-build-machine.err; then
+  echo "make-bundle: 'tessera info --json' failed through the bundle:" >&2; cat bundle/info-build-machine.err >&2; exit 1
+fi
+rm -f bundle/info-build-machine.err
+if ! grep -q '"cudaKernels" : true' bundle/info-build-machine.json; then
+  echo "make-bundle: WARNING: libtessera in the bundle has NO CUDA kernels (built without nvcc or -Dtessera.cuda=OFF);" \
+       "the CUDA backend will be unavailable on the GPU host" >&2
+fi
+
+cat bundle/MANIFEST.txt
+bytes=$(du -sb bundle | cut -f1)
+mib=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
+echo "make-bundle: bundle/ is $mib MiB ($bytes bytes); limit $LIMIT_MIB MiB (64 MiB with the repository)"
+if [ "$bytes" -ge $((LIMIT_MIB * 1048576)) ]; then
+  echo "make-bundle: bundle too large" >&2; exit 1
+fi

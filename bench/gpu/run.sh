@@ -1,0 +1,244 @@
+#!/usr/bin/env bash
+# GPU host check: environment, CUDA tests (JUnit console launcher), `tessera info`, and the GPU matmul
+# benchmark of Tessera beside PyTorch's in the same run; a short table last. Builds nothing: it needs
+# ./bundle (bench/gpu/make-bundle.sh, carried with the run) and python3 + torch for the peer.
+#
+#   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-bench] [--quick]
+#                    [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX] [--no-gpu-ok]
+#
+#   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
+#   --quick       sizes 1024,4096, fewer repetitions
+#   --tests REGEX JUnit class-name pattern (default: classes named Cuda*Test / Cuda*Tests)
+#   --no-gpu-ok   go on without nvidia-smi (a dry run of the script on a build machine)
+# Exit status: 0 all steps passed; 1 a step failed (see the summary); 2 bad arguments, no GPU, no bundle.
+#
+# Note: the bundle carries no OpenBLAS (too big for the upload), so the CPU backend's matmul cannot run
+# here; CUDA tests must take matmul references from a float64 Java reference (or PyTorch), not from the
+# CPU backend. Every other CPU op (libtessera's kernels) works from the bundle.
+set -uo pipefail
+T0=$(date +%s)
+BUDGET_S=${TESSERA_GPU_BUDGET_S:-450}    # stop starting long steps after this; the run must end well under 8 min
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+out="${OUT:-}"
+bundle="${BUNDLE:-}"
+skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0
+sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
+tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
+usage() { sed -n '2,17p' "$0"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="${2:?--out needs a directory}"; shift ;;
+    --bundle) bundle="${2:?--bundle needs a directory}"; shift ;;
+    --skip-tests) skip_tests=1 ;;
+    --skip-bench) skip_bench=1 ;;
+    --quick) quick=1; sizes=1024,4096; reps=3; target_ms=100 ;;
+    --sizes) sizes="${2:?}"; shift ;;
+    --dtypes) dtypes="${2:?}"; shift ;;
+    --tests) tests_re="${2:?}"; shift ;;
+    --no-gpu-ok) no_gpu_ok=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -n "$out" ] || out="$PWD/bench/results/gpu/out"
+mkdir -p "$out" || { echo "run.sh: cannot create $out" >&2; exit 2; }
+out="$(cd "$out" && pwd)"
+
+if [ -z "$bundle" ]; then
+  if [ -x "$PWD/bundle/jre/bin/java" ]; then bundle="$PWD/bundle"
+  elif [ -x "$here/../jre/bin/java" ]; then bundle="$(cd "$here/.." && pwd)"     # run from bundle/gpu/
+  else bundle="$PWD/bundle"; fi
+fi
+JAVA="$bundle/jre/bin/java"
+log() { echo "[run.sh +$(( $(date +%s) - T0 ))s] $*"; }
+left() { echo $(( BUDGET_S - ($(date +%s) - T0) )); }
+# step timeout: min(wanted, what is left of the budget), at least 20 s
+cap() { local l; l=$(left); [ "$l" -lt "$1" ] && { [ "$l" -gt 20 ] && echo "$l" || echo 20; } || echo "$1"; }
+
+declare -A status
+order=()
+record() { status[$1]=$2; order+=("$1"); }
+
+# ------------------------------------------------------------------ environment
+{
+  echo "date:     $(date -Is)"
+  echo "host:     $(hostname) $(uname -srm)"
+  echo "pwd:      $PWD"
+  echo "bundle:   $bundle"
+  echo "out:      $out"
+} | tee "$out/env.txt"
+if ! command -v nvidia-smi >/dev/null 2>&1; then
+  echo "run.sh: no nvidia-smi: this is not a GPU host (or the NVIDIA driver is not installed)." | tee -a "$out/env.txt" >&2
+  if [ "$no_gpu_ok" != 1 ]; then
+    echo "run.sh: nothing to check without a GPU; use --no-gpu-ok for a dry run of the script." >&2
+    exit 2
+  fi
+  record nvidia-smi "missing (dry run)"
+else
+  nvidia-smi 2>&1 | tee -a "$out/env.txt"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv > "$out/gpu.csv" 2>&1
+  record nvidia-smi ok
+fi
+if [ ! -x "$JAVA" ]; then
+  echo "run.sh: no bundle at $bundle (expected $JAVA): run bench/gpu/make-bundle.sh on the build machine" \
+       "and carry 'bundle' with the run" >&2
+  exit 2
+fi
+"$JAVA" -version 2>&1 | tee -a "$out/env.txt"
+[ -f "$bundle/MANIFEST.txt" ] && cp "$bundle/MANIFEST.txt" "$out/bundle-MANIFEST.txt"
+PY=$(command -v python3 || command -v python || true)
+if [ -n "$PY" ]; then
+  "$PY" - <<'PYEOF' 2>&1 | tee -a "$out/env.txt"
+import sys
+print("python:   " + sys.version.split()[0])
+try:
+    import torch
+    print("torch:    %s (cuda %s, cudnn %s)" % (torch.__version__, torch.version.cuda, torch.backends.cudnn.version()))
+except Exception as e:
+    print("torch:    unavailable: %r" % (e,))
+PYEOF
+else
+  echo "python:   not found" | tee -a "$out/env.txt"
+fi
+
+# ------------------------------------------------------------------ CUDA libraries
+# The bytedeco CUDA preset's JNI libraries need libcudart.so.13, libcublas(Lt).so.13, libcufft.so.12,
+# libcurand.so.10, libnvrtc.so.13 (+ libcuda.so.1 from the driver): put their folders on LD_LIBRARY_PATH.
+log "locating CUDA libraries"
+libdirs=()
+add_dir() { local d; for d in "$@"; do [ -d "$d" ] || continue; case " ${libdirs[*]-} " in *" $d "*) ;; *) libdirs+=("$d") ;; esac; done; }
+if [ -n "$PY" ]; then
+  while IFS= read -r d; do add_dir "$d"; done < <("$PY" - <<'PYEOF' 2>/dev/null
+import glob, os, site, sys
+roots = set(site.getsitepackages() + [site.getusersitepackages()] + [p for p in sys.path if p.endswith("-packages")])
+for r in sorted(roots):
+    for d in sorted(glob.glob(os.path.join(r, "nvidia", "*", "lib"))) + sorted(glob.glob(os.path.join(r, "nvidia", "cu13", "lib"))):
+        print(d)
+PYEOF
+)
+fi
+wanted=(libcudart.so.13 libcublas.so.13 libcublasLt.so.13 libcufft.so.12 libcurand.so.10 libnvrtc.so.13 libnvJitLink.so.13)
+missing_libs() {
+  local l d found
+  for l in "${wanted[@]}"; do
+    found=0
+    for d in "${libdirs[@]-}"; do [ -n "$d" ] && compgen -G "$d/$l*" >/dev/null && { found=1; break; }; done
+    [ $found = 1 ] || echo "$l"
+  done
+}
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13*/lib64 \
+         /usr/local/cuda-13*/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu; do
+  [ -n "$(missing_libs)" ] || break
+  for l in $(missing_libs); do compgen -G "$d/$l*" >/dev/null && add_dir "$d"; done
+done
+if [ -n "$(missing_libs)" ]; then
+  # one bounded search of the whole file system for whatever is still missing
+  names=(); for l in $(missing_libs); do names+=(-o -name "$l*"); done
+  while IFS= read -r f; do add_dir "$(dirname "$f")"; done < <(timeout 90 find / -xdev \( -path /proc -o -path /sys \
+      -o -path /dev -o -path "$out" \) -prune -o \( -false "${names[@]}" \) -print 2>/dev/null)
+fi
+LD_LIBRARY_PATH="$(IFS=:; echo "${libdirs[*]-}")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH
+{
+  echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  for l in "${wanted[@]}" libcuda.so.1; do
+    f=""
+    for d in "${libdirs[@]-}" /usr/lib/x86_64-linux-gnu /usr/lib64 /lib/x86_64-linux-gnu; do
+      [ -n "$d" ] && f=$(compgen -G "$d/$l*" | head -1) && [ -n "$f" ] && break
+    done
+    printf '  %-20s %s\n' "$l" "${f:-NOT FOUND}"
+  done
+} | tee "$out/libs.txt"
+m=$(missing_libs | tr '\n' ' ')
+[ -z "$m" ] && record cuda-libs ok || record cuda-libs "missing: $m"
+
+JOPTS=(-Xmx6g -Dorg.bytedeco.javacpp.cachedir="${TMPDIR:-/tmp}/tessera-javacpp-cache" ${TESSERA_JAVA_OPTS:-})
+CP="$bundle/lib/*"
+
+# ------------------------------------------------------------------ tessera info
+log "tessera info"
+timeout "$(cap 60)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.cli.TesseraCli info --json > "$out/info.json" 2> "$out/info.err"
+rc=$?
+timeout 60 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.cli.TesseraCli info 2>&1 | tee "$out/info.txt"
+[ $rc = 0 ] && record "tessera info" ok || record "tessera info" "FAILED rc=$rc (info.err)"
+
+# ------------------------------------------------------------------ CUDA tests
+if [ "$skip_tests" = 1 ]; then
+  record "cuda tests" skipped
+else
+  log "CUDA tests (JUnit classes matching $tests_re); note: no OpenBLAS in the bundle, CPU matmul is unavailable here"
+  console=$(ls "$bundle"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
+  testjar=$(ls "$bundle"/lib/tessera-runtime-tests-*.jar 2>/dev/null | head -1)
+  if [ -z "$console" ] || [ -z "$testjar" ]; then
+    record "cuda tests" "FAILED: console launcher or tessera-runtime-tests jar missing from $bundle/lib"
+  else
+    if [ -n "$PY" ]; then
+      "$PY" - "$testjar" "$tests_re" <<'PYEOF' 2>&1 | tee "$out/test-classes.txt"
+import re, sys, zipfile
+pat = re.compile(sys.argv[2])
+names = sorted(n[:-6].replace("/", ".") for n in zipfile.ZipFile(sys.argv[1]).namelist()
+               if n.endswith(".class") and "$" not in n)
+hits = [n for n in names if pat.search(n)]
+print("test classes matching %s in %s: %s" % (sys.argv[2], sys.argv[1].rsplit("/", 1)[-1], ", ".join(hits) or "NONE"))
+PYEOF
+    fi
+    cpjoined=$(ls "$bundle"/lib/*.jar | grep -v junit-platform-console-standalone | tr '\n' ':')
+    timeout "$(cap 240)" "$JAVA" "${JOPTS[@]}" -jar "$console" execute --disable-banner --disable-ansi-colors --details=tree \
+        --class-path "$cpjoined" --scan-class-path "$testjar" --include-classname "$tests_re" \
+        --fail-if-no-tests --reports-dir "$out/junit" 2>&1 | tee "$out/cuda-tests.log"
+    rc=${PIPESTATUS[0]}
+    case $rc in
+      0) ab=$(sed -n 's/^\[ *\([0-9]*\) tests aborted.*/\1/p' "$out/cuda-tests.log" | head -1)
+         sk=$(sed -n 's/^\[ *\([0-9]*\) tests skipped.*/\1/p' "$out/cuda-tests.log" | head -1)
+         if ! grep -qE '[1-9][0-9]* tests successful' "$out/cuda-tests.log"; then
+           record "cuda tests" "ok, but no test succeeded (all skipped? see cuda-tests.log)"
+         elif [ "${ab:-0}" != 0 ] || [ "${sk:-0}" != 0 ]; then
+           record "cuda tests" "ok, but ${ab:-0} aborted (assumption failed) and ${sk:-0} skipped: see cuda-tests.log"
+         else record "cuda tests" ok; fi ;;
+      2) record "cuda tests" "FAILED: no tests matched $tests_re" ;;
+      124) record "cuda tests" "FAILED: timed out" ;;
+      *) record "cuda tests" "FAILED rc=$rc (cuda-tests.log, junit/)" ;;
+    esac
+  fi
+fi
+
+# ------------------------------------------------------------------ GPU matmul: Tessera, then PyTorch
+if [ "$skip_bench" = 1 ]; then
+  record "bench tessera" skipped; record "bench pytorch" skipped
+else
+  log "GPU matmul benchmark, Tessera (sizes $sizes, dtypes $dtypes)"
+  timeout "$(cap 150)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuMatmulBench --sizes "$sizes" \
+      --dtypes "$dtypes" --reps "$reps" --target-ms "$target_ms" --out "$out/gpu-matmul-tessera.json" 2>&1 \
+      | tee "$out/bench-tessera.log"
+  rc=${PIPESTATUS[0]}
+  case $rc in 0) record "bench tessera" ok ;; 3) record "bench tessera" "CUDA unavailable (bench-tessera.log)" ;;
+              124) record "bench tessera" "FAILED: timed out" ;; *) record "bench tessera" "FAILED rc=$rc (bench-tessera.log)" ;; esac
+  if [ -n "$PY" ]; then
+    log "GPU matmul benchmark, PyTorch"
+    timeout "$(cap 150)" "$PY" "$here/torch_matmul.py" --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" \
+        --target-ms "$target_ms" --out "$out/gpu-matmul-torch.json" 2>&1 | tee "$out/bench-torch.log"
+    rc=${PIPESTATUS[0]}
+    case $rc in 0) record "bench pytorch" ok ;; 3) record "bench pytorch" "CUDA unavailable (bench-torch.log)" ;;
+                124) record "bench pytorch" "FAILED: timed out" ;; *) record "bench pytorch" "FAILED rc=$rc (bench-torch.log)" ;; esac
+  else
+    record "bench pytorch" "skipped: no python3"
+  fi
+fi
+
+# ------------------------------------------------------------------ summary (the table last)
+{
+  echo
+  echo "== summary ($(( $(date +%s) - T0 )) s; results in $out)"
+  for k in "${order[@]}"; do printf '  %-14s %s\n' "$k" "${status[$k]}"; done
+  if [ "$skip_bench" != 1 ] && [ -n "$PY" ]; then
+    echo
+    "$PY" "$here/compare.py" "$out/gpu-matmul-tessera.json" "$out/gpu-matmul-torch.json" \
+        --out "$out/gpu-matmul-summary.json"
+  fi
+} 2>&1 | tee "$out/summary.txt"
+for k in "${order[@]}"; do
+  case "${status[$k]}" in ok|ok,*|skipped*|"missing (dry run)") ;; *) exit 1 ;; esac
+done
+exit 0

@@ -1,0 +1,61 @@
+package dev.tessera.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** What a result file says about the machine it ran on. */
+final class HostInfo {
+    private HostInfo() {}
+
+    /** CPU model, logical processors (as the JVM sees them), physical cores and sockets where /proc/cpuinfo tells. */
+    static Map<String, Object> cpu() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        String model = "unknown";
+        int logical = 0;
+        java.util.Set<String> cores = new java.util.HashSet<>();
+        java.util.Set<String> sockets = new java.util.HashSet<>();
+        String flags = "";
+        String phys = "0";
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            for (String line : lines) {
+                int colon = line.indexOf(':');
+                if (colon < 0) {
+                    continue;
+                }
+                String k = line.substring(0, colon).trim();
+                String v = line.substring(colon + 1).trim();
+                switch (k) {
+                    case "model name" -> model = v;
+                    case "processor" -> logical++;
+                    case "physical id" -> {
+                        phys = v;
+                        sockets.add(v);
+                    }
+                    case "core id" -> cores.add(phys + ":" + v);
+                    case "flags" -> flags = v;
+                    default -> { }
+                }
+            }
+        } catch (IOException e) {
+            // not Linux: leave unknown
+        }
+        m.put("model", model);
+        m.put("availableProcessors", Runtime.getRuntime().availableProcessors());
+        m.put("logicalProcessors", logical);
+        m.put("physicalCores", cores.isEmpty() ? null : cores.size());
+        m.put("sockets", sockets.isEmpty() ? null : sockets.size());
+        String simd = flags.contains("avx512f") ? "avx512f" : flags.contains("avx2") ? "avx2"
+                : flags.contains("avx") ? "avx" : flags.isEmpty() ? "unknown" : "sse";
+        m.put("isa", simd);
+        return m;
+    }
+
+    static String java() {
+        return System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")";
+    }
+}
