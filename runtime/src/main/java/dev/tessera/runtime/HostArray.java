@@ -31,6 +31,14 @@ public final class HostArray {
         return new HostArray(null, address, bytes);
     }
 
+    /** Throws unless this host range has exactly the bytes of (contiguous) {@code t}. */
+    public void requireSize(Tensor t) {
+        long need = t.numel() * t.dtype().size();
+        if (bytes != need) {
+            throw new IllegalArgumentException("host buffer has " + bytes + " bytes, " + t.describe() + " needs " + need);
+        }
+    }
+
     public long bytes() {
         return bytes;
     }

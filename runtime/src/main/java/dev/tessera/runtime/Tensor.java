@@ -35,6 +35,15 @@ public final class Tensor implements AutoCloseable {
 
     // ------------------------------------------------------------------ factories
 
+    private static long[] dimsFor(int length, long[] shape) {
+        long[] dims = Shape.of(shape);
+        if (Shape.numel(dims) != length) {
+            throw new IllegalArgumentException("data has " + length + " elements but shape " + Shape.str(dims)
+                    + " needs " + Shape.numel(dims));
+        }
+        return dims;
+    }
+
     /** An uninitialised contiguous tensor. */
     public static Tensor empty(DType dtype, Device device, long... shape) {
         if (dtype == null || device == null) {
@@ -64,11 +73,7 @@ public final class Tensor implements AutoCloseable {
 
     /** A float32 tensor on {@code device} holding a copy of {@code data}. */
     public static Tensor of(float[] data, Device device, long... shape) {
-        long[] dims = Shape.of(shape);
-        if (Shape.numel(dims) != data.length) {
-            throw new IllegalArgumentException("data has " + data.length + " elements but shape " + Shape.str(dims)
-                    + " needs " + Shape.numel(dims));
-        }
+        long[] dims = dimsFor(data.length, shape);
         Tensor t = empty(DType.F32, device, dims);
         t.backend().copyFromHost(t, HostArray.of(data));
         return t;
@@ -76,11 +81,7 @@ public final class Tensor implements AutoCloseable {
 
     /** An int32 tensor (e.g. token ids). */
     public static Tensor ofInts(int[] data, Device device, long... shape) {
-        long[] dims = Shape.of(shape);
-        if (Shape.numel(dims) != data.length) {
-            throw new IllegalArgumentException("data has " + data.length + " elements but shape " + Shape.str(dims)
-                    + " needs " + Shape.numel(dims));
-        }
+        long[] dims = dimsFor(data.length, shape);
         Tensor t = empty(DType.I32, device, dims);
         t.backend().copyFromHost(t, HostArray.of(data));
         return t;
@@ -88,11 +89,7 @@ public final class Tensor implements AutoCloseable {
 
     /** An int64 tensor. */
     public static Tensor ofLongs(long[] data, Device device, long... shape) {
-        long[] dims = Shape.of(shape);
-        if (Shape.numel(dims) != data.length) {
-            throw new IllegalArgumentException("data has " + data.length + " elements but shape " + Shape.str(dims)
-                    + " needs " + Shape.numel(dims));
-        }
+        long[] dims = dimsFor(data.length, shape);
         Tensor t = empty(DType.I64, device, dims);
         t.backend().copyFromHost(t, HostArray.of(data));
         return t;

@@ -104,22 +104,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void copyFromHost(Tensor dst, HostArray src) {
-        checkBytes(dst, src);
+        src.requireSize(dst);
         src.copyTo(dst.address());
     }
 
     @Override
     public void copyToHost(Tensor src, HostArray dst) {
-        checkBytes(src, dst);
+        dst.requireSize(src);
         dst.copyFrom(src.address());
-    }
-
-    private static void checkBytes(Tensor t, HostArray h) {
-        long bytes = t.numel() * t.dtype().size();
-        if (h.bytes() != bytes) {
-            throw new IllegalArgumentException("host buffer has " + h.bytes() + " bytes, " + t.describe() + " needs "
-                    + bytes);
-        }
     }
 
     @Override

@@ -142,11 +142,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copyFromHost(Tensor dst, HostArray src) {
-        long bytes = dst.numel() * dst.dtype().size();
-        if (src.bytes() != bytes) {
-            throw new IllegalArgumentException("host buffer has " + src.bytes() + " bytes, " + dst.describe()
-                    + " needs " + bytes);
-        }
+        src.requireSize(dst);
+        long bytes = src.bytes();
         long stream = enter(dst.device());
         if (src.isNative()) {
             CudaRuntime.copyHostToDevice(dst.address(), src.address(), bytes, stream);
@@ -165,11 +162,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void copyToHost(Tensor src, HostArray dst) {
-        long bytes = src.numel() * src.dtype().size();
-        if (dst.bytes() != bytes) {
-            throw new IllegalArgumentException("host buffer has " + dst.bytes() + " bytes, " + src.describe()
-                    + " needs " + bytes);
-        }
+        dst.requireSize(src);
+        long bytes = dst.bytes();
         long stream = enter(src.device());
         if (dst.isNative()) {
             CudaRuntime.copyDeviceToHost(dst.address(), src.address(), bytes, stream);
