@@ -106,11 +106,61 @@ public interface Backend {
     // ---- end attention region
     // ---- patch embedding region
 
+    /**
+     * 2-D patch gather: x [N, C, H, W] → cols [N, lead + (H/ph)(W/pw), C·ph·pw], the first {@code lead} rows of
+     * each image zero (lead = cols.dim(1) − L: room for a class token), see {@link PatchEmbedding}.
+     */
+    void patchify(Tensor x, int ph, int pw, Tensor cols);
+
+    /** 1-D im2col: x [N, C, T] → cols [N, T_out, C·K], stride and zero padding (see {@link PatchEmbedding}). */
+    void im2col1d(Tensor x, int kernel, int stride, int padding, Tensor cols);
+
+    /**
+     * Fused finish on out [N, R, D] after the projection GEMM wrote its rows (R = L + 1 with a class token,
+     * else L): bias [D] on the projected rows, the class token [D] into row 0, then position embeddings
+     * [R, D] on every row. bias, cls, pos may be null.
+     */
+    void patchFinish(Tensor out, Tensor bias, Tensor cls, Tensor pos);
+
+    /** out [N, D, T] += bias [D] along D (channels-first convolution output). */
+    void biasChannelsFirst(Tensor out, Tensor bias);
+
     // ---- end patch embedding region
     // ---- spectrogram region
 
+    /**
+     * Real forward FFT of each row (any length, O(n log n)): {@code x} fp32 [rows, n] to {@code out}
+     * fp32 [rows, n/2 + 1, 2] (re, im interleaved).
+     */
+    void rfft(Tensor x, Tensor out);
+
+    /**
+     * Short-time spectrum of a batch of clips, optionally projected on a filterbank (see
+     * {@code native/include/tessera/spectrogram.h} for the framing): {@code x} fp32 [batch, width]; clip b is
+     * {@code x[b, 0 .. lengths[b])} followed by zeros up to {@code sigLen} samples; {@code window} fp32
+     * [nFft]; {@code power} 1 or 2. With {@code filters} (fp32 [nMels, nFft/2+1]) {@code out} is fp32
+     * [batch, nMels, nFrames], without it the spectrum [batch, nFrames, nFft/2+1]. Arguments validated
+     * by {@link LogMel}.
+     */
+    void melSpectrogram(Tensor x, long[] lengths, long sigLen, int nFft, int hop, Tensor window, boolean center,
+            long nFrames, int power, Tensor filters, Tensor out);
+
+    /**
+     * Log / Whisper finish of each clip of {@code x} fp32 [batch, ...] into {@code out} (same shape, may be
+     * {@code x}): {@code y = log ? log10(max(v, floor)) : v}; if {@code clampRange > 0},
+     * {@code y = max(y, max(y over the clip) - clampRange)}; {@code out = (y + add) * mul}.
+     */
+    void logMelFinish(Tensor x, float floor, boolean log, float clampRange, float add, float mul, Tensor out);
+
     // ---- end spectrogram region
     // ---- rbm region
-
+    /**
+     * The RBM kernels of this backend (Philox sampling, fused sigmoid + sample, bias gradients, update,
+     * free energy): see {@link dev.tessera.runtime.rbm.RbmKernels}. The RBM API in
+     * {@code dev.tessera.runtime.rbm} validates every argument and does the GEMMs with {@link #gemm}.
+     */
+    default dev.tessera.runtime.rbm.RbmKernels rbmKernels() {
+        throw new UnsupportedOperationException("the " + name() + " backend has no RBM kernels");
+    }
     // ---- end rbm region
 }

@@ -330,11 +330,50 @@ public final class CpuBackend implements Backend {
     // ---- end attention region
     // ---- patch embedding region
 
+    @Override
+    public void patchify(Tensor x, int ph, int pw, Tensor cols) {
+        CpuPatchEmbed.patchify(x, ph, pw, cols);
+    }
+
+    @Override
+    public void im2col1d(Tensor x, int kernel, int stride, int padding, Tensor cols) {
+        CpuPatchEmbed.im2col1d(x, kernel, stride, padding, cols);
+    }
+
+    @Override
+    public void patchFinish(Tensor out, Tensor bias, Tensor cls, Tensor pos) {
+        CpuPatchEmbed.finish(out, bias, cls, pos);
+    }
+
+    @Override
+    public void biasChannelsFirst(Tensor out, Tensor bias) {
+        CpuPatchEmbed.biasChannelsFirst(out, bias);
+    }
+
     // ---- end patch embedding region
     // ---- spectrogram region
 
+    @Override
+    public void rfft(Tensor x, Tensor out) {
+        CpuSpectrogram.rfft(x, out);
+    }
+
+    @Override
+    public void melSpectrogram(Tensor x, long[] lengths, long sigLen, int nFft, int hop, Tensor window,
+            boolean center, long nFrames, int power, Tensor filters, Tensor out) {
+        CpuSpectrogram.melSpectrogram(x, lengths, sigLen, nFft, hop, window, center, nFrames, power, filters, out);
+    }
+
+    @Override
+    public void logMelFinish(Tensor x, float floor, boolean log, float clampRange, float add, float mul, Tensor out) {
+        CpuSpectrogram.logMelFinish(x, floor, log, clampRange, add, mul, out);
+    }
+
     // ---- end spectrogram region
     // ---- rbm region
-
+    @Override
+    public dev.tessera.runtime.rbm.RbmKernels rbmKernels() {
+        return CpuRbmKernels.INSTANCE;
+    }
     // ---- end rbm region
 }

@@ -316,11 +316,53 @@ public final class CudaBackend implements Backend {
     // ---- end attention region
     // ---- patch embedding region
 
+    @Override
+    public void patchify(Tensor x, int ph, int pw, Tensor cols) {
+        CudaPatchEmbed.patchify(x, ph, pw, cols, enter(x.device()));
+    }
+
+    @Override
+    public void im2col1d(Tensor x, int kernel, int stride, int padding, Tensor cols) {
+        CudaPatchEmbed.im2col1d(x, kernel, stride, padding, cols, enter(x.device()));
+    }
+
+    @Override
+    public void patchFinish(Tensor out, Tensor bias, Tensor cls, Tensor pos) {
+        CudaPatchEmbed.finish(out, bias, cls, pos, enter(out.device()));
+    }
+
+    @Override
+    public void biasChannelsFirst(Tensor out, Tensor bias) {
+        CudaPatchEmbed.biasChannelsFirst(out, bias, enter(out.device()));
+    }
+
     // ---- end patch embedding region
     // ---- spectrogram region
+    private final CudaSpectrogram spectrogram = new CudaSpectrogram(this);
+
+    @Override
+    public void rfft(Tensor x, Tensor out) {
+        spectrogram.rfft(x, out);
+    }
+
+    @Override
+    public void melSpectrogram(Tensor x, long[] lengths, long sigLen, int nFft, int hop, Tensor window,
+            boolean center, long nFrames, int power, Tensor filters, Tensor out) {
+        spectrogram.melSpectrogram(x, lengths, sigLen, nFft, hop, window, center, nFrames, power, filters, out);
+    }
+
+    @Override
+    public void logMelFinish(Tensor x, float floor, boolean log, float clampRange, float add, float mul, Tensor out) {
+        spectrogram.logMelFinish(x, floor, log, clampRange, add, mul, out);
+    }
 
     // ---- end spectrogram region
     // ---- rbm region
+    private final CudaRbmKernels rbmKernels = new CudaRbmKernels(this);
 
+    @Override
+    public dev.tessera.runtime.rbm.RbmKernels rbmKernels() {
+        return rbmKernels;
+    }
     // ---- end rbm region
 }

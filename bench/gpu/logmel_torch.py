@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""GPU peer of GpuLogMelBench: Whisper log-mel of a batch of 30 s clips with PyTorch on CUDA, the way Whisper's
+own log_mel_spectrogram does it: torch.stft(n_fft 400, hop 160, periodic Hann, centred, reflect) -> |X|^2 (last
+frame dropped) -> Slaney mel filters (librosa construction, computed here) @ power -> log10(clamp 1e-10) ->
+max(x, max - 8) per clip -> (x + 4) / 4. Timed with CUDA events: warm-up, then --reps repetitions of --calls calls;
+best and median ms per batch. Writes JSON to $OUT/gpu-logmel-torch.json (or --out).
+
+  python3 bench/gpu/logmel_torch.py [--batch 64] [--n-mels 80,128] [--reps 5] [--calls 5] [--out FILE]
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import time
+
+import torch
+
+
+def slaney_mel(n_mels, n_fft=400, sr=16000, fmin=0.0, fmax=8000.0):
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, math.log(6.4) / 27.0
+
+    def hz_to_mel(f):
+        return f / f_sp if f < min_log_hz else min_log_mel + math.log(f / min_log_hz) / logstep
+
+    def mel_to_hz(m):
+        return m * f_sp if m < min_log_mel else min_log_hz * math.exp(logstep * (m - min_log_mel))
+
+    lo, hi = hz_to_mel(fmin), hz_to_mel(fmax)
+    pts = torch.tensor([mel_to_hz(lo + (hi - lo) * i / (n_mels + 1)) for i in range(n_mels + 2)], dtype=torch.float64)
+    freqs = torch.linspace(0, sr / 2, n_fft // 2 + 1, dtype=torch.float64)
+    lower = (freqs[None, :] - pts[:-2, None]) / (pts[1:-1] - pts[:-2])[:, None]
+    upper = (pts[2:, None] - freqs[None, :]) / (pts[2:] - pts[1:-1])[:, None]
+    w = torch.clamp(torch.minimum(lower, upper), min=0)
+    return (w * (2.0 / (pts[2:] - pts[:-2]))[:, None]).float()
+
+
+def log_mel(audio, filters, window):
+    stft = torch.stft(audio, 400, 160, window=window, center=True, pad_mode="reflect", return_complex=True)
+    power = stft[..., :-1].abs() ** 2
+    mel = filters @ power
+    x = torch.clamp(mel, min=1e-10).log10()
+    mx = x.amax(dim=(-2, -1), keepdim=True)
+    x = torch.maximum(x, mx - 8.0)
+    return (x + 4.0) / 4.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--n-mels", default="80,128")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--calls", type=int, default=5)
+    ap.add_argument("--out", default=os.path.join(os.environ.get("OUT", "."), "gpu-logmel-torch.json"))
+    a = ap.parse_args()
+    dev = torch.device("cuda")
+    g = torch.Generator(device="cpu").manual_seed(1234)
+    audio = ((torch.rand(a.batch, 480000, generator=g) * 2 - 1) * 0.2).to(dev)
+    window = torch.hann_window(400, device=dev)
+    results = []
+    with torch.no_grad():
+        for m in [int(v) for v in a.n_mels.split(",")]:
+            filters = slaney_mel(m).to(dev)
+            for _ in range(3):
+                out = log_mel(audio, filters, window)
+            assert out.shape == (a.batch, m, 3000), out.shape
+            torch.cuda.synchronize()
+            ms = []
+            for _ in range(a.reps):
+                s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                s.record()
+                for _ in range(a.calls):
+                    out = log_mel(audio, filters, window)
+                e.record()
+                e.synchronize()
+                ms.append(s.elapsed_time(e) / a.calls)
+            results.append({"n_mels": m, "batch": a.batch, "best_ms": min(ms), "median_ms": statistics.median(ms)})
+            print(f"torch log-mel {a.batch} x 30 s, {m} mels: best {min(ms):.3f} ms, median {statistics.median(ms):.3f} ms")
+    doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "impl": "torch", "torch": torch.__version__,
+           "device": torch.cuda.get_device_name(0), "results": results}
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    with open(a.out, "w") as f:
+        json.dump(doc, f, indent=2)
+    print("wrote", a.out)
+
+
+if __name__ == "__main__":
+    main()

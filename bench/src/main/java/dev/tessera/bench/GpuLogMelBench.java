@@ -1,0 +1,115 @@
+package dev.tessera.bench;
+
+import dev.tessera.bindings.cuda.CudaRuntime;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.LogMel;
+import dev.tessera.runtime.LogMelConfig;
+import dev.tessera.runtime.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+/**
+ * Whisper log-mel of a batch of clips of 30 s on a CUDA device ({@link LogMel#compute(Tensor, long[], LogMelConfig)}
+ * on a device [batch, 480000] tensor: framing kernel, batched R2C cuFFT, power kernel, cuBLAS mel GEMM, log/clamp
+ * kernels), timed like {@code bench/gpu/logmel_torch.py} times torch.stft + mel matmul + log/clamp: warm-up calls,
+ * then {@code --reps} repetitions of {@code --calls} back-to-back calls, device synchronised before and after each
+ * repetition; best and median ms per call. Before timing, clip 0 is checked against the CPU path (max abs error
+ * ≤ 1e-4 on the final features).
+ *
+ * <pre>GpuLogMelBench [--batch 64] [--n-mels 80,128] [--device cuda:0] [--reps 5] [--calls 5] [--out gpu-logmel-tessera.json]</pre>
+ * Exit status: 0 ran and passed the check, 1 a check failed or a case threw, 3 CUDA unavailable.
+ */
+public final class GpuLogMelBench {
+    private GpuLogMelBench() {}
+
+    public static void main(String[] args) throws Exception {
+        int batch = 64;
+        String mels = "80,128";
+        String dev = "cuda:0";
+        int reps = 5;
+        int calls = 5;
+        Path out = Path.of("gpu-logmel-tessera.json");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--n-mels" -> mels = args[++i];
+                case "--device" -> dev = args[++i];
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--calls" -> calls = Integer.parseInt(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        Device device = Device.parse(dev);
+        Backend be = Backends.forType(Device.Type.CUDA);
+        if (!be.availability().available()) {
+            System.err.println("GpuLogMelBench: CUDA unavailable: " + be.availability().reason());
+            System.exit(3);
+        }
+        int n = LogMelConfig.WHISPER_SAMPLES;
+        SplittableRandom r = new SplittableRandom(1234);
+        float[] x = new float[Math.multiplyExact(batch, n)];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble(-1, 1) * 0.2);
+        boolean ok = true;
+        StringBuilder rows = new StringBuilder();
+        try (Tensor audio = Tensor.of(x, device, batch, n)) {
+            for (String m : mels.split(",")) {
+                int nMels = Integer.parseInt(m.trim());
+                LogMelConfig cfg = LogMelConfig.whisper(nMels);
+                try (Tensor o = LogMel.compute(audio, null, cfg);
+                        Tensor one = LogMel.compute(Arrays.copyOf(x, n), cfg, Device.CPU)) {
+                    float[] g = o.toFloatArray();
+                    float[] c = one.toFloatArray();
+                    double worst = 0;
+                    for (int i = 0; i < c.length; i++) {
+                        worst = Math.max(worst, Float.isNaN(g[i]) ? Double.POSITIVE_INFINITY : Math.abs(g[i] - c[i]));
+                    }
+                    boolean pass = worst <= 1e-4;
+                    ok &= pass;
+                    System.out.printf("check %d mels: max abs error vs CPU %.3g %s%n", nMels, worst, pass ? "ok" : "FAIL");
+                }
+                for (int w = 0; w < 3; w++) {
+                    LogMel.compute(audio, null, cfg).close();
+                }
+                be.synchronize(device);
+                double[] ms = new double[reps];
+                for (int rep = 0; rep < reps; rep++) {
+                    be.synchronize(device);
+                    long t0 = System.nanoTime();
+                    for (int c = 0; c < calls; c++) {
+                        LogMel.compute(audio, null, cfg).close();
+                    }
+                    be.synchronize(device);
+                    ms[rep] = (System.nanoTime() - t0) / 1e6 / calls;
+                }
+                double[] sorted = ms.clone();
+                Arrays.sort(sorted);
+                System.out.printf("log-mel %d x 30 s, %d mels: best %.3f ms, median %.3f ms per batch%n", batch, nMels,
+                        sorted[0], sorted[reps / 2]);
+                if (rows.length() > 0) rows.append(",\n");
+                rows.append(String.format("    {\"n_mels\": %d, \"batch\": %d, \"best_ms\": %.4f, \"median_ms\": %.4f}",
+                        nMels, batch, sorted[0], sorted[reps / 2]));
+            }
+        } catch (RuntimeException e) {
+            e.printStackTrace();
+            ok = false;
+        }
+        String card = "";
+        try {
+            card = CudaRuntime.deviceInfo(device.index()).name();
+        } catch (RuntimeException e) {
+            card = "unknown";
+        }
+        String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"impl\": \"tessera\",\n  \"device\": \"" + card
+                + "\",\n  \"what\": \"Whisper log-mel, batch of 30 s clips (framing + cuFFT R2C + power + cuBLAS mel + log/clamp)\",\n"
+                + "  \"results\": [\n" + rows + "\n  ]\n}\n";
+        Files.writeString(out, json);
+        System.out.println("wrote " + out);
+        System.exit(ok ? 0 : 1);
+    }
+}

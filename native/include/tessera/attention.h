@@ -1,0 +1,75 @@
+/*
+ * Fused scaled dot-product attention (flash-style: the [seq_q, seq_k] score matrix is never
+ * materialised; softmax is computed online over key tiles with a running max and sum).
+ * See tessera.h for the shared conventions (the caller validates; raw pointers; status codes).
+ *
+ * Layout: [batch, heads, seq, head_dim], row-major.
+ *   q   [batch, heads_q,  seq_q, head_dim]  contiguous
+ *   out [batch, heads_q,  seq_q, head_dim]  contiguous, same dtype as q
+ *   k,v [batch, heads_kv, seq_k, head_dim]  stored inside a buffer of `kv_capacity` rows per head:
+ *       element (b, h, j, c) is at  k[((b * heads_kv + h) * kv_capacity + j) * head_dim + c]
+ *       with kv_capacity >= seq_k. kv_capacity == seq_k is a contiguous tensor; a preallocated KV
+ *       cache [batch, heads_kv, capacity, head_dim] sliced along the sequence is passed as-is with
+ *       kv_capacity = capacity (no copy). k and v share the layout.
+ *
+ * Semantics: out[b, h, i, :] = sum_j p_ij v[b, h / (heads_q / heads_kv), j, :] with
+ *   p_i = softmax_j(scale * <q[b, h, i, :], k[b, h / (heads_q / heads_kv), j, :]>) over the keys j that
+ *   row i may see:
+ *   - grouped-query attention: heads_q % heads_kv == 0; query head h uses KV head h / (heads_q / heads_kv)
+ *     (heads_kv == heads_q is ordinary multi-head attention, heads_kv == 1 multi-query attention);
+ *   - causal != 0: row i sees keys j <= i + (seq_k - seq_q) (bottom-right aligned, as for a KV cache
+ *     longer than the query; the same rule as tsr_cpu_softmax_f32's causal_q);
+ *   - key_mask != NULL: an int array [batch, seq_k] of dtype mask_dtype (TSR_I32 or TSR_I64), as Hugging
+ *     Face's attention_mask: 0 = padding (never attended), non-zero = attend. NULL = every key;
+ *   - a row that sees no key at all gets zeros.
+ * Computation is fp32 (fp32 accumulation and softmax whatever the storage type); NaN in the inputs
+ * propagates to the rows it reaches.
+ *
+ * Limits: batch, heads_q, heads_kv, head_dim >= 1; seq_q, seq_k >= 0; head_dim <= 256;
+ * heads_q % heads_kv == 0. The buffers must not overlap out.
+ */
+#ifndef TESSERA_ATTENTION_H
+#define TESSERA_ATTENTION_H
+
+#include "tessera.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest head_dim the kernels accept. */
+#define TSR_ATTENTION_MAX_HEAD_DIM 256
+
+/* ---------------- CPU (host pointers, fp32) ----------------
+ * Blocked over (batch, head, 32-query block), threaded on the library's pool, vectorised over keys
+ * (QK^T) and head_dim (PV). When (batch * heads * query blocks) gives the pool too little work (decode:
+ * a few query rows against a long cache), the keys are split into chunks whose partial softmax results
+ * are merged by log-sum-exp. Temporary memory is O(tile) per task. */
+TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v, float *out, int64_t batch,
+                                  int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k, int64_t head_dim,
+                                  int64_t kv_capacity, const void *key_mask, int mask_dtype, float scale,
+                                  int causal);
+
+/* ---------------- CUDA (device pointers, cudaStream_t passed as void*) ----------------
+ * dtype: TSR_F32, TSR_F16 or TSR_BF16 for q, k, v and out.
+ * F16/BF16 with head_dim <= 128 and more than 4 query rows: flash-attention-2 style tensor-core kernel
+ * (mma.sync m16n8k16, fp32 accumulation, head_dim 64 and 128 specialised, other sizes padded to 64 / 128).
+ * F32, head_dim > 128, and decode (seq_q <= 4): SIMT kernel, split along the keys when the grid would be
+ * too small for the device (flash-decoding), followed by a combine kernel; that needs a workspace. */
+
+/* Bytes of device workspace tsr_cuda_attention needs for these sizes on the current device (0 if none),
+ * or a negative status (-TSR_ERR_ARG, -TSR_ERR_NO_CUDA, -(TSR_ERR_CUDA_BASE + err)) with a message. */
+TSR_API int64_t tsr_cuda_attention_workspace_bytes(int dtype, int64_t batch, int64_t heads_q, int64_t heads_kv,
+                                                   int64_t seq_q, int64_t seq_k, int64_t head_dim);
+/* Queues the attention on `stream`. workspace: device memory of at least the size returned by
+ * tsr_cuda_attention_workspace_bytes for the same sizes (may be NULL when that is 0). No sync. */
+TSR_API int tsr_cuda_attention(int dtype, const void *q, const void *k, const void *v, void *out, int64_t batch,
+                               int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k, int64_t head_dim,
+                               int64_t kv_capacity, const void *key_mask, int mask_dtype, float scale, int causal,
+                               void *workspace, int64_t workspace_bytes, void *stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,256 @@
+// Fused-attention CPU kernels: one query block (<= kAttnQueryBlock rows of one head) against a key
+// range, flash-style: key tiles of kAttnKeyTile, online softmax with a running max and sum per row,
+// memory O(tile). QK^T packs the key tile transposed and runs a register-blocked outer-product
+// micro-kernel over the keys; PV is a register-blocked axpy over head_dim. Compiled once per ISA
+// (TSR_ISA_NS) with GCC vector extensions sized for the ISA; exp from vmath.h (no libm), IEEE
+// semantics (no -ffast-math): NaN propagates through the max, the exponentials and the sums.
+#include <cstring>
+#include <limits>
+
+#include "attention_table.h"
+#include "tessera/tessera.h"
+#include "vmath.h"
+
+#ifndef TSR_ISA_NS
+#error "TSR_ISA_NS must be defined (isa_scalar, isa_avx2 or isa_avx512)"
+#endif
+#ifndef TSR_ISA_NAME
+#define TSR_ISA_NAME "scalar"
+#endif
+
+namespace tsr {
+namespace TSR_ISA_NS {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int W = 16;   // floats per vector register
+constexpr int NVS = 4;  // key vectors per score micro-tile (64 keys)
+constexpr int NVP = 4;  // head_dim vectors per PV micro-tile
+#elif defined(__AVX2__)
+constexpr int W = 8;
+constexpr int NVS = 2;
+constexpr int NVP = 2;
+#else
+constexpr int W = 4;
+constexpr int NVS = 2;
+constexpr int NVP = 2;
+#endif
+constexpr int R = 4;  // query rows per micro-tile
+constexpr int64_t KT = kAttnKeyTile;
+constexpr int64_t QB = kAttnQueryBlock;
+static_assert(KT % (NVS * W) == 0, "key tile must be a multiple of the score micro-tile");
+
+typedef float vf __attribute__((vector_size(W * sizeof(float))));
+
+inline vf vload(const float *p) {
+  vf x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline void vstore(float *p, vf x) { std::memcpy(p, &x, sizeof x); }
+inline vf vbcast(float s) { return vf{} + s; }
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// s[r * KT + j] = scale * <q_r, k_j> for r < RR, j < KT (kt: packed K^T tile, [d][KT]).
+template <int RR>
+inline void scores_rows(const float *__restrict q, int64_t d, const float *__restrict kt, float scale,
+                        float *__restrict s) {
+  for (int64_t jb = 0; jb < KT; jb += NVS * W) {
+    vf acc[RR][NVS];
+    for (int r = 0; r < RR; ++r)
+      for (int n = 0; n < NVS; ++n) acc[r][n] = vf{};
+    const float *kc = kt + jb;
+    for (int64_t c = 0; c < d; ++c, kc += KT) {
+      vf kv[NVS];
+      for (int n = 0; n < NVS; ++n) kv[n] = vload(kc + n * W);
+      for (int r = 0; r < RR; ++r) {
+        const vf qb = vbcast(q[r * d + c]);
+        for (int n = 0; n < NVS; ++n) acc[r][n] += qb * kv[n];
+      }
+    }
+    const vf sc = vbcast(scale);
+    for (int r = 0; r < RR; ++r)
+      for (int n = 0; n < NVS; ++n) vstore(s + r * KT + jb + n * W, acc[r][n] * sc);
+  }
+}
+
+// acc[r * d + c] += sum_{j < nk} p[r * KT + j] * v[j * d + c] for r < RR.
+template <int RR, int NV>
+inline int64_t pv_chunk(const float *__restrict p, const float *__restrict v, int64_t nk, int64_t d,
+                        float *__restrict acc, int64_t c0) {
+  for (; c0 + NV * W <= d; c0 += NV * W) {
+    vf a[RR][NV];
+    for (int r = 0; r < RR; ++r)
+      for (int n = 0; n < NV; ++n) a[r][n] = vload(acc + r * d + c0 + n * W);
+    const float *vr = v + c0;
+    for (int64_t j = 0; j < nk; ++j, vr += d) {
+      vf vv[NV];
+      for (int n = 0; n < NV; ++n) vv[n] = vload(vr + n * W);
+      for (int r = 0; r < RR; ++r) {
+        const vf pb = vbcast(p[r * KT + j]);
+        for (int n = 0; n < NV; ++n) a[r][n] += pb * vv[n];
+      }
+    }
+    for (int r = 0; r < RR; ++r)
+      for (int n = 0; n < NV; ++n) vstore(acc + r * d + c0 + n * W, a[r][n]);
+  }
+  return c0;
+}
+
+template <int RR>
+inline void pv_rows(const float *__restrict p, const float *__restrict v, int64_t nk, int64_t d,
+                    float *__restrict acc) {
+  int64_t c0 = pv_chunk<RR, NVP>(p, v, nk, d, acc, 0);
+  c0 = pv_chunk<RR, 1>(p, v, nk, d, acc, c0);
+  for (; c0 < d; ++c0) {  // head_dim tail (d % W)
+    for (int r = 0; r < RR; ++r) {
+      float sum = acc[r * d + c0];
+      for (int64_t j = 0; j < nk; ++j) sum += p[r * KT + j] * v[j * d + c0];
+      acc[r * d + c0] = sum;
+    }
+  }
+}
+
+inline bool key_kept(const void *mask, int dtype, int64_t j) {
+  if (mask == nullptr) return true;
+  return dtype == TSR_I64 ? static_cast<const int64_t *>(mask)[j] != 0 : static_cast<const int32_t *>(mask)[j] != 0;
+}
+
+// NaN-propagating max: once a NaN is seen it stays.
+inline float nmax(float m, float x) { return vm::sel((x > m) | (x != x), x, m); }
+
+void block(const AttnBlock &t) {
+  const int64_t d = t.head_dim, nq = t.nq;
+  float *kt = t.scratch;      // [d][KT]
+  float *s = kt + d * KT;     // [QB][KT]
+  float *acc = s + QB * KT;   // [QB][d]
+  float *mrow = acc + QB * d;
+  float *lrow = mrow + QB;
+  float *corr = lrow + QB;
+  float *bias = corr + QB;    // [KT]: 0 = key usable, -inf = padding / past the range
+  for (int64_t i = 0; i < nq * d; ++i) acc[i] = 0.0f;
+  for (int64_t i = 0; i < nq; ++i) {
+    mrow[i] = kNegInf;
+    lrow[i] = 0.0f;
+  }
+  // Keys past the last one any row of the block may see are skipped (causal).
+  int64_t kend = t.kend;
+  if (t.limit0 < kend - nq) kend = t.limit0 + nq;  // limit0 + nq - 1 is the last visible key
+  for (int64_t j0 = t.kbeg; j0 < kend; j0 += KT) {
+    const int64_t nk = kend - j0 < KT ? kend - j0 : KT;
+    // pack K^T of the tile; columns past nk are zero (and masked by bias)
+    const float *kr = t.k + j0 * d;
+    for (int64_t j = 0; j < nk; ++j)
+      for (int64_t c = 0; c < d; ++c) kt[c * KT + j] = kr[j * d + c];
+    if (nk < KT) {
+      for (int64_t c = 0; c < d; ++c)
+        for (int64_t j = nk; j < KT; ++j) kt[c * KT + j] = 0.0f;
+    }
+    for (int64_t j = 0; j < KT; ++j) bias[j] = (j < nk && key_kept(t.mask, t.mask_dtype, j0 + j)) ? 0.0f : kNegInf;
+    // scores
+    int64_t r0 = 0;
+    for (; r0 + R <= nq; r0 += R) scores_rows<R>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT);
+    switch (nq - r0) {
+      case 3: scores_rows<3>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT); break;
+      case 2: scores_rows<2>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT); break;
+      case 1: scores_rows<1>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT); break;
+      default: break;
+    }
+    // online softmax: s becomes p = e^(s - m_new), rows rescaled by corr
+    for (int64_t i = 0; i < nq; ++i) {
+      float *si = s + i * KT;
+      // local key jl is visible when jl <= lim (causal) and bias[jl] == 0
+      const int64_t lim64 = t.limit0 + i - j0;
+      const int64_t lim = lim64 > KT ? KT : (lim64 < -1 ? -1 : lim64);
+      float mx = kNegInf;
+      for (int64_t j = 0; j < KT; ++j) {
+        const float x = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
+        si[j] = x;
+        mx = nmax(mx, x);
+      }
+      const float mold = mrow[i];
+      const float mnew = nmax(mold, mx);
+      if (mnew == kNegInf) {  // nothing visible yet: p = 0, state unchanged
+        for (int64_t j = 0; j < KT; ++j) si[j] = 0.0f;
+        corr[i] = 1.0f;
+        continue;
+      }
+      float sum = 0.0f;
+      for (int64_t j = 0; j < KT; ++j) {
+        const float p = vm::exp_f(si[j] - mnew);
+        si[j] = p;
+        sum += p;
+      }
+      const float c = vm::exp_f(mold - mnew);  // 0 when mold = -inf
+      corr[i] = c;
+      lrow[i] = lrow[i] * c + sum;
+      mrow[i] = mnew;
+    }
+    for (int64_t i = 0; i < nq; ++i) {
+      const float c = corr[i];
+      if (c != 1.0f) {
+        float *a = acc + i * d;
+        for (int64_t x = 0; x < d; ++x) a[x] *= c;
+      }
+    }
+    const float *vr = t.v + j0 * d;
+    r0 = 0;
+    for (; r0 + R <= nq; r0 += R) pv_rows<R>(s + r0 * KT, vr, nk, d, acc + r0 * d);
+    switch (nq - r0) {
+      case 3: pv_rows<3>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;
+      case 2: pv_rows<2>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;
+      case 1: pv_rows<1>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;
+      default: break;
+    }
+  }
+  if (t.m != nullptr) {
+    for (int64_t i = 0; i < nq; ++i) {
+      t.m[i] = mrow[i];
+      t.l[i] = lrow[i];
+      for (int64_t x = 0; x < d; ++x) t.out[i * d + x] = acc[i * d + x];
+    }
+    return;
+  }
+  for (int64_t i = 0; i < nq; ++i) {
+    float *o = t.out + i * d;
+    const float *a = acc + i * d;
+    if (lrow[i] == 0.0f) {  // the row saw no key
+      for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;
+    } else {
+      const float inv = 1.0f / lrow[i];
+      for (int64_t x = 0; x < d; ++x) o[x] = a[x] * inv;
+    }
+  }
+}
+
+void merge(const float *o, const float *m, const float *l, int64_t parts, int64_t stride, int64_t rows, int64_t d,
+           float *out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float mx = kNegInf;
+    for (int64_t p = 0; p < parts; ++p) mx = nmax(mx, m[p * stride + r]);
+    float *dst = out + r * d;
+    for (int64_t x = 0; x < d; ++x) dst[x] = 0.0f;
+    if (mx == kNegInf) continue;  // no part saw a key
+    float lsum = 0.0f;
+    for (int64_t p = 0; p < parts; ++p) {
+      const float w = vm::exp_f(m[p * stride + r] - mx);  // 0 for a part that saw nothing
+      if (w == 0.0f) continue;
+      lsum += w * l[p * stride + r];
+      const float *src = o + (p * stride + r) * d;
+      for (int64_t x = 0; x < d; ++x) dst[x] += w * src[x];
+    }
+    const float inv = 1.0f / lsum;
+    for (int64_t x = 0; x < d; ++x) dst[x] *= inv;
+  }
+}
+
+}  // namespace
+
+const AttentionKernels &attention_kernels() {
+  static const AttentionKernels k = {TSR_ISA_NAME, block, merge};
+  return k;
+}
+
+}  // namespace TSR_ISA_NS
+}  // namespace tsr

@@ -1,0 +1,475 @@
+// Spectrogram CPU kernels: mixed-radix Stockham FFT (radix 2, 3, 4, 5 and direct odd radices, Bluestein
+// for large primes) run on kSpecLanes transforms at once, the real-input split, framing with reflect
+// padding and a window, power / magnitude, the banded mel projection, and the log / clamp finish.
+// Compiled once per ISA (TSR_ISA_NS); the lane loops are plain C++ that GCC vectorises for the ISA of
+// the translation unit. No libm in the hot loops (log10 below is a bit-level Cephes-style polynomial).
+#include <cstring>
+
+#include "spectrogram_table.h"
+#include "vmath.h"
+
+#ifndef TSR_ISA_NS
+#error "TSR_ISA_NS must be defined (isa_scalar, isa_avx2 or isa_avx512)"
+#endif
+#ifndef TSR_ISA_NAME
+#define TSR_ISA_NAME "scalar"
+#endif
+
+namespace tsr {
+namespace TSR_ISA_NS {
+namespace {
+
+constexpr int L = kSpecLanes;
+using vm::f2u;
+using vm::sel;
+using vm::u2f;
+
+// ---------------------------------------------------------------- butterflies (forward, in place)
+
+template <int R>
+struct Bfly;
+
+template <>
+struct Bfly<2> {
+  static inline void run(float (&vr)[2][L], float (&vi)[2][L]) {
+    for (int l = 0; l < L; ++l) {
+      const float ar = vr[0][l], ai = vi[0][l], br = vr[1][l], bi = vi[1][l];
+      vr[0][l] = ar + br;
+      vi[0][l] = ai + bi;
+      vr[1][l] = ar - br;
+      vi[1][l] = ai - bi;
+    }
+  }
+};
+
+template <>
+struct Bfly<3> {
+  static inline void run(float (&vr)[3][L], float (&vi)[3][L]) {
+    const float s = 0.866025403784438647f;  // sin(2 pi / 3)
+    for (int l = 0; l < L; ++l) {
+      const float t1r = vr[1][l] + vr[2][l], t1i = vi[1][l] + vi[2][l];
+      const float t2r = vr[1][l] - vr[2][l], t2i = vi[1][l] - vi[2][l];
+      const float mr = vr[0][l] - 0.5f * t1r, mi = vi[0][l] - 0.5f * t1i;
+      const float nr = s * t2i, ni = -s * t2r;  // -i s t2
+      vr[0][l] += t1r;
+      vi[0][l] += t1i;
+      vr[1][l] = mr + nr;
+      vi[1][l] = mi + ni;
+      vr[2][l] = mr - nr;
+      vi[2][l] = mi - ni;
+    }
+  }
+};
+
+template <>
+struct Bfly<4> {
+  static inline void run(float (&vr)[4][L], float (&vi)[4][L]) {
+    for (int l = 0; l < L; ++l) {
+      const float t0r = vr[0][l] + vr[2][l], t0i = vi[0][l] + vi[2][l];
+      const float t1r = vr[0][l] - vr[2][l], t1i = vi[0][l] - vi[2][l];
+      const float t2r = vr[1][l] + vr[3][l], t2i = vi[1][l] + vi[3][l];
+      const float t3r = vr[1][l] - vr[3][l], t3i = vi[1][l] - vi[3][l];
+      vr[0][l] = t0r + t2r;
+      vi[0][l] = t0i + t2i;
+      vr[2][l] = t0r - t2r;
+      vi[2][l] = t0i - t2i;
+      vr[1][l] = t1r + t3i;  // t1 - i t3
+      vi[1][l] = t1i - t3r;
+      vr[3][l] = t1r - t3i;  // t1 + i t3
+      vi[3][l] = t1i + t3r;
+    }
+  }
+};
+
+template <>
+struct Bfly<5> {
+  static inline void run(float (&vr)[5][L], float (&vi)[5][L]) {
+    const float c1 = 0.309016994374947424f, c2 = -0.809016994374947424f;  // cos(2pi/5), cos(4pi/5)
+    const float s1 = 0.951056516295153572f, s2 = 0.587785252292473129f;   // sin(2pi/5), sin(4pi/5)
+    for (int l = 0; l < L; ++l) {
+      const float ar = vr[0][l], ai = vi[0][l];
+      const float t1r = vr[1][l] + vr[4][l], t1i = vi[1][l] + vi[4][l];
+      const float t2r = vr[2][l] + vr[3][l], t2i = vi[2][l] + vi[3][l];
+      const float t3r = vr[1][l] - vr[4][l], t3i = vi[1][l] - vi[4][l];
+      const float t4r = vr[2][l] - vr[3][l], t4i = vi[2][l] - vi[3][l];
+      const float b1r = ar + c1 * t1r + c2 * t2r, b1i = ai + c1 * t1i + c2 * t2i;
+      const float b2r = ar + c2 * t1r + c1 * t2r, b2i = ai + c2 * t1i + c1 * t2i;
+      const float d1r = s1 * t3r + s2 * t4r, d1i = s1 * t3i + s2 * t4i;
+      const float d2r = s2 * t3r - s1 * t4r, d2i = s2 * t3i - s1 * t4i;
+      vr[0][l] = ar + t1r + t2r;
+      vi[0][l] = ai + t1i + t2i;
+      vr[1][l] = b1r + d1i;  // b1 - i d1
+      vi[1][l] = b1i - d1r;
+      vr[4][l] = b1r - d1i;  // b1 + i d1
+      vi[4][l] = b1i + d1r;
+      vr[2][l] = b2r + d2i;
+      vi[2][l] = b2i - d2r;
+      vr[3][l] = b2r - d2i;
+      vi[3][l] = b2i + d2r;
+    }
+  }
+};
+
+// One Stockham stage of fixed radix R: in -> out (n complex elements of L lanes each).
+template <int R>
+void stage_fixed(const FftStage &st, int64_t n, const float *__restrict ire, const float *__restrict iim,
+                 float *__restrict ore, float *__restrict oim) {
+  const int64_t q = n / R, ns = st.ns, groups = q / ns;
+  const float *__restrict twr_all = st.tw_re.data();
+  const float *__restrict twi_all = st.tw_im.data();
+  float vr[R][L], vi[R][L];
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t k = 0; k < ns; ++k) {
+      const int64_t j = g * ns + k;
+      const float *twr = twr_all + k * R, *twi = twi_all + k * R;
+      for (int r = 0; r < R; ++r) {
+        const float *sr = ire + (j + r * q) * L, *si = iim + (j + r * q) * L;
+        if (r == 0 || k == 0) {
+          for (int l = 0; l < L; ++l) {
+            vr[r][l] = sr[l];
+            vi[r][l] = si[l];
+          }
+        } else {
+          const float wr = twr[r], wi = twi[r];
+          for (int l = 0; l < L; ++l) {
+            const float a = sr[l], b = si[l];
+            vr[r][l] = a * wr - b * wi;
+            vi[r][l] = a * wi + b * wr;
+          }
+        }
+      }
+      Bfly<R>::run(vr, vi);
+      const int64_t d = g * ns * R + k;
+      for (int r = 0; r < R; ++r) {
+        float *dr = ore + (d + r * ns) * L, *di = oim + (d + r * ns) * L;
+        for (int l = 0; l < L; ++l) {
+          dr[l] = vr[r][l];
+          di[l] = vi[r][l];
+        }
+      }
+    }
+  }
+}
+
+// One Stockham stage of an odd radix p <= kFftMaxDirectRadix (direct O(p^2) DFT of the p inputs).
+void stage_generic(const FftStage &st, const ComplexFftPlan &plan, int64_t n, const float *__restrict ire,
+                   const float *__restrict iim, float *__restrict ore, float *__restrict oim) {
+  const int p = st.radix;
+  const int64_t q = n / p, ns = st.ns, groups = q / ns;
+  const float *rr = plan.roots_re[p].data(), *ri = plan.roots_im[p].data();
+  float vr[kFftMaxDirectRadix][L], vi[kFftMaxDirectRadix][L];
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t k = 0; k < ns; ++k) {
+      const int64_t j = g * ns + k;
+      const float *twr = st.tw_re.data() + k * p, *twi = st.tw_im.data() + k * p;
+      for (int r = 0; r < p; ++r) {
+        const float *sr = ire + (j + r * q) * L, *si = iim + (j + r * q) * L;
+        const float wr = twr[r], wi = twi[r];
+        for (int l = 0; l < L; ++l) {
+          const float a = sr[l], b = si[l];
+          vr[r][l] = a * wr - b * wi;
+          vi[r][l] = a * wi + b * wr;
+        }
+      }
+      const int64_t d = g * ns * p + k;
+      for (int o = 0; o < p; ++o) {
+        float accr[L], acci[L];
+        for (int l = 0; l < L; ++l) {
+          accr[l] = vr[0][l];
+          acci[l] = vi[0][l];
+        }
+        int idx = 0;
+        for (int r = 1; r < p; ++r) {
+          idx += o;
+          if (idx >= p) idx -= p;
+          const float wr = rr[idx], wi = ri[idx];
+          for (int l = 0; l < L; ++l) {
+            accr[l] += vr[r][l] * wr - vi[r][l] * wi;
+            acci[l] += vr[r][l] * wi + vi[r][l] * wr;
+          }
+        }
+        float *dr = ore + (d + o * ns) * L, *di = oim + (d + o * ns) * L;
+        for (int l = 0; l < L; ++l) {
+          dr[l] = accr[l];
+          di[l] = acci[l];
+        }
+      }
+    }
+  }
+}
+
+// Complex FFT of plan.n points (lanes), input in buffer A, buffers A and B of plan.capacity elements.
+// Returns 0 if the result is in A, 1 if in B.
+int cfft(const ComplexFftPlan &plan, float *ar, float *ai, float *br, float *bi) {
+  if (plan.bluestein) {
+    const int64_t n = plan.n, m = plan.m;
+    // B = x * chirp (zero tail)
+    for (int64_t j = 0; j < n; ++j) {
+      const float wr = plan.chirp_re[j], wi = plan.chirp_im[j];
+      const float *xr = ar + j * L, *xi = ai + j * L;
+      float *yr = br + j * L, *yi = bi + j * L;
+      for (int l = 0; l < L; ++l) {
+        const float a = xr[l], b = xi[l];
+        yr[l] = a * wr - b * wi;
+        yi[l] = a * wi + b * wr;
+      }
+    }
+    std::memset(br + n * L, 0, sizeof(float) * (m - n) * L);
+    std::memset(bi + n * L, 0, sizeof(float) * (m - n) * L);
+    int where = cfft(*plan.sub, br, bi, ar, ai) ? 0 : 1;  // 1: result in B
+    float *cr = where ? br : ar, *ci = where ? bi : ai;
+    float *er = where ? ar : br, *ei = where ? ai : bi;
+    // conj(C * Bhat), then a forward FFT gives m * conj(IFFT) (the 1/m is inside Bhat)
+    for (int64_t j = 0; j < m; ++j) {
+      const float wr = plan.bfft_re[j], wi = plan.bfft_im[j];
+      float *xr = cr + j * L, *xi = ci + j * L;
+      for (int l = 0; l < L; ++l) {
+        const float a = xr[l], b = xi[l];
+        xr[l] = a * wr - b * wi;
+        xi[l] = -(a * wi + b * wr);
+      }
+    }
+    const int w2 = cfft(*plan.sub, cr, ci, er, ei);
+    float *rr = w2 ? er : cr, *ri = w2 ? ei : ci;
+    // X_k = chirp_k * conj(r_k)
+    for (int64_t k = 0; k < n; ++k) {
+      const float wr = plan.chirp_re[k], wi = plan.chirp_im[k];
+      float *xr = rr + k * L, *xi = ri + k * L;
+      for (int l = 0; l < L; ++l) {
+        const float a = xr[l], b = -xi[l];
+        xr[l] = a * wr - b * wi;
+        xi[l] = a * wi + b * wr;
+      }
+    }
+    return (rr == ar) ? 0 : 1;
+  }
+  float *sr = ar, *si = ai, *dr = br, *di = bi;
+  int where = 0;
+  for (const FftStage &st : plan.stages) {
+    switch (st.radix) {
+      case 2: stage_fixed<2>(st, plan.n, sr, si, dr, di); break;
+      case 3: stage_fixed<3>(st, plan.n, sr, si, dr, di); break;
+      case 4: stage_fixed<4>(st, plan.n, sr, si, dr, di); break;
+      case 5: stage_fixed<5>(st, plan.n, sr, si, dr, di); break;
+      default: stage_generic(st, plan, plan.n, sr, si, dr, di); break;
+    }
+    float *t;
+    t = sr, sr = dr, dr = t;
+    t = si, si = di, di = t;
+    where ^= 1;
+  }
+  return where;
+}
+
+// Scratch layout of one block: A re/im, B re/im (capacity * L each), X re/im (bins * L each).
+struct Work {
+  float *ar, *ai, *br, *bi, *xr, *xi;
+  Work(const RealFftPlan &p, float *s) {
+    const int64_t c = p.cplx->capacity * L, b = p.bins() * L;
+    ar = s;
+    ai = ar + c;
+    br = ai + c;
+    bi = br + c;
+    xr = bi + c;
+    xi = xr + b;
+  }
+};
+
+// Frame value j of lane l goes to A: the caller fills A with put(); this finishes the real FFT into X.
+inline void put(const RealFftPlan &p, const Work &w, int64_t j, int l, float v) {
+  if (p.half) {
+    float *dst = (j & 1) ? w.ai : w.ar;
+    dst[(j >> 1) * L + l] = v;
+  } else {
+    w.ar[j * L + l] = v;
+    w.ai[j * L + l] = 0.0f;
+  }
+}
+
+void rfft_lanes(const RealFftPlan &p, const Work &w) {
+  const int where = cfft(*p.cplx, w.ar, w.ai, w.br, w.bi);
+  const float *__restrict zr = where ? w.br : w.ar;
+  const float *__restrict zi = where ? w.bi : w.ai;
+  float *__restrict xr = w.xr;
+  float *__restrict xi = w.xi;
+  if (!p.half) {
+    std::memcpy(xr, zr, sizeof(float) * p.bins() * L);
+    std::memcpy(xi, zi, sizeof(float) * p.bins() * L);
+    return;
+  }
+  const int64_t h = p.n / 2;
+  for (int64_t k = 0; k <= h; ++k) {
+    const int64_t k1 = (k == h) ? 0 : k, k2 = (k == 0) ? 0 : h - k;
+    const float wr = p.post_re[k], wi = p.post_im[k];
+    const float *ar = zr + k1 * L, *ai = zi + k1 * L, *cr = zr + k2 * L, *ci = zi + k2 * L;
+    float *dr = xr + k * L, *di = xi + k * L;
+    for (int l = 0; l < L; ++l) {
+      // E = (Z_k + conj Z_{h-k}) / 2, O = -i (Z_k - conj Z_{h-k}) / 2, X = E + W^k O
+      const float er = 0.5f * (ar[l] + cr[l]), ei = 0.5f * (ai[l] - ci[l]);
+      const float dre = ar[l] - cr[l], dim = ai[l] + ci[l];
+      const float orr = 0.5f * dim, oi = -0.5f * dre;
+      dr[l] = er + (wr * orr - wi * oi);
+      di[l] = ei + (wr * oi + wi * orr);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- kernels of the table
+
+void rfft_rows_k(const RealFftPlan &p, const float *x, float *out, int64_t rows, float *scratch) {
+  const Work w(p, scratch);
+  const int64_t n = p.n, bins = p.bins();
+  for (int64_t r0 = 0; r0 < rows; r0 += L) {
+    const int nl = static_cast<int>(rows - r0 < L ? rows - r0 : L);
+    for (int l = 0; l < L; ++l) {
+      const float *row = x + (r0 + l) * n;
+      for (int64_t j = 0; j < n; ++j) put(p, w, j, l, l < nl ? row[j] : 0.0f);
+    }
+    rfft_lanes(p, w);
+    for (int l = 0; l < nl; ++l) {
+      float *o = out + (r0 + l) * bins * 2;
+      for (int64_t k = 0; k < bins; ++k) {
+        o[2 * k] = w.xr[k * L + l];
+        o[2 * k + 1] = w.xi[k * L + l];
+      }
+    }
+  }
+}
+
+inline float sample_at(const StftArgs &a, int64_t i) {
+  if (i < 0) i = -i;
+  else if (i >= a.sig_len) i = 2 * (a.sig_len - 1) - i;
+  return i < a.len ? a.x[i] : 0.0f;
+}
+
+void stft_frames_k(const StftArgs &a, int64_t t0, int64_t t1, float *scratch) {
+  const RealFftPlan &p = *a.plan;
+  const Work w(p, scratch);
+  const int64_t n = a.n_fft, bins = p.bins();
+  const float *win = a.window;
+  for (int64_t tb = t0; tb < t1; tb += L) {
+    const int nl = static_cast<int>(t1 - tb < L ? t1 - tb : L);
+    for (int l = 0; l < L; ++l) {
+      const int64_t s = (tb + l) * a.hop - a.pad;
+      if (l >= nl) {
+        for (int64_t j = 0; j < n; ++j) put(p, w, j, l, 0.0f);
+      } else if (s >= 0 && s + n <= a.len) {
+        const float *src = a.x + s;
+        if (p.half) {
+          for (int64_t j = 0; j < n / 2; ++j) {
+            w.ar[j * L + l] = src[2 * j] * win[2 * j];
+            w.ai[j * L + l] = src[2 * j + 1] * win[2 * j + 1];
+          }
+        } else {
+          for (int64_t j = 0; j < n; ++j) put(p, w, j, l, src[j] * win[j]);
+        }
+      } else {
+        for (int64_t j = 0; j < n; ++j) put(p, w, j, l, sample_at(a, s + j) * win[j]);
+      }
+    }
+    rfft_lanes(p, w);
+    // spectrum into xr (power or magnitude), lanes kept
+    float *__restrict pw = w.xr;
+    const float *__restrict im = w.xi;
+    for (int64_t i = 0; i < bins * L; ++i) pw[i] = pw[i] * pw[i] + im[i] * im[i];
+    if (a.power == 1) {
+      for (int64_t i = 0; i < bins * L; ++i) pw[i] = __builtin_sqrtf(pw[i]);
+    }
+    if (a.filters == nullptr) {
+      for (int l = 0; l < nl; ++l) {
+        float *o = a.out_spec + (tb + l) * bins;
+        for (int64_t k = 0; k < bins; ++k) o[k] = pw[k * L + l];
+      }
+      continue;
+    }
+    for (int64_t m = 0; m < a.n_mels; ++m) {
+      float acc[L];
+      for (int l = 0; l < L; ++l) acc[l] = 0.0f;
+      const float *f = a.filters + m * bins;
+      for (int64_t k = a.band_lo[m]; k < a.band_hi[m]; ++k) {
+        const float c = f[k];
+        const float *src = pw + k * L;
+        for (int l = 0; l < L; ++l) acc[l] += c * src[l];
+      }
+      float *o = a.out_mel + m * a.n_frames + tb;
+      for (int l = 0; l < nl; ++l) o[l] = acc[l];
+    }
+  }
+}
+
+// log10(x) for x > 0 (normal), +inf or NaN: Cephes-style logf on the mantissa in [sqrt(1/2), sqrt(2)).
+inline float log10_pos(float x) {
+  const uint32_t u = f2u(x);
+  int32_t e = static_cast<int32_t>((u >> 23) & 0xffu) - 126;
+  float m = u2f((u & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
+  const bool small = m < 0.707106781186547524f;
+  e -= small ? 1 : 0;
+  m = sel(small, m + m - 1.0f, m - 1.0f);
+  const float z = m * m;
+  float y = 7.0376836292e-2f;
+  y = y * m - 1.1514610310e-1f;
+  y = y * m + 1.1676998740e-1f;
+  y = y * m - 1.2420140846e-1f;
+  y = y * m + 1.4249322787e-1f;
+  y = y * m - 1.6668057665e-1f;
+  y = y * m + 2.0000714765e-1f;
+  y = y * m - 2.4999993993e-1f;
+  y = y * m + 3.3333331174e-1f;
+  y = y * m * z;
+  const float fe = static_cast<float>(e);
+  y += -2.12194440e-4f * fe;
+  y += -0.5f * z;
+  float ln = m + y;
+  ln += 0.693359375f * fe;
+  float r = ln * 0.434294481903251828f;
+  r = sel(x == __builtin_inff(), x, r);
+  r = sel(x != x, x, r);
+  return r;
+}
+
+float log_max_k(const float *x, float *y, int64_t n, float floor, int do_log) {
+  float mx[L], nan[L];
+  for (int l = 0; l < L; ++l) {
+    mx[l] = -__builtin_inff();
+    nan[l] = 0.0f;
+  }
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    for (int l = 0; l < L; ++l) {
+      float v = x[i + l];
+      if (do_log) v = log10_pos(sel(v < floor, floor, v));  // NaN < floor is false: NaN kept
+      y[i + l] = v;
+      mx[l] = sel(v > mx[l], v, mx[l]);
+      nan[l] = sel(v != v, v, nan[l]);
+    }
+  }
+  float m = -__builtin_inff(), bad = 0.0f;
+  for (; i < n; ++i) {
+    float v = x[i];
+    if (do_log) v = log10_pos(sel(v < floor, floor, v));
+    y[i] = v;
+    m = sel(v > m, v, m);
+    bad = sel(v != v, v, bad);
+  }
+  for (int l = 0; l < L; ++l) {
+    m = sel(mx[l] > m, mx[l], m);
+    bad = sel(nan[l] != nan[l], nan[l], bad);
+  }
+  return bad != bad ? bad : m;
+}
+
+void clamp_scale_k(float *__restrict y, int64_t n, float lo, float add, float mul) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = y[i];
+    y[i] = (sel(v < lo, lo, v) + add) * mul;
+  }
+}
+
+const SpectrogramKernels kTable = {TSR_ISA_NAME, rfft_rows_k, stft_frames_k, log_max_k, clamp_scale_k};
+
+}  // namespace
+
+const SpectrogramKernels &spectrogram_kernels() { return kTable; }
+
+}  // namespace TSR_ISA_NS
+}  // namespace tsr

@@ -1,0 +1,110 @@
+package dev.tessera.runtime.backend;
+
+import static dev.tessera.bindings.jni.SpectrogramNative.*;
+
+import dev.tessera.bindings.NativeStatus;
+import dev.tessera.bindings.cuda.Cufft;
+import dev.tessera.runtime.Backend.MatmulPrecision;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+
+/**
+ * CUDA side of the spectrogram family: framing kernel → batched R2C cuFFT (plans cached per (n, batch))
+ * → power kernel → mel projection as one strided-batched cuBLAS GEMM (fp32) → log / clamp kernels with
+ * the per-clip max reduced on the device. Everything is queued on the backend's stream; temporaries
+ * come from the caching allocator and are released (stream-ordered) when the call returns.
+ */
+final class CudaSpectrogram {
+    private final CudaBackend backend;
+    private Cufft[] ffts;
+
+    CudaSpectrogram(CudaBackend backend) {
+        this.backend = backend;
+    }
+
+    private synchronized Cufft fft(Device d) {
+        if (ffts == null) {
+            ffts = new Cufft[Math.max(1, backend.deviceCount())];
+        }
+        if (ffts[d.index()] == null) {
+            ffts[d.index()] = new Cufft(d.index());
+        }
+        return ffts[d.index()];
+    }
+
+    private static int intSize(long v, String what) {
+        if (v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(what + " = " + v + " exceeds cuFFT's int range");
+        }
+        return (int) v;
+    }
+
+    void rfft(Tensor x, Tensor out) {
+        long rows = x.dim(0);
+        long n = x.dim(1);
+        if (rows == 0) {
+            return;
+        }
+        long stream = backend.stream(x.device());
+        int nn = intSize(n, "n");
+        int batch = intSize(rows, "rows");
+        if (out.address() % 8 == 0) {
+            fft(x.device()).r2c(nn, batch, x.address(), out.address(), stream);
+        } else {
+            try (Tensor tmp = Tensor.empty(DType.F32, x.device(), out.shape())) {
+                fft(x.device()).r2c(nn, batch, x.address(), tmp.address(), stream);
+                backend.copy(tmp, out);
+            }
+        }
+    }
+
+    void melSpectrogram(Tensor x, long[] lengths, long sigLen, int nFft, int hop, Tensor window, boolean center,
+            long nFrames, int power, Tensor filters, Tensor out) {
+        long batch = x.dim(0);
+        if (batch == 0 || nFrames == 0) {
+            return;
+        }
+        Device dev = x.device();
+        long stream = backend.stream(dev);
+        int bins = nFft / 2 + 1;
+        int fftBatch = intSize(batch * nFrames, "batch * frames");
+        try (Tensor len = lengths == null ? null : Tensor.ofLongs(lengths, dev, lengths.length);
+                Tensor frames = Tensor.empty(DType.F32, dev, batch * nFrames, nFft);
+                Tensor spec = Tensor.empty(DType.F32, dev, batch * nFrames, bins, 2)) {
+            NativeStatus.check(tsr_cuda_stft_frames(x.address(), batch, x.dim(1), len == null ? 0 : len.address(),
+                    sigLen, nFft, hop, window.address(), center ? 1 : 0, nFrames, frames.address(), stream),
+                    "tsr_cuda_stft_frames");
+            fft(dev).r2c(nFft, fftBatch, frames.address(), spec.address(), stream);
+            if (filters == null) {
+                NativeStatus.check(tsr_cuda_power_spectrum(spec.address(), out.address(), batch * nFrames * bins,
+                        power, stream), "tsr_cuda_power_spectrum");
+                return;
+            }
+            try (Tensor pw = Tensor.empty(DType.F32, dev, batch, nFrames, bins)) {
+                NativeStatus.check(tsr_cuda_power_spectrum(spec.address(), pw.address(), batch * nFrames * bins, power,
+                        stream), "tsr_cuda_power_spectrum");
+                int nMels = (int) filters.dim(0);
+                int nf = intSize(nFrames, "frames");
+                // out_b [nMels, nFrames] = F [nMels, bins] · P_bᵀ, P_b [nFrames, bins]
+                backend.gemm(false, true, nMels, nf, bins, 1f, filters, bins, 0L, pw, bins, nFrames * bins, 0f, out,
+                        nf, (long) nMels * nFrames, intSize(batch, "batch"), MatmulPrecision.FP32);
+            }
+        }
+    }
+
+    void logMelFinish(Tensor x, float floor, boolean log, float clampRange, float add, float mul, Tensor out) {
+        long batch = x.rank() == 0 ? 1 : x.dim(0);
+        if (batch == 0 || x.numel() == 0) {
+            return;
+        }
+        long per = x.numel() / batch;
+        Device dev = x.device();
+        long stream = backend.stream(dev);
+        try (Tensor scratch = Tensor.empty(DType.F32, dev, batch * LOGMEL_PARTIALS)) {
+            NativeStatus.check(tsr_cuda_log_mel_finish(x.address(), out.address(), batch, per, floor, log ? 1 : 0,
+                    clampRange, add, mul, scratch.address(), stream), "tsr_cuda_log_mel_finish");
+        }
+    }
+
+}

@@ -1,0 +1,107 @@
+package dev.tessera.runtime;
+
+import static dev.tessera.runtime.TestSupport.assertRel;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.runtime.LogMelConfig.MelNorm;
+import dev.tessera.runtime.LogMelConfig.MelScale;
+import dev.tessera.runtime.LogMelConfig.Window;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Log-mel on CUDA (framing kernel, cuFFT R2C, power kernel, cuBLAS mel GEMM, log/clamp kernels) against the
+ * CPU path, which {@link LogMelTest} checks against float64 references and torchaudio golden files.
+ * Skipped, with the reason, where CUDA is unavailable ({@link RequiresCuda}, and the assumption below).
+ */
+@RequiresCuda
+class CudaLogMelTest {
+    private static final Device GPU = Device.cuda(0);
+
+    @BeforeAll
+    static void requireCuda() {
+        Backend.Availability a;
+        try {
+            a = Backends.forType(Device.Type.CUDA).availability();
+        } catch (RuntimeException | LinkageError e) {
+            a = Backend.Availability.no(e.toString());
+        }
+        final Backend.Availability av = a;
+        Assumptions.assumeTrue(av.available(), () -> "CUDA unavailable: " + av.reason());
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 7, 97, 400, 512, 1000, 4099})
+    void rfftMatchesCpu(int n) {
+        int rows = 33;
+        float[] x = LogMelTest.noise(n * 3L, rows * n, 1.0);
+        try (Tensor c = Tensor.of(x, Device.CPU, rows, n); Tensor g = Tensor.of(x, GPU, rows, n);
+                Tensor rc = LogMel.rfft(c); Tensor rg = LogMel.rfft(g)) {
+            assertRel(rg.toFloatArray(), rc.toFloatArray(), 1e-5, "rfft n=" + n);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {80, 128})
+    void whisperBatchMatchesCpu(int nMels) {
+        List<float[]> clips = List.of(LogMelTest.signal(11, 160_000), LogMelTest.signal(12, 37_123),
+                LogMelTest.signal(13, 480_000));
+        LogMelConfig cfg = LogMelConfig.whisper(nMels);
+        List<Tensor> cpu = LogMel.compute(clips, cfg, Device.CPU);
+        List<Tensor> gpu = LogMel.compute(clips, cfg, GPU);
+        try {
+            for (int i = 0; i < clips.size(); i++) {
+                TestSupport.assertShape(gpu.get(i), nMels, 3000);
+                float[] g = gpu.get(i).toFloatArray();
+                TestSupport.assertAllFinite(g, "cuda log-mel");
+                assertRel(g, cpu.get(i).toFloatArray(), 1e-5, "clip " + i + ", " + nMels + " mels");
+                assertMaxAbs(g, cpu.get(i).toFloatArray(), 1e-4, "clip " + i);
+            }
+        } finally {
+            cpu.forEach(Tensor::close);
+            gpu.forEach(Tensor::close);
+        }
+    }
+
+    @Test
+    void unpaddedAndGeneralConfigMatchCpu() {
+        float[] audio = LogMelTest.signal(21, 12_345);
+        LogMelConfig[] cfgs = {
+            LogMelConfig.whisper().unpadded(),
+            LogMelConfig.whisper().unpadded().withStft(257, 100, 200, Window.HAMMING, false)
+                    .withMel(16000, 24, 50, 7000, MelScale.HTK, MelNorm.NONE).withFinish(1, true, 1e-6f, false, false),
+        };
+        for (LogMelConfig cfg : cfgs) {
+            try (Tensor c = LogMel.compute(audio, cfg, Device.CPU); Tensor g = LogMel.compute(audio, cfg, GPU)) {
+                TestSupport.assertShape(g, c.shape());
+                assertRel(g.toFloatArray(), c.toFloatArray(), 1e-5, cfg.toString());
+            }
+        }
+    }
+
+    @Test
+    void tensorApiWithLengthsMatchesCpu() {
+        int n = 50_000;
+        float[] data = LogMelTest.signal(31, 2 * n);
+        long[] lengths = {n, 20_001};
+        LogMelConfig cfg = LogMelConfig.whisper();
+        try (Tensor xc = Tensor.of(data, Device.CPU, 2, n); Tensor xg = Tensor.of(data, GPU, 2, n);
+                Tensor c = LogMel.compute(xc, lengths, cfg); Tensor g = LogMel.compute(xg, lengths, cfg)) {
+            assertRel(g.toFloatArray(), c.toFloatArray(), 1e-5, "tensor api");
+        }
+    }
+
+    static void assertMaxAbs(float[] got, float[] ref, double tol, String what) {
+        double worst = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double d = Float.isNaN(got[i]) ? Double.POSITIVE_INFINITY : Math.abs(got[i] - ref[i]);
+            worst = Math.max(worst, d);
+        }
+        final double w = worst;
+        assertTrue(w <= tol, () -> what + ": max abs error " + w + " > " + tol);
+    }
+}
