@@ -45,6 +45,10 @@ done
 [ -n "$out" ] || out="$PWD/bench/results/gpu/out"
 mkdir -p "$out" || { echo "run.sh: cannot create $out" >&2; exit 2; }
 out="$(cd "$out" && pwd)"
+# The device tool returns at most 8 files from $OUT: work in a scratch folder, then pack it into
+# $OUT/gpu-results.tar.gz and copy the summary beside it (see the end of this script).
+final_out="$out"
+out="$(mktemp -d "${TMPDIR:-/tmp}/tessera-gpu.XXXXXX")"
 
 if [ -z "$bundle" ]; then
   if [ -x "$PWD/bundle/jre/bin/java" ]; then bundle="$PWD/bundle"
@@ -204,27 +208,43 @@ PYEOF
   fi
 fi
 
-# ------------------------------------------------------------------ GPU matmul: Tessera, then PyTorch
-if [ "$skip_bench" = 1 ]; then
-  record "bench tessera" skipped; record "bench pytorch" skipped
-else
-  log "GPU matmul benchmark, Tessera (sizes $sizes, dtypes $dtypes)"
-  timeout "$(cap 150)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuMatmulBench --sizes "$sizes" \
-      --dtypes "$dtypes" --reps "$reps" --target-ms "$target_ms" --out "$out/gpu-matmul-tessera.json" 2>&1 \
-      | tee "$out/bench-tessera.log"
+# ------------------------------------------------------------------ GPU benchmarks: Tessera, then PyTorch
+# bench_pair NAME JAVA_MAIN_CLASS [java args...] -- PEER_SCRIPT [python args...]
+# Each writes $out/gpu-NAME-tessera.json and $out/gpu-NAME-torch.json; cap per side 150 s.
+bench_pair() {
+  local name=$1 cls=$2; shift 2
+  local jargs=() pargs=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do jargs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  pargs=("$@")
+  if [ "$(left)" -le 25 ]; then record "bench $name" "skipped: time budget spent"; return; fi
+  log "GPU $name benchmark, Tessera"
+  timeout "$(cap 150)" "$JAVA" "${JOPTS[@]}" -cp "$CP" "$cls" "${jargs[@]}" --out "$out/gpu-$name-tessera.json" 2>&1 \
+      | tee "$out/bench-$name-tessera.log"
+  local rc=${PIPESTATUS[0]}
+  case $rc in 0) record "bench $name" ok ;; 3) record "bench $name" "CUDA unavailable (bench-$name-tessera.log)" ;;
+              124) record "bench $name" "FAILED: timed out" ;; *) record "bench $name" "FAILED rc=$rc (bench-$name-tessera.log)" ;; esac
+  if [ -z "$PY" ]; then record "peer $name" "skipped: no python3"; return; fi
+  log "GPU $name benchmark, PyTorch"
+  timeout "$(cap 150)" "$PY" "$here/${pargs[0]}" "${pargs[@]:1}" --out "$out/gpu-$name-torch.json" 2>&1 \
+      | tee "$out/bench-$name-torch.log"
   rc=${PIPESTATUS[0]}
-  case $rc in 0) record "bench tessera" ok ;; 3) record "bench tessera" "CUDA unavailable (bench-tessera.log)" ;;
-              124) record "bench tessera" "FAILED: timed out" ;; *) record "bench tessera" "FAILED rc=$rc (bench-tessera.log)" ;; esac
-  if [ -n "$PY" ]; then
-    log "GPU matmul benchmark, PyTorch"
-    timeout "$(cap 150)" "$PY" "$here/torch_matmul.py" --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" \
-        --target-ms "$target_ms" --out "$out/gpu-matmul-torch.json" 2>&1 | tee "$out/bench-torch.log"
-    rc=${PIPESTATUS[0]}
-    case $rc in 0) record "bench pytorch" ok ;; 3) record "bench pytorch" "CUDA unavailable (bench-torch.log)" ;;
-                124) record "bench pytorch" "FAILED: timed out" ;; *) record "bench pytorch" "FAILED rc=$rc (bench-torch.log)" ;; esac
-  else
-    record "bench pytorch" "skipped: no python3"
-  fi
+  case $rc in 0) record "peer $name" ok ;; 3) record "peer $name" "CUDA unavailable (bench-$name-torch.log)" ;;
+              124) record "peer $name" "FAILED: timed out" ;; *) record "peer $name" "FAILED rc=$rc (bench-$name-torch.log)" ;; esac
+}
+
+if [ "$skip_bench" = 1 ]; then
+  record "benchmarks" skipped
+else
+  bench_pair matmul dev.tessera.bench.GpuMatmulBench --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" \
+      --target-ms "$target_ms" -- torch_matmul.py --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" --target-ms "$target_ms"
+  bench_pair attention dev.tessera.bench.GpuAttentionBench --reps "$reps" -- attention_torch.py --reps "$reps"
+  bench_pair logmel dev.tessera.bench.GpuLogMelBench --batch 64 --n-mels 80,128 --reps "$reps" \
+      -- logmel_torch.py --batch 64 --n-mels 80,128 --reps "$reps"
+  bench_pair rbm dev.tessera.bench.GpuRbmBench --cases 784x500x100,784x500x1000,4096x4096x256 --reps "$reps" --iters 50 \
+      -- rbm_torch.py --cases 784x500x100,784x500x1000,4096x4096x256 --reps "$reps" --iters 50
+  bench_pair patch_embed dev.tessera.bench.GpuPatchEmbeddingBench --n 64 --dtypes fp32,bf16 --reps "$reps" \
+      --target-ms "$target_ms" -- patch_embed_torch.py --n 64 --dtypes fp32,bf16 --reps "$reps" --target-ms "$target_ms"
 fi
 
 # ------------------------------------------------------------------ summary (the table last)
@@ -236,8 +256,15 @@ fi
     echo
     "$PY" "$here/compare.py" "$out/gpu-matmul-tessera.json" "$out/gpu-matmul-torch.json" \
         --out "$out/gpu-matmul-summary.json"
+    for f in "$out"/gpu-*-tessera.json; do
+      n=$(basename "$f" -tessera.json); [ "$n" = gpu-matmul ] && continue
+      echo "$n: Tessera vs PyTorch figures in $n-tessera.json / $n-torch.json"
+    done
   fi
 } 2>&1 | tee "$out/summary.txt"
+# pack everything into one archive (plus the summary) where the caller asked for results
+tar czf "$final_out/gpu-results.tar.gz" -C "$out" . && cp "$out/summary.txt" "$final_out/summary.txt" \
+  && echo "results packed in $final_out/gpu-results.tar.gz"
 for k in "${order[@]}"; do
   case "${status[$k]}" in ok|ok,*|skipped*|"missing (dry run)") ;; *) exit 1 ;; esac
 done

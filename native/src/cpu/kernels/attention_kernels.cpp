@@ -120,6 +120,29 @@ inline bool key_kept(const void *mask, int dtype, int64_t j) {
 // NaN-propagating max: once a NaN is seen it stays.
 inline float nmax(float m, float x) { return vm::sel((x > m) | (x != x), x, m); }
 
+// NaN-propagating max of the KT scores of a row (vector lanes, then across them).
+inline float row_max(const float *__restrict s) {
+  typedef int32_t vi __attribute__((vector_size(W * sizeof(float))));
+  vf m = vbcast(kNegInf);
+  for (int64_t j = 0; j < KT; j += W) {
+    const vf x = vload(s + j);
+    const vi upd = (x > m) | (x != x);
+    m = upd ? x : m;
+  }
+  float r = kNegInf;
+  for (int k = 0; k < W; ++k) r = nmax(r, m[k]);
+  return r;
+}
+
+// Sum of the KT probabilities of a row (W partial sums, then across them).
+inline float row_sum(const float *__restrict s) {
+  vf a = vf{};
+  for (int64_t j = 0; j < KT; j += W) a += vload(s + j);
+  float r = 0.0f;
+  for (int k = 0; k < W; ++k) r += a[k];
+  return r;
+}
+
 void block(const AttnBlock &t) {
   const int64_t d = t.head_dim, nq = t.nq;
   float *kt = t.scratch;      // [d][KT]
@@ -161,14 +184,10 @@ void block(const AttnBlock &t) {
     for (int64_t i = 0; i < nq; ++i) {
       float *si = s + i * KT;
       // local key jl is visible when jl <= lim (causal) and bias[jl] == 0
-      const int64_t lim64 = t.limit0 + i - j0;
+      const int64_t lim64 = t.limit0 == INT64_MAX ? KT : t.limit0 + i - j0;
       const int64_t lim = lim64 > KT ? KT : (lim64 < -1 ? -1 : lim64);
-      float mx = kNegInf;
-      for (int64_t j = 0; j < KT; ++j) {
-        const float x = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
-        si[j] = x;
-        mx = nmax(mx, x);
-      }
+      for (int64_t j = 0; j < KT; ++j) si[j] = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
+      const float mx = row_max(si);
       const float mold = mrow[i];
       const float mnew = nmax(mold, mx);
       if (mnew == kNegInf) {  // nothing visible yet: p = 0, state unchanged
@@ -176,12 +195,8 @@ void block(const AttnBlock &t) {
         corr[i] = 1.0f;
         continue;
       }
-      float sum = 0.0f;
-      for (int64_t j = 0; j < KT; ++j) {
-        const float p = vm::exp_f(si[j] - mnew);
-        si[j] = p;
-        sum += p;
-      }
+      for (int64_t j = 0; j < KT; ++j) si[j] = vm::exp_f(si[j] - mnew);
+      const float sum = row_sum(si);
       const float c = vm::exp_f(mold - mnew);  // 0 when mold = -inf
       corr[i] = c;
       lrow[i] = lrow[i] * c + sum;

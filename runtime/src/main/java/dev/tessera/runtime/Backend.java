@@ -103,6 +103,15 @@ public interface Backend {
     // ==== kernel families (issue 3). Each family edits only its own region below. ====
     // ---- attention region
 
+    /**
+     * Fused scaled dot-product attention, see {@link Attention}. q [B, Hq, Sq, D] and out (same shape and
+     * dtype) are contiguous; k and v [B, Hkv, Sk, D] are views whose rows lie {@code kvCapacity} apart per
+     * head (strides [Hkv·cap·D, cap·D, D, 1], cap = kvCapacity &gt;= Sk: a sliced KV cache, or a contiguous
+     * tensor with cap = Sk); keyMask is a contiguous [B, Sk] I32/I64 tensor (0 = padding) or null.
+     */
+    void attention(Tensor q, Tensor k, Tensor v, long kvCapacity, Tensor keyMask, float scale, boolean causal,
+            Tensor out);
+
     // ---- end attention region
     // ---- patch embedding region
 

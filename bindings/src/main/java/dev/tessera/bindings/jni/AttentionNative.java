@@ -1,17 +1,38 @@
 package dev.tessera.bindings.jni;
 
 import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Platform;
 
 /**
- * JNI entry points of {@code native/include/tessera/attention.h} (placeholder until the kernels land).
- * Same conventions as {@link dev.tessera.bindings.TesseraNative}: raw addresses, status codes.
+ * JNI entry points of {@code native/include/tessera/attention.h}: fused scaled dot-product attention
+ * (layout {@code [batch, heads, seq, head_dim]}, grouped-query, causal and key-padding masks, KV-cache
+ * views through {@code kvCapacity}) on the CPU (host addresses, fp32) and on CUDA (device addresses, a
+ * dtype code, a workspace and a {@code cudaStream_t}). Same conventions as
+ * {@link dev.tessera.bindings.TesseraNative}: raw addresses, status codes, arguments validated by the
+ * runtime ({@code dev.tessera.runtime.Attention}) before the call.
  */
-@Platform(include = {"tessera/tessera.h"}, link = "tessera")
+@Platform(include = {"tessera/tessera.h", "tessera/attention.h"}, link = "tessera")
 public final class AttentionNative {
     static {
         Loader.load();
     }
 
     private AttentionNative() {}
+
+    // ---- CPU ----
+    public static native int tsr_cpu_attention_f32(@Cast("const float*") long q, @Cast("const float*") long k,
+            @Cast("const float*") long v, @Cast("float*") long out, long batch, long headsQ, long headsKv, long seqQ,
+            long seqK, long headDim, long kvCapacity, @Cast("const void*") long keyMask, int maskDtype, float scale,
+            int causal);
+
+    // ---- CUDA ----
+    /** Workspace bytes for {@link #tsr_cuda_attention} on the current device, or a negative status. */
+    public static native long tsr_cuda_attention_workspace_bytes(int dtype, long batch, long headsQ, long headsKv,
+            long seqQ, long seqK, long headDim);
+
+    public static native int tsr_cuda_attention(int dtype, @Cast("const void*") long q, @Cast("const void*") long k,
+            @Cast("const void*") long v, @Cast("void*") long out, long batch, long headsQ, long headsKv, long seqQ,
+            long seqK, long headDim, long kvCapacity, @Cast("const void*") long keyMask, int maskDtype, float scale,
+            int causal, @Cast("void*") long workspace, long workspaceBytes, @Cast("void*") long stream);
 }

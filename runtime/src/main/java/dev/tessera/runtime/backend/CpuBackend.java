@@ -327,6 +327,12 @@ public final class CpuBackend implements Backend {
     // ==== kernel families (issue 3). Each family edits only its own region below. ====
     // ---- attention region
 
+    @Override
+    public void attention(Tensor q, Tensor k, Tensor v, long kvCapacity, Tensor keyMask, float scale, boolean causal,
+            Tensor out) {
+        CpuAttention.attention(q, k, v, kvCapacity, keyMask, scale, causal, out);
+    }
+
     // ---- end attention region
     // ---- patch embedding region
 

@@ -1,0 +1,291 @@
+package dev.tessera.runtime;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Fused scaled dot-product attention: {@code softmax(Q·Kᵀ·scale + masks)·V} in one native pass that never
+ * materialises the {@code [Sq, Sk]} score matrix (flash-style tiles with an online softmax).
+ *
+ * <h2>Layout</h2>
+ * Every tensor is {@code [batch, heads, seq, head_dim]}:
+ * <ul>
+ *   <li>{@code q [B, Hq, Sq, D]} → result {@code [B, Hq, Sq, D]}, same dtype and device;</li>
+ *   <li>{@code k, v [B, Hkv, Sk, D]}. {@code Sk} may differ from {@code Sq} (cross-attention, KV cache);
+ *       {@code Hkv} may be smaller than {@code Hq} (grouped-query attention: {@code Hq % Hkv == 0}, query
+ *       head {@code h} uses KV head {@code h / (Hq / Hkv)}; {@code Hkv = 1} is multi-query attention).</li>
+ * </ul>
+ *
+ * <h2>Masks and scale ({@link Options})</h2>
+ * <ul>
+ *   <li>causal: query row {@code i} sees keys {@code j <= i + (Sk - Sq)} (bottom-right aligned, as for a KV
+ *       cache longer than the query; the same rule as {@link Ops#softmax(Tensor, boolean)});</li>
+ *   <li>key-padding mask: {@code [B, Sk]} I32 or I64 as Hugging Face's {@code attention_mask}: 0 = padding,
+ *       never attended; non-zero = attend;</li>
+ *   <li>a query row that sees no key at all gets zeros;</li>
+ *   <li>scale defaults to {@code 1/sqrt(D)}.</li>
+ * </ul>
+ *
+ * <h2>KV cache</h2>
+ * {@code k} and {@code v} may be views of a preallocated cache {@code [B, Hkv, capacity, D]} sliced along the
+ * sequence ({@code cache.slice(2, 0, len)}): the kernels read the cache in place (its row stride is passed
+ * down), no copy. {@link #decode} is that call spelled out. With 1–4 query rows the kernels split the keys
+ * over the cores / SMs and merge the partial softmax results (flash-decoding).
+ *
+ * <h2>Precision and devices</h2>
+ * F32 on every backend; F16 / BF16 natively on CUDA (tensor cores, fp32 softmax and accumulation) and through
+ * F32 on the CPU. head_dim 1..256.
+ *
+ * <p>Every argument is checked before any native call: open tensors ({@link IllegalStateException}), ranks,
+ * batch, head counts, head_dim, dtypes, devices and mask shape ({@link IllegalArgumentException} naming the
+ * shapes). Results are new tensors owned by the caller (or the current {@link Scope}); temporaries are closed.
+ */
+public final class Attention {
+    /** Largest head_dim the kernels accept. */
+    public static final int MAX_HEAD_DIM = 256;
+
+    private Attention() {}
+
+    /**
+     * Options of {@link #scaledDotProduct(Tensor, Tensor, Tensor, Options)}; immutable.
+     *
+     * @param causal bottom-right aligned causal mask
+     * @param keyPaddingMask {@code [B, Sk]} I32/I64, 0 = padding; or null
+     * @param scale the factor applied to {@code Q·Kᵀ}; {@code NaN} means the default {@code 1/sqrt(D)}
+     */
+    public record Options(boolean causal, Tensor keyPaddingMask, float scale) {
+        /** No mask, default scale. */
+        public static Options defaults() {
+            return new Options(false, null, Float.NaN);
+        }
+
+        /** Causal, default scale. */
+        public static Options causalMask() {
+            return new Options(true, null, Float.NaN);
+        }
+
+        public Options withCausal(boolean c) {
+            return new Options(c, keyPaddingMask, scale);
+        }
+
+        public Options withKeyPaddingMask(Tensor mask) {
+            return new Options(causal, mask, scale);
+        }
+
+        public Options withScale(float s) {
+            return new Options(causal, keyPaddingMask, s);
+        }
+
+        /** The scale used for head_dim {@code d}. */
+        public float scaleFor(long d) {
+            return Float.isNaN(scale) ? (float) (1.0 / Math.sqrt(d)) : scale;
+        }
+    }
+
+    /** {@code softmax(Q·Kᵀ/sqrt(D))·V} without masks. */
+    public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v) {
+        return scaledDotProduct(q, k, v, Options.defaults());
+    }
+
+    /** {@code softmax(Q·Kᵀ/sqrt(D))·V}, causal or not. */
+    public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, boolean causal) {
+        return scaledDotProduct(q, k, v, Options.defaults().withCausal(causal));
+    }
+
+    /**
+     * Scaled dot-product attention (see the class comment for layouts and semantics).
+     *
+     * @throws IllegalArgumentException if a rank, batch, head count, head_dim, dtype, device or the mask shape
+     *     does not match (the message names the shapes)
+     * @throws IllegalStateException if a tensor is closed
+     */
+    public static Tensor scaledDotProduct(Tensor q, Tensor k, Tensor v, Options options) {
+        final String op = "Attention.scaledDotProduct";
+        Options opt = options == null ? Options.defaults() : options;
+        Tensor mask = opt.keyPaddingMask();
+        open(op, q, k, v);
+        if (mask != null) {
+            open(op, mask);
+        }
+        rank4(op, "q", q);
+        rank4(op, "k", k);
+        rank4(op, "v", v);
+        for (Tensor t : new Tensor[] {k, v, mask}) {
+            if (t != null && !t.device().equals(q.device())) {
+                throw new IllegalArgumentException(op + ": tensors are on different devices: q " + q.describe()
+                        + " and " + t.describe());
+            }
+        }
+        if (!q.dtype().isFloating()) {
+            throw new IllegalArgumentException(op + " needs floating tensors (F32/F16/BF16), got q " + q.describe());
+        }
+        if (k.dtype() != q.dtype() || v.dtype() != q.dtype()) {
+            throw new IllegalArgumentException(op + ": dtype mismatch: q " + q.describe() + ", k " + k.describe()
+                    + ", v " + v.describe());
+        }
+        long b = q.dim(0), hq = q.dim(1), sq = q.dim(2), d = q.dim(3);
+        long hkv = k.dim(1), sk = k.dim(2);
+        if (k.dim(0) != b || v.dim(0) != b) {
+            throw new IllegalArgumentException(op + ": batch mismatch: q " + q.describe() + ", k " + k.describe()
+                    + ", v " + v.describe());
+        }
+        if (v.dim(1) != hkv) {
+            throw new IllegalArgumentException(op + ": k and v head counts differ: k " + k.describe() + ", v "
+                    + v.describe());
+        }
+        if (v.dim(2) != sk) {
+            throw new IllegalArgumentException(op + ": k and v sequence lengths differ: k " + k.describe() + ", v "
+                    + v.describe());
+        }
+        if (k.dim(3) != d || v.dim(3) != d) {
+            throw new IllegalArgumentException(op + ": head_dim mismatch: q " + q.describe() + ", k " + k.describe()
+                    + ", v " + v.describe() + " (the last dims must be equal)");
+        }
+        if (hq < 1 || hkv < 1 || hq % hkv != 0) {
+            throw new IllegalArgumentException(op + ": mismatched head counts: q has " + hq + " heads " + q.describe()
+                    + ", k/v have " + hkv + " " + k.describe() + "; query heads must be a positive multiple of the"
+                    + " key/value heads (grouped-query attention)");
+        }
+        if (b < 1 || d < 1 || d > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException(op + ": need batch >= 1 and 1 <= head_dim <= " + MAX_HEAD_DIM + ", got q "
+                    + q.describe());
+        }
+        if (mask != null) {
+            if (mask.dtype() != DType.I32 && mask.dtype() != DType.I64) {
+                throw new IllegalArgumentException(op + ": key padding mask must be I32 or I64 [B, Sk] = [" + b + ", "
+                        + sk + "], got " + mask.describe());
+            }
+            if (mask.rank() != 2 || mask.dim(0) != b || mask.dim(1) != sk) {
+                throw new IllegalArgumentException(op + ": key padding mask must be [B, Sk] = [" + b + ", " + sk
+                        + "] for q " + q.describe() + " and k " + k.describe() + ", got " + mask.describe());
+            }
+        }
+        float scale = opt.scaleFor(d);
+        if (!Float.isFinite(scale)) {
+            throw new IllegalArgumentException(op + ": scale must be finite, got " + scale);
+        }
+
+        Tensor out = Tensor.empty(q.dtype(), q.device(), b, hq, sq, d);
+        if (sq == 0) {
+            return out;
+        }
+        List<Tensor> temps = new ArrayList<>(6);
+        try {
+            Backend backend = q.backend();
+            boolean viaF32 = q.device().isCpu() && q.dtype() != DType.F32;
+            Tensor qc = viaF32 ? keep(temps, Ops.convert(q, DType.F32)) : contiguous(temps, q);
+            Tensor kc = k, vc = v;
+            long cap = kvCapacity(k);
+            if (viaF32) {
+                kc = keep(temps, Ops.convert(k, DType.F32));
+                vc = keep(temps, Ops.convert(v, DType.F32));
+                cap = sk;
+            } else if (cap < 0 || cap != kvCapacity(v)) {
+                kc = contiguous(temps, k);
+                vc = contiguous(temps, v);
+                cap = sk;
+            }
+            Tensor mc = contiguous(temps, mask);
+            if (viaF32) {
+                try (Tensor o32 = Tensor.empty(DType.F32, q.device(), b, hq, sq, d)) {
+                    backend.attention(qc, kc, vc, cap, mc, scale, opt.causal(), o32);
+                    try (Tensor conv = Ops.convert(o32, q.dtype())) {
+                        backend.copy(conv, out);
+                    }
+                }
+            } else {
+                backend.attention(qc, kc, vc, cap, mc, scale, opt.causal(), out);
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        } finally {
+            for (Tensor t : temps) {
+                t.close();
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Decode step against a KV cache: {@code q [B, Hq, Sq, D]} (typically 1–4 new rows) attends to the first
+     * {@code length} rows of {@code kCache}/{@code vCache [B, Hkv, capacity, D]}, read in place. With
+     * {@code options.causal()} the new rows are the last {@code Sq} of those {@code length} positions.
+     */
+    public static Tensor decode(Tensor q, Tensor kCache, Tensor vCache, long length, Options options) {
+        final String op = "Attention.decode";
+        open(op, q, kCache, vCache);
+        rank4(op, "kCache", kCache);
+        rank4(op, "vCache", vCache);
+        if (length < 0 || length > kCache.dim(2) || length > vCache.dim(2)) {
+            throw new IllegalArgumentException(op + ": length " + length + " outside [0, capacity] for kCache "
+                    + kCache.describe() + " and vCache " + vCache.describe());
+        }
+        try (Tensor k = kCache.slice(2, 0, length); Tensor v = vCache.slice(2, 0, length)) {
+            return scaledDotProduct(q, k, v, options);
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /**
+     * Rows per head of the buffer behind a [B, H, S, D] view whose heads are {@code cap·D} apart and whose
+     * rows are dense (strides [H·cap·D, cap·D, D, 1]), or -1 when the view has another layout.
+     */
+    static long kvCapacity(Tensor t) {
+        long bb = t.dim(0), h = t.dim(1), s = t.dim(2), d = t.dim(3);
+        long[] st = t.strides();
+        if (d > 1 && st[3] != 1) {
+            return -1;
+        }
+        if (s > 1 && st[2] != d) {
+            return -1;
+        }
+        long headStride;
+        if (h > 1) {
+            headStride = st[1];
+        } else if (bb > 1) {
+            headStride = st[0];
+        } else {
+            return s;
+        }
+        if (headStride <= 0 || headStride % d != 0 || headStride / d < s) {
+            return -1;
+        }
+        if (h > 1 && bb > 1 && st[0] != h * headStride) {
+            return -1;
+        }
+        return headStride / d;
+    }
+
+    private static Tensor keep(List<Tensor> temps, Tensor t) {
+        temps.add(t);
+        return t;
+    }
+
+    private static Tensor contiguous(List<Tensor> temps, Tensor t) {
+        if (t == null || t.isContiguous()) {
+            return t;
+        }
+        return keep(temps, t.contiguous());
+    }
+
+    private static void open(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t == null) {
+                throw new IllegalArgumentException(op + ": tensor argument is null");
+            }
+            if (t.isClosed()) {
+                throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
+            }
+            t.ensureOpen();
+        }
+    }
+
+    private static void rank4(String op, String name, Tensor t) {
+        if (t.rank() != 4) {
+            throw new IllegalArgumentException(op + ": " + name + " must be [batch, heads, seq, head_dim], got "
+                    + t.describe());
+        }
+    }
+}
