@@ -14,6 +14,9 @@ import org.bytedeco.javacpp.annotation.Platform;
 @Platform(include = {"tessera/tessera.h", "tessera/spectrogram.h"}, link = "tessera")
 public final class SpectrogramNative {
     static {
+        // libtessera itself is packaged once, beside TesseraNative: load it first so this JNI library
+        // links against the already-loaded copy.
+        dev.tessera.bindings.NativeLibrary.load();
         Loader.load();
     }
 
