@@ -12,21 +12,15 @@
 #include "common/error.h"
 #include "kernels/attention_table.h"
 #include "tessera/attention.h"
+#include "isa_select.h"
 #include "threadpool.h"
 
 namespace tsr {
 namespace {
 
 const AttentionKernels &AK() {
-  static const AttentionKernels *k = [] {
-#if defined(__x86_64__) || defined(_M_X64)
-    const char *simd = tsr_cpu_simd();
-    if (std::strcmp(simd, "avx512") == 0) return &isa_avx512::attention_kernels();
-    if (std::strcmp(simd, "avx2") == 0) return &isa_avx2::attention_kernels();
-#endif
-    return &isa_scalar::attention_kernels();
-  }();
-  return *k;
+  static const AttentionKernels &k = TSR_ISA_TABLE(AttentionKernels, attention_kernels);
+  return k;
 }
 
 #define ATT_CHECK(cond, ...)              \

@@ -6,21 +6,15 @@
 #include "common/error.h"
 #include "kernels/patch_embed_table.h"
 #include "tessera/patch_embed.h"
+#include "isa_select.h"
 #include "threadpool.h"
 
 namespace tsr {
 namespace {
 
 const PatchEmbedKernels &PK() {
-  static const PatchEmbedKernels *k = [] {
-#if defined(__x86_64__) || defined(_M_X64)
-    const char *simd = tsr_cpu_simd();
-    if (std::strcmp(simd, "avx512") == 0) return &isa_avx512::patch_embed_kernels();
-    if (std::strcmp(simd, "avx2") == 0) return &isa_avx2::patch_embed_kernels();
-#endif
-    return &isa_scalar::patch_embed_kernels();
-  }();
-  return *k;
+  static const PatchEmbedKernels &k = TSR_ISA_TABLE(PatchEmbedKernels, patch_embed_kernels);
+  return k;
 }
 
 // Elements of (memory-bound) copy work per range handed to one thread.

@@ -12,6 +12,7 @@
 #include "kernels/rbm_table.h"
 #include "tessera/rbm.h"
 #include "tessera/tessera.h"
+#include "isa_select.h"
 #include "threadpool.h"
 
 namespace tsr {
@@ -21,18 +22,9 @@ constexpr int64_t kGrainRng = 1 << 13;    // elements per range of Philox / tran
 constexpr int64_t kGrainCheap = 1 << 16;  // elements per range of cheap elementwise work
 constexpr int64_t kColBlock = 256;        // columns per range of the column reductions
 
-const RbmKernels *select_rbm_kernels() {
-#if defined(__x86_64__)
-  const char *simd = tsr_cpu_simd();  // the ISA the core kernels dispatch to (CPU + TESSERA_CPU_ISA)
-  if (std::strcmp(simd, "avx512") == 0) return &isa_avx512::rbm_kernels();
-  if (std::strcmp(simd, "avx2") == 0) return &isa_avx2::rbm_kernels();
-#endif
-  return &isa_scalar::rbm_kernels();
-}
-
 const RbmKernels &RK() {
-  static const RbmKernels *k = select_rbm_kernels();
-  return *k;
+  static const RbmKernels &k = TSR_ISA_TABLE(RbmKernels, rbm_kernels);
+  return k;
 }
 
 inline int64_t rows_grain(int64_t cols, int64_t elems) {

@@ -13,6 +13,7 @@
 #include "kernels/spectrogram_table.h"
 #include "tessera/spectrogram.h"
 #include "tessera/tessera.h"
+#include "isa_select.h"
 #include "threadpool.h"
 
 namespace tsr {
@@ -28,17 +29,8 @@ namespace {
 
 using ll = long long;
 
-const SpectrogramKernels &select_kernels() {
-#if defined(__x86_64__) || defined(_M_X64)
-  const char *simd = tsr_cpu_simd();
-  if (std::strcmp(simd, "avx512") == 0) return isa_avx512::spectrogram_kernels();
-  if (std::strcmp(simd, "avx2") == 0) return isa_avx2::spectrogram_kernels();
-#endif
-  return isa_scalar::spectrogram_kernels();
-}
-
 const SpectrogramKernels &K() {
-  static const SpectrogramKernels &k = select_kernels();
+  static const SpectrogramKernels &k = TSR_ISA_TABLE(SpectrogramKernels, spectrogram_kernels);
   return k;
 }
 

@@ -11,12 +11,7 @@
 #include "tessera/tessera.h"
 #include "vmath.h"
 
-#ifndef TSR_ISA_NS
-#error "TSR_ISA_NS must be defined (isa_scalar, isa_avx2 or isa_avx512)"
-#endif
-#ifndef TSR_ISA_NAME
-#define TSR_ISA_NAME "scalar"
-#endif
+#include "isa_unit.h"
 
 namespace tsr {
 namespace TSR_ISA_NS {
