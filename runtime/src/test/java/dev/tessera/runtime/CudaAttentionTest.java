@@ -21,27 +21,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  * Device outputs are poisoned with NaN first (a NaN block of the output's size is allocated and released; the
  * caching allocator hands it back). Skipped, with the reason, where CUDA is unavailable.
  */
-@RequiresCuda
-class CudaAttentionTest {
-    static final Device GPU = Device.cuda(0);
-
-    private Scope scope;
-
-    @BeforeAll
-    static void requireCuda() {
-        Backend.Availability a = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(a.available(), () -> "CUDA unavailable: " + a.reason());
-    }
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
+class CudaAttentionTest extends CudaTestBase {
 
     private static void poisonGpu(DType dtype, long n) {
         try (Tensor t = TestSupport.nanTensor(GPU, n); Tensor c = t.to(dtype)) {

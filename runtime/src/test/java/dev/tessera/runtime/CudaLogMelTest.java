@@ -18,21 +18,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * CPU path, which {@link LogMelTest} checks against float64 references and torchaudio golden files.
  * Skipped, with the reason, where CUDA is unavailable ({@link RequiresCuda}, and the assumption below).
  */
-@RequiresCuda
-class CudaLogMelTest {
-    private static final Device GPU = Device.cuda(0);
-
-    @BeforeAll
-    static void requireCuda() {
-        Backend.Availability a;
-        try {
-            a = Backends.forType(Device.Type.CUDA).availability();
-        } catch (RuntimeException | LinkageError e) {
-            a = Backend.Availability.no(e.toString());
-        }
-        final Backend.Availability av = a;
-        Assumptions.assumeTrue(av.available(), () -> "CUDA unavailable: " + av.reason());
-    }
+class CudaLogMelTest extends CudaTestBase {
 
     @ParameterizedTest
     @ValueSource(ints = {1, 7, 97, 400, 512, 1000, 4099})

@@ -36,32 +36,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Skipped, with the reason, where CUDA is unavailable ({@link RequiresCuda}).
  */
-@RequiresCuda
-class CudaOpsTest {
-    static final Device GPU = Device.cuda(0);
+class CudaOpsTest extends CudaTestBase {
     static final double F32_TOL = 1e-5;
     static final double TF32_TOL = 5e-3;
     static final double HALF_TOL = 1e-2;
 
-    private Scope scope;
-
-    @BeforeAll
-    static void requireCuda() {
-        // belt and braces: @RequiresCuda already skips the class with the reason
-        Backend.Availability a = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(a.available(), () -> "CUDA unavailable: " + a.reason());
-    }
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-        Backends.forType(Device.Type.CUDA).synchronize(GPU);
-    }
 
     static CudaBackend cuda() {
         return (CudaBackend) Backends.forType(Device.Type.CUDA);

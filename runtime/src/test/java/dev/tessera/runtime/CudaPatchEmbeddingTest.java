@@ -30,30 +30,18 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Skipped, with the reason, where CUDA is unavailable.
  */
-@RequiresCuda
-class CudaPatchEmbeddingTest {
-    static final Device GPU = Device.cuda(0);
-
-    private Scope scope;
+class CudaPatchEmbeddingTest extends CudaTestBase {
     private MatmulPrecision saved;
 
-    @BeforeAll
-    static void requireCuda() {
-        Backend.Availability a = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(a.available(), () -> "CUDA unavailable: " + a.reason());
-    }
-
     @BeforeEach
-    void open() {
-        scope = Tessera.scope();
+    void savePrecision() {
         saved = Ops.defaultMatmulPrecision();
         Ops.setDefaultMatmulPrecision(MatmulPrecision.FP32);
     }
 
     @AfterEach
-    void close() {
+    void restorePrecision() {
         Ops.setDefaultMatmulPrecision(saved);
-        scope.close();
     }
 
     private static void poison(DType dtype, long elements) {

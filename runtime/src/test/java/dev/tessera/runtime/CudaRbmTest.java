@@ -25,27 +25,7 @@ import org.junit.jupiter.api.Test;
  * parameters after CD steps within 1e-5 of the reference (seeds with a tie are skipped by the reference).
  * Skipped, with the reason, where CUDA is unavailable.
  */
-@RequiresCuda
-class CudaRbmTest {
-    static final Device GPU = Device.cuda(0);
-    private Scope scope;
-
-    @BeforeAll
-    static void requireCuda() {
-        Backend.Availability a = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(a.available(), () -> "CUDA unavailable: " + a.reason());
-    }
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
-
+class CudaRbmTest extends CudaTestBase {
     @Test
     void uniformsBitIdenticalToCpu() {
         long[][] cases = {{0, 0}, {7, (1L << 32) - 500}, {0xfeedfacecafebeefL, 123456789}};

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  */
 @Target({ElementType.TYPE, ElementType.METHOD})
 @Retention(RetentionPolicy.RUNTIME)
+@java.lang.annotation.Inherited
 @ExtendWith(RequiresCuda.Condition.class)
 public @interface RequiresCuda {
     /** The JUnit condition behind {@link RequiresCuda}. */
