@@ -95,24 +95,9 @@ public final class GpuAttentionBench {
                 + " Attention.scaledDotProduct calls (output from the caching allocator, closed) between CUDA events"
                 + " on the backend stream, N chosen for ~" + targetMs + " ms; best repetition reported;"
                 + " TFLOP/s = 4*B*H*S*S*D (/2 causal) / time");
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        if (!av.available()) {
-            doc.put("available", false);
-            doc.put("reason", av.reason());
-            write(out, doc);
-            System.err.println("GpuAttentionBench: CUDA is not available: " + av.reason());
-            System.exit(3);
-        }
-        Device device = Device.parse(dev);
+        Device device = GpuBench.device("GpuAttentionBench", dev, doc, out);
         CudaBackend cuda = (CudaBackend) Backends.get(device);
         CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(device.index());
-        Map<String, Object> dm = new LinkedHashMap<>();
-        dm.put("name", di.name());
-        dm.put("computeCapability", di.computeCapability());
-        dm.put("driverVersion", CudaRuntime.driverVersion());
-        dm.put("runtimeVersion", CudaRuntime.runtimeVersion());
-        doc.put("available", true);
-        doc.put("device", dm);
         System.out.printf(Locale.ROOT, "GpuAttentionBench on %s (%s), %s%n", device, di.name(), dtypeName);
         System.out.printf(Locale.ROOT, "%-6s %4s %4s %-7s %10s %10s %9s %6s%n", "seq", "D", "B*H", "causal", "best ms",
                 "median ms", "TFLOP/s", "check");
@@ -175,7 +160,7 @@ public final class GpuAttentionBench {
                 }
             }
         }
-        write(out, doc);
+        GpuBench.write(out, doc);
         System.exit(allOk ? 0 : 1);
     }
 
@@ -280,13 +265,5 @@ public final class GpuAttentionBench {
             a[i] = (float) (r.nextDouble() * 2 - 1);
         }
         return a;
-    }
-
-    private static void write(Path out, Map<String, Object> doc) throws java.io.IOException {
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(out, Json.write(doc));
     }
 }

@@ -86,26 +86,9 @@ public final class GpuMatmulBench {
         doc.put("method", "per case: 3 warm-up calls, calibration, then " + reps + " repetitions of N back-to-back"
                 + " Ops.matmul calls (output allocated from the caching allocator and closed) between CUDA events"
                 + " on the backend stream, N chosen for ~" + targetMs + " ms; best repetition reported");
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        if (!av.available()) {
-            doc.put("available", false);
-            doc.put("reason", av.reason());
-            write(out, doc);
-            System.err.println("GpuMatmulBench: CUDA is not available: " + av.reason());
-            System.exit(3);
-        }
-        Device device = Device.parse(dev);
+        Device device = GpuBench.device("GpuMatmulBench", dev, doc, out);
         CudaBackend cuda = (CudaBackend) Backends.get(device);
         CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(device.index());
-        Map<String, Object> dm = new LinkedHashMap<>();
-        dm.put("name", di.name());
-        dm.put("computeCapability", di.computeCapability());
-        dm.put("multiprocessors", di.multiprocessors());
-        dm.put("totalMemoryBytes", di.totalMemory());
-        dm.put("driverVersion", CudaRuntime.driverVersion());
-        dm.put("runtimeVersion", CudaRuntime.runtimeVersion());
-        doc.put("available", true);
-        doc.put("device", dm);
         System.out.printf(Locale.ROOT, "GpuMatmulBench on %s (%s, cc %s)%n", device, di.name(), di.computeCapability());
 
         List<Object> results = new ArrayList<>();
@@ -183,7 +166,7 @@ public final class GpuMatmulBench {
         }
         doc.put("memory", Map.of("peakAllocatedBytes", cuda.memoryStats(device).peakAllocatedBytes(),
                 "rawMallocs", cuda.memoryStats(device).allocations()));
-        write(out, doc);
+        GpuBench.write(out, doc);
         System.out.println("wrote " + out);
         System.exit(allOk ? 0 : 1);
     }
@@ -290,13 +273,5 @@ public final class GpuMatmulBench {
             x[i] = (float) (r.nextDouble() * 2 - 1);
         }
         return x;
-    }
-
-    private static void write(Path out, Map<String, Object> doc) throws java.io.IOException {
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(out, Json.write(doc));
     }
 }

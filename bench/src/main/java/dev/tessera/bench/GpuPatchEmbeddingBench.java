@@ -92,24 +92,9 @@ public final class GpuPatchEmbeddingBench {
         doc.put("method", "per case: 3 warm-up calls, calibration, then " + reps + " repetitions of N back-to-back"
                 + " PatchEmbedding.embed2d calls (output and im2col buffer from the caching allocator, closed) between"
                 + " CUDA events on the backend stream, N chosen for ~" + targetMs + " ms; best repetition reported");
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        if (!av.available()) {
-            doc.put("available", false);
-            doc.put("reason", av.reason());
-            write(out, doc);
-            System.err.println("GpuPatchEmbeddingBench: CUDA is not available: " + av.reason());
-            System.exit(3);
-        }
-        Device device = Device.parse(dev);
+        Device device = GpuBench.device("GpuPatchEmbeddingBench", dev, doc, out);
         CudaBackend cuda = (CudaBackend) Backends.get(device);
         CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(device.index());
-        Map<String, Object> dm = new LinkedHashMap<>();
-        dm.put("name", di.name());
-        dm.put("computeCapability", di.computeCapability());
-        dm.put("driverVersion", CudaRuntime.driverVersion());
-        dm.put("runtimeVersion", CudaRuntime.runtimeVersion());
-        doc.put("available", true);
-        doc.put("device", dm);
         System.out.printf(Locale.ROOT, "GpuPatchEmbeddingBench on %s (%s), N=%d%n", device, di.name(), n);
 
         float[] hx = random(n * C * HW * HW, 21);
@@ -181,7 +166,7 @@ public final class GpuPatchEmbeddingBench {
         }
         doc.put("memory", Map.of("peakAllocatedBytes", cuda.memoryStats(device).peakAllocatedBytes(),
                 "rawMallocs", cuda.memoryStats(device).allocations()));
-        write(out, doc);
+        GpuBench.write(out, doc);
         System.out.println("wrote " + out);
         System.exit(allOk ? 0 : 1);
     }
@@ -295,13 +280,5 @@ public final class GpuPatchEmbeddingBench {
             a[i] = (float) (r.nextDouble() * 2 - 1);
         }
         return a;
-    }
-
-    private static void write(Path out, Map<String, Object> doc) throws java.io.IOException {
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(out, Json.write(doc));
     }
 }

@@ -312,6 +312,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** The elements in row-major order as floats (converting F16/BF16/I32/I64; copies from the device). */
+    @SuppressWarnings("try") // the scope only closes the temporaries
     public float[] toFloatArray() {
         ensureOpen();
         if (numel() > Integer.MAX_VALUE) {
@@ -349,6 +350,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** The elements of an I32 tensor. */
+    @SuppressWarnings("try") // the scope only closes the temporaries
     public int[] toIntArray() {
         ensureOpen();
         if (dtype != DType.I32) {
