@@ -1,33 +1,23 @@
 package dev.tessera.bench;
 
-import static org.bytedeco.cuda.global.cudart.cudaEventCreate;
-import static org.bytedeco.cuda.global.cudart.cudaEventDestroy;
-import static org.bytedeco.cuda.global.cudart.cudaEventElapsedTime;
-import static org.bytedeco.cuda.global.cudart.cudaEventRecord;
-import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 
 import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.cuda.CudaRuntime;
 import dev.tessera.runtime.Attention;
-import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.backend.CudaBackend;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.bytedeco.cuda.cudart.CUevent_st;
-import org.bytedeco.cuda.cudart.CUstream_st;
 
 /**
  * Fused attention forward on a CUDA device ({@link Attention#scaledDotProduct}, tensor-core kernel) in TFLOP/s,
@@ -219,43 +209,7 @@ public final class GpuAttentionBench {
 
     private static double[] time(CudaBackend cuda, Device device, long stream, Tensor q, Tensor k, Tensor v,
             Attention.Options opt, double targetMs, int reps) {
-        for (int i = 0; i < 3; i++) {
-            Attention.scaledDotProduct(q, k, v, opt).close();
-        }
-        cuda.synchronize(device);
-        CUevent_st start = new CUevent_st();
-        CUevent_st stop = new CUevent_st();
-        CudaRuntime.check(cudaEventCreate(start), "cudaEventCreate");
-        CudaRuntime.check(cudaEventCreate(stop), "cudaEventCreate");
-        try {
-            CUstream_st st = CudaRuntime.stream(stream);
-            double per = run(start, stop, st, cuda, device, q, k, v, opt, 3) / 3;
-            int iters = (int) Math.max(3, Math.min(2000, Math.round(targetMs / Math.max(per, 1e-4))));
-            double[] ms = new double[reps];
-            for (int r = 0; r < reps; r++) {
-                ms[r] = run(start, stop, st, cuda, device, q, k, v, opt, iters) / iters;
-            }
-            double[] sorted = ms.clone();
-            Arrays.sort(sorted);
-            return new double[] {iters, sorted[0], sorted[reps / 2]};
-        } finally {
-            cudaEventDestroy(start);
-            cudaEventDestroy(stop);
-        }
-    }
-
-    private static double run(CUevent_st start, CUevent_st stop, CUstream_st st, CudaBackend cuda, Device device,
-            Tensor q, Tensor k, Tensor v, Attention.Options opt, int iters) {
-        cuda.synchronize(device);
-        CudaRuntime.check(cudaEventRecord(start, st), "cudaEventRecord");
-        for (int i = 0; i < iters; i++) {
-            Attention.scaledDotProduct(q, k, v, opt).close();
-        }
-        CudaRuntime.check(cudaEventRecord(stop, st), "cudaEventRecord");
-        CudaRuntime.check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-        float[] ms = new float[1];
-        CudaRuntime.check(cudaEventElapsedTime(ms, start, stop), "cudaEventElapsedTime");
-        return ms[0];
+        return GpuBench.time(cuda, device, () -> Attention.scaledDotProduct(q, k, v, opt).close(), targetMs, reps, 3);
     }
 
     static float[] random(long count, long seed) {

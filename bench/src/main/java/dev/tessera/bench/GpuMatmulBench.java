@@ -1,14 +1,8 @@
 package dev.tessera.bench;
 
-import static org.bytedeco.cuda.global.cudart.cudaEventCreate;
-import static org.bytedeco.cuda.global.cudart.cudaEventDestroy;
-import static org.bytedeco.cuda.global.cudart.cudaEventElapsedTime;
-import static org.bytedeco.cuda.global.cudart.cudaEventRecord;
-import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 
 import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.cuda.CudaRuntime;
-import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backend.MatmulPrecision;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
@@ -16,7 +10,6 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.backend.CudaBackend;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -27,7 +20,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.bytedeco.cuda.cudart.CUevent_st;
 
 /**
  * Times {@link Ops#matmul} on a CUDA device for square matrices in fp32, tf32 (fp32 tensors with
@@ -214,56 +206,7 @@ public final class GpuMatmulBench {
     /** {iters, best ms per call, median ms per call, wall ms per call of the best repetition}. */
     private static double[] time(CudaBackend cuda, Device device, long stream, Tensor a, Tensor b,
             MatmulPrecision prec, double targetMs, int reps) {
-        for (int i = 0; i < 3; i++) {
-            Ops.matmul(a, b, prec).close();
-        }
-        cuda.synchronize(device);
-        CUevent_st start = new CUevent_st();
-        CUevent_st stop = new CUevent_st();
-        CudaRuntime.check(cudaEventCreate(start), "cudaEventCreate");
-        CudaRuntime.check(cudaEventCreate(stop), "cudaEventCreate");
-        try {
-            var st = CudaRuntime.stream(stream);
-            // calibration: 3 calls
-            double per = run(start, stop, st, cuda, device, a, b, prec, 3)[0] / 3;
-            int iters = (int) Math.max(5, Math.min(2000, Math.round(targetMs / Math.max(per, 1e-4))));
-            double[] ms = new double[reps];
-            double[] wall = new double[reps];
-            for (int r = 0; r < reps; r++) {
-                double[] t = run(start, stop, st, cuda, device, a, b, prec, iters);
-                ms[r] = t[0] / iters;
-                wall[r] = t[1] / iters;
-            }
-            int best = 0;
-            for (int r = 1; r < reps; r++) {
-                if (ms[r] < ms[best]) {
-                    best = r;
-                }
-            }
-            double[] sorted = ms.clone();
-            Arrays.sort(sorted);
-            return new double[] {iters, ms[best], sorted[reps / 2], wall[best]};
-        } finally {
-            cudaEventDestroy(start);
-            cudaEventDestroy(stop);
-        }
-    }
-
-    /** {event ms, wall ms} for {@code iters} back-to-back calls. */
-    private static double[] run(CUevent_st start, CUevent_st stop, org.bytedeco.cuda.cudart.CUstream_st st,
-            CudaBackend cuda, Device device, Tensor a, Tensor b, MatmulPrecision prec, int iters) {
-        cuda.synchronize(device);
-        long t0 = System.nanoTime();
-        CudaRuntime.check(cudaEventRecord(start, st), "cudaEventRecord");
-        for (int i = 0; i < iters; i++) {
-            Ops.matmul(a, b, prec).close();
-        }
-        CudaRuntime.check(cudaEventRecord(stop, st), "cudaEventRecord");
-        CudaRuntime.check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-        long t1 = System.nanoTime();
-        float[] ms = new float[1];
-        CudaRuntime.check(cudaEventElapsedTime(ms, start, stop), "cudaEventElapsedTime");
-        return new double[] {ms[0], (t1 - t0) / 1e6};
+        return GpuBench.time(cuda, device, () -> Ops.matmul(a, b, prec).close(), targetMs, reps, 5);
     }
 
     static float[] random(int count, long seed) {

@@ -1,14 +1,8 @@
 package dev.tessera.bench;
 
-import static org.bytedeco.cuda.global.cudart.cudaEventCreate;
-import static org.bytedeco.cuda.global.cudart.cudaEventDestroy;
-import static org.bytedeco.cuda.global.cudart.cudaEventElapsedTime;
-import static org.bytedeco.cuda.global.cudart.cudaEventRecord;
-import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 
 import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.cuda.CudaRuntime;
-import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backend.MatmulPrecision;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
@@ -17,19 +11,15 @@ import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.PatchEmbedding;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.backend.CudaBackend;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.bytedeco.cuda.cudart.CUevent_st;
-import org.bytedeco.cuda.cudart.CUstream_st;
 
 /**
  * Times the ViT-B/16 patch-embedding stem on a CUDA device ({@link PatchEmbedding#embed2d} with bias, class token
@@ -223,54 +213,7 @@ public final class GpuPatchEmbeddingBench {
     /** {iters, best ms per call, median ms per call, wall ms per call of the best repetition}. */
     private static double[] time(CudaBackend cuda, Device device, long stream, Tensor x, Tensor w, Tensor b,
             Tensor cls, Tensor pos, double targetMs, int reps) {
-        for (int i = 0; i < 3; i++) {
-            PatchEmbedding.embed2d(x, w, b, cls, pos).close();
-        }
-        cuda.synchronize(device);
-        CUevent_st start = new CUevent_st();
-        CUevent_st stop = new CUevent_st();
-        CudaRuntime.check(cudaEventCreate(start), "cudaEventCreate");
-        CudaRuntime.check(cudaEventCreate(stop), "cudaEventCreate");
-        try {
-            CUstream_st st = CudaRuntime.stream(stream);
-            double per = run(start, stop, st, cuda, device, x, w, b, cls, pos, 3)[0] / 3;
-            int iters = (int) Math.max(5, Math.min(2000, Math.round(targetMs / Math.max(per, 1e-4))));
-            double[] ms = new double[reps];
-            double[] wall = new double[reps];
-            for (int r = 0; r < reps; r++) {
-                double[] t = run(start, stop, st, cuda, device, x, w, b, cls, pos, iters);
-                ms[r] = t[0] / iters;
-                wall[r] = t[1] / iters;
-            }
-            int best = 0;
-            for (int r = 1; r < reps; r++) {
-                if (ms[r] < ms[best]) {
-                    best = r;
-                }
-            }
-            double[] sorted = ms.clone();
-            Arrays.sort(sorted);
-            return new double[] {iters, ms[best], sorted[reps / 2], wall[best]};
-        } finally {
-            cudaEventDestroy(start);
-            cudaEventDestroy(stop);
-        }
-    }
-
-    private static double[] run(CUevent_st start, CUevent_st stop, CUstream_st st, CudaBackend cuda, Device device,
-            Tensor x, Tensor w, Tensor b, Tensor cls, Tensor pos, int iters) {
-        cuda.synchronize(device);
-        long t0 = System.nanoTime();
-        CudaRuntime.check(cudaEventRecord(start, st), "cudaEventRecord");
-        for (int i = 0; i < iters; i++) {
-            PatchEmbedding.embed2d(x, w, b, cls, pos).close();
-        }
-        CudaRuntime.check(cudaEventRecord(stop, st), "cudaEventRecord");
-        CudaRuntime.check(cudaEventSynchronize(stop), "cudaEventSynchronize");
-        long t1 = System.nanoTime();
-        float[] ms = new float[1];
-        CudaRuntime.check(cudaEventElapsedTime(ms, start, stop), "cudaEventElapsedTime");
-        return new double[] {ms[0], (t1 - t0) / 1e6};
+        return GpuBench.time(cuda, device, () -> PatchEmbedding.embed2d(x, w, b, cls, pos).close(), targetMs, reps, 5);
     }
 
     static float[] random(int count, long seed) {
