@@ -245,6 +245,16 @@ else
       -- rbm_torch.py --cases 784x500x100,784x500x1000,4096x4096x256 --reps "$reps" --iters 50
   bench_pair patch_embed dev.tessera.bench.GpuPatchEmbeddingBench --n 64 --dtypes fp32,bf16 --reps "$reps" \
       --target-ms "$target_ms" -- patch_embed_torch.py --n 64 --dtypes fp32,bf16 --reps "$reps" --target-ms "$target_ms"
+  # region vision (#4)
+  # endregion vision
+  # region text (#5)
+  # endregion text
+  # region dbm (#6)
+  # endregion dbm
+  # region speech (#7)
+  # endregion speech
+  # region chat (#8)
+  # endregion chat
 fi
 
 # ------------------------------------------------------------------ summary (the table last)

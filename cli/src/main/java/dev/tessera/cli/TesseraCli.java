@@ -7,7 +7,19 @@ import picocli.CommandLine.Command;
 /** The {@code tessera} command. */
 @Command(name = "tessera", mixinStandardHelpOptions = true, versionProvider = TesseraCli.Version.class,
         description = "Run and train multimodal models from the JVM on native accelerators.",
-        subcommands = {InfoCommand.class, DemoCommand.class, LogMelCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {
+            InfoCommand.class, DemoCommand.class, LogMelCommand.class,
+            // region vision (#4)
+            // endregion vision
+            // region text (#5)
+            // endregion text
+            // region dbm (#6)
+            // endregion dbm
+            // region speech (#7)
+            // endregion speech
+            // region chat (#8)
+            // endregion chat
+            CommandLine.HelpCommand.class})
 public final class TesseraCli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,151 @@
+package dev.tessera.models.nn;
+
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Predicate;
+
+/**
+ * The model-facing side of a {@link TensorSource}: a model's constructor {@link #take}s each parameter by its
+ * Hugging Face name (and expected shape), then calls {@link #finish()}, which throws one
+ * {@link IllegalArgumentException} listing every missing name, every shape mismatch and every unexpected name
+ * together, so a user sees the whole difference between checkpoint and architecture at once.
+ *
+ * <p>Every tensor handed out is recorded; on failure {@link #finish()} closes them all, and a model that
+ * succeeds owns them (see {@link #loaded()}).
+ */
+public final class Weights {
+    private final TensorSource source;
+    private final Device device;
+    private final DType dtype;
+    private final String prefix;
+    private final Shared shared;
+
+    private static final class Shared {
+        final Set<String> taken = new TreeSet<>();
+        final List<String> missing = new ArrayList<>();
+        final List<String> badShape = new ArrayList<>();
+        final Map<String, Tensor> loaded = new LinkedHashMap<>();
+        Predicate<String> ignoreExtra = n -> false;
+    }
+
+    private Weights(TensorSource source, Device device, DType dtype, String prefix, Shared shared) {
+        this.source = source;
+        this.device = device;
+        this.dtype = dtype;
+        this.prefix = prefix;
+        this.shared = shared;
+    }
+
+    /** Parameters from {@code source}, loaded onto {@code device} as {@code dtype} (null: as stored). */
+    public static Weights of(TensorSource source, Device device, DType dtype) {
+        if (source == null || device == null) {
+            throw new IllegalArgumentException("source and device must not be null");
+        }
+        return new Weights(source, device, dtype, "", new Shared());
+    }
+
+    /** A view whose names are relative to {@code prefix} (e.g. {@code "encoder.layer.3."}); shares the record. */
+    public Weights prefixed(String childPrefix) {
+        return new Weights(source, device, dtype, prefix + childPrefix, shared);
+    }
+
+    /** The same record, loading as {@code as} (e.g. norms kept in F32 when matrices are BF16). */
+    public Weights as(DType as) {
+        return new Weights(source, device, as, prefix, shared);
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    /** Checkpoint names matching this are not reported as unexpected (buffers the model recomputes). */
+    public Weights ignoreUnexpected(Predicate<String> ignore) {
+        shared.ignoreExtra = shared.ignoreExtra.or(ignore);
+        return this;
+    }
+
+    /** Whether the source holds {@code name} (relative to this view's prefix). */
+    public boolean has(String name) {
+        return source.names().contains(prefix + name);
+    }
+
+    /**
+     * The parameter {@code name} (relative to the prefix), checked against {@code shape} when one is given.
+     * Returns null when it is missing or misshapen; the problem is reported by {@link #finish()}.
+     */
+    public Tensor take(String name, long... shape) {
+        String full = prefix + name;
+        shared.taken.add(full);
+        if (!source.names().contains(full)) {
+            shared.missing.add(full);
+            return null;
+        }
+        long[] stored = source.shape(full);
+        if (shape.length > 0 && !Arrays.equals(stored, shape)) {
+            shared.badShape.add(full + " is " + Arrays.toString(stored) + ", expected " + Arrays.toString(shape));
+            return null;
+        }
+        Tensor t = shared.loaded.get(full);
+        if (t == null) {
+            t = source.load(full, device, dtype);
+            shared.loaded.put(full, t);
+        }
+        return t;
+    }
+
+    /** Like {@link #take} for an optional parameter: null, and no error, when the source lacks it. */
+    public Tensor takeOptional(String name, long... shape) {
+        return has(name) ? take(name, shape) : null;
+    }
+
+    /**
+     * Ends loading: throws (after closing everything loaded) if any parameter was missing or misshapen, or if
+     * the source holds names nothing took.
+     */
+    public void finish() {
+        List<String> unexpected = source.names().stream()
+                .filter(n -> !shared.taken.contains(n) && !shared.ignoreExtra.test(n)).sorted().toList();
+        if (shared.missing.isEmpty() && shared.badShape.isEmpty() && unexpected.isEmpty()) {
+            return;
+        }
+        StringBuilder sb = new StringBuilder(source.describe()).append(": checkpoint does not match the model");
+        if (!shared.missing.isEmpty()) {
+            sb.append("; ").append(shared.missing.size()).append(" missing: ").append(shared.missing);
+        }
+        if (!shared.badShape.isEmpty()) {
+            sb.append("; ").append(shared.badShape.size()).append(" with the wrong shape: ").append(shared.badShape);
+        }
+        if (!unexpected.isEmpty()) {
+            sb.append("; ").append(unexpected.size()).append(" unexpected: ").append(unexpected);
+        }
+        closeLoaded();
+        throw new IllegalArgumentException(sb.toString());
+    }
+
+    /** Every tensor handed out so far, in load order (the model owns and closes them). */
+    public List<Tensor> loaded() {
+        return List.copyOf(shared.loaded.values());
+    }
+
+    /** Closes every tensor handed out (for a constructor that fails after loading). */
+    public void closeLoaded() {
+        shared.loaded.values().forEach(Tensor::close);
+        shared.loaded.clear();
+    }
+}
