@@ -350,6 +350,109 @@ void convert_k(const void *xv, int src, void *ov, int dst, int64_t n) {
   }
 }
 
+// ---------------------------------------------------------------- unary table
+
+template <int OP>
+inline float unary_apply(float x) {
+  if constexpr (OP == TSR_UNARY_SIGMOID) return vm::sigmoid_f(x);
+  if constexpr (OP == TSR_UNARY_TANH) return vm::tanh_f(x);
+  if constexpr (OP == TSR_UNARY_RELU) return vm::sel(x < 0.0f, 0.0f, x);  // NaN stays NaN
+  if constexpr (OP == TSR_UNARY_EXP) return vm::exp_f(x);
+  if constexpr (OP == TSR_UNARY_LOG) return vm::log_f(x);
+  if constexpr (OP == TSR_UNARY_QUICK_GELU) return vm::quick_gelu_f(x);
+  if constexpr (OP == TSR_UNARY_NEG) return -x;
+  if constexpr (OP == TSR_UNARY_ABS) return vm::vabs(x);
+  if constexpr (OP == TSR_UNARY_SQUARE) return x * x;
+  return x;
+}
+
+template <int OP>
+void unary_k(const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = unary_apply<OP>(x[i]);
+}
+
+// sqrt without errno semantics, so that the loops vectorise (sqrt of a negative is NaN either way).
+__attribute__((optimize("no-math-errno"))) void sqrt_k(const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = __builtin_sqrtf(x[i]);
+}
+
+__attribute__((optimize("no-math-errno"))) void rsqrt_k(const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = 1.0f / __builtin_sqrtf(x[i]);
+}
+
+// ---------------------------------------------------------------- rope
+
+void rope_k(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos, const float *sin,
+            int64_t cs_sb, float *out, int64_t heads, int64_t seq, int64_t half, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t s = r % seq;
+    const int64_t bh = r / seq;
+    const int64_t h = bh % heads;
+    const int64_t b = bh / heads;
+    const float *x1 = x + b * x_sb + h * x_sh + s * x_ss;
+    const float *x2 = x1 + half;
+    const float *c = cos + b * cs_sb + s * half;
+    const float *sn = sin + b * cs_sb + s * half;
+    float *o1 = out + r * 2 * half;
+    float *o2 = o1 + half;
+    for (int64_t j = 0; j < half; ++j) {
+      const float a = x1[j], bb = x2[j];
+      o1[j] = a * c[j] - bb * sn[j];
+      o2[j] = bb * c[j] + a * sn[j];
+    }
+  }
+}
+
+// ---------------------------------------------------------------- last-dim reductions
+
+void sum_rows_k(const float *x, float *out, int64_t rows, int64_t cols, float scale) {
+  for (int64_t r = 0; r < rows; ++r)
+    out[r] = static_cast<float>(row_sum(x + r * cols, cols) * static_cast<double>(scale));
+}
+
+typedef int32_t vint __attribute__((vector_size(VW * sizeof(int32_t))));
+
+// Row max ignoring NaN (vectorised), plus whether the row holds a NaN.
+inline float row_max_nan(const float *x, int64_t n, bool *has_nan) {
+  const float ninf = -__builtin_inff();
+  vfloat m0 = vfloat{} + ninf;
+  vint nan0 = vint{};
+  int64_t i = 0;
+  for (; i + VW <= n; i += VW) {
+    vfloat a;
+    TSR_LOADV(a, x + i);
+    m0 = a > m0 ? a : m0;
+    nan0 |= (a != a);
+  }
+  float r = ninf;
+  bool nan = false;
+  for (int j = 0; j < VW; ++j) {
+    r = m0[j] > r ? m0[j] : r;
+    nan = nan || nan0[j] != 0;
+  }
+  for (; i < n; ++i) {
+    r = x[i] > r ? x[i] : r;
+    nan = nan || x[i] != x[i];
+  }
+  *has_nan = nan;
+  return r;
+}
+
+void argmax_rows_k(const float *x, int32_t *out, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    bool nan = false;
+    const float m = row_max_nan(xr, cols, &nan);
+    int64_t idx = 0;
+    if (nan) {
+      while (idx < cols && xr[idx] == xr[idx]) ++idx;
+    } else {
+      while (idx < cols && !(xr[idx] == m)) ++idx;
+    }
+    out[r] = static_cast<int32_t>(idx < cols ? idx : 0);
+  }
+}
+
 const CpuKernels kTable = {
     TSR_ISA_NAME,
     {binary_k<TSR_OP_ADD>, binary_k<TSR_OP_SUB>, binary_k<TSR_OP_MUL>, binary_k<TSR_OP_DIV>},
@@ -363,7 +466,14 @@ const CpuKernels kTable = {
     silu_k,
     transpose_k,
     convert_k,
+    {unary_k<TSR_UNARY_SIGMOID>, unary_k<TSR_UNARY_TANH>, unary_k<TSR_UNARY_RELU>, unary_k<TSR_UNARY_EXP>,
+     unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_k, rsqrt_k,
+     unary_k<TSR_UNARY_ABS>, unary_k<TSR_UNARY_SQUARE>},
+    rope_k,
+    sum_rows_k,
+    argmax_rows_k,
 };
+static_assert(TSR_UNARY_COUNT == 11, "update the unary table");
 
 }  // namespace
 
