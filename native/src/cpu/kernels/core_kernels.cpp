@@ -12,7 +12,7 @@
 #include "tessera/tessera.h"
 #include "vmath.h"
 
-#if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__)
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -371,13 +371,35 @@ void unary_k(const float *x, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = unary_apply<OP>(x[i]);
 }
 
-// sqrt without errno semantics, so that the loops vectorise (sqrt of a negative is NaN either way).
-__attribute__((optimize("no-math-errno"))) void sqrt_k(const float *x, float *out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = __builtin_sqrtf(x[i]);
-}
-
-__attribute__((optimize("no-math-errno"))) void rsqrt_k(const float *x, float *out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = 1.0f / __builtin_sqrtf(x[i]);
+// sqrt with the SIMD instruction (GCC keeps a scalar errno path around sqrtf and does not vectorise it
+// without -fno-math-errno); the scalar tail's sqrtf gives the same IEEE results (NaN for x < 0).
+template <bool RECIP>
+void sqrt_t(const float *x, float *out, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (; i + 16 <= n; i += 16) {
+    // (maskz form: the plain intrinsic trips GCC 12's -Wmaybe-uninitialized)
+    const __m512 r = _mm512_maskz_sqrt_ps(static_cast<__mmask16>(0xffff), _mm512_loadu_ps(x + i));
+    _mm512_storeu_ps(out + i, RECIP ? _mm512_div_ps(one, r) : r);
+  }
+#elif defined(__AVX__)
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 r = _mm256_sqrt_ps(_mm256_loadu_ps(x + i));
+    _mm256_storeu_ps(out + i, RECIP ? _mm256_div_ps(one, r) : r);
+  }
+#elif defined(__SSE2__)
+  const __m128 one = _mm_set1_ps(1.0f);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 r = _mm_sqrt_ps(_mm_loadu_ps(x + i));
+    _mm_storeu_ps(out + i, RECIP ? _mm_div_ps(one, r) : r);
+  }
+#endif
+  for (; i < n; ++i) {
+    const float r = std::sqrt(x[i]);
+    out[i] = RECIP ? 1.0f / r : r;
+  }
 }
 
 // ---------------------------------------------------------------- rope
@@ -467,7 +489,7 @@ const CpuKernels kTable = {
     transpose_k,
     convert_k,
     {unary_k<TSR_UNARY_SIGMOID>, unary_k<TSR_UNARY_TANH>, unary_k<TSR_UNARY_RELU>, unary_k<TSR_UNARY_EXP>,
-     unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_k, rsqrt_k,
+     unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_t<false>, sqrt_t<true>,
      unary_k<TSR_UNARY_ABS>, unary_k<TSR_UNARY_SQUARE>},
     rope_k,
     sum_rows_k,
