@@ -132,6 +132,22 @@ void binary_row_k(const float *x, const float *row, float *out, int64_t rows, in
   }
 }
 
+// One run of a broadcasting binary op; the common stride patterns get their own (vectorised) loops.
+template <int OP>
+void binary_strided_k(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = *b;
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = *a;
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i * sa], b[i * sb]);
+  }
+}
+
 void affine_k(const float *x, float alpha, float beta, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = alpha * x[i] + beta;
 }
@@ -488,6 +504,8 @@ const CpuKernels kTable = {
     silu_k,
     transpose_k,
     convert_k,
+    {binary_strided_k<TSR_OP_ADD>, binary_strided_k<TSR_OP_SUB>, binary_strided_k<TSR_OP_MUL>,
+     binary_strided_k<TSR_OP_DIV>},
     {unary_k<TSR_UNARY_SIGMOID>, unary_k<TSR_UNARY_TANH>, unary_k<TSR_UNARY_RELU>, unary_k<TSR_UNARY_EXP>,
      unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_t<false>, sqrt_t<true>,
      unary_k<TSR_UNARY_ABS>, unary_k<TSR_UNARY_SQUARE>},

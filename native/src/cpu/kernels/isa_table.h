@@ -35,6 +35,8 @@ struct CpuKernels {
                     int64_t t1);
   // Elementwise conversion between two different dtypes among TSR_F32, TSR_F16, TSR_BF16.
   void (*convert)(const void *x, int src_dtype, void *out, int dst_dtype, int64_t n);
+  // out[i] = a[i * sa] op b[i * sb], i < n (index by TSR_OP_*; sa, sb may be 0 for broadcasting).
+  void (*binary_strided[4])(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n);
   // out[i] = f(x[i]) (index by TSR_UNARY_*). out may alias x.
   void (*unary[TSR_UNARY_COUNT])(const float *x, float *out, int64_t n);
   // RoPE rows [r0, r1) of the [batch, heads, seq] row space (see tsr_cpu_rope_f32); x / cos / sin /

@@ -60,6 +60,10 @@ public final class TesseraNative {
             @Cast("const int64_t*") long[] srcStrides, @Cast("void*") long dst,
             @Cast("const int64_t*") long[] dstStrides, int ndim, @Cast("const int64_t*") long[] shape,
             int elemSize);
+    public static native int tsr_cpu_binary_strided_f32(int op, @Cast("const float*") long a,
+            @Cast("const int64_t*") long[] aStrides, @Cast("const float*") long b,
+            @Cast("const int64_t*") long[] bStrides, @Cast("float*") long out, int ndim,
+            @Cast("const int64_t*") long[] shape);
     public static native int tsr_cpu_unary_f32(int op, @Cast("const float*") long x, @Cast("float*") long out,
             long n);
     public static native int tsr_cpu_rope_f32(@Cast("const float*") long x, long xSb, long xSh, long xSs,
@@ -105,6 +109,10 @@ public final class TesseraNative {
             @Cast("const int64_t*") long[] srcStrides, @Cast("void*") long dst,
             @Cast("const int64_t*") long[] dstStrides, int ndim, @Cast("const int64_t*") long[] shape,
             int elemSize, @Cast("void*") long stream);
+    public static native int tsr_cuda_binary_strided(int op, int dtype, @Cast("const void*") long a,
+            @Cast("const int64_t*") long[] aStrides, @Cast("const void*") long b,
+            @Cast("const int64_t*") long[] bStrides, @Cast("void*") long out, int ndim,
+            @Cast("const int64_t*") long[] shape, @Cast("void*") long stream);
     public static native int tsr_cuda_unary(int op, int dtype, @Cast("const void*") long x, @Cast("void*") long out,
             long n, @Cast("void*") long stream);
     public static native int tsr_cuda_rope(int dtype, @Cast("const void*") long x, long xSb, long xSh, long xSs,

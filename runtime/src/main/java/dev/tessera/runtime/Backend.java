@@ -70,6 +70,13 @@ public interface Backend {
 
     void binaryRow(BinaryOp op, Tensor x, Tensor row, Tensor out);
 
+    /**
+     * {@code out = a (op) b} with NumPy broadcasting: a and b are views (any strides) whose shapes broadcast
+     * to out's (see {@link Shape#broadcastStrides}); out is contiguous and does not overlap a or b, except
+     * an input with out's exact layout.
+     */
+    void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out);
+
     void affine(Tensor x, float alpha, float beta, Tensor out);
 
     /** gamma/beta may be null. */

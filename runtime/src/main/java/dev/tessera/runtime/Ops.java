@@ -123,13 +123,18 @@ public final class Ops {
     }
 
     /**
-     * {@code a (op) b} where b has a's shape, or b is 1-D with a's last dim (broadcast over rows, e.g.
-     * a bias).
+     * {@code a (op) b} elementwise with NumPy broadcasting: shapes are aligned on the right and each pair of
+     * dims must be equal or one of them 1 (e.g. a bias [D] over [B, S, D], a per-row factor [B, S, 1] over
+     * [B, S, D], a mask [B, 1, S] over [B, H, S]); the result has the broadcast shape and a's dtype. Inputs
+     * may be views (broadcast operands are read in place).
      */
     public static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         String name = op.name().toLowerCase();
         open(name, a, b);
-        Tensor out = like(a);
+        sameDevice(name, a, b);
+        sameDtype(name, a, b);
+        floating(name, a);
+        Tensor out = Tensor.empty(a.dtype(), a.device(), broadcastShape(name, a, b));
         try {
             binary(op, a, b, out);
         } catch (RuntimeException e) {
@@ -139,29 +144,69 @@ public final class Ops {
         return out;
     }
 
-    /** As {@link #binary(BinaryOp, Tensor, Tensor)} into a preallocated contiguous {@code out}. */
+    /**
+     * As {@link #binary(BinaryOp, Tensor, Tensor)} into a preallocated contiguous {@code out} of the broadcast
+     * shape; {@code out} may be {@code a} or {@code b} when that input has the broadcast shape.
+     */
     public static void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         String name = op.name().toLowerCase();
         open(name, a, b, out);
         sameDevice(name, a, b, out);
         sameDtype(name, a, b);
         floating(name, a);
-        checkOut(name, out, a);
+        long[] shape = broadcastShape(name, a, b);
+        if (!out.device().equals(a.device()) || out.dtype() != a.dtype() || !Arrays.equals(out.shape(), shape)
+                || !out.isContiguous()) {
+            throw new IllegalArgumentException(name + ": out must be a contiguous " + a.dtype() + Arrays.toString(shape)
+                    + " on " + a.device() + ", got " + out.describe() + (out.isContiguous() ? "" : " (not contiguous)"));
+        }
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
-        if (!same && !row) {
-            throw new IllegalArgumentException(name + ": shapes " + Arrays.toString(a.shape()) + " and "
-                    + Arrays.toString(b.shape()) + " do not match (b must have a's shape, or be 1-D of a's last dim)");
-        }
         try (Temps tmp = new Temps()) {
-            Tensor ca = tmp.contiguous(a);
-            Tensor cb = tmp.contiguous(b);
             if (same) {
-                a.backend().binary(op, ca, cb, out);
+                a.backend().binary(op, tmp.contiguous(a), tmp.contiguous(b), out);
+            } else if (row) {
+                a.backend().binaryRow(op, tmp.contiguous(a), tmp.contiguous(b), out);
             } else {
-                a.backend().binaryRow(op, ca, cb, out);
+                a.backend().binaryBroadcast(op, apart(a, out, tmp), apart(b, out, tmp), out);
             }
         }
+    }
+
+    /** The NumPy broadcast of a's and b's shapes, or an exception naming both. */
+    private static long[] broadcastShape(String op, Tensor a, Tensor b) {
+        long[] sa = a.shape();
+        long[] sb = b.shape();
+        int r = Math.max(sa.length, sb.length);
+        long[] out = new long[r];
+        for (int i = 0; i < r; i++) {
+            int ia = i - (r - sa.length);
+            int ib = i - (r - sb.length);
+            long da = ia >= 0 ? sa[ia] : 1;
+            long db = ib >= 0 ? sb[ib] : 1;
+            if (da != db && da != 1 && db != 1) {
+                throw new IllegalArgumentException(op + ": shapes " + Arrays.toString(sa) + " and " + Arrays.toString(sb)
+                        + " do not broadcast (dims must be equal or 1, aligned on the right)");
+            }
+            out[i] = da == 1 ? db : da;
+        }
+        return out;
+    }
+
+    /**
+     * {@code t} itself, or a copy when it shares memory with {@code out} in another layout (a broadcast read
+     * of an element the op has already overwritten).
+     */
+    private static Tensor apart(Tensor t, Tensor out, Temps tmp) {
+        if (t.storage() != out.storage() || !extentsOverlap(t, out)) {
+            return t;
+        }
+        if (t.offset() == out.offset() && t.isContiguous() && Arrays.equals(t.shape(), out.shape())) {
+            return t; // elementwise in place
+        }
+        Tensor c = tmp.add(Tensor.empty(t.dtype(), t.device(), t.shape()));
+        t.backend().copyStrided(t, c);
+        return c;
     }
 
     /** {@code alpha * x + beta}. */

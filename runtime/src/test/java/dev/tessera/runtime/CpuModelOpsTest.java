@@ -333,6 +333,140 @@ class CpuModelOpsTest {
         assertThrows(IllegalArgumentException.class, () -> Ops.concat(0, a, null));
     }
 
+    // ------------------------------------------------------------------ broadcasting binary ops
+
+    /** float64 {@code a (op) b} with NumPy broadcasting of contiguous row-major a and b. */
+    static double[] broadcastRef(BinaryOp op, float[] a, long[] sa, float[] b, long[] sb, long[] out) {
+        int r = out.length;
+        double[] res = new double[Math.toIntExact(Shape.numel(out))];
+        long[] idx = new long[r];
+        for (int i = 0; i < res.length; i++) {
+            res[i] = Reference64.apply(op, a[flat(idx, sa, r)], b[flat(idx, sb, r)]);
+            for (int k = r - 1; k >= 0; k--) {
+                if (++idx[k] < out[k]) {
+                    break;
+                }
+                idx[k] = 0;
+            }
+        }
+        return res;
+    }
+
+    private static int flat(long[] idx, long[] shape, int r) {
+        int off = r - shape.length;
+        long f = 0;
+        for (int k = 0; k < shape.length; k++) {
+            f = f * shape[k] + (shape[k] == 1 ? 0 : idx[k + off]);
+        }
+        return (int) f;
+    }
+
+    /** Random pairs of broadcast-compatible shapes (and the broadcast shape), some large. */
+    static long[][] broadcastPair(Random rnd, int trial) {
+        int r = 1 + rnd.nextInt(4);
+        long[] out = new long[r];
+        for (int k = 0; k < r; k++) {
+            out[k] = 1 + rnd.nextInt(trial % 5 == 4 ? 60 : 6);
+        }
+        long[][] ab = new long[2][];
+        for (int t = 0; t < 2; t++) {
+            int rr = 1 + rnd.nextInt(r);
+            long[] s = new long[rr];
+            for (int k = 0; k < rr; k++) {
+                s[k] = rnd.nextInt(3) == 0 ? 1 : out[k + r - rr];
+            }
+            ab[t] = s;
+        }
+        int ro = Math.max(ab[0].length, ab[1].length);
+        long[] o = new long[ro];
+        for (int k = 0; k < ro; k++) {
+            long da = k - (ro - ab[0].length) >= 0 ? ab[0][k - (ro - ab[0].length)] : 1;
+            long db = k - (ro - ab[1].length) >= 0 ? ab[1][k - (ro - ab[1].length)] : 1;
+            o[k] = Math.max(da, db);
+        }
+        return new long[][] {ab[0], ab[1], o};
+    }
+
+    @Test
+    void binaryBroadcastsLikeNumpy() {
+        Random rnd = new Random(50);
+        for (int trial = 0; trial < 60; trial++) {
+            long[][] p = broadcastPair(rnd, trial);
+            float[] a = Reference64.gaussian(rnd, (int) Shape.numel(p[0]), 2);
+            float[] b = Reference64.awayFromZero(rnd, (int) Shape.numel(p[1]), 0.25, 3);
+            for (BinaryOp op : BinaryOp.values()) {
+                Tensor out = Ops.binary(op, f32(a, p[0]), f32(b, p[1]));
+                assertShape(out, p[2]);
+                assertRel(out.toFloatArray(), broadcastRef(op, a, p[0], b, p[1], p[2]), F32_TOL,
+                        op + " " + Arrays.toString(p[0]) + " with " + Arrays.toString(p[1]));
+            }
+        }
+        // the pipelines' cases: per-row factors [B, S, 1], masks [B, 1, S], a scalar, a column of a view
+        Random r2 = new Random(51);
+        float[] x = Reference64.gaussian(r2, 2 * 5 * 7, 1);
+        float[] f = Reference64.awayFromZero(r2, 2 * 5, 0.5, 2);
+        Tensor tx = f32(x, 2, 5, 7);
+        assertRel(Ops.div(tx, f32(f, 2, 5, 1)).toFloatArray(),
+                broadcastRef(BinaryOp.DIV, x, new long[] {2, 5, 7}, f, new long[] {2, 5, 1}, new long[] {2, 5, 7}),
+                F32_TOL, "per-row factor");
+        float[] m = Reference64.gaussian(r2, 2 * 7, 1);
+        assertRel(Ops.mul(tx, f32(m, 2, 1, 7)).toFloatArray(),
+                broadcastRef(BinaryOp.MUL, x, new long[] {2, 5, 7}, m, new long[] {2, 1, 7}, new long[] {2, 5, 7}),
+                F32_TOL, "mask");
+        assertRel(Ops.add(f32(new float[] {3f}), tx).toFloatArray(),
+                broadcastRef(BinaryOp.ADD, new float[] {3f}, new long[] {1}, x, new long[] {2, 5, 7},
+                        new long[] {2, 5, 7}), F32_TOL, "scalar");
+        // a transposed view broadcast against a column (outer product shape)
+        Tensor col = f32(f, 10, 1);
+        Tensor rowView = f32(x, 2, 35).slice(0, 1, 2); // [1, 35], offset view
+        float[] rv = Arrays.copyOfRange(x, 35, 70);
+        assertRel(Ops.sub(col, rowView).toFloatArray(),
+                broadcastRef(BinaryOp.SUB, f, new long[] {10, 1}, rv, new long[] {1, 35}, new long[] {10, 35}),
+                F32_TOL, "outer");
+        Tensor tv = tx.transpose(1, 2); // [2, 7, 5] view
+        float[] tvc = tv.contiguous().toFloatArray();
+        assertRel(Ops.mul(tv, f32(f, 2, 1, 5)).toFloatArray(),
+                broadcastRef(BinaryOp.MUL, tvc, new long[] {2, 7, 5}, f, new long[] {2, 1, 5}, new long[] {2, 7, 5}),
+                F32_TOL, "view");
+        // in place into a (out = a) and an input overlapping out in another layout
+        Tensor acc = f32(x, 2, 5, 7);
+        Ops.binary(BinaryOp.MUL, acc, f32(f, 2, 5, 1), acc);
+        assertRel(acc.toFloatArray(),
+                broadcastRef(BinaryOp.MUL, x, new long[] {2, 5, 7}, f, new long[] {2, 5, 1}, new long[] {2, 5, 7}),
+                F32_TOL, "in place");
+        float[] sq = Reference64.gaussian(r2, 6 * 6, 1);
+        Tensor tsq = f32(sq, 6, 6);
+        Ops.binary(BinaryOp.ADD, tsq, tsq.slice(1, 0, 1), tsq); // x += x[:, :1] (column 0 is overwritten first)
+        assertRel(tsq.toFloatArray(),
+                broadcastRef(BinaryOp.ADD, sq, new long[] {6, 6}, sliceCols(sq, 6, 6, 0, 1), new long[] {6, 1},
+                        new long[] {6, 6}), F32_TOL, "overlap");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Ops.add(f32(new float[6], 2, 3), f32(new float[4], 2, 2)));
+        assertTrue(e.getMessage().contains("do not broadcast"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> Ops.binary(BinaryOp.ADD, f32(new float[6], 2, 3), f32(new float[2], 2, 1), f32(new float[6], 6)));
+    }
+
+    static float[] sliceCols(float[] x, int rows, int cols, int from, int to) {
+        return CpuOpsTest.sliceCols(x, rows, cols, from, to);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void binaryBroadcastOnHalfTensors(DType dt) {
+        Random rnd = new Random(52 + dt.ordinal());
+        for (int trial = 0; trial < 20; trial++) {
+            long[][] p = broadcastPair(rnd, trial);
+            float[] a = Reference64.round(Reference64.gaussian(rnd, (int) Shape.numel(p[0]), 2), dt);
+            float[] b = Reference64.round(Reference64.awayFromZero(rnd, (int) Shape.numel(p[1]), 0.25, 3), dt);
+            for (BinaryOp op : BinaryOp.values()) {
+                Tensor out = Ops.binary(op, f32(a, p[0]).to(dt), f32(b, p[1]).to(dt));
+                assertEquals(dt, out.dtype());
+                assertRel(out.toFloatArray(), broadcastRef(op, a, p[0], b, p[1], p[2]), HALF_TOL, dt + " " + op);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ unary
 
     /** Inputs inside the op's domain (positive for log / sqrt / rsqrt). */

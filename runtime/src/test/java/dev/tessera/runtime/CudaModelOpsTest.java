@@ -158,4 +158,22 @@ class CudaModelOpsTest extends CudaTestBase {
         assertEquals(3, Ops.sumLastDim(empty).numel());
         assertArrayEquals(new float[3], Ops.sumLastDim(empty).toFloatArray());
     }
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void binaryBroadcastMatchesTheCpu(DType dt) {
+        Random rnd = new Random(250 + dt.ordinal());
+        for (int trial = 0; trial < 40; trial++) {
+            long[][] p = CpuModelOpsTest.broadcastPair(rnd, trial);
+            Tensor[] a = pair(Reference64.gaussian(rnd, (int) Shape.numel(p[0]), 2), dt, p[0]);
+            Tensor[] b = pair(Reference64.awayFromZero(rnd, (int) Shape.numel(p[1]), 0.25, 3), dt, p[1]);
+            for (BinaryOp op : BinaryOp.values()) {
+                poisonGpu(dt, p[2]);
+                same(Ops.binary(op, a[1], b[1]), Ops.binary(op, a[0], b[0]), tol(dt), dt + " " + op);
+            }
+        }
+        Tensor[] x = pair(Reference64.gaussian(rnd, 2 * 5 * 7, 1), dt, 2, 5, 7);
+        Tensor[] f = pair(Reference64.awayFromZero(rnd, 2 * 5, 0.5, 2), dt, 2, 5, 1);
+        same(Ops.div(x[1].transpose(1, 2), f[1].transpose(1, 2)), Ops.div(x[0].transpose(1, 2), f[0].transpose(1, 2)),
+                tol(dt), dt + " views");
+    }
 }

@@ -11,6 +11,7 @@ import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.HostArray;
+import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.UnaryOp;
@@ -192,6 +193,26 @@ public final class CpuBackend implements Backend {
         try (F32 f = new F32()) {
             NativeStatus.check(tsr_cpu_binary_row_f32(op.code(), f.in(x), f.in(row), f.out(out), x.numel() / cols,
                     cols), "tsr_cpu_binary_row_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        long[] shape = out.shape();
+        if (a.dtype() == DType.F32) {
+            NativeStatus.check(tsr_cpu_binary_strided_f32(op.code(), a.address(),
+                    Shape.broadcastStrides(a.shape(), a.strides(), shape), b.address(),
+                    Shape.broadcastStrides(b.shape(), b.strides(), shape), out.address(), shape.length, shape),
+                    "tsr_cpu_binary_strided_f32");
+            return;
+        }
+        // F16/BF16: widen contiguous copies of the (small, unbroadcast) inputs
+        try (Tensor ac = a.contiguous(); Tensor bc = b.contiguous(); F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_binary_strided_f32(op.code(), f.in(ac),
+                    Shape.broadcastStrides(ac.shape(), ac.strides(), shape), f.in(bc),
+                    Shape.broadcastStrides(bc.shape(), bc.strides(), shape), f.out(out), shape.length, shape),
+                    "tsr_cpu_binary_strided_f32");
             f.finish();
         }
     }

@@ -10,6 +10,7 @@ import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.HostArray;
+import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.UnaryOp;
@@ -207,6 +208,15 @@ public final class CudaBackend implements Backend {
         long cols = row.numel();
         NativeStatus.check(tsr_cuda_binary_row(op.code(), x.dtype().code(), x.address(), row.address(), out.address(),
                 x.numel() / cols, cols, enter(x.device())), "tsr_cuda_binary_row");
+    }
+
+    @Override
+    public void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        long[] shape = out.shape();
+        NativeStatus.check(tsr_cuda_binary_strided(op.code(), a.dtype().code(), a.address(),
+                Shape.broadcastStrides(a.shape(), a.strides(), shape), b.address(),
+                Shape.broadcastStrides(b.shape(), b.strides(), shape), out.address(), shape.length, shape,
+                enter(a.device())), "tsr_cuda_binary_strided");
     }
 
     @Override
