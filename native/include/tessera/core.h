@@ -94,6 +94,9 @@ TSR_API int tsr_cpu_unary_f32(int op, const float *x, float *out, int64_t n);
 TSR_API int tsr_cpu_rope_f32(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
                              const float *sin, int64_t cs_sb, float *out, int64_t batch, int64_t heads, int64_t seq,
                              int64_t dim);
+/* Row-wise log-softmax over the last dim: out = x - max - log(sum exp(x - max)). out may alias x. A row
+ * holding NaN is NaN; +inf gives NaN; a row of -inf gives NaN (as PyTorch). */
+TSR_API int tsr_cpu_log_softmax_f32(const float *x, float *out, int64_t rows, int64_t cols);
 /* out[r] = scale * sum_c x[r, c] (accumulated in double on the CPU, fp32 on CUDA); cols == 0 gives 0. */
 TSR_API int tsr_cpu_sum_rows_f32(const float *x, float *out, int64_t rows, int64_t cols, float scale);
 /* out[r] = index of the largest x[r, c] (the first one on ties); a row holding NaN gives the index of
@@ -136,6 +139,7 @@ TSR_API int tsr_cuda_unary(int op, int dtype, const void *x, void *out, int64_t 
 TSR_API int tsr_cuda_rope(int dtype, const void *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
                           const float *sin, int64_t cs_sb, void *out, int64_t batch, int64_t heads, int64_t seq,
                           int64_t dim, void *stream);
+TSR_API int tsr_cuda_log_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t cols, void *stream);
 /* out[r] (dtype) = scale * sum_c x[r, c], fp32 accumulation. */
 TSR_API int tsr_cuda_sum_rows(int dtype, const void *x, void *out, int64_t rows, int64_t cols, float scale,
                               void *stream);

@@ -550,6 +550,17 @@ int tsr_cpu_rope_f32(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, c
   return TSR_OK;
 }
 
+int tsr_cpu_log_softmax_f32(const float *x, float *out, int64_t rows, int64_t cols) {
+  TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_log_softmax_f32: negative size (rows %lld, cols %lld)",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_log_softmax_f32: null pointer");
+  const auto kern = K().log_softmax;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainMath),
+               [&](int64_t b, int64_t e) { kern(x + b * cols, out + b * cols, e - b, cols); });
+  return TSR_OK;
+}
+
 int tsr_cpu_sum_rows_f32(const float *x, float *out, int64_t rows, int64_t cols, float scale) {
   TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_sum_rows_f32: negative size (rows %lld, cols %lld)",
             static_cast<long long>(rows), static_cast<long long>(cols));

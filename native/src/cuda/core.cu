@@ -421,6 +421,26 @@ __global__ void rope_kernel(const T *x, int64_t sb, int64_t sh, int64_t ss, cons
   }
 }
 
+// Log-softmax over the last dim: out = (x - max) - log(sum exp(x - max)); out may alias x (every element
+// of a row is read by the reductions before the barrier inside them, then written once).
+template <typename T, bool BLOCK>
+__global__ void log_softmax_kernel(const T *x, T *out, int64_t rows, int64_t cols) {
+  __shared__ float sh[32];
+  const RowLayout l = row_layout<BLOCK>();
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    T *orow = out + r * cols;
+    float m = -INFINITY;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) m = fmaxf(m, to_f(xr[c]));
+    m = row_max<BLOCK>(m, sh);
+    float s = 0.0f;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) s += expf(to_f(xr[c]) - m);
+    s = row_sum<BLOCK>(s, sh);
+    const float ls = logf(s);
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) orow[c] = from_f<T>((to_f(xr[c]) - m) - ls);
+  }
+}
+
 // out[r] = scale * sum of row r (fp32 accumulation); warp or block per row as the norms.
 template <typename T, bool BLOCK>
 __global__ void sum_rows_kernel(const T *x, T *out, int64_t rows, int64_t cols, float scale) {
@@ -956,6 +976,27 @@ int tsr_cuda_rope(int dtype, const void *x, int64_t x_sb, int64_t x_sh, int64_t 
     return launch_checked("tsr_cuda_rope kernel launch", [&] {
       rope_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
           static_cast<const T *>(x), x_sb, x_sh, x_ss, cos, sin, cs_sb, static_cast<T *>(out), heads, seq, half, n);
+    });
+  });
+}
+
+int tsr_cuda_log_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t cols, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_log_softmax: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0, "tsr_cuda_log_softmax: negative size rows=%lld cols=%lld", (long long)rows,
+                  (long long)cols);
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_log_softmax: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_log_softmax kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (row_use_block(cols))
+        log_softmax_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows,
+                                                                                                       cols);
+      else
+        log_softmax_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows,
+                                                                                                       cols);
     });
   });
 }

@@ -54,6 +54,9 @@ int tsr_cuda_rope(int, const void *, int64_t, int64_t, int64_t, const float *, c
                   int64_t, int64_t, int64_t, void *) {
   return no_cuda("tsr_cuda_rope");
 }
+int tsr_cuda_log_softmax(int, const void *, void *, int64_t, int64_t, void *) {
+  return no_cuda("tsr_cuda_log_softmax");
+}
 int tsr_cuda_sum_rows(int, const void *, void *, int64_t, int64_t, float, void *) {
   return no_cuda("tsr_cuda_sum_rows");
 }

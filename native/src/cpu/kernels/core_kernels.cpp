@@ -443,6 +443,25 @@ void rope_k(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const floa
 
 // ---------------------------------------------------------------- last-dim reductions
 
+void log_softmax_k(const float *x, float *out, int64_t rows, int64_t cols) {
+  constexpr int64_t kChunk = 1024;
+  float buf[kChunk];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    const float m = row_max(xr, cols);
+    double s = 0.0;
+    for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {  // exp into a buffer: out may alias x
+      const int64_t n = min64(kChunk, cols - c0);
+      for (int64_t i = 0; i < n; ++i) buf[i] = vm::exp_f(xr[c0 + i] - m);
+      s += row_sum(buf, n);
+    }
+    // x - (m + log s) as (x - m) - log s: exact subtraction of the max for the largest logits
+    const float ls = static_cast<float>(std::log(s));
+    for (int64_t c = 0; c < cols; ++c) o[c] = (xr[c] - m) - ls;
+  }
+}
+
 void sum_rows_k(const float *x, float *out, int64_t rows, int64_t cols, float scale) {
   for (int64_t r = 0; r < rows; ++r)
     out[r] = static_cast<float>(row_sum(x + r * cols, cols) * static_cast<double>(scale));
@@ -510,6 +529,7 @@ const CpuKernels kTable = {
      unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_t<false>, sqrt_t<true>,
      unary_k<TSR_UNARY_ABS>, unary_k<TSR_UNARY_SQUARE>},
     rope_k,
+    log_softmax_k,
     sum_rows_k,
     argmax_rows_k,
 };

@@ -43,6 +43,8 @@ struct CpuKernels {
   // out point at the whole tensors.
   void (*rope)(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos, const float *sin,
                int64_t cs_sb, float *out, int64_t heads, int64_t seq, int64_t half, int64_t r0, int64_t r1);
+  // Log-softmax of rows [0, rows) (x / out point at the first row of the range); out may alias x.
+  void (*log_softmax)(const float *x, float *out, int64_t rows, int64_t cols);
   // out[r] = scale * sum of row r, r < rows (x / out point at the first row of the range).
   void (*sum_rows)(const float *x, float *out, int64_t rows, int64_t cols, float scale);
   // out[r] = argmax of row r (first max; first NaN if any), r < rows; cols >= 1.

@@ -69,6 +69,8 @@ public final class TesseraNative {
     public static native int tsr_cpu_rope_f32(@Cast("const float*") long x, long xSb, long xSh, long xSs,
             @Cast("const float*") long cos, @Cast("const float*") long sin, long csSb, @Cast("float*") long out,
             long batch, long heads, long seq, long dim);
+    public static native int tsr_cpu_log_softmax_f32(@Cast("const float*") long x, @Cast("float*") long out,
+            long rows, long cols);
     public static native int tsr_cpu_sum_rows_f32(@Cast("const float*") long x, @Cast("float*") long out, long rows,
             long cols, float scale);
     public static native int tsr_cpu_argmax_rows_f32(@Cast("const float*") long x, @Cast("int32_t*") long out,
@@ -118,6 +120,8 @@ public final class TesseraNative {
     public static native int tsr_cuda_rope(int dtype, @Cast("const void*") long x, long xSb, long xSh, long xSs,
             @Cast("const float*") long cos, @Cast("const float*") long sin, long csSb, @Cast("void*") long out,
             long batch, long heads, long seq, long dim, @Cast("void*") long stream);
+    public static native int tsr_cuda_log_softmax(int dtype, @Cast("const void*") long x, @Cast("void*") long out,
+            long rows, long cols, @Cast("void*") long stream);
     public static native int tsr_cuda_sum_rows(int dtype, @Cast("const void*") long x, @Cast("void*") long out,
             long rows, long cols, float scale, @Cast("void*") long stream);
     public static native int tsr_cuda_argmax_rows(int dtype, @Cast("const void*") long x,

@@ -126,6 +126,9 @@ public interface Backend {
      */
     void rope(Tensor x, Tensor cos, Tensor sin, Tensor out);
 
+    /** Log-softmax over the last dim of contiguous x into contiguous out (same shape and dtype; may be x). */
+    void logSoftmax(Tensor x, Tensor out);
+
     /** out[r] = scale · Σ_c x[r, c] over the last dim of contiguous x; out contiguous in x's dtype. */
     void sumLastDim(Tensor x, float scale, Tensor out);
 

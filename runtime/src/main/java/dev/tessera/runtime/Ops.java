@@ -311,6 +311,24 @@ public final class Ops {
         return out;
     }
 
+    /**
+     * Log-softmax over the last dim, {@code x − max − log Σ exp(x − max)} (log-probabilities for beam search,
+     * log-prob thresholds). A row holding NaN or +∞, or made only of −∞, gives NaN.
+     */
+    public static Tensor logSoftmax(Tensor x) {
+        open("logSoftmax", x);
+        floating("logSoftmax", x);
+        rankAtLeast("logSoftmax", x, 1);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().logSoftmax(tmp.contiguous(x), out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
     /** GELU, exact (erf) form. */
     public static Tensor gelu(Tensor x) {
         return gelu(x, false);
@@ -711,6 +729,41 @@ public final class Ops {
             throw e;
         }
         return out;
+    }
+
+    /**
+     * Sum over {@code dim} (negative counts from the end) → x's shape without that dim, x's dtype; e.g. mean
+     * pooling of [B, S, D] token states over S: {@code Ops.sum(Ops.mul(h, mask3), 1)} with mask3 [B, S, 1].
+     * Other dims than the last are moved last by a gathering copy first.
+     */
+    public static Tensor sum(Tensor x, int dim) {
+        return reduceDim("sum", x, dim, false);
+    }
+
+    /** Mean over {@code dim} (see {@link #sum(Tensor, int)}); an empty dim is refused. */
+    public static Tensor mean(Tensor x, int dim) {
+        return reduceDim("mean", x, dim, true);
+    }
+
+    private static Tensor reduceDim(String op, Tensor x, int dim, boolean mean) {
+        open(op, x);
+        floating(op, x);
+        rankAtLeast(op, x, 1);
+        int r = x.rank();
+        int d = dim < 0 ? dim + r : dim;
+        if (d < 0 || d >= r) {
+            throw new IllegalArgumentException(op + ": dim " + dim + " is out of range for " + x.describe());
+        }
+        if (d == r - 1) {
+            return reduceLastDim(op, x, mean);
+        }
+        try (Temps tmp = new Temps()) {
+            Tensor v = x;
+            for (int i = d; i < r - 1; i++) { // move dim d last, keeping the order of the others
+                v = tmp.add(v.transpose(i, i + 1));
+            }
+            return reduceLastDim(op, v, mean);
+        }
     }
 
     /**

@@ -782,6 +782,109 @@ class CpuModelOpsTest {
         assertThrows(IllegalArgumentException.class, () -> Ops.argmaxLastDim(Tensor.ofInts(new int[3], Device.CPU, 3)));
     }
 
+    @Test
+    void logSoftmaxOverTheLastDim() {
+        for (int rows : new int[] {1, 3, 17}) {
+            for (int cols : new int[] {1, 7, 33, 1000, 4097}) {
+                Random rnd = new Random(rows * 131L + cols);
+                float[] x = Reference64.gaussian(rnd, rows * cols, 4);
+                poisonNextAllocation((long) rows * cols);
+                Tensor out = Ops.logSoftmax(f32(x, rows, cols));
+                assertShape(out, rows, cols);
+                assertRel(out.toFloatArray(), Reference64.logSoftmax(x, cols), F32_TOL, "logSoftmax " + rows + "x" + cols);
+            }
+        }
+        // large logits do not overflow; -inf entries give -inf; NaN / all -inf rows give NaN
+        float inf = Float.POSITIVE_INFINITY;
+        float[] x = {1000, 999, -1000, 0, -inf, 1, 2, -inf, Float.NaN, 1, 2, 3, -inf, -inf, -inf, -inf};
+        float[] got = Ops.logSoftmax(f32(x, 4, 4)).toFloatArray();
+        double[] want = Reference64.logSoftmax(Arrays.copyOf(x, 8), 4);
+        for (int i = 0; i < 8; i++) {
+            assertEquals(want[i], got[i], 1e-6 * (1 + Math.abs(want[i])), "element " + i);
+        }
+        for (int i = 8; i < 16; i++) {
+            assertTrue(Float.isNaN(got[i]), "element " + i + " = " + got[i]);
+        }
+        // a view, rank 3 and half storage
+        Random rnd = new Random(60);
+        float[] y = Reference64.gaussian(rnd, 2 * 5 * 9, 2);
+        Tensor ty = f32(y, 2, 5, 9);
+        assertRel(Ops.logSoftmax(ty).toFloatArray(), Reference64.logSoftmax(y, 9), F32_TOL, "rank 3");
+        Tensor tv = ty.transpose(1, 2);
+        assertRel(Ops.logSoftmax(tv).toFloatArray(), Reference64.logSoftmax(tv.contiguous().toFloatArray(), 5), F32_TOL,
+                "view");
+        for (DType dt : new DType[] {DType.F16, DType.BF16}) {
+            float[] yr = Reference64.round(y, dt);
+            Tensor o = Ops.logSoftmax(f32(yr, 10, 9).to(dt));
+            assertEquals(dt, o.dtype());
+            assertRel(o.toFloatArray(), Reference64.logSoftmax(yr, 9), HALF_TOL, dt + " logSoftmax");
+        }
+        assertThrows(IllegalArgumentException.class, () -> Ops.logSoftmax(Tensor.ofInts(new int[3], Device.CPU, 3)));
+    }
+
+    @Test
+    void sumAndMeanOverAnyDim() {
+        Random rnd = new Random(61);
+        long[] shape = {3, 4, 5, 6};
+        float[] x = Reference64.gaussian(rnd, 360, 1);
+        Tensor t = f32(x, shape);
+        for (int dim = -4; dim < 4; dim++) {
+            int d = dim < 0 ? dim + 4 : dim;
+            long[] os = new long[3];
+            for (int i = 0, j = 0; i < 4; i++) {
+                if (i != d) {
+                    os[j++] = shape[i];
+                }
+            }
+            double[] want = new double[(int) Shape.numel(os)];
+            long[] st = Shape.contiguousStrides(shape);
+            for (int i = 0; i < x.length; i++) {
+                long rem = i;
+                long o = 0;
+                for (int k = 0; k < 4; k++) {
+                    long idx = rem / st[k];
+                    rem %= st[k];
+                    if (k != d) {
+                        o = o * shape[k] + idx;
+                    }
+                }
+                want[(int) o] += x[i];
+            }
+            Tensor s = Ops.sum(t, dim);
+            assertShape(s, os);
+            assertRel(s.toFloatArray(), want, F32_TOL, "sum dim " + dim);
+            double[] wm = want.clone();
+            for (int i = 0; i < wm.length; i++) {
+                wm[i] /= shape[d];
+            }
+            assertRel(Ops.mean(t, dim).toFloatArray(), wm, F32_TOL, "mean dim " + dim);
+        }
+        // masked mean pooling [B, S, D] with mask [B, S, 1]
+        int b = 2, sLen = 5, dd = 3;
+        float[] h = Reference64.gaussian(rnd, b * sLen * dd, 1);
+        float[] mask = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
+        Tensor pooled = Ops.div(Ops.sum(Ops.mul(f32(h, b, sLen, dd), f32(mask, b, sLen, 1)), 1),
+                Ops.sum(f32(mask, b, sLen, 1), 1));
+        assertShape(pooled, b, dd);
+        double[] want = new double[b * dd];
+        for (int bi = 0; bi < b; bi++) {
+            double n = 0;
+            for (int si = 0; si < sLen; si++) {
+                n += mask[bi * sLen + si];
+                for (int j = 0; j < dd; j++) {
+                    want[bi * dd + j] += mask[bi * sLen + si] * h[(bi * sLen + si) * dd + j];
+                }
+            }
+            for (int j = 0; j < dd; j++) {
+                want[bi * dd + j] /= n;
+            }
+        }
+        assertRel(pooled.toFloatArray(), want, F32_TOL, "masked mean pooling");
+        assertThrows(IllegalArgumentException.class, () -> Ops.sum(t, 4));
+        assertThrows(IllegalArgumentException.class, () -> Ops.mean(t, -5));
+        assertThrows(IllegalArgumentException.class, () -> Ops.mean(Tensor.empty(DType.F32, Device.CPU, 0, 3), 0));
+    }
+
     // ------------------------------------------------------------------ batched matmul / linear
 
     @Test

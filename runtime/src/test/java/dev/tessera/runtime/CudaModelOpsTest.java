@@ -141,6 +141,11 @@ class CudaModelOpsTest extends CudaTestBase {
                 same(Ops.meanLastDim(t[1]), Ops.meanLastDim(t[0]), tol(dt), dt + " mean " + rows + "x" + cols);
                 assertArrayEquals(Ops.argmaxLastDim(t[0]), Ops.argmaxLastDim(t[1]),
                         dt + " argmax " + rows + "x" + cols);
+                poisonGpu(dt, rows, cols);
+                same(Ops.logSoftmax(t[1]), Ops.logSoftmax(t[0]), tol(dt), dt + " logSoftmax " + rows + "x" + cols);
+                if (rows > 1) {
+                    same(Ops.mean(t[1], 0), Ops.mean(t[0], 0), tol(dt), dt + " mean over dim 0");
+                }
             }
         }
         float inf = Float.POSITIVE_INFINITY;

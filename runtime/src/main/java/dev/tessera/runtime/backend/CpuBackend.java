@@ -382,6 +382,16 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void logSoftmax(Tensor x, Tensor out) {
+        long cols = x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_log_softmax_f32(f.in(x), f.out(out), cols == 0 ? 0 : x.numel() / cols, cols),
+                    "tsr_cpu_log_softmax_f32");
+            f.finish();
+        }
+    }
+
+    @Override
     public void sumLastDim(Tensor x, float scale, Tensor out) {
         long cols = x.rank() == 0 ? 1 : x.dim(-1);
         try (F32 f = new F32()) {

@@ -346,6 +346,13 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void logSoftmax(Tensor x, Tensor out) {
+        long cols = x.dim(-1);
+        NativeStatus.check(tsr_cuda_log_softmax(x.dtype().code(), x.address(), out.address(),
+                cols == 0 ? 0 : x.numel() / cols, cols, enter(x.device())), "tsr_cuda_log_softmax");
+    }
+
+    @Override
     public void sumLastDim(Tensor x, float scale, Tensor out) {
         long cols = x.rank() == 0 ? 1 : x.dim(-1);
         NativeStatus.check(tsr_cuda_sum_rows(x.dtype().code(), x.address(), out.address(), out.numel(), cols, scale,
