@@ -882,7 +882,8 @@ int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst
                                    cudaMemcpyDeviceToDevice, as_stream(stream)));
     return TSR_OK;
   }
-  if (nd == 2 && v.src[1] == 1 && v.dst[1] == 1) {  // rows of contiguous runs (a KV-cache slice)
+  if (nd == 2 && v.src[1] == 1 && v.dst[1] == 1 && v.src[0] >= v.shape[1] && v.dst[0] >= v.shape[1]) {
+    // rows of contiguous runs (a KV-cache slice)
     const size_t es = static_cast<size_t>(elem_size);
     TSR_CUDA_CHECK("cudaMemcpy2DAsync (tsr_cuda_copy_strided)",
                    cudaMemcpy2DAsync(dst, static_cast<size_t>(v.dst[0]) * es, src, static_cast<size_t>(v.src[0]) * es,

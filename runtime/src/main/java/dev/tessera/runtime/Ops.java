@@ -163,9 +163,9 @@ public final class Ops {
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
         try (Temps tmp = new Temps()) {
-            if (same) {
-                a.backend().binary(op, tmp.contiguous(a), tmp.contiguous(b), out);
-            } else if (row) {
+            if (same && a.isContiguous() && b.isContiguous()) {
+                a.backend().binary(op, a, b, out);
+            } else if (row && a.isContiguous() && b.isContiguous()) {
                 a.backend().binaryRow(op, tmp.contiguous(a), tmp.contiguous(b), out);
             } else {
                 a.backend().binaryBroadcast(op, apart(a, out, tmp), apart(b, out, tmp), out);

@@ -428,6 +428,14 @@ class CpuModelOpsTest {
         assertRel(Ops.mul(tv, f32(f, 2, 1, 5)).toFloatArray(),
                 broadcastRef(BinaryOp.MUL, tvc, new long[] {2, 7, 5}, f, new long[] {2, 1, 5}, new long[] {2, 7, 5}),
                 F32_TOL, "view");
+        // same-shape views are read in place too (no gather)
+        float[] u = Reference64.awayFromZero(r2, 7 * 6, 0.5, 2);
+        float[] w = Reference64.gaussian(r2, 6 * 7, 1);
+        Tensor ut = f32(u, 7, 6).t();
+        for (BinaryOp op : BinaryOp.values()) {
+            assertRel(Ops.binary(op, f32(w, 6, 7), ut).toFloatArray(),
+                    Reference64.binary(op, w, Reference64.transposed(u, 7, 6)), F32_TOL, "same-shape view " + op);
+        }
         // in place into a (out = a) and an input overlapping out in another layout
         Tensor acc = f32(x, 2, 5, 7);
         Ops.binary(BinaryOp.MUL, acc, f32(f, 2, 5, 1), acc);
