@@ -708,6 +708,14 @@ class CpuModelOpsTest {
                         "mean " + rows + "x" + cols);
             }
         }
+        // long rows far from zero: accumulation error stays at the double level
+        Random rl = new Random(140);
+        float[] longRows = Reference64.gaussian(rl, 3 * 100_003, 1);
+        for (int i = 0; i < longRows.length; i++) {
+            longRows[i] += 1000f;
+        }
+        assertRel(Ops.sumLastDim(f32(longRows, 3, 100_003)).toFloatArray(), Reference64.sumRows(longRows, 100_003, 1),
+                1e-7, "long rows");
         // higher rank, a view, rank 1 -> rank 0
         Random rnd = new Random(14);
         float[] x = Reference64.gaussian(rnd, 2 * 3 * 5, 1);
