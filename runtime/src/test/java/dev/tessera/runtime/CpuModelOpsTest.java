@@ -926,6 +926,47 @@ class CpuModelOpsTest {
         }
         assertRel(Ops.matmul(q, kk.t()).toFloatArray(), Reference64.matmul(a, kt, b * h, m, k, m, false), F32_TOL,
                 "q kT");
+        // b's batch dims broadcast to a's: [B, H, m, k] · [1, H, k, n] and · [B, 1, k, n], a batch-of-one b
+        float[] bh = Reference64.gaussian(rnd, h * k * n, 1);
+        Tensor o4 = Ops.matmul(f32(a, b, h, m, k),
+                f32(bh, 1, h, n, k).transpose(-1, -2)); // a transposed view of b, shared over B
+        assertShape(o4, b, h, m, n);
+        float[] bhT = new float[bh.length];
+        for (int i = 0; i < h; i++) {
+            System.arraycopy(Reference64.transposed(Arrays.copyOfRange(bh, i * k * n, (i + 1) * k * n), n, k), 0, bhT,
+                    i * k * n, k * n);
+        }
+        double[] want4 = new double[b * h * m * n];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                double[] one = Reference64.matmul(Arrays.copyOfRange(a, (bi * h + hi) * m * k, (bi * h + hi + 1) * m * k),
+                        Arrays.copyOfRange(bhT, hi * k * n, (hi + 1) * k * n), m, k, n);
+                System.arraycopy(one, 0, want4, (bi * h + hi) * m * n, m * n);
+            }
+        }
+        assertRel(o4.toFloatArray(), want4, F32_TOL, "[B,H] x [1,H] batches");
+        float[] bb1 = Reference64.gaussian(rnd, b * k * n, 1);
+        Tensor o7 = Ops.matmul(f32(a, b, h, m, k), f32(bb1, b, 1, k, n));
+        double[] want7 = new double[b * h * m * n];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                double[] one = Reference64.matmul(Arrays.copyOfRange(a, (bi * h + hi) * m * k, (bi * h + hi + 1) * m * k),
+                        Arrays.copyOfRange(bb1, bi * k * n, (bi + 1) * k * n), m, k, n);
+                System.arraycopy(one, 0, want7, (bi * h + hi) * m * n, m * n);
+            }
+        }
+        assertRel(o7.toFloatArray(), want7, F32_TOL, "[B,H] x [B,1] batches");
+        Tensor o5 = Ops.matmul(f32(a, b, h, m, k), f32(w, 1, 1, k, n));
+        assertShape(o5, b, h, m, n);
+        assertRel(o5.toFloatArray(), Reference64.matmul(a, w, b * h, m, k, n, true), F32_TOL, "batch-of-one b");
+        Tensor o6 = Ops.matmul(f32(a, b, h, m, k).transpose(0, 1), f32(w, 1, k, n)); // permuted a, [1] b
+        assertShape(o6, h, b, m, n);
+        assertRel(o6.toFloatArray(), Reference64.matmul(f32(a, b, h, m, k).transpose(0, 1).contiguous().toFloatArray(),
+                w, b * h, m, k, n, true), F32_TOL, "permuted a, batch-of-one b");
+        // a is never broadcast (as before): a 2-D a with a batched b, and batch dims that differ, are refused
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(w, n, k).t().t(), f32(bb, b, h, k, n)));
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(a, b, h, m, k), f32(bb, h, b, k, n)));
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(a, b, 1, m, k), f32(bb, b, h, k, n)));
         // linear on [B, S, in] and on a non-contiguous [B, S, in] view
         int s = 6, in = 9, outF = 5;
         float[] x = Reference64.gaussian(rnd, b * s * in, 1);
