@@ -10,10 +10,13 @@ import java.util.List;
  * tensors, devices, dtypes, shapes) and throws {@link IllegalArgumentException} or
  * {@link IllegalStateException} naming the shapes <em>before</em> any native call, then dispatches
  * to the backend of the inputs' device. Results are new contiguous tensors on the same device, owned
- * by the caller (or the current {@link Scope}). Non-contiguous inputs are gathered first.
+ * by the caller (or the current {@link Scope}). Non-contiguous inputs are gathered first, except
+ * where an op says it reads views in place ({@link #copyInto}, {@link #concat}, the binary ops,
+ * {@link #rope}, {@link #matmul}).
  *
  * <p>Floating ops accept F32 on every backend and F16/BF16 where the backend supports them (CUDA
- * natively; CPU by computing in F32); reductions always accumulate in F32.
+ * natively; CPU by computing in F32); reductions always accumulate in F32 or wider. The table of
+ * every op with its semantics, dtypes and devices is {@code docs/ops.md}.
  */
 public final class Ops {
     private static volatile MatmulPrecision defaultPrecision =
