@@ -10,7 +10,7 @@ Run from the repository root (Debian python3-torch 1.13, numpy):
 Writes, beside this script: tokenizer.json + tokenizer_config.json (a small byte-level BPE trained below),
 and for each model NAME a folder NAME/ with config.json, model.safetensors, and golden .npy files.
 """
-import json, math, os, struct, collections
+import json, math, os, shutil, struct, collections
 import numpy as np
 import torch
 
@@ -258,6 +258,8 @@ def main():
         save_npy(folder, "prompt", np.array(prompt, dtype=np.int32))
         save_npy(folder, "logits", fn(prompt).numpy().astype(np.float32))
         save_npy(folder, "greedy", np.array(cont, dtype=np.int32))
+        for f in ("tokenizer.json", "tokenizer_config.json"):  # a complete model directory for the CLI
+            shutil.copy(os.path.join(HERE, f), os.path.join(folder, f))
         print(name, "greedy", cont, "min relative top-2 margin %.4g" % margin)
 
 if __name__ == "__main__":
