@@ -166,12 +166,14 @@ public final class Ops {
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
         try (Temps tmp = new Temps()) {
-            if (same && a.isContiguous() && b.isContiguous()) {
-                a.backend().binary(op, a, b, out);
-            } else if (row && a.isContiguous() && b.isContiguous()) {
-                a.backend().binaryRow(op, tmp.contiguous(a), tmp.contiguous(b), out);
+            Tensor ca = apart(a, out, tmp);
+            Tensor cb = apart(b, out, tmp);
+            if (same && ca.isContiguous() && cb.isContiguous()) {
+                a.backend().binary(op, ca, cb, out);
+            } else if (row && ca.isContiguous() && cb.isContiguous()) {
+                a.backend().binaryRow(op, ca, cb, out);
             } else {
-                a.backend().binaryBroadcast(op, apart(a, out, tmp), apart(b, out, tmp), out);
+                a.backend().binaryBroadcast(op, ca, cb, out);
             }
         }
     }

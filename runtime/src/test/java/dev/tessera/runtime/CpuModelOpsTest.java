@@ -448,6 +448,15 @@ class CpuModelOpsTest {
         assertRel(tsq.toFloatArray(),
                 broadcastRef(BinaryOp.ADD, sq, new long[] {6, 6}, sliceCols(sq, 6, 6, 0, 1), new long[] {6, 1},
                         new long[] {6, 6}), F32_TOL, "overlap");
+        // out a shifted contiguous slice of the storage a is read from (rows 1..9 = rows 0..8 + b)
+        float[] sh = Reference64.gaussian(r2, 10 * 4, 1);
+        float[] sb = Reference64.gaussian(r2, 9 * 4, 1);
+        Tensor tsh = f32(sh, 10, 4);
+        Ops.binary(BinaryOp.ADD, tsh.slice(0, 0, 9), f32(sb, 9, 4), tsh.slice(0, 1, 10));
+        double[] wsh = Reference64.toDouble(sh);
+        double[] add = Reference64.binary(BinaryOp.ADD, Arrays.copyOf(sh, 36), sb);
+        System.arraycopy(add, 0, wsh, 4, 36);
+        assertRel(tsh.toFloatArray(), wsh, F32_TOL, "shifted overlap");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Ops.add(f32(new float[6], 2, 3), f32(new float[4], 2, 2)));
         assertTrue(e.getMessage().contains("do not broadcast"), e.getMessage());
