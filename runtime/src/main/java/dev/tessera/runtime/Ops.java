@@ -615,7 +615,7 @@ public final class Ops {
         floating(name, x);
         checkOut(name, out, x);
         try (Temps tmp = new Temps()) {
-            x.backend().unary(op, tmp.contiguous(x), out);
+            x.backend().unary(op, tmp.contiguous(apart(x, out, tmp)), out);
         }
     }
 
