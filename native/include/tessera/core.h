@@ -7,6 +7,9 @@
  * Aliasing: out may equal the (first) input for binary, binary_row, affine, the norms, softmax and
  * the activations; not for transpose, convert between different dtypes, or strided_copy.
  * GELU / SiLU of -inf give -0; conversions quiet NaNs and keep their top payload bits (as F16C does).
+ *
+ * Model-pipeline ops (copy between views, unary table, RoPE, last-dim reductions): out may equal x for
+ * unary; copy_strided needs src and dst not to overlap; rope, sum_rows and argmax_rows never alias.
  */
 #ifndef TESSERA_CORE_H
 #define TESSERA_CORE_H
@@ -16,6 +19,22 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Unary elementwise operators of tsr_cpu_unary_f32 / tsr_cuda_unary (fp32 maths):
+ * sigmoid 1/(1+e^-x); tanh; relu max(x, 0) (NaN stays NaN); exp; log (x < 0 gives NaN, 0 gives -inf);
+ * quick_gelu x * sigmoid(1.702 x); neg -x; sqrt (x < 0 gives NaN); rsqrt 1/sqrt(x); abs |x|; square x^2. */
+#define TSR_UNARY_SIGMOID 0
+#define TSR_UNARY_TANH 1
+#define TSR_UNARY_RELU 2
+#define TSR_UNARY_EXP 3
+#define TSR_UNARY_LOG 4
+#define TSR_UNARY_QUICK_GELU 5
+#define TSR_UNARY_NEG 6
+#define TSR_UNARY_SQRT 7
+#define TSR_UNARY_RSQRT 8
+#define TSR_UNARY_ABS 9
+#define TSR_UNARY_SQUARE 10
+#define TSR_UNARY_COUNT 11
 
 /* ---------------- CPU (host pointers) ---------------- */
 
@@ -54,6 +73,35 @@ TSR_API int tsr_cpu_convert(const void *x, int src_dtype, void *out, int dst_dty
  * element. */
 TSR_API int tsr_cpu_strided_copy(const void *src, void *dst, int ndim, const int64_t *shape,
                                  const int64_t *src_strides, int elem_size);
+/* Copy between two strided views of the same shape: dst[idx] = src[idx] for every index of `shape`.
+ * Strides are in elements (src strides may be 0 or negative; dst must not map two indices to one
+ * element); src / dst point at the views' first elements; the views must not overlap. ndim <= 8. */
+TSR_API int tsr_cpu_copy_strided(const void *src, const int64_t *src_strides, void *dst, const int64_t *dst_strides,
+                                 int ndim, const int64_t *shape, int elem_size);
+/* Broadcasting binary op: out (contiguous, `shape`) [idx] = a[idx . a_strides] (op) b[idx . b_strides];
+ * strides in elements, 0 along broadcast dims. out must not overlap a or b unless that input has out's
+ * exact (contiguous) layout. ndim <= 8. */
+TSR_API int tsr_cpu_binary_strided_f32(int op, const float *a, const int64_t *a_strides, const float *b,
+                                       const int64_t *b_strides, float *out, int ndim, const int64_t *shape);
+/* out[i] = f(x[i]) for op TSR_UNARY_*. out may alias x. */
+TSR_API int tsr_cpu_unary_f32(int op, const float *x, float *out, int64_t n);
+/* Rotary position embedding, Hugging Face rotate_half convention, on x [batch, heads, seq, dim] (dim
+ * even, half = dim / 2) read with element strides (x_sb, x_sh, x_ss) and unit stride along dim; cos / sin
+ * hold rows of `half` values, row (b, s) at b * cs_sb + s * half (cs_sb = 0: one table for the batch):
+ *   out[..., j]        = x[..., j] * cos[j] - x[..., j + half] * sin[j]
+ *   out[..., j + half] = x[..., j + half] * cos[j] + x[..., j] * sin[j]        (j < half)
+ * out is contiguous [batch, heads, seq, dim]. */
+TSR_API int tsr_cpu_rope_f32(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
+                             const float *sin, int64_t cs_sb, float *out, int64_t batch, int64_t heads, int64_t seq,
+                             int64_t dim);
+/* Row-wise log-softmax over the last dim: out = x - max - log(sum exp(x - max)). out may alias x. A row
+ * holding NaN is NaN; +inf gives NaN; a row of -inf gives NaN (as PyTorch). */
+TSR_API int tsr_cpu_log_softmax_f32(const float *x, float *out, int64_t rows, int64_t cols);
+/* out[r] = scale * sum_c x[r, c] (accumulated in double on the CPU, fp32 on CUDA); cols == 0 gives 0. */
+TSR_API int tsr_cpu_sum_rows_f32(const float *x, float *out, int64_t rows, int64_t cols, float scale);
+/* out[r] = index of the largest x[r, c] (the first one on ties); a row holding NaN gives the index of
+ * its first NaN (NaN counts as larger than everything, as in PyTorch). cols >= 1. */
+TSR_API int tsr_cpu_argmax_rows_f32(const float *x, int32_t *out, int64_t rows, int64_t cols);
 
 /* ---------------- CUDA (device pointers, cudaStream_t passed as void*) ---------------- */
 
@@ -80,6 +128,23 @@ TSR_API int tsr_cuda_transpose(const void *x, void *out, int64_t batch, int64_t 
 TSR_API int tsr_cuda_convert(const void *x, int src_dtype, void *out, int dst_dtype, int64_t n, void *stream);
 TSR_API int tsr_cuda_strided_copy(const void *src, void *dst, int ndim, const int64_t *shape,
                                   const int64_t *src_strides, int elem_size, void *stream);
+/* As tsr_cpu_copy_strided (shape / strides are host arrays; pointers are device addresses). */
+TSR_API int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst, const int64_t *dst_strides,
+                                  int ndim, const int64_t *shape, int elem_size, void *stream);
+/* As tsr_cpu_binary_strided_f32 for `dtype` (strides / shape are host arrays). */
+TSR_API int tsr_cuda_binary_strided(int op, int dtype, const void *a, const int64_t *a_strides, const void *b,
+                                    const int64_t *b_strides, void *out, int ndim, const int64_t *shape, void *stream);
+TSR_API int tsr_cuda_unary(int op, int dtype, const void *x, void *out, int64_t n, void *stream);
+/* As tsr_cpu_rope_f32 with x / out of `dtype`; cos / sin are always fp32. */
+TSR_API int tsr_cuda_rope(int dtype, const void *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
+                          const float *sin, int64_t cs_sb, void *out, int64_t batch, int64_t heads, int64_t seq,
+                          int64_t dim, void *stream);
+TSR_API int tsr_cuda_log_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t cols, void *stream);
+/* out[r] (dtype) = scale * sum_c x[r, c], fp32 accumulation. */
+TSR_API int tsr_cuda_sum_rows(int dtype, const void *x, void *out, int64_t rows, int64_t cols, float scale,
+                              void *stream);
+/* out[r] (device int32) as tsr_cpu_argmax_rows_f32. */
+TSR_API int tsr_cuda_argmax_rows(int dtype, const void *x, int32_t *out, int64_t rows, int64_t cols, void *stream);
 
 #ifdef __cplusplus
 }

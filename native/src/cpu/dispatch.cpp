@@ -116,6 +116,56 @@ void strided_rows(const char *src, char *dst, int nd, const int64_t *shape, cons
   }
 }
 
+// ---------------------------------------------------------------- strided -> strided copy
+
+template <typename T>
+inline void copy_elems(const char *s, int64_t ss, char *d, int64_t ds, int64_t n) {
+  const T *st = reinterpret_cast<const T *>(s);
+  T *dt = reinterpret_cast<T *>(d);
+  for (int64_t i = 0; i < n; ++i) dt[i * ds] = st[i * ss];
+}
+
+inline void copy_run(const char *s, int64_t ss, char *d, int64_t ds, int64_t n, int64_t es) {
+  if (ss == 1 && ds == 1) {
+    std::memcpy(d, s, static_cast<size_t>(n * es));
+    return;
+  }
+  switch (es) {
+    case 1: copy_elems<uint8_t>(s, ss, d, ds, n); break;
+    case 2: copy_elems<uint16_t>(s, ss, d, ds, n); break;
+    case 4: copy_elems<uint32_t>(s, ss, d, ds, n); break;
+    default: copy_elems<uint64_t>(s, ss, d, ds, n); break;
+  }
+}
+
+// Copies rows [r0, r1) of the collapsed iteration space (row = all dims but the last) from the src
+// view to the dst view.
+void view_rows(const char *src, const int64_t *sst, char *dst, const int64_t *dst_st, int nd, const int64_t *shape,
+               int64_t es, int64_t r0, int64_t r1) {
+  const int64_t inner = shape[nd - 1];
+  int64_t idx[8] = {0};
+  int64_t rem = r0;
+  const char *s = src;
+  char *d = dst;
+  for (int k = nd - 2; k >= 0; --k) {
+    idx[k] = rem % shape[k];
+    rem /= shape[k];
+    s += idx[k] * sst[k] * es;
+    d += idx[k] * dst_st[k] * es;
+  }
+  for (int64_t r = r0; r < r1; ++r) {
+    copy_run(s, sst[nd - 1], d, dst_st[nd - 1], inner, es);
+    for (int k = nd - 2; k >= 0; --k) {
+      s += sst[k] * es;
+      d += dst_st[k] * es;
+      if (++idx[k] < shape[k]) break;
+      s -= shape[k] * sst[k] * es;
+      d -= shape[k] * dst_st[k] * es;
+      idx[k] = 0;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tsr
 
@@ -356,6 +406,185 @@ int tsr_cpu_strided_copy(const void *src, void *dst, int ndim, const int64_t *sh
   const int64_t outer = total / sh[nd - 1];
   parallel_for(outer, tsr::row_grain(sh[nd - 1], tsr::kGrainCopy),
                [&](int64_t b, int64_t e) { tsr::strided_rows(s, o, nd, sh, st, es, b, e); });
+  return TSR_OK;
+}
+
+int tsr_cpu_copy_strided(const void *src, const int64_t *src_strides, void *dst, const int64_t *dst_strides, int ndim,
+                         const int64_t *shape, int elem_size) {
+  TSR_CHECK(elem_size == 1 || elem_size == 2 || elem_size == 4 || elem_size == 8,
+            "tsr_cpu_copy_strided: elem_size must be 1, 2, 4 or 8 (got %d)", elem_size);
+  TSR_CHECK(ndim >= 0 && ndim <= 8, "tsr_cpu_copy_strided: ndim must be in 0..8 (got %d)", ndim);
+  TSR_CHECK(ndim == 0 || (shape && src_strides && dst_strides), "tsr_cpu_copy_strided: null shape / strides");
+  int64_t total = 1;
+  for (int d = 0; d < ndim; ++d) {
+    TSR_CHECK(shape[d] >= 0, "tsr_cpu_copy_strided: negative shape[%d] (%lld)", d, static_cast<long long>(shape[d]));
+    total *= shape[d];
+  }
+  if (total == 0) return TSR_OK;
+  TSR_CHECK(src && dst, "tsr_cpu_copy_strided: null pointer");
+  const int64_t es = elem_size;
+  // Collapse: drop size-1 dims, merge a dim into the one before it where both views allow.
+  int64_t sh[8], ss[8], ds[8];
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && ss[nd - 1] == src_strides[d] * shape[d] && ds[nd - 1] == dst_strides[d] * shape[d]) {
+      sh[nd - 1] *= shape[d];
+      ss[nd - 1] = src_strides[d];
+      ds[nd - 1] = dst_strides[d];
+    } else {
+      sh[nd] = shape[d];
+      ss[nd] = src_strides[d];
+      ds[nd] = dst_strides[d];
+      ++nd;
+    }
+  }
+  const char *s = static_cast<const char *>(src);
+  char *o = static_cast<char *>(dst);
+  if (nd == 0) {
+    std::memcpy(o, s, static_cast<size_t>(es));
+    return TSR_OK;
+  }
+  if (nd == 1) {  // one run: split it by elements
+    const int64_t s0 = ss[0], d0 = ds[0];
+    parallel_for(total, tsr::kGrainCopy,
+                 [&](int64_t b, int64_t e) { tsr::copy_run(s + b * s0 * es, s0, o + b * d0 * es, d0, e - b, es); });
+    return TSR_OK;
+  }
+  const int64_t outer = total / sh[nd - 1];
+  parallel_for(outer, tsr::row_grain(sh[nd - 1], tsr::kGrainCopy),
+               [&](int64_t b, int64_t e) { tsr::view_rows(s, ss, o, ds, nd, sh, es, b, e); });
+  return TSR_OK;
+}
+
+int tsr_cpu_binary_strided_f32(int op, const float *a, const int64_t *a_strides, const float *b,
+                               const int64_t *b_strides, float *out, int ndim, const int64_t *shape) {
+  TSR_CHECK(tsr::valid_op(op), "tsr_cpu_binary_strided_f32: unknown op %d", op);
+  TSR_CHECK(ndim >= 0 && ndim <= 8, "tsr_cpu_binary_strided_f32: ndim must be in 0..8 (got %d)", ndim);
+  TSR_CHECK(ndim == 0 || (shape && a_strides && b_strides), "tsr_cpu_binary_strided_f32: null shape / strides");
+  int64_t total = 1;
+  for (int d = 0; d < ndim; ++d) {
+    TSR_CHECK(shape[d] >= 0, "tsr_cpu_binary_strided_f32: negative shape[%d] (%lld)", d,
+              static_cast<long long>(shape[d]));
+    total *= shape[d];
+  }
+  if (total == 0) return TSR_OK;
+  TSR_CHECK(a && b && out, "tsr_cpu_binary_strided_f32: null pointer");
+  // Collapse: drop size-1 dims, merge a dim into the one before it where both inputs allow (out is
+  // contiguous, so it always does).
+  int64_t sh[8], sa[8], sb[8];
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && sa[nd - 1] == a_strides[d] * shape[d] && sb[nd - 1] == b_strides[d] * shape[d]) {
+      sh[nd - 1] *= shape[d];
+      sa[nd - 1] = a_strides[d];
+      sb[nd - 1] = b_strides[d];
+    } else {
+      sh[nd] = shape[d];
+      sa[nd] = a_strides[d];
+      sb[nd] = b_strides[d];
+      ++nd;
+    }
+  }
+  const auto kern = K().binary_strided[op];
+  if (nd == 0) {
+    kern(a, 0, b, 0, out, 1);
+    return TSR_OK;
+  }
+  const int64_t inner = sh[nd - 1], ia = sa[nd - 1], ib = sb[nd - 1];
+  if (nd == 1) {
+    parallel_for(total, tsr::kGrainCopy,
+                 [&](int64_t s, int64_t e) { kern(a + s * ia, ia, b + s * ib, ib, out + s, e - s); });
+    return TSR_OK;
+  }
+  const int64_t outer = total / inner;
+  parallel_for(outer, tsr::row_grain(inner, tsr::kGrainCopy), [&](int64_t r0, int64_t r1) {
+    int64_t idx[8] = {0};
+    int64_t rem = r0, oa = 0, ob = 0;
+    for (int k = nd - 2; k >= 0; --k) {
+      idx[k] = rem % sh[k];
+      rem /= sh[k];
+      oa += idx[k] * sa[k];
+      ob += idx[k] * sb[k];
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+      kern(a + oa, ia, b + ob, ib, out + r * inner, inner);
+      for (int k = nd - 2; k >= 0; --k) {
+        oa += sa[k];
+        ob += sb[k];
+        if (++idx[k] < sh[k]) break;
+        oa -= sh[k] * sa[k];
+        ob -= sh[k] * sb[k];
+        idx[k] = 0;
+      }
+    }
+  });
+  return TSR_OK;
+}
+
+int tsr_cpu_unary_f32(int op, const float *x, float *out, int64_t n) {
+  TSR_CHECK(op >= 0 && op < TSR_UNARY_COUNT, "tsr_cpu_unary_f32: unknown op %d", op);
+  TSR_CHECK(n >= 0, "tsr_cpu_unary_f32: negative n (%lld)", static_cast<long long>(n));
+  if (n == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_unary_f32: null pointer");
+  tsr::unary_par(K().unary[op], x, out, n, tsr::kGrainMath);
+  return TSR_OK;
+}
+
+int tsr_cpu_rope_f32(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos, const float *sin,
+                     int64_t cs_sb, float *out, int64_t batch, int64_t heads, int64_t seq, int64_t dim) {
+  TSR_CHECK(batch >= 0 && heads >= 0 && seq >= 0 && dim >= 0,
+            "tsr_cpu_rope_f32: negative size (batch %lld, heads %lld, seq %lld, dim %lld)",
+            static_cast<long long>(batch), static_cast<long long>(heads), static_cast<long long>(seq),
+            static_cast<long long>(dim));
+  TSR_CHECK(dim % 2 == 0, "tsr_cpu_rope_f32: dim must be even (got %lld)", static_cast<long long>(dim));
+  const int64_t rows = batch * heads * seq;
+  if (rows == 0 || dim == 0) return TSR_OK;
+  TSR_CHECK(x && cos && sin && out, "tsr_cpu_rope_f32: null pointer");
+  const auto kern = K().rope;
+  const int64_t half = dim / 2;
+  parallel_for(rows, tsr::row_grain(dim, tsr::kGrainCopy), [&](int64_t b, int64_t e) {
+    kern(x, x_sb, x_sh, x_ss, cos, sin, cs_sb, out, heads, seq, half, b, e);
+  });
+  return TSR_OK;
+}
+
+int tsr_cpu_log_softmax_f32(const float *x, float *out, int64_t rows, int64_t cols) {
+  TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_log_softmax_f32: negative size (rows %lld, cols %lld)",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_log_softmax_f32: null pointer");
+  const auto kern = K().log_softmax;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainMath),
+               [&](int64_t b, int64_t e) { kern(x + b * cols, out + b * cols, e - b, cols); });
+  return TSR_OK;
+}
+
+int tsr_cpu_sum_rows_f32(const float *x, float *out, int64_t rows, int64_t cols, float scale) {
+  TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_sum_rows_f32: negative size (rows %lld, cols %lld)",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0) return TSR_OK;
+  TSR_CHECK(out && (cols == 0 || x), "tsr_cpu_sum_rows_f32: null pointer");
+  if (cols == 0) {
+    for (int64_t r = 0; r < rows; ++r) out[r] = 0.0f;
+    return TSR_OK;
+  }
+  const auto kern = K().sum_rows;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainRowElems),
+               [&](int64_t b, int64_t e) { kern(x + b * cols, out + b, e - b, cols, scale); });
+  return TSR_OK;
+}
+
+int tsr_cpu_argmax_rows_f32(const float *x, int32_t *out, int64_t rows, int64_t cols) {
+  TSR_CHECK(rows >= 0 && cols >= 1 && cols <= INT32_MAX,
+            "tsr_cpu_argmax_rows_f32: bad size (rows %lld, cols %lld; cols must be in [1, 2^31))",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_argmax_rows_f32: null pointer");
+  const auto kern = K().argmax_rows;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainRowElems),
+               [&](int64_t b, int64_t e) { kern(x + b * cols, out + b, e - b, cols); });
   return TSR_OK;
 }
 

@@ -3,6 +3,7 @@
 // default stream), computes in fp32 whatever the storage type and checks every CUDA status.
 #include "cuda/cuda_common.cuh"
 
+#include <climits>
 #include <cmath>
 #include <type_traits>
 
@@ -325,6 +326,188 @@ __global__ void strided_copy_kernel(const T *src, T *dst, StridedView v, int64_t
       off += idx * v.strides[d];
     }
     dst[i] = src[off];
+  }
+}
+
+// ================================================================ model-pipeline ops
+
+// Two strided views of one shape (copy_strided), passed by value.
+struct ViewPair {
+  int64_t shape[kMaxDims];
+  int64_t src[kMaxDims];  // strides in elements
+  int64_t dst[kMaxDims];
+  int ndim;
+};
+
+// dst[off_d(i)] = src[off_s(i)] over the row-major index i of the shape.
+template <typename T>
+__global__ void copy_strided_kernel(const T *src, T *dst, ViewPair v, int64_t n) {
+  for (int64_t i = global_tid(); i < n; i += grid_stride()) {
+    int64_t rem = i, so = 0, d_o = 0;
+    for (int d = v.ndim - 1; d >= 0; --d) {
+      const int64_t idx = rem % v.shape[d];
+      rem /= v.shape[d];
+      so += idx * v.src[d];
+      d_o += idx * v.dst[d];
+    }
+    dst[d_o] = src[so];
+  }
+}
+
+// Shape of a broadcasting binary op and the strides of its two inputs (0 along broadcast dims).
+struct BinaryView {
+  int64_t shape[kMaxDims];
+  int64_t a[kMaxDims];
+  int64_t b[kMaxDims];
+  int ndim;
+};
+
+// out[i] = a[off_a(i)] (op) b[off_b(i)], out contiguous.
+template <typename T>
+__global__ void binary_strided_kernel(int op, const T *a, const T *b, T *out, BinaryView v, int64_t n) {
+  for (int64_t i = global_tid(); i < n; i += grid_stride()) {
+    int64_t rem = i, oa = 0, ob = 0;
+    for (int d = v.ndim - 1; d >= 0; --d) {
+      const int64_t idx = rem % v.shape[d];
+      rem /= v.shape[d];
+      oa += idx * v.a[d];
+      ob += idx * v.b[d];
+    }
+    out[i] = from_f<T>(apply_binary(op, to_f(a[oa]), to_f(b[ob])));
+  }
+}
+
+__device__ __forceinline__ float unary_f(int op, float x) {
+  switch (op) {
+    case TSR_UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case TSR_UNARY_TANH: return tanhf(x);
+    case TSR_UNARY_RELU: return x < 0.0f ? 0.0f : x;  // NaN stays NaN
+    case TSR_UNARY_EXP: return expf(x);
+    case TSR_UNARY_LOG: return logf(x);
+    case TSR_UNARY_QUICK_GELU: return x == -INFINITY ? -0.0f : x / (1.0f + expf(-1.702f * x));
+    case TSR_UNARY_NEG: return -x;
+    case TSR_UNARY_SQRT: return sqrtf(x);
+    case TSR_UNARY_RSQRT: return 1.0f / sqrtf(x);
+    case TSR_UNARY_ABS: return fabsf(x);
+    default: return x * x;  // TSR_UNARY_SQUARE (validated on the host)
+  }
+}
+
+// out[i] = f(x[i]) for op TSR_UNARY_* (the branch is uniform over the grid).
+template <typename T, int N>
+__global__ void unary_kernel(int op, const T *x, T *out, int64_t n) {
+  unary_loop<T, N>(x, out, n, [=](float v) { return unary_f(op, v); });
+}
+
+// RoPE (rotate_half): one thread per (row, j < half) pair; rows of x at strides (sb, sh, ss), out
+// contiguous; cos / sin fp32 rows of `half` at b * cs_sb + s * half.
+template <typename T>
+__global__ void rope_kernel(const T *x, int64_t sb, int64_t sh, int64_t ss, const float *cos, const float *sin,
+                            int64_t cs_sb, T *out, int64_t heads, int64_t seq, int64_t half, int64_t n) {
+  for (int64_t i = global_tid(); i < n; i += grid_stride()) {
+    const int64_t j = i % half;
+    const int64_t r = i / half;
+    const int64_t s = r % seq;
+    const int64_t bh = r / seq;
+    const int64_t h = bh % heads;
+    const int64_t b = bh / heads;
+    const T *xr = x + b * sb + h * sh + s * ss;
+    const int64_t cs = b * cs_sb + s * half + j;
+    const float c = cos[cs], sn = sin[cs];
+    const float a = to_f(xr[j]), bb = to_f(xr[j + half]);
+    T *orow = out + r * 2 * half;
+    orow[j] = from_f<T>(a * c - bb * sn);
+    orow[j + half] = from_f<T>(bb * c + a * sn);
+  }
+}
+
+// Log-softmax over the last dim: out = (x - max) - log(sum exp(x - max)); out may alias x (every element
+// of a row is read by the reductions before the barrier inside them, then written once).
+template <typename T, bool BLOCK>
+__global__ void log_softmax_kernel(const T *x, T *out, int64_t rows, int64_t cols) {
+  __shared__ float sh[32];
+  const RowLayout l = row_layout<BLOCK>();
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    T *orow = out + r * cols;
+    float m = -INFINITY;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) m = fmaxf(m, to_f(xr[c]));
+    m = row_max<BLOCK>(m, sh);
+    float s = 0.0f;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) s += expf(to_f(xr[c]) - m);
+    s = row_sum<BLOCK>(s, sh);
+    const float ls = logf(s);
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) orow[c] = from_f<T>((to_f(xr[c]) - m) - ls);
+  }
+}
+
+// out[r] = scale * sum of row r (fp32 accumulation); warp or block per row as the norms.
+template <typename T, bool BLOCK>
+__global__ void sum_rows_kernel(const T *x, T *out, int64_t rows, int64_t cols, float scale) {
+  __shared__ float sh[32];
+  const RowLayout l = row_layout<BLOCK>();
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    float s = 0.0f;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) s += to_f(xr[c]);
+    s = row_sum<BLOCK>(s, sh);
+    if (l.tid == 0) out[r] = from_f<T>(s * scale);
+  }
+}
+
+// Whether (vb, ib) beats (va, ia) for argmax: NaN beats numbers, then larger value, then smaller index.
+__device__ __forceinline__ bool arg_better(float va, int ia, float vb, int ib) {
+  const bool na = isnan(va), nb = isnan(vb);
+  if (na != nb) return nb;
+  if (!na && vb != va) return vb > va;
+  return ib < ia;
+}
+
+__device__ __forceinline__ void warp_argmax(float &v, int &i) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, i, o);
+    if (arg_better(v, i, ov, oi)) {
+      v = ov;
+      i = oi;
+    }
+  }
+}
+
+// out[r] = argmax of row r (first max; first NaN if the row has one).
+template <typename T, bool BLOCK>
+__global__ void argmax_rows_kernel(const T *x, int32_t *out, int64_t rows, int64_t cols) {
+  __shared__ float shv[32];
+  __shared__ int shi[32];
+  const RowLayout l = row_layout<BLOCK>();
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    float v = -INFINITY;
+    int idx = INT_MAX;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) {
+      const float y = to_f(xr[c]);
+      if (arg_better(v, idx, y, static_cast<int>(c))) {
+        v = y;
+        idx = static_cast<int>(c);
+      }
+    }
+    warp_argmax(v, idx);
+    if (BLOCK) {
+      const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
+      __syncthreads();
+      if (lane == 0) {
+        shv[warp] = v;
+        shi[warp] = idx;
+      }
+      __syncthreads();
+      if (warp == 0) {
+        v = lane < nwarps ? shv[lane] : -INFINITY;
+        idx = lane < nwarps ? shi[lane] : INT_MAX;
+        warp_argmax(v, idx);
+      }
+    }
+    if (l.tid == 0) out[r] = idx == INT_MAX ? 0 : idx;
   }
 }
 
@@ -660,6 +843,208 @@ int tsr_cuda_strided_copy(const void *src, void *dst, int ndim, const int64_t *s
     return launch_checked("tsr_cuda_strided_copy kernel launch", [&] {
       strided_copy_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
           static_cast<const T *>(src), static_cast<T *>(dst), v, n);
+    });
+  });
+}
+
+int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst, const int64_t *dst_strides,
+                          int ndim, const int64_t *shape, int elem_size, void *stream) {
+  TSR_ARG_FAIL_IF(ndim < 0 || ndim > kMaxDims, "tsr_cuda_copy_strided: ndim %d is not in [0, %d]", ndim, kMaxDims);
+  TSR_ARG_FAIL_IF(!is_elem_size(elem_size), "tsr_cuda_copy_strided: elem_size %d is not 1, 2, 4 or 8", elem_size);
+  TSR_ARG_FAIL_IF(ndim > 0 && (!shape || !src_strides || !dst_strides), "tsr_cuda_copy_strided: null shape / strides");
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    TSR_ARG_FAIL_IF(shape[d] < 0, "tsr_cuda_copy_strided: negative shape[%d] = %lld", d, (long long)shape[d]);
+    n *= shape[d];
+  }
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!src || !dst, "tsr_cuda_copy_strided: null pointer");
+  // Collapse: drop size-1 dims, merge a dim into the one before it where both views allow.
+  ViewPair v = {};
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && v.src[nd - 1] == src_strides[d] * shape[d] && v.dst[nd - 1] == dst_strides[d] * shape[d]) {
+      v.shape[nd - 1] *= shape[d];
+      v.src[nd - 1] = src_strides[d];
+      v.dst[nd - 1] = dst_strides[d];
+    } else {
+      v.shape[nd] = shape[d];
+      v.src[nd] = src_strides[d];
+      v.dst[nd] = dst_strides[d];
+      ++nd;
+    }
+  }
+  v.ndim = nd;
+  if (nd == 0 || (nd == 1 && v.src[0] == 1 && v.dst[0] == 1)) {  // one contiguous run
+    TSR_CUDA_CHECK("cudaMemcpyAsync (tsr_cuda_copy_strided)",
+                   cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * static_cast<size_t>(elem_size),
+                                   cudaMemcpyDeviceToDevice, as_stream(stream)));
+    return TSR_OK;
+  }
+  if (nd == 2 && v.src[1] == 1 && v.dst[1] == 1 && v.src[0] >= v.shape[1] && v.dst[0] >= v.shape[1]) {
+    // rows of contiguous runs (a KV-cache slice)
+    const size_t es = static_cast<size_t>(elem_size);
+    TSR_CUDA_CHECK("cudaMemcpy2DAsync (tsr_cuda_copy_strided)",
+                   cudaMemcpy2DAsync(dst, static_cast<size_t>(v.dst[0]) * es, src, static_cast<size_t>(v.src[0]) * es,
+                                     static_cast<size_t>(v.shape[1]) * es, static_cast<size_t>(v.shape[0]),
+                                     cudaMemcpyDeviceToDevice, as_stream(stream)));
+    return TSR_OK;
+  }
+  return dispatch_elem_size(elem_size, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_copy_strided kernel launch", [&] {
+      copy_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
+          static_cast<const T *>(src), static_cast<T *>(dst), v, n);
+    });
+  });
+}
+
+int tsr_cuda_binary_strided(int op, int dtype, const void *a, const int64_t *a_strides, const void *b,
+                            const int64_t *b_strides, void *out, int ndim, const int64_t *shape, void *stream) {
+  TSR_ARG_FAIL_IF(!is_binary_op(op), "tsr_cuda_binary_strided: unknown op %d", op);
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_binary_strided: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(ndim < 0 || ndim > kMaxDims, "tsr_cuda_binary_strided: ndim %d is not in [0, %d]", ndim,
+                  kMaxDims);
+  TSR_ARG_FAIL_IF(ndim > 0 && (!shape || !a_strides || !b_strides), "tsr_cuda_binary_strided: null shape / strides");
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    TSR_ARG_FAIL_IF(shape[d] < 0, "tsr_cuda_binary_strided: negative shape[%d] = %lld", d, (long long)shape[d]);
+    n *= shape[d];
+  }
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!a || !b || !out, "tsr_cuda_binary_strided: null pointer");
+  BinaryView v = {};
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && v.a[nd - 1] == a_strides[d] * shape[d] && v.b[nd - 1] == b_strides[d] * shape[d]) {
+      v.shape[nd - 1] *= shape[d];
+      v.a[nd - 1] = a_strides[d];
+      v.b[nd - 1] = b_strides[d];
+    } else {
+      v.shape[nd] = shape[d];
+      v.a[nd] = a_strides[d];
+      v.b[nd] = b_strides[d];
+      ++nd;
+    }
+  }
+  v.ndim = nd;
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_binary_strided kernel launch", [&] {
+      binary_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
+          op, static_cast<const T *>(a), static_cast<const T *>(b), static_cast<T *>(out), v, n);
+    });
+  });
+}
+
+int tsr_cuda_unary(int op, int dtype, const void *x, void *out, int64_t n, void *stream) {
+  TSR_ARG_FAIL_IF(op < 0 || op >= TSR_UNARY_COUNT, "tsr_cuda_unary: unknown op %d", op);
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_unary: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_unary: negative n %lld", (long long)n);
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_unary: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int N = VecWidth<T>::value;
+    const bool vec = aligned(x, 16) && aligned(out, 16);
+    return launch_checked("tsr_cuda_unary kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (vec)
+        unary_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(op, px, po, n);
+      else
+        unary_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(op, px, po, n);
+    });
+  });
+}
+
+int tsr_cuda_rope(int dtype, const void *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
+                  const float *sin, int64_t cs_sb, void *out, int64_t batch, int64_t heads, int64_t seq, int64_t dim,
+                  void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_rope: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(batch < 0 || heads < 0 || seq < 0 || dim < 0,
+                  "tsr_cuda_rope: negative size batch=%lld heads=%lld seq=%lld dim=%lld", (long long)batch,
+                  (long long)heads, (long long)seq, (long long)dim);
+  TSR_ARG_FAIL_IF(dim % 2 != 0, "tsr_cuda_rope: dim must be even (got %lld)", (long long)dim);
+  const int64_t half = dim / 2;
+  const int64_t n = batch * heads * seq * half;
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !cos || !sin || !out, "tsr_cuda_rope: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_rope kernel launch", [&] {
+      rope_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
+          static_cast<const T *>(x), x_sb, x_sh, x_ss, cos, sin, cs_sb, static_cast<T *>(out), heads, seq, half, n);
+    });
+  });
+}
+
+int tsr_cuda_log_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t cols, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_log_softmax: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0, "tsr_cuda_log_softmax: negative size rows=%lld cols=%lld", (long long)rows,
+                  (long long)cols);
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_log_softmax: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_log_softmax kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (row_use_block(cols))
+        log_softmax_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows,
+                                                                                                       cols);
+      else
+        log_softmax_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows,
+                                                                                                       cols);
+    });
+  });
+}
+
+int tsr_cuda_sum_rows(int dtype, const void *x, void *out, int64_t rows, int64_t cols, float scale, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_sum_rows: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0, "tsr_cuda_sum_rows: negative size rows=%lld cols=%lld", (long long)rows,
+                  (long long)cols);
+  if (rows == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!out || (cols > 0 && !x), "tsr_cuda_sum_rows: null pointer");
+  if (cols == 0) {
+    TSR_CUDA_CHECK("cudaMemsetAsync (tsr_cuda_sum_rows)",
+                   cudaMemsetAsync(out, 0, static_cast<size_t>(rows * float_dtype_size(dtype)), as_stream(stream)));
+    return TSR_OK;
+  }
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_sum_rows kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (row_use_block(cols))
+        sum_rows_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
+                                                                                                    scale);
+      else
+        sum_rows_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
+                                                                                                    scale);
+    });
+  });
+}
+
+int tsr_cuda_argmax_rows(int dtype, const void *x, int32_t *out, int64_t rows, int64_t cols, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_argmax_rows: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 1 || cols > INT_MAX - 1,
+                  "tsr_cuda_argmax_rows: bad size rows=%lld cols=%lld (cols must be in [1, 2^31 - 1))",
+                  (long long)rows, (long long)cols);
+  if (rows == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_argmax_rows: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_argmax_rows kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      if (row_use_block(cols))
+        argmax_rows_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, out, rows,
+                                                                                                       cols);
+      else
+        argmax_rows_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, out, rows,
+                                                                                                       cols);
     });
   });
 }

@@ -12,7 +12,7 @@
 #include "tessera/tessera.h"
 #include "vmath.h"
 
-#if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__)
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -129,6 +129,22 @@ void binary_row_k(const float *x, const float *row, float *out, int64_t rows, in
     const float *xr = x + r * cols;
     float *o = out + r * cols;
     for (int64_t c = 0; c < cols; ++c) o[c] = apply<OP>(xr[c], row[c]);
+  }
+}
+
+// One run of a broadcasting binary op; the common stride patterns get their own (vectorised) loops.
+template <int OP>
+void binary_strided_k(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = *b;
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = *a;
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i * sa], b[i * sb]);
   }
 }
 
@@ -350,6 +366,150 @@ void convert_k(const void *xv, int src, void *ov, int dst, int64_t n) {
   }
 }
 
+// ---------------------------------------------------------------- unary table
+
+template <int OP>
+inline float unary_apply(float x) {
+  if constexpr (OP == TSR_UNARY_SIGMOID) return vm::sigmoid_f(x);
+  if constexpr (OP == TSR_UNARY_TANH) return vm::tanh_f(x);
+  if constexpr (OP == TSR_UNARY_RELU) return vm::sel(x < 0.0f, 0.0f, x);  // NaN stays NaN
+  if constexpr (OP == TSR_UNARY_EXP) return vm::exp_f(x);
+  if constexpr (OP == TSR_UNARY_LOG) return vm::log_f(x);
+  if constexpr (OP == TSR_UNARY_QUICK_GELU) return vm::quick_gelu_f(x);
+  if constexpr (OP == TSR_UNARY_NEG) return -x;
+  if constexpr (OP == TSR_UNARY_ABS) return vm::vabs(x);
+  if constexpr (OP == TSR_UNARY_SQUARE) return x * x;
+  return x;
+}
+
+template <int OP>
+void unary_k(const float *x, float *out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = unary_apply<OP>(x[i]);
+}
+
+// sqrt with the SIMD instruction (GCC keeps a scalar errno path around sqrtf and does not vectorise it
+// without -fno-math-errno); the scalar tail's sqrtf gives the same IEEE results (NaN for x < 0).
+template <bool RECIP>
+void sqrt_t(const float *x, float *out, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (; i + 16 <= n; i += 16) {
+    // (maskz form: the plain intrinsic trips GCC 12's -Wmaybe-uninitialized)
+    const __m512 r = _mm512_maskz_sqrt_ps(static_cast<__mmask16>(0xffff), _mm512_loadu_ps(x + i));
+    _mm512_storeu_ps(out + i, RECIP ? _mm512_div_ps(one, r) : r);
+  }
+#elif defined(__AVX__)
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 r = _mm256_sqrt_ps(_mm256_loadu_ps(x + i));
+    _mm256_storeu_ps(out + i, RECIP ? _mm256_div_ps(one, r) : r);
+  }
+#elif defined(__SSE2__)
+  const __m128 one = _mm_set1_ps(1.0f);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 r = _mm_sqrt_ps(_mm_loadu_ps(x + i));
+    _mm_storeu_ps(out + i, RECIP ? _mm_div_ps(one, r) : r);
+  }
+#endif
+  for (; i < n; ++i) {
+    const float r = std::sqrt(x[i]);
+    out[i] = RECIP ? 1.0f / r : r;
+  }
+}
+
+// ---------------------------------------------------------------- rope
+
+void rope_k(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos, const float *sin,
+            int64_t cs_sb, float *out, int64_t heads, int64_t seq, int64_t half, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t s = r % seq;
+    const int64_t bh = r / seq;
+    const int64_t h = bh % heads;
+    const int64_t b = bh / heads;
+    const float *x1 = x + b * x_sb + h * x_sh + s * x_ss;
+    const float *x2 = x1 + half;
+    const float *c = cos + b * cs_sb + s * half;
+    const float *sn = sin + b * cs_sb + s * half;
+    float *o1 = out + r * 2 * half;
+    float *o2 = o1 + half;
+    for (int64_t j = 0; j < half; ++j) {
+      const float a = x1[j], bb = x2[j];
+      o1[j] = a * c[j] - bb * sn[j];
+      o2[j] = bb * c[j] + a * sn[j];
+    }
+  }
+}
+
+// ---------------------------------------------------------------- last-dim reductions
+
+void log_softmax_k(const float *x, float *out, int64_t rows, int64_t cols) {
+  constexpr int64_t kChunk = 1024;
+  float buf[kChunk];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    const float m = row_max(xr, cols);
+    double s = 0.0;
+    for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {  // exp into a buffer: out may alias x
+      const int64_t n = min64(kChunk, cols - c0);
+      for (int64_t i = 0; i < n; ++i) buf[i] = vm::exp_f(xr[c0 + i] - m);
+      s += row_sum(buf, n);
+    }
+    // x - (m + log s) as (x - m) - log s: exact subtraction of the max for the largest logits
+    const float ls = static_cast<float>(std::log(s));
+    for (int64_t c = 0; c < cols; ++c) o[c] = (xr[c] - m) - ls;
+  }
+}
+
+void sum_rows_k(const float *x, float *out, int64_t rows, int64_t cols, float scale) {
+  for (int64_t r = 0; r < rows; ++r)
+    out[r] = static_cast<float>(row_sum(x + r * cols, cols) * static_cast<double>(scale));
+}
+
+typedef int32_t vint __attribute__((vector_size(VW * sizeof(int32_t))));
+
+// Row max ignoring NaN (vectorised), plus whether the row holds a NaN.
+inline float row_max_nan(const float *x, int64_t n, bool *has_nan) {
+  const float ninf = -__builtin_inff();
+  vfloat m0 = vfloat{} + ninf;
+  vint nan0 = vint{};
+  int64_t i = 0;
+  for (; i + VW <= n; i += VW) {
+    vfloat a;
+    TSR_LOADV(a, x + i);
+    m0 = a > m0 ? a : m0;
+    nan0 |= (a != a);
+  }
+  float r = ninf;
+  bool nan = false;
+  for (int j = 0; j < VW; ++j) {
+    r = m0[j] > r ? m0[j] : r;
+    nan = nan || nan0[j] != 0;
+  }
+  for (; i < n; ++i) {
+    r = x[i] > r ? x[i] : r;
+    nan = nan || x[i] != x[i];
+  }
+  *has_nan = nan;
+  return r;
+}
+
+void argmax_rows_k(const float *x, int32_t *out, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    bool nan = false;
+    const float m = row_max_nan(xr, cols, &nan);
+    int64_t idx = 0;
+    if (nan) {
+      while (idx < cols && xr[idx] == xr[idx]) ++idx;
+    } else {
+      while (idx < cols && !(xr[idx] == m)) ++idx;
+    }
+    out[r] = static_cast<int32_t>(idx < cols ? idx : 0);
+  }
+}
+
 const CpuKernels kTable = {
     TSR_ISA_NAME,
     {binary_k<TSR_OP_ADD>, binary_k<TSR_OP_SUB>, binary_k<TSR_OP_MUL>, binary_k<TSR_OP_DIV>},
@@ -363,7 +523,17 @@ const CpuKernels kTable = {
     silu_k,
     transpose_k,
     convert_k,
+    {binary_strided_k<TSR_OP_ADD>, binary_strided_k<TSR_OP_SUB>, binary_strided_k<TSR_OP_MUL>,
+     binary_strided_k<TSR_OP_DIV>},
+    {unary_k<TSR_UNARY_SIGMOID>, unary_k<TSR_UNARY_TANH>, unary_k<TSR_UNARY_RELU>, unary_k<TSR_UNARY_EXP>,
+     unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_t<false>, sqrt_t<true>,
+     unary_k<TSR_UNARY_ABS>, unary_k<TSR_UNARY_SQUARE>},
+    rope_k,
+    log_softmax_k,
+    sum_rows_k,
+    argmax_rows_k,
 };
+static_assert(TSR_UNARY_COUNT == 11, "update the unary table");
 
 }  // namespace
 

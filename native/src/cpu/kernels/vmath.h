@@ -173,6 +173,54 @@ TSR_VINLINE float silu_f(float x) {
   return sel(x == -__builtin_inff(), -0.0f, y);
 }
 
+// sigmoid(x) = 1 / (1 + e^{-x}); NaN propagates, +-inf give 1 / 0.
+TSR_VINLINE float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
+
+// Quick GELU (CLIP): x * sigmoid(1.702 x) = x / (1 + e^{-1.702 x}); the exponent is formed in double
+// and handed to exp as hi + lo. quick_gelu(-inf) = -0.
+TSR_VINLINE float quick_gelu_f(float x) {
+  double a = -1.702 * static_cast<double>(x);
+  a = sel(a > 200.0, 200.0, sel(a < -200.0, -200.0, a));  // NaN passes
+  const float hi = static_cast<float>(a);
+  const float lo = static_cast<float>(a - static_cast<double>(hi));
+  const float y = x / (1.0f + exp_hl(hi, lo));
+  return sel(x == -__builtin_inff(), -0.0f, y);
+}
+
+// Natural log (Cephes logf: x = m 2^e with m in [sqrt(1/2), sqrt 2), polynomial in m - 1); relative
+// error ~1 ulp, subnormals scaled first. x < 0 (and -inf) gives NaN, +-0 gives -inf, +inf gives +inf,
+// NaN propagates.
+TSR_VINLINE float log_f(float x) {
+  const bool sub = x < 1.17549435e-38f;  // also true for 0 and negatives, fixed up below
+  const float xs = sel(sub, x * 8388608.0f, x);
+  const uint32_t u = f2u(xs);
+  float fe = static_cast<float>(static_cast<int32_t>((u >> 23) & 0xffu)) - 126.0f;
+  fe = sel(sub, fe - 23.0f, fe);
+  float m = u2f((u & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
+  const bool low = m < 0.707106781186547524f;
+  fe = sel(low, fe - 1.0f, fe);
+  m = sel(low, m + m - 1.0f, m - 1.0f);
+  const float z = m * m;
+  float p = 7.0376836292e-2f;
+  p = p * m - 1.1514610310e-1f;
+  p = p * m + 1.1676998740e-1f;
+  p = p * m - 1.2420140846e-1f;
+  p = p * m + 1.4249322787e-1f;
+  p = p * m - 1.6668057665e-1f;
+  p = p * m + 2.0000714765e-1f;
+  p = p * m - 2.4999993993e-1f;
+  p = p * m + 3.3333331174e-1f;
+  float y = p * m * z;
+  y = y + fe * -2.12194440e-4f;
+  y = y - 0.5f * z;
+  float r = m + y;
+  r = r + fe * 0.693359375f;
+  r = sel(x == __builtin_inff(), x, r);
+  r = sel(x == 0.0f, -__builtin_inff(), r);
+  r = sel(x < 0.0f, __builtin_nanf(""), r);
+  return sel(x != x, x, r);
+}
+
 }  // namespace vm
 }  // namespace tsr
 

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
             // region speech (#7)
             // endregion speech
             // region chat (#8)
+            ChatCommand.class,
             // endregion chat
             CommandLine.HelpCommand.class})
 public final class TesseraCli implements Runnable {

@@ -70,6 +70,13 @@ public interface Backend {
 
     void binaryRow(BinaryOp op, Tensor x, Tensor row, Tensor out);
 
+    /**
+     * {@code out = a (op) b} with NumPy broadcasting: a and b are views (any strides) whose shapes broadcast
+     * to out's (see {@link Shape#broadcastStrides}); out is contiguous and does not overlap a or b, except
+     * an input with out's exact layout.
+     */
+    void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out);
+
     void affine(Tensor x, float alpha, float beta, Tensor out);
 
     /** gamma/beta may be null. */
@@ -99,6 +106,34 @@ public interface Backend {
     void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Tensor a, int lda, long strideA,
             Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC, int batch,
             MatmulPrecision precision);
+
+    // ---- ops for the model pipelines (copy between views, unary table, RoPE, last-dim reductions)
+
+    /**
+     * Copies the view {@code src} into the view {@code dst} of the same shape and dtype, element by element;
+     * either may be strided (e.g. {@code dst} a slice of a KV cache). {@code dst} maps distinct indices to
+     * distinct elements and does not overlap {@code src} ({@link Ops#copyInto} ensures both).
+     */
+    void copyStrided(Tensor src, Tensor dst);
+
+    /** out = op(x) elementwise (x and out contiguous, same shape and dtype; out may be x). */
+    void unary(UnaryOp op, Tensor x, Tensor out);
+
+    /**
+     * Rotary position embedding (Hugging Face rotate_half) of {@code x} [B, H, S, D], a view with unit stride
+     * along D (other strides arbitrary), into contiguous {@code out} of x's shape and dtype; {@code cos} and
+     * {@code sin} are contiguous F32 [S, D/2] (shared by the batch) or [B, S, D/2]. See {@link Ops#rope}.
+     */
+    void rope(Tensor x, Tensor cos, Tensor sin, Tensor out);
+
+    /** Log-softmax over the last dim of contiguous x into contiguous out (same shape and dtype; may be x). */
+    void logSoftmax(Tensor x, Tensor out);
+
+    /** out[r] = scale · Σ_c x[r, c] over the last dim of contiguous x; out contiguous in x's dtype. */
+    void sumLastDim(Tensor x, float scale, Tensor out);
+
+    /** out (contiguous I32, one per row) = index of the maximum of each row of contiguous x (see {@link Ops#argmaxLastDim}). */
+    void argmaxLastDim(Tensor x, Tensor out);
 
     // ==== kernel families (issue 3). Each family edits only its own region below. ====
     // ---- attention region

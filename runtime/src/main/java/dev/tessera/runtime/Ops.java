@@ -123,13 +123,18 @@ public final class Ops {
     }
 
     /**
-     * {@code a (op) b} where b has a's shape, or b is 1-D with a's last dim (broadcast over rows, e.g.
-     * a bias).
+     * {@code a (op) b} elementwise with NumPy broadcasting: shapes are aligned on the right and each pair of
+     * dims must be equal or one of them 1 (e.g. a bias [D] over [B, S, D], a per-row factor [B, S, 1] over
+     * [B, S, D], a mask [B, 1, S] over [B, H, S]); the result has the broadcast shape and a's dtype. Inputs
+     * may be views (broadcast operands are read in place).
      */
     public static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         String name = op.name().toLowerCase();
         open(name, a, b);
-        Tensor out = like(a);
+        sameDevice(name, a, b);
+        sameDtype(name, a, b);
+        floating(name, a);
+        Tensor out = Tensor.empty(a.dtype(), a.device(), broadcastShape(name, a, b));
         try {
             binary(op, a, b, out);
         } catch (RuntimeException e) {
@@ -139,29 +144,69 @@ public final class Ops {
         return out;
     }
 
-    /** As {@link #binary(BinaryOp, Tensor, Tensor)} into a preallocated contiguous {@code out}. */
+    /**
+     * As {@link #binary(BinaryOp, Tensor, Tensor)} into a preallocated contiguous {@code out} of the broadcast
+     * shape; {@code out} may be {@code a} or {@code b} when that input has the broadcast shape.
+     */
     public static void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         String name = op.name().toLowerCase();
         open(name, a, b, out);
         sameDevice(name, a, b, out);
         sameDtype(name, a, b);
         floating(name, a);
-        checkOut(name, out, a);
+        long[] shape = broadcastShape(name, a, b);
+        if (!out.device().equals(a.device()) || out.dtype() != a.dtype() || !Arrays.equals(out.shape(), shape)
+                || !out.isContiguous()) {
+            throw new IllegalArgumentException(name + ": out must be a contiguous " + a.dtype() + Arrays.toString(shape)
+                    + " on " + a.device() + ", got " + out.describe() + (out.isContiguous() ? "" : " (not contiguous)"));
+        }
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
-        if (!same && !row) {
-            throw new IllegalArgumentException(name + ": shapes " + Arrays.toString(a.shape()) + " and "
-                    + Arrays.toString(b.shape()) + " do not match (b must have a's shape, or be 1-D of a's last dim)");
-        }
         try (Temps tmp = new Temps()) {
-            Tensor ca = tmp.contiguous(a);
-            Tensor cb = tmp.contiguous(b);
-            if (same) {
-                a.backend().binary(op, ca, cb, out);
+            if (same && a.isContiguous() && b.isContiguous()) {
+                a.backend().binary(op, a, b, out);
+            } else if (row && a.isContiguous() && b.isContiguous()) {
+                a.backend().binaryRow(op, tmp.contiguous(a), tmp.contiguous(b), out);
             } else {
-                a.backend().binaryRow(op, ca, cb, out);
+                a.backend().binaryBroadcast(op, apart(a, out, tmp), apart(b, out, tmp), out);
             }
         }
+    }
+
+    /** The NumPy broadcast of a's and b's shapes, or an exception naming both. */
+    private static long[] broadcastShape(String op, Tensor a, Tensor b) {
+        long[] sa = a.shape();
+        long[] sb = b.shape();
+        int r = Math.max(sa.length, sb.length);
+        long[] out = new long[r];
+        for (int i = 0; i < r; i++) {
+            int ia = i - (r - sa.length);
+            int ib = i - (r - sb.length);
+            long da = ia >= 0 ? sa[ia] : 1;
+            long db = ib >= 0 ? sb[ib] : 1;
+            if (da != db && da != 1 && db != 1) {
+                throw new IllegalArgumentException(op + ": shapes " + Arrays.toString(sa) + " and " + Arrays.toString(sb)
+                        + " do not broadcast (dims must be equal or 1, aligned on the right)");
+            }
+            out[i] = da == 1 ? db : da;
+        }
+        return out;
+    }
+
+    /**
+     * {@code t} itself, or a copy when it shares memory with {@code out} in another layout (a broadcast read
+     * of an element the op has already overwritten).
+     */
+    private static Tensor apart(Tensor t, Tensor out, Temps tmp) {
+        if (t.storage() != out.storage() || !extentsOverlap(t, out)) {
+            return t;
+        }
+        if (t.offset() == out.offset() && t.isContiguous() && Arrays.equals(t.shape(), out.shape())) {
+            return t; // elementwise in place
+        }
+        Tensor c = tmp.add(Tensor.empty(t.dtype(), t.device(), t.shape()));
+        t.backend().copyStrided(t, c);
+        return c;
     }
 
     /** {@code alpha * x + beta}. */
@@ -259,6 +304,24 @@ public final class Ops {
         Tensor out = like(x);
         try (Temps tmp = new Temps()) {
             x.backend().softmax(tmp.contiguous(x), causalQ, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /**
+     * Log-softmax over the last dim, {@code x − max − log Σ exp(x − max)} (log-probabilities for beam search,
+     * log-prob thresholds). A row holding NaN or +∞, or made only of −∞, gives NaN.
+     */
+    public static Tensor logSoftmax(Tensor x) {
+        open("logSoftmax", x);
+        floating("logSoftmax", x);
+        rankAtLeast("logSoftmax", x, 1);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().logSoftmax(tmp.contiguous(x), out);
         } catch (RuntimeException e) {
             out.close();
             throw e;
@@ -367,6 +430,366 @@ public final class Ops {
             throw e;
         }
         return out;
+    }
+
+    // ------------------------------------------------------------------ copies between views, concat
+
+    /**
+     * Copies {@code src} (any view) into {@code dst}, a view of the same shape, dtype and device that may itself
+     * be strided: a slice of a bigger tensor such as a KV cache ({@code Ops.copyInto(kNew, cache.slice(2, pos,
+     * pos + n))}) or a part of a concatenation. Views that share memory with {@code src} are handled (src is
+     * staged through a temporary first). {@code dst} must not map two indices to one element (no broadcast
+     * strides).
+     */
+    public static void copyInto(Tensor src, Tensor dst) {
+        open("copyInto", src, dst);
+        sameDevice("copyInto", src, dst);
+        if (src.dtype() != dst.dtype()) {
+            throw new IllegalArgumentException("copyInto: dtype mismatch: src " + src.describe() + ", dst "
+                    + dst.describe() + " (convert with Ops.convert first)");
+        }
+        if (!Arrays.equals(src.shape(), dst.shape())) {
+            throw new IllegalArgumentException("copyInto: shapes differ: src " + src.describe() + ", dst "
+                    + dst.describe());
+        }
+        if (src.numel() == 0) {
+            return;
+        }
+        if (selfOverlapping(dst)) {
+            throw new IllegalArgumentException("copyInto: dst " + dst.describe() + " with strides "
+                    + Arrays.toString(dst.strides()) + " maps several indices to one element");
+        }
+        if (src.storage() == dst.storage() && extentsOverlap(src, dst)) {
+            try (Tensor staged = Tensor.empty(src.dtype(), src.device(), src.shape())) {
+                src.backend().copyStrided(src, staged);
+                src.backend().copyStrided(staged, dst);
+            }
+            return;
+        }
+        src.backend().copyStrided(src, dst);
+    }
+
+    /** Whether a view reaches one element through two indices (a stride-0 or interleaved dst). */
+    private static boolean selfOverlapping(Tensor t) {
+        long[] d = t.shape();
+        long[] s = t.strides();
+        Integer[] order = new Integer[d.length];
+        int n = 0;
+        for (int i = 0; i < d.length; i++) {
+            if (d[i] > 1) {
+                order[n++] = i;
+            }
+        }
+        Arrays.sort(order, 0, n, (a, b) -> Long.compare(Math.abs(s[a]), Math.abs(s[b])));
+        long extent = 0; // largest offset reachable with the dims seen so far
+        for (int j = 0; j < n; j++) {
+            int i = order[j];
+            long st = Math.abs(s[i]);
+            if (st <= extent) {
+                return true;
+            }
+            extent += st * (d[i] - 1);
+        }
+        return false;
+    }
+
+    /** Whether the element ranges spanned by two views of one storage intersect. */
+    private static boolean extentsOverlap(Tensor a, Tensor b) {
+        long[] ra = span(a);
+        long[] rb = span(b);
+        return ra[0] <= rb[1] && rb[0] <= ra[1];
+    }
+
+    private static long[] span(Tensor t) {
+        long lo = t.offset();
+        long hi = t.offset();
+        long[] d = t.shape();
+        long[] s = t.strides();
+        for (int i = 0; i < d.length; i++) {
+            long reach = (d[i] - 1) * s[i];
+            if (reach < 0) {
+                lo += reach;
+            } else {
+                hi += reach;
+            }
+        }
+        return new long[] {lo, hi};
+    }
+
+    /**
+     * Concatenation along {@code dim} (negative counts from the end) of tensors (any views) with the same
+     * dtype, device and rank and equal sizes in every other dim → a new contiguous tensor. Parts of size 0
+     * along {@code dim} are allowed.
+     */
+    public static Tensor concat(int dim, Tensor... parts) {
+        if (parts == null || parts.length == 0) {
+            throw new IllegalArgumentException("concat: no tensors given");
+        }
+        open("concat", parts);
+        Tensor first = parts[0];
+        sameDevice("concat", first, parts);
+        sameDtype("concat", first, parts);
+        int rank = first.rank();
+        if (rank == 0) {
+            throw new IllegalArgumentException("concat needs tensors of rank >= 1, got " + first.describe());
+        }
+        int d = dim < 0 ? dim + rank : dim;
+        if (d < 0 || d >= rank) {
+            throw new IllegalArgumentException("concat: dim " + dim + " is out of range for rank " + rank + " ("
+                    + first.describe() + ")");
+        }
+        long total = 0;
+        for (Tensor p : parts) {
+            if (p.rank() != rank) {
+                throw new IllegalArgumentException("concat: ranks differ: " + first.describe() + " and " + p.describe());
+            }
+            for (int i = 0; i < rank; i++) {
+                if (i != d && p.dim(i) != first.dim(i)) {
+                    throw new IllegalArgumentException("concat along dim " + dim + ": sizes differ in dim " + i + ": "
+                            + first.describe() + " and " + p.describe());
+                }
+            }
+            total = Math.addExact(total, p.dim(d));
+        }
+        long[] shape = first.shape();
+        shape[d] = total;
+        Tensor out = Tensor.empty(first.dtype(), first.device(), shape);
+        try {
+            long at = 0;
+            for (Tensor p : parts) {
+                long n = p.dim(d);
+                if (n > 0) {
+                    try (Tensor view = out.slice(d, at, at + n)) {
+                        copyInto(p, view);
+                    }
+                }
+                at += n;
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** As {@link #concat(int, Tensor...)}. */
+    public static Tensor concat(int dim, List<Tensor> parts) {
+        if (parts == null) {
+            throw new IllegalArgumentException("concat: no tensors given");
+        }
+        return concat(dim, parts.toArray(new Tensor[0]));
+    }
+
+    // ------------------------------------------------------------------ unary table
+
+    /** {@code op(x)} elementwise (fp32 maths; F32/F16/BF16 storage) → a new tensor of x's shape and dtype. */
+    public static Tensor unary(UnaryOp op, Tensor x) {
+        if (op == null) {
+            throw new IllegalArgumentException("unary: op is null");
+        }
+        String name = op.name().toLowerCase();
+        open(name, x);
+        Tensor out = like(x);
+        try {
+            unary(op, x, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** As {@link #unary(UnaryOp, Tensor)} into a preallocated contiguous {@code out} (which may be x). */
+    public static void unary(UnaryOp op, Tensor x, Tensor out) {
+        if (op == null) {
+            throw new IllegalArgumentException("unary: op is null");
+        }
+        String name = op.name().toLowerCase();
+        open(name, x, out);
+        sameDevice(name, x, out);
+        floating(name, x);
+        checkOut(name, out, x);
+        try (Temps tmp = new Temps()) {
+            x.backend().unary(op, tmp.contiguous(x), out);
+        }
+    }
+
+    /** {@code 1 / (1 + e^-x)}. */
+    public static Tensor sigmoid(Tensor x) {
+        return unary(UnaryOp.SIGMOID, x);
+    }
+
+    public static Tensor tanh(Tensor x) {
+        return unary(UnaryOp.TANH, x);
+    }
+
+    /** {@code max(x, 0)} (NaN stays NaN). */
+    public static Tensor relu(Tensor x) {
+        return unary(UnaryOp.RELU, x);
+    }
+
+    public static Tensor exp(Tensor x) {
+        return unary(UnaryOp.EXP, x);
+    }
+
+    /** Natural log ({@code x < 0} gives NaN, 0 gives −∞). */
+    public static Tensor log(Tensor x) {
+        return unary(UnaryOp.LOG, x);
+    }
+
+    /** CLIP's quick GELU: {@code x · sigmoid(1.702 x)}. */
+    public static Tensor quickGelu(Tensor x) {
+        return unary(UnaryOp.QUICK_GELU, x);
+    }
+
+    // ------------------------------------------------------------------ rotary position embedding
+
+    /**
+     * Rotary position embedding in the Hugging Face {@code rotate_half} convention (Llama, Mistral, Qwen...):
+     * with {@code x1 = x[..., :D/2]}, {@code x2 = x[..., D/2:]},
+     * {@code out = cat(x1·cos − x2·sin, x2·cos + x1·sin)}.
+     *
+     * <p>{@code x} is [B, H, S, D] with D even, F32/F16/BF16, any view whose last dim has unit stride (e.g. a
+     * [B, S, H, D] projection output viewed with {@code transpose(1, 2)}: read in place, no copy); other views
+     * are gathered first. {@code cos} and {@code sin} are F32 [S, D/2] (one table for the batch: the rows of
+     * the positions of x's S tokens, e.g. a slice of a precomputed table at the decode offset) or [B, S, D/2]
+     * (per-sequence positions). Their second half of HF's [S, D] tables (a duplicate of the first) is not
+     * passed. Returns a new contiguous tensor of x's shape and dtype (fp32 maths).
+     */
+    public static Tensor rope(Tensor x, Tensor cos, Tensor sin) {
+        open("rope", x, cos, sin);
+        sameDevice("rope", x, cos, sin);
+        floating("rope", x);
+        if (x.rank() != 4) {
+            throw new IllegalArgumentException("rope: x must be [batch, heads, seq, headDim], got " + x.describe());
+        }
+        long b = x.dim(0);
+        long s = x.dim(2);
+        long d = x.dim(3);
+        if (d % 2 != 0) {
+            throw new IllegalArgumentException("rope: head dim must be even, got " + x.describe());
+        }
+        for (Tensor t : new Tensor[] {cos, sin}) {
+            String which = t == cos ? "cos" : "sin";
+            if (t.dtype() != DType.F32) {
+                throw new IllegalArgumentException("rope: " + which + " must be F32, got " + t.describe());
+            }
+            boolean shared = t.rank() == 2 && t.dim(0) == s && t.dim(1) == d / 2;
+            boolean perBatch = t.rank() == 3 && t.dim(0) == b && t.dim(1) == s && t.dim(2) == d / 2;
+            if (!shared && !perBatch) {
+                throw new IllegalArgumentException("rope: " + which + " must be [" + s + ", " + d / 2 + "] or [" + b
+                        + ", " + s + ", " + d / 2 + "] for x " + x.describe() + ", got " + t.describe());
+            }
+        }
+        if (!Arrays.equals(cos.shape(), sin.shape())) {
+            throw new IllegalArgumentException("rope: cos " + cos.describe() + " and sin " + sin.describe()
+                    + " differ in shape");
+        }
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            Tensor xv = x;
+            if (d > 1 && x.strides()[3] != 1) {
+                xv = tmp.contiguous(x);
+            }
+            x.backend().rope(xv, tmp.contiguous(cos), tmp.contiguous(sin), out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ last-dim reductions
+
+    /** Sum over the last dim (fp32 or wider accumulation) → x's shape without its last dim, x's dtype. */
+    public static Tensor sumLastDim(Tensor x) {
+        return reduceLastDim("sumLastDim", x, false);
+    }
+
+    /** Mean over the last dim (fp32 or wider accumulation) → x's shape without its last dim, x's dtype. */
+    public static Tensor meanLastDim(Tensor x) {
+        return reduceLastDim("meanLastDim", x, true);
+    }
+
+    private static Tensor reduceLastDim(String op, Tensor x, boolean mean) {
+        open(op, x);
+        floating(op, x);
+        rankAtLeast(op, x, 1);
+        long cols = x.dim(-1);
+        if (mean && cols == 0) {
+            throw new IllegalArgumentException(op + ": the last dim of " + x.describe() + " is empty");
+        }
+        Tensor out = Tensor.empty(x.dtype(), x.device(), Arrays.copyOf(x.shape(), x.rank() - 1));
+        try (Temps tmp = new Temps()) {
+            if (out.numel() > 0) {
+                x.backend().sumLastDim(tmp.contiguous(x), mean ? (float) (1.0 / cols) : 1f, out);
+            }
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /**
+     * Sum over {@code dim} (negative counts from the end) → x's shape without that dim, x's dtype; e.g. mean
+     * pooling of [B, S, D] token states over S: {@code Ops.sum(Ops.mul(h, mask3), 1)} with mask3 [B, S, 1].
+     * Other dims than the last are moved last by a gathering copy first.
+     */
+    public static Tensor sum(Tensor x, int dim) {
+        return reduceDim("sum", x, dim, false);
+    }
+
+    /** Mean over {@code dim} (see {@link #sum(Tensor, int)}); an empty dim is refused. */
+    public static Tensor mean(Tensor x, int dim) {
+        return reduceDim("mean", x, dim, true);
+    }
+
+    private static Tensor reduceDim(String op, Tensor x, int dim, boolean mean) {
+        open(op, x);
+        floating(op, x);
+        rankAtLeast(op, x, 1);
+        int r = x.rank();
+        int d = dim < 0 ? dim + r : dim;
+        if (d < 0 || d >= r) {
+            throw new IllegalArgumentException(op + ": dim " + dim + " is out of range for " + x.describe());
+        }
+        if (d == r - 1) {
+            return reduceLastDim(op, x, mean);
+        }
+        try (Temps tmp = new Temps()) {
+            Tensor v = x;
+            for (int i = d; i < r - 1; i++) { // move dim d last, keeping the order of the others
+                v = tmp.add(v.transpose(i, i + 1));
+            }
+            return reduceLastDim(op, v, mean);
+        }
+    }
+
+    /**
+     * Index of the largest element of each row (last dim) of x, rows in row-major order of x's leading dims;
+     * copied to the host. Ties give the first index; a row holding NaN gives the index of its first NaN (NaN
+     * counts as the maximum, as in PyTorch). Greedy decoding: {@code argmaxLastDim(logits.slice(1, S - 1, S))}.
+     */
+    public static int[] argmaxLastDim(Tensor x) {
+        open("argmaxLastDim", x);
+        floating("argmaxLastDim", x);
+        rankAtLeast("argmaxLastDim", x, 1);
+        long cols = x.dim(-1);
+        if (cols < 1 || cols >= Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("argmaxLastDim: last dim must be in [1, 2^31 - 1), got " + x.describe());
+        }
+        long rows = x.numel() / cols;
+        if (rows > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("argmaxLastDim: too many rows for a Java array: " + x.describe());
+        }
+        if (rows == 0) {
+            return new int[0];
+        }
+        try (Temps tmp = new Temps(); Tensor out = Tensor.empty(DType.I32, x.device(), rows)) {
+            x.backend().argmaxLastDim(tmp.contiguous(x), out);
+            return out.toIntArray();
+        }
     }
 
     // ------------------------------------------------------------------ matmul

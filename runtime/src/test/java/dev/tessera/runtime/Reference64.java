@@ -464,4 +464,124 @@ public final class Reference64 {
         }
         return out;
     }
+    // ------------------------------------------------------------------ model-pipeline ops
+
+    /** The float64 value of {@code op} at x. */
+    public static double unary(UnaryOp op, double x) {
+        switch (op) {
+            case SIGMOID:
+                return 1 / (1 + Math.exp(-x));
+            case TANH:
+                return Math.tanh(x);
+            case RELU:
+                return Double.isNaN(x) ? x : Math.max(x, 0);
+            case EXP:
+                return Math.exp(x);
+            case LOG:
+                return Math.log(x);
+            case QUICK_GELU:
+                return x == Double.NEGATIVE_INFINITY ? -0.0 : x / (1 + Math.exp(-1.702 * x));
+            case NEG:
+                return -x;
+            case SQRT:
+                return Math.sqrt(x);
+            case RSQRT:
+                return 1 / Math.sqrt(x);
+            case ABS:
+                return Math.abs(x);
+            case SQUARE:
+                return x * x;
+            default:
+                throw new IllegalArgumentException(op.name());
+        }
+    }
+
+    public static double[] unary(UnaryOp op, float[] x) {
+        double[] out = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            out[i] = unary(op, x[i]);
+        }
+        return out;
+    }
+
+    /**
+     * RoPE (rotate_half) of contiguous x [b, h, s, d]; cos / sin [s, d/2] ({@code perBatch} false) or
+     * [b, s, d/2].
+     */
+    public static double[] rope(float[] x, float[] cos, float[] sin, int b, int h, int s, int d, boolean perBatch) {
+        int half = d / 2;
+        double[] out = new double[x.length];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                for (int si = 0; si < s; si++) {
+                    int row = ((bi * h + hi) * s + si) * d;
+                    int cs = ((perBatch ? bi * s : 0) + si) * half;
+                    for (int j = 0; j < half; j++) {
+                        double x1 = x[row + j];
+                        double x2 = x[row + j + half];
+                        double c = cos[cs + j];
+                        double sn = sin[cs + j];
+                        out[row + j] = x1 * c - x2 * sn;
+                        out[row + j + half] = x2 * c + x1 * sn;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Row sums of x [rows, cols] times {@code scale}. */
+    public static double[] sumRows(float[] x, int cols, double scale) {
+        int rows = cols == 0 ? 0 : x.length / cols;
+        double[] out = new double[rows];
+        for (int r = 0; r < rows; r++) {
+            double acc = 0;
+            for (int c = 0; c < cols; c++) {
+                acc += x[r * cols + c];
+            }
+            out[r] = acc * scale;
+        }
+        return out;
+    }
+
+    /** Row argmax of x [rows, cols]: first maximum; the first NaN if the row has one. */
+    public static int[] argmaxRows(float[] x, int cols) {
+        int rows = x.length / cols;
+        int[] out = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            int best = 0;
+            for (int c = 0; c < cols; c++) {
+                float v = x[r * cols + c];
+                if (Float.isNaN(v)) {
+                    best = c;
+                    break;
+                }
+                if (v > x[r * cols + best]) {
+                    best = c;
+                }
+            }
+            out[r] = best;
+        }
+        return out;
+    }
+
+    /** Row-wise log-softmax of x [rows, cols]. */
+    public static double[] logSoftmax(float[] x, int cols) {
+        double[] out = new double[x.length];
+        for (int r = 0; r < x.length / cols; r++) {
+            double m = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) {
+                m = Math.max(m, x[r * cols + c]);
+            }
+            double s = 0;
+            for (int c = 0; c < cols; c++) {
+                s += Math.exp(x[r * cols + c] - m);
+            }
+            double ls = Math.log(s);
+            for (int c = 0; c < cols; c++) {
+                out[r * cols + c] = x[r * cols + c] - m - ls;
+            }
+        }
+        return out;
+    }
 }

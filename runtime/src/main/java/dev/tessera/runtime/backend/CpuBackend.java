@@ -11,8 +11,10 @@ import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.HostArray;
+import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.UnaryOp;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -196,6 +198,26 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        long[] shape = out.shape();
+        if (a.dtype() == DType.F32) {
+            NativeStatus.check(tsr_cpu_binary_strided_f32(op.code(), a.address(),
+                    Shape.broadcastStrides(a.shape(), a.strides(), shape), b.address(),
+                    Shape.broadcastStrides(b.shape(), b.strides(), shape), out.address(), shape.length, shape),
+                    "tsr_cpu_binary_strided_f32");
+            return;
+        }
+        // F16/BF16: widen contiguous copies of the (small, unbroadcast) inputs
+        try (Tensor ac = a.contiguous(); Tensor bc = b.contiguous(); F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_binary_strided_f32(op.code(), f.in(ac),
+                    Shape.broadcastStrides(ac.shape(), ac.strides(), shape), f.in(bc),
+                    Shape.broadcastStrides(bc.shape(), bc.strides(), shape), f.out(out), shape.length, shape),
+                    "tsr_cpu_binary_strided_f32");
+            f.finish();
+        }
+    }
+
+    @Override
     public void affine(Tensor x, float alpha, float beta, Tensor out) {
         try (F32 f = new F32()) {
             NativeStatus.check(tsr_cpu_affine_f32(f.in(x), alpha, beta, f.out(out), x.numel()), "tsr_cpu_affine_f32");
@@ -322,6 +344,70 @@ public final class CpuBackend implements Backend {
         NativeStatus.check(tsr_cpu_convert(t.address(), t.dtype().code(), f.address(), DType.F32.code(), elements),
                 "tsr_cpu_convert");
         return f;
+    }
+
+    // ------------------------------------------------------------------ ops for the model pipelines
+
+    @Override
+    public void copyStrided(Tensor src, Tensor dst) {
+        long[] shape = src.shape();
+        NativeStatus.check(tsr_cpu_copy_strided(src.address(), src.strides(), dst.address(), dst.strides(),
+                shape.length, shape, src.dtype().size()), "tsr_cpu_copy_strided");
+    }
+
+    @Override
+    public void unary(UnaryOp op, Tensor x, Tensor out) {
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_unary_f32(op.code(), f.in(x), f.out(out), x.numel()), "tsr_cpu_unary_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) {
+        long[] st = x.strides();
+        long[] d = x.shape();
+        long csBatch = cos.rank() == 3 ? cos.dim(1) * cos.dim(2) : 0;
+        if (x.dtype() == DType.F32) {
+            NativeStatus.check(tsr_cpu_rope_f32(x.address(), st[0], st[1], st[2], cos.address(), sin.address(),
+                    csBatch, out.address(), d[0], d[1], d[2], d[3]), "tsr_cpu_rope_f32");
+            return;
+        }
+        // F16/BF16: widen a contiguous copy, rotate in fp32, narrow into out
+        try (Tensor xc = x.contiguous(); F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_rope_f32(f.in(xc), d[1] * d[2] * d[3], d[2] * d[3], d[3], cos.address(),
+                    sin.address(), csBatch, f.out(out), d[0], d[1], d[2], d[3]), "tsr_cpu_rope_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void logSoftmax(Tensor x, Tensor out) {
+        long cols = x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_log_softmax_f32(f.in(x), f.out(out), cols == 0 ? 0 : x.numel() / cols, cols),
+                    "tsr_cpu_log_softmax_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void sumLastDim(Tensor x, float scale, Tensor out) {
+        long cols = x.rank() == 0 ? 1 : x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_sum_rows_f32(f.in(x), f.out(out), out.numel(), cols, scale),
+                    "tsr_cpu_sum_rows_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void argmaxLastDim(Tensor x, Tensor out) {
+        long cols = x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_argmax_rows_f32(f.in(x), out.address(), out.numel(), cols),
+                    "tsr_cpu_argmax_rows_f32");
+        }
     }
 
     // ==== kernel families (issue 3). Each family edits only its own region below. ====

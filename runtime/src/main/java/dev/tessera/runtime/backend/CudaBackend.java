@@ -10,8 +10,10 @@ import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.HostArray;
+import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.UnaryOp;
 import dev.tessera.runtime.memory.CachingAllocator;
 import org.bytedeco.javacpp.Pointer;
 
@@ -209,6 +211,15 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        long[] shape = out.shape();
+        NativeStatus.check(tsr_cuda_binary_strided(op.code(), a.dtype().code(), a.address(),
+                Shape.broadcastStrides(a.shape(), a.strides(), shape), b.address(),
+                Shape.broadcastStrides(b.shape(), b.strides(), shape), out.address(), shape.length, shape,
+                enter(a.device())), "tsr_cuda_binary_strided");
+    }
+
+    @Override
     public void affine(Tensor x, float alpha, float beta, Tensor out) {
         NativeStatus.check(tsr_cuda_affine(x.dtype().code(), x.address(), alpha, beta, out.address(), x.numel(),
                 enter(x.device())), "tsr_cuda_affine");
@@ -308,6 +319,50 @@ public final class CudaBackend implements Backend {
             }
             return cublas[d.index()];
         }
+    }
+
+    // ------------------------------------------------------------------ ops for the model pipelines
+
+    @Override
+    public void copyStrided(Tensor src, Tensor dst) {
+        long[] shape = src.shape();
+        NativeStatus.check(tsr_cuda_copy_strided(src.address(), src.strides(), dst.address(), dst.strides(),
+                shape.length, shape, src.dtype().size(), enter(src.device())), "tsr_cuda_copy_strided");
+    }
+
+    @Override
+    public void unary(UnaryOp op, Tensor x, Tensor out) {
+        NativeStatus.check(tsr_cuda_unary(op.code(), x.dtype().code(), x.address(), out.address(), x.numel(),
+                enter(x.device())), "tsr_cuda_unary");
+    }
+
+    @Override
+    public void rope(Tensor x, Tensor cos, Tensor sin, Tensor out) {
+        long[] st = x.strides();
+        long[] d = x.shape();
+        long csBatch = cos.rank() == 3 ? cos.dim(1) * cos.dim(2) : 0;
+        NativeStatus.check(tsr_cuda_rope(x.dtype().code(), x.address(), st[0], st[1], st[2], cos.address(),
+                sin.address(), csBatch, out.address(), d[0], d[1], d[2], d[3], enter(x.device())), "tsr_cuda_rope");
+    }
+
+    @Override
+    public void logSoftmax(Tensor x, Tensor out) {
+        long cols = x.dim(-1);
+        NativeStatus.check(tsr_cuda_log_softmax(x.dtype().code(), x.address(), out.address(),
+                cols == 0 ? 0 : x.numel() / cols, cols, enter(x.device())), "tsr_cuda_log_softmax");
+    }
+
+    @Override
+    public void sumLastDim(Tensor x, float scale, Tensor out) {
+        long cols = x.rank() == 0 ? 1 : x.dim(-1);
+        NativeStatus.check(tsr_cuda_sum_rows(x.dtype().code(), x.address(), out.address(), out.numel(), cols, scale,
+                enter(x.device())), "tsr_cuda_sum_rows");
+    }
+
+    @Override
+    public void argmaxLastDim(Tensor x, Tensor out) {
+        NativeStatus.check(tsr_cuda_argmax_rows(x.dtype().code(), x.address(), out.address(), out.numel(), x.dim(-1),
+                enter(x.device())), "tsr_cuda_argmax_rows");
     }
 
     // ==== kernel families (issue 3). Each family edits only its own region below. ====

@@ -1,0 +1,190 @@
+package dev.tessera.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tessera.models.llama.ChatSession;
+import dev.tessera.models.llama.ChatTemplate;
+import dev.tessera.models.llama.GenerationConfig;
+import dev.tessera.models.llama.Generator;
+import dev.tessera.models.llama.LlamaForCausalLM;
+import dev.tessera.models.nn.HfConfig;
+import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code tessera chat --model DIR [--image FILE]... [--max-tokens N] [--temperature T] [--seed S] [--json] [--raw]
+ * ["prompt"]}: answers one prompt with a Llama-style (or LLaVA) checkpoint, streaming the text; without a prompt,
+ * an interactive session reads one user message per line from stdin and keeps the conversation and its KV cache
+ * between turns.
+ */
+@Command(name = "chat", description = "Chat with a Llama-style or LLaVA checkpoint (config.json + safetensors + tokenizer.json).")
+final class ChatCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "PROMPT",
+            description = "The user message; without one, an interactive session reads messages from stdin.")
+    String prompt;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
+    Path model;
+
+    @Option(names = "--image", paramLabel = "FILE", description = "An image for a LLaVA model (repeatable; one per <image> tag).")
+    List<Path> images = new ArrayList<>();
+
+    @Option(names = "--max-tokens", defaultValue = "256", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}).")
+    double temperature;
+
+    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling threshold (default ${DEFAULT-VALUE}).")
+    double topP;
+
+    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens, 0 = all (default ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--repetition-penalty", defaultValue = "1", description = "> 1 discourages repeats (default ${DEFAULT-VALUE}).")
+    double repetitionPenalty;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--stop", paramLabel = "TEXT", description = "A stop string (repeatable).")
+    List<String> stops = new ArrayList<>();
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "A system message.")
+    String system;
+
+    @Option(names = "--json", description = "Print a JSON object per answer: prompt token ids, generated ids, text.")
+    boolean json;
+
+    @Option(names = "--raw", description = "Skip the chat template: the prompt is the model's input text.")
+    boolean raw;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
+    String device;
+
+    @Override
+    public Integer call() {
+        if (maxTokens < 0) {
+            throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
+        }
+        if (!Files.isDirectory(model)) {
+            throw new IllegalArgumentException("model directory not found: " + model);
+        }
+        Device dev = Device.parse(device);
+        Backend be = Backends.forType(dev.type());
+        if (!be.availability().available()) {
+            throw new IllegalStateException("device " + dev + " unavailable: " + be.availability().reason());
+        }
+        GenerationConfig cfg = new GenerationConfig(maxTokens, temperature, topK, topP, repetitionPenalty, seed, List.of(),
+                stops, true);
+        ChatTemplate template = raw ? null : ChatTemplate.load(model);
+        if (!raw && template == null) {
+            throw new IllegalArgumentException(model + " has no chat template (tokenizer_config.json chat_template, "
+                    + "chat_template.jinja): pass --raw to use the prompt as is");
+        }
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        String type = HfConfig.read(model).getString("model_type", "llama");
+        if (type.equals("llava")) {
+            throw new IllegalArgumentException(model + ": LLaVA checkpoints are not supported by this build yet");
+        }
+        if (!images.isEmpty()) {
+            throw new IllegalArgumentException("--image needs a LLaVA model; " + model + " is a text-only decoder");
+        }
+        try (LlamaForCausalLM m = LlamaForCausalLM.load(model, dev, null);
+                Tokenizer tok = Tokenizer.load(model)) {
+            Generator gen = new Generator(m, tok);
+            if (prompt != null) {
+                oneShot(gen, template, cfg, out);
+            } else {
+                interactive(gen, template, cfg, out);
+            }
+        }
+        return 0;
+    }
+
+    private void oneShot(Generator gen, ChatTemplate template, GenerationConfig cfg, PrintStream out) {
+        int[] ids;
+        if (template == null) {
+            ids = gen.tokenizer().encode(prompt, true);
+        } else {
+            List<ChatTemplate.Message> msgs = new ArrayList<>();
+            if (system != null) {
+                msgs.add(ChatTemplate.Message.system(system));
+            }
+            msgs.add(ChatTemplate.Message.user(prompt));
+            ids = gen.tokenizer().encode(template.render(msgs, true), false);
+        }
+        Generator.Result r = gen.generate(ids, cfg, json ? null : (s, t, text) -> out.print(text));
+        finish(out, ids, r);
+    }
+
+    void finish(PrintStream out, int[] promptIds, Generator.Result r) {
+        if (json) {
+            ObjectNode o = JSON.createObjectNode();
+            o.putPOJO("prompt_tokens", promptIds);
+            o.putPOJO("tokens", r.tokens());
+            o.put("text", r.text());
+            o.put("finish", r.finish().name().toLowerCase());
+            try {
+                out.println(JSON.writeValueAsString(o));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        } else {
+            out.println();
+        }
+    }
+
+    private void interactive(Generator gen, ChatTemplate template, GenerationConfig cfg, PrintStream out) {
+        boolean tty = System.console() != null;
+        try (ChatSession chat = new ChatSession(gen, template, system, 0);
+                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            while (true) {
+                if (tty) {
+                    System.err.print("> ");
+                    System.err.flush();
+                }
+                String line = in.readLine();
+                if (line == null || line.strip().equals("/exit") || line.strip().equals("/quit")) {
+                    break;
+                }
+                if (line.isBlank()) {
+                    continue;
+                }
+                int before = chat.cachedTokens();
+                Generator.Result r = chat.send(line, cfg, json ? null : (s, t, text) -> out.print(text));
+                if (json) {
+                    ObjectNode o = JSON.createObjectNode();
+                    o.putPOJO("tokens", r.tokens());
+                    o.put("text", r.text());
+                    o.put("finish", r.finish().name().toLowerCase());
+                    o.put("cached_tokens_before", before);
+                    o.put("cached_tokens", chat.cachedTokens());
+                    out.println(JSON.writeValueAsString(o));
+                } else {
+                    out.println();
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.Test;
+
+/** {@code tessera chat} on the tiny random Llama fixture of the models module, in-process. */
+class ChatCommandTest {
+    static final Path MODEL = Paths.get("../models/src/test/resources/llama/llama-gqa").toAbsolutePath().normalize();
+
+    record Run(int code, String out, String err) {}
+
+    static Run run(String stdin, String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        InputStream oldIn = System.in;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            System.setOut(o);
+            System.setErr(e);
+            System.setIn(new ByteArrayInputStream((stdin == null ? "" : stdin).getBytes(StandardCharsets.UTF_8)));
+            code = TesseraCli.run(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+            System.setIn(oldIn);
+        }
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void oneShotJsonAndStreamingAgree() throws Exception {
+        Run j = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "12", "--json", "hello there");
+        assertEquals(0, j.code(), j.err());
+        JsonNode o = new ObjectMapper().readTree(j.out());
+        assertEquals(12, o.get("tokens").size());
+        assertEquals(298, o.get("prompt_tokens").get(0).asInt(), "the template starts with <s>");
+        assertEquals("length", o.get("finish").asText());
+        Run s = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "12", "hello there");
+        assertEquals(0, s.code(), s.err());
+        assertEquals(o.get("text").asText() + System.lineSeparator(), s.out());
+        Run raw = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "5", "--raw", "--json",
+                "--temperature", "0.8", "--seed", "3", "the cat");
+        assertEquals(0, raw.code(), raw.err());
+        JsonNode r = new ObjectMapper().readTree(raw.out());
+        assertEquals(298, r.get("prompt_tokens").get(0).asInt(), "raw: the tokenizer adds <s>");
+        assertEquals(5, r.get("tokens").size());
+    }
+
+    @Test
+    void interactiveSessionKeepsTheCacheBetweenTurns() throws Exception {
+        Run s = run("hello\nwhat is in the image?\n\nthank you\n", "chat", "--model", MODEL.toString(), "--max-tokens",
+                "6", "--json", "--system", "Be brief.");
+        assertEquals(0, s.code(), s.err());
+        String[] lines = s.out().strip().split("\\R");
+        assertEquals(3, lines.length, s.out());
+        ObjectMapper m = new ObjectMapper();
+        JsonNode t1 = m.readTree(lines[0]);
+        JsonNode t2 = m.readTree(lines[1]);
+        assertEquals(0, t1.get("cached_tokens_before").asInt());
+        assertTrue(t2.get("cached_tokens_before").asInt() > 0);
+        assertTrue(t2.get("cached_tokens").asInt() > t1.get("cached_tokens").asInt());
+    }
+
+    @Test
+    void badInputGivesOneErrorLine() throws Exception {
+        Run missing = run(null, "chat", "--model", "/nonexistent/model", "hi");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().startsWith("error: model directory not found"), missing.err());
+        Run image = run(null, "chat", "--model", MODEL.toString(), "--image", "x.png", "hi");
+        assertEquals(2, image.code());
+        assertTrue(image.err().contains("--image needs a LLaVA model"), image.err());
+        String longPrompt = "word ".repeat(400);
+        Run tooLong = run(null, "chat", "--model", MODEL.toString(), longPrompt);
+        assertEquals(2, tooLong.code());
+        assertTrue(tooLong.err().contains("context"), tooLong.err());
+        Path empty = Files.createTempDirectory("chat-notemplate");
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json"}) {
+            Files.copy(MODEL.resolve(f), empty.resolve(f));
+        }
+        Run noTpl = run(null, "chat", "--model", empty.toString(), "hi");
+        assertEquals(2, noTpl.code());
+        assertTrue(noTpl.err().contains("--raw"), noTpl.err());
+    }
+}

@@ -1,0 +1,135 @@
+package dev.tessera.models.llama;
+
+import dev.tessera.models.llama.ChatTemplate.Message;
+import dev.tessera.models.text.Tokenizer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A conversation with a chat model that keeps its messages and its {@link KvCache} between turns. Each turn
+ * renders the whole conversation with the chat template, finds how much of it the cache already holds (the
+ * common token prefix) and prefills only the rest, so a turn costs its own tokens, not the history's.
+ *
+ * <p>Memory is bounded by the cache capacity (at most the model's context): when the conversation no longer
+ * fits, the oldest turns after the system message are dropped and the cache is rebuilt from what remains.
+ * Without a template ({@code raw}), turns are concatenated as plain text.
+ */
+public final class ChatSession implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ChatSession.class);
+
+    private final Generator generator;
+    private final Tokenizer tokenizer;
+    private final ChatTemplate template;
+    private final KvCache cache;
+    private final List<Message> messages = new ArrayList<>();
+    private int[] cached = new int[0];
+
+    /**
+     * @param generator the model and its tokenizer (required here)
+     * @param template the chat template, or null for raw text turns
+     * @param systemPrompt a system message, or null
+     * @param capacity the KV cache size in tokens (0: the model's context)
+     */
+    public ChatSession(Generator generator, ChatTemplate template, String systemPrompt, int capacity) {
+        if (generator.tokenizer() == null) {
+            throw new IllegalArgumentException("a chat session needs a tokenizer");
+        }
+        this.generator = generator;
+        this.tokenizer = generator.tokenizer();
+        this.template = template;
+        int context = generator.model().config().maxPositionEmbeddings();
+        this.cache = generator.model().newCache(1, capacity <= 0 ? context : Math.min(capacity, context));
+        if (systemPrompt != null && !systemPrompt.isEmpty()) {
+            messages.add(Message.system(systemPrompt));
+        }
+    }
+
+    /** The conversation so far. */
+    public List<Message> messages() {
+        return List.copyOf(messages);
+    }
+
+    /** Tokens held in the KV cache. */
+    public int cachedTokens() {
+        return cache.length();
+    }
+
+    public KvCache cache() {
+        return cache;
+    }
+
+    /** Sends a user message and generates the reply (streamed to {@code listener}, which may be null). */
+    public Generator.Result send(String userText, GenerationConfig cfg, Generator.TokenListener listener) {
+        if (userText == null) {
+            throw new IllegalArgumentException("message must not be null");
+        }
+        messages.add(Message.user(userText));
+        int reserve = Math.max(1, Math.min(cfg.maxNewTokens(), cache.capacity() / 2));
+        int[] prompt = render();
+        while (prompt.length + reserve > cache.capacity() && dropOldestTurn()) {
+            prompt = render();
+        }
+        if (prompt.length + 1 > cache.capacity()) {
+            messages.remove(messages.size() - 1);
+            throw new IllegalArgumentException("the message does not fit the context: " + prompt.length
+                    + " tokens, the cache holds " + cache.capacity());
+        }
+        int common = commonPrefix(cached, prompt);
+        if (common == prompt.length) {
+            common--; // at least one token must be fed to get logits
+        }
+        cache.truncate(Math.min(common, cache.length()));
+        int[] suffix = Arrays.copyOfRange(prompt, cache.length(), prompt.length);
+        int budget = Math.min(cfg.maxNewTokens(), cache.capacity() - prompt.length);
+        Generator.Result r = generator.generate(cache, List.of(suffix), cfg.withMaxNewTokens(budget), listener).get(0);
+        int keep = Math.max(0, r.tokens().length - 1);
+        cached = Arrays.copyOf(prompt, prompt.length + keep);
+        System.arraycopy(r.tokens(), 0, cached, prompt.length, keep);
+        if (cached.length != cache.length()) {
+            throw new IllegalStateException("chat cache bookkeeping: " + cached.length + " tokens vs " + cache.length());
+        }
+        messages.add(Message.assistant(r.text()));
+        return r;
+    }
+
+    private int[] render() {
+        if (template != null) {
+            return tokenizer.encode(template.render(messages, true), false);
+        }
+        StringBuilder sb = new StringBuilder();
+        for (Message m : messages) {
+            sb.append(m.content());
+        }
+        return tokenizer.encode(sb.toString(), true);
+    }
+
+    private boolean dropOldestTurn() {
+        int first = !messages.isEmpty() && messages.get(0).role().equals("system") ? 1 : 0;
+        if (messages.size() - first <= 1) {
+            return false;
+        }
+        messages.remove(first);
+        while (messages.size() - first > 1 && !messages.get(first).role().equals("user")) {
+            messages.remove(first);
+        }
+        LOG.debug("conversation trimmed to {} messages to fit the context", messages.size());
+        return true;
+    }
+
+    private static int commonPrefix(int[] a, int[] b) {
+        int n = Math.min(a.length, b.length);
+        int i = 0;
+        while (i < n && a[i] == b[i]) {
+            i++;
+        }
+        return i;
+    }
+
+    @Override
+    public void close() {
+        cache.close();
+    }
+}

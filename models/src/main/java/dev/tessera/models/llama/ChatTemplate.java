@@ -1,0 +1,235 @@
+package dev.tessera.models.llama;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A Hugging Face chat template ({@code chat_template} of {@code tokenizer_config.json}, or a
+ * {@code chat_template.jinja} / {@code chat_template.json} beside it) rendered with Jinjava, as
+ * {@code tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)} does: Jinja's
+ * {@code trim_blocks} and {@code lstrip_blocks}, the variables {@code messages}, {@code add_generation_prompt},
+ * {@code bos_token}, {@code eos_token}, {@code unk_token}, {@code pad_token}, and the functions
+ * {@code raise_exception(msg)} and {@code strftime_now(fmt)}. A message's {@code content} is a string, or a list of
+ * parts ({@code {"type": "text", "text": ...}} / {@code {"type": "image"}}) for multimodal templates.
+ */
+public final class ChatTemplate {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+
+    private final String template;
+    private final Map<String, String> specialTokens;
+    private final Jinjava jinjava;
+
+    /** One chat message; {@code content} is a String or a List of part maps. */
+    public record Message(String role, Object content) {
+        public Message {
+            if (role == null || content == null) {
+                throw new IllegalArgumentException("a chat message needs a role and content");
+            }
+        }
+
+        public static Message system(String text) {
+            return new Message("system", text);
+        }
+
+        public static Message user(String text) {
+            return new Message("user", text);
+        }
+
+        public static Message assistant(String text) {
+            return new Message("assistant", text);
+        }
+
+        Map<String, Object> asMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("role", role);
+            m.put("content", content);
+            return m;
+        }
+    }
+
+    public ChatTemplate(String template, Map<String, String> specialTokens) {
+        if (template == null || template.isBlank()) {
+            throw new IllegalArgumentException("empty chat template");
+        }
+        this.template = template;
+        this.specialTokens = Map.copyOf(specialTokens);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withFailOnUnknownTokens(false)
+                .withLegacyOverrides(LegacyOverrides.newBuilder()
+                        .withUseNaturalOperatorPrecedence(true)
+                        .withParseWhitespaceControlStrictly(true)
+                        .withUsePyishObjectMapper(true)
+                        .withKeepNullableLoopValues(true)
+                        .build())
+                .build();
+        this.jinjava = new Jinjava(config);
+        jinjava.getGlobalContext().registerFunction(
+                new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
+        jinjava.getGlobalContext().registerFunction(
+                new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+    }
+
+    /**
+     * The template of a model directory: {@code chat_template.jinja}, {@code chat_template.json} or the
+     * {@code chat_template} of {@code tokenizer_config.json} (a string, or a list of named templates: "default"
+     * is taken). Returns null when the directory has none.
+     */
+    public static ChatTemplate load(Path dir) {
+        Map<String, String> specials = new HashMap<>();
+        String tpl = null;
+        try {
+            Path cfg = dir.resolve("tokenizer_config.json");
+            if (Files.isRegularFile(cfg)) {
+                JsonNode n = JSON.readTree(cfg.toFile());
+                for (String k : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+                    String v = tokenString(n.get(k));
+                    if (v != null) {
+                        specials.put(k, v);
+                    }
+                }
+                tpl = templateOf(n.get("chat_template"), cfg);
+            }
+            Path jinja = dir.resolve("chat_template.jinja");
+            Path json = dir.resolve("chat_template.json");
+            if (Files.isRegularFile(jinja)) {
+                tpl = Files.readString(jinja);
+            } else if (Files.isRegularFile(json)) {
+                tpl = templateOf(JSON.readTree(json.toFile()).get("chat_template"), json);
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read the chat template in " + dir + ": " + e.getMessage(), e);
+        }
+        return tpl == null ? null : new ChatTemplate(tpl, specials);
+    }
+
+    private static String templateOf(JsonNode n, Path where) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (n.isTextual()) {
+            return n.textValue();
+        }
+        if (n.isArray()) {
+            for (JsonNode e : n) {
+                if ("default".equals(e.path("name").asText())) {
+                    return e.path("template").asText();
+                }
+            }
+            if (n.size() > 0) {
+                return n.get(0).path("template").asText();
+            }
+        }
+        throw new IllegalArgumentException(where + ": chat_template must be a string or a list of {name, template}");
+    }
+
+    private static String tokenString(JsonNode n) {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (n.isTextual()) {
+            return n.textValue();
+        }
+        return n.path("content").isTextual() ? n.path("content").textValue() : null;
+    }
+
+    /** The special token strings the template sees ({@code bos_token}, {@code eos_token}, ...). */
+    public Map<String, String> specialTokens() {
+        return specialTokens;
+    }
+
+    /** The template source. */
+    public String source() {
+        return template;
+    }
+
+    /** Renders {@code messages}; {@code addGenerationPrompt} appends the assistant header. */
+    public String render(List<Message> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, Map.of());
+    }
+
+    /** As {@link #render(List, boolean)} with extra template variables (e.g. {@code tools}, {@code date_string}). */
+    public String render(List<Message> messages, boolean addGenerationPrompt, Map<String, Object> extra) {
+        List<Map<String, Object>> msgs = new ArrayList<>();
+        for (Message m : messages) {
+            msgs.add(m.asMap());
+        }
+        Map<String, Object> ctx = new HashMap<>();
+        ctx.put("bos_token", "");
+        ctx.put("eos_token", "");
+        ctx.putAll(specialTokens);
+        ctx.putAll(extra);
+        ctx.put("messages", msgs);
+        ctx.put("add_generation_prompt", addGenerationPrompt);
+        RAISED.remove();
+        RenderResult r = jinjava.renderForResult(template, ctx);
+        String raised = RAISED.get();
+        RAISED.remove();
+        if (raised != null) {
+            throw new IllegalArgumentException("chat template: " + raised);
+        }
+        for (TemplateError e : r.getErrors()) {
+            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+                throw new IllegalArgumentException("chat template failed: " + e.getMessage()
+                        + (e.getLineno() > 0 ? " (line " + e.getLineno() + ")" : ""));
+            }
+        }
+        return r.getOutput();
+    }
+
+    /** {@code raise_exception(msg)} of HF templates: the render fails with {@code msg}. */
+    public static String raiseException(Object message) {
+        String m = String.valueOf(message);
+        RAISED.set(m);
+        throw new IllegalArgumentException(m);
+    }
+
+    /** {@code strftime_now(fmt)}: the current date in a Python strftime format (common directives). */
+    public static String strftimeNow(String fmt) {
+        ZonedDateTime now = ZonedDateTime.now();
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < fmt.length(); i++) {
+            char c = fmt.charAt(i);
+            if (c != '%' || i + 1 == fmt.length()) {
+                sb.append(c);
+                continue;
+            }
+            char d = fmt.charAt(++i);
+            String p = switch (d) {
+                case 'd' -> "dd";
+                case 'b' -> "MMM";
+                case 'B' -> "MMMM";
+                case 'm' -> "MM";
+                case 'Y' -> "yyyy";
+                case 'y' -> "yy";
+                case 'H' -> "HH";
+                case 'M' -> "mm";
+                case 'S' -> "ss";
+                case 'A' -> "EEEE";
+                case 'a' -> "EEE";
+                default -> null;
+            };
+            sb.append(p == null ? (d == '%' ? "%" : "%" + d) : now.format(DateTimeFormatter.ofPattern(p, Locale.ENGLISH)));
+        }
+        return sb.toString();
+    }
+}

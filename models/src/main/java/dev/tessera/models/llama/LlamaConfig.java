@@ -1,0 +1,220 @@
+package dev.tessera.models.llama;
+
+import dev.tessera.models.nn.HfConfig;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * The configuration of a Llama-style decoder, read from a Hugging Face {@code config.json}
+ * ({@code LlamaForCausalLM}, also Mistral- and Qwen2-style checkpoints that share the layout). Immutable.
+ *
+ * @param vocabSize {@code vocab_size}
+ * @param hiddenSize {@code hidden_size}
+ * @param intermediateSize {@code intermediate_size} (the SwiGLU width)
+ * @param numLayers {@code num_hidden_layers}
+ * @param numHeads {@code num_attention_heads}
+ * @param numKvHeads {@code num_key_value_heads} (defaults to {@code num_attention_heads}; fewer = GQA)
+ * @param headDim {@code head_dim} (defaults to {@code hidden_size / num_attention_heads})
+ * @param rmsNormEps {@code rms_norm_eps}
+ * @param ropeTheta {@code rope_theta}
+ * @param ropeScaling {@code rope_scaling} (null: none)
+ * @param maxPositionEmbeddings {@code max_position_embeddings}: the context length
+ * @param tieWordEmbeddings {@code tie_word_embeddings}: the LM head reuses {@code embed_tokens}
+ * @param attentionBias q/k/v/o projections carry a bias ({@code attention_bias}, or Qwen2's q/k/v bias)
+ * @param oProjBias whether {@code o_proj} has a bias (Llama {@code attention_bias}: yes; Qwen2: no)
+ * @param mlpBias {@code mlp_bias}
+ * @param bosTokenId {@code bos_token_id} (-1 when absent)
+ * @param eosTokenIds {@code eos_token_id}, one id or a list (empty when absent)
+ * @param padTokenId {@code pad_token_id} (-1 when absent)
+ */
+public record LlamaConfig(
+        int vocabSize,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        double rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        int maxPositionEmbeddings,
+        boolean tieWordEmbeddings,
+        boolean attentionBias,
+        boolean oProjBias,
+        boolean mlpBias,
+        int bosTokenId,
+        int[] eosTokenIds,
+        int padTokenId) {
+
+    /**
+     * {@code rope_scaling}: {@code type} (or {@code rope_type}) "linear" (positions divided by {@code factor})
+     * or "llama3" (Llama 3.1's frequency-dependent scaling with {@code low_freq_factor},
+     * {@code high_freq_factor} and {@code original_max_position_embeddings}); "default" means none.
+     */
+    public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
+            int originalMaxPositionEmbeddings) {}
+
+    public LlamaConfig {
+        eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
+        check(vocabSize > 0, "vocab_size must be > 0, got " + vocabSize);
+        check(hiddenSize > 0, "hidden_size must be > 0, got " + hiddenSize);
+        check(intermediateSize > 0, "intermediate_size must be > 0, got " + intermediateSize);
+        check(numLayers > 0, "num_hidden_layers must be > 0, got " + numLayers);
+        check(numHeads > 0 && numKvHeads > 0 && numHeads % numKvHeads == 0,
+                "num_attention_heads (" + numHeads + ") must be a positive multiple of num_key_value_heads ("
+                        + numKvHeads + ")");
+        check(headDim > 0 && headDim % 2 == 0 && headDim <= 256, "head_dim must be even and in [2, 256], got " + headDim);
+        check(rmsNormEps > 0, "rms_norm_eps must be > 0, got " + rmsNormEps);
+        check(ropeTheta > 0, "rope_theta must be > 0, got " + ropeTheta);
+        check(maxPositionEmbeddings > 0, "max_position_embeddings must be > 0, got " + maxPositionEmbeddings);
+        if (ropeScaling != null) {
+            check(ropeScaling.factor() > 0, "rope_scaling.factor must be > 0, got " + ropeScaling.factor());
+            if (ropeScaling.type().equals("llama3")) {
+                check(ropeScaling.highFreqFactor() > ropeScaling.lowFreqFactor() && ropeScaling.lowFreqFactor() > 0,
+                        "rope_scaling: need high_freq_factor > low_freq_factor > 0, got " + ropeScaling);
+                check(ropeScaling.originalMaxPositionEmbeddings() > 0,
+                        "rope_scaling.original_max_position_embeddings must be > 0");
+            }
+        }
+    }
+
+    @Override
+    public int[] eosTokenIds() {
+        return eosTokenIds.clone();
+    }
+
+    /** Whether {@code id} is one of the end-of-sequence ids. */
+    public boolean isEos(int id) {
+        for (int e : eosTokenIds) {
+            if (e == id) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Reads {@code dir/config.json} (or the file itself). */
+    public static LlamaConfig read(Path path) {
+        return from(HfConfig.read(path));
+    }
+
+    /** From a parsed config ({@code config.json}, or LLaVA's {@code text_config}). */
+    public static LlamaConfig from(HfConfig c) {
+        String act = c.getString("hidden_act", "silu");
+        if (!act.equals("silu") && !act.equals("swish")) {
+            throw new IllegalArgumentException(c + ": hidden_act \"" + act + "\" is not supported (Llama uses silu)");
+        }
+        String modelType = c.getString("model_type", "llama");
+        int hidden = c.getInt("hidden_size");
+        int heads = c.getInt("num_attention_heads");
+        if (!c.has("head_dim") && hidden % heads != 0) {
+            throw new IllegalArgumentException(c + ": hidden_size " + hidden + " is not a multiple of num_attention_heads "
+                    + heads + " and head_dim is not given");
+        }
+        int headDim = c.getInt("head_dim", hidden / heads);
+        RopeScaling scaling = null;
+        HfConfig rs = c.child("rope_scaling");
+        if (c.has("rope_scaling")) {
+            String type = rs.getString("rope_type", rs.getString("type", "default"));
+            switch (type) {
+                case "default" -> scaling = null;
+                case "linear" -> scaling = new RopeScaling(type, rs.getDouble("factor"), 0, 0, 0);
+                case "llama3" -> scaling = new RopeScaling(type, rs.getDouble("factor"), rs.getDouble("low_freq_factor"),
+                        rs.getDouble("high_freq_factor"), rs.getInt("original_max_position_embeddings"));
+                default -> throw new IllegalArgumentException(c + ": rope_scaling type \"" + type
+                        + "\" is not supported (supported: default, linear, llama3)");
+            }
+        }
+        boolean qwen2 = modelType.equals("qwen2");
+        boolean attnBias = qwen2 || c.getBoolean("attention_bias", false);
+        int[] eos;
+        if (c.has("eos_token_id") && c.json().get("eos_token_id").isArray()) {
+            eos = c.getIntArray("eos_token_id");
+        } else {
+            eos = c.has("eos_token_id") ? new int[] {c.getInt("eos_token_id")} : new int[0];
+        }
+        double theta = c.getDouble("rope_theta", 10000.0);
+        return new LlamaConfig(
+                c.getInt("vocab_size"),
+                hidden,
+                c.getInt("intermediate_size"),
+                c.getInt("num_hidden_layers"),
+                heads,
+                c.getInt("num_key_value_heads", heads),
+                headDim,
+                c.getDouble("rms_norm_eps", 1e-6),
+                theta,
+                scaling,
+                c.getInt("max_position_embeddings", 2048),
+                c.getBoolean("tie_word_embeddings", false),
+                attnBias,
+                attnBias && !qwen2,
+                c.getBoolean("mlp_bias", false),
+                c.getInt("bos_token_id", -1),
+                eos,
+                c.getInt("pad_token_id", -1));
+    }
+
+    /**
+     * The rotary inverse frequencies {@code [headDim / 2]} after {@link #ropeScaling} (as Hugging Face's
+     * {@code ROPE_INIT_FUNCTIONS} compute them, in float32).
+     */
+    public float[] inverseFrequencies() {
+        int half = headDim / 2;
+        float[] inv = new float[half];
+        for (int i = 0; i < half; i++) {
+            float exponent = (float) (2 * i) / headDim;
+            inv[i] = (float) (1.0 / (float) Math.pow(ropeTheta, exponent));
+        }
+        if (ropeScaling == null) {
+            return inv;
+        }
+        double factor = ropeScaling.factor();
+        if (ropeScaling.type().equals("linear")) {
+            for (int i = 0; i < half; i++) {
+                inv[i] = (float) (inv[i] / factor);
+            }
+            return inv;
+        }
+        double oldCtx = ropeScaling.originalMaxPositionEmbeddings();
+        double lowWavelen = oldCtx / ropeScaling.lowFreqFactor();
+        double highWavelen = oldCtx / ropeScaling.highFreqFactor();
+        for (int i = 0; i < half; i++) {
+            double f = inv[i];
+            double wavelen = 2 * Math.PI / f;
+            double scaled = wavelen > lowWavelen ? f / factor : f;
+            if (wavelen >= highWavelen && wavelen <= lowWavelen) {
+                double smooth = (oldCtx / wavelen - ropeScaling.lowFreqFactor())
+                        / (ropeScaling.highFreqFactor() - ropeScaling.lowFreqFactor());
+                scaled = (1 - smooth) * scaled / factor + smooth * scaled;
+            }
+            inv[i] = (float) scaled;
+        }
+        return inv;
+    }
+
+    /** Approximate parameter count (for logs and benchmarks). */
+    public long parameterCount() {
+        long h = hiddenSize;
+        long attn = h * (long) numHeads * headDim * 2 + h * (long) numKvHeads * headDim * 2;
+        long mlp = 3L * h * intermediateSize;
+        long layer = attn + mlp + 2 * h;
+        long emb = (long) vocabSize * h;
+        return numLayers * layer + emb * (tieWordEmbeddings ? 1 : 2) + h;
+    }
+
+    @Override
+    public String toString() {
+        return "LlamaConfig[vocab=" + vocabSize + ", hidden=" + hiddenSize + ", intermediate=" + intermediateSize
+                + ", layers=" + numLayers + ", heads=" + numHeads + "/" + numKvHeads + ", headDim=" + headDim
+                + ", ropeTheta=" + ropeTheta + ", ropeScaling=" + ropeScaling + ", context=" + maxPositionEmbeddings
+                + ", tied=" + tieWordEmbeddings + ", eos=" + Arrays.toString(eosTokenIds) + "]";
+    }
+
+    private static void check(boolean ok, String msg) {
+        if (!ok) {
+            throw new IllegalArgumentException("LlamaConfig: " + msg);
+        }
+    }
+}
