@@ -77,7 +77,12 @@ public final class BertModel implements AutoCloseable {
     public static BertModel fromOnnx(OnnxModel onnx, BertConfig config, Device device) {
         BertOnnxImport imp = BertOnnxImport.map(onnx);
         BertConfig cfg = config == null ? imp.config() : config;
-        if (config != null && !imp.config().equals(config)) {
+        BertConfig g = imp.config();
+        if (config != null && !(g.vocabSize() == config.vocabSize() && g.hiddenSize() == config.hiddenSize()
+                && g.numLayers() == config.numLayers() && g.numHeads() == config.numHeads()
+                && g.intermediateSize() == config.intermediateSize() && g.maxPositions() == config.maxPositions()
+                && g.typeVocabSize() == config.typeVocabSize() && g.geluTanh() == config.geluTanh()
+                && Math.abs(g.layerNormEps() - config.layerNormEps()) <= 1e-6 * Math.abs(config.layerNormEps()))) {
             throw new IllegalArgumentException(onnx.source() + ": the graph describes " + imp.config()
                     + " but the given config is " + config);
         }

@@ -421,7 +421,7 @@ public final class BertOnnxImport {
                 if (g == null || b == null) {
                     throw notBert("LayerNormalization after " + what + " has no stored scale and bias");
                 }
-                return new Ln(g, b, c.attributeFloat("epsilon", 1e-5f), c.output(0));
+                return new Ln(g, b, Double.parseDouble(Float.toString(c.attributeFloat("epsilon", 1e-5f))), c.output(0));
             }
         }
         // decomposed: mean = ReduceMean(x); d = x - mean; var = ReduceMean(d^2); y = d / sqrt(var + eps) * g + b
@@ -454,7 +454,7 @@ public final class BertOnnxImport {
         if (eps == null || g == null || b == null) {
             throw notBert("the LayerNorm after " + what + " has no constant eps, scale or bias");
         }
-        return new Ln(g, b, eps.toFloats()[0], add.output(0));
+        return new Ln(g, b, Double.parseDouble(Float.toString(eps.toFloats()[0])), add.output(0));
     }
 
     private int headsOf(String qOut, OnnxNode scores, long hidden) {
@@ -465,9 +465,19 @@ public final class BertOnnxImport {
             for (OnnxNode c : m.consumers(v)) {
                 if (c.opType().equals("Reshape")) {
                     long[] shape = reshapeTarget(c);
-                    if (shape != null && shape.length == 4 && shape[2] > 0 && shape[3] > 0
-                            && shape[2] * shape[3] == hidden) {
-                        return (int) shape[2];
+                    // [batch, seq, heads, head_dim]; either of the last two may be computed at run time
+                    if (shape != null && shape.length == 4) {
+                        long hh = shape[2];
+                        long dd = shape[3];
+                        if (hh > 0 && dd > 0 && hh * dd == hidden) {
+                            return (int) hh;
+                        }
+                        if (hh > 0 && dd <= 0 && hidden % hh == 0) {
+                            return (int) hh;
+                        }
+                        if (hh <= 0 && dd > 0 && hidden % dd == 0) {
+                            return (int) (hidden / dd);
+                        }
                     }
                 }
                 if (c != scores && LAYOUT.contains(c.opType())) {

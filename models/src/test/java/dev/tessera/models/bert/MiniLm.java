@@ -32,6 +32,10 @@ final class MiniLm {
     /** The extracted model directory (ONNX file + tokenizer json). */
     static synchronized Path dir() {
         if (dir == null) {
+            // OpenBLAS' own worker threads spin after each sgemm and starve Tessera's kernel pool on a loaded
+            // 2-core CI machine (forward passes 5-10x slower, erratic): single-threaded sgemm keeps the MiniLM
+            // tests short and their time stable. Results are the same.
+            dev.tessera.bindings.blas.OpenBlas.setThreads(1);
             ModelResolver r = new ModelResolver(Path.of("target/unused-repo"), List.of(), Path.of("target/tessera-cache"),
                     true);
             dir = r.extract(jar(), GROUP, ARTIFACT, VERSION);
