@@ -33,13 +33,20 @@ def main():
         d = os.path.join(a.fixtures, sub)
         if not os.path.isdir(d):
             continue
+        golden = os.path.join(a.fixtures, "llava/llava-tiny") if sub.endswith("llava-tiny-new") else d
         cfg = json.load(open(os.path.join(d, "config.json")))
         name = sub.split("/")[-1]
-        prompt = torch.tensor(np.load(os.path.join(d, "prompt.npy")), dtype=torch.long)[None]
+        ids = [int(t) for t in np.load(os.path.join(golden, "prompt.npy"))]
         kwargs = {}
         if cfg.get("model_type") == "llava":
+            # current transformers expects the processor's expansion: one placeholder per patch row
+            per = (cfg["vision_config"]["image_size"] // cfg["vision_config"]["patch_size"]) ** 2
+            per += 1 if cfg.get("vision_feature_select_strategy", "default") == "full" else 0
+            ids = [x for t in ids for x in ([t] * per if t == cfg["image_token_index"] else [t])]
+        prompt = torch.tensor(ids, dtype=torch.long)[None]
+        if cfg.get("model_type") == "llava":
             model = transformers.LlavaForConditionalGeneration.from_pretrained(d, torch_dtype=torch.float32)
-            kwargs["pixel_values"] = torch.tensor(np.load(os.path.join(d, "pixel_values.npy")))
+            kwargs["pixel_values"] = torch.tensor(np.load(os.path.join(golden, "pixel_values.npy")))
         else:
             model = transformers.AutoModelForCausalLM.from_pretrained(d, torch_dtype=torch.float32)
         model.eval()
@@ -47,8 +54,8 @@ def main():
             logits = model(input_ids=prompt, **kwargs).logits[0].numpy()
             gen = model.generate(input_ids=prompt, max_new_tokens=32, do_sample=False, min_new_tokens=32, **kwargs)
         greedy = gen[0, prompt.shape[1]:].numpy().astype(np.int32)
-        ref = np.load(os.path.join(d, "logits.npy"))
-        gref = np.load(os.path.join(d, "greedy.npy"))
+        ref = np.load(os.path.join(golden, "logits.npy"))
+        gref = np.load(os.path.join(golden, "greedy.npy"))
         r = rel(logits, ref)
         same = bool(np.array_equal(greedy, gref))
         ok &= r <= 1e-4 and same
