@@ -99,15 +99,19 @@ public record LlamaConfig(
         return from(HfConfig.read(path));
     }
 
-    /** From a parsed config ({@code config.json}, or LLaVA's {@code text_config}). */
+    /**
+     * From a parsed config ({@code config.json}, or LLaVA's {@code text_config}); absent keys take the defaults of
+     * transformers' {@code LlamaConfig} (vocab 32000, hidden 4096, intermediate 11008, 32 layers, 32 heads).
+     */
     public static LlamaConfig from(HfConfig c) {
         String act = c.getString("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
             throw new IllegalArgumentException(c + ": hidden_act \"" + act + "\" is not supported (Llama uses silu)");
         }
         String modelType = c.getString("model_type", "llama");
-        int hidden = c.getInt("hidden_size");
-        int heads = c.getInt("num_attention_heads");
+        // missing keys take transformers' LlamaConfig defaults (LLaVA text_configs rely on them)
+        int hidden = c.getInt("hidden_size", 4096);
+        int heads = c.getInt("num_attention_heads", 32);
         if (!c.has("head_dim") && hidden % heads != 0) {
             throw new IllegalArgumentException(c + ": hidden_size " + hidden + " is not a multiple of num_attention_heads "
                     + heads + " and head_dim is not given");
@@ -136,10 +140,10 @@ public record LlamaConfig(
         }
         double theta = c.getDouble("rope_theta", 10000.0);
         return new LlamaConfig(
-                c.getInt("vocab_size"),
+                c.getInt("vocab_size", 32000),
                 hidden,
-                c.getInt("intermediate_size"),
-                c.getInt("num_hidden_layers"),
+                c.getInt("intermediate_size", 11008),
+                c.getInt("num_hidden_layers", 32),
                 heads,
                 c.getInt("num_key_value_heads", heads),
                 headDim,
