@@ -248,6 +248,9 @@ else
   # region vision (#4)
   # endregion vision
   # region text (#5)
+  # MiniLM-shaped BERT (random weights: the real ones exceed the bundle); Tessera writes the weights that the peer reads
+  bench_pair minilm dev.tessera.bench.GpuMiniLmBench --batches 1,8,32 --reps "$reps" --target-ms "$target_ms" \
+      -- minilm_torch.py --batches 1,8,32 --reps "$reps" --target-ms "$target_ms"
   # endregion text
   # region dbm (#6)
   # endregion dbm

@@ -78,6 +78,11 @@ TSR_API int tsr_cpu_strided_copy(const void *src, void *dst, int ndim, const int
  * element); src / dst point at the views' first elements; the views must not overlap. ndim <= 8. */
 TSR_API int tsr_cpu_copy_strided(const void *src, const int64_t *src_strides, void *dst, const int64_t *dst_strides,
                                  int ndim, const int64_t *shape, int elem_size);
+/* Broadcasting binary op: out (contiguous, `shape`) [idx] = a[idx . a_strides] (op) b[idx . b_strides];
+ * strides in elements, 0 along broadcast dims. out must not overlap a or b unless that input has out's
+ * exact (contiguous) layout. ndim <= 8. */
+TSR_API int tsr_cpu_binary_strided_f32(int op, const float *a, const int64_t *a_strides, const float *b,
+                                       const int64_t *b_strides, float *out, int ndim, const int64_t *shape);
 /* out[i] = f(x[i]) for op TSR_UNARY_*. out may alias x. */
 TSR_API int tsr_cpu_unary_f32(int op, const float *x, float *out, int64_t n);
 /* Rotary position embedding, Hugging Face rotate_half convention, on x [batch, heads, seq, dim] (dim
@@ -89,6 +94,9 @@ TSR_API int tsr_cpu_unary_f32(int op, const float *x, float *out, int64_t n);
 TSR_API int tsr_cpu_rope_f32(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
                              const float *sin, int64_t cs_sb, float *out, int64_t batch, int64_t heads, int64_t seq,
                              int64_t dim);
+/* Row-wise log-softmax over the last dim: out = x - max - log(sum exp(x - max)). out may alias x. A row
+ * holding NaN is NaN; +inf gives NaN; a row of -inf gives NaN (as PyTorch). */
+TSR_API int tsr_cpu_log_softmax_f32(const float *x, float *out, int64_t rows, int64_t cols);
 /* out[r] = scale * sum_c x[r, c] (accumulated in double on the CPU, fp32 on CUDA); cols == 0 gives 0. */
 TSR_API int tsr_cpu_sum_rows_f32(const float *x, float *out, int64_t rows, int64_t cols, float scale);
 /* out[r] = index of the largest x[r, c] (the first one on ties); a row holding NaN gives the index of
@@ -123,11 +131,15 @@ TSR_API int tsr_cuda_strided_copy(const void *src, void *dst, int ndim, const in
 /* As tsr_cpu_copy_strided (shape / strides are host arrays; pointers are device addresses). */
 TSR_API int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst, const int64_t *dst_strides,
                                   int ndim, const int64_t *shape, int elem_size, void *stream);
+/* As tsr_cpu_binary_strided_f32 for `dtype` (strides / shape are host arrays). */
+TSR_API int tsr_cuda_binary_strided(int op, int dtype, const void *a, const int64_t *a_strides, const void *b,
+                                    const int64_t *b_strides, void *out, int ndim, const int64_t *shape, void *stream);
 TSR_API int tsr_cuda_unary(int op, int dtype, const void *x, void *out, int64_t n, void *stream);
 /* As tsr_cpu_rope_f32 with x / out of `dtype`; cos / sin are always fp32. */
 TSR_API int tsr_cuda_rope(int dtype, const void *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
                           const float *sin, int64_t cs_sb, void *out, int64_t batch, int64_t heads, int64_t seq,
                           int64_t dim, void *stream);
+TSR_API int tsr_cuda_log_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t cols, void *stream);
 /* out[r] (dtype) = scale * sum_c x[r, c], fp32 accumulation. */
 TSR_API int tsr_cuda_sum_rows(int dtype, const void *x, void *out, int64_t rows, int64_t cols, float scale,
                               void *stream);

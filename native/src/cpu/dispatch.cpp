@@ -457,6 +457,72 @@ int tsr_cpu_copy_strided(const void *src, const int64_t *src_strides, void *dst,
   return TSR_OK;
 }
 
+int tsr_cpu_binary_strided_f32(int op, const float *a, const int64_t *a_strides, const float *b,
+                               const int64_t *b_strides, float *out, int ndim, const int64_t *shape) {
+  TSR_CHECK(tsr::valid_op(op), "tsr_cpu_binary_strided_f32: unknown op %d", op);
+  TSR_CHECK(ndim >= 0 && ndim <= 8, "tsr_cpu_binary_strided_f32: ndim must be in 0..8 (got %d)", ndim);
+  TSR_CHECK(ndim == 0 || (shape && a_strides && b_strides), "tsr_cpu_binary_strided_f32: null shape / strides");
+  int64_t total = 1;
+  for (int d = 0; d < ndim; ++d) {
+    TSR_CHECK(shape[d] >= 0, "tsr_cpu_binary_strided_f32: negative shape[%d] (%lld)", d,
+              static_cast<long long>(shape[d]));
+    total *= shape[d];
+  }
+  if (total == 0) return TSR_OK;
+  TSR_CHECK(a && b && out, "tsr_cpu_binary_strided_f32: null pointer");
+  // Collapse: drop size-1 dims, merge a dim into the one before it where both inputs allow (out is
+  // contiguous, so it always does).
+  int64_t sh[8], sa[8], sb[8];
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && sa[nd - 1] == a_strides[d] * shape[d] && sb[nd - 1] == b_strides[d] * shape[d]) {
+      sh[nd - 1] *= shape[d];
+      sa[nd - 1] = a_strides[d];
+      sb[nd - 1] = b_strides[d];
+    } else {
+      sh[nd] = shape[d];
+      sa[nd] = a_strides[d];
+      sb[nd] = b_strides[d];
+      ++nd;
+    }
+  }
+  const auto kern = K().binary_strided[op];
+  if (nd == 0) {
+    kern(a, 0, b, 0, out, 1);
+    return TSR_OK;
+  }
+  const int64_t inner = sh[nd - 1], ia = sa[nd - 1], ib = sb[nd - 1];
+  if (nd == 1) {
+    parallel_for(total, tsr::kGrainCopy,
+                 [&](int64_t s, int64_t e) { kern(a + s * ia, ia, b + s * ib, ib, out + s, e - s); });
+    return TSR_OK;
+  }
+  const int64_t outer = total / inner;
+  parallel_for(outer, tsr::row_grain(inner, tsr::kGrainCopy), [&](int64_t r0, int64_t r1) {
+    int64_t idx[8] = {0};
+    int64_t rem = r0, oa = 0, ob = 0;
+    for (int k = nd - 2; k >= 0; --k) {
+      idx[k] = rem % sh[k];
+      rem /= sh[k];
+      oa += idx[k] * sa[k];
+      ob += idx[k] * sb[k];
+    }
+    for (int64_t r = r0; r < r1; ++r) {
+      kern(a + oa, ia, b + ob, ib, out + r * inner, inner);
+      for (int k = nd - 2; k >= 0; --k) {
+        oa += sa[k];
+        ob += sb[k];
+        if (++idx[k] < sh[k]) break;
+        oa -= sh[k] * sa[k];
+        ob -= sh[k] * sb[k];
+        idx[k] = 0;
+      }
+    }
+  });
+  return TSR_OK;
+}
+
 int tsr_cpu_unary_f32(int op, const float *x, float *out, int64_t n) {
   TSR_CHECK(op >= 0 && op < TSR_UNARY_COUNT, "tsr_cpu_unary_f32: unknown op %d", op);
   TSR_CHECK(n >= 0, "tsr_cpu_unary_f32: negative n (%lld)", static_cast<long long>(n));
@@ -481,6 +547,17 @@ int tsr_cpu_rope_f32(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, c
   parallel_for(rows, tsr::row_grain(dim, tsr::kGrainCopy), [&](int64_t b, int64_t e) {
     kern(x, x_sb, x_sh, x_ss, cos, sin, cs_sb, out, heads, seq, half, b, e);
   });
+  return TSR_OK;
+}
+
+int tsr_cpu_log_softmax_f32(const float *x, float *out, int64_t rows, int64_t cols) {
+  TSR_CHECK(rows >= 0 && cols >= 0, "tsr_cpu_log_softmax_f32: negative size (rows %lld, cols %lld)",
+            static_cast<long long>(rows), static_cast<long long>(cols));
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_CHECK(x && out, "tsr_cpu_log_softmax_f32: null pointer");
+  const auto kern = K().log_softmax;
+  parallel_for(rows, tsr::row_grain(cols, tsr::kGrainMath),
+               [&](int64_t b, int64_t e) { kern(x + b * cols, out + b * cols, e - b, cols); });
   return TSR_OK;
 }
 

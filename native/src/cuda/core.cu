@@ -354,6 +354,29 @@ __global__ void copy_strided_kernel(const T *src, T *dst, ViewPair v, int64_t n)
   }
 }
 
+// Shape of a broadcasting binary op and the strides of its two inputs (0 along broadcast dims).
+struct BinaryView {
+  int64_t shape[kMaxDims];
+  int64_t a[kMaxDims];
+  int64_t b[kMaxDims];
+  int ndim;
+};
+
+// out[i] = a[off_a(i)] (op) b[off_b(i)], out contiguous.
+template <typename T>
+__global__ void binary_strided_kernel(int op, const T *a, const T *b, T *out, BinaryView v, int64_t n) {
+  for (int64_t i = global_tid(); i < n; i += grid_stride()) {
+    int64_t rem = i, oa = 0, ob = 0;
+    for (int d = v.ndim - 1; d >= 0; --d) {
+      const int64_t idx = rem % v.shape[d];
+      rem /= v.shape[d];
+      oa += idx * v.a[d];
+      ob += idx * v.b[d];
+    }
+    out[i] = from_f<T>(apply_binary(op, to_f(a[oa]), to_f(b[ob])));
+  }
+}
+
 __device__ __forceinline__ float unary_f(int op, float x) {
   switch (op) {
     case TSR_UNARY_SIGMOID: return 1.0f / (1.0f + expf(-x));
@@ -395,6 +418,26 @@ __global__ void rope_kernel(const T *x, int64_t sb, int64_t sh, int64_t ss, cons
     T *orow = out + r * 2 * half;
     orow[j] = from_f<T>(a * c - bb * sn);
     orow[j + half] = from_f<T>(bb * c + a * sn);
+  }
+}
+
+// Log-softmax over the last dim: out = (x - max) - log(sum exp(x - max)); out may alias x (every element
+// of a row is read by the reductions before the barrier inside them, then written once).
+template <typename T, bool BLOCK>
+__global__ void log_softmax_kernel(const T *x, T *out, int64_t rows, int64_t cols) {
+  __shared__ float sh[32];
+  const RowLayout l = row_layout<BLOCK>();
+  for (int64_t r = l.first; r < rows; r += l.step) {
+    const T *xr = x + r * cols;
+    T *orow = out + r * cols;
+    float m = -INFINITY;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) m = fmaxf(m, to_f(xr[c]));
+    m = row_max<BLOCK>(m, sh);
+    float s = 0.0f;
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) s += expf(to_f(xr[c]) - m);
+    s = row_sum<BLOCK>(s, sh);
+    const float ls = logf(s);
+    for (int64_t c = l.tid; c < cols; c += l.nthreads) orow[c] = from_f<T>((to_f(xr[c]) - m) - ls);
   }
 }
 
@@ -839,7 +882,8 @@ int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst
                                    cudaMemcpyDeviceToDevice, as_stream(stream)));
     return TSR_OK;
   }
-  if (nd == 2 && v.src[1] == 1 && v.dst[1] == 1) {  // rows of contiguous runs (a KV-cache slice)
+  if (nd == 2 && v.src[1] == 1 && v.dst[1] == 1 && v.src[0] >= v.shape[1] && v.dst[0] >= v.shape[1]) {
+    // rows of contiguous runs (a KV-cache slice)
     const size_t es = static_cast<size_t>(elem_size);
     TSR_CUDA_CHECK("cudaMemcpy2DAsync (tsr_cuda_copy_strided)",
                    cudaMemcpy2DAsync(dst, static_cast<size_t>(v.dst[0]) * es, src, static_cast<size_t>(v.src[0]) * es,
@@ -852,6 +896,45 @@ int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst
     return launch_checked("tsr_cuda_copy_strided kernel launch", [&] {
       copy_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
           static_cast<const T *>(src), static_cast<T *>(dst), v, n);
+    });
+  });
+}
+
+int tsr_cuda_binary_strided(int op, int dtype, const void *a, const int64_t *a_strides, const void *b,
+                            const int64_t *b_strides, void *out, int ndim, const int64_t *shape, void *stream) {
+  TSR_ARG_FAIL_IF(!is_binary_op(op), "tsr_cuda_binary_strided: unknown op %d", op);
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_binary_strided: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(ndim < 0 || ndim > kMaxDims, "tsr_cuda_binary_strided: ndim %d is not in [0, %d]", ndim,
+                  kMaxDims);
+  TSR_ARG_FAIL_IF(ndim > 0 && (!shape || !a_strides || !b_strides), "tsr_cuda_binary_strided: null shape / strides");
+  int64_t n = 1;
+  for (int d = 0; d < ndim; ++d) {
+    TSR_ARG_FAIL_IF(shape[d] < 0, "tsr_cuda_binary_strided: negative shape[%d] = %lld", d, (long long)shape[d]);
+    n *= shape[d];
+  }
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!a || !b || !out, "tsr_cuda_binary_strided: null pointer");
+  BinaryView v = {};
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && v.a[nd - 1] == a_strides[d] * shape[d] && v.b[nd - 1] == b_strides[d] * shape[d]) {
+      v.shape[nd - 1] *= shape[d];
+      v.a[nd - 1] = a_strides[d];
+      v.b[nd - 1] = b_strides[d];
+    } else {
+      v.shape[nd] = shape[d];
+      v.a[nd] = a_strides[d];
+      v.b[nd] = b_strides[d];
+      ++nd;
+    }
+  }
+  v.ndim = nd;
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_binary_strided kernel launch", [&] {
+      binary_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
+          op, static_cast<const T *>(a), static_cast<const T *>(b), static_cast<T *>(out), v, n);
     });
   });
 }
@@ -894,6 +977,27 @@ int tsr_cuda_rope(int dtype, const void *x, int64_t x_sb, int64_t x_sh, int64_t 
     return launch_checked("tsr_cuda_rope kernel launch", [&] {
       rope_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
           static_cast<const T *>(x), x_sb, x_sh, x_ss, cos, sin, cs_sb, static_cast<T *>(out), heads, seq, half, n);
+    });
+  });
+}
+
+int tsr_cuda_log_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t cols, void *stream) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_log_softmax: unsupported dtype %d", dtype);
+  TSR_ARG_FAIL_IF(rows < 0 || cols < 0, "tsr_cuda_log_softmax: negative size rows=%lld cols=%lld", (long long)rows,
+                  (long long)cols);
+  if (rows == 0 || cols == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_log_softmax: null pointer");
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return launch_checked("tsr_cuda_log_softmax kernel launch", [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (row_use_block(cols))
+        log_softmax_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows,
+                                                                                                       cols);
+      else
+        log_softmax_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows,
+                                                                                                       cols);
     });
   });
 }

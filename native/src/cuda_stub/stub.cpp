@@ -45,10 +45,17 @@ int tsr_cuda_strided_copy(const void *, void *, int, const int64_t *, const int6
 int tsr_cuda_copy_strided(const void *, const int64_t *, void *, const int64_t *, int, const int64_t *, int, void *) {
   return no_cuda("tsr_cuda_copy_strided");
 }
+int tsr_cuda_binary_strided(int, int, const void *, const int64_t *, const void *, const int64_t *, void *, int,
+                            const int64_t *, void *) {
+  return no_cuda("tsr_cuda_binary_strided");
+}
 int tsr_cuda_unary(int, int, const void *, void *, int64_t, void *) { return no_cuda("tsr_cuda_unary"); }
 int tsr_cuda_rope(int, const void *, int64_t, int64_t, int64_t, const float *, const float *, int64_t, void *, int64_t,
                   int64_t, int64_t, int64_t, void *) {
   return no_cuda("tsr_cuda_rope");
+}
+int tsr_cuda_log_softmax(int, const void *, void *, int64_t, int64_t, void *) {
+  return no_cuda("tsr_cuda_log_softmax");
 }
 int tsr_cuda_sum_rows(int, const void *, void *, int64_t, int64_t, float, void *) {
   return no_cuda("tsr_cuda_sum_rows");

@@ -12,7 +12,7 @@
 #include "tessera/tessera.h"
 #include "vmath.h"
 
-#if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__)
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__) || defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -129,6 +129,22 @@ void binary_row_k(const float *x, const float *row, float *out, int64_t rows, in
     const float *xr = x + r * cols;
     float *o = out + r * cols;
     for (int64_t c = 0; c < cols; ++c) o[c] = apply<OP>(xr[c], row[c]);
+  }
+}
+
+// One run of a broadcasting binary op; the common stride patterns get their own (vectorised) loops.
+template <int OP>
+void binary_strided_k(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    const float bv = *b;
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    const float av = *a;
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = apply<OP>(a[i * sa], b[i * sb]);
   }
 }
 
@@ -371,13 +387,35 @@ void unary_k(const float *x, float *out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = unary_apply<OP>(x[i]);
 }
 
-// sqrt without errno semantics, so that the loops vectorise (sqrt of a negative is NaN either way).
-__attribute__((optimize("no-math-errno"))) void sqrt_k(const float *x, float *out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = __builtin_sqrtf(x[i]);
-}
-
-__attribute__((optimize("no-math-errno"))) void rsqrt_k(const float *x, float *out, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = 1.0f / __builtin_sqrtf(x[i]);
+// sqrt with the SIMD instruction (GCC keeps a scalar errno path around sqrtf and does not vectorise it
+// without -fno-math-errno); the scalar tail's sqrtf gives the same IEEE results (NaN for x < 0).
+template <bool RECIP>
+void sqrt_t(const float *x, float *out, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 one = _mm512_set1_ps(1.0f);
+  for (; i + 16 <= n; i += 16) {
+    // (maskz form: the plain intrinsic trips GCC 12's -Wmaybe-uninitialized)
+    const __m512 r = _mm512_maskz_sqrt_ps(static_cast<__mmask16>(0xffff), _mm512_loadu_ps(x + i));
+    _mm512_storeu_ps(out + i, RECIP ? _mm512_div_ps(one, r) : r);
+  }
+#elif defined(__AVX__)
+  const __m256 one = _mm256_set1_ps(1.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 r = _mm256_sqrt_ps(_mm256_loadu_ps(x + i));
+    _mm256_storeu_ps(out + i, RECIP ? _mm256_div_ps(one, r) : r);
+  }
+#elif defined(__SSE2__)
+  const __m128 one = _mm_set1_ps(1.0f);
+  for (; i + 4 <= n; i += 4) {
+    const __m128 r = _mm_sqrt_ps(_mm_loadu_ps(x + i));
+    _mm_storeu_ps(out + i, RECIP ? _mm_div_ps(one, r) : r);
+  }
+#endif
+  for (; i < n; ++i) {
+    const float r = std::sqrt(x[i]);
+    out[i] = RECIP ? 1.0f / r : r;
+  }
 }
 
 // ---------------------------------------------------------------- rope
@@ -405,9 +443,59 @@ void rope_k(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const floa
 
 // ---------------------------------------------------------------- last-dim reductions
 
+void log_softmax_k(const float *x, float *out, int64_t rows, int64_t cols) {
+  constexpr int64_t kChunk = 1024;
+  float buf[kChunk];
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *xr = x + r * cols;
+    float *o = out + r * cols;
+    const float m = row_max(xr, cols);
+    double s = 0.0;
+    for (int64_t c0 = 0; c0 < cols; c0 += kChunk) {  // exp into a buffer: out may alias x
+      const int64_t n = min64(kChunk, cols - c0);
+      for (int64_t i = 0; i < n; ++i) buf[i] = vm::exp_f(xr[c0 + i] - m);
+      s += row_sum(buf, n);
+    }
+    // x - (m + log s) as (x - m) - log s: exact subtraction of the max for the largest logits
+    const float ls = static_cast<float>(std::log(s));
+    for (int64_t c = 0; c < cols; ++c) o[c] = (xr[c] - m) - ls;
+  }
+}
+
+// Sum of x[0, n) for sum_rows: fp32 vector accumulators over blocks of 16 vectors per accumulator (so
+// each fp32 partial sums at most 16 values), flushed into double after every block; about twice the
+// speed of widening every element to double, with errors still at the double-accumulation level.
+inline double row_sum_blocked(const float *x, int64_t n) {
+  constexpr int64_t kBlock = 4 * 16 * VW;
+  vdouble acc = {};
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    vfloat a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (int64_t j = i; j < i + kBlock; j += 4 * VW) {
+      vfloat v0, v1, v2, v3;
+      TSR_LOADV(v0, x + j);
+      TSR_LOADV(v1, x + j + VW);
+      TSR_LOADV(v2, x + j + 2 * VW);
+      TSR_LOADV(v3, x + j + 3 * VW);
+      a0 += v0;
+      a1 += v1;
+      a2 += v2;
+      a3 += v3;
+    }
+    const vfloat a = (a0 + a1) + (a2 + a3);
+    vhalf lo, hi;
+    std::memcpy(&lo, &a, sizeof(lo));
+    std::memcpy(&hi, reinterpret_cast<const char *>(&a) + sizeof(lo), sizeof(hi));
+    acc += __builtin_convertvector(lo, vdouble) + __builtin_convertvector(hi, vdouble);
+  }
+  double s = row_sum(x + i, n - i);
+  for (int j = 0; j < VH; ++j) s += acc[j];
+  return s;
+}
+
 void sum_rows_k(const float *x, float *out, int64_t rows, int64_t cols, float scale) {
   for (int64_t r = 0; r < rows; ++r)
-    out[r] = static_cast<float>(row_sum(x + r * cols, cols) * static_cast<double>(scale));
+    out[r] = static_cast<float>(row_sum_blocked(x + r * cols, cols) * static_cast<double>(scale));
 }
 
 typedef int32_t vint __attribute__((vector_size(VW * sizeof(int32_t))));
@@ -466,10 +554,13 @@ const CpuKernels kTable = {
     silu_k,
     transpose_k,
     convert_k,
+    {binary_strided_k<TSR_OP_ADD>, binary_strided_k<TSR_OP_SUB>, binary_strided_k<TSR_OP_MUL>,
+     binary_strided_k<TSR_OP_DIV>},
     {unary_k<TSR_UNARY_SIGMOID>, unary_k<TSR_UNARY_TANH>, unary_k<TSR_UNARY_RELU>, unary_k<TSR_UNARY_EXP>,
-     unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_k, rsqrt_k,
+     unary_k<TSR_UNARY_LOG>, unary_k<TSR_UNARY_QUICK_GELU>, unary_k<TSR_UNARY_NEG>, sqrt_t<false>, sqrt_t<true>,
      unary_k<TSR_UNARY_ABS>, unary_k<TSR_UNARY_SQUARE>},
     rope_k,
+    log_softmax_k,
     sum_rows_k,
     argmax_rows_k,
 };

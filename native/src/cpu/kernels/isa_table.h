@@ -35,12 +35,16 @@ struct CpuKernels {
                     int64_t t1);
   // Elementwise conversion between two different dtypes among TSR_F32, TSR_F16, TSR_BF16.
   void (*convert)(const void *x, int src_dtype, void *out, int dst_dtype, int64_t n);
+  // out[i] = a[i * sa] op b[i * sb], i < n (index by TSR_OP_*; sa, sb may be 0 for broadcasting).
+  void (*binary_strided[4])(const float *a, int64_t sa, const float *b, int64_t sb, float *out, int64_t n);
   // out[i] = f(x[i]) (index by TSR_UNARY_*). out may alias x.
   void (*unary[TSR_UNARY_COUNT])(const float *x, float *out, int64_t n);
   // RoPE rows [r0, r1) of the [batch, heads, seq] row space (see tsr_cpu_rope_f32); x / cos / sin /
   // out point at the whole tensors.
   void (*rope)(const float *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos, const float *sin,
                int64_t cs_sb, float *out, int64_t heads, int64_t seq, int64_t half, int64_t r0, int64_t r1);
+  // Log-softmax of rows [0, rows) (x / out point at the first row of the range); out may alias x.
+  void (*log_softmax)(const float *x, float *out, int64_t rows, int64_t cols);
   // out[r] = scale * sum of row r, r < rows (x / out point at the first row of the range).
   void (*sum_rows)(const float *x, float *out, int64_t rows, int64_t cols, float scale);
   // out[r] = argmax of row r (first max; first NaN if any), r < rows; cols >= 1.

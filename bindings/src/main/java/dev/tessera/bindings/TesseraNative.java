@@ -60,11 +60,17 @@ public final class TesseraNative {
             @Cast("const int64_t*") long[] srcStrides, @Cast("void*") long dst,
             @Cast("const int64_t*") long[] dstStrides, int ndim, @Cast("const int64_t*") long[] shape,
             int elemSize);
+    public static native int tsr_cpu_binary_strided_f32(int op, @Cast("const float*") long a,
+            @Cast("const int64_t*") long[] aStrides, @Cast("const float*") long b,
+            @Cast("const int64_t*") long[] bStrides, @Cast("float*") long out, int ndim,
+            @Cast("const int64_t*") long[] shape);
     public static native int tsr_cpu_unary_f32(int op, @Cast("const float*") long x, @Cast("float*") long out,
             long n);
     public static native int tsr_cpu_rope_f32(@Cast("const float*") long x, long xSb, long xSh, long xSs,
             @Cast("const float*") long cos, @Cast("const float*") long sin, long csSb, @Cast("float*") long out,
             long batch, long heads, long seq, long dim);
+    public static native int tsr_cpu_log_softmax_f32(@Cast("const float*") long x, @Cast("float*") long out,
+            long rows, long cols);
     public static native int tsr_cpu_sum_rows_f32(@Cast("const float*") long x, @Cast("float*") long out, long rows,
             long cols, float scale);
     public static native int tsr_cpu_argmax_rows_f32(@Cast("const float*") long x, @Cast("int32_t*") long out,
@@ -105,11 +111,17 @@ public final class TesseraNative {
             @Cast("const int64_t*") long[] srcStrides, @Cast("void*") long dst,
             @Cast("const int64_t*") long[] dstStrides, int ndim, @Cast("const int64_t*") long[] shape,
             int elemSize, @Cast("void*") long stream);
+    public static native int tsr_cuda_binary_strided(int op, int dtype, @Cast("const void*") long a,
+            @Cast("const int64_t*") long[] aStrides, @Cast("const void*") long b,
+            @Cast("const int64_t*") long[] bStrides, @Cast("void*") long out, int ndim,
+            @Cast("const int64_t*") long[] shape, @Cast("void*") long stream);
     public static native int tsr_cuda_unary(int op, int dtype, @Cast("const void*") long x, @Cast("void*") long out,
             long n, @Cast("void*") long stream);
     public static native int tsr_cuda_rope(int dtype, @Cast("const void*") long x, long xSb, long xSh, long xSs,
             @Cast("const float*") long cos, @Cast("const float*") long sin, long csSb, @Cast("void*") long out,
             long batch, long heads, long seq, long dim, @Cast("void*") long stream);
+    public static native int tsr_cuda_log_softmax(int dtype, @Cast("const void*") long x, @Cast("void*") long out,
+            long rows, long cols, @Cast("void*") long stream);
     public static native int tsr_cuda_sum_rows(int dtype, @Cast("const void*") long x, @Cast("void*") long out,
             long rows, long cols, float scale, @Cast("void*") long stream);
     public static native int tsr_cuda_argmax_rows(int dtype, @Cast("const void*") long x,

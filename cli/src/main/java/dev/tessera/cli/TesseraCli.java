@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             // region vision (#4)
             // endregion vision
             // region text (#5)
+            EmbedCommand.class, SimilarityCommand.class,
             // endregion text
             // region dbm (#6)
             // endregion dbm

@@ -70,6 +70,13 @@ public interface Backend {
 
     void binaryRow(BinaryOp op, Tensor x, Tensor row, Tensor out);
 
+    /**
+     * {@code out = a (op) b} with NumPy broadcasting: a and b are views (any strides) whose shapes broadcast
+     * to out's (see {@link Shape#broadcastStrides}); out is contiguous and does not overlap a or b, except
+     * an input with out's exact layout.
+     */
+    void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out);
+
     void affine(Tensor x, float alpha, float beta, Tensor out);
 
     /** gamma/beta may be null. */
@@ -118,6 +125,9 @@ public interface Backend {
      * {@code sin} are contiguous F32 [S, D/2] (shared by the batch) or [B, S, D/2]. See {@link Ops#rope}.
      */
     void rope(Tensor x, Tensor cos, Tensor sin, Tensor out);
+
+    /** Log-softmax over the last dim of contiguous x into contiguous out (same shape and dtype; may be x). */
+    void logSoftmax(Tensor x, Tensor out);
 
     /** out[r] = scale · Σ_c x[r, c] over the last dim of contiguous x; out contiguous in x's dtype. */
     void sumLastDim(Tensor x, float scale, Tensor out);

@@ -10,10 +10,13 @@ import java.util.List;
  * tensors, devices, dtypes, shapes) and throws {@link IllegalArgumentException} or
  * {@link IllegalStateException} naming the shapes <em>before</em> any native call, then dispatches
  * to the backend of the inputs' device. Results are new contiguous tensors on the same device, owned
- * by the caller (or the current {@link Scope}). Non-contiguous inputs are gathered first.
+ * by the caller (or the current {@link Scope}). Non-contiguous inputs are gathered first, except
+ * where an op says it reads views in place ({@link #copyInto}, {@link #concat}, the binary ops,
+ * {@link #rope}, {@link #matmul}).
  *
  * <p>Floating ops accept F32 on every backend and F16/BF16 where the backend supports them (CUDA
- * natively; CPU by computing in F32); reductions always accumulate in F32.
+ * natively; CPU by computing in F32); reductions always accumulate in F32 or wider. The table of
+ * every op with its semantics, dtypes and devices is {@code docs/ops.md}.
  */
 public final class Ops {
     private static volatile MatmulPrecision defaultPrecision =
@@ -123,13 +126,18 @@ public final class Ops {
     }
 
     /**
-     * {@code a (op) b} where b has a's shape, or b is 1-D with a's last dim (broadcast over rows, e.g.
-     * a bias).
+     * {@code a (op) b} elementwise with NumPy broadcasting: shapes are aligned on the right and each pair of
+     * dims must be equal or one of them 1 (e.g. a bias [D] over [B, S, D], a per-row factor [B, S, 1] over
+     * [B, S, D], a mask [B, 1, S] over [B, H, S]); the result has the broadcast shape and a's dtype. Inputs
+     * may be views (broadcast operands are read in place).
      */
     public static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         String name = op.name().toLowerCase();
         open(name, a, b);
-        Tensor out = like(a);
+        sameDevice(name, a, b);
+        sameDtype(name, a, b);
+        floating(name, a);
+        Tensor out = Tensor.empty(a.dtype(), a.device(), broadcastShape(name, a, b));
         try {
             binary(op, a, b, out);
         } catch (RuntimeException e) {
@@ -139,29 +147,71 @@ public final class Ops {
         return out;
     }
 
-    /** As {@link #binary(BinaryOp, Tensor, Tensor)} into a preallocated contiguous {@code out}. */
+    /**
+     * As {@link #binary(BinaryOp, Tensor, Tensor)} into a preallocated contiguous {@code out} of the broadcast
+     * shape; {@code out} may be {@code a} or {@code b} when that input has the broadcast shape.
+     */
     public static void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         String name = op.name().toLowerCase();
         open(name, a, b, out);
         sameDevice(name, a, b, out);
         sameDtype(name, a, b);
         floating(name, a);
-        checkOut(name, out, a);
+        long[] shape = broadcastShape(name, a, b);
+        if (!out.device().equals(a.device()) || out.dtype() != a.dtype() || !Arrays.equals(out.shape(), shape)
+                || !out.isContiguous()) {
+            throw new IllegalArgumentException(name + ": out must be a contiguous " + a.dtype() + Arrays.toString(shape)
+                    + " on " + a.device() + ", got " + out.describe() + (out.isContiguous() ? "" : " (not contiguous)"));
+        }
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
-        if (!same && !row) {
-            throw new IllegalArgumentException(name + ": shapes " + Arrays.toString(a.shape()) + " and "
-                    + Arrays.toString(b.shape()) + " do not match (b must have a's shape, or be 1-D of a's last dim)");
-        }
         try (Temps tmp = new Temps()) {
-            Tensor ca = tmp.contiguous(a);
-            Tensor cb = tmp.contiguous(b);
-            if (same) {
+            Tensor ca = apart(a, out, tmp);
+            Tensor cb = apart(b, out, tmp);
+            if (same && ca.isContiguous() && cb.isContiguous()) {
                 a.backend().binary(op, ca, cb, out);
-            } else {
+            } else if (row && ca.isContiguous() && cb.isContiguous()) {
                 a.backend().binaryRow(op, ca, cb, out);
+            } else {
+                a.backend().binaryBroadcast(op, ca, cb, out);
             }
         }
+    }
+
+    /** The NumPy broadcast of a's and b's shapes, or an exception naming both. */
+    private static long[] broadcastShape(String op, Tensor a, Tensor b) {
+        long[] sa = a.shape();
+        long[] sb = b.shape();
+        int r = Math.max(sa.length, sb.length);
+        long[] out = new long[r];
+        for (int i = 0; i < r; i++) {
+            int ia = i - (r - sa.length);
+            int ib = i - (r - sb.length);
+            long da = ia >= 0 ? sa[ia] : 1;
+            long db = ib >= 0 ? sb[ib] : 1;
+            if (da != db && da != 1 && db != 1) {
+                throw new IllegalArgumentException(op + ": shapes " + Arrays.toString(sa) + " and " + Arrays.toString(sb)
+                        + " do not broadcast (dims must be equal or 1, aligned on the right)");
+            }
+            out[i] = da == 1 ? db : da;
+        }
+        return out;
+    }
+
+    /**
+     * {@code t} itself, or a copy when it shares memory with {@code out} in another layout (a broadcast read
+     * of an element the op has already overwritten).
+     */
+    private static Tensor apart(Tensor t, Tensor out, Temps tmp) {
+        if (t.storage() != out.storage() || !extentsOverlap(t, out)) {
+            return t;
+        }
+        if (t.offset() == out.offset() && t.isContiguous() && Arrays.equals(t.shape(), out.shape())) {
+            return t; // elementwise in place
+        }
+        Tensor c = tmp.add(Tensor.empty(t.dtype(), t.device(), t.shape()));
+        t.backend().copyStrided(t, c);
+        return c;
     }
 
     /** {@code alpha * x + beta}. */
@@ -259,6 +309,24 @@ public final class Ops {
         Tensor out = like(x);
         try (Temps tmp = new Temps()) {
             x.backend().softmax(tmp.contiguous(x), causalQ, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /**
+     * Log-softmax over the last dim, {@code x − max − log Σ exp(x − max)} (log-probabilities for beam search,
+     * log-prob thresholds). A row holding NaN or +∞, or made only of −∞, gives NaN.
+     */
+    public static Tensor logSoftmax(Tensor x) {
+        open("logSoftmax", x);
+        floating("logSoftmax", x);
+        rankAtLeast("logSoftmax", x, 1);
+        Tensor out = like(x);
+        try (Temps tmp = new Temps()) {
+            x.backend().logSoftmax(tmp.contiguous(x), out);
         } catch (RuntimeException e) {
             out.close();
             throw e;
@@ -547,7 +615,7 @@ public final class Ops {
         floating(name, x);
         checkOut(name, out, x);
         try (Temps tmp = new Temps()) {
-            x.backend().unary(op, tmp.contiguous(x), out);
+            x.backend().unary(op, tmp.contiguous(apart(x, out, tmp)), out);
         }
     }
 
@@ -669,6 +737,41 @@ public final class Ops {
     }
 
     /**
+     * Sum over {@code dim} (negative counts from the end) → x's shape without that dim, x's dtype; e.g. mean
+     * pooling of [B, S, D] token states over S: {@code Ops.sum(Ops.mul(h, mask3), 1)} with mask3 [B, S, 1].
+     * Other dims than the last are moved last by a gathering copy first.
+     */
+    public static Tensor sum(Tensor x, int dim) {
+        return reduceDim("sum", x, dim, false);
+    }
+
+    /** Mean over {@code dim} (see {@link #sum(Tensor, int)}); an empty dim is refused. */
+    public static Tensor mean(Tensor x, int dim) {
+        return reduceDim("mean", x, dim, true);
+    }
+
+    private static Tensor reduceDim(String op, Tensor x, int dim, boolean mean) {
+        open(op, x);
+        floating(op, x);
+        rankAtLeast(op, x, 1);
+        int r = x.rank();
+        int d = dim < 0 ? dim + r : dim;
+        if (d < 0 || d >= r) {
+            throw new IllegalArgumentException(op + ": dim " + dim + " is out of range for " + x.describe());
+        }
+        if (d == r - 1) {
+            return reduceLastDim(op, x, mean);
+        }
+        try (Temps tmp = new Temps()) {
+            Tensor v = x;
+            for (int i = d; i < r - 1; i++) { // move dim d last, keeping the order of the others
+                v = tmp.add(v.transpose(i, i + 1));
+            }
+            return reduceLastDim(op, v, mean);
+        }
+    }
+
+    /**
      * Index of the largest element of each row (last dim) of x, rows in row-major order of x's leading dims;
      * copied to the host. Ties give the first index; a row holding NaN gives the index of its first NaN (NaN
      * counts as the maximum, as in PyTorch). Greedy decoding: {@code argmaxLastDim(logits.slice(1, S - 1, S))}.
@@ -705,14 +808,19 @@ public final class Ops {
         defaultPrecision = p == null ? MatmulPrecision.FP32 : p;
     }
 
-    /** Matrix product of the last two dims: a [..., m, k] · b [..., k, n] (or b [k, n]) → [..., m, n]. */
+    /**
+     * Matrix product of the last two dims: a [..., m, k] · b [..., k, n] → [..., m, n]. b's batch dims equal a's
+     * or broadcast to them (dims of 1, aligned on the right): b [k, n] (a weight) over all of a's batch,
+     * b [1, H, k, n] over a [B, H, m, k]. a is never broadcast: the result has a's batch dims.
+     */
     public static Tensor matmul(Tensor a, Tensor b) {
         return matmul(a, b, defaultPrecision);
     }
 
     /**
-     * As {@link #matmul(Tensor, Tensor)}. Transposed views of the last two dims (e.g. {@code b.t()})
-     * are passed to BLAS as transposes, without a copy. Batch dims must be equal, or b is 2-D.
+     * As {@link #matmul(Tensor, Tensor)}. Transposed views of the last two dims (e.g. {@code b.t()}) are passed to
+     * BLAS as transposes, without a copy; a 2-D (or batch-of-one) b is shared by every batch (stride 0), and other
+     * broadcast batch dims of b are read in place where their strides allow, else gathered.
      */
     public static Tensor matmul(Tensor a, Tensor b, MatmulPrecision precision) {
         open("matmul", a, b);
@@ -730,38 +838,78 @@ public final class Ops {
         }
         long[] batchA = Arrays.copyOf(a.shape(), a.rank() - 2);
         long[] batchB = Arrays.copyOf(b.shape(), b.rank() - 2);
-        boolean broadcastB = b.rank() == 2;
-        if (!broadcastB && !Arrays.equals(batchA, batchB)) {
-            throw new IllegalArgumentException("matmul: batch dims differ: " + a.describe() + " · " + b.describe()
-                    + " (b must have a's batch dims or be 2-D)");
-        }
+        long[] batchOut = broadcastBatch(a, b, batchA, batchB);
         if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("matmul: dims too large for BLAS: " + a.describe() + " · " + b.describe());
         }
-        long batch = Shape.numel(batchA);
-        long[] outShape = Arrays.copyOf(a.shape(), a.rank());
+        long batch = Shape.numel(batchOut);
+        if (batch > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("matmul: batch too large: " + a.describe() + " · " + b.describe());
+        }
+        long[] outShape = Arrays.copyOf(batchOut, batchOut.length + 2);
+        outShape[outShape.length - 2] = m;
         outShape[outShape.length - 1] = n;
         Tensor out = Tensor.empty(a.dtype(), a.device(), outShape);
         try (Temps tmp = new Temps()) {
-            if (broadcastB && batch > 1 && a.isContiguous()) {
+            boolean shareB = Shape.numel(batchB) == 1;
+            Tensor bm = shareB && b.rank() > 2 ? tmp.add(matrixView(b)) : b;
+            if (shareB && batch > 1 && a.isContiguous()) {
                 // fold a's batch into rows: one GEMM [batch*m, k] · [k, n]
-                Tensor a2 = tmp.add(a.reshape(batch * m, k));
                 long rows = batch * m;
                 if (rows > Integer.MAX_VALUE) {
                     throw new IllegalArgumentException("matmul: too many rows for BLAS: " + a.describe());
                 }
-                gemmViews(a2, b, out, (int) rows, (int) n, (int) k, 1, false, tmp, precision);
+                Tensor a2 = tmp.add(a.reshape(rows, k));
+                gemmViews(a2, bm, out, (int) rows, (int) n, (int) k, 1, false, tmp, precision);
+            } else if (shareB) {
+                gemmViews(a, bm, out, (int) m, (int) n, (int) k, (int) batch, true, tmp,
+                        precision);
             } else {
-                if (batch > Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException("matmul: batch too large: " + a.describe());
-                }
-                gemmViews(a, b, out, (int) m, (int) n, (int) k, (int) batch, broadcastB, tmp, precision);
+                gemmViews(a, expand(b, batchOut, tmp), out, (int) m, (int) n, (int) k,
+                        (int) batch, false, tmp, precision);
             }
         } catch (RuntimeException e) {
             out.close();
             throw e;
         }
         return out;
+    }
+
+    /** a's batch dims when b's broadcast to them, else an exception naming both operands. */
+    private static long[] broadcastBatch(Tensor a, Tensor b, long[] ba, long[] bb) {
+        boolean ok = bb.length <= ba.length;
+        for (int i = 0; ok && i < bb.length; i++) {
+            long da = ba[i + ba.length - bb.length];
+            ok = bb[i] == da || bb[i] == 1;
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("matmul: batch dims differ: " + a.describe() + " · " + b.describe()
+                    + " (b's batch dims must equal a's or be 1, aligned on the right; b may be 2-D)");
+        }
+        return ba;
+    }
+
+    /** The last two dims of a tensor whose batch dims are all 1, as a 2-D view. */
+    private static Tensor matrixView(Tensor t) {
+        long[] s = t.strides();
+        t.storage().retain();
+        return new Tensor(t.storage(), t.dtype(), new long[] {t.dim(-2), t.dim(-1)},
+                new long[] {s[s.length - 2], s[s.length - 1]}, t.offset());
+    }
+
+    /** A view of t with its batch dims broadcast (stride 0) to {@code batch}; t itself if they already match. */
+    private static Tensor expand(Tensor t, long[] batch, Temps tmp) {
+        long[] shape = t.shape();
+        int r = t.rank();
+        if (r - 2 == batch.length && Arrays.equals(Arrays.copyOf(shape, r - 2), batch)) {
+            return t;
+        }
+        long[] full = Arrays.copyOf(batch, batch.length + 2);
+        full[batch.length] = shape[r - 2];
+        full[batch.length + 1] = shape[r - 1];
+        long[] st = Shape.broadcastStrides(shape, t.strides(), full);
+        t.storage().retain();
+        return tmp.add(new Tensor(t.storage(), t.dtype(), full, st, t.offset()));
     }
 
     /** {@code x [..., in] · weightᵀ + bias}, with weight [out, in] as Hugging Face stores it; bias may be null. */
@@ -839,7 +987,7 @@ public final class Ops {
         return new MatLayout(transposed, (int) ld, batchStride);
     }
 
-    private static void gemmViews(Tensor a, Tensor b, Tensor out, int m, int n, int k, int batch, boolean broadcastB,
+    private static void gemmViews(Tensor a, Tensor b, Tensor out, int m, int n, int k, int batch, boolean shareB,
             Temps tmp, MatmulPrecision precision) {
         MatLayout la = layout(a, a.rank() - 2);
         if (la == null) {
@@ -851,8 +999,9 @@ public final class Ops {
             b = tmp.add(b.contiguous());
             lb = layout(b, b.rank() - 2);
         }
-        long strideB = broadcastB ? 0 : lb.batchStride();
-        a.backend().gemm(la.transposed(), lb.transposed(), m, n, k, 1f, a, la.ld(), la.batchStride(), b, lb.ld(),
-                strideB, 0f, out, n, (long) m * n, batch, precision);
+        long strideA = la.batchStride();
+        long strideB = shareB ? 0 : lb.batchStride();
+        a.backend().gemm(la.transposed(), lb.transposed(), m, n, k, 1f, a, la.ld(), strideA, b, lb.ld(), strideB, 0f,
+                out, n, (long) m * n, batch, precision);
     }
 }

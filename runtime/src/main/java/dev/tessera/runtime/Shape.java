@@ -57,4 +57,27 @@ public final class Shape {
     public static long last(long[] dims) {
         return dims.length == 0 ? 1 : dims[dims.length - 1];
     }
+
+    /**
+     * Strides (in elements) that read a tensor of {@code shape} / {@code strides} as if broadcast to
+     * {@code outShape} (NumPy rules, aligned on the right): 0 along dims it lacks or has of size 1.
+     */
+    public static long[] broadcastStrides(long[] shape, long[] strides, long[] outShape) {
+        int r = outShape.length;
+        int off = r - shape.length;
+        if (off < 0) {
+            throw new IllegalArgumentException("cannot broadcast " + str(shape) + " to " + str(outShape));
+        }
+        long[] out = new long[r];
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == outShape[i + off]) {
+                out[i + off] = shape[i] == 1 ? 0 : strides[i];
+            } else if (shape[i] == 1) {
+                out[i + off] = 0;
+            } else {
+                throw new IllegalArgumentException("cannot broadcast " + str(shape) + " to " + str(outShape));
+            }
+        }
+        return out;
+    }
 }

@@ -333,6 +333,157 @@ class CpuModelOpsTest {
         assertThrows(IllegalArgumentException.class, () -> Ops.concat(0, a, null));
     }
 
+    // ------------------------------------------------------------------ broadcasting binary ops
+
+    /** float64 {@code a (op) b} with NumPy broadcasting of contiguous row-major a and b. */
+    static double[] broadcastRef(BinaryOp op, float[] a, long[] sa, float[] b, long[] sb, long[] out) {
+        int r = out.length;
+        double[] res = new double[Math.toIntExact(Shape.numel(out))];
+        long[] idx = new long[r];
+        for (int i = 0; i < res.length; i++) {
+            res[i] = Reference64.apply(op, a[flat(idx, sa, r)], b[flat(idx, sb, r)]);
+            for (int k = r - 1; k >= 0; k--) {
+                if (++idx[k] < out[k]) {
+                    break;
+                }
+                idx[k] = 0;
+            }
+        }
+        return res;
+    }
+
+    private static int flat(long[] idx, long[] shape, int r) {
+        int off = r - shape.length;
+        long f = 0;
+        for (int k = 0; k < shape.length; k++) {
+            f = f * shape[k] + (shape[k] == 1 ? 0 : idx[k + off]);
+        }
+        return (int) f;
+    }
+
+    /** Random pairs of broadcast-compatible shapes (and the broadcast shape), some large. */
+    static long[][] broadcastPair(Random rnd, int trial) {
+        int r = 1 + rnd.nextInt(4);
+        long[] out = new long[r];
+        for (int k = 0; k < r; k++) {
+            out[k] = 1 + rnd.nextInt(trial % 5 == 4 ? 60 : 6);
+        }
+        long[][] ab = new long[2][];
+        for (int t = 0; t < 2; t++) {
+            int rr = 1 + rnd.nextInt(r);
+            long[] s = new long[rr];
+            for (int k = 0; k < rr; k++) {
+                s[k] = rnd.nextInt(3) == 0 ? 1 : out[k + r - rr];
+            }
+            ab[t] = s;
+        }
+        int ro = Math.max(ab[0].length, ab[1].length);
+        long[] o = new long[ro];
+        for (int k = 0; k < ro; k++) {
+            long da = k - (ro - ab[0].length) >= 0 ? ab[0][k - (ro - ab[0].length)] : 1;
+            long db = k - (ro - ab[1].length) >= 0 ? ab[1][k - (ro - ab[1].length)] : 1;
+            o[k] = Math.max(da, db);
+        }
+        return new long[][] {ab[0], ab[1], o};
+    }
+
+    @Test
+    void binaryBroadcastsLikeNumpy() {
+        Random rnd = new Random(50);
+        for (int trial = 0; trial < 60; trial++) {
+            long[][] p = broadcastPair(rnd, trial);
+            float[] a = Reference64.gaussian(rnd, (int) Shape.numel(p[0]), 2);
+            float[] b = Reference64.awayFromZero(rnd, (int) Shape.numel(p[1]), 0.25, 3);
+            for (BinaryOp op : BinaryOp.values()) {
+                Tensor out = Ops.binary(op, f32(a, p[0]), f32(b, p[1]));
+                assertShape(out, p[2]);
+                assertRel(out.toFloatArray(), broadcastRef(op, a, p[0], b, p[1], p[2]), F32_TOL,
+                        op + " " + Arrays.toString(p[0]) + " with " + Arrays.toString(p[1]));
+            }
+        }
+        // the pipelines' cases: per-row factors [B, S, 1], masks [B, 1, S], a scalar, a column of a view
+        Random r2 = new Random(51);
+        float[] x = Reference64.gaussian(r2, 2 * 5 * 7, 1);
+        float[] f = Reference64.awayFromZero(r2, 2 * 5, 0.5, 2);
+        Tensor tx = f32(x, 2, 5, 7);
+        assertRel(Ops.div(tx, f32(f, 2, 5, 1)).toFloatArray(),
+                broadcastRef(BinaryOp.DIV, x, new long[] {2, 5, 7}, f, new long[] {2, 5, 1}, new long[] {2, 5, 7}),
+                F32_TOL, "per-row factor");
+        float[] m = Reference64.gaussian(r2, 2 * 7, 1);
+        assertRel(Ops.mul(tx, f32(m, 2, 1, 7)).toFloatArray(),
+                broadcastRef(BinaryOp.MUL, x, new long[] {2, 5, 7}, m, new long[] {2, 1, 7}, new long[] {2, 5, 7}),
+                F32_TOL, "mask");
+        assertRel(Ops.add(f32(new float[] {3f}), tx).toFloatArray(),
+                broadcastRef(BinaryOp.ADD, new float[] {3f}, new long[] {1}, x, new long[] {2, 5, 7},
+                        new long[] {2, 5, 7}), F32_TOL, "scalar");
+        // a transposed view broadcast against a column (outer product shape)
+        Tensor col = f32(f, 10, 1);
+        Tensor rowView = f32(x, 2, 35).slice(0, 1, 2); // [1, 35], offset view
+        float[] rv = Arrays.copyOfRange(x, 35, 70);
+        assertRel(Ops.sub(col, rowView).toFloatArray(),
+                broadcastRef(BinaryOp.SUB, f, new long[] {10, 1}, rv, new long[] {1, 35}, new long[] {10, 35}),
+                F32_TOL, "outer");
+        Tensor tv = tx.transpose(1, 2); // [2, 7, 5] view
+        float[] tvc = tv.contiguous().toFloatArray();
+        assertRel(Ops.mul(tv, f32(f, 2, 1, 5)).toFloatArray(),
+                broadcastRef(BinaryOp.MUL, tvc, new long[] {2, 7, 5}, f, new long[] {2, 1, 5}, new long[] {2, 7, 5}),
+                F32_TOL, "view");
+        // same-shape views are read in place too (no gather)
+        float[] u = Reference64.awayFromZero(r2, 7 * 6, 0.5, 2);
+        float[] w = Reference64.gaussian(r2, 6 * 7, 1);
+        Tensor ut = f32(u, 7, 6).t();
+        for (BinaryOp op : BinaryOp.values()) {
+            assertRel(Ops.binary(op, f32(w, 6, 7), ut).toFloatArray(),
+                    Reference64.binary(op, w, Reference64.transposed(u, 7, 6)), F32_TOL, "same-shape view " + op);
+        }
+        // in place into a (out = a) and an input overlapping out in another layout
+        Tensor acc = f32(x, 2, 5, 7);
+        Ops.binary(BinaryOp.MUL, acc, f32(f, 2, 5, 1), acc);
+        assertRel(acc.toFloatArray(),
+                broadcastRef(BinaryOp.MUL, x, new long[] {2, 5, 7}, f, new long[] {2, 5, 1}, new long[] {2, 5, 7}),
+                F32_TOL, "in place");
+        float[] sq = Reference64.gaussian(r2, 6 * 6, 1);
+        Tensor tsq = f32(sq, 6, 6);
+        Ops.binary(BinaryOp.ADD, tsq, tsq.slice(1, 0, 1), tsq); // x += x[:, :1] (column 0 is overwritten first)
+        assertRel(tsq.toFloatArray(),
+                broadcastRef(BinaryOp.ADD, sq, new long[] {6, 6}, sliceCols(sq, 6, 6, 0, 1), new long[] {6, 1},
+                        new long[] {6, 6}), F32_TOL, "overlap");
+        // out a shifted contiguous slice of the storage a is read from (rows 1..9 = rows 0..8 + b)
+        float[] sh = Reference64.gaussian(r2, 10 * 4, 1);
+        float[] sb = Reference64.gaussian(r2, 9 * 4, 1);
+        Tensor tsh = f32(sh, 10, 4);
+        Ops.binary(BinaryOp.ADD, tsh.slice(0, 0, 9), f32(sb, 9, 4), tsh.slice(0, 1, 10));
+        double[] wsh = Reference64.toDouble(sh);
+        double[] add = Reference64.binary(BinaryOp.ADD, Arrays.copyOf(sh, 36), sb);
+        System.arraycopy(add, 0, wsh, 4, 36);
+        assertRel(tsh.toFloatArray(), wsh, F32_TOL, "shifted overlap");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Ops.add(f32(new float[6], 2, 3), f32(new float[4], 2, 2)));
+        assertTrue(e.getMessage().contains("do not broadcast"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> Ops.binary(BinaryOp.ADD, f32(new float[6], 2, 3), f32(new float[2], 2, 1), f32(new float[6], 6)));
+    }
+
+    static float[] sliceCols(float[] x, int rows, int cols, int from, int to) {
+        return CpuOpsTest.sliceCols(x, rows, cols, from, to);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F16", "BF16"})
+    void binaryBroadcastOnHalfTensors(DType dt) {
+        Random rnd = new Random(52 + dt.ordinal());
+        for (int trial = 0; trial < 20; trial++) {
+            long[][] p = broadcastPair(rnd, trial);
+            float[] a = Reference64.round(Reference64.gaussian(rnd, (int) Shape.numel(p[0]), 2), dt);
+            float[] b = Reference64.round(Reference64.awayFromZero(rnd, (int) Shape.numel(p[1]), 0.25, 3), dt);
+            for (BinaryOp op : BinaryOp.values()) {
+                Tensor out = Ops.binary(op, f32(a, p[0]).to(dt), f32(b, p[1]).to(dt));
+                assertEquals(dt, out.dtype());
+                assertRel(out.toFloatArray(), broadcastRef(op, a, p[0], b, p[1], p[2]), HALF_TOL, dt + " " + op);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ unary
 
     /** Inputs inside the op's domain (positive for log / sqrt / rsqrt). */
@@ -566,6 +717,14 @@ class CpuModelOpsTest {
                         "mean " + rows + "x" + cols);
             }
         }
+        // long rows far from zero: accumulation error stays at the double level
+        Random rl = new Random(140);
+        float[] longRows = Reference64.gaussian(rl, 3 * 100_003, 1);
+        for (int i = 0; i < longRows.length; i++) {
+            longRows[i] += 1000f;
+        }
+        assertRel(Ops.sumLastDim(f32(longRows, 3, 100_003)).toFloatArray(), Reference64.sumRows(longRows, 100_003, 1),
+                1e-7, "long rows");
         // higher rank, a view, rank 1 -> rank 0
         Random rnd = new Random(14);
         float[] x = Reference64.gaussian(rnd, 2 * 3 * 5, 1);
@@ -648,6 +807,109 @@ class CpuModelOpsTest {
         assertThrows(IllegalArgumentException.class, () -> Ops.argmaxLastDim(Tensor.ofInts(new int[3], Device.CPU, 3)));
     }
 
+    @Test
+    void logSoftmaxOverTheLastDim() {
+        for (int rows : new int[] {1, 3, 17}) {
+            for (int cols : new int[] {1, 7, 33, 1000, 4097}) {
+                Random rnd = new Random(rows * 131L + cols);
+                float[] x = Reference64.gaussian(rnd, rows * cols, 4);
+                poisonNextAllocation((long) rows * cols);
+                Tensor out = Ops.logSoftmax(f32(x, rows, cols));
+                assertShape(out, rows, cols);
+                assertRel(out.toFloatArray(), Reference64.logSoftmax(x, cols), F32_TOL, "logSoftmax " + rows + "x" + cols);
+            }
+        }
+        // large logits do not overflow; -inf entries give -inf; NaN / all -inf rows give NaN
+        float inf = Float.POSITIVE_INFINITY;
+        float[] x = {1000, 999, -1000, 0, -inf, 1, 2, -inf, Float.NaN, 1, 2, 3, -inf, -inf, -inf, -inf};
+        float[] got = Ops.logSoftmax(f32(x, 4, 4)).toFloatArray();
+        double[] want = Reference64.logSoftmax(Arrays.copyOf(x, 8), 4);
+        for (int i = 0; i < 8; i++) {
+            assertEquals(want[i], got[i], 1e-6 * (1 + Math.abs(want[i])), "element " + i);
+        }
+        for (int i = 8; i < 16; i++) {
+            assertTrue(Float.isNaN(got[i]), "element " + i + " = " + got[i]);
+        }
+        // a view, rank 3 and half storage
+        Random rnd = new Random(60);
+        float[] y = Reference64.gaussian(rnd, 2 * 5 * 9, 2);
+        Tensor ty = f32(y, 2, 5, 9);
+        assertRel(Ops.logSoftmax(ty).toFloatArray(), Reference64.logSoftmax(y, 9), F32_TOL, "rank 3");
+        Tensor tv = ty.transpose(1, 2);
+        assertRel(Ops.logSoftmax(tv).toFloatArray(), Reference64.logSoftmax(tv.contiguous().toFloatArray(), 5), F32_TOL,
+                "view");
+        for (DType dt : new DType[] {DType.F16, DType.BF16}) {
+            float[] yr = Reference64.round(y, dt);
+            Tensor o = Ops.logSoftmax(f32(yr, 10, 9).to(dt));
+            assertEquals(dt, o.dtype());
+            assertRel(o.toFloatArray(), Reference64.logSoftmax(yr, 9), HALF_TOL, dt + " logSoftmax");
+        }
+        assertThrows(IllegalArgumentException.class, () -> Ops.logSoftmax(Tensor.ofInts(new int[3], Device.CPU, 3)));
+    }
+
+    @Test
+    void sumAndMeanOverAnyDim() {
+        Random rnd = new Random(61);
+        long[] shape = {3, 4, 5, 6};
+        float[] x = Reference64.gaussian(rnd, 360, 1);
+        Tensor t = f32(x, shape);
+        for (int dim = -4; dim < 4; dim++) {
+            int d = dim < 0 ? dim + 4 : dim;
+            long[] os = new long[3];
+            for (int i = 0, j = 0; i < 4; i++) {
+                if (i != d) {
+                    os[j++] = shape[i];
+                }
+            }
+            double[] want = new double[(int) Shape.numel(os)];
+            long[] st = Shape.contiguousStrides(shape);
+            for (int i = 0; i < x.length; i++) {
+                long rem = i;
+                long o = 0;
+                for (int k = 0; k < 4; k++) {
+                    long idx = rem / st[k];
+                    rem %= st[k];
+                    if (k != d) {
+                        o = o * shape[k] + idx;
+                    }
+                }
+                want[(int) o] += x[i];
+            }
+            Tensor s = Ops.sum(t, dim);
+            assertShape(s, os);
+            assertRel(s.toFloatArray(), want, F32_TOL, "sum dim " + dim);
+            double[] wm = want.clone();
+            for (int i = 0; i < wm.length; i++) {
+                wm[i] /= shape[d];
+            }
+            assertRel(Ops.mean(t, dim).toFloatArray(), wm, F32_TOL, "mean dim " + dim);
+        }
+        // masked mean pooling [B, S, D] with mask [B, S, 1]
+        int b = 2, sLen = 5, dd = 3;
+        float[] h = Reference64.gaussian(rnd, b * sLen * dd, 1);
+        float[] mask = {1, 1, 1, 0, 0, 1, 1, 1, 1, 1};
+        Tensor pooled = Ops.div(Ops.sum(Ops.mul(f32(h, b, sLen, dd), f32(mask, b, sLen, 1)), 1),
+                Ops.sum(f32(mask, b, sLen, 1), 1));
+        assertShape(pooled, b, dd);
+        double[] want = new double[b * dd];
+        for (int bi = 0; bi < b; bi++) {
+            double n = 0;
+            for (int si = 0; si < sLen; si++) {
+                n += mask[bi * sLen + si];
+                for (int j = 0; j < dd; j++) {
+                    want[bi * dd + j] += mask[bi * sLen + si] * h[(bi * sLen + si) * dd + j];
+                }
+            }
+            for (int j = 0; j < dd; j++) {
+                want[bi * dd + j] /= n;
+            }
+        }
+        assertRel(pooled.toFloatArray(), want, F32_TOL, "masked mean pooling");
+        assertThrows(IllegalArgumentException.class, () -> Ops.sum(t, 4));
+        assertThrows(IllegalArgumentException.class, () -> Ops.mean(t, -5));
+        assertThrows(IllegalArgumentException.class, () -> Ops.mean(Tensor.empty(DType.F32, Device.CPU, 0, 3), 0));
+    }
+
     // ------------------------------------------------------------------ batched matmul / linear
 
     @Test
@@ -673,6 +935,47 @@ class CpuModelOpsTest {
         }
         assertRel(Ops.matmul(q, kk.t()).toFloatArray(), Reference64.matmul(a, kt, b * h, m, k, m, false), F32_TOL,
                 "q kT");
+        // b's batch dims broadcast to a's: [B, H, m, k] · [1, H, k, n] and · [B, 1, k, n], a batch-of-one b
+        float[] bh = Reference64.gaussian(rnd, h * k * n, 1);
+        Tensor o4 = Ops.matmul(f32(a, b, h, m, k),
+                f32(bh, 1, h, n, k).transpose(-1, -2)); // a transposed view of b, shared over B
+        assertShape(o4, b, h, m, n);
+        float[] bhT = new float[bh.length];
+        for (int i = 0; i < h; i++) {
+            System.arraycopy(Reference64.transposed(Arrays.copyOfRange(bh, i * k * n, (i + 1) * k * n), n, k), 0, bhT,
+                    i * k * n, k * n);
+        }
+        double[] want4 = new double[b * h * m * n];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                double[] one = Reference64.matmul(Arrays.copyOfRange(a, (bi * h + hi) * m * k, (bi * h + hi + 1) * m * k),
+                        Arrays.copyOfRange(bhT, hi * k * n, (hi + 1) * k * n), m, k, n);
+                System.arraycopy(one, 0, want4, (bi * h + hi) * m * n, m * n);
+            }
+        }
+        assertRel(o4.toFloatArray(), want4, F32_TOL, "[B,H] x [1,H] batches");
+        float[] bb1 = Reference64.gaussian(rnd, b * k * n, 1);
+        Tensor o7 = Ops.matmul(f32(a, b, h, m, k), f32(bb1, b, 1, k, n));
+        double[] want7 = new double[b * h * m * n];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                double[] one = Reference64.matmul(Arrays.copyOfRange(a, (bi * h + hi) * m * k, (bi * h + hi + 1) * m * k),
+                        Arrays.copyOfRange(bb1, bi * k * n, (bi + 1) * k * n), m, k, n);
+                System.arraycopy(one, 0, want7, (bi * h + hi) * m * n, m * n);
+            }
+        }
+        assertRel(o7.toFloatArray(), want7, F32_TOL, "[B,H] x [B,1] batches");
+        Tensor o5 = Ops.matmul(f32(a, b, h, m, k), f32(w, 1, 1, k, n));
+        assertShape(o5, b, h, m, n);
+        assertRel(o5.toFloatArray(), Reference64.matmul(a, w, b * h, m, k, n, true), F32_TOL, "batch-of-one b");
+        Tensor o6 = Ops.matmul(f32(a, b, h, m, k).transpose(0, 1), f32(w, 1, k, n)); // permuted a, [1] b
+        assertShape(o6, h, b, m, n);
+        assertRel(o6.toFloatArray(), Reference64.matmul(f32(a, b, h, m, k).transpose(0, 1).contiguous().toFloatArray(),
+                w, b * h, m, k, n, true), F32_TOL, "permuted a, batch-of-one b");
+        // a is never broadcast (as before): a 2-D a with a batched b, and batch dims that differ, are refused
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(w, n, k).t().t(), f32(bb, b, h, k, n)));
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(a, b, h, m, k), f32(bb, h, b, k, n)));
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(a, b, 1, m, k), f32(bb, b, h, k, n)));
         // linear on [B, S, in] and on a non-contiguous [B, S, in] view
         int s = 6, in = 9, outF = 5;
         float[] x = Reference64.gaussian(rnd, b * s * in, 1);

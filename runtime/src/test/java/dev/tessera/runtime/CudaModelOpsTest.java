@@ -133,6 +133,9 @@ class CudaModelOpsTest extends CudaTestBase {
     void reductionsMatchTheCpu(DType dt) {
         for (int rows : new int[] {1, 3, 600}) {
             for (int cols : new int[] {1, 7, 33, 1000, 1025, 4097, 50_000}) {
+                if ((long) rows * cols > 3_000_000) {
+                    continue;
+                }
                 Random rnd = new Random(rows * 10_007L + cols + dt.ordinal());
                 float[] x = Reference64.gaussian(rnd, rows * cols, 2);
                 Tensor[] t = pair(x, dt, rows, cols);
@@ -141,6 +144,11 @@ class CudaModelOpsTest extends CudaTestBase {
                 same(Ops.meanLastDim(t[1]), Ops.meanLastDim(t[0]), tol(dt), dt + " mean " + rows + "x" + cols);
                 assertArrayEquals(Ops.argmaxLastDim(t[0]), Ops.argmaxLastDim(t[1]),
                         dt + " argmax " + rows + "x" + cols);
+                poisonGpu(dt, rows, cols);
+                same(Ops.logSoftmax(t[1]), Ops.logSoftmax(t[0]), tol(dt), dt + " logSoftmax " + rows + "x" + cols);
+                if (rows > 1) {
+                    same(Ops.mean(t[1], 0), Ops.mean(t[0], 0), tol(dt), dt + " mean over dim 0");
+                }
             }
         }
         float inf = Float.POSITIVE_INFINITY;
@@ -157,5 +165,41 @@ class CudaModelOpsTest extends CudaTestBase {
         Tensor empty = Tensor.empty(dt, GPU, 3, 0);
         assertEquals(3, Ops.sumLastDim(empty).numel());
         assertArrayEquals(new float[3], Ops.sumLastDim(empty).toFloatArray());
+    }
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void binaryBroadcastMatchesTheCpu(DType dt) {
+        Random rnd = new Random(250 + dt.ordinal());
+        for (int trial = 0; trial < 40; trial++) {
+            long[][] p = CpuModelOpsTest.broadcastPair(rnd, trial);
+            Tensor[] a = pair(Reference64.gaussian(rnd, (int) Shape.numel(p[0]), 2), dt, p[0]);
+            Tensor[] b = pair(Reference64.awayFromZero(rnd, (int) Shape.numel(p[1]), 0.25, 3), dt, p[1]);
+            for (BinaryOp op : BinaryOp.values()) {
+                poisonGpu(dt, p[2]);
+                same(Ops.binary(op, a[1], b[1]), Ops.binary(op, a[0], b[0]), tol(dt), dt + " " + op);
+            }
+        }
+        Tensor[] x = pair(Reference64.gaussian(rnd, 2 * 5 * 7, 1), dt, 2, 5, 7);
+        Tensor[] f = pair(Reference64.awayFromZero(rnd, 2 * 5, 0.5, 2), dt, 2, 5, 1);
+        same(Ops.div(x[1].transpose(1, 2), f[1].transpose(1, 2)), Ops.div(x[0].transpose(1, 2), f[0].transpose(1, 2)),
+                tol(dt), dt + " views");
+    }
+    @Test
+    void matmulBroadcastsBatchDimsOfB() {
+        Random rnd = new Random(260);
+        int b = 2, h = 3, m = 5, k = 7, n = 4;
+        float[] a = Reference64.gaussian(rnd, b * h * m * k, 1);
+        float[] bh = Reference64.gaussian(rnd, h * k * n, 1);
+        Tensor out = Ops.matmul(Tensor.of(a, GPU, b, h, m, k), Tensor.of(bh, GPU, 1, h, k, n));
+        assertArrayEquals(new long[] {b, h, m, n}, out.shape());
+        double[] want = new double[b * h * m * n];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                double[] one = Reference64.matmul(Arrays.copyOfRange(a, (bi * h + hi) * m * k, (bi * h + hi + 1) * m * k),
+                        Arrays.copyOfRange(bh, hi * k * n, (hi + 1) * k * n), m, k, n);
+                System.arraycopy(one, 0, want, (bi * h + hi) * m * n, m * n);
+            }
+        }
+        TestSupport.assertRel(out.toFloatArray(), want, CudaOpsTest.F32_TOL, "[B,H] x [1,H] on cuda");
     }
 }

@@ -564,4 +564,24 @@ public final class Reference64 {
         }
         return out;
     }
+
+    /** Row-wise log-softmax of x [rows, cols]. */
+    public static double[] logSoftmax(float[] x, int cols) {
+        double[] out = new double[x.length];
+        for (int r = 0; r < x.length / cols; r++) {
+            double m = Double.NEGATIVE_INFINITY;
+            for (int c = 0; c < cols; c++) {
+                m = Math.max(m, x[r * cols + c]);
+            }
+            double s = 0;
+            for (int c = 0; c < cols; c++) {
+                s += Math.exp(x[r * cols + c] - m);
+            }
+            double ls = Math.log(s);
+            for (int c = 0; c < cols; c++) {
+                out[r * cols + c] = x[r * cols + c] - m - ls;
+            }
+        }
+        return out;
+    }
 }

@@ -11,6 +11,7 @@ import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.HostArray;
+import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.UnaryOp;
@@ -197,6 +198,26 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        long[] shape = out.shape();
+        if (a.dtype() == DType.F32) {
+            NativeStatus.check(tsr_cpu_binary_strided_f32(op.code(), a.address(),
+                    Shape.broadcastStrides(a.shape(), a.strides(), shape), b.address(),
+                    Shape.broadcastStrides(b.shape(), b.strides(), shape), out.address(), shape.length, shape),
+                    "tsr_cpu_binary_strided_f32");
+            return;
+        }
+        // F16/BF16: widen contiguous copies of the (small, unbroadcast) inputs
+        try (Tensor ac = a.contiguous(); Tensor bc = b.contiguous(); F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_binary_strided_f32(op.code(), f.in(ac),
+                    Shape.broadcastStrides(ac.shape(), ac.strides(), shape), f.in(bc),
+                    Shape.broadcastStrides(bc.shape(), bc.strides(), shape), f.out(out), shape.length, shape),
+                    "tsr_cpu_binary_strided_f32");
+            f.finish();
+        }
+    }
+
+    @Override
     public void affine(Tensor x, float alpha, float beta, Tensor out) {
         try (F32 f = new F32()) {
             NativeStatus.check(tsr_cpu_affine_f32(f.in(x), alpha, beta, f.out(out), x.numel()), "tsr_cpu_affine_f32");
@@ -356,6 +377,16 @@ public final class CpuBackend implements Backend {
         try (Tensor xc = x.contiguous(); F32 f = new F32()) {
             NativeStatus.check(tsr_cpu_rope_f32(f.in(xc), d[1] * d[2] * d[3], d[2] * d[3], d[3], cos.address(),
                     sin.address(), csBatch, f.out(out), d[0], d[1], d[2], d[3]), "tsr_cpu_rope_f32");
+            f.finish();
+        }
+    }
+
+    @Override
+    public void logSoftmax(Tensor x, Tensor out) {
+        long cols = x.dim(-1);
+        try (F32 f = new F32()) {
+            NativeStatus.check(tsr_cpu_log_softmax_f32(f.in(x), f.out(out), cols == 0 ? 0 : x.numel() / cols, cols),
+                    "tsr_cpu_log_softmax_f32");
             f.finish();
         }
     }

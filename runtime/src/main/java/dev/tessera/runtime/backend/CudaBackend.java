@@ -10,6 +10,7 @@ import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.HostArray;
+import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.UnaryOp;
@@ -210,6 +211,15 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void binaryBroadcast(BinaryOp op, Tensor a, Tensor b, Tensor out) {
+        long[] shape = out.shape();
+        NativeStatus.check(tsr_cuda_binary_strided(op.code(), a.dtype().code(), a.address(),
+                Shape.broadcastStrides(a.shape(), a.strides(), shape), b.address(),
+                Shape.broadcastStrides(b.shape(), b.strides(), shape), out.address(), shape.length, shape,
+                enter(a.device())), "tsr_cuda_binary_strided");
+    }
+
+    @Override
     public void affine(Tensor x, float alpha, float beta, Tensor out) {
         NativeStatus.check(tsr_cuda_affine(x.dtype().code(), x.address(), alpha, beta, out.address(), x.numel(),
                 enter(x.device())), "tsr_cuda_affine");
@@ -333,6 +343,13 @@ public final class CudaBackend implements Backend {
         long csBatch = cos.rank() == 3 ? cos.dim(1) * cos.dim(2) : 0;
         NativeStatus.check(tsr_cuda_rope(x.dtype().code(), x.address(), st[0], st[1], st[2], cos.address(),
                 sin.address(), csBatch, out.address(), d[0], d[1], d[2], d[3], enter(x.device())), "tsr_cuda_rope");
+    }
+
+    @Override
+    public void logSoftmax(Tensor x, Tensor out) {
+        long cols = x.dim(-1);
+        NativeStatus.check(tsr_cuda_log_softmax(x.dtype().code(), x.address(), out.address(),
+                cols == 0 ? 0 : x.numel() / cols, cols, enter(x.device())), "tsr_cuda_log_softmax");
     }
 
     @Override

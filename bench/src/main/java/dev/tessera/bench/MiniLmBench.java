@@ -1,0 +1,215 @@
+package dev.tessera.bench;
+
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import dev.tessera.bindings.TesseraNative;
+import dev.tessera.bindings.blas.OpenBlas;
+import dev.tessera.models.bert.BertModel;
+import dev.tessera.models.bert.SentenceEncoder;
+import dev.tessera.models.hub.ModelResolver;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * all-MiniLM-L6-v2 (the real ONNX file of {@code minilm}) on the CPU, fp32: sentences per second at batch 1, 8 and
+ * 32 with 128 tokens, Tessera's imported {@link BertModel} beside ONNX Runtime Java on the same file, same token
+ * ids, same thread count, in the same process. Both produce the last hidden state {@code [B, 128, 384]} and copy
+ * it to the Java heap. Rounds alternate between the two; the median round counts. Writes
+ * {@code bench/results/minilm-cpu.json}:
+ *
+ * <p>Tessera runs twice per round: with OpenBLAS on 1 thread (its sgemm in the calling thread; Tessera's own kernel
+ * pool on {@code --threads}) and with OpenBLAS on {@code --threads} threads (its spinning workers then compete with
+ * Tessera's pool). ONNX Runtime runs with {@code --threads} intra-op threads. The headline ratio is the better
+ * Tessera configuration over ONNX Runtime; both are in the JSON.
+ *
+ * <pre>TESSERA_NUM_THREADS=2 java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*:$HOME/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar" \
+ *     dev.tessera.bench.MiniLmBench [--threads 2] [--rounds 7] [--out FILE] [--model minilm]</pre>
+ */
+public final class MiniLmBench {
+    private MiniLmBench() {}
+
+    public static void main(String[] args) throws Exception {
+        int threads = 2;
+        int rounds = 7;
+        int seqLen = 128;
+        String spec = "minilm";
+        Path out = Path.of("bench/results/minilm-cpu.json");
+        int[] batches = {1, 8, 32};
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
+                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
+                case "--seq" -> seqLen = Integer.parseInt(args[++i]);
+                case "--model" -> spec = args[++i];
+                case "--out" -> out = Path.of(args[++i]);
+                case "--batches" -> batches = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        String env = System.getenv("TESSERA_NUM_THREADS");
+        if (env == null || Integer.parseInt(env.trim()) != threads) {
+            System.err.println("note: set TESSERA_NUM_THREADS=" + threads + " so Tessera's kernels use the same threads"
+                    + " (now " + TesseraNative.tsr_cpu_threads() + ")");
+        }
+        try {
+            Class.forName("ai.onnxruntime.OrtEnvironment");
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("ONNX Runtime is not on the class path: add"
+                    + " ~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar (see the"
+                    + " javadoc of MiniLmBench)");
+        }
+        Path dir = ModelResolver.resolveDefault(spec);
+        Path onnx;
+        try (var s = Files.list(dir)) {
+            onnx = s.filter(p -> p.toString().endsWith(".onnx")).findFirst().orElseThrow();
+        }
+        OrtEnvironment ortEnv = OrtEnvironment.getEnvironment();
+        OrtSession.SessionOptions so = new OrtSession.SessionOptions();
+        so.setIntraOpNumThreads(threads);
+        so.setInterOpNumThreads(1);
+        so.setExecutionMode(OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
+        List<Object> rows = new ArrayList<>();
+        StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%n%-6s %14s %14s %8s %10s %10s%n", "batch",
+                "tessera sent/s", "ORT sent/s", "ratio", "blas1", "blasN"));
+        try (SentenceEncoder enc = SentenceEncoder.load(dir, Device.CPU);
+                OrtSession ort = ortEnv.createSession(onnx.toString(), so)) {
+            BertModel model = enc.model();
+            for (int b : batches) {
+                final int seq = seqLen;
+                SplittableRandom r = new SplittableRandom(42 + b);
+                int[] ids = new int[b * seq];
+                long[] lids = new long[b * seq];
+                for (int i = 0; i < ids.length; i++) {
+                    int t = i % seq;
+                    ids[i] = t == 0 ? 101 : t == seq - 1 ? 102 : 1000 + r.nextInt(29000);
+                    lids[i] = ids[i];
+                }
+                long[] ones = new long[b * seq];
+                Arrays.fill(ones, 1);
+                int[] mask = new int[b * seq];
+                Arrays.fill(mask, 1);
+                int reps = Math.max(2, 48 / b);
+                long[] shape = {b, seq};
+                Runnable tessera = () -> {
+                    try (Scope sc = Tessera.scope()) {
+                        model.forward(Tensor.ofInts(ids, Device.CPU, b, seq), Tensor.ofInts(mask, Device.CPU, b, seq),
+                                null).toFloatArray();
+                    }
+                };
+                Runnable peer = () -> {
+                    try (var ti = ai.onnxruntime.OnnxTensor.createTensor(ortEnv, LongBuffer.wrap(lids), shape);
+                            var tm = ai.onnxruntime.OnnxTensor.createTensor(ortEnv, LongBuffer.wrap(ones), shape);
+                            var tt = ai.onnxruntime.OnnxTensor.createTensor(ortEnv,
+                                    LongBuffer.wrap(new long[b * seq]), shape);
+                            var res = ort.run(Map.of("input_ids", ti, "attention_mask", tm, "token_type_ids", tt))) {
+                        res.get(0).getValue();
+                    } catch (ai.onnxruntime.OrtException e) {
+                        throw new IllegalStateException(e);
+                    }
+                };
+                final int nThreads = threads;
+                Runnable blas1 = () -> OpenBlas.setThreads(1);
+                Runnable blasN = () -> OpenBlas.setThreads(nThreads);
+                for (int w = 0; w < 2; w++) { // warm-up
+                    blas1.run();
+                    tessera.run();
+                    blasN.run();
+                    tessera.run();
+                    peer.run();
+                }
+                double[] t1 = new double[rounds];
+                double[] tN = new double[rounds];
+                double[] tO = new double[rounds];
+                for (int k = 0; k < rounds; k++) {
+                    blas1.run();
+                    t1[k] = time(tessera, reps);
+                    blasN.run();
+                    tN[k] = time(tessera, reps);
+                    tO[k] = time(peer, reps);
+                }
+                double m1 = median(t1);
+                double mN = median(tN);
+                double mo = median(tO);
+                double mt = Math.min(m1, mN);
+                double st = b / mt;
+                double sp = b / mo;
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("batch", b);
+                row.put("seq", seq);
+                row.put("tesseraMsPerBatch", mt * 1e3);
+                row.put("tesseraConfig", m1 <= mN ? "openblas 1 thread" : "openblas " + threads + " threads");
+                row.put("tesseraBlas1MsPerBatch", m1 * 1e3);
+                row.put("tesseraBlasNMsPerBatch", mN * 1e3);
+                row.put("ortMsPerBatch", mo * 1e3);
+                row.put("tesseraSentencesPerS", st);
+                row.put("ortSentencesPerS", sp);
+                row.put("ratio", st / sp);
+                row.put("ratioBlas1", mo / m1);
+                row.put("ratioBlasN", mo / mN);
+                rows.add(row);
+                table.append(String.format(Locale.ROOT, "%-6d %14.1f %14.1f %8.2f %10.2f %10.2f%n", b, st, sp, st / sp,
+                        mo / m1, mo / mN));
+            }
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("benchmark", "all-MiniLM-L6-v2 forward (last hidden state), CPU fp32, " + seqLen + " tokens, Tessera vs"
+                + " ONNX Runtime Java 1.29.0 on the same ONNX file");
+        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        doc.put("java", HostInfo.java());
+        doc.put("cpu", HostInfo.cpu());
+        doc.put("threads", threads);
+        doc.put("tesseraThreads", TesseraNative.tsr_cpu_threads());
+        doc.put("openblasThreads", "1 and " + threads + " (see tesseraConfig per row)");
+        doc.put("method", "same process, same random token ids (no padding), rounds alternate Tessera / ORT, each round"
+                + " times max(2, 48/batch) calls of each configuration after 2 warm-up calls; median of " + rounds
+                + " rounds; Tessera with OpenBLAS on 1 thread (blas1) and on " + threads + " threads (blasN), its kernel"
+                + " pool on TESSERA_NUM_THREADS; ORT: intra-op "
+                + threads + " threads, sequential, default graph optimisations; ratio = the better Tessera configuration's"
+                + " sentences/s / ORT sentences/s (> 1: Tessera faster)");
+        doc.put("load", HostInfo.class.getSimpleName().isEmpty() ? null : loadAverage());
+        doc.put("results", rows);
+        System.out.println(table);
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.writeString(out, Json.write(doc));
+        System.out.println("wrote " + out);
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    private static double time(Runnable r, int reps) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) {
+            r.run();
+        }
+        return (System.nanoTime() - t0) / 1e9 / reps;
+    }
+
+    private static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return c[c.length / 2];
+    }
+}

@@ -1,0 +1,103 @@
+package dev.tessera.cli;
+
+import dev.tessera.models.bert.SentenceEncoder;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.io.Npy;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tessera embed --model minilm --text "..." [--text "..."] [--text-file FILE] [--out FILE.npy]}: sentence
+ * embeddings (mean-pooled, L2-normalised) as float32 {@code [N, dim]}. The model is a directory,
+ * {@code maven:GROUP:ARTIFACT:VERSION} or an alias ({@code minilm}). Without {@code --out} the vectors are printed,
+ * one per line. The work is in the model API ({@link SentenceEncoder}); this command only parses and writes.
+ */
+@Command(name = "embed", description = "Embed texts with a sentence encoder (e.g. --model minilm); writes float32 [N, dim] .npy.")
+final class EmbedCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "MODEL",
+            description = "Model directory, maven:GROUP:ARTIFACT:VERSION, or an alias (minilm).")
+    String model;
+
+    @Option(names = "--text", paramLabel = "TEXT", description = "A text to embed (repeatable).")
+    List<String> texts = new ArrayList<>();
+
+    @Option(names = "--text-file", paramLabel = "FILE", description = "A UTF-8 file with one text per line (blank lines skipped).")
+    Path textFile;
+
+    @Option(names = "--out", paramLabel = "FILE.npy", description = "Write the embeddings here (float32 [N, dim]).")
+    Path out;
+
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "Truncate texts to N word pieces (default: the model's, 256 for MiniLM).")
+    Integer maxLength;
+
+    @Option(names = "--batch-size", defaultValue = "32", description = "Texts per forward pass (default ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
+    String device;
+
+    @Override
+    public Integer call() {
+        List<String> all = new ArrayList<>(texts);
+        if (textFile != null) {
+            try {
+                Files.readAllLines(textFile, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).forEach(all::add);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("cannot read --text-file " + textFile + ": " + e.getMessage(), e);
+            }
+        }
+        if (all.isEmpty()) {
+            throw new IllegalArgumentException("nothing to embed: give --text \"...\" (repeatable) or --text-file FILE");
+        }
+        Device dev = device(device);
+        float[][] e;
+        try (SentenceEncoder enc = SentenceEncoder.load(model, dev)) {
+            SentenceEncoder use = maxLength == null ? enc : enc.withMaxLength(maxLength);
+            e = use.embed(all, batchSize);
+        }
+        int n = e.length;
+        int d = e[0].length;
+        if (out != null) {
+            float[] flat = new float[n * d];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(e[i], 0, flat, i * d, d);
+            }
+            try {
+                Npy.writeFloats(out, flat, n, d);
+            } catch (IOException ex) {
+                throw new UncheckedIOException("cannot write " + out + ": " + ex.getMessage(), ex);
+            }
+            System.out.printf("%d text(s) -> %s float32 [%d, %d] (%s, %s)%n", n, out, n, d, model, dev);
+        } else {
+            for (float[] row : e) {
+                StringBuilder sb = new StringBuilder();
+                for (int j = 0; j < row.length; j++) {
+                    sb.append(j == 0 ? "" : " ").append(String.format(Locale.ROOT, "%.6f", row[j]));
+                }
+                System.out.println(sb);
+            }
+        }
+        return 0;
+    }
+
+    static Device device(String spec) {
+        Device dev = Device.parse(spec);
+        Backend be = Backends.forType(dev.type());
+        if (!be.availability().available()) {
+            throw new IllegalStateException("device " + dev + " unavailable: " + be.availability().reason());
+        }
+        return dev;
+    }
+}

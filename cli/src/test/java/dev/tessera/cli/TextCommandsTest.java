@@ -1,0 +1,71 @@
+package dev.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.runtime.io.Npy;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code tessera embed} and {@code tessera similarity} on the real MiniLM (the cli's runtime dependency). */
+class TextCommandsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void embedWritesUnitRowsToNpy() throws Exception {
+        Path out = tmp.resolve("e.npy");
+        InfoCommandTest.Run r = InfoCommandTest.run("embed", "--model", "minilm", "--text", "a cat sits on the mat",
+                "--text", "the stock market fell", "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.out());
+        Npy.Array a = Npy.read(out);
+        assertArrayEquals(new long[] {2, 384}, a.shape());
+        double n = 0;
+        for (int i = 0; i < 384; i++) {
+            n += a.floats()[i] * a.floats()[i];
+        }
+        assertEquals(1.0, n, 1e-5);
+    }
+
+    @Test
+    void similarityJsonRanksTheParaphraseFirst() throws Exception {
+        InfoCommandTest.Run r = InfoCommandTest.run("similarity", "--model", "minilm", "--json",
+                "a cat sits on the mat", "a kitten rests on a rug", "the stock market fell");
+        assertEquals(0, r.exitCode(), r.out());
+        JsonNode cos = new ObjectMapper().readTree(r.out()).get("cosine");
+        assertEquals(1.0, cos.get(0).get(0).asDouble(), 1e-6);
+        assertTrue(cos.get(0).get(1).asDouble() > cos.get(0).get(2).asDouble() + 0.3, r.out());
+    }
+
+    @Test
+    void badModelsAndMissingTextFailWithOneLine() {
+        String old = System.getProperty("tessera.offline");
+        System.setProperty("tessera.offline", "true");
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (PrintStream capture = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            System.setErr(capture);
+            assertEquals(2, TesseraCli.run("embed", "--model", "maven:org.example:no-such-model:1.0", "--text", "x"));
+            assertEquals(2, TesseraCli.run("embed", "--model", "minilm"));
+            assertEquals(2, TesseraCli.run("similarity", "--model", "minilm", "only one"));
+        } finally {
+            System.setErr(oldErr);
+            if (old == null) {
+                System.clearProperty("tessera.offline");
+            } else {
+                System.setProperty("tessera.offline", old);
+            }
+        }
+        String e = err.toString(StandardCharsets.UTF_8);
+        assertTrue(e.contains("error: cannot resolve model artifact org.example:no-such-model:1.0"), e);
+        assertTrue(e.contains("error: nothing to embed"), e);
+        assertTrue(e.contains("error: give at least two sentences"), e);
+    }
+}

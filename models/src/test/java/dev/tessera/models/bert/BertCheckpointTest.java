@@ -1,0 +1,142 @@
+package dev.tessera.models.bert;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import dev.tessera.models.nn.HfConfig;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import dev.tessera.runtime.io.Npy;
+import dev.tessera.runtime.onnx.OnnxModel;
+import dev.tessera.runtime.onnx.proto.OnnxIr;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A small random BERT (hidden 48, 4 heads, 2 layers, intermediate 80) written in PyTorch from the published
+ * architecture ({@code src/test/resources/bert/make_fixtures.py}, no {@code transformers}) against Tessera's
+ * {@link BertModel} loaded three ways: the HF safetensors checkpoint, the same with a {@code bert.} prefix and a
+ * pooler, and torch.onnx's ONNX export (opset 14, renamed and transposed MatMul weights) through the graph walk.
+ */
+class BertCheckpointTest {
+    private static final Path TINY = Path.of("src/test/resources/bert/tiny");
+
+    private static double run(BertModel m) throws IOException {
+        Npy.Array ids = Npy.read(TINY.resolve("ids.npy"));
+        Npy.Array mask = Npy.read(TINY.resolve("mask.npy"));
+        Npy.Array types = Npy.read(TINY.resolve("types.npy"));
+        float[] ref = Npy.read(TINY.resolve("hidden.npy")).requireFloats();
+        long[] sh = ids.shape();
+        float[] out;
+        try (Scope s = Tessera.scope()) {
+            out = m.forward(Tensor.ofInts(ids.ints(), Device.CPU, sh), Tensor.ofInts(mask.ints(), Device.CPU, sh),
+                    Tensor.ofInts(types.ints(), Device.CPU, sh)).toFloatArray();
+        }
+        assertEquals(ref.length, out.length);
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (out[i] - ref[i]) * (double) (out[i] - ref[i]);
+            den += ref[i] * (double) ref[i];
+        }
+        double e = Math.sqrt(num / den);
+        assertTrue(e <= 1e-5, "rel. error vs PyTorch " + e);
+        return e;
+    }
+
+    @Test
+    void safetensorsMatchesPyTorch() throws IOException {
+        try (BertModel m = BertModel.fromSafetensors(TINY, Device.CPU)) {
+            assertEquals(new BertConfig(103, 48, 2, 4, 80, 40, 2, 1e-12, "gelu"), m.config());
+            run(m);
+        }
+    }
+
+    @Test
+    void bertPrefixAndPoolerAreAccepted() throws IOException {
+        try (BertModel m = BertModel.fromSafetensors(TINY.resolve("prefixed"), Device.CPU)) {
+            run(m);
+        }
+    }
+
+    @Test
+    void onnxExportMatchesPyTorchAndGivesTheConfig() throws IOException {
+        OnnxModel onnx = OnnxModel.read(TINY.resolve("onnx/model.onnx"));
+        BertOnnxImport imp = BertOnnxImport.map(onnx);
+        assertEquals(BertConfig.from(HfConfig.read(TINY)), imp.config());
+        assertEquals(16 * 2 + 5, imp.names().size());
+        try (BertModel m = BertModel.fromOnnx(onnx, null, Device.CPU)) {
+            run(m);
+        }
+    }
+
+    @Test
+    void wrongConfigListsTheMismatches(@TempDir Path dir) throws IOException {
+        Files.copy(TINY.resolve("model.safetensors"), dir.resolve("model.safetensors"));
+        Files.writeString(dir.resolve("config.json"), Files.readString(TINY.resolve("config.json"))
+                .replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3")
+                .replace("\"intermediate_size\": 80", "\"intermediate_size\": 81"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BertModel.fromSafetensors(dir, Device.CPU));
+        assertTrue(e.getMessage().contains("encoder.layer.2.attention.self.query.weight"), e.getMessage());
+        assertTrue(e.getMessage().contains("wrong shape"), e.getMessage());
+    }
+
+    @Test
+    void configMustAgreeWithTheOnnxGraph() {
+        OnnxModel onnx = OnnxModel.read(TINY.resolve("onnx/model.onnx"));
+        BertConfig other = new BertConfig(103, 48, 2, 6, 80, 40, 2, 1e-12, "gelu");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BertModel.fromOnnx(onnx, other, Device.CPU));
+        assertTrue(e.getMessage().contains("numHeads=4"), e.getMessage());
+    }
+
+    @Test
+    void aGraphThatIsNotBertIsRefusedClearly(@TempDir Path dir) throws IOException {
+        // input_ids -> Gather(table) -> MatMul(w) -> output: embeddings but no encoder
+        ByteBuffer table = ByteBuffer.allocate(10 * 4 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer w = ByteBuffer.allocate(4 * 4 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        OnnxIr.Graph g = OnnxIr.Graph.newBuilder()
+                .addInput(OnnxIr.ValueInfo.newBuilder().setName("input_ids").setType(OnnxIr.Type.newBuilder()
+                        .setTensorType(OnnxIr.Type.TensorType.newBuilder().setElemType(7).setShape(OnnxIr.Shape
+                                .newBuilder().addDim(OnnxIr.Shape.Dim.newBuilder().setDimParam("b"))
+                                .addDim(OnnxIr.Shape.Dim.newBuilder().setDimParam("s"))))))
+                .addInitializer(OnnxIr.Tensor.newBuilder().setName("table").setDataType(1).addDims(10).addDims(4)
+                        .setRawData(ByteString.copyFrom(table.array())))
+                .addInitializer(OnnxIr.Tensor.newBuilder().setName("w").setDataType(1).addDims(4).addDims(4)
+                        .setRawData(ByteString.copyFrom(w.array())))
+                .addNode(OnnxIr.Node.newBuilder().setOpType("Gather").addInput("table").addInput("input_ids")
+                        .addOutput("e"))
+                .addNode(OnnxIr.Node.newBuilder().setOpType("MatMul").addInput("e").addInput("w").addOutput("y"))
+                .addOutput(OnnxIr.ValueInfo.newBuilder().setName("y"))
+                .build();
+        Path f = dir.resolve("m.onnx");
+        Files.write(f, OnnxIr.Model.newBuilder().setIrVersion(8).setGraph(g).build().toByteArray());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BertModel.fromOnnx(OnnxModel.read(f), null, Device.CPU));
+        assertTrue(e.getMessage().contains("not a BERT encoder graph"), e.getMessage());
+    }
+
+    @Test
+    void badInputsAreRefusedBeforeNativeCalls() {
+        try (BertModel m = BertModel.fromSafetensors(TINY, Device.CPU); Scope s = Tessera.scope()) {
+            Tensor ids = Tensor.ofInts(new int[41], Device.CPU, 1, 41);
+            assertThrows(IllegalArgumentException.class, () -> m.forward(ids, null, null));
+            Tensor ids1 = Tensor.ofInts(new int[4], Device.CPU, 4);
+            assertThrows(IllegalArgumentException.class, () -> m.forward(ids1, null, null));
+            Tensor ids2 = Tensor.ofInts(new int[] {1, 2, 103}, Device.CPU, 1, 3);
+            assertThrows(IndexOutOfBoundsException.class, () -> m.forward(ids2, null, null));
+            Tensor ok = Tensor.ofInts(new int[] {1, 2, 3}, Device.CPU, 1, 3);
+            Tensor badMask = Tensor.ofInts(new int[] {1, 1}, Device.CPU, 1, 2);
+            assertThrows(IllegalArgumentException.class, () -> m.forward(ok, badMask, null));
+        }
+    }
+}

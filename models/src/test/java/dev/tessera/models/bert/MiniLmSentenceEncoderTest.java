@@ -1,0 +1,122 @@
+package dev.tessera.models.bert;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The real all-MiniLM-L6-v2 through {@link SentenceEncoder}: semantics, batching, truncation, flat memory. */
+class MiniLmSentenceEncoderTest {
+    private static SentenceEncoder enc;
+
+    @BeforeAll
+    static void load() {
+        enc = SentenceEncoder.load(MiniLm.dir(), Device.CPU);
+    }
+
+    @AfterAll
+    static void close() {
+        if (enc != null) {
+            enc.close();
+        }
+    }
+
+    @Test
+    void similarSentencesAreCloser() {
+        float[][] e = enc.embed(List.of("a cat sits on the mat", "a kitten rests on a rug", "the stock market fell"));
+        float catKitten = SentenceEncoder.cosine(e[0], e[1]);
+        float catStocks = SentenceEncoder.cosine(e[0], e[2]);
+        assertTrue(catKitten > catStocks + 0.3f, "cat/kitten " + catKitten + " vs cat/stocks " + catStocks);
+        float[][] m = SentenceEncoder.cosineMatrix(e);
+        assertEquals(catKitten, m[1][0], 1e-6f);
+        assertEquals(1f, m[2][2], 0f);
+    }
+
+    @Test
+    void embeddingsAreUnitLengthAndIndependentOfBatching() {
+        List<String> texts = List.of("short", "a somewhat longer sentence about the weather in the mountains",
+                "a third one", "and a fourth, with punctuation; and numbers: 42!");
+        float[][] together = enc.embed(texts);
+        for (int i = 0; i < texts.size(); i++) {
+            float[] alone = enc.embed(texts.get(i));
+            double n = 0;
+            for (float v : together[i]) {
+                n += v * v;
+            }
+            assertEquals(1.0, Math.sqrt(n), 1e-5);
+            assertEquals(384, alone.length);
+            assertTrue(SentenceEncoder.cosine(alone, together[i]) > 0.99999f, "text " + i);
+        }
+    }
+
+    @Test
+    void longTextsAreTruncatedToTheMaxLength() {
+        assertEquals(256, enc.maxLength());
+        String longText = "word ".repeat(600);
+        int[] ids = enc.tokenize(longText);
+        assertEquals(256, ids.length);
+        assertEquals(101, ids[0]);
+        assertEquals(102, ids[255]);
+        SentenceEncoder short64 = enc.withMaxLength(64);
+        assertEquals(64, short64.tokenize(longText).length);
+        float[] e = short64.embed(longText);
+        assertEquals(384, e.length);
+        assertThrows(IllegalArgumentException.class, () -> enc.withMaxLength(513));
+        assertThrows(IllegalArgumentException.class, () -> enc.embed(java.util.Arrays.asList("ok", null)));
+    }
+
+    @Test
+    void memoryIsFlatOver10000Embeddings() throws IOException {
+        Backend cpu = Backends.get(Device.CPU);
+        List<String> batch = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            batch.add((i % 2 == 0 ? "item " : "") + i); // 3 or 4 tokens: the test is about memory, not FLOPs
+        }
+        enc.embed(batch, 50); // warm-up: allocator size classes, JIT
+        long allocated = cpu.memoryStats(Device.CPU).allocatedBytes();
+        long rss0 = rssBytes() - Runtime.getRuntime().totalMemory();
+        int done = 0;
+        for (int round = 0; round < 100; round++) {
+            float[][] e = enc.embed(batch, 50);
+            done += e.length;
+            assertEquals(allocated, cpu.memoryStats(Device.CPU).allocatedBytes(),
+                    "native bytes allocated after round " + round);
+        }
+        assertEquals(10_000, done);
+        // RSS outside the Java heap (whose committed size the JVM may grow at will)
+        long grown = rssBytes() - Runtime.getRuntime().totalMemory() - rss0;
+        assertTrue(grown < 48L << 20, "RSS outside the heap grew by " + (grown >> 20) + " MiB over 10,000 embeddings");
+    }
+
+    private static long rssBytes() throws IOException {
+        for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (l.startsWith("VmRSS:")) {
+                return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+            }
+        }
+        return 0;
+    }
+
+    @Test
+    void closingTheModelFreesItsWeights() {
+        Backend cpu = Backends.get(Device.CPU);
+        long before = cpu.memoryStats(Device.CPU).allocatedBytes();
+        try (SentenceEncoder e = SentenceEncoder.load(MiniLm.dir(), Device.CPU)) {
+            assertTrue(cpu.memoryStats(Device.CPU).allocatedBytes() - before > 80_000_000L);
+            assertArrayEquals(enc.tokenize("hello"), e.tokenize("hello"));
+        }
+        assertEquals(before, cpu.memoryStats(Device.CPU).allocatedBytes());
+    }
+}

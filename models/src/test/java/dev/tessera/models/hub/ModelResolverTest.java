@@ -1,0 +1,152 @@
+package dev.tessera.models.hub;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.eclipse.aether.repository.RemoteRepository;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@link ModelResolver} and {@link MavenSettings} against repositories laid out here, offline. */
+class ModelResolverTest {
+    @TempDir
+    Path tmp;
+
+    private static void jar(Path file, String... namesAndContents) throws IOException {
+        Files.createDirectories(file.getParent());
+        try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (int i = 0; i < namesAndContents.length; i += 2) {
+                zip.putNextEntry(new ZipEntry(namesAndContents[i]));
+                zip.write(namesAndContents[i + 1].getBytes(StandardCharsets.UTF_8));
+                zip.closeEntry();
+            }
+        }
+    }
+
+    private static Path artifact(Path repo, String g, String a, String v) {
+        return repo.resolve(g.replace('.', '/')).resolve(a).resolve(v).resolve(a + "-" + v + ".jar");
+    }
+
+    private static void pom(Path repo, String g, String a, String v) throws IOException {
+        Path p = artifact(repo, g, a, v).resolveSibling(a + "-" + v + ".pom");
+        Files.writeString(p, "<project><modelVersion>4.0.0</modelVersion><groupId>" + g + "</groupId><artifactId>" + a
+                + "</artifactId><version>" + v + "</version></project>");
+    }
+
+    @Test
+    void resolvesFromTheLocalRepositoryAndExtractsOnce() throws IOException {
+        Path local = tmp.resolve("repo");
+        jar(artifact(local, "org.example.models", "tiny-model", "1.0"), "tiny.onnx", "ONNX-BYTES", "tiny-tokenizer.json",
+                "{}", "README", "not a model file", "META-INF/maven/x/pom.properties", "version=1.0",
+                "org/example/Some.class", "xx");
+        ModelResolver r = new ModelResolver(local, List.of(), tmp.resolve("cache"), true);
+        Path dir = r.resolve("maven:org.example.models:tiny-model:1.0");
+        assertTrue(dir.startsWith(tmp.resolve("cache/models/org.example.models/tiny-model/1.0")), dir.toString());
+        assertEquals(64, dir.getFileName().toString().length()); // sha256 of the jar
+        assertEquals("ONNX-BYTES", Files.readString(dir.resolve("tiny.onnx")));
+        assertTrue(Files.isRegularFile(dir.resolve("tiny-tokenizer.json")));
+        assertFalse(Files.exists(dir.resolve("README")));
+        assertFalse(Files.exists(dir.resolve("pom.properties")));
+        try (var s = Files.list(dir.getParent())) {
+            assertEquals(1, s.count(), "no temporary extraction directories left behind");
+        }
+        // a second resolve uses the cache as it is
+        Files.writeString(dir.resolve("marker"), "x");
+        assertEquals(dir, r.resolve("maven:org.example.models:tiny-model:1.0"));
+        assertTrue(Files.exists(dir.resolve("marker")));
+    }
+
+    @Test
+    void downloadsFromARemoteIntoTheLocalRepository() throws IOException {
+        Path remote = tmp.resolve("remote");
+        jar(artifact(remote, "org.example", "remote-model", "2.1"), "m.onnx", "REMOTE");
+        pom(remote, "org.example", "remote-model", "2.1");
+        Path local = tmp.resolve("local");
+        RemoteRepository repo = new RemoteRepository.Builder("test-remote", "default", remote.toUri().toString())
+                .build();
+        ModelResolver r = new ModelResolver(local, List.of(repo), tmp.resolve("cache"), false);
+        Path dir = r.resolve("maven:org.example:remote-model:2.1");
+        assertEquals("REMOTE", Files.readString(dir.resolve("m.onnx")));
+        assertTrue(Files.isRegularFile(artifact(local, "org.example", "remote-model", "2.1")));
+    }
+
+    @Test
+    void missingArtifactsNameTheCoordinates() {
+        ModelResolver r = new ModelResolver(tmp.resolve("empty"), List.of(), tmp.resolve("cache"), true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> r.resolve("maven:org.example:absent-model:9.9"));
+        assertTrue(e.getMessage().contains("org.example:absent-model:9.9"), e.getMessage());
+        assertTrue(e.getMessage().contains("offline"), e.getMessage());
+    }
+
+    @Test
+    void aJarWithoutModelFilesIsRefused() throws IOException {
+        Path local = tmp.resolve("repo");
+        jar(artifact(local, "org.example", "code-only", "1"), "org/example/A.class", "x");
+        ModelResolver r = new ModelResolver(local, List.of(), tmp.resolve("cache"), true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> r.resolve("maven:org.example:code-only:1"));
+        assertTrue(e.getMessage().contains("holds no model files"), e.getMessage());
+    }
+
+    @Test
+    void specsDirectoriesAndAliases() throws IOException {
+        ModelResolver r = new ModelResolver(tmp.resolve("repo"), List.of(), tmp.resolve("cache"), true);
+        assertEquals(tmp, r.resolve(tmp.toString()));
+        for (String bad : new String[] {"", "maven:a:b", "maven:a::c", "no/such/dir", "maven:a:b:c:d"}) {
+            assertThrows(IllegalArgumentException.class, () -> r.resolve(bad), bad);
+        }
+        assertTrue(ModelResolver.ALIASES.get("minilm").startsWith("maven:dev.langchain4j:"));
+    }
+
+    @Test
+    void settingsGiveLocalRepositoryMirrorsAndProfileRepositories() throws IOException {
+        Path settings = tmp.resolve("settings.xml");
+        Files.writeString(settings, """
+                <settings>
+                  <localRepository>%s</localRepository>
+                  <mirrors>
+                    <mirror><id>corp</id><mirrorOf>central,!internal</mirrorOf><url>https://nexus.example/central</url></mirror>
+                  </mirrors>
+                  <servers><server><id>corp</id><username>u</username><password>p</password></server></servers>
+                  <profiles>
+                    <profile><id>models</id><repositories>
+                      <repository><id>internal</id><url>https://models.example/repo</url></repository>
+                    </repositories></profile>
+                    <profile><id>off</id><repositories>
+                      <repository><id>unused</id><url>https://unused.example/</url></repository>
+                    </repositories></profile>
+                  </profiles>
+                  <activeProfiles><activeProfile>models</activeProfile></activeProfiles>
+                </settings>
+                """.formatted(tmp.resolve("custom-repo")));
+        String old = System.getProperty("maven.repo.local");
+        System.clearProperty("maven.repo.local");
+        try {
+            MavenSettings s = MavenSettings.load(settings);
+            assertEquals(tmp.resolve("custom-repo"), s.localRepository());
+            List<String> repos = s.remoteRepositories().stream().map(x -> x.getId() + " " + x.getUrl()).toList();
+            assertEquals(List.of("internal https://models.example/repo", "corp https://nexus.example/central"), repos);
+            assertTrue(s.remoteRepositories().get(1).getAuthentication() != null);
+        } finally {
+            if (old != null) {
+                System.setProperty("maven.repo.local", old);
+            }
+        }
+        assertArrayEquals(new boolean[] {true, false, true}, new boolean[] {
+            MavenSettings.matches("*", new RemoteRepository.Builder("x", "default", "https://a/").build()),
+            MavenSettings.matches("external:*", new RemoteRepository.Builder("x", "default", "file:///r").build()),
+            MavenSettings.matches("a,x", new RemoteRepository.Builder("x", "default", "https://a/").build())});
+    }
+}
