@@ -41,7 +41,7 @@ class ChatTemplateTest {
         String tpl = "{% for message in messages %}{{ message['role'].upper() + ': ' }}"
                 + "{% if message['content'] is string %}{{ message['content'] }}{% else %}"
                 + "{% for item in message['content'] %}{% if item['type'] == 'image' %}{{ '<image>\\n' }}"
-                + "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}\n{% endfor %}"
+                + "{% elif item['type'] == 'text' %}{{ item['text'] }}{% endif %}{% endfor %}{% endif %}{{ '\\n' }}{% endfor %}"
                 + "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
         ChatTemplate t = new ChatTemplate(tpl, Map.of());
         Message m = new Message("user", List.of(Map.of("type", "image"), Map.of("type", "text", "text", "What is it?")));

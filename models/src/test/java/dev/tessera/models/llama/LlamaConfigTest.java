@@ -31,7 +31,7 @@ class LlamaConfigTest {
         assertEquals(1.0f, inv[0], 1e-7);
         double base = 1.0 / Math.pow(500000.0, 2.0 * 63 / 128);
         assertEquals(base / 8, inv[63], base * 1e-5);
-        int i = 40; // wavelength between 8192/4 and 8192: smoothed
+        int i = 32; // wavelength between 8192/4 and 8192: smoothed
         double f = 1.0 / Math.pow(500000.0, 2.0 * i / 128);
         double wavelen = 2 * Math.PI / f;
         assertTrue(wavelen > 2048 && wavelen < 8192, "pick a medium frequency: " + wavelen);
