@@ -78,7 +78,7 @@ public final class ChatTemplate {
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)
                         .withParseWhitespaceControlStrictly(true)
-                        .withUsePyishObjectMapper(true)
+                        .withUsePyishObjectMapper(false)
                         .withKeepNullableLoopValues(true)
                         .build())
                 .build();

@@ -22,6 +22,14 @@ class ChatTemplateTest {
     }
 
     @Test
+    void contentIsRenderedVerbatim() {
+        ChatTemplate t = new ChatTemplate("{% for m in messages %}{{ m['content'] }}|{{ m['content'] | trim }}{% endfor %}",
+                Map.of());
+        String s = "say \"hi\" \\ it's <b>&amp; \u00e9\u4e2d\u0015\ttab\nline";
+        assertEquals(s + "|" + s, t.render(List.of(Message.user(s)), false));
+    }
+
+    @Test
     void alternationCheckRaises() {
         String tpl = "{{ bos_token }}{% for message in messages %}"
                 + "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
