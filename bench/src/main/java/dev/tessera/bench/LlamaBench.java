@@ -34,13 +34,15 @@ import java.util.stream.Stream;
  * runs in its own JVM ({@code bench/jlama/JlamaLlamaPeer.java}, Temurin 25 by default) after Tessera has finished
  * and freed its memory. Both: one warm-up, then {@code --reps} runs of a {@code --prompt}-token prefill (logits of
  * the last position + greedy pick) and {@code --decode} single-token steps (forward + greedy pick); medians.
- * Writes {@code bench/results/llama-cpu.json} with tokens/s and the ratios tessera / jlama (&gt; 1: Tessera faster).
+ * Tessera runs twice, with OpenBLAS's default thread count and with one OpenBLAS thread (on a shared, oversubscribed
+ * machine the second is often faster: see the note in the JSON). Writes {@code bench/results/llama-cpu.json} with
+ * tokens/s and the ratios tessera / jlama (&gt; 1: Tessera faster).
  *
  * <pre>
  * mvn -q -B -o package -DskipTests -Dtessera.cuda=OFF -pl bench -am
  * java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" dev.tessera.bench.LlamaBench
  *     [--prompt 128] [--decode 32] [--reps 3] [--layers 16] [--hidden 2048] [--intermediate 5632] [--heads 32]
- *     [--kv-heads 8] [--vocab 32000] [--java21 /usr/lib/jvm/temurin-25-jdk-amd64/bin/java] [--no-peer]
+ *     [--kv-heads 8] [--vocab 32000] [--java21 /usr/lib/jvm/temurin-25-jdk-amd64/bin/java] [--no-peer] [--no-blas1]
  *     [--out bench/results/llama-cpu.json]
  * </pre>
  */
@@ -59,6 +61,7 @@ public final class LlamaBench {
         int vocab = 32000;
         String java21 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java";
         boolean peer = true;
+        boolean blas1 = true;
         Path out = Path.of("bench/results/llama-cpu.json");
         Path peerSrc = Path.of("bench/jlama/JlamaLlamaPeer.java");
         for (int i = 0; i < args.length; i++) {
@@ -74,6 +77,7 @@ public final class LlamaBench {
                 case "--vocab" -> vocab = Integer.parseInt(args[++i]);
                 case "--java21" -> java21 = args[++i];
                 case "--no-peer" -> peer = false;
+                case "--no-blas1" -> blas1 = false;
                 case "--peer-src" -> peerSrc = Path.of(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -84,7 +88,22 @@ public final class LlamaBench {
             long params = writeCheckpoint(dir, hidden, inter, layers, heads, kvHeads, vocab, prompt + decode + 64);
             System.out.printf("checkpoint: %.2f B parameters, %.2f GB F32 in %s%n", params / 1e9, params * 4 / 1e9, dir);
             int[] ids = new SplittableRandom(7).ints(prompt, 3, vocab).toArray();
+            int defaultBlas = dev.tessera.bindings.blas.OpenBlas.threads();
+            String loadBefore = loadavg();
             Map<String, Object> ours = runTessera(dir, ids, decode, reps);
+            ours.put("loadavg_before_after", loadBefore + " / " + loadavg());
+            ours.put("openblas_threads", defaultBlas);
+            Map<String, Object> ours1 = null;
+            if (blas1 && defaultBlas > 1) {
+                dev.tessera.bindings.blas.OpenBlas.setThreads(1);
+                String lb = loadavg();
+                ours1 = runTessera(dir, ids, decode, reps);
+                ours1.put("loadavg_before_after", lb + " / " + loadavg());
+                ours1.put("openblas_threads", 1);
+                dev.tessera.bindings.blas.OpenBlas.setThreads(defaultBlas);
+                System.out.printf("tessera (OpenBLAS 1 thread): prefill %.1f ms, decode %.1f ms/token%n",
+                        ours1.get("prefill_ms"), ours1.get("decode_ms_per_token"));
+            }
             System.out.printf("tessera: prefill %.1f ms (%.1f tok/s), decode %.1f ms/token (%.2f tok/s)%n",
                     ours.get("prefill_ms"), ours.get("prefill_tokens_per_s"), ours.get("decode_ms_per_token"),
                     ours.get("decode_tokens_per_s"));
@@ -112,14 +131,28 @@ public final class LlamaBench {
                     + "+ logits of its last position + greedy pick; decode = per-token forward against the KV cache + "
                     + "greedy pick; the peer runs in its own JVM on the same file after Tessera has closed its model");
             result.put("tessera_cpu", ours);
+            if (ours1 != null) {
+                result.put("tessera_cpu_openblas_1_thread", ours1);
+            }
+            result.put("note", "shared 2-core build machine: other jobs ran at the same time (see loadavg); Tessera's "
+                    + "spinning worker pool and OpenBLAS's threads compete under oversubscription, which makes its "
+                    + "timings vary several-fold between runs");
             if (peer) {
+                String jlBefore = loadavg();
                 Map<String, Object> theirs = runJlama(java21, peerSrc, dir, prompt, decode, reps);
+                theirs.put("loadavg_before_after", jlBefore + " / " + loadavg());
                 result.put("jlama_cpu", theirs);
                 double pr = (double) ours.get("prefill_tokens_per_s") / (double) theirs.get("prefill_tokens_per_s");
                 double dr = (double) ours.get("decode_tokens_per_s") / (double) theirs.get("decode_tokens_per_s");
                 Map<String, Object> ratios = new LinkedHashMap<>();
                 ratios.put("prefill_tokens_per_s_tessera_over_jlama", pr);
                 ratios.put("decode_tokens_per_s_tessera_over_jlama", dr);
+                if (ours1 != null) {
+                    ratios.put("prefill_tokens_per_s_tessera_openblas1_over_jlama",
+                            (double) ours1.get("prefill_tokens_per_s") / (double) theirs.get("prefill_tokens_per_s"));
+                    ratios.put("decode_tokens_per_s_tessera_openblas1_over_jlama",
+                            (double) ours1.get("decode_tokens_per_s") / (double) theirs.get("decode_tokens_per_s"));
+                }
                 result.put("ratios", ratios);
                 System.out.printf("jlama:   prefill %.1f ms (%.1f tok/s), decode %.1f ms/token (%.2f tok/s)%n",
                         theirs.get("prefill_ms"), theirs.get("prefill_tokens_per_s"), theirs.get("decode_ms_per_token"),
@@ -135,6 +168,16 @@ public final class LlamaBench {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    /** The 1/5/15-minute load averages (the build machines are shared: other jobs skew CPU timings). */
+    static String loadavg() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
         }
     }
 

@@ -198,6 +198,32 @@ public record LlamaConfig(
         return inv;
     }
 
+    /** This config with {@code ids} added to the eos ids (e.g. from {@code generation_config.json}). */
+    public LlamaConfig withExtraEos(int[] ids) {
+        int[] all = java.util.stream.IntStream.concat(Arrays.stream(eosTokenIds), Arrays.stream(ids)).distinct().toArray();
+        return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, attentionBias, oProjBias,
+                mlpBias, bosTokenId, all, padTokenId);
+    }
+
+    /**
+     * Reads {@code dir/config.json} and adds the eos ids of {@code dir/generation_config.json} when present (chat
+     * checkpoints such as Llama 3 Instruct list their end-of-turn tokens there).
+     */
+    public static LlamaConfig readWithGenerationConfig(Path dir) {
+        LlamaConfig c = read(dir);
+        Path g = dir.resolve("generation_config.json");
+        if (java.nio.file.Files.isDirectory(dir) && java.nio.file.Files.isRegularFile(g)) {
+            HfConfig gc = HfConfig.read(g);
+            if (gc.has("eos_token_id")) {
+                int[] ids = gc.json().get("eos_token_id").isArray() ? gc.getIntArray("eos_token_id")
+                        : new int[] {gc.getInt("eos_token_id")};
+                c = c.withExtraEos(ids);
+            }
+        }
+        return c;
+    }
+
     /** Approximate parameter count (for logs and benchmarks). */
     public long parameterCount() {
         long h = hiddenSize;

@@ -129,7 +129,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a model directory: " + dir);
         }
-        LlamaConfig cfg = LlamaConfig.read(dir);
+        LlamaConfig cfg = LlamaConfig.readWithGenerationConfig(dir);
         try (TensorSource src = TensorSource.safetensors(dir)) {
             return fromSource(cfg, src, device, dtype);
         }
