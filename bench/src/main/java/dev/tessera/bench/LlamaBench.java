@@ -40,10 +40,10 @@ import java.util.stream.Stream;
  *
  * <pre>
  * mvn -q -B -o package -DskipTests -Dtessera.cuda=OFF -pl bench -am
- * java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" dev.tessera.bench.LlamaBench
+ * java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" dev.tessera.bench.LlamaBench   # from the repo root
  *     [--prompt 128] [--decode 32] [--reps 3] [--layers 16] [--hidden 2048] [--intermediate 5632] [--heads 32]
  *     [--kv-heads 8] [--vocab 32000] [--java21 /usr/lib/jvm/temurin-25-jdk-amd64/bin/java] [--no-peer] [--no-blas1]
- *     [--out bench/results/llama-cpu.json]
+ *     [--peer-cp CLASSPATH] [--out bench/results/llama-cpu.json]
  * </pre>
  */
 public final class LlamaBench {
@@ -64,6 +64,7 @@ public final class LlamaBench {
         boolean blas1 = true;
         Path out = Path.of("bench/results/llama-cpu.json");
         Path peerSrc = Path.of("bench/jlama/JlamaLlamaPeer.java");
+        String peerCp = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--prompt" -> prompt = Integer.parseInt(args[++i]);
@@ -79,6 +80,7 @@ public final class LlamaBench {
                 case "--no-peer" -> peer = false;
                 case "--no-blas1" -> blas1 = false;
                 case "--peer-src" -> peerSrc = Path.of(args[++i]);
+                case "--peer-cp" -> peerCp = args[++i];
                 case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
@@ -139,7 +141,7 @@ public final class LlamaBench {
                     + "timings vary several-fold between runs");
             if (peer) {
                 String jlBefore = loadavg();
-                Map<String, Object> theirs = runJlama(java21, peerSrc, dir, prompt, decode, reps);
+                Map<String, Object> theirs = runJlama(java21, peerSrc, peerClasspath(peerCp), dir, prompt, decode, reps);
                 theirs.put("loadavg_before_after", jlBefore + " / " + loadavg());
                 result.put("jlama_cpu", theirs);
                 double pr = (double) ours.get("prefill_tokens_per_s") / (double) theirs.get("prefill_tokens_per_s");
@@ -230,10 +232,38 @@ public final class LlamaBench {
         o.put("decode_best_ms_per_token", step[0]);
     }
 
-    static Map<String, Object> runJlama(String java, Path src, Path dir, int prompt, int decode, int reps)
+    /**
+     * Jlama's class path: {@code --peer-cp}, else this JVM's when it holds jlama-core, else what
+     * {@code mvn -o dependency:build-classpath -pl bench -Dmdep.includeScope=provided} gives (jlama is a provided
+     * dependency, kept out of bench/target/lib).
+     */
+    static String peerClasspath(String given) throws IOException, InterruptedException {
+        if (given != null) {
+            return given;
+        }
+        String own = System.getProperty("java.class.path");
+        if (own.contains("jlama-core")) {
+            return own;
+        }
+        Path f = Files.createTempFile("jlama", ".cp");
+        try {
+            Process p = new ProcessBuilder("mvn", "-q", "-B", "-o", "dependency:build-classpath", "-pl", "bench",
+                    "-Dmdep.includeScope=provided", "-Dmdep.outputFile=" + f.toAbsolutePath())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor() != 0 || !Files.readString(f).contains("jlama-core")) {
+                throw new IllegalStateException("cannot resolve Jlama's class path with Maven (run from the repository "
+                        + "root, or pass --peer-cp)");
+            }
+            return Files.readString(f).trim();
+        } finally {
+            Files.deleteIfExists(f);
+        }
+    }
+
+    static Map<String, Object> runJlama(String java, Path src, String cp, Path dir, int prompt, int decode, int reps)
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), src.toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", cp, src.toString(),
                 dir.toString(), Integer.toString(prompt), Integer.toString(decode), Integer.toString(reps)));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String json = null;
