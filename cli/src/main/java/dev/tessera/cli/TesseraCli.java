@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
             // region dbm (#6)
             // endregion dbm
             // region speech (#7)
+            TranscribeCommand.class,
             // endregion speech
             // region chat (#8)
             ChatCommand.class,
