@@ -4,6 +4,7 @@ import dev.tessera.models.hub.ModelResolver;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
@@ -261,33 +262,32 @@ public final class SentenceEncoder implements AutoCloseable {
             Arrays.fill(mask, i * s, i * s + t.length, 1);
         }
         int h = dimension();
-        float[] hs;
+        boolean padded = batch.stream().anyMatch(a -> a.length != s);
+        float[] sums;
         try (Scope ignored = Tessera.scope()) {
             Device dev = model.device();
             Tensor ids = Tensor.ofInts(flat, dev, b, s);
-            Tensor m = Tensor.ofInts(mask, dev, b, s);
-            hs = model.forward(ids, s == batch.stream().mapToInt(a -> a.length).min().orElse(s) ? null : m, null)
-                    .toFloatArray();
+            Tensor hidden = model.forward(ids, padded ? Tensor.ofInts(mask, dev, b, s) : null, null); // [B, S, H]
+            if (padded) {
+                float[] keep = new float[b * s];
+                for (int i = 0; i < keep.length; i++) {
+                    keep[i] = mask[i];
+                }
+                hidden = Ops.mul(hidden, Tensor.of(keep, dev, b, s, 1)); // padding rows to zero
+            }
+            sums = Ops.sum(hidden, 1).toFloatArray(); // [B, H] on the host: the pooled sums only
         }
         float[][] out = new float[b][h];
         for (int i = 0; i < b; i++) {
             int len = batch.get(i).length;
-            float[] o = out[i];
-            double[] acc = new double[h];
-            for (int t = 0; t < len; t++) {
-                int base = (i * s + t) * h;
-                for (int c = 0; c < h; c++) {
-                    acc[c] += hs[base + c];
-                }
-            }
             double norm = 0;
             for (int c = 0; c < h; c++) {
-                acc[c] /= len;
-                norm += acc[c] * acc[c];
+                double v = sums[i * h + c] / (double) len;
+                norm += v * v;
             }
-            double inv = 1.0 / Math.max(Math.sqrt(norm), 1e-12);
+            double inv = 1.0 / (len * Math.max(Math.sqrt(norm), 1e-12));
             for (int c = 0; c < h; c++) {
-                o[c] = (float) (acc[c] * inv);
+                out[i][c] = (float) (sums[i * h + c] * inv);
             }
         }
         return out;
