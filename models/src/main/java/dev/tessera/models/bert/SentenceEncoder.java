@@ -263,31 +263,29 @@ public final class SentenceEncoder implements AutoCloseable {
         }
         int h = dimension();
         boolean padded = batch.stream().anyMatch(a -> a.length != s);
-        float[] sums;
+        // mean pooling as one batched product: weights [B, 1, S] (1/len on real tokens, 0 on padding) · hidden
+        float[] weights = new float[b * s];
+        for (int i = 0; i < b; i++) {
+            int len = batch.get(i).length;
+            Arrays.fill(weights, i * s, i * s + len, 1f / len);
+        }
+        float[] means;
         try (Scope ignored = Tessera.scope()) {
             Device dev = model.device();
             Tensor ids = Tensor.ofInts(flat, dev, b, s);
             Tensor hidden = model.forward(ids, padded ? Tensor.ofInts(mask, dev, b, s) : null, null); // [B, S, H]
-            if (padded) {
-                float[] keep = new float[b * s];
-                for (int i = 0; i < keep.length; i++) {
-                    keep[i] = mask[i];
-                }
-                hidden = Ops.mul(hidden, Tensor.of(keep, dev, b, s, 1)); // padding rows to zero
-            }
-            sums = Ops.sum(hidden, 1).toFloatArray(); // [B, H] on the host: the pooled sums only
+            means = Ops.matmul(Tensor.of(weights, dev, b, 1, s), hidden).toFloatArray(); // [B, 1, H]: to the host
         }
         float[][] out = new float[b][h];
         for (int i = 0; i < b; i++) {
-            int len = batch.get(i).length;
             double norm = 0;
             for (int c = 0; c < h; c++) {
-                double v = sums[i * h + c] / (double) len;
+                double v = means[i * h + c];
                 norm += v * v;
             }
-            double inv = 1.0 / (len * Math.max(Math.sqrt(norm), 1e-12));
+            double inv = 1.0 / Math.max(Math.sqrt(norm), 1e-12);
             for (int c = 0; c < h; c++) {
-                out[i][c] = (float) (sums[i * h + c] * inv);
+                out[i][c] = (float) (means[i * h + c] * inv);
             }
         }
         return out;
