@@ -257,6 +257,10 @@ else
   # region speech (#7)
   # endregion speech
   # region chat (#8)
+  llama_ckpt="${TMPDIR:-/tmp}/tessera-llama-gpu"
+  bench_pair llama dev.tessera.bench.GpuLlamaBench --checkpoint "$llama_ckpt" --prompt 512 --decode 128 --reps 3 \
+      -- llama_transformers.py --checkpoint "$llama_ckpt" --prompt 512 --decode 128 --reps 3
+  rm -rf "$llama_ckpt"
   # endregion chat
 fi
 

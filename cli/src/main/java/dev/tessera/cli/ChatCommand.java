@@ -7,11 +7,15 @@ import dev.tessera.models.llama.ChatTemplate;
 import dev.tessera.models.llama.GenerationConfig;
 import dev.tessera.models.llama.Generator;
 import dev.tessera.models.llama.LlamaForCausalLM;
+import dev.tessera.models.llava.LlavaChat;
+import dev.tessera.models.llava.LlavaForConditionalGeneration;
+import dev.tessera.models.llava.LlavaImageProcessor;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -103,7 +107,26 @@ final class ChatCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         String type = HfConfig.read(model).getString("model_type", "llama");
         if (type.equals("llava")) {
-            throw new IllegalArgumentException(model + ": LLaVA checkpoints are not supported by this build yet");
+            try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(model, dev, null);
+                    Tokenizer tok = Tokenizer.load(model)) {
+                LlavaImageProcessor proc = LlavaImageProcessor.load(model, m.config().vision().imageSize());
+                Tensor features = null;
+                try {
+                    if (!images.isEmpty()) {
+                        try (Tensor px = proc.preprocess(images, dev)) {
+                            features = m.imageFeatures(px);
+                        }
+                    }
+                    Generator gen = new Generator(m.languageModel(), tok);
+                    ChatSession.Backend backend = LlavaChat.backend(m, tok, template, features);
+                    run(gen, backend, template, withEos(cfg, tok, template), out, images.size());
+                } finally {
+                    if (features != null) {
+                        features.close();
+                    }
+                }
+            }
+            return 0;
         }
         if (!images.isEmpty()) {
             throw new IllegalArgumentException("--image needs a LLaVA model; " + model + " is a text-only decoder");
@@ -111,52 +134,37 @@ final class ChatCommand implements Callable<Integer> {
         try (LlamaForCausalLM m = LlamaForCausalLM.load(model, dev, null);
                 Tokenizer tok = Tokenizer.load(model)) {
             Generator gen = new Generator(m, tok);
-            if (prompt != null) {
-                oneShot(gen, template, cfg, out);
-            } else {
-                interactive(gen, template, cfg, out);
-            }
+            run(gen, ChatSession.textBackend(m, tok, template), template, withEos(cfg, tok, template), out, 0);
         }
         return 0;
     }
 
-    private void oneShot(Generator gen, ChatTemplate template, GenerationConfig cfg, PrintStream out) {
-        int[] ids;
-        if (template == null) {
-            ids = gen.tokenizer().encode(prompt, true);
-        } else {
-            List<ChatTemplate.Message> msgs = new ArrayList<>();
-            if (system != null) {
-                msgs.add(ChatTemplate.Message.system(system));
-            }
-            msgs.add(ChatTemplate.Message.user(prompt));
-            ids = gen.tokenizer().encode(template.render(msgs, true), false);
+    /** Adds the tokenizer's eos token (tokenizer_config.json) to the stop tokens. */
+    private static GenerationConfig withEos(GenerationConfig cfg, Tokenizer tok, ChatTemplate template) {
+        if (template == null || template.specialTokens().get("eos_token") == null) {
+            return cfg;
         }
-        Generator.Result r = gen.generate(ids, cfg, json ? null : (s, t, text) -> out.print(text));
-        finish(out, ids, r);
+        int id = tok.tokenToId(template.specialTokens().get("eos_token"));
+        if (id < 0) {
+            return cfg;
+        }
+        List<Integer> stops = new ArrayList<>(cfg.stopTokens());
+        stops.add(id);
+        return cfg.withStopTokens(stops);
     }
 
-    void finish(PrintStream out, int[] promptIds, Generator.Result r) {
-        if (json) {
-            ObjectNode o = JSON.createObjectNode();
-            o.putPOJO("prompt_tokens", promptIds);
-            o.putPOJO("tokens", r.tokens());
-            o.put("text", r.text());
-            o.put("finish", r.finish().name().toLowerCase());
-            try {
-                out.println(JSON.writeValueAsString(o));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+    private void run(Generator gen, ChatSession.Backend backend, ChatTemplate template, GenerationConfig cfg,
+            PrintStream out, int imageCount) {
+        try (ChatSession chat = new ChatSession(gen, backend, raw ? null : system, 0)) {
+            if (prompt != null) {
+                Generator.Result r = chat.send(userMessage(prompt, imageCount, template), cfg,
+                        json ? null : (s, t, text) -> out.print(text));
+                finish(out, chat.lastPrompt(), r, -1, chat.cachedTokens());
+                return;
             }
-        } else {
-            out.println();
-        }
-    }
-
-    private void interactive(Generator gen, ChatTemplate template, GenerationConfig cfg, PrintStream out) {
-        boolean tty = System.console() != null;
-        try (ChatSession chat = new ChatSession(gen, template, system, 0);
-                BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            boolean tty = System.console() != null;
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            boolean first = true;
             while (true) {
                 if (tty) {
                     System.err.print("> ");
@@ -170,21 +178,41 @@ final class ChatCommand implements Callable<Integer> {
                     continue;
                 }
                 int before = chat.cachedTokens();
-                Generator.Result r = chat.send(line, cfg, json ? null : (s, t, text) -> out.print(text));
-                if (json) {
-                    ObjectNode o = JSON.createObjectNode();
-                    o.putPOJO("tokens", r.tokens());
-                    o.put("text", r.text());
-                    o.put("finish", r.finish().name().toLowerCase());
-                    o.put("cached_tokens_before", before);
-                    o.put("cached_tokens", chat.cachedTokens());
-                    out.println(JSON.writeValueAsString(o));
-                } else {
-                    out.println();
-                }
+                Generator.Result r = chat.send(userMessage(line, first ? imageCount : 0, template), cfg,
+                        json ? null : (s, t, text) -> out.print(text));
+                first = false;
+                finish(out, chat.lastPrompt(), r, before, chat.cachedTokens());
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private ChatTemplate.Message userMessage(String text, int imageCount, ChatTemplate template) {
+        if (imageCount == 0) {
+            return ChatTemplate.Message.user(text);
+        }
+        return LlavaChat.userMessage(text, imageCount, template);
+    }
+
+    void finish(PrintStream out, int[] promptIds, Generator.Result r, int cachedBefore, int cachedAfter) {
+        if (json) {
+            ObjectNode o = JSON.createObjectNode();
+            o.putPOJO("prompt_tokens", promptIds);
+            o.putPOJO("tokens", r.tokens());
+            o.put("text", r.text());
+            o.put("finish", r.finish().name().toLowerCase());
+            if (cachedBefore >= 0) {
+                o.put("cached_tokens_before", cachedBefore);
+            }
+            o.put("cached_tokens", cachedAfter);
+            try {
+                out.println(JSON.writeValueAsString(o));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        } else {
+            out.println();
         }
     }
 }

@@ -6,7 +6,7 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
 import dev.tessera.runtime.Tensor;
-import dev.tessera.runtime.audio.WavReader;
+import dev.tessera.runtime.audio.AudioDecoder;
 import dev.tessera.runtime.io.Npy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,9 +22,9 @@ import picocli.CommandLine.Parameters;
  * features of a 16 kHz WAV file (any channel count, mixed to mono), written as float32 [n_mels, frames].
  * Padded to 30 s (3,000 frames) by default; {@code --no-pad} gives samples / 160 frames.
  */
-@Command(name = "logmel", description = "Whisper log-mel features of a 16 kHz WAV file, written as float32 [n_mels, frames] .npy.")
+@Command(name = "logmel", description = "Whisper log-mel features of any audio or video file (decoded by FFmpeg, mono 16 kHz), written as float32 [n_mels, frames] .npy.")
 final class LogMelCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "AUDIO", description = "16 kHz WAV file (PCM 16/24/32-bit or float32).")
+    @Parameters(index = "0", paramLabel = "AUDIO", description = "Audio file: WAV, FLAC, MP3, Opus/Ogg, AAC/M4A, or a video file's audio track.")
     Path audio;
 
     @Option(names = "--out", required = true, paramLabel = "FILE.npy", description = "Output .npy file.")
@@ -52,9 +52,11 @@ final class LogMelCommand implements Callable<Integer> {
         if (!Files.isRegularFile(audio)) {
             throw new IllegalArgumentException("audio file not found: " + audio);
         }
-        WavReader.Audio a;
+        float[] samples;
+        int channels;
         try {
-            a = WavReader.readMono(audio, 16_000);
+            channels = AudioDecoder.probe(audio).channels();
+            samples = AudioDecoder.decode(audio, 16_000);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read " + audio + ": " + e.getMessage(), e);
         }
@@ -62,10 +64,10 @@ final class LogMelCommand implements Callable<Integer> {
         if (noPad) {
             cfg = cfg.unpadded();
         }
-        try (Tensor mel = LogMel.compute(a.samples(), cfg, dev)) {
+        try (Tensor mel = LogMel.compute(samples, cfg, dev)) {
             float[] data = mel.toFloatArray();
             Npy.writeFloats(out, data, mel.shape());
-            System.out.printf("%s: %.2f s, %d channel(s) -> %s float32 [%d, %d] (%s)%n", audio, a.seconds(), a.channels(),
+            System.out.printf("%s: %.2f s, %d channel(s) -> %s float32 [%d, %d] (%s)%n", audio, samples.length / 16_000.0, channels,
                     out, mel.dim(0), mel.dim(1), dev);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);

@@ -76,6 +76,38 @@ class ChatCommandTest {
         assertTrue(t2.get("cached_tokens").asInt() > t1.get("cached_tokens").asInt());
     }
 
+    static final Path LLAVA = Paths.get("../models/src/test/resources/llava/llava-tiny").toAbsolutePath().normalize();
+    static final Path PNG = Paths.get("../models/src/test/resources/llava/image-preprocess/test.png").toAbsolutePath()
+            .normalize();
+
+    @Test
+    void llavaWithImages() throws Exception {
+        Run j = run(null, "chat", "--model", LLAVA.toString(), "--image", PNG.toString(), "--image", PNG.toString(),
+                "--max-tokens", "8", "--json", "what is in the image?");
+        assertEquals(0, j.code(), j.err());
+        JsonNode o = new ObjectMapper().readTree(j.out());
+        int imageTokens = 0;
+        for (JsonNode t : o.get("prompt_tokens")) {
+            imageTokens += t.asInt() == 299 ? 1 : 0;
+        }
+        assertEquals(2 * 16, imageTokens, "two images of 16 patch tokens each");
+        assertEquals(8, o.get("tokens").size());
+        Run tags = run(null, "chat", "--model", LLAVA.toString(), "--image", PNG.toString(), "<image> <image> compare");
+        assertEquals(2, tags.code());
+        assertTrue(tags.err().contains("2 <image> placeholder(s) but 1 image(s)"), tags.err());
+        Run bad = run(null, "chat", "--model", LLAVA.toString(), "--image",
+                PNG.resolveSibling("not-an-image.png").toString(), "hi");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("error: cannot decode image"), bad.err());
+        Run inter = run("what is it?\nand now?\n", "chat", "--model", LLAVA.toString(), "--image", PNG.toString(),
+                "--max-tokens", "4", "--json");
+        assertEquals(0, inter.code(), inter.err());
+        String[] lines = inter.out().strip().split("\\R");
+        assertEquals(2, lines.length, inter.out());
+        JsonNode second = new ObjectMapper().readTree(lines[1]);
+        assertTrue(second.get("cached_tokens_before").asInt() >= 16, "the image rows stay cached between turns");
+    }
+
     @Test
     void badInputGivesOneErrorLine() throws Exception {
         Run missing = run(null, "chat", "--model", "/nonexistent/model", "hi");

@@ -10,10 +10,13 @@ import java.util.List;
  * tensors, devices, dtypes, shapes) and throws {@link IllegalArgumentException} or
  * {@link IllegalStateException} naming the shapes <em>before</em> any native call, then dispatches
  * to the backend of the inputs' device. Results are new contiguous tensors on the same device, owned
- * by the caller (or the current {@link Scope}). Non-contiguous inputs are gathered first.
+ * by the caller (or the current {@link Scope}). Non-contiguous inputs are gathered first, except
+ * where an op says it reads views in place ({@link #copyInto}, {@link #concat}, the binary ops,
+ * {@link #rope}, {@link #matmul}).
  *
  * <p>Floating ops accept F32 on every backend and F16/BF16 where the backend supports them (CUDA
- * natively; CPU by computing in F32); reductions always accumulate in F32.
+ * natively; CPU by computing in F32); reductions always accumulate in F32 or wider. The table of
+ * every op with its semantics, dtypes and devices is {@code docs/ops.md}.
  */
 public final class Ops {
     private static volatile MatmulPrecision defaultPrecision =
@@ -163,12 +166,14 @@ public final class Ops {
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
         try (Temps tmp = new Temps()) {
-            if (same && a.isContiguous() && b.isContiguous()) {
-                a.backend().binary(op, a, b, out);
-            } else if (row && a.isContiguous() && b.isContiguous()) {
-                a.backend().binaryRow(op, tmp.contiguous(a), tmp.contiguous(b), out);
+            Tensor ca = apart(a, out, tmp);
+            Tensor cb = apart(b, out, tmp);
+            if (same && ca.isContiguous() && cb.isContiguous()) {
+                a.backend().binary(op, ca, cb, out);
+            } else if (row && ca.isContiguous() && cb.isContiguous()) {
+                a.backend().binaryRow(op, ca, cb, out);
             } else {
-                a.backend().binaryBroadcast(op, apart(a, out, tmp), apart(b, out, tmp), out);
+                a.backend().binaryBroadcast(op, ca, cb, out);
             }
         }
     }
@@ -610,7 +615,7 @@ public final class Ops {
         floating(name, x);
         checkOut(name, out, x);
         try (Temps tmp = new Temps()) {
-            x.backend().unary(op, tmp.contiguous(x), out);
+            x.backend().unary(op, tmp.contiguous(apart(x, out, tmp)), out);
         }
     }
 
@@ -803,14 +808,19 @@ public final class Ops {
         defaultPrecision = p == null ? MatmulPrecision.FP32 : p;
     }
 
-    /** Matrix product of the last two dims: a [..., m, k] · b [..., k, n] (or b [k, n]) → [..., m, n]. */
+    /**
+     * Matrix product of the last two dims: a [..., m, k] · b [..., k, n] → [..., m, n]. b's batch dims equal a's
+     * or broadcast to them (dims of 1, aligned on the right): b [k, n] (a weight) over all of a's batch,
+     * b [1, H, k, n] over a [B, H, m, k]. a is never broadcast: the result has a's batch dims.
+     */
     public static Tensor matmul(Tensor a, Tensor b) {
         return matmul(a, b, defaultPrecision);
     }
 
     /**
-     * As {@link #matmul(Tensor, Tensor)}. Transposed views of the last two dims (e.g. {@code b.t()})
-     * are passed to BLAS as transposes, without a copy. Batch dims must be equal, or b is 2-D.
+     * As {@link #matmul(Tensor, Tensor)}. Transposed views of the last two dims (e.g. {@code b.t()}) are passed to
+     * BLAS as transposes, without a copy; a 2-D (or batch-of-one) b is shared by every batch (stride 0), and other
+     * broadcast batch dims of b are read in place where their strides allow, else gathered.
      */
     public static Tensor matmul(Tensor a, Tensor b, MatmulPrecision precision) {
         open("matmul", a, b);
@@ -828,38 +838,78 @@ public final class Ops {
         }
         long[] batchA = Arrays.copyOf(a.shape(), a.rank() - 2);
         long[] batchB = Arrays.copyOf(b.shape(), b.rank() - 2);
-        boolean broadcastB = b.rank() == 2;
-        if (!broadcastB && !Arrays.equals(batchA, batchB)) {
-            throw new IllegalArgumentException("matmul: batch dims differ: " + a.describe() + " · " + b.describe()
-                    + " (b must have a's batch dims or be 2-D)");
-        }
+        long[] batchOut = broadcastBatch(a, b, batchA, batchB);
         if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("matmul: dims too large for BLAS: " + a.describe() + " · " + b.describe());
         }
-        long batch = Shape.numel(batchA);
-        long[] outShape = Arrays.copyOf(a.shape(), a.rank());
+        long batch = Shape.numel(batchOut);
+        if (batch > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("matmul: batch too large: " + a.describe() + " · " + b.describe());
+        }
+        long[] outShape = Arrays.copyOf(batchOut, batchOut.length + 2);
+        outShape[outShape.length - 2] = m;
         outShape[outShape.length - 1] = n;
         Tensor out = Tensor.empty(a.dtype(), a.device(), outShape);
         try (Temps tmp = new Temps()) {
-            if (broadcastB && batch > 1 && a.isContiguous()) {
+            boolean shareB = Shape.numel(batchB) == 1;
+            Tensor bm = shareB && b.rank() > 2 ? tmp.add(matrixView(b)) : b;
+            if (shareB && batch > 1 && a.isContiguous()) {
                 // fold a's batch into rows: one GEMM [batch*m, k] · [k, n]
-                Tensor a2 = tmp.add(a.reshape(batch * m, k));
                 long rows = batch * m;
                 if (rows > Integer.MAX_VALUE) {
                     throw new IllegalArgumentException("matmul: too many rows for BLAS: " + a.describe());
                 }
-                gemmViews(a2, b, out, (int) rows, (int) n, (int) k, 1, false, tmp, precision);
+                Tensor a2 = tmp.add(a.reshape(rows, k));
+                gemmViews(a2, bm, out, (int) rows, (int) n, (int) k, 1, false, tmp, precision);
+            } else if (shareB) {
+                gemmViews(a, bm, out, (int) m, (int) n, (int) k, (int) batch, true, tmp,
+                        precision);
             } else {
-                if (batch > Integer.MAX_VALUE) {
-                    throw new IllegalArgumentException("matmul: batch too large: " + a.describe());
-                }
-                gemmViews(a, b, out, (int) m, (int) n, (int) k, (int) batch, broadcastB, tmp, precision);
+                gemmViews(a, expand(b, batchOut, tmp), out, (int) m, (int) n, (int) k,
+                        (int) batch, false, tmp, precision);
             }
         } catch (RuntimeException e) {
             out.close();
             throw e;
         }
         return out;
+    }
+
+    /** a's batch dims when b's broadcast to them, else an exception naming both operands. */
+    private static long[] broadcastBatch(Tensor a, Tensor b, long[] ba, long[] bb) {
+        boolean ok = bb.length <= ba.length;
+        for (int i = 0; ok && i < bb.length; i++) {
+            long da = ba[i + ba.length - bb.length];
+            ok = bb[i] == da || bb[i] == 1;
+        }
+        if (!ok) {
+            throw new IllegalArgumentException("matmul: batch dims differ: " + a.describe() + " · " + b.describe()
+                    + " (b's batch dims must equal a's or be 1, aligned on the right; b may be 2-D)");
+        }
+        return ba;
+    }
+
+    /** The last two dims of a tensor whose batch dims are all 1, as a 2-D view. */
+    private static Tensor matrixView(Tensor t) {
+        long[] s = t.strides();
+        t.storage().retain();
+        return new Tensor(t.storage(), t.dtype(), new long[] {t.dim(-2), t.dim(-1)},
+                new long[] {s[s.length - 2], s[s.length - 1]}, t.offset());
+    }
+
+    /** A view of t with its batch dims broadcast (stride 0) to {@code batch}; t itself if they already match. */
+    private static Tensor expand(Tensor t, long[] batch, Temps tmp) {
+        long[] shape = t.shape();
+        int r = t.rank();
+        if (r - 2 == batch.length && Arrays.equals(Arrays.copyOf(shape, r - 2), batch)) {
+            return t;
+        }
+        long[] full = Arrays.copyOf(batch, batch.length + 2);
+        full[batch.length] = shape[r - 2];
+        full[batch.length + 1] = shape[r - 1];
+        long[] st = Shape.broadcastStrides(shape, t.strides(), full);
+        t.storage().retain();
+        return tmp.add(new Tensor(t.storage(), t.dtype(), full, st, t.offset()));
     }
 
     /** {@code x [..., in] · weightᵀ + bias}, with weight [out, in] as Hugging Face stores it; bias may be null. */
@@ -937,7 +987,7 @@ public final class Ops {
         return new MatLayout(transposed, (int) ld, batchStride);
     }
 
-    private static void gemmViews(Tensor a, Tensor b, Tensor out, int m, int n, int k, int batch, boolean broadcastB,
+    private static void gemmViews(Tensor a, Tensor b, Tensor out, int m, int n, int k, int batch, boolean shareB,
             Temps tmp, MatmulPrecision precision) {
         MatLayout la = layout(a, a.rank() - 2);
         if (la == null) {
@@ -949,8 +999,9 @@ public final class Ops {
             b = tmp.add(b.contiguous());
             lb = layout(b, b.rank() - 2);
         }
-        long strideB = broadcastB ? 0 : lb.batchStride();
-        a.backend().gemm(la.transposed(), lb.transposed(), m, n, k, 1f, a, la.ld(), la.batchStride(), b, lb.ld(),
-                strideB, 0f, out, n, (long) m * n, batch, precision);
+        long strideA = la.batchStride();
+        long strideB = shareB ? 0 : lb.batchStride();
+        a.backend().gemm(la.transposed(), lb.transposed(), m, n, k, 1f, a, la.ld(), strideA, b, lb.ld(), strideB, 0f,
+                out, n, (long) m * n, batch, precision);
     }
 }

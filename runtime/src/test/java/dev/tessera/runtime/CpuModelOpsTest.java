@@ -448,6 +448,15 @@ class CpuModelOpsTest {
         assertRel(tsq.toFloatArray(),
                 broadcastRef(BinaryOp.ADD, sq, new long[] {6, 6}, sliceCols(sq, 6, 6, 0, 1), new long[] {6, 1},
                         new long[] {6, 6}), F32_TOL, "overlap");
+        // out a shifted contiguous slice of the storage a is read from (rows 1..9 = rows 0..8 + b)
+        float[] sh = Reference64.gaussian(r2, 10 * 4, 1);
+        float[] sb = Reference64.gaussian(r2, 9 * 4, 1);
+        Tensor tsh = f32(sh, 10, 4);
+        Ops.binary(BinaryOp.ADD, tsh.slice(0, 0, 9), f32(sb, 9, 4), tsh.slice(0, 1, 10));
+        double[] wsh = Reference64.toDouble(sh);
+        double[] add = Reference64.binary(BinaryOp.ADD, Arrays.copyOf(sh, 36), sb);
+        System.arraycopy(add, 0, wsh, 4, 36);
+        assertRel(tsh.toFloatArray(), wsh, F32_TOL, "shifted overlap");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Ops.add(f32(new float[6], 2, 3), f32(new float[4], 2, 2)));
         assertTrue(e.getMessage().contains("do not broadcast"), e.getMessage());
@@ -708,6 +717,14 @@ class CpuModelOpsTest {
                         "mean " + rows + "x" + cols);
             }
         }
+        // long rows far from zero: accumulation error stays at the double level
+        Random rl = new Random(140);
+        float[] longRows = Reference64.gaussian(rl, 3 * 100_003, 1);
+        for (int i = 0; i < longRows.length; i++) {
+            longRows[i] += 1000f;
+        }
+        assertRel(Ops.sumLastDim(f32(longRows, 3, 100_003)).toFloatArray(), Reference64.sumRows(longRows, 100_003, 1),
+                1e-7, "long rows");
         // higher rank, a view, rank 1 -> rank 0
         Random rnd = new Random(14);
         float[] x = Reference64.gaussian(rnd, 2 * 3 * 5, 1);
@@ -918,6 +935,47 @@ class CpuModelOpsTest {
         }
         assertRel(Ops.matmul(q, kk.t()).toFloatArray(), Reference64.matmul(a, kt, b * h, m, k, m, false), F32_TOL,
                 "q kT");
+        // b's batch dims broadcast to a's: [B, H, m, k] · [1, H, k, n] and · [B, 1, k, n], a batch-of-one b
+        float[] bh = Reference64.gaussian(rnd, h * k * n, 1);
+        Tensor o4 = Ops.matmul(f32(a, b, h, m, k),
+                f32(bh, 1, h, n, k).transpose(-1, -2)); // a transposed view of b, shared over B
+        assertShape(o4, b, h, m, n);
+        float[] bhT = new float[bh.length];
+        for (int i = 0; i < h; i++) {
+            System.arraycopy(Reference64.transposed(Arrays.copyOfRange(bh, i * k * n, (i + 1) * k * n), n, k), 0, bhT,
+                    i * k * n, k * n);
+        }
+        double[] want4 = new double[b * h * m * n];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                double[] one = Reference64.matmul(Arrays.copyOfRange(a, (bi * h + hi) * m * k, (bi * h + hi + 1) * m * k),
+                        Arrays.copyOfRange(bhT, hi * k * n, (hi + 1) * k * n), m, k, n);
+                System.arraycopy(one, 0, want4, (bi * h + hi) * m * n, m * n);
+            }
+        }
+        assertRel(o4.toFloatArray(), want4, F32_TOL, "[B,H] x [1,H] batches");
+        float[] bb1 = Reference64.gaussian(rnd, b * k * n, 1);
+        Tensor o7 = Ops.matmul(f32(a, b, h, m, k), f32(bb1, b, 1, k, n));
+        double[] want7 = new double[b * h * m * n];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hi = 0; hi < h; hi++) {
+                double[] one = Reference64.matmul(Arrays.copyOfRange(a, (bi * h + hi) * m * k, (bi * h + hi + 1) * m * k),
+                        Arrays.copyOfRange(bb1, bi * k * n, (bi + 1) * k * n), m, k, n);
+                System.arraycopy(one, 0, want7, (bi * h + hi) * m * n, m * n);
+            }
+        }
+        assertRel(o7.toFloatArray(), want7, F32_TOL, "[B,H] x [B,1] batches");
+        Tensor o5 = Ops.matmul(f32(a, b, h, m, k), f32(w, 1, 1, k, n));
+        assertShape(o5, b, h, m, n);
+        assertRel(o5.toFloatArray(), Reference64.matmul(a, w, b * h, m, k, n, true), F32_TOL, "batch-of-one b");
+        Tensor o6 = Ops.matmul(f32(a, b, h, m, k).transpose(0, 1), f32(w, 1, k, n)); // permuted a, [1] b
+        assertShape(o6, h, b, m, n);
+        assertRel(o6.toFloatArray(), Reference64.matmul(f32(a, b, h, m, k).transpose(0, 1).contiguous().toFloatArray(),
+                w, b * h, m, k, n, true), F32_TOL, "permuted a, batch-of-one b");
+        // a is never broadcast (as before): a 2-D a with a batched b, and batch dims that differ, are refused
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(w, n, k).t().t(), f32(bb, b, h, k, n)));
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(a, b, h, m, k), f32(bb, h, b, k, n)));
+        assertThrows(IllegalArgumentException.class, () -> Ops.matmul(f32(a, b, 1, m, k), f32(bb, b, h, k, n)));
         // linear on [B, S, in] and on a non-contiguous [B, S, in] view
         int s = 6, in = 9, outF = 5;
         float[] x = Reference64.gaussian(rnd, b * s * in, 1);

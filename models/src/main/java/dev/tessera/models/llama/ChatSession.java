@@ -2,6 +2,7 @@ package dev.tessera.models.llama;
 
 import dev.tessera.models.llama.ChatTemplate.Message;
 import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,11 +22,50 @@ public final class ChatSession implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChatSession.class);
 
     private final Generator generator;
-    private final Tokenizer tokenizer;
-    private final ChatTemplate template;
+    private final Backend backend;
     private final KvCache cache;
     private final List<Message> messages = new ArrayList<>();
     private int[] cached = new int[0];
+    private int[] lastPrompt = new int[0];
+
+    /**
+     * How a conversation becomes model input: its token ids, and the pass that feeds the ids after those the cache
+     * holds. The default renders the chat template (or concatenates raw text) and runs the decoder; LLaVA splices
+     * image features.
+     */
+    public interface Backend {
+        /** The token ids of the whole conversation, ending where the reply starts. */
+        int[] tokens(List<Message> messages);
+
+        /**
+         * Feeds {@code tokens} after the {@code cache.length()} already held (the backend may truncate the cache
+         * further first) and returns the F32 logits of the last position {@code [1, 1, vocab]}.
+         */
+        Tensor prefill(KvCache cache, int[] tokens);
+    }
+
+    /** The plain decoder backend: template (or raw text) → tokenizer → {@link LlamaForCausalLM#forward}. */
+    public static Backend textBackend(LlamaForCausalLM model, Tokenizer tokenizer, ChatTemplate template) {
+        return new Backend() {
+            @Override
+            public int[] tokens(List<Message> messages) {
+                if (template != null) {
+                    return tokenizer.encode(template.render(messages, true), false);
+                }
+                StringBuilder sb = new StringBuilder();
+                for (Message m : messages) {
+                    sb.append(m.content());
+                }
+                return tokenizer.encode(sb.toString(), true);
+            }
+
+            @Override
+            public Tensor prefill(KvCache cache, int[] tokens) {
+                int[] suffix = Arrays.copyOfRange(tokens, cache.length(), tokens.length);
+                return model.forward(new int[][] {suffix}, null, cache, false);
+            }
+        };
+    }
 
     /**
      * @param generator the model and its tokenizer (required here)
@@ -34,12 +74,20 @@ public final class ChatSession implements AutoCloseable {
      * @param capacity the KV cache size in tokens (0: the model's context)
      */
     public ChatSession(Generator generator, ChatTemplate template, String systemPrompt, int capacity) {
-        if (generator.tokenizer() == null) {
+        this(generator, textBackend(generator.model(), requireTokenizer(generator), template), systemPrompt, capacity);
+    }
+
+    private static Tokenizer requireTokenizer(Generator g) {
+        if (g.tokenizer() == null) {
             throw new IllegalArgumentException("a chat session needs a tokenizer");
         }
+        return g.tokenizer();
+    }
+
+    /** A session over a custom {@link Backend} (e.g. LLaVA's); {@code capacity} 0 = the model's context. */
+    public ChatSession(Generator generator, Backend backend, String systemPrompt, int capacity) {
         this.generator = generator;
-        this.tokenizer = generator.tokenizer();
-        this.template = template;
+        this.backend = backend;
         int context = generator.model().config().maxPositionEmbeddings();
         this.cache = generator.model().newCache(1, capacity <= 0 ? context : Math.min(capacity, context));
         if (systemPrompt != null && !systemPrompt.isEmpty()) {
@@ -61,16 +109,32 @@ public final class ChatSession implements AutoCloseable {
         return cache;
     }
 
+    /** The token ids of the last turn's prompt (the whole conversation up to the reply). */
+    public int[] lastPrompt() {
+        return lastPrompt.clone();
+    }
+
     /** Sends a user message and generates the reply (streamed to {@code listener}, which may be null). */
     public Generator.Result send(String userText, GenerationConfig cfg, Generator.TokenListener listener) {
         if (userText == null) {
             throw new IllegalArgumentException("message must not be null");
         }
-        messages.add(Message.user(userText));
+        return send(Message.user(userText), cfg, listener);
+    }
+
+    /** Sends a message (e.g. with image parts for LLaVA) and generates the reply. */
+    public Generator.Result send(Message user, GenerationConfig cfg, Generator.TokenListener listener) {
+        messages.add(user);
         int reserve = Math.max(1, Math.min(cfg.maxNewTokens(), cache.capacity() / 2));
-        int[] prompt = render();
-        while (prompt.length + reserve > cache.capacity() && dropOldestTurn()) {
-            prompt = render();
+        int[] prompt;
+        try {
+            prompt = backend.tokens(messages);
+            while (prompt.length + reserve > cache.capacity() && dropOldestTurn()) {
+                prompt = backend.tokens(messages);
+            }
+        } catch (RuntimeException e) {
+            messages.remove(messages.size() - 1);
+            throw e;
         }
         if (prompt.length + 1 > cache.capacity()) {
             messages.remove(messages.size() - 1);
@@ -82,9 +146,18 @@ public final class ChatSession implements AutoCloseable {
             common--; // at least one token must be fed to get logits
         }
         cache.truncate(Math.min(common, cache.length()));
-        int[] suffix = Arrays.copyOfRange(prompt, cache.length(), prompt.length);
         int budget = Math.min(cfg.maxNewTokens(), cache.capacity() - prompt.length);
-        Generator.Result r = generator.generate(cache, List.of(suffix), cfg.withMaxNewTokens(budget), listener).get(0);
+        float[][] last;
+        try (Tensor logits = backend.prefill(cache, prompt)) {
+            last = new float[][] {logits.toFloatArray()};
+        } catch (RuntimeException e) {
+            messages.remove(messages.size() - 1);
+            cache.reset();
+            cached = new int[0];
+            throw e;
+        }
+        lastPrompt = prompt;
+        Generator.Result r = generator.decode(cache, last, List.of(prompt), cfg.withMaxNewTokens(budget), listener).get(0);
         int keep = Math.max(0, r.tokens().length - 1);
         cached = Arrays.copyOf(prompt, prompt.length + keep);
         System.arraycopy(r.tokens(), 0, cached, prompt.length, keep);
@@ -93,17 +166,6 @@ public final class ChatSession implements AutoCloseable {
         }
         messages.add(Message.assistant(r.text()));
         return r;
-    }
-
-    private int[] render() {
-        if (template != null) {
-            return tokenizer.encode(template.render(messages, true), false);
-        }
-        StringBuilder sb = new StringBuilder();
-        for (Message m : messages) {
-            sb.append(m.content());
-        }
-        return tokenizer.encode(sb.toString(), true);
     }
 
     private boolean dropOldestTurn() {

@@ -69,7 +69,7 @@ public final class ChatTemplate {
         if (template == null || template.isBlank()) {
             throw new IllegalArgumentException("empty chat template");
         }
-        this.template = template;
+        this.template = pythonMethodsAsFilters(template);
         this.specialTokens = Map.copyOf(specialTokens);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
@@ -78,7 +78,7 @@ public final class ChatTemplate {
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)
                         .withParseWhitespaceControlStrictly(true)
-                        .withUsePyishObjectMapper(true)
+                        .withUsePyishObjectMapper(false)
                         .withKeepNullableLoopValues(true)
                         .build())
                 .build();
@@ -150,6 +150,17 @@ public final class ChatTemplate {
             return n.textValue();
         }
         return n.path("content").isTextual() ? n.path("content").textValue() : null;
+    }
+
+    /**
+     * HF templates call Python string methods that Jinjava (which calls Java methods) lacks: {@code s.upper()},
+     * {@code .lower()}, {@code .strip()}, {@code .title()}, {@code .capitalize()} become the equivalent filters,
+     * {@code .startswith(x)} / {@code .endswith(x)} the Java methods.
+     */
+    static String pythonMethodsAsFilters(String t) {
+        String s = t.replaceAll("\\.(upper|lower|title|capitalize)\\(\\s*\\)", "|$1")
+                .replaceAll("\\.strip\\(\\s*\\)", "|trim");
+        return s.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(");
     }
 
     /** The special token strings the template sees ({@code bos_token}, {@code eos_token}, ...). */

@@ -99,15 +99,19 @@ public record LlamaConfig(
         return from(HfConfig.read(path));
     }
 
-    /** From a parsed config ({@code config.json}, or LLaVA's {@code text_config}). */
+    /**
+     * From a parsed config ({@code config.json}, or LLaVA's {@code text_config}); absent keys take the defaults of
+     * transformers' {@code LlamaConfig} (vocab 32000, hidden 4096, intermediate 11008, 32 layers, 32 heads).
+     */
     public static LlamaConfig from(HfConfig c) {
         String act = c.getString("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
             throw new IllegalArgumentException(c + ": hidden_act \"" + act + "\" is not supported (Llama uses silu)");
         }
         String modelType = c.getString("model_type", "llama");
-        int hidden = c.getInt("hidden_size");
-        int heads = c.getInt("num_attention_heads");
+        // missing keys take transformers' LlamaConfig defaults (LLaVA text_configs rely on them)
+        int hidden = c.getInt("hidden_size", 4096);
+        int heads = c.getInt("num_attention_heads", 32);
         if (!c.has("head_dim") && hidden % heads != 0) {
             throw new IllegalArgumentException(c + ": hidden_size " + hidden + " is not a multiple of num_attention_heads "
                     + heads + " and head_dim is not given");
@@ -136,10 +140,10 @@ public record LlamaConfig(
         }
         double theta = c.getDouble("rope_theta", 10000.0);
         return new LlamaConfig(
-                c.getInt("vocab_size"),
+                c.getInt("vocab_size", 32000),
                 hidden,
-                c.getInt("intermediate_size"),
-                c.getInt("num_hidden_layers"),
+                c.getInt("intermediate_size", 11008),
+                c.getInt("num_hidden_layers", 32),
                 heads,
                 c.getInt("num_key_value_heads", heads),
                 headDim,
@@ -192,6 +196,32 @@ public record LlamaConfig(
             inv[i] = (float) scaled;
         }
         return inv;
+    }
+
+    /** This config with {@code ids} added to the eos ids (e.g. from {@code generation_config.json}). */
+    public LlamaConfig withExtraEos(int[] ids) {
+        int[] all = java.util.stream.IntStream.concat(Arrays.stream(eosTokenIds), Arrays.stream(ids)).distinct().toArray();
+        return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, attentionBias, oProjBias,
+                mlpBias, bosTokenId, all, padTokenId);
+    }
+
+    /**
+     * Reads {@code dir/config.json} and adds the eos ids of {@code dir/generation_config.json} when present (chat
+     * checkpoints such as Llama 3 Instruct list their end-of-turn tokens there).
+     */
+    public static LlamaConfig readWithGenerationConfig(Path dir) {
+        LlamaConfig c = read(dir);
+        Path g = dir.resolve("generation_config.json");
+        if (java.nio.file.Files.isDirectory(dir) && java.nio.file.Files.isRegularFile(g)) {
+            HfConfig gc = HfConfig.read(g);
+            if (gc.has("eos_token_id")) {
+                int[] ids = gc.json().get("eos_token_id").isArray() ? gc.getIntArray("eos_token_id")
+                        : new int[] {gc.getInt("eos_token_id")};
+                c = c.withExtraEos(ids);
+            }
+        }
+        return c;
     }
 
     /** Approximate parameter count (for logs and benchmarks). */

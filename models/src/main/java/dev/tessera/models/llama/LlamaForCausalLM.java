@@ -41,12 +41,44 @@ public final class LlamaForCausalLM implements AutoCloseable {
     private final Tensor embed;
     private final Layer[] layers;
     private final Tensor finalNorm;
-    private final Tensor lmHead;
+    private final Proj lmHead;
     private final float[] invFreq;
     private boolean closed;
 
-    private record Layer(Tensor inNorm, Linear q, Linear k, Linear v, Linear o, Tensor postNorm, Linear gate,
-            Linear up, Linear down) {}
+    private record Layer(Tensor inNorm, Proj q, Proj k, Proj v, Proj o, Tensor postNorm, Proj gate, Proj up,
+            Proj down) {}
+
+    /**
+     * A projection {@code x · Wᵀ + b}. On the CPU the weight is kept transposed ({@code [in, out]}, contiguous), so a
+     * decode step's matrix-vector products stream rows in BLAS's preferred layout (measured ~1.5x faster than the
+     * transposed view of {@code [out, in]}); elsewhere {@code W} as stored.
+     */
+    private record Proj(Tensor w, Tensor wt, Tensor b) {
+        Tensor forward(Tensor x) {
+            if (wt == null) {
+                return Ops.linear(x, w, b);
+            }
+            Tensor y = Ops.matmul(x, wt);
+            if (b == null) {
+                return y;
+            }
+            try (y) {
+                return Ops.add(y, b);
+            }
+        }
+    }
+
+    private final List<Tensor> derived = new ArrayList<>();
+
+    private Proj proj(Linear l) {
+        if (l.weight() == null || !device.isCpu()) {
+            return new Proj(l.weight(), null, l.bias());
+        }
+        Tensor wt = Ops.transpose(l.weight());
+        derived.add(wt);
+        l.weight().close();
+        return new Proj(null, wt, l.bias());
+    }
 
     private LlamaForCausalLM(LlamaConfig cfg, Weights w, String body, String head) {
         this.cfg = cfg;
@@ -64,22 +96,22 @@ public final class LlamaForCausalLM implements AutoCloseable {
             Weights l = m.prefixed("layers." + i + ".");
             layers[i] = new Layer(
                     l.take("input_layernorm.weight", h),
-                    Linear.take(l, "self_attn.q_proj", h, qd, qkvb),
-                    Linear.take(l, "self_attn.k_proj", h, kvd, qkvb),
-                    Linear.take(l, "self_attn.v_proj", h, kvd, qkvb),
-                    Linear.take(l, "self_attn.o_proj", qd, h, cfg.oProjBias()),
+                    proj(Linear.take(l, "self_attn.q_proj", h, qd, qkvb)),
+                    proj(Linear.take(l, "self_attn.k_proj", h, kvd, qkvb)),
+                    proj(Linear.take(l, "self_attn.v_proj", h, kvd, qkvb)),
+                    proj(Linear.take(l, "self_attn.o_proj", qd, h, cfg.oProjBias())),
                     l.take("post_attention_layernorm.weight", h),
-                    Linear.take(l, "mlp.gate_proj", h, ff, cfg.mlpBias()),
-                    Linear.take(l, "mlp.up_proj", h, ff, cfg.mlpBias()),
-                    Linear.take(l, "mlp.down_proj", ff, h, cfg.mlpBias()));
+                    proj(Linear.take(l, "mlp.gate_proj", h, ff, cfg.mlpBias())),
+                    proj(Linear.take(l, "mlp.up_proj", h, ff, cfg.mlpBias())),
+                    proj(Linear.take(l, "mlp.down_proj", ff, h, cfg.mlpBias())));
         }
         finalNorm = m.take("norm.weight", h);
         w.ignoreUnexpected(n -> n.endsWith("rotary_emb.inv_freq"));
         if (cfg.tieWordEmbeddings()) {
-            lmHead = embed;
+            lmHead = new Proj(embed, null, null); // shared with the embedding lookup: not transposed
             w.ignoreUnexpected(n -> n.equals(head));
         } else {
-            lmHead = w.take(head, cfg.vocabSize(), h);
+            lmHead = proj(new Linear(w.take(head, cfg.vocabSize(), h), null));
         }
         invFreq = cfg.inverseFrequencies();
     }
@@ -97,7 +129,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a model directory: " + dir);
         }
-        LlamaConfig cfg = LlamaConfig.read(dir);
+        LlamaConfig cfg = LlamaConfig.readWithGenerationConfig(dir);
         try (TensorSource src = TensorSource.safetensors(dir)) {
             return fromSource(cfg, src, device, dtype);
         }
@@ -107,7 +139,12 @@ public final class LlamaForCausalLM implements AutoCloseable {
     public static LlamaForCausalLM fromSource(LlamaConfig cfg, TensorSource source, Device device, DType dtype) {
         Weights w = Weights.of(source, device, computeDtype(device, dtype));
         LlamaForCausalLM m = build(cfg, w, "model.", "lm_head.weight");
-        w.finish();
+        try {
+            w.finish();
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
         m.adopt(w.loaded());
         LOG.info("loaded {} ({} M parameters) on {} as {}", cfg, cfg.parameterCount() / 1_000_000, device, w.dtype());
         return m;
@@ -116,7 +153,8 @@ public final class LlamaForCausalLM implements AutoCloseable {
     /**
      * Takes the decoder's parameters from {@code w} with the body under {@code bodyPrefix} (e.g. {@code "model."}
      * or LLaVA's {@code "language_model.model."}) and the LM head named {@code headName}; the caller finishes
-     * {@code w} and owns the tensors (the model's {@link #close()} closes nothing then).
+     * {@code w} and owns the tensors it took (the model's {@link #close()} closes only the transposed copies it made
+     * of them on the CPU, which the caller must therefore still close through it).
      */
     public static LlamaForCausalLM build(LlamaConfig cfg, Weights w, String bodyPrefix, String headName) {
         return new LlamaForCausalLM(cfg, w, bodyPrefix, headName);
@@ -279,7 +317,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
                 }
             }
             Tensor last = allPositions ? h : h.slice(1, s - 1, s);
-            Tensor logits = Ops.linear(Ops.rmsNorm(last, finalNorm, eps), lmHead, null);
+            Tensor logits = lmHead.forward(Ops.rmsNorm(last, finalNorm, eps));
             if (logits.dtype() != DType.F32) {
                 logits = Ops.convert(logits, DType.F32);
             }
@@ -341,6 +379,8 @@ public final class LlamaForCausalLM implements AutoCloseable {
             closed = true;
             adopted.forEach(Tensor::close);
             adopted.clear();
+            derived.forEach(Tensor::close);
+            derived.clear();
         }
     }
 }

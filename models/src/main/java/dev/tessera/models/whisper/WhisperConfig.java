@@ -1,0 +1,132 @@
+package dev.tessera.models.whisper;
+
+import dev.tessera.models.nn.HfConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A Whisper checkpoint's configuration ({@code WhisperForConditionalGeneration}'s {@code config.json}, plus the
+ * decoding facts of {@code generation_config.json} when present). Immutable.
+ *
+ * @param dModel {@code d_model}
+ * @param encoderLayers {@code encoder_layers}
+ * @param encoderHeads {@code encoder_attention_heads}
+ * @param encoderFfn {@code encoder_ffn_dim}
+ * @param decoderLayers {@code decoder_layers}
+ * @param decoderHeads {@code decoder_attention_heads}
+ * @param decoderFfn {@code decoder_ffn_dim}
+ * @param numMelBins {@code num_mel_bins}: 80, or 128 for large-v3
+ * @param maxSourcePositions {@code max_source_positions}: encoder positions (1500 = 30 s; the input has twice
+ *     as many mel frames)
+ * @param maxTargetPositions {@code max_target_positions}: the decoder's context (448)
+ * @param vocabSize {@code vocab_size}
+ * @param decoderStartTokenId {@code decoder_start_token_id}: {@code <|startoftranscript|>}
+ * @param eosTokenId {@code eos_token_id}: {@code <|endoftext|>}
+ * @param suppressTokens {@code suppress_tokens}: never generated
+ * @param beginSuppressTokens {@code begin_suppress_tokens}: not generated as the first token (blank, EOT)
+ * @param noTimestampsTokenId {@code <|notimestamps|>} (from the generation config; -1 if unknown)
+ * @param langToId language code ({@code "en"}) → token id; empty for English-only checkpoints
+ * @param taskToId {@code "transcribe"}/{@code "translate"} → token id
+ * @param isMultilingual whether the checkpoint has language tokens
+ * @param maxInitialTimestampIndex the first timestamp may be at most this many 0.02 s steps (50 = 1 s)
+ */
+public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int encoderFfn, int decoderLayers,
+        int decoderHeads, int decoderFfn, int numMelBins, int maxSourcePositions, int maxTargetPositions,
+        int vocabSize, int decoderStartTokenId, int eosTokenId, int[] suppressTokens, int[] beginSuppressTokens,
+        int noTimestampsTokenId, Map<String, Integer> langToId, Map<String, Integer> taskToId, boolean isMultilingual,
+        int maxInitialTimestampIndex) {
+
+    public WhisperConfig {
+        suppressTokens = suppressTokens.clone();
+        beginSuppressTokens = beginSuppressTokens.clone();
+        langToId = Map.copyOf(langToId);
+        taskToId = Map.copyOf(taskToId);
+        check(dModel > 0 && encoderLayers >= 0 && decoderLayers > 0, "d_model and layer counts must be positive");
+        check(encoderHeads > 0 && dModel % encoderHeads == 0,
+                "d_model " + dModel + " must be divisible by encoder_attention_heads " + encoderHeads);
+        check(decoderHeads > 0 && dModel % decoderHeads == 0,
+                "d_model " + dModel + " must be divisible by decoder_attention_heads " + decoderHeads);
+        check(numMelBins > 0, "num_mel_bins must be positive");
+        check(maxSourcePositions > 0 && maxTargetPositions > 0, "max positions must be positive");
+        check(vocabSize > 0, "vocab_size must be positive");
+        check(decoderStartTokenId >= 0 && decoderStartTokenId < vocabSize, "decoder_start_token_id outside the vocabulary");
+        check(eosTokenId >= 0 && eosTokenId < vocabSize, "eos_token_id outside the vocabulary");
+    }
+
+    private static void check(boolean ok, String msg) {
+        if (!ok) {
+            throw new IllegalArgumentException("Whisper config: " + msg);
+        }
+    }
+
+    /** Mel frames the encoder takes for a full window: {@code 2 · max_source_positions} (3000 = 30 s). */
+    public int melFrames() {
+        return 2 * maxSourcePositions;
+    }
+
+    /** The first timestamp token ({@code <|0.00|>}): the one after {@code <|notimestamps|>}. */
+    public int timestampBegin() {
+        return noTimestampsTokenId < 0 ? -1 : noTimestampsTokenId + 1;
+    }
+
+    /** Seconds per timestamp step. */
+    public static final double TIME_PRECISION = 0.02;
+
+    /** Reads {@code dir/config.json} and, when present, {@code dir/generation_config.json}. */
+    public static WhisperConfig read(Path dir) {
+        HfConfig c = HfConfig.read(dir);
+        Path gen = (Files.isDirectory(dir) ? dir : dir.getParent()).resolve("generation_config.json");
+        HfConfig g = Files.isRegularFile(gen) ? HfConfig.read(gen) : null;
+        return from(c, g);
+    }
+
+    /** Builds the config from parsed {@code config.json} and optional {@code generation_config.json}. */
+    public static WhisperConfig from(HfConfig c, HfConfig g) {
+        String type = c.getString("model_type", "whisper");
+        if (!type.equals("whisper")) {
+            throw new IllegalArgumentException(c.where() + ": model_type is \"" + type + "\", not \"whisper\"");
+        }
+        int vocab = c.getInt("vocab_size");
+        int eos = c.getInt("eos_token_id", 50257);
+        int sot = c.getInt("decoder_start_token_id", 50258);
+        int[] suppress = g != null && g.has("suppress_tokens") ? g.getIntArray("suppress_tokens")
+                : c.getIntArray("suppress_tokens");
+        int[] begin = g != null && g.has("begin_suppress_tokens") ? g.getIntArray("begin_suppress_tokens")
+                : c.getIntArray("begin_suppress_tokens");
+        Map<String, Integer> langs = new LinkedHashMap<>();
+        Map<String, Integer> tasks = new LinkedHashMap<>();
+        int noTs = -1;
+        boolean multi = false;
+        int maxInit = 50;
+        if (g != null) {
+            noTs = g.getInt("no_timestamps_token_id", -1);
+            g.child("lang_to_id").json().fields().forEachRemaining(e -> langs.put(strip(e.getKey()), e.getValue().intValue()));
+            g.child("task_to_id").json().fields().forEachRemaining(e -> tasks.put(e.getKey(), e.getValue().intValue()));
+            multi = g.getBoolean("is_multilingual", !langs.isEmpty());
+            maxInit = (int) Math.round(g.getDouble("max_initial_timestamp_index", 50));
+        }
+        if (noTs < 0) {
+            // The classic vocabularies: <|notimestamps|> sits 1,501 + 1 tokens before the end.
+            noTs = vocab - 1501 - 1 >= 0 && vocab >= 51864 ? vocab - 1502 : -1;
+        }
+        return new WhisperConfig(c.getInt("d_model"), c.getInt("encoder_layers"), c.getInt("encoder_attention_heads"),
+                c.getInt("encoder_ffn_dim"), c.getInt("decoder_layers"), c.getInt("decoder_attention_heads"),
+                c.getInt("decoder_ffn_dim"), c.getInt("num_mel_bins", 80), c.getInt("max_source_positions", 1500),
+                c.getInt("max_target_positions", 448), vocab, sot, eos, suppress, begin, noTs, langs, tasks, multi,
+                maxInit);
+    }
+
+    private static String strip(String langToken) {
+        // "<|en|>" → "en"
+        return langToken.startsWith("<|") && langToken.endsWith("|>") ? langToken.substring(2, langToken.length() - 2)
+                : langToken;
+    }
+
+    @Override
+    public String toString() {
+        return "Whisper(d_model=" + dModel + ", enc " + encoderLayers + "x" + encoderHeads + "h, dec " + decoderLayers
+                + "x" + decoderHeads + "h, mels " + numMelBins + ", vocab " + vocabSize + ")";
+    }
+}

