@@ -67,9 +67,11 @@ class BertCheckpointTest {
         }
     }
 
-    @Test
-    void onnxExportMatchesPyTorchAndGivesTheConfig() throws IOException {
-        OnnxModel onnx = OnnxModel.read(TINY.resolve("onnx/model.onnx"));
+    /** opset 14 (decomposed LayerNorm: ReduceMean/Sub/Pow/Sqrt/Div) and opset 17 (LayerNormalization nodes). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"onnx", "onnx17"})
+    void onnxExportMatchesPyTorchAndGivesTheConfig(String export) throws IOException {
+        OnnxModel onnx = OnnxModel.read(TINY.resolve(export).resolve("model.onnx"));
         BertOnnxImport imp = BertOnnxImport.map(onnx);
         assertEquals(BertConfig.from(HfConfig.read(TINY)), imp.config());
         assertEquals(16 * 2 + 5, imp.names().size());
