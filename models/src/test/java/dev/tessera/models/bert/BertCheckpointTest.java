@@ -128,6 +128,26 @@ class BertCheckpointTest {
     }
 
     @Test
+    void quantizedExportsAreNamedAsSuch(@TempDir Path dir) throws IOException {
+        OnnxIr.Graph g = OnnxIr.Graph.newBuilder()
+                .addInitializer(OnnxIr.Tensor.newBuilder().setName("wq").setDataType(3).addDims(2).addDims(2)
+                        .setRawData(ByteString.copyFrom(new byte[] {1, 2, 3, 4})))
+                .addInitializer(OnnxIr.Tensor.newBuilder().setName("wq_zp").setDataType(3)
+                        .setRawData(ByteString.copyFrom(new byte[] {0})))
+                .addNode(OnnxIr.Node.newBuilder().setOpType("DynamicQuantizeLinear").addInput("x").addOutput("xq")
+                        .addOutput("xs").addOutput("xz"))
+                .addNode(OnnxIr.Node.newBuilder().setOpType("MatMulInteger").addInput("xq").addInput("wq")
+                        .addInput("xz").addInput("wq_zp").addOutput("y"))
+                .build();
+        Path f = dir.resolve("q.onnx");
+        Files.write(f, OnnxIr.Model.newBuilder().setIrVersion(8).setGraph(g).build().toByteArray());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BertModel.fromOnnx(OnnxModel.read(f), null, Device.CPU));
+        assertTrue(e.getMessage().contains("quantized (INT8) export") && e.getMessage().contains("1 quantized weights"),
+                e.getMessage());
+    }
+
+    @Test
     void badInputsAreRefusedBeforeNativeCalls() {
         try (BertModel m = BertModel.fromSafetensors(TINY, Device.CPU); Scope s = Tessera.scope()) {
             Tensor ids = Tensor.ofInts(new int[41], Device.CPU, 1, 41);
