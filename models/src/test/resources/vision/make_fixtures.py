@@ -86,6 +86,14 @@ def make_vit(name, image, patch, hidden, layers, heads, mlp, classes, batch):
         logits = ref(px)
     np.save(os.path.join(d, 'pixels.npy'), px.numpy().astype(np.float32))
     np.save(os.path.join(d, 'logits.npy'), logits.numpy().astype(np.float32))
+    if name == 'vit-a':
+        # the real photo through the ViTImageProcessor defaults (resize to image x image, bilinear, mean/std 0.5)
+        from PIL import Image
+        img = Image.open('../../../../../runtime/src/test/resources/image/chelsea.png').convert('RGB')
+        a = np.asarray(img.resize((image, image), Image.BILINEAR)).astype(np.float64) / 255.0
+        x = torch.tensor(((a - 0.5) / 0.5).transpose(2, 0, 1)[None], dtype=torch.float32)
+        with torch.no_grad():
+            np.save(os.path.join(d, 'chelsea_logits.npy'), ref(x).numpy().astype(np.float32))
 
 
 # ---------------------------------------------------------------------------------------------------- CLIP
@@ -206,3 +214,28 @@ make_clip('clip-b',
                max_position_embeddings=12, layer_norm_eps=1e-5, hidden_act='quick_gelu'),
           proj=20, eos_token_id=7, texts=[[1, 110, 115, 7], [1, 7, 119, 119], [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 7]])
 print('ok')
+
+
+# a word-level tokenizer.json for clip-a (vocab 99: 0 <unk>, 1..96 words, 97 start, 98 end), for the CLI tests
+def write_tokenizer(path):
+    words = ['<unk>', 'a', 'photo', 'of', 'cat', 'dog', 'car', 'the', 'red', 'blue'] + ['w%d' % i for i in range(10, 97)]
+    vocab = {w: i for i, w in enumerate(words)}
+    vocab['<|startoftext|>'] = 97
+    vocab['<|endoftext|>'] = 98
+    added = [dict(id=i, content=c, single_word=False, lstrip=False, rstrip=False, normalized=False, special=True)
+             for i, c in [(97, '<|startoftext|>'), (98, '<|endoftext|>')]]
+    st = lambda t: {"SpecialToken": {"id": t, "type_id": 0}}
+    seq = lambda a: {"Sequence": {"id": a, "type_id": 0}}
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+           "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+           "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"},
+           "post_processor": {"type": "TemplateProcessing",
+                              "single": [st('<|startoftext|>'), seq('A'), st('<|endoftext|>')],
+                              "pair": [st('<|startoftext|>'), seq('A'), st('<|endoftext|>'), seq('B'), st('<|endoftext|>')],
+                              "special_tokens": {t: {"id": t, "ids": [i], "tokens": [t]}
+                                                 for t, i in [('<|startoftext|>', 97), ('<|endoftext|>', 98)]}},
+           "decoder": None}
+    json.dump(tok, open(path, 'w'))
+
+
+write_tokenizer('clip-a/tokenizer.json')

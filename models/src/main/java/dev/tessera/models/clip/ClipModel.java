@@ -192,6 +192,36 @@ public final class ClipModel implements AutoCloseable {
         return l;
     }
 
+    /**
+     * The image preprocessor of a CLIP (or LLaVA) model directory: its {@code preprocessor_config.json} with
+     * {@code CLIPImageProcessor}'s defaults where it is silent (shortest edge to {@code imageSize}, bicubic, center
+     * crop to {@code imageSize}, CLIP mean/std).
+     */
+    public static dev.tessera.runtime.image.ImagePreprocessor imagePreprocessor(Path dir, int imageSize,
+            dev.tessera.runtime.image.ImageDecoder decoder) {
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+        Path f = dir.resolve("preprocessor_config.json");
+        com.fasterxml.jackson.databind.node.ObjectNode c;
+        try {
+            c = Files.isRegularFile(f) ? (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(f.toFile())
+                    : om.createObjectNode();
+        } catch (java.io.IOException | ClassCastException e) {
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+        }
+        if (!c.has("size")) {
+            c.putObject("size").put("shortest_edge", imageSize);
+        }
+        if (!c.has("resample")) {
+            c.put("resample", 3);
+        }
+        if (!c.has("do_center_crop")) {
+            c.put("do_center_crop", true);
+        }
+        return dev.tessera.runtime.image.ImagePreprocessor.of(c, imageSize,
+                dev.tessera.runtime.image.ImagePreprocessor.CLIP_MEAN, dev.tessera.runtime.image.ImagePreprocessor.CLIP_STD,
+                decoder);
+    }
+
     @Override
     public void close() {
         if (!closed) {

@@ -131,6 +131,12 @@ public final class ImagePreprocessor {
                 new ImageDecoder());
     }
 
+    /** A processor from a parsed {@code preprocessor_config.json} using {@code decoder}. */
+    public static ImagePreprocessor of(JsonNode config, int imageSize, double[] defaultMean, double[] defaultStd,
+            ImageDecoder decoder) {
+        return new ImagePreprocessor(config, "preprocessor_config", imageSize, defaultMean, defaultStd, decoder);
+    }
+
     /** Output height. */
     public int outputHeight() {
         return doCrop ? cropH : doResize ? (shortestEdge > 0 ? -1 : resizeH) : -1;
