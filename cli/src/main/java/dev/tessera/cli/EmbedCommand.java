@@ -48,6 +48,10 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
 
+    @Option(names = "--image", paramLabel = "IMAGE",
+            description = "CLIP models: an image file, folder or .npy of pixels to embed (repeatable; not with --text).")
+    List<String> images = new ArrayList<>();
+
     @Override
     public Integer call() {
         List<String> all = new ArrayList<>(texts);
@@ -57,6 +61,12 @@ final class EmbedCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new IllegalArgumentException("cannot read --text-file " + textFile + ": " + e.getMessage(), e);
             }
+        }
+        if (isClip(model)) {
+            return ClipEmbed.run(Path.of(model), all, images, out, device(device), batchSize);
+        }
+        if (!images.isEmpty()) {
+            throw new IllegalArgumentException("--image needs a CLIP model directory (config.json model_type \"clip\")");
         }
         if (all.isEmpty()) {
             throw new IllegalArgumentException("nothing to embed: give --text \"...\" (repeatable) or --text-file FILE");
@@ -90,6 +100,19 @@ final class EmbedCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Whether {@code model} is a directory whose config.json has model_type "clip". */
+    static boolean isClip(String model) {
+        Path cfg = Path.of(model).resolve("config.json");
+        if (!Files.isRegularFile(cfg)) {
+            return false;
+        }
+        try {
+            return "clip".equals(new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfg.toFile()).path("model_type").asText());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + cfg + ": " + e.getMessage(), e);
+        }
     }
 
     static Device device(String spec) {

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         subcommands = {
             InfoCommand.class, DemoCommand.class, LogMelCommand.class,
             // region vision (#4)
+            ClassifyCommand.class, ClipCommand.class,
             // endregion vision
             // region text (#5)
             EmbedCommand.class, SimilarityCommand.class,

@@ -41,6 +41,12 @@ public record LlavaConfig(VisionConfig vision, LlamaConfig text, int imageTokenI
             }
         }
 
+        /** The same tower as a {@link dev.tessera.models.clip.ClipVisionConfig}. */
+        public dev.tessera.models.clip.ClipVisionConfig toClip() {
+            return new dev.tessera.models.clip.ClipVisionConfig(hiddenSize, intermediateSize, numLayers, numHeads,
+                    imageSize, patchSize, numChannels, layerNormEps, hiddenAct, 0);
+        }
+
         /** Patches per image side squared. */
         public int numPatches() {
             int s = imageSize / patchSize;

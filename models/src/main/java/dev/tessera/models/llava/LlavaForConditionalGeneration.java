@@ -2,6 +2,8 @@ package dev.tessera.models.llava;
 
 import dev.tessera.models.llama.KvCache;
 import dev.tessera.models.llama.LlamaForCausalLM;
+import dev.tessera.models.clip.ClipVisionModel;
+import dev.tessera.models.nn.Activation;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.TensorSource;
 import dev.tessera.models.nn.Weights;
@@ -35,7 +37,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LlavaForConditionalGeneration.class);
 
     private final LlavaConfig cfg;
-    private final ClipTower tower;
+    private final ClipVisionModel tower;
     private final Linear proj1;
     private final Linear proj2;
     private final LlamaForCausalLM lm;
@@ -45,8 +47,8 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
 
     private LlavaForConditionalGeneration(LlavaConfig cfg, TensorSource src, Device device, DType dtype) {
         this.cfg = cfg;
-        ClipTower.activation(null, cfg.vision().hiddenAct()); // validates the name (throws before loading)
-        ClipTower.activation(null, cfg.projectorAct());
+        Activation.check(cfg.vision().hiddenAct()); // validates the name (throws before loading)
+        Activation.check(cfg.projectorAct());
         boolean newer = src.names().stream().anyMatch(n -> n.startsWith("model.language_model."));
         String vision = newer ? "model.vision_tower.vision_model." : "vision_tower.vision_model.";
         String projector = newer ? "model.multi_modal_projector." : "multi_modal_projector.";
@@ -58,7 +60,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
         Weights w = Weights.of(src, device, LlamaForCausalLM.computeDtype(device, dtype));
         this.dtype = w.dtype();
         int deepest = Arrays.stream(cfg.featureLayerIndices()).max().orElse(0);
-        tower = new ClipTower(cfg.vision(), w.prefixed(vision), deepest);
+        tower = ClipVisionModel.build(cfg.vision().toClip(), w.prefixed(vision), deepest, false);
         proj1 = Linear.take(w.prefixed(projector), "linear_1", vh, th, cfg.projectorBias());
         proj2 = Linear.take(w.prefixed(projector), "linear_2", th, th, cfg.projectorBias());
         lm = LlamaForCausalLM.build(cfg.text(), w, body, head);
@@ -127,7 +129,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
             if (cfg.selectStrategy().equals("default")) {
                 f = f.slice(1, 1, f.dim(1));
             }
-            Tensor out = proj2.forward(ClipTower.activation(proj1.forward(f), cfg.projectorAct()));
+            Tensor out = proj2.forward(Activation.apply(proj1.forward(f), cfg.projectorAct()));
             return scope.keep(out);
         }
     }

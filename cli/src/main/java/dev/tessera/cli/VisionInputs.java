@@ -1,0 +1,99 @@
+package dev.tessera.cli;
+
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.image.ImagePreprocessor;
+import dev.tessera.runtime.io.Npy;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+
+/**
+ * The IMAGE arguments of the vision commands: image files, folders (their image files, sorted by name), or one
+ * {@code .npy} of preprocessed float32 pixels {@code [N, 3, H, W]}. Batches come as F32 tensors.
+ */
+final class VisionInputs {
+    static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff");
+
+    final List<String> names = new ArrayList<>();
+    private final List<Path> files = new ArrayList<>();
+    private Npy.Array npy;
+
+    VisionInputs(List<String> args) {
+        if (args == null || args.isEmpty()) {
+            throw new IllegalArgumentException("no images given");
+        }
+        for (String a : args) {
+            Path p = Path.of(a);
+            if (a.toLowerCase(Locale.ROOT).endsWith(".npy")) {
+                if (args.size() != 1) {
+                    throw new IllegalArgumentException("a .npy of pixels must be the only IMAGE argument");
+                }
+                try {
+                    npy = Npy.read(p);
+                } catch (IOException | RuntimeException e) {
+                    throw new IllegalArgumentException("cannot read " + p + ": " + e.getMessage(), e);
+                }
+                if (npy.shape().length != 4 || npy.shape()[1] != 3) {
+                    throw new IllegalArgumentException(p + ": pixels must be float32 [N, 3, H, W], got shape "
+                            + java.util.Arrays.toString(npy.shape()));
+                }
+                npy.requireFloats();
+                for (int i = 0; i < npy.shape()[0]; i++) {
+                    names.add(p.getFileName() + "[" + i + "]");
+                }
+            } else if (Files.isDirectory(p)) {
+                try (Stream<Path> s = Files.list(p)) {
+                    List<Path> found = s.filter(f -> Files.isRegularFile(f) && EXTENSIONS.stream()
+                            .anyMatch(e -> f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e))).sorted().toList();
+                    if (found.isEmpty()) {
+                        throw new IllegalArgumentException("folder " + p + " holds no images (" + EXTENSIONS + ")");
+                    }
+                    for (Path f : found) {
+                        files.add(f);
+                        names.add(f.toString());
+                    }
+                } catch (IOException e) {
+                    throw new IllegalArgumentException("cannot list " + p + ": " + e.getMessage(), e);
+                }
+            } else if (Files.isRegularFile(p)) {
+                files.add(p);
+                names.add(p.toString());
+            } else {
+                throw new IllegalArgumentException("image not found: " + p);
+            }
+        }
+    }
+
+    int size() {
+        return names.size();
+    }
+
+    /** Images {@code [from, to)} as F32 {@code [n, 3, H, W]}. */
+    Tensor batch(int from, int to, ImagePreprocessor pre, Device device) {
+        if (npy != null) {
+            long[] s = npy.shape();
+            int per = (int) (s[1] * s[2] * s[3]);
+            float[] all = npy.requireFloats();
+            float[] part = java.util.Arrays.copyOfRange(all, from * per, to * per);
+            return Tensor.of(part, device, to - from, s[1], s[2], s[3]);
+        }
+        return pre.preprocess(files.subList(from, to), device);
+    }
+
+    /** A one-line progress bar on stderr (only when there is more than one batch). */
+    static void progress(PrintStream err, int done, int total) {
+        int width = 30;
+        int filled = total == 0 ? width : (int) ((long) width * done / total);
+        err.print("\r[" + "#".repeat(filled) + " ".repeat(width - filled) + "] " + done + "/" + total);
+        if (done == total) {
+            err.println();
+        }
+        err.flush();
+    }
+}

@@ -1,0 +1,120 @@
+package dev.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code tessera classify / clip / embed --image} on the random ViT and CLIP fixtures of the models module and
+ * the real photo of the runtime module, in-process; the bad-input list (one line on stderr, non-zero exit).
+ */
+class VisionCommandsTest {
+    static final Path VIT = Paths.get("../models/src/test/resources/vision/vit-a").toAbsolutePath().normalize();
+    static final Path CLIP = Paths.get("../models/src/test/resources/vision/clip-a").toAbsolutePath().normalize();
+    static final Path IMAGES = Paths.get("../runtime/src/test/resources/image").toAbsolutePath().normalize();
+
+    static ChatCommandTest.Run run(String... args) {
+        return ChatCommandTest.run(null, args);
+    }
+
+    static double rel(float[] out, float[] ref) {
+        assertEquals(ref.length, out.length);
+        double num = 0, den = 0;
+        for (int i = 0; i < out.length; i++) {
+            num += ((double) out[i] - ref[i]) * ((double) out[i] - ref[i]);
+            den += (double) ref[i] * ref[i];
+        }
+        double r = Math.sqrt(num / den);
+        assertTrue(!Double.isNaN(r));
+        return r;
+    }
+
+    @Test
+    void classifyARealPhotoMatchesPillowPlusTorchvision(@TempDir Path tmp) throws Exception {
+        Path logits = tmp.resolve("l.npy");
+        ChatCommandTest.Run r = run("classify", IMAGES.resolve("chelsea.png").toString(), "--model", VIT.toString(),
+                "--top", "3", "--json", "--logits-out", logits.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = new ObjectMapper().readTree(r.out());
+        assertEquals(3, o.get(0).get("top").size());
+        double e = rel(Npy.read(logits).requireFloats(), Npy.read(VIT.resolve("chelsea_logits.npy")).requireFloats());
+        System.out.printf("classify chelsea.png: logits rel err vs Pillow+torchvision %.3g%n", e);
+        assertTrue(e <= 1e-4, "rel err " + e);
+        // preprocessed pixels from a .npy, in batches of 1 (progress bar on stderr)
+        ChatCommandTest.Run n = run("classify", VIT.resolve("pixels.npy").toString(), "--model", VIT.toString(),
+                "--batch", "1", "--logits-out", logits.toString());
+        assertEquals(0, n.code(), n.err());
+        assertTrue(n.err().contains("2/2"), n.err());
+        assertEquals(2, n.out().strip().split("\n").length);
+        double e2 = rel(Npy.read(logits).requireFloats(), Npy.read(VIT.resolve("logits.npy")).requireFloats());
+        assertTrue(e2 <= 1e-4, "rel err " + e2);
+    }
+
+    @Test
+    void clipZeroShotAndEmbed(@TempDir Path tmp) throws Exception {
+        ChatCommandTest.Run r = run("clip", IMAGES.resolve("chelsea.png").toString(), IMAGES.resolve("small.webp").toString(),
+                "--model", CLIP.toString(), "--labels", "a photo of a cat, a photo of a dog,the red car", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode o = new ObjectMapper().readTree(r.out());
+        assertEquals(2, o.size());
+        double s = 0;
+        for (JsonNode p : o.get(0).get("probs")) {
+            s += p.asDouble();
+        }
+        assertEquals(1.0, s, 1e-5);
+        Path img = tmp.resolve("img.npy");
+        ChatCommandTest.Run e = run("embed", "--model", CLIP.toString(), "--image", CLIP.resolve("pixels.npy").toString(),
+                "--out", img.toString());
+        assertEquals(0, e.code(), e.err());
+        double d = rel(Npy.read(img).requireFloats(), Npy.read(CLIP.resolve("image_embeds.npy")).requireFloats());
+        assertTrue(d <= 1e-4, "rel err " + d);
+        Path txt = tmp.resolve("txt.npy");
+        ChatCommandTest.Run t = run("embed", "--model", CLIP.toString(), "--text", "a photo of a cat", "--text", "dog",
+                "--out", txt.toString());
+        assertEquals(0, t.code(), t.err());
+        assertEquals(2, Npy.read(txt).shape()[0]);
+        assertEquals(24, Npy.read(txt).shape()[1]);
+    }
+
+    @Test
+    void badInputsGiveOneLineErrors(@TempDir Path tmp) throws Exception {
+        Files.createDirectories(tmp.resolve("empty-folder"));
+        Path bad = tmp.resolve("bad.npy");
+        Npy.writeFloats(bad, new float[12], 1, 12);
+        String[][] cases = {
+            {"classify", IMAGES.resolve("empty.png").toString(), "--model", VIT.toString()},
+            {"classify", IMAGES.resolve("text.png").toString(), "--model", VIT.toString()},
+            {"classify", IMAGES.resolve("truncated.png").toString(), "--model", VIT.toString()},
+            {"classify", IMAGES.resolve("huge.png").toString(), "--model", VIT.toString()},
+            {"classify", tmp.resolve("missing.jpg").toString(), "--model", VIT.toString()},
+            {"classify", tmp.resolve("empty-folder").toString(), "--model", VIT.toString()},
+            {"classify", bad.toString(), "--model", VIT.toString()},
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", tmp.toString()},
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--top", "0"},
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString()},
+            {"clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels", " , "},
+            {"clip", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--labels", "a"},
+            {"embed", "--model", CLIP.toString(), "--image", IMAGES.resolve("one.png").toString(), "--text", "a"},
+            {"embed", "--model", CLIP.toString()},
+        };
+        for (String[] c : cases) {
+            ChatCommandTest.Run r = run(c);
+            String what = String.join(" ", c);
+            assertNotEquals(0, r.code(), what);
+            String err = r.err().strip();
+            assertTrue(err.startsWith("error:") && !err.contains("\n"), what + " -> " + r.err());
+        }
+        // 1x1 image works
+        ChatCommandTest.Run one = run("classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString());
+        assertEquals(0, one.code(), one.err());
+    }
+}

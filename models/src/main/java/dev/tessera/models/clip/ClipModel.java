@@ -1,0 +1,232 @@
+package dev.tessera.models.clip;
+
+import dev.tessera.models.nn.HfConfig;
+import dev.tessera.models.nn.Linear;
+import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.Weights;
+import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * CLIP ({@code CLIPModel}): vision and text towers, {@code visual_projection} / {@code text_projection} (no bias)
+ * and {@code logit_scale}. {@link #imageEmbeds} and {@link #textEmbeds} return the projected (not normalised)
+ * features as transformers' {@code get_image_features} / {@code get_text_features}; {@link #logitsPerImage}
+ * and {@link #zeroShot} compare them by scaled cosine similarity.
+ */
+public final class ClipModel implements AutoCloseable {
+    private final ClipVisionModel vision;
+    private final ClipTextModel text;
+    private final Linear visualProjection;
+    private final Linear textProjection;
+    private final float logitScale;
+    private final int projectionDim;
+    private final Device device;
+    private final List<Tensor> owned;
+    private final Path dir;
+    private boolean closed;
+
+    private ClipModel(Path dir, HfConfig root, TensorSource src, Device device, DType dtype) {
+        this.dir = dir;
+        this.device = device;
+        projectionDim = root.getInt("projection_dim", 512);
+        ClipVisionConfig vc = ClipVisionConfig.from(root.child("vision_config"), projectionDim);
+        ClipTextConfig tc = ClipTextConfig.from(root.child("text_config"));
+        Weights w = Weights.of(src, device, dtype);
+        vision = ClipVisionModel.build(vc, w.prefixed("vision_model."), vc.numLayers(), true);
+        text = new ClipTextModel(tc, w.prefixed("text_model."));
+        visualProjection = Linear.take(w, "visual_projection", vc.hiddenSize(), projectionDim, false);
+        textProjection = Linear.take(w, "text_projection", tc.hiddenSize(), projectionDim, false);
+        Tensor scale = w.take("logit_scale");
+        w.finish();
+        owned = w.loaded();
+        float[] sv;
+        try (Scope ignored = Tessera.scope()) {
+            sv = scale.to(Device.CPU).to(DType.F32).toFloatArray();
+        }
+        if (sv.length != 1) {
+            throw new IllegalArgumentException("logit_scale must hold one value, has " + sv.length);
+        }
+        logitScale = (float) Math.exp(sv[0]);
+    }
+
+    /** Loads a {@code clip} model directory (config.json with vision_config/text_config + safetensors); dtype null: F32. */
+    public static ClipModel load(Path dir, Device device, DType dtype) {
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new IllegalArgumentException(dir + ": no config.json");
+        }
+        HfConfig root = HfConfig.read(dir.resolve("config.json"));
+        if (!root.has("vision_config") || !root.has("text_config")) {
+            throw new IllegalArgumentException(dir.resolve("config.json") + ": not a CLIP config (needs vision_config and text_config)");
+        }
+        try (TensorSource src = TensorSource.safetensors(dir)) {
+            return new ClipModel(dir, root, src, device, dtype == null ? DType.F32 : dtype);
+        }
+    }
+
+    public ClipVisionModel vision() {
+        return vision;
+    }
+
+    public ClipTextModel text() {
+        return text;
+    }
+
+    /** exp(logit_scale). */
+    public float logitScale() {
+        return logitScale;
+    }
+
+    public int projectionDim() {
+        return projectionDim;
+    }
+
+    private void open() {
+        if (closed) {
+            throw new IllegalStateException("ClipModel is closed");
+        }
+    }
+
+    /** Projected image features {@code [N, projection_dim]} of {@code pixels [N, 3, S, S]}. */
+    public Tensor imageEmbeds(Tensor pixels) {
+        open();
+        try (Scope scope = Tessera.scope()) {
+            return scope.keep(visualProjection.forward(vision.pooled(pixels)));
+        }
+    }
+
+    /** Projected text features {@code [N, projection_dim]} of token id sequences. */
+    public Tensor textEmbeds(int[][] ids) {
+        open();
+        try (Scope scope = Tessera.scope()) {
+            return scope.keep(textProjection.forward(text.pooled(ids, device)));
+        }
+    }
+
+    /** The tokenizer of the model directory ({@code tokenizer.json}). */
+    public Tokenizer tokenizer() {
+        Path t = dir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(t)) {
+            throw new IllegalArgumentException(dir + ": no tokenizer.json");
+        }
+        return Tokenizer.load(t);
+    }
+
+    /** Token ids of each text with special tokens, cut to max_position_embeddings (keeping the end token). */
+    public int[][] tokenize(Tokenizer tok, List<String> texts) {
+        int max = text.config().maxPositions();
+        int[][] ids = new int[texts.size()][];
+        for (int i = 0; i < ids.length; i++) {
+            int[] t = tok.encode(texts.get(i), true);
+            if (t.length > max) {
+                int[] c = java.util.Arrays.copyOf(t, max);
+                c[max - 1] = t[t.length - 1];
+                t = c;
+            }
+            ids[i] = t;
+        }
+        return ids;
+    }
+
+    /** {@code logit_scale.exp() · cos(image_i, text_j)} as {@code [images][texts]}. */
+    public static float[][] scaledCosine(float[] img, float[] txt, int dim, float scale) {
+        int ni = img.length / dim;
+        int nt = txt.length / dim;
+        float[][] out = new float[ni][nt];
+        for (int i = 0; i < ni; i++) {
+            double ai = norm(img, i * dim, dim);
+            for (int j = 0; j < nt; j++) {
+                double bj = norm(txt, j * dim, dim);
+                double dot = 0;
+                for (int k = 0; k < dim; k++) {
+                    dot += (double) img[i * dim + k] * txt[j * dim + k];
+                }
+                out[i][j] = (float) (scale * dot / (ai * bj));
+            }
+        }
+        return out;
+    }
+
+    private static double norm(float[] a, int off, int n) {
+        double s = 0;
+        for (int k = 0; k < n; k++) {
+            s += (double) a[off + k] * a[off + k];
+        }
+        return Math.max(Math.sqrt(s), 1e-12);
+    }
+
+    /** {@code logits_per_image [images][texts]} for {@code pixels} and token sequences. */
+    public float[][] logitsPerImage(Tensor pixels, int[][] ids) {
+        float[] img;
+        float[] txt;
+        try (Tensor a = imageEmbeds(pixels); Tensor b = textEmbeds(ids)) {
+            img = a.to(Device.CPU).to(DType.F32).toFloatArray();
+            txt = b.to(Device.CPU).to(DType.F32).toFloatArray();
+        }
+        return scaledCosine(img, txt, projectionDim, logitScale);
+    }
+
+    /** Zero-shot probabilities {@code [images][labels]}: softmax over the labels of {@link #logitsPerImage}. */
+    public float[][] zeroShot(Tensor pixels, int[][] labelIds) {
+        float[][] l = logitsPerImage(pixels, labelIds);
+        for (float[] row : l) {
+            double m = Double.NEGATIVE_INFINITY;
+            for (float v : row) {
+                m = Math.max(m, v);
+            }
+            double s = 0;
+            for (int j = 0; j < row.length; j++) {
+                row[j] = (float) Math.exp(row[j] - m);
+                s += row[j];
+            }
+            for (int j = 0; j < row.length; j++) {
+                row[j] /= s;
+            }
+        }
+        return l;
+    }
+
+    /**
+     * The image preprocessor of a CLIP (or LLaVA) model directory: its {@code preprocessor_config.json} with
+     * {@code CLIPImageProcessor}'s defaults where it is silent (shortest edge to {@code imageSize}, bicubic, center
+     * crop to {@code imageSize}, CLIP mean/std).
+     */
+    public static dev.tessera.runtime.image.ImagePreprocessor imagePreprocessor(Path dir, int imageSize,
+            dev.tessera.runtime.image.ImageDecoder decoder) {
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+        Path f = dir.resolve("preprocessor_config.json");
+        com.fasterxml.jackson.databind.node.ObjectNode c;
+        try {
+            c = Files.isRegularFile(f) ? (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(f.toFile())
+                    : om.createObjectNode();
+        } catch (java.io.IOException | ClassCastException e) {
+            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+        }
+        if (!c.has("size")) {
+            c.putObject("size").put("shortest_edge", imageSize);
+        }
+        if (!c.has("resample")) {
+            c.put("resample", 3);
+        }
+        if (!c.has("do_center_crop")) {
+            c.put("do_center_crop", true);
+        }
+        return dev.tessera.runtime.image.ImagePreprocessor.of(c, imageSize,
+                dev.tessera.runtime.image.ImagePreprocessor.CLIP_MEAN, dev.tessera.runtime.image.ImagePreprocessor.CLIP_STD,
+                decoder);
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            owned.forEach(Tensor::close);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+package dev.tessera.models.clip;
+
+import dev.tessera.models.nn.LayerNorm;
+import dev.tessera.models.nn.Weights;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The CLIP text transformer ({@code CLIPTextTransformer}): token + learned position embeddings, causal pre-norm
+ * layers, {@code final_layer_norm}, and EOS pooling. HF names relative to {@code text_model.}:
+ * {@code embeddings.{token_embedding, position_embedding}.weight}, {@code encoder.layers.N...},
+ * {@code final_layer_norm}. Built as part of {@link ClipModel}, which owns the weights.
+ */
+public final class ClipTextModel {
+    private final ClipTextConfig cfg;
+    private final Tensor tokenEmbedding;
+    private final Tensor positionEmbedding;
+    private final ClipEncoder encoder;
+    private final LayerNorm finalNorm;
+
+    ClipTextModel(ClipTextConfig cfg, Weights w) {
+        this.cfg = cfg;
+        long d = cfg.hiddenSize();
+        tokenEmbedding = w.take("embeddings.token_embedding.weight", cfg.vocabSize(), d);
+        positionEmbedding = w.take("embeddings.position_embedding.weight", cfg.maxPositions(), d);
+        encoder = new ClipEncoder(w, cfg.numLayers(), cfg.hiddenSize(), cfg.intermediateSize(), cfg.numHeads(),
+                cfg.layerNormEps(), cfg.hiddenAct());
+        finalNorm = LayerNorm.take(w, "final_layer_norm", d, cfg.layerNormEps());
+        String prefix = w.prefix();
+        w.ignoreUnexpected(n -> n.startsWith(prefix) && n.endsWith("position_ids"));
+    }
+
+    public ClipTextConfig config() {
+        return cfg;
+    }
+
+    /** The position pooled for {@code ids}: the first {@code eos_token_id}, or (legacy id 2) the largest id. */
+    public int poolPosition(int[] ids) {
+        if (cfg.eosTokenId() == 2) {
+            int best = 0;
+            for (int i = 1; i < ids.length; i++) {
+                if (ids[i] > ids[best]) {
+                    best = i;
+                }
+            }
+            return best;
+        }
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] == cfg.eosTokenId()) {
+                return i;
+            }
+        }
+        throw new IllegalArgumentException("token ids contain no eos_token_id " + cfg.eosTokenId());
+    }
+
+    /**
+     * The pooled text features {@code [N, hidden]} of {@code ids} (one token sequence per text, each at most
+     * {@code max_position_embeddings} long; shorter ones are padded after their end, which the causal mask keeps
+     * out of the pooled position).
+     */
+    public Tensor pooled(int[][] ids, Device device) {
+        if (ids == null || ids.length == 0) {
+            throw new IllegalArgumentException("no token sequences");
+        }
+        int s = 0;
+        for (int[] t : ids) {
+            if (t == null || t.length == 0) {
+                throw new IllegalArgumentException("empty token sequence");
+            }
+            if (t.length > cfg.maxPositions()) {
+                throw new IllegalArgumentException("token sequence of " + t.length
+                        + " exceeds max_position_embeddings " + cfg.maxPositions());
+            }
+            for (int id : t) {
+                if (id < 0 || id >= cfg.vocabSize()) {
+                    throw new IllegalArgumentException("token id " + id + " outside vocab of " + cfg.vocabSize());
+                }
+            }
+            s = Math.max(s, t.length);
+        }
+        int n = ids.length;
+        int[] flat = new int[n * s];
+        int[] pos = new int[n * s];
+        for (int b = 0; b < n; b++) {
+            System.arraycopy(ids[b], 0, flat, b * s, ids[b].length);
+            for (int i = 0; i < s; i++) {
+                pos[b * s + i] = i;
+            }
+        }
+        long d = cfg.hiddenSize();
+        try (Scope scope = Tessera.scope()) {
+            Tensor tid = Tensor.ofInts(flat, device, n, s);
+            Tensor pid = Tensor.ofInts(pos, device, n, s);
+            Tensor h = Ops.add(Ops.embedding(tid, tokenEmbedding), Ops.embedding(pid, positionEmbedding));
+            for (int li = 0; li < encoder.size(); li++) {
+                Tensor prev = h;
+                h = encoder.layer(li, h, true);
+                prev.close();
+            }
+            h = finalNorm.forward(h);
+            List<Tensor> rows = new ArrayList<>();
+            for (int b = 0; b < n; b++) {
+                int p = poolPosition(ids[b]);
+                rows.add(h.slice(0, b, b + 1).slice(1, p, p + 1).contiguous().reshape(1, d));
+            }
+            return scope.keep(n == 1 ? rows.get(0) : Ops.concat(0, rows));
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package dev.tessera.models.nn;
+
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.Tensor;
+
+/** HF {@code hidden_act} names mapped to runtime ops. */
+public final class Activation {
+    private Activation() {}
+
+    /** Throws IllegalArgumentException naming {@code act} unless it is supported. */
+    public static void check(String act) {
+        switch (act == null ? "" : act) {
+            case "quick_gelu", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "silu", "swish", "relu" -> { }
+            default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
+        }
+    }
+
+    /** {@code act(x)}: quick_gelu, gelu (erf), gelu_new/gelu_pytorch_tanh/gelu_fast (tanh), silu/swish, relu. */
+    public static Tensor apply(Tensor x, String act) {
+        return switch (act) {
+            case "quick_gelu" -> Ops.quickGelu(x);
+            case "gelu" -> Ops.gelu(x);
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Ops.geluTanh(x);
+            case "silu", "swish" -> Ops.silu(x);
+            case "relu" -> Ops.relu(x);
+            default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
+        };
+    }
+}

@@ -1,0 +1,62 @@
+package dev.tessera.models.vit;
+
+import dev.tessera.models.nn.HfConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A ViT config.json ({@code model_type} "vit"): any image size, patch size, width, depth, heads, MLP width,
+ * {@code layer_norm_eps}, {@code hidden_act}, {@code qkv_bias}, and {@code id2label} (the classes of
+ * {@link ViTForImageClassification}, in index order; "LABEL_i" where missing).
+ */
+public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int intermediateSize, int imageSize,
+        int patchSize, int numChannels, double layerNormEps, String hiddenAct, boolean qkvBias, List<String> labels) {
+    public ViTConfig {
+        if (hiddenSize <= 0 || numHeads <= 0 || hiddenSize % numHeads != 0) {
+            throw new IllegalArgumentException("hidden_size " + hiddenSize
+                    + " must be a positive multiple of num_attention_heads " + numHeads);
+        }
+        if (patchSize <= 0 || imageSize <= 0 || imageSize % patchSize != 0) {
+            throw new IllegalArgumentException("patch_size " + patchSize + " must divide image_size " + imageSize);
+        }
+        if (numLayers <= 0 || intermediateSize <= 0 || numChannels <= 0) {
+            throw new IllegalArgumentException("num_hidden_layers, intermediate_size and num_channels must be > 0");
+        }
+        dev.tessera.models.nn.Activation.check(hiddenAct);
+        labels = List.copyOf(labels);
+    }
+
+    /** Patches per image: (image_size / patch_size)². */
+    public int numPatches() {
+        int s = imageSize / patchSize;
+        return s * s;
+    }
+
+    /** Reads config.json fields (transformers' ViTConfig defaults where absent). */
+    public static ViTConfig from(HfConfig c) {
+        List<String> labels = new ArrayList<>();
+        if (c.has("id2label")) {
+            Map<String, String> m = c.getStringMap("id2label");
+            int n = 0;
+            for (String k : m.keySet()) {
+                try {
+                    n = Math.max(n, Integer.parseInt(k) + 1);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException(c + ": id2label key \"" + k + "\" is not an integer");
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                labels.add(m.getOrDefault(Integer.toString(i), "LABEL_" + i));
+            }
+        } else {
+            for (int i = 0; i < c.getInt("num_labels", 2); i++) {
+                labels.add("LABEL_" + i);
+            }
+        }
+        return new ViTConfig(c.getInt("hidden_size", 768), c.getInt("num_hidden_layers", 12),
+                c.getInt("num_attention_heads", 12), c.getInt("intermediate_size", 3072), c.getInt("image_size", 224),
+                c.getInt("patch_size", 16), c.getInt("num_channels", 3), c.getDouble("layer_norm_eps", 1e-12),
+                c.getString("hidden_act", "gelu"), c.getBoolean("qkv_bias", true), labels);
+    }
+}

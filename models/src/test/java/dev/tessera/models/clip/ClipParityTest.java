@@ -1,0 +1,116 @@
+package dev.tessera.models.clip;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * CLIP image/text embeddings, logits_per_image and a chosen vision hidden state vs the float64 torch reference of
+ * src/test/resources/vision/make_fixtures.py on two random checkpoints (legacy argmax and eos_token_id pooling,
+ * quick_gelu and gelu).
+ */
+class ClipParityTest {
+    static Path fixture(String name) {
+        try {
+            return Paths.get(ClipParityTest.class.getResource("/vision/" + name).toURI());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static double rel(float[] out, float[] ref) {
+        assertEquals(ref.length, out.length, "length");
+        double num = 0, den = 0;
+        for (int i = 0; i < out.length; i++) {
+            double d = (double) out[i] - ref[i];
+            num += d * d;
+            den += (double) ref[i] * ref[i];
+        }
+        double r = Math.sqrt(num / den);
+        assertTrue(!Double.isNaN(r), "NaN in output");
+        return r;
+    }
+
+    static int[][] ids(Path dir) throws Exception {
+        Npy.Array a = Npy.read(dir.resolve("text_ids.npy"));
+        int[] flat = a.ints();
+        int rows = (int) a.shape()[0];
+        int cols = (int) a.shape()[1];
+        int[][] out = new int[rows][];
+        for (int r = 0; r < rows; r++) {
+            out[r] = Arrays.stream(flat, r * cols, (r + 1) * cols).filter(v -> v >= 0).toArray();
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"clip-a", "clip-b"})
+    void embeddingsAndLogitsMatchReference(String name) throws Exception {
+        Path dir = fixture(name);
+        Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
+        int[][] ids = ids(dir);
+        try (ClipModel m = ClipModel.load(dir, Device.CPU, null); Tensor pixels = Tensor.of(px.requireFloats(), px.shape())) {
+            try (Tensor img = m.imageEmbeds(pixels); Tensor txt = m.textEmbeds(ids)) {
+                double ri = rel(img.toFloatArray(), Npy.read(dir.resolve("image_embeds.npy")).requireFloats());
+                double rt = rel(txt.toFloatArray(), Npy.read(dir.resolve("text_embeds.npy")).requireFloats());
+                System.out.printf("%s: image embeds rel err %.3g, text embeds rel err %.3g%n", name, ri, rt);
+                assertTrue(ri <= 1e-4, "image rel err " + ri);
+                assertTrue(rt <= 1e-4, "text rel err " + rt);
+            }
+            float[][] l = m.logitsPerImage(pixels, ids);
+            float[] flat = new float[l.length * l[0].length];
+            for (int i = 0; i < l.length; i++) {
+                System.arraycopy(l[i], 0, flat, i * l[0].length, l[0].length);
+            }
+            double rl = rel(flat, Npy.read(dir.resolve("logits_per_image.npy")).requireFloats());
+            System.out.printf("%s: logits_per_image rel err %.3g%n", name, rl);
+            assertTrue(rl <= 1e-4, "logits rel err " + rl);
+            float[][] p = m.zeroShot(pixels, ids);
+            for (float[] row : p) {
+                assertEquals(1.0, row[0] + row[1] + row[2], 1e-5);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"clip-a", "clip-b"})
+    void visionTowerAloneGivesHiddenStates(String name) throws Exception {
+        Path dir = fixture(name);
+        Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
+        try (ClipVisionModel v = ClipVisionModel.load(dir, Device.CPU, null);
+                Tensor pixels = Tensor.of(px.requireFloats(), px.shape());
+                Tensor h = v.forward(pixels, -2)) {
+            double r = rel(h.toFloatArray(), Npy.read(dir.resolve("hidden_m2.npy")).requireFloats());
+            System.out.printf("%s: vision hidden state -2 rel err %.3g%n", name, r);
+            assertTrue(r <= 1e-4, "rel err " + r);
+            assertThrows(IllegalArgumentException.class, () -> v.forward(pixels, v.config().numLayers() + 1));
+        }
+    }
+
+    @Test
+    void badInputs() throws Exception {
+        Path dir = fixture("clip-a");
+        try (ClipModel m = ClipModel.load(dir, Device.CPU, null)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> m.textEmbeds(new int[][] {new int[17]}));
+            assertTrue(e.getMessage().contains("max_position_embeddings"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> m.textEmbeds(new int[][] {{1, 500}}));
+            assertTrue(e.getMessage().contains("vocab"), e.getMessage());
+            try (Tensor wrong = Tensor.of(new float[3 * 8 * 8], 1, 3, 8, 8)) {
+                e = assertThrows(IllegalArgumentException.class, () -> m.imageEmbeds(wrong));
+                assertTrue(e.getMessage().contains("[N, 3, 32, 32]"), e.getMessage());
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> ClipModel.load(fixture("vit-a"), Device.CPU, null));
+    }
+}

@@ -1,0 +1,241 @@
+"""Random-weight ViT and CLIP checkpoints with reference outputs for models/src/test/java/.../vit and .../clip.
+
+Run from this folder:  /usr/bin/python3 make_fixtures.py
+ViT reference: torchvision.models.VisionTransformer (0.14) loaded with the same weights (HF -> torchvision name
+mapping below). CLIP reference: the architecture written here in torch from the published description
+(transformers is not used). Checkpoints are written as safetensors by hand (8-byte LE header size, JSON header,
+raw little-endian data).
+"""
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.models.vision_transformer import VisionTransformer
+
+torch.manual_seed(0)
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        a = t.detach().to(torch.float32).contiguous().numpy().astype('<f4')
+        b = a.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b' ' * ((8 - len(h) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def rnd(*shape, s=0.1):
+    return torch.randn(*shape) * s
+
+
+# ---------------------------------------------------------------------------------------------------- ViT
+def make_vit(name, image, patch, hidden, layers, heads, mlp, classes, batch):
+    d = os.path.join(name)
+    os.makedirs(d, exist_ok=True)
+    ref = VisionTransformer(image_size=image, patch_size=patch, num_layers=layers, num_heads=heads,
+                            hidden_dim=hidden, mlp_dim=mlp, num_classes=classes).eval()
+    sd = {}
+    for k, v in ref.state_dict().items():
+        sd[k] = rnd(*v.shape, s=0.2) if v.dim() > 1 else (1 + rnd(*v.shape) if 'ln' in k and k.endswith('weight') else rnd(*v.shape))
+    ref.load_state_dict(sd)
+    hf = {
+        'vit.embeddings.cls_token': sd['class_token'],
+        'vit.embeddings.position_embeddings': sd['encoder.pos_embedding'],
+        'vit.embeddings.patch_embeddings.projection.weight': sd['conv_proj.weight'],
+        'vit.embeddings.patch_embeddings.projection.bias': sd['conv_proj.bias'],
+        'vit.layernorm.weight': sd['encoder.ln.weight'], 'vit.layernorm.bias': sd['encoder.ln.bias'],
+        'classifier.weight': sd['heads.head.weight'], 'classifier.bias': sd['heads.head.bias'],
+    }
+    mlp_names = sorted({k.split('.mlp.')[1].split('.')[0] for k in sd if '.mlp.' in k})  # e.g. ['0', '3']
+    for i in range(layers):
+        t = 'encoder.layers.encoder_layer_%d.' % i
+        h = 'vit.encoder.layer.%d.' % i
+        w, b = sd[t + 'self_attention.in_proj_weight'], sd[t + 'self_attention.in_proj_bias']
+        for j, n in enumerate(['query', 'key', 'value']):
+            hf[h + 'attention.attention.%s.weight' % n] = w[j * hidden:(j + 1) * hidden]
+            hf[h + 'attention.attention.%s.bias' % n] = b[j * hidden:(j + 1) * hidden]
+        hf[h + 'attention.output.dense.weight'] = sd[t + 'self_attention.out_proj.weight']
+        hf[h + 'attention.output.dense.bias'] = sd[t + 'self_attention.out_proj.bias']
+        hf[h + 'layernorm_before.weight'] = sd[t + 'ln_1.weight']
+        hf[h + 'layernorm_before.bias'] = sd[t + 'ln_1.bias']
+        hf[h + 'layernorm_after.weight'] = sd[t + 'ln_2.weight']
+        hf[h + 'layernorm_after.bias'] = sd[t + 'ln_2.bias']
+        hf[h + 'intermediate.dense.weight'] = sd[t + 'mlp.%s.weight' % mlp_names[0]]
+        hf[h + 'intermediate.dense.bias'] = sd[t + 'mlp.%s.bias' % mlp_names[0]]
+        hf[h + 'output.dense.weight'] = sd[t + 'mlp.%s.weight' % mlp_names[1]]
+        hf[h + 'output.dense.bias'] = sd[t + 'mlp.%s.bias' % mlp_names[1]]
+    write_safetensors(os.path.join(d, 'model.safetensors'), hf)
+    cfg = {"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": hidden,
+           "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": mlp, "image_size": image,
+           "patch_size": patch, "num_channels": 3, "layer_norm_eps": 1e-6, "hidden_act": "gelu", "qkv_bias": True,
+           "id2label": {str(i): "class_%d" % i for i in range(classes)}}
+    json.dump(cfg, open(os.path.join(d, 'config.json'), 'w'), indent=1)
+    px = torch.randn(batch, 3, image, image)
+    with torch.no_grad():
+        logits = ref(px)
+    np.save(os.path.join(d, 'pixels.npy'), px.numpy().astype(np.float32))
+    np.save(os.path.join(d, 'logits.npy'), logits.numpy().astype(np.float32))
+    if name == 'vit-a':
+        # the real photo through the ViTImageProcessor defaults (resize to image x image, bilinear, mean/std 0.5)
+        from PIL import Image
+        img = Image.open('../../../../../runtime/src/test/resources/image/chelsea.png').convert('RGB')
+        a = np.asarray(img.resize((image, image), Image.BILINEAR)).astype(np.float64) / 255.0
+        x = torch.tensor(((a - 0.5) / 0.5).transpose(2, 0, 1)[None], dtype=torch.float32)
+        with torch.no_grad():
+            np.save(os.path.join(d, 'chelsea_logits.npy'), ref(x).numpy().astype(np.float32))
+
+
+# ---------------------------------------------------------------------------------------------------- CLIP
+def act_fn(name):
+    return {'quick_gelu': lambda x: x * torch.sigmoid(1.702 * x), 'gelu': F.gelu}[name]
+
+
+def layer(x, p, pre, heads, act, eps, causal):
+    n, s, d = x.shape
+    hd = d // heads
+    h = F.layer_norm(x, (d,), p[pre + 'layer_norm1.weight'], p[pre + 'layer_norm1.bias'], eps)
+    q = F.linear(h, p[pre + 'self_attn.q_proj.weight'], p[pre + 'self_attn.q_proj.bias']).view(n, s, heads, hd).transpose(1, 2)
+    k = F.linear(h, p[pre + 'self_attn.k_proj.weight'], p[pre + 'self_attn.k_proj.bias']).view(n, s, heads, hd).transpose(1, 2)
+    v = F.linear(h, p[pre + 'self_attn.v_proj.weight'], p[pre + 'self_attn.v_proj.bias']).view(n, s, heads, hd).transpose(1, 2)
+    a = (q @ k.transpose(-1, -2)) / hd ** 0.5
+    if causal:
+        a = a + torch.triu(torch.full((s, s), float('-inf'), dtype=x.dtype), 1)
+    o = (a.softmax(-1) @ v).transpose(1, 2).reshape(n, s, d)
+    x = x + F.linear(o, p[pre + 'self_attn.out_proj.weight'], p[pre + 'self_attn.out_proj.bias'])
+    h = F.layer_norm(x, (d,), p[pre + 'layer_norm2.weight'], p[pre + 'layer_norm2.bias'], eps)
+    h = F.linear(act_fn(act)(F.linear(h, p[pre + 'mlp.fc1.weight'], p[pre + 'mlp.fc1.bias'])), p[pre + 'mlp.fc2.weight'], p[pre + 'mlp.fc2.bias'])
+    return x + h
+
+
+def layer_params(p, pre, d, m):
+    for n in ['q_proj', 'k_proj', 'v_proj', 'out_proj']:
+        p[pre + 'self_attn.%s.weight' % n] = rnd(d, d, s=0.2)
+        p[pre + 'self_attn.%s.bias' % n] = rnd(d)
+    for n in ['layer_norm1', 'layer_norm2']:
+        p[pre + n + '.weight'] = 1 + rnd(d)
+        p[pre + n + '.bias'] = rnd(d)
+    p[pre + 'mlp.fc1.weight'] = rnd(m, d, s=0.2)
+    p[pre + 'mlp.fc1.bias'] = rnd(m)
+    p[pre + 'mlp.fc2.weight'] = rnd(d, m, s=0.2)
+    p[pre + 'mlp.fc2.bias'] = rnd(d)
+
+
+def make_clip(name, v, t, proj, eos_token_id, texts):
+    os.makedirs(name, exist_ok=True)
+    p = {}
+    dv, pv, sv = v['hidden_size'], v['patch_size'], v['image_size']
+    npatch = (sv // pv) ** 2
+    p['vision_model.embeddings.patch_embedding.weight'] = rnd(dv, 3, pv, pv, s=0.2)
+    p['vision_model.embeddings.class_embedding'] = rnd(dv, s=0.5)
+    p['vision_model.embeddings.position_embedding.weight'] = rnd(npatch + 1, dv, s=0.5)
+    for n in ['pre_layrnorm', 'post_layernorm']:
+        p['vision_model.%s.weight' % n] = 1 + rnd(dv)
+        p['vision_model.%s.bias' % n] = rnd(dv)
+    for i in range(v['num_hidden_layers']):
+        layer_params(p, 'vision_model.encoder.layers.%d.' % i, dv, v['intermediate_size'])
+    dt = t['hidden_size']
+    p['text_model.embeddings.token_embedding.weight'] = rnd(t['vocab_size'], dt, s=0.5)
+    p['text_model.embeddings.position_embedding.weight'] = rnd(t['max_position_embeddings'], dt, s=0.5)
+    p['text_model.final_layer_norm.weight'] = 1 + rnd(dt)
+    p['text_model.final_layer_norm.bias'] = rnd(dt)
+    for i in range(t['num_hidden_layers']):
+        layer_params(p, 'text_model.encoder.layers.%d.' % i, dt, t['intermediate_size'])
+    p['visual_projection.weight'] = rnd(proj, dv, s=0.2)
+    p['text_projection.weight'] = rnd(proj, dt, s=0.2)
+    p['logit_scale'] = torch.tensor(2.6592)
+    write_safetensors(os.path.join(name, 'model.safetensors'), p)
+    t = dict(t, eos_token_id=eos_token_id)
+    cfg = {"model_type": "clip", "architectures": ["CLIPModel"], "projection_dim": proj,
+           "logit_scale_init_value": 2.6592, "vision_config": v, "text_config": t}
+    json.dump(cfg, open(os.path.join(name, 'config.json'), 'w'), indent=1)
+
+    pd = {k: x.double() for k, x in p.items()}
+    eps = 1e-5
+    px = torch.randn(2, 3, sv, sv)
+    with torch.no_grad():
+        x = F.conv2d(px.double(), pd['vision_model.embeddings.patch_embedding.weight'], stride=pv).flatten(2).transpose(1, 2)
+        x = torch.cat([pd['vision_model.embeddings.class_embedding'].expand(2, 1, dv), x], 1)
+        x = x + pd['vision_model.embeddings.position_embedding.weight']
+        x = F.layer_norm(x, (dv,), pd['vision_model.pre_layrnorm.weight'], pd['vision_model.pre_layrnorm.bias'], eps)
+        states = [x]
+        for i in range(v['num_hidden_layers']):
+            x = layer(x, pd, 'vision_model.encoder.layers.%d.' % i, v['num_attention_heads'], v['hidden_act'], eps, False)
+            states.append(x)
+        pooled = F.layer_norm(x[:, 0], (dv,), pd['vision_model.post_layernorm.weight'], pd['vision_model.post_layernorm.bias'], eps)
+        img = F.linear(pooled, pd['visual_projection.weight'])
+        txt = []
+        for ids in texts:
+            ids_t = torch.tensor([ids])
+            s = len(ids)
+            h = pd['text_model.embeddings.token_embedding.weight'][ids_t] + pd['text_model.embeddings.position_embedding.weight'][:s]
+            for i in range(t['num_hidden_layers']):
+                h = layer(h, pd, 'text_model.encoder.layers.%d.' % i, t['num_attention_heads'], t['hidden_act'], eps, True)
+            h = F.layer_norm(h, (dt,), pd['text_model.final_layer_norm.weight'], pd['text_model.final_layer_norm.bias'], eps)
+            pos = int(np.argmax(ids)) if eos_token_id == 2 else ids.index(eos_token_id)
+            txt.append(F.linear(h[0, pos], pd['text_projection.weight']))
+        txt = torch.stack(txt)
+        ni, nt = img / img.norm(dim=-1, keepdim=True), txt / txt.norm(dim=-1, keepdim=True)
+        logits = pd['logit_scale'].exp() * ni @ nt.T
+    maxlen = max(len(i) for i in texts)
+    ids_arr = np.full((len(texts), maxlen), -1, dtype=np.int32)
+    for i, ids in enumerate(texts):
+        ids_arr[i, :len(ids)] = ids
+    np.save(os.path.join(name, 'pixels.npy'), px.numpy().astype(np.float32))
+    np.save(os.path.join(name, 'text_ids.npy'), ids_arr)
+    np.save(os.path.join(name, 'image_embeds.npy'), img.numpy().astype(np.float32))
+    np.save(os.path.join(name, 'text_embeds.npy'), txt.numpy().astype(np.float32))
+    np.save(os.path.join(name, 'logits_per_image.npy'), logits.numpy().astype(np.float32))
+    np.save(os.path.join(name, 'hidden_m2.npy'), states[-2].numpy().astype(np.float32))
+
+
+make_vit('vit-a', image=32, patch=16, hidden=64, layers=2, heads=4, mlp=128, classes=5, batch=2)
+make_vit('vit-b', image=48, patch=8, hidden=96, layers=3, heads=3, mlp=200, classes=7, batch=3)
+make_clip('clip-a',
+          dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, image_size=32,
+               patch_size=8, num_channels=3, layer_norm_eps=1e-5, hidden_act='quick_gelu'),
+          dict(vocab_size=99, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+               max_position_embeddings=16, layer_norm_eps=1e-5, hidden_act='quick_gelu'),
+          proj=24, eos_token_id=2, texts=[[97, 5, 6, 7, 98], [97, 40, 98], [97, 3, 4, 5, 6, 7, 8, 9, 98, 0, 0]])
+make_clip('clip-b',
+          dict(hidden_size=48, intermediate_size=80, num_hidden_layers=3, num_attention_heads=3, image_size=30,
+               patch_size=6, num_channels=3, layer_norm_eps=1e-5, hidden_act='gelu'),
+          dict(vocab_size=120, hidden_size=40, intermediate_size=72, num_hidden_layers=1, num_attention_heads=5,
+               max_position_embeddings=12, layer_norm_eps=1e-5, hidden_act='quick_gelu'),
+          proj=20, eos_token_id=7, texts=[[1, 110, 115, 7], [1, 7, 119, 119], [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 7]])
+print('ok')
+
+
+# a word-level tokenizer.json for clip-a (vocab 99: 0 <unk>, 1..96 words, 97 start, 98 end), for the CLI tests
+def write_tokenizer(path):
+    words = ['<unk>', 'a', 'photo', 'of', 'cat', 'dog', 'car', 'the', 'red', 'blue'] + ['w%d' % i for i in range(10, 97)]
+    vocab = {w: i for i, w in enumerate(words)}
+    vocab['<|startoftext|>'] = 97
+    vocab['<|endoftext|>'] = 98
+    added = [dict(id=i, content=c, single_word=False, lstrip=False, rstrip=False, normalized=False, special=True)
+             for i, c in [(97, '<|startoftext|>'), (98, '<|endoftext|>')]]
+    st = lambda t: {"SpecialToken": {"id": t, "type_id": 0}}
+    seq = lambda a: {"Sequence": {"id": a, "type_id": 0}}
+    tok = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+           "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
+           "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"},
+           "post_processor": {"type": "TemplateProcessing",
+                              "single": [st('<|startoftext|>'), seq('A'), st('<|endoftext|>')],
+                              "pair": [st('<|startoftext|>'), seq('A'), st('<|endoftext|>'), seq('B'), st('<|endoftext|>')],
+                              "special_tokens": {t: {"id": t, "ids": [i], "tokens": [t]}
+                                                 for t, i in [('<|startoftext|>', 97), ('<|endoftext|>', 98)]}},
+           "decoder": None}
+    json.dump(tok, open(path, 'w'))
+
+
+write_tokenizer('clip-a/tokenizer.json')

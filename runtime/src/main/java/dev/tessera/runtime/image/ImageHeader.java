@@ -1,0 +1,134 @@
+package dev.tessera.runtime.image;
+
+/** Format sniffing and width/height from an image header, without decoding (for size limits). */
+final class ImageHeader {
+    private ImageHeader() {}
+
+    static String format(byte[] b) {
+        if (b.length >= 3 && (b[0] & 0xFF) == 0xFF && (b[1] & 0xFF) == 0xD8 && (b[2] & 0xFF) == 0xFF) {
+            return "JPEG";
+        }
+        if (b.length >= 8 && (b[0] & 0xFF) == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G') {
+            return "PNG";
+        }
+        if (b.length >= 2 && b[0] == 'B' && b[1] == 'M') {
+            return "BMP";
+        }
+        if (b.length >= 12 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W' && b[9] == 'E'
+                && b[10] == 'B' && b[11] == 'P') {
+            return "WebP";
+        }
+        if (b.length >= 4 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0)
+                || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42))) {
+            return "TIFF";
+        }
+        return null;
+    }
+
+    private static int u8(byte[] b, int i) {
+        return b[i] & 0xFF;
+    }
+
+    private static long be(byte[] b, int i, int n) {
+        long v = 0;
+        for (int k = 0; k < n; k++) {
+            v = (v << 8) | u8(b, i + k);
+        }
+        return v;
+    }
+
+    private static long le(byte[] b, int i, int n) {
+        long v = 0;
+        for (int k = n - 1; k >= 0; k--) {
+            v = (v << 8) | u8(b, i + k);
+        }
+        return v;
+    }
+
+    /** {width, height}, or null when the header is truncated or malformed. */
+    static long[] size(byte[] b, String format) {
+        try {
+            return switch (format) {
+                case "PNG" -> b.length >= 24 ? new long[] {be(b, 16, 4), be(b, 20, 4)} : null;
+                case "BMP" -> b.length >= 26 ? new long[] {Math.abs((int) le(b, 18, 4)), Math.abs((int) le(b, 22, 4))} : null;
+                case "JPEG" -> jpeg(b);
+                case "WebP" -> webp(b);
+                case "TIFF" -> tiff(b);
+                default -> null;
+            };
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return null;
+        }
+    }
+
+    private static long[] jpeg(byte[] b) {
+        int i = 2;
+        while (i + 4 <= b.length) {
+            if (u8(b, i) != 0xFF) {
+                return null;
+            }
+            int marker = u8(b, i + 1);
+            if (marker == 0xFF) {
+                i++;
+                continue;
+            }
+            if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+                i += 2;
+                continue;
+            }
+            int len = (int) be(b, i + 2, 2);
+            boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+            if (sof) {
+                if (i + 9 > b.length) {
+                    return null;
+                }
+                return new long[] {be(b, i + 7, 2), be(b, i + 5, 2)};
+            }
+            if (marker == 0xD9 || marker == 0xDA) {
+                return null;
+            }
+            i += 2 + len;
+        }
+        return null;
+    }
+
+    private static long[] webp(byte[] b) {
+        if (b.length < 30) {
+            return null;
+        }
+        String chunk = new String(b, 12, 4, java.nio.charset.StandardCharsets.US_ASCII);
+        return switch (chunk) {
+            case "VP8 " -> new long[] {le(b, 26, 2) & 0x3FFF, le(b, 28, 2) & 0x3FFF};
+            case "VP8L" -> {
+                long bits = le(b, 21, 4);
+                yield new long[] {(bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1};
+            }
+            case "VP8X" -> new long[] {le(b, 24, 3) + 1, le(b, 27, 3) + 1};
+            default -> null;
+        };
+    }
+
+    private static long[] tiff(byte[] b) {
+        boolean little = b[0] == 'I';
+        java.util.function.BiFunction<Integer, Integer, Long> rd = (i, n) -> little ? le(b, i, n) : be(b, i, n);
+        int ifd = (int) (long) rd.apply(4, 4);
+        if (ifd < 8 || ifd + 2 > b.length) {
+            return null;
+        }
+        int count = (int) (long) rd.apply(ifd, 2);
+        long w = -1;
+        long h = -1;
+        for (int k = 0; k < count; k++) {
+            int e = ifd + 2 + 12 * k;
+            int tag = (int) (long) rd.apply(e, 2);
+            int type = (int) (long) rd.apply(e + 2, 2);
+            long v = type == 3 ? rd.apply(e + 8, 2) : rd.apply(e + 8, 4);
+            if (tag == 256) {
+                w = v;
+            } else if (tag == 257) {
+                h = v;
+            }
+        }
+        return w < 0 || h < 0 ? null : new long[] {w, h};
+    }
+}

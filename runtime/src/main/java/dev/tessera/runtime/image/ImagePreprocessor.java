@@ -1,0 +1,235 @@
+package dev.tessera.runtime.image;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The image side of a HF image processor (ViT / CLIP), configured from {@code preprocessor_config.json}:
+ * {@code do_convert_rgb} (always: decoded images are RGB), {@code do_resize} with {@code size} as
+ * {@code {shortest_edge}}, {@code {height, width}} or an int, {@code resample} (Pillow codes: 0 nearest,
+ * 1 lanczos, 2 bilinear, 3 bicubic), {@code do_center_crop}/{@code crop_size}, {@code do_rescale}/
+ * {@code rescale_factor}, {@code do_normalize}/{@code image_mean}/{@code image_std}. Resizing reproduces Pillow's
+ * antialiased separable resampling on 8-bit pixels (horizontal pass, then vertical, in Pillow's fixed-point
+ * arithmetic), so results match {@code PIL.Image.resize} closely (see docs/vision.md for measured differences).
+ * Output: F32 {@code [N, 3, H, W]}.
+ */
+public final class ImagePreprocessor {
+    private final int shortestEdge;
+    private final int resizeH;
+    private final int resizeW;
+    private final int cropH;
+    private final int cropW;
+    private final boolean doResize;
+    private final boolean doCrop;
+    private final boolean doRescale;
+    private final boolean doNormalize;
+    private final double rescale;
+    private final double[] mean;
+    private final double[] std;
+    private final int resample;
+    private final ImageDecoder decoder;
+
+    private ImagePreprocessor(JsonNode c, String where, int defaultSize, double[] defaultMean, double[] defaultStd,
+            ImageDecoder decoder) {
+        this.decoder = decoder;
+        JsonNode size = c.get("size");
+        if (size != null && size.isInt()) {
+            shortestEdge = size.intValue();
+            resizeH = resizeW = -1;
+        } else if (size != null && size.has("shortest_edge")) {
+            shortestEdge = size.get("shortest_edge").intValue();
+            resizeH = resizeW = -1;
+        } else if (size != null && size.has("height")) {
+            shortestEdge = -1;
+            resizeH = size.path("height").asInt(-1);
+            resizeW = size.path("width").asInt(-1);
+        } else {
+            shortestEdge = -1;
+            resizeH = resizeW = defaultSize;
+        }
+        JsonNode crop = c.get("crop_size");
+        if (crop != null && crop.isInt()) {
+            cropH = cropW = crop.intValue();
+        } else if (crop != null && crop.isObject()) {
+            cropH = crop.path("height").asInt(defaultSize);
+            cropW = crop.path("width").asInt(defaultSize);
+        } else {
+            cropH = cropW = defaultSize;
+        }
+        doResize = c.path("do_resize").asBoolean(true);
+        doCrop = c.path("do_center_crop").asBoolean(c.has("crop_size"));
+        doRescale = c.path("do_rescale").asBoolean(true);
+        doNormalize = c.path("do_normalize").asBoolean(true);
+        rescale = c.path("rescale_factor").asDouble(1 / 255.0);
+        mean = doubles(c, "image_mean", defaultMean);
+        std = doubles(c, "image_std", defaultStd);
+        resample = c.path("resample").asInt(2);
+        if (resample != 0 && resample != 1 && resample != 2 && resample != 3) {
+            throw new IllegalArgumentException(where + ": resample " + resample
+                    + " is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic)");
+        }
+        if (doResize && shortestEdge <= 0 && (resizeH <= 0 || resizeW <= 0)) {
+            throw new IllegalArgumentException(where + ": size must give shortest_edge or height and width > 0");
+        }
+        if (doCrop && (cropH <= 0 || cropW <= 0)) {
+            throw new IllegalArgumentException(where + ": crop_size must be > 0");
+        }
+        for (double s : std) {
+            if (doNormalize && s == 0) {
+                throw new IllegalArgumentException(where + ": image_std must not be 0");
+            }
+        }
+    }
+
+    private static double[] doubles(JsonNode c, String key, double[] dflt) {
+        JsonNode n = c.get(key);
+        if (n == null || n.isNull()) {
+            return dflt.clone();
+        }
+        double[] out = new double[3];
+        for (int i = 0; i < 3; i++) {
+            out[i] = n.isArray() ? n.get(Math.min(i, n.size() - 1)).asDouble() : n.asDouble();
+        }
+        return out;
+    }
+
+    /** ImageNet mean/std (0.5) as transformers' ViTImageProcessor defaults. */
+    public static final double[] HALF = {0.5, 0.5, 0.5};
+    /** CLIP's mean. */
+    public static final double[] CLIP_MEAN = {0.48145466, 0.4578275, 0.40821073};
+    /** CLIP's std. */
+    public static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
+
+    /**
+     * The processor of a model directory: its {@code preprocessor_config.json}, or, when absent, a resize to
+     * {@code imageSize} square with the given default mean/std.
+     */
+    public static ImagePreprocessor load(Path dir, int imageSize, double[] defaultMean, double[] defaultStd,
+            ImageDecoder decoder) {
+        Path f = dir.resolve("preprocessor_config.json");
+        ObjectMapper om = new ObjectMapper();
+        if (Files.isRegularFile(f)) {
+            try {
+                return new ImagePreprocessor(om.readTree(f.toFile()), f.toString(), imageSize, defaultMean,
+                        defaultStd, decoder);
+            } catch (IOException e) {
+                throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+            }
+        }
+        return new ImagePreprocessor(om.createObjectNode(), "defaults", imageSize, defaultMean, defaultStd, decoder);
+    }
+
+    /** A processor from a parsed {@code preprocessor_config.json}. */
+    public static ImagePreprocessor of(JsonNode config, int imageSize, double[] defaultMean, double[] defaultStd) {
+        return new ImagePreprocessor(config, "preprocessor_config", imageSize, defaultMean, defaultStd,
+                new ImageDecoder());
+    }
+
+    /** A processor from a parsed {@code preprocessor_config.json} using {@code decoder}. */
+    public static ImagePreprocessor of(JsonNode config, int imageSize, double[] defaultMean, double[] defaultStd,
+            ImageDecoder decoder) {
+        return new ImagePreprocessor(config, "preprocessor_config", imageSize, defaultMean, defaultStd, decoder);
+    }
+
+    /** Output height. */
+    public int outputHeight() {
+        return doCrop ? cropH : doResize ? (shortestEdge > 0 ? -1 : resizeH) : -1;
+    }
+
+    /** Output width. */
+    public int outputWidth() {
+        return doCrop ? cropW : doResize ? (shortestEdge > 0 ? -1 : resizeW) : -1;
+    }
+
+    public ImageDecoder decoder() {
+        return decoder;
+    }
+
+    /** Decodes and preprocesses {@code files} into one F32 {@code [N, 3, H, W]} tensor (all must give one size). */
+    public Tensor preprocess(List<Path> files, Device device) {
+        if (files.isEmpty()) {
+            throw new IllegalArgumentException("no images");
+        }
+        float[] all = null;
+        int oh = 0;
+        int ow = 0;
+        for (int i = 0; i < files.size(); i++) {
+            Result r = process(decoder.decode(files.get(i)));
+            if (all == null) {
+                oh = r.height();
+                ow = r.width();
+                all = new float[files.size() * 3 * oh * ow];
+            } else if (r.height() != oh || r.width() != ow) {
+                throw new IllegalArgumentException(files.get(i) + " preprocesses to " + r.height() + "x" + r.width()
+                        + ", not " + oh + "x" + ow + " as the first image (set do_center_crop or size height/width)");
+            }
+            System.arraycopy(r.chw(), 0, all, i * r.chw().length, r.chw().length);
+        }
+        return Tensor.of(all, device, files.size(), 3, oh, ow);
+    }
+
+    /** One preprocessed image: {@code chw} holds {@code 3 * height * width} floats. */
+    public record Result(int height, int width, float[] chw) {}
+
+    /** Resize, crop, rescale, normalise one decoded image. */
+    public Result process(RgbImage img) {
+        int h = img.height();
+        int w = img.width();
+        int nh = h;
+        int nw = w;
+        if (doResize) {
+            if (shortestEdge > 0) {
+                if (h <= w) {
+                    nh = shortestEdge;
+                    nw = (int) ((long) shortestEdge * w / h);
+                } else {
+                    nw = shortestEdge;
+                    nh = (int) ((long) shortestEdge * h / w);
+                }
+                nh = Math.max(nh, 1);
+                nw = Math.max(nw, 1);
+            } else {
+                nh = resizeH;
+                nw = resizeW;
+            }
+        }
+        int oh = doCrop ? cropH : nh;
+        int ow = doCrop ? cropW : nw;
+        // transformers' center_crop: top = (h - crop_h) // 2 (floor, also when padding)
+        int top = Math.floorDiv(nh - oh, 2);
+        int left = Math.floorDiv(nw - ow, 2);
+        float[] out = new float[3 * oh * ow];
+        for (int c = 0; c < 3; c++) {
+            int[][] plane = new int[h][w];
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    plane[y][x] = img.get(x, y, c);
+                }
+            }
+            if (nh != h || nw != w) {
+                plane = PillowResample.resize(plane, nh, nw, resample);
+            }
+            for (int y = 0; y < oh; y++) {
+                for (int x = 0; x < ow; x++) {
+                    int sy = y + top;
+                    int sx = x + left;
+                    double v = sy >= 0 && sy < nh && sx >= 0 && sx < nw ? plane[sy][sx] : 0;
+                    if (doRescale) {
+                        v *= rescale;
+                    }
+                    if (doNormalize) {
+                        v = (v - mean[c]) / std[c];
+                    }
+                    out[(c * oh + y) * ow + x] = (float) v;
+                }
+            }
+        }
+        return new Result(oh, ow, out);
+    }
+}

@@ -1,0 +1,129 @@
+package dev.tessera.runtime.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * OpenCV decoding (formats, EXIF orientation, gray/alpha, 1x1, limits, bad files) and Pillow-compatible
+ * preprocessing vs references made with Pillow by src/test/resources/image/make_fixtures.py.
+ */
+class ImageTest {
+    static Path fixture(String name) {
+        try {
+            return Paths.get(ImageTest.class.getResource("/image/" + name).toURI());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private final ImageDecoder decoder = new ImageDecoder();
+
+    static int[] pixels(RgbImage img) {
+        int[] out = new int[img.rgb().length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = img.rgb()[i] & 0xFF;
+        }
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"small.png", "small.bmp", "small.tiff", "small.webp"})
+    void losslessFormatsDecodeExactly(String name) throws Exception {
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(24, img.width());
+        assertEquals(16, img.height());
+        assertArrayEquals(Npy.read(fixture("small_rgb.npy")).ints(), pixels(img), name);
+    }
+
+    static double meanAbs(int[] a, int[] b) {
+        assertEquals(a.length, b.length);
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += Math.abs(a[i] - b[i]);
+        }
+        return s / a.length;
+    }
+
+    @Test
+    void exifOrientationGrayAndAlpha() throws Exception {
+        RgbImage e = decoder.decode(fixture("exif6.jpg"));
+        assertEquals(16, e.width(), "EXIF orientation 6 transposes 24x16 to 16x24");
+        assertEquals(24, e.height());
+        double d = meanAbs(Npy.read(fixture("exif6_rgb.npy")).ints(), pixels(e));
+        System.out.printf("exif6.jpg: mean abs diff vs Pillow %.3f%n", d);
+        assertTrue(d < 1.0, "JPEG decode differs from Pillow by " + d);
+        assertArrayEquals(Npy.read(fixture("gray_rgb.npy")).ints(), pixels(decoder.decode(fixture("gray.png"))));
+        assertArrayEquals(Npy.read(fixture("rgba_rgb.npy")).ints(), pixels(decoder.decode(fixture("rgba.png"))));
+        RgbImage one = decoder.decode(fixture("one.png"));
+        assertArrayEquals(new int[] {10, 200, 30}, pixels(one));
+    }
+
+    @Test
+    void badFilesGiveClearErrors() throws Exception {
+        String[][] cases = {{"empty.png", "empty"}, {"text.png", "not a JPEG, PNG"}, {"truncated.png", "truncated"},
+            {"huge.png", "more than the limit"}, {"nope.png", "not found"}};
+        for (String[] c : cases) {
+            Path p = c[0].equals("nope.png") ? fixture("one.png").resolveSibling("nope.png") : fixture(c[0]);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(p), c[0]);
+            assertTrue(e.getMessage().contains(c[1]), c[0] + ": " + e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ImageDecoder(100).decode(fixture("small.png")));
+        assertTrue(e.getMessage().contains("384 pixels"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> decoder.decode(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}, "x.jpg"));
+    }
+
+    private static void compare(String json, String ref, double maxAbsTol, double meanAbsTol) throws Exception {
+        ImagePreprocessor p = ImagePreprocessor.of(new ObjectMapper().readTree(json), 224, ImagePreprocessor.HALF,
+                ImagePreprocessor.HALF);
+        Npy.Array r = Npy.read(fixture(ref));
+        try (Tensor t = p.preprocess(List.of(fixture("chelsea.png")), Device.CPU)) {
+            assertArrayEquals(r.shape(), t.shape());
+            float[] out = t.toFloatArray();
+            float[] rf = r.requireFloats();
+            double max = 0;
+            double sum = 0;
+            for (int i = 0; i < out.length; i++) {
+                double d = Math.abs(out[i] - rf[i]);
+                assertTrue(!Double.isNaN(d));
+                max = Math.max(max, d);
+                sum += d;
+            }
+            System.out.printf("%s: max abs diff vs Pillow %.4f, mean %.5f%n", ref, max, sum / out.length);
+            assertTrue(max <= maxAbsTol, ref + " max abs " + max);
+            assertTrue(sum / out.length <= meanAbsTol, ref + " mean abs " + sum / out.length);
+        }
+    }
+
+    @Test
+    void preprocessingMatchesPillowOnAPhoto() throws Exception {
+        // one 8-bit level = 2/255 = 0.0078 after (x/255 - 0.5)/0.5
+        compare("{\"size\": {\"shortest_edge\": 64}, \"resample\": 3, \"do_center_crop\": true, \"crop_size\": 56}",
+                "chelsea_s64_bicubic_c56.npy", 0.0079, 0.001);
+        compare("{\"size\": {\"height\": 40, \"width\": 48}, \"resample\": 2, \"do_center_crop\": false}",
+                "chelsea_40x48_bilinear.npy", 0.0079, 0.001);
+        compare("{\"size\": {\"height\": 30, \"width\": 20}, \"resample\": 0}", "chelsea_30x20_nearest.npy", 1e-6, 1e-6);
+    }
+
+    @Test
+    void badConfigs() throws Exception {
+        ObjectMapper om = new ObjectMapper();
+        assertThrows(IllegalArgumentException.class, () -> ImagePreprocessor.of(om.readTree("{\"resample\": 7}"), 224,
+                ImagePreprocessor.HALF, ImagePreprocessor.HALF));
+        assertThrows(IllegalArgumentException.class, () -> ImagePreprocessor.of(
+                om.readTree("{\"size\": {\"height\": 0, \"width\": 3}}"), 224, ImagePreprocessor.HALF, ImagePreprocessor.HALF));
+    }
+}
