@@ -42,16 +42,16 @@ final class DbmCommand {
             // no jar location: only the working directory is searched
         }
         for (Path p : tries) {
-            if (Files.isDirectory(p.resolve("spoken-digits")) && Files.isDirectory(p.resolve("mnist"))) {
+            if (Files.isDirectory(p.resolve("spoken-digits")) && Files.isDirectory(p.resolve("mnist-10k"))) {
                 return p;
             }
         }
-        throw new IllegalArgumentException("no data folder with mnist/ and spoken-digits/ found; pass --data DIR");
+        throw new IllegalArgumentException("no data folder with mnist-10k/ and spoken-digits/ found; pass --data DIR");
     }
 
     private static Path require(Path p) {
-        if (!Files.isDirectory(p.resolve("spoken-digits")) || !Files.isDirectory(p.resolve("mnist"))) {
-            throw new IllegalArgumentException(p + ": not a data folder (needs mnist/ and spoken-digits/)");
+        if (!Files.isDirectory(p.resolve("spoken-digits")) || !Files.isDirectory(p.resolve("mnist-10k"))) {
+            throw new IllegalArgumentException(p + ": not a data folder (needs mnist-10k/ and spoken-digits/)");
         }
         return p;
     }
@@ -71,7 +71,7 @@ final class DbmCommand {
         long seed;
         @Option(names = "--out", defaultValue = "dbm-model", description = "Output folder (default ${DEFAULT-VALUE}).")
         Path out;
-        @Option(names = "--data", description = "Data folder holding mnist/ and spoken-digits/.")
+        @Option(names = "--data", description = "Data folder holding mnist-10k/ and spoken-digits/.")
         Path data;
         @Option(names = "--limit", defaultValue = "0", description = "Use only the first N training pairs (0: all).")
         int limit;
@@ -139,7 +139,7 @@ final class DbmCommand {
         Path model;
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
-        @Option(names = "--data", description = "Data folder holding mnist/ and spoken-digits/.")
+        @Option(names = "--data", description = "Data folder holding mnist-10k/ and spoken-digits/.")
         Path data;
 
         @Override

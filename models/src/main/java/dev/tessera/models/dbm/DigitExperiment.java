@@ -34,7 +34,7 @@ public final class DigitExperiment {
 
     /** Loads a split ("train" or "test") from {@code dataRoot} (holding mnist/ and spoken-digits/). */
     public static Split load(Path dataRoot, String split, DbmConfig cfg, int limit) throws IOException {
-        DigitData.Images im = DigitData.images(dataRoot.resolve("mnist"), split.equals("train") ? "train" : "t10k");
+        DigitData.Images im = DigitData.images(dataRoot.resolve("mnist-10k"), split.equals("train") ? "train" : "t10k");
         DigitData.Speech sp = DigitData.speech(dataRoot.resolve("spoken-digits"), split);
         List<List<Integer>> byDigitImg = new ArrayList<>();
         for (int d = 0; d < CLASSES; d++) {
@@ -50,9 +50,9 @@ public final class DigitExperiment {
         for (int i = 0; i < sp.labels().length; i++) {
             byDigitClip.get(sp.labels()[i]).add(i);
         }
-        // training: every image with a clip of its digit (cycling); test: every clip with an image of its digit
-        boolean train = split.equals("train");
-        int n = train ? im.labels().length : sp.labels().length;
+        // every image with a clip of its digit (cycling through the split's clips of that digit)
+        boolean train = true;
+        int n = im.labels().length;
         n = limit > 0 ? Math.min(n, limit) : n;
         int[] count = new int[CLASSES];
         float[][] img = new float[n][];
