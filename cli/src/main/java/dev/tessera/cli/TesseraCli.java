@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
             EmbedCommand.class, SimilarityCommand.class,
             // endregion text
             // region dbm (#6)
+            DbmCommand.class,
             // endregion dbm
             // region speech (#7)
             TranscribeCommand.class,
