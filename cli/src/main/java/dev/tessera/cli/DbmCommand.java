@@ -139,6 +139,8 @@ final class DbmCommand {
         Path model;
         @Option(names = "--json", description = "Print JSON.")
         boolean json;
+        @Option(names = "--pairs", defaultValue = "0", description = "Score only the first N held-out pairs (0: all 2000).")
+        int pairs;
         @Option(names = "--data", description = "Data folder holding mnist-10k/ and spoken-digits/.")
         Path data;
 
@@ -146,7 +148,7 @@ final class DbmCommand {
         public Integer call() throws Exception {
             Path root = dataRoot(data);
             try (DigitExperiment.Trained t = DigitExperiment.Trained.load(model != null ? model : shippedModel(root))) {
-                DigitExperiment.Split test = DigitExperiment.load(root, "test", t.model().config(), 0);
+                DigitExperiment.Split test = DigitExperiment.load(root, "test", t.model().config(), pairs);
                 DigitExperiment.Scores s = DigitExperiment.evaluate(t, test);
                 if (json) {
                     System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(json(s)));
