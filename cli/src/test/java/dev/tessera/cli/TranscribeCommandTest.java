@@ -7,11 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.runtime.io.Npy;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -30,24 +27,8 @@ class TranscribeCommandTest {
     static Path tmp;
     static Path model;
 
-    record Run(int code, String out, String err) {}
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            System.setOut(o);
-            System.setErr(e);
-            code = TesseraCli.run(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static ChatCommandTest.Run run(String... args) {
+        return ChatCommandTest.run(null, args);
     }
 
     @BeforeAll
@@ -89,7 +70,7 @@ class TranscribeCommandTest {
 
     @Test
     void featuresGiveTheReferenceGreedyTokens() throws Exception {
-        Run r = run("transcribe", "--model", model.toString(), "--features", SRC.resolve("features.npy").toString(),
+        ChatCommandTest.Run r = run("transcribe", "--model", model.toString(), "--features", SRC.resolve("features.npy").toString(),
                 "--beam", "1", "--language", "en", "--max-tokens", "32", "--format", "json");
         assertEquals(0, r.code(), r.err());
         JsonNode o = new ObjectMapper().readTree(r.out());
@@ -111,7 +92,7 @@ class TranscribeCommandTest {
             x[i] = (float) (0.3 * Math.sin(2 * Math.PI * 220 * i / 16_000.0) + 0.05 * rnd.nextGaussian());
         }
         Path a = wav(tmp.resolve("tone.wav"), x);
-        Run j = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "2", "--format", "json");
+        ChatCommandTest.Run j = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "2", "--format", "json");
         assertEquals(0, j.code(), j.err());
         JsonNode o = new ObjectMapper().readTree(j.out());
         double prevEnd = 0;
@@ -122,23 +103,23 @@ class TranscribeCommandTest {
             assertTrue(st >= prevEnd - 1e-9 || prevEnd == 0, "segments in order " + o);
             prevEnd = Math.max(prevEnd, st);
         }
-        Run srt = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "1", "--format", "srt");
+        ChatCommandTest.Run srt = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "1", "--format", "srt");
         assertEquals(0, srt.code(), srt.err());
         if (!srt.out().isBlank()) {
             assertTrue(srt.out().startsWith("1\n00:00:"), srt.out());
             assertTrue(srt.out().contains(" --> "), srt.out());
         }
-        Run vtt = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "1", "--format", "vtt");
+        ChatCommandTest.Run vtt = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "1", "--format", "vtt");
         assertEquals(0, vtt.code(), vtt.err());
         assertTrue(vtt.out().startsWith("WEBVTT"), vtt.out());
         // Silence and a 0.1 s clip: empty or short output, no error.
         Path silence = wav(tmp.resolve("silence.wav"), new float[16_000 * 3]);
-        Run s = run("transcribe", silence.toString(), "--model", model.toString(), "--format", "json");
+        ChatCommandTest.Run s = run("transcribe", silence.toString(), "--model", model.toString(), "--format", "json");
         assertEquals(0, s.code(), s.err());
         assertEquals(0, new ObjectMapper().readTree(s.out()).get("segments").size(), "silence gives no segment");
         float[] shortClip = new float[1600];
         System.arraycopy(x, 0, shortClip, 0, shortClip.length);
-        Run sh = run("transcribe", wav(tmp.resolve("short.wav"), shortClip).toString(), "--model", model.toString(),
+        ChatCommandTest.Run sh = run("transcribe", wav(tmp.resolve("short.wav"), shortClip).toString(), "--model", model.toString(),
                 "--beam", "1", "--format", "txt");
         assertEquals(0, sh.code(), sh.err());
     }
@@ -146,7 +127,7 @@ class TranscribeCommandTest {
     @Test
     void badInputExitsNonZeroWithOneLine() throws Exception {
         Path text = Files.writeString(tmp.resolve("notes.mp3"), "not audio\n".repeat(50));
-        Run r = run("transcribe", text.toString(), "--model", model.toString());
+        ChatCommandTest.Run r = run("transcribe", text.toString(), "--model", model.toString());
         assertNotEquals(0, r.code());
         assertTrue(r.err().strip().lines().anyMatch(l -> l.startsWith("error: ") && l.contains("notes.mp3")), r.err());
         float[] nan = new float[80 * 200];
