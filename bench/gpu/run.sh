@@ -246,6 +246,10 @@ else
   bench_pair patch_embed dev.tessera.bench.GpuPatchEmbeddingBench --n 64 --dtypes fp32,bf16 --reps "$reps" \
       --target-ms "$target_ms" -- patch_embed_torch.py --n 64 --dtypes fp32,bf16 --reps "$reps" --target-ms "$target_ms"
   # region vision (#4)
+  # ViT-B/16 bf16 batch 64 (random weights written by Tessera, read by the eager PyTorch peer)
+  bench_pair vit dev.tessera.bench.GpuVitBench --batch 64 --reps "$reps" --target-ms "$target_ms" \
+      -- vit_torch.py --batch 64 --reps "$reps" --target-ms "$target_ms"
+  rm -rf "$out/vit-random"
   # endregion vision
   # region text (#5)
   # MiniLM-shaped BERT (random weights: the real ones exceed the bundle); Tessera writes the weights that the peer reads

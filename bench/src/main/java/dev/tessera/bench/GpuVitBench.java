@@ -1,0 +1,144 @@
+package dev.tessera.bench;
+
+import dev.tessera.bindings.Versions;
+import dev.tessera.models.vit.ViTForImageClassification;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import dev.tessera.runtime.backend.CudaBackend;
+import dev.tessera.runtime.io.Safetensors;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * ViT-B/16 (224, 1000 classes) logits on CUDA, bf16 weights and activations: images/s at {@code --batch} (64).
+ * Random seeded weights with HF names are written to {@code <out dir>/vit-random/} for the PyTorch peer
+ * ({@code bench/gpu/vit_torch.py}, eager, bf16, same weights). Timed with CUDA events ({@link GpuBench#time});
+ * pixels are uploaded (F32) and converted each call.
+ *
+ * <pre>bench/gpu/run.sh  (bench_pair vit)</pre>
+ */
+public final class GpuVitBench {
+    private GpuVitBench() {}
+
+    public static void main(String[] args) throws Exception {
+        int batch = 64;
+        int reps = 5;
+        double targetMs = 200;
+        String dev = "cuda:0";
+        Path out = Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-vit-tessera.json");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
+                case "--device" -> dev = args[++i];
+                case "--out" -> out = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("impl", "tessera");
+        doc.put("benchmark", "ViT-B/16 224 logits, bf16, batch " + batch + ", random weights shared with the PyTorch peer");
+        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        doc.put("tessera", Versions.tessera());
+        doc.put("java", HostInfo.java());
+        doc.put("method", "3 warm-up calls, calibration, then " + reps + " repetitions of N back-to-back logits calls"
+                + " (F32 pixels uploaded each call) between CUDA events; best repetition; images/s = batch / time");
+        Device device = GpuBench.device("GpuVitBench", dev, doc, out);
+        CudaBackend cuda = (CudaBackend) Backends.get(device);
+        Path wdir = out.toAbsolutePath().getParent().resolve("vit-random");
+        Files.createDirectories(wdir);
+        Map<String, Tensor> w = randomWeights(768, 12, 3072, 16, 224, 1000, 2026);
+        Safetensors.write(wdir.resolve("model.safetensors"), w, Map.of("format", "pt"));
+        w.values().forEach(Tensor::close);
+        Files.writeString(wdir.resolve("config.json"), "{\"model_type\": \"vit\", \"hidden_size\": 768,"
+                + " \"num_hidden_layers\": 12, \"num_attention_heads\": 12, \"intermediate_size\": 3072,"
+                + " \"image_size\": 224, \"patch_size\": 16, \"num_channels\": 3, \"layer_norm_eps\": 1e-12,"
+                + " \"hidden_act\": \"gelu\", \"qkv_bias\": true, \"num_labels\": 1000}\n", StandardCharsets.UTF_8);
+        doc.put("weights", wdir.toString());
+        List<Object> rows = new ArrayList<>();
+        try (ViTForImageClassification m = ViTForImageClassification.load(wdir, device, DType.BF16)) {
+            SplittableRandom r = new SplittableRandom(7);
+            float[] px = new float[batch * 3 * 224 * 224];
+            for (int i = 0; i < px.length; i++) {
+                px[i] = (float) (2 * r.nextDouble() - 1);
+            }
+            final int b = batch;
+            double[] t = GpuBench.time(cuda, device, () -> {
+                try (Scope sc = Tessera.scope()) {
+                    m.logits(Tensor.of(px, device, b, 3, 224, 224));
+                }
+            }, targetMs, reps, 3);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("batch", batch);
+            row.put("iters", (int) t[0]);
+            row.put("bestMs", t[1]);
+            row.put("medianMs", t[2]);
+            row.put("imagesPerS", batch / (t[1] / 1e3));
+            rows.add(row);
+            System.out.printf(Locale.ROOT, "batch %d: best %.3f ms, median %.3f ms, %.1f images/s%n", batch, t[1], t[2],
+                    batch / (t[1] / 1e3));
+        }
+        doc.put("results", rows);
+        GpuBench.write(out, doc);
+        System.out.println("wrote " + out);
+    }
+
+    /** Seeded random ViT weights with HF names (LayerNorm scales near 1), F32 on the CPU. */
+    static Map<String, Tensor> randomWeights(int h, int layers, int f, int patch, int image, int classes, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        int np = (image / patch) * (image / patch);
+        put(m, r, "vit.embeddings.cls_token", 0.05, 0, 1, 1, h);
+        put(m, r, "vit.embeddings.position_embeddings", 0.05, 0, 1, np + 1, h);
+        put(m, r, "vit.embeddings.patch_embeddings.projection.weight", 0.05, 0, h, 3, patch, patch);
+        put(m, r, "vit.embeddings.patch_embeddings.projection.bias", 0.02, 0, h);
+        for (int l = 0; l < layers; l++) {
+            String p = "vit.encoder.layer." + l + ".";
+            for (String n : new String[] {"attention.attention.query", "attention.attention.key",
+                "attention.attention.value", "attention.output.dense"}) {
+                put(m, r, p + n + ".weight", 0.05, 0, h, h);
+                put(m, r, p + n + ".bias", 0.02, 0, h);
+            }
+            put(m, r, p + "intermediate.dense.weight", 0.05, 0, f, h);
+            put(m, r, p + "intermediate.dense.bias", 0.02, 0, f);
+            put(m, r, p + "output.dense.weight", 0.05, 0, h, f);
+            put(m, r, p + "output.dense.bias", 0.02, 0, h);
+            for (String n : new String[] {"layernorm_before", "layernorm_after"}) {
+                put(m, r, p + n + ".weight", 0.1, 1, h);
+                put(m, r, p + n + ".bias", 0.1, 0, h);
+            }
+        }
+        put(m, r, "vit.layernorm.weight", 0.1, 1, h);
+        put(m, r, "vit.layernorm.bias", 0.1, 0, h);
+        put(m, r, "classifier.weight", 0.05, 0, classes, h);
+        put(m, r, "classifier.bias", 0.02, 0, classes);
+        return m;
+    }
+
+    private static void put(Map<String, Tensor> m, SplittableRandom r, String name, double scale, double offset,
+            long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        float[] v = new float[Math.toIntExact(n)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (offset + scale * (2 * r.nextDouble() - 1));
+        }
+        m.put(name, Tensor.of(v, Device.CPU, shape));
+    }
+}
