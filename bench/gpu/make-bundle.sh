@@ -63,7 +63,7 @@ fi
 # --- jars: ours, the runtime dependencies of cli and bench minus the big native presets and JMH
 for j in "${jars[@]}"; do cp "$j" bundle/lib/; done
 (cd runtime/target/test-classes && jar --create --file "$root/bundle/lib/tessera-runtime-tests-$v.jar" .)
-skip='^(openblas|opencv|ffmpeg|jmh-core|jmh-generator|commons-math3|jopt-simple|tessera-|junit-|opentest4j|apiguardian)'
+skip='^(openblas|opencv|ffmpeg|langchain4j|onnxruntime|jlama|jmh-core|jmh-generator|commons-math3|jopt-simple|tessera-|junit-|opentest4j|apiguardian)'
 for d in cli/target/lib bench/target/lib; do
   for j in "$d"/*.jar; do
     b=$(basename "$j")

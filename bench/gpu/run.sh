@@ -259,6 +259,8 @@ else
   # region dbm (#6)
   # endregion dbm
   # region speech (#7)
+  bench_pair whisper dev.tessera.bench.GpuWhisperBench --sizes tiny,base --tokens 128 --reps 5 \
+      -- whisper_transformers.py --sizes tiny,base --tokens 128 --reps 5
   # endregion speech
   # region chat (#8)
   llama_ckpt="${TMPDIR:-/tmp}/tessera-llama-gpu"

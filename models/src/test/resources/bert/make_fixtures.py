@@ -137,6 +137,13 @@ def main():
                       output_names=["last_hidden_state"], opset_version=14,
                       dynamic_axes={n: {0: "batch", 1: "seq"} for n in
                                     ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
+    # opset 17: LayerNorm exported as one LayerNormalization node
+    os.makedirs(os.path.join(OUT, "onnx17"), exist_ok=True)
+    torch.onnx.export(m, (ids, mask, types), os.path.join(OUT, "onnx17", "model.onnx"),
+                      input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["last_hidden_state"], opset_version=17,
+                      dynamic_axes={n: {0: "batch", 1: "seq"} for n in
+                                    ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
     print("wrote", OUT)
 
 

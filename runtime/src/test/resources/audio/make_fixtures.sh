@@ -17,9 +17,17 @@ ff -i stereo_44k.wav -ar 8000 -ac 1 -c:a pcm_s16le mono_8k.wav
 ff -i stereo_44k.wav -c:a aac -b:a 64k stereo_44k.m4a
 ff -f lavfi -i "color=c=gray:s=32x32:r=5" -i stereo_44k.wav -shortest -c:v mpeg4 -c:a aac -b:a 48k video_with_audio.mp4
 ff -f lavfi -i "color=c=gray:s=32x32:r=5" -t 1 -c:v mpeg4 video_no_audio.mp4
+# A real recording: LibriVox "Sense and Sensibility" (public domain reading) as shipped in Debian's
+# pocketsphinx-testdata (BSD-2): 1.5 s from 0.5 s in, in four codecs at other rates.
+lv=/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav
+ff -ss 0.5 -t 1.5 -i "$lv" -ar 22050 -c:a flac librivox_22k.flac
+ff -ss 0.5 -t 1.5 -i "$lv" -ar 44100 -ac 2 -c:a libmp3lame -b:a 64k librivox_44k_stereo.mp3
+ff -ss 0.5 -t 1.5 -i "$lv" -ar 48000 -c:a libopus -b:a 24k librivox_48k.opus
+ff -ss 0.5 -t 1.5 -i "$lv" -ar 32000 -c:a aac -b:a 48k librivox_32k.m4a
 # References: FFmpeg's own decode of each file at its native rate (all channels, float), averaged over the
 # channels, resampled to 16 kHz by scipy's polyphase resampler (an independent resampler).
-for f in stereo_44k.wav stereo_44k.flac stereo_22k.mp3 stereo_48k.opus mono_8k.wav stereo_44k.m4a video_with_audio.mp4; do
+for f in stereo_44k.wav stereo_44k.flac stereo_22k.mp3 stereo_48k.opus mono_8k.wav stereo_44k.m4a video_with_audio.mp4 \
+    librivox_22k.flac librivox_44k_stereo.mp3 librivox_48k.opus librivox_32k.m4a; do
   rate=$(ffprobe -v error -select_streams a:0 -show_entries stream=sample_rate -of csv=p=0 "$f")
   ch=$(ffprobe -v error -select_streams a:0 -show_entries stream=channels -of csv=p=0 "$f")
   ff -i "$f" -map a:0 -f f32le -c:a pcm_f32le "$tmp/raw.f32"

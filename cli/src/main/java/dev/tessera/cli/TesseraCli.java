@@ -16,8 +16,10 @@ import picocli.CommandLine.Command;
             EmbedCommand.class, SimilarityCommand.class,
             // endregion text
             // region dbm (#6)
+            DbmCommand.class,
             // endregion dbm
             // region speech (#7)
+            TranscribeCommand.class,
             // endregion speech
             // region chat (#8)
             ChatCommand.class,

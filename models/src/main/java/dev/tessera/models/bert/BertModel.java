@@ -39,8 +39,8 @@ public final class BertModel implements AutoCloseable {
     private final List<Tensor> owned;
     private boolean closed;
 
-    private record Layer(Linear q, Linear k, Linear v, Linear o, LayerNorm attnLn, Linear up, Linear down,
-            LayerNorm outLn) {}
+    /** One encoder layer; {@code qkv} is the query, key and value projections stacked into one [3·hidden, hidden]. */
+    private record Layer(Linear qkv, Linear o, LayerNorm attnLn, Linear up, Linear down, LayerNorm outLn) {}
 
     /** Builds the encoder from HF-named tensors in {@code source} (prefix {@code bert.} optional). */
     public static BertModel load(TensorSource source, BertConfig config, Device device) {
@@ -102,11 +102,12 @@ public final class BertModel implements AutoCloseable {
         this.typeEmb = w.take("embeddings.token_type_embeddings.weight", cfg.typeVocabSize(), h);
         this.embLn = LayerNorm.take(w, "embeddings.LayerNorm", h, eps);
         List<Layer> ls = new ArrayList<>();
+        List<Linear[]> qkvParts = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {
             Weights l = w.prefixed("encoder.layer." + i + ".");
-            ls.add(new Layer(Linear.take(l, "attention.self.query", h, h, true),
-                    Linear.take(l, "attention.self.key", h, h, true),
-                    Linear.take(l, "attention.self.value", h, h, true),
+            qkvParts.add(new Linear[] {Linear.take(l, "attention.self.query", h, h, true),
+                Linear.take(l, "attention.self.key", h, h, true), Linear.take(l, "attention.self.value", h, h, true)});
+            ls.add(new Layer(null,
                     Linear.take(l, "attention.output.dense", h, h, true),
                     LayerNorm.take(l, "attention.output.LayerNorm", h, eps),
                     Linear.take(l, "intermediate.dense", h, inter, true),
@@ -114,8 +115,30 @@ public final class BertModel implements AutoCloseable {
                     LayerNorm.take(l, "output.LayerNorm", h, eps)));
         }
         root.finish();
+        // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass
+        List<Tensor> own = new ArrayList<>(root.loaded());
+        try {
+            for (int i = 0; i < ls.size(); i++) {
+                Linear[] p = qkvParts.get(i);
+                Tensor wq = Ops.concat(0, p[0].weight(), p[1].weight(), p[2].weight());
+                own.add(wq);
+                Tensor bq = Ops.concat(0, p[0].bias(), p[1].bias(), p[2].bias());
+                own.add(bq);
+                for (Linear part : p) {
+                    own.remove(part.weight());
+                    own.remove(part.bias());
+                    part.weight().close();
+                    part.bias().close();
+                }
+                Layer old = ls.get(i);
+                ls.set(i, new Layer(new Linear(wq, bq), old.o(), old.attnLn(), old.up(), old.down(), old.outLn()));
+            }
+        } catch (RuntimeException e) {
+            own.forEach(Tensor::close);
+            throw e;
+        }
         this.layers = List.copyOf(ls);
-        this.owned = root.loaded();
+        this.owned = List.copyOf(own);
     }
 
     public BertConfig config() {
@@ -174,9 +197,10 @@ public final class BertModel implements AutoCloseable {
             long heads = config.numHeads();
             long d = config.headDim();
             long h = config.hiddenSize();
-            Tensor q = l.q().forward(x).reshape(b, s, heads, d).transpose(1, 2);
-            Tensor k = l.k().forward(x).reshape(b, s, heads, d).transpose(1, 2);
-            Tensor v = l.v().forward(x).reshape(b, s, heads, d).transpose(1, 2);
+            Tensor qkv = l.qkv().forward(x).reshape(b, s, 3 * heads, d); // [B, S, 3·heads, D]
+            Tensor q = qkv.slice(2, 0, heads).transpose(1, 2);
+            Tensor k = qkv.slice(2, heads, 2 * heads).transpose(1, 2);
+            Tensor v = qkv.slice(2, 2 * heads, 3 * heads).transpose(1, 2);
             Tensor ctx = Attention.scaledDotProduct(q, k, v, opt).transpose(1, 2).contiguous().reshape(b, s, h);
             Tensor a = l.attnLn().forward(Ops.add(l.o().forward(ctx), x));
             Tensor f = l.up().forward(a);

@@ -140,6 +140,14 @@ public final class BertOnnxImport {
     // ------------------------------------------------------------------ the walk
 
     private void walk() {
+        long quantized = m.nodes().stream().filter(n -> n.opType().equals("MatMulInteger")
+                || n.opType().equals("DynamicQuantizeLinear") || n.opType().equals("QLinearMatMul")
+                || n.opType().equals("DequantizeLinear")).count();
+        if (quantized > 0) {
+            throw new IllegalArgumentException(m.source() + ": a quantized (INT8) export (" + quantized
+                    + " quantization nodes, " + m.quantizedWeights().size() + " quantized weights with scales); the BERT"
+                    + " import reads float weights only: use the fp32 export");
+        }
         String idsInput = input("input_ids", true);
         String typeInput = input("token_type_ids", false);
         // embeddings: Gathers over float tables

@@ -4,6 +4,7 @@ import dev.tessera.models.hub.ModelResolver;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
@@ -261,33 +262,30 @@ public final class SentenceEncoder implements AutoCloseable {
             Arrays.fill(mask, i * s, i * s + t.length, 1);
         }
         int h = dimension();
-        float[] hs;
+        boolean padded = batch.stream().anyMatch(a -> a.length != s);
+        // mean pooling as one batched product: weights [B, 1, S] (1/len on real tokens, 0 on padding) · hidden
+        float[] weights = new float[b * s];
+        for (int i = 0; i < b; i++) {
+            int len = batch.get(i).length;
+            Arrays.fill(weights, i * s, i * s + len, 1f / len);
+        }
+        float[] means;
         try (Scope ignored = Tessera.scope()) {
             Device dev = model.device();
             Tensor ids = Tensor.ofInts(flat, dev, b, s);
-            Tensor m = Tensor.ofInts(mask, dev, b, s);
-            hs = model.forward(ids, s == batch.stream().mapToInt(a -> a.length).min().orElse(s) ? null : m, null)
-                    .toFloatArray();
+            Tensor hidden = model.forward(ids, padded ? Tensor.ofInts(mask, dev, b, s) : null, null); // [B, S, H]
+            means = Ops.matmul(Tensor.of(weights, dev, b, 1, s), hidden).toFloatArray(); // [B, 1, H]: to the host
         }
         float[][] out = new float[b][h];
         for (int i = 0; i < b; i++) {
-            int len = batch.get(i).length;
-            float[] o = out[i];
-            double[] acc = new double[h];
-            for (int t = 0; t < len; t++) {
-                int base = (i * s + t) * h;
-                for (int c = 0; c < h; c++) {
-                    acc[c] += hs[base + c];
-                }
-            }
             double norm = 0;
             for (int c = 0; c < h; c++) {
-                acc[c] /= len;
-                norm += acc[c] * acc[c];
+                double v = means[i * h + c];
+                norm += v * v;
             }
             double inv = 1.0 / Math.max(Math.sqrt(norm), 1e-12);
             for (int c = 0; c < h; c++) {
-                o[c] = (float) (acc[c] * inv);
+                out[i][c] = (float) (means[i * h + c] * inv);
             }
         }
         return out;

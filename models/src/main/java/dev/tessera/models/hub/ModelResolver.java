@@ -147,12 +147,13 @@ public final class ModelResolver {
     public Path findJar(String group, String artifact, String version) {
         Path local = localRepository.resolve(group.replace('.', '/')).resolve(artifact).resolve(version)
                 .resolve(artifact + "-" + version + ".jar");
-        if (!Files.isRegularFile(local)) {
-            Path cp = onClassPath(group, artifact, version);
-            if (cp != null) {
-                LOG.debug("{}:{}:{} from the class path: {}", group, artifact, version, cp);
-                return cp;
-            }
+        if (Files.isRegularFile(local) && !version.endsWith("-SNAPSHOT")) {
+            return local; // a release in the local repository: what Maven would use, no resolver session needed
+        }
+        Path cp = onClassPath(group, artifact, version);
+        if (cp != null) {
+            LOG.debug("{}:{}:{} from the class path: {}", group, artifact, version, cp);
+            return cp;
         }
         return resolveJar(group, artifact, version);
     }

@@ -67,9 +67,11 @@ class BertCheckpointTest {
         }
     }
 
-    @Test
-    void onnxExportMatchesPyTorchAndGivesTheConfig() throws IOException {
-        OnnxModel onnx = OnnxModel.read(TINY.resolve("onnx/model.onnx"));
+    /** opset 14 (decomposed LayerNorm: ReduceMean/Sub/Pow/Sqrt/Div) and opset 17 (LayerNormalization nodes). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"onnx", "onnx17"})
+    void onnxExportMatchesPyTorchAndGivesTheConfig(String export) throws IOException {
+        OnnxModel onnx = OnnxModel.read(TINY.resolve(export).resolve("model.onnx"));
         BertOnnxImport imp = BertOnnxImport.map(onnx);
         assertEquals(BertConfig.from(HfConfig.read(TINY)), imp.config());
         assertEquals(16 * 2 + 5, imp.names().size());
@@ -123,6 +125,26 @@ class BertCheckpointTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> BertModel.fromOnnx(OnnxModel.read(f), null, Device.CPU));
         assertTrue(e.getMessage().contains("not a BERT encoder graph"), e.getMessage());
+    }
+
+    @Test
+    void quantizedExportsAreNamedAsSuch(@TempDir Path dir) throws IOException {
+        OnnxIr.Graph g = OnnxIr.Graph.newBuilder()
+                .addInitializer(OnnxIr.Tensor.newBuilder().setName("wq").setDataType(3).addDims(2).addDims(2)
+                        .setRawData(ByteString.copyFrom(new byte[] {1, 2, 3, 4})))
+                .addInitializer(OnnxIr.Tensor.newBuilder().setName("wq_zp").setDataType(3)
+                        .setRawData(ByteString.copyFrom(new byte[] {0})))
+                .addNode(OnnxIr.Node.newBuilder().setOpType("DynamicQuantizeLinear").addInput("x").addOutput("xq")
+                        .addOutput("xs").addOutput("xz"))
+                .addNode(OnnxIr.Node.newBuilder().setOpType("MatMulInteger").addInput("xq").addInput("wq")
+                        .addInput("xz").addInput("wq_zp").addOutput("y"))
+                .build();
+        Path f = dir.resolve("q.onnx");
+        Files.write(f, OnnxIr.Model.newBuilder().setIrVersion(8).setGraph(g).build().toByteArray());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BertModel.fromOnnx(OnnxModel.read(f), null, Device.CPU));
+        assertTrue(e.getMessage().contains("quantized (INT8) export") && e.getMessage().contains("1 quantized weights"),
+                e.getMessage());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.tessera.models.llama;
 
+import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,13 +20,13 @@ class CudaLlamaTest {
     void logitsAndGreedyOnCuda() throws Exception {
         Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
         Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
-        Path dir = LlamaParityTest.fixture("llama-gqa");
+        Path dir = LlamaParityTest.fixtureDir("llama-gqa");
         int[] prompt = Npy.read(dir.resolve("prompt.npy")).ints();
         float[] ref = Npy.read(dir.resolve("logits.npy")).requireFloats();
         Device cuda = Device.parse("cuda:0");
         for (DType dt : new DType[] {DType.F32, DType.BF16}) {
             try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, cuda, dt); Tensor t = m.logits(prompt)) {
-                double r = LlamaParityTest.rel(t.toFloatArray(), ref);
+                double r = Fixtures.relErr(t.toFloatArray(), ref);
                 System.out.printf("cuda %s: logits rel err %.3g%n", dt, r);
                 assertTrue(r <= (dt == DType.F32 ? 1e-4 : 2e-2), dt + " rel err " + r);
                 if (dt == DType.F32) {

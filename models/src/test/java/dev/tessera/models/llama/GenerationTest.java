@@ -28,9 +28,9 @@ class GenerationTest {
 
     @BeforeAll
     static void load() throws Exception {
-        Path dir = LlamaParityTest.fixture("llama-gqa");
+        Path dir = LlamaParityTest.fixtureDir("llama-gqa");
         model = LlamaForCausalLM.load(dir, Device.CPU, null);
-        tokenizer = Tokenizer.load(LlamaParityTest.fixture("tokenizer.json"));
+        tokenizer = Tokenizer.load(LlamaParityTest.fixtureDir("tokenizer.json"));
         prompt = Npy.read(dir.resolve("prompt.npy")).ints();
         greedyRef = Npy.read(dir.resolve("greedy.npy")).ints();
     }
@@ -140,7 +140,7 @@ class GenerationTest {
 
     @Test
     void chatTemplateRendersAndRaises() {
-        ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixture("llama-gqa").getParent());
+        ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixtureDir("llama-gqa").getParent());
         String s = t.render(List.of(Message.system("Be brief."), Message.user("  hello there "),
                 Message.assistant("hi"), Message.user("what is in the image?")), true);
         assertEquals("<s><|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhello there<|im_end|>\n"
@@ -168,7 +168,7 @@ class GenerationTest {
 
     @Test
     void thousandTurnChatKeepsMemoryBoundedByTheContext() {
-        ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixture("llama-gqa").getParent());
+        ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixtureDir("llama-gqa").getParent());
         Generator g = new Generator(model, tokenizer);
         GenerationConfig cfg = GenerationConfig.sampling(6, 0.8, 0.9, 1).withUseEos(false);
         try (ChatSession chat = new ChatSession(g, t, "You are terse.", 0)) {

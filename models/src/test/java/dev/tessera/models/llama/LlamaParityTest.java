@@ -1,5 +1,6 @@
 package dev.tessera.models.llama;
 
+import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,31 +19,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * untied head (F32-stored), and MQA + tied head + Qwen2 q/k/v bias (BF16-stored, converted to F32).
  */
 class LlamaParityTest {
-    static Path fixture(String name) {
-        try {
-            return Paths.get(LlamaParityTest.class.getResource("/llama/" + name).toURI());
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    static Path fixtureDir(String name) {
+        return Fixtures.resource("llama/" + name);
     }
 
-    static double rel(float[] out, float[] ref) {
-        assertEquals(ref.length, out.length, "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < out.length; i++) {
-            double d = (double) out[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        double r = Math.sqrt(num / den);
-        assertTrue(!Double.isNaN(r), "NaN in output");
-        return r;
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"llama-gqa", "llama-tied"})
     void logitsGreedyAndCacheMatchReference(String name) throws Exception {
-        Path dir = fixture(name);
+        Path dir = fixtureDir(name);
         int[] prompt = Npy.read(dir.resolve("prompt.npy")).ints();
         float[] ref = Npy.read(dir.resolve("logits.npy")).requireFloats();
         int[] greedyRef = Npy.read(dir.resolve("greedy.npy")).ints();
@@ -54,7 +39,7 @@ class LlamaParityTest {
                 assertArrayEquals(new long[] {1, prompt.length, v}, t.shape());
                 logits = t.toFloatArray();
             }
-            double r = rel(logits, ref);
+            double r = Fixtures.relErr(logits, ref);
             System.out.printf("%s: prompt logits rel err %.3g%n", name, r);
             assertTrue(r <= 1e-4, name + ": logits rel err " + r);
 
@@ -70,7 +55,7 @@ class LlamaParityTest {
                 try (Tensor t = m.forward(new int[][] {b}, null, cache, true)) {
                     System.arraycopy(t.toFloatArray(), 0, chunked, split * v, b.length * v);
                 }
-                double rc = rel(chunked, logits);
+                double rc = Fixtures.relErr(chunked, logits);
                 System.out.printf("%s: chunked prefill vs one pass rel err %.3g%n", name, rc);
                 assertTrue(rc <= 1e-5, "chunked prefill differs: " + rc);
 
@@ -90,7 +75,7 @@ class LlamaParityTest {
                         int n = prompt.length + i + 1;
                         try (Tensor full = m.logits(java.util.Arrays.copyOf(seq, n))) {
                             float[] f = full.toFloatArray();
-                            worst = Math.max(worst, rel(last, java.util.Arrays.copyOfRange(f, (n - 1) * v, n * v)));
+                            worst = Math.max(worst, Fixtures.relErr(last, java.util.Arrays.copyOfRange(f, (n - 1) * v, n * v)));
                         }
                     }
                 }

@@ -1,5 +1,6 @@
 package dev.tessera.models.llava;
 
+import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -27,34 +28,18 @@ import org.junit.jupiter.api.Test;
  * transformers) on a tiny random checkpoint, in both weight layouts; bad inputs; image preprocessing.
  */
 class LlavaTest {
-    static Path fixture(String name) {
-        try {
-            return Paths.get(LlavaTest.class.getResource("/llava/" + name).toURI());
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    static Path fixtureDir(String name) {
+        return Fixtures.resource("llava/" + name);
     }
 
-    static double rel(float[] out, float[] ref) {
-        assertEquals(ref.length, out.length, "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < out.length; i++) {
-            double d = (double) out[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        double r = Math.sqrt(num / den);
-        assertTrue(!Double.isNaN(r), "NaN in output");
-        return r;
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"llava-tiny", "llava-tiny-new"})
     void logitsWithAndWithoutImagesAndGreedyMatchReference(String layout) throws Exception {
-        Path dir = fixture("llava-tiny");
+        Path dir = fixtureDir("llava-tiny");
         Npy.Array px = Npy.read(dir.resolve("pixel_values.npy"));
         int[] prompt = Npy.read(dir.resolve("prompt.npy")).ints();
-        try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(fixture(layout), Device.CPU, null);
+        try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(fixtureDir(layout), Device.CPU, null);
                 Tensor pixels = Tensor.of(px.requireFloats(), px.shape())) {
             int v = m.config().text().vocabSize();
             float[] logits;
@@ -62,11 +47,11 @@ class LlavaTest {
                 assertEquals(prompt.length + 2 * 15, t.dim(1));
                 logits = t.toFloatArray();
             }
-            double r = rel(logits, Npy.read(dir.resolve("logits.npy")).requireFloats());
+            double r = Fixtures.relErr(logits, Npy.read(dir.resolve("logits.npy")).requireFloats());
             System.out.printf("%s: logits with 2 images rel err %.3g%n", layout, r);
             assertTrue(r <= 1e-4, "rel err " + r);
             try (Tensor t = m.logits(Npy.read(dir.resolve("prompt_text.npy")).ints(), null)) {
-                double rt = rel(t.toFloatArray(), Npy.read(dir.resolve("logits_text.npy")).requireFloats());
+                double rt = Fixtures.relErr(t.toFloatArray(), Npy.read(dir.resolve("logits_text.npy")).requireFloats());
                 System.out.printf("%s: text-only logits rel err %.3g%n", layout, rt);
                 assertTrue(rt <= 1e-4, "text rel err " + rt);
             }
@@ -77,7 +62,7 @@ class LlavaTest {
                     Tensor last = m.forward(cache, full, feats, false)) {
                 float[][] first = {last.toFloatArray()};
                 float[] ref = java.util.Arrays.copyOfRange(logits, (full.length - 1) * v, full.length * v);
-                assertTrue(rel(first[0], ref) <= 1e-5);
+                assertTrue(Fixtures.relErr(first[0], ref) <= 1e-5);
                 Generator g = new Generator(m.languageModel(), null);
                 Generator.Result res = g.decode(cache, first, List.of(full), GenerationConfig.greedy(32).withUseEos(false),
                         null).get(0);
@@ -88,7 +73,7 @@ class LlavaTest {
 
     @Test
     void badInputsGiveClearErrors() throws Exception {
-        Path dir = fixture("llava-tiny");
+        Path dir = fixtureDir("llava-tiny");
         Npy.Array px = Npy.read(dir.resolve("pixel_values.npy"));
         int[] prompt = Npy.read(dir.resolve("prompt.npy")).ints();
         try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(dir, Device.CPU, null);
@@ -107,7 +92,7 @@ class LlavaTest {
         }
         LlavaImageProcessor proc = LlavaImageProcessor.load(dir, 28);
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> proc.preprocess(List.of(fixture("image-preprocess/not-an-image.png")), Device.CPU));
+                () -> proc.preprocess(List.of(fixtureDir("image-preprocess/not-an-image.png")), Device.CPU));
         assertTrue(bad.getMessage().contains("cannot decode image"), bad.getMessage());
         IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
                 () -> proc.preprocess(List.of(dir.resolve("nope.png")), Device.CPU));
@@ -130,9 +115,9 @@ class LlavaTest {
 
     @Test
     void preprocessingMatchesTheReference() throws Exception {
-        LlavaImageProcessor proc = LlavaImageProcessor.load(fixture("llava-tiny"), 28);
-        Npy.Array ref = Npy.read(fixture("image-preprocess/pixel_values.npy"));
-        try (Tensor t = proc.preprocess(List.of(fixture("image-preprocess/test.png")), Device.CPU)) {
+        LlavaImageProcessor proc = LlavaImageProcessor.load(fixtureDir("llava-tiny"), 28);
+        Npy.Array ref = Npy.read(fixtureDir("image-preprocess/pixel_values.npy"));
+        try (Tensor t = proc.preprocess(List.of(fixtureDir("image-preprocess/test.png")), Device.CPU)) {
             assertArrayEquals(ref.shape(), t.shape());
             float[] out = t.toFloatArray();
             float[] r = ref.requireFloats();

@@ -1,5 +1,6 @@
 package dev.tessera.models.whisper;
 
+import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -22,47 +23,31 @@ import org.junit.jupiter.params.provider.ValueSource;
  * checkpoints of different sizes and mel counts (80 and 128).
  */
 class WhisperParityTest {
-    static Path dir(String name) throws Exception {
-        return Path.of(WhisperParityTest.class.getResource("/whisper/" + name + "/config.json").toURI()).getParent();
+    static Path fixtureDir(String name) {
+        return Fixtures.resource("whisper/" + name);
     }
 
-    static Tensor npy(Path f) throws Exception {
-        Npy.Array a = Npy.read(f);
-        return Tensor.of(a.requireFloats(), a.shape());
-    }
 
     static int[] ints(Path f) throws Exception {
         return Npy.read(f).ints();
     }
 
-    static double rel(float[] out, float[] ref) {
-        double num = 0, den = 0;
-        for (int i = 0; i < ref.length; i++) {
-            double d = (double) out[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-            if (Float.isNaN(out[i])) {
-                return Double.NaN;
-            }
-        }
-        return Math.sqrt(num / den);
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny-a", "tiny-b"})
     void encoderLogitsAndGreedyMatchTheReference(String name) throws Exception {
-        Path d = dir(name);
-        try (WhisperModel m = WhisperModel.load(d); Tensor mel = npy(d.resolve("features.npy"))) {
+        Path d = fixtureDir(name);
+        try (WhisperModel m = WhisperModel.load(d); Tensor mel = Fixtures.npyTensor(d.resolve("features.npy"))) {
             float[] refEnc = Npy.read(d.resolve("encoder.npy")).requireFloats();
             try (Tensor enc = m.encode(mel)) {
-                double e = rel(enc.toFloatArray(), refEnc);
+                double e = Fixtures.relErr(enc.toFloatArray(), refEnc);
                 assertTrue(e <= 1e-4, name + ": encoder rel err " + e);
                 int[] prompt = ints(d.resolve("prompt.npy"));
                 float[] refLogits = Npy.read(d.resolve("logits.npy")).requireFloats();
                 float[] full;
                 try (WhisperCache c = m.newCache(enc, prompt.length); Tensor l = m.decode(new int[][] {prompt}, c, true)) {
                     full = l.toFloatArray();
-                    e = rel(full, refLogits);
+                    e = Fixtures.relErr(full, refLogits);
                     assertTrue(e <= 1e-4, name + ": decoder logits rel err " + e);
                 }
                 // KV-cache decoding, one token at a time, equals the full pass.
@@ -72,7 +57,7 @@ class WhisperParityTest {
                         try (Tensor l = m.decode(new int[][] {{prompt[i]}}, c, false)) {
                             float[] step = l.toFloatArray();
                             float[] ref = java.util.Arrays.copyOfRange(full, i * v, i * v + v);
-                            double se = rel(step, ref);
+                            double se = Fixtures.relErr(step, ref);
                             assertTrue(se <= 1e-5, name + ": cached step " + i + " rel err " + se);
                         }
                     }
@@ -110,7 +95,7 @@ class WhisperParityTest {
 
     @Test
     void badInputGetsClearErrors() throws Exception {
-        Path d = dir("tiny-a");
+        Path d = fixtureDir("tiny-a");
         try (WhisperModel m = WhisperModel.load(d)) {
             float[] nan = new float[80 * 200];
             nan[17] = Float.NaN;
@@ -133,7 +118,7 @@ class WhisperParityTest {
 
     @Test
     void checkpointMissingATensorListsIt() throws Exception {
-        Path src = dir("tiny-a");
+        Path src = fixtureDir("tiny-a");
         Path tmp = Files.createTempDirectory("whisper-bad");
         try {
             for (String f : new String[] {"config.json", "generation_config.json"}) {

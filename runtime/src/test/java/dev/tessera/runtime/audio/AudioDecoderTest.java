@@ -46,14 +46,15 @@ class AudioDecoderTest {
     }
 
     /**
-     * Each container/codec: exact length round(n·16000/rate), and agreement with the reference. The two
+     * Each container/codec, on synthetic speech + tone and on a real recording (LibriVox): exact length round(n·16000/rate), and agreement with the reference. The two
      * resamplers differ (swresample's default filter vs scipy's Kaiser polyphase) mostly near the band edge;
      * lossless inputs agree to ≥ 30 dB SNR, lossy ones likewise since both sides decode the same stream.
      */
     @ParameterizedTest
     @CsvSource({"stereo_44k.wav, pcm, 2, 44100", "stereo_44k.flac, flac, 2, 44100", "stereo_22k.mp3, mp3, 2, 22050",
             "stereo_48k.opus, opus, 2, 48000", "mono_8k.wav, pcm, 1, 8000", "stereo_44k.m4a, aac, 2, 44100",
-            "video_with_audio.mp4, aac, 2, 44100"})
+            "video_with_audio.mp4, aac, 2, 44100", "librivox_22k.flac, flac, 1, 22050",
+            "librivox_44k_stereo.mp3, mp3, 2, 44100", "librivox_48k.opus, opus, 1, 48000", "librivox_32k.m4a, aac, 1, 32000"})
     void decodesEachContainerToTheReference(String file, String codecPrefix, int channels, int rate) throws Exception {
         Path f = fixture(file);
         float[] ref = Npy.read(fixture("ref16k_" + file.replace('.', '_') + ".npy")).requireFloats();

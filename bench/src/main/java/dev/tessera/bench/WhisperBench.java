@@ -1,0 +1,209 @@
+package dev.tessera.bench;
+
+import dev.tessera.bindings.TesseraNative;
+import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.whisper.WhisperCache;
+import dev.tessera.models.whisper.WhisperConfig;
+import dev.tessera.models.whisper.WhisperModel;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.Tensor;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Whisper on the CPU at the tiny (d 384, 4+4 layers, 6 heads) and base (d 512, 6+6, 8) sizes with random weights,
+ * vocab 51,865: encoder time for one 30 s window (80 x 3000 log-mel) and greedy decoder tokens/s with the KV cache,
+ * beside the PyTorch peer ({@code bench/python/whisper_peer.py}: the same architecture in eager PyTorch 1.13, F32,
+ * same thread count) run in the same invocation. Medians of {@code --reps}.
+ *
+ * <pre>java -cp bench/target/tessera-bench-*.jar:bench/target/lib/* dev.tessera.bench.WhisperBench [--sizes tiny,base]
+ *     [--tokens 64] [--reps 3] [--out bench/results/whisper-cpu.json]</pre>
+ */
+public final class WhisperBench {
+    private WhisperBench() {}
+
+    static WhisperConfig config(String size) {
+        int[] s = switch (size) {
+            case "tiny" -> new int[] {384, 4, 6, 1536};
+            case "base" -> new int[] {512, 6, 8, 2048};
+            default -> throw new IllegalArgumentException("size must be tiny or base, got " + size);
+        };
+        return new WhisperConfig(s[0], s[1], s[2], s[3], s[1], s[2], s[3], 80, 1500, 448, 51865, 50258, 50257,
+                new int[0], new int[0], 50363, Map.of("en", 50259), Map.of("transcribe", 50359), true, 50);
+    }
+
+    static Map<String, Tensor> weights(WhisperConfig c, long seed) {
+        Random r = new Random(seed);
+        Map<String, Tensor> w = new HashMap<>();
+        int d = c.dModel();
+        java.util.function.BiConsumer<String, long[]> add = (n, shape) -> {
+            int len = (int) Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+            float[] a = new float[len];
+            float sc = (float) (1 / Math.sqrt(shape[shape.length - 1]));
+            for (int i = 0; i < len; i++) {
+                a[i] = (float) r.nextGaussian() * sc;
+            }
+            w.put(n, Tensor.of(a, shape));
+        };
+        String e = "model.encoder.";
+        add.accept(e + "conv1.weight", new long[] {d, 80, 3});
+        add.accept(e + "conv1.bias", new long[] {d});
+        add.accept(e + "conv2.weight", new long[] {d, d, 3});
+        add.accept(e + "conv2.bias", new long[] {d});
+        add.accept(e + "embed_positions.weight", new long[] {1500, d});
+        add.accept("model.decoder.embed_tokens.weight", new long[] {c.vocabSize(), d});
+        add.accept("model.decoder.embed_positions.weight", new long[] {448, d});
+        for (String side : new String[] {"encoder", "decoder"}) {
+            String p0 = "model." + side + ".";
+            add.accept(p0 + "layer_norm.weight", new long[] {d});
+            add.accept(p0 + "layer_norm.bias", new long[] {d});
+            for (int i = 0; i < c.encoderLayers(); i++) {
+                String p = p0 + "layers." + i + ".";
+                List<String> atts = new ArrayList<>(List.of("self_attn"));
+                List<String> lns = new ArrayList<>(List.of("self_attn_layer_norm", "final_layer_norm"));
+                if (side.equals("decoder")) {
+                    atts.add("encoder_attn");
+                    lns.add("encoder_attn_layer_norm");
+                }
+                for (String a : atts) {
+                    for (String pr : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+                        add.accept(p + a + "." + pr + ".weight", new long[] {d, d});
+                        if (!pr.equals("k_proj")) {
+                            add.accept(p + a + "." + pr + ".bias", new long[] {d});
+                        }
+                    }
+                }
+                for (String ln : lns) {
+                    add.accept(p + ln + ".weight", new long[] {d});
+                    add.accept(p + ln + ".bias", new long[] {d});
+                }
+                add.accept(p + "fc1.weight", new long[] {c.encoderFfn(), d});
+                add.accept(p + "fc1.bias", new long[] {c.encoderFfn()});
+                add.accept(p + "fc2.weight", new long[] {d, c.encoderFfn()});
+                add.accept(p + "fc2.bias", new long[] {d});
+            }
+        }
+        return w;
+    }
+
+    static double median(List<Double> v) {
+        List<Double> s = new ArrayList<>(v);
+        s.sort(null);
+        return s.get(s.size() / 2);
+    }
+
+    public static void main(String[] args) throws Exception {
+        String sizes = "tiny,base";
+        int tokens = 64;
+        int reps = 3;
+        Path out = Path.of("bench/results/whisper-cpu.json");
+        String python = "/usr/bin/python3";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--sizes" -> sizes = args[++i];
+                case "--tokens" -> tokens = Integer.parseInt(args[++i]);
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--out" -> out = Path.of(args[++i]);
+                case "--python" -> python = args[++i];
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        int threads = TesseraNative.tsr_cpu_threads();
+        StringBuilder rows = new StringBuilder();
+        for (String size : sizes.split(",")) {
+            WhisperConfig c = config(size);
+            Map<String, Tensor> w = weights(c, 1);
+            List<Double> encMs = new ArrayList<>();
+            List<Double> tps = new ArrayList<>();
+            try (WhisperModel m = WhisperModel.fromSource(c, TensorSource.of(w, "random " + size), Device.CPU, DType.F32)) {
+                w.values().forEach(Tensor::close);
+                float[] mel = new float[80 * 3000];
+                Random r = new Random(2);
+                for (int i = 0; i < mel.length; i++) {
+                    mel[i] = (float) r.nextGaussian();
+                }
+                try (Tensor x = Tensor.of(mel, 1, 80, 3000)) {
+                    m.encode(x).close(); // warm-up
+                    for (int rep = 0; rep < reps; rep++) {
+                        long t0 = System.nanoTime();
+                        try (Tensor enc = m.encode(x)) {
+                            encMs.add((System.nanoTime() - t0) / 1e6);
+                            tps.add(decodeTps(m, enc, tokens));
+                        }
+                    }
+                }
+            }
+            String peer = runPeer(python, size, threads, tokens, reps);
+            double pEnc = Double.parseDouble(peer.replaceAll(".*\"encoder_ms\": ([0-9.eE+-]+).*", "$1"));
+            double pTps = Double.parseDouble(peer.replaceAll(".*\"decode_tokens_per_s\": ([0-9.eE+-]+).*", "$1"));
+            double e = median(encMs);
+            double t = median(tps);
+            System.out.printf("whisper %s: encoder %.1f ms vs torch %.1f ms (%.2fx); decode %.1f vs %.1f tokens/s (%.2fx)%n",
+                    size, e, pEnc, pEnc / e, t, pTps, t / pTps);
+            if (rows.length() > 0) {
+                rows.append(",\n");
+            }
+            rows.append(String.format(java.util.Locale.ROOT, "    {\"size\": \"%s\", \"tessera_encoder_ms\": %.2f, "
+                    + "\"torch_encoder_ms\": %.2f, \"encoder_speedup\": %.3f, \"tessera_decode_tokens_per_s\": %.2f, "
+                    + "\"torch_decode_tokens_per_s\": %.2f, \"decode_speedup\": %.3f, \"tessera_encoder_ms_all\": %s, "
+                    + "\"tessera_tps_all\": %s,\n     \"peer\": %s}", size, e, pEnc, pEnc / e, t, pTps, t / pTps, encMs, tps,
+                    peer.trim()));
+        }
+        String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"what\": \"Whisper CPU fp32, random weights, vocab 51865:"
+                + " encoder on one 30 s window (80 x 3000), greedy decode tokens/s with KV cache (" + tokens + " steps after a"
+                + " 4-token prompt); peer: PyTorch eager, same architecture, same threads\",\n  \"threads\": " + threads
+                + ",\n  \"load\": \"" + Files.readString(Path.of("/proc/loadavg")).trim() + "\",\n  \"results\": [\n" + rows
+                + "\n  ]\n}\n";
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, json);
+        System.out.println("wrote " + out);
+    }
+
+    static double decodeTps(WhisperModel m, Tensor enc, int tokens) {
+        try (WhisperCache cache = m.newCache(enc, 4 + tokens + 1)) {
+            int[] next = {50258, 50259, 50359, 50363};
+            long t0 = 0;
+            for (int step = 0; step <= tokens; step++) {
+                int id;
+                try (Tensor l = m.decode(new int[][] {next}, cache, false)) {
+                    id = Ops.argmaxLastDim(l)[0];
+                }
+                if (step == 0) {
+                    t0 = System.nanoTime();
+                }
+                next = new int[] {id};
+            }
+            return tokens / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    static String runPeer(String python, String size, int threads, int tokens, int reps) throws Exception {
+        Process p = new ProcessBuilder(python, "bench/python/whisper_peer.py", "--size", size, "--threads",
+                Integer.toString(threads), "--tokens", Integer.toString(tokens), "--reps", Integer.toString(reps)).start();
+        StringBuilder sb = new StringBuilder();
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                sb.append(line);
+            }
+        }
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("peer whisper_peer.py failed (exit " + p.exitValue() + ")");
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,191 @@
+package dev.tessera.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tessera.models.dbm.DbmConfig;
+import dev.tessera.models.dbm.DbmPictures;
+import dev.tessera.models.dbm.DigitData;
+import dev.tessera.models.dbm.DigitExperiment;
+import dev.tessera.models.dbm.MultimodalDbn;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code tessera dbm train|eval|generate}: the multimodal (image + speech) digit model. */
+@Command(name = "dbm", description = "Multimodal deep belief net over MNIST images and spoken digits.",
+        subcommands = {DbmCommand.Train.class, DbmCommand.Eval.class, DbmCommand.Generate.class})
+final class DbmCommand {
+
+    /** The data folder: --data, else $TESSERA_DATA, else data/ in the working directory or above the CLI jar. */
+    static Path dataRoot(Path given) {
+        if (given != null) {
+            return require(given);
+        }
+        String env = System.getenv("TESSERA_DATA");
+        if (env != null && !env.isBlank()) {
+            return require(Path.of(env));
+        }
+        List<Path> tries = new ArrayList<>();
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            tries.add(p.resolve("data"));
+        }
+        try {
+            Path jar = Path.of(DbmCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            for (Path p = jar.getParent(); p != null; p = p.getParent()) {
+                tries.add(p.resolve("data"));
+            }
+        } catch (Exception ignored) {
+            // no jar location: only the working directory is searched
+        }
+        for (Path p : tries) {
+            if (Files.isDirectory(p.resolve("spoken-digits")) && Files.isDirectory(p.resolve("mnist-10k"))) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("no data folder with mnist-10k/ and spoken-digits/ found; pass --data DIR");
+    }
+
+    private static Path require(Path p) {
+        if (!Files.isDirectory(p.resolve("spoken-digits")) || !Files.isDirectory(p.resolve("mnist-10k"))) {
+            throw new IllegalArgumentException(p + ": not a data folder (needs mnist-10k/ and spoken-digits/)");
+        }
+        return p;
+    }
+
+    /** The shipped checkpoint folder under the data root. */
+    static Path shippedModel(Path data) {
+        return data.resolve("dbm-checkpoint");
+    }
+
+    @Command(name = "train", description = "Train the model and its readouts; writes a checkpoint, pictures and curves.")
+    static final class Train implements Callable<Integer> {
+        @Option(names = "--epochs", defaultValue = "15", description = "CD-1 epochs per layer (default ${DEFAULT-VALUE}).")
+        int epochs;
+        @Option(names = "--device", defaultValue = "cpu", description = "cpu (cuda: not wired yet).")
+        String device;
+        @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
+        long seed;
+        @Option(names = "--out", defaultValue = "dbm-model", description = "Output folder (default ${DEFAULT-VALUE}).")
+        Path out;
+        @Option(names = "--data", description = "Data folder holding mnist-10k/ and spoken-digits/.")
+        Path data;
+        @Option(names = "--limit", defaultValue = "0", description = "Use only the first N training pairs (0: all).")
+        int limit;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!device.equals("cpu")) {
+                throw new IllegalArgumentException("--device " + device + ": only cpu is supported by dbm train for now");
+            }
+            Path root = dataRoot(data);
+            DbmConfig cfg = DbmConfig.defaults().withEpochs(epochs).withSeed(seed);
+            System.err.println("loading data from " + root + " ...");
+            DigitExperiment.Split train = DigitExperiment.load(root, "train", cfg, limit);
+            DigitExperiment.Split test = DigitExperiment.load(root, "test", cfg, 0);
+            List<MultimodalDbn.Progress> curve = new ArrayList<>();
+            long t0 = System.nanoTime();
+            try (DigitExperiment.Trained t = DigitExperiment.train(cfg, train, test.images(), p -> {
+                curve.add(p);
+                bar(p);
+            })) {
+                System.err.println();
+                t.save(out);
+                DigitExperiment.Scores s = DigitExperiment.evaluate(t, test);
+                DbmPictures.curves(curve, out.resolve("training-curves.png"));
+                DbmPictures.writeGrid(t.model().generateImages(java.util.Arrays.copyOf(test.audio(), 50)), 10,
+                        out.resolve("generated-from-speech.png"));
+                DbmPictures.writeGrid(t.model().reconstructImages(java.util.Arrays.copyOf(test.images(), 50)), 10,
+                        out.resolve("reconstructions.png"));
+                System.out.printf("trained in %.0f s -> %s%n", (System.nanoTime() - t0) / 1e9, out);
+                print(s);
+            }
+            return 0;
+        }
+
+        private static void bar(MultimodalDbn.Progress p) {
+            int w = 30;
+            int done = w * p.epoch() / p.epochs();
+            System.err.printf("\r%-7s [%s%s] %d/%d  recon %.4f%s", p.layer(), "#".repeat(done), " ".repeat(w - done), p.epoch(),
+                    p.epochs(), p.reconstructionError(),
+                    Double.isNaN(p.freeEnergyGap()) ? "" : String.format("  F-gap %.2f", p.freeEnergyGap()));
+            if (p.epoch() == p.epochs()) {
+                System.err.println();
+            }
+        }
+    }
+
+    static void print(DigitExperiment.Scores s) {
+        System.out.printf("held-out voices/digits (%d pairs): image-only %.2f%%  audio-only %.2f%%  both %.2f%%%n", s.testPairs(),
+                100 * s.imageOnly(), 100 * s.audioOnly(), 100 * s.both());
+        System.out.printf("digits generated from speech, classified as the spoken digit: %.2f%% (classifier on real images: %.2f%%)%n",
+                100 * s.generatedFromSpeech(), 100 * s.pixelClassifier());
+    }
+
+    static ObjectNode json(DigitExperiment.Scores s) {
+        ObjectNode n = new ObjectMapper().createObjectNode();
+        n.put("test_pairs", s.testPairs()).put("image_only", s.imageOnly()).put("audio_only", s.audioOnly())
+                .put("both", s.both()).put("generated_from_speech", s.generatedFromSpeech())
+                .put("pixel_classifier_on_real", s.pixelClassifier());
+        return n;
+    }
+
+    @Command(name = "eval", description = "Accuracies of a checkpoint on the held-out voices and digits.")
+    static final class Eval implements Callable<Integer> {
+        @Option(names = "--model", description = "Checkpoint folder (default: the shipped one).")
+        Path model;
+        @Option(names = "--json", description = "Print JSON.")
+        boolean json;
+        @Option(names = "--pairs", defaultValue = "0", description = "Score only the first N held-out pairs (0: all 2000).")
+        int pairs;
+        @Option(names = "--data", description = "Data folder holding mnist-10k/ and spoken-digits/.")
+        Path data;
+
+        @Override
+        public Integer call() throws Exception {
+            Path root = dataRoot(data);
+            try (DigitExperiment.Trained t = DigitExperiment.Trained.load(model != null ? model : shippedModel(root))) {
+                DigitExperiment.Split test = DigitExperiment.load(root, "test", t.model().config(), pairs);
+                DigitExperiment.Scores s = DigitExperiment.evaluate(t, test);
+                if (json) {
+                    System.out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(json(s)));
+                } else {
+                    print(s);
+                }
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "generate", description = "Generate a digit image from a spoken digit (any audio file).")
+    static final class Generate implements Callable<Integer> {
+        @Option(names = "--model", description = "Checkpoint folder (default: the shipped one).")
+        Path model;
+        @Option(names = "--audio", required = true, description = "Audio file with one spoken digit.")
+        Path audio;
+        @Option(names = "--out", required = true, description = "Output PNG.")
+        Path out;
+        @Option(names = "--samples", defaultValue = "1", description = "Images to write side by side (default 1).")
+        int samples;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!Files.isRegularFile(audio)) {
+                throw new IllegalArgumentException(audio + ": no such file");
+            }
+            Path dir = model != null ? model : shippedModel(dataRoot(null));
+            try (DigitExperiment.Trained t = DigitExperiment.Trained.load(dir)) {
+                DbmConfig c = t.model().config();
+                float[][] f = DigitData.speechFeatures(List.of(DigitData.clip(audio)), c.nMels(), c.frames());
+                float[][] img = t.model().generateImages(f);
+                int digit = t.pixels().predict(img)[0];
+                DbmPictures.writeGrid(img, 1, out);
+                System.out.printf("%s -> %s (the image classifier reads it as %d)%n", audio, out, digit);
+            }
+            return 0;
+        }
+    }
+}

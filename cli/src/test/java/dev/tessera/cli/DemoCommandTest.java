@@ -1,0 +1,67 @@
+package dev.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code tessera demo} and {@code tessera dbm eval/generate} on the shipped checkpoint (CPU). */
+class DemoCommandTest {
+    @Test
+    void demoRunsMiniLmAndTheDbnAndWritesPictures(@TempDir Path out) throws Exception {
+        InfoCommandTest.Run r = InfoCommandTest.run("demo", "--out", out.toString(), "--pairs", "300");
+        assertEquals(0, r.exitCode(), r.out());
+        Matcher m = Pattern.compile("paraphrase cos ([-0-9.]+) vs unrelated ([-0-9.]+)").matcher(r.out());
+        assertTrue(m.find(), r.out());
+        assertTrue(Double.parseDouble(m.group(1)) > Double.parseDouble(m.group(2)) + 0.3, r.out());
+        Matcher acc = Pattern.compile("image-only ([0-9.]+)%, speech-only ([0-9.]+)%, both ([0-9.]+)%").matcher(r.out());
+        assertTrue(acc.find(), r.out());
+        double both = Double.parseDouble(acc.group(3));
+        assertTrue(both > Double.parseDouble(acc.group(1)) && both > Double.parseDouble(acc.group(2)), r.out());
+        BufferedImage img = ImageIO.read(out.resolve("generated-from-speech.png").toFile());
+        assertEquals(10 * 58, img.getWidth());
+        assertEquals(10 * 58, img.getHeight());
+    }
+
+    @Test
+    void dbmEvalJsonAndGenerate(@TempDir Path out) throws Exception {
+        InfoCommandTest.Run r = InfoCommandTest.run("dbm", "eval", "--json", "--pairs", "500");
+        assertEquals(0, r.exitCode(), r.out());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertTrue(j.get("both").asDouble() > j.get("image_only").asDouble(), r.out());
+        assertTrue(j.get("both").asDouble() > j.get("audio_only").asDouble(), r.out());
+        // a spoken digit written as WAV by ffmpeg-free Java (a clip of the held-out split, re-encoded)
+        Path wav = out.resolve("seven.wav");
+        float[] clip = dev.tessera.models.dbm.DigitData.speech(DbmCommand.dataRoot(null).resolve("spoken-digits"), "test")
+                .clips().get(7);
+        writeWav(wav, clip);
+        Path png = out.resolve("seven.png");
+        r = InfoCommandTest.run("dbm", "generate", "--audio", wav.toString(), "--out", png.toString());
+        assertEquals(0, r.exitCode(), r.out());
+        assertTrue(r.out().contains("reads it as 7"), r.out());
+        assertTrue(Files.size(png) > 100);
+        Path bad = out.resolve("bad.wav");
+        Files.write(bad, new byte[] {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'x'});
+        assertTrue(InfoCommandTest.run("dbm", "generate", "--audio", bad.toString(), "--out", png.toString()).exitCode() != 0);
+    }
+
+    static void writeWav(Path p, float[] x) throws Exception {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44 + 2 * x.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes()).putInt(36 + 2 * x.length).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
+                .putShort((short) 1).putInt(16000).putInt(32000).putShort((short) 2).putShort((short) 16)
+                .put("data".getBytes()).putInt(2 * x.length);
+        for (float f : x) {
+            b.putShort((short) Math.max(-32768, Math.min(32767, Math.round(f * 32767))));
+        }
+        Files.write(p, b.array());
+    }
+}

@@ -1,0 +1,156 @@
+package dev.tessera.models.dbm;
+
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Safetensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The image + speech digit experiment: pairs MNIST images with spoken digits of the same class, trains a
+ * {@link MultimodalDbn}, trains the softmax readouts (image-only, audio-only, both) on its representation
+ * and an independent pixel classifier on real images, and scores all of them on held-out voices and digits.
+ */
+public final class DigitExperiment {
+    /** Number of digit classes. */
+    public static final int CLASSES = 10;
+    /** Readout epochs. */
+    public static final int READOUT_EPOCHS = 30;
+
+    private DigitExperiment() {}
+
+    /** Paired split: row i is image {@code images[i]} with speech feature {@code audio[i]}, both of digit {@code labels[i]}. */
+    public record Split(float[][] images, float[][] audio, int[] labels, List<float[]> clips) {}
+
+    /** Accuracies on the held-out split. */
+    public record Scores(double imageOnly, double audioOnly, double both, double generatedFromSpeech, double pixelClassifier,
+            int testPairs) {}
+
+    /** Loads a split ("train" or "test") from {@code dataRoot} (holding mnist/ and spoken-digits/). */
+    public static Split load(Path dataRoot, String split, DbmConfig cfg, int limit) throws IOException {
+        DigitData.Images im = DigitData.images(dataRoot.resolve("mnist-10k"), split.equals("train") ? "train" : "t10k");
+        DigitData.Speech sp = DigitData.speech(dataRoot.resolve("spoken-digits"), split);
+        List<List<Integer>> byDigitImg = new ArrayList<>();
+        for (int d = 0; d < CLASSES; d++) {
+            byDigitImg.add(new ArrayList<>());
+        }
+        for (int i = 0; i < im.labels().length; i++) {
+            byDigitImg.get(im.labels()[i]).add(i);
+        }
+        List<List<Integer>> byDigitClip = new ArrayList<>();
+        for (int d = 0; d < CLASSES; d++) {
+            byDigitClip.add(new ArrayList<>());
+        }
+        for (int i = 0; i < sp.labels().length; i++) {
+            byDigitClip.get(sp.labels()[i]).add(i);
+        }
+        // every image with a clip of its digit (cycling through the split's clips of that digit)
+        boolean train = true;
+        int n = im.labels().length;
+        n = limit > 0 ? Math.min(n, limit) : n;
+        int[] count = new int[CLASSES];
+        float[][] img = new float[n][];
+        int[] labels = new int[n];
+        List<float[]> clips = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int d = train ? im.labels()[i] : sp.labels()[i];
+            int k = count[d]++;
+            int ii = train ? i : byDigitImg.get(d).get(k % byDigitImg.get(d).size());
+            int ci = train ? byDigitClip.get(d).get(k % byDigitClip.get(d).size()) : i;
+            img[i] = im.pixels()[ii];
+            clips.add(sp.clips().get(ci));
+            labels[i] = d;
+        }
+        float[][] audio = DigitData.speechFeatures(clips, cfg.nMels(), cfg.frames());
+        return new Split(img, audio, labels, clips);
+    }
+
+    /** A trained model with its readouts. */
+    public record Trained(MultimodalDbn model, Readout image, Readout audio, Readout both, Readout pixels)
+            implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+        }
+
+        /** Saves the model and the readouts ({@code dir/readouts.safetensors}). */
+        public void save(Path dir) throws IOException {
+            model.save(dir);
+            Map<String, Tensor> t = new LinkedHashMap<>();
+            Readout[] rs = {image, audio, both, pixels};
+            String[] names = {"readout.image", "readout.audio", "readout.both", "classifier.pixels"};
+            try {
+                for (int i = 0; i < rs.length; i++) {
+                    t.put(names[i], Tensor.of(rs[i].toArray(), Device.CPU, CLASSES, rs[i].dim() + 1));
+                }
+                Safetensors.write(dir.resolve("readouts.safetensors"), t, Map.of("format", "pt"));
+            } finally {
+                t.values().forEach(Tensor::close);
+            }
+        }
+
+        /** Loads what {@link #save} wrote. */
+        public static Trained load(Path dir) throws IOException {
+            MultimodalDbn m = MultimodalDbn.load(dir);
+            Path f = dir.resolve("readouts.safetensors");
+            if (!Files.isRegularFile(f)) {
+                m.close();
+                throw new IllegalArgumentException(dir + ": no readouts.safetensors");
+            }
+            try (Safetensors s = Safetensors.open(f)) {
+                Readout[] rs = new Readout[4];
+                String[] names = {"readout.image", "readout.audio", "readout.both", "classifier.pixels"};
+                for (int i = 0; i < 4; i++) {
+                    if (!s.contains(names[i])) {
+                        throw new IllegalArgumentException(f + ": no tensor \"" + names[i] + "\"");
+                    }
+                    try (Tensor t = s.load(names[i], Device.CPU)) {
+                        rs[i] = Readout.of(t.toFloatArray(), CLASSES);
+                    }
+                }
+                int rep = m.config().image2() + m.config().audio2() + m.config().joint();
+                if (rs[0].dim() != rep || rs[3].dim() != m.config().imageSize()) {
+                    throw new IllegalArgumentException(f + ": readouts do not match the model's representation size " + rep);
+                }
+                return new Trained(m, rs[0], rs[1], rs[2], rs[3]);
+            } catch (RuntimeException e) {
+                m.close();
+                throw e;
+            }
+        }
+    }
+
+    /** Trains the model and its readouts on {@code train}. */
+    public static Trained train(DbmConfig cfg, Split train, float[][] heldImages, Consumer<MultimodalDbn.Progress> progress) {
+        MultimodalDbn m = MultimodalDbn.train(cfg, train.images(), train.audio(), heldImages, progress);
+        try {
+            long s = cfg.seed();
+            Readout ri = Readout.train(m.represent(train.images(), null), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 11);
+            Readout ra = Readout.train(m.represent(null, train.audio()), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 12);
+            Readout rb = Readout.train(m.represent(train.images(), train.audio()), train.labels(), CLASSES, READOUT_EPOCHS, 0.1,
+                    1e-4, s + 13);
+            Readout rp = Readout.train(train.images(), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 14);
+            return new Trained(m, ri, ra, rb, rp);
+        } catch (RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /** Scores a trained model on a held-out split (generation is scored on the split's clips). */
+    public static Scores evaluate(Trained t, Split test) {
+        MultimodalDbn m = t.model();
+        double img = t.image().accuracy(m.represent(test.images(), null), test.labels());
+        double aud = t.audio().accuracy(m.represent(null, test.audio()), test.labels());
+        double both = t.both().accuracy(m.represent(test.images(), test.audio()), test.labels());
+        double gen = t.pixels().accuracy(m.generateImages(test.audio()), test.labels());
+        double pix = t.pixels().accuracy(test.images(), test.labels());
+        return new Scores(img, aud, both, gen, pix, test.labels().length);
+    }
+}

@@ -1,0 +1,406 @@
+package dev.tessera.models.dbm;
+
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Safetensors;
+import dev.tessera.runtime.rbm.ContrastiveDivergence;
+import dev.tessera.runtime.rbm.Rbm;
+import dev.tessera.runtime.rbm.RbmConfig;
+import dev.tessera.runtime.rbm.RbmParams;
+import dev.tessera.runtime.rbm.VisibleType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Multimodal deep belief net over images and speech (Srivastava &amp; Salakhutdinov's multimodal DBM,
+ * DBN variant): an image stack 784→h1→h2 of binary RBMs, an audio stack (Gaussian RBM on standardised
+ * log-mel features, then a binary RBM), and a joint binary RBM over [image top, audio top]. Every layer is
+ * trained label-free with CD-1 on the runtime's RBM kernels. Inference is mean-field up the stacks; a
+ * missing modality's top layer is filled in by alternating mean-field in the joint RBM with the known top
+ * clamped; generation runs that top down its stack. Owns its parameters: close it.
+ */
+public final class MultimodalDbn implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MultimodalDbn.class);
+    /** Mean-field sweeps in the joint layer when a modality is missing. */
+    public static final int FILL_SWEEPS = 20;
+
+    private final DbmConfig config;
+    private final RbmParams img1, img2, aud1, aud2, joint;
+    private final float[] featMean, featStd;
+
+    private MultimodalDbn(DbmConfig config, RbmParams img1, RbmParams img2, RbmParams aud1, RbmParams aud2,
+            RbmParams joint, float[] featMean, float[] featStd) {
+        this.config = config;
+        this.img1 = img1;
+        this.img2 = img2;
+        this.aud1 = aud1;
+        this.aud2 = aud2;
+        this.joint = joint;
+        this.featMean = featMean;
+        this.featStd = featStd;
+    }
+
+    public DbmConfig config() {
+        return config;
+    }
+
+    /** Progress of training: layer name, epoch (1-based), epochs, reconstruction error of the epoch. */
+    public record Progress(String layer, int epoch, int epochs, double reconstructionError, double freeEnergyGap) {}
+
+    /**
+     * Trains all layers greedily on paired data: {@code images [n][imageSize]} in [0, 1] and raw speech
+     * features {@code audio [n][audioSize]} (from {@link DigitData#speechFeatures}); row i of both is one pair.
+     * {@code heldImages} (may be null) gives the free-energy gap (held-out minus training mean free energy)
+     * of the first image layer.
+     */
+    public static MultimodalDbn train(DbmConfig cfg, float[][] images, float[][] audio, float[][] heldImages,
+            Consumer<Progress> progress) {
+        int n = images.length;
+        if (n == 0 || audio.length != n) {
+            throw new IllegalArgumentException("train: " + n + " images but " + audio.length + " speech features");
+        }
+        checkWidth("image", images, cfg.imageSize());
+        checkWidth("speech feature", audio, cfg.audioSize());
+        float[] mean = new float[cfg.audioSize()];
+        float[] std = new float[cfg.audioSize()];
+        for (float[] r : audio) {
+            for (int j = 0; j < mean.length; j++) {
+                mean[j] += r[j] / n;
+            }
+        }
+        for (float[] r : audio) {
+            for (int j = 0; j < mean.length; j++) {
+                std[j] += (r[j] - mean[j]) * (r[j] - mean[j]) / n;
+            }
+        }
+        for (int j = 0; j < std.length; j++) {
+            std[j] = (float) Math.sqrt(std[j] + 1e-6);
+        }
+        float[][] a0 = standardise(audio, mean, std);
+        long seed = cfg.seed();
+        List<RbmParams> made = new ArrayList<>();
+        try {
+            RbmParams i1 = layer("image1", made, images, heldImages, VisibleType.BINARY, cfg.image1(), cfg, cfg.learningRate(),
+                    seed + 1, progress);
+            float[][] x1 = upAll(i1, VisibleType.BINARY, images);
+            RbmParams i2 = layer("image2", made, x1, null, VisibleType.BINARY, cfg.image2(), cfg, cfg.learningRate(),
+                    seed + 2, progress);
+            float[][] x2 = upAll(i2, VisibleType.BINARY, x1);
+            RbmParams a1 = layer("audio1", made, a0, null, VisibleType.GAUSSIAN, cfg.audio1(), cfg,
+                    cfg.learningRate() / 10, seed + 3, progress);
+            float[][] y1 = upAll(a1, VisibleType.GAUSSIAN, a0);
+            RbmParams a2 = layer("audio2", made, y1, null, VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(),
+                    seed + 4, progress);
+            float[][] y2 = upAll(a2, VisibleType.BINARY, y1);
+            RbmParams j = layer("joint", made, concat(x2, y2), null, VisibleType.BINARY, cfg.joint(), cfg,
+                    cfg.learningRate(), seed + 5, progress);
+            return new MultimodalDbn(cfg, i1, i2, a1, a2, j, mean, std);
+        } catch (RuntimeException e) {
+            made.forEach(RbmParams::close);
+            throw e;
+        }
+    }
+
+    private static RbmParams layer(String name, List<RbmParams> made, float[][] data, float[][] held, VisibleType type,
+            int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress) {
+        int nv = data[0].length;
+        RbmParams p = RbmParams.init(nv, hidden, 0.01f, seed, Device.CPU);
+        made.add(p);
+        RbmConfig rc = RbmConfig.defaults().withVisibleType(type).withLearningRate(lr).withMomentum(0.5f)
+                .withWeightDecay(2e-4f).withSeed(seed);
+        int n = data.length;
+        int b = Math.min(cfg.batch(), n);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
+            for (int e = 1; e <= cfg.epochs(); e++) {
+                shuffle(order, rnd);
+                for (int s = 0; s + b <= n; s += b) {
+                    float[] flat = new float[b * nv];
+                    for (int r = 0; r < b; r++) {
+                        System.arraycopy(data[order[s + r]], 0, flat, r * nv, nv);
+                    }
+                    try (Tensor t = Tensor.of(flat, Device.CPU, b, nv)) {
+                        cd.step(t);
+                    }
+                }
+                double recon;
+                double gap = Double.NaN;
+                try (Tensor t = tensor(data, Math.min(n, 500))) {
+                    recon = Rbm.reconstructionError(p, type, t);
+                    if (held != null) {
+                        try (Tensor h = tensor(held, Math.min(held.length, 500))) {
+                            gap = meanOf(Rbm.freeEnergy(p, type, h)) - meanOf(Rbm.freeEnergy(p, type, t));
+                        }
+                    }
+                }
+                LOG.debug("{} epoch {}/{}: reconstruction error {}", name, e, cfg.epochs(), recon);
+                if (progress != null) {
+                    progress.accept(new Progress(name, e, cfg.epochs(), recon, gap));
+                }
+            }
+        }
+        return p;
+    }
+
+    private static double meanOf(Tensor t) {
+        try (t) {
+            double s = 0;
+            for (float f : t.toFloatArray()) {
+                s += f;
+            }
+            return s / t.numel();
+        }
+    }
+
+    private static void shuffle(int[] a, SplittableRandom rnd) {
+        for (int i = a.length - 1; i > 0; i--) {
+            int j = rnd.nextInt(i + 1);
+            int t = a[i];
+            a[i] = a[j];
+            a[j] = t;
+        }
+    }
+
+    private static Tensor tensor(float[][] rows, int n) {
+        int d = rows[0].length;
+        float[] flat = new float[n * d];
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(rows[r], 0, flat, r * d, d);
+        }
+        return Tensor.of(flat, Device.CPU, n, d);
+    }
+
+    private static float[][] rows(Tensor t) {
+        int n = (int) t.shape()[0];
+        int d = (int) t.shape()[1];
+        float[] flat = t.toFloatArray();
+        float[][] out = new float[n][d];
+        for (int r = 0; r < n; r++) {
+            System.arraycopy(flat, r * d, out[r], 0, d);
+        }
+        return out;
+    }
+
+    private static float[][] upAll(RbmParams p, VisibleType type, float[][] x) {
+        float[][] out = new float[x.length][];
+        for (int s = 0; s < x.length; s += 1000) {
+            int n = Math.min(1000, x.length - s);
+            float[][] part = java.util.Arrays.copyOfRange(x, s, s + n);
+            try (Tensor t = tensor(part, n); Tensor h = Rbm.up(p, type, t, null, 1f)) {
+                System.arraycopy(rows(h), 0, out, s, n);
+            }
+        }
+        return out;
+    }
+
+    private static float[][] downAll(RbmParams p, VisibleType type, float[][] h) {
+        try (Tensor t = tensor(h, h.length); Tensor v = Rbm.down(p, type, t, null, null)) {
+            return rows(v);
+        }
+    }
+
+    private static float[][] concat(float[][] a, float[][] b) {
+        float[][] out = new float[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = new float[a[i].length + b[i].length];
+            System.arraycopy(a[i], 0, out[i], 0, a[i].length);
+            System.arraycopy(b[i], 0, out[i], a[i].length, b[i].length);
+        }
+        return out;
+    }
+
+    private static float[][] standardise(float[][] x, float[] mean, float[] std) {
+        float[][] out = new float[x.length][mean.length];
+        for (int i = 0; i < x.length; i++) {
+            for (int j = 0; j < mean.length; j++) {
+                out[i][j] = (x[i][j] - mean[j]) / std[j];
+            }
+        }
+        return out;
+    }
+
+    private static void checkWidth(String what, float[][] x, int width) {
+        for (int i = 0; i < x.length; i++) {
+            if (x[i] == null || x[i].length != width) {
+                throw new IllegalArgumentException(what + " " + i + " has " + (x[i] == null ? 0 : x[i].length)
+                        + " values, the model expects " + width);
+            }
+            for (float f : x[i]) {
+                if (!Float.isFinite(f)) {
+                    throw new IllegalArgumentException(what + " " + i + " holds a non-finite value");
+                }
+            }
+        }
+    }
+
+    /** Top of the image stack for images {@code [n][imageSize]} in [0, 1]. */
+    public float[][] imageTop(float[][] images) {
+        checkWidth("image", images, config.imageSize());
+        return upAll(img2, VisibleType.BINARY, upAll(img1, VisibleType.BINARY, images));
+    }
+
+    /** Top of the audio stack for raw speech features {@code [n][audioSize]}. */
+    public float[][] audioTop(float[][] features) {
+        checkWidth("speech feature", features, config.audioSize());
+        float[][] a = standardise(features, featMean, featStd);
+        return upAll(aud2, VisibleType.BINARY, upAll(aud1, VisibleType.GAUSSIAN, a));
+    }
+
+    /**
+     * The joint representation {@code [n][image2 + audio2 + joint]}: both tops and the joint hidden
+     * probabilities. A null modality is inferred by mean-field in the joint layer with the other clamped.
+     */
+    public float[][] represent(float[][] images, float[][] features) {
+        if (images == null && features == null) {
+            throw new IllegalArgumentException("represent: give images, speech features or both");
+        }
+        if (images != null && features != null && images.length != features.length) {
+            throw new IllegalArgumentException("represent: " + images.length + " images but " + features.length
+                    + " speech features");
+        }
+        float[][] x = images == null ? null : imageTop(images);
+        float[][] y = features == null ? null : audioTop(features);
+        float[][][] filled = fill(x, y);
+        float[][] v = concat(filled[0], filled[1]);
+        float[][] h = upAll(joint, VisibleType.BINARY, v);
+        return concat(v, h);
+    }
+
+    /** Image and audio tops with a missing one (null) filled in by alternating mean-field in the joint RBM. */
+    private float[][][] fill(float[][] x, float[][] y) {
+        if (x != null && y != null) {
+            return new float[][][] {x, y};
+        }
+        int n = x != null ? x.length : y.length;
+        int ni = config.image2();
+        float[][] v = x != null ? concat(x, constant(n, config.audio2(), 0.5f)) : concat(constant(n, ni, 0.5f), y);
+        for (int s = 0; s < FILL_SWEEPS; s++) {
+            float[][] h = upAll(joint, VisibleType.BINARY, v);
+            float[][] m = downAll(joint, VisibleType.BINARY, h);
+            for (int i = 0; i < n; i++) {
+                if (x != null) {
+                    System.arraycopy(m[i], ni, v[i], ni, config.audio2());
+                } else {
+                    System.arraycopy(m[i], 0, v[i], 0, ni);
+                }
+            }
+        }
+        float[][] a = new float[n][ni];
+        float[][] b = new float[n][config.audio2()];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(v[i], 0, a[i], 0, ni);
+            System.arraycopy(v[i], ni, b[i], 0, config.audio2());
+        }
+        return new float[][][] {a, b};
+    }
+
+    private static float[][] constant(int n, int d, float value) {
+        float[][] out = new float[n][d];
+        for (float[] r : out) {
+            java.util.Arrays.fill(r, value);
+        }
+        return out;
+    }
+
+    /** Images {@code [n][imageSize]} (pixel probabilities) generated from speech features. */
+    public float[][] generateImages(float[][] features) {
+        float[][] x = fill(null, audioTop(features))[0];
+        return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, x));
+    }
+
+    /** One-step reconstructions of images through the image stack (up two layers, down two). */
+    public float[][] reconstructImages(float[][] images) {
+        return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, imageTop(images)));
+    }
+
+    private static final String[] NAMES = {"image1", "image2", "audio1", "audio2", "joint"};
+
+    private RbmParams[] layers() {
+        return new RbmParams[] {img1, img2, aud1, aud2, joint};
+    }
+
+    /** Writes {@code dir/model.safetensors} and {@code dir/config.json}. */
+    public void save(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        RbmParams[] ls = layers();
+        for (int i = 0; i < ls.length; i++) {
+            t.put(NAMES[i] + ".weight", ls[i].weights());
+            t.put(NAMES[i] + ".visible_bias", ls[i].visibleBias());
+            t.put(NAMES[i] + ".hidden_bias", ls[i].hiddenBias());
+        }
+        try (Tensor m = Tensor.of(featMean, Device.CPU, featMean.length);
+                Tensor s = Tensor.of(featStd, Device.CPU, featStd.length)) {
+            t.put("audio.feature_mean", m);
+            t.put("audio.feature_std", s);
+            Safetensors.write(dir.resolve("model.safetensors"), t, Map.of("format", "pt"));
+        }
+        config.write(dir.resolve("config.json"));
+    }
+
+    /**
+     * Loads a checkpoint written by {@link #save}. A tensor missing or of another shape than config.json
+     * implies is an {@link IllegalArgumentException} naming it.
+     */
+    public static MultimodalDbn load(Path dir) throws IOException {
+        Path cfgFile = dir.resolve("config.json");
+        Path st = dir.resolve("model.safetensors");
+        if (!Files.isRegularFile(cfgFile) || !Files.isRegularFile(st)) {
+            throw new IllegalArgumentException(dir + ": not a multimodal DBN checkpoint (need config.json and model.safetensors)");
+        }
+        DbmConfig cfg = DbmConfig.read(cfgFile);
+        int[][] shapes = {{cfg.imageSize(), cfg.image1()}, {cfg.image1(), cfg.image2()}, {cfg.audioSize(), cfg.audio1()},
+            {cfg.audio1(), cfg.audio2()}, {cfg.image2() + cfg.audio2(), cfg.joint()}};
+        List<RbmParams> made = new ArrayList<>();
+        try (Safetensors f = Safetensors.open(st)) {
+            for (int i = 0; i < NAMES.length; i++) {
+                int nv = shapes[i][0];
+                int nh = shapes[i][1];
+                float[] w = read(f, NAMES[i] + ".weight", dir, nv, nh);
+                float[] vb = read(f, NAMES[i] + ".visible_bias", dir, nv);
+                float[] hb = read(f, NAMES[i] + ".hidden_bias", dir, nh);
+                made.add(RbmParams.of(w, vb, hb, nv, nh, Device.CPU));
+            }
+            float[] mean = read(f, "audio.feature_mean", dir, cfg.audioSize());
+            float[] std = read(f, "audio.feature_std", dir, cfg.audioSize());
+            return new MultimodalDbn(cfg, made.get(0), made.get(1), made.get(2), made.get(3), made.get(4), mean, std);
+        } catch (RuntimeException | IOException e) {
+            made.forEach(RbmParams::close);
+            throw e;
+        }
+    }
+
+    private static float[] read(Safetensors f, String name, Path dir, long... shape) {
+        if (!f.contains(name)) {
+            throw new IllegalArgumentException(dir + ": checkpoint has no tensor \"" + name + "\"");
+        }
+        try (Tensor t = f.load(name, Device.CPU)) {
+            if (!java.util.Arrays.equals(t.shape(), shape)) {
+                throw new IllegalArgumentException(dir + ": tensor \"" + name + "\" has shape "
+                        + java.util.Arrays.toString(t.shape()) + " but config.json implies "
+                        + java.util.Arrays.toString(shape));
+            }
+            return t.toFloatArray();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (RbmParams p : layers()) {
+            p.close();
+        }
+    }
+}

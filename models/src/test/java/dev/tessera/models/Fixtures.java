@@ -1,0 +1,51 @@
+package dev.tessera.models;
+
+import dev.tessera.models.Fixtures;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Npy;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Path;
+
+/** Shared helpers of the model parity tests: fixture folders on the test class path, .npy tensors, relative error. */
+public final class Fixtures {
+    private Fixtures() {}
+
+    /** The test resource {@code path} (e.g. {@code "llama/llama-gqa"}) as a file-system path. */
+    public static Path resource(String path) {
+        URL u = Fixtures.class.getResource("/" + path);
+        if (u == null) {
+            throw new IllegalStateException("missing test resource " + path);
+        }
+        try {
+            return Path.of(u.toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A float32 .npy file as a CPU tensor of its shape. */
+    public static Tensor npyTensor(Path file) throws IOException {
+        Npy.Array a = Npy.read(file);
+        return Tensor.of(a.requireFloats(), a.shape());
+    }
+
+    /** ‖out − ref‖ / ‖ref‖; asserts equal lengths and fails on NaN. */
+    public static double relErr(float[] out, float[] ref) {
+        assertEquals(ref.length, out.length, "length");
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < out.length; i++) {
+            double d = (double) out[i] - ref[i];
+            num += d * d;
+            den += (double) ref[i] * ref[i];
+        }
+        double r = Math.sqrt(num / den);
+        assertFalse(Double.isNaN(r), "NaN in output");
+        return r;
+    }
+}

@@ -1,0 +1,235 @@
+package dev.tessera.models.dbm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Safetensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The multimodal DBN on a tiny configuration: maths vs a float64 reference, checkpoints, reproducibility, errors. */
+class MultimodalDbnTest {
+    static final DbmConfig TINY = new DbmConfig(36, 12, 10, 4, 5, 14, 8, 16, 3, 10, 0.05f, 7L);
+    static float[][] images;
+    static float[][] audio;
+
+    @BeforeAll
+    static void data() {
+        SplittableRandom r = new SplittableRandom(3);
+        images = new float[60][TINY.imageSize()];
+        audio = new float[60][TINY.audioSize()];
+        for (int i = 0; i < 60; i++) {
+            for (int j = 0; j < TINY.imageSize(); j++) {
+                images[i][j] = r.nextDouble() < 0.3 + 0.4 * ((i + j) % 2) ? 1f : 0f;
+            }
+            for (int j = 0; j < TINY.audioSize(); j++) {
+                audio[i][j] = (float) (r.nextGaussian() * 2 + j % 3 + i % 2);
+            }
+        }
+    }
+
+    static MultimodalDbn train(DbmConfig cfg) {
+        return MultimodalDbn.train(cfg, images, audio, null, null);
+    }
+
+    static double[][] read(Safetensors f, String name) {
+        try (Tensor t = f.load(name, Device.CPU)) {
+            float[] a = t.toFloatArray();
+            long[] s = t.shape();
+            int rows = (int) s[0];
+            int cols = s.length > 1 ? (int) s[1] : 1;
+            double[][] out = new double[rows][cols];
+            for (int i = 0; i < rows; i++) {
+                for (int j = 0; j < cols; j++) {
+                    out[i][j] = a[i * cols + j];
+                }
+            }
+            return out;
+        }
+    }
+
+    static double[] vec(Safetensors f, String name) {
+        double[][] m = read(f, name);
+        double[] v = new double[m.length];
+        for (int i = 0; i < m.length; i++) {
+            v[i] = m[i][0];
+        }
+        return v;
+    }
+
+    /** sigmoid(x W + c) in float64, W [nv, nh]. */
+    static double[] up(double[] x, double[][] w, double[] c) {
+        double[] h = new double[c.length];
+        for (int j = 0; j < c.length; j++) {
+            double s = c[j];
+            for (int i = 0; i < x.length; i++) {
+                s += x[i] * w[i][j];
+            }
+            h[j] = 1 / (1 + Math.exp(-s));
+        }
+        return h;
+    }
+
+    static double[] down(double[] h, double[][] w, double[] b) {
+        double[] v = new double[b.length];
+        for (int i = 0; i < b.length; i++) {
+            double s = b[i];
+            for (int j = 0; j < h.length; j++) {
+                s += h[j] * w[i][j];
+            }
+            v[i] = 1 / (1 + Math.exp(-s));
+        }
+        return v;
+    }
+
+    static double relErr(float[] out, double[] ref) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < ref.length; i++) {
+            num += (out[i] - ref[i]) * (out[i] - ref[i]);
+            den += ref[i] * ref[i];
+        }
+        double e = Math.sqrt(num / den);
+        return Double.isNaN(e) ? Double.POSITIVE_INFINITY : e;
+    }
+
+    @Test
+    void meanFieldInferenceAndGenerationMatchFloat64Reference(@TempDir Path dir) throws IOException {
+        try (MultimodalDbn m = train(TINY)) {
+            m.save(dir);
+            float[][] repImg = m.represent(images, null);
+            float[][] repAud = m.represent(null, audio);
+            float[][] gen = m.generateImages(audio);
+            try (Safetensors f = Safetensors.open(dir.resolve("model.safetensors"))) {
+                String[] names = {"image1", "image2", "audio1", "audio2", "joint"};
+                Map<String, double[][]> w = new HashMap<>();
+                Map<String, double[]> vb = new HashMap<>();
+                Map<String, double[]> hb = new HashMap<>();
+                for (String n : names) {
+                    w.put(n, read(f, n + ".weight"));
+                    vb.put(n, vec(f, n + ".visible_bias"));
+                    hb.put(n, vec(f, n + ".hidden_bias"));
+                }
+                double[] mean = vec(f, "audio.feature_mean");
+                double[] std = vec(f, "audio.feature_std");
+                int ni = TINY.image2();
+                int na = TINY.audio2();
+                for (int r = 0; r < 5; r++) {
+                    // image only: image top, then mean-field fill of the audio top in the joint layer
+                    double[] x = new double[images[r].length];
+                    for (int i = 0; i < x.length; i++) {
+                        x[i] = images[r][i];
+                    }
+                    double[] top = up(up(x, w.get("image1"), hb.get("image1")), w.get("image2"), hb.get("image2"));
+                    double[] v = new double[ni + na];
+                    System.arraycopy(top, 0, v, 0, ni);
+                    java.util.Arrays.fill(v, ni, ni + na, 0.5);
+                    for (int s = 0; s < MultimodalDbn.FILL_SWEEPS; s++) {
+                        double[] vm = down(up(v, w.get("joint"), hb.get("joint")), w.get("joint"), vb.get("joint"));
+                        System.arraycopy(vm, ni, v, ni, na);
+                    }
+                    double[] h = up(v, w.get("joint"), hb.get("joint"));
+                    double[] ref = new double[ni + na + h.length];
+                    System.arraycopy(v, 0, ref, 0, ni + na);
+                    System.arraycopy(h, 0, ref, ni + na, h.length);
+                    assertTrue(relErr(repImg[r], ref) < 1e-5, "image-only representation row " + r + ": " + relErr(repImg[r], ref));
+
+                    // audio only, and generation of the image from it
+                    double[] a = new double[audio[r].length];
+                    for (int i = 0; i < a.length; i++) {
+                        a[i] = (audio[r][i] - mean[i]) / std[i];
+                    }
+                    double[] y1 = up(a, w.get("audio1"), hb.get("audio1")); // Gaussian visible: same up pass
+                    double[] ytop = up(y1, w.get("audio2"), hb.get("audio2"));
+                    double[] u = new double[ni + na];
+                    java.util.Arrays.fill(u, 0, ni, 0.5);
+                    System.arraycopy(ytop, 0, u, ni, na);
+                    for (int s = 0; s < MultimodalDbn.FILL_SWEEPS; s++) {
+                        double[] vm = down(up(u, w.get("joint"), hb.get("joint")), w.get("joint"), vb.get("joint"));
+                        System.arraycopy(vm, 0, u, 0, ni);
+                    }
+                    double[] ha = up(u, w.get("joint"), hb.get("joint"));
+                    double[] refA = new double[ni + na + ha.length];
+                    System.arraycopy(u, 0, refA, 0, ni + na);
+                    System.arraycopy(ha, 0, refA, ni + na, ha.length);
+                    assertTrue(relErr(repAud[r], refA) < 1e-5, "audio-only representation row " + r);
+                    double[] ximg = java.util.Arrays.copyOf(u, ni);
+                    double[] pix = down(down(ximg, w.get("image2"), vb.get("image2")), w.get("image1"), vb.get("image1"));
+                    assertTrue(relErr(gen[r], pix) < 1e-5, "generated image row " + r + ": " + relErr(gen[r], pix));
+                }
+            }
+        }
+    }
+
+    @Test
+    void checkpointRoundTripAndSameSeedSameBytes(@TempDir Path dir) throws IOException {
+        try (MultimodalDbn a = train(TINY); MultimodalDbn b = train(TINY); MultimodalDbn c = train(TINY.withSeed(8))) {
+            a.save(dir.resolve("a"));
+            b.save(dir.resolve("b"));
+            c.save(dir.resolve("c"));
+            assertArrayEquals(Files.readAllBytes(dir.resolve("a/model.safetensors")),
+                    Files.readAllBytes(dir.resolve("b/model.safetensors")), "same seed, same backend: same bytes");
+            assertTrue(!java.util.Arrays.equals(Files.readAllBytes(dir.resolve("a/model.safetensors")),
+                    Files.readAllBytes(dir.resolve("c/model.safetensors"))), "another seed gives another model");
+            try (MultimodalDbn l = MultimodalDbn.load(dir.resolve("a"))) {
+                assertEquals(TINY, l.config());
+                float[][] x = a.represent(images, audio);
+                float[][] y = l.represent(images, audio);
+                for (int i = 0; i < x.length; i++) {
+                    assertArrayEquals(x[i], y[i]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void badInputsGiveClearErrors(@TempDir Path dir) throws IOException {
+        try (MultimodalDbn m = train(TINY)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> m.represent(new float[][] {new float[35]}, null));
+            assertTrue(e.getMessage().contains("35") && e.getMessage().contains("36"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> m.represent(null, null));
+            assertThrows(IllegalArgumentException.class, () -> m.generateImages(new float[][] {new float[3]}));
+            m.save(dir);
+        }
+        // a checkpoint of another shape
+        String cfg = Files.readString(dir.resolve("config.json")).replace("\"image1\" : 12", "\"image1\" : 13");
+        Files.writeString(dir.resolve("config.json"), cfg);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MultimodalDbn.load(dir));
+        assertTrue(e.getMessage().contains("image1.weight") && e.getMessage().contains("shape"), e.getMessage());
+        // corrupt audio
+        Path bad = dir.resolve("bad.opus");
+        Files.write(bad, new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
+        assertThrows(Exception.class, () -> DigitData.clip(bad));
+        // an image grid of the wrong size
+        assertThrows(IllegalArgumentException.class, () -> DbmPictures.writeGrid(new float[][] {new float[100]}, 1,
+                dir.resolve("x.png")));
+    }
+
+    @Test
+    void readoutLearnsSeparableClassesAndRoundTrips() {
+        SplittableRandom r = new SplittableRandom(1);
+        float[][] x = new float[300][5];
+        int[] y = new int[300];
+        for (int i = 0; i < 300; i++) {
+            y[i] = i % 3;
+            for (int j = 0; j < 5; j++) {
+                x[i][j] = (float) (r.nextGaussian() * 0.3 + (j == y[i] ? 2 : 0));
+            }
+        }
+        Readout ro = Readout.train(x, y, 3, 20, 0.1, 1e-4, 5);
+        assertTrue(ro.accuracy(x, y) > 0.97, "accuracy " + ro.accuracy(x, y));
+        assertArrayEquals(ro.predict(x), Readout.of(ro.toArray(), 3).predict(x));
+    }
+}
