@@ -17,6 +17,9 @@ out = sys.argv[1] if len(sys.argv) > 1 else 'bench/target/vit-b16'
 os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 m = vit_b_16(weights=None).eval()
+with torch.no_grad():  # torchvision zero-initialises the head: make the logits informative
+    torch.nn.init.normal_(m.heads.head.weight, std=0.02)
+    torch.nn.init.normal_(m.heads.head.bias, std=0.02)
 sd = m.state_dict()
 hidden, layers = 768, 12
 hf = {

@@ -69,3 +69,18 @@ def chunk(t, d):
 open("huge.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
                              + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
 print("ok")
+
+
+# Photos from Debian packages (not copied): CLIP-style preprocessing at 224 (shortest edge, bicubic, center crop),
+# stored as the 8-bit result [224, 224, 3] so the test can count level differences. The test skips a photo
+# whose package file is absent.
+PHOTOS = {"astronaut": "/usr/lib/python3/dist-packages/skimage/data/astronaut.png",
+          "coffee": "/usr/lib/python3/dist-packages/skimage/data/coffee.png",
+          "china": "/usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg"}
+for name, path in PHOTOS.items():
+    img = Image.open(path).convert("RGB")
+    w, h = img.size
+    nh, nw = (224, int(224 * w / h)) if h <= w else (int(224 * h / w), 224)
+    r = img.resize((nw, nh), Image.BICUBIC)
+    top, left = (nh - 224) // 2, (nw - 224) // 2
+    np.save("photo_%s_224.npy" % name, np.asarray(r)[top:top + 224, left:left + 224].astype(np.uint8))

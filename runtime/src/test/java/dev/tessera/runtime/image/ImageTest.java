@@ -118,6 +118,39 @@ class ImageTest {
         compare("{\"size\": {\"height\": 30, \"width\": 20}, \"resample\": 0}", "chelsea_30x20_nearest.npy", 1e-6, 1e-6);
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"astronaut:/usr/lib/python3/dist-packages/skimage/data/astronaut.png",
+        "coffee:/usr/lib/python3/dist-packages/skimage/data/coffee.png",
+        "china:/usr/lib/python3/dist-packages/sklearn/datasets/images/china.jpg"})
+    void clipPreprocessingOfPhotosMatchesPillow(String spec) throws Exception {
+        String name = spec.substring(0, spec.indexOf(':'));
+        Path photo = Path.of(spec.substring(spec.indexOf(':') + 1));
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(photo), photo + " not installed");
+        byte[] npy = java.nio.file.Files.readAllBytes(fixture("photo_" + name + "_224.npy"));
+        int n = 224 * 224 * 3;
+        ImagePreprocessor p = ImagePreprocessor.of(new ObjectMapper().readTree(
+                "{\"size\": {\"shortest_edge\": 224}, \"resample\": 3, \"do_center_crop\": true, \"crop_size\": 224,"
+                        + " \"do_normalize\": false, \"do_rescale\": false}"), 224, ImagePreprocessor.HALF, ImagePreprocessor.HALF);
+        ImagePreprocessor.Result r = p.process(decoder.decode(photo));
+        int max = 0;
+        long sum = 0;
+        for (int y = 0; y < 224; y++) {
+            for (int x = 0; x < 224; x++) {
+                for (int c = 0; c < 3; c++) {
+                    int ref = npy[npy.length - n + (y * 224 + x) * 3 + c] & 0xFF;
+                    int d = Math.abs(Math.round(r.chw()[(c * 224 + y) * 224 + x]) - ref);
+                    max = Math.max(max, d);
+                    sum += d;
+                }
+            }
+        }
+        System.out.printf("%s: 224 CLIP preprocessing vs Pillow: max %d levels, mean %.4f levels%n", name, max,
+                (double) sum / n);
+        // PNG: bit-exact resampling; JPEG: the decoders (OpenCV's libjpeg vs Pillow's) may differ by a few levels
+        assertTrue(max <= (photo.toString().endsWith(".png") ? 0 : 8), name + " max diff " + max);
+        assertTrue((double) sum / n <= 0.5, name + " mean diff " + (double) sum / n);
+    }
+
     @Test
     void badConfigs() throws Exception {
         ObjectMapper om = new ObjectMapper();
