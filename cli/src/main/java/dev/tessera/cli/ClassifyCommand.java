@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.models.vit.ViTForImageClassification;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.image.ImageDecoder;
 import dev.tessera.runtime.image.ImagePreprocessor;
 import dev.tessera.runtime.io.Npy;
@@ -66,8 +68,8 @@ final class ClassifyCommand implements Callable<Integer> {
             float[] all = new float[n * c];
             for (int from = 0; from < n; from += batch) {
                 int to = Math.min(n, from + batch);
-                try (Tensor px = in.batch(from, to, pre, dev); Tensor logits = m.logits(px)) {
-                    float[] l = logits.to(Device.CPU).toFloatArray();
+                try (Scope scope = Tessera.scope()) {
+                    float[] l = m.logits(in.batch(from, to, pre, dev)).to(Device.CPU).toFloatArray();
                     System.arraycopy(l, 0, all, from * c, l.length);
                 }
                 if (n > batch) {

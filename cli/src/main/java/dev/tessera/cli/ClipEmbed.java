@@ -4,7 +4,9 @@ import dev.tessera.models.clip.ClipModel;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.image.ImageDecoder;
 import dev.tessera.runtime.image.ImagePreprocessor;
 import dev.tessera.runtime.io.Npy;
@@ -36,15 +38,15 @@ final class ClipEmbed {
                 flat = new float[n * d];
                 for (int from = 0; from < n; from += batch) {
                     int to = Math.min(n, from + batch);
-                    try (Tensor px = in.batch(from, to, pre, dev); Tensor e = m.imageEmbeds(px);
-                            Tensor h = e.to(Device.CPU); Tensor f = h.to(DType.F32)) {
-                        System.arraycopy(f.toFloatArray(), 0, flat, from * d, (to - from) * d);
+                    try (Scope scope = Tessera.scope()) {
+                        float[] f = m.imageEmbeds(in.batch(from, to, pre, dev)).to(Device.CPU).to(DType.F32).toFloatArray();
+                        System.arraycopy(f, 0, flat, from * d, (to - from) * d);
                     }
                 }
             } else {
-                try (Tokenizer tok = m.tokenizer(); Tensor e = m.textEmbeds(m.tokenize(tok, texts))) {
+                try (Tokenizer tok = m.tokenizer(); Scope scope = Tessera.scope()) {
                     n = texts.size();
-                    flat = e.to(Device.CPU).to(DType.F32).toFloatArray();
+                    flat = m.textEmbeds(m.tokenize(tok, texts)).to(Device.CPU).to(DType.F32).toFloatArray();
                 }
             }
             if (out != null) {

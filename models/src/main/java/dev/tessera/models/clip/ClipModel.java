@@ -165,9 +165,9 @@ public final class ClipModel implements AutoCloseable {
     public float[][] logitsPerImage(Tensor pixels, int[][] ids) {
         float[] img;
         float[] txt;
-        try (Tensor a = imageEmbeds(pixels); Tensor b = textEmbeds(ids)) {
-            img = a.to(Device.CPU).to(DType.F32).toFloatArray();
-            txt = b.to(Device.CPU).to(DType.F32).toFloatArray();
+        try (Scope scope = Tessera.scope()) {
+            img = imageEmbeds(pixels).to(Device.CPU).to(DType.F32).toFloatArray();
+            txt = textEmbeds(ids).to(Device.CPU).to(DType.F32).toFloatArray();
         }
         return scaledCosine(img, txt, projectionDim, logitScale);
     }

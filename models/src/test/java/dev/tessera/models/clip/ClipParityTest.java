@@ -98,6 +98,25 @@ class ClipParityTest {
     }
 
     @Test
+    void memoryFlatOverManyZeroShotCalls() throws Exception {
+        Path dir = fixture("clip-b");
+        Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
+        int[][] ids = ids(dir);
+        dev.tessera.runtime.Backend cpu = dev.tessera.runtime.Backends.get(Device.CPU);
+        try (ClipModel m = ClipModel.load(dir, Device.CPU, null); Tensor pixels = Tensor.of(px.requireFloats(), px.shape())) {
+            m.zeroShot(pixels, ids);
+            long before = cpu.memoryStats(Device.CPU).allocatedBytes();
+            for (int i = 0; i < 40; i++) {
+                m.zeroShot(pixels, ids);
+                try (Tensor h = m.vision().forward(pixels, -2)) {
+                    assertEquals(3, h.rank());
+                }
+            }
+            assertEquals(before, cpu.memoryStats(Device.CPU).allocatedBytes(), "native bytes allocated after 40 calls");
+        }
+    }
+
+    @Test
     void badInputs() throws Exception {
         Path dir = fixture("clip-a");
         try (ClipModel m = ClipModel.load(dir, Device.CPU, null)) {
