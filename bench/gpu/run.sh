@@ -257,6 +257,9 @@ else
       -- minilm_torch.py --batches 1,8,32 --reps "$reps" --target-ms "$target_ms"
   # endregion text
   # region dbm (#6)
+  # The DBN's image RBM (784x500, batch 100): one CD-1 epoch over its 8,000 training digits = 80 steps of the
+  # 784x500x100 case of the `rbm` pair above (GpuRbmBench vs rbm_torch.py on the same card); CPU side:
+  # bench/results/dbm-cpu.json (RbmBench). No separate run here to keep the GPU session short.
   # endregion dbm
   # region speech (#7)
   bench_pair whisper dev.tessera.bench.GpuWhisperBench --sizes tiny,base --tokens 128 --reps 5 \
