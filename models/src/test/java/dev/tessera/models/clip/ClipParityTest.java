@@ -1,5 +1,6 @@
 package dev.tessera.models.clip;
 
+import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,26 +21,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * quick_gelu and gelu).
  */
 class ClipParityTest {
-    static Path fixture(String name) {
-        try {
-            return Paths.get(ClipParityTest.class.getResource("/vision/" + name).toURI());
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    static Path fixtureDir(String name) {
+        return Fixtures.resource("vision/" + name);
     }
 
-    static double rel(float[] out, float[] ref) {
-        assertEquals(ref.length, out.length, "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < out.length; i++) {
-            double d = (double) out[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        double r = Math.sqrt(num / den);
-        assertTrue(!Double.isNaN(r), "NaN in output");
-        return r;
-    }
 
     static int[][] ids(Path dir) throws Exception {
         Npy.Array a = Npy.read(dir.resolve("text_ids.npy"));
@@ -56,13 +41,13 @@ class ClipParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"clip-a", "clip-b"})
     void embeddingsAndLogitsMatchReference(String name) throws Exception {
-        Path dir = fixture(name);
+        Path dir = fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         int[][] ids = ids(dir);
         try (ClipModel m = ClipModel.load(dir, Device.CPU, null); Tensor pixels = Tensor.of(px.requireFloats(), px.shape())) {
             try (Tensor img = m.imageEmbeds(pixels); Tensor txt = m.textEmbeds(ids)) {
-                double ri = rel(img.toFloatArray(), Npy.read(dir.resolve("image_embeds.npy")).requireFloats());
-                double rt = rel(txt.toFloatArray(), Npy.read(dir.resolve("text_embeds.npy")).requireFloats());
+                double ri = Fixtures.relErr(img.toFloatArray(), Npy.read(dir.resolve("image_embeds.npy")).requireFloats());
+                double rt = Fixtures.relErr(txt.toFloatArray(), Npy.read(dir.resolve("text_embeds.npy")).requireFloats());
                 System.out.printf("%s: image embeds rel err %.3g, text embeds rel err %.3g%n", name, ri, rt);
                 assertTrue(ri <= 1e-4, "image rel err " + ri);
                 assertTrue(rt <= 1e-4, "text rel err " + rt);
@@ -72,7 +57,7 @@ class ClipParityTest {
             for (int i = 0; i < l.length; i++) {
                 System.arraycopy(l[i], 0, flat, i * l[0].length, l[0].length);
             }
-            double rl = rel(flat, Npy.read(dir.resolve("logits_per_image.npy")).requireFloats());
+            double rl = Fixtures.relErr(flat, Npy.read(dir.resolve("logits_per_image.npy")).requireFloats());
             System.out.printf("%s: logits_per_image rel err %.3g%n", name, rl);
             assertTrue(rl <= 1e-4, "logits rel err " + rl);
             float[][] p = m.zeroShot(pixels, ids);
@@ -85,12 +70,12 @@ class ClipParityTest {
     @ParameterizedTest
     @ValueSource(strings = {"clip-a", "clip-b"})
     void visionTowerAloneGivesHiddenStates(String name) throws Exception {
-        Path dir = fixture(name);
+        Path dir = fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         try (ClipVisionModel v = ClipVisionModel.load(dir, Device.CPU, null);
                 Tensor pixels = Tensor.of(px.requireFloats(), px.shape());
                 Tensor h = v.forward(pixels, -2)) {
-            double r = rel(h.toFloatArray(), Npy.read(dir.resolve("hidden_m2.npy")).requireFloats());
+            double r = Fixtures.relErr(h.toFloatArray(), Npy.read(dir.resolve("hidden_m2.npy")).requireFloats());
             System.out.printf("%s: vision hidden state -2 rel err %.3g%n", name, r);
             assertTrue(r <= 1e-4, "rel err " + r);
             assertThrows(IllegalArgumentException.class, () -> v.forward(pixels, v.config().numLayers() + 1));
@@ -99,7 +84,7 @@ class ClipParityTest {
 
     @Test
     void memoryFlatOverManyZeroShotCalls() throws Exception {
-        Path dir = fixture("clip-b");
+        Path dir = fixtureDir("clip-b");
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         int[][] ids = ids(dir);
         dev.tessera.runtime.Backend cpu = dev.tessera.runtime.Backends.get(Device.CPU);
@@ -118,7 +103,7 @@ class ClipParityTest {
 
     @Test
     void badInputs() throws Exception {
-        Path dir = fixture("clip-a");
+        Path dir = fixtureDir("clip-a");
         try (ClipModel m = ClipModel.load(dir, Device.CPU, null)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> m.textEmbeds(new int[][] {new int[17]}));
@@ -130,6 +115,6 @@ class ClipParityTest {
                 assertTrue(e.getMessage().contains("[N, 3, 32, 32]"), e.getMessage());
             }
         }
-        assertThrows(IllegalArgumentException.class, () -> ClipModel.load(fixture("vit-a"), Device.CPU, null));
+        assertThrows(IllegalArgumentException.class, () -> ClipModel.load(fixtureDir("vit-a"), Device.CPU, null));
     }
 }

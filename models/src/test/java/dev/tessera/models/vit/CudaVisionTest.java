@@ -1,5 +1,6 @@
 package dev.tessera.models.vit;
 
+import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.models.clip.ClipModel;
@@ -21,24 +22,24 @@ class CudaVisionTest {
         Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
         Device cuda = Device.parse("cuda:0");
         for (String name : new String[] {"vit-a", "vit-b"}) {
-            Path dir = ViTParityTest.fixture(name);
+            Path dir = ViTParityTest.fixtureDir(name);
             Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
             float[] ref = Npy.read(dir.resolve("logits.npy")).requireFloats();
             for (DType dt : new DType[] {DType.F32, DType.BF16}) {
                 try (ViTForImageClassification m = ViTForImageClassification.load(dir, cuda, dt);
                         Tensor x = Tensor.of(px.requireFloats(), cuda, px.shape()); Tensor l = m.logits(x);
                         Tensor h = l.to(Device.CPU)) {
-                    double r = ViTParityTest.rel(h.toFloatArray(), ref);
+                    double r = Fixtures.relErr(h.toFloatArray(), ref);
                     System.out.printf("cuda %s %s: logits rel err %.3g%n", name, dt, r);
                     assertTrue(r <= (dt == DType.F32 ? 1e-4 : 3e-2), name + " " + dt + " rel err " + r);
                 }
             }
         }
-        Path dir = ViTParityTest.fixture("clip-b");
+        Path dir = ViTParityTest.fixtureDir("clip-b");
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         try (ClipModel m = ClipModel.load(dir, cuda, DType.F32); Tensor x = Tensor.of(px.requireFloats(), cuda, px.shape());
                 Tensor e = m.imageEmbeds(x); Tensor h = e.to(Device.CPU)) {
-            double r = ViTParityTest.rel(h.toFloatArray(), Npy.read(dir.resolve("image_embeds.npy")).requireFloats());
+            double r = Fixtures.relErr(h.toFloatArray(), Npy.read(dir.resolve("image_embeds.npy")).requireFloats());
             System.out.printf("cuda clip-b F32: image embeds rel err %.3g%n", r);
             assertTrue(r <= 1e-4, "rel err " + r);
         }

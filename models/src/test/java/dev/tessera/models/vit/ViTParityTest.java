@@ -1,5 +1,6 @@
 package dev.tessera.models.vit;
 
+import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,38 +21,22 @@ import org.junit.jupiter.params.provider.ValueSource;
  * src/test/resources/vision/make_fixtures.py) on two sizes; bad inputs.
  */
 class ViTParityTest {
-    static Path fixture(String name) {
-        try {
-            return Paths.get(ViTParityTest.class.getResource("/vision/" + name).toURI());
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+    static Path fixtureDir(String name) {
+        return Fixtures.resource("vision/" + name);
     }
 
-    static double rel(float[] out, float[] ref) {
-        assertEquals(ref.length, out.length, "length");
-        double num = 0, den = 0;
-        for (int i = 0; i < out.length; i++) {
-            double d = (double) out[i] - ref[i];
-            num += d * d;
-            den += (double) ref[i] * ref[i];
-        }
-        double r = Math.sqrt(num / den);
-        assertTrue(!Double.isNaN(r), "NaN in output");
-        return r;
-    }
 
     @ParameterizedTest
     @ValueSource(strings = {"vit-a", "vit-b"})
     void logitsMatchTorchvision(String name) throws Exception {
-        Path dir = fixture(name);
+        Path dir = fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null);
                 Tensor pixels = Tensor.of(px.requireFloats(), px.shape());
                 Tensor logits = m.logits(pixels)) {
             assertEquals(m.config().labels().size(), logits.dim(1));
             assertEquals("class_0", m.config().labels().get(0));
-            double r = rel(logits.toFloatArray(), Npy.read(dir.resolve("logits.npy")).requireFloats());
+            double r = Fixtures.relErr(logits.toFloatArray(), Npy.read(dir.resolve("logits.npy")).requireFloats());
             System.out.printf("%s: logits rel err vs torchvision %.3g%n", name, r);
             assertTrue(r <= 1e-4, "rel err " + r);
         }
@@ -59,7 +44,7 @@ class ViTParityTest {
 
     @Test
     void memoryFlatOverManyInferences() throws Exception {
-        Path dir = fixture("vit-a");
+        Path dir = fixtureDir("vit-a");
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null);
                 Tensor pixels = Tensor.of(px.requireFloats(), px.shape())) {
@@ -86,7 +71,7 @@ class ViTParityTest {
 
     @Test
     void badInputs(@TempDir Path tmp) throws Exception {
-        Path dir = fixture("vit-a");
+        Path dir = fixtureDir("vit-a");
         try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null);
                 Tensor wrong = Tensor.of(new float[3 * 16 * 16], 1, 3, 16, 16)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.logits(wrong));
