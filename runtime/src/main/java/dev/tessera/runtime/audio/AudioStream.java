@@ -370,6 +370,12 @@ public final class AudioStream implements AutoCloseable {
                     + (corrupt > 0 ? " (" + corrupt + " damaged packets)" : ""));
         }
         convert(null, 0);
+        double decoded = inSamples / (double) inRate;
+        double declared = info.durationSeconds();
+        if (Double.isFinite(declared) && decoded < declared - Math.max(0.1, 0.02 * declared)) {
+            LOG.warn("{}: decoded {} s of the {} s the container declares (truncated file?)", file,
+                    String.format("%.2f", decoded), String.format("%.2f", declared));
+        }
         long expected = (inSamples * outRate * 2 + inRate) / (2L * inRate); // round half up
         long total = outEmitted + pendingLen;
         if (total > expected) {
