@@ -323,7 +323,8 @@ public final class CpuBackend implements Backend {
         long pb = b.address();
         long pc = c.address();
         int parts = BlasSplit.parts();
-        if (parts > 1 && 2.0 * m * n * k * batch >= BlasSplit.MIN_FLOPS) {
+        if (parts > 1 && (2.0 * m * n * k * batch >= BlasSplit.MIN_FLOPS
+                || (m <= BlasSplit.MIN_ROWS && (long) k * n >= BlasSplit.MIN_B_ELEMENTS))) {
             if (batch >= parts) {
                 // independent products: a range of the batch per part
                 int nb = batch;
@@ -388,6 +389,11 @@ public final class CpuBackend implements Backend {
     static final class BlasSplit {
         /** GEMMs below this many flops (2mnk, all batch items) stay in the calling thread. */
         static final double MIN_FLOPS = 4e6;
+        /**
+         * Products with few rows (decode) are bound by reading B: split them from this many elements of B (1 MiB) on,
+         * whatever their flops.
+         */
+        static final long MIN_B_ELEMENTS = 1L << 18;
         /** Rows per part needed to split by rows; otherwise columns per part needed to split by columns. */
         static final int MIN_ROWS = 32;
         static final int MIN_COLS = 64;
