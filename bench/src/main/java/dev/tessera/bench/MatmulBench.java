@@ -4,6 +4,7 @@ import static org.bytedeco.openblas.global.openblas.CblasNoTrans;
 import static org.bytedeco.openblas.global.openblas.CblasRowMajor;
 import static org.bytedeco.openblas.global.openblas.cblas_sgemm;
 
+import dev.tessera.bindings.blas.OpenBlas;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
@@ -23,6 +24,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.infra.BenchmarkParams;
 
 /**
  * Square fp32 matmul on the CPU, Tessera against its own BLAS called directly.
@@ -54,8 +56,11 @@ public class MatmulBench {
     private FloatPointer pb;
     private FloatPointer pc;
 
+    /** OpenBLAS's thread count as the CPU backend configured it (taken at the first setup in this JVM). */
+    private static int backendBlasThreads;
+
     @Setup(Level.Trial)
-    public void setup() {
+    public void setup(BenchmarkParams params) {
         int n = size;
         float[] da = random(n * n, 1);
         float[] db = random(n * n, 2);
@@ -84,6 +89,13 @@ public class MatmulBench {
                 throw new IllegalStateException("Ops.matmul and cblas_sgemm differ at n=" + n + ": rel err " + rel);
             }
         }
+        if (backendBlasThreads == 0) {
+            backendBlasThreads = Math.max(1, OpenBlas.requestedThreads());
+        }
+        // The peer is OpenBLAS as an application calling it directly runs it: on its own threads, one per core.
+        // The CPU backend sets OpenBLAS to one thread and splits large sgemms itself (CpuBackend.BlasSplit).
+        OpenBlas.setThreads(params.getBenchmark().endsWith("rawOpenBlasSgemm")
+                ? Runtime.getRuntime().availableProcessors() : backendBlasThreads);
     }
 
     static float[] random(int count, long seed) {

@@ -31,8 +31,9 @@ import java.util.SplittableRandom;
  * it to the Java heap. Rounds alternate between the two; the median round counts. Writes
  * {@code bench/results/minilm-cpu.json}:
  *
- * <p>Tessera runs twice per round: with OpenBLAS on 1 thread (its sgemm in the calling thread; Tessera's own kernel
- * pool on {@code --threads}) and with OpenBLAS on {@code --threads} threads (its spinning workers then compete with
+ * <p>Tessera runs twice per round: with OpenBLAS on 1 thread (the CPU backend's default: each large sgemm cut into
+ * single-threaded blocks on {@code TESSERA_NUM_THREADS} threads; Tessera's own kernel pool on {@code --threads})
+ * and with OpenBLAS on {@code --threads} threads (its spinning workers then compete with
  * Tessera's pool). ONNX Runtime runs with {@code --threads} intra-op threads. The headline ratio is the better
  * Tessera configuration over ONNX Runtime; both are in the JSON.
  *
@@ -176,7 +177,8 @@ public final class MiniLmBench {
         doc.put("openblasThreads", "1 and " + threads + " (see tesseraConfig per row)");
         doc.put("method", "same process, same random token ids (no padding), rounds alternate Tessera / ORT, each round"
                 + " times max(2, 48/batch) calls of each configuration after 2 warm-up calls; median of " + rounds
-                + " rounds; Tessera with OpenBLAS on 1 thread (blas1) and on " + threads + " threads (blasN), its kernel"
+                + " rounds; Tessera with OpenBLAS on 1 thread (blas1, the default: large sgemms split into single-threaded"
+                + " blocks over TESSERA_NUM_THREADS threads) and on " + threads + " threads (blasN, no split), its kernel"
                 + " pool on TESSERA_NUM_THREADS; ORT: intra-op "
                 + threads + " threads, sequential, default graph optimisations; ratio = the better Tessera configuration's"
                 + " sentences/s / ORT sentences/s (> 1: Tessera faster)");

@@ -8,6 +8,8 @@ import org.bytedeco.javacpp.Loader;
 /** Typed facade over the bytedeco OpenBLAS preset for row-major single-precision GEMM. */
 public final class OpenBlas {
     private static volatile boolean loaded;
+    /** Last value given to {@link #setThreads}; 0 while OpenBLAS runs on its default. */
+    private static volatile int requested;
 
     private OpenBlas() {}
 
@@ -40,9 +42,19 @@ public final class OpenBlas {
         return n > 0 ? n : Runtime.getRuntime().availableProcessors();
     }
 
+    /** Sets OpenBLAS's thread count for the whole process ({@code openblas_set_num_threads}); n >= 1. */
     public static void setThreads(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("OpenBLAS threads must be >= 1, got " + n);
+        }
         load();
         blas_set_num_threads(n);
+        requested = n;
+    }
+
+    /** The value last given to {@link #setThreads} in this process, 0 if never called (OpenBLAS's default). */
+    public static int requestedThreads() {
+        return requested;
     }
 
     /** Preset version of the bundled OpenBLAS, as pinned in the parent POM. */

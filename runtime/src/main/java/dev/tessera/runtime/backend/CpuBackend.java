@@ -17,8 +17,15 @@ import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.UnaryOp;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.Pointer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The CPU backend: libtessera's C++ kernels (AVX2/AVX-512, threaded) and OpenBLAS for GEMM. Computes
@@ -315,9 +322,188 @@ public final class CpuBackend implements Backend {
         long pa = a.address();
         long pb = b.address();
         long pc = c.address();
+        int parts = BlasSplit.parts();
+        if (parts > 1 && (2.0 * m * n * k * batch >= BlasSplit.MIN_FLOPS
+                || (m <= BlasSplit.MIN_ROWS && (long) k * n >= BlasSplit.MIN_B_ELEMENTS))) {
+            if (batch >= parts) {
+                // independent products: a range of the batch per part
+                int nb = batch;
+                BlasSplit.run(parts, p -> {
+                    for (int i = (int) ((long) p * nb / parts), e = (int) ((long) (p + 1) * nb / parts); i < e; i++) {
+                        OpenBlas.sgemm(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda,
+                                pb + 4L * i * strideB, ldb, beta, pc + 4L * i * strideC, ldc);
+                    }
+                });
+                return;
+            }
+            if (m >= parts * BlasSplit.MIN_ROWS || n >= parts * BlasSplit.MIN_COLS) {
+                for (int i = 0; i < batch; i++) {
+                    gemmSplit(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
+                            beta, pc + 4L * i * strideC, ldc, parts);
+                }
+                return;
+            }
+        }
         for (int i = 0; i < batch; i++) {
             OpenBlas.sgemm(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
                     beta, pc + 4L * i * strideC, ldc);
+        }
+    }
+
+    /**
+     * One sgemm as {@code parts} single-threaded sgemms on disjoint blocks of C: blocks of rows (M) when there are
+     * enough rows, else blocks of columns (N; decode-style products with M = 1..a few).
+     */
+    private static void gemmSplit(boolean transA, boolean transB, int m, int n, int k, float alpha, long pa, int lda,
+            long pb, int ldb, float beta, long pc, int ldc, int parts) {
+        if (m >= parts * BlasSplit.MIN_ROWS) {
+            BlasSplit.run(parts, p -> {
+                int r0 = BlasSplit.bound(p, parts, m, 8);
+                int r1 = BlasSplit.bound(p + 1, parts, m, 8);
+                if (r1 > r0) {
+                    long a0 = pa + 4L * r0 * (transA ? 1 : lda);
+                    OpenBlas.sgemm(transA, transB, r1 - r0, n, k, alpha, a0, lda, pb, ldb, beta, pc + 4L * r0 * ldc,
+                            ldc);
+                }
+            });
+        } else {
+            BlasSplit.run(parts, p -> {
+                int c0 = BlasSplit.bound(p, parts, n, 16);
+                int c1 = BlasSplit.bound(p + 1, parts, n, 16);
+                if (c1 > c0) {
+                    long b0 = pb + 4L * c0 * (transB ? ldb : 1);
+                    OpenBlas.sgemm(transA, transB, m, c1 - c0, k, alpha, pa, lda, b0, ldb, beta, pc + 4L * c0, ldc);
+                }
+            });
+        }
+    }
+
+    /**
+     * How large sgemms share the cores with Tessera's own kernel pool. By default OpenBLAS is set to one thread (its
+     * pthread workers busy-wait after each call and then fight the kernel pool for the cores) and a large sgemm is
+     * cut into blocks run by single-threaded OpenBLAS on {@link NativeLibrary#cpuThreads()} threads (the caller and
+     * parked daemon workers). {@code -Dtessera.cpu.blasThreads=N} (or {@code TESSERA_BLAS_THREADS=N}) restores the
+     * old behaviour: OpenBLAS on N threads of its own, no splitting. Splitting is also off whenever OpenBLAS is set
+     * to more than one thread through {@link OpenBlas#setThreads} (a count set before the first GEMM is kept).
+     */
+    static final class BlasSplit {
+        /** GEMMs below this many flops (2mnk, all batch items) stay in the calling thread. */
+        static final double MIN_FLOPS = 4e6;
+        /**
+         * Products with few rows (decode) are bound by reading B: split them from this many elements of B (1 MiB) on,
+         * whatever their flops.
+         */
+        static final long MIN_B_ELEMENTS = 1L << 18;
+        /** Rows per part needed to split by rows; otherwise columns per part needed to split by columns. */
+        static final int MIN_ROWS = 32;
+        static final int MIN_COLS = 64;
+        private static final Logger LOG = LoggerFactory.getLogger(CpuBackend.class);
+        private static final int PARTS;
+        private static final ExecutorService WORKERS;
+
+        static {
+            String prop = System.getProperty("tessera.cpu.blasThreads");
+            if (prop == null || prop.isBlank()) {
+                prop = System.getenv("TESSERA_BLAS_THREADS");
+            }
+            int blasThreads = 0;
+            if (prop != null && !prop.isBlank()) {
+                try {
+                    blasThreads = Integer.parseInt(prop.trim());
+                } catch (NumberFormatException e) {
+                    blasThreads = 0;
+                }
+                if (blasThreads < 1) {
+                    LOG.warn("ignoring tessera.cpu.blasThreads={} (expected an integer >= 1)", prop);
+                    blasThreads = 0;
+                }
+            }
+            int parts = 1;
+            if (blasThreads > 0) {
+                OpenBlas.setThreads(blasThreads);
+                LOG.debug("OpenBLAS on {} threads of its own (tessera.cpu.blasThreads)", blasThreads);
+            } else {
+                if (OpenBlas.requestedThreads() == 0) {  // keep a count the application set itself
+                    OpenBlas.setThreads(1);
+                }
+                parts = Math.max(1, Math.min(NativeLibrary.cpuThreads(), 256));
+                LOG.debug("OpenBLAS single-threaded, large sgemms split over {} threads", parts);
+            }
+            PARTS = parts;
+            if (parts > 1) {
+                AtomicInteger id = new AtomicInteger();
+                WORKERS = Executors.newFixedThreadPool(parts - 1, r -> {
+                    Thread t = new Thread(r, "tessera-sgemm-" + id.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+            } else {
+                WORKERS = null;
+            }
+        }
+
+        private BlasSplit() {}
+
+        /** Parts to cut a large sgemm into now: 1 when splitting is off. */
+        static int parts() {
+            return PARTS > 1 && OpenBlas.requestedThreads() == 1 ? PARTS : 1;
+        }
+
+        /** Boundary p of [0, n) cut into `parts` pieces, rounded to a multiple of `align` (0 and n exact). */
+        static int bound(int p, int parts, int n, int align) {
+            if (p >= parts) {
+                return n;
+            }
+            long b = (long) p * n / parts;
+            b = (b + align / 2) / align * align;
+            return (int) Math.min(b, n);
+        }
+
+        interface Part {
+            void run(int p);
+        }
+
+        /** Runs part 0 in the caller and parts 1..parts-1 on the workers; returns when all are done. */
+        static void run(int parts, Part part) {
+            Future<?>[] futures = new Future<?>[parts - 1];
+            for (int p = 1; p < parts; p++) {
+                int q = p;
+                futures[p - 1] = WORKERS.submit(() -> part.run(q));
+            }
+            Throwable failure = null;
+            try {
+                part.run(0);
+            } catch (RuntimeException | Error e) {
+                failure = e;
+            }
+            boolean interrupted = false;
+            for (Future<?> f : futures) {
+                for (;;) {  // the workers write into C: wait for every one of them
+                    try {
+                        f.get();
+                        break;
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    } catch (ExecutionException e) {
+                        if (failure == null) {
+                            failure = e.getCause();
+                        }
+                        break;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure instanceof RuntimeException re) {
+                throw re;
+            }
+            if (failure instanceof Error err) {
+                throw err;
+            }
+            if (failure != null) {
+                throw new IllegalStateException("sgemm worker failed", failure);
+            }
         }
     }
 
