@@ -50,6 +50,13 @@ out="$(cd "$out" && pwd)"
 final_out="$out"
 out="$(mktemp -d "${TMPDIR:-/tmp}/tessera-gpu.XXXXXX")"
 
+# make-bundle.sh ships the JRE as jre.tar.xz (to fit the 64 MiB upload): unpack it once.
+for b in "$bundle" "$PWD/bundle" "$here/.."; do
+  if [ -n "$b" ] && [ -f "$b/jre.tar.xz" ] && [ ! -x "$b/jre/bin/java" ]; then
+    tar -C "$b" -xJf "$b/jre.tar.xz" 2>/dev/null \
+      || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$b/jre.tar.xz" "$b"
+  fi
+done
 if [ -z "$bundle" ]; then
   if [ -x "$PWD/bundle/jre/bin/java" ]; then bundle="$PWD/bundle"
   elif [ -x "$here/../jre/bin/java" ]; then bundle="$(cd "$here/.." && pwd)"     # run from bundle/gpu/
