@@ -127,40 +127,27 @@ public final class GpuMiniLmBench {
         Map<String, Tensor> m = new LinkedHashMap<>();
         int h = c.hiddenSize();
         int f = c.intermediateSize();
-        put(m, r, "embeddings.word_embeddings.weight", 0.05, 0, c.vocabSize(), h);
-        put(m, r, "embeddings.position_embeddings.weight", 0.05, 0, c.maxPositions(), h);
-        put(m, r, "embeddings.token_type_embeddings.weight", 0.05, 0, c.typeVocabSize(), h);
-        put(m, r, "embeddings.LayerNorm.weight", 0.1, 1, h);
-        put(m, r, "embeddings.LayerNorm.bias", 0.1, 0, h);
+        BenchUtil.putUniform(m, r, "embeddings.word_embeddings.weight", 0.05, 0, c.vocabSize(), h);
+        BenchUtil.putUniform(m, r, "embeddings.position_embeddings.weight", 0.05, 0, c.maxPositions(), h);
+        BenchUtil.putUniform(m, r, "embeddings.token_type_embeddings.weight", 0.05, 0, c.typeVocabSize(), h);
+        BenchUtil.putUniform(m, r, "embeddings.LayerNorm.weight", 0.1, 1, h);
+        BenchUtil.putUniform(m, r, "embeddings.LayerNorm.bias", 0.1, 0, h);
         for (int l = 0; l < c.numLayers(); l++) {
             String p = "encoder.layer." + l + ".";
             for (String n : new String[] {"attention.self.query", "attention.self.key", "attention.self.value",
                 "attention.output.dense"}) {
-                put(m, r, p + n + ".weight", 0.05, 0, h, h);
-                put(m, r, p + n + ".bias", 0.02, 0, h);
+                BenchUtil.putUniform(m, r, p + n + ".weight", 0.05, 0, h, h);
+                BenchUtil.putUniform(m, r, p + n + ".bias", 0.02, 0, h);
             }
-            put(m, r, p + "intermediate.dense.weight", 0.05, 0, f, h);
-            put(m, r, p + "intermediate.dense.bias", 0.02, 0, f);
-            put(m, r, p + "output.dense.weight", 0.05, 0, h, f);
-            put(m, r, p + "output.dense.bias", 0.02, 0, h);
+            BenchUtil.putUniform(m, r, p + "intermediate.dense.weight", 0.05, 0, f, h);
+            BenchUtil.putUniform(m, r, p + "intermediate.dense.bias", 0.02, 0, f);
+            BenchUtil.putUniform(m, r, p + "output.dense.weight", 0.05, 0, h, f);
+            BenchUtil.putUniform(m, r, p + "output.dense.bias", 0.02, 0, h);
             for (String n : new String[] {"attention.output.LayerNorm", "output.LayerNorm"}) {
-                put(m, r, p + n + ".weight", 0.1, 1, h);
-                put(m, r, p + n + ".bias", 0.1, 0, h);
+                BenchUtil.putUniform(m, r, p + n + ".weight", 0.1, 1, h);
+                BenchUtil.putUniform(m, r, p + n + ".bias", 0.1, 0, h);
             }
         }
         return m;
-    }
-
-    private static void put(Map<String, Tensor> m, SplittableRandom r, String name, double scale, double offset,
-            long... shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        float[] v = new float[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (offset + scale * (2 * r.nextDouble() - 1));
-        }
-        m.put(name, Tensor.of(v, Device.CPU, shape));
     }
 }

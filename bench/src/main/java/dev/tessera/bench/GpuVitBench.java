@@ -102,43 +102,30 @@ public final class GpuVitBench {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Tensor> m = new LinkedHashMap<>();
         int np = (image / patch) * (image / patch);
-        put(m, r, "vit.embeddings.cls_token", 0.05, 0, 1, 1, h);
-        put(m, r, "vit.embeddings.position_embeddings", 0.05, 0, 1, np + 1, h);
-        put(m, r, "vit.embeddings.patch_embeddings.projection.weight", 0.05, 0, h, 3, patch, patch);
-        put(m, r, "vit.embeddings.patch_embeddings.projection.bias", 0.02, 0, h);
+        BenchUtil.putUniform(m, r, "vit.embeddings.cls_token", 0.05, 0, 1, 1, h);
+        BenchUtil.putUniform(m, r, "vit.embeddings.position_embeddings", 0.05, 0, 1, np + 1, h);
+        BenchUtil.putUniform(m, r, "vit.embeddings.patch_embeddings.projection.weight", 0.05, 0, h, 3, patch, patch);
+        BenchUtil.putUniform(m, r, "vit.embeddings.patch_embeddings.projection.bias", 0.02, 0, h);
         for (int l = 0; l < layers; l++) {
             String p = "vit.encoder.layer." + l + ".";
             for (String n : new String[] {"attention.attention.query", "attention.attention.key",
                 "attention.attention.value", "attention.output.dense"}) {
-                put(m, r, p + n + ".weight", 0.05, 0, h, h);
-                put(m, r, p + n + ".bias", 0.02, 0, h);
+                BenchUtil.putUniform(m, r, p + n + ".weight", 0.05, 0, h, h);
+                BenchUtil.putUniform(m, r, p + n + ".bias", 0.02, 0, h);
             }
-            put(m, r, p + "intermediate.dense.weight", 0.05, 0, f, h);
-            put(m, r, p + "intermediate.dense.bias", 0.02, 0, f);
-            put(m, r, p + "output.dense.weight", 0.05, 0, h, f);
-            put(m, r, p + "output.dense.bias", 0.02, 0, h);
+            BenchUtil.putUniform(m, r, p + "intermediate.dense.weight", 0.05, 0, f, h);
+            BenchUtil.putUniform(m, r, p + "intermediate.dense.bias", 0.02, 0, f);
+            BenchUtil.putUniform(m, r, p + "output.dense.weight", 0.05, 0, h, f);
+            BenchUtil.putUniform(m, r, p + "output.dense.bias", 0.02, 0, h);
             for (String n : new String[] {"layernorm_before", "layernorm_after"}) {
-                put(m, r, p + n + ".weight", 0.1, 1, h);
-                put(m, r, p + n + ".bias", 0.1, 0, h);
+                BenchUtil.putUniform(m, r, p + n + ".weight", 0.1, 1, h);
+                BenchUtil.putUniform(m, r, p + n + ".bias", 0.1, 0, h);
             }
         }
-        put(m, r, "vit.layernorm.weight", 0.1, 1, h);
-        put(m, r, "vit.layernorm.bias", 0.1, 0, h);
-        put(m, r, "classifier.weight", 0.05, 0, classes, h);
-        put(m, r, "classifier.bias", 0.02, 0, classes);
+        BenchUtil.putUniform(m, r, "vit.layernorm.weight", 0.1, 1, h);
+        BenchUtil.putUniform(m, r, "vit.layernorm.bias", 0.1, 0, h);
+        BenchUtil.putUniform(m, r, "classifier.weight", 0.05, 0, classes, h);
+        BenchUtil.putUniform(m, r, "classifier.bias", 0.02, 0, classes);
         return m;
-    }
-
-    private static void put(Map<String, Tensor> m, SplittableRandom r, String name, double scale, double offset,
-            long... shape) {
-        long n = 1;
-        for (long d : shape) {
-            n *= d;
-        }
-        float[] v = new float[Math.toIntExact(n)];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) (offset + scale * (2 * r.nextDouble() - 1));
-        }
-        m.put(name, Tensor.of(v, Device.CPU, shape));
     }
 }

@@ -137,14 +137,14 @@ public final class MiniLmBench {
                 double[] tO = new double[rounds];
                 for (int k = 0; k < rounds; k++) {
                     blas1.run();
-                    t1[k] = time(tessera, reps);
+                    t1[k] = BenchUtil.time(tessera, reps);
                     blasN.run();
-                    tN[k] = time(tessera, reps);
-                    tO[k] = time(peer, reps);
+                    tN[k] = BenchUtil.time(tessera, reps);
+                    tO[k] = BenchUtil.time(peer, reps);
                 }
-                double m1 = median(t1);
-                double mN = median(tN);
-                double mo = median(tO);
+                double m1 = BenchUtil.median(t1);
+                double mN = BenchUtil.median(tN);
+                double mo = BenchUtil.median(tO);
                 double mt = Math.min(m1, mN);
                 double st = b / mt;
                 double sp = b / mo;
@@ -199,19 +199,5 @@ public final class MiniLmBench {
         } catch (java.io.IOException e) {
             return null;
         }
-    }
-
-    private static double time(Runnable r, int reps) {
-        long t0 = System.nanoTime();
-        for (int i = 0; i < reps; i++) {
-            r.run();
-        }
-        return (System.nanoTime() - t0) / 1e9 / reps;
-    }
-
-    private static double median(double[] v) {
-        double[] c = v.clone();
-        Arrays.sort(c);
-        return c[c.length / 2];
     }
 }

@@ -118,7 +118,7 @@ public final class ModelOpsBench {
             ours.put(e.getKey(), time(e.getValue(), 3, reps, iters));
         }
 
-        List<String> cmd = new ArrayList<>(List.of(python, peerScript().toString(), "--threads", "" + threads,
+        List<String> cmd = new ArrayList<>(List.of(python, BenchUtil.peerScript("model_ops_peer.py").toString(), "--threads", "" + threads,
                 "--reps", "" + reps, "--iters", "" + iters));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String peerOut = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -143,7 +143,7 @@ public final class ModelOpsBench {
             row.put("tessera_best_ms", e.getValue()[0]);
             row.put("tessera_median_ms", e.getValue()[1]);
             if (rc == 0) {
-                double peer = num(peerOut, e.getKey());
+                double peer = BenchUtil.bestMs(peerOut, e.getKey());
                 row.put("pytorch_best_ms", peer);
                 row.put("ratio", peer / e.getValue()[0]);
                 summary.append(String.format("%-12s tessera %8.3f ms  pytorch %8.3f ms  -> %5.2fx%n", e.getKey(),
@@ -169,27 +169,5 @@ public final class ModelOpsBench {
         }
         Files.writeString(out, Json.write(res) + "\n");
         System.out.println("wrote " + out);
-    }
-
-    private static Path peerScript() {
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path p = dir.resolve("bench/python/model_ops_peer.py");
-            if (Files.exists(p)) {
-                return p;
-            }
-        }
-        return Path.of("bench/python/model_ops_peer.py");
-    }
-
-    /** best_ms of a case in the peer's JSON (a tiny scan: the format is ours). */
-    private static double num(String json, String kase) {
-        int i = json.indexOf("\"" + kase + "\"");
-        int j = json.indexOf("\"best_ms\"", i);
-        int kk = json.indexOf(':', j) + 1;
-        int e = kk;
-        while (e < json.length() && "0123456789.eE+- ".indexOf(json.charAt(e)) >= 0) {
-            e++;
-        }
-        return Double.parseDouble(json.substring(kk, e).trim());
     }
 }

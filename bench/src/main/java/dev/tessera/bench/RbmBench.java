@@ -159,7 +159,8 @@ public class RbmBench {
         ours.put("simd", TesseraNative.tsr_cpu_simd().getString());
         ours.put("threads", threads);
 
-        List<String> cmd = new ArrayList<>(List.of(python, peerScript().toString(), "--threads", "" + threads,
+        String peer = BenchUtil.peerScript("rbm_peer.py").toString();
+        List<String> cmd = new ArrayList<>(List.of(python, peer, "--threads", "" + threads,
                 "--reps", "" + reps, "--iters", "" + iters, "--mnist-rows", "" + rows));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String peerOut = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -172,8 +173,8 @@ public class RbmBench {
         res.put("tessera", ours);
         String summary;
         if (rc == 0) {
-            double peerStep = num(peerOut, "step");
-            double peerEpoch = num(peerOut, "epoch");
+            double peerStep = BenchUtil.bestMs(peerOut, "step");
+            double peerEpoch = BenchUtil.bestMs(peerOut, "epoch");
             res.put("pytorch_raw", peerOut.trim());
             res.put("pytorch_step_best_ms", peerStep);
             res.put("pytorch_epoch_best_ms", peerEpoch);
@@ -197,28 +198,6 @@ public class RbmBench {
         }
         Files.writeString(out, Json.write(res) + "\n");
         System.out.println("wrote " + out);
-    }
-
-    private static Path peerScript() {
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path p = dir.resolve("bench/python/rbm_peer.py");
-            if (Files.exists(p)) {
-                return p;
-            }
-        }
-        return Path.of("bench/python/rbm_peer.py");
-    }
-
-    /** best_ms of a case in the peer's JSON (a tiny scan: the format is ours). */
-    private static double num(String json, String kase) {
-        int i = json.indexOf("\"" + kase + "\"");
-        int j = json.indexOf("\"best_ms\"", i);
-        int k = json.indexOf(':', j) + 1;
-        int e = k;
-        while (e < json.length() && "0123456789.eE+- ".indexOf(json.charAt(e)) >= 0) {
-            e++;
-        }
-        return Double.parseDouble(json.substring(k, e).trim());
     }
 
     static float[] random(int n, long seed) {

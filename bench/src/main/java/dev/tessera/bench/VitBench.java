@@ -104,11 +104,11 @@ public final class VitBench {
                 double[] tt = new double[rounds];
                 double[] to = new double[rounds];
                 for (int k = 0; k < rounds; k++) {
-                    tt[k] = time(tessera, reps);
-                    to[k] = time(peer, reps);
+                    tt[k] = BenchUtil.time(tessera, reps);
+                    to[k] = BenchUtil.time(peer, reps);
                 }
-                double mt = median(tt);
-                double mo = median(to);
+                double mt = BenchUtil.median(tt);
+                double mo = BenchUtil.median(to);
                 Map<String, Object> row = new LinkedHashMap<>();
                 row.put("batch", b);
                 row.put("tesseraMsPerBatch", mt * 1e3);
@@ -152,19 +152,5 @@ public final class VitBench {
             den += (double) b[i] * b[i];
         }
         return Math.sqrt(num / den);
-    }
-
-    private static double time(Runnable r, int reps) {
-        long t0 = System.nanoTime();
-        for (int i = 0; i < reps; i++) {
-            r.run();
-        }
-        return (System.nanoTime() - t0) / 1e9 / reps;
-    }
-
-    private static double median(double[] v) {
-        double[] c = v.clone();
-        Arrays.sort(c);
-        return c[c.length / 2];
     }
 }

@@ -1,0 +1,67 @@
+package dev.tessera.bench;
+
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/** Small pieces the CPU/GPU benchmark mains share: timing, medians, random weights, peer scripts and JSON. */
+final class BenchUtil {
+    private BenchUtil() {}
+
+    /** Mean seconds per call of {@code reps} calls of {@code r}. */
+    static double time(Runnable r, int reps) {
+        long t0 = System.nanoTime();
+        for (int i = 0; i < reps; i++) {
+            r.run();
+        }
+        return (System.nanoTime() - t0) / 1e9 / reps;
+    }
+
+    /** The median (upper median for even lengths) of {@code v}, which is not modified. */
+    static double median(double[] v) {
+        double[] c = v.clone();
+        Arrays.sort(c);
+        return c[c.length / 2];
+    }
+
+    /** Puts a CPU F32 tensor named {@code name} with values uniform in {@code offset ± scale} into {@code m}. */
+    static void putUniform(Map<String, Tensor> m, SplittableRandom r, String name, double scale, double offset,
+            long... shape) {
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        float[] v = new float[Math.toIntExact(n)];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (offset + scale * (2 * r.nextDouble() - 1));
+        }
+        m.put(name, Tensor.of(v, Device.CPU, shape));
+    }
+
+    /** {@code bench/python/<file>} found from the working directory or any parent (benches run from anywhere). */
+    static Path peerScript(String file) {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path p = dir.resolve("bench/python/" + file);
+            if (Files.exists(p)) {
+                return p;
+            }
+        }
+        return Path.of("bench/python/" + file);
+    }
+
+    /** {@code best_ms} of case {@code kase} in a peer's JSON (a tiny scan: the format is ours). */
+    static double bestMs(String json, String kase) {
+        int i = json.indexOf("\"" + kase + "\"");
+        int j = json.indexOf("\"best_ms\"", i);
+        int k = json.indexOf(':', j) + 1;
+        int e = k;
+        while (e < json.length() && "0123456789.eE+- ".indexOf(json.charAt(e)) >= 0) {
+            e++;
+        }
+        return Double.parseDouble(json.substring(k, e).trim());
+    }
+}
