@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  *       degenerate (gzip compression ratio above {@link Options#compressionRatioThreshold()} or average log-prob
  *       below {@link Options#logProbThreshold()}) again at each higher temperature of
  *       {@link Options#temperatures()} (sampling), unless the window looks silent (p(no speech) above
- *       {@link Options#noSpeechThreshold()});</li>
+ *       {@link Options#noSpeechThreshold()} and average log-prob below the threshold);</li>
  *   <li>the no-speech gate: a window whose p({@code <|nospeech|>}) after {@code <|startoftranscript|>} is above
  *       {@link Options#noSpeechThreshold()} and whose average log-prob is not above {@link Options#logProbThreshold()}
  *       gives no segment and is skipped whole;</li>
@@ -504,7 +504,7 @@ public final class Transcriber {
                 f.temperature = t;
                 double cr = compressionRatio(tokenizer.decode(textTokens(r.tokens()), true).strip());
                 boolean fallback = cr > opt.compressionRatioThreshold() || r.avgLogProb() < opt.logProbThreshold();
-                if (r.noSpeechProb() > opt.noSpeechThreshold()) {
+                if (r.noSpeechProb() > opt.noSpeechThreshold() && r.avgLogProb() < opt.logProbThreshold()) {
                     fallback = false; // silence: a higher temperature will not find words
                 }
                 if (fallback) {
