@@ -60,6 +60,7 @@ public final class Transcriber {
     private final Tokenizer tokenizer;
     private final WhisperDecoder decoder;
     private final WhisperConfig cfg;
+    private final boolean canCondition;
 
     /**
      * Decoding options; {@link #defaults()} follows the reference command line (beam 5, fallback temperatures 0 …
@@ -202,6 +203,10 @@ public final class Transcriber {
         int prev = special(tokenizer, cfg.prevSotTokenId(), "<|startofprev|>");
         int ns = special(tokenizer, cfg.noSpeechTokenId(), "<|nospeech|>", "<|nocaptions|>");
         this.decoder = new WhisperDecoder(model, prev, ns);
+        this.canCondition = prev >= 0;
+        if (!canCondition) {
+            LOG.warn("no <|startofprev|> token in the tokenizer or generation config: windows are not conditioned on earlier text");
+        }
     }
 
     /** The tokenizer's id of the first of {@code names} it knows (when the config has none or disagrees), else {@code fromConfig}. */
@@ -337,7 +342,7 @@ public final class Transcriber {
         }
 
         int[] previousText(boolean condition) {
-            if (!condition) {
+            if (!condition || !canCondition) {
                 return new int[0];
             }
             return allTokens.subList(promptResetSince, allTokens.size()).stream().mapToInt(Integer::intValue).toArray();
@@ -393,7 +398,7 @@ public final class Transcriber {
                 f.src.close();
             }
         }
-        return Arrays.asList(done);
+        return List.of(done);
     }
 
     private void finish(FileState f, List<FileState> active, Transcript[] done, Listener l) throws IOException {
