@@ -159,6 +159,7 @@ class AudioDecoderTest {
         float[] b = Arrays.copyOfRange(out, join + 800, out.length);
         double snrA = snrDb(a, Arrays.copyOfRange(ref, 0, join));
         double snrB = snrDb(b, Arrays.copyOfRange(ref, join + 800, ref.length));
+        System.out.printf("rate change: SNR vs per-part reference %.1f dB before the join, %.1f dB after%n", snrA, snrB);
         assertTrue(snrA >= 30 && snrB >= 30, "SNR before the join " + snrA + " dB, after " + snrB + " dB");
         try (InputStream in = Files.newInputStream(fixture("rate_change.mp3"))) {
             assertTrue(Arrays.equals(out, AudioDecoder.decode(in, 16_000)), "InputStream decode equals path decode");
