@@ -81,7 +81,7 @@ public final class EncoderProfile {
             }), layers));
             fused.add(new Row("copy: attention out transpose", time(() -> att.transpose(1, 2).contiguous()), layers));
             fused.add(new Row("linear o +bias +residual", time(() -> Ops.linear(x, po, bh, null, x)), layers));
-            fused.add(new Row("layer norm [" + m + "x" + h + "]", time(() -> Ops.layerNorm(x, gamma, bh, 1e-12)),
+            fused.add(new Row("layer norm [" + m + "x" + h + "]", time(() -> Ops.layerNorm(x, gamma, bh, 1e-12f)),
                     2 * layers));
             fused.add(new Row("linear up +bias +gelu", time(() -> Ops.linear(x, pup, bi, FusedActivation.GELU, null)),
                     layers));
