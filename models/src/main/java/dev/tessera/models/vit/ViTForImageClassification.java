@@ -9,6 +9,7 @@ import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.PatchEmbedding;
 import dev.tessera.runtime.Scope;
@@ -117,9 +118,9 @@ public final class ViTForImageClassification implements AutoCloseable {
                     Tensor k = l.k().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
                     Tensor v = l.v().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
                     Tensor a = Attention.scaledDotProduct(q, k, v, false);
-                    Tensor h1 = Ops.add(h, l.o().forward(a.transpose(1, 2).contiguous().reshape(n, rows, d)));
-                    Tensor mm = l.fc2().forward(Activation.apply(l.fc1().forward(l.ln2().forward(h1)), cfg.hiddenAct()));
-                    Tensor next = ls.keep(Ops.add(h1, mm));
+                    Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, d), h);
+                    Tensor mm = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(cfg.hiddenAct()));
+                    Tensor next = ls.keep(l.fc2().forwardAdd(mm, h1));
                     h.close();
                     h = next;
                 }

@@ -86,16 +86,34 @@ final class PillowResample {
         return (int) Math.max(0, Math.min(255, s));
     }
 
+    /**
+     * Pillow's nearest-neighbour source index of each output pixel: the source coordinate of the first pixel centre,
+     * {@code scale / 2}, then stepping by {@code scale = in / out} in double precision (Pillow's affine scaling
+     * accumulates the step, so where {@code (x + 0.5) * in / out} is an exact integer the accumulated value can fall
+     * just below it; computing it in closed form picks the next pixel there).
+     */
+    static int[] nearestIndex(int in, int out) {
+        double scale = (double) in / out;
+        double xo = scale * 0.5;
+        int[] idx = new int[out];
+        for (int x = 0; x < out; x++) {
+            idx[x] = Math.min(Math.max((int) xo, 0), in - 1);
+            xo += scale;
+        }
+        return idx;
+    }
+
     /** Resizes one 8-bit plane {@code in[h][w]} to {@code outH x outW} with Pillow filter {@code resample}. */
     static int[][] resize(int[][] in, int outH, int outW, int resample) {
         int h = in.length;
         int w = in[0].length;
         if (resample == 0) {
+            int[] sy = nearestIndex(h, outH);
+            int[] sx = nearestIndex(w, outW);
             int[][] out = new int[outH][outW];
             for (int y = 0; y < outH; y++) {
-                int sy = Math.min((int) ((y + 0.5) * h / outH), h - 1);
                 for (int x = 0; x < outW; x++) {
-                    out[y][x] = in[sy][Math.min((int) ((x + 0.5) * w / outW), w - 1)];
+                    out[y][x] = in[sy[y]][sx[x]];
                 }
             }
             return out;
