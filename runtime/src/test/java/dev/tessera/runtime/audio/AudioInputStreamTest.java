@@ -182,6 +182,10 @@ class AudioInputStreamTest {
         byte[] mp3 = Files.readAllBytes(fixture("librivox_44k_stereo.mp3"));
         e = assertThrows(IOException.class, () -> AudioDecoder.decode(failing(new ByteArrayInputStream(mp3), mp3.length - 3000, boom), 16_000));
         assertSame(boom, e.getCause());
+        // An MP4 that has to be spooled: the failure comes while copying it, from open.
+        byte[] m4a = Files.readAllBytes(fixture("stereo_44k.m4a"));
+        e = assertThrows(IOException.class, () -> AudioDecoder.open(failing(new ByteArrayInputStream(m4a), m4a.length - 500, boom), 16_000));
+        assertSame(boom, e.getCause());
         // Unchecked exceptions from the stream are wrapped the same way.
         RuntimeException bug = new IllegalStateException("bug in the stream");
         e = assertThrows(IOException.class, () -> AudioDecoder.decode(failing(new SyntheticWav(8000, 8000 * 600), 7_000_000, bug), 16_000));
