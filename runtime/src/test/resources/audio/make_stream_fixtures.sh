@@ -75,3 +75,6 @@ PY
 # 3. The AAC fixture with its index first (moov before mdat, "faststart"), which streams from an InputStream
 #    without spooling: the same packets as stereo_44k.m4a, remuxed.
 ff -i stereo_44k.m4a -c copy -movflags +faststart stereo_44k_faststart.m4a
+
+# 4. A WebM (Matroska) video with Opus audio: the audio track of a video container that streams.
+ff -f lavfi -i "color=c=gray:s=32x32:r=5" -i stereo_44k.wav -shortest -c:v libvpx -b:v 20k -c:a libopus -b:a 32k video_with_audio.webm

@@ -35,7 +35,8 @@ class AudioInputStreamTest {
     @CsvSource({"stereo_44k.wav, false", "mono_8k.wav, false", "stereo_44k.flac, false", "librivox_22k.flac, false",
             "stereo_22k.mp3, false", "librivox_44k_stereo.mp3, false", "stereo_48k.opus, false",
             "librivox_48k.opus, false", "stereo_44k.m4a, true", "librivox_32k.m4a, true",
-            "stereo_44k_faststart.m4a, false", "video_with_audio.mp4, true", "mc_71.wav, false",
+            "stereo_44k_faststart.m4a, false", "video_with_audio.mp4, true", "video_with_audio.webm, false",
+            "mc_71.wav, false",
             "rate_change.mp3, false"})
     void inputStreamDecodeEqualsPathDecode(String file, boolean spooled) throws Exception {
         float[] viaPath = AudioDecoder.decode(fixture(file), 16_000);
