@@ -149,7 +149,12 @@ public final class AudioStream implements AutoCloseable {
     AudioStream(InputStream in, byte[] head, String name, int sampleRate) throws IOException {
         this(null, in, name, sampleRate, null);
         if (dec != null && "mp3".equals(info.container()) && mpegAudio) {
-            lame = LameTag.parse(head);
+            try {
+                lame = LameTag.parse(head);
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
         }
     }
 
