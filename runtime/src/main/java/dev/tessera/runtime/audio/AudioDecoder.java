@@ -133,9 +133,11 @@ public final class AudioDecoder {
      * close). The bytes go to FFmpeg through a read callback as they are decoded, without a temporary file and
      * without seeking, so any length streams in bounded memory. The one exception is an MP4/MOV/M4A/3GP file
      * whose index ({@code moov} box) comes after its media data ({@code mdat}): it cannot be demuxed without
-     * seeking back, so it is spooled to a temporary file first (logged at INFO; deleted on close). An
-     * exception thrown by {@code in} surfaces as an {@link IOException} (with it as the cause) from this method
-     * or from {@link AudioStream#read}.
+     * seeking back, so it is spooled to a temporary file first (logged at INFO; deleted on close). The samples
+     * equal those of the same bytes decoded from a file; for an MP3 that includes trimming the encoder padding
+     * named in its LAME header, which FFmpeg does only for inputs of known size. An exception thrown by
+     * {@code in} surfaces as an {@link IOException} (with it as the cause) from this method or from
+     * {@link AudioStream#read}.
      */
     public static AudioStream open(InputStream in, int sampleRate) throws IOException {
         if (in == null) {
