@@ -25,10 +25,19 @@ import org.slf4j.LoggerFactory;
  * samples (half up): the resampler is flushed at the end, then its output is trimmed or zero-padded by the
  * sample or two its filter delay leaves over.
  *
+ * <p><b>Format changes.</b> Where the decoded sample format, rate or channel count changes mid-stream (MP3s
+ * at different rates concatenated, say) the resampler is flushed and rebuilt for the new format, and the length
+ * rule holds for each part; {@link AudioStream#formatChanges()} counts the changes (logged at INFO).
+ *
+ * <p><b>Streams.</b> {@link #open(InputStream, int)} hands the bytes to FFmpeg through a read callback as they
+ * are decoded (no temporary file, no seeking), except for an MP4/MOV whose index follows its media data, which
+ * is spooled to a temporary file. It decodes to the same samples as the file would.
+ *
  * <p><b>Damaged input.</b> A missing, empty or unreadable file, a file with no audio stream, or a file that
  * yields no decodable audio at all is an {@link IOException} naming the file. Packets that fail to decode in
  * an otherwise readable file (a truncated MP3, say) are skipped and counted; the count is logged once as a
- * warning and available from {@link AudioStream#corruptPackets()}.
+ * warning and available from {@link AudioStream#corruptPackets()}. An exception thrown by an InputStream is an
+ * IOException with it as the cause.
  *
  * <p>For long files use {@link #open}: {@link AudioStream} decodes as it is read, in bounded memory.
  */
@@ -155,7 +164,11 @@ public final class AudioDecoder {
                     + "spooling it to a temporary file", STREAM_NAME);
             Path tmp = Files.createTempFile("tessera-audio-", ".mp4");
             try {
-                Files.copy(all, tmp, StandardCopyOption.REPLACE_EXISTING);
+                try {
+                    Files.copy(all, tmp, StandardCopyOption.REPLACE_EXISTING);
+                } catch (IOException | RuntimeException e) {
+                    throw new IOException(STREAM_NAME + ": reading the input stream failed: " + e, e);
+                }
                 return new AudioStream(tmp, sampleRate, tmp);
             } catch (IOException | RuntimeException | Error e) {
                 Files.deleteIfExists(tmp);

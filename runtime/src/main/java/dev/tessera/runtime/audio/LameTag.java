@@ -27,13 +27,18 @@ record LameTag(long frames, int samplesPerFrame, int startPad, int endPad) {
         return Math.max(0, endPad - DECODER_DELAY);
     }
 
-    /** Bytes of an ID3v2 tag at the start of {@code head} (0 when there is none). */
+    /**
+     * Bytes of the ID3v2 tags at the start of {@code head} (0 when there is none; consecutive tags are summed,
+     * as FFmpeg skips them all). A tag that extends past {@code head} ends the count.
+     */
     static int id3v2Size(byte[] head) {
-        if (head.length < 10 || head[0] != 'I' || head[1] != 'D' || head[2] != '3') {
-            return 0;
+        int p = 0;
+        while (p + 10 <= head.length && head[p] == 'I' && head[p + 1] == 'D' && head[p + 2] == '3') {
+            int size = ((head[p + 6] & 0x7f) << 21) | ((head[p + 7] & 0x7f) << 14) | ((head[p + 8] & 0x7f) << 7)
+                    | (head[p + 9] & 0x7f);
+            p += 10 + size + ((head[p + 5] & 0x10) != 0 ? 10 : 0);
         }
-        int size = ((head[6] & 0x7f) << 21) | ((head[7] & 0x7f) << 14) | ((head[8] & 0x7f) << 7) | (head[9] & 0x7f);
-        return 10 + size + ((head[5] & 0x10) != 0 ? 10 : 0);
+        return p;
     }
 
     /** The tag in the first frame of {@code head}, or null when there is none (or it lies beyond head). */

@@ -61,6 +61,7 @@ class AudioDecoderTest {
         float[] out = AudioDecoder.decode(f, 16_000);
         assertEquals(ref.length, out.length, file + ": resampled length");
         double snr = snrDb(out, ref);
+        System.out.printf("%s: SNR vs reference %.1f dB%n", file, snr);
         assertTrue(snr >= 30, file + ": SNR " + snr + " dB vs the reference");
         for (float v : out) {
             assertTrue(Float.isFinite(v), file + ": non-finite sample");
@@ -141,9 +142,10 @@ class AudioDecoderTest {
     /**
      * Two MP3s at different rates and channel counts (22.05 kHz mono, then 44.1 kHz stereo) concatenated byte
      * by byte: the resampler is rebuilt where the format changes, each part keeps the length rule, and the
-     * output matches the parts decoded and resampled separately (make_stream_fixtures.sh), except within 50 ms
-     * after the join, where the MP3 decoder's overlap-add carries the first part into the second (SNR ≥ 30 dB
-     * elsewhere). Path and InputStream give the same samples.
+     * output matches the parts decoded and resampled separately (make_stream_fixtures.sh): SNR ≥ 50 dB before
+     * the join (seen 60.1) and from 150 ms after it (seen 63.9); in between the MP3 decoder's state (overlap-add,
+     * bit reservoir) carries the first part into the second, so from 50 ms after the join SNR ≥ 30 dB (seen
+     * 37.8). Path and InputStream give the same samples.
      */
     @Test
     void formatChangeMidStreamIsResampledPerPart() throws Exception {
@@ -156,10 +158,13 @@ class AudioDecoderTest {
         }
         assertEquals(ref.length, out.length, "length: the rule applied to each part");
         float[] a = Arrays.copyOfRange(out, 0, join);
-        float[] b = Arrays.copyOfRange(out, join + 800, out.length);
         double snrA = snrDb(a, Arrays.copyOfRange(ref, 0, join));
-        double snrB = snrDb(b, Arrays.copyOfRange(ref, join + 800, ref.length));
-        assertTrue(snrA >= 30 && snrB >= 30, "SNR before the join " + snrA + " dB, after " + snrB + " dB");
+        double snrB = snrDb(Arrays.copyOfRange(out, join + 800, out.length), Arrays.copyOfRange(ref, join + 800, ref.length));
+        double snrB2 = snrDb(Arrays.copyOfRange(out, join + 2400, out.length), Arrays.copyOfRange(ref, join + 2400, ref.length));
+        System.out.printf("rate change: SNR vs per-part reference %.1f dB before the join, %.1f dB from 50 ms after it, "
+                + "%.1f dB from 150 ms after it%n", snrA, snrB, snrB2);
+        assertTrue(snrA >= 50 && snrB >= 30 && snrB2 >= 50,
+                "SNR before the join " + snrA + " dB, after " + snrB + " / " + snrB2 + " dB");
         try (InputStream in = Files.newInputStream(fixture("rate_change.mp3"))) {
             assertTrue(Arrays.equals(out, AudioDecoder.decode(in, 16_000)), "InputStream decode equals path decode");
         }
