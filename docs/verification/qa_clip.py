@@ -182,6 +182,10 @@ CASES = [
      dict(vocab_size=50, hidden_size=24, intermediate_size=30, num_hidden_layers=1, num_attention_heads=3,
           max_position_embeddings=20, hidden_act='gelu_new'), 64, 48, 49, 49),
 ]
+CASES.append(('patch7_i30_floor', dict(hidden_size=28, intermediate_size=40, num_hidden_layers=2, num_attention_heads=4,
+                                       image_size=30, patch_size=7, hidden_act='quick_gelu'),
+              dict(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                   max_position_embeddings=12), 12, 38, 39, 39))
 TEXTS = ['a photo of a cat', 'the red car', 'dog', 'a big blue house on the tree in the small car', LONG, 'unknownword cat']
 
 

@@ -44,6 +44,8 @@ CASES = [
      dict(num_key_value_heads=1, head_dim=16), 3, True),
     ('qwen2_text_tanh_proj', dict(projector_hidden_act="gelu_pytorch_tanh", vision_feature_layer=1),
      dict(hidden_size=48, num_attention_heads=6, hidden_act="gelu"), dict(model_type="qwen2", vocab_size=310), 2, False),
+    ('patch8_i30_floor', dict(vision_feature_layer=-1, vision_feature_select_strategy="full"),
+     dict(image_size=30, patch_size=8), {}, 2, False),
 ]
 
 

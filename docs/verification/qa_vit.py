@@ -41,7 +41,8 @@ def make_vit(d, image, patch, hidden, layers, heads, mlp, classes, channels=3, e
              labels='full', act='gelu'):
     """A ViTForImageClassification checkpoint in d/ and its torchvision twin (returned)."""
     os.makedirs(d, exist_ok=True)
-    ref = VisionTransformer(image_size=image, patch_size=patch, num_layers=layers, num_heads=heads, hidden_dim=hidden,
+    seen = image // patch * patch  # transformers' stride-p convolution ignores the last image % patch rows/columns
+    ref = VisionTransformer(image_size=seen, patch_size=patch, num_layers=layers, num_heads=heads, hidden_dim=hidden,
                             mlp_dim=mlp, num_classes=classes,
                             norm_layer=functools.partial(torch.nn.LayerNorm, eps=eps)).eval()
     if channels != 3:
@@ -93,7 +94,7 @@ def make_vit(d, image, patch, hidden, layers, heads, mlp, classes, channels=3, e
     else:  # absent: num_labels only
         cfg["num_labels"] = classes
     json.dump(cfg, open(os.path.join(d, 'config.json'), 'w'), indent=1)
-    return ref
+    return ref if seen == image else (lambda x: ref(x[:, :, :seen, :seen]))
 
 
 def hf_preprocess(path, pp, image):
@@ -147,6 +148,7 @@ CASES = [
     ('p32_i384', dict(image=384, patch=32, hidden=64, layers=2, heads=8, mlp=128, classes=21, labels='partial')),
     ('p8_i96_noqkvbias', dict(image=96, patch=8, hidden=40, layers=3, heads=5, mlp=80, classes=4, qkv_bias=False)),
     ('p16_i32_c1', dict(image=32, patch=16, hidden=24, layers=1, heads=3, mlp=48, classes=2, channels=1, eps=1e-5)),
+    ('p14_i160_floor', dict(image=160, patch=14, hidden=32, layers=1, heads=4, mlp=64, classes=5)),
     ('p4_i20_gelunew', dict(image=20, patch=4, hidden=16, layers=4, heads=2, mlp=64, classes=6, act='gelu_new')),
 ]
 

@@ -108,7 +108,9 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
   const int64_t row_blocks = (m + rb - 1) / rb;
   GemmJob j{&K, &g, rb, panels};
   const int64_t tasks = row_blocks * panels;
-  parallel_run(tasks, tasks, run_tasks, &j);
+  // Few, long ranges: each range packs its rows of A once per k slice, so cutting finer repeats that work.
+  // Two ranges per thread leave some room for balancing when a thread is slow to start.
+  parallel_run(tasks, 2 * threads, run_tasks, &j);
   return TSR_OK;
 }
 

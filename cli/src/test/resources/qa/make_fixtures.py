@@ -6,6 +6,8 @@ transformers' ViTImageProcessor does with Pillow 9.4 (qa_vit.hf_preprocess).
   vit-gray/      num_channels 1: pixels.npy [2, 1, 16, 16] and ref_logits.npy
   vit-int-size/  preprocessor_config.json {"size": 48, "resample": 0} (a bare int = 48x48 square for ViT, nearest),
                  wide.png (32x20) and ref_logits.npy
+  vit-floor/     image_size 20, patch_size 8: transformers' convolution sees the top-left 16x16 (4 patches);
+                 pixels.npy [2, 3, 20, 20] and ref_logits.npy (torchvision at 16 px on the cropped pixels)
 """
 import json
 import os
@@ -39,4 +41,11 @@ Image.fromarray(a).save(os.path.join(d, 'wide.png'))
 x = torch.tensor(qa_vit.hf_preprocess(os.path.join(d, 'wide.png'), pp, 48)[None], dtype=torch.float32)
 with torch.no_grad():
     np.save(os.path.join(d, 'ref_logits.npy'), ref(x).numpy())
+
+d = os.path.join(HERE, 'vit-floor')
+ref = qa_vit.make_vit(d, image=20, patch=8, hidden=16, layers=1, heads=2, mlp=24, classes=4, eps=1e-12)
+px = torch.randn(2, 3, 20, 20)
+np.save(os.path.join(d, 'pixels.npy'), px.numpy())
+with torch.no_grad():
+    np.save(os.path.join(d, 'ref_logits.npy'), ref(px).numpy())
 print('ok')

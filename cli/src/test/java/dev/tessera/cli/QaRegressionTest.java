@@ -49,4 +49,18 @@ class QaRegressionTest {
         System.out.printf("classify with int size + nearest: logits rel err vs Pillow+torchvision %.3g%n", e);
         assertTrue(e <= 1e-4, "rel err " + e);
     }
+
+    @Test
+    void patchSizeThatDoesNotDivideTheImageSize(@TempDir Path tmp) throws Exception {
+        // image_size 20, patch_size 8 (used to be refused): the last 4 rows and columns are not seen, as in transformers
+        Path dir = QA.resolve("vit-floor");
+        Path logits = tmp.resolve("l.npy");
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("pixels.npy").toString(), "--model",
+                dir.toString(), "--logits-out", logits.toString());
+        assertEquals(0, r.code(), r.err());
+        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
+                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
+        System.out.printf("classify with patch 8 on 20 px: logits rel err vs torchvision on the 16 px crop %.3g%n", e);
+        assertTrue(e <= 1e-4, "rel err " + e);
+    }
 }

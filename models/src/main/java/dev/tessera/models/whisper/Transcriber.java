@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>the prompt carries the earlier text ({@code <|startofprev|>} + the last {@code max_target_positions / 2 - 1}
  *       tokens of the previous windows, after an optional {@link Options#initialPrompt()}) unless
- *       {@link Options#conditionOnPreviousText()} is off; a window decoded at a temperature above 0.5 starts the
- *       context afresh for the next one;</li>
+ *       {@link Options#conditionOnPreviousText()} is off (then only the first window sees the initial prompt); a
+ *       window decoded at a temperature above 0.5 starts the context afresh for the next one;</li>
  *   <li>decoding at temperature 0 (beam search of {@link Options#beam()} or greedy), and when the result looks
  *       degenerate (gzip compression ratio above {@link Options#compressionRatioThreshold()} or average log-prob
  *       below {@link Options#logProbThreshold()}) again at each higher temperature of
@@ -60,6 +60,7 @@ public final class Transcriber {
     private final Tokenizer tokenizer;
     private final WhisperDecoder decoder;
     private final WhisperConfig cfg;
+    private final boolean canCondition;
 
     /**
      * Decoding options; {@link #defaults()} follows the reference command line (beam 5, fallback temperatures 0 …
@@ -202,6 +203,10 @@ public final class Transcriber {
         int prev = special(tokenizer, cfg.prevSotTokenId(), "<|startofprev|>");
         int ns = special(tokenizer, cfg.noSpeechTokenId(), "<|nospeech|>", "<|nocaptions|>");
         this.decoder = new WhisperDecoder(model, prev, ns);
+        this.canCondition = prev >= 0;
+        if (!canCondition) {
+            LOG.warn("no <|startofprev|> token in the tokenizer or generation config: windows are not conditioned on earlier text");
+        }
     }
 
     /** The tokenizer's id of the first of {@code names} it knows (when the config has none or disagrees), else {@code fromConfig}. */
@@ -336,8 +341,9 @@ public final class Transcriber {
             return eof && filled == 0;
         }
 
-        int[] previousText(boolean condition) {
-            if (!condition) {
+        /** The context for this window: the text since the last reset (the initial prompt counts, even unconditioned). */
+        int[] previousText() {
+            if (!canCondition) {
                 return new int[0];
             }
             return allTokens.subList(promptResetSince, allTokens.size()).stream().mapToInt(Integer::intValue).toArray();
@@ -393,7 +399,7 @@ public final class Transcriber {
                 f.src.close();
             }
         }
-        return Arrays.asList(done);
+        return List.of(done);
     }
 
     private void finish(FileState f, List<FileState> active, Transcript[] done, Listener l) throws IOException {
@@ -433,7 +439,7 @@ public final class Transcriber {
             int[][] prompts = new int[b][];
             for (int i = 0; i < b; i++) {
                 FileState f = files.get(i);
-                prompts[i] = decoder.prompt(f.language, opt.task(), opt.timestamps(), f.previousText(opt.conditionOnPreviousText()));
+                prompts[i] = decoder.prompt(f.language, opt.task(), opt.timestamps(), f.previousText());
             }
             decodeWithFallback(enc, files, prompts, opt);
         }

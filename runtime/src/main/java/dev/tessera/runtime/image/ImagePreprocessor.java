@@ -14,7 +14,7 @@ import java.util.List;
  * {@code do_convert_rgb} (always: decoded images are RGB), {@code do_resize} with {@code size} as
  * {@code {shortest_edge}}, {@code {height, width}} or an int (a square for ViT-style processors, the shortest edge
  * for CLIP-style ones, as transformers reads it), {@code resample} (Pillow codes: 0 nearest,
- * 1 lanczos, 2 bilinear, 3 bicubic), {@code do_center_crop}/{@code crop_size}, {@code do_rescale}/
+ * 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming), {@code do_center_crop}/{@code crop_size}, {@code do_rescale}/
  * {@code rescale_factor}, {@code do_normalize}/{@code image_mean}/{@code image_std}. Resizing reproduces Pillow's
  * antialiased separable resampling on 8-bit pixels (horizontal pass, then vertical, in Pillow's fixed-point
  * arithmetic), so results match {@code PIL.Image.resize} closely (see docs/vision.md for measured differences).
@@ -74,9 +74,9 @@ public final class ImagePreprocessor {
         mean = doubles(c, "image_mean", defaultMean);
         std = doubles(c, "image_std", defaultStd);
         resample = c.path("resample").asInt(2);
-        if (resample != 0 && resample != 1 && resample != 2 && resample != 3) {
+        if (resample < 0 || resample > 5) {
             throw new IllegalArgumentException(where + ": resample " + resample
-                    + " is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic)");
+                    + " is not supported (Pillow codes: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)");
         }
         if (doResize && shortestEdge <= 0 && (resizeH <= 0 || resizeW <= 0)) {
             throw new IllegalArgumentException(where + ": size must give shortest_edge or height and width > 0");

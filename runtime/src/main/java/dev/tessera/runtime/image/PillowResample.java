@@ -2,7 +2,7 @@ package dev.tessera.runtime.image;
 
 /**
  * Pillow's resampling of 8-bit planes ({@code Image.resize}): nearest, and the antialiased separable filters
- * (bilinear support 1, bicubic a = -0.5 support 2, lanczos support 3) with support scaled by the downscale factor,
+ * (box support 0.5, bilinear and hamming support 1, bicubic a = -0.5 support 2, lanczos support 3) with support scaled by the downscale factor,
  * fixed-point weights with 22 fractional bits, horizontal pass first.
  */
 final class PillowResample {
@@ -11,6 +11,9 @@ final class PillowResample {
     private PillowResample() {}
 
     private static double filter(double x, int resample) {
+        if (resample == 4) { // box: Pillow's interval is (-0.5, 0.5]
+            return x > -0.5 && x <= 0.5 ? 1 : 0;
+        }
         x = Math.abs(x);
         switch (resample) {
             case 2:
@@ -27,6 +30,8 @@ final class PillowResample {
             }
             case 1:
                 return x < 3 ? sinc(x) * sinc(x / 3) : 0;
+            case 5:
+                return x < 1 ? sinc(x) * (0.54 + 0.46 * Math.cos(Math.PI * x)) : 0;
             default:
                 throw new IllegalArgumentException("resample " + resample);
         }
@@ -42,7 +47,8 @@ final class PillowResample {
 
     private static double support(int resample) {
         return switch (resample) {
-            case 2 -> 1;
+            case 4 -> 0.5;
+            case 2, 5 -> 1;
             case 3 -> 2;
             case 1 -> 3;
             default -> throw new IllegalArgumentException("resample " + resample);

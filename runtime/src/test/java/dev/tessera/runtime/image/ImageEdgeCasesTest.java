@@ -38,6 +38,35 @@ class ImageEdgeCasesTest {
         }
     }
 
+    @Test
+    void everyPillowFilterMatchesPillowExactly() throws Exception {
+        // reference: make_nearest_fixture.py (Pillow 9.4 Image.resize of one 13x17 8-bit plane, filters 0..5)
+        JsonNode f = new ObjectMapper().readTree(ImageTest.fixture("resample_cases.json").toFile());
+        int[][] plane = grid(f.get("plane"));
+        assertEquals(24, f.get("cases").size());
+        for (JsonNode c : f.get("cases")) {
+            int resample = c.get("resample").intValue();
+            int h = c.get("height").intValue();
+            int w = c.get("width").intValue();
+            int[][] ref = grid(c.get("out"));
+            int[][] out = PillowResample.resize(plane, h, w, resample);
+            for (int y = 0; y < h; y++) {
+                assertArrayEquals(ref[y], out[y], "resample " + resample + " to " + h + "x" + w + ", row " + y);
+            }
+        }
+    }
+
+    private static int[][] grid(JsonNode rows) {
+        int[][] g = new int[rows.size()][];
+        for (int y = 0; y < g.length; y++) {
+            g[y] = new int[rows.get(y).size()];
+            for (int x = 0; x < g[y].length; x++) {
+                g[y][x] = rows.get(y).get(x).intValue();
+            }
+        }
+        return g;
+    }
+
     private ImagePreprocessor.Result run(String json) throws Exception {
         ImagePreprocessor p = ImagePreprocessor.of(new ObjectMapper().readTree(json), 224, ImagePreprocessor.HALF,
                 ImagePreprocessor.HALF);
