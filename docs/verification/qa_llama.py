@@ -39,6 +39,8 @@ CASES = [
                                   hidden_size=96, intermediate_size=200, rope_theta=1000000.0, rms_norm_eps=1e-6,
                                   tie_word_embeddings=True)),
     ('llama_attention_bias', dict(attention_bias=True, vocab_size=333, num_hidden_layers=3)),
+    ('odd_widths', dict(hidden_size=60, num_attention_heads=5, num_key_value_heads=5, intermediate_size=173,
+                        vocab_size=317, num_hidden_layers=1, rope_theta=123.0)),
     ('headdim_lt_hidden', dict(num_attention_heads=2, num_key_value_heads=1, hidden_size=48, head_dim=64,
                                eos_token_id=[297, 296])),
 ]

@@ -44,6 +44,7 @@ CASES = [
      dict(num_key_value_heads=1, head_dim=16), 3, True),
     ('qwen2_text_tanh_proj', dict(projector_hidden_act="gelu_pytorch_tanh", vision_feature_layer=1),
      dict(hidden_size=48, num_attention_heads=6, hidden_act="gelu"), dict(model_type="qwen2", vocab_size=310), 2, False),
+    ('image_id_outside_vocab', dict(image_token_index=299), {}, dict(vocab_size=299), 1, False),
     ('patch8_i30_floor', dict(vision_feature_layer=-1, vision_feature_select_strategy="full"),
      dict(image_size=30, patch_size=8), {}, 2, False),
 ]
@@ -147,7 +148,8 @@ def reference(d, name):
     tok = cfg.get("image_token_index", cfg.get("image_token_id"))
 
     def logits(ids):
-        e = W["language_model.model.embed_tokens.weight"][torch.tensor(ids)].clone()
+        table = W["language_model.model.embed_tokens.weight"]
+        e = table[torch.tensor([i if i < table.shape[0] else 0 for i in ids])].clone()
         mask = torch.tensor(ids) == tok
         assert int(mask.sum()) == feats.shape[0], (int(mask.sum()), feats.shape)
         e[mask] = feats

@@ -63,4 +63,16 @@ class QaRegressionTest {
         System.out.printf("classify with patch 8 on 20 px: logits rel err vs torchvision on the 16 px crop %.3g%n", e);
         assertTrue(e <= 1e-4, "rel err " + e);
     }
+
+    @Test
+    void aCheckpointOfAnotherArchitectureIsNamedInTheError() {
+        // used to list every missing ViT tensor, or complain about hidden_act, instead of naming the model type
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", QA.resolve("vit-floor").resolve("pixels.npy").toString(),
+                "--model", VisionCommandsTest.CLIP.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("model_type \"clip\" is not a ViT"), r.err());
+        ChatCommandTest.Run c = VisionCommandsTest.run("chat", "--model", VisionCommandsTest.VIT.toString(), "--raw", "hi");
+        assertEquals(2, c.code());
+        assertTrue(c.err().contains("model_type \"vit\" is not a Llama-style decoder"), c.err());
+    }
 }

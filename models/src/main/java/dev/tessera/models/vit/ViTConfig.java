@@ -38,6 +38,10 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
 
     /** Reads config.json fields (transformers' ViTConfig defaults where absent). */
     public static ViTConfig from(HfConfig c) {
+        String type = c.getString("model_type", "vit");
+        if (!type.equals("vit")) {
+            throw new IllegalArgumentException(c + ": model_type \"" + type + "\" is not a ViT (model_type \"vit\")");
+        }
         List<String> labels = new ArrayList<>();
         if (c.has("id2label")) {
             Map<String, String> m = c.getStringMap("id2label");
