@@ -28,10 +28,13 @@ namespace TSR_ISA_NS {
 namespace {
 
 constexpr int64_t NR = kGemmNR;
-constexpr int64_t kKC = 256;
+#ifndef TSR_GEMM_KC
+#define TSR_GEMM_KC 384
+#endif
+constexpr int64_t kKC = TSR_GEMM_KC;  // k slice (A block of rows x kKC in L2, the B slice of a panel in L1/L2)
 #ifndef TSR_GEMM_PREFETCH
 #define TSR_GEMM_PREFETCH 0  // k rows ahead the few-row tiles prefetch the panel (0: hardware prefetch only)
-#endif  // k slice (A micro-panels and the B slice stay in L1/L2)
+#endif
 
 enum : int { kLoadC = 1, kFinal = 2 };
 
