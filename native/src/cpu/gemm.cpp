@@ -26,7 +26,10 @@ const GemmKernels &GK() {
     }                                     \
   } while (0)
 
-constexpr int64_t kRowBlock = 384;            // rows of C per task (A block of kRowBlock x 256 floats in L2)
+#ifndef TSR_GEMM_MC
+#define TSR_GEMM_MC 192
+#endif
+constexpr int64_t kRowBlock = TSR_GEMM_MC;    // rows of C per task (A block of kRowBlock x k slice in L2)
 constexpr double kInlineFlops = 1 << 17;      // products below this run on the caller alone
 constexpr int64_t kEpilogueGrain = 1 << 15;   // elements per range of the stand-alone epilogue
 
@@ -104,6 +107,10 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
     r = (r + K.mr - 1) / K.mr * K.mr;
     if (r < rb) rb = r;
   }
+  if (rb > m) rb = m;
+  // equal blocks (multiples of the register tile) rather than full blocks and a thin last one
+  rb = (m + (m + rb - 1) / rb - 1) / ((m + rb - 1) / rb);
+  rb = (rb + K.mr - 1) / K.mr * K.mr;
   if (rb > m) rb = m;
   const int64_t row_blocks = (m + rb - 1) / rb;
   GemmJob j{&K, &g, rb, panels};

@@ -28,7 +28,13 @@ namespace TSR_ISA_NS {
 namespace {
 
 constexpr int64_t NR = kGemmNR;
-constexpr int64_t kKC = 256;  // k slice (A micro-panels and the B slice stay in L1/L2)
+#ifndef TSR_GEMM_KC
+#define TSR_GEMM_KC 384
+#endif
+constexpr int64_t kKC = TSR_GEMM_KC;  // k slice (A block of rows x kKC in L2, the B slice of a panel in L1/L2)
+#ifndef TSR_GEMM_PREFETCH
+#define TSR_GEMM_PREFETCH 0  // k rows ahead the few-row tiles prefetch the panel (0: hardware prefetch only)
+#endif
 
 enum : int { kLoadC = 1, kFinal = 2 };
 
@@ -185,6 +191,12 @@ void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_
   }
 #pragma GCC unroll 2
   for (int64_t kk = 0; kk < kc; ++kk) {
+#if TSR_GEMM_PREFETCH
+    if constexpr (R <= 4) {  // few rows: memory bound on the weight stream, fetch ahead
+      _mm_prefetch(reinterpret_cast<const char *>(bp + (kk + TSR_GEMM_PREFETCH) * NR), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(bp + (kk + TSR_GEMM_PREFETCH) * NR + 16), _MM_HINT_T0);
+    }
+#endif
     const V b0 = vload(bp + kk * NR);
     const V b1 = vload(bp + kk * NR + W);
     const float *a = ap + kk * R;
