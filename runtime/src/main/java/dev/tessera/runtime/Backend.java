@@ -107,6 +107,55 @@ public interface Backend {
             Tensor b, int ldb, long strideB, float beta, Tensor c, int ldc, long strideC, int batch,
             MatmulPrecision precision);
 
+    /**
+     * The packed form of a linear layer's weight [out, in] (any strides, floating) for
+     * {@link #linear}, as a new tensor this backend alone interprets; null when the backend multiplies the weight
+     * as stored (the default).
+     */
+    default Tensor packLinearWeight(Tensor weight) {
+        return null;
+    }
+
+    /**
+     * Fused linear layer: {@code out [m, n] = act(x · Wᵀ + bias) + residual}. {@code x} is a 2-D view [m, k] with
+     * unit stride along k (rows {@code x.strides()[0]} apart); W is either {@code packed} (made by
+     * {@link #packLinearWeight}, then {@code weight} is null) or {@code weight} [n, k] (any strides, then
+     * {@code packed} is null); bias [n] contiguous or null; residual [m, n] contiguous or null, not overlapping
+     * out; out [m, n] contiguous. All of one dtype. The default runs {@link #gemm} and then the epilogue as
+     * separate ops.
+     */
+    default void linear(Tensor x, Tensor weight, Tensor packed, Tensor bias, FusedActivation act, Tensor residual,
+            Tensor out) {
+        if (weight == null) {
+            throw new IllegalStateException(name() + " backend: linear got a packed weight it did not make");
+        }
+        int m = (int) x.dim(0);
+        int k = (int) x.dim(1);
+        int n = (int) weight.dim(0);
+        long[] ws = weight.strides();
+        boolean transB = ws[1] == 1 || k == 1;  // W [n, k] row-major is Bᵀ for B = Wᵀ [k, n]
+        if (!transB && ws[0] != 1 && n != 1) {
+            throw new IllegalArgumentException("linear: weight " + weight.describe() + " has no unit stride");
+        }
+        int ldb = (int) Math.max(1, transB ? Math.max(ws[0], k) : Math.max(ws[1], n));
+        int lda = (int) Math.max(1, Math.max(x.strides()[0], k));
+        gemm(false, transB, m, n, k, 1f, x, lda, 0, weight, ldb, 0, 0f, out, n, 0, 1, Ops.defaultMatmulPrecision());
+        if (bias != null) {
+            binaryRow(BinaryOp.ADD, out, bias, out);
+        }
+        switch (act) {
+            case GELU -> gelu(out, false, out);
+            case GELU_TANH -> gelu(out, true, out);
+            case SILU -> silu(out, out);
+            case QUICK_GELU -> unary(UnaryOp.QUICK_GELU, out, out);
+            case RELU -> unary(UnaryOp.RELU, out, out);
+            default -> { }
+        }
+        if (residual != null) {
+            binary(BinaryOp.ADD, out, residual, out);
+        }
+    }
+
     // ---- ops for the model pipelines (copy between views, unary table, RoPE, last-dim reductions)
 
     /**

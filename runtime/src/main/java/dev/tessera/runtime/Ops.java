@@ -914,37 +914,139 @@ public final class Ops {
 
     /** {@code x [..., in] · weightᵀ + bias}, with weight [out, in] as Hugging Face stores it; bias may be null. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return linear(x, weight, bias, FusedActivation.NONE, null);
+    }
+
+    /**
+     * Fused linear layer {@code act(x [..., in] · weightᵀ + bias) + residual} with weight [out, in] (any strides);
+     * bias [out] and residual (x's shape with the last dim {@code out}) may be null, act null means
+     * {@link FusedActivation#NONE}. x may be a view; the result is a new contiguous tensor [..., out]. On the CPU
+     * the bias, activation and residual are applied in one pass over the product; prefer
+     * {@link #linear(Tensor, PackedWeight, Tensor, FusedActivation, Tensor)} for a weight used more than once.
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, FusedActivation act, Tensor residual) {
         open("linear", x, weight);
         if (weight.rank() != 2) {
             throw new IllegalArgumentException("linear: weight must be [out, in], got " + weight.describe());
         }
+        sameDevice("linear", x, weight);
+        sameDtype("linear", x, weight);
+        return linearImpl(x, weight, null, weight.dim(0), weight.dim(1), bias, act, residual);
+    }
+
+    /**
+     * As {@link #linear(Tensor, Tensor, Tensor, FusedActivation, Tensor)} with a weight packed once by
+     * {@link PackedWeight#pack} (on the CPU: the backend's own GEMM on the packed panels, threaded on the native
+     * pool, the epilogue applied while each tile of the result is in registers).
+     */
+    public static Tensor linear(Tensor x, PackedWeight weight, Tensor bias, FusedActivation act, Tensor residual) {
+        open("linear", x);
+        if (weight == null) {
+            throw new IllegalArgumentException("linear: packed weight is null");
+        }
+        if (weight.isClosed()) {
+            throw new IllegalStateException("linear: " + weight + " is closed");
+        }
+        Tensor w = weight.data();
+        sameDevice("linear", x, w);
+        if (x.dtype() != weight.dtype()) {
+            throw new IllegalArgumentException("linear: input " + x.describe() + " and " + weight
+                    + " have different dtypes");
+        }
+        return weight.isPacked() ? linearImpl(x, null, w, weight.out(), weight.in(), bias, act, residual)
+                : linearImpl(x, w, null, weight.out(), weight.in(), bias, act, residual);
+    }
+
+    private static Tensor linearImpl(Tensor x, Tensor weight, Tensor packed, long n, long k, Tensor bias,
+            FusedActivation act, Tensor residual) {
+        floating("linear", x);
         rankAtLeast("linear", x, 1);
-        if (x.dim(-1) != weight.dim(1)) {
+        if (act == null) {
+            act = FusedActivation.NONE;
+        }
+        if (x.dim(-1) != k) {
             throw new IllegalArgumentException("linear: input " + x.describe() + " has " + x.dim(-1)
-                    + " features, weight " + weight.describe() + " expects " + weight.dim(1));
+                    + " features, weight [" + n + ", " + k + "] expects " + k);
         }
         if (bias != null) {
             open("linear", bias);
-            if (bias.rank() != 1 || bias.dim(0) != weight.dim(0)) {
-                throw new IllegalArgumentException("linear: bias must be [" + weight.dim(0) + "], got " + bias.describe());
+            sameDevice("linear", x, bias);
+            sameDtype("linear", x, bias);
+            if (bias.rank() != 1 || bias.dim(0) != n) {
+                throw new IllegalArgumentException("linear: bias must be [" + n + "], got " + bias.describe());
             }
+        }
+        long[] outShape = x.shape();
+        outShape[outShape.length - 1] = n;
+        if (residual != null) {
+            open("linear", residual);
+            sameDevice("linear", x, residual);
+            sameDtype("linear", x, residual);
+            if (!Arrays.equals(residual.shape(), outShape)) {
+                throw new IllegalArgumentException("linear: residual " + residual.describe() + " must have the shape "
+                        + Shape.str(outShape) + " of the output");
+            }
+        }
+        long m = x.numel() / Math.max(k, 1);
+        if (k == 0) {
+            m = Shape.numel(Arrays.copyOf(outShape, outShape.length - 1));
+        }
+        if (m > Integer.MAX_VALUE || n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("linear: dims too large: input " + x.describe() + ", weight [" + n
+                    + ", " + k + "]");
+        }
+        Tensor out = Tensor.empty(x.dtype(), x.device(), outShape);
+        if (m == 0 || n == 0) {
+            return out;
         }
         try (Temps tmp = new Temps()) {
-            Tensor x2 = x.rank() == 1 ? tmp.add(x.reshape(1, x.dim(0))) : x;
-            Tensor wt = tmp.add(weight.t());
-            Tensor y = matmul(x2, wt);
-            if (bias != null) {
-                try (Tensor yy = y) {
-                    y = add(yy, bias);
-                }
+            Tensor x2 = rowsView(x, m, k, tmp);
+            Tensor w = weight;
+            if (w != null && !(w.strides()[1] == 1 || w.strides()[0] == 1 || k == 1 || n == 1)) {
+                w = tmp.contiguous(w);
             }
-            if (x.rank() == 1) {
-                try (Tensor yy = y) {
-                    y = yy.reshape(weight.dim(0));
-                }
+            Tensor b = tmp.contiguous(bias);
+            Tensor r = residual == null ? null : tmp.add(tmp.contiguous(residual).reshape(m, n));
+            Tensor o2 = tmp.add(out.reshape(m, n));
+            if (k == 0) {
+                x.backend().fillZero(o2);
             }
-            return y;
+            x.backend().linear(x2, w, packed, b, act, r, o2);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
         }
+        return out;
+    }
+
+    /** x [..., k] as a 2-D view [m, k] with unit stride along k (a copy only when the layout needs one). */
+    private static Tensor rowsView(Tensor x, long m, long k, Temps tmp) {
+        if (x.isContiguous()) {
+            return tmp.add(x.reshape(m, k));
+        }
+        if (x.rank() == 2 && (x.strides()[1] == 1 || k == 1) && x.strides()[0] >= k) {
+            return x;
+        }
+        if (x.rank() >= 2 && (x.strides()[x.rank() - 1] == 1 || k == 1)) {
+            // leading dims that collapse into one row stride (e.g. a slice of the last dim)
+            long[] st = x.strides();
+            long[] d = x.shape();
+            long rowStride = st[x.rank() - 2];
+            boolean ok = rowStride >= k;
+            long expect = rowStride;
+            for (int i = x.rank() - 2; ok && i >= 0; i--) {
+                if (d[i] != 1 && st[i] != expect) {
+                    ok = false;
+                }
+                expect = (d[i] == 1 ? expect : st[i]) * d[i];
+            }
+            if (ok) {
+                x.storage().retain();
+                return tmp.add(new Tensor(x.storage(), x.dtype(), new long[] {m, k}, new long[] {rowStride, 1},
+                        x.offset()));
+            }
+        }
+        return tmp.add(tmp.contiguous(x).reshape(m, k));
     }
 
     /** Where the last two dims of a view sit in memory: row-major (ld = row stride) or transposed. */

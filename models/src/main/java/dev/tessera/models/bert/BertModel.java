@@ -8,7 +8,9 @@ import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.PackedWeight;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
@@ -105,8 +107,9 @@ public final class BertModel implements AutoCloseable {
         List<Linear[]> qkvParts = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {
             Weights l = w.prefixed("encoder.layer." + i + ".");
-            qkvParts.add(new Linear[] {Linear.take(l, "attention.self.query", h, h, true),
-                Linear.take(l, "attention.self.key", h, h, true), Linear.take(l, "attention.self.value", h, h, true)});
+            qkvParts.add(new Linear[] {Linear.takeUnpacked(l, "attention.self.query", h, h, true),
+                Linear.takeUnpacked(l, "attention.self.key", h, h, true),
+                Linear.takeUnpacked(l, "attention.self.value", h, h, true)});
             ls.add(new Layer(null,
                     Linear.take(l, "attention.output.dense", h, h, true),
                     LayerNorm.take(l, "attention.output.LayerNorm", h, eps),
@@ -130,8 +133,12 @@ public final class BertModel implements AutoCloseable {
                     part.weight().close();
                     part.bias().close();
                 }
+                PackedWeight pq = Linear.packIfUseful(wq);
+                if (pq != null) {
+                    own.add(pq.buffer());
+                }
                 Layer old = ls.get(i);
-                ls.set(i, new Layer(new Linear(wq, bq), old.o(), old.attnLn(), old.up(), old.down(), old.outLn()));
+                ls.set(i, new Layer(new Linear(wq, bq, pq), old.o(), old.attnLn(), old.up(), old.down(), old.outLn()));
             }
         } catch (RuntimeException e) {
             own.forEach(Tensor::close);
@@ -202,10 +209,9 @@ public final class BertModel implements AutoCloseable {
             Tensor k = qkv.slice(2, heads, 2 * heads).transpose(1, 2);
             Tensor v = qkv.slice(2, 2 * heads, 3 * heads).transpose(1, 2);
             Tensor ctx = Attention.scaledDotProduct(q, k, v, opt).transpose(1, 2).contiguous().reshape(b, s, h);
-            Tensor a = l.attnLn().forward(Ops.add(l.o().forward(ctx), x));
-            Tensor f = l.up().forward(a);
-            f = config.geluTanh() ? Ops.geluTanh(f) : Ops.gelu(f);
-            Tensor out = l.outLn().forward(Ops.add(l.down().forward(f), a));
+            Tensor a = l.attnLn().forward(l.o().forwardAdd(ctx, x));
+            Tensor f = l.up().forward(a, config.geluTanh() ? FusedActivation.GELU_TANH : FusedActivation.GELU);
+            Tensor out = l.outLn().forward(l.down().forwardAdd(f, a));
             return scope.keep(out);
         }
     }

@@ -5,6 +5,7 @@ import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
+import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
@@ -55,9 +56,9 @@ final class ClipEncoder {
             Tensor k = l.k().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
             Tensor v = l.v().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
             Tensor a = Attention.scaledDotProduct(q, k, v, causal);
-            Tensor h1 = Ops.add(h, l.o().forward(a.transpose(1, 2).contiguous().reshape(n, rows, width)));
-            Tensor m = l.fc2().forward(Activation.apply(l.fc1().forward(l.ln2().forward(h1)), act));
-            out = ls.keep(Ops.add(h1, m));
+            Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, width), h);
+            Tensor m = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(act));
+            out = ls.keep(l.fc2().forwardAdd(m, h1));
         }
         return out;
     }

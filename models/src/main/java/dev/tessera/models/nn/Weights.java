@@ -138,6 +138,17 @@ public final class Weights {
         throw new IllegalArgumentException(sb.toString());
     }
 
+    /**
+     * Records {@code t}, a tensor derived from the parameters (e.g. a packed copy of a weight), among the tensors
+     * handed out under {@code name}, so that the model that owns {@link #loaded()} frees it with them (and
+     * {@link #finish()} frees it on failure).
+     */
+    public void own(String name, Tensor t) {
+        if (t != null) {
+            shared.loaded.put(prefix + name, t);
+        }
+    }
+
     /** Every tensor handed out so far, in load order (the model owns and closes them). */
     public List<Tensor> loaded() {
         return List.copyOf(shared.loaded.values());

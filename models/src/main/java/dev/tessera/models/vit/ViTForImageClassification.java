@@ -9,6 +9,7 @@ import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.PatchEmbedding;
 import dev.tessera.runtime.Scope;
@@ -108,6 +109,10 @@ public final class ViTForImageClassification implements AutoCloseable {
         long hd = d / heads;
         try (Scope scope = Tessera.scope()) {
             Tensor x0 = pixels.dtype() == patchWeight.dtype() ? pixels : pixels.to(patchWeight.dtype());
+            long seen = (long) (cfg.imageSize() / cfg.patchSize()) * cfg.patchSize();
+            if (seen != cfg.imageSize()) { // the stride-p convolution of transformers ignores the remainder
+                x0 = x0.slice(2, 0, seen).slice(3, 0, seen);
+            }
             Tensor h = PatchEmbedding.embed2d(x0, patchWeight, patchBias, cls, pos);
             long rows = h.dim(1);
             for (Layer l : layers) {
@@ -117,9 +122,9 @@ public final class ViTForImageClassification implements AutoCloseable {
                     Tensor k = l.k().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
                     Tensor v = l.v().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
                     Tensor a = Attention.scaledDotProduct(q, k, v, false);
-                    Tensor h1 = Ops.add(h, l.o().forward(a.transpose(1, 2).contiguous().reshape(n, rows, d)));
-                    Tensor mm = l.fc2().forward(Activation.apply(l.fc1().forward(l.ln2().forward(h1)), cfg.hiddenAct()));
-                    Tensor next = ls.keep(Ops.add(h1, mm));
+                    Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, d), h);
+                    Tensor mm = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(cfg.hiddenAct()));
+                    Tensor next = ls.keep(l.fc2().forwardAdd(mm, h1));
                     h.close();
                     h = next;
                 }

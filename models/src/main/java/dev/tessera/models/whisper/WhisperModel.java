@@ -7,6 +7,7 @@ import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.PatchEmbedding;
 import dev.tessera.runtime.Scope;
@@ -185,9 +186,9 @@ public final class WhisperModel implements AutoCloseable {
                     Tensor k = heads(l.att().k().forward(n), b, s, h, dh);
                     Tensor v = heads(l.att().v().forward(n), b, s, h, dh);
                     Tensor a = Attention.scaledDotProduct(q, k, v);
-                    Tensor h1 = Ops.add(hs, l.att().o().forward(merge(a, b, s, d)));
-                    Tensor m = l.fc2().forward(Ops.gelu(l.fc1().forward(l.ln2().forward(h1))));
-                    hs = ls.keep(Ops.add(h1, m));
+                    Tensor h1 = l.att().o().forwardAdd(merge(a, b, s, d), hs);
+                    Tensor m = l.fc1().forward(l.ln2().forward(h1), FusedActivation.GELU);
+                    hs = ls.keep(l.fc2().forwardAdd(m, h1));
                 }
             }
             return scope.keep(encNorm.forward(hs));
@@ -292,13 +293,13 @@ public final class WhisperModel implements AutoCloseable {
                     Ops.copyInto(heads(l.self().v().forward(n), b, s, h, dh), vc.slice(2, past, total));
                     Tensor a = s == 1 ? Attention.decode(q, kc, vc, total, causal)
                             : Attention.scaledDotProduct(q, kc.slice(2, 0, total), vc.slice(2, 0, total), causal);
-                    Tensor h1 = Ops.add(x, l.self().o().forward(merge(a, b, s, d)));
+                    Tensor h1 = l.self().o().forwardAdd(merge(a, b, s, d), x);
                     Tensor n2 = l.ln2().forward(h1);
                     Tensor q2 = heads(l.cross().q().forward(n2), b, s, h, dh);
                     Tensor a2 = Attention.scaledDotProduct(q2, cache.crossKeys(li), cache.crossValues(li));
-                    Tensor h2 = Ops.add(h1, l.cross().o().forward(merge(a2, b, s, d)));
-                    Tensor m = l.fc2().forward(Ops.gelu(l.fc1().forward(l.ln3().forward(h2))));
-                    x = ls.keep(Ops.add(h2, m));
+                    Tensor h2 = l.cross().o().forwardAdd(merge(a2, b, s, d), h1);
+                    Tensor m = l.fc1().forward(l.ln3().forward(h2), FusedActivation.GELU);
+                    x = ls.keep(l.fc2().forwardAdd(m, h2));
                 }
             }
             Tensor last = allPositions ? x : x.slice(1, s - 1, s);

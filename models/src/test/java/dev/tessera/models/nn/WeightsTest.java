@@ -38,8 +38,10 @@ class WeightsTest {
             ws.finish();
             assertArrayEquals(w.toFloatArray(), fc.weight().toFloatArray());
             assertArrayEquals(b.toFloatArray(), fc.bias().toFloatArray());
-            assertEquals(2, ws.loaded().size());
+            // weight, bias and (F32 on the CPU) the packed copy of the weight, which the model frees with them
+            assertEquals(fc.packed() != null ? 3 : 2, ws.loaded().size());
             ws.closeLoaded();
+            assertTrue(fc.packed() == null || fc.packed().isClosed(), "closeLoaded frees the packed weight");
         }
     }
 

@@ -6,10 +6,12 @@ import dev.tessera.bindings.Addresses;
 import dev.tessera.bindings.NativeLibrary;
 import dev.tessera.bindings.NativeStatus;
 import dev.tessera.bindings.blas.OpenBlas;
+import dev.tessera.bindings.jni.GemmNative;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.HostArray;
 import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
@@ -348,6 +350,55 @@ public final class CpuBackend implements Backend {
             OpenBlas.sgemm(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
                     beta, pc + 4L * i * strideC, ldc);
         }
+    }
+
+    // ------------------------------------------------------------------ linear (tessera/gemm.h)
+
+    @Override
+    public Tensor packLinearWeight(Tensor weight) {
+        if (weight.dtype() != DType.F32) {
+            return null;  // F16/BF16 weights run through the fp32-staged gemm
+        }
+        long n = weight.dim(0);
+        long k = weight.dim(1);
+        Tensor packed = Tensor.empty(DType.F32, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k));
+        try {
+            long[] st = weight.strides();
+            NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_f32(weight.address(), st[0], st[1], n, k,
+                    packed.address()), "tsr_cpu_gemm_pack_f32");
+        } catch (RuntimeException e) {
+            packed.close();
+            throw e;
+        }
+        return packed;
+    }
+
+    @Override
+    public void linear(Tensor x, Tensor weight, Tensor packed, Tensor bias, FusedActivation act, Tensor residual,
+            Tensor out) {
+        if (x.dtype() != DType.F32) {
+            Backend.super.linear(x, weight, packed, bias, act, residual, out);
+            return;
+        }
+        long m = x.dim(0);
+        long k = x.dim(1);
+        long n = out.dim(1);
+        long lda = Math.max(x.strides()[0], k);
+        long pb = bias == null ? 0 : bias.address();
+        long pr = residual == null ? 0 : residual.address();
+        if (packed != null) {
+            NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_f32(x.address(), lda, packed.address(), m, n, k, pb,
+                    act.code(), pr, n, out.address(), n), "tsr_cpu_gemm_packed_f32");
+            return;
+        }
+        // an unpacked weight: OpenBLAS (split over the cores) for the product, then the epilogue in one pass
+        long[] ws = weight.strides();
+        boolean transB = ws[1] == 1 || k == 1;
+        int ldb = (int) Math.max(1, transB ? Math.max(ws[0], k) : Math.max(ws[1], n));
+        gemm(false, transB, (int) m, (int) n, (int) k, 1f, x, (int) Math.max(1, lda), 0, weight, ldb, 0, 0f, out,
+                (int) n, 0, 1, MatmulPrecision.FP32);
+        NativeStatus.check(GemmNative.tsr_cpu_linear_epilogue_f32(out.address(), n, m, n, pb, act.code(), pr, n),
+                "tsr_cpu_linear_epilogue_f32");
     }
 
     /**

@@ -1,0 +1,170 @@
+package dev.tessera.bench;
+
+import dev.tessera.bindings.TesseraNative;
+import dev.tessera.runtime.Attention;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.FusedActivation;
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.PackedWeight;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * Op-by-op time of one transformer encoder forward (the ops BertModel / ViT run per layer, with their shapes) on
+ * the CPU: each op timed alone, in a loop, on random data, and multiplied by its count per forward. Prints the
+ * breakdown for the fused path (packed weights, bias / GELU / residual fused into the GEMM) and for the unfused
+ * one (matmul, then bias add, GELU and residual add as separate passes), so the share of each op type is visible.
+ *
+ * <pre>TESSERA_NUM_THREADS=2 java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" \
+ *     dev.tessera.bench.EncoderProfile [minilm|vit] [--batch 1]</pre>
+ */
+public final class EncoderProfile {
+    private EncoderProfile() {}
+
+    private record Row(String op, double ms, int perForward) {}
+
+    public static void main(String[] args) {
+        String which = args.length > 0 ? args[0] : "minilm";
+        int batch = 1;
+        for (int i = 1; i < args.length; i++) {
+            if (args[i].equals("--batch")) {
+                batch = Integer.parseInt(args[++i]);
+            }
+        }
+        boolean vit = which.equals("vit");
+        long h = vit ? 768 : 384;
+        long inter = 4 * h;
+        long heads = 12;
+        long s = vit ? 197 : 128;
+        int layers = vit ? 12 : 6;
+        long d = h / heads;
+        long m = batch * s;
+        SplittableRandom r = new SplittableRandom(7);
+        System.out.printf(Locale.ROOT, "%s encoder, batch %d, %d rows, %d layers, hidden %d, threads %d, load %s%n",
+                which, batch, m, layers, h, TesseraNative.tsr_cpu_threads(), load());
+        try (Scope scope = Tessera.scope()) {
+            Tensor x = rand(r, m, h);
+            Tensor wqkv = rand(r, 3 * h, h);
+            Tensor wo = rand(r, h, h);
+            Tensor wup = rand(r, inter, h);
+            Tensor wdown = rand(r, h, inter);
+            Tensor bqkv = rand(r, 3 * h);
+            Tensor bh = rand(r, h);
+            Tensor bi = rand(r, inter);
+            Tensor gamma = rand(r, h);
+            Tensor xi = rand(r, m, inter);
+            PackedWeight pqkv = PackedWeight.pack(wqkv);
+            PackedWeight po = PackedWeight.pack(wo);
+            PackedWeight pup = PackedWeight.pack(wup);
+            PackedWeight pdown = PackedWeight.pack(wdown);
+            Tensor qkv = Ops.linear(x, wqkv, bqkv).reshape(batch, s, 3 * heads, d);
+            Tensor q = qkv.slice(2, 0, heads).transpose(1, 2);
+            Tensor k = qkv.slice(2, heads, 2 * heads).transpose(1, 2);
+            Tensor v = qkv.slice(2, 2 * heads, 3 * heads).transpose(1, 2);
+            Tensor qc = q.contiguous();
+            Tensor kc = k.contiguous();
+            Tensor vc = v.contiguous();
+            Tensor att = Attention.scaledDotProduct(qc, kc, vc);
+            List<Row> fused = new ArrayList<>();
+            fused.add(new Row("linear qkv +bias [" + m + "x" + h + "]x[" + h + "x" + 3 * h + "]",
+                    time(() -> Ops.linear(x, pqkv, bqkv, null, null)), layers));
+            fused.add(new Row("attention (contiguous q,k,v)", time(() -> Attention.scaledDotProduct(qc, kc, vc)), layers));
+            fused.add(new Row("copies: q,k,v views -> contiguous", time(() -> {
+                q.contiguous();
+                k.contiguous();
+                v.contiguous();
+            }), layers));
+            fused.add(new Row("copy: attention out transpose", time(() -> att.transpose(1, 2).contiguous()), layers));
+            fused.add(new Row("linear o +bias +residual", time(() -> Ops.linear(x, po, bh, null, x)), layers));
+            fused.add(new Row("layer norm [" + m + "x" + h + "]", time(() -> Ops.layerNorm(x, gamma, bh, 1e-12f)),
+                    2 * layers));
+            fused.add(new Row("linear up +bias +gelu", time(() -> Ops.linear(x, pup, bi, FusedActivation.GELU, null)),
+                    layers));
+            fused.add(new Row("linear down +bias +residual", time(() -> Ops.linear(xi, pdown, bh, null, x)), layers));
+            List<Row> plain = new ArrayList<>();
+            plain.add(new Row("matmul qkv (OpenBLAS)", time(() -> Ops.matmul(x, wqkv.t())), layers));
+            plain.add(new Row("matmul o (OpenBLAS)", time(() -> Ops.matmul(x, wo.t())), layers));
+            plain.add(new Row("matmul up (OpenBLAS)", time(() -> Ops.matmul(x, wup.t())), layers));
+            plain.add(new Row("matmul down (OpenBLAS)", time(() -> Ops.matmul(xi, wdown.t())), layers));
+            plain.add(new Row("bias add [m x 3h] + [m x h] x2 + [m x 4h]", time(() -> {
+                Ops.add(x, bh);
+                Ops.add(x, bh);
+                Ops.add(x, bh);
+                Ops.add(x, bh);
+                Ops.add(x, bh);
+                Ops.add(x, bh);
+                Ops.add(xi, bi);
+            }), layers));
+            plain.add(new Row("residual add x2", time(() -> {
+                Ops.add(x, x);
+                Ops.add(x, x);
+            }), layers));
+            plain.add(new Row("gelu [m x 4h]", time(() -> Ops.gelu(xi)), layers));
+            plain.add(new Row("empty op (Java + JNI overhead)", time(() -> Ops.add(bh, bh)), 20 * layers));
+            print("fused path (packed weights)", fused, m, h, inter);
+            print("unfused path (OpenBLAS + separate passes)", plain, m, h, inter);
+        }
+    }
+
+    private static void print(String title, List<Row> rows, long m, long h, long inter) {
+        double total = 0;
+        for (Row row : rows) {
+            total += row.ms * row.perForward;
+        }
+        System.out.printf(Locale.ROOT, "%n%s%n%-52s %10s %6s %12s %6s%n", title, "op", "ms/call", "calls", "ms/forward",
+                "%");
+        for (Row row : rows) {
+            System.out.printf(Locale.ROOT, "%-52s %10.3f %6d %12.2f %5.1f%%%n", row.op, row.ms, row.perForward,
+                    row.ms * row.perForward, 100 * row.ms * row.perForward / total);
+        }
+        System.out.printf(Locale.ROOT, "%-52s %10s %6s %12.2f%n", "sum", "", "", total);
+        double gemmFlops = 2.0 * m * h * (3 * h + h + 2 * inter);
+        System.out.printf(Locale.ROOT, "GEMM flops per layer %.3f G%n", gemmFlops / 1e9);
+    }
+
+    private static double time(Runnable op) {
+        for (int i = 0; i < 3; i++) {
+            try (Scope s = Tessera.scope()) {
+                op.run();
+            }
+        }
+        double[] t = new double[7];
+        for (int k = 0; k < t.length; k++) {
+            long t0 = System.nanoTime();
+            int reps = 10;
+            for (int i = 0; i < reps; i++) {
+                try (Scope s = Tessera.scope()) {
+                    op.run();
+                }
+            }
+            t[k] = (System.nanoTime() - t0) / 1e6 / reps;
+        }
+        return BenchUtil.median(t);
+    }
+
+    private static Tensor rand(SplittableRandom r, long... shape) {
+        int n = 1;
+        for (long x : shape) {
+            n *= (int) x;
+        }
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (r.nextDouble() - 0.5) * 0.1f;
+        }
+        return Tensor.of(a, Device.CPU, shape);
+    }
+
+    private static String load() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException e) {
+            return "?";
+        }
+    }
+
+}

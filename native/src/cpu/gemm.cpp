@@ -1,0 +1,144 @@
+// extern "C" CPU entry points of tessera/gemm.h: argument fence (the second one, after Java's), choice
+// of the per-ISA kernel table (the level tsr_cpu_simd() reports), and the split of a product into
+// (row block, panel) tasks over the pool. Consecutive tasks of one row block handed to one thread run
+// as one block, so its rows of A are packed once per k slice.
+#include <cstdint>
+
+#include "common/error.h"
+#include "isa_select.h"
+#include "kernels/gemm_table.h"
+#include "tessera/gemm.h"
+#include "threadpool.h"
+
+namespace tsr {
+namespace {
+
+const GemmKernels &GK() {
+  static const GemmKernels &k = TSR_ISA_TABLE(GemmKernels, gemm_kernels);
+  return k;
+}
+
+#define GEMM_CHECK(cond, ...)             \
+  do {                                    \
+    if (__builtin_expect(!(cond), 0)) {   \
+      ::tsr::set_last_error(__VA_ARGS__); \
+      return TSR_ERR_ARG;                 \
+    }                                     \
+  } while (0)
+
+#ifndef TSR_GEMM_MC
+#define TSR_GEMM_MC 192
+#endif
+constexpr int64_t kRowBlock = TSR_GEMM_MC;    // rows of C per task (A block of kRowBlock x k slice in L2)
+constexpr double kInlineFlops = 1 << 17;      // products below this run on the caller alone
+constexpr int64_t kEpilogueGrain = 1 << 15;   // elements per range of the stand-alone epilogue
+
+struct GemmJob {
+  const GemmKernels *kern;
+  const GemmArgs *args;
+  int64_t row_block;
+  int64_t panels;
+};
+
+void run_tasks(void *ctx, int64_t b, int64_t e) {
+  const GemmJob &j = *static_cast<const GemmJob *>(ctx);
+  const GemmArgs &g = *j.args;
+  for (int64_t t = b; t < e;) {
+    const int64_t rb = t / j.panels, p0 = t % j.panels;
+    const int64_t p1 = p0 + (e - t) < j.panels ? p0 + (e - t) : j.panels;
+    const int64_t r0 = rb * j.row_block;
+    const int64_t r1 = r0 + j.row_block < g.m ? r0 + j.row_block : g.m;
+    j.kern->block(g, r0, r1, p0, p1);
+    t += p1 - p0;
+  }
+}
+
+}  // namespace
+}  // namespace tsr
+
+extern "C" {
+
+int64_t tsr_cpu_gemm_packed_floats(int64_t n, int64_t k) {
+  if (n <= 0 || k <= 0) return 0;
+  return (n + TSR_GEMM_NR - 1) / TSR_GEMM_NR * TSR_GEMM_NR * k;
+}
+
+int tsr_cpu_gemm_pack_f32(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k,
+                          float *packed) {
+  using namespace tsr;
+  GEMM_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_f32: negative size (n %lld, k %lld)", (long long)n, (long long)k);
+  if (n == 0 || k == 0) return TSR_OK;
+  GEMM_CHECK(w && packed, "tsr_cpu_gemm_pack_f32: null pointer");
+  const GemmKernels &K = GK();
+  const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+  const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
+  parallel_for(panels, grain, [&](int64_t p0, int64_t p1) { K.pack(w, stride_n, stride_k, n, k, packed, p0, p1); });
+  return TSR_OK;
+}
+
+int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, int64_t m, int64_t n, int64_t k,
+                            const float *bias, int act, const float *residual, int64_t ldr, float *out,
+                            int64_t ldo) {
+  using namespace tsr;
+  GEMM_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_gemm_packed_f32: negative size (m %lld, n %lld, k %lld)",
+             (long long)m, (long long)n, (long long)k);
+  GEMM_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_gemm_packed_f32: unknown activation %d", act);
+  if (m == 0 || n == 0) return TSR_OK;
+  GEMM_CHECK(lda >= k && ldo >= n && (residual == nullptr || ldr >= n),
+             "tsr_cpu_gemm_packed_f32: leading dimension too small (lda %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
+             (long long)lda, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
+  GEMM_CHECK(out && (k == 0 || (x && packed)), "tsr_cpu_gemm_packed_f32: null pointer");
+  const GemmKernels &K = GK();
+  GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo};
+  const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+  const double flops = 2.0 * double(m) * double(n) * double(k);
+  const int64_t threads = cpu_threads();
+  if (flops < kInlineFlops || threads <= 1) {
+    GemmJob j{&K, &g, m, panels};
+    run_tasks(&j, 0, panels);
+    return TSR_OK;
+  }
+  // rows per task: kRowBlock, fewer when the panels alone cannot keep the pool busy
+  int64_t rb = kRowBlock;
+  const int64_t want = 2 * threads;
+  if (panels < want && m > K.mr) {
+    const int64_t blocks = (want + panels - 1) / panels;
+    int64_t r = (m + blocks - 1) / blocks;
+    r = (r + K.mr - 1) / K.mr * K.mr;
+    if (r < rb) rb = r;
+  }
+  if (rb > m) rb = m;
+  // equal blocks (multiples of the register tile) rather than full blocks and a thin last one
+  rb = (m + (m + rb - 1) / rb - 1) / ((m + rb - 1) / rb);
+  rb = (rb + K.mr - 1) / K.mr * K.mr;
+  if (rb > m) rb = m;
+  const int64_t row_blocks = (m + rb - 1) / rb;
+  GemmJob j{&K, &g, rb, panels};
+  const int64_t tasks = row_blocks * panels;
+  // Few, long ranges: each range packs its rows of A once per k slice, so cutting finer repeats that work.
+  // Two ranges per thread leave some room for balancing when a thread is slow to start.
+  parallel_run(tasks, 2 * threads, run_tasks, &j);
+  return TSR_OK;
+}
+
+int tsr_cpu_linear_epilogue_f32(float *y, int64_t ldy, int64_t m, int64_t n, const float *bias, int act,
+                                const float *residual, int64_t ldr) {
+  using namespace tsr;
+  GEMM_CHECK(m >= 0 && n >= 0, "tsr_cpu_linear_epilogue_f32: negative size (m %lld, n %lld)", (long long)m,
+             (long long)n);
+  GEMM_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_linear_epilogue_f32: unknown activation %d", act);
+  if (m == 0 || n == 0) return TSR_OK;
+  GEMM_CHECK(ldy >= n && (residual == nullptr || ldr >= n),
+             "tsr_cpu_linear_epilogue_f32: leading dimension too small (ldy %lld, ldr %lld for n %lld)",
+             (long long)ldy, (long long)ldr, (long long)n);
+  GEMM_CHECK(y != nullptr, "tsr_cpu_linear_epilogue_f32: null pointer");
+  if (bias == nullptr && residual == nullptr && act == TSR_ACT_NONE) return TSR_OK;
+  const GemmKernels &K = GK();
+  const int64_t grain = kEpilogueGrain / n > 0 ? kEpilogueGrain / n : 1;
+  parallel_for(m, grain, [&](int64_t r0, int64_t r1) {
+    K.epilogue(y + r0 * ldy, ldy, r1 - r0, n, bias, act, residual ? residual + r0 * ldr : nullptr, ldr);
+  });
+  return TSR_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,362 @@
+// Packed-weight GEMM kernels (tessera/gemm.h), compiled once per ISA (TSR_ISA_NS).
+//
+// C [m, n] = A [m, k] · Wᵀ with W prepacked in panels of kGemmNR = 32 output columns ([k][32] floats each).
+// A block of C (rows [r0, r1) x panels [p0, p1)) is computed as in the Goto/BLIS scheme: the k loop is
+// cut into slices of kKC; for each slice the rows of A are packed into micro-panels of MR rows
+// ([kc][MR], so the broadcasts walk one pointer), then for each panel the register tile
+// (MR rows x 32 columns: 2 x 16-float vectors per row on AVX-512, two 2 x 8 half-tiles on AVX2)
+// accumulates the slice. The slice of a panel (kc x 32 floats) stays in L1/L2 while the micro-panels of
+// A stream past it. With one slice (k <= kKC, or decode-sized m where the whole panel is streamed once)
+// C is written exactly once, epilogue included; otherwise the partial sums go through C (in cache) and
+// the last slice applies the epilogue: + bias, activation (vmath.h, on a tile buffer in L1), + residual.
+#include <array>
+#include <cstring>
+#include <memory>
+#include <utility>
+
+#include "gemm_table.h"
+#include "vmath.h"
+
+#include "isa_unit.h"
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace tsr {
+namespace TSR_ISA_NS {
+namespace {
+
+constexpr int64_t NR = kGemmNR;
+#ifndef TSR_GEMM_KC
+#define TSR_GEMM_KC 384
+#endif
+constexpr int64_t kKC = TSR_GEMM_KC;  // k slice (A block of rows x kKC in L2, the B slice of a panel in L1/L2)
+#ifndef TSR_GEMM_PREFETCH
+#define TSR_GEMM_PREFETCH 0  // k rows ahead the few-row tiles prefetch the panel (0: hardware prefetch only)
+#endif
+
+enum : int { kLoadC = 1, kFinal = 2 };
+
+// ------------------------------------------------------------------ activations (auto-vectorised)
+
+template <int ACT>
+inline float act1(float x) {
+  if constexpr (ACT == TSR_ACT_GELU) return vm::gelu_erf_f(x);
+  else if constexpr (ACT == TSR_ACT_GELU_TANH) return vm::gelu_tanh_f(x);
+  else if constexpr (ACT == TSR_ACT_SILU) return vm::silu_f(x);
+  else if constexpr (ACT == TSR_ACT_QUICK_GELU) return vm::quick_gelu_f(x);
+  else if constexpr (ACT == TSR_ACT_RELU) return vm::sel(x < 0.0f, 0.0f, x);
+  else return x;
+}
+
+// y[j] = act(y[j] + bias[j]) + res[j], j < n (bias, res may be null).
+template <int ACT>
+void epi_run(float *y, int64_t n, const float *bias, const float *res) {
+  if (bias && res) {
+    for (int64_t j = 0; j < n; ++j) y[j] = act1<ACT>(y[j] + bias[j]) + res[j];
+  } else if (bias) {
+    for (int64_t j = 0; j < n; ++j) y[j] = act1<ACT>(y[j] + bias[j]);
+  } else if (res) {
+    for (int64_t j = 0; j < n; ++j) y[j] = act1<ACT>(y[j]) + res[j];
+  } else {
+    for (int64_t j = 0; j < n; ++j) y[j] = act1<ACT>(y[j]);
+  }
+}
+
+void epi_rows(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias, int act, const float *res,
+              int64_t ldr) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float *yr = y + r * ldy;
+    const float *rr = res ? res + r * ldr : nullptr;
+    switch (act) {
+      case TSR_ACT_GELU: epi_run<TSR_ACT_GELU>(yr, n, bias, rr); break;
+      case TSR_ACT_GELU_TANH: epi_run<TSR_ACT_GELU_TANH>(yr, n, bias, rr); break;
+      case TSR_ACT_SILU: epi_run<TSR_ACT_SILU>(yr, n, bias, rr); break;
+      case TSR_ACT_QUICK_GELU: epi_run<TSR_ACT_QUICK_GELU>(yr, n, bias, rr); break;
+      case TSR_ACT_RELU: epi_run<TSR_ACT_RELU>(yr, n, bias, rr); break;
+      default: epi_run<TSR_ACT_NONE>(yr, n, bias, rr); break;
+    }
+  }
+}
+
+// ------------------------------------------------------------------ packing
+
+void pack_w(const float *w, int64_t sn, int64_t sk, int64_t n, int64_t k, float *packed, int64_t p0, int64_t p1) {
+  constexpr int64_t KB = 64;
+  for (int64_t p = p0; p < p1; ++p) {
+    float *dst = packed + p * k * NR;
+    const int64_t j0 = p * NR, nj = n - j0 < NR ? n - j0 : NR;
+    if (sn == 1) {  // transposed weight [k, n]: rows of the panel are contiguous runs
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const float *src = w + kk * sk + j0;
+        float *d = dst + kk * NR;
+        for (int64_t j = 0; j < nj; ++j) d[j] = src[j];
+        for (int64_t j = nj; j < NR; ++j) d[j] = 0.0f;
+      }
+      continue;
+    }
+    for (int64_t kb = 0; kb < k; kb += KB) {
+      const int64_t ke = kb + KB < k ? kb + KB : k;
+      for (int64_t j = 0; j < NR; ++j) {
+        if (j < nj) {
+          const float *src = w + (j0 + j) * sn;
+          for (int64_t kk = kb; kk < ke; ++kk) dst[kk * NR + j] = src[kk * sk];
+        } else {
+          for (int64_t kk = kb; kk < ke; ++kk) dst[kk * NR + j] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// Rows [0, rows) x cols [0, kc) of A (rows lda apart) into [kc][rows] (rows <= MR).
+inline void pack_a_panel(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst) {
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    for (int64_t i = 0; i < rows; ++i) dst[kk * rows + i] = a[i * lda + kk];
+  }
+}
+
+// Per-thread buffer for the packed micro-panels of A (grows, never shrinks).
+float *a_buffer(int64_t floats) {
+  static thread_local std::unique_ptr<float[]> raw;
+  static thread_local int64_t cap = 0;
+  if (floats > cap) {
+    raw.reset(new float[floats + 16]);
+    cap = floats;
+  }
+  auto addr = reinterpret_cast<uintptr_t>(raw.get());
+  return raw.get() + ((64 - addr % 64) % 64) / sizeof(float);
+}
+
+// ------------------------------------------------------------------ register tiles
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+
+#if defined(__AVX512F__)
+constexpr int W = 16;  // floats per vector
+constexpr int MR = 12;  // rows per register tile: 24 accumulators + 2 B vectors
+constexpr int HALVES = 1;  // tiles of 2W columns per panel
+using V = __m512;
+inline V vzero() { return _mm512_setzero_ps(); }
+inline V vload(const float *p) { return _mm512_loadu_ps(p); }
+inline V vloadn(const float *p, int n) {  // first n (may be <= 0 or >= W) elements, zeros elsewhere
+  if (n >= W) return _mm512_loadu_ps(p);
+  if (n <= 0) return _mm512_setzero_ps();
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p);
+}
+inline void vstoren(float *p, V v, int n) {
+  if (n >= W) _mm512_storeu_ps(p, v);
+  else if (n > 0) _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+}
+inline V vbcast(const float *p) { return _mm512_set1_ps(*p); }
+inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
+#else
+constexpr int W = 8;
+constexpr int MR = 6;  // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
+constexpr int HALVES = 2;
+using V = __m256;
+alignas(32) const int32_t kMaskTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+inline __m256i vmask(int n) { return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kMaskTable + 8 - n)); }
+inline V vzero() { return _mm256_setzero_ps(); }
+inline V vload(const float *p) { return _mm256_loadu_ps(p); }
+inline V vloadn(const float *p, int n) {
+  if (n >= W) return _mm256_loadu_ps(p);
+  if (n <= 0) return _mm256_setzero_ps();
+  return _mm256_maskload_ps(p, vmask(n));
+}
+inline void vstoren(float *p, V v, int n) {
+  if (n >= W) _mm256_storeu_ps(p, v);
+  else if (n > 0) _mm256_maskstore_ps(p, vmask(n), v);
+}
+inline V vbcast(const float *p) { return _mm256_broadcast_ss(p); }
+inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
+#endif
+
+constexpr int TW = 2 * W;  // columns of a register tile
+
+// Tile of R rows x TW columns (nv of them valid, 1..TW): ap = packed micro-panel [kc][R], bp = the panel's
+// slice (rows NR floats apart, already offset to the tile's first column), c / bias / res at the tile's
+// first column.
+template <int R>
+void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
+          const float *bias, const float *res) {
+  V acc0[R], acc1[R];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    acc0[i] = vzero();
+    acc1[i] = vzero();
+  }
+#pragma GCC unroll 2
+  for (int64_t kk = 0; kk < kc; ++kk) {
+#if TSR_GEMM_PREFETCH
+    if constexpr (R <= 4) {  // few rows: memory bound on the weight stream, fetch ahead
+      _mm_prefetch(reinterpret_cast<const char *>(bp + (kk + TSR_GEMM_PREFETCH) * NR), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(bp + (kk + TSR_GEMM_PREFETCH) * NR + 16), _MM_HINT_T0);
+    }
+#endif
+    const V b0 = vload(bp + kk * NR);
+    const V b1 = vload(bp + kk * NR + W);
+    const float *a = ap + kk * R;
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const V av = vbcast(a + i);
+      acc0[i] = vfma(av, b0, acc0[i]);
+      acc1[i] = vfma(av, b1, acc1[i]);
+    }
+  }
+  const int n0 = nv < W ? nv : W, n1 = nv - W;
+  const bool full = nv == TW;
+  if (flags & kLoadC) {
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const float *ci = c + i * ldc;
+      acc0[i] = vadd(acc0[i], full ? vload(ci) : vloadn(ci, n0));
+      acc1[i] = vadd(acc1[i], full ? vload(ci + W) : vloadn(ci + W, n1));
+    }
+  }
+  if (flags & kFinal) {
+    if (bias) {
+      const V bb0 = vloadn(bias, n0), bb1 = vloadn(bias + W, n1);
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        acc0[i] = vadd(acc0[i], bb0);
+        acc1[i] = vadd(acc1[i], bb1);
+      }
+    }
+    if (g.act != TSR_ACT_NONE) {
+      // activation on a tile buffer in L1, then + residual, then one store of C
+      alignas(64) float buf[R * TW];
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        vstoren(buf + i * TW, acc0[i], W);
+        vstoren(buf + i * TW + W, acc1[i], W);
+      }
+      epi_rows(buf, TW, R, TW, nullptr, g.act, nullptr, 0);
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        acc0[i] = vload(buf + i * TW);
+        acc1[i] = vload(buf + i * TW + W);
+      }
+    }
+    if (res) {
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        const float *ri = res + i * g.ldr;
+        acc0[i] = vadd(acc0[i], full ? vload(ri) : vloadn(ri, n0));
+        acc1[i] = vadd(acc1[i], full ? vload(ri + W) : vloadn(ri + W, n1));
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    vstoren(c + i * ldc, acc0[i], n0);
+    vstoren(c + i * ldc + W, acc1[i], n1);
+  }
+}
+
+using TileFn = void (*)(const float *, const float *, int64_t, int, float *, int64_t, int, const GemmArgs &,
+                        const float *, const float *);
+
+template <int... I>
+constexpr auto make_tiles(std::integer_sequence<int, I...>) {
+  return std::array<TileFn, sizeof...(I)>{&tile<I + 1>...};
+}
+
+#else  // scalar ISA: plain loops over a tile of MR rows x NR columns
+
+constexpr int MR = 4;
+constexpr int HALVES = 1;
+constexpr int TW = static_cast<int>(NR);
+
+template <int R>
+void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
+          const float *bias, const float *res) {
+  float acc[R][NR];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const float *b = bp + kk * NR;
+    for (int i = 0; i < R; ++i) {
+      const float av = ap[kk * R + i];
+      for (int j = 0; j < NR; ++j) acc[i][j] += av * b[j];
+    }
+  }
+  for (int i = 0; i < R; ++i) {
+    float *ci = c + i * ldc;
+    if (flags & kLoadC)
+      for (int j = 0; j < nv; ++j) acc[i][j] += ci[j];
+    if (flags & kFinal) {
+      epi_rows(acc[i], NR, 1, nv, bias, g.act, res ? res + i * g.ldr : nullptr, 0);
+    }
+    for (int j = 0; j < nv; ++j) ci[j] = acc[i][j];
+  }
+}
+
+using TileFn = void (*)(const float *, const float *, int64_t, int, float *, int64_t, int, const GemmArgs &,
+                        const float *, const float *);
+
+template <int... I>
+constexpr auto make_tiles(std::integer_sequence<int, I...>) {
+  return std::array<TileFn, sizeof...(I)>{&tile<I + 1>...};
+}
+
+#endif
+
+const auto kTiles = make_tiles(std::make_integer_sequence<int, MR>{});
+
+// ------------------------------------------------------------------ block driver
+
+void block(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
+  const int64_t rows = r1 - r0;
+  const int64_t k = g.k;
+  // decode-sized blocks stream each panel once from start to end; others cut k into slices
+  const int64_t kc_max = (rows <= MR || k <= kKC) ? (k > 0 ? k : 1) : kKC;
+  const int64_t npanels_a = (rows + MR - 1) / MR;
+  float *abuf = a_buffer(npanels_a * MR * kc_max);
+  const int64_t nslices = k > 0 ? (k + kc_max - 1) / kc_max : 1;
+  for (int64_t s = 0; s < nslices; ++s) {
+    const int64_t k0 = s * kc_max;
+    const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
+    const int flags = (s > 0 ? kLoadC : 0) | (s == nslices - 1 ? kFinal : 0);
+    // pack this slice of the block's rows
+    for (int64_t ip = 0; ip < npanels_a; ++ip) {
+      const int64_t i0 = r0 + ip * MR;
+      const int64_t ri = r1 - i0 < MR ? r1 - i0 : MR;
+      pack_a_panel(g.a + i0 * g.lda + k0, g.lda, ri, kc, abuf + ip * MR * kc_max);
+    }
+    for (int64_t p = p0; p < p1; ++p) {
+      const float *bp_panel = g.packed + (p * k + k0) * NR;
+      for (int h = 0; h < HALVES; ++h) {
+        const int64_t j0 = p * NR + h * TW;
+        if (j0 >= g.n) break;
+        const int nv = static_cast<int>(g.n - j0 < TW ? g.n - j0 : TW);
+        const float *bp = bp_panel + h * TW;
+        const float *bias = g.bias ? g.bias + j0 : nullptr;
+        for (int64_t ip = 0; ip < npanels_a; ++ip) {
+          const int64_t i0 = r0 + ip * MR;
+          const int64_t ri = r1 - i0 < MR ? r1 - i0 : MR;
+          const float *res = g.res ? g.res + i0 * g.ldr + j0 : nullptr;
+          kTiles[ri - 1](abuf + ip * MR * kc_max, bp, kc, nv, g.c + i0 * g.ldc + j0, g.ldc, flags, g, bias, res);
+        }
+      }
+    }
+  }
+}
+
+void epilogue(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias, int act, const float *res,
+              int64_t ldr) {
+  epi_rows(y, ldy, rows, n, bias, act, res, ldr);
+}
+
+}  // namespace
+
+const GemmKernels &gemm_kernels() {
+  static const GemmKernels k = {TSR_ISA_NAME, MR, block, pack_w, epilogue};
+  return k;
+}
+
+}  // namespace TSR_ISA_NS
+}  // namespace tsr

@@ -1,0 +1,113 @@
+package dev.tessera.runtime;
+
+/**
+ * A linear layer's weight {@code [out, in]} (PyTorch layout) in the form its backend multiplies fastest, made
+ * once when a model loads and used by {@link Ops#linear(Tensor, PackedWeight, Tensor, FusedActivation, Tensor)}
+ * on every call. On the CPU an F32 weight is copied into panels of 32 output columns (see
+ * {@code native/include/tessera/gemm.h}), so a call packs nothing of the weight: the same panels serve
+ * many-row products and the decode path (one row, the weight streamed once). On other backends and dtypes
+ * it holds a view of the weight (no copy).
+ *
+ * <p>The packed copy does not need the original afterwards: the owner may close the weight tensor once it is
+ * packed (on backends without a packed form this object keeps its own reference to the weight's storage).
+ * Closing frees the packed copy; like a tensor, a packed weight made inside a {@link Scope} belongs to it.
+ */
+public final class PackedWeight implements AutoCloseable {
+    private final Tensor data;      // the packed copy, or a view of the weight
+    private final boolean packed;
+    private final long out;
+    private final long in;
+    private final DType dtype;
+
+    private PackedWeight(Tensor data, boolean packed, long out, long in, DType dtype) {
+        this.data = data;
+        this.packed = packed;
+        this.out = out;
+        this.in = in;
+        this.dtype = dtype;
+    }
+
+    /**
+     * Packs {@code weight} [out, in] (any strides) for its backend.
+     *
+     * @throws IllegalArgumentException if weight is null, closed, not 2-D or not floating point
+     */
+    public static PackedWeight pack(Tensor weight) {
+        if (weight == null) {
+            throw new IllegalArgumentException("PackedWeight.pack: weight is null");
+        }
+        weight.ensureOpen();
+        if (weight.rank() != 2) {
+            throw new IllegalArgumentException("PackedWeight.pack: weight must be [out, in], got " + weight.describe());
+        }
+        if (!weight.dtype().isFloating()) {
+            throw new IllegalArgumentException("PackedWeight.pack: weight must be floating point, got "
+                    + weight.describe());
+        }
+        Tensor p = weight.numel() == 0 ? null : weight.backend().packLinearWeight(weight);
+        if (p != null) {
+            return new PackedWeight(p, true, weight.dim(0), weight.dim(1), weight.dtype());
+        }
+        weight.storage().retain();
+        Tensor view = new Tensor(weight.storage(), weight.dtype(), weight.shape(), weight.strides(), weight.offset());
+        return new PackedWeight(view, false, weight.dim(0), weight.dim(1), weight.dtype());
+    }
+
+    /** Output features (rows of the weight). */
+    public long out() {
+        return out;
+    }
+
+    /** Input features (columns of the weight). */
+    public long in() {
+        return in;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Device device() {
+        return data.device();
+    }
+
+    /** Whether the backend holds a packed copy (false: a view of the weight as given). */
+    public boolean isPacked() {
+        return packed;
+    }
+
+    /** Bytes of the packed copy (0 when this is a view of the weight). */
+    public long packedBytes() {
+        return packed ? data.numel() * data.dtype().size() : 0;
+    }
+
+    public boolean isClosed() {
+        return data.isClosed();
+    }
+
+    /**
+     * The tensor that holds this packed weight (a flat buffer in the backend's layout, or the weight view): closing
+     * it closes this packed weight, so a model may keep it with the tensors it owns.
+     */
+    public Tensor buffer() {
+        return data;
+    }
+
+    /** The packed buffer (backend-specific layout) or the weight view; for {@link Ops} and backends. */
+    Tensor data() {
+        data.ensureOpen();
+        return data;
+    }
+
+    /** Frees the packed copy (or releases the weight view); idempotent. */
+    @Override
+    public void close() {
+        data.close();
+    }
+
+    @Override
+    public String toString() {
+        return "PackedWeight[" + out + ", " + in + "] " + dtype + (packed ? " packed" : " view") + " on "
+                + data.device();
+    }
+}

@@ -1,0 +1,222 @@
+package dev.tessera.runtime;
+
+import static dev.tessera.runtime.TestSupport.assertRel;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fused linear layer ({@link Ops#linear(Tensor, Tensor, Tensor, FusedActivation, Tensor)} and its
+ * {@link PackedWeight} form) on the CPU backend against a float64 Java reference: odd sizes (every tail of the
+ * register tiles and panels), with and without bias, each activation, a residual, views as input, 3-D inputs.
+ */
+class LinearTest {
+    private static final double TOL = 1e-5;
+    private Scope scope;
+
+    @BeforeEach
+    void open() {
+        scope = Tessera.scope();
+    }
+
+    @AfterEach
+    void close() {
+        scope.close();
+    }
+
+    private static Tensor f32(float[] data, long... shape) {
+        return Tensor.of(data, Device.CPU, shape);
+    }
+
+    /** act(x · wᵀ + bias) + res in float64 (x [rows, in], w [out, in]). */
+    private static double[] reference(float[] x, float[] w, float[] bias, FusedActivation act, float[] res, int in,
+            int outF) {
+        double[] y = Reference64.linear(x, w, bias, in, outF);
+        for (int i = 0; i < y.length; i++) {
+            double v = switch (act) {
+                case NONE -> y[i];
+                case GELU -> Reference64.gelu(y[i]);
+                case GELU_TANH -> Reference64.geluTanh(y[i]);
+                case SILU -> Reference64.silu(y[i]);
+                case QUICK_GELU -> Reference64.unary(UnaryOp.QUICK_GELU, y[i]);
+                case RELU -> Reference64.unary(UnaryOp.RELU, y[i]);
+            };
+            y[i] = v + (res == null ? 0 : res[i]);
+        }
+        return y;
+    }
+
+    @Test
+    void packedAndUnpackedMatchFloat64OnOddSizes() {
+        Random rnd = new Random(11);
+        int[] ms = {1, 3, 17, 130};
+        int[] ks = {7, 385};
+        int[] ns = {1, 33, 1000};
+        FusedActivation[] acts = FusedActivation.values();
+        int c = 0;
+        for (int m : ms) {
+            for (int k : ks) {
+                for (int n : ns) {
+                    FusedActivation act = acts[c % acts.length];
+                    boolean withBias = c % 3 != 2;
+                    boolean withRes = c % 2 == 1;
+                    c++;
+                    float[] x = Reference64.gaussian(rnd, m * k, 1.0);
+                    float[] w = Reference64.gaussian(rnd, n * k, 1.0 / Math.sqrt(k));
+                    float[] b = withBias ? Reference64.gaussian(rnd, n, 0.5) : null;
+                    float[] r = withRes ? Reference64.gaussian(rnd, m * n, 1.0) : null;
+                    double[] ref = reference(x, w, b, act, r, k, n);
+                    String what = "m=" + m + " k=" + k + " n=" + n + " " + act + (withBias ? " +bias" : "")
+                            + (withRes ? " +residual" : "");
+                    Tensor xt = f32(x, m, k);
+                    Tensor wt = f32(w, n, k);
+                    Tensor bt = b == null ? null : f32(b, n);
+                    Tensor rt = r == null ? null : f32(r, m, n);
+                    try (PackedWeight pw = PackedWeight.pack(wt)) {
+                        assertTrue(pw.isPacked(), "an F32 CPU weight is packed");
+                        TestSupport.poisonNextAllocation((long) m * n);
+                        Tensor y = Ops.linear(xt, pw, bt, act, rt);
+                        TestSupport.assertShape(y, m, n);
+                        assertRel(y.toFloatArray(), ref, TOL, "packed " + what);
+                    }
+                    TestSupport.poisonNextAllocation((long) m * n);
+                    Tensor y2 = Ops.linear(xt, wt, bt, act, rt);
+                    assertRel(y2.toFloatArray(), ref, TOL, "unpacked " + what);
+                }
+            }
+        }
+    }
+
+    @Test
+    void largeProductsSpanSeveralKSlicesAndRowBlocks() {
+        // k > 256 (several k slices, partial sums through C) and m > 384 (several row blocks per panel)
+        Random rnd = new Random(12);
+        int m = 400;
+        int k = 600;
+        int n = 70;
+        float[] x = Reference64.gaussian(rnd, m * k, 1.0);
+        float[] w = Reference64.gaussian(rnd, n * k, 0.05);
+        float[] b = Reference64.gaussian(rnd, n, 0.5);
+        float[] r = Reference64.gaussian(rnd, m * n, 1.0);
+        try (PackedWeight pw = PackedWeight.pack(f32(w, n, k))) {
+            Tensor y = Ops.linear(f32(x, m, k), pw, f32(b, n), FusedActivation.GELU, f32(r, m, n));
+            assertRel(y.toFloatArray(), reference(x, w, b, FusedActivation.GELU, r, k, n), TOL, "400x600x70");
+        }
+    }
+
+    @Test
+    void viewsAndThreeDimensionalInputs() {
+        Random rnd = new Random(13);
+        int b = 2;
+        int s = 5;
+        int k = 40;
+        int n = 37;
+        float[] wide = Reference64.gaussian(rnd, b * s * (k + 3), 1.0);
+        float[] w = Reference64.gaussian(rnd, n * k, 0.2);
+        float[] bias = Reference64.gaussian(rnd, n, 0.5);
+        Tensor xw = f32(wide, b, s, k + 3);
+        Tensor xv = xw.slice(2, 1, k + 1);  // rows k + 3 apart: read in place
+        float[] x = xv.contiguous().toFloatArray();
+        Tensor weight = f32(w, n, k);
+        double[] ref = reference(x, w, bias, FusedActivation.SILU, null, k, n);
+        try (PackedWeight pw = PackedWeight.pack(weight)) {
+            Tensor y = Ops.linear(xv, pw, f32(bias, n), FusedActivation.SILU, null);
+            TestSupport.assertShape(y, b, s, n);
+            assertRel(y.toFloatArray(), ref, TOL, "sliced 3-D input, packed");
+            // a transposed input view (gathered) and a 1-D input
+            Tensor xt = f32(Reference64.transposed(x, b * s, k), k, b * s).t();
+            assertRel(Ops.linear(xt, pw, f32(bias, n), FusedActivation.SILU, null).toFloatArray(), ref, TOL,
+                    "transposed input");
+            float[] row = new float[k];
+            System.arraycopy(x, 0, row, 0, k);
+            Tensor y1 = Ops.linear(f32(row, k), pw, f32(bias, n), FusedActivation.SILU, null);
+            TestSupport.assertShape(y1, n);
+            assertRel(y1.toFloatArray(), reference(row, w, bias, FusedActivation.SILU, null, k, n), TOL, "1-D input");
+        }
+        // a weight given as a transposed view ([in, out] stored) and a residual view
+        Tensor wT = f32(Reference64.transposed(w, n, k), k, n).t();
+        float[] res = Reference64.gaussian(rnd, b * s * n, 1.0);
+        Tensor resView = f32(Reference64.transposed(res, b * s, n), n, b * s).t();  // [b*s, n], strides [1, b*s]
+        double[] ref2 = reference(x, w, null, FusedActivation.NONE, res, k, n);
+        Tensor x2 = f32(x, b * s, k);
+        assertRel(Ops.linear(x2, wT, null, FusedActivation.NONE, resView).toFloatArray(), ref2, TOL,
+                "transposed weight and residual views, unpacked");
+        try (PackedWeight pw = PackedWeight.pack(wT)) {
+            assertRel(Ops.linear(x2, pw, null, null, resView).toFloatArray(), ref2, TOL,
+                    "transposed weight and residual views, packed");
+        }
+    }
+
+    @Test
+    void nanPropagatesAndEmptySizesWork() {
+        Random rnd = new Random(14);
+        int m = 4;
+        int k = 9;
+        int n = 20;
+        float[] x = Reference64.gaussian(rnd, m * k, 1.0);
+        x[2 * k + 3] = Float.NaN;
+        float[] w = Reference64.gaussian(rnd, n * k, 0.3);
+        try (PackedWeight pw = PackedWeight.pack(f32(w, n, k))) {
+            float[] y = Ops.linear(f32(x, m, k), pw, null, FusedActivation.GELU, null).toFloatArray();
+            for (int j = 0; j < n; j++) {
+                assertTrue(Float.isNaN(y[2 * n + j]), "row with a NaN input is NaN at " + j);
+                assertFalse(Float.isNaN(y[j]), "other rows are finite");
+            }
+            TestSupport.assertShape(Ops.linear(Tensor.zeros(DType.F32, Device.CPU, 0, k), pw, null, null, null), 0, n);
+        }
+        // k = 0: the output is the bias alone
+        float[] bias = {1f, -2f, 3f};
+        try (PackedWeight pw = PackedWeight.pack(Tensor.zeros(DType.F32, Device.CPU, 3, 0))) {
+            float[] y = Ops.linear(Tensor.zeros(DType.F32, Device.CPU, 2, 0), pw, f32(bias, 3), null, null)
+                    .toFloatArray();
+            assertRel(y, new double[] {1, -2, 3, 1, -2, 3}, 0, "k = 0");
+        }
+    }
+
+    @Test
+    void halfPrecisionWeightsRunThroughTheFp32Path() {
+        Random rnd = new Random(15);
+        int m = 6;
+        int k = 24;
+        int n = 10;
+        float[] x = Reference64.round(Reference64.gaussian(rnd, m * k, 1.0), DType.BF16);
+        float[] w = Reference64.round(Reference64.gaussian(rnd, n * k, 0.3), DType.BF16);
+        Tensor xb = f32(x, m, k).to(DType.BF16);
+        try (PackedWeight pw = PackedWeight.pack(f32(w, n, k).to(DType.BF16))) {
+            assertFalse(pw.isPacked(), "a BF16 weight is kept as a view");
+            Tensor y = Ops.linear(xb, pw, null, FusedActivation.RELU, null);
+            assertEquals(DType.BF16, y.dtype());
+            assertRel(y.to(DType.F32).toFloatArray(), reference(x, w, null, FusedActivation.RELU, null, k, n), 1e-2,
+                    "bf16");
+        }
+    }
+
+    @Test
+    void badArgumentsAreRejectedBeforeTheNativeCall() {
+        Tensor x = Tensor.zeros(DType.F32, Device.CPU, 3, 8);
+        Tensor w = Tensor.zeros(DType.F32, Device.CPU, 5, 8);
+        PackedWeight pw = PackedWeight.pack(w);
+        assertThrows(IllegalArgumentException.class, () -> PackedWeight.pack(Tensor.zeros(DType.F32, Device.CPU, 8)));
+        assertThrows(IllegalArgumentException.class, () -> PackedWeight.pack(null));
+        assertThrows(IllegalArgumentException.class,
+                () -> Ops.linear(Tensor.zeros(DType.F32, Device.CPU, 3, 7), pw, null, null, null));
+        assertThrows(IllegalArgumentException.class,
+                () -> Ops.linear(x, pw, Tensor.zeros(DType.F32, Device.CPU, 4), null, null));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Ops.linear(x, pw, null, FusedActivation.GELU, Tensor.zeros(DType.F32, Device.CPU, 3, 4)));
+        assertTrue(e.getMessage().contains("residual"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> Ops.linear(x.to(DType.BF16), pw, null, null, null));
+        assertThrows(IllegalArgumentException.class, () -> FusedActivation.of("mish"));
+        assertEquals(FusedActivation.GELU_TANH, FusedActivation.of("gelu_pytorch_tanh"));
+        pw.close();
+        pw.close();  // idempotent
+        assertThrows(IllegalStateException.class, () -> Ops.linear(x, pw, null, null, null));
+    }
+}
