@@ -2,8 +2,9 @@
 """PyTorch peer for WhisperBench: the same Whisper architecture (written from the published paper, float32,
 eager, CPU), random weights; times one 30 s encoder pass and greedy decoder steps with a KV cache.
 
-  /usr/bin/python3 bench/python/whisper_peer.py --size tiny --threads 2 --tokens 64 --reps 3
-Prints one JSON line: encoder_ms (median), decode_tokens_per_s (median).
+  /usr/bin/python3 bench/python/whisper_peer.py --size tiny --threads 2 --tokens 64 --reps 3 [--batch 4]
+Prints one JSON line: encoder_ms (median), decode_tokens_per_s (median); with --batch B > 1 also encoder_batch_ms
+(B windows in one call) and decode_batch_tokens_per_s (B sequences decoded as one batch, tokens/s summed).
 """
 import argparse, json, math, statistics, time
 import torch
@@ -62,6 +63,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=1)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     d, layers, h, ff = SIZES[a.size]
@@ -73,9 +75,9 @@ def main():
     dec_blocks = torch.nn.ModuleList(Block(d, h, ff, True) for _ in range(layers))
     emb, dpos = torch.randn(V, d) * 0.02, torch.randn(448, d) * 0.02
     ln_e, ln_d = torch.nn.LayerNorm(d), torch.nn.LayerNorm(d)
-    mel = torch.randn(1, 80, 3000)
+    mel1 = torch.randn(1, 80, 3000)
 
-    def encode():
+    def encode(mel=mel1):
         x = F.gelu(conv2(F.gelu(conv1(mel)))).transpose(1, 2) + pos
         for b in enc_blocks:
             x = b(x)
@@ -84,18 +86,19 @@ def main():
     def decode(enc, n):
         caches = [({}, {}) for _ in dec_blocks]
         tok = [50258, 50259, 50359, 50363]
-        ids = torch.tensor([tok])
+        rows = enc.shape[0]
+        ids = torch.tensor([tok] * rows)
         t0 = None
         for step in range(n + 1):
             x = emb[ids] + dpos[len(tok) - ids.shape[1]: len(tok)]
             for b, c in zip(dec_blocks, caches):
                 x = b(x, enc, c)
-            nxt = int((ln_d(x[:, -1]) @ emb.T).argmax())
+            nxt = (ln_d(x[:, -1]) @ emb.T).argmax(-1)
             if step == 0:
                 t0 = time.perf_counter()  # time the steady decode steps, not the prompt
-            tok.append(nxt)
-            ids = torch.tensor([[nxt]])
-        return n / (time.perf_counter() - t0)
+            tok.append(0)
+            ids = nxt.view(rows, 1)
+        return rows * n / (time.perf_counter() - t0)
 
     with torch.no_grad():
         encode()
@@ -105,8 +108,19 @@ def main():
             enc = encode()
             e_ms.append((time.perf_counter() - t) * 1e3)
             tps.append(decode(enc, a.tokens))
-    print(json.dumps({"size": a.size, "torch": torch.__version__, "threads": a.threads, "encoder_ms": statistics.median(e_ms),
-                      "decode_tokens_per_s": statistics.median(tps), "encoder_ms_all": e_ms, "tps_all": tps}))
+        out = {"size": a.size, "torch": torch.__version__, "threads": a.threads, "encoder_ms": statistics.median(e_ms),
+               "decode_tokens_per_s": statistics.median(tps), "encoder_ms_all": e_ms, "tps_all": tps}
+        if a.batch > 1:
+            melb = torch.randn(a.batch, 80, 3000)
+            eb, tb = [], []
+            for _ in range(a.reps):
+                t = time.perf_counter()
+                enc = encode(melb)
+                eb.append((time.perf_counter() - t) * 1e3)
+                tb.append(decode(enc, a.tokens))
+            out.update({"batch": a.batch, "encoder_batch_ms": statistics.median(eb),
+                        "decode_batch_tokens_per_s": statistics.median(tb), "encoder_batch_ms_all": eb, "tps_batch_all": tb})
+    print(json.dumps(out))
 
 
 main()

@@ -203,6 +203,31 @@ def make(name, c, seed):
         np.save(f"{name}/greedy_timestamps.npy", np.array(g2, dtype=np.int32))
         np.save(f"{name}/language_logits.npy", lang.float().numpy())
         print(name, "greedy:", g1, "\n timestamps:", g2, "\n lang:", lang.tolist())
+        # Conditioning on previous text: <|startofprev|> + the last n_ctx // 2 - 1 previous tokens before the
+        # usual prompt (as openai-whisper's DecodingTask._get_initial_tokens builds it). No random numbers are drawn
+        # here, so the fixtures above stay as they were.
+        n_ctx = c["max_target_positions"]
+        short_prev = [23, 57, 111, TS0 + 3, 250, 64, TS0 + 40]
+        long_prev = [(7 * i + 3) % 290 + 5 for i in range(n_ctx // 2 + 8)]  # longer than the kept context
+        def with_prev(prev, sot_seq):
+            return [SOPREV] + prev[-(n_ctx // 2 - 1):] + sot_seq
+        pp = with_prev(short_prev, [SOT, EN, TRANSCRIBE, NOTS]) + [17, 42, 99]
+        np.save(f"{name}/prev_text_short.npy", np.array(short_prev, dtype=np.int32))
+        np.save(f"{name}/prev_text_long.npy", np.array(long_prev, dtype=np.int32))
+        np.save(f"{name}/prev_prompt.npy", np.array(pp, dtype=np.int32))
+        np.save(f"{name}/prev_logits.npy", decode(W, c, torch.tensor([pp]), enc).float().numpy())
+        g3 = greedy(W, c, gen, enc, with_prev(short_prev, [SOT, EN, TRANSCRIBE, NOTS]), False, 32)
+        g4 = greedy(W, c, gen, enc, with_prev(long_prev, [SOT, EN, TRANSCRIBE]), True, 32)
+        np.save(f"{name}/prev_greedy_notimestamps.npy", np.array(g3, dtype=np.int32))
+        np.save(f"{name}/prev_greedy_timestamps.npy", np.array(g4, dtype=np.int32))
+        # p(<|nospeech|>): softmax of the raw logits at the <|startoftranscript|> position (openai-whisper's
+        # no_speech_probs), without and with the previous-text prefix.
+        def no_speech(prompt):
+            lg = decode(W, c, torch.tensor([prompt]), enc)[0, prompt.index(SOT)]
+            return float(lg.softmax(-1)[NOSPEECH])
+        ns = [no_speech([SOT, EN, TRANSCRIBE]), no_speech(with_prev(long_prev, [SOT, EN, TRANSCRIBE]))]
+        np.save(f"{name}/no_speech.npy", np.array(ns, dtype=np.float32))
+        print(" prev greedy:", g3, "\n prev timestamps:", g4, "\n no speech:", ns)
 
 
 make("tiny-a", dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, decoder_layers=2,

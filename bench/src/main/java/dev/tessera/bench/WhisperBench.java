@@ -26,10 +26,12 @@ import java.util.Random;
  * Whisper on the CPU at the tiny (d 384, 4+4 layers, 6 heads) and base (d 512, 6+6, 8) sizes with random weights,
  * vocab 51,865: encoder time for one 30 s window (80 x 3000 log-mel) and greedy decoder tokens/s with the KV cache,
  * beside the PyTorch peer ({@code bench/python/whisper_peer.py}: the same architecture in eager PyTorch 1.13, F32,
- * same thread count) run in the same invocation. Medians of {@code --reps}.
+ * same thread count) run in the same invocation. Medians of {@code --reps}. With {@code --batch B} (default 4, 1 = off)
+ * also a batched row: the encoder on {@code B} windows in one call {@code [B, 80, 3000]} and greedy decoding of
+ * {@code B} sequences as one batch (tokens/s summed over the rows), the peer doing the same.
  *
  * <pre>java -cp bench/target/tessera-bench-*.jar:bench/target/lib/* dev.tessera.bench.WhisperBench [--sizes tiny,base]
- *     [--tokens 64] [--reps 3] [--out bench/results/whisper-cpu.json]</pre>
+ *     [--tokens 64] [--reps 3] [--batch 4] [--out bench/results/whisper-cpu.json]</pre>
  */
 public final class WhisperBench {
     private WhisperBench() {}
@@ -110,6 +112,7 @@ public final class WhisperBench {
         int reps = 3;
         Path out = Path.of("bench/results/whisper-cpu.json");
         String python = "/usr/bin/python3";
+        int batch = 4;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--sizes" -> sizes = args[++i];
@@ -117,6 +120,7 @@ public final class WhisperBench {
                 case "--reps" -> reps = Integer.parseInt(args[++i]);
                 case "--out" -> out = Path.of(args[++i]);
                 case "--python" -> python = args[++i];
+                case "--batch" -> batch = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -127,6 +131,8 @@ public final class WhisperBench {
             Map<String, Tensor> w = weights(c, 1);
             List<Double> encMs = new ArrayList<>();
             List<Double> tps = new ArrayList<>();
+            List<Double> encBatchMs = new ArrayList<>();
+            List<Double> tpsBatch = new ArrayList<>();
             try (WhisperModel m = WhisperModel.fromSource(c, TensorSource.of(w, "random " + size), Device.CPU, DType.F32)) {
                 w.values().forEach(Tensor::close);
                 float[] mel = new float[80 * 3000];
@@ -144,26 +150,56 @@ public final class WhisperBench {
                         }
                     }
                 }
+                if (batch > 1) {
+                    float[] melB = new float[batch * mel.length];
+                    for (int i = 0; i < melB.length; i++) {
+                        melB[i] = (float) r.nextGaussian();
+                    }
+                    try (Tensor x = Tensor.of(melB, batch, 80, 3000)) {
+                        for (int rep = 0; rep < reps; rep++) {
+                            long t0 = System.nanoTime();
+                            try (Tensor enc = m.encode(x)) {
+                                encBatchMs.add((System.nanoTime() - t0) / 1e6);
+                                tpsBatch.add(decodeTps(m, enc, tokens));
+                            }
+                        }
+                    }
+                }
             }
-            String peer = runPeer(python, size, threads, tokens, reps);
+            String peer = runPeer(python, size, threads, tokens, reps, batch);
             double pEnc = Double.parseDouble(peer.replaceAll(".*\"encoder_ms\": ([0-9.eE+-]+).*", "$1"));
             double pTps = Double.parseDouble(peer.replaceAll(".*\"decode_tokens_per_s\": ([0-9.eE+-]+).*", "$1"));
             double e = median(encMs);
             double t = median(tps);
             System.out.printf("whisper %s: encoder %.1f ms vs torch %.1f ms (%.2fx); decode %.1f vs %.1f tokens/s (%.2fx)%n",
                     size, e, pEnc, pEnc / e, t, pTps, t / pTps);
+            String batchRow = "";
+            if (batch > 1) {
+                double pEncB = Double.parseDouble(peer.replaceAll(".*\"encoder_batch_ms\": ([0-9.eE+-]+).*", "$1"));
+                double pTpsB = Double.parseDouble(peer.replaceAll(".*\"decode_batch_tokens_per_s\": ([0-9.eE+-]+).*", "$1"));
+                double eb = median(encBatchMs);
+                double tb = median(tpsBatch);
+                System.out.printf("whisper %s batch %d: encoder %.1f ms vs torch %.1f ms (%.2fx, %.2fx of %d single calls);"
+                        + " decode %.1f vs %.1f tokens/s (%.2fx)%n", size, batch, eb, pEncB, pEncB / eb, batch * e / eb, batch, tb,
+                        pTpsB, tb / pTpsB);
+                batchRow = String.format(java.util.Locale.ROOT, ", \"batch\": %d, \"tessera_encoder_batch_ms\": %.2f,"
+                        + " \"torch_encoder_batch_ms\": %.2f, \"encoder_batch_speedup\": %.3f, \"tessera_encoder_batch_vs_single\": %.3f,"
+                        + " \"tessera_decode_batch_tokens_per_s\": %.2f, \"torch_decode_batch_tokens_per_s\": %.2f,"
+                        + " \"decode_batch_speedup\": %.3f", batch, eb, pEncB, pEncB / eb, batch * e / eb, tb, pTpsB, tb / pTpsB);
+            }
             if (rows.length() > 0) {
                 rows.append(",\n");
             }
             rows.append(String.format(java.util.Locale.ROOT, "    {\"size\": \"%s\", \"tessera_encoder_ms\": %.2f, "
                     + "\"torch_encoder_ms\": %.2f, \"encoder_speedup\": %.3f, \"tessera_decode_tokens_per_s\": %.2f, "
                     + "\"torch_decode_tokens_per_s\": %.2f, \"decode_speedup\": %.3f, \"tessera_encoder_ms_all\": %s, "
-                    + "\"tessera_tps_all\": %s,\n     \"peer\": %s}", size, e, pEnc, pEnc / e, t, pTps, t / pTps, encMs, tps,
-                    peer.trim()));
+                    + "\"tessera_tps_all\": %s%s,\n     \"peer\": %s}", size, e, pEnc, pEnc / e, t, pTps, t / pTps, encMs, tps,
+                    batchRow, peer.trim()));
         }
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"what\": \"Whisper CPU fp32, random weights, vocab 51865:"
                 + " encoder on one 30 s window (80 x 3000), greedy decode tokens/s with KV cache (" + tokens + " steps after a"
-                + " 4-token prompt); peer: PyTorch eager, same architecture, same threads\",\n  \"threads\": " + threads
+                + " 4-token prompt); batch rows: " + batch + " windows in one encoder call, " + batch + " sequences decoded as one"
+                + " batch (tokens/s summed); peer: PyTorch eager, same architecture, same threads\",\n  \"threads\": " + threads
                 + ",\n  \"load\": \"" + Files.readString(Path.of("/proc/loadavg")).trim() + "\",\n  \"results\": [\n" + rows
                 + "\n  ]\n}\n";
         if (out.getParent() != null) {
@@ -173,27 +209,34 @@ public final class WhisperBench {
         System.out.println("wrote " + out);
     }
 
+    /** Greedy decoding of every row of {@code enc} as one batch; tokens/s summed over the rows. */
     static double decodeTps(WhisperModel m, Tensor enc, int tokens) {
+        int b = (int) enc.dim(0);
         try (WhisperCache cache = m.newCache(enc, 4 + tokens + 1)) {
-            int[] next = {50258, 50259, 50359, 50363};
+            int[][] next = new int[b][];
+            Arrays.fill(next, new int[] {50258, 50259, 50359, 50363});
             long t0 = 0;
             for (int step = 0; step <= tokens; step++) {
-                int id;
-                try (Tensor l = m.decode(new int[][] {next}, cache, false)) {
-                    id = Ops.argmaxLastDim(l)[0];
+                int[] ids;
+                try (Tensor l = m.decode(next, cache, false)) {
+                    ids = Ops.argmaxLastDim(l);
                 }
                 if (step == 0) {
                     t0 = System.nanoTime();
                 }
-                next = new int[] {id};
+                next = new int[b][];
+                for (int i = 0; i < b; i++) {
+                    next[i] = new int[] {ids[i]};
+                }
             }
-            return tokens / ((System.nanoTime() - t0) / 1e9);
+            return (double) b * tokens / ((System.nanoTime() - t0) / 1e9);
         }
     }
 
-    static String runPeer(String python, String size, int threads, int tokens, int reps) throws Exception {
+    static String runPeer(String python, String size, int threads, int tokens, int reps, int batch) throws Exception {
         Process p = new ProcessBuilder(python, "bench/python/whisper_peer.py", "--size", size, "--threads",
-                Integer.toString(threads), "--tokens", Integer.toString(tokens), "--reps", Integer.toString(reps)).start();
+                Integer.toString(threads), "--tokens", Integer.toString(tokens), "--reps", Integer.toString(reps), "--batch",
+                Integer.toString(batch)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         StringBuilder sb = new StringBuilder();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;

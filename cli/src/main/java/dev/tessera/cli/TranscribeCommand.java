@@ -59,8 +59,53 @@ public final class TranscribeCommand implements Callable<Integer> {
     int maxTokens;
 
     @Option(names = "--features", paramLabel = "FILE.npy",
-            description = "Precomputed log-mel features float32 [n_mels, frames] or [1, n_mels, frames] instead of audio.")
+            description = "Precomputed log-mel features float32 [n_mels, frames] or [1, n_mels, frames] instead of audio"
+                    + " (one window, decoded at temperature 0).")
     Path features;
+
+    @Option(names = "--batch", defaultValue = "4", paramLabel = "N",
+            description = "Files transcribed together: their current 30 s windows go through the encoder and decoder as one"
+                    + " batch; output stays per file, in input order, and equal to one file at a time (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--condition-on-previous-text", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Give each window the text decoded before it as a <|startofprev|> prompt (default on; a window"
+                    + " decoded at a temperature above 0.5 starts afresh). --no-condition-on-previous-text turns it off.")
+    boolean conditionOnPreviousText;
+
+    @Option(names = "--initial-prompt", paramLabel = "TEXT",
+            description = "Text placed before the first window's prompt (names, spelling, punctuation style).")
+    String initialPrompt;
+
+    @Option(names = "--no-speech-threshold", defaultValue = "0.6", paramLabel = "P",
+            description = "Skip a window when p(<|nospeech|>) is above P and its average log-prob is not above"
+                    + " --logprob-threshold; 'none' = never (default ${DEFAULT-VALUE}).")
+    String noSpeechThreshold;
+
+    @Option(names = "--logprob-threshold", defaultValue = "-1.0", paramLabel = "L",
+            description = "Decode a window again at a higher temperature when its average log-prob is below L;"
+                    + " 'none' = never (default ${DEFAULT-VALUE}).")
+    String logprobThreshold;
+
+    @Option(names = "--compression-ratio-threshold", defaultValue = "2.4", paramLabel = "R",
+            description = "Decode a window again at a higher temperature when the gzip compression ratio of its text is"
+                    + " above R (repetition); 'none' = never (default ${DEFAULT-VALUE}).")
+    String compressionRatioThreshold;
+
+    static double threshold(String flag, String v) {
+        if (v.equalsIgnoreCase("none") || v.equalsIgnoreCase("off")) {
+            return Double.NaN;
+        }
+        try {
+            double d = Double.parseDouble(v);
+            if (Double.isFinite(d)) {
+                return d;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(flag + " must be a finite number or 'none', got " + v);
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -69,6 +114,22 @@ public final class TranscribeCommand implements Callable<Integer> {
         }
         if (audio.isEmpty() == (features == null)) {
             throw new IllegalArgumentException("give audio files or --features FILE.npy (one of them)");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        }
+        Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(language).withTask(task).withBeam(beam)
+                .withTimestamps(!noTimestamps).withMaxTokensPerWindow(maxTokens)
+                .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
+                        threshold("--logprob-threshold", logprobThreshold), threshold("--no-speech-threshold", noSpeechThreshold))
+                .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt);
+        double[] durations = new double[audio.size()];
+        for (int i = 0; i < audio.size(); i++) {
+            Path a = audio.get(i);
+            if (!Files.isRegularFile(a)) {
+                throw new IllegalArgumentException("no such file: " + a);
+            }
+            durations[i] = AudioDecoder.probe(a).durationSeconds(); // every file checked before the first is decoded
         }
         Device dev = Device.parse(device);
         Path tokFile = model.resolve("tokenizer.json");
@@ -83,13 +144,12 @@ public final class TranscribeCommand implements Callable<Integer> {
         ArrayNode files = json.createArrayNode();
         try (WhisperModel m = WhisperModel.load(model, dev, DType.F32); Tokenizer tok = Tokenizer.load(tokFile)) {
             Transcriber tr = new Transcriber(m, tok);
-            Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(language).withTask(task).withBeam(beam)
-                    .withTimestamps(!noTimestamps).withMaxTokensPerWindow(maxTokens);
             if (features != null) {
                 files.add(fromFeatures(m, tok, opt, json));
             } else {
-                for (Path a : audio) {
-                    files.add(transcribeFile(a, tr, opt, out, json));
+                List<Transcriber.Transcript> ts = transcribeFiles(tr, opt, durations, out);
+                for (int i = 0; i < ts.size(); i++) {
+                    files.add(toJson(json, audio.get(i).toString(), ts.get(i)));
                 }
             }
         }
@@ -99,37 +159,75 @@ public final class TranscribeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ObjectNode transcribeFile(Path a, Transcriber tr, Transcriber.Options opt, PrintStream out, ObjectMapper json)
-            throws IOException {
-        if (!Files.isRegularFile(a)) {
-            throw new IllegalArgumentException("no such file: " + a);
-        }
-        double total = AudioDecoder.probe(a).durationSeconds();
-        boolean bar = total > 60 && System.console() != null;
-        List<Transcriber.Segment> segs = new ArrayList<>();
-        int[] n = {0};
-        Transcriber.Transcript t;
-        try (AudioStream s = AudioDecoder.open(a, Transcriber.SAMPLE_RATE)) {
-            t = tr.transcribe(s::read, opt, seg -> {
-                segs.add(seg);
-                n[0]++;
-                if (format.equals("txt")) {
-                    out.println(seg.text().strip());
-                } else if (!format.equals("json")) {
-                    out.print(cue(seg, n[0]));
-                }
-                out.flush();
-            }, done -> {
-                if (bar) {
-                    int pct = (int) Math.min(100, 100 * done / total);
-                    System.err.printf("\r[%-40s] %3d%% %s", "#".repeat(pct * 40 / 100), pct, a.getFileName());
-                }
+    /**
+     * Transcribes the audio files {@code --batch} at a time. Text is printed as it is decoded for the first unfinished
+     * file; later files' text waits until the files before them are done, so the output is in input order.
+     */
+    private List<Transcriber.Transcript> transcribeFiles(Transcriber tr, Transcriber.Options opt, double[] durations,
+            PrintStream out) throws IOException {
+        int n = audio.size();
+        StringBuilder[] held = new StringBuilder[n];
+        int[] cues = new int[n];
+        boolean[] done = new boolean[n];
+        int[] head = {0};
+        boolean console = System.console() != null;
+        List<Transcriber.SourceOpener> openers = new ArrayList<>();
+        for (Path a : audio) {
+            openers.add(() -> {
+                AudioStream s = AudioDecoder.open(a, Transcriber.SAMPLE_RATE);
+                return new Transcriber.SampleSource() {
+                    @Override
+                    public int read(float[] buf, int off, int len) throws IOException {
+                        return s.read(buf, off, len);
+                    }
+
+                    @Override
+                    public void close() {
+                        s.close();
+                    }
+                };
             });
         }
-        if (bar) {
-            System.err.println();
+        for (int i = 0; i < n; i++) {
+            held[i] = new StringBuilder();
         }
-        return toJson(json, a.toString(), t);
+        List<Transcriber.Transcript> result = tr.transcribe(openers, opt, batch, new Transcriber.Listener() {
+            @Override
+            public void onSegment(int file, Transcriber.Segment seg) {
+                String text = format.equals("txt") ? seg.text().strip() + "\n" : format.equals("json") ? "" : cue(seg, ++cues[file]);
+                if (file == head[0]) {
+                    out.print(text);
+                    out.flush();
+                } else {
+                    held[file].append(text);
+                }
+            }
+
+            @Override
+            public void onProgress(int file, double seconds) {
+                if (console && durations[file] > 60) {
+                    int pct = (int) Math.min(100, 100 * seconds / durations[file]);
+                    System.err.printf("\r[%-40s] %3d%% %s", "#".repeat(pct * 40 / 100), pct, audio.get(file).getFileName());
+                    if (pct >= 100) {
+                        System.err.println();
+                    }
+                }
+            }
+
+            @Override
+            public void onDone(int file, Transcriber.Transcript t) {
+                done[file] = true;
+                while (head[0] < n && done[head[0]]) {
+                    head[0]++;
+                    if (head[0] < n) {
+                        out.print(held[head[0]]);
+                        held[head[0]].setLength(0);
+                        out.flush();
+                    }
+                }
+            }
+        });
+        return result;
     }
 
     private ObjectNode fromFeatures(WhisperModel m, Tokenizer tok, Transcriber.Options opt, ObjectMapper json)
@@ -159,8 +257,13 @@ public final class TranscribeCommand implements Callable<Integer> {
         WhisperDecoder dec = new WhisperDecoder(m);
         try (Tensor mel = Tensor.of(padded, m.device(), 1, mels, want); Tensor enc = m.encode(mel)) {
             String lang = opt.language() != null ? opt.language() : dec.detectLanguage(enc).get(0).getKey();
-            WhisperDecoder.Result r = dec.decode(enc, dec.prompt(lang, opt.task(), opt.timestamps()), opt.timestamps(),
+            int[] initial = opt.initialPrompt() == null || opt.initialPrompt().isBlank() ? null
+                    : tok.encode(" " + opt.initialPrompt().strip(), false);
+            WhisperDecoder.Result r = dec.decode(enc, dec.prompt(lang, opt.task(), opt.timestamps(), initial), opt.timestamps(),
                     opt.beam(), 0, opt.maxTokensPerWindow(), 0);
+            if (r.noSpeechProb() > opt.noSpeechThreshold() && !(r.avgLogProb() > opt.logProbThreshold())) {
+                return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of())); // no speech
+            }
             String text = tok.decode(java.util.Arrays.stream(r.tokens()).filter(x -> x < m.config().eosTokenId()).toArray(), true);
             Transcriber.Segment seg = new Transcriber.Segment(0, use * 0.01, text, r.tokens());
             if (format.equals("txt")) {

@@ -15,7 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * The IMAGE arguments of the vision commands: image files, folders (their image files, sorted by name), or one
- * {@code .npy} of preprocessed float32 pixels {@code [N, 3, H, W]}. Batches come as F32 tensors.
+ * {@code .npy} of preprocessed float32 pixels {@code [N, C, H, W]} (C is the model's {@code num_channels}, 3 for
+ * RGB; the model checks it). Batches come as F32 tensors.
  */
 final class VisionInputs {
     static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff");
@@ -39,8 +40,8 @@ final class VisionInputs {
                 } catch (IOException | RuntimeException e) {
                     throw new IllegalArgumentException("cannot read " + p + ": " + e.getMessage(), e);
                 }
-                if (npy.shape().length != 4 || npy.shape()[1] != 3) {
-                    throw new IllegalArgumentException(p + ": pixels must be float32 [N, 3, H, W], got shape "
+                if (npy.shape().length != 4 || npy.shape()[0] <= 0 || npy.shape()[1] <= 0) {
+                    throw new IllegalArgumentException(p + ": pixels must be float32 [N, C, H, W], got shape "
                             + java.util.Arrays.toString(npy.shape()));
                 }
                 npy.requireFloats();
@@ -74,7 +75,7 @@ final class VisionInputs {
         return names.size();
     }
 
-    /** Images {@code [from, to)} as F32 {@code [n, 3, H, W]}. */
+    /** Images {@code [from, to)} as F32 {@code [n, C, H, W]} ({@code C} = 3 for image files). */
     Tensor batch(int from, int to, ImagePreprocessor pre, Device device) {
         if (npy != null) {
             long[] s = npy.shape();

@@ -124,6 +124,79 @@ class TranscribeCommandTest {
         assertEquals(0, sh.code(), sh.err());
     }
 
+    static float[] tone(double seconds, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[(int) (16_000 * seconds)];
+        double f = 150 + 200 * rnd.nextDouble();
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (0.3 * Math.sin(2 * Math.PI * f * i / 16_000.0) + 0.05 * rnd.nextGaussian());
+        }
+        return x;
+    }
+
+    @Test
+    void batchOfFilesEqualsOneAtATimeInInputOrder() throws Exception {
+        Path[] files = {wav(tmp.resolve("b1.wav"), tone(5.3, 1)), wav(tmp.resolve("b2.wav"), tone(1.1, 2)),
+            wav(tmp.resolve("b3.wav"), tone(3.7, 3))};
+        for (String fmt : new String[] {"json", "srt"}) {
+            StringBuilder alone = new StringBuilder();
+            com.fasterxml.jackson.databind.node.ArrayNode aloneJson = new ObjectMapper().createArrayNode();
+            for (Path f : files) {
+                ChatCommandTest.Run r = run("transcribe", f.toString(), "--model", model.toString(), "--beam", "2", "--format", fmt);
+                assertEquals(0, r.code(), r.err());
+                if (fmt.equals("json")) {
+                    aloneJson.add(new ObjectMapper().readTree(r.out()));
+                } else {
+                    alone.append(r.out());
+                }
+            }
+            ChatCommandTest.Run r = run("transcribe", files[0].toString(), files[1].toString(), files[2].toString(), "--model",
+                    model.toString(), "--beam", "2", "--batch", "2", "--format", fmt);
+            assertEquals(0, r.code(), r.err());
+            if (fmt.equals("json")) {
+                assertEquals(aloneJson, new ObjectMapper().readTree(r.out()), "batched JSON equals one file at a time");
+                assertTrue(aloneJson.get(0).get("segments").size() > 0, r.out());
+            } else {
+                assertEquals(alone.toString(), r.out(), "batched SRT equals one file at a time, in input order");
+            }
+        }
+    }
+
+    @Test
+    void conditioningPromptAndThresholdFlags() throws Exception {
+        Path a = wav(tmp.resolve("c.wav"), tone(6.5, 4));
+        String[] base = {"transcribe", a.toString(), "--model", model.toString(), "--beam", "1", "--format", "json",
+            "--language", "en"};
+        JsonNode on = new ObjectMapper().readTree(run(base).out());
+        ChatCommandTest.Run off = run(concat(base, "--no-condition-on-previous-text"));
+        assertEquals(0, off.code(), off.err());
+        ChatCommandTest.Run onExplicit = run(concat(base, "--condition-on-previous-text"));
+        assertEquals(on, new ObjectMapper().readTree(onExplicit.out()), "on by default");
+        ChatCommandTest.Run prompt = run(concat(base, "--initial-prompt", "w5 w6 w7"));
+        assertEquals(0, prompt.code(), prompt.err());
+        assertTrue(on.get("segments").size() > 0, on.toString());
+        // p(no speech) > 0 always, and no window's average log-prob is above 0: every window is skipped.
+        ChatCommandTest.Run silent = run(concat(base, "--no-speech-threshold", "0", "--logprob-threshold", "0"));
+        assertEquals(0, silent.code(), silent.err());
+        assertEquals(0, new ObjectMapper().readTree(silent.out()).get("segments").size(), silent.out());
+        ChatCommandTest.Run none = run(concat(base, "--no-speech-threshold", "none", "--logprob-threshold", "none",
+                "--compression-ratio-threshold", "none"));
+        assertEquals(0, none.code(), none.err());
+        assertTrue(new ObjectMapper().readTree(none.out()).get("segments").size() > 0, none.out());
+        ChatCommandTest.Run bad = run(concat(base, "--no-speech-threshold", "loud"));
+        assertNotEquals(0, bad.code());
+        assertTrue(bad.err().contains("error: ") && bad.err().contains("--no-speech-threshold"), bad.err());
+        bad = run(concat(base, "--batch", "0"));
+        assertNotEquals(0, bad.code());
+        assertTrue(bad.err().contains("--batch"), bad.err());
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void badInputExitsNonZeroWithOneLine() throws Exception {
         Path text = Files.writeString(tmp.resolve("notes.mp3"), "not audio\n".repeat(50));

@@ -210,6 +210,9 @@ public final class ClipModel implements AutoCloseable {
         }
         if (!c.has("size")) {
             c.putObject("size").put("shortest_edge", imageSize);
+        } else if (c.get("size").isInt()) { // CLIPImageProcessor reads a bare int as the shortest edge
+            int s = c.get("size").intValue();
+            c.putObject("size").put("shortest_edge", s);
         }
         if (!c.has("resample")) {
             c.put("resample", 3);

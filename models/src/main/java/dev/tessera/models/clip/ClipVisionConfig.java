@@ -13,9 +13,9 @@ public record ClipVisionConfig(int hiddenSize, int intermediateSize, int numLaye
             throw new IllegalArgumentException("vision_config: hidden_size " + hiddenSize
                     + " must be a positive multiple of num_attention_heads " + numHeads);
         }
-        if (patchSize <= 0 || imageSize <= 0 || imageSize % patchSize != 0) {
-            throw new IllegalArgumentException("vision_config: patch_size " + patchSize + " must divide image_size "
-                    + imageSize);
+        if (patchSize <= 0 || imageSize < patchSize) {
+            throw new IllegalArgumentException("vision_config: patch_size " + patchSize + " must be in [1, image_size "
+                    + imageSize + "]");
         }
         if (numLayers <= 0 || intermediateSize <= 0 || numChannels <= 0) {
             throw new IllegalArgumentException(

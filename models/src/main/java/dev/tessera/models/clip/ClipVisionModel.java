@@ -160,6 +160,10 @@ public final class ClipVisionModel implements AutoCloseable {
         Tensor[] out = new Tensor[idx.length];
         try (Scope scope = Tessera.scope()) {
             Tensor x = pixels.dtype() == patchWeight.dtype() ? pixels : pixels.to(patchWeight.dtype());
+            long seen = (long) (cfg.imageSize() / cfg.patchSize()) * cfg.patchSize();
+            if (seen != cfg.imageSize()) { // the stride-p convolution of transformers ignores the remainder
+                x = x.slice(2, 0, seen).slice(3, 0, seen);
+            }
             Tensor h = preNorm.forward(PatchEmbedding.embed2d(x, patchWeight, null, classEmbedding, positionEmbedding));
             keepIf(scope, out, idx, 0, h);
             for (int li = 0; li < deepest; li++) {

@@ -104,6 +104,11 @@ public record LlamaConfig(
      * transformers' {@code LlamaConfig} (vocab 32000, hidden 4096, intermediate 11008, 32 layers, 32 heads).
      */
     public static LlamaConfig from(HfConfig c) {
+        String declared = c.getString("model_type", "llama");
+        if (java.util.Set.of("vit", "clip", "clip_vision_model", "clip_text_model", "bert", "whisper", "llava")
+                .contains(declared)) {
+            throw new IllegalArgumentException(c + ": model_type \"" + declared + "\" is not a Llama-style decoder");
+        }
         String act = c.getString("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
             throw new IllegalArgumentException(c + ": hidden_act \"" + act + "\" is not supported (Llama uses silu)");

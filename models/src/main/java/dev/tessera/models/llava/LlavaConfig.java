@@ -32,9 +32,9 @@ public record LlavaConfig(VisionConfig vision, LlamaConfig text, int imageTokenI
                 throw new IllegalArgumentException("vision_config: hidden_size " + hiddenSize
                         + " must be a positive multiple of num_attention_heads " + numHeads);
             }
-            if (patchSize <= 0 || imageSize <= 0 || imageSize % patchSize != 0) {
-                throw new IllegalArgumentException("vision_config: patch_size " + patchSize + " must divide image_size "
-                        + imageSize);
+            if (patchSize <= 0 || imageSize < patchSize) {
+                throw new IllegalArgumentException("vision_config: patch_size " + patchSize + " must be in [1, image_size "
+                        + imageSize + "]");
             }
             if (numLayers <= 0 || intermediateSize <= 0) {
                 throw new IllegalArgumentException("vision_config: num_hidden_layers and intermediate_size must be > 0");

@@ -43,6 +43,9 @@ public final class LlavaImageProcessor {
         }
         if (!c.has("size")) {
             c.putObject("size").put("shortest_edge", imageSize);
+        } else if (c.get("size").isInt()) { // CLIPImageProcessor reads a bare int as the shortest edge
+            int s = c.get("size").intValue();
+            c.putObject("size").put("shortest_edge", s);
         }
         if (!c.has("resample")) {
             c.put("resample", 3);

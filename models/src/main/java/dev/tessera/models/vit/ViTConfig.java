@@ -17,8 +17,8 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
             throw new IllegalArgumentException("hidden_size " + hiddenSize
                     + " must be a positive multiple of num_attention_heads " + numHeads);
         }
-        if (patchSize <= 0 || imageSize <= 0 || imageSize % patchSize != 0) {
-            throw new IllegalArgumentException("patch_size " + patchSize + " must divide image_size " + imageSize);
+        if (patchSize <= 0 || imageSize < patchSize) {
+            throw new IllegalArgumentException("patch_size " + patchSize + " must be in [1, image_size " + imageSize + "]");
         }
         if (numLayers <= 0 || intermediateSize <= 0 || numChannels <= 0) {
             throw new IllegalArgumentException("num_hidden_layers, intermediate_size and num_channels must be > 0");
@@ -27,7 +27,10 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
         labels = List.copyOf(labels);
     }
 
-    /** Patches per image: (image_size / patch_size)². */
+    /**
+     * Patches per image: (image_size / patch_size)², rounded down as transformers' ViT does: where the patch size
+     * does not divide the image size, the last {@code image_size % patch_size} rows and columns are not seen.
+     */
     public int numPatches() {
         int s = imageSize / patchSize;
         return s * s;
@@ -35,6 +38,10 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
 
     /** Reads config.json fields (transformers' ViTConfig defaults where absent). */
     public static ViTConfig from(HfConfig c) {
+        String type = c.getString("model_type", "vit");
+        if (!type.equals("vit")) {
+            throw new IllegalArgumentException(c + ": model_type \"" + type + "\" is not a ViT (model_type \"vit\")");
+        }
         List<String> labels = new ArrayList<>();
         if (c.has("id2label")) {
             Map<String, String> m = c.getStringMap("id2label");

@@ -109,6 +109,10 @@ public final class ViTForImageClassification implements AutoCloseable {
         long hd = d / heads;
         try (Scope scope = Tessera.scope()) {
             Tensor x0 = pixels.dtype() == patchWeight.dtype() ? pixels : pixels.to(patchWeight.dtype());
+            long seen = (long) (cfg.imageSize() / cfg.patchSize()) * cfg.patchSize();
+            if (seen != cfg.imageSize()) { // the stride-p convolution of transformers ignores the remainder
+                x0 = x0.slice(2, 0, seen).slice(3, 0, seen);
+            }
             Tensor h = PatchEmbedding.embed2d(x0, patchWeight, patchBias, cls, pos);
             long rows = h.dim(1);
             for (Layer l : layers) {

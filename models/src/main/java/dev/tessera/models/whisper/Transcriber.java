@@ -3,7 +3,10 @@ package dev.tessera.models.whisper;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -11,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.zip.GZIPOutputStream;
 import org.slf4j.Logger;
@@ -18,14 +22,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Speech to text with a {@link WhisperModel}: 16 kHz mono audio is cut into windows of the model's length
- * (30 s), each turned into log-mel features, encoded once and decoded with {@link WhisperDecoder}; with
- * timestamps the next window starts at the last complete segment's end (timestamp-based seeking), so long audio
- * (streamed, any length) is transcribed window by window in bounded memory.
+ * (30 s), each turned into log-mel features, encoded and decoded with {@link WhisperDecoder}; with timestamps the
+ * next window starts at the last complete segment's end (timestamp-based seeking), so long audio (streamed, any
+ * length) is transcribed window by window in bounded memory.
  *
- * <p>Per window: decoding at temperature 0 (beam search of {@link Options#beam()} or greedy), and when the result
- * looks degenerate (gzip compression ratio above {@link Options#compressionRatioThreshold()} or average log-prob
- * below {@link Options#logProbThreshold()}) again at each higher temperature of {@link Options#temperatures()}
- * (sampling). A window that is digital silence (RMS below 1e-5) gives no segment and is not decoded.
+ * <p>Per window, as the reference implementation's {@code transcribe()}:
+ * <ul>
+ *   <li>the prompt carries the earlier text ({@code <|startofprev|>} + the last {@code max_target_positions / 2 - 1}
+ *       tokens of the previous windows, after an optional {@link Options#initialPrompt()}) unless
+ *       {@link Options#conditionOnPreviousText()} is off (then only the first window sees the initial prompt); a
+ *       window decoded at a temperature above 0.5 starts the context afresh for the next one;</li>
+ *   <li>decoding at temperature 0 (beam search of {@link Options#beam()} or greedy), and when the result looks
+ *       degenerate (gzip compression ratio above {@link Options#compressionRatioThreshold()} or average log-prob
+ *       below {@link Options#logProbThreshold()}) again at each higher temperature of
+ *       {@link Options#temperatures()} (sampling), unless the window looks silent (p(no speech) above
+ *       {@link Options#noSpeechThreshold()} and average log-prob below the threshold);</li>
+ *   <li>the no-speech gate: a window whose p({@code <|nospeech|>}) after {@code <|startoftranscript|>} is above
+ *       {@link Options#noSpeechThreshold()} and whose average log-prob is not above {@link Options#logProbThreshold()}
+ *       gives no segment and is skipped whole;</li>
+ *   <li>a window that is digital silence (RMS below 1e-5) gives no segment and is not decoded.</li>
+ * </ul>
+ *
+ * <p>Several files are transcribed together by {@link #transcribeAll}: the current windows of up to {@code batch}
+ * files are stacked into one encoder call {@code [B, n_mels, frames]} and decoded as one batch (see
+ * {@link WhisperDecoder#decodeBatch}); a file that ends hands its place to the next. Each file's result is the one
+ * it gets alone.
  *
  * <p>Log-mel features are computed per window (the window's audio, zero-padded to the window length), as Hugging
  * Face's feature extractor does for each 30 s chunk.
@@ -39,10 +60,21 @@ public final class Transcriber {
     private final Tokenizer tokenizer;
     private final WhisperDecoder decoder;
     private final WhisperConfig cfg;
+    private final boolean canCondition;
 
-    /** Decoding options; {@link #defaults()} follows the reference command line (beam 5, fallback temperatures). */
+    /**
+     * Decoding options; {@link #defaults()} follows the reference command line (beam 5, fallback temperatures 0 …
+     * 1.0, compression ratio 2.4, log-prob -1, no-speech 0.6, conditioned on previous text). A threshold of NaN is
+     * off (as {@code None} in the reference).
+     *
+     * @param noSpeechThreshold a window with p(no speech) above it (and avg log-prob not above
+     *     {@code logProbThreshold}) is skipped; NaN: never
+     * @param conditionOnPreviousText whether each window's prompt carries the text decoded before it
+     * @param initialPrompt text placed before the first window's prompt (names, spelling, style); null: none
+     */
     public record Options(String language, String task, boolean timestamps, int beam, double[] temperatures,
-            double compressionRatioThreshold, double logProbThreshold, int maxTokensPerWindow, long seed) {
+            double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
+            boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
         public Options {
             if (beam < 1) {
                 throw new IllegalArgumentException("beam must be >= 1, got " + beam);
@@ -50,44 +82,74 @@ public final class Transcriber {
             if (task != null && !task.equals("transcribe") && !task.equals("translate")) {
                 throw new IllegalArgumentException("task must be transcribe or translate, got " + task);
             }
+            if (maxTokensPerWindow < 1) {
+                throw new IllegalArgumentException("max tokens per window must be >= 1, got " + maxTokensPerWindow);
+            }
             temperatures = temperatures == null || temperatures.length == 0 ? new double[] {0} : temperatures.clone();
+            for (double t : temperatures) {
+                if (!(t >= 0) || Double.isInfinite(t)) {
+                    throw new IllegalArgumentException("temperatures must be finite and >= 0, got " + Arrays.toString(temperatures));
+                }
+            }
+            if (Double.isInfinite(noSpeechThreshold) || Double.isInfinite(compressionRatioThreshold)) {
+                throw new IllegalArgumentException("thresholds must be finite (NaN turns one off)");
+            }
         }
 
         public static Options defaults() {
-            return new Options(null, "transcribe", true, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 224, 0);
+            return new Options(null, "transcribe", true, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
+                    true, null, 224, 0);
         }
 
         public Options withLanguage(String l) {
             return new Options(l, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
-                    maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withTask(String t) {
             return new Options(language, t, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
-                    maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withBeam(int b) {
             return new Options(language, task, timestamps, b, temperatures, compressionRatioThreshold, logProbThreshold,
-                    maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withTimestamps(boolean ts) {
             return new Options(language, task, ts, beam, temperatures, compressionRatioThreshold, logProbThreshold,
-                    maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withMaxTokensPerWindow(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("max tokens per window must be >= 1, got " + n);
-            }
             return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
-                    n, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed);
         }
 
         public Options withTemperatures(double... t) {
             return new Options(language, task, timestamps, beam, t, compressionRatioThreshold, logProbThreshold,
-                    maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+        }
+
+        /** Compression-ratio, average log-prob and no-speech thresholds (NaN: off). */
+        public Options withThresholds(double compressionRatio, double logProb, double noSpeech) {
+            return new Options(language, task, timestamps, beam, temperatures, compressionRatio, logProb, noSpeech,
+                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+        }
+
+        public Options withConditionOnPreviousText(boolean c) {
+            return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed);
+        }
+
+        public Options withInitialPrompt(String p) {
+            return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed);
+        }
+
+        public Options withSeed(long s) {
+            return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s);
         }
     }
 
@@ -107,15 +169,59 @@ public final class Transcriber {
 
     /** A source of 16 kHz mono samples (e.g. {@code AudioStream::read}); returns -1 at the end. */
     @FunctionalInterface
-    public interface SampleSource {
+    public interface SampleSource extends AutoCloseable {
         int read(float[] buf, int off, int len) throws IOException;
+
+        /** Releases the source (nothing by default). */
+        @Override
+        default void close() throws IOException {}
     }
 
+    /** Opens one input of {@link #transcribeAll} when its turn comes (it is closed when its transcript is done). */
+    @FunctionalInterface
+    public interface SourceOpener {
+        SampleSource open() throws IOException;
+    }
+
+    /** What {@link #transcribeAll} reports, per file (its index in the input list). Every method may be left out. */
+    public interface Listener {
+        /** A segment of file {@code file}, as soon as its window is decoded. */
+        default void onSegment(int file, Segment segment) {}
+
+        /** Seconds of file {@code file} done so far. */
+        default void onProgress(int file, double seconds) {}
+
+        /** File {@code file} is finished. */
+        default void onDone(int file, Transcript transcript) {}
+    }
+
+    /** A transcriber using the model's config for {@code <|startofprev|>} and {@code <|nospeech|>}, checked against the tokenizer. */
     public Transcriber(WhisperModel model, Tokenizer tokenizer) {
         this.model = model;
         this.tokenizer = tokenizer;
-        this.decoder = new WhisperDecoder(model);
         this.cfg = model.config();
+        int prev = special(tokenizer, cfg.prevSotTokenId(), "<|startofprev|>");
+        int ns = special(tokenizer, cfg.noSpeechTokenId(), "<|nospeech|>", "<|nocaptions|>");
+        this.decoder = new WhisperDecoder(model, prev, ns);
+        this.canCondition = prev >= 0;
+        if (!canCondition) {
+            LOG.warn("no <|startofprev|> token in the tokenizer or generation config: windows are not conditioned on earlier text");
+        }
+    }
+
+    /** The tokenizer's id of the first of {@code names} it knows (when the config has none or disagrees), else {@code fromConfig}. */
+    private int special(Tokenizer tok, int fromConfig, String... names) {
+        for (String n : names) {
+            int id = tok.tokenToId(n);
+            if (id >= 0 && id < cfg.vocabSize()) {
+                if (fromConfig >= 0 && id != fromConfig) {
+                    LOG.warn("{} is token {} in tokenizer.json but {} by the generation config; using the tokenizer's", n, id,
+                            fromConfig);
+                }
+                return id;
+            }
+        }
+        return fromConfig;
     }
 
     /** Samples of one window (30 s for real checkpoints). */
@@ -125,20 +231,38 @@ public final class Transcriber {
 
     /** Transcribes in-memory audio. */
     public Transcript transcribe(float[] audio, Options opt, Consumer<Segment> onSegment) {
-        int[] pos = {0};
+        return transcribeAll(List.of(audio), opt, 1, onSegment == null ? null : new Listener() {
+            @Override
+            public void onSegment(int file, Segment s) {
+                onSegment.accept(s);
+            }
+        }).get(0);
+    }
+
+    /** Transcribes in-memory audio files {@code batch} at a time; transcripts in input order. */
+    public List<Transcript> transcribeAll(List<float[]> audios, Options opt, int batch, Listener listener) {
+        List<SourceOpener> openers = new ArrayList<>();
+        for (float[] a : audios) {
+            openers.add(() -> arraySource(a));
+        }
         try {
-            return transcribe((b, off, len) -> {
-                if (pos[0] >= audio.length) {
-                    return -1;
-                }
-                int n = Math.min(len, audio.length - pos[0]);
-                System.arraycopy(audio, pos[0], b, off, n);
-                pos[0] += n;
-                return n;
-            }, opt, onSegment, null);
+            return transcribe(openers, opt, batch, listener);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static SampleSource arraySource(float[] audio) {
+        int[] pos = {0};
+        return (b, off, len) -> {
+            if (pos[0] >= audio.length) {
+                return -1;
+            }
+            int n = Math.min(len, audio.length - pos[0]);
+            System.arraycopy(audio, pos[0], b, off, n);
+            pos[0] += n;
+            return n;
+        };
     }
 
     /**
@@ -147,85 +271,267 @@ public final class Transcriber {
      */
     public Transcript transcribe(SampleSource source, Options opt, Consumer<Segment> onSegment,
             Consumer<Double> progress) throws IOException {
-        int win = windowSamples();
-        float[] buf = new float[win];
-        int filled = 0;
-        long offset = 0; // samples before buf[0]
-        boolean eof = false;
-        String language = opt.language();
-        List<Segment> segments = new ArrayList<>();
-        LogMelConfig mel = LogMelConfig.whisper(cfg.numMelBins()).withPadToSamples(win);
-        while (true) {
+        return transcribe(List.of(() -> source), opt, 1, new Listener() {
+            @Override
+            public void onSegment(int file, Segment s) {
+                if (onSegment != null) {
+                    onSegment.accept(s);
+                }
+            }
+
+            @Override
+            public void onProgress(int file, double seconds) {
+                if (progress != null) {
+                    progress.accept(seconds);
+                }
+            }
+        }).get(0);
+    }
+
+    /** One file being transcribed: its window buffer, position, language and the text so far. */
+    private final class FileState {
+        final int index;
+        final SampleSource src;
+        final float[] buf = new float[windowSamples()];
+        int filled;
+        long offset; // samples before buf[0]
+        boolean eof;
+        String language;
+        final List<Segment> segments = new ArrayList<>();
+        final List<Integer> allTokens = new ArrayList<>();
+        int promptResetSince;
+        // this window
+        WhisperDecoder.Result result;
+        double temperature;
+
+        FileState(int index, SampleSource src, String language, int[] initialPrompt) {
+            this.index = index;
+            this.src = src;
+            this.language = language;
+            for (int t : initialPrompt) {
+                allTokens.add(t);
+            }
+        }
+
+        void fill() throws IOException {
+            int win = buf.length;
             while (!eof && filled < win) {
-                int r = source.read(buf, filled, win - filled);
+                int r = src.read(buf, filled, win - filled);
                 if (r < 0) {
                     eof = true;
                 } else {
                     filled += r;
                 }
             }
-            if (filled == 0) {
-                break;
-            }
             for (int i = 0; i < filled; i++) {
                 if (!Float.isFinite(buf[i])) {
                     throw new IllegalArgumentException("audio sample " + (offset + i) + " is " + buf[i]);
                 }
             }
-            int consumed;
-            if (rms(buf, filled) < 1e-5) {
-                consumed = filled; // digital silence: nothing to say
-            } else {
-                float[] chunk = Arrays.copyOf(buf, filled);
-                try (Tensor m = LogMel.compute(chunk, mel, model.device());
-                        Tensor m3 = m.reshape(1, cfg.numMelBins(), cfg.melFrames());
-                        Tensor enc = model.encode(m3)) {
-                    if (language == null) {
-                        language = decoder.detectLanguage(enc).get(0).getKey();
-                        LOG.info("detected language: {}", language);
-                    }
-                    WhisperDecoder.Result r = decodeWithFallback(enc, language, opt);
-                    consumed = split(r.tokens(), offset, filled, opt.timestamps(), segments, onSegment);
-                }
-            }
-            consumed = Math.max(1, Math.min(consumed, filled));
-            offset += consumed;
-            System.arraycopy(buf, consumed, buf, 0, filled - consumed);
-            filled -= consumed;
-            if (progress != null) {
-                progress.accept(offset / (double) SAMPLE_RATE);
-            }
-            if (eof && filled == 0) {
-                break;
-            }
         }
-        return new Transcript(language == null ? "en" : language, List.copyOf(segments));
+
+        void consume(int n) {
+            int c = Math.max(1, Math.min(n, filled));
+            offset += c;
+            System.arraycopy(buf, c, buf, 0, filled - c);
+            filled -= c;
+        }
+
+        boolean finished() {
+            return eof && filled == 0;
+        }
+
+        /** The context for this window: the text since the last reset (the initial prompt counts, even unconditioned). */
+        int[] previousText() {
+            if (!canCondition) {
+                return new int[0];
+            }
+            return allTokens.subList(promptResetSince, allTokens.size()).stream().mapToInt(Integer::intValue).toArray();
+        }
     }
 
-    private WhisperDecoder.Result decodeWithFallback(Tensor enc, String language, Options opt) {
-        int[] prompt = decoder.prompt(language, opt.task(), opt.timestamps());
-        WhisperDecoder.Result best = null;
+    /**
+     * Transcribes the inputs of {@code sources}, the current windows of up to {@code batch} files encoded and
+     * decoded together; transcripts in input order. A file is opened when its turn comes and closed when done.
+     */
+    public List<Transcript> transcribe(List<SourceOpener> sources, Options opt, int batch, Listener listener)
+            throws IOException {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        }
+        Listener l = listener == null ? new Listener() {} : listener;
+        int[] initial = opt.initialPrompt() == null || opt.initialPrompt().isBlank() ? new int[0]
+                : tokenizer.encode(" " + opt.initialPrompt().strip(), false);
+        Transcript[] done = new Transcript[sources.size()];
+        List<FileState> active = new ArrayList<>();
+        int nextFile = 0;
+        try {
+            while (nextFile < sources.size() || !active.isEmpty()) {
+                while (active.size() < batch && nextFile < sources.size()) {
+                    SampleSource src = sources.get(nextFile).open();
+                    active.add(new FileState(nextFile++, src, opt.language(), initial));
+                }
+                List<FileState> ready = new ArrayList<>();
+                for (FileState f : new ArrayList<>(active)) {
+                    f.fill();
+                    if (f.filled > 0 && rms(f.buf, f.filled) < 1e-5) {
+                        f.consume(f.filled); // digital silence: nothing to say
+                        l.onProgress(f.index, f.offset / (double) SAMPLE_RATE);
+                    } else if (f.filled > 0) {
+                        ready.add(f);
+                    }
+                    if (f.finished()) {
+                        finish(f, active, done, l);
+                    }
+                }
+                if (!ready.isEmpty()) {
+                    decodeWindows(ready, opt, l);
+                    for (FileState f : ready) {
+                        l.onProgress(f.index, f.offset / (double) SAMPLE_RATE);
+                        if (f.finished()) {
+                            finish(f, active, done, l);
+                        }
+                    }
+                }
+            }
+        } finally {
+            for (FileState f : active) {
+                f.src.close();
+            }
+        }
+        return List.of(done);
+    }
+
+    private void finish(FileState f, List<FileState> active, Transcript[] done, Listener l) throws IOException {
+        active.remove(f);
+        f.src.close();
+        done[f.index] = new Transcript(f.language == null ? "en" : f.language, List.copyOf(f.segments));
+        l.onDone(f.index, done[f.index]);
+    }
+
+    /** Encodes the current windows of {@code files} in one call, decodes them together and moves each file on. */
+    private void decodeWindows(List<FileState> files, Options opt, Listener l) {
+        int b = files.size();
+        int win = windowSamples();
+        LogMelConfig melCfg = LogMelConfig.whisper(cfg.numMelBins()).withPadToSamples(win);
+        try (Scope scope = Tessera.scope()) {
+            Tensor[] mels = new Tensor[b];
+            for (int i = 0; i < b; i++) {
+                FileState f = files.get(i);
+                mels[i] = LogMel.compute(Arrays.copyOf(f.buf, f.filled), melCfg, model.device())
+                        .reshape(1, cfg.numMelBins(), cfg.melFrames());
+            }
+            Tensor enc = model.encode(b == 1 ? mels[0] : Ops.concat(0, mels));
+            List<Integer> needLang = new ArrayList<>();
+            for (int i = 0; i < b; i++) {
+                if (files.get(i).language == null) {
+                    needLang.add(i);
+                }
+            }
+            if (!needLang.isEmpty()) {
+                List<List<Map.Entry<String, Double>>> langs = decoder.detectLanguages(rows(enc, needLang));
+                for (int k = 0; k < needLang.size(); k++) {
+                    FileState f = files.get(needLang.get(k));
+                    f.language = langs.get(k).get(0).getKey();
+                    LOG.info("file {}: detected language {}", f.index, f.language);
+                }
+            }
+            int[][] prompts = new int[b][];
+            for (int i = 0; i < b; i++) {
+                FileState f = files.get(i);
+                prompts[i] = decoder.prompt(f.language, opt.task(), opt.timestamps(), f.previousText());
+            }
+            decodeWithFallback(enc, files, prompts, opt);
+        }
+        for (FileState f : files) {
+            WhisperDecoder.Result r = f.result;
+            boolean skip = r.noSpeechProb() > opt.noSpeechThreshold() && !(r.avgLogProb() > opt.logProbThreshold());
+            if (skip) {
+                LOG.debug("file {} at {} s: no speech (p {}, avg log-prob {})", f.index, f.offset / (double) SAMPLE_RATE,
+                        r.noSpeechProb(), r.avgLogProb());
+                f.consume(f.filled);
+                continue;
+            }
+            List<Segment> segs = new ArrayList<>();
+            int consumed = split(r.tokens(), f.offset, f.filled, opt.timestamps(), segs);
+            for (Segment s : segs) {
+                f.segments.add(s);
+                for (int t : s.tokens()) {
+                    f.allTokens.add(t);
+                }
+                l.onSegment(f.index, s);
+            }
+            if (!opt.conditionOnPreviousText() || f.temperature > 0.5) {
+                f.promptResetSince = f.allTokens.size();
+            }
+            f.consume(consumed);
+        }
+    }
+
+    /** Rows {@code idx} of {@code t} along dim 0 (a view when they are all rows). */
+    private static Tensor rows(Tensor t, List<Integer> idx) {
+        if (idx.size() == t.dim(0)) {
+            boolean all = true;
+            for (int i = 0; i < idx.size(); i++) {
+                all &= idx.get(i) == i;
+            }
+            if (all) {
+                return t;
+            }
+        }
+        Tensor[] parts = new Tensor[idx.size()];
+        for (int i = 0; i < parts.length; i++) {
+            parts[i] = t.slice(0, idx.get(i), idx.get(i) + 1);
+        }
+        return parts.length == 1 ? parts[0] : Ops.concat(0, parts);
+    }
+
+    /**
+     * Decodes every window at the first temperature, then the windows that look degenerate (and not silent) again
+     * at the next one, each round as one batch; sets each file's result and temperature.
+     */
+    private void decodeWithFallback(Tensor enc, List<FileState> files, int[][] prompts, Options opt) {
+        List<Integer> pending = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            pending.add(i);
+        }
         for (double t : opt.temperatures()) {
-            WhisperDecoder.Result r = decoder.decode(enc, prompt, opt.timestamps(), t == 0 ? opt.beam() : 1, t,
-                    opt.maxTokensPerWindow(), opt.seed());
-            best = r;
-            String text = tokenizer.decode(textTokens(r.tokens()), true);
-            double cr = compressionRatio(text);
-            if (cr <= opt.compressionRatioThreshold() && r.avgLogProb() >= opt.logProbThreshold()) {
+            int[][] ps = new int[pending.size()][];
+            for (int k = 0; k < ps.length; k++) {
+                ps[k] = prompts[pending.get(k)];
+            }
+            List<WhisperDecoder.Result> rs = decoder.decodeBatch(rows(enc, pending), ps, opt.timestamps(),
+                    t == 0 ? opt.beam() : 1, t, opt.maxTokensPerWindow(), opt.seed());
+            List<Integer> again = new ArrayList<>();
+            for (int k = 0; k < rs.size(); k++) {
+                FileState f = files.get(pending.get(k));
+                WhisperDecoder.Result r = rs.get(k);
+                f.result = r;
+                f.temperature = t;
+                double cr = compressionRatio(tokenizer.decode(textTokens(r.tokens()), true).strip());
+                boolean fallback = cr > opt.compressionRatioThreshold() || r.avgLogProb() < opt.logProbThreshold();
+                if (r.noSpeechProb() > opt.noSpeechThreshold() && r.avgLogProb() < opt.logProbThreshold()) {
+                    fallback = false; // silence: a higher temperature will not find words
+                }
+                if (fallback) {
+                    LOG.debug("file {} at temperature {}: compression ratio {}, avg log-prob {}; falling back", f.index, t, cr,
+                            r.avgLogProb());
+                    again.add(pending.get(k));
+                }
+            }
+            if (again.isEmpty()) {
                 break;
             }
-            LOG.debug("window at temperature {}: compression ratio {}, avg log-prob {}; falling back", t, cr, r.avgLogProb());
+            pending = again;
         }
-        return best;
     }
 
     /** Splits a window's tokens into segments; returns the samples consumed (where the next window starts). */
-    private int split(int[] tokens, long offset, int filled, boolean timestamps, List<Segment> out,
-            Consumer<Segment> onSegment) {
+    private int split(int[] tokens, long offset, int filled, boolean timestamps, List<Segment> out) {
         double t0 = offset / (double) SAMPLE_RATE;
         int tsBegin = cfg.timestampBegin();
         if (!timestamps || tsBegin < 0) {
-            emit(new Segment(t0, t0 + filled / (double) SAMPLE_RATE, tokenizer.decode(tokens, true), tokens), out, onSegment);
+            out.add(new Segment(t0, t0 + filled / (double) SAMPLE_RATE, tokenizer.decode(tokens, true), tokens));
             return filled;
         }
         List<Integer> cuts = new ArrayList<>(); // index i where tokens[i-1] and tokens[i] are both timestamps
@@ -246,7 +552,7 @@ public final class Transcriber {
                 if (seg.length >= 2 && seg[0] >= tsBegin) {
                     double s = t0 + (seg[0] - tsBegin) * WhisperConfig.TIME_PRECISION;
                     double e = t0 + (seg[seg.length - 1] - tsBegin) * WhisperConfig.TIME_PRECISION;
-                    emit(new Segment(s, e, tokenizer.decode(textTokens(seg), true), seg), out, onSegment);
+                    out.add(new Segment(s, e, tokenizer.decode(textTokens(seg), true), seg));
                 }
                 last = c;
             }
@@ -265,16 +571,9 @@ public final class Transcriber {
         }
         int[] text = textTokens(tokens);
         if (text.length > 0) {
-            emit(new Segment(t0, end, tokenizer.decode(text, true), tokens), out, onSegment);
+            out.add(new Segment(t0, end, tokenizer.decode(text, true), tokens));
         }
         return filled;
-    }
-
-    private void emit(Segment s, List<Segment> out, Consumer<Segment> onSegment) {
-        out.add(s);
-        if (onSegment != null) {
-            onSegment.accept(s);
-        }
     }
 
     private int[] textTokens(int[] tokens) {

@@ -31,12 +31,30 @@ import java.util.Map;
  * @param taskToId {@code "transcribe"}/{@code "translate"} → token id
  * @param isMultilingual whether the checkpoint has language tokens
  * @param maxInitialTimestampIndex the first timestamp may be at most this many 0.02 s steps (50 = 1 s)
+ * @param prevSotTokenId {@code <|startofprev|>}, which opens the previous window's text before
+ *     {@code <|startoftranscript|>} ({@code prev_sot_token_id} of the generation config; else the token two before
+ *     {@code <|notimestamps|>}, where every Whisper vocabulary has it); -1 if unknown
+ * @param noSpeechTokenId {@code <|nospeech|>} ({@code <|nocaptions|>} in the older vocabularies), whose probability
+ *     right after {@code <|startoftranscript|>} says the window has no speech ({@code no_speech_token_id} of the
+ *     generation config; else the token before {@code <|notimestamps|>}, as Hugging Face derives it); -1 if unknown
  */
 public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int encoderFfn, int decoderLayers,
         int decoderHeads, int decoderFfn, int numMelBins, int maxSourcePositions, int maxTargetPositions,
         int vocabSize, int decoderStartTokenId, int eosTokenId, int[] suppressTokens, int[] beginSuppressTokens,
         int noTimestampsTokenId, Map<String, Integer> langToId, Map<String, Integer> taskToId, boolean isMultilingual,
-        int maxInitialTimestampIndex) {
+        int maxInitialTimestampIndex, int prevSotTokenId, int noSpeechTokenId) {
+
+    /** A config whose {@code <|startofprev|>} and {@code <|nospeech|>} sit where Whisper's vocabularies put them. */
+    public WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int encoderFfn, int decoderLayers,
+            int decoderHeads, int decoderFfn, int numMelBins, int maxSourcePositions, int maxTargetPositions,
+            int vocabSize, int decoderStartTokenId, int eosTokenId, int[] suppressTokens, int[] beginSuppressTokens,
+            int noTimestampsTokenId, Map<String, Integer> langToId, Map<String, Integer> taskToId,
+            boolean isMultilingual, int maxInitialTimestampIndex) {
+        this(dModel, encoderLayers, encoderHeads, encoderFfn, decoderLayers, decoderHeads, decoderFfn, numMelBins,
+                maxSourcePositions, maxTargetPositions, vocabSize, decoderStartTokenId, eosTokenId, suppressTokens,
+                beginSuppressTokens, noTimestampsTokenId, langToId, taskToId, isMultilingual, maxInitialTimestampIndex,
+                noTimestampsTokenId >= 2 ? noTimestampsTokenId - 2 : -1, noTimestampsTokenId >= 1 ? noTimestampsTokenId - 1 : -1);
+    }
 
     public WhisperConfig {
         suppressTokens = suppressTokens.clone();
@@ -53,6 +71,8 @@ public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int
         check(vocabSize > 0, "vocab_size must be positive");
         check(decoderStartTokenId >= 0 && decoderStartTokenId < vocabSize, "decoder_start_token_id outside the vocabulary");
         check(eosTokenId >= 0 && eosTokenId < vocabSize, "eos_token_id outside the vocabulary");
+        check(prevSotTokenId < vocabSize && noSpeechTokenId < vocabSize,
+                "<|startofprev|> / <|nospeech|> ids outside the vocabulary");
     }
 
     private static void check(boolean ok, String msg) {
@@ -100,7 +120,11 @@ public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int
         int noTs = -1;
         boolean multi = false;
         int maxInit = 50;
+        int prevSot = -1;
+        int noSpeech = -1;
         if (g != null) {
+            prevSot = g.getInt("prev_sot_token_id", -1);
+            noSpeech = g.getInt("no_speech_token_id", -1);
             noTs = g.getInt("no_timestamps_token_id", -1);
             g.child("lang_to_id").json().fields().forEachRemaining(e -> langs.put(strip(e.getKey()), e.getValue().intValue()));
             g.child("task_to_id").json().fields().forEachRemaining(e -> tasks.put(e.getKey(), e.getValue().intValue()));
@@ -111,11 +135,17 @@ public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int
             // The classic vocabularies: <|notimestamps|> sits 1,501 + 1 tokens before the end.
             noTs = vocab - 1501 - 1 >= 0 && vocab >= 51864 ? vocab - 1502 : -1;
         }
+        if (prevSot < 0 && noTs >= 2) {
+            prevSot = noTs - 2;
+        }
+        if (noSpeech < 0 && noTs >= 1) {
+            noSpeech = noTs - 1;
+        }
         return new WhisperConfig(c.getInt("d_model"), c.getInt("encoder_layers"), c.getInt("encoder_attention_heads"),
                 c.getInt("encoder_ffn_dim"), c.getInt("decoder_layers"), c.getInt("decoder_attention_heads"),
                 c.getInt("decoder_ffn_dim"), c.getInt("num_mel_bins", 80), c.getInt("max_source_positions", 1500),
                 c.getInt("max_target_positions", 448), vocab, sot, eos, suppress, begin, noTs, langs, tasks, multi,
-                maxInit);
+                maxInit, prevSot, noSpeech);
     }
 
     private static String strip(String langToken) {

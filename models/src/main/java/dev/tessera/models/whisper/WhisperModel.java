@@ -197,12 +197,20 @@ public final class WhisperModel implements AutoCloseable {
 
     /** A new decoder cache for {@code batch} sequences of up to {@code capacity} tokens over {@code encoded}. */
     public WhisperCache newCache(Tensor encoded, int capacity) {
+        return newCache(encoded, capacity, 0);
+    }
+
+    /**
+     * A new cache whose rows may be left-padded by up to {@code maxPad} slots ({@link WhisperCache#padLeft}): the
+     * capacity may then exceed {@code max_target_positions} by {@code maxPad}, positions are checked per row.
+     */
+    WhisperCache newCache(Tensor encoded, int capacity, int maxPad) {
         ensureOpen();
         if (encoded == null || encoded.rank() != 3 || encoded.dim(2) != cfg.dModel()) {
             throw new IllegalArgumentException("encoder states must be [batch, frames, d_model = " + cfg.dModel() + "], got "
                     + (encoded == null ? "null" : encoded.describe()));
         }
-        if (capacity < 1 || capacity > cfg.maxTargetPositions()) {
+        if (maxPad < 0 || capacity < 1 || capacity > cfg.maxTargetPositions() + maxPad) {
             throw new IllegalArgumentException("decoder capacity must be in [1, max_target_positions = "
                     + cfg.maxTargetPositions() + "], got " + capacity);
         }
@@ -223,7 +231,8 @@ public final class WhisperModel implements AutoCloseable {
 
     /**
      * Appends {@code ids [B][S]} to {@code cache} and returns F32 logits {@code [B, S, vocab]} (every position when
-     * {@code allPositions}, else only the last: {@code [B, 1, vocab]}).
+     * {@code allPositions}, else only the last: {@code [B, 1, vocab]}). Rows of a left-padded cache
+     * ({@link WhisperCache#padLeft}) take positions from their first real slot and never attend to their padding.
      */
     public Tensor decode(int[][] ids, WhisperCache cache, boolean allPositions) {
         ensureOpen();
@@ -239,6 +248,15 @@ public final class WhisperModel implements AutoCloseable {
         if (s < 1 || past + s > cache.capacity()) {
             throw new IllegalArgumentException("decode: " + s + " new tokens after " + past + " exceed the capacity "
                     + cache.capacity() + " (max_target_positions " + cfg.maxTargetPositions() + ")");
+        }
+        int[] pad = cache.padding();
+        if (pad != null) {
+            for (int i = 0; i < b; i++) {
+                if (past + s - pad[i] > cfg.maxTargetPositions()) {
+                    throw new IllegalArgumentException("decode: row " + i + " would reach position " + (past + s - pad[i])
+                            + " beyond max_target_positions " + cfg.maxTargetPositions());
+                }
+            }
         }
         int[] flat = new int[b * s];
         for (int i = 0; i < b; i++) {
@@ -259,8 +277,11 @@ public final class WhisperModel implements AutoCloseable {
         int total = past + s;
         try (Scope scope = Tessera.scope()) {
             Tensor idt = Tensor.ofInts(flat, device, b, s);
-            Tensor x = Ops.add(Ops.embedding(idt, tokEmb), decPos.slice(0, past, total));
+            Tensor x = Ops.add(Ops.embedding(idt, tokEmb), positions(pad, b, past, s));
             Attention.Options causal = Attention.Options.causalMask();
+            if (pad != null) {
+                causal = causal.withKeyPaddingMask(keyMask(pad, total));
+            }
             for (int li = 0; li < dec.length; li++) {
                 DecLayer l = dec[li];
                 try (Scope ls = Tessera.scope()) {
@@ -289,6 +310,29 @@ public final class WhisperModel implements AutoCloseable {
             cache.advance(s);
             return scope.keep(logits);
         }
+    }
+
+    /** Learned positions of the new slots {@code [past, past + s)}: shared, or per row after its padding. */
+    private Tensor positions(int[] pad, int b, int past, int s) {
+        if (pad == null) {
+            return decPos.slice(0, past, past + s);
+        }
+        int[] ids = new int[b * s];
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < s; j++) {
+                ids[i * s + j] = Math.max(0, past + j - pad[i]); // padding slots: any position, never attended
+            }
+        }
+        return Ops.embedding(Tensor.ofInts(ids, device, b, s), decPos);
+    }
+
+    /** Key mask {@code [B, total]}: 0 on each row's leading padding. */
+    private Tensor keyMask(int[] pad, int total) {
+        int[] m = new int[pad.length * total];
+        for (int i = 0; i < pad.length; i++) {
+            java.util.Arrays.fill(m, i * total + Math.min(pad[i], total), (i + 1) * total, 1);
+        }
+        return Tensor.ofInts(m, device, pad.length, total);
     }
 
     private static Tensor heads(Tensor x, long b, long s, int h, long dh) {

@@ -85,6 +85,59 @@ class WhisperParityTest {
         }
     }
 
+    /**
+     * Conditioning on previous text: the {@code <|startofprev|>} prompt (with the reference's truncation to the last
+     * {@code max_target_positions / 2 - 1} tokens), its logits, greedy tokens with and without timestamps, and
+     * p(no speech) at {@code <|startoftranscript|>}; then the same prompts of different lengths as one batch.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-a", "tiny-b"})
+    void previousTextPromptAndNoSpeechMatchTheReference(String name) throws Exception {
+        Path d = fixtureDir(name);
+        try (WhisperModel m = WhisperModel.load(d); Tensor mel = Fixtures.npyTensor(d.resolve("features.npy"));
+                Tensor enc = m.encode(mel)) {
+            WhisperDecoder dec = new WhisperDecoder(m);
+            int eot = m.config().eosTokenId();
+            int[] shortPrev = ints(d.resolve("prev_text_short.npy"));
+            int[] longPrev = ints(d.resolve("prev_text_long.npy"));
+            int[] refPrompt = ints(d.resolve("prev_prompt.npy"));
+            int[] p = dec.prompt("en", "transcribe", false, shortPrev);
+            int[] prompt = java.util.Arrays.copyOf(p, p.length + 3);
+            prompt[p.length] = 17;
+            prompt[p.length + 1] = 42;
+            prompt[p.length + 2] = 99;
+            assertArrayEquals(refPrompt, prompt, name + ": <|startofprev|> prompt");
+            try (WhisperCache c = m.newCache(enc, prompt.length); Tensor l = m.decode(new int[][] {prompt}, c, true)) {
+                double e = Fixtures.relErr(l.toFloatArray(), Npy.read(d.resolve("prev_logits.npy")).requireFloats());
+                assertTrue(e <= 1e-4, name + ": logits after <|startofprev|> rel err " + e);
+            }
+            int[] pNoTs = dec.prompt("en", "transcribe", false, shortPrev);
+            int[] pTs = dec.prompt("en", "transcribe", true, longPrev);
+            assertEquals(1 + m.config().maxTargetPositions() / 2 - 1 + 3, pTs.length, "long previous text truncated");
+            int[] expNoTs = strip(ints(d.resolve("prev_greedy_notimestamps.npy")), eot);
+            int[] expTs = strip(ints(d.resolve("prev_greedy_timestamps.npy")), eot);
+            assertArrayEquals(expNoTs, dec.decode(enc, pNoTs, false, 1, 0, 32, 0).tokens(), name + ": greedy after prev text");
+            WhisperDecoder.Result rTs = dec.decode(enc, pTs, true, 1, 0, 32, 0);
+            assertArrayEquals(expTs, rTs.tokens(), name + ": greedy with timestamps after long prev text");
+            float[] ns = Npy.read(d.resolve("no_speech.npy")).requireFloats();
+            WhisperDecoder.Result plain = dec.decode(enc, dec.prompt("en", "transcribe", true), true, 1, 0, 4, 0);
+            assertEquals(ns[0], plain.noSpeechProb(), 1e-3 * ns[0], name + ": p(no speech)");
+            assertEquals(ns[1], rTs.noSpeechProb(), 1e-3 * ns[1], name + ": p(no speech) after prev text");
+            // The same prompts as one batch (left-padded to the longest): each row still matches the reference.
+            try (Tensor two = dev.tessera.runtime.Ops.concat(0, enc, enc)) {
+                List<WhisperDecoder.Result> b = dec.decodeBatch(two, new int[][] {dec.prompt("en", "transcribe", false), pNoTs},
+                        false, 1, 0, 32, 0);
+                assertArrayEquals(strip(ints(d.resolve("greedy_notimestamps.npy")), eot), b.get(0).tokens(), name + ": batch row 0");
+                assertArrayEquals(expNoTs, b.get(1).tokens(), name + ": batch row 1");
+                b = dec.decodeBatch(two, new int[][] {pTs, dec.prompt("en", "transcribe", true)}, true, 1, 0, 32, 0);
+                assertArrayEquals(expTs, b.get(0).tokens(), name + ": batch row 0 with timestamps");
+                assertArrayEquals(strip(ints(d.resolve("greedy_timestamps.npy")), eot), b.get(1).tokens(),
+                        name + ": batch row 1 with timestamps");
+                assertEquals(ns[1], b.get(0).noSpeechProb(), 1e-3 * ns[1], name + ": batched p(no speech)");
+            }
+        }
+    }
+
     static int[] strip(int[] ref, int eot) {
         int n = ref.length;
         if (n > 0 && ref[n - 1] == eot) {

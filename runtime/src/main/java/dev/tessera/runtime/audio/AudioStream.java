@@ -1,5 +1,8 @@
 package dev.tessera.runtime.audio;
 
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MP1;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MP2;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MP3;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_alloc;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
@@ -17,58 +20,76 @@ import static org.bytedeco.ffmpeg.global.avformat.avformat_alloc_context;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_close_input;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_find_stream_info;
 import static org.bytedeco.ffmpeg.global.avformat.avformat_open_input;
+import static org.bytedeco.ffmpeg.global.avformat.avio_alloc_context;
+import static org.bytedeco.ffmpeg.global.avformat.avio_context_free;
 import static org.bytedeco.ffmpeg.global.avutil.AVERROR_EOF;
 import static org.bytedeco.ffmpeg.global.avutil.AVMEDIA_TYPE_AUDIO;
 import static org.bytedeco.ffmpeg.global.avutil.AV_LOG_QUIET;
 import static org.bytedeco.ffmpeg.global.avutil.AV_NOPTS_VALUE;
 import static org.bytedeco.ffmpeg.global.avutil.AV_SAMPLE_FMT_FLT;
-import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_check;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_default;
 import static org.bytedeco.ffmpeg.global.avutil.av_channel_layout_uninit;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_alloc;
+import static org.bytedeco.ffmpeg.global.avutil.av_frame_clone;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_free;
 import static org.bytedeco.ffmpeg.global.avutil.av_frame_unref;
+import static org.bytedeco.ffmpeg.global.avutil.av_free;
+import static org.bytedeco.ffmpeg.global.avutil.av_get_sample_fmt_name;
 import static org.bytedeco.ffmpeg.global.avutil.av_log_set_level;
+import static org.bytedeco.ffmpeg.global.avutil.av_malloc;
 import static org.bytedeco.ffmpeg.global.avutil.av_strerror;
 import static org.bytedeco.ffmpeg.global.swresample.swr_alloc;
 import static org.bytedeco.ffmpeg.global.swresample.swr_alloc_set_opts2;
 import static org.bytedeco.ffmpeg.global.swresample.swr_convert;
 import static org.bytedeco.ffmpeg.global.swresample.swr_free;
-import static org.bytedeco.ffmpeg.global.swresample.swr_get_delay;
+import static org.bytedeco.ffmpeg.global.swresample.swr_get_out_samples;
 import static org.bytedeco.ffmpeg.global.swresample.swr_init;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
 import org.bytedeco.ffmpeg.avcodec.AVCodecContext;
 import org.bytedeco.ffmpeg.avcodec.AVCodecParameters;
 import org.bytedeco.ffmpeg.avcodec.AVPacket;
 import org.bytedeco.ffmpeg.avformat.AVFormatContext;
+import org.bytedeco.ffmpeg.avformat.AVIOContext;
 import org.bytedeco.ffmpeg.avformat.AVStream;
+import org.bytedeco.ffmpeg.avformat.Read_packet_Pointer_BytePointer_int;
 import org.bytedeco.ffmpeg.avutil.AVChannelLayout;
 import org.bytedeco.ffmpeg.avutil.AVFrame;
 import org.bytedeco.ffmpeg.swresample.SwrContext;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.PointerPointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Mono float samples decoded from a file as they are read (see {@link AudioDecoder} for the rules on downmix,
- * length and damaged input). Memory stays bounded by one decoded frame, whatever the file's length. Not
- * thread-safe; close it (try-with-resources) to free the FFmpeg contexts.
+ * Mono float samples decoded from a file or an {@link InputStream} as they are read (see {@link AudioDecoder}
+ * for the rules on downmix, length, format changes and damaged input). Memory stays bounded by one packet's
+ * decoded frames (plus FFmpeg's 64 KiB read buffer for a stream), whatever the input's length. Not thread-safe;
+ * close it (try-with-resources) to free the FFmpeg contexts, the read buffer and the resampler.
  */
 public final class AudioStream implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AudioStream.class);
     private static final int EAGAIN = -11; // AVERROR(EAGAIN) on Linux
+    private static final int EIO = -5; // AVERROR(EIO)
     private static final int MAX_RATE = 384_000;
+    static final int IO_BUFFER = 64 * 1024;
 
     static {
         av_log_set_level(AV_LOG_QUIET); // errors are reported through exceptions, not FFmpeg's stderr
     }
 
-    private final Path file;
+    private final String name;
     private final Path deleteOnClose;
     private final int outRate;
     private AVFormatContext fmt;
@@ -78,54 +99,107 @@ public final class AudioStream implements AutoCloseable {
     private AVFrame frame;
     private FloatPointer outBuf;
     private PointerPointer<?> outPtrs;
-    private int outCap;
+    private long outBufFloats;
     private final AudioInfo info;
     private final int streamIndex;
-    private int channels;
-    private int inRate;
+
+    // InputStream source (null for files): the custom AVIOContext, and the native word whose address keys it.
+    private AVIOContext avio;
+    private LongPointer avioKey;
+    private StreamSource source;
+
+    // MP3 read from a stream with a LAME header: the last frames are held back until the end is known, then
+    // trimmed by the header's end padding (what FFmpeg does for a file). Null: no trimming.
+    private LameTag lame;
+    private final ArrayDeque<AVFrame> held = new ArrayDeque<>();
+    private long heldSamples;
+    private long decodedTotal;
+    // libavcodec's MPEG audio decoder labels a frame with the previous frame's sample rate (it updates the rate
+    // after allocating the frame); for those codecs the rate is read from the decoder context instead.
+    private boolean mpegAudio;
+
+    // The current segment: a run of frames with one sample format, rate and channel count.
+    private int segFormat = -1;
+    private int segRate;
+    private int segChannels;
+    private long segIn; // input samples of this segment
+    private long segOutStart; // output samples before this segment
+    private int formatChanges;
 
     private float[] pending = new float[0];
     private float[] scratch = new float[0];
     private int pendingPos;
     private int pendingLen;
-    private long inSamples;
+    private double decodedSeconds;
     private long outEmitted;
     private long corrupt;
     private boolean demuxDone;
     private boolean finished;
     private boolean closed;
 
+    /** Opens {@code file}; {@code sampleRate} 0 opens it for {@link #info()} only. */
     AudioStream(Path file, int sampleRate, Path deleteOnClose) throws IOException {
-        this.file = file;
+        this(file, null, null, sampleRate, deleteOnClose);
+    }
+
+    /**
+     * Decodes what {@code in} delivers, read through FFmpeg's I/O callback (no seeking); does not close it.
+     * {@code head} is the start of the stream (already part of {@code in}), read for an MP3's LAME header.
+     */
+    AudioStream(InputStream in, byte[] head, String name, int sampleRate) throws IOException {
+        this(null, in, name, sampleRate, null);
+        if (dec != null && "mp3".equals(info.container()) && mpegAudio) {
+            try {
+                lame = LameTag.parse(head);
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
+            }
+        }
+    }
+
+    private AudioStream(Path file, InputStream in, String label, int sampleRate, Path deleteOnClose)
+            throws IOException {
+        this.name = file != null ? file.toString() : label;
         this.deleteOnClose = deleteOnClose;
         this.outRate = sampleRate;
         if (sampleRate != 0) {
             checkRate(sampleRate);
         }
-        if (file == null) {
+        if (file == null && in == null) {
             throw new IllegalArgumentException("file must not be null");
         }
-        if (!Files.isRegularFile(file)) {
-            throw new IOException(file + ": no such file");
-        }
-        if (Files.size(file) == 0) {
-            throw new IOException(file + ": empty file (0 bytes)");
+        if (file != null) {
+            if (!Files.isRegularFile(file)) {
+                throw new IOException(file + ": no such file");
+            }
+            if (Files.size(file) == 0) {
+                throw new IOException(file + ": empty file (0 bytes)");
+            }
         }
         boolean ok = false;
         try {
             fmt = avformat_alloc_context();
-            int r = avformat_open_input(fmt, file.toString(), null, null);
+            if (fmt == null) {
+                throw new OutOfMemoryError("avformat_alloc_context");
+            }
+            if (in != null) {
+                openCallbackIo(in);
+            }
+            int r = avformat_open_input(fmt, file != null ? file.toString() : "", null, null);
             if (r < 0) {
-                fmt = null; // freed by avformat_open_input on failure
-                throw new IOException(file + ": not a readable audio or video file (" + err(r) + ")");
+                fmt = null; // freed by avformat_open_input on failure (a custom AVIOContext is not: close() frees it)
+                rethrowStreamFailure();
+                throw new IOException(name + ": not a readable audio or video file (" + err(r) + ")");
             }
             r = avformat_find_stream_info(fmt, (PointerPointer<?>) null);
+            rethrowStreamFailure();
             if (r < 0) {
-                throw new IOException(file + ": cannot read stream information (" + err(r) + ")");
+                throw new IOException(name + ": cannot read stream information (" + err(r) + ")");
             }
             streamIndex = av_find_best_stream(fmt, AVMEDIA_TYPE_AUDIO, -1, -1, (AVCodec) null, 0);
             if (streamIndex < 0) {
-                throw new IOException(file + ": no audio stream in this file");
+                throw new IOException(name + ": no audio stream in this file");
             }
             AVStream st = fmt.streams(streamIndex);
             AVCodecParameters par = st.codecpar();
@@ -137,9 +211,7 @@ public final class AudioStream implements AutoCloseable {
             } else if (fmt.duration() != AV_NOPTS_VALUE && fmt.duration() > 0) {
                 dur = fmt.duration() / 1e6;
             }
-            channels = par.ch_layout().nb_channels();
-            inRate = par.sample_rate();
-            info = new AudioInfo(container, codec, channels, inRate, dur, streamIndex);
+            info = new AudioInfo(container, codec, par.ch_layout().nb_channels(), par.sample_rate(), dur, streamIndex);
             if (sampleRate != 0) {
                 openDecoder(par, codec);
             }
@@ -157,53 +229,118 @@ public final class AudioStream implements AutoCloseable {
         }
     }
 
+    /** Gives the format context an AVIOContext that reads {@code in} through {@link StreamSource#READ}. */
+    private void openCallbackIo(InputStream in) {
+        source = new StreamSource(in);
+        avioKey = new LongPointer(1);
+        StreamSource.SOURCES.put(avioKey.address(), source);
+        Pointer buf = av_malloc(IO_BUFFER);
+        if (buf == null || buf.isNull()) {
+            throw new OutOfMemoryError("av_malloc(" + IO_BUFFER + ")");
+        }
+        // write_flag 0, no seek callback: FFmpeg sees a non-seekable stream and probes by reading forward only.
+        avio = avio_alloc_context(new BytePointer(buf), IO_BUFFER, 0, avioKey, StreamSource.READ, null, null);
+        if (avio == null || avio.isNull()) {
+            av_free(buf);
+            avio = null;
+            throw new OutOfMemoryError("avio_alloc_context");
+        }
+        fmt.pb(avio); // avformat_open_input then marks the context AVFMT_FLAG_CUSTOM_IO and never frees avio
+    }
+
+    /** If the caller's InputStream threw, that is the error (not an end of stream or a demuxer failure). */
+    private void rethrowStreamFailure() throws IOException {
+        Throwable t = source == null ? null : source.failure;
+        if (t != null) {
+            throw new IOException(name + ": reading the input stream failed: " + t, t);
+        }
+    }
+
     private void openDecoder(AVCodecParameters par, String codec) throws IOException {
         AVCodec c = avcodec_find_decoder(par.codec_id());
         if (c == null) {
-            throw new IOException(file + ": no decoder for codec " + codec);
+            throw new IOException(name + ": no decoder for codec " + codec);
         }
         dec = avcodec_alloc_context3(c);
+        if (dec == null) {
+            throw new OutOfMemoryError("avcodec_alloc_context3");
+        }
         int r = avcodec_parameters_to_context(dec, par);
         if (r < 0) {
-            throw new IOException(file + ": bad codec parameters (" + err(r) + ")");
+            throw new IOException(name + ": bad codec parameters (" + err(r) + ")");
         }
         r = avcodec_open2(dec, c, (PointerPointer<?>) null);
         if (r < 0) {
-            throw new IOException(file + ": cannot open the " + codec + " decoder (" + err(r) + ")");
+            throw new IOException(name + ": cannot open the " + codec + " decoder (" + err(r) + ")");
         }
         if (dec.sample_rate() <= 0 || dec.ch_layout().nb_channels() <= 0) {
-            throw new IOException(file + ": audio stream without a sample rate or channels");
+            throw new IOException(name + ": audio stream without a sample rate or channels");
         }
-        channels = dec.ch_layout().nb_channels();
-        inRate = dec.sample_rate();
+        int id = par.codec_id();
+        mpegAudio = id == AV_CODEC_ID_MP3 || id == AV_CODEC_ID_MP2 || id == AV_CODEC_ID_MP1;
         pkt = av_packet_alloc();
         frame = av_frame_alloc();
+        if (pkt == null || frame == null) {
+            throw new OutOfMemoryError("av_packet_alloc / av_frame_alloc");
+        }
     }
 
-    /** Lazily sets up the resampler for the first frame's format: every channel to interleaved float at outRate. */
-    private void initResampler(AVFrame f) throws IOException {
-        AVChannelLayout in = new AVChannelLayout();
-        AVChannelLayout out = new AVChannelLayout();
-        try {
-            int ch = f.ch_layout().nb_channels();
-            if (av_channel_layout_check(f.ch_layout()) != 0) {
-                org.bytedeco.ffmpeg.global.avutil.av_channel_layout_copy(in, f.ch_layout());
-            } else {
-                av_channel_layout_default(in, ch);
-            }
-            av_channel_layout_default(out, ch);
-            // Same channel layout in and out: no mixing in swresample; we average the channels ourselves.
-            swr = swr_alloc();
-            int r = swr_alloc_set_opts2(swr, out, AV_SAMPLE_FMT_FLT, outRate, in, f.format(), f.sample_rate(), 0, null);
-            if (r < 0 || (r = swr_init(swr)) < 0) {
-                throw new IOException(file + ": cannot set up resampling (" + err(r) + ")");
-            }
-            channels = ch;
-            inRate = f.sample_rate();
-        } finally {
-            av_channel_layout_uninit(in);
-            av_channel_layout_uninit(out);
+    /**
+     * Sets up the resampler for a frame's sample format, rate and channel count: every channel to interleaved
+     * float at outRate, with the same default layout on both sides so swresample never mixes channels (we
+     * average them ourselves; which speaker a channel is does not matter to a mean).
+     */
+    private void startSegment(AVFrame f, int rate) throws IOException {
+        int ch = f.ch_layout().nb_channels();
+        if (ch <= 0 || rate <= 0) {
+            throw new IOException(name + ": a decoded frame has " + ch + " channels at " + rate + " Hz");
         }
+        AVChannelLayout layout = new AVChannelLayout();
+        try {
+            av_channel_layout_default(layout, ch);
+            swr = swr_alloc();
+            if (swr == null) {
+                throw new OutOfMemoryError("swr_alloc");
+            }
+            int r = swr_alloc_set_opts2(swr, layout, AV_SAMPLE_FMT_FLT, outRate, layout, f.format(), rate, 0, null);
+            if (r < 0 || (r = swr_init(swr)) < 0) {
+                throw new IOException(name + ": cannot set up resampling (" + err(r) + ")");
+            }
+        } finally {
+            av_channel_layout_uninit(layout);
+            layout.close();
+        }
+        segFormat = f.format();
+        segRate = rate;
+        segChannels = ch;
+        segIn = 0;
+        segOutStart = outEmitted + pendingLen;
+    }
+
+    /**
+     * Ends the current segment: flushes the resampler and trims or zero-pads its output to exactly
+     * round(segIn · outRate / segRate) samples, then frees the resampler.
+     */
+    private void endSegment() throws IOException {
+        convert(null, 0);
+        long expected = segOutStart + (segIn * outRate * 2 + segRate) / (2L * segRate); // round half up
+        long total = outEmitted + pendingLen;
+        if (total > expected) {
+            pendingLen -= (int) Math.min(pendingLen, total - expected);
+        } else if (total < expected) {
+            int add = (int) (expected - total);
+            ensurePending(pendingLen + add);
+            Arrays.fill(pending, pendingLen, pendingLen + add, 0f);
+            pendingLen += add;
+        }
+        decodedSeconds += segIn / (double) segRate;
+        swr_free(swr);
+        swr = null;
+    }
+
+    /** True when this stream reads a temporary copy of an InputStream (an MP4 that needs seeking). */
+    boolean spooled() {
+        return deleteOnClose != null;
     }
 
     /** The probed container, codec, channels, rate and duration. */
@@ -226,13 +363,20 @@ public final class AudioStream implements AutoCloseable {
         return outEmitted;
     }
 
+    /** How often the decoded sample format, rate or channel count changed mid-stream (each part is resampled). */
+    public int formatChanges() {
+        return formatChanges;
+    }
+
     /**
      * Reads up to {@code len} samples into {@code buf[off..]}; returns how many, or -1 at the end. Blocks only
-     * on decoding (never returns 0 for {@code len > 0}).
+     * on reading and decoding (never returns 0 for {@code len > 0}).
+     *
+     * @throws IOException if the input stream threw (its exception is the cause) or the audio cannot be decoded
      */
     public int read(float[] buf, int off, int len) throws IOException {
         if (closed) {
-            throw new IllegalStateException(file + ": audio stream is closed");
+            throw new IllegalStateException(name + ": audio stream is closed");
         }
         if (dec == null) {
             throw new IllegalStateException("opened for probing only");
@@ -258,14 +402,15 @@ public final class AudioStream implements AutoCloseable {
         return n;
     }
 
-    /** Demuxes and decodes until some output is pending or the file is done. */
+    /** Demuxes and decodes until some output is pending or the input is done. */
     private void decodeMore() throws IOException {
         while (pendingLen == 0 && !finished) {
             if (!demuxDone) {
                 int r = av_read_frame(fmt, pkt);
                 if (r < 0) {
+                    rethrowStreamFailure();
                     if (r != AVERROR_EOF) {
-                        LOG.warn("{}: read error ({}); treating it as the end of the stream", file, err(r));
+                        LOG.warn("{}: read error ({}); treating it as the end of the stream", name, err(r));
                     }
                     demuxDone = true;
                     avcodec_send_packet(dec, null); // enter draining mode
@@ -300,53 +445,116 @@ public final class AudioStream implements AutoCloseable {
                 return;
             }
             try {
-                if (swr == null) {
-                    initResampler(frame);
-                } else if (frame.sample_rate() != inRate || frame.ch_layout().nb_channels() != channels) {
-                    throw new IOException(file + ": the audio format changes mid-stream (" + frame.sample_rate()
-                            + " Hz, " + frame.ch_layout().nb_channels() + " channels), which is not supported");
+                int n = frame.nb_samples();
+                if (n <= 0) {
+                    continue;
                 }
-                inSamples += frame.nb_samples();
-                convert(frame.extended_data(), frame.nb_samples());
+                int rate = mpegAudio ? dec.sample_rate() : frame.sample_rate();
+                if (lame == null) {
+                    process(frame, n, rate);
+                    continue;
+                }
+                AVFrame c = av_frame_clone(frame);
+                if (c == null) {
+                    throw new OutOfMemoryError("av_frame_clone");
+                }
+                c.sample_rate(rate);
+                held.add(c);
+                heldSamples += n;
+                decodedTotal += n;
+                while (held.size() > 1 && heldSamples - held.peekFirst().nb_samples() >= lame.endTrim()) {
+                    AVFrame f = held.poll();
+                    heldSamples -= f.nb_samples();
+                    try {
+                        process(f, f.nb_samples(), f.sample_rate());
+                    } finally {
+                        av_frame_free(f);
+                    }
+                }
             } finally {
                 av_frame_unref(frame);
             }
         }
     }
 
+    /**
+     * At the end of a streamed MP3 with a LAME header: if exactly the frames the header announces were decoded,
+     * drops its end padding from the held frames (a longer stream, such as concatenated files, or a shorter,
+     * truncated one is left whole, as FFmpeg does for files); then resamples what is left.
+     */
+    private void releaseHeld() throws IOException {
+        if (lame == null) {
+            return;
+        }
+        long keep = decodedTotal == lame.untrimmedSamples() ? heldSamples - lame.endTrim() : heldSamples;
+        while (!held.isEmpty()) {
+            AVFrame f = held.poll();
+            try {
+                int n = (int) Math.min(f.nb_samples(), Math.max(0, keep));
+                keep -= n;
+                if (n > 0) {
+                    process(f, n, f.sample_rate());
+                }
+            } finally {
+                av_frame_free(f);
+            }
+        }
+        heldSamples = 0;
+    }
+
+    /** Resamples the first {@code n} samples of {@code f} (at {@code rate} Hz), starting a segment if needed. */
+    private void process(AVFrame f, int n, int rate) throws IOException {
+        if (swr == null) {
+            startSegment(f, rate);
+        } else if (f.format() != segFormat || rate != segRate || f.ch_layout().nb_channels() != segChannels) {
+            formatChanges++;
+            LOG.info("{}: the audio format changes after {} s ({} Hz, {} ch, {} -> {} Hz, {} ch, {}); "
+                    + "resampling each part", name, String.format("%.3f", decodedSeconds + segIn / (double) segRate),
+                    segRate, segChannels, fmtName(segFormat), rate, f.ch_layout().nb_channels(), fmtName(f.format()));
+            endSegment();
+            startSegment(f, rate);
+        }
+        segIn += n;
+        convert(f.extended_data(), n);
+    }
+
     /** Resamples {@code n} input samples (null: flush) and appends their channel mean to the pending buffer. */
     private void convert(PointerPointer<?> in, int n) throws IOException {
-        long delay = swr_get_delay(swr, inRate);
-        int want = (int) Math.min(Integer.MAX_VALUE / 8, ((delay + n) * (long) outRate) / inRate + 64);
-        if (want > outCap) {
+        int ch = segChannels;
+        long want = swr_get_out_samples(swr, n) + 64L;
+        if (want * ch > outBufFloats) {
             if (outBuf != null) {
                 outBuf.close();
                 outPtrs.close();
             }
-            outCap = want;
-            outBuf = new FloatPointer((long) outCap * channels);
+            outBufFloats = Math.max(want * ch, 4096);
+            outBuf = new FloatPointer(outBufFloats);
             outPtrs = new PointerPointer<>(1).put(0, outBuf);
         }
-        int got = swr_convert(swr, outPtrs, outCap, in, n);
+        int got = swr_convert(swr, outPtrs, (int) (outBufFloats / ch), in, in == null ? 0 : n);
         if (got < 0) {
-            throw new IOException(file + ": resampling failed (" + err(got) + ")");
+            throw new IOException(name + ": resampling failed (" + err(got) + ")");
         }
         if (got == 0) {
             return;
         }
-        if (scratch.length < got * channels) {
-            scratch = new float[got * channels];
+        if (scratch.length < got * ch) {
+            scratch = new float[got * ch];
         }
         float[] inter = scratch;
-        outBuf.get(inter, 0, got * channels);
+        outBuf.get(inter, 0, got * ch);
         ensurePending(pendingLen + got);
-        float inv = 1f / channels;
-        for (int i = 0; i < got; i++) {
-            float s = 0;
-            for (int c = 0; c < channels; c++) {
-                s += inter[i * channels + c];
+        if (ch == 1) {
+            System.arraycopy(inter, 0, pending, pendingLen, got);
+        } else {
+            float inv = 1f / ch;
+            for (int i = 0; i < got; i++) {
+                float s = 0;
+                for (int c = 0; c < ch; c++) {
+                    s += inter[i * ch + c];
+                }
+                pending[pendingLen + i] = s * inv;
             }
-            pending[pendingLen + i] = channels == 1 ? s : s * inv;
         }
         pendingLen += got;
     }
@@ -359,45 +567,41 @@ public final class AudioStream implements AutoCloseable {
         }
     }
 
-    /** Flushes the resampler and trims or pads to exactly round(inSamples · outRate / inRate). */
+    /** Ends the last segment; logs skipped packets and audio shorter than the container declares. */
     private void finish() throws IOException {
         finished = true;
         if (corrupt > 0) {
-            LOG.warn("{}: skipped {} packet(s) that failed to decode (damaged or truncated data)", file, corrupt);
+            LOG.warn("{}: skipped {} packet(s) that failed to decode (damaged or truncated data)", name, corrupt);
         }
+        releaseHeld();
         if (swr == null) {
-            throw new IOException(file + ": no decodable audio in this file"
+            throw new IOException(name + ": no decodable audio in this file"
                     + (corrupt > 0 ? " (" + corrupt + " damaged packets)" : ""));
         }
-        convert(null, 0);
-        double decoded = inSamples / (double) inRate;
+        endSegment();
         double declared = info.durationSeconds();
-        if (Double.isFinite(declared) && decoded < declared - Math.max(0.1, 0.02 * declared)) {
-            LOG.warn("{}: decoded {} s of the {} s the container declares (truncated file?)", file,
-                    String.format("%.2f", decoded), String.format("%.2f", declared));
-        }
-        long expected = (inSamples * outRate * 2 + inRate) / (2L * inRate); // round half up
-        long total = outEmitted + pendingLen;
-        if (total > expected) {
-            pendingLen -= (int) Math.min(pendingLen, total - expected);
-        } else if (total < expected) {
-            int add = (int) (expected - total);
-            ensurePending(pendingLen + add);
-            java.util.Arrays.fill(pending, pendingLen, pendingLen + add, 0f);
-            pendingLen += add;
+        if (Double.isFinite(declared) && decodedSeconds < declared - Math.max(0.1, 0.02 * declared)) {
+            LOG.warn("{}: decoded {} s of the {} s the container declares (truncated file?)", name,
+                    String.format("%.2f", decodedSeconds), String.format("%.2f", declared));
         }
     }
 
-    private static String err(int code) {
+    private static String fmtName(int sampleFormat) {
+        BytePointer p = av_get_sample_fmt_name(sampleFormat);
+        return p == null || p.isNull() ? String.valueOf(sampleFormat) : p.getString();
+    }
+
+    static String err(int code) {
         byte[] b = new byte[256];
         av_strerror(code, b, b.length);
         int n = 0;
         while (n < b.length && b[n] != 0) {
             n++;
         }
-        return new String(b, 0, n, java.nio.charset.StandardCharsets.UTF_8) + ", code " + code;
+        return new String(b, 0, n, StandardCharsets.UTF_8) + ", code " + code;
     }
 
+    /** Frees every native object (also after errors); idempotent. Does not close a caller's InputStream. */
     @Override
     public void close() {
         if (closed) {
@@ -412,6 +616,9 @@ public final class AudioStream implements AutoCloseable {
             av_frame_free(frame);
             frame = null;
         }
+        while (!held.isEmpty()) {
+            av_frame_free(held.poll());
+        }
         if (pkt != null) {
             av_packet_free(pkt);
             pkt = null;
@@ -424,15 +631,76 @@ public final class AudioStream implements AutoCloseable {
             avformat_close_input(fmt);
             fmt = null;
         }
+        if (avio != null) {
+            av_free(avio.buffer()); // FFmpeg may have replaced the buffer we allocated: free the current one
+            avio_context_free(avio);
+            avio = null;
+        }
+        if (avioKey != null) {
+            StreamSource.SOURCES.remove(avioKey.address());
+            avioKey.close();
+            avioKey = null;
+        }
+        source = null;
         if (outBuf != null) {
             outBuf.close();
             outPtrs.close();
+            outBuf = null;
+            outPtrs = null;
         }
+        pending = new float[0];
+        scratch = pending;
+        pendingLen = pendingPos = 0;
         if (deleteOnClose != null) {
             try {
                 Files.deleteIfExists(deleteOnClose);
             } catch (IOException e) {
                 LOG.warn("cannot delete temporary file {}: {}", deleteOnClose, e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * An InputStream read by FFmpeg. One native read callback serves every stream (JavaCPP callbacks are a
+     * limited native resource); it finds the stream by the address of the opaque word FFmpeg passes back.
+     */
+    static final class StreamSource {
+        static final ConcurrentHashMap<Long, StreamSource> SOURCES = new ConcurrentHashMap<>();
+
+        static final Read_packet_Pointer_BytePointer_int READ = new Read_packet_Pointer_BytePointer_int() {
+            @Override
+            public int call(Pointer opaque, BytePointer buf, int size) {
+                StreamSource s = opaque == null ? null : SOURCES.get(opaque.address());
+                return s == null ? AVERROR_EOF : s.read(buf, size);
+            }
+        };
+
+        final InputStream in;
+        final byte[] chunk = new byte[IO_BUFFER];
+        volatile Throwable failure;
+
+        StreamSource(InputStream in) {
+            this.in = in;
+        }
+
+        /** Fills up to {@code size} bytes of FFmpeg's buffer; never lets an exception reach native code. */
+        int read(BytePointer buf, int size) {
+            if (failure != null) {
+                return EIO;
+            }
+            try {
+                int n;
+                do {
+                    n = in.read(chunk, 0, Math.min(size, chunk.length));
+                } while (n == 0 && size > 0);
+                if (n < 0) {
+                    return AVERROR_EOF;
+                }
+                buf.position(0).capacity(size).put(chunk, 0, n);
+                return n;
+            } catch (Throwable t) {
+                failure = t;
+                return EIO;
             }
         }
     }

@@ -12,8 +12,9 @@ import java.util.List;
 /**
  * The image side of a HF image processor (ViT / CLIP), configured from {@code preprocessor_config.json}:
  * {@code do_convert_rgb} (always: decoded images are RGB), {@code do_resize} with {@code size} as
- * {@code {shortest_edge}}, {@code {height, width}} or an int, {@code resample} (Pillow codes: 0 nearest,
- * 1 lanczos, 2 bilinear, 3 bicubic), {@code do_center_crop}/{@code crop_size}, {@code do_rescale}/
+ * {@code {shortest_edge}}, {@code {height, width}} or an int (a square for ViT-style processors, the shortest edge
+ * for CLIP-style ones, as transformers reads it), {@code resample} (Pillow codes: 0 nearest,
+ * 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming), {@code do_center_crop}/{@code crop_size}, {@code do_rescale}/
  * {@code rescale_factor}, {@code do_normalize}/{@code image_mean}/{@code image_std}. Resizing reproduces Pillow's
  * antialiased separable resampling on 8-bit pixels (horizontal pass, then vertical, in Pillow's fixed-point
  * arithmetic), so results match {@code PIL.Image.resize} closely (see docs/vision.md for measured differences).
@@ -39,9 +40,12 @@ public final class ImagePreprocessor {
             ImageDecoder decoder) {
         this.decoder = decoder;
         JsonNode size = c.get("size");
-        if (size != null && size.isInt()) {
+        if (size != null && size.isInt() && intSizeIsShortestEdge(c)) {
             shortestEdge = size.intValue();
             resizeH = resizeW = -1;
+        } else if (size != null && size.isInt()) {
+            shortestEdge = -1;
+            resizeH = resizeW = size.intValue();
         } else if (size != null && size.has("shortest_edge")) {
             shortestEdge = size.get("shortest_edge").intValue();
             resizeH = resizeW = -1;
@@ -70,9 +74,9 @@ public final class ImagePreprocessor {
         mean = doubles(c, "image_mean", defaultMean);
         std = doubles(c, "image_std", defaultStd);
         resample = c.path("resample").asInt(2);
-        if (resample != 0 && resample != 1 && resample != 2 && resample != 3) {
+        if (resample < 0 || resample > 5) {
             throw new IllegalArgumentException(where + ": resample " + resample
-                    + " is not supported (0 nearest, 1 lanczos, 2 bilinear, 3 bicubic)");
+                    + " is not supported (Pillow codes: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)");
         }
         if (doResize && shortestEdge <= 0 && (resizeH <= 0 || resizeW <= 0)) {
             throw new IllegalArgumentException(where + ": size must give shortest_edge or height and width > 0");
@@ -85,6 +89,17 @@ public final class ImagePreprocessor {
                 throw new IllegalArgumentException(where + ": image_std must not be 0");
             }
         }
+    }
+
+    /**
+     * How a bare int {@code size} reads, as transformers' {@code get_size_dict}: CLIP-style processors
+     * ({@code CLIPImageProcessor}, {@code CLIPFeatureExtractor}, and LLaVA's, which is CLIP's) resize the shortest edge
+     * ({@code default_to_square=False}); ViT-style ones ({@code ViTImageProcessor}, {@code ViTFeatureExtractor}, and
+     * any processor that does not name itself) resize to a square.
+     */
+    private static boolean intSizeIsShortestEdge(JsonNode c) {
+        String type = c.path("image_processor_type").asText("") + " " + c.path("feature_extractor_type").asText("");
+        return type.contains("CLIP") || type.contains("Llava") || type.contains("LLaVA");
     }
 
     private static double[] doubles(JsonNode c, String key, double[] dflt) {

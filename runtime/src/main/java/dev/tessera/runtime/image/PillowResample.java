@@ -2,7 +2,7 @@ package dev.tessera.runtime.image;
 
 /**
  * Pillow's resampling of 8-bit planes ({@code Image.resize}): nearest, and the antialiased separable filters
- * (bilinear support 1, bicubic a = -0.5 support 2, lanczos support 3) with support scaled by the downscale factor,
+ * (box support 0.5, bilinear and hamming support 1, bicubic a = -0.5 support 2, lanczos support 3) with support scaled by the downscale factor,
  * fixed-point weights with 22 fractional bits, horizontal pass first.
  */
 final class PillowResample {
@@ -11,6 +11,9 @@ final class PillowResample {
     private PillowResample() {}
 
     private static double filter(double x, int resample) {
+        if (resample == 4) { // box: Pillow's interval is (-0.5, 0.5]
+            return x > -0.5 && x <= 0.5 ? 1 : 0;
+        }
         x = Math.abs(x);
         switch (resample) {
             case 2:
@@ -27,6 +30,8 @@ final class PillowResample {
             }
             case 1:
                 return x < 3 ? sinc(x) * sinc(x / 3) : 0;
+            case 5:
+                return x < 1 ? sinc(x) * (0.54 + 0.46 * Math.cos(Math.PI * x)) : 0;
             default:
                 throw new IllegalArgumentException("resample " + resample);
         }
@@ -42,7 +47,8 @@ final class PillowResample {
 
     private static double support(int resample) {
         return switch (resample) {
-            case 2 -> 1;
+            case 4 -> 0.5;
+            case 2, 5 -> 1;
             case 3 -> 2;
             case 1 -> 3;
             default -> throw new IllegalArgumentException("resample " + resample);
@@ -86,16 +92,34 @@ final class PillowResample {
         return (int) Math.max(0, Math.min(255, s));
     }
 
+    /**
+     * Pillow's nearest-neighbour source index of each output pixel: the source coordinate of the first pixel centre,
+     * {@code scale / 2}, then stepping by {@code scale = in / out} in double precision (Pillow's affine scaling
+     * accumulates the step, so where {@code (x + 0.5) * in / out} is an exact integer the accumulated value can fall
+     * just below it; computing it in closed form picks the next pixel there).
+     */
+    static int[] nearestIndex(int in, int out) {
+        double scale = (double) in / out;
+        double xo = scale * 0.5;
+        int[] idx = new int[out];
+        for (int x = 0; x < out; x++) {
+            idx[x] = Math.min(Math.max((int) xo, 0), in - 1);
+            xo += scale;
+        }
+        return idx;
+    }
+
     /** Resizes one 8-bit plane {@code in[h][w]} to {@code outH x outW} with Pillow filter {@code resample}. */
     static int[][] resize(int[][] in, int outH, int outW, int resample) {
         int h = in.length;
         int w = in[0].length;
         if (resample == 0) {
+            int[] sy = nearestIndex(h, outH);
+            int[] sx = nearestIndex(w, outW);
             int[][] out = new int[outH][outW];
             for (int y = 0; y < outH; y++) {
-                int sy = Math.min((int) ((y + 0.5) * h / outH), h - 1);
                 for (int x = 0; x < outW; x++) {
-                    out[y][x] = in[sy][Math.min((int) ((x + 0.5) * w / outW), w - 1)];
+                    out[y][x] = in[sy[y]][sx[x]];
                 }
             }
             return out;

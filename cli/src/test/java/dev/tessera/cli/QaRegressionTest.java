@@ -1,0 +1,78 @@
+package dev.tessera.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Regressions for the bugs the QA pass found through the CLI (docs/verification.md); fixtures and their reference
+ * logits (torchvision VisionTransformer + Pillow preprocessing) from src/test/resources/qa/make_fixtures.py.
+ */
+class QaRegressionTest {
+    static final Path QA = Paths.get("src/test/resources/qa").toAbsolutePath().normalize();
+
+    @Test
+    void classifyPixelsOfAOneChannelViT(@TempDir Path tmp) throws Exception {
+        // num_channels 1: a .npy [N, 1, H, W] used to be refused as "must be [N, 3, H, W]"
+        Path dir = QA.resolve("vit-gray");
+        Path logits = tmp.resolve("l.npy");
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("pixels.npy").toString(), "--model",
+                dir.toString(), "--logits-out", logits.toString());
+        assertEquals(0, r.code(), r.err());
+        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
+                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
+        System.out.printf("classify 1-channel ViT: logits rel err vs torchvision %.3g%n", e);
+        assertTrue(e <= 1e-4, "rel err " + e);
+        // a 3-channel image file into a 1-channel model: one clear line
+        ChatCommandTest.Run bad = VisionCommandsTest.run("classify",
+                QA.resolve("vit-int-size").resolve("wide.png").toString(), "--model", dir.toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("pixel values must be [N, 1, 16, 16]"), bad.err());
+    }
+
+    @Test
+    void bareIntSizeOfAViTProcessorIsASquareAndNearestMatchesPillow(@TempDir Path tmp) throws Exception {
+        // preprocessor_config.json {"size": 48, "resample": 0} (ViTFeatureExtractor): a 32x20 photo is resized to
+        // 48x48 (it used to be read as a shortest edge, giving 76x48 and a shape error), with Pillow's nearest indices
+        Path dir = QA.resolve("vit-int-size");
+        Path logits = tmp.resolve("l.npy");
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("wide.png").toString(), "--model",
+                dir.toString(), "--logits-out", logits.toString());
+        assertEquals(0, r.code(), r.err());
+        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
+                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
+        System.out.printf("classify with int size + nearest: logits rel err vs Pillow+torchvision %.3g%n", e);
+        assertTrue(e <= 1e-4, "rel err " + e);
+    }
+
+    @Test
+    void patchSizeThatDoesNotDivideTheImageSize(@TempDir Path tmp) throws Exception {
+        // image_size 20, patch_size 8 (used to be refused): the last 4 rows and columns are not seen, as in transformers
+        Path dir = QA.resolve("vit-floor");
+        Path logits = tmp.resolve("l.npy");
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("pixels.npy").toString(), "--model",
+                dir.toString(), "--logits-out", logits.toString());
+        assertEquals(0, r.code(), r.err());
+        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
+                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
+        System.out.printf("classify with patch 8 on 20 px: logits rel err vs torchvision on the 16 px crop %.3g%n", e);
+        assertTrue(e <= 1e-4, "rel err " + e);
+    }
+
+    @Test
+    void aCheckpointOfAnotherArchitectureIsNamedInTheError() {
+        // used to list every missing ViT tensor, or complain about hidden_act, instead of naming the model type
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", QA.resolve("vit-floor").resolve("pixels.npy").toString(),
+                "--model", VisionCommandsTest.CLIP.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("model_type \"clip\" is not a ViT"), r.err());
+        ChatCommandTest.Run c = VisionCommandsTest.run("chat", "--model", VisionCommandsTest.VIT.toString(), "--raw", "hi");
+        assertEquals(2, c.code());
+        assertTrue(c.err().contains("model_type \"vit\" is not a Llama-style decoder"), c.err());
+    }
+}

@@ -1,0 +1,323 @@
+package dev.tessera.models.whisper;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.models.Fixtures;
+import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.LogMel;
+import dev.tessera.runtime.LogMelConfig;
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Batches of files, conditioning on previous text and the no-speech gate, on the random tiny checkpoint of
+ * {@link WhisperParityTest} (2 s windows, 411-token vocabulary given a word-level tokenizer.json here): decoding
+ * windows together gives, row by row, exactly what decoding each alone gives (greedy, beam, sampling; features of
+ * different lengths, prompts of different lengths), and so does transcribing files of different lengths together.
+ */
+class WhisperBatchTest {
+    @TempDir
+    static Path tmp;
+    static WhisperModel model;
+    static Tokenizer tok;
+
+    @BeforeAll
+    static void load() throws Exception {
+        model = WhisperModel.load(WhisperParityTest.fixtureDir("tiny-a"));
+        tok = Tokenizer.load(wordTokenizer(tmp.resolve("tokenizer.json"), model.config()));
+    }
+
+    @AfterAll
+    static void close() {
+        tok.close();
+        model.close();
+    }
+
+    /** A word-level tokenizer.json over the synthetic vocabulary: w0..w299, Whisper's special tokens, timestamps. */
+    static Path wordTokenizer(Path f, WhisperConfig c) throws Exception {
+        String[] specials = {"<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|de|>", "<|translate|>", "<|transcribe|>",
+            "<|startoflm|>", "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>"};
+        StringBuilder vocab = new StringBuilder();
+        StringBuilder added = new StringBuilder();
+        for (int i = 0; i < c.vocabSize(); i++) {
+            String t = i < 300 ? "w" + i : i < 310 ? specials[i - 300] : String.format(java.util.Locale.ROOT, "<|%.2f|>", (i - 310) * 0.02);
+            vocab.append(i == 0 ? "" : ",").append('"').append(t).append("\":").append(i);
+            if (i >= 300) {
+                added.append(added.length() == 0 ? "" : ",").append("{\"id\":").append(i).append(",\"content\":\"").append(t)
+                        .append("\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}");
+            }
+        }
+        Files.writeString(f, "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[" + added
+                + "],\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"Whitespace\"},\"post_processor\":null,\"decoder\":null,"
+                + "\"model\":{\"type\":\"WordLevel\",\"vocab\":{" + vocab + "},\"unk_token\":\"w0\"}}");
+        return f;
+    }
+
+    /** Window features: the fixture's first {@code frames} frames, the rest the silence floor (as the CLI pads). */
+    static float[] features(float[] full, int mels, int want, int frames, long seed) {
+        Random r = new Random(seed);
+        float[] out = new float[mels * want];
+        float floor = Float.POSITIVE_INFINITY;
+        for (float x : full) {
+            floor = Math.min(floor, x);
+        }
+        for (int c = 0; c < mels; c++) {
+            for (int f = 0; f < want; f++) {
+                out[c * want + f] = f < frames ? full[c * want + f] + 0.3f * (float) r.nextGaussian() : floor;
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void windowsDecodedTogetherEqualEachAlone() throws Exception {
+        WhisperConfig c = model.config();
+        int mels = c.numMelBins();
+        int frames = c.melFrames();
+        float[] full = Npy.read(WhisperParityTest.fixtureDir("tiny-a").resolve("features.npy")).requireFloats();
+        int[] lengths = {frames, 70, 136, 24};
+        int b = lengths.length;
+        float[] all = new float[b * mels * frames];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(features(full, mels, frames, lengths[i], i), 0, all, i * mels * frames, mels * frames);
+        }
+        WhisperDecoder dec = new WhisperDecoder(model);
+        // Prompts of different lengths: no previous text, short and long previous text (truncated), another short one.
+        int[][] prev = {null, {17, 42, 99}, new int[40], {5, 6, 7, 8, 9, 10, 11}};
+        Arrays.setAll(prev[2], k -> (13 * k + 1) % 290 + 3);
+        try (Tensor mel = Tensor.of(all, b, mels, frames); Tensor enc = model.encode(mel)) {
+            float[] encAll = enc.toFloatArray();
+            long per = enc.numel() / b;
+            Tensor[] alone = new Tensor[b];
+            try {
+                for (int i = 0; i < b; i++) {
+                    try (Tensor one = Tensor.of(Arrays.copyOfRange(all, i * mels * frames, (i + 1) * mels * frames), 1, mels, frames)) {
+                        alone[i] = model.encode(one);
+                    }
+                    double e = Fixtures.relErr(Arrays.copyOfRange(encAll, (int) (i * per), (int) ((i + 1) * per)), alone[i].toFloatArray());
+                    assertTrue(e <= 1e-6, "encoder row " + i + " batched vs alone: rel err " + e);
+                }
+                for (boolean ts : new boolean[] {false, true}) {
+                    int[][] prompts = new int[b][];
+                    for (int i = 0; i < b; i++) {
+                        prompts[i] = dec.prompt(i == 3 ? "de" : "en", "transcribe", ts, prev[i]);
+                    }
+                    for (int beam : new int[] {1, 3}) {
+                        for (double temp : beam == 1 ? new double[] {0, 0.9} : new double[] {0}) {
+                            List<WhisperDecoder.Result> batch = dec.decodeBatch(enc, prompts, ts, beam, temp, 24, 7);
+                            Tensor ordered = Ops.concat(0, alone[2], alone[0], alone[3], alone[1]);
+                            List<WhisperDecoder.Result> shuffled;
+                            try (ordered) {
+                                shuffled = dec.decodeBatch(ordered, new int[][] {prompts[2], prompts[0], prompts[3], prompts[1]}, ts,
+                                        beam, temp, 24, 7);
+                            }
+                            int[] pos = {1, 3, 0, 2}; // where row i sits in the shuffled batch
+                            for (int i = 0; i < b; i++) {
+                                WhisperDecoder.Result one = dec.decode(alone[i], prompts[i], ts, beam, temp, 24, 7);
+                                String what = "row " + i + " ts " + ts + " beam " + beam + " T " + temp;
+                                assertArrayEquals(one.tokens(), batch.get(i).tokens(), what);
+                                assertArrayEquals(one.tokens(), shuffled.get(pos[i]).tokens(), what + " (other order)");
+                                assertEquals(one.sumLogProb(), batch.get(i).sumLogProb(), 1e-4 * Math.abs(one.sumLogProb()) + 1e-4, what);
+                                assertEquals(one.endedWithEot(), batch.get(i).endedWithEot(), what);
+                                assertEquals(one.noSpeechProb(), batch.get(i).noSpeechProb(), 1e-4 * one.noSpeechProb(), what);
+                                assertTrue(one.noSpeechProb() > 0 && one.noSpeechProb() < 1, what + ": p(no speech) " + one.noSpeechProb());
+                            }
+                        }
+                    }
+                }
+            } finally {
+                for (Tensor t : alone) {
+                    if (t != null) {
+                        t.close();
+                    }
+                }
+            }
+        }
+    }
+
+    static float[] audio(double seconds, long seed) {
+        Random r = new Random(seed);
+        float[] x = new float[(int) Math.round(seconds * Transcriber.SAMPLE_RATE)];
+        double f = 150 + 100 * r.nextDouble();
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (0.3 * Math.sin(2 * Math.PI * f * i / Transcriber.SAMPLE_RATE) * (1 + Math.sin(i / 3000.0))
+                    + 0.05 * r.nextGaussian());
+        }
+        return x;
+    }
+
+    static void assertSameTranscript(Transcriber.Transcript want, Transcriber.Transcript got, String what) {
+        assertEquals(want.language(), got.language(), what);
+        assertEquals(want.segments().size(), got.segments().size(), what + ": segments " + got.segments());
+        for (int k = 0; k < want.segments().size(); k++) {
+            Transcriber.Segment a = want.segments().get(k);
+            Transcriber.Segment g = got.segments().get(k);
+            assertEquals(a.start(), g.start(), 1e-9, what + " segment " + k);
+            assertEquals(a.end(), g.end(), 1e-9, what + " segment " + k);
+            assertEquals(a.text(), g.text(), what + " segment " + k);
+            assertArrayEquals(a.tokens(), g.tokens(), what + " segment " + k);
+        }
+    }
+
+    @Test
+    void filesTranscribedTogetherEqualEachAlone() {
+        Transcriber tr = new Transcriber(model, tok);
+        // 2 s windows: files of 1, 2, 4 and 3 windows, one silent stretch, one of 0.1 s.
+        List<float[]> files = new ArrayList<>(List.of(audio(1.3, 1), audio(3.9, 2), audio(7.1, 3), new float[16_000 * 3],
+                audio(0.1, 5), audio(5.2, 6)));
+        Transcriber.Options fewer = Transcriber.Options.defaults().withTemperatures(0, 0.4, 0.8); // fallback, hot windows
+        for (Transcriber.Options opt : new Transcriber.Options[] {
+            fewer.withBeam(1).withLanguage("en"),
+            fewer.withBeam(2).withInitialPrompt("w5 w6 w7"),
+            fewer.withBeam(1).withTimestamps(false).withConditionOnPreviousText(false)}) {
+            List<Transcriber.Transcript> alone = new ArrayList<>();
+            for (float[] f : files) {
+                alone.add(tr.transcribe(f, opt, null));
+            }
+            List<Integer> doneOrder = new ArrayList<>();
+            List<List<Transcriber.Segment>> streamed = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) {
+                streamed.add(new ArrayList<>());
+            }
+            List<Transcriber.Transcript> together = tr.transcribeAll(files, opt, 3, new Transcriber.Listener() {
+                @Override
+                public void onSegment(int file, Transcriber.Segment s) {
+                    streamed.get(file).add(s);
+                }
+
+                @Override
+                public void onDone(int file, Transcriber.Transcript t) {
+                    doneOrder.add(file);
+                }
+            });
+            assertEquals(files.size(), together.size());
+            assertEquals(files.size(), doneOrder.size(), "every file reported done once");
+            for (int i = 0; i < files.size(); i++) {
+                String what = "file " + i + " beam " + opt.beam() + " ts " + opt.timestamps();
+                assertSameTranscript(alone.get(i), together.get(i), what);
+                assertEquals(together.get(i).segments(), streamed.get(i), what + ": streamed segments");
+            }
+            assertEquals(0, together.get(3).segments().size(), "digital silence gives no segment");
+            assertTrue(together.get(2).segments().size() > 0, "a 7 s file gives segments");
+        }
+    }
+
+    @Test
+    void previousTextConditionsTheNextWindow() throws Exception {
+        Transcriber tr = new Transcriber(model, tok);
+        WhisperDecoder dec = new WhisperDecoder(model);
+        int win = tr.windowSamples();
+        float[] a = audio(3 * win / (double) Transcriber.SAMPLE_RATE, 11); // exactly 3 windows
+        // Without timestamps every window is one segment of exactly one window: replay the decoder by hand.
+        Transcriber.Options base = Transcriber.Options.defaults().withBeam(1).withLanguage("en").withTimestamps(false)
+                .withTemperatures(0);
+        int[] initial = tok.encode(" w5 w6 w7", false);
+        assertArrayEquals(new int[] {5, 6, 7}, initial);
+        for (int mode = 0; mode < 3; mode++) {
+            Transcriber.Options opt = switch (mode) {
+                case 0 -> base;
+                case 1 -> base.withInitialPrompt("  w5 w6 w7 ");
+                default -> base.withConditionOnPreviousText(false).withInitialPrompt("w5 w6 w7");
+            };
+            Transcriber.Transcript t = tr.transcribe(a, opt, null);
+            assertEquals(3, t.segments().size(), "mode " + mode);
+            List<Integer> history = new ArrayList<>();
+            if (mode >= 1) {
+                for (int x : initial) {
+                    history.add(x);
+                }
+            }
+            for (int w = 0; w < 3; w++) {
+                float[] chunk = Arrays.copyOfRange(a, w * win, (w + 1) * win);
+                // Unconditioned, only the first window sees the initial prompt (as the reference's prompt_reset_since).
+                int[] prev = mode == 2 && w > 0 ? null : history.stream().mapToInt(Integer::intValue).toArray();
+                int[] want;
+                try (Tensor m = LogMel.compute(chunk, LogMelConfig.whisper(80).withPadToSamples(win), model.device());
+                        Tensor m3 = m.reshape(1, 80, model.config().melFrames()); Tensor enc = model.encode(m3)) {
+                    want = dec.decode(enc, dec.prompt("en", "transcribe", false, prev), false, 1, 0, 224, 0).tokens();
+                }
+                assertArrayEquals(want, t.segments().get(w).tokens(), "mode " + mode + " window " + w);
+                for (int x : want) {
+                    history.add(x);
+                }
+            }
+        }
+        // Conditioning changes what later windows decode (on this checkpoint), the first window's not.
+        Transcriber.Transcript on = tr.transcribe(a, base, null);
+        Transcriber.Transcript off = tr.transcribe(a, base.withConditionOnPreviousText(false), null);
+        assertArrayEquals(on.segments().get(0).tokens(), off.segments().get(0).tokens());
+        assertNotEquals(Arrays.toString(on.segments().get(2).tokens()), Arrays.toString(off.segments().get(2).tokens()));
+    }
+
+    @Test
+    void hotWindowsResetTheContextAndTheNoSpeechGateSkips() {
+        Transcriber tr = new Transcriber(model, tok);
+        WhisperDecoder dec = new WhisperDecoder(model);
+        int win = tr.windowSamples();
+        float[] a = audio(2 * win / (double) Transcriber.SAMPLE_RATE, 12);
+        // Decoded only at T = 0.8 > 0.5: the second window must not see the first one's text.
+        Transcriber.Options hot = Transcriber.Options.defaults().withBeam(1).withLanguage("en").withTimestamps(false)
+                .withTemperatures(0.8).withSeed(3);
+        Transcriber.Transcript t = tr.transcribe(a, hot, null);
+        Transcriber.Transcript off = tr.transcribe(a, hot.withConditionOnPreviousText(false), null);
+        assertSameTranscript(off, t, "T 0.8 resets the context");
+        Transcriber.Options warm = hot.withTemperatures(0.4);
+        Transcriber.Transcript w = tr.transcribe(a, warm, null);
+        Transcriber.Transcript wOff = tr.transcribe(a, warm.withConditionOnPreviousText(false), null);
+        assertNotEquals(Arrays.toString(wOff.segments().get(1).tokens()), Arrays.toString(w.segments().get(1).tokens()),
+                "T 0.4 keeps the context");
+        // No-speech gate: p(no speech) > threshold and avg log-prob not above the log-prob threshold → skipped.
+        Transcriber.Options greedy = Transcriber.Options.defaults().withBeam(1).withLanguage("en").withTemperatures(0);
+        double avg;
+        try (Tensor m = LogMel.compute(Arrays.copyOf(a, win), LogMelConfig.whisper(80).withPadToSamples(win), model.device());
+                Tensor m3 = m.reshape(1, 80, model.config().melFrames()); Tensor enc = model.encode(m3)) {
+            WhisperDecoder.Result r = dec.decode(enc, dec.prompt("en", "transcribe", true), true, 1, 0, 224, 0);
+            avg = r.avgLogProb();
+            assertTrue(r.noSpeechProb() > 0 && r.noSpeechProb() < 0.5, "p(no speech) " + r.noSpeechProb());
+        }
+        assertTrue(tr.transcribe(a, greedy, null).segments().size() > 0);
+        assertTrue(tr.transcribe(a, greedy.withThresholds(2.4, avg + 1, 0.0), null).segments().isEmpty(),
+                "every window skipped as no speech");
+        assertTrue(tr.transcribe(a, greedy.withThresholds(2.4, avg - 1, 0.0), null).segments().size() > 0,
+                "a confident window is kept whatever p(no speech)");
+        assertTrue(tr.transcribe(a, greedy.withThresholds(2.4, Double.NaN, 0.0), null).segments().isEmpty(),
+                "without a log-prob threshold p(no speech) alone decides");
+        assertTrue(tr.transcribe(a, greedy.withThresholds(2.4, avg + 1, Double.NaN), null).segments().size() > 0,
+                "no-speech gate off");
+    }
+
+    @Test
+    void badBatchInputGetsClearErrors() throws Exception {
+        Transcriber tr = new Transcriber(model, tok);
+        WhisperDecoder dec = new WhisperDecoder(model);
+        assertThrows(IllegalArgumentException.class, () -> tr.transcribeAll(List.of(new float[10]), Transcriber.Options.defaults(), 0, null));
+        try (Tensor mel = Tensor.of(new float[2 * 80 * 200], 2, 80, 200); Tensor enc = model.encode(mel)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> dec.decodeBatch(enc, new int[][] {dec.prompt("en", "transcribe", true)}, true, 1, 0, 8, 0));
+            assertTrue(e.getMessage().contains("1 prompts"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> dec.decodeBatch(enc, new int[][] {{301}, new int[0]}, true, 1, 0, 8, 0));
+            assertThrows(IllegalArgumentException.class,
+                    () -> dec.decodeBatch(enc, new int[][] {{301}, {301}}, true, 1, Double.NaN, 8, 0));
+        }
+        assertThrows(IllegalArgumentException.class, () -> dec.prompt("en", "transcribe", true, new int[] {5, 99999}));
+        float[] nan = audio(1, 1);
+        nan[100] = Float.NaN;
+        assertThrows(IllegalArgumentException.class, () -> tr.transcribeAll(List.of(audio(1, 2), nan), Transcriber.Options.defaults(), 2, null));
+    }
+}

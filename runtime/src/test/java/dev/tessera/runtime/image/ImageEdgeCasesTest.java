@@ -1,0 +1,90 @@
+package dev.tessera.runtime.image;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Regressions found by the QA pass (docs/verification.md): Pillow's nearest-neighbour indices where
+ * {@code (x + 0.5) * in / out} is an exact integer, and a bare int {@code size} read as transformers reads it
+ * (square for ViT-style processors, shortest edge for CLIP-style ones).
+ */
+class ImageEdgeCasesTest {
+    private final ImageDecoder decoder = new ImageDecoder();
+
+    @Test
+    void nearestIndicesMatchPillow() throws Exception {
+        // reference: src/test/resources/image/make_nearest_fixture.py (Pillow 9.4 Image.resize NEAREST)
+        JsonNode cases = new ObjectMapper().readTree(ImageTest.fixture("nearest_index.json").toFile());
+        assertEquals(10, cases.size());
+        for (JsonNode c : cases) {
+            int in = c.get("in").intValue();
+            int out = c.get("out").intValue();
+            int[] ref = new int[out];
+            for (int i = 0; i < out; i++) {
+                ref[i] = c.get("index").get(i).intValue();
+            }
+            assertArrayEquals(ref, PillowResample.nearestIndex(in, out), in + " -> " + out);
+            // and through resize() on a plane whose values are their column index
+            int[][] plane = new int[2][in];
+            for (int x = 0; x < in; x++) {
+                plane[0][x] = plane[1][x] = x;
+            }
+            assertArrayEquals(ref, PillowResample.resize(plane, 2, out, 0)[1], in + " -> " + out + " via resize");
+        }
+    }
+
+    @Test
+    void everyPillowFilterMatchesPillowExactly() throws Exception {
+        // reference: make_nearest_fixture.py (Pillow 9.4 Image.resize of one 13x17 8-bit plane, filters 0..5)
+        JsonNode f = new ObjectMapper().readTree(ImageTest.fixture("resample_cases.json").toFile());
+        int[][] plane = grid(f.get("plane"));
+        assertEquals(24, f.get("cases").size());
+        for (JsonNode c : f.get("cases")) {
+            int resample = c.get("resample").intValue();
+            int h = c.get("height").intValue();
+            int w = c.get("width").intValue();
+            int[][] ref = grid(c.get("out"));
+            int[][] out = PillowResample.resize(plane, h, w, resample);
+            for (int y = 0; y < h; y++) {
+                assertArrayEquals(ref[y], out[y], "resample " + resample + " to " + h + "x" + w + ", row " + y);
+            }
+        }
+    }
+
+    private static int[][] grid(JsonNode rows) {
+        int[][] g = new int[rows.size()][];
+        for (int y = 0; y < g.length; y++) {
+            g[y] = new int[rows.get(y).size()];
+            for (int x = 0; x < g[y].length; x++) {
+                g[y][x] = rows.get(y).get(x).intValue();
+            }
+        }
+        return g;
+    }
+
+    private ImagePreprocessor.Result run(String json) throws Exception {
+        ImagePreprocessor p = ImagePreprocessor.of(new ObjectMapper().readTree(json), 224, ImagePreprocessor.HALF,
+                ImagePreprocessor.HALF);
+        return p.process(decoder.decode(ImageTest.fixture("chelsea.png")));
+    }
+
+    @Test
+    void intSizeIsSquareForViTAndShortestEdgeForClip() throws Exception {
+        // chelsea.png is 451 x 300 (w x h)
+        ImagePreprocessor.Result vit = run("{\"size\": 56, \"feature_extractor_type\": \"ViTFeatureExtractor\"}");
+        ImagePreprocessor.Result plain = run("{\"size\": 56}");
+        ImagePreprocessor.Result hw = run("{\"size\": {\"height\": 56, \"width\": 56}}");
+        assertEquals(List.of(56, 56), List.of(vit.height(), vit.width()));
+        assertArrayEquals(hw.chw(), vit.chw());
+        assertArrayEquals(hw.chw(), plain.chw());
+        ImagePreprocessor.Result clip = run("{\"size\": 56, \"image_processor_type\": \"CLIPImageProcessor\"}");
+        ImagePreprocessor.Result se = run("{\"size\": {\"shortest_edge\": 56}}");
+        assertEquals(List.of(56, 84), List.of(clip.height(), clip.width()));
+        assertArrayEquals(se.chw(), clip.chw());
+    }
+}
