@@ -93,15 +93,11 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
   const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
   const double flops = 2.0 * double(m) * double(n) * double(k);
   const int64_t threads = cpu_threads();
-  if (flops < kInlineFlops || threads <= 1) {
-    GemmJob j{&K, &g, m, panels};
-    run_tasks(&j, 0, panels);
-    return TSR_OK;
-  }
+  const bool inline_only = flops < kInlineFlops || threads <= 1;
   // rows per task: kRowBlock, fewer when the panels alone cannot keep the pool busy
   int64_t rb = kRowBlock;
   const int64_t want = 2 * threads;
-  if (panels < want && m > K.mr) {
+  if (!inline_only && panels < want && m > K.mr) {
     const int64_t blocks = (want + panels - 1) / panels;
     int64_t r = (m + blocks - 1) / blocks;
     r = (r + K.mr - 1) / K.mr * K.mr;
@@ -115,6 +111,10 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
   const int64_t row_blocks = (m + rb - 1) / rb;
   GemmJob j{&K, &g, rb, panels};
   const int64_t tasks = row_blocks * panels;
+  if (inline_only) {
+    run_tasks(&j, 0, tasks);
+    return TSR_OK;
+  }
   // Few, long ranges: each range packs its rows of A once per k slice, so cutting finer repeats that work.
   // Two ranges per thread leave some room for balancing when a thread is slow to start.
   parallel_run(tasks, 2 * threads, run_tasks, &j);

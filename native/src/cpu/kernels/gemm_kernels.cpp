@@ -40,9 +40,37 @@ enum : int { kLoadC = 1, kFinal = 2 };
 
 // ------------------------------------------------------------------ activations (auto-vectorised)
 
+// GELU (erf form) for the epilogue: erf from a rational function, erf(a) = a P(a^2) / Q(a^2) for
+// a = |x| / sqrt 2 clamped to 4 (degrees 5 / 5, fitted to erf(a) / a on [0, 4] by iteratively reweighted
+// least squares), absolute error of erf <= 3.3e-7 in fp32. About four times cheaper than vm::gelu_erf_f
+// (which keeps relative accuracy deep in the negative tail, where GELU is below ~1e-6 anyway); the result
+// differs from Ops.gelu by at most ~2e-7 |x|. NaN propagates; gelu(+inf) = +inf, gelu(-inf) = -0.
+inline float gelu_fused(float x) {
+  float a = vm::vabs(x) * 0.70710678118654752f;
+  a = vm::sel(a > 4.0f, 4.0f, a);  // NaN passes
+  const float t = a * a;
+  float p = 2.121905796e-06f;
+  p = p * t + 2.860458062e-04f;
+  p = p * t + 3.648933306e-03f;
+  p = p * t + 5.238953667e-02f;
+  p = p * t + 1.871615382e-01f;
+  p = p * t + 1.128379106e+00f;
+  float q = 3.890374340e-05f;
+  q = q * t + 1.141596200e-03f;
+  q = q * t + 1.472813858e-02f;
+  q = q * t + 1.128324175e-01f;
+  q = q * t + 4.992000844e-01f;
+  q = q * t + 1.0f;
+  float e = a * p / q;
+  e = vm::sel(e > 1.0f, 1.0f, e);
+  const float erf = vm::vcopysign(e, x);
+  const float y = 0.5f * x * (1.0f + erf);
+  return vm::sel(x == -__builtin_inff(), -0.0f, y);
+}
+
 template <int ACT>
 inline float act1(float x) {
-  if constexpr (ACT == TSR_ACT_GELU) return vm::gelu_erf_f(x);
+  if constexpr (ACT == TSR_ACT_GELU) return gelu_fused(x);
   else if constexpr (ACT == TSR_ACT_GELU_TANH) return vm::gelu_tanh_f(x);
   else if constexpr (ACT == TSR_ACT_SILU) return vm::silu_f(x);
   else if constexpr (ACT == TSR_ACT_QUICK_GELU) return vm::quick_gelu_f(x);
@@ -234,7 +262,7 @@ void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_
         vstoren(buf + i * TW, acc0[i], W);
         vstoren(buf + i * TW + W, acc1[i], W);
       }
-      epi_rows(buf, TW, R, TW, nullptr, g.act, nullptr, 0);
+      epi_rows(buf, R * TW, 1, R * TW, nullptr, g.act, nullptr, 0);  // the tile as one run
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i) {
         acc0[i] = vload(buf + i * TW);

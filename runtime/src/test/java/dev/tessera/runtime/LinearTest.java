@@ -180,6 +180,35 @@ class LinearTest {
     }
 
     @Test
+    void fusedActivationsAreAccurateElementwise() {
+        // an identity layer (k = n = 1, weight 1) shows the epilogue's activation value by value
+        int m = 4003;
+        float[] x = new float[m];
+        for (int i = 0; i < m - 3; i++) {
+            x[i] = -12f + 24f * i / (m - 4);
+        }
+        x[m - 3] = Float.POSITIVE_INFINITY;
+        x[m - 2] = Float.NEGATIVE_INFINITY;
+        x[m - 1] = Float.NaN;
+        try (PackedWeight pw = PackedWeight.pack(f32(new float[] {1f}, 1, 1))) {
+            for (FusedActivation act : FusedActivation.values()) {
+                float[] y = Ops.linear(f32(x, m, 1), pw, null, act, null).toFloatArray();
+                double[] ref = reference(x, new float[] {1f}, null, act, null, 1, 1);
+                for (int i = 0; i < m - 3; i++) {
+                    double tol = 4e-7 * Math.max(1, Math.abs(x[i]));
+                    if (!(Math.abs(y[i] - ref[i]) <= tol)) {
+                        throw new AssertionError(act + "(" + x[i] + ") = " + y[i] + ", expected " + ref[i]);
+                    }
+                }
+                assertEquals(Float.POSITIVE_INFINITY, y[m - 3], act + "(+inf)");
+                assertTrue(act == FusedActivation.NONE ? y[m - 2] == Float.NEGATIVE_INFINITY : y[m - 2] == 0f,
+                        act + "(-inf) = " + y[m - 2]);
+                assertTrue(Float.isNaN(y[m - 1]), act + "(NaN) = " + y[m - 1]);
+            }
+        }
+    }
+
+    @Test
     void halfPrecisionWeightsRunThroughTheFp32Path() {
         Random rnd = new Random(15);
         int m = 6;
