@@ -30,6 +30,10 @@ public final class EncoderProfile {
 
     public static void main(String[] args) {
         String which = args.length > 0 ? args[0] : "minilm";
+        if (which.equals("vitmodel")) {
+            vitModel(java.nio.file.Path.of(args[1]));
+            return;
+        }
         int batch = 1;
         for (int i = 1; i < args.length; i++) {
             if (args[i].equals("--batch")) {
@@ -108,6 +112,25 @@ public final class EncoderProfile {
             plain.add(new Row("empty op (Java + JNI overhead)", time(() -> Ops.add(bh, bh)), 20 * layers));
             print("fused path (packed weights)", fused, m, h, inter);
             print("unfused path (OpenBLAS + separate passes)", plain, m, h, inter);
+        }
+    }
+
+    /** Whole ViT model (a directory from bench/python/vit_export.py): logits, and the patch stem alone. */
+    private static void vitModel(java.nio.file.Path dir) {
+        SplittableRandom r = new SplittableRandom(5);
+        try (dev.tessera.models.vit.ViTForImageClassification m =
+                dev.tessera.models.vit.ViTForImageClassification.load(dir, Device.CPU, null);
+                Scope scope = Tessera.scope()) {
+            Tensor x = rand(r, 1, 3, 224, 224);
+            Tensor pw = rand(r, 768, 3, 16, 16);
+            Tensor pb = rand(r, 768);
+            Tensor cls = rand(r, 1, 1, 768);
+            Tensor pos = rand(r, 1, 197, 768);
+            System.out.printf(Locale.ROOT, "ViT-B/16 batch 1, load %s%n", load());
+            System.out.printf(Locale.ROOT, "logits (whole model)   %8.2f ms%n", time(() -> m.logits(x)));
+            System.out.printf(Locale.ROOT, "features               %8.2f ms%n", time(() -> m.features(x)));
+            System.out.printf(Locale.ROOT, "patch stem (embed2d)   %8.2f ms%n",
+                    time(() -> dev.tessera.runtime.PatchEmbedding.embed2d(x, pw, pb, cls, pos)));
         }
     }
 
