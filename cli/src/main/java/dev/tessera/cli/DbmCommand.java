@@ -63,8 +63,11 @@ final class DbmCommand {
 
     @Command(name = "train", description = "Train the model and its readouts; writes a checkpoint, pictures and curves.")
     static final class Train implements Callable<Integer> {
-        @Option(names = "--epochs", defaultValue = "15", description = "CD-1 epochs per layer (default ${DEFAULT-VALUE}).")
+        @Option(names = "--epochs", defaultValue = "30", description = "CD-1 epochs per layer (default ${DEFAULT-VALUE}).")
         int epochs;
+        @Option(names = "--shift", defaultValue = "1", description = "Training augmentation: random image shifts of up to N "
+                + "pixels and speech shifts of up to N mel bands / frames per epoch (0: off; default ${DEFAULT-VALUE}).")
+        int shift;
         @Option(names = "--device", defaultValue = "cpu", description = "cpu (cuda: not wired yet).")
         String device;
         @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
@@ -82,7 +85,13 @@ final class DbmCommand {
                 throw new IllegalArgumentException("--device " + device + ": only cpu is supported by dbm train for now");
             }
             Path root = dataRoot(data);
-            DbmConfig cfg = DbmConfig.defaults().withEpochs(epochs).withSeed(seed);
+            if (epochs < 1) {
+                throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+            }
+            if (limit < 0) {
+                throw new IllegalArgumentException("--limit must be >= 0, got " + limit);
+            }
+            DbmConfig cfg = DbmConfig.defaults().withEpochs(epochs).withSeed(seed).withShift(shift);
             System.err.println("loading data from " + root + " ...");
             DigitExperiment.Split train = DigitExperiment.load(root, "train", cfg, limit);
             DigitExperiment.Split test = DigitExperiment.load(root, "test", cfg, 0);
@@ -121,7 +130,7 @@ final class DbmCommand {
     static void print(DigitExperiment.Scores s) {
         System.out.printf("held-out voices/digits (%d pairs): image-only %.2f%%  audio-only %.2f%%  both %.2f%%%n", s.testPairs(),
                 100 * s.imageOnly(), 100 * s.audioOnly(), 100 * s.both());
-        System.out.printf("digits generated from speech, classified as the spoken digit: %.2f%% (classifier on real images: %.2f%%)%n",
+        System.out.printf("digits generated from speech, read as the spoken digit by the independent MLP: %.2f%% (on real test images: %.2f%%)%n",
                 100 * s.generatedFromSpeech(), 100 * s.pixelClassifier());
     }
 

@@ -22,6 +22,10 @@ public final class DigitExperiment {
     public static final int CLASSES = 10;
     /** Readout epochs. */
     public static final int READOUT_EPOCHS = 30;
+    /** Hidden units of the independent pixel classifier ({@link PixelMlp}). */
+    public static final int CLASSIFIER_HIDDEN = 300;
+    /** Training epochs of the independent pixel classifier. */
+    public static final int CLASSIFIER_EPOCHS = 30;
 
     private DigitExperiment() {}
 
@@ -72,7 +76,7 @@ public final class DigitExperiment {
     }
 
     /** A trained model with its readouts. */
-    public record Trained(MultimodalDbn model, Readout image, Readout audio, Readout both, Readout pixels)
+    public record Trained(MultimodalDbn model, Readout image, Readout audio, Readout both, DigitClassifier pixels)
             implements AutoCloseable {
         @Override
         public void close() {
@@ -83,11 +87,22 @@ public final class DigitExperiment {
         public void save(Path dir) throws IOException {
             model.save(dir);
             Map<String, Tensor> t = new LinkedHashMap<>();
-            Readout[] rs = {image, audio, both, pixels};
-            String[] names = {"readout.image", "readout.audio", "readout.both", "classifier.pixels"};
+            Readout[] rs = {image, audio, both};
+            String[] names = {"readout.image", "readout.audio", "readout.both"};
             try {
                 for (int i = 0; i < rs.length; i++) {
                     t.put(names[i], Tensor.of(rs[i].toArray(), Device.CPU, CLASSES, rs[i].dim() + 1));
+                }
+                if (pixels instanceof PixelMlp mlp) {
+                    float[][] p = mlp.parameters();
+                    t.put("classifier.mlp.w1", Tensor.of(p[0], Device.CPU, mlp.inputSize(), mlp.hiddenSize()));
+                    t.put("classifier.mlp.b1", Tensor.of(p[1], Device.CPU, mlp.hiddenSize()));
+                    t.put("classifier.mlp.w2", Tensor.of(p[2], Device.CPU, mlp.hiddenSize(), mlp.classes()));
+                    t.put("classifier.mlp.b2", Tensor.of(p[3], Device.CPU, mlp.classes()));
+                } else if (pixels instanceof Readout r) {
+                    t.put("classifier.pixels", Tensor.of(r.toArray(), Device.CPU, CLASSES, r.dim() + 1));
+                } else {
+                    throw new IllegalStateException("cannot save a pixel classifier of type " + pixels.getClass().getName());
                 }
                 Safetensors.write(dir.resolve("readouts.safetensors"), t, Map.of("format", "pt"));
             } finally {
@@ -104,25 +119,43 @@ public final class DigitExperiment {
                 throw new IllegalArgumentException(dir + ": no readouts.safetensors");
             }
             try (Safetensors s = Safetensors.open(f)) {
-                Readout[] rs = new Readout[4];
-                String[] names = {"readout.image", "readout.audio", "readout.both", "classifier.pixels"};
-                for (int i = 0; i < 4; i++) {
-                    if (!s.contains(names[i])) {
-                        throw new IllegalArgumentException(f + ": no tensor \"" + names[i] + "\"");
-                    }
-                    try (Tensor t = s.load(names[i], Device.CPU)) {
-                        rs[i] = Readout.of(t.toFloatArray(), CLASSES);
+                Readout[] rs = new Readout[3];
+                String[] names = {"readout.image", "readout.audio", "readout.both"};
+                for (int i = 0; i < 3; i++) {
+                    rs[i] = Readout.of(tensor(s, f, names[i]), CLASSES);
+                }
+                DigitClassifier pixels;
+                if (s.contains("classifier.mlp.w1")) {
+                    pixels = PixelMlp.of(tensor(s, f, "classifier.mlp.w1"), tensor(s, f, "classifier.mlp.b1"),
+                            tensor(s, f, "classifier.mlp.w2"), tensor(s, f, "classifier.mlp.b2"));
+                } else {
+                    pixels = Readout.of(tensor(s, f, "classifier.pixels"), CLASSES);
+                }
+                int[] rep = m.representationSizes();
+                for (int i = 0; i < 3; i++) {
+                    if (rs[i].dim() != rep[i]) {
+                        throw new IllegalArgumentException(f + ": " + names[i] + " reads " + rs[i].dim()
+                                + " features but the model's representation has " + rep[i]);
                     }
                 }
-                int rep = m.config().image2() + m.config().audio2() + m.config().joint();
-                if (rs[0].dim() != rep || rs[3].dim() != m.config().imageSize()) {
-                    throw new IllegalArgumentException(f + ": readouts do not match the model's representation size " + rep);
+                if (pixels.inputSize() != m.config().imageSize()) {
+                    throw new IllegalArgumentException(f + ": the pixel classifier reads " + pixels.inputSize()
+                            + " pixels but the model's images have " + m.config().imageSize());
                 }
-                return new Trained(m, rs[0], rs[1], rs[2], rs[3]);
+                return new Trained(m, rs[0], rs[1], rs[2], pixels);
             } catch (RuntimeException e) {
                 m.close();
                 throw e;
             }
+        }
+    }
+
+    private static float[] tensor(Safetensors s, Path f, String name) {
+        if (!s.contains(name)) {
+            throw new IllegalArgumentException(f + ": no tensor \"" + name + "\"");
+        }
+        try (Tensor t = s.load(name, Device.CPU)) {
+            return t.toFloatArray();
         }
     }
 
@@ -135,7 +168,7 @@ public final class DigitExperiment {
             Readout ra = Readout.train(m.represent(null, train.audio()), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 12);
             Readout rb = Readout.train(m.represent(train.images(), train.audio()), train.labels(), CLASSES, READOUT_EPOCHS, 0.1,
                     1e-4, s + 13);
-            Readout rp = Readout.train(train.images(), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 14);
+            PixelMlp rp = PixelMlp.train(train.images(), train.labels(), CLASSES, CLASSIFIER_HIDDEN, CLASSIFIER_EPOCHS, 1, s + 14);
             return new Trained(m, ri, ra, rb, rp);
         } catch (RuntimeException e) {
             m.close();

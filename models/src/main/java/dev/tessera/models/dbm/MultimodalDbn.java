@@ -37,7 +37,7 @@ public final class MultimodalDbn implements AutoCloseable {
     private final RbmParams img1, img2, aud1, aud2, joint;
     private final float[] featMean, featStd;
 
-    private MultimodalDbn(DbmConfig config, RbmParams img1, RbmParams img2, RbmParams aud1, RbmParams aud2,
+    MultimodalDbn(DbmConfig config, RbmParams img1, RbmParams img2, RbmParams aud1, RbmParams aud2,
             RbmParams joint, float[] featMean, float[] featStd) {
         this.config = config;
         this.img1 = img1;
@@ -83,26 +83,34 @@ public final class MultimodalDbn implements AutoCloseable {
             }
         }
         for (int j = 0; j < std.length; j++) {
-            std[j] = (float) Math.sqrt(std[j] + 1e-6);
+            // + 1: near-silent positions (almost constant across clips) must not be blown up by the scaling
+            std[j] = (float) Math.sqrt(std[j] + 1);
         }
         float[][] a0 = standardise(audio, mean, std);
         long seed = cfg.seed();
+        int side = (int) Math.round(Math.sqrt(cfg.imageSize()));
+        int shift = side * side == cfg.imageSize() ? cfg.shift() : 0;
+        // epoch e's images: every image moved by its own random shift in [-shift, shift]^2 (epoch 0: none)
+        java.util.function.IntFunction<float[][]> shifted = e -> shift == 0 || e == 0 ? images
+                : Augment.shiftAll(images, side, shift, seed * 1_000_003L + e);
+        // epoch e's speech: every feature moved by random mel-band / frame shifts and a random gain (epoch 0: none)
+        java.util.function.IntFunction<float[][]> heard = e -> cfg.shift() == 0 || e == 0 ? a0
+                : standardise(Augment.speechAll(audio, cfg.nMels(), cfg.frames(), cfg.shift(), seed * 1_000_033L + e),
+                        mean, std);
         List<RbmParams> made = new ArrayList<>();
         try {
-            RbmParams i1 = layer("image1", made, images, heldImages, VisibleType.BINARY, cfg.image1(), cfg, cfg.learningRate(),
-                    seed + 1, progress);
-            float[][] x1 = upAll(i1, VisibleType.BINARY, images);
-            RbmParams i2 = layer("image2", made, x1, null, VisibleType.BINARY, cfg.image2(), cfg, cfg.learningRate(),
-                    seed + 2, progress);
-            float[][] x2 = upAll(i2, VisibleType.BINARY, x1);
-            RbmParams a1 = layer("audio1", made, a0, null, VisibleType.GAUSSIAN, cfg.audio1(), cfg,
+            RbmParams i1 = layer("image1", made, shifted, heldImages, VisibleType.BINARY, cfg.image1(), cfg,
+                    cfg.learningRate(), seed + 1, progress);
+            RbmParams i2 = layer("image2", made, e -> upAll(i1, VisibleType.BINARY, shifted.apply(e)), null,
+                    VisibleType.BINARY, cfg.image2(), cfg, cfg.learningRate(), seed + 2, progress);
+            RbmParams a1 = layer("audio1", made, heard, null, VisibleType.GAUSSIAN, cfg.audio1(), cfg,
                     cfg.learningRate() / 10, seed + 3, progress);
-            float[][] y1 = upAll(a1, VisibleType.GAUSSIAN, a0);
-            RbmParams a2 = layer("audio2", made, y1, null, VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(),
-                    seed + 4, progress);
-            float[][] y2 = upAll(a2, VisibleType.BINARY, y1);
-            RbmParams j = layer("joint", made, concat(x2, y2), null, VisibleType.BINARY, cfg.joint(), cfg,
-                    cfg.learningRate(), seed + 5, progress);
+            RbmParams a2 = layer("audio2", made, e -> upAll(a1, VisibleType.GAUSSIAN, heard.apply(e)), null,
+                    VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(), seed + 4, progress);
+            RbmParams j = layer("joint", made,
+                    e -> concat(upAll(i2, VisibleType.BINARY, upAll(i1, VisibleType.BINARY, shifted.apply(e))),
+                            upAll(a2, VisibleType.BINARY, upAll(a1, VisibleType.GAUSSIAN, heard.apply(e)))),
+                    null, VisibleType.BINARY, cfg.joint(), cfg, cfg.learningRate(), seed + 5, progress);
             return new MultimodalDbn(cfg, i1, i2, a1, a2, j, mean, std);
         } catch (RuntimeException e) {
             made.forEach(RbmParams::close);
@@ -110,46 +118,68 @@ public final class MultimodalDbn implements AutoCloseable {
         }
     }
 
-    private static RbmParams layer(String name, List<RbmParams> made, float[][] data, float[][] held, VisibleType type,
-            int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress) {
-        int nv = data[0].length;
+    /** Momentum of epoch e (1-based): 0.5 for the first five epochs, then 0.9. */
+    static float momentum(int e) {
+        return e <= 5 ? 0.5f : 0.9f;
+    }
+
+    /** Learning rate of epoch e (1-based) of {@code epochs}: lr / (1 + 2 (e - 1) / epochs), down to about lr / 3. */
+    static float rate(float lr, int e, int epochs) {
+        return (float) (lr / (1 + 2.0 * (e - 1) / epochs));
+    }
+
+    /**
+     * CD-1 training of one layer: {@code data.apply(e)} gives epoch e's inputs (e = 0: the unaugmented
+     * data, used for the monitors).
+     */
+    static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
+            float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress) {
+        return layer(name, made, data, held, type, hidden, cfg, lr, 0.9f, seed, progress);
+    }
+
+    static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
+            float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, float lateMomentum, long seed,
+            Consumer<Progress> progress) {
+        float[][] plain = data.apply(0);
+        int nv = plain[0].length;
         RbmParams p = RbmParams.init(nv, hidden, 0.01f, seed, Device.CPU);
         made.add(p);
-        RbmConfig rc = RbmConfig.defaults().withVisibleType(type).withLearningRate(lr).withMomentum(0.5f)
-                .withWeightDecay(2e-4f).withSeed(seed);
-        int n = data.length;
+        int n = plain.length;
         int b = Math.min(cfg.batch(), n);
         SplittableRandom rnd = new SplittableRandom(seed);
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
-            for (int e = 1; e <= cfg.epochs(); e++) {
+        for (int e = 1; e <= cfg.epochs(); e++) {
+            float[][] x = data.apply(e);
+            RbmConfig rc = RbmConfig.defaults().withVisibleType(type).withLearningRate(rate(lr, e, cfg.epochs()))
+                    .withMomentum(e <= 5 ? 0.5f : lateMomentum).withWeightDecay(2e-4f).withSeed(seed * 7919L + e);
+            try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
                 shuffle(order, rnd);
+                float[] flat = new float[b * nv];
                 for (int s = 0; s + b <= n; s += b) {
-                    float[] flat = new float[b * nv];
                     for (int r = 0; r < b; r++) {
-                        System.arraycopy(data[order[s + r]], 0, flat, r * nv, nv);
+                        System.arraycopy(x[order[s + r]], 0, flat, r * nv, nv);
                     }
                     try (Tensor t = Tensor.of(flat, Device.CPU, b, nv)) {
                         cd.step(t);
                     }
                 }
-                double recon;
-                double gap = Double.NaN;
-                try (Tensor t = tensor(data, Math.min(n, 500))) {
-                    recon = Rbm.reconstructionError(p, type, t);
-                    if (held != null) {
-                        try (Tensor h = tensor(held, Math.min(held.length, 500))) {
-                            gap = meanOf(Rbm.freeEnergy(p, type, h)) - meanOf(Rbm.freeEnergy(p, type, t));
-                        }
+            }
+            double recon;
+            double gap = Double.NaN;
+            try (Tensor t = tensor(plain, Math.min(n, 500))) {
+                recon = Rbm.reconstructionError(p, type, t);
+                if (held != null) {
+                    try (Tensor h = tensor(held, Math.min(held.length, 500))) {
+                        gap = meanOf(Rbm.freeEnergy(p, type, h)) - meanOf(Rbm.freeEnergy(p, type, t));
                     }
                 }
-                LOG.debug("{} epoch {}/{}: reconstruction error {}", name, e, cfg.epochs(), recon);
-                if (progress != null) {
-                    progress.accept(new Progress(name, e, cfg.epochs(), recon, gap));
-                }
+            }
+            LOG.debug("{} epoch {}/{}: reconstruction error {}", name, e, cfg.epochs(), recon);
+            if (progress != null) {
+                progress.accept(new Progress(name, e, cfg.epochs(), recon, gap));
             }
         }
         return p;
@@ -252,6 +282,36 @@ public final class MultimodalDbn implements AutoCloseable {
         return upAll(img2, VisibleType.BINARY, upAll(img1, VisibleType.BINARY, images));
     }
 
+    /** Both hidden layers of the image stack, {first, top}. */
+    float[][][] imageStack(float[][] images) {
+        checkWidth("image", images, config.imageSize());
+        float[][] x1 = upAll(img1, VisibleType.BINARY, images);
+        return new float[][][] {x1, upAll(img2, VisibleType.BINARY, x1)};
+    }
+
+    /** Both hidden layers of the audio stack, {first, top}. */
+    float[][][] audioStack(float[][] features) {
+        checkWidth("speech feature", features, config.audioSize());
+        float[][] y1 = upAll(aud1, VisibleType.GAUSSIAN, standardise(features, featMean, featStd));
+        return new float[][][] {y1, upAll(aud2, VisibleType.BINARY, y1)};
+    }
+
+    static float[][] downBinary(RbmParams p, float[][] h) {
+        return downAll(p, VisibleType.BINARY, h);
+    }
+
+    static float[][] upBinary(RbmParams p, float[][] v) {
+        return upAll(p, VisibleType.BINARY, v);
+    }
+
+    static float[][] cat(float[][]... parts) {
+        float[][] out = parts[0];
+        for (int i = 1; i < parts.length; i++) {
+            out = concat(out, parts[i]);
+        }
+        return out;
+    }
+
     /** Top of the audio stack for raw speech features {@code [n][audioSize]}. */
     public float[][] audioTop(float[][] features) {
         checkWidth("speech feature", features, config.audioSize());
@@ -260,8 +320,21 @@ public final class MultimodalDbn implements AutoCloseable {
     }
 
     /**
-     * The joint representation {@code [n][image2 + audio2 + joint]}: both tops and the joint hidden
-     * probabilities. A null modality is inferred by mean-field in the joint layer with the other clamped.
+     * Widths of the representation {@link #represent} gives for images only, speech only and both:
+     * {@code image1 + image2 + audio2 + joint}, {@code image2 + audio1 + audio2 + joint} and
+     * {@code image1 + image2 + audio1 + audio2 + joint}.
+     */
+    public int[] representationSizes() {
+        DbmConfig c = config;
+        return new int[] {c.image1() + c.image2() + c.audio2() + c.joint(), c.image2() + c.audio1() + c.audio2() + c.joint(),
+            c.image1() + c.image2() + c.audio1() + c.audio2() + c.joint()};
+    }
+
+    /**
+     * The joint representation of pairs, of images alone or of speech alone (the other argument null): the
+     * mean-field activations of the given modality's two hidden layers, the other modality's top layer
+     * inferred by mean-field in the joint layer with the known top clamped (when that modality is missing),
+     * and the joint hidden layer. Row widths: {@link #representationSizes()}.
      */
     public float[][] represent(float[][] images, float[][] features) {
         if (images == null && features == null) {
@@ -271,16 +344,21 @@ public final class MultimodalDbn implements AutoCloseable {
             throw new IllegalArgumentException("represent: " + images.length + " images but " + features.length
                     + " speech features");
         }
-        float[][] x = images == null ? null : imageTop(images);
-        float[][] y = features == null ? null : audioTop(features);
-        float[][][] filled = fill(x, y);
-        float[][] v = concat(filled[0], filled[1]);
-        float[][] h = upAll(joint, VisibleType.BINARY, v);
-        return concat(v, h);
+        float[][][] xs = images == null ? null : imageStack(images);
+        float[][][] ys = features == null ? null : audioStack(features);
+        float[][][] filled = fill(xs == null ? null : xs[1], ys == null ? null : ys[1]);
+        float[][] h = upAll(joint, VisibleType.BINARY, concat(filled[0], filled[1]));
+        if (ys == null) {
+            return cat(xs[0], xs[1], filled[1], h);
+        }
+        if (xs == null) {
+            return cat(filled[0], ys[0], ys[1], h);
+        }
+        return cat(xs[0], xs[1], ys[0], ys[1], h);
     }
 
     /** Image and audio tops with a missing one (null) filled in by alternating mean-field in the joint RBM. */
-    private float[][][] fill(float[][] x, float[][] y) {
+    float[][][] fill(float[][] x, float[][] y) {
         if (x != null && y != null) {
             return new float[][][] {x, y};
         }
@@ -328,7 +406,15 @@ public final class MultimodalDbn implements AutoCloseable {
 
     private static final String[] NAMES = {"image1", "image2", "audio1", "audio2", "joint"};
 
-    private RbmParams[] layers() {
+    float[] featMean() {
+        return featMean;
+    }
+
+    float[] featStd() {
+        return featStd;
+    }
+
+    RbmParams[] layers() {
         return new RbmParams[] {img1, img2, aud1, aud2, joint};
     }
 

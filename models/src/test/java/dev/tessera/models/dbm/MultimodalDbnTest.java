@@ -93,6 +93,20 @@ class MultimodalDbnTest {
         return v;
     }
 
+    static double[] cat(double[]... parts) {
+        int n = 0;
+        for (double[] p : parts) {
+            n += p.length;
+        }
+        double[] out = new double[n];
+        int o = 0;
+        for (double[] p : parts) {
+            System.arraycopy(p, 0, out, o, p.length);
+            o += p.length;
+        }
+        return out;
+    }
+
     static double relErr(float[] out, double[] ref) {
         double num = 0;
         double den = 0;
@@ -111,6 +125,7 @@ class MultimodalDbnTest {
             float[][] repImg = m.represent(images, null);
             float[][] repAud = m.represent(null, audio);
             float[][] gen = m.generateImages(audio);
+            float[][] repBoth = m.represent(images, audio);
             try (Safetensors f = Safetensors.open(dir.resolve("model.safetensors"))) {
                 String[] names = {"image1", "image2", "audio1", "audio2", "joint"};
                 Map<String, double[][]> w = new HashMap<>();
@@ -131,7 +146,8 @@ class MultimodalDbnTest {
                     for (int i = 0; i < x.length; i++) {
                         x[i] = images[r][i];
                     }
-                    double[] top = up(up(x, w.get("image1"), hb.get("image1")), w.get("image2"), hb.get("image2"));
+                    double[] x1 = up(x, w.get("image1"), hb.get("image1"));
+                    double[] top = up(x1, w.get("image2"), hb.get("image2"));
                     double[] v = new double[ni + na];
                     System.arraycopy(top, 0, v, 0, ni);
                     java.util.Arrays.fill(v, ni, ni + na, 0.5);
@@ -140,9 +156,8 @@ class MultimodalDbnTest {
                         System.arraycopy(vm, ni, v, ni, na);
                     }
                     double[] h = up(v, w.get("joint"), hb.get("joint"));
-                    double[] ref = new double[ni + na + h.length];
-                    System.arraycopy(v, 0, ref, 0, ni + na);
-                    System.arraycopy(h, 0, ref, ni + na, h.length);
+                    double[] ref = cat(x1, v, h); // [image1, image2 = top, filled audio2, joint]
+                    assertEquals(m.representationSizes()[0], ref.length);
                     assertTrue(relErr(repImg[r], ref) < 1e-5, "image-only representation row " + r + ": " + relErr(repImg[r], ref));
 
                     // audio only, and generation of the image from it
@@ -160,10 +175,13 @@ class MultimodalDbnTest {
                         System.arraycopy(vm, 0, u, 0, ni);
                     }
                     double[] ha = up(u, w.get("joint"), hb.get("joint"));
-                    double[] refA = new double[ni + na + ha.length];
-                    System.arraycopy(u, 0, refA, 0, ni + na);
-                    System.arraycopy(ha, 0, refA, ni + na, ha.length);
+                    double[] refA = cat(java.util.Arrays.copyOf(u, ni), y1, ytop, ha); // [filled image2, audio1, audio2, joint]
+                    assertEquals(m.representationSizes()[1], refA.length);
                     assertTrue(relErr(repAud[r], refA) < 1e-5, "audio-only representation row " + r);
+                    // both: every layer from its own modality, the joint layer over both tops
+                    double[] refB = cat(x1, top, y1, ytop, up(cat(top, ytop), w.get("joint"), hb.get("joint")));
+                    assertEquals(m.representationSizes()[2], refB.length);
+                    assertTrue(relErr(repBoth[r], refB) < 1e-5, "both representation row " + r);
                     double[] ximg = java.util.Arrays.copyOf(u, ni);
                     double[] pix = down(down(ximg, w.get("image2"), vb.get("image2")), w.get("image1"), vb.get("image1"));
                     assertTrue(relErr(gen[r], pix) < 1e-5, "generated image row " + r + ": " + relErr(gen[r], pix));
@@ -174,7 +192,8 @@ class MultimodalDbnTest {
 
     @Test
     void checkpointRoundTripAndSameSeedSameBytes(@TempDir Path dir) throws IOException {
-        try (MultimodalDbn a = train(TINY); MultimodalDbn b = train(TINY); MultimodalDbn c = train(TINY.withSeed(8))) {
+        DbmConfig cfg = TINY.withShift(1); // with the seeded image and speech augmentation
+        try (MultimodalDbn a = train(cfg); MultimodalDbn b = train(cfg); MultimodalDbn c = train(cfg.withSeed(8))) {
             a.save(dir.resolve("a"));
             b.save(dir.resolve("b"));
             c.save(dir.resolve("c"));
@@ -183,7 +202,7 @@ class MultimodalDbnTest {
             assertTrue(!java.util.Arrays.equals(Files.readAllBytes(dir.resolve("a/model.safetensors")),
                     Files.readAllBytes(dir.resolve("c/model.safetensors"))), "another seed gives another model");
             try (MultimodalDbn l = MultimodalDbn.load(dir.resolve("a"))) {
-                assertEquals(TINY, l.config());
+                assertEquals(cfg, l.config());
                 float[][] x = a.represent(images, audio);
                 float[][] y = l.represent(images, audio);
                 for (int i = 0; i < x.length; i++) {
@@ -215,6 +234,45 @@ class MultimodalDbnTest {
         // an image grid of the wrong size
         assertThrows(IllegalArgumentException.class, () -> DbmPictures.writeGrid(new float[][] {new float[100]}, 1,
                 dir.resolve("x.png")));
+    }
+
+    @Test
+    void augmentationMovesPixelsAndMelBands() {
+        float[] im = new float[9];
+        for (int i = 0; i < 9; i++) {
+            im[i] = i + 1;
+        }
+        // 3 x 3 image moved one right and one up: out(x, y) = in(x - 1, y + 1)
+        assertArrayEquals(new float[] {0, 4, 5, 0, 7, 8, 0, 0, 0}, Augment.shift(im, 3, 1, -1));
+        assertArrayEquals(im, Augment.shift(im, 3, 0, 0));
+        // speech [frames = 3][mels = 3]: one band up, one frame later, edges repeated, gain 0.5
+        float[] sp = Augment.speech(im, 3, 3, 1, 1, 0.5f);
+        assertArrayEquals(new float[] {1.5f, 1.5f, 2.5f, 1.5f, 1.5f, 2.5f, 4.5f, 4.5f, 5.5f}, sp);
+        float[][] a = Augment.shiftAll(new float[][] {im, im}, 3, 1, 5);
+        float[][] b = Augment.shiftAll(new float[][] {im, im}, 3, 1, 5);
+        assertArrayEquals(a[0], b[0]);
+        assertArrayEquals(a[1], b[1]);
+    }
+
+    @Test
+    void pixelMlpLearnsSeparableClassesAndRoundTrips() {
+        SplittableRandom r = new SplittableRandom(2);
+        float[][] x = new float[400][16];
+        int[] y = new int[400];
+        for (int i = 0; i < 400; i++) {
+            y[i] = i % 4;
+            for (int j = 0; j < 16; j++) {
+                x[i][j] = (float) Math.min(1, Math.max(0, r.nextGaussian() * 0.2 + (j % 4 == y[i] ? 0.8 : 0.1)));
+            }
+        }
+        PixelMlp a = PixelMlp.train(x, y, 4, 8, 20, 0, 3);
+        PixelMlp b = PixelMlp.train(x, y, 4, 8, 20, 0, 3);
+        assertTrue(a.accuracy(x, y) > 0.97, "accuracy " + a.accuracy(x, y));
+        float[][] pa = a.parameters();
+        assertArrayEquals(pa[0], b.parameters()[0], "same seed, same weights");
+        assertArrayEquals(a.predict(x), PixelMlp.of(pa[0], pa[1], pa[2], pa[3]).predict(x));
+        assertThrows(IllegalArgumentException.class, () -> a.predict(new float[][] {new float[15]}));
+        assertThrows(IllegalArgumentException.class, () -> PixelMlp.train(x, new int[3], 4, 8, 1, 0, 1));
     }
 
     @Test
