@@ -236,6 +236,12 @@ public final class MultimodalDbn implements AutoCloseable {
         return out;
     }
 
+    private static float[][] upScaled(RbmParams p, float[][] x, float scale) {
+        try (Tensor t = tensor(x, x.length); Tensor h = Rbm.up(p, VisibleType.BINARY, t, null, scale)) {
+            return rows(h);
+        }
+    }
+
     private static float[][] downAll(RbmParams p, VisibleType type, float[][] h) {
         try (Tensor t = tensor(h, h.length); Tensor v = Rbm.down(p, type, t, null, null)) {
             return rows(v);
@@ -364,9 +370,36 @@ public final class MultimodalDbn implements AutoCloseable {
         }
         int n = x != null ? x.length : y.length;
         int ni = config.image2();
+        String init = System.getProperty("tessera.dbm.fillInit", "half");
+        int sweeps = Integer.getInteger("tessera.dbm.fillSweeps", FILL_SWEEPS);
+        float[] vb = joint.visibleBias().toFloatArray();
         float[][] v = x != null ? concat(x, constant(n, config.audio2(), 0.5f)) : concat(constant(n, ni, 0.5f), y);
-        for (int s = 0; s < FILL_SWEEPS; s++) {
-            float[][] h = upAll(joint, VisibleType.BINARY, v);
+        for (int i = 0; i < n; i++) {
+            int from = x != null ? ni : 0;
+            int to = x != null ? ni + config.audio2() : ni;
+            for (int j = from; j < to; j++) {
+                v[i][j] = switch (init) {
+                    case "zero", "scale2" -> 0f;
+                    case "bias" -> (float) (1 / (1 + Math.exp(-vb[j])));
+                    default -> 0.5f;
+                };
+            }
+        }
+        for (int s = 0; s < sweeps; s++) {
+            float amp = Float.parseFloat(System.getProperty("tessera.dbm.amp", "1"));
+            float[][] vin = v;
+            if (amp != 1f) {
+                vin = new float[n][];
+                for (int i = 0; i < n; i++) {
+                    vin[i] = v[i].clone();
+                    int from = x != null ? 0 : ni;
+                    int to = x != null ? ni : ni + config.audio2();
+                    for (int j = from; j < to; j++) {
+                        vin[i][j] *= amp;
+                    }
+                }
+            }
+            float[][] h = s == 0 && init.equals("scale2") ? upScaled(joint, v, 2f) : upAll(joint, VisibleType.BINARY, vin);
             float[][] m = downAll(joint, VisibleType.BINARY, h);
             for (int i = 0; i < n; i++) {
                 if (x != null) {
