@@ -10,7 +10,6 @@ import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
-import dev.tessera.runtime.PackedWeight;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
@@ -104,13 +103,11 @@ public final class BertModel implements AutoCloseable {
         this.typeEmb = w.take("embeddings.token_type_embeddings.weight", cfg.typeVocabSize(), h);
         this.embLn = LayerNorm.take(w, "embeddings.LayerNorm", h, eps);
         List<Layer> ls = new ArrayList<>();
-        List<Linear[]> qkvParts = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {
             Weights l = w.prefixed("encoder.layer." + i + ".");
-            qkvParts.add(new Linear[] {Linear.takeUnpacked(l, "attention.self.query", h, h, true),
-                Linear.takeUnpacked(l, "attention.self.key", h, h, true),
-                Linear.takeUnpacked(l, "attention.self.value", h, h, true)});
-            ls.add(new Layer(null,
+            // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass
+            ls.add(new Layer(Linear.takeStacked(l, h, h, true, "attention.self.query", "attention.self.key",
+                    "attention.self.value"),
                     Linear.take(l, "attention.output.dense", h, h, true),
                     LayerNorm.take(l, "attention.output.LayerNorm", h, eps),
                     Linear.take(l, "intermediate.dense", h, inter, true),
@@ -118,34 +115,8 @@ public final class BertModel implements AutoCloseable {
                     LayerNorm.take(l, "output.LayerNorm", h, eps)));
         }
         root.finish();
-        // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass
-        List<Tensor> own = new ArrayList<>(root.loaded());
-        try {
-            for (int i = 0; i < ls.size(); i++) {
-                Linear[] p = qkvParts.get(i);
-                Tensor wq = Ops.concat(0, p[0].weight(), p[1].weight(), p[2].weight());
-                own.add(wq);
-                Tensor bq = Ops.concat(0, p[0].bias(), p[1].bias(), p[2].bias());
-                own.add(bq);
-                for (Linear part : p) {
-                    own.remove(part.weight());
-                    own.remove(part.bias());
-                    part.weight().close();
-                    part.bias().close();
-                }
-                PackedWeight pq = Linear.packIfUseful(wq);
-                if (pq != null) {
-                    own.add(pq.buffer());
-                }
-                Layer old = ls.get(i);
-                ls.set(i, new Layer(new Linear(wq, bq, pq), old.o(), old.attnLn(), old.up(), old.down(), old.outLn()));
-            }
-        } catch (RuntimeException e) {
-            own.forEach(Tensor::close);
-            throw e;
-        }
         this.layers = List.copyOf(ls);
-        this.owned = List.copyOf(own);
+        this.owned = root.loaded();
     }
 
     public BertConfig config() {
