@@ -130,7 +130,8 @@ public final class BertModel implements AutoCloseable {
     /**
      * The last hidden state {@code [B, S, hidden]} F32 for token ids {@code [B, S]} (I32 or I64) with
      * {@code attentionMask [B, S]} (I32/I64, 0 = padding; null = no padding) and {@code typeIds [B, S]} (null =
-     * all zero). Positions are 0..S-1 for every row (right padding). The result is owned by the caller.
+     * all zero). Positions are 0..S-1 for every row (right padding), shifted by
+     * {@link BertConfig#positionOffset()} for RoBERTa-style encoders. The result is owned by the caller.
      */
     @SuppressWarnings("try")
     public Tensor forward(Tensor ids, Tensor attentionMask, Tensor typeIds) {
@@ -138,9 +139,10 @@ public final class BertModel implements AutoCloseable {
         check(ids, "ids");
         long b = ids.dim(0);
         long s = ids.dim(1);
-        if (s > config.maxPositions()) {
+        if (s > config.maxTokens()) {
             throw new IllegalArgumentException("BertModel: sequence length " + s + " exceeds max_position_embeddings "
-                    + config.maxPositions() + " (truncate the input)");
+                    + config.maxPositions() + (config.positionOffset() > 0 ? " - " + config.positionOffset() : "")
+                    + " (truncate the input)");
         }
         if (attentionMask != null) {
             check(attentionMask, "attentionMask");
@@ -153,7 +155,7 @@ public final class BertModel implements AutoCloseable {
         try (Scope scope = Tessera.scope()) {
             int[] pos = new int[Math.toIntExact(b * s)];
             for (int i = 0; i < pos.length; i++) {
-                pos[i] = (int) (i % s);
+                pos[i] = (int) (i % s) + config.positionOffset(); // RoBERTa: from padding_idx + 1
             }
             Tensor x = Ops.add(Ops.embedding(ids, wordEmb), Ops.embedding(Tensor.ofInts(pos, device, b, s), posEmb));
             Tensor types = typeIds != null ? typeIds : Tensor.zeros(DType.I32, device, b, s);
