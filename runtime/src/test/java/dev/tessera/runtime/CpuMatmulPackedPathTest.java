@@ -2,7 +2,6 @@ package dev.tessera.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -12,20 +11,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  * sizes that are not multiples of the tile.
  */
 class CpuMatmulPackedPathTest {
-    private static float[] random(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return a;
-    }
-
     @ParameterizedTest
     @CsvSource({"128,128,128", "130,257,200", "300,129,65", "17,1000,333", "256,256,256"})
     void matchesFloat64Reference(int m, int k, int n) {
-        float[] a = random(m * k, m * 31L + k);
-        float[] b = random(k * n, n * 17L + k);
+        float[] a = PatchEmbeddingTest.random(m * k, m * 31L + k);
+        float[] b = PatchEmbeddingTest.random(k * n, n * 17L + k);
         double[] ref = Reference64.matmul(a, b, m, k, n);
         try (Scope s = Tessera.scope()) {
             Tensor ta = Tensor.of(a, Device.CPU, m, k);
