@@ -21,14 +21,17 @@ namespace {
 constexpr int W = 16;   // floats per vector register
 constexpr int NVS = 4;  // key vectors per score micro-tile (64 keys)
 constexpr int NVP = 4;  // head_dim vectors per PV micro-tile
+constexpr int RP = 8;   // query rows per PV micro-tile (8 rows x 2 vectors: head_dim 32 in 16 registers)
 #elif defined(__AVX2__)
 constexpr int W = 8;
 constexpr int NVS = 2;
 constexpr int NVP = 2;
+constexpr int RP = 4;
 #else
 constexpr int W = 4;
 constexpr int NVS = 2;
 constexpr int NVP = 2;
+constexpr int RP = 4;
 #endif
 constexpr int R = 4;  // query rows per micro-tile
 constexpr int64_t KT = kAttnKeyTile;
@@ -97,6 +100,7 @@ template <int RR>
 inline void pv_rows(const float *__restrict p, const float *__restrict v, int64_t nk, int64_t d,
                     float *__restrict acc) {
   int64_t c0 = pv_chunk<RR, NVP>(p, v, nk, d, acc, 0);
+  if (NVP > 2) c0 = pv_chunk<RR, 2>(p, v, nk, d, acc, c0);
   c0 = pv_chunk<RR, 1>(p, v, nk, d, acc, c0);
   for (; c0 < d; ++c0) {  // head_dim tail (d % W)
     for (int r = 0; r < RR; ++r) {
@@ -206,6 +210,8 @@ void block(const AttnBlock &t) {
     }
     const float *vr = t.v + j0 * d;
     r0 = 0;
+    if (RP > R && d <= 2 * W)  // narrow heads: more rows per tile keep the FMA units busy
+      for (; r0 + RP <= nq; r0 += RP) pv_rows<RP>(s + r0 * KT, vr, nk, d, acc + r0 * d);
     for (; r0 + R <= nq; r0 += R) pv_rows<R>(s + r0 * KT, vr, nk, d, acc + r0 * d);
     switch (nq - r0) {
       case 3: pv_rows<3>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;
