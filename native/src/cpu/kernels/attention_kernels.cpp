@@ -119,6 +119,37 @@ inline bool key_kept(const void *mask, int dtype, int64_t j) {
 // NaN-propagating max: once a NaN is seen it stays.
 inline float nmax(float m, float x) { return vm::sel((x > m) | (x != x), x, m); }
 
+// Horizontal NaN-propagating max / sum of an N-float vector by halving (log2 N vector steps instead of
+// N scalar ones: these run once per row and key tile).
+template <int N>
+struct HV {
+  typedef float f __attribute__((vector_size(N * sizeof(float))));
+  typedef int32_t i __attribute__((vector_size(N * sizeof(float))));
+};
+template <int N>
+inline float hmax(typename HV<N>::f v) {
+  if constexpr (N == 2) {
+    return nmax(v[0], v[1]);
+  } else {
+    typename HV<N / 2>::f lo, hi;
+    std::memcpy(&lo, &v, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof lo, sizeof hi);
+    const typename HV<N / 2>::i upd = (hi > lo) | (hi != hi);
+    return hmax<N / 2>(upd ? hi : lo);
+  }
+}
+template <int N>
+inline float hsum(typename HV<N>::f v) {
+  if constexpr (N == 2) {
+    return v[0] + v[1];
+  } else {
+    typename HV<N / 2>::f lo, hi;
+    std::memcpy(&lo, &v, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof lo, sizeof hi);
+    return hsum<N / 2>(lo + hi);
+  }
+}
+
 // NaN-propagating max of the KT scores of a row (vector lanes, then across them).
 inline float row_max(const float *__restrict s) {
   typedef int32_t vi __attribute__((vector_size(W * sizeof(float))));
@@ -128,18 +159,14 @@ inline float row_max(const float *__restrict s) {
     const vi upd = (x > m) | (x != x);
     m = upd ? x : m;
   }
-  float r = kNegInf;
-  for (int k = 0; k < W; ++k) r = nmax(r, m[k]);
-  return r;
+  return hmax<W>(m);
 }
 
 // Sum of the KT probabilities of a row (W partial sums, then across them).
 inline float row_sum(const float *__restrict s) {
   vf a = vf{};
   for (int64_t j = 0; j < KT; j += W) a += vload(s + j);
-  float r = 0.0f;
-  for (int k = 0; k < W; ++k) r += a[k];
-  return r;
+  return hsum<W>(a);
 }
 
 void block(const AttnBlock &t) {
