@@ -83,6 +83,35 @@ try:
             res["cases"]["llama/" + name] = out
         except Exception as e:
             res["cases"]["llama/" + name] = {"error": repr(e)}
+    # LLaVA: from_pretrained maps the checkpoint's (older) parameter names; each <image> id in the fixture prompt
+    # is expanded to the image's patch tokens, as transformers' processor does before the model sees the ids
+    try:
+        from transformers import LlavaForConditionalGeneration
+        d = f"{root}/llava/llava-tiny"
+        cfgd = json.load(open(f"{d}/config.json"))
+        img_id = cfgd.get("image_token_index", cfgd.get("image_token_id"))
+        n_img = int(cfgd.get("image_seq_length", 0))
+        m = LlavaForConditionalGeneration.from_pretrained(d, dtype=torch.float32).eval()
+        ids = []
+        for t in np.load(f"{d}/prompt.npy").tolist():
+            ids += [t] * n_img if t == img_id else [t]
+        ids = torch.tensor([ids])
+        pv = torch.from_numpy(np.load(f"{d}/pixel_values.npy"))
+        with torch.no_grad():
+            logits = m(input_ids=ids, pixel_values=pv).logits[0]
+            seq, greedy = ids, []
+            for _ in range(32):
+                nxt = int(m(input_ids=seq, pixel_values=pv).logits[0, -1].argmax())
+                greedy.append(nxt)
+                seq = torch.cat([seq, torch.tensor([[nxt]])], dim=1)
+            text_ids = torch.from_numpy(np.load(f"{d}/prompt_text.npy")).long()[None]
+            logits_text = m(input_ids=text_ids).logits[0]
+        res["cases"]["llava/llava-tiny"] = {"fp32": {
+            "logits_rel_err_vs_fixture": rel(logits.numpy(), np.load(f"{d}/logits.npy")),
+            "text_only_logits_rel_err_vs_fixture": rel(logits_text.numpy(), np.load(f"{d}/logits_text.npy")),
+            "greedy_equal": greedy == np.load(f"{d}/greedy.npy").tolist(), "greedy": greedy}}
+    except Exception as e:
+        res["cases"]["llava/llava-tiny"] = {"error": repr(e)}
 except Exception as e:
     res["error"] = repr(e)
 
