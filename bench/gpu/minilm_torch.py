@@ -14,25 +14,9 @@ import datetime
 import json
 import os
 import statistics
-import struct
 import sys
 
-
-def read_safetensors(path, torch):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            raise ValueError("%s: dtype %s (expected F32)" % (name, info["dtype"]))
-        a, b = info["data_offsets"]
-        t = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(info["shape"])
-        out[name] = t
-    return out
+from safetensors_f32 import read_safetensors
 
 
 def build(torch, cfg, sd, dev):

@@ -4,7 +4,8 @@ WordPiece tokenizer.json, against the PyTorch BERT of models/src/test/resources/
 the published architecture) + the sentence-transformers recipe (mean pooling over real tokens, L2 normalisation).
 Token ids are computed here by a WordPiece written from BERT's published rules (lower case, accents stripped, CJK
 characters and punctuation split off, greedy longest-match with ## continuations), truncated to
-min(max_position_embeddings, 256, sentence_bert_config max_seq_length) keeping [SEP]. Texts: short, empty, unicode,
+min(max_position_embeddings (- 2 for RoBERTa), 256, sentence_bert_config max_seq_length) keeping [SEP];
+RoBERTa-type configs take position ids from padding_idx + 1 = 2. Texts: short, empty, unicode,
 a text longer than the context, mixed batch.
 
 Usage (from the repository root, after the CLI is built):
@@ -92,9 +93,21 @@ CASES = [
                            intermediate_size=96, max_position_embeddings=512), None),
     ('h36_pos64_sbert48', dict(vocab_size=90, hidden_size=36, num_hidden_layers=1, num_attention_heads=3,
                                intermediate_size=50, max_position_embeddings=64, layer_norm_eps=1e-5), 48),
+    ('roberta_pos_offset', dict(model_type="roberta", pad_token_id=1, vocab_size=70, hidden_size=40, num_hidden_layers=2,
+                                num_attention_heads=4, intermediate_size=64, max_position_embeddings=66,
+                                type_vocab_size=1, layer_norm_eps=1e-5), None),
     ('h32_type1', dict(vocab_size=77, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                        intermediate_size=64, max_position_embeddings=300, type_vocab_size=1), None),
 ]
+
+
+def forward(m, ids, offset):
+    """B.Bert.forward with position ids offset..offset+S-1 (RoBERTa: padding_idx + 1 onwards); one unpadded row."""
+    pos = torch.arange(ids.shape[1])[None, :] + offset
+    x = m.ln(m.word(ids) + m.pos(pos) + m.tok_type(torch.zeros_like(ids)))
+    for layer in m.layers:
+        x = layer(x, torch.ones_like(ids))
+    return x
 
 
 def make(out):
@@ -114,7 +127,8 @@ def make(out):
         json.dump(cfg, open(os.path.join(d, 'config.json'), 'w'), indent=1)
         vocab = vocab_of(cfg['vocab_size'])
         write_tokenizer(os.path.join(d, 'tokenizer.json'), vocab)
-        max_len = min(cfg['max_position_embeddings'], 256)
+        offset = cfg['pad_token_id'] + 1 if cfg.get('model_type') in ('roberta', 'xlm-roberta', 'camembert') else 0
+        max_len = min(cfg['max_position_embeddings'] - offset, 256)
         if sb is not None:
             json.dump({"max_seq_length": sb, "do_lower_case": False}, open(os.path.join(d, 'sentence_bert_config.json'), 'w'))
             max_len = min(max_len, sb)
@@ -122,7 +136,7 @@ def make(out):
         with torch.no_grad():
             for t in TEXTS:
                 ids = torch.tensor([wordpiece(t, vocab, max_len)])
-                h = m(ids, torch.ones_like(ids), torch.zeros_like(ids))[0].double()
+                h = forward(m, ids, offset)[0].double()
                 e = h.mean(0)
                 ref.append((e / e.norm()).numpy())
         np.save(os.path.join(d, 'ref.npy'), np.stack(ref))

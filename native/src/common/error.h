@@ -8,4 +8,14 @@ void set_last_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void clear_last_error();
 }  // namespace tsr
 
+// Rejects a call of the C API: records the printf-style message for tsr_last_error() and returns
+// TSR_ERR_ARG from the enclosing function (which must return int). For argument checks before any work.
+#define TSR_CHECK(cond, ...)              \
+  do {                                    \
+    if (__builtin_expect(!(cond), 0)) {   \
+      ::tsr::set_last_error(__VA_ARGS__); \
+      return TSR_ERR_ARG;                 \
+    }                                     \
+  } while (0)
+
 #endif

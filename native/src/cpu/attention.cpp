@@ -65,9 +65,13 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
   if (seq_q == 0) return TSR_OK;
   ATT_CHECK(q && out && (seq_k == 0 || (k && v)), "tsr_cpu_attention_f32: null pointer");
   const int64_t d = head_dim, group = heads_q / heads_kv;
-  const int64_t nqb = (seq_q + kAttnQueryBlock - 1) / kAttnQueryBlock;
-  const int64_t items = batch * heads_q * nqb;
   const int64_t threads = cpu_threads();
+  // query rows per task: the largest block (each block packs every K^T tile once, so bigger blocks
+  // pack less) that still gives the pool at least two tasks per thread, never under 32 rows
+  int64_t qrows = kAttnQueryBlock;
+  while (qrows > 32 && batch * heads_q * ((seq_q + qrows - 1) / qrows) < 2 * threads) qrows /= 2;
+  const int64_t nqb = (seq_q + qrows - 1) / qrows;
+  const int64_t items = batch * heads_q * nqb;
   // key chunks per item: enough tasks for the pool, each chunk at least kMinKeysPerSplit keys
   int64_t splits = 1;
   if (items < 2 * threads && seq_k >= 2 * kMinKeysPerSplit) {
@@ -86,12 +90,12 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
     const int64_t qb = item % nqb, bh = item / nqb;
     const int64_t h = bh % heads_q, b = bh / heads_q;
     const int64_t kvh = b * heads_kv + h / group;
-    const int64_t row0 = qb * kAttnQueryBlock;
+    const int64_t row0 = qb * qrows;
     t.q = q + (bh * seq_q + row0) * d;
     t.k = k + kvh * kv_capacity * d;
     t.v = v + kvh * kv_capacity * d;
     t.head_dim = d;
-    t.nq = seq_q - row0 < kAttnQueryBlock ? seq_q - row0 : kAttnQueryBlock;
+    t.nq = seq_q - row0 < qrows ? seq_q - row0 : qrows;
     t.kbeg = 0;
     t.kend = seq_k;
     t.limit0 = causal ? limit_base + row0 : INT64_MAX;
@@ -112,7 +116,7 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
       return TSR_OK;
     }
     // split keys: partial (o, m, l) per (item, split), then a log-sum-exp merge per item
-    const int64_t qbk = kAttnQueryBlock;
+    const int64_t qbk = qrows;
     std::vector<float> po(static_cast<size_t>(items * splits * qbk * d));
     std::vector<float> pm(static_cast<size_t>(items * splits * qbk)), pl(pm.size());
     parallel_for(items * splits, 1, [&](int64_t b0, int64_t b1) {
@@ -132,8 +136,8 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
     parallel_for(items, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t item = b0; item < b1; ++item) {
         const int64_t qb = item % nqb, bh = item / nqb;
-        const int64_t row0 = qb * kAttnQueryBlock;
-        const int64_t nq = seq_q - row0 < kAttnQueryBlock ? seq_q - row0 : kAttnQueryBlock;
+        const int64_t row0 = qb * qrows;
+        const int64_t nq = seq_q - row0 < qrows ? seq_q - row0 : qrows;
         const int64_t base = item * splits * qbk;  // the item's parts are qbk rows apart
         K.merge(po.data() + base * d, pm.data() + base, pl.data() + base, splits, qbk, nq, d,
                 out + (bh * seq_q + row0) * d);

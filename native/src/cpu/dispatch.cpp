@@ -52,14 +52,6 @@ inline bool valid_op(int op) { return op >= TSR_OP_ADD && op <= TSR_OP_DIV; }
 inline bool float_dtype(int dt) { return dt == TSR_F32 || dt == TSR_F16 || dt == TSR_BF16; }
 inline int64_t dtype_size(int dt) { return dt == TSR_F32 ? 4 : 2; }
 
-// Rejects a call (TSR_ERR_ARG) with a message.
-#define TSR_CHECK(cond, ...)              \
-  do {                                    \
-    if (__builtin_expect(!(cond), 0)) {   \
-      ::tsr::set_last_error(__VA_ARGS__); \
-      return TSR_ERR_ARG;                 \
-    }                                     \
-  } while (0)
 
 // Runs a unary elementwise float kernel over [0, n).
 template <class Kern>

@@ -18,13 +18,6 @@ const GemmKernels &GK() {
   return k;
 }
 
-#define GEMM_CHECK(cond, ...)             \
-  do {                                    \
-    if (__builtin_expect(!(cond), 0)) {   \
-      ::tsr::set_last_error(__VA_ARGS__); \
-      return TSR_ERR_ARG;                 \
-    }                                     \
-  } while (0)
 
 #ifndef TSR_GEMM_MC
 #define TSR_GEMM_MC 192
@@ -66,9 +59,9 @@ int64_t tsr_cpu_gemm_packed_floats(int64_t n, int64_t k) {
 int tsr_cpu_gemm_pack_f32(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k,
                           float *packed) {
   using namespace tsr;
-  GEMM_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_f32: negative size (n %lld, k %lld)", (long long)n, (long long)k);
+  TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_f32: negative size (n %lld, k %lld)", (long long)n, (long long)k);
   if (n == 0 || k == 0) return TSR_OK;
-  GEMM_CHECK(w && packed, "tsr_cpu_gemm_pack_f32: null pointer");
+  TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_f32: null pointer");
   const GemmKernels &K = GK();
   const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
   const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
@@ -80,14 +73,14 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
                             const float *bias, int act, const float *residual, int64_t ldr, float *out,
                             int64_t ldo) {
   using namespace tsr;
-  GEMM_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_gemm_packed_f32: negative size (m %lld, n %lld, k %lld)",
+  TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_gemm_packed_f32: negative size (m %lld, n %lld, k %lld)",
              (long long)m, (long long)n, (long long)k);
-  GEMM_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_gemm_packed_f32: unknown activation %d", act);
+  TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_gemm_packed_f32: unknown activation %d", act);
   if (m == 0 || n == 0) return TSR_OK;
-  GEMM_CHECK(lda >= k && ldo >= n && (residual == nullptr || ldr >= n),
+  TSR_CHECK(lda >= k && ldo >= n && (residual == nullptr || ldr >= n),
              "tsr_cpu_gemm_packed_f32: leading dimension too small (lda %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
              (long long)lda, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
-  GEMM_CHECK(out && (k == 0 || (x && packed)), "tsr_cpu_gemm_packed_f32: null pointer");
+  TSR_CHECK(out && (k == 0 || (x && packed)), "tsr_cpu_gemm_packed_f32: null pointer");
   const GemmKernels &K = GK();
   GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo};
   const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
@@ -124,14 +117,14 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
 int tsr_cpu_linear_epilogue_f32(float *y, int64_t ldy, int64_t m, int64_t n, const float *bias, int act,
                                 const float *residual, int64_t ldr) {
   using namespace tsr;
-  GEMM_CHECK(m >= 0 && n >= 0, "tsr_cpu_linear_epilogue_f32: negative size (m %lld, n %lld)", (long long)m,
+  TSR_CHECK(m >= 0 && n >= 0, "tsr_cpu_linear_epilogue_f32: negative size (m %lld, n %lld)", (long long)m,
              (long long)n);
-  GEMM_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_linear_epilogue_f32: unknown activation %d", act);
+  TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_linear_epilogue_f32: unknown activation %d", act);
   if (m == 0 || n == 0) return TSR_OK;
-  GEMM_CHECK(ldy >= n && (residual == nullptr || ldr >= n),
+  TSR_CHECK(ldy >= n && (residual == nullptr || ldr >= n),
              "tsr_cpu_linear_epilogue_f32: leading dimension too small (ldy %lld, ldr %lld for n %lld)",
              (long long)ldy, (long long)ldr, (long long)n);
-  GEMM_CHECK(y != nullptr, "tsr_cpu_linear_epilogue_f32: null pointer");
+  TSR_CHECK(y != nullptr, "tsr_cpu_linear_epilogue_f32: null pointer");
   if (bias == nullptr && residual == nullptr && act == TSR_ACT_NONE) return TSR_OK;
   const GemmKernels &K = GK();
   const int64_t grain = kEpilogueGrain / n > 0 ? kEpilogueGrain / n : 1;

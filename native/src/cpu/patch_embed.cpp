@@ -28,13 +28,6 @@ inline int64_t rows_per_task(int64_t row_elems) {
 // a * b * ... fits in int64 (all factors >= 0).
 inline bool fits(int64_t a, int64_t b) { return a == 0 || b <= INT64_MAX / a; }
 
-#define PE_CHECK(cond, ...)               \
-  do {                                    \
-    if (__builtin_expect(!(cond), 0)) {   \
-      ::tsr::set_last_error(__VA_ARGS__); \
-      return TSR_ERR_ARG;                 \
-    }                                     \
-  } while (0)
 
 #define LL(v) static_cast<long long>(v)
 
@@ -45,15 +38,15 @@ extern "C" {
 
 int tsr_cpu_patchify_f32(const float *x, float *cols, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ph,
                          int64_t pw, int64_t lead) {
-  PE_CHECK(n >= 0 && c >= 1 && h >= 1 && w >= 1 && ph >= 1 && pw >= 1 && lead >= 0 && lead <= (1 << 20),
+  TSR_CHECK(n >= 0 && c >= 1 && h >= 1 && w >= 1 && ph >= 1 && pw >= 1 && lead >= 0 && lead <= (1 << 20),
            "tsr_cpu_patchify_f32: bad sizes n=%lld c=%lld h=%lld w=%lld ph=%lld pw=%lld lead=%lld", LL(n), LL(c),
            LL(h), LL(w), LL(ph), LL(pw), LL(lead));
-  PE_CHECK(h % ph == 0 && w % pw == 0, "tsr_cpu_patchify_f32: patch %lldx%lld does not divide image %lldx%lld",
+  TSR_CHECK(h % ph == 0 && w % pw == 0, "tsr_cpu_patchify_f32: patch %lldx%lld does not divide image %lldx%lld",
            LL(ph), LL(pw), LL(h), LL(w));
-  PE_CHECK(tsr::fits(c, h) && tsr::fits(c * h, w) && tsr::fits(c * h * w + lead * c * ph * pw, n),
+  TSR_CHECK(tsr::fits(c, h) && tsr::fits(c * h, w) && tsr::fits(c * h * w + lead * c * ph * pw, n),
            "tsr_cpu_patchify_f32: size overflow");
   if (n == 0) return TSR_OK;
-  PE_CHECK(x != nullptr && cols != nullptr, "tsr_cpu_patchify_f32: null pointer");
+  TSR_CHECK(x != nullptr && cols != nullptr, "tsr_cpu_patchify_f32: null pointer");
   const auto kern = tsr::PK().patchify_rows;
   const int64_t strips = n * (h / ph);
   tsr::parallel_for(strips, tsr::rows_per_task(c * ph * w),
@@ -63,16 +56,16 @@ int tsr_cpu_patchify_f32(const float *x, float *cols, int64_t n, int64_t c, int6
 
 int tsr_cpu_im2col_1d_f32(const float *x, float *cols, int64_t n, int64_t c, int64_t t, int64_t k, int64_t stride,
                           int64_t pad) {
-  PE_CHECK(n >= 0 && c >= 1 && t >= 1 && k >= 1 && stride >= 1 && pad >= 0,
+  TSR_CHECK(n >= 0 && c >= 1 && t >= 1 && k >= 1 && stride >= 1 && pad >= 0,
            "tsr_cpu_im2col_1d_f32: bad sizes n=%lld c=%lld t=%lld k=%lld stride=%lld pad=%lld", LL(n), LL(c), LL(t),
            LL(k), LL(stride), LL(pad));
-  PE_CHECK(pad <= INT64_MAX / 4 && t <= INT64_MAX / 4 && t + 2 * pad >= k,
+  TSR_CHECK(pad <= INT64_MAX / 4 && t <= INT64_MAX / 4 && t + 2 * pad >= k,
            "tsr_cpu_im2col_1d_f32: kernel %lld longer than the padded input %lld + 2*%lld", LL(k), LL(t), LL(pad));
   const int64_t t_out = (t + 2 * pad - k) / stride + 1;
-  PE_CHECK(tsr::fits(c, k) && tsr::fits(c * k, t_out) && tsr::fits(c * k * t_out, n) && tsr::fits(c * t, n),
+  TSR_CHECK(tsr::fits(c, k) && tsr::fits(c * k, t_out) && tsr::fits(c * k * t_out, n) && tsr::fits(c * t, n),
            "tsr_cpu_im2col_1d_f32: size overflow");
   if (n == 0) return TSR_OK;
-  PE_CHECK(x != nullptr && cols != nullptr, "tsr_cpu_im2col_1d_f32: null pointer");
+  TSR_CHECK(x != nullptr && cols != nullptr, "tsr_cpu_im2col_1d_f32: null pointer");
   const auto kern = tsr::PK().im2col_1d_rows;
   tsr::parallel_for(n * t_out, tsr::rows_per_task(c * k),
                     [&](int64_t b, int64_t e) { kern(x, cols, c, t, k, stride, pad, t_out, b, e); });
@@ -81,12 +74,12 @@ int tsr_cpu_im2col_1d_f32(const float *x, float *cols, int64_t n, int64_t c, int
 
 int tsr_cpu_patch_finish_f32(float *out, const float *bias, const float *cls, const float *pos, int64_t n,
                              int64_t l, int64_t d) {
-  PE_CHECK(n >= 0 && l >= 1 && d >= 1, "tsr_cpu_patch_finish_f32: bad sizes n=%lld l=%lld d=%lld", LL(n), LL(l),
+  TSR_CHECK(n >= 0 && l >= 1 && d >= 1, "tsr_cpu_patch_finish_f32: bad sizes n=%lld l=%lld d=%lld", LL(n), LL(l),
            LL(d));
   const int64_t rows = l + (cls != nullptr ? 1 : 0);
-  PE_CHECK(tsr::fits(rows, d) && tsr::fits(rows * d, n), "tsr_cpu_patch_finish_f32: size overflow");
+  TSR_CHECK(tsr::fits(rows, d) && tsr::fits(rows * d, n), "tsr_cpu_patch_finish_f32: size overflow");
   if (n == 0 || (bias == nullptr && cls == nullptr && pos == nullptr)) return TSR_OK;
-  PE_CHECK(out != nullptr, "tsr_cpu_patch_finish_f32: null pointer");
+  TSR_CHECK(out != nullptr, "tsr_cpu_patch_finish_f32: null pointer");
   const auto kern = tsr::PK().finish_rows;
   tsr::parallel_for(n * rows, tsr::rows_per_task(d),
                     [&](int64_t b, int64_t e) { kern(out, bias, cls, pos, l, d, b, e); });
@@ -94,11 +87,11 @@ int tsr_cpu_patch_finish_f32(float *out, const float *bias, const float *cls, co
 }
 
 int tsr_cpu_bias_channels_first_f32(float *out, const float *bias, int64_t n, int64_t d, int64_t t) {
-  PE_CHECK(n >= 0 && d >= 1 && t >= 1, "tsr_cpu_bias_channels_first_f32: bad sizes n=%lld d=%lld t=%lld", LL(n),
+  TSR_CHECK(n >= 0 && d >= 1 && t >= 1, "tsr_cpu_bias_channels_first_f32: bad sizes n=%lld d=%lld t=%lld", LL(n),
            LL(d), LL(t));
-  PE_CHECK(tsr::fits(d, t) && tsr::fits(d * t, n), "tsr_cpu_bias_channels_first_f32: size overflow");
+  TSR_CHECK(tsr::fits(d, t) && tsr::fits(d * t, n), "tsr_cpu_bias_channels_first_f32: size overflow");
   if (n == 0) return TSR_OK;
-  PE_CHECK(out != nullptr && bias != nullptr, "tsr_cpu_bias_channels_first_f32: null pointer");
+  TSR_CHECK(out != nullptr && bias != nullptr, "tsr_cpu_bias_channels_first_f32: null pointer");
   const auto kern = tsr::PK().bias_cf_rows;
   tsr::parallel_for(n * d, tsr::rows_per_task(t), [&](int64_t b, int64_t e) { kern(out, bias, d, t, b, e); });
   return TSR_OK;

@@ -32,16 +32,9 @@ inline int64_t rows_grain(int64_t cols, int64_t elems) {
   return g < 1 ? 1 : g;
 }
 
-#define TSR_RBM_CHECK(cond, ...)          \
-  do {                                    \
-    if (__builtin_expect(!(cond), 0)) {   \
-      ::tsr::set_last_error(__VA_ARGS__); \
-      return TSR_ERR_ARG;                 \
-    }                                     \
-  } while (0)
 
 #define TSR_RBM_SIZES(fn, rows, cols)                                                                  \
-  TSR_RBM_CHECK((rows) >= 0 && (cols) >= 0, fn ": negative size (rows %lld, cols %lld)",              \
+  TSR_CHECK((rows) >= 0 && (cols) >= 0, fn ": negative size (rows %lld, cols %lld)",              \
                 static_cast<long long>(rows), static_cast<long long>(cols))
 
 // Counts of `total` draws from the probabilities p[0, cols) (running-sum inverse, as on CUDA).
@@ -79,7 +72,7 @@ using tsr::RK;
 extern "C" {
 
 int tsr_cpu_philox4x32_10(const uint32_t *counter, const uint32_t *key, uint32_t *out) {
-  TSR_RBM_CHECK(counter && key && out, "tsr_cpu_philox4x32_10: null pointer");
+  TSR_CHECK(counter && key && out, "tsr_cpu_philox4x32_10: null pointer");
   const tsr::philox::U4 r =
       tsr::philox::philox4x32_10(tsr::philox::U4{counter[0], counter[1], counter[2], counter[3]}, key[0], key[1]);
   out[0] = r.x;
@@ -90,9 +83,9 @@ int tsr_cpu_philox4x32_10(const uint32_t *counter, const uint32_t *key, uint32_t
 }
 
 int tsr_cpu_rbm_uniform(uint64_t seed, uint64_t offset, float *out, int64_t n) {
-  TSR_RBM_CHECK(n >= 0, "tsr_cpu_rbm_uniform: negative n (%lld)", static_cast<long long>(n));
+  TSR_CHECK(n >= 0, "tsr_cpu_rbm_uniform: negative n (%lld)", static_cast<long long>(n));
   if (n == 0) return TSR_OK;
-  TSR_RBM_CHECK(out, "tsr_cpu_rbm_uniform: null pointer");
+  TSR_CHECK(out, "tsr_cpu_rbm_uniform: null pointer");
   const auto kern = RK().uniform;
   parallel_for(n, tsr::kGrainRng,
                [&](int64_t b, int64_t e) { kern(seed, offset + static_cast<uint64_t>(b), out + b, e - b); });
@@ -104,7 +97,7 @@ int tsr_cpu_rbm_sigmoid_sample(const float *pre, const float *bias, const float 
                                uint64_t offset) {
   TSR_RBM_SIZES("tsr_cpu_rbm_sigmoid_sample", rows, cols);
   if (rows == 0 || cols == 0) return TSR_OK;
-  TSR_RBM_CHECK(pre && prob, "tsr_cpu_rbm_sigmoid_sample: null pre or prob");
+  TSR_CHECK(pre && prob, "tsr_cpu_rbm_sigmoid_sample: null pre or prob");
   const auto kern = RK().sigmoid_sample;
   parallel_for(rows, tsr::rows_grain(cols, tsr::kGrainRng), [&](int64_t b, int64_t e) {
     kern(pre + b * cols, bias, bias_scale ? bias_scale + b : nullptr, extra ? extra + b * cols : nullptr,
@@ -118,7 +111,7 @@ int tsr_cpu_rbm_gaussian_sample(const float *pre, const float *bias, float *mean
                                 int64_t cols, uint64_t seed, uint64_t offset) {
   TSR_RBM_SIZES("tsr_cpu_rbm_gaussian_sample", rows, cols);
   if (rows == 0 || cols == 0) return TSR_OK;
-  TSR_RBM_CHECK(pre && mean, "tsr_cpu_rbm_gaussian_sample: null pre or mean");
+  TSR_CHECK(pre && mean, "tsr_cpu_rbm_gaussian_sample: null pre or mean");
   const auto kern = RK().gaussian_sample;
   parallel_for(rows, tsr::rows_grain(cols, tsr::kGrainRng), [&](int64_t b, int64_t e) {
     kern(pre + b * cols, bias, mean + b * cols, sample ? sample + b * cols : nullptr, e - b, cols, seed,
@@ -132,9 +125,9 @@ int tsr_cpu_rbm_softmax_sample(const float *pre, const float *bias, const float 
                                uint64_t offset) {
   TSR_RBM_SIZES("tsr_cpu_rbm_softmax_sample", rows, cols);
   if (rows == 0 || cols == 0) return TSR_OK;
-  TSR_RBM_CHECK(pre && prob, "tsr_cpu_rbm_softmax_sample: null pre or prob");
-  TSR_RBM_CHECK(totals || (!mean && !sample), "tsr_cpu_rbm_softmax_sample: mean or sample needs totals");
-  TSR_RBM_CHECK(workspace || !sample, "tsr_cpu_rbm_softmax_sample: sample needs a workspace");
+  TSR_CHECK(pre && prob, "tsr_cpu_rbm_softmax_sample: null pre or prob");
+  TSR_CHECK(totals || (!mean && !sample), "tsr_cpu_rbm_softmax_sample: mean or sample needs totals");
+  TSR_CHECK(workspace || !sample, "tsr_cpu_rbm_softmax_sample: sample needs a workspace");
   const auto kern = RK().softmax_rows;
   parallel_for(rows, tsr::rows_grain(cols, tsr::kGrainRng), [&](int64_t b, int64_t e) {
     kern(pre + b * cols, bias, prob + b * cols, e - b, cols);
@@ -158,7 +151,7 @@ int tsr_cpu_rbm_softmax_sample(const float *pre, const float *bias, const float 
 int tsr_cpu_rbm_row_sums(const float *x, float *out, int64_t rows, int64_t cols) {
   TSR_RBM_SIZES("tsr_cpu_rbm_row_sums", rows, cols);
   if (rows == 0) return TSR_OK;
-  TSR_RBM_CHECK(out && (x || cols == 0), "tsr_cpu_rbm_row_sums: null pointer");
+  TSR_CHECK(out && (x || cols == 0), "tsr_cpu_rbm_row_sums: null pointer");
   const auto kern = RK().row_reduce;
   parallel_for(rows, tsr::rows_grain(cols, tsr::kGrainCheap),
                [&](int64_t b, int64_t e) { kern(x + b * cols, nullptr, out + b, e - b, cols, 0); });
@@ -168,11 +161,11 @@ int tsr_cpu_rbm_row_sums(const float *x, float *out, int64_t rows, int64_t cols)
 int tsr_cpu_rbm_col_stats(const float *pos, const float *pos_scale, int64_t pos_rows, float alpha_pos,
                           const float *neg, const float *neg_scale, int64_t neg_rows, float alpha_neg, float *out,
                           int64_t cols) {
-  TSR_RBM_CHECK(pos_rows >= 0 && neg_rows >= 0 && cols >= 0,
+  TSR_CHECK(pos_rows >= 0 && neg_rows >= 0 && cols >= 0,
                 "tsr_cpu_rbm_col_stats: negative size (pos_rows %lld, neg_rows %lld, cols %lld)",
                 static_cast<long long>(pos_rows), static_cast<long long>(neg_rows), static_cast<long long>(cols));
   if (cols == 0) return TSR_OK;
-  TSR_RBM_CHECK(out && (pos || pos_rows == 0), "tsr_cpu_rbm_col_stats: null pointer");
+  TSR_CHECK(out && (pos || pos_rows == 0), "tsr_cpu_rbm_col_stats: null pointer");
   const auto kern = RK().col_accum;
   const int64_t blocks = (cols + tsr::kColBlock - 1) / tsr::kColBlock;
   const int64_t grain = std::max<int64_t>(1, tsr::kGrainCheap / std::max<int64_t>(1, (pos_rows + neg_rows) * tsr::kColBlock));
@@ -192,9 +185,9 @@ int tsr_cpu_rbm_col_stats(const float *pos, const float *pos_scale, int64_t pos_
 
 int tsr_cpu_rbm_update(float *param, float *velocity, const float *grad, int64_t n, float lr, float momentum,
                        float decay) {
-  TSR_RBM_CHECK(n >= 0, "tsr_cpu_rbm_update: negative n (%lld)", static_cast<long long>(n));
+  TSR_CHECK(n >= 0, "tsr_cpu_rbm_update: negative n (%lld)", static_cast<long long>(n));
   if (n == 0) return TSR_OK;
-  TSR_RBM_CHECK(param && velocity && grad, "tsr_cpu_rbm_update: null pointer");
+  TSR_CHECK(param && velocity && grad, "tsr_cpu_rbm_update: null pointer");
   const auto kern = RK().update;
   parallel_for(n, tsr::kGrainCheap,
                [&](int64_t b, int64_t e) { kern(param + b, velocity + b, grad + b, e - b, lr, momentum, decay); });
@@ -204,14 +197,14 @@ int tsr_cpu_rbm_update(float *param, float *velocity, const float *grad, int64_t
 int tsr_cpu_rbm_free_energy(int visible_type, const float *v, const float *pre, const float *vbias,
                             const float *hbias, const float *totals, float *out, int64_t rows, int64_t nv,
                             int64_t nh) {
-  TSR_RBM_CHECK(visible_type >= TSR_RBM_BINARY && visible_type <= TSR_RBM_SOFTMAX,
+  TSR_CHECK(visible_type >= TSR_RBM_BINARY && visible_type <= TSR_RBM_SOFTMAX,
                 "tsr_cpu_rbm_free_energy: unknown visible type %d", visible_type);
-  TSR_RBM_CHECK(rows >= 0 && nv >= 0 && nh >= 0, "tsr_cpu_rbm_free_energy: negative size (rows %lld, nv %lld, nh %lld)",
+  TSR_CHECK(rows >= 0 && nv >= 0 && nh >= 0, "tsr_cpu_rbm_free_energy: negative size (rows %lld, nv %lld, nh %lld)",
                 static_cast<long long>(rows), static_cast<long long>(nv), static_cast<long long>(nh));
   if (rows == 0) return TSR_OK;
-  TSR_RBM_CHECK(out && (v || nv == 0) && (vbias || nv == 0) && (pre || nh == 0) && (hbias || nh == 0),
+  TSR_CHECK(out && (v || nv == 0) && (vbias || nv == 0) && (pre || nh == 0) && (hbias || nh == 0),
                 "tsr_cpu_rbm_free_energy: null pointer");
-  TSR_RBM_CHECK(visible_type != TSR_RBM_SOFTMAX || totals, "tsr_cpu_rbm_free_energy: SOFTMAX needs totals");
+  TSR_CHECK(visible_type != TSR_RBM_SOFTMAX || totals, "tsr_cpu_rbm_free_energy: SOFTMAX needs totals");
   const auto kern = RK().free_energy;
   parallel_for(rows, tsr::rows_grain(nv + 4 * nh, tsr::kGrainRng), [&](int64_t b, int64_t e) {
     kern(visible_type, v + b * nv, pre + b * nh, vbias, hbias, totals ? totals + b : nullptr, out + b, e - b, nv, nh);
@@ -222,7 +215,7 @@ int tsr_cpu_rbm_free_energy(int visible_type, const float *v, const float *pre, 
 int tsr_cpu_rbm_sq_error(const float *a, const float *b, float *out, int64_t rows, int64_t cols) {
   TSR_RBM_SIZES("tsr_cpu_rbm_sq_error", rows, cols);
   if (rows == 0) return TSR_OK;
-  TSR_RBM_CHECK(out && ((a && b) || cols == 0), "tsr_cpu_rbm_sq_error: null pointer");
+  TSR_CHECK(out && ((a && b) || cols == 0), "tsr_cpu_rbm_sq_error: null pointer");
   const auto kern = RK().row_reduce;
   parallel_for(rows, tsr::rows_grain(cols, tsr::kGrainCheap),
                [&](int64_t s, int64_t e) { kern(a + s * cols, b + s * cols, out + s, e - s, cols, 1); });

@@ -19,13 +19,6 @@
 namespace tsr {
 namespace {
 
-#define TSR_SPEC_CHECK(cond, ...)         \
-  do {                                    \
-    if (__builtin_expect(!(cond), 0)) {   \
-      ::tsr::set_last_error(__VA_ARGS__); \
-      return TSR_ERR_ARG;                 \
-    }                                     \
-  } while (0)
 
 using ll = long long;
 
@@ -182,29 +175,29 @@ struct StftCall {
 };
 
 int check_stft(const char *fn, const StftCall &c) {
-  TSR_SPEC_CHECK(c.x && c.window && c.out, "%s: null pointer", fn);
-  TSR_SPEC_CHECK(c.batch >= 0 && c.x_stride >= 0 && c.sig_len >= 1, "%s: bad sizes batch=%lld x_stride=%lld sig_len=%lld",
+  TSR_CHECK(c.x && c.window && c.out, "%s: null pointer", fn);
+  TSR_CHECK(c.batch >= 0 && c.x_stride >= 0 && c.sig_len >= 1, "%s: bad sizes batch=%lld x_stride=%lld sig_len=%lld",
                  fn, (ll)c.batch, (ll)c.x_stride, (ll)c.sig_len);
-  TSR_SPEC_CHECK(c.n_fft >= 1 && c.n_fft <= TSR_FFT_MAX_N, "%s: n_fft=%lld outside [1, %d]", fn, (ll)c.n_fft,
+  TSR_CHECK(c.n_fft >= 1 && c.n_fft <= TSR_FFT_MAX_N, "%s: n_fft=%lld outside [1, %d]", fn, (ll)c.n_fft,
                  TSR_FFT_MAX_N);
-  TSR_SPEC_CHECK(c.hop >= 1, "%s: hop=%lld < 1", fn, (ll)c.hop);
-  TSR_SPEC_CHECK(c.power == 1 || c.power == 2, "%s: power=%d (1 or 2)", fn, c.power);
+  TSR_CHECK(c.hop >= 1, "%s: hop=%lld < 1", fn, (ll)c.hop);
+  TSR_CHECK(c.power == 1 || c.power == 2, "%s: power=%d (1 or 2)", fn, c.power);
   const int64_t pad = c.center ? c.n_fft / 2 : 0;
   if (c.center) {
-    TSR_SPEC_CHECK(c.sig_len > pad, "%s: sig_len=%lld must exceed n_fft/2=%lld for reflect padding", fn,
+    TSR_CHECK(c.sig_len > pad, "%s: sig_len=%lld must exceed n_fft/2=%lld for reflect padding", fn,
                    (ll)c.sig_len, (ll)pad);
   }
-  TSR_SPEC_CHECK(c.sig_len + 2 * pad >= c.n_fft, "%s: sig_len=%lld shorter than n_fft=%lld", fn, (ll)c.sig_len,
+  TSR_CHECK(c.sig_len + 2 * pad >= c.n_fft, "%s: sig_len=%lld shorter than n_fft=%lld", fn, (ll)c.sig_len,
                  (ll)c.n_fft);
   const int64_t max_frames = 1 + (c.sig_len + 2 * pad - c.n_fft) / c.hop;
-  TSR_SPEC_CHECK(c.n_frames >= 0 && c.n_frames <= max_frames, "%s: n_frames=%lld outside [0, %lld]", fn,
+  TSR_CHECK(c.n_frames >= 0 && c.n_frames <= max_frames, "%s: n_frames=%lld outside [0, %lld]", fn,
                  (ll)c.n_frames, (ll)max_frames);
   for (int64_t b = 0; c.lengths && b < c.batch; ++b) {
-    TSR_SPEC_CHECK(c.lengths[b] >= 0 && c.lengths[b] <= c.x_stride && c.lengths[b] <= c.sig_len,
+    TSR_CHECK(c.lengths[b] >= 0 && c.lengths[b] <= c.x_stride && c.lengths[b] <= c.sig_len,
                    "%s: lengths[%lld]=%lld outside [0, min(x_stride=%lld, sig_len=%lld)]", fn, (ll)b,
                    (ll)c.lengths[b], (ll)c.x_stride, (ll)c.sig_len);
   }
-  if (c.filters) TSR_SPEC_CHECK(c.n_mels >= 1, "%s: n_mels=%lld < 1", fn, (ll)c.n_mels);
+  if (c.filters) TSR_CHECK(c.n_mels >= 1, "%s: n_mels=%lld < 1", fn, (ll)c.n_mels);
   return TSR_OK;
 }
 
@@ -266,11 +259,11 @@ int run_stft(const StftCall &c) {
 extern "C" {
 
 int tsr_cpu_rfft_f32(const float *x, float *out, int64_t rows, int64_t n) {
-  TSR_SPEC_CHECK(rows >= 0, "tsr_cpu_rfft_f32: rows=%lld < 0", (tsr::ll)rows);
-  TSR_SPEC_CHECK(n >= 1 && n <= TSR_FFT_MAX_N, "tsr_cpu_rfft_f32: n=%lld outside [1, %d]", (tsr::ll)n,
+  TSR_CHECK(rows >= 0, "tsr_cpu_rfft_f32: rows=%lld < 0", (tsr::ll)rows);
+  TSR_CHECK(n >= 1 && n <= TSR_FFT_MAX_N, "tsr_cpu_rfft_f32: n=%lld outside [1, %d]", (tsr::ll)n,
                  TSR_FFT_MAX_N);
   if (rows == 0) return TSR_OK;
-  TSR_SPEC_CHECK(x && out, "tsr_cpu_rfft_f32: null pointer");
+  TSR_CHECK(x && out, "tsr_cpu_rfft_f32: null pointer");
   const tsr::RealFftPlan *plan = tsr::real_plan(n);
   const int64_t scratch_n = plan->scratch_floats();
   const tsr::SpectrogramKernels &k = tsr::K();
@@ -297,7 +290,7 @@ int tsr_cpu_stft_power_f32(const float *x, int64_t batch, int64_t x_stride, cons
 int tsr_cpu_mel_spectrogram_f32(const float *x, int64_t batch, int64_t x_stride, const int64_t *lengths,
                                 int64_t sig_len, int64_t n_fft, int64_t hop, const float *window, int center,
                                 int64_t n_frames, int power, const float *filters, int64_t n_mels, float *out) {
-  TSR_SPEC_CHECK(filters, "tsr_cpu_mel_spectrogram_f32: null filters");
+  TSR_CHECK(filters, "tsr_cpu_mel_spectrogram_f32: null filters");
   const tsr::StftCall c{x, batch, x_stride, lengths, sig_len, n_fft, hop, window, center, n_frames, power,
                         filters, n_mels, out};
   const int st = tsr::check_stft("tsr_cpu_mel_spectrogram_f32", c);
@@ -306,11 +299,11 @@ int tsr_cpu_mel_spectrogram_f32(const float *x, int64_t batch, int64_t x_stride,
 
 int tsr_cpu_log_mel_finish_f32(const float *x, float *out, int64_t batch, int64_t per_clip, float floor, int do_log,
                                float clamp_range, float add, float mul) {
-  TSR_SPEC_CHECK(batch >= 0 && per_clip >= 0, "tsr_cpu_log_mel_finish_f32: batch=%lld per_clip=%lld",
+  TSR_CHECK(batch >= 0 && per_clip >= 0, "tsr_cpu_log_mel_finish_f32: batch=%lld per_clip=%lld",
                  (tsr::ll)batch, (tsr::ll)per_clip);
   if (batch == 0 || per_clip == 0) return TSR_OK;
-  TSR_SPEC_CHECK(x && out, "tsr_cpu_log_mel_finish_f32: null pointer");
-  TSR_SPEC_CHECK(!do_log || (floor >= 1.17549435e-38f && floor < __builtin_inff()),
+  TSR_CHECK(x && out, "tsr_cpu_log_mel_finish_f32: null pointer");
+  TSR_CHECK(!do_log || (floor >= 1.17549435e-38f && floor < __builtin_inff()),
                  "tsr_cpu_log_mel_finish_f32: floor=%g must be a positive normal float", static_cast<double>(floor));
   const tsr::SpectrogramKernels &k = tsr::K();
   constexpr int64_t kChunk = 1 << 14;

@@ -21,14 +21,17 @@ namespace {
 constexpr int W = 16;   // floats per vector register
 constexpr int NVS = 4;  // key vectors per score micro-tile (64 keys)
 constexpr int NVP = 4;  // head_dim vectors per PV micro-tile
+constexpr int RP = 8;   // query rows per PV micro-tile (8 rows x 2 vectors: head_dim 32 in 16 registers)
 #elif defined(__AVX2__)
 constexpr int W = 8;
 constexpr int NVS = 2;
 constexpr int NVP = 2;
+constexpr int RP = 4;
 #else
 constexpr int W = 4;
 constexpr int NVS = 2;
 constexpr int NVP = 2;
+constexpr int RP = 4;
 #endif
 constexpr int R = 4;  // query rows per micro-tile
 constexpr int64_t KT = kAttnKeyTile;
@@ -97,6 +100,7 @@ template <int RR>
 inline void pv_rows(const float *__restrict p, const float *__restrict v, int64_t nk, int64_t d,
                     float *__restrict acc) {
   int64_t c0 = pv_chunk<RR, NVP>(p, v, nk, d, acc, 0);
+  if (NVP > 2) c0 = pv_chunk<RR, 2>(p, v, nk, d, acc, c0);
   c0 = pv_chunk<RR, 1>(p, v, nk, d, acc, c0);
   for (; c0 < d; ++c0) {  // head_dim tail (d % W)
     for (int r = 0; r < RR; ++r) {
@@ -115,6 +119,37 @@ inline bool key_kept(const void *mask, int dtype, int64_t j) {
 // NaN-propagating max: once a NaN is seen it stays.
 inline float nmax(float m, float x) { return vm::sel((x > m) | (x != x), x, m); }
 
+// Horizontal NaN-propagating max / sum of an N-float vector by halving (log2 N vector steps instead of
+// N scalar ones: these run once per row and key tile).
+template <int N>
+struct HV {
+  typedef float f __attribute__((vector_size(N * sizeof(float))));
+  typedef int32_t i __attribute__((vector_size(N * sizeof(float))));
+};
+template <int N>
+inline float hmax(typename HV<N>::f v) {
+  if constexpr (N == 2) {
+    return nmax(v[0], v[1]);
+  } else {
+    typename HV<N / 2>::f lo, hi;
+    std::memcpy(&lo, &v, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof lo, sizeof hi);
+    const typename HV<N / 2>::i upd = (hi > lo) | (hi != hi);
+    return hmax<N / 2>(upd ? hi : lo);
+  }
+}
+template <int N>
+inline float hsum(typename HV<N>::f v) {
+  if constexpr (N == 2) {
+    return v[0] + v[1];
+  } else {
+    typename HV<N / 2>::f lo, hi;
+    std::memcpy(&lo, &v, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof lo, sizeof hi);
+    return hsum<N / 2>(lo + hi);
+  }
+}
+
 // NaN-propagating max of the KT scores of a row (vector lanes, then across them).
 inline float row_max(const float *__restrict s) {
   typedef int32_t vi __attribute__((vector_size(W * sizeof(float))));
@@ -124,18 +159,14 @@ inline float row_max(const float *__restrict s) {
     const vi upd = (x > m) | (x != x);
     m = upd ? x : m;
   }
-  float r = kNegInf;
-  for (int k = 0; k < W; ++k) r = nmax(r, m[k]);
-  return r;
+  return hmax<W>(m);
 }
 
 // Sum of the KT probabilities of a row (W partial sums, then across them).
 inline float row_sum(const float *__restrict s) {
   vf a = vf{};
   for (int64_t j = 0; j < KT; j += W) a += vload(s + j);
-  float r = 0.0f;
-  for (int k = 0; k < W; ++k) r += a[k];
-  return r;
+  return hsum<W>(a);
 }
 
 void block(const AttnBlock &t) {
@@ -206,6 +237,8 @@ void block(const AttnBlock &t) {
     }
     const float *vr = t.v + j0 * d;
     r0 = 0;
+    if (RP > R && d <= 2 * W)  // narrow heads: more rows per tile keep the FMA units busy
+      for (; r0 + RP <= nq; r0 += RP) pv_rows<RP>(s + r0 * KT, vr, nk, d, acc + r0 * d);
     for (; r0 + R <= nq; r0 += R) pv_rows<R>(s + r0 * KT, vr, nk, d, acc + r0 * d);
     switch (nq - r0) {
       case 3: pv_rows<3>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;

@@ -9,8 +9,8 @@
 
 namespace tsr {
 
-constexpr int64_t kAttnQueryBlock = 32;  // query rows per task
-constexpr int64_t kAttnKeyTile = 64;     // keys per online-softmax step
+constexpr int64_t kAttnQueryBlock = 128;  // most query rows per task (K^T tile packed once per block)
+constexpr int64_t kAttnKeyTile = 128;     // keys per online-softmax step
 
 // One task: query rows [0, nq) of one (batch, head) against keys [kbeg, kend) of its KV head.
 struct AttnBlock {

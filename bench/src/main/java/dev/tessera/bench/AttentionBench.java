@@ -120,6 +120,7 @@ public class AttentionBench {
                 default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
             }
         }
+        String loadBefore = loadAverage();
         Collection<RunResult> results = new Runner(new OptionsBuilder()
                 .include("^" + AttentionBench.class.getName().replace(".", "\\.") + "\\.")
                 .forks(1)
@@ -145,6 +146,8 @@ public class AttentionBench {
         doc.put("cpu", HostInfo.cpu());
         doc.put("threads", TesseraNative.tsr_cpu_threads());
         doc.put("simd", TesseraNative.tsr_cpu_simd().getString());
+        doc.put("loadAverageBefore", loadBefore); // /proc/loadavg: other work on the host skews both sides
+        doc.put("loadAverageAfter", loadAverage());
         doc.put("method", "JMH average time, 1 fork, " + warmup + " warm-up + " + iterations + " measured iterations of "
                 + time + ", both variants in the same run; composed = Ops.matmul(q, k.t()) -> Ops.scale -> Ops.softmax"
                 + " -> Ops.matmul(p, v) (OpenBLAS sgemm); ratio = composed ms / fused ms (> 1: fused faster)");
@@ -177,5 +180,14 @@ public class AttentionBench {
         }
         Files.writeString(outFile, Json.write(doc));
         System.out.println("wrote " + outFile);
+    }
+
+    /** /proc/loadavg, or "n/a" where there is none. */
+    private static String loadAverage() {
+        try {
+            return java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException | RuntimeException e) {
+            return "n/a";
+        }
     }
 }

@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
 
 /**
  * The CPU linear layer on the shapes of MiniLM-L6 (128 tokens, batch 1 and 32), ViT-B/16 (197 tokens, batch 1
- * and 8) and Llama 0.85B decode / prefill: {@code Ops.linear} on a {@link PackedWeight} (Tessera's GEMM, native
+ * and 8), Llama 0.85B decode / prefill and Whisper's decode-step logits (vocab 51865): {@code Ops.linear} on a {@link PackedWeight} (Tessera's GEMM, native
  * pool) against {@code Ops.matmul(x, wᵀ)} (OpenBLAS single-threaded, split over the cores: the CPU backend's
  * path for unpacked weights), both without epilogue, interleaved in the same process, plus the fused
  * bias + GELU form. Reports GFLOP/s (median and best of the rounds) and the ratio OpenBLAS time / Tessera time,
@@ -50,6 +50,8 @@ public final class LinearBench {
             {"vit b1 fc2", 197, 3072, 768}, {"vit b8 fc1", 1576, 768, 3072}, {"vit b8 fc2", 1576, 3072, 768},
             {"llama decode q", 1, 2048, 2048}, {"llama decode up", 1, 2048, 5632}, {"llama decode down", 1, 5632, 2048},
             {"llama prefill up", 128, 2048, 5632},
+            // Whisper's logits through the tied token embedding, one decode step (packed since s3-gemm2)
+            {"whisper tiny logits", 1, 384, 51865}, {"whisper base logits", 1, 512, 51865},
         };
         String loadBefore = load();
         SplittableRandom r = new SplittableRandom(3);

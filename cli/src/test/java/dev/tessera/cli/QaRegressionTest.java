@@ -20,14 +20,7 @@ class QaRegressionTest {
     void classifyPixelsOfAOneChannelViT(@TempDir Path tmp) throws Exception {
         // num_channels 1: a .npy [N, 1, H, W] used to be refused as "must be [N, 3, H, W]"
         Path dir = QA.resolve("vit-gray");
-        Path logits = tmp.resolve("l.npy");
-        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("pixels.npy").toString(), "--model",
-                dir.toString(), "--logits-out", logits.toString());
-        assertEquals(0, r.code(), r.err());
-        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
-                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
-        System.out.printf("classify 1-channel ViT: logits rel err vs torchvision %.3g%n", e);
-        assertTrue(e <= 1e-4, "rel err " + e);
+        classifyMatchesReference(tmp, dir, "pixels.npy", "classify 1-channel ViT: logits rel err vs torchvision");
         // a 3-channel image file into a 1-channel model: one clear line
         ChatCommandTest.Run bad = VisionCommandsTest.run("classify",
                 QA.resolve("vit-int-size").resolve("wide.png").toString(), "--model", dir.toString());
@@ -40,28 +33,14 @@ class QaRegressionTest {
         // preprocessor_config.json {"size": 48, "resample": 0} (ViTFeatureExtractor): a 32x20 photo is resized to
         // 48x48 (it used to be read as a shortest edge, giving 76x48 and a shape error), with Pillow's nearest indices
         Path dir = QA.resolve("vit-int-size");
-        Path logits = tmp.resolve("l.npy");
-        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("wide.png").toString(), "--model",
-                dir.toString(), "--logits-out", logits.toString());
-        assertEquals(0, r.code(), r.err());
-        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
-                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
-        System.out.printf("classify with int size + nearest: logits rel err vs Pillow+torchvision %.3g%n", e);
-        assertTrue(e <= 1e-4, "rel err " + e);
+        classifyMatchesReference(tmp, dir, "wide.png", "classify with int size + nearest: logits rel err vs Pillow+torchvision");
     }
 
     @Test
     void patchSizeThatDoesNotDivideTheImageSize(@TempDir Path tmp) throws Exception {
         // image_size 20, patch_size 8 (used to be refused): the last 4 rows and columns are not seen, as in transformers
         Path dir = QA.resolve("vit-floor");
-        Path logits = tmp.resolve("l.npy");
-        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("pixels.npy").toString(), "--model",
-                dir.toString(), "--logits-out", logits.toString());
-        assertEquals(0, r.code(), r.err());
-        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
-                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
-        System.out.printf("classify with patch 8 on 20 px: logits rel err vs torchvision on the 16 px crop %.3g%n", e);
-        assertTrue(e <= 1e-4, "rel err " + e);
+        classifyMatchesReference(tmp, dir, "pixels.npy", "classify with patch 8 on 20 px: logits rel err vs torchvision on the 16 px crop");
     }
 
     @Test
@@ -74,5 +53,17 @@ class QaRegressionTest {
         ChatCommandTest.Run c = VisionCommandsTest.run("chat", "--model", VisionCommandsTest.VIT.toString(), "--raw", "hi");
         assertEquals(2, c.code());
         assertTrue(c.err().contains("model_type \"vit\" is not a Llama-style decoder"), c.err());
+    }
+
+    /** classify INPUT (a file in dir) --logits-out, compared with dir/ref_logits.npy (relative error <= 1e-4). */
+    private static void classifyMatchesReference(Path tmp, Path dir, String input, String what) throws Exception {
+        Path logits = tmp.resolve("l.npy");
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve(input).toString(), "--model",
+                dir.toString(), "--logits-out", logits.toString());
+        assertEquals(0, r.code(), r.err());
+        double e = VisionCommandsTest.rel(Npy.read(logits).requireFloats(),
+                Npy.read(dir.resolve("ref_logits.npy")).requireFloats());
+        System.out.printf(what + " %.3g%n", e);
+        assertTrue(e <= 1e-4, what + ": rel err " + e);
     }
 }

@@ -14,15 +14,29 @@ import dev.tessera.models.nn.HfConfig;
  * @param typeVocabSize rows of the token-type embedding ({@code type_vocab_size})
  * @param layerNormEps epsilon of every LayerNorm ({@code layer_norm_eps})
  * @param hiddenAct FFN activation: {@code gelu} (erf form) or {@code gelu_new}/{@code gelu_pytorch_tanh} (tanh)
+ * @param positionOffset the position id of the first token: 0 for BERT; {@code pad_token_id + 1} (2) for RoBERTa-style
+ *     encoders ({@code roberta}, {@code xlm-roberta}, {@code camembert}), whose position ids start after the
+ *     padding index, so that their longest input is {@code max_position_embeddings - 2}
  */
 public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHeads, int intermediateSize,
-        int maxPositions, int typeVocabSize, double layerNormEps, String hiddenAct) {
+        int maxPositions, int typeVocabSize, double layerNormEps, String hiddenAct, int positionOffset) {
+
+    /** A BERT config (position ids from 0). */
+    public BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHeads, int intermediateSize,
+            int maxPositions, int typeVocabSize, double layerNormEps, String hiddenAct) {
+        this(vocabSize, hiddenSize, numLayers, numHeads, intermediateSize, maxPositions, typeVocabSize, layerNormEps,
+                hiddenAct, 0);
+    }
 
     public BertConfig {
         if (vocabSize < 1 || hiddenSize < 1 || numLayers < 0 || numHeads < 1 || intermediateSize < 1
                 || maxPositions < 1 || typeVocabSize < 1) {
             throw new IllegalArgumentException("BertConfig: sizes must be positive: " + describe(vocabSize, hiddenSize,
                     numLayers, numHeads, intermediateSize, maxPositions, typeVocabSize));
+        }
+        if (positionOffset < 0 || positionOffset >= maxPositions) {
+            throw new IllegalArgumentException("BertConfig: position offset " + positionOffset
+                    + " must be in [0, max_position_embeddings " + maxPositions + ")");
         }
         if (hiddenSize % numHeads != 0) {
             throw new IllegalArgumentException("BertConfig: hidden_size " + hiddenSize
@@ -52,7 +66,14 @@ public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHe
         return new BertConfig(c.getInt("vocab_size"), c.getInt("hidden_size"), c.getInt("num_hidden_layers"),
                 c.getInt("num_attention_heads"), c.getInt("intermediate_size"),
                 c.getInt("max_position_embeddings", 512), c.getInt("type_vocab_size", 2),
-                c.getDouble("layer_norm_eps", 1e-12), c.getString("hidden_act", "gelu"));
+                c.getDouble("layer_norm_eps", 1e-12), c.getString("hidden_act", "gelu"),
+                type.equals("roberta") || type.equals("xlm-roberta") || type.equals("camembert")
+                        ? c.getInt("pad_token_id", 1) + 1 : 0);
+    }
+
+    /** The longest input in tokens: {@code max_position_embeddings - positionOffset}. */
+    public int maxTokens() {
+        return maxPositions - positionOffset;
     }
 
     /** Width of one attention head. */

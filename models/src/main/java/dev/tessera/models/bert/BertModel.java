@@ -10,7 +10,6 @@ import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
-import dev.tessera.runtime.PackedWeight;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
@@ -104,13 +103,11 @@ public final class BertModel implements AutoCloseable {
         this.typeEmb = w.take("embeddings.token_type_embeddings.weight", cfg.typeVocabSize(), h);
         this.embLn = LayerNorm.take(w, "embeddings.LayerNorm", h, eps);
         List<Layer> ls = new ArrayList<>();
-        List<Linear[]> qkvParts = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {
             Weights l = w.prefixed("encoder.layer." + i + ".");
-            qkvParts.add(new Linear[] {Linear.takeUnpacked(l, "attention.self.query", h, h, true),
-                Linear.takeUnpacked(l, "attention.self.key", h, h, true),
-                Linear.takeUnpacked(l, "attention.self.value", h, h, true)});
-            ls.add(new Layer(null,
+            // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass
+            ls.add(new Layer(Linear.takeStacked(l, h, h, true, "attention.self.query", "attention.self.key",
+                    "attention.self.value"),
                     Linear.take(l, "attention.output.dense", h, h, true),
                     LayerNorm.take(l, "attention.output.LayerNorm", h, eps),
                     Linear.take(l, "intermediate.dense", h, inter, true),
@@ -118,34 +115,8 @@ public final class BertModel implements AutoCloseable {
                     LayerNorm.take(l, "output.LayerNorm", h, eps)));
         }
         root.finish();
-        // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass
-        List<Tensor> own = new ArrayList<>(root.loaded());
-        try {
-            for (int i = 0; i < ls.size(); i++) {
-                Linear[] p = qkvParts.get(i);
-                Tensor wq = Ops.concat(0, p[0].weight(), p[1].weight(), p[2].weight());
-                own.add(wq);
-                Tensor bq = Ops.concat(0, p[0].bias(), p[1].bias(), p[2].bias());
-                own.add(bq);
-                for (Linear part : p) {
-                    own.remove(part.weight());
-                    own.remove(part.bias());
-                    part.weight().close();
-                    part.bias().close();
-                }
-                PackedWeight pq = Linear.packIfUseful(wq);
-                if (pq != null) {
-                    own.add(pq.buffer());
-                }
-                Layer old = ls.get(i);
-                ls.set(i, new Layer(new Linear(wq, bq, pq), old.o(), old.attnLn(), old.up(), old.down(), old.outLn()));
-            }
-        } catch (RuntimeException e) {
-            own.forEach(Tensor::close);
-            throw e;
-        }
         this.layers = List.copyOf(ls);
-        this.owned = List.copyOf(own);
+        this.owned = root.loaded();
     }
 
     public BertConfig config() {
@@ -159,7 +130,8 @@ public final class BertModel implements AutoCloseable {
     /**
      * The last hidden state {@code [B, S, hidden]} F32 for token ids {@code [B, S]} (I32 or I64) with
      * {@code attentionMask [B, S]} (I32/I64, 0 = padding; null = no padding) and {@code typeIds [B, S]} (null =
-     * all zero). Positions are 0..S-1 for every row (right padding). The result is owned by the caller.
+     * all zero). Positions are 0..S-1 for every row (right padding), shifted by
+     * {@link BertConfig#positionOffset()} for RoBERTa-style encoders. The result is owned by the caller.
      */
     @SuppressWarnings("try")
     public Tensor forward(Tensor ids, Tensor attentionMask, Tensor typeIds) {
@@ -167,9 +139,10 @@ public final class BertModel implements AutoCloseable {
         check(ids, "ids");
         long b = ids.dim(0);
         long s = ids.dim(1);
-        if (s > config.maxPositions()) {
+        if (s > config.maxTokens()) {
             throw new IllegalArgumentException("BertModel: sequence length " + s + " exceeds max_position_embeddings "
-                    + config.maxPositions() + " (truncate the input)");
+                    + config.maxPositions() + (config.positionOffset() > 0 ? " - " + config.positionOffset() : "")
+                    + " (truncate the input)");
         }
         if (attentionMask != null) {
             check(attentionMask, "attentionMask");
@@ -182,7 +155,7 @@ public final class BertModel implements AutoCloseable {
         try (Scope scope = Tessera.scope()) {
             int[] pos = new int[Math.toIntExact(b * s)];
             for (int i = 0; i < pos.length; i++) {
-                pos[i] = (int) (i % s);
+                pos[i] = (int) (i % s) + config.positionOffset(); // RoBERTa: from padding_idx + 1
             }
             Tensor x = Ops.add(Ops.embedding(ids, wordEmb), Ops.embedding(Tensor.ofInts(pos, device, b, s), posEmb));
             Tensor types = typeIds != null ? typeIds : Tensor.zeros(DType.I32, device, b, s);

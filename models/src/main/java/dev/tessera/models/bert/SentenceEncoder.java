@@ -87,10 +87,10 @@ public final class SentenceEncoder implements AutoCloseable {
             tok.close();
             throw e;
         }
-        int max = Math.min(model.config().maxPositions(), DEFAULT_MAX_LENGTH);
+        int max = Math.min(model.config().maxTokens(), DEFAULT_MAX_LENGTH);
         Path sb = dir.resolve("sentence_bert_config.json");
         if (Files.isRegularFile(sb)) {
-            max = Math.min(model.config().maxPositions(), HfConfig.read(sb).getInt("max_seq_length", max));
+            max = Math.min(model.config().maxTokens(), HfConfig.read(sb).getInt("max_seq_length", max));
         }
         LOG.debug("sentence encoder {} on {}: {} max {} tokens", dir, device, model.config(), max);
         return new SentenceEncoder(model, tok, max, true);
@@ -146,8 +146,8 @@ public final class SentenceEncoder implements AutoCloseable {
     }
 
     private static void checkMax(int maxLength, BertModel model) {
-        if (maxLength < 2 || maxLength > model.config().maxPositions()) {
-            throw new IllegalArgumentException("maxLength must be in [2, " + model.config().maxPositions() + "], got "
+        if (maxLength < 2 || maxLength > model.config().maxTokens()) {
+            throw new IllegalArgumentException("maxLength must be in [2, " + model.config().maxTokens() + "], got "
                     + maxLength);
         }
     }
@@ -228,9 +228,9 @@ public final class SentenceEncoder implements AutoCloseable {
             if (t == null || t.length == 0) {
                 throw new IllegalArgumentException("token ids " + i + " are empty");
             }
-            if (t.length > model.config().maxPositions()) {
+            if (t.length > model.config().maxTokens()) {
                 throw new IllegalArgumentException("token ids " + i + " have " + t.length + " tokens, more than the"
-                        + " model's " + model.config().maxPositions() + " positions");
+                        + " model's " + model.config().maxTokens() + " positions");
             }
             order[i] = i;
         }

@@ -21,7 +21,8 @@ final class ClipEncoder {
     private final int heads;
     private final String act;
 
-    private record Layer(LayerNorm ln1, Linear q, Linear k, Linear v, Linear o, LayerNorm ln2, Linear fc1, Linear fc2) {}
+    /** {@code qkv}: the query, key and value projections stacked into one [3·width, width]. */
+    private record Layer(LayerNorm ln1, Linear qkv, Linear o, LayerNorm ln2, Linear fc1, Linear fc2) {}
 
     ClipEncoder(Weights w, int count, int width, int intermediate, int heads, double eps, String act) {
         this.width = width;
@@ -32,8 +33,8 @@ final class ClipEncoder {
         for (int i = 0; i < count; i++) {
             Weights l = w.prefixed("encoder.layers." + i + ".");
             layers[i] = new Layer(LayerNorm.take(l, "layer_norm1", d, eps),
-                    Linear.take(l, "self_attn.q_proj", d, d, true), Linear.take(l, "self_attn.k_proj", d, d, true),
-                    Linear.take(l, "self_attn.v_proj", d, d, true), Linear.take(l, "self_attn.out_proj", d, d, true),
+                    Linear.takeStacked(l, d, d, true, "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),
+                    Linear.take(l, "self_attn.out_proj", d, d, true),
                     LayerNorm.take(l, "layer_norm2", d, eps), Linear.take(l, "mlp.fc1", d, intermediate, true),
                     Linear.take(l, "mlp.fc2", intermediate, d, true));
         }
@@ -52,9 +53,10 @@ final class ClipEncoder {
         Tensor out;
         try (Scope ls = Tessera.scope()) {
             Tensor x = l.ln1().forward(h);
-            Tensor q = l.q().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
-            Tensor k = l.k().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
-            Tensor v = l.v().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
+            Tensor qkv = l.qkv().forward(x).reshape(n, rows, 3L * heads, hd);
+            Tensor q = qkv.slice(2, 0, heads).transpose(1, 2);
+            Tensor k = qkv.slice(2, heads, 2L * heads).transpose(1, 2);
+            Tensor v = qkv.slice(2, 2L * heads, 3L * heads).transpose(1, 2);
             Tensor a = Attention.scaledDotProduct(q, k, v, causal);
             Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, width), h);
             Tensor m = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(act));

@@ -86,7 +86,9 @@ public final class LlamaForCausalLM implements AutoCloseable {
         if (p == null) {
             return new Proj(l.weight(), null, l.bias());
         }
-        l.weight().close();
+        if (l.weight() != null) {
+            l.weight().close();
+        }
         return new Proj(null, p, l.bias());
     }
 

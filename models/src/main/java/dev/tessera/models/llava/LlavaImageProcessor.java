@@ -1,13 +1,8 @@
 package dev.tessera.models.llava;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.image.ImagePreprocessor;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -33,29 +28,9 @@ public final class LlavaImageProcessor {
      * tower's {@code image_size} when the file is absent.
      */
     public static LlavaImageProcessor load(Path dir, int imageSize) {
-        Path f = dir.resolve("preprocessor_config.json");
-        ObjectMapper om = new ObjectMapper();
-        ObjectNode c;
-        try {
-            c = Files.isRegularFile(f) ? (ObjectNode) om.readTree(f.toFile()) : om.createObjectNode();
-        } catch (IOException | ClassCastException e) {
-            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
-        }
-        if (!c.has("size")) {
-            c.putObject("size").put("shortest_edge", imageSize);
-        } else if (c.get("size").isInt()) { // CLIPImageProcessor reads a bare int as the shortest edge
-            int s = c.get("size").intValue();
-            c.putObject("size").put("shortest_edge", s);
-        }
-        if (!c.has("resample")) {
-            c.put("resample", 3);
-        }
-        if (!c.has("do_center_crop")) {
-            c.put("do_center_crop", true);
-        }
-        JsonNode node = c;
-        return new LlavaImageProcessor(ImagePreprocessor.of(node, imageSize, ImagePreprocessor.CLIP_MEAN,
-                ImagePreprocessor.CLIP_STD));
+        // the same processor as the CLIP tower's (CLIPImageProcessor defaults where the config is silent)
+        return new LlavaImageProcessor(dev.tessera.models.clip.ClipModel.imagePreprocessor(dir, imageSize,
+                new dev.tessera.runtime.image.ImageDecoder()));
     }
 
     public int cropHeight() {

@@ -9,7 +9,8 @@ import dev.tessera.runtime.Tensor;
  * {@code y = act(x · Wᵀ + b) + residual} with a PyTorch-layout weight {@code [out, in]}; {@code bias} may be null.
  * {@code packed}, when present, is the same weight prepacked for the backend's GEMM ({@link PackedWeight}; on the
  * CPU: panels read by the native kernel, bias / activation / residual fused into the product) and is what
- * {@link #forward} multiplies; {@code weight} stays available as stored.
+ * {@link #forward} multiplies. A layer made by {@link #take} with a packed form holds only that ({@code weight}
+ * is null: the stored copy is freed once packed, so the model does not keep the weight twice).
  */
 public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
 
@@ -21,15 +22,81 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
     /**
      * Takes {@code name.weight} {@code [out, in]} and, if {@code hasBias}, {@code name.bias} {@code [out]}, and
      * packs the weight where the backend has a packed form (F32 on the CPU). The packed copy is recorded in
-     * {@code w} under {@code name.weight#packed}, so the model that owns {@link Weights#loaded()} frees it.
+     * {@code w} under {@code name.weight#packed}, so the model that owns {@link Weights#loaded()} frees it, and
+     * the stored weight is then freed ({@link Weights#release}; kept when something else also took it, e.g. a
+     * tied embedding), leaving {@link #weight()} null.
      */
     public static Linear take(Weights w, String name, long in, long out, boolean hasBias) {
         Linear l = takeUnpacked(w, name, in, out, hasBias);
         PackedWeight p = packIfUseful(l.weight());
-        if (p != null) {
-            w.own(name + ".weight#packed", p.buffer());
+        if (p == null) {
+            return l;
         }
-        return new Linear(l.weight(), l.bias(), p);
+        w.own(name + ".weight#packed", p.buffer());
+        Tensor kept = w.release(name + ".weight", l.weight()) ? null : l.weight();
+        return new Linear(kept, l.bias(), p);
+    }
+
+    /**
+     * One layer for several projections of the same input stacked along the output: takes
+     * {@code names[i].weight} {@code [out, in]} (and {@code names[i].bias} {@code [out]} if {@code hasBias}) for
+     * each name and returns {@code [names.length · out, in]} (e.g. query, key and value as one GEMM whose output
+     * columns are q | k | v). The stacked weight is packed where the backend has a packed form and only that
+     * copy is kept; the parts are freed ({@link Weights#release}). Everything kept is recorded in {@code w}. When
+     * a part is missing or misshapen the result is an empty placeholder and {@link Weights#finish()} reports it.
+     */
+    public static Linear takeStacked(Weights w, long in, long out, boolean hasBias, String... names) {
+        if (names.length == 0) {
+            throw new IllegalArgumentException("Linear.takeStacked: no names");
+        }
+        Linear[] parts = new Linear[names.length];
+        boolean complete = true;
+        for (int i = 0; i < names.length; i++) {
+            parts[i] = takeUnpacked(w, names[i], in, out, hasBias);
+            complete &= parts[i].weight() != null && (!hasBias || parts[i].bias() != null);
+        }
+        if (!complete) {
+            return new Linear(null, null, null);
+        }
+        Tensor[] ws = new Tensor[names.length];
+        Tensor[] bs = new Tensor[names.length];
+        for (int i = 0; i < names.length; i++) {
+            ws[i] = parts[i].weight();
+            bs[i] = parts[i].bias();
+        }
+        String key = names[0] + "#stacked";
+        Tensor weight = names.length == 1 ? ws[0] : Ops.concat(0, ws);
+        Tensor bias = !hasBias ? null : names.length == 1 ? bs[0] : Ops.concat(0, bs);
+        PackedWeight p;
+        try {
+            p = packIfUseful(weight);
+        } catch (RuntimeException e) {
+            if (weight != ws[0]) {
+                weight.close();
+            }
+            throw e;
+        }
+        if (p != null) {
+            w.own(key + ".weight#packed", p.buffer());
+            if (weight != ws[0]) {
+                weight.close();
+            }
+            weight = null;
+        } else if (weight != ws[0]) {
+            w.own(key + ".weight", weight);
+        }
+        if (bias != null && bias != bs[0]) {
+            w.own(key + ".bias", bias);
+        }
+        for (int i = 0; i < names.length; i++) {
+            if (ws[i] != weight) {
+                w.release(names[i] + ".weight", ws[i]);
+            }
+            if (bs[i] != null && bs[i] != bias) {
+                w.release(names[i] + ".bias", bs[i]);
+            }
+        }
+        return new Linear(weight, bias, p);
     }
 
     /** As {@link #take} without packing (for a weight that is only an input to another, e.g. concatenated). */

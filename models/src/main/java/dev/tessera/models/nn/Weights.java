@@ -33,6 +33,7 @@ public final class Weights {
         final List<String> missing = new ArrayList<>();
         final List<String> badShape = new ArrayList<>();
         final Map<String, Tensor> loaded = new LinkedHashMap<>();
+        final Map<String, Integer> handedOut = new java.util.HashMap<>();
         Predicate<String> ignoreExtra = n -> false;
     }
 
@@ -106,6 +107,7 @@ public final class Weights {
             t = source.load(full, device, dtype);
             shared.loaded.put(full, t);
         }
+        shared.handedOut.merge(full, 1, Integer::sum);
         return t;
     }
 
@@ -149,6 +151,23 @@ public final class Weights {
         }
     }
 
+    /**
+     * Frees the parameter {@code name} (relative to the prefix) if {@link #take} handed out {@code t} for it exactly
+     * once, so nothing else holds it (e.g. a weight only used through its packed copy); a later {@link #take} of
+     * the same name loads it again. Returns whether it was freed; a parameter taken more than once (tied
+     * weights) stays loaded.
+     */
+    public boolean release(String name, Tensor t) {
+        String full = prefix + name;
+        if (t == null || shared.loaded.get(full) != t || shared.handedOut.getOrDefault(full, 0) != 1) {
+            return false;
+        }
+        shared.loaded.remove(full);
+        shared.handedOut.remove(full);
+        t.close();
+        return true;
+    }
+
     /** Every tensor handed out so far, in load order (the model owns and closes them). */
     public List<Tensor> loaded() {
         return List.copyOf(shared.loaded.values());
@@ -158,5 +177,6 @@ public final class Weights {
     public void closeLoaded() {
         shared.loaded.values().forEach(Tensor::close);
         shared.loaded.clear();
+        shared.handedOut.clear();
     }
 }

@@ -39,7 +39,8 @@ public final class ViTForImageClassification implements AutoCloseable {
     private final List<Tensor> owned;
     private boolean closed;
 
-    private record Layer(LayerNorm ln1, Linear q, Linear k, Linear v, Linear o, LayerNorm ln2, Linear fc1, Linear fc2) {}
+    /** {@code qkv}: the query, key and value projections stacked into one [3·hidden, hidden]. */
+    private record Layer(LayerNorm ln1, Linear qkv, Linear o, LayerNorm ln2, Linear fc1, Linear fc2) {}
 
     private ViTForImageClassification(ViTConfig cfg, TensorSource src, Device device, DType dtype) {
         this.cfg = cfg;
@@ -59,9 +60,8 @@ public final class ViTForImageClassification implements AutoCloseable {
         for (int i = 0; i < layers.length; i++) {
             Weights l = w.prefixed("encoder.layer." + i + ".");
             layers[i] = new Layer(LayerNorm.take(l, "layernorm_before", d, eps),
-                    Linear.take(l, "attention.attention.query", d, d, cfg.qkvBias()),
-                    Linear.take(l, "attention.attention.key", d, d, cfg.qkvBias()),
-                    Linear.take(l, "attention.attention.value", d, d, cfg.qkvBias()),
+                    Linear.takeStacked(l, d, d, cfg.qkvBias(), "attention.attention.query",
+                            "attention.attention.key", "attention.attention.value"),
                     Linear.take(l, "attention.output.dense", d, d, true), LayerNorm.take(l, "layernorm_after", d, eps),
                     Linear.take(l, "intermediate.dense", d, m, true), Linear.take(l, "output.dense", m, d, true));
         }
@@ -118,9 +118,10 @@ public final class ViTForImageClassification implements AutoCloseable {
             for (Layer l : layers) {
                 try (Scope ls = Tessera.scope()) {
                     Tensor x = l.ln1().forward(h);
-                    Tensor q = l.q().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
-                    Tensor k = l.k().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
-                    Tensor v = l.v().forward(x).reshape(n, rows, heads, hd).transpose(1, 2);
+                    Tensor qkv = l.qkv().forward(x).reshape(n, rows, 3L * heads, hd);
+                    Tensor q = qkv.slice(2, 0, heads).transpose(1, 2);
+                    Tensor k = qkv.slice(2, heads, 2L * heads).transpose(1, 2);
+                    Tensor v = qkv.slice(2, 2L * heads, 3L * heads).transpose(1, 2);
                     Tensor a = Attention.scaledDotProduct(q, k, v, false);
                     Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, d), h);
                     Tensor mm = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(cfg.hiddenAct()));

@@ -10,6 +10,7 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.PatchEmbedding;
+import dev.tessera.runtime.PackedWeight;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
@@ -44,6 +45,8 @@ public final class WhisperModel implements AutoCloseable {
     private final EncLayer[] enc;
     private final LayerNorm encNorm;
     private final Tensor tokEmb, decPos;
+    /** The tied output projection: {@code tokEmb} packed for the GEMM (null where the backend has no packed form). */
+    private final PackedWeight logitsPacked;
     private final DecLayer[] dec;
     private final LayerNorm decNorm;
     private final List<Tensor> owned = new ArrayList<>();
@@ -82,6 +85,12 @@ public final class WhisperModel implements AutoCloseable {
         Weights dw = w.prefixed("model.decoder.");
         tokEmb = dw.take("embed_tokens.weight", cfg.vocabSize(), d);
         decPos = dw.take("embed_positions.weight", cfg.maxTargetPositions(), d);
+        // the table stays for the token lookup; its packed copy serves the logits (one-row decode steps read it
+        // as panels instead of an unpacked M=1 sgemm)
+        logitsPacked = Linear.packIfUseful(tokEmb);
+        if (logitsPacked != null) {
+            dw.own("embed_tokens.weight#packed", logitsPacked.buffer());
+        }
         dec = new DecLayer[cfg.decoderLayers()];
         for (int i = 0; i < dec.length; i++) {
             Weights l = dw.prefixed("layers." + i + ".");
@@ -303,7 +312,10 @@ public final class WhisperModel implements AutoCloseable {
                 }
             }
             Tensor last = allPositions ? x : x.slice(1, s - 1, s);
-            Tensor logits = Ops.linear(decNorm.forward(last), tokEmb, null);
+            Tensor normed = decNorm.forward(last);
+            Tensor logits = logitsPacked != null
+                    ? Ops.linear(normed, logitsPacked, null, FusedActivation.NONE, null)
+                    : Ops.linear(normed, tokEmb, null);
             if (logits.dtype() != DType.F32) {
                 logits = Ops.convert(logits, DType.F32);
             }

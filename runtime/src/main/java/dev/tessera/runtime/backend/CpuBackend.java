@@ -324,6 +324,10 @@ public final class CpuBackend implements Backend {
         long pa = a.address();
         long pb = b.address();
         long pc = c.address();
+        if (packPerCall(transA, m, n, k, alpha, beta, batch)) {
+            gemmPackedPerCall(transB, m, n, k, pa, lda, pb, ldb, pc, ldc);
+            return;
+        }
         int parts = BlasSplit.parts();
         if (parts > 1 && (2.0 * m * n * k * batch >= BlasSplit.MIN_FLOPS
                 || (m <= BlasSplit.MIN_ROWS && (long) k * n >= BlasSplit.MIN_B_ELEMENTS))) {
@@ -349,6 +353,33 @@ public final class CpuBackend implements Backend {
         for (int i = 0; i < batch; i++) {
             OpenBlas.sgemm(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
                     beta, pc + 4L * i * strideC, ldc);
+        }
+    }
+
+    /** Smallest m·n·k routed through the native GEMM with B packed per call (below it OpenBLAS wins). */
+    static final double PACK_PER_CALL_MIN_MNK = Double.parseDouble(
+            System.getProperty("tessera.cpu.packPerCallMinMnk", String.valueOf(128.0 * 128 * 128)));
+
+    /**
+     * Whether a plain product goes through the native packed GEMM (B packed into a temporary per call, work on
+     * the native pool): one fp32 product C = A·B (alpha 1, beta 0, A row-major), big enough that packing B is
+     * small beside the arithmetic, while OpenBLAS keeps its own threads off (the default split mode).
+     */
+    private static boolean packPerCall(boolean transA, int m, int n, int k, float alpha, float beta, int batch) {
+        return !transA && batch == 1 && alpha == 1f && beta == 0f && k > 0 && BlasSplit.parts() > 1
+                && (double) m * n * k >= PACK_PER_CALL_MIN_MNK && m >= 16;
+    }
+
+    private static void gemmPackedPerCall(boolean transB, int m, int n, int k, long pa, int lda, long pb, int ldb,
+            long pc, int ldc) {
+        // W = Bᵀ as gemm.h wants it ([n, k]): element (j, kk) at B[kk, j] (row-major B) or B[j, kk] (transposed)
+        long strideN = transB ? ldb : 1;
+        long strideK = transB ? 1 : ldb;
+        try (Tensor packed = Tensor.empty(DType.F32, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k))) {
+            NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_f32(pb, strideN, strideK, n, k, packed.address()),
+                    "tsr_cpu_gemm_pack_f32");
+            NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_f32(pa, Math.max(lda, k), packed.address(), m, n, k, 0,
+                    FusedActivation.NONE.code(), 0, n, pc, ldc), "tsr_cpu_gemm_packed_f32");
         }
     }
 

@@ -1,0 +1,119 @@
+package dev.tessera.models.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.models.Fixtures;
+import dev.tessera.models.bert.BertConfig;
+import dev.tessera.models.bert.BertModel;
+import dev.tessera.models.vit.ViTConfig;
+import dev.tessera.models.vit.ViTForImageClassification;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.PackedWeight;
+import dev.tessera.runtime.Tensor;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A model whose linear weights are packed for the CPU GEMM holds each of them once: the native bytes a loaded
+ * model owns are exactly its checkpoint's parameter bytes, with every projection counted at its packed size
+ * (query/key/value stacked into one), not the stored copy plus the packed one.
+ */
+class PackedWeightMemoryTest {
+    private static long allocated() {
+        return Backends.get(Device.CPU).memoryStats(Device.CPU).allocatedBytes();
+    }
+
+    /** Bytes of {@code [out, in]} F32 packed for the CPU GEMM. */
+    private static long packedBytes(long out, long in) {
+        try (Tensor w = Tensor.zeros(DType.F32, Device.CPU, out, in); PackedWeight p = PackedWeight.pack(w)) {
+            assertTrue(p.isPacked(), "F32 on the CPU has a packed form");
+            return p.packedBytes();
+        }
+    }
+
+    /** All stored parameters' F32 bytes (names matching {@code skip} excluded). */
+    private static long checkpointBytes(Path dir, java.util.function.Predicate<String> skip) {
+        try (TensorSource src = TensorSource.safetensors(dir)) {
+            long n = 0;
+            for (String name : src.names()) {
+                if (skip.test(name)) {
+                    continue;
+                }
+                long e = 1;
+                for (long d : src.shape(name)) {
+                    e *= d;
+                }
+                n += 4 * e;
+            }
+            return n;
+        }
+    }
+
+    /** Checkpoint bytes with each listed linear {@code [out, in]} weight replaced by its packed size. */
+    private static long expected(long stored, List<long[]> linears) {
+        long e = stored;
+        for (long[] s : linears) {
+            e += packedBytes(s[0], s[1]) - 4 * s[0] * s[1];
+        }
+        return e;
+    }
+
+    private static <M extends AutoCloseable> long ownedBytes(Supplier<M> load) throws Exception {
+        long before = allocated();
+        long owned;
+        try (M m = load.get()) {
+            owned = allocated() - before;
+        }
+        assertEquals(before, allocated(), "closing the model frees everything it owned");
+        return owned;
+    }
+
+    @Test
+    void vitHoldsEachProjectionOnce() throws Exception {
+        Path dir = Fixtures.resource("vision/vit-b");
+        ViTConfig cfg;
+        try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null)) {
+            cfg = m.config();
+        }
+        long d = cfg.hiddenSize();
+        long f = cfg.intermediateSize();
+        List<long[]> lin = new ArrayList<>();
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            lin.add(new long[] {3 * d, d}); // q | k | v stacked
+            lin.add(new long[] {d, d});
+            lin.add(new long[] {f, d});
+            lin.add(new long[] {d, f});
+        }
+        lin.add(new long[] {cfg.labels().size(), d});
+        long want = expected(checkpointBytes(dir, n -> n.contains("pooler.") || n.endsWith("position_ids")), lin);
+        long got = ownedBytes(() -> ViTForImageClassification.load(dir, Device.CPU, null));
+        assertEquals(want, got, "ViT native bytes (parameters once, linears packed)");
+    }
+
+    @Test
+    void bertHoldsEachProjectionOnce() throws Exception {
+        Path dir = Path.of("src/test/resources/bert/tiny");
+        BertConfig cfg;
+        try (BertModel m = BertModel.fromSafetensors(dir, Device.CPU)) {
+            cfg = m.config();
+        }
+        long h = cfg.hiddenSize();
+        long f = cfg.intermediateSize();
+        List<long[]> lin = new ArrayList<>();
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            lin.add(new long[] {3 * h, h});
+            lin.add(new long[] {h, h});
+            lin.add(new long[] {f, h});
+            lin.add(new long[] {h, f});
+        }
+        long want = expected(checkpointBytes(dir, n -> n.contains("pooler.") || n.endsWith("position_ids")), lin);
+        long got = ownedBytes(() -> BertModel.fromSafetensors(dir, Device.CPU));
+        assertEquals(want, got, "BERT native bytes (parameters once, linears packed)");
+    }
+}
