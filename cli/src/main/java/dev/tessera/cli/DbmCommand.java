@@ -7,6 +7,8 @@ import dev.tessera.models.dbm.DbmPictures;
 import dev.tessera.models.dbm.DigitData;
 import dev.tessera.models.dbm.DigitExperiment;
 import dev.tessera.models.dbm.MultimodalDbn;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,7 +70,13 @@ final class DbmCommand {
         @Option(names = "--shift", defaultValue = "1", description = "Training augmentation: random image shifts of up to N "
                 + "pixels and speech shifts of up to N mel bands / frames per epoch (0: off; default ${DEFAULT-VALUE}).")
         int shift;
-        @Option(names = "--device", defaultValue = "cpu", description = "cpu (cuda: not wired yet).")
+        @Option(names = "--joint-epochs", defaultValue = "15", description = "PCD epochs of the joint layer (default ${DEFAULT-VALUE}).")
+        int jointEpochs;
+        @Option(names = "--joint-candidates", defaultValue = "4", description = "Joint layers trained from different seeds; "
+                + "the one whose speech-to-image generation on training pairs is best is kept (default ${DEFAULT-VALUE}).")
+        int jointCandidates;
+        @Option(names = "--device", defaultValue = "cpu", description = "Where the RBMs train: cpu, cuda or cuda:N "
+                + "(readouts and evaluation run on the CPU; default ${DEFAULT-VALUE}).")
         String device;
         @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
         long seed;
@@ -81,17 +89,23 @@ final class DbmCommand {
 
         @Override
         public Integer call() throws Exception {
-            if (!device.equals("cpu")) {
-                throw new IllegalArgumentException("--device " + device + ": only cpu is supported by dbm train for now");
-            }
+            Device dev = Device.parse(device);
+            Backends.get(dev); // fails here, with the reason, when the device is unusable
             Path root = dataRoot(data);
             if (epochs < 1) {
                 throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
             }
+            if (jointCandidates < 1) {
+                throw new IllegalArgumentException("--joint-candidates must be >= 1, got " + jointCandidates);
+            }
+            if (jointEpochs < 1) {
+                throw new IllegalArgumentException("--joint-epochs must be >= 1, got " + jointEpochs);
+            }
             if (limit < 0) {
                 throw new IllegalArgumentException("--limit must be >= 0, got " + limit);
             }
-            DbmConfig cfg = DbmConfig.defaults().withEpochs(epochs).withSeed(seed).withShift(shift);
+            DbmConfig cfg = DbmConfig.defaults().withEpochs(epochs).withSeed(seed).withShift(shift)
+                    .withJointEpochs(jointEpochs);
             System.err.println("loading data from " + root + " ...");
             DigitExperiment.Split train = DigitExperiment.load(root, "train", cfg, limit);
             DigitExperiment.Split test = DigitExperiment.load(root, "test", cfg, 0);
@@ -100,7 +114,7 @@ final class DbmCommand {
             try (DigitExperiment.Trained t = DigitExperiment.train(cfg, train, test.images(), p -> {
                 curve.add(p);
                 bar(p);
-            })) {
+            }, dev, jointCandidates)) {
                 System.err.println();
                 t.save(out);
                 DigitExperiment.Scores s = DigitExperiment.evaluate(t, test);

@@ -1,6 +1,7 @@
 package dev.tessera.models.dbm;
 
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Safetensors;
 import dev.tessera.runtime.rbm.ContrastiveDivergence;
@@ -32,6 +33,12 @@ public final class MultimodalDbn implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MultimodalDbn.class);
     /** Mean-field sweeps in the joint layer when a modality is missing. */
     public static final int FILL_SWEEPS = 20;
+    /** Block Gibbs sweeps of {@link #generateImages}. */
+    public static final int GIBBS_SWEEPS = 200;
+    /** The last sweeps whose p(image top | h) {@link #generateImages} averages. */
+    public static final int GIBBS_KEEP = 100;
+    /** Independent Gibbs chains per row in {@link #generateImages}, averaged. */
+    public static final int GIBBS_CHAINS = 1;
 
     private final DbmConfig config;
     private final RbmParams img1, img2, aud1, aud2, joint;
@@ -64,6 +71,37 @@ public final class MultimodalDbn implements AutoCloseable {
      */
     public static MultimodalDbn train(DbmConfig cfg, float[][] images, float[][] audio, float[][] heldImages,
             Consumer<Progress> progress) {
+        return train(cfg, images, audio, heldImages, progress, Device.CPU);
+    }
+
+    /**
+     * As {@link #train(DbmConfig, float[][], float[][], float[][], Consumer)}, with the CD steps and the
+     * passes between layers on {@code device} (e.g. {@link Device#cuda(int)}); the trained parameters are
+     * copied to the host at the end, so the returned model runs inference on the CPU. Same seed, same
+     * backend: same parameters.
+     */
+    public static MultimodalDbn train(DbmConfig cfg, float[][] images, float[][] audio, float[][] heldImages,
+            Consumer<Progress> progress, Device device) {
+        return train(cfg, images, audio, heldImages, progress, device, 1, null);
+    }
+
+    /**
+     * As {@link #train(DbmConfig, float[][], float[][], float[][], Consumer, Device)}, training
+     * {@code jointCandidates} joint layers from different seeds on the same stacks and keeping the one
+     * {@code jointScore} rates highest (a model-selection hook: {@link DigitExperiment} scores speech-to-image
+     * generation on training pairs). With one candidate, {@code jointScore} is not called and may be null.
+     */
+    public static MultimodalDbn train(DbmConfig cfg, float[][] images, float[][] audio, float[][] heldImages,
+            Consumer<Progress> progress, Device device, int jointCandidates,
+            java.util.function.ToDoubleFunction<MultimodalDbn> jointScore) {
+        if (jointCandidates < 1 || (jointCandidates > 1 && jointScore == null)) {
+            throw new IllegalArgumentException("train: jointCandidates must be >= 1 (got " + jointCandidates
+                    + "), with a score function when > 1");
+        }
+        if (device == null) {
+            throw new IllegalArgumentException("train: device must not be null");
+        }
+        dev.tessera.runtime.Backends.get(device); // throws with the reason (no GPU, no driver) before any work
         int n = images.length;
         if (n == 0 || audio.length != n) {
             throw new IllegalArgumentException("train: " + n + " images but " + audio.length + " speech features");
@@ -100,22 +138,95 @@ public final class MultimodalDbn implements AutoCloseable {
         List<RbmParams> made = new ArrayList<>();
         try {
             RbmParams i1 = layer("image1", made, shifted, heldImages, VisibleType.BINARY, cfg.image1(), cfg,
-                    cfg.learningRate(), seed + 1, progress);
+                    cfg.learningRate(), seed + 1, progress, device);
             RbmParams i2 = layer("image2", made, e -> upAll(i1, VisibleType.BINARY, shifted.apply(e)), null,
-                    VisibleType.BINARY, cfg.image2(), cfg, cfg.learningRate(), seed + 2, progress);
+                    VisibleType.BINARY, cfg.image2(), cfg, cfg.learningRate(), seed + 2, progress, device);
             RbmParams a1 = layer("audio1", made, heard, null, VisibleType.GAUSSIAN, cfg.audio1(), cfg,
-                    cfg.learningRate() / 10, seed + 3, progress);
+                    cfg.learningRate() / 10, seed + 3, progress, device);
             RbmParams a2 = layer("audio2", made, e -> upAll(a1, VisibleType.GAUSSIAN, heard.apply(e)), null,
-                    VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(), seed + 4, progress);
-            RbmParams j = layer("joint", made,
-                    e -> concat(upAll(i2, VisibleType.BINARY, upAll(i1, VisibleType.BINARY, shifted.apply(e))),
-                            upAll(a2, VisibleType.BINARY, upAll(a1, VisibleType.GAUSSIAN, heard.apply(e)))),
-                    null, VisibleType.BINARY, cfg.joint(), cfg, cfg.learningRate(), seed + 5, progress);
-            return new MultimodalDbn(cfg, i1, i2, a1, a2, j, mean, std);
+                    VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(), seed + 4, progress, device);
+            float[][] tops = concat(upAll(i2, VisibleType.BINARY, upAll(i1, VisibleType.BINARY, images)),
+                    upAll(a2, VisibleType.BINARY, upAll(a1, VisibleType.GAUSSIAN, a0)));
+            RbmParams[] st = {i1, i2, a1, a2};
+            if (!device.isCpu()) {
+                for (int k = 0; k < 4; k++) {
+                    RbmParams h = toHost(st[k]);
+                    made.add(h);
+                    st[k].close();
+                    st[k] = h;
+                }
+            }
+            MultimodalDbn best = null;
+            double bestScore = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < jointCandidates; k++) {
+                String name = jointCandidates == 1 ? "joint" : "joint" + (k + 1);
+                RbmParams j = jointLayer(name, made, tops, cfg, seed + 5 + 7919L * k, progress, device);
+                if (!device.isCpu()) {
+                    RbmParams h = toHost(j);
+                    made.add(h);
+                    j.close();
+                    j = h;
+                }
+                MultimodalDbn candidate = new MultimodalDbn(cfg, st[0], st[1], st[2], st[3], j, mean, std);
+                if (jointCandidates == 1) {
+                    return candidate;
+                }
+                double score = jointScore.applyAsDouble(candidate);
+                LOG.info("joint layer candidate {}/{}: score {}", k + 1, jointCandidates, score);
+                if (score > bestScore) {
+                    if (best != null) {
+                        best.joint.close();
+                    }
+                    best = candidate;
+                    bestScore = score;
+                } else {
+                    j.close();
+                }
+            }
+            return best;
         } catch (RuntimeException e) {
             made.forEach(RbmParams::close);
             throw e;
         }
+    }
+
+    /**
+     * The joint layer: PCD-1 over the (unaugmented) mean-field tops of both stacks, one persistent chain per
+     * batch row, constant learning rate and momentum 0.5, {@code cfg.jointEpochs()} epochs. The persistent
+     * chains roam the model's joint distribution, so the negative phase sees image and speech tops the model
+     * itself pairs; this is what gives the cross-modal coupling that generation relies on (plain CD-1 learns
+     * mostly each modality's own statistics there, and speech-to-image generation then collapses to one blob).
+     */
+    static RbmParams jointLayer(String name, List<RbmParams> made, float[][] tops, DbmConfig cfg, long seed,
+            Consumer<Progress> progress, Device device) {
+        int nv = tops[0].length;
+        RbmParams p = RbmParams.init(nv, cfg.joint(), 0.01f, seed, device);
+        made.add(p);
+        int n = tops.length;
+        int b = Math.min(cfg.batch(), n);
+        RbmConfig rc = RbmConfig.defaults().withVisibleType(VisibleType.BINARY).withLearningRate(cfg.learningRate())
+                .withMomentum(0.5f).withWeightDecay(2e-4f).withSeed(seed).withPersistent(true, b);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        float[] flat = new float[b * nv];
+        try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
+            for (int e = 1; e <= cfg.jointEpochs(); e++) {
+                shuffle(order, rnd);
+                for (int s = 0; s + b <= n; s += b) {
+                    for (int r = 0; r < b; r++) {
+                        System.arraycopy(tops[order[s + r]], 0, flat, r * nv, nv);
+                    }
+                    try (Tensor t = Tensor.of(flat, device, b, nv)) {
+                        cd.step(t);
+                    }
+                }
+                report(name, p, VisibleType.BINARY, tops, null, e, cfg.jointEpochs(), progress);
+            }
+        }
+        return p;
     }
 
     /** Momentum of epoch e (1-based): 0.5 for the first five epochs, then 0.9. */
@@ -133,16 +244,17 @@ public final class MultimodalDbn implements AutoCloseable {
      * data, used for the monitors).
      */
     static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
-            float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress) {
-        return layer(name, made, data, held, type, hidden, cfg, lr, 0.9f, seed, progress);
+            float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress,
+            Device device) {
+        return layer(name, made, data, held, type, hidden, cfg, lr, 0.9f, seed, progress, device);
     }
 
     static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
             float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, float lateMomentum, long seed,
-            Consumer<Progress> progress) {
+            Consumer<Progress> progress, Device device) {
         float[][] plain = data.apply(0);
         int nv = plain[0].length;
-        RbmParams p = RbmParams.init(nv, hidden, 0.01f, seed, Device.CPU);
+        RbmParams p = RbmParams.init(nv, hidden, 0.01f, seed, device);
         made.add(p);
         int n = plain.length;
         int b = Math.min(cfg.batch(), n);
@@ -162,27 +274,39 @@ public final class MultimodalDbn implements AutoCloseable {
                     for (int r = 0; r < b; r++) {
                         System.arraycopy(x[order[s + r]], 0, flat, r * nv, nv);
                     }
-                    try (Tensor t = Tensor.of(flat, Device.CPU, b, nv)) {
+                    try (Tensor t = Tensor.of(flat, device, b, nv)) {
                         cd.step(t);
                     }
                 }
             }
-            double recon;
-            double gap = Double.NaN;
-            try (Tensor t = tensor(plain, Math.min(n, 500))) {
-                recon = Rbm.reconstructionError(p, type, t);
-                if (held != null) {
-                    try (Tensor h = tensor(held, Math.min(held.length, 500))) {
-                        gap = meanOf(Rbm.freeEnergy(p, type, h)) - meanOf(Rbm.freeEnergy(p, type, t));
-                    }
-                }
-            }
-            LOG.debug("{} epoch {}/{}: reconstruction error {}", name, e, cfg.epochs(), recon);
-            if (progress != null) {
-                progress.accept(new Progress(name, e, cfg.epochs(), recon, gap));
-            }
+            report(name, p, type, plain, held, e, cfg.epochs(), progress);
         }
         return p;
+    }
+
+    private static RbmParams toHost(RbmParams p) {
+        return RbmParams.of(p.weights().toFloatArray(), p.visibleBias().toFloatArray(), p.hiddenBias().toFloatArray(),
+                p.visibleSize(), p.hiddenSize(), Device.CPU);
+    }
+
+    /** Reconstruction error (and free-energy gap when {@code held} is given) of epoch e, to the log and {@code progress}. */
+    private static void report(String name, RbmParams p, VisibleType type, float[][] data, float[][] held, int e, int epochs,
+            Consumer<Progress> progress) {
+        double recon;
+        double gap = Double.NaN;
+        Device device = p.weights().device();
+        try (Tensor t = tensor(data, Math.min(data.length, 500), device)) {
+            recon = Rbm.reconstructionError(p, type, t);
+            if (held != null) {
+                try (Tensor h = tensor(held, Math.min(held.length, 500), device)) {
+                    gap = meanOf(Rbm.freeEnergy(p, type, h)) - meanOf(Rbm.freeEnergy(p, type, t));
+                }
+            }
+        }
+        LOG.debug("{} epoch {}/{}: reconstruction error {}", name, e, epochs, recon);
+        if (progress != null) {
+            progress.accept(new Progress(name, e, epochs, recon, gap));
+        }
     }
 
     private static double meanOf(Tensor t) {
@@ -205,12 +329,16 @@ public final class MultimodalDbn implements AutoCloseable {
     }
 
     private static Tensor tensor(float[][] rows, int n) {
+        return tensor(rows, n, Device.CPU);
+    }
+
+    private static Tensor tensor(float[][] rows, int n, Device device) {
         int d = rows[0].length;
         float[] flat = new float[n * d];
         for (int r = 0; r < n; r++) {
             System.arraycopy(rows[r], 0, flat, r * d, d);
         }
-        return Tensor.of(flat, Device.CPU, n, d);
+        return Tensor.of(flat, device, n, d);
     }
 
     private static float[][] rows(Tensor t) {
@@ -229,21 +357,15 @@ public final class MultimodalDbn implements AutoCloseable {
         for (int s = 0; s < x.length; s += 1000) {
             int n = Math.min(1000, x.length - s);
             float[][] part = java.util.Arrays.copyOfRange(x, s, s + n);
-            try (Tensor t = tensor(part, n); Tensor h = Rbm.up(p, type, t, null, 1f)) {
+            try (Tensor t = tensor(part, n, p.weights().device()); Tensor h = Rbm.up(p, type, t, null, 1f)) {
                 System.arraycopy(rows(h), 0, out, s, n);
             }
         }
         return out;
     }
 
-    private static float[][] upScaled(RbmParams p, float[][] x, float scale) {
-        try (Tensor t = tensor(x, x.length); Tensor h = Rbm.up(p, VisibleType.BINARY, t, null, scale)) {
-            return rows(h);
-        }
-    }
-
     private static float[][] downAll(RbmParams p, VisibleType type, float[][] h) {
-        try (Tensor t = tensor(h, h.length); Tensor v = Rbm.down(p, type, t, null, null)) {
+        try (Tensor t = tensor(h, h.length, p.weights().device()); Tensor v = Rbm.down(p, type, t, null, null)) {
             return rows(v);
         }
     }
@@ -370,36 +492,9 @@ public final class MultimodalDbn implements AutoCloseable {
         }
         int n = x != null ? x.length : y.length;
         int ni = config.image2();
-        String init = System.getProperty("tessera.dbm.fillInit", "half");
-        int sweeps = Integer.getInteger("tessera.dbm.fillSweeps", FILL_SWEEPS);
-        float[] vb = joint.visibleBias().toFloatArray();
         float[][] v = x != null ? concat(x, constant(n, config.audio2(), 0.5f)) : concat(constant(n, ni, 0.5f), y);
-        for (int i = 0; i < n; i++) {
-            int from = x != null ? ni : 0;
-            int to = x != null ? ni + config.audio2() : ni;
-            for (int j = from; j < to; j++) {
-                v[i][j] = switch (init) {
-                    case "zero", "scale2" -> 0f;
-                    case "bias" -> (float) (1 / (1 + Math.exp(-vb[j])));
-                    default -> 0.5f;
-                };
-            }
-        }
-        for (int s = 0; s < sweeps; s++) {
-            float amp = Float.parseFloat(System.getProperty("tessera.dbm.amp", "1"));
-            float[][] vin = v;
-            if (amp != 1f) {
-                vin = new float[n][];
-                for (int i = 0; i < n; i++) {
-                    vin[i] = v[i].clone();
-                    int from = x != null ? 0 : ni;
-                    int to = x != null ? ni : ni + config.audio2();
-                    for (int j = from; j < to; j++) {
-                        vin[i][j] *= amp;
-                    }
-                }
-            }
-            float[][] h = s == 0 && init.equals("scale2") ? upScaled(joint, v, 2f) : upAll(joint, VisibleType.BINARY, vin);
+        for (int s = 0; s < FILL_SWEEPS; s++) {
+            float[][] h = upAll(joint, VisibleType.BINARY, v);
             float[][] m = downAll(joint, VisibleType.BINARY, h);
             for (int i = 0; i < n; i++) {
                 if (x != null) {
@@ -418,6 +513,93 @@ public final class MultimodalDbn implements AutoCloseable {
         return new float[][][] {a, b};
     }
 
+    /**
+     * The missing top of the joint layer given the other one, by block Gibbs sampling in the joint RBM with
+     * the known top clamped: h ~ p(h | missing, known), missing ~ p(missing | h), starting from missing = 0,
+     * {@link #GIBBS_SWEEPS} sweeps; the result is the average of p(missing | h) over the last
+     * {@link #GIBBS_KEEP} sweeps (a Monte-Carlo estimate of E[missing | known]). {@code knownIsImage}: the
+     * known rows are image tops {@code [n][image2]} (the speech top is sampled), else speech tops
+     * {@code [n][audio2]}. Bernoulli draws come from the runtime's Philox stream with {@code seed}: the same
+     * seed gives the same result on the same backend.
+     */
+    float[][] sampleTop(float[][] known, boolean knownIsImage, long seed) {
+        return sampleTop(known, knownIsImage, seed, GIBBS_CHAINS, GIBBS_SWEEPS, GIBBS_KEEP);
+    }
+
+    float[][] sampleTop(float[][] knownRows, boolean knownIsImage, long seed, int chains, int sweeps, int keep) {
+        float[][] known = new float[knownRows.length * chains][];
+        for (int i = 0; i < knownRows.length; i++) {
+            for (int c = 0; c < chains; c++) {
+                known[i * chains + c] = knownRows[i];
+            }
+        }
+        int n = known.length;
+        int ni = config.image2();
+        int nv = ni + config.audio2();
+        int nh = config.joint();
+        // rows [from, to) of the joint weights belong to the missing top, the others to the known one
+        int from = knownIsImage ? ni : 0;
+        int to = knownIsImage ? nv : ni;
+        int kfrom = knownIsImage ? 0 : ni;
+        int kto = knownIsImage ? ni : nv;
+        int nm = to - from;
+        if (known[0].length != kto - kfrom) {
+            throw new IllegalArgumentException("sampleTop: known rows have " + known[0].length + " values, expected "
+                    + (kto - kfrom));
+        }
+        long offset = 0;
+        Tensor w = joint.weights(); // owned by the model: views only below
+        try (Tensor yt = tensor(known, n);
+                Tensor wx = w.slice(0, from, to);
+                Tensor wxT = wx.t();
+                Tensor wy = w.slice(0, kfrom, kto);
+                Tensor clamped = Ops.matmul(yt, wy);
+                Tensor vb = joint.visibleBias().slice(0, from, to)) {
+            Tensor x = Tensor.zeros(dev.tessera.runtime.DType.F32, Device.CPU, n, nm);
+            Tensor sum = null;
+            try {
+                for (int s = 0; s < sweeps; s++) {
+                    Rbm.Sample xs;
+                    try (Tensor preH = Ops.matmul(x, wx);
+                            Rbm.Sample hs = Rbm.sigmoidSample(preH, joint.hiddenBias(), clamped, seed, offset);
+                            Tensor preX = Ops.matmul(hs.sample(), wxT)) {
+                        offset += (long) n * nh;
+                        xs = Rbm.sigmoidSample(preX, vb, null, seed, offset);
+                        offset += (long) n * nm;
+                    }
+                    x.close();
+                    x = xs.sample();
+                    if (s >= sweeps - keep) {
+                        if (sum == null) {
+                            sum = xs.mean();
+                        } else {
+                            Tensor next = Ops.add(sum, xs.mean());
+                            sum.close();
+                            xs.mean().close();
+                            sum = next;
+                        }
+                    } else {
+                        xs.mean().close();
+                    }
+                }
+                float[] all = sum.toFloatArray();
+                float[][] out = new float[knownRows.length][nm];
+                for (int i = 0; i < n; i++) {
+                    float[] o = out[i / chains];
+                    for (int k = 0; k < nm; k++) {
+                        o[k] += all[i * nm + k] / ((float) keep * chains);
+                    }
+                }
+                return out;
+            } finally {
+                x.close();
+                if (sum != null) {
+                    sum.close();
+                }
+            }
+        }
+    }
+
     private static float[][] constant(int n, int d, float value) {
         float[][] out = new float[n][d];
         for (float[] r : out) {
@@ -428,7 +610,7 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Images {@code [n][imageSize]} (pixel probabilities) generated from speech features. */
     public float[][] generateImages(float[][] features) {
-        float[][] x = fill(null, audioTop(features))[0];
+        float[][] x = sampleTop(audioTop(features), false, config.seed() * 31 + 17);
         return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, x));
     }
 
