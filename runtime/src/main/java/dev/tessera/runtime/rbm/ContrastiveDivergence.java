@@ -29,7 +29,7 @@ import dev.tessera.runtime.Tensor;
  */
 public final class ContrastiveDivergence implements AutoCloseable {
     private final RbmParams params;
-    private RbmConfig config;
+    private final RbmConfig config;
     private long offset;
     private Tensor chains;
     private boolean closed;
@@ -49,18 +49,6 @@ public final class ContrastiveDivergence implements AutoCloseable {
 
     public RbmParams params() {
         return params;
-    }
-
-    /**
-     * Changes the learning rate and momentum of the following steps, keeping the persistent chains and the
-     * random stream (a schedule for PCD, whose chains must survive it). Values are checked as by
-     * {@link RbmConfig}.
-     */
-    public void setRates(float learningRate, float momentum) {
-        if (closed) {
-            throw new IllegalStateException("ContrastiveDivergence.setRates: trainer is closed");
-        }
-        config = config.withLearningRate(learningRate).withMomentum(momentum);
     }
 
     /** The Philox counter the next draw starts at. */
