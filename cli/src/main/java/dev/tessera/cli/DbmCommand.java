@@ -7,6 +7,8 @@ import dev.tessera.models.dbm.DbmPictures;
 import dev.tessera.models.dbm.DigitData;
 import dev.tessera.models.dbm.DigitExperiment;
 import dev.tessera.models.dbm.MultimodalDbn;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -63,9 +65,18 @@ final class DbmCommand {
 
     @Command(name = "train", description = "Train the model and its readouts; writes a checkpoint, pictures and curves.")
     static final class Train implements Callable<Integer> {
-        @Option(names = "--epochs", defaultValue = "15", description = "CD-1 epochs per layer (default ${DEFAULT-VALUE}).")
+        @Option(names = "--epochs", defaultValue = "30", description = "CD-1 epochs per layer (default ${DEFAULT-VALUE}).")
         int epochs;
-        @Option(names = "--device", defaultValue = "cpu", description = "cpu (cuda: not wired yet).")
+        @Option(names = "--shift", defaultValue = "1", description = "Training augmentation: random image shifts of up to N "
+                + "pixels and speech shifts of up to N mel bands / frames per epoch (0: off; default ${DEFAULT-VALUE}).")
+        int shift;
+        @Option(names = "--joint-epochs", defaultValue = "15", description = "PCD epochs of the joint layer (default ${DEFAULT-VALUE}).")
+        int jointEpochs;
+        @Option(names = "--joint-candidates", defaultValue = "4", description = "Joint layers trained from different seeds; "
+                + "the one whose speech-to-image generation on training pairs is best is kept (default ${DEFAULT-VALUE}).")
+        int jointCandidates;
+        @Option(names = "--device", defaultValue = "cpu", description = "Where the RBMs train: cpu, cuda or cuda:N "
+                + "(readouts and evaluation run on the CPU; default ${DEFAULT-VALUE}).")
         String device;
         @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}).")
         long seed;
@@ -78,11 +89,23 @@ final class DbmCommand {
 
         @Override
         public Integer call() throws Exception {
-            if (!device.equals("cpu")) {
-                throw new IllegalArgumentException("--device " + device + ": only cpu is supported by dbm train for now");
-            }
+            Device dev = Device.parse(device);
+            Backends.get(dev); // fails here, with the reason, when the device is unusable
             Path root = dataRoot(data);
-            DbmConfig cfg = DbmConfig.defaults().withEpochs(epochs).withSeed(seed);
+            if (epochs < 1) {
+                throw new IllegalArgumentException("--epochs must be >= 1, got " + epochs);
+            }
+            if (jointCandidates < 1) {
+                throw new IllegalArgumentException("--joint-candidates must be >= 1, got " + jointCandidates);
+            }
+            if (jointEpochs < 1) {
+                throw new IllegalArgumentException("--joint-epochs must be >= 1, got " + jointEpochs);
+            }
+            if (limit < 0) {
+                throw new IllegalArgumentException("--limit must be >= 0, got " + limit);
+            }
+            DbmConfig cfg = DbmConfig.defaults().withEpochs(epochs).withSeed(seed).withShift(shift)
+                    .withJointEpochs(jointEpochs);
             System.err.println("loading data from " + root + " ...");
             DigitExperiment.Split train = DigitExperiment.load(root, "train", cfg, limit);
             DigitExperiment.Split test = DigitExperiment.load(root, "test", cfg, 0);
@@ -91,7 +114,7 @@ final class DbmCommand {
             try (DigitExperiment.Trained t = DigitExperiment.train(cfg, train, test.images(), p -> {
                 curve.add(p);
                 bar(p);
-            })) {
+            }, dev, jointCandidates)) {
                 System.err.println();
                 t.save(out);
                 DigitExperiment.Scores s = DigitExperiment.evaluate(t, test);
@@ -121,7 +144,7 @@ final class DbmCommand {
     static void print(DigitExperiment.Scores s) {
         System.out.printf("held-out voices/digits (%d pairs): image-only %.2f%%  audio-only %.2f%%  both %.2f%%%n", s.testPairs(),
                 100 * s.imageOnly(), 100 * s.audioOnly(), 100 * s.both());
-        System.out.printf("digits generated from speech, classified as the spoken digit: %.2f%% (classifier on real images: %.2f%%)%n",
+        System.out.printf("digits generated from speech, read as the spoken digit by the independent MLP: %.2f%% (on real test images: %.2f%%)%n",
                 100 * s.generatedFromSpeech(), 100 * s.pixelClassifier());
     }
 

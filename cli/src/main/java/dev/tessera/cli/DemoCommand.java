@@ -106,7 +106,7 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("  MiniLM similarity:      " + textSummary);
         System.out.printf("  DBN readout accuracy:   image-only %.1f%%, speech-only %.1f%%, both %.1f%% (%d held-out pairs)%n",
                 100 * s.imageOnly(), 100 * s.audioOnly(), 100 * s.both(), s.testPairs());
-        System.out.printf("  speech -> digit image:  %.1f%% read as the spoken digit by a pixel classifier%n",
+        System.out.printf("  speech -> digit image:  %.1f%% read as the spoken digit by an independent MLP%n",
                 100 * s.generatedFromSpeech());
         System.out.println("  pictures:               " + gen.toAbsolutePath() + " (row d: digit d spoken by held-out voices)");
         System.out.println("                          " + real.toAbsolutePath());

@@ -26,7 +26,9 @@ class DemoCommandTest {
         Matcher acc = Pattern.compile("image-only ([0-9.]+)%, speech-only ([0-9.]+)%, both ([0-9.]+)%").matcher(r.out());
         assertTrue(acc.find(), r.out());
         double both = Double.parseDouble(acc.group(3));
-        assertTrue(both > Double.parseDouble(acc.group(1)) && both > Double.parseDouble(acc.group(2)), r.out());
+        // on 300 pairs speech and both can both be at 100%: joint at least as good as each modality here,
+        // strictly better on the full 2,000 pairs (dbmEvalJsonAndGenerate)
+        assertTrue(both >= Double.parseDouble(acc.group(1)) && both >= Double.parseDouble(acc.group(2)), r.out());
         BufferedImage img = ImageIO.read(out.resolve("generated-from-speech.png").toFile());
         assertEquals(10 * 58, img.getWidth());
         assertEquals(10 * 58, img.getHeight());
@@ -34,18 +36,17 @@ class DemoCommandTest {
 
     @Test
     void dbmEvalJsonAndGenerate(@TempDir Path out) throws Exception {
-        InfoCommandTest.Run r = InfoCommandTest.run("dbm", "eval", "--json", "--pairs", "500");
+        InfoCommandTest.Run r = InfoCommandTest.run("dbm", "eval", "--json");
         assertEquals(0, r.exitCode(), r.out());
         JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals(2000, j.get("test_pairs").asInt(), r.out());
         assertTrue(j.get("both").asDouble() > j.get("image_only").asDouble(), r.out());
         assertTrue(j.get("both").asDouble() > j.get("audio_only").asDouble(), r.out());
-        // The targets (image 97%, speech 95%, both 99%, generated 90%) are NOT reached by the shipped
-        // 10-epoch checkpoint (2000 pairs: 94.5 / 94.1 / 98.4 / 88.4%); these floors guard against regressions
-        // on the first 500 pairs (92.4 / 94.4 / 98.0 / 89.8%).
-        assertTrue(j.get("image_only").asDouble() >= 0.90, r.out());
-        assertTrue(j.get("audio_only").asDouble() >= 0.92, r.out());
-        assertTrue(j.get("both").asDouble() >= 0.97, r.out());
-        assertTrue(j.get("generated_from_speech").asDouble() >= 0.85, r.out());
+        // the targets on all 2,000 held-out pairs (shipped checkpoint: 97.85 / 99.40 / 99.85 / 94.05%)
+        assertTrue(j.get("image_only").asDouble() >= 0.97, r.out());
+        assertTrue(j.get("audio_only").asDouble() >= 0.95, r.out());
+        assertTrue(j.get("both").asDouble() >= 0.99, r.out());
+        assertTrue(j.get("generated_from_speech").asDouble() >= 0.90, r.out());
         // a spoken digit written as WAV by ffmpeg-free Java (a clip of the held-out split, re-encoded)
         Path wav = out.resolve("seven.wav");
         float[] clip = dev.tessera.models.dbm.DigitData.speech(DbmCommand.dataRoot(null).resolve("spoken-digits"), "test")

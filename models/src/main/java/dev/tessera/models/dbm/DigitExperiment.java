@@ -22,6 +22,16 @@ public final class DigitExperiment {
     public static final int CLASSES = 10;
     /** Readout epochs. */
     public static final int READOUT_EPOCHS = 30;
+    /** Augmented copies of the training pairs the readouts see besides the pairs themselves (when shift > 0). */
+    public static final int READOUT_COPIES = 2;
+    /** Joint layers trained per model (seeds differ), of which the best at generation on training pairs is kept. */
+    public static final int JOINT_CANDIDATES = 4;
+    /** Training pairs whose speech scores the joint-layer candidates. */
+    public static final int SELECTION_PAIRS = 1000;
+    /** Hidden units of the independent pixel classifier ({@link PixelMlp}). */
+    public static final int CLASSIFIER_HIDDEN = 300;
+    /** Training epochs of the independent pixel classifier. */
+    public static final int CLASSIFIER_EPOCHS = 30;
 
     private DigitExperiment() {}
 
@@ -72,7 +82,7 @@ public final class DigitExperiment {
     }
 
     /** A trained model with its readouts. */
-    public record Trained(MultimodalDbn model, Readout image, Readout audio, Readout both, Readout pixels)
+    public record Trained(MultimodalDbn model, Readout image, Readout audio, Readout both, DigitClassifier pixels)
             implements AutoCloseable {
         @Override
         public void close() {
@@ -83,11 +93,22 @@ public final class DigitExperiment {
         public void save(Path dir) throws IOException {
             model.save(dir);
             Map<String, Tensor> t = new LinkedHashMap<>();
-            Readout[] rs = {image, audio, both, pixels};
-            String[] names = {"readout.image", "readout.audio", "readout.both", "classifier.pixels"};
+            Readout[] rs = {image, audio, both};
+            String[] names = {"readout.image", "readout.audio", "readout.both"};
             try {
                 for (int i = 0; i < rs.length; i++) {
                     t.put(names[i], Tensor.of(rs[i].toArray(), Device.CPU, CLASSES, rs[i].dim() + 1));
+                }
+                if (pixels instanceof PixelMlp mlp) {
+                    float[][] p = mlp.parameters();
+                    t.put("classifier.mlp.w1", Tensor.of(p[0], Device.CPU, mlp.inputSize(), mlp.hiddenSize()));
+                    t.put("classifier.mlp.b1", Tensor.of(p[1], Device.CPU, mlp.hiddenSize()));
+                    t.put("classifier.mlp.w2", Tensor.of(p[2], Device.CPU, mlp.hiddenSize(), mlp.classes()));
+                    t.put("classifier.mlp.b2", Tensor.of(p[3], Device.CPU, mlp.classes()));
+                } else if (pixels instanceof Readout r) {
+                    t.put("classifier.pixels", Tensor.of(r.toArray(), Device.CPU, CLASSES, r.dim() + 1));
+                } else {
+                    throw new IllegalStateException("cannot save a pixel classifier of type " + pixels.getClass().getName());
                 }
                 Safetensors.write(dir.resolve("readouts.safetensors"), t, Map.of("format", "pt"));
             } finally {
@@ -104,21 +125,30 @@ public final class DigitExperiment {
                 throw new IllegalArgumentException(dir + ": no readouts.safetensors");
             }
             try (Safetensors s = Safetensors.open(f)) {
-                Readout[] rs = new Readout[4];
-                String[] names = {"readout.image", "readout.audio", "readout.both", "classifier.pixels"};
-                for (int i = 0; i < 4; i++) {
-                    if (!s.contains(names[i])) {
-                        throw new IllegalArgumentException(f + ": no tensor \"" + names[i] + "\"");
-                    }
-                    try (Tensor t = s.load(names[i], Device.CPU)) {
-                        rs[i] = Readout.of(t.toFloatArray(), CLASSES);
+                Readout[] rs = new Readout[3];
+                String[] names = {"readout.image", "readout.audio", "readout.both"};
+                for (int i = 0; i < 3; i++) {
+                    rs[i] = Readout.of(tensor(s, f, names[i]), CLASSES);
+                }
+                DigitClassifier pixels;
+                if (s.contains("classifier.mlp.w1")) {
+                    pixels = PixelMlp.of(tensor(s, f, "classifier.mlp.w1"), tensor(s, f, "classifier.mlp.b1"),
+                            tensor(s, f, "classifier.mlp.w2"), tensor(s, f, "classifier.mlp.b2"));
+                } else {
+                    pixels = Readout.of(tensor(s, f, "classifier.pixels"), CLASSES);
+                }
+                int[] rep = m.representationSizes();
+                for (int i = 0; i < 3; i++) {
+                    if (rs[i].dim() != rep[i]) {
+                        throw new IllegalArgumentException(f + ": " + names[i] + " reads " + rs[i].dim()
+                                + " features but the model's representation has " + rep[i]);
                     }
                 }
-                int rep = m.config().image2() + m.config().audio2() + m.config().joint();
-                if (rs[0].dim() != rep || rs[3].dim() != m.config().imageSize()) {
-                    throw new IllegalArgumentException(f + ": readouts do not match the model's representation size " + rep);
+                if (pixels.inputSize() != m.config().imageSize()) {
+                    throw new IllegalArgumentException(f + ": the pixel classifier reads " + pixels.inputSize()
+                            + " pixels but the model's images have " + m.config().imageSize());
                 }
-                return new Trained(m, rs[0], rs[1], rs[2], rs[3]);
+                return new Trained(m, rs[0], rs[1], rs[2], pixels);
             } catch (RuntimeException e) {
                 m.close();
                 throw e;
@@ -126,21 +156,82 @@ public final class DigitExperiment {
         }
     }
 
+    private static float[] tensor(Safetensors s, Path f, String name) {
+        if (!s.contains(name)) {
+            throw new IllegalArgumentException(f + ": no tensor \"" + name + "\"");
+        }
+        try (Tensor t = s.load(name, Device.CPU)) {
+            return t.toFloatArray();
+        }
+    }
+
     /** Trains the model and its readouts on {@code train}. */
     public static Trained train(DbmConfig cfg, Split train, float[][] heldImages, Consumer<MultimodalDbn.Progress> progress) {
-        MultimodalDbn m = MultimodalDbn.train(cfg, train.images(), train.audio(), heldImages, progress);
+        return train(cfg, train, heldImages, progress, Device.CPU);
+    }
+
+    /** As {@link #train(DbmConfig, Split, float[][], Consumer)} with the RBMs trained on {@code device}. */
+    public static Trained train(DbmConfig cfg, Split train, float[][] heldImages, Consumer<MultimodalDbn.Progress> progress,
+            Device device) {
+        return train(cfg, train, heldImages, progress, device, JOINT_CANDIDATES);
+    }
+
+    /**
+     * Trains the independent pixel classifier on the real training images, then the model with
+     * {@code jointCandidates} joint layers (different seeds, same stacks), keeping the one whose digits
+     * generated from the speech of the first {@link #SELECTION_PAIRS} training pairs the classifier reads as
+     * the spoken digit most often (no test data is involved), then the three readouts.
+     */
+    public static Trained train(DbmConfig cfg, Split train, float[][] heldImages, Consumer<MultimodalDbn.Progress> progress,
+            Device device, int jointCandidates) {
+        long s = cfg.seed();
+        PixelMlp rp = PixelMlp.train(train.images(), train.labels(), CLASSES, CLASSIFIER_HIDDEN, CLASSIFIER_EPOCHS, 1, s + 14);
+        int ns = Math.min(SELECTION_PAIRS, train.labels().length);
+        float[][] selAudio = java.util.Arrays.copyOf(train.audio(), ns);
+        int[] selLabels = java.util.Arrays.copyOf(train.labels(), ns);
+        MultimodalDbn m = MultimodalDbn.train(cfg, train.images(), train.audio(), heldImages, progress, device, jointCandidates,
+                c -> rp.accuracy(c.generateImages(selAudio), selLabels));
         try {
-            long s = cfg.seed();
-            Readout ri = Readout.train(m.represent(train.images(), null), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 11);
-            Readout ra = Readout.train(m.represent(null, train.audio()), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 12);
-            Readout rb = Readout.train(m.represent(train.images(), train.audio()), train.labels(), CLASSES, READOUT_EPOCHS, 0.1,
-                    1e-4, s + 13);
-            Readout rp = Readout.train(train.images(), train.labels(), CLASSES, READOUT_EPOCHS, 0.1, 1e-4, s + 14);
+            // the readouts see the training pairs plus READOUT_COPIES copies augmented as the RBMs were (shift > 0)
+            int copies = cfg.shift() > 0 ? READOUT_COPIES : 0;
+            float[][][] imgs = new float[copies + 1][][];
+            float[][][] auds = new float[copies + 1][][];
+            imgs[0] = train.images();
+            auds[0] = train.audio();
+            int side = (int) Math.round(Math.sqrt(cfg.imageSize()));
+            for (int c = 1; c <= copies; c++) {
+                imgs[c] = side * side == cfg.imageSize() ? Augment.shiftAll(train.images(), side, cfg.shift(), s * 7_777L + c)
+                        : train.images();
+                auds[c] = Augment.speechAll(train.audio(), cfg.nMels(), cfg.frames(), cfg.shift(), s * 7_789L + c);
+            }
+            int[] labels = repeat(train.labels(), copies + 1);
+            Readout ri = Readout.train(stack(c -> m.represent(imgs[c], null), copies + 1), labels, CLASSES, READOUT_EPOCHS,
+                    0.1, 1e-4, s + 11);
+            Readout ra = Readout.train(stack(c -> m.represent(null, auds[c]), copies + 1), labels, CLASSES, READOUT_EPOCHS,
+                    0.1, 1e-4, s + 12);
+            Readout rb = Readout.train(stack(c -> m.represent(imgs[c], auds[c]), copies + 1), labels, CLASSES, READOUT_EPOCHS,
+                    0.1, 1e-4, s + 13);
             return new Trained(m, ri, ra, rb, rp);
         } catch (RuntimeException e) {
             m.close();
             throw e;
         }
+    }
+
+    private static float[][] stack(java.util.function.IntFunction<float[][]> part, int parts) {
+        List<float[]> rows = new ArrayList<>();
+        for (int c = 0; c < parts; c++) {
+            rows.addAll(java.util.Arrays.asList(part.apply(c)));
+        }
+        return rows.toArray(new float[0][]);
+    }
+
+    private static int[] repeat(int[] a, int times) {
+        int[] out = new int[a.length * times];
+        for (int t = 0; t < times; t++) {
+            System.arraycopy(a, 0, out, t * a.length, a.length);
+        }
+        return out;
     }
 
     /** Scores a trained model on a held-out split (generation is scored on the split's clips). */

@@ -1,6 +1,7 @@
 package dev.tessera.models.dbm;
 
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Safetensors;
 import dev.tessera.runtime.rbm.ContrastiveDivergence;
@@ -32,12 +33,18 @@ public final class MultimodalDbn implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MultimodalDbn.class);
     /** Mean-field sweeps in the joint layer when a modality is missing. */
     public static final int FILL_SWEEPS = 20;
+    /** Block Gibbs sweeps of {@link #generateImages}. */
+    public static final int GIBBS_SWEEPS = 200;
+    /** The last sweeps whose p(image top | h) {@link #generateImages} averages. */
+    public static final int GIBBS_KEEP = 100;
+    /** Independent Gibbs chains per row in {@link #generateImages}, averaged. */
+    public static final int GIBBS_CHAINS = 1;
 
     private final DbmConfig config;
     private final RbmParams img1, img2, aud1, aud2, joint;
     private final float[] featMean, featStd;
 
-    private MultimodalDbn(DbmConfig config, RbmParams img1, RbmParams img2, RbmParams aud1, RbmParams aud2,
+    MultimodalDbn(DbmConfig config, RbmParams img1, RbmParams img2, RbmParams aud1, RbmParams aud2,
             RbmParams joint, float[] featMean, float[] featStd) {
         this.config = config;
         this.img1 = img1;
@@ -64,6 +71,37 @@ public final class MultimodalDbn implements AutoCloseable {
      */
     public static MultimodalDbn train(DbmConfig cfg, float[][] images, float[][] audio, float[][] heldImages,
             Consumer<Progress> progress) {
+        return train(cfg, images, audio, heldImages, progress, Device.CPU);
+    }
+
+    /**
+     * As {@link #train(DbmConfig, float[][], float[][], float[][], Consumer)}, with the CD steps and the
+     * passes between layers on {@code device} (e.g. {@link Device#cuda(int)}); the trained parameters are
+     * copied to the host at the end, so the returned model runs inference on the CPU. Same seed, same
+     * backend: same parameters.
+     */
+    public static MultimodalDbn train(DbmConfig cfg, float[][] images, float[][] audio, float[][] heldImages,
+            Consumer<Progress> progress, Device device) {
+        return train(cfg, images, audio, heldImages, progress, device, 1, null);
+    }
+
+    /**
+     * As {@link #train(DbmConfig, float[][], float[][], float[][], Consumer, Device)}, training
+     * {@code jointCandidates} joint layers from different seeds on the same stacks and keeping the one
+     * {@code jointScore} rates highest (a model-selection hook: {@link DigitExperiment} scores speech-to-image
+     * generation on training pairs). With one candidate, {@code jointScore} is not called and may be null.
+     */
+    public static MultimodalDbn train(DbmConfig cfg, float[][] images, float[][] audio, float[][] heldImages,
+            Consumer<Progress> progress, Device device, int jointCandidates,
+            java.util.function.ToDoubleFunction<MultimodalDbn> jointScore) {
+        if (jointCandidates < 1 || (jointCandidates > 1 && jointScore == null)) {
+            throw new IllegalArgumentException("train: jointCandidates must be >= 1 (got " + jointCandidates
+                    + "), with a score function when > 1");
+        }
+        if (device == null) {
+            throw new IllegalArgumentException("train: device must not be null");
+        }
+        dev.tessera.runtime.Backends.get(device); // throws with the reason (no GPU, no driver) before any work
         int n = images.length;
         if (n == 0 || audio.length != n) {
             throw new IllegalArgumentException("train: " + n + " images but " + audio.length + " speech features");
@@ -83,76 +121,192 @@ public final class MultimodalDbn implements AutoCloseable {
             }
         }
         for (int j = 0; j < std.length; j++) {
-            std[j] = (float) Math.sqrt(std[j] + 1e-6);
+            // + 1: near-silent positions (almost constant across clips) must not be blown up by the scaling
+            std[j] = (float) Math.sqrt(std[j] + 1);
         }
         float[][] a0 = standardise(audio, mean, std);
         long seed = cfg.seed();
+        int side = (int) Math.round(Math.sqrt(cfg.imageSize()));
+        int shift = side * side == cfg.imageSize() ? cfg.shift() : 0;
+        // epoch e's images: every image moved by its own random shift in [-shift, shift]^2 (epoch 0: none)
+        java.util.function.IntFunction<float[][]> shifted = e -> shift == 0 || e == 0 ? images
+                : Augment.shiftAll(images, side, shift, seed * 1_000_003L + e);
+        // epoch e's speech: every feature moved by random mel-band / frame shifts and a random gain (epoch 0: none)
+        java.util.function.IntFunction<float[][]> heard = e -> cfg.shift() == 0 || e == 0 ? a0
+                : standardise(Augment.speechAll(audio, cfg.nMels(), cfg.frames(), cfg.shift(), seed * 1_000_033L + e),
+                        mean, std);
         List<RbmParams> made = new ArrayList<>();
         try {
-            RbmParams i1 = layer("image1", made, images, heldImages, VisibleType.BINARY, cfg.image1(), cfg, cfg.learningRate(),
-                    seed + 1, progress);
-            float[][] x1 = upAll(i1, VisibleType.BINARY, images);
-            RbmParams i2 = layer("image2", made, x1, null, VisibleType.BINARY, cfg.image2(), cfg, cfg.learningRate(),
-                    seed + 2, progress);
-            float[][] x2 = upAll(i2, VisibleType.BINARY, x1);
-            RbmParams a1 = layer("audio1", made, a0, null, VisibleType.GAUSSIAN, cfg.audio1(), cfg,
-                    cfg.learningRate() / 10, seed + 3, progress);
-            float[][] y1 = upAll(a1, VisibleType.GAUSSIAN, a0);
-            RbmParams a2 = layer("audio2", made, y1, null, VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(),
-                    seed + 4, progress);
-            float[][] y2 = upAll(a2, VisibleType.BINARY, y1);
-            RbmParams j = layer("joint", made, concat(x2, y2), null, VisibleType.BINARY, cfg.joint(), cfg,
-                    cfg.learningRate(), seed + 5, progress);
-            return new MultimodalDbn(cfg, i1, i2, a1, a2, j, mean, std);
+            RbmParams i1 = layer("image1", made, shifted, heldImages, VisibleType.BINARY, cfg.image1(), cfg,
+                    cfg.learningRate(), seed + 1, progress, device);
+            RbmParams i2 = layer("image2", made, e -> upAll(i1, VisibleType.BINARY, shifted.apply(e)), null,
+                    VisibleType.BINARY, cfg.image2(), cfg, cfg.learningRate(), seed + 2, progress, device);
+            RbmParams a1 = layer("audio1", made, heard, null, VisibleType.GAUSSIAN, cfg.audio1(), cfg,
+                    cfg.learningRate() / 10, seed + 3, progress, device);
+            RbmParams a2 = layer("audio2", made, e -> upAll(a1, VisibleType.GAUSSIAN, heard.apply(e)), null,
+                    VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(), seed + 4, progress, device);
+            float[][] tops = concat(upAll(i2, VisibleType.BINARY, upAll(i1, VisibleType.BINARY, images)),
+                    upAll(a2, VisibleType.BINARY, upAll(a1, VisibleType.GAUSSIAN, a0)));
+            RbmParams[] st = {i1, i2, a1, a2};
+            if (!device.isCpu()) {
+                for (int k = 0; k < 4; k++) {
+                    RbmParams h = toHost(st[k]);
+                    made.add(h);
+                    st[k].close();
+                    st[k] = h;
+                }
+            }
+            MultimodalDbn best = null;
+            double bestScore = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < jointCandidates; k++) {
+                String name = jointCandidates == 1 ? "joint" : "joint" + (k + 1);
+                RbmParams j = jointLayer(name, made, tops, cfg, seed + 5 + 7919L * k, progress, device);
+                if (!device.isCpu()) {
+                    RbmParams h = toHost(j);
+                    made.add(h);
+                    j.close();
+                    j = h;
+                }
+                MultimodalDbn candidate = new MultimodalDbn(cfg, st[0], st[1], st[2], st[3], j, mean, std);
+                if (jointCandidates == 1) {
+                    return candidate;
+                }
+                double score = jointScore.applyAsDouble(candidate);
+                LOG.info("joint layer candidate {}/{}: score {}", k + 1, jointCandidates, score);
+                if (score > bestScore) {
+                    if (best != null) {
+                        best.joint.close();
+                    }
+                    best = candidate;
+                    bestScore = score;
+                } else {
+                    j.close();
+                }
+            }
+            return best;
         } catch (RuntimeException e) {
             made.forEach(RbmParams::close);
             throw e;
         }
     }
 
-    private static RbmParams layer(String name, List<RbmParams> made, float[][] data, float[][] held, VisibleType type,
-            int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress) {
-        int nv = data[0].length;
-        RbmParams p = RbmParams.init(nv, hidden, 0.01f, seed, Device.CPU);
+    /**
+     * The joint layer: PCD-1 over the (unaugmented) mean-field tops of both stacks, one persistent chain per
+     * batch row, constant learning rate and momentum 0.5, {@code cfg.jointEpochs()} epochs. The persistent
+     * chains roam the model's joint distribution, so the negative phase sees image and speech tops the model
+     * itself pairs; this is what gives the cross-modal coupling that generation relies on (plain CD-1 learns
+     * mostly each modality's own statistics there, and speech-to-image generation then collapses to one blob).
+     */
+    static RbmParams jointLayer(String name, List<RbmParams> made, float[][] tops, DbmConfig cfg, long seed,
+            Consumer<Progress> progress, Device device) {
+        int nv = tops[0].length;
+        RbmParams p = RbmParams.init(nv, cfg.joint(), 0.01f, seed, device);
         made.add(p);
-        RbmConfig rc = RbmConfig.defaults().withVisibleType(type).withLearningRate(lr).withMomentum(0.5f)
-                .withWeightDecay(2e-4f).withSeed(seed);
-        int n = data.length;
+        int n = tops.length;
+        int b = Math.min(cfg.batch(), n);
+        RbmConfig rc = RbmConfig.defaults().withVisibleType(VisibleType.BINARY).withLearningRate(cfg.learningRate())
+                .withMomentum(0.5f).withWeightDecay(2e-4f).withSeed(seed).withPersistent(true, b);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        float[] flat = new float[b * nv];
+        try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
+            for (int e = 1; e <= cfg.jointEpochs(); e++) {
+                shuffle(order, rnd);
+                for (int s = 0; s + b <= n; s += b) {
+                    for (int r = 0; r < b; r++) {
+                        System.arraycopy(tops[order[s + r]], 0, flat, r * nv, nv);
+                    }
+                    try (Tensor t = Tensor.of(flat, device, b, nv)) {
+                        cd.step(t);
+                    }
+                }
+                report(name, p, VisibleType.BINARY, tops, null, e, cfg.jointEpochs(), progress);
+            }
+        }
+        return p;
+    }
+
+    /** Momentum of epoch e (1-based): 0.5 for the first five epochs, then 0.9. */
+    static float momentum(int e) {
+        return e <= 5 ? 0.5f : 0.9f;
+    }
+
+    /** Learning rate of epoch e (1-based) of {@code epochs}: lr / (1 + 2 (e - 1) / epochs), down to about lr / 3. */
+    static float rate(float lr, int e, int epochs) {
+        return (float) (lr / (1 + 2.0 * (e - 1) / epochs));
+    }
+
+    /**
+     * CD-1 training of one layer: {@code data.apply(e)} gives epoch e's inputs (e = 0: the unaugmented
+     * data, used for the monitors).
+     */
+    static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
+            float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress,
+            Device device) {
+        return layer(name, made, data, held, type, hidden, cfg, lr, 0.9f, seed, progress, device);
+    }
+
+    static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
+            float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, float lateMomentum, long seed,
+            Consumer<Progress> progress, Device device) {
+        float[][] plain = data.apply(0);
+        int nv = plain[0].length;
+        RbmParams p = RbmParams.init(nv, hidden, 0.01f, seed, device);
+        made.add(p);
+        int n = plain.length;
         int b = Math.min(cfg.batch(), n);
         SplittableRandom rnd = new SplittableRandom(seed);
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
-            for (int e = 1; e <= cfg.epochs(); e++) {
+        for (int e = 1; e <= cfg.epochs(); e++) {
+            float[][] x = data.apply(e);
+            RbmConfig rc = RbmConfig.defaults().withVisibleType(type).withLearningRate(rate(lr, e, cfg.epochs()))
+                    .withMomentum(e <= 5 ? 0.5f : lateMomentum).withWeightDecay(2e-4f).withSeed(seed * 7919L + e);
+            try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
                 shuffle(order, rnd);
+                float[] flat = new float[b * nv];
                 for (int s = 0; s + b <= n; s += b) {
-                    float[] flat = new float[b * nv];
                     for (int r = 0; r < b; r++) {
-                        System.arraycopy(data[order[s + r]], 0, flat, r * nv, nv);
+                        System.arraycopy(x[order[s + r]], 0, flat, r * nv, nv);
                     }
-                    try (Tensor t = Tensor.of(flat, Device.CPU, b, nv)) {
+                    try (Tensor t = Tensor.of(flat, device, b, nv)) {
                         cd.step(t);
                     }
                 }
-                double recon;
-                double gap = Double.NaN;
-                try (Tensor t = tensor(data, Math.min(n, 500))) {
-                    recon = Rbm.reconstructionError(p, type, t);
-                    if (held != null) {
-                        try (Tensor h = tensor(held, Math.min(held.length, 500))) {
-                            gap = meanOf(Rbm.freeEnergy(p, type, h)) - meanOf(Rbm.freeEnergy(p, type, t));
-                        }
-                    }
-                }
-                LOG.debug("{} epoch {}/{}: reconstruction error {}", name, e, cfg.epochs(), recon);
-                if (progress != null) {
-                    progress.accept(new Progress(name, e, cfg.epochs(), recon, gap));
+            }
+            report(name, p, type, plain, held, e, cfg.epochs(), progress);
+        }
+        return p;
+    }
+
+    private static RbmParams toHost(RbmParams p) {
+        return RbmParams.of(p.weights().toFloatArray(), p.visibleBias().toFloatArray(), p.hiddenBias().toFloatArray(),
+                p.visibleSize(), p.hiddenSize(), Device.CPU);
+    }
+
+    /** Reconstruction error (and free-energy gap when {@code held} is given) of epoch e, to the log and {@code progress}. */
+    private static void report(String name, RbmParams p, VisibleType type, float[][] data, float[][] held, int e, int epochs,
+            Consumer<Progress> progress) {
+        double recon;
+        double gap = Double.NaN;
+        Device device = p.weights().device();
+        try (Tensor t = tensor(data, Math.min(data.length, 500), device)) {
+            recon = Rbm.reconstructionError(p, type, t);
+            if (held != null) {
+                try (Tensor h = tensor(held, Math.min(held.length, 500), device)) {
+                    gap = meanOf(Rbm.freeEnergy(p, type, h)) - meanOf(Rbm.freeEnergy(p, type, t));
                 }
             }
         }
-        return p;
+        LOG.debug("{} epoch {}/{}: reconstruction error {}", name, e, epochs, recon);
+        if (progress != null) {
+            progress.accept(new Progress(name, e, epochs, recon, gap));
+        }
     }
 
     private static double meanOf(Tensor t) {
@@ -175,12 +329,16 @@ public final class MultimodalDbn implements AutoCloseable {
     }
 
     private static Tensor tensor(float[][] rows, int n) {
+        return tensor(rows, n, Device.CPU);
+    }
+
+    private static Tensor tensor(float[][] rows, int n, Device device) {
         int d = rows[0].length;
         float[] flat = new float[n * d];
         for (int r = 0; r < n; r++) {
             System.arraycopy(rows[r], 0, flat, r * d, d);
         }
-        return Tensor.of(flat, Device.CPU, n, d);
+        return Tensor.of(flat, device, n, d);
     }
 
     private static float[][] rows(Tensor t) {
@@ -199,7 +357,7 @@ public final class MultimodalDbn implements AutoCloseable {
         for (int s = 0; s < x.length; s += 1000) {
             int n = Math.min(1000, x.length - s);
             float[][] part = java.util.Arrays.copyOfRange(x, s, s + n);
-            try (Tensor t = tensor(part, n); Tensor h = Rbm.up(p, type, t, null, 1f)) {
+            try (Tensor t = tensor(part, n, p.weights().device()); Tensor h = Rbm.up(p, type, t, null, 1f)) {
                 System.arraycopy(rows(h), 0, out, s, n);
             }
         }
@@ -207,7 +365,7 @@ public final class MultimodalDbn implements AutoCloseable {
     }
 
     private static float[][] downAll(RbmParams p, VisibleType type, float[][] h) {
-        try (Tensor t = tensor(h, h.length); Tensor v = Rbm.down(p, type, t, null, null)) {
+        try (Tensor t = tensor(h, h.length, p.weights().device()); Tensor v = Rbm.down(p, type, t, null, null)) {
             return rows(v);
         }
     }
@@ -252,6 +410,36 @@ public final class MultimodalDbn implements AutoCloseable {
         return upAll(img2, VisibleType.BINARY, upAll(img1, VisibleType.BINARY, images));
     }
 
+    /** Both hidden layers of the image stack, {first, top}. */
+    float[][][] imageStack(float[][] images) {
+        checkWidth("image", images, config.imageSize());
+        float[][] x1 = upAll(img1, VisibleType.BINARY, images);
+        return new float[][][] {x1, upAll(img2, VisibleType.BINARY, x1)};
+    }
+
+    /** Both hidden layers of the audio stack, {first, top}. */
+    float[][][] audioStack(float[][] features) {
+        checkWidth("speech feature", features, config.audioSize());
+        float[][] y1 = upAll(aud1, VisibleType.GAUSSIAN, standardise(features, featMean, featStd));
+        return new float[][][] {y1, upAll(aud2, VisibleType.BINARY, y1)};
+    }
+
+    static float[][] downBinary(RbmParams p, float[][] h) {
+        return downAll(p, VisibleType.BINARY, h);
+    }
+
+    static float[][] upBinary(RbmParams p, float[][] v) {
+        return upAll(p, VisibleType.BINARY, v);
+    }
+
+    static float[][] cat(float[][]... parts) {
+        float[][] out = parts[0];
+        for (int i = 1; i < parts.length; i++) {
+            out = concat(out, parts[i]);
+        }
+        return out;
+    }
+
     /** Top of the audio stack for raw speech features {@code [n][audioSize]}. */
     public float[][] audioTop(float[][] features) {
         checkWidth("speech feature", features, config.audioSize());
@@ -260,8 +448,21 @@ public final class MultimodalDbn implements AutoCloseable {
     }
 
     /**
-     * The joint representation {@code [n][image2 + audio2 + joint]}: both tops and the joint hidden
-     * probabilities. A null modality is inferred by mean-field in the joint layer with the other clamped.
+     * Widths of the representation {@link #represent} gives for images only, speech only and both:
+     * {@code image1 + image2 + audio2 + joint}, {@code image2 + audio1 + audio2 + joint} and
+     * {@code image1 + image2 + audio1 + audio2 + joint}.
+     */
+    public int[] representationSizes() {
+        DbmConfig c = config;
+        return new int[] {c.image1() + c.image2() + c.audio2() + c.joint(), c.image2() + c.audio1() + c.audio2() + c.joint(),
+            c.image1() + c.image2() + c.audio1() + c.audio2() + c.joint()};
+    }
+
+    /**
+     * The joint representation of pairs, of images alone or of speech alone (the other argument null): the
+     * mean-field activations of the given modality's two hidden layers, the other modality's top layer
+     * inferred by mean-field in the joint layer with the known top clamped (when that modality is missing),
+     * and the joint hidden layer. Row widths: {@link #representationSizes()}.
      */
     public float[][] represent(float[][] images, float[][] features) {
         if (images == null && features == null) {
@@ -271,16 +472,21 @@ public final class MultimodalDbn implements AutoCloseable {
             throw new IllegalArgumentException("represent: " + images.length + " images but " + features.length
                     + " speech features");
         }
-        float[][] x = images == null ? null : imageTop(images);
-        float[][] y = features == null ? null : audioTop(features);
-        float[][][] filled = fill(x, y);
-        float[][] v = concat(filled[0], filled[1]);
-        float[][] h = upAll(joint, VisibleType.BINARY, v);
-        return concat(v, h);
+        float[][][] xs = images == null ? null : imageStack(images);
+        float[][][] ys = features == null ? null : audioStack(features);
+        float[][][] filled = fill(xs == null ? null : xs[1], ys == null ? null : ys[1]);
+        float[][] h = upAll(joint, VisibleType.BINARY, concat(filled[0], filled[1]));
+        if (ys == null) {
+            return cat(xs[0], xs[1], filled[1], h);
+        }
+        if (xs == null) {
+            return cat(filled[0], ys[0], ys[1], h);
+        }
+        return cat(xs[0], xs[1], ys[0], ys[1], h);
     }
 
     /** Image and audio tops with a missing one (null) filled in by alternating mean-field in the joint RBM. */
-    private float[][][] fill(float[][] x, float[][] y) {
+    float[][][] fill(float[][] x, float[][] y) {
         if (x != null && y != null) {
             return new float[][][] {x, y};
         }
@@ -307,6 +513,93 @@ public final class MultimodalDbn implements AutoCloseable {
         return new float[][][] {a, b};
     }
 
+    /**
+     * The missing top of the joint layer given the other one, by block Gibbs sampling in the joint RBM with
+     * the known top clamped: h ~ p(h | missing, known), missing ~ p(missing | h), starting from missing = 0,
+     * {@link #GIBBS_SWEEPS} sweeps; the result is the average of p(missing | h) over the last
+     * {@link #GIBBS_KEEP} sweeps (a Monte-Carlo estimate of E[missing | known]). {@code knownIsImage}: the
+     * known rows are image tops {@code [n][image2]} (the speech top is sampled), else speech tops
+     * {@code [n][audio2]}. Bernoulli draws come from the runtime's Philox stream with {@code seed}: the same
+     * seed gives the same result on the same backend.
+     */
+    float[][] sampleTop(float[][] known, boolean knownIsImage, long seed) {
+        return sampleTop(known, knownIsImage, seed, GIBBS_CHAINS, GIBBS_SWEEPS, GIBBS_KEEP);
+    }
+
+    float[][] sampleTop(float[][] knownRows, boolean knownIsImage, long seed, int chains, int sweeps, int keep) {
+        float[][] known = new float[knownRows.length * chains][];
+        for (int i = 0; i < knownRows.length; i++) {
+            for (int c = 0; c < chains; c++) {
+                known[i * chains + c] = knownRows[i];
+            }
+        }
+        int n = known.length;
+        int ni = config.image2();
+        int nv = ni + config.audio2();
+        int nh = config.joint();
+        // rows [from, to) of the joint weights belong to the missing top, the others to the known one
+        int from = knownIsImage ? ni : 0;
+        int to = knownIsImage ? nv : ni;
+        int kfrom = knownIsImage ? 0 : ni;
+        int kto = knownIsImage ? ni : nv;
+        int nm = to - from;
+        if (known[0].length != kto - kfrom) {
+            throw new IllegalArgumentException("sampleTop: known rows have " + known[0].length + " values, expected "
+                    + (kto - kfrom));
+        }
+        long offset = 0;
+        Tensor w = joint.weights(); // owned by the model: views only below
+        try (Tensor yt = tensor(known, n);
+                Tensor wx = w.slice(0, from, to);
+                Tensor wxT = wx.t();
+                Tensor wy = w.slice(0, kfrom, kto);
+                Tensor clamped = Ops.matmul(yt, wy);
+                Tensor vb = joint.visibleBias().slice(0, from, to)) {
+            Tensor x = Tensor.zeros(dev.tessera.runtime.DType.F32, Device.CPU, n, nm);
+            Tensor sum = null;
+            try {
+                for (int s = 0; s < sweeps; s++) {
+                    Rbm.Sample xs;
+                    try (Tensor preH = Ops.matmul(x, wx);
+                            Rbm.Sample hs = Rbm.sigmoidSample(preH, joint.hiddenBias(), clamped, seed, offset);
+                            Tensor preX = Ops.matmul(hs.sample(), wxT)) {
+                        offset += (long) n * nh;
+                        xs = Rbm.sigmoidSample(preX, vb, null, seed, offset);
+                        offset += (long) n * nm;
+                    }
+                    x.close();
+                    x = xs.sample();
+                    if (s >= sweeps - keep) {
+                        if (sum == null) {
+                            sum = xs.mean();
+                        } else {
+                            Tensor next = Ops.add(sum, xs.mean());
+                            sum.close();
+                            xs.mean().close();
+                            sum = next;
+                        }
+                    } else {
+                        xs.mean().close();
+                    }
+                }
+                float[] all = sum.toFloatArray();
+                float[][] out = new float[knownRows.length][nm];
+                for (int i = 0; i < n; i++) {
+                    float[] o = out[i / chains];
+                    for (int k = 0; k < nm; k++) {
+                        o[k] += all[i * nm + k] / ((float) keep * chains);
+                    }
+                }
+                return out;
+            } finally {
+                x.close();
+                if (sum != null) {
+                    sum.close();
+                }
+            }
+        }
+    }
+
     private static float[][] constant(int n, int d, float value) {
         float[][] out = new float[n][d];
         for (float[] r : out) {
@@ -317,7 +610,7 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Images {@code [n][imageSize]} (pixel probabilities) generated from speech features. */
     public float[][] generateImages(float[][] features) {
-        float[][] x = fill(null, audioTop(features))[0];
+        float[][] x = sampleTop(audioTop(features), false, config.seed() * 31 + 17);
         return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, x));
     }
 
@@ -328,7 +621,15 @@ public final class MultimodalDbn implements AutoCloseable {
 
     private static final String[] NAMES = {"image1", "image2", "audio1", "audio2", "joint"};
 
-    private RbmParams[] layers() {
+    float[] featMean() {
+        return featMean;
+    }
+
+    float[] featStd() {
+        return featStd;
+    }
+
+    RbmParams[] layers() {
         return new RbmParams[] {img1, img2, aud1, aud2, joint};
     }
 

@@ -6,7 +6,7 @@ import java.util.SplittableRandom;
  * Multinomial logistic regression (softmax readout) trained by mini-batch gradient descent with momentum
  * and L2 decay, in float64 on the host. Deterministic for a seed.
  */
-public final class Readout {
+public final class Readout implements DigitClassifier {
     private final double[][] w; // [classes][dim + 1], last column = bias
     private final int dim;
 
@@ -93,6 +93,7 @@ public final class Readout {
     }
 
     /** The most probable class of each row. */
+    @Override
     public int[] predict(float[][] x) {
         int[] out = new int[x.length];
         double[] p = new double[w.length];
@@ -112,18 +113,14 @@ public final class Readout {
         return out;
     }
 
-    /** Fraction of rows predicted as their label. */
-    public double accuracy(float[][] x, int[] y) {
-        int[] p = predict(x);
-        int ok = 0;
-        for (int i = 0; i < p.length; i++) {
-            ok += p[i] == y[i] ? 1 : 0;
-        }
-        return (double) ok / p.length;
-    }
 
     /** Number of input features. */
     public int dim() {
+        return dim;
+    }
+
+    @Override
+    public int inputSize() {
         return dim;
     }
 
