@@ -353,7 +353,7 @@ fi
     "$PY" "$here/compare.py" "$out/gpu-matmul-tessera.json" "$out/gpu-matmul-torch.json" \
         --out "$out/gpu-matmul-summary.json"
     if [ -f "$out/encoder-profile.txt" ]; then
-      grep -E '^== |^GPU busy' "$out/encoder-profile.txt"
+      grep -E '^== |^GPU busy|^  forward ms' "$out/encoder-profile.txt"
       echo "(op-level tables: encoder-profile.txt, gpu-encoder-profile.json)"
     fi
     for f in "$out"/gpu-*-tessera.json; do

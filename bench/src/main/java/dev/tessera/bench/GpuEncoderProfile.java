@@ -32,7 +32,9 @@ import java.util.SplittableRandom;
  * (forward ms between CUDA events, as GpuVitBench / GpuMiniLmBench measure it), then again with the backend's
  * {@link CudaProfiler} timing every queued op with CUDA events, and prints per model a table: op kind (GEMMs and
  * attention with their shapes), calls, total ms, ms per forward, % of the forward. The gap between the sum of the
- * ops and the forward is time the GPU waited for the host. Writes the tables to {@code --out} (JSON).
+ * ops and the forward is time the GPU waited for the host. Also times the forward with each host-side fix of the
+ * CUDA backend switched back off alone (unfused linear epilogue; pageable uploads with a sync each), an A/B in
+ * the same run. Writes the tables to {@code --out} (JSON).
  *
  * <pre>bench/gpu/run.sh  (step "encoder profile")</pre>
  */
@@ -145,6 +147,23 @@ public final class GpuEncoderProfile {
             int iters) {
         double[] t = GpuBench.time(cuda, device, call, 0, 3, iters);
         double forwardMs = t[1];
+        // A/B of the host-side fixes, same run: each switched back to the old behaviour alone
+        Map<String, Object> variants = new LinkedHashMap<>();
+        variants.put("current", forwardMs);
+        CudaBackend.setFusedEpilogue(false);
+        try {
+            variants.put("linear epilogue unfused (bias, activation, residual as separate passes)",
+                    GpuBench.time(cuda, device, call, 0, 3, iters)[1]);
+        } finally {
+            CudaBackend.setFusedEpilogue(true);
+        }
+        CudaBackend.setPinnedUploads(false);
+        try {
+            variants.put("uploads pageable with a stream sync each",
+                    GpuBench.time(cuda, device, call, 0, 3, iters)[1]);
+        } finally {
+            CudaBackend.setPinnedUploads(true);
+        }
         CudaProfiler prof = cuda.startProfiling();
         call.run(); // first profiled call creates the events
         cuda.synchronize(device);
@@ -170,10 +189,12 @@ public final class GpuEncoderProfile {
                 iters, table);
         System.out.printf(Locale.ROOT, "GPU busy in ops %.3f ms of %.3f ms per forward (%.1f%%); the rest is the GPU"
                 + " waiting for the host%n", sum, forwardMs, 100 * sum / forwardMs);
+        variants.forEach((k, v) -> System.out.printf(Locale.ROOT, "  forward ms, %s: %.3f%n", k, (Double) v));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("what", what);
         doc.put("forwardMs", forwardMs);
         doc.put("opsMsPerForward", sum);
+        doc.put("forwardMsVariants", variants);
         doc.put("ops", rows);
         return doc;
     }

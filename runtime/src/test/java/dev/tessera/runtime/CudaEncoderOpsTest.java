@@ -95,6 +95,13 @@ class CudaEncoderOpsTest extends CudaTestBase {
         double[] ref = linear64(xc.toFloatArray(), w[0].transpose(0, 1).contiguous().toFloatArray(),
                 b[0].toFloatArray(), FusedActivation.GELU, null, k, n);
         assertRel(y.toFloatArray(), ref, 1e-5, "strided x, transposed weight");
+        dev.tessera.runtime.backend.CudaBackend.setFusedEpilogue(false); // the A/B switch: a pass per term
+        try {
+            Tensor y2 = Ops.linear(xg, w[1].transpose(0, 1), b[1], FusedActivation.GELU, null);
+            assertRel(y2.toFloatArray(), ref, 1e-5, "strided x, transposed weight, unfused epilogue");
+        } finally {
+            dev.tessera.runtime.backend.CudaBackend.setFusedEpilogue(true);
+        }
     }
 
     @Test

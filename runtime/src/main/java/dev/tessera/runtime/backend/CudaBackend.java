@@ -39,6 +39,27 @@ public final class CudaBackend implements Backend {
     private Cublas[] cublas;
     private PinnedStaging[] staging;
     private volatile CudaProfiler profiler = CudaProfiler.requested() ? new CudaProfiler() : null;
+    private static volatile boolean fusedEpilogue =
+            !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.fusedEpilogue"));
+    private static volatile boolean pinnedUploads =
+            !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.pinnedUploads"));
+
+    /**
+     * Whether {@link #linear} applies bias, activation and residual in one fused pass (default; off with
+     * {@code -Dtessera.cuda.fusedEpilogue=false}: a pass per term, as before). For A/B measurements.
+     */
+    public static void setFusedEpilogue(boolean on) {
+        fusedEpilogue = on;
+    }
+
+    /**
+     * Whether uploads from Java arrays go through pinned staging without a stream sync (default; off with
+     * {@code -Dtessera.cuda.pinnedUploads=false}: pageable memory and a sync per upload, as before). For A/B
+     * measurements.
+     */
+    public static void setPinnedUploads(boolean on) {
+        pinnedUploads = on;
+    }
     private final ThreadLocal<int[]> current = ThreadLocal.withInitial(() -> new int[] {-1});
 
     @Override
@@ -215,7 +236,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         PinnedStaging st = staging[dst.device().index()];
-        PinnedStaging.Buffer b = st.acquire(bytes);
+        PinnedStaging.Buffer b = pinnedUploads ? st.acquire(bytes) : null;
         if (b != null) {
             boolean queued = false;
             try {
@@ -262,7 +283,7 @@ public final class CudaBackend implements Backend {
             return;
         }
         PinnedStaging st = staging[src.device().index()];
-        PinnedStaging.Buffer b = st.acquire(bytes);
+        PinnedStaging.Buffer b = pinnedUploads ? st.acquire(bytes) : null;
         if (b != null) {
             try {
                 long[] p = begin(stream);
@@ -302,7 +323,7 @@ public final class CudaBackend implements Backend {
         long[] p = begin(s);
         NativeStatus.check(tsr_cuda_strided_copy(src.address(), dst.address(), shape.length, shape, src.strides(),
                 src.dtype().size(), s), "tsr_cuda_strided_copy");
-        end(p, "strided copy (contiguous)");
+        end(p, "strided copy to contiguous");
     }
 
     // ------------------------------------------------------------------ ops
@@ -473,6 +494,10 @@ public final class CudaBackend implements Backend {
         if (weight == null) {
             throw new IllegalStateException(name() + " backend: linear got a packed weight it did not make");
         }
+        if (!fusedEpilogue) {
+            Backend.super.linear(x, weight, packed, bias, act, residual, out);
+            return;
+        }
         int m = (int) x.dim(0);
         int k = (int) x.dim(1);
         int n = (int) weight.dim(0);
@@ -516,7 +541,7 @@ public final class CudaBackend implements Backend {
         long[] p = begin(s);
         NativeStatus.check(tsr_cuda_copy_strided(src.address(), src.strides(), dst.address(), dst.strides(),
                 shape.length, shape, src.dtype().size(), s), "tsr_cuda_copy_strided");
-        end(p, "strided copy (view to view)");
+        end(p, "strided copy view to view");
     }
 
     @Override
