@@ -33,8 +33,8 @@ import java.util.SplittableRandom;
  * {@link CudaProfiler} timing every queued op with CUDA events, and prints per model a table: op kind (GEMMs and
  * attention with their shapes), calls, total ms, ms per forward, % of the forward. The gap between the sum of the
  * ops and the forward is time the GPU waited for the host. Also times the forward with each host-side fix of the
- * CUDA backend switched back off alone (unfused linear epilogue; pageable uploads with a sync each), an A/B in
- * the same run. Writes the tables to {@code --out} (JSON).
+ * CUDA backend switched back off alone (unfused linear epilogue; pageable uploads with a sync each) and with the
+ * cuBLASLt experiment switched on ({@link CudaBackend#setCublasLt}), an A/B in the same run. Writes the tables to {@code --out} (JSON).
  *
  * <pre>bench/gpu/run.sh  (step "encoder profile")</pre>
  */
@@ -157,6 +157,17 @@ public final class GpuEncoderProfile {
         } finally {
             CudaBackend.setFusedEpilogue(true);
         }
+        CudaBackend.setCublasLt(true); // the experiment: bias and residual inside the GEMM
+        try {
+            variants.put("cublasLt linear (bias epilogue, residual as C; activation in the fused pass)",
+                    GpuBench.time(cuda, device, call, 0, 3, iters)[1]);
+        } catch (RuntimeException e) {
+            variants.put("cublasLt linear (bias epilogue, residual as C; activation in the fused pass)",
+                    "failed: " + e);
+            System.out.println("cublasLt variant failed: " + e);
+        } finally {
+            CudaBackend.setCublasLt(false);
+        }
         CudaBackend.setPinnedUploads(false);
         try {
             variants.put("uploads pageable with a stream sync each",
@@ -189,7 +200,8 @@ public final class GpuEncoderProfile {
                 iters, table);
         System.out.printf(Locale.ROOT, "GPU busy in ops %.3f ms of %.3f ms per forward (%.1f%%); the rest is the GPU"
                 + " waiting for the host%n", sum, forwardMs, 100 * sum / forwardMs);
-        variants.forEach((k, v) -> System.out.printf(Locale.ROOT, "  forward ms, %s: %.3f%n", k, (Double) v));
+        variants.forEach((k, v) -> System.out.printf(Locale.ROOT, "  forward ms, %s: %s%n", k,
+                v instanceof Double d ? String.format(Locale.ROOT, "%.3f", d) : v));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("what", what);
         doc.put("forwardMs", forwardMs);

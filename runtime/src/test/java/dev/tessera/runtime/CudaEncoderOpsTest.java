@@ -51,6 +51,29 @@ class CudaEncoderOpsTest extends CudaTestBase {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
     void fusedLinearEpilogueMatchesFloat64(DType dt) {
+        linearCases(dt);
+    }
+
+    /** The cuBLASLt experiment (bias epilogue, residual as C) on the same cases; it must serve some of them. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F16", "BF16"})
+    void cublasLtLinearMatchesFloat64(DType dt) {
+        dev.tessera.runtime.backend.CudaBackend backend = cuda();
+        CudaProfiler prof = backend.startProfiling();
+        dev.tessera.runtime.backend.CudaBackend.setCublasLt(true);
+        try {
+            prof.reset();
+            linearCases(dt);
+            List<String> kinds = prof.snapshot().stream().map(CudaProfiler.Row::kind).toList();
+            assertTrue(kinds.stream().anyMatch(k -> k.startsWith("cublasLt " + dt.name().toLowerCase())),
+                    "cuBLASLt served no call: " + kinds);
+        } finally {
+            dev.tessera.runtime.backend.CudaBackend.setCublasLt(false);
+            backend.stopProfiling();
+        }
+    }
+
+    private static void linearCases(DType dt) {
         Random rnd = new Random(900 + dt.ordinal());
         int[][] sizes = {{37, 96, 64}, {5, 3, 7}, {130, 768, 48}, {1, 8, 16}};
         for (int[] mnk : sizes) {

@@ -5,6 +5,7 @@ import static dev.tessera.bindings.TesseraNative.*;
 import dev.tessera.bindings.NativeStatus;
 import dev.tessera.bindings.jni.EpilogueNative;
 import dev.tessera.bindings.cuda.Cublas;
+import dev.tessera.bindings.cuda.CublasLt;
 import dev.tessera.bindings.cuda.CudaRuntime;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.BinaryOp;
@@ -41,6 +42,8 @@ public final class CudaBackend implements Backend {
     private volatile CudaProfiler profiler = CudaProfiler.requested() ? new CudaProfiler() : null;
     private static volatile boolean fusedEpilogue =
             !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.fusedEpilogue"));
+    private static volatile boolean useCublasLt = Boolean.getBoolean("tessera.cuda.cublasLt");
+    private CublasLt[] cublasLt;
     private static volatile boolean pinnedUploads =
             !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.pinnedUploads"));
 
@@ -50,6 +53,16 @@ public final class CudaBackend implements Backend {
      */
     public static void setFusedEpilogue(boolean on) {
         fusedEpilogue = on;
+    }
+
+    /**
+     * Whether {@link #linear} runs as one cuBLASLt matmul with the bias as its BIAS epilogue and the residual as
+     * its C operand (then only an activation is left for the fused epilogue pass), where the operands are 256-byte
+     * aligned and cuBLASLt has an algorithm; off by default (on with {@code -Dtessera.cuda.cublasLt=true}): an
+     * experiment measured by {@code GpuEncoderProfile}.
+     */
+    public static void setCublasLt(boolean on) {
+        useCublasLt = on;
     }
 
     /**
@@ -112,6 +125,7 @@ public final class CudaBackend implements Backend {
                 }
                 streams = new long[n];
                 cublas = new Cublas[n];
+                cublasLt = new CublasLt[n];
                 PinnedStaging[] st = new PinnedStaging[n];
                 for (int i = 0; i < n; i++) {
                     st[i] = new PinnedStaging(i);
@@ -510,6 +524,9 @@ public final class CudaBackend implements Backend {
         int lda = (int) Math.max(1, Math.max(x.strides()[0], k));
         gemm(false, transB, m, n, k, 1f, x, lda, 0, weight, ldb, 0, 0f, out, n, 0, 1, Ops.defaultMatmulPrecision());
         FusedActivation a = act == null ? FusedActivation.NONE : act;
+        if (useCublasLt && linearLt(x, lda, weight, ldb, transB, m, n, k, bias, a, residual, out)) {
+            return;
+        }
         if (bias == null && residual == null && a == FusedActivation.NONE) {
             return;
         }
@@ -520,6 +537,49 @@ public final class CudaBackend implements Backend {
         if (p != null) {
             end(p, "linear epilogue" + (bias != null ? " +bias" : "") + (a != FusedActivation.NONE
                     ? " " + a.name().toLowerCase(java.util.Locale.ROOT) : "") + (residual != null ? " +residual" : ""));
+        }
+    }
+
+    /** {@link #linear} through cuBLASLt (see {@link #setCublasLt}); false when cuBLASLt declined the call. */
+    private boolean linearLt(Tensor x, int lda, Tensor weight, int ldb, boolean wNK, int m, int n, int k, Tensor bias,
+            FusedActivation a, Tensor residual, Tensor out) {
+        long stream = enter(out.device());
+        Cublas.Type type = x.dtype() == DType.F32 ? Cublas.Type.F32
+                : x.dtype() == DType.F16 ? Cublas.Type.F16 : Cublas.Type.BF16;
+        Cublas.Math math = Ops.defaultMatmulPrecision() == MatmulPrecision.TF32 ? Cublas.Math.TF32 : Cublas.Math.FP32;
+        boolean ltResidual = residual != null && a == FusedActivation.NONE;
+        CublasLt lt = ltHandle(out.device());
+        long[] p = begin(stream);
+        boolean served;
+        synchronized (lt) {
+            served = lt.linear(type, math, m, n, k, x.address(), lda, weight.address(), ldb, wNK, addr(bias),
+                    ltResidual ? residual.address() : 0, out.address(), stream);
+        }
+        if (p != null) {
+            end(p, served ? "cublasLt " + x.dtype().name().toLowerCase(java.util.Locale.ROOT) + " " + m + "x" + n
+                    + "x" + k + (bias != null ? " +bias" : "") + (ltResidual ? " +residual" : "") : "cublasLt declined");
+        }
+        if (!served) {
+            return false;
+        }
+        if (a != FusedActivation.NONE || (residual != null && !ltResidual)) {
+            long[] q = begin(stream);
+            NativeStatus.check(EpilogueNative.tsr_cuda_linear_epilogue(out.dtype().code(), out.address(), 0,
+                    a.code(), ltResidual ? 0 : addr(residual), m, n, stream), "tsr_cuda_linear_epilogue");
+            if (q != null) {
+                end(q, "linear epilogue" + (a != FusedActivation.NONE ? " " + a.name().toLowerCase(java.util.Locale.ROOT)
+                        : "") + (residual != null && !ltResidual ? " +residual" : ""));
+            }
+        }
+        return true;
+    }
+
+    private CublasLt ltHandle(Device d) {
+        synchronized (lock) {
+            if (cublasLt[d.index()] == null) {
+                cublasLt[d.index()] = new CublasLt(d.index(), 32L << 20);
+            }
+            return cublasLt[d.index()];
         }
     }
 
