@@ -14,11 +14,70 @@ import org.slf4j.LoggerFactory;
  * pageable memory (for large arrays a fresh mapping whose pages fault in), copied through the driver's own
  * bounce buffers and synchronised the stream, which left the GPU idle while the host prepared the next input.
  *
- * <p>At most {@link #LIMIT} bytes are kept pinned per device; larger transfers, or a failed pinned allocation,
+ * <p>At most {@link #LIMIT} bytes (by default) are kept pinned per device; larger transfers, or a failed pinned allocation,
  * make {@link #acquire} return null and the caller falls back to a pageable copy. Thread-safe.
  */
 final class PinnedStaging implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PinnedStaging.class);
+
+    /** The CUDA calls the pool makes (a fake in the unit test). */
+    interface Driver {
+        long hostAlloc(long bytes);
+
+        void hostFree(long address);
+
+        long eventCreate();
+
+        void eventDestroy(long event);
+
+        void eventRecord(long event, long stream);
+
+        boolean eventDone(long event);
+
+        void eventSynchronize(long event);
+    }
+
+    /** The CUDA runtime on {@code device}. */
+    static Driver cuda(int device) {
+        return new Driver() {
+            @Override
+            public long hostAlloc(long bytes) {
+                CudaRuntime.setDevice(device);
+                return CudaRuntime.hostAlloc(bytes);
+            }
+
+            @Override
+            public void hostFree(long address) {
+                CudaRuntime.hostFree(address);
+            }
+
+            @Override
+            public long eventCreate() {
+                CudaRuntime.setDevice(device);
+                return CudaRuntime.eventCreate(false);
+            }
+
+            @Override
+            public void eventDestroy(long event) {
+                CudaRuntime.eventDestroy(event);
+            }
+
+            @Override
+            public void eventRecord(long event, long stream) {
+                CudaRuntime.eventRecord(event, stream);
+            }
+
+            @Override
+            public boolean eventDone(long event) {
+                return CudaRuntime.eventDone(event);
+            }
+
+            @Override
+            public void eventSynchronize(long event) {
+                CudaRuntime.eventSynchronize(event);
+            }
+        };
+    }
     /** Pinned bytes kept per device. */
     static final long LIMIT = 512L << 20;
     private static final long ROUND = 64L << 10;
@@ -45,12 +104,24 @@ final class PinnedStaging implements AutoCloseable {
     }
 
     private final int device;
+    private final Driver driver;
+    private final long limit;
     private final List<Buffer> buffers = new ArrayList<>();
     private long pinnedBytes;
     private boolean disabled;
 
     PinnedStaging(int device) {
+        this(device, cuda(device));
+    }
+
+    PinnedStaging(int device, Driver driver) {
+        this(device, driver, LIMIT);
+    }
+
+    PinnedStaging(int device, Driver driver, long limit) {
         this.device = device;
+        this.driver = driver;
+        this.limit = limit;
     }
 
     /**
@@ -59,7 +130,7 @@ final class PinnedStaging implements AutoCloseable {
      * {@link #release}.
      */
     synchronized Buffer acquire(long bytes) {
-        if (disabled || bytes > LIMIT) {
+        if (disabled || bytes > limit) {
             return null;
         }
         long size = Math.max(ROUND, (bytes + ROUND - 1) / ROUND * ROUND);
@@ -74,7 +145,7 @@ final class PinnedStaging implements AutoCloseable {
             if (inClass) {
                 sameClass++;
             }
-            if (!b.recorded || CudaRuntime.eventDone(b.event)) {
+            if (!b.recorded || driver.eventDone(b.event)) {
                 if (best == null || b.size < best.size) {
                     best = b;
                 }
@@ -84,20 +155,20 @@ final class PinnedStaging implements AutoCloseable {
         }
         if (best == null && sameClass < MAX_IN_FLIGHT) {
             // make room by freeing idle buffers, then allocate
-            for (int i = buffers.size() - 1; i >= 0 && pinnedBytes + size > LIMIT; i--) {
+            for (int i = buffers.size() - 1; i >= 0 && pinnedBytes + size > limit; i--) {
                 Buffer b = buffers.get(i);
-                if (!b.held && (!b.recorded || CudaRuntime.eventDone(b.event))) {
+                if (!b.held && (!b.recorded || driver.eventDone(b.event))) {
                     free(b);
                     buffers.remove(i);
                 }
             }
-            if (pinnedBytes + size <= LIMIT) {
+            if (pinnedBytes + size <= limit) {
                 best = allocate(size);
             }
         }
         if (best == null && inFlight != null) {
-            // the host is MAX_IN_FLIGHT uploads ahead of the device: wait for the oldest of them
-            CudaRuntime.eventSynchronize(inFlight.event);
+            // the host is MAX_IN_FLIGHT uploads ahead of the device: wait for one of them
+            driver.eventSynchronize(inFlight.event);
             best = inFlight;
         }
         if (best == null) {
@@ -109,7 +180,7 @@ final class PinnedStaging implements AutoCloseable {
 
     /** Records the buffer's transfer (queued on {@code stream}) and hands the buffer back. */
     synchronized void release(Buffer b, long stream) {
-        CudaRuntime.eventRecord(b.event, stream);
+        driver.eventRecord(b.event, stream);
         b.recorded = true;
         b.held = false;
     }
@@ -120,10 +191,9 @@ final class PinnedStaging implements AutoCloseable {
     }
 
     private Buffer allocate(long size) {
-        CudaRuntime.setDevice(device);
         long address;
         try {
-            address = CudaRuntime.hostAlloc(size);
+            address = driver.hostAlloc(size);
         } catch (RuntimeException e) {
             LOG.warn("cuda:{}: pinned host allocation of {} bytes failed ({}); copies stay pageable", device, size,
                     e.getMessage());
@@ -132,9 +202,9 @@ final class PinnedStaging implements AutoCloseable {
         }
         long event;
         try {
-            event = CudaRuntime.eventCreate(false);
+            event = driver.eventCreate();
         } catch (RuntimeException e) {
-            CudaRuntime.hostFree(address);
+            driver.hostFree(address);
             throw e;
         }
         Buffer b = new Buffer(address, size, event);
@@ -144,8 +214,8 @@ final class PinnedStaging implements AutoCloseable {
     }
 
     private void free(Buffer b) {
-        CudaRuntime.eventDestroy(b.event);
-        CudaRuntime.hostFree(b.address);
+        driver.eventDestroy(b.event);
+        driver.hostFree(b.address);
         pinnedBytes -= b.size;
     }
 
@@ -158,7 +228,7 @@ final class PinnedStaging implements AutoCloseable {
     public synchronized void close() {
         for (Buffer b : buffers) {
             if (b.recorded) {
-                CudaRuntime.eventSynchronize(b.event);
+                driver.eventSynchronize(b.event);
             }
             free(b);
         }
