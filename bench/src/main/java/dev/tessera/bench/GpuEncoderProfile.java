@@ -33,7 +33,8 @@ import java.util.SplittableRandom;
  * {@link CudaProfiler} timing every queued op with CUDA events, and prints per model a table: op kind (GEMMs and
  * attention with their shapes), calls, total ms, ms per forward, % of the forward. The gap between the sum of the
  * ops and the forward is time the GPU waited for the host. Also times the forward with each host-side fix of the
- * CUDA backend switched back off alone (unfused linear epilogue; pageable uploads with a sync each) and with the
+ * CUDA backend switched back off alone (unfused linear epilogue; a batch-of-one strided-batched GEMM; pageable
+ * uploads with a sync each) and with the
  * cuBLASLt experiment switched on ({@link CudaBackend#setCublasLt}), an A/B in the same run. Writes the tables to {@code --out} (JSON).
  *
  * <pre>bench/gpu/run.sh  (step "encoder profile")</pre>
@@ -178,6 +179,13 @@ public final class GpuEncoderProfile {
             System.out.println("cublasLt variant failed: " + e);
         } finally {
             CudaBackend.setCublasLt(false);
+        }
+        dev.tessera.bindings.cuda.Cublas.setPlainGemmForOne(false);
+        try {
+            variants.put("GEMMs through cublasGemmStridedBatchedEx with a batch of 1",
+                    GpuBench.time(cuda, device, call, 0, 3, iters)[1]);
+        } finally {
+            dev.tessera.bindings.cuda.Cublas.setPlainGemmForOne(true);
         }
         CudaBackend.setPinnedUploads(false);
         try {

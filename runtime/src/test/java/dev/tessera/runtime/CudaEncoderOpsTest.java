@@ -125,6 +125,13 @@ class CudaEncoderOpsTest extends CudaTestBase {
         } finally {
             dev.tessera.runtime.backend.CudaBackend.setFusedEpilogue(true);
         }
+        dev.tessera.bindings.cuda.Cublas.setPlainGemmForOne(false); // the A/B switch: strided-batched, batch 1
+        try {
+            Tensor y3 = Ops.linear(xg, w[1].transpose(0, 1), b[1], FusedActivation.GELU, null);
+            assertRel(y3.toFloatArray(), ref, 1e-5, "strided x, transposed weight, strided-batched GEMM");
+        } finally {
+            dev.tessera.bindings.cuda.Cublas.setPlainGemmForOne(true);
+        }
     }
 
     @Test
