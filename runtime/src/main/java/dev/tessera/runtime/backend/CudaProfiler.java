@@ -13,7 +13,9 @@ import java.util.Map;
  * backend queues is bracketed by two CUDA events, and {@link #snapshot()} sums the elapsed times per op kind
  * (e.g. {@code gemm bf16 12608x3072x768}, {@code linear epilogue gelu}, {@code strided copy}, {@code attention}).
  * The events cost a few microseconds of host time per op and nothing measurable on the GPU; off by default, when
- * the backend's calls cost one field test. Thread-safe.
+ * the backend's calls cost one field test. Each op's time is the GPU time between its two events, which includes
+ * the launch latency when the GPU was idle waiting for the host. Events belong to the device current when they are
+ * made: profile one device at a time. Thread-safe.
  */
 public final class CudaProfiler {
     /** One op kind's totals. */
