@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU host check: environment, CUDA tests (JUnit console launcher), `tessera info`, and the GPU matmul
+# GPU host check: environment, CUDA tests (JUnit console launcher; runtime and models), `tessera info`, the
+# encoder op profile, and the GPU matmul
 # benchmark of Tessera beside PyTorch's in the same run; a short table last. Builds nothing: it needs
 # ./bundle (bench/gpu/make-bundle.sh, carried with the run) and python3 + torch for the peer.
 #
@@ -10,7 +11,7 @@
 #   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
 #   --quick       sizes 1024,4096, fewer repetitions
 #   --tests REGEX JUnit class-name pattern of the runtime tests (default: classes named Cuda*Test / Cuda*Tests)
-#   --skip-models-tests  no models' CUDA tests (ViT/CLIP, Llama, tiny BERT vs their committed fixtures)
+#   --skip-models-tests  no models' CUDA tests (ViT/CLIP, Llama, tiny BERT, Whisper vs committed fixtures)
 #   --skip-profile       no op-level profile of the ViT / BERT encoder forwards (GpuEncoderProfile)
 #   --no-gpu-ok   go on without nvidia-smi (a dry run of the script on a build machine)
 # Exit status: 0 all steps passed; 1 a step failed (see the summary); 2 bad arguments, no GPU, no bundle.
