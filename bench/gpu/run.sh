@@ -29,7 +29,7 @@ bundle="${BUNDLE:-}"
 skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_profile=0
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
-usage() { sed -n '2,20p' "$0"; }
+usage() { sed -n '2,17p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:?--out needs a directory}"; shift ;;
