@@ -3,10 +3,10 @@ package dev.tessera.runtime.backend;
 import static dev.tessera.bindings.TesseraNative.*;
 
 import dev.tessera.bindings.NativeStatus;
-import dev.tessera.bindings.jni.EpilogueNative;
 import dev.tessera.bindings.cuda.Cublas;
 import dev.tessera.bindings.cuda.CublasLt;
 import dev.tessera.bindings.cuda.CudaRuntime;
+import dev.tessera.bindings.jni.EpilogueNative;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
@@ -38,12 +38,15 @@ public final class CudaBackend implements Backend {
     private CachingAllocator[] allocators;
     private long[] streams;
     private Cublas[] cublas;
+    private CublasLt[] cublasLt;
     private PinnedStaging[] staging;
     private volatile CudaProfiler profiler = CudaProfiler.requested() ? new CudaProfiler() : null;
+    private final ThreadLocal<int[]> current = ThreadLocal.withInitial(() -> new int[] {-1});
+
+    // A/B switches of the encoder-path changes (static: they describe how the process runs)
     private static volatile boolean fusedEpilogue =
             !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.fusedEpilogue"));
     private static volatile boolean useCublasLt = Boolean.getBoolean("tessera.cuda.cublasLt");
-    private CublasLt[] cublasLt;
     private static volatile boolean pinnedUploads =
             !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.pinnedUploads"));
 
@@ -66,14 +69,13 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * Whether uploads from Java arrays go through pinned staging without a stream sync (default; off with
-     * {@code -Dtessera.cuda.pinnedUploads=false}: pageable memory and a sync per upload, as before). For A/B
-     * measurements.
+     * Whether copies between Java arrays and the device go through pinned staging, uploads without a stream sync
+     * (default; off with {@code -Dtessera.cuda.pinnedUploads=false}: pageable memory and a sync per upload, as
+     * before). For A/B measurements.
      */
     public static void setPinnedUploads(boolean on) {
         pinnedUploads = on;
     }
-    private final ThreadLocal<int[]> current = ThreadLocal.withInitial(() -> new int[] {-1});
 
     @Override
     public String name() {
