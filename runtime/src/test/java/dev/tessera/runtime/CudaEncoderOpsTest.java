@@ -179,6 +179,11 @@ class CudaEncoderOpsTest extends CudaTestBase {
             try (Scope sc = Tessera.scope()) {
                 Tensor c = hostTensor(data, dt, b, s, 3L * h, d);
                 Tensor g = c.to(GPU);
+                // all three at once, as models' Heads.splitQkv: [B, S, 3, H, D] -> [3, B, H, S, D]
+                Tensor allC = c.reshape(b, s, 3, h, d).transpose(0, 2).transpose(1, 2).transpose(2, 3).contiguous();
+                Tensor allG = g.reshape(b, s, 3, h, d).transpose(0, 2).transpose(1, 2).transpose(2, 3).contiguous();
+                assertArrayEquals(allC.toFloatArray(), allG.toFloatArray(), dt + " " + Arrays.toString(sh)
+                        + " split in one copy");
                 for (int part = 0; part < 3; part++) {
                     Tensor hc = c.slice(2, (long) part * h, (long) (part + 1) * h).transpose(1, 2).contiguous();
                     Tensor hg = g.slice(2, (long) part * h, (long) (part + 1) * h).transpose(1, 2).contiguous();
