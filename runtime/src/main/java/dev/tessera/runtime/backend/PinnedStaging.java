@@ -205,7 +205,10 @@ final class PinnedStaging implements AutoCloseable {
             event = driver.eventCreate();
         } catch (RuntimeException e) {
             driver.hostFree(address);
-            throw e;
+            LOG.warn("cuda:{}: event creation for pinned staging failed ({}); copies stay pageable", device,
+                    e.getMessage());
+            disabled = buffers.isEmpty();
+            return null;
         }
         Buffer b = new Buffer(address, size, event);
         buffers.add(b);

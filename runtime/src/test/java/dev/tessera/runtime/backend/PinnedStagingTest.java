@@ -28,6 +28,7 @@ class PinnedStagingTest {
         int frees;
         int waits;
         boolean failAlloc;
+        boolean failEvent;
         final Map<Long, Long> sizes = new HashMap<>();
         final Map<Long, Boolean> done = new HashMap<>();
         final Set<Long> destroyed = new HashSet<>();
@@ -54,6 +55,9 @@ class PinnedStagingTest {
 
         @Override
         public long eventCreate() {
+            if (failEvent) {
+                throw new IllegalStateException("cudaEventCreate failed (fake)");
+            }
             long e = nextEvent++;
             done.put(e, true);
             return e;
@@ -166,5 +170,11 @@ class PinnedStagingTest {
         d.failAlloc = false;
         assertNull(st.acquire(1000), "staging stays off after a failure with nothing pinned");
         st.close();
+        FakeDriver d2 = new FakeDriver();
+        d2.failEvent = true;
+        PinnedStaging st2 = new PinnedStaging(0, d2);
+        assertNull(st2.acquire(1000), "no event: pageable copies");
+        assertEquals(0, d2.pinned, "the pinned buffer is given back");
+        st2.close();
     }
 }
