@@ -9,7 +9,8 @@
 # bundle/
 #   jre/       jlink runtime (java.base, jdk.unsupported, java.management, jdk.management, jdk.zipfs, java.sql
 #              -> java.logging, java.xml: JUnit's console launcher and its XML reports need these)
-#   lib/       project jars, tessera-runtime-tests.jar (runtime's test classes), runtime jars
+#   lib/       project jars, tessera-runtime-tests.jar (runtime's test classes), tessera-models-tests.jar (the
+#              models' test classes, no resources: run.sh takes the fixtures from models/src/test/resources), runtime jars
 #              (javacpp, cuda + linux-x86_64, slf4j, picocli, jackson), junit-platform-console-standalone
 #              NOT openblas/opencv/ffmpeg (too big for the 64 MiB upload): the CPU backend's matmul
 #              cannot run from the bundle, the other CPU ops (libtessera) can.
@@ -67,6 +68,10 @@ fi
 # --- jars: ours, the runtime dependencies of cli and bench minus the big native presets and JMH
 for j in "${jars[@]}"; do cp "$j" bundle/lib/; done
 (cd runtime/target/test-classes && jar --create --file "$root/bundle/lib/tessera-runtime-tests-$v.jar" .)
+# The models' test classes without their resources (dev/ only): the fixtures of the models' CUDA tests are tracked
+# files under models/src/test/resources, which travel with the working tree; run.sh puts that folder on the path.
+[ -d models/target/test-classes/dev ] || { echo "make-bundle: models/target/test-classes missing" >&2; exit 1; }
+jar --create --file "$root/bundle/lib/tessera-models-tests-$v.jar" -C models/target/test-classes dev
 # Not needed by the CUDA tests and GPU benches (tokenizers, chat templates, plots, Maven resolution are not used
 # there) and too big for the 64 MiB upload: the DJL tokenizers jar alone carries natives for every OS (18 MB).
 skip='^(openblas|opencv|ffmpeg|langchain4j|onnxruntime|jlama|jmh-core|jmh-generator|commons-math3|jopt-simple|tessera-|junit-|opentest4j|apiguardian'

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# GPU host check: environment, CUDA tests (JUnit console launcher), `tessera info`, and the GPU matmul
+# GPU host check: environment, CUDA tests (JUnit console launcher; runtime and models), `tessera info`, the
+# encoder op profile, and the GPU matmul
 # benchmark of Tessera beside PyTorch's in the same run; a short table last. Builds nothing: it needs
 # ./bundle (bench/gpu/make-bundle.sh, carried with the run) and python3 + torch for the peer.
 #
-#   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-bench] [--quick]
-#                    [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX] [--no-gpu-ok]
+#   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-models-tests] [--skip-profile]
+#                    [--skip-bench] [--quick] [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX]
+#                    [--no-gpu-ok]
 #
 #   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
 #   --quick       sizes 1024,4096, fewer repetitions
-#   --tests REGEX JUnit class-name pattern (default: classes named Cuda*Test / Cuda*Tests)
+#   --tests REGEX JUnit class-name pattern of the runtime tests (default: classes named Cuda*Test / Cuda*Tests)
+#   --skip-models-tests  no models' CUDA tests (ViT/CLIP, Llama, tiny BERT, Whisper vs committed fixtures)
+#   --skip-profile       no op-level profile of the ViT / BERT encoder forwards (GpuEncoderProfile)
 #   --no-gpu-ok   go on without nvidia-smi (a dry run of the script on a build machine)
 # Exit status: 0 all steps passed; 1 a step failed (see the summary); 2 bad arguments, no GPU, no bundle.
 #
@@ -22,7 +26,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 out="${OUT:-}"
 bundle="${BUNDLE:-}"
-skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0
+skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_profile=0
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
 usage() { sed -n '2,17p' "$0"; }
@@ -31,6 +35,8 @@ while [ $# -gt 0 ]; do
     --out) out="${2:?--out needs a directory}"; shift ;;
     --bundle) bundle="${2:?--bundle needs a directory}"; shift ;;
     --skip-tests) skip_tests=1 ;;
+    --skip-models-tests) skip_models_tests=1 ;;
+    --skip-profile) skip_profile=1 ;;
     --skip-bench) skip_bench=1 ;;
     --quick) quick=1; sizes=1024,4096; reps=3; target_ms=100 ;;
     --sizes) sizes="${2:?}"; shift ;;
@@ -215,6 +221,64 @@ PYEOF
   fi
 fi
 
+# ------------------------------------------------------------------ models' CUDA tests
+# The models' Cuda*Test classes travel as tessera-models-tests.jar (classes only); their fixtures are the
+# repository's tracked models/src/test/resources (sent with the working tree), put on the class path as a folder.
+# Not CudaMiniLmTest: the real MiniLM and ONNX Runtime do not fit the upload (CudaBertTest covers BERT).
+models_tests="dev.tessera.models.vit.CudaVisionTest dev.tessera.models.llama.CudaLlamaTest dev.tessera.models.bert.CudaBertTest
+  dev.tessera.models.whisper.CudaWhisperTest"
+if [ "$skip_models_tests" = 1 ]; then
+  record "models tests" skipped
+else
+  log "models' CUDA tests ($models_tests)"
+  console=$(ls "$bundle"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
+  mtestjar=$(ls "$bundle"/lib/tessera-models-tests-*.jar 2>/dev/null | head -1)
+  models_res=""
+  for d in "$here/../../models/src/test/resources" "$PWD/models/src/test/resources"; do
+    [ -d "$d" ] && { models_res="$(cd "$d" && pwd)"; break; }
+  done
+  if [ -z "$console" ] || [ -z "$mtestjar" ]; then
+    record "models tests" "FAILED: console launcher or tessera-models-tests jar missing from $bundle/lib"
+  elif [ -z "$models_res" ]; then
+    record "models tests" "FAILED: models/src/test/resources not found (run from the repository root)"
+  else
+    cpjoined=$(ls "$bundle"/lib/*.jar | grep -v junit-platform-console-standalone | tr '\n' ':')
+    sel=(); for c in $models_tests; do sel+=(--select-class "$c"); done
+    timeout "$(cap 180)" "$JAVA" "${JOPTS[@]}" -jar "$console" execute --disable-banner --disable-ansi-colors \
+        --details=tree --class-path "$cpjoined$models_res" "${sel[@]}" --fail-if-no-tests \
+        --reports-dir "$out/junit-models" 2>&1 | tee "$out/models-cuda-tests.log"
+    rc=${PIPESTATUS[0]}
+    case $rc in
+      0) okn=$(sed -n 's/^\[ *\([0-9]*\) tests successful.*/\1/p' "$out/models-cuda-tests.log" | head -1)
+         ab=$(sed -n 's/^\[ *\([0-9]*\) tests aborted.*/\1/p' "$out/models-cuda-tests.log" | head -1)
+         sk=$(sed -n 's/^\[ *\([0-9]*\) tests skipped.*/\1/p' "$out/models-cuda-tests.log" | head -1)
+         if [ "${okn:-0}" = 0 ]; then
+           record "models tests" "ok, but no test succeeded (all skipped? see models-cuda-tests.log)"
+         elif [ "${ab:-0}" != 0 ] || [ "${sk:-0}" != 0 ]; then
+           record "models tests" "ok, but ${ab:-0} aborted (assumption failed) and ${sk:-0} skipped: see models-cuda-tests.log"
+         else record "models tests" ok; fi ;;
+      124) record "models tests" "FAILED: timed out" ;;
+      *) record "models tests" "FAILED rc=$rc (models-cuda-tests.log, junit-models/)" ;;
+    esac
+  fi
+fi
+
+# ------------------------------------------------------------------ op-level profile of the encoders
+# Where the GPU time of a ViT-B/16 bf16 batch-64 forward and a MiniLM-shaped BERT fp32 batch-32 forward goes
+# (CudaProfiler: CUDA events around every queued op, summed per op kind; GEMMs and attention with their shapes).
+if [ "$skip_profile" = 1 ]; then
+  record "encoder profile" skipped
+elif [ "$(left)" -le 40 ]; then
+  record "encoder profile" "skipped: time budget spent"
+else
+  log "encoder op profile (GpuEncoderProfile)"
+  timeout "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuEncoderProfile --vit-batch 64 \
+      --bert-batch 32 --iters 5 --out "$out/gpu-encoder-profile.json" 2>&1 | tee "$out/encoder-profile.txt"
+  rc=${PIPESTATUS[0]}
+  case $rc in 0) record "encoder profile" ok ;; 3) record "encoder profile" "CUDA unavailable (encoder-profile.txt)" ;;
+              124) record "encoder profile" "FAILED: timed out" ;; *) record "encoder profile" "FAILED rc=$rc (encoder-profile.txt)" ;; esac
+fi
+
 # ------------------------------------------------------------------ GPU benchmarks: Tessera, then PyTorch
 # bench_pair NAME JAVA_MAIN_CLASS [java args...] -- PEER_SCRIPT [python args...]
 # Each writes $out/gpu-NAME-tessera.json and $out/gpu-NAME-torch.json; cap per side 150 s.
@@ -289,6 +353,10 @@ fi
     echo
     "$PY" "$here/compare.py" "$out/gpu-matmul-tessera.json" "$out/gpu-matmul-torch.json" \
         --out "$out/gpu-matmul-summary.json"
+    if [ -f "$out/encoder-profile.txt" ]; then
+      grep -E '^== |^GPU busy|^  forward ms' "$out/encoder-profile.txt"
+      echo "(op-level tables: encoder-profile.txt, gpu-encoder-profile.json)"
+    fi
     for f in "$out"/gpu-*-tessera.json; do
       n=$(basename "$f" -tessera.json); [ "$n" = gpu-matmul ] && continue
       echo "$n: Tessera vs PyTorch figures in $n-tessera.json / $n-torch.json"

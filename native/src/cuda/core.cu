@@ -191,6 +191,75 @@ __global__ void layer_norm_kernel(const T *x, const T *gamma, const T *beta, T *
   }
 }
 
+// Layer norm, one warp per row holding the row in registers: each lane loads up to K 16-byte vectors
+// (the host ensures cols % N == 0, cols <= 32 * K * N and 16-byte aligned pointers), then the same two
+// passes as layer_norm_kernel (mean, then the biased variance of x - mean) without reading x again.
+template <typename T, int K>
+__global__ void layer_norm_warp_vec_kernel(const T *x, const T *gamma, const T *beta, T *out, int64_t rows,
+                                           int64_t cols, float eps) {
+  constexpr int N = VecWidth<T>::value;
+  using V = Vec<T, N>;
+  const int lane = threadIdx.x & 31;
+  const int64_t wpb = blockDim.x >> 5;
+  const int64_t vcols = cols / N;
+  const float inv_cols = 1.0f / static_cast<float>(cols);
+  const V *gv = reinterpret_cast<const V *>(gamma);
+  const V *bv = reinterpret_cast<const V *>(beta);
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * wpb + (threadIdx.x >> 5); r < rows;
+       r += static_cast<int64_t>(gridDim.x) * wpb) {
+    const V *xr = reinterpret_cast<const V *>(x + r * cols);
+    float v[K][N];
+    float s = 0.0f;
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t c = lane + k * 32;
+      if (c < vcols) {
+        const V t = xr[c];
+#pragma unroll
+        for (int j = 0; j < N; ++j) {
+          v[k][j] = to_f(t.v[j]);
+          s += v[k][j];
+        }
+      } else {
+#pragma unroll
+        for (int j = 0; j < N; ++j) v[k][j] = 0.0f;
+      }
+    }
+    const float mean = warp_sum(s) * inv_cols;
+    float q = 0.0f;
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      if (lane + k * 32 < vcols) {
+#pragma unroll
+        for (int j = 0; j < N; ++j) {
+          const float d = v[k][j] - mean;
+          q += d * d;
+        }
+      }
+    }
+    const float rstd = 1.0f / sqrtf(warp_sum(q) * inv_cols + eps);
+    V *orow = reinterpret_cast<V *>(out + r * cols);
+#pragma unroll
+    for (int k = 0; k < K; ++k) {
+      const int64_t c = lane + k * 32;
+      if (c < vcols) {
+        V o;
+        V g, b;
+        if (gamma) g = gv[c];
+        if (beta) b = bv[c];
+#pragma unroll
+        for (int j = 0; j < N; ++j) {
+          float y = (v[k][j] - mean) * rstd;
+          if (gamma) y *= to_f(g.v[j]);
+          if (beta) y += to_f(b.v[j]);
+          o.v[j] = from_f<T>(y);
+        }
+        orow[c] = o;
+      }
+    }
+  }
+}
+
 // RMS norm over the last dim: x / sqrt(mean(x^2) + eps) * gamma.
 template <typename T, bool BLOCK>
 __global__ void rms_norm_kernel(const T *x, const T *gamma, T *out, int64_t rows, int64_t cols, float eps) {
@@ -308,27 +377,6 @@ __global__ void transpose_kernel(const T *x, T *out, int64_t batch, int64_t rows
 
 constexpr int kMaxDims = 8;
 
-// Shape and strides of a strided view, passed by value as a kernel parameter.
-struct StridedView {
-  int64_t shape[kMaxDims];
-  int64_t strides[kMaxDims];  // in elements
-  int ndim;
-};
-
-// dst[i] = src[offset(i)], offset computed from the row-major index i of the destination.
-template <typename T>
-__global__ void strided_copy_kernel(const T *src, T *dst, StridedView v, int64_t n) {
-  for (int64_t i = global_tid(); i < n; i += grid_stride()) {
-    int64_t rem = i, off = 0;
-    for (int d = v.ndim - 1; d >= 0; --d) {
-      const int64_t idx = rem % v.shape[d];
-      rem /= v.shape[d];
-      off += idx * v.strides[d];
-    }
-    dst[i] = src[off];
-  }
-}
-
 // ================================================================ model-pipeline ops
 
 // Two strided views of one shape (copy_strided), passed by value.
@@ -350,6 +398,60 @@ __global__ void copy_strided_kernel(const T *src, T *dst, ViewPair v, int64_t n)
       so += idx * v.src[d];
       d_o += idx * v.dst[d];
     }
+    dst[d_o] = src[so];
+  }
+}
+
+// Division by a divisor fixed at launch, for dividends below 2^31: q = (n * m) >> p with
+// p = 31 + ceil(log2 d), m = ceil(2^p / d) (exact for every n < 2^31; a multiply and a shift instead
+// of the ~70 instructions of a 64-bit division).
+struct FastDiv {
+  unsigned long long m;
+  uint32_t d;
+  int p;
+};
+
+inline FastDiv make_fast_div(uint32_t d) {
+  int l = 0;
+  while ((1ull << l) < d) ++l;
+  FastDiv f;
+  f.d = d;
+  f.p = 31 + l;
+  f.m = ((1ull << f.p) + d - 1) / d;
+  return f;
+}
+
+__device__ __forceinline__ uint32_t fast_div(uint32_t n, const FastDiv &f) {
+  return static_cast<uint32_t>((static_cast<unsigned long long>(n) * f.m) >> f.p);
+}
+
+// Two strided views of one (collapsed) shape with fast divisors, in units of the copied type.
+struct FastViewPair {
+  FastDiv div[kMaxDims];
+  int64_t src[kMaxDims];
+  int64_t dst[kMaxDims];
+  int ndim;
+};
+
+// dst[off_d(i)] = src[off_s(i)] for i < n < 2^31, 32-bit index arithmetic (U: 1 to 16 bytes).
+template <typename U>
+__global__ void copy_view_fast_kernel(const U *src, U *dst, FastViewPair v, uint32_t n) {
+  const uint32_t stride = gridDim.x * blockDim.x;
+  for (uint32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
+    uint32_t rem = i;
+    int64_t so = 0, d_o = 0;
+#pragma unroll
+    for (int d = kMaxDims - 1; d > 0; --d) {
+      if (d < v.ndim) {
+        const uint32_t q = fast_div(rem, v.div[d]);
+        const uint32_t idx = rem - q * v.div[d].d;
+        so += static_cast<int64_t>(idx) * v.src[d];
+        d_o += static_cast<int64_t>(idx) * v.dst[d];
+        rem = q;
+      }
+    }
+    so += static_cast<int64_t>(rem) * v.src[0];
+    d_o += static_cast<int64_t>(rem) * v.dst[0];
     dst[d_o] = src[so];
   }
 }
@@ -531,6 +633,96 @@ inline unsigned int row_grid(int64_t rows, int64_t cols) {
   return row_use_block(cols) ? grid_for(rows, 1) : grid_for(rows, kRowWarpThreads / 32);
 }
 
+// Units of 16 bytes for the vectorised view copies.
+struct alignas(16) Bytes16 {
+  uint32_t w[4];
+};
+
+// Copies the view (src, ss) into the view (dst, ds) of one shape (ndim <= kMaxDims, n > 0 elements of
+// es bytes, validated by the caller). Collapses the dims (size-1 dims dropped, neighbours merged where
+// both views allow); one contiguous run -> cudaMemcpyAsync; rows of runs -> cudaMemcpy2DAsync; otherwise
+// a kernel that moves up to 16 bytes per thread when the innermost dim is contiguous in both views (a
+// head of a q|k|v split, a transpose of heads), with 32-bit index arithmetic below 2^31 units.
+int copy_views(const char *what, const void *src, const int64_t *ss, void *dst, const int64_t *ds, int ndim,
+               const int64_t *shape, int es, int64_t n, cudaStream_t stream) {
+  ViewPair v = {};
+  int nd = 0;
+  for (int d = 0; d < ndim; ++d) {
+    if (shape[d] == 1) continue;
+    if (nd > 0 && v.src[nd - 1] == ss[d] * shape[d] && v.dst[nd - 1] == ds[d] * shape[d]) {
+      v.shape[nd - 1] *= shape[d];
+      v.src[nd - 1] = ss[d];
+      v.dst[nd - 1] = ds[d];
+    } else {
+      v.shape[nd] = shape[d];
+      v.src[nd] = ss[d];
+      v.dst[nd] = ds[d];
+      ++nd;
+    }
+  }
+  v.ndim = nd;
+  const size_t esz = static_cast<size_t>(es);
+  if (nd == 0 || (nd == 1 && v.src[0] == 1 && v.dst[0] == 1)) {  // one contiguous run
+    TSR_CUDA_CHECK(what, cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * esz, cudaMemcpyDeviceToDevice, stream));
+    return TSR_OK;
+  }
+  if (nd == 2 && v.src[1] == 1 && v.dst[1] == 1 && v.src[0] >= v.shape[1] && v.dst[0] >= v.shape[1]) {
+    TSR_CUDA_CHECK(what, cudaMemcpy2DAsync(dst, static_cast<size_t>(v.dst[0]) * esz, src,
+                                           static_cast<size_t>(v.src[0]) * esz, static_cast<size_t>(v.shape[1]) * esz,
+                                           static_cast<size_t>(v.shape[0]), cudaMemcpyDeviceToDevice, stream));
+    return TSR_OK;
+  }
+  // Widest unit (16, 8, 4 bytes, else the element) that tiles the innermost run and every stride.
+  int unit = es;
+  if (v.src[nd - 1] == 1 && v.dst[nd - 1] == 1) {
+    for (int u = 16; u > es; u >>= 1) {
+      bool ok = (v.shape[nd - 1] * es) % u == 0 && aligned(src, u) && aligned(dst, u);
+      for (int d = 0; ok && d < nd - 1; ++d) ok = (v.src[d] * es) % u == 0 && (v.dst[d] * es) % u == 0;
+      if (ok) {
+        unit = u;
+        break;
+      }
+    }
+  }
+  int64_t units = n;
+  if (unit != es) {
+    const int64_t r = unit / es;
+    v.shape[nd - 1] /= r;
+    for (int d = 0; d < nd - 1; ++d) {
+      v.src[d] /= r;
+      v.dst[d] /= r;
+    }
+    units = n / r;
+  }
+  auto run = [&](auto tag) {
+    using U = typename decltype(tag)::type;
+    const U *ps = static_cast<const U *>(src);
+    U *pd = static_cast<U *>(dst);
+    if (units < (int64_t{1} << 31)) {
+      FastViewPair f = {};
+      f.ndim = nd;
+      for (int d = 0; d < nd; ++d) {
+        f.div[d] = make_fast_div(static_cast<uint32_t>(v.shape[d]));
+        f.src[d] = v.src[d];
+        f.dst[d] = v.dst[d];
+      }
+      copy_view_fast_kernel<U><<<grid_for(units, kThreads), kThreads, 0, stream>>>(ps, pd, f,
+                                                                                    static_cast<uint32_t>(units));
+    } else {
+      copy_strided_kernel<U><<<grid_for(units, kThreads), kThreads, 0, stream>>>(ps, pd, v, units);
+    }
+    TSR_LAUNCH_CHECK(what);
+    return TSR_OK;
+  };
+  switch (unit) {
+    case 1: return run(Tag<uint8_t>{});
+    case 2: return run(Tag<uint16_t>{});
+    case 4: return run(Tag<uint32_t>{});
+    case 8: return run(Tag<unsigned long long>{});
+    default: return run(Tag<Bytes16>{});
+  }
+}
+
 }  // namespace
 }  // namespace cuda
 }  // namespace tsr
@@ -669,7 +861,21 @@ int tsr_cuda_layer_norm(int dtype, const void *x, const void *gamma, const void 
       const T *pg = static_cast<const T *>(gamma);
       const T *pb = static_cast<const T *>(beta);
       T *po = static_cast<T *>(out);
-      if (row_use_block(cols))
+      constexpr int N = VecWidth<T>::value;
+      const int64_t vcols = cols / N;
+      const bool vec = cols % N == 0 && vcols <= 32 * 8 && aligned(x, 16) && aligned(out, 16) &&
+                       (!gamma || aligned(gamma, 16)) && (!beta || aligned(beta, 16));
+      const unsigned int warp_grid = grid_for(rows, kRowWarpThreads / 32);
+      cudaStream_t st = as_stream(stream);
+      if (vec && vcols <= 32)
+        layer_norm_warp_vec_kernel<T, 1><<<warp_grid, kRowWarpThreads, 0, st>>>(px, pg, pb, po, rows, cols, eps);
+      else if (vec && vcols <= 64)
+        layer_norm_warp_vec_kernel<T, 2><<<warp_grid, kRowWarpThreads, 0, st>>>(px, pg, pb, po, rows, cols, eps);
+      else if (vec && vcols <= 128)
+        layer_norm_warp_vec_kernel<T, 4><<<warp_grid, kRowWarpThreads, 0, st>>>(px, pg, pb, po, rows, cols, eps);
+      else if (vec)
+        layer_norm_warp_vec_kernel<T, 8><<<warp_grid, kRowWarpThreads, 0, st>>>(px, pg, pb, po, rows, cols, eps);
+      else if (row_use_block(cols))
         layer_norm_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(
             px, pg, pb, po, rows, cols, eps);
       else
@@ -817,34 +1023,17 @@ int tsr_cuda_strided_copy(const void *src, void *dst, int ndim, const int64_t *s
   TSR_ARG_FAIL_IF(ndim < 0 || ndim > kMaxDims, "tsr_cuda_strided_copy: ndim %d is not in [0, %d]", ndim, kMaxDims);
   TSR_ARG_FAIL_IF(!is_elem_size(elem_size), "tsr_cuda_strided_copy: elem_size %d is not 1, 2, 4 or 8", elem_size);
   TSR_ARG_FAIL_IF(ndim > 0 && (!shape || !src_strides), "tsr_cuda_strided_copy: null shape / strides");
-  StridedView v = {};
-  v.ndim = ndim;
   int64_t n = 1;
-  bool contiguous = true;  // row-major contiguous source: one memcpy
-  int64_t expect = 1;
+  int64_t dst_strides[kMaxDims];
   for (int d = ndim - 1; d >= 0; --d) {
     TSR_ARG_FAIL_IF(shape[d] < 0, "tsr_cuda_strided_copy: negative shape[%d] = %lld", d, (long long)shape[d]);
-    v.shape[d] = shape[d];
-    v.strides[d] = src_strides[d];
-    if (shape[d] != 1 && src_strides[d] != expect) contiguous = false;
-    expect *= shape[d];
+    dst_strides[d] = n;  // the destination is row-major contiguous
     n *= shape[d];
   }
   if (n == 0) return TSR_OK;
   TSR_ARG_FAIL_IF(!src || !dst, "tsr_cuda_strided_copy: null pointer");
-  if (contiguous) {
-    TSR_CUDA_CHECK("cudaMemcpyAsync (tsr_cuda_strided_copy)",
-                   cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * static_cast<size_t>(elem_size),
-                                   cudaMemcpyDeviceToDevice, as_stream(stream)));
-    return TSR_OK;
-  }
-  return dispatch_elem_size(elem_size, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    return launch_checked("tsr_cuda_strided_copy kernel launch", [&] {
-      strided_copy_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
-          static_cast<const T *>(src), static_cast<T *>(dst), v, n);
-    });
-  });
+  return copy_views("tsr_cuda_strided_copy", src, src_strides, dst, dst_strides, ndim, shape, elem_size, n,
+                    as_stream(stream));
 }
 
 int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst, const int64_t *dst_strides,
@@ -859,45 +1048,8 @@ int tsr_cuda_copy_strided(const void *src, const int64_t *src_strides, void *dst
   }
   if (n == 0) return TSR_OK;
   TSR_ARG_FAIL_IF(!src || !dst, "tsr_cuda_copy_strided: null pointer");
-  // Collapse: drop size-1 dims, merge a dim into the one before it where both views allow.
-  ViewPair v = {};
-  int nd = 0;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (nd > 0 && v.src[nd - 1] == src_strides[d] * shape[d] && v.dst[nd - 1] == dst_strides[d] * shape[d]) {
-      v.shape[nd - 1] *= shape[d];
-      v.src[nd - 1] = src_strides[d];
-      v.dst[nd - 1] = dst_strides[d];
-    } else {
-      v.shape[nd] = shape[d];
-      v.src[nd] = src_strides[d];
-      v.dst[nd] = dst_strides[d];
-      ++nd;
-    }
-  }
-  v.ndim = nd;
-  if (nd == 0 || (nd == 1 && v.src[0] == 1 && v.dst[0] == 1)) {  // one contiguous run
-    TSR_CUDA_CHECK("cudaMemcpyAsync (tsr_cuda_copy_strided)",
-                   cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * static_cast<size_t>(elem_size),
-                                   cudaMemcpyDeviceToDevice, as_stream(stream)));
-    return TSR_OK;
-  }
-  if (nd == 2 && v.src[1] == 1 && v.dst[1] == 1 && v.src[0] >= v.shape[1] && v.dst[0] >= v.shape[1]) {
-    // rows of contiguous runs (a KV-cache slice)
-    const size_t es = static_cast<size_t>(elem_size);
-    TSR_CUDA_CHECK("cudaMemcpy2DAsync (tsr_cuda_copy_strided)",
-                   cudaMemcpy2DAsync(dst, static_cast<size_t>(v.dst[0]) * es, src, static_cast<size_t>(v.src[0]) * es,
-                                     static_cast<size_t>(v.shape[1]) * es, static_cast<size_t>(v.shape[0]),
-                                     cudaMemcpyDeviceToDevice, as_stream(stream)));
-    return TSR_OK;
-  }
-  return dispatch_elem_size(elem_size, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    return launch_checked("tsr_cuda_copy_strided kernel launch", [&] {
-      copy_strided_kernel<T><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(
-          static_cast<const T *>(src), static_cast<T *>(dst), v, n);
-    });
-  });
+  return copy_views("tsr_cuda_copy_strided", src, src_strides, dst, dst_strides, ndim, shape, elem_size, n,
+                    as_stream(stream));
 }
 
 int tsr_cuda_binary_strided(int op, int dtype, const void *a, const int64_t *a_strides, const void *b,

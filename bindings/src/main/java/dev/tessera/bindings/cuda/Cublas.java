@@ -18,6 +18,18 @@ public final class Cublas implements AutoCloseable {
     /** How fp32 products are computed: exact fp32, or TF32 tensor cores. */
     public enum Math { FP32, TF32 }
 
+    private static volatile boolean plainGemmForOne =
+            !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.plainGemm"));
+
+    /**
+     * Whether a single product (batch 1) goes through {@code cublasGemmEx} (default) rather than
+     * {@code cublasGemmStridedBatchedEx} with a batch of one ({@code -Dtessera.cuda.plainGemm=false}). For A/B
+     * measurements.
+     */
+    public static void setPlainGemmForOne(boolean on) {
+        plainGemmForOne = on;
+    }
+
     private final cublasContext handle;
     private final FloatPointer alphaBeta = new FloatPointer(2);
     private long boundStream = -1;
@@ -68,6 +80,13 @@ public final class Cublas implements AutoCloseable {
         alphaBeta.put(0, alpha).put(1, beta);
         int dt = cudaType(type);
         // Column-major view: C^T (n x m) = op(B)^T (n x k) * op(A)^T (k x m).
+        if (batch == 1 && plainGemmForOne) { // the plain GEMM: cuBLAS's own heuristics for one product, no batched kernel selection
+            int status = cublasGemmEx(handle, transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                    n, m, k, alphaBeta.getPointer(0), Addresses.pointer(b), dt, ldb, Addresses.pointer(a), dt, lda,
+                    alphaBeta.getPointer(1), Addresses.pointer(c), dt, ldc, compute, CUBLAS_GEMM_DEFAULT);
+            check(status, "cublasGemmEx(" + type + ", m=" + m + ", n=" + n + ", k=" + k + ")");
+            return;
+        }
         int status = cublasGemmStridedBatchedEx(handle, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
                 transA ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, alphaBeta.getPointer(0),
                 Addresses.pointer(b), dt, ldb, strideB, Addresses.pointer(a), dt, lda, strideA,

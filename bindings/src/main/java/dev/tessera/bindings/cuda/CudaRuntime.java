@@ -6,6 +6,7 @@ import dev.tessera.bindings.Addresses;
 import dev.tessera.bindings.NativeLibrary;
 import dev.tessera.bindings.NativeStatus;
 import dev.tessera.bindings.TesseraNative;
+import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.javacpp.Loader;
@@ -217,6 +218,64 @@ public final class CudaRuntime {
 
     public static void streamSynchronize(long stream) {
         check(cudaStreamSynchronize(stream(stream)), "cudaStreamSynchronize");
+    }
+
+    /**
+     * Page-locked (pinned) host memory of {@code bytes} bytes, portable across devices: copies from and to it
+     * are asynchronous DMA transfers. Free with {@link #hostFree}.
+     */
+    public static long hostAlloc(long bytes) {
+        Pointer p = new Pointer();
+        int err = cudaHostAlloc(p, bytes, cudaHostAllocPortable);
+        if (err != cudaSuccess) {
+            cudaGetLastError();
+        }
+        check(err, "cudaHostAlloc(" + bytes + " bytes)");
+        return p.address();
+    }
+
+    public static void hostFree(long address) {
+        check(cudaFreeHost(Addresses.pointer(address)), "cudaFreeHost");
+    }
+
+    /** Creates an event on the current device; {@code timing} false makes a cheaper event without timestamps. */
+    public static long eventCreate(boolean timing) {
+        CUevent_st e = new CUevent_st();
+        check(cudaEventCreateWithFlags(e, timing ? cudaEventDefault : cudaEventDisableTiming), "cudaEventCreate");
+        return e.address();
+    }
+
+    public static void eventDestroy(long event) {
+        check(cudaEventDestroy(event(event)), "cudaEventDestroy");
+    }
+
+    public static void eventRecord(long event, long stream) {
+        check(cudaEventRecord(event(event), stream(stream)), "cudaEventRecord");
+    }
+
+    /** Whether the work before the event's last record has completed (never blocks). */
+    public static boolean eventDone(long event) {
+        int err = cudaEventQuery(event(event));
+        if (err == cudaErrorNotReady) { // not an error: the work is still queued
+            return false;
+        }
+        check(err, "cudaEventQuery");
+        return true;
+    }
+
+    public static void eventSynchronize(long event) {
+        check(cudaEventSynchronize(event(event)), "cudaEventSynchronize");
+    }
+
+    /** Milliseconds between two completed timing events. */
+    public static float eventElapsedMs(long start, long stop) {
+        float[] ms = new float[1];
+        check(cudaEventElapsedTime(ms, event(start), event(stop)), "cudaEventElapsedTime");
+        return ms[0];
+    }
+
+    private static CUevent_st event(long handle) {
+        return new CUevent_st(Addresses.pointer(handle));
     }
 
     /** Wraps a raw stream handle (0 = the legacy default stream). */

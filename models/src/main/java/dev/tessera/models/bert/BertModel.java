@@ -1,5 +1,6 @@
 package dev.tessera.models.bert;
 
+import dev.tessera.models.nn.Heads;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.Linear;
@@ -177,11 +178,9 @@ public final class BertModel implements AutoCloseable {
             long heads = config.numHeads();
             long d = config.headDim();
             long h = config.hiddenSize();
-            Tensor qkv = l.qkv().forward(x).reshape(b, s, 3 * heads, d); // [B, S, 3·heads, D]
-            Tensor q = qkv.slice(2, 0, heads).transpose(1, 2);
-            Tensor k = qkv.slice(2, heads, 2 * heads).transpose(1, 2);
-            Tensor v = qkv.slice(2, 2 * heads, 3 * heads).transpose(1, 2);
-            Tensor ctx = Attention.scaledDotProduct(q, k, v, opt).transpose(1, 2).contiguous().reshape(b, s, h);
+            Tensor[] qkv = Heads.splitQkv(l.qkv().forward(x), b, s, heads, d); // [B, heads, S, D] each, one copy
+            Tensor ctx = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], opt).transpose(1, 2).contiguous()
+                    .reshape(b, s, h);
             Tensor a = l.attnLn().forward(l.o().forwardAdd(ctx, x));
             Tensor f = l.up().forward(a, config.geluTanh() ? FusedActivation.GELU_TANH : FusedActivation.GELU);
             Tensor out = l.outLn().forward(l.down().forwardAdd(f, a));

@@ -1,6 +1,7 @@
 package dev.tessera.models.clip;
 
 import dev.tessera.models.nn.Activation;
+import dev.tessera.models.nn.Heads;
 import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.Weights;
@@ -53,11 +54,8 @@ final class ClipEncoder {
         Tensor out;
         try (Scope ls = Tessera.scope()) {
             Tensor x = l.ln1().forward(h);
-            Tensor qkv = l.qkv().forward(x).reshape(n, rows, 3L * heads, hd);
-            Tensor q = qkv.slice(2, 0, heads).transpose(1, 2);
-            Tensor k = qkv.slice(2, heads, 2L * heads).transpose(1, 2);
-            Tensor v = qkv.slice(2, 2L * heads, 3L * heads).transpose(1, 2);
-            Tensor a = Attention.scaledDotProduct(q, k, v, causal);
+            Tensor[] qkv = Heads.splitQkv(l.qkv().forward(x), n, rows, heads, hd);
+            Tensor a = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], causal);
             Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, width), h);
             Tensor m = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(act));
             out = ls.keep(l.fc2().forwardAdd(m, h1));

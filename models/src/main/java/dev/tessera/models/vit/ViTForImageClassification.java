@@ -1,5 +1,6 @@
 package dev.tessera.models.vit;
 
+import dev.tessera.models.nn.Heads;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.nn.Activation;
 import dev.tessera.models.nn.LayerNorm;
@@ -118,11 +119,8 @@ public final class ViTForImageClassification implements AutoCloseable {
             for (Layer l : layers) {
                 try (Scope ls = Tessera.scope()) {
                     Tensor x = l.ln1().forward(h);
-                    Tensor qkv = l.qkv().forward(x).reshape(n, rows, 3L * heads, hd);
-                    Tensor q = qkv.slice(2, 0, heads).transpose(1, 2);
-                    Tensor k = qkv.slice(2, heads, 2L * heads).transpose(1, 2);
-                    Tensor v = qkv.slice(2, 2L * heads, 3L * heads).transpose(1, 2);
-                    Tensor a = Attention.scaledDotProduct(q, k, v, false);
+                    Tensor[] qkv = Heads.splitQkv(l.qkv().forward(x), n, rows, heads, hd);
+                    Tensor a = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], false);
                     Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, d), h);
                     Tensor mm = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(cfg.hiddenAct()));
                     Tensor next = ls.keep(l.fc2().forwardAdd(mm, h1));

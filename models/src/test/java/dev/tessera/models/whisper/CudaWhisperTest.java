@@ -1,0 +1,57 @@
+package dev.tessera.models.whisper;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.models.Fixtures;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Whisper on CUDA against the committed float64 PyTorch reference of {@link WhisperParityTest} (two random-weight
+ * checkpoints, 80 and 128 mels): encoder output and the decoder's full-pass logits, F32 (≤ 1e-4, and the same
+ * greedy tokens without timestamps) and BF16 (≤ 5e-2). Skipped, with the reason, where CUDA is unavailable.
+ */
+class CudaWhisperTest {
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny-a", "tiny-b"})
+    void encoderAndDecoderOnCuda(String name) throws Exception {
+        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
+        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
+        Device cuda = Device.parse("cuda:0");
+        Path d = WhisperParityTest.fixtureDir(name);
+        float[] refEnc = Npy.read(d.resolve("encoder.npy")).requireFloats();
+        int[] prompt = Npy.read(d.resolve("prompt.npy")).ints();
+        float[] refLogits = Npy.read(d.resolve("logits.npy")).requireFloats();
+        for (DType dt : new DType[] {DType.F32, DType.BF16}) {
+            double tol = dt == DType.F32 ? 1e-4 : 5e-2;
+            try (WhisperModel m = WhisperModel.load(d, cuda, dt);
+                    Tensor mel = Fixtures.npyTensor(d.resolve("features.npy")); Tensor enc = m.encode(mel)) {
+                double e = Fixtures.relErr(enc.toFloatArray(), refEnc);
+                System.out.printf("cuda whisper %s %s: encoder rel err %.3g%n", name, dt, e);
+                assertTrue(e <= tol, name + " " + dt + ": encoder rel err " + e);
+                try (WhisperCache c = m.newCache(enc, prompt.length);
+                        Tensor l = m.decode(new int[][] {prompt}, c, true)) {
+                    e = Fixtures.relErr(l.toFloatArray(), refLogits);
+                    System.out.printf("cuda whisper %s %s: decoder logits rel err %.3g%n", name, dt, e);
+                    assertTrue(e <= tol, name + " " + dt + ": decoder logits rel err " + e);
+                }
+                if (dt == DType.F32) {
+                    WhisperDecoder dec = new WhisperDecoder(m);
+                    int[] exp = Npy.read(d.resolve("greedy_notimestamps.npy")).ints();
+                    WhisperDecoder.Result r = dec.decode(enc, dec.prompt("en", "transcribe", false), false, 1, 0, 32, 0);
+                    assertArrayEquals(WhisperParityTest.strip(exp, m.config().eosTokenId()), r.tokens(),
+                            name + ": greedy without timestamps on CUDA");
+                }
+            }
+        }
+    }
+}
