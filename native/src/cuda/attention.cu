@@ -321,6 +321,10 @@ __global__ void __launch_bounds__(kMmaThreads) flash_mma(MmaArgs a) {
   }
 }
 
+// ============================================================================ tensor-core kernel, version 2
+
+#include "attention_v2.cuh"
+
 // ============================================================================ SIMT kernel (+ split-KV)
 
 constexpr int kSimtWarps = 4;  // query rows per block
@@ -559,6 +563,57 @@ int launch_mma(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   return TSR_OK;
 }
 
+// Largest dynamic shared memory per block on the current device (opt-in), cached per device.
+int smem_optin(int *out) {
+  static int cache[64] = {0};
+  int dev = 0;
+  TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
+  if (dev >= 0 && dev < 64 && cache[dev] > 0) {
+    *out = cache[dev];
+    return TSR_OK;
+  }
+  int n = 0;
+  TSR_CUDA_CHECK("cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)",
+                 cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  if (dev >= 0 && dev < 64) cache[dev] = n;
+  *out = n;
+  return TSR_OK;
+}
+
+template <typename T, int D>
+int launch_mma_v2(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
+  constexpr size_t smem = V2Tile<D>::smem_bytes;
+  TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, MaxDynamicSharedMemorySize)",
+                 cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                      static_cast<int>(smem)));
+  TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, PreferredSharedMemoryCarveout)",
+                 cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                      static_cast<int>(cudaSharedmemCarveoutMaxShared)));
+  dim3 grid(static_cast<unsigned>((a.seq_q + kV2BM - 1) / kV2BM), static_cast<unsigned>(a.heads_q),
+            static_cast<unsigned>(batch));
+  flash_mma_v2<T, D><<<grid, kV2Threads, smem, stream>>>(a);
+  TSR_LAUNCH_CHECK("flash_mma_v2 launch");
+  return TSR_OK;
+}
+
+// flash_mma_v2 when it applies (head_dim 64 / 128, 16-byte aligned buffers, enough shared memory per block:
+// sm_80 / sm_90 yes, sm_86 / sm_89 not for head_dim 128); *used = false leaves the call to flash_mma.
+template <typename T>
+int try_mma_v2(const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used) {
+  *used = false;
+  if ((a.d != 64 && a.d != 128) || !aligned(a.q, 16) || !aligned(a.k, 16) || !aligned(a.v, 16) ||
+      !aligned(a.out, 16)) {
+    return TSR_OK;
+  }
+  int optin = 0;
+  int st = smem_optin(&optin);
+  if (st != TSR_OK) return st;
+  const size_t need = a.d == 64 ? V2Tile<64>::smem_bytes : V2Tile<128>::smem_bytes;
+  if (static_cast<size_t>(optin) < need) return TSR_OK;
+  *used = true;
+  return a.d == 64 ? launch_mma_v2<T, 64>(a, batch, stream) : launch_mma_v2<T, 128>(a, batch, stream);
+}
+
 template <typename T, int DP>
 int dispatch_mma_vec(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   const bool vec = a.d == DP && aligned(a.q, 16) && aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.out, 16);
@@ -617,10 +672,13 @@ extern "C" int64_t tsr_cuda_attention_workspace_bytes(int dtype, int64_t batch, 
 extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const void *v, void *out, int64_t batch,
                                   int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k, int64_t head_dim,
                                   int64_t kv_capacity, const void *key_mask, int mask_dtype, float scale, int causal,
-                                  void *workspace, int64_t workspace_bytes, void *stream) {
+                                  void *workspace, int64_t workspace_bytes, void *stream, int kernel) {
   const char *fn = "tsr_cuda_attention";
   int st = check_args(fn, dtype, batch, heads_q, heads_kv, seq_q, seq_k, head_dim);
   if (st != TSR_OK) return st;
+  TSR_ARG_FAIL_IF(kernel != TSR_ATTENTION_KERNEL_AUTO && kernel != TSR_ATTENTION_KERNEL_V1 &&
+                      kernel != TSR_ATTENTION_KERNEL_V2,
+                  "%s: kernel %d is not TSR_ATTENTION_KERNEL_AUTO, _V1 or _V2", fn, kernel);
   TSR_ARG_FAIL_IF(kv_capacity < seq_k, "%s: kv_capacity %lld < seq_k %lld", fn, (long long)kv_capacity,
                   (long long)seq_k);
   TSR_ARG_FAIL_IF(key_mask != nullptr && mask_dtype != TSR_I32 && mask_dtype != TSR_I64,
@@ -640,6 +698,12 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
   if (p.mma) {
     MmaArgs a{q, k, v, out, heads_q, heads_kv, seq_q, seq_k, head_dim, kv_capacity, key_mask, mask_dtype,
               scale_log2, causal};
+    // AUTO keeps flash_mma until flash_mma_v2 has been verified on a GPU (bench/gpu/run.sh).
+    if (kernel == TSR_ATTENTION_KERNEL_V2) {
+      bool used = false;
+      st = dtype == TSR_BF16 ? try_mma_v2<__nv_bfloat16>(a, batch, s, &used) : try_mma_v2<__half>(a, batch, s, &used);
+      if (st != TSR_OK || used) return st;
+    }
     if (dtype == TSR_BF16) {
       return head_dim <= 64 ? dispatch_mma_vec<__nv_bfloat16, 64>(a, batch, s)
                             : dispatch_mma_vec<__nv_bfloat16, 128>(a, batch, s);
