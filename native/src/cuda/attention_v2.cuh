@@ -37,6 +37,9 @@ struct V2Tile {
   static constexpr size_t smem_bytes = static_cast<size_t>(kV2BM + 4 * BN) * LD * 2 + 2 * BN * sizeof(float);
 };
 
+// The PTX helpers; native/test/attention_v2_emulated.cpp defines TSR_ATTENTION_V2_EMULATED and its own
+// host versions of them to run this kernel's code on the CPU.
+#ifndef TSR_ATTENTION_V2_EMULATED
 __device__ __forceinline__ float ex2_approx(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
@@ -73,6 +76,8 @@ __device__ __forceinline__ void mma_v2<__half>(float (&c)[4], const uint32_t (&a
       : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
+
+#endif  // TSR_ATTENTION_V2_EMULATED
 
 // Stages ROWS rows of D elements (rows D apart in global memory, 16-byte aligned) into shared rows LD apart:
 // rows < nrows by cp.async (asynchronous, part of the caller's next commit group), rows >= nrows zero-filled by
