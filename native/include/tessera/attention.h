@@ -57,7 +57,7 @@ TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v
  *   V1: 64 query rows per block, single-buffered 64-key tiles; head_dim 64 and 128 specialised, other sizes
  *       padded to 64 / 128;
  *   V2: 128 query rows per block (32 per warp), double-buffered key tiles (128 keys for head_dim 64, 64 for
- *       128); head_dim 64 and 128 with 16-byte aligned buffers where the device gives a block enough shared
+ *       128); head_dim 64 and 128, scale > 0, 16-byte aligned buffers, where the device gives a block enough shared
  *       memory (91 KiB for head_dim 64, 102.5 KiB for 128: sm_80 and sm_90 yes, sm_86 / sm_89 only head_dim 64);
  *       other cases fall back to V1;
  *   AUTO: the library's choice, currently V1 (V2 has not yet been verified on a GPU).

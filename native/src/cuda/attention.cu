@@ -607,13 +607,13 @@ int launch_mma_v2(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   return TSR_OK;
 }
 
-// flash_mma_v2 when it applies (head_dim 64 / 128, 16-byte aligned buffers, enough shared memory per block:
-// sm_80 / sm_90 yes, sm_86 / sm_89 not for head_dim 128); *used = false leaves the call to flash_mma.
+// flash_mma_v2 when it applies (head_dim 64 / 128, scale > 0, 16-byte aligned buffers, enough shared memory per
+// block: sm_80 / sm_90 yes, sm_86 / sm_89 not for head_dim 128); *used = false leaves the call to flash_mma.
 template <typename T>
 int try_mma_v2(const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used) {
   *used = false;
-  if ((a.d != 64 && a.d != 128) || !aligned(a.q, 16) || !aligned(a.k, 16) || !aligned(a.v, 16) ||
-      !aligned(a.out, 16)) {
+  if ((a.d != 64 && a.d != 128) || !(a.scale_log2 > 0.0f) || !aligned(a.q, 16) || !aligned(a.k, 16) ||
+      !aligned(a.v, 16) || !aligned(a.out, 16)) {
     return TSR_OK;
   }
   int optin = 0;

@@ -11,7 +11,8 @@
 //  - Q stays in shared memory (128 x D) and its A fragments are re-read per k-step (as FA2 does: Q in registers
 //    plus 2 x (D/8) x 4 accumulators would exceed 255 registers for head_dim 128);
 //  - S = Q K^T in fp32 registers; the online softmax (running max / sum per row, quad shuffles) in registers,
-//    scores scaled to the log2 domain and exponentiated with ex2.approx; P is converted to 16-bit in registers
+//    scores scaled to the log2 domain inside the exponent (one FFMA per score: the kernel needs scale > 0, other
+//    scales run flash_mma) and exponentiated with ex2.approx; P is converted to 16-bit in registers
 //    and fed to the PV mma directly (the m16n8 accumulator layout of two adjacent n-tiles is the m16k16 A layout);
 //  - shared rows are padded by 16 bytes (row stride D + 8 elements): the 8 row addresses of every ldmatrix
 //    (and the 16-byte cp.async stores) fall in 8 distinct 4-bank groups, no bank conflicts;
@@ -212,9 +213,12 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
         }
       }
 
-      // ---- scale to the log2 domain, masks, online softmax. Thread rows: wrow0 + mt*16 + g + 8*r.
+      // ---- masks and online softmax on the raw scores (the running max m is kept unscaled; scale_log2 > 0 is
+      // applied inside the exponent: p = 2^(s * scale_log2 - m * scale_log2), one FFMA per score).
+      // Thread rows: wrow0 + mt*16 + g + 8*r.
       const bool need_mask = mrow != nullptr || nk < BN || (a.causal && j0 + BN - 1 > warp_first_lim);
       const int64_t lim0 = warp_first_lim - j0;  // causal: column c of row (mt, g, r) is visible iff c <= lim0 + off
+      const float sl = a.scale_log2;
       float mx[MT][2];
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) mx[mt][0] = mx[mt][1] = -INFINITY;
@@ -224,14 +228,14 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
         for (int nt = 0; nt < NT; ++nt) {
 #pragma unroll
           for (int c = 0; c < 4; ++c) {
-            float x = s[mt][nt][c] * a.scale_log2;
+            float x = s[mt][nt][c];
             if (need_mask) {
               const int col = nt * 8 + 2 * t4 + (c & 1);
               const int off = mt * 16 + g + (c >> 1) * 8;
               const bool ok = kp_t[col] == 0.0f && (!a.causal || col <= lim0 + off);
               x = ok ? x : -INFINITY;
+              s[mt][nt][c] = x;
             }
-            s[mt][nt][c] = x;
             mx[mt][c >> 1] = fmaxf(mx[mt][c >> 1], x);
           }
         }
@@ -245,8 +249,8 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
           x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
           x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
           const float mnew = fmaxf(m[mt][r], x);
-          msub[mt][r] = mnew == -INFINITY ? 0.0f : mnew;  // nothing visible yet: p = 0, no NaN from -inf - -inf
-          corr[mt][r] = ex2_approx(m[mt][r] - msub[mt][r]);
+          msub[mt][r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
+          corr[mt][r] = ex2_approx(fmaf(m[mt][r], sl, -msub[mt][r]));
           m[mt][r] = mnew;
         }
       }
@@ -258,7 +262,7 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
         for (int nt = 0; nt < NT; ++nt) {
 #pragma unroll
           for (int c = 0; c < 4; ++c) {
-            const float p = ex2_approx(s[mt][nt][c] - msub[mt][c >> 1]);
+            const float p = ex2_approx(fmaf(s[mt][nt][c], sl, -msub[mt][c >> 1]));
             s[mt][nt][c] = p;
             lsum[mt][c >> 1] += p;
           }

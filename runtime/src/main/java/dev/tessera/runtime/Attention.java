@@ -67,8 +67,8 @@ public final class Attention {
         /** 64 query rows per block, single-buffered 64-key tiles; any head_dim up to 128 (padded to 64 / 128). */
         V1,
         /**
-         * 128 query rows per block (32 per warp), double-buffered key tiles; head_dim 64 and 128 on devices with
-         * enough shared memory per block (sm_80, sm_90); other cases run {@link #V1}.
+         * 128 query rows per block (32 per warp), double-buffered key tiles; head_dim 64 and 128 with a positive
+         * scale on devices with enough shared memory per block (sm_80, sm_90); other cases run {@link #V1}.
          */
         V2;
 

@@ -191,6 +191,27 @@ class CudaAttentionTest extends CudaTestBase {
         compare(kernel, DType.BF16, 45, 2, 8, 2, 200, 1000, 128, 1536, 1000, true, true, 1e-2, false);
     }
 
+    /** A scale other than 1/sqrt(D), positive (V2 runs it) or negative (V2 hands it to V1), matches the CPU. */
+    @ParameterizedTest(name = "{0} {1} D{2} scale {3}")
+    @CsvSource({"V1, BF16, 64, 0.05", "V2, BF16, 64, 0.05", "V1, F16, 128, -0.1", "V2, F16, 128, -0.1",
+        "V2, BF16, 128, 0.2"})
+    void customScaleMatchesCpu(Attention.CudaKernel kernel, DType dtype, int d, float scale) {
+        Random rnd = new Random(81 + d);
+        int b = 2, h = 2, sq = 150, sk = 170;
+        float[] q = random(rnd, b * h * sq * d, 1.0);
+        float[] k = random(rnd, b * h * sk * d, 1.0);
+        float[] v = random(rnd, b * h * sk * d, 1.0);
+        Attention.Options opt = Attention.Options.causalMask().withScale(scale);
+        float[] cpu = Attention.scaledDotProduct(Tensor.of(q, b, h, sq, d), Tensor.of(k, b, h, sk, d),
+                Tensor.of(v, b, h, sk, d), opt).toFloatArray();
+        Tensor gq = Tensor.of(q, GPU, b, h, sq, d).to(dtype);
+        Tensor gk = Tensor.of(k, GPU, b, h, sk, d).to(dtype);
+        Tensor gv = Tensor.of(v, GPU, b, h, sk, d).to(dtype);
+        poisonGpu(dtype, (long) b * h * sq * d);
+        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
+    }
+
     /** A NaN in one query row reaches that row's output only, with both tensor-core kernels. */
     @ParameterizedTest(name = "{0} {1} D{2}")
     @CsvSource({"V1, BF16, 64", "V2, BF16, 64", "V1, F16, 128", "V2, F16, 128"})
