@@ -28,6 +28,7 @@
 //
 // Scores are kept in the log2 domain (scale * log2(e) folded into the score) and exponentiated with exp2f.
 // Every launch is checked; no device synchronisation.
+#include <atomic>
 #include <cstdint>
 
 #include "cuda_common.cuh"
@@ -594,12 +595,20 @@ int smem_optin(int *out) {
 template <typename T, int D>
 int launch_mma_v2(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   constexpr size_t smem = V2Tile<D>::smem_bytes;
-  TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, MaxDynamicSharedMemorySize)",
-                 cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                      static_cast<int>(smem)));
-  TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, PreferredSharedMemoryCarveout)",
-                 cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                      static_cast<int>(cudaSharedmemCarveoutMaxShared)));
+  // the function attributes, once per device (bit dev of `ready`; a race only sets them twice)
+  static std::atomic<uint64_t> ready{0};
+  int dev = 0;
+  TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
+  const uint64_t bit = dev >= 0 && dev < 64 ? (uint64_t{1} << dev) : 0;
+  if (bit == 0 || (ready.load(std::memory_order_relaxed) & bit) == 0) {
+    TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, MaxDynamicSharedMemorySize)",
+                   cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(smem)));
+    TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, PreferredSharedMemoryCarveout)",
+                   cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                        static_cast<int>(cudaSharedmemCarveoutMaxShared)));
+    ready.fetch_or(bit, std::memory_order_relaxed);
+  }
   dim3 grid(static_cast<unsigned>((a.seq_q + kV2BM - 1) / kV2BM), static_cast<unsigned>(a.heads_q),
             static_cast<unsigned>(batch));
   flash_mma_v2<T, D><<<grid, kV2Threads, smem, stream>>>(a);
