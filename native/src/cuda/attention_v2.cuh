@@ -101,12 +101,71 @@ __device__ __forceinline__ void v2_stage(T *sm, const T *g, int nrows) {
   }
 }
 
+// S = Q K^T for the warp's 32 rows and the tile's BN keys. GUARD: skip the 16-key slices at or past kend (their
+// scores stay 0 and are masked by the caller).
+template <typename T, int D, int BN, bool GUARD>
+__device__ __forceinline__ void v2_qk(float (&s)[kV2MT][BN / 8][4], uint32_t q_addr, uint32_t k_addr, int kend) {
+  constexpr int LD = D + 8;
+#pragma unroll
+  for (int mt = 0; mt < kV2MT; ++mt)
+#pragma unroll
+    for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.0f;
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    uint32_t qa[kV2MT][4];
+#pragma unroll
+    for (int mt = 0; mt < kV2MT; ++mt) ldsm_x4_a(qa[mt], q_addr + static_cast<uint32_t>((mt * 16 * LD + kk * 16) * 2));
+#pragma unroll
+    for (int np = 0; np < BN / 16; ++np) {
+      if (!GUARD || np * 16 < kend) {
+        uint32_t kb[4];
+        ldsm_x4_a(kb, k_addr + static_cast<uint32_t>((np * 16 * LD + kk * 16) * 2));
+#pragma unroll
+        for (int mt = 0; mt < kV2MT; ++mt) {
+          mma_v2<T>(s[mt][2 * np], qa[mt], kb[0], kb[1]);
+          mma_v2<T>(s[mt][2 * np + 1], qa[mt], kb[2], kb[3]);
+        }
+      }
+    }
+  }
+}
+
+// O += P V with P (the exponentiated scores, fp32) packed to T in registers as the A operand. GUARD: skip the
+// 16-key slices at or past kend (p = 0 there).
+template <typename T, int D, int BN, bool GUARD>
+__device__ __forceinline__ void v2_pv(float (&o)[kV2MT][D / 8][4], const float (&s)[kV2MT][BN / 8][4],
+                                      uint32_t v_addr, int kend) {
+  constexpr int LD = D + 8;
+#pragma unroll
+  for (int kc = 0; kc < BN / 16; ++kc) {
+    if (!GUARD || kc * 16 < kend) {
+      uint32_t pa[kV2MT][4];
+#pragma unroll
+      for (int mt = 0; mt < kV2MT; ++mt) {
+        pa[mt][0] = MmaOp<T>::pack(s[mt][2 * kc][0], s[mt][2 * kc][1]);
+        pa[mt][1] = MmaOp<T>::pack(s[mt][2 * kc][2], s[mt][2 * kc][3]);
+        pa[mt][2] = MmaOp<T>::pack(s[mt][2 * kc + 1][0], s[mt][2 * kc + 1][1]);
+        pa[mt][3] = MmaOp<T>::pack(s[mt][2 * kc + 1][2], s[mt][2 * kc + 1][3]);
+      }
+#pragma unroll
+      for (int dp = 0; dp < D / 16; ++dp) {
+        uint32_t vb[4];
+        ldsm_x4_a_t(vb, v_addr + static_cast<uint32_t>((kc * 16 * LD + dp * 16) * 2));
+#pragma unroll
+        for (int mt = 0; mt < kV2MT; ++mt) {
+          mma_v2<T>(o[mt][2 * dp], pa[mt], vb[0], vb[1]);
+          mma_v2<T>(o[mt][2 * dp + 1], pa[mt], vb[2], vb[3]);
+        }
+      }
+    }
+  }
+}
+
 template <typename T, int D>
 __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
   constexpr int BN = V2Tile<D>::BN;
   constexpr int LD = V2Tile<D>::LD;
   constexpr int MT = kV2MT;
-  constexpr int KSTEPS = D / 16;  // k-steps of QK^T over head_dim
   constexpr int DT = D / 8;       // n-tiles of O over head_dim
   constexpr int NT = BN / 8;      // n-tiles of S over the keys
   constexpr int TILE = BN * LD;   // elements of one K or V tile in shared memory
@@ -188,30 +247,10 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
     int kend = nk;
     if (a.causal) kend = static_cast<int>(i64min(kend, i64max(0, warp_last_lim - j0 + 1)));
     if (warp_active && kend > 0) {
-      // ---- S = Q K^T: 32 rows x BN keys per warp
+      // ---- S = Q K^T: 32 rows x BN keys per warp, 16-key slices past kend skipped. (Unguarded copies of v2_qk /
+      // v2_pv for full tiles beside the guarded ones spill with ptxas 13.0 at 255 registers: one version only.)
       float s[MT][NT][4];
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int i = 0; i < NT; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.0f;
-#pragma unroll
-      for (int kk = 0; kk < KSTEPS; ++kk) {
-        uint32_t qa[MT][4];
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) ldsm_x4_a(qa[mt], q_addr + static_cast<uint32_t>((mt * 16 * LD + kk * 16) * 2));
-#pragma unroll
-        for (int np = 0; np < NT / 2; ++np) {
-          if (np * 16 < kend) {
-            uint32_t kb[4];
-            ldsm_x4_a(kb, k_addr + static_cast<uint32_t>((np * 16 * LD + kk * 16) * 2));
-#pragma unroll
-            for (int mt = 0; mt < MT; ++mt) {
-              mma_v2<T>(s[mt][2 * np], qa[mt], kb[0], kb[1]);
-              mma_v2<T>(s[mt][2 * np + 1], qa[mt], kb[2], kb[3]);
-            }
-          }
-        }
-      }
+      v2_qk<T, D, BN, true>(s, q_addr, k_addr, kend);
 
       // ---- masks and online softmax on the raw scores (the running max m is kept unscaled; scale_log2 > 0 is
       // applied inside the exponent: p = 2^(s * scale_log2 - m * scale_log2), one FFMA per score).
@@ -278,30 +317,8 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
         }
       }
 
-      // ---- O += P V (P from registers, 16 keys per k-step)
-#pragma unroll
-      for (int kc = 0; kc < BN / 16; ++kc) {
-        if (kc * 16 < kend) {
-          uint32_t pa[MT][4];
-#pragma unroll
-          for (int mt = 0; mt < MT; ++mt) {
-            pa[mt][0] = MmaOp<T>::pack(s[mt][2 * kc][0], s[mt][2 * kc][1]);
-            pa[mt][1] = MmaOp<T>::pack(s[mt][2 * kc][2], s[mt][2 * kc][3]);
-            pa[mt][2] = MmaOp<T>::pack(s[mt][2 * kc + 1][0], s[mt][2 * kc + 1][1]);
-            pa[mt][3] = MmaOp<T>::pack(s[mt][2 * kc + 1][2], s[mt][2 * kc + 1][3]);
-          }
-#pragma unroll
-          for (int dp = 0; dp < D / 16; ++dp) {
-            uint32_t vb[4];
-            ldsm_x4_a_t(vb, v_addr + static_cast<uint32_t>((kc * 16 * LD + dp * 16) * 2));
-#pragma unroll
-            for (int mt = 0; mt < MT; ++mt) {
-              mma_v2<T>(o[mt][2 * dp], pa[mt], vb[0], vb[1]);
-              mma_v2<T>(o[mt][2 * dp + 1], pa[mt], vb[2], vb[3]);
-            }
-          }
-        }
-      }
+      // ---- O += P V (P from registers, 16 keys per k-step; slices past kend hold p = 0 and are skipped)
+      v2_pv<T, D, BN, true>(o, s, v_addr, kend);
     }
 
     // padding flags of tile t + 1 (its buffer was last read in iteration t - 1, before this iteration's barrier;
