@@ -2,8 +2,10 @@
 // attention: a check of its indexing, masks, tile skipping and double-buffer pipeline for build machines without
 // a GPU (not wired into CMake; the GPU tests are runtime's CudaAttentionTest).
 //
-//   g++ -std=c++20 -O1 -pthread -I native/include -I native/src native/test/attention_v2_emulated.cpp \
-//       -o /tmp/attention_v2_emulated && /tmp/attention_v2_emulated
+//   g++ -std=c++20 -O1 -pthread -fsanitize=address,undefined -I native/include -I native/src \
+//       native/test/attention_v2_emulated.cpp -o /tmp/attention_v2_emulated && /tmp/attention_v2_emulated
+// (AddressSanitizer catches reads / writes outside q, k, v, the mask and the output; shared-memory accesses are
+// checked against the launch's dynamic size and ldmatrix row alignment; the output has sentinels either side.)
 //
 // Each block runs as 128 std::threads. The warp-collective PTX the kernel uses is emulated from its documented
 // semantics (the same fragment layouts as flash_mma, which has run on H100/H200): ldmatrix .x4 (and .trans),
@@ -13,6 +15,7 @@
 // 16-bit values are rounded to nearest even as the device does; ex2.approx is exp2f.
 #define TSR_ATTENTION_V2_EMULATED
 
+#include <atomic>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -109,6 +112,11 @@ struct Warp {
 };
 Warp *warps;
 thread_local int parity = 0;
+size_t smem_limit = 0;  // the launch's dynamic shared memory bytes: every access must stay below
+std::atomic<int> smem_oob{0};
+inline void check_smem(uint32_t a, uint32_t bytes) {
+  if (a + bytes > smem_limit) smem_oob.fetch_add(1);
+}
 thread_local std::vector<std::vector<std::pair<void *, const void *>>> groups;  // committed cp.async groups
 thread_local std::vector<std::pair<void *, const void *>> open_group;
 
@@ -155,7 +163,10 @@ inline uint32_t smem_addr(const void *p) {
   return static_cast<uint32_t>(static_cast<const unsigned char *>(p) - emu::smem);
 }
 
-inline void cp_async16(void *dst, const void *src) { emu::open_group.emplace_back(dst, src); }
+inline void cp_async16(void *dst, const void *src) {
+  emu::check_smem(smem_addr(dst), 16);
+  emu::open_group.emplace_back(dst, src);
+}
 inline void cp_async_commit() {
   emu::groups.push_back(std::move(emu::open_group));
   emu::open_group.clear();
@@ -184,6 +195,8 @@ inline void ldsm_x4_a(uint32_t (&r)[4], uint32_t addr) {
   auto &w = emu::warp();
   const int p = emu::parity ^= 1, l = emu::lane();
   w.addr[p][l] = addr;
+  emu::check_smem(addr, 16);
+  if (addr % 16 != 0) emu::smem_oob.fetch_add(1);  // ldmatrix rows must be 16-byte aligned
   w.bar.arrive_and_wait();
   for (int i = 0; i < 4; ++i) {
     const uint32_t row = w.addr[p][8 * i + l / 4] + (l % 4) * 4;
@@ -195,6 +208,8 @@ inline void ldsm_x4_a_t(uint32_t (&r)[4], uint32_t addr) {
   auto &w = emu::warp();
   const int p = emu::parity ^= 1, l = emu::lane();
   w.addr[p][l] = addr;
+  emu::check_smem(addr, 16);
+  if (addr % 16 != 0) emu::smem_oob.fetch_add(1);
   w.bar.arrive_and_wait();
   for (int i = 0; i < 4; ++i) {
     const uint32_t r0 = w.addr[p][8 * i + 2 * (l % 4)] + (l / 4) * 2;
@@ -237,6 +252,7 @@ using namespace tsr::cuda::attn;
 
 template <typename T, int D>
 void launch(const MmaArgs &a, int64_t batch) {
+  emu::smem_limit = V2Tile<D>::smem_bytes;
   gridDim = {static_cast<unsigned>((a.seq_q + kV2BM - 1) / kV2BM), static_cast<unsigned>(a.heads_q),
              static_cast<unsigned>(batch)};
   for (unsigned z = 0; z < gridDim.z; ++z)
@@ -260,6 +276,11 @@ void launch(const MmaArgs &a, int64_t batch) {
           });
         }
         for (auto &t : th) t.join();
+        for (size_t i = emu::smem_limit; i < emu::kSmemBytes; ++i)
+          if (emu::smem[i] != 0xff) {  // a plain store past the dynamic shared memory
+            emu::smem_oob.fetch_add(1);
+            break;
+          }
       }
 }
 
@@ -280,9 +301,13 @@ void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, 
   for (int64_t i = 0; i < B * sk; ++i) m64[i] = m32[i] = (rng() % 5 == 0) ? 0 : 1;
   if (mask_kind && B > 1)
     for (int64_t j = 0; j < sk; ++j) m64[(B - 1) * sk + j] = m32[(B - 1) * sk + j] = 0;  // a fully padded item
-  std::vector<uint16_t> out(B * hq * sq * d, Bits<T>::from(NAN));
+  constexpr int64_t kGuard = 256;  // sentinel elements either side of the output
+  std::vector<uint16_t> out_buf(B * hq * sq * d + 2 * kGuard, Bits<T>::from(NAN));
+  uint16_t *const out_ptr = out_buf.data() + kGuard;
+  for (int64_t i = 0; i < kGuard; ++i) out_buf[i] = out_buf[out_buf.size() - 1 - i] = 0x1234;
+  emu::smem_oob = 0;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  MmaArgs a{q.data(), k.data(), v.data(), out.data(), hq, hkv, sq, sk, d, cap,
+  MmaArgs a{q.data(), k.data(), v.data(), out_ptr, hq, hkv, sq, sk, d, cap,
             mask_kind == 0 ? nullptr : (mask_kind == 1 ? static_cast<const void *>(m32.data()) : m64.data()),
             mask_kind == 2 ? TSR_I64 : TSR_I32, scale * 1.4426950408889634f, causal ? 1 : 0};
   if (d == 64) launch<T, 64>(a, B); else launch<T, 128>(a, B);
@@ -319,7 +344,7 @@ void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, 
           }
           for (auto &x : ref) x /= l;
         }
-        const uint16_t *orow = &out[((b * hq + h) * sq + i) * d];
+        const uint16_t *orow = &out_ptr[((b * hq + h) * sq + i) * d];
         for (int64_t c = 0; c < d; ++c) {
           const double got = Bits<T>::to(orow[c]);
           if (nan) {
@@ -336,6 +361,17 @@ void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, 
           den += ref[c] * ref[c];
         }
       }
+  for (int64_t i = 0; i < kGuard; ++i)
+    if (out_buf[i] != 0x1234 || out_buf[out_buf.size() - 1 - i] != 0x1234) {
+      std::printf("  %s: write outside the output\n", name);
+      ++bad;
+      break;
+    }
+  if (emu::smem_oob.load() != 0) {
+    std::printf("  %s: %d shared-memory accesses outside the dynamic allocation or misaligned\n", name,
+                emu::smem_oob.load());
+    ++bad;
+  }
   const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
   const bool ok = bad == 0 && rel <= 1e-2;
   if (!ok) ++g_fail;
