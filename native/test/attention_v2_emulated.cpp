@@ -11,7 +11,8 @@
 // semantics (the same fragment layouts as flash_mma, which has run on H100/H200): ldmatrix .x4 (and .trans),
 // mma.sync m16n8k16 row.col with fp32 accumulation, shfl.xor; each is one exchange through a per-warp slot and a
 // 32-thread barrier. __syncthreads is a 128-thread barrier. cp.async copies are deferred until the
-// cp.async.wait_group that covers them (so a missing wait reads stale shared memory), then applied in order.
+// cp.async.wait_group that covers them (so a missing wait reads stale shared memory), then applied in order;
+// with EMU_CP_ASYNC=immediate they land at issue instead (a prefetch into a buffer still being read shows).
 // 16-bit values are rounded to nearest even as the device does; ex2.approx is exp2f.
 #define TSR_ATTENTION_V2_EMULATED
 
@@ -20,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -112,6 +114,7 @@ struct Warp {
 };
 Warp *warps;
 thread_local int parity = 0;
+bool immediate = false;  // cp.async lands at issue (EMU_CP_ASYNC=immediate) instead of at its wait_group
 size_t smem_limit = 0;  // the launch's dynamic shared memory bytes: every access must stay below
 std::atomic<int> smem_oob{0};
 inline void check_smem(uint32_t a, uint32_t bytes) {
@@ -165,7 +168,11 @@ inline uint32_t smem_addr(const void *p) {
 
 inline void cp_async16(void *dst, const void *src) {
   emu::check_smem(smem_addr(dst), 16);
-  emu::open_group.emplace_back(dst, src);
+  if (emu::immediate) {
+    std::memcpy(dst, src, 16);  // lands at once: overwriting a buffer another warp still reads shows (racily)
+  } else {
+    emu::open_group.emplace_back(dst, src);
+  }
 }
 inline void cp_async_commit() {
   emu::groups.push_back(std::move(emu::open_group));
@@ -380,6 +387,8 @@ void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, 
 }
 
 int main() {
+  if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
+  std::printf("cp.async copies land %s\n", emu::immediate ? "at issue" : "at their wait_group");
   using BF = __nv_bfloat16;
   using H = __half;
   // name, B, Hq, Hkv, Sq, Sk, D, cap, causal, mask, seed
