@@ -17,6 +17,7 @@
 #define TSR_ATTENTION_V2_EMULATED
 
 #include <atomic>
+#include <algorithm>
 #include <barrier>
 #include <cmath>
 #include <cstdint>
@@ -196,6 +197,16 @@ inline float __shfl_xor_sync(unsigned, float v, int m) {
   return w.f[p][l ^ m][0];
 }
 
+inline int __any_sync(unsigned, int pred) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.f[p][l][0] = pred ? 1.0f : 0.0f;
+  w.bar.arrive_and_wait();
+  int any = 0;
+  for (int i = 0; i < 32; ++i) any |= w.f[p][i][0] != 0.0f;
+  return any;
+}
+
 inline float ex2_approx(float x) { return exp2f(x); }
 
 inline void ldsm_x4_a(uint32_t (&r)[4], uint32_t addr) {
@@ -247,6 +258,9 @@ inline void mma_v2(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t 
   }
 }
 
+using std::max;
+using std::min;
+
 #include "cuda/attention_v2.cuh"
 
 }  // namespace attn
@@ -295,12 +309,14 @@ static int g_fail = 0;
 
 template <typename T>
 void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d, int64_t cap,
-              bool causal, int mask_kind /*0 none, 1 i32, 2 i64*/, uint64_t seed, int nan_row = -1) {
+              bool causal, int mask_kind /*0 none, 1 i32, 2 i64*/, uint64_t seed, int nan_row = -1,
+              float growth = 0.0f /* key row j scaled by 1 + growth * j: scores sharpen along the keys */) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> U(-1.0f, 1.0f);
   std::vector<uint16_t> q(B * hq * sq * d), k(B * hkv * cap * d), v(B * hkv * cap * d);
   for (auto &x : q) x = Bits<T>::from(U(rng));
-  for (auto &x : k) x = Bits<T>::from(U(rng) * 2.0f);
+  for (int64_t i = 0; i < static_cast<int64_t>(k.size()); ++i)
+    k[i] = Bits<T>::from(U(rng) * 2.0f * (1.0f + growth * static_cast<float>((i / d) % cap)));
   for (auto &x : v) x = Bits<T>::from(U(rng));
   if (nan_row >= 0) q[nan_row * d + 3] = Bits<T>::from(NAN);
   std::vector<int32_t> m32(B * sk);
@@ -404,6 +420,11 @@ int main() {
   run_case<BF>("bf16 d64 Sq150 Sk175 causal (shift 25)", 1, 1, 1, 150, 175, 64, 175, true, 0, 12);
   run_case<H>("f16 d128 Sq100 Sk127 causal (shift 27) mask", 1, 2, 1, 100, 127, 128, 127, true, 2, 13);
   run_case<BF>("bf16 d128 Sq300 Sk290 causal (shift -10)", 1, 1, 1, 300, 290, 128, 290, true, 1, 14);
+  // scores growing along the keys: the running max moves by more than 2^8 on later tiles (lazy rescaling)
+  run_case<BF>("bf16 d64 Sq140 Sk600 sharpening keys", 1, 1, 1, 140, 600, 64, 600, false, 0, 15, -1, 0.02f);
+  run_case<H>("f16 d128 Sq140 Sk600 sharpening keys causal", 1, 1, 1, 140, 600, 128, 600, true, 1, 16, -1, 0.02f);
+  run_case<BF>("bf16 d128 Sq200 Sk400 sharpening keys mask", 2, 2, 2, 200, 400, 128, 400, false, 2, 17, -1, 0.05f);
+  run_case<H>("f16 d64 Sq200 Sk700 sharpening keys causal mask", 1, 2, 1, 200, 700, 64, 700, true, 1, 18, -1, 0.03f);
   run_case<BF>("bf16 d64 Sq33 Sk0 (no keys)", 1, 1, 1, 33, 0, 64, 0, false, 0, 9);
   run_case<BF>("bf16 d64 NaN in q row 70", 1, 1, 1, 140, 150, 64, 150, false, 0, 10, 70);
   run_case<H>("f16 d128 NaN in q row 5 causal", 1, 1, 1, 140, 150, 128, 150, true, 0, 11, 5);

@@ -7,14 +7,17 @@
 //     the online softmax (running max / sum per row) stays in registers. head_dim 64 and 128 are
 //     specialised (16-byte cp.async loads); other sizes are zero-padded to 64 / 128. Causal: key tiles past
 //     the block's last visible key are never loaded, and the heaviest query blocks are scheduled first.
-//  1b. flash_mma_v2 (attention_v2.cuh, design notes there): the flash-attention-2 recipe proper for F16 / BF16 with
-//     head_dim 64 and 128: 128 query rows per block (4 warps x 32 rows, two m16 tiles per warp so that every
-//     K / V fragment feeds two mma), key tiles of 128 (head_dim 64) / 64 (head_dim 128) rows double-buffered in
-//     shared memory (tile t + 1 loads while tile t computes; one barrier per tile), Q re-read from shared memory
-//     per k-step, P kept in registers, ex2.approx, per-warp skipping of causally masked 16-key slices.
-//     Registers / shared memory (ptxas, sm_90): head_dim 128: 254 registers, 104,960 B dynamic; head_dim 64:
-//     251 registers, 93,184 B; no spills; 2 blocks (8 warps) per SM. Devices that cannot give a block that
-//     much shared memory (sm_86 / sm_89 for head_dim 128), other head_dims and unaligned buffers run flash_mma.
+//  1b. flash_mma_v2 (attention_v2.cuh, design notes there): the flash-attention-2 recipe proper for F16 / BF16
+//     with head_dim 64 and 128: 128 query rows per block (4 warps x 32 rows, two m16 tiles per warp so that
+//     every K / V fragment feeds two mma), key tiles of 128 (head_dim 64) / 64 (head_dim 128) rows double-
+//     buffered in shared memory (tile t + 1 loads while tile t computes; one barrier per tile), Q re-read from
+//     shared memory per k-step, P kept in registers, scale folded into ex2.approx's FFMA, lazy O rescaling
+//     (head_dim 64 on sm_90), per-warp skipping of causally masked 16-key slices.
+//     Registers / shared memory (ptxas 13.0, sm_90): head_dim 128: 255 registers, 104,960 B dynamic; head_dim
+//     64: 255 registers, 93,184 B; no spills (sm_80-89: head_dim 64 spills 44 B); 2 blocks (8 warps) per SM.
+//     flash_mma for comparison: 164 / 125 registers (head_dim 128 / 64), 52,224 / 27,648 B. Devices that cannot
+//     give a block that much shared memory (sm_86 / sm_89 for head_dim 128), scales <= 0, other head_dims and
+//     unaligned buffers run flash_mma.
 //     Chosen by tsr_cuda_attention's `kernel` argument (TSR_ATTENTION_KERNEL_V2); AUTO stays on flash_mma until
 //     flash_mma_v2 has been verified on a GPU (runtime's CudaAttentionTest runs both, GpuAttentionBench times
 //     both). native/test/attention_v2_emulated.cpp runs its code on the CPU against a float64 reference.

@@ -12,7 +12,10 @@
 //    plus 2 x (D/8) x 4 accumulators would exceed 255 registers for head_dim 128);
 //  - S = Q K^T in fp32 registers; the online softmax (running max / sum per row, quad shuffles) in registers,
 //    scores scaled to the log2 domain inside the exponent (one FFMA per score: the kernel needs scale > 0, other
-//    scales run flash_mma) and exponentiated with ex2.approx; P is converted to 16-bit in registers
+//    scales run flash_mma) and exponentiated with ex2.approx; for head_dim 64 the running max is a lazily moved
+//    reference (moved only when a tile's max exceeds it by more than a factor 2^8, so O is rescaled on the first
+//    tiles only and p <= 256 otherwise; head_dim 128 rescales every tile: the lazy code spills there);
+//    P is converted to 16-bit in registers
 //    and fed to the PV mma directly (the m16n8 accumulator layout of two adjacent n-tiles is the m16k16 A layout);
 //  - shared rows are padded by 16 bytes (row stride D + 8 elements): the 8 row addresses of every ldmatrix
 //    (and the 16-byte cp.async stores) fall in 8 distinct 4-bank groups, no bank conflicts;
@@ -37,6 +40,18 @@ struct V2Tile {
   static constexpr int LD = D + 8;               // padded shared row stride (elements)
   static constexpr size_t smem_bytes = static_cast<size_t>(kV2BM + 4 * BN) * LD * 2 + 2 * BN * sizeof(float);
 };
+
+// Lazy rescaling threshold (log2 units; p <= 2^threshold between moves of a row's reference max). 0 = the
+// classic running max with O rescaled on every tile: head_dim 128 keeps it, and pre-sm_90 code (the lazy variant
+// spills there at 255 registers with ptxas 13.0).
+template <int D>
+__device__ __forceinline__ constexpr float v2_rescale_log2() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  return 0.0f;
+#else
+  return D == 64 ? 8.0f : 0.0f;
+#endif
+}
 
 // The PTX helpers; native/test/attention_v2_emulated.cpp defines TSR_ATTENTION_V2_EMULATED and its own
 // host versions of them to run this kernel's code on the CPU.
@@ -279,7 +294,13 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
           }
         }
       }
+      // Lazy rescaling (v2_rescale_log2 > 0): a row's reference max m moves only when the tile's max exceeds it
+      // by more than v2_rescale_log2 (scaled, log2 units) or when the row saw nothing before; otherwise p =
+      // 2^(s*sl - m*sl) may exceed 1 (at most 2^v2_rescale_log2), which fp32 sums and 16-bit P hold as well. O is
+      // rescaled only when some row of the warp moved its reference (in practice the first tiles). With a
+      // threshold of 0 this is the classic running max, O rescaled on every tile.
       float corr[MT][2], msub[MT][2];
+      bool moved = false;
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
@@ -287,10 +308,13 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
           float x = mx[mt][r];
           x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
           x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-          const float mnew = fmaxf(m[mt][r], x);
+          const float mold = m[mt][r];
+          const bool move = x > mold && (mold == -INFINITY || (x - mold) * sl > v2_rescale_log2<D>());
+          const float mnew = move ? x : mold;
           msub[mt][r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
-          corr[mt][r] = ex2_approx(fmaf(m[mt][r], sl, -msub[mt][r]));
+          corr[mt][r] = move ? ex2_approx(fmaf(mold, sl, -msub[mt][r])) : 1.0f;
           m[mt][r] = mnew;
+          moved |= move;
         }
       }
       float lsum[MT][2];
@@ -308,12 +332,17 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
         }
 #pragma unroll
         for (int r = 0; r < 2; ++r) l[mt][r] = l[mt][r] * corr[mt][r] + lsum[mt][r];  // per-thread partial
+      }
+      if (v2_rescale_log2<D>() == 0.0f || __any_sync(0xffffffffu, moved)) {  // warp-uniform
 #pragma unroll
-        for (int i = 0; i < DT; ++i) {
-          o[mt][i][0] *= corr[mt][0];
-          o[mt][i][1] *= corr[mt][0];
-          o[mt][i][2] *= corr[mt][1];
-          o[mt][i][3] *= corr[mt][1];
+        for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+          for (int i = 0; i < DT; ++i) {
+            o[mt][i][0] *= corr[mt][0];
+            o[mt][i][1] *= corr[mt][0];
+            o[mt][i][2] *= corr[mt][1];
+            o[mt][i][3] *= corr[mt][1];
+          }
         }
       }
 

@@ -212,6 +212,35 @@ class CudaAttentionTest extends CudaTestBase {
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
     }
 
+    /**
+     * Keys whose magnitude grows along the sequence (row j scaled by 1 + j/50): the running max of a row keeps
+     * rising by large steps on later key tiles (V2's lazily moved reference max for head_dim 64, its rescaling of O).
+     */
+    @ParameterizedTest(name = "{0} {1} D{2} causal={3}")
+    @CsvSource({"V1, BF16, 64, false", "V2, BF16, 64, false", "V2, F16, 64, true", "V1, F16, 128, true",
+        "V2, F16, 128, true", "V2, BF16, 128, false"})
+    void sharpeningScoresMatchCpu(Attention.CudaKernel kernel, DType dtype, int d, boolean causal) {
+        Random rnd = new Random(91 + d);
+        int b = 1, h = 2, sq = 260, sk = 700;
+        float[] q = random(rnd, b * h * sq * d, 1.0);
+        float[] k = random(rnd, b * h * sk * d, 1.0);
+        float[] v = random(rnd, b * h * sk * d, 1.0);
+        for (int i = 0; i < k.length; i++) {
+            k[i] *= 1 + ((i / d) % sk) / 50.0f;
+        }
+        Attention.Options opt = Attention.Options.defaults().withCausal(causal);
+        Tensor gq = Tensor.of(q, GPU, b, h, sq, d).to(dtype);
+        Tensor gk = Tensor.of(k, GPU, b, h, sk, d).to(dtype);
+        Tensor gv = Tensor.of(v, GPU, b, h, sk, d).to(dtype);
+        // the CPU reference takes the same 16-bit-rounded inputs (large scores magnify the input rounding)
+        float[] cpu = Attention.scaledDotProduct(Tensor.of(gq.toFloatArray(), b, h, sq, d),
+                Tensor.of(gk.toFloatArray(), b, h, sk, d), Tensor.of(gv.toFloatArray(), b, h, sk, d), opt)
+                .toFloatArray();
+        poisonGpu(dtype, (long) b * h * sq * d);
+        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " sharpening keys vs CPU");
+    }
+
     /** A NaN in one query row reaches that row's output only, with both tensor-core kernels. */
     @ParameterizedTest(name = "{0} {1} D{2}")
     @CsvSource({"V1, BF16, 64", "V2, BF16, 64", "V1, F16, 128", "V2, F16, 128"})
