@@ -666,6 +666,8 @@ using namespace tsr::cuda::attn;
 
 namespace {
 
+thread_local int g_last_kernel = 0;  // tsr_cuda_attention_last_kernel
+
 int check_args(const char *fn, int dtype, int64_t batch, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d) {
   TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "%s: dtype %d is not TSR_F32, TSR_F16 or TSR_BF16", fn, dtype);
   TSR_ARG_FAIL_IF(batch < 1 || hq < 1 || hkv < 1 || sq < 0 || sk < 0,
@@ -706,6 +708,7 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
                   (long long)seq_k);
   TSR_ARG_FAIL_IF(key_mask != nullptr && mask_dtype != TSR_I32 && mask_dtype != TSR_I64,
                   "%s: key mask dtype %d is not TSR_I32 or TSR_I64", fn, mask_dtype);
+  g_last_kernel = 0;
   if (seq_q == 0) return TSR_OK;
   TSR_ARG_FAIL_IF(q == nullptr || out == nullptr || (seq_k > 0 && (k == nullptr || v == nullptr)),
                   "%s: null pointer", fn);
@@ -725,13 +728,20 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     if (kernel == TSR_ATTENTION_KERNEL_V2) {
       bool used = false;
       st = dtype == TSR_BF16 ? try_mma_v2<__nv_bfloat16>(a, batch, s, &used) : try_mma_v2<__half>(a, batch, s, &used);
-      if (st != TSR_OK || used) return st;
+      if (st != TSR_OK) return st;
+      if (used) {
+        g_last_kernel = TSR_ATTENTION_KERNEL_V2;
+        return TSR_OK;
+      }
     }
     if (dtype == TSR_BF16) {
-      return head_dim <= 64 ? dispatch_mma_vec<__nv_bfloat16, 64>(a, batch, s)
-                            : dispatch_mma_vec<__nv_bfloat16, 128>(a, batch, s);
+      st = head_dim <= 64 ? dispatch_mma_vec<__nv_bfloat16, 64>(a, batch, s)
+                          : dispatch_mma_vec<__nv_bfloat16, 128>(a, batch, s);
+    } else {
+      st = head_dim <= 64 ? dispatch_mma_vec<__half, 64>(a, batch, s) : dispatch_mma_vec<__half, 128>(a, batch, s);
     }
-    return head_dim <= 64 ? dispatch_mma_vec<__half, 64>(a, batch, s) : dispatch_mma_vec<__half, 128>(a, batch, s);
+    if (st == TSR_OK) g_last_kernel = TSR_ATTENTION_KERNEL_V1;
+    return st;
   }
 
   SimtArgs a{q, k, v, out, heads_q, heads_kv, seq_q, seq_k, head_dim, kv_capacity, key_mask, mask_dtype, scale_log2,
@@ -751,8 +761,12 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     if (head_dim <= 128) return launch_simt<T, 4>(a, batch, p.splits, s);
     return launch_simt<T, 8>(a, batch, p.splits, s);
   });
-  if (st != TSR_OK || p.splits == 1) return st;
-  return dispatch_float(dtype, [&](auto tag) -> int {
+  if (st != TSR_OK) return st;
+  if (p.splits == 1) {
+    g_last_kernel = TSR_ATTENTION_KERNEL_SIMT;
+    return TSR_OK;
+  }
+  st = dispatch_float(dtype, [&](auto tag) -> int {
     using T = typename decltype(tag)::type;
     const unsigned blocks = static_cast<unsigned>((rows + 3) / 4);
     flash_combine<T><<<blocks, 128, 0, s>>>(a.ws_o, a.ws_m, a.ws_l, static_cast<int>(p.splits), rows, head_dim,
@@ -760,4 +774,8 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     TSR_LAUNCH_CHECK("flash_combine launch");
     return TSR_OK;
   });
+  if (st == TSR_OK) g_last_kernel = TSR_ATTENTION_KERNEL_SIMT;
+  return st;
 }
+
+extern "C" int tsr_cuda_attention_last_kernel(void) { return g_last_kernel; }

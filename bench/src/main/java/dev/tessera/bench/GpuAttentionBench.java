@@ -3,6 +3,7 @@ package dev.tessera.bench;
 
 import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.cuda.CudaRuntime;
+import dev.tessera.bindings.jni.AttentionNative;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
@@ -30,7 +31,9 @@ import java.util.SplittableRandom;
  *
  * <p>Every case runs each tensor-core kernel of {@code --kernels} (default {@code v1,v2}: {@link
  * Attention.CudaKernel#V1} and {@link Attention.CudaKernel#V2}, chosen with {@link Attention#setCudaKernel}) on
- * the same inputs, one result record per (case, kernel) with a {@code kernel} field. Per record: 3 warm-up calls,
+ * the same inputs, one result record per (case, kernel) with a {@code kernel} field (the kernel asked for) and a
+ * {@code kernelUsed} field (the one that ran: v1, v2 or simt, from tsr_cuda_attention_last_kernel; a V2 request
+ * that fell back to V1 shows here). Per record: 3 warm-up calls,
  * a calibration to pick the calls per repetition (about {@code --target-ms}), then {@code --reps} repetitions
  * between two CUDA events on the backend stream; the best repetition is reported (and the median). Each call
  * allocates its output from the caching allocator and closes it.
@@ -184,6 +187,7 @@ public final class GpuAttentionBench {
                     Attention.setCudaKernel(kernel);
                     double err;
                     try (Tensor o = Attention.scaledDotProduct(q, k, v, opt)) {
+                        r.put("kernelUsed", kernelName(AttentionNative.tsr_cuda_attention_last_kernel()));
                         err = ref.relErr(o);
                     }
                     r.put("checkRelErr", err);
@@ -226,6 +230,16 @@ public final class GpuAttentionBench {
             }
         }
         return ok;
+    }
+
+    /** tsr_cuda_attention_last_kernel's value as the name used in the results (v1, v2, simt). */
+    private static String kernelName(int code) {
+        return switch (code) {
+            case AttentionNative.KERNEL_V1 -> "v1";
+            case AttentionNative.KERNEL_V2 -> "v2";
+            case AttentionNative.KERNEL_SIMT -> "simt";
+            default -> "none";
+        };
     }
 
     private static Tensor keep(List<Tensor> ts, Tensor t) {

@@ -5,8 +5,11 @@ import static dev.tessera.runtime.AttentionTest.reference;
 import static dev.tessera.runtime.TestSupport.assertRel;
 import static dev.tessera.runtime.TestSupport.assertShape;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.bindings.cuda.CudaRuntime;
+import dev.tessera.bindings.jni.AttentionNative;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -69,9 +72,10 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gv = Tensor.of(vc, GPU, b, hkv, cap, d).to(dtype);
         poisonGpu(dtype, (long) b * hq * sq * d);
         Tensor gpu = withKernel(kernel, () -> Attention.decode(gq, gk, gv, len, gpuOpt));
-        assertShape(gpu, b, hq, sq, d);
         String what = String.format("cuda %s kernel %s B%d Hq%d Hkv%d Sq%d Sk%d(cap %d) D%d causal=%s mask=%s",
                 dtype, kernel, b, hq, hkv, sq, len, cap, d, causal, mask);
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), what);
+        assertShape(gpu, b, hq, sq, d);
         float[] g = gpu.toFloatArray();
         assertRel(g, cpu.toFloatArray(), tol, what + " vs CPU");
         if (withRef) {
@@ -97,6 +101,28 @@ class CudaAttentionTest extends CudaTestBase {
     void f32MatchesCpuAndReference(long seed, int b, int hq, int hkv, int sq, int sk, int d, boolean causal,
             boolean mask) {
         compare(DType.F32, seed, b, hq, hkv, sq, sk, d, sk, sk, causal, mask, 1e-5, (long) sq * sk * d * hq * b < 5e7);
+    }
+
+    /**
+     * The kernel tsr_cuda_attention must pick for a request: SIMT for F32, head_dim > 128 and 1-4 query rows; V2
+     * when asked for, for head_dim 64 / 128 with a positive scale on a device giving a block enough shared memory
+     * (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64); V1 otherwise (AUTO included).
+     */
+    static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int sq, int d, float scale) {
+        if (dtype == DType.F32 || d > 128 || sq <= 4) {
+            return AttentionNative.KERNEL_SIMT;
+        }
+        CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(GPU.index());
+        boolean bigSmem = di.major() >= 9 || (di.major() == 8 && di.minor() == 0);
+        boolean v2 = kernel == Attention.CudaKernel.V2 && (d == 64 || (d == 128 && bigSmem)) && scale > 0;
+        return v2 ? AttentionNative.KERNEL_V2 : AttentionNative.KERNEL_V1;
+    }
+
+    /** Asserts which kernel the last CUDA attention call of this thread queued (a silent fallback must fail). */
+    static void assertKernel(int expected, String what) {
+        int got = AttentionNative.tsr_cuda_attention_last_kernel();
+        assertEquals(expected, got, what + ": kernel that ran (1 = V1 flash_mma,"
+                + " 2 = V2 flash_mma_v2, 3 = SIMT)");
     }
 
     /** Runs {@code call} with the CUDA attention kernel set to {@code kernel}, restoring the previous choice. */
@@ -209,6 +235,7 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gv = Tensor.of(v, GPU, b, h, sk, d).to(dtype);
         poisonGpu(dtype, (long) b * h * sq * d);
         float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        assertKernel(expectedKernel(kernel, dtype, sq, d, scale), kernel + " scale " + scale);
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
     }
 
@@ -238,6 +265,7 @@ class CudaAttentionTest extends CudaTestBase {
                 .toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
         float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), kernel + " sharpening keys");
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " sharpening keys vs CPU");
     }
 
@@ -257,6 +285,7 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gv = Tensor.of(v, GPU, 1, 1, sk, d).to(dtype);
         poisonGpu(dtype, (long) sq * d);
         float[] out = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv)).toFloatArray();
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), kernel + " NaN row");
         for (int i = 0; i < sq; i++) {
             for (int c = 0; c < d; c++) {
                 float x = out[i * d + c];

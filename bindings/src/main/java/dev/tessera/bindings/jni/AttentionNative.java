@@ -40,6 +40,14 @@ public final class AttentionNative {
     public static final int KERNEL_V1 = 1;
     /** {@code TSR_ATTENTION_KERNEL_V2}: flash_mma_v2 (128 query rows per block, double-buffered key tiles). */
     public static final int KERNEL_V2 = 2;
+    /** {@code TSR_ATTENTION_KERNEL_SIMT}: flash_simt (a value of {@link #tsr_cuda_attention_last_kernel} only). */
+    public static final int KERNEL_SIMT = 3;
+
+    /**
+     * The kernel the calling thread's last successful {@link #tsr_cuda_attention} queued ({@link #KERNEL_V1},
+     * {@link #KERNEL_V2}, {@link #KERNEL_SIMT}; 0 none yet): for tests and benchmarks.
+     */
+    public static native int tsr_cuda_attention_last_kernel();
 
     /**
      * Queues the attention on {@code stream}; {@code kernel} is one of {@link #KERNEL_AUTO}, {@link #KERNEL_V1},
