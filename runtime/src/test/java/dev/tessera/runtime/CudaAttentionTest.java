@@ -4,7 +4,6 @@ import static dev.tessera.runtime.AttentionTest.random;
 import static dev.tessera.runtime.AttentionTest.reference;
 import static dev.tessera.runtime.TestSupport.assertRel;
 import static dev.tessera.runtime.TestSupport.assertShape;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
