@@ -13,6 +13,7 @@
 // 32-thread barrier. __syncthreads is a 128-thread barrier. cp.async copies are deferred until the
 // cp.async.wait_group that covers them (so a missing wait reads stale shared memory), then applied in order;
 // with EMU_CP_ASYNC=immediate they land at issue instead (a prefetch into a buffer still being read shows).
+// EMU_FUZZ=N adds N cases of random shapes.
 // 16-bit values are rounded to nearest even as the device does; ex2.approx is exp2f.
 #define TSR_ATTENTION_V2_EMULATED
 
@@ -428,6 +429,23 @@ int main() {
   run_case<BF>("bf16 d64 Sq33 Sk0 (no keys)", 1, 1, 1, 33, 0, 64, 0, false, 0, 9);
   run_case<BF>("bf16 d64 NaN in q row 70", 1, 1, 1, 140, 150, 64, 150, false, 0, 10, 70);
   run_case<H>("f16 d128 NaN in q row 5 causal", 1, 1, 1, 140, 150, 128, 150, true, 0, 11, 5);
+  // EMU_FUZZ=N: N more cases of random shapes (sizes up to 3 query / key blocks, every option)
+  const int fuzz = std::getenv("EMU_FUZZ") ? std::atoi(std::getenv("EMU_FUZZ")) : 0;
+  std::mt19937_64 r(2024);
+  for (int i = 0; i < fuzz; ++i) {
+    const int64_t d = r() % 2 ? 64 : 128, hkv = 1 + r() % 2, hq = hkv * (1 + r() % 3), B = 1 + r() % 2;
+    const int64_t sq = 5 + r() % 380, sk = r() % 400, cap = sk + (r() % 3 == 0 ? r() % 64 : 0);
+    const bool causal = r() % 2;
+    const int mask = static_cast<int>(r() % 3);
+    char name[160];
+    std::snprintf(name, sizeof name, "fuzz %d: %s d%lld B%lld Hq%lld Hkv%lld Sq%lld Sk%lld cap%lld c%d m%d", i,
+                  i % 2 ? "f16" : "bf16", (long long)d, (long long)B, (long long)hq, (long long)hkv, (long long)sq,
+                  (long long)sk, (long long)cap, causal, mask);
+    if (i % 2)
+      run_case<H>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+    else
+      run_case<BF>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+  }
   std::printf("%s\n", g_fail ? "FAILED" : "all passed");
   return g_fail ? 1 : 0;
 }
