@@ -13,8 +13,8 @@
 //     buffered in shared memory (tile t + 1 loads while tile t computes; one barrier per tile), Q re-read from
 //     shared memory per k-step, P kept in registers, scale folded into ex2.approx's FFMA, lazy O rescaling
 //     (head_dim 64 on sm_90), per-warp skipping of causally masked 16-key slices.
-//     Registers / shared memory (ptxas 13.0, sm_90): head_dim 128: 255 registers, 104,960 B dynamic; head_dim
-//     64: 255 registers, 93,184 B; no spills (sm_80-89: head_dim 64 spills 44 B); 2 blocks (8 warps) per SM.
+//     Registers / shared memory (ptxas 13.0, sm_90): head_dim 128: 251 registers, 104,960 B dynamic; head_dim
+//     64: 255 registers, 93,184 B; no spills (sm_80-89: head_dim 64 spills 40 B); 2 blocks (8 warps) per SM.
 //     flash_mma for comparison: 164 / 125 registers (head_dim 128 / 64), 52,224 / 27,648 B. Devices that cannot
 //     give a block that much shared memory (sm_86 / sm_89 for head_dim 128), scales <= 0, other head_dims and
 //     unaligned buffers run flash_mma.

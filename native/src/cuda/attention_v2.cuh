@@ -297,8 +297,9 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
       // Lazy rescaling (v2_rescale_log2 > 0): a row's reference max m moves only when the tile's max exceeds it
       // by more than v2_rescale_log2 (scaled, log2 units) or when the row saw nothing before; otherwise p =
       // 2^(s*sl - m*sl) may exceed 1 (at most 2^v2_rescale_log2), which fp32 sums and 16-bit P hold as well. O is
-      // rescaled only when some row of the warp moved its reference (in practice the first tiles). With a
-      // threshold of 0 this is the classic running max, O rescaled on every tile.
+      // (and l) rescaled only when some row of the warp moved its reference (in practice the first tiles), before
+      // the exponentials so that the corrections die early (register pressure). With a threshold of 0 this is the
+      // classic running max, O rescaled on every tile.
       float corr[MT][2], msub[MT][2];
       bool moved = false;
 #pragma unroll
@@ -312,11 +313,27 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
           const bool move = x > mold && (mold == -INFINITY || (x - mold) * sl > v2_rescale_log2<D>());
           const float mnew = move ? x : mold;
           msub[mt][r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
-          corr[mt][r] = move ? ex2_approx(fmaf(mold, sl, -msub[mt][r])) : 1.0f;
+          corr[mt][r] = move ? fmaf(mold, sl, -msub[mt][r]) : 0.0f;  // log2 of the correction
           m[mt][r] = mnew;
           moved |= move;
         }
       }
+      if (v2_rescale_log2<D>() == 0.0f || __any_sync(0xffffffffu, moved)) {  // warp-uniform, before p
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          const float c0 = ex2_approx(corr[mt][0]), c1 = ex2_approx(corr[mt][1]);
+#pragma unroll
+          for (int i = 0; i < DT; ++i) {
+            o[mt][i][0] *= c0;
+            o[mt][i][1] *= c0;
+            o[mt][i][2] *= c1;
+            o[mt][i][3] *= c1;
+          }
+          l[mt][0] *= c0;
+          l[mt][1] *= c1;
+        }
+      }
+
       float lsum[MT][2];
 #pragma unroll
       for (int mt = 0; mt < MT; ++mt) {
@@ -331,21 +348,8 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
           }
         }
 #pragma unroll
-        for (int r = 0; r < 2; ++r) l[mt][r] = l[mt][r] * corr[mt][r] + lsum[mt][r];  // per-thread partial
+        for (int r = 0; r < 2; ++r) l[mt][r] += lsum[mt][r];  // per-thread partial
       }
-      if (v2_rescale_log2<D>() == 0.0f || __any_sync(0xffffffffu, moved)) {  // warp-uniform
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-#pragma unroll
-          for (int i = 0; i < DT; ++i) {
-            o[mt][i][0] *= corr[mt][0];
-            o[mt][i][1] *= corr[mt][0];
-            o[mt][i][2] *= corr[mt][1];
-            o[mt][i][3] *= corr[mt][1];
-          }
-        }
-      }
-
       // ---- O += P V (P from registers, 16 keys per k-step; slices past kend hold p = 0 and are skipped)
       v2_pv<T, D, BN, true>(o, s, v_addr, kend);
     }
