@@ -2,6 +2,7 @@ package dev.tessera.runtime;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Fused scaled dot-product attention: {@code softmax(Q·Kᵀ·scale + masks)·V} in one native pass that never
@@ -78,7 +79,7 @@ public final class Attention {
          * @throws IllegalArgumentException for any other value
          */
         public static CudaKernel parse(String value) {
-            String v = value == null ? "" : value.trim().toLowerCase(java.util.Locale.ROOT);
+            String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
             return switch (v) {
                 case "auto" -> AUTO;
                 case "v1" -> V1;
