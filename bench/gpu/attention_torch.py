@@ -3,7 +3,8 @@
 
 torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal), q, k, v [B, H, S, D] in bf16 (or
 fp16), the same cases as the Java side: seq 1024 / 4096 / 16384, head_dim 64 and 128, causal and not, with
-B*H*S = --tokens (B*H = 128, 32, 8 by default; B = max(1, B*H // 16)). FLOPs = 4*B*H*S*S*D, halved for causal.
+B*H*S = --tokens (B*H = 128, 32, 8 by default; B = max(1, B*H // 16)), plus the --extra cases BxHxSxD (default
+64x12x197x64: ViT-B/16's attention at batch 64), causal and not. FLOPs = 4*B*H*S*S*D, halved for causal.
 Timed like the Java side: 3 warm-up calls, a calibration (3 calls) to pick N calls per repetition (about
 --target-ms), then --reps repetitions of N back-to-back calls between two CUDA events on the current stream;
 the best repetition is reported (the median too). The SDPA backend PyTorch picks (flash / memory-efficient /
@@ -23,6 +24,7 @@ def main():
     p.add_argument("--seqs", default="1024,4096,16384")
     p.add_argument("--dims", default="64,128")
     p.add_argument("--tokens", type=int, default=131072)
+    p.add_argument("--extra", default="64x12x197x64", help="extra cases BxHxSxD, comma-separated")
     p.add_argument("--device", default="cuda:0")
     p.add_argument("--target-ms", type=float, default=200.0)
     p.add_argument("--reps", type=int, default=5)
@@ -58,31 +60,38 @@ def main():
     results = []
     ok_all = True
     print("%-6s %4s %4s %-7s %10s %10s %9s" % ("seq", "D", "B*H", "causal", "best ms", "median ms", "TFLOP/s"))
+    shapes = []
     for seq in [int(s) for s in args.seqs.split(",") if s.strip()]:
         for d in [int(s) for s in args.dims.split(",") if s.strip()]:
-            for causal in (False, True):
-                bh = max(1, args.tokens // seq)
-                b = max(1, bh // 16)
-                h = bh // b
-                r = {"seq": seq, "headDim": d, "batch": b, "heads": h, "causal": causal, "dtype": args.dtype}
-                results.append(r)
-                try:
-                    q, k, v = ((torch.rand(b, h, seq, d, device=dev, generator=g) * 2 - 1).to(dt) for _ in range(3))
-                    r["backend"] = sdpa_backend(torch, F, q, k, v, causal)
+            bh = max(1, args.tokens // seq)
+            b = max(1, bh // 16)
+            shapes.append((b, bh // b, seq, d))
+    for e in [e.strip() for e in args.extra.split(",") if e.strip()]:
+        f = e.split("x")
+        if len(f) != 4:
+            p.error("--extra cases are BxHxSxD, got %s" % e)
+        shapes.append(tuple(int(x) for x in f))
+    for (b, h, seq, d) in shapes:
+        for causal in (False, True):
+            r = {"seq": seq, "headDim": d, "batch": b, "heads": h, "causal": causal, "dtype": args.dtype}
+            results.append(r)
+            try:
+                q, k, v = ((torch.rand(b, h, seq, d, device=dev, generator=g) * 2 - 1).to(dt) for _ in range(3))
+                r["backend"] = sdpa_backend(torch, F, q, k, v, causal)
 
-                    def call():
-                        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                def call():
+                    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
-                    flop = 4.0 * b * h * seq * seq * d * (0.5 if causal else 1.0)
-                    best, med, iters = time_it(torch, call, args.target_ms, args.reps)
-                    r.update(iters=iters, bestMs=best, medianMs=med, tflops=flop / (best * 1e-3) / 1e12,
-                             tflopsMedian=flop / (med * 1e-3) / 1e12)
-                    print("%-6d %4d %4d %-7s %10.3f %10.3f %9.1f" % (seq, d, b * h, causal, best, med, r["tflops"]))
-                    del q, k, v
-                except Exception as e:  # noqa: BLE001
-                    ok_all = False
-                    r["error"] = repr(e)
-                    print("%-6d %4d causal=%s FAILED: %r" % (seq, d, causal, e))
+                flop = 4.0 * b * h * seq * seq * d * (0.5 if causal else 1.0)
+                best, med, iters = time_it(torch, call, args.target_ms, args.reps)
+                r.update(iters=iters, bestMs=best, medianMs=med, tflops=flop / (best * 1e-3) / 1e12,
+                         tflopsMedian=flop / (med * 1e-3) / 1e12)
+                print("%-6d %4d %4d %-7s %10.3f %10.3f %9.1f" % (seq, d, b * h, causal, best, med, r["tflops"]))
+                del q, k, v
+            except Exception as e:  # noqa: BLE001
+                ok_all = False
+                r["error"] = repr(e)
+                print("%-6d %4d causal=%s FAILED: %r" % (seq, d, causal, e))
     doc["results"] = results
     write(args.out, doc)
     return 0 if ok_all else 1

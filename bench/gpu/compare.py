@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Joins GpuMatmulBench's and torch_matmul.py's JSON and prints the table (TFLOP/s Tessera vs PyTorch).
+"""Joins a Tessera GPU benchmark's JSON with its PyTorch peer's and prints the table (TFLOP/s Tessera vs PyTorch).
 
-usage: compare.py TESSERA_JSON TORCH_JSON [--out SUMMARY_JSON]
+usage: compare.py [--kind matmul|attention] TESSERA_JSON TORCH_JSON [--out SUMMARY_JSON]
+  matmul (default): GpuMatmulBench vs torch_matmul.py, one row per (size, dtype).
+  attention: GpuAttentionBench vs attention_torch.py, one row per (seq, head_dim, B*H, causal) with a column per
+             Tessera kernel (the records' "kernel" field: v1, v2) and each kernel's ratio to SDPA.
 Missing or failed inputs are shown as such; the exit status is 0 whenever the table could be printed.
 """
 import argparse
@@ -17,13 +20,94 @@ def load(path):
         return {"available": False, "reason": "cannot read %s: %s" % (path, e)}
 
 
+def attention(ts, pt, out):
+    """Attention table: one row per case, a TFLOP/s and a ratio-to-SDPA column per Tessera kernel."""
+    kernels = []
+    rows = {}
+    for r in ts.get("results", []):
+        kname = r.get("kernel", "tessera")
+        if kname not in kernels:
+            kernels.append(kname)
+        key = (r["seq"], r["headDim"], r["batch"] * r["heads"], bool(r["causal"]))
+        rows.setdefault(key, {"tessera": {}, "torch": None})["tessera"][kname] = r
+    for r in pt.get("results", []):
+        key = (r["seq"], r["headDim"], r["batch"] * r["heads"], bool(r["causal"]))
+        rows.setdefault(key, {"tessera": {}, "torch": None})["torch"] = r
+    card = (ts.get("device") or pt.get("device") or {}).get("name", "?")
+    dtype = next((r.get("dtype") for r in ts.get("results", []) + pt.get("results", []) if r.get("dtype")), "?")
+    print("GPU fused attention forward, %s, %s: TFLOP/s (best of reps, CUDA events), ratio = Tessera kernel / PyTorch"
+          " scaled_dot_product_attention" % (dtype, card))
+    for impl, doc in (("tessera", ts), ("pytorch", pt)):
+        if not doc.get("available", False):
+            print("  %s: not available: %s" % (impl, doc.get("reason", "?")))
+    head = "%-6s %4s %4s %-6s" % ("seq", "D", "B*H", "causal")
+    for k in kernels:
+        head += " %8s" % k
+    head += " %8s" % "SDPA"
+    for k in kernels:
+        head += " %8s" % (k + "/SDPA")
+    head += "  %s" % "check (rel err vs float64)"
+    print(head)
+    summary = []
+    ratios = {k: [] for k in kernels}
+
+    def fmt(x, f="%.1f"):
+        return f % x if x else "-"
+
+    for key in sorted(rows, key=lambda k: (k[0], k[1], -k[2], k[3])):
+        seq, d, bh, causal = key
+        t, q = rows[key]["tessera"], rows[key]["torch"] or {}
+        qq = q.get("tflops")
+        line = "%-6d %4d %4d %-6s" % (seq, d, bh, "yes" if causal else "no")
+        checks = []
+        entry = {"seq": seq, "headDim": d, "batchTimesHeads": bh, "causal": causal, "torchTflops": qq,
+                 "torchBackend": q.get("backend"), "torchError": q.get("error"), "kernels": {}}
+        for k in kernels:
+            tt = t.get(k, {}).get("tflops")
+            line += " %8s" % fmt(tt)
+        line += " %8s" % fmt(qq)
+        for k in kernels:
+            r = t.get(k, {})
+            tt = r.get("tflops")
+            ratio = tt / qq if tt and qq else None
+            if ratio:
+                ratios[k].append(ratio)
+            line += " %8s" % fmt(ratio, "%.3f")
+            ran = r.get("kernelUsed")
+            fell = " (ran %s)" % ran if ran and ran != k else ""
+            if "error" in r:
+                checks.append("%s FAILED" % k)
+            elif r.get("checkRelErr") is not None:
+                checks.append("%s %.1e%s%s" % (k, r["checkRelErr"], "" if r.get("checkOk") else "!", fell))
+            entry["kernels"][k] = {"tflops": tt, "ratio": ratio, "kernelUsed": ran, "checkRelErr": r.get("checkRelErr"),
+                                   "checkOk": r.get("checkOk"), "error": r.get("error")}
+        line += "  " + ", ".join(checks)
+        print(line)
+        summary.append(entry)
+    print("('!' = relative error above 1e-2; '(ran v1)' = the kernel asked for was not the one that ran;"
+          " goal of issue #3: ratio >= 0.7, aiming at 1.0)")
+    for k in kernels:
+        if ratios[k]:
+            print("  %s / SDPA: %.3f .. %.3f over %d cases" % (k, min(ratios[k]), max(ratios[k]), len(ratios[k])))
+    if out:
+        with open(out, "w") as f:
+            json.dump({"device": ts.get("device") or pt.get("device"), "tessera": ts.get("tessera"),
+                       "torch": pt.get("torch"), "date": ts.get("date") or pt.get("date"), "kernels": kernels,
+                       "rows": summary}, f, indent=2)
+            f.write("\n")
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--kind", choices=["matmul", "attention"], default="matmul")
     p.add_argument("tessera")
     p.add_argument("torch")
     p.add_argument("--out")
     a = p.parse_args()
     ts, pt = load(a.tessera), load(a.torch)
+    if a.kind == "attention":
+        return attention(ts, pt, a.out)
     rows = {}
     for impl, doc in (("tessera", ts), ("torch", pt)):
         for r in doc.get("results", []):

@@ -309,7 +309,10 @@ if [ "$skip_bench" = 1 ]; then
 else
   bench_pair matmul dev.tessera.bench.GpuMatmulBench --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" \
       --target-ms "$target_ms" -- torch_matmul.py --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" --target-ms "$target_ms"
-  bench_pair attention dev.tessera.bench.GpuAttentionBench --reps "$reps" -- attention_torch.py --reps "$reps"
+  # attention: both tensor-core kernels (v1 = flash_mma, v2 = flash_mma_v2) in the same run, plus the ViT-B/16
+  # shape (64x12x197x64); the summary prints v1 / SDPA and v2 / SDPA (compare.py --kind attention)
+  bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels v1,v2 --extra 64x12x197x64 --reps "$reps" \
+      -- attention_torch.py --extra 64x12x197x64 --reps "$reps"
   bench_pair logmel dev.tessera.bench.GpuLogMelBench --batch 64 --n-mels 80,128 --reps "$reps" \
       -- logmel_torch.py --batch 64 --n-mels 80,128 --reps "$reps"
   bench_pair rbm dev.tessera.bench.GpuRbmBench --cases 784x500x100,784x500x1000,4096x4096x256 --reps "$reps" --iters 50 \
@@ -353,12 +356,16 @@ fi
     echo
     "$PY" "$here/compare.py" "$out/gpu-matmul-tessera.json" "$out/gpu-matmul-torch.json" \
         --out "$out/gpu-matmul-summary.json"
+    echo
+    "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-tessera.json" "$out/gpu-attention-torch.json" \
+        --out "$out/gpu-attention-summary.json"
+    echo
     if [ -f "$out/encoder-profile.txt" ]; then
       grep -E '^== |^GPU busy|^  forward ms' "$out/encoder-profile.txt"
       echo "(op-level tables: encoder-profile.txt, gpu-encoder-profile.json)"
     fi
     for f in "$out"/gpu-*-tessera.json; do
-      n=$(basename "$f" -tessera.json); [ "$n" = gpu-matmul ] && continue
+      n=$(basename "$f" -tessera.json); [ "$n" = gpu-matmul ] && continue; [ "$n" = gpu-attention ] && continue
       echo "$n: Tessera vs PyTorch figures in $n-tessera.json / $n-torch.json"
     done
   fi

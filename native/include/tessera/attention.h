@@ -52,21 +52,42 @@ TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v
 
 /* ---------------- CUDA (device pointers, cudaStream_t passed as void*) ----------------
  * dtype: TSR_F32, TSR_F16 or TSR_BF16 for q, k, v and out.
- * F16/BF16 with head_dim <= 128 and more than 4 query rows: flash-attention-2 style tensor-core kernel
- * (mma.sync m16n8k16, fp32 accumulation, head_dim 64 and 128 specialised, other sizes padded to 64 / 128).
+ * F16/BF16 with head_dim <= 128 and more than 4 query rows: flash-attention-2 style tensor-core kernels
+ * (mma.sync m16n8k16, fp32 accumulation), chosen by the `kernel` argument of tsr_cuda_attention:
+ *   V1: 64 query rows per block, single-buffered 64-key tiles; head_dim 64 and 128 specialised, other sizes
+ *       padded to 64 / 128;
+ *   V2: 128 query rows per block (32 per warp), double-buffered key tiles (128 keys for head_dim 64, 64 for
+ *       128); head_dim 64 and 128, scale > 0, 16-byte aligned buffers, where the device gives a block enough shared
+ *       memory (91 KiB for head_dim 64, 102.5 KiB for 128: sm_80 and sm_90 yes, sm_86 / sm_89 only head_dim 64);
+ *       other cases fall back to V1;
+ *   AUTO: the library's choice, currently V1 (V2 has not yet been verified on a GPU).
+ * All variants compute the same function (same masks, zero rows and NaN propagation); results differ only by
+ * fp32 rounding order.
  * F32, head_dim > 128, and decode (seq_q <= 4): SIMT kernel, split along the keys when the grid would be
  * too small for the device (flash-decoding), followed by a combine kernel; that needs a workspace. */
+
+/* Values of tsr_cuda_attention's `kernel` argument (and, with _SIMT, of tsr_cuda_attention_last_kernel). */
+#define TSR_ATTENTION_KERNEL_AUTO 0
+#define TSR_ATTENTION_KERNEL_V1 1
+#define TSR_ATTENTION_KERNEL_V2 2
+#define TSR_ATTENTION_KERNEL_SIMT 3
 
 /* Bytes of device workspace tsr_cuda_attention needs for these sizes on the current device (0 if none),
  * or a negative status (-TSR_ERR_ARG, -TSR_ERR_NO_CUDA, -(TSR_ERR_CUDA_BASE + err)) with a message. */
 TSR_API int64_t tsr_cuda_attention_workspace_bytes(int dtype, int64_t batch, int64_t heads_q, int64_t heads_kv,
                                                    int64_t seq_q, int64_t seq_k, int64_t head_dim);
 /* Queues the attention on `stream`. workspace: device memory of at least the size returned by
- * tsr_cuda_attention_workspace_bytes for the same sizes (may be NULL when that is 0). No sync. */
+ * tsr_cuda_attention_workspace_bytes for the same sizes (may be NULL when that is 0; the workspace does not
+ * depend on `kernel`). kernel: TSR_ATTENTION_KERNEL_AUTO, _V1 or _V2 (see above). No sync. */
 TSR_API int tsr_cuda_attention(int dtype, const void *q, const void *k, const void *v, void *out, int64_t batch,
                                int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k, int64_t head_dim,
                                int64_t kv_capacity, const void *key_mask, int mask_dtype, float scale, int causal,
-                               void *workspace, int64_t workspace_bytes, void *stream);
+                               void *workspace, int64_t workspace_bytes, void *stream, int kernel);
+
+/* The kernel that the calling thread's last successful tsr_cuda_attention queued: TSR_ATTENTION_KERNEL_V1
+ * (flash_mma), _V2 (flash_mma_v2), _SIMT (flash_simt, with flash_combine when split), or 0 (none yet, or a call
+ * with seq_q == 0). For tests and benchmarks: which kernel AUTO or a fallback picked. */
+TSR_API int tsr_cuda_attention_last_kernel(void);
 
 #ifdef __cplusplus
 }

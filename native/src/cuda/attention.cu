@@ -7,6 +7,20 @@
 //     the online softmax (running max / sum per row) stays in registers. head_dim 64 and 128 are
 //     specialised (16-byte cp.async loads); other sizes are zero-padded to 64 / 128. Causal: key tiles past
 //     the block's last visible key are never loaded, and the heaviest query blocks are scheduled first.
+//  1b. flash_mma_v2 (attention_v2.cuh, design notes there): the flash-attention-2 recipe proper for F16 / BF16
+//     with head_dim 64 and 128: 128 query rows per block (4 warps x 32 rows, two m16 tiles per warp so that
+//     every K / V fragment feeds two mma), key tiles of 128 (head_dim 64) / 64 (head_dim 128) rows double-
+//     buffered in shared memory (tile t + 1 loads while tile t computes; one barrier per tile), Q re-read from
+//     shared memory per k-step, P kept in registers, scale folded into ex2.approx's FFMA, lazy O rescaling
+//     (head_dim 64 on sm_90), per-warp skipping of causally masked 16-key slices.
+//     Registers / shared memory (ptxas 13.0, sm_90): head_dim 128: 251 registers, 104,960 B dynamic; head_dim
+//     64: 255 registers, 93,184 B; no spills (sm_80-89: head_dim 64 spills 40 B); 2 blocks (8 warps) per SM.
+//     flash_mma for comparison: 164 / 125 registers (head_dim 128 / 64), 52,224 / 27,648 B. Devices that cannot
+//     give a block that much shared memory (sm_86 / sm_89 for head_dim 128), scales <= 0, other head_dims and
+//     unaligned buffers run flash_mma.
+//     Chosen by tsr_cuda_attention's `kernel` argument (TSR_ATTENTION_KERNEL_V2); AUTO stays on flash_mma until
+//     flash_mma_v2 has been verified on a GPU (runtime's CudaAttentionTest runs both, GpuAttentionBench times
+//     both). native/test/attention_v2_emulated.cpp runs its code on the CPU against a float64 reference.
 //  2. flash_simt: fp32 arithmetic on CUDA cores for any storage type and head_dim <= 256 (the F32 path, the
 //     F16 / BF16 path for head_dim > 128, and decode). A block of 4 warps handles 4 query rows of one
 //     (batch, KV head) (the query heads of a GQA group are its rows, so they share the K/V tiles); a tile of
@@ -17,6 +31,7 @@
 //
 // Scores are kept in the log2 domain (scale * log2(e) folded into the score) and exponentiated with exp2f.
 // Every launch is checked; no device synchronisation.
+#include <atomic>
 #include <cstdint>
 
 #include "cuda_common.cuh"
@@ -321,6 +336,10 @@ __global__ void __launch_bounds__(kMmaThreads) flash_mma(MmaArgs a) {
   }
 }
 
+// ============================================================================ tensor-core kernel, version 2
+
+#include "attention_v2.cuh"
+
 // ============================================================================ SIMT kernel (+ split-KV)
 
 constexpr int kSimtWarps = 4;  // query rows per block
@@ -559,6 +578,65 @@ int launch_mma(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   return TSR_OK;
 }
 
+// Largest dynamic shared memory per block on the current device (opt-in), cached per device.
+int smem_optin(int *out) {
+  static int cache[64] = {0};
+  int dev = 0;
+  TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
+  if (dev >= 0 && dev < 64 && cache[dev] > 0) {
+    *out = cache[dev];
+    return TSR_OK;
+  }
+  int n = 0;
+  TSR_CUDA_CHECK("cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)",
+                 cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  if (dev >= 0 && dev < 64) cache[dev] = n;
+  *out = n;
+  return TSR_OK;
+}
+
+template <typename T, int D>
+int launch_mma_v2(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
+  constexpr size_t smem = V2Tile<D>::smem_bytes;
+  // the function attributes, once per device (bit dev of `ready`; a race only sets them twice)
+  static std::atomic<uint64_t> ready{0};
+  int dev = 0;
+  TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
+  const uint64_t bit = dev >= 0 && dev < 64 ? (uint64_t{1} << dev) : 0;
+  if (bit == 0 || (ready.load(std::memory_order_relaxed) & bit) == 0) {
+    TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, MaxDynamicSharedMemorySize)",
+                   cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(smem)));
+    TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_mma_v2, PreferredSharedMemoryCarveout)",
+                   cudaFuncSetAttribute(flash_mma_v2<T, D>, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                        static_cast<int>(cudaSharedmemCarveoutMaxShared)));
+    ready.fetch_or(bit, std::memory_order_relaxed);
+  }
+  dim3 grid(static_cast<unsigned>((a.seq_q + kV2BM - 1) / kV2BM), static_cast<unsigned>(a.heads_q),
+            static_cast<unsigned>(batch));
+  flash_mma_v2<T, D><<<grid, kV2Threads, smem, stream>>>(a);
+  TSR_LAUNCH_CHECK("flash_mma_v2 launch");
+  return TSR_OK;
+}
+
+// flash_mma_v2 when it applies (head_dim 64 / 128, scale > 0, 16-byte aligned buffers, enough shared memory per
+// block: sm_80 / sm_90 yes, sm_86 / sm_89 not for head_dim 128); *used = false leaves the call to flash_mma.
+template <typename T>
+int try_mma_v2(const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used) {
+  *used = false;
+  if ((a.d != 64 && a.d != 128) || !(a.scale_log2 > 0.0f) || !aligned(a.q, 16) || !aligned(a.k, 16) ||
+      !aligned(a.v, 16) || !aligned(a.out, 16)) {
+    return TSR_OK;
+  }
+  int optin = 0;
+  int st = smem_optin(&optin);
+  if (st != TSR_OK) return st;
+  const size_t need = a.d == 64 ? V2Tile<64>::smem_bytes : V2Tile<128>::smem_bytes;
+  if (static_cast<size_t>(optin) < need) return TSR_OK;
+  *used = true;
+  return a.d == 64 ? launch_mma_v2<T, 64>(a, batch, stream) : launch_mma_v2<T, 128>(a, batch, stream);
+}
+
 template <typename T, int DP>
 int dispatch_mma_vec(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   const bool vec = a.d == DP && aligned(a.q, 16) && aligned(a.k, 16) && aligned(a.v, 16) && aligned(a.out, 16);
@@ -587,6 +665,8 @@ using namespace tsr::cuda;
 using namespace tsr::cuda::attn;
 
 namespace {
+
+thread_local int g_last_kernel = 0;  // tsr_cuda_attention_last_kernel
 
 int check_args(const char *fn, int dtype, int64_t batch, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d) {
   TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "%s: dtype %d is not TSR_F32, TSR_F16 or TSR_BF16", fn, dtype);
@@ -617,14 +697,18 @@ extern "C" int64_t tsr_cuda_attention_workspace_bytes(int dtype, int64_t batch, 
 extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const void *v, void *out, int64_t batch,
                                   int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k, int64_t head_dim,
                                   int64_t kv_capacity, const void *key_mask, int mask_dtype, float scale, int causal,
-                                  void *workspace, int64_t workspace_bytes, void *stream) {
+                                  void *workspace, int64_t workspace_bytes, void *stream, int kernel) {
   const char *fn = "tsr_cuda_attention";
   int st = check_args(fn, dtype, batch, heads_q, heads_kv, seq_q, seq_k, head_dim);
   if (st != TSR_OK) return st;
+  TSR_ARG_FAIL_IF(kernel != TSR_ATTENTION_KERNEL_AUTO && kernel != TSR_ATTENTION_KERNEL_V1 &&
+                      kernel != TSR_ATTENTION_KERNEL_V2,
+                  "%s: kernel %d is not TSR_ATTENTION_KERNEL_AUTO, _V1 or _V2", fn, kernel);
   TSR_ARG_FAIL_IF(kv_capacity < seq_k, "%s: kv_capacity %lld < seq_k %lld", fn, (long long)kv_capacity,
                   (long long)seq_k);
   TSR_ARG_FAIL_IF(key_mask != nullptr && mask_dtype != TSR_I32 && mask_dtype != TSR_I64,
                   "%s: key mask dtype %d is not TSR_I32 or TSR_I64", fn, mask_dtype);
+  g_last_kernel = 0;
   if (seq_q == 0) return TSR_OK;
   TSR_ARG_FAIL_IF(q == nullptr || out == nullptr || (seq_k > 0 && (k == nullptr || v == nullptr)),
                   "%s: null pointer", fn);
@@ -640,11 +724,24 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
   if (p.mma) {
     MmaArgs a{q, k, v, out, heads_q, heads_kv, seq_q, seq_k, head_dim, kv_capacity, key_mask, mask_dtype,
               scale_log2, causal};
-    if (dtype == TSR_BF16) {
-      return head_dim <= 64 ? dispatch_mma_vec<__nv_bfloat16, 64>(a, batch, s)
-                            : dispatch_mma_vec<__nv_bfloat16, 128>(a, batch, s);
+    // AUTO keeps flash_mma until flash_mma_v2 has been verified on a GPU (bench/gpu/run.sh).
+    if (kernel == TSR_ATTENTION_KERNEL_V2) {
+      bool used = false;
+      st = dtype == TSR_BF16 ? try_mma_v2<__nv_bfloat16>(a, batch, s, &used) : try_mma_v2<__half>(a, batch, s, &used);
+      if (st != TSR_OK) return st;
+      if (used) {
+        g_last_kernel = TSR_ATTENTION_KERNEL_V2;
+        return TSR_OK;
+      }
     }
-    return head_dim <= 64 ? dispatch_mma_vec<__half, 64>(a, batch, s) : dispatch_mma_vec<__half, 128>(a, batch, s);
+    if (dtype == TSR_BF16) {
+      st = head_dim <= 64 ? dispatch_mma_vec<__nv_bfloat16, 64>(a, batch, s)
+                          : dispatch_mma_vec<__nv_bfloat16, 128>(a, batch, s);
+    } else {
+      st = head_dim <= 64 ? dispatch_mma_vec<__half, 64>(a, batch, s) : dispatch_mma_vec<__half, 128>(a, batch, s);
+    }
+    if (st == TSR_OK) g_last_kernel = TSR_ATTENTION_KERNEL_V1;
+    return st;
   }
 
   SimtArgs a{q, k, v, out, heads_q, heads_kv, seq_q, seq_k, head_dim, kv_capacity, key_mask, mask_dtype, scale_log2,
@@ -664,8 +761,12 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     if (head_dim <= 128) return launch_simt<T, 4>(a, batch, p.splits, s);
     return launch_simt<T, 8>(a, batch, p.splits, s);
   });
-  if (st != TSR_OK || p.splits == 1) return st;
-  return dispatch_float(dtype, [&](auto tag) -> int {
+  if (st != TSR_OK) return st;
+  if (p.splits == 1) {
+    g_last_kernel = TSR_ATTENTION_KERNEL_SIMT;
+    return TSR_OK;
+  }
+  st = dispatch_float(dtype, [&](auto tag) -> int {
     using T = typename decltype(tag)::type;
     const unsigned blocks = static_cast<unsigned>((rows + 3) / 4);
     flash_combine<T><<<blocks, 128, 0, s>>>(a.ws_o, a.ws_m, a.ws_l, static_cast<int>(p.splits), rows, head_dim,
@@ -673,4 +774,8 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     TSR_LAUNCH_CHECK("flash_combine launch");
     return TSR_OK;
   });
+  if (st == TSR_OK) g_last_kernel = TSR_ATTENTION_KERNEL_SIMT;
+  return st;
 }
+
+extern "C" int tsr_cuda_attention_last_kernel(void) { return g_last_kernel; }

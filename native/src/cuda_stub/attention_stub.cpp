@@ -11,9 +11,11 @@ int64_t tsr_cuda_attention_workspace_bytes(int, int64_t, int64_t, int64_t, int64
 }
 
 int tsr_cuda_attention(int, const void *, const void *, const void *, void *, int64_t, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, int64_t, const void *, int, float, int, void *, int64_t, void *) {
+                       int64_t, int64_t, int64_t, const void *, int, float, int, void *, int64_t, void *, int) {
   tsr::set_last_error("tsr_cuda_attention: libtessera was built without CUDA");
   return TSR_ERR_NO_CUDA;
 }
+
+int tsr_cuda_attention_last_kernel(void) { return 0; }
 
 }  // extern "C"

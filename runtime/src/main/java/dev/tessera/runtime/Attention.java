@@ -2,6 +2,7 @@ package dev.tessera.runtime;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Fused scaled dot-product attention: {@code softmax(Q·Kᵀ·scale + masks)·V} in one native pass that never
@@ -36,6 +37,13 @@ import java.util.List;
  * F32 on every backend; F16 / BF16 natively on CUDA (tensor cores, fp32 softmax and accumulation) and through
  * F32 on the CPU. head_dim 1..256.
  *
+ * <h2>CUDA kernel choice</h2>
+ * The F16 / BF16 tensor-core path has two kernels computing the same function ({@link CudaKernel}): {@code V1}
+ * and the faster-by-design {@code V2} (128-row query blocks, double-buffered key tiles; head_dim 64 and 128,
+ * other sizes fall back to V1). {@code AUTO}, the default, is currently V1. Chosen process-wide by
+ * {@link #setCudaKernel}, or at start-up by the system property {@code tessera.cuda.attention} (or the
+ * environment variable {@code TESSERA_CUDA_ATTENTION}) = {@code auto | v1 | v2}.
+ *
  * <p>Every argument is checked before any native call: open tensors ({@link IllegalStateException}), ranks,
  * batch, head counts, head_dim, dtypes, devices and mask shape ({@link IllegalArgumentException} naming the
  * shapes). Results are new tensors owned by the caller (or the current {@link Scope}); temporaries are closed.
@@ -44,7 +52,78 @@ public final class Attention {
     /** Largest head_dim the kernels accept. */
     public static final int MAX_HEAD_DIM = 256;
 
+    /** System property choosing the {@link CudaKernel} ({@code auto}, {@code v1} or {@code v2}). */
+    public static final String CUDA_KERNEL_PROPERTY = "tessera.cuda.attention";
+    /** Environment variable read when {@link #CUDA_KERNEL_PROPERTY} is not set. */
+    public static final String CUDA_KERNEL_ENV = "TESSERA_CUDA_ATTENTION";
+
+    /**
+     * Tensor-core kernel of the CUDA F16 / BF16 path (F32, decode with 1–4 query rows and head_dim above 128 use
+     * the SIMT kernel whatever the choice). Every kernel computes the same function; results differ by fp32
+     * rounding order only.
+     */
+    public enum CudaKernel {
+        /** The library's choice: currently {@link #V1} (V2 awaits verification on a GPU). */
+        AUTO,
+        /** 64 query rows per block, single-buffered 64-key tiles; any head_dim up to 128 (padded to 64 / 128). */
+        V1,
+        /**
+         * 128 query rows per block (32 per warp), double-buffered key tiles; head_dim 64 and 128 with a positive
+         * scale on devices with enough shared memory per block (sm_80, sm_90); other cases run {@link #V1}.
+         */
+        V2;
+
+        /**
+         * Parses {@code auto}, {@code v1} or {@code v2} (any case, surrounding blanks ignored).
+         *
+         * @throws IllegalArgumentException for any other value
+         */
+        public static CudaKernel parse(String value) {
+            String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
+            return switch (v) {
+                case "auto" -> AUTO;
+                case "v1" -> V1;
+                case "v2" -> V2;
+                default -> throw new IllegalArgumentException("CUDA attention kernel must be auto, v1 or v2, got '"
+                        + value + "'");
+            };
+        }
+    }
+
+    private static volatile CudaKernel cudaKernel; // null: not yet read from the property / environment
+
     private Attention() {}
+
+    /**
+     * The CUDA tensor-core kernel in use: the last {@link #setCudaKernel} value, else (read once) the system
+     * property {@value #CUDA_KERNEL_PROPERTY}, else the environment variable {@value #CUDA_KERNEL_ENV}, else
+     * {@link CudaKernel#AUTO}.
+     *
+     * @throws IllegalArgumentException if the property or variable holds something other than auto, v1, v2
+     */
+    public static CudaKernel cudaKernel() {
+        CudaKernel k = cudaKernel;
+        if (k == null) {
+            String prop = System.getProperty(CUDA_KERNEL_PROPERTY);
+            String src = CUDA_KERNEL_PROPERTY;
+            if (prop == null) {
+                prop = System.getenv(CUDA_KERNEL_ENV);
+                src = CUDA_KERNEL_ENV;
+            }
+            try {
+                k = prop == null ? CudaKernel.AUTO : CudaKernel.parse(prop);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(src + ": " + e.getMessage(), e);
+            }
+            cudaKernel = k;
+        }
+        return k;
+    }
+
+    /** Chooses the CUDA tensor-core kernel for later calls, process-wide ({@code null} = {@code AUTO}). */
+    public static void setCudaKernel(CudaKernel kernel) {
+        cudaKernel = kernel == null ? CudaKernel.AUTO : kernel;
+    }
 
     /**
      * Options of {@link #scaledDotProduct(Tensor, Tensor, Tensor, Options)}; immutable.

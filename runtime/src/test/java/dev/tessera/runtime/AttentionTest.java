@@ -349,4 +349,25 @@ class AttentionTest {
         assertThrows(IllegalStateException.class, () -> Attention.scaledDotProduct(q, k, k,
                 Attention.Options.defaults().withKeyPaddingMask(m)));
     }
+
+    /** The CUDA kernel knob: auto / v1 / v2 in any case, anything else refused with the value named. */
+    @Test
+    void cudaKernelChoiceParsesAndSets() {
+        assertEquals(Attention.CudaKernel.AUTO, Attention.CudaKernel.parse("auto"));
+        assertEquals(Attention.CudaKernel.V1, Attention.CudaKernel.parse("V1"));
+        assertEquals(Attention.CudaKernel.V2, Attention.CudaKernel.parse(" v2 "));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Attention.CudaKernel.parse("v3"));
+        assertTrue(e.getMessage().contains("'v3'") && e.getMessage().contains("auto, v1 or v2"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> Attention.CudaKernel.parse(null));
+        Attention.CudaKernel before = Attention.cudaKernel();
+        try {
+            Attention.setCudaKernel(Attention.CudaKernel.V2);
+            assertEquals(Attention.CudaKernel.V2, Attention.cudaKernel());
+            Attention.setCudaKernel(null);
+            assertEquals(Attention.CudaKernel.AUTO, Attention.cudaKernel());
+        } finally {
+            Attention.setCudaKernel(before);
+        }
+    }
 }

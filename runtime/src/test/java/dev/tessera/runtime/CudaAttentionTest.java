@@ -4,20 +4,28 @@ import static dev.tessera.runtime.AttentionTest.random;
 import static dev.tessera.runtime.AttentionTest.reference;
 import static dev.tessera.runtime.TestSupport.assertRel;
 import static dev.tessera.runtime.TestSupport.assertShape;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.bindings.cuda.CudaRuntime;
+import dev.tessera.bindings.jni.AttentionNative;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@link Attention} on CUDA against the CPU op (libtessera's CPU kernel, checked by {@link AttentionTest}) and,
  * for the smaller cases, the float64 reference: F32 (SIMT kernel, split-KV decode) ≤ 1e-5; F16 / BF16
- * (tensor-core kernel for head_dim ≤ 128, SIMT beyond, split-KV for decode) ≤ 1e-2 against the fp32 result.
+ * (tensor-core kernel for head_dim ≤ 128, SIMT beyond, split-KV for decode) ≤ 1e-2 against the fp32 result,
+ * every F16 / BF16 case with both tensor-core kernels ({@link Attention.CudaKernel#V1}, {@link
+ * Attention.CudaKernel#V2}).
  * Device outputs are poisoned with NaN first (a NaN block of the output's size is allocated and released; the
  * caching allocator hands it back). Skipped, with the reason, where CUDA is unavailable.
  */
@@ -29,9 +37,15 @@ class CudaAttentionTest extends CudaTestBase {
         }
     }
 
-    /** Runs one case on CPU (F32) and CUDA (dtype) and compares. */
+    /** Runs one case on CPU (F32) and CUDA (dtype, the default kernel) and compares. */
     static void compare(DType dtype, long seed, int b, int hq, int hkv, int sq, int sk, int d, int cap, int len,
             boolean causal, boolean mask, double tol, boolean withRef) {
+        compare(Attention.CudaKernel.AUTO, dtype, seed, b, hq, hkv, sq, sk, d, cap, len, causal, mask, tol, withRef);
+    }
+
+    /** Runs one case on CPU (F32) and CUDA (dtype, tensor-core kernel {@code kernel}) and compares. */
+    static void compare(Attention.CudaKernel kernel, DType dtype, long seed, int b, int hq, int hkv, int sq, int sk,
+            int d, int cap, int len, boolean causal, boolean mask, double tol, boolean withRef) {
         Random rnd = new Random(seed);
         float[] q = random(rnd, b * hq * sq * d, 1.0);
         float[] kc = random(rnd, b * hkv * cap * d, 1.0);
@@ -44,21 +58,23 @@ class CudaAttentionTest extends CudaTestBase {
             }
         }
         Attention.Options cpuOpt = Attention.Options.defaults().withCausal(causal);
-        Attention.Options gpuOpt = cpuOpt;
+        Attention.Options gpuOpt0 = cpuOpt;
         if (m != null) {
             cpuOpt = cpuOpt.withKeyPaddingMask(Tensor.ofInts(m, Device.CPU, b, len));
-            gpuOpt = gpuOpt.withKeyPaddingMask(Tensor.ofInts(m, GPU, b, len));
+            gpuOpt0 = gpuOpt0.withKeyPaddingMask(Tensor.ofInts(m, GPU, b, len));
         }
+        final Attention.Options gpuOpt = gpuOpt0;
         Tensor cpu = Attention.decode(Tensor.of(q, b, hq, sq, d), Tensor.of(kc, b, hkv, cap, d),
                 Tensor.of(vc, b, hkv, cap, d), len, cpuOpt);
         Tensor gq = Tensor.of(q, GPU, b, hq, sq, d).to(dtype);
         Tensor gk = Tensor.of(kc, GPU, b, hkv, cap, d).to(dtype);
         Tensor gv = Tensor.of(vc, GPU, b, hkv, cap, d).to(dtype);
         poisonGpu(dtype, (long) b * hq * sq * d);
-        Tensor gpu = Attention.decode(gq, gk, gv, len, gpuOpt);
+        Tensor gpu = withKernel(kernel, () -> Attention.decode(gq, gk, gv, len, gpuOpt));
+        String what = String.format("cuda %s kernel %s B%d Hq%d Hkv%d Sq%d Sk%d(cap %d) D%d causal=%s mask=%s",
+                dtype, kernel, b, hq, hkv, sq, len, cap, d, causal, mask);
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), what);
         assertShape(gpu, b, hq, sq, d);
-        String what = String.format("cuda %s B%d Hq%d Hkv%d Sq%d Sk%d(cap %d) D%d causal=%s mask=%s", dtype, b, hq,
-                hkv, sq, len, cap, d, causal, mask);
         float[] g = gpu.toFloatArray();
         assertRel(g, cpu.toFloatArray(), tol, what + " vs CPU");
         if (withRef) {
@@ -86,8 +102,45 @@ class CudaAttentionTest extends CudaTestBase {
         compare(DType.F32, seed, b, hq, hkv, sq, sk, d, sk, sk, causal, mask, 1e-5, (long) sq * sk * d * hq * b < 5e7);
     }
 
-    @ParameterizedTest(name = "{0} B{2} Hq{3} Hkv{4} Sq{5} Sk{6} D{7} causal={8} mask={9}")
-    @CsvSource({
+    /**
+     * The kernel tsr_cuda_attention must pick for a request: SIMT for F32, head_dim > 128 and 1-4 query rows; V2
+     * when asked for, for head_dim 64 / 128 with a positive scale on a device giving a block enough shared memory
+     * (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64); V1 otherwise (AUTO included).
+     */
+    static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int sq, int d, float scale) {
+        if (dtype == DType.F32 || d > 128 || sq <= 4) {
+            return AttentionNative.KERNEL_SIMT;
+        }
+        CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(GPU.index());
+        boolean bigSmem = di.major() >= 9 || (di.major() == 8 && di.minor() == 0);
+        boolean v2 = kernel == Attention.CudaKernel.V2 && (d == 64 || (d == 128 && bigSmem)) && scale > 0;
+        return v2 ? AttentionNative.KERNEL_V2 : AttentionNative.KERNEL_V1;
+    }
+
+    /** Asserts which kernel the last CUDA attention call of this thread queued (a silent fallback must fail). */
+    static void assertKernel(int expected, String what) {
+        int got = AttentionNative.tsr_cuda_attention_last_kernel();
+        assertEquals(expected, got, what + ": kernel that ran (1 = V1 flash_mma,"
+                + " 2 = V2 flash_mma_v2, 3 = SIMT)");
+    }
+
+    /** Runs {@code call} with the CUDA attention kernel set to {@code kernel}, restoring the previous choice. */
+    static <R> R withKernel(Attention.CudaKernel kernel, Supplier<R> call) {
+        Attention.CudaKernel before = Attention.cudaKernel();
+        Attention.setCudaKernel(kernel);
+        try {
+            return call.get();
+        } finally {
+            Attention.setCudaKernel(before);
+        }
+    }
+
+    /**
+     * F16 / BF16 cases, each run with both tensor-core kernels (V1 = flash_mma, V2 = flash_mma_v2; V2 falls back
+     * to V1 for head_dim other than 64 / 128, the SIMT kernel serves 1-4 query rows and head_dim above 128).
+     * Columns: dtype, seed, B, Hq, Hkv, Sq, Sk, D, causal, mask.
+     */
+    static final String[] HALF_CASES = {
         "BF16, 21, 2, 4, 4, 197, 197, 64, false, false",
         "BF16, 22, 1, 2, 2, 1500, 1500, 64, true, false",
         "BF16, 23, 2, 4, 4, 130, 257, 128, true, true",
@@ -101,17 +154,148 @@ class CudaAttentionTest extends CudaTestBase {
         "F16, 32, 1, 4, 2, 100, 300, 128, false, true",
         "F16, 33, 1, 2, 2, 50, 50, 40, false, false",
         "F16, 34, 2, 2, 2, 2, 777, 96, true, false",
-    })
-    void halfMatchesCpu(DType dtype, long seed, int b, int hq, int hkv, int sq, int sk, int d, boolean causal,
-            boolean mask) {
-        compare(dtype, seed, b, hq, hkv, sq, sk, d, sk, sk, causal, mask, 1e-2, false);
+        // odd sizes, both specialised head_dims, for the 128-row / double-buffered V2 tiles
+        "BF16, 51, 1, 2, 2, 7, 7, 64, true, false",
+        "F16, 52, 2, 3, 3, 7, 7, 128, false, true",
+        "BF16, 53, 2, 3, 3, 1, 1, 128, false, false",
+        "F16, 54, 1, 2, 2, 1500, 1500, 128, true, true",
+        "BF16, 55, 1, 2, 2, 1500, 1500, 128, false, false",
+        "F16, 56, 1, 2, 2, 1500, 1500, 64, false, true",
+        // causal with Sq != Sk: Sq < Sk (cache longer than the query), Sq > Sk (leading rows see no key)
+        "BF16, 57, 1, 4, 1, 197, 1500, 64, true, false",
+        "BF16, 58, 1, 2, 2, 300, 130, 128, true, false",
+        "F16, 59, 1, 2, 2, 1500, 700, 64, true, true",
+        "BF16, 60, 2, 2, 2, 129, 200, 128, true, false",
+        // cross attention, GQA, padding, ragged blocks and tiles
+        "F16, 61, 2, 6, 2, 197, 197, 64, false, true",
+        "BF16, 62, 1, 2, 2, 129, 129, 128, false, false",
+        "BF16, 63, 1, 2, 2, 256, 1000, 64, false, true",
+        "F16, 64, 3, 4, 2, 33, 65, 64, false, false",
+        "BF16, 65, 1, 8, 4, 500, 77, 128, false, true",
+        // head_dims V2 does not specialise (V1 serves them)
+        "BF16, 66, 1, 2, 2, 197, 197, 96, true, true",
+        "F16, 67, 1, 2, 2, 197, 197, 48, false, false",
+    };
+
+    static Stream<Arguments> halfCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (Attention.CudaKernel kernel : new Attention.CudaKernel[] {Attention.CudaKernel.V1,
+                Attention.CudaKernel.V2}) {
+            for (String row : HALF_CASES) {
+                String[] f = row.split(",");
+                Object[] a = new Object[11];
+                a[0] = kernel;
+                a[1] = DType.valueOf(f[0].trim());
+                a[2] = Long.parseLong(f[1].trim());
+                for (int i = 2; i <= 7; i++) {
+                    a[i + 1] = Integer.parseInt(f[i].trim());
+                }
+                a[9] = Boolean.parseBoolean(f[8].trim());
+                a[10] = Boolean.parseBoolean(f[9].trim());
+                out.add(Arguments.of(a));
+            }
+        }
+        return out.stream();
     }
 
-    @Test
-    void decodeOnSlicedCache() {
-        compare(DType.F32, 41, 2, 8, 2, 1, 1777, 64, 4096, 1777, false, false, 1e-5, true);
-        compare(DType.BF16, 42, 2, 8, 2, 4, 900, 128, 2048, 900, true, true, 1e-2, false);
-        compare(DType.BF16, 43, 1, 4, 4, 37, 300, 64, 512, 300, true, false, 1e-2, false); // mma path, cache view
-        compare(DType.F16, 44, 1, 4, 4, 37, 300, 128, 512, 300, false, true, 1e-2, false);
+    @ParameterizedTest(name = "{0} {1} B{3} Hq{4} Hkv{5} Sq{6} Sk{7} D{8} causal={9} mask={10}")
+    @MethodSource("halfCases")
+    void halfMatchesCpu(Attention.CudaKernel kernel, DType dtype, long seed, int b, int hq, int hkv, int sq, int sk,
+            int d, boolean causal, boolean mask) {
+        compare(kernel, dtype, seed, b, hq, hkv, sq, sk, d, sk, sk, causal, mask, 1e-2, false);
+    }
+
+    @ParameterizedTest(name = "kernel {0}")
+    @EnumSource(value = Attention.CudaKernel.class, names = {"V1", "V2"})
+    void decodeOnSlicedCache(Attention.CudaKernel kernel) {
+        compare(kernel, DType.F32, 41, 2, 8, 2, 1, 1777, 64, 4096, 1777, false, false, 1e-5, true);
+        compare(kernel, DType.BF16, 42, 2, 8, 2, 4, 900, 128, 2048, 900, true, true, 1e-2, false);
+        // tensor-core path on a cache view (rows kv_capacity apart per head)
+        compare(kernel, DType.BF16, 43, 1, 4, 4, 37, 300, 64, 512, 300, true, false, 1e-2, false);
+        compare(kernel, DType.F16, 44, 1, 4, 4, 37, 300, 128, 512, 300, false, true, 1e-2, false);
+        compare(kernel, DType.BF16, 45, 2, 8, 2, 200, 1000, 128, 1536, 1000, true, true, 1e-2, false);
+    }
+
+    /** A scale other than 1/sqrt(D), positive (V2 runs it) or negative (V2 hands it to V1), matches the CPU. */
+    @ParameterizedTest(name = "{0} {1} D{2} scale {3}")
+    @CsvSource({"V1, BF16, 64, 0.05", "V2, BF16, 64, 0.05", "V1, F16, 128, -0.1", "V2, F16, 128, -0.1",
+        "V2, BF16, 128, 0.2"})
+    void customScaleMatchesCpu(Attention.CudaKernel kernel, DType dtype, int d, float scale) {
+        Random rnd = new Random(81 + d);
+        int b = 2, h = 2, sq = 150, sk = 170;
+        float[] q = random(rnd, b * h * sq * d, 1.0);
+        float[] k = random(rnd, b * h * sk * d, 1.0);
+        float[] v = random(rnd, b * h * sk * d, 1.0);
+        Attention.Options opt = Attention.Options.causalMask().withScale(scale);
+        float[] cpu = Attention.scaledDotProduct(Tensor.of(q, b, h, sq, d), Tensor.of(k, b, h, sk, d),
+                Tensor.of(v, b, h, sk, d), opt).toFloatArray();
+        Tensor gq = Tensor.of(q, GPU, b, h, sq, d).to(dtype);
+        Tensor gk = Tensor.of(k, GPU, b, h, sk, d).to(dtype);
+        Tensor gv = Tensor.of(v, GPU, b, h, sk, d).to(dtype);
+        poisonGpu(dtype, (long) b * h * sq * d);
+        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        assertKernel(expectedKernel(kernel, dtype, sq, d, scale), kernel + " scale " + scale);
+        assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
+    }
+
+    /**
+     * Keys whose magnitude grows along the sequence (row j scaled by 1 + j/50): the running max of a row keeps
+     * rising by large steps on later key tiles (V2's lazily moved reference max for head_dim 64, its rescaling of O).
+     */
+    @ParameterizedTest(name = "{0} {1} D{2} causal={3}")
+    @CsvSource({"V1, BF16, 64, false", "V2, BF16, 64, false", "V2, F16, 64, true", "V1, F16, 128, true",
+        "V2, F16, 128, true", "V2, BF16, 128, false"})
+    void sharpeningScoresMatchCpu(Attention.CudaKernel kernel, DType dtype, int d, boolean causal) {
+        Random rnd = new Random(91 + d);
+        int b = 1, h = 2, sq = 260, sk = 700;
+        float[] q = random(rnd, b * h * sq * d, 1.0);
+        float[] k = random(rnd, b * h * sk * d, 1.0);
+        float[] v = random(rnd, b * h * sk * d, 1.0);
+        for (int i = 0; i < k.length; i++) {
+            k[i] *= 1 + ((i / d) % sk) / 50.0f;
+        }
+        Attention.Options opt = Attention.Options.defaults().withCausal(causal);
+        Tensor gq = Tensor.of(q, GPU, b, h, sq, d).to(dtype);
+        Tensor gk = Tensor.of(k, GPU, b, h, sk, d).to(dtype);
+        Tensor gv = Tensor.of(v, GPU, b, h, sk, d).to(dtype);
+        // the CPU reference takes the same 16-bit-rounded inputs (large scores magnify the input rounding)
+        float[] cpu = Attention.scaledDotProduct(Tensor.of(gq.toFloatArray(), b, h, sq, d),
+                Tensor.of(gk.toFloatArray(), b, h, sk, d), Tensor.of(gv.toFloatArray(), b, h, sk, d), opt)
+                .toFloatArray();
+        poisonGpu(dtype, (long) b * h * sq * d);
+        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), kernel + " sharpening keys");
+        assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " sharpening keys vs CPU");
+    }
+
+    /** A NaN in one query row reaches that row's output only, with both tensor-core kernels. */
+    @ParameterizedTest(name = "{0} {1} D{2}")
+    @CsvSource({"V1, BF16, 64", "V2, BF16, 64", "V1, F16, 128", "V2, F16, 128"})
+    void nanReachesOnlyItsRow(Attention.CudaKernel kernel, DType dtype, int d) {
+        Random rnd = new Random(71 + d);
+        int sq = 200, sk = 300;
+        float[] q = random(rnd, sq * d, 1.0);
+        float[] k = random(rnd, sk * d, 1.0);
+        float[] v = random(rnd, sk * d, 1.0);
+        int nanRow = 131;
+        q[nanRow * d + 3] = Float.NaN;
+        Tensor gq = Tensor.of(q, GPU, 1, 1, sq, d).to(dtype);
+        Tensor gk = Tensor.of(k, GPU, 1, 1, sk, d).to(dtype);
+        Tensor gv = Tensor.of(v, GPU, 1, 1, sk, d).to(dtype);
+        poisonGpu(dtype, (long) sq * d);
+        float[] out = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv)).toFloatArray();
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), kernel + " NaN row");
+        for (int i = 0; i < sq; i++) {
+            for (int c = 0; c < d; c++) {
+                float x = out[i * d + c];
+                if (i == nanRow) {
+                    assertTrue(Float.isNaN(x),
+                            kernel + ": NaN in q row " + nanRow + " must reach its output, col " + c + " = " + x);
+                } else {
+                    assertTrue(Float.isFinite(x),
+                            kernel + ": row " + i + " col " + c + " must stay finite, got " + x);
+                }
+            }
+        }
     }
 }

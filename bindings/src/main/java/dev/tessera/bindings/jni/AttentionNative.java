@@ -34,8 +34,27 @@ public final class AttentionNative {
     public static native long tsr_cuda_attention_workspace_bytes(int dtype, long batch, long headsQ, long headsKv,
             long seqQ, long seqK, long headDim);
 
+    /** {@code TSR_ATTENTION_KERNEL_AUTO}: the library's choice of tensor-core kernel (currently V1). */
+    public static final int KERNEL_AUTO = 0;
+    /** {@code TSR_ATTENTION_KERNEL_V1}: flash_mma (64 query rows per block, single-buffered key tiles). */
+    public static final int KERNEL_V1 = 1;
+    /** {@code TSR_ATTENTION_KERNEL_V2}: flash_mma_v2 (128 query rows per block, double-buffered key tiles). */
+    public static final int KERNEL_V2 = 2;
+    /** {@code TSR_ATTENTION_KERNEL_SIMT}: flash_simt (a value of {@link #tsr_cuda_attention_last_kernel} only). */
+    public static final int KERNEL_SIMT = 3;
+
+    /**
+     * The kernel the calling thread's last successful {@link #tsr_cuda_attention} queued ({@link #KERNEL_V1},
+     * {@link #KERNEL_V2}, {@link #KERNEL_SIMT}; 0 none yet): for tests and benchmarks.
+     */
+    public static native int tsr_cuda_attention_last_kernel();
+
+    /**
+     * Queues the attention on {@code stream}; {@code kernel} is one of {@link #KERNEL_AUTO}, {@link #KERNEL_V1},
+     * {@link #KERNEL_V2} (F16/BF16 tensor-core path only; every kernel computes the same function).
+     */
     public static native int tsr_cuda_attention(int dtype, @Cast("const void*") long q, @Cast("const void*") long k,
             @Cast("const void*") long v, @Cast("void*") long out, long batch, long headsQ, long headsKv, long seqQ,
             long seqK, long headDim, long kvCapacity, @Cast("const void*") long keyMask, int maskDtype, float scale,
-            int causal, @Cast("void*") long workspace, long workspaceBytes, @Cast("void*") long stream);
+            int causal, @Cast("void*") long workspace, long workspaceBytes, @Cast("void*") long stream, int kernel);
 }

@@ -1,0 +1,451 @@
+// Runs the code of flash_mma_v2 (native/src/cuda/attention_v2.cuh) on the CPU and checks it against a float64
+// attention: a check of its indexing, masks, tile skipping and double-buffer pipeline for build machines without
+// a GPU (not wired into CMake; the GPU tests are runtime's CudaAttentionTest).
+//
+//   g++ -std=c++20 -O1 -pthread -fsanitize=address,undefined -I native/include -I native/src \
+//       native/test/attention_v2_emulated.cpp -o /tmp/attention_v2_emulated && /tmp/attention_v2_emulated
+// (AddressSanitizer catches reads / writes outside q, k, v, the mask and the output; shared-memory accesses are
+// checked against the launch's dynamic size and ldmatrix row alignment; the output has sentinels either side.)
+//
+// Each block runs as 128 std::threads. The warp-collective PTX the kernel uses is emulated from its documented
+// semantics (the same fragment layouts as flash_mma, which has run on H100/H200): ldmatrix .x4 (and .trans),
+// mma.sync m16n8k16 row.col with fp32 accumulation, shfl.xor; each is one exchange through a per-warp slot and a
+// 32-thread barrier. __syncthreads is a 128-thread barrier. cp.async copies are deferred until the
+// cp.async.wait_group that covers them (so a missing wait reads stale shared memory), then applied in order;
+// with EMU_CP_ASYNC=immediate they land at issue instead (a prefetch into a buffer still being read shows).
+// EMU_FUZZ=N adds N cases of random shapes.
+// 16-bit values are rounded to nearest even as the device does; ex2.approx is exp2f.
+#define TSR_ATTENTION_V2_EMULATED
+
+#include <atomic>
+#include <algorithm>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "tessera/tessera.h"
+
+// ---------------------------------------------------------------------------- CUDA shims
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __align__(n)
+#define __shared__
+
+struct dim3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+struct uint4 {
+  uint32_t x, y, z, w;
+};
+inline uint4 make_uint4(uint32_t x, uint32_t y, uint32_t z, uint32_t w) { return {x, y, z, w}; }
+thread_local dim3 threadIdx, blockIdx;
+dim3 gridDim;
+
+struct __nv_bfloat16 {
+  uint16_t bits;
+};
+struct __half {
+  uint16_t bits;
+};
+
+static uint16_t f2bf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+static float bf2f(uint16_t b) {
+  uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+static uint16_t f2h(float f) {
+  _Float16 h = static_cast<_Float16>(f);
+  uint16_t b;
+  std::memcpy(&b, &h, 2);
+  return b;
+}
+static float h2f(uint16_t b) {
+  _Float16 h;
+  std::memcpy(&h, &b, 2);
+  return static_cast<float>(h);
+}
+template <typename T>
+struct Bits;
+template <>
+struct Bits<__nv_bfloat16> {
+  static uint16_t from(float f) { return f2bf(f); }
+  static float to(uint16_t b) { return bf2f(b); }
+};
+template <>
+struct Bits<__half> {
+  static uint16_t from(float f) { return f2h(f); }
+  static float to(uint16_t b) { return h2f(b); }
+};
+
+namespace tsr {
+namespace cuda {
+namespace attn {
+alignas(16) unsigned char smem_raw[256 * 1024];  // the kernel's `extern __shared__` dynamic shared memory
+}  // namespace attn
+}  // namespace cuda
+}  // namespace tsr
+
+namespace emu {
+constexpr int kThreads = 128;
+unsigned char *const smem = tsr::cuda::attn::smem_raw;
+constexpr size_t kSmemBytes = sizeof(tsr::cuda::attn::smem_raw);
+std::barrier<> *block_bar;
+struct Warp {
+  std::barrier<> bar{32};
+  int parity = 0;  // per-lane copies below
+  uint32_t addr[2][32];
+  uint32_t regs[2][32][10];
+  float f[2][32][4];
+};
+Warp *warps;
+thread_local int parity = 0;
+bool immediate = false;  // cp.async lands at issue (EMU_CP_ASYNC=immediate) instead of at its wait_group
+size_t smem_limit = 0;  // the launch's dynamic shared memory bytes: every access must stay below
+std::atomic<int> smem_oob{0};
+inline void check_smem(uint32_t a, uint32_t bytes) {
+  if (a + bytes > smem_limit) smem_oob.fetch_add(1);
+}
+thread_local std::vector<std::vector<std::pair<void *, const void *>>> groups;  // committed cp.async groups
+thread_local std::vector<std::pair<void *, const void *>> open_group;
+
+inline int lane() { return static_cast<int>(threadIdx.x) & 31; }
+inline Warp &warp() { return warps[threadIdx.x >> 5]; }
+inline uint16_t ld16(uint32_t a) {
+  uint16_t v;
+  std::memcpy(&v, smem + a, 2);
+  return v;
+}
+}  // namespace emu
+
+namespace tsr {
+namespace cuda {
+namespace attn {
+
+struct MmaArgs {  // as in attention.cu
+  const void *q, *k, *v;
+  void *out;
+  int64_t heads_q, heads_kv, seq_q, seq_k, d, cap;
+  const void *mask;
+  int mask_dtype;
+  float scale_log2;
+  int causal;
+};
+
+inline int64_t i64min(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t i64max(int64_t a, int64_t b) { return a > b ? a : b; }
+
+inline bool key_kept(const void *mask, int mask_dtype, int64_t idx) {
+  if (mask == nullptr) return true;
+  return mask_dtype == TSR_I64 ? static_cast<const int64_t *>(mask)[idx] != 0
+                               : static_cast<const int32_t *>(mask)[idx] != 0;
+}
+
+template <typename T>
+struct MmaOp {
+  static uint32_t pack(float lo, float hi) {
+    return static_cast<uint32_t>(Bits<T>::from(lo)) | (static_cast<uint32_t>(Bits<T>::from(hi)) << 16);
+  }
+};
+
+inline uint32_t smem_addr(const void *p) {
+  return static_cast<uint32_t>(static_cast<const unsigned char *>(p) - emu::smem);
+}
+
+inline void cp_async16(void *dst, const void *src) {
+  emu::check_smem(smem_addr(dst), 16);
+  if (emu::immediate) {
+    std::memcpy(dst, src, 16);  // lands at once: overwriting a buffer another warp still reads shows (racily)
+  } else {
+    emu::open_group.emplace_back(dst, src);
+  }
+}
+inline void cp_async_commit() {
+  emu::groups.push_back(std::move(emu::open_group));
+  emu::open_group.clear();
+}
+template <int N>
+inline void cp_async_wait() {
+  while (static_cast<int>(emu::groups.size()) > N) {
+    for (auto &c : emu::groups.front()) std::memcpy(c.first, c.second, 16);
+    emu::groups.erase(emu::groups.begin());
+  }
+}
+
+inline void __syncthreads() { emu::block_bar->arrive_and_wait(); }
+
+inline float __shfl_xor_sync(unsigned, float v, int m) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.f[p][l][0] = v;
+  w.bar.arrive_and_wait();
+  return w.f[p][l ^ m][0];
+}
+
+inline int __any_sync(unsigned, int pred) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.f[p][l][0] = pred ? 1.0f : 0.0f;
+  w.bar.arrive_and_wait();
+  int any = 0;
+  for (int i = 0; i < 32; ++i) any |= w.f[p][i][0] != 0.0f;
+  return any;
+}
+
+inline float ex2_approx(float x) { return exp2f(x); }
+
+inline void ldsm_x4_a(uint32_t (&r)[4], uint32_t addr) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.addr[p][l] = addr;
+  emu::check_smem(addr, 16);
+  if (addr % 16 != 0) emu::smem_oob.fetch_add(1);  // ldmatrix rows must be 16-byte aligned
+  w.bar.arrive_and_wait();
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t row = w.addr[p][8 * i + l / 4] + (l % 4) * 4;
+    r[i] = emu::ld16(row) | (static_cast<uint32_t>(emu::ld16(row + 2)) << 16);
+  }
+}
+
+inline void ldsm_x4_a_t(uint32_t (&r)[4], uint32_t addr) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.addr[p][l] = addr;
+  emu::check_smem(addr, 16);
+  if (addr % 16 != 0) emu::smem_oob.fetch_add(1);
+  w.bar.arrive_and_wait();
+  for (int i = 0; i < 4; ++i) {
+    const uint32_t r0 = w.addr[p][8 * i + 2 * (l % 4)] + (l / 4) * 2;
+    const uint32_t r1 = w.addr[p][8 * i + 2 * (l % 4) + 1] + (l / 4) * 2;
+    r[i] = emu::ld16(r0) | (static_cast<uint32_t>(emu::ld16(r1)) << 16);
+  }
+}
+
+template <typename T>
+inline void mma_v2(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  for (int i = 0; i < 4; ++i) w.regs[p][l][i] = a[i];
+  w.regs[p][l][4] = b0;
+  w.regs[p][l][5] = b1;
+  w.bar.arrive_and_wait();
+  auto half = [](uint32_t reg, int e) { return Bits<T>::to(static_cast<uint16_t>(e ? reg >> 16 : reg & 0xffff)); };
+  // A[row][k]: lane 4 * (row % 8) + (k % 8) / 2, register (row / 8) + 2 * (k / 8), element k % 2
+  auto A = [&](int row, int k) { return half(w.regs[p][4 * (row % 8) + (k % 8) / 2][(row / 8) + 2 * (k / 8)], k % 2); };
+  // B[k][n]: lane 4 * n + (k % 8) / 2, register 4 + k / 8, element k % 2
+  auto B = [&](int k, int n) { return half(w.regs[p][4 * n + (k % 8) / 2][4 + k / 8], k % 2); };
+  const int g = l / 4, t = l % 4;
+  for (int i = 0; i < 4; ++i) {
+    const int row = g + (i >> 1) * 8, col = 2 * t + (i & 1);
+    float acc = c[i];
+    for (int k = 0; k < 16; ++k) acc += A(row, k) * B(k, col);
+    c[i] = acc;
+  }
+}
+
+using std::max;
+using std::min;
+
+#include "cuda/attention_v2.cuh"
+
+}  // namespace attn
+}  // namespace cuda
+}  // namespace tsr
+
+using namespace tsr::cuda::attn;
+
+// ---------------------------------------------------------------------------- harness
+
+template <typename T, int D>
+void launch(const MmaArgs &a, int64_t batch) {
+  emu::smem_limit = V2Tile<D>::smem_bytes;
+  gridDim = {static_cast<unsigned>((a.seq_q + kV2BM - 1) / kV2BM), static_cast<unsigned>(a.heads_q),
+             static_cast<unsigned>(batch)};
+  for (unsigned z = 0; z < gridDim.z; ++z)
+    for (unsigned y = 0; y < gridDim.y; ++y)
+      for (unsigned x = 0; x < gridDim.x; ++x) {
+        std::memset(emu::smem, 0xff, emu::kSmemBytes);  // NaN-ish garbage: unwritten shared memory shows
+        std::barrier<> bar(emu::kThreads);
+        std::vector<emu::Warp> warps(emu::kThreads / 32);
+        emu::block_bar = &bar;
+        emu::warps = warps.data();
+        std::vector<std::thread> th;
+        for (int t = 0; t < emu::kThreads; ++t) {
+          th.emplace_back([=] {
+            threadIdx = {static_cast<unsigned>(t), 0, 0};
+            blockIdx = {x, y, z};
+            emu::parity = 0;
+            emu::groups.clear();
+            emu::open_group.clear();
+            flash_mma_v2<T, D>(a);
+            // a thread that returns early must not leave its warp / block barriers short
+          });
+        }
+        for (auto &t : th) t.join();
+        for (size_t i = emu::smem_limit; i < emu::kSmemBytes; ++i)
+          if (emu::smem[i] != 0xff) {  // a plain store past the dynamic shared memory
+            emu::smem_oob.fetch_add(1);
+            break;
+          }
+      }
+}
+
+static int g_fail = 0;
+
+template <typename T>
+void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d, int64_t cap,
+              bool causal, int mask_kind /*0 none, 1 i32, 2 i64*/, uint64_t seed, int nan_row = -1,
+              float growth = 0.0f /* key row j scaled by 1 + growth * j: scores sharpen along the keys */) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  std::vector<uint16_t> q(B * hq * sq * d), k(B * hkv * cap * d), v(B * hkv * cap * d);
+  for (auto &x : q) x = Bits<T>::from(U(rng));
+  for (int64_t i = 0; i < static_cast<int64_t>(k.size()); ++i)
+    k[i] = Bits<T>::from(U(rng) * 2.0f * (1.0f + growth * static_cast<float>((i / d) % cap)));
+  for (auto &x : v) x = Bits<T>::from(U(rng));
+  if (nan_row >= 0) q[nan_row * d + 3] = Bits<T>::from(NAN);
+  std::vector<int32_t> m32(B * sk);
+  std::vector<int64_t> m64(B * sk);
+  for (int64_t i = 0; i < B * sk; ++i) m64[i] = m32[i] = (rng() % 5 == 0) ? 0 : 1;
+  if (mask_kind && B > 1)
+    for (int64_t j = 0; j < sk; ++j) m64[(B - 1) * sk + j] = m32[(B - 1) * sk + j] = 0;  // a fully padded item
+  constexpr int64_t kGuard = 256;  // sentinel elements either side of the output
+  std::vector<uint16_t> out_buf(B * hq * sq * d + 2 * kGuard, Bits<T>::from(NAN));
+  uint16_t *const out_ptr = out_buf.data() + kGuard;
+  for (int64_t i = 0; i < kGuard; ++i) out_buf[i] = out_buf[out_buf.size() - 1 - i] = 0x1234;
+  emu::smem_oob = 0;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  MmaArgs a{q.data(), k.data(), v.data(), out_ptr, hq, hkv, sq, sk, d, cap,
+            mask_kind == 0 ? nullptr : (mask_kind == 1 ? static_cast<const void *>(m32.data()) : m64.data()),
+            mask_kind == 2 ? TSR_I64 : TSR_I32, scale * 1.4426950408889634f, causal ? 1 : 0};
+  if (d == 64) launch<T, 64>(a, B); else launch<T, 128>(a, B);
+
+  double num = 0, den = 0;
+  int bad = 0;
+  const int64_t group = hq / hkv, shift = sk - sq;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t i = 0; i < sq; ++i) {
+        const uint16_t *qr = &q[((b * hq + h) * sq + i) * d];
+        const int64_t kvb = (b * hkv + h / group) * cap * d;
+        std::vector<double> sc(sk, -INFINITY);
+        double mx = -INFINITY;
+        bool any = false, nan = false;
+        for (int64_t j = 0; j < sk; ++j) {
+          if (mask_kind && m64[b * sk + j] == 0) continue;
+          if (causal && j > i + shift) continue;
+          double s = 0;
+          for (int64_t c = 0; c < d; ++c) s += double(Bits<T>::to(qr[c])) * Bits<T>::to(k[kvb + j * d + c]);
+          sc[j] = s * scale;
+          if (std::isnan(sc[j])) nan = true;
+          mx = std::max(mx, sc[j]);
+          any = true;
+        }
+        std::vector<double> ref(d, 0.0);
+        if (any && !nan) {
+          double l = 0;
+          for (int64_t j = 0; j < sk; ++j) {
+            if (sc[j] == -INFINITY) continue;
+            const double p = std::exp(sc[j] - mx);
+            l += p;
+            for (int64_t c = 0; c < d; ++c) ref[c] += p * Bits<T>::to(v[kvb + j * d + c]);
+          }
+          for (auto &x : ref) x /= l;
+        }
+        const uint16_t *orow = &out_ptr[((b * hq + h) * sq + i) * d];
+        for (int64_t c = 0; c < d; ++c) {
+          const double got = Bits<T>::to(orow[c]);
+          if (nan) {
+            if (!std::isnan(got)) ++bad;
+            continue;
+          }
+          if (!std::isfinite(got) || (!any && got != 0.0)) {
+            if (bad++ < 3)
+              std::printf("  %s: b%lld h%lld row %lld col %lld = %g (ref %g, any %d)\n", name, (long long)b,
+                          (long long)h, (long long)i, (long long)c, got, ref[c], any);
+            continue;
+          }
+          num += (got - ref[c]) * (got - ref[c]);
+          den += ref[c] * ref[c];
+        }
+      }
+  for (int64_t i = 0; i < kGuard; ++i)
+    if (out_buf[i] != 0x1234 || out_buf[out_buf.size() - 1 - i] != 0x1234) {
+      std::printf("  %s: write outside the output\n", name);
+      ++bad;
+      break;
+    }
+  if (emu::smem_oob.load() != 0) {
+    std::printf("  %s: %d shared-memory accesses outside the dynamic allocation or misaligned\n", name,
+                emu::smem_oob.load());
+    ++bad;
+  }
+  const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  const bool ok = bad == 0 && rel <= 1e-2;
+  if (!ok) ++g_fail;
+  std::printf("%-4s %-52s rel %.2e bad %d\n", ok ? "ok" : "FAIL", name, rel, bad);
+  std::fflush(stdout);
+}
+
+int main() {
+  if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
+  std::printf("cp.async copies land %s\n", emu::immediate ? "at issue" : "at their wait_group");
+  using BF = __nv_bfloat16;
+  using H = __half;
+  // name, B, Hq, Hkv, Sq, Sk, D, cap, causal, mask, seed
+  run_case<BF>("bf16 d64 Sq7 Sk7 causal", 1, 1, 1, 7, 7, 64, 7, true, 0, 1);
+  run_case<BF>("bf16 d128 Sq130 Sk257 causal mask i32", 2, 2, 2, 130, 257, 128, 257, true, 1, 2);
+  run_case<H>("f16 d64 Sq197 Sk197 GQA 4/2 mask i64", 2, 4, 2, 197, 197, 64, 197, false, 2, 3);
+  run_case<BF>("bf16 d64 Sq200 Sk300 causal (Sq<Sk)", 1, 2, 1, 200, 300, 64, 300, true, 0, 4);
+  run_case<H>("f16 d128 Sq300 Sk130 causal (Sq>Sk)", 1, 1, 1, 300, 130, 128, 130, true, 0, 5);
+  run_case<BF>("bf16 d128 Sq129 Sk200 cache cap 512", 1, 2, 2, 129, 200, 128, 512, false, 0, 6);
+  run_case<BF>("bf16 d64 Sq256 Sk1000 mask", 1, 1, 1, 256, 1000, 64, 1000, false, 1, 7);
+  run_case<H>("f16 d128 Sq256 Sk256 causal", 1, 1, 1, 256, 256, 128, 256, true, 0, 8);
+  // causal shifts (Sk - Sq) that are not multiples of 32 put the warps' first rows inside a key tile
+  run_case<BF>("bf16 d64 Sq150 Sk175 causal (shift 25)", 1, 1, 1, 150, 175, 64, 175, true, 0, 12);
+  run_case<H>("f16 d128 Sq100 Sk127 causal (shift 27) mask", 1, 2, 1, 100, 127, 128, 127, true, 2, 13);
+  run_case<BF>("bf16 d128 Sq300 Sk290 causal (shift -10)", 1, 1, 1, 300, 290, 128, 290, true, 1, 14);
+  // scores growing along the keys: the running max moves by more than 2^8 on later tiles (lazy rescaling)
+  run_case<BF>("bf16 d64 Sq140 Sk600 sharpening keys", 1, 1, 1, 140, 600, 64, 600, false, 0, 15, -1, 0.02f);
+  run_case<H>("f16 d128 Sq140 Sk600 sharpening keys causal", 1, 1, 1, 140, 600, 128, 600, true, 1, 16, -1, 0.02f);
+  run_case<BF>("bf16 d128 Sq200 Sk400 sharpening keys mask", 2, 2, 2, 200, 400, 128, 400, false, 2, 17, -1, 0.05f);
+  run_case<H>("f16 d64 Sq200 Sk700 sharpening keys causal mask", 1, 2, 1, 200, 700, 64, 700, true, 1, 18, -1, 0.03f);
+  run_case<BF>("bf16 d64 Sq33 Sk0 (no keys)", 1, 1, 1, 33, 0, 64, 0, false, 0, 9);
+  run_case<BF>("bf16 d64 NaN in q row 70", 1, 1, 1, 140, 150, 64, 150, false, 0, 10, 70);
+  run_case<H>("f16 d128 NaN in q row 5 causal", 1, 1, 1, 140, 150, 128, 150, true, 0, 11, 5);
+  // EMU_FUZZ=N: N more cases of random shapes (sizes up to 3 query / key blocks, every option)
+  const int fuzz = std::getenv("EMU_FUZZ") ? std::atoi(std::getenv("EMU_FUZZ")) : 0;
+  std::mt19937_64 r(2024);
+  for (int i = 0; i < fuzz; ++i) {
+    const int64_t d = r() % 2 ? 64 : 128, hkv = 1 + r() % 2, hq = hkv * (1 + r() % 3), B = 1 + r() % 2;
+    const int64_t sq = 5 + r() % 380, sk = r() % 400, cap = sk + (r() % 3 == 0 ? r() % 64 : 0);
+    const bool causal = r() % 2;
+    const int mask = static_cast<int>(r() % 3);
+    char name[160];
+    std::snprintf(name, sizeof name, "fuzz %d: %s d%lld B%lld Hq%lld Hkv%lld Sq%lld Sk%lld cap%lld c%d m%d", i,
+                  i % 2 ? "f16" : "bf16", (long long)d, (long long)B, (long long)hq, (long long)hkv, (long long)sq,
+                  (long long)sk, (long long)cap, causal, mask);
+    if (i % 2)
+      run_case<H>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+    else
+      run_case<BF>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+  }
+  std::printf("%s\n", g_fail ? "FAILED" : "all passed");
+  return g_fail ? 1 : 0;
+}
