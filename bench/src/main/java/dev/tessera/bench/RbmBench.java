@@ -189,9 +189,9 @@ public class RbmBench {
                     step[0], rows, epoch[0], rc);
         }
         res.put("summary", summary);
-        res.put("note", "Debian's python3-torch is built with BLAS_INFO=generic: its GEMMs go to the system"
-                + " libblas.so.3 (see pytorch_raw.libblas; the reference netlib BLAS on the build machine), so the"
-                + " ratio mostly measures OpenBLAS against that BLAS, not the fused kernels alone.");
+        res.put("note", "Debian's python3-torch is built with BLAS_INFO=generic: its GEMMs go to whatever the system"
+                + " libblas.so.3 alternative is (pytorch_raw.libblas: the reference netlib BLAS or OpenBLAS), through"
+                + " the generic BLAS interface, so the ratio also measures that path, not the fused kernels alone.");
         System.out.println(summary);
         if (out.getParent() != null) {
             Files.createDirectories(out.getParent());
