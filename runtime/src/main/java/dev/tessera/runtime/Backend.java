@@ -117,6 +117,31 @@ public interface Backend {
     }
 
     /**
+     * The GEMM of {@link #linear} with an unpacked weight: {@code out [m, n] = x [m, k] · Wᵀ} for W [n, k] of any
+     * strides with one unit stride ({@code transB}: W's rows are contiguous), leading dimensions {@code lda},
+     * {@code ldb} for {@link #gemm}.
+     */
+    record LinearShape(int m, int n, int k, boolean transB, int lda, int ldb) {
+        /** The shape of {@code x · weightᵀ}; a packed weight (null) or a weight without a unit stride is refused. */
+        public static LinearShape of(String backend, Tensor x, Tensor weight) {
+            if (weight == null) {
+                throw new IllegalStateException(backend + " backend: linear got a packed weight it did not make");
+            }
+            int m = (int) x.dim(0);
+            int k = (int) x.dim(1);
+            int n = (int) weight.dim(0);
+            long[] ws = weight.strides();
+            boolean transB = ws[1] == 1 || k == 1;  // W [n, k] row-major is Bᵀ for B = Wᵀ [k, n]
+            if (!transB && ws[0] != 1 && n != 1) {
+                throw new IllegalArgumentException("linear: weight " + weight.describe() + " has no unit stride");
+            }
+            int ldb = (int) Math.max(1, transB ? Math.max(ws[0], k) : Math.max(ws[1], n));
+            int lda = (int) Math.max(1, Math.max(x.strides()[0], k));
+            return new LinearShape(m, n, k, transB, lda, ldb);
+        }
+    }
+
+    /**
      * Fused linear layer: {@code out [m, n] = act(x · Wᵀ + bias) + residual}. {@code x} is a 2-D view [m, k] with
      * unit stride along k (rows {@code x.strides()[0]} apart); W is either {@code packed} (made by
      * {@link #packLinearWeight}, then {@code weight} is null) or {@code weight} [n, k] (any strides, then
@@ -126,20 +151,9 @@ public interface Backend {
      */
     default void linear(Tensor x, Tensor weight, Tensor packed, Tensor bias, FusedActivation act, Tensor residual,
             Tensor out) {
-        if (weight == null) {
-            throw new IllegalStateException(name() + " backend: linear got a packed weight it did not make");
-        }
-        int m = (int) x.dim(0);
-        int k = (int) x.dim(1);
-        int n = (int) weight.dim(0);
-        long[] ws = weight.strides();
-        boolean transB = ws[1] == 1 || k == 1;  // W [n, k] row-major is Bᵀ for B = Wᵀ [k, n]
-        if (!transB && ws[0] != 1 && n != 1) {
-            throw new IllegalArgumentException("linear: weight " + weight.describe() + " has no unit stride");
-        }
-        int ldb = (int) Math.max(1, transB ? Math.max(ws[0], k) : Math.max(ws[1], n));
-        int lda = (int) Math.max(1, Math.max(x.strides()[0], k));
-        gemm(false, transB, m, n, k, 1f, x, lda, 0, weight, ldb, 0, 0f, out, n, 0, 1, Ops.defaultMatmulPrecision());
+        LinearShape g = LinearShape.of(name(), x, weight);
+        gemm(false, g.transB(), g.m(), g.n(), g.k(), 1f, x, g.lda(), 0, weight, g.ldb(), 0, 0f, out, g.n(), 0, 1,
+                Ops.defaultMatmulPrecision());
         if (bias != null) {
             binaryRow(BinaryOp.ADD, out, bias, out);
         }

@@ -507,28 +507,20 @@ public final class CudaBackend implements Backend {
     @Override
     public void linear(Tensor x, Tensor weight, Tensor packed, Tensor bias, FusedActivation act, Tensor residual,
             Tensor out) {
-        if (weight == null) {
-            throw new IllegalStateException(name() + " backend: linear got a packed weight it did not make");
-        }
         if (!fusedEpilogue) {
             Backend.super.linear(x, weight, packed, bias, act, residual, out);
             return;
         }
-        int m = (int) x.dim(0);
-        int k = (int) x.dim(1);
-        int n = (int) weight.dim(0);
-        long[] ws = weight.strides();
-        boolean transB = ws[1] == 1 || k == 1;  // W [n, k] row-major is Bᵀ for B = Wᵀ [k, n]
-        if (!transB && ws[0] != 1 && n != 1) {
-            throw new IllegalArgumentException("linear: weight " + weight.describe() + " has no unit stride");
-        }
-        int ldb = (int) Math.max(1, transB ? Math.max(ws[0], k) : Math.max(ws[1], n));
-        int lda = (int) Math.max(1, Math.max(x.strides()[0], k));
-        gemm(false, transB, m, n, k, 1f, x, lda, 0, weight, ldb, 0, 0f, out, n, 0, 1, Ops.defaultMatmulPrecision());
+        LinearShape g = LinearShape.of(name(), x, weight);
+        int m = g.m();
+        int n = g.n();
         FusedActivation a = act == null ? FusedActivation.NONE : act;
-        if (useCublasLt && linearLt(x, lda, weight, ldb, transB, m, n, k, bias, a, residual, out)) {
+        // cuBLASLt (opt-in) does the product itself, with bias (and residual) in its epilogue
+        if (useCublasLt && linearLt(x, g.lda(), weight, g.ldb(), g.transB(), m, n, g.k(), bias, a, residual, out)) {
             return;
         }
+        gemm(false, g.transB(), m, n, g.k(), 1f, x, g.lda(), 0, weight, g.ldb(), 0, 0f, out, n, 0, 1,
+                Ops.defaultMatmulPrecision());
         if (bias == null && residual == null && a == FusedActivation.NONE) {
             return;
         }
