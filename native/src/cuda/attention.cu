@@ -515,7 +515,9 @@ struct Plan {
   int64_t ws_bytes;
 };
 
-int sm_count(int *out) {
+// Attribute A of the current device, cached per device (the first 64 devices).
+template <cudaDeviceAttr A>
+int device_attribute(const char *what, int *out) {
   static int cache[64] = {0};
   int dev = 0;
   TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
@@ -524,12 +526,16 @@ int sm_count(int *out) {
     return TSR_OK;
   }
   int n = 0;
-  TSR_CUDA_CHECK("cudaDeviceGetAttribute(MultiProcessorCount)",
-                 cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-  if (n < 1) n = 1;
+  TSR_CUDA_CHECK(what, cudaDeviceGetAttribute(&n, A, dev));
   if (dev >= 0 && dev < 64) cache[dev] = n;
   *out = n;
   return TSR_OK;
+}
+
+int sm_count(int *out) {
+  int st = device_attribute<cudaDevAttrMultiProcessorCount>("cudaDeviceGetAttribute(MultiProcessorCount)", out);
+  if (st == TSR_OK && *out < 1) *out = 1;
+  return st;
 }
 
 int make_plan(int dtype, int64_t batch, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d, Plan *p) {
@@ -580,19 +586,8 @@ int launch_mma(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
 
 // Largest dynamic shared memory per block on the current device (opt-in), cached per device.
 int smem_optin(int *out) {
-  static int cache[64] = {0};
-  int dev = 0;
-  TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
-  if (dev >= 0 && dev < 64 && cache[dev] > 0) {
-    *out = cache[dev];
-    return TSR_OK;
-  }
-  int n = 0;
-  TSR_CUDA_CHECK("cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)",
-                 cudaDeviceGetAttribute(&n, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-  if (dev >= 0 && dev < 64) cache[dev] = n;
-  *out = n;
-  return TSR_OK;
+  return device_attribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>(
+      "cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)", out);
 }
 
 template <typename T, int D>
