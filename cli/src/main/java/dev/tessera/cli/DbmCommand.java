@@ -70,8 +70,9 @@ final class DbmCommand {
         @Option(names = "--shift", defaultValue = "1", description = "Training augmentation: random image shifts of up to N "
                 + "pixels and speech shifts of up to N mel bands / frames per epoch (0: off; default ${DEFAULT-VALUE}).")
         int shift;
-        @Option(names = "--joint-epochs", defaultValue = "15", description = "PCD epochs of the joint layer (default ${DEFAULT-VALUE}).")
-        int jointEpochs;
+        @Option(names = "--joint-epochs", description = "PCD epochs of the joint layer (default: half of --epochs, "
+                + "rounded up: 15 for the default 30).")
+        Integer jointEpochs;
         @Option(names = "--joint-candidates", defaultValue = "4", description = "Joint layers trained from different seeds; "
                 + "the one whose speech-to-image generation on training pairs is best is kept (default ${DEFAULT-VALUE}).")
         int jointCandidates;
@@ -97,6 +98,9 @@ final class DbmCommand {
             }
             if (jointCandidates < 1) {
                 throw new IllegalArgumentException("--joint-candidates must be >= 1, got " + jointCandidates);
+            }
+            if (jointEpochs == null) {
+                jointEpochs = (epochs + 1) / 2;
             }
             if (jointEpochs < 1) {
                 throw new IllegalArgumentException("--joint-epochs must be >= 1, got " + jointEpochs);
