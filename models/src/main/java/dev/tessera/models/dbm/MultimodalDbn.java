@@ -25,9 +25,11 @@ import org.slf4j.LoggerFactory;
  * Multimodal deep belief net over images and speech (Srivastava &amp; Salakhutdinov's multimodal DBM,
  * DBN variant): an image stack 784→h1→h2 of binary RBMs, an audio stack (Gaussian RBM on standardised
  * log-mel features, then a binary RBM), and a joint binary RBM over [image top, audio top]. Every layer is
- * trained label-free with CD-1 on the runtime's RBM kernels. Inference is mean-field up the stacks; a
- * missing modality's top layer is filled in by alternating mean-field in the joint RBM with the known top
- * clamped; generation runs that top down its stack. Owns its parameters: close it.
+ * trained label-free on the runtime's RBM kernels: the stacks with CD-1 on freshly augmented data each epoch,
+ * the joint layer with persistent CD (see {@link #jointLayer}). Inference is mean-field up the stacks; for
+ * the representation a missing modality's top layer is filled in by alternating mean-field in the joint RBM
+ * with the known top clamped; generation samples it by block Gibbs sampling instead ({@link #sampleTop}) and
+ * runs it down its stack. Owns its parameters: close it.
  */
 public final class MultimodalDbn implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MultimodalDbn.class);
@@ -37,7 +39,10 @@ public final class MultimodalDbn implements AutoCloseable {
     public static final int GIBBS_SWEEPS = 200;
     /** The last sweeps whose p(image top | h) {@link #generateImages} averages. */
     public static final int GIBBS_KEEP = 100;
-    /** Independent Gibbs chains per row in {@link #generateImages}, averaged. */
+    /**
+     * Independent Gibbs chains per row in {@link #generateImages}, averaged (one long chain reads better than
+     * several short ones at the same cost: short chains have not left the modes they start in).
+     */
     public static final int GIBBS_CHAINS = 1;
 
     private final DbmConfig config;
@@ -64,7 +69,7 @@ public final class MultimodalDbn implements AutoCloseable {
     public record Progress(String layer, int epoch, int epochs, double reconstructionError, double freeEnergyGap) {}
 
     /**
-     * Trains all layers greedily on paired data: {@code images [n][imageSize]} in [0, 1] and raw speech
+     * Trains all layers greedily (one joint layer, on the CPU) on paired data: {@code images [n][imageSize]} in [0, 1] and raw speech
      * features {@code audio [n][audioSize]} (from {@link DigitData#speechFeatures}); row i of both is one pair.
      * {@code heldImages} (may be null) gives the free-energy gap (held-out minus training mean free energy)
      * of the first image layer.
