@@ -29,9 +29,13 @@ namespace {
 
 constexpr int64_t NR = kGemmNR;
 #ifndef TSR_GEMM_KC
-#define TSR_GEMM_KC 384
+#define TSR_GEMM_KC 1024
 #endif
-constexpr int64_t kKC = TSR_GEMM_KC;  // k slice (A block of rows x kKC in L2, the B slice of a panel in L1/L2)
+// Longest k slice (the block's rows of A x the slice stay in L2 while the panels stream past; the C tile is
+// read back once per extra slice). k is cut into equal slices of at most kKC. Long slices measured best on
+// Zen 4 (1 MiB L2): ViT-B/16 GEMMs 3-6% faster than with 384 (C re-read from L3 per slice costs more than
+// the B slice missing L1).
+constexpr int64_t kKC = TSR_GEMM_KC;
 #ifndef TSR_GEMM_PREFETCH
 #define TSR_GEMM_PREFETCH 0  // k rows ahead the few-row tiles prefetch the panel (0: hardware prefetch only)
 #endif
@@ -341,7 +345,11 @@ void block(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
   const int64_t rows = r1 - r0;
   const int64_t k = g.k;
   // decode-sized blocks stream each panel once from start to end; others cut k into slices
-  const int64_t kc_max = (rows <= MR || k <= kKC) ? (k > 0 ? k : 1) : kKC;
+  int64_t kc_max = k > 0 ? k : 1;
+  if (rows > MR && k > kKC) {  // equal slices, a multiple of 8 long (the last one takes the rest)
+    const int64_t ns = (k + kKC - 1) / kKC;
+    kc_max = ((k + ns - 1) / ns + 7) / 8 * 8;
+  }
   const int64_t npanels_a = (rows + MR - 1) / MR;
   float *abuf = a_buffer(npanels_a * MR * kc_max);
   const int64_t nslices = k > 0 ? (k + kc_max - 1) / kc_max : 1;
