@@ -15,14 +15,7 @@
 
 #include "isa_unit.h"
 
-#if defined(__AVX512F__)
-// GCC 12 reports the _mm512_undefined_* inside its own intrinsic headers as maybe-uninitialized (a known false
-// positive, GCC PR 105593); the pragma must precede the header.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
-#endif
+#include "transpose16.h"
 
 namespace tsr {
 namespace TSR_ISA_NS {
@@ -232,33 +225,10 @@ inline void pack_kt(const float *__restrict kr, int64_t nk, int64_t d, float *__
     for (; c0 + 16 <= d; c0 += 16) {
       const float *src = kr + j0 * d + c0;
       float *dst = kt + c0 * KT + j0;
-      __m512 r[16], t[16];
+      __m512 r[16];
       for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * d);
-      for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-      }
-      for (int i = 0; i < 16; i += 4) {
-        const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
-        const __m512d c = _mm512_castps_pd(t[i + 2]), e = _mm512_castps_pd(t[i + 3]);
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
-      }
-      // r[4 g + q] holds, in its 128-bit lane L, column 4 L + q of rows 4 g .. 4 g + 3
-      for (int q = 0; q < 4; ++q) {
-        t[q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88);
-        t[4 + q] = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd);
-        t[8 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88);
-        t[12 + q] = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
-      }
-      for (int q = 0; q < 4; ++q) {
-        _mm512_storeu_ps(dst + q * KT, _mm512_shuffle_f32x4(t[q], t[8 + q], 0x88));
-        _mm512_storeu_ps(dst + (8 + q) * KT, _mm512_shuffle_f32x4(t[q], t[8 + q], 0xdd));
-        _mm512_storeu_ps(dst + (4 + q) * KT, _mm512_shuffle_f32x4(t[4 + q], t[12 + q], 0x88));
-        _mm512_storeu_ps(dst + (12 + q) * KT, _mm512_shuffle_f32x4(t[4 + q], t[12 + q], 0xdd));
-      }
+      transpose16_regs(r);
+      for (int c = 0; c < 16; ++c) _mm512_storeu_ps(dst + c * KT, r[c]);
     }
     for (int64_t j = j0; j < j0 + 16; ++j)  // head_dim tail
       for (int64_t c = c0; c < d; ++c) kt[c * KT + j] = kr[j * d + c];

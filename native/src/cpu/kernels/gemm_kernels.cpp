@@ -22,6 +22,7 @@
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
+#include "transpose16.h"
 
 namespace tsr {
 namespace TSR_ISA_NS {
@@ -144,7 +145,21 @@ void pack_w(const float *w, int64_t sn, int64_t sk, int64_t n, int64_t k, float 
 
 // Rows [0, rows) x cols [0, kc) of A (rows lda apart) into [kc][rows] (rows <= MR).
 inline void pack_a_panel(const float *a, int64_t lda, int64_t rows, int64_t kc, float *dst) {
-  for (int64_t kk = 0; kk < kc; ++kk) {
+  int64_t k0 = 0;
+#if defined(__AVX512F__)
+  if (rows == 12) {  // a full AVX-512 micro-panel: 16 x 16 register transposes (4 zero rows), 12 floats per k
+    for (; k0 + 16 <= kc; k0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 12; ++i) r[i] = _mm512_loadu_ps(a + i * lda + k0);
+      for (int i = 12; i < 16; ++i) r[i] = _mm512_setzero_ps();
+      transpose16_regs(r);
+      float *d = dst + k0 * 12;
+      for (int c = 0; c < 15; ++c) _mm512_storeu_ps(d + c * 12, r[c]);  // lanes 12..15 rewritten by the next k
+      _mm512_mask_storeu_ps(d + 15 * 12, static_cast<__mmask16>(0x0fff), r[15]);
+    }
+  }
+#endif
+  for (int64_t kk = k0; kk < kc; ++kk) {
     for (int64_t i = 0; i < rows; ++i) dst[kk * rows + i] = a[i * lda + kk];
   }
 }
