@@ -20,9 +20,11 @@ const GemmKernels &GK() {
 
 
 #ifndef TSR_GEMM_MC
-#define TSR_GEMM_MC 192
+#define TSR_GEMM_MC 288
 #endif
-constexpr int64_t kRowBlock = TSR_GEMM_MC;    // rows of C per task (A block of kRowBlock x k slice in L2)
+// rows of C per task (its block of A, kRowBlock x k slice, is re-read for every panel): fewer, taller blocks
+// stream each weight panel fewer times; 288 measured 1-3% faster than 192 on ViT-B/16 at batch 8 (Zen 4)
+constexpr int64_t kRowBlock = TSR_GEMM_MC;
 constexpr double kInlineFlops = 1 << 17;      // products below this run on the caller alone
 constexpr int64_t kEpilogueGrain = 1 << 15;   // elements per range of the stand-alone epilogue
 

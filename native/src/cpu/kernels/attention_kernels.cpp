@@ -1,7 +1,9 @@
 // Fused-attention CPU kernels: one query block (<= kAttnQueryBlock rows of one head) against a key
 // range, flash-style: key tiles of kAttnKeyTile, online softmax with a running max and sum per row,
-// memory O(tile). QK^T packs the key tile transposed and runs a register-blocked outer-product
-// micro-kernel over the keys; PV is a register-blocked axpy over head_dim. Compiled once per ISA
+// memory O(tile). QK^T packs the key tile transposed (16 x 16 register transposes on AVX-512) and runs a
+// register-blocked outer-product micro-kernel over the keys, the last tile only up to its keys rounded to whole
+// vectors (197 keys: 208 scores per row, not 256); PV is a register-blocked axpy over head_dim. The softmax
+// exponentials use a vscalefps exp on AVX-512, and the mask pass is skipped for a tile with nothing to mask. Compiled once per ISA
 // (TSR_ISA_NS) with GCC vector extensions sized for the ISA; exp from vmath.h (no libm), IEEE
 // semantics (no -ffast-math): NaN propagates through the max, the exponentials and the sums.
 #include <cstring>
@@ -12,6 +14,8 @@
 #include "vmath.h"
 
 #include "isa_unit.h"
+
+#include "transpose16.h"
 
 namespace tsr {
 namespace TSR_ISA_NS {
@@ -50,27 +54,34 @@ inline vf vbcast(float s) { return vf{} + s; }
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// s[r * KT + j] = scale * <q_r, k_j> for r < RR, j < KT (kt: packed K^T tile, [d][KT]).
+// s[r * KT + j] = scale * <q_r, k_j> for r < RR, j in [jb, jb + NV * W) (kt: packed K^T tile, [d][KT]).
+template <int RR, int NV>
+inline void scores_chunk(const float *__restrict q, int64_t d, const float *__restrict kt, float scale,
+                         float *__restrict s, int64_t jb) {
+  vf acc[RR][NV];
+  for (int r = 0; r < RR; ++r)
+    for (int n = 0; n < NV; ++n) acc[r][n] = vf{};
+  const float *kc = kt + jb;
+  for (int64_t c = 0; c < d; ++c, kc += KT) {
+    vf kv[NV];
+    for (int n = 0; n < NV; ++n) kv[n] = vload(kc + n * W);
+    for (int r = 0; r < RR; ++r) {
+      const vf qb = vbcast(q[r * d + c]);
+      for (int n = 0; n < NV; ++n) acc[r][n] += qb * kv[n];
+    }
+  }
+  const vf sc = vbcast(scale);
+  for (int r = 0; r < RR; ++r)
+    for (int n = 0; n < NV; ++n) vstore(s + r * KT + jb + n * W, acc[r][n] * sc);
+}
+
+// s[r * KT + j] = scale * <q_r, k_j> for r < RR, j < nkp (a multiple of W, <= KT).
 template <int RR>
 inline void scores_rows(const float *__restrict q, int64_t d, const float *__restrict kt, float scale,
-                        float *__restrict s) {
-  for (int64_t jb = 0; jb < KT; jb += NVS * W) {
-    vf acc[RR][NVS];
-    for (int r = 0; r < RR; ++r)
-      for (int n = 0; n < NVS; ++n) acc[r][n] = vf{};
-    const float *kc = kt + jb;
-    for (int64_t c = 0; c < d; ++c, kc += KT) {
-      vf kv[NVS];
-      for (int n = 0; n < NVS; ++n) kv[n] = vload(kc + n * W);
-      for (int r = 0; r < RR; ++r) {
-        const vf qb = vbcast(q[r * d + c]);
-        for (int n = 0; n < NVS; ++n) acc[r][n] += qb * kv[n];
-      }
-    }
-    const vf sc = vbcast(scale);
-    for (int r = 0; r < RR; ++r)
-      for (int n = 0; n < NVS; ++n) vstore(s + r * KT + jb + n * W, acc[r][n] * sc);
-  }
+                        float *__restrict s, int64_t nkp) {
+  int64_t jb = 0;
+  for (; jb + NVS * W <= nkp; jb += NVS * W) scores_chunk<RR, NVS>(q, d, kt, scale, s, jb);
+  for (; jb < nkp; jb += W) scores_chunk<RR, 1>(q, d, kt, scale, s, jb);
 }
 
 // acc[r * d + c] += sum_{j < nk} p[r * KT + j] * v[j * d + c] for r < RR.
@@ -150,11 +161,11 @@ inline float hsum(typename HV<N>::f v) {
   }
 }
 
-// NaN-propagating max of the KT scores of a row (vector lanes, then across them).
-inline float row_max(const float *__restrict s) {
+// NaN-propagating max of the first nkp (a multiple of W) scores of a row (vector lanes, then across them).
+inline float row_max(const float *__restrict s, int64_t nkp) {
   typedef int32_t vi __attribute__((vector_size(W * sizeof(float))));
   vf m = vbcast(kNegInf);
-  for (int64_t j = 0; j < KT; j += W) {
+  for (int64_t j = 0; j < nkp; j += W) {
     const vf x = vload(s + j);
     const vi upd = (x > m) | (x != x);
     m = upd ? x : m;
@@ -162,11 +173,69 @@ inline float row_max(const float *__restrict s) {
   return hmax<W>(m);
 }
 
-// Sum of the KT probabilities of a row (W partial sums, then across them).
-inline float row_sum(const float *__restrict s) {
+#if defined(__AVX512F__)
+// e^x for the softmax (x = score - row max: <= 0, -inf or NaN): range reduction by round(x log2 e), the Cephes
+// polynomial of vm::exp_hl on [-ln2/2, ln2/2], and vscalefps for the 2^n (exact, subnormals included, 0 below
+// the range). Same accuracy as vm::exp_f (~1 ulp), a third of its instructions. NaN propagates.
+inline __m512 exp_softmax(__m512 x) {
+  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // -inf -> -104 (e^-104 = 0 in fp32); NaN kept (2nd operand)
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_scalef_ps(p, n);
+}
+#endif
+
+// s[j] = e^(s[j] - mx) for j < nkp (a multiple of W); returns their sum (W partial sums, then across them).
+inline float row_exp_sum(float *__restrict s, int64_t nkp, float mx) {
+#if defined(__AVX512F__)
+  const __m512 m = _mm512_set1_ps(mx);
+  __m512 a = _mm512_setzero_ps();
+  for (int64_t j = 0; j < nkp; j += 16) {
+    const __m512 e = exp_softmax(_mm512_sub_ps(_mm512_loadu_ps(s + j), m));
+    _mm512_storeu_ps(s + j, e);
+    a = _mm512_add_ps(a, e);
+  }
+  vf av;
+  std::memcpy(&av, &a, sizeof av);
+  return hsum<W>(av);
+#else
+  for (int64_t j = 0; j < nkp; ++j) s[j] = vm::exp_f(s[j] - mx);
   vf a = vf{};
-  for (int64_t j = 0; j < KT; j += W) a += vload(s + j);
+  for (int64_t j = 0; j < nkp; j += W) a += vload(s + j);
   return hsum<W>(a);
+#endif
+}
+
+// kt[c * KT + j] = kr[j * d + c] for j < nk, c < d: the key tile transposed.
+inline void pack_kt(const float *__restrict kr, int64_t nk, int64_t d, float *__restrict kt) {
+  int64_t j0 = 0;
+#if defined(__AVX512F__)
+  // 16 x 16 blocks through registers (unpack / shuffle network)
+  for (; j0 + 16 <= nk; j0 += 16) {
+    int64_t c0 = 0;
+    for (; c0 + 16 <= d; c0 += 16) {
+      const float *src = kr + j0 * d + c0;
+      float *dst = kt + c0 * KT + j0;
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * d);
+      transpose16_regs(r);
+      for (int c = 0; c < 16; ++c) _mm512_storeu_ps(dst + c * KT, r[c]);
+    }
+    for (int64_t j = j0; j < j0 + 16; ++j)  // head_dim tail
+      for (int64_t c = c0; c < d; ++c) kt[c * KT + j] = kr[j * d + c];
+  }
+#endif
+  for (int64_t j = j0; j < nk; ++j)
+    for (int64_t c = 0; c < d; ++c) kt[c * KT + j] = kr[j * d + c];
 }
 
 void block(const AttnBlock &t) {
@@ -188,22 +257,27 @@ void block(const AttnBlock &t) {
   if (t.limit0 < kend - nq) kend = t.limit0 + nq;  // limit0 + nq - 1 is the last visible key
   for (int64_t j0 = t.kbeg; j0 < kend; j0 += KT) {
     const int64_t nk = kend - j0 < KT ? kend - j0 : KT;
-    // pack K^T of the tile; columns past nk are zero (and masked by bias)
-    const float *kr = t.k + j0 * d;
-    for (int64_t j = 0; j < nk; ++j)
-      for (int64_t c = 0; c < d; ++c) kt[c * KT + j] = kr[j * d + c];
-    if (nk < KT) {
+    // keys [0, nkp) of the tile take part in the scores and the softmax: nk rounded up to whole vectors
+    const int64_t nkp = (nk + W - 1) / W * W;
+    // pack K^T of the tile; columns nk .. nkp are zero (and masked by bias)
+    pack_kt(t.k + j0 * d, nk, d, kt);
+    if (nk < nkp) {
       for (int64_t c = 0; c < d; ++c)
-        for (int64_t j = nk; j < KT; ++j) kt[c * KT + j] = 0.0f;
+        for (int64_t j = nk; j < nkp; ++j) kt[c * KT + j] = 0.0f;
     }
-    for (int64_t j = 0; j < KT; ++j) bias[j] = (j < nk && key_kept(t.mask, t.mask_dtype, j0 + j)) ? 0.0f : kNegInf;
+    bool any_masked = nk < nkp;
+    for (int64_t j = 0; j < nkp; ++j) {
+      const bool kept = j < nk && key_kept(t.mask, t.mask_dtype, j0 + j);
+      bias[j] = kept ? 0.0f : kNegInf;
+      any_masked |= !kept;
+    }
     // scores
     int64_t r0 = 0;
-    for (; r0 + R <= nq; r0 += R) scores_rows<R>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT);
+    for (; r0 + R <= nq; r0 += R) scores_rows<R>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp);
     switch (nq - r0) {
-      case 3: scores_rows<3>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT); break;
-      case 2: scores_rows<2>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT); break;
-      case 1: scores_rows<1>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT); break;
+      case 3: scores_rows<3>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp); break;
+      case 2: scores_rows<2>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp); break;
+      case 1: scores_rows<1>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp); break;
       default: break;
     }
     // online softmax: s becomes p = e^(s - m_new), rows rescaled by corr
@@ -212,17 +286,17 @@ void block(const AttnBlock &t) {
       // local key jl is visible when jl <= lim (causal) and bias[jl] == 0
       const int64_t lim64 = t.limit0 == INT64_MAX ? KT : t.limit0 + i - j0;
       const int64_t lim = lim64 > KT ? KT : (lim64 < -1 ? -1 : lim64);
-      for (int64_t j = 0; j < KT; ++j) si[j] = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
-      const float mx = row_max(si);
+      if (any_masked || lim < nkp - 1)
+        for (int64_t j = 0; j < nkp; ++j) si[j] = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
+      const float mx = row_max(si, nkp);
       const float mold = mrow[i];
       const float mnew = nmax(mold, mx);
       if (mnew == kNegInf) {  // nothing visible yet: p = 0, state unchanged
-        for (int64_t j = 0; j < KT; ++j) si[j] = 0.0f;
+        for (int64_t j = 0; j < nkp; ++j) si[j] = 0.0f;
         corr[i] = 1.0f;
         continue;
       }
-      for (int64_t j = 0; j < KT; ++j) si[j] = vm::exp_f(si[j] - mnew);
-      const float sum = row_sum(si);
+      const float sum = row_exp_sum(si, nkp, mnew);
       const float c = vm::exp_f(mold - mnew);  // 0 when mold = -inf
       corr[i] = c;
       lrow[i] = lrow[i] * c + sum;

@@ -44,6 +44,7 @@ public final class MiniLmBench {
     private MiniLmBench() {}
 
     public static void main(String[] args) throws Exception {
+        String loadBefore = loadAverage();
         int threads = 2;
         int rounds = 7;
         int seqLen = 128;
@@ -182,6 +183,7 @@ public final class MiniLmBench {
                 + " pool on TESSERA_NUM_THREADS; ORT: intra-op "
                 + threads + " threads, sequential, default graph optimisations; ratio = the better Tessera configuration's"
                 + " sentences/s / ORT sentences/s (> 1: Tessera faster)");
+        doc.put("loadBefore", loadBefore);
         doc.put("load", HostInfo.class.getSimpleName().isEmpty() ? null : loadAverage());
         doc.put("results", rows);
         System.out.println(table);

@@ -52,6 +52,7 @@ public final class VitBench {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
+        String loadBefore = loadAverage();
         OpenBlas.setThreads(1);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
@@ -133,6 +134,8 @@ public final class VitBench {
                 + " each round times 4 calls at batch 1 and 1 call otherwise; median of " + rounds + " rounds; ORT intra-op "
                 + threads + " threads, sequential, default graph optimisations; ratio = Tessera images/s / ORT images/s"
                 + " (> 1: Tessera faster); the shared host has 2 cores used by other jobs, so figures are noisy");
+        doc.put("loadBefore", loadBefore); // /proc/loadavg before and after: other work on the host skews both sides
+        doc.put("load", loadAverage());
         doc.put("correctness", check);
         doc.put("results", rows);
         System.out.println(table);
@@ -143,6 +146,15 @@ public final class VitBench {
         }
         Files.writeString(out, Json.write(doc));
         System.out.println("wrote " + out);
+    }
+
+    /** /proc/loadavg, or "n/a" where there is none. */
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException e) {
+            return "n/a";
+        }
     }
 
     private static double rel(float[] a, float[] b) {

@@ -152,6 +152,11 @@ class AttentionTest {
         // decode shapes: 1..4 query rows against a long sequence (split-key path)
         "18, 1, 4, 2, 1, 3001, 64, false, false",
         "19, 2, 2, 2, 4, 2500, 128, true, true",
+        // key tiles of whole vectors with no mask (the mask pass skipped), and 16 x 16 K transposes with a
+        // head_dim tail and a key tail
+        "20, 2, 3, 3, 128, 128, 32, false, false",
+        "21, 1, 3, 3, 50, 100, 20, false, true",
+        "22, 2, 2, 2, 60, 300, 72, false, false",
     })
     void matchesFloat64Reference(long seed, int b, int hq, int hkv, int sq, int sk, int d, boolean causal, boolean mask) {
         check(Device.CPU, DType.F32, seed, b, hq, hkv, sq, sk, d, causal, mask, 1e-5);

@@ -95,10 +95,11 @@ class LinearTest {
 
     @Test
     void largeProductsSpanSeveralKSlicesAndRowBlocks() {
-        // k > 256 (several k slices, partial sums through C) and m > 384 (several row blocks per panel)
+        // k > 1024 (three equal k slices, the last one shorter, partial sums through C) and m > 384 (several
+        // row blocks per panel)
         Random rnd = new Random(12);
         int m = 400;
-        int k = 600;
+        int k = 2100;
         int n = 70;
         float[] x = Reference64.gaussian(rnd, m * k, 1.0);
         float[] w = Reference64.gaussian(rnd, n * k, 0.05);
@@ -106,7 +107,7 @@ class LinearTest {
         float[] r = Reference64.gaussian(rnd, m * n, 1.0);
         try (PackedWeight pw = PackedWeight.pack(f32(w, n, k))) {
             Tensor y = Ops.linear(f32(x, m, k), pw, f32(b, n), FusedActivation.GELU, f32(r, m, n));
-            assertRel(y.toFloatArray(), reference(x, w, b, FusedActivation.GELU, r, k, n), TOL, "400x600x70");
+            assertRel(y.toFloatArray(), reference(x, w, b, FusedActivation.GELU, r, k, n), TOL, "400x2100x70");
         }
     }
 

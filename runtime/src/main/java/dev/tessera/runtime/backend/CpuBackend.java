@@ -17,6 +17,7 @@ import dev.tessera.runtime.Shape;
 import dev.tessera.runtime.Storage;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.UnaryOp;
+import dev.tessera.runtime.memory.HostBlockCache;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -31,12 +32,27 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The CPU backend: libtessera's C++ kernels (AVX2/AVX-512, threaded) and OpenBLAS for GEMM. Computes
- * in fp32; F16/BF16 tensors are converted to fp32 around each op. Host memory is 64-byte aligned.
+ * in fp32; F16/BF16 tensors are converted to fp32 around each op. Host memory is 64-byte aligned; freed blocks of
+ * 1 MiB and more are cached for reuse ({@link HostBlockCache}, {@code -Dtessera.cpu.cacheBytes}).
  */
 public final class CpuBackend implements Backend {
     private static final int ALIGN = 64;
 
+    /** Most bytes of freed large blocks kept for reuse ({@code -Dtessera.cpu.cacheBytes}, default 512 MiB; 0: none). */
+    private static final long CACHE_BYTES = Long.getLong("tessera.cpu.cacheBytes", 512L << 20);
+
     private final AtomicLong allocated = new AtomicLong();
+    private final HostBlockCache blocks = new HostBlockCache(new HostBlockCache.Raw() {
+        @Override
+        public long malloc(long bytes) {
+            return Pointer.malloc(bytes).address();
+        }
+
+        @Override
+        public void free(long address) {
+            Pointer.free(Addresses.pointer(address));
+        }
+    }, Math.max(0, CACHE_BYTES));
     private final AtomicLong peak = new AtomicLong();
     private final AtomicLong allocations = new AtomicLong();
     private volatile Availability availability;
@@ -80,7 +96,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public Storage allocate(Device device, long bytes) {
-        long raw = Pointer.malloc(Math.max(bytes, 1) + ALIGN).address();
+        long raw = blocks.allocate(Math.max(bytes, 1) + ALIGN);
         if (raw == 0) {
             throw new OutOfMemoryError("could not allocate " + bytes + " bytes of host memory");
         }
@@ -93,14 +109,14 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void free(Storage storage) {
-        Pointer.free(Addresses.pointer((Long) storage.handle()));
+        blocks.release((Long) storage.handle(), Math.max(storage.bytes(), 1) + ALIGN);
         allocated.addAndGet(-storage.bytes());
     }
 
     @Override
     public MemoryStats memoryStats(Device device) {
         long a = allocated.get();
-        return new MemoryStats(a, a, peak.get(), allocations.get());
+        return new MemoryStats(a, a + blocks.cachedBytes(), peak.get(), allocations.get());
     }
 
     @Override
