@@ -47,6 +47,12 @@ public interface Backend {
 
     MemoryStats memoryStats(Device device);
 
+    /**
+     * Hands the blocks this backend keeps for reuse on {@code device} (freed but cached) back to the system;
+     * live tensors are untouched. Afterwards {@code memoryStats(device).reservedBytes()} equals the live bytes.
+     */
+    void emptyCache(Device device);
+
     /** Waits until all work queued on {@code device} is done. */
     void synchronize(Device device);
 

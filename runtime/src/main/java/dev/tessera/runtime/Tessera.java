@@ -17,6 +17,14 @@ public final class Tessera {
         return new Scope();
     }
 
+    /**
+     * Returns the memory the runtime keeps cached for reuse (freed host blocks of 1 MiB and more on the CPU,
+     * the CUDA caching allocator's free blocks) on {@code device} to the system. Live tensors are untouched.
+     */
+    public static void emptyCache(Device device) {
+        Backends.get(device).emptyCache(device);
+    }
+
     /** The default device ({@code -Dtessera.device} or the best available backend). */
     public static Device defaultDevice() {
         return Backends.defaultDevice();

@@ -120,6 +120,11 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void emptyCache(Device device) {
+        blocks.emptyCache();
+    }
+
+    @Override
     public void synchronize(Device device) {
         // CPU kernels are synchronous
     }

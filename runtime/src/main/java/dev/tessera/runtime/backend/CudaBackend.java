@@ -219,6 +219,12 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
+    public void emptyCache(Device device) {
+        enter(device); // the device current on this thread: the cached blocks are freed on it
+        allocator(device).emptyCache();
+    }
+
+    @Override
     public void synchronize(Device device) {
         CudaRuntime.streamSynchronize(enter(device));
     }

@@ -93,4 +93,18 @@ class HostBlockCacheTest {
         c.release(a, 4L << 20);
         assertEquals(0, raw.live.size());
     }
+
+    /** Through the runtime: a freed 4 MiB CPU tensor stays reserved until {@code Tessera.emptyCache}. */
+    @Test
+    void emptyCacheReturnsTheCpuBackendsFreedBlocks() {
+        dev.tessera.runtime.Device cpu = dev.tessera.runtime.Device.CPU;
+        dev.tessera.runtime.Backend b = dev.tessera.runtime.Backends.get(cpu);
+        dev.tessera.runtime.Tensor.zeros(dev.tessera.runtime.DType.F32, cpu, 1 << 20).close();
+        dev.tessera.runtime.Backend.MemoryStats before = b.memoryStats(cpu);
+        org.junit.jupiter.api.Assumptions.assumeTrue(before.reservedBytes() > before.allocatedBytes(),
+                "host block cache disabled (-Dtessera.cpu.cacheBytes=0)");
+        dev.tessera.runtime.Tessera.emptyCache(cpu);
+        dev.tessera.runtime.Backend.MemoryStats after = b.memoryStats(cpu);
+        assertEquals(after.allocatedBytes(), after.reservedBytes(), "nothing cached after emptyCache");
+    }
 }
