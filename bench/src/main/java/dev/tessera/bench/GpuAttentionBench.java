@@ -174,13 +174,7 @@ public final class GpuAttentionBench {
             Attention.Options opt = Attention.Options.defaults().withCausal(causal);
             for (Attention.CudaKernel kernel : kernels) {
                 String kname = kernel.name().toLowerCase(Locale.ROOT);
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("seq", seq);
-                r.put("headDim", d);
-                r.put("batch", b);
-                r.put("heads", h);
-                r.put("causal", causal);
-                r.put("dtype", dtypeName);
+                Map<String, Object> r = caseRecord(seq, d, b, h, causal, dtypeName);
                 r.put("kernel", kname);
                 results.add(r);
                 try {
@@ -213,13 +207,7 @@ public final class GpuAttentionBench {
                 }
             }
         } catch (RuntimeException e) {
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("seq", seq);
-            r.put("headDim", d);
-            r.put("batch", b);
-            r.put("heads", h);
-            r.put("causal", causal);
-            r.put("dtype", dtypeName);
+            Map<String, Object> r = caseRecord(seq, d, b, h, causal, dtypeName);
             r.put("error", e.toString());
             results.add(r);
             System.out.printf(Locale.ROOT, "%-6d %4d causal=%s FAILED: %s%n", seq, d, causal, e);
@@ -332,5 +320,17 @@ public final class GpuAttentionBench {
             a[i] = (float) (r.nextDouble() * 2 - 1);
         }
         return a;
+    }
+
+    /** The fields naming one benchmark case in the results. */
+    private static Map<String, Object> caseRecord(int seq, int d, int b, int h, boolean causal, String dtype) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("seq", seq);
+        r.put("headDim", d);
+        r.put("batch", b);
+        r.put("heads", h);
+        r.put("causal", causal);
+        r.put("dtype", dtype);
+        return r;
     }
 }
