@@ -36,9 +36,9 @@ public final class MultimodalDbn implements AutoCloseable {
     /** Mean-field sweeps in the joint layer when a modality is missing. */
     public static final int FILL_SWEEPS = 20;
     /** Block Gibbs sweeps of {@link #generateImages}. */
-    public static final int GIBBS_SWEEPS = 200;
+    public static final int GIBBS_SWEEPS = 500;
     /** The last sweeps whose p(image top | h) {@link #generateImages} averages. */
-    public static final int GIBBS_KEEP = 100;
+    public static final int GIBBS_KEEP = 250;
     /**
      * Independent Gibbs chains per row in {@link #generateImages}, averaged (one long chain reads better than
      * several short ones at the same cost: short chains have not left the modes they start in).
