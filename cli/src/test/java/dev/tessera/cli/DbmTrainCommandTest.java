@@ -42,31 +42,16 @@ class DbmTrainCommandTest {
 
     @Test
     void badOptionsAndAMissingGpuAreOneLineErrors(@TempDir Path dir) throws Exception {
-        String[] err = new String[1];
-        int code = withStderr(err, "dbm", "train", "--joint-candidates", "0", "--out", dir.resolve("y").toString());
-        assertNotEquals(0, code);
-        assertTrue(err[0].startsWith("error: ") && err[0].contains("--joint-candidates"), err[0]);
+        ChatCommandTest.Run r = ChatCommandTest.run(null, "dbm", "train", "--joint-candidates", "0", "--out",
+                dir.resolve("y").toString());
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().startsWith("error: ") && r.err().contains("--joint-candidates"), r.err());
         if (!Backends.forType(Device.Type.CUDA).availability().available()) {
-            code = withStderr(err, "dbm", "train", "--device", "cuda", "--out", dir.resolve("x").toString());
-            assertNotEquals(0, code);
-            assertTrue(err[0].startsWith("error: device cuda:0 is not available"), err[0]);
-            assertEquals(1, err[0].strip().lines().count(), "one line: " + err[0]);
+            r = ChatCommandTest.run(null, "dbm", "train", "--device", "cuda", "--out", dir.resolve("x").toString());
+            assertNotEquals(0, r.code());
+            assertTrue(r.err().startsWith("error: device cuda:0 is not available"), r.err());
+            assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
             assertTrue(!Files.exists(dir.resolve("x")), "nothing written before the device check");
         }
-    }
-
-    /** Runs the CLI with stderr captured into {@code err[0]}; returns the exit code. */
-    private static int withStderr(String[] err, String... args) {
-        java.io.PrintStream old = System.err;
-        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
-        int code;
-        try (java.io.PrintStream capture = new java.io.PrintStream(buf, true, java.nio.charset.StandardCharsets.UTF_8)) {
-            System.setErr(capture);
-            code = TesseraCli.run(args);
-        } finally {
-            System.setErr(old);
-        }
-        err[0] = buf.toString(java.nio.charset.StandardCharsets.UTF_8);
-        return code;
     }
 }

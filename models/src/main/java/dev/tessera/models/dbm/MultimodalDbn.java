@@ -152,26 +152,12 @@ public final class MultimodalDbn implements AutoCloseable {
                     VisibleType.BINARY, cfg.audio2(), cfg, cfg.learningRate(), seed + 4, progress, device);
             float[][] tops = concat(upAll(i2, VisibleType.BINARY, upAll(i1, VisibleType.BINARY, images)),
                     upAll(a2, VisibleType.BINARY, upAll(a1, VisibleType.GAUSSIAN, a0)));
-            RbmParams[] st = {i1, i2, a1, a2};
-            if (!device.isCpu()) {
-                for (int k = 0; k < 4; k++) {
-                    RbmParams h = toHost(st[k]);
-                    made.add(h);
-                    st[k].close();
-                    st[k] = h;
-                }
-            }
+            RbmParams[] st = {onHost(i1, made), onHost(i2, made), onHost(a1, made), onHost(a2, made)};
             MultimodalDbn best = null;
             double bestScore = Double.NEGATIVE_INFINITY;
             for (int k = 0; k < jointCandidates; k++) {
                 String name = jointCandidates == 1 ? "joint" : "joint" + (k + 1);
-                RbmParams j = jointLayer(name, made, tops, cfg, seed + 5 + 7919L * k, progress, device);
-                if (!device.isCpu()) {
-                    RbmParams h = toHost(j);
-                    made.add(h);
-                    j.close();
-                    j = h;
-                }
+                RbmParams j = onHost(jointLayer(name, made, tops, cfg, seed + 5 + 7919L * k, progress, device), made);
                 MultimodalDbn candidate = new MultimodalDbn(cfg, st[0], st[1], st[2], st[3], j, mean, std);
                 if (jointCandidates == 1) {
                     return candidate;
@@ -216,18 +202,9 @@ public final class MultimodalDbn implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        float[] flat = new float[b * nv];
         try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
             for (int e = 1; e <= cfg.jointEpochs(); e++) {
-                shuffle(order, rnd);
-                for (int s = 0; s + b <= n; s += b) {
-                    for (int r = 0; r < b; r++) {
-                        System.arraycopy(tops[order[s + r]], 0, flat, r * nv, nv);
-                    }
-                    try (Tensor t = Tensor.of(flat, device, b, nv)) {
-                        cd.step(t);
-                    }
-                }
+                epoch(cd, tops, order, rnd, b, device);
                 report(name, p, VisibleType.BINARY, tops, null, e, cfg.jointEpochs(), progress);
             }
         }
@@ -251,12 +228,6 @@ public final class MultimodalDbn implements AutoCloseable {
     static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
             float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, long seed, Consumer<Progress> progress,
             Device device) {
-        return layer(name, made, data, held, type, hidden, cfg, lr, 0.9f, seed, progress, device);
-    }
-
-    static RbmParams layer(String name, List<RbmParams> made, java.util.function.IntFunction<float[][]> data,
-            float[][] held, VisibleType type, int hidden, DbmConfig cfg, float lr, float lateMomentum, long seed,
-            Consumer<Progress> progress, Device device) {
         float[][] plain = data.apply(0);
         int nv = plain[0].length;
         RbmParams p = RbmParams.init(nv, hidden, 0.01f, seed, device);
@@ -271,22 +242,40 @@ public final class MultimodalDbn implements AutoCloseable {
         for (int e = 1; e <= cfg.epochs(); e++) {
             float[][] x = data.apply(e);
             RbmConfig rc = RbmConfig.defaults().withVisibleType(type).withLearningRate(rate(lr, e, cfg.epochs()))
-                    .withMomentum(e <= 5 ? 0.5f : lateMomentum).withWeightDecay(2e-4f).withSeed(seed * 7919L + e);
+                    .withMomentum(momentum(e)).withWeightDecay(2e-4f).withSeed(seed * 7919L + e);
             try (ContrastiveDivergence cd = new ContrastiveDivergence(p, rc)) {
-                shuffle(order, rnd);
-                float[] flat = new float[b * nv];
-                for (int s = 0; s + b <= n; s += b) {
-                    for (int r = 0; r < b; r++) {
-                        System.arraycopy(x[order[s + r]], 0, flat, r * nv, nv);
-                    }
-                    try (Tensor t = Tensor.of(flat, device, b, nv)) {
-                        cd.step(t);
-                    }
-                }
+                epoch(cd, x, order, rnd, b, device);
             }
             report(name, p, type, plain, held, e, cfg.epochs(), progress);
         }
         return p;
+    }
+
+    /** One epoch of CD steps: the rows of {@code x} shuffled ({@code order} in place), whole batches of b. */
+    private static void epoch(ContrastiveDivergence cd, float[][] x, int[] order, SplittableRandom rnd, int b,
+            Device device) {
+        int nv = x[0].length;
+        shuffle(order, rnd);
+        float[] flat = new float[b * nv];
+        for (int s = 0; s + b <= x.length; s += b) {
+            for (int r = 0; r < b; r++) {
+                System.arraycopy(x[order[s + r]], 0, flat, r * nv, nv);
+            }
+            try (Tensor t = Tensor.of(flat, device, b, nv)) {
+                cd.step(t);
+            }
+        }
+    }
+
+    /** p itself on the CPU, else a host copy of it (recorded in {@code made}) with p closed. */
+    private static RbmParams onHost(RbmParams p, List<RbmParams> made) {
+        if (p.weights().device().isCpu()) {
+            return p;
+        }
+        RbmParams h = toHost(p);
+        made.add(h);
+        p.close();
+        return h;
     }
 
     private static RbmParams toHost(RbmParams p) {
@@ -411,8 +400,7 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Top of the image stack for images {@code [n][imageSize]} in [0, 1]. */
     public float[][] imageTop(float[][] images) {
-        checkWidth("image", images, config.imageSize());
-        return upAll(img2, VisibleType.BINARY, upAll(img1, VisibleType.BINARY, images));
+        return imageStack(images)[1];
     }
 
     /** Both hidden layers of the image stack, {first, top}. */
@@ -429,14 +417,6 @@ public final class MultimodalDbn implements AutoCloseable {
         return new float[][][] {y1, upAll(aud2, VisibleType.BINARY, y1)};
     }
 
-    static float[][] downBinary(RbmParams p, float[][] h) {
-        return downAll(p, VisibleType.BINARY, h);
-    }
-
-    static float[][] upBinary(RbmParams p, float[][] v) {
-        return upAll(p, VisibleType.BINARY, v);
-    }
-
     static float[][] cat(float[][]... parts) {
         float[][] out = parts[0];
         for (int i = 1; i < parts.length; i++) {
@@ -447,9 +427,7 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Top of the audio stack for raw speech features {@code [n][audioSize]}. */
     public float[][] audioTop(float[][] features) {
-        checkWidth("speech feature", features, config.audioSize());
-        float[][] a = standardise(features, featMean, featStd);
-        return upAll(aud2, VisibleType.BINARY, upAll(aud1, VisibleType.GAUSSIAN, a));
+        return audioStack(features)[1];
     }
 
     /**
