@@ -224,6 +224,58 @@ inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
 
 constexpr int TW = 2 * W;  // columns of a register tile
 
+// gelu_fused (above) on a whole register, for the tile's accumulators: no round trip through memory and no
+// call. Same polynomials and the same operations in the same order (so the same result as the scalar form):
+// vminps(c, v) returns v when v is NaN, as sel(v > c, c, v) does.
+#if defined(__AVX512F__)
+inline V vset(float s) { return _mm512_set1_ps(s); }
+inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
+inline V vmin_keep_nan(float c, V v) { return _mm512_min_ps(vset(c), v); }
+inline V vabsv(V v) { return _mm512_abs_ps(v); }
+inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+inline V vsign_of(V mag, V s) {
+  const __m512i m = _mm512_set1_epi32(0x7fffffff);
+  return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(m, _mm512_castps_si512(mag), _mm512_castps_si512(s), 0xca));
+}
+inline V vneginf_to_negzero(V x, V y) {
+  const __mmask16 k = _mm512_cmp_ps_mask(x, vset(-__builtin_inff()), _CMP_EQ_OQ);
+  return _mm512_mask_mov_ps(y, k, vset(-0.0f));
+}
+#else
+inline V vset(float s) { return _mm256_set1_ps(s); }
+inline V vmul(V a, V b) { return _mm256_mul_ps(a, b); }
+inline V vmin_keep_nan(float c, V v) { return _mm256_min_ps(vset(c), v); }
+inline V vabsv(V v) { return _mm256_and_ps(v, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+inline V vsign_of(V mag, V s) {
+  const V m = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  return _mm256_or_ps(_mm256_and_ps(mag, m), _mm256_andnot_ps(m, s));
+}
+inline V vneginf_to_negzero(V x, V y) {
+  return _mm256_blendv_ps(y, vset(-0.0f), _mm256_cmp_ps(x, vset(-__builtin_inff()), _CMP_EQ_OQ));
+}
+#endif
+inline V gelu_vec(V x) {
+  const V a = vmin_keep_nan(4.0f, vmul(vabsv(x), vset(0.70710678118654752f)));
+  const V t = vmul(a, a);
+  V p = vset(2.121905796e-06f);
+  p = vfma(p, t, vset(2.860458062e-04f));
+  p = vfma(p, t, vset(3.648933306e-03f));
+  p = vfma(p, t, vset(5.238953667e-02f));
+  p = vfma(p, t, vset(1.871615382e-01f));
+  p = vfma(p, t, vset(1.128379106e+00f));
+  V q = vset(3.890374340e-05f);
+  q = vfma(q, t, vset(1.141596200e-03f));
+  q = vfma(q, t, vset(1.472813858e-02f));
+  q = vfma(q, t, vset(1.128324175e-01f));
+  q = vfma(q, t, vset(4.992000844e-01f));
+  q = vfma(q, t, vset(1.0f));
+  const V e = vmin_keep_nan(1.0f, vdiv(vmul(a, p), q));
+  const V erf = vsign_of(e, x);
+  const V y = vmul(vmul(vset(0.5f), x), vadd(vset(1.0f), erf));
+  return vneginf_to_negzero(x, y);
+}
+
 // Tile of R rows x TW columns (nv of them valid, 1..TW): ap = packed micro-panel [kc][R], bp = the panel's
 // slice (rows NR floats apart, already offset to the tile's first column), c / bias / res at the tile's
 // first column.
@@ -273,7 +325,13 @@ void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_
         acc1[i] = vadd(acc1[i], bb1);
       }
     }
-    if (g.act != TSR_ACT_NONE) {
+    if (g.act == TSR_ACT_GELU) {
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        acc0[i] = gelu_vec(acc0[i]);
+        acc1[i] = gelu_vec(acc1[i]);
+      }
+    } else if (g.act != TSR_ACT_NONE) {
       // activation on a tile buffer in L1, then + residual, then one store of C
       alignas(64) float buf[R * TW];
 #pragma GCC unroll 16

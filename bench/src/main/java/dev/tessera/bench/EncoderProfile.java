@@ -90,6 +90,8 @@ public final class EncoderProfile {
             fused.add(new Row("linear up +bias +gelu", time(() -> Ops.linear(x, pup, bi, FusedActivation.GELU, null)),
                     layers));
             fused.add(new Row("linear down +bias +residual", time(() -> Ops.linear(xi, pdown, bh, null, x)), layers));
+            // not part of the forward: the up projection without its activation, to show what the GELU costs
+            fused.add(new Row("(linear up +bias, no activation)", time(() -> Ops.linear(x, pup, bi, null, null)), 0));
             List<Row> plain = new ArrayList<>();
             plain.add(new Row("matmul qkv (OpenBLAS)", time(() -> Ops.matmul(x, wqkv.t())), layers));
             plain.add(new Row("matmul o (OpenBLAS)", time(() -> Ops.matmul(x, wo.t())), layers));
@@ -151,7 +153,7 @@ public final class EncoderProfile {
     }
 
     private static double time(Runnable op) {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 20; i++) { // the first op timed otherwise pays for JIT and first touches
             try (Scope s = Tessera.scope()) {
                 op.run();
             }
