@@ -94,6 +94,9 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
     t.q = q + (bh * seq_q + row0) * d;
     t.k = k + kvh * kv_capacity * d;
     t.v = v + kvh * kv_capacity * d;
+    t.q_stride = d;
+    t.k_stride = d;
+    t.v_stride = d;
     t.head_dim = d;
     t.nq = seq_q - row0 < qrows ? seq_q - row0 : qrows;
     t.kbeg = 0;
@@ -103,6 +106,7 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
     t.mask_dtype = mask_dtype;
     t.scale = scale;
     t.out = out + (bh * seq_q + row0) * d;
+    t.out_stride = d;
     t.scratch = scr;
     return t;
   };
@@ -128,6 +132,7 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
         t.kend = t.kbeg + chunk < seq_k ? t.kbeg + chunk : seq_k;
         const int64_t base = (item * splits + sp) * qbk;
         t.out = po.data() + base * d;
+        t.out_stride = d;
         t.m = pm.data() + base;
         t.l = pl.data() + base;
         K.block(t);

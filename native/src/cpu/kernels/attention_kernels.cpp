@@ -54,9 +54,10 @@ inline vf vbcast(float s) { return vf{} + s; }
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// s[r * KT + j] = scale * <q_r, k_j> for r < RR, j in [jb, jb + NV * W) (kt: packed K^T tile, [d][KT]).
+// s[r * KT + j] = scale * <q_r, k_j> for r < RR, j in [jb, jb + NV * W) (q rows qs apart; kt: packed K^T
+// tile, [d][KT]).
 template <int RR, int NV>
-inline void scores_chunk(const float *__restrict q, int64_t d, const float *__restrict kt, float scale,
+inline void scores_chunk(const float *__restrict q, int64_t qs, int64_t d, const float *__restrict kt, float scale,
                          float *__restrict s, int64_t jb) {
   vf acc[RR][NV];
   for (int r = 0; r < RR; ++r)
@@ -66,7 +67,7 @@ inline void scores_chunk(const float *__restrict q, int64_t d, const float *__re
     vf kv[NV];
     for (int n = 0; n < NV; ++n) kv[n] = vload(kc + n * W);
     for (int r = 0; r < RR; ++r) {
-      const vf qb = vbcast(q[r * d + c]);
+      const vf qb = vbcast(q[r * qs + c]);
       for (int n = 0; n < NV; ++n) acc[r][n] += qb * kv[n];
     }
   }
@@ -77,23 +78,23 @@ inline void scores_chunk(const float *__restrict q, int64_t d, const float *__re
 
 // s[r * KT + j] = scale * <q_r, k_j> for r < RR, j < nkp (a multiple of W, <= KT).
 template <int RR>
-inline void scores_rows(const float *__restrict q, int64_t d, const float *__restrict kt, float scale,
+inline void scores_rows(const float *__restrict q, int64_t qs, int64_t d, const float *__restrict kt, float scale,
                         float *__restrict s, int64_t nkp) {
   int64_t jb = 0;
-  for (; jb + NVS * W <= nkp; jb += NVS * W) scores_chunk<RR, NVS>(q, d, kt, scale, s, jb);
-  for (; jb < nkp; jb += W) scores_chunk<RR, 1>(q, d, kt, scale, s, jb);
+  for (; jb + NVS * W <= nkp; jb += NVS * W) scores_chunk<RR, NVS>(q, qs, d, kt, scale, s, jb);
+  for (; jb < nkp; jb += W) scores_chunk<RR, 1>(q, qs, d, kt, scale, s, jb);
 }
 
-// acc[r * d + c] += sum_{j < nk} p[r * KT + j] * v[j * d + c] for r < RR.
+// acc[r * d + c] += sum_{j < nk} p[r * KT + j] * v[j * vs + c] for r < RR.
 template <int RR, int NV>
-inline int64_t pv_chunk(const float *__restrict p, const float *__restrict v, int64_t nk, int64_t d,
+inline int64_t pv_chunk(const float *__restrict p, const float *__restrict v, int64_t vs, int64_t nk, int64_t d,
                         float *__restrict acc, int64_t c0) {
   for (; c0 + NV * W <= d; c0 += NV * W) {
     vf a[RR][NV];
     for (int r = 0; r < RR; ++r)
       for (int n = 0; n < NV; ++n) a[r][n] = vload(acc + r * d + c0 + n * W);
     const float *vr = v + c0;
-    for (int64_t j = 0; j < nk; ++j, vr += d) {
+    for (int64_t j = 0; j < nk; ++j, vr += vs) {
       vf vv[NV];
       for (int n = 0; n < NV; ++n) vv[n] = vload(vr + n * W);
       for (int r = 0; r < RR; ++r) {
@@ -108,15 +109,15 @@ inline int64_t pv_chunk(const float *__restrict p, const float *__restrict v, in
 }
 
 template <int RR>
-inline void pv_rows(const float *__restrict p, const float *__restrict v, int64_t nk, int64_t d,
+inline void pv_rows(const float *__restrict p, const float *__restrict v, int64_t vs, int64_t nk, int64_t d,
                     float *__restrict acc) {
-  int64_t c0 = pv_chunk<RR, NVP>(p, v, nk, d, acc, 0);
-  if (NVP > 2) c0 = pv_chunk<RR, 2>(p, v, nk, d, acc, c0);
-  c0 = pv_chunk<RR, 1>(p, v, nk, d, acc, c0);
+  int64_t c0 = pv_chunk<RR, NVP>(p, v, vs, nk, d, acc, 0);
+  if (NVP > 2) c0 = pv_chunk<RR, 2>(p, v, vs, nk, d, acc, c0);
+  c0 = pv_chunk<RR, 1>(p, v, vs, nk, d, acc, c0);
   for (; c0 < d; ++c0) {  // head_dim tail (d % W)
     for (int r = 0; r < RR; ++r) {
       float sum = acc[r * d + c0];
-      for (int64_t j = 0; j < nk; ++j) sum += p[r * KT + j] * v[j * d + c0];
+      for (int64_t j = 0; j < nk; ++j) sum += p[r * KT + j] * v[j * vs + c0];
       acc[r * d + c0] = sum;
     }
   }
@@ -215,27 +216,27 @@ inline float row_exp_sum(float *__restrict s, int64_t nkp, float mx) {
 #endif
 }
 
-// kt[c * KT + j] = kr[j * d + c] for j < nk, c < d: the key tile transposed.
-inline void pack_kt(const float *__restrict kr, int64_t nk, int64_t d, float *__restrict kt) {
+// kt[c * KT + j] = kr[j * ks + c] for j < nk, c < d: the key tile transposed (key rows ks apart).
+inline void pack_kt(const float *__restrict kr, int64_t ks, int64_t nk, int64_t d, float *__restrict kt) {
   int64_t j0 = 0;
 #if defined(__AVX512F__)
   // 16 x 16 blocks through registers (unpack / shuffle network)
   for (; j0 + 16 <= nk; j0 += 16) {
     int64_t c0 = 0;
     for (; c0 + 16 <= d; c0 += 16) {
-      const float *src = kr + j0 * d + c0;
+      const float *src = kr + j0 * ks + c0;
       float *dst = kt + c0 * KT + j0;
       __m512 r[16];
-      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * d);
+      for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ks);
       transpose16_regs(r);
       for (int c = 0; c < 16; ++c) _mm512_storeu_ps(dst + c * KT, r[c]);
     }
     for (int64_t j = j0; j < j0 + 16; ++j)  // head_dim tail
-      for (int64_t c = c0; c < d; ++c) kt[c * KT + j] = kr[j * d + c];
+      for (int64_t c = c0; c < d; ++c) kt[c * KT + j] = kr[j * ks + c];
   }
 #endif
   for (int64_t j = j0; j < nk; ++j)
-    for (int64_t c = 0; c < d; ++c) kt[c * KT + j] = kr[j * d + c];
+    for (int64_t c = 0; c < d; ++c) kt[c * KT + j] = kr[j * ks + c];
 }
 
 void block(const AttnBlock &t) {
@@ -260,7 +261,7 @@ void block(const AttnBlock &t) {
     // keys [0, nkp) of the tile take part in the scores and the softmax: nk rounded up to whole vectors
     const int64_t nkp = (nk + W - 1) / W * W;
     // pack K^T of the tile; columns nk .. nkp are zero (and masked by bias)
-    pack_kt(t.k + j0 * d, nk, d, kt);
+    pack_kt(t.k + j0 * t.k_stride, t.k_stride, nk, d, kt);
     if (nk < nkp) {
       for (int64_t c = 0; c < d; ++c)
         for (int64_t j = nk; j < nkp; ++j) kt[c * KT + j] = 0.0f;
@@ -273,11 +274,11 @@ void block(const AttnBlock &t) {
     }
     // scores
     int64_t r0 = 0;
-    for (; r0 + R <= nq; r0 += R) scores_rows<R>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp);
+    for (; r0 + R <= nq; r0 += R) scores_rows<R>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp);
     switch (nq - r0) {
-      case 3: scores_rows<3>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp); break;
-      case 2: scores_rows<2>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp); break;
-      case 1: scores_rows<1>(t.q + r0 * d, d, kt, t.scale, s + r0 * KT, nkp); break;
+      case 3: scores_rows<3>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp); break;
+      case 2: scores_rows<2>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp); break;
+      case 1: scores_rows<1>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp); break;
       default: break;
     }
     // online softmax: s becomes p = e^(s - m_new), rows rescaled by corr
@@ -309,15 +310,16 @@ void block(const AttnBlock &t) {
         for (int64_t x = 0; x < d; ++x) a[x] *= c;
       }
     }
-    const float *vr = t.v + j0 * d;
+    const float *vr = t.v + j0 * t.v_stride;
+    const int64_t vs = t.v_stride;
     r0 = 0;
     if (RP > R && d <= 2 * W)  // narrow heads: more rows per tile keep the FMA units busy
-      for (; r0 + RP <= nq; r0 += RP) pv_rows<RP>(s + r0 * KT, vr, nk, d, acc + r0 * d);
-    for (; r0 + R <= nq; r0 += R) pv_rows<R>(s + r0 * KT, vr, nk, d, acc + r0 * d);
+      for (; r0 + RP <= nq; r0 += RP) pv_rows<RP>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d);
+    for (; r0 + R <= nq; r0 += R) pv_rows<R>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d);
     switch (nq - r0) {
-      case 3: pv_rows<3>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;
-      case 2: pv_rows<2>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;
-      case 1: pv_rows<1>(s + r0 * KT, vr, nk, d, acc + r0 * d); break;
+      case 3: pv_rows<3>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d); break;
+      case 2: pv_rows<2>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d); break;
+      case 1: pv_rows<1>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d); break;
       default: break;
     }
   }
@@ -325,12 +327,12 @@ void block(const AttnBlock &t) {
     for (int64_t i = 0; i < nq; ++i) {
       t.m[i] = mrow[i];
       t.l[i] = lrow[i];
-      for (int64_t x = 0; x < d; ++x) t.out[i * d + x] = acc[i * d + x];
+      for (int64_t x = 0; x < d; ++x) t.out[i * t.out_stride + x] = acc[i * d + x];
     }
     return;
   }
   for (int64_t i = 0; i < nq; ++i) {
-    float *o = t.out + i * d;
+    float *o = t.out + i * t.out_stride;
     const float *a = acc + i * d;
     if (lrow[i] == 0.0f) {  // the row saw no key
       for (int64_t x = 0; x < d; ++x) o[x] = 0.0f;

@@ -14,9 +14,10 @@ constexpr int64_t kAttnKeyTile = 128;     // keys per online-softmax step
 
 // One task: query rows [0, nq) of one (batch, head) against keys [kbeg, kend) of its KV head.
 struct AttnBlock {
-  const float *q;       // first query row of the block; rows are head_dim apart
-  const float *k;       // key 0 of the KV head; rows are head_dim apart
-  const float *v;       // value 0 of the KV head
+  const float *q;       // first query row of the block; rows are q_stride floats apart
+  const float *k;       // key 0 of the KV head; rows are k_stride apart
+  const float *v;       // value 0 of the KV head; rows are v_stride apart
+  int64_t q_stride, k_stride, v_stride;  // row strides in floats (>= head_dim; head_dim when contiguous)
   int64_t head_dim;
   int64_t nq;           // 1..kAttnQueryBlock
   int64_t kbeg, kend;   // key range of this task (kbeg <= kend)
@@ -24,10 +25,11 @@ struct AttnBlock {
   const void *mask;     // key-padding mask row of this batch item (indexed by key), or nullptr
   int mask_dtype;       // TSR_I32 / TSR_I64
   float scale;
-  // Final output (m == nullptr): out rows (head_dim apart) get the normalised result, zeros for a row
+  // Final output (m == nullptr): out rows (out_stride floats apart) get the normalised result, zeros for a row
   // that saw no key. Partial output (m != nullptr): out gets the unnormalised sum_j e^(s_j - m) v_j,
   // m[i] / l[i] the running max (-inf if no key seen) and sum.
   float *out;
+  int64_t out_stride;   // row stride of out in floats (partial output: head_dim)
   float *m;
   float *l;
   // Scratch of at least attn_scratch_floats(head_dim) floats, 64-byte aligned.
