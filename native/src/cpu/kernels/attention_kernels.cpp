@@ -289,6 +289,36 @@ void block(const AttnBlock &t) {
       const int64_t lim = lim64 > KT ? KT : (lim64 < -1 ? -1 : lim64);
       if (any_masked || lim < nkp - 1)
         for (int64_t j = 0; j < nkp; ++j) si[j] = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
+#if defined(__AVX512F__)
+      // fast path for a row without NaN that sees a key: vector max and sum reductions, and no correction
+      // exponential on the first tile (the general path below handles the rest)
+      {
+        __m512 mv = _mm512_loadu_ps(si);
+        __mmask16 nan = _mm512_cmp_ps_mask(mv, mv, _CMP_UNORD_Q);
+        for (int64_t j = W; j < nkp; j += W) {
+          const __m512 x = _mm512_loadu_ps(si + j);
+          nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+          mv = _mm512_max_ps(mv, x);
+        }
+        const float mold = mrow[i];
+        const float mx = _mm512_reduce_max_ps(mv);
+        if (nan == 0 && mx != kNegInf && mold == mold) {
+          const float mnew = mold > mx ? mold : mx;
+          const __m512 m = _mm512_set1_ps(mnew);
+          __m512 a = _mm512_setzero_ps();
+          for (int64_t j = 0; j < nkp; j += W) {
+            const __m512 e = exp_softmax(_mm512_sub_ps(_mm512_loadu_ps(si + j), m));
+            _mm512_storeu_ps(si + j, e);
+            a = _mm512_add_ps(a, e);
+          }
+          const float c = mold == kNegInf ? 0.0f : vm::exp_f(mold - mnew);
+          corr[i] = c;
+          lrow[i] = lrow[i] * c + _mm512_reduce_add_ps(a);
+          mrow[i] = mnew;
+          continue;
+        }
+      }
+#endif
       const float mx = row_max(si, nkp);
       const float mold = mrow[i];
       const float mnew = nmax(mold, mx);
