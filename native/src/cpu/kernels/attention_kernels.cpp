@@ -17,6 +17,10 @@
 
 #include "transpose16.h"
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace tsr {
 namespace TSR_ISA_NS {
 namespace {
@@ -193,6 +197,95 @@ inline __m512 exp_softmax(__m512 x) {
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   return _mm512_scalef_ps(p, n);
 }
+#elif defined(__AVX2__)
+// e^x for the softmax on AVX2 (x = score - row max <= 0, no NaN: the fast path checks): the same reduction and
+// polynomial; 2^n through the exponent bits, so x is clamped to the smallest normal's log (-87.34) and the
+// result set to 0 below it (e^-87.34 ~ 1.2e-38 next to the row maximum's 1: nothing is lost).
+inline __m256 exp_softmax(__m256 x) {
+  const __m256 lo = _mm256_set1_ps(-87.3365447505f);
+  const __m256 xc = _mm256_max_ps(x, lo);
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+  return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), y);
+}
+#endif
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+// Vector helpers of the softmax fast path (one register of W floats).
+#if defined(__AVX512F__)
+using VR = __m512;
+inline VR vr_load(const float *p) { return _mm512_loadu_ps(p); }
+inline void vr_store(float *p, VR x) { _mm512_storeu_ps(p, x); }
+inline VR vr_set(float x) { return _mm512_set1_ps(x); }
+inline VR vr_max(VR a, VR b) { return _mm512_max_ps(a, b); }
+inline VR vr_add(VR a, VR b) { return _mm512_add_ps(a, b); }
+inline VR vr_sub(VR a, VR b) { return _mm512_sub_ps(a, b); }
+inline unsigned vr_nan(VR x) { return _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); }
+#else
+using VR = __m256;
+inline VR vr_load(const float *p) { return _mm256_loadu_ps(p); }
+inline void vr_store(float *p, VR x) { _mm256_storeu_ps(p, x); }
+inline VR vr_set(float x) { return _mm256_set1_ps(x); }
+inline VR vr_max(VR a, VR b) { return _mm256_max_ps(a, b); }
+inline VR vr_add(VR a, VR b) { return _mm256_add_ps(a, b); }
+inline VR vr_sub(VR a, VR b) { return _mm256_sub_ps(a, b); }
+inline unsigned vr_nan(VR x) { return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))); }
+#endif
+// Max / sum of the lanes (no NaN) by halving.
+inline float vr_hmax(VR x) {
+  vf v;
+  std::memcpy(&v, &x, sizeof v);
+  float r[W];
+  std::memcpy(r, &v, sizeof r);
+  for (int w = W / 2; w > 0; w /= 2)
+    for (int j = 0; j < w; ++j) r[j] = r[j + w] > r[j] ? r[j + w] : r[j];
+  return r[0];
+}
+inline float vr_hsum(VR x) {
+  vf v;
+  std::memcpy(&v, &x, sizeof v);
+  return hsum<W>(v);
+}
+
+// Softmax step of one row of a key tile without NaN that sees at least one key (masked entries already -inf):
+// s becomes e^(s - m_new), m / l updated, corr gets the rescaling of the row's previous sum. Returns false (and
+// changes nothing) for a row with a NaN or nothing visible, which the general path handles.
+inline bool softmax_row_fast(float *__restrict si, int64_t nkp, float &mrow, float &lrow, float &corr) {
+  VR mv = vr_load(si);
+  unsigned nan = vr_nan(mv);
+  for (int64_t j = W; j < nkp; j += W) {
+    const VR x = vr_load(si + j);
+    nan |= vr_nan(x);
+    mv = vr_max(mv, x);
+  }
+  const float mold = mrow;
+  const float mx = vr_hmax(mv);
+  if (nan != 0 || mx == kNegInf || mold != mold) return false;
+  const float mnew = mold > mx ? mold : mx;
+  const VR m = vr_set(mnew);
+  VR a = vr_set(0.0f);
+  for (int64_t j = 0; j < nkp; j += W) {
+    const VR e = exp_softmax(vr_sub(vr_load(si + j), m));
+    vr_store(si + j, e);
+    a = vr_add(a, e);
+  }
+  const float c = mold == kNegInf ? 0.0f : vm::exp_f(mold - mnew);
+  corr = c;
+  lrow = lrow * c + vr_hsum(a);
+  mrow = mnew;
+  return true;
+}
 #endif
 
 // s[j] = e^(s[j] - mx) for j < nkp (a multiple of W); returns their sum (W partial sums, then across them).
@@ -289,35 +382,8 @@ void block(const AttnBlock &t) {
       const int64_t lim = lim64 > KT ? KT : (lim64 < -1 ? -1 : lim64);
       if (any_masked || lim < nkp - 1)
         for (int64_t j = 0; j < nkp; ++j) si[j] = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
-#if defined(__AVX512F__)
-      // fast path for a row without NaN that sees a key: vector max and sum reductions, and no correction
-      // exponential on the first tile (the general path below handles the rest)
-      {
-        __m512 mv = _mm512_loadu_ps(si);
-        __mmask16 nan = _mm512_cmp_ps_mask(mv, mv, _CMP_UNORD_Q);
-        for (int64_t j = W; j < nkp; j += W) {
-          const __m512 x = _mm512_loadu_ps(si + j);
-          nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-          mv = _mm512_max_ps(mv, x);
-        }
-        const float mold = mrow[i];
-        const float mx = _mm512_reduce_max_ps(mv);
-        if (nan == 0 && mx != kNegInf && mold == mold) {
-          const float mnew = mold > mx ? mold : mx;
-          const __m512 m = _mm512_set1_ps(mnew);
-          __m512 a = _mm512_setzero_ps();
-          for (int64_t j = 0; j < nkp; j += W) {
-            const __m512 e = exp_softmax(_mm512_sub_ps(_mm512_loadu_ps(si + j), m));
-            _mm512_storeu_ps(si + j, e);
-            a = _mm512_add_ps(a, e);
-          }
-          const float c = mold == kNegInf ? 0.0f : vm::exp_f(mold - mnew);
-          corr[i] = c;
-          lrow[i] = lrow[i] * c + _mm512_reduce_add_ps(a);
-          mrow[i] = mnew;
-          continue;
-        }
-      }
+#if defined(__AVX512F__) || defined(__AVX2__)
+      if (softmax_row_fast(si, nkp, mrow[i], lrow[i], corr[i])) continue;
 #endif
       const float mx = row_max(si, nkp);
       const float mold = mrow[i];
