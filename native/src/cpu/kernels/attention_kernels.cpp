@@ -242,21 +242,36 @@ inline VR vr_add(VR a, VR b) { return _mm256_add_ps(a, b); }
 inline VR vr_sub(VR a, VR b) { return _mm256_sub_ps(a, b); }
 inline unsigned vr_nan(VR x) { return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))); }
 #endif
-// Max / sum of the lanes (no NaN) by halving.
+// Max / sum of the lanes (no NaN) by swapping halves within the register: every lane ends with the result.
+#if defined(__AVX512F__)
 inline float vr_hmax(VR x) {
-  vf v;
-  std::memcpy(&v, &x, sizeof v);
-  float r[W];
-  std::memcpy(r, &v, sizeof r);
-  for (int w = W / 2; w > 0; w /= 2)
-    for (int j = 0; j < w; ++j) r[j] = r[j + w] > r[j] ? r[j + w] : r[j];
-  return r[0];
+  x = _mm512_max_ps(x, _mm512_shuffle_f32x4(x, x, 0x4e));
+  x = _mm512_max_ps(x, _mm512_shuffle_f32x4(x, x, 0xb1));
+  x = _mm512_max_ps(x, _mm512_permute_ps(x, 0x4e));
+  x = _mm512_max_ps(x, _mm512_permute_ps(x, 0xb1));
+  return _mm512_cvtss_f32(x);
 }
 inline float vr_hsum(VR x) {
-  vf v;
-  std::memcpy(&v, &x, sizeof v);
-  return hsum<W>(v);
+  x = _mm512_add_ps(x, _mm512_shuffle_f32x4(x, x, 0x4e));
+  x = _mm512_add_ps(x, _mm512_shuffle_f32x4(x, x, 0xb1));
+  x = _mm512_add_ps(x, _mm512_permute_ps(x, 0x4e));
+  x = _mm512_add_ps(x, _mm512_permute_ps(x, 0xb1));
+  return _mm512_cvtss_f32(x);
 }
+#else
+inline float vr_hmax(VR x) {
+  x = _mm256_max_ps(x, _mm256_permute2f128_ps(x, x, 1));
+  x = _mm256_max_ps(x, _mm256_permute_ps(x, 0x4e));
+  x = _mm256_max_ps(x, _mm256_permute_ps(x, 0xb1));
+  return _mm256_cvtss_f32(x);
+}
+inline float vr_hsum(VR x) {
+  x = _mm256_add_ps(x, _mm256_permute2f128_ps(x, x, 1));
+  x = _mm256_add_ps(x, _mm256_permute_ps(x, 0x4e));
+  x = _mm256_add_ps(x, _mm256_permute_ps(x, 0xb1));
+  return _mm256_cvtss_f32(x);
+}
+#endif
 
 // Softmax step of one row of a key tile without NaN that sees at least one key (masked entries already -inf):
 // s becomes e^(s - m_new), m / l updated, corr gets the rescaling of the row's previous sum. Returns false (and
