@@ -2,10 +2,14 @@
 // range, flash-style: key tiles of kAttnKeyTile, online softmax with a running max and sum per row,
 // memory O(tile). QK^T packs the key tile transposed (16 x 16 register transposes on AVX-512) and runs a
 // register-blocked outer-product micro-kernel over the keys, the last tile only up to its keys rounded to whole
-// vectors (197 keys: 208 scores per row, not 256); PV is a register-blocked axpy over head_dim. The softmax
-// exponentials use a vscalefps exp on AVX-512, and the mask pass is skipped for a tile with nothing to mask. Compiled once per ISA
-// (TSR_ISA_NS) with GCC vector extensions sized for the ISA; exp from vmath.h (no libm), IEEE
-// semantics (no -ffast-math): NaN propagates through the max, the exponentials and the sums.
+// vectors (197 keys: 208 scores per row, not 256); PV is a register-blocked axpy over head_dim. Rows, q, k, v
+// and out, are read and written through row strides (views of a [B, S, 3, H, D] projection need no copy).
+// The softmax of a row runs a fast path on AVX-512 / AVX2 (softmax_row_fast: vector max, a NaN check in the
+// same pass, an exp with the scaling done on the exponent (vscalefps on AVX-512), sums reduced in registers,
+// no correction exponential on the first key tile); a row holding a NaN or seeing no key takes the general
+// path. The mask pass is skipped for a tile with nothing to mask. Compiled once per ISA (TSR_ISA_NS) with GCC
+// vector extensions sized for the ISA; exp from vmath.h (no libm), IEEE semantics (no -ffast-math): NaN
+// propagates through the max, the exponentials and the sums.
 #include <cstring>
 #include <limits>
 
