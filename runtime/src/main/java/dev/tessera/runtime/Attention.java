@@ -16,6 +16,18 @@ import java.util.Locale;
  *       {@code Hkv} may be smaller than {@code Hq} (grouped-query attention: {@code Hq % Hkv == 0}, query
  *       head {@code h} uses KV head {@code h / (Hq / Hkv)}; {@code Hkv = 1} is multi-query attention).</li>
  * </ul>
+ * q, k and v may be any views (slices, transposes): heads sliced out of a fused projection
+ * ({@code qkv.reshape(B, S, 3·H, D).slice(2, 0, H).transpose(1, 2)}), a {@code [B, S, H, D]} tensor transposed,
+ * a sliced KV cache. On the CPU the kernel reads them in place through their strides (a view whose head_dim is
+ * not unit stride is copied first); on CUDA the ones its kernels cannot read are copied (q contiguous; k and v
+ * contiguous or KV-cache views).
+ *
+ * <p>The result's memory layout follows q's on the CPU (as PyTorch's preserve-format): when q's heads lie inside
+ * its rows ({@code q.strides()[1] < q.strides()[2]}, with more than one head and row, e.g. q a view of a
+ * {@code [B, S, H, D]} or {@code [B, S, 3, H, D]} buffer) the result is the {@code transpose(1, 2)} view of a new
+ * contiguous {@code [B, Sq, Hq, D]} tensor, so {@code out.transpose(1, 2).contiguous()} (merging the heads back
+ * into rows) is a view, no copy. Otherwise, and always on CUDA, the result is a contiguous
+ * {@code [B, Hq, Sq, D]} tensor.
  *
  * <h2>Masks and scale ({@link Options})</h2>
  * <ul>
@@ -29,7 +41,7 @@ import java.util.Locale;
  *
  * <h2>KV cache</h2>
  * {@code k} and {@code v} may be views of a preallocated cache {@code [B, Hkv, capacity, D]} sliced along the
- * sequence ({@code cache.slice(2, 0, len)}): the kernels read the cache in place (its row stride is passed
+ * sequence ({@code cache.slice(2, 0, len)}): the kernels read the cache in place (its strides are passed
  * down), no copy. {@link #decode} is that call spelled out. With 1–4 query rows the kernels split the keys
  * over the cores / SMs and merge the partial softmax results (flash-decoding).
  *
@@ -46,7 +58,8 @@ import java.util.Locale;
  *
  * <p>Every argument is checked before any native call: open tensors ({@link IllegalStateException}), ranks,
  * batch, head counts, head_dim, dtypes, devices and mask shape ({@link IllegalArgumentException} naming the
- * shapes). Results are new tensors owned by the caller (or the current {@link Scope}); temporaries are closed.
+ * shapes). Results are new tensors (views owning their storage alone, see Layout) owned by the caller (or the
+ * current {@link Scope}); temporaries are closed.
  */
 public final class Attention {
     /** Largest head_dim the kernels accept. */
