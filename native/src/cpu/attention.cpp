@@ -149,9 +149,24 @@ int attention_impl(const char *fn, const float *q, View qs, const float *k, View
 
   try {
     if (splits == 1) {
+      // The kernel re-reads a block's query rows for every group of keys: rows far apart (heads sliced out of a
+      // fused projection are 3·H·D floats apart) share few L1 sets and get evicted between reads. Gathering the
+      // block's rows into a contiguous per-thread buffer first (16 KiB for 128 rows of 32) measured 2-4% faster
+      // on MiniLM's attention; k is packed by the kernel anyway and v / out gained nothing from the same.
+      const bool gather_q = qs.sr != d;
       parallel_for(items, 1, [&](int64_t b0, int64_t b1) {
         Scratch scr(scratch_n);
-        for (int64_t it = b0; it < b1; ++it) K.block(make_task(it, scr.p));
+        std::unique_ptr<Scratch> qbuf(gather_q ? new Scratch(qrows * d) : nullptr);
+        for (int64_t it = b0; it < b1; ++it) {
+          AttnBlock t = make_task(it, scr.p);
+          if (gather_q) {
+            for (int64_t r = 0; r < t.nq; ++r)
+              std::memcpy(qbuf->p + r * d, t.q + r * t.q_stride, static_cast<size_t>(d) * sizeof(float));
+            t.q = qbuf->p;
+            t.q_stride = d;
+          }
+          K.block(t);
+        }
       });
       return TSR_OK;
     }
