@@ -3,10 +3,17 @@
  * materialised; softmax is computed online over key tiles with a running max and sum).
  * See tessera.h for the shared conventions (the caller validates; raw pointers; status codes).
  *
- * Layout: [batch, heads, seq, head_dim], row-major.
- *   q   [batch, heads_q,  seq_q, head_dim]  contiguous
- *   out [batch, heads_q,  seq_q, head_dim]  contiguous, same dtype as q
- *   k,v [batch, heads_kv, seq_k, head_dim]  stored inside a buffer of `kv_capacity` rows per head:
+ * Layout: [batch, heads, seq, head_dim]; the last dim (head_dim) is always unit stride.
+ *   q   [batch, heads_q,  seq_q, head_dim]
+ *   out [batch, heads_q,  seq_q, head_dim]  same dtype as q
+ *   k,v [batch, heads_kv, seq_k, head_dim]
+ * tsr_cpu_attention_strided_f32 takes each of q, k, v, out as a strided view: element (b, h, i, c) of q is at
+ *   q[b * q_stride_b + h * q_stride_h + i * q_stride_s + c]   (strides in floats, >= 0)
+ * and the same for k, v, out with their own strides, so heads sliced out of a fused [batch, seq, 3, heads,
+ * head_dim] projection, a [batch, seq, heads, head_dim] output, or a sliced KV cache are read and written in
+ * place. The other entry points take
+ *   q, out contiguous;
+ *   k, v stored inside a buffer of `kv_capacity` rows per head:
  *       element (b, h, j, c) is at  k[((b * heads_kv + h) * kv_capacity + j) * head_dim + c]
  *       with kv_capacity >= seq_k. kv_capacity == seq_k is a contiguous tensor; a preallocated KV
  *       cache [batch, heads_kv, capacity, head_dim] sliced along the sequence is passed as-is with
@@ -41,10 +48,27 @@ extern "C" {
 #define TSR_ATTENTION_MAX_HEAD_DIM 256
 
 /* ---------------- CPU (host pointers, fp32) ----------------
- * Blocked over (batch, head, 32-query block), threaded on the library's pool, vectorised over keys
- * (QK^T) and head_dim (PV). When (batch * heads * query blocks) gives the pool too little work (decode:
+ * Blocked over (batch, head, query block of 32..128 rows), threaded on the library's pool, vectorised over
+ * keys (QK^T) and head_dim (PV). When (batch * heads * query blocks) gives the pool too little work (decode:
  * a few query rows against a long cache), the keys are split into chunks whose partial softmax results
- * are merged by log-sum-exp. Temporary memory is O(tile) per task. */
+ * are merged by log-sum-exp. Temporary memory is O(tile) per task (plus the partial results when split). */
+
+/* Strided form (see Layout). Checks, with a message for tsr_last_error and TSR_ERR_ARG: the sizes and mask
+ * dtype as below; every stride >= 0; the row stride (_s) of q and out >= head_dim unless seq_q == 1, of k and
+ * v >= head_dim unless seq_k <= 1; out's strides map distinct elements to distinct addresses (q, k and v may
+ * share memory with each other, e.g. three views of one projection; none of them may overlap out). */
+TSR_API int tsr_cpu_attention_strided_f32(const float *q, int64_t q_stride_b, int64_t q_stride_h,
+                                          int64_t q_stride_s, const float *k, int64_t k_stride_b, int64_t k_stride_h,
+                                          int64_t k_stride_s, const float *v, int64_t v_stride_b,
+                                          int64_t v_stride_h, int64_t v_stride_s, float *out, int64_t out_stride_b,
+                                          int64_t out_stride_h, int64_t out_stride_s, int64_t batch,
+                                          int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k,
+                                          int64_t head_dim, const void *key_mask, int mask_dtype, float scale,
+                                          int causal);
+
+/* Contiguous q / out, k / v with kv_capacity rows per head: the strided form with q and out strides
+ * (heads_q * seq_q * head_dim, seq_q * head_dim, head_dim) and k and v strides
+ * (heads_kv * kv_capacity * head_dim, kv_capacity * head_dim, head_dim). */
 TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v, float *out, int64_t batch,
                                   int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k, int64_t head_dim,
                                   int64_t kv_capacity, const void *key_mask, int mask_dtype, float scale,

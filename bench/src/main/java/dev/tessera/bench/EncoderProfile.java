@@ -77,13 +77,17 @@ public final class EncoderProfile {
             List<Row> fused = new ArrayList<>();
             fused.add(new Row("linear qkv +bias [" + m + "x" + h + "]x[" + h + "x" + 3 * h + "]",
                     time(() -> Ops.linear(x, pqkv, bqkv, null, null)), layers));
-            fused.add(new Row("attention (contiguous q,k,v)", time(() -> Attention.scaledDotProduct(qc, kc, vc)), layers));
-            fused.add(new Row("copies: q,k,v views -> contiguous", time(() -> {
+            // BertModel on the CPU: attention reads the q, k, v views of the projection in place and returns the
+            // [B, S, H, D] layout, so the head split and merge copy nothing (rows with 0 calls: the former path)
+            fused.add(new Row("attention (q,k,v views of the projection)", time(() -> Attention.scaledDotProduct(q, k,
+                    v)), layers));
+            fused.add(new Row("(attention on contiguous q,k,v)", time(() -> Attention.scaledDotProduct(qc, kc, vc)), 0));
+            fused.add(new Row("(copies: q,k,v views -> contiguous)", time(() -> {
                 q.contiguous();
                 k.contiguous();
                 v.contiguous();
-            }), layers));
-            fused.add(new Row("copy: attention out transpose", time(() -> att.transpose(1, 2).contiguous()), layers));
+            }), 0));
+            fused.add(new Row("(copy: attention out transpose)", time(() -> att.transpose(1, 2).contiguous()), 0));
             fused.add(new Row("linear o +bias +residual", time(() -> Ops.linear(x, po, bh, null, x)), layers));
             fused.add(new Row("layer norm [" + m + "x" + h + "]", time(() -> Ops.layerNorm(x, gamma, bh, 1e-12f)),
                     2 * layers));

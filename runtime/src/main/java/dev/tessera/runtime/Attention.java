@@ -16,6 +16,18 @@ import java.util.Locale;
  *       {@code Hkv} may be smaller than {@code Hq} (grouped-query attention: {@code Hq % Hkv == 0}, query
  *       head {@code h} uses KV head {@code h / (Hq / Hkv)}; {@code Hkv = 1} is multi-query attention).</li>
  * </ul>
+ * q, k and v may be any views (slices, transposes): heads sliced out of a fused projection
+ * ({@code qkv.reshape(B, S, 3·H, D).slice(2, 0, H).transpose(1, 2)}), a {@code [B, S, H, D]} tensor transposed,
+ * a sliced KV cache. On the CPU the kernel reads them in place through their strides (a view whose head_dim is
+ * not unit stride is copied first); on CUDA the ones its kernels cannot read are copied (q contiguous; k and v
+ * contiguous or KV-cache views).
+ *
+ * <p>The result's memory layout follows q's on the CPU (as PyTorch's preserve-format): when q's heads lie inside
+ * its rows ({@code q.strides()[1] < q.strides()[2]}, with more than one head and row, e.g. q a view of a
+ * {@code [B, S, H, D]} or {@code [B, S, 3, H, D]} buffer) the result is the {@code transpose(1, 2)} view of a new
+ * contiguous {@code [B, Sq, Hq, D]} tensor, so {@code out.transpose(1, 2).contiguous()} (merging the heads back
+ * into rows) is a view, no copy. Otherwise, and always on CUDA, the result is a contiguous
+ * {@code [B, Hq, Sq, D]} tensor.
  *
  * <h2>Masks and scale ({@link Options})</h2>
  * <ul>
@@ -29,7 +41,7 @@ import java.util.Locale;
  *
  * <h2>KV cache</h2>
  * {@code k} and {@code v} may be views of a preallocated cache {@code [B, Hkv, capacity, D]} sliced along the
- * sequence ({@code cache.slice(2, 0, len)}): the kernels read the cache in place (its row stride is passed
+ * sequence ({@code cache.slice(2, 0, len)}): the kernels read the cache in place (its strides are passed
  * down), no copy. {@link #decode} is that call spelled out. With 1–4 query rows the kernels split the keys
  * over the cores / SMs and merge the partial softmax results (flash-decoding).
  *
@@ -46,7 +58,8 @@ import java.util.Locale;
  *
  * <p>Every argument is checked before any native call: open tensors ({@link IllegalStateException}), ranks,
  * batch, head counts, head_dim, dtypes, devices and mask shape ({@link IllegalArgumentException} naming the
- * shapes). Results are new tensors owned by the caller (or the current {@link Scope}); temporaries are closed.
+ * shapes). Results are new tensors (views owning their storage alone, see Layout) owned by the caller (or the
+ * current {@link Scope}); temporaries are closed.
  */
 public final class Attention {
     /** Largest head_dim the kernels accept. */
@@ -244,36 +257,31 @@ public final class Attention {
             throw new IllegalArgumentException(op + ": scale must be finite, got " + scale);
         }
 
-        Tensor out = Tensor.empty(q.dtype(), q.device(), b, hq, sq, d);
+        boolean cpu = q.device().isCpu();
+        boolean headsInsideRows = cpu && headsInsideRows(q);
+        Tensor out = allocate(q.dtype(), q.device(), b, hq, sq, d, headsInsideRows);
         if (sq == 0) {
             return out;
         }
         List<Tensor> temps = new ArrayList<>(6);
         try {
             Backend backend = q.backend();
-            boolean viaF32 = q.device().isCpu() && q.dtype() != DType.F32;
-            Tensor qc = viaF32 ? keep(temps, Ops.convert(q, DType.F32)) : contiguous(temps, q);
-            Tensor kc = k, vc = v;
-            long cap = kvCapacity(k);
-            if (viaF32) {
-                kc = keep(temps, Ops.convert(k, DType.F32));
-                vc = keep(temps, Ops.convert(v, DType.F32));
-                cap = sk;
-            } else if (cap < 0 || cap != kvCapacity(v)) {
-                kc = contiguous(temps, k);
-                vc = contiguous(temps, v);
-                cap = sk;
-            }
             Tensor mc = contiguous(temps, mask);
-            if (viaF32) {
-                try (Tensor o32 = Tensor.empty(DType.F32, q.device(), b, hq, sq, d)) {
-                    backend.attention(qc, kc, vc, cap, mc, scale, opt.causal(), o32);
-                    try (Tensor conv = Ops.convert(o32, q.dtype())) {
-                        backend.copy(conv, out);
+            if (cpu && q.dtype() != DType.F32) {
+                // the CPU kernels are fp32: contiguous F32 copies in, an F32 result in out's layout, converted
+                Tensor qc = keep(temps, Ops.convert(q, DType.F32));
+                Tensor kc = keep(temps, Ops.convert(k, DType.F32));
+                Tensor vc = keep(temps, Ops.convert(v, DType.F32));
+                try (Tensor o32 = allocate(DType.F32, q.device(), b, hq, sq, d, headsInsideRows)) {
+                    backend.attention(qc, kc, vc, mc, scale, opt.causal(), o32);
+                    try (Tensor o32rows = headsInsideRows ? o32.transpose(1, 2) : o32.contiguous();
+                            Tensor outRows = headsInsideRows ? out.transpose(1, 2) : out.contiguous()) {
+                        backend.convert(o32rows, outRows); // both contiguous, same physical layout
                     }
                 }
             } else {
-                backend.attention(qc, kc, vc, cap, mc, scale, opt.causal(), out);
+                backend.attention(unitLastStride(temps, q), unitLastStride(temps, k), unitLastStride(temps, v), mc,
+                        scale, opt.causal(), out);
             }
         } catch (RuntimeException e) {
             out.close();
@@ -308,33 +316,35 @@ public final class Attention {
     // ------------------------------------------------------------------ helpers
 
     /**
-     * Rows per head of the buffer behind a [B, H, S, D] view whose heads are {@code cap·D} apart and whose
-     * rows are dense (strides [H·cap·D, cap·D, D, 1]), or -1 when the view has another layout.
+     * Whether {@code q [B, H, S, D]}'s strides put the heads inside the sequence ({@code stride(1) < stride(2)}, as
+     * for a view of a {@code [B, S, H, D]} or {@code [B, S, 3, H, D]} buffer) with more than one head and row: the
+     * CPU result then takes that layout too.
      */
-    static long kvCapacity(Tensor t) {
-        long bb = t.dim(0), h = t.dim(1), s = t.dim(2), d = t.dim(3);
-        long[] st = t.strides();
-        if (d > 1 && st[3] != 1) {
-            return -1;
+    static boolean headsInsideRows(Tensor q) {
+        long[] st = q.strides();
+        return q.dim(1) > 1 && q.dim(2) > 1 && st[1] < st[2];
+    }
+
+    /**
+     * A new {@code [b, h, s, d]} tensor: contiguous, or (headsInsideRows) the {@code transpose(1, 2)} view of a
+     * contiguous {@code [b, s, h, d]} one, which owns the storage alone.
+     */
+    private static Tensor allocate(DType dtype, Device device, long b, long h, long s, long d,
+            boolean headsInsideRows) {
+        if (!headsInsideRows) {
+            return Tensor.empty(dtype, device, b, h, s, d);
         }
-        if (s > 1 && st[2] != d) {
-            return -1;
+        try (Tensor rows = Tensor.empty(dtype, device, b, s, h, d)) {
+            return rows.transpose(1, 2);
         }
-        long headStride;
-        if (h > 1) {
-            headStride = st[1];
-        } else if (bb > 1) {
-            headStride = st[0];
-        } else {
-            return s;
+    }
+
+    /** {@code t} itself when its last dim has unit stride (or size 1), else a contiguous copy kept in temps. */
+    private static Tensor unitLastStride(List<Tensor> temps, Tensor t) {
+        if (t.dim(3) == 1 || t.strides()[3] == 1 || t.numel() == 0) {
+            return t;
         }
-        if (headStride <= 0 || headStride % d != 0 || headStride / d < s) {
-            return -1;
-        }
-        if (h > 1 && bb > 1 && st[0] != h * headStride) {
-            return -1;
-        }
-        return headStride / d;
+        return keep(temps, t.contiguous());
     }
 
     private static Tensor keep(List<Tensor> temps, Tensor t) {

@@ -208,13 +208,14 @@ public interface Backend {
     // ---- attention region
 
     /**
-     * Fused scaled dot-product attention, see {@link Attention}. q [B, Hq, Sq, D] and out (same shape and
-     * dtype) are contiguous; k and v [B, Hkv, Sk, D] are views whose rows lie {@code kvCapacity} apart per
-     * head (strides [Hkv·cap·D, cap·D, D, 1], cap = kvCapacity &gt;= Sk: a sliced KV cache, or a contiguous
-     * tensor with cap = Sk); keyMask is a contiguous [B, Sk] I32/I64 tensor (0 = padding) or null.
+     * Fused scaled dot-product attention, see {@link Attention}. q [B, Hq, Sq, D], out (same shape and dtype),
+     * k and v [B, Hkv, Sk, D] are views whose last dim has stride 1 and whose other strides are any (heads sliced
+     * out of a fused [B, S, 3, H, D] projection, a KV cache [B, Hkv, capacity, D] sliced along the sequence, a
+     * transposed [B, S, H, D] buffer); out maps distinct elements to distinct addresses and overlaps no input.
+     * keyMask is a contiguous [B, Sk] I32/I64 tensor (0 = padding) or null. A backend whose kernels read fewer
+     * layouts copies what they cannot read (and copies the result back into a strided out).
      */
-    void attention(Tensor q, Tensor k, Tensor v, long kvCapacity, Tensor keyMask, float scale, boolean causal,
-            Tensor out);
+    void attention(Tensor q, Tensor k, Tensor v, Tensor keyMask, float scale, boolean causal, Tensor out);
 
     // ---- end attention region
     // ---- patch embedding region

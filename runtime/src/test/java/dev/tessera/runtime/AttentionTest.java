@@ -2,10 +2,15 @@ package dev.tessera.runtime;
 
 import static dev.tessera.runtime.TestSupport.assertRel;
 import static dev.tessera.runtime.TestSupport.assertShape;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.bindings.NativeStatus;
+import dev.tessera.bindings.jni.AttentionNative;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -242,7 +247,7 @@ class AttentionTest {
         Tensor tq = Tensor.of(q, b, hq, sq, d);
         Attention.Options opt = Attention.Options.defaults().withCausal(causal);
         Tensor k = kCache.slice(2, 0, len);
-        assertEquals(cap, Attention.kvCapacity(k), "a sliced cache is passed with its capacity");
+        assertFalse(k.isContiguous(), "a sliced cache is a strided view, read in place");
         Tensor viaCache = Attention.decode(tq, kCache, vCache, len, opt);
         Tensor viaCopy = Attention.scaledDotProduct(tq, k.contiguous(), vCache.slice(2, 0, len).contiguous(), opt);
         float[] a = viaCache.toFloatArray();
@@ -255,7 +260,7 @@ class AttentionTest {
     }
 
     @Test
-    void nonContiguousInputsAreGathered() {
+    void transposedKeysAreReadInPlace() {
         Random rnd = new Random(61);
         int b = 1, h = 3, s = 13, d = 24;
         float[] q = random(rnd, b * h * s * d, 1.0);
@@ -269,10 +274,250 @@ class AttentionTest {
             }
         }
         Tensor kt = Tensor.of(kbshd, b, s, h, d).transpose(1, 2);
-        assertEquals(-1, Attention.kvCapacity(kt));
+        assertFalse(kt.isContiguous());
         double[] ref = reference(q, k, v, b, h, h, s, s, d, s, null, 1 / Math.sqrt(d), false);
         Tensor out = Attention.scaledDotProduct(Tensor.of(q, b, h, s, d), kt, Tensor.of(v, b, h, s, d));
         assertRel(out.toFloatArray(), ref, 1e-5, "transposed k");
+    }
+
+    // ------------------------------------------------------------------ strided views
+
+    /**
+     * Heads {@code [h0, h0 + h)} of a {@code [B, S, W, D]} buffer (W heads per row, as a fused projection's output
+     * reshaped) as a {@code [B, h, S, D]} array: the values the view {@code buf.slice(2, h0, h0 + h).transpose(1, 2)}
+     * holds, gathered by index arithmetic here.
+     */
+    static float[] headsOf(float[] buf, int b, int s, int w, int h0, int h, int d) {
+        float[] out = new float[b * h * s * d];
+        for (int bi = 0; bi < b; bi++) {
+            for (int hh = 0; hh < h; hh++) {
+                for (int i = 0; i < s; i++) {
+                    System.arraycopy(buf, ((bi * s + i) * w + h0 + hh) * d, out, ((bi * h + hh) * s + i) * d, d);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** {@code [B, h, S, D]} view of heads {@code [h0, h0 + h)} of {@code buf [B, S, W, D]}. */
+    static Tensor headView(Tensor buf, int h0, int h) {
+        try (Tensor sl = buf.slice(2, h0, h0 + h)) {
+            return sl.transpose(1, 2);
+        }
+    }
+
+    /**
+     * q, k, v as strided views, against the float64 reference. layout "qkv": q, k, v are head slices of ONE
+     * {@code [B, S, Hq + 2·Hkv, D]} buffer (a fused projection; needs Sq == Sk); "kv": q from a {@code [B, Sq, Hq, D]}
+     * buffer, k and v from one {@code [B, Sk, 2·Hkv, D]} buffer (cross attention); "cache": q as for "kv", k and v
+     * slices of {@code [B, Hkv, capacity, D]} caches (another layout than q's).
+     */
+    @ParameterizedTest(name = "{9}: B{1} Hq{2} Hkv{3} Sq{4} Sk{5} D{6} causal={7} mask={8}")
+    @CsvSource({
+        "101, 2, 12, 12, 128, 128, 32, false, true, qkv", // MiniLM's layer
+        "102, 3, 4, 4, 7, 7, 64, true, false, qkv",
+        "103, 2, 3, 3, 197, 197, 64, false, false, qkv", // ViT-B/16's sequence
+        "104, 2, 8, 2, 37, 37, 48, true, true, qkv", // grouped-query
+        "105, 2, 6, 1, 19, 19, 32, false, true, qkv", // multi-query
+        "106, 2, 4, 4, 1, 1, 64, false, false, qkv", // one row: any row stride
+        "107, 1, 1, 1, 7, 7, 20, true, false, qkv", // one head
+        "108, 2, 4, 4, 7, 33, 64, false, true, kv", // cross attention
+        "109, 2, 4, 2, 45, 97, 40, true, true, kv",
+        "110, 1, 4, 4, 197, 7, 33, false, false, kv",
+        // key split (with 2+ threads: B·Hq·query blocks < 2·threads, Sk >= 512): merged into a strided out
+        "111, 1, 2, 2, 2, 1200, 64, false, false, kv",
+        "112, 1, 2, 1, 3, 1500, 32, true, true, kv",
+        "113, 1, 2, 1, 4, 900, 128, false, true, cache", // decode shapes against a cache, q heads inside rows
+        "115, 2, 4, 2, 4, 900, 64, true, true, cache",
+        "114, 1, 4, 4, 33, 600, 64, true, false, cache",
+    })
+    void stridedViewsMatchFloat64Reference(long seed, int b, int hq, int hkv, int sq, int sk, int d, boolean causal,
+            boolean withMask, String layout) {
+        Random rnd = new Random(seed);
+        float[] q, k, v;
+        Tensor tq, tk, tv;
+        int cap = sk;
+        if (layout.equals("qkv")) {
+            int w = hq + 2 * hkv;
+            float[] buf = random(rnd, b * sq * w * d, 1.0);
+            q = headsOf(buf, b, sq, w, 0, hq, d);
+            k = headsOf(buf, b, sq, w, hq, hkv, d);
+            v = headsOf(buf, b, sq, w, hq + hkv, hkv, d);
+            Tensor t = Tensor.of(buf, b, sq, w, d);
+            tq = headView(t, 0, hq);
+            tk = headView(t, hq, hkv);
+            tv = headView(t, hq + hkv, hkv);
+        } else {
+            float[] qbuf = random(rnd, b * sq * hq * d, 1.0);
+            q = headsOf(qbuf, b, sq, hq, 0, hq, d);
+            tq = headView(Tensor.of(qbuf, b, sq, hq, d), 0, hq);
+            if (layout.equals("kv")) {
+                float[] buf = random(rnd, b * sk * 2 * hkv * d, 1.0);
+                k = headsOf(buf, b, sk, 2 * hkv, 0, hkv, d);
+                v = headsOf(buf, b, sk, 2 * hkv, hkv, hkv, d);
+                Tensor t = Tensor.of(buf, b, sk, 2 * hkv, d);
+                tk = headView(t, 0, hkv);
+                tv = headView(t, hkv, hkv);
+            } else {
+                cap = sk + 77;
+                k = random(rnd, b * hkv * cap * d, 1.0);
+                v = random(rnd, b * hkv * cap * d, 1.0);
+                tk = Tensor.of(k, b, hkv, cap, d).slice(2, 0, sk);
+                tv = Tensor.of(v, b, hkv, cap, d).slice(2, 0, sk);
+            }
+        }
+        int[] mask = null;
+        Attention.Options opt = Attention.Options.defaults().withCausal(causal);
+        if (withMask) {
+            mask = new int[b * sk];
+            for (int i = 0; i < mask.length; i++) {
+                mask[i] = rnd.nextInt(4) == 0 ? 0 : 1;
+            }
+            mask[0] = 1;
+            opt = opt.withKeyPaddingMask(Tensor.ofInts(mask, Device.CPU, b, sk));
+        }
+        if (hq > 1 && sq > 1) {
+            assertFalse(tq.isContiguous(), "q must be a strided view");
+        }
+        double[] ref = reference(q, k, v, b, hq, hkv, sq, sk, d, cap, mask, 1 / Math.sqrt(d), causal);
+        TestSupport.poisonNextAllocation((long) b * hq * sq * d);
+        Tensor out = Attention.scaledDotProduct(tq, tk, tv, opt);
+        assertShape(out, b, hq, sq, d);
+        if (hq > 1 && sq > 1) {
+            // q's heads are inside its rows: out is the [B, Hq, Sq, D] view of a contiguous [B, Sq, Hq, D] tensor
+            assertArrayEquals(new long[] {(long) sq * hq * d, d, (long) hq * d, 1}, out.strides());
+        } else {
+            assertTrue(out.isContiguous());
+        }
+        assertRel(out.toFloatArray(), ref, 1e-5, String.format("strided %s B%d Hq%d Hkv%d Sq%d Sk%d D%d causal=%s mask=%s",
+                layout, b, hq, hkv, sq, sk, d, causal, withMask));
+    }
+
+    /** The result follows q's layout; {@code out.transpose(1, 2).contiguous()} is then free (same storage). */
+    @Test
+    void outputFollowsLayoutOfQ() {
+        Random rnd = new Random(121);
+        int b = 2, h = 3, s = 5, d = 8;
+        Tensor buf = Tensor.of(random(rnd, b * s * 3 * h * d, 1.0), b, s, 3 * h, d);
+        Tensor q = headView(buf, 0, h), k = headView(buf, h, h), v = headView(buf, 2 * h, h);
+        Tensor out = Attention.scaledDotProduct(q, k, v);
+        assertArrayEquals(new long[] {s * h * d, d, h * d, 1}, out.strides());
+        assertFalse(out.isContiguous());
+        Tensor tr = out.transpose(1, 2);
+        Tensor rows = tr.contiguous();
+        assertSame(out.storage(), rows.storage(), "contiguous() of the [B, S, H, D] view must not copy");
+        assertEquals(out.address(), rows.address());
+        float[] expect = Attention.scaledDotProduct(q.contiguous(), k.contiguous(), v.contiguous()).toFloatArray();
+        assertArrayEquals(expect, out.toFloatArray(), "same result as on contiguous copies");
+        Tensor flat = rows.reshape(b, s, h * d); // what a model feeds its output projection
+        assertSame(out.storage(), flat.storage());
+        // out owns its storage alone: closing it (and its views) frees it
+        tr.close();
+        rows.close();
+        flat.close();
+        Storage st = out.storage();
+        out.close();
+        assertTrue(st.isFreed(), "the result's storage has no other owner");
+
+        // contiguous q (heads outside rows) -> contiguous out, even with strided k / v
+        Tensor qc = q.contiguous();
+        Tensor o2 = Attention.scaledDotProduct(qc, k, v);
+        assertTrue(o2.isContiguous());
+        assertArrayEquals(expect, o2.toFloatArray());
+        // one head or one row: both layouts are the same memory; out is contiguous
+        Tensor q1 = headView(buf, 0, 1);
+        assertTrue(Attention.scaledDotProduct(q1, headView(buf, h, 1), headView(buf, 2 * h, 1)).isContiguous());
+        // half types (through F32 on the CPU) follow the same rule
+        Tensor bufH = buf.to(DType.BF16);
+        Tensor oh = Attention.scaledDotProduct(headView(bufH, 0, h), headView(bufH, h, h), headView(bufH, 2 * h, h));
+        assertEquals(DType.BF16, oh.dtype());
+        assertArrayEquals(new long[] {s * h * d, d, h * d, 1}, oh.strides());
+        assertRel(oh.toFloatArray(), expect, 2e-2, "bf16 strided");
+    }
+
+    /** A view whose head_dim is not unit stride is copied first (the kernels need unit-stride rows). */
+    @Test
+    void nonUnitLastStrideIsCopied() {
+        Random rnd = new Random(131);
+        int b = 2, h = 2, sq = 9, sk = 13, d = 16;
+        float[] q = random(rnd, b * h * sq * d, 1.0);
+        float[] k = random(rnd, b * h * sk * d, 1.0);
+        float[] v = random(rnd, b * h * sk * d, 1.0);
+        double[] ref = reference(q, k, v, b, h, h, sq, sk, d, sk, null, 1 / Math.sqrt(d), true);
+        // [B, H, D, S] buffers transposed to [B, H, S, D]: stride of head_dim = S
+        Tensor tq = transposedLast2(q, b, h, sq, d);
+        Tensor tk = transposedLast2(k, b, h, sk, d);
+        assertEquals(sq, tq.strides()[3]);
+        Tensor out = Attention.scaledDotProduct(tq, tk, Tensor.of(v, b, h, sk, d), true);
+        assertTrue(out.isContiguous());
+        assertRel(out.toFloatArray(), ref, 1e-5, "non-unit last stride");
+    }
+
+    /** {@code [b, h, s, d]} values held as a {@code [b, h, d, s]} tensor, returned as its transpose(2, 3) view. */
+    static Tensor transposedLast2(float[] x, int b, int h, int s, int d) {
+        float[] t = new float[x.length];
+        for (int bh = 0; bh < b * h; bh++) {
+            for (int i = 0; i < s; i++) {
+                for (int c = 0; c < d; c++) {
+                    t[(bh * d + c) * s + i] = x[(bh * s + i) * d + c];
+                }
+            }
+        }
+        return Tensor.of(t, b, h, d, s).transpose(2, 3);
+    }
+
+    /**
+     * The native entry points directly: the contiguous form is the strided form with contiguous strides (same bits);
+     * bad strides are refused with a message naming them, before anything is read.
+     */
+    @Test
+    void nativeStridedEntryPoint() {
+        Random rnd = new Random(141);
+        int b = 1, h = 2, hkv = 1, sq = 5, sk = 600, d = 32, cap = 700;
+        Tensor q = Tensor.of(random(rnd, b * h * sq * d, 1.0), b, h, sq, d);
+        Tensor k = Tensor.of(random(rnd, b * hkv * cap * d, 1.0), b, hkv, cap, d);
+        Tensor v = Tensor.of(random(rnd, b * hkv * cap * d, 1.0), b, hkv, cap, d);
+        Tensor o1 = Tensor.zeros(DType.F32, Device.CPU, b, h, sq, d);
+        Tensor o2 = Tensor.zeros(DType.F32, Device.CPU, b, h, sq, d);
+        float scale = 0.2f;
+        NativeStatus.check(AttentionNative.tsr_cpu_attention_f32(q.address(), k.address(), v.address(), o1.address(),
+                b, h, hkv, sq, sk, d, cap, 0, 0, scale, 1), "tsr_cpu_attention_f32");
+        NativeStatus.check(AttentionNative.tsr_cpu_attention_strided_f32(q.address(), h * sq * d, sq * d, d,
+                k.address(), hkv * cap * d, cap * d, d, v.address(), hkv * cap * d, cap * d, d, o2.address(),
+                h * sq * d, sq * d, d, b, h, hkv, sq, sk, d, 0, 0, scale, 1), "tsr_cpu_attention_strided_f32");
+        float[] a = o1.toFloatArray(), c = o2.toFloatArray();
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(Float.floatToIntBits(a[i]), Float.floatToIntBits(c[i]), "element " + i);
+        }
+        // row stride of k below head_dim
+        int rc = AttentionNative.tsr_cpu_attention_strided_f32(q.address(), h * sq * d, sq * d, d, k.address(), 0, 0,
+                d - 1, v.address(), 0, cap * d, d, o2.address(), h * sq * d, sq * d, d, b, h, hkv, sq, sk, d, 0, 0,
+                scale, 0);
+        assertEquals(NativeStatus.ERR_ARG, rc);
+        String msg = NativeStatus.lastError();
+        assertTrue(msg.contains("row stride 31 of k") && msg.contains("head_dim 32"), msg);
+        // negative stride
+        rc = AttentionNative.tsr_cpu_attention_strided_f32(q.address(), h * sq * d, -sq * d, d, k.address(), 0, 0, d,
+                v.address(), 0, 0, d, o2.address(), h * sq * d, sq * d, d, b, h, hkv, sq, sk, d, 0, 0, scale, 0);
+        assertEquals(NativeStatus.ERR_ARG, rc);
+        msg = NativeStatus.lastError();
+        assertTrue(msg.contains("negative stride for q"), msg);
+        // out strides mapping two heads to the same rows
+        rc = AttentionNative.tsr_cpu_attention_strided_f32(q.address(), h * sq * d, sq * d, d, k.address(), 0, 0, d,
+                v.address(), 0, 0, d, o2.address(), h * sq * d, d, d, b, h, hkv, sq, sk, d, 0, 0, scale, 0);
+        assertEquals(NativeStatus.ERR_ARG, rc);
+        msg = NativeStatus.lastError();
+        assertTrue(msg.contains("out strides") && msg.contains("overlap"), msg);
+        // k and v with one row each: any row stride is fine (never used)
+        NativeStatus.check(AttentionNative.tsr_cpu_attention_strided_f32(q.address(), h * sq * d, sq * d, d,
+                k.address(), 0, 0, 0, v.address(), 0, 0, 0, o2.address(), h * sq * d, sq * d, d, b, h, hkv, sq, 1, d,
+                0, 0, scale, 0), "one key");
+        float[] one = o2.toFloatArray(), v0 = java.util.Arrays.copyOf(v.toFloatArray(), d);
+        for (int r = 0; r < b * h * sq; r++) {
+            for (int x = 0; x < d; x++) {
+                assertEquals(v0[x], one[r * d + x], 1e-6f, "one key: every row is v[0]");
+            }
+        }
     }
 
     // ------------------------------------------------------------------ bad input

@@ -6,8 +6,8 @@ import org.bytedeco.javacpp.annotation.Platform;
 
 /**
  * JNI entry points of {@code native/include/tessera/attention.h}: fused scaled dot-product attention
- * (layout {@code [batch, heads, seq, head_dim]}, grouped-query, causal and key-padding masks, KV-cache
- * views through {@code kvCapacity}) on the CPU (host addresses, fp32) and on CUDA (device addresses, a
+ * (layout {@code [batch, heads, seq, head_dim]}, grouped-query, causal and key-padding masks; strided views
+ * on the CPU, KV-cache views through {@code kvCapacity}) on the CPU (host addresses, fp32) and on CUDA (device addresses, a
  * dtype code, a workspace and a {@code cudaStream_t}). Same conventions as
  * {@link dev.tessera.bindings.TesseraNative}: raw addresses, status codes, arguments validated by the
  * runtime ({@code dev.tessera.runtime.Attention}) before the call.
@@ -24,6 +24,17 @@ public final class AttentionNative {
     private AttentionNative() {}
 
     // ---- CPU ----
+    /**
+     * Strided views: q, k, v and out {@code [batch, heads, seq, head_dim]} with a unit last-dim stride and the
+     * given batch / head / row strides in floats (see {@code tsr_cpu_attention_strided_f32} in attention.h).
+     */
+    public static native int tsr_cpu_attention_strided_f32(@Cast("const float*") long q, long qStrideB,
+            long qStrideH, long qStrideS, @Cast("const float*") long k, long kStrideB, long kStrideH, long kStrideS,
+            @Cast("const float*") long v, long vStrideB, long vStrideH, long vStrideS, @Cast("float*") long out,
+            long outStrideB, long outStrideH, long outStrideS, long batch, long headsQ, long headsKv, long seqQ,
+            long seqK, long headDim, @Cast("const void*") long keyMask, int maskDtype, float scale, int causal);
+
+    /** Contiguous q / out, k / v with {@code kvCapacity} rows per head. */
     public static native int tsr_cpu_attention_f32(@Cast("const float*") long q, @Cast("const float*") long k,
             @Cast("const float*") long v, @Cast("float*") long out, long batch, long headsQ, long headsKv, long seqQ,
             long seqK, long headDim, long kvCapacity, @Cast("const void*") long keyMask, int maskDtype, float scale,

@@ -178,7 +178,9 @@ public final class BertModel implements AutoCloseable {
             long heads = config.numHeads();
             long d = config.headDim();
             long h = config.hiddenSize();
-            Tensor[] qkv = Heads.splitQkv(l.qkv().forward(x), b, s, heads, d); // [B, heads, S, D] each, one copy
+            // [B, heads, S, D] each: views of the projection on the CPU (the result comes back as the [B, heads, S, D]
+            // view of a [B, S, heads, D] tensor, so transpose + contiguous below copies nothing), one copy elsewhere
+            Tensor[] qkv = Heads.forAttention(l.qkv().forward(x), b, s, heads, d);
             Tensor ctx = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], opt).transpose(1, 2).contiguous()
                     .reshape(b, s, h);
             Tensor a = l.attnLn().forward(l.o().forwardAdd(ctx, x));

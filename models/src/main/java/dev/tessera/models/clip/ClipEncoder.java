@@ -54,7 +54,7 @@ final class ClipEncoder {
         Tensor out;
         try (Scope ls = Tessera.scope()) {
             Tensor x = l.ln1().forward(h);
-            Tensor[] qkv = Heads.splitQkv(l.qkv().forward(x), n, rows, heads, hd);
+            Tensor[] qkv = Heads.forAttention(l.qkv().forward(x), n, rows, heads, hd);
             Tensor a = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], causal);
             Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, width), h);
             Tensor m = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(act));

@@ -703,9 +703,8 @@ public final class CpuBackend implements Backend {
     // ---- attention region
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, long kvCapacity, Tensor keyMask, float scale, boolean causal,
-            Tensor out) {
-        CpuAttention.attention(q, k, v, kvCapacity, keyMask, scale, causal, out);
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor keyMask, float scale, boolean causal, Tensor out) {
+        CpuAttention.attention(q, k, v, keyMask, scale, causal, out);
     }
 
     // ---- end attention region

@@ -7,7 +7,10 @@ import dev.tessera.bindings.NativeStatus;
 import dev.tessera.bindings.jni.AttentionNative;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * CUDA kernels of the attention family ({@code tessera/attention.h}) on the backend's stream: F32, F16,
@@ -15,6 +18,9 @@ import dev.tessera.runtime.Tensor;
  * from the device's caching allocator and is released once the call is queued (the allocator reuses
  * blocks in stream order). The tensor-core kernel (F16/BF16) is {@link Attention#cudaKernel()}. Arguments have
  * been validated by the caller ({@link Attention}).
+ *
+ * <p>The kernels read contiguous q and write contiguous out; k and v either contiguous or as KV-cache views (rows
+ * {@code kvCapacity} apart per head). {@link Layout} copies any other view first (and a strided out back after).
  */
 final class CudaAttention {
     private CudaAttention() {}
@@ -25,6 +31,94 @@ final class CudaAttention {
             case V1 -> AttentionNative.KERNEL_V1;
             case V2 -> AttentionNative.KERNEL_V2;
         };
+    }
+
+    /**
+     * Rows per head of the buffer behind a [B, H, S, D] view whose heads are {@code cap·D} apart and whose
+     * rows are dense (strides [H·cap·D, cap·D, D, 1]), or -1 when the view has another layout.
+     */
+    static long kvCapacity(Tensor t) {
+        long bb = t.dim(0), h = t.dim(1), s = t.dim(2), d = t.dim(3);
+        long[] st = t.strides();
+        if (d > 1 && st[3] != 1) {
+            return -1;
+        }
+        if (s > 1 && st[2] != d) {
+            return -1;
+        }
+        long headStride;
+        if (h > 1) {
+            headStride = st[1];
+        } else if (bb > 1) {
+            headStride = st[0];
+        } else {
+            return s;
+        }
+        if (headStride <= 0 || headStride % d != 0 || headStride / d < s) {
+            return -1;
+        }
+        if (h > 1 && bb > 1 && st[0] != h * headStride) {
+            return -1;
+        }
+        return headStride / d;
+    }
+
+    /**
+     * The operands as the kernels read them: q and out contiguous (copies, or a contiguous temporary for out,
+     * when not), k and v unchanged when both are KV-cache views of the same capacity (a contiguous tensor is one,
+     * with capacity Sk), else contiguous copies. {@link #finish} copies a temporary out into the caller's view;
+     * {@link #close} frees the temporaries.
+     */
+    static final class Layout implements AutoCloseable {
+        final Tensor q, k, v, out;
+        final long kvCapacity;
+        private final Tensor target;
+        private final List<Tensor> temps = new ArrayList<>(4);
+
+        Layout(Tensor q, Tensor k, Tensor v, Tensor out) {
+            try {
+                this.q = contiguous(q);
+                long cap = kvCapacity(k);
+                if (cap < 0 || cap != kvCapacity(v)) {
+                    this.k = contiguous(k);
+                    this.v = contiguous(v);
+                    cap = k.dim(2);
+                } else {
+                    this.k = k;
+                    this.v = v;
+                }
+                this.kvCapacity = cap;
+                this.target = out;
+                this.out = out.isContiguous() ? out : temp(Tensor.empty(out.dtype(), out.device(), out.shape()));
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        private Tensor temp(Tensor t) {
+            temps.add(t);
+            return t;
+        }
+
+        private Tensor contiguous(Tensor t) {
+            return t.isContiguous() ? t : temp(t.contiguous());
+        }
+
+        /** Copies the result into the caller's out when the kernel wrote a temporary. */
+        void finish() {
+            if (out != target) {
+                Ops.copyInto(out, target);
+            }
+        }
+
+        @Override
+        public void close() {
+            for (Tensor t : temps) {
+                t.close();
+            }
+            temps.clear();
+        }
     }
 
     static void attention(Tensor q, Tensor k, Tensor v, long kvCapacity, Tensor keyMask, float scale, boolean causal,

@@ -658,15 +658,18 @@ public final class CudaBackend implements Backend {
     // ---- attention region
 
     @Override
-    public void attention(Tensor q, Tensor k, Tensor v, long kvCapacity, Tensor keyMask, float scale, boolean causal,
-            Tensor out) {
-        long s = enter(q.device());
-        long[] p = begin(s);
-        CudaAttention.attention(q, k, v, kvCapacity, keyMask, scale, causal, out, s);
-        if (p != null) {
-            end(p, "attention " + q.dtype().name().toLowerCase(java.util.Locale.ROOT) + " b" + q.dim(0) + " h"
-                    + q.dim(1) + "/" + k.dim(1) + " q" + q.dim(2) + " k" + k.dim(2) + " d" + q.dim(3)
-                    + (causal ? " causal" : "") + (keyMask != null ? " masked" : ""));
+    public void attention(Tensor q, Tensor k, Tensor v, Tensor keyMask, float scale, boolean causal, Tensor out) {
+        // the copies the kernels need (CudaAttention.Layout) are queued, and profiled, as ops of their own
+        try (CudaAttention.Layout in = new CudaAttention.Layout(q, k, v, out)) {
+            long s = enter(q.device());
+            long[] p = begin(s);
+            CudaAttention.attention(in.q, in.k, in.v, in.kvCapacity, keyMask, scale, causal, in.out, s);
+            if (p != null) {
+                end(p, "attention " + q.dtype().name().toLowerCase(java.util.Locale.ROOT) + " b" + q.dim(0) + " h"
+                        + q.dim(1) + "/" + k.dim(1) + " q" + q.dim(2) + " k" + k.dim(2) + " d" + q.dim(3)
+                        + (causal ? " causal" : "") + (keyMask != null ? " masked" : ""));
+            }
+            in.finish();
         }
     }
 
