@@ -1,5 +1,6 @@
 package dev.tessera.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -83,6 +84,32 @@ class VisionCommandsTest {
         assertEquals(0, t.code(), t.err());
         assertEquals(2, Npy.read(txt).shape()[0]);
         assertEquals(24, Npy.read(txt).shape()[1]);
+    }
+
+    @Test
+    void embedTakesSeveralValuesAfterOneImageOrTextFlag(@TempDir Path tmp) throws Exception {
+        // the contract reads "embed --model DIR (--image F... | --text T...)": "--image a.png b.webp" used to fail with
+        // "Unmatched arguments" (one value per flag); both forms must give the same rows, in order
+        String a = IMAGES.resolve("chelsea.png").toString();
+        String b = IMAGES.resolve("small.webp").toString();
+        Path one = tmp.resolve("one.npy");
+        Path many = tmp.resolve("many.npy");
+        ChatCommandTest.Run r1 = run("embed", "--model", CLIP.toString(), "--image", a, "--image", b, "--image", a,
+                "--out", one.toString());
+        assertEquals(0, r1.code(), r1.err());
+        ChatCommandTest.Run r2 = run("embed", "--model", CLIP.toString(), "--image", a, b, "--image", a, "--out",
+                many.toString());
+        assertEquals(0, r2.code(), r2.err());
+        assertArrayEquals(new long[] {3, 24}, Npy.read(many).shape());
+        assertArrayEquals(Npy.read(one).requireFloats(), Npy.read(many).requireFloats());
+        ChatCommandTest.Run t1 = run("embed", "--model", CLIP.toString(), "--text", "a photo of a cat", "--text", "dog",
+                "--text", "-the red car", "--out", one.toString());
+        assertEquals(0, t1.code(), t1.err());
+        ChatCommandTest.Run t2 = run("embed", "--model", CLIP.toString(), "--text", "a photo of a cat", "dog",
+                "-the red car", "--out", many.toString());
+        assertEquals(0, t2.code(), t2.err());
+        assertArrayEquals(new long[] {3, 24}, Npy.read(many).shape());
+        assertArrayEquals(Npy.read(one).requireFloats(), Npy.read(many).requireFloats());
     }
 
     @Test
