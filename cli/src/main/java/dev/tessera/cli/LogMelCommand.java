@@ -63,18 +63,19 @@ final class LogMelCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read " + audio + ": " + e.getMessage(), e);
         }
+        double seconds = samples.length / 16_000.0;
         LogMelConfig cfg = LogMelConfig.whisper(nMels);
         if (noPad) {
             cfg = cfg.unpadded();
         } else if (samples.length > cfg.padToSamples()) {
             System.err.printf("note: %s is %.2f s long; only its first %d s are used (--no-pad keeps all of it)%n", audio,
-                    samples.length / 16_000.0, cfg.padToSamples() / 16_000);
+                    seconds, cfg.padToSamples() / 16_000);
             samples = java.util.Arrays.copyOf(samples, cfg.padToSamples());
         }
         try (Tensor mel = LogMel.compute(samples, cfg, dev)) {
             float[] data = mel.toFloatArray();
             Npy.writeFloats(out, data, mel.shape());
-            System.out.printf("%s: %.2f s, %d channel(s) -> %s float32 [%d, %d] (%s)%n", audio, samples.length / 16_000.0, channels,
+            System.out.printf("%s: %.2f s, %d channel(s) -> %s float32 [%d, %d] (%s)%n", audio, seconds, channels,
                     out, mel.dim(0), mel.dim(1), dev);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);

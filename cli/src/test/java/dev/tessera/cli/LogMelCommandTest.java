@@ -135,6 +135,9 @@ class LogMelCommandTest {
             String err = r.err().strip();
             assertTrue(err.startsWith("error:") && !err.contains("\n"), what + " -> " + r.err());
         }
+        // an output folder that does not exist says so (used to read "cannot write P: P")
+        ChatCommandTest.Run r = run(cases[4]);
+        assertTrue(r.err().contains("(no such file or directory)"), r.err());
     }
 
     static void writeWav16(Path path, short[] pcm) throws IOException {
