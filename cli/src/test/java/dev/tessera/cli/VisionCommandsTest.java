@@ -129,6 +129,8 @@ class VisionCommandsTest {
             {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--top", "0"},
             {"classify", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString()},
             {"clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels", " , "},
+            // a repeated label used to be accepted and its first probability dropped from the JSON object
+            {"clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels", "cat, dog,cat"},
             {"clip", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--labels", "a"},
             {"embed", "--model", CLIP.toString(), "--image", IMAGES.resolve("one.png").toString(), "--text", "a"},
             {"embed", "--model", CLIP.toString()},
