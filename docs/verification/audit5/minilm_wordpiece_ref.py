@@ -44,8 +44,13 @@ def wordpiece(w):
         if cur is None: return [vocab['[UNK]']]
         out.append(cur); start = end
     return out
+SPECIAL = {a['content']: a['id'] for a in tj['added_tokens'] if a.get('special')}
 def encode(t, maxlen=256):
-    ids = [i for w in pretok(normalize(t)) for i in wordpiece(w)]
+    # special tokens typed in the text are matched first (HF tokenizers split on added tokens before normalising)
+    import re
+    ids = []
+    for part in re.split('(' + '|'.join(re.escape(s) for s in SPECIAL) + ')', t):
+        ids += [SPECIAL[part]] if part in SPECIAL else [i for w in pretok(normalize(part)) for i in wordpiece(w)]
     ids = ids[:maxlen - 2]
     return [101] + ids + [102]
 if __name__ == '__main__':

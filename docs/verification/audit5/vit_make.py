@@ -43,6 +43,8 @@ def make_vit(d, image, patch, hidden, layers, heads, mlp, classes, eps, pre, lab
     cfg = {"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": hidden,
            "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": mlp, "image_size": image,
            "patch_size": patch, "num_channels": 3, "layer_norm_eps": eps, "hidden_act": "gelu", "qkv_bias": True}
+    if not labels:
+        cfg["num_labels"] = classes
     if labels:
         cfg["id2label"] = {str(i): "lbl_%d" % i for i in range(classes)}
         cfg["label2id"] = {"lbl_%d" % i: i for i in range(classes)}

@@ -68,8 +68,9 @@ final class LogMelCommand implements Callable<Integer> {
         if (noPad) {
             cfg = cfg.unpadded();
         } else if (samples.length > cfg.padToSamples()) {
-            System.err.printf("note: %s is %.2f s long; only its first %d s are used (--no-pad keeps all of it)%n", audio,
-                    seconds, cfg.padToSamples() / 16_000);
+            System.err.printf("note: %s is %.2f s long (%d samples at 16 kHz); only its first %d s (%d samples) are used"
+                    + " (--no-pad keeps all of it)%n", audio, seconds, samples.length, cfg.padToSamples() / 16_000,
+                    cfg.padToSamples());
             samples = java.util.Arrays.copyOf(samples, cfg.padToSamples());
         }
         try (Tensor mel = LogMel.compute(samples, cfg, dev)) {

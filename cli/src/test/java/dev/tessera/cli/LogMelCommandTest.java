@@ -100,7 +100,7 @@ class LogMelCommandTest {
         Path out = tmp.resolve("mel.npy");
         ChatCommandTest.Run r = run("logmel", wav.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("only its first 30 s are used"), r.err());
+        assertTrue(r.err().contains("(496000 samples at 16 kHz); only its first 30 s (480000 samples) are used"), r.err());
         Npy.Array got = Npy.read(out);
         assertArrayEquals(new long[] {80, 3000}, got.shape());
         float[] first = new float[LogMelConfig.WHISPER_SAMPLES];
