@@ -46,6 +46,12 @@ final class ClipCommand implements Callable<Integer> {
         if (ls.isEmpty()) {
             throw new IllegalArgumentException("--labels gives no label");
         }
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String l : ls) {
+            if (!seen.add(l)) { // the JSON output keys the probabilities by label: a repeat would hide one
+                throw new IllegalArgumentException("--labels names \"" + l + "\" twice");
+            }
+        }
         if (batch <= 0) {
             throw new IllegalArgumentException("--batch must be > 0");
         }

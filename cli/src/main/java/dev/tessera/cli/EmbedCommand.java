@@ -29,7 +29,8 @@ final class EmbedCommand implements Callable<Integer> {
             description = "Model directory, maven:GROUP:ARTIFACT:VERSION, or an alias (minilm).")
     String model;
 
-    @Option(names = "--text", paramLabel = "TEXT", description = "A text to embed (repeatable).")
+    @Option(names = "--text", paramLabel = "TEXT", arity = "1..*",
+            description = "Texts to embed: --text A B ... or --text A --text B.")
     List<String> texts = new ArrayList<>();
 
     @Option(names = "--text-file", paramLabel = "FILE", description = "A UTF-8 file with one text per line (blank lines skipped).")
@@ -48,8 +49,9 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
 
-    @Option(names = "--image", paramLabel = "IMAGE",
-            description = "CLIP models: an image file, folder or .npy of pixels to embed (repeatable; not with --text).")
+    @Option(names = "--image", paramLabel = "IMAGE", arity = "1..*",
+            description = "CLIP models: image files, folders or one .npy of pixels to embed: --image A B ... or --image A"
+                    + " --image B (not with --text).")
     List<String> images = new ArrayList<>();
 
     @Override

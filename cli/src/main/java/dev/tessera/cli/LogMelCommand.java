@@ -20,7 +20,9 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code tessera logmel AUDIO --out FILE.npy [--n-mels 80|128] [--no-pad] [--device cpu|cuda]}: Whisper log-mel
  * features of a 16 kHz WAV file (any channel count, mixed to mono), written as float32 [n_mels, frames].
- * Padded to 30 s (3,000 frames) by default; {@code --no-pad} gives samples / 160 frames.
+ * Padded to 30 s (3,000 frames) by default, and longer audio is cut to its first 30 s (as Whisper's
+ * {@code pad_or_trim} and transformers' {@code WhisperFeatureExtractor} do; a note goes to stderr);
+ * {@code --no-pad} gives samples / 160 frames of the whole file.
  */
 @Command(name = "logmel", description = "Whisper log-mel features of any audio or video file (decoded by FFmpeg, mono 16 kHz), written as float32 [n_mels, frames] .npy.")
 final class LogMelCommand implements Callable<Integer> {
@@ -33,7 +35,8 @@ final class LogMelCommand implements Callable<Integer> {
     @Option(names = "--n-mels", defaultValue = "80", description = "Mel bands: 80 or 128 (default ${DEFAULT-VALUE}).")
     int nMels;
 
-    @Option(names = "--no-pad", description = "Do not pad to 30 s: samples / 160 frames.")
+    @Option(names = "--no-pad", description = "Do not pad (or cut) to 30 s: samples / 160 frames of the whole file."
+            + " Without it, audio longer than 30 s is cut to its first 30 s, as Whisper's pad_or_trim does.")
     boolean noPad;
 
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
@@ -60,14 +63,20 @@ final class LogMelCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read " + audio + ": " + e.getMessage(), e);
         }
+        double seconds = samples.length / 16_000.0;
         LogMelConfig cfg = LogMelConfig.whisper(nMels);
         if (noPad) {
             cfg = cfg.unpadded();
+        } else if (samples.length > cfg.padToSamples()) {
+            System.err.printf("note: %s is %.2f s long (%d samples at 16 kHz); only its first %d s (%d samples) are used"
+                    + " (--no-pad keeps all of it)%n", audio, seconds, samples.length, cfg.padToSamples() / 16_000,
+                    cfg.padToSamples());
+            samples = java.util.Arrays.copyOf(samples, cfg.padToSamples());
         }
         try (Tensor mel = LogMel.compute(samples, cfg, dev)) {
             float[] data = mel.toFloatArray();
             Npy.writeFloats(out, data, mel.shape());
-            System.out.printf("%s: %.2f s, %d channel(s) -> %s float32 [%d, %d] (%s)%n", audio, samples.length / 16_000.0, channels,
+            System.out.printf("%s: %.2f s, %d channel(s) -> %s float32 [%d, %d] (%s)%n", audio, seconds, channels,
                     out, mel.dim(0), mel.dim(1), dev);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + out + ": " + e.getMessage(), e);

@@ -37,13 +37,32 @@ public final class TesseraCli implements Runnable {
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new TesseraCli());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            cmd.getErr().println("error: " + ex.getMessage());
+            cmd.getErr().println("error: " + message(ex));
             if (Boolean.getBoolean("tessera.debug")) {
                 ex.printStackTrace(cmd.getErr());
             }
             return ex instanceof IllegalArgumentException ? 2 : 1;
         });
         return cl.execute(args);
+    }
+
+    /**
+     * The one-line message of a failed command; a file-system cause without a reason (NoSuchFileException's message
+     * is just the path) gets one, so "cannot write x/y.npy: x/y.npy" says why.
+     */
+    static String message(Throwable ex) {
+        String m = String.valueOf(ex.getMessage());
+        for (Throwable c = ex.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof java.nio.file.FileSystemException f && f.getReason() == null) {
+                if (f instanceof java.nio.file.NoSuchFileException) {
+                    return m + " (no such file or directory)";
+                }
+                if (f instanceof java.nio.file.AccessDeniedException) {
+                    return m + " (permission denied)";
+                }
+            }
+        }
+        return m;
     }
 
     @Override

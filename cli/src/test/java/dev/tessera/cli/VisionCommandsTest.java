@@ -1,5 +1,6 @@
 package dev.tessera.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -86,6 +87,32 @@ class VisionCommandsTest {
     }
 
     @Test
+    void embedTakesSeveralValuesAfterOneImageOrTextFlag(@TempDir Path tmp) throws Exception {
+        // the contract reads "embed --model DIR (--image F... | --text T...)": "--image a.png b.webp" used to fail with
+        // "Unmatched arguments" (one value per flag); both forms must give the same rows, in order
+        String a = IMAGES.resolve("chelsea.png").toString();
+        String b = IMAGES.resolve("small.webp").toString();
+        Path one = tmp.resolve("one.npy");
+        Path many = tmp.resolve("many.npy");
+        ChatCommandTest.Run r1 = run("embed", "--model", CLIP.toString(), "--image", a, "--image", b, "--image", a,
+                "--out", one.toString());
+        assertEquals(0, r1.code(), r1.err());
+        ChatCommandTest.Run r2 = run("embed", "--model", CLIP.toString(), "--image", a, b, "--image", a, "--out",
+                many.toString());
+        assertEquals(0, r2.code(), r2.err());
+        assertArrayEquals(new long[] {3, 24}, Npy.read(many).shape());
+        assertArrayEquals(Npy.read(one).requireFloats(), Npy.read(many).requireFloats());
+        ChatCommandTest.Run t1 = run("embed", "--model", CLIP.toString(), "--text", "a photo of a cat", "--text", "dog",
+                "--text", "-the red car", "--out", one.toString());
+        assertEquals(0, t1.code(), t1.err());
+        ChatCommandTest.Run t2 = run("embed", "--model", CLIP.toString(), "--text", "a photo of a cat", "dog",
+                "-the red car", "--out", many.toString());
+        assertEquals(0, t2.code(), t2.err());
+        assertArrayEquals(new long[] {3, 24}, Npy.read(many).shape());
+        assertArrayEquals(Npy.read(one).requireFloats(), Npy.read(many).requireFloats());
+    }
+
+    @Test
     void badInputsGiveOneLineErrors(@TempDir Path tmp) throws Exception {
         Files.createDirectories(tmp.resolve("empty-folder"));
         Path bad = tmp.resolve("bad.npy");
@@ -102,6 +129,8 @@ class VisionCommandsTest {
             {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--top", "0"},
             {"classify", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString()},
             {"clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels", " , "},
+            // a repeated label used to be accepted and its first probability dropped from the JSON object
+            {"clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels", "cat, dog,cat"},
             {"clip", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--labels", "a"},
             {"embed", "--model", CLIP.toString(), "--image", IMAGES.resolve("one.png").toString(), "--text", "a"},
             {"embed", "--model", CLIP.toString()},
