@@ -182,51 +182,8 @@ inline float row_max(const float *__restrict s, int64_t nkp) {
   return hmax<W>(m);
 }
 
-#if defined(__AVX512F__)
-// e^x for the softmax (x = score - row max: <= 0, -inf or NaN): range reduction by round(x log2 e), the Cephes
-// polynomial of vm::exp_hl on [-ln2/2, ln2/2], and vscalefps for the 2^n (exact, subnormals included, 0 below
-// the range). Same accuracy as vm::exp_f (~1 ulp), a third of its instructions. NaN propagates.
-inline __m512 exp_softmax(__m512 x) {
-  x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);  // -inf -> -104 (e^-104 = 0 in fp32); NaN kept (2nd operand)
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
-#elif defined(__AVX2__)
-// e^x for the softmax on AVX2 (x = score - row max <= 0, no NaN: the fast path checks): the same reduction and
-// polynomial; 2^n through the exponent bits, so x is clamped to the smallest normal's log (-87.34) and the
-// result set to 0 below it (e^-87.34 ~ 1.2e-38 next to the row maximum's 1: nothing is lost).
-inline __m256 exp_softmax(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.3365447505f);
-  const __m256 xc = _mm256_max_ps(x, lo);
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const __m256 y = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-  return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), y);
-}
-#endif
-
 #if defined(__AVX512F__) || defined(__AVX2__)
-// Vector helpers of the softmax fast path (one register of W floats).
+// Vector helpers of the softmax (one register of W floats).
 #if defined(__AVX512F__)
 using VR = __m512;
 inline VR vr_load(const float *p) { return _mm512_loadu_ps(p); }
@@ -235,6 +192,10 @@ inline VR vr_set(float x) { return _mm512_set1_ps(x); }
 inline VR vr_max(VR a, VR b) { return _mm512_max_ps(a, b); }
 inline VR vr_add(VR a, VR b) { return _mm512_add_ps(a, b); }
 inline VR vr_sub(VR a, VR b) { return _mm512_sub_ps(a, b); }
+inline VR vr_mul(VR a, VR b) { return _mm512_mul_ps(a, b); }
+inline VR vr_fma(VR a, VR b, VR c) { return _mm512_fmadd_ps(a, b, c); }
+inline VR vr_fnma(VR a, VR b, VR c) { return _mm512_fnmadd_ps(a, b, c); }
+inline VR vr_round(VR x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline unsigned vr_nan(VR x) { return _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); }
 #else
 using VR = __m256;
@@ -244,8 +205,51 @@ inline VR vr_set(float x) { return _mm256_set1_ps(x); }
 inline VR vr_max(VR a, VR b) { return _mm256_max_ps(a, b); }
 inline VR vr_add(VR a, VR b) { return _mm256_add_ps(a, b); }
 inline VR vr_sub(VR a, VR b) { return _mm256_sub_ps(a, b); }
+inline VR vr_mul(VR a, VR b) { return _mm256_mul_ps(a, b); }
+inline VR vr_fma(VR a, VR b, VR c) { return _mm256_fmadd_ps(a, b, c); }
+inline VR vr_fnma(VR a, VR b, VR c) { return _mm256_fnmadd_ps(a, b, c); }
+inline VR vr_round(VR x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline unsigned vr_nan(VR x) { return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))); }
 #endif
+
+// e^r for r = x - n ln2 in [-ln2/2, ln2/2] (n = round(x log2 e)): the reduction in two steps and the Cephes
+// polynomial of vm::exp_hl; the caller scales by 2^n.
+inline VR exp_reduced(VR x, VR n) {
+  VR r = vr_fnma(n, vr_set(0.693359375f), x);
+  r = vr_fnma(n, vr_set(-2.12194440e-4f), r);
+  VR p = vr_set(1.9875691500e-4f);
+  p = vr_fma(p, r, vr_set(1.3981999507e-3f));
+  p = vr_fma(p, r, vr_set(8.3334519073e-3f));
+  p = vr_fma(p, r, vr_set(4.1665795894e-2f));
+  p = vr_fma(p, r, vr_set(1.6666665459e-1f));
+  p = vr_fma(p, r, vr_set(5.0000001201e-1f));
+  return vr_fma(p, vr_mul(r, r), vr_add(r, vr_set(1.0f)));
+}
+
+#if defined(__AVX512F__)
+// e^x for the softmax (x = score - row max: <= 0, -inf or NaN) with vscalefps for the 2^n (exact, subnormals
+// included, 0 below the range). Same accuracy as vm::exp_f (~1 ulp), a third of its instructions. NaN propagates.
+inline VR exp_softmax(VR x) {
+  x = _mm512_max_ps(vr_set(-104.0f), x);  // -inf -> -104 (e^-104 = 0 in fp32); NaN kept (2nd operand)
+  const VR n = vr_round(vr_mul(x, vr_set(1.44269504088896341f)));
+  return _mm512_scalef_ps(exp_reduced(x, n), n);
+}
+#else
+// e^x for the softmax on AVX2 (x = score - row max <= 0, no NaN: the fast path checks): 2^n through the
+// exponent bits, so x is clamped to the smallest normal's log (-87.34) and the result set to 0 below it
+// (e^-87.34 ~ 1.2e-38 next to the row maximum's 1: nothing is lost).
+inline VR exp_softmax(VR x) {
+  const VR lo = vr_set(-87.3365447505f);
+  const VR xc = vr_max(x, lo);
+  const VR n = vr_round(vr_mul(xc, vr_set(1.44269504088896341f)));
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const VR y = vr_mul(exp_reduced(xc, n), _mm256_castsi256_ps(e));
+  return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), y);
+}
+#endif
+#endif  // AVX-512 / AVX2
+
+#if defined(__AVX512F__) || defined(__AVX2__)
 // Max / sum of the lanes (no NaN) by swapping halves within the register: every lane ends with the result.
 #if defined(__AVX512F__)
 inline float vr_hmax(VR x) {

@@ -1,6 +1,7 @@
 package dev.tessera.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +41,17 @@ class ChatCommandTest {
             System.setIn(oldIn);
         }
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Each command line exits non-zero with exactly one stderr line starting with {@code error:}. */
+    static void assertOneLineErrors(String[]... cases) {
+        for (String[] c : cases) {
+            Run r = run(null, c);
+            String what = String.join(" ", c);
+            assertNotEquals(0, r.code(), what);
+            String err = r.err().strip();
+            assertTrue(err.startsWith("error:") && !err.contains("\n"), what + " -> " + r.err());
+        }
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.tessera.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.runtime.Device;
@@ -128,13 +127,7 @@ class LogMelCommandTest {
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--n-mels", "64"},
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("no-such-dir/a.npy").toString()},
         };
-        for (String[] c : cases) {
-            ChatCommandTest.Run r = run(c);
-            String what = String.join(" ", c);
-            assertNotEquals(0, r.code(), what);
-            String err = r.err().strip();
-            assertTrue(err.startsWith("error:") && !err.contains("\n"), what + " -> " + r.err());
-        }
+        ChatCommandTest.assertOneLineErrors(cases);
         // an output folder that does not exist says so (used to read "cannot write P: P")
         ChatCommandTest.Run r = run(cases[4]);
         assertTrue(r.err().contains("(no such file or directory)"), r.err());

@@ -2,7 +2,6 @@ package dev.tessera.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -135,13 +134,7 @@ class VisionCommandsTest {
             {"embed", "--model", CLIP.toString(), "--image", IMAGES.resolve("one.png").toString(), "--text", "a"},
             {"embed", "--model", CLIP.toString()},
         };
-        for (String[] c : cases) {
-            ChatCommandTest.Run r = run(c);
-            String what = String.join(" ", c);
-            assertNotEquals(0, r.code(), what);
-            String err = r.err().strip();
-            assertTrue(err.startsWith("error:") && !err.contains("\n"), what + " -> " + r.err());
-        }
+        ChatCommandTest.assertOneLineErrors(cases);
         // 1x1 image works
         ChatCommandTest.Run one = run("classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString());
         assertEquals(0, one.code(), one.err());
