@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The CPU backend: libtessera's C++ kernels (AVX2/AVX-512, threaded) and OpenBLAS for GEMM. Computes
  * in fp32; F16/BF16 tensors are converted to fp32 around each op. Host memory is 64-byte aligned; freed blocks of
- * 1 MiB and more are cached for reuse ({@link HostBlockCache}, {@code -Dtessera.cpu.cacheBytes}).
+ * 128 KiB and more are cached for reuse ({@link HostBlockCache}, {@code -Dtessera.cpu.cacheBytes}).
  */
 public final class CpuBackend implements Backend {
     private static final int ALIGN = 64;

@@ -9,7 +9,8 @@ import java.util.Map;
  * layer or call reuses pages that are already mapped instead of a fresh {@code malloc} (which, for blocks of
  * megabytes, glibc serves with {@code mmap}: every page then faults and is zeroed on first touch, ~22 000 faults per
  * ViT-B/16 forward at batch 8). Blocks below {@link #MIN_BYTES} are left to {@code malloc}. A request is served by a
- * cached block of exactly its size class (sizes rounded up to {@link #ROUND} bytes); a freed block is kept while the
+ * cached block of exactly its size class (sizes rounded up to {@link #SMALL_ROUND} bytes under 1 MiB, {@link #ROUND}
+ * bytes above); a freed block is kept while the
  * cache holds at most {@code capacity} bytes, else released at once. Thread-safe (frees may come from any thread).
  */
 public final class HostBlockCache {
@@ -21,10 +22,18 @@ public final class HostBlockCache {
         void free(long address);
     }
 
-    /** Smallest block the cache keeps. */
-    public static final long MIN_BYTES = 1L << 20;
-    /** Size-class granularity of cached blocks. */
+    /**
+     * Smallest block the cache keeps: glibc's initial mmap threshold. Blocks from here to 1 MiB matter as much as
+     * the big ones: glibc serves them from the top of its heap once its dynamic mmap threshold has grown, and trims
+     * the heap again when they are freed, so depending on where a process's other allocations happen to sit, the
+     * same activation faults its pages in on every call or never (MiniLM's [128, 1152] q|k|v projection took 0.6 or
+     * 1.1 ms per call from one process to the next until these blocks were cached).
+     */
+    public static final long MIN_BYTES = 128L << 10;
+    /** Size-class granularity of cached blocks of 1 MiB and more. */
     public static final long ROUND = 64L << 10;
+    /** Size-class granularity of cached blocks under 1 MiB (a page: activations of one shape reuse exactly). */
+    public static final long SMALL_ROUND = 4L << 10;
 
     private final Raw raw;
     private final long capacity;
@@ -42,7 +51,11 @@ public final class HostBlockCache {
 
     /** The size a request of {@code bytes} is rounded to (its size class); blocks below MIN_BYTES keep their size. */
     public static long blockSize(long bytes) {
-        return bytes < MIN_BYTES ? bytes : (bytes + ROUND - 1) / ROUND * ROUND;
+        if (bytes < MIN_BYTES) {
+            return bytes;
+        }
+        long unit = bytes < (1L << 20) ? SMALL_ROUND : ROUND;
+        return (bytes + unit - 1) / unit * unit;
     }
 
     /**

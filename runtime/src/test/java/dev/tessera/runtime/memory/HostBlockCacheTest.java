@@ -65,6 +65,27 @@ class HostBlockCacheTest {
     }
 
     @Test
+    void midSizedBlocksAreCachedInPageClasses() {
+        FakeRaw raw = new FakeRaw();
+        HostBlockCache c = new HostBlockCache(raw, 64L << 20);
+        long mid = 128 * 1152 * 4 + 64; // MiniLM's q|k|v activation at batch 1 plus the alignment slack
+        assertEquals(mid + (4096 - mid % 4096), HostBlockCache.blockSize(mid));
+        long a = c.allocate(mid);
+        c.release(a, mid);
+        assertEquals(a, c.allocate(mid), "freed 590 KB block reused");
+        assertEquals(1, raw.mallocs);
+        long nextPage = HostBlockCache.blockSize(mid) + 1; // one byte past the class: another class
+        long b = c.allocate(nextPage);
+        assertNotEquals(a, b);
+        // under MIN_BYTES nothing is kept
+        long small = HostBlockCache.MIN_BYTES - 1;
+        assertEquals(small, HostBlockCache.blockSize(small));
+        long s = c.allocate(small);
+        c.release(s, small);
+        assertEquals(0, c.cachedBytes());
+    }
+
+    @Test
     void capacityBoundsTheCacheAndFailureEmptiesItOnce() {
         FakeRaw raw = new FakeRaw();
         HostBlockCache c = new HostBlockCache(raw, 5L << 20);
