@@ -60,6 +60,12 @@ TSR_API int tsr_cuda_compiled(void);
 TSR_API const char *tsr_cuda_archs(void);
 /* Message of the last failed call on this thread ("" if none). */
 TSR_API const char *tsr_last_error(void);
+/* Host memory for CPU tensors: at least `bytes` bytes (a request below 1 counts as 1), 64-byte aligned; a block
+ * of 2 MiB or more starts on a 2 MiB boundary and its whole 2 MiB pages are advised as transparent huge pages
+ * (madvise MADV_HUGEPAGE, where the kernel offers it), so its placement in the caches does not depend on which
+ * physical pages a process happens to get. NULL when out of memory. Free with tsr_host_free (NULL is a no-op). */
+TSR_API void *tsr_host_alloc(int64_t bytes);
+TSR_API void tsr_host_free(void *p);
 /* Returns x + 1: used to measure the Java -> native round trip. */
 TSR_API int tsr_noop(int x);
 

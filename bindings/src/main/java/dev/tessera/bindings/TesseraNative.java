@@ -30,6 +30,8 @@ public final class TesseraNative {
     public static native @Cast("const char*") org.bytedeco.javacpp.BytePointer tsr_cuda_archs();
     public static native @Cast("const char*") org.bytedeco.javacpp.BytePointer tsr_last_error();
     public static native int tsr_noop(int x);
+    public static native @Cast("void*") long tsr_host_alloc(long bytes);
+    public static native void tsr_host_free(@Cast("void*") long p);
 
     // ---- core.h, CPU ----
     public static native int tsr_cpu_binary_f32(int op, @Cast("const float*") long a, @Cast("const float*") long b,

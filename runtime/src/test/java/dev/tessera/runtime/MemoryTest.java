@@ -16,6 +16,21 @@ class MemoryTest {
     }
 
     @Test
+    void cpuTensorsAreAlignedAndLargeOnesStartOnAHugePage() {
+        // 64-byte alignment for every size; blocks of 2 MiB and more on a 2 MiB boundary (tsr_host_alloc)
+        for (long n : new long[] {1, 17, 4096, 300_000, 1 << 20, 3 << 20}) {
+            try (Tensor t = Tensor.zeros(DType.F32, Device.CPU, n)) {
+                assertEquals(0, t.address() % 64, n + " floats");
+                if (n * 4 >= 2L << 20) {
+                    assertEquals(0, t.address() % (2L << 20), n + " floats: a huge-page boundary");
+                }
+                float[] back = t.toFloatArray();
+                assertEquals(0f, back[(int) n - 1]);
+            }
+        }
+    }
+
+    @Test
     void tenThousandOpCallsInScopesLeaveMemoryWhereItWas() {
         Random rnd = new Random(1);
         int rows = 8;

@@ -26,7 +26,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import org.bytedeco.javacpp.Pointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,12 +44,12 @@ public final class CpuBackend implements Backend {
     private final HostBlockCache blocks = new HostBlockCache(new HostBlockCache.Raw() {
         @Override
         public long malloc(long bytes) {
-            return Pointer.malloc(bytes).address();
+            return tsr_host_alloc(bytes); // blocks of 2 MiB and up: huge-page aligned, see tessera.h
         }
 
         @Override
         public void free(long address) {
-            Pointer.free(Addresses.pointer(address));
+            tsr_host_free(address);
         }
     }, Math.max(0, CACHE_BYTES));
     private final AtomicLong peak = new AtomicLong();
