@@ -11,10 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.bindings.NativeStatus;
 import dev.tessera.bindings.jni.AttentionNative;
+import dev.tessera.runtime.testing.ScopePerTest;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -23,19 +23,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * computed row by row in double (bound fp32 ≤ 1e-5 relative), on seeded random data of odd sizes; plus the
  * argument checks, which must throw before any native call.
  */
+@ExtendWith(ScopePerTest.class)
 class AttentionTest {
-    private Scope scope;
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
-
     // ------------------------------------------------------------------ reference
 
     static float[] random(Random rnd, int n, double amp) {

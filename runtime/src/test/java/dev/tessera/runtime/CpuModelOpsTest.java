@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.runtime.testing.ScopePerTest;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -22,21 +22,10 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The ops the model pipelines need (copyInto between views, concat, the unary table, RoPE, last-dim
  * reductions, batched matmul / linear) on the CPU backend against float64 / index-exact Java references.
  */
+@ExtendWith(ScopePerTest.class)
 class CpuModelOpsTest {
     static final double F32_TOL = 1e-5;
     static final double HALF_TOL = 1e-2;
-
-    private Scope scope;
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
 
     static Tensor f32(float[] data, long... shape) {
         return Tensor.of(data, Device.CPU, shape);

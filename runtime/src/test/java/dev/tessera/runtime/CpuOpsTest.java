@@ -12,37 +12,26 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.tessera.runtime.testing.ScopePerTest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** Every op of {@link Ops} on the CPU backend against the float64 {@link Reference64}. */
+@ExtendWith(ScopePerTest.class)
 class CpuOpsTest {
     static final double F32_TOL = 1e-5;
     static final double HALF_TOL = 1e-2;
     static final int[] ROWS = {1, 3, 17};
     static final int[] COLS = {1, 7, 33, 100, 1000, 4097};
-
-    private Scope scope;
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
 
     static Stream<Arguments> sizes() {
         List<Arguments> a = new ArrayList<>();

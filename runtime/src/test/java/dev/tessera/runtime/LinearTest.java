@@ -6,30 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.runtime.testing.ScopePerTest;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The fused linear layer ({@link Ops#linear(Tensor, Tensor, Tensor, FusedActivation, Tensor)} and its
  * {@link PackedWeight} form) on the CPU backend against a float64 Java reference: odd sizes (every tail of the
  * register tiles and panels), with and without bias, each activation, a residual, views as input, 3-D inputs.
  */
+@ExtendWith(ScopePerTest.class)
 class LinearTest {
     private static final double TOL = 1e-5;
-    private Scope scope;
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
-
     private static Tensor f32(float[] data, long... shape) {
         return Tensor.of(data, Device.CPU, shape);
     }

@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.runtime.PatchEmbedding.Layout;
+import dev.tessera.runtime.testing.ScopePerTest;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -21,20 +21,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (no im2col, no GEMM), by relative error ‖out − ref‖/‖ref‖ ≤ 1e-5 in fp32; random seeded data, odd sizes,
  * outputs poisoned with NaN before each op; plus the bad-input checks.
  */
+@ExtendWith(ScopePerTest.class)
 class PatchEmbeddingTest {
     static final double F32_TOL = 1e-5;
-
-    private Scope scope;
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
 
     // ------------------------------------------------------------------ float64 references
 

@@ -15,6 +15,7 @@ import dev.tessera.runtime.rbm.RbmConfig;
 import dev.tessera.runtime.rbm.RbmGradient;
 import dev.tessera.runtime.rbm.RbmParams;
 import dev.tessera.runtime.rbm.VisibleType;
+import dev.tessera.runtime.testing.ScopePerTest;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -22,9 +23,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The RBM ops on the CPU against independent float64 references written here: Philox known answers,
@@ -32,20 +32,9 @@ import org.junit.jupiter.api.Test;
  * with the same uniforms, the CD-k gradient against the exact gradient of a tiny RBM (all 2^10 states),
  * determinism over thread counts, MNIST training, and bad input.
  */
+@ExtendWith(ScopePerTest.class)
 class RbmTest {
     static final Device CPU = Device.CPU;
-    private Scope scope;
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
-
     static float[] randn(SplittableRandom r, int n, double std) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) {

@@ -8,12 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
-import dev.tessera.runtime.Tessera;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import dev.tessera.runtime.testing.ScopePerTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the CUDA attention kernels are handed ({@link CudaAttention.Layout}), checked on CPU tensors (only strides
@@ -21,19 +19,8 @@ import org.junit.jupiter.api.Test;
  * (a contiguous tensor, a cache sliced along the sequence), any other view copied; a strided out gets the result
  * copied back.
  */
+@ExtendWith(ScopePerTest.class)
 class CudaAttentionLayoutTest {
-    private Scope scope;
-
-    @BeforeEach
-    void open() {
-        scope = Tessera.scope();
-    }
-
-    @AfterEach
-    void close() {
-        scope.close();
-    }
-
     static Tensor iota(long... shape) {
         long n = 1;
         for (long d : shape) {
