@@ -126,7 +126,10 @@ public final class MiniLmBench {
                 final int nThreads = threads;
                 Runnable blas1 = () -> OpenBlas.setThreads(1);
                 Runnable blasN = () -> OpenBlas.setThreads(nThreads);
-                for (int w = 0; w < 2; w++) { // warm-up
+                // warm-up: at least 2 calls of each and 4 s in all, so the JIT's background compiles (which take a
+                // core of the two away for whole milliseconds) are over before anything is timed
+                long warmEnd = System.nanoTime() + 4_000_000_000L;
+                for (int w = 0; w < 2 || System.nanoTime() < warmEnd; w++) {
                     blas1.run();
                     tessera.run();
                     blasN.run();
@@ -177,7 +180,8 @@ public final class MiniLmBench {
         doc.put("tesseraThreads", TesseraNative.tsr_cpu_threads());
         doc.put("openblasThreads", "1 and " + threads + " (see tesseraConfig per row)");
         doc.put("method", "same process, same random token ids (no padding), rounds alternate Tessera / ORT, each round"
-                + " times max(2, 48/batch) calls of each configuration after 2 warm-up calls; median of " + rounds
+                + " times max(2, 48/batch) calls of each configuration after a warm-up of at least 2 calls of each and"
+                + " 4 s in all (JIT compiles done); median of " + rounds
                 + " rounds; Tessera with OpenBLAS on 1 thread (blas1, the default: large sgemms split into single-threaded"
                 + " blocks over TESSERA_NUM_THREADS threads) and on " + threads + " threads (blasN, no split), its kernel"
                 + " pool on TESSERA_NUM_THREADS; ORT: intra-op "
