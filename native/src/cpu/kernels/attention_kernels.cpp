@@ -16,6 +16,7 @@
 #include "attention_table.h"
 #include "tessera/tessera.h"
 #include "vmath.h"
+#include "hreduce.h"
 
 #include "isa_unit.h"
 
@@ -134,40 +135,6 @@ inline void pv_rows(const float *__restrict p, const float *__restrict v, int64_
 inline bool key_kept(const void *mask, int dtype, int64_t j) {
   if (mask == nullptr) return true;
   return dtype == TSR_I64 ? static_cast<const int64_t *>(mask)[j] != 0 : static_cast<const int32_t *>(mask)[j] != 0;
-}
-
-// NaN-propagating max: once a NaN is seen it stays.
-inline float nmax(float m, float x) { return vm::sel((x > m) | (x != x), x, m); }
-
-// Horizontal NaN-propagating max / sum of an N-float vector by halving (log2 N vector steps instead of
-// N scalar ones: these run once per row and key tile).
-template <int N>
-struct HV {
-  typedef float f __attribute__((vector_size(N * sizeof(float))));
-  typedef int32_t i __attribute__((vector_size(N * sizeof(float))));
-};
-template <int N>
-inline float hmax(typename HV<N>::f v) {
-  if constexpr (N == 2) {
-    return nmax(v[0], v[1]);
-  } else {
-    typename HV<N / 2>::f lo, hi;
-    std::memcpy(&lo, &v, sizeof lo);
-    std::memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof lo, sizeof hi);
-    const typename HV<N / 2>::i upd = (hi > lo) | (hi != hi);
-    return hmax<N / 2>(upd ? hi : lo);
-  }
-}
-template <int N>
-inline float hsum(typename HV<N>::f v) {
-  if constexpr (N == 2) {
-    return v[0] + v[1];
-  } else {
-    typename HV<N / 2>::f lo, hi;
-    std::memcpy(&lo, &v, sizeof lo);
-    std::memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof lo, sizeof hi);
-    return hsum<N / 2>(lo + hi);
-  }
 }
 
 // NaN-propagating max of the first nkp (a multiple of W) scores of a row (vector lanes, then across them).
@@ -321,9 +288,7 @@ inline float row_exp_sum(float *__restrict s, int64_t nkp, float mx) {
     _mm512_storeu_ps(s + j, e);
     a = _mm512_add_ps(a, e);
   }
-  vf av;
-  std::memcpy(&av, &a, sizeof av);
-  return hsum<W>(av);
+  return vr_hsum(a);
 #else
   for (int64_t j = 0; j < nkp; ++j) s[j] = vm::exp_f(s[j] - mx);
   vf a = vf{};

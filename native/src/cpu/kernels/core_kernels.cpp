@@ -11,6 +11,7 @@
 #include "half.h"
 #include "tessera/tessera.h"
 #include "vmath.h"
+#include "hreduce.h"
 
 #if defined(__AVX2__) || defined(__AVX512F__) || defined(__F16C__) || defined(__SSE2__)
 #include <immintrin.h>
@@ -98,27 +99,6 @@ inline double row_sum(const float *x, int64_t n) {
 // The error stays at a few ulp of the block sums whatever the row length (the fp32 reductions DESIGN.md asks
 // for), at the cost of one float pass instead of a widening one.
 constexpr int64_t kNormBlock = 1024;
-// Sum of the lanes by halving (log2 VW dependent adds instead of VW).
-template <int N>
-inline float hsum_n(const float *v) {  // v: N floats in a vector register or on the stack
-  if constexpr (N == 1) {
-    return v[0];
-  } else {
-    typedef float half_t __attribute__((vector_size(N / 2 * sizeof(float))));
-    half_t lo, hi;
-    std::memcpy(&lo, v, sizeof lo);
-    std::memcpy(&hi, v + N / 2, sizeof hi);
-    const half_t s = lo + hi;
-    float r[N / 2];
-    std::memcpy(r, &s, sizeof r);
-    return hsum_n<N / 2>(r);
-  }
-}
-inline float hsum(vfloat v) {
-  float r[VW];
-  std::memcpy(r, &v, sizeof r);
-  return hsum_n<VW>(r);
-}
 template <class F>
 inline double row_reduce_blocked(const float *x, int64_t n, F f) {
   double total = 0.0;
@@ -138,7 +118,7 @@ inline double row_reduce_blocked(const float *x, int64_t n, F f) {
       a2 += f(h2);
       a3 += f(h3);
     }
-    total += hsum((a0 + a1) + (a2 + a3));
+    total += hsum<VW>((a0 + a1) + (a2 + a3));
   }
   for (; i < n; ++i) {
     vfloat v = vfloat{} + x[i];

@@ -145,22 +145,8 @@ public final class PixelMlp implements DigitClassifier {
                             w2[i] += vw2[i];
                         }
                     }
-                    for (int q = 0; q < classes; q++) {
-                        float gr = 0;
-                        for (int r = 0; r < batch; r++) {
-                            gr += g[r * classes + q];
-                        }
-                        vb2[q] = 0.9f * vb2[q] - lr * gr;
-                        b2[q] += vb2[q];
-                    }
-                    for (int k = 0; k < hidden; k++) {
-                        float gr = 0;
-                        for (int r = 0; r < batch; r++) {
-                            gr += dh[r * hidden + k];
-                        }
-                        vb1[k] = 0.9f * vb1[k] - lr * gr;
-                        b1[k] += vb1[k];
-                    }
+                    biasStep(g, batch, classes, vb2, b2, lr);
+                    biasStep(dh, batch, hidden, vb1, b1, lr);
                     for (int i = 0; i < w1.length; i++) {
                         vw1[i] = 0.9f * vw1[i] - lr * (gw1[i] + decay * w1[i]);
                         w1[i] += vw1[i];
@@ -170,6 +156,18 @@ public final class PixelMlp implements DigitClassifier {
             }
         }
         return new PixelMlp(w1, b1, w2, b2, d, hidden, classes);
+    }
+
+    /** Momentum step of a bias from the per-row gradients {@code grad [rows, n]} (summed over the rows). */
+    private static void biasStep(float[] grad, int rows, int n, float[] velocity, float[] bias, float lr) {
+        for (int q = 0; q < n; q++) {
+            float gr = 0;
+            for (int r = 0; r < rows; r++) {
+                gr += grad[r * n + q];
+            }
+            velocity[q] = 0.9f * velocity[q] - lr * gr;
+            bias[q] += velocity[q];
+        }
     }
 
     /** Softmax of row r's output layer (hidden activations {@code hid[r·h ..]}) into {@code out[o·c ..]}. */
