@@ -134,28 +134,12 @@ inline uint16_t ld16(uint32_t a) {
 }
 }  // namespace emu
 
+#include "cuda/attention_mma.cuh"  // MmaArgs, mma_block, key_kept, i64min / i64max
+
 namespace tsr {
 namespace cuda {
 namespace attn {
 
-struct MmaArgs {  // as in attention.cu
-  const void *q, *k, *v;
-  void *out;
-  int64_t heads_q, heads_kv, seq_q, seq_k, d, cap;
-  const void *mask;
-  int mask_dtype;
-  float scale_log2;
-  int causal;
-};
-
-inline int64_t i64min(int64_t a, int64_t b) { return a < b ? a : b; }
-inline int64_t i64max(int64_t a, int64_t b) { return a > b ? a : b; }
-
-inline bool key_kept(const void *mask, int mask_dtype, int64_t idx) {
-  if (mask == nullptr) return true;
-  return mask_dtype == TSR_I64 ? static_cast<const int64_t *>(mask)[idx] != 0
-                               : static_cast<const int32_t *>(mask)[idx] != 0;
-}
 
 template <typename T>
 struct MmaOp {

@@ -34,6 +34,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "attention_mma.cuh"
 #include "cuda_common.cuh"
 #include "tessera/attention.h"
 
@@ -43,17 +44,8 @@ namespace attn {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-__host__ __device__ __forceinline__ int64_t i64min(int64_t a, int64_t b) { return a < b ? a : b; }
-__host__ __device__ __forceinline__ int64_t i64max(int64_t a, int64_t b) { return a > b ? a : b; }
-
 // NaN-propagating max (fmaxf drops NaN; a NaN score must reach the output).
 __device__ __forceinline__ float nanmax(float a, float b) { return (b > a || b != b) ? b : a; }
-
-__device__ __forceinline__ bool key_kept(const void *mask, int mask_dtype, int64_t idx) {
-  if (mask == nullptr) return true;
-  return mask_dtype == TSR_I64 ? static_cast<const int64_t *>(mask)[idx] != 0
-                               : static_cast<const int32_t *>(mask)[idx] != 0;
-}
 
 // ============================================================================ tensor-core kernel
 
@@ -146,15 +138,6 @@ __device__ __forceinline__ void stage_tile(T *sm, const T *g, int64_t d, int nro
   }
 }
 
-struct MmaArgs {
-  const void *q, *k, *v;
-  void *out;
-  int64_t heads_q, heads_kv, seq_q, seq_k, d, cap;
-  const void *mask;
-  int mask_dtype;
-  float scale_log2;
-  int causal;
-};
 
 template <typename T, int DP, bool VEC>
 __global__ void __launch_bounds__(kMmaThreads) flash_mma(MmaArgs a) {
@@ -170,21 +153,12 @@ __global__ void __launch_bounds__(kMmaThreads) flash_mma(MmaArgs a) {
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int g = lane >> 2, t4 = lane & 3;
-  const int64_t qb = a.causal ? (gridDim.x - 1 - blockIdx.x) : blockIdx.x;  // heaviest blocks first
-  const int64_t h = blockIdx.y, b = blockIdx.z;
-  const int64_t group = a.heads_q / a.heads_kv;
-  const int64_t q0 = qb * kBQ;
-  const int rows_q = static_cast<int>(i64min(kBQ, a.seq_q - q0));
   const int64_t d = a.d, sk = a.seq_k;
-  const T *qp = static_cast<const T *>(a.q) + ((b * a.heads_q + h) * a.seq_q + q0) * d;
-  const int64_t kvoff = (b * a.heads_kv + h / group) * a.cap * d;
-  const T *kp = static_cast<const T *>(a.k) + kvoff;
-  const T *vp = static_cast<const T *>(a.v) + kvoff;
-  const void *mrow = a.mask ? static_cast<const char *>(a.mask) + b * sk * (a.mask_dtype == TSR_I64 ? 8 : 4)
-                            : nullptr;
-  const int64_t shift = sk - a.seq_q;  // causal: row i sees keys j <= i + shift
-  int64_t visible = sk;
-  if (a.causal) visible = i64min(sk, q0 + rows_q + shift);  // keys [0, visible) matter to the block
+  const MmaBlock<T> blk = mma_block<T>(a, kBQ, d);
+  const int64_t q0 = blk.q0, shift = blk.shift, visible = blk.visible;
+  const int rows_q = blk.rows_q;
+  const T *qp = blk.q, *kp = blk.k, *vp = blk.v;
+  const void *mrow = blk.mask;
   const int ntiles = visible > 0 ? static_cast<int>((visible + kBK - 1) / kBK) : 0;
 
   // prologue: Q and K tile 0
@@ -315,7 +289,7 @@ __global__ void __launch_bounds__(kMmaThreads) flash_mma(MmaArgs a) {
     lt += __shfl_xor_sync(0xffffffffu, lt, 2);
     inv[r] = lt == 0.0f ? 0.0f : 1.0f / lt;  // a row that saw no key gets zeros
   }
-  T *op = static_cast<T *>(a.out) + ((b * a.heads_q + h) * a.seq_q + q0) * d;
+  T *op = blk.out;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const int row = warp * 16 + g + r * 8;

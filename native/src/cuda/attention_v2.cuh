@@ -1,6 +1,7 @@
 // flash_mma_v2: the second tensor-core forward kernel of tessera/attention.h (F16 / BF16, head_dim 64 and 128,
 // 16-byte aligned rows). Included by attention.cu inside namespace tsr::cuda::attn, after the mma / ldmatrix /
-// cp.async helpers it uses (MmaOp, ldsm_x4, ldsm_x4_t, cp_async16, cp_async_commit, cp_async_wait, key_kept).
+// cp.async helpers it uses (MmaOp, ldsm_x4, ldsm_x4_t, cp_async16, cp_async_commit, cp_async_wait); MmaArgs,
+// mma_block and key_kept come from attention_mma.cuh.
 //
 // Design (the flash-attention-2 recipe on sm_80 instructions; sm_90 runs them as they are):
 //  - a block of 4 warps owns 128 query rows of one (batch, head); warp w owns the 32 contiguous rows
@@ -191,21 +192,12 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int g = lane >> 2, t4 = lane & 3;
-  const int64_t qb = a.causal ? (gridDim.x - 1 - blockIdx.x) : blockIdx.x;  // heaviest blocks first
-  const int64_t h = blockIdx.y, b = blockIdx.z;
-  const int64_t group = a.heads_q / a.heads_kv;
-  const int64_t q0 = qb * kV2BM;
-  const int rows_q = static_cast<int>(i64min(kV2BM, a.seq_q - q0));
   const int64_t sk = a.seq_k;
-  const T *qp = static_cast<const T *>(a.q) + ((b * a.heads_q + h) * a.seq_q + q0) * D;
-  const int64_t kvoff = (b * a.heads_kv + h / group) * a.cap * D;
-  const T *kp = static_cast<const T *>(a.k) + kvoff;
-  const T *vp = static_cast<const T *>(a.v) + kvoff;
-  const void *mrow = a.mask ? static_cast<const char *>(a.mask) + b * sk * (a.mask_dtype == TSR_I64 ? 8 : 4)
-                            : nullptr;
-  const int64_t shift = sk - a.seq_q;  // causal: row i sees keys j <= i + shift
-  int64_t visible = sk;
-  if (a.causal) visible = i64min(sk, q0 + rows_q + shift);  // keys [0, visible) matter to the block
+  const MmaBlock<T> blk = mma_block<T>(a, kV2BM, D);
+  const int64_t q0 = blk.q0, shift = blk.shift, visible = blk.visible;
+  const int rows_q = blk.rows_q;
+  const T *qp = blk.q, *kp = blk.k, *vp = blk.v;
+  const void *mrow = blk.mask;
   const int ntiles = visible > 0 ? static_cast<int>((visible + BN - 1) / BN) : 0;
   const int wrow0 = warp * kV2RowsPerWarp;           // the warp's first row in the block
   const bool warp_active = wrow0 < rows_q;           // warp-uniform: some of its rows are real queries
@@ -367,7 +359,7 @@ __global__ void __launch_bounds__(kV2Threads) flash_mma_v2(MmaArgs a) {
   cp_async_wait<0>();  // nothing in flight at exit (ntiles == 0 leaves the Q copies of group 0 unwaited)
   // ---- normalise and store
   if (!warp_active) return;
-  T *op = static_cast<T *>(a.out) + ((b * a.heads_q + h) * a.seq_q + q0) * D;
+  T *op = blk.out;
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
