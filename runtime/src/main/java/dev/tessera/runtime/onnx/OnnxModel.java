@@ -112,6 +112,35 @@ public final class OnnxModel {
         this.outputs = g.getOutputList().stream().map(OnnxModel::valueInfo).toList();
     }
 
+    /** {@code base} with other nodes and initializers (a rewrite of its graph, see {@link #dequantized()}). */
+    OnnxModel(OnnxModel base, List<OnnxNode> nodes, Map<String, OnnxTensor> initializers) {
+        this.source = base.source;
+        this.irVersion = base.irVersion;
+        this.producer = base.producer;
+        this.opsets = base.opsets;
+        this.inputs = base.inputs;
+        this.outputs = base.outputs;
+        this.nodes = List.copyOf(nodes);
+        this.initializers = Collections.unmodifiableMap(new LinkedHashMap<>(initializers));
+        Map<String, OnnxTensor> consts = new LinkedHashMap<>();
+        for (OnnxNode node : this.nodes) {
+            for (String out : node.outputs()) {
+                if (!out.isEmpty()) {
+                    producers.put(out, node);
+                    if (base.constants.containsKey(out) && node.opType().equals("Constant")) {
+                        consts.put(out, base.constants.get(out));
+                    }
+                }
+            }
+            for (String in : node.inputs()) {
+                if (!in.isEmpty()) {
+                    consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(node);
+                }
+            }
+        }
+        this.constants = Collections.unmodifiableMap(consts);
+    }
+
     /** Reads and checks {@code file}. */
     public static OnnxModel read(Path file) {
         if (file == null) {
@@ -228,6 +257,32 @@ public final class OnnxModel {
             }
         }
         return out;
+    }
+
+    /**
+     * This model with its quantized linear algebra turned back into float: the INT8/UINT8 weights are dequantized
+     * once ({@code (q - zeroPoint) * scale}, per tensor or per channel) into FLOAT initializers and the nodes that
+     * used them become their float equivalents, so a model built for float graphs can load the weights of a
+     * quantized export. Rewritten patterns (those of ONNX Runtime's {@code quantize_dynamic} and of QDQ exports):
+     * <ul>
+     *   <li>{@code DynamicQuantizeLinear(x)} → {@code MatMulInteger(·, Wq, ·, zp)} → {@code Cast} →
+     *       {@code Mul(·, x_scale · w_scale)}: one {@code MatMul(x, W)};</li>
+     *   <li>{@code Gather(Tq, ids)} → {@code DequantizeLinear}: {@code Gather(T, ids)};</li>
+     *   <li>{@code DequantizeLinear} of an initializer: a FLOAT initializer of that name;</li>
+     *   <li>{@code QuantizeLinear} → {@code DequantizeLinear} on an activation: the activation itself.</li>
+     * </ul>
+     * The result computes in float what the quantized graph approximates with 8-bit activations, so it is closer
+     * to the original float model than the quantized graph run by ONNX Runtime is. Nodes left without consumers
+     * are dropped; anything quantized that matches none of these patterns stays as it was (see
+     * {@link #quantizationNodes()}). Returns this model when there is nothing to rewrite.
+     */
+    public OnnxModel dequantized() {
+        return quantizationNodes().isEmpty() ? this : Dequantizer.rewrite(this);
+    }
+
+    /** The nodes of quantized arithmetic ({@code DynamicQuantizeLinear}, {@code MatMulInteger}, ...), in order. */
+    public List<OnnxNode> quantizationNodes() {
+        return nodes.stream().filter(n -> Dequantizer.QUANTIZATION_OPS.contains(n.opType())).toList();
     }
 
     /** A multi-line listing: header, inputs, outputs, initializer count and bytes, node types. */
