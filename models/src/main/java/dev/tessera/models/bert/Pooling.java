@@ -1,0 +1,123 @@
+package dev.tessera.models.bert;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.models.nn.HfConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * How a {@link SentenceEncoder} turns the token states of a text into one vector (sentence-transformers' Pooling
+ * module): the mean over the real tokens, the first ({@code [CLS]}) token's state, or the per-dimension maximum
+ * over the real tokens.
+ */
+public enum Pooling {
+    MEAN("pooling_mode_mean_tokens"),
+    CLS("pooling_mode_cls_token"),
+    MAX("pooling_mode_max_tokens");
+
+    /** Modes of sentence-transformers' Pooling module that Tessera does not implement. */
+    private static final List<String> OTHER_MODES = List.of("pooling_mode_mean_sqrt_len_tokens",
+            "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken");
+
+    private final String key;
+
+    Pooling(String key) {
+        this.key = key;
+    }
+
+    /** The key of this mode in a sentence-transformers {@code 1_Pooling/config.json}. */
+    public String configKey() {
+        return key;
+    }
+
+    /** {@code mean}, {@code cls} or {@code max} (any case). */
+    public static Pooling parse(String s) {
+        for (Pooling p : values()) {
+            if (p.name().equalsIgnoreCase(s == null ? "" : s.trim())) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("unknown pooling '" + s + "': mean, cls or max");
+    }
+
+    /**
+     * The pooling and normalisation of a model directory, as sentence-transformers would apply them.
+     *
+     * @param mode how token states become one vector
+     * @param normalize whether the vector is L2-normalised afterwards
+     */
+    public record Setup(Pooling mode, boolean normalize) {
+        /** Mean pooling, normalised: all-MiniLM-L6-v2's recipe, and the default of a directory that names none. */
+        public static final Setup DEFAULT = new Setup(MEAN, true);
+
+        /**
+         * Reads {@code modules.json} (the module list: the Pooling module's folder, whether a Normalize module follows)
+         * and the Pooling module's {@code config.json} ({@code 1_Pooling/config.json} when there is no module list).
+         * Without either file: {@link #DEFAULT}. A module list with modules Tessera does not run (Dense, ...) or a
+         * pooling mode it does not implement fails with the names.
+         */
+        public static Setup read(Path dir) {
+            Path modules = dir.resolve("modules.json");
+            String poolingDir = "1_Pooling";
+            boolean normalize = true;
+            if (Files.isRegularFile(modules)) {
+                JsonNode list;
+                try {
+                    list = new ObjectMapper().readTree(modules.toFile());
+                } catch (IOException e) {
+                    throw new IllegalArgumentException(modules + ": not valid JSON: " + e.getMessage(), e);
+                }
+                if (list == null || !list.isArray()) {
+                    throw new IllegalArgumentException(modules + ": expected a JSON array of modules");
+                }
+                normalize = false;
+                poolingDir = null;
+                List<String> unsupported = new ArrayList<>();
+                for (JsonNode m : list) {
+                    String type = m.path("type").asText("");
+                    String simple = type.substring(type.lastIndexOf('.') + 1);
+                    switch (simple) {
+                        case "Transformer" -> { }
+                        case "Pooling" -> poolingDir = m.path("path").asText("1_Pooling");
+                        case "Normalize" -> normalize = true;
+                        default -> unsupported.add(type);
+                    }
+                }
+                if (!unsupported.isEmpty()) {
+                    throw new IllegalArgumentException(modules + ": modules " + unsupported + " are not supported (a"
+                            + " sentence encoder here is Transformer + Pooling [+ Normalize])");
+                }
+                if (poolingDir == null) {
+                    throw new IllegalArgumentException(modules + ": no sentence_transformers.models.Pooling module");
+                }
+            }
+            Path cfg = dir.resolve(poolingDir).resolve("config.json");
+            if (!Files.isRegularFile(cfg)) {
+                return new Setup(MEAN, normalize);
+            }
+            HfConfig c = HfConfig.read(cfg);
+            List<Pooling> on = new ArrayList<>();
+            for (Pooling p : values()) {
+                if (c.getBoolean(p.key, false)) {
+                    on.add(p);
+                }
+            }
+            List<String> other = OTHER_MODES.stream().filter(k -> c.getBoolean(k, false)).toList();
+            if (!other.isEmpty() || on.size() != 1) {
+                throw new IllegalArgumentException(cfg + ": pooling " + (other.isEmpty() ? on : other) + " is not"
+                        + " supported (exactly one of " + List.of(MEAN.key, CLS.key, MAX.key) + " must be true)");
+            }
+            return new Setup(on.get(0), normalize);
+        }
+
+        @Override
+        public String toString() {
+            return mode.name().toLowerCase(Locale.ROOT) + (normalize ? ", normalised" : "");
+        }
+    }
+}
