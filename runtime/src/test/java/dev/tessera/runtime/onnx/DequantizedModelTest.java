@@ -9,8 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import dev.tessera.runtime.onnx.proto.OnnxIr;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,14 +43,6 @@ class DequantizedModelTest {
         return b;
     }
 
-    private static ByteString floats(float... v) {
-        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float f : v) {
-            b.putFloat(f);
-        }
-        return ByteString.copyFrom(b.array());
-    }
-
     private static OnnxIr.Tensor tensor(String name, int type, ByteString raw, long... dims) {
         OnnxIr.Tensor.Builder t = OnnxIr.Tensor.newBuilder().setName(name).setDataType(type).setRawData(raw);
         for (long d : dims) {
@@ -84,16 +74,16 @@ class DequantizedModelTest {
         OnnxIr.Graph.Builder g = OnnxIr.Graph.newBuilder().setName("q")
                 .addInput(value("ids", 7)).addInput(value("x", 1))
                 .addInitializer(tensor("table", 2, ByteString.copyFrom(table), 5, 4))
-                .addInitializer(tensor("t_scale", 1, floats(0.1f)))
+                .addInitializer(tensor("t_scale", 1, OnnxModelTest.floats(0.1f)))
                 .addInitializer(tensor("t_zp", 2, ByteString.copyFrom(new byte[] {(byte) 128})))
                 .addInitializer(tensor("wq", 3, ByteString.copyFrom(wq), 4, 3))
                 .addInitializer(tensor("wzp", 3, ByteString.copyFrom(wzp), 3))
-                .addInitializer(tensor("ws", 1, floats(ws), 3))
-                .addInitializer(tensor("bias", 1, floats(1, 2, 3), 3))
+                .addInitializer(tensor("ws", 1, OnnxModelTest.floats(ws), 3))
+                .addInitializer(tensor("bias", 1, OnnxModelTest.floats(1, 2, 3), 3))
                 .addInitializer(tensor("w2q", 3, ByteString.copyFrom(w2q), 3, 2))
                 .addInitializer(tensor("w2zp", 3, ByteString.copyFrom(w2zp), 3))
-                .addInitializer(tensor("w2s", 1, floats(w2s), 3))
-                .addInitializer(tensor("us", 1, floats(0.05f)))
+                .addInitializer(tensor("w2s", 1, OnnxModelTest.floats(w2s), 3))
+                .addInitializer(tensor("us", 1, OnnxModelTest.floats(0.05f)))
                 .addInitializer(tensor("uzp", 2, ByteString.copyFrom(new byte[] {10})))
                 // a quantized embedding table
                 .addNode(node("Gather", List.of("table", "ids"), List.of("gq")))

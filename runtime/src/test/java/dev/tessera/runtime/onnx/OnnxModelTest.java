@@ -30,7 +30,7 @@ class OnnxModelTest {
     @TempDir
     Path dir;
 
-    private static ByteString floats(float... v) {
+    static ByteString floats(float... v) {
         ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
         for (float f : v) {
             b.putFloat(f);
