@@ -40,6 +40,10 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--dtype", paramLabel = "TYPE",
+            description = "f32, bf16 or f16 weights and activations (default: f32 on cpu, bf16 on cuda).")
+    String dtype;
+
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
 
@@ -59,7 +63,7 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         VisionInputs in = new VisionInputs(images);
         Device dev = EmbedCommand.device(device);
-        try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, null)) {
+        try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, EmbedCommand.dtype(dtype, dev))) {
             List<String> labels = m.config().labels();
             ImagePreprocessor pre = ImagePreprocessor.load(model, m.config().imageSize(), ImagePreprocessor.HALF,
                     ImagePreprocessor.HALF, new ImageDecoder(maxPixels));

@@ -34,6 +34,10 @@ final class ClipCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--dtype", paramLabel = "TYPE",
+            description = "f32, bf16 or f16 weights and activations (default: f32 on cpu, bf16 on cuda).")
+    String dtype;
+
     @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
     String device;
 
@@ -57,7 +61,7 @@ final class ClipCommand implements Callable<Integer> {
         }
         VisionInputs in = new VisionInputs(images);
         Device dev = EmbedCommand.device(device);
-        try (ClipModel m = ClipModel.load(model, dev, null); Tokenizer tok = m.tokenizer()) {
+        try (ClipModel m = ClipModel.load(model, dev, EmbedCommand.dtype(dtype, dev)); Tokenizer tok = m.tokenizer()) {
             int[][] ids = m.tokenize(tok, ls);
             ImagePreprocessor pre = ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder());
             int n = in.size();

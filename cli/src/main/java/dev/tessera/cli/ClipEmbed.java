@@ -20,14 +20,15 @@ import java.util.Locale;
 final class ClipEmbed {
     private ClipEmbed() {}
 
-    static int run(Path model, List<String> texts, List<String> images, Path out, Device dev, int batch) {
+    static int run(Path model, List<String> texts, List<String> images, Path out, Device dev, DType dtype,
+            int batch) {
         if (texts.isEmpty() == images.isEmpty()) {
             throw new IllegalArgumentException("give either --image ... or --text ... for a CLIP model, not both or neither");
         }
         if (batch <= 0) {
             throw new IllegalArgumentException("--batch-size must be > 0");
         }
-        try (ClipModel m = ClipModel.load(model, dev, null)) {
+        try (ClipModel m = ClipModel.load(model, dev, dtype)) {
             int d = m.projectionDim();
             float[] flat;
             int n;

@@ -57,6 +57,11 @@ class VisionCommandsTest {
         assertEquals(2, n.out().strip().split("\n").length);
         double e2 = rel(Npy.read(logits).requireFloats(), Npy.read(VIT.resolve("logits.npy")).requireFloats());
         assertTrue(e2 <= 1e-4, "rel err " + e2);
+        // --dtype f32 is the CPU's default: the same logits
+        Path l32 = tmp.resolve("l32.npy");
+        assertEquals(0, run("classify", VIT.resolve("pixels.npy").toString(), "--model", VIT.toString(), "--dtype", "f32",
+                "--logits-out", l32.toString()).code());
+        assertArrayEquals(Npy.read(logits).requireFloats(), Npy.read(l32).requireFloats());
     }
 
     @Test
@@ -133,6 +138,12 @@ class VisionCommandsTest {
             {"clip", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--labels", "a"},
             {"embed", "--model", CLIP.toString(), "--image", IMAGES.resolve("one.png").toString(), "--text", "a"},
             {"embed", "--model", CLIP.toString()},
+            // half precision is a CUDA setting; a typo is named
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--dtype", "bf16"},
+            {"clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels", "a,b", "--dtype",
+                "f16"},
+            {"embed", "--model", CLIP.toString(), "--text", "a", "--dtype", "fp8"},
+            {"embed", "--model", "minilm", "--text", "a", "--dtype", "bf16"},
         };
         ChatCommandTest.assertOneLineErrors(cases);
         // 1x1 image works
