@@ -13,6 +13,9 @@ import numpy as np
 import torch
 from torchvision.models import vit_b_16
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../models/src/test/resources/vision'))
+from torchvision_vit import hf_state_dict  # noqa: E402
+
 out = sys.argv[1] if len(sys.argv) > 1 else 'bench/target/vit-b16'
 os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
@@ -22,27 +25,7 @@ with torch.no_grad():  # torchvision zero-initialises the head: make the logits 
     torch.nn.init.normal_(m.heads.head.bias, std=0.02)
 sd = m.state_dict()
 hidden, layers = 768, 12
-hf = {
-    'vit.embeddings.cls_token': sd['class_token'],
-    'vit.embeddings.position_embeddings': sd['encoder.pos_embedding'],
-    'vit.embeddings.patch_embeddings.projection.weight': sd['conv_proj.weight'],
-    'vit.embeddings.patch_embeddings.projection.bias': sd['conv_proj.bias'],
-    'vit.layernorm.weight': sd['encoder.ln.weight'], 'vit.layernorm.bias': sd['encoder.ln.bias'],
-    'classifier.weight': sd['heads.head.weight'], 'classifier.bias': sd['heads.head.bias'],
-}
-mlp = sorted({k.split('.mlp.')[1].split('.')[0] for k in sd if '.mlp.' in k})
-for i in range(layers):
-    t, h = 'encoder.layers.encoder_layer_%d.' % i, 'vit.encoder.layer.%d.' % i
-    w, b = sd[t + 'self_attention.in_proj_weight'], sd[t + 'self_attention.in_proj_bias']
-    for j, n in enumerate(['query', 'key', 'value']):
-        hf[h + 'attention.attention.%s.weight' % n] = w[j * hidden:(j + 1) * hidden]
-        hf[h + 'attention.attention.%s.bias' % n] = b[j * hidden:(j + 1) * hidden]
-    hf[h + 'attention.output.dense.weight'] = sd[t + 'self_attention.out_proj.weight']
-    hf[h + 'attention.output.dense.bias'] = sd[t + 'self_attention.out_proj.bias']
-    for a, c in [('layernorm_before', 'ln_1'), ('layernorm_after', 'ln_2')]:
-        hf[h + a + '.weight'], hf[h + a + '.bias'] = sd[t + c + '.weight'], sd[t + c + '.bias']
-    hf[h + 'intermediate.dense.weight'], hf[h + 'intermediate.dense.bias'] = sd[t + 'mlp.%s.weight' % mlp[0]], sd[t + 'mlp.%s.bias' % mlp[0]]
-    hf[h + 'output.dense.weight'], hf[h + 'output.dense.bias'] = sd[t + 'mlp.%s.weight' % mlp[1]], sd[t + 'mlp.%s.bias' % mlp[1]]
+hf = hf_state_dict(sd, layers, hidden)
 header, blobs, off = {}, [], 0
 for k, v in hf.items():
     bts = v.detach().float().contiguous().numpy().astype('<f4').tobytes()

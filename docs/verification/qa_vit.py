@@ -20,6 +20,9 @@ import torch
 from PIL import Image
 from torchvision.models.vision_transformer import VisionTransformer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../models/src/test/resources/vision'))
+from torchvision_vit import hf_state_dict  # noqa: E402
+
 
 def write_safetensors(path, tensors):
     header, blobs, off = {}, [], 0
@@ -63,25 +66,7 @@ def make_vit(d, image, patch, hidden, layers, heads, mlp, classes, channels=3, e
             if k.endswith('in_proj_bias'):
                 sd[k] = torch.zeros_like(sd[k])
     ref.load_state_dict(sd)
-    hf = {'vit.embeddings.cls_token': sd['class_token'],
-          'vit.embeddings.position_embeddings': sd['encoder.pos_embedding'],
-          'vit.embeddings.patch_embeddings.projection.weight': sd['conv_proj.weight'],
-          'vit.embeddings.patch_embeddings.projection.bias': sd['conv_proj.bias'],
-          'vit.layernorm.weight': sd['encoder.ln.weight'], 'vit.layernorm.bias': sd['encoder.ln.bias'],
-          'classifier.weight': sd['heads.head.weight'], 'classifier.bias': sd['heads.head.bias']}
-    for i in range(layers):
-        t, h = 'encoder.layers.encoder_layer_%d.' % i, 'vit.encoder.layer.%d.' % i
-        w, b = sd[t + 'self_attention.in_proj_weight'], sd[t + 'self_attention.in_proj_bias']
-        for j, n in enumerate(['query', 'key', 'value']):
-            hf[h + 'attention.attention.%s.weight' % n] = w[j * hidden:(j + 1) * hidden]
-            if qkv_bias:
-                hf[h + 'attention.attention.%s.bias' % n] = b[j * hidden:(j + 1) * hidden]
-        hf[h + 'attention.output.dense.weight'] = sd[t + 'self_attention.out_proj.weight']
-        hf[h + 'attention.output.dense.bias'] = sd[t + 'self_attention.out_proj.bias']
-        for a, c in [('layernorm_before', 'ln_1'), ('layernorm_after', 'ln_2')]:
-            hf[h + a + '.weight'], hf[h + a + '.bias'] = sd[t + c + '.weight'], sd[t + c + '.bias']
-        hf[h + 'intermediate.dense.weight'], hf[h + 'intermediate.dense.bias'] = sd[t + 'mlp.0.weight'], sd[t + 'mlp.0.bias']
-        hf[h + 'output.dense.weight'], hf[h + 'output.dense.bias'] = sd[t + 'mlp.3.weight'], sd[t + 'mlp.3.bias']
+    hf = hf_state_dict(sd, layers, hidden, qkv_bias)
     write_safetensors(os.path.join(d, 'model.safetensors'), hf)
     cfg = {"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": hidden,
            "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": mlp, "image_size": image,

@@ -1,6 +1,8 @@
 import json, os, struct, sys, functools
 import numpy as np, torch
 from torchvision.models.vision_transformer import VisionTransformer
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../../models/src/test/resources/vision'))
+from torchvision_vit import hf_state_dict
 torch.manual_seed(1)
 def write_safetensors(path, tensors):
     header, blobs, off = {}, [], 0
@@ -21,24 +23,7 @@ def make_vit(d, image, patch, hidden, layers, heads, mlp, classes, eps, pre, lab
     for k, v in ref.state_dict().items():
         sd[k] = rnd(*v.shape, sc=0.2) if v.dim() > 1 else (1 + rnd(*v.shape) if 'ln' in k and k.endswith('weight') else rnd(*v.shape))
     ref.load_state_dict(sd)
-    hf = {'vit.embeddings.cls_token': sd['class_token'], 'vit.embeddings.position_embeddings': sd['encoder.pos_embedding'],
-          'vit.embeddings.patch_embeddings.projection.weight': sd['conv_proj.weight'],
-          'vit.embeddings.patch_embeddings.projection.bias': sd['conv_proj.bias'],
-          'vit.layernorm.weight': sd['encoder.ln.weight'], 'vit.layernorm.bias': sd['encoder.ln.bias'],
-          'classifier.weight': sd['heads.head.weight'], 'classifier.bias': sd['heads.head.bias']}
-    mn = sorted({k.split('.mlp.')[1].split('.')[0] for k in sd if '.mlp.' in k})
-    for i in range(layers):
-        t = 'encoder.layers.encoder_layer_%d.' % i; h = 'vit.encoder.layer.%d.' % i
-        w, b = sd[t + 'self_attention.in_proj_weight'], sd[t + 'self_attention.in_proj_bias']
-        for j, n in enumerate(['query', 'key', 'value']):
-            hf[h + 'attention.attention.%s.weight' % n] = w[j * hidden:(j + 1) * hidden]
-            hf[h + 'attention.attention.%s.bias' % n] = b[j * hidden:(j + 1) * hidden]
-        hf[h + 'attention.output.dense.weight'] = sd[t + 'self_attention.out_proj.weight']
-        hf[h + 'attention.output.dense.bias'] = sd[t + 'self_attention.out_proj.bias']
-        for a, c in [('layernorm_before', 'ln_1'), ('layernorm_after', 'ln_2')]:
-            hf[h + a + '.weight'] = sd[t + c + '.weight']; hf[h + a + '.bias'] = sd[t + c + '.bias']
-        hf[h + 'intermediate.dense.weight'] = sd[t + 'mlp.%s.weight' % mn[0]]; hf[h + 'intermediate.dense.bias'] = sd[t + 'mlp.%s.bias' % mn[0]]
-        hf[h + 'output.dense.weight'] = sd[t + 'mlp.%s.weight' % mn[1]]; hf[h + 'output.dense.bias'] = sd[t + 'mlp.%s.bias' % mn[1]]
+    hf = hf_state_dict(sd, layers, hidden)
     write_safetensors(os.path.join(d, 'model.safetensors'), hf)
     cfg = {"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": hidden,
            "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": mlp, "image_size": image,

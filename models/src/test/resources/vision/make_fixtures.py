@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.models.vision_transformer import VisionTransformer
 
+from torchvision_vit import hf_state_dict
+
 torch.manual_seed(0)
 
 
@@ -49,32 +51,7 @@ def make_vit(name, image, patch, hidden, layers, heads, mlp, classes, batch):
     for k, v in ref.state_dict().items():
         sd[k] = rnd(*v.shape, s=0.2) if v.dim() > 1 else (1 + rnd(*v.shape) if 'ln' in k and k.endswith('weight') else rnd(*v.shape))
     ref.load_state_dict(sd)
-    hf = {
-        'vit.embeddings.cls_token': sd['class_token'],
-        'vit.embeddings.position_embeddings': sd['encoder.pos_embedding'],
-        'vit.embeddings.patch_embeddings.projection.weight': sd['conv_proj.weight'],
-        'vit.embeddings.patch_embeddings.projection.bias': sd['conv_proj.bias'],
-        'vit.layernorm.weight': sd['encoder.ln.weight'], 'vit.layernorm.bias': sd['encoder.ln.bias'],
-        'classifier.weight': sd['heads.head.weight'], 'classifier.bias': sd['heads.head.bias'],
-    }
-    mlp_names = sorted({k.split('.mlp.')[1].split('.')[0] for k in sd if '.mlp.' in k})  # e.g. ['0', '3']
-    for i in range(layers):
-        t = 'encoder.layers.encoder_layer_%d.' % i
-        h = 'vit.encoder.layer.%d.' % i
-        w, b = sd[t + 'self_attention.in_proj_weight'], sd[t + 'self_attention.in_proj_bias']
-        for j, n in enumerate(['query', 'key', 'value']):
-            hf[h + 'attention.attention.%s.weight' % n] = w[j * hidden:(j + 1) * hidden]
-            hf[h + 'attention.attention.%s.bias' % n] = b[j * hidden:(j + 1) * hidden]
-        hf[h + 'attention.output.dense.weight'] = sd[t + 'self_attention.out_proj.weight']
-        hf[h + 'attention.output.dense.bias'] = sd[t + 'self_attention.out_proj.bias']
-        hf[h + 'layernorm_before.weight'] = sd[t + 'ln_1.weight']
-        hf[h + 'layernorm_before.bias'] = sd[t + 'ln_1.bias']
-        hf[h + 'layernorm_after.weight'] = sd[t + 'ln_2.weight']
-        hf[h + 'layernorm_after.bias'] = sd[t + 'ln_2.bias']
-        hf[h + 'intermediate.dense.weight'] = sd[t + 'mlp.%s.weight' % mlp_names[0]]
-        hf[h + 'intermediate.dense.bias'] = sd[t + 'mlp.%s.bias' % mlp_names[0]]
-        hf[h + 'output.dense.weight'] = sd[t + 'mlp.%s.weight' % mlp_names[1]]
-        hf[h + 'output.dense.bias'] = sd[t + 'mlp.%s.bias' % mlp_names[1]]
+    hf = hf_state_dict(sd, layers, hidden)
     write_safetensors(os.path.join(d, 'model.safetensors'), hf)
     cfg = {"model_type": "vit", "architectures": ["ViTForImageClassification"], "hidden_size": hidden,
            "num_hidden_layers": layers, "num_attention_heads": heads, "intermediate_size": mlp, "image_size": image,

@@ -216,24 +216,34 @@ class CudaAttentionTest extends CudaTestBase {
         compare(kernel, DType.BF16, 45, 2, 8, 2, 200, 1000, 128, 1536, 1000, true, true, 1e-2, false);
     }
 
+    /** Random q [b, h, sq, d], k and v [b, h, sk, d] (key row j scaled by kRowScale(j)): host arrays and GPU copies. */
+    private record Qkv(float[] q, float[] k, float[] v, Tensor gq, Tensor gk, Tensor gv) {
+        static Qkv of(long seed, int b, int h, int sq, int sk, int d, DType dtype,
+                java.util.function.IntToDoubleFunction kRowScale) {
+            Random rnd = new Random(seed);
+            float[] q = random(rnd, b * h * sq * d, 1.0);
+            float[] k = random(rnd, b * h * sk * d, 1.0);
+            float[] v = random(rnd, b * h * sk * d, 1.0);
+            for (int i = 0; i < k.length; i++) {
+                k[i] *= (float) kRowScale.applyAsDouble((i / d) % sk);
+            }
+            return new Qkv(q, k, v, Tensor.of(q, GPU, b, h, sq, d).to(dtype), Tensor.of(k, GPU, b, h, sk, d).to(dtype),
+                    Tensor.of(v, GPU, b, h, sk, d).to(dtype));
+        }
+    }
+
     /** A scale other than 1/sqrt(D), positive (V2 runs it) or negative (V2 hands it to V1), matches the CPU. */
     @ParameterizedTest(name = "{0} {1} D{2} scale {3}")
     @CsvSource({"V1, BF16, 64, 0.05", "V2, BF16, 64, 0.05", "V1, F16, 128, -0.1", "V2, F16, 128, -0.1",
         "V2, BF16, 128, 0.2"})
     void customScaleMatchesCpu(Attention.CudaKernel kernel, DType dtype, int d, float scale) {
-        Random rnd = new Random(81 + d);
         int b = 2, h = 2, sq = 150, sk = 170;
-        float[] q = random(rnd, b * h * sq * d, 1.0);
-        float[] k = random(rnd, b * h * sk * d, 1.0);
-        float[] v = random(rnd, b * h * sk * d, 1.0);
+        Qkv x = Qkv.of(81 + d, b, h, sq, sk, d, dtype, j -> 1);
         Attention.Options opt = Attention.Options.causalMask().withScale(scale);
-        float[] cpu = Attention.scaledDotProduct(Tensor.of(q, b, h, sq, d), Tensor.of(k, b, h, sk, d),
-                Tensor.of(v, b, h, sk, d), opt).toFloatArray();
-        Tensor gq = Tensor.of(q, GPU, b, h, sq, d).to(dtype);
-        Tensor gk = Tensor.of(k, GPU, b, h, sk, d).to(dtype);
-        Tensor gv = Tensor.of(v, GPU, b, h, sk, d).to(dtype);
+        float[] cpu = Attention.scaledDotProduct(Tensor.of(x.q(), b, h, sq, d), Tensor.of(x.k(), b, h, sk, d),
+                Tensor.of(x.v(), b, h, sk, d), opt).toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
-        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
         assertKernel(expectedKernel(kernel, dtype, sq, d, scale), kernel + " scale " + scale);
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
     }
@@ -246,24 +256,15 @@ class CudaAttentionTest extends CudaTestBase {
     @CsvSource({"V1, BF16, 64, false", "V2, BF16, 64, false", "V2, F16, 64, true", "V1, F16, 128, true",
         "V2, F16, 128, true", "V2, BF16, 128, false"})
     void sharpeningScoresMatchCpu(Attention.CudaKernel kernel, DType dtype, int d, boolean causal) {
-        Random rnd = new Random(91 + d);
         int b = 1, h = 2, sq = 260, sk = 700;
-        float[] q = random(rnd, b * h * sq * d, 1.0);
-        float[] k = random(rnd, b * h * sk * d, 1.0);
-        float[] v = random(rnd, b * h * sk * d, 1.0);
-        for (int i = 0; i < k.length; i++) {
-            k[i] *= 1 + ((i / d) % sk) / 50.0f;
-        }
+        Qkv x = Qkv.of(91 + d, b, h, sq, sk, d, dtype, j -> 1 + j / 50.0f);
         Attention.Options opt = Attention.Options.defaults().withCausal(causal);
-        Tensor gq = Tensor.of(q, GPU, b, h, sq, d).to(dtype);
-        Tensor gk = Tensor.of(k, GPU, b, h, sk, d).to(dtype);
-        Tensor gv = Tensor.of(v, GPU, b, h, sk, d).to(dtype);
         // the CPU reference takes the same 16-bit-rounded inputs (large scores magnify the input rounding)
-        float[] cpu = Attention.scaledDotProduct(Tensor.of(gq.toFloatArray(), b, h, sq, d),
-                Tensor.of(gk.toFloatArray(), b, h, sk, d), Tensor.of(gv.toFloatArray(), b, h, sk, d), opt)
+        float[] cpu = Attention.scaledDotProduct(Tensor.of(x.gq().toFloatArray(), b, h, sq, d),
+                Tensor.of(x.gk().toFloatArray(), b, h, sk, d), Tensor.of(x.gv().toFloatArray(), b, h, sk, d), opt)
                 .toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
-        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv, opt)).toFloatArray();
+        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
         assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), kernel + " sharpening keys");
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " sharpening keys vs CPU");
     }

@@ -1,0 +1,33 @@
+"""torchvision VisionTransformer parameters under Hugging Face ViTForImageClassification names.
+
+Shared by the scripts that write ViT checkpoints from a torchvision reference: make_fixtures.py (here),
+bench/python/vit_export.py, docs/verification/qa_vit.py and docs/verification/audit5/vit_make.py (those add this
+folder to sys.path). torchvision keeps q, k and v in one in_proj matrix; HF splits them.
+"""
+
+
+def hf_state_dict(sd, layers, hidden, qkv_bias=True):
+    """The HF-named tensors of torchvision state dict `sd` (q/k/v biases left out when `qkv_bias` is false)."""
+    hf = {
+        'vit.embeddings.cls_token': sd['class_token'],
+        'vit.embeddings.position_embeddings': sd['encoder.pos_embedding'],
+        'vit.embeddings.patch_embeddings.projection.weight': sd['conv_proj.weight'],
+        'vit.embeddings.patch_embeddings.projection.bias': sd['conv_proj.bias'],
+        'vit.layernorm.weight': sd['encoder.ln.weight'], 'vit.layernorm.bias': sd['encoder.ln.bias'],
+        'classifier.weight': sd['heads.head.weight'], 'classifier.bias': sd['heads.head.bias'],
+    }
+    mlp = sorted({k.split('.mlp.')[1].split('.')[0] for k in sd if '.mlp.' in k})  # e.g. ['0', '3']
+    for i in range(layers):
+        t, h = 'encoder.layers.encoder_layer_%d.' % i, 'vit.encoder.layer.%d.' % i
+        w, b = sd[t + 'self_attention.in_proj_weight'], sd[t + 'self_attention.in_proj_bias']
+        for j, n in enumerate(['query', 'key', 'value']):
+            hf[h + 'attention.attention.%s.weight' % n] = w[j * hidden:(j + 1) * hidden]
+            if qkv_bias:
+                hf[h + 'attention.attention.%s.bias' % n] = b[j * hidden:(j + 1) * hidden]
+        hf[h + 'attention.output.dense.weight'] = sd[t + 'self_attention.out_proj.weight']
+        hf[h + 'attention.output.dense.bias'] = sd[t + 'self_attention.out_proj.bias']
+        for a, c in [('layernorm_before', 'ln_1'), ('layernorm_after', 'ln_2')]:
+            hf[h + a + '.weight'], hf[h + a + '.bias'] = sd[t + c + '.weight'], sd[t + c + '.bias']
+        for a, c in [('intermediate.dense', mlp[0]), ('output.dense', mlp[1])]:
+            hf[h + a + '.weight'], hf[h + a + '.bias'] = sd[t + 'mlp.%s.weight' % c], sd[t + 'mlp.%s.bias' % c]
+    return hf
