@@ -4,7 +4,9 @@ BertRobertaTest, written with the PyTorch BERT of make_fixtures.py (published ar
 Run from the repository root:  /usr/bin/python3 models/src/test/resources/bert/make_roberta_fixture.py
 Writes roberta/: config.json, model.safetensors, ids.npy [2, 9] (row 1 right-padded after 5 tokens with pad id 1),
 mask.npy, hidden.npy (the last hidden states; only the real tokens are compared: transformers gives padding rows
-position padding_idx, which no real token sees).
+position padding_idx, which no real token sees), and onnx/model.onnx: the same model exported as transformers'
+RobertaModel computes it (inputs input_ids and attention_mask only; position ids from the ids: cumulative count of
+non-padding tokens + padding_idx; token types from a buffer of zeros).
 """
 import json
 import os
@@ -44,4 +46,30 @@ with torch.no_grad():
 np.save(os.path.join(OUT, "ids.npy"), ids.numpy().astype(np.int32))
 np.save(os.path.join(OUT, "mask.npy"), mask.numpy().astype(np.int32))
 np.save(os.path.join(OUT, "hidden.npy"), x.numpy().astype(np.float32))
+
+
+class RobertaExport(torch.nn.Module):
+    """RobertaModel's forward for the export: positions and token types computed in the graph."""
+
+    def __init__(self, bert, pad):
+        super().__init__()
+        self.bert, self.pad = bert, pad
+        self.register_buffer("token_type_ids", torch.zeros(1, CFG["max_position_embeddings"], dtype=torch.long))
+
+    def forward(self, input_ids, attention_mask):
+        m = input_ids.ne(self.pad).int()
+        pos = (torch.cumsum(m, dim=1).type_as(m) * m).long() + self.pad
+        types = self.token_type_ids[:, :input_ids.shape[1]].expand(input_ids.shape[0], input_ids.shape[1])
+        b = self.bert
+        x = b.ln(b.word(input_ids) + b.pos(pos) + b.tok_type(types))
+        for layer in b.layers:
+            x = layer(x, attention_mask)
+        return x
+
+
+os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
+with torch.no_grad():
+    torch.onnx.export(RobertaExport(m, CFG["pad_token_id"]).eval(), (ids, mask), os.path.join(OUT, "onnx", "model.onnx"),
+                      input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"], opset_version=14,
+                      dynamic_axes={n: {0: "batch", 1: "seq"} for n in ["input_ids", "attention_mask", "last_hidden_state"]})
 print("ok", pos.tolist())

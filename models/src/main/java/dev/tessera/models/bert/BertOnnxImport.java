@@ -155,6 +155,7 @@ public final class BertOnnxImport {
         String typeInput = input("token_type_ids", false);
         // embeddings: Gathers over float tables
         OnnxNode word = null, type = null, pos = null;
+        List<OnnxNode> others = new ArrayList<>();
         for (OnnxNode n : m.nodes()) {
             if (!n.opType().equals("Gather") || n.attributeInt("axis", 0) != 0) {
                 continue;
@@ -164,13 +165,36 @@ public final class BertOnnxImport {
                 continue;
             }
             String idx = n.input(1);
-            if (idx.equals(idsInput) || feedsFrom(idx, idsInput)) {
-                word = word == null ? n : word;
+            if (word == null && (idx.equals(idsInput) || feedsFrom(idx, idsInput))) {
+                word = n;
             } else if (typeInput != null && (idx.equals(typeInput) || feedsFrom(idx, typeInput))) {
                 type = type == null ? n : type;
-            } else if (pos == null) {
-                pos = n;
+            } else {
+                others.add(n);
             }
+        }
+        // RoBERTa-style positions are computed from the ids: cumsum(ids != pad) * (ids != pad) + pad
+        int positionOffset = 0;
+        for (OnnxNode n : others) {
+            Long pad = robertaPadding(n.input(1), idsInput);
+            if (pad != null && pos == null) {
+                pos = n;
+                positionOffset = Math.toIntExact(pad + 1);
+            }
+        }
+        others.remove(pos);
+        if (type == null && typeInput == null && !others.isEmpty()) {
+            // no token_type_ids input: the types come from a buffer of zeros (and the positions, unless computed
+            // from the ids, from an arange buffer): the type table is the smaller one
+            OnnxNode smallest = others.stream().min(java.util.Comparator.comparingLong(
+                    n -> m.initializer(n.input(0)).dims()[0])).orElseThrow();
+            if (pos != null || others.size() == 2) {
+                type = smallest;
+                others.remove(smallest);
+            }
+        }
+        if (pos == null && !others.isEmpty()) {
+            pos = others.get(0);
         }
         if (word == null) {
             throw notBert("no word-embedding Gather reads the input " + idsInput);
@@ -179,7 +203,8 @@ public final class BertOnnxImport {
             throw notBert("no position-embedding Gather (a Gather over a second float table)");
         }
         if (type == null) {
-            throw notBert("no token-type-embedding Gather reads a token_type_ids input");
+            throw notBert("no token-type-embedding Gather (one reading a token_type_ids input, or over a table of"
+                    + " zeros' rows beside the position table)");
         }
         OnnxTensor wt = m.initializer(word.input(0));
         OnnxTensor pt = m.initializer(pos.input(0));
@@ -329,7 +354,7 @@ public final class BertOnnxImport {
                     m.source(), last, m.outputs());
         }
         this.config = new BertConfig((int) wt.dims()[0], (int) hidden, layer, heads, (int) inter, (int) pt.dims()[0],
-                (int) tt.dims()[0], embLn.eps(), act);
+                (int) tt.dims()[0], embLn.eps(), act, positionOffset);
         LOG.debug("{}: BERT encoder {}", m.source(), config);
     }
 
@@ -367,6 +392,41 @@ public final class BertOnnxImport {
             }
         }
         return false;
+    }
+
+    /**
+     * The padding index when {@code value} is RoBERTa's position ids computed from the ids ({@code mask = ids != pad},
+     * {@code cumsum(mask) * mask + pad}: a CumSum over an Equal/Not of {@code input} and a constant), else null.
+     */
+    private Long robertaPadding(String value, String input) {
+        Deque<String> todo = new ArrayDeque<>(List.of(value));
+        Set<String> seen = new HashSet<>();
+        boolean cumsum = false;
+        Long pad = null;
+        while (!todo.isEmpty() && seen.size() < 32) {
+            String v = todo.poll();
+            OnnxNode p = m.producer(v);
+            if (p == null || !seen.add(v)) {
+                continue;
+            }
+            switch (p.opType()) {
+                case "CumSum" -> {
+                    cumsum = true;
+                    todo.add(p.input(0));
+                }
+                case "Equal" -> {
+                    int other = p.input(0).equals(input) ? 1 : p.input(1).equals(input) ? 0 : -1;
+                    OnnxTensor c = other < 0 ? null : m.constant(p.input(other));
+                    if (c != null && c.numel() == 1) {
+                        pad = c.toLongs()[0];
+                    }
+                }
+                case "Cast", "Not", "Mul", "Add", "Sub", "Unsqueeze", "Reshape", "Identity", "Expand" ->
+                        p.inputs().forEach(todo::add);
+                default -> { }
+            }
+        }
+        return cumsum ? pad : null;
     }
 
     private static boolean isFloat(OnnxTensor t) {

@@ -9,6 +9,7 @@ import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.io.Npy;
+import dev.tessera.runtime.onnx.OnnxModel;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -22,11 +23,31 @@ class BertRobertaTest {
 
     @Test
     void positionsStartAfterThePaddingIndex() throws Exception {
+        try (BertModel m = BertModel.fromSafetensors(DIR, Device.CPU)) {
+            checkAgainstPyTorch(m, "safetensors");
+        }
+    }
+
+    /**
+     * The same model exported to ONNX as transformers' RobertaModel computes it: positions from the ids in the graph
+     * (cumsum of non-padding tokens + padding index), token types from a buffer of zeros, no token_type_ids input.
+     * The import reads the padding index from the graph.
+     */
+    @Test
+    void onnxExportWithPositionsComputedFromTheIds() throws Exception {
+        try (BertModel m = BertModel.fromOnnx(OnnxModel.read(DIR.resolve("onnx/model.onnx")), null, Device.CPU)) {
+            assertEquals(1, m.config().typeVocabSize());
+            assertEquals(14, m.config().maxPositions());
+            checkAgainstPyTorch(m, "onnx");
+        }
+    }
+
+    private static void checkAgainstPyTorch(BertModel m, String what) throws Exception {
         Npy.Array ids = Npy.read(DIR.resolve("ids.npy"));
         int[] mask = Npy.read(DIR.resolve("mask.npy")).ints();
         float[] ref = Npy.read(DIR.resolve("hidden.npy")).requireFloats();
         long[] sh = ids.shape();
-        try (BertModel m = BertModel.fromSafetensors(DIR, Device.CPU); Scope s = Tessera.scope()) {
+        try (Scope s = Tessera.scope()) {
             assertEquals(2, m.config().positionOffset());
             assertEquals(12, m.config().maxTokens());
             float[] out = m.forward(Tensor.ofInts(ids.ints(), Device.CPU, sh), Tensor.ofInts(mask, Device.CPU, sh), null)
@@ -44,7 +65,7 @@ class BertRobertaTest {
                 }
             }
             double e = Math.sqrt(num / den);
-            System.out.printf("RoBERTa positions: rel err vs PyTorch %.3g%n", e);
+            System.out.printf("RoBERTa positions (%s): rel err vs PyTorch %.3g%n", what, e);
             assertTrue(e <= 1e-5, "rel err " + e);
             // 13 tokens need positions 2..14, past the 14-row table
             IllegalArgumentException x = assertThrows(IllegalArgumentException.class,
