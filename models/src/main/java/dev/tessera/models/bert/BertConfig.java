@@ -55,9 +55,22 @@ public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHe
         }
     }
 
-    /** Reads a {@code config.json} (BERT defaults for the optional keys). */
+    /**
+     * Reads a {@code config.json} (BERT defaults for the optional keys). A {@code distilbert} config is read with its
+     * own keys ({@code dim}, {@code n_layers}, {@code n_heads}, {@code hidden_dim}, {@code activation}; LayerNorm eps
+     * 1e-12 as in DistilBERT) and one token type.
+     */
     public static BertConfig from(HfConfig c) {
         String type = c.getString("model_type", "bert");
+        if (type.equals("distilbert")) {
+            if (c.getBoolean("sinusoidal_pos_embds", false)) {
+                org.slf4j.LoggerFactory.getLogger(BertConfig.class).debug("{}: sinusoidal position embeddings are read"
+                        + " from the checkpoint like learned ones", c);
+            }
+            return new BertConfig(c.getInt("vocab_size"), c.getInt("dim", 768), c.getInt("n_layers", 6),
+                    c.getInt("n_heads", 12), c.getInt("hidden_dim", 3072), c.getInt("max_position_embeddings", 512), 1,
+                    1e-12, c.getString("activation", "gelu"), 0);
+        }
         if (!type.equals("bert") && !type.equals("roberta") && !type.equals("xlm-roberta")
                 && !type.equals("distilbert") && !type.equals("electra")) {
             // still try: many BERT-style encoders use other model_type names with the same keys

@@ -49,6 +49,9 @@ public final class BertModel implements AutoCloseable {
         if (source == null || config == null || device == null) {
             throw new IllegalArgumentException("BertModel.load: source, config and device must not be null");
         }
+        if (DistilBertNames.isDistilBert(source)) {
+            source = DistilBertNames.wrap(source, config);
+        }
         String prefix = source.names().contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
         Weights root = Weights.of(source, device, DType.F32);
         // heads and extras of task models and the buffers HF keeps in checkpoints are not part of the encoder
