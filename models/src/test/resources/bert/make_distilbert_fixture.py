@@ -5,7 +5,9 @@ transformers) with the token-type term left out.
 Run from the repository root:  /usr/bin/python3 models/src/test/resources/bert/make_distilbert_fixture.py
 Writes distilbert/: config.json (DistilBertConfig keys: dim, n_layers, n_heads, hidden_dim, ...), model.safetensors
 (transformers' DistilBertModel names under a "distilbert." prefix, plus a masked-LM head that the encoder ignores),
-ids.npy [2, 7] (row 1 right-padded after 4 tokens), mask.npy, hidden.npy (the last hidden states).
+ids.npy [2, 7] (row 1 right-padded after 4 tokens), mask.npy, hidden.npy (the last hidden states), and
+onnx/model.onnx: the encoder exported as DistilBertModel computes it (inputs input_ids and attention_mask; no
+token-type embedding in the graph).
 """
 import json
 import os
@@ -59,4 +61,27 @@ with torch.no_grad():
 np.save(os.path.join(OUT, "ids.npy"), ids.numpy().astype(np.int32))
 np.save(os.path.join(OUT, "mask.npy"), mask.numpy().astype(np.int32))
 np.save(os.path.join(OUT, "hidden.npy"), x.numpy().astype(np.float32))
+
+
+class DistilExport(torch.nn.Module):
+    """DistilBertModel's forward for the export: word + position embeddings, LayerNorm, the layers."""
+
+    def __init__(self, bert):
+        super().__init__()
+        self.bert = bert
+
+    def forward(self, input_ids, attention_mask):
+        b = self.bert
+        pos = torch.arange(input_ids.shape[1])[None, :].expand_as(input_ids)
+        x = b.ln(b.word(input_ids) + b.pos(pos))
+        for layer in b.layers:
+            x = layer(x, attention_mask)
+        return x
+
+
+os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
+with torch.no_grad():
+    torch.onnx.export(DistilExport(m).eval(), (ids, mask), os.path.join(OUT, "onnx", "model.onnx"),
+                      input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"], opset_version=14,
+                      dynamic_axes={n: {0: "batch", 1: "seq"} for n in ["input_ids", "attention_mask", "last_hidden_state"]})
 print("ok", sorted(sd)[:4])

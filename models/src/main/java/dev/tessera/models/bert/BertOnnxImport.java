@@ -202,14 +202,15 @@ public final class BertOnnxImport {
         if (pos == null) {
             throw notBert("no position-embedding Gather (a Gather over a second float table)");
         }
-        if (type == null) {
-            throw notBert("no token-type-embedding Gather (one reading a token_type_ids input, or over a table of"
-                    + " zeros' rows beside the position table)");
-        }
         OnnxTensor wt = m.initializer(word.input(0));
         OnnxTensor pt = m.initializer(pos.input(0));
-        OnnxTensor tt = m.initializer(type.input(0));
         long hidden = wt.dims()[1];
+        if (type == null && typeInput != null) {
+            throw notBert("no token-type-embedding Gather reads the input " + typeInput);
+        }
+        // no token types at all (DistilBERT): one row of zeros, which adds nothing
+        OnnxTensor tt = type != null ? m.initializer(type.input(0))
+                : OnnxTensor.ofFloats("(no token-type embedding: zeros)", new long[] {1, hidden}, new float[(int) hidden]);
         if (pt.dims()[1] != hidden || tt.dims()[1] != hidden) {
             throw notBert("embedding widths differ: word " + wt + ", position " + pt + ", token type " + tt);
         }
@@ -218,7 +219,8 @@ public final class BertOnnxImport {
         put("embeddings.token_type_embeddings.weight", tt, false);
         // the sum of the three Gathers: follow the Adds from the word embedding
         String sum = word.output(0);
-        Set<String> gathers = Set.of(word.output(0), type.output(0), pos.output(0));
+        Set<String> gathers = type == null ? Set.of(word.output(0), pos.output(0))
+                : Set.of(word.output(0), type.output(0), pos.output(0));
         Set<String> reached = new HashSet<>(Set.of(sum));
         for (int step = 0; step < 4; step++) {
             OnnxNode add = consumer(sum, "Add");
@@ -229,7 +231,8 @@ public final class BertOnnxImport {
             sum = add.output(0);
         }
         if (!reached.containsAll(gathers)) {
-            throw notBert("the word, position and token-type embeddings are not summed by Add nodes");
+            throw notBert("the word, position" + (type == null ? "" : " and token-type") + " embeddings are not summed"
+                    + " by Add nodes");
         }
         Ln embLn = layerNorm(sum, "the embedding sum");
         putLn("embeddings.LayerNorm", embLn, hidden);

@@ -9,7 +9,7 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
-import dev.tessera.runtime.io.Npy;
+import dev.tessera.runtime.onnx.OnnxModel;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -24,34 +24,26 @@ class BertDistilTest {
 
     @Test
     void distilBertCheckpointsLoadAsBertWithoutTokenTypes() throws Exception {
-        Npy.Array ids = Npy.read(DIR.resolve("ids.npy"));
-        int[] mask = Npy.read(DIR.resolve("mask.npy")).ints();
-        float[] ref = Npy.read(DIR.resolve("hidden.npy")).requireFloats();
-        long[] sh = ids.shape();
-        try (BertModel m = BertModel.fromSafetensors(DIR, Device.CPU); Scope s = Tessera.scope()) {
-            BertConfig c = m.config();
-            assertEquals(24, c.hiddenSize());
-            assertEquals(2, c.numLayers());
-            assertEquals(3, c.numHeads());
-            assertEquals(40, c.intermediateSize());
-            assertEquals(1, c.typeVocabSize());
-            float[] out = m.forward(Tensor.ofInts(ids.ints(), Device.CPU, sh), Tensor.ofInts(mask, Device.CPU, sh), null)
-                    .toFloatArray();
-            double num = 0, den = 0;
-            for (int t = 0; t < mask.length; t++) {
-                if (mask[t] == 0) {
-                    continue; // padding rows are not part of any result
-                }
-                for (int j = 0; j < 24; j++) {
-                    double d = out[t * 24 + j] - ref[t * 24 + j];
-                    num += d * d;
-                    den += (double) ref[t * 24 + j] * ref[t * 24 + j];
-                }
-            }
-            double e = Math.sqrt(num / den);
-            System.out.printf("DistilBERT: rel err vs PyTorch %.3g%n", e);
-            assertTrue(e <= 1e-5, "rel err " + e);
+        try (BertModel m = BertModel.fromSafetensors(DIR, Device.CPU)) {
+            check(m, "safetensors");
         }
+    }
+
+    /** Its ONNX export: no token_type_ids input and no token-type Gather in the graph. */
+    @Test
+    void onnxExportWithoutTokenTypes() throws Exception {
+        try (BertModel m = BertModel.fromOnnx(OnnxModel.read(DIR.resolve("onnx/model.onnx")), null, Device.CPU)) {
+            check(m, "onnx");
+        }
+    }
+
+    private static void check(BertModel m, String what) throws Exception {
+        BertConfig c = m.config();
+        assertEquals(java.util.List.of(24, 2, 3, 40, 1), java.util.List.of(c.hiddenSize(), c.numLayers(), c.numHeads(),
+                c.intermediateSize(), c.typeVocabSize()));
+        double e = BertRobertaTest.realTokenError(m, DIR);
+        System.out.printf("DistilBERT (%s): rel err vs PyTorch %.3g%n", what, e);
+        assertTrue(e <= 1e-5, "rel err " + e);
     }
 
     @Test

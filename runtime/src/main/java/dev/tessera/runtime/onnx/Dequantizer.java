@@ -1,7 +1,5 @@
 package dev.tessera.runtime.onnx;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -38,6 +36,7 @@ final class Dequantizer {
         final Map<OnnxNode, Integer> index = new IdentityHashMap<>();
         final Map<String, String> rename = new HashMap<>();
         final Set<String> graphOutputs = new HashSet<>();
+        boolean changed;
 
         Run(OnnxModel m) {
             this.m = m;
@@ -59,6 +58,9 @@ final class Dequantizer {
                     case "DequantizeLinear" -> dequantizeLinear(n);
                     default -> { }
                 }
+            }
+            if (!changed) {
+                return m; // nothing matched: the model as it was
             }
             List<OnnxNode> out = new ArrayList<>();
             for (OnnxNode n : nodes) {
@@ -108,7 +110,7 @@ final class Dequantizer {
                 return;
             }
             String wName = fresh(wq.name() + "_dequantized");
-            inits.put(wName, floats(wName, wq.dims(), dequantize(wq, ws, wzp, 1)));
+            inits.put(wName, OnnxTensor.ofFloats(wName, wq.dims(), dequantize(wq, ws, wzp, 1)));
             replace(mul, new OnnxNode(mmi.name(), "MatMul", "", List.of(dq.input(0), wName), List.of(mul.output(0)),
                     Map.of()));
             remove(mmi);
@@ -127,7 +129,7 @@ final class Dequantizer {
             int axis = (int) dql.attributeInt("axis", 1);
             OnnxTensor q = m.initializer(dql.input(0));
             if (q != null && isInt8(q)) { // a stored weight: a float initializer under the node's output name
-                inits.put(dql.output(0), floats(dql.output(0), q.dims(), dequantize(q, scale, zp, axis)));
+                inits.put(dql.output(0), OnnxTensor.ofFloats(dql.output(0), q.dims(), dequantize(q, scale, zp, axis)));
                 remove(dql);
                 return;
             }
@@ -141,7 +143,7 @@ final class Dequantizer {
                     return;
                 }
                 String tName = fresh(table.name() + "_dequantized");
-                inits.put(tName, floats(tName, table.dims(), dequantize(table, scale, zp, 0)));
+                inits.put(tName, OnnxTensor.ofFloats(tName, table.dims(), dequantize(table, scale, zp, 0)));
                 replace(dql, new OnnxNode(src.name(), "Gather", "", List.of(tName, src.input(1)),
                         List.of(dql.output(0)), src.attributes()));
                 remove(src);
@@ -163,12 +165,14 @@ final class Dequantizer {
 
         private void replace(OnnxNode old, OnnxNode with) {
             nodes.set(index.get(old), with);
+            changed = true;
         }
 
         private void remove(OnnxNode n) {
             Integer i = index.get(n);
             if (i != null && nodes.get(i) == n) {
                 nodes.set(i, null);
+                changed = true;
             }
         }
 
@@ -260,12 +264,6 @@ final class Dequantizer {
             v[i] = (v[i] - z[c]) * s[c];
         }
         return v;
-    }
-
-    private static OnnxTensor floats(String name, long[] dims, float[] v) {
-        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(v);
-        return new OnnxTensor(name, OnnxDataType.FLOAT, dims, b);
     }
 
     private static boolean isInt8(OnnxTensor t) {

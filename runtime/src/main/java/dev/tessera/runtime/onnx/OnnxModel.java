@@ -274,7 +274,7 @@ public final class OnnxModel {
      * The result computes in float what the quantized graph approximates with 8-bit activations, so it is closer
      * to the original float model than the quantized graph run by ONNX Runtime is. Nodes left without consumers
      * are dropped; anything quantized that matches none of these patterns stays as it was (see
-     * {@link #quantizationNodes()}). Returns this model when there is nothing to rewrite.
+     * {@link #quantizationNodes()}). Returns this model when nothing matches.
      */
     public OnnxModel dequantized() {
         return quantizationNodes().isEmpty() ? this : Dequantizer.rewrite(this);

@@ -24,6 +24,21 @@ public final class OnnxTensor {
         this.data = data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
+    /** A FLOAT tensor of {@code values} (row-major, as many as {@code dims} hold), e.g. a weight made by a rewrite. */
+    public static OnnxTensor ofFloats(String name, long[] dims, float[] values) {
+        long n = 1;
+        for (long d : dims) {
+            n *= d;
+        }
+        if (n != values.length) {
+            throw new IllegalArgumentException("ONNX tensor " + name + " " + Arrays.toString(dims) + " needs " + n
+                    + " values, got " + values.length);
+        }
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        return new OnnxTensor(name, OnnxDataType.FLOAT, dims.clone(), b);
+    }
+
     public String name() {
         return name;
     }

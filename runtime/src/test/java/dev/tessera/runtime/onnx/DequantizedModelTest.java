@@ -105,10 +105,14 @@ class DequantizedModelTest {
         if (sharedProduct) {
             g.addNode(node("Identity", List.of("yi"), List.of("yi_copy"))).addOutput(value("yi_copy", 6));
         }
-        Path f = dir.resolve("q" + sharedProduct + ".onnx");
+        return OnnxModel.read(write(g));
+    }
+
+    private Path write(OnnxIr.Graph.Builder g) throws IOException {
+        Path f = Files.createTempFile(dir, "q", ".onnx");
         Files.write(f, OnnxIr.Model.newBuilder().setIrVersion(8).addOpsetImport(OnnxIr.OpsetId.newBuilder()
                 .setDomain("").setVersion(17)).setGraph(g).build().toByteArray());
-        return OnnxModel.read(f);
+        return f;
     }
 
     @Test
@@ -168,5 +172,10 @@ class DequantizedModelTest {
         assertEquals(List.of("DynamicQuantizeLinear", "MatMulInteger"), left);
         assertEquals("Gather", f.producer("emb").opType()); // the other patterns are still rewritten
         assertTrue(f.initializer("w2") != null);
+        // a graph whose quantized nodes match no pattern comes back as it was
+        OnnxModel g = OnnxModel.read(write(OnnxIr.Graph.newBuilder().setName("u")
+                .addNode(node("DynamicQuantizeLinear", List.of("x"), List.of("xq", "xs", "xzp")))
+                .addOutput(value("xq", 2))));
+        assertSame(g, g.dequantized());
     }
 }
