@@ -150,6 +150,47 @@ class MiniLmSentenceEncoderTest {
                 + " (Java heap room " + (heapRoom >> 20) + " MiB)");
     }
 
+    /**
+     * One encoder shared by several threads, as a server would: every embedding equals the single-threaded one bit
+     * for bit (a product taken while another thread holds the kernel pool runs on the caller's thread, with the same
+     * tiles and summation order), and the native memory in use afterwards is what it was before.
+     */
+    @Test
+    void threadsShareOneEncoder() throws Exception {
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            texts.add("sentence " + i + (i % 3 == 0 ? " about a cat on a mat" : " about the market") + " x".repeat(i % 9));
+        }
+        float[][] ref = enc.embed(texts, 1);
+        Backend cpu = Backends.get(Device.CPU);
+        long allocated = cpu.memoryStats(Device.CPU).allocatedBytes();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<float[][]>> runs = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                final int shift = t;
+                runs.add(pool.submit(() -> {
+                    float[][] out = new float[texts.size()][];
+                    for (int r = 0; r < 3; r++) {
+                        for (int i = 0; i < texts.size(); i++) {
+                            out[i] = enc.embed(texts.get((i + shift) % texts.size()));
+                        }
+                    }
+                    return out;
+                }));
+            }
+            for (int t = 0; t < runs.size(); t++) {
+                float[][] out = runs.get(t).get(5, java.util.concurrent.TimeUnit.MINUTES);
+                for (int i = 0; i < texts.size(); i++) {
+                    assertArrayEquals(ref[(i + t) % texts.size()], out[i], "thread " + t + " text " + i);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(allocated, cpu.memoryStats(Device.CPU).allocatedBytes(), "native bytes allocated after the threads");
+    }
+
     private static long rssBytes() throws IOException {
         for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (l.startsWith("VmRSS:")) {
