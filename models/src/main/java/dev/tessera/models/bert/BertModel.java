@@ -5,6 +5,7 @@ import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
@@ -39,7 +40,7 @@ public final class BertModel implements AutoCloseable {
     private final LayerNorm embLn;
     private final List<Layer> layers;
     private final List<Tensor> owned;
-    private boolean closed;
+    private final UseGuard guard = new UseGuard("BertModel");
 
     /** One encoder layer; {@code qkv} is the query, key and value projections stacked into one [3·hidden, hidden]. */
     private record Layer(Linear qkv, Linear o, LayerNorm attnLn, Linear up, Linear down, LayerNorm outLn) {}
@@ -139,7 +140,12 @@ public final class BertModel implements AutoCloseable {
      */
     @SuppressWarnings("try")
     public Tensor forward(Tensor ids, Tensor attentionMask, Tensor typeIds) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return forwardInUse(ids, attentionMask, typeIds);
+        }
+    }
+
+    private Tensor forwardInUse(Tensor ids, Tensor attentionMask, Tensor typeIds) {
         check(ids, "ids");
         long b = ids.dim(0);
         long s = ids.dim(1);
@@ -210,17 +216,11 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("BertModel is closed");
-        }
-    }
 
     /** Frees the weights; idempotent. */
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.close()) { // waits for forward passes on other threads
             owned.forEach(Tensor::close);
         }
     }

@@ -3,6 +3,7 @@ package dev.tessera.models.clip;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.DType;
@@ -30,7 +31,7 @@ public final class ClipModel implements AutoCloseable {
     private final Device device;
     private final List<Tensor> owned;
     private final Path dir;
-    private boolean closed;
+    private final UseGuard guard = new UseGuard("ClipModel");
 
     private ClipModel(Path dir, HfConfig root, TensorSource src, Device device, DType dtype) {
         this.dir = dir;
@@ -40,7 +41,7 @@ public final class ClipModel implements AutoCloseable {
         ClipTextConfig tc = ClipTextConfig.from(root.child("text_config"));
         Weights w = Weights.of(src, device, dtype);
         vision = ClipVisionModel.build(vc, w.prefixed("vision_model."), vc.numLayers(), true);
-        text = new ClipTextModel(tc, w.prefixed("text_model."));
+        text = new ClipTextModel(tc, w.prefixed("text_model."), guard);
         visualProjection = Linear.take(w, "visual_projection", vc.hiddenSize(), projectionDim, false);
         textProjection = Linear.take(w, "text_projection", tc.hiddenSize(), projectionDim, false);
         Tensor scale = w.take("logit_scale");
@@ -87,24 +88,16 @@ public final class ClipModel implements AutoCloseable {
         return projectionDim;
     }
 
-    private void open() {
-        if (closed) {
-            throw new IllegalStateException("ClipModel is closed");
-        }
-    }
-
     /** Projected image features {@code [N, projection_dim]} of {@code pixels [N, 3, S, S]}. */
     public Tensor imageEmbeds(Tensor pixels) {
-        open();
-        try (Scope scope = Tessera.scope()) {
+        try (UseGuard.Use use = guard.enter(); Scope scope = Tessera.scope()) {
             return scope.keep(visualProjection.forward(vision.pooled(pixels)));
         }
     }
 
     /** Projected text features {@code [N, projection_dim]} of token id sequences. */
     public Tensor textEmbeds(int[][] ids) {
-        open();
-        try (Scope scope = Tessera.scope()) {
+        try (UseGuard.Use use = guard.enter(); Scope scope = Tessera.scope()) {
             return scope.keep(textProjection.forward(text.pooled(ids, device)));
         }
     }
@@ -227,8 +220,8 @@ public final class ClipModel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.close()) { // waits for forward passes on other threads (and closes text())
+            vision.close(); // its guard: the weights are ours
             owned.forEach(Tensor::close);
         }
     }

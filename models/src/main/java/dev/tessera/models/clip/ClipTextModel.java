@@ -1,6 +1,7 @@
 package dev.tessera.models.clip;
 
 import dev.tessera.models.nn.LayerNorm;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
@@ -22,9 +23,11 @@ public final class ClipTextModel {
     private final Tensor positionEmbedding;
     private final ClipEncoder encoder;
     private final LayerNorm finalNorm;
+    private final UseGuard guard; // the owning ClipModel's
 
-    ClipTextModel(ClipTextConfig cfg, Weights w) {
+    ClipTextModel(ClipTextConfig cfg, Weights w, UseGuard guard) {
         this.cfg = cfg;
+        this.guard = guard;
         long d = cfg.hiddenSize();
         tokenEmbedding = w.take("embeddings.token_embedding.weight", cfg.vocabSize(), d);
         positionEmbedding = w.take("embeddings.position_embedding.weight", cfg.maxPositions(), d);
@@ -64,6 +67,12 @@ public final class ClipTextModel {
      * out of the pooled position).
      */
     public Tensor pooled(int[][] ids, Device device) {
+        try (UseGuard.Use use = guard.enter()) {
+            return pooledInUse(ids, device);
+        }
+    }
+
+    private Tensor pooledInUse(int[][] ids, Device device) {
         if (ids == null || ids.length == 0) {
             throw new IllegalArgumentException("no token sequences");
         }

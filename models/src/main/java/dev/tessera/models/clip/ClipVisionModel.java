@@ -3,6 +3,7 @@ package dev.tessera.models.clip;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
@@ -38,7 +39,7 @@ public final class ClipVisionModel implements AutoCloseable {
     private final LayerNorm postNorm;
     private final ClipEncoder encoder;
     private final List<Tensor> owned;
-    private boolean closed;
+    private final UseGuard guard = new UseGuard("ClipVisionModel");
 
     private ClipVisionModel(ClipVisionConfig cfg, Weights w, int layersNeeded, boolean withPostNorm, List<Tensor> owned) {
         if (layersNeeded < 0 || layersNeeded > cfg.numLayers()) {
@@ -129,9 +130,6 @@ public final class ClipVisionModel implements AutoCloseable {
     }
 
     private void check(Tensor pixels) {
-        if (closed) {
-            throw new IllegalStateException("ClipVisionModel is closed");
-        }
         if (pixels == null || pixels.rank() != 4 || pixels.dim(1) != cfg.numChannels()
                 || pixels.dim(2) != cfg.imageSize() || pixels.dim(3) != cfg.imageSize()) {
             throw new IllegalArgumentException("pixel values must be [N, " + cfg.numChannels() + ", " + cfg.imageSize()
@@ -145,6 +143,12 @@ public final class ClipVisionModel implements AutoCloseable {
      * {@code pixels [N, C, S, S]}: each {@code [N, 1 + patches, hidden]}, owned by the caller.
      */
     public Tensor[] hiddenStates(Tensor pixels, int... indices) {
+        try (UseGuard.Use use = guard.enter()) {
+            return hiddenStatesInUse(pixels, indices);
+        }
+    }
+
+    private Tensor[] hiddenStatesInUse(Tensor pixels, int... indices) {
         check(pixels);
         int[] idx = new int[indices.length];
         int deepest = 0;
@@ -214,8 +218,7 @@ public final class ClipVisionModel implements AutoCloseable {
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.close()) { // waits for forward passes on other threads
             if (owned != null) {
                 owned.forEach(Tensor::close);
             }

@@ -2,6 +2,7 @@ package dev.tessera.models.llama;
 
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
@@ -45,7 +46,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
     private final Tensor finalNorm;
     private final Proj lmHead;
     private final float[] invFreq;
-    private boolean closed;
+    private final UseGuard guard = new UseGuard("LlamaForCausalLM");
 
     private record Layer(Tensor inNorm, Proj q, Proj k, Proj v, Proj o, Tensor postNorm, Proj gate, Proj up,
             Proj down) {}
@@ -215,7 +216,12 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     /** Token embeddings {@code [B, S, hidden]} of rectangular {@code ids}, in the model's dtype. */
     public Tensor embed(int[][] ids) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return embedInUse(ids);
+        }
+    }
+
+    private Tensor embedInUse(int[][] ids) {
         int b = ids.length;
         if (b == 0) {
             throw new IllegalArgumentException("embed: no sequences");
@@ -275,7 +281,12 @@ public final class LlamaForCausalLM implements AutoCloseable {
      * the model's dtype (LLaVA splices image features into them).
      */
     public Tensor forwardEmbeds(Tensor inputs, boolean[][] real, KvCache cache, boolean allPositions) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return forwardEmbedsInUse(inputs, real, cache, allPositions);
+        }
+    }
+
+    private Tensor forwardEmbedsInUse(Tensor inputs, boolean[][] real, KvCache cache, boolean allPositions) {
         if (cache == null || !cache.isOpen()) {
             throw new IllegalArgumentException("forward needs an open KV cache (newCache)");
         }
@@ -380,15 +391,12 @@ public final class LlamaForCausalLM implements AutoCloseable {
     }
 
     private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("model is closed");
-        }
+        guard.ensureOpen();
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.close()) { // waits for forward passes on other threads
             adopted.forEach(Tensor::close);
             adopted.clear();
             derived.forEach(Tensor::close);

@@ -6,6 +6,7 @@ import dev.tessera.models.clip.ClipVisionModel;
 import dev.tessera.models.nn.Activation;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
@@ -43,7 +44,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
     private final LlamaForCausalLM lm;
     private final List<Tensor> owned;
     private final DType dtype;
-    private boolean closed;
+    private final UseGuard guard = new UseGuard("LlavaForConditionalGeneration");
 
     private LlavaForConditionalGeneration(LlavaConfig cfg, TensorSource src, Device device, DType dtype) {
         this.cfg = cfg;
@@ -120,7 +121,12 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
 
     /** Projected image features {@code [N, tokensPerImage, text hidden]} of {@code pixels [N, C, S, S]} (F32 ok). */
     public Tensor imageFeatures(Tensor pixels) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return imageFeaturesInUse(pixels);
+        }
+    }
+
+    private Tensor imageFeaturesInUse(Tensor pixels) {
         try (Scope scope = Tessera.scope()) {
             Tensor px = pixels.dtype() == dtype && pixels.device().equals(lm.device()) ? pixels
                     : pixels.to(lm.device()).to(dtype);
@@ -174,7 +180,12 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
      * null for a text-only prompt. S is the length after placeholder expansion.
      */
     public Tensor logits(int[] ids, Tensor pixels) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return logitsInUse(ids, pixels);
+        }
+    }
+
+    private Tensor logitsInUse(int[] ids, Tensor pixels) {
         int n = pixels == null ? 0 : (int) pixels.dim(0);
         int[] full = expandImageTokens(ids, n);
         lm.checkContext(full.length);
@@ -190,7 +201,12 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
      * start. Returns the F32 logits of every new position ({@code all}) or of the last one.
      */
     public Tensor forward(KvCache cache, int[] expanded, Tensor features, boolean all) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return forwardInUse(cache, expanded, features, all);
+        }
+    }
+
+    private Tensor forwardInUse(KvCache cache, int[] expanded, Tensor features, boolean all) {
         int tok = cfg.imageTokenIndex();
         int from = cache.length();
         while (from > 0 && from < expanded.length && expanded[from] == tok && expanded[from - 1] == tok) {
@@ -250,15 +266,12 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
     }
 
     private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("model is closed");
-        }
+        guard.ensureOpen();
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.close()) { // waits for forward passes on other threads
             lm.close();
             owned.forEach(Tensor::close);
         }

@@ -6,6 +6,7 @@ import dev.tessera.models.nn.Activation;
 import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
@@ -38,7 +39,7 @@ public final class ViTForImageClassification implements AutoCloseable {
     private final LayerNorm norm;
     private final Linear classifier;
     private final List<Tensor> owned;
-    private boolean closed;
+    private final UseGuard guard = new UseGuard("ViTForImageClassification");
 
     /** {@code qkv}: the query, key and value projections stacked into one [3·hidden, hidden]. */
     private record Layer(LayerNorm ln1, Linear qkv, Linear o, LayerNorm ln2, Linear fc1, Linear fc2) {}
@@ -96,9 +97,12 @@ public final class ViTForImageClassification implements AutoCloseable {
 
     /** The final-norm hidden states {@code [N, 1 + patches, hidden]} of {@code pixels [N, C, S, S]}. */
     public Tensor features(Tensor pixels) {
-        if (closed) {
-            throw new IllegalStateException("ViTForImageClassification is closed");
+        try (UseGuard.Use use = guard.enter()) {
+            return featuresInUse(pixels);
         }
+    }
+
+    private Tensor featuresInUse(Tensor pixels) {
         if (pixels == null || pixels.rank() != 4 || pixels.dim(1) != cfg.numChannels()
                 || pixels.dim(2) != cfg.imageSize() || pixels.dim(3) != cfg.imageSize()) {
             throw new IllegalArgumentException("pixel values must be [N, " + cfg.numChannels() + ", "
@@ -137,8 +141,8 @@ public final class ViTForImageClassification implements AutoCloseable {
         if (classifier == null) {
             throw new IllegalStateException("the checkpoint has no classifier (a bare ViTModel)");
         }
-        try (Scope scope = Tessera.scope()) {
-            Tensor f = features(pixels);
+        try (UseGuard.Use use = guard.enter(); Scope scope = Tessera.scope()) {
+            Tensor f = featuresInUse(pixels);
             long n = f.dim(0);
             Tensor c = f.slice(1, 0, 1).contiguous().reshape(n, cfg.hiddenSize());
             Tensor out = classifier.forward(c);
@@ -149,8 +153,7 @@ public final class ViTForImageClassification implements AutoCloseable {
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.close()) { // waits for forward passes on other threads
             owned.forEach(Tensor::close);
         }
     }

@@ -3,6 +3,7 @@ package dev.tessera.models.whisper;
 import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.TensorSource;
+import dev.tessera.models.nn.UseGuard;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
@@ -50,7 +51,7 @@ public final class WhisperModel implements AutoCloseable {
     private final DecLayer[] dec;
     private final LayerNorm decNorm;
     private final List<Tensor> owned = new ArrayList<>();
-    private boolean closed;
+    private final UseGuard guard = new UseGuard("WhisperModel");
 
     record Attn(Linear q, Linear k, Linear v, Linear o) {
         static Attn take(Weights w, String name, long d) {
@@ -153,7 +154,12 @@ public final class WhisperModel implements AutoCloseable {
      * {@code T} even and at most {@code 2 · max_source_positions}, normally exactly that: 3000 frames = 30 s).
      */
     public Tensor encode(Tensor mel) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return encodeInUse(mel);
+        }
+    }
+
+    private Tensor encodeInUse(Tensor mel) {
         if (mel == null || mel.isClosed()) {
             throw new IllegalArgumentException("encode: features are null or closed");
         }
@@ -214,7 +220,12 @@ public final class WhisperModel implements AutoCloseable {
      * capacity may then exceed {@code max_target_positions} by {@code maxPad}, positions are checked per row.
      */
     WhisperCache newCache(Tensor encoded, int capacity, int maxPad) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) { // the cross-attention keys and values are computed here
+            return newCacheInUse(encoded, capacity, maxPad);
+        }
+    }
+
+    private WhisperCache newCacheInUse(Tensor encoded, int capacity, int maxPad) {
         if (encoded == null || encoded.rank() != 3 || encoded.dim(2) != cfg.dModel()) {
             throw new IllegalArgumentException("encoder states must be [batch, frames, d_model = " + cfg.dModel() + "], got "
                     + (encoded == null ? "null" : encoded.describe()));
@@ -244,7 +255,12 @@ public final class WhisperModel implements AutoCloseable {
      * ({@link WhisperCache#padLeft}) take positions from their first real slot and never attend to their padding.
      */
     public Tensor decode(int[][] ids, WhisperCache cache, boolean allPositions) {
-        ensureOpen();
+        try (UseGuard.Use use = guard.enter()) {
+            return decodeInUse(ids, cache, allPositions);
+        }
+    }
+
+    private Tensor decodeInUse(int[][] ids, WhisperCache cache, boolean allPositions) {
         if (cache == null || !cache.isOpen()) {
             throw new IllegalArgumentException("decode needs an open cache (newCache)");
         }
@@ -356,15 +372,12 @@ public final class WhisperModel implements AutoCloseable {
     }
 
     private void ensureOpen() {
-        if (closed) {
-            throw new IllegalStateException("Whisper model is closed");
-        }
+        guard.ensureOpen();
     }
 
     @Override
     public void close() {
-        if (!closed) {
-            closed = true;
+        if (guard.close()) { // waits for forward passes on other threads
             owned.forEach(Tensor::close);
             owned.clear();
         }

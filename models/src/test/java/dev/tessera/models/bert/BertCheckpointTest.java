@@ -1,5 +1,6 @@
 package dev.tessera.models.bert;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -146,6 +147,44 @@ class BertCheckpointTest {
                 () -> BertModel.fromOnnx(OnnxModel.read(f), null, Device.CPU));
         assertTrue(e.getMessage().contains("quantized (INT8) export") && e.getMessage().contains("2 left")
                 && e.getMessage().contains("DynamicQuantizeLinear"), e.getMessage());
+    }
+
+    /**
+     * A model closed by one thread while another runs forward passes in a loop (a server shutting down): the pass in
+     * progress ends normally with the right result, later ones get "BertModel is closed", and nothing crashes.
+     */
+    @Test
+    void closingWhileAnotherThreadRunsForwardPassesIsSafe() throws Exception {
+        Npy.Array ids = Npy.read(TINY.resolve("ids.npy"));
+        long[] sh = ids.shape();
+        BertModel m = BertModel.fromSafetensors(TINY, Device.CPU);
+        float[] expected;
+        try (Scope s = Tessera.scope()) {
+            expected = m.forward(Tensor.ofInts(ids.ints(), Device.CPU, sh), null, null).toFloatArray();
+        }
+        java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread worker = new Thread(() -> {
+            try {
+                for (;;) {
+                    try (Scope s = Tessera.scope()) {
+                        float[] out = m.forward(Tensor.ofInts(ids.ints(), Device.CPU, sh), null, null).toFloatArray();
+                        assertArrayEquals(expected, out);
+                        passes.incrementAndGet();
+                    }
+                }
+            } catch (Throwable t) {
+                ended.set(t);
+            }
+        });
+        worker.start();
+        while (passes.get() < 20) {
+            Thread.sleep(1);
+        }
+        m.close();
+        worker.join(60_000);
+        assertTrue(ended.get() instanceof IllegalStateException && ended.get().getMessage().equals("BertModel is closed"),
+                "the worker ended with " + ended.get());
     }
 
     @Test
