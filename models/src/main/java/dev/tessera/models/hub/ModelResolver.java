@@ -228,9 +228,9 @@ public final class ModelResolver {
             if (!Files.exists(dir.resolve(POOLING_CONFIG))) { // extracted by a version that did not write it
                 try {
                     writePoolingConfig(jar, dir);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot write " + dir.resolve(POOLING_CONFIG) + ": " + e.getMessage(),
-                            e);
+                } catch (IOException e) { // e.g. a read-only shared cache: the model still loads
+                    LOG.warn("cannot record the pooling of {} in {} ({}); sentence encoders will mean-pool unless told"
+                            + " otherwise (--pooling / SentenceEncoder.withPooling)", jar, dir, e.toString());
                 }
             }
             return dir;
