@@ -46,25 +46,41 @@ public enum Pooling {
     }
 
     /**
-     * The pooling and normalisation of a model directory, as sentence-transformers would apply them.
+     * The pooling, Dense modules and normalisation of a model directory, as sentence-transformers applies them.
      *
      * @param mode how token states become one vector
-     * @param normalize whether the vector is L2-normalised afterwards
+     * @param normalize whether the vector is L2-normalised at the end
+     * @param dense the Dense modules applied after the pooling, in order (usually none)
      */
-    public record Setup(Pooling mode, boolean normalize) {
+    public record Setup(Pooling mode, boolean normalize, List<DenseLayer> dense) {
         /** Mean pooling, normalised: all-MiniLM-L6-v2's recipe, and the default of a directory that names none. */
         public static final Setup DEFAULT = new Setup(MEAN, true);
 
+        public Setup {
+            dense = List.copyOf(dense);
+        }
+
+        /** No Dense module. */
+        public Setup(Pooling mode, boolean normalize) {
+            this(mode, normalize, List.of());
+        }
+
+        /** The width of the embedding for a model of width {@code hidden}. */
+        public int width(int hidden) {
+            return dense.isEmpty() ? hidden : dense.get(dense.size() - 1).out();
+        }
+
         /**
-         * Reads {@code modules.json} (the module list: the Pooling module's folder, whether a Normalize module follows)
-         * and the Pooling module's {@code config.json} ({@code 1_Pooling/config.json} when there is no module list).
-         * Without either file: {@link #DEFAULT}. A module list with modules Tessera does not run (Dense, ...) or a
+         * Reads {@code modules.json} (the module list: the Pooling module's folder, Dense modules, whether a Normalize
+         * module follows) and the Pooling module's {@code config.json} ({@code 1_Pooling/config.json} when there is no
+         * module list). Without either file: {@link #DEFAULT}. A module list with modules Tessera does not run or a
          * pooling mode it does not implement fails with the names.
          */
         public static Setup read(Path dir) {
             Path modules = dir.resolve("modules.json");
             String poolingDir = "1_Pooling";
             boolean normalize = true;
+            List<DenseLayer> dense = new ArrayList<>();
             if (Files.isRegularFile(modules)) {
                 JsonNode list;
                 try {
@@ -85,12 +101,13 @@ public enum Pooling {
                         case "Transformer" -> { }
                         case "Pooling" -> poolingDir = m.path("path").asText("1_Pooling");
                         case "Normalize" -> normalize = true;
+                        case "Dense" -> dense.add(DenseLayer.read(dir.resolve(m.path("path").asText(""))));
                         default -> unsupported.add(type);
                     }
                 }
                 if (!unsupported.isEmpty()) {
                     throw new IllegalArgumentException(modules + ": modules " + unsupported + " are not supported (a"
-                            + " sentence encoder here is Transformer + Pooling [+ Normalize])");
+                            + " sentence encoder here is Transformer + Pooling [+ Dense ...] [+ Normalize])");
                 }
                 if (poolingDir == null) {
                     throw new IllegalArgumentException(modules + ": no sentence_transformers.models.Pooling module");
@@ -98,7 +115,7 @@ public enum Pooling {
             }
             Path cfg = dir.resolve(poolingDir).resolve("config.json");
             if (!Files.isRegularFile(cfg)) {
-                return new Setup(MEAN, normalize);
+                return new Setup(MEAN, normalize, dense);
             }
             HfConfig c = HfConfig.read(cfg);
             List<Pooling> on = new ArrayList<>();
@@ -112,12 +129,13 @@ public enum Pooling {
                 throw new IllegalArgumentException(cfg + ": pooling " + (other.isEmpty() ? on : other) + " is not"
                         + " supported (exactly one of " + List.of(MEAN.key, CLS.key, MAX.key) + " must be true)");
             }
-            return new Setup(on.get(0), normalize);
+            return new Setup(on.get(0), normalize, dense);
         }
 
         @Override
         public String toString() {
-            return mode.name().toLowerCase(Locale.ROOT) + (normalize ? ", normalised" : "");
+            return mode.name().toLowerCase(Locale.ROOT) + (dense.isEmpty() ? "" : ", " + dense.size() + " Dense")
+                    + (normalize ? ", normalised" : "");
         }
     }
 }

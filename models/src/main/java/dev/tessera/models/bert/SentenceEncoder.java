@@ -165,12 +165,16 @@ public final class SentenceEncoder implements AutoCloseable {
         return new SentenceEncoder(model, tokenizer, maxLength, pooling, false);
     }
 
-    /** This encoder with another pooling and normalisation (sharing model and tokenizer, as {@link #withMaxLength}). */
+    /**
+     * This encoder with another pooling and normalisation, its Dense modules kept (sharing model and tokenizer, as
+     * {@link #withMaxLength}).
+     */
     public SentenceEncoder withPooling(Pooling mode, boolean normalize) {
         if (mode == null) {
             throw new IllegalArgumentException("pooling must not be null");
         }
-        return new SentenceEncoder(model, tokenizer, maxLength, new Pooling.Setup(mode, normalize), false);
+        return new SentenceEncoder(model, tokenizer, maxLength, new Pooling.Setup(mode, normalize, pooling.dense()),
+                false);
     }
 
     /** How token states become the embedding, and whether it is normalised. */
@@ -182,9 +186,9 @@ public final class SentenceEncoder implements AutoCloseable {
         return maxLength;
     }
 
-    /** Width of the embeddings. */
+    /** Width of the embeddings (the model's width, or the last Dense module's output). */
     public int dimension() {
-        return model.config().hiddenSize();
+        return pooling.width(model.config().hiddenSize());
     }
 
     public BertModel model() {
@@ -281,7 +285,7 @@ public final class SentenceEncoder implements AutoCloseable {
             System.arraycopy(t, 0, flat, i * s, t.length);
             Arrays.fill(mask, i * s, i * s + t.length, 1);
         }
-        int h = dimension();
+        int h = model.config().hiddenSize();
         boolean padded = batch.stream().anyMatch(a -> a.length != s);
         float[] pooled; // [B, H]
         try (Scope ignored = Tessera.scope()) {
@@ -302,17 +306,21 @@ public final class SentenceEncoder implements AutoCloseable {
                 case MAX -> maxOverTokens(hidden.toFloatArray(), batch, s, h);
             };
         }
-        float[][] out = new float[b][h];
+        float[][] out = new float[b][];
         for (int i = 0; i < b; i++) {
+            float[] v = Arrays.copyOfRange(pooled, i * h, (i + 1) * h);
+            for (DenseLayer d : pooling.dense()) {
+                v = d.apply(v);
+            }
             double norm = 0;
-            for (int c = 0; c < h; c++) {
-                double v = pooled[i * h + c];
-                norm += v * v;
+            for (float x : v) {
+                norm += (double) x * x;
             }
             double inv = pooling.normalize() ? 1.0 / Math.max(Math.sqrt(norm), 1e-12) : 1.0;
-            for (int c = 0; c < h; c++) {
-                out[i][c] = (float) (pooled[i * h + c] * inv);
+            for (int c = 0; c < v.length; c++) {
+                v[c] = (float) (v[c] * inv);
             }
+            out[i] = v;
         }
         return out;
     }

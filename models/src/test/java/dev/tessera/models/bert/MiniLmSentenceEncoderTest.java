@@ -191,6 +191,46 @@ class MiniLmSentenceEncoderTest {
         assertEquals(allocated, cpu.memoryStats(Device.CPU).allocatedBytes(), "native bytes allocated after the threads");
     }
 
+    /**
+     * A sentence-transformers directory around the real MiniLM with a Dense module (384 -> 64, tanh) between the
+     * pooling and the normalisation, as distiluse-style models have: its embeddings equal the plain encoder's mean
+     * pooling passed through that layer by hand.
+     */
+    @Test
+    void aDenseModuleAfterThePoolingIsApplied(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        for (Path f : List.of(MiniLm.onnx(), MiniLm.dir().resolve("all-minilm-l6-v2-tokenizer.json"))) {
+            Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
+        }
+        float[][] wb = PoolingTest.writeDense(dir.resolve("2_Dense"), 384, 64, "torch.nn.modules.activation.Tanh");
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"pooling_mode_mean_tokens\": true}");
+        Files.writeString(dir.resolve("modules.json"), "[{\"path\": \"\", \"type\": \"sentence_transformers.models"
+                + ".Transformer\"}, {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
+                + " {\"path\": \"2_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
+                + " {\"path\": \"3_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]");
+        List<String> texts = List.of("a cat sits on the mat", "the stock market fell sharply today", "hi");
+        float[][] mean = enc.withPooling(Pooling.MEAN, false).embed(texts);
+        try (SentenceEncoder dense = SentenceEncoder.load(dir, Device.CPU)) {
+            assertEquals(64, dense.dimension());
+            float[][] got = dense.embed(texts);
+            for (int t = 0; t < texts.size(); t++) {
+                double[] y = new double[64];
+                double n = 0;
+                for (int o = 0; o < 64; o++) {
+                    double s = wb[1][o];
+                    for (int i = 0; i < 384; i++) {
+                        s += (double) wb[0][o * 384 + i] * mean[t][i];
+                    }
+                    y[o] = Math.tanh(s);
+                    n += y[o] * y[o];
+                }
+                for (int o = 0; o < 64; o++) {
+                    assertEquals(y[o] / Math.sqrt(n), got[t][o], 1e-5, "text " + t + " output " + o);
+                }
+            }
+        }
+    }
+
     private static long rssBytes() throws IOException {
         for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (l.startsWith("VmRSS:")) {

@@ -67,14 +67,67 @@ class PoolingTest {
 
         write("1_Pooling/config.json", poolingJson(false, true, false));
         write("modules.json", "[" + TRANSFORMER + ", {\"idx\": 1, \"path\": \"1_Pooling\","
-                + " \"type\": \"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"path\": \"2_Dense\","
-                + " \"type\": \"sentence_transformers.models.Dense\"}]");
+                + " \"type\": \"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"path\": \"2_CNN\","
+                + " \"type\": \"sentence_transformers.models.CNN\"}]");
         e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
-        assertTrue(e.contains("sentence_transformers.models.Dense") && e.contains("not supported"), e);
+        assertTrue(e.contains("sentence_transformers.models.CNN") && e.contains("not supported"), e);
 
         write("modules.json", "{\"not\": \"a list\"}");
         e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
         assertTrue(e.contains("JSON array"), e);
+    }
+
+    /** Writes a Dense module folder ({@code in -> out}, the given activation) with seeded weights; returns W and b. */
+    static float[][] writeDense(Path folder, int in, int out, String activation) throws IOException {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(in * 31L + out);
+        float[] w = new float[out * in];
+        float[] b = new float[out];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (r.nextDouble(-1, 1) / Math.sqrt(in));
+        }
+        for (int i = 0; i < out; i++) {
+            b[i] = (float) r.nextDouble(-0.1, 0.1);
+        }
+        Files.createDirectories(folder);
+        Files.writeString(folder.resolve("config.json"), "{\"in_features\": " + in + ", \"out_features\": " + out
+                + ", \"bias\": true, \"activation_function\": \"" + activation + "\"}");
+        try (dev.tessera.runtime.Scope s = dev.tessera.runtime.Tessera.scope()) {
+            dev.tessera.runtime.io.Safetensors.write(folder.resolve("model.safetensors"), java.util.Map.of(
+                    "linear.weight", dev.tessera.runtime.Tensor.of(w, out, in),
+                    "linear.bias", dev.tessera.runtime.Tensor.of(b, out)), java.util.Map.of());
+        }
+        return new float[][] {w, b};
+    }
+
+    @Test
+    void denseModulesAreReadAndApplied() throws IOException {
+        float[][] wb = writeDense(dir.resolve("2_Dense"), 6, 4, "torch.nn.modules.activation.Tanh");
+        write("1_Pooling/config.json", poolingJson(false, true, false));
+        write("modules.json", "[" + TRANSFORMER + ", {\"idx\": 1, \"path\": \"1_Pooling\","
+                + " \"type\": \"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"path\": \"2_Dense\","
+                + " \"type\": \"sentence_transformers.models.Dense\"}]");
+        Pooling.Setup setup = Pooling.Setup.read(dir);
+        assertEquals(Pooling.MEAN, setup.mode());
+        assertEquals(false, setup.normalize());
+        assertEquals(4, setup.width(6));
+        float[] x = {0.5f, -1f, 2f, 0f, 0.25f, -0.75f};
+        float[] y = setup.dense().get(0).apply(x);
+        for (int o = 0; o < 4; o++) {
+            double s = wb[1][o];
+            for (int i = 0; i < 6; i++) {
+                s += wb[0][o * 6 + i] * x[i];
+            }
+            assertEquals(Math.tanh(s), y[o], 1e-6, "output " + o);
+        }
+        // an unsupported activation, and a module saved only as pytorch_model.bin, are named
+        writeDense(dir.resolve("2_Dense"), 6, 4, "torch.nn.modules.activation.Softplus");
+        String e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
+        assertTrue(e.contains("Softplus"), e);
+        Files.delete(dir.resolve("2_Dense/model.safetensors"));
+        writeDense(dir.resolve("3_Dense"), 6, 4, "torch.nn.modules.activation.Tanh");
+        Files.writeString(dir.resolve("2_Dense/config.json"), "{\"in_features\": 6, \"out_features\": 4}");
+        e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
+        assertTrue(e.contains("no model.safetensors"), e);
     }
 
     @Test
