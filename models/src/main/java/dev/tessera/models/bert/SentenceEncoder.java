@@ -94,6 +94,16 @@ public final class SentenceEncoder implements AutoCloseable {
             tok.close();
             throw e;
         }
+        int width = model.config().hiddenSize();
+        for (DenseLayer d : pooling.dense()) { // the Dense chain must fit the model before any text is embedded
+            if (d.in() != width) {
+                model.close();
+                tok.close();
+                throw new IllegalArgumentException(dir + ": a Dense module takes " + d.in() + " values but receives "
+                        + width + " (the model's hidden size or the previous module's output)");
+            }
+            width = d.out();
+        }
         int max = Math.min(model.config().maxTokens(), DEFAULT_MAX_LENGTH);
         Path sb = dir.resolve("sentence_bert_config.json");
         if (Files.isRegularFile(sb)) {

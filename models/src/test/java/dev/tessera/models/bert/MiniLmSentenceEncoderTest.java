@@ -210,6 +210,16 @@ class MiniLmSentenceEncoderTest {
                 + " {\"path\": \"3_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]");
         List<String> texts = List.of("a cat sits on the mat", "the stock market fell sharply today", "hi");
         float[][] mean = enc.withPooling(Pooling.MEAN, false).embed(texts);
+        // a second Dense module that expects another width is refused at load
+        PoolingTest.writeDense(dir.resolve("3_Dense"), 32, 8, "torch.nn.modules.linear.Identity");
+        Files.writeString(dir.resolve("modules.json"), Files.readString(dir.resolve("modules.json")).replace(
+                "{\"path\": \"3_Normalize\"", "{\"path\": \"3_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
+                        + " {\"path\": \"3_Normalize\""));
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> SentenceEncoder.load(dir, Device.CPU));
+        assertTrue(bad.getMessage().contains("takes 32 values but receives 64"), bad.getMessage());
+        Files.writeString(dir.resolve("modules.json"), Files.readString(dir.resolve("modules.json")).replace(
+                "{\"path\": \"3_Dense\", \"type\": \"sentence_transformers.models.Dense\"}, ", ""));
         try (SentenceEncoder dense = SentenceEncoder.load(dir, Device.CPU)) {
             assertEquals(64, dense.dimension());
             float[][] got = dense.embed(texts);
