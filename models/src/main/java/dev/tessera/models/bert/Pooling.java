@@ -46,6 +46,34 @@ public enum Pooling {
     }
 
     /**
+     * Where a sentence-transformers directory keeps its transformer (config, weights, tokenizer): the folder its
+     * {@code modules.json} names for the Transformer module ({@code 0_Transformer/} in older saves), else {@code dir}.
+     */
+    public static Path transformerDir(Path dir) {
+        Path modules = dir.resolve("modules.json");
+        if (!Files.isRegularFile(modules)) {
+            return dir;
+        }
+        try {
+            for (JsonNode m : new ObjectMapper().readTree(modules.toFile())) {
+                String type = m.path("type").asText("");
+                String path = m.path("path").asText("");
+                if (type.endsWith(".Transformer") && !path.isEmpty()) {
+                    Path t = dir.resolve(path).normalize();
+                    if (!t.startsWith(dir.normalize()) || !Files.isDirectory(t)) {
+                        throw new IllegalArgumentException(modules + ": the Transformer module's folder " + path
+                                + " is not a folder of " + dir);
+                    }
+                    return t;
+                }
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException(modules + ": not valid JSON: " + e.getMessage(), e);
+        }
+        return dir;
+    }
+
+    /**
      * The pooling, Dense modules and normalisation of a model directory, as sentence-transformers applies them.
      *
      * @param mode how token states become one vector

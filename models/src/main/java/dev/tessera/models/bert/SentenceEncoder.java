@@ -86,10 +86,20 @@ public final class SentenceEncoder implements AutoCloseable {
             throw new IllegalArgumentException("not a model directory: " + dir);
         }
         Pooling.Setup pooling = Pooling.Setup.read(dir);
-        Tokenizer tok = Tokenizer.load(findTokenizer(dir));
+        Path tdir = Pooling.transformerDir(dir); // 0_Transformer/ in older sentence-transformers saves
+        Path tokFile;
+        try {
+            tokFile = findTokenizer(tdir);
+        } catch (IllegalArgumentException e) {
+            if (tdir.equals(dir)) {
+                throw e;
+            }
+            tokFile = findTokenizer(dir); // the tokenizer beside modules.json
+        }
+        Tokenizer tok = Tokenizer.load(tokFile);
         BertModel model;
         try {
-            model = loadModel(dir, device);
+            model = loadModel(tdir, device);
         } catch (RuntimeException e) {
             tok.close();
             throw e;
@@ -105,7 +115,8 @@ public final class SentenceEncoder implements AutoCloseable {
             width = d.out();
         }
         int max = Math.min(model.config().maxTokens(), DEFAULT_MAX_LENGTH);
-        Path sb = dir.resolve("sentence_bert_config.json");
+        Path sb = Files.isRegularFile(dir.resolve("sentence_bert_config.json")) ? dir.resolve("sentence_bert_config.json")
+                : tdir.resolve("sentence_bert_config.json");
         if (Files.isRegularFile(sb)) {
             max = Math.min(model.config().maxTokens(), HfConfig.read(sb).getInt("max_seq_length", max));
         }

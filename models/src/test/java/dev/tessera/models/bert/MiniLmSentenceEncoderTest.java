@@ -241,6 +241,37 @@ class MiniLmSentenceEncoderTest {
         }
     }
 
+    /** An older sentence-transformers save: the transformer in 0_Transformer/, named by modules.json. */
+    @Test
+    void theTransformerMayLiveInTheFolderModulesJsonNames(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        Path t = Files.createDirectories(dir.resolve("0_Transformer"));
+        for (Path f : List.of(MiniLm.onnx(), MiniLm.dir().resolve("all-minilm-l6-v2-tokenizer.json"))) {
+            Files.createSymbolicLink(t.resolve(f.getFileName()), f.toAbsolutePath());
+        }
+        Files.writeString(t.resolve("sentence_bert_config.json"), "{\"max_seq_length\": 128}");
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"pooling_mode_mean_tokens\": true}");
+        Files.writeString(dir.resolve("modules.json"), "[{\"path\": \"0_Transformer\", \"type\":"
+                + " \"sentence_transformers.models.Transformer\"}, {\"path\": \"1_Pooling\", \"type\":"
+                + " \"sentence_transformers.models.Pooling\"}, {\"path\": \"2_Normalize\", \"type\":"
+                + " \"sentence_transformers.models.Normalize\"}]");
+        List<String> texts = List.of("a cat sits on the mat", "the stock market fell");
+        try (SentenceEncoder st = SentenceEncoder.load(dir, Device.CPU)) {
+            assertEquals(128, st.maxLength());
+            float[][] got = st.embed(texts);
+            float[][] ref = enc.embed(texts);
+            for (int i = 0; i < texts.size(); i++) {
+                assertArrayEquals(ref[i], got[i]);
+            }
+        }
+        Files.writeString(dir.resolve("modules.json"), "[{\"path\": \"../elsewhere\", \"type\":"
+                + " \"sentence_transformers.models.Transformer\"}, {\"path\": \"1_Pooling\", \"type\":"
+                + " \"sentence_transformers.models.Pooling\"}]");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SentenceEncoder.load(dir,
+                Device.CPU));
+        assertTrue(e.getMessage().contains("not a folder of"), e.getMessage());
+    }
+
     private static long rssBytes() throws IOException {
         for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (l.startsWith("VmRSS:")) {
