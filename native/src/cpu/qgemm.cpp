@@ -1,0 +1,355 @@
+// INT8 linear layer of the CPU backend (tessera/qgemm.h): ONNX Runtime's dynamic quantization arithmetic.
+// One file for every ISA: the AVX-512 VNNI tile is compiled with a target attribute and chosen at run time
+// (CPU support and tsr_cpu_simd() at "avx512"); elsewhere a portable loop gives the same integers.
+// The quantization reproduces DynamicQuantizeLinear: division by the scale, clamp to the zero point's range,
+// round half to even (the default MXCSR rounding of vcvtps2dq), add the zero point.
+#include "tessera/qgemm.h"
+
+#include <algorithm>
+#include <array>
+#include <cfenv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+#include "isa_select.h"
+#include "kernels/gemm_table.h"
+#include "tessera/gemm.h"
+#include "threadpool.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define TSR_QGEMM_X86 1
+#endif
+
+namespace tsr {
+namespace {
+
+constexpr int64_t NR = TSR_QGEMM_NR;
+constexpr int MR = 12;  // rows per register tile: 24 int32 accumulators + 2 weight vectors + 1 broadcast
+
+const GemmKernels &GK() {
+  static const GemmKernels &k = TSR_ISA_TABLE(GemmKernels, gemm_kernels);
+  return k;
+}
+
+bool use_vnni() {
+#ifdef TSR_QGEMM_X86
+  static const bool v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                        __builtin_cpu_supports("avx512vnni") && std::strcmp(tsr_cpu_simd(), "avx512") == 0;
+  return v;
+#else
+  return false;
+#endif
+}
+
+inline int64_t round4(int64_t k) { return (k + 3) / 4 * 4; }
+inline int64_t panel_bytes(int64_t k) { return round4(k) * NR; }  // kp / 4 groups x NR columns x 4 bytes
+inline int64_t panels_of(int64_t n) { return (n + NR - 1) / NR; }
+inline int64_t sums_offset(int64_t n, int64_t k) { return (panels_of(n) * panel_bytes(k) + 63) / 64 * 64; }
+
+struct QArgs {
+  const uint8_t *q;
+  int64_t ldq;
+  const int32_t *row_sums;
+  int32_t zx;
+  const int8_t *packed;
+  const int32_t *col_sums;
+  const int32_t *zw;
+  const float *scale;  // sx * sw[j]
+  int64_t m, n, k;
+  const float *bias;
+  int act;
+  const float *res;
+  int64_t ldr;
+  float *out;
+  int64_t ldo;
+};
+
+// The int32 product of rows [i0, i0 + rows) with panel p, zero points removed, scaled, written to out.
+// acc[r][c] holds sum_kk q * w for column p * NR + c.
+inline void finish_tile(const QArgs &g, int64_t i0, int rows, int64_t p, const int32_t *acc /* [rows][NR] */) {
+  const int64_t j0 = p * NR;
+  const int nv = static_cast<int>(std::min<int64_t>(NR, g.n - j0));
+  for (int r = 0; r < rows; ++r) {
+    const int32_t rs = g.row_sums[i0 + r];
+    float *o = g.out + (i0 + r) * g.ldo + j0;
+    for (int c = 0; c < nv; ++c) {
+      const int32_t zw = g.zw[j0 + c];
+      const int32_t v = acc[r * NR + c] - zw * rs - g.zx * g.col_sums[j0 + c] +
+                        static_cast<int32_t>(g.k) * g.zx * zw;
+      o[c] = static_cast<float>(v) * g.scale[j0 + c];
+    }
+  }
+}
+
+void tile_portable(const QArgs &g, int64_t i0, int rows, int64_t p) {
+  int32_t acc[MR * NR] = {};
+  const int64_t kq = round4(g.k) / 4;
+  const int8_t *bp = g.packed + p * panel_bytes(g.k);
+  for (int r = 0; r < rows; ++r) {
+    const uint8_t *a = g.q + (i0 + r) * g.ldq;
+    for (int64_t t = 0; t < kq; ++t) {
+      const int8_t *b = bp + t * NR * 4;
+      for (int c = 0; c < NR; ++c) {
+        int32_t s = 0;
+        for (int u = 0; u < 4; ++u) s += static_cast<int32_t>(a[t * 4 + u]) * b[c * 4 + u];
+        acc[r * NR + c] += s;
+      }
+    }
+  }
+  finish_tile(g, i0, rows, p, acc);
+}
+
+#ifdef TSR_QGEMM_X86
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile_vnni(const QArgs &g, int64_t i0, int64_t p) {
+  __m512i acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) {
+    acc0[r] = _mm512_setzero_si512();
+    acc1[r] = _mm512_setzero_si512();
+  }
+  const int64_t kq = round4(g.k) / 4;
+  const int8_t *bp = g.packed + p * panel_bytes(g.k);
+  const uint8_t *a = g.q + i0 * g.ldq;
+  const int64_t lda = g.ldq;
+  for (int64_t t = 0; t < kq; ++t) {
+    const __m512i b0 = _mm512_load_si512(bp + t * NR * 4);
+    const __m512i b1 = _mm512_load_si512(bp + t * NR * 4 + 64);
+    for (int r = 0; r < R; ++r) {
+      int32_t four;
+      std::memcpy(&four, a + r * lda + t * 4, 4);
+      const __m512i av = _mm512_set1_epi32(four);
+      acc0[r] = _mm512_dpbusd_epi32(acc0[r], av, b0);
+      acc1[r] = _mm512_dpbusd_epi32(acc1[r], av, b1);
+    }
+  }
+  // zero-point corrections and scale on the vectors, then the valid columns to out
+  const int64_t j0 = p * NR;
+  const int nv = static_cast<int>(std::min<int64_t>(NR, g.n - j0));
+  const __mmask16 m0 = nv >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << nv) - 1u);
+  const __mmask16 m1 = nv >= 32 ? static_cast<__mmask16>(0xffff)
+                                : (nv <= 16 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << (nv - 16)) - 1u));
+  const __m512i zw0 = _mm512_maskz_loadu_epi32(m0, g.zw + j0);
+  const __m512i zw1 = _mm512_maskz_loadu_epi32(m1, g.zw + j0 + 16);
+  const __m512i kz = _mm512_set1_epi32(static_cast<int32_t>(g.k) * g.zx);
+  const __m512i zx = _mm512_set1_epi32(g.zx);
+  // per column: k * zx * zw - zx * colsum
+  const __m512i c0 = _mm512_sub_epi32(_mm512_mullo_epi32(kz, zw0),
+                                      _mm512_mullo_epi32(zx, _mm512_maskz_loadu_epi32(m0, g.col_sums + j0)));
+  const __m512i c1 = _mm512_sub_epi32(_mm512_mullo_epi32(kz, zw1),
+                                      _mm512_mullo_epi32(zx, _mm512_maskz_loadu_epi32(m1, g.col_sums + j0 + 16)));
+  const __m512 s0 = _mm512_maskz_loadu_ps(m0, g.scale + j0);
+  const __m512 s1 = _mm512_maskz_loadu_ps(m1, g.scale + j0 + 16);
+  for (int r = 0; r < R; ++r) {
+    const __m512i rs = _mm512_set1_epi32(g.row_sums[i0 + r]);
+    const __m512i v0 = _mm512_add_epi32(_mm512_sub_epi32(acc0[r], _mm512_mullo_epi32(zw0, rs)), c0);
+    const __m512i v1 = _mm512_add_epi32(_mm512_sub_epi32(acc1[r], _mm512_mullo_epi32(zw1, rs)), c1);
+    float *o = g.out + (i0 + r) * g.ldo + j0;
+    _mm512_mask_storeu_ps(o, m0, _mm512_mul_ps(_mm512_cvtepi32_ps(v0), s0));
+    _mm512_mask_storeu_ps(o + 16, m1, _mm512_mul_ps(_mm512_cvtepi32_ps(v1), s1));
+  }
+}
+
+template <int... I>
+constexpr auto make_vnni_tiles(std::integer_sequence<int, I...>) {
+  return std::array<void (*)(const QArgs &, int64_t, int64_t), sizeof...(I)>{&tile_vnni<I + 1>...};
+}
+const auto kVnniTiles = make_vnni_tiles(std::make_integer_sequence<int, MR>{});
+#endif
+
+struct QJob {
+  const QArgs *g;
+  int64_t row_block;
+  int64_t panels;
+  bool vnni;
+};
+
+void run_qtasks(void *ctx, int64_t b, int64_t e) {
+  const QJob &j = *static_cast<const QJob *>(ctx);
+  const QArgs &g = *j.g;
+  for (int64_t t = b; t < e; ++t) {
+    const int64_t rb = t / j.panels, p = t % j.panels;
+    const int64_t r0 = rb * j.row_block;
+    const int64_t r1 = std::min(g.m, r0 + j.row_block);
+    for (int64_t i0 = r0; i0 < r1; i0 += MR) {
+      const int rows = static_cast<int>(std::min<int64_t>(MR, r1 - i0));
+#ifdef TSR_QGEMM_X86
+      if (j.vnni) {
+        kVnniTiles[rows - 1](g, i0, p);
+        continue;
+      }
+#endif
+      tile_portable(g, i0, rows, p);
+    }
+    // bias, activation and residual on the block just written (the fp32 GEMM's epilogue)
+    if (g.bias || g.act != TSR_ACT_NONE || g.res) {
+      const int64_t j0 = p * NR;
+      const int64_t nv = std::min<int64_t>(NR, g.n - j0);
+      GK().epilogue(g.out + r0 * g.ldo + j0, g.ldo, r1 - r0, nv, g.bias ? g.bias + j0 : nullptr, g.act,
+                    g.res ? g.res + r0 * g.ldr + j0 : nullptr, g.ldr);
+    }
+  }
+}
+
+#ifdef TSR_QGEMM_X86
+// x / scale clamped to [lo, hi], rounded half to even, + zp; 16 floats to 16 bytes; returns their sum.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) int32_t quantize_row_avx512(const float *x, int64_t k, float scale,
+                                                                        int32_t zp, uint8_t *q) {
+  const __m512 sv = _mm512_set1_ps(scale);
+  const __m512 lo = _mm512_set1_ps(static_cast<float>(-zp));
+  const __m512 hi = _mm512_set1_ps(static_cast<float>(255 - zp));
+  const __m512i zv = _mm512_set1_epi32(zp);
+  __m512i sum = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i < k; i += 16) {
+    const __mmask16 mk = k - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (k - i)) - 1u);
+    __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(mk, x + i), sv);
+    v = _mm512_max_ps(v, lo);  // NaN -> lo (the second operand), as ONNX Runtime's MAXPS
+    v = _mm512_min_ps(v, hi);
+    const __m512i r = _mm512_maskz_add_epi32(mk, _mm512_cvtps_epi32(v), zv);  // round to nearest even
+    sum = _mm512_add_epi32(sum, r);
+    _mm_mask_storeu_epi8(q + i, mk, _mm512_cvtusepi32_epi8(r));
+  }
+  return _mm512_reduce_add_epi32(sum);
+}
+#endif
+
+int32_t quantize_row_portable(const float *x, int64_t k, float scale, int32_t zp, uint8_t *q) {
+  const float lo = static_cast<float>(-zp), hi = static_cast<float>(255 - zp);
+  int32_t sum = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    float v = x[i] / scale;
+    if (!(v >= lo)) v = lo;  // NaN too
+    if (v > hi) v = hi;
+    const int32_t r = static_cast<int32_t>(std::nearbyint(v)) + zp;  // FE_TONEAREST: half to even
+    q[i] = static_cast<uint8_t>(r);
+    sum += r;
+  }
+  return sum;
+}
+
+}  // namespace
+}  // namespace tsr
+
+extern "C" {
+
+int tsr_cpu_qgemm_vnni(void) { return tsr::use_vnni() ? 1 : 0; }
+
+int64_t tsr_cpu_qgemm_packed_bytes(int64_t n, int64_t k) {
+  if (n <= 0 || k <= 0) return 0;
+  return tsr::sums_offset(n, k) + 4 * n;
+}
+
+int tsr_cpu_qgemm_pack_s8(const int8_t *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k, void *packed) {
+  using namespace tsr;
+  TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_qgemm_pack_s8: negative size (n %lld, k %lld)", (long long)n, (long long)k);
+  if (n == 0 || k == 0) return TSR_OK;
+  TSR_CHECK(w && packed, "tsr_cpu_qgemm_pack_s8: null pointer");
+  int8_t *dst = static_cast<int8_t *>(packed);
+  int32_t *sums = reinterpret_cast<int32_t *>(dst + sums_offset(n, k));
+  const int64_t kq = round4(k) / 4;
+  parallel_for(panels_of(n), 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      int8_t *pp = dst + p * panel_bytes(k);
+      for (int64_t c = 0; c < NR; ++c) {
+        const int64_t j = p * NR + c;
+        int32_t s = 0;
+        for (int64_t t = 0; t < kq; ++t) {
+          for (int u = 0; u < 4; ++u) {
+            const int64_t kk = t * 4 + u;
+            const int8_t v = (j < n && kk < k) ? w[j * stride_n + kk * stride_k] : 0;
+            pp[(t * NR + c) * 4 + u] = v;
+            s += v;
+          }
+        }
+        if (j < n) sums[j] = s;
+      }
+    }
+  });
+  return TSR_OK;
+}
+
+int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, uint8_t *q, int64_t ldq,
+                        int32_t *row_sums, float *scale, int32_t *zero_point) {
+  using namespace tsr;
+  TSR_CHECK(m >= 0 && k >= 0, "tsr_cpu_quantize_u8: negative size (m %lld, k %lld)", (long long)m, (long long)k);
+  TSR_CHECK(ldx >= k && ldq >= round4(k), "tsr_cpu_quantize_u8: leading dimension too small (ldx %lld, ldq %lld, k %lld)",
+            (long long)ldx, (long long)ldq, (long long)k);
+  TSR_CHECK(scale && zero_point && (m == 0 || (x && q && row_sums)), "tsr_cpu_quantize_u8: null pointer");
+  // range of the whole tensor, widened to include 0
+  float lo = 0.0f, hi = 0.0f;
+  std::mutex mu;
+  parallel_for(m, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
+    float l = 0.0f, h = 0.0f;
+    for (int64_t r = r0; r < r1; ++r) {
+      const float *xr = x + r * ldx;
+      for (int64_t i = 0; i < k; ++i) {
+        l = std::min(l, xr[i]);
+        h = std::max(h, xr[i]);
+      }
+    }
+    std::lock_guard<std::mutex> g(mu);
+    lo = std::min(lo, l);
+    hi = std::max(hi, h);
+  });
+  const float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
+  const float z0 = 0.0f - lo / s;
+  const int32_t zp = static_cast<int32_t>(std::nearbyint(std::max(0.0f, std::min(255.0f, z0))));
+  *scale = s;
+  *zero_point = zp;
+  const bool vec = use_vnni();  // AVX-512 present and chosen
+  parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      uint8_t *qr = q + r * ldq;
+#ifdef TSR_QGEMM_X86
+      row_sums[r] = vec ? quantize_row_avx512(x + r * ldx, k, s, zp, qr) : quantize_row_portable(x + r * ldx, k, s, zp, qr);
+#else
+      (void)vec;
+      row_sums[r] = quantize_row_portable(x + r * ldx, k, s, zp, qr);
+#endif
+      std::memset(qr + k, 0, static_cast<size_t>(ldq - k));
+    }
+  });
+  return TSR_OK;
+}
+
+int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, float sx, int32_t zx,
+                      const void *packed, const int32_t *zw, const float *sw, int64_t m, int64_t n, int64_t k,
+                      const float *bias, int act, const float *residual, int64_t ldr, float *out, int64_t ldo) {
+  using namespace tsr;
+  TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_qgemm_f32: negative size (m %lld, n %lld, k %lld)", (long long)m,
+            (long long)n, (long long)k);
+  TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_qgemm_f32: unknown activation %d", act);
+  if (m == 0 || n == 0) return TSR_OK;
+  TSR_CHECK(ldq >= round4(k) && ldo >= n && (residual == nullptr || ldr >= n),
+            "tsr_cpu_qgemm_f32: leading dimension too small (ldq %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
+            (long long)ldq, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
+  TSR_CHECK(zx >= 0 && zx <= 255, "tsr_cpu_qgemm_f32: input zero point %d outside [0, 255]", zx);
+  TSR_CHECK(out && zw && sw && (k == 0 || (q && row_sums && packed)), "tsr_cpu_qgemm_f32: null pointer");
+  TSR_CHECK(reinterpret_cast<uintptr_t>(packed) % 64 == 0, "tsr_cpu_qgemm_f32: packed weight not 64-byte aligned");
+  TSR_CHECK(residual == nullptr || residual != out, "tsr_cpu_qgemm_f32: the residual must not be the output");
+  std::vector<float> scale(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) scale[j] = sx * sw[j];  // fp32, as ONNX Runtime's Mul of the two scales
+  const int8_t *pk = static_cast<const int8_t *>(packed);
+  QArgs g{q, ldq, row_sums, zx, pk, reinterpret_cast<const int32_t *>(pk + sums_offset(n, k)), zw, scale.data(),
+          m, n, k, bias, act, residual, ldr, out, ldo};
+  const int64_t panels = panels_of(n);
+  const int64_t threads = cpu_threads();
+  // rows per task: up to 96 (8 register tiles), fewer when the panels alone cannot keep the threads busy
+  int64_t rb = 96;
+  if (panels < 2 * threads && m > MR) {
+    rb = std::max<int64_t>(MR, ((m + 2 * threads - 1) / (2 * threads) + MR - 1) / MR * MR);
+  }
+  rb = std::min(rb, m);
+  const int64_t row_blocks = (m + rb - 1) / rb;
+  QJob job{&g, rb, panels, use_vnni()};
+  parallel_run(row_blocks * panels, 2 * threads, run_qtasks, &job);
+  return TSR_OK;
+}
+
+}  // extern "C"

@@ -1,0 +1,153 @@
+package dev.tessera.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link Int8Linear} against ONNX's definitions written out here: DynamicQuantizeLinear (range widened to 0,
+ * scale (max - min) / 255, zero point and values rounded half to even, clamped), then MatMulInteger with both zero
+ * points in exact integer arithmetic, Cast, Mul by input scale × weight scale (fp32), Add bias. Odd sizes, both
+ * weight layouts, per-column and per-tensor parameters.
+ */
+class Int8LinearTest {
+    private static float quantScale(float[] x) {
+        float lo = 0, hi = 0;
+        for (float v : x) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        return hi == lo ? 1f : (hi - lo) / 255f;
+    }
+
+    /** The reference y (before bias, activation, residual) for x [m, k], w [k, n] int8 (inOut layout). */
+    private static float[] reference(float[] x, int m, int k, byte[] w, int n, int[] zw, float[] sw) {
+        float lo = 0, hi = 0;
+        for (float v : x) {
+            lo = Math.min(lo, v);
+            hi = Math.max(hi, v);
+        }
+        float s = quantScale(x);
+        int zx = (int) Math.rint(Math.max(0f, Math.min(255f, 0f - lo / s)));
+        int[] q = new int[x.length];
+        for (int i = 0; i < x.length; i++) {
+            float v = x[i] / s;
+            v = Math.max(v, -zx);
+            v = Math.min(v, 255 - zx);
+            q[i] = (int) Math.rint(v) + zx;
+        }
+        float[] y = new float[m * n];
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++) {
+                long acc = 0;
+                for (int c = 0; c < k; c++) {
+                    acc += (long) (q[i * k + c] - zx) * (w[c * n + j] - zw[j]);
+                }
+                y[i * n + j] = (float) (int) acc * (s * sw[j]);
+            }
+        }
+        return y;
+    }
+
+    @Test
+    void matchesTheOnnxDefinitionExactly() {
+        SplittableRandom r = new SplittableRandom(3);
+        int[][] sizes = {{1, 1, 1}, {3, 5, 7}, {13, 33, 17}, {40, 96, 200}, {25, 64, 384}};
+        for (int[] sz : sizes) {
+            int m = sz[0], n = sz[1], k = sz[2];
+            float[] x = new float[m * k];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) (r.nextGaussian() * 1.5 + 0.2);
+            }
+            byte[] w = new byte[k * n];
+            for (int i = 0; i < w.length; i++) {
+                w[i] = (byte) r.nextInt(-128, 128);
+            }
+            int[] zw = new int[n];
+            float[] sw = new float[n];
+            for (int j = 0; j < n; j++) {
+                zw[j] = r.nextInt(-10, 11);
+                sw[j] = (float) (0.001 + r.nextDouble() * 0.01);
+            }
+            float[] ref = reference(x, m, k, w, n, zw, sw);
+            try (Scope s = Tessera.scope(); Int8Linear lin = Int8Linear.pack(w, n, k, true, zw, sw)) {
+                float[] got = lin.forward(Tensor.of(x, m, k), null, null, null).toFloatArray();
+                assertArrayEquals(ref, got, "m " + m + " n " + n + " k " + k);
+                // the same weight given [out, in]
+                byte[] wt = new byte[w.length];
+                for (int c = 0; c < k; c++) {
+                    for (int j = 0; j < n; j++) {
+                        wt[j * k + c] = w[c * n + j];
+                    }
+                }
+                try (Int8Linear lt = Int8Linear.pack(wt, n, k, false, zw, sw)) {
+                    assertArrayEquals(ref, lt.forward(Tensor.of(x, 1, m, k), null, null, null).toFloatArray());
+                }
+                // bias + GELU + residual: the fp32 epilogue of Ops.linear on the same product
+                float[] bias = new float[n];
+                float[] res = new float[m * n];
+                for (int j = 0; j < n; j++) {
+                    bias[j] = (float) r.nextGaussian();
+                }
+                for (int i = 0; i < res.length; i++) {
+                    res[i] = (float) r.nextGaussian();
+                }
+                float[] full = lin.forward(Tensor.of(x, m, k), Tensor.of(bias, n), FusedActivation.GELU,
+                        Tensor.of(res, m, n)).toFloatArray();
+                float[] pre = new float[m * n];
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        pre[i * n + j] = ref[i * n + j] + bias[j];
+                    }
+                }
+                float[] expected = Ops.add(Ops.gelu(Tensor.of(pre, m, n)), Tensor.of(res, m, n)).toFloatArray();
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(expected[i], full[i], 1e-5 * (1 + Math.abs(expected[i])), "epilogue at " + i);
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTensorOfZerosAndPerTensorParameters() {
+        try (Scope s = Tessera.scope(); Int8Linear lin = Int8Linear.pack(new byte[] {1, -2, 3, 4, 5, -6}, 2, 3, false,
+                new int[] {1}, new float[] {0.5f})) {
+            assertArrayEquals(new float[4], lin.forward(Tensor.of(new float[6], 2, 3), null, null, null).toFloatArray());
+            float[] x = {1, 2, 3};
+            float[] ref = reference(x, 1, 3, new byte[] {1, 4, -2, 5, 3, -6}, 2, new int[] {1, 1},
+                    new float[] {0.5f, 0.5f});
+            assertArrayEquals(ref, lin.forward(Tensor.of(x, 1, 3), null, null, null).toFloatArray());
+        }
+    }
+
+    @Test
+    void badArgumentsAreRefusedBeforeNativeCalls() {
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[5], 2, 3, true, new int[1],
+                new float[] {1}));
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[6], 2, 3, true, new int[3],
+                new float[] {1}));
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[6], 2, 3, true, new int[1],
+                new float[] {0}));
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[6], 2, 3, true, new int[] {200},
+                new float[] {1}));
+        Int8Linear lin = Int8Linear.pack(new byte[6], 2, 3, true, new int[1], new float[] {1});
+        try (Scope s = Tessera.scope()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> lin.forward(Tensor.of(new float[8], 2, 4), null, null, null));
+            assertTrue(e.getMessage().contains("[..., 3]"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> lin.forward(Tensor.of(new float[6], 2, 3), Tensor.of(new float[3], 3), null, null));
+            assertThrows(IllegalArgumentException.class,
+                    () -> lin.forward(Tensor.of(new float[6], 2, 3), null, null, Tensor.of(new float[6], 2, 3)));
+        }
+        lin.close();
+        try (Scope s = Tessera.scope()) {
+            assertThrows(IllegalStateException.class, () -> lin.forward(Tensor.of(new float[3], 1, 3), null, null,
+                    null));
+        }
+    }
+}
