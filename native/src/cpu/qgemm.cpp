@@ -106,26 +106,36 @@ void tile_portable(const QArgs &g, int64_t i0, int rows, int64_t p) {
 }
 
 #ifdef TSR_QGEMM_X86
+// acc += dot4(a u8, b s8) per int32 lane, in place: GCC keeps a copy of every accumulator around
+// _mm512_dpbusd_epi32 (and spills them) in this tile; the asm form pins each accumulator to one register.
+__attribute__((target("avx512f,avx512vnni"))) inline void dpbusd(__m512i &acc, __m512i a, __m512i b) {
+  asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+}
+
+// ap: the rows' micro-panel packed as [kq][MR][4] bytes (pack_a_panel), so the broadcasts walk one pointer.
 template <int R>
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile_vnni(const QArgs &g, int64_t i0, int64_t p) {
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile_vnni(const QArgs &g, const uint8_t *ap, int64_t i0,
+                                                                     int64_t p) {
   __m512i acc0[R], acc1[R];
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     acc0[r] = _mm512_setzero_si512();
     acc1[r] = _mm512_setzero_si512();
   }
   const int64_t kq = round4(g.k) / 4;
   const int8_t *bp = g.packed + p * panel_bytes(g.k);
-  const uint8_t *a = g.q + i0 * g.ldq;
-  const int64_t lda = g.ldq;
+#pragma GCC unroll 2
   for (int64_t t = 0; t < kq; ++t) {
     const __m512i b0 = _mm512_load_si512(bp + t * NR * 4);
     const __m512i b1 = _mm512_load_si512(bp + t * NR * 4 + 64);
+    const uint8_t *a = ap + t * MR * 4;
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       int32_t four;
-      std::memcpy(&four, a + r * lda + t * 4, 4);
+      std::memcpy(&four, a + r * 4, 4);
       const __m512i av = _mm512_set1_epi32(four);
-      acc0[r] = _mm512_dpbusd_epi32(acc0[r], av, b0);
-      acc1[r] = _mm512_dpbusd_epi32(acc1[r], av, b1);
+      dpbusd(acc0[r], av, b0);
+      dpbusd(acc1[r], av, b1);
     }
   }
   // zero-point corrections and scale on the vectors, then the valid columns to out
@@ -145,6 +155,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile_vnni(const QArg
                                       _mm512_mullo_epi32(zx, _mm512_maskz_loadu_epi32(m1, g.col_sums + j0 + 16)));
   const __m512 s0 = _mm512_maskz_loadu_ps(m0, g.scale + j0);
   const __m512 s1 = _mm512_maskz_loadu_ps(m1, g.scale + j0 + 16);
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     const __m512i rs = _mm512_set1_epi32(g.row_sums[i0 + r]);
     const __m512i v0 = _mm512_add_epi32(_mm512_sub_epi32(acc0[r], _mm512_mullo_epi32(zw0, rs)), c0);
@@ -157,7 +168,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile_vnni(const QArg
 
 template <int... I>
 constexpr auto make_vnni_tiles(std::integer_sequence<int, I...>) {
-  return std::array<void (*)(const QArgs &, int64_t, int64_t), sizeof...(I)>{&tile_vnni<I + 1>...};
+  return std::array<void (*)(const QArgs &, const uint8_t *, int64_t, int64_t), sizeof...(I)>{&tile_vnni<I + 1>...};
 }
 const auto kVnniTiles = make_vnni_tiles(std::make_integer_sequence<int, MR>{});
 #endif
@@ -169,34 +180,94 @@ struct QJob {
   bool vnni;
 };
 
-void run_qtasks(void *ctx, int64_t b, int64_t e) {
-  const QJob &j = *static_cast<const QJob *>(ctx);
-  const QArgs &g = *j.g;
-  for (int64_t t = b; t < e; ++t) {
-    const int64_t rb = t / j.panels, p = t % j.panels;
-    const int64_t r0 = rb * j.row_block;
-    const int64_t r1 = std::min(g.m, r0 + j.row_block);
-    for (int64_t i0 = r0; i0 < r1; i0 += MR) {
-      const int rows = static_cast<int>(std::min<int64_t>(MR, r1 - i0));
-#ifdef TSR_QGEMM_X86
-      if (j.vnni) {
-        kVnniTiles[rows - 1](g, i0, p);
-        continue;
+// Rows [0, rows) of q (rows ldq apart), kq groups of 4 bytes, as [kq][MR][4] (rows past `rows` zero).
+void pack_a_panel(const uint8_t *q, int64_t ldq, int rows, int64_t kq, uint8_t *dst) {
+  for (int64_t t = 0; t < kq; ++t) {
+    uint8_t *d = dst + t * MR * 4;
+    for (int r = 0; r < MR; ++r) {
+      if (r < rows) {
+        std::memcpy(d + r * 4, q + r * ldq + t * 4, 4);
+      } else {
+        std::memset(d + r * 4, 0, 4);
       }
-#endif
-      tile_portable(g, i0, rows, p);
-    }
-    // bias, activation and residual on the block just written (the fp32 GEMM's epilogue)
-    if (g.bias || g.act != TSR_ACT_NONE || g.res) {
-      const int64_t j0 = p * NR;
-      const int64_t nv = std::min<int64_t>(NR, g.n - j0);
-      GK().epilogue(g.out + r0 * g.ldo + j0, g.ldo, r1 - r0, nv, g.bias ? g.bias + j0 : nullptr, g.act,
-                    g.res ? g.res + r0 * g.ldr + j0 : nullptr, g.ldr);
     }
   }
 }
 
+// Per-thread buffer for a row block's packed micro-panels (grows, never shrinks).
+uint8_t *a_buffer(int64_t bytes) {
+  static thread_local std::vector<uint8_t> buf;
+  if (static_cast<int64_t>(buf.size()) < bytes + 64) buf.resize(static_cast<size_t>(bytes + 64));
+  auto addr = reinterpret_cast<uintptr_t>(buf.data());
+  return buf.data() + (64 - addr % 64) % 64;
+}
+
+// Tasks are (row block, panel) in row-block-major order: a range packs each of its row blocks once, then runs
+// its panels.
+void run_qtasks(void *ctx, int64_t b, int64_t e) {
+  const QJob &j = *static_cast<const QJob *>(ctx);
+  const QArgs &g = *j.g;
+  const int64_t kq = round4(g.k) / 4;
+  for (int64_t t = b; t < e;) {
+    const int64_t rb = t / j.panels, p0 = t % j.panels;
+    const int64_t p1 = std::min(j.panels, p0 + (e - t));
+    const int64_t r0 = rb * j.row_block;
+    const int64_t r1 = std::min(g.m, r0 + j.row_block);
+    const int64_t micro = (r1 - r0 + MR - 1) / MR;
+    uint8_t *ab = nullptr;
 #ifdef TSR_QGEMM_X86
+    if (j.vnni) {
+      ab = a_buffer(micro * kq * MR * 4);
+      for (int64_t u = 0; u < micro; ++u) {
+        const int64_t i0 = r0 + u * MR;
+        pack_a_panel(g.q + i0 * g.ldq, g.ldq, static_cast<int>(std::min<int64_t>(MR, r1 - i0)), kq,
+                     ab + u * kq * MR * 4);
+      }
+    }
+#endif
+    for (int64_t p = p0; p < p1; ++p) {
+      for (int64_t u = 0; u < micro; ++u) {
+        const int64_t i0 = r0 + u * MR;
+        const int rows = static_cast<int>(std::min<int64_t>(MR, r1 - i0));
+#ifdef TSR_QGEMM_X86
+        if (j.vnni) {
+          kVnniTiles[rows - 1](g, ab + u * kq * MR * 4, i0, p);
+          continue;
+        }
+#endif
+        tile_portable(g, i0, rows, p);
+      }
+      // bias, activation and residual on the block just written (the fp32 GEMM's epilogue)
+      if (g.bias || g.act != TSR_ACT_NONE || g.res) {
+        const int64_t j0 = p * NR;
+        const int64_t nv = std::min<int64_t>(NR, g.n - j0);
+        GK().epilogue(g.out + r0 * g.ldo + j0, g.ldo, r1 - r0, nv, g.bias ? g.bias + j0 : nullptr, g.act,
+                      g.res ? g.res + r0 * g.ldr + j0 : nullptr, g.ldr);
+      }
+    }
+    t += p1 - p0;
+  }
+}
+
+#ifdef TSR_QGEMM_X86
+// min and max of a row into *lo / *hi (NaN ignored: MINPS returns its second operand when the first is NaN).
+__attribute__((target("avx512f"))) void min_max_row_avx512(const float *x, int64_t k, float *lo, float *hi) {
+  __m512 l = _mm512_set1_ps(*lo), h = _mm512_set1_ps(*hi);
+  int64_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    l = _mm512_min_ps(v, l);
+    h = _mm512_max_ps(v, h);
+  }
+  float lv = _mm512_reduce_min_ps(l), hv = _mm512_reduce_max_ps(h);
+  for (; i < k; ++i) {
+    lv = x[i] < lv ? x[i] : lv;
+    hv = x[i] > hv ? x[i] : hv;
+  }
+  *lo = lv;
+  *hi = hv;
+}
+
 // x / scale clamped to [lo, hi], rounded half to even, + zp; 16 floats to 16 bytes; returns their sum.
 __attribute__((target("avx512f,avx512bw,avx512vl"))) int32_t quantize_row_avx512(const float *x, int64_t k, float scale,
                                                                         int32_t zp, uint8_t *q) {
@@ -281,6 +352,7 @@ int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, uint8
   TSR_CHECK(ldx >= k && ldq >= round4(k), "tsr_cpu_quantize_u8: leading dimension too small (ldx %lld, ldq %lld, k %lld)",
             (long long)ldx, (long long)ldq, (long long)k);
   TSR_CHECK(scale && zero_point && (m == 0 || (x && q && row_sums)), "tsr_cpu_quantize_u8: null pointer");
+  const bool vec = use_vnni();  // AVX-512 present and chosen
   // range of the whole tensor, widened to include 0
   float lo = 0.0f, hi = 0.0f;
   std::mutex mu;
@@ -288,9 +360,15 @@ int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, uint8
     float l = 0.0f, h = 0.0f;
     for (int64_t r = r0; r < r1; ++r) {
       const float *xr = x + r * ldx;
+#ifdef TSR_QGEMM_X86
+      if (vec) {
+        min_max_row_avx512(xr, k, &l, &h);
+        continue;
+      }
+#endif
       for (int64_t i = 0; i < k; ++i) {
-        l = std::min(l, xr[i]);
-        h = std::max(h, xr[i]);
+        l = xr[i] < l ? xr[i] : l;
+        h = xr[i] > h ? xr[i] : h;
       }
     }
     std::lock_guard<std::mutex> g(mu);
@@ -302,7 +380,6 @@ int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, uint8
   const int32_t zp = static_cast<int32_t>(std::nearbyint(std::max(0.0f, std::min(255.0f, z0))));
   *scale = s;
   *zero_point = zp;
-  const bool vec = use_vnni();  // AVX-512 present and chosen
   parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       uint8_t *qr = q + r * ldq;
@@ -340,8 +417,8 @@ int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, fl
           m, n, k, bias, act, residual, ldr, out, ldo};
   const int64_t panels = panels_of(n);
   const int64_t threads = cpu_threads();
-  // rows per task: up to 96 (8 register tiles), fewer when the panels alone cannot keep the threads busy
-  int64_t rb = 96;
+  // rows per task: up to 192 (16 register tiles), fewer when the panels alone cannot keep the threads busy
+  int64_t rb = 192;
   if (panels < 2 * threads && m > MR) {
     rb = std::max<int64_t>(MR, ((m + 2 * threads - 1) / (2 * threads) + MR - 1) / MR * MR);
   }

@@ -11,15 +11,18 @@ import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.FusedActivation;
+import dev.tessera.runtime.Int8Linear;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.onnx.OnnxModel;
+import dev.tessera.runtime.onnx.QuantizedWeight;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A BERT-family encoder: word + position + token-type embeddings and LayerNorm, then post-LN layers of
@@ -40,13 +43,62 @@ public final class BertModel implements AutoCloseable {
     private final LayerNorm embLn;
     private final List<Layer> layers;
     private final List<Tensor> owned;
+    private final List<Int8Linear> int8Layers = new ArrayList<>();
     private final UseGuard guard = new UseGuard("BertModel");
 
     /** One encoder layer; {@code qkv} is the query, key and value projections stacked into one [3·hidden, hidden]. */
-    private record Layer(Linear qkv, Linear o, LayerNorm attnLn, Linear up, Linear down, LayerNorm outLn) {}
+    private record Layer(Proj qkv, Proj o, LayerNorm attnLn, Proj up, Proj down, LayerNorm outLn) {}
+
+    /** A projection {@code act(x Wᵀ + b) + residual}: float ({@link Linear}) or INT8 ({@link Int8Linear}). */
+    private interface Proj {
+        Tensor apply(Tensor x, FusedActivation act, Tensor residual);
+    }
+
+    private record FloatProj(Linear lin) implements Proj {
+        @Override
+        public Tensor apply(Tensor x, FusedActivation act, Tensor residual) {
+            return lin.forward(x, act, residual);
+        }
+    }
+
+    private record Int8Proj(Int8Linear lin, Tensor bias) implements Proj {
+        @Override
+        public Tensor apply(Tensor x, FusedActivation act, Tensor residual) {
+            return lin.forward(x, bias, act, residual);
+        }
+    }
+
+    /** How the projections of an INT8 ONNX export run ({@code -Dtessera.int8}). */
+    public enum Int8Mode {
+        /** INT8 where the CPU has the fast path (AVX-512 VNNI) and the model is on the CPU, else dequantized. */
+        AUTO,
+        /** INT8 on the CPU whatever the CPU (the portable path is exact but slow). */
+        NATIVE,
+        /** Always the dequantized fp32 weights. */
+        DEQUANTIZE;
+
+        static Int8Mode fromProperty() {
+            String v = System.getProperty("tessera.int8", "auto").trim();
+            for (Int8Mode mo : values()) {
+                if (mo.name().equalsIgnoreCase(v)) {
+                    return mo;
+                }
+            }
+            throw new IllegalArgumentException("-Dtessera.int8=" + v + ": auto, native or dequantize");
+        }
+
+        boolean native8(Device device) {
+            return device.isCpu() && (this == NATIVE || (this == AUTO && Int8Linear.fast()));
+        }
+    }
 
     /** Builds the encoder from HF-named tensors in {@code source} (prefix {@code bert.} optional). */
     public static BertModel load(TensorSource source, BertConfig config, Device device) {
+        return load(source, config, device, Map.of());
+    }
+
+    private static BertModel load(TensorSource source, BertConfig config, Device device,
+            Map<String, QuantizedWeight> int8) {
         if (source == null || config == null || device == null) {
             throw new IllegalArgumentException("BertModel.load: source, config and device must not be null");
         }
@@ -59,7 +111,7 @@ public final class BertModel implements AutoCloseable {
         root.ignoreUnexpected(n -> !n.startsWith(prefix + "embeddings.") && !n.startsWith(prefix + "encoder."));
         root.ignoreUnexpected(n -> n.endsWith("position_ids") || n.endsWith("token_type_ids"));
         Weights w = root.prefixed(prefix);
-        return new BertModel(config, device, w, root);
+        return new BertModel(config, device, w, root, int8);
     }
 
     /**
@@ -92,12 +144,18 @@ public final class BertModel implements AutoCloseable {
             throw new IllegalArgumentException(onnx.source() + ": the graph describes " + imp.config()
                     + " but the given config is " + config);
         }
+        Map<String, QuantizedWeight> int8 = Int8Mode.fromProperty().native8(device) ? imp.int8Weights() : Map.of();
         try (TensorSource src = imp.tensors()) {
-            return load(src, cfg, device);
+            return load(src, cfg, device, int8);
         }
     }
 
-    private BertModel(BertConfig cfg, Device device, Weights w, Weights root) {
+    /** Whether the projections run in INT8 (an INT8 export on the CPU, see {@link Int8Mode}). */
+    public boolean int8() {
+        return !int8Layers.isEmpty();
+    }
+
+    private BertModel(BertConfig cfg, Device device, Weights w, Weights root, Map<String, QuantizedWeight> int8) {
         this.config = cfg;
         this.device = device;
         long h = cfg.hiddenSize();
@@ -109,19 +167,74 @@ public final class BertModel implements AutoCloseable {
         this.embLn = LayerNorm.take(w, "embeddings.LayerNorm", h, eps);
         List<Layer> ls = new ArrayList<>();
         for (int i = 0; i < cfg.numLayers(); i++) {
-            Weights l = w.prefixed("encoder.layer." + i + ".");
+            String p = "encoder.layer." + i + ".";
+            Weights l = w.prefixed(p);
             // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass
-            ls.add(new Layer(Linear.takeStacked(l, h, h, true, "attention.self.query", "attention.self.key",
+            ls.add(new Layer(proj(l, root, p, int8, h, h, "attention.self.query", "attention.self.key",
                     "attention.self.value"),
-                    Linear.take(l, "attention.output.dense", h, h, true),
+                    proj(l, root, p, int8, h, h, "attention.output.dense"),
                     LayerNorm.take(l, "attention.output.LayerNorm", h, eps),
-                    Linear.take(l, "intermediate.dense", h, inter, true),
-                    Linear.take(l, "output.dense", inter, h, true),
+                    proj(l, root, p, int8, h, inter, "intermediate.dense"),
+                    proj(l, root, p, int8, inter, h, "output.dense"),
                     LayerNorm.take(l, "output.LayerNorm", h, eps)));
         }
         root.finish();
         this.layers = List.copyOf(ls);
         this.owned = root.loaded();
+    }
+
+    /**
+     * The projection {@code names} (stacked along the output when several): INT8 when every part has an INT8 weight
+     * in {@code int8} (its float copy is then never loaded), else float.
+     */
+    private Proj proj(Weights l, Weights root, String prefix, Map<String, QuantizedWeight> int8, long in, long out,
+            String... names) {
+        boolean all = !int8.isEmpty();
+        for (String n : names) {
+            all &= int8.containsKey(prefix + n + ".weight");
+        }
+        if (!all) {
+            return new FloatProj(names.length == 1 ? Linear.take(l, names[0], in, out, true)
+                    : Linear.takeStacked(l, in, out, true, names));
+        }
+        int parts = names.length;
+        long cols = parts * out;
+        byte[] w = new byte[Math.toIntExact(in * cols)];
+        int[] zp = new int[Math.toIntExact(cols)];
+        float[] sc = new float[Math.toIntExact(cols)];
+        float[] bias = new float[Math.toIntExact(cols)];
+        for (int t = 0; t < parts; t++) {
+            QuantizedWeight q = int8.get(prefix + names[t] + ".weight");
+            long[] d = q.weight().dims();
+            if (d.length != 2 || d[0] != in || d[1] != out) {
+                throw new IllegalArgumentException(prefix + names[t] + ": INT8 weight " + q.weight() + ", expected [" + in
+                        + ", " + out + "]");
+            }
+            java.nio.ByteBuffer b = q.weight().bytes();
+            for (long r = 0; r < in; r++) { // [in, out] rows, the parts side by side
+                for (long c = 0; c < out; c++) {
+                    w[Math.toIntExact(r * cols + t * out + c)] = b.get(Math.toIntExact(r * out + c));
+                }
+            }
+            long[] z = q.zeroPoint() == null ? new long[] {0} : q.zeroPoint().toLongs();
+            float[] s = q.scale().toFloats();
+            for (int c = 0; c < out; c++) {
+                zp[Math.toIntExact(t * out + c)] = (int) (z.length == 1 ? z[0] : z[c]);
+                sc[Math.toIntExact(t * out + c)] = s.length == 1 ? s[0] : s[c];
+            }
+            String weightName = prefix + names[t] + ".weight";
+            root.ignoreUnexpected(n -> n.equals(weightName)); // the float copy is not loaded
+            Tensor bt = l.take(names[t] + ".bias", out);
+            if (bt != null) {
+                System.arraycopy(bt.toFloatArray(), 0, bias, Math.toIntExact(t * out), Math.toIntExact(out));
+                l.release(names[t] + ".bias", bt);
+            }
+        }
+        Tensor bt = Tensor.of(bias, device, cols);
+        l.own(names[0] + ".bias#int8", bt);
+        Int8Linear lin = Int8Linear.pack(w, cols, in, true, zp, sc);
+        int8Layers.add(lin);
+        return new Int8Proj(lin, bt);
     }
 
     public BertConfig config() {
@@ -189,12 +302,12 @@ public final class BertModel implements AutoCloseable {
             long h = config.hiddenSize();
             // [B, heads, S, D] each: views of the projection on the CPU (the result comes back as the [B, heads, S, D]
             // view of a [B, S, heads, D] tensor, so transpose + contiguous below copies nothing), one copy elsewhere
-            Tensor[] qkv = Heads.forAttention(l.qkv().forward(x), b, s, heads, d);
+            Tensor[] qkv = Heads.forAttention(l.qkv().apply(x, FusedActivation.NONE, null), b, s, heads, d);
             Tensor ctx = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], opt).transpose(1, 2).contiguous()
                     .reshape(b, s, h);
-            Tensor a = l.attnLn().forward(l.o().forwardAdd(ctx, x));
-            Tensor f = l.up().forward(a, config.geluTanh() ? FusedActivation.GELU_TANH : FusedActivation.GELU);
-            Tensor out = l.outLn().forward(l.down().forwardAdd(f, a));
+            Tensor a = l.attnLn().forward(l.o().apply(ctx, FusedActivation.NONE, x));
+            Tensor f = l.up().apply(a, config.geluTanh() ? FusedActivation.GELU_TANH : FusedActivation.GELU, null);
+            Tensor out = l.outLn().forward(l.down().apply(f, FusedActivation.NONE, a));
             return scope.keep(out);
         }
     }
@@ -221,6 +334,7 @@ public final class BertModel implements AutoCloseable {
     @Override
     public void close() {
         if (guard.close()) { // waits for forward passes on other threads
+            int8Layers.forEach(Int8Linear::close);
             owned.forEach(Tensor::close);
         }
     }

@@ -9,6 +9,7 @@ import dev.tessera.runtime.onnx.OnnxModel;
 import dev.tessera.runtime.onnx.OnnxNode;
 import dev.tessera.runtime.onnx.OnnxTensor;
 import dev.tessera.runtime.onnx.OnnxValueInfo;
+import dev.tessera.runtime.onnx.QuantizedWeight;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -47,6 +48,7 @@ public final class BertOnnxImport {
 
     private final OnnxModel m;
     private final Map<String, Mapped> mapped = new LinkedHashMap<>();
+    private final Map<String, QuantizedWeight> int8 = new LinkedHashMap<>();
     private BertConfig config;
 
     /** One HF-named parameter: the ONNX tensor and whether it is stored transposed ({@code [in, out]}). */
@@ -78,6 +80,14 @@ public final class BertOnnxImport {
     }
 
     /** The config the graph describes. */
+    /**
+     * The projections whose weights came from an INT8 {@code MatMulInteger} (HF weight name → the INT8 weight
+     * {@code [in, out]} with its scales and zero points); empty for a float export.
+     */
+    public Map<String, QuantizedWeight> int8Weights() {
+        return Map.copyOf(int8);
+    }
+
     public BertConfig config() {
         return config;
     }
@@ -642,6 +652,10 @@ public final class BertOnnxImport {
                     + "→" + out);
         }
         put(name + ".weight", l.weight(), l.transposed());
+        QuantizedWeight q = m.int8Origin(l.weight().name());
+        if (q != null && l.transposed()) { // a MatMulInteger weight [in, out], dequantized for the float path
+            int8.put(name + ".weight", q);
+        }
         if (l.bias() != null) {
             put(name + ".bias", l.bias(), false);
         }

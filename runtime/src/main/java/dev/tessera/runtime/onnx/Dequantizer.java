@@ -36,6 +36,7 @@ final class Dequantizer {
         final Map<OnnxNode, Integer> index = new IdentityHashMap<>();
         final Map<String, String> rename = new HashMap<>();
         final Set<String> graphOutputs = new HashSet<>();
+        final Map<String, QuantizedWeight> origins = new HashMap<>();
         boolean changed;
 
         Run(OnnxModel m) {
@@ -73,7 +74,7 @@ final class Dequantizer {
             out.forEach(n -> used.addAll(n.inputs()));
             // initializers the rewrite made useless (the integer weights, their scales and zero points)
             inits.keySet().removeIf(k -> !used.contains(k) && m.consumers(k).size() > 0);
-            return new OnnxModel(m, out, inits);
+            return new OnnxModel(m, out, inits, origins);
         }
 
         // DynamicQuantizeLinear(x) -> MatMulInteger(xq, Wq, xzp, wzp) -> Cast(float) -> Mul(., x_scale * w_scale)
@@ -111,6 +112,8 @@ final class Dequantizer {
             }
             String wName = fresh(wq.name() + "_dequantized");
             inits.put(wName, OnnxTensor.ofFloats(wName, wq.dims(), dequantize(wq, ws, wzp, 1)));
+            origins.put(wName, new QuantizedWeight(wq, ws, wzp, mmi.opType() + (mmi.name().isEmpty() ? "" : " "
+                    + mmi.name())));
             replace(mul, new OnnxNode(mmi.name(), "MatMul", "", List.of(dq.input(0), wName), List.of(mul.output(0)),
                     Map.of()));
             remove(mmi);

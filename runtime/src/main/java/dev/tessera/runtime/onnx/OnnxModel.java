@@ -47,6 +47,7 @@ public final class OnnxModel {
     private final Map<String, OnnxTensor> initializers;
     private final Map<String, OnnxTensor> constants;
     private final Map<String, OnnxNode> producers = new HashMap<>();
+    private final Map<String, QuantizedWeight> int8Origins;
     private final Map<String, List<OnnxNode>> consumers = new HashMap<>();
 
     private OnnxModel(Path source, OnnxIr.Model m) {
@@ -110,10 +111,13 @@ public final class OnnxModel {
         }
         this.inputs = List.copyOf(in);
         this.outputs = g.getOutputList().stream().map(OnnxModel::valueInfo).toList();
+        this.int8Origins = Map.of();
     }
 
     /** {@code base} with other nodes and initializers (a rewrite of its graph, see {@link #dequantized()}). */
-    OnnxModel(OnnxModel base, List<OnnxNode> nodes, Map<String, OnnxTensor> initializers) {
+    OnnxModel(OnnxModel base, List<OnnxNode> nodes, Map<String, OnnxTensor> initializers,
+            Map<String, QuantizedWeight> int8Origins) {
+        this.int8Origins = Map.copyOf(int8Origins);
         this.source = base.source;
         this.irVersion = base.irVersion;
         this.producer = base.producer;
@@ -278,6 +282,15 @@ public final class OnnxModel {
      */
     public OnnxModel dequantized() {
         return quantizationNodes().isEmpty() ? this : Dequantizer.rewrite(this);
+    }
+
+    /**
+     * For a FLOAT initializer that {@link #dequantized()} made from a {@code MatMulInteger} weight: that INT8 weight
+     * ({@code [in, out]}), its per-column (or per-tensor) scale and zero point, so a model can run the product in
+     * INT8 as the quantized graph does (see {@code dev.tessera.runtime.Int8Linear}); null for other initializers.
+     */
+    public QuantizedWeight int8Origin(String initializer) {
+        return int8Origins.get(initializer);
     }
 
     /** The nodes of quantized arithmetic ({@code DynamicQuantizeLinear}, {@code MatMulInteger}, ...), in order. */
