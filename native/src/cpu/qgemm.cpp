@@ -56,11 +56,12 @@ struct QArgs {
   const uint8_t *q;
   int64_t ldq;
   const int32_t *row_sums;
-  int32_t zx;
+  const int32_t *zx;   // per row
   const int8_t *packed;
   const int32_t *col_sums;
   const int32_t *zw;
-  const float *scale;  // sx * sw[j]
+  const float *sx;     // per row
+  const float *sw;     // per column
   int64_t m, n, k;
   const float *bias;
   int act;
@@ -80,9 +81,9 @@ inline void finish_tile(const QArgs &g, int64_t i0, int rows, int64_t p, const i
     float *o = g.out + (i0 + r) * g.ldo + j0;
     for (int c = 0; c < nv; ++c) {
       const int32_t zw = g.zw[j0 + c];
-      const int32_t v = acc[r * NR + c] - zw * rs - g.zx * g.col_sums[j0 + c] +
-                        static_cast<int32_t>(g.k) * g.zx * zw;
-      o[c] = static_cast<float>(v) * g.scale[j0 + c];
+      const int32_t zx = g.zx[i0 + r];
+      const int32_t v = acc[r * NR + c] - zw * rs - zx * g.col_sums[j0 + c] + static_cast<int32_t>(g.k) * zx * zw;
+      o[c] = static_cast<float>(v) * (g.sx[i0 + r] * g.sw[j0 + c]);  // the two scales' product in fp32 first
     }
   }
 }
@@ -146,23 +147,24 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile_vnni(const QArg
                                 : (nv <= 16 ? static_cast<__mmask16>(0) : static_cast<__mmask16>((1u << (nv - 16)) - 1u));
   const __m512i zw0 = _mm512_maskz_loadu_epi32(m0, g.zw + j0);
   const __m512i zw1 = _mm512_maskz_loadu_epi32(m1, g.zw + j0 + 16);
-  const __m512i kz = _mm512_set1_epi32(static_cast<int32_t>(g.k) * g.zx);
-  const __m512i zx = _mm512_set1_epi32(g.zx);
-  // per column: k * zx * zw - zx * colsum
-  const __m512i c0 = _mm512_sub_epi32(_mm512_mullo_epi32(kz, zw0),
-                                      _mm512_mullo_epi32(zx, _mm512_maskz_loadu_epi32(m0, g.col_sums + j0)));
-  const __m512i c1 = _mm512_sub_epi32(_mm512_mullo_epi32(kz, zw1),
-                                      _mm512_mullo_epi32(zx, _mm512_maskz_loadu_epi32(m1, g.col_sums + j0 + 16)));
-  const __m512 s0 = _mm512_maskz_loadu_ps(m0, g.scale + j0);
-  const __m512 s1 = _mm512_maskz_loadu_ps(m1, g.scale + j0 + 16);
+  // per column: k * zw - colsum; per row: acc - zw * rowsum + zx * (k * zw - colsum)
+  const __m512i kv = _mm512_set1_epi32(static_cast<int32_t>(g.k));
+  const __m512i d0 = _mm512_sub_epi32(_mm512_mullo_epi32(kv, zw0), _mm512_maskz_loadu_epi32(m0, g.col_sums + j0));
+  const __m512i d1 = _mm512_sub_epi32(_mm512_mullo_epi32(kv, zw1), _mm512_maskz_loadu_epi32(m1, g.col_sums + j0 + 16));
+  const __m512 w0 = _mm512_maskz_loadu_ps(m0, g.sw + j0);
+  const __m512 w1 = _mm512_maskz_loadu_ps(m1, g.sw + j0 + 16);
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
     const __m512i rs = _mm512_set1_epi32(g.row_sums[i0 + r]);
-    const __m512i v0 = _mm512_add_epi32(_mm512_sub_epi32(acc0[r], _mm512_mullo_epi32(zw0, rs)), c0);
-    const __m512i v1 = _mm512_add_epi32(_mm512_sub_epi32(acc1[r], _mm512_mullo_epi32(zw1, rs)), c1);
+    const __m512i zx = _mm512_set1_epi32(g.zx[i0 + r]);
+    const __m512 sx = _mm512_set1_ps(g.sx[i0 + r]);
+    const __m512i v0 = _mm512_add_epi32(_mm512_sub_epi32(acc0[r], _mm512_mullo_epi32(zw0, rs)),
+                                        _mm512_mullo_epi32(zx, d0));
+    const __m512i v1 = _mm512_add_epi32(_mm512_sub_epi32(acc1[r], _mm512_mullo_epi32(zw1, rs)),
+                                        _mm512_mullo_epi32(zx, d1));
     float *o = g.out + (i0 + r) * g.ldo + j0;
-    _mm512_mask_storeu_ps(o, m0, _mm512_mul_ps(_mm512_cvtepi32_ps(v0), s0));
-    _mm512_mask_storeu_ps(o + 16, m1, _mm512_mul_ps(_mm512_cvtepi32_ps(v1), s1));
+    _mm512_mask_storeu_ps(o, m0, _mm512_mul_ps(_mm512_cvtepi32_ps(v0), _mm512_mul_ps(sx, w0)));
+    _mm512_mask_storeu_ps(o + 16, m1, _mm512_mul_ps(_mm512_cvtepi32_ps(v1), _mm512_mul_ps(sx, w1)));
   }
 }
 
@@ -345,49 +347,65 @@ int tsr_cpu_qgemm_pack_s8(const int8_t *w, int64_t stride_n, int64_t stride_k, i
   return TSR_OK;
 }
 
-int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, uint8_t *q, int64_t ldq,
-                        int32_t *row_sums, float *scale, int32_t *zero_point) {
+int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, int64_t group, const uint8_t *valid,
+                        uint8_t *q, int64_t ldq, int32_t *row_sums, float *scale, int32_t *zero_point) {
   using namespace tsr;
-  TSR_CHECK(m >= 0 && k >= 0, "tsr_cpu_quantize_u8: negative size (m %lld, k %lld)", (long long)m, (long long)k);
+  TSR_CHECK(m >= 0 && k >= 0 && group >= 1, "tsr_cpu_quantize_u8: bad size (m %lld, k %lld, group %lld)",
+            (long long)m, (long long)k, (long long)group);
   TSR_CHECK(ldx >= k && ldq >= round4(k), "tsr_cpu_quantize_u8: leading dimension too small (ldx %lld, ldq %lld, k %lld)",
             (long long)ldx, (long long)ldq, (long long)k);
-  TSR_CHECK(scale && zero_point && (m == 0 || (x && q && row_sums)), "tsr_cpu_quantize_u8: null pointer");
+  TSR_CHECK(m == 0 || (x && q && row_sums && scale && zero_point), "tsr_cpu_quantize_u8: null pointer");
+  if (m == 0) return TSR_OK;
   const bool vec = use_vnni();  // AVX-512 present and chosen
-  // range of the whole tensor, widened to include 0
-  float lo = 0.0f, hi = 0.0f;
-  std::mutex mu;
+  const int64_t groups = (m + group - 1) / group;
+  // each group's range over its valid rows, widened to include 0 (the rows in parallel, then per group)
+  std::vector<float> lo_r(static_cast<size_t>(m)), hi_r(static_cast<size_t>(m));
   parallel_for(m, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
-    float l = 0.0f, h = 0.0f;
     for (int64_t r = r0; r < r1; ++r) {
-      const float *xr = x + r * ldx;
+      float l = 0.0f, h = 0.0f;
+      if (valid == nullptr || valid[r]) {
+        const float *xr = x + r * ldx;
 #ifdef TSR_QGEMM_X86
-      if (vec) {
-        min_max_row_avx512(xr, k, &l, &h);
-        continue;
-      }
+        if (vec) {
+          min_max_row_avx512(xr, k, &l, &h);
+          lo_r[r] = l;
+          hi_r[r] = h;
+          continue;
+        }
 #endif
-      for (int64_t i = 0; i < k; ++i) {
-        l = xr[i] < l ? xr[i] : l;
-        h = xr[i] > h ? xr[i] : h;
+        for (int64_t i = 0; i < k; ++i) {
+          l = xr[i] < l ? xr[i] : l;
+          h = xr[i] > h ? xr[i] : h;
+        }
       }
+      lo_r[r] = l;
+      hi_r[r] = h;
     }
-    std::lock_guard<std::mutex> g(mu);
-    lo = std::min(lo, l);
-    hi = std::max(hi, h);
   });
-  const float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
-  const float z0 = 0.0f - lo / s;
-  const int32_t zp = static_cast<int32_t>(std::nearbyint(std::max(0.0f, std::min(255.0f, z0))));
-  *scale = s;
-  *zero_point = zp;
+  for (int64_t gi = 0; gi < groups; ++gi) {
+    const int64_t r0 = gi * group, r1 = std::min(m, r0 + group);
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t r = r0; r < r1; ++r) {
+      lo = std::min(lo, lo_r[r]);
+      hi = std::max(hi, hi_r[r]);
+    }
+    // ONNX Runtime: scale = (max - min) / 255, zero point = round-half-even(clamp(0 - min / scale, 0, 255))
+    const float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
+    const int32_t zp = static_cast<int32_t>(std::nearbyint(std::max(0.0f, std::min(255.0f, 0.0f - lo / s))));
+    for (int64_t r = r0; r < r1; ++r) {
+      scale[r] = s;
+      zero_point[r] = zp;
+    }
+  }
   parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       uint8_t *qr = q + r * ldq;
 #ifdef TSR_QGEMM_X86
-      row_sums[r] = vec ? quantize_row_avx512(x + r * ldx, k, s, zp, qr) : quantize_row_portable(x + r * ldx, k, s, zp, qr);
+      row_sums[r] = vec ? quantize_row_avx512(x + r * ldx, k, scale[r], zero_point[r], qr)
+                        : quantize_row_portable(x + r * ldx, k, scale[r], zero_point[r], qr);
 #else
       (void)vec;
-      row_sums[r] = quantize_row_portable(x + r * ldx, k, s, zp, qr);
+      row_sums[r] = quantize_row_portable(x + r * ldx, k, scale[r], zero_point[r], qr);
 #endif
       std::memset(qr + k, 0, static_cast<size_t>(ldq - k));
     }
@@ -395,7 +413,7 @@ int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, uint8
   return TSR_OK;
 }
 
-int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, float sx, int32_t zx,
+int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, const float *sx, const int32_t *zx,
                       const void *packed, const int32_t *zw, const float *sw, int64_t m, int64_t n, int64_t k,
                       const float *bias, int act, const float *residual, int64_t ldr, float *out, int64_t ldo) {
   using namespace tsr;
@@ -406,14 +424,11 @@ int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, fl
   TSR_CHECK(ldq >= round4(k) && ldo >= n && (residual == nullptr || ldr >= n),
             "tsr_cpu_qgemm_f32: leading dimension too small (ldq %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
             (long long)ldq, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
-  TSR_CHECK(zx >= 0 && zx <= 255, "tsr_cpu_qgemm_f32: input zero point %d outside [0, 255]", zx);
-  TSR_CHECK(out && zw && sw && (k == 0 || (q && row_sums && packed)), "tsr_cpu_qgemm_f32: null pointer");
+  TSR_CHECK(out && zw && sw && sx && zx && (k == 0 || (q && row_sums && packed)), "tsr_cpu_qgemm_f32: null pointer");
   TSR_CHECK(reinterpret_cast<uintptr_t>(packed) % 64 == 0, "tsr_cpu_qgemm_f32: packed weight not 64-byte aligned");
   TSR_CHECK(residual == nullptr || residual != out, "tsr_cpu_qgemm_f32: the residual must not be the output");
-  std::vector<float> scale(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) scale[j] = sx * sw[j];  // fp32, as ONNX Runtime's Mul of the two scales
   const int8_t *pk = static_cast<const int8_t *>(packed);
-  QArgs g{q, ldq, row_sums, zx, pk, reinterpret_cast<const int32_t *>(pk + sums_offset(n, k)), zw, scale.data(),
+  QArgs g{q, ldq, row_sums, zx, pk, reinterpret_cast<const int32_t *>(pk + sums_offset(n, k)), zw, sx, sw,
           m, n, k, bias, act, residual, ldr, out, ldo};
   const int64_t panels = panels_of(n);
   const int64_t threads = cpu_threads();

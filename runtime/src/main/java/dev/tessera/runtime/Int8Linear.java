@@ -109,13 +109,27 @@ public final class Int8Linear implements AutoCloseable {
 
     /**
      * {@code act(x Wᵀ + bias) + residual} for {@code x [..., in]} (F32 on the CPU, rows contiguous): a new F32
-     * tensor {@code [..., out]}.
+     * tensor {@code [..., out]}, the input quantized with one scale for the whole tensor (DynamicQuantizeLinear).
      *
      * @param bias {@code [out]} F32 or null
      * @param act the activation (null: none)
      * @param residual the output's shape, F32, contiguous, or null
      */
     public Tensor forward(Tensor x, Tensor bias, FusedActivation act, Tensor residual) {
+        return forward(x, bias, act, residual, 0, null);
+    }
+
+    /**
+     * As {@link #forward(Tensor, Tensor, FusedActivation, Tensor)} with the input quantized per group of
+     * {@code groupRows} consecutive rows (e.g. one sentence of a padded batch: {@code groupRows} = its sequence
+     * length), each group's range taken over its rows with {@code valid[row]} true (e.g. the attention mask, so
+     * padding does not widen it). A sentence then gets what ONNX Runtime gives it run alone, whatever the batch.
+     *
+     * @param groupRows rows per group (0: the whole tensor is one group); must divide the row count
+     * @param valid one flag per row, or null (every row counts)
+     */
+    public Tensor forward(Tensor x, Tensor bias, FusedActivation act, Tensor residual, long groupRows,
+            boolean[] valid) {
         ensureOpen();
         if (x == null) {
             throw new IllegalArgumentException("Int8Linear: x is null");
@@ -145,21 +159,34 @@ public final class Int8Linear implements AutoCloseable {
                         + java.util.Arrays.toString(outShape) + " on the CPU, got " + residual.describe());
             }
         }
+        long group = groupRows == 0 ? Math.max(1, m) : groupRows;
+        if (groupRows < 0 || (m > 0 && m % group != 0)) {
+            throw new IllegalArgumentException("Int8Linear: groups of " + groupRows + " rows do not divide " + m + " rows");
+        }
+        if (valid != null && valid.length != m) {
+            throw new IllegalArgumentException("Int8Linear: " + valid.length + " row flags for " + m + " rows");
+        }
         FusedActivation a = act == null ? FusedActivation.NONE : act;
         long ldq = (in + 3) / 4 * 4;
         try (Scope scope = Tessera.scope()) {
             Tensor xc = x.isContiguous() ? x : x.contiguous();
             Tensor q = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m * ldq / 4));
             Tensor rowSums = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m));
-            Tensor sx = Tensor.empty(DType.F32, Device.CPU, 1);
-            Tensor zx = Tensor.empty(DType.I32, Device.CPU, 1);
-            NativeStatus.check(QgemmNative.tsr_cpu_quantize_u8(xc.address(), m, in, in, q.address(), ldq,
-                    rowSums.address(), sx.address(), zx.address()), "tsr_cpu_quantize_u8");
-            float scale = sx.toFloatArray()[0];
-            int zero = zx.toIntArray()[0];
+            Tensor sx = Tensor.empty(DType.F32, Device.CPU, Math.max(1, m));
+            Tensor zx = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m));
+            long validAddr = 0;
+            if (valid != null) {
+                byte[] flags = new byte[valid.length];
+                for (int i = 0; i < flags.length; i++) {
+                    flags[i] = (byte) (valid[i] ? 1 : 0);
+                }
+                validAddr = Tensor.ofInts(bytesAsInts(flags), Device.CPU, Math.max(1, (flags.length + 3) / 4)).address();
+            }
+            NativeStatus.check(QgemmNative.tsr_cpu_quantize_u8(xc.address(), m, in, in, group, validAddr, q.address(),
+                    ldq, rowSums.address(), sx.address(), zx.address()), "tsr_cpu_quantize_u8");
             Tensor y = Tensor.empty(DType.F32, Device.CPU, outShape);
-            NativeStatus.check(QgemmNative.tsr_cpu_qgemm_f32(q.address(), ldq, rowSums.address(), scale, zero,
-                    packed.address(), zeroPoints.address(), scales.address(), m, out, in,
+            NativeStatus.check(QgemmNative.tsr_cpu_qgemm_f32(q.address(), ldq, rowSums.address(), sx.address(),
+                    zx.address(), packed.address(), zeroPoints.address(), scales.address(), m, out, in,
                     bias == null ? 0 : bias.address(), a.code(), residual == null ? 0 : residual.address(), out,
                     y.address(), out), "tsr_cpu_qgemm_f32");
             return scope.keep(y);

@@ -112,6 +112,44 @@ class Int8LinearTest {
         }
     }
 
+    /** Per-group quantization: each group gets what its valid rows alone would give; invalid rows do not count. */
+    @Test
+    void groupsOfRowsAreQuantizedOnTheirOwn() {
+        SplittableRandom r = new SplittableRandom(9);
+        int k = 40, n = 24, group = 3;
+        float[] x = new float[2 * group * k];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        for (int c = 0; c < k; c++) {
+            x[2 * k + c] = 50f * (c % 2 == 0 ? 1 : -1); // row 2: invalid (padding), far outside the others' range
+            x[4 * k + c] *= 8f;                           // row 4: valid, the second group's range is wider
+        }
+        boolean[] valid = {true, true, false, true, true, true};
+        byte[] w = new byte[k * n];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (byte) r.nextInt(-128, 128);
+        }
+        try (Scope s = Tessera.scope(); Int8Linear lin = Int8Linear.pack(w, n, k, true, new int[] {3},
+                new float[] {0.01f})) {
+            float[] got = lin.forward(Tensor.of(x, 2 * group, k), null, null, null, group, valid).toFloatArray();
+            // group 1 = rows 0, 1 alone (row 2 ignored); group 2 = rows 3..5 alone
+            float[] g1 = lin.forward(Tensor.of(java.util.Arrays.copyOfRange(x, 0, 2 * k), 2, k), null, null, null)
+                    .toFloatArray();
+            float[] g2 = lin.forward(Tensor.of(java.util.Arrays.copyOfRange(x, 3 * k, 6 * k), 3, k), null, null, null)
+                    .toFloatArray();
+            assertArrayEquals(g1, java.util.Arrays.copyOfRange(got, 0, 2 * n));
+            assertArrayEquals(g2, java.util.Arrays.copyOfRange(got, 3 * n, 6 * n));
+            // one group for everything differs (the padding row widens the range)
+            float[] whole = lin.forward(Tensor.of(x, 2 * group, k), null, null, null).toFloatArray();
+            assertTrue(!java.util.Arrays.equals(whole, got));
+            assertThrows(IllegalArgumentException.class,
+                    () -> lin.forward(Tensor.of(x, 2 * group, k), null, null, null, 4, null));
+            assertThrows(IllegalArgumentException.class,
+                    () -> lin.forward(Tensor.of(x, 2 * group, k), null, null, null, group, new boolean[2]));
+        }
+    }
+
     @Test
     void aTensorOfZerosAndPerTensorParameters() {
         try (Scope s = Tessera.scope(); Int8Linear lin = Int8Linear.pack(new byte[] {1, -2, 3, 4, 5, -6}, 2, 3, false,

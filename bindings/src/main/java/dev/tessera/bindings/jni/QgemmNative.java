@@ -30,13 +30,13 @@ public final class QgemmNative {
     public static native int tsr_cpu_qgemm_pack_s8(@Cast("const int8_t*") long w, long strideN, long strideK, long n,
             long k, @Cast("void*") long packed);
 
-    public static native int tsr_cpu_quantize_u8(@Cast("const float*") long x, long m, long k, long ldx,
-            @Cast("uint8_t*") long q, long ldq, @Cast("int32_t*") long rowSums, @Cast("float*") long scale,
-            @Cast("int32_t*") long zeroPoint);
+    public static native int tsr_cpu_quantize_u8(@Cast("const float*") long x, long m, long k, long ldx, long group,
+            @Cast("const uint8_t*") long valid, @Cast("uint8_t*") long q, long ldq, @Cast("int32_t*") long rowSums,
+            @Cast("float*") long scale, @Cast("int32_t*") long zeroPoint);
 
     public static native int tsr_cpu_qgemm_f32(@Cast("const uint8_t*") long q, long ldq,
-            @Cast("const int32_t*") long rowSums, float sx, int zx, @Cast("const void*") long packed,
-            @Cast("const int32_t*") long zw, @Cast("const float*") long sw, long m, long n, long k,
-            @Cast("const float*") long bias, int act, @Cast("const float*") long residual, long ldr,
+            @Cast("const int32_t*") long rowSums, @Cast("const float*") long sx, @Cast("const int32_t*") long zx,
+            @Cast("const void*") long packed, @Cast("const int32_t*") long zw, @Cast("const float*") long sw, long m,
+            long n, long k, @Cast("const float*") long bias, int act, @Cast("const float*") long residual, long ldr,
             @Cast("float*") long out, long ldo);
 }

@@ -51,20 +51,22 @@ public final class BertModel implements AutoCloseable {
 
     /** A projection {@code act(x Wᵀ + b) + residual}: float ({@link Linear}) or INT8 ({@link Int8Linear}). */
     private interface Proj {
-        Tensor apply(Tensor x, FusedActivation act, Tensor residual);
+        /** {@code sentence}: the rows of one sequence, {@code real}: the non-padding rows (for INT8 quantization). */
+        Tensor apply(Tensor x, FusedActivation act, Tensor residual, long sentence, boolean[] real);
     }
 
     private record FloatProj(Linear lin) implements Proj {
         @Override
-        public Tensor apply(Tensor x, FusedActivation act, Tensor residual) {
+        public Tensor apply(Tensor x, FusedActivation act, Tensor residual, long sentence, boolean[] real) {
             return lin.forward(x, act, residual);
         }
     }
 
+    /** INT8: the input quantized per sentence over its real tokens (what ONNX Runtime does for it run alone). */
     private record Int8Proj(Int8Linear lin, Tensor bias) implements Proj {
         @Override
-        public Tensor apply(Tensor x, FusedActivation act, Tensor residual) {
-            return lin.forward(x, bias, act, residual);
+        public Tensor apply(Tensor x, FusedActivation act, Tensor residual, long sentence, boolean[] real) {
+            return lin.forward(x, bias, act, residual, sentence, real);
         }
     }
 
@@ -287,27 +289,36 @@ public final class BertModel implements AutoCloseable {
             if (attentionMask != null) {
                 opt = opt.withKeyPaddingMask(attentionMask);
             }
+            boolean[] real = null;
+            if (!int8Layers.isEmpty() && attentionMask != null) {
+                int[] mk = attentionMask.toIntArray();
+                real = new boolean[mk.length];
+                for (int i = 0; i < mk.length; i++) {
+                    real[i] = mk[i] != 0;
+                }
+            }
             for (Layer l : layers) {
-                x = layer(l, x, b, s, opt);
+                x = layer(l, x, b, s, opt, real);
             }
             return scope.keep(x);
         }
     }
 
     @SuppressWarnings("try")
-    private Tensor layer(Layer l, Tensor x, long b, long s, Attention.Options opt) {
+    private Tensor layer(Layer l, Tensor x, long b, long s, Attention.Options opt, boolean[] real) {
         try (Scope scope = Tessera.scope()) {
             long heads = config.numHeads();
             long d = config.headDim();
             long h = config.hiddenSize();
             // [B, heads, S, D] each: views of the projection on the CPU (the result comes back as the [B, heads, S, D]
             // view of a [B, S, heads, D] tensor, so transpose + contiguous below copies nothing), one copy elsewhere
-            Tensor[] qkv = Heads.forAttention(l.qkv().apply(x, FusedActivation.NONE, null), b, s, heads, d);
+            Tensor[] qkv = Heads.forAttention(l.qkv().apply(x, FusedActivation.NONE, null, s, real), b, s, heads, d);
             Tensor ctx = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], opt).transpose(1, 2).contiguous()
                     .reshape(b, s, h);
-            Tensor a = l.attnLn().forward(l.o().apply(ctx, FusedActivation.NONE, x));
-            Tensor f = l.up().apply(a, config.geluTanh() ? FusedActivation.GELU_TANH : FusedActivation.GELU, null);
-            Tensor out = l.outLn().forward(l.down().apply(f, FusedActivation.NONE, a));
+            Tensor a = l.attnLn().forward(l.o().apply(ctx, FusedActivation.NONE, x, s, real));
+            Tensor f = l.up().apply(a, config.geluTanh() ? FusedActivation.GELU_TANH : FusedActivation.GELU, null, s,
+                    real);
+            Tensor out = l.outLn().forward(l.down().apply(f, FusedActivation.NONE, a, s, real));
             return scope.keep(out);
         }
     }
