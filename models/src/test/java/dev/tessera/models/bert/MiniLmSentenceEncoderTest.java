@@ -198,16 +198,8 @@ class MiniLmSentenceEncoderTest {
      */
     @Test
     void aDenseModuleAfterThePoolingIsApplied(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
-        for (Path f : List.of(MiniLm.onnx(), MiniLm.dir().resolve("all-minilm-l6-v2-tokenizer.json"))) {
-            Files.createSymbolicLink(dir.resolve(f.getFileName()), f.toAbsolutePath());
-        }
+        sentenceTransformersDir(dir, "", "2_Dense", "Dense", "3_Normalize", "Normalize");
         float[][] wb = PoolingTest.writeDense(dir.resolve("2_Dense"), 384, 64, "torch.nn.modules.activation.Tanh");
-        Files.createDirectories(dir.resolve("1_Pooling"));
-        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"pooling_mode_mean_tokens\": true}");
-        Files.writeString(dir.resolve("modules.json"), "[{\"path\": \"\", \"type\": \"sentence_transformers.models"
-                + ".Transformer\"}, {\"path\": \"1_Pooling\", \"type\": \"sentence_transformers.models.Pooling\"},"
-                + " {\"path\": \"2_Dense\", \"type\": \"sentence_transformers.models.Dense\"},"
-                + " {\"path\": \"3_Normalize\", \"type\": \"sentence_transformers.models.Normalize\"}]");
         List<String> texts = List.of("a cat sits on the mat", "the stock market fell sharply today", "hi");
         float[][] mean = enc.withPooling(Pooling.MEAN, false).embed(texts);
         // a second Dense module that expects another width is refused at load
@@ -244,17 +236,8 @@ class MiniLmSentenceEncoderTest {
     /** An older sentence-transformers save: the transformer in 0_Transformer/, named by modules.json. */
     @Test
     void theTransformerMayLiveInTheFolderModulesJsonNames(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
-        Path t = Files.createDirectories(dir.resolve("0_Transformer"));
-        for (Path f : List.of(MiniLm.onnx(), MiniLm.dir().resolve("all-minilm-l6-v2-tokenizer.json"))) {
-            Files.createSymbolicLink(t.resolve(f.getFileName()), f.toAbsolutePath());
-        }
-        Files.writeString(t.resolve("sentence_bert_config.json"), "{\"max_seq_length\": 128}");
-        Files.createDirectories(dir.resolve("1_Pooling"));
-        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"pooling_mode_mean_tokens\": true}");
-        Files.writeString(dir.resolve("modules.json"), "[{\"path\": \"0_Transformer\", \"type\":"
-                + " \"sentence_transformers.models.Transformer\"}, {\"path\": \"1_Pooling\", \"type\":"
-                + " \"sentence_transformers.models.Pooling\"}, {\"path\": \"2_Normalize\", \"type\":"
-                + " \"sentence_transformers.models.Normalize\"}]");
+        sentenceTransformersDir(dir, "0_Transformer", "2_Normalize", "Normalize");
+        Files.writeString(dir.resolve("0_Transformer/sentence_bert_config.json"), "{\"max_seq_length\": 128}");
         List<String> texts = List.of("a cat sits on the mat", "the stock market fell");
         try (SentenceEncoder st = SentenceEncoder.load(dir, Device.CPU)) {
             assertEquals(128, st.maxLength());
@@ -270,6 +253,28 @@ class MiniLmSentenceEncoderTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SentenceEncoder.load(dir,
                 Device.CPU));
         assertTrue(e.getMessage().contains("not a folder of"), e.getMessage());
+    }
+
+    /**
+     * A sentence-transformers folder around the real MiniLM: its ONNX file and tokenizer linked into
+     * {@code transformer} (relative to {@code dir}), mean pooling in 1_Pooling, and modules.json listing the
+     * Transformer, the Pooling and then {@code more} (path, type name pairs, e.g. "2_Dense", "Dense").
+     */
+    private static void sentenceTransformersDir(Path dir, String transformer, String... more) throws IOException {
+        Path t = Files.createDirectories(dir.resolve(transformer));
+        for (Path f : List.of(MiniLm.onnx(), MiniLm.dir().resolve("all-minilm-l6-v2-tokenizer.json"))) {
+            Files.createSymbolicLink(t.resolve(f.getFileName()), f.toAbsolutePath());
+        }
+        Files.createDirectories(dir.resolve("1_Pooling"));
+        Files.writeString(dir.resolve("1_Pooling/config.json"), "{\"pooling_mode_mean_tokens\": true}");
+        StringBuilder m = new StringBuilder("[{\"path\": \"" + transformer + "\", \"type\": "
+                + "\"sentence_transformers.models.Transformer\"}, {\"path\": \"1_Pooling\", \"type\": "
+                + "\"sentence_transformers.models.Pooling\"}");
+        for (int i = 0; i < more.length; i += 2) {
+            m.append(", {\"path\": \"").append(more[i]).append("\", \"type\": \"sentence_transformers.models.")
+                    .append(more[i + 1]).append("\"}");
+        }
+        Files.writeString(dir.resolve("modules.json"), m.append("]").toString());
     }
 
     private static long rssBytes() throws IOException {
