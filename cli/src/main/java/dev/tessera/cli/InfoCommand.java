@@ -36,7 +36,7 @@ final class InfoCommand implements Callable<Integer> {
         if (Boolean.TRUE.equals(nat.get("loaded"))) {
             sb.append("  libtessera   ").append(nat.get("version")).append("  ").append(nat.get("path")).append('\n');
             sb.append("  cpu          ").append(nat.get("cpuSimd")).append(", ").append(nat.get("cpuThreads"))
-                    .append(" threads").append('\n');
+                    .append(" threads, int8 ").append(nat.get("cpuInt8")).append('\n');
             sb.append("  cuda kernels ").append(Boolean.TRUE.equals(nat.get("cudaKernels"))
                     ? "compiled for " + nat.get("cudaArchs") : "not compiled (no nvcc at build time)").append('\n');
         } else {

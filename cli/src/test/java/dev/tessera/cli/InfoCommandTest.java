@@ -41,6 +41,8 @@ class InfoCommandTest {
         assertTrue(root.isObject(), r.out());
         assertTrue(root.path("version").isTextual(), "version");
         assertTrue(root.path("native").path("loaded").asBoolean(), "libtessera not loaded: " + root.path("native"));
+        String int8 = root.path("native").path("cpuInt8").asText();
+        assertEquals(dev.tessera.runtime.Int8Linear.fast(), int8.equals("avx512-vnni"), "cpuInt8 " + int8);
         JsonNode backends = root.get("backends");
         assertNotNull(backends, "no \"backends\" in " + r.out());
         assertTrue(backends.isArray());

@@ -39,6 +39,7 @@ public final class SystemInfo {
             nat.put("path", NativeLibrary.path());
             nat.put("cpuSimd", NativeLibrary.cpuSimd());
             nat.put("cpuThreads", NativeLibrary.cpuThreads());
+            nat.put("cpuInt8", Int8Linear.fast() ? "avx512-vnni" : "portable (INT8 models run dequantized by default)");
             nat.put("cudaKernels", NativeLibrary.cudaCompiled());
             nat.put("cudaArchs", NativeLibrary.cudaArchs());
         } catch (UnsatisfiedLinkError e) {
