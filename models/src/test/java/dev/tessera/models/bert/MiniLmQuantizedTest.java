@@ -112,7 +112,8 @@ class MiniLmQuantizedTest {
         System.out.printf("MiniLM INT8 export, %d sentences: cosine to ORT on it min %.5f; to ORT fp32 min %.5f mean"
                 + " %.5f (ORT's INT8 run to ORT fp32: mean %.5f)%n", n, minQ, minF, sumF / n, sumOrtQvsF / n);
         assertTrue(n >= 50, "sentences: " + n);
-        assertTrue(minQ >= 0.97, "cosine to ONNX Runtime on the INT8 file: " + minQ);
+        // 0.974 here (VNNI); ONNX Runtime's AVX2 u8s8 kernels may saturate, hence the margin
+        assertTrue(minQ >= 0.95, "cosine to ONNX Runtime on the INT8 file: " + minQ);
         assertTrue(minF >= 0.98 && sumF / n >= 0.995, "cosine to the fp32 model: min " + minF + " mean " + sumF / n);
         assertTrue(sumF / n > sumOrtQvsF / n, "dequantized weights in fp32 should be closer to the fp32 model ("
                 + sumF / n + ") than ONNX Runtime's 8-bit run (" + sumOrtQvsF / n + ")");
@@ -150,7 +151,7 @@ class MiniLmQuantizedTest {
             // Without VNNI, ONNX Runtime's own u8s8 kernels may saturate 16-bit pair sums (vpmaddubsw), so only the
             // VNNI build machines are held to the tight bound; elsewhere the dequantized path's bound applies.
             boolean vnni = dev.tessera.runtime.Int8Linear.fast();
-            assertTrue(vnni ? min >= 0.99 && sum / n >= 0.9995 : min >= 0.97,
+            assertTrue(vnni ? min >= 0.99 && sum / n >= 0.9995 : min >= 0.95,
                     "cosine to ONNX Runtime: min " + min + " mean " + sum / n + (vnni ? "" : " (no VNNI)"));
         }
     }
