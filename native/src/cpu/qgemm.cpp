@@ -7,11 +7,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cfenv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -182,6 +180,7 @@ struct QJob {
   bool vnni;
 };
 
+#ifdef TSR_QGEMM_X86
 // Rows [0, rows) of q (rows ldq apart), kq groups of 4 bytes, as [kq][MR][4] (rows past `rows` zero).
 void pack_a_panel(const uint8_t *q, int64_t ldq, int rows, int64_t kq, uint8_t *dst) {
   for (int64_t t = 0; t < kq; ++t) {
@@ -203,6 +202,7 @@ uint8_t *a_buffer(int64_t bytes) {
   auto addr = reinterpret_cast<uintptr_t>(buf.data());
   return buf.data() + (64 - addr % 64) % 64;
 }
+#endif
 
 // Tasks are (row block, panel) in row-block-major order: a range packs each of its row blocks once, then runs
 // its panels.
