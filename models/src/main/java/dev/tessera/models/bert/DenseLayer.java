@@ -4,7 +4,10 @@ import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.nn.TensorSource;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
+import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -13,7 +16,7 @@ import java.util.Locale;
  * A sentence-transformers {@code Dense} module after the pooling: {@code y = act(W x + b)} on each embedding
  * (e.g. distiluse's 768 → 512 with tanh). Read from its folder: {@code config.json} ({@code in_features},
  * {@code out_features}, {@code bias}, {@code activation_function}) and {@code model.safetensors}
- * ({@code linear.weight [out, in]}, {@code linear.bias}). Small, applied on the host.
+ * ({@code linear.weight [out, in]}, {@code linear.bias}). Small: applied with the runtime's ops on the CPU.
  */
 public record DenseLayer(int in, int out, float[] weight, float[] bias, Activation activation) {
 
@@ -32,13 +35,14 @@ public record DenseLayer(int in, int out, float[] weight, float[] bias, Activati
                     + java.util.Arrays.toString(values()) + ")");
         }
 
-        double apply(double x) {
+        /** This activation of {@code y} (a new tensor; the runtime's ops, as the encoder's). */
+        Tensor on(Tensor y) {
             return switch (this) {
-                case IDENTITY -> x;
-                case TANH -> Math.tanh(x);
-                case RELU -> x < 0 ? 0 : x;
-                case SIGMOID -> 1 / (1 + Math.exp(-x));
-                case GELU -> 0.5 * x * (1 + erf(x / Math.sqrt(2)));
+                case IDENTITY -> y;
+                case TANH -> Ops.tanh(y);
+                case RELU -> Ops.relu(y);
+                case SIGMOID -> Ops.sigmoid(y);
+                case GELU -> Ops.gelu(y);
             };
         }
     }
@@ -77,26 +81,29 @@ public record DenseLayer(int in, int out, float[] weight, float[] bias, Activati
 
     /** {@code act(W x + b)} of one vector of {@code in} values. */
     public float[] apply(float[] x) {
-        if (x.length != in) {
-            throw new IllegalArgumentException("Dense module takes " + in + " values, got " + x.length);
-        }
-        float[] y = new float[out];
-        for (int o = 0; o < out; o++) {
-            double s = bias[o];
-            for (int i = 0; i < in; i++) {
-                s += (double) weight[o * in + i] * x[i];
-            }
-            y[o] = (float) activation.apply(s);
-        }
-        return y;
+        return apply(new float[][] {x})[0];
     }
 
-    // erf from the Chebyshev fit of erfc in Numerical Recipes (fractional error below 1.2e-7 everywhere).
-    private static double erf(double x) {
-        double t = 1 / (1 + 0.5 * Math.abs(x));
-        double y = 1 - t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418
-                + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223
-                + t * 0.17087277)))))))));
-        return x >= 0 ? y : -y;
+    /** {@code act(W x + b)} of each row (every row {@code in} values), as one product on the CPU. */
+    public float[][] apply(float[][] rows) {
+        for (float[] x : rows) {
+            if (x.length != in) {
+                throw new IllegalArgumentException("Dense module takes " + in + " values, got " + x.length);
+            }
+        }
+        float[] flat = new float[rows.length * in];
+        for (int r = 0; r < rows.length; r++) {
+            System.arraycopy(rows[r], 0, flat, r * in, in);
+        }
+        float[] y;
+        try (Scope scope = Tessera.scope()) {
+            Tensor lin = Ops.linear(Tensor.of(flat, rows.length, in), Tensor.of(weight, out, in), Tensor.of(bias, out));
+            y = activation.on(lin).toFloatArray();
+        }
+        float[][] outRows = new float[rows.length][];
+        for (int r = 0; r < rows.length; r++) {
+            outRows[r] = java.util.Arrays.copyOfRange(y, r * out, (r + 1) * out);
+        }
+        return outRows;
     }
 }

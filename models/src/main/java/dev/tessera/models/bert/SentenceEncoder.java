@@ -329,19 +329,22 @@ public final class SentenceEncoder implements AutoCloseable {
         }
         float[][] out = new float[b][];
         for (int i = 0; i < b; i++) {
-            float[] v = Arrays.copyOfRange(pooled, i * h, (i + 1) * h);
-            for (DenseLayer d : pooling.dense()) {
-                v = d.apply(v);
+            out[i] = Arrays.copyOfRange(pooled, i * h, (i + 1) * h);
+        }
+        for (DenseLayer d : pooling.dense()) { // the whole batch through each module
+            out = d.apply(out);
+        }
+        if (pooling.normalize()) {
+            for (float[] v : out) {
+                double norm = 0;
+                for (float x : v) {
+                    norm += (double) x * x;
+                }
+                double inv = 1.0 / Math.max(Math.sqrt(norm), 1e-12);
+                for (int c = 0; c < v.length; c++) {
+                    v[c] = (float) (v[c] * inv);
+                }
             }
-            double norm = 0;
-            for (float x : v) {
-                norm += (double) x * x;
-            }
-            double inv = pooling.normalize() ? 1.0 / Math.max(Math.sqrt(norm), 1e-12) : 1.0;
-            for (int c = 0; c < v.length; c++) {
-                v[c] = (float) (v[c] * inv);
-            }
-            out[i] = v;
         }
         return out;
     }
