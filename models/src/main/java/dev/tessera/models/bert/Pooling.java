@@ -50,27 +50,38 @@ public enum Pooling {
      * {@code modules.json} names for the Transformer module ({@code 0_Transformer/} in older saves), else {@code dir}.
      */
     public static Path transformerDir(Path dir) {
+        JsonNode list = modules(dir);
+        for (JsonNode m : list == null ? List.<JsonNode>of() : list) {
+            String type = m.path("type").asText("");
+            String path = m.path("path").asText("");
+            if (type.endsWith(".Transformer") && !path.isEmpty()) {
+                Path t = dir.resolve(path).normalize();
+                if (!t.startsWith(dir.normalize()) || !Files.isDirectory(t)) {
+                    throw new IllegalArgumentException(dir.resolve("modules.json") + ": the Transformer module's folder "
+                            + path + " is not a folder of " + dir);
+                }
+                return t;
+            }
+        }
+        return dir;
+    }
+
+    /** The module list of {@code dir}'s {@code modules.json} (a JSON array), or null when there is none. */
+    private static JsonNode modules(Path dir) {
         Path modules = dir.resolve("modules.json");
         if (!Files.isRegularFile(modules)) {
-            return dir;
+            return null;
         }
+        JsonNode list;
         try {
-            for (JsonNode m : new ObjectMapper().readTree(modules.toFile())) {
-                String type = m.path("type").asText("");
-                String path = m.path("path").asText("");
-                if (type.endsWith(".Transformer") && !path.isEmpty()) {
-                    Path t = dir.resolve(path).normalize();
-                    if (!t.startsWith(dir.normalize()) || !Files.isDirectory(t)) {
-                        throw new IllegalArgumentException(modules + ": the Transformer module's folder " + path
-                                + " is not a folder of " + dir);
-                    }
-                    return t;
-                }
-            }
+            list = new ObjectMapper().readTree(modules.toFile());
         } catch (IOException e) {
             throw new IllegalArgumentException(modules + ": not valid JSON: " + e.getMessage(), e);
         }
-        return dir;
+        if (list == null || !list.isArray()) {
+            throw new IllegalArgumentException(modules + ": expected a JSON array of modules");
+        }
+        return list;
     }
 
     /**
@@ -109,16 +120,8 @@ public enum Pooling {
             String poolingDir = "1_Pooling";
             boolean normalize = true;
             List<DenseLayer> dense = new ArrayList<>();
-            if (Files.isRegularFile(modules)) {
-                JsonNode list;
-                try {
-                    list = new ObjectMapper().readTree(modules.toFile());
-                } catch (IOException e) {
-                    throw new IllegalArgumentException(modules + ": not valid JSON: " + e.getMessage(), e);
-                }
-                if (list == null || !list.isArray()) {
-                    throw new IllegalArgumentException(modules + ": expected a JSON array of modules");
-                }
+            JsonNode list = modules(dir);
+            if (list != null) {
                 normalize = false;
                 poolingDir = null;
                 List<String> unsupported = new ArrayList<>();
