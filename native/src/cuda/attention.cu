@@ -322,14 +322,8 @@ constexpr int kSK = 32;        // keys per tile (one per lane)
 constexpr int kMinKeysPerSplit = 256;
 constexpr int kMaxSplits = 64;
 
-struct SimtArgs {
-  const void *q, *k, *v;
-  void *out;
-  int64_t heads_q, heads_kv, seq_q, seq_k, d, cap;
-  const void *mask;
-  int mask_dtype;
-  float scale_log2;
-  int causal;
+// The tensor-core kernels' arguments (attention_mma.cuh) and the SIMT kernel's own.
+struct SimtArgs : MmaArgs {
   int64_t rowblocks;  // blocks along the (group x seq_q) rows of one (batch, KV head)
   int64_t chunk;      // keys per split (multiple of kSK)
   float *ws_o, *ws_m, *ws_l;  // split partials (splits > 1), else nullptr
@@ -690,9 +684,10 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   const float scale_log2 = scale * kLog2e;
 
+  const MmaArgs common{q, k, v, out, heads_q, heads_kv, seq_q, seq_k, head_dim, kv_capacity, key_mask, mask_dtype,
+                      scale_log2, causal};
   if (p.mma) {
-    MmaArgs a{q, k, v, out, heads_q, heads_kv, seq_q, seq_k, head_dim, kv_capacity, key_mask, mask_dtype,
-              scale_log2, causal};
+    const MmaArgs &a = common;
     // AUTO keeps flash_mma until flash_mma_v2 has been verified on a GPU (bench/gpu/run.sh).
     if (kernel == TSR_ATTENTION_KERNEL_V2) {
       bool used = false;
@@ -713,8 +708,7 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     return st;
   }
 
-  SimtArgs a{q, k, v, out, heads_q, heads_kv, seq_q, seq_k, head_dim, kv_capacity, key_mask, mask_dtype, scale_log2,
-             causal, p.rowblocks, p.chunk, nullptr, nullptr, nullptr};
+  SimtArgs a{common, p.rowblocks, p.chunk, nullptr, nullptr, nullptr};
   const int64_t rows = batch * heads_q * seq_q;
   if (p.splits > 1) {
     float *ws = static_cast<float *>(workspace);
