@@ -53,7 +53,11 @@ final class InfoCommand implements Callable<Integer> {
             sb.append(String.format("  %-5s %s", b.get("name"),
                     Boolean.TRUE.equals(b.get("available")) ? "available" : "unavailable: " + b.get("reason")));
             if (b.containsKey("blas")) {
-                sb.append(" (").append(b.get("blas")).append(", ").append(b.get("blasThreads")).append(" threads)");
+                sb.append(" (").append(b.get("blas"));
+                if (b.containsKey("blasThreads")) {
+                    sb.append(", ").append(b.get("blasThreads")).append(" threads");
+                }
+                sb.append(")");
             }
             if (b.containsKey("driverVersion")) {
                 sb.append(" (driver ").append(b.get("driverVersion")).append(", runtime ").append(b.get("runtimeVersion"))

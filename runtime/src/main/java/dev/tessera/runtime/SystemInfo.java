@@ -4,6 +4,7 @@ import dev.tessera.bindings.NativeLibrary;
 import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.blas.OpenBlas;
 import dev.tessera.bindings.cuda.CudaRuntime;
+import dev.tessera.runtime.backend.CpuBackend;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,11 +60,9 @@ public final class SystemInfo {
                 m.put("reason", a.reason());
             }
             if (a.available() && b.deviceType() == Device.Type.CPU) {
-                try {
-                    m.put("blas", "OpenBLAS " + OpenBlas.version());
+                m.put("blas", CpuBackend.blasDescription());
+                if (CpuBackend.usesOpenBlas()) {
                     m.put("blasThreads", OpenBlas.threads());
-                } catch (Throwable t) {
-                    m.put("blas", "unavailable: " + t.getMessage());
                 }
             }
             if (a.available() && b.deviceType() == Device.Type.CUDA) {

@@ -11,7 +11,38 @@ public final class OpenBlas {
     /** Last value given to {@link #setThreads}; 0 while OpenBLAS runs on its default. */
     private static volatile int requested;
 
+    /** null while not probed; "" when OpenBLAS loads; else why it does not. */
+    private static volatile String unavailable;
+
     private OpenBlas() {}
+
+    /**
+     * Whether the bytedeco OpenBLAS preset is on the class path and its native library loads here. Probed once;
+     * never throws. Callers without it (a slimmed-down deployment, the GPU bundle) fall back to Tessera's own GEMM.
+     */
+    public static boolean available() {
+        String u = unavailable;
+        if (u == null) {
+            synchronized (OpenBlas.class) {
+                if (unavailable == null) {
+                    try {
+                        load();
+                        unavailable = "";
+                    } catch (LinkageError | RuntimeException e) {
+                        unavailable = e.getClass().getSimpleName() + ": " + e.getMessage();
+                    }
+                }
+                u = unavailable;
+            }
+        }
+        return u.isEmpty();
+    }
+
+    /** Why {@link #available()} is false ("" when it is true). */
+    public static String unavailableReason() {
+        available();
+        return unavailable;
+    }
 
     private static void load() {
         if (!loaded) {

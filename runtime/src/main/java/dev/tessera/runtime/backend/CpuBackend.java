@@ -344,6 +344,13 @@ public final class CpuBackend implements Backend {
         long pa = a.address();
         long pb = b.address();
         long pc = c.address();
+        if (!OPENBLAS) {
+            for (int i = 0; i < batch; i++) {
+                gemmNative(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
+                        beta, pc + 4L * i * strideC, ldc);
+            }
+            return;
+        }
         if (packPerCall(transA, m, n, k, alpha, beta, batch)) {
             gemmPackedPerCall(transB, m, n, k, pa, lda, pb, ldb, pc, ldc);
             return;
@@ -373,6 +380,129 @@ public final class CpuBackend implements Backend {
         for (int i = 0; i < batch; i++) {
             OpenBlas.sgemm(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
                     beta, pc + 4L * i * strideC, ldc);
+        }
+    }
+
+    /**
+     * Whether fp32 products go through OpenBLAS (the default where its preset is on the class path). Without it
+     * (a deployment that leaves the 20 MB preset out, the GPU bundle) or with {@code -Dtessera.cpu.blas=native}, every
+     * product runs on Tessera's own packed GEMM ({@link #gemmNative}): same results to rounding, slower for small
+     * and odd-shaped products that OpenBLAS handles better.
+     */
+    static final boolean OPENBLAS = openBlasWanted();
+
+    private static boolean openBlasWanted() {
+        String p = System.getProperty("tessera.cpu.blas", "auto").trim();
+        if (p.equalsIgnoreCase("native")) {
+            return false;
+        }
+        if (!p.equalsIgnoreCase("auto") && !p.equalsIgnoreCase("openblas")) {
+            LoggerFactory.getLogger(CpuBackend.class).warn("ignoring tessera.cpu.blas={} (expected auto, openblas or "
+                    + "native)", p);
+            p = "auto";
+        }
+        if (OpenBlas.available()) {
+            return true;
+        }
+        if (p.equalsIgnoreCase("openblas")) {
+            throw new IllegalStateException("tessera.cpu.blas=openblas but OpenBLAS does not load: "
+                    + OpenBlas.unavailableReason());
+        }
+        LoggerFactory.getLogger(CpuBackend.class).info("OpenBLAS unavailable ({}): fp32 products run on Tessera's "
+                + "packed GEMM", OpenBlas.unavailableReason());
+        return false;
+    }
+
+    /** Whether the CPU backend's fp32 products run on OpenBLAS (else on Tessera's packed GEMM). */
+    public static boolean usesOpenBlas() {
+        return OPENBLAS;
+    }
+
+    /** "OpenBLAS x.y" or "Tessera packed GEMM (why)": what runs the CPU backend's fp32 products. */
+    public static String blasDescription() {
+        return OPENBLAS ? "OpenBLAS " + OpenBlas.version()
+                : "Tessera packed GEMM (OpenBLAS " + (OpenBlas.available() ? "off: tessera.cpu.blas=native"
+                        : "unavailable: " + OpenBlas.unavailableReason()) + ")";
+    }
+
+    /**
+     * {@code C = alpha op(A) op(B) + beta C} (row-major, one product) on Tessera's packed GEMM, no OpenBLAS: B packed
+     * per call, op(A) = Aᵀ copied to rows first, alpha/beta other than (1, 0) and (1, 1) through a temporary product.
+     * As in BLAS, C is not read when beta is 0.
+     */
+    static void gemmNative(boolean transA, boolean transB, int m, int n, int k, float alpha, long pa, int lda,
+            long pb, int ldb, float beta, long pc, int ldc) {
+        if (m == 0 || n == 0) {
+            return;
+        }
+        if (k == 0 || alpha == 0f) {
+            scaleRows(m, n, beta, pc, ldc, 0, 0f);
+            return;
+        }
+        Tensor at = null;
+        Tensor tmp = null;
+        try {
+            long x = pa;
+            long ldx = lda;
+            if (transA) {  // op(A)[i, kk] = A[kk, i]: copy to [m, k] rows
+                at = Tensor.empty(DType.F32, Device.CPU, (long) m * k);
+                float[] row = new float[m];
+                float[] t = new float[m * k];
+                for (int kk = 0; kk < k; kk++) {
+                    Addresses.getFloats(pa + 4L * kk * lda, row);
+                    for (int i = 0; i < m; i++) {
+                        t[i * k + kk] = row[i];
+                    }
+                }
+                Addresses.putFloats(at.address(), t);
+                x = at.address();
+                ldx = k;
+            }
+            boolean direct = alpha == 1f && (beta == 0f || beta == 1f);
+            long out = pc;
+            long ldo = ldc;
+            if (!direct) {
+                tmp = Tensor.empty(DType.F32, Device.CPU, (long) m * n);
+                out = tmp.address();
+                ldo = n;
+            }
+            long residual = direct && beta == 1f ? pc : 0;
+            try (Tensor packed = Tensor.empty(DType.F32, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k))) {
+                NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_f32(pb, transB ? ldb : 1, transB ? 1 : ldb, n, k,
+                        packed.address()), "tsr_cpu_gemm_pack_f32");
+                NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_f32(x, ldx, packed.address(), m, n, k, 0,
+                        FusedActivation.NONE.code(), residual, ldc, out, ldo), "tsr_cpu_gemm_packed_f32");
+            }
+            if (!direct) {
+                scaleRows(m, n, beta, pc, ldc, out, alpha);
+            }
+        } finally {
+            if (at != null) {
+                at.close();
+            }
+            if (tmp != null) {
+                tmp.close();
+            }
+        }
+    }
+
+    /** c[i, :] = alpha * t[i, :] + beta * c[i, :] (t rows n apart; t 0: no t term; beta 0: c not read). */
+    private static void scaleRows(int m, int n, float beta, long pc, int ldc, long t, float alpha) {
+        float[] c = new float[n];
+        float[] r = new float[n];
+        for (int i = 0; i < m; i++) {
+            long ci = pc + 4L * i * ldc;
+            if (beta != 0f) {
+                Addresses.getFloats(ci, c);
+            }
+            if (t != 0) {
+                Addresses.getFloats(t + 4L * i * n, r);
+            }
+            for (int j = 0; j < n; j++) {
+                float v = beta == 0f ? 0f : beta * c[j];
+                c[j] = t != 0 ? alpha * r[j] + v : v;
+            }
+            Addresses.putFloats(ci, c);
         }
     }
 
@@ -521,7 +651,9 @@ public final class CpuBackend implements Backend {
                 }
             }
             int parts = 1;
-            if (blasThreads > 0) {
+            if (!OPENBLAS) {
+                LOG.debug("no OpenBLAS: products run on the packed GEMM on the native pool, nothing to split");
+            } else if (blasThreads > 0) {
                 OpenBlas.setThreads(blasThreads);
                 LOG.debug("OpenBLAS on {} threads of its own (tessera.cpu.blasThreads)", blasThreads);
             } else {
