@@ -18,9 +18,10 @@
 //     flash_mma for comparison: 164 / 125 registers (head_dim 128 / 64), 52,224 / 27,648 B. Devices that cannot
 //     give a block that much shared memory (sm_86 / sm_89 for head_dim 128), scales <= 0, other head_dims and
 //     unaligned buffers run flash_mma.
-//     Chosen by tsr_cuda_attention's `kernel` argument (TSR_ATTENTION_KERNEL_V2); AUTO stays on flash_mma until
-//     flash_mma_v2 has been verified on a GPU (runtime's CudaAttentionTest runs both, GpuAttentionBench times
-//     both). native/test/attention_v2_emulated.cpp runs its code on the CPU against a float64 reference.
+//     Chosen by tsr_cuda_attention's `kernel` argument (TSR_ATTENTION_KERNEL_V2), and by AUTO for head_dim 128
+//     without a causal mask (1.2x flash_mma there on an H100; flash_mma is equal or faster causal and at head_dim
+//     64). Verified on H100 (runtime's CudaAttentionTest runs both, GpuAttentionBench times both);
+//     native/test/attention_v2_emulated.cpp runs its code on the CPU against a float64 reference.
 //  2. flash_simt: fp32 arithmetic on CUDA cores for any storage type and head_dim <= 256 (the F32 path, the
 //     F16 / BF16 path for head_dim > 128, and decode). A block of 4 warps handles 4 query rows of one
 //     (batch, KV head) (the query heads of a GQA group are its rows, so they share the K/V tiles); a tile of
@@ -338,7 +339,8 @@ template <typename T, int DPL>
 __global__ void __launch_bounds__(kSimtThreads) flash_simt(SimtArgs a) {
   extern __shared__ float fsm[];
   const int64_t d = a.d, sk = a.seq_k, sq = a.seq_q;
-  const int64_t ks = d + 1 - (d & 1);
+  const int di = static_cast<int>(d);  // <= TSR_ATTENTION_MAX_HEAD_DIM
+  const int ks = di + 1 - (di & 1);
   float *Ks = fsm;              // [kSK][ks]
   float *Vs = Ks + kSK * ks;    // [kSK][d]
   float *Qs = Vs + kSK * d;     // [kSimtWarps][d], pre-scaled to the log2 domain
@@ -382,12 +384,15 @@ __global__ void __launch_bounds__(kSimtThreads) flash_simt(SimtArgs a) {
   for (int64_t j0 = kb; j0 < ke; j0 += kSK) {
     const int nk = static_cast<int>(i64min(kSK, ke - j0));
     __syncthreads();  // previous tile consumed (and Qs written, first time)
-    for (int64_t idx = tid; idx < kSK * d; idx += kSimtThreads) {
-      const int r = static_cast<int>(idx / d);
-      const int64_t c = idx % d;
+    // warp w stages rows w, w + 4, ...; lanes along the row (coalesced), no 64-bit division per element
+    for (int r = warp; r < kSK; r += kSimtWarps) {
       const bool in = r < nk;
-      Ks[r * ks + c] = in ? to_f(kp[(j0 + r) * d + c]) : 0.0f;
-      Vs[r * d + c] = in ? to_f(vp[(j0 + r) * d + c]) : 0.0f;
+      const T *kg = kp + (j0 + r) * d;
+      const T *vg = vp + (j0 + r) * d;
+      for (int c = lane; c < di; c += 32) {
+        Ks[r * ks + c] = in ? to_f(kg[c]) : 0.0f;
+        Vs[r * di + c] = in ? to_f(vg[c]) : 0.0f;
+      }
     }
     if (tid < kSK) kept[tid] = (tid < nk && key_kept(mrow, a.mask_dtype, j0 + tid)) ? 0.0f : -INFINITY;
     __syncthreads();
@@ -396,7 +401,7 @@ __global__ void __launch_bounds__(kSimtThreads) flash_simt(SimtArgs a) {
     const float *qs = Qs + warp * d;
     const float *kr = Ks + lane * ks;
     float s = 0.0f;
-    for (int64_t c = 0; c < d; ++c) s = fmaf(qs[c], kr[c], s);
+    for (int c = 0; c < di; ++c) s = fmaf(qs[c], kr[c], s);
     const bool ok = kept[lane] == 0.0f && j0 + lane <= lim;
     s = ok ? s : -INFINITY;
     float mx = s;
@@ -688,8 +693,10 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
                       scale_log2, causal};
   if (p.mma) {
     const MmaArgs &a = common;
-    // AUTO keeps flash_mma until flash_mma_v2 has been verified on a GPU (bench/gpu/run.sh).
-    if (kernel == TSR_ATTENTION_KERNEL_V2) {
+    // AUTO: flash_mma_v2 for head_dim 128 without a causal mask, where it measured 1.2x flash_mma on an H100
+    // (bench/results/gpu: 251-279 vs 209-231 TFLOP/s); flash_mma elsewhere (head_dim 64 and causal: v1 equal or
+    // faster, 1.0-1.4x).
+    if (kernel == TSR_ATTENTION_KERNEL_V2 || (kernel == TSR_ATTENTION_KERNEL_AUTO && head_dim == 128 && !causal)) {
       bool used = false;
       st = dtype == TSR_BF16 ? try_mma_v2<__nv_bfloat16>(a, batch, s, &used) : try_mma_v2<__half>(a, batch, s, &used);
       if (st != TSR_OK) return st;

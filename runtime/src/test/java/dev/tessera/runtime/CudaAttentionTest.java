@@ -73,7 +73,7 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gpu = withKernel(kernel, () -> Attention.decode(gq, gk, gv, len, gpuOpt));
         String what = String.format("cuda %s kernel %s B%d Hq%d Hkv%d Sq%d Sk%d(cap %d) D%d causal=%s mask=%s",
                 dtype, kernel, b, hq, hkv, sq, len, cap, d, causal, mask);
-        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), what);
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f, causal), what);
         assertShape(gpu, b, hq, sq, d);
         float[] g = gpu.toFloatArray();
         assertRel(g, cpu.toFloatArray(), tol, what + " vs CPU");
@@ -105,15 +105,18 @@ class CudaAttentionTest extends CudaTestBase {
     /**
      * The kernel tsr_cuda_attention must pick for a request: SIMT for F32, head_dim > 128 and 1-4 query rows; V2
      * when asked for, for head_dim 64 / 128 with a positive scale on a device giving a block enough shared memory
-     * (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64); V1 otherwise (AUTO included).
+     * (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64), and by AUTO for head_dim 128 without a causal mask; V1
+     * otherwise.
      */
-    static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int sq, int d, float scale) {
+    static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int sq, int d, float scale, boolean causal) {
         if (dtype == DType.F32 || d > 128 || sq <= 4) {
             return AttentionNative.KERNEL_SIMT;
         }
         CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(GPU.index());
         boolean bigSmem = di.major() >= 9 || (di.major() == 8 && di.minor() == 0);
-        boolean v2 = kernel == Attention.CudaKernel.V2 && (d == 64 || (d == 128 && bigSmem)) && scale > 0;
+        boolean asked = kernel == Attention.CudaKernel.V2
+                || (kernel == Attention.CudaKernel.AUTO && d == 128 && !causal);
+        boolean v2 = asked && (d == 64 || (d == 128 && bigSmem)) && scale > 0;
         return v2 ? AttentionNative.KERNEL_V2 : AttentionNative.KERNEL_V1;
     }
 
@@ -244,7 +247,7 @@ class CudaAttentionTest extends CudaTestBase {
                 Tensor.of(x.v(), b, h, sk, d), opt).toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
         float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
-        assertKernel(expectedKernel(kernel, dtype, sq, d, scale), kernel + " scale " + scale);
+        assertKernel(expectedKernel(kernel, dtype, sq, d, scale, true), kernel + " scale " + scale);
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
     }
 
@@ -265,7 +268,7 @@ class CudaAttentionTest extends CudaTestBase {
                 .toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
         float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
-        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), kernel + " sharpening keys");
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f, causal), kernel + " sharpening keys");
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " sharpening keys vs CPU");
     }
 
@@ -285,7 +288,7 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gv = Tensor.of(v, GPU, 1, 1, sk, d).to(dtype);
         poisonGpu(dtype, (long) sq * d);
         float[] out = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv)).toFloatArray();
-        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f), kernel + " NaN row");
+        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f, false), kernel + " NaN row");
         for (int i = 0; i < sq; i++) {
             for (int c = 0; c < d; c++) {
                 float x = out[i * d + c];
