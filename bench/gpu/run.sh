@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # GPU host check: environment, CUDA tests (JUnit console launcher; runtime and models), `tessera info`, the
+# real MiniLM check against ONNX Runtime (when .minilm-carry/ was carried: bench/gpu/minilm-carry.sh), the
 # encoder op profile, and the GPU matmul
 # benchmark of Tessera beside PyTorch's in the same run; a short table last. Builds nothing: it needs
 # ./bundle (bench/gpu/make-bundle.sh, carried with the run) and python3 + torch for the peer.
@@ -29,7 +30,7 @@ bundle="${BUNDLE:-}"
 skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_profile=0
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
-usage() { sed -n '2,17p' "$0"; }
+usage() { sed -n '2,18p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:?--out needs a directory}"; shift ;;
@@ -224,7 +225,8 @@ fi
 # ------------------------------------------------------------------ models' CUDA tests
 # The models' Cuda*Test classes travel as tessera-models-tests.jar (classes only); their fixtures are the
 # repository's tracked models/src/test/resources (sent with the working tree), put on the class path as a folder.
-# Not CudaMiniLmTest: the real MiniLM and ONNX Runtime do not fit the upload (CudaBertTest covers BERT).
+# Not CudaMiniLmTest: the real MiniLM and ONNX Runtime do not fit the upload (CudaBertTest covers BERT; the
+# "minilm check" step below checks the real MiniLM from data computed on the build machine).
 models_tests="dev.tessera.models.vit.CudaVisionTest dev.tessera.models.llama.CudaLlamaTest dev.tessera.models.bert.CudaBertTest
   dev.tessera.models.whisper.CudaWhisperTest dev.tessera.models.dbm.CudaMultimodalDbnTest"
 if [ "$skip_models_tests" = 1 ]; then
@@ -261,6 +263,22 @@ else
       *) record "models tests" "FAILED rc=$rc (models-cuda-tests.log, junit-models/)" ;;
     esac
   fi
+fi
+
+# ------------------------------------------------------------------ real MiniLM vs ONNX Runtime
+# The real all-MiniLM-L6-v2 (CudaMiniLmTest's check without ONNX Runtime, tokenizer or OpenBLAS here): token ids,
+# ONNX Runtime's embeddings and the ONNX file in pieces come from bench/gpu/minilm-carry.sh on the build machine,
+# carried as .minilm-carry/c1, c2, ... in earlier calls to the same machine; GpuMiniLmCheck reassembles the model
+# and checks cosine >= 0.9999 per input at batch 1 and 32.
+if [ -f "$PWD/.minilm-carry/c1/inputs.json" ]; then
+  log "real MiniLM check (GpuMiniLmCheck, .minilm-carry)"
+  timeout "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuMiniLmCheck --data "$PWD/.minilm-carry" \
+      --out "$out/gpu-minilm-real-check.json" 2>&1 | tee "$out/minilm-check.log"
+  rc=${PIPESTATUS[0]}
+  case $rc in 0) record "minilm check" ok ;; 3) record "minilm check" "CUDA unavailable (minilm-check.log)" ;;
+              124) record "minilm check" "FAILED: timed out" ;; *) record "minilm check" "FAILED rc=$rc (minilm-check.log)" ;; esac
+else
+  record "minilm check" "skipped: no .minilm-carry (bench/gpu/minilm-carry.sh)"
 fi
 
 # ------------------------------------------------------------------ op-level profile of the encoders

@@ -130,6 +130,20 @@ public final class SentenceEncoder implements AutoCloseable {
         return new SentenceEncoder(model, tokenizer, maxLength, Pooling.Setup.DEFAULT, false);
     }
 
+    /**
+     * An encoder of token ids only ({@link #embedIds}) over an existing model (not closed by this encoder): mean
+     * pooling, normalised, truncation length {@code min(max_position_embeddings, }{@value #DEFAULT_MAX_LENGTH}{@code )};
+     * no tokenizer, so {@link #tokenize} and the text methods throw and {@link #tokenizer()} is null. For hosts
+     * without the tokenizer's native library (the GPU bundle).
+     */
+    public static SentenceEncoder forTokenIds(BertModel model) {
+        if (model == null) {
+            throw new IllegalArgumentException("model must not be null");
+        }
+        return new SentenceEncoder(model, null, Math.min(model.config().maxTokens(), DEFAULT_MAX_LENGTH),
+                Pooling.Setup.DEFAULT, false);
+    }
+
     /** The BERT encoder of a model directory: HF safetensors (with config.json) or the one ONNX file. */
     public static BertModel loadModel(Path dir, Device device) {
         boolean hf = Files.isRegularFile(dir.resolve("config.json"))
@@ -216,12 +230,17 @@ public final class SentenceEncoder implements AutoCloseable {
         return model;
     }
 
+    /** The tokenizer; null for an encoder of token ids ({@link #forTokenIds}). */
     public Tokenizer tokenizer() {
         return tokenizer;
     }
 
     /** Token ids of {@code text} with special tokens, truncated to {@link #maxLength()} (the last id kept). */
     public int[] tokenize(String text) {
+        if (tokenizer == null) {
+            throw new IllegalStateException("this encoder has no tokenizer (SentenceEncoder.forTokenIds): give token"
+                    + " ids to embedIds");
+        }
         int[] ids = tokenizer.encode(text, true);
         if (ids.length > maxLength) {
             int last = ids[ids.length - 1];

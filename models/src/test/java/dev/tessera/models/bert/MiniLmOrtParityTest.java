@@ -58,32 +58,10 @@ class MiniLmOrtParityTest {
 
     /** Sentences of the fixture, windows of consecutive sentences (long inputs) and 1- and 2-token inputs. */
     static List<int[]> inputs(SentenceEncoder enc) throws IOException {
-        List<String> lines = new ArrayList<>();
         try (InputStream in = MiniLmOrtParityTest.class.getResourceAsStream("/bert/sentences.txt")) {
-            for (String l : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
-                if (!l.isBlank() && !l.startsWith("#")) {
-                    lines.add(l.trim());
-                }
-            }
+            return ParityInputs.of(ParityInputs.sentences(new String(in.readAllBytes(), StandardCharsets.UTF_8)), 300,
+                    enc::tokenize);
         }
-        List<int[]> out = new ArrayList<>();
-        out.add(new int[] {101});
-        out.add(new int[] {101, 102});
-        for (String l : lines) {
-            out.add(enc.tokenize(l));
-        }
-        int n = lines.size();
-        int[] widths = {2, 2, 3, 3, 4, 6, 9, 30};
-        for (int i = 0; out.size() < 300; i++) {
-            int w = widths[i % widths.length];
-            int start = (i * 7) % n;
-            StringBuilder sb = new StringBuilder();
-            for (int j = 0; j < w; j++) {
-                sb.append(lines.get((start + j) % n)).append(' ');
-            }
-            out.add(enc.tokenize(sb.toString()));
-        }
-        return out;
     }
 
     @Test

@@ -103,6 +103,22 @@ class MiniLmSentenceEncoderTest {
     }
 
     @Test
+    void tokenIdEncoderGivesTheSameEmbeddingsWithoutATokenizer() {
+        List<int[]> ids = List.of(enc.tokenize("a cat sits on the mat"), enc.tokenize("the stock market fell sharply"),
+                new int[] {101, 102});
+        SentenceEncoder idsOnly = SentenceEncoder.forTokenIds(enc.model());  // shares the model, does not close it
+        assertEquals(enc.maxLength(), idsOnly.maxLength());
+        float[][] want = enc.embedIds(ids, 2);
+        float[][] got = idsOnly.embedIds(ids, 2);
+        for (int i = 0; i < ids.size(); i++) {
+            assertArrayEquals(want[i], got[i], "input " + i);
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> idsOnly.tokenize("text"));
+        assertTrue(e.getMessage().contains("no tokenizer"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> SentenceEncoder.forTokenIds(null));
+    }
+
+    @Test
     void longTextsAreTruncatedToTheMaxLength() {
         assertEquals(256, enc.maxLength());
         String longText = "word ".repeat(600);
