@@ -31,3 +31,30 @@ def hf_state_dict(sd, layers, hidden, qkv_bias=True):
         for a, c in [('intermediate.dense', mlp[0]), ('output.dense', mlp[1])]:
             hf[h + a + '.weight'], hf[h + a + '.bias'] = sd[t + 'mlp.%s.weight' % c], sd[t + 'mlp.%s.bias' % c]
     return hf
+
+
+def torchvision_state_dict(hf, layers, hidden, mlp=('1', '4')):
+    """The inverse of hf_state_dict: torchvision names from HF-named tensors `hf` (q/k/v joined into in_proj).
+    `mlp` names torchvision's two MLP linear layers (('1', '4') for torchvision 0.14's MLPBlock; the keys of the
+    target model's state dict tell, see bf16_reference.py)."""
+    sd = {
+        'class_token': hf['vit.embeddings.cls_token'],
+        'encoder.pos_embedding': hf['vit.embeddings.position_embeddings'],
+        'conv_proj.weight': hf['vit.embeddings.patch_embeddings.projection.weight'],
+        'conv_proj.bias': hf['vit.embeddings.patch_embeddings.projection.bias'],
+        'encoder.ln.weight': hf['vit.layernorm.weight'], 'encoder.ln.bias': hf['vit.layernorm.bias'],
+        'heads.head.weight': hf['classifier.weight'], 'heads.head.bias': hf['classifier.bias'],
+    }
+    import torch
+    for i in range(layers):
+        t, h = 'encoder.layers.encoder_layer_%d.' % i, 'vit.encoder.layer.%d.' % i
+        names = ['query', 'key', 'value']
+        sd[t + 'self_attention.in_proj_weight'] = torch.cat([hf[h + 'attention.attention.%s.weight' % n] for n in names])
+        sd[t + 'self_attention.in_proj_bias'] = torch.cat([hf[h + 'attention.attention.%s.bias' % n] for n in names])
+        sd[t + 'self_attention.out_proj.weight'] = hf[h + 'attention.output.dense.weight']
+        sd[t + 'self_attention.out_proj.bias'] = hf[h + 'attention.output.dense.bias']
+        for a, c in [('layernorm_before', 'ln_1'), ('layernorm_after', 'ln_2')]:
+            sd[t + c + '.weight'], sd[t + c + '.bias'] = hf[h + a + '.weight'], hf[h + a + '.bias']
+        for a, c in [('intermediate.dense', mlp[0]), ('output.dense', mlp[1])]:
+            sd[t + 'mlp.%s.weight' % c], sd[t + 'mlp.%s.bias' % c] = hf[h + a + '.weight'], hf[h + a + '.bias']
+    return sd

@@ -1,8 +1,10 @@
 package dev.tessera.models.vit;
 
-import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.models.Fixtures;
 import dev.tessera.models.clip.ClipModel;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
@@ -14,14 +16,21 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-/** ViT logits and CLIP image embeddings on CUDA vs the committed references: F32 (≤ 1e-4) and BF16 (≤ 3e-2). */
+/**
+ * ViT logits and CLIP image embeddings on CUDA vs the committed fp32 references: F32 ≤ 1e-4; BF16 ≤ 2e-2, or, where
+ * PyTorch's own mixed precision cannot reach that on a fixture, no worse than it: {@code torch.autocast(bfloat16)}
+ * on the same weights and pixels ({@code vision/bf16_reference.json}, written by {@code bf16_reference.py}: vit-b
+ * has large random weights, autocast gives 3.0e-2 there and pure bf16 3.1e-2).
+ */
 class CudaVisionTest {
     @Test
     void vitAndClipOnCuda() throws Exception {
         Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
         Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
         Device cuda = Device.parse("cuda:0");
+        JsonNode torchBf16 = new ObjectMapper().readTree(Fixtures.resource("vision/bf16_reference.json").toFile());
         for (String name : new String[] {"vit-a", "vit-b"}) {
+            double bf16Bound = Math.max(2e-2, torchBf16.get(name).get("autocast_bf16_rel_err").asDouble());
             Path dir = ViTParityTest.fixtureDir(name);
             Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
             float[] ref = Npy.read(dir.resolve("logits.npy")).requireFloats();
@@ -31,7 +40,8 @@ class CudaVisionTest {
                         Tensor h = l.to(Device.CPU)) {
                     double r = Fixtures.relErr(h.toFloatArray(), ref);
                     System.out.printf("cuda %s %s: logits rel err %.3g%n", name, dt, r);
-                    assertTrue(r <= (dt == DType.F32 ? 1e-4 : 3e-2), name + " " + dt + " rel err " + r);
+                    assertTrue(r <= (dt == DType.F32 ? 1e-4 : bf16Bound), name + " " + dt + " rel err " + r
+                            + " (bound " + (dt == DType.F32 ? 1e-4 : bf16Bound) + ")");
                 }
             }
         }

@@ -1,0 +1,54 @@
+"""What bf16 costs PyTorch itself on the ViT fixtures: writes bf16_reference.json, read by CudaVisionTest.
+
+Run from this folder:  /usr/bin/python3 bf16_reference.py
+For vit-a and vit-b: torchvision's VisionTransformer with the fixture's weights (model.safetensors) on the fixture's
+pixels, (1) all in bf16 (weights and activations, `model.to(torch.bfloat16)`) and (2) under
+`torch.autocast(dtype=torch.bfloat16)` (GEMMs in bf16, norms / softmax / residual adds in fp32), each as
+relative error ||logits - logits.npy|| / ||logits.npy|| against the committed fp32 reference. The fixtures' weights
+are large (std 0.2), so bf16 rounding grows through the layers: PyTorch's own bf16 exceeds 2e-2 on vit-b.
+"""
+import json
+import struct
+
+import numpy as np
+import torch
+from torchvision.models.vision_transformer import VisionTransformer
+
+from torchvision_vit import torchvision_state_dict
+
+
+def read_safetensors(path):
+    b = open(path, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    out = {}
+    for k, v in json.loads(b[8:8 + n]).items():
+        if k == '__metadata__':
+            continue
+        s, e = v['data_offsets']
+        assert v['dtype'] == 'F32', v['dtype']
+        out[k] = torch.from_numpy(np.frombuffer(b[8 + n + s:8 + n + e], dtype='<f4').reshape(v['shape']).copy())
+    return out
+
+
+result = {"torch": torch.__version__, "script": "bf16_reference.py"}
+for name in ['vit-a', 'vit-b']:
+    c = json.load(open(name + '/config.json'))
+    m = VisionTransformer(image_size=c['image_size'], patch_size=c['patch_size'], num_layers=c['num_hidden_layers'],
+                          num_heads=c['num_attention_heads'], hidden_dim=c['hidden_size'],
+                          mlp_dim=c['intermediate_size'], num_classes=len(c['id2label']))
+    mlp = sorted({k.split('.mlp.')[1].split('.')[0] for k in m.state_dict() if '.mlp.' in k})
+    m.load_state_dict(torchvision_state_dict(read_safetensors(name + '/model.safetensors'), c['num_hidden_layers'],
+                                             c['hidden_size'], mlp))
+    m.train()  # dropout is 0; train mode keeps nn.MultiheadAttention off its fused eval fast path (fp32-only)
+    px = torch.from_numpy(np.load(name + '/pixels.npy'))
+    want = torch.from_numpy(np.load(name + '/logits.npy')).double()
+    rel = lambda y: float((y.double() - want).norm() / want.norm())
+    with torch.no_grad():
+        fp32 = rel(m(px))
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            auto = rel(m(px))
+        pure = rel(m.to(torch.bfloat16)(px.to(torch.bfloat16)))
+    assert fp32 < 1e-5, (name, fp32)
+    result[name] = {"fp32_rel_err": fp32, "autocast_bf16_rel_err": auto, "bf16_rel_err": pure}
+    print(name, result[name])
+json.dump(result, open('bf16_reference.json', 'w'), indent=1)
