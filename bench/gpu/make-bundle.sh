@@ -12,8 +12,8 @@
 #   lib/       project jars, tessera-runtime-tests.jar (runtime's test classes), tessera-models-tests.jar (the
 #              models' test classes, no resources: run.sh takes the fixtures from models/src/test/resources), runtime jars
 #              (javacpp, cuda + linux-x86_64, slf4j, picocli, jackson), junit-platform-console-standalone
-#              NOT openblas/opencv/ffmpeg (too big for the 64 MiB upload): the CPU backend's matmul
-#              cannot run from the bundle, the other CPU ops (libtessera) can.
+#              NOT openblas/opencv/ffmpeg (too big for the 64 MiB upload): the CPU backend's products run on
+#              Tessera's packed GEMM there (no OpenBLAS), the other CPU ops (libtessera) as usual.
 #   gpu/       run.sh, *.py, README.md (copies; run.sh is normally run from the repository: bench/gpu/run.sh)
 #   bin/tessera   the CLI through the bundled java
 #   MANIFEST.txt  commit, date, sizes

@@ -7,19 +7,20 @@
 #
 #   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-models-tests] [--skip-profile]
 #                    [--skip-bench] [--quick] [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX]
-#                    [--no-gpu-ok]
+#                    [--only matmul,attention,...] [--no-gpu-ok]
 #
 #   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
 #   --quick       sizes 1024,4096, fewer repetitions
 #   --tests REGEX JUnit class-name pattern of the runtime tests (default: classes named Cuda*Test / Cuda*Tests)
 #   --skip-models-tests  no models' CUDA tests (ViT/CLIP, Llama, tiny BERT, Whisper vs committed fixtures)
 #   --skip-profile       no op-level profile of the ViT / BERT encoder forwards (GpuEncoderProfile)
+#   --only LIST   run only these benchmark pairs (comma-separated names: matmul attention logmel rbm patch_embed
+#                 vit minilm whisper llama); the others are recorded as skipped
 #   --no-gpu-ok   go on without nvidia-smi (a dry run of the script on a build machine)
 # Exit status: 0 all steps passed; 1 a step failed (see the summary); 2 bad arguments, no GPU, no bundle.
 #
-# Note: the bundle carries no OpenBLAS (too big for the upload), so the CPU backend's matmul cannot run
-# here; CUDA tests must take matmul references from a float64 Java reference (or PyTorch), not from the
-# CPU backend. Every other CPU op (libtessera's kernels) works from the bundle.
+# Note: the bundle carries no OpenBLAS (too big for the upload): the CPU backend runs its products on Tessera's
+# packed GEMM there (docs/ops.md, "Without OpenBLAS"), so CPU-side references work, slower than with OpenBLAS.
 set -uo pipefail
 T0=$(date +%s)
 BUDGET_S=${TESSERA_GPU_BUDGET_S:-450}    # stop starting long steps after this; the run must end well under 8 min
@@ -27,10 +28,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 out="${OUT:-}"
 bundle="${BUNDLE:-}"
-skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_profile=0
+skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_profile=0; only=""
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
-usage() { sed -n '2,18p' "$0"; }
+usage() { sed -n '2,20p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:?--out needs a directory}"; shift ;;
@@ -44,6 +45,7 @@ while [ $# -gt 0 ]; do
     --dtypes) dtypes="${2:?}"; shift ;;
     --tests) tests_re="${2:?}"; shift ;;
     --no-gpu-ok) no_gpu_ok=1 ;;
+    --only) only="${2:?--only needs a list of benchmark names}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -186,7 +188,7 @@ timeout 60 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.cli.TesseraCli info 2>&1 
 if [ "$skip_tests" = 1 ]; then
   record "cuda tests" skipped
 else
-  log "CUDA tests (JUnit classes matching $tests_re); note: no OpenBLAS in the bundle, CPU matmul is unavailable here"
+  log "CUDA tests (JUnit classes matching $tests_re); CPU products on the packed GEMM (no OpenBLAS in the bundle)"
   console=$(ls "$bundle"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
   testjar=$(ls "$bundle"/lib/tessera-runtime-tests-*.jar 2>/dev/null | head -1)
   if [ -z "$console" ] || [ -z "$testjar" ]; then
@@ -306,6 +308,7 @@ bench_pair() {
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do jargs+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   pargs=("$@")
+  if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then record "bench $name" "skipped (--only $only)"; return; fi
   if [ "$(left)" -le 25 ]; then record "bench $name" "skipped: time budget spent"; return; fi
   log "GPU $name benchmark, Tessera"
   timeout "$(cap 150)" "$JAVA" "${JOPTS[@]}" -cp "$CP" "$cls" "${jargs[@]}" --out "$out/gpu-$name-tessera.json" 2>&1 \

@@ -87,14 +87,17 @@ TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v
  *   AUTO: the library's choice: V2 for head_dim 128 without a causal mask (1.2x V1 there on an H100), else V1.
  * All variants compute the same function (same masks, zero rows and NaN propagation); results differ only by
  * fp32 rounding order.
- * F32, head_dim > 128, and decode (seq_q <= 4): SIMT kernel, split along the keys when the grid would be
+ * F32 prefill with head_dim a multiple of 4 up to 128 and enough rows for the device: SIMT kernel with four query
+ * rows per warp (_SIMT_ROWS). Other F32, head_dim > 128, and decode (seq_q <= 4): SIMT kernel, split along the keys when the grid would be
  * too small for the device (flash-decoding), followed by a combine kernel; that needs a workspace. */
 
-/* Values of tsr_cuda_attention's `kernel` argument (and, with _SIMT, of tsr_cuda_attention_last_kernel). */
+/* Values of tsr_cuda_attention's `kernel` argument (and, with _SIMT / _SIMT_ROWS, of
+ * tsr_cuda_attention_last_kernel). */
 #define TSR_ATTENTION_KERNEL_AUTO 0
 #define TSR_ATTENTION_KERNEL_V1 1
 #define TSR_ATTENTION_KERNEL_V2 2
 #define TSR_ATTENTION_KERNEL_SIMT 3
+#define TSR_ATTENTION_KERNEL_SIMT_ROWS 4
 
 /* Bytes of device workspace tsr_cuda_attention needs for these sizes on the current device (0 if none),
  * or a negative status (-TSR_ERR_ARG, -TSR_ERR_NO_CUDA, -(TSR_ERR_CUDA_BASE + err)) with a message. */
@@ -109,7 +112,8 @@ TSR_API int tsr_cuda_attention(int dtype, const void *q, const void *k, const vo
                                void *workspace, int64_t workspace_bytes, void *stream, int kernel);
 
 /* The kernel that the calling thread's last successful tsr_cuda_attention queued: TSR_ATTENTION_KERNEL_V1
- * (flash_mma), _V2 (flash_mma_v2), _SIMT (flash_simt, with flash_combine when split), or 0 (none yet, or a call
+ * (flash_mma), _V2 (flash_mma_v2), _SIMT (flash_simt, with flash_combine when split), _SIMT_ROWS
+ * (flash_simt_rows), or 0 (none yet, or a call
  * with seq_q == 0). For tests and benchmarks: which kernel AUTO or a fallback picked. */
 TSR_API int tsr_cuda_attention_last_kernel(void);
 

@@ -22,6 +22,8 @@
 //     without a causal mask (1.2x flash_mma there on an H100; flash_mma is equal or faster causal and at head_dim
 //     64). Verified on H100 (runtime's CudaAttentionTest runs both, GpuAttentionBench times both);
 //     native/test/attention_v2_emulated.cpp runs its code on the CPU against a float64 reference.
+//  2b. flash_simt_rows (attention_simt_rows.cuh, design notes there): the F32 prefill path on CUDA cores with
+//     four query rows per warp (head_dim a multiple of 4 up to 128, aligned buffers, enough blocks); else 2.
 //  2. flash_simt: fp32 arithmetic on CUDA cores for any storage type and head_dim <= 256 (the F32 path, the
 //     F16 / BF16 path for head_dim > 128, and decode). A block of 4 warps handles 4 query rows of one
 //     (batch, KV head) (the query heads of a GQA group are its rows, so they share the K/V tiles); a tile of
@@ -45,8 +47,6 @@ namespace attn {
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-// NaN-propagating max (fmaxf drops NaN; a NaN score must reach the output).
-__device__ __forceinline__ float nanmax(float a, float b) { return (b > a || b != b) ? b : a; }
 
 // ============================================================================ tensor-core kernel
 
@@ -317,18 +317,9 @@ __global__ void __launch_bounds__(kMmaThreads) flash_mma(MmaArgs a) {
 
 // ============================================================================ SIMT kernel (+ split-KV)
 
-constexpr int kSimtWarps = 4;  // query rows per block
-constexpr int kSimtThreads = kSimtWarps * 32;
-constexpr int kSK = 32;        // keys per tile (one per lane)
 constexpr int kMinKeysPerSplit = 256;
 constexpr int kMaxSplits = 64;
-
-// The tensor-core kernels' arguments (attention_mma.cuh) and the SIMT kernel's own.
-struct SimtArgs : MmaArgs {
-  int64_t rowblocks;  // blocks along the (group x seq_q) rows of one (batch, KV head)
-  int64_t chunk;      // keys per split (multiple of kSK)
-  float *ws_o, *ws_m, *ws_l;  // split partials (splits > 1), else nullptr
-};
+// kSimtWarps, kSimtThreads, kSK and SimtArgs: attention_mma.cuh (shared with flash_simt_rows)
 
 inline int64_t simt_smem_bytes(int64_t d) {
   const int64_t ks = d + 1 - (d & 1);  // odd row stride: lane j reads K row j conflict-free
@@ -450,6 +441,8 @@ __global__ void __launch_bounds__(kSimtThreads) flash_simt(SimtArgs a) {
     if (c < d) op[c] = from_f<T>(inv == 0.0f ? 0.0f : acc[x] * inv);
   }
 }
+
+#include "attention_simt_rows.cuh"
 
 // One warp per output row: log-sum-exp merge of the splits' partial results.
 template <typename T>
@@ -625,6 +618,41 @@ int launch_simt(const SimtArgs &a, int64_t batch, int64_t splits, cudaStream_t s
   return TSR_OK;
 }
 
+template <int DPL>
+int launch_simt_rows(const SimtArgs &a, int64_t batch, cudaStream_t stream) {
+  const int64_t smem = simt_rows_smem_bytes(a.d);
+  if (smem > 48 * 1024) {
+    TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_simt_rows)",
+                   cudaFuncSetAttribute(flash_simt_rows<DPL>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(smem)));
+  }
+  flash_simt_rows<DPL><<<static_cast<unsigned>(a.rowblocks * batch * a.heads_kv), kSimtThreads,
+                         static_cast<size_t>(smem), stream>>>(a);
+  TSR_LAUNCH_CHECK("flash_simt_rows launch");
+  return TSR_OK;
+}
+
+// flash_simt_rows for an F32 prefill when it applies: head_dim a multiple of 4 up to 128, 16-byte aligned q / k / v,
+// more than 4 query rows, no key split, and at least two blocks of 16 rows per SM (with fewer, flash_simt's 4-row
+// blocks keep more of the device busy); *used = false leaves the call to flash_simt.
+int try_simt_rows(const SimtArgs &base, const Plan &p, int64_t batch, cudaStream_t stream, bool *used) {
+  *used = false;
+  if (p.splits != 1 || base.seq_q <= 4 || base.d % 4 != 0 || base.d > 128 || !aligned(base.q, 16) ||
+      !aligned(base.k, 16) || !aligned(base.v, 16)) {
+    return TSR_OK;
+  }
+  int sms = 0;
+  int st = sm_count(&sms);
+  if (st != TSR_OK) return st;
+  SimtArgs a = base;
+  a.rowblocks = ((base.heads_q / base.heads_kv) * base.seq_q + kRowsPerBlock - 1) / kRowsPerBlock;
+  if (a.rowblocks * batch * base.heads_kv < 2LL * sms) return TSR_OK;
+  *used = true;
+  if (a.d <= 32) return launch_simt_rows<1>(a, batch, stream);
+  if (a.d <= 64) return launch_simt_rows<2>(a, batch, stream);
+  return launch_simt_rows<4>(a, batch, stream);
+}
+
 }  // namespace attn
 }  // namespace cuda
 }  // namespace tsr
@@ -724,6 +752,15 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     a.ws_l = a.ws_m + p.splits * rows;
   }
   TSR_ARG_FAIL_IF(p.rowblocks * batch * heads_kv > 0x7fffffffLL, "%s: grid too large", fn);
+  if (dtype == TSR_F32) {
+    bool used = false;
+    st = try_simt_rows(a, p, batch, s, &used);
+    if (st != TSR_OK) return st;
+    if (used) {
+      g_last_kernel = TSR_ATTENTION_KERNEL_SIMT_ROWS;
+      return TSR_OK;
+    }
+  }
   st = dispatch_float(dtype, [&](auto tag) -> int {
     using T = typename decltype(tag)::type;
     if (head_dim <= 32) return launch_simt<T, 1>(a, batch, p.splits, s);

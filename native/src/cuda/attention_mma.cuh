@@ -1,6 +1,7 @@
-// What the tensor-core attention kernels (flash_mma in attention.cu, flash_mma_v2 in attention_v2.cuh) share:
-// their arguments and where one query block reads and writes. Needs only <cstdint> and tessera.h (dtype codes),
-// so native/test/attention_v2_emulated.cpp includes it too, under its CUDA shims.
+// What the attention kernels share: the tensor-core kernels' (flash_mma in attention.cu, flash_mma_v2 in
+// attention_v2.cuh) arguments and where one query block reads and writes, the SIMT kernels' (flash_simt,
+// flash_simt_rows) constants and arguments, key_kept and nanmax. Needs only <cstdint> and tessera.h (dtype codes),
+// so native/test/attention_v2_emulated.cpp and attention_simt_emulated.cpp include it too, under their CUDA shims.
 #ifndef TESSERA_SRC_CUDA_ATTENTION_MMA_CUH
 #define TESSERA_SRC_CUDA_ATTENTION_MMA_CUH
 
@@ -29,6 +30,21 @@ struct MmaArgs {
   int mask_dtype;
   float scale_log2;
   int causal;
+};
+
+// NaN-propagating max (fmaxf drops NaN; a NaN score must reach the output).
+__device__ __forceinline__ float nanmax(float a, float b) { return (b > a || b != b) ? b : a; }
+
+// The SIMT kernels (flash_simt in attention.cu, flash_simt_rows in attention_simt_rows.cuh).
+constexpr int kSimtWarps = 4;  // warps per block (flash_simt: one query row each)
+constexpr int kSimtThreads = kSimtWarps * 32;
+constexpr int kSK = 32;        // keys per tile (one per lane)
+
+// The tensor-core kernels' arguments and the SIMT kernels' own.
+struct SimtArgs : MmaArgs {
+  int64_t rowblocks;  // blocks along the (group x seq_q) rows of one (batch, KV head)
+  int64_t chunk;      // keys per split (multiple of kSK)
+  float *ws_o, *ws_m, *ws_l;  // split partials (splits > 1), else nullptr
 };
 
 // One query block of a grid (query blocks, heads_q, batch), causal blocks scheduled heaviest first (reversed

@@ -226,6 +226,7 @@ public final class GpuAttentionBench {
             case AttentionNative.KERNEL_V1 -> "v1";
             case AttentionNative.KERNEL_V2 -> "v2";
             case AttentionNative.KERNEL_SIMT -> "simt";
+            case AttentionNative.KERNEL_SIMT_ROWS -> "simt_rows";
             default -> "none";
         };
     }

@@ -73,7 +73,7 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gpu = withKernel(kernel, () -> Attention.decode(gq, gk, gv, len, gpuOpt));
         String what = String.format("cuda %s kernel %s B%d Hq%d Hkv%d Sq%d Sk%d(cap %d) D%d causal=%s mask=%s",
                 dtype, kernel, b, hq, hkv, sq, len, cap, d, causal, mask);
-        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f, causal), what);
+        assertKernel(expectedKernel(kernel, dtype, b, hq, hkv, sq, d, 1.0f, causal), what);
         assertShape(gpu, b, hq, sq, d);
         float[] g = gpu.toFloatArray();
         assertRel(g, cpu.toFloatArray(), tol, what + " vs CPU");
@@ -96,6 +96,12 @@ class CudaAttentionTest extends CudaTestBase {
         "9, 1, 4, 2, 1, 3001, 64, false, false",
         "10, 2, 8, 1, 4, 2500, 128, true, true",
         "11, 1, 2, 2, 9, 5, 48, true, false",
+        // enough 16-row blocks for flash_simt_rows on an H100 / H200 (>= 2 per SM): MiniLM-like with padding,
+        // GQA causal, cross-attention causal with padding and head_dim % 8 == 4, one long head_dim-128 sequence
+        "12, 4, 12, 12, 128, 128, 32, false, true",
+        "13, 2, 16, 4, 300, 300, 64, true, false",
+        "14, 3, 8, 8, 200, 77, 36, true, true",
+        "15, 1, 4, 4, 1100, 1100, 128, false, false",
     })
     void f32MatchesCpuAndReference(long seed, int b, int hq, int hkv, int sq, int sk, int d, boolean causal,
             boolean mask) {
@@ -103,16 +109,23 @@ class CudaAttentionTest extends CudaTestBase {
     }
 
     /**
-     * The kernel tsr_cuda_attention must pick for a request: SIMT for F32, head_dim > 128 and 1-4 query rows; V2
-     * when asked for, for head_dim 64 / 128 with a positive scale on a device giving a block enough shared memory
-     * (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64), and by AUTO for head_dim 128 without a causal mask; V1
-     * otherwise.
+     * The kernel tsr_cuda_attention must pick for a request: for F32 prefill (more than 4 query rows, head_dim a
+     * multiple of 4 up to 128) with at least two blocks of 16 rows per SM, SIMT_ROWS; SIMT for the other F32,
+     * head_dim > 128 and 1-4 query rows; V2 when asked for, for head_dim 64 / 128 with a positive scale on a device
+     * giving a block enough shared memory (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64), and by AUTO for head_dim 128
+     * without a causal mask; V1 otherwise. (The tests' buffers are fresh allocations, 16-byte aligned.)
      */
-    static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int sq, int d, float scale, boolean causal) {
+    static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int b, int hq, int hkv, int sq, int d,
+            float scale, boolean causal) {
+        CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(GPU.index());
+        if (dtype == DType.F32 && sq > 4 && d % 4 == 0 && d <= 128) {
+            long blocks16 = ((long) (hq / hkv) * sq + 15) / 16 * b * hkv;
+            return blocks16 >= 2L * di.multiprocessors() ? AttentionNative.KERNEL_SIMT_ROWS
+                    : AttentionNative.KERNEL_SIMT;
+        }
         if (dtype == DType.F32 || d > 128 || sq <= 4) {
             return AttentionNative.KERNEL_SIMT;
         }
-        CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(GPU.index());
         boolean bigSmem = di.major() >= 9 || (di.major() == 8 && di.minor() == 0);
         boolean asked = kernel == Attention.CudaKernel.V2
                 || (kernel == Attention.CudaKernel.AUTO && d == 128 && !causal);
@@ -124,7 +137,7 @@ class CudaAttentionTest extends CudaTestBase {
     static void assertKernel(int expected, String what) {
         int got = AttentionNative.tsr_cuda_attention_last_kernel();
         assertEquals(expected, got, what + ": kernel that ran (1 = V1 flash_mma,"
-                + " 2 = V2 flash_mma_v2, 3 = SIMT)");
+                + " 2 = V2 flash_mma_v2, 3 = SIMT flash_simt, 4 = SIMT_ROWS flash_simt_rows)");
     }
 
     /** Runs {@code call} with the CUDA attention kernel set to {@code kernel}, restoring the previous choice. */
@@ -247,7 +260,7 @@ class CudaAttentionTest extends CudaTestBase {
                 Tensor.of(x.v(), b, h, sk, d), opt).toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
         float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
-        assertKernel(expectedKernel(kernel, dtype, sq, d, scale, true), kernel + " scale " + scale);
+        assertKernel(expectedKernel(kernel, dtype, b, h, h, sq, d, scale, true), kernel + " scale " + scale);
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
     }
 
@@ -268,7 +281,7 @@ class CudaAttentionTest extends CudaTestBase {
                 .toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
         float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
-        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f, causal), kernel + " sharpening keys");
+        assertKernel(expectedKernel(kernel, dtype, b, h, h, sq, d, 1.0f, causal), kernel + " sharpening keys");
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " sharpening keys vs CPU");
     }
 
@@ -288,7 +301,7 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gv = Tensor.of(v, GPU, 1, 1, sk, d).to(dtype);
         poisonGpu(dtype, (long) sq * d);
         float[] out = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv)).toFloatArray();
-        assertKernel(expectedKernel(kernel, dtype, sq, d, 1.0f, false), kernel + " NaN row");
+        assertKernel(expectedKernel(kernel, dtype, 1, 1, 1, sq, d, 1.0f, false), kernel + " NaN row");
         for (int i = 0; i < sq; i++) {
             for (int c = 0; c < d; c++) {
                 float x = out[i * d + c];

@@ -53,10 +53,12 @@ public final class AttentionNative {
     public static final int KERNEL_V2 = 2;
     /** {@code TSR_ATTENTION_KERNEL_SIMT}: flash_simt (a value of {@link #tsr_cuda_attention_last_kernel} only). */
     public static final int KERNEL_SIMT = 3;
+    /** {@code TSR_ATTENTION_KERNEL_SIMT_ROWS}: flash_simt_rows, the F32 prefill kernel (a last-kernel value only). */
+    public static final int KERNEL_SIMT_ROWS = 4;
 
     /**
      * The kernel the calling thread's last successful {@link #tsr_cuda_attention} queued ({@link #KERNEL_V1},
-     * {@link #KERNEL_V2}, {@link #KERNEL_SIMT}; 0 none yet): for tests and benchmarks.
+     * {@link #KERNEL_V2}, {@link #KERNEL_SIMT}, {@link #KERNEL_SIMT_ROWS}; 0 none yet): for tests and benchmarks.
      */
     public static native int tsr_cuda_attention_last_kernel();
 
