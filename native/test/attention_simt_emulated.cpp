@@ -7,8 +7,8 @@
 // (AddressSanitizer catches reads / writes outside q, k, v, the mask and the output; shared-memory accesses past the
 // launch's dynamic size show as changed guard bytes; the output has sentinels either side.)
 //
-// Each block runs as 128 std::threads; __syncthreads is a 128-thread barrier, __syncwarp a 32-thread one, and a
-// shuffle one exchange through a per-warp slot between two 32-thread barriers. EMU_FUZZ=N adds N random shapes.
+// Each block runs as 128 std::threads (cuda_emulation.h: __syncthreads a 128-thread barrier, __syncwarp and the
+// shuffles through a 32-thread one). EMU_FUZZ=N adds N random shapes.
 #include <algorithm>
 #include <atomic>
 #include <barrier>
@@ -24,48 +24,13 @@
 #include "tessera/tessera.h"
 
 // ---------------------------------------------------------------------------- CUDA shims
-#define __global__
-#define __device__
-#define __host__
-#define __forceinline__ inline
-#define __launch_bounds__(...)
-#define __shared__
-
-struct dim3 {
-  unsigned x = 0, y = 0, z = 0;
-};
-thread_local dim3 threadIdx, blockIdx;
-dim3 gridDim;
+#include "cuda_emulation.h"
 
 struct alignas(16) float4 {
   float x, y, z, w;
 };
 inline float4 make_float4(float x, float y, float z, float w) { return {x, y, z, w}; }
-
-namespace emu {
-constexpr int kThreads = 128;
 constexpr size_t kSmemBytes = 256 * 1024;
-std::barrier<> *block_bar;
-struct Warp {
-  std::barrier<> bar{32};
-  float f[2][32];
-};
-Warp *warps;
-thread_local int parity = 0;
-inline int lane() { return static_cast<int>(threadIdx.x) & 31; }
-inline Warp &warp() { return warps[threadIdx.x >> 5]; }
-}  // namespace emu
-
-inline void __syncthreads() { emu::block_bar->arrive_and_wait(); }
-inline void __syncwarp() { emu::warp().bar.arrive_and_wait(); }
-inline float __shfl_xor_sync(unsigned, float v, int m) {
-  auto &w = emu::warp();
-  const int p = emu::parity ^= 1, l = emu::lane();
-  w.f[p][l] = v;
-  w.bar.arrive_and_wait();
-  const float r = w.f[p][l ^ m];
-  return r;  // slot p is next written two exchanges later, after the next barrier: no second barrier needed
-}
 
 #include "cuda/attention_mma.cuh"  // SimtArgs, kSK, kSimtWarps, kSimtThreads, key_kept, nanmax, i64min / i64max
 
@@ -73,7 +38,7 @@ namespace tsr {
 namespace cuda {
 namespace attn {
 
-alignas(64) float4 fsm_rows[emu::kSmemBytes / sizeof(float4)];  // the kernel's `extern __shared__` memory
+alignas(64) float4 fsm_rows[kSmemBytes / sizeof(float4)];  // the kernel's `extern __shared__` memory
 
 inline float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -96,22 +61,9 @@ void launch(const SimtArgs &a, int64_t batch, size_t smem) {
   const unsigned blocks = static_cast<unsigned>(a.rowblocks * batch * a.heads_kv);
   gridDim = {blocks, 1, 1};
   for (unsigned x = 0; x < blocks; ++x) {
-    std::memset(raw, 0xff, emu::kSmemBytes);  // NaN garbage: shared memory read before it is written shows
-    std::barrier<> bar(emu::kThreads);
-    std::vector<emu::Warp> warps(emu::kThreads / 32);
-    emu::block_bar = &bar;
-    emu::warps = warps.data();
-    std::vector<std::thread> th;
-    for (int t = 0; t < emu::kThreads; ++t) {
-      th.emplace_back([=] {
-        threadIdx = {static_cast<unsigned>(t), 0, 0};
-        blockIdx = {x, 0, 0};
-        emu::parity = 0;
-        flash_simt_rows<DPL>(a);
-      });
-    }
-    for (auto &t : th) t.join();
-    for (size_t i = smem; i < emu::kSmemBytes; ++i)
+    std::memset(raw, 0xff, kSmemBytes);  // NaN garbage: shared memory read before it is written shows
+    emu::run_block(x, 0, 0, [&a] { flash_simt_rows<DPL>(a); });
+    for (size_t i = smem; i < kSmemBytes; ++i)
       if (raw[i] != 0xff) {
         std::printf("  shared memory written past the launch's %zu bytes (at %zu)\n", smem, i);
         std::exit(1);

@@ -7,7 +7,7 @@
 // (AddressSanitizer catches reads / writes outside q, k, v, the mask and the output; shared-memory accesses are
 // checked against the launch's dynamic size and ldmatrix row alignment; the output has sentinels either side.)
 //
-// Each block runs as 128 std::threads. The warp-collective PTX the kernel uses is emulated from its documented
+// Each block runs as 128 std::threads (cuda_emulation.h). The warp-collective PTX the kernel uses is emulated from its documented
 // semantics (the same fragment layouts as flash_mma, which has run on H100/H200): ldmatrix .x4 (and .trans),
 // mma.sync m16n8k16 row.col with fp32 accumulation, shfl.xor; each is one exchange through a per-warp slot and a
 // 32-thread barrier. __syncthreads is a 128-thread barrier. cp.async copies are deferred until the
@@ -32,23 +32,12 @@
 #include "tessera/tessera.h"
 
 // ---------------------------------------------------------------------------- CUDA shims
-#define __global__
-#define __device__
-#define __host__
-#define __forceinline__ inline
-#define __launch_bounds__(...)
-#define __align__(n)
-#define __shared__
+#include "cuda_emulation.h"
 
-struct dim3 {
-  unsigned x = 0, y = 0, z = 0;
-};
 struct uint4 {
   uint32_t x, y, z, w;
 };
 inline uint4 make_uint4(uint32_t x, uint32_t y, uint32_t z, uint32_t w) { return {x, y, z, w}; }
-thread_local dim3 threadIdx, blockIdx;
-dim3 gridDim;
 
 struct __nv_bfloat16 {
   uint16_t bits;
@@ -103,19 +92,8 @@ alignas(16) unsigned char smem_raw[256 * 1024];  // the kernel's `extern __share
 }  // namespace tsr
 
 namespace emu {
-constexpr int kThreads = 128;
 unsigned char *const smem = tsr::cuda::attn::smem_raw;
 constexpr size_t kSmemBytes = sizeof(tsr::cuda::attn::smem_raw);
-std::barrier<> *block_bar;
-struct Warp {
-  std::barrier<> bar{32};
-  int parity = 0;  // per-lane copies below
-  uint32_t addr[2][32];
-  uint32_t regs[2][32][10];
-  float f[2][32][4];
-};
-Warp *warps;
-thread_local int parity = 0;
 bool immediate = false;  // cp.async lands at issue (EMU_CP_ASYNC=immediate) instead of at its wait_group
 size_t smem_limit = 0;  // the launch's dynamic shared memory bytes: every access must stay below
 std::atomic<int> smem_oob{0};
@@ -125,8 +103,6 @@ inline void check_smem(uint32_t a, uint32_t bytes) {
 thread_local std::vector<std::vector<std::pair<void *, const void *>>> groups;  // committed cp.async groups
 thread_local std::vector<std::pair<void *, const void *>> open_group;
 
-inline int lane() { return static_cast<int>(threadIdx.x) & 31; }
-inline Warp &warp() { return warps[threadIdx.x >> 5]; }
 inline uint16_t ld16(uint32_t a) {
   uint16_t v;
   std::memcpy(&v, smem + a, 2);
@@ -170,26 +146,6 @@ inline void cp_async_wait() {
     for (auto &c : emu::groups.front()) std::memcpy(c.first, c.second, 16);
     emu::groups.erase(emu::groups.begin());
   }
-}
-
-inline void __syncthreads() { emu::block_bar->arrive_and_wait(); }
-
-inline float __shfl_xor_sync(unsigned, float v, int m) {
-  auto &w = emu::warp();
-  const int p = emu::parity ^= 1, l = emu::lane();
-  w.f[p][l][0] = v;
-  w.bar.arrive_and_wait();
-  return w.f[p][l ^ m][0];
-}
-
-inline int __any_sync(unsigned, int pred) {
-  auto &w = emu::warp();
-  const int p = emu::parity ^= 1, l = emu::lane();
-  w.f[p][l][0] = pred ? 1.0f : 0.0f;
-  w.bar.arrive_and_wait();
-  int any = 0;
-  for (int i = 0; i < 32; ++i) any |= w.f[p][i][0] != 0.0f;
-  return any;
 }
 
 inline float ex2_approx(float x) { return exp2f(x); }
@@ -265,23 +221,11 @@ void launch(const MmaArgs &a, int64_t batch) {
     for (unsigned y = 0; y < gridDim.y; ++y)
       for (unsigned x = 0; x < gridDim.x; ++x) {
         std::memset(emu::smem, 0xff, emu::kSmemBytes);  // NaN-ish garbage: unwritten shared memory shows
-        std::barrier<> bar(emu::kThreads);
-        std::vector<emu::Warp> warps(emu::kThreads / 32);
-        emu::block_bar = &bar;
-        emu::warps = warps.data();
-        std::vector<std::thread> th;
-        for (int t = 0; t < emu::kThreads; ++t) {
-          th.emplace_back([=] {
-            threadIdx = {static_cast<unsigned>(t), 0, 0};
-            blockIdx = {x, y, z};
-            emu::parity = 0;
-            emu::groups.clear();
-            emu::open_group.clear();
-            flash_mma_v2<T, D>(a);
-            // a thread that returns early must not leave its warp / block barriers short
-          });
-        }
-        for (auto &t : th) t.join();
+        emu::run_block(x, y, z, [&a] {
+          emu::groups.clear();
+          emu::open_group.clear();
+          flash_mma_v2<T, D>(a);  // a thread that returns early must not leave its warp / block barriers short
+        });
         for (size_t i = emu::smem_limit; i < emu::kSmemBytes; ++i)
           if (emu::smem[i] != 0xff) {  // a plain store past the dynamic shared memory
             emu::smem_oob.fetch_add(1);

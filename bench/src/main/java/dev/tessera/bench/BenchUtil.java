@@ -64,4 +64,30 @@ final class BenchUtil {
         }
         return Double.parseDouble(json.substring(k, e).trim());
     }
+
+    /**
+     * Fails with how to fix it when ONNX Runtime Java (a {@code provided} dependency of this module: its 54 MB jar
+     * stays out of bench/target/lib) is not on the class path; {@code who} names the caller's instructions.
+     */
+    static void requireOnnxRuntime(String who) {
+        try {
+            Class.forName("ai.onnxruntime.OrtEnvironment");
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("ONNX Runtime is not on the class path: add"
+                    + " ~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar (" + who
+                    + ")");
+        }
+    }
+
+    /** The one {@code .onnx} file of a resolved model folder. */
+    static Path onlyOnnx(Path dir) throws java.io.IOException {
+        java.util.List<Path> found;
+        try (var s = Files.list(dir)) {
+            found = s.filter(p -> p.getFileName().toString().endsWith(".onnx")).sorted().toList();
+        }
+        if (found.size() != 1) {
+            throw new IllegalStateException(dir + ": expected one .onnx file, found " + found);
+        }
+        return found.get(0);
+    }
 }

@@ -67,18 +67,9 @@ public final class MiniLmBench {
             System.err.println("note: set TESSERA_NUM_THREADS=" + threads + " so Tessera's kernels use the same threads"
                     + " (now " + TesseraNative.tsr_cpu_threads() + ")");
         }
-        try {
-            Class.forName("ai.onnxruntime.OrtEnvironment");
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("ONNX Runtime is not on the class path: add"
-                    + " ~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar (see the"
-                    + " javadoc of MiniLmBench)");
-        }
+        BenchUtil.requireOnnxRuntime("see the javadoc of MiniLmBench");
         Path dir = ModelResolver.resolveDefault(spec);
-        Path onnx;
-        try (var s = Files.list(dir)) {
-            onnx = s.filter(p -> p.toString().endsWith(".onnx")).findFirst().orElseThrow();
-        }
+        Path onnx = BenchUtil.onlyOnnx(dir);
         OrtEnvironment ortEnv = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setIntraOpNumThreads(threads);

@@ -72,22 +72,9 @@ public final class MiniLmReference {
         if (n < 1 || chunkMib < 1) {
             throw new IllegalArgumentException("--n and --chunk-mib must be >= 1");
         }
-        try {
-            Class.forName("ai.onnxruntime.OrtEnvironment");
-        } catch (ClassNotFoundException e) {
-            throw new IllegalStateException("ONNX Runtime is not on the class path: add"
-                    + " ~/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar"
-                    + " (bench/gpu/minilm-carry.sh does)");
-        }
+        BenchUtil.requireOnnxRuntime("bench/gpu/minilm-carry.sh does");
         Path dir = ModelResolver.resolveDefault(spec);
-        List<Path> onnxFiles;
-        try (Stream<Path> s = Files.list(dir)) {
-            onnxFiles = s.filter(p -> p.getFileName().toString().endsWith(".onnx")).sorted().toList();
-        }
-        if (onnxFiles.size() != 1) {
-            throw new IllegalStateException(dir + ": expected one .onnx file, found " + onnxFiles);
-        }
-        Path onnx = onnxFiles.get(0);
+        Path onnx = BenchUtil.onlyOnnx(dir);
 
         List<int[]> inputs;
         try (SentenceEncoder enc = SentenceEncoder.load(dir, Device.CPU)) {

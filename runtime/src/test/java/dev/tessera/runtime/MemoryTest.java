@@ -40,8 +40,10 @@ class MemoryTest {
         float[] gd = Reference64.gaussian(rnd, cols, 1);
         long before = cpuAllocated();
         try (Tensor x = Tensor.of(xd, rows, cols); Tensor w = Tensor.of(wd, cols, cols); Tensor g = Tensor.of(gd, cols)) {
-            // warm up (JIT, OpenBLAS buffers, thread pool) before measuring physical memory
-            for (int i = 0; i < 200; i++) {
+            // warm up (JIT, OpenBLAS buffers, thread pool) before measuring physical memory: long enough that the
+            // JIT's own memory (code cache, compiler arenas) has settled even on a loaded machine, where 200
+            // iterations left ~33 MiB of compilation for the measured loop
+            for (int i = 0; i < 3000; i++) {
                 iteration(x, w, g, i);
             }
             long allocWarm = cpuAllocated();

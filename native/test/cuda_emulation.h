@@ -1,0 +1,83 @@
+// What the CPU emulations of our CUDA kernels share (attention_v2_emulated.cpp, attention_simt_emulated.cpp):
+// the CUDA keywords as no-ops, dim3 / threadIdx / blockIdx / gridDim, and a block run as std::threads with a
+// 128-thread barrier for __syncthreads and a 32-thread barrier per warp for warp-collective operations. A warp
+// exchange (shuffle, vote) writes this lane's slot of one of two parity buffers, waits on the warp barrier and
+// reads the others: a slot is written again two exchanges later, after every lane passed the barrier in between.
+#ifndef TESSERA_NATIVE_TEST_CUDA_EMULATION_H
+#define TESSERA_NATIVE_TEST_CUDA_EMULATION_H
+
+#include <barrier>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __launch_bounds__(...)
+#define __align__(n)
+#define __shared__
+
+struct dim3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+inline thread_local dim3 threadIdx, blockIdx;
+inline dim3 gridDim;
+
+namespace emu {
+constexpr int kThreads = 128;  // threads per block of every emulated kernel
+struct Warp {
+  std::barrier<> bar{32};
+  uint32_t addr[2][32];      // ldmatrix row addresses
+  uint32_t regs[2][32][10];  // mma fragments
+  float f[2][32][4];         // shuffles and votes
+};
+inline std::barrier<> *block_bar;
+inline Warp *warps;
+inline thread_local int parity = 0;
+inline int lane() { return static_cast<int>(threadIdx.x) & 31; }
+inline Warp &warp() { return warps[threadIdx.x >> 5]; }
+
+// Runs `body` as the kThreads threads of block (x, y, z), each with its threadIdx / blockIdx and a fresh parity.
+template <typename Body>
+void run_block(unsigned x, unsigned y, unsigned z, Body body) {
+  std::barrier<> bar(kThreads);
+  std::vector<Warp> w(kThreads / 32);
+  block_bar = &bar;
+  warps = w.data();
+  std::vector<std::thread> th;
+  for (int t = 0; t < kThreads; ++t) {
+    th.emplace_back([=] {
+      threadIdx = {static_cast<unsigned>(t), 0, 0};
+      blockIdx = {x, y, z};
+      parity = 0;
+      body();
+    });
+  }
+  for (auto &t : th) t.join();
+}
+}  // namespace emu
+
+inline void __syncthreads() { emu::block_bar->arrive_and_wait(); }
+inline void __syncwarp() { emu::warp().bar.arrive_and_wait(); }
+
+inline float __shfl_xor_sync(unsigned, float v, int m) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.f[p][l][0] = v;
+  w.bar.arrive_and_wait();
+  return w.f[p][l ^ m][0];
+}
+
+inline int __any_sync(unsigned, int pred) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.f[p][l][0] = pred ? 1.0f : 0.0f;
+  w.bar.arrive_and_wait();
+  int any = 0;
+  for (int i = 0; i < 32; ++i) any |= w.f[p][i][0] != 0.0f;
+  return any;
+}
+
+#endif  // TESSERA_NATIVE_TEST_CUDA_EMULATION_H
