@@ -229,7 +229,7 @@ fi
 # repository's tracked models/src/test/resources (sent with the working tree), put on the class path as a folder.
 # Not CudaMiniLmTest: the real MiniLM and ONNX Runtime do not fit the upload (CudaBertTest covers BERT; the
 # "minilm check" step below checks the real MiniLM from data computed on the build machine).
-models_tests="dev.tessera.models.vit.CudaVisionTest dev.tessera.models.llama.CudaLlamaTest dev.tessera.models.bert.CudaBertTest
+models_tests="dev.tessera.models.vit.CudaVisionTest dev.tessera.models.clip.CudaClipTest dev.tessera.models.llama.CudaLlamaTest dev.tessera.models.bert.CudaBertTest
   dev.tessera.models.whisper.CudaWhisperTest dev.tessera.models.dbm.CudaMultimodalDbnTest"
 if [ "$skip_models_tests" = 1 ]; then
   record "models tests" skipped

@@ -40,10 +40,12 @@ class MemoryTest {
         float[] gd = Reference64.gaussian(rnd, cols, 1);
         long before = cpuAllocated();
         try (Tensor x = Tensor.of(xd, rows, cols); Tensor w = Tensor.of(wd, cols, cols); Tensor g = Tensor.of(gd, cols)) {
-            // warm up (JIT, OpenBLAS buffers, thread pool) before measuring physical memory: long enough that the
-            // JIT's own memory (code cache, compiler arenas) has settled even on a loaded machine, where 200
-            // iterations left ~33 MiB of compilation for the measured loop
-            for (int i = 0; i < 3000; i++) {
+            // warm up (JIT, OpenBLAS buffers, thread pool) before measuring physical memory, and until the Java
+            // heap's young generation has been collected twice: the loop's garbage (Tensor objects) otherwise touches
+            // eden pages for the first time during the measured loop (32 MiB of resident Java heap in a full test
+            // run, which is not native memory)
+            long gcs = gcCount();
+            for (int i = 0; i < 3000 || (gcCount() < gcs + 2 && i < 2_000_000); i++) {
                 iteration(x, w, g, i);
             }
             long allocWarm = cpuAllocated();
@@ -59,6 +61,16 @@ class MemoryTest {
             assertTrue(growth < 32L << 20, "physical memory grew by " + (growth >> 20) + " MiB over the loop");
         }
         assertEquals(before, cpuAllocated(), "inputs not freed");
+    }
+
+    /** Collections so far by every garbage collector of the JVM (young and mixed/old alike). */
+    private static long gcCount() {
+        long n = 0;
+        for (java.lang.management.GarbageCollectorMXBean gc
+                : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) {
+            n += Math.max(0, gc.getCollectionCount());
+        }
+        return n;
     }
 
     private static double iteration(Tensor x, Tensor w, Tensor g, int i) {
