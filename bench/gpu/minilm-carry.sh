@@ -10,8 +10,10 @@
 #   bench/gpu/minilm-carry.sh [MiniLmReference options: --n 200 --chunk-mib 29 --model minilm]
 #
 # Then: carry .minilm-carry/c1 in one call, c2 in the next, ... (back to back, on the same warm machine: a fresh
-# machine has none of them); the last call carries bundle and runs bench/gpu/run.sh, which finds .minilm-carry/
-# and runs dev.tessera.bench.GpuMiniLmCheck (step "minilm check").
+# machine has none of them), each call copying its folder to /tmp/tessera-minilm-carry/ (the next call removes
+# carried folders it does not name); the last call carries bundle and runs bench/gpu/run.sh, which finds
+# /tmp/tessera-minilm-carry and runs dev.tessera.bench.GpuMiniLmCheck (step "minilm check"). bench/gpu/README.md
+# has the calls.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -45,6 +47,7 @@ done
 tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
 echo "  (tracked tree $(awk -v b="$tracked" 'BEGIN { printf "%.1f", b / 1048576 }') MiB travels with every call; 64 MiB per call)"
 echo
-echo "usage: carry .minilm-carry/c1 in one call, c2 in the next, ... c$k (back to back, same warm machine; each"
-echo "       call can be a no-op such as 'du -sh .minilm-carry'); the last call carries bundle and runs"
-echo "       bench/gpu/run.sh, which finds .minilm-carry/ and runs GpuMiniLmCheck (step \"minilm check\")"
+echo "usage: carry .minilm-carry/c1 in one call, c2 in the next, ... c$k (back to back, same warm machine), each"
+echo "       with the command 'mkdir -p /tmp/tessera-minilm-carry && cp -r .minilm-carry/cK /tmp/tessera-minilm-carry/'"
+echo "       (a call removes the carried folders it does not name); the last call carries bundle and runs"
+echo "       bench/gpu/run.sh, which finds /tmp/tessera-minilm-carry and runs GpuMiniLmCheck (bench/gpu/README.md)"

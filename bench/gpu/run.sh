@@ -272,15 +272,21 @@ fi
 # ONNX Runtime's embeddings and the ONNX file in pieces come from bench/gpu/minilm-carry.sh on the build machine,
 # carried as .minilm-carry/c1, c2, ... in earlier calls to the same machine; GpuMiniLmCheck reassembles the model
 # and checks cosine >= 0.9999 per input at batch 1 and 32.
-if [ -f "$PWD/.minilm-carry/c1/inputs.json" ]; then
-  log "real MiniLM check (GpuMiniLmCheck, .minilm-carry)"
-  timeout "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuMiniLmCheck --data "$PWD/.minilm-carry" \
+# (each device call replaces the ignored paths of the working tree: the pieces are copied to /tmp on the host as
+# they arrive, see bench/gpu/README.md)
+minilm_data=""
+for d in "$PWD/.minilm-carry" "${TMPDIR:-/tmp}/tessera-minilm-carry"; do
+  [ -f "$d/c1/inputs.json" ] && { minilm_data="$d"; break; }
+done
+if [ -n "$minilm_data" ]; then
+  log "real MiniLM check (GpuMiniLmCheck, $minilm_data)"
+  timeout "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuMiniLmCheck --data "$minilm_data" \
       --out "$out/gpu-minilm-real-check.json" 2>&1 | tee "$out/minilm-check.log"
   rc=${PIPESTATUS[0]}
   case $rc in 0) record "minilm check" ok ;; 3) record "minilm check" "CUDA unavailable (minilm-check.log)" ;;
               124) record "minilm check" "FAILED: timed out" ;; *) record "minilm check" "FAILED rc=$rc (minilm-check.log)" ;; esac
 else
-  record "minilm check" "skipped: no .minilm-carry (bench/gpu/minilm-carry.sh)"
+  record "minilm check" "skipped: no .minilm-carry or /tmp/tessera-minilm-carry (bench/gpu/minilm-carry.sh)"
 fi
 
 # ------------------------------------------------------------------ op-level profile of the encoders
@@ -375,12 +381,16 @@ fi
   for k in "${order[@]}"; do printf '  %-14s %s\n' "$k" "${status[$k]}"; done
   if [ "$skip_bench" != 1 ] && [ -n "$PY" ]; then
     echo
-    "$PY" "$here/compare.py" "$out/gpu-matmul-tessera.json" "$out/gpu-matmul-torch.json" \
-        --out "$out/gpu-matmul-summary.json"
-    echo
-    "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-tessera.json" "$out/gpu-attention-torch.json" \
-        --out "$out/gpu-attention-summary.json"
-    echo
+    if [ -f "$out/gpu-matmul-tessera.json" ]; then
+      "$PY" "$here/compare.py" "$out/gpu-matmul-tessera.json" "$out/gpu-matmul-torch.json" \
+          --out "$out/gpu-matmul-summary.json"
+      echo
+    fi
+    if [ -f "$out/gpu-attention-tessera.json" ]; then
+      "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-tessera.json" "$out/gpu-attention-torch.json" \
+          --out "$out/gpu-attention-summary.json"
+      echo
+    fi
     if [ -f "$out/encoder-profile.txt" ]; then
       grep -E '^== |^GPU busy|^  forward ms' "$out/encoder-profile.txt"
       echo "(op-level tables: encoder-profile.txt, gpu-encoder-profile.json)"
