@@ -344,7 +344,7 @@ public final class CpuBackend implements Backend {
         long pa = a.address();
         long pb = b.address();
         long pc = c.address();
-        if (!OPENBLAS) {
+        if (!Blas.OPENBLAS) {
             for (int i = 0; i < batch; i++) {
                 gemmNative(transA, transB, m, n, k, alpha, pa + 4L * i * strideA, lda, pb + 4L * i * strideB, ldb,
                         beta, pc + 4L * i * strideC, ldc);
@@ -384,12 +384,16 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * Whether fp32 products go through OpenBLAS (the default where its preset is on the class path). Without it
+     * {@code Blas.OPENBLAS}: whether fp32 products go through OpenBLAS (the default where its preset is on the class
+     * path; probed at the first product, so commands without one never load OpenBLAS). Without it
      * (a deployment that leaves the 20 MB preset out, the GPU bundle) or with {@code -Dtessera.cpu.blas=native}, every
      * product runs on Tessera's own packed GEMM ({@link #gemmNative}): same results to rounding, slower for small
      * and odd-shaped products that OpenBLAS handles better.
      */
-    static final boolean OPENBLAS = openBlasWanted();
+    private static final class Blas {
+        /** Decided (and OpenBLAS loaded) at the first product, not when the backend starts. */
+        static final boolean OPENBLAS = openBlasWanted();
+    }
 
     private static boolean openBlasWanted() {
         String p = System.getProperty("tessera.cpu.blas", "auto").trim();
@@ -415,12 +419,12 @@ public final class CpuBackend implements Backend {
 
     /** Whether the CPU backend's fp32 products run on OpenBLAS (else on Tessera's packed GEMM). */
     public static boolean usesOpenBlas() {
-        return OPENBLAS;
+        return Blas.OPENBLAS;
     }
 
     /** "OpenBLAS x.y" or "Tessera packed GEMM (why)": what runs the CPU backend's fp32 products. */
     public static String blasDescription() {
-        return OPENBLAS ? "OpenBLAS " + OpenBlas.version()
+        return Blas.OPENBLAS ? "OpenBLAS " + OpenBlas.version()
                 : "Tessera packed GEMM (OpenBLAS " + (OpenBlas.available() ? "off: tessera.cpu.blas=native"
                         : "unavailable: " + OpenBlas.unavailableReason()) + ")";
     }
@@ -651,7 +655,7 @@ public final class CpuBackend implements Backend {
                 }
             }
             int parts = 1;
-            if (!OPENBLAS) {
+            if (!Blas.OPENBLAS) {
                 LOG.debug("no OpenBLAS: products run on the packed GEMM on the native pool, nothing to split");
             } else if (blasThreads > 0) {
                 OpenBlas.setThreads(blasThreads);
