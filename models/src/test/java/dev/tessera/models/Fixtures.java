@@ -1,19 +1,38 @@
 package dev.tessera.models;
 
-import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Npy;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Assumptions;
 
 /** Shared helpers of the model parity tests: fixture folders on the test class path, .npy tensors, relative error. */
 public final class Fixtures {
     private Fixtures() {}
+
+    /**
+     * {@code cuda:0}, or the calling test is skipped (a JUnit assumption) with the CUDA backend's reason: no driver,
+     * no GPU, libtessera built without CUDA.
+     */
+    public static Device cudaOrSkip() {
+        Backend.Availability av;
+        try {
+            av = Backends.forType(Device.Type.CUDA).availability();
+        } catch (RuntimeException | LinkageError e) {
+            Assumptions.abort("CUDA unavailable: " + e);
+            throw new AssertionError(e);  // not reached
+        }
+        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
+        return Device.parse("cuda:0");
+    }
 
     /** The test resource {@code path} (e.g. {@code "llama/llama-gqa"}) as a file-system path. */
     public static Path resource(String path) {

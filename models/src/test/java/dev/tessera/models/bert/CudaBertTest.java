@@ -4,15 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.models.Fixtures;
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.io.Npy;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,9 +22,7 @@ import org.junit.jupiter.api.Test;
 class CudaBertTest {
     @Test
     void tinyBertMatchesPyTorchOnCuda() throws Exception {
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
-        Device cuda = Device.parse("cuda:0");
+        Device cuda = Fixtures.cudaOrSkip();
         Path dir = Fixtures.resource("bert/tiny");
         Npy.Array ids = Npy.read(dir.resolve("ids.npy"));
         Npy.Array mask = Npy.read(dir.resolve("mask.npy"));

@@ -1,12 +1,10 @@
 package dev.tessera.models.bert;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
+import dev.tessera.models.Fixtures;
 import dev.tessera.runtime.Device;
 import java.nio.LongBuffer;
 import java.util.List;
@@ -21,16 +19,9 @@ import org.junit.jupiter.api.Test;
 class CudaMiniLmTest {
     @Test
     void cudaEmbeddingsMatchOnnxRuntime() throws Exception {
-        Backend cuda;
-        try {
-            cuda = Backends.forType(Device.Type.CUDA);
-        } catch (RuntimeException | LinkageError e) {
-            assumeTrue(false, "CUDA unavailable: " + e);
-            return;
-        }
-        assumeTrue(cuda.availability().available(), "CUDA unavailable: " + cuda.availability().reason());
+        Device cuda = Fixtures.cudaOrSkip();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (SentenceEncoder enc = SentenceEncoder.load(MiniLm.dir(), Device.cuda(0));
+        try (SentenceEncoder enc = SentenceEncoder.load(MiniLm.dir(), cuda);
                 OrtSession ort = env.createSession(MiniLm.onnx().toString(), new OrtSession.SessionOptions())) {
             List<int[]> inputs = MiniLmOrtParityTest.inputs(enc).subList(0, 96);
             for (int batch : new int[] {1, 32}) {

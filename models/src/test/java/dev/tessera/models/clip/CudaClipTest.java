@@ -3,14 +3,11 @@ package dev.tessera.models.clip;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.models.Fixtures;
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Npy;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -23,9 +20,7 @@ class CudaClipTest {
     @ParameterizedTest
     @ValueSource(strings = {"clip-a", "clip-b"})
     void imageAndTextEmbeddingsOnCuda(String name) throws Exception {
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
-        Device cuda = Device.parse("cuda:0");
+        Device cuda = Fixtures.cudaOrSkip();
         Path dir = ClipParityTest.fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         int[][] ids = ClipParityTest.ids(dir);

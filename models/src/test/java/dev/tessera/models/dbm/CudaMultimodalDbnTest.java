@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
+import dev.tessera.models.Fixtures;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.rbm.RbmParams;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,11 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 class CudaMultimodalDbnTest {
     @Test
     void trainsOnCudaReproduciblyAndLikeTheCpu(@TempDir Path dir) throws Exception {
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
+        Device cuda = Fixtures.cudaOrSkip();
         MultimodalDbnTest.data();
         DbmConfig cfg = MultimodalDbnTest.TINY;
-        Device cuda = Device.parse("cuda:0");
         try (MultimodalDbn a = MultimodalDbn.train(cfg, MultimodalDbnTest.images, MultimodalDbnTest.audio, null, null, cuda);
                 MultimodalDbn b = MultimodalDbn.train(cfg, MultimodalDbnTest.images, MultimodalDbnTest.audio, null, null, cuda);
                 MultimodalDbn c = MultimodalDbn.train(cfg, MultimodalDbnTest.images, MultimodalDbnTest.audio, null, null,

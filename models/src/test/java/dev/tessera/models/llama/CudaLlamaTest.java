@@ -4,26 +4,21 @@ import dev.tessera.models.Fixtures;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Npy;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /** The decoder on CUDA against the committed reference: F32 (≤ 1e-4, same greedy tokens) and BF16 (≤ 2e-2). */
 class CudaLlamaTest {
     @Test
     void logitsAndGreedyOnCuda() throws Exception {
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
+        Device cuda = Fixtures.cudaOrSkip();
         Path dir = LlamaParityTest.fixtureDir("llama-gqa");
         int[] prompt = Npy.read(dir.resolve("prompt.npy")).ints();
         float[] ref = Npy.read(dir.resolve("logits.npy")).requireFloats();
-        Device cuda = Device.parse("cuda:0");
         for (DType dt : new DType[] {DType.F32, DType.BF16}) {
             try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, cuda, dt); Tensor t = m.logits(prompt)) {
                 double r = Fixtures.relErr(t.toFloatArray(), ref);

@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.models.Fixtures;
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Npy;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,9 +21,7 @@ import org.junit.jupiter.api.Test;
 class CudaVisionTest {
     @Test
     void vitOnCuda() throws Exception {
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
-        Device cuda = Device.parse("cuda:0");
+        Device cuda = Fixtures.cudaOrSkip();
         JsonNode torchBf16 = new ObjectMapper().readTree(Fixtures.resource("vision/bf16_reference.json").toFile());
         for (String name : new String[] {"vit-a", "vit-b"}) {
             double bf16Bound = Math.max(2e-2, torchBf16.get(name).get("autocast_bf16_rel_err").asDouble());

@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.models.Fixtures;
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Npy;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -24,9 +21,7 @@ class CudaWhisperTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny-a", "tiny-b"})
     void encoderAndDecoderOnCuda(String name) throws Exception {
-        Backend.Availability av = Backends.forType(Device.Type.CUDA).availability();
-        Assumptions.assumeTrue(av.available(), "CUDA unavailable: " + av.reason());
-        Device cuda = Device.parse("cuda:0");
+        Device cuda = Fixtures.cudaOrSkip();
         Path d = WhisperParityTest.fixtureDir(name);
         float[] refEnc = Npy.read(d.resolve("encoder.npy")).requireFloats();
         int[] prompt = Npy.read(d.resolve("prompt.npy")).ints();
