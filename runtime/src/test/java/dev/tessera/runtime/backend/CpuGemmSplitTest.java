@@ -61,6 +61,43 @@ class CpuGemmSplitTest {
         });
     }
 
+    /** As BLAS: with beta 0, C is not read (NaN there does not reach the result); alpha 0 leaves beta·C. */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void nativeGemmDoesNotReadCWhenBetaIsZero(int m, int n, int k, boolean transA, boolean transB, int batch, int pad,
+            float alpha, double beta) {
+        int aRows = transA ? k : m, aCols = transA ? m : k;
+        int bRows = transB ? n : k, bCols = transB ? k : n;
+        int lda = aCols + pad, ldb = bCols + pad, ldc = n + pad;
+        Random rnd = new Random(7L * m + n);
+        float[] a = random(rnd, Math.max(1, aRows * lda));
+        float[] b = random(rnd, Math.max(1, bRows * ldb));
+        float[] c = new float[m * ldc];
+        java.util.Arrays.fill(c, Float.NaN);
+        try (Tensor ta = Tensor.of(a, Device.CPU, a.length); Tensor tb = Tensor.of(b, Device.CPU, b.length);
+                Tensor tc = Tensor.of(c, Device.CPU, c.length)) {
+            CpuBackend.gemmNative(transA, transB, m, n, k, alpha, ta.address(), lda, tb.address(), ldb, 0f,
+                    tc.address(), ldc);
+            float[] out = tc.toFloatArray();
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    assertTrue(!Float.isNaN(out[i * ldc + j]), "NaN of C read with beta 0 at " + i + "," + j);
+                }
+            }
+            java.util.Arrays.fill(c, 2f);
+            try (Tensor tc2 = Tensor.of(c, Device.CPU, c.length)) {
+                CpuBackend.gemmNative(transA, transB, m, n, k, 0f, ta.address(), lda, tb.address(), ldb, -0.5f,
+                        tc2.address(), ldc);
+                float[] o2 = tc2.toFloatArray();
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < ldc && i * ldc + j < o2.length; j++) {
+                        assertTrue(o2[i * ldc + j] == (j < n ? -1f : 2f), "alpha 0: beta*C in C, padding untouched");
+                    }
+                }
+            }
+        }
+    }
+
     interface Gemm {
         void run(Tensor a, int lda, long strideA, Tensor b, int ldb, long strideB, Tensor c, int ldc, long strideC);
     }
