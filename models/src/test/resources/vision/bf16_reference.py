@@ -1,7 +1,7 @@
 """What bf16 costs PyTorch itself on the ViT fixtures: writes bf16_reference.json, read by CudaVisionTest.
 
 Run from this folder:  /usr/bin/python3 bf16_reference.py
-For vit-a and vit-b: torchvision's VisionTransformer with the fixture's weights (model.safetensors) on the fixture's
+For vit-a, vit-b and vit-c: torchvision's VisionTransformer with the fixture's weights (model.safetensors) on the fixture's
 pixels, (1) all in bf16 (weights and activations, `model.to(torch.bfloat16)`) and (2) under
 `torch.autocast(dtype=torch.bfloat16)` (GEMMs in bf16, norms / softmax / residual adds in fp32), each as
 relative error ||logits - logits.npy|| / ||logits.npy|| against the committed fp32 reference. The fixtures' weights
@@ -31,7 +31,7 @@ def read_safetensors(path):
 
 
 result = {"torch": torch.__version__, "script": "bf16_reference.py"}
-for name in ['vit-a', 'vit-b']:
+for name in ['vit-a', 'vit-b', 'vit-c']:
     c = json.load(open(name + '/config.json'))
     m = VisionTransformer(image_size=c['image_size'], patch_size=c['patch_size'], num_layers=c['num_hidden_layers'],
                           num_heads=c['num_attention_heads'], hidden_dim=c['hidden_size'],

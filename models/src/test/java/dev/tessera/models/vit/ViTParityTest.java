@@ -27,7 +27,7 @@ class ViTParityTest {
 
 
     @ParameterizedTest
-    @ValueSource(strings = {"vit-a", "vit-b"})
+    @ValueSource(strings = {"vit-a", "vit-b", "vit-c"})
     void logitsMatchTorchvision(String name) throws Exception {
         Path dir = fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
