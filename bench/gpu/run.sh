@@ -59,12 +59,16 @@ out="$(cd "$out" && pwd)"
 final_out="$out"
 out="$(mktemp -d "${TMPDIR:-/tmp}/tessera-gpu.XXXXXX")"
 
-# make-bundle.sh ships the JRE as jre.tar.xz (to fit the 64 MiB upload): unpack it once.
+# make-bundle.sh ships the JRE and the jars as jre.tar.xz and lib.tar.xz (to fit the 64 MiB upload): unpack once.
 for b in "$bundle" "$PWD/bundle" "$here/.."; do
-  if [ -n "$b" ] && [ -f "$b/jre.tar.xz" ] && [ ! -x "$b/jre/bin/java" ]; then
-    tar -C "$b" -xJf "$b/jre.tar.xz" 2>/dev/null \
-      || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$b/jre.tar.xz" "$b"
-  fi
+  for part in jre lib; do
+    if [ -n "$b" ] && [ -f "$b/$part.tar.xz" ] && [ ! -e "$b/$part/.unpacked" ]; then
+      rm -rf "${b:?}/$part"
+      { tar -C "$b" -xJf "$b/$part.tar.xz" 2>/dev/null \
+        || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$b/$part.tar.xz" "$b"; } \
+        && touch "$b/$part/.unpacked"
+    fi
+  done
 done
 if [ -z "$bundle" ]; then
   if [ -x "$PWD/bundle/jre/bin/java" ]; then bundle="$PWD/bundle"
