@@ -1,6 +1,7 @@
 // Runs the code of flash_simt_rows (native/src/cuda/attention_simt_rows.cuh) on the CPU and checks it against a
 // float64 attention: its row / key indexing, masks, causal limits, GQA rows, zero rows and NaN propagation, for build
-// machines without a GPU (not wired into CMake; on a GPU, runtime's CudaAttentionTest runs the F32 cases through it).
+// machines without a GPU (ctest runs it: native/CMakeLists.txt; on a GPU, runtime's CudaAttentionTest runs the F32
+// cases through it).
 //
 //   g++ -std=c++20 -O1 -pthread -fno-strict-aliasing -fsanitize=address,undefined -I native/include -I native/src \
 //       native/test/attention_simt_emulated.cpp -o /tmp/attention_simt_emulated && /tmp/attention_simt_emulated

@@ -1,6 +1,6 @@
 // Runs the code of flash_mma_v2 (native/src/cuda/attention_v2.cuh) on the CPU and checks it against a float64
 // attention: a check of its indexing, masks, tile skipping and double-buffer pipeline for build machines without
-// a GPU (not wired into CMake; the GPU tests are runtime's CudaAttentionTest).
+// a GPU (ctest runs it: native/CMakeLists.txt; the GPU tests are runtime's CudaAttentionTest).
 //
 //   g++ -std=c++20 -O1 -pthread -fsanitize=address,undefined -I native/include -I native/src \
 //       native/test/attention_v2_emulated.cpp -o /tmp/attention_v2_emulated && /tmp/attention_v2_emulated
