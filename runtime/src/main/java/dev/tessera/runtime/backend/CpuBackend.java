@@ -448,17 +448,10 @@ public final class CpuBackend implements Backend {
         try {
             long x = pa;
             long ldx = lda;
-            if (transA) {  // op(A)[i, kk] = A[kk, i]: copy to [m, k] rows
+            if (transA) {  // op(A)[i, kk] = A[kk, i]: gathered into [m, k] rows
                 at = Tensor.empty(DType.F32, Device.CPU, (long) m * k);
-                float[] row = new float[m];
-                float[] t = new float[m * k];
-                for (int kk = 0; kk < k; kk++) {
-                    Addresses.getFloats(pa + 4L * kk * lda, row);
-                    for (int i = 0; i < m; i++) {
-                        t[i * k + kk] = row[i];
-                    }
-                }
-                Addresses.putFloats(at.address(), t);
+                NativeStatus.check(tsr_cpu_strided_copy(pa, at.address(), 2, new long[] {m, k}, new long[] {1, lda},
+                        4), "tsr_cpu_strided_copy");
                 x = at.address();
                 ldx = k;
             }
