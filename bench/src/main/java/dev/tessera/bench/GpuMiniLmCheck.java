@@ -44,7 +44,7 @@ import java.util.Map;
  * or incomplete data (a part not carried, a sha256 mismatch), 3 CUDA unavailable (as the other Gpu* mains).
  * {@code --device cpu} runs the same check on the CPU backend (to validate the pipeline on the build machine).
  *
- * <pre>bench/gpu/run.sh  (step "minilm check", when .minilm-carry/c1/inputs.json is there)
+ * <pre>bench/gpu/run.sh  (step "minilm check", when .minilm-carry/ or /tmp/tessera-minilm-carry holds c1/inputs.json)
  * java -cp "bundle/lib/*" dev.tessera.bench.GpuMiniLmCheck --data .minilm-carry --out gpu-minilm-real-check.json</pre>
  */
 public final class GpuMiniLmCheck {
@@ -118,7 +118,8 @@ public final class GpuMiniLmCheck {
                             + " for " + inputs.size() + " inputs");
                 }
                 String sha = reassemble(data, meta.get("parts").asInt(), onnx);
-                String want = Files.readString(c1.resolve("SHA256SUMS"), StandardCharsets.UTF_8).trim().split("\\s+")[0];
+                String want = Files.readString(c1.resolve("SHA256SUMS"), StandardCharsets.UTF_8).trim()
+                        .split("\\s+")[0];
                 if (!sha.equals(want) || !sha.equals(meta.get("onnxSha256").asText())) {
                     throw new IOException("reassembled model.onnx has sha256 " + sha + ", expected " + want
                             + " (SHA256SUMS) / " + meta.get("onnxSha256").asText() + " (inputs.json): parts from"

@@ -125,8 +125,8 @@ public final class MiniLmReference {
         doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         doc.put("reference", "ONNX Runtime Java (CPU), batch 1, attention_mask 1, token_type_ids 0; embedding = mean of"
                 + " last_hidden_state over the tokens (not normalised): ort-embeddings.npy [n, " + h + "]");
-        doc.put("inputsFrom", "MiniLmOrtParityTest.inputs: " + sentences + " (sentences, [CLS], [CLS][SEP], windows of"
-                + " consecutive sentences truncated to 256 tokens), the first " + n);
+        doc.put("inputsFrom", "ParityInputs (as MiniLmOrtParityTest): " + sentences + " (sentences, [CLS],"
+                + " [CLS][SEP], windows of consecutive sentences truncated to 256 tokens), the first " + n);
         doc.put("n", inputs.size());
         doc.put("inputs", inputs);
         ObjectMapper json = new ObjectMapper();
@@ -135,10 +135,7 @@ public final class MiniLmReference {
                 doc.get("parts"), sha);
     }
 
-    /**
-     * The inputs of {@code MiniLmOrtParityTest.inputs} (the same construction: keep the two in step): [CLS],
-     * [CLS][SEP], each sentence, then windows of consecutive sentences until {@code count} inputs.
-     */
+    /** The sentences of {@code file} (the models' {@code bert/sentences.txt}), as {@link ParityInputs} reads them. */
     static List<String> readSentences(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("no sentences file " + file + " (run from the repository root or give"
