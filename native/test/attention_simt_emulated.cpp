@@ -114,40 +114,20 @@ void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, 
         const int64_t row = (b * hq + h) * sq + i;
         const float *qr = &q[row * d];
         const int64_t kvb = (b * hkv + h / group) * cap * d;
-        std::vector<double> sc(sk, -INFINITY);
-        double mx = -INFINITY;
-        bool nan = false;
-        for (int64_t j = 0; j < sk; ++j) {
-          const bool vis = (!causal || j <= i + shift) && (mask_kind == 0 || m32[b * sk + j] != 0);
-          if (!vis) continue;
-          double s = 0;
-          for (int64_t c = 0; c < d; ++c) s += static_cast<double>(qr[c]) * k[kvb + j * d + c];
-          s *= scale;
-          if (std::isnan(s)) nan = true;
-          sc[j] = s;
-          mx = std::max(mx, s);
-        }
+        const emu::RefRow ref = emu::reference_row(
+            sk, d, scale, [&](int64_t c) { return qr[c]; }, [&](int64_t j, int64_t c) { return k[kvb + j * d + c]; },
+            [&](int64_t j, int64_t c) { return v[kvb + j * d + c]; },
+            [&](int64_t j) { return (!causal || j <= i + shift) && (mask_kind == 0 || m32[b * sk + j] != 0); });
         const float *o = &out[row * d];
-        if (nan || row == nan_row) {
+        if (ref.nan || row == nan_row) {
           for (int64_t c = 0; c < d; ++c)
             if (!std::isnan(o[c])) ++bad;
           continue;
         }
-        std::vector<double> ref(d, 0.0);
-        if (mx != -INFINITY) {
-          double l = 0;
-          for (int64_t j = 0; j < sk; ++j)
-            if (sc[j] != -INFINITY) l += std::exp(sc[j] - mx);
-          for (int64_t j = 0; j < sk; ++j)
-            if (sc[j] != -INFINITY) {
-              const double p = std::exp(sc[j] - mx) / l;
-              for (int64_t c = 0; c < d; ++c) ref[c] += p * v[kvb + j * d + c];
-            }
-        }
         for (int64_t c = 0; c < d; ++c) {
           if (!std::isfinite(o[c])) ++bad;
-          num += (o[c] - ref[c]) * (o[c] - ref[c]);
-          den += ref[c] * ref[c];
+          num += (o[c] - ref.out[c]) * (o[c] - ref.out[c]);
+          den += ref.out[c] * ref.out[c];
         }
       }
   for (int64_t i = 0; i < kGuard; ++i)

@@ -272,30 +272,13 @@ void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, 
       for (int64_t i = 0; i < sq; ++i) {
         const uint16_t *qr = &q[((b * hq + h) * sq + i) * d];
         const int64_t kvb = (b * hkv + h / group) * cap * d;
-        std::vector<double> sc(sk, -INFINITY);
-        double mx = -INFINITY;
-        bool any = false, nan = false;
-        for (int64_t j = 0; j < sk; ++j) {
-          if (mask_kind && m64[b * sk + j] == 0) continue;
-          if (causal && j > i + shift) continue;
-          double s = 0;
-          for (int64_t c = 0; c < d; ++c) s += double(Bits<T>::to(qr[c])) * Bits<T>::to(k[kvb + j * d + c]);
-          sc[j] = s * scale;
-          if (std::isnan(sc[j])) nan = true;
-          mx = std::max(mx, sc[j]);
-          any = true;
-        }
-        std::vector<double> ref(d, 0.0);
-        if (any && !nan) {
-          double l = 0;
-          for (int64_t j = 0; j < sk; ++j) {
-            if (sc[j] == -INFINITY) continue;
-            const double p = std::exp(sc[j] - mx);
-            l += p;
-            for (int64_t c = 0; c < d; ++c) ref[c] += p * Bits<T>::to(v[kvb + j * d + c]);
-          }
-          for (auto &x : ref) x /= l;
-        }
+        const emu::RefRow r = emu::reference_row(
+            sk, d, scale, [&](int64_t c) { return Bits<T>::to(qr[c]); },
+            [&](int64_t j, int64_t c) { return Bits<T>::to(k[kvb + j * d + c]); },
+            [&](int64_t j, int64_t c) { return Bits<T>::to(v[kvb + j * d + c]); },
+            [&](int64_t j) { return !(mask_kind && m64[b * sk + j] == 0) && !(causal && j > i + shift); });
+        const std::vector<double> &ref = r.out;
+        const bool any = r.any, nan = r.nan;
         const uint16_t *orow = &out_ptr[((b * hq + h) * sq + i) * d];
         for (int64_t c = 0; c < d; ++c) {
           const double got = Bits<T>::to(orow[c]);

@@ -1,5 +1,6 @@
 // What the CPU emulations of our CUDA kernels share (attention_v2_emulated.cpp, attention_simt_emulated.cpp):
-// the CUDA keywords as no-ops, dim3 / threadIdx / blockIdx / gridDim, and a block run as std::threads with a
+// the float64 reference attention row, the CUDA keywords as no-ops, dim3 / threadIdx / blockIdx / gridDim, and a
+// block run as std::threads with a
 // 128-thread barrier for __syncthreads and a 32-thread barrier per warp for warp-collective operations. A warp
 // exchange (shuffle, vote) writes this lane's slot of one of two parity buffers, waits on the warp barrier and
 // reads the others: a slot is written again two exchanges later, after every lane passed the barrier in between.
@@ -7,6 +8,7 @@
 #define TESSERA_NATIVE_TEST_CUDA_EMULATION_H
 
 #include <barrier>
+#include <cmath>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -79,5 +81,41 @@ inline int __any_sync(unsigned, int pred) {
   for (int i = 0; i < 32; ++i) any |= w.f[p][i][0] != 0.0f;
   return any;
 }
+
+namespace emu {
+// The float64 attention of one query row, the harnesses' reference: the keys j < sk with visible(j), scores
+// scale * sum_c q(c) k(j, c), softmax, sum_j p_j v(j, c). `any`: some key visible (else out stays 0); `nan`: a visible
+// score is NaN (the kernels must then give NaN for the whole row).
+struct RefRow {
+  std::vector<double> out;
+  bool any = false, nan = false;
+};
+template <typename Q, typename K, typename V, typename Visible>
+RefRow reference_row(int64_t sk, int64_t d, double scale, Q q, K k, V v, Visible visible) {
+  RefRow r;
+  r.out.assign(static_cast<size_t>(d), 0.0);
+  std::vector<double> sc(static_cast<size_t>(sk), -INFINITY);
+  double mx = -INFINITY;
+  for (int64_t j = 0; j < sk; ++j) {
+    if (!visible(j)) continue;
+    double s = 0;
+    for (int64_t c = 0; c < d; ++c) s += static_cast<double>(q(c)) * static_cast<double>(k(j, c));
+    sc[j] = s * scale;
+    if (std::isnan(sc[j])) r.nan = true;
+    if (sc[j] > mx) mx = sc[j];
+    r.any = true;
+  }
+  if (!r.any || r.nan) return r;
+  double l = 0;
+  for (int64_t j = 0; j < sk; ++j) {
+    if (sc[j] == -INFINITY) continue;
+    const double p = std::exp(sc[j] - mx);
+    l += p;
+    for (int64_t c = 0; c < d; ++c) r.out[c] += p * static_cast<double>(v(j, c));
+  }
+  for (auto &x : r.out) x /= l;
+  return r;
+}
+}  // namespace emu
 
 #endif  // TESSERA_NATIVE_TEST_CUDA_EMULATION_H
