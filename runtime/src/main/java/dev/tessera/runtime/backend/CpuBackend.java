@@ -483,23 +483,29 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    /** c[i, :] = alpha * t[i, :] + beta * c[i, :] (t rows n apart; t 0: no t term; beta 0: c not read). */
+    /**
+     * c[i, :] = alpha * t[i, :] + beta * c[i, :] for i < m (t rows n apart, c rows ldc apart; t 0: no t term; beta 0:
+     * c not read, so NaN there stays out) with the native elementwise ops; one call per operand when c's rows are
+     * contiguous, else one per row.
+     */
     private static void scaleRows(int m, int n, float beta, long pc, int ldc, long t, float alpha) {
-        float[] c = new float[n];
-        float[] r = new float[n];
-        for (int i = 0; i < m; i++) {
+        boolean dense = ldc == n;
+        int rows = dense ? 1 : m;
+        long len = dense ? (long) m * n : n;
+        for (int i = 0; i < rows; i++) {
             long ci = pc + 4L * i * ldc;
-            if (beta != 0f) {
-                Addresses.getFloats(ci, c);
+            long ti = t + 4L * i * n;
+            if (t == 0 && beta == 0f) {
+                org.bytedeco.javacpp.Pointer.memset(Addresses.pointer(ci), 0, 4L * len);
+            } else if (t == 0) {
+                NativeStatus.check(tsr_cpu_affine_f32(ci, beta, 0f, ci, len), "tsr_cpu_affine_f32");
+            } else if (beta == 0f) {
+                NativeStatus.check(tsr_cpu_affine_f32(ti, alpha, 0f, ci, len), "tsr_cpu_affine_f32");
+            } else {
+                NativeStatus.check(tsr_cpu_affine_f32(ci, beta, 0f, ci, len), "tsr_cpu_affine_f32");
+                NativeStatus.check(tsr_cpu_affine_f32(ti, alpha, 0f, ti, len), "tsr_cpu_affine_f32");
+                NativeStatus.check(tsr_cpu_binary_f32(BinaryOp.ADD.code(), ci, ti, ci, len), "tsr_cpu_binary_f32");
             }
-            if (t != 0) {
-                Addresses.getFloats(t + 4L * i * n, r);
-            }
-            for (int j = 0; j < n; j++) {
-                float v = beta == 0f ? 0f : beta * c[j];
-                c[j] = t != 0 ? alpha * r[j] + v : v;
-            }
-            Addresses.putFloats(ci, c);
         }
     }
 
