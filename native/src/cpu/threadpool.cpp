@@ -65,7 +65,10 @@ class Pool {
       run_inline(n, fn, ctx);
       return;
     }
-    int64_t chunks = tasks < parts * 4 ? tasks : parts * 4;
+    // Up to 16 tasks per participant each task is a range of its own (equal work items, e.g. the heads of an
+    // attention call, then split evenly: 12 heads on 2 threads are 6 + 6, where 8 ranges of 1 or 2 heads could
+    // end 7 + 5); more tasks are grouped into 4 ranges per participant.
+    int64_t chunks = tasks <= parts * 16 ? tasks : parts * 4;
     if (chunks < 1) chunks = 1;
     fn_ = fn;
     ctx_ = ctx;
