@@ -99,7 +99,7 @@ class LogMelCommandTest {
         Path out = tmp.resolve("mel.npy");
         ChatCommandTest.Run r = run("logmel", wav.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.err().contains("(496000 samples at 16 kHz); only its first 30 s (480000 samples) are used"), r.err());
+        assertTrue(r.err().contains("is 31.00 s long; only its first 30 s (480000 samples at 16 kHz) are used"), r.err());
         Npy.Array got = Npy.read(out);
         assertArrayEquals(new long[] {80, 3000}, got.shape());
         float[] first = new float[LogMelConfig.WHISPER_SAMPLES];
@@ -107,7 +107,9 @@ class LogMelCommandTest {
             first[i] = pcm[i] / 32768f;
         }
         float[] ref;
-        try (Tensor t = LogMel.compute(first, LogMelConfig.whisper(80), Device.CPU)) {
+        LogMelConfig cfg = LogMelConfig.whisper(80)
+                .withFilterbankArithmetic(LogMelConfig.FilterbankArithmetic.TORCHAUDIO_FLOAT32); // the CLI's default
+        try (Tensor t = LogMel.compute(first, cfg, Device.CPU)) {
             ref = t.toFloatArray();
         }
         double e = maxAbs(got.requireFloats(), 3000, ref, 3000, 80, 3000);
@@ -116,21 +118,166 @@ class LogMelCommandTest {
         logmel(tmp, new long[] {80, 3100}, wav.toString(), "--no-pad");
     }
 
+    /**
+     * A 3,400 Hz tone with 128 mels: the one bin of the tone sits where band 94's triangle starts, with a weight of
+     * ~1e-5 that torchaudio's float32 melscale_fbanks gets 2e-7 away from the float64 (Whisper mel_filters.npz)
+     * value. The features used to follow the float64 weights and were 1.2e-3 away from torchaudio's
+     * MelSpectrogram, the contract's reference; the reference here is a float64 DFT in this test times torchaudio's
+     * own filterbank (runtime/src/test/resources/logmel/make_torchaudio_fbanks.py).
+     */
+    @Test
+    void tonalAudioMatchesTorchaudiosFloat32Filterbank(@TempDir Path tmp) throws Exception {
+        int n = 8000;
+        short[] pcm = new short[n];
+        double[] x = new double[n];
+        for (int i = 0; i < n; i++) {
+            pcm[i] = (short) Math.round(16384 * Math.sin(2 * Math.PI * 3400 * i / 16_000.0));
+            x[i] = pcm[i] / 32768.0;
+        }
+        Path wav = tmp.resolve("tone3400.wav");
+        writeWav16(wav, pcm);
+        float[] fb = Npy.read(Paths.get("../runtime/src/test/resources/logmel/torchaudio_fbanks_128.npy")
+                .toAbsolutePath().normalize()).requireFloats();
+        int frames = n / 160;
+        double[] ref = whisperFinish(melPower(x, frames, fb, 128), 128, frames);
+        double e = maxAbs(logmel(tmp, new long[] {128, frames}, wav.toString(), "--no-pad", "--n-mels", "128"),
+                toFloats(ref), 128, frames);
+        double w = maxAbs(logmel(tmp, new long[] {128, frames}, wav.toString(), "--no-pad", "--n-mels", "128",
+                "--mel-filters", "whisper"), toFloats(ref), 128, frames);
+        System.out.printf("logmel 3400 Hz tone, 128 mels vs torchaudio's filterbank: %.3g (--mel-filters whisper: %.3g)%n",
+                e, w);
+        assertTrue(e <= TOL, "default (torchaudio) filterbank: " + e);
+        assertTrue(w > TOL, "the whisper filterbank should differ here, or this test shows nothing: " + w);
+    }
+
+    static double maxAbs(float[] a, float[] ref, int rows, int cols) {
+        return maxAbs(a, cols, ref, cols, rows, cols);
+    }
+
+    static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+
+    /** Mel power [nMels, frames] in double: centred frames with reflect padding, periodic Hann 400, DFT, hop 160. */
+    static double[] melPower(double[] x, int frames, float[] fb, int nMels) {
+        int nFft = 400;
+        int bins = 201;
+        double[] out = new double[nMels * frames];
+        double[] re = new double[bins];
+        double[] im = new double[bins];
+        double[] seg = new double[nFft];
+        for (int t = 0; t < frames; t++) {
+            for (int j = 0; j < nFft; j++) {
+                int i = t * 160 - nFft / 2 + j;
+                i = i < 0 ? -i : i >= x.length ? 2 * (x.length - 1) - i : i;
+                seg[j] = x[i] * (0.5 - 0.5 * Math.cos(2 * Math.PI * j / nFft));
+            }
+            for (int k = 0; k < bins; k++) {
+                double sr = 0;
+                double si = 0;
+                for (int j = 0; j < nFft; j++) {
+                    double a = 2 * Math.PI * ((long) k * j % nFft) / nFft;
+                    sr += seg[j] * Math.cos(a);
+                    si -= seg[j] * Math.sin(a);
+                }
+                re[k] = sr;
+                im[k] = si;
+            }
+            for (int m = 0; m < nMels; m++) {
+                double s = 0;
+                for (int k = 0; k < bins; k++) {
+                    s += fb[m * bins + k] * (re[k] * re[k] + im[k] * im[k]);
+                }
+                out[m * frames + t] = s;
+            }
+        }
+        return out;
+    }
+
+    /** log10(max(x, 1e-10)), clamp to max - 8, (x + 4) / 4, in double. */
+    static double[] whisperFinish(double[] mel, int rows, int cols) {
+        double[] l = new double[mel.length];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < mel.length; i++) {
+            l[i] = Math.log10(Math.max(mel[i], 1e-10));
+            max = Math.max(max, l[i]);
+        }
+        for (int i = 0; i < l.length; i++) {
+            l[i] = (Math.max(l[i], max - 8) + 4) / 4;
+        }
+        return l;
+    }
+
+    /**
+     * More than 2 hours without --no-pad: only the first 30 s are read (this used to fail with "9000.0 s of audio is
+     * more than the 7200.0 s decode() reads into one array; use AudioDecoder.open() to stream it"), and the features
+     * equal those of a 31 s file with the same first 31 s; with --no-pad, one line saying the 2 h limit.
+     */
+    @Test
+    void audioLongerThanTwoHoursUsesItsFirst30s(@TempDir Path tmp) throws Exception {
+        int rate = 1000; // 8-bit mono at 1 kHz keeps 2 h 2 min at 7.3 MB
+        int n = 7320 * rate;
+        byte[] all = new byte[n];
+        Random rnd = new Random(5);
+        for (int i = 0; i < n; i++) {
+            double v = 0.4 * Math.sin(2 * Math.PI * 130 * i / (double) rate) * (1 + 0.5 * Math.sin(i / 700.0))
+                    + 0.05 * rnd.nextGaussian();
+            all[i] = (byte) Math.max(0, Math.min(255, Math.round(128 + 127 * v)));
+        }
+        Path longWav = tmp.resolve("long.wav");
+        Path shortWav = tmp.resolve("first31s.wav");
+        writeWavU8(longWav, all, rate);
+        writeWavU8(shortWav, java.util.Arrays.copyOf(all, 31 * rate), rate);
+        Path outLong = tmp.resolve("long.npy");
+        ChatCommandTest.Run r = run("logmel", longWav.toString(), "--out", outLong.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("is 7320.00 s long; only its first 30 s"), r.err());
+        float[] got = Npy.read(outLong).requireFloats();
+        float[] ref = logmel(tmp, new long[] {80, 3000}, shortWav.toString());
+        double e = maxAbs(got, ref, 80, 3000);
+        assertTrue(e <= 1e-6, "2 h file vs its first 31 s: " + e);
+        ChatCommandTest.assertOneLineErrors(new String[][] {
+            {"logmel", longWav.toString(), "--no-pad", "--out", tmp.resolve("x.npy").toString()}});
+        r = run("logmel", longWav.toString(), "--no-pad", "--out", tmp.resolve("x.npy").toString());
+        assertTrue(r.err().contains("--no-pad reads at most 7200 s (2 h)"), r.err());
+    }
+
+    static void writeWavU8(Path path, byte[] pcm, int rate) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(44 + pcm.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes()).putInt(36 + pcm.length).put("WAVE".getBytes());
+        b.put("fmt ".getBytes()).putInt(16).putShort((short) 1).putShort((short) 1).putInt(rate).putInt(rate)
+                .putShort((short) 1).putShort((short) 8);
+        b.put("data".getBytes()).putInt(pcm.length).put(pcm);
+        Files.write(path, b.array());
+    }
+
     @Test
     void badFilesGiveOneLineErrors(@TempDir Path tmp) throws Exception {
         Path empty = Files.write(tmp.resolve("empty.wav"), new byte[0]);
         Path text = Files.writeString(tmp.resolve("text.wav"), "not audio at all\n".repeat(20));
+        Path short100 = tmp.resolve("short100.wav");
+        writeWav16(short100, new short[100]);
         String[][] cases = {
             {"logmel", empty.toString(), "--out", tmp.resolve("a.npy").toString()},
             {"logmel", text.toString(), "--out", tmp.resolve("a.npy").toString()},
             {"logmel", tmp.resolve("missing.wav").toString(), "--out", tmp.resolve("a.npy").toString()},
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--n-mels", "64"},
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("no-such-dir/a.npy").toString()},
+            {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--mel-filters", "htk"},
+            {"logmel", short100.toString(), "--no-pad", "--out", tmp.resolve("a.npy").toString()},
         };
         ChatCommandTest.assertOneLineErrors(cases);
         // an output folder that does not exist says so (used to read "cannot write P: P")
         ChatCommandTest.Run r = run(cases[4]);
         assertTrue(r.err().contains("(no such file or directory)"), r.err());
+        // used to read "audio clip 0 has 100 samples; reflect padding needs more than n_fft/2 = 200"
+        r = run(cases[6]);
+        assertTrue(r.err().contains("short100.wav has 100 samples at 16 kHz") && r.err().contains("--no-pad needs more than 200"),
+                r.err());
     }
 
     static void writeWav16(Path path, short[] pcm) throws IOException {

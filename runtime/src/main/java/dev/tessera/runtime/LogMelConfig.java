@@ -22,10 +22,14 @@ package dev.tessera.runtime;
  * @param whisperScale    clamp to (max - 8) per clip, then (x + 4) / 4 (true; needs log)
  * @param padToSamples    zero-pad every clip to this many samples (480,000 = 30 s); 0 for unpadded
  * @param dropLastFrame   drop the last STFT frame, as Whisper does (480,000 samples → 3,000 frames)
+ * @param filterbankArithmetic how the filterbank weights are computed (DOUBLE: librosa's float64 values, which are
+ *                        Whisper's {@code mel_filters.npz}; TORCHAUDIO_FLOAT32: torchaudio's {@code melscale_fbanks}
+ *                        float32 arithmetic; see {@link MelFilterbank})
  */
 public record LogMelConfig(int sampleRate, int nFft, int hopLength, int winLength, Window window, boolean periodic,
         int nMels, double fMin, double fMax, MelNorm norm, MelScale melScale, int power, boolean center, boolean log,
-        float floor, boolean whisperScale, int padToSamples, boolean dropLastFrame) {
+        float floor, boolean whisperScale, int padToSamples, boolean dropLastFrame,
+        FilterbankArithmetic filterbankArithmetic) {
 
     /** Window applied to each frame. */
     public enum Window { HANN, HAMMING, NONE }
@@ -35,6 +39,23 @@ public record LogMelConfig(int sampleRate, int nFft, int hopLength, int winLengt
 
     /** Filter normalisation: Slaney (each triangle divided by its width in Hz / 2) or none (peak 1). */
     public enum MelNorm { SLANEY, NONE }
+
+    /**
+     * How the filterbank weights are computed. DOUBLE: in double, rounded once to float (librosa's
+     * {@code filters.mel}, hence Whisper's {@code mel_filters.npz} and transformers' feature extractor).
+     * TORCHAUDIO_FLOAT32: torchaudio's {@code melscale_fbanks} step by step in float32, as every torchaudio
+     * {@code MelSpectrogram} builds it (its weights differ from DOUBLE by up to 2e-7 near the triangles' edges,
+     * which moves the log-mel of tonal audio by up to ~1e-3, of speech by ~1.5e-4 with 128 mels).
+     */
+    public enum FilterbankArithmetic { DOUBLE, TORCHAUDIO_FLOAT32 }
+
+    /** The canonical constructor with the DOUBLE filterbank (the constructor before filterbankArithmetic existed). */
+    public LogMelConfig(int sampleRate, int nFft, int hopLength, int winLength, Window window, boolean periodic,
+            int nMels, double fMin, double fMax, MelNorm norm, MelScale melScale, int power, boolean center,
+            boolean log, float floor, boolean whisperScale, int padToSamples, boolean dropLastFrame) {
+        this(sampleRate, nFft, hopLength, winLength, window, periodic, nMels, fMin, fMax, norm, melScale, power, center,
+                log, floor, whisperScale, padToSamples, dropLastFrame, FilterbankArithmetic.DOUBLE);
+    }
 
     /** Whisper: 30 s at 16 kHz. */
     public static final int WHISPER_SAMPLES = 480_000;
@@ -48,8 +69,8 @@ public record LogMelConfig(int sampleRate, int nFft, int hopLength, int winLengt
         if (winLength < 1 || winLength > nFft) {
             throw new IllegalArgumentException("winLength must be in [1, nFft=" + nFft + "], got " + winLength);
         }
-        if (window == null || norm == null || melScale == null) {
-            throw new IllegalArgumentException("window, norm and melScale must not be null");
+        if (window == null || norm == null || melScale == null || filterbankArithmetic == null) {
+            throw new IllegalArgumentException("window, norm, melScale and filterbankArithmetic must not be null");
         }
         if (nMels < 1) throw new IllegalArgumentException("nMels must be >= 1, got " + nMels);
         if (!(fMin >= 0) || !(fMax > fMin) || fMax > sampleRate / 2.0) {
@@ -79,7 +100,8 @@ public record LogMelConfig(int sampleRate, int nFft, int hopLength, int winLengt
 
     public LogMelConfig withNMels(int n) {
         return new LogMelConfig(sampleRate, nFft, hopLength, winLength, window, periodic, n, fMin, fMax, norm,
-                melScale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame);
+                melScale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame,
+                filterbankArithmetic);
     }
 
     /** Unpadded: every clip gives its own number of frames (n / hop with Whisper's settings). */
@@ -89,25 +111,35 @@ public record LogMelConfig(int sampleRate, int nFft, int hopLength, int winLengt
 
     public LogMelConfig withPadToSamples(int samples) {
         return new LogMelConfig(sampleRate, nFft, hopLength, winLength, window, periodic, nMels, fMin, fMax, norm,
-                melScale, power, center, log, floor, whisperScale, samples, dropLastFrame);
+                melScale, power, center, log, floor, whisperScale, samples, dropLastFrame,
+                filterbankArithmetic);
     }
 
     /** STFT geometry and window. */
     public LogMelConfig withStft(int nFft, int hopLength, int winLength, Window window, boolean center) {
         return new LogMelConfig(sampleRate, nFft, hopLength, winLength, window, periodic, nMels, fMin, fMax, norm,
-                melScale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame);
+                melScale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame,
+                filterbankArithmetic);
     }
 
     /** Filterbank. */
     public LogMelConfig withMel(int sampleRate, int nMels, double fMin, double fMax, MelScale scale, MelNorm norm) {
         return new LogMelConfig(sampleRate, nFft, hopLength, winLength, window, periodic, nMels, fMin, fMax, norm,
-                scale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame);
+                scale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame,
+                filterbankArithmetic);
     }
 
     /** Spectrum power and the finish (log, floor, Whisper clamp/scale) and whether the last frame is dropped. */
     public LogMelConfig withFinish(int power, boolean log, float floor, boolean whisperScale, boolean dropLastFrame) {
         return new LogMelConfig(sampleRate, nFft, hopLength, winLength, window, periodic, nMels, fMin, fMax, norm,
-                melScale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame);
+                melScale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame,
+                filterbankArithmetic);
+    }
+
+    /** The same config with its filterbank computed as {@code arithmetic} says. */
+    public LogMelConfig withFilterbankArithmetic(FilterbankArithmetic arithmetic) {
+        return new LogMelConfig(sampleRate, nFft, hopLength, winLength, window, periodic, nMels, fMin, fMax, norm,
+                melScale, power, center, log, floor, whisperScale, padToSamples, dropLastFrame, arithmetic);
     }
 
     public boolean padded() {

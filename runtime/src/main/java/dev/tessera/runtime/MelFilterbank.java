@@ -32,9 +32,88 @@ public final class MelFilterbank {
         return mel < MIN_LOG_MEL ? mel * F_SP : MIN_LOG_HZ * Math.exp(LOG_STEP * (mel - MIN_LOG_MEL));
     }
 
-    /** The filterbank of {@code cfg}: [nMels, nFft/2 + 1] row-major. */
+    /** The filterbank of {@code cfg} (computed as its {@code filterbankArithmetic} says): [nMels, nFft/2 + 1] row-major. */
     public static float[] of(LogMelConfig cfg) {
+        if (cfg.filterbankArithmetic() == LogMelConfig.FilterbankArithmetic.TORCHAUDIO_FLOAT32) {
+            return torchaudio(cfg.sampleRate(), cfg.nFft(), cfg.nMels(), cfg.fMin(), cfg.fMax(), cfg.melScale(),
+                    cfg.norm());
+        }
         return create(cfg.sampleRate(), cfg.nFft(), cfg.nMels(), cfg.fMin(), cfg.fMax(), cfg.melScale(), cfg.norm());
+    }
+
+    /**
+     * [nMels, nFft/2 + 1] row-major, as torchaudio's {@code melscale_fbanks(nFft/2 + 1, fMin, fMax, nMels,
+     * sampleRate, norm, mel_scale)} computes it: the band edges in Python doubles, everything else in float32, step
+     * by step ({@code torch.linspace} with its 8-lane vector formula, mel → Hz, slopes, triangles, Slaney norm).
+     * Bit-identical to torchaudio 0.13 on PyTorch's scalar CPU path ({@code ATEN_CPU_CAPABILITY=default}); PyTorch's
+     * AVX2/AVX-512 builds use SLEEF's {@code expf}, whose last bit differs for a few band edges (weights within 1e-7
+     * of these). With the Slaney scale; the HTK scale follows the same steps with {@code pow} in double rounded to
+     * float (not checked bit for bit).
+     */
+    public static float[] torchaudio(int sampleRate, int nFft, int nMels, double fMin, double fMax,
+            LogMelConfig.MelScale scale, LogMelConfig.MelNorm norm) {
+        if (sampleRate <= 0 || nFft < 1 || nMels < 1 || !(fMin >= 0) || !(fMax > fMin)) {
+            throw new IllegalArgumentException("bad filterbank parameters: sampleRate=" + sampleRate + ", nFft=" + nFft
+                    + ", nMels=" + nMels + ", fMin=" + fMin + ", fMax=" + fMax);
+        }
+        int bins = nFft / 2 + 1;
+        float[] allFreqs = linspaceF32(0f, (float) (sampleRate / 2), bins);     // sample_rate // 2: an int
+        float[] m = linspaceF32((float) hzToMel(fMin, scale), (float) hzToMel(fMax, scale), nMels + 2);
+        float[] f = new float[nMels + 2];
+        for (int i = 0; i < f.length; i++) {
+            if (scale == LogMelConfig.MelScale.HTK) {
+                f[i] = 700f * ((float) Math.pow(10.0, m[i] / 2595f) - 1f);
+            } else {
+                final float fSp = (float) (200.0 / 3);
+                final float minLogMel = (float) (1000.0 / (200.0 / 3));
+                final float logStep = (float) (Math.log(6.4) / 27.0);
+                f[i] = 0f + fSp * m[i];
+                if (m[i] >= minLogMel) {
+                    f[i] = 1000f * (float) Math.exp(logStep * (m[i] - minLogMel));
+                }
+            }
+        }
+        float[] out = new float[nMels * bins];
+        for (int j = 0; j < nMels; j++) {
+            float lower = f[j + 1] - f[j];
+            float upper = f[j + 2] - f[j + 1];
+            float enorm = norm == LogMelConfig.MelNorm.SLANEY ? 2f / (f[j + 2] - f[j]) : 1f;
+            for (int k = 0; k < bins; k++) {
+                float down = (-1f * (f[j] - allFreqs[k])) / lower;
+                float up = (f[j + 2] - allFreqs[k]) / upper;
+                float w = Math.max(0f, Math.min(down, up));
+                out[j * bins + k] = norm == LogMelConfig.MelNorm.SLANEY ? w * enorm : w;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * {@code torch.linspace(start, end, steps)} in float32 on the CPU: step = (end - start) / (steps - 1); whole
+     * blocks of 8 as {@code Vectorized::arange(base, step)} (base from the first half's or second half's formula,
+     * lane i = base + i * step), the rest one by one ({@code start + step * i} below the half, else
+     * {@code end - step * (steps - i - 1)}).
+     */
+    static float[] linspaceF32(float start, float end, int steps) {
+        float[] out = new float[steps];
+        if (steps == 1) {
+            out[0] = start;
+            return out;
+        }
+        float step = (end - start) / (float) (steps - 1);
+        int half = steps / 2;
+        int lanes = 8;
+        int vec = steps / lanes * lanes;
+        for (int b = 0; b < vec; b += lanes) {
+            float base = b < half ? start + step * (float) b : end - step * (float) (steps - b - 1);
+            for (int i = 0; i < lanes; i++) {
+                out[b + i] = base + (float) i * step;
+            }
+        }
+        for (int i = vec; i < steps; i++) {
+            out[i] = i < half ? start + step * (float) i : end - step * (float) (steps - i - 1);
+        }
+        return out;
     }
 
     /** [nMels, nFft/2 + 1] row-major. */

@@ -1,0 +1,55 @@
+package dev.tessera.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.runtime.LogMelConfig.FilterbankArithmetic;
+import dev.tessera.runtime.io.Npy;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@link MelFilterbank#torchaudio} against torchaudio 0.13's own {@code melscale_fbanks} (float32, PyTorch's scalar
+ * CPU path), saved by src/test/resources/logmel/make_torchaudio_fbanks.py.
+ */
+class MelFilterbankTorchaudioTest {
+    static final Path DIR = Path.of("src/test/resources/logmel");
+
+    @ParameterizedTest
+    @ValueSource(ints = {80, 128})
+    void bitIdenticalToTorchaudio(int nMels) throws Exception {
+        Npy.Array a = Npy.read(DIR.resolve("torchaudio_fbanks_" + nMels + ".npy"));
+        assertArrayEquals(new long[] {nMels, 201}, a.shape());
+        float[] ref = a.requireFloats();
+        LogMelConfig cfg = LogMelConfig.whisper(nMels).withFilterbankArithmetic(FilterbankArithmetic.TORCHAUDIO_FLOAT32);
+        float[] ours = MelFilterbank.of(cfg);
+        float[] dbl = MelFilterbank.of(LogMelConfig.whisper(nMels));
+        int differ = 0;
+        double dblDiff = 0;
+        for (int i = 0; i < ref.length; i++) {
+            if (ours[i] != ref[i]) { // by value (torch.max gives -0.0 for one weight 0)
+                differ++;
+                System.out.printf("  [%d, %d]: ours %s ref %s%n", i / 201, i % 201, ours[i], ref[i]);
+            }
+            dblDiff = Math.max(dblDiff, Math.abs(dbl[i] - ref[i]));
+        }
+        System.out.printf("mel_%d: torchaudio float32 filterbank %d weights differ; the double one differs by up to %.3g%n",
+                nMels, differ, dblDiff);
+        assertEquals(0, differ, "weights that differ from torchaudio's");
+        // the double-precision weights (Whisper's mel_filters.npz) are not torchaudio's: that is what this mode is for
+        assertTrue(dblDiff > 5e-8, "double vs torchaudio " + dblDiff);
+    }
+
+    @Test
+    void theDefaultStaysTheDoubleFilterbankAndWithersKeepTheChoice() {
+        assertEquals(FilterbankArithmetic.DOUBLE, LogMelConfig.whisper(80).filterbankArithmetic());
+        LogMelConfig t = LogMelConfig.whisper(128).withFilterbankArithmetic(FilterbankArithmetic.TORCHAUDIO_FLOAT32);
+        assertEquals(FilterbankArithmetic.TORCHAUDIO_FLOAT32, t.unpadded().filterbankArithmetic());
+        assertEquals(FilterbankArithmetic.TORCHAUDIO_FLOAT32, t.withNMels(80).filterbankArithmetic());
+        assertEquals(FilterbankArithmetic.TORCHAUDIO_FLOAT32,
+                t.withFinish(2, true, 1e-10f, true, true).filterbankArithmetic());
+    }
+}
