@@ -8,6 +8,8 @@ transformers' ViTImageProcessor does with Pillow 9.4 (qa_vit.hf_preprocess).
                  wide.png (32x20) and ref_logits.npy
   vit-floor/     image_size 20, patch_size 8: transformers' convolution sees the top-left 16x16 (4 patches);
                  pixels.npy [2, 3, 20, 20] and ref_logits.npy (torchvision at 16 px on the cropped pixels)
+  vit-one-label/ num_labels 1 (no id2label), patch 7 on 21 px, hidden 42 / 3 heads, 1 layer, eps 1e-5:
+                 pixels.npy [3, 3, 21, 21] and ref_logits.npy [3, 1] (made last: the fixtures above are unchanged)
 """
 import json
 import os
@@ -45,6 +47,12 @@ with torch.no_grad():
 d = os.path.join(HERE, 'vit-floor')
 ref = qa_vit.make_vit(d, image=20, patch=8, hidden=16, layers=1, heads=2, mlp=24, classes=4, eps=1e-12)
 px = torch.randn(2, 3, 20, 20)
+np.save(os.path.join(d, 'pixels.npy'), px.numpy())
+with torch.no_grad():
+    np.save(os.path.join(d, 'ref_logits.npy'), ref(px).numpy())
+d = os.path.join(HERE, 'vit-one-label')
+ref = qa_vit.make_vit(d, image=21, patch=7, hidden=42, layers=1, heads=3, mlp=50, classes=1, eps=1e-5, labels='none')
+px = torch.randn(3, 3, 21, 21)
 np.save(os.path.join(d, 'pixels.npy'), px.numpy())
 with torch.no_grad():
     np.save(os.path.join(d, 'ref_logits.npy'), ref(px).numpy())

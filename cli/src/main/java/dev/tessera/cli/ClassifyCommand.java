@@ -25,6 +25,8 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code tessera classify IMAGE... --model DIR [--top K] [--batch N] [--device cpu|cuda] [--json]
  * [--logits-out FILE.npy]}: ViT image classification. IMAGE: files, folders, or one .npy of preprocessed pixels.
+ * The probabilities shown are the softmax of the logits, or their sigmoid when the model has one class
+ * ({@code num_labels: 1}), as transformers' pipelines show them.
  */
 @Command(name = "classify", description = "Classify images with a ViT checkpoint (ViTForImageClassification).")
 final class ClassifyCommand implements Callable<Integer> {
@@ -96,7 +98,8 @@ final class ClassifyCommand implements Callable<Integer> {
         ObjectMapper om = new ObjectMapper();
         ArrayNode arr = om.createArrayNode();
         for (int i = 0; i < names.size(); i++) {
-            float[] p = softmax(all, i * c, c);
+            // one class: a sigmoid (as transformers' classification pipelines do; a softmax would always say 1.0)
+            float[] p = c == 1 ? new float[] {(float) (1 / (1 + Math.exp(-all[i])))} : softmax(all, i * c, c);
             Integer[] order = new Integer[c];
             for (int j = 0; j < c; j++) {
                 order[j] = j;

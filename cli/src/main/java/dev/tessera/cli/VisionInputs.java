@@ -44,7 +44,10 @@ final class VisionInputs {
                     throw new IllegalArgumentException(p + ": pixels must be float32 [N, C, H, W], got shape "
                             + java.util.Arrays.toString(npy.shape()));
                 }
-                npy.requireFloats();
+                if (npy.dtype() != Npy.DType.F32) { // e.g. an int32 .npy
+                    throw new IllegalArgumentException(p + ": pixels must be float32 [N, C, H, W], got "
+                            + npy.dtype() + " " + java.util.Arrays.toString(npy.shape()));
+                }
                 for (int i = 0; i < npy.shape()[0]; i++) {
                     names.add(p.getFileName() + "[" + i + "]");
                 }

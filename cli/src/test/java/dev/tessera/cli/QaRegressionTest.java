@@ -55,6 +55,28 @@ class QaRegressionTest {
         assertTrue(c.err().contains("model_type \"vit\" is not a Llama-style decoder"), c.err());
     }
 
+    @Test
+    void aOneClassViTShowsTheSigmoidOfItsLogit(@TempDir Path tmp) throws Exception {
+        // num_labels 1: the probability shown was the softmax over one class, always 1.0000; transformers' pipelines
+        // show sigmoid(logit) for a single label
+        Path dir = QA.resolve("vit-one-label");
+        classifyMatchesReference(tmp, dir, "pixels.npy", "classify 1-class ViT: logits rel err vs torchvision");
+        ChatCommandTest.Run r = VisionCommandsTest.run("classify", dir.resolve("pixels.npy").toString(), "--model",
+                dir.toString(), "--json", "--top", "3");
+        assertEquals(0, r.code(), r.err());
+        com.fasterxml.jackson.databind.JsonNode js = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+        float[] ref = Npy.read(dir.resolve("ref_logits.npy")).requireFloats();
+        assertEquals(ref.length, js.size());
+        for (int i = 0; i < ref.length; i++) {
+            com.fasterxml.jackson.databind.JsonNode top = js.get(i).get("top");
+            assertEquals(1, top.size(), "--top 3 of one class");
+            assertEquals("LABEL_0", top.get(0).get("label").asText());
+            double p = top.get(0).get("prob").asDouble();
+            double want = 1 / (1 + Math.exp(-ref[i]));
+            assertTrue(Math.abs(p - want) <= 1e-5, "image " + i + ": prob " + p + ", sigmoid of torchvision's logit " + want);
+        }
+    }
+
     /** classify INPUT (a file in dir) --logits-out, compared with dir/ref_logits.npy (relative error <= 1e-4). */
     private static void classifyMatchesReference(Path tmp, Path dir, String input, String what) throws Exception {
         Path logits = tmp.resolve("l.npy");

@@ -146,6 +146,13 @@ class VisionCommandsTest {
             {"embed", "--model", "minilm", "--text", "a", "--dtype", "bf16"},
         };
         ChatCommandTest.assertOneLineErrors(cases);
+        // int32 pixels: used to be "expected a float32 array, got I32 [...]" (no file name, exit 1)
+        Path ints = tmp.resolve("ints.npy");
+        Npy.writeInts(ints, new int[2 * 3 * 4 * 4], 2, 3, 4, 4);
+        ChatCommandTest.Run r = run("classify", ints.toString(), "--model", VIT.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().strip().equals("error: " + ints + ": pixels must be float32 [N, C, H, W], got I32 [2, 3, 4, 4]"),
+                r.err());
         // 1x1 image works
         ChatCommandTest.Run one = run("classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString());
         assertEquals(0, one.code(), one.err());
