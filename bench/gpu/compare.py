@@ -4,7 +4,7 @@
 usage: compare.py [--kind matmul|attention] TESSERA_JSON TORCH_JSON [--out SUMMARY_JSON]
   matmul (default): GpuMatmulBench vs torch_matmul.py, one row per (size, dtype).
   attention: GpuAttentionBench vs attention_torch.py, one row per (seq, head_dim, B*H, causal) with a column per
-             Tessera kernel (the records' "kernel" field: v1, v2) and each kernel's ratio to SDPA.
+             Tessera kernel (the records' "kernel" field: v1, v2, wgmma) and each kernel's ratio to SDPA.
 Missing or failed inputs are shown as such; the exit status is 0 whenever the table could be printed.
 """
 import argparse
@@ -77,10 +77,12 @@ def attention(ts, pt, out):
             fell = " (ran %s)" % ran if ran and ran != k else ""
             if "error" in r:
                 checks.append("%s FAILED" % k)
+            elif "skipped" in r:
+                checks.append("%s skipped" % k)
             elif r.get("checkRelErr") is not None:
                 checks.append("%s %.1e%s%s" % (k, r["checkRelErr"], "" if r.get("checkOk") else "!", fell))
             entry["kernels"][k] = {"tflops": tt, "ratio": ratio, "kernelUsed": ran, "checkRelErr": r.get("checkRelErr"),
-                                   "checkOk": r.get("checkOk"), "error": r.get("error")}
+                                   "checkOk": r.get("checkOk"), "error": r.get("error"), "skipped": r.get("skipped")}
         line += "  " + ", ".join(checks)
         print(line)
         summary.append(entry)

@@ -340,9 +340,10 @@ if [ "$skip_bench" = 1 ]; then
 else
   bench_pair matmul dev.tessera.bench.GpuMatmulBench --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" \
       --target-ms "$target_ms" -- torch_matmul.py --sizes "$sizes" --dtypes "$dtypes" --reps "$reps" --target-ms "$target_ms"
-  # attention: both tensor-core kernels (v1 = flash_mma, v2 = flash_mma_v2) in the same run, plus the ViT-B/16
-  # shape (64x12x197x64); the summary prints v1 / SDPA and v2 / SDPA (compare.py --kind attention)
-  bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels v1,v2 --extra 64x12x197x64 --reps "$reps" \
+  # attention: the tensor-core kernels (v1 = flash_mma, v2 = flash_mma_v2, wgmma = flash_wgmma: sm_90a, not run on a
+  # GPU before; skipped with a note on cards other than cc 9.0) in the same run, plus the ViT-B/16 shape
+  # (64x12x197x64); the summary prints each kernel / SDPA (compare.py --kind attention)
+  bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels v1,v2,wgmma --extra 64x12x197x64 --reps "$reps" \
       -- attention_torch.py --extra 64x12x197x64 --reps "$reps"
   bench_pair logmel dev.tessera.bench.GpuLogMelBench --batch 64 --n-mels 80,128 --reps "$reps" \
       -- logmel_torch.py --batch 64 --n-mels 80,128 --reps "$reps"

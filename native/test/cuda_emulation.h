@@ -1,7 +1,8 @@
-// What the CPU emulations of our CUDA kernels share (attention_v2_emulated.cpp, attention_simt_emulated.cpp):
+// What the CPU emulations of our CUDA kernels share (attention_v2_emulated.cpp, attention_simt_emulated.cpp,
+// attention_wgmma_emulated.cpp):
 // the float64 reference attention row, the CUDA keywords as no-ops, dim3 / threadIdx / blockIdx / gridDim, and a
-// block run as std::threads with a
-// 128-thread barrier for __syncthreads and a 32-thread barrier per warp for warp-collective operations. A warp
+// block run as std::threads (128 unless told otherwise) with a block-wide barrier for __syncthreads and a 32-thread
+// barrier per warp for warp-collective operations. A warp
 // exchange (shuffle, vote) writes this lane's slot of one of two parity buffers, waits on the warp barrier and
 // reads the others: a slot is written again two exchanges later, after every lane passed the barrier in between.
 #ifndef TESSERA_NATIVE_TEST_CUDA_EMULATION_H
@@ -41,15 +42,16 @@ inline thread_local int parity = 0;
 inline int lane() { return static_cast<int>(threadIdx.x) & 31; }
 inline Warp &warp() { return warps[threadIdx.x >> 5]; }
 
-// Runs `body` as the kThreads threads of block (x, y, z), each with its threadIdx / blockIdx and a fresh parity.
+// Runs `body` as the `threads` (a multiple of 32; kThreads unless told) threads of block (x, y, z), each with its
+// threadIdx / blockIdx and a fresh parity.
 template <typename Body>
-void run_block(unsigned x, unsigned y, unsigned z, Body body) {
-  std::barrier<> bar(kThreads);
-  std::vector<Warp> w(kThreads / 32);
+void run_block(unsigned x, unsigned y, unsigned z, Body body, int threads = kThreads) {
+  std::barrier<> bar(threads);
+  std::vector<Warp> w(static_cast<size_t>(threads / 32));
   block_bar = &bar;
   warps = w.data();
   std::vector<std::thread> th;
-  for (int t = 0; t < kThreads; ++t) {
+  for (int t = 0; t < threads; ++t) {
     th.emplace_back([=] {
       threadIdx = {static_cast<unsigned>(t), 0, 0};
       blockIdx = {x, y, z};

@@ -84,6 +84,12 @@ TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v
  *       128); head_dim 64 and 128, scale > 0, 16-byte aligned buffers, where the device gives a block enough shared
  *       memory (91 KiB for head_dim 64, 102.5 KiB for 128: sm_80 and sm_90 yes, sm_86 / sm_89 only head_dim 64);
  *       other cases fall back to V1;
+ *   WGMMA: NOT YET RUN ON A GPU, opt-in only (AUTO never picks it). Hopper warpgroup MMA (wgmma.mma_async, sm_90a
+ *       SASS only): 128 query rows per block (2 warpgroups x 64), double-buffered 128-key tiles in 128-byte-swizzled
+ *       shared memory, P from registers; head_dim 64 and 128, scale > 0, 16-byte aligned buffers; other cases fall
+ *       back to V1. On a device other than compute capability 9.0 (or a library built without it) the F16/BF16
+ *       tensor-core path returns TSR_ERR_UNSUPPORTED with a message instead; the SIMT paths (F32, decode,
+ *       head_dim > 128) are unaffected by the choice;
  *   AUTO: the library's choice: V2 for head_dim 128 without a causal mask (1.2x V1 there on an H100), else V1.
  * All variants compute the same function (same masks, zero rows and NaN propagation); results differ only by
  * fp32 rounding order.
@@ -98,6 +104,7 @@ TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v
 #define TSR_ATTENTION_KERNEL_V2 2
 #define TSR_ATTENTION_KERNEL_SIMT 3
 #define TSR_ATTENTION_KERNEL_SIMT_ROWS 4
+#define TSR_ATTENTION_KERNEL_WGMMA 5 /* flash_wgmma: sm_90a, cc 9.0 only, not yet run on a GPU (opt-in) */
 
 /* Bytes of device workspace tsr_cuda_attention needs for these sizes on the current device (0 if none),
  * or a negative status (-TSR_ERR_ARG, -TSR_ERR_NO_CUDA, -(TSR_ERR_CUDA_BASE + err)) with a message. */
@@ -105,16 +112,16 @@ TSR_API int64_t tsr_cuda_attention_workspace_bytes(int dtype, int64_t batch, int
                                                    int64_t seq_q, int64_t seq_k, int64_t head_dim);
 /* Queues the attention on `stream`. workspace: device memory of at least the size returned by
  * tsr_cuda_attention_workspace_bytes for the same sizes (may be NULL when that is 0; the workspace does not
- * depend on `kernel`). kernel: TSR_ATTENTION_KERNEL_AUTO, _V1 or _V2 (see above). No sync. */
+ * depend on `kernel`). kernel: TSR_ATTENTION_KERNEL_AUTO, _V1, _V2 or _WGMMA (see above). No sync. */
 TSR_API int tsr_cuda_attention(int dtype, const void *q, const void *k, const void *v, void *out, int64_t batch,
                                int64_t heads_q, int64_t heads_kv, int64_t seq_q, int64_t seq_k, int64_t head_dim,
                                int64_t kv_capacity, const void *key_mask, int mask_dtype, float scale, int causal,
                                void *workspace, int64_t workspace_bytes, void *stream, int kernel);
 
 /* The kernel that the calling thread's last successful tsr_cuda_attention queued: TSR_ATTENTION_KERNEL_V1
- * (flash_mma), _V2 (flash_mma_v2), _SIMT (flash_simt, with flash_combine when split), _SIMT_ROWS
- * (flash_simt_rows), or 0 (none yet, or a call
- * with seq_q == 0). For tests and benchmarks: which kernel AUTO or a fallback picked. */
+ * (flash_mma), _V2 (flash_mma_v2), _WGMMA (flash_wgmma), _SIMT (flash_simt, with flash_combine when split),
+ * _SIMT_ROWS (flash_simt_rows), or 0 (none yet, or a call with seq_q == 0). For tests and benchmarks: which kernel
+ * AUTO or a fallback picked. */
 TSR_API int tsr_cuda_attention_last_kernel(void);
 
 #ifdef __cplusplus

@@ -32,6 +32,13 @@
 //     also split along the keys (flash-decoding): each split writes an unnormalised partial result and
 //     its (max, sum) to the workspace, and flash_combine merges them by log-sum-exp.
 //
+//  1c. flash_wgmma (attention_wgmma.cuh / attention_wgmma.cu, design notes there): Hopper warpgroup MMA
+//     (wgmma.mma_async m64nNk16, operands in 128-byte-swizzled shared memory through descriptors, P from registers)
+//     for F16 / BF16 with head_dim 64 and 128: 128 query rows per block (2 warpgroups x 64), double-buffered tiles
+//     of 128 keys. NOT YET RUN ON A GPU: opt-in only (TSR_ATTENTION_KERNEL_WGMMA; AUTO never picks it), compiled for
+//     sm_90a in its own translation unit, refused (TSR_ERR_UNSUPPORTED) on devices other than compute capability 9.0;
+//     on 9.0 the cases it does not cover run flash_mma. native/test/attention_wgmma_emulated.cpp runs its code on
+//     the CPU (wgmma emulated from the PTX ISA's descriptor and fragment rules) against a float64 reference.
 // Scores are kept in the log2 domain (scale * log2(e) folded into the score) and exponentiated with exp2f.
 // Every launch is checked; no device synchronisation.
 #include <atomic>
@@ -44,6 +51,11 @@
 namespace tsr {
 namespace cuda {
 namespace attn {
+
+#if TSR_WITH_WGMMA
+// flash_wgmma for a TSR_ATTENTION_KERNEL_WGMMA request (attention_wgmma.cu, compiled for sm_90a only).
+int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used);
+#endif
 
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -698,8 +710,8 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
   int st = check_args(fn, dtype, batch, heads_q, heads_kv, seq_q, seq_k, head_dim);
   if (st != TSR_OK) return st;
   TSR_ARG_FAIL_IF(kernel != TSR_ATTENTION_KERNEL_AUTO && kernel != TSR_ATTENTION_KERNEL_V1 &&
-                      kernel != TSR_ATTENTION_KERNEL_V2,
-                  "%s: kernel %d is not TSR_ATTENTION_KERNEL_AUTO, _V1 or _V2", fn, kernel);
+                      kernel != TSR_ATTENTION_KERNEL_V2 && kernel != TSR_ATTENTION_KERNEL_WGMMA,
+                  "%s: kernel %d is not TSR_ATTENTION_KERNEL_AUTO, _V1, _V2 or _WGMMA", fn, kernel);
   TSR_ARG_FAIL_IF(kv_capacity < seq_k, "%s: kv_capacity %lld < seq_k %lld", fn, (long long)kv_capacity,
                   (long long)seq_k);
   TSR_ARG_FAIL_IF(key_mask != nullptr && mask_dtype != TSR_I32 && mask_dtype != TSR_I64,
@@ -724,6 +736,22 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     // AUTO: flash_mma_v2 for head_dim 128 without a causal mask, where it measured 1.2x flash_mma on an H100
     // (bench/results/gpu: 251-279 vs 209-231 TFLOP/s); flash_mma elsewhere (head_dim 64 and causal: v1 equal or
     // faster, 1.0-1.4x).
+    // WGMMA: opt-in only (not yet run on a GPU); refused on devices other than cc 9.0, and where libtessera was built
+    // without it; on cc 9.0 the cases it does not cover fall through to flash_mma.
+    if (kernel == TSR_ATTENTION_KERNEL_WGMMA) {
+#if TSR_WITH_WGMMA
+      bool used = false;
+      st = try_wgmma(dtype, a, batch, s, &used);
+      if (st != TSR_OK) return st;
+      if (used) {
+        g_last_kernel = TSR_ATTENTION_KERNEL_WGMMA;
+        return TSR_OK;
+      }
+#else
+      tsr::set_last_error("%s: libtessera was built without the WGMMA kernel (sm_90a; -DTESSERA_CUDA_WGMMA=OFF)", fn);
+      return TSR_ERR_UNSUPPORTED;
+#endif
+    }
     if (kernel == TSR_ATTENTION_KERNEL_V2 || (kernel == TSR_ATTENTION_KERNEL_AUTO && head_dim == 128 && !causal)) {
       bool used = false;
       st = dtype == TSR_BF16 ? try_mma_v2<__nv_bfloat16>(a, batch, s, &used) : try_mma_v2<__half>(a, batch, s, &used);

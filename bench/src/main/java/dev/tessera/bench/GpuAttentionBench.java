@@ -29,11 +29,14 @@ import java.util.SplittableRandom;
  * attention of ViT-B/16 at batch 64), causal and not. FLOPs = 4·B·H·Sq·Sk·D, halved for causal (as PyTorch's
  * flash-attention benchmarks count it).
  *
- * <p>Every case runs each tensor-core kernel of {@code --kernels} (default {@code v1,v2}: {@link
- * Attention.CudaKernel#V1} and {@link Attention.CudaKernel#V2}, chosen with {@link Attention#setCudaKernel}) on
- * the same inputs, one result record per (case, kernel) with a {@code kernel} field (the kernel asked for) and a
- * {@code kernelUsed} field (the one that ran: v1, v2 or simt, from tsr_cuda_attention_last_kernel; a V2 request
- * that fell back to V1 shows here). Per record: 3 warm-up calls,
+ * <p>Every case runs each tensor-core kernel of {@code --kernels} (default {@code v1,v2,wgmma}: {@link
+ * Attention.CudaKernel#V1}, {@link Attention.CudaKernel#V2} and {@link Attention.CudaKernel#WGMMA}, chosen with
+ * {@link Attention#setCudaKernel}) on the same inputs, one result record per (case, kernel) with a {@code kernel}
+ * field (the kernel asked for) and a {@code kernelUsed} field (the one that ran: v1, v2, wgmma or simt, from
+ * tsr_cuda_attention_last_kernel; a V2 request that fell back to V1 shows here). WGMMA (not yet run on a GPU before
+ * this benchmark's first run on an H100 / H200) is refused by devices other than compute capability 9.0: its records
+ * then carry a {@code skipped} field with the reason instead of timings, and do not count as failures. Per record:
+ * 3 warm-up calls,
  * a calibration to pick the calls per repetition (about {@code --target-ms}), then {@code --reps} repetitions
  * between two CUDA events on the backend stream; the best repetition is reported (and the median). Each call
  * allocates its output from the caching allocator and closes it.
@@ -43,7 +46,7 @@ import java.util.SplittableRandom;
  *
  * <pre>
  * GpuAttentionBench [--dtype bf16|fp16] [--seqs 1024,4096,16384] [--dims 64,128] [--tokens 131072]
- *                   [--extra 64x12x197x64] [--kernels v1,v2] [--device cuda:0] [--target-ms 200] [--reps 5]
+ *                   [--extra 64x12x197x64] [--kernels v1,v2,wgmma] [--device cuda:0] [--target-ms 200] [--reps 5]
  *                   [--out gpu-attention-tessera.json]
  * </pre>
  * Exit status: 0 all cases ran and passed the check, 1 a check failed or a case threw, 3 CUDA unavailable.
@@ -59,7 +62,7 @@ public final class GpuAttentionBench {
         String seqs = "1024,4096,16384";
         String dims = "64,128";
         String extra = "64x12x197x64";
-        String kernels = "v1,v2";
+        String kernels = "v1,v2,wgmma";
         long tokens = 131072; // B*H*seq per case
         String dev = "cuda:0";
         double targetMs = 200;
@@ -79,7 +82,7 @@ public final class GpuAttentionBench {
                 case "--out" -> out = Path.of(args[++i]);
                 case "-h", "--help" -> {
                     System.out.println("usage: GpuAttentionBench [--dtype bf16|fp16] [--seqs 1024,4096,16384]"
-                            + " [--dims 64,128] [--tokens 131072] [--extra 64x12x197x64] [--kernels v1,v2]"
+                            + " [--dims 64,128] [--tokens 131072] [--extra 64x12x197x64] [--kernels v1,v2,wgmma]"
                             + " [--device cuda:0] [--target-ms 200] [--reps 5] [--out FILE]");
                     return;
                 }
@@ -199,6 +202,11 @@ public final class GpuAttentionBench {
                     System.out.printf(Locale.ROOT, "%-6d %4d %4d %-7s %-6s %10.3f %10.3f %9.1f %8s%n", seq, d, b * h,
                             causal, kname, t[1], t[2], flop / (t[1] * 1e-3) / 1e12,
                             good ? "ok" : String.format(Locale.ROOT, "FAIL %.1e", err));
+                } catch (UnsupportedOperationException e) {
+                    // WGMMA on a device other than compute capability 9.0: refused before any launch, not a failure
+                    r.put("skipped", e.getMessage());
+                    System.out.printf(Locale.ROOT, "%-6d %4d %4d %-7s %-6s skipped: %s%n", seq, d, b * h, causal, kname,
+                            e.getMessage());
                 } catch (RuntimeException e) {
                     ok = false;
                     r.put("error", e.toString());
@@ -220,11 +228,12 @@ public final class GpuAttentionBench {
         return ok;
     }
 
-    /** tsr_cuda_attention_last_kernel's value as the name used in the results (v1, v2, simt). */
+    /** tsr_cuda_attention_last_kernel's value as the name used in the results (v1, v2, wgmma, simt). */
     private static String kernelName(int code) {
         return switch (code) {
             case AttentionNative.KERNEL_V1 -> "v1";
             case AttentionNative.KERNEL_V2 -> "v2";
+            case AttentionNative.KERNEL_WGMMA -> "wgmma";
             case AttentionNative.KERNEL_SIMT -> "simt";
             case AttentionNative.KERNEL_SIMT_ROWS -> "simt_rows";
             default -> "none";

@@ -53,9 +53,10 @@ import java.util.Locale;
  * The F16 / BF16 tensor-core path has two kernels computing the same function ({@link CudaKernel}): {@code V1}
  * and the faster-by-design {@code V2} (128-row query blocks, double-buffered key tiles; head_dim 64 and 128,
  * other sizes fall back to V1). {@code AUTO}, the default, takes V2 for head_dim 128 without a causal mask (1.2×
- * V1 there on an H100) and V1 elsewhere. Chosen process-wide by
+ * V1 there on an H100) and V1 elsewhere. A third kernel, {@code WGMMA} (Hopper warpgroup MMA, compute capability 9.0
+ * only), is opt-in and not yet run on a GPU: {@code AUTO} never picks it. Chosen process-wide by
  * {@link #setCudaKernel}, or at start-up by the system property {@code tessera.cuda.attention} (or the
- * environment variable {@code TESSERA_CUDA_ATTENTION}) = {@code auto | v1 | v2}.
+ * environment variable {@code TESSERA_CUDA_ATTENTION}) = {@code auto | v1 | v2 | wgmma}.
  *
  * <p>Every argument is checked before any native call: open tensors ({@link IllegalStateException}), ranks,
  * batch, head counts, head_dim, dtypes, devices and mask shape ({@link IllegalArgumentException} naming the
@@ -66,7 +67,7 @@ public final class Attention {
     /** Largest head_dim the kernels accept. */
     public static final int MAX_HEAD_DIM = 256;
 
-    /** System property choosing the {@link CudaKernel} ({@code auto}, {@code v1} or {@code v2}). */
+    /** System property choosing the {@link CudaKernel} ({@code auto}, {@code v1}, {@code v2} or {@code wgmma}). */
     public static final String CUDA_KERNEL_PROPERTY = "tessera.cuda.attention";
     /** Environment variable read when {@link #CUDA_KERNEL_PROPERTY} is not set. */
     public static final String CUDA_KERNEL_ENV = "TESSERA_CUDA_ATTENTION";
@@ -85,10 +86,18 @@ public final class Attention {
          * 128 query rows per block (32 per warp), double-buffered key tiles; head_dim 64 and 128 with a positive
          * scale on devices with enough shared memory per block (sm_80, sm_90); other cases run {@link #V1}.
          */
-        V2;
+        V2,
+        /**
+         * NOT YET RUN ON A GPU; opt-in only ({@link #AUTO} never picks it). Hopper warpgroup MMA ({@code
+         * wgmma.mma_async}, code for sm_90a only): 128 query rows per block in two warpgroups, double-buffered 128-key
+         * tiles in swizzled shared memory; head_dim 64 and 128 with a positive scale, other cases run {@link #V1}.
+         * On a device other than compute capability 9.0 (H100 / H200) the F16 / BF16 tensor-core calls throw
+         * {@link UnsupportedOperationException} (the SIMT paths are unaffected).
+         */
+        WGMMA;
 
         /**
-         * Parses {@code auto}, {@code v1} or {@code v2} (any case, surrounding blanks ignored).
+         * Parses {@code auto}, {@code v1}, {@code v2} or {@code wgmma} (any case, surrounding blanks ignored).
          *
          * @throws IllegalArgumentException for any other value
          */
@@ -98,8 +107,9 @@ public final class Attention {
                 case "auto" -> AUTO;
                 case "v1" -> V1;
                 case "v2" -> V2;
-                default -> throw new IllegalArgumentException("CUDA attention kernel must be auto, v1 or v2, got '"
-                        + value + "'");
+                case "wgmma" -> WGMMA;
+                default -> throw new IllegalArgumentException("CUDA attention kernel must be auto, v1, v2 or wgmma,"
+                        + " got '" + value + "'");
             };
         }
     }
@@ -113,7 +123,7 @@ public final class Attention {
      * property {@value #CUDA_KERNEL_PROPERTY}, else the environment variable {@value #CUDA_KERNEL_ENV}, else
      * {@link CudaKernel#AUTO}.
      *
-     * @throws IllegalArgumentException if the property or variable holds something other than auto, v1, v2
+     * @throws IllegalArgumentException if the property or variable holds something other than auto, v1, v2, wgmma
      */
     public static CudaKernel cudaKernel() {
         CudaKernel k = cudaKernel;

@@ -589,15 +589,16 @@ class AttentionTest {
                 Attention.Options.defaults().withKeyPaddingMask(m)));
     }
 
-    /** The CUDA kernel knob: auto / v1 / v2 in any case, anything else refused with the value named. */
+    /** The CUDA kernel knob: auto / v1 / v2 / wgmma in any case, anything else refused with the value named. */
     @Test
     void cudaKernelChoiceParsesAndSets() {
         assertEquals(Attention.CudaKernel.AUTO, Attention.CudaKernel.parse("auto"));
         assertEquals(Attention.CudaKernel.V1, Attention.CudaKernel.parse("V1"));
         assertEquals(Attention.CudaKernel.V2, Attention.CudaKernel.parse(" v2 "));
+        assertEquals(Attention.CudaKernel.WGMMA, Attention.CudaKernel.parse("WGMMA"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Attention.CudaKernel.parse("v3"));
-        assertTrue(e.getMessage().contains("'v3'") && e.getMessage().contains("auto, v1 or v2"), e.getMessage());
+        assertTrue(e.getMessage().contains("'v3'") && e.getMessage().contains("auto, v1, v2 or wgmma"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Attention.CudaKernel.parse(null));
         Attention.CudaKernel before = Attention.cudaKernel();
         try {

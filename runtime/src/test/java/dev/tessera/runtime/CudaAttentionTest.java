@@ -5,8 +5,10 @@ import static dev.tessera.runtime.AttentionTest.reference;
 import static dev.tessera.runtime.TestSupport.assertRel;
 import static dev.tessera.runtime.TestSupport.assertShape;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.bindings.NativeLibrary;
 import dev.tessera.bindings.cuda.CudaRuntime;
 import dev.tessera.bindings.jni.AttentionNative;
 import java.util.ArrayList;
@@ -24,8 +26,11 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@link Attention} on CUDA against the CPU op (libtessera's CPU kernel, checked by {@link AttentionTest}) and,
  * for the smaller cases, the float64 reference: F32 (SIMT kernel, split-KV decode) ≤ 1e-5; F16 / BF16
  * (tensor-core kernel for head_dim ≤ 128, SIMT beyond, split-KV for decode) ≤ 1e-2 against the fp32 result,
- * every F16 / BF16 case with both tensor-core kernels ({@link Attention.CudaKernel#V1}, {@link
- * Attention.CudaKernel#V2}).
+ * every F16 / BF16 case with each tensor-core kernel ({@link Attention.CudaKernel#V1}, {@link
+ * Attention.CudaKernel#V2}, {@link Attention.CudaKernel#WGMMA}). WGMMA has not yet run on a GPU: on a compute
+ * capability 9.0 device these cases are its first test against the CPU (and, for the {@code withRef} cases, the
+ * float64 reference); on any other device each of its tensor-core cases must be refused cleanly
+ * ({@link UnsupportedOperationException} naming the kernel, no launch).
  * Device outputs are poisoned with NaN first (a NaN block of the output's size is allocated and released; the
  * caching allocator hands it back). Skipped, with the reason, where CUDA is unavailable.
  */
@@ -70,9 +75,12 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gk = Tensor.of(kc, GPU, b, hkv, cap, d).to(dtype);
         Tensor gv = Tensor.of(vc, GPU, b, hkv, cap, d).to(dtype);
         poisonGpu(dtype, (long) b * hq * sq * d);
-        Tensor gpu = withKernel(kernel, () -> Attention.decode(gq, gk, gv, len, gpuOpt));
         String what = String.format("cuda %s kernel %s B%d Hq%d Hkv%d Sq%d Sk%d(cap %d) D%d causal=%s mask=%s",
                 dtype, kernel, b, hq, hkv, sq, len, cap, d, causal, mask);
+        Tensor gpu = runKernel(kernel, dtype, sq, d, what, () -> Attention.decode(gq, gk, gv, len, gpuOpt));
+        if (gpu == null) {
+            return; // refused, as it must be here
+        }
         assertKernel(expectedKernel(kernel, dtype, b, hq, hkv, sq, d, 1.0f, causal), what);
         assertShape(gpu, b, hq, sq, d);
         float[] g = gpu.toFloatArray();
@@ -113,7 +121,8 @@ class CudaAttentionTest extends CudaTestBase {
      * multiple of 4 up to 128) with at least two blocks of 16 rows per SM, SIMT_ROWS; SIMT for the other F32,
      * head_dim > 128 and 1-4 query rows; V2 when asked for, for head_dim 64 / 128 with a positive scale on a device
      * giving a block enough shared memory (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64), and by AUTO for head_dim 128
-     * without a causal mask; V1 otherwise. (The tests' buffers are fresh allocations, 16-byte aligned.)
+     * without a causal mask; WGMMA when asked for on a compute capability 9.0 device for head_dim 64 / 128 with a
+     * positive scale; V1 otherwise. (The tests' buffers are fresh allocations, 16-byte aligned.)
      */
     static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int b, int hq, int hkv, int sq, int d,
             float scale, boolean causal) {
@@ -126,6 +135,9 @@ class CudaAttentionTest extends CudaTestBase {
         if (dtype == DType.F32 || d > 128 || sq <= 4) {
             return AttentionNative.KERNEL_SIMT;
         }
+        if (kernel == Attention.CudaKernel.WGMMA) {
+            return (d == 64 || d == 128) && scale > 0 ? AttentionNative.KERNEL_WGMMA : AttentionNative.KERNEL_V1;
+        }
         boolean bigSmem = di.major() >= 9 || (di.major() == 8 && di.minor() == 0);
         boolean asked = kernel == Attention.CudaKernel.V2
                 || (kernel == Attention.CudaKernel.AUTO && d == 128 && !causal);
@@ -133,11 +145,39 @@ class CudaAttentionTest extends CudaTestBase {
         return v2 ? AttentionNative.KERNEL_V2 : AttentionNative.KERNEL_V1;
     }
 
+    /**
+     * Whether tsr_cuda_attention must refuse the request: WGMMA (sm_90a code only) on the F16 / BF16 tensor-core path
+     * (more than 4 query rows, head_dim up to 128) of a device other than compute capability 9.0, or of a library
+     * built without it ({@code tsr_cuda_archs} without sm_90a).
+     */
+    static boolean refused(Attention.CudaKernel kernel, DType dtype, int sq, int d) {
+        if (kernel != Attention.CudaKernel.WGMMA || dtype == DType.F32 || d > 128 || sq <= 4) {
+            return false;
+        }
+        CudaRuntime.DeviceInfo di = CudaRuntime.deviceInfo(GPU.index());
+        return !(di.major() == 9 && di.minor() == 0) || !NativeLibrary.cudaArchs().contains("sm_90a");
+    }
+
+    /**
+     * Runs {@code call} with the CUDA attention kernel set to {@code kernel}; where the request must be refused
+     * ({@link #refused}), asserts the clean refusal (an {@link UnsupportedOperationException} naming the WGMMA
+     * kernel) and returns null.
+     */
+    static <R> R runKernel(Attention.CudaKernel kernel, DType dtype, int sq, int d, String what, Supplier<R> call) {
+        if (!refused(kernel, dtype, sq, d)) {
+            return withKernel(kernel, call);
+        }
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> withKernel(kernel, call), what + ": WGMMA must be refused on this device");
+        assertTrue(e.getMessage().contains("WGMMA"), what + ": refusal message " + e.getMessage());
+        return null;
+    }
+
     /** Asserts which kernel the last CUDA attention call of this thread queued (a silent fallback must fail). */
     static void assertKernel(int expected, String what) {
         int got = AttentionNative.tsr_cuda_attention_last_kernel();
         assertEquals(expected, got, what + ": kernel that ran (1 = V1 flash_mma,"
-                + " 2 = V2 flash_mma_v2, 3 = SIMT flash_simt, 4 = SIMT_ROWS flash_simt_rows)");
+                + " 2 = V2 flash_mma_v2, 3 = SIMT flash_simt, 4 = SIMT_ROWS flash_simt_rows, 5 = WGMMA flash_wgmma)");
     }
 
     /** Runs {@code call} with the CUDA attention kernel set to {@code kernel}, restoring the previous choice. */
@@ -152,8 +192,9 @@ class CudaAttentionTest extends CudaTestBase {
     }
 
     /**
-     * F16 / BF16 cases, each run with both tensor-core kernels (V1 = flash_mma, V2 = flash_mma_v2; V2 falls back
-     * to V1 for head_dim other than 64 / 128, the SIMT kernel serves 1-4 query rows and head_dim above 128).
+     * F16 / BF16 cases, each run with every tensor-core kernel (V1 = flash_mma, V2 = flash_mma_v2, WGMMA =
+     * flash_wgmma; V2 and WGMMA fall back to V1 for head_dim other than 64 / 128, the SIMT kernel serves 1-4 query
+     * rows and head_dim above 128; WGMMA is refused on devices other than compute capability 9.0).
      * Columns: dtype, seed, B, Hq, Hkv, Sq, Sk, D, causal, mask.
      */
     static final String[] HALF_CASES = {
@@ -196,7 +237,7 @@ class CudaAttentionTest extends CudaTestBase {
     static Stream<Arguments> halfCases() {
         List<Arguments> out = new ArrayList<>();
         for (Attention.CudaKernel kernel : new Attention.CudaKernel[] {Attention.CudaKernel.V1,
-                Attention.CudaKernel.V2}) {
+                Attention.CudaKernel.V2, Attention.CudaKernel.WGMMA}) {
             for (String row : HALF_CASES) {
                 String[] f = row.split(",");
                 Object[] a = new Object[11];
@@ -222,7 +263,7 @@ class CudaAttentionTest extends CudaTestBase {
     }
 
     @ParameterizedTest(name = "kernel {0}")
-    @EnumSource(value = Attention.CudaKernel.class, names = {"V1", "V2"})
+    @EnumSource(value = Attention.CudaKernel.class, names = {"V1", "V2", "WGMMA"})
     void decodeOnSlicedCache(Attention.CudaKernel kernel) {
         compare(kernel, DType.F32, 41, 2, 8, 2, 1, 1777, 64, 4096, 1777, false, false, 1e-5, true);
         compare(kernel, DType.BF16, 42, 2, 8, 2, 4, 900, 128, 2048, 900, true, true, 1e-2, false);
@@ -251,7 +292,7 @@ class CudaAttentionTest extends CudaTestBase {
     /** A scale other than 1/sqrt(D), positive (V2 runs it) or negative (V2 hands it to V1), matches the CPU. */
     @ParameterizedTest(name = "{0} {1} D{2} scale {3}")
     @CsvSource({"V1, BF16, 64, 0.05", "V2, BF16, 64, 0.05", "V1, F16, 128, -0.1", "V2, F16, 128, -0.1",
-        "V2, BF16, 128, 0.2"})
+        "V2, BF16, 128, 0.2", "WGMMA, BF16, 64, 0.05", "WGMMA, F16, 128, -0.1", "WGMMA, BF16, 128, 0.2"})
     void customScaleMatchesCpu(Attention.CudaKernel kernel, DType dtype, int d, float scale) {
         int b = 2, h = 2, sq = 150, sk = 170;
         Qkv x = Qkv.of(81 + d, b, h, sq, sk, d, dtype, j -> 1);
@@ -259,7 +300,12 @@ class CudaAttentionTest extends CudaTestBase {
         float[] cpu = Attention.scaledDotProduct(Tensor.of(x.q(), b, h, sq, d), Tensor.of(x.k(), b, h, sk, d),
                 Tensor.of(x.v(), b, h, sk, d), opt).toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
-        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
+        Tensor out = runKernel(kernel, dtype, sq, d, kernel + " scale " + scale,
+                () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt));
+        if (out == null) {
+            return; // refused, as it must be here
+        }
+        float[] gpu = out.toFloatArray();
         assertKernel(expectedKernel(kernel, dtype, b, h, h, sq, d, scale, true), kernel + " scale " + scale);
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " scale " + scale + " vs CPU");
     }
@@ -270,7 +316,8 @@ class CudaAttentionTest extends CudaTestBase {
      */
     @ParameterizedTest(name = "{0} {1} D{2} causal={3}")
     @CsvSource({"V1, BF16, 64, false", "V2, BF16, 64, false", "V2, F16, 64, true", "V1, F16, 128, true",
-        "V2, F16, 128, true", "V2, BF16, 128, false"})
+        "V2, F16, 128, true", "V2, BF16, 128, false", "WGMMA, BF16, 64, false", "WGMMA, F16, 64, true",
+        "WGMMA, F16, 128, true", "WGMMA, BF16, 128, false"})
     void sharpeningScoresMatchCpu(Attention.CudaKernel kernel, DType dtype, int d, boolean causal) {
         int b = 1, h = 2, sq = 260, sk = 700;
         Qkv x = Qkv.of(91 + d, b, h, sq, sk, d, dtype, j -> 1 + j / 50.0f);
@@ -280,14 +327,19 @@ class CudaAttentionTest extends CudaTestBase {
                 Tensor.of(x.gk().toFloatArray(), b, h, sk, d), Tensor.of(x.gv().toFloatArray(), b, h, sk, d), opt)
                 .toFloatArray();
         poisonGpu(dtype, (long) b * h * sq * d);
-        float[] gpu = withKernel(kernel, () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt)).toFloatArray();
+        Tensor out = runKernel(kernel, dtype, sq, d, kernel + " sharpening keys",
+                () -> Attention.scaledDotProduct(x.gq(), x.gk(), x.gv(), opt));
+        if (out == null) {
+            return; // refused, as it must be here
+        }
+        float[] gpu = out.toFloatArray();
         assertKernel(expectedKernel(kernel, dtype, b, h, h, sq, d, 1.0f, causal), kernel + " sharpening keys");
         assertRel(gpu, cpu, 1e-2, "cuda " + dtype + " kernel " + kernel + " D" + d + " sharpening keys vs CPU");
     }
 
-    /** A NaN in one query row reaches that row's output only, with both tensor-core kernels. */
+    /** A NaN in one query row reaches that row's output only, with each tensor-core kernel. */
     @ParameterizedTest(name = "{0} {1} D{2}")
-    @CsvSource({"V1, BF16, 64", "V2, BF16, 64", "V1, F16, 128", "V2, F16, 128"})
+    @CsvSource({"V1, BF16, 64", "V2, BF16, 64", "V1, F16, 128", "V2, F16, 128", "WGMMA, BF16, 64", "WGMMA, F16, 128"})
     void nanReachesOnlyItsRow(Attention.CudaKernel kernel, DType dtype, int d) {
         Random rnd = new Random(71 + d);
         int sq = 200, sk = 300;
@@ -300,7 +352,11 @@ class CudaAttentionTest extends CudaTestBase {
         Tensor gk = Tensor.of(k, GPU, 1, 1, sk, d).to(dtype);
         Tensor gv = Tensor.of(v, GPU, 1, 1, sk, d).to(dtype);
         poisonGpu(dtype, (long) sq * d);
-        float[] out = withKernel(kernel, () -> Attention.scaledDotProduct(gq, gk, gv)).toFloatArray();
+        Tensor res = runKernel(kernel, dtype, sq, d, kernel + " NaN row", () -> Attention.scaledDotProduct(gq, gk, gv));
+        if (res == null) {
+            return; // refused, as it must be here
+        }
+        float[] out = res.toFloatArray();
         assertKernel(expectedKernel(kernel, dtype, 1, 1, 1, sq, d, 1.0f, false), kernel + " NaN row");
         for (int i = 0; i < sq; i++) {
             for (int c = 0; c < d; c++) {

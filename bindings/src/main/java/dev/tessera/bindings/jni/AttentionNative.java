@@ -55,16 +55,24 @@ public final class AttentionNative {
     public static final int KERNEL_SIMT = 3;
     /** {@code TSR_ATTENTION_KERNEL_SIMT_ROWS}: flash_simt_rows, the F32 prefill kernel (a last-kernel value only). */
     public static final int KERNEL_SIMT_ROWS = 4;
+    /**
+     * {@code TSR_ATTENTION_KERNEL_WGMMA}: flash_wgmma (Hopper wgmma, sm_90a; 128 query rows per block in two
+     * warpgroups, double-buffered 128-key tiles). Not yet run on a GPU; opt-in only (AUTO never picks it). On a
+     * device other than compute capability 9.0 the F16/BF16 tensor-core path returns {@code TSR_ERR_UNSUPPORTED}.
+     */
+    public static final int KERNEL_WGMMA = 5;
 
     /**
      * The kernel the calling thread's last successful {@link #tsr_cuda_attention} queued ({@link #KERNEL_V1},
-     * {@link #KERNEL_V2}, {@link #KERNEL_SIMT}, {@link #KERNEL_SIMT_ROWS}; 0 none yet): for tests and benchmarks.
+     * {@link #KERNEL_V2}, {@link #KERNEL_WGMMA}, {@link #KERNEL_SIMT}, {@link #KERNEL_SIMT_ROWS}; 0 none yet): for
+     * tests and benchmarks.
      */
     public static native int tsr_cuda_attention_last_kernel();
 
     /**
      * Queues the attention on {@code stream}; {@code kernel} is one of {@link #KERNEL_AUTO}, {@link #KERNEL_V1},
-     * {@link #KERNEL_V2} (F16/BF16 tensor-core path only; every kernel computes the same function).
+     * {@link #KERNEL_V2}, {@link #KERNEL_WGMMA} (F16/BF16 tensor-core path only; every kernel computes the same
+     * function).
      */
     public static native int tsr_cuda_attention(int dtype, @Cast("const void*") long q, @Cast("const void*") long k,
             @Cast("const void*") long v, @Cast("void*") long out, long batch, long headsQ, long headsKv, long seqQ,

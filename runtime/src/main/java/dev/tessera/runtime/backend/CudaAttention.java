@@ -30,6 +30,7 @@ final class CudaAttention {
             case AUTO -> AttentionNative.KERNEL_AUTO;
             case V1 -> AttentionNative.KERNEL_V1;
             case V2 -> AttentionNative.KERNEL_V2;
+            case WGMMA -> AttentionNative.KERNEL_WGMMA;
         };
     }
 

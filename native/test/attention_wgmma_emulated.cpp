@@ -1,0 +1,509 @@
+// Runs the code of flash_wgmma (native/src/cuda/attention_wgmma.cuh) on the CPU and checks it against a float64
+// attention: a check of its swizzled shared-memory layout, wgmma descriptors, fragment indexing, masks, online softmax
+// and double-buffer pipeline for build machines without a GPU (ctest runs it: native/CMakeLists.txt). The kernel has
+// NOT YET RUN ON A GPU; this emulation is the only execution it has had.
+//
+//   g++ -std=c++20 -O1 -pthread -fsanitize=address,undefined -I native/include -I native/src \
+//       native/test/attention_wgmma_emulated.cpp -o /tmp/attention_wgmma_emulated && /tmp/attention_wgmma_emulated
+//
+// Each block runs as 256 std::threads (cuda_emulation.h): two warpgroups of four warps. The PTX the kernel uses is
+// emulated from the PTX ISA's text, written independently of the kernel's own indexing (the kernel computes where it
+// stores; the shim computes where wgmma reads, from the descriptor alone):
+//  - wgmma.mma_async m64nNk16 (.f32 accumulators, .f16 / .bf16 inputs; PTX ISA 9.7.15 "Asynchronous Warpgroup Level
+//    Matrix Multiply-Accumulate"): the 128 threads of a warpgroup exchange their operands through a 128-thread
+//    barrier (descriptors and scale-d must agree across the warpgroup: checked); the product is computed when the
+//    thread's wgmma.wait_group retires its commit group, with the shared memory of that moment, so a missing wait,
+//    a tile overwritten before the wait, or accumulators read before it all give wrong results. A wgmma issued with
+//    no wgmma.fence since the last wait_group is counted as an error (section "wgmma.fence": required before the
+//    first wgmma and between register accesses and wgmma that use the same registers);
+//  - fragments (9.7.15.5.1.1 "Matrix Fragments for wgmma.mma_async.m64nNk16", its register fragment figures of A
+//    and of the accumulator D): warp i of the warpgroup holds rows 16i..16i+15; for lane l, g = l / 4, t = l % 4:
+//    D value v is row 16i + g + 8 ((v / 2) % 2), column 8 (v / 4) + 2t + (v % 2); A register r (two 16-bit halves
+//    h) is row 16i + g + 8 (r % 2), column 2t + h + 8 (r / 2);
+//  - shared memory through descriptors (9.7.15.5.1.2 "Shared Memory Matrix Layout", its "Strides" (leading / stride
+//    dimension byte offset) and "Matrix Descriptor Format" tables): bits 0-13 start address >> 4, 16-29 leading
+//    dimension byte offset >> 4, 32-45 stride dimension byte offset >> 4, 49-51 base offset, 62-63 swizzle mode
+//    (1 = 128-byte). 128-byte swizzle atoms are 8 rows of 128 bytes along the leading dimension. K-major (imm-trans
+//    0): element (mn, k) at start + (mn / 8) * SBO + (mn % 8) * 128 + 2k (the leading byte offset is not used for
+//    swizzled K-major layouts); MN-major (imm-trans-b 1): element (k, mn) at start + (mn / 64) * LBO + (k / 8) * SBO
+//    + (k % 8) * 128 + 2 (mn % 64). The 128-byte swizzle then XORs the 16-byte chunk index (address bits 4-6) with
+//    the row within the 1024-byte repeating pattern (bits 7-9), the pattern starting on 1024-byte boundaries (base
+//    offset 0). Only swizzle mode 1 and base offset 0 are accepted; a start address outside the first 128-byte row of
+//    a 1024-byte atom (our kernel never needs one: its k-steps move 32 bytes along that row) is counted as an error;
+//  - the async proxy (the wgmma.mma_async section's notes; "membar / fence" for fence.proxy.async): shared memory
+//    written through the generic proxy (st.shared, cp.async) must be made visible to wgmma by fence.proxy.async of the
+//    writer before the synchronisation that precedes the read. Every 16-byte chunk written is marked with its writer
+//    until that writer's next fence.proxy.async; a wgmma reading a marked chunk is an error;
+//  - cp.async (as in attention_v2_emulated.cpp): copies deferred until the cp.async.wait_group that covers them;
+//    EMU_CP_ASYNC=immediate lands them at issue. shfl.xor and bar.sync as cuda_emulation.h. ex2.approx is exp2f;
+//    16-bit values round to nearest even as the device does.
+// The dynamic shared memory starts at a shared-window address that is not 1024-byte aligned in some cases (0, 16 or
+// 784), which exercises the kernel's rounding of its base to the swizzle pattern.
+// What it cannot check: the hardware's actual reading of the descriptor fields (if our reading of the PTX ISA is
+// wrong, kernel and shim agree and both are wrong), timing, register pressure, ptxas's handling of the asynchronous
+// accumulators, and bank conflicts.
+// EMU_FUZZ=N adds N cases of random shapes.
+#define TSR_ATTENTION_WGMMA_EMULATED
+
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "tessera/tessera.h"
+
+// ---------------------------------------------------------------------------- CUDA shims
+#include "cuda_emulation.h"
+
+struct __nv_bfloat16 {
+  uint16_t bits;
+};
+struct __half {
+  uint16_t bits;
+};
+
+static uint16_t f2bf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+static float bf2f(uint16_t b) {
+  uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+static uint16_t f2h(float f) {
+  _Float16 h = static_cast<_Float16>(f);
+  uint16_t b;
+  std::memcpy(&b, &h, 2);
+  return b;
+}
+static float h2f(uint16_t b) {
+  _Float16 h;
+  std::memcpy(&h, &b, 2);
+  return static_cast<float>(h);
+}
+template <typename T>
+struct Bits;
+template <>
+struct Bits<__nv_bfloat16> {
+  static uint16_t from(float f) { return f2bf(f); }
+  static float to(uint16_t b) { return bf2f(b); }
+};
+template <>
+struct Bits<__half> {
+  static uint16_t from(float f) { return f2h(f); }
+  static float to(uint16_t b) { return h2f(b); }
+};
+
+namespace tsr {
+namespace cuda {
+namespace attn {
+namespace wg {
+alignas(1024) unsigned char wg_smem_raw[256 * 1024];  // the kernel's `extern __shared__` dynamic shared memory
+}  // namespace wg
+}  // namespace attn
+}  // namespace cuda
+}  // namespace tsr
+
+namespace emu {
+unsigned char *const smem = tsr::cuda::attn::wg::wg_smem_raw;
+constexpr size_t kSmemBytes = sizeof(tsr::cuda::attn::wg::wg_smem_raw);
+uint32_t window = 0;     // shared-window address of the dynamic allocation's first byte
+size_t smem_limit = 0;   // the launch's dynamic shared memory bytes: every access must stay below
+bool immediate = false;  // cp.async lands at issue (EMU_CP_ASYNC=immediate) instead of at its wait_group
+std::atomic<int> smem_oob{0}, wg_errors{0}, proxy_errors{0};
+std::atomic<int> first_errors{0};
+void error(std::atomic<int> &counter, const char *what) {
+  counter.fetch_add(1);
+  if (first_errors.fetch_add(1) < 5) std::printf("  emulation: %s (thread %u)\n", what, threadIdx.x);
+}
+// byte offset in the allocation of shared-window address a (bytes long), checked against the launch's size
+inline size_t at(uint32_t a, uint32_t bytes) {
+  if (a < window || a - window + bytes > smem_limit) {
+    error(smem_oob, "shared-memory access outside the dynamic allocation");
+    return 0;
+  }
+  return a - window;
+}
+
+// generic-proxy writes not yet followed by their writer's fence.proxy.async: writer thread + 1 per 16-byte chunk
+std::vector<std::atomic<int>> unfenced(kSmemBytes / 16);
+thread_local std::vector<size_t> my_unfenced;
+inline void generic_write(size_t off) {
+  unfenced[off / 16].store(static_cast<int>(threadIdx.x) + 1);
+  my_unfenced.push_back(off / 16);
+}
+
+thread_local std::vector<std::vector<std::pair<size_t, const void *>>> groups;  // committed cp.async groups
+thread_local std::vector<std::pair<size_t, const void *>> open_group;
+inline void land(size_t off, const void *src) {
+  std::memcpy(smem + off, src, 16);
+  generic_write(off);
+}
+
+// ---- wgmma: one warpgroup's exchange slots, and each thread's operations not yet retired by a wait_group
+struct WgSync {
+  std::barrier<> bar{128};
+  uint64_t da[2][128], db[2][128];
+  int acc[2][128];
+  uint32_t a[2][128][4];
+};
+WgSync *wgs = nullptr;  // [warpgroups of the block]
+thread_local int wg_parity = 0;
+struct WgOp {
+  float *d;          // the accumulator array (N / 2 floats)
+  int n;             // N
+  bool acc;          // scale-d
+  bool a_smem;       // A through desc da (K-major), else the gathered registers `ar`
+  bool b_mn;         // B MN-major (imm-trans-b 1), else K-major
+  bool bf16;
+  uint64_t da, db;
+  float ar[2][16];   // RS: this thread's two rows of A
+};
+thread_local std::vector<WgOp> wg_open;                 // issued, not committed
+thread_local std::vector<std::vector<WgOp>> wg_groups;  // committed, not retired
+thread_local bool wg_fenced = false;
+
+// Shared-window address of element (mn, k) of the operand described by desc (see the header comment: PTX ISA
+// "Matrix Descriptor Format", "Shared Memory Matrix Layout", "Strides"); 128-byte swizzle applied.
+uint32_t desc_address(uint64_t desc, int mn, int k, bool mn_major) {
+  const uint32_t start = static_cast<uint32_t>(desc & 0x3FFF) << 4;
+  const uint32_t lbo = static_cast<uint32_t>((desc >> 16) & 0x3FFF) << 4;
+  const uint32_t sbo = static_cast<uint32_t>((desc >> 32) & 0x3FFF) << 4;
+  const uint32_t base_offset = static_cast<uint32_t>((desc >> 49) & 7);
+  const uint32_t mode = static_cast<uint32_t>(desc >> 62);
+  if (mode != 1 || base_offset != 0) error(wg_errors, "descriptor: not 128-byte swizzle with base offset 0");
+  uint32_t a;
+  if (!mn_major) {
+    a = start + static_cast<uint32_t>(mn / 8) * sbo + static_cast<uint32_t>(mn % 8) * 128 +
+        static_cast<uint32_t>(2 * k);
+  } else {
+    a = start + static_cast<uint32_t>(mn / 64) * lbo + static_cast<uint32_t>(k / 8) * sbo +
+        static_cast<uint32_t>(k % 8) * 128 + static_cast<uint32_t>(2 * (mn % 64));
+  }
+  return a ^ (((a >> 7) & 7u) << 4);
+}
+float read_operand(uint64_t desc, int mn, int k, bool mn_major, bool bf16) {
+  const size_t off = at(desc_address(desc, mn, k, mn_major), 2);
+  if (unfenced[off / 16].load() != 0)
+    error(proxy_errors, "wgmma reads shared memory written without fence.proxy.async");
+  uint16_t v;
+  std::memcpy(&v, smem + off, 2);
+  return bf16 ? bf2f(v) : h2f(v);
+}
+
+// The thread's D fragment of one retired wgmma: D = A B (+ D), rows / columns as the accumulator fragment layout.
+void execute(const WgOp &op) {
+  const int l = static_cast<int>(threadIdx.x) & 31, w4 = (static_cast<int>(threadIdx.x) & 127) >> 5;
+  const int g = l / 4, t = l % 4;
+  for (int v = 0; v < op.n / 2; ++v) {
+    const int half = (v / 2) % 2;
+    const int row = 16 * w4 + g + 8 * half, col = 8 * (v / 4) + 2 * t + (v % 2);
+    float sum = 0.0f;
+    for (int k = 0; k < 16; ++k) {
+      const float x = op.a_smem ? read_operand(op.da, row, k, false, op.bf16) : op.ar[half][k];
+      sum += x * read_operand(op.db, col, k, op.b_mn, op.bf16);
+    }
+    op.d[v] = (op.acc ? op.d[v] : 0.0f) + sum;
+  }
+}
+
+// Issue: exchange with the warpgroup (uniform descriptors / scale-d), gather A rows for RS, queue the operation.
+void issue(WgOp op, const uint32_t *a_regs) {
+  const int tw = static_cast<int>(threadIdx.x) & 127;
+  WgSync &s = wgs[threadIdx.x >> 7];
+  const int p = wg_parity ^= 1;
+  s.da[p][tw] = op.da;
+  s.db[p][tw] = op.db;
+  s.acc[p][tw] = op.acc;
+  if (a_regs)
+    for (int r = 0; r < 4; ++r) s.a[p][tw][r] = a_regs[r];
+  s.bar.arrive_and_wait();
+  if (!wg_fenced) error(wg_errors, "wgmma.mma_async without wgmma.fence since the last wait_group");
+  for (int i = 0; i < 128; ++i)
+    if (s.db[p][i] != op.db || s.acc[p][i] != s.acc[p][tw] || (op.a_smem && s.da[p][i] != op.da)) {
+      error(wg_errors, "wgmma operands differ across the warpgroup");
+      break;
+    }
+  for (uint64_t dsc : {op.da, op.db}) {
+    if (!op.a_smem && dsc == op.da) continue;
+    const uint32_t start = static_cast<uint32_t>(dsc & 0x3FFF) << 4;
+    if (((start & ~0x7Fu) % 1024) != 0) error(wg_errors, "descriptor start outside the first row of a 1024-byte atom");
+  }
+  if (a_regs) {
+    const int l = tw & 31, w4 = tw >> 5, g = l / 4;
+    for (int half = 0; half < 2; ++half) {
+      const int row = 16 * w4 + g + 8 * half;  // this thread's rows; held by warp w4 (row / 16)
+      for (int k = 0; k < 16; ++k) {
+        const int lane = 4 * (row % 8) + (k % 8) / 2, reg = (row % 16) / 8 + 2 * (k / 8);
+        const uint32_t word = s.a[p][32 * (row / 16) + lane][reg];
+        const uint16_t h = static_cast<uint16_t>(k % 2 ? word >> 16 : word & 0xffff);
+        op.ar[half][k] = op.bf16 ? bf2f(h) : h2f(h);
+      }
+    }
+  }
+  wg_open.push_back(op);
+}
+}  // namespace emu
+
+#include "cuda/attention_mma.cuh"  // MmaArgs, mma_block, key_kept, i64min / i64max
+
+namespace tsr {
+namespace cuda {
+namespace attn {
+namespace wg {
+
+inline uint32_t wg_smem_addr(const void *p) {
+  return emu::window + static_cast<uint32_t>(static_cast<const unsigned char *>(p) - emu::smem);
+}
+inline void wg_cp_async16(void *dst, const void *src) {
+  const size_t off = emu::at(wg_smem_addr(dst), 16);
+  if (off % 16 != 0) emu::error(emu::smem_oob, "cp.async destination not 16-byte aligned");
+  if (emu::immediate) {
+    emu::land(off, src);
+  } else {
+    emu::open_group.emplace_back(off, src);
+  }
+}
+inline void wg_zero16(void *dst) {
+  const size_t off = emu::at(wg_smem_addr(dst), 16);
+  std::memset(emu::smem + off, 0, 16);
+  emu::generic_write(off);
+}
+inline void wg_cp_async_commit() {
+  emu::groups.push_back(std::move(emu::open_group));
+  emu::open_group.clear();
+}
+inline void wg_cp_async_wait_all() {
+  for (auto &grp : emu::groups)
+    for (auto &c : grp) emu::land(c.first, c.second);
+  emu::groups.clear();
+}
+inline void wg_fence_proxy_async() {
+  const int me = static_cast<int>(threadIdx.x) + 1;
+  for (size_t c : emu::my_unfenced) {
+    int expect = me;
+    emu::unfenced[c].compare_exchange_strong(expect, 0);
+  }
+  emu::my_unfenced.clear();
+}
+inline float wg_ex2(float x) { return exp2f(x); }
+inline void wg_fence() { emu::wg_fenced = true; }
+inline void wg_commit() {
+  emu::wg_groups.push_back(std::move(emu::wg_open));
+  emu::wg_open.clear();
+}
+inline void wg_wait_all() {
+  if (!emu::wg_open.empty()) emu::error(emu::wg_errors, "wgmma.wait_group with uncommitted wgmma");
+  for (auto &grp : emu::wg_groups)
+    for (auto &op : grp) emu::execute(op);
+  emu::wg_groups.clear();
+  emu::wg_fenced = false;
+}
+template <int R>
+inline void wg_reg_fence(float (&)[R][4]) {}
+
+template <typename T>
+inline uint32_t wg_pack(float lo, float hi) {
+  return static_cast<uint32_t>(Bits<T>::from(lo)) | (static_cast<uint32_t>(Bits<T>::from(hi)) << 16);
+}
+
+template <typename T>
+inline void wg_mma_ss_n128(float (&d)[16][4], uint64_t a, uint64_t b, int acc) {
+  emu::issue({&d[0][0], 128, acc != 0, true, false, std::is_same_v<T, __nv_bfloat16>, a, b, {}}, nullptr);
+}
+template <typename T, int N>
+inline void wg_mma_rs_bt(float (&d)[N / 8][4], const uint32_t (&a)[4], uint64_t b) {
+  emu::issue({&d[0][0], N, true, false, true, std::is_same_v<T, __nv_bfloat16>, 0, b, {}}, a);
+}
+
+}  // namespace wg
+
+#include "cuda/attention_wgmma.cuh"
+
+}  // namespace attn
+}  // namespace cuda
+}  // namespace tsr
+
+using namespace tsr::cuda::attn;
+
+// ---------------------------------------------------------------------------- harness
+
+template <typename T, int D>
+void launch(const MmaArgs &a, int64_t batch) {
+  emu::smem_limit = wg::Tile<D>::smem_bytes;
+  gridDim = {static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
+             static_cast<unsigned>(batch)};
+  for (unsigned z = 0; z < gridDim.z; ++z)
+    for (unsigned y = 0; y < gridDim.y; ++y)
+      for (unsigned x = 0; x < gridDim.x; ++x) {
+        std::memset(emu::smem, 0xff, emu::kSmemBytes);  // NaN-ish garbage: unwritten shared memory shows
+        for (auto &u : emu::unfenced) u.store(0);
+        std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[wg::kGroups]);
+        emu::wgs = sync.get();
+        emu::run_block(
+            x, y, z,
+            [&a] {
+              emu::groups.clear();
+              emu::open_group.clear();
+              emu::my_unfenced.clear();
+              emu::wg_open.clear();
+              emu::wg_groups.clear();
+              emu::wg_fenced = false;
+              emu::wg_parity = 0;
+              wg::flash_wgmma<T, D>(a);
+              if (!emu::wg_open.empty() || !emu::wg_groups.empty())
+                emu::error(emu::wg_errors, "wgmma left pending at exit");
+            },
+            wg::kThreads);
+        for (size_t i = emu::smem_limit; i < emu::kSmemBytes; ++i)
+          if (emu::smem[i] != 0xff) {  // a plain store past the dynamic shared memory
+            emu::error(emu::smem_oob, "store past the dynamic shared memory");
+            break;
+          }
+      }
+}
+
+static int g_fail = 0;
+
+template <typename T>
+void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d, int64_t cap,
+              bool causal, int mask_kind /*0 none, 1 i32, 2 i64*/, uint64_t seed, int nan_row = -1,
+              float growth = 0.0f /* key row j scaled by 1 + growth * j: scores sharpen along the keys */) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
+  std::vector<uint16_t> q(B * hq * sq * d), k(B * hkv * cap * d), v(B * hkv * cap * d);
+  for (auto &x : q) x = Bits<T>::from(U(rng));
+  for (int64_t i = 0; i < static_cast<int64_t>(k.size()); ++i)
+    k[i] = Bits<T>::from(U(rng) * 2.0f * (1.0f + growth * static_cast<float>((i / d) % cap)));
+  for (auto &x : v) x = Bits<T>::from(U(rng));
+  if (nan_row >= 0) q[nan_row * d + 3] = Bits<T>::from(NAN);
+  std::vector<int32_t> m32(B * sk);
+  std::vector<int64_t> m64(B * sk);
+  for (int64_t i = 0; i < B * sk; ++i) m64[i] = m32[i] = (rng() % 5 == 0) ? 0 : 1;
+  if (mask_kind && B > 1)
+    for (int64_t j = 0; j < sk; ++j) m64[(B - 1) * sk + j] = m32[(B - 1) * sk + j] = 0;  // a fully padded item
+  constexpr int64_t kGuard = 256;  // sentinel elements either side of the output
+  std::vector<uint16_t> out_buf(B * hq * sq * d + 2 * kGuard, Bits<T>::from(NAN));
+  uint16_t *const out_ptr = out_buf.data() + kGuard;
+  for (int64_t i = 0; i < kGuard; ++i) out_buf[i] = out_buf[out_buf.size() - 1 - i] = 0x1234;
+  emu::smem_oob = 0;
+  emu::wg_errors = 0;
+  emu::proxy_errors = 0;
+  emu::first_errors = 0;
+  const uint32_t windows[3] = {0, 16, 784};  // where the dynamic shared memory starts in the shared window
+  emu::window = windows[seed % 3];
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  MmaArgs a{q.data(), k.data(), v.data(), out_ptr, hq, hkv, sq, sk, d, cap,
+            mask_kind == 0 ? nullptr : (mask_kind == 1 ? static_cast<const void *>(m32.data()) : m64.data()),
+            mask_kind == 2 ? TSR_I64 : TSR_I32, scale * 1.4426950408889634f, causal ? 1 : 0};
+  if (d == 64) launch<T, 64>(a, B); else launch<T, 128>(a, B);
+
+  double num = 0, den = 0;
+  int bad = 0;
+  const int64_t group = hq / hkv, shift = sk - sq;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < hq; ++h)
+      for (int64_t i = 0; i < sq; ++i) {
+        const uint16_t *qr = &q[((b * hq + h) * sq + i) * d];
+        const int64_t kvb = (b * hkv + h / group) * cap * d;
+        const emu::RefRow r = emu::reference_row(
+            sk, d, scale, [&](int64_t c) { return Bits<T>::to(qr[c]); },
+            [&](int64_t j, int64_t c) { return Bits<T>::to(k[kvb + j * d + c]); },
+            [&](int64_t j, int64_t c) { return Bits<T>::to(v[kvb + j * d + c]); },
+            [&](int64_t j) { return !(mask_kind && m64[b * sk + j] == 0) && !(causal && j > i + shift); });
+        const uint16_t *orow = &out_ptr[((b * hq + h) * sq + i) * d];
+        for (int64_t c = 0; c < d; ++c) {
+          const double got = Bits<T>::to(orow[c]);
+          if (r.nan) {
+            if (!std::isnan(got)) ++bad;
+            continue;
+          }
+          if (!std::isfinite(got) || (!r.any && got != 0.0)) {
+            if (bad++ < 3)
+              std::printf("  %s: b%lld h%lld row %lld col %lld = %g (ref %g, any %d)\n", name, (long long)b,
+                          (long long)h, (long long)i, (long long)c, got, r.out[c], r.any);
+            continue;
+          }
+          num += (got - r.out[c]) * (got - r.out[c]);
+          den += r.out[c] * r.out[c];
+        }
+      }
+  for (int64_t i = 0; i < kGuard; ++i)
+    if (out_buf[i] != 0x1234 || out_buf[out_buf.size() - 1 - i] != 0x1234) {
+      std::printf("  %s: write outside the output\n", name);
+      ++bad;
+      break;
+    }
+  const int emu_err = emu::smem_oob.load() + emu::wg_errors.load() + emu::proxy_errors.load();
+  if (emu_err != 0) {
+    std::printf("  %s: %d shared-memory / wgmma protocol errors (out of bounds %d, wgmma %d, proxy fence %d)\n", name,
+                emu_err, emu::smem_oob.load(), emu::wg_errors.load(), emu::proxy_errors.load());
+    ++bad;
+  }
+  const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  const bool ok = bad == 0 && rel <= 1e-2;
+  if (!ok) ++g_fail;
+  std::printf("%-4s %-56s rel %.2e bad %d\n", ok ? "ok" : "FAIL", name, rel, bad);
+  std::fflush(stdout);
+}
+
+int main() {
+  if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
+  std::printf("flash_wgmma emulated (not yet run on a GPU); cp.async copies land %s\n",
+              emu::immediate ? "at issue" : "at their wait_group");
+  using BF = __nv_bfloat16;
+  using H = __half;
+  // name, B, Hq, Hkv, Sq, Sk, D, cap, causal, mask, seed
+  run_case<BF>("bf16 d64 Sq7 Sk7 causal", 1, 1, 1, 7, 7, 64, 7, true, 0, 1);
+  run_case<BF>("bf16 d128 Sq130 Sk257 causal mask i32", 2, 2, 2, 130, 257, 128, 257, true, 1, 2);
+  run_case<H>("f16 d64 Sq197 Sk197 GQA 4/2 mask i64", 2, 4, 2, 197, 197, 64, 197, false, 2, 3);
+  run_case<BF>("bf16 d64 Sq200 Sk300 causal (Sq<Sk)", 1, 2, 1, 200, 300, 64, 300, true, 0, 4);
+  run_case<H>("f16 d128 Sq300 Sk130 causal (Sq>Sk)", 1, 1, 1, 300, 130, 128, 130, true, 0, 5);
+  run_case<BF>("bf16 d128 Sq129 Sk200 cache cap 512", 1, 2, 2, 129, 200, 128, 512, false, 0, 6);
+  run_case<BF>("bf16 d64 Sq256 Sk1000 mask", 1, 1, 1, 256, 1000, 64, 1000, false, 1, 7);
+  run_case<H>("f16 d128 Sq256 Sk256 causal", 1, 1, 1, 256, 256, 128, 256, true, 0, 8);
+  run_case<H>("f16 d64 Sq64 Sk384 (one warpgroup idle)", 1, 1, 1, 64, 384, 64, 384, false, 0, 20);
+  // causal shifts (Sk - Sq) that are not multiples of 16 or 64 put warps' and warpgroups' first rows inside a tile
+  run_case<BF>("bf16 d64 Sq150 Sk175 causal (shift 25)", 1, 1, 1, 150, 175, 64, 175, true, 0, 12);
+  run_case<H>("f16 d128 Sq100 Sk127 causal (shift 27) mask", 1, 2, 1, 100, 127, 128, 127, true, 2, 13);
+  run_case<BF>("bf16 d128 Sq300 Sk290 causal (shift -10)", 1, 1, 1, 300, 290, 128, 290, true, 1, 14);
+  // scores growing along the keys: the running max moves by large steps on later tiles (O rescaling)
+  run_case<BF>("bf16 d64 Sq140 Sk600 sharpening keys", 1, 1, 1, 140, 600, 64, 600, false, 0, 15, -1, 0.02f);
+  run_case<H>("f16 d128 Sq140 Sk600 sharpening keys causal", 1, 1, 1, 140, 600, 128, 600, true, 1, 16, -1, 0.02f);
+  run_case<BF>("bf16 d128 Sq200 Sk400 sharpening keys mask", 2, 2, 2, 200, 400, 128, 400, false, 2, 17, -1, 0.05f);
+  run_case<BF>("bf16 d64 Sq33 Sk0 (no keys)", 1, 1, 1, 33, 0, 64, 0, false, 0, 9);
+  run_case<BF>("bf16 d64 NaN in q row 70", 1, 1, 1, 140, 150, 64, 150, false, 0, 10, 70);
+  run_case<H>("f16 d128 NaN in q row 5 causal", 1, 1, 1, 140, 150, 128, 150, true, 0, 11, 5);
+  // EMU_FUZZ=N: N more cases of random shapes (sizes up to 3 query / key blocks, every option)
+  const int fuzz = std::getenv("EMU_FUZZ") ? std::atoi(std::getenv("EMU_FUZZ")) : 0;
+  std::mt19937_64 r(2025);
+  for (int i = 0; i < fuzz; ++i) {
+    const int64_t d = r() % 2 ? 64 : 128, hkv = 1 + r() % 2, hq = hkv * (1 + r() % 3), B = 1 + r() % 2;
+    const int64_t sq = 5 + r() % 380, sk = r() % 400, cap = sk + (r() % 3 == 0 ? r() % 64 : 0);
+    const bool causal = r() % 2;
+    const int mask = static_cast<int>(r() % 3);
+    char name[160];
+    std::snprintf(name, sizeof name, "fuzz %d: %s d%lld B%lld Hq%lld Hkv%lld Sq%lld Sk%lld cap%lld c%d m%d", i,
+                  i % 2 ? "f16" : "bf16", (long long)d, (long long)B, (long long)hq, (long long)hkv, (long long)sq,
+                  (long long)sk, (long long)cap, causal, mask);
+    if (i % 2)
+      run_case<H>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+    else
+      run_case<BF>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+  }
+  std::printf("%s\n", g_fail ? "FAILED" : "all passed");
+  return g_fail ? 1 : 0;
+}
