@@ -39,50 +39,6 @@ struct uint4 {
 };
 inline uint4 make_uint4(uint32_t x, uint32_t y, uint32_t z, uint32_t w) { return {x, y, z, w}; }
 
-struct __nv_bfloat16 {
-  uint16_t bits;
-};
-struct __half {
-  uint16_t bits;
-};
-
-static uint16_t f2bf(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-static float bf2f(uint16_t b) {
-  uint32_t u = static_cast<uint32_t>(b) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-static uint16_t f2h(float f) {
-  _Float16 h = static_cast<_Float16>(f);
-  uint16_t b;
-  std::memcpy(&b, &h, 2);
-  return b;
-}
-static float h2f(uint16_t b) {
-  _Float16 h;
-  std::memcpy(&h, &b, 2);
-  return static_cast<float>(h);
-}
-template <typename T>
-struct Bits;
-template <>
-struct Bits<__nv_bfloat16> {
-  static uint16_t from(float f) { return f2bf(f); }
-  static float to(uint16_t b) { return bf2f(b); }
-};
-template <>
-struct Bits<__half> {
-  static uint16_t from(float f) { return f2h(f); }
-  static float to(uint16_t b) { return h2f(b); }
-};
-
 namespace tsr {
 namespace cuda {
 namespace attn {

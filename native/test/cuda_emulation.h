@@ -1,6 +1,6 @@
 // What the CPU emulations of our CUDA kernels share (attention_v2_emulated.cpp, attention_simt_emulated.cpp,
 // attention_wgmma_emulated.cpp):
-// the float64 reference attention row, the CUDA keywords as no-ops, dim3 / threadIdx / blockIdx / gridDim, and a
+// the float64 reference attention row, the CUDA keywords as no-ops, __nv_bfloat16 / __half with Bits<T> conversions, dim3 / threadIdx / blockIdx / gridDim, and a
 // block run as std::threads (128 unless told otherwise) with a block-wide barrier for __syncthreads and a 32-thread
 // barrier per warp for warp-collective operations. A warp
 // exchange (shuffle, vote) writes this lane's slot of one of two parity buffers, waits on the warp barrier and
@@ -11,6 +11,7 @@
 #include <barrier>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -27,6 +28,51 @@ struct dim3 {
 };
 inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 gridDim;
+
+// The 16-bit storage types as bit patterns, and their conversions (bf16: round to nearest even, NaN kept).
+struct __nv_bfloat16 {
+  uint16_t bits;
+};
+struct __half {
+  uint16_t bits;
+};
+
+inline uint16_t f2bf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+inline float bf2f(uint16_t b) {
+  uint32_t u = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline uint16_t f2h(float f) {
+  _Float16 h = static_cast<_Float16>(f);
+  uint16_t b;
+  std::memcpy(&b, &h, 2);
+  return b;
+}
+inline float h2f(uint16_t b) {
+  _Float16 h;
+  std::memcpy(&h, &b, 2);
+  return static_cast<float>(h);
+}
+template <typename T>
+struct Bits;
+template <>
+struct Bits<__nv_bfloat16> {
+  static uint16_t from(float f) { return f2bf(f); }
+  static float to(uint16_t b) { return bf2f(b); }
+};
+template <>
+struct Bits<__half> {
+  static uint16_t from(float f) { return f2h(f); }
+  static float to(uint16_t b) { return h2f(b); }
+};
 
 namespace emu {
 constexpr int kThreads = 128;  // threads per block of every emulated kernel
