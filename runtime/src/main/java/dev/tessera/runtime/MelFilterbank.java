@@ -52,10 +52,7 @@ public final class MelFilterbank {
      */
     public static float[] torchaudio(int sampleRate, int nFft, int nMels, double fMin, double fMax,
             LogMelConfig.MelScale scale, LogMelConfig.MelNorm norm) {
-        if (sampleRate <= 0 || nFft < 1 || nMels < 1 || !(fMin >= 0) || !(fMax > fMin)) {
-            throw new IllegalArgumentException("bad filterbank parameters: sampleRate=" + sampleRate + ", nFft=" + nFft
-                    + ", nMels=" + nMels + ", fMin=" + fMin + ", fMax=" + fMax);
-        }
+        checkParameters(sampleRate, nFft, nMels, fMin, fMax);
         int bins = nFft / 2 + 1;
         float[] allFreqs = linspaceF32(0f, (float) (sampleRate / 2), bins);     // sample_rate // 2: an int
         float[] m = linspaceF32((float) hzToMel(fMin, scale), (float) hzToMel(fMax, scale), nMels + 2);
@@ -116,13 +113,17 @@ public final class MelFilterbank {
         return out;
     }
 
-    /** [nMels, nFft/2 + 1] row-major. */
-    public static float[] create(int sampleRate, int nFft, int nMels, double fMin, double fMax,
-            LogMelConfig.MelScale scale, LogMelConfig.MelNorm norm) {
+    private static void checkParameters(int sampleRate, int nFft, int nMels, double fMin, double fMax) {
         if (sampleRate <= 0 || nFft < 1 || nMels < 1 || !(fMin >= 0) || !(fMax > fMin)) {
             throw new IllegalArgumentException("bad filterbank parameters: sampleRate=" + sampleRate + ", nFft=" + nFft
                     + ", nMels=" + nMels + ", fMin=" + fMin + ", fMax=" + fMax);
         }
+    }
+
+    /** [nMels, nFft/2 + 1] row-major. */
+    public static float[] create(int sampleRate, int nFft, int nMels, double fMin, double fMax,
+            LogMelConfig.MelScale scale, LogMelConfig.MelNorm norm) {
+        checkParameters(sampleRate, nFft, nMels, fMin, fMax);
         int bins = nFft / 2 + 1;
         double mMin = hzToMel(fMin, scale);
         double mMax = hzToMel(fMax, scale);
