@@ -270,6 +270,8 @@ inline void wg_wait_all() {
 }
 template <int R>
 inline void wg_reg_fence(float (&)[R][4]) {}
+template <int R>
+inline void wg_reg_fence(uint32_t (&)[R][4]) {}
 
 template <typename T>
 inline uint32_t wg_pack(float lo, float hi) {

@@ -116,6 +116,15 @@ __device__ __forceinline__ void wg_reg_fence(float (&d)[R][4]) {
 #pragma unroll
     for (int c = 0; c < 4; ++c) asm volatile("" : "+f"(d[i][c])::"memory");
 }
+// The same for the 16-bit A fragments of the register-operand (RS) wgmma: they too must not be written after
+// wgmma.fence nor reused before the wait.
+template <int R>
+__device__ __forceinline__ void wg_reg_fence(uint32_t (&a)[R][4]) {
+#pragma unroll
+  for (int i = 0; i < R; ++i)
+#pragma unroll
+    for (int c = 0; c < 4; ++c) asm volatile("" : "+r"(a[i][c])::"memory");
+}
 
 template <typename T>
 __device__ __forceinline__ uint32_t wg_pack(float lo, float hi);
@@ -407,6 +416,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_wgmma(MmaArgs a) {
         pa[kc][3] = wg_pack<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
       }
       wg_reg_fence(o);
+      wg_reg_fence(pa);
       wg_fence();  // the rescaled O and the P registers are written before the wgmma that read them
 #pragma unroll
       for (int kc = 0; kc < PS; ++kc) {
@@ -418,6 +428,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_wgmma(MmaArgs a) {
       wg_commit();
       wg_wait_all();
       wg_reg_fence(o);
+      wg_reg_fence(pa);
     }
 
     // padding flags of tile t + 1 (its buffer was last read in iteration t - 1, before this iteration's barrier)
