@@ -1,0 +1,123 @@
+// The CPU backend's worker pool (src/cpu/threadpool.cpp, compiled into this test on its own): every index of
+// [0, n) is handed to exactly one range, for task counts on both sides of the pool's grouping threshold (up to 16
+// tasks per participant are ranges of their own, more are grouped into 4 ranges per participant), for 1 to 5
+// participants; nested calls run inline; callers on several threads at once (the pool serves one, the others run
+// inline) still cover everything exactly once; equal work items are split evenly when they are few (12 items on
+// 2 threads: no range of more than one item). Exits non-zero on the first failure, naming it.
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <vector>
+
+#include "cpu/threadpool.h"
+
+namespace {
+
+int failures = 0;
+
+void check(bool ok, const char *what, int64_t n, int64_t tasks, int threads) {
+  if (!ok) {
+    ++failures;
+    std::fprintf(stderr, "FAIL %s (n %lld, tasks %lld, threads %d)\n", what, static_cast<long long>(n),
+                 static_cast<long long>(tasks), threads);
+  }
+}
+
+struct Cover {
+  std::vector<std::atomic<int>> hits;
+  std::atomic<int64_t> ranges{0}, widest{0};
+  explicit Cover(int64_t n) : hits(static_cast<size_t>(n)) {}
+};
+
+void mark(void *ctx, int64_t b, int64_t e) {
+  Cover &c = *static_cast<Cover *>(ctx);
+  for (int64_t i = b; i < e; ++i) c.hits[static_cast<size_t>(i)].fetch_add(1, std::memory_order_relaxed);
+  c.ranges.fetch_add(1, std::memory_order_relaxed);
+  int64_t w = c.widest.load();
+  while (e - b > w && !c.widest.compare_exchange_weak(w, e - b)) {
+  }
+}
+
+bool exactly_once(const Cover &c) {
+  return std::all_of(c.hits.begin(), c.hits.end(), [](const std::atomic<int> &h) { return h.load() == 1; });
+}
+
+}  // namespace
+
+int main() {
+  for (int threads = 1; threads <= 5; ++threads) {
+    tsr::cpu_set_threads(threads);
+    for (int64_t n : {1, 2, 7, 12, 31, 64, 97, 1000, 4099}) {
+      for (int64_t tasks : {1, 2, 3, 8, 12, 16, 31, 32, 33, 64, 65, 80, 81, 200, 5000}) {
+        Cover c(n);
+        tsr::parallel_run(n, tasks, mark, &c);
+        check(exactly_once(c), "every index exactly once", n, tasks, threads);
+        check(c.ranges.load() <= std::max<int64_t>(tasks, 1), "no more ranges than tasks", n, tasks, threads);
+      }
+    }
+    // few equal items: one per range (12 attention heads on 2 threads split 6 + 6, not 1-2 per range)
+    {
+      Cover c(12);
+      tsr::parallel_run(12, 12, mark, &c);
+      // (one participant: the caller runs the whole job as one range)
+      check(exactly_once(c) && c.widest.load() == (threads == 1 ? 12 : 1), "12 items in 12 tasks: one item per range",
+            12, 12, threads);
+    }
+    // nested: a range that calls the pool again runs the inner job inline, covering it exactly once
+    {
+      constexpr int64_t kOuter = 16, kInner = 50;
+      Cover inner(kOuter * kInner);
+      struct Ctx {
+        Cover *inner;
+      } ctx{&inner};
+      tsr::parallel_run(
+          kOuter, kOuter,
+          [](void *p, int64_t b, int64_t e) {
+            Cover *in = static_cast<Ctx *>(p)->inner;
+            for (int64_t o = b; o < e; ++o) {
+              struct Slice {
+                Cover *c;
+                int64_t base;
+              } s{in, o * kInner};
+              tsr::parallel_run(
+                  kInner, 8,
+                  [](void *q, int64_t bb, int64_t ee) {
+                    const Slice &sl = *static_cast<Slice *>(q);
+                    mark(sl.c, sl.base + bb, sl.base + ee);
+                  },
+                  &s);
+            }
+          },
+          &ctx);
+      check(exactly_once(inner), "nested calls cover exactly once", kOuter * kInner, kOuter, threads);
+    }
+    // several callers at once: one gets the pool, the others run inline; all cover exactly once
+    {
+      constexpr int kCallers = 4;
+      constexpr int64_t kN = 20000;
+      std::vector<Cover *> covers;
+      for (int i = 0; i < kCallers; ++i) covers.push_back(new Cover(kN));
+      std::vector<std::thread> callers;
+      for (int i = 0; i < kCallers; ++i) {
+        callers.emplace_back([&covers, i] {
+          for (int rep = 0; rep < 20; ++rep) {
+            Cover fresh(kN);
+            tsr::parallel_run(kN, 64, mark, &fresh);
+            if (!exactly_once(fresh)) covers[static_cast<size_t>(i)]->hits[0].fetch_add(100);
+          }
+          tsr::parallel_run(kN, 64, mark, covers[static_cast<size_t>(i)]);
+        });
+      }
+      for (auto &t : callers) t.join();
+      for (Cover *c : covers) {
+        check(exactly_once(*c), "concurrent callers cover exactly once", kN, 64, threads);
+        delete c;
+      }
+    }
+  }
+  if (failures == 0) std::printf("threadpool_test: all passed\n");
+  return failures == 0 ? 0 : 1;
+}
