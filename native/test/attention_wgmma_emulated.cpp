@@ -422,45 +422,15 @@ int main() {
   if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
   std::printf("flash_wgmma emulated (not yet run on a GPU); cp.async copies land %s\n",
               emu::immediate ? "at issue" : "at their wait_group");
-  using BF = __nv_bfloat16;
-  using H = __half;
-  // name, B, Hq, Hkv, Sq, Sk, D, cap, causal, mask, seed
-  run_case<BF>("bf16 d64 Sq7 Sk7 causal", 1, 1, 1, 7, 7, 64, 7, true, 0, 1);
-  run_case<BF>("bf16 d128 Sq130 Sk257 causal mask i32", 2, 2, 2, 130, 257, 128, 257, true, 1, 2);
-  run_case<H>("f16 d64 Sq197 Sk197 GQA 4/2 mask i64", 2, 4, 2, 197, 197, 64, 197, false, 2, 3);
-  run_case<BF>("bf16 d64 Sq200 Sk300 causal (Sq<Sk)", 1, 2, 1, 200, 300, 64, 300, true, 0, 4);
-  run_case<H>("f16 d128 Sq300 Sk130 causal (Sq>Sk)", 1, 1, 1, 300, 130, 128, 130, true, 0, 5);
-  run_case<BF>("bf16 d128 Sq129 Sk200 cache cap 512", 1, 2, 2, 129, 200, 128, 512, false, 0, 6);
-  run_case<BF>("bf16 d64 Sq256 Sk1000 mask", 1, 1, 1, 256, 1000, 64, 1000, false, 1, 7);
-  run_case<H>("f16 d128 Sq256 Sk256 causal", 1, 1, 1, 256, 256, 128, 256, true, 0, 8);
-  run_case<H>("f16 d64 Sq64 Sk384 (one warpgroup idle)", 1, 1, 1, 64, 384, 64, 384, false, 0, 20);
-  // causal shifts (Sk - Sq) that are not multiples of 16 or 64 put warps' and warpgroups' first rows inside a tile
-  run_case<BF>("bf16 d64 Sq150 Sk175 causal (shift 25)", 1, 1, 1, 150, 175, 64, 175, true, 0, 12);
-  run_case<H>("f16 d128 Sq100 Sk127 causal (shift 27) mask", 1, 2, 1, 100, 127, 128, 127, true, 2, 13);
-  run_case<BF>("bf16 d128 Sq300 Sk290 causal (shift -10)", 1, 1, 1, 300, 290, 128, 290, true, 1, 14);
-  // scores growing along the keys: the running max moves by large steps on later tiles (O rescaling)
-  run_case<BF>("bf16 d64 Sq140 Sk600 sharpening keys", 1, 1, 1, 140, 600, 64, 600, false, 0, 15, -1, 0.02f);
-  run_case<H>("f16 d128 Sq140 Sk600 sharpening keys causal", 1, 1, 1, 140, 600, 128, 600, true, 1, 16, -1, 0.02f);
-  run_case<BF>("bf16 d128 Sq200 Sk400 sharpening keys mask", 2, 2, 2, 200, 400, 128, 400, false, 2, 17, -1, 0.05f);
-  run_case<BF>("bf16 d64 Sq33 Sk0 (no keys)", 1, 1, 1, 33, 0, 64, 0, false, 0, 9);
-  run_case<BF>("bf16 d64 NaN in q row 70", 1, 1, 1, 140, 150, 64, 150, false, 0, 10, 70);
-  run_case<H>("f16 d128 NaN in q row 5 causal", 1, 1, 1, 140, 150, 128, 150, true, 0, 11, 5);
-  // EMU_FUZZ=N: N more cases of random shapes (sizes up to 3 query / key blocks, every option)
-  const int fuzz = std::getenv("EMU_FUZZ") ? std::atoi(std::getenv("EMU_FUZZ")) : 0;
-  std::mt19937_64 r(2025);
-  for (int i = 0; i < fuzz; ++i) {
-    const int64_t d = r() % 2 ? 64 : 128, hkv = 1 + r() % 2, hq = hkv * (1 + r() % 3), B = 1 + r() % 2;
-    const int64_t sq = 5 + r() % 380, sk = r() % 400, cap = sk + (r() % 3 == 0 ? r() % 64 : 0);
-    const bool causal = r() % 2;
-    const int mask = static_cast<int>(r() % 3);
-    char name[160];
-    std::snprintf(name, sizeof name, "fuzz %d: %s d%lld B%lld Hq%lld Hkv%lld Sq%lld Sk%lld cap%lld c%d m%d", i,
-                  i % 2 ? "f16" : "bf16", (long long)d, (long long)B, (long long)hq, (long long)hkv, (long long)sq,
-                  (long long)sk, (long long)cap, causal, mask);
-    if (i % 2)
-      run_case<H>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+  std::vector<emu::Case> cases = emu::tensor_core_cases();
+  for (emu::Case &c : emu::fuzz_cases(2025)) cases.push_back(std::move(c));
+  for (const emu::Case &c : cases) {
+    if (c.f16)
+      run_case<__half>(c.name.c_str(), c.B, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, c.causal, c.mask, c.seed, c.nan_row,
+                       c.growth);
     else
-      run_case<BF>(name, B, hq, hkv, sq, sk, d, cap, causal, mask, 100 + i, -1, (r() % 3 == 0) ? 0.02f : 0.0f);
+      run_case<__nv_bfloat16>(c.name.c_str(), c.B, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, c.causal, c.mask, c.seed,
+                              c.nan_row, c.growth);
   }
   std::printf("%s\n", g_fail ? "FAILED" : "all passed");
   return g_fail ? 1 : 0;

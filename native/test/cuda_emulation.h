@@ -1,6 +1,6 @@
 // What the CPU emulations of our CUDA kernels share (attention_v2_emulated.cpp, attention_simt_emulated.cpp,
 // attention_wgmma_emulated.cpp):
-// the float64 reference attention row, the CUDA keywords as no-ops, __nv_bfloat16 / __half with Bits<T> conversions, dim3 / threadIdx / blockIdx / gridDim, and a
+// the float64 reference attention row, the test cases of the tensor-core harnesses, the CUDA keywords as no-ops, __nv_bfloat16 / __half with Bits<T> conversions, dim3 / threadIdx / blockIdx / gridDim, and a
 // block run as std::threads (128 unless told otherwise) with a block-wide barrier for __syncthreads and a 32-thread
 // barrier per warp for warp-collective operations. A warp
 // exchange (shuffle, vote) writes this lane's slot of one of two parity buffers, waits on the warp barrier and
@@ -11,7 +11,11 @@
 #include <barrier>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -163,6 +167,68 @@ RefRow reference_row(int64_t sk, int64_t d, double scale, Q q, K k, V v, Visible
   }
   for (auto &x : r.out) x /= l;
   return r;
+}
+}  // namespace emu
+
+namespace emu {
+// The cases both tensor-core harnesses run (flash_mma_v2 and flash_wgmma compute the same function): each harness
+// maps one to its run_case<T>(name, B, Hq, Hkv, Sq, Sk, D, cap, causal, mask, seed, nan_row, growth).
+struct Case {
+  std::string name;
+  bool f16;  // else bf16
+  int64_t B, hq, hkv, sq, sk, d, cap;
+  bool causal;
+  int mask;  // 0 none, 1 int32, 2 int64
+  uint64_t seed;
+  int nan_row = -1;     // a query row set to NaN
+  float growth = 0.0f;  // key row j scaled by 1 + growth * j: scores sharpen along the keys
+};
+inline std::vector<Case> tensor_core_cases() {
+  return {
+      {"bf16 d64 Sq7 Sk7 causal", false, 1, 1, 1, 7, 7, 64, 7, true, 0, 1},
+      {"bf16 d128 Sq130 Sk257 causal mask i32", false, 2, 2, 2, 130, 257, 128, 257, true, 1, 2},
+      {"f16 d64 Sq197 Sk197 GQA 4/2 mask i64", true, 2, 4, 2, 197, 197, 64, 197, false, 2, 3},
+      {"bf16 d64 Sq200 Sk300 causal (Sq<Sk)", false, 1, 2, 1, 200, 300, 64, 300, true, 0, 4},
+      {"f16 d128 Sq300 Sk130 causal (Sq>Sk)", true, 1, 1, 1, 300, 130, 128, 130, true, 0, 5},
+      {"bf16 d128 Sq129 Sk200 cache cap 512", false, 1, 2, 2, 129, 200, 128, 512, false, 0, 6},
+      {"bf16 d64 Sq256 Sk1000 mask", false, 1, 1, 1, 256, 1000, 64, 1000, false, 1, 7},
+      {"f16 d128 Sq256 Sk256 causal", true, 1, 1, 1, 256, 256, 128, 256, true, 0, 8},
+      {"f16 d64 Sq64 Sk384 (one 64-row half of the block idle)", true, 1, 1, 1, 64, 384, 64, 384, false, 0, 20},
+      // causal shifts (Sk - Sq) that are not multiples of 16, 32 or 64 put the first rows of warps and warpgroups
+      // inside a key tile
+      {"bf16 d64 Sq150 Sk175 causal (shift 25)", false, 1, 1, 1, 150, 175, 64, 175, true, 0, 12},
+      {"f16 d128 Sq100 Sk127 causal (shift 27) mask", true, 1, 2, 1, 100, 127, 128, 127, true, 2, 13},
+      {"bf16 d128 Sq300 Sk290 causal (shift -10)", false, 1, 1, 1, 300, 290, 128, 290, true, 1, 14},
+      // scores growing along the keys: the running max moves by large steps on later tiles (O rescaling, v2's lazy
+      // rescaling past 2^8)
+      {"bf16 d64 Sq140 Sk600 sharpening keys", false, 1, 1, 1, 140, 600, 64, 600, false, 0, 15, -1, 0.02f},
+      {"f16 d128 Sq140 Sk600 sharpening keys causal", true, 1, 1, 1, 140, 600, 128, 600, true, 1, 16, -1, 0.02f},
+      {"bf16 d128 Sq200 Sk400 sharpening keys mask", false, 2, 2, 2, 200, 400, 128, 400, false, 2, 17, -1, 0.05f},
+      {"f16 d64 Sq200 Sk700 sharpening keys causal mask", true, 1, 2, 1, 200, 700, 64, 700, true, 1, 18, -1, 0.03f},
+      {"bf16 d64 Sq33 Sk0 (no keys)", false, 1, 1, 1, 33, 0, 64, 0, false, 0, 9},
+      {"bf16 d64 NaN in q row 70", false, 1, 1, 1, 140, 150, 64, 150, false, 0, 10, 70},
+      {"f16 d128 NaN in q row 5 causal", true, 1, 1, 1, 140, 150, 128, 150, true, 0, 11, 5},
+  };
+}
+// EMU_FUZZ=N: N cases of random shapes (sizes up to 3 query / key blocks, every option), from `seed`.
+inline std::vector<Case> fuzz_cases(uint64_t seed) {
+  const int n = std::getenv("EMU_FUZZ") ? std::atoi(std::getenv("EMU_FUZZ")) : 0;
+  std::mt19937_64 r(seed);
+  std::vector<Case> out;
+  for (int i = 0; i < n; ++i) {
+    const int64_t d = r() % 2 ? 64 : 128, hkv = 1 + r() % 2, hq = hkv * (1 + r() % 3), B = 1 + r() % 2;
+    const int64_t sq = 5 + r() % 380, sk = r() % 400, cap = sk + (r() % 3 == 0 ? r() % 64 : 0);
+    const bool causal = r() % 2;
+    const int mask = static_cast<int>(r() % 3);
+    const float growth = (r() % 3 == 0) ? 0.02f : 0.0f;
+    char name[160];
+    std::snprintf(name, sizeof name, "fuzz %d: %s d%lld B%lld Hq%lld Hkv%lld Sq%lld Sk%lld cap%lld c%d m%d", i,
+                  i % 2 ? "f16" : "bf16", (long long)d, (long long)B, (long long)hq, (long long)hkv, (long long)sq,
+                  (long long)sk, (long long)cap, causal, mask);
+    out.push_back({name, i % 2 == 1, B, hq, hkv, sq, sk, d, cap, causal, mask, static_cast<uint64_t>(100 + i), -1,
+                   growth});
+  }
+  return out;
 }
 }  // namespace emu
 
