@@ -334,104 +334,39 @@ void launch(const MmaArgs &a, int64_t batch) {
       }
 }
 
-static int g_fail = 0;
-
-template <typename T>
-void run_case(const char *name, int64_t B, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d, int64_t cap,
-              bool causal, int mask_kind /*0 none, 1 i32, 2 i64*/, uint64_t seed, int nan_row = -1,
-              float growth = 0.0f /* key row j scaled by 1 + growth * j: scores sharpen along the keys */) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> U(-1.0f, 1.0f);
-  std::vector<uint16_t> q(B * hq * sq * d), k(B * hkv * cap * d), v(B * hkv * cap * d);
-  for (auto &x : q) x = Bits<T>::from(U(rng));
-  for (int64_t i = 0; i < static_cast<int64_t>(k.size()); ++i)
-    k[i] = Bits<T>::from(U(rng) * 2.0f * (1.0f + growth * static_cast<float>((i / d) % cap)));
-  for (auto &x : v) x = Bits<T>::from(U(rng));
-  if (nan_row >= 0) q[nan_row * d + 3] = Bits<T>::from(NAN);
-  std::vector<int32_t> m32(B * sk);
-  std::vector<int64_t> m64(B * sk);
-  for (int64_t i = 0; i < B * sk; ++i) m64[i] = m32[i] = (rng() % 5 == 0) ? 0 : 1;
-  if (mask_kind && B > 1)
-    for (int64_t j = 0; j < sk; ++j) m64[(B - 1) * sk + j] = m32[(B - 1) * sk + j] = 0;  // a fully padded item
-  constexpr int64_t kGuard = 256;  // sentinel elements either side of the output
-  std::vector<uint16_t> out_buf(B * hq * sq * d + 2 * kGuard, Bits<T>::from(NAN));
-  uint16_t *const out_ptr = out_buf.data() + kGuard;
-  for (int64_t i = 0; i < kGuard; ++i) out_buf[i] = out_buf[out_buf.size() - 1 - i] = 0x1234;
-  emu::smem_oob = 0;
-  emu::wg_errors = 0;
-  emu::proxy_errors = 0;
-  emu::first_errors = 0;
-  const uint32_t windows[3] = {0, 16, 784};  // where the dynamic shared memory starts in the shared window
-  emu::window = windows[seed % 3];
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  MmaArgs a{q.data(), k.data(), v.data(), out_ptr, hq, hkv, sq, sk, d, cap,
-            mask_kind == 0 ? nullptr : (mask_kind == 1 ? static_cast<const void *>(m32.data()) : m64.data()),
-            mask_kind == 2 ? TSR_I64 : TSR_I32, scale * 1.4426950408889634f, causal ? 1 : 0};
-  if (d == 64) launch<T, 64>(a, B); else launch<T, 128>(a, B);
-
-  double num = 0, den = 0;
-  int bad = 0;
-  const int64_t group = hq / hkv, shift = sk - sq;
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < hq; ++h)
-      for (int64_t i = 0; i < sq; ++i) {
-        const uint16_t *qr = &q[((b * hq + h) * sq + i) * d];
-        const int64_t kvb = (b * hkv + h / group) * cap * d;
-        const emu::RefRow r = emu::reference_row(
-            sk, d, scale, [&](int64_t c) { return Bits<T>::to(qr[c]); },
-            [&](int64_t j, int64_t c) { return Bits<T>::to(k[kvb + j * d + c]); },
-            [&](int64_t j, int64_t c) { return Bits<T>::to(v[kvb + j * d + c]); },
-            [&](int64_t j) { return !(mask_kind && m64[b * sk + j] == 0) && !(causal && j > i + shift); });
-        const uint16_t *orow = &out_ptr[((b * hq + h) * sq + i) * d];
-        for (int64_t c = 0; c < d; ++c) {
-          const double got = Bits<T>::to(orow[c]);
-          if (r.nan) {
-            if (!std::isnan(got)) ++bad;
-            continue;
-          }
-          if (!std::isfinite(got) || (!r.any && got != 0.0)) {
-            if (bad++ < 3)
-              std::printf("  %s: b%lld h%lld row %lld col %lld = %g (ref %g, any %d)\n", name, (long long)b,
-                          (long long)h, (long long)i, (long long)c, got, r.out[c], r.any);
-            continue;
-          }
-          num += (got - r.out[c]) * (got - r.out[c]);
-          den += r.out[c] * r.out[c];
-        }
-      }
-  for (int64_t i = 0; i < kGuard; ++i)
-    if (out_buf[i] != 0x1234 || out_buf[out_buf.size() - 1 - i] != 0x1234) {
-      std::printf("  %s: write outside the output\n", name);
-      ++bad;
-      break;
-    }
-  const int emu_err = emu::smem_oob.load() + emu::wg_errors.load() + emu::proxy_errors.load();
-  if (emu_err != 0) {
-    std::printf("  %s: %d shared-memory / wgmma protocol errors (out of bounds %d, wgmma %d, proxy fence %d)\n", name,
-                emu_err, emu::smem_oob.load(), emu::wg_errors.load(), emu::proxy_errors.load());
-    ++bad;
-  }
-  const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-  const bool ok = bad == 0 && rel <= 1e-2;
-  if (!ok) ++g_fail;
-  std::printf("%-4s %-56s rel %.2e bad %d\n", ok ? "ok" : "FAIL", name, rel, bad);
-  std::fflush(stdout);
-}
-
 int main() {
   if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
   std::printf("flash_wgmma emulated (not yet run on a GPU); cp.async copies land %s\n",
               emu::immediate ? "at issue" : "at their wait_group");
   std::vector<emu::Case> cases = emu::tensor_core_cases();
   for (emu::Case &c : emu::fuzz_cases(2025)) cases.push_back(std::move(c));
+  int failed = 0;
   for (const emu::Case &c : cases) {
-    if (c.f16)
-      run_case<__half>(c.name.c_str(), c.B, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, c.causal, c.mask, c.seed, c.nan_row,
-                       c.growth);
-    else
-      run_case<__nv_bfloat16>(c.name.c_str(), c.B, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, c.causal, c.mask, c.seed,
-                              c.nan_row, c.growth);
+    auto check = [&c](auto tag) {
+      using T = decltype(tag);
+      auto launch_kernel = [&c](const uint16_t *q, const uint16_t *k, const uint16_t *v, uint16_t *out,
+                                const void *mask, bool mask_i64, float scale) {
+        emu::smem_oob = 0;
+        emu::wg_errors = 0;
+        emu::proxy_errors = 0;
+        emu::first_errors = 0;
+        const uint32_t windows[3] = {0, 16, 784};  // where the dynamic shared memory starts in the shared window
+        emu::window = windows[c.seed % 3];
+        MmaArgs a{q, k, v, out, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, mask, mask_i64 ? TSR_I64 : TSR_I32,
+                  scale * 1.4426950408889634f, c.causal ? 1 : 0};
+        if (c.d == 64) launch<T, 64>(a, c.B); else launch<T, 128>(a, c.B);
+      };
+      auto protocol = [](const char *name) {
+        const int n = emu::smem_oob.load() + emu::wg_errors.load() + emu::proxy_errors.load();
+        if (n != 0)
+          std::printf("  %s: %d shared-memory / wgmma protocol errors (out of bounds %d, wgmma %d, proxy fence %d)\n",
+                      name, n, emu::smem_oob.load(), emu::wg_errors.load(), emu::proxy_errors.load());
+        return n;
+      };
+      return emu::run_tensor_core_case<T>(c, launch_kernel, protocol);
+    };
+    if (!(c.f16 ? check(__half{}) : check(__nv_bfloat16{}))) ++failed;
   }
-  std::printf("%s\n", g_fail ? "FAILED" : "all passed");
-  return g_fail ? 1 : 0;
+  std::printf("%s\n", failed ? "FAILED" : "all passed");
+  return failed ? 1 : 0;
 }
