@@ -211,7 +211,7 @@ int main() {
         if (n != 0) std::printf("  %s: %d shared-memory accesses outside the dynamic allocation or misaligned\n", name, n);
         return n;
       };
-      return emu::run_tensor_core_case<T>(c, launch_kernel, protocol);
+      return emu::run_attention_case<T>(c, launch_kernel, protocol);
     };
     if (!(c.f16 ? check(__half{}) : check(__nv_bfloat16{}))) ++failed;
   }

@@ -363,7 +363,7 @@ int main() {
                       name, n, emu::smem_oob.load(), emu::wg_errors.load(), emu::proxy_errors.load());
         return n;
       };
-      return emu::run_tensor_core_case<T>(c, launch_kernel, protocol);
+      return emu::run_attention_case<T>(c, launch_kernel, protocol);
     };
     if (!(c.f16 ? check(__half{}) : check(__nv_bfloat16{}))) ++failed;
   }

@@ -69,13 +69,21 @@ template <typename T>
 struct Bits;
 template <>
 struct Bits<__nv_bfloat16> {
+  using raw = uint16_t;
   static uint16_t from(float f) { return f2bf(f); }
   static float to(uint16_t b) { return bf2f(b); }
 };
 template <>
 struct Bits<__half> {
+  using raw = uint16_t;
   static uint16_t from(float f) { return f2h(f); }
   static float to(uint16_t b) { return h2f(b); }
+};
+template <>
+struct Bits<float> {  // the fp32 kernels: stored as they are
+  using raw = float;
+  static float from(float f) { return f; }
+  static float to(float b) { return b; }
 };
 
 namespace emu {
@@ -233,18 +241,20 @@ inline std::vector<Case> fuzz_cases(uint64_t seed) {
 }  // namespace emu
 
 namespace emu {
-// Runs one Case through a tensor-core kernel and checks it against reference_row: random q / k / v in T (16-bit
-// bit patterns), an optional key-padding mask (int32 or int64; with B > 1 the last item fully padded), a guarded
-// output buffer (writes outside it fail), NaN rows. `launch(q, k, v, out, mask, mask_is_i64, scale)` runs the kernel
-// (k and v with `cap` rows per head); `protocol_errors(name)` returns the harness's own error count for the case
-// (shared-memory bounds, wgmma protocol) after printing what they were. Prints one line; returns whether it passed.
+// Runs one Case through an attention kernel and checks it against reference_row: random q / k / v stored as T
+// (float, or 16-bit bit patterns), an optional key-padding mask (int32 or int64; with B > 1 the last item fully
+// padded), a guarded output buffer (writes outside it fail), NaN rows (the whole row NaN), rows that see no key (all
+// zero). `launch(q, k, v, out, mask, mask_is_i64, scale)` runs the kernel (k and v with `cap` rows per head);
+// `protocol_errors(name)` returns the harness's own error count for the case (shared-memory bounds, wgmma protocol)
+// after printing what they were. Passes at relative error <= tol; prints one line; returns whether it passed.
 template <typename T, typename Launch, typename ProtocolErrors>
-bool run_tensor_core_case(const Case &c, Launch launch, ProtocolErrors protocol_errors) {
+bool run_attention_case(const Case &c, Launch launch, ProtocolErrors protocol_errors, double tol = 1e-2) {
+  using Raw = typename Bits<T>::raw;
   const int64_t B = c.B, hq = c.hq, hkv = c.hkv, sq = c.sq, sk = c.sk, d = c.d, cap = c.cap;
   const char *name = c.name.c_str();
   std::mt19937_64 rng(c.seed);
   std::uniform_real_distribution<float> U(-1.0f, 1.0f);
-  std::vector<uint16_t> q(B * hq * sq * d), k(B * hkv * cap * d), v(B * hkv * cap * d);
+  std::vector<Raw> q(B * hq * sq * d), k(B * hkv * cap * d), v(B * hkv * cap * d);
   for (auto &x : q) x = Bits<T>::from(U(rng));
   for (int64_t i = 0; i < static_cast<int64_t>(k.size()); ++i)
     k[i] = Bits<T>::from(U(rng) * 2.0f * (1.0f + c.growth * static_cast<float>((i / d) % cap)));
@@ -256,9 +266,10 @@ bool run_tensor_core_case(const Case &c, Launch launch, ProtocolErrors protocol_
   if (c.mask && B > 1)
     for (int64_t j = 0; j < sk; ++j) m64[(B - 1) * sk + j] = m32[(B - 1) * sk + j] = 0;  // a fully padded item
   constexpr int64_t kGuard = 256;  // sentinel elements either side of the output
-  std::vector<uint16_t> out_buf(B * hq * sq * d + 2 * kGuard, Bits<T>::from(NAN));
-  uint16_t *const out = out_buf.data() + kGuard;
-  for (int64_t i = 0; i < kGuard; ++i) out_buf[i] = out_buf[out_buf.size() - 1 - i] = 0x1234;
+  const Raw sentinel = Bits<T>::from(1234.0f);
+  std::vector<Raw> out_buf(B * hq * sq * d + 2 * kGuard, Bits<T>::from(NAN));
+  Raw *const out = out_buf.data() + kGuard;
+  for (int64_t i = 0; i < kGuard; ++i) out_buf[i] = out_buf[out_buf.size() - 1 - i] = sentinel;
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
   const void *mask = c.mask == 0 ? nullptr : (c.mask == 1 ? static_cast<const void *>(m32.data()) : m64.data());
   launch(q.data(), k.data(), v.data(), out, mask, c.mask == 2, scale);
@@ -269,14 +280,14 @@ bool run_tensor_core_case(const Case &c, Launch launch, ProtocolErrors protocol_
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < hq; ++h)
       for (int64_t i = 0; i < sq; ++i) {
-        const uint16_t *qr = &q[((b * hq + h) * sq + i) * d];
+        const Raw *qr = &q[((b * hq + h) * sq + i) * d];
         const int64_t kvb = (b * hkv + h / group) * cap * d;
         const RefRow r = reference_row(
             sk, d, scale, [&](int64_t x) { return Bits<T>::to(qr[x]); },
             [&](int64_t j, int64_t x) { return Bits<T>::to(k[kvb + j * d + x]); },
             [&](int64_t j, int64_t x) { return Bits<T>::to(v[kvb + j * d + x]); },
             [&](int64_t j) { return !(c.mask && m64[b * sk + j] == 0) && !(c.causal && j > i + shift); });
-        const uint16_t *orow = &out[((b * hq + h) * sq + i) * d];
+        const Raw *orow = &out[((b * hq + h) * sq + i) * d];
         for (int64_t x = 0; x < d; ++x) {
           const double got = Bits<T>::to(orow[x]);
           if (r.nan) {
@@ -294,15 +305,17 @@ bool run_tensor_core_case(const Case &c, Launch launch, ProtocolErrors protocol_
         }
       }
   for (int64_t i = 0; i < kGuard; ++i)
-    if (out_buf[i] != 0x1234 || out_buf[out_buf.size() - 1 - i] != 0x1234) {
+    if (out_buf[i] != sentinel || out_buf[out_buf.size() - 1 - i] != sentinel) {
       std::printf("  %s: write outside the output\n", name);
       ++bad;
       break;
     }
   if (protocol_errors(name) != 0) ++bad;
   const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-  const bool ok = bad == 0 && rel <= 1e-2;
-  std::printf("%-4s %-56s rel %.2e bad %d\n", ok ? "ok" : "FAIL", name, rel, bad);
+  const bool ok = bad == 0 && rel <= tol;
+  std::printf("%-4s %-56s B%lld Hq%lld Hkv%lld Sq%lld Sk%lld cap%lld D%lld causal=%d mask=%d: rel %.2e bad %d\n",
+              ok ? "ok" : "FAIL", name, (long long)B, (long long)hq, (long long)hkv, (long long)sq, (long long)sk,
+              (long long)cap, (long long)d, c.causal ? 1 : 0, c.mask, rel, bad);
   std::fflush(stdout);
   return ok;
 }
