@@ -6,16 +6,20 @@ folder to sys.path). torchvision keeps q, k and v in one in_proj matrix; HF spli
 """
 
 
+# (HF name, torchvision name) of the tensors outside the encoder layers
+_TOP_LEVEL = [
+    ('vit.embeddings.cls_token', 'class_token'),
+    ('vit.embeddings.position_embeddings', 'encoder.pos_embedding'),
+    ('vit.embeddings.patch_embeddings.projection.weight', 'conv_proj.weight'),
+    ('vit.embeddings.patch_embeddings.projection.bias', 'conv_proj.bias'),
+    ('vit.layernorm.weight', 'encoder.ln.weight'), ('vit.layernorm.bias', 'encoder.ln.bias'),
+    ('classifier.weight', 'heads.head.weight'), ('classifier.bias', 'heads.head.bias'),
+]
+
+
 def hf_state_dict(sd, layers, hidden, qkv_bias=True):
     """The HF-named tensors of torchvision state dict `sd` (q/k/v biases left out when `qkv_bias` is false)."""
-    hf = {
-        'vit.embeddings.cls_token': sd['class_token'],
-        'vit.embeddings.position_embeddings': sd['encoder.pos_embedding'],
-        'vit.embeddings.patch_embeddings.projection.weight': sd['conv_proj.weight'],
-        'vit.embeddings.patch_embeddings.projection.bias': sd['conv_proj.bias'],
-        'vit.layernorm.weight': sd['encoder.ln.weight'], 'vit.layernorm.bias': sd['encoder.ln.bias'],
-        'classifier.weight': sd['heads.head.weight'], 'classifier.bias': sd['heads.head.bias'],
-    }
+    hf = {h: sd[t] for h, t in _TOP_LEVEL}
     mlp = sorted({k.split('.mlp.')[1].split('.')[0] for k in sd if '.mlp.' in k})  # e.g. ['0', '3']
     for i in range(layers):
         t, h = 'encoder.layers.encoder_layer_%d.' % i, 'vit.encoder.layer.%d.' % i
@@ -37,14 +41,7 @@ def torchvision_state_dict(hf, layers, hidden, mlp=('1', '4')):
     """The inverse of hf_state_dict: torchvision names from HF-named tensors `hf` (q/k/v joined into in_proj).
     `mlp` names torchvision's two MLP linear layers (('1', '4') for torchvision 0.14's MLPBlock; the keys of the
     target model's state dict tell, see bf16_reference.py)."""
-    sd = {
-        'class_token': hf['vit.embeddings.cls_token'],
-        'encoder.pos_embedding': hf['vit.embeddings.position_embeddings'],
-        'conv_proj.weight': hf['vit.embeddings.patch_embeddings.projection.weight'],
-        'conv_proj.bias': hf['vit.embeddings.patch_embeddings.projection.bias'],
-        'encoder.ln.weight': hf['vit.layernorm.weight'], 'encoder.ln.bias': hf['vit.layernorm.bias'],
-        'heads.head.weight': hf['classifier.weight'], 'heads.head.bias': hf['classifier.bias'],
-    }
+    sd = {t: hf[h] for h, t in _TOP_LEVEL}
     import torch
     for i in range(layers):
         t, h = 'encoder.layers.encoder_layer_%d.' % i, 'vit.encoder.layer.%d.' % i
