@@ -119,10 +119,13 @@ final class LogMelCommand implements Callable<Integer> {
             }
         } else if (cut) {
             double d = info.durationSeconds();
-            seconds = Double.isFinite(d) && d > 30 ? d : seconds;
+            boolean known = Double.isFinite(d) && d > 30; // the header's duration, where it has one
+            if (known) {
+                seconds = d;
+            }
             System.err.println(String.format(Locale.ROOT, "note: %s is %s; only its first %d s (%d samples at 16 kHz)"
-                    + " are used (--no-pad keeps all of it)", audio, Double.isFinite(d) && d > 30
-                    ? String.format(Locale.ROOT, "%.2f s long", d) : "longer than 30 s",
+                    + " are used (--no-pad keeps all of it)", audio,
+                    known ? String.format(Locale.ROOT, "%.2f s long", d) : "longer than 30 s",
                     cfg.padToSamples() / SAMPLE_RATE, cfg.padToSamples()));
         }
         int channels = info.channels();
