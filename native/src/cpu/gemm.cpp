@@ -31,8 +31,16 @@ constexpr int64_t kEpilogueGrain = 1 << 15;   // elements per range of the stand
 struct GemmJob {
   const GemmKernels *kern;
   const GemmArgs *args;
-  int64_t row_block;
+  int64_t row_blocks;
   int64_t panels;
+  // first row of row block i: i·m / row_blocks rounded to the nearest multiple of the register tile, so the
+  // blocks differ by at most one tile of rows (and a range of whole blocks by at most half a tile)
+  int64_t row_start(int64_t i) const {
+    if (i >= row_blocks) return args->m;
+    const int64_t mr = kern->mr;
+    const int64_t r = (2 * i * args->m + row_blocks * mr) / (2 * row_blocks * mr) * mr;
+    return r < args->m ? r : args->m;
+  }
 };
 
 void run_tasks(void *ctx, int64_t b, int64_t e) {
@@ -41,9 +49,8 @@ void run_tasks(void *ctx, int64_t b, int64_t e) {
   for (int64_t t = b; t < e;) {
     const int64_t rb = t / j.panels, p0 = t % j.panels;
     const int64_t p1 = p0 + (e - t) < j.panels ? p0 + (e - t) : j.panels;
-    const int64_t r0 = rb * j.row_block;
-    const int64_t r1 = r0 + j.row_block < g.m ? r0 + j.row_block : g.m;
-    j.kern->block(g, r0, r1, p0, p1);
+    const int64_t r0 = j.row_start(rb), r1 = j.row_start(rb + 1);
+    if (r1 > r0) j.kern->block(g, r0, r1, p0, p1);
     t += p1 - p0;
   }
 }
@@ -89,33 +96,34 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
   const double flops = 2.0 * double(m) * double(n) * double(k);
   const int64_t threads = cpu_threads();
   const bool inline_only = flops < kInlineFlops || threads <= 1;
-  // rows per task: kRowBlock, fewer when the panels alone cannot keep the pool busy
-  int64_t rb = kRowBlock;
+  // row blocks: about kRowBlock rows each, more when the panels alone cannot keep the pool busy
+  const int64_t tiles = (m + K.mr - 1) / K.mr;
+  int64_t row_blocks = (m + kRowBlock - 1) / kRowBlock;
   const int64_t want = 2 * threads;
   if (!inline_only && panels < want && m > K.mr) {
     const int64_t blocks = (want + panels - 1) / panels;
-    int64_t r = (m + blocks - 1) / blocks;
-    r = (r + K.mr - 1) / K.mr * K.mr;
-    if (r < rb) rb = r;
+    if (blocks > row_blocks) row_blocks = blocks;
   }
-  if (rb > m) rb = m;
-  // equal blocks (multiples of the register tile) rather than full blocks and a thin last one
-  rb = (m + (m + rb - 1) / rb - 1) / ((m + rb - 1) / rb);
-  rb = (rb + K.mr - 1) / K.mr * K.mr;
-  if (rb > m) rb = m;
-  const int64_t row_blocks = (m + rb - 1) / rb;
-  GemmJob j{&K, &g, rb, panels};
+  // Several row blocks: a multiple of the thread count, so that one range per thread is a run of whole blocks
+  // with the same number of rows within half a register tile. At batch 8 x 128 tokens on 2 threads, blocks of
+  // 264 / 264 / 264 / 232 rows claimed two per thread ended at 528 + 496 rows: the GEMMs waited ~3% on the slower
+  // thread; 516 + 508 now (MiniLM forward at batch 8, 2 threads, same process alternating: 117.0 -> 115.2 ms and
+  // 119.1 -> 116.3 ms; two ranges per thread of the new blocks, paired as claimed, 117.8).
+  const bool even = !inline_only && row_blocks > 1 && (row_blocks + threads - 1) / threads * threads <= tiles;
+  if (even) row_blocks = (row_blocks + threads - 1) / threads * threads;
+  if (row_blocks > tiles) row_blocks = tiles;
+  if (row_blocks < 1) row_blocks = 1;
+  GemmJob j{&K, &g, row_blocks, panels};
   const int64_t tasks = row_blocks * panels;
   if (inline_only) {
     run_tasks(&j, 0, tasks);
     return TSR_OK;
   }
-  // Few, long ranges: each range packs its rows of A once per k slice, so cutting finer repeats that work.
-  // Two ranges per thread leave some room for balancing when a thread is slow to start; one when all tasks share
-  // a single row block (m <= kRowBlock, e.g. a 128-token sentence): every range would pack the whole of A, and
-  // with 1536-long rows that packing is ~8% of a range of 3 panels (MiniLM's FFN down projection: 5% faster on
-  // 2 threads, Zen 4; equal at batch 8, where the ranges are whole row blocks).
-  parallel_run(tasks, (row_blocks == 1 ? 1 : 2) * threads, run_tasks, &j);
+  // One long range per thread: each range packs its rows of A once per k slice, so cutting finer repeats that
+  // work (with a single row block every range would pack the whole of A: with 1536-long rows that packing is ~8%
+  // of a range of 3 panels, MiniLM's FFN down projection at one sentence). Where the blocks do not divide evenly,
+  // two ranges per thread leave some room for balancing.
+  parallel_run(tasks, (even || row_blocks == 1 ? 1 : 2) * threads, run_tasks, &j);
   return TSR_OK;
 }
 
