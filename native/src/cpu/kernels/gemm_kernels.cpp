@@ -224,9 +224,9 @@ inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
 
 constexpr int TW = 2 * W;  // columns of a register tile
 
-// gelu_fused (above) on a whole register, for the tile's accumulators: no round trip through memory and no
-// call. Same polynomials and the same operations in the same order (so the same result as the scalar form):
-// vminps(c, v) returns v when v is NaN, as sel(v > c, c, v) does.
+// gelu_fused (above) on a whole register, for the tile's accumulators on AVX2 (AVX-512 uses the table form below):
+// no round trip through memory and no call. Same polynomials and the same operations in the same order (so the
+// same result as the scalar form): vminps(c, v) returns v when v is NaN, as sel(v > c, c, v) does.
 #if defined(__AVX512F__)
 inline V vset(float s) { return _mm512_set1_ps(s); }
 inline V vmul(V a, V b) { return _mm512_mul_ps(a, b); }
@@ -255,7 +255,7 @@ inline V vneginf_to_negzero(V x, V y) {
   return _mm256_blendv_ps(y, vset(-0.0f), _mm256_cmp_ps(x, vset(-__builtin_inff()), _CMP_EQ_OQ));
 }
 #endif
-inline V gelu_vec(V x) {
+inline V gelu_rational_vec(V x) {
   const V a = vmin_keep_nan(4.0f, vmul(vabsv(x), vset(0.70710678118654752f)));
   const V t = vmul(a, a);
   V p = vset(2.121905796e-06f);
@@ -275,6 +275,36 @@ inline V gelu_vec(V x) {
   const V y = vmul(vmul(vset(0.5f), x), vadd(vset(1.0f), erf));
   return vneginf_to_negzero(x, y);
 }
+
+#if defined(__AVX512F__)
+// GELU on AVX-512 from a table: 0.5 erf(u / sqrt 2), u = |x| in [0, 5.6] (erf is 1 in fp32 beyond), as a degree-4
+// polynomial on each of 16 equal intervals, its coefficients picked per lane by vpermps from one register each
+// (kGeluC*: printed by native/tools/gelu_table.py, a near-minimax fit in float64 rounded to fp32). Then
+// gelu(x) = 0.5 x + |x| * 0.5 erf(|x| / sqrt 2). Four multiply-adds where the rational form takes ten, a multiply,
+// and a division: the fused GELU of MiniLM's FFN up projection [1024 x 384] x [384 x 1536] costs 0.21 ms over
+// the plain GEMM instead of 0.34 (2 threads, Zen 4). |gelu - exact| <= 1.4e-7 max(1, |x|) over [-8, 8] (the
+// rational form: ~2e-7). NaN propagates (index 15, NaN t); gelu(+inf) = +inf, gelu(-inf) = -0.
+alignas(64) const float kGeluC0[16] = {9.405236057e-08f, 1.368306875e-01f, 2.580363154e-01f, 3.531408906e-01f, 4.192432761e-01f, 4.599408209e-01f, 4.821355641e-01f, 4.928571880e-01f, 4.974448681e-01f, 4.991836548e-01f, 4.997673631e-01f, 4.999409318e-01f, 4.999866486e-01f, 4.999973178e-01f, 4.999995232e-01f, 4.999999106e-01f};
+alignas(64) const float kGeluC1[16] = {1.396250576e-01f, 1.313319057e-01f, 1.092899367e-01f, 8.046171814e-02f, 5.240745842e-02f, 3.019858524e-02f, 1.539446786e-02f, 6.942595355e-03f, 2.769831801e-03f, 9.775842773e-04f, 3.052247630e-04f, 8.430353773e-05f, 2.059816143e-05f, 4.452093890e-06f, 8.512365071e-07f, 1.439738639e-07f};
+alignas(64) const float kGeluC2[16] = {3.833603478e-05f, -8.025499992e-03f, -1.339547615e-02f, -1.480774209e-02f, -1.286214497e-02f, -9.260477498e-03f, -5.659370217e-03f, -2.973128576e-03f, -1.352866180e-03f, -5.358058843e-04f, -1.853184804e-04f, -5.610774315e-05f, -1.489654096e-05f, -3.472884373e-06f, -7.116939287e-07f, -1.283091535e-07f};
+alignas(64) const float kGeluC3[16] = {-2.959454199e-03f, -2.409138717e-03f, -1.120291650e-03f, 2.327711118e-04f, 1.092537655e-03f, 1.308699371e-03f, 1.078589703e-03f, 6.992060808e-04f, 3.738370142e-04f, 1.686412579e-04f, 6.501916505e-05f, 2.159851465e-05f, 6.215510894e-06f, 1.555537779e-06f, 3.395293788e-07f, 6.477618086e-08f};
+alignas(64) const float kGeluC4[16] = {1.265284518e-04f, 3.083488846e-04f, 3.304718994e-04f, 2.157718409e-04f, 5.976528337e-05f, -5.201152453e-05f, -9.207062976e-05f, -8.101214917e-05f, -5.204739500e-05f, -2.671240691e-05f, -1.136363426e-05f, -4.084662123e-06f, -1.254906806e-06f, -3.319970574e-07f, -7.602963592e-08f, -1.512867520e-08f};
+inline V gelu_vec(V x) {
+  const V u = _mm512_abs_ps(x);
+  const V s = _mm512_min_ps(vset(16.0f), _mm512_mul_ps(u, vset(16.0f / 5.6f)));  // NaN passes
+  const __m512i i = _mm512_min_epu32(_mm512_cvttps_epi32(s), _mm512_set1_epi32(15));
+  const V t = _mm512_sub_ps(s, _mm512_cvtepi32_ps(i));
+  V p = _mm512_permutexvar_ps(i, _mm512_load_ps(kGeluC4));
+  p = vfma(p, t, _mm512_permutexvar_ps(i, _mm512_load_ps(kGeluC3)));
+  p = vfma(p, t, _mm512_permutexvar_ps(i, _mm512_load_ps(kGeluC2)));
+  p = vfma(p, t, _mm512_permutexvar_ps(i, _mm512_load_ps(kGeluC1)));
+  p = vfma(p, t, _mm512_permutexvar_ps(i, _mm512_load_ps(kGeluC0)));
+  const V y = vfma(u, p, vmul(vset(0.5f), x));
+  return vneginf_to_negzero(x, y);
+}
+#else
+inline V gelu_vec(V x) { return gelu_rational_vec(x); }
+#endif
 
 // Tile of R rows x TW columns (nv of them valid, 1..TW): ap = packed micro-panel [kc][R], bp = the panel's
 // slice (rows NR floats apart, already offset to the tile's first column), c / bias / res at the tile's
