@@ -13,6 +13,25 @@ final class BenchUtil {
     private BenchUtil() {}
 
     /** Mean seconds per call of {@code reps} calls of {@code r}. */
+    /**
+     * Pause before a timed block when two runtimes alternate in one process: ONNX Runtime's intra-op workers spin
+     * for a while after each run, so a block started right after its run shares the cores with them (MiniLM at
+     * batch 8 on 2 threads: Tessera 123.3 ms timed right after ONNX Runtime, 119.5 ms after a 20 ms pause, 118.3 ms
+     * after 200 ms, medians of 12 rounds in one process). Used before every timed block of every side alike.
+     */
+    static final long SETTLE_MS = 250;
+
+    /** {@link #time} after a pause of {@link #SETTLE_MS}, so no worker thread of the previous block still spins. */
+    static double timeSettled(Runnable r, int reps) {
+        try {
+            Thread.sleep(SETTLE_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while settling", e);
+        }
+        return time(r, reps);
+    }
+
     static double time(Runnable r, int reps) {
         long t0 = System.nanoTime();
         for (int i = 0; i < reps; i++) {

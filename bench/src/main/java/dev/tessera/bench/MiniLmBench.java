@@ -132,10 +132,10 @@ public final class MiniLmBench {
                 double[] tO = new double[rounds];
                 for (int k = 0; k < rounds; k++) {
                     blas1.run();
-                    t1[k] = BenchUtil.time(tessera, reps);
+                    t1[k] = BenchUtil.timeSettled(tessera, reps);
                     blasN.run();
-                    tN[k] = BenchUtil.time(tessera, reps);
-                    tO[k] = BenchUtil.time(peer, reps);
+                    tN[k] = BenchUtil.timeSettled(tessera, reps);
+                    tO[k] = BenchUtil.timeSettled(peer, reps);
                 }
                 double m1 = BenchUtil.median(t1);
                 double mN = BenchUtil.median(tN);
@@ -172,7 +172,8 @@ public final class MiniLmBench {
         doc.put("openblasThreads", "1 and " + threads + " (see tesseraConfig per row)");
         doc.put("method", "same process, same random token ids (no padding), rounds alternate Tessera / ORT, each round"
                 + " times max(2, 48/batch) calls of each configuration after a warm-up of at least 2 calls of each and"
-                + " 4 s in all (JIT compiles done); median of " + rounds
+                + " 4 s in all (JIT compiles done), each timed block after a " + BenchUtil.SETTLE_MS + " ms pause (ONNX Runtime's"
+                + " intra-op workers spin for a while after a run and would share the cores with the next block); median of " + rounds
                 + " rounds; Tessera with OpenBLAS on 1 thread (blas1, the default: large sgemms split into single-threaded"
                 + " blocks over TESSERA_NUM_THREADS threads) and on " + threads + " threads (blasN, no split), its kernel"
                 + " pool on TESSERA_NUM_THREADS; ORT: intra-op "

@@ -105,8 +105,8 @@ public final class VitBench {
                 double[] tt = new double[rounds];
                 double[] to = new double[rounds];
                 for (int k = 0; k < rounds; k++) {
-                    tt[k] = BenchUtil.time(tessera, reps);
-                    to[k] = BenchUtil.time(peer, reps);
+                    tt[k] = BenchUtil.timeSettled(tessera, reps);
+                    to[k] = BenchUtil.timeSettled(peer, reps);
                 }
                 double mt = BenchUtil.median(tt);
                 double mo = BenchUtil.median(to);
@@ -131,7 +131,8 @@ public final class VitBench {
         doc.put("tesseraThreads", TesseraNative.tsr_cpu_threads());
         doc.put("openblasThreads", 1);
         doc.put("method", "same process, same random pixels, rounds alternate Tessera / ORT after 1 warm-up call each;"
-                + " each round times 4 calls at batch 1 and 1 call otherwise; median of " + rounds + " rounds; ORT intra-op "
+                + " each round times 4 calls at batch 1 and 1 call otherwise, each timed block after a " + BenchUtil.SETTLE_MS
+                + " ms pause (no spinning worker of the other side left); median of " + rounds + " rounds; ORT intra-op "
                 + threads + " threads, sequential, default graph optimisations; ratio = Tessera images/s / ORT images/s"
                 + " (> 1: Tessera faster); the shared host has 2 cores used by other jobs, so figures are noisy");
         doc.put("loadBefore", loadBefore); // /proc/loadavg before and after: other work on the host skews both sides
