@@ -28,6 +28,11 @@ public final class Addresses {
         new RawFloat(address).get(dst, 0, dst.length);
     }
 
+    /** Copies {@code length} floats at {@code address} into {@code dst} from {@code offset}. */
+    public static void getFloats(long address, float[] dst, int offset, int length) {
+        new RawFloat(address).get(dst, offset, length);
+    }
+
     public static void putInts(long address, int[] src) {
         new RawInt(address).put(src, 0, src.length);
     }

@@ -312,41 +312,71 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** The elements in row-major order as floats (converting F16/BF16/I32/I64; copies from the device). */
-    @SuppressWarnings("try") // the scope only closes the temporaries
     public float[] toFloatArray() {
         ensureOpen();
         if (numel() > Integer.MAX_VALUE) {
             throw new IllegalStateException(describe() + " is too large for a Java array");
         }
-        float[] out = new float[(int) numel()];
+        return copyTo(new float[(int) numel()], 0);
+    }
+
+    /** {@link #copyTo(float[], int)} from the start of {@code dst}. */
+    public float[] copyTo(float[] dst) {
+        return copyTo(dst, 0);
+    }
+
+    /**
+     * The elements in row-major order as floats, as {@link #toFloatArray()} gives them, written into {@code dst} from
+     * {@code offset} instead of a new array: a loop of inferences can reuse one buffer (an output of megabytes is a
+     * fresh "humongous" allocation for G1 on every call otherwise). The rest of {@code dst} is left as it was.
+     *
+     * @return {@code dst}
+     * @throws IllegalArgumentException when {@code dst} is null or {@code numel()} elements from {@code offset} do not
+     *     fit in it
+     */
+    @SuppressWarnings("try") // the scope only closes the temporaries
+    public float[] copyTo(float[] dst, int offset) {
+        ensureOpen();
+        if (dst == null) {
+            throw new IllegalArgumentException("copyTo: the destination array is null");
+        }
+        long n = numel();
+        if (offset < 0 || offset > dst.length || n > dst.length - (long) offset) {
+            throw new IllegalArgumentException("copyTo: " + describe() + " has " + n + " elements, the array has "
+                    + dst.length + " with offset " + offset);
+        }
+        if (n == 0) {
+            return dst;
+        }
+        int len = (int) n;
         try (Scope ignored = Tessera.scope()) {
             Tensor host = device().isCpu() ? contiguous() : to(Device.CPU);
             switch (dtype) {
                 case F32:
-                    Addresses.getFloats(host.address(), out);
+                    Addresses.getFloats(host.address(), dst, offset, len);
                     break;
                 case F16:
                 case BF16:
-                    Addresses.getFloats(Ops.convert(host, DType.F32).address(), out);
+                    Addresses.getFloats(Ops.convert(host, DType.F32).address(), dst, offset, len);
                     break;
                 case I32: {
-                    int[] v = new int[out.length];
+                    int[] v = new int[len];
                     Addresses.getInts(host.address(), v);
-                    for (int i = 0; i < v.length; i++) {
-                        out[i] = v[i];
+                    for (int i = 0; i < len; i++) {
+                        dst[offset + i] = v[i];
                     }
                     break;
                 }
                 default: {
-                    long[] v = new long[out.length];
+                    long[] v = new long[len];
                     Addresses.getLongs(host.address(), v);
-                    for (int i = 0; i < v.length; i++) {
-                        out[i] = v[i];
+                    for (int i = 0; i < len; i++) {
+                        dst[offset + i] = v[i];
                     }
                 }
             }
         }
-        return out;
+        return dst;
     }
 
     /** The elements of an I32 tensor. */

@@ -378,6 +378,47 @@ class CpuOpsTest {
     }
 
     @Test
+    void copyToWritesTheElementsIntoAReusedArray() {
+        Random r = new Random(21);
+        float[] x = new float[3 * 5];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        Tensor t = Tensor.of(x, Device.CPU, 3, 5);
+        Tensor view = t.transpose(0, 1); // [5, 3], not contiguous: copied in row-major order of the view
+        float[] want = Reference64.transposed(x, 3, 5);
+        float[] dst = new float[20];
+        java.util.Arrays.fill(dst, -7f);
+        assertSame(dst, view.copyTo(dst, 3));
+        for (int i = 0; i < dst.length; i++) {
+            float expect = i >= 3 && i < 18 ? want[i - 3] : -7f;
+            assertEquals(expect, dst[i], "element " + i + " (offset 3, 15 elements, the rest untouched)");
+        }
+        // other dtypes convert as toFloatArray does, and a reused array is overwritten call after call
+        for (DType dt : new DType[] {DType.F16, DType.BF16}) {
+            Tensor c = Ops.convert(t, dt);
+            float[] again = new float[15];
+            for (int k = 0; k < 2; k++) {
+                assertArrayEquals(c.toFloatArray(), c.copyTo(again), dt + " call " + k);
+            }
+        }
+        Tensor ints = Tensor.ofInts(new int[] {3, -1, 7}, Device.CPU, 3);
+        assertArrayEquals(new float[] {3, -1, 7}, ints.copyTo(new float[3]));
+        assertArrayEquals(new float[0], Tensor.zeros(DType.F32, Device.CPU, 0, 4).copyTo(new float[0]));
+        // bad destinations are refused before anything is written
+        float[] small = new float[14];
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> t.copyTo(small));
+        assertTrue(e.getMessage().contains("15 elements") && e.getMessage().contains("14"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> t.copyTo(new float[20], 6));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> t.copyTo(new float[20], -1));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> t.copyTo(null));
+        Tensor closed = Tensor.of(new float[] {1, 2}, Device.CPU, 2);
+        closed.close();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> closed.copyTo(new float[2]));
+    }
+
+    @Test
     void transposeLastTwoDims() {
         float[] x = Reference64.gaussian(new Random(17), 2 * 3 * 5 * 7, 1);
         Tensor tx = f32(x, 2, 3, 5, 7);

@@ -576,6 +576,9 @@ class CudaOpsTest extends CudaTestBase {
         Tensor h = Tensor.empty(DType.F32, GPU, 3);
         h.copyFrom(new float[] {1, 2, 3});
         assertArrayEquals(new float[] {1, 2, 3}, h.toFloatArray());
+        float[] into = {9, 9, 9, 9, 9};
+        h.copyTo(into, 1);
+        assertArrayEquals(new float[] {9, 1, 2, 3, 9}, into, "copyTo from the device into a reused array");
     }
 
     // ------------------------------------------------------------------ memory
