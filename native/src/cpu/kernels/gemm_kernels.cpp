@@ -447,9 +447,10 @@ const auto kTiles = make_tiles(std::make_integer_sequence<int, MR>{});
 void block(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
   const int64_t rows = r1 - r0;
   const int64_t k = g.k;
-  // decode-sized blocks stream each panel once from start to end; others cut k into slices
+  // decode-sized products stream each panel once from start to end; others cut k into slices
   int64_t kc_max = k > 0 ? k : 1;
-  if (rows > MR && k > kKC) {  // equal slices, a multiple of 8 long (the last one takes the rest)
+  if (g.m > MR && k > kKC) {  // equal slices, a multiple of 8 long (the last one takes the rest); decided by the
+    // product's rows, not the block's, so that the sums of a row do not depend on how the rows were cut (thread count)
     const int64_t ns = (k + kKC - 1) / kKC;
     kc_max = ((k + ns - 1) / ns + 7) / 8 * 8;
   }
