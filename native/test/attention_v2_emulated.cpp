@@ -173,21 +173,16 @@ void launch(const MmaArgs &a, int64_t batch) {
   emu::smem_limit = V2Tile<D>::smem_bytes;
   gridDim = {static_cast<unsigned>((a.seq_q + kV2BM - 1) / kV2BM), static_cast<unsigned>(a.heads_q),
              static_cast<unsigned>(batch)};
-  for (unsigned z = 0; z < gridDim.z; ++z)
-    for (unsigned y = 0; y < gridDim.y; ++y)
-      for (unsigned x = 0; x < gridDim.x; ++x) {
-        std::memset(emu::smem, 0xff, emu::kSmemBytes);  // NaN-ish garbage: unwritten shared memory shows
+  emu::run_grid(
+      emu::smem, emu::kSmemBytes, emu::smem_limit,
+      [&a](unsigned x, unsigned y, unsigned z) {
         emu::run_block(x, y, z, [&a] {
           emu::groups.clear();
           emu::open_group.clear();
           flash_mma_v2<T, D>(a);  // a thread that returns early must not leave its warp / block barriers short
         });
-        for (size_t i = emu::smem_limit; i < emu::kSmemBytes; ++i)
-          if (emu::smem[i] != 0xff) {  // a plain store past the dynamic shared memory
-            emu::smem_oob.fetch_add(1);
-            break;
-          }
-      }
+      },
+      [] { emu::smem_oob.fetch_add(1); });
 }
 
 int main() {

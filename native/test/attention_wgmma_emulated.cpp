@@ -304,10 +304,9 @@ void launch(const MmaArgs &a, int64_t batch) {
   emu::smem_limit = wg::Tile<D>::smem_bytes;
   gridDim = {static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
              static_cast<unsigned>(batch)};
-  for (unsigned z = 0; z < gridDim.z; ++z)
-    for (unsigned y = 0; y < gridDim.y; ++y)
-      for (unsigned x = 0; x < gridDim.x; ++x) {
-        std::memset(emu::smem, 0xff, emu::kSmemBytes);  // NaN-ish garbage: unwritten shared memory shows
+  emu::run_grid(
+      emu::smem, emu::kSmemBytes, emu::smem_limit,
+      [&a](unsigned x, unsigned y, unsigned z) {
         for (auto &u : emu::unfenced) u.store(0);
         std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[wg::kGroups]);
         emu::wgs = sync.get();
@@ -326,12 +325,8 @@ void launch(const MmaArgs &a, int64_t batch) {
                 emu::error(emu::wg_errors, "wgmma left pending at exit");
             },
             wg::kThreads);
-        for (size_t i = emu::smem_limit; i < emu::kSmemBytes; ++i)
-          if (emu::smem[i] != 0xff) {  // a plain store past the dynamic shared memory
-            emu::error(emu::smem_oob, "store past the dynamic shared memory");
-            break;
-          }
-      }
+      },
+      [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
 }
 
 int main() {

@@ -119,6 +119,25 @@ void run_block(unsigned x, unsigned y, unsigned z, Body body, int threads = kThr
   }
   for (auto &t : th) t.join();
 }
+
+// Runs every block of gridDim through `block(x, y, z)` (which calls run_block), the kernel's dynamic shared memory
+// (`smem`, `bytes` in all, the launch's `limit` of them) filled with 0xff before each block so that unwritten shared
+// memory shows as garbage; a byte past `limit` that a block changed (a plain store past the allocation) is
+// reported once per block through `past_limit()`.
+template <typename Block, typename PastLimit>
+void run_grid(unsigned char *smem, size_t bytes, size_t limit, Block block, PastLimit past_limit) {
+  for (unsigned z = 0; z < gridDim.z; ++z)
+    for (unsigned y = 0; y < gridDim.y; ++y)
+      for (unsigned x = 0; x < gridDim.x; ++x) {
+        std::memset(smem, 0xff, bytes);
+        block(x, y, z);
+        for (size_t i = limit; i < bytes; ++i)
+          if (smem[i] != 0xff) {
+            past_limit();
+            break;
+          }
+      }
+}
 }  // namespace emu
 
 inline void __syncthreads() { emu::block_bar->arrive_and_wait(); }
