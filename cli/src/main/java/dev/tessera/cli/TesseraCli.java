@@ -5,7 +5,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code tessera} command. */
+// scope INHERIT: every subcommand gets -h/--help and -V/--version too ("tessera embed --help" prints its usage).
 @Command(name = "tessera", mixinStandardHelpOptions = true, versionProvider = TesseraCli.Version.class,
+        scope = CommandLine.ScopeType.INHERIT,
         description = "Run and train multimodal models from the JVM on native accelerators.",
         subcommands = {
             InfoCommand.class, DemoCommand.class, LogMelCommand.class,

@@ -88,4 +88,24 @@ class InfoCommandTest {
         assertTrue(run("info", "--no-such-option").exitCode() != 0);
         assertEquals(2, run("demo", "--pairs", "0").exitCode());
     }
+
+    /** Every subcommand answers --help with its own usage and exit 0, whatever options it otherwise requires. */
+    @Test
+    void everySubcommandPrintsItsHelp() throws Exception {
+        var top = new picocli.CommandLine(new TesseraCli());
+        assertFalse(top.getSubcommands().isEmpty());
+        for (String name : top.getSubcommands().keySet()) {
+            if (name.equals("help")) {
+                continue;
+            }
+            for (String flag : new String[] {"--help", "-h"}) {
+                Run r = run(name, flag);
+                assertEquals(0, r.exitCode(), name + " " + flag + ": " + r.out());
+                assertTrue(r.out().startsWith("Usage: tessera " + name), name + " " + flag + ": " + r.out());
+            }
+        }
+        Run v = run("embed", "--version");
+        assertEquals(0, v.exitCode());
+        assertTrue(v.out().startsWith("tessera "), v.out());
+    }
 }
