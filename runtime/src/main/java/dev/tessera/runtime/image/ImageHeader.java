@@ -49,7 +49,8 @@ final class ImageHeader {
     static long[] size(byte[] b, String format) {
         try {
             return switch (format) {
-                case "PNG" -> b.length >= 24 ? new long[] {be(b, 16, 4), be(b, 20, 4)} : null;
+                case "PNG" -> b.length >= 24 && b[12] == 'I' && b[13] == 'H' && b[14] == 'D' && b[15] == 'R' // IHDR comes first
+                        ? new long[] {be(b, 16, 4), be(b, 20, 4)} : null;
                 case "BMP" -> b.length >= 26 ? new long[] {Math.abs((int) le(b, 18, 4)), Math.abs((int) le(b, 22, 4))} : null;
                 case "JPEG" -> jpeg(b);
                 case "WebP" -> webp(b);

@@ -84,6 +84,9 @@ class ImageTest {
                 () -> new ImageDecoder(100).decode(fixture("small.png")));
         assertTrue(e.getMessage().contains("384 pixels"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> decoder.decode(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}, "x.jpg"));
+        byte[] noIhdr = "\u0089PNG\r\n\u001a\nthis is not a png".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(noIhdr, "x.png"));
+        assertTrue(e.getMessage().contains("corrupt PNG header"), e.getMessage());
     }
 
     private static void compare(String json, String ref, double maxAbsTol, double meanAbsTol) throws Exception {
