@@ -1,8 +1,11 @@
 // extern "C" CPU entry point of tessera/attention.h: argument fence (the second one, after Java's),
 // choice of the per-ISA kernel table (the level tsr_cpu_simd() reports), and the split of the work
-// into tasks (batch, head, query block[, key chunk]) over the thread pool. When the tasks are too few
-// for the pool (decode: a few query rows against a long KV cache), the keys are split into chunks and
-// the partial softmax results merged by log-sum-exp.
+// into tasks (batch, head, query block[, key chunk]) over the thread pool. When the rows make few tasks
+// (decode: a few query rows against a long KV cache), the keys are split into chunks and the partial
+// softmax results merged by log-sum-exp. The cuts depend on the sizes only, never on the thread count,
+// so every thread count gives the same bits. Grouped-query decode runs the query heads of a KV head as
+// the rows of one block.
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -32,6 +35,8 @@ const AttentionKernels &AK() {
   } while (0)
 
 constexpr int64_t kMinKeysPerSplit = 256;
+// key splitting aims at this many (row group, key chunk) tasks: enough for a pool of up to ~32 threads
+constexpr int64_t kSplitTasks = 64;
 
 // 64-byte aligned float scratch owned by one range of tasks.
 struct Scratch {
@@ -97,9 +102,24 @@ int attention_impl(const char *fn, const float *q, View qs, const float *k, View
             (long long)seq_q, (long long)head_dim);
   if (seq_q == 0) return TSR_OK;
   ATT_CHECK(q && out && (seq_k == 0 || (k && v)), "%s: null pointer", fn);
-  const int64_t d = head_dim, group = heads_q / heads_kv;
+  const int64_t d = head_dim;
   // a single row's stride is never used to step: make it head_dim so the kernels see a plain layout
   if (seq_q == 1) qs.sr = os.sr = d;
+  // rows in groups of 32 per head: what decides the key split below, taken before the GQA regrouping so that a
+  // grouped call splits its keys as the same call with K / V repeated per query head would (the same bits)
+  const int64_t row_units = batch * heads_q * ((seq_q + 31) / 32);
+  // Grouped-query decode: the query heads sharing a KV head become the rows of one block ([B, Hkv, group, D], rows
+  // a head apart), so each K / V tile is packed and read once per group instead of once per query head. A row's
+  // result does not depend on its block, so the bits are those of one block per head. With one query row, causal
+  // lets every key through.
+  if (seq_q == 1 && heads_q > heads_kv && heads_q / heads_kv <= kAttnQueryBlock) {
+    seq_q = heads_q / heads_kv;
+    qs = View{qs.sb, qs.sh * seq_q, qs.sh};
+    os = View{os.sb, os.sh * seq_q, os.sh};
+    heads_q = heads_kv;
+    causal = 0;
+  }
+  const int64_t group = heads_q / heads_kv;
   if (seq_k <= 1) ks.sr = vs.sr = d;
   const int64_t threads = cpu_threads();
   // query rows per task: the largest block (each block packs every K^T tile once, so bigger blocks
@@ -108,14 +128,22 @@ int attention_impl(const char *fn, const float *q, View qs, const float *k, View
   while (qrows > 32 && batch * heads_q * ((seq_q + qrows - 1) / qrows) < 2 * threads) qrows /= 2;
   const int64_t nqb = (seq_q + qrows - 1) / qrows;
   const int64_t items = batch * heads_q * nqb;
-  // key chunks per item: enough tasks for the pool, each chunk at least kMinKeysPerSplit keys
+  // Key chunks per item when the rows alone make few tasks (decode: a few query rows against a long KV cache),
+  // each chunk at least kMinKeysPerSplit keys. The count depends on the problem only, never on the thread count:
+  // a split changes the order of a row's sums, so deciding it by the pool's size would give other bits on another
+  // machine (a row does not depend on the block it is computed in, so qrows may follow the pool).
   int64_t splits = 1;
-  if (items < 2 * threads && seq_k >= 2 * kMinKeysPerSplit) {
-    splits = (2 * threads + items - 1) / items;
+  if (row_units < kSplitTasks && seq_k >= 2 * kMinKeysPerSplit) {
+    splits = (kSplitTasks + row_units - 1) / row_units;
     const int64_t max_splits = seq_k / kMinKeysPerSplit;
     if (splits > max_splits) splits = max_splits;
   }
-  const int64_t chunk = splits > 1 ? (seq_k + splits - 1) / splits : seq_k;
+  // chunks of whole key tiles: only the last one ends in a partial tile
+  int64_t chunk = seq_k;
+  if (splits > 1) {
+    chunk = ((seq_k + splits - 1) / splits + kAttnKeyTile - 1) / kAttnKeyTile * kAttnKeyTile;
+    splits = (seq_k + chunk - 1) / chunk;
+  }
   const int64_t scratch_n = attn_scratch_floats(d);
   const AttentionKernels &K = AK();
   const int64_t mask_es = mask_dtype == TSR_I64 ? 8 : 4;
@@ -170,38 +198,41 @@ int attention_impl(const char *fn, const float *q, View qs, const float *k, View
       });
       return TSR_OK;
     }
-    // split keys: partial (o, m, l) per (item, split) in contiguous buffers, then a log-sum-exp merge per item
-    const int64_t qbk = qrows;
-    std::vector<float> po(static_cast<size_t>(items * splits * qbk * d));
-    std::vector<float> pm(static_cast<size_t>(items * splits * qbk)), pl(pm.size());
+    // split keys: partial (o, m, l) per (item, split) in contiguous buffers; the task that finishes an item's last
+    // part merges its parts by log-sum-exp, in part order (the same sums whichever thread gets there last), in the
+    // same pass over the pool: a second parallel_for for the merges cost a decode call ~10-20 us of pool wake-up.
+    const int64_t qbk = qrows < seq_q ? qrows : seq_q;  // rows per part (a decode call has one)
+    std::unique_ptr<float[]> po(new float[items * splits * qbk * d]);
+    std::unique_ptr<float[]> pm(new float[items * splits * qbk]), pl(new float[items * splits * qbk]);
+    std::unique_ptr<std::atomic<int64_t>[]> parts_done(new std::atomic<int64_t>[items]);
+    for (int64_t i = 0; i < items; ++i) parts_done[i].store(0, std::memory_order_relaxed);
+    // the merge kernel writes rows head_dim apart: straight into out when its rows are, else into a
+    // contiguous block copied out row by row
+    const bool dense_out = os.sr == d;
     parallel_for(items * splits, 1, [&](int64_t b0, int64_t b1) {
       Scratch scr(scratch_n);
+      std::vector<float> tmp;
       for (int64_t task = b0; task < b1; ++task) {
         const int64_t item = task / splits, sp = task % splits;
         AttnBlock t = make_task(item, scr.p);
         t.kbeg = sp * chunk < seq_k ? sp * chunk : seq_k;
         t.kend = t.kbeg + chunk < seq_k ? t.kbeg + chunk : seq_k;
         const int64_t base = (item * splits + sp) * qbk;
-        t.out = po.data() + base * d;
+        t.out = po.get() + base * d;
         t.out_stride = d;
-        t.m = pm.data() + base;
-        t.l = pl.data() + base;
+        t.m = pm.get() + base;
+        t.l = pl.get() + base;
         K.block(t);
-      }
-    });
-    // the merge kernel writes rows head_dim apart: straight into out when its rows are, else into a
-    // contiguous block copied out row by row
-    const bool dense_out = os.sr == d;
-    parallel_for(items, 1, [&](int64_t b0, int64_t b1) {
-      std::vector<float> tmp(dense_out ? 0 : static_cast<size_t>(qbk * d));
-      for (int64_t item = b0; item < b1; ++item) {
+        // acq_rel: this part's writes are published, and the last one sees every other part's
+        if (parts_done[item].fetch_add(1, std::memory_order_acq_rel) != splits - 1) continue;
         const int64_t qb = item % nqb, bh = item / nqb;
         const int64_t h = bh % heads_q, b = bh / heads_q;
         const int64_t row0 = qb * qrows;
         const int64_t nq = seq_q - row0 < qrows ? seq_q - row0 : qrows;
-        const int64_t base = item * splits * qbk;  // the item's parts are qbk rows apart
+        const int64_t ibase = item * splits * qbk;  // the item's parts are qbk rows apart
         float *dst = out + b * os.sb + h * os.sh + row0 * os.sr;
-        K.merge(po.data() + base * d, pm.data() + base, pl.data() + base, splits, qbk, nq, d,
+        if (!dense_out && tmp.empty()) tmp.resize(static_cast<size_t>(qbk * d));
+        K.merge(po.get() + ibase * d, pm.get() + ibase, pl.get() + ibase, splits, qbk, nq, d,
                 dense_out ? dst : tmp.data());
         if (!dense_out)
           for (int64_t r = 0; r < nq; ++r)

@@ -156,6 +156,113 @@ class AttentionTest {
         check(Device.CPU, DType.F32, seed, b, hq, hkv, sq, sk, d, causal, mask, 1e-5);
     }
 
+    /**
+     * The work is cut into (row block, key chunk) tasks; key chunks (decode against a long cache, few rows) are
+     * merged by log-sum-exp, which changes a row's sums. Whether and how the keys are cut depends on the problem,
+     * not on the pool: every thread count gives the same bits, each matching float64.
+     */
+    @Test
+    void everyThreadCountGivesTheSameBits() {
+        int[][] cases = { // b, hq, hkv, sq, sk, d, causal, mask
+            {1, 4, 2, 1, 3001, 64, 0, 0}, {1, 1, 1, 1, 600, 32, 0, 1}, {2, 2, 2, 4, 2500, 128, 1, 1},
+            {1, 6, 6, 1, 1500, 64, 0, 0}, {1, 1, 1, 300, 1400, 64, 1, 0}, {1, 2, 1, 97, 197, 80, 0, 1},
+            {3, 12, 12, 40, 40, 32, 0, 1}};
+        int prev = dev.tessera.bindings.TesseraNative.tsr_cpu_threads();
+        try {
+            for (int[] c : cases) {
+                int b = c[0], hq = c[1], hkv = c[2], sq = c[3], sk = c[4], d = c[5];
+                boolean causal = c[6] != 0;
+                Random rnd = new Random(31 + sk);
+                float[] q = random(rnd, b * hq * sq * d, 1.0);
+                float[] k = random(rnd, b * hkv * sk * d, 1.0);
+                float[] v = random(rnd, b * hkv * sk * d, 1.0);
+                int[] mask = null;
+                if (c[7] != 0) {
+                    mask = new int[b * sk];
+                    for (int i = 0; i < mask.length; i++) {
+                        mask[i] = rnd.nextInt(5) == 0 ? 0 : 1;
+                    }
+                    mask[0] = 1;
+                }
+                double[] ref = reference(q, k, v, b, hq, hkv, sq, sk, d, sk, mask, 1.0 / Math.sqrt(d), causal);
+                Attention.Options opt = Attention.Options.defaults().withCausal(causal);
+                if (mask != null) {
+                    opt = opt.withKeyPaddingMask(Tensor.ofInts(mask, Device.CPU, b, sk));
+                }
+                Tensor tq = Tensor.of(q, b, hq, sq, d);
+                Tensor tk = Tensor.of(k, b, hkv, sk, d);
+                Tensor tv = Tensor.of(v, b, hkv, sk, d);
+                float[] first = null;
+                for (int threads : new int[] {1, 2, 3, 5, 8, 16}) {
+                    dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(threads);
+                    String what = String.format("threads=%d B%d Hq%d Hkv%d Sq%d Sk%d D%d causal=%s mask=%s", threads,
+                            b, hq, hkv, sq, sk, d, causal, mask != null);
+                    float[] y = Attention.scaledDotProduct(tq, tk, tv, opt).toFloatArray();
+                    assertRel(y, ref, 1e-5, what);
+                    if (first == null) {
+                        first = y;
+                    } else {
+                        assertArrayEquals(first, y, what + ": same bits as 1 thread");
+                    }
+                }
+            }
+        } finally {
+            dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(prev);
+        }
+    }
+
+    /**
+     * One query row with fewer KV heads than query heads: the CPU kernel runs each KV head's query heads as the rows
+     * of one block (each K / V tile read once per group). The bits must be those of the same call with K / V
+     * repeated per query head, and match float64; q as a contiguous tensor and as the heads of a [B, 1, Hq·D]
+     * projection, K / V as a cache sliced to its length, with and without the key split, causal and masked.
+     */
+    @Test
+    void groupedQueryDecodeEqualsRepeatedKvHeads() {
+        int[][] cases = { // b, hq, hkv, len, cap, d, causal, mask
+            {1, 8, 2, 300, 320, 64, 0, 0}, {2, 32, 8, 2000, 2048, 128, 1, 0}, {1, 6, 1, 777, 800, 48, 0, 1},
+            {3, 4, 2, 1, 8, 32, 1, 0}, {1, 12, 4, 530, 530, 80, 1, 1}};
+        for (int[] c : cases) {
+            int b = c[0], hq = c[1], hkv = c[2], len = c[3], cap = c[4], d = c[5], group = hq / hkv;
+            boolean causal = c[6] != 0;
+            Random rnd = new Random(7 * len + hq);
+            float[] q = random(rnd, b * hq * d, 1.0);
+            float[] k = random(rnd, b * hkv * cap * d, 1.0);
+            float[] v = random(rnd, b * hkv * cap * d, 1.0);
+            float[] kRep = new float[b * hq * len * d];
+            float[] vRep = new float[kRep.length];
+            for (int bi = 0; bi < b; bi++) {
+                for (int h = 0; h < hq; h++) {
+                    System.arraycopy(k, (bi * hkv + h / group) * cap * d, kRep, (bi * hq + h) * len * d, len * d);
+                    System.arraycopy(v, (bi * hkv + h / group) * cap * d, vRep, (bi * hq + h) * len * d, len * d);
+                }
+            }
+            int[] mask = null;
+            Attention.Options opt = Attention.Options.defaults().withCausal(causal);
+            if (c[7] != 0) {
+                mask = new int[b * len];
+                for (int i = 0; i < mask.length; i++) {
+                    mask[i] = rnd.nextInt(3) == 0 ? 0 : 1;
+                }
+                opt = opt.withKeyPaddingMask(Tensor.ofInts(mask, Device.CPU, b, len));
+            }
+            String what = String.format("B%d Hq%d Hkv%d len%d D%d causal=%s mask=%s", b, hq, hkv, len, d, causal,
+                    mask != null);
+            double[] ref = reference(q, k, v, b, hq, hkv, 1, len, d, cap, mask, 1.0 / Math.sqrt(d), causal);
+            Tensor kCache = Tensor.of(k, b, hkv, cap, d);
+            Tensor vCache = Tensor.of(v, b, hkv, cap, d);
+            float[] repeated = Attention.scaledDotProduct(Tensor.of(q, b, hq, 1, d), Tensor.of(kRep, b, hq, len, d),
+                    Tensor.of(vRep, b, hq, len, d), opt).toFloatArray();
+            assertRel(repeated, ref, 1e-5, what + " repeated K/V");
+            float[] grouped = Attention.decode(Tensor.of(q, b, hq, 1, d), kCache, vCache, len, opt).toFloatArray();
+            assertRel(grouped, ref, 1e-5, what);
+            assertArrayEquals(repeated, grouped, what + ": same bits as K/V repeated per query head");
+            Tensor heads = Tensor.of(q, b, 1, hq, d).transpose(1, 2); // [B, Hq, 1, D], heads d floats apart
+            float[] fromView = Attention.decode(heads, kCache, vCache, len, opt).contiguous().toFloatArray();
+            assertArrayEquals(repeated, fromView, what + ": q as a projection's heads");
+        }
+    }
+
     @Test
     void halfTypesOnCpuGoThroughF32() {
         check(Device.CPU, DType.BF16, 21, 1, 2, 2, 17, 29, 64, true, false, 2e-2);
