@@ -28,7 +28,8 @@ import java.util.SplittableRandom;
  * all-MiniLM-L6-v2 (the real ONNX file of {@code minilm}) on the CPU, fp32: sentences per second at batch 1, 8 and
  * 32 with 128 tokens, Tessera's imported {@link BertModel} beside ONNX Runtime Java on the same file, same token
  * ids, same thread count, in the same process. Both produce the last hidden state {@code [B, 128, 384]} and copy
- * it to the Java heap. Rounds alternate between the two; the median round counts. Writes
+ * it to the Java heap: by default into one array kept by the caller ({@code Tensor.copyTo}; ONNX Runtime's pinned
+ * output, then {@code FloatBuffer.get}), with {@code --output fresh} into a new array per call. Rounds alternate between the two; the median round counts. Writes
  * {@code bench/results/minilm-cpu.json}:
  *
  * <p>Tessera runs twice per round: with OpenBLAS on 1 thread (the CPU backend's default: each large sgemm cut into
@@ -38,7 +39,7 @@ import java.util.SplittableRandom;
  * Tessera configuration over ONNX Runtime; both are in the JSON.
  *
  * <pre>TESSERA_NUM_THREADS=2 java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*:$HOME/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.29.0/onnxruntime-1.29.0.jar" \
- *     dev.tessera.bench.MiniLmBench [--threads 2] [--rounds 7] [--out FILE] [--model minilm]</pre>
+ *     dev.tessera.bench.MiniLmBench [--threads 2] [--rounds 7] [--out FILE] [--model minilm] [--output reuse|fresh]</pre>
  */
 public final class MiniLmBench {
     private MiniLmBench() {}
@@ -49,6 +50,7 @@ public final class MiniLmBench {
         int rounds = 7;
         int seqLen = 128;
         String spec = "minilm";
+        boolean reuseOutput = true;
         Path out = Path.of("bench/results/minilm-cpu.json");
         int[] batches = {1, 8, 32};
         for (int i = 0; i < args.length; i++) {
@@ -57,6 +59,13 @@ public final class MiniLmBench {
                 case "--rounds" -> rounds = Integer.parseInt(args[++i]);
                 case "--seq" -> seqLen = Integer.parseInt(args[++i]);
                 case "--model" -> spec = args[++i];
+                case "--output" -> {
+                    String o = args[++i];
+                    if (!o.equals("reuse") && !o.equals("fresh")) {
+                        throw new IllegalArgumentException("--output must be reuse or fresh, got " + o);
+                    }
+                    reuseOutput = o.equals("reuse");
+                }
                 case "--out" -> out = Path.of(args[++i]);
                 case "--batches" -> batches = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -97,19 +106,47 @@ public final class MiniLmBench {
                 Arrays.fill(mask, 1);
                 int reps = Math.max(2, 48 / b);
                 long[] shape = {b, seq};
+                // The last hidden state ends in a Java float[] on both sides. "reuse" (the default): each side's
+                // API for a result into memory the caller keeps — Tensor.copyTo into one array; ORT's pinned output
+                // (a tensor over a direct buffer, filled by run) then FloatBuffer.get into one array. "fresh": a new
+                // array per call (toFloatArray; ORT's getValue, float[B][S][H]).
+                final int hidden = model.config().hiddenSize();
+                final boolean reuse = reuseOutput;
+                float[] tesseraOut = new float[b * seq * hidden];
+                float[] ortOut = new float[b * seq * hidden];
+                java.nio.FloatBuffer ortBuf = java.nio.ByteBuffer.allocateDirect(ortOut.length * Float.BYTES)
+                        .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+                String ortOutput = ort.getOutputNames().iterator().next();
+                ai.onnxruntime.OnnxTensor pinned = ai.onnxruntime.OnnxTensor.createTensor(ortEnv, ortBuf,
+                        new long[] {b, seq, hidden});
                 Runnable tessera = () -> {
                     try (Scope sc = Tessera.scope()) {
-                        model.forward(Tensor.ofInts(ids, Device.CPU, b, seq), Tensor.ofInts(mask, Device.CPU, b, seq),
-                                null).toFloatArray();
+                        Tensor h = model.forward(Tensor.ofInts(ids, Device.CPU, b, seq),
+                                Tensor.ofInts(mask, Device.CPU, b, seq), null);
+                        if (reuse) {
+                            h.copyTo(tesseraOut);
+                        } else {
+                            h.toFloatArray();
+                        }
                     }
                 };
                 Runnable peer = () -> {
                     try (var ti = ai.onnxruntime.OnnxTensor.createTensor(ortEnv, LongBuffer.wrap(lids), shape);
                             var tm = ai.onnxruntime.OnnxTensor.createTensor(ortEnv, LongBuffer.wrap(ones), shape);
                             var tt = ai.onnxruntime.OnnxTensor.createTensor(ortEnv,
-                                    LongBuffer.wrap(new long[b * seq]), shape);
-                            var res = ort.run(Map.of("input_ids", ti, "attention_mask", tm, "token_type_ids", tt))) {
-                        res.get(0).getValue();
+                                    LongBuffer.wrap(new long[b * seq]), shape)) {
+                        Map<String, ai.onnxruntime.OnnxTensor> in = Map.of("input_ids", ti, "attention_mask", tm,
+                                "token_type_ids", tt);
+                        if (reuse) {
+                            try (var res = ort.run(in, Map.of(ortOutput, pinned))) {
+                                ortBuf.rewind();
+                                ortBuf.get(ortOut);
+                            }
+                        } else {
+                            try (var res = ort.run(in)) {
+                                res.get(0).getValue();
+                            }
+                        }
                     } catch (ai.onnxruntime.OrtException e) {
                         throw new IllegalStateException(e);
                     }
@@ -126,6 +163,15 @@ public final class MiniLmBench {
                     blasN.run();
                     tessera.run();
                     peer.run();
+                }
+                if (reuse) { // both sides delivered the same hidden states (a broken pinned output would not)
+                    double worst = 0;
+                    for (int i = 0; i < tesseraOut.length; i++) {
+                        worst = Math.max(worst, Math.abs(tesseraOut[i] - ortOut[i]));
+                    }
+                    if (!(worst < 1e-3)) {
+                        throw new IllegalStateException("batch " + b + ": Tessera and ORT outputs differ by " + worst);
+                    }
                 }
                 double[] t1 = new double[rounds];
                 double[] tN = new double[rounds];
@@ -157,6 +203,7 @@ public final class MiniLmBench {
                 row.put("ratioBlas1", mo / m1);
                 row.put("ratioBlasN", mo / mN);
                 rows.add(row);
+                pinned.close();
                 table.append(String.format(Locale.ROOT, "%-6d %14.1f %14.1f %8.2f %10.2f %10.2f%n", b, st, sp, st / sp,
                         mo / m1, mo / mN));
             }
@@ -179,6 +226,10 @@ public final class MiniLmBench {
                 + " pool on TESSERA_NUM_THREADS; ORT: intra-op "
                 + threads + " threads, sequential, default graph optimisations; ratio = the better Tessera configuration's"
                 + " sentences/s / ORT sentences/s (> 1: Tessera faster)");
+        doc.put("output", reuseOutput
+                ? "reuse: the last hidden state into one float[] per side (Tensor.copyTo; ORT pinned output over a"
+                        + " direct buffer, then FloatBuffer.get), checked equal to 1e-3 after the warm-up"
+                : "fresh: a new array per call (Tensor.toFloatArray; ORT Result getValue, float[B][S][H])");
         doc.put("loadBefore", loadBefore);
         doc.put("load", HostInfo.class.getSimpleName().isEmpty() ? null : loadAverage());
         doc.put("results", rows);
