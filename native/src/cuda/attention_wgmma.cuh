@@ -52,6 +52,10 @@
 // roles of the two byte offsets for the N-major V operand, that a start address advanced by 32 / 64 / 96 bytes
 // inside a 1024-byte-aligned swizzle atom (base offset 0) addresses the k-steps as the absolute-address XOR implies,
 // and that cp.async + fence.proxy.async + bar.sync orders the tile writes before wgmma's reads.
+// Reviewed 2026-11-27 against CUTLASS / CuTe (descriptor bitfields and layout types, make_gmma_desc's LBO / SBO for
+// K-major and MN-major 128-byte swizzle recomputed on these layouts, the swizzled store compared element by element,
+// the SS / RS instruction forms and immediates, the accumulator and register-A fragment layouts) and flash-attention
+// 3's Hopper mainloop (the proxy fence before wgmma reads): no discrepancy found; only the hardware is left to confirm.
 
 namespace wg {
 
