@@ -3,12 +3,18 @@
 // tasks per participant are ranges of their own, more are grouped into 4 ranges per participant), for 1 to 5
 // participants; nested calls run inline; callers on several threads at once (the pool serves one, the others run
 // inline) still cover everything exactly once; equal work items are split evenly when they are few (12 items on
-// 2 threads: no range of more than one item). Exits non-zero on the first failure, naming it.
+// 2 threads: no range of more than one item); a range that throws (in a worker or in the caller) has its
+// exception rethrown on the calling thread once every range has ended, and the pool runs the next job normally.
+// Exits non-zero on the first failure, naming it.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -116,6 +122,65 @@ int main() {
         check(exactly_once(*c), "concurrent callers cover exactly once", kN, 64, threads);
         delete c;
       }
+    }
+  }
+  // exceptions: thrown by the range holding index `bad` (or by every range), caught and rethrown on the caller
+  for (int threads = 1; threads <= 5; ++threads) {
+    tsr::cpu_set_threads(threads);
+    for (int64_t bad : {int64_t(-1), int64_t(0), int64_t(500), int64_t(999)}) {
+      constexpr int64_t kN = 1000;
+      struct Ctx {
+        Cover cover{kN};
+        int64_t bad;
+        std::atomic<int64_t> bad_b{-1}, bad_e{-1};
+      } ctx;
+      ctx.bad = bad;
+      std::string caught;
+      try {
+        tsr::parallel_run(
+            kN, 40,
+            [](void *p, int64_t b, int64_t e) {
+              Ctx &c = *static_cast<Ctx *>(p);
+              // slow ranges, so that the workers wake up and take some of them (a fast job is done by the caller alone)
+              std::this_thread::sleep_for(std::chrono::microseconds(300));
+              if (c.bad >= b && c.bad < e) {
+                c.bad_b.store(b);
+                c.bad_e.store(e);
+              }
+              if (c.bad < 0 || (c.bad >= b && c.bad < e)) throw std::runtime_error("range " + std::to_string(b));
+              mark(&c.cover, b, e);
+            },
+            &ctx);
+      } catch (const std::runtime_error &ex) {
+        caught = ex.what();
+      }
+      check(caught.rfind("range ", 0) == 0, "a throwing range's exception reaches the caller", kN, 40, threads);
+      if (bad >= 0) {  // every other range ran to its end exactly once
+        bool ok = ctx.bad_b.load() >= 0;
+        for (int64_t i = 0; i < kN; ++i) {
+          const bool in_bad = i >= ctx.bad_b.load() && i < ctx.bad_e.load();
+          ok = ok && ctx.cover.hits[static_cast<size_t>(i)].load() == (in_bad ? 0 : 1);
+        }
+        check(ok, "only the throwing range is missing", kN, 40, threads);
+      }
+      // the pool is usable again, its workers included (the caller is not left marked as inside a parallel region)
+      struct After {
+        Cover cover{kN};
+        std::atomic<uint64_t> thread_bits{0};
+      } after;
+      tsr::parallel_run(
+          kN, 40,
+          [](void *p, int64_t b, int64_t e) {
+            After &a = *static_cast<After *>(p);
+            std::this_thread::sleep_for(std::chrono::microseconds(300));
+            a.thread_bits.fetch_or(uint64_t(1) << (std::hash<std::thread::id>{}(std::this_thread::get_id()) % 64));
+            mark(&a.cover, b, e);
+          },
+          &after);
+      check(exactly_once(after.cover), "the job after an exception covers exactly once", kN, 40, threads);
+      const int used = __builtin_popcountll(after.thread_bits.load());
+      check(threads == 1 ? used == 1 : used >= 2, "the job after an exception runs on the workers too", kN, 40,
+            threads);
     }
   }
   if (failures == 0) std::printf("threadpool_test: all passed\n");

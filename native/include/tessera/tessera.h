@@ -31,6 +31,8 @@ extern "C" {
 #define TSR_ERR_INDEX 2       /* an index (e.g. a token id) is out of range */
 #define TSR_ERR_NO_CUDA 3     /* library built without CUDA */
 #define TSR_ERR_UNSUPPORTED 4 /* dtype / variant not implemented by this kernel */
+#define TSR_ERR_NO_MEMORY 5   /* host memory for a scratch buffer could not be allocated */
+#define TSR_ERR_INTERNAL 6    /* an unexpected C++ exception, caught at the C API boundary */
 #define TSR_ERR_CUDA_BASE 1000 /* + cudaError_t */
 
 /* Data types (same ordinals as dev.tessera.runtime.DType). */

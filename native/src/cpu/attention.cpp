@@ -239,9 +239,9 @@ int attention_impl(const char *fn, const float *q, View qs, const float *k, View
             std::memcpy(dst + r * os.sr, tmp.data() + r * d, static_cast<size_t>(d) * sizeof(float));
       }
     });
-  } catch (const std::bad_alloc &) {
+  } catch (const std::bad_alloc &) {  // thrown here or rethrown here from a pool worker
     set_last_error("%s: out of host memory for the attention scratch", fn);
-    return TSR_ERR_ARG;
+    return TSR_ERR_NO_MEMORY;
   }
   return TSR_OK;
 }
@@ -258,10 +258,12 @@ extern "C" int tsr_cpu_attention_strided_f32(const float *q, int64_t q_stride_b,
                                              int64_t seq_k, int64_t head_dim, const void *key_mask, int mask_dtype,
                                              float scale, int causal) {
   using namespace tsr;
-  return attention_impl("tsr_cpu_attention_strided_f32", q, View{q_stride_b, q_stride_h, q_stride_s}, k,
-                        View{k_stride_b, k_stride_h, k_stride_s}, v, View{v_stride_b, v_stride_h, v_stride_s}, out,
-                        View{out_stride_b, out_stride_h, out_stride_s}, batch, heads_q, heads_kv, seq_q, seq_k,
-                        head_dim, key_mask, mask_dtype, scale, causal);
+  return guarded(__func__, [&] {
+    return attention_impl("tsr_cpu_attention_strided_f32", q, View{q_stride_b, q_stride_h, q_stride_s}, k,
+                          View{k_stride_b, k_stride_h, k_stride_s}, v, View{v_stride_b, v_stride_h, v_stride_s}, out,
+                          View{out_stride_b, out_stride_h, out_stride_s}, batch, heads_q, heads_kv, seq_q, seq_k,
+                          head_dim, key_mask, mask_dtype, scale, causal);
+  });
 }
 
 extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float *v, float *out, int64_t batch,
@@ -275,6 +277,8 @@ extern "C" int tsr_cpu_attention_f32(const float *q, const float *k, const float
   const int64_t d = head_dim;
   const View qo{heads_q * seq_q * d, seq_q * d, d};
   const View kv{heads_kv * kv_capacity * d, kv_capacity * d, d};
-  return attention_impl(fn, q, qo, k, kv, v, kv, out, qo, batch, heads_q, heads_kv, seq_q, seq_k, head_dim,
-                        key_mask, mask_dtype, scale, causal);
+  return guarded(fn, [&] {
+    return attention_impl(fn, q, qo, k, kv, v, kv, out, qo, batch, heads_q, heads_kv, seq_q, seq_k, head_dim,
+                          key_mask, mask_dtype, scale, causal);
+  });
 }

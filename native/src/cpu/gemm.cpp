@@ -67,64 +67,68 @@ int64_t tsr_cpu_gemm_packed_floats(int64_t n, int64_t k) {
 
 int tsr_cpu_gemm_pack_f32(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k,
                           float *packed) {
-  using namespace tsr;
-  TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_f32: negative size (n %lld, k %lld)", (long long)n, (long long)k);
-  if (n == 0 || k == 0) return TSR_OK;
-  TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_f32: null pointer");
-  const GemmKernels &K = GK();
-  const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
-  const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
-  parallel_for(panels, grain, [&](int64_t p0, int64_t p1) { K.pack(w, stride_n, stride_k, n, k, packed, p0, p1); });
-  return TSR_OK;
+  return tsr::guarded(__func__, [&]() -> int {
+    using namespace tsr;
+    TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_f32: negative size (n %lld, k %lld)", (long long)n, (long long)k);
+    if (n == 0 || k == 0) return TSR_OK;
+    TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_f32: null pointer");
+    const GemmKernels &K = GK();
+    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+    const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
+    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) { K.pack(w, stride_n, stride_k, n, k, packed, p0, p1); });
+    return TSR_OK;
+  });
 }
 
 int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, int64_t m, int64_t n, int64_t k,
                             const float *bias, int act, const float *residual, int64_t ldr, float *out,
                             int64_t ldo) {
-  using namespace tsr;
-  TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_gemm_packed_f32: negative size (m %lld, n %lld, k %lld)",
-             (long long)m, (long long)n, (long long)k);
-  TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_gemm_packed_f32: unknown activation %d", act);
-  if (m == 0 || n == 0) return TSR_OK;
-  TSR_CHECK(lda >= k && ldo >= n && (residual == nullptr || ldr >= n),
-             "tsr_cpu_gemm_packed_f32: leading dimension too small (lda %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
-             (long long)lda, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
-  TSR_CHECK(out && (k == 0 || (x && packed)), "tsr_cpu_gemm_packed_f32: null pointer");
-  const GemmKernels &K = GK();
-  GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo};
-  const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
-  const double flops = 2.0 * double(m) * double(n) * double(k);
-  const int64_t threads = cpu_threads();
-  const bool inline_only = flops < kInlineFlops || threads <= 1;
-  // row blocks: about kRowBlock rows each, more when the panels alone cannot keep the pool busy
-  const int64_t tiles = (m + K.mr - 1) / K.mr;
-  int64_t row_blocks = (m + kRowBlock - 1) / kRowBlock;
-  const int64_t want = 2 * threads;
-  if (!inline_only && panels < want && m > K.mr) {
-    const int64_t blocks = (want + panels - 1) / panels;
-    if (blocks > row_blocks) row_blocks = blocks;
-  }
-  // Several row blocks: a multiple of the thread count, so that one range per thread is a run of whole blocks
-  // with the same number of rows within half a register tile. At batch 8 x 128 tokens on 2 threads, blocks of
-  // 264 / 264 / 264 / 232 rows claimed two per thread ended at 528 + 496 rows: the GEMMs waited ~3% on the slower
-  // thread; 516 + 508 now (MiniLM forward at batch 8, 2 threads, same process alternating: 117.0 -> 115.2 ms and
-  // 119.1 -> 116.3 ms; two ranges per thread of the new blocks, paired as claimed, 117.8).
-  const bool even = !inline_only && row_blocks > 1 && (row_blocks + threads - 1) / threads * threads <= tiles;
-  if (even) row_blocks = (row_blocks + threads - 1) / threads * threads;
-  if (row_blocks > tiles) row_blocks = tiles;
-  if (row_blocks < 1) row_blocks = 1;
-  GemmJob j{&K, &g, row_blocks, panels};
-  const int64_t tasks = row_blocks * panels;
-  if (inline_only) {
-    run_tasks(&j, 0, tasks);
+  return tsr::guarded(__func__, [&]() -> int {
+    using namespace tsr;
+    TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_gemm_packed_f32: negative size (m %lld, n %lld, k %lld)",
+               (long long)m, (long long)n, (long long)k);
+    TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_gemm_packed_f32: unknown activation %d", act);
+    if (m == 0 || n == 0) return TSR_OK;
+    TSR_CHECK(lda >= k && ldo >= n && (residual == nullptr || ldr >= n),
+               "tsr_cpu_gemm_packed_f32: leading dimension too small (lda %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
+               (long long)lda, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
+    TSR_CHECK(out && (k == 0 || (x && packed)), "tsr_cpu_gemm_packed_f32: null pointer");
+    const GemmKernels &K = GK();
+    GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo};
+    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+    const double flops = 2.0 * double(m) * double(n) * double(k);
+    const int64_t threads = cpu_threads();
+    const bool inline_only = flops < kInlineFlops || threads <= 1;
+    // row blocks: about kRowBlock rows each, more when the panels alone cannot keep the pool busy
+    const int64_t tiles = (m + K.mr - 1) / K.mr;
+    int64_t row_blocks = (m + kRowBlock - 1) / kRowBlock;
+    const int64_t want = 2 * threads;
+    if (!inline_only && panels < want && m > K.mr) {
+      const int64_t blocks = (want + panels - 1) / panels;
+      if (blocks > row_blocks) row_blocks = blocks;
+    }
+    // Several row blocks: a multiple of the thread count, so that one range per thread is a run of whole blocks
+    // with the same number of rows within half a register tile. At batch 8 x 128 tokens on 2 threads, blocks of
+    // 264 / 264 / 264 / 232 rows claimed two per thread ended at 528 + 496 rows: the GEMMs waited ~3% on the slower
+    // thread; 516 + 508 now (MiniLM forward at batch 8, 2 threads, same process alternating: 117.0 -> 115.2 ms and
+    // 119.1 -> 116.3 ms; two ranges per thread of the new blocks, paired as claimed, 117.8).
+    const bool even = !inline_only && row_blocks > 1 && (row_blocks + threads - 1) / threads * threads <= tiles;
+    if (even) row_blocks = (row_blocks + threads - 1) / threads * threads;
+    if (row_blocks > tiles) row_blocks = tiles;
+    if (row_blocks < 1) row_blocks = 1;
+    GemmJob j{&K, &g, row_blocks, panels};
+    const int64_t tasks = row_blocks * panels;
+    if (inline_only) {
+      run_tasks(&j, 0, tasks);
+      return TSR_OK;
+    }
+    // One long range per thread: each range packs its rows of A once per k slice, so cutting finer repeats that
+    // work (with a single row block every range would pack the whole of A: with 1536-long rows that packing is ~8%
+    // of a range of 3 panels, MiniLM's FFN down projection at one sentence). Where the blocks do not divide evenly,
+    // two ranges per thread leave some room for balancing.
+    parallel_run(tasks, (even || row_blocks == 1 ? 1 : 2) * threads, run_tasks, &j);
     return TSR_OK;
-  }
-  // One long range per thread: each range packs its rows of A once per k slice, so cutting finer repeats that
-  // work (with a single row block every range would pack the whole of A: with 1536-long rows that packing is ~8%
-  // of a range of 3 panels, MiniLM's FFN down projection at one sentence). Where the blocks do not divide evenly,
-  // two ranges per thread leave some room for balancing.
-  parallel_run(tasks, (even || row_blocks == 1 ? 1 : 2) * threads, run_tasks, &j);
-  return TSR_OK;
+  });
 }
 
 int tsr_cpu_linear_epilogue_f32(float *y, int64_t ldy, int64_t m, int64_t n, const float *bias, int act,

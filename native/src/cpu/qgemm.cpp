@@ -349,99 +349,103 @@ int tsr_cpu_qgemm_pack_s8(const int8_t *w, int64_t stride_n, int64_t stride_k, i
 
 int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, int64_t group, const uint8_t *valid,
                         uint8_t *q, int64_t ldq, int32_t *row_sums, float *scale, int32_t *zero_point) {
-  using namespace tsr;
-  TSR_CHECK(m >= 0 && k >= 0 && group >= 1, "tsr_cpu_quantize_u8: bad size (m %lld, k %lld, group %lld)",
-            (long long)m, (long long)k, (long long)group);
-  TSR_CHECK(ldx >= k && ldq >= round4(k), "tsr_cpu_quantize_u8: leading dimension too small (ldx %lld, ldq %lld, k %lld)",
-            (long long)ldx, (long long)ldq, (long long)k);
-  TSR_CHECK(m == 0 || (x && q && row_sums && scale && zero_point), "tsr_cpu_quantize_u8: null pointer");
-  if (m == 0) return TSR_OK;
-  const bool vec = use_vnni();  // AVX-512 present and chosen
-  const int64_t groups = (m + group - 1) / group;
-  // each group's range over its valid rows, widened to include 0 (the rows in parallel, then per group)
-  std::vector<float> lo_r(static_cast<size_t>(m)), hi_r(static_cast<size_t>(m));
-  parallel_for(m, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float l = 0.0f, h = 0.0f;
-      if (valid == nullptr || valid[r]) {
-        const float *xr = x + r * ldx;
-#ifdef TSR_QGEMM_X86
-        if (vec) {
-          min_max_row_avx512(xr, k, &l, &h);
-          lo_r[r] = l;
-          hi_r[r] = h;
-          continue;
+  return tsr::guarded(__func__, [&]() -> int {
+    using namespace tsr;
+    TSR_CHECK(m >= 0 && k >= 0 && group >= 1, "tsr_cpu_quantize_u8: bad size (m %lld, k %lld, group %lld)",
+              (long long)m, (long long)k, (long long)group);
+    TSR_CHECK(ldx >= k && ldq >= round4(k), "tsr_cpu_quantize_u8: leading dimension too small (ldx %lld, ldq %lld, k %lld)",
+              (long long)ldx, (long long)ldq, (long long)k);
+    TSR_CHECK(m == 0 || (x && q && row_sums && scale && zero_point), "tsr_cpu_quantize_u8: null pointer");
+    if (m == 0) return TSR_OK;
+    const bool vec = use_vnni();  // AVX-512 present and chosen
+    const int64_t groups = (m + group - 1) / group;
+    // each group's range over its valid rows, widened to include 0 (the rows in parallel, then per group)
+    std::vector<float> lo_r(static_cast<size_t>(m)), hi_r(static_cast<size_t>(m));
+    parallel_for(m, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        float l = 0.0f, h = 0.0f;
+        if (valid == nullptr || valid[r]) {
+          const float *xr = x + r * ldx;
+  #ifdef TSR_QGEMM_X86
+          if (vec) {
+            min_max_row_avx512(xr, k, &l, &h);
+            lo_r[r] = l;
+            hi_r[r] = h;
+            continue;
+          }
+  #endif
+          for (int64_t i = 0; i < k; ++i) {
+            l = xr[i] < l ? xr[i] : l;
+            h = xr[i] > h ? xr[i] : h;
+          }
         }
-#endif
-        for (int64_t i = 0; i < k; ++i) {
-          l = xr[i] < l ? xr[i] : l;
-          h = xr[i] > h ? xr[i] : h;
-        }
+        lo_r[r] = l;
+        hi_r[r] = h;
       }
-      lo_r[r] = l;
-      hi_r[r] = h;
+    });
+    for (int64_t gi = 0; gi < groups; ++gi) {
+      const int64_t r0 = gi * group, r1 = std::min(m, r0 + group);
+      float lo = 0.0f, hi = 0.0f;
+      for (int64_t r = r0; r < r1; ++r) {
+        lo = std::min(lo, lo_r[r]);
+        hi = std::max(hi, hi_r[r]);
+      }
+      // ONNX Runtime: scale = (max - min) / 255, zero point = round-half-even(clamp(0 - min / scale, 0, 255))
+      const float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
+      const int32_t zp = static_cast<int32_t>(std::nearbyint(std::max(0.0f, std::min(255.0f, 0.0f - lo / s))));
+      for (int64_t r = r0; r < r1; ++r) {
+        scale[r] = s;
+        zero_point[r] = zp;
+      }
     }
+    parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        uint8_t *qr = q + r * ldq;
+  #ifdef TSR_QGEMM_X86
+        row_sums[r] = vec ? quantize_row_avx512(x + r * ldx, k, scale[r], zero_point[r], qr)
+                          : quantize_row_portable(x + r * ldx, k, scale[r], zero_point[r], qr);
+  #else
+        (void)vec;
+        row_sums[r] = quantize_row_portable(x + r * ldx, k, scale[r], zero_point[r], qr);
+  #endif
+        std::memset(qr + k, 0, static_cast<size_t>(ldq - k));
+      }
+    });
+    return TSR_OK;
   });
-  for (int64_t gi = 0; gi < groups; ++gi) {
-    const int64_t r0 = gi * group, r1 = std::min(m, r0 + group);
-    float lo = 0.0f, hi = 0.0f;
-    for (int64_t r = r0; r < r1; ++r) {
-      lo = std::min(lo, lo_r[r]);
-      hi = std::max(hi, hi_r[r]);
-    }
-    // ONNX Runtime: scale = (max - min) / 255, zero point = round-half-even(clamp(0 - min / scale, 0, 255))
-    const float s = hi == lo ? 1.0f : (hi - lo) / 255.0f;
-    const int32_t zp = static_cast<int32_t>(std::nearbyint(std::max(0.0f, std::min(255.0f, 0.0f - lo / s))));
-    for (int64_t r = r0; r < r1; ++r) {
-      scale[r] = s;
-      zero_point[r] = zp;
-    }
-  }
-  parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      uint8_t *qr = q + r * ldq;
-#ifdef TSR_QGEMM_X86
-      row_sums[r] = vec ? quantize_row_avx512(x + r * ldx, k, scale[r], zero_point[r], qr)
-                        : quantize_row_portable(x + r * ldx, k, scale[r], zero_point[r], qr);
-#else
-      (void)vec;
-      row_sums[r] = quantize_row_portable(x + r * ldx, k, scale[r], zero_point[r], qr);
-#endif
-      std::memset(qr + k, 0, static_cast<size_t>(ldq - k));
-    }
-  });
-  return TSR_OK;
 }
 
 int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, const float *sx, const int32_t *zx,
                       const void *packed, const int32_t *zw, const float *sw, int64_t m, int64_t n, int64_t k,
                       const float *bias, int act, const float *residual, int64_t ldr, float *out, int64_t ldo) {
-  using namespace tsr;
-  TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_qgemm_f32: negative size (m %lld, n %lld, k %lld)", (long long)m,
-            (long long)n, (long long)k);
-  TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_qgemm_f32: unknown activation %d", act);
-  if (m == 0 || n == 0) return TSR_OK;
-  TSR_CHECK(ldq >= round4(k) && ldo >= n && (residual == nullptr || ldr >= n),
-            "tsr_cpu_qgemm_f32: leading dimension too small (ldq %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
-            (long long)ldq, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
-  TSR_CHECK(out && zw && sw && sx && zx && (k == 0 || (q && row_sums && packed)), "tsr_cpu_qgemm_f32: null pointer");
-  TSR_CHECK(reinterpret_cast<uintptr_t>(packed) % 64 == 0, "tsr_cpu_qgemm_f32: packed weight not 64-byte aligned");
-  TSR_CHECK(residual == nullptr || residual != out, "tsr_cpu_qgemm_f32: the residual must not be the output");
-  const int8_t *pk = static_cast<const int8_t *>(packed);
-  QArgs g{q, ldq, row_sums, zx, pk, reinterpret_cast<const int32_t *>(pk + sums_offset(n, k)), zw, sx, sw,
-          m, n, k, bias, act, residual, ldr, out, ldo};
-  const int64_t panels = panels_of(n);
-  const int64_t threads = cpu_threads();
-  // rows per task: up to 192 (16 register tiles), fewer when the panels alone cannot keep the threads busy
-  int64_t rb = 192;
-  if (panels < 2 * threads && m > MR) {
-    rb = std::max<int64_t>(MR, ((m + 2 * threads - 1) / (2 * threads) + MR - 1) / MR * MR);
-  }
-  rb = std::min(rb, m);
-  const int64_t row_blocks = (m + rb - 1) / rb;
-  QJob job{&g, rb, panels, use_vnni()};
-  parallel_run(row_blocks * panels, 2 * threads, run_qtasks, &job);
-  return TSR_OK;
+  return tsr::guarded(__func__, [&]() -> int {
+    using namespace tsr;
+    TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_qgemm_f32: negative size (m %lld, n %lld, k %lld)", (long long)m,
+              (long long)n, (long long)k);
+    TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_qgemm_f32: unknown activation %d", act);
+    if (m == 0 || n == 0) return TSR_OK;
+    TSR_CHECK(ldq >= round4(k) && ldo >= n && (residual == nullptr || ldr >= n),
+              "tsr_cpu_qgemm_f32: leading dimension too small (ldq %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
+              (long long)ldq, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
+    TSR_CHECK(out && zw && sw && sx && zx && (k == 0 || (q && row_sums && packed)), "tsr_cpu_qgemm_f32: null pointer");
+    TSR_CHECK(reinterpret_cast<uintptr_t>(packed) % 64 == 0, "tsr_cpu_qgemm_f32: packed weight not 64-byte aligned");
+    TSR_CHECK(residual == nullptr || residual != out, "tsr_cpu_qgemm_f32: the residual must not be the output");
+    const int8_t *pk = static_cast<const int8_t *>(packed);
+    QArgs g{q, ldq, row_sums, zx, pk, reinterpret_cast<const int32_t *>(pk + sums_offset(n, k)), zw, sx, sw,
+            m, n, k, bias, act, residual, ldr, out, ldo};
+    const int64_t panels = panels_of(n);
+    const int64_t threads = cpu_threads();
+    // rows per task: up to 192 (16 register tiles), fewer when the panels alone cannot keep the threads busy
+    int64_t rb = 192;
+    if (panels < 2 * threads && m > MR) {
+      rb = std::max<int64_t>(MR, ((m + 2 * threads - 1) / (2 * threads) + MR - 1) / MR * MR);
+    }
+    rb = std::min(rb, m);
+    const int64_t row_blocks = (m + rb - 1) / rb;
+    QJob job{&g, rb, panels, use_vnni()};
+    parallel_run(row_blocks * panels, 2 * threads, run_qtasks, &job);
+    return TSR_OK;
+  });
 }
 
 }  // extern "C"

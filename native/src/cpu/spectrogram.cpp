@@ -259,82 +259,90 @@ int run_stft(const StftCall &c) {
 extern "C" {
 
 int tsr_cpu_rfft_f32(const float *x, float *out, int64_t rows, int64_t n) {
-  TSR_CHECK(rows >= 0, "tsr_cpu_rfft_f32: rows=%lld < 0", (tsr::ll)rows);
-  TSR_CHECK(n >= 1 && n <= TSR_FFT_MAX_N, "tsr_cpu_rfft_f32: n=%lld outside [1, %d]", (tsr::ll)n,
-                 TSR_FFT_MAX_N);
-  if (rows == 0) return TSR_OK;
-  TSR_CHECK(x && out, "tsr_cpu_rfft_f32: null pointer");
-  const tsr::RealFftPlan *plan = tsr::real_plan(n);
-  const int64_t scratch_n = plan->scratch_floats();
-  const tsr::SpectrogramKernels &k = tsr::K();
-  const int64_t bins = plan->bins();
-  const int64_t blocks = (rows + tsr::kSpecLanes - 1) / tsr::kSpecLanes;
-  tsr::parallel_for(blocks, n >= 4096 ? 1 : 4, [&](int64_t b0, int64_t b1) {
-    std::vector<float> scratch(static_cast<size_t>(scratch_n));
-    const int64_t r0 = b0 * tsr::kSpecLanes;
-    const int64_t r1 = b1 * tsr::kSpecLanes < rows ? b1 * tsr::kSpecLanes : rows;
-    k.rfft_rows(*plan, x + r0 * n, out + r0 * bins * 2, r1 - r0, scratch.data());
+  return tsr::guarded(__func__, [&]() -> int {
+    TSR_CHECK(rows >= 0, "tsr_cpu_rfft_f32: rows=%lld < 0", (tsr::ll)rows);
+    TSR_CHECK(n >= 1 && n <= TSR_FFT_MAX_N, "tsr_cpu_rfft_f32: n=%lld outside [1, %d]", (tsr::ll)n,
+                   TSR_FFT_MAX_N);
+    if (rows == 0) return TSR_OK;
+    TSR_CHECK(x && out, "tsr_cpu_rfft_f32: null pointer");
+    const tsr::RealFftPlan *plan = tsr::real_plan(n);
+    const int64_t scratch_n = plan->scratch_floats();
+    const tsr::SpectrogramKernels &k = tsr::K();
+    const int64_t bins = plan->bins();
+    const int64_t blocks = (rows + tsr::kSpecLanes - 1) / tsr::kSpecLanes;
+    tsr::parallel_for(blocks, n >= 4096 ? 1 : 4, [&](int64_t b0, int64_t b1) {
+      std::vector<float> scratch(static_cast<size_t>(scratch_n));
+      const int64_t r0 = b0 * tsr::kSpecLanes;
+      const int64_t r1 = b1 * tsr::kSpecLanes < rows ? b1 * tsr::kSpecLanes : rows;
+      k.rfft_rows(*plan, x + r0 * n, out + r0 * bins * 2, r1 - r0, scratch.data());
+    });
+    return TSR_OK;
   });
-  return TSR_OK;
 }
 
 int tsr_cpu_stft_power_f32(const float *x, int64_t batch, int64_t x_stride, const int64_t *lengths, int64_t sig_len,
                            int64_t n_fft, int64_t hop, const float *window, int center, int64_t n_frames, int power,
                            float *out) {
-  const tsr::StftCall c{x, batch, x_stride, lengths, sig_len, n_fft, hop, window, center, n_frames, power,
-                        nullptr, 0, out};
-  const int st = tsr::check_stft("tsr_cpu_stft_power_f32", c);
-  return st != TSR_OK ? st : tsr::run_stft(c);
+  return tsr::guarded(__func__, [&]() -> int {
+    const tsr::StftCall c{x, batch, x_stride, lengths, sig_len, n_fft, hop, window, center, n_frames, power,
+                          nullptr, 0, out};
+    const int st = tsr::check_stft("tsr_cpu_stft_power_f32", c);
+    return st != TSR_OK ? st : tsr::run_stft(c);
+  });
 }
 
 int tsr_cpu_mel_spectrogram_f32(const float *x, int64_t batch, int64_t x_stride, const int64_t *lengths,
                                 int64_t sig_len, int64_t n_fft, int64_t hop, const float *window, int center,
                                 int64_t n_frames, int power, const float *filters, int64_t n_mels, float *out) {
-  TSR_CHECK(filters, "tsr_cpu_mel_spectrogram_f32: null filters");
-  const tsr::StftCall c{x, batch, x_stride, lengths, sig_len, n_fft, hop, window, center, n_frames, power,
-                        filters, n_mels, out};
-  const int st = tsr::check_stft("tsr_cpu_mel_spectrogram_f32", c);
-  return st != TSR_OK ? st : tsr::run_stft(c);
+  return tsr::guarded(__func__, [&]() -> int {
+    TSR_CHECK(filters, "tsr_cpu_mel_spectrogram_f32: null filters");
+    const tsr::StftCall c{x, batch, x_stride, lengths, sig_len, n_fft, hop, window, center, n_frames, power,
+                          filters, n_mels, out};
+    const int st = tsr::check_stft("tsr_cpu_mel_spectrogram_f32", c);
+    return st != TSR_OK ? st : tsr::run_stft(c);
+  });
 }
 
 int tsr_cpu_log_mel_finish_f32(const float *x, float *out, int64_t batch, int64_t per_clip, float floor, int do_log,
                                float clamp_range, float add, float mul) {
-  TSR_CHECK(batch >= 0 && per_clip >= 0, "tsr_cpu_log_mel_finish_f32: batch=%lld per_clip=%lld",
-                 (tsr::ll)batch, (tsr::ll)per_clip);
-  if (batch == 0 || per_clip == 0) return TSR_OK;
-  TSR_CHECK(x && out, "tsr_cpu_log_mel_finish_f32: null pointer");
-  TSR_CHECK(!do_log || (floor >= 1.17549435e-38f && floor < __builtin_inff()),
-                 "tsr_cpu_log_mel_finish_f32: floor=%g must be a positive normal float", static_cast<double>(floor));
-  const tsr::SpectrogramKernels &k = tsr::K();
-  constexpr int64_t kChunk = 1 << 14;
-  const int64_t chunks = (per_clip + kChunk - 1) / kChunk;
-  std::vector<float> maxes(static_cast<size_t>(chunks));
-  for (int64_t b = 0; b < batch; ++b) {
-    const float *xb = x + b * per_clip;
-    float *ob = out + b * per_clip;
-    tsr::parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
-      for (int64_t c = c0; c < c1; ++c) {
-        const int64_t s = c * kChunk, e = s + kChunk < per_clip ? s + kChunk : per_clip;
-        maxes[c] = k.log_max(xb + s, ob + s, e - s, floor, do_log);
+  return tsr::guarded(__func__, [&]() -> int {
+    TSR_CHECK(batch >= 0 && per_clip >= 0, "tsr_cpu_log_mel_finish_f32: batch=%lld per_clip=%lld",
+                   (tsr::ll)batch, (tsr::ll)per_clip);
+    if (batch == 0 || per_clip == 0) return TSR_OK;
+    TSR_CHECK(x && out, "tsr_cpu_log_mel_finish_f32: null pointer");
+    TSR_CHECK(!do_log || (floor >= 1.17549435e-38f && floor < __builtin_inff()),
+                   "tsr_cpu_log_mel_finish_f32: floor=%g must be a positive normal float", static_cast<double>(floor));
+    const tsr::SpectrogramKernels &k = tsr::K();
+    constexpr int64_t kChunk = 1 << 14;
+    const int64_t chunks = (per_clip + kChunk - 1) / kChunk;
+    std::vector<float> maxes(static_cast<size_t>(chunks));
+    for (int64_t b = 0; b < batch; ++b) {
+      const float *xb = x + b * per_clip;
+      float *ob = out + b * per_clip;
+      tsr::parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t s = c * kChunk, e = s + kChunk < per_clip ? s + kChunk : per_clip;
+          maxes[c] = k.log_max(xb + s, ob + s, e - s, floor, do_log);
+        }
+      });
+      float lo = -__builtin_inff();
+      if (clamp_range > 0.0f) {
+        float m = -__builtin_inff();
+        bool nan = false;
+        for (float v : maxes) {
+          nan = nan || v != v;
+          m = v > m ? v : m;
+        }
+        if (nan) {  // torch.maximum(y, NaN) is NaN everywhere
+          for (int64_t i = 0; i < per_clip; ++i) ob[i] = __builtin_nanf("");
+          continue;
+        }
+        lo = m - clamp_range;
       }
-    });
-    float lo = -__builtin_inff();
-    if (clamp_range > 0.0f) {
-      float m = -__builtin_inff();
-      bool nan = false;
-      for (float v : maxes) {
-        nan = nan || v != v;
-        m = v > m ? v : m;
-      }
-      if (nan) {  // torch.maximum(y, NaN) is NaN everywhere
-        for (int64_t i = 0; i < per_clip; ++i) ob[i] = __builtin_nanf("");
-        continue;
-      }
-      lo = m - clamp_range;
+      tsr::parallel_for(per_clip, 1 << 15, [&](int64_t s, int64_t e) { k.clamp_scale(ob + s, e - s, lo, add, mul); });
     }
-    tsr::parallel_for(per_clip, 1 << 15, [&](int64_t s, int64_t e) { k.clamp_scale(ob + s, e - s, lo, add, mul); });
-  }
-  return TSR_OK;
+    return TSR_OK;
+  });
 }
 
 }  // extern "C"

@@ -1,12 +1,16 @@
 // Persistent worker pool (see threadpool.h). Workers spin briefly on a generation counter after
 // each job, then sleep on a condition variable. A job is a set of equal ranges claimed through one
 // atomic ticket (generation << 32 | ranges left), so a late worker can never take a range of a
-// newer job by mistake.
+// newer job by mistake. An exception thrown by a range (std::bad_alloc of a scratch buffer, say) is
+// caught where it was thrown, the job still runs to its end, and the first one is rethrown on the
+// calling thread: never std::terminate in a worker, never a caller unwinding while workers still
+// use its stack.
 #include "threadpool.h"
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -75,6 +79,8 @@ class Pool {
     n_ = n;
     chunks_ = chunks;
     done_.store(0, std::memory_order_relaxed);
+    claiming_.store(false, std::memory_order_relaxed);
+    failed_.store(false, std::memory_order_relaxed);
     const uint32_t g = ++gen_value_;
     ticket_.store((static_cast<uint64_t>(g) << 32) | static_cast<uint64_t>(chunks), std::memory_order_release);
     gen_.store(g, std::memory_order_seq_cst);
@@ -93,14 +99,21 @@ class Pool {
       }
     }
     tl_in_pool = false;
+    if (failed_.load(std::memory_order_acquire)) {  // every range has ended: the job's state is ours again
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
   }
 
  private:
   static void run_inline(int64_t n, RangeFn fn, void *ctx) {
-    const bool was = tl_in_pool;
+    struct Restore {
+      bool was;
+      ~Restore() { tl_in_pool = was; }
+    } restore{tl_in_pool};
     tl_in_pool = true;
     fn(ctx, 0, n);
-    tl_in_pool = was;
   }
 
   // Claims and runs ranges of job g until none is left.
@@ -114,7 +127,17 @@ class Pool {
       // The job cannot end before this range is done, so its fields are stable here.
       const int64_t k = chunks_ - static_cast<int64_t>(t & 0xffffffffu);
       const int64_t b = k * n_ / chunks_, e = (k + 1) * n_ / chunks_;
-      if (b < e) fn_(ctx_, b, e);
+      if (b < e) {
+        try {
+          fn_(ctx_, b, e);
+        } catch (...) {
+          bool expected = false;  // the first failure is kept; later ones are dropped
+          if (claiming_.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+            error_ = std::current_exception();
+            failed_.store(true, std::memory_order_release);
+          }
+        }
+      }
       done_.fetch_add(1, std::memory_order_release);
     }
   }
@@ -173,6 +196,9 @@ class Pool {
   int64_t chunks_ = 0;
   std::atomic<uint64_t> ticket_{0};
   std::atomic<int64_t> done_{0};
+  // First exception of the current job (written by the range that claims it, read by the caller after done_).
+  std::exception_ptr error_;
+  std::atomic<bool> claiming_{false}, failed_{false};
 
   std::atomic<uint32_t> gen_{0};
   std::atomic<int> sleepers_{0};

@@ -9,6 +9,8 @@ public final class NativeStatus {
     public static final int ERR_INDEX = 2;
     public static final int ERR_NO_CUDA = 3;
     public static final int ERR_UNSUPPORTED = 4;
+    public static final int ERR_NO_MEMORY = 5;
+    public static final int ERR_INTERNAL = 6;
     public static final int ERR_CUDA_BASE = 1000;
 
     private NativeStatus() {}
@@ -32,6 +34,10 @@ public final class NativeStatus {
                 throw new UnsupportedOperationException(call + ": libtessera was built without CUDA (" + msg + ")");
             case ERR_UNSUPPORTED:
                 throw new UnsupportedOperationException(call + ": " + msg);
+            case ERR_NO_MEMORY:
+                throw new OutOfMemoryError(call + ": " + msg);
+            case ERR_INTERNAL:
+                throw new IllegalStateException(call + ": " + msg);
             default:
                 throw new IllegalStateException(call + " returned status " + status + ": " + msg);
         }
