@@ -61,6 +61,43 @@ class MiniLmSentenceEncoderTest {
         }
     }
 
+    /**
+     * The CPU backend's results do not depend on the thread count: the packed GEMM cuts rows, never a row's sums,
+     * and attention cuts its keys by the problem's sizes only. A whole forward pass (batched, padded) gives the
+     * same bits on 1 to 5 threads.
+     */
+    @Test
+    void everyThreadCountGivesTheSameEmbeddings() {
+        java.util.Random rnd = new java.util.Random(5);
+        String[] words = {"river", "stone", "light", "quickly", "under", "the", "market", "cat", "seven", "blue"};
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            StringBuilder sb = new StringBuilder();
+            for (int w = 1 + rnd.nextInt(i % 4 == 0 ? 180 : 20); w > 0; w--) {
+                sb.append(words[rnd.nextInt(words.length)]).append(' ');
+            }
+            texts.add(sb.toString().trim());
+        }
+        int prev = dev.tessera.bindings.TesseraNative.tsr_cpu_threads();
+        try {
+            float[][] first = null;
+            for (int threads : new int[] {1, 2, 3, 5}) {
+                dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(threads);
+                float[][] e = enc.embed(texts);
+                if (first == null) {
+                    first = e;
+                } else {
+                    for (int i = 0; i < e.length; i++) {
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(first[i], e[i],
+                                "text " + i + " on " + threads + " threads vs 1");
+                    }
+                }
+            }
+        } finally {
+            dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(prev);
+        }
+    }
+
     @Test
     void poolingModesFollowTheirDefinitionOnTheHiddenStates() {
         assertEquals(Pooling.Setup.DEFAULT, enc.pooling()); // the resolver recorded langchain4j's MEAN
