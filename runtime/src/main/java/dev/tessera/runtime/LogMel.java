@@ -204,8 +204,8 @@ public final class LogMel {
         for (int i = 0; i < audio.length; i++) {
             float v = audio[i];
             if (Float.isNaN(v) || Float.isInfinite(v)) {
-                throw new IllegalArgumentException("audio clip " + clip + " has a " + (Float.isNaN(v) ? "NaN" : "infinite")
-                        + " sample at index " + i + " of " + audio.length);
+                throw new IllegalArgumentException("audio clip " + clip + " has "
+                        + (Float.isNaN(v) ? "a NaN" : "an infinite") + " sample at index " + i + " of " + audio.length);
             }
         }
         return audio;
