@@ -338,6 +338,20 @@ bool run_attention_case(const Case &c, Launch launch, ProtocolErrors protocol_er
   std::fflush(stdout);
   return ok;
 }
+
+// The body of a tensor-core harness's main: the fixed cases and the fuzz cases of `seed`, each run as
+// check(case, T{}) with T = __half or __nv_bfloat16 as the case says (check returns whether it passed); prints
+// "all passed" or "FAILED" and returns the exit status.
+template <typename Check>
+int run_tensor_core_cases(uint64_t seed, Check check) {
+  std::vector<Case> cases = tensor_core_cases();
+  for (Case &c : fuzz_cases(seed)) cases.push_back(std::move(c));
+  int failed = 0;
+  for (const Case &c : cases)
+    if (!(c.f16 ? check(c, __half{}) : check(c, __nv_bfloat16{}))) ++failed;
+  std::printf("%s\n", failed ? "FAILED" : "all passed");
+  return failed ? 1 : 0;
+}
 }  // namespace emu
 
 #endif  // TESSERA_NATIVE_TEST_CUDA_EMULATION_H

@@ -175,74 +175,71 @@ int attention_impl(const char *fn, const float *q, View qs, const float *k, View
     return t;
   };
 
-  try {
-    if (splits == 1) {
-      // The kernel re-reads a block's query rows for every group of keys: rows far apart (heads sliced out of a
-      // fused projection are 3·H·D floats apart) share few L1 sets and get evicted between reads. Gathering the
-      // block's rows into a contiguous per-thread buffer first (16 KiB for 128 rows of 32) measured 2-4% faster
-      // on MiniLM's attention; k is packed by the kernel anyway and v / out gained nothing from the same.
-      const bool gather_q = qs.sr != d;
-      parallel_for(items, 1, [&](int64_t b0, int64_t b1) {
-        Scratch scr(scratch_n);
-        std::unique_ptr<Scratch> qbuf(gather_q ? new Scratch(qrows * d) : nullptr);
-        for (int64_t it = b0; it < b1; ++it) {
-          AttnBlock t = make_task(it, scr.p);
-          if (gather_q) {
-            for (int64_t r = 0; r < t.nq; ++r)
-              std::memcpy(qbuf->p + r * d, t.q + r * t.q_stride, static_cast<size_t>(d) * sizeof(float));
-            t.q = qbuf->p;
-            t.q_stride = d;
-          }
-          K.block(t);
-        }
-      });
-      return TSR_OK;
-    }
-    // split keys: partial (o, m, l) per (item, split) in contiguous buffers; the task that finishes an item's last
-    // part merges its parts by log-sum-exp, in part order (the same sums whichever thread gets there last), in the
-    // same pass over the pool: a second parallel_for for the merges cost a decode call ~10-20 us of pool wake-up.
-    const int64_t qbk = qrows < seq_q ? qrows : seq_q;  // rows per part (a decode call has one)
-    std::unique_ptr<float[]> po(new float[items * splits * qbk * d]);
-    std::unique_ptr<float[]> pm(new float[items * splits * qbk]), pl(new float[items * splits * qbk]);
-    std::unique_ptr<std::atomic<int64_t>[]> parts_done(new std::atomic<int64_t>[items]);
-    for (int64_t i = 0; i < items; ++i) parts_done[i].store(0, std::memory_order_relaxed);
-    // the merge kernel writes rows head_dim apart: straight into out when its rows are, else into a
-    // contiguous block copied out row by row
-    const bool dense_out = os.sr == d;
-    parallel_for(items * splits, 1, [&](int64_t b0, int64_t b1) {
+  // a scratch buffer that cannot be allocated (here or in a pool worker) ends as TSR_ERR_NO_MEMORY through the
+  // entry points' tsr::guarded
+  if (splits == 1) {
+    // The kernel re-reads a block's query rows for every group of keys: rows far apart (heads sliced out of a
+    // fused projection are 3·H·D floats apart) share few L1 sets and get evicted between reads. Gathering the
+    // block's rows into a contiguous per-thread buffer first (16 KiB for 128 rows of 32) measured 2-4% faster
+    // on MiniLM's attention; k is packed by the kernel anyway and v / out gained nothing from the same.
+    const bool gather_q = qs.sr != d;
+    parallel_for(items, 1, [&](int64_t b0, int64_t b1) {
       Scratch scr(scratch_n);
-      std::vector<float> tmp;
-      for (int64_t task = b0; task < b1; ++task) {
-        const int64_t item = task / splits, sp = task % splits;
-        AttnBlock t = make_task(item, scr.p);
-        t.kbeg = sp * chunk < seq_k ? sp * chunk : seq_k;
-        t.kend = t.kbeg + chunk < seq_k ? t.kbeg + chunk : seq_k;
-        const int64_t base = (item * splits + sp) * qbk;
-        t.out = po.get() + base * d;
-        t.out_stride = d;
-        t.m = pm.get() + base;
-        t.l = pl.get() + base;
+      std::unique_ptr<Scratch> qbuf(gather_q ? new Scratch(qrows * d) : nullptr);
+      for (int64_t it = b0; it < b1; ++it) {
+        AttnBlock t = make_task(it, scr.p);
+        if (gather_q) {
+          for (int64_t r = 0; r < t.nq; ++r)
+            std::memcpy(qbuf->p + r * d, t.q + r * t.q_stride, static_cast<size_t>(d) * sizeof(float));
+          t.q = qbuf->p;
+          t.q_stride = d;
+        }
         K.block(t);
-        // acq_rel: this part's writes are published, and the last one sees every other part's
-        if (parts_done[item].fetch_add(1, std::memory_order_acq_rel) != splits - 1) continue;
-        const int64_t qb = item % nqb, bh = item / nqb;
-        const int64_t h = bh % heads_q, b = bh / heads_q;
-        const int64_t row0 = qb * qrows;
-        const int64_t nq = seq_q - row0 < qrows ? seq_q - row0 : qrows;
-        const int64_t ibase = item * splits * qbk;  // the item's parts are qbk rows apart
-        float *dst = out + b * os.sb + h * os.sh + row0 * os.sr;
-        if (!dense_out && tmp.empty()) tmp.resize(static_cast<size_t>(qbk * d));
-        K.merge(po.get() + ibase * d, pm.get() + ibase, pl.get() + ibase, splits, qbk, nq, d,
-                dense_out ? dst : tmp.data());
-        if (!dense_out)
-          for (int64_t r = 0; r < nq; ++r)
-            std::memcpy(dst + r * os.sr, tmp.data() + r * d, static_cast<size_t>(d) * sizeof(float));
       }
     });
-  } catch (const std::bad_alloc &) {  // thrown here or rethrown here from a pool worker
-    set_last_error("%s: out of host memory for the attention scratch", fn);
-    return TSR_ERR_NO_MEMORY;
+    return TSR_OK;
   }
+  // split keys: partial (o, m, l) per (item, split) in contiguous buffers; the task that finishes an item's last
+  // part merges its parts by log-sum-exp, in part order (the same sums whichever thread gets there last), in the
+  // same pass over the pool: a second parallel_for for the merges cost a decode call ~10-20 us of pool wake-up.
+  const int64_t qbk = qrows < seq_q ? qrows : seq_q;  // rows per part (a decode call has one)
+  std::unique_ptr<float[]> po(new float[items * splits * qbk * d]);
+  std::unique_ptr<float[]> pm(new float[items * splits * qbk]), pl(new float[items * splits * qbk]);
+  std::unique_ptr<std::atomic<int64_t>[]> parts_done(new std::atomic<int64_t>[items]);
+  for (int64_t i = 0; i < items; ++i) parts_done[i].store(0, std::memory_order_relaxed);
+  // the merge kernel writes rows head_dim apart: straight into out when its rows are, else into a
+  // contiguous block copied out row by row
+  const bool dense_out = os.sr == d;
+  parallel_for(items * splits, 1, [&](int64_t b0, int64_t b1) {
+    Scratch scr(scratch_n);
+    std::vector<float> tmp;
+    for (int64_t task = b0; task < b1; ++task) {
+      const int64_t item = task / splits, sp = task % splits;
+      AttnBlock t = make_task(item, scr.p);
+      t.kbeg = sp * chunk < seq_k ? sp * chunk : seq_k;
+      t.kend = t.kbeg + chunk < seq_k ? t.kbeg + chunk : seq_k;
+      const int64_t base = (item * splits + sp) * qbk;
+      t.out = po.get() + base * d;
+      t.out_stride = d;
+      t.m = pm.get() + base;
+      t.l = pl.get() + base;
+      K.block(t);
+      // acq_rel: this part's writes are published, and the last one sees every other part's
+      if (parts_done[item].fetch_add(1, std::memory_order_acq_rel) != splits - 1) continue;
+      const int64_t qb = item % nqb, bh = item / nqb;
+      const int64_t h = bh % heads_q, b = bh / heads_q;
+      const int64_t row0 = qb * qrows;
+      const int64_t nq = seq_q - row0 < qrows ? seq_q - row0 : qrows;
+      const int64_t ibase = item * splits * qbk;  // the item's parts are qbk rows apart
+      float *dst = out + b * os.sb + h * os.sh + row0 * os.sr;
+      if (!dense_out && tmp.empty()) tmp.resize(static_cast<size_t>(qbk * d));
+      K.merge(po.get() + ibase * d, pm.get() + ibase, pl.get() + ibase, splits, qbk, nq, d,
+              dense_out ? dst : tmp.data());
+      if (!dense_out)
+        for (int64_t r = 0; r < nq; ++r)
+          std::memcpy(dst + r * os.sr, tmp.data() + r * d, static_cast<size_t>(d) * sizeof(float));
+    }
+  });
   return TSR_OK;
 }
 
