@@ -1,6 +1,6 @@
 // Check of the tsr_cpu_* kernels against float64 references, run by ctest on every ISA (native/CMakeLists.txt;
 // Maven's test phase of native/). By hand:
-//   g++ -std=c++17 -O2 -mf16c -I native/include native/test/cpu_core_test.cpp -o /tmp/cpu_core_test
+//   g++ -std=c++17 -O2 -mf16c -I native/include -I native/src native/test/cpu_core_test.cpp -o /tmp/cpu_core_test
 //       -L /tmp/tsr-cpu-build/lib -ltessera -Wl,-rpath,/tmp/tsr-cpu-build/lib -lpthread
 //   for i in scalar avx2 avx512; do TESSERA_CPU_ISA=$i /tmp/cpu_core_test; done
 #include <immintrin.h>
@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/view_dims.h"
 #include "tessera/core.h"
 
 static int g_fail = 0;
@@ -405,6 +406,58 @@ static void test_convert() {
   CHECK(ref_f32_to_f16(65520.0f) == 0x7c00 && ref_f32_to_f16(65519.0f) == 0x7bff, "ref sanity");
 }
 
+// Offsets of the row-major walk of a view (shape, strides in elements).
+static std::vector<int64_t> walk_offsets(int nd, const int64_t *shape, const int64_t *st) {
+  std::vector<int64_t> offs;
+  int64_t idx[8] = {0};
+  int64_t total = 1;
+  for (int d = 0; d < nd; ++d) total *= shape[d];
+  for (int64_t i = 0; i < total; ++i) {
+    int64_t off = 0;
+    for (int d = 0; d < nd; ++d) off += idx[d] * st[d];
+    offs.push_back(off);
+    for (int d = nd - 1; d >= 0 && ++idx[d] == shape[d]; --d) idx[d] = 0;
+  }
+  return offs;
+}
+
+// tsr::collapse_dims (the CPU and CUDA strided copies and binary ops): the collapsed views walk the same offsets
+// as the originals, in the same order, with no size-1 dim left and no pair of dims left that both views could merge.
+static void test_collapse_dims() {
+  int merged = 0;
+  for (int iter = 0; iter < 2000; ++iter) {
+    const int nd = (int)(g_rng() % 9);
+    int64_t shape[8], s[2][8];
+    for (int d = 0; d < nd; ++d) shape[d] = 1 + (int64_t)(g_rng() % 4);
+    for (int k = 0; k < 2; ++k) {
+      if (g_rng() % 3 == 0) {  // arbitrary strides, broadcast (0) and negative ones included
+        for (int d = 0; d < nd; ++d) s[k][d] = (int64_t)(g_rng() % 9) - 2;
+      } else {  // a contiguous parent, some dims padded, some dims broadcast
+        int64_t parent = 1;
+        for (int d = nd - 1; d >= 0; --d) {
+          s[k][d] = (g_rng() % 6 == 0) ? 0 : parent;
+          parent *= shape[d] + ((g_rng() % 4 == 0) ? 1 : 0);
+        }
+      }
+    }
+    int64_t cs[8], c0[8], c1[8];
+    const int cn = tsr::collapse_dims<2>(nd, shape, {s[0], s[1]}, cs, {c0, c1});
+    merged += cn < nd;
+    CHECK(walk_offsets(nd, shape, s[0]) == walk_offsets(cn, cs, c0) &&
+              walk_offsets(nd, shape, s[1]) == walk_offsets(cn, cs, c1),
+          "collapse_dims<2> walks other offsets (ndim %d -> %d)", nd, cn);
+    for (int d = 0; d < cn; ++d) CHECK(cs[d] > 1, "collapse_dims left a dim of size %lld", (long long)cs[d]);
+    for (int d = 1; d < cn; ++d)
+      CHECK(!(c0[d - 1] == c0[d] * cs[d] && c1[d - 1] == c1[d] * cs[d]), "collapse_dims left dims %d, %d mergeable",
+            d - 1, d);
+    int64_t os[8], o0[8];  // one view alone merges at least as far
+    const int on = tsr::collapse_dims<1>(nd, shape, {s[0]}, os, {o0});
+    CHECK(on <= cn && walk_offsets(nd, shape, s[0]) == walk_offsets(on, os, o0), "collapse_dims<1> (ndim %d -> %d)",
+          nd, on);
+  }
+  CHECK(merged > 500, "collapse_dims merged dims in only %d of 2000 views", merged);
+}
+
 static void test_strided() {
   for (int iter = 0; iter < 300; ++iter) {
     const int es = 1 << (g_rng() % 4);
@@ -569,6 +622,7 @@ int main() {
   test_embedding();
   test_transpose();
   test_convert();
+  test_collapse_dims();
   test_strided();
   test_threads();
   std::printf("  worst relative error (||out-ref|| / ||ref||) per op:\n");

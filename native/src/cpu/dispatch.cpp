@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "common/view_dims.h"
 #include "kernels/isa_table.h"
 #include "tessera/core.h"
 #include "tessera/tessera.h"
@@ -363,18 +364,7 @@ int tsr_cpu_strided_copy(const void *src, void *dst, int ndim, const int64_t *sh
   const int64_t es = elem_size;
   // Collapse the view: drop size-1 dims, merge dims that are contiguous with the next one.
   int64_t sh[8], st[8];
-  int nd = 0;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (nd > 0 && st[nd - 1] == src_strides[d] * shape[d]) {
-      sh[nd - 1] *= shape[d];
-      st[nd - 1] = src_strides[d];
-    } else {
-      sh[nd] = shape[d];
-      st[nd] = src_strides[d];
-      ++nd;
-    }
-  }
+  const int nd = tsr::collapse_dims<1>(ndim, shape, {src_strides}, sh, {st});
   if (nd == 0) {  // a single element
     std::memcpy(dst, src, static_cast<size_t>(es));
     return TSR_OK;
@@ -417,20 +407,7 @@ int tsr_cpu_copy_strided(const void *src, const int64_t *src_strides, void *dst,
   const int64_t es = elem_size;
   // Collapse: drop size-1 dims, merge a dim into the one before it where both views allow.
   int64_t sh[8], ss[8], ds[8];
-  int nd = 0;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (nd > 0 && ss[nd - 1] == src_strides[d] * shape[d] && ds[nd - 1] == dst_strides[d] * shape[d]) {
-      sh[nd - 1] *= shape[d];
-      ss[nd - 1] = src_strides[d];
-      ds[nd - 1] = dst_strides[d];
-    } else {
-      sh[nd] = shape[d];
-      ss[nd] = src_strides[d];
-      ds[nd] = dst_strides[d];
-      ++nd;
-    }
-  }
+  const int nd = tsr::collapse_dims<2>(ndim, shape, {src_strides, dst_strides}, sh, {ss, ds});
   const char *s = static_cast<const char *>(src);
   char *o = static_cast<char *>(dst);
   if (nd == 0) {
@@ -465,20 +442,7 @@ int tsr_cpu_binary_strided_f32(int op, const float *a, const int64_t *a_strides,
   // Collapse: drop size-1 dims, merge a dim into the one before it where both inputs allow (out is
   // contiguous, so it always does).
   int64_t sh[8], sa[8], sb[8];
-  int nd = 0;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (nd > 0 && sa[nd - 1] == a_strides[d] * shape[d] && sb[nd - 1] == b_strides[d] * shape[d]) {
-      sh[nd - 1] *= shape[d];
-      sa[nd - 1] = a_strides[d];
-      sb[nd - 1] = b_strides[d];
-    } else {
-      sh[nd] = shape[d];
-      sa[nd] = a_strides[d];
-      sb[nd] = b_strides[d];
-      ++nd;
-    }
-  }
+  const int nd = tsr::collapse_dims<2>(ndim, shape, {a_strides, b_strides}, sh, {sa, sb});
   const auto kern = K().binary_strided[op];
   if (nd == 0) {
     kern(a, 0, b, 0, out, 1);

@@ -2,6 +2,7 @@
 // dtype conversion and strided copy. Every op is asynchronous on the given stream (NULL = legacy
 // default stream), computes in fp32 whatever the storage type and checks every CUDA status.
 #include "cuda/cuda_common.cuh"
+#include "common/view_dims.h"
 
 #include <climits>
 #include <cmath>
@@ -646,20 +647,7 @@ struct alignas(16) Bytes16 {
 int copy_views(const char *what, const void *src, const int64_t *ss, void *dst, const int64_t *ds, int ndim,
                const int64_t *shape, int es, int64_t n, cudaStream_t stream) {
   ViewPair v = {};
-  int nd = 0;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (nd > 0 && v.src[nd - 1] == ss[d] * shape[d] && v.dst[nd - 1] == ds[d] * shape[d]) {
-      v.shape[nd - 1] *= shape[d];
-      v.src[nd - 1] = ss[d];
-      v.dst[nd - 1] = ds[d];
-    } else {
-      v.shape[nd] = shape[d];
-      v.src[nd] = ss[d];
-      v.dst[nd] = ds[d];
-      ++nd;
-    }
-  }
+  const int nd = tsr::collapse_dims<2>(ndim, shape, {ss, ds}, v.shape, {v.src, v.dst});
   v.ndim = nd;
   const size_t esz = static_cast<size_t>(es);
   if (nd == 0 || (nd == 1 && v.src[0] == 1 && v.dst[0] == 1)) {  // one contiguous run
@@ -1067,21 +1055,7 @@ int tsr_cuda_binary_strided(int op, int dtype, const void *a, const int64_t *a_s
   if (n == 0) return TSR_OK;
   TSR_ARG_FAIL_IF(!a || !b || !out, "tsr_cuda_binary_strided: null pointer");
   BinaryView v = {};
-  int nd = 0;
-  for (int d = 0; d < ndim; ++d) {
-    if (shape[d] == 1) continue;
-    if (nd > 0 && v.a[nd - 1] == a_strides[d] * shape[d] && v.b[nd - 1] == b_strides[d] * shape[d]) {
-      v.shape[nd - 1] *= shape[d];
-      v.a[nd - 1] = a_strides[d];
-      v.b[nd - 1] = b_strides[d];
-    } else {
-      v.shape[nd] = shape[d];
-      v.a[nd] = a_strides[d];
-      v.b[nd] = b_strides[d];
-      ++nd;
-    }
-  }
-  v.ndim = nd;
+  v.ndim = tsr::collapse_dims<2>(ndim, shape, {a_strides, b_strides}, v.shape, {v.a, v.b});
   return dispatch_float(dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
     return launch_checked("tsr_cuda_binary_strided kernel launch", [&] {
