@@ -12,8 +12,6 @@ import dev.tessera.models.llava.LlavaForConditionalGeneration;
 import dev.tessera.models.llava.LlavaImageProcessor;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import java.io.BufferedReader;
@@ -28,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -81,8 +80,8 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--raw", description = "Skip the chat template: the prompt is the model's input text.")
     boolean raw;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions.DeviceOption device;
 
     @Override
     public Integer call() {
@@ -92,11 +91,7 @@ final class ChatCommand implements Callable<Integer> {
         if (!Files.isDirectory(model)) {
             throw new IllegalArgumentException("model directory not found: " + model);
         }
-        Device dev = Device.parse(device);
-        Backend be = Backends.forType(dev.type());
-        if (!be.availability().available()) {
-            throw new IllegalStateException("device " + dev + " unavailable: " + be.availability().reason());
-        }
+        Device dev = device.resolve();
         GenerationConfig cfg = new GenerationConfig(maxTokens, temperature, topK, topP, repetitionPenalty, seed, List.of(),
                 stops, true);
         ChatTemplate template = raw ? null : ChatTemplate.load(model);

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -42,12 +43,11 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--dtype", paramLabel = "TYPE",
-            description = "f32, bf16 or f16 weights and activations (default: f32 on cpu, bf16 on cuda).")
-    String dtype;
+    @Mixin
+    DeviceOptions.DTypeOption dtype;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions.DeviceOption device;
 
     @Option(names = "--json", description = "Print one JSON document.")
     boolean json;
@@ -64,8 +64,8 @@ final class ClassifyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--top and --batch must be > 0");
         }
         VisionInputs in = new VisionInputs(images);
-        Device dev = EmbedCommand.device(device);
-        try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, EmbedCommand.dtype(dtype, dev))) {
+        Device dev = device.resolve();
+        try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, dtype.resolve(dev))) {
             List<String> labels = m.config().labels();
             ImagePreprocessor pre = ImagePreprocessor.load(model, m.config().imageSize(), ImagePreprocessor.HALF,
                     ImagePreprocessor.HALF, new ImageDecoder(maxPixels));

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -34,12 +35,11 @@ final class ClipCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--dtype", paramLabel = "TYPE",
-            description = "f32, bf16 or f16 weights and activations (default: f32 on cpu, bf16 on cuda).")
-    String dtype;
+    @Mixin
+    DeviceOptions.DTypeOption dtype;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions.DeviceOption device;
 
     @Option(names = "--json", description = "Print one JSON document.")
     boolean json;
@@ -60,8 +60,8 @@ final class ClipCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--batch must be > 0");
         }
         VisionInputs in = new VisionInputs(images);
-        Device dev = EmbedCommand.device(device);
-        try (ClipModel m = ClipModel.load(model, dev, EmbedCommand.dtype(dtype, dev)); Tokenizer tok = m.tokenizer()) {
+        Device dev = device.resolve();
+        try (ClipModel m = ClipModel.load(model, dev, dtype.resolve(dev)); Tokenizer tok = m.tokenizer()) {
             int[][] ids = m.tokenize(tok, ls);
             ImagePreprocessor pre = ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder());
             int n = in.size();

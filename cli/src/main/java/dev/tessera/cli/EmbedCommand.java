@@ -2,8 +2,6 @@ package dev.tessera.cli;
 
 import dev.tessera.models.bert.Pooling;
 import dev.tessera.models.bert.SentenceEncoder;
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.io.Npy;
@@ -17,6 +15,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -52,12 +51,11 @@ final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--batch-size", defaultValue = "32", description = "Texts per forward pass (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions.DeviceOption device;
 
-    @Option(names = "--dtype", paramLabel = "TYPE",
-            description = "CLIP models: f32, bf16 or f16 weights and activations (default: f32 on cpu, bf16 on cuda).")
-    String dtype;
+    @Mixin
+    DeviceOptions.DTypeOption dtype;
 
     @Option(names = "--image", paramLabel = "IMAGE", arity = "1..*",
             description = "CLIP models: image files, folders or one .npy of pixels to embed: --image A B ... or --image A"
@@ -75,8 +73,8 @@ final class EmbedCommand implements Callable<Integer> {
             }
         }
         if (isClip(model)) {
-            Device dev = device(device);
-            return ClipEmbed.run(Path.of(model), all, images, out, dev, dtype(dtype, dev), batchSize);
+            Device dev = device.resolve();
+            return ClipEmbed.run(Path.of(model), all, images, out, dev, dtype.resolve(dev), batchSize);
         }
         if (!images.isEmpty()) {
             throw new IllegalArgumentException("--image needs a CLIP model directory (config.json model_type \"clip\")");
@@ -84,9 +82,9 @@ final class EmbedCommand implements Callable<Integer> {
         if (all.isEmpty()) {
             throw new IllegalArgumentException("nothing to embed: give --text \"...\" (repeatable) or --text-file FILE");
         }
-        Device dev = device(device);
-        if (dtype != null && dtype(dtype, dev) != DType.F32) {
-            throw new IllegalArgumentException("--dtype " + dtype.trim() + " is for CLIP models; sentence encoders run in"
+        Device dev = device.resolve();
+        if (dtype.spec != null && dtype.resolve(dev) != DType.F32) {
+            throw new IllegalArgumentException("--dtype " + dtype.spec.trim() + " is for CLIP models; sentence encoders run in"
                     + " f32");
         }
         float[][] e;
@@ -135,35 +133,5 @@ final class EmbedCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read " + cfg + ": " + e.getMessage(), e);
         }
-    }
-
-    /**
-     * The model dtype {@code --dtype} names ({@code f32}, {@code bf16}, {@code f16}), or null (the model's default:
-     * f32 on the CPU, bf16 on CUDA). Half precision is refused on the CPU, whose backend runs models in f32.
-     */
-    static DType dtype(String spec, Device dev) {
-        if (spec == null) {
-            return null;
-        }
-        DType t = switch (spec.trim().toLowerCase(Locale.ROOT)) {
-            case "f32", "fp32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "f16", "fp16", "float16" -> DType.F16;
-            default -> throw new IllegalArgumentException("unknown --dtype '" + spec + "': f32, bf16 or f16");
-        };
-        if (t != DType.F32 && !dev.isCuda()) {
-            throw new IllegalArgumentException("--dtype " + spec.trim() + " needs --device cuda (the CPU backend runs"
-                    + " models in f32)");
-        }
-        return t;
-    }
-
-    static Device device(String spec) {
-        Device dev = Device.parse(spec);
-        Backend be = Backends.forType(dev.type());
-        if (!be.availability().available()) {
-            throw new IllegalStateException("device " + dev + " unavailable: " + be.availability().reason());
-        }
-        return dev;
     }
 }

@@ -1,7 +1,5 @@
 package dev.tessera.cli;
 
-import dev.tessera.runtime.Backend;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
@@ -18,6 +16,7 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -55,19 +54,15 @@ final class LogMelCommand implements Callable<Integer> {
                     + " They differ by up to 2e-7, which moves the features of tonal audio by up to ~1e-3.")
     String melFilters;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions.DeviceOption device;
 
     @Override
     public Integer call() {
         if (nMels != 80 && nMels != 128) {
             throw new IllegalArgumentException("--n-mels must be 80 or 128, got " + nMels);
         }
-        Device dev = Device.parse(device);
-        Backend be = Backends.forType(dev.type());
-        if (!be.availability().available()) {
-            throw new IllegalStateException("device " + dev + " unavailable: " + be.availability().reason());
-        }
+        Device dev = device.resolve();
         if (!Files.isRegularFile(audio)) {
             throw new IllegalArgumentException("audio file not found: " + audio);
         }

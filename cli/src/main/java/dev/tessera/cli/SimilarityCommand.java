@@ -10,6 +10,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -33,15 +34,15 @@ final class SimilarityCommand implements Callable<Integer> {
             description = "mean, cls or max (default: the model's own: its 1_Pooling/config.json, else mean).")
     String pooling;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions.DeviceOption device;
 
     @Override
     public Integer call() throws Exception {
         if (sentences == null || sentences.size() < 2) {
             throw new IllegalArgumentException("give at least two sentences to compare");
         }
-        Device dev = EmbedCommand.device(device);
+        Device dev = device.resolve();
         float[][] m;
         try (SentenceEncoder enc = SentenceEncoder.load(model, dev)) {
             m = SentenceEncoder.cosineMatrix(EmbedCommand.withPooling(enc, pooling).embed(sentences));

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -45,8 +46,8 @@ public final class TranscribeCommand implements Callable<Integer> {
     @Option(names = "--beam", defaultValue = "5", description = "Beam size; 1 = greedy (default ${DEFAULT-VALUE}).")
     int beam;
 
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
-    String device;
+    @Mixin
+    DeviceOptions.DeviceOption device;
 
     @Option(names = "--format", defaultValue = "txt", description = "txt, srt, vtt or json (default ${DEFAULT-VALUE}).")
     String format;
@@ -131,7 +132,7 @@ public final class TranscribeCommand implements Callable<Integer> {
             }
             durations[i] = AudioDecoder.probe(a).durationSeconds(); // every file checked before the first is decoded
         }
-        Device dev = Device.parse(device);
+        Device dev = device.resolve();
         Path tokFile = model.resolve("tokenizer.json");
         if (!Files.isRegularFile(tokFile)) {
             throw new IllegalArgumentException("no tokenizer.json in " + model + " (Whisper needs its tokenizer to print text)");

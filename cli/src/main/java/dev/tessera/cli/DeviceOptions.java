@@ -1,0 +1,62 @@
+package dev.tessera.cli;
+
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.DType;
+import dev.tessera.runtime.Device;
+import java.util.Locale;
+import picocli.CommandLine.Option;
+
+/**
+ * The {@code --device} and {@code --dtype} options the model commands share (picocli mixins: {@code @Mixin}), each
+ * resolved in one place with one error message.
+ */
+final class DeviceOptions {
+    private DeviceOptions() {
+    }
+
+    /** {@code --device cpu|cuda[:N]}, default cpu. */
+    static final class DeviceOption {
+        @Option(names = "--device", paramLabel = "DEVICE", defaultValue = "cpu",
+                description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
+        String spec;
+
+        /** The device named, or {@link IllegalStateException} with the backend's reason when it is unusable here. */
+        Device resolve() {
+            Device dev = Device.parse(spec);
+            Backend be = Backends.forType(dev.type());
+            if (!be.availability().available()) {
+                throw new IllegalStateException("device " + dev + " unavailable: " + be.availability().reason());
+            }
+            return dev;
+        }
+    }
+
+    /** {@code --dtype f32|bf16|f16} of ViT and CLIP models; absent: the model's default. */
+    static final class DTypeOption {
+        @Option(names = "--dtype", paramLabel = "TYPE", description = "ViT and CLIP models: f32, bf16 or f16 weights"
+                + " and activations (default: f32 on cpu, bf16 on cuda).")
+        String spec;
+
+        /**
+         * The dtype named, or null (the model's default: f32 on the CPU, bf16 on CUDA). Half precision is refused on
+         * the CPU, whose backend runs models in f32.
+         */
+        DType resolve(Device dev) {
+            if (spec == null) {
+                return null;
+            }
+            DType t = switch (spec.trim().toLowerCase(Locale.ROOT)) {
+                case "f32", "fp32", "float32" -> DType.F32;
+                case "bf16", "bfloat16" -> DType.BF16;
+                case "f16", "fp16", "float16" -> DType.F16;
+                default -> throw new IllegalArgumentException("unknown --dtype '" + spec + "': f32, bf16 or f16");
+            };
+            if (t != DType.F32 && !dev.isCuda()) {
+                throw new IllegalArgumentException("--dtype " + spec.trim() + " needs --device cuda (the CPU backend"
+                        + " runs models in f32)");
+            }
+            return t;
+        }
+    }
+}
