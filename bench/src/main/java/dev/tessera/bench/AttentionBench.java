@@ -103,23 +103,14 @@ public class AttentionBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int warmup = 3;
-        int iterations = 5;
-        TimeValue time = TimeValue.seconds(1);
-        Path outFile = Path.of("bench/results/attention-cpu.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                case "--iterations" -> iterations = Integer.parseInt(args[++i]);
-                case "--time" -> time = TimeValue.fromString(args[++i]);
-                case "--out" -> outFile = Path.of(args[++i]);
-                case "-h", "--help" -> {
-                    System.out.println("usage: AttentionBench [--warmup 3] [--iterations 5] [--time 1s] [--out FILE]");
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "AttentionBench [--warmup 3] [--iterations 5] [--time 1s] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int warmup = cli.getInt("--warmup", 3);
+        int iterations = cli.getInt("--iterations", 5);
+        TimeValue time = cli.get("--time", TimeValue.seconds(1), TimeValue::fromString);
+        Path outFile = cli.getPath("--out", Path.of("bench/results/attention-cpu.json"));
         String loadBefore = loadAverage();
         Collection<RunResult> results = new Runner(new OptionsBuilder()
                 .include("^" + AttentionBench.class.getName().replace(".", "\\.") + "\\.")

@@ -51,35 +51,20 @@ public final class BenchMain {
     private BenchMain() {}
 
     public static void main(String[] args) throws RunnerException, IOException {
-        int forks = 1;
-        int warmup = 2;
-        int iterations = 3;
-        TimeValue warmupTime = TimeValue.seconds(1);
-        TimeValue time = TimeValue.seconds(1);
-        String sizes = "256,1024";
-        String only = "all";
-        Path out = Path.of("bench/results/cpu-matmul.json");
-        Path jmhJson = Path.of("bench/target/jmh-cpu.json");
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            switch (a) {
-                case "--forks" -> forks = Integer.parseInt(value(args, ++i, a));
-                case "--warmup" -> warmup = Integer.parseInt(value(args, ++i, a));
-                case "--iterations" -> iterations = Integer.parseInt(value(args, ++i, a));
-                case "--warmup-time" -> warmupTime = TimeValue.fromString(value(args, ++i, a));
-                case "--time" -> time = TimeValue.fromString(value(args, ++i, a));
-                case "--sizes" -> sizes = value(args, ++i, a);
-                case "--only" -> only = value(args, ++i, a);
-                case "--out" -> out = Path.of(value(args, ++i, a));
-                case "--jmh-json" -> jmhJson = Path.of(value(args, ++i, a));
-                case "-h", "--help" -> {
-                    System.out.println("usage: BenchMain [--forks N] [--warmup N] [--warmup-time 1s] [--iterations N]"
-                            + " [--time 1s] [--sizes 256,1024] [--only all|matmul|roundtrip] [--out FILE] [--jmh-json FILE]");
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown option " + a + " (try --help)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "BenchMain [--forks N] [--warmup N] [--warmup-time 1s] [--iterations N]"
+                + " [--time 1s] [--sizes 256,1024] [--only all|matmul|roundtrip] [--out FILE] [--jmh-json FILE]");
+        if (cli.help()) {
+            return;
         }
+        int forks = cli.getInt("--forks", 1);
+        int warmup = cli.getInt("--warmup", 2);
+        int iterations = cli.getInt("--iterations", 3);
+        TimeValue warmupTime = cli.get("--warmup-time", TimeValue.seconds(1), TimeValue::fromString);
+        TimeValue time = cli.get("--time", TimeValue.seconds(1), TimeValue::fromString);
+        String sizes = cli.get("--sizes", "256,1024");
+        String only = cli.get("--only", "all");
+        Path out = cli.getPath("--out", Path.of("bench/results/cpu-matmul.json"));
+        Path jmhJson = cli.getPath("--jmh-json", Path.of("bench/target/jmh-cpu.json"));
         if (!only.equals("all") && !only.equals("matmul") && !only.equals("roundtrip")) {
             throw new IllegalArgumentException("--only must be all, matmul or roundtrip, got " + only);
         }
@@ -268,12 +253,5 @@ public final class BenchMain {
             case "min" -> 60e9;
             default -> throw new IllegalStateException("unexpected JMH score unit " + unit);
         };
-    }
-
-    private static String value(String[] args, int i, String opt) {
-        if (i >= args.length) {
-            throw new IllegalArgumentException(opt + " needs a value");
-        }
-        return args[i];
     }
 }

@@ -58,37 +58,22 @@ public final class GpuAttentionBench {
     private record Shape(int b, int h, int seq, int d) {}
 
     public static void main(String[] args) throws Exception {
-        String dtypeName = "bf16";
-        String seqs = "1024,4096,16384";
-        String dims = "64,128";
-        String extra = "64x12x197x64";
-        String kernels = "v1,v2,wgmma";
-        long tokens = 131072; // B*H*seq per case
-        String dev = "cuda:0";
-        double targetMs = 200;
-        int reps = 5;
-        Path out = Path.of("gpu-attention-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--dtype" -> dtypeName = args[++i];
-                case "--seqs" -> seqs = args[++i];
-                case "--dims" -> dims = args[++i];
-                case "--tokens" -> tokens = Long.parseLong(args[++i]);
-                case "--extra" -> extra = args[++i];
-                case "--kernels" -> kernels = args[++i];
-                case "--device" -> dev = args[++i];
-                case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                case "-h", "--help" -> {
-                    System.out.println("usage: GpuAttentionBench [--dtype bf16|fp16] [--seqs 1024,4096,16384]"
-                            + " [--dims 64,128] [--tokens 131072] [--extra 64x12x197x64] [--kernels v1,v2,wgmma]"
-                            + " [--device cuda:0] [--target-ms 200] [--reps 5] [--out FILE]");
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuAttentionBench [--dtype bf16|fp16] [--seqs 1024,4096,16384]"
+                + " [--dims 64,128] [--tokens 131072] [--extra 64x12x197x64] [--kernels v1,v2,wgmma]"
+                + " [--device cuda:0] [--target-ms 200] [--reps 5] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        String dtypeName = cli.get("--dtype", "bf16");
+        String seqs = cli.get("--seqs", "1024,4096,16384");
+        String dims = cli.get("--dims", "64,128");
+        String extra = cli.get("--extra", "64x12x197x64");
+        String kernels = cli.get("--kernels", "v1,v2,wgmma");
+        long tokens = cli.getLong("--tokens", 131072); // B*H*seq per case
+        String dev = cli.get("--device", "cuda:0");
+        double targetMs = cli.getDouble("--target-ms", 200);
+        int reps = cli.getInt("--reps", 5);
+        Path out = cli.getPath("--out", Path.of("gpu-attention-tessera.json"));
         DType dtype = switch (dtypeName) {
             case "bf16" -> DType.BF16;
             case "fp16" -> DType.F16;

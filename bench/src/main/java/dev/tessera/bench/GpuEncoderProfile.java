@@ -43,23 +43,17 @@ public final class GpuEncoderProfile {
     private GpuEncoderProfile() {}
 
     public static void main(String[] args) throws Exception {
-        int vitBatch = 64;
-        int bertBatch = 32;
-        int iters = 5;
-        String models = "vit,bert";
-        String dev = "cuda:0";
-        Path out = Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-encoder-profile.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--vit-batch" -> vitBatch = Integer.parseInt(args[++i]);
-                case "--bert-batch" -> bertBatch = Integer.parseInt(args[++i]);
-                case "--iters" -> iters = Integer.parseInt(args[++i]);
-                case "--models" -> models = args[++i];
-                case "--device" -> dev = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuEncoderProfile [--vit-batch 64] [--bert-batch 32] [--iters 5]"
+                + " [--models vit,bert] [--device cuda:0] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int vitBatch = cli.getInt("--vit-batch", 64);
+        int bertBatch = cli.getInt("--bert-batch", 32);
+        int iters = cli.getInt("--iters", 5);
+        String models = cli.get("--models", "vit,bert");
+        String dev = cli.get("--device", "cuda:0");
+        Path out = cli.getPath("--out", Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-encoder-profile.json"));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("impl", "tessera");
         doc.put("benchmark", "op-level GPU time of encoder forwards (CudaProfiler)");

@@ -31,23 +31,17 @@ public final class GpuLlamaBench {
     private GpuLlamaBench() {}
 
     public static void main(String[] args) throws Exception {
-        int prompt = 512;
-        int decode = 128;
-        int reps = 3;
-        String spec = "cuda:0";
-        Path ckpt = Path.of(System.getProperty("java.io.tmpdir"), "tessera-llama-gpu");
-        Path out = Path.of("gpu-llama-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--prompt" -> prompt = Integer.parseInt(args[++i]);
-                case "--decode" -> decode = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--device" -> spec = args[++i];
-                case "--checkpoint" -> ckpt = Path.of(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuLlamaBench [--checkpoint DIR] [--prompt 512] [--decode 128]"
+                + " [--reps 3] [--device cuda:0] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int prompt = cli.getInt("--prompt", 512);
+        int decode = cli.getInt("--decode", 128);
+        int reps = cli.getInt("--reps", 3);
+        String spec = cli.get("--device", "cuda:0");
+        Path ckpt = cli.getPath("--checkpoint", Path.of(System.getProperty("java.io.tmpdir"), "tessera-llama-gpu"));
+        Path out = cli.getPath("--out", Path.of("gpu-llama-tessera.json"));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("impl", "tessera");
         doc.put("benchmark", "Llama-style decoder (hidden 2048, 16 layers, 32/8 heads, intermediate 5632, vocab 32000), "

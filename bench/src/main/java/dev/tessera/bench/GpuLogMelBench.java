@@ -28,23 +28,17 @@ public final class GpuLogMelBench {
     private GpuLogMelBench() {}
 
     public static void main(String[] args) throws Exception {
-        int batch = 64;
-        String mels = "80,128";
-        String dev = "cuda:0";
-        int reps = 5;
-        int calls = 5;
-        Path out = Path.of("gpu-logmel-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--batch" -> batch = Integer.parseInt(args[++i]);
-                case "--n-mels" -> mels = args[++i];
-                case "--device" -> dev = args[++i];
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--calls" -> calls = Integer.parseInt(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuLogMelBench [--batch 64] [--n-mels 80,128] [--device cuda:0]"
+                + " [--reps 5] [--calls 5] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int batch = cli.getInt("--batch", 64);
+        String mels = cli.get("--n-mels", "80,128");
+        String dev = cli.get("--device", "cuda:0");
+        int reps = cli.getInt("--reps", 5);
+        int calls = cli.getInt("--calls", 5);
+        Path out = cli.getPath("--out", Path.of("gpu-logmel-tessera.json"));
         Device device = Device.parse(dev);
         Backend be = Backends.forType(Device.Type.CUDA);
         if (!be.availability().available()) {

@@ -44,31 +44,18 @@ public final class GpuMatmulBench {
     private GpuMatmulBench() {}
 
     public static void main(String[] args) throws Exception {
-        String sizes = "1024,4096,8192";
-        String dtypes = "fp32,tf32,bf16";
-        String dev = "cuda:0";
-        double targetMs = 200;
-        int reps = 5;
-        int checkRows = 4;
-        Path out = Path.of("gpu-matmul-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            String a = args[i];
-            switch (a) {
-                case "--sizes" -> sizes = args[++i];
-                case "--dtypes" -> dtypes = args[++i];
-                case "--device" -> dev = args[++i];
-                case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--check-rows" -> checkRows = Integer.parseInt(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                case "-h", "--help" -> {
-                    System.out.println("usage: GpuMatmulBench [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16]"
-                            + " [--device cuda:0] [--target-ms 200] [--reps 5] [--check-rows 4] [--out FILE]");
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown option " + a + " (try --help)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuMatmulBench [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16]"
+                + " [--device cuda:0] [--target-ms 200] [--reps 5] [--check-rows 4] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        String sizes = cli.get("--sizes", "1024,4096,8192");
+        String dtypes = cli.get("--dtypes", "fp32,tf32,bf16");
+        String dev = cli.get("--device", "cuda:0");
+        double targetMs = cli.getDouble("--target-ms", 200);
+        int reps = cli.getInt("--reps", 5);
+        int checkRows = cli.getInt("--check-rows", 4);
+        Path out = cli.getPath("--out", Path.of("gpu-matmul-tessera.json"));
 
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("impl", "tessera");

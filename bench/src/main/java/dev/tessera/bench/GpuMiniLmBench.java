@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -43,25 +42,18 @@ public final class GpuMiniLmBench {
     static final BertConfig MINILM = new BertConfig(30522, 384, 6, 12, 1536, 512, 2, 1e-12, "gelu");
 
     public static void main(String[] args) throws Exception {
-        int[] batches = {1, 8, 32};
-        int seq = 128;
-        int reps = 5;
-        double targetMs = 200;
-        String dev = "cuda:0";
-        String precision = "fp32";
-        Path out = Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-minilm-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--batches" -> batches = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
-                case "--seq" -> seq = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
-                case "--device" -> dev = args[++i];
-                case "--precision" -> precision = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuMiniLmBench [--batches 1,8,32] [--seq 128] [--reps 5]"
+                + " [--target-ms 200] [--device cuda:0] [--precision fp32|tf32] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int[] batches = cli.getInts("--batches", 1, 8, 32);
+        int seq = cli.getInt("--seq", 128);
+        int reps = cli.getInt("--reps", 5);
+        double targetMs = cli.getDouble("--target-ms", 200);
+        String dev = cli.get("--device", "cuda:0");
+        String precision = cli.get("--precision", "fp32");
+        Path out = cli.getPath("--out", Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-minilm-tessera.json"));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("impl", "tessera");
         doc.put("benchmark", "MiniLM-shaped BERT encoder forward (last hidden state), " + seq + " tokens, " + precision

@@ -58,17 +58,14 @@ public final class GpuMiniLmCheck {
 
     /** The check; its exit status (see the class comment). */
     static int run(String[] args) throws Exception {
-        Path data = null;
-        Path out = Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-minilm-real-check.json");
-        String dev = "cuda:0";
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--data" -> data = Path.of(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                case "--device" -> dev = args[++i];
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuMiniLmCheck --data DIR [--out FILE] [--device cuda:0|cpu]");
+        if (cli.help()) {
+            return 0;
         }
+        Path data = cli.getPath("--data", null);
+        Path out = cli.getPath("--out",
+                Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-minilm-real-check.json"));
+        String dev = cli.get("--device", "cuda:0");
         if (data == null) {
             throw new IllegalArgumentException("--data DIR is required (the folder with c1/, c2/, ... of"
                     + " bench/gpu/minilm-carry.sh)");

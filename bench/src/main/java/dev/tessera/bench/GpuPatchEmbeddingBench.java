@@ -50,28 +50,17 @@ public final class GpuPatchEmbeddingBench {
     private GpuPatchEmbeddingBench() {}
 
     public static void main(String[] args) throws Exception {
-        int n = 64;
-        String dtypes = "fp32,bf16";
-        String dev = "cuda:0";
-        double targetMs = 200;
-        int reps = 5;
-        Path out = Path.of("gpu-patch-embed-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--n" -> n = Integer.parseInt(args[++i]);
-                case "--dtypes" -> dtypes = args[++i];
-                case "--device" -> dev = args[++i];
-                case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                case "-h", "--help" -> {
-                    System.out.println("usage: GpuPatchEmbeddingBench [--n 64] [--dtypes fp32,tf32,bf16,fp16]"
-                            + " [--device cuda:0] [--target-ms 200] [--reps 5] [--out FILE]");
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuPatchEmbeddingBench [--n 64] [--dtypes fp32,tf32,bf16,fp16]"
+                + " [--device cuda:0] [--target-ms 200] [--reps 5] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int n = cli.getInt("--n", 64);
+        String dtypes = cli.get("--dtypes", "fp32,bf16");
+        String dev = cli.get("--device", "cuda:0");
+        double targetMs = cli.getDouble("--target-ms", 200);
+        int reps = cli.getInt("--reps", 5);
+        Path out = cli.getPath("--out", Path.of("gpu-patch-embed-tessera.json"));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("impl", "tessera");
         doc.put("benchmark", "ViT-B/16 patch embedding stem (conv 16x16/16 + bias, cls, pos)");

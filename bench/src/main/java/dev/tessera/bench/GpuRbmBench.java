@@ -38,22 +38,16 @@ public final class GpuRbmBench {
     private GpuRbmBench() {}
 
     public static void main(String[] args) throws Exception {
-        String cases = "784x500x100,784x500x1000,4096x4096x256";
-        int reps = 5;
-        int iters = 50;
-        String dev = "cuda:0";
-        Path out = Path.of("gpu-rbm-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--cases" -> cases = args[++i];
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--iters" -> iters = Integer.parseInt(args[++i]);
-                case "--device" -> dev = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (--cases NVxNHxB,... --reps N --iters N --device cuda:0 --out FILE)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuRbmBench [--cases NVxNHxB,...] [--reps 5] [--iters 50]"
+                + " [--device cuda:0] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        String cases = cli.get("--cases", "784x500x100,784x500x1000,4096x4096x256");
+        int reps = cli.getInt("--reps", 5);
+        int iters = cli.getInt("--iters", 50);
+        String dev = cli.get("--device", "cuda:0");
+        Path out = cli.getPath("--out", Path.of("gpu-rbm-tessera.json"));
         Backend cuda = Backends.forType(Device.Type.CUDA);
         if (!cuda.availability().available()) {
             System.err.println("GpuRbmBench: CUDA unavailable: " + cuda.availability().reason());

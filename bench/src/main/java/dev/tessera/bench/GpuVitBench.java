@@ -34,21 +34,16 @@ public final class GpuVitBench {
     private GpuVitBench() {}
 
     public static void main(String[] args) throws Exception {
-        int batch = 64;
-        int reps = 5;
-        double targetMs = 200;
-        String dev = "cuda:0";
-        Path out = Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-vit-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--batch" -> batch = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--target-ms" -> targetMs = Double.parseDouble(args[++i]);
-                case "--device" -> dev = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuVitBench [--batch 64] [--reps 5] [--target-ms 200] [--device cuda:0]"
+                + " [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int batch = cli.getInt("--batch", 64);
+        int reps = cli.getInt("--reps", 5);
+        double targetMs = cli.getDouble("--target-ms", 200);
+        String dev = cli.get("--device", "cuda:0");
+        Path out = cli.getPath("--out", Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-vit-tessera.json"));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("impl", "tessera");
         doc.put("benchmark", "ViT-B/16 224 logits, bf16, batch " + batch + ", random weights shared with the PyTorch peer");

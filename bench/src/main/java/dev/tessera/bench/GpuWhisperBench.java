@@ -24,21 +24,16 @@ public final class GpuWhisperBench {
     private GpuWhisperBench() {}
 
     public static void main(String[] args) throws Exception {
-        String sizes = "tiny,base";
-        int tokens = 128;
-        int reps = 5;
-        String spec = "cuda:0";
-        Path out = Path.of("gpu-whisper-tessera.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--sizes" -> sizes = args[++i];
-                case "--tokens" -> tokens = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--device" -> spec = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "GpuWhisperBench [--sizes tiny,base] [--tokens 128] [--reps 5]"
+                + " [--device cuda:0] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        String sizes = cli.get("--sizes", "tiny,base");
+        int tokens = cli.getInt("--tokens", 128);
+        int reps = cli.getInt("--reps", 5);
+        String spec = cli.get("--device", "cuda:0");
+        Path out = cli.getPath("--out", Path.of("gpu-whisper-tessera.json"));
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("impl", "tessera");
         doc.put("benchmark", "Whisper bf16 batch 1: encoder on one 30 s window, greedy decode tokens/s with KV cache");

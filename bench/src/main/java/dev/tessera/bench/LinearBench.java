@@ -34,15 +34,12 @@ public final class LinearBench {
     private LinearBench() {}
 
     public static void main(String[] args) throws Exception {
-        int rounds = 9;
-        Path out = Path.of("bench/results/linear-cpu.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "LinearBench [--rounds 9] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int rounds = cli.getInt("--rounds", 9);
+        Path out = cli.getPath("--out", Path.of("bench/results/linear-cpu.json"));
         Object[][] shapes = {
             {"minilm b1 qkv", 128, 384, 1152}, {"minilm b1 o", 128, 384, 384}, {"minilm b1 up", 128, 384, 1536},
             {"minilm b1 down", 128, 1536, 384}, {"minilm b32 qkv", 4096, 384, 1152}, {"minilm b32 down", 4096, 1536, 384},

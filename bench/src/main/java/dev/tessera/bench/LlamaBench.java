@@ -50,41 +50,27 @@ public final class LlamaBench {
     private LlamaBench() {}
 
     public static void main(String[] args) throws Exception {
-        int prompt = 128;
-        int decode = 32;
-        int reps = 3;
-        int layers = 16;
-        int hidden = 2048;
-        int inter = 5632;
-        int heads = 32;
-        int kvHeads = 8;
-        int vocab = 32000;
-        String java21 = "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java";
-        boolean peer = true;
-        boolean blas1 = true;
-        Path out = Path.of("bench/results/llama-cpu.json");
-        Path peerSrc = Path.of("bench/jlama/JlamaLlamaPeer.java");
-        String peerCp = null;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--prompt" -> prompt = Integer.parseInt(args[++i]);
-                case "--decode" -> decode = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--layers" -> layers = Integer.parseInt(args[++i]);
-                case "--hidden" -> hidden = Integer.parseInt(args[++i]);
-                case "--intermediate" -> inter = Integer.parseInt(args[++i]);
-                case "--heads" -> heads = Integer.parseInt(args[++i]);
-                case "--kv-heads" -> kvHeads = Integer.parseInt(args[++i]);
-                case "--vocab" -> vocab = Integer.parseInt(args[++i]);
-                case "--java21" -> java21 = args[++i];
-                case "--no-peer" -> peer = false;
-                case "--no-blas1" -> blas1 = false;
-                case "--peer-src" -> peerSrc = Path.of(args[++i]);
-                case "--peer-cp" -> peerCp = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "LlamaBench [--prompt 128] [--decode 32] [--reps 3] [--layers 16]"
+                + " [--hidden 2048] [--intermediate 5632] [--heads 32] [--kv-heads 8] [--vocab 32000] [--java21 JAVA]"
+                + " [--no-peer] [--no-blas1] [--peer-src FILE] [--peer-cp CLASSPATH] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int prompt = cli.getInt("--prompt", 128);
+        int decode = cli.getInt("--decode", 32);
+        int reps = cli.getInt("--reps", 3);
+        int layers = cli.getInt("--layers", 16);
+        int hidden = cli.getInt("--hidden", 2048);
+        int inter = cli.getInt("--intermediate", 5632);
+        int heads = cli.getInt("--heads", 32);
+        int kvHeads = cli.getInt("--kv-heads", 8);
+        int vocab = cli.getInt("--vocab", 32000);
+        String java21 = cli.get("--java21", "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
+        boolean peer = !cli.flag("--no-peer");
+        boolean blas1 = !cli.flag("--no-blas1");
+        Path out = cli.getPath("--out", Path.of("bench/results/llama-cpu.json"));
+        Path peerSrc = cli.getPath("--peer-src", Path.of("bench/jlama/JlamaLlamaPeer.java"));
+        String peerCp = cli.get("--peer-cp", null);
         Path dir = Files.createTempDirectory("tessera-llama-bench");
         try {
             long params = writeCheckpoint(dir, hidden, inter, layers, heads, kvHeads, vocab, prompt + decode + 64);

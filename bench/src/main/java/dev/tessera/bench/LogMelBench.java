@@ -68,17 +68,14 @@ public class LogMelBench {
     }
 
     public static void main(String[] args) throws Exception {
-        Path out = Path.of("bench/results/logmel-cpu.json");
-        String python = "/usr/bin/python3";
-        Path peer = Path.of("bench/python/logmel_peer.py");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--out" -> out = Path.of(args[++i]);
-                case "--python" -> python = args[++i];
-                case "--peer" -> peer = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "LogMelBench [--out FILE] [--python /usr/bin/python3]"
+                + " [--peer bench/python/logmel_peer.py]");
+        if (cli.help()) {
+            return;
         }
+        Path out = cli.getPath("--out", Path.of("bench/results/logmel-cpu.json"));
+        String python = cli.get("--python", "/usr/bin/python3");
+        Path peer = cli.getPath("--peer", Path.of("bench/python/logmel_peer.py"));
         int threads = TesseraNative.tsr_cpu_threads();
         var opts = new OptionsBuilder().include(LogMelBench.class.getName() + ".logMel30s").forks(1)
                 .warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(5)

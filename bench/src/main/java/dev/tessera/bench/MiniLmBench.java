@@ -46,31 +46,22 @@ public final class MiniLmBench {
 
     public static void main(String[] args) throws Exception {
         String loadBefore = loadAverage();
-        int threads = 2;
-        int rounds = 7;
-        int seqLen = 128;
-        String spec = "minilm";
-        boolean reuseOutput = true;
-        Path out = Path.of("bench/results/minilm-cpu.json");
-        int[] batches = {1, 8, 32};
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--seq" -> seqLen = Integer.parseInt(args[++i]);
-                case "--model" -> spec = args[++i];
-                case "--output" -> {
-                    String o = args[++i];
-                    if (!o.equals("reuse") && !o.equals("fresh")) {
-                        throw new IllegalArgumentException("--output must be reuse or fresh, got " + o);
-                    }
-                    reuseOutput = o.equals("reuse");
-                }
-                case "--out" -> out = Path.of(args[++i]);
-                case "--batches" -> batches = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "MiniLmBench [--threads 2] [--rounds 7] [--seq 128] [--out FILE]"
+                + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32]");
+        if (cli.help()) {
+            return;
         }
+        int threads = cli.getInt("--threads", 2);
+        int rounds = cli.getInt("--rounds", 7);
+        int seqLen = cli.getInt("--seq", 128);
+        String spec = cli.get("--model", "minilm");
+        String output = cli.get("--output", "reuse");
+        if (!output.equals("reuse") && !output.equals("fresh")) {
+            throw new IllegalArgumentException("--output must be reuse or fresh, got " + output);
+        }
+        boolean reuseOutput = output.equals("reuse");
+        Path out = cli.getPath("--out", Path.of("bench/results/minilm-cpu.json"));
+        int[] batches = cli.getInts("--batches", 1, 8, 32);
         String env = System.getenv("TESSERA_NUM_THREADS");
         if (env == null || Integer.parseInt(env.trim()) != threads) {
             System.err.println("note: set TESSERA_NUM_THREADS=" + threads + " so Tessera's kernels use the same threads"

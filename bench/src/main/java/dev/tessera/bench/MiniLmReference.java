@@ -51,21 +51,16 @@ public final class MiniLmReference {
     private MiniLmReference() {}
 
     public static void main(String[] args) throws Exception {
-        Path out = null;
-        String spec = "minilm";
-        int n = 200;
-        long chunkMib = 29;
-        Path sentences = Path.of("models/src/test/resources/bert/sentences.txt");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--out" -> out = Path.of(args[++i]);
-                case "--model" -> spec = args[++i];
-                case "--n" -> n = Integer.parseInt(args[++i]);
-                case "--chunk-mib" -> chunkMib = Long.parseLong(args[++i]);
-                case "--sentences" -> sentences = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "MiniLmReference --out DIR [--n 200] [--model minilm] [--chunk-mib 29]"
+                + " [--sentences FILE]");
+        if (cli.help()) {
+            return;
         }
+        Path out = cli.getPath("--out", null);
+        String spec = cli.get("--model", "minilm");
+        int n = cli.getInt("--n", 200);
+        long chunkMib = cli.getLong("--chunk-mib", 29);
+        Path sentences = cli.getPath("--sentences", Path.of("models/src/test/resources/bert/sentences.txt"));
         if (out == null) {
             throw new IllegalArgumentException("--out DIR is required");
         }

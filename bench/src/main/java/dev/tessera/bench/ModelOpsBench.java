@@ -66,22 +66,16 @@ public final class ModelOpsBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int threads = 2;
-        int reps = 5;
-        int iters = 10;
-        String python = "/usr/bin/python3";
-        Path out = Path.of("bench/results/model-ops-cpu.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--iters" -> iters = Integer.parseInt(args[++i]);
-                case "--python" -> python = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (--threads N --reps N --iters N --python PATH --out FILE)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "ModelOpsBench [--threads 2] [--reps 5] [--iters 10] [--python PATH]"
+                + " [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int threads = cli.getInt("--threads", 2);
+        int reps = cli.getInt("--reps", 5);
+        int iters = cli.getInt("--iters", 10);
+        String python = cli.get("--python", "/usr/bin/python3");
+        Path out = cli.getPath("--out", Path.of("bench/results/model-ops-cpu.json"));
         TesseraNative.tsr_cpu_set_threads(threads);
         Tensor xp = rnd(1, 1, 512, 32, 128);
         Tensor x = xp.transpose(1, 2);

@@ -138,28 +138,17 @@ public class PatchEmbeddingBench {
     // ------------------------------------------------------------------ driver
 
     public static void main(String[] args) throws Exception {
-        int warmup = 3;
-        int iterations = 5;
-        TimeValue time = TimeValue.seconds(2);
-        String python = "/usr/bin/python3";
-        Path peer = Path.of("bench/python/patch_embed_peer.py");
-        Path outFile = Path.of("bench/results/patch-embed-cpu.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--warmup" -> warmup = Integer.parseInt(args[++i]);
-                case "--iterations" -> iterations = Integer.parseInt(args[++i]);
-                case "--time" -> time = TimeValue.fromString(args[++i]);
-                case "--python" -> python = args[++i];
-                case "--peer" -> peer = Path.of(args[++i]);
-                case "--out" -> outFile = Path.of(args[++i]);
-                case "-h", "--help" -> {
-                    System.out.println("usage: PatchEmbeddingBench [--warmup 3] [--iterations 5] [--time 2s]"
-                            + " [--python /usr/bin/python3] [--peer bench/python/patch_embed_peer.py] [--out FILE]");
-                    return;
-                }
-                default -> throw new IllegalArgumentException("unknown option " + args[i] + " (try --help)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "PatchEmbeddingBench [--warmup 3] [--iterations 5] [--time 2s]"
+                + " [--python /usr/bin/python3] [--peer bench/python/patch_embed_peer.py] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int warmup = cli.getInt("--warmup", 3);
+        int iterations = cli.getInt("--iterations", 5);
+        TimeValue time = cli.get("--time", TimeValue.seconds(2), TimeValue::fromString);
+        String python = cli.get("--python", "/usr/bin/python3");
+        Path peer = cli.getPath("--peer", Path.of("bench/python/patch_embed_peer.py"));
+        Path outFile = cli.getPath("--out", Path.of("bench/results/patch-embed-cpu.json"));
         int threads = TesseraNative.tsr_cpu_threads();
         String loadBefore = loadAverage();
         // the peer runs before and after JMH; the faster of its two runs counts (other work on a shared

@@ -122,22 +122,16 @@ public class RbmBench {
     }
 
     public static void main(String[] args) throws Exception {
-        int threads = 2;
-        int reps = 5;
-        int iters = 20;
-        String python = "/usr/bin/python3";
-        Path out = Path.of("bench/results/rbm-cpu.json");
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--iters" -> iters = Integer.parseInt(args[++i]);
-                case "--python" -> python = args[++i];
-                case "--out" -> out = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (--threads N --reps N --iters N --python PATH --out FILE)");
-            }
+        BenchArgs cli = BenchArgs.parse(args, "RbmBench [--threads 2] [--reps 5] [--iters 20] [--python PATH]"
+                + " [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int threads = cli.getInt("--threads", 2);
+        int reps = cli.getInt("--reps", 5);
+        int iters = cli.getInt("--iters", 20);
+        String python = cli.get("--python", "/usr/bin/python3");
+        Path out = cli.getPath("--out", Path.of("bench/results/rbm-cpu.json"));
         TesseraNative.tsr_cpu_set_threads(threads);
         RbmBench b = new RbmBench();
         b.setup();

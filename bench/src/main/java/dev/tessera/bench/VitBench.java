@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -37,21 +36,16 @@ public final class VitBench {
     private VitBench() {}
 
     public static void main(String[] args) throws Exception {
-        int threads = 2;
-        int rounds = 5;
-        Path dir = Path.of("bench/target/vit-b16");
-        Path out = Path.of("bench/results/vit-cpu.json");
-        int[] batches = {1, 8};
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--threads" -> threads = Integer.parseInt(args[++i]);
-                case "--rounds" -> rounds = Integer.parseInt(args[++i]);
-                case "--dir" -> dir = Path.of(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                case "--batches" -> batches = Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "VitBench [--dir bench/target/vit-b16] [--threads 2] [--rounds 5]"
+                + " [--batches 1,8] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        int threads = cli.getInt("--threads", 2);
+        int rounds = cli.getInt("--rounds", 5);
+        Path dir = cli.getPath("--dir", Path.of("bench/target/vit-b16"));
+        Path out = cli.getPath("--out", Path.of("bench/results/vit-cpu.json"));
+        int[] batches = cli.getInts("--batches", 1, 8);
         String loadBefore = loadAverage();
         OpenBlas.setThreads(1);
         OrtEnvironment env = OrtEnvironment.getEnvironment();

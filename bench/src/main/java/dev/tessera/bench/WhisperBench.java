@@ -107,23 +107,17 @@ public final class WhisperBench {
     }
 
     public static void main(String[] args) throws Exception {
-        String sizes = "tiny,base";
-        int tokens = 64;
-        int reps = 3;
-        Path out = Path.of("bench/results/whisper-cpu.json");
-        String python = "/usr/bin/python3";
-        int batch = 4;
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "--sizes" -> sizes = args[++i];
-                case "--tokens" -> tokens = Integer.parseInt(args[++i]);
-                case "--reps" -> reps = Integer.parseInt(args[++i]);
-                case "--out" -> out = Path.of(args[++i]);
-                case "--python" -> python = args[++i];
-                case "--batch" -> batch = Integer.parseInt(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option " + args[i]);
-            }
+        BenchArgs cli = BenchArgs.parse(args, "WhisperBench [--sizes tiny,base] [--tokens 64] [--reps 3] [--batch 4]"
+                + " [--python /usr/bin/python3] [--out FILE]");
+        if (cli.help()) {
+            return;
         }
+        String sizes = cli.get("--sizes", "tiny,base");
+        int tokens = cli.getInt("--tokens", 64);
+        int reps = cli.getInt("--reps", 3);
+        Path out = cli.getPath("--out", Path.of("bench/results/whisper-cpu.json"));
+        String python = cli.get("--python", "/usr/bin/python3");
+        int batch = cli.getInt("--batch", 4);
         int threads = TesseraNative.tsr_cpu_threads();
         StringBuilder rows = new StringBuilder();
         for (String size : sizes.split(",")) {
