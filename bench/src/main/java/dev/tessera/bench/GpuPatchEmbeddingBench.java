@@ -50,7 +50,7 @@ public final class GpuPatchEmbeddingBench {
     private GpuPatchEmbeddingBench() {}
 
     public static void main(String[] args) throws Exception {
-        BenchArgs cli = BenchArgs.parse(args, "GpuPatchEmbeddingBench [--n 64] [--dtypes fp32,tf32,bf16,fp16]"
+        BenchArgs cli = BenchArgs.parse(args, "GpuPatchEmbeddingBench [--n 64] [--dtypes fp32,bf16]"
                 + " [--device cuda:0] [--target-ms 200] [--reps 5] [--out FILE]");
         if (cli.help()) {
             return;
