@@ -230,9 +230,10 @@ def make(name, c, seed):
         print(" prev greedy:", g3, "\n prev timestamps:", g4, "\n no speech:", ns)
 
 
-make("tiny-a", dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, decoder_layers=2,
-                    decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, num_mel_bins=80,
-                    max_source_positions=100, max_target_positions=64), 1)
-make("tiny-b", dict(d_model=96, encoder_layers=2, encoder_attention_heads=6, decoder_layers=2,
-                    decoder_attention_heads=6, encoder_ffn_dim=128, decoder_ffn_dim=160, num_mel_bins=128,
-                    max_source_positions=150, max_target_positions=96), 2)
+if __name__ == "__main__":  # qa_whisper.py (docs/verification) imports the reference above
+    make("tiny-a", dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, decoder_layers=2,
+                        decoder_attention_heads=4, encoder_ffn_dim=128, decoder_ffn_dim=128, num_mel_bins=80,
+                        max_source_positions=100, max_target_positions=64), 1)
+    make("tiny-b", dict(d_model=96, encoder_layers=2, encoder_attention_heads=6, decoder_layers=2,
+                        decoder_attention_heads=6, encoder_ffn_dim=128, decoder_ffn_dim=160, num_mel_bins=128,
+                        max_source_positions=150, max_target_positions=96), 2)

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""QA cases for `tessera transcribe --features F --beam 1 --format json` on random-weight Whisper checkpoints of other
+shapes (d_model, heads, head size 12-32, encoder and decoder depths apart, FFN widths, 80 / 128 mel bins, source and
+target lengths), with timestamps and without, transcribe and translate, a given language and a detected one, features
+shorter and longer than the window. Reference: the float64 PyTorch Whisper of
+models/src/test/resources/whisper/make_fixtures.py (written from the published architecture; not transformers), with
+its greedy decoder and logit rules (suppress_tokens, begin suppression, timestamp rules), the language picked as the
+larger of the <|en|> / <|de|> logits at <|startoftranscript|>, and features shorter than the window padded with their
+own minimum as the CLI documents. The CLI prints the decoded token ids; the check is that they equal the reference's,
+with the reference's smallest top-2 margin (relative to max |logit|) printed so that a near-tie would be visible.
+
+Usage (from the repository root, after the CLI is built):
+    /usr/bin/python3 docs/verification/qa_whisper.py make OUT && sh OUT/run.sh && /usr/bin/python3 docs/verification/qa_whisper.py check OUT
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+sys.path.insert(0, os.path.join(ROOT, 'models', 'src', 'test', 'resources', 'whisper'))
+import make_fixtures as W  # noqa: E402
+
+BASE = dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, decoder_layers=2, decoder_attention_heads=4,
+            encoder_ffn_dim=128, decoder_ffn_dim=128, num_mel_bins=80, max_source_positions=100,
+            max_target_positions=64)
+# name, config overrides, feature frames relative to the window (None: exactly the window)
+SHAPES = [
+    ('d48_enc1_dec3', dict(d_model=48, encoder_layers=1, decoder_layers=3, encoder_attention_heads=2,
+                           decoder_attention_heads=3, encoder_ffn_dim=100, decoder_ffn_dim=72), None),
+    ('d80_h5_mels128', dict(d_model=80, encoder_attention_heads=5, decoder_attention_heads=5, num_mel_bins=128,
+                            max_source_positions=75, max_target_positions=48, encoder_ffn_dim=136,
+                            decoder_ffn_dim=96), None),
+    ('d128_dh32_src150', dict(d_model=128, encoder_attention_heads=4, decoder_attention_heads=4, encoder_layers=3,
+                              decoder_layers=1, max_source_positions=150, max_target_positions=96), None),
+    ('d96_dh12_short_feats', dict(d_model=96, encoder_attention_heads=8, decoder_attention_heads=8,
+                                  max_source_positions=60, max_target_positions=40), 0.6),
+    ('d64_long_feats', dict(max_source_positions=50), 1.7),
+]
+# mode name, CLI options, prompt builder (language token -> prompt), timestamps
+MODES = [
+    ('notimestamps', ['--language', 'en', '--no-timestamps'], lambda lang: [W.SOT, lang, W.TRANSCRIBE, W.NOTS], False),
+    ('timestamps', ['--language', 'en'], lambda lang: [W.SOT, lang, W.TRANSCRIBE], True),
+    ('translate_de', ['--language', 'de', '--task', 'translate', '--no-timestamps'],
+     lambda lang: [W.SOT, lang, W.TRANSLATE, W.NOTS], False),
+    ('detect_language', ['--no-timestamps'], lambda lang: [W.SOT, lang, W.TRANSCRIBE, W.NOTS], False),
+]
+MAX_TOKENS = 28
+GEN = {"suppress_tokens": [1, 2, 7, 11, 13], "begin_suppress_tokens": [0, W.EOT], "no_timestamps_token_id": W.NOTS,
+       "lang_to_id": {"<|en|>": W.EN, "<|de|>": W.DE},
+       "task_to_id": {"translate": W.TRANSLATE, "transcribe": W.TRANSCRIBE}, "is_multilingual": True,
+       "max_initial_timestamp_index": 50, "decoder_start_token_id": W.SOT}
+SPECIALS = ["<|endoftext|>", "<|startoftranscript|>", "<|en|>", "<|de|>", "<|translate|>", "<|transcribe|>",
+            "<|startoflm|>", "<|startofprev|>", "<|nospeech|>", "<|notimestamps|>"]
+
+
+def tokenizer_json(vocab_size):
+    """A word-level tokenizer.json over the synthetic vocabulary: w0..w299, the special tokens, the timestamps."""
+    vocab, added = {}, []
+    for i in range(vocab_size):
+        tok = 'w%d' % i if i < 300 else SPECIALS[i - 300] if i < 310 else '<|%.2f|>' % ((i - 310) * 0.02)
+        vocab[tok] = i
+        if i >= 300:
+            added.append(dict(id=i, content=tok, single_word=False, lstrip=False, rstrip=False, normalized=False,
+                              special=True))
+    return dict(version="1.0", truncation=None, padding=None, added_tokens=added, normalizer=None,
+                pre_tokenizer=dict(type="Whitespace"), post_processor=None, decoder=None,
+                model=dict(type="WordLevel", vocab=vocab, unk_token="w0"))
+
+
+def config(over):
+    c = dict(BASE, **over)
+    return dict(c, model_type="whisper", vocab_size=W.TS0 + c["max_source_positions"] + 1, eos_token_id=W.EOT,
+                decoder_start_token_id=W.SOT, pad_token_id=W.EOT)
+
+
+def make(out):
+    run = ['#!/bin/sh', 'T=${TESSERA:-./tessera}', 'O=%s' % os.path.abspath(out)]
+    for k, (name, over, rel_frames) in enumerate(SHAPES):
+        c = config(over)
+        d = os.path.join(out, name)
+        os.makedirs(d, exist_ok=True)
+        g = torch.Generator().manual_seed(100 + k)
+        W.write_safetensors(os.path.join(d, 'model.safetensors'), W.make_weights(c, g))
+        json.dump(c, open(os.path.join(d, 'config.json'), 'w'), indent=1)
+        json.dump(GEN, open(os.path.join(d, 'generation_config.json'), 'w'), indent=1)
+        json.dump(tokenizer_json(c["vocab_size"]), open(os.path.join(d, 'tokenizer.json'), 'w'))
+        window = 2 * c["max_source_positions"]
+        frames = window if rel_frames is None else int(round(window * rel_frames))
+        mel = torch.randn(c["num_mel_bins"], frames, generator=g, dtype=torch.float64).clamp(-1.5, 1.5)
+        np.save(os.path.join(d, 'features.npy'), mel.float().numpy())
+        for mode, opts, _, _ in MODES:
+            run.append('$T transcribe --model $O/{n} --features $O/{n}/features.npy --beam 1 --max-tokens {m} '
+                       '--no-speech-threshold none --format json {o} > $O/{n}/{mode}.json 2> $O/{n}/{mode}.err; '
+                       'echo "{n} {mode} rc=$?"'.format(n=name, m=MAX_TOKENS, o=' '.join(opts), mode=mode))
+    open(os.path.join(out, 'run.sh'), 'w').write('\n'.join(run) + '\n')
+
+
+def load_weights(d):
+    raw = open(os.path.join(d, 'model.safetensors'), 'rb').read()
+    hl = struct.unpack('<Q', raw[:8])[0]
+    h = json.loads(raw[8:8 + hl])
+    out = {}
+    for k, v in h.items():
+        if k == '__metadata__':
+            continue
+        a, b = v['data_offsets']
+        out[k] = torch.tensor(np.frombuffer(raw[8 + hl + a:8 + hl + b], dtype='<f4').reshape(v['shape'])
+                              .astype(np.float64))
+    return out
+
+
+def reference(Wt, c, enc, prompt, timestamps):
+    """W.greedy, keeping the top-2 margin of every step."""
+    tokens, margins = list(prompt), []
+    for _ in range(MAX_TOKENS):
+        lg = W.decode(Wt, c, torch.tensor([tokens]), enc)[0, -1]
+        lg = W.apply_rules(lg, tokens, len(prompt), GEN, timestamps)
+        top = torch.topk(lg, 2).values
+        finite = lg[torch.isfinite(lg)]
+        margins.append(float((top[0] - top[1]) / finite.abs().max()) if torch.isfinite(top[1]) else 1.0)
+        t = int(lg.argmax())
+        tokens.append(t)
+        if t == W.EOT or len(tokens) >= c["max_target_positions"]:
+            break
+    return tokens[len(prompt):], margins
+
+
+def check(out):
+    bad = 0
+    for name, over, _ in SHAPES:
+        c = config(over)
+        d = os.path.join(out, name)
+        Wt = load_weights(d)
+        feats = np.load(os.path.join(d, 'features.npy')).astype(np.float64)
+        window = 2 * c["max_source_positions"]
+        mel = np.full((c["num_mel_bins"], window), feats.min())
+        use = min(window, feats.shape[1])
+        mel[:, :use] = feats[:, :use]
+        with torch.no_grad():
+            enc = W.encode(Wt, c, torch.tensor(mel)[None])
+            lang_logits = W.decode(Wt, c, torch.tensor([[W.SOT]]), enc)[0, -1, [W.EN, W.DE]]
+            for mode, opts, prompt_of, timestamps in MODES:
+                try:
+                    o = json.load(open(os.path.join(d, mode + '.json')))
+                except Exception:
+                    err = open(os.path.join(d, mode + '.err')).read().strip().splitlines()
+                    print('%-22s %-16s FAILED: %s' % (name, mode, err[-1] if err else '?'))
+                    bad += 1
+                    continue
+                lang = 'de' if '--language' in opts and opts[opts.index('--language') + 1] == 'de' else 'en'
+                if mode == 'detect_language':
+                    lang = 'en' if lang_logits[0] >= lang_logits[1] else 'de'
+                ref, margins = reference(Wt, c, enc, prompt_of(W.EN if lang == 'en' else W.DE), timestamps)
+                segs = o.get('segments', [])
+                got = segs[0]['tokens'] if segs else []
+                want = ref[:-1] if ref and ref[-1] == W.EOT else ref
+                ok = got == want and o.get('language') == lang
+                bad += not ok
+                if ok:
+                    print('%-22s %-16s %d/%d tokens identical, language %s (min ref margin %.3g)'
+                          % (name, mode, len(got), len(want), lang, min(margins)))
+                else:
+                    i = next((j for j in range(min(len(got), len(want))) if got[j] != want[j]), min(len(got), len(want)))
+                    print('%-22s %-16s DIFFERS at token %d: got %s ref %s, language %s ref %s (ref margin there %.3g)'
+                          % (name, mode, i, got[i:i + 4], want[i:i + 4], o.get('language'), lang,
+                             margins[i] if i < len(margins) else -1))
+    print('all cases agree' if bad == 0 else '%d case(s) differ' % bad)
+    return 1 if bad else 0
+
+
+if __name__ == '__main__':
+    sys.exit({'make': make, 'check': check}[sys.argv[1]](sys.argv[2]))
