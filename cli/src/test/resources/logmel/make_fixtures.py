@@ -48,16 +48,17 @@ def read(name):
     return a.mean(1) if a.ndim == 2 else a
 
 
-# 401 samples, int16 mono, unpadded (2 frames)
-wf.write('odd401.wav', 16000, (signal(401, 0.3) * 32767).astype(np.int16))
-np.save('odd401_nopad80.npy', logmel(read('odd401.wav'), 80, False).astype(np.float32))
-# 1.25 s int16 stereo (channels of different loudness), padded, 128 mels
-st = np.stack([signal(20000, 0.3), signal(20000, 0.1)], 1)
-wf.write('stereo.wav', 16000, (st * 32767).astype(np.int16))
-ref = logmel(read('stereo.wav'), 128, True)
-np.save('stereo_pad128_head.npy', ref[:, :130].astype(np.float32))
-np.save('stereo_pad128_last.npy', ref[:, -1:].astype(np.float32))
-# 0.5 s float32 mono with samples beyond +-1, unpadded, 128 mels
-wf.write('loud_f32.wav', 16000, (signal(8000, 3.0)).astype(np.float32))
-np.save('loud_f32_nopad128.npy', logmel(read('loud_f32.wav'), 128, False).astype(np.float32))
-print('ok')
+if __name__ == "__main__":  # qa_logmel.py (docs/verification) imports the reference above
+    # 401 samples, int16 mono, unpadded (2 frames)
+    wf.write('odd401.wav', 16000, (signal(401, 0.3) * 32767).astype(np.int16))
+    np.save('odd401_nopad80.npy', logmel(read('odd401.wav'), 80, False).astype(np.float32))
+    # 1.25 s int16 stereo (channels of different loudness), padded, 128 mels
+    st = np.stack([signal(20000, 0.3), signal(20000, 0.1)], 1)
+    wf.write('stereo.wav', 16000, (st * 32767).astype(np.int16))
+    ref = logmel(read('stereo.wav'), 128, True)
+    np.save('stereo_pad128_head.npy', ref[:, :130].astype(np.float32))
+    np.save('stereo_pad128_last.npy', ref[:, -1:].astype(np.float32))
+    # 0.5 s float32 mono with samples beyond +-1, unpadded, 128 mels
+    wf.write('loud_f32.wav', 16000, (signal(8000, 3.0)).astype(np.float32))
+    np.save('loud_f32_nopad128.npy', logmel(read('loud_f32.wav'), 128, False).astype(np.float32))
+    print('ok')
