@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""QA cases for `tessera transcribe --features F --beam 1 --format json` on random-weight Whisper checkpoints of other
+"""QA cases for `tessera transcribe --features F --beam 1|3|5 --format json` on random-weight Whisper checkpoints of other
 shapes (d_model, heads, head size 12-32, encoder and decoder depths apart, FFN widths, 80 / 128 mel bins, source and
 target lengths), with timestamps and without, transcribe and translate, a given language and a detected one, features
 shorter and longer than the window. Reference: the float64 PyTorch Whisper of
 models/src/test/resources/whisper/make_fixtures.py (written from the published architecture; not transformers), with
-its greedy decoder and logit rules (suppress_tokens, begin suppression, timestamp rules), the language picked as the
+its greedy decoder, its beam search with openai-whisper's semantics, and its logit rules (suppress_tokens, begin
+suppression, timestamp rules), the language picked as the
 larger of the <|en|> / <|de|> logits at <|startoftranscript|>, and features shorter than the window padded with their
 own minimum as the CLI documents. The CLI prints the decoded token ids; the check is that they equal the reference's,
 with the reference's smallest top-2 margin (relative to max |logit|) printed so that a near-tie would be visible.
@@ -39,14 +40,23 @@ SHAPES = [
     ('d96_dh12_short_feats', dict(d_model=96, encoder_attention_heads=8, decoder_attention_heads=8,
                                   max_source_positions=60, max_target_positions=40), 0.6),
     ('d64_long_feats', dict(max_source_positions=50), 1.7),
+    # <|endoftext|>'s embedding row (the output projection is tied to it) scaled up, so that hypotheses end early and
+    # beam search has finished and live ones to weigh against each other
+    ('d64_eot_x2', dict(_eot_scale=2.0), None),
+    ('d64_eot_x3', dict(_eot_scale=3.0, max_target_positions=40), None),
+    ('d80_eot_x2p5', dict(_eot_scale=2.5, d_model=80, encoder_attention_heads=5, decoder_attention_heads=5), None),
 ]
-# mode name, CLI options, prompt builder (language token -> prompt), timestamps
+# mode name, CLI options, prompt builder (language token -> prompt), timestamps, beam size
 MODES = [
-    ('notimestamps', ['--language', 'en', '--no-timestamps'], lambda lang: [W.SOT, lang, W.TRANSCRIBE, W.NOTS], False),
-    ('timestamps', ['--language', 'en'], lambda lang: [W.SOT, lang, W.TRANSCRIBE], True),
+    ('notimestamps', ['--language', 'en', '--no-timestamps'], lambda lang: [W.SOT, lang, W.TRANSCRIBE, W.NOTS], False,
+     1),
+    ('timestamps', ['--language', 'en'], lambda lang: [W.SOT, lang, W.TRANSCRIBE], True, 1),
     ('translate_de', ['--language', 'de', '--task', 'translate', '--no-timestamps'],
-     lambda lang: [W.SOT, lang, W.TRANSLATE, W.NOTS], False),
-    ('detect_language', ['--no-timestamps'], lambda lang: [W.SOT, lang, W.TRANSCRIBE, W.NOTS], False),
+     lambda lang: [W.SOT, lang, W.TRANSLATE, W.NOTS], False, 1),
+    ('detect_language', ['--no-timestamps'], lambda lang: [W.SOT, lang, W.TRANSCRIBE, W.NOTS], False, 1),
+    ('beam5_notimestamps', ['--language', 'en', '--no-timestamps'],
+     lambda lang: [W.SOT, lang, W.TRANSCRIBE, W.NOTS], False, 5),
+    ('beam3_timestamps', ['--language', 'en'], lambda lang: [W.SOT, lang, W.TRANSCRIBE], True, 3),
 ]
 MAX_TOKENS = 28
 GEN = {"suppress_tokens": [1, 2, 7, 11, 13], "begin_suppress_tokens": [0, W.EOT], "no_timestamps_token_id": W.NOTS,
@@ -72,7 +82,7 @@ def tokenizer_json(vocab_size):
 
 
 def config(over):
-    c = dict(BASE, **over)
+    c = dict(BASE, **{k: v for k, v in over.items() if not k.startswith('_')})
     return dict(c, model_type="whisper", vocab_size=W.TS0 + c["max_source_positions"] + 1, eos_token_id=W.EOT,
                 decoder_start_token_id=W.SOT, pad_token_id=W.EOT)
 
@@ -84,7 +94,9 @@ def make(out):
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         g = torch.Generator().manual_seed(100 + k)
-        W.write_safetensors(os.path.join(d, 'model.safetensors'), W.make_weights(c, g))
+        weights = W.make_weights(c, g)
+        weights['model.decoder.embed_tokens.weight'][W.EOT] *= over.get('_eot_scale', 1.0)
+        W.write_safetensors(os.path.join(d, 'model.safetensors'), weights)
         json.dump(c, open(os.path.join(d, 'config.json'), 'w'), indent=1)
         json.dump(GEN, open(os.path.join(d, 'generation_config.json'), 'w'), indent=1)
         json.dump(tokenizer_json(c["vocab_size"]), open(os.path.join(d, 'tokenizer.json'), 'w'))
@@ -92,10 +104,10 @@ def make(out):
         frames = window if rel_frames is None else int(round(window * rel_frames))
         mel = torch.randn(c["num_mel_bins"], frames, generator=g, dtype=torch.float64).clamp(-1.5, 1.5)
         np.save(os.path.join(d, 'features.npy'), mel.float().numpy())
-        for mode, opts, _, _ in MODES:
-            run.append('$T transcribe --model $O/{n} --features $O/{n}/features.npy --beam 1 --max-tokens {m} '
+        for mode, opts, _, _, beam in MODES:
+            run.append('$T transcribe --model $O/{n} --features $O/{n}/features.npy --beam {b} --max-tokens {m} '
                        '--no-speech-threshold none --format json {o} > $O/{n}/{mode}.json 2> $O/{n}/{mode}.err; '
-                       'echo "{n} {mode} rc=$?"'.format(n=name, m=MAX_TOKENS, o=' '.join(opts), mode=mode))
+                       'echo "{n} {mode} rc=$?"'.format(n=name, b=beam, m=MAX_TOKENS, o=' '.join(opts), mode=mode))
     open(os.path.join(out, 'run.sh'), 'w').write('\n'.join(run) + '\n')
 
 
@@ -143,29 +155,35 @@ def check(out):
         with torch.no_grad():
             enc = W.encode(Wt, c, torch.tensor(mel)[None])
             lang_logits = W.decode(Wt, c, torch.tensor([[W.SOT]]), enc)[0, -1, [W.EN, W.DE]]
-            for mode, opts, prompt_of, timestamps in MODES:
+            for mode, opts, prompt_of, timestamps, beam in MODES:
                 try:
                     o = json.load(open(os.path.join(d, mode + '.json')))
                 except Exception:
                     err = open(os.path.join(d, mode + '.err')).read().strip().splitlines()
-                    print('%-22s %-16s FAILED: %s' % (name, mode, err[-1] if err else '?'))
+                    print('%-22s %-18s FAILED: %s' % (name, mode, err[-1] if err else '?'))
                     bad += 1
                     continue
                 lang = 'de' if '--language' in opts and opts[opts.index('--language') + 1] == 'de' else 'en'
                 if mode == 'detect_language':
                     lang = 'en' if lang_logits[0] >= lang_logits[1] else 'de'
-                ref, margins = reference(Wt, c, enc, prompt_of(W.EN if lang == 'en' else W.DE), timestamps)
+                prompt = prompt_of(W.EN if lang == 'en' else W.DE)
+                if beam == 1:
+                    ref, margins = reference(Wt, c, enc, prompt, timestamps)
+                    want = ref[:-1] if ref and ref[-1] == W.EOT else ref
+                else:
+                    want, _ = W.beam_search(Wt, c, GEN, enc, prompt, timestamps, MAX_TOKENS, beam)
+                    margins = []
                 segs = o.get('segments', [])
                 got = segs[0]['tokens'] if segs else []
-                want = ref[:-1] if ref and ref[-1] == W.EOT else ref
                 ok = got == want and o.get('language') == lang
                 bad += not ok
                 if ok:
-                    print('%-22s %-16s %d/%d tokens identical, language %s (min ref margin %.3g)'
-                          % (name, mode, len(got), len(want), lang, min(margins)))
+                    print('%-22s %-18s %d/%d tokens identical, language %s (%s)'
+                          % (name, mode, len(got), len(want), lang,
+                             'beam %d' % beam if beam > 1 else 'min ref margin %.3g' % min(margins)))
                 else:
                     i = next((j for j in range(min(len(got), len(want))) if got[j] != want[j]), min(len(got), len(want)))
-                    print('%-22s %-16s DIFFERS at token %d: got %s ref %s, language %s ref %s (ref margin there %.3g)'
+                    print('%-22s %-18s DIFFERS at token %d: got %s ref %s, language %s ref %s (ref margin there %.3g)'
                           % (name, mode, i, got[i:i + 4], want[i:i + 4], o.get('language'), lang,
                              margins[i] if i < len(margins) else -1))
     print('all cases agree' if bad == 0 else '%d case(s) differ' % bad)

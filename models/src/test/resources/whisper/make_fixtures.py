@@ -174,6 +174,48 @@ def greedy(W, c, gen, enc, prompt, timestamps, max_new):
     return tokens[begin:]
 
 
+def beam_search(W, c, gen, enc, prompt, timestamps, max_new, beam):
+    """Beam search with openai-whisper's semantics (BeamSearchDecoder with patience 1, MaximumLikelihoodRanker without
+    a length penalty), written here from its description: each step extends every live hypothesis by its beam + 1
+    most likely tokens (after the logit rules); the candidates are ranked by summed log-probability; walking down
+    that ranking, a candidate ending in <|endoftext|> is finished, any other is kept live, until `beam` are live;
+    the finished ones of the step join the finished list in ranking order while it holds fewer than `beam`. The
+    search stops when `beam` have finished, after `max_new` steps, or when the context is full; then, if fewer than
+    `beam` finished, the live ones join in order of log-probability until there are `beam`. The result is the
+    finished hypothesis with the largest log-probability / length (length without <|endoftext|>), the first on a
+    tie. Returns the generated tokens without <|endoftext|> and their summed log-probability."""
+    begin = len(prompt)
+    live = [(list(prompt), 0.0)]
+    finished = {}  # generated tokens (no EOT) -> summed log-probability, in the order they finished
+    for _ in range(max_new):
+        cand = {}
+        for toks, lp in live:
+            lg = apply_rules(decode(W, c, torch.tensor([toks]), enc)[0, -1], toks, begin, gen, timestamps)
+            top = torch.topk(F.log_softmax(lg, dim=-1), beam + 1)
+            for v, t in zip(top.values.tolist(), top.indices.tolist()):
+                cand[tuple(toks) + (t,)] = lp + v
+        live, done = [], []
+        for seq in sorted(cand, key=cand.get, reverse=True):
+            if seq[-1] == EOT:
+                done.append(seq)
+            else:
+                live.append((list(seq), cand[seq]))
+                if len(live) == beam:
+                    break
+        for seq in done:
+            if len(finished) >= beam:
+                break
+            finished[seq[begin:-1]] = cand[seq]
+        if len(finished) >= beam or not live or len(live[0][0]) >= c["max_target_positions"]:
+            break
+    for toks, lp in sorted(live, key=lambda h: h[1], reverse=True):
+        if len(finished) >= beam:
+            break
+        finished.setdefault(tuple(toks[begin:]), lp)
+    best = max(finished, key=lambda s: finished[s] / max(1, len(s)))
+    return list(best), finished[best]
+
+
 def make(name, c, seed):
     os.makedirs(name, exist_ok=True)
     g = torch.Generator().manual_seed(seed)
@@ -228,6 +270,19 @@ def make(name, c, seed):
         ns = [no_speech([SOT, EN, TRANSCRIBE]), no_speech(with_prev(long_prev, [SOT, EN, TRANSCRIBE]))]
         np.save(f"{name}/no_speech.npy", np.array(ns, dtype=np.float32))
         print(" prev greedy:", g3, "\n prev timestamps:", g4, "\n no speech:", ns)
+        # Beam search (WhisperBeamTest) on the weights rounded to float32 with <|endoftext|>'s embedding row doubled
+        # (exact in float32; the output projection is tied to it), so that hypotheses finish early and finished and
+        # live ones are weighed against each other. Tokens without <|endoftext|>, then the summed log-probability.
+        W2 = {k: v.float().double() for k, v in W.items()}
+        W2["model.decoder.embed_tokens.weight"][EOT] *= 2
+        enc2 = encode(W2, c, mel32)
+        for beam, ts in ((5, False), (3, True), (2, False)):
+            prompt = [SOT, EN, TRANSCRIBE] + ([] if ts else [NOTS])
+            toks, lp = beam_search(W2, c, gen, enc2, prompt, ts, 32, beam)
+            np.save(f"{name}/beam{beam}_eot2_{'timestamps' if ts else 'notimestamps'}.npy", np.array(toks, dtype=np.int32))
+            np.save(f"{name}/beam{beam}_eot2_{'timestamps' if ts else 'notimestamps'}_logprob.npy",
+                    np.array([lp], dtype=np.float32))
+            print(" beam", beam, "timestamps" if ts else "", toks, lp)
 
 
 if __name__ == "__main__":  # qa_whisper.py (docs/verification) imports the reference above

@@ -53,9 +53,12 @@ public final class WhisperDecoder {
             this(tokens, sumLogProb, endedWithEot, Double.NaN);
         }
 
-        /** Sum of log-probabilities over the sampled tokens, EOT included (as the reference averages). */
+        /**
+         * The summed log-probability (of {@code <|endoftext|>} too where the window ended with it) over
+         * {@code tokens.length + 1}, as openai-whisper averages for its fallback and no-speech tests.
+         */
         public double avgLogProb() {
-            return sumLogProb / Math.max(1, tokens.length + (endedWithEot ? 1 : 0));
+            return sumLogProb / (tokens.length + 1);
         }
     }
 
@@ -359,8 +362,12 @@ public final class WhisperDecoder {
     }
 
     /**
-     * Beam search with {@code beam} hypotheses per window, all windows' hypotheses in one batch; a window's search
-     * ends when it has {@code beam} finished hypotheses, and those are ranked by log-probability / length.
+     * Beam search with {@code beam} hypotheses per window, all windows' hypotheses in one batch, as openai-whisper's
+     * {@code BeamSearchDecoder} (patience 1) and {@code MaximumLikelihoodRanker} (no length penalty) decide: each step
+     * extends every live hypothesis by its {@code beam + 1} most likely tokens; a window's search ends when
+     * {@code beam} hypotheses have finished or its token budget is spent (then the live ones fill the finished list
+     * up to {@code beam}, the most likely first); the result is the finished hypothesis with the largest
+     * log-probability / length, the length counting the tokens before {@code <|endoftext|>}.
      */
     private List<Result> beamSearch(Prefill pf, int n, LogitRules rules, int beam, int[] budget) {
         int v = cfg.vocabSize();
@@ -394,24 +401,29 @@ public final class WhisperDecoder {
                         cand.add(new Hyp(toks, h.logProb() + lp[t], h.row(), done));
                     }
                 }
+                // Walking down the ranking: a candidate ending in <|endoftext|> is finished (kept while the window has
+                // fewer than `beam`), any other stays live, until `beam` are live; the finished ones ranked below
+                // the last live one are dropped.
                 cand.sort(Comparator.comparingDouble(Hyp::logProb).reversed());
                 List<Hyp> nextLive = new ArrayList<>();
                 for (Hyp c : cand) {
-                    if (c.done()) {
-                        b.finished.add(c);
-                    } else if (nextLive.size() < beam) {
+                    if (!c.done()) {
                         nextLive.add(c);
-                    }
-                    if (nextLive.size() == beam && b.finished.size() >= beam) {
-                        break;
+                        if (nextLive.size() == beam) {
+                            break;
+                        }
+                    } else if (b.finished.size() < beam) {
+                        b.finished.add(c);
                     }
                 }
                 if (b.finished.size() >= beam || nextLive.isEmpty() || step + 1 >= budget[f]) {
                     b.over = true;
-                    if (b.finished.isEmpty()) {
-                        for (Hyp h : nextLive.isEmpty() ? b.live : nextLive) {
-                            b.finished.add(h);
+                    // fewer than `beam` finished: the live hypotheses join them, the most likely first
+                    for (Hyp h : nextLive.isEmpty() ? b.live : nextLive) {
+                        if (b.finished.size() >= beam) {
+                            break;
                         }
+                        b.finished.add(h);
                     }
                     continue;
                 }
@@ -439,9 +451,13 @@ public final class WhisperDecoder {
         }
         List<Result> out = new ArrayList<>(n);
         for (int f = 0; f < n; f++) {
-            Hyp best = st[f].finished.stream()
-                    .max(Comparator.comparingDouble(h -> h.logProb() / Math.max(1, h.tokens().length + (h.done() ? 1 : 0))))
-                    .orElseThrow();
+            // the largest log-probability / length (tokens before <|endoftext|>), the first on a tie
+            Hyp best = st[f].finished.get(0);
+            for (Hyp h : st[f].finished) {
+                if (h.logProb() / Math.max(1, h.tokens().length) > best.logProb() / Math.max(1, best.tokens().length)) {
+                    best = h;
+                }
+            }
             out.add(new Result(best.tokens(), best.logProb(), best.done(), pf.noSpeech()[f]));
         }
         return out;
