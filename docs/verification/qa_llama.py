@@ -46,6 +46,15 @@ CASES = [
 ]
 PROMPT = "the quick brown fox jumps over the lazy dog. a picture of a cat on the mat"
 N_NEW = 24
+# Decoding options whose result the greedy reference can predict: the repetition penalty (Hugging Face's rule: over
+# every token id of the prompt and of the output so far, a positive logit divided by it, a negative one multiplied),
+# and sampling cut down to the single most likely token (top-k 1; top-p below any token's probability).
+REP = 1.3
+SAMPLING_MODES = [
+    ('rep', '--repetition-penalty %g' % REP),
+    ('topk1', '--temperature 0.8 --top-k 1 --seed 7'),
+    ('topp_tiny', '--temperature 1.5 --top-p 0.000001 --seed 7'),
+]
 
 
 def rand_llama_any(cfg):
@@ -71,6 +80,9 @@ def make(out):
             shutil.copy(os.path.join(LL, f), os.path.join(d, f))
         run.append('$T chat --model $O/{n} --raw --json --max-tokens {k} "{p}" > $O/{n}/out.json 2> $O/{n}/stderr.txt; '
                    'echo "{n} rc=$?"'.format(n=name, k=N_NEW, p=PROMPT))
+        for mode, opts in SAMPLING_MODES:
+            run.append('$T chat --model $O/{n} --raw --json --max-tokens {k} {o} "{p}" > $O/{n}/out_{m}.json '
+                       '2> $O/{n}/stderr_{m}.txt; echo "{n} {m} rc=$?"'.format(n=name, k=N_NEW, o=opts, m=mode, p=PROMPT))
     # a prompt longer than the context must be refused with one clear line
     cfg = dict(BASE, max_position_embeddings=8)
     d = os.path.join(out, 'short_context')
@@ -86,12 +98,16 @@ def make(out):
     open(os.path.join(out, 'run.sh'), 'w').write('\n'.join(run) + '\n')
 
 
-def reference_greedy(cfg, W64, prompt, n):
+def reference_greedy(cfg, W64, prompt, n, penalty=1.0):
     eos = cfg.get("eos_token_id")
     eos = set(eos if isinstance(eos, list) else [eos])
     ids, outs, margins = list(prompt), [], []
     for _ in range(n):
         lg = L.llama_logits(cfg, W64, ids)[-1]
+        if penalty != 1.0:
+            seen = torch.tensor(sorted(set(ids)))
+            lg = lg.clone()
+            lg[seen] = torch.where(lg[seen] > 0, lg[seen] / penalty, lg[seen] * penalty)
         top = torch.topk(lg, 2).values
         margins.append(float((top[0] - top[1]) / lg.abs().max()))
         t = int(lg.argmax())
@@ -138,6 +154,20 @@ def check(out):
             i = same if same is not None else min(len(got), len(ref))
             print('%-22s DIFFERS at token %d: got %s ref %s (ref margin there %.3g)'
                   % (name, i, got[i:i + 4], ref[i:i + 4], margins[i] if i < len(margins) else -1))
+        for mode, _ in SAMPLING_MODES:
+            try:
+                om = json.load(open(os.path.join(d, 'out_%s.json' % mode)))
+            except Exception:
+                err = open(os.path.join(d, 'stderr_%s.txt' % mode)).read().strip().splitlines()
+                print('%-22s %-9s FAILED: %s' % (name, mode, err[-1] if err else '?'))
+                continue
+            if mode == 'rep':
+                want, mm = reference_greedy(cfg, W64, om['prompt_tokens'], N_NEW, REP)
+            else:
+                want, mm = ref, margins
+            print('%-22s %-9s %s' % (name, mode, '%d/%d tokens identical (min ref margin %.3g)'
+                                     % (len(want), len(want), min(mm)) if om['tokens'] == want
+                                     else 'DIFFERS: got %s ref %s' % (om['tokens'][:8], want[:8])))
     for f in ('stderr.txt', 'stderr2.txt', 'out2.json'):
         p = os.path.join(out, 'short_context', f)
         if os.path.exists(p):
