@@ -46,6 +46,10 @@ public final class TranscribeCommand implements Callable<Integer> {
     @Option(names = "--beam", defaultValue = "5", description = "Beam size; 1 = greedy (default ${DEFAULT-VALUE}).")
     int beam;
 
+    @Option(names = "--best-of", paramLabel = "N", defaultValue = "5", description = "Samples drawn per window when a"
+            + " fallback temperature above 0 is used; the most likely is kept (default ${DEFAULT-VALUE}).")
+    int bestOf;
+
     @Mixin
     DeviceOptions.DeviceOption device;
 
@@ -119,8 +123,11 @@ public final class TranscribeCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         }
+        if (bestOf < 1) {
+            throw new IllegalArgumentException("--best-of must be >= 1, got " + bestOf);
+        }
         Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(language).withTask(task).withBeam(beam)
-                .withTimestamps(!noTimestamps).withMaxTokensPerWindow(maxTokens)
+                .withBestOf(bestOf).withTimestamps(!noTimestamps).withMaxTokensPerWindow(maxTokens)
                 .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
                         threshold("--logprob-threshold", logprobThreshold), threshold("--no-speech-threshold", noSpeechThreshold))
                 .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt);

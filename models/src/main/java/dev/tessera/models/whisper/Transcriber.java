@@ -63,21 +63,26 @@ public final class Transcriber {
     private final boolean canCondition;
 
     /**
-     * Decoding options; {@link #defaults()} follows the reference command line (beam 5, fallback temperatures 0 …
-     * 1.0, compression ratio 2.4, log-prob -1, no-speech 0.6, conditioned on previous text). A threshold of NaN is
-     * off (as {@code None} in the reference).
+     * Decoding options; {@link #defaults()} follows the reference command line (beam 5, best of 5, fallback
+     * temperatures 0 … 1.0, compression ratio 2.4, log-prob -1, no-speech 0.6, conditioned on previous text). A
+     * threshold of NaN is off (as {@code None} in the reference).
      *
+     * @param bestOf samples drawn per window at each temperature above 0 (one batch), the one with the largest
+     *     log-probability / length kept
      * @param noSpeechThreshold a window with p(no speech) above it (and avg log-prob not above
      *     {@code logProbThreshold}) is skipped; NaN: never
      * @param conditionOnPreviousText whether each window's prompt carries the text decoded before it
      * @param initialPrompt text placed before the first window's prompt (names, spelling, style); null: none
      */
-    public record Options(String language, String task, boolean timestamps, int beam, double[] temperatures,
+    public record Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
             double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
             boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
         public Options {
             if (beam < 1) {
                 throw new IllegalArgumentException("beam must be >= 1, got " + beam);
+            }
+            if (bestOf < 1) {
+                throw new IllegalArgumentException("best of must be >= 1, got " + bestOf);
             }
             if (task != null && !task.equals("transcribe") && !task.equals("translate")) {
                 throw new IllegalArgumentException("task must be transcribe or translate, got " + task);
@@ -97,58 +102,64 @@ public final class Transcriber {
         }
 
         public static Options defaults() {
-            return new Options(null, "transcribe", true, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
+            return new Options(null, "transcribe", true, 5, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
                     true, null, 224, 0);
         }
 
         public Options withLanguage(String l) {
-            return new Options(l, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(l, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withTask(String t) {
-            return new Options(language, t, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, t, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withBeam(int b) {
-            return new Options(language, task, timestamps, b, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, task, timestamps, b, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
+        /** Samples drawn per window at a temperature above 0, the most likely kept (log-probability / length). */
+        public Options withBestOf(int n) {
+            return new Options(language, task, timestamps, beam, n, temperatures, compressionRatioThreshold,
+                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+        }
+
         public Options withTimestamps(boolean ts) {
-            return new Options(language, task, ts, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, task, ts, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withMaxTokensPerWindow(int n) {
-            return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed);
         }
 
         public Options withTemperatures(double... t) {
-            return new Options(language, task, timestamps, beam, t, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, task, timestamps, beam, bestOf, t, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         /** Compression-ratio, average log-prob and no-speech thresholds (NaN: off). */
         public Options withThresholds(double compressionRatio, double logProb, double noSpeech) {
-            return new Options(language, task, timestamps, beam, temperatures, compressionRatio, logProb, noSpeech,
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatio, logProb, noSpeech,
                     conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withConditionOnPreviousText(boolean c) {
-            return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed);
         }
 
         public Options withInitialPrompt(String p) {
-            return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed);
         }
 
         public Options withSeed(long s) {
-            return new Options(language, task, timestamps, beam, temperatures, compressionRatioThreshold, logProbThreshold,
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s);
         }
     }
@@ -500,8 +511,10 @@ public final class Transcriber {
             for (int k = 0; k < ps.length; k++) {
                 ps[k] = prompts[pending.get(k)];
             }
-            List<WhisperDecoder.Result> rs = decoder.decodeBatch(rows(enc, pending), ps, opt.timestamps(),
-                    t == 0 ? opt.beam() : 1, t, opt.maxTokensPerWindow(), opt.seed());
+            List<WhisperDecoder.Result> rs = t == 0
+                    ? decoder.decodeBatch(rows(enc, pending), ps, opt.timestamps(), opt.beam(), 0, opt.maxTokensPerWindow(),
+                            opt.seed())
+                    : bestOf(enc, pending, ps, t, opt);
             List<Integer> again = new ArrayList<>();
             for (int k = 0; k < rs.size(); k++) {
                 FileState f = files.get(pending.get(k));
@@ -524,6 +537,49 @@ public final class Transcriber {
             }
             pending = again;
         }
+    }
+
+    /**
+     * {@code opt.bestOf()} samples of each pending window at temperature {@code t}, all in one batch (sample
+     * {@code k} of every window from the random stream {@link #sampleSeed}{@code (seed, k)}), and per window the one
+     * with the largest log-probability / length (tokens before {@code <|endoftext|>}), the first on a tie: the
+     * reference's best-of-n with its maximum-likelihood ranker.
+     */
+    private List<WhisperDecoder.Result> bestOf(Tensor enc, List<Integer> pending, int[][] prompts, double t,
+            Options opt) {
+        int n = opt.bestOf();
+        List<Integer> rowsOf = new ArrayList<>();
+        int[][] ps = new int[pending.size() * n][];
+        long[] seeds = new long[ps.length];
+        for (int k = 0; k < pending.size(); k++) {
+            for (int s = 0; s < n; s++) {
+                rowsOf.add(pending.get(k));
+                ps[k * n + s] = prompts[k];
+                seeds[k * n + s] = sampleSeed(opt.seed(), s);
+            }
+        }
+        List<WhisperDecoder.Result> all;
+        try (Tensor windows = n == 1 ? null : rows(enc, rowsOf)) {
+            all = decoder.decodeBatch(n == 1 ? rows(enc, pending) : windows, ps, opt.timestamps(), 1, t,
+                    opt.maxTokensPerWindow(), seeds);
+        }
+        List<WhisperDecoder.Result> best = new ArrayList<>(pending.size());
+        for (int k = 0; k < pending.size(); k++) {
+            WhisperDecoder.Result b = all.get(k * n);
+            for (int s = 1; s < n; s++) {
+                WhisperDecoder.Result r = all.get(k * n + s);
+                if (r.sumLogProb() / Math.max(1, r.tokens().length) > b.sumLogProb() / Math.max(1, b.tokens().length)) {
+                    b = r;
+                }
+            }
+            best.add(b);
+        }
+        return best;
+    }
+
+    /** The seed of sample {@code k} of a window's best-of-n: sample 0 uses {@code seed} itself. */
+    static long sampleSeed(long seed, int k) {
+        return seed + k * 0x9E3779B97F4A7C15L;
     }
 
     /** Splits a window's tokens into segments; returns the samples consumed (where the next window starts). */

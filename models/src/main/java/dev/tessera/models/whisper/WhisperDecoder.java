@@ -183,6 +183,21 @@ public final class WhisperDecoder {
      */
     public List<Result> decodeBatch(Tensor encoded, int[][] prompts, boolean timestamps, int beam, double temperature,
             int maxNew, long seed) {
+        long[] seeds = new long[prompts == null ? 0 : prompts.length];
+        Arrays.fill(seeds, seed);
+        return decodeBatch(encoded, prompts, timestamps, beam, temperature, maxNew, seeds);
+    }
+
+    /**
+     * As {@link #decodeBatch(Tensor, int[][], boolean, int, double, int, long)}, row {@code i} sampling from its own
+     * random stream seeded with {@code seeds[i]} (several samples of one window in one batch: best-of-n).
+     */
+    public List<Result> decodeBatch(Tensor encoded, int[][] prompts, boolean timestamps, int beam, double temperature,
+            int maxNew, long[] seeds) {
+        if (prompts == null || seeds == null || seeds.length != prompts.length) {
+            throw new IllegalArgumentException("decodeBatch: one seed per prompt needed, got "
+                    + (seeds == null ? "null" : seeds.length) + " for " + (prompts == null ? "null" : prompts.length));
+        }
         if (encoded == null || encoded.isClosed() || encoded.rank() != 3 || encoded.dim(2) != cfg.dModel()) {
             throw new IllegalArgumentException("decodeBatch needs encoder states [batch, frames, d_model = " + cfg.dModel()
                     + "], got " + (encoded == null ? "null" : encoded.describe()));
@@ -212,7 +227,7 @@ public final class WhisperDecoder {
             if (beam > 1 && temperature == 0) {
                 return beamSearch(pf, prompts.length, rules, beam, budget);
             }
-            return sample(pf, prompts.length, rules, temperature, budget, seed);
+            return sample(pf, prompts.length, rules, temperature, budget, seeds);
         }
     }
 
@@ -289,8 +304,8 @@ public final class WhisperDecoder {
         }
     }
 
-    /** Greedy ({@code temperature == 0}) or sampling, every row its own random stream seeded with {@code seed}. */
-    private List<Result> sample(Prefill pf, int n, LogitRules rules, double temperature, int[] budget, long seed) {
+    /** Greedy ({@code temperature == 0}) or sampling, row {@code i} from its own random stream seeded {@code seeds[i]}. */
+    private List<Result> sample(Prefill pf, int n, LogitRules rules, double temperature, int[] budget, long[] seeds) {
         int v = cfg.vocabSize();
         int[][] out = new int[n][];
         int[] count = new int[n];
@@ -299,7 +314,7 @@ public final class WhisperDecoder {
         Random[] rnd = new Random[n];
         for (int i = 0; i < n; i++) {
             out[i] = new int[budget[i]];
-            rnd[i] = new Random(seed);
+            rnd[i] = new Random(seeds[i]);
         }
         int[] live = new int[n]; // cache row k holds sequence live[k]
         for (int i = 0; i < n; i++) {

@@ -264,6 +264,42 @@ class WhisperBatchTest {
         assertNotEquals(Arrays.toString(on.segments().get(2).tokens()), Arrays.toString(off.segments().get(2).tokens()));
     }
 
+    /**
+     * Best-of-n at a temperature above 0: the window's n samples (sample k from the stream sampleSeed(seed, k), as
+     * one batch) and the one kept, the largest log-probability / length; best of 1 is sample 0.
+     */
+    @Test
+    void bestOfKeepsTheMostLikelySample() {
+        Transcriber tr = new Transcriber(model, tok);
+        WhisperDecoder dec = new WhisperDecoder(model);
+        int win = tr.windowSamples();
+        float[] a = audio(win / (double) Transcriber.SAMPLE_RATE, 13); // one window
+        Transcriber.Options opt = Transcriber.Options.defaults().withBeam(1).withLanguage("en").withTimestamps(false)
+                .withTemperatures(1.0).withSeed(3);
+        List<int[]> samples = new ArrayList<>();
+        int best = 0;
+        try (Tensor m = LogMel.compute(a, LogMelConfig.whisper(80).withPadToSamples(win), model.device());
+                Tensor m3 = m.reshape(1, 80, model.config().melFrames()); Tensor enc = model.encode(m3)) {
+            double bestScore = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < 6; k++) {
+                WhisperDecoder.Result r = dec.decode(enc, dec.prompt("en", "transcribe", false, new int[0]), false, 1, 1.0,
+                        224, Transcriber.sampleSeed(3, k));
+                samples.add(r.tokens());
+                double score = r.sumLogProb() / Math.max(1, r.tokens().length);
+                if (score > bestScore) {
+                    bestScore = score;
+                    best = k;
+                }
+            }
+        }
+        assertTrue(best > 0, "the test wants a sample other than the first to win; it won: " + best);
+        assertArrayEquals(samples.get(0), tr.transcribe(a, opt.withBestOf(1), null).segments().get(0).tokens(),
+                "best of 1 = sample 0");
+        assertArrayEquals(samples.get(best), tr.transcribe(a, opt.withBestOf(6), null).segments().get(0).tokens(),
+                "best of 6 keeps sample " + best);
+        assertThrows(IllegalArgumentException.class, () -> opt.withBestOf(0));
+    }
+
     @Test
     void hotWindowsResetTheContextAndTheNoSpeechGateSkips() {
         Transcriber tr = new Transcriber(model, tok);
