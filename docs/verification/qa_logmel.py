@@ -20,8 +20,18 @@ import torch
 import torchaudio
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
-sys.path.insert(0, os.path.join(ROOT, 'cli', 'src', 'test', 'resources', 'logmel'))
-import make_fixtures as LM  # noqa: E402
+
+
+def load_module(name, path):
+    """A script of the repository as a module under its own name (several fixture scripts are make_fixtures.py)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+LM = load_module('logmel_fixtures', 'cli/src/test/resources/logmel/make_fixtures.py')
 
 SR = 16000
 # name, sample format, channels, seconds (or samples when an int), n_mels, --no-pad, --mel-filters

@@ -21,9 +21,12 @@ import sys
 import numpy as np
 import torch
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
-sys.path.insert(0, os.path.join(ROOT, 'models', 'src', 'test', 'resources', 'whisper'))
-import make_fixtures as W  # noqa: E402
+import scipy.io.wavfile as wf
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qa_logmel as QL  # noqa: E402  (speech-like test audio, the log-mel reference, load_module)
+
+W = QL.load_module('whisper_fixtures', 'models/src/test/resources/whisper/make_fixtures.py')
 
 BASE = dict(d_model=64, encoder_layers=2, encoder_attention_heads=4, decoder_layers=2, decoder_attention_heads=4,
             encoder_ffn_dim=128, decoder_ffn_dim=128, num_mel_bins=80, max_source_positions=100,
@@ -59,6 +62,22 @@ MODES = [
     ('beam3_timestamps', ['--language', 'en'], lambda lang: [W.SOT, lang, W.TRANSCRIBE], True, 3),
 ]
 MAX_TOKENS = 28
+# Long form: `tessera transcribe AUDIO` (greedy, no fallback, no no-speech gate) over several windows, against the
+# reference's long-form loop (openai-whisper's transcribe(): a window's tokens cut into segments at consecutive
+# timestamps; the next window starts at the last segment's end timestamp, or after the whole window when the tokens
+# end with a single timestamp or hold no timestamp pair; the prompt carries the text since the last reset), with the
+# features per window as Tessera documents them (the window's audio zero-padded to the window, its own max - 8
+# clamp). Seconds of audio a multiple of 10 ms.
+# name, checkpoint (from SHAPES), seconds of audio, extra CLI options
+LONGFORM = [
+    ('lf_ts', 'd64_eot_x2', 7.3, []),
+    ('lf_ts_uncond', 'd64_eot_x2', 7.3, ['--no-condition-on-previous-text']),
+    ('lf_nots', 'd64_eot_x2', 5.1, ['--no-timestamps']),
+    ('lf_ts_mels128', 'd80_h5_mels128', 6.2, []),
+    ('lf_ts_eot2p5', 'd80_eot_x2p5', 9.0, []),
+    ('lf_ts_plain', 'd48_enc1_dec3', 6.0, []),
+]
+LF_MAX_TOKENS = 20
 GEN = {"suppress_tokens": [1, 2, 7, 11, 13], "begin_suppress_tokens": [0, W.EOT], "no_timestamps_token_id": W.NOTS,
        "lang_to_id": {"<|en|>": W.EN, "<|de|>": W.DE},
        "task_to_id": {"translate": W.TRANSLATE, "transcribe": W.TRANSCRIBE}, "is_multilingual": True,
@@ -108,7 +127,88 @@ def make(out):
             run.append('$T transcribe --model $O/{n} --features $O/{n}/features.npy --beam {b} --max-tokens {m} '
                        '--no-speech-threshold none --format json {o} > $O/{n}/{mode}.json 2> $O/{n}/{mode}.err; '
                        'echo "{n} {mode} rc=$?"'.format(n=name, b=beam, m=MAX_TOKENS, o=' '.join(opts), mode=mode))
+    for k, (name, ckpt, seconds, opts) in enumerate(LONGFORM):
+        x = QL.signal(int(round(seconds * 100)) * 160, 1, 50 + k)[:, 0]
+        wf.write(os.path.join(out, name + '.wav'), 16000, QL.encode(x, 'int16'))
+        run.append('$T transcribe $O/{w}.wav --model $O/{c} --beam 1 --language en --max-tokens {m} '
+                   '--compression-ratio-threshold none --logprob-threshold none --no-speech-threshold none '
+                   '--format json {o} > $O/{w}.json 2> $O/{w}.err; echo "{w} rc=$?"'
+                   .format(w=name, c=ckpt, m=LF_MAX_TOKENS, o=' '.join(opts)))
     open(os.path.join(out, 'run.sh'), 'w').write('\n'.join(run) + '\n')
+
+
+def longform_reference(Wt, c, audio, timestamps, condition):
+    """Segments (start, end, tokens) of the reference's long-form loop; see LONGFORM."""
+    win = 2 * c["max_source_positions"] * 160
+    n_ctx = c["max_target_positions"]
+    QL.LM.filters = QL.whisper_filters  # Tessera's Whisper front end: Whisper's own filterbank
+    seek, all_tokens, reset, segments = 0, [], 0, []
+    while seek < len(audio):
+        chunk = audio[seek:seek + win]
+        x = np.zeros(win)
+        x[:len(chunk)] = chunk
+        mel = torch.tensor(QL.LM.logmel(x, c["num_mel_bins"], False)).float().double()
+        enc = W.encode(Wt, c, mel[None])
+        prev = all_tokens[reset:]
+        prompt = ([W.SOPREV] + prev[-(n_ctx // 2 - 1):] if prev else []) + [W.SOT, W.EN, W.TRANSCRIBE] \
+            + ([] if timestamps else [W.NOTS])
+        toks = W.greedy(Wt, c, GEN, enc, prompt, timestamps, LF_MAX_TOKENS)
+        toks = toks[:toks.index(W.EOT)] if W.EOT in toks else toks
+        t0 = seek / 16000
+        is_ts = [t >= W.TS0 for t in toks]
+        cuts = [i + 1 for i in range(len(toks) - 1) if is_ts[i] and is_ts[i + 1]]
+        single_end = is_ts[-2:] == [False, True]
+        segs = []
+        if timestamps and cuts:
+            last = 0
+            for cut in cuts + ([len(toks)] if single_end else []):
+                seg = toks[last:cut]
+                segs.append((t0 + (seg[0] - W.TS0) * 0.02, t0 + (seg[-1] - W.TS0) * 0.02, seg))
+                last = cut
+            seek += len(chunk) if single_end else (toks[last - 1] - W.TS0) * 320
+        else:
+            end = t0 + len(chunk) / 16000
+            ts = [t for t in toks if t >= W.TS0]
+            if ts and ts[-1] != W.TS0:
+                end = t0 + (ts[-1] - W.TS0) * 0.02
+            segs.append((t0, end, toks))
+            seek += len(chunk)
+        segs = [s for s in segs if s[0] != s[1] and any(t < W.EOT for t in s[2])]  # no empty or instantaneous ones
+        segments += segs
+        all_tokens += [t for s in segs for t in s[2]]
+        if not condition:
+            reset = len(all_tokens)
+    return segments
+
+
+def check_longform(out):
+    bad = 0
+    for name, ckpt, seconds, opts in LONGFORM:
+        over = next(o for n, o, _ in SHAPES if n == ckpt)
+        c = config(over)
+        Wt = load_weights(os.path.join(out, ckpt))
+        sr, a = wf.read(os.path.join(out, name + '.wav'))
+        ref = longform_reference(Wt, c, QL.decode(a), '--no-timestamps' not in opts,
+                                 '--no-condition-on-previous-text' not in opts)
+        try:
+            got = [(g['start'], g['end'], g['tokens']) for g in json.load(open(os.path.join(out, name + '.json')))['segments']]
+        except Exception:
+            err = open(os.path.join(out, name + '.err')).read().strip().splitlines()
+            print('%-22s FAILED: %s' % (name, err[-1] if err else '?'))
+            bad += 1
+            continue
+        same = len(got) == len(ref) and all(abs(g[0] - r[0]) < 1e-3 and abs(g[1] - r[1]) < 1e-3 and g[2] == r[2]
+                                            for g, r in zip(got, ref))
+        bad += not same
+        if same:
+            print('%-22s %.1f s: %d segments identical (times, tokens), %d tokens' % (name, seconds, len(ref),
+                                                                                    sum(len(r[2]) for r in ref)))
+        else:
+            i = next((j for j in range(min(len(got), len(ref))) if not (abs(got[j][0] - ref[j][0]) < 1e-3 and
+                      abs(got[j][1] - ref[j][1]) < 1e-3 and got[j][2] == ref[j][2])), min(len(got), len(ref)))
+            print('%-22s DIFFERS at segment %d of %d / %d: got %s ref %s' % (name, i, len(got), len(ref),
+                                                                       got[i:i + 1], ref[i:i + 1]))
+    return bad
 
 
 def load_weights(d):
@@ -186,6 +286,7 @@ def check(out):
                     print('%-22s %-18s DIFFERS at token %d: got %s ref %s, language %s ref %s (ref margin there %.3g)'
                           % (name, mode, i, got[i:i + 4], want[i:i + 4], o.get('language'), lang,
                              margins[i] if i < len(margins) else -1))
+    bad += check_longform(out)
     print('all cases agree' if bad == 0 else '%d case(s) differ' % bad)
     return 1 if bad else 0
 

@@ -582,8 +582,12 @@ public final class Transcriber {
         return seed + k * 0x9E3779B97F4A7C15L;
     }
 
-    /** Splits a window's tokens into segments; returns the samples consumed (where the next window starts). */
-    private int split(int[] tokens, long offset, int filled, boolean timestamps, List<Segment> out) {
+    /**
+     * Splits a window's tokens into segments (openai-whisper's rules: a segment between consecutive timestamps; the
+     * next window starts at the last such segment's end, or after the whole window when the tokens end with a single
+     * timestamp or hold no timestamp pair); returns the samples consumed (where the next window starts).
+     */
+    int split(int[] tokens, long offset, int filled, boolean timestamps, List<Segment> out) {
         double t0 = offset / (double) SAMPLE_RATE;
         int tsBegin = cfg.timestampBegin();
         if (!timestamps || tsBegin < 0) {
@@ -618,10 +622,15 @@ public final class Transcriber {
             int lastTs = tokens[last - 1] - tsBegin;
             return (int) Math.round(lastTs * WhisperConfig.TIME_PRECISION * SAMPLE_RATE);
         }
+        // No timestamp pair: one segment from the window's start to its last timestamp (even when that is the
+        // opening one), or to the window's end when there is none or it is <|0.00|>, as openai-whisper and
+        // transformers end it.
         double end = t0 + filled / (double) SAMPLE_RATE;
         for (int i = tokens.length - 1; i >= 0; i--) {
-            if (tokens[i] >= tsBegin && tokens[i] != tokens[0]) {
-                end = t0 + (tokens[i] - tsBegin) * WhisperConfig.TIME_PRECISION;
+            if (tokens[i] >= tsBegin) {
+                if (tokens[i] != tsBegin) {
+                    end = t0 + (tokens[i] - tsBegin) * WhisperConfig.TIME_PRECISION;
+                }
                 break;
             }
         }

@@ -300,6 +300,50 @@ class WhisperBatchTest {
         assertThrows(IllegalArgumentException.class, () -> opt.withBestOf(0));
     }
 
+    /** A window's tokens cut into segments, and where the next window starts, as openai-whisper and transformers do. */
+    @Test
+    void windowTokensSplitIntoSegmentsAsTheReference() {
+        Transcriber tr = new Transcriber(model, tok);
+        int ts = model.config().timestampBegin(); // <|0.00|>; <|k * 0.02|> = ts + k
+        int win = tr.windowSamples(); // 2 s
+        long offset = 16_000; // the window starts 1 s into the file
+        // pairs, then a single timestamp at the end: segments at the pairs, the next window after this one
+        List<Transcriber.Segment> out = new ArrayList<>();
+        int used = tr.split(new int[] {ts + 5, 7, 8, ts + 20, ts + 20, 9, ts + 40, ts + 40, 10, ts + 60}, offset, win, true, out);
+        assertEquals(win, used);
+        assertEquals(3, out.size());
+        assertSegment(out.get(0), 1.1, 1.4, ts + 5, 7, 8, ts + 20);
+        assertSegment(out.get(1), 1.4, 1.8, ts + 20, 9, ts + 40);
+        assertSegment(out.get(2), 1.8, 2.2, ts + 40, 10, ts + 60);
+        // pairs, then text without a closing timestamp: the next window starts at the last pair (0.8 s in)
+        out.clear();
+        used = tr.split(new int[] {ts, 7, ts + 40, ts + 40, 9, 9}, offset, win, true, out);
+        assertEquals(40 * 320, used);
+        assertEquals(1, out.size());
+        assertSegment(out.get(0), 1.0, 1.8, ts, 7, ts + 40);
+        // no pair, only an opening timestamp: one segment ending at that timestamp (the references' rule)
+        out.clear();
+        used = tr.split(new int[] {ts + 30, 7, 8, 9}, offset, win, true, out);
+        assertEquals(win, used);
+        assertSegment(out.get(0), 1.0, 1.6, ts + 30, 7, 8, 9);
+        // no pair, <|0.00|> only: the segment runs to the window's end (here a last window of 1.5 s)
+        out.clear();
+        used = tr.split(new int[] {ts, 7, 8}, offset, 24_000, true, out);
+        assertEquals(24_000, used);
+        assertSegment(out.get(0), 1.0, 2.5, ts, 7, 8);
+        // without timestamps: the whole window
+        out.clear();
+        used = tr.split(new int[] {7, 8}, offset, win, false, out);
+        assertEquals(win, used);
+        assertSegment(out.get(0), 1.0, 3.0, 7, 8);
+    }
+
+    private static void assertSegment(Transcriber.Segment s, double start, double end, int... tokens) {
+        assertEquals(start, s.start(), 1e-9, "start of " + s);
+        assertEquals(end, s.end(), 1e-9, "end of " + s);
+        assertArrayEquals(tokens, s.tokens(), "tokens of " + s);
+    }
+
     @Test
     void hotWindowsResetTheContextAndTheNoSpeechGateSkips() {
         Transcriber tr = new Transcriber(model, tok);
