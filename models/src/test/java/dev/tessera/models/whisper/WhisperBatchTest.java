@@ -300,6 +300,23 @@ class WhisperBatchTest {
         assertThrows(IllegalArgumentException.class, () -> opt.withBestOf(0));
     }
 
+    /**
+     * The compression ratio of the fallback test: text bytes over the bytes of Python's {@code zlib.compress(text)}
+     * (openai-whisper's), sizes from CPython 3.11's zlib: {@code len(zlib.compress(s.encode()))}.
+     */
+    @Test
+    void compressionRatioIsTheReferencesZlibRatio() {
+        Object[][] cases = {{"hello world", 11, 19}, {" w5 w6 w7 w7 w7 w7 w7 w7 w7 w7 w7 w7 w7 w7 w7 w7", 48, 19},
+            {"The quick brown fox jumps over the lazy dog. ".repeat(3), 135, 55},
+            {"\u00fcn\u00efc\u00f6d\u00e9 text, with punctuation!", 35, 44}, {"a", 1, 9}};
+        for (Object[] c : cases) {
+            assertEquals((int) c[1] / (double) (int) c[2], Transcriber.compressionRatio((String) c[0]), 1e-12, (String) c[0]);
+        }
+        assertEquals(0, Transcriber.compressionRatio(""));
+        // 2.53 here: above the default threshold 2.4, so this window falls back (its gzip ratio, 1.55, did not)
+        assertTrue(Transcriber.compressionRatio((String) cases[1][0]) > 2.4);
+    }
+
     /** A window's tokens cut into segments, and where the next window starts, as openai-whisper and transformers do. */
     @Test
     void windowTokensSplitIntoSegmentsAsTheReference() {
