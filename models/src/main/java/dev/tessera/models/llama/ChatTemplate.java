@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.InterpreterFactory;
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -19,6 +22,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A Hugging Face chat template ({@code chat_template} of {@code tokenizer_config.json}, or a
@@ -75,9 +80,12 @@ public final class ChatTemplate {
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withFailOnUnknownTokens(false)
+                .withNestedInterpretationEnabled(false)
+                .withInterperterFactory(new PyInterpreterFactory())
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)
                         .withParseWhitespaceControlStrictly(true)
+                        .withUseTrimmingForNotesAndExpressions(true)
                         .withUsePyishObjectMapper(false)
                         .withKeepNullableLoopValues(true)
                         .build())
@@ -87,6 +95,9 @@ public final class ChatTemplate {
                 new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", Object.class));
         jinjava.getGlobalContext().registerFunction(
                 new ELFunctionDefinition("", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+        for (var f : PyFilters.all()) {
+            jinjava.getGlobalContext().registerFilter(f);
+        }
     }
 
     /**
@@ -152,14 +163,78 @@ public final class ChatTemplate {
         return n.path("content").isTextual() ? n.path("content").textValue() : null;
     }
 
+    /** Interpreters that print values as Python's {@code str()} does (see {@link PyFilters#pyStr}). */
+    private static final class PyInterpreterFactory implements InterpreterFactory {
+        @Override
+        public JinjavaInterpreter newInstance(JinjavaInterpreter orig) {
+            return new PyInterpreter(orig);
+        }
+
+        @Override
+        public JinjavaInterpreter newInstance(Jinjava application, Context context, JinjavaConfig renderConfig) {
+            return new PyInterpreter(application, context, renderConfig);
+        }
+    }
+
+    private static final class PyInterpreter extends JinjavaInterpreter {
+        PyInterpreter(JinjavaInterpreter orig) {
+            super(orig);
+        }
+
+        PyInterpreter(Jinjava application, Context context, JinjavaConfig renderConfig) {
+            super(application, context, renderConfig);
+        }
+
+        @Override
+        public String getAsString(Object o) {
+            String py = PyFilters.pyStr(o);
+            return py != null ? py : super.getAsString(o);
+        }
+    }
+
+    /** Balanced parentheses up to {@code depth} levels deep, as a regular expression. */
+    private static String parens(int depth) {
+        String inner = "[^()]*";
+        for (int d = 0; d < depth; d++) {
+            inner = "(?:[^()]|\\(" + inner + "\\))*";
+        }
+        return "\\(" + inner + "\\)";
+    }
+
+    /** A receiver: a name or a parenthesised expression, then attributes and subscripts. */
+    private static final String RECEIVER = "((?:[A-Za-z_][A-Za-z0-9_]*|" + parens(8) + ")"
+            + "(?:\\.[A-Za-z_][A-Za-z0-9_]*|\\[[^\\[\\]]*\\])*)";
+    /** Call arguments: anything with balanced parentheses (two levels). */
+    private static final String ARGS = "((?:[^()]|" + parens(2) + ")*)";
+    private static final Pattern PY_METHOD = Pattern.compile(
+            RECEIVER + "\\.(upper|lower|title|capitalize|strip|lstrip|rstrip|split)\\(" + ARGS + "\\)");
+    private static final Pattern PY_JOIN = Pattern.compile("('[^']*'|\"[^\"]*\")\\.join\\(" + ARGS + "\\)");
+
     /**
-     * HF templates call Python string methods that Jinjava (which calls Java methods) lacks: {@code s.upper()},
-     * {@code .lower()}, {@code .strip()}, {@code .title()}, {@code .capitalize()} become the equivalent filters,
-     * {@code .startswith(x)} / {@code .endswith(x)} the Java methods.
+     * HF templates call Python methods that Jinjava (which calls Java methods) lacks or has with other semantics:
+     * {@code x.upper()}, {@code .lower()}, {@code .title()}, {@code .capitalize()} become {@code (x|upper)} ...;
+     * {@code x.strip(..)}, {@code .lstrip(..)}, {@code .rstrip(..)}, {@code .split(..)} the Python-semantics filters of
+     * {@link PyFilters}, {@code (x|pysplit(..))} (Java's {@code split} takes a regular expression and drops trailing
+     * empty parts); {@code 'sep'.join(xs)} becomes {@code (xs|join('sep'))}; {@code .startswith(x)} /
+     * {@code .endswith(x)} the Java methods. Chains ({@code c.split('</think>')[-1].lstrip('\\n')}) are rewritten
+     * from the inside out; the parentheses keep subscripts and further calls applying to the result.
      */
     static String pythonMethodsAsFilters(String t) {
-        String s = t.replaceAll("\\.(upper|lower|title|capitalize)\\(\\s*\\)", "|$1")
-                .replaceAll("\\.strip\\(\\s*\\)", "|trim");
+        String s = t;
+        for (int guard = 0; guard < 1000; guard++) {
+            Matcher m = PY_METHOD.matcher(s);
+            if (!m.find()) {
+                break;
+            }
+            String method = m.group(2);
+            String args = m.group(3).trim();
+            String filter = switch (method) {
+                case "strip", "lstrip", "rstrip", "split" -> "py" + method + "(" + args + ")";
+                default -> method;
+            };
+            s = s.substring(0, m.start()) + "(" + m.group(1) + "|" + filter + ")" + s.substring(m.end());
+        }
+        s = PY_JOIN.matcher(s).replaceAll(r -> Matcher.quoteReplacement("((" + r.group(2) + ")|join(" + r.group(1) + "))"));
         return s.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(");
     }
 

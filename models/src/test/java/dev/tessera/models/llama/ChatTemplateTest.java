@@ -4,13 +4,70 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.models.Fixtures;
 import dev.tessera.models.llama.ChatTemplate.Message;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Templates in the style of published checkpoints (written here from their documented formats). */
 class ChatTemplateTest {
+    /**
+     * Every case of resources/llama/chat_templates.json (made by make_chat_template_fixtures.py with Python's jinja2
+     * configured as transformers configures it): the same text, or an error where jinja2 raised one.
+     */
+    @Test
+    void rendersAsJinja2DoesOnTheFixtures() throws Exception {
+        JsonNode root = new ObjectMapper().readTree(Fixtures.resource("llama/chat_templates.json").toFile());
+        Map<String, String> specials = new HashMap<>();
+        root.get("specials").fields().forEachRemaining(e -> specials.put(e.getKey(), e.getValue().asText()));
+        Map<String, ChatTemplate> templates = new HashMap<>();
+        root.get("templates").fields().forEachRemaining(e -> templates.put(e.getKey(),
+                new ChatTemplate(e.getValue().asText(), specials)));
+        ObjectMapper om = new ObjectMapper();
+        List<String> wrong = new ArrayList<>();
+        int n = 0;
+        for (JsonNode c : root.get("cases")) {
+            String name = c.get("template").asText() + "/" + c.get("conversation").asText() + "/"
+                    + c.get("add_generation_prompt").asBoolean();
+            List<Message> msgs = new ArrayList<>();
+            for (JsonNode m : root.get("conversations").get(c.get("conversation").asText())) {
+                Object content = m.get("content").isTextual() ? m.get("content").asText()
+                        : om.convertValue(m.get("content"), List.class);
+                msgs.add(new Message(m.get("role").asText(), content));
+            }
+            ChatTemplate t = templates.get(c.get("template").asText());
+            n++;
+            try {
+                String out = t.render(msgs, c.get("add_generation_prompt").asBoolean());
+                if (c.has("error")) {
+                    wrong.add(name + ": rendered, jinja2 raised " + c.get("error").asText());
+                } else if (!out.equals(c.get("output").asText())) {
+                    wrong.add(name + ": " + om.writeValueAsString(out) + " != " + c.get("output"));
+                }
+            } catch (IllegalArgumentException e) {
+                if (!c.has("error")) {
+                    wrong.add(name + ": " + e.getMessage());
+                }
+            }
+        }
+        assertTrue(n > 200, "cases " + n);
+        assertTrue(wrong.isEmpty(), wrong.size() + " of " + n + " differ, first: " + String.join("\n", wrong.subList(0,
+                Math.min(5, wrong.size()))));
+    }
+
+    /** Message content is text, never template code: nothing in it is evaluated. */
+    @Test
+    void contentIsNeverInterpreted() {
+        ChatTemplate t = new ChatTemplate("{% for m in messages %}[{{ m['content'] }}]{% endfor %}", Map.of());
+        String s = "{{ raise_exception('x') }} {% for i in range(3) %}{{ i }}{% endfor %} {# c #}";
+        assertEquals("[" + s + "]", t.render(List.of(Message.user(s)), false));
+    }
+
     @Test
     void llama3StyleWithWhitespaceControl() {
         String tpl = "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + message['role'] + "

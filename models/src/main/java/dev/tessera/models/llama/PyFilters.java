@@ -1,0 +1,339 @@
+package dev.tessera.models.llama;
+
+import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import com.hubspot.jinjava.lib.filter.AdvancedFilter;
+import java.lang.reflect.Array;
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Filters with the Python semantics Hugging Face chat templates are written against (they render with Jinja2 in
+ * Python), where Jinjava's own differ: {@code tojson} as transformers defines it ({@code json.dumps} with its default
+ * separators, {@code ensure_ascii=False}, {@code indent}, {@code sort_keys}); {@code trim} and the string methods
+ * {@code strip / lstrip / rstrip} (rewritten to {@code pystrip / pylstrip / pyrstrip}) with Python's whitespace and
+ * optional characters; {@code split} (rewritten to {@code pysplit}) with a literal separator, Python's whitespace
+ * split and {@code maxsplit}.
+ */
+final class PyFilters {
+    private PyFilters() {}
+
+    /** The filters to register on a Jinjava context. */
+    static List<AdvancedFilter> all() {
+        return List.of(new ToJson(), new Strip("trim", true, true), new Strip("pystrip", true, true),
+                new Strip("pylstrip", true, false), new Strip("pyrstrip", false, true), new Split());
+    }
+
+    /** Python's {@code str.isspace} for one character. */
+    static boolean isPySpace(char c) {
+        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
+    }
+
+    /** {@code s.strip(chars)} / {@code lstrip} / {@code rstrip}; {@code chars} null: whitespace. */
+    static String strip(String s, String chars, boolean left, boolean right) {
+        int b = 0;
+        int e = s.length();
+        while (left && b < e && (chars == null ? isPySpace(s.charAt(b)) : chars.indexOf(s.charAt(b)) >= 0)) {
+            b++;
+        }
+        while (right && e > b && (chars == null ? isPySpace(s.charAt(e - 1)) : chars.indexOf(s.charAt(e - 1)) >= 0)) {
+            e--;
+        }
+        return s.substring(b, e);
+    }
+
+    /** {@code s.split(sep, maxsplit)}: sep null splits at runs of whitespace and drops empty ends. */
+    static List<String> split(String s, String sep, int maxsplit) {
+        List<String> out = new ArrayList<>();
+        if (sep == null) {
+            int i = 0;
+            int n = s.length();
+            while (true) {
+                while (i < n && isPySpace(s.charAt(i))) {
+                    i++;
+                }
+                if (i == n) {
+                    return out;
+                }
+                if (maxsplit >= 0 && out.size() == maxsplit) {
+                    out.add(strip(s.substring(i), null, false, true));
+                    return out;
+                }
+                int j = i;
+                while (j < n && !isPySpace(s.charAt(j))) {
+                    j++;
+                }
+                out.add(s.substring(i, j));
+                i = j;
+            }
+        }
+        if (sep.isEmpty()) {
+            throw new IllegalArgumentException("split: empty separator");
+        }
+        int from = 0;
+        while (maxsplit < 0 || out.size() < maxsplit) {
+            int at = s.indexOf(sep, from);
+            if (at < 0) {
+                break;
+            }
+            out.add(s.substring(from, at));
+            from = at + sep.length();
+        }
+        out.add(s.substring(from));
+        return out;
+    }
+
+    /** {@code json.dumps(v, ensure_ascii, indent, sort_keys)} with Python's default separators. */
+    static String toJson(Object v, Integer indent, boolean ensureAscii, boolean sortKeys) {
+        StringBuilder sb = new StringBuilder();
+        json(sb, v, indent, 0, ensureAscii, sortKeys);
+        return sb.toString();
+    }
+
+    private static void json(StringBuilder sb, Object v, Integer indent, int level, boolean ascii, boolean sort) {
+        if (v == null) {
+            sb.append("null");
+        } else if (v instanceof Boolean bo) {
+            sb.append(bo ? "true" : "false");
+        } else if (v instanceof Double || v instanceof Float) {
+            sb.append(pyFloat(((Number) v).doubleValue()));
+        } else if (v instanceof Number) {
+            sb.append(v);
+        } else if (v instanceof CharSequence) {
+            quote(sb, v.toString(), ascii);
+        } else if (v instanceof Map<?, ?> m) {
+            Map<?, ?> entries = sort ? new TreeMap<>(m) : m;
+            if (entries.isEmpty()) {
+                sb.append("{}");
+                return;
+            }
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : entries.entrySet()) {
+                separate(sb, first, indent, level + 1);
+                first = false;
+                Object k = e.getKey();
+                quote(sb, k instanceof Double || k instanceof Float ? pyFloat(((Number) k).doubleValue())
+                        : String.valueOf(k), ascii);
+                sb.append(": ");
+                json(sb, e.getValue(), indent, level + 1, ascii, sort);
+            }
+            close(sb, indent, level, '}');
+        } else if (v instanceof Collection<?> || v.getClass().isArray()) {
+            List<?> items = v instanceof Collection<?> c ? new ArrayList<>(c) : arrayAsList(v);
+            if (items.isEmpty()) {
+                sb.append("[]");
+                return;
+            }
+            sb.append('[');
+            boolean first = true;
+            for (Object x : items) {
+                separate(sb, first, indent, level + 1);
+                first = false;
+                json(sb, x, indent, level + 1, ascii, sort);
+            }
+            close(sb, indent, level, ']');
+        } else {
+            quote(sb, String.valueOf(v), ascii);
+        }
+    }
+
+    private static List<Object> arrayAsList(Object array) {
+        List<Object> out = new ArrayList<>();
+        for (int i = 0; i < Array.getLength(array); i++) {
+            out.add(Array.get(array, i));
+        }
+        return out;
+    }
+
+    private static void separate(StringBuilder sb, boolean first, Integer indent, int level) {
+        if (indent == null) {
+            if (!first) {
+                sb.append(", ");
+            }
+            return;
+        }
+        if (!first) {
+            sb.append(',');
+        }
+        sb.append('\n').append(" ".repeat(indent * level));
+    }
+
+    private static void close(StringBuilder sb, Integer indent, int level, char c) {
+        if (indent != null) {
+            sb.append('\n').append(" ".repeat(indent * level));
+        }
+        sb.append(c);
+    }
+
+    private static void quote(StringBuilder sb, String s, boolean ascii) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                case '\b' -> sb.append("\\b");
+                case '\f' -> sb.append("\\f");
+                default -> {
+                    if (c < 0x20 || (ascii && c > 0x7e)) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+
+    /**
+     * What Python's {@code str()} prints for a value a template outputs: {@code True} / {@code False}, floats as
+     * {@code repr}, lists and dicts as their {@code repr} (strings inside them quoted, {@code None}); other values
+     * (strings, integers) are left to the caller (null).
+     */
+    static String pyStr(Object o) {
+        if (o instanceof Boolean || o instanceof Double || o instanceof Float || o instanceof Collection<?>
+                || o instanceof Map<?, ?>) {
+            StringBuilder sb = new StringBuilder();
+            repr(sb, o);
+            return sb.toString();
+        }
+        return null;
+    }
+
+    private static void repr(StringBuilder sb, Object o) {
+        if (o == null) {
+            sb.append("None");
+        } else if (o instanceof Boolean b) {
+            sb.append(b ? "True" : "False");
+        } else if (o instanceof Double || o instanceof Float) {
+            String f = pyFloat(((Number) o).doubleValue());
+            sb.append(f.equals("NaN") ? "nan" : f.equals("Infinity") ? "inf" : f.equals("-Infinity") ? "-inf" : f);
+        } else if (o instanceof CharSequence cs) {
+            String s = cs.toString();
+            char q = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
+            sb.append(q);
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c == q || c == '\\') {
+                    sb.append('\\').append(c);
+                } else if (c == '\n') {
+                    sb.append("\\n");
+                } else if (c == '\r') {
+                    sb.append("\\r");
+                } else if (c == '\t') {
+                    sb.append("\\t");
+                } else if (c < 0x20 || c == 0x7f) {
+                    sb.append(String.format("\\x%02x", (int) c));
+                } else {
+                    sb.append(c);
+                }
+            }
+            sb.append(q);
+        } else if (o instanceof Map<?, ?> m) {
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                sb.append(first ? "" : ", ");
+                first = false;
+                repr(sb, e.getKey());
+                sb.append(": ");
+                repr(sb, e.getValue());
+            }
+            sb.append('}');
+        } else if (o instanceof Collection<?> c) {
+            sb.append('[');
+            boolean first = true;
+            for (Object x : c) {
+                sb.append(first ? "" : ", ");
+                first = false;
+                repr(sb, x);
+            }
+            sb.append(']');
+        } else {
+            sb.append(o);
+        }
+    }
+
+    /** Python's {@code repr(float)}: shortest digits, exponent form below 1e-4 and from 1e16. */
+    static String pyFloat(double d) {
+        if (Double.isNaN(d)) {
+            return "NaN";
+        }
+        if (Double.isInfinite(d)) {
+            return d > 0 ? "Infinity" : "-Infinity";
+        }
+        if (d == 0) {
+            return (1 / d < 0) ? "-0.0" : "0.0";
+        }
+        BigDecimal b = new BigDecimal(Double.toString(d)).stripTrailingZeros();
+        int exp = b.precision() - b.scale() - 1; // decimal exponent of the first digit
+        if (exp < -4 || exp >= 16) {
+            String digits = b.unscaledValue().abs().toString();
+            String mant = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+            return (d < 0 ? "-" : "") + mant + "e" + (exp < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp));
+        }
+        String plain = b.toPlainString();
+        return plain.contains(".") ? plain : plain + ".0";
+    }
+
+    private static final class ToJson implements AdvancedFilter {
+        @Override
+        public String getName() {
+            return "tojson";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
+            boolean ascii = Boolean.TRUE.equals(kwargs.get("ensure_ascii"));
+            boolean sort = Boolean.TRUE.equals(kwargs.get("sort_keys"));
+            return toJson(var, indent == null ? null : ((Number) indent).intValue(), ascii, sort);
+        }
+    }
+
+    private static final class Strip implements AdvancedFilter {
+        private final String name;
+        private final boolean left;
+        private final boolean right;
+
+        Strip(String name, boolean left, boolean right) {
+            this.name = name;
+            this.left = left;
+            this.right = right;
+        }
+
+        @Override
+        public String getName() {
+            return name;
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object chars = args.length > 0 ? args[0] : kwargs.get("chars");
+            return var == null ? "" : strip(var.toString(), chars == null ? null : chars.toString(), left, right);
+        }
+    }
+
+    private static final class Split implements AdvancedFilter {
+        @Override
+        public String getName() {
+            return "pysplit";
+        }
+
+        @Override
+        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+            Object sep = args.length > 0 ? args[0] : kwargs.get("sep");
+            Object max = args.length > 1 ? args[1] : kwargs.get("maxsplit");
+            return split(var == null ? "" : var.toString(), sep == null ? null : sep.toString(),
+                    max == null ? -1 : ((Number) max).intValue());
+        }
+    }
+}
