@@ -2,7 +2,8 @@
 """Chat-template fixtures for ChatTemplateTest: templates written here in the styles of published checkpoints' formats
 (Llama 3, ChatML / Qwen, Mistral [INST], Gemma turns, Phi-3 tags, a reasoning <think> format) and templates exercising
 the Jinja features Hugging Face templates use (whitespace control with trim_blocks / lstrip_blocks, namespace(),
-loop scoping and controls, macros, Python string methods, tojson, dict methods, printed booleans), rendered over a
+loop scoping and controls, macros, Python string methods, tojson, dict methods, printed booleans, transformers'
+{% generation %} block), rendered over a
 few conversations with Python's jinja2 configured as transformers' apply_chat_template configures it
 (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols, its tojson and raise_exception).
 
@@ -14,7 +15,9 @@ list), and printing none (Jinjava cannot tell it from an undefined value, printe
 """
 import json
 
+from jinja2 import nodes
 from jinja2.exceptions import TemplateError
+from jinja2.ext import Extension
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
@@ -26,7 +29,21 @@ def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)
     return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
 
-env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
+class Generation(Extension):
+    """{% generation %}...{% endgeneration %}: its body (transformers' assistant-mask marker, without the mask)."""
+    tags = {"generation"}
+
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+        return nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
+
+    def _body(self, caller):
+        return caller()
+
+
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                   extensions=["jinja2.ext.loopcontrols", Generation])
 env.filters["tojson"] = tojson
 env.globals["raise_exception"] = raise_exception
 
@@ -153,7 +170,15 @@ C = {
  'think': [{'role': 'user', 'content': 'Why?'}, {'role': 'assistant', 'content': '<think>\nbecause a.b\n\n</think>\n\nIt is.  '},
            {'role': 'user', 'content': ' Sure?\n'}],
 }
-TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning'}
+T['generation'] = """{%- for message in messages %}
+{%- if message.role == 'assistant' %}
+{{- '<|im_start|>assistant\\n' }}{% generation %}{{- message.content + '<|im_end|>' }}{% endgeneration %}{{- '\\n' }}
+{%- else %}
+{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}
+{%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"""
+TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}
 cases = []

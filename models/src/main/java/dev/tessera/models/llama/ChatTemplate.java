@@ -11,6 +11,9 @@ import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import com.hubspot.jinjava.lib.tag.Tag;
+import com.hubspot.jinjava.tree.Node;
+import com.hubspot.jinjava.tree.TagNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -98,6 +101,7 @@ public final class ChatTemplate {
         for (var f : PyFilters.all()) {
             jinjava.getGlobalContext().registerFilter(f);
         }
+        jinjava.getGlobalContext().registerTag(new GenerationTag());
     }
 
     /**
@@ -161,6 +165,31 @@ public final class ChatTemplate {
             return n.textValue();
         }
         return n.path("content").isTextual() ? n.path("content").textValue() : null;
+    }
+
+    /**
+     * {@code {% generation %}...{% endgeneration %}}, which transformers' templates use to mark assistant text for
+     * its {@code return_assistant_tokens_mask}: rendered as its body, as transformers does.
+     */
+    private static final class GenerationTag implements Tag {
+        @Override
+        public String getName() {
+            return "generation";
+        }
+
+        @Override
+        public String getEndTagName() {
+            return "endgeneration";
+        }
+
+        @Override
+        public String interpret(TagNode tagNode, JinjavaInterpreter interpreter) {
+            StringBuilder sb = new StringBuilder();
+            for (Node child : tagNode.getChildren()) {
+                sb.append(child.render(interpreter).getValue());
+            }
+            return sb.toString();
+        }
     }
 
     /** Interpreters that print values as Python's {@code str()} does (see {@link PyFilters#pyStr}). */
