@@ -283,15 +283,23 @@ public final class TranscribeCommand implements Callable<Integer> {
         }
     }
 
+    /** A cue as openai-whisper writes it: SRT numbered; the text stripped, with "-->" written "->". */
     private String cue(Transcriber.Segment s, int n) {
         boolean srt = format.equals("srt");
-        return (srt ? n + "\n" : "") + time(s.start(), srt) + " --> " + time(s.end(), srt) + "\n" + s.text().strip() + "\n\n";
+        return (srt ? n + "\n" : "") + time(s.start(), srt) + " --> " + time(s.end(), srt) + "\n"
+                + s.text().strip().replace("-->", "->") + "\n\n";
     }
 
-    static String time(double sec, boolean comma) {
+    /**
+     * A cue time as openai-whisper formats it: SRT {@code HH:MM:SS,mmm}; VTT {@code MM:SS.mmm}, with the hours in
+     * front only from the first hour on.
+     */
+    static String time(double sec, boolean srt) {
         long ms = Math.round(sec * 1000);
-        return String.format(Locale.ROOT, "%02d:%02d:%02d%s%03d", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60,
-                comma ? "," : ".", ms % 1000);
+        long h = ms / 3_600_000;
+        String hours = srt || h > 0 ? String.format(Locale.ROOT, "%02d:", h) : "";
+        return hours + String.format(Locale.ROOT, "%02d:%02d%s%03d", ms / 60_000 % 60, ms / 1000 % 60, srt ? "," : ".",
+                ms % 1000);
     }
 
     private static ObjectNode toJson(ObjectMapper json, String source, Transcriber.Transcript t) {

@@ -112,6 +112,13 @@ class TranscribeCommandTest {
         ChatCommandTest.Run vtt = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "1", "--format", "vtt");
         assertEquals(0, vtt.code(), vtt.err());
         assertTrue(vtt.out().startsWith("WEBVTT"), vtt.out());
+        // cue times as openai-whisper writes them: VTT without hours below one hour, SRT always with them
+        assertTrue(vtt.out().lines().anyMatch(l -> l.matches("\\d\\d:\\d\\d\\.\\d{3} --> \\d\\d:\\d\\d\\.\\d{3}")), vtt.out());
+        assertTrue(srt.out().lines().anyMatch(l -> l.matches("\\d\\d:\\d\\d:\\d\\d,\\d{3} --> \\d\\d:\\d\\d:\\d\\d,\\d{3}")),
+                srt.out());
+        assertEquals("00:05.000", TranscribeCommand.time(5.0, false));
+        assertEquals("01:02:03.457", TranscribeCommand.time(3723.4567, false));
+        assertEquals("00:00:05,000", TranscribeCommand.time(5.0, true));
         // Silence and a 0.1 s clip: empty or short output, no error.
         Path silence = wav(tmp.resolve("silence.wav"), new float[16_000 * 3]);
         ChatCommandTest.Run s = run("transcribe", silence.toString(), "--model", model.toString(), "--format", "json");
