@@ -237,7 +237,7 @@ public final class ChatTemplate {
     private static final String ARGS = "((?:[^()]|" + parens(2) + ")*)";
     private static final Pattern PY_METHOD = Pattern.compile(
             RECEIVER + "\\.(upper|lower|title|capitalize|strip|lstrip|rstrip|split)\\(" + ARGS + "\\)");
-    private static final Pattern PY_JOIN = Pattern.compile("('[^']*'|\"[^\"]*\")\\.join\\(" + ARGS + "\\)");
+    private static final Pattern PY_JOIN = Pattern.compile("(\uE000\\d+\uE000)\\.join\\(" + ARGS + "\\)");
 
     /**
      * HF templates call Python methods that Jinjava (which calls Java methods) lacks or has with other semantics:
@@ -249,7 +249,34 @@ public final class ChatTemplate {
      * from the inside out; the parentheses keep subscripts and further calls applying to the result.
      */
     static String pythonMethodsAsFilters(String t) {
-        String s = t;
+        // Only template code is rewritten: the inside of {{ }} and {% %}, outside its string literals (kept aside as
+        // numbered placeholders between private-use characters meanwhile), so text such as "call .strip()" in a prompt stays as written.
+        Matcher region = CODE.matcher(t);
+        StringBuilder out = new StringBuilder();
+        int at = 0;
+        while (region.find()) {
+            out.append(t, at, region.start());
+            List<String> literals = new ArrayList<>();
+            Matcher lit = LITERAL.matcher(region.group());
+            StringBuilder code = new StringBuilder();
+            while (lit.find()) {
+                lit.appendReplacement(code, Matcher.quoteReplacement("\uE000" + literals.size() + "\uE000"));
+                literals.add(lit.group());
+            }
+            lit.appendTail(code);
+            String c = rewriteCode(code.toString());
+            Matcher back = Pattern.compile("\uE000(\\d+)\uE000").matcher(c);
+            out.append(back.replaceAll(r -> Matcher.quoteReplacement(literals.get(Integer.parseInt(r.group(1))))));
+            at = region.end();
+        }
+        return out.append(t.substring(at)).toString();
+    }
+
+    private static final Pattern CODE = Pattern.compile("\\{\\{.*?\\}\\}|\\{%.*?%\\}", Pattern.DOTALL);
+    private static final Pattern LITERAL = Pattern.compile("'(?:[^'\\\\]|\\\\.)*'|\"(?:[^\"\\\\]|\\\\.)*\"");
+
+    private static String rewriteCode(String code) {
+        String s = code;
         for (int guard = 0; guard < 1000; guard++) {
             Matcher m = PY_METHOD.matcher(s);
             if (!m.find()) {

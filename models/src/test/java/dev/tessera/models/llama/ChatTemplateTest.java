@@ -60,6 +60,14 @@ class ChatTemplateTest {
                 Math.min(5, wrong.size()))));
     }
 
+    /** Python methods are rewritten in template code only, not in the template's text or string literals. */
+    @Test
+    void pythonMethodsOnlyInCode() {
+        ChatTemplate t = new ChatTemplate("Use x.strip() and ', '.join(y). {{ 'a.split(b)' + ' | ' + messages[0]['content']"
+                + ".strip().split(',')[1].upper() + ' | ' + '-'.join(['p', 'q']) }}", Map.of());
+        assertEquals("Use x.strip() and ', '.join(y). a.split(b) | B | p-q", t.render(List.of(Message.user(" a,b ")), false));
+    }
+
     /** Message content is text, never template code: nothing in it is evaluated. */
     @Test
     void contentIsNeverInterpreted() {
