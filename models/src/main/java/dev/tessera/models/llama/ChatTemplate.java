@@ -320,6 +320,10 @@ public final class ChatTemplate {
         ctx.put("eos_token", "");
         ctx.putAll(specialTokens);
         ctx.putAll(extra);
+        // the functions are globals in transformers' environment, so templates test them with `is defined`
+        // (Llama 3.2's: `{% if strftime_now is defined %}` for today's date); calls still reach the functions
+        ctx.put("strftime_now", "<function strftime_now>");
+        ctx.put("raise_exception", "<function raise_exception>");
         ctx.put("messages", msgs);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         RAISED.remove();

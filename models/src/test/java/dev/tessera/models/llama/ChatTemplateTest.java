@@ -68,6 +68,14 @@ class ChatTemplateTest {
         assertEquals("Use x.strip() and ', '.join(y). a.split(b) | B | p-q", t.render(List.of(Message.user(" a,b ")), false));
     }
 
+    /** The functions are defined names, as globals of transformers' environment (Llama 3.2 tests strftime_now). */
+    @Test
+    void functionsAreDefined() {
+        ChatTemplate t = new ChatTemplate("{% if strftime_now is defined %}{{ strftime_now('%Y') }}{% else %}none{% endif %}"
+                + "{% if raise_exception is defined %} R{% endif %}", Map.of());
+        assertEquals(java.time.Year.now().toString() + " R", t.render(List.of(Message.user("x")), true));
+    }
+
     /** Message content is text, never template code: nothing in it is evaluated. */
     @Test
     void contentIsNeverInterpreted() {
