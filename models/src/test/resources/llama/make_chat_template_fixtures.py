@@ -11,7 +11,8 @@ Run from this folder with Debian's python3-jinja2:   /usr/bin/python3 make_chat_
 Writes chat_templates.json: {specials, templates, conversations, cases: [{template, conversation,
 add_generation_prompt, output | error}]}.
 Left out, as known differences: list-valued content given to a text-only template (Python prints or rejects the
-list), and printing none (Jinjava cannot tell it from an undefined value, printed as empty by both).
+list), printing none (Jinjava cannot tell it from an undefined value, printed as empty by both), loop.previtem /
+loop.nextitem (Jinjava's loop has neither) and slices with a step other than [::-1] of a name or list.
 """
 import json
 
@@ -178,7 +179,21 @@ T['generation'] = """{%- for message in messages %}
 {%- endif %}
 {%- endfor %}
 {%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"""
-TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation'}
+T['reversed'] = """{%- set ns = namespace(last_user=-1) %}
+{%- for message in messages[::-1] %}
+    {%- set index = (messages|length - 1) - loop.index0 %}
+    {%- if ns.last_user == -1 and message.role == 'user' %}
+        {%- set ns.last_user = index %}
+    {%- endif %}
+{%- endfor %}
+{%- for message in messages %}
+    {%- if message.content is string %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + ('' if loop.index0 != ns.last_user else ' [last question]') + '<|im_end|>\\n' }}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"""
+T['misc'] = "{% for m in messages[::-1] %}{{ m.role }},{% endfor %}|{{ range(3)|list }}|{{ messages|map(attribute='role')|unique|list }}|{{ 'x'|default('d') }}{{ undefined_var|default('d') }}|{{ '5'|int + 1 }}|{{ 3|string + 'a' }}|{{ messages|reverse|map(attribute='role')|first }}|{% for m in messages %}{{ loop.length }}{% endfor %}|{{ 'abc'[1:] }}|{{ messages[-2:]|length }}|{{ (messages|selectattr('role', 'equalto', 'assistant')|list|length) > 0 }}"
+TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation', 'reversed'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}
 cases = []

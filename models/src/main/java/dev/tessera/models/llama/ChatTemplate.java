@@ -245,7 +245,7 @@ public final class ChatTemplate {
      * {@code x.strip(..)}, {@code .lstrip(..)}, {@code .rstrip(..)}, {@code .split(..)} the Python-semantics filters of
      * {@link PyFilters}, {@code (x|pysplit(..))} (Java's {@code split} takes a regular expression and drops trailing
      * empty parts); {@code 'sep'.join(xs)} becomes {@code (xs|join('sep'))}; {@code .startswith(x)} /
-     * {@code .endswith(x)} the Java methods. Chains ({@code c.split('</think>')[-1].lstrip('\\n')}) are rewritten
+     * {@code .endswith(x)} the Java methods; {@code xs[::-1]} becomes {@code (xs|reverse|list)}. Chains ({@code c.split('</think>')[-1].lstrip('\\n')}) are rewritten
      * from the inside out; the parentheses keep subscripts and further calls applying to the result.
      */
     static String pythonMethodsAsFilters(String t) {
@@ -291,8 +291,12 @@ public final class ChatTemplate {
             s = s.substring(0, m.start()) + "(" + m.group(1) + "|" + filter + ")" + s.substring(m.end());
         }
         s = PY_JOIN.matcher(s).replaceAll(r -> Matcher.quoteReplacement("((" + r.group(2) + ")|join(" + r.group(1) + "))"));
+        s = REVERSED.matcher(s).replaceAll(r -> Matcher.quoteReplacement("(" + r.group(1) + "|reverse|list)"));
         return s.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(");
     }
+
+    /** {@code xs[::-1]} (Qwen3's {@code for message in messages[::-1]}): Jinjava has no slice steps. */
+    private static final Pattern REVERSED = Pattern.compile(RECEIVER + "\\[\\s*:\\s*:\\s*-\\s*1\\s*\\]");
 
     /** The special token strings the template sees ({@code bos_token}, {@code eos_token}, ...). */
     public Map<String, String> specialTokens() {
