@@ -23,8 +23,8 @@ final class PyFilters {
 
     /** The filters to register on a Jinjava context. */
     static List<AdvancedFilter> all() {
-        return List.of(new ToJson(), new Strip("trim", true, true), new Strip("pystrip", true, true),
-                new Strip("pylstrip", true, false), new Strip("pyrstrip", false, true), new Split());
+        return List.of(filter("tojson", toJson()), filter("trim", strip(true, true)), filter("pystrip", strip(true, true)),
+                filter("pylstrip", strip(true, false)), filter("pyrstrip", strip(false, true)), filter("pysplit", split()));
     }
 
     /** Python's {@code str.isspace} for one character. */
@@ -284,56 +284,50 @@ final class PyFilters {
         return plain.contains(".") ? plain : plain + ".0";
     }
 
-    private static final class ToJson implements AdvancedFilter {
-        @Override
-        public String getName() {
-            return "tojson";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object indent = kwargs.getOrDefault("indent", args.length > 0 ? args[0] : null);
-            boolean ascii = Boolean.TRUE.equals(kwargs.get("ensure_ascii"));
-            boolean sort = Boolean.TRUE.equals(kwargs.get("sort_keys"));
-            return toJson(var, indent == null ? null : ((Number) indent).intValue(), ascii, sort);
-        }
+    /** A filter's body: the value, positional and keyword arguments. */
+    private interface Body {
+        Object apply(Object var, Object[] args, Map<String, Object> kwargs);
     }
 
-    private static final class Strip implements AdvancedFilter {
-        private final String name;
-        private final boolean left;
-        private final boolean right;
+    private static AdvancedFilter filter(String name, Body body) {
+        return new AdvancedFilter() {
+            @Override
+            public String getName() {
+                return name;
+            }
 
-        Strip(String name, boolean left, boolean right) {
-            this.name = name;
-            this.left = left;
-            this.right = right;
-        }
+            @Override
+            public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+                return body.apply(var, args, kwargs);
+            }
+        };
+    }
 
-        @Override
-        public String getName() {
-            return name;
-        }
+    private static Object arg(Object[] args, int i, Map<String, Object> kwargs, String name) {
+        return args.length > i ? args[i] : kwargs.get(name);
+    }
 
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object chars = args.length > 0 ? args[0] : kwargs.get("chars");
+    private static Body toJson() {
+        return (var, args, kw) -> {
+            Object indent = arg(args, 0, kw, "indent");
+            return toJson(var, indent == null ? null : ((Number) indent).intValue(),
+                    Boolean.TRUE.equals(kw.get("ensure_ascii")), Boolean.TRUE.equals(kw.get("sort_keys")));
+        };
+    }
+
+    private static Body strip(boolean left, boolean right) {
+        return (var, args, kw) -> {
+            Object chars = arg(args, 0, kw, "chars");
             return var == null ? "" : strip(var.toString(), chars == null ? null : chars.toString(), left, right);
-        }
+        };
     }
 
-    private static final class Split implements AdvancedFilter {
-        @Override
-        public String getName() {
-            return "pysplit";
-        }
-
-        @Override
-        public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
-            Object sep = args.length > 0 ? args[0] : kwargs.get("sep");
-            Object max = args.length > 1 ? args[1] : kwargs.get("maxsplit");
+    private static Body split() {
+        return (var, args, kw) -> {
+            Object sep = arg(args, 0, kw, "sep");
+            Object max = arg(args, 1, kw, "maxsplit");
             return split(var == null ? "" : var.toString(), sep == null ? null : sep.toString(),
                     max == null ? -1 : ((Number) max).intValue());
-        }
+        };
     }
 }
