@@ -37,7 +37,8 @@ public final class TranscribeCommand implements Callable<Integer> {
             description = "Whisper checkpoint: config.json, generation_config.json, model.safetensors, tokenizer.json.")
     Path model;
 
-    @Option(names = "--language", paramLabel = "xx", description = "Spoken language code (default: detected).")
+    @Option(names = "--language", paramLabel = "xx", description = "Spoken language: a code (de) or its English name"
+            + " (German), as openai-whisper takes it (default: detected).")
     String language;
 
     @Option(names = "--task", defaultValue = "transcribe", description = "transcribe or translate (default ${DEFAULT-VALUE}).")

@@ -77,6 +77,7 @@ public final class Transcriber {
             double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
             boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
         public Options {
+            language = WhisperLanguages.code(language); // "German" or "de"
             if (beam < 1) {
                 throw new IllegalArgumentException("beam must be >= 1, got " + beam);
             }

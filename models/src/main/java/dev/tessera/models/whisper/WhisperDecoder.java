@@ -62,16 +62,19 @@ public final class WhisperDecoder {
         }
     }
 
-    /** The prompt: {@code <|startoftranscript|>}, language and task tokens (multilingual), {@code <|notimestamps|>}. */
+    /**
+     * The prompt: {@code <|startoftranscript|>}, language and task tokens (multilingual), {@code <|notimestamps|>}.
+     * {@code language} is a code or an English name ({@link WhisperLanguages}); null: English.
+     */
     public int[] prompt(String language, String task, boolean timestamps) {
         List<Integer> p = new ArrayList<>();
         p.add(cfg.decoderStartTokenId());
         if (cfg.isMultilingual()) {
-            String lang = language == null ? "en" : language;
+            String lang = language == null ? "en" : WhisperLanguages.code(language);
             Integer lt = cfg.langToId().get(lang);
             if (lt == null) {
-                throw new IllegalArgumentException("unknown language \"" + lang + "\"; this checkpoint knows "
-                        + cfg.langToId().keySet());
+                throw new IllegalArgumentException("unknown language \"" + language + "\"; this checkpoint knows "
+                        + cfg.langToId().keySet() + " (a code, or the language's English name)");
             }
             p.add(lt);
             String t = task == null ? "transcribe" : task;

@@ -317,6 +317,23 @@ class WhisperBatchTest {
         assertTrue(Transcriber.compressionRatio((String) cases[1][0]) > 2.4);
     }
 
+    /** Languages by code or English name (any case) or the reference's aliases, as openai-whisper's CLI takes them. */
+    @Test
+    void languagesByCodeOrName() {
+        assertEquals("de", WhisperLanguages.code("German"));
+        assertEquals("de", WhisperLanguages.code(" DE "));
+        assertEquals("es", WhisperLanguages.code("Castilian"));
+        assertEquals("zh", WhisperLanguages.code("mandarin"));
+        assertEquals("ht", WhisperLanguages.code("Haitian Creole"));
+        assertEquals("xx", WhisperLanguages.code("xx"));
+        WhisperDecoder dec = new WhisperDecoder(model);
+        assertArrayEquals(dec.prompt("de", "transcribe", true), dec.prompt("German", "transcribe", true));
+        assertEquals("en", Transcriber.Options.defaults().withLanguage("English").language());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> dec.prompt("Klingon", "transcribe", true));
+        assertTrue(e.getMessage().contains("Klingon") && e.getMessage().contains("en"), e.getMessage());
+    }
+
     /** A window's tokens cut into segments, and where the next window starts, as openai-whisper and transformers do. */
     @Test
     void windowTokensSplitIntoSegmentsAsTheReference() {
