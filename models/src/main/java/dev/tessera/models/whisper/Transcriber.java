@@ -591,7 +591,7 @@ public final class Transcriber {
         double t0 = offset / (double) SAMPLE_RATE;
         int tsBegin = cfg.timestampBegin();
         if (!timestamps || tsBegin < 0) {
-            out.add(new Segment(t0, t0 + filled / (double) SAMPLE_RATE, tokenizer.decode(tokens, true), tokens));
+            addSegment(out, t0, t0 + filled / (double) SAMPLE_RATE, tokens);
             return filled;
         }
         List<Integer> cuts = new ArrayList<>(); // index i where tokens[i-1] and tokens[i] are both timestamps
@@ -612,7 +612,7 @@ public final class Transcriber {
                 if (seg.length >= 2 && seg[0] >= tsBegin) {
                     double s = t0 + (seg[0] - tsBegin) * WhisperConfig.TIME_PRECISION;
                     double e = t0 + (seg[seg.length - 1] - tsBegin) * WhisperConfig.TIME_PRECISION;
-                    out.add(new Segment(s, e, tokenizer.decode(textTokens(seg), true), seg));
+                    addSegment(out, s, e, seg);
                 }
                 last = c;
             }
@@ -634,11 +634,19 @@ public final class Transcriber {
                 break;
             }
         }
-        int[] text = textTokens(tokens);
-        if (text.length > 0) {
-            out.add(new Segment(t0, end, tokenizer.decode(text, true), tokens));
-        }
+        addSegment(out, t0, end, tokens);
         return filled;
+    }
+
+    /**
+     * Adds the segment of {@code tokens} unless its text is blank: openai-whisper clears such a segment's text and
+     * tokens, so they reach neither the transcript nor the next window's prompt.
+     */
+    private void addSegment(List<Segment> out, double start, double end, int[] tokens) {
+        String text = tokenizer.decode(textTokens(tokens), true);
+        if (!text.isBlank()) {
+            out.add(new Segment(start, end, text, tokens));
+        }
     }
 
     private int[] textTokens(int[] tokens) {

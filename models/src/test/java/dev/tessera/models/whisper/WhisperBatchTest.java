@@ -372,6 +372,29 @@ class WhisperBatchTest {
         assertSegment(out.get(0), 1.0, 3.0, 7, 8);
     }
 
+    /** A segment whose text is blank is dropped with its tokens (openai-whisper clears them: not in the prompt). */
+    @Test
+    void blankSegmentsAreDropped() throws Exception {
+        // the word-level vocabulary with token 1 decoding to a space
+        Path f = wordTokenizer(tmp.resolve("blank-tokenizer.json"), model.config());
+        Files.writeString(f, Files.readString(f).replace("\"w1\":1,", "\" \":1,"));
+        try (Tokenizer blank = Tokenizer.load(f)) {
+            assertTrue(blank.decode(new int[] {1}, true).isBlank());
+            Transcriber tr = new Transcriber(model, blank);
+            int ts = model.config().timestampBegin();
+            List<Transcriber.Segment> out = new ArrayList<>();
+            tr.split(new int[] {ts, 1, ts + 20, ts + 20, 7, ts + 40}, 0, tr.windowSamples(), true, out);
+            assertEquals(1, out.size(), "the blank first pair is dropped: " + out);
+            assertSegment(out.get(0), 0.4, 0.8, ts + 20, 7, ts + 40);
+            out.clear();
+            tr.split(new int[] {1, 1}, 0, tr.windowSamples(), false, out);
+            assertTrue(out.isEmpty(), "a blank window without timestamps gives no segment");
+            out.clear();
+            tr.split(new int[] {ts, 1}, 0, tr.windowSamples(), true, out);
+            assertTrue(out.isEmpty(), "a blank window without a pair gives no segment");
+        }
+    }
+
     private static void assertSegment(Transcriber.Segment s, double start, double end, int... tokens) {
         assertEquals(start, s.start(), 1e-9, "start of " + s);
         assertEquals(end, s.end(), 1e-9, "end of " + s);
