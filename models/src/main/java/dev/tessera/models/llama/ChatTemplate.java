@@ -245,7 +245,8 @@ public final class ChatTemplate {
      * {@code x.strip(..)}, {@code .lstrip(..)}, {@code .rstrip(..)}, {@code .split(..)} the Python-semantics filters of
      * {@link PyFilters}, {@code (x|pysplit(..))} (Java's {@code split} takes a regular expression and drops trailing
      * empty parts); {@code 'sep'.join(xs)} becomes {@code (xs|join('sep'))}; {@code .startswith(x)} /
-     * {@code .endswith(x)} the Java methods; {@code xs[::-1]} becomes {@code (xs|reverse|list)}. Chains ({@code c.split('</think>')[-1].lstrip('\\n')}) are rewritten
+     * {@code .endswith(x)} the Java methods; {@code xs[::-1]} becomes {@code (xs|reverse|list)}; {@code not x is t}
+     * becomes {@code not (x is t)}, Jinja2's precedence. Chains ({@code c.split('</think>')[-1].lstrip('\\n')}) are rewritten
      * from the inside out; the parentheses keep subscripts and further calls applying to the result.
      */
     static String pythonMethodsAsFilters(String t) {
@@ -292,8 +293,19 @@ public final class ChatTemplate {
         }
         s = PY_JOIN.matcher(s).replaceAll(r -> Matcher.quoteReplacement("((" + r.group(2) + ")|join(" + r.group(1) + "))"));
         s = REVERSED.matcher(s).replaceAll(r -> Matcher.quoteReplacement("(" + r.group(1) + "|reverse|list)"));
+        s = NOT_IS.matcher(s).replaceAll(r -> Matcher.quoteReplacement("not (" + r.group(1) + " is "
+                + (r.group(2) == null ? "" : "not ") + r.group(3) + ")"));
         return s.replace(".startswith(", ".startsWith(").replace(".endswith(", ".endsWith(");
     }
+
+    /**
+     * {@code not x is defined} is {@code not (x is defined)} in Jinja2, {@code (not x) is defined} in Jinjava (DeepSeek-R1's
+     * {@code if not add_generation_prompt is defined} then dropped the generation prompt): made explicit for the
+     * tests without arguments.
+     */
+    private static final Pattern NOT_IS = Pattern.compile("\\bnot\\s+" + RECEIVER + "\\s+is\\s+(not\\s+)?"
+            + "(defined|undefined|none|string|number|mapping|iterable|sequence|boolean|true|false|integer|float|callable"
+            + "|lower|upper|even|odd)\\b");
 
     /** {@code xs[::-1]} (Qwen3's {@code for message in messages[::-1]}): Jinjava has no slice steps. */
     private static final Pattern REVERSED = Pattern.compile(RECEIVER + "\\[\\s*:\\s*:\\s*-\\s*1\\s*\\]");
