@@ -194,6 +194,7 @@ T['reversed'] = """{%- set ns = namespace(last_user=-1) %}
 {%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"""
 T['misc'] = "{% for m in messages[::-1] %}{{ m.role }},{% endfor %}|{{ range(3)|list }}|{{ messages|map(attribute='role')|unique|list }}|{{ 'x'|default('d') }}{{ undefined_var|default('d') }}|{{ '5'|int + 1 }}|{{ 3|string + 'a' }}|{{ messages|reverse|map(attribute='role')|first }}|{% for m in messages %}{{ loop.length }}{% endfor %}|{{ 'abc'[1:] }}|{{ messages[-2:]|length }}|{{ (messages|selectattr('role', 'equalto', 'assistant')|list|length) > 0 }}"
 T['precedence'] = "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}{% if not date_string is defined %}{% set date_string = 'D' %}{% endif %}{{ date_string }}|{% if not messages[0].content is not string %}S{% endif %}|{% if not messages[-1]['role'] is none and not loop_var is defined %}R{% endif %}|{% for m in messages %}{{ m.role }};{% endfor %}{% if add_generation_prompt %}GEN{% endif %}"
+T['continuation'] = '{%- set greeting = "Hello,\\\nworld \\"quoted\\" it\'s" %}{{ greeting }}|{{ \'a\\\nb\' }}|{% for m in messages %}{{ m.role }};{% endfor %}'
 TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation', 'reversed'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}

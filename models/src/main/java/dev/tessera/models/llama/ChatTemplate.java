@@ -267,14 +267,17 @@ public final class ChatTemplate {
             lit.appendTail(code);
             String c = rewriteCode(code.toString());
             Matcher back = Pattern.compile("\uE000(\\d+)\uE000").matcher(c);
-            out.append(back.replaceAll(r -> Matcher.quoteReplacement(literals.get(Integer.parseInt(r.group(1))))));
+            // a backslash before a line break inside a literal continues the line, as in Python (Mistral Small 3.1's
+            // default system message); Jinjava does not parse the break
+            out.append(back.replaceAll(r -> Matcher.quoteReplacement(
+                    literals.get(Integer.parseInt(r.group(1))).replace("\\\n", ""))));
             at = region.end();
         }
         return out.append(t.substring(at)).toString();
     }
 
     private static final Pattern CODE = Pattern.compile("\\{\\{.*?\\}\\}|\\{%.*?%\\}", Pattern.DOTALL);
-    private static final Pattern LITERAL = Pattern.compile("'(?:[^'\\\\]|\\\\.)*'|\"(?:[^\"\\\\]|\\\\.)*\"");
+    private static final Pattern LITERAL = Pattern.compile("'(?:[^'\\\\]|\\\\.)*'|\"(?:[^\"\\\\]|\\\\.)*\"", Pattern.DOTALL);
 
     private static String rewriteCode(String code) {
         String s = code;
