@@ -230,9 +230,12 @@ public final class ChatTemplate {
         return "\\(" + inner + "\\)";
     }
 
-    /** A receiver: a name or a parenthesised expression, then attributes and subscripts. */
+    /**
+     * A receiver: a name or a parenthesised expression, then attributes, subscripts and calls
+     * ({@code (c|default('')).replace('a', '').strip()} is the strip of everything before it).
+     */
     private static final String RECEIVER = "((?:[A-Za-z_][A-Za-z0-9_]*|" + parens(8) + ")"
-            + "(?:\\.[A-Za-z_][A-Za-z0-9_]*|\\[[^\\[\\]]*\\])*)";
+            + "(?:\\.[A-Za-z_][A-Za-z0-9_]*|\\[[^\\[\\]]*\\]|" + parens(3) + ")*)";
     /** Call arguments: anything with balanced parentheses (two levels). */
     private static final String ARGS = "((?:[^()]|" + parens(2) + ")*)";
     private static final Pattern PY_METHOD = Pattern.compile(
