@@ -15,7 +15,6 @@ Usage (from the repository root, after the CLI is built):
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
@@ -25,6 +24,8 @@ import scipy.io.wavfile as wf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qa_logmel as QL  # noqa: E402  (speech-like test audio, the log-mel reference, load_module)
+
+from qa_llama import load_weights  # noqa: E402  (a safetensors file as float64 tensors)
 
 W = QL.load_module('whisper_fixtures', 'models/src/test/resources/whisper/make_fixtures.py')
 
@@ -209,20 +210,6 @@ def check_longform(out):
             print('%-22s DIFFERS at segment %d of %d / %d: got %s ref %s' % (name, i, len(got), len(ref),
                                                                        got[i:i + 1], ref[i:i + 1]))
     return bad
-
-
-def load_weights(d):
-    raw = open(os.path.join(d, 'model.safetensors'), 'rb').read()
-    hl = struct.unpack('<Q', raw[:8])[0]
-    h = json.loads(raw[8:8 + hl])
-    out = {}
-    for k, v in h.items():
-        if k == '__metadata__':
-            continue
-        a, b = v['data_offsets']
-        out[k] = torch.tensor(np.frombuffer(raw[8 + hl + a:8 + hl + b], dtype='<f4').reshape(v['shape'])
-                              .astype(np.float64))
-    return out
 
 
 def reference(Wt, c, enc, prompt, timestamps):

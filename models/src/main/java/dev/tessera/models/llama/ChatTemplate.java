@@ -269,7 +269,7 @@ public final class ChatTemplate {
             }
             lit.appendTail(code);
             String c = rewriteCode(code.toString());
-            Matcher back = Pattern.compile("\uE000(\\d+)\uE000").matcher(c);
+            Matcher back = PLACEHOLDER.matcher(c);
             // a backslash before a line break inside a literal continues the line, as in Python (Mistral Small 3.1's
             // default system message); Jinjava does not parse the break
             out.append(back.replaceAll(r -> Matcher.quoteReplacement(
@@ -279,6 +279,7 @@ public final class ChatTemplate {
         return out.append(t.substring(at)).toString();
     }
 
+    private static final Pattern PLACEHOLDER = Pattern.compile("\uE000(\\d+)\uE000");
     private static final Pattern CODE = Pattern.compile("\\{\\{.*?\\}\\}|\\{%.*?%\\}", Pattern.DOTALL);
     private static final Pattern LITERAL = Pattern.compile("'(?:[^'\\\\]|\\\\.)*'|\"(?:[^\"\\\\]|\\\\.)*\"", Pattern.DOTALL);
 

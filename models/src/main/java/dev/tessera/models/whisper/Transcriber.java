@@ -511,10 +511,7 @@ public final class Transcriber {
             for (int k = 0; k < ps.length; k++) {
                 ps[k] = prompts[pending.get(k)];
             }
-            List<WhisperDecoder.Result> rs = t == 0
-                    ? decoder.decodeBatch(rows(enc, pending), ps, opt.timestamps(), opt.beam(), 0, opt.maxTokensPerWindow(),
-                            opt.seed())
-                    : bestOf(enc, pending, ps, t, opt);
+            List<WhisperDecoder.Result> rs = decodeRound(enc, pending, ps, t, opt); // freed with the window's scope
             List<Integer> again = new ArrayList<>();
             for (int k = 0; k < rs.size(); k++) {
                 FileState f = files.get(pending.get(k));
@@ -540,14 +537,14 @@ public final class Transcriber {
     }
 
     /**
-     * {@code opt.bestOf()} samples of each pending window at temperature {@code t}, all in one batch (sample
-     * {@code k} of every window from the random stream {@link #sampleSeed}{@code (seed, k)}), and per window the one
-     * with the largest log-probability / length (tokens before {@code <|endoftext|>}), the first on a tie: the
-     * reference's best-of-n with its maximum-likelihood ranker.
+     * One decoding round of the pending windows at temperature {@code t}, all in one batch: at 0, beam search or
+     * greedy; above 0, {@code opt.bestOf()} samples of each window (sample {@code k} from the random stream
+     * {@link #sampleSeed}{@code (seed, k)}), the one with the best {@link WhisperDecoder#rankScore} kept, the first
+     * on a tie: the reference's best-of-n.
      */
-    private List<WhisperDecoder.Result> bestOf(Tensor enc, List<Integer> pending, int[][] prompts, double t,
+    private List<WhisperDecoder.Result> decodeRound(Tensor enc, List<Integer> pending, int[][] prompts, double t,
             Options opt) {
-        int n = opt.bestOf();
+        int n = t == 0 ? 1 : opt.bestOf();
         List<Integer> rowsOf = new ArrayList<>();
         int[][] ps = new int[pending.size() * n][];
         long[] seeds = new long[ps.length];
@@ -558,17 +555,14 @@ public final class Transcriber {
                 seeds[k * n + s] = sampleSeed(opt.seed(), s);
             }
         }
-        List<WhisperDecoder.Result> all;
-        try (Tensor windows = n == 1 ? null : rows(enc, rowsOf)) {
-            all = decoder.decodeBatch(n == 1 ? rows(enc, pending) : windows, ps, opt.timestamps(), 1, t,
-                    opt.maxTokensPerWindow(), seeds);
-        }
+        List<WhisperDecoder.Result> all = decoder.decodeBatch(rows(enc, rowsOf), ps, opt.timestamps(),
+                t == 0 ? opt.beam() : 1, t, opt.maxTokensPerWindow(), seeds);
         List<WhisperDecoder.Result> best = new ArrayList<>(pending.size());
         for (int k = 0; k < pending.size(); k++) {
             WhisperDecoder.Result b = all.get(k * n);
             for (int s = 1; s < n; s++) {
                 WhisperDecoder.Result r = all.get(k * n + s);
-                if (r.sumLogProb() / Math.max(1, r.tokens().length) > b.sumLogProb() / Math.max(1, b.tokens().length)) {
+                if (WhisperDecoder.rankScore(r.sumLogProb(), r.tokens()) > WhisperDecoder.rankScore(b.sumLogProb(), b.tokens())) {
                     b = r;
                 }
             }

@@ -472,13 +472,22 @@ public final class WhisperDecoder {
             // the largest log-probability / length (tokens before <|endoftext|>), the first on a tie
             Hyp best = st[f].finished.get(0);
             for (Hyp h : st[f].finished) {
-                if (h.logProb() / Math.max(1, h.tokens().length) > best.logProb() / Math.max(1, best.tokens().length)) {
+                if (rankScore(h.logProb(), h.tokens()) > rankScore(best.logProb(), best.tokens())) {
                     best = h;
                 }
             }
             out.add(new Result(best.tokens(), best.logProb(), best.done(), pf.noSpeech()[f]));
         }
         return out;
+    }
+
+    /**
+     * How the reference ranks finished candidates (beam hypotheses, best-of-n samples): summed log-probability over
+     * the tokens before {@code <|endoftext|>} (openai-whisper's {@code MaximumLikelihoodRanker} without a length
+     * penalty).
+     */
+    static double rankScore(double sumLogProb, int[] tokens) {
+        return sumLogProb / Math.max(1, tokens.length);
     }
 
     private static int lastIndexOf(int[] a, int x) {
