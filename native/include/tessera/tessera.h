@@ -70,6 +70,10 @@ TSR_API void *tsr_host_alloc(int64_t bytes);
 TSR_API void tsr_host_free(void *p);
 /* Returns x + 1: used to measure the Java -> native round trip. */
 TSR_API int tsr_noop(int x);
+/* Calls fn as `int fn(int)` with arg and returns its result (fn must not be NULL). Lets the runtime call a function
+ * of another native library found by its symbol (Loader.addressof), one that library's Java preset does not map:
+ * OpenCV's cv::utils::logging::setLogLevel(LogLevel), an int-sized enum in and out. */
+TSR_API int tsr_call_int_int(void *fn, int arg);
 
 #ifdef __cplusplus
 }

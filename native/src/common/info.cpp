@@ -30,6 +30,7 @@ extern "C" {
 const char *tsr_version(void) { return TSR_VERSION; }
 const char *tsr_last_error(void) { return g_last_error; }
 int tsr_noop(int x) { return x + 1; }
+int tsr_call_int_int(void *fn, int arg) { return reinterpret_cast<int (*)(int)>(fn)(arg); }
 int tsr_cuda_compiled(void) { return TSR_WITH_CUDA ? 1 : 0; }
 const char *tsr_cuda_archs(void) { return TSR_CUDA_ARCHS; }
 }

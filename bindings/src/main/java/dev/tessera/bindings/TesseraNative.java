@@ -30,6 +30,7 @@ public final class TesseraNative {
     public static native @Cast("const char*") org.bytedeco.javacpp.BytePointer tsr_cuda_archs();
     public static native @Cast("const char*") org.bytedeco.javacpp.BytePointer tsr_last_error();
     public static native int tsr_noop(int x);
+    public static native int tsr_call_int_int(@Cast("void*") long fn, int arg);
     public static native @Cast("void*") long tsr_host_alloc(long bytes);
     public static native void tsr_host_free(@Cast("void*") long p);
 

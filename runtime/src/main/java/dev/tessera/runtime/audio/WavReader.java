@@ -85,7 +85,11 @@ public final class WavReader {
                 dataLen = Math.min(len, bytes.length - (long) body); // tolerate a header longer than the file
                 break;
             }
-            pos = (int) Math.min(Integer.MAX_VALUE, body + len + (len & 1));
+            long next = body + len + (len & 1);
+            if (next + 8 > bytes.length) {
+                break;
+            }
+            pos = (int) next;
         }
         if (format < 0) throw new IOException(name + ": no fmt chunk before the data");
         if (dataOff < 0) throw new IOException(name + ": no data chunk");

@@ -6,7 +6,11 @@ import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.tessera.bindings.TesseraNative;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
@@ -17,6 +21,10 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * truncated, too large) are {@link IllegalArgumentException}s naming the file and the problem.
  */
 public final class ImageDecoder {
+    static {
+        quietOpenCvLog();
+    }
+
     /** Default limit: 50 megapixels. */
     public static final long DEFAULT_MAX_PIXELS = 50_000_000L;
 
@@ -33,6 +41,24 @@ public final class ImageDecoder {
     /** A decoder with the {@link #DEFAULT_MAX_PIXELS} limit. */
     public ImageDecoder() {
         this(DEFAULT_MAX_PIXELS);
+    }
+
+    /**
+     * Decoding errors reach the caller as exceptions, so OpenCV's own log (a damaged PNG or TIFF prints
+     * {@code [ WARN:0@0.04] global grfmt_png.cpp ...} lines on stderr beside the one-line error) is turned off, as
+     * FFmpeg's is for audio, unless the user chose a level with {@code OPENCV_LOG_LEVEL}. The preset maps no
+     * function for it: {@code cv::utils::logging::setLogLevel} is looked up by its symbol and called through
+     * libtessera; where it is not found (another OpenCV build), the log stays as it is.
+     */
+    private static void quietOpenCvLog() {
+        if (System.getenv("OPENCV_LOG_LEVEL") != null) {
+            return;
+        }
+        Loader.load(opencv_imgcodecs.class);
+        Pointer setLogLevel = Loader.addressof("_ZN2cv5utils7logging11setLogLevelENS1_8LogLevelE");
+        if (setLogLevel != null && !setLogLevel.isNull()) {
+            TesseraNative.tsr_call_int_int(setLogLevel.address(), 0); // cv::utils::logging::LOG_LEVEL_SILENT
+        }
     }
 
     public long maxPixels() {

@@ -144,11 +144,15 @@ public final class Idx {
                 throw new IOException(name + ": IDX array " + Arrays.toString(dims) + " has too many elements");
             }
         }
-        byte[] bytes = new byte[Math.toIntExact(n * type.size)];
-        int got = in.readNBytes(bytes, 0, bytes.length);
-        if (got != bytes.length) {
-            throw new IOException(name + ": IDX " + type + " array " + Arrays.toString(dims) + " needs " + bytes.length
-                    + " bytes of data, the file has " + got);
+        if (n * type.size > Integer.MAX_VALUE - 8) {
+            throw new IOException(name + ": IDX " + type + " array " + Arrays.toString(dims) + " needs " + n * type.size
+                    + " bytes, more than one Java array holds");
+        }
+        int need = (int) (n * type.size);
+        byte[] bytes = in.readNBytes(need); // grows with what the file holds: a lying header allocates nothing large
+        if (bytes.length != need) {
+            throw new IOException(name + ": IDX " + type + " array " + Arrays.toString(dims) + " needs " + need
+                    + " bytes of data, the file has " + bytes.length);
         }
         if (in.read() != -1) {
             throw new IOException(name + ": trailing bytes after the IDX " + type + " array " + Arrays.toString(dims));

@@ -124,9 +124,11 @@ public final class Npy {
         }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
         long n = 1;
-        for (long v : shape) n = Math.multiplyExact(n, v);
+        for (long v : shape) {
+            n = v == 0 || n <= Long.MAX_VALUE / 8 / v ? n * v : Long.MAX_VALUE / 8;
+        }
         int dataStart = start + headerLen;
-        long need = Math.multiplyExact(n, (long) dt.size);
+        long need = n * dt.size;
         if (bytes.length - dataStart != need) {
             throw new IOException(name + ": shape " + Arrays.toString(shape) + " of " + dt.descr + " needs " + need
                     + " data bytes, file has " + (bytes.length - dataStart));

@@ -87,4 +87,44 @@ class ImageEdgeCasesTest {
         assertEquals(List.of(56, 84), List.of(clip.height(), clip.width()));
         assertArrayEquals(se.chw(), clip.chw());
     }
+
+    /**
+     * A damaged image is an exception and nothing else: OpenCV's own log (libpng's "PNG input buffer is incomplete",
+     * libtiff's warnings), which it writes to the process's stderr where no Java stream can catch it, is off
+     * (ImageDecoder.quietOpenCvLog). Checked in a child JVM, whose whole stderr must stay empty.
+     */
+    @Test
+    void damagedImagesWriteNothingToStderr() throws Exception {
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+                DecodeDamaged.class.getName(), ImageTest.fixture("small.png").toString(),
+                ImageTest.fixture("small.tiff").toString());
+        pb.environment().remove("OPENCV_LOG_LEVEL");
+        Process p = pb.start();
+        byte[] err = p.getErrorStream().readAllBytes();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out + new String(err, java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals(List.of("refused: cannot decode image truncated.png: truncated or corrupt PNG data",
+                "refused: cannot decode image damaged.tiff: truncated or corrupt TIFF data"), out.lines().toList());
+        assertEquals("", new String(err, java.nio.charset.StandardCharsets.UTF_8), "stderr of the decodes");
+    }
+
+    /** The child JVM of {@link #damagedImagesWriteNothingToStderr}: a cut PNG and a TIFF with a zeroed directory. */
+    public static final class DecodeDamaged {
+        public static void main(String[] a) throws Exception {
+            byte[] png = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(a[0]));
+            byte[] tiff = java.nio.file.Files.readAllBytes(java.nio.file.Path.of(a[1]));
+            java.util.Arrays.fill(tiff, 100, 140, (byte) 0);
+            ImageDecoder d = new ImageDecoder();
+            for (Object[] c : new Object[][] {{java.util.Arrays.copyOf(png, 1500), "truncated.png"},
+                {tiff, "damaged.tiff"}}) {
+                try {
+                    d.decode((byte[]) c[0], (String) c[1]);
+                    System.out.println("decoded " + c[1]);
+                } catch (IllegalArgumentException e) {
+                    System.out.println("refused: " + e.getMessage());
+                }
+            }
+        }
+    }
 }

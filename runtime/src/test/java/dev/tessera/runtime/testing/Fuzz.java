@@ -1,0 +1,189 @@
+package dev.tessera.runtime.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A small mutation fuzzer for the file readers: it takes valid files (seeds), damages them the ways files get damaged
+ * (bit flips, overwritten bytes and integers, truncation, deleted or repeated ranges, numbers in a text header
+ * changed) and hands each result to a reader. The reader may accept the file or refuse it; a refusal must be one of
+ * the documented exceptions ({@link IllegalArgumentException}, {@link IOException} or {@link UncheckedIOException})
+ * with a message. Anything else (a {@link NullPointerException}, an index out of bounds, a buffer underflow, an
+ * {@link OutOfMemoryError} from a size the header made up) is a reader bug, and a crash of native code ends the JVM.
+ *
+ * <p>Deterministic for a given seed ({@code -Dtessera.fuzz.seed} shifts it). The number of mutations per seed file is {@code -Dtessera.fuzz.iterations}
+ * (the tests' default is small enough for CI); inputs that break a reader are written to
+ * {@code target/fuzz-failures/} so that they can be replayed.
+ */
+public final class Fuzz {
+    /** What a reader does with one (possibly damaged) input. */
+    @FunctionalInterface
+    public interface Target {
+        void accept(byte[] input) throws Exception;
+    }
+
+    private static final long[] INTERESTING = {0, 1, -1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffffL,
+        0x80000000L, 0xffffffffL, 0x7fffffffffffffffL, Long.MIN_VALUE, 255, 256, 1 << 20, 1L << 31, 1L << 40};
+
+    private Fuzz() {
+    }
+
+    /** Mutations per seed: {@code -Dtessera.fuzz.iterations}, else {@code dflt}. */
+    public static int iterations(int dflt) {
+        return Integer.getInteger("tessera.fuzz.iterations", dflt);
+    }
+
+    /** One damaged copy of {@code seed} (one to three mutations stacked). */
+    public static byte[] mutate(byte[] seed, SplittableRandom r) {
+        byte[] b = seed.clone();
+        int n = 1 + r.nextInt(3);
+        for (int i = 0; i < n && b.length > 0; i++) {
+            b = mutateOnce(b, r);
+        }
+        return b;
+    }
+
+    private static int pos(byte[] b, SplittableRandom r) {
+        // half of the mutations land in the first 512 bytes, where the headers are
+        return r.nextBoolean() ? r.nextInt(Math.min(b.length, 512)) : r.nextInt(b.length);
+    }
+
+    private static byte[] mutateOnce(byte[] b, SplittableRandom r) {
+        switch (r.nextInt(8)) {
+            case 0 -> { // bit flips
+                for (int k = 1 + r.nextInt(4); k > 0; k--) {
+                    int p = pos(b, r);
+                    b[p] ^= (byte) (1 << r.nextInt(8));
+                }
+                return b;
+            }
+            case 1 -> { // one byte set to an edge value
+                b[pos(b, r)] = (byte) INTERESTING[r.nextInt(9)];
+                return b;
+            }
+            case 2 -> { // a little-endian 2/4/8-byte integer overwritten
+                int width = new int[] {2, 4, 8}[r.nextInt(3)];
+                if (b.length < width) {
+                    return b;
+                }
+                int p = Math.min(pos(b, r), b.length - width);
+                long v = r.nextInt(4) == 0 ? r.nextLong() : INTERESTING[r.nextInt(INTERESTING.length)];
+                for (int k = 0; k < width; k++) {
+                    b[p + k] = (byte) (v >>> (8 * (r.nextInt(4) == 0 ? width - 1 - k : k)));
+                }
+                return b;
+            }
+            case 3 -> { // truncated
+                return java.util.Arrays.copyOf(b, r.nextInt(b.length));
+            }
+            case 4 -> { // a range deleted
+                int p = pos(b, r);
+                int len = 1 + r.nextInt(Math.min(64, b.length - p));
+                byte[] out = new byte[b.length - len];
+                System.arraycopy(b, 0, out, 0, p);
+                System.arraycopy(b, p + len, out, p, b.length - p - len);
+                return out;
+            }
+            case 5 -> { // a range repeated
+                int p = pos(b, r);
+                int len = 1 + r.nextInt(Math.min(64, b.length - p));
+                byte[] out = new byte[b.length + len];
+                System.arraycopy(b, 0, out, 0, p + len);
+                System.arraycopy(b, p, out, p + len, b.length - p);
+                return out;
+            }
+            case 6 -> { // a number in a text header replaced
+                List<int[]> runs = digitRuns(b, Math.min(b.length, 4096));
+                if (runs.isEmpty()) {
+                    b[pos(b, r)] = (byte) r.nextInt(256);
+                    return b;
+                }
+                int[] run = runs.get(r.nextInt(runs.size()));
+                String[] repl = {"0", "-1", "1", "99999999999999999999", "4294967296", "2147483647", "-2147483649",
+                    "1e308", "3", "17", "1.5", "9223372036854775807"};
+                byte[] s = repl[r.nextInt(repl.length)].getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                byte[] out = new byte[b.length - (run[1] - run[0]) + s.length];
+                System.arraycopy(b, 0, out, 0, run[0]);
+                System.arraycopy(s, 0, out, run[0], s.length);
+                System.arraycopy(b, run[1], out, run[0] + s.length, b.length - run[1]);
+                return out;
+            }
+            default -> { // random bytes over a range
+                int p = pos(b, r);
+                int len = 1 + r.nextInt(Math.min(16, b.length - p));
+                for (int k = 0; k < len; k++) {
+                    b[p + k] = (byte) r.nextInt(256);
+                }
+                return b;
+            }
+        }
+    }
+
+    private static List<int[]> digitRuns(byte[] b, int limit) {
+        List<int[]> runs = new ArrayList<>();
+        for (int i = 0; i < limit; i++) {
+            if (b[i] >= '0' && b[i] <= '9') {
+                int j = i;
+                while (j < limit && b[j] >= '0' && b[j] <= '9') {
+                    j++;
+                }
+                runs.add(new int[] {i, j});
+                i = j;
+            }
+        }
+        return runs;
+    }
+
+    /** Whether {@code t} is an acceptable way for a reader to refuse a file. */
+    public static boolean isCleanRefusal(Throwable t) {
+        if (!(t instanceof IllegalArgumentException || t instanceof IOException || t instanceof UncheckedIOException)) {
+            return false;
+        }
+        String m = t.getMessage();
+        return m != null && !m.isBlank();
+    }
+
+    /**
+     * Runs {@code iterations} mutations of each seed through {@code target}; returns how many inputs were accepted.
+     * Throws {@link AssertionError} describing the first input that broke the reader (and saves it).
+     */
+    public static int run(String what, List<byte[]> seeds, int iterations, long seed, Target target) {
+        SplittableRandom r = new SplittableRandom(seed + 1_000_003L * Long.getLong("tessera.fuzz.seed", 0));
+        int accepted = 0;
+        for (int s = 0; s < seeds.size(); s++) {
+            for (int i = 0; i < iterations; i++) {
+                byte[] input = mutate(seeds.get(s), r);
+                try {
+                    target.accept(input);
+                    accepted++;
+                } catch (Throwable t) {
+                    if (!isCleanRefusal(t)) {
+                        Path saved = save(what, s, i, input);
+                        AssertionError e = new AssertionError(what + ": damaged seed " + s + " (mutation " + i
+                                + ", " + input.length + " bytes, saved as " + saved + ") was refused with "
+                                + t + " instead of a clear IllegalArgumentException or IOException", t);
+                        throw e;
+                    }
+                }
+            }
+        }
+        System.out.printf("fuzz %s: %d of %d damaged inputs accepted, the rest refused cleanly%n", what, accepted,
+                seeds.size() * iterations);
+        return accepted;
+    }
+
+    private static Path save(String what, int seed, int iteration, byte[] input) {
+        try {
+            Path dir = Files.createDirectories(Path.of("target", "fuzz-failures"));
+            return Files.write(dir.resolve(what.replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + seed + "-" + iteration
+                    + ".bin"), input);
+        } catch (IOException e) {
+            return Path.of("(not saved: " + e.getMessage() + ")");
+        }
+    }
+}
