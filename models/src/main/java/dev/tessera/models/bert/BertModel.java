@@ -167,8 +167,9 @@ public final class BertModel implements AutoCloseable {
         this.posEmb = w.take("embeddings.position_embeddings.weight", cfg.maxPositions(), h);
         this.typeEmb = w.take("embeddings.token_type_embeddings.weight", cfg.typeVocabSize(), h);
         this.embLn = LayerNorm.take(w, "embeddings.LayerNorm", h, eps);
+        int count = w.layers("encoder.layer.", cfg.numLayers(), "num_hidden_layers");
         List<Layer> ls = new ArrayList<>();
-        for (int i = 0; i < cfg.numLayers(); i++) {
+        for (int i = 0; i < count; i++) {
             String p = "encoder.layer." + i + ".";
             Weights l = w.prefixed(p);
             // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass

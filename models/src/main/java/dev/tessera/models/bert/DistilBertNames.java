@@ -42,7 +42,9 @@ final class DistilBertNames {
                 "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias")) {
             toSource.put(e, prefix + e);
         }
-        for (int i = 0; i < cfg.numLayers(); i++) {
+        // the layers the checkpoint holds: a config.json count it lacks is reported by Weights.layers
+        int count = Math.max(0, Math.min(cfg.numLayers(), source.layersUnder(prefix + "transformer.layer.")));
+        for (int i = 0; i < count; i++) {
             for (String[] p : LAYER) {
                 for (String kind : new String[] {".weight", ".bias"}) {
                     toSource.put("encoder.layer." + i + "." + p[0] + kind,

@@ -29,9 +29,9 @@ final class ClipEncoder {
         this.width = width;
         this.heads = heads;
         this.act = act;
-        layers = new Layer[count];
+        layers = new Layer[w.layers("encoder.layers.", count, "num_hidden_layers")];
         long d = width;
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < layers.length; i++) {
             Weights l = w.prefixed("encoder.layers." + i + ".");
             layers[i] = new Layer(LayerNorm.take(l, "layer_norm1", d, eps),
                     Linear.takeStacked(l, d, d, true, "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"),

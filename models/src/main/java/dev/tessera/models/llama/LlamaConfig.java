@@ -117,6 +117,9 @@ public record LlamaConfig(
         // missing keys take transformers' LlamaConfig defaults (LLaVA text_configs rely on them)
         int hidden = c.getInt("hidden_size", 4096);
         int heads = c.getInt("num_attention_heads", 32);
+        if (heads <= 0) {
+            throw new IllegalArgumentException(c + ": num_attention_heads must be positive, got " + heads);
+        }
         if (!c.has("head_dim") && hidden % heads != 0) {
             throw new IllegalArgumentException(c + ": hidden_size " + hidden + " is not a multiple of num_attention_heads "
                     + heads + " and head_dim is not given");

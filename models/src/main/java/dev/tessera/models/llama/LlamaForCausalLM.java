@@ -103,7 +103,7 @@ public final class LlamaForCausalLM implements AutoCloseable {
         long ff = cfg.intermediateSize();
         Weights m = w.prefixed(body);
         embed = m.take("embed_tokens.weight", cfg.vocabSize(), h);
-        layers = new Layer[cfg.numLayers()];
+        layers = new Layer[m.layers("layers.", cfg.numLayers(), "num_hidden_layers")];
         boolean qkvb = cfg.attentionBias();
         for (int i = 0; i < layers.length; i++) {
             Weights l = m.prefixed("layers." + i + ".");

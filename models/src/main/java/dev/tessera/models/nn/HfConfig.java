@@ -71,8 +71,13 @@ public final class HfConfig {
         return of(n, where + "." + key);
     }
 
+    /** An integer (12.0 counts as 12); a fraction or a value outside the int range is refused, not truncated. */
     public int getInt(String key) {
-        return (int) number(key).longValue();
+        JsonNode n = require(key);
+        if (!isWhole(n) || !n.canConvertToInt()) {
+            throw bad(key, "an integer", n);
+        }
+        return n.intValue();
     }
 
     public int getInt(String key, int dflt) {
@@ -80,7 +85,18 @@ public final class HfConfig {
     }
 
     public long getLong(String key, long dflt) {
-        return has(key) ? number(key).longValue() : dflt;
+        if (!has(key)) {
+            return dflt;
+        }
+        JsonNode n = root.get(key);
+        if (!isWhole(n) || !n.canConvertToLong()) {
+            throw bad(key, "an integer", n);
+        }
+        return n.longValue();
+    }
+
+    private static boolean isWhole(JsonNode n) {
+        return n.isIntegralNumber() || n.isFloatingPointNumber() && n.doubleValue() == Math.rint(n.doubleValue());
     }
 
     public double getDouble(String key) {
@@ -125,7 +141,7 @@ public final class HfConfig {
         }
         int[] out = new int[n.size()];
         for (int i = 0; i < out.length; i++) {
-            if (!n.get(i).isIntegralNumber()) {
+            if (!n.get(i).isIntegralNumber() || !n.get(i).canConvertToInt()) {
                 throw bad(key, "an array of integers", n);
             }
             out[i] = n.get(i).intValue();

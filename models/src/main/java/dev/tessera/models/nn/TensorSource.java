@@ -31,6 +31,25 @@ public interface TensorSource extends AutoCloseable {
     void close();
 
     /**
+     * How many consecutive layers the source holds under {@code prefix}: 1 + the largest N of the names
+     * {@code prefix + N + ".*"} (e.g. {@code "encoder.layer."}), 0 when none.
+     */
+    default int layersUnder(String prefix) {
+        int present = 0;
+        for (String n : names()) {
+            if (n.startsWith(prefix)) {
+                int dot = n.indexOf('.', prefix.length());
+                String idx = dot < 0 ? "" : n.substring(prefix.length(), dot);
+                if (!idx.isEmpty() && idx.length() < 10 && idx.chars().allMatch(Character::isDigit)) {
+                    present = Math.max(present, Integer.parseInt(idx) + 1);
+                }
+            }
+        }
+        return present;
+    }
+
+
+    /**
      * Tensors held in memory (e.g. ONNX initializers renamed to the architecture's names); {@link #load} returns
      * a copy, so the map's tensors stay owned by the caller.
      */

@@ -32,6 +32,7 @@ public final class Weights {
         final Set<String> taken = new TreeSet<>();
         final List<String> missing = new ArrayList<>();
         final List<String> badShape = new ArrayList<>();
+        final List<String> badCount = new ArrayList<>();
         final Map<String, Tensor> loaded = new LinkedHashMap<>();
         final Map<String, Integer> handedOut = new java.util.HashMap<>();
         Predicate<String> ignoreExtra = n -> false;
@@ -87,6 +88,26 @@ public final class Weights {
     }
 
     /**
+     * How many layers to build for a count from config.json: {@code configured} when the source holds layers
+     * {@code 0 .. configured - 1} under {@code layerPrefix} (relative to this view's prefix, e.g.
+     * {@code "encoder.layer."}, names {@code encoder.layer.N.*}), else the layers it holds, with the difference
+     * recorded for {@link #finish()} ("config.json gives num_hidden_layers = 24, the checkpoint holds 12 layers"):
+     * one line instead of one "missing" name per tensor, and never an array sized by a damaged count.
+     *
+     * @param key the config key, for the message (e.g. {@code "num_hidden_layers"})
+     */
+    public int layers(String layerPrefix, int configured, String key) {
+        String p = prefix + layerPrefix;
+        int present = source.layersUnder(p);
+        if (configured >= 0 && configured <= present) {
+            return configured;
+        }
+        shared.badCount.add("config.json gives " + key + " = " + configured + ", the checkpoint holds " + present
+                + " layer" + (present == 1 ? "" : "s") + " (" + p + "N.*)");
+        return Math.max(0, Math.min(configured, present));
+    }
+
+    /**
      * The parameter {@code name} (relative to the prefix), checked against {@code shape} when one is given.
      * Returns null when it is missing or misshapen; the problem is reported by {@link #finish()}.
      */
@@ -123,10 +144,13 @@ public final class Weights {
     public void finish() {
         List<String> unexpected = source.names().stream()
                 .filter(n -> !shared.taken.contains(n) && !shared.ignoreExtra.test(n)).sorted().toList();
-        if (shared.missing.isEmpty() && shared.badShape.isEmpty() && unexpected.isEmpty()) {
+        if (shared.badCount.isEmpty() && shared.missing.isEmpty() && shared.badShape.isEmpty() && unexpected.isEmpty()) {
             return;
         }
         StringBuilder sb = new StringBuilder(source.describe()).append(": checkpoint does not match the model");
+        for (String c : shared.badCount) {
+            sb.append("; ").append(c);
+        }
         if (!shared.missing.isEmpty()) {
             sb.append("; ").append(shared.missing.size()).append(" missing: ").append(shared.missing);
         }

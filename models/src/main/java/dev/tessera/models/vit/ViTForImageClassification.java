@@ -56,7 +56,7 @@ public final class ViTForImageClassification implements AutoCloseable {
         pos = w.take("embeddings.position_embeddings", 1, cfg.numPatches() + 1L, d);
         patchWeight = w.take("embeddings.patch_embeddings.projection.weight", d, cfg.numChannels(), p, p);
         patchBias = w.take("embeddings.patch_embeddings.projection.bias", d);
-        layers = new Layer[cfg.numLayers()];
+        layers = new Layer[w.layers("encoder.layer.", cfg.numLayers(), "num_hidden_layers")];
         double eps = cfg.layerNormEps();
         long m = cfg.intermediateSize();
         for (int i = 0; i < layers.length; i++) {

@@ -75,7 +75,7 @@ public final class WhisperModel implements AutoCloseable {
         conv2W = e.take("conv2.weight", d, d, 3);
         conv2B = e.take("conv2.bias", d);
         encPos = e.take("embed_positions.weight", cfg.maxSourcePositions(), d);
-        enc = new EncLayer[cfg.encoderLayers()];
+        enc = new EncLayer[e.layers("layers.", cfg.encoderLayers(), "encoder_layers")];
         for (int i = 0; i < enc.length; i++) {
             Weights l = e.prefixed("layers." + i + ".");
             enc[i] = new EncLayer(LayerNorm.take(l, "self_attn_layer_norm", d, LN_EPS), Attn.take(l, "self_attn", d),
@@ -92,7 +92,7 @@ public final class WhisperModel implements AutoCloseable {
         if (logitsPacked != null) {
             dw.own("embed_tokens.weight#packed", logitsPacked.buffer());
         }
-        dec = new DecLayer[cfg.decoderLayers()];
+        dec = new DecLayer[dw.layers("layers.", cfg.decoderLayers(), "decoder_layers")];
         for (int i = 0; i < dec.length; i++) {
             Weights l = dw.prefixed("layers." + i + ".");
             dec[i] = new DecLayer(LayerNorm.take(l, "self_attn_layer_norm", d, LN_EPS), Attn.take(l, "self_attn", d),

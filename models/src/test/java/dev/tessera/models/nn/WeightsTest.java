@@ -147,7 +147,7 @@ class WeightsTest {
         assertEquals(1, c.child("vision_config").getInt("a"));
         assertEquals("cat", c.getStringMap("id2label").get("0"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> c.getInt("bad"));
-        assertTrue(e.getMessage().contains("\"bad\" must be a number"), e.getMessage());
+        assertTrue(e.getMessage().contains("\"bad\" must be an integer"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> c.getInt("num_heads"));
         assertTrue(e.getMessage().contains("missing required key \"num_heads\""), e.getMessage());
     }

@@ -86,6 +86,7 @@ class ViTParityTest {
                 .replace("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3"));
         Files.copy(dir.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
         e = assertThrows(IllegalArgumentException.class, () -> ViTForImageClassification.load(tmp, Device.CPU, null));
-        assertTrue(e.getMessage().contains("encoder.layer.2"), e.getMessage());
+        assertTrue(e.getMessage().contains("num_hidden_layers = 3, the checkpoint holds 2 layers (vit.encoder.layer.N.*)"),
+                e.getMessage());
     }
 }

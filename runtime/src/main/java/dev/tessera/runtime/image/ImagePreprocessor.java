@@ -40,29 +40,27 @@ public final class ImagePreprocessor {
             ImageDecoder decoder) {
         this.decoder = decoder;
         JsonNode size = c.get("size");
-        if (size != null && size.isInt() && intSizeIsShortestEdge(c)) {
-            shortestEdge = size.intValue();
-            resizeH = resizeW = -1;
-        } else if (size != null && size.isInt()) {
-            shortestEdge = -1;
-            resizeH = resizeW = size.intValue();
+        if (size != null && size.isNumber()) {
+            int side = side(size, "size", where);
+            shortestEdge = intSizeIsShortestEdge(c) ? side : -1;
+            resizeH = resizeW = intSizeIsShortestEdge(c) ? -1 : side;
         } else if (size != null && size.has("shortest_edge")) {
-            shortestEdge = size.get("shortest_edge").intValue();
+            shortestEdge = side(size.get("shortest_edge"), "size.shortest_edge", where);
             resizeH = resizeW = -1;
         } else if (size != null && size.has("height")) {
             shortestEdge = -1;
-            resizeH = size.path("height").asInt(-1);
-            resizeW = size.path("width").asInt(-1);
+            resizeH = side(size.get("height"), "size.height", where);
+            resizeW = side(size.get("width"), "size.width", where);
         } else {
             shortestEdge = -1;
             resizeH = resizeW = defaultSize;
         }
         JsonNode crop = c.get("crop_size");
-        if (crop != null && crop.isInt()) {
-            cropH = cropW = crop.intValue();
+        if (crop != null && crop.isNumber()) {
+            cropH = cropW = side(crop, "crop_size", where);
         } else if (crop != null && crop.isObject()) {
-            cropH = crop.path("height").asInt(defaultSize);
-            cropW = crop.path("width").asInt(defaultSize);
+            cropH = crop.has("height") ? side(crop.get("height"), "crop_size.height", where) : defaultSize;
+            cropW = crop.has("width") ? side(crop.get("width"), "crop_size.width", where) : defaultSize;
         } else {
             cropH = cropW = defaultSize;
         }
@@ -102,10 +100,30 @@ public final class ImagePreprocessor {
         return type.contains("CLIP") || type.contains("Llava") || type.contains("LLaVA");
     }
 
+    /** The longest side a size or crop size may name. */
+    static final int MAX_SIDE = 1 << 16;
+
+    /** A size, shortest edge or crop side: an integer in [1, {@link #MAX_SIDE}] (12.0 counts as 12). */
+    private static int side(JsonNode n, String key, String where) {
+        if (n == null || !n.isNumber() || !n.canConvertToInt()
+                || (n.isFloatingPointNumber() && n.doubleValue() != Math.rint(n.doubleValue())) || n.intValue() < 1
+                || n.intValue() > MAX_SIDE) {
+            throw new IllegalArgumentException(where + ": " + key + " must be an integer in [1, " + MAX_SIDE
+                    + "], found " + n);
+        }
+        return n.intValue();
+    }
+
+    /** image_mean / image_std: one number, or an array of one or three numbers. */
     private static double[] doubles(JsonNode c, String key, double[] dflt) {
         JsonNode n = c.get(key);
         if (n == null || n.isNull()) {
             return dflt.clone();
+        }
+        if (!(n.isNumber() || n.isArray() && (n.size() == 1 || n.size() == 3)
+                && java.util.stream.StreamSupport.stream(n.spliterator(), false).allMatch(JsonNode::isNumber))) {
+            throw new IllegalArgumentException("preprocessor_config: " + key
+                    + " must be a number or an array of 1 or 3 numbers, found " + n);
         }
         double[] out = new double[3];
         for (int i = 0; i < 3; i++) {
@@ -216,6 +234,11 @@ public final class ImagePreprocessor {
         }
         int oh = doCrop ? cropH : nh;
         int ow = doCrop ? cropW : nw;
+        if ((long) nh * nw > decoder.maxPixels() || (long) oh * ow > decoder.maxPixels()) {
+            throw new IllegalArgumentException("preprocessing a " + w + "x" + h + " image resizes it to " + nw + "x" + nh
+                    + (doCrop ? " and crops " + ow + "x" + oh : "") + ": more than the limit of "
+                    + decoder.maxPixels() + " pixels");
+        }
         // transformers' center_crop: top = (h - crop_h) // 2 (floor, also when padding)
         int top = Math.floorDiv(nh - oh, 2);
         int left = Math.floorDiv(nw - ow, 2);

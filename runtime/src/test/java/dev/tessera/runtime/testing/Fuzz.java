@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
  *
  * <p>Deterministic for a given seed ({@code -Dtessera.fuzz.seed} shifts it). The number of mutations per seed file is {@code -Dtessera.fuzz.iterations}
  * (the tests' default is small enough for CI); inputs that break a reader are written to
- * {@code target/fuzz-failures/} so that they can be replayed.
+ * {@code target/fuzz-failures/} so that they can be replayed ({@code -Dtessera.fuzz.keepLast=true} also keeps the input
+ * in progress, for a crash that ends the JVM).
  */
 public final class Fuzz {
     /** What a reader does with one (possibly damaged) input. */
@@ -46,6 +47,60 @@ public final class Fuzz {
             b = mutateOnce(b, r);
         }
         return b;
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final String[] JSON_VALUES = {"0", "-1", "1", "2", "3", "1.5", "-0.5", "1e308", "-1e308",
+        "2147483647", "2147483648", "-2147483648", "99999999999999999999", "65536", "\"\"", "\"x\"",
+        "\"gelu\"", "null", "true", "false", "[]", "{}", "[0]", "[-1, 2]", "{\"0\": \"a\"}"};
+
+    /**
+     * One damaged copy of a JSON {@code seed} that is still JSON: a value somewhere in the tree replaced by another
+     * kind or an edge number, or a key removed (what a hand-edited or generated config gets wrong); half of the time
+     * a byte-level {@link #mutate} instead.
+     */
+    public static byte[] mutateJson(byte[] seed, SplittableRandom r) {
+        if (r.nextBoolean()) {
+            return mutate(seed, r);
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode root = JSON.readTree(seed);
+            List<com.fasterxml.jackson.databind.JsonNode> containers = new ArrayList<>();
+            collect(root, containers);
+            for (int k = 1 + r.nextInt(2); k > 0; k--) {
+                com.fasterxml.jackson.databind.JsonNode c = containers.get(r.nextInt(containers.size()));
+                com.fasterxml.jackson.databind.JsonNode v = JSON.readTree(JSON_VALUES[r.nextInt(JSON_VALUES.length)]);
+                if (c instanceof com.fasterxml.jackson.databind.node.ObjectNode o && o.size() > 0) {
+                    List<String> keys = new ArrayList<>();
+                    o.fieldNames().forEachRemaining(keys::add);
+                    String key = keys.get(r.nextInt(keys.size()));
+                    if (r.nextInt(5) == 0) {
+                        o.remove(key);
+                    } else {
+                        o.set(key, v);
+                    }
+                } else if (c instanceof com.fasterxml.jackson.databind.node.ArrayNode a && a.size() > 0) {
+                    int i = r.nextInt(a.size());
+                    if (r.nextInt(5) == 0) {
+                        a.remove(i);
+                    } else {
+                        a.set(i, v);
+                    }
+                }
+            }
+            return JSON.writeValueAsBytes(root);
+        } catch (IOException e) {
+            return mutate(seed, r);
+        }
+    }
+
+    private static void collect(com.fasterxml.jackson.databind.JsonNode n,
+            List<com.fasterxml.jackson.databind.JsonNode> out) {
+        if (n.isContainerNode()) {
+            out.add(n);
+            n.elements().forEachRemaining(c -> collect(c, out));
+        }
     }
 
     private static int pos(byte[] b, SplittableRandom r) {
@@ -153,11 +208,24 @@ public final class Fuzz {
      * Throws {@link AssertionError} describing the first input that broke the reader (and saves it).
      */
     public static int run(String what, List<byte[]> seeds, int iterations, long seed, Target target) {
+        return run(what, seeds, iterations, seed, Fuzz::mutate, target);
+    }
+
+    /** {@link #run} with {@link #mutateJson}: for JSON files (configs, tokenizers, headers). */
+    public static int runJson(String what, List<byte[]> seeds, int iterations, long seed, Target target) {
+        return run(what, seeds, iterations, seed, Fuzz::mutateJson, target);
+    }
+
+    private static int run(String what, List<byte[]> seeds, int iterations, long seed,
+            java.util.function.BiFunction<byte[], SplittableRandom, byte[]> mutator, Target target) {
         SplittableRandom r = new SplittableRandom(seed + 1_000_003L * Long.getLong("tessera.fuzz.seed", 0));
         int accepted = 0;
         for (int s = 0; s < seeds.size(); s++) {
             for (int i = 0; i < iterations; i++) {
-                byte[] input = mutate(seeds.get(s), r);
+                byte[] input = mutator.apply(seeds.get(s), r);
+                if (Boolean.getBoolean("tessera.fuzz.keepLast")) { // the input that crashed the JVM, if one does
+                    save(what, s, -1, input);
+                }
                 try {
                     target.accept(input);
                     accepted++;
@@ -180,8 +248,8 @@ public final class Fuzz {
     private static Path save(String what, int seed, int iteration, byte[] input) {
         try {
             Path dir = Files.createDirectories(Path.of("target", "fuzz-failures"));
-            return Files.write(dir.resolve(what.replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + seed + "-" + iteration
-                    + ".bin"), input);
+            return Files.write(dir.resolve(what.replaceAll("[^A-Za-z0-9_.-]", "_") + "-" + seed + "-"
+                    + (iteration < 0 ? "last" : iteration) + ".bin"), input);
         } catch (IOException e) {
             return Path.of("(not saved: " + e.getMessage() + ")");
         }
