@@ -131,7 +131,8 @@ final class EmbedCommand implements Callable<Integer> {
         try {
             return "clip".equals(new com.fasterxml.jackson.databind.ObjectMapper().readTree(cfg.toFile()).path("model_type").asText());
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read " + cfg + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read " + cfg + ": " + dev.tessera.runtime.io.JsonFiles.describe(e),
+                    e);
         }
     }
 }

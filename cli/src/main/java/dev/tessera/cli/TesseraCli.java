@@ -53,7 +53,8 @@ public final class TesseraCli implements Runnable {
      * is just the path) gets one, so "cannot write x/y.npy: x/y.npy" says why.
      */
     static String message(Throwable ex) {
-        String m = String.valueOf(ex.getMessage());
+        // one line whatever the message holds (a library's message may quote a multi-line source)
+        String m = dev.tessera.runtime.io.JsonFiles.oneLine(String.valueOf(ex.getMessage()));
         for (Throwable c = ex.getCause(); c != null; c = c.getCause()) {
             if (c instanceof java.nio.file.FileSystemException f && f.getReason() == null) {
                 if (f instanceof java.nio.file.NoSuchFileException) {

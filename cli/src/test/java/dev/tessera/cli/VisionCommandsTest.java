@@ -123,7 +123,24 @@ class VisionCommandsTest {
         Files.createDirectories(tmp.resolve("empty-folder"));
         Path bad = tmp.resolve("bad.npy");
         Npy.writeFloats(bad, new float[12], 1, 12);
+        // malformed JSON files: Jackson's messages carry a second " at [Source: ...]" line
+        Path badConfig = Files.createDirectories(tmp.resolve("bad-config"));
+        Path badPre = Files.createDirectories(tmp.resolve("bad-preprocessor"));
+        Path badTok = Files.createDirectories(tmp.resolve("bad-tokenizer"));
+        for (String f : new String[] {"config.json", "model.safetensors"}) {
+            Files.copy(VIT.resolve(f), badPre.resolve(f));
+        }
+        for (String f : new String[] {"config.json", "model.safetensors"}) {
+            Files.copy(CLIP.resolve(f), badTok.resolve(f));
+        }
+        Files.copy(VIT.resolve("model.safetensors"), badConfig.resolve("model.safetensors"));
+        Files.writeString(badConfig.resolve("config.json"), "{\"model_type\": \"vit\", \"hidden_size\": 64,\n");
+        Files.writeString(badPre.resolve("preprocessor_config.json"), "{\"size\": {\"height\": 32,, \"width\": 32}}");
+        Files.writeString(badTok.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}");
         String[][] cases = {
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", badConfig.toString()},
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", badPre.toString()},
+            {"clip", IMAGES.resolve("one.png").toString(), "--model", badTok.toString(), "--labels", "a,b"},
             {"classify", IMAGES.resolve("empty.png").toString(), "--model", VIT.toString()},
             {"classify", IMAGES.resolve("text.png").toString(), "--model", VIT.toString()},
             {"classify", IMAGES.resolve("truncated.png").toString(), "--model", VIT.toString()},

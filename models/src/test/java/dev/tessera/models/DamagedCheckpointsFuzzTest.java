@@ -245,15 +245,17 @@ class DamagedCheckpointsFuzzTest {
                 "{\"size\": {\"height\": 32, \"width\": 32}, \"resample\": 2, \"image_mean\": 0.5, \"image_std\": 0.5}",
                 "{\"size\": 32, \"feature_extractor_type\": \"ViTFeatureExtractor\", \"do_normalize\": false}")
                 .map(s -> s.getBytes(StandardCharsets.UTF_8)).toList();
-        ObjectMapper json = new ObjectMapper();
         byte[] rgb = new byte[45 * 30 * 3];
         for (int i = 0; i < rgb.length; i++) {
             rgb[i] = (byte) (i * 7);
         }
         RgbImage image = new RgbImage(45, 30, rgb);
+        Path pp = dir.resolve("preprocessor");
         Fuzz.runJson("preprocessor", seeds, Fuzz.iterations(200), 18, in -> {
-            ImagePreprocessor p = ImagePreprocessor.of(json.readTree(in), 32, ImagePreprocessor.HALF,
-                    ImagePreprocessor.HALF);
+            Files.createDirectories(pp);
+            Files.write(pp.resolve("preprocessor_config.json"), in);
+            ImagePreprocessor p = ImagePreprocessor.load(pp, 32, ImagePreprocessor.HALF, ImagePreprocessor.HALF,
+                    new dev.tessera.runtime.image.ImageDecoder());
             ImagePreprocessor.Result r = p.process(image);
             assertEquals(3L * r.height() * r.width(), r.chw().length, "3 planes");
         });

@@ -1,5 +1,6 @@
 package dev.tessera.models.bert;
 
+import dev.tessera.runtime.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.models.nn.HfConfig;
@@ -76,7 +77,7 @@ public enum Pooling {
         try {
             list = new ObjectMapper().readTree(modules.toFile());
         } catch (IOException e) {
-            throw new IllegalArgumentException(modules + ": not valid JSON: " + e.getMessage(), e);
+            throw new IllegalArgumentException(modules + ": not valid JSON: " + JsonFiles.describe(e), e);
         }
         if (list == null || !list.isArray()) {
             throw new IllegalArgumentException(modules + ": expected a JSON array of modules");

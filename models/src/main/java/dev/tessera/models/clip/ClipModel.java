@@ -199,7 +199,8 @@ public final class ClipModel implements AutoCloseable {
             c = Files.isRegularFile(f) ? (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(f.toFile())
                     : om.createObjectNode();
         } catch (java.io.IOException | ClassCastException e) {
-            throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(f + ": " + (e instanceof java.io.IOException io
+                    ? dev.tessera.runtime.io.JsonFiles.describe(io) : e.getMessage()), e);
         }
         if (!c.has("size")) {
             c.putObject("size").put("shortest_edge", imageSize);

@@ -1,5 +1,6 @@
 package dev.tessera.models.llama;
 
+import dev.tessera.runtime.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
@@ -132,7 +133,8 @@ public final class ChatTemplate {
                 tpl = templateOf(JSON.readTree(json.toFile()).get("chat_template"), json);
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read the chat template in " + dir + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read the chat template in " + dir + ": " + JsonFiles.describe(e),
+                    e);
         }
         return tpl == null ? null : new ChatTemplate(tpl, specials);
     }

@@ -1,5 +1,6 @@
 package dev.tessera.models.nn;
 
+import dev.tessera.runtime.io.JsonFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -38,7 +39,7 @@ public final class HfConfig {
             }
             return new HfConfig(n, f.toString());
         } catch (IOException e) {
-            throw new IllegalArgumentException(f + ": not valid JSON: " + e.getMessage(), e);
+            throw new IllegalArgumentException(f + ": not valid JSON: " + JsonFiles.describe(e), e);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.tessera.models.text;
 
+import dev.tessera.runtime.io.JsonFiles;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -82,9 +83,7 @@ public final class Tokenizer implements AutoCloseable {
             }
             return JSON.writeValueAsBytes(tree);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("not a valid tokenizer.json: " + f + ": " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column "
-                            + e.getLocation().getColumnNr() + ")"), e);
+            throw new IllegalArgumentException("not a valid tokenizer.json: " + f + ": " + JsonFiles.describe(e), e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read tokenizer " + f + ": " + e.getMessage(), e);
         }

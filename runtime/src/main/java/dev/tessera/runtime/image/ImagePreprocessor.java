@@ -152,7 +152,7 @@ public final class ImagePreprocessor {
                 return new ImagePreprocessor(om.readTree(f.toFile()), f.toString(), imageSize, defaultMean,
                         defaultStd, decoder);
             } catch (IOException e) {
-                throw new IllegalArgumentException(f + ": " + e.getMessage(), e);
+                throw new IllegalArgumentException(f + ": " + dev.tessera.runtime.io.JsonFiles.describe(e), e);
             }
         }
         return new ImagePreprocessor(om.createObjectNode(), "defaults", imageSize, defaultMean, defaultStd, decoder);

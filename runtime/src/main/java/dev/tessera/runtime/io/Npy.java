@@ -92,20 +92,20 @@ public final class Npy {
         String header = new String(bytes, start, headerLen,
                 major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1).trim();
         if (!header.startsWith("{") || !header.endsWith("}")) {
-            throw new IOException(name + ": malformed .npy header " + header);
+            throw new IOException(name + ": malformed .npy header " + quote(header));
         }
         Matcher d = DESCR.matcher(header);
         Matcher o = ORDER.matcher(header);
         Matcher s = SHAPE.matcher(header);
         if (!d.find() || !o.find() || !s.find()) {
-            throw new IOException(name + ": .npy header lacks descr, fortran_order or shape: " + header);
+            throw new IOException(name + ": .npy header lacks descr, fortran_order or shape: " + quote(header));
         }
         DType dt = null;
         for (DType t : DType.values()) {
             if (t.descr.equals(d.group(1))) dt = t;
         }
         if (dt == null) {
-            throw new IOException(name + ": unsupported dtype '" + d.group(1) + "' (supported: <f4, <i4, <i8)");
+            throw new IOException(name + ": unsupported dtype '" + quote(d.group(1)) + "' (supported: <f4, <i4, <i8)");
         }
         if (o.group(1).equals("True")) {
             throw new IOException(name + ": Fortran-order arrays are not supported (save in C order)");
@@ -119,7 +119,7 @@ public final class Npy {
                 if (v < 0) throw new NumberFormatException();
                 dims.add(v);
             } catch (NumberFormatException e) {
-                throw new IOException(name + ": bad shape (" + s.group(1) + ")");
+                throw new IOException(name + ": bad shape (" + quote(s.group(1)) + ")");
             }
         }
         long[] shape = dims.stream().mapToLong(Long::longValue).toArray();
@@ -154,6 +154,16 @@ public final class Npy {
                 return new Array(dt, shape, null, null, a);
             }
         }
+    }
+
+    /** A header for an error message: one line, printable, at most 120 characters. */
+    private static String quote(String header) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < header.length() && sb.length() < 120; i++) {
+            char c = header.charAt(i);
+            sb.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\x%02x", (int) c & 0xff));
+        }
+        return sb.length() < header.length() ? sb + "..." : sb.toString();
     }
 
     public static void writeFloats(Path path, float[] data, long... shape) throws IOException {
