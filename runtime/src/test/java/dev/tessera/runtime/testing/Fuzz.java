@@ -15,6 +15,8 @@ import java.util.SplittableRandom;
  * the documented exceptions ({@link IllegalArgumentException}, {@link IOException} or {@link UncheckedIOException})
  * with a message of one line. Anything else (a {@link NullPointerException}, an index out of bounds, a buffer underflow, an
  * {@link OutOfMemoryError} from a size the header made up) is a reader bug, and a crash of native code ends the JVM.
+ * After every input, accepted or refused, the CPU tensors' native memory and the open file descriptors must be back
+ * where they were.
  *
  * <p>Deterministic for a given seed ({@code -Dtessera.fuzz.seed} shifts it). The number of mutations per seed file is {@code -Dtessera.fuzz.iterations}
  * (the tests' default is small enough for CI); inputs that break a reader are written to
@@ -220,29 +222,74 @@ public final class Fuzz {
             java.util.function.BiFunction<byte[], SplittableRandom, byte[]> mutator, Target target) {
         SplittableRandom r = new SplittableRandom(seed + 1_000_003L * Long.getLong("tessera.fuzz.seed", 0));
         int accepted = 0;
+        for (byte[] valid : seeds) { // first uses (libraries loaded, caches filled) before the baseline
+            try {
+                target.accept(valid);
+            } catch (Throwable t) {
+                if (!isCleanRefusal(t)) { // some seeds are files a reader refuses by design (a float64 WAV)
+                    throw new AssertionError(what + ": a seed file is refused with " + t, t);
+                }
+            }
+        }
+        long native0 = liveNativeBytes();
+        long fds0 = openFileDescriptors();
         for (int s = 0; s < seeds.size(); s++) {
             for (int i = 0; i < iterations; i++) {
                 byte[] input = mutator.apply(seeds.get(s), r);
                 if (Boolean.getBoolean("tessera.fuzz.keepLast")) { // the input that crashed the JVM, if one does
                     save(what, s, -1, input);
                 }
+                Throwable refusal = null;
                 try {
                     target.accept(input);
                     accepted++;
                 } catch (Throwable t) {
-                    if (!isCleanRefusal(t)) {
-                        Path saved = save(what, s, i, input);
-                        AssertionError e = new AssertionError(what + ": damaged seed " + s + " (mutation " + i
-                                + ", " + input.length + " bytes, saved as " + saved + ") was refused with "
-                                + t + " instead of a clear IllegalArgumentException or IOException", t);
-                        throw e;
-                    }
+                    refusal = t;
                 }
+                if (refusal != null && !isCleanRefusal(refusal)) {
+                    Path saved = save(what, s, i, input);
+                    throw new AssertionError(what + ": damaged seed " + s + " (mutation " + i + ", " + input.length
+                            + " bytes, saved as " + saved + ") was refused with " + refusal
+                            + " instead of a clear IllegalArgumentException or IOException", refusal);
+                }
+                checkNothingKept(what, s, i, input, native0, fds0);
             }
         }
         System.out.printf("fuzz %s: %d of %d damaged inputs accepted, the rest refused cleanly%n", what, accepted,
                 seeds.size() * iterations);
         return accepted;
+    }
+
+    /**
+     * After each input, accepted or refused, the native memory of CPU tensors and the open file descriptors are back
+     * where they were: a refused file frees what was loaded before the error and closes what was opened.
+     */
+    private static void checkNothingKept(String what, int s, int i, byte[] input, long native0, long fds0) {
+        long nativeNow = liveNativeBytes();
+        long fdsNow = openFileDescriptors();
+        // a descriptor or two opened once by the JVM or a library during the run is not a leak; one per input is
+        if (nativeNow != native0 || fdsNow > fds0 + FD_SLACK) {
+            Path saved = save(what, s, i, input);
+            throw new AssertionError(what + ": damaged seed " + s + " (mutation " + i + ", saved as " + saved
+                    + ") left " + (nativeNow - native0) + " bytes of CPU tensors and " + (fdsNow - fds0)
+                    + " file descriptors behind");
+        }
+    }
+
+    private static final int FD_SLACK = 8;
+
+    private static long liveNativeBytes() {
+        return dev.tessera.runtime.Backends.forType(dev.tessera.runtime.Device.Type.CPU)
+                .memoryStats(dev.tessera.runtime.Device.CPU).allocatedBytes();
+    }
+
+    /** Open file descriptors of this process (Linux); 0 where /proc/self/fd is not there (not checked). */
+    private static long openFileDescriptors() {
+        try (java.util.stream.Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        } catch (IOException | UncheckedIOException e) {
+            return 0;
+        }
     }
 
     private static Path save(String what, int seed, int iteration, byte[] input) {
