@@ -163,6 +163,9 @@ public final class Ops {
             throw new IllegalArgumentException(name + ": out must be a contiguous " + a.dtype() + Arrays.toString(shape)
                     + " on " + a.device() + ", got " + out.describe() + (out.isContiguous() ? "" : " (not contiguous)"));
         }
+        if (out.numel() == 0) {
+            return; // an empty result (a [n, 0] plus a [0] row): nothing to compute, no kernel to call
+        }
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
         try (Temps tmp = new Temps()) {

@@ -220,8 +220,8 @@ public final class CpuBackend implements Backend {
     public void binaryRow(BinaryOp op, Tensor x, Tensor row, Tensor out) {
         long cols = row.numel();
         try (F32 f = new F32()) {
-            NativeStatus.check(tsr_cpu_binary_row_f32(op.code(), f.in(x), f.in(row), f.out(out), x.numel() / cols,
-                    cols), "tsr_cpu_binary_row_f32");
+            NativeStatus.check(tsr_cpu_binary_row_f32(op.code(), f.in(x), f.in(row), f.out(out),
+                    cols == 0 ? 0 : x.numel() / cols, cols), "tsr_cpu_binary_row_f32");
             f.finish();
         }
     }

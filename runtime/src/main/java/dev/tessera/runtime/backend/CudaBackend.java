@@ -365,7 +365,7 @@ public final class CudaBackend implements Backend {
         long s = enter(x.device());
         long[] p = begin(s);
         NativeStatus.check(tsr_cuda_binary_row(op.code(), x.dtype().code(), x.address(), row.address(), out.address(),
-                x.numel() / cols, cols, s), "tsr_cuda_binary_row");
+                cols == 0 ? 0 : x.numel() / cols, cols, s), "tsr_cuda_binary_row");
         end(p, "binary row " + op);
     }
 
