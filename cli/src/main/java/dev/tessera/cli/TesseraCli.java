@@ -38,6 +38,15 @@ public final class TesseraCli implements Runnable {
     /** Runs the CLI and returns its exit code (for tests). */
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new TesseraCli());
+        // a mistyped command line: one error line naming the help to read (not the whole usage text)
+        cl.setParameterExceptionHandler((ex, given) -> {
+            CommandLine c = ex.getCommandLine();
+            String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                    ? "; did you mean " + String.join(" or ", u.getSuggestions()) + "?" : "";
+            c.getErr().println("error: " + message(ex) + hint + " (see '" + c.getCommandSpec().qualifiedName()
+                    + " --help')");
+            return c.getCommandSpec().exitCodeOnInvalidInput();
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             cmd.getErr().println("error: " + message(ex));
             if (Boolean.getBoolean("tessera.debug")) {

@@ -108,4 +108,18 @@ class InfoCommandTest {
         assertEquals(0, v.exitCode());
         assertTrue(v.out().startsWith("tessera "), v.out());
     }
+
+    /** A mistyped command line is one error line naming the help to read, not the whole usage text. */
+    @Test
+    void mistypedCommandLinesGiveOneLineAndTheHelpToRead() {
+        ChatCommandTest.assertOneLineErrors(new String[] {"classify", "x.png", "--model", "m", "--top", "abc"},
+                new String[] {"classify"}, new String[] {"clasify"}, new String[] {"embed", "--model", "m", "--txt", "a"},
+                new String[] {"logmel"}, new String[] {"dbm", "evl"});
+        ChatCommandTest.Run r = ChatCommandTest.run(null, "clasify", "a.png");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("did you mean classify") && r.err().contains("(see 'tessera --help')"), r.err());
+        r = ChatCommandTest.run(null, "classify", "x.png", "--model", "m", "--top", "abc");
+        assertTrue(r.err().strip().equals("error: Invalid value for option '--top': 'abc' is not an int"
+                + " (see 'tessera classify --help')"), r.err());
+    }
 }
