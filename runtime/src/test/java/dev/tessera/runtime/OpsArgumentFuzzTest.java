@@ -273,7 +273,7 @@ class OpsArgumentFuzzTest {
         boolean ours = t instanceof IndexOutOfBoundsException && t.getStackTrace().length > 0
                 && t.getStackTrace()[0].getClassName().startsWith("dev.tessera.");
         return (t instanceof IllegalArgumentException || t instanceof IllegalStateException || ours)
-                && t.getMessage() != null && !t.getMessage().isBlank() && t.getMessage().indexOf('\n') < 0;
+                && Fuzz.hasOneLineMessage(t);
     }
 
     /**

@@ -75,7 +75,7 @@ public final class HfConfig {
     /** An integer (12.0 counts as 12); a fraction or a value outside the int range is refused, not truncated. */
     public int getInt(String key) {
         JsonNode n = require(key);
-        if (!isWhole(n) || !n.canConvertToInt()) {
+        if (!JsonFiles.isWhole(n) || !n.canConvertToInt()) {
             throw bad(key, "an integer", n);
         }
         return n.intValue();
@@ -90,14 +90,10 @@ public final class HfConfig {
             return dflt;
         }
         JsonNode n = root.get(key);
-        if (!isWhole(n) || !n.canConvertToLong()) {
+        if (!JsonFiles.isWhole(n) || !n.canConvertToLong()) {
             throw bad(key, "an integer", n);
         }
         return n.longValue();
-    }
-
-    private static boolean isWhole(JsonNode n) {
-        return n.isIntegralNumber() || n.isFloatingPointNumber() && n.doubleValue() == Math.rint(n.doubleValue());
     }
 
     public double getDouble(String key) {

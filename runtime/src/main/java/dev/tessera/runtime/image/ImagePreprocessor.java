@@ -105,8 +105,7 @@ public final class ImagePreprocessor {
 
     /** A size, shortest edge or crop side: an integer in [1, {@link #MAX_SIDE}] (12.0 counts as 12). */
     private static int side(JsonNode n, String key, String where) {
-        if (n == null || !n.isNumber() || !n.canConvertToInt()
-                || (n.isFloatingPointNumber() && n.doubleValue() != Math.rint(n.doubleValue())) || n.intValue() < 1
+        if (!dev.tessera.runtime.io.JsonFiles.isWhole(n) || !n.canConvertToInt() || n.intValue() < 1
                 || n.intValue() > MAX_SIDE) {
             throw new IllegalArgumentException(where + ": " + key + " must be an integer in [1, " + MAX_SIDE
                     + "], found " + n);

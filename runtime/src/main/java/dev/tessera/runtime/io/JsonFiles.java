@@ -23,6 +23,12 @@ public final class JsonFiles {
         return oneLine(e.getMessage());
     }
 
+    /** Whether {@code n} is a whole number: an integer, or a float without a fraction (12.0 counts as 12). */
+    public static boolean isWhole(com.fasterxml.jackson.databind.JsonNode n) {
+        return n != null && (n.isIntegralNumber()
+                || n.isFloatingPointNumber() && n.doubleValue() == Math.rint(n.doubleValue()));
+    }
+
     /** {@code s} with its line breaks (and the indentation after them) turned into single spaces. */
     public static String oneLine(String s) {
         return s == null ? null : s.strip().replaceAll("\\s*\\R\\s*", " ");

@@ -201,8 +201,13 @@ public final class Fuzz {
         if (!(t instanceof IllegalArgumentException || t instanceof IOException || t instanceof UncheckedIOException)) {
             return false;
         }
+        return hasOneLineMessage(t);
+    }
+
+    /** Whether {@code t} says what is wrong in one non-blank line (the CLI shows it as its one error line). */
+    public static boolean hasOneLineMessage(Throwable t) {
         String m = t.getMessage();
-        return m != null && !m.isBlank() && m.indexOf('\n') < 0; // the CLI shows it as its one error line
+        return m != null && !m.isBlank() && m.indexOf('\n') < 0;
     }
 
     /**
