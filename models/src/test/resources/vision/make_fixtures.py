@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.models.vision_transformer import VisionTransformer
 
+import clip_reference
 from torchvision_vit import hf_state_dict
 
 torch.manual_seed(0)
@@ -75,62 +76,56 @@ def make_vit(name, image, patch, hidden, layers, heads, mlp, classes, batch, wsc
 
 
 # ---------------------------------------------------------------------------------------------------- CLIP
-def act_fn(name):
-    return {'quick_gelu': lambda x: x * torch.sigmoid(1.702 * x), 'gelu': F.gelu}[name]
-
-
-def layer(x, p, pre, heads, act, eps, causal):
-    n, s, d = x.shape
-    hd = d // heads
-    h = F.layer_norm(x, (d,), p[pre + 'layer_norm1.weight'], p[pre + 'layer_norm1.bias'], eps)
-    q = F.linear(h, p[pre + 'self_attn.q_proj.weight'], p[pre + 'self_attn.q_proj.bias']).view(n, s, heads, hd).transpose(1, 2)
-    k = F.linear(h, p[pre + 'self_attn.k_proj.weight'], p[pre + 'self_attn.k_proj.bias']).view(n, s, heads, hd).transpose(1, 2)
-    v = F.linear(h, p[pre + 'self_attn.v_proj.weight'], p[pre + 'self_attn.v_proj.bias']).view(n, s, heads, hd).transpose(1, 2)
-    a = (q @ k.transpose(-1, -2)) / hd ** 0.5
-    if causal:
-        a = a + torch.triu(torch.full((s, s), float('-inf'), dtype=x.dtype), 1)
-    o = (a.softmax(-1) @ v).transpose(1, 2).reshape(n, s, d)
-    x = x + F.linear(o, p[pre + 'self_attn.out_proj.weight'], p[pre + 'self_attn.out_proj.bias'])
-    h = F.layer_norm(x, (d,), p[pre + 'layer_norm2.weight'], p[pre + 'layer_norm2.bias'], eps)
-    h = F.linear(act_fn(act)(F.linear(h, p[pre + 'mlp.fc1.weight'], p[pre + 'mlp.fc1.bias'])), p[pre + 'mlp.fc2.weight'], p[pre + 'mlp.fc2.bias'])
-    return x + h
-
-
-def layer_params(p, pre, d, m):
+def layer_params(p, pre, d, m, s):
     for n in ['q_proj', 'k_proj', 'v_proj', 'out_proj']:
-        p[pre + 'self_attn.%s.weight' % n] = rnd(d, d, s=0.2)
-        p[pre + 'self_attn.%s.bias' % n] = rnd(d)
+        p[pre + 'self_attn.%s.weight' % n] = rnd(d, d, s=s['out' if n == 'out_proj' else 'qkv'])
+        p[pre + 'self_attn.%s.bias' % n] = rnd(d, s=s['bias'])
     for n in ['layer_norm1', 'layer_norm2']:
-        p[pre + n + '.weight'] = 1 + rnd(d)
-        p[pre + n + '.bias'] = rnd(d)
-    p[pre + 'mlp.fc1.weight'] = rnd(m, d, s=0.2)
-    p[pre + 'mlp.fc1.bias'] = rnd(m)
-    p[pre + 'mlp.fc2.weight'] = rnd(d, m, s=0.2)
-    p[pre + 'mlp.fc2.bias'] = rnd(d)
+        p[pre + n + '.weight'] = 1 + rnd(d, s=s['ln'])
+        p[pre + n + '.bias'] = rnd(d, s=s['ln'])
+    p[pre + 'mlp.fc1.weight'] = rnd(m, d, s=s['fc1'])
+    p[pre + 'mlp.fc1.bias'] = rnd(m, s=s['bias'])
+    p[pre + 'mlp.fc2.weight'] = rnd(d, m, s=s['fc2'])
+    p[pre + 'mlp.fc2.bias'] = rnd(d, s=s['bias'])
 
 
-def make_clip(name, v, t, proj, eos_token_id, texts):
+# standard deviations of the random weights: 'wide' (clip-a, clip-b) magnifies rounding through the layers; 'hf' is
+# the scale of a Hugging Face-initialised CLIPModel (initializer_range 0.02, factor 1: its _init_weights), where bf16
+# stays close (as vit-c for ViT)
+def wide_scales(d, layers):
+    return dict(qkv=0.2, out=0.2, fc1=0.2, fc2=0.2, bias=0.1, ln=0.1, patch=0.2, cls=0.5, pos=0.5, tok=0.5, proj=0.2)
+
+
+def hf_scales(d, layers):
+    attn = d ** -0.5 * (2 * layers) ** -0.5
+    return dict(qkv=attn, out=d ** -0.5, fc1=(2 * d) ** -0.5, fc2=attn, bias=0.02, ln=0.02, patch=0.02, cls=d ** -0.5,
+                pos=0.02, tok=0.02, proj=d ** -0.5)
+
+
+def make_clip(name, v, t, proj, eos_token_id, texts, scales=wide_scales):
     os.makedirs(name, exist_ok=True)
     p = {}
     dv, pv, sv = v['hidden_size'], v['patch_size'], v['image_size']
     npatch = (sv // pv) ** 2
-    p['vision_model.embeddings.patch_embedding.weight'] = rnd(dv, 3, pv, pv, s=0.2)
-    p['vision_model.embeddings.class_embedding'] = rnd(dv, s=0.5)
-    p['vision_model.embeddings.position_embedding.weight'] = rnd(npatch + 1, dv, s=0.5)
+    sv_ = scales(dv, v['num_hidden_layers'])
+    p['vision_model.embeddings.patch_embedding.weight'] = rnd(dv, 3, pv, pv, s=sv_['patch'])
+    p['vision_model.embeddings.class_embedding'] = rnd(dv, s=sv_['cls'])
+    p['vision_model.embeddings.position_embedding.weight'] = rnd(npatch + 1, dv, s=sv_['pos'])
     for n in ['pre_layrnorm', 'post_layernorm']:
-        p['vision_model.%s.weight' % n] = 1 + rnd(dv)
-        p['vision_model.%s.bias' % n] = rnd(dv)
+        p['vision_model.%s.weight' % n] = 1 + rnd(dv, s=sv_['ln'])
+        p['vision_model.%s.bias' % n] = rnd(dv, s=sv_['ln'])
     for i in range(v['num_hidden_layers']):
-        layer_params(p, 'vision_model.encoder.layers.%d.' % i, dv, v['intermediate_size'])
+        layer_params(p, 'vision_model.encoder.layers.%d.' % i, dv, v['intermediate_size'], sv_)
     dt = t['hidden_size']
-    p['text_model.embeddings.token_embedding.weight'] = rnd(t['vocab_size'], dt, s=0.5)
-    p['text_model.embeddings.position_embedding.weight'] = rnd(t['max_position_embeddings'], dt, s=0.5)
-    p['text_model.final_layer_norm.weight'] = 1 + rnd(dt)
-    p['text_model.final_layer_norm.bias'] = rnd(dt)
+    st = scales(dt, t['num_hidden_layers'])
+    p['text_model.embeddings.token_embedding.weight'] = rnd(t['vocab_size'], dt, s=st['tok'])
+    p['text_model.embeddings.position_embedding.weight'] = rnd(t['max_position_embeddings'], dt, s=st['pos'])
+    p['text_model.final_layer_norm.weight'] = 1 + rnd(dt, s=st['ln'])
+    p['text_model.final_layer_norm.bias'] = rnd(dt, s=st['ln'])
     for i in range(t['num_hidden_layers']):
-        layer_params(p, 'text_model.encoder.layers.%d.' % i, dt, t['intermediate_size'])
-    p['visual_projection.weight'] = rnd(proj, dv, s=0.2)
-    p['text_projection.weight'] = rnd(proj, dt, s=0.2)
+        layer_params(p, 'text_model.encoder.layers.%d.' % i, dt, t['intermediate_size'], st)
+    p['visual_projection.weight'] = rnd(proj, dv, s=sv_['proj'])
+    p['text_projection.weight'] = rnd(proj, dt, s=st['proj'])
     p['logit_scale'] = torch.tensor(2.6592)
     write_safetensors(os.path.join(name, 'model.safetensors'), p)
     t = dict(t, eos_token_id=eos_token_id)
@@ -139,30 +134,10 @@ def make_clip(name, v, t, proj, eos_token_id, texts):
     json.dump(cfg, open(os.path.join(name, 'config.json'), 'w'), indent=1)
 
     pd = {k: x.double() for k, x in p.items()}
-    eps = 1e-5
     px = torch.randn(2, 3, sv, sv)
     with torch.no_grad():
-        x = F.conv2d(px.double(), pd['vision_model.embeddings.patch_embedding.weight'], stride=pv).flatten(2).transpose(1, 2)
-        x = torch.cat([pd['vision_model.embeddings.class_embedding'].expand(2, 1, dv), x], 1)
-        x = x + pd['vision_model.embeddings.position_embedding.weight']
-        x = F.layer_norm(x, (dv,), pd['vision_model.pre_layrnorm.weight'], pd['vision_model.pre_layrnorm.bias'], eps)
-        states = [x]
-        for i in range(v['num_hidden_layers']):
-            x = layer(x, pd, 'vision_model.encoder.layers.%d.' % i, v['num_attention_heads'], v['hidden_act'], eps, False)
-            states.append(x)
-        pooled = F.layer_norm(x[:, 0], (dv,), pd['vision_model.post_layernorm.weight'], pd['vision_model.post_layernorm.bias'], eps)
-        img = F.linear(pooled, pd['visual_projection.weight'])
-        txt = []
-        for ids in texts:
-            ids_t = torch.tensor([ids])
-            s = len(ids)
-            h = pd['text_model.embeddings.token_embedding.weight'][ids_t] + pd['text_model.embeddings.position_embedding.weight'][:s]
-            for i in range(t['num_hidden_layers']):
-                h = layer(h, pd, 'text_model.encoder.layers.%d.' % i, t['num_attention_heads'], t['hidden_act'], eps, True)
-            h = F.layer_norm(h, (dt,), pd['text_model.final_layer_norm.weight'], pd['text_model.final_layer_norm.bias'], eps)
-            pos = int(np.argmax(ids)) if eos_token_id == 2 else ids.index(eos_token_id)
-            txt.append(F.linear(h[0, pos], pd['text_projection.weight']))
-        txt = torch.stack(txt)
+        img, states = clip_reference.image_embeds(pd, v, px.double())
+        txt = clip_reference.text_embeds(pd, t, texts, eos_token_id)
         ni, nt = img / img.norm(dim=-1, keepdim=True), txt / txt.norm(dim=-1, keepdim=True)
         logits = pd['logit_scale'].exp() * ni @ nt.T
     maxlen = max(len(i) for i in texts)
@@ -196,6 +171,15 @@ make_clip('clip-b',
 # above keep their random streams
 make_vit('vit-c', image=32, patch=8, hidden=48, layers=2, heads=4, mlp=96, classes=10, batch=3, wscale=0.02,
          bscale=0.02)
+# CLIP at a Hugging Face-initialised scale (the bf16 bound of CudaClipTest applies here as given; clip-a and clip-b's
+# wide weights magnify bf16 rounding for PyTorch's autocast too: bf16_reference.json)
+make_clip('clip-c',
+          dict(hidden_size=64, intermediate_size=160, num_hidden_layers=3, num_attention_heads=4, image_size=28,
+               patch_size=7, num_channels=3, layer_norm_eps=1e-5, hidden_act='quick_gelu'),
+          dict(vocab_size=77, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+               max_position_embeddings=9, layer_norm_eps=1e-5, hidden_act='gelu'),
+          proj=16, eos_token_id=76, texts=[[75, 3, 4, 76], [75, 76], [75, 10, 20, 30, 40, 50, 60, 70, 76]],
+          scales=hf_scales)
 print('ok')
 
 

@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * CLIP image/text embeddings, logits_per_image and a chosen vision hidden state vs the float64 torch reference of
- * src/test/resources/vision/make_fixtures.py on two random checkpoints (legacy argmax and eos_token_id pooling,
- * quick_gelu and gelu).
+ * src/test/resources/vision/make_fixtures.py on three random checkpoints (legacy argmax and eos_token_id pooling,
+ * quick_gelu and gelu, patch size 8 / 6 / 7; clip-c at a Hugging Face-initialised weight scale).
  */
 class ClipParityTest {
     static Path fixtureDir(String name) {
@@ -39,7 +39,7 @@ class ClipParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"clip-a", "clip-b"})
+    @ValueSource(strings = {"clip-a", "clip-b", "clip-c"})
     void embeddingsAndLogitsMatchReference(String name) throws Exception {
         Path dir = fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
@@ -68,7 +68,7 @@ class ClipParityTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"clip-a", "clip-b"})
+    @ValueSource(strings = {"clip-a", "clip-b", "clip-c"})
     void visionTowerAloneGivesHiddenStates(String name) throws Exception {
         Path dir = fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));

@@ -2,6 +2,8 @@ package dev.tessera.models.clip;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.models.Fixtures;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
@@ -12,15 +14,20 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * CLIP's image and text towers on CUDA vs the committed float64-PyTorch references of both fixtures
- * ({@link ClipParityTest}'s): F32 ≤ 1e-4 like the CPU; BF16 printed and held to 5e-2 (no PyTorch bf16 figure for
- * these fixtures yet). Skipped, with the backend's reason, where CUDA is unavailable.
+ * CLIP's image and text towers on CUDA vs the committed float64-PyTorch references of the fixtures
+ * ({@link ClipParityTest}'s): F32 ≤ 1e-4 like the CPU; BF16 ≤ 2e-2 (issue 4), or no worse than PyTorch's own
+ * {@code torch.autocast(bfloat16)} on the same weights and inputs where that is larger ({@code vision/bf16_reference.json},
+ * written by {@code bf16_reference.py}: 2.8e-3 to 1.1e-2 on these fixtures, so 2e-2 applies to all three). Skipped,
+ * with the backend's reason, where CUDA is unavailable.
  */
 class CudaClipTest {
     @ParameterizedTest
-    @ValueSource(strings = {"clip-a", "clip-b"})
+    @ValueSource(strings = {"clip-a", "clip-b", "clip-c"})
     void imageAndTextEmbeddingsOnCuda(String name) throws Exception {
         Device cuda = Fixtures.cudaOrSkip();
+        JsonNode torchBf16 = new ObjectMapper().readTree(Fixtures.resource("vision/bf16_reference.json").toFile()).get(name);
+        double imageBf16 = Math.max(2e-2, torchBf16.get("autocast_bf16_image_rel_err").asDouble());
+        double textBf16 = Math.max(2e-2, torchBf16.get("autocast_bf16_text_rel_err").asDouble());
         Path dir = ClipParityTest.fixtureDir(name);
         Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
         int[][] ids = ClipParityTest.ids(dir);
@@ -33,9 +40,10 @@ class CudaClipTest {
                 double ri = Fixtures.relErr(he.toFloatArray(), refImage);
                 double rt = Fixtures.relErr(ht.toFloatArray(), refText);
                 System.out.printf("cuda %s %s: image embeds rel err %.3g, text embeds rel err %.3g%n", name, dt, ri, rt);
-                double bound = dt == DType.F32 ? 1e-4 : 5e-2;
-                assertTrue(ri <= bound, name + " " + dt + " image embeds rel err " + ri);
-                assertTrue(rt <= bound, name + " " + dt + " text embeds rel err " + rt);
+                double bi = dt == DType.F32 ? 1e-4 : imageBf16;
+                double bt = dt == DType.F32 ? 1e-4 : textBf16;
+                assertTrue(ri <= bi, name + " " + dt + " image embeds rel err " + ri + " (bound " + bi + ")");
+                assertTrue(rt <= bt, name + " " + dt + " text embeds rel err " + rt + " (bound " + bt + ")");
             }
         }
     }
