@@ -244,12 +244,16 @@ public final class TranscribeCommand implements Callable<Integer> {
         Npy.Array arr = Npy.read(features);
         long[] shape = arr.shape();
         int mels = m.config().numMelBins();
-        long frames = shape[shape.length - 1];
         if (!((shape.length == 2 && shape[0] == mels) || (shape.length == 3 && shape[0] == 1 && shape[1] == mels))) {
-            throw new IllegalArgumentException(features + ": features must be float32 [" + mels + ", frames] or [1, " + mels
-                    + ", frames], got " + java.util.Arrays.toString(shape));
+            throw new IllegalArgumentException(features + ": features must be a float array [" + mels + ", frames] or [1, " + mels
+                    + ", frames], got shape " + java.util.Arrays.toString(shape));
+        }
+        if (arr.dtype() != Npy.DType.F32) {
+            throw new IllegalArgumentException(features + ": features must be a float array (float32; float16 and float64 "
+                    + "are converted), got " + arr.dtype() + " " + java.util.Arrays.toString(shape));
         }
         float[] data = arr.requireFloats();
+        long frames = shape[shape.length - 1];
         int want = m.config().melFrames();
         // Shorter features are padded to the window with their own minimum (the log floor of silence).
         float[] padded = new float[mels * want];

@@ -41,12 +41,13 @@ final class VisionInputs {
                     throw new IllegalArgumentException("cannot read " + p + ": " + e.getMessage(), e);
                 }
                 if (npy.shape().length != 4 || npy.shape()[0] <= 0 || npy.shape()[1] <= 0) {
-                    throw new IllegalArgumentException(p + ": pixels must be float32 [N, C, H, W], got shape "
+                    throw new IllegalArgumentException(p + ": pixels must be a float array [N, C, H, W], got shape "
                             + java.util.Arrays.toString(npy.shape()));
                 }
-                if (npy.dtype() != Npy.DType.F32) { // e.g. an int32 .npy
-                    throw new IllegalArgumentException(p + ": pixels must be float32 [N, C, H, W], got "
-                            + npy.dtype() + " " + java.util.Arrays.toString(npy.shape()));
+                if (npy.dtype() != Npy.DType.F32) { // an int32 / int64 .npy (float16 / float64 are read as float32)
+                    throw new IllegalArgumentException(p + ": pixels must be a float array [N, C, H, W] (float32; "
+                            + "float16 and float64 are converted), got " + npy.dtype() + " "
+                            + java.util.Arrays.toString(npy.shape()));
                 }
                 for (int i = 0; i < npy.shape()[0]; i++) {
                     names.add(p.getFileName() + "[" + i + "]");

@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -222,6 +223,18 @@ class TranscribeCommandTest {
         r = run("transcribe", "--features", g.toString(), "--model", model.toString());
         assertNotEquals(0, r.code());
         assertTrue(r.err().contains("[80, frames]"), r.err());
+        // a 0-d array (np.save of a scalar) once ran into an ArrayIndexOutOfBoundsException; int features are named
+        Path scalar = tmp.resolve("scalar.npy");
+        Npy.writeFloats(scalar, new float[] {1f});
+        Path ints = tmp.resolve("ints.npy");
+        Npy.writeInts(ints, new int[80 * 4], 80, 4);
+        for (Path p : new Path[] {scalar, ints}) {
+            r = run("transcribe", "--features", p.toString(), "--model", model.toString());
+            assertNotEquals(0, r.code());
+            List<String> errors = r.err().lines().filter(l -> l.startsWith("error: ")).toList();
+            assertTrue(errors.size() == 1 && errors.get(0).startsWith("error: " + p), r.err());
+        }
+        assertTrue(r.err().contains("got I32 [80, 4]"), r.err());
         r = run("transcribe", "--model", model.toString());
         assertNotEquals(0, r.code());
         r = run("transcribe", text.toString(), "--model", model.toString(), "--format", "doc");

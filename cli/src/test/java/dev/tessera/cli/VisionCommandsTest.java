@@ -64,6 +64,33 @@ class VisionCommandsTest {
         assertEquals(0, run("classify", VIT.resolve("pixels.npy").toString(), "--model", VIT.toString(), "--dtype", "f32",
                 "--batch", "1", "--logits-out", l32.toString()).code());
         assertArrayEquals(Npy.read(logits).requireFloats(), Npy.read(l32).requireFloats());
+        // the same pixels as NumPy's default float64 (what np.save of np.random.randn(...) writes): read as float32
+        Npy.Array px = Npy.read(VIT.resolve("pixels.npy"));
+        Path f64 = tmp.resolve("pixels_f64.npy");
+        writeFloat64(f64, px.requireFloats(), px.shape());
+        Path l64 = tmp.resolve("l64.npy");
+        ChatCommandTest.Run d = run("classify", f64.toString(), "--model", VIT.toString(), "--batch", "1",
+                "--logits-out", l64.toString());
+        assertEquals(0, d.code(), d.err());
+        assertArrayEquals(Npy.read(l32).requireFloats(), Npy.read(l64).requireFloats());
+    }
+
+    /** A little-endian float64 C-order .npy, as {@code np.save} writes it (Npy writes float32 only). */
+    static void writeFloat64(Path path, float[] data, long[] shape) throws java.io.IOException {
+        StringBuilder sh = new StringBuilder();
+        for (long d : shape) {
+            sh.append(d).append(", ");
+        }
+        String dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + sh.substring(0, sh.length() - 2) + "), }";
+        String header = dict + " ".repeat(63 - (10 + dict.length()) % 64) + "\n";
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(10 + header.length() + 8 * data.length)
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put(new byte[] {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0}).putShort((short) header.length());
+        b.put(header.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        for (float v : data) {
+            b.putDouble(v);
+        }
+        java.nio.file.Files.write(path, b.array());
     }
 
     @Test
@@ -170,8 +197,8 @@ class VisionCommandsTest {
         Npy.writeInts(ints, new int[2 * 3 * 4 * 4], 2, 3, 4, 4);
         ChatCommandTest.Run r = run("classify", ints.toString(), "--model", VIT.toString());
         assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().strip().equals("error: " + ints + ": pixels must be float32 [N, C, H, W], got I32 [2, 3, 4, 4]"),
-                r.err());
+        assertTrue(r.err().strip().equals("error: " + ints + ": pixels must be a float array [N, C, H, W] (float32; float16 "
+                + "and float64 are converted), got I32 [2, 3, 4, 4]"), r.err());
         // 1x1 image works
         ChatCommandTest.Run one = run("classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString());
         assertEquals(0, one.code(), one.err());

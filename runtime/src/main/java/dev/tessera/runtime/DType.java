@@ -29,4 +29,20 @@ public enum DType {
     public int code() {
         return ordinal();
     }
+
+    /** IEEE 754 binary16 ({@link #F16}) bits to float: normals, subnormals, infinities and NaN, exactly. */
+    public static float halfToFloat(short h) {
+        int bits = h & 0xffff;
+        int sign = (bits & 0x8000) << 16;
+        int exp = (bits >>> 10) & 0x1f;
+        int mant = bits & 0x3ff;
+        if (exp == 0x1f) {
+            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
+        }
+        if (exp == 0) {
+            float v = mant * 0x1p-24f;
+            return sign == 0 ? v : -v;
+        }
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
 }

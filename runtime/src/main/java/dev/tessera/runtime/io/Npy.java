@@ -15,9 +15,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * NumPy {@code .npy} files (format versions 1.0, 2.0, 3.0): little-endian float32, int32 and int64 arrays in
- * C order. Headers are validated (magic, version, dict keys, dtype, order, shape, data size); anything else
- * is rejected with an {@link IOException} naming the file and the problem. Writing produces version 1.0.
+ * NumPy {@code .npy} files (format versions 1.0, 2.0, 3.0). Reading accepts float16, float32 and float64 (returned
+ * as float32: {@code np.save} of a float64 array, NumPy's default, just works), int32 and int64, in either byte
+ * order and in C or Fortran order (returned in C order). Headers are validated (magic, version, dict keys, dtype,
+ * order, shape, data size); anything else is rejected with an {@link IOException} naming the file and the problem.
+ * Writing produces version 1.0, little-endian, C order.
  */
 public final class Npy {
     private Npy() {}
@@ -26,6 +28,8 @@ public final class Npy {
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([^']*)'");
     private static final Pattern ORDER = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
     private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
+    /** byte order, kind and size of a simple descr such as {@code <f4} or {@code >i8} */
+    private static final Pattern SIMPLE_DESCR = Pattern.compile("([<>=|])([fi])([248])");
 
     /** Element types supported. */
     public enum DType {
@@ -48,7 +52,7 @@ public final class Npy {
             return n;
         }
 
-        /** The float32 data; throws if the array holds another dtype. */
+        /** The float32 data (float16 / float64 files are converted on reading); throws if the array holds integers. */
         public float[] requireFloats() {
             if (floats == null) {
                 throw new IllegalStateException("expected a float32 array, got " + dtype + " " + Arrays.toString(shape));
@@ -100,16 +104,16 @@ public final class Npy {
         if (!d.find() || !o.find() || !s.find()) {
             throw new IOException(name + ": .npy header lacks descr, fortran_order or shape: " + quote(header));
         }
-        DType dt = null;
-        for (DType t : DType.values()) {
-            if (t.descr.equals(d.group(1))) dt = t;
+        Matcher sd = SIMPLE_DESCR.matcher(d.group(1));
+        if (!sd.matches() || sd.group(1).equals("|") || (sd.group(2).equals("i") && sd.group(3).equals("2"))) {
+            throw new IOException(name + ": unsupported dtype '" + quote(d.group(1))
+                    + "' (supported: float16, float32, float64, int32, int64; either byte order)");
         }
-        if (dt == null) {
-            throw new IOException(name + ": unsupported dtype '" + quote(d.group(1)) + "' (supported: <f4, <i4, <i8)");
-        }
-        if (o.group(1).equals("True")) {
-            throw new IOException(name + ": Fortran-order arrays are not supported (save in C order)");
-        }
+        ByteOrder order = sd.group(1).equals(">") ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
+        int size = Integer.parseInt(sd.group(3));
+        boolean isFloat = sd.group(2).equals("f");
+        DType dt = isFloat ? DType.F32 : size == 4 ? DType.I32 : DType.I64;
+        boolean fortran = o.group(1).equals("True");
         List<Long> dims = new ArrayList<>();
         for (String part : s.group(1).split(",")) {
             String p = part.trim();
@@ -128,32 +132,71 @@ public final class Npy {
             n = v == 0 || n <= Long.MAX_VALUE / 8 / v ? n * v : Long.MAX_VALUE / 8;
         }
         int dataStart = start + headerLen;
-        long need = n * dt.size;
+        long need = n * size;
         if (bytes.length - dataStart != need) {
-            throw new IOException(name + ": shape " + Arrays.toString(shape) + " of " + dt.descr + " needs " + need
-                    + " data bytes, file has " + (bytes.length - dataStart));
+            throw new IOException(name + ": shape " + Arrays.toString(shape) + " of " + quote(d.group(1)) + " needs "
+                    + need + " data bytes, file has " + (bytes.length - dataStart));
         }
         if (n > Integer.MAX_VALUE - 8) {
             throw new IOException(name + ": array of " + n + " elements is too large for a Java array");
         }
-        ByteBuffer data = ByteBuffer.wrap(bytes, dataStart, (int) need).slice().order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer data = ByteBuffer.wrap(bytes, dataStart, (int) need).slice().order(order);
+        int[] src = fortran && shape.length > 1 ? fortranSource(shape) : null;
+        int count = (int) n;
         switch (dt) {
             case F32 -> {
-                float[] f = new float[(int) n];
-                data.asFloatBuffer().get(f);
+                float[] f = new float[count];
+                for (int i = 0; i < count; i++) {
+                    int at = (src == null ? i : src[i]) * size;
+                    f[i] = size == 4 ? data.getFloat(at) : size == 8 ? (float) data.getDouble(at)
+                            : dev.tessera.runtime.DType.halfToFloat(data.getShort(at));
+                }
                 return new Array(dt, shape, f, null, null);
             }
             case I32 -> {
-                int[] a = new int[(int) n];
-                data.asIntBuffer().get(a);
+                int[] a = new int[count];
+                for (int i = 0; i < count; i++) {
+                    a[i] = data.getInt((src == null ? i : src[i]) * 4);
+                }
                 return new Array(dt, shape, null, a, null);
             }
             default -> {
-                long[] a = new long[(int) n];
-                data.asLongBuffer().get(a);
+                long[] a = new long[count];
+                for (int i = 0; i < count; i++) {
+                    a[i] = data.getLong((src == null ? i : src[i]) * 8);
+                }
                 return new Array(dt, shape, null, null, a);
             }
         }
+    }
+
+    /**
+     * For each element in C order, its index in the Fortran-order data of the same shape (the first index varying
+     * fastest there, the last here).
+     */
+    private static int[] fortranSource(long[] shape) {
+        int rank = shape.length;
+        long[] fStride = new long[rank];
+        long st = 1;
+        for (int j = 0; j < rank; j++) {
+            fStride[j] = st;
+            st *= shape[j];
+        }
+        int[] out = new int[(int) st];
+        long[] idx = new long[rank];
+        long off = 0;
+        for (int i = 0; i < out.length; i++) {
+            out[i] = (int) off;
+            for (int j = rank - 1; j >= 0; j--) { // C-order increment of the index, keeping the Fortran offset
+                if (++idx[j] < shape[j]) {
+                    off += fStride[j];
+                    break;
+                }
+                off -= (shape[j] - 1) * fStride[j];
+                idx[j] = 0;
+            }
+        }
+        return out;
     }
 
     /** A header for an error message: one line, printable, at most 120 characters. */

@@ -1,5 +1,6 @@
 package dev.tessera.runtime.onnx;
 
+import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import java.nio.ByteBuffer;
@@ -78,7 +79,7 @@ public final class OnnxTensor {
             case FLOAT -> b.asFloatBuffer().get(out);
             case FLOAT16 -> {
                 for (int i = 0; i < n; i++) {
-                    out[i] = halfToFloat(b.getShort(2 * i));
+                    out[i] = DType.halfToFloat(b.getShort(2 * i));
                 }
             }
             case BFLOAT16 -> {
@@ -125,22 +126,6 @@ public final class OnnxTensor {
     /** An F32 tensor on {@code device} with these elements converted to float (see {@link #toFloats()}). */
     public Tensor toTensor(Device device) {
         return Tensor.of(toFloats(), device, dims.length == 0 ? new long[] {1} : dims);
-    }
-
-    /** IEEE 754 binary16 bits to float (normals, subnormals, infinities and NaN). */
-    static float halfToFloat(short h) {
-        int bits = h & 0xffff;
-        int sign = (bits & 0x8000) << 16;
-        int exp = (bits >>> 10) & 0x1f;
-        int mant = bits & 0x3ff;
-        if (exp == 0x1f) {
-            return Float.intBitsToFloat(sign | 0x7f800000 | (mant << 13));
-        }
-        if (exp == 0) {
-            float v = mant * 0x1p-24f;
-            return sign == 0 ? v : -v;
-        }
-        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
     }
 
     private int checkedNumel() {
