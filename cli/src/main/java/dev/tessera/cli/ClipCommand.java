@@ -94,7 +94,7 @@ final class ClipCommand implements Callable<Integer> {
                 } else {
                     StringBuilder sb = new StringBuilder(in.names.get(i)).append(": ").append(ls.get(best));
                     for (int j = 0; j < ls.size(); j++) {
-                        sb.append(String.format(Locale.ROOT, "%s %s=%.4f", j == 0 ? " (" : ",", ls.get(j), probs[i][j]));
+                        sb.append(String.format(Locale.ROOT, "%s%s=%.4f", j == 0 ? " (" : ", ", ls.get(j), probs[i][j]));
                     }
                     System.out.println(sb.append(')'));
                 }

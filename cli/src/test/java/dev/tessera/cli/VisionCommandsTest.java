@@ -105,6 +105,15 @@ class VisionCommandsTest {
             s += p.asDouble();
         }
         assertEquals(1.0, s, 1e-5);
+        // the text form: one line per image, its best label, then every label's probability in the labels' order
+        ChatCommandTest.Run plain = run("clip", IMAGES.resolve("chelsea.png").toString(), "--model", CLIP.toString(),
+                "--labels", "a photo of a cat, a photo of a dog,the red car");
+        assertEquals(0, plain.code(), plain.err());
+        JsonNode p0 = o.get(0).get("probs");
+        String want = String.format(java.util.Locale.ROOT, "%s: %s (a photo of a cat=%.4f, a photo of a dog=%.4f, the red car=%.4f)",
+                IMAGES.resolve("chelsea.png"), o.get(0).get("label").asText(), p0.get("a photo of a cat").asDouble(),
+                p0.get("a photo of a dog").asDouble(), p0.get("the red car").asDouble());
+        assertEquals(want, plain.out().strip());
         Path img = tmp.resolve("img.npy");
         ChatCommandTest.Run e = run("embed", "--model", CLIP.toString(), "--image", CLIP.resolve("pixels.npy").toString(),
                 "--out", img.toString());
