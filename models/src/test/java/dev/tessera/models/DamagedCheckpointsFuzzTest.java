@@ -8,6 +8,7 @@ import dev.tessera.models.bert.BertModel;
 import dev.tessera.models.bert.SentenceEncoder;
 import dev.tessera.models.clip.ClipModel;
 import dev.tessera.models.llama.LlamaForCausalLM;
+import dev.tessera.models.text.PrecompiledCharsmapTest;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.models.vit.ViTForImageClassification;
 import dev.tessera.models.whisper.WhisperModel;
@@ -213,7 +214,8 @@ class DamagedCheckpointsFuzzTest {
         };
         List<byte[]> seeds = new java.util.ArrayList<>(List.of(read(Fixtures.resource("llama/tokenizer.json")),
                 read(Fixtures.resource("vision/clip-a/tokenizer.json"))));
-        for (String json : List.of(WORDPIECE, UNIGRAM, BYTE_BPE, WORDLEVEL)) {
+        for (String json : List.of(WORDPIECE, UNIGRAM, BYTE_BPE, WORDLEVEL, PrecompiledCharsmapTest.tokenizerJson(
+                PrecompiledCharsmapTest.buildRules(PrecompiledCharsmapTest.RULES)))) {
             seeds.add(json.getBytes(StandardCharsets.UTF_8));
         }
         for (byte[] seed : seeds) {

@@ -164,9 +164,31 @@ public final class Tokenizer implements AutoCloseable {
      * a Sequence, typed or not) whose {@code single} or {@code pair} template names a special token its
      * {@code special_tokens} map lacks, or a special token whose {@code ids} and {@code tokens} differ in length
      * (both at the first encode); a BPE model with a {@code continuing_subword_prefix} one of whose merges has a
-     * right part without that prefix (at load). Null when there is none.
+     * right part without that prefix (at load); a {@code Precompiled} normalizer (SentencePiece's) without a
+     * canonical base64 {@code precompiled_charsmap} (at load), or with a map the library would index out of range
+     * ({@link PrecompiledCharsmap}, at the first encode). Null when there is none.
      */
     private static String panicProblem(JsonNode n) {
+        if (n.isObject() && "Precompiled".equals(n.path("type").textValue())) {
+            // any error in this normalizer, at load or at the first encode, is a panic: the map must be well formed
+            JsonNode text = n.path("precompiled_charsmap");
+            if (!text.isTextual()) {
+                return "the Precompiled normalizer has no precompiled_charsmap string";
+            }
+            byte[] map;
+            try {
+                map = java.util.Base64.getDecoder().decode(text.textValue());
+            } catch (IllegalArgumentException e) {
+                return "normalizer precompiled_charsmap is not base64: " + e.getMessage();
+            }
+            if (!java.util.Base64.getEncoder().encodeToString(map).equals(text.textValue())) {
+                return "normalizer precompiled_charsmap is not canonical base64 (padding, trailing bits)";
+            }
+            String p = PrecompiledCharsmap.problem(map);
+            if (p != null) {
+                return "normalizer precompiled_charsmap: " + p;
+            }
+        }
         if (n.isObject() && n.path("continuing_subword_prefix").isTextual() && n.path("merges").isArray()) {
             String prefix = n.path("continuing_subword_prefix").textValue();
             for (JsonNode m : n.path("merges")) {
