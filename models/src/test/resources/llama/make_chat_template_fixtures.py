@@ -196,6 +196,16 @@ T['misc'] = "{% for m in messages[::-1] %}{{ m.role }},{% endfor %}|{{ range(3)|
 T['precedence'] = "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}{% if not date_string is defined %}{% set date_string = 'D' %}{% endif %}{{ date_string }}|{% if not messages[0].content is not string %}S{% endif %}|{% if not messages[-1]['role'] is none and not loop_var is defined %}R{% endif %}|{% for m in messages %}{{ m.role }};{% endfor %}{% if add_generation_prompt %}GEN{% endif %}"
 T['continuation'] = '{%- set greeting = "Hello,\\\nworld \\"quoted\\" it\'s" %}{{ greeting }}|{{ \'a\\\nb\' }}|{% for m in messages %}{{ m.role }};{% endfor %}'
 T['chains'] = "{% macro txt(c) %}{{ c if c is string else 'parts' }}{% endmacro %}{% for m in messages %}[{{ (m['content'] | default('', true)).replace('a', 'A').replace(' ', '_').strip('_') if m['content'] is string else '' }}|{{ txt(m['content']).strip().upper() }}|{{ ('tool_calls' in m) }}]{% endfor %}{% set ms = messages[:-1] %}{{ ms|length }}"
+# recursive macros (tool templates print JSON schemas so); Jinjava refused recursion by default and cut it short
+T['recursion'] = """{%- macro parts(c, d) -%}
+{%- if c is string -%}{{ c }}@{{ d }}
+{%- else -%}[{%- for p in c -%}{{ parts(p.text if p.text is defined else p.type, d + 1) }}{{ ',' if not loop.last }}{%- endfor -%}]
+{%- endif -%}
+{%- endmacro -%}
+{%- macro countdown(n) -%}{%- if n > 0 -%}{{ n }}{{ countdown(n - 1) }}{%- endif -%}{%- endmacro -%}
+{%- for m in messages %}{{ m.role }}={{ parts(m.content, 0) }};{% endfor %}|{{ countdown(messages|length + 2) }}"""
+# ranges beyond Jinjava's default limit of 1000 (jinja2's sandbox allows 100000)
+T['ranges'] = "{{ range(1500)|list|length }}|{{ range(0, 3000, 2)|sum }}|{% for i in range(1200) %}{% if loop.last %}{{ i }}{% endif %}{% endfor %}|{{ messages|length }}"
 TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation', 'reversed'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}

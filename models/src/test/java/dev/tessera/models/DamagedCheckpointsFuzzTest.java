@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tessera.models.bert.BertModel;
 import dev.tessera.models.bert.SentenceEncoder;
 import dev.tessera.models.clip.ClipModel;
+import dev.tessera.models.llama.ChatTemplate;
 import dev.tessera.models.llama.LlamaForCausalLM;
 import dev.tessera.models.text.PrecompiledCharsmapTest;
 import dev.tessera.models.text.Tokenizer;
@@ -222,6 +223,29 @@ class DamagedCheckpointsFuzzTest {
             encode.accept(seed); // each seed is a working tokenizer
         }
         Fuzz.runJson("tokenizer", seeds, Fuzz.iterations(100), 16, encode);
+    }
+
+    /**
+     * Chat templates are code (Jinja2, rendered by Jinjava): damaged copies of the published-style templates of
+     * ChatTemplateTest's fixtures, each compiled and rendered over a conversation with and without the generation
+     * prompt. A template may render anything; what it may not do is fail with anything but a one-line
+     * IllegalArgumentException.
+     */
+    @Test
+    void chatTemplates() throws Exception {
+        JsonNode root = new ObjectMapper().readTree(Fixtures.resource("llama/chat_templates.json").toFile());
+        java.util.Map<String, String> specials = new java.util.HashMap<>();
+        root.get("specials").fields().forEachRemaining(e -> specials.put(e.getKey(), e.getValue().asText()));
+        List<byte[]> seeds = new java.util.ArrayList<>();
+        root.get("templates").forEach(t -> seeds.add(t.asText().getBytes(StandardCharsets.UTF_8)));
+        List<ChatTemplate.Message> chat = List.of(ChatTemplate.Message.system("be brief"),
+                ChatTemplate.Message.user("hi"), ChatTemplate.Message.assistant("hello"),
+                ChatTemplate.Message.user("and now?"));
+        Fuzz.run("chat-template", seeds, Fuzz.iterations(40), 19, in -> {
+            ChatTemplate t = new ChatTemplate(new String(in, StandardCharsets.UTF_8), specials);
+            t.render(chat, true);
+            t.render(chat.subList(0, 2), false);
+        });
     }
 
     @Test

@@ -41,6 +41,12 @@ import java.util.regex.Pattern;
 public final class ChatTemplate {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+    /** jinja2's sandbox (transformers renders in one) refuses a range beyond this; Jinjava's default cut it at 1000. */
+    static final int MAX_RANGE = 100_000;
+    /** Macro recursion deeper than this is refused (jinja2 runs into Python's recursion limit at a few hundred). */
+    static final int MAX_MACRO_DEPTH = 200;
+    /** A rendered prompt, or any string built on the way, this long is refused rather than cut. */
+    static final long MAX_OUTPUT = 64L << 20;
 
     private final String template;
     private final Map<String, String> specialTokens;
@@ -85,6 +91,11 @@ public final class ChatTemplate {
                 .withLstripBlocks(true)
                 .withFailOnUnknownTokens(false)
                 .withNestedInterpretationEnabled(false)
+                .withRangeLimit(MAX_RANGE)
+                .withEnableRecursiveMacroCalls(true) // jinja2 allows them (JSON-schema printers in tool templates)
+                .withMaxMacroRecursionDepth(MAX_MACRO_DEPTH)
+                .withMaxOutputSize(MAX_OUTPUT)
+                .withMaxStringLength(MAX_OUTPUT)
                 .withInterperterFactory(new PyInterpreterFactory())
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true)
@@ -352,19 +363,40 @@ public final class ChatTemplate {
         ctx.put("messages", msgs);
         ctx.put("add_generation_prompt", addGenerationPrompt);
         RAISED.remove();
-        RenderResult r = jinjava.renderForResult(template, ctx);
+        RenderResult r;
+        try {
+            r = jinjava.renderForResult(template, ctx);
+        } catch (StackOverflowError e) { // Jinjava's parser and evaluator recurse on nesting: (((( ... or {% if %}{% if %}
+            RAISED.remove();
+            throw new IllegalArgumentException("chat template nests too deeply to render");
+        }
         String raised = RAISED.get();
         RAISED.remove();
         if (raised != null) {
-            throw new IllegalArgumentException("chat template: " + raised);
+            throw new IllegalArgumentException("chat template: " + printable(raised));
         }
         for (TemplateError e : r.getErrors()) {
-            if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new IllegalArgumentException("chat template failed: " + e.getMessage()
+            String m = String.valueOf(e.getMessage());
+            // Jinjava only warns where it cut a macro recursion short (its output is then wrong): an error here
+            if (e.getSeverity() == TemplateError.ErrorType.FATAL || m.contains("recursion limit")
+                    || m.contains("Cycle detected")) {
+                throw new IllegalArgumentException("chat template failed: " + printable(m)
                         + (e.getLineno() > 0 ? " (line " + e.getLineno() + ")" : ""));
             }
         }
+        if (r.getOutput().length() >= MAX_OUTPUT) { // Jinjava cuts the output at the limit without an error
+            throw new IllegalArgumentException("chat template renders " + MAX_OUTPUT + " characters or more");
+        }
         return r.getOutput();
+    }
+
+    /**
+     * A message for one error line: Jinjava quotes the template text it failed on, which may hold line breaks and
+     * control characters; those become spaces and '?', and the whole is cut at 300 characters.
+     */
+    private static String printable(String m) {
+        String s = JsonFiles.oneLine(String.valueOf(m)).replaceAll("\\p{Cntrl}", "?");
+        return s.length() > 300 ? s.substring(0, 300) + "..." : s;
     }
 
     /** {@code raise_exception(msg)} of HF templates: the render fails with {@code msg}. */

@@ -128,4 +128,27 @@ class ChatTemplateTest {
         Message m = new Message("user", List.of(Map.of("type", "image"), Map.of("type", "text", "text", "What is it?")));
         assertEquals("USER: <image>\nWhat is it?\nASSISTANT:", t.render(List.of(m), true));
     }
+
+    /**
+     * Templates are code from a model directory: one that recurses without end, nests past the parser's stack, or
+     * builds a string without bound fails with one line instead of a StackOverflowError, an OutOfMemoryError or a
+     * silently cut prompt (Jinjava's own limits only warn or truncate).
+     */
+    @Test
+    void runawayTemplatesFailInOneLine() {
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "recursion limit");
+        cases.put("{{ " + "[".repeat(3000) + "]".repeat(3000) + " }}", "nests too deeply");
+        cases.put("{% if true %}".repeat(3000) + "x" + "{% endif %}".repeat(3000), "nests too deeply");
+        cases.put("{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+                + "{{ ns.s|length }}", "OutputTooBig");
+        cases.put("{% for i in range(100000) %}{% for j in range(1000) %}xxxxxxxx{% endfor %}{% endfor %}",
+                "OutputTooBig");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            ChatTemplate t = new ChatTemplate(c.getKey(), Map.of());
+            String m = assertThrows(IllegalArgumentException.class, () -> t.render(List.of(Message.user("hi")), true),
+                    c.getValue()).getMessage();
+            assertTrue(m.contains(c.getValue()) && !m.contains("\n") && m.length() < 400, c.getValue() + ": " + m);
+        }
+    }
 }
