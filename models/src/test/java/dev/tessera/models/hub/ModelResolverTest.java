@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.eclipse.aether.repository.RemoteRepository;
+import dev.tessera.runtime.testing.Fuzz;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -98,6 +99,43 @@ class ModelResolverTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> r.resolve("maven:org.example:code-only:1"));
         assertTrue(e.getMessage().contains("holds no model files"), e.getMessage());
+    }
+
+    /**
+     * Damaged jars (and one without model files): refused with one line, and no half-extracted temporary directory
+     * stays in the cache (the refusal used to leave {@code .extract-*} behind on a damaged jar).
+     */
+    @Test
+    void damagedJarsLeaveNothingInTheCache() throws IOException {
+        Path local = tmp.resolve("repo");
+        Path jar = artifact(local, "org.example", "dmg", "1");
+        jar(jar, "m.onnx", "x".repeat(3000), "tokenizer.json", "{\"a\": 1}", "config.json", "{}");
+        byte[] good = Files.readAllBytes(jar);
+        Path cache = tmp.resolve("cache");
+        ModelResolver r = new ModelResolver(local, List.of(), cache, true);
+        Path versions = cache.resolve("models/org.example/dmg/1");
+        Fuzz.run("model-jar", List.of(good), Fuzz.iterations(150), 23, in -> {
+            Files.write(jar, in);
+            try {
+                Path dir = r.resolve("maven:org.example:dmg:1");
+                deleteTree(dir); // accepted: extract again next time
+            } finally {
+                if (Files.isDirectory(versions)) {
+                    try (var s = Files.list(versions)) {
+                        List<Path> left = s.toList();
+                        assertTrue(left.isEmpty(), "left in the cache: " + left);
+                    }
+                }
+            }
+        });
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (var s = Files.walk(p)) {
+            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(q);
+            }
+        }
     }
 
     @Test
