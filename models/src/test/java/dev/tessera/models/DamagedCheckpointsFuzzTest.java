@@ -246,6 +246,19 @@ class DamagedCheckpointsFuzzTest {
             t.render(chat, true);
             t.render(chat.subList(0, 2), false);
         });
+        // and the files they come in: tokenizer_config.json (with its special tokens) and chat_template.json
+        Path d = Files.createDirectories(dir.resolve("chat"));
+        List<byte[]> configs = List.of(read(Fixtures.resource("llama/tokenizer_config.json")),
+                ("{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"T{{ tools }}\"}, {\"name\": "
+                        + "\"default\", \"template\": \"{% for m in messages %}{{ m.content }}{% endfor %}\"}]}")
+                        .getBytes(StandardCharsets.UTF_8));
+        Fuzz.runJson("chat-template-config", configs, Fuzz.iterations(150), 20, in -> {
+            Files.write(d.resolve("tokenizer_config.json"), in);
+            ChatTemplate t = ChatTemplate.load(d);
+            if (t != null) {
+                t.render(chat, true);
+            }
+        });
     }
 
     @Test
