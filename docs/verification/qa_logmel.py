@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""QA cases for `tessera logmel AUDIO --out F.npy [--n-mels 80|128] [--no-pad] [--mel-filters torchaudio|whisper]` on
+"""QA cases for `tessera logmel AUDIO --out F.npy [--n-mels N] [--no-pad] [--mel-filters torchaudio|whisper]` on
 16 kHz WAV files of other sample formats (int16, uint8, int32, float32), channel counts and lengths (201 samples to
 45 s: cut to 30 s without --no-pad, as Whisper's pad_or_trim), against the float64 reference of
 cli/src/test/resources/logmel/make_fixtures.py (torch.stft, periodic Hann 400, hop 160, centred reflect padding, power
@@ -48,6 +48,11 @@ CASES = [
     ('s16_45s_nopad80', 'int16', 1, 45.0, 80, True, None),
     ('s16_201samples_nopad80', 'int16', 1, 201, 80, True, None),
     ('f32_quiet_tail_nopad80', 'float32', 1, 4.0, 80, True, None),
+    # other band counts (session 13: --n-mels takes 1..201)
+    ('s16_5s_pad40', 'int16', 1, 5.0, 40, False, None),
+    ('s16_5s_nopad64', 'int16', 1, 5.0, 64, True, None),
+    ('f32_3s_nopad201', 'float32', 1, 3.0, 201, True, None),
+    ('s16_2s_nopad1', 'int16', 1, 2.0, 1, True, None),
 ]
 
 

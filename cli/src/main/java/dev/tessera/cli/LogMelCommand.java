@@ -41,7 +41,8 @@ final class LogMelCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.npy", description = "Output .npy file.")
     Path out;
 
-    @Option(names = "--n-mels", defaultValue = "80", description = "Mel bands: 80 or 128 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--n-mels", defaultValue = "80", description = "Mel bands, 1 to 201 (the FFT's bins): 80, or 128 as"
+            + " Whisper large-v3 (default ${DEFAULT-VALUE}).")
     int nMels;
 
     @Option(names = "--no-pad", description = "Do not pad (or cut) to 30 s: samples / 160 frames of the whole file."
@@ -59,8 +60,9 @@ final class LogMelCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (nMels != 80 && nMels != 128) {
-            throw new IllegalArgumentException("--n-mels must be 80 or 128, got " + nMels);
+        if (nMels < 1 || nMels > 201) { // past n_fft / 2 + 1 bins, most filters would be empty
+            throw new IllegalArgumentException("--n-mels must be between 1 and 201 (80, or 128 for Whisper large-v3), got "
+                    + nMels);
         }
         Device dev = device.resolve();
         if (!Files.isRegularFile(audio)) {

@@ -265,7 +265,7 @@ class LogMelCommandTest {
             {"logmel", empty.toString(), "--out", tmp.resolve("a.npy").toString()},
             {"logmel", text.toString(), "--out", tmp.resolve("a.npy").toString()},
             {"logmel", tmp.resolve("missing.wav").toString(), "--out", tmp.resolve("a.npy").toString()},
-            {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--n-mels", "64"},
+            {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--n-mels", "202"},
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("no-such-dir/a.npy").toString()},
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--mel-filters", "htk"},
             {"logmel", short100.toString(), "--no-pad", "--out", tmp.resolve("a.npy").toString()},

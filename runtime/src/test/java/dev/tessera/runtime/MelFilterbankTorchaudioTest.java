@@ -19,7 +19,7 @@ class MelFilterbankTorchaudioTest {
     static final Path DIR = Path.of("src/test/resources/logmel");
 
     @ParameterizedTest
-    @ValueSource(ints = {80, 128})
+    @ValueSource(ints = {40, 64, 80, 128, 201})
     void bitIdenticalToTorchaudio(int nMels) throws Exception {
         Npy.Array a = Npy.read(DIR.resolve("torchaudio_fbanks_" + nMels + ".npy"));
         assertArrayEquals(new long[] {nMels, 201}, a.shape());
@@ -29,18 +29,27 @@ class MelFilterbankTorchaudioTest {
         float[] dbl = MelFilterbank.of(LogMelConfig.whisper(nMels));
         int differ = 0;
         double dblDiff = 0;
+        double maxDiff = 0;
         for (int i = 0; i < ref.length; i++) {
             if (ours[i] != ref[i]) { // by value (torch.max gives -0.0 for one weight 0)
                 differ++;
-                System.out.printf("  [%d, %d]: ours %s ref %s%n", i / 201, i % 201, ours[i], ref[i]);
+                maxDiff = Math.max(maxDiff, Math.abs(ours[i] - ref[i]));
             }
             dblDiff = Math.max(dblDiff, Math.abs(dbl[i] - ref[i]));
         }
-        System.out.printf("mel_%d: torchaudio float32 filterbank %d weights differ; the double one differs by up to %.3g%n",
-                nMels, differ, dblDiff);
-        assertEquals(0, differ, "weights that differ from torchaudio's");
-        // the double-precision weights (Whisper's mel_filters.npz) are not torchaudio's: that is what this mode is for
-        assertTrue(dblDiff > 5e-8, "double vs torchaudio " + dblDiff);
+        System.out.printf("mel_%d: torchaudio float32 filterbank %d weights differ (by up to %.3g); the double one"
+                + " differs by up to %.3g%n", nMels, differ, maxDiff, dblDiff);
+        if (nMels <= 128) {
+            assertEquals(0, differ, "weights that differ from torchaudio's");
+        } else {
+            // 201 bands put mel points where glibc's expf (which torch.exp calls) and a correctly rounded exp give
+            // neighbouring floats: 14 weights one rounding apart, far below what the features can show
+            assertTrue(maxDiff <= 1e-7, "weights within 1e-7 of torchaudio's: " + maxDiff);
+        }
+        if (nMels >= 80) {
+            // the double-precision weights (Whisper's mel_filters.npz) are not torchaudio's: what this mode is for
+            assertTrue(dblDiff > 5e-8, "double vs torchaudio " + dblDiff);
+        }
     }
 
     @Test
