@@ -107,6 +107,17 @@ public final class Safetensors implements AutoCloseable {
      * holding {@value #INDEX_FILE} (preferred) or {@value #SINGLE_FILE} (or else exactly one index or one
      * {@code .safetensors} file).
      */
+    /** PyTorch pickle checkpoints in {@code dir} (pytorch_model.bin, its shards, *.pt / *.pth), sorted. */
+    private static List<Path> pickles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> {
+                String n = p.getFileName().toString();
+                return Files.isRegularFile(p) && ((n.startsWith("pytorch_model") && n.endsWith(".bin"))
+                        || n.endsWith(".pt") || n.endsWith(".pth"));
+            }).sorted().toList();
+        }
+    }
+
     public static Safetensors openCheckpoint(Path path) throws IOException {
         return openCheckpoint(path, false);
     }
@@ -130,8 +141,13 @@ public final class Safetensors implements AutoCloseable {
             if (indexes.isEmpty() && singles.size() == 1) {
                 return openFile(singles.get(0), strict);
             }
+            List<Path> pickles = indexes.size() + singles.size() == 0 ? pickles(path) : List.of();
             throw new IllegalArgumentException(path + ": no " + INDEX_FILE + " or " + SINGLE_FILE + " here, and "
-                    + (indexes.size() + singles.size() == 0 ? "no other safetensors files"
+                    + (!pickles.isEmpty() ? "only PyTorch pickle weights " + pickles.stream()
+                            .map(p -> p.getFileName().toString()).toList() + ", which Tessera does not read (they can"
+                            + " run code when loaded): save the model with safe_serialization=True, or convert them"
+                            + " with safetensors.torch.save_file"
+                    : indexes.size() + singles.size() == 0 ? "no other safetensors files"
                     : "several candidates " + Stream.concat(indexes.stream(), singles.stream())
                     .map(p -> p.getFileName().toString()).toList() + ": name the file to open"));
         }

@@ -349,6 +349,18 @@ class SafetensorsTest {
     }
 
     @Test
+    void aDirectoryOfPickleWeightsSaysHowToConvertThem() throws IOException {
+        Path d = Files.createDirectories(dir.resolve("pickled"));
+        Files.write(d.resolve("pytorch_model.bin"), new byte[] {'P', 'K', 3, 4});
+        Files.writeString(d.resolve("config.json"), "{}");
+        String m = assertThrows(IllegalArgumentException.class, () -> Safetensors.openCheckpoint(d)).getMessage();
+        assertTrue(m.contains("[pytorch_model.bin]") && m.contains("safe_serialization=True") && !m.contains("\n"), m);
+        Files.delete(d.resolve("pytorch_model.bin"));
+        m = assertThrows(IllegalArgumentException.class, () -> Safetensors.openCheckpoint(d)).getMessage();
+        assertTrue(m.contains("no other safetensors files"), m);
+    }
+
+    @Test
     void shardErrorsNameTheShard() throws IOException {
         Safetensors.write(dir.resolve("s1.safetensors"), Map.of("a", keep(Tensor.of(new float[] {1}, 1))), null);
         Path index = dir.resolve(Safetensors.INDEX_FILE);
