@@ -206,6 +206,8 @@ T['recursion'] = """{%- macro parts(c, d) -%}
 {%- for m in messages %}{{ m.role }}={{ parts(m.content, 0) }};{% endfor %}|{{ countdown(messages|length + 2) }}"""
 # ranges beyond Jinjava's default limit of 1000 (jinja2's sandbox allows 100000)
 T['ranges'] = "{{ range(1500)|list|length }}|{{ range(0, 3000, 2)|sum }}|{% for i in range(1200) %}{% if loop.last %}{{ i }}{% endif %}{% endfor %}|{{ messages|length }}"
+# string repetition (Jinjava's * takes numbers only): literal times a count, a count times a literal, not **
+T['repeat'] = "{{ '-' * 3 }}|{% for m in messages %}{{ '  ' * loop.index0 }}{{ m.role }};{% endfor %}|{{ 2 * 'ab' }}|{{ '=' * (messages|length) }}|{{ '.' * messages|length }}|{{ 'x' * 0 }}{{ 'y' * -2 }}|{{ 2 ** 3 }}|{{ 'q' * 2 ~ 'r' * 2 }}|{% set n = 2 %}{{ n * '<>' }}|{{ ('a' ~ 'b') * 2 if false else 'ab' * 2 }}"
 TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation', 'reversed'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}

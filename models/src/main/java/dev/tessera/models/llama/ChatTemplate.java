@@ -311,6 +311,10 @@ public final class ChatTemplate {
             };
             s = s.substring(0, m.start()) + "(" + m.group(1) + "|" + filter + ")" + s.substring(m.end());
         }
+        s = REPEAT_RIGHT.matcher(s).replaceAll(r -> Matcher.quoteReplacement("(" + r.group(1) + "|pyrepeat(" + r.group(2)
+                + "))"));
+        s = REPEAT_LEFT.matcher(s).replaceAll(r -> Matcher.quoteReplacement("(" + r.group(r.groupCount()) + "|pyrepeat("
+                + r.group(1) + "))"));
         s = PY_JOIN.matcher(s).replaceAll(r -> Matcher.quoteReplacement("((" + r.group(2) + ")|join(" + r.group(1) + "))"));
         s = REVERSED.matcher(s).replaceAll(r -> Matcher.quoteReplacement("(" + r.group(1) + "|reverse|list)"));
         s = NOT_IS.matcher(s).replaceAll(r -> Matcher.quoteReplacement("not (" + r.group(1) + " is "
@@ -326,6 +330,18 @@ public final class ChatTemplate {
     private static final Pattern NOT_IS = Pattern.compile("\\bnot\\s+" + RECEIVER + "\\s+is\\s+(not\\s+)?"
             + "(defined|undefined|none|string|number|mapping|iterable|sequence|boolean|true|false|integer|float|callable"
             + "|lower|upper|even|odd)\\b");
+
+    /**
+     * A count for string repetition: a number, or an operand (a name with attributes / subscripts, or parentheses)
+     * with the filters that bind tighter than {@code *} ({@code '.' * xs|length} is {@code '.' * (xs|length)}).
+     */
+    private static final String COUNT = "(-?\\d+|" + RECEIVER + "(?:\\s*\\|\\s*[A-Za-z_][A-Za-z0-9_]*(?:" + parens(2)
+            + ")?)*)";
+    /** {@code 'ab' * n} (a string literal, kept as a placeholder here, times a count; not {@code **}). */
+    private static final Pattern REPEAT_RIGHT = Pattern.compile("(\uE000\\d+\uE000)\\s*(?<!\\*)\\*(?!\\*)\\s*" + COUNT);
+    /** {@code n * 'ab'}. */
+    private static final Pattern REPEAT_LEFT = Pattern.compile("(?<![\\w.\\])\\]])(\\d+|" + RECEIVER
+            + ")\\s*(?<!\\*)\\*(?!\\*)\\s*(\uE000\\d+\uE000)");
 
     /** {@code xs[::-1]} (Qwen3's {@code for message in messages[::-1]}): Jinjava has no slice steps. */
     private static final Pattern REVERSED = Pattern.compile(RECEIVER + "\\[\\s*:\\s*:\\s*-\\s*1\\s*\\]");

@@ -16,7 +16,8 @@ import java.util.TreeMap;
  * separators, {@code ensure_ascii=False}, {@code indent}, {@code sort_keys}); {@code trim} and the string methods
  * {@code strip / lstrip / rstrip} (rewritten to {@code pystrip / pylstrip / pyrstrip}) with Python's whitespace and
  * optional characters; {@code split} (rewritten to {@code pysplit}) with a literal separator, Python's whitespace
- * split and {@code maxsplit}.
+ * split and {@code maxsplit}; {@code 'ab' * n} / {@code n * 'ab'} with a string literal (rewritten to
+ * {@code pyrepeat}): Python's string repetition, which Jinjava's {@code *} (numbers only) lacks.
  */
 final class PyFilters {
     private PyFilters() {}
@@ -24,7 +25,8 @@ final class PyFilters {
     /** The filters to register on a Jinjava context. */
     static List<AdvancedFilter> all() {
         return List.of(filter("tojson", toJson()), filter("trim", strip(true, true)), filter("pystrip", strip(true, true)),
-                filter("pylstrip", strip(true, false)), filter("pyrstrip", strip(false, true)), filter("pysplit", split()));
+                filter("pylstrip", strip(true, false)), filter("pyrstrip", strip(false, true)), filter("pysplit", split()),
+                filter("pyrepeat", repeat()));
     }
 
     /** Python's {@code str.isspace} for one character. */
@@ -328,6 +330,31 @@ final class PyFilters {
             Object max = arg(args, 1, kw, "maxsplit");
             return split(var == null ? "" : var.toString(), sep == null ? null : sep.toString(),
                     max == null ? -1 : ((Number) max).intValue());
+        };
+    }
+
+    /** {@code s * n}: {@code n} an integer (or a boolean), none or fewer than one gives the empty string. */
+    private static Body repeat() {
+        return (var, args, kw) -> {
+            Object n = arg(args, 0, kw, "n");
+            long times;
+            if (n instanceof Boolean b) {
+                times = b ? 1 : 0;
+            } else if (n instanceof Number x && x.doubleValue() == Math.rint(x.doubleValue())) {
+                times = x.longValue();
+            } else {
+                throw new IllegalArgumentException("can't multiply sequence by non-int of type "
+                        + (n == null ? "none" : n.getClass().getSimpleName()));
+            }
+            String str = var == null ? "" : var.toString();
+            if (times <= 0 || str.isEmpty()) {
+                return "";
+            }
+            if (times > ChatTemplate.MAX_OUTPUT / str.length()) {
+                throw new IllegalArgumentException("string repetition of " + times + " x " + str.length()
+                        + " characters is beyond the template's limit");
+            }
+            return str.repeat((int) times);
         };
     }
 }
