@@ -74,9 +74,14 @@ public final class BertOnnxImport {
 
     /** Walks {@code onnx}'s graph; throws when it is not a BERT encoder. */
     public static BertOnnxImport map(OnnxModel onnx) {
-        BertOnnxImport imp = new BertOnnxImport(onnx);
-        imp.walk();
-        return imp;
+        try {
+            BertOnnxImport imp = new BertOnnxImport(onnx);
+            imp.walk();
+            return imp;
+        } catch (ArithmeticException e) { // a size, id or count from the graph beyond int / long (a damaged file)
+            throw new IllegalArgumentException(onnx.source() + ": the graph holds a value out of range ("
+                    + e.getMessage() + ")", e);
+        }
     }
 
     /** The config the graph describes. */

@@ -403,16 +403,22 @@ public final class OnnxModel {
         }
         long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
         long numel = 1;
+        boolean overflow = false;
         for (long d : dims) {
             if (d < 0) {
                 throw new IllegalArgumentException(source + ": " + what + " has a negative dim: " + Arrays.toString(dims));
             }
-            numel = Math.multiplyExact(numel, d);
+            overflow |= d != 0 && numel > Long.MAX_VALUE / d;
+            numel = overflow ? 0 : numel * d;
         }
         if (type == OnnxDataType.STRING || type == OnnxDataType.UNDEFINED) {
             return new OnnxTensor(t.getName(), type, dims, ByteBuffer.allocate(0));
         }
-        long need = Math.multiplyExact(numel, (long) type.size());
+        if (overflow || numel > Long.MAX_VALUE / Math.max(1, type.size())) {
+            throw new IllegalArgumentException(source + ": " + what + " " + type + Arrays.toString(dims)
+                    + " has more elements than a file can hold");
+        }
+        long need = numel * type.size();
         String where = source + ": " + what + " " + type + Arrays.toString(dims) + " needs " + need + " bytes";
         ByteBuffer data;
         if (t.getDataLocation() == OnnxIr.Tensor.Location.EXTERNAL) {
@@ -429,8 +435,6 @@ public final class OnnxModel {
     }
 
     private static ByteBuffer typed(OnnxIr.Tensor t, OnnxDataType type, long numel, String where) {
-        int n = Math.toIntExact(numel);
-        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(numel * type.size())).order(ByteOrder.LITTLE_ENDIAN);
         int have = switch (type) {
             case FLOAT -> t.getFloatDataCount();
             case INT64 -> t.getInt64DataCount();
@@ -440,10 +444,15 @@ public final class OnnxModel {
             case COMPLEX128 -> t.getDoubleDataCount() / 2;
             default -> t.getInt32DataCount();
         };
-        if (have != n) {
-            throw new IllegalArgumentException(where + " (" + n + " elements) but the file holds " + have
+        if (have != numel) { // checked before allocating: the count comes from the file (have is an int)
+            throw new IllegalArgumentException(where + " (" + numel + " elements) but the file holds " + have
                     + " elements in its typed data field and no raw_data");
         }
+        int n = have;
+        if ((long) n * type.size() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException(where + ": more than 2 GiB in a typed data field");
+        }
+        ByteBuffer b = ByteBuffer.allocate(n * type.size()).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < n; i++) {
             switch (type) {
                 case FLOAT -> b.putFloat(t.getFloatData(i));

@@ -194,6 +194,19 @@ class OnnxModelTest {
         g.setInitializer(1, OnnxIr.Tensor.newBuilder().setName("bias").setDataType(1).addDims(3).addFloatData(1));
         e = error(write(g));
         assertTrue(e.contains("initializer bias") && e.contains("holds 1 elements"), e);
+
+        // dims whose product overflows a long (was ArithmeticException), and a typed field claimed far larger than
+        // it is (checked before allocating it)
+        g = graph();
+        g.setInitializer(1, OnnxIr.Tensor.newBuilder().setName("bias").setDataType(1).addDims(1L << 40)
+                .addDims(1L << 40).addFloatData(1));
+        e = error(write(g));
+        assertTrue(e.contains("initializer bias") && e.contains("more elements than a file can hold"), e);
+        g = graph();
+        g.setInitializer(1, OnnxIr.Tensor.newBuilder().setName("bias").setDataType(1).addDims(1L << 29)
+                .addDims(3).addFloatData(1));
+        e = error(write(g));
+        assertTrue(e.contains("initializer bias") && e.contains("holds 1 elements"), e);
     }
 
     @Test
