@@ -208,6 +208,11 @@ T['recursion'] = """{%- macro parts(c, d) -%}
 T['ranges'] = "{{ range(1500)|list|length }}|{{ range(0, 3000, 2)|sum }}|{% for i in range(1200) %}{% if loop.last %}{{ i }}{% endif %}{% endfor %}|{{ messages|length }}"
 # string repetition (Jinjava's * takes numbers only): literal times a count, a count times a literal, not **
 T['repeat'] = "{{ '-' * 3 }}|{% for m in messages %}{{ '  ' * loop.index0 }}{{ m.role }};{% endfor %}|{{ 2 * 'ab' }}|{{ '=' * (messages|length) }}|{{ '.' * messages|length }}|{{ 'x' * 0 }}{{ 'y' * -2 }}|{{ 2 ** 3 }}|{{ 'q' * 2 ~ 'r' * 2 }}|{% set n = 2 %}{{ n * '<>' }}|{{ ('a' ~ 'b') * 2 if false else 'ab' * 2 }}"
+# loop.previtem / loop.nextitem (Qwen tool templates: `if loop.previtem and loop.previtem.role != "tool"`), which
+# Jinjava's loop object lacks: plain, after a filter, nested, reversed, and a loop with a condition (not rewritten)
+T['neighbours'] = """{%- for m in messages %}[{{ loop.previtem.role if loop.previtem is defined else '-' }}>{{ m.role }}>{{ loop.nextitem['role'] if loop.nextitem is defined else '-' }}]{% if loop.previtem and loop.previtem.role == m.role %}(same){% endif %}{% endfor %}
+|{% for m in messages|selectattr('role', 'equalto', 'user') %}{{ loop.previtem.content|length if loop.previtem is defined else 0 }},{% for c in ['a', 'b'] %}{{ loop.previtem if loop.previtem is defined else '^' }}{{ c }}{% endfor %};{{ loop.nextitem is defined }}{% endfor %}
+|{% for m in messages[::-1] %}{{ loop.nextitem.role if loop.nextitem is defined }}/{% endfor %}"""
 TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation', 'reversed'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}

@@ -270,27 +270,66 @@ public final class ChatTemplate {
         // numbered placeholders between private-use characters meanwhile), so text such as "call .strip()" in a prompt stays as written.
         Matcher region = CODE.matcher(t);
         StringBuilder out = new StringBuilder();
+        // the iterable of each open {% for %} (as rewritten), innermost first; "" where loop.previtem cannot be had
+        java.util.Deque<String> loops = new java.util.ArrayDeque<>();
         int at = 0;
         while (region.find()) {
             out.append(t, at, region.start());
             List<String> literals = new ArrayList<>();
-            Matcher lit = LITERAL.matcher(region.group());
-            StringBuilder code = new StringBuilder();
-            while (lit.find()) {
-                lit.appendReplacement(code, Matcher.quoteReplacement("\uE000" + literals.size() + "\uE000"));
-                literals.add(lit.group());
+            String code = protect(region.group(), literals);
+            Matcher forTag = FOR_TAG.matcher(code);
+            boolean opens = forTag.matches();
+            String iterable = opens && forTag.group(3) == null ? restore(rewriteCode(forTag.group(2)), literals) : "";
+            if (!loops.isEmpty() && !loops.peek().isEmpty()) { // in the for tag itself, loop is still the outer one
+                String items = "((" + protect(loops.peek(), literals) + ")|list)";
+                code = LOOP_NEIGHBOUR.matcher(code).replaceAll(r -> Matcher.quoteReplacement(r.group(1).equals("previtem")
+                        ? "(" + items + "[loop.index0 - 1] if loop.index0 > 0 else __tsr_undefined)"
+                        : "(" + items + "[loop.index0 + 1] if not loop.last else __tsr_undefined)"));
             }
-            lit.appendTail(code);
-            String c = rewriteCode(code.toString());
-            Matcher back = PLACEHOLDER.matcher(c);
-            // a backslash before a line break inside a literal continues the line, as in Python (Mistral Small 3.1's
-            // default system message); Jinjava does not parse the break
-            out.append(back.replaceAll(r -> Matcher.quoteReplacement(
-                    literals.get(Integer.parseInt(r.group(1))).replace("\\\n", ""))));
+            out.append(restore(rewriteCode(code), literals));
+            if (opens) {
+                loops.push(iterable);
+            } else if (END_FOR_TAG.matcher(code).matches() && !loops.isEmpty()) {
+                loops.pop();
+            }
             at = region.end();
         }
         return out.append(t.substring(at)).toString();
     }
+
+    /** {@code code} with its string literals replaced by numbered placeholders, appended to {@code literals}. */
+    private static String protect(String code, List<String> literals) {
+        Matcher lit = LITERAL.matcher(code);
+        StringBuilder out = new StringBuilder();
+        while (lit.find()) {
+            lit.appendReplacement(out, Matcher.quoteReplacement("\uE000" + literals.size() + "\uE000"));
+            literals.add(lit.group());
+        }
+        lit.appendTail(out);
+        return out.toString();
+    }
+
+    /**
+     * The literals put back. A backslash before a line break inside a literal continues the line, as in Python
+     * (Mistral Small 3.1's default system message); Jinjava does not parse the break.
+     */
+    private static String restore(String code, List<String> literals) {
+        return PLACEHOLDER.matcher(code).replaceAll(r -> Matcher.quoteReplacement(
+                literals.get(Integer.parseInt(r.group(1))).replace("\\\n", "")));
+    }
+
+    /**
+     * {@code {% for target in iterable [if cond] [recursive] %}}: group 2 the iterable, group 3 set where a condition
+     * or recursion makes {@code loop.previtem} more than the neighbouring element of the iterable.
+     */
+    private static final Pattern FOR_TAG = Pattern.compile(
+            "\\{%[-+]?\\s*for\\s+(.+?)\\s+in\\s+(.+?)(\\s+if\\s+.+?|\\s+recursive)?\\s*[-+]?%\\}", Pattern.DOTALL);
+    private static final Pattern END_FOR_TAG = Pattern.compile("\\{%[-+]?\\s*endfor\\s*[-+]?%\\}");
+    /**
+     * {@code loop.previtem} / {@code loop.nextitem}, which Jinjava's loop object lacks: the neighbouring element of
+     * the enclosing loop's iterable, undefined at the ends (as Jinja2's).
+     */
+    private static final Pattern LOOP_NEIGHBOUR = Pattern.compile("\\bloop\\.(previtem|nextitem)\\b");
 
     private static final Pattern PLACEHOLDER = Pattern.compile("\uE000(\\d+)\uE000");
     private static final Pattern CODE = Pattern.compile("\\{\\{.*?\\}\\}|\\{%.*?%\\}", Pattern.DOTALL);
