@@ -37,10 +37,13 @@ public final class Tokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer tok;
     private final Path source;
+    /** The Rust tokenizer is freed by close(): a close while another thread encodes waits for that encode. */
+    private final dev.tessera.models.nn.UseGuard guard;
 
     private Tokenizer(HuggingFaceTokenizer tok, Path source) {
         this.tok = tok;
         this.source = source;
+        this.guard = new dev.tessera.models.nn.UseGuard("tokenizer " + source);
     }
 
     /** Loads {@code path}: a {@code tokenizer.json} file, or a directory that holds one. */
@@ -112,29 +115,35 @@ public final class Tokenizer implements AutoCloseable {
 
     /** The library's encoding; its errors (a vocabulary without its unknown token, ...) as IllegalArgumentException. */
     private Encoding encoding(String text, boolean addSpecialTokens) {
-        try {
-            return tok.encode(text, addSpecialTokens, false);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(source + " cannot encode the text: " + e.getMessage(), e);
+        try (var use = guard.enter()) { // IllegalStateException when closed
+            try {
+                return tok.encode(text, addSpecialTokens, false);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(source + " cannot encode the text: " + e.getMessage(), e);
+            }
         }
     }
 
     /** The text of {@code ids}, without special tokens when {@code skipSpecialTokens}. */
     public String decode(int[] ids, boolean skipSpecialTokens) {
-        try {
-            return tok.decode(Arrays.stream(ids).asLongStream().toArray(), skipSpecialTokens);
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException(source + " cannot decode the ids: " + e.getMessage(), e);
+        try (var use = guard.enter()) {
+            try {
+                return tok.decode(Arrays.stream(ids).asLongStream().toArray(), skipSpecialTokens);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(source + " cannot decode the ids: " + e.getMessage(), e);
+            }
         }
     }
 
     /** The id of a token string (e.g. {@code "<|endoftext|>"}), or -1 when the vocabulary lacks it. */
     public int tokenToId(String token) {
         Encoding e;
-        try {
-            e = tok.encode(new String[] {token}, false, false);
-        } catch (RuntimeException ex) {
-            throw new IllegalArgumentException(source + " cannot encode the token: " + ex.getMessage(), ex);
+        try (var use = guard.enter()) {
+            try {
+                e = tok.encode(new String[] {token}, false, false);
+            } catch (RuntimeException ex) {
+                throw new IllegalArgumentException(source + " cannot encode the token: " + ex.getMessage(), ex);
+            }
         }
         long[] ids = e.getIds();
         String[] toks = e.getTokens();
@@ -143,7 +152,9 @@ public final class Tokenizer implements AutoCloseable {
 
     @Override
     public void close() {
-        tok.close();
+        if (guard.close()) {
+            tok.close();
+        }
     }
 
     private int[] toInts(long[] a) {

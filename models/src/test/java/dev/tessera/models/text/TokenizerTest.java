@@ -3,6 +3,7 @@ package dev.tessera.models.text;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,5 +44,51 @@ class TokenizerTest {
         Path bad = dir.resolve("bad.json");
         Files.writeString(bad, "{not json");
         assertThrows(IllegalArgumentException.class, () -> Tokenizer.load(bad));
+    }
+
+    /**
+     * A tokenizer closed while other threads encode with it: the close waits for the encodes in progress (the Rust
+     * tokenizer is freed after them, never under them), later calls get "is closed", and a second close is a no-op.
+     */
+    @Test
+    void closeWhileOtherThreadsEncode(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("tokenizer.json"), JSON);
+        Tokenizer t = Tokenizer.load(dir);
+        String text = "a cat sits ".repeat(2000);
+        int[] want = t.encode(text, true);
+        java.util.concurrent.atomic.AtomicInteger encoded = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicReference<Throwable> wrong = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
+        java.util.List<Thread> threads = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            Thread th = new Thread(() -> {
+                started.countDown();
+                try {
+                    for (;;) {
+                        assertArrayEquals(want, t.encode(text, true));
+                        encoded.incrementAndGet();
+                    }
+                } catch (IllegalStateException e) {
+                    if (!e.getMessage().contains("is closed")) {
+                        wrong.set(e);
+                    }
+                } catch (Throwable e) {
+                    wrong.set(e);
+                }
+            });
+            th.start();
+            threads.add(th);
+        }
+        started.await();
+        Thread.sleep(50);
+        t.close();
+        for (Thread th : threads) {
+            th.join(60_000);
+        }
+        assertEquals(null, wrong.get(), "a thread saw something else than its ids or 'is closed'");
+        assertTrue(encoded.get() > 0, "the threads encoded before the close");
+        assertTrue(assertThrows(IllegalStateException.class, () -> t.decode(new int[] {3}, true)).getMessage()
+                .contains("is closed"));
+        t.close();
     }
 }
