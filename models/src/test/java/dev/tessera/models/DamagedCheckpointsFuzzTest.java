@@ -89,6 +89,42 @@ class DamagedCheckpointsFuzzTest {
                 }));
     }
 
+    /** LLaVA: config.json (vision tower, projector, decoder, image token) and its preprocessor_config.json. */
+    @Test
+    void llavaConfigs() throws IOException {
+        Fuzz.Target config = inCopyOf("llava/llava-tiny", "config.json", DamagedCheckpointsFuzzTest::llava);
+        Fuzz.Target preprocessor = inCopyOf("llava/llava-tiny", "preprocessor_config.json",
+                DamagedCheckpointsFuzzTest::llava);
+        byte[] cfg = read(Fixtures.resource("llava/llava-tiny/config.json"));
+        byte[] pp = read(Fixtures.resource("llava/llava-tiny/preprocessor_config.json"));
+        Fuzz.runJson("llava-config", List.of(cfg, pp), Fuzz.iterations(80), 22, in -> {
+            // which file this input damages: the seeds are told apart by a key only the config has
+            if (new String(in, StandardCharsets.UTF_8).contains("text_config")) {
+                config.accept(in);
+            } else {
+                preprocessor.accept(in);
+            }
+        });
+    }
+
+    private static void llava(Path d) {
+        try (var scope = Tessera.scope();
+                dev.tessera.models.llava.LlavaForConditionalGeneration m =
+                        dev.tessera.models.llava.LlavaForConditionalGeneration.load(d, Device.CPU, null)) {
+            int[] prompt = m.expandImageTokens(new int[] {1, m.config().imageTokenIndex(), 5}, 1);
+            int s = m.config().vision().imageSize();
+            try (Tensor px = Tensor.of(new float[3 * s * s], Device.CPU, 1, 3, s, s); Tensor l = m.logits(prompt, px)) {
+                assertEquals(m.config().text().vocabSize(), l.dim(2), "one logit per vocabulary entry");
+            }
+            dev.tessera.models.llava.LlavaImageProcessor p = dev.tessera.models.llava.LlavaImageProcessor.load(d, s);
+            try (Tensor px = p.preprocess(List.of(Fixtures.resource("llava/image-preprocess/test.png")), Device.CPU)) {
+                if (p.cropHeight() > 0) { // -1: no centre crop, the size follows the image
+                    assertEquals(p.cropHeight(), px.dim(2), "preprocessed height");
+                }
+            }
+        }
+    }
+
     @Test
     void textAndSpeechConfigs() throws IOException {
         Fuzz.runJson("bert-config", List.of(read(Fixtures.resource("bert/tiny/config.json"))), Fuzz.iterations(150), 13,
