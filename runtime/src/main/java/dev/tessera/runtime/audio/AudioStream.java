@@ -75,7 +75,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Mono float samples decoded from a file or an {@link InputStream} as they are read (see {@link AudioDecoder}
  * for the rules on downmix, length, format changes and damaged input). Memory stays bounded by one packet's
- * decoded frames (plus FFmpeg's 64 KiB read buffer for a stream), whatever the input's length. Not thread-safe;
+ * decoded frames (plus FFmpeg's 64 KiB read buffer for a stream), whatever the input's length. Reads and close are
+ * serialised (a close from another thread waits for the read in progress);
  * close it (try-with-resources) to free the FFmpeg contexts, the read buffer and the resampler.
  */
 public final class AudioStream implements AutoCloseable {
@@ -374,7 +375,7 @@ public final class AudioStream implements AutoCloseable {
      *
      * @throws IOException if the input stream threw (its exception is the cause) or the audio cannot be decoded
      */
-    public int read(float[] buf, int off, int len) throws IOException {
+    public synchronized int read(float[] buf, int off, int len) throws IOException {
         if (closed) {
             throw new IllegalStateException(name + ": audio stream is closed");
         }
@@ -603,7 +604,7 @@ public final class AudioStream implements AutoCloseable {
 
     /** Frees every native object (also after errors); idempotent. Does not close a caller's InputStream. */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed) {
             return;
         }

@@ -393,4 +393,36 @@ class AudioInputStreamTest {
             return k;
         }
     }
+
+    /**
+     * A stream closed by another thread while one reads it (a request cancelled mid-decode): the close waits for the
+     * read in progress instead of freeing FFmpeg's contexts under it; the reader then gets "closed".
+     */
+    @Test
+    void closeFromAnotherThreadWhileReading() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            AudioStream s = AudioDecoder.open(fixture("librivox_44k_stereo.mp3"), 16_000);
+            java.util.concurrent.atomic.AtomicReference<Throwable> wrong = new java.util.concurrent.atomic.AtomicReference<>();
+            java.util.concurrent.atomic.AtomicLong samples = new java.util.concurrent.atomic.AtomicLong();
+            Thread reader = new Thread(() -> {
+                float[] buf = new float[64];
+                try {
+                    for (int n; (n = s.read(buf, 0, buf.length)) > 0; ) {
+                        samples.addAndGet(n);
+                    }
+                } catch (IllegalStateException e) {
+                    if (!e.getMessage().contains("closed")) {
+                        wrong.set(e);
+                    }
+                } catch (Throwable e) {
+                    wrong.set(e);
+                }
+            });
+            reader.start();
+            Thread.sleep(round % 5);
+            s.close();
+            reader.join(60_000);
+            assertEquals(null, wrong.get(), "the reader saw samples, the end or 'closed', nothing else");
+        }
+    }
 }
