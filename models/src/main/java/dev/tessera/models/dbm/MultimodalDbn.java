@@ -48,6 +48,8 @@ public final class MultimodalDbn implements AutoCloseable {
     private final DbmConfig config;
     private final RbmParams img1, img2, aud1, aud2, joint;
     private final float[] featMean, featStd;
+    /** Threads may share the model; close() waits for their calls (the layers' native weights are freed after). */
+    private final dev.tessera.models.nn.UseGuard guard = new dev.tessera.models.nn.UseGuard("multimodal DBN");
 
     MultimodalDbn(DbmConfig config, RbmParams img1, RbmParams img2, RbmParams aud1, RbmParams aud2,
             RbmParams joint, float[] featMean, float[] featStd) {
@@ -400,7 +402,9 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Top of the image stack for images {@code [n][imageSize]} in [0, 1]. */
     public float[][] imageTop(float[][] images) {
-        return imageStack(images)[1];
+        try (var use = guard.enter()) {
+            return imageStack(images)[1];
+        }
     }
 
     /** Both hidden layers of the image stack, {first, top}. */
@@ -427,7 +431,9 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Top of the audio stack for raw speech features {@code [n][audioSize]}. */
     public float[][] audioTop(float[][] features) {
-        return audioStack(features)[1];
+        try (var use = guard.enter()) {
+            return audioStack(features)[1];
+        }
     }
 
     /**
@@ -448,6 +454,12 @@ public final class MultimodalDbn implements AutoCloseable {
      * and the joint hidden layer. Row widths: {@link #representationSizes()}.
      */
     public float[][] represent(float[][] images, float[][] features) {
+        try (var use = guard.enter()) {
+            return representOpen(images, features);
+        }
+    }
+
+    private float[][] representOpen(float[][] images, float[][] features) {
         if (images == null && features == null) {
             throw new IllegalArgumentException("represent: give images, speech features or both");
         }
@@ -593,13 +605,17 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Images {@code [n][imageSize]} (pixel probabilities) generated from speech features. */
     public float[][] generateImages(float[][] features) {
-        float[][] x = sampleTop(audioTop(features), false, config.seed() * 31 + 17);
-        return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, x));
+        try (var use = guard.enter()) {
+            float[][] x = sampleTop(audioTop(features), false, config.seed() * 31 + 17);
+            return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, x));
+        }
     }
 
     /** One-step reconstructions of images through the image stack (up two layers, down two). */
     public float[][] reconstructImages(float[][] images) {
-        return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, imageTop(images)));
+        try (var use = guard.enter()) {
+            return downAll(img1, VisibleType.BINARY, downAll(img2, VisibleType.BINARY, imageTop(images)));
+        }
     }
 
     private static final String[] NAMES = {"image1", "image2", "audio1", "audio2", "joint"};
@@ -618,6 +634,12 @@ public final class MultimodalDbn implements AutoCloseable {
 
     /** Writes {@code dir/model.safetensors} and {@code dir/config.json}. */
     public void save(Path dir) throws IOException {
+        try (var use = guard.enter()) {
+            saveOpen(dir);
+        }
+    }
+
+    private void saveOpen(Path dir) throws IOException {
         Files.createDirectories(dir);
         Map<String, Tensor> t = new LinkedHashMap<>();
         RbmParams[] ls = layers();
@@ -683,8 +705,10 @@ public final class MultimodalDbn implements AutoCloseable {
 
     @Override
     public void close() {
-        for (RbmParams p : layers()) {
-            p.close();
+        if (guard.close()) {
+            for (RbmParams p : layers()) {
+                p.close();
+            }
         }
     }
 }
