@@ -13,7 +13,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
@@ -219,42 +218,17 @@ class MultimodalDbnTest {
         MultimodalDbn m = train(TINY);
         float[][] rep = m.represent(images, audio);
         float[][] gen = m.generateImages(audio);
-        java.util.concurrent.atomic.AtomicReference<Throwable> wrong = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.CountDownLatch warm = new java.util.concurrent.CountDownLatch(4);
-        List<Thread> threads = new java.util.ArrayList<>();
-        for (int t = 0; t < 4; t++) {
-            Thread th = new Thread(() -> {
-                try {
-                    for (int k = 0; ; k++) {
-                        float[][] r = k % 2 == 0 ? m.represent(images, audio) : m.generateImages(audio);
-                        float[][] want = k % 2 == 0 ? rep : gen;
-                        for (int i = 0; i < r.length; i++) {
-                            assertArrayEquals(want[i], r[i]);
-                        }
-                        calls.incrementAndGet();
-                        if (k == 1) {
-                            warm.countDown();
-                        }
-                    }
-                } catch (IllegalStateException e) {
-                    if (!e.getMessage().contains("is closed")) {
-                        wrong.set(e);
-                    }
-                } catch (Throwable e) {
-                    wrong.set(e);
-                }
-            });
-            th.start();
-            threads.add(th);
-        }
-        warm.await();
-        m.close();
-        for (Thread th : threads) {
-            th.join(120_000);
-        }
-        assertEquals(null, wrong.get(), "a thread saw something else than its results or 'is closed'");
-        assertTrue(calls.get() >= 8);
+        java.util.concurrent.atomic.AtomicInteger k = new java.util.concurrent.atomic.AtomicInteger();
+        int calls = dev.tessera.runtime.testing.CloseRace.run(4, 2, () -> {
+            boolean even = k.getAndIncrement() % 2 == 0;
+            float[][] r = even ? m.represent(images, audio) : m.generateImages(audio);
+            float[][] want = even ? rep : gen;
+            for (int i = 0; i < r.length; i++) {
+                assertArrayEquals(want[i], r[i]);
+            }
+            return null;
+        }, m::close);
+        assertTrue(calls >= 8);
         assertThrows(IllegalStateException.class, () -> m.represent(images, null));
         m.close();
     }

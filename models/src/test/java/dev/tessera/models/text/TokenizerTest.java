@@ -56,37 +56,11 @@ class TokenizerTest {
         Tokenizer t = Tokenizer.load(dir);
         String text = "a cat sits ".repeat(2000);
         int[] want = t.encode(text, true);
-        java.util.concurrent.atomic.AtomicInteger encoded = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicReference<Throwable> wrong = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(4);
-        java.util.List<Thread> threads = new java.util.ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            Thread th = new Thread(() -> {
-                started.countDown();
-                try {
-                    for (;;) {
-                        assertArrayEquals(want, t.encode(text, true));
-                        encoded.incrementAndGet();
-                    }
-                } catch (IllegalStateException e) {
-                    if (!e.getMessage().contains("is closed")) {
-                        wrong.set(e);
-                    }
-                } catch (Throwable e) {
-                    wrong.set(e);
-                }
-            });
-            th.start();
-            threads.add(th);
-        }
-        started.await();
-        Thread.sleep(50);
-        t.close();
-        for (Thread th : threads) {
-            th.join(60_000);
-        }
-        assertEquals(null, wrong.get(), "a thread saw something else than its ids or 'is closed'");
-        assertTrue(encoded.get() > 0, "the threads encoded before the close");
+        int calls = dev.tessera.runtime.testing.CloseRace.run(4, 1, () -> {
+            assertArrayEquals(want, t.encode(text, true));
+            return null;
+        }, t::close);
+        assertTrue(calls >= 4, "the threads encoded before the close");
         assertTrue(assertThrows(IllegalStateException.class, () -> t.decode(new int[] {3}, true)).getMessage()
                 .contains("is closed"));
         t.close();
