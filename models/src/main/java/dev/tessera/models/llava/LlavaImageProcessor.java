@@ -33,10 +33,12 @@ public final class LlavaImageProcessor {
                 new dev.tessera.runtime.image.ImageDecoder()));
     }
 
+    /** The height of every preprocessed image, or -1 when there is no centre crop (the size then follows the image). */
     public int cropHeight() {
         return cropH;
     }
 
+    /** The width of every preprocessed image, or -1 when there is no centre crop. */
     public int cropWidth() {
         return cropW;
     }

@@ -146,6 +146,10 @@ public final class Npy {
         switch (dt) {
             case F32 -> {
                 float[] f = new float[count];
+                if (src == null && size == 4) { // the common case, float32 in C order: one bulk copy
+                    data.asFloatBuffer().get(f);
+                    return new Array(dt, shape, f, null, null);
+                }
                 for (int i = 0; i < count; i++) {
                     int at = (src == null ? i : src[i]) * size;
                     f[i] = size == 4 ? data.getFloat(at) : size == 8 ? (float) data.getDouble(at)
@@ -155,6 +159,10 @@ public final class Npy {
             }
             case I32 -> {
                 int[] a = new int[count];
+                if (src == null) {
+                    data.asIntBuffer().get(a);
+                    return new Array(dt, shape, null, a, null);
+                }
                 for (int i = 0; i < count; i++) {
                     a[i] = data.getInt((src == null ? i : src[i]) * 4);
                 }
@@ -162,6 +170,10 @@ public final class Npy {
             }
             default -> {
                 long[] a = new long[count];
+                if (src == null) {
+                    data.asLongBuffer().get(a);
+                    return new Array(dt, shape, null, null, a);
+                }
                 for (int i = 0; i < count; i++) {
                     a[i] = data.getLong((src == null ? i : src[i]) * 8);
                 }
