@@ -33,12 +33,15 @@ public final class LlavaImageProcessor {
                 new dev.tessera.runtime.image.ImageDecoder()));
     }
 
-    /** The height of every preprocessed image, or -1 when there is no centre crop (the size then follows the image). */
+    /**
+     * The height of every preprocessed image: the centre crop's, else a fixed resize's; -1 when it follows the image
+     * (no crop after a shortest-edge resize, or neither resize nor crop).
+     */
     public int cropHeight() {
         return cropH;
     }
 
-    /** The width of every preprocessed image, or -1 when there is no centre crop. */
+    /** The width of every preprocessed image, or -1 when it follows the image (as {@link #cropHeight()}). */
     public int cropWidth() {
         return cropW;
     }

@@ -169,12 +169,12 @@ public final class ImagePreprocessor {
         return new ImagePreprocessor(config, "preprocessor_config", imageSize, defaultMean, defaultStd, decoder);
     }
 
-    /** Output height. */
+    /** Output height: the crop's, else a fixed resize's; -1 when it follows the image. */
     public int outputHeight() {
         return doCrop ? cropH : doResize ? (shortestEdge > 0 ? -1 : resizeH) : -1;
     }
 
-    /** Output width. */
+    /** Output width: the crop's, else a fixed resize's; -1 when it follows the image. */
     public int outputWidth() {
         return doCrop ? cropW : doResize ? (shortestEdge > 0 ? -1 : resizeW) : -1;
     }
