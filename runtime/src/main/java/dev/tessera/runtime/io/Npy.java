@@ -140,46 +140,44 @@ public final class Npy {
         if (n > Integer.MAX_VALUE - 8) {
             throw new IOException(name + ": array of " + n + " elements is too large for a Java array");
         }
-        ByteBuffer data = ByteBuffer.wrap(bytes, dataStart, (int) need).slice().order(order);
-        int[] src = fortran && shape.length > 1 ? fortranSource(shape) : null;
+        // Fortran order: the elements' bytes put in C order first, so that one path decodes both
+        ByteBuffer data = (fortran && shape.length > 1 ? ByteBuffer.wrap(toCOrder(bytes, dataStart, shape, size))
+                : ByteBuffer.wrap(bytes, dataStart, (int) need).slice()).order(order);
         int count = (int) n;
         switch (dt) {
             case F32 -> {
                 float[] f = new float[count];
-                if (src == null && size == 4) { // the common case, float32 in C order: one bulk copy
+                if (size == 4) {
                     data.asFloatBuffer().get(f);
-                    return new Array(dt, shape, f, null, null);
-                }
-                for (int i = 0; i < count; i++) {
-                    int at = (src == null ? i : src[i]) * size;
-                    f[i] = size == 4 ? data.getFloat(at) : size == 8 ? (float) data.getDouble(at)
-                            : dev.tessera.runtime.DType.halfToFloat(data.getShort(at));
+                } else {
+                    for (int i = 0; i < count; i++) { // float64 / float16, widened or narrowed to float32
+                        f[i] = size == 8 ? (float) data.getDouble(8 * i) : dev.tessera.runtime.DType.halfToFloat(
+                                data.getShort(2 * i));
+                    }
                 }
                 return new Array(dt, shape, f, null, null);
             }
             case I32 -> {
                 int[] a = new int[count];
-                if (src == null) {
-                    data.asIntBuffer().get(a);
-                    return new Array(dt, shape, null, a, null);
-                }
-                for (int i = 0; i < count; i++) {
-                    a[i] = data.getInt((src == null ? i : src[i]) * 4);
-                }
+                data.asIntBuffer().get(a);
                 return new Array(dt, shape, null, a, null);
             }
             default -> {
                 long[] a = new long[count];
-                if (src == null) {
-                    data.asLongBuffer().get(a);
-                    return new Array(dt, shape, null, null, a);
-                }
-                for (int i = 0; i < count; i++) {
-                    a[i] = data.getLong((src == null ? i : src[i]) * 8);
-                }
+                data.asLongBuffer().get(a);
                 return new Array(dt, shape, null, null, a);
             }
         }
+    }
+
+    /** The {@code size}-byte elements of Fortran-order data at {@code from}, copied into C order. */
+    private static byte[] toCOrder(byte[] bytes, int from, long[] shape, int size) {
+        int[] src = fortranSource(shape);
+        byte[] out = new byte[src.length * size];
+        for (int i = 0; i < src.length; i++) {
+            System.arraycopy(bytes, from + src[i] * size, out, i * size, size);
+        }
+        return out;
     }
 
     /**

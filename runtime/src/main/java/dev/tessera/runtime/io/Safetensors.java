@@ -109,13 +109,8 @@ public final class Safetensors implements AutoCloseable {
      */
     /** PyTorch pickle checkpoints in {@code dir} (pytorch_model.bin, its shards, *.pt / *.pth), sorted. */
     private static List<Path> pickles(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> {
-                String n = p.getFileName().toString();
-                return Files.isRegularFile(p) && ((n.startsWith("pytorch_model") && n.endsWith(".bin"))
-                        || n.endsWith(".pt") || n.endsWith(".pth"));
-            }).sorted().toList();
-        }
+        return list(dir, n -> (n.startsWith("pytorch_model") && n.endsWith(".bin")) || n.endsWith(".pt")
+                || n.endsWith(".pth"));
     }
 
     public static Safetensors openCheckpoint(Path path) throws IOException {
@@ -169,9 +164,13 @@ public final class Safetensors implements AutoCloseable {
     }
 
     private static List<Path> list(Path dir, String suffix) throws IOException {
+        return list(dir, n -> n.endsWith(suffix));
+    }
+
+    /** The regular files of {@code dir} whose names pass {@code name}, sorted. */
+    private static List<Path> list(Path dir, java.util.function.Predicate<String> name) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.getFileName().toString().endsWith(suffix) && Files.isRegularFile(p)).sorted()
-                    .toList();
+            return s.filter(p -> name.test(p.getFileName().toString()) && Files.isRegularFile(p)).sorted().toList();
         }
     }
 
