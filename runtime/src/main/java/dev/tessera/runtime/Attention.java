@@ -275,7 +275,7 @@ public final class Attention {
             return out;
         }
         List<Tensor> temps = new ArrayList<>(6);
-        try {
+        try (InUse use = InUse.of(op, q, k, v, mask)) {
             Backend backend = q.backend();
             Tensor mc = contiguous(temps, mask);
             if (cpu && q.dtype() != DType.F32) {

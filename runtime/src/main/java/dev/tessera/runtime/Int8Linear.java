@@ -168,7 +168,8 @@ public final class Int8Linear implements AutoCloseable {
         }
         FusedActivation a = act == null ? FusedActivation.NONE : act;
         long ldq = (in + 3) / 4 * 4;
-        try (Scope scope = Tessera.scope()) {
+        try (InUse use = InUse.of("Int8Linear", x, bias, residual, packed, zeroPoints, scales);
+                Scope scope = Tessera.scope()) {
             Tensor xc = x.isContiguous() ? x : x.contiguous();
             Tensor q = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m * ldq / 4));
             Tensor rowSums = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m));

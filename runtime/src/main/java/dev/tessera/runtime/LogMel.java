@@ -146,7 +146,7 @@ public final class LogMel {
         Backend be = Backends.get(device);
         float[] filters = MelFilterbank.of(cfg);
         Tensor out = Tensor.empty(DType.F32, device, batch, cfg.nMels(), frames);
-        try (Tensor win = Tensor.of(cfg.windowValues(), device, cfg.nFft());
+        try (InUse use = InUse.of("LogMel.compute", x); Tensor win = Tensor.of(cfg.windowValues(), device, cfg.nFft());
                 Tensor fb = Tensor.of(filters, device, cfg.nMels(), cfg.bins())) {
             be.melSpectrogram(x, lens, sigLen, cfg.nFft(), cfg.hopLength(), win, cfg.center(), frames, cfg.power(), fb,
                     out);
@@ -177,7 +177,7 @@ public final class LogMel {
             throw new IllegalArgumentException("rfft length n must be in [1, 1048576], got " + x.describe());
         }
         Tensor out = Tensor.empty(DType.F32, x.device(), x.dim(0), x.dim(1) / 2 + 1, 2);
-        try {
+        try (InUse use = InUse.of("LogMel.rfft", x)) {
             Backends.get(x.device()).rfft(x, out);
             return out;
         } catch (RuntimeException e) {

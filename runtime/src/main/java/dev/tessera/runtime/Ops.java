@@ -27,9 +27,23 @@ public final class Ops {
 
     // ------------------------------------------------------------------ validation helpers
 
-    /** Temporaries made while preparing arguments; closed when the op returns. */
+    /**
+     * Temporaries made while preparing arguments, closed when the op returns; and, when made with the op's tensors,
+     * an {@link InUse} holding those for the op (a close on another thread frees nothing under the native call).
+     */
     private static final class Temps implements AutoCloseable {
         private final List<Tensor> list = new ArrayList<>(2);
+        private final InUse use;
+
+        /** Temporaries only (the op's tensors are held by an enclosing op). */
+        Temps() {
+            use = null;
+        }
+
+        /** Holds {@code held} (nulls skipped) until {@link #close()}. */
+        Temps(String op, Tensor... held) {
+            use = InUse.of(op, held);
+        }
 
         Tensor contiguous(Tensor t) {
             if (t == null || t.isContiguous()) {
@@ -49,6 +63,9 @@ public final class Ops {
         public void close() {
             for (Tensor t : list) {
                 t.close();
+            }
+            if (use != null) {
+                use.close();
             }
         }
     }
@@ -168,7 +185,7 @@ public final class Ops {
         }
         boolean same = Arrays.equals(a.shape(), b.shape());
         boolean row = !same && b.rank() == 1 && a.rank() >= 1 && b.dim(0) == a.dim(-1);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps(name, a, b, out)) {
             Tensor ca = apart(a, out, tmp);
             Tensor cb = apart(b, out, tmp);
             if (same && ca.isContiguous() && cb.isContiguous()) {
@@ -222,7 +239,7 @@ public final class Ops {
         open("affine", x);
         floating("affine", x);
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("affine", x)) {
             x.backend().affine(tmp.contiguous(x), alpha, beta, out);
         } catch (RuntimeException e) {
             out.close();
@@ -246,7 +263,7 @@ public final class Ops {
         checkVector("layerNorm", "beta", x, beta);
         checkEps("layerNorm", eps);
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("layerNorm", x, gamma, beta)) {
             x.backend().layerNorm(tmp.contiguous(x), tmp.contiguous(gamma), tmp.contiguous(beta), eps, out);
         } catch (RuntimeException e) {
             out.close();
@@ -263,7 +280,7 @@ public final class Ops {
         checkVector("rmsNorm", "gamma", x, gamma);
         checkEps("rmsNorm", eps);
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("rmsNorm", x, gamma)) {
             x.backend().rmsNorm(tmp.contiguous(x), tmp.contiguous(gamma), eps, out);
         } catch (RuntimeException e) {
             out.close();
@@ -310,7 +327,7 @@ public final class Ops {
                     + " exceeds key length " + x.dim(-1) + " in " + x.describe());
         }
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("softmax", x)) {
             x.backend().softmax(tmp.contiguous(x), causalQ, out);
         } catch (RuntimeException e) {
             out.close();
@@ -328,7 +345,7 @@ public final class Ops {
         floating("logSoftmax", x);
         rankAtLeast("logSoftmax", x, 1);
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("logSoftmax", x)) {
             x.backend().logSoftmax(tmp.contiguous(x), out);
         } catch (RuntimeException e) {
             out.close();
@@ -351,7 +368,7 @@ public final class Ops {
         open("gelu", x);
         floating("gelu", x);
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("gelu", x)) {
             x.backend().gelu(tmp.contiguous(x), tanh, out);
         } catch (RuntimeException e) {
             out.close();
@@ -365,7 +382,7 @@ public final class Ops {
         open("silu", x);
         floating("silu", x);
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("silu", x)) {
             x.backend().silu(tmp.contiguous(x), out);
         } catch (RuntimeException e) {
             out.close();
@@ -391,7 +408,7 @@ public final class Ops {
         long[] outShape = Arrays.copyOf(ids_shape, ids_shape.length + 1);
         outShape[ids_shape.length] = table.dim(1);
         Tensor out = Tensor.empty(table.dtype(), table.device(), outShape);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("embedding", ids, table)) {
             ids.backend().embedding(tmp.contiguous(ids), tmp.contiguous(table), out);
         } catch (RuntimeException e) {
             out.close();
@@ -409,7 +426,7 @@ public final class Ops {
         s[s.length - 1] = s[s.length - 2];
         s[s.length - 2] = t;
         Tensor out = Tensor.empty(x.dtype(), x.device(), s);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("transpose", x)) {
             x.backend().transposeLast2(tmp.contiguous(x), out);
         } catch (RuntimeException e) {
             out.close();
@@ -426,7 +443,7 @@ public final class Ops {
             throw new IllegalArgumentException("convert: target must be F32, F16 or BF16, got " + target);
         }
         Tensor out = Tensor.empty(target, x.device(), x.shape());
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("convert", x)) {
             Tensor c = tmp.contiguous(x);
             if (target == x.dtype()) {
                 x.backend().copy(c, out);
@@ -467,14 +484,16 @@ public final class Ops {
             throw new IllegalArgumentException("copyInto: dst " + dst.describe() + " with strides "
                     + Arrays.toString(dst.strides()) + " maps several indices to one element");
         }
-        if (src.storage() == dst.storage() && extentsOverlap(src, dst)) {
-            try (Tensor staged = Tensor.empty(src.dtype(), src.device(), src.shape())) {
-                src.backend().copyStrided(src, staged);
-                src.backend().copyStrided(staged, dst);
+        try (InUse use = InUse.of("copyInto", src, dst)) {
+            if (src.storage() == dst.storage() && extentsOverlap(src, dst)) {
+                try (Tensor staged = Tensor.empty(src.dtype(), src.device(), src.shape())) {
+                    src.backend().copyStrided(src, staged);
+                    src.backend().copyStrided(staged, dst);
+                }
+                return;
             }
-            return;
+            src.backend().copyStrided(src, dst);
         }
-        src.backend().copyStrided(src, dst);
     }
 
     /** Whether a view reaches one element through two indices (a stride-0 or interleaved dst). */
@@ -617,7 +636,7 @@ public final class Ops {
         sameDevice(name, x, out);
         floating(name, x);
         checkOut(name, out, x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps(name, x, out)) {
             x.backend().unary(op, tmp.contiguous(apart(x, out, tmp)), out);
         }
     }
@@ -694,7 +713,7 @@ public final class Ops {
                     + " differ in shape");
         }
         Tensor out = like(x);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("rope", x, cos, sin)) {
             Tensor xv = x;
             if (d > 1 && x.strides()[3] != 1) {
                 xv = tmp.contiguous(x);
@@ -728,7 +747,7 @@ public final class Ops {
             throw new IllegalArgumentException(op + ": the last dim of " + x.describe() + " is empty");
         }
         Tensor out = Tensor.empty(x.dtype(), x.device(), Arrays.copyOf(x.shape(), x.rank() - 1));
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps(op, x)) {
             if (out.numel() > 0) {
                 x.backend().sumLastDim(tmp.contiguous(x), mean ? (float) (1.0 / cols) : 1f, out);
             }
@@ -794,7 +813,7 @@ public final class Ops {
         if (rows == 0) {
             return new int[0];
         }
-        try (Temps tmp = new Temps(); Tensor out = Tensor.empty(DType.I32, x.device(), rows)) {
+        try (Temps tmp = new Temps("argmaxLastDim", x); Tensor out = Tensor.empty(DType.I32, x.device(), rows)) {
             x.backend().argmaxLastDim(tmp.contiguous(x), out);
             return out.toIntArray();
         }
@@ -853,7 +872,7 @@ public final class Ops {
         outShape[outShape.length - 2] = m;
         outShape[outShape.length - 1] = n;
         Tensor out = Tensor.empty(a.dtype(), a.device(), outShape);
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("matmul", a, b)) {
             boolean shareB = Shape.numel(batchB) == 1;
             Tensor bm = shareB && b.rank() > 2 ? tmp.add(matrixView(b)) : b;
             if (shareB && batch > 1 && a.isContiguous()) {
@@ -1002,7 +1021,7 @@ public final class Ops {
         if (m == 0 || n == 0) {
             return out;
         }
-        try (Temps tmp = new Temps()) {
+        try (Temps tmp = new Temps("linear", x, weight, packed, bias, residual)) {
             Tensor x2 = rowsView(x, m, k, tmp);
             Tensor w = weight;
             if (w != null && !(w.strides()[1] == 1 || w.strides()[0] == 1 || k == 1 || n == 1)) {

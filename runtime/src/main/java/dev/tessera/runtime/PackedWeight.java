@@ -44,13 +44,16 @@ public final class PackedWeight implements AutoCloseable {
             throw new IllegalArgumentException("PackedWeight.pack: weight must be floating point, got "
                     + weight.describe());
         }
-        Tensor p = weight.numel() == 0 ? null : weight.backend().packLinearWeight(weight);
-        if (p != null) {
-            return new PackedWeight(p, true, weight.dim(0), weight.dim(1), weight.dtype());
+        try (InUse use = InUse.of("PackedWeight.pack", weight)) {
+            Tensor p = weight.numel() == 0 ? null : weight.backend().packLinearWeight(weight);
+            if (p != null) {
+                return new PackedWeight(p, true, weight.dim(0), weight.dim(1), weight.dtype());
+            }
+            weight.storage().retain();
+            Tensor view = new Tensor(weight.storage(), weight.dtype(), weight.shape(), weight.strides(),
+                    weight.offset());
+            return new PackedWeight(view, false, weight.dim(0), weight.dim(1), weight.dtype());
         }
-        weight.storage().retain();
-        Tensor view = new Tensor(weight.storage(), weight.dtype(), weight.shape(), weight.strides(), weight.offset());
-        return new PackedWeight(view, false, weight.dim(0), weight.dim(1), weight.dtype());
     }
 
     /** Output features (rows of the weight). */

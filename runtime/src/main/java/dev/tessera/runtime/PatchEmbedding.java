@@ -99,13 +99,15 @@ public final class PatchEmbedding {
         long rows = l + (clsToken != null ? 1 : 0);
         checkPos(op, posEmbed, rows, d, l, clsToken != null, images, weight);
         intSized(op, k, d, rows, l);
-        if (!images.device().isCpu() || images.dtype() == DType.F32) {
-            return run2d(images, weight, bias, clsToken, posEmbed, n, c, h, w, (int) ph, (int) pw, d, l, k);
-        }
-        try (Tensor x32 = images.to(DType.F32); Tensor w32 = weight.to(DType.F32); Tensor b32 = f32(bias);
-                Tensor c32 = f32(clsToken); Tensor p32 = f32(posEmbed);
-                Tensor out = run2d(x32, w32, b32, c32, p32, n, c, h, w, (int) ph, (int) pw, d, l, k)) {
-            return out.to(images.dtype());
+        try (InUse use = InUse.of(op, images, weight, bias, clsToken, posEmbed)) {
+            if (!images.device().isCpu() || images.dtype() == DType.F32) {
+                return run2d(images, weight, bias, clsToken, posEmbed, n, c, h, w, (int) ph, (int) pw, d, l, k);
+            }
+            try (Tensor x32 = images.to(DType.F32); Tensor w32 = weight.to(DType.F32); Tensor b32 = f32(bias);
+                    Tensor c32 = f32(clsToken); Tensor p32 = f32(posEmbed);
+                    Tensor out = run2d(x32, w32, b32, c32, p32, n, c, h, w, (int) ph, (int) pw, d, l, k)) {
+                return out.to(images.dtype());
+            }
         }
     }
 
@@ -150,12 +152,14 @@ public final class PatchEmbedding {
         checkBias(op, bias, d);
         long k = c * kw;
         intSized(op, k, d, tOut);
-        if (!x.device().isCpu() || x.dtype() == DType.F32) {
-            return run1d(x, weight, bias, stride, padding, layout, n, c, t, d, kw, tOut, k);
-        }
-        try (Tensor x32 = x.to(DType.F32); Tensor w32 = weight.to(DType.F32); Tensor b32 = f32(bias);
-                Tensor out = run1d(x32, w32, b32, stride, padding, layout, n, c, t, d, kw, tOut, k)) {
-            return out.to(x.dtype());
+        try (InUse use = InUse.of(op, x, weight, bias)) {
+            if (!x.device().isCpu() || x.dtype() == DType.F32) {
+                return run1d(x, weight, bias, stride, padding, layout, n, c, t, d, kw, tOut, k);
+            }
+            try (Tensor x32 = x.to(DType.F32); Tensor w32 = weight.to(DType.F32); Tensor b32 = f32(bias);
+                    Tensor out = run1d(x32, w32, b32, stride, padding, layout, n, c, t, d, kw, tOut, k)) {
+                return out.to(x.dtype());
+            }
         }
     }
 
@@ -189,7 +193,7 @@ public final class PatchEmbedding {
         if (n == 0) {
             return out;
         }
-        try (Temps tmp = new Temps()) {
+        try (InUse use = InUse.of(op, images); Temps tmp = new Temps()) {
             Tensor x = tmp.contiguous(images);
             if (x.device().isCpu() && x.dtype() != DType.F32) {
                 Tensor x32 = tmp.add(x.to(DType.F32));
@@ -225,7 +229,7 @@ public final class PatchEmbedding {
         if (n == 0) {
             return out;
         }
-        try (Temps tmp = new Temps()) {
+        try (InUse use = InUse.of(op, x); Temps tmp = new Temps()) {
             Tensor xc = tmp.contiguous(x);
             if (xc.device().isCpu() && xc.dtype() != DType.F32) {
                 Tensor x32 = tmp.add(xc.to(DType.F32));

@@ -2,6 +2,7 @@ package dev.tessera.runtime;
 
 import dev.tessera.bindings.Addresses;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * An n-dimensional array in native memory on one {@link Device}. A tensor is a view (shape, strides
@@ -20,6 +21,8 @@ public final class Tensor implements AutoCloseable {
     private final long[] strides;
     private final long offset;
     private volatile boolean closed;
+    /** Ops holding this view ({@link InUse}); while one does, {@link #address()} outlives a close. */
+    private final AtomicInteger uses = new AtomicInteger();
 
     Tensor(Storage storage, DType dtype, long[] shape, long[] strides, long offset) {
         this.storage = storage;
@@ -145,10 +148,43 @@ public final class Tensor implements AutoCloseable {
         return true;
     }
 
-    /** Address of the first element. For backends; checks that the tensor is open. */
+    /**
+     * Address of the first element. For backends; checks that the tensor is open, or closed on another thread while
+     * an op holds it ({@link InUse}: the memory stays until that op ends).
+     */
     public long address() {
-        ensureOpen();
+        if ((closed && uses.get() == 0) || storage.isFreed()) {
+            throw new IllegalStateException("tensor " + describe() + " is closed");
+        }
         return storage.address() + offset * dtype.size();
+    }
+
+    /** Holds the storage for an op ({@link InUse#add}); refuses a closed tensor. */
+    void acquire(String op) {
+        uses.incrementAndGet();
+        boolean retained = false;
+        try {
+            if (!closed) {
+                storage.retain(); // throws when a close on another thread freed the storage just now
+                retained = true;
+            }
+        } catch (IllegalStateException e) {
+            // reported below as closed
+        }
+        if (!retained) {
+            uses.decrementAndGet();
+            throw new IllegalStateException(op + ": tensor " + describe() + " is closed");
+        }
+        if (closed) { // closed between the check and the retain: the op may not start on it
+            release();
+            throw new IllegalStateException(op + ": tensor " + describe() + " is closed");
+        }
+    }
+
+    /** Ends an {@link #acquire}. */
+    void release() {
+        uses.decrementAndGet();
+        storage.release();
     }
 
     /** Offset of the first element from the start of the storage, in elements. */
@@ -185,7 +221,11 @@ public final class Tensor implements AutoCloseable {
 
     private Tensor view(long[] newShape, long[] newStrides, long newOffset) {
         ensureOpen();
-        storage.retain();
+        try {
+            storage.retain();
+        } catch (IllegalStateException e) { // closed on another thread since the check
+            throw new IllegalStateException("tensor " + describe() + " is closed");
+        }
         return new Tensor(storage, dtype, newShape, newStrides, newOffset);
     }
 
@@ -282,7 +322,12 @@ public final class Tensor implements AutoCloseable {
             return view(shape.clone(), Shape.contiguousStrides(shape), offset);
         }
         Tensor out = empty(dtype, device(), shape);
-        backend().stridedCopy(this, out);
+        try (InUse use = InUse.of("contiguous", this)) {
+            backend().stridedCopy(this, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
         return out;
     }
 
@@ -403,7 +448,9 @@ public final class Tensor implements AutoCloseable {
         if (data.length != numel()) {
             throw new IllegalArgumentException("data has " + data.length + " elements, " + describe() + " has " + numel());
         }
-        backend().copyFromHost(this, HostArray.of(data));
+        try (InUse use = InUse.of("copyFrom", this)) {
+            backend().copyFromHost(this, HostArray.of(data));
+        }
     }
 
     // ------------------------------------------------------------------ lifetime

@@ -99,7 +99,8 @@ public final class ContrastiveDivergence implements AutoCloseable {
         Tensor gw = null;
         Tensor gvb = null;
         Tensor ghb = null;
-        try (Engine e = new Engine(dev)) {
+        try (Engine e = new Engine(dev).hold("ContrastiveDivergence." + op, params, batch,
+                chains == null || chains.isClosed() ? null : chains)) {
             Tensor v0 = e.contiguous(batch);
             Tensor d0 = e.totals(type, v0);
             // positive phase

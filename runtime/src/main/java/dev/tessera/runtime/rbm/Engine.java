@@ -6,6 +6,7 @@ import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.BinaryOp;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.InUse;
 import dev.tessera.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,11 +21,31 @@ final class Engine implements AutoCloseable {
     final Backend be;
     final RbmKernels k;
     private final List<Tensor> temps = new ArrayList<>();
+    private final List<InUse> held = new ArrayList<>(2);
 
     Engine(Device device) {
         this.device = device;
         this.be = Backends.get(device);
         this.k = be.rbmKernels();
+    }
+
+    /**
+     * Holds the op's tensors and p's (null: none) until {@link #close()}, so that a close on another thread frees
+     * nothing under a native call ({@link InUse}); refuses closed ones. Returns this engine.
+     */
+    Engine hold(String op, RbmParams p, Tensor... ts) {
+        try {
+            if (p != null) {
+                Check.params(op, p);
+                held.add(InUse.of(op, p.weights(), p.visibleBias(), p.hiddenBias(), p.weightVelocity(),
+                        p.visibleVelocity(), p.hiddenVelocity()));
+            }
+            held.add(InUse.of(op, ts));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+        return this;
     }
 
     /** A temporary F32 tensor closed with this engine. */
@@ -118,5 +139,9 @@ final class Engine implements AutoCloseable {
             t.close();
         }
         temps.clear();
+        for (InUse u : held) {
+            u.close();
+        }
+        held.clear();
     }
 }

@@ -99,7 +99,7 @@ public final class Rbm {
         sameAs(op, "extra", extra, pre);
         Check.f32(op, pre, bias, extra);
         Check.sameDevice(op, pre, bias, extra);
-        try (Engine e = new Engine(pre.device())) {
+        try (Engine e = new Engine(pre.device()).hold(op, null, pre, bias, extra)) {
             Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
             Tensor sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
             try {
@@ -121,7 +121,7 @@ public final class Rbm {
         bias(op, bias, pre);
         Check.f32(op, pre, bias);
         Check.sameDevice(op, pre, bias);
-        try (Engine e = new Engine(pre.device())) {
+        try (Engine e = new Engine(pre.device()).hold(op, null, pre, bias)) {
             Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
             Tensor sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
             try {
@@ -148,7 +148,7 @@ public final class Rbm {
         Check.shape(op, "totals", totals, pre.dim(0));
         Check.f32(op, pre, bias, totals);
         Check.sameDevice(op, pre, bias, totals);
-        try (Engine e = new Engine(pre.device())) {
+        try (Engine e = new Engine(pre.device()).hold(op, null, pre, bias, totals)) {
             Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
             Tensor sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
             try {
@@ -197,7 +197,7 @@ public final class Rbm {
         if (!Float.isFinite(inputScale)) {
             throw new IllegalArgumentException(op + ": inputScale must be finite, got " + inputScale);
         }
-        try (Engine e = new Engine(v.device())) {
+        try (Engine e = new Engine(v.device()).hold(op, p, v, extra)) {
             Tensor vc = e.contiguous(v);
             Tensor out = Tensor.empty(DType.F32, v.device(), rows, p.hiddenSize());
             try {
@@ -239,7 +239,7 @@ public final class Rbm {
             Check.f32(op, totals);
             Check.sameDevice(op, h, totals);
         }
-        try (Engine e = new Engine(h.device())) {
+        try (Engine e = new Engine(h.device()).hold(op, p, h, extra, totals)) {
             Tensor out = Tensor.empty(DType.F32, h.device(), rows, p.visibleSize());
             try {
                 e.down(p, type, e.contiguous(h), e.contiguous(totals), e.contiguous(extra), out, null, totals != null,
@@ -260,7 +260,7 @@ public final class Rbm {
     public static Tensor freeEnergy(RbmParams p, VisibleType type, Tensor v) {
         String op = "freeEnergy";
         long rows = visible(op, p, type, v);
-        try (Engine e = new Engine(v.device())) {
+        try (Engine e = new Engine(v.device()).hold(op, p, v)) {
             Tensor vc = e.contiguous(v);
             Tensor pre = e.hiddenPre(p, vc, 1f);
             Tensor out = Tensor.empty(DType.F32, v.device(), rows);
@@ -281,7 +281,7 @@ public final class Rbm {
     public static Tensor reconstructionErrors(RbmParams p, VisibleType type, Tensor v) {
         String op = "reconstructionErrors";
         long rows = visible(op, p, type, v);
-        try (Engine e = new Engine(v.device())) {
+        try (Engine e = new Engine(v.device()).hold(op, p, v)) {
             Tensor vc = e.contiguous(v);
             Tensor totals = e.totals(type, vc);
             Tensor h = e.tmp(rows, p.hiddenSize());
