@@ -14,7 +14,8 @@ import java.util.Locale;
 import java.util.stream.Stream;
 
 /**
- * The IMAGE arguments of the vision commands: image files, folders (their image files, sorted by name), or one
+ * The IMAGE arguments of the vision commands: image files, folders (their image files, sorted by name; hidden
+ * files skipped), or one
  * {@code .npy} of preprocessed float32 pixels {@code [N, C, H, W]} (C is the model's {@code num_channels}, 3 for
  * RGB; the model checks it). Batches come as F32 tensors.
  */
@@ -54,8 +55,7 @@ final class VisionInputs {
                 }
             } else if (Files.isDirectory(p)) {
                 try (Stream<Path> s = Files.list(p)) {
-                    List<Path> found = s.filter(f -> Files.isRegularFile(f) && EXTENSIONS.stream()
-                            .anyMatch(e -> f.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(e))).sorted().toList();
+                    List<Path> found = s.filter(VisionInputs::listed).sorted().toList();
                     if (found.isEmpty()) {
                         throw new IllegalArgumentException("folder " + p + " holds no images (" + EXTENSIONS + ")");
                     }
@@ -73,6 +73,17 @@ final class VisionInputs {
                 throw new IllegalArgumentException("image not found: " + p);
             }
         }
+    }
+
+    /**
+     * Whether a folder's entry is one of its images: a regular file with an image extension, not hidden (a name
+     * starting with '.', such as the {@code ._photo.jpg} resource forks macOS leaves beside copied files, which
+     * are not images).
+     */
+    static boolean listed(Path f) {
+        String name = f.getFileName().toString();
+        String lower = name.toLowerCase(Locale.ROOT);
+        return !name.startsWith(".") && Files.isRegularFile(f) && EXTENSIONS.stream().anyMatch(lower::endsWith);
     }
 
     int size() {

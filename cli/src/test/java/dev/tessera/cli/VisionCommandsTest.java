@@ -155,6 +155,27 @@ class VisionCommandsTest {
     }
 
     @Test
+    void aFolderGivesItsImagesByNameSkippingHiddenFilesAndOthers(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("photos"));
+        Files.copy(IMAGES.resolve("chelsea.png"), dir.resolve("b.PNG"));
+        Files.copy(IMAGES.resolve("one.png"), dir.resolve("a.png"));
+        Files.write(dir.resolve("._a.png"), new byte[] {0, 5, 22, 7, 0, 2, 0, 0}); // a macOS resource fork
+        Files.writeString(dir.resolve("notes.txt"), "not an image");
+        Files.createDirectories(dir.resolve("nested.png")); // a folder named like an image
+        Path viaFolder = tmp.resolve("folder.npy");
+        Path viaFiles = tmp.resolve("files.npy");
+        ChatCommandTest.Run f = run("classify", dir.toString(), "--model", VIT.toString(), "--logits-out",
+                viaFolder.toString());
+        assertEquals(0, f.code(), f.err());
+        ChatCommandTest.Run e = run("classify", dir.resolve("a.png").toString(), dir.resolve("b.PNG").toString(),
+                "--model", VIT.toString(), "--logits-out", viaFiles.toString());
+        assertEquals(0, e.code(), e.err());
+        assertArrayEquals(Npy.read(viaFiles).shape(), Npy.read(viaFolder).shape());
+        assertArrayEquals(Npy.read(viaFiles).requireFloats(), Npy.read(viaFolder).requireFloats());
+        assertTrue(f.out().indexOf("a.png") < f.out().indexOf("b.PNG") && !f.out().contains("._a"), f.out());
+    }
+
+    @Test
     void badInputsGiveOneLineErrors(@TempDir Path tmp) throws Exception {
         Files.createDirectories(tmp.resolve("empty-folder"));
         Path bad = tmp.resolve("bad.npy");
