@@ -26,20 +26,32 @@ import org.junit.jupiter.api.Test;
  */
 class CloseDuringOpTest {
     private static Tensor random(long seed, long... shape) {
+        return random(seed, Device.CPU, shape);
+    }
+
+    static Tensor random(long seed, Device device, long... shape) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] v = new float[Math.toIntExact(Shape.numel(shape))];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) (r.nextDouble() * 2 - 1);
         }
-        return Tensor.of(v, shape);
+        return Tensor.of(v, device, shape);
     }
 
-    private interface Close {
+    interface Close {
         void run() throws Exception;
     }
 
-    /** Two threads repeat {@code op} (each result must equal the first) until {@code victim} is closed. */
     private static void race(String what, long victimFloats, Close victim, Supplier<Tensor> op) throws Exception {
+        race(what, Device.CPU, victimFloats, victim, op);
+    }
+
+    /**
+     * Two threads repeat {@code op} (each result must equal the first) until {@code victim} is closed; the close is
+     * followed by four NaN-filled allocations of {@code victimFloats} on {@code device}.
+     */
+    static void race(String what, Device device, long victimFloats, Close victim, Supplier<Tensor> op)
+            throws Exception {
         float[] want;
         try (Tensor r = op.get()) {
             want = r.toFloatArray();
@@ -57,7 +69,7 @@ class CloseDuringOpTest {
                 throw new AssertionError(e);
             }
             for (int i = 0; i < 4; i++) {
-                poison.add(TestSupport.nanTensor(Device.CPU, victimFloats));
+                poison.add(TestSupport.nanTensor(device, victimFloats));
             }
         });
         poison.forEach(Tensor::close);
