@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU host check: environment, CUDA tests (JUnit console launcher; runtime and models), `tessera info`, the
+# GPU host check: environment, `tessera info`, a first look at the Hopper attention kernel in its own JVM
+# (GpuWgmmaProbe), CUDA tests (JUnit console launcher; runtime and models), the
 # real MiniLM check against ONNX Runtime (when .minilm-carry/ was carried: bench/gpu/minilm-carry.sh), the
 # encoder op profile, and the GPU matmul
 # benchmark of Tessera beside PyTorch's in the same run; a short table last. Builds nothing: it needs
@@ -188,6 +189,28 @@ rc=$?
 timeout 60 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.cli.TesseraCli info 2>&1 | tee "$out/info.txt"
 [ $rc = 0 ] && record "tessera info" ok || record "tessera info" "FAILED rc=$rc (info.err)"
 
+# ------------------------------------------------------------------ WGMMA probe
+# flash_wgmma (Hopper) has never run on a GPU: a first look in a JVM of its own, so that a kernel fault (which leaves
+# the CUDA context unusable for the rest of its process) cannot take the tests or the v1 / v2 timings with it. When
+# the probe fails, WGMMA is left out of the CUDA tests (TESSERA_TEST_WGMMA=off: CudaAttentionTest skips its cases)
+# and of the attention benchmark.
+attn_kernels=v1,v2,wgmma
+if [ "$skip_tests" = 1 ] && [ "$skip_bench" = 1 ]; then
+  record "wgmma probe" skipped
+else
+  log "WGMMA probe (GpuWgmmaProbe: flash_wgmma vs the CPU backend, 7 small cases)"
+  timeout "$(cap 90)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe --out "$out/wgmma-probe.json" \
+      2>&1 | tee "$out/wgmma-probe.log"
+  rc=${PIPESTATUS[0]}
+  case $rc in
+    0) record "wgmma probe" ok ;;
+    2) record "wgmma probe" "refused here (not compute capability 9.0, or no sm_90a in the library)" ;;
+    3) record "wgmma probe" "CUDA unavailable (wgmma-probe.log)" ;;
+    *) record "wgmma probe" "FAILED rc=$rc: WGMMA left out of the tests and the attention benchmark (wgmma-probe.log)"
+       export TESSERA_TEST_WGMMA=off; attn_kernels=v1,v2 ;;
+  esac
+fi
+
 # ------------------------------------------------------------------ CUDA tests
 if [ "$skip_tests" = 1 ]; then
   record "cuda tests" skipped
@@ -343,7 +366,7 @@ else
   # attention: the tensor-core kernels (v1 = flash_mma, v2 = flash_mma_v2, wgmma = flash_wgmma: sm_90a, not run on a
   # GPU before; skipped with a note on cards other than cc 9.0) in the same run, plus the ViT-B/16 shape
   # (64x12x197x64); the summary prints each kernel / SDPA (compare.py --kind attention)
-  bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels v1,v2,wgmma --extra 64x12x197x64 --reps "$reps" \
+  bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels "$attn_kernels" --extra 64x12x197x64 --reps "$reps" \
       -- attention_torch.py --extra 64x12x197x64 --reps "$reps"
   bench_pair logmel dev.tessera.bench.GpuLogMelBench --batch 64 --n-mels 80,128 --reps "$reps" \
       -- logmel_torch.py --batch 64 --n-mels 80,128 --reps "$reps"
