@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
  * {@code maven:GROUP:ARTIFACT:VERSION} or an alias ({@code minilm}). Without {@code --out} the vectors are printed,
  * one per line. The work is in the model API ({@link SentenceEncoder}); this command only parses and writes.
  */
-@Command(name = "embed", description = "Embed texts with a sentence encoder (e.g. --model minilm); writes float32 [N, dim] .npy.")
+@Command(name = "embed", description = "Embed texts with a sentence encoder (e.g. --model minilm), or images / texts with a CLIP checkpoint; writes float32 [N, dim] .npy.")
 final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
             description = "Model directory, maven:GROUP:ARTIFACT:VERSION, or an alias (minilm).")
