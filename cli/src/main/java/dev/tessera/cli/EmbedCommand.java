@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
 @Command(name = "embed", description = "Embed texts with a sentence encoder (e.g. --model minilm), or images / texts with a CLIP checkpoint; writes float32 [N, dim] .npy.")
 final class EmbedCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = "Model directory, maven:GROUP:ARTIFACT:VERSION, or an alias (minilm).")
+            description = "Model directory, maven:GROUP:ARTIFACT:VERSION, or an alias (minilm, minilm-q: its INT8 export).")
     String model;
 
     @Option(names = "--text", paramLabel = "TEXT", arity = "1..*",

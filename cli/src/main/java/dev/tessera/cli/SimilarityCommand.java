@@ -21,7 +21,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "similarity", description = "Cosine similarity matrix of sentences under a sentence encoder (e.g. --model minilm).")
 final class SimilarityCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL",
-            description = "Model directory, maven:GROUP:ARTIFACT:VERSION, or an alias (minilm).")
+            description = "Model directory, maven:GROUP:ARTIFACT:VERSION, or an alias (minilm, minilm-q: its INT8 export).")
     String model;
 
     @Parameters(paramLabel = "SENTENCE", arity = "1..*", description = "Two or more sentences.")
