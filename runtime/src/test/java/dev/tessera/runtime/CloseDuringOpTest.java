@@ -17,9 +17,10 @@ import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
- * An argument closed on another thread while ops run on it ({@link InUse}): every op that started finishes with the
- * result it gives undisturbed, later ones fail with {@link IllegalStateException} "closed", and the memory is not
- * handed out again under a running op. Each close is followed at once by allocations of the victim's size filled
+ * An argument closed on another thread while ops run on it ({@link InUse}): an op that started finishes with the
+ * result it gives undisturbed (or, where it takes a new view of that argument after the close, ends with "closed"),
+ * later ones fail with {@link IllegalStateException} "closed", and the memory is not handed out again under a
+ * running op. Each close is followed at once by allocations of the victim's size filled
  * with NaN: the CPU backend's block cache gives a freed block to the next request of its size, so before ops held
  * their arguments a running matmul read those NaNs in about one run of three (and with the cache off, unmapped
  * memory: a JVM crash).
