@@ -8,12 +8,17 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import javax.xml.XMLConstants;
 import javax.xml.parsers.DocumentBuilder;
 import javax.xml.parsers.DocumentBuilderFactory;
 import org.eclipse.aether.repository.Authentication;
+import org.eclipse.aether.repository.Proxy;
 import org.eclipse.aether.repository.RemoteRepository;
 import org.eclipse.aether.util.repository.AuthenticationBuilder;
+import org.eclipse.aether.util.repository.DefaultMirrorSelector;
+import org.eclipse.aether.util.repository.DefaultProxySelector;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
@@ -22,12 +27,19 @@ import org.w3c.dom.NodeList;
 /**
  * What Tessera reads from the user's Maven {@code settings.xml} ({@code -Dmaven.settings}, else
  * {@code ~/.m2/settings.xml}): the local repository ({@code -Dmaven.repo.local} overrides it), offline mode, the
- * repositories of active profiles ({@code activeProfiles} or {@code activeByDefault}), mirrors ({@code mirrorOf}
- * with {@code *}, {@code external:*}, comma lists and {@code !id} exclusions) and server credentials (plain
- * username/password; encrypted passwords are not supported). Maven Central is always a remote, as in Maven.
+ * repositories of active profiles ({@code activeProfiles} or {@code activeByDefault}), mirrors, proxies and server
+ * credentials (plain username/password; encrypted passwords are not supported). Maven Central is always a remote, as
+ * in Maven. As Maven does, every value may use {@code ${env.NAME}} (an environment variable) and {@code ${name}} (a
+ * system property such as {@code user.home}); an expression with no value is left as written. Mirrors are chosen by
+ * Maven Resolver's own {@link DefaultMirrorSelector} (a mirror whose {@code mirrorOf} is exactly the repository's id
+ * first, then the first pattern that matches: {@code *}, {@code external:*}, {@code external:http:*}, comma lists,
+ * {@code !id}), proxies by its {@link DefaultProxySelector} (the active {@code <proxy>} entries, with their
+ * {@code nonProxyHosts}).
  */
 public record MavenSettings(Path localRepository, boolean offline, List<RemoteRepository> remoteRepositories) {
     public static final String CENTRAL_URL = "https://repo.maven.apache.org/maven2/";
+
+    private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([^}]+)}");
 
     /** The settings of this user (a missing file means Maven's defaults). */
     public static MavenSettings load() {
@@ -38,39 +50,66 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
 
     /** The settings in {@code file} (absent: defaults). */
     public static MavenSettings load(Path file) {
+        return load(file, System.getenv());
+    }
+
+    /** As {@link #load(Path)} with {@code env} as the environment of {@code ${env.NAME}} expressions. */
+    static MavenSettings load(Path file, Map<String, String> env) {
         Path home = Path.of(System.getProperty("user.home"));
         Path local = home.resolve(".m2").resolve("repository");
         boolean offline = false;
         List<RemoteRepository> repos = new ArrayList<>();
         Map<String, String[]> servers = new HashMap<>();
-        List<Element> mirrors = new ArrayList<>();
+        DefaultMirrorSelector mirrors = new DefaultMirrorSelector();
+        DefaultProxySelector proxies = new DefaultProxySelector();
         if (file != null && Files.isRegularFile(file)) {
-            Element root = parse(file).getDocumentElement();
-            String lr = text(root, "localRepository");
+            Settings x = new Settings(parse(file).getDocumentElement(), env);
+            String lr = x.text(x.root, "localRepository");
             if (lr != null && !lr.isBlank()) {
-                local = Path.of(lr.replace("${user.home}", home.toString()));
+                local = Path.of(lr);
             }
-            offline = "true".equalsIgnoreCase(text(root, "offline"));
-            for (Element s : children(child(root, "servers"), "server")) {
-                servers.put(text(s, "id"), new String[] {text(s, "username"), text(s, "password")});
+            offline = "true".equalsIgnoreCase(x.text(x.root, "offline"));
+            for (Element s : children(child(x.root, "servers"), "server")) {
+                servers.put(x.text(s, "id"), new String[] {x.text(s, "username"), x.text(s, "password")});
             }
-            mirrors.addAll(children(child(root, "mirrors"), "mirror"));
+            for (Element m : children(child(x.root, "mirrors"), "mirror")) {
+                String of = x.text(m, "mirrorOf");
+                String url = x.text(m, "url");
+                if (of != null && url != null) {
+                    String id = x.text(m, "id") == null ? "mirror" : x.text(m, "id");
+                    boolean blocked = "true".equalsIgnoreCase(x.text(m, "blocked"));
+                    mirrors.add(id, url, "default", false, blocked, of, x.text(m, "mirrorOfLayouts"));
+                }
+            }
+            for (Element p : children(child(x.root, "proxies"), "proxy")) {
+                String active = x.text(p, "active");
+                String host = x.text(p, "host");
+                if ((active != null && !"true".equalsIgnoreCase(active)) || host == null || host.isBlank()) {
+                    continue;
+                }
+                String protocol = x.text(p, "protocol") == null ? "http" : x.text(p, "protocol");
+                int port = parsePort(x.text(p, "port"), file);
+                Authentication auth = x.text(p, "username") == null ? null : new AuthenticationBuilder()
+                        .addUsername(x.text(p, "username"))
+                        .addPassword(x.text(p, "password") == null ? "" : x.text(p, "password")).build();
+                proxies.add(new Proxy(protocol, host, port, auth), x.text(p, "nonProxyHosts"));
+            }
             Set<String> active = new HashSet<>();
-            for (Element a : children(child(root, "activeProfiles"), "activeProfile")) {
-                active.add(a.getTextContent().trim());
+            for (Element a : children(child(x.root, "activeProfiles"), "activeProfile")) {
+                active.add(x.interpolate(a.getTextContent().trim()));
             }
-            for (Element p : children(child(root, "profiles"), "profile")) {
+            for (Element p : children(child(x.root, "profiles"), "profile")) {
                 Element act = child(p, "activation");
-                boolean on = active.contains(text(p, "id")) || (act != null
-                        && "true".equalsIgnoreCase(text(act, "activeByDefault")) && active.isEmpty());
+                boolean on = active.contains(x.text(p, "id")) || (act != null
+                        && "true".equalsIgnoreCase(x.text(act, "activeByDefault")) && active.isEmpty());
                 if (!on) {
                     continue;
                 }
                 for (Element r : children(child(p, "repositories"), "repository")) {
-                    String id = text(r, "id");
-                    String url = text(r, "url");
+                    String id = x.text(r, "id");
+                    String url = x.text(r, "url");
                     if (id != null && url != null) {
-                        repos.add(new RemoteRepository.Builder(id, "default", url.trim()).build());
+                        repos.add(new RemoteRepository.Builder(id, "default", url).build());
                     }
                 }
             }
@@ -85,14 +124,16 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         List<RemoteRepository> out = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (RemoteRepository r : repos) {
-            RemoteRepository m = mirrorFor(r, mirrors);
+            RemoteRepository m = mirrors.getMirror(r);
             RemoteRepository eff = m != null ? m : r;
+            RemoteRepository.Builder b = new RemoteRepository.Builder(eff);
             String[] cred = servers.get(eff.getId());
             if (cred != null && cred[0] != null) {
-                Authentication auth = new AuthenticationBuilder().addUsername(cred[0])
-                        .addPassword(cred[1] == null ? "" : cred[1]).build();
-                eff = new RemoteRepository.Builder(eff).setAuthentication(auth).build();
+                b.setAuthentication(new AuthenticationBuilder().addUsername(cred[0])
+                        .addPassword(cred[1] == null ? "" : cred[1]).build());
             }
+            b.setProxy(proxies.getProxy(eff));
+            eff = b.build();
             if (seen.add(eff.getId())) {
                 out.add(eff);
             }
@@ -100,38 +141,43 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         return new MavenSettings(local, offline, List.copyOf(out));
     }
 
-    private static RemoteRepository mirrorFor(RemoteRepository r, List<Element> mirrors) {
-        for (Element m : mirrors) {
-            String of = text(m, "mirrorOf");
-            String url = text(m, "url");
-            if (of == null || url == null) {
-                continue;
-            }
-            if (matches(of, r)) {
-                String id = text(m, "id") == null ? "mirror" : text(m, "id");
-                return new RemoteRepository.Builder(id, "default", url.trim()).setMirroredRepositories(List.of(r))
-                        .build();
-            }
+    private static int parsePort(String port, Path file) {
+        if (port == null || port.isBlank()) {
+            return 8080; // Maven's default proxy port
         }
-        return null;
+        try {
+            int p = Integer.parseInt(port);
+            if (p >= 1 && p <= 65535) {
+                return p;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException("Maven settings " + file + ": proxy port '" + port + "' is not a port number");
     }
 
-    /** Maven's mirrorOf rules: {@code *}, {@code external:*}, {@code id}, comma lists, {@code !id}. */
-    static boolean matches(String mirrorOf, RemoteRepository r) {
-        boolean match = false;
-        for (String part : mirrorOf.split(",")) {
-            String p = part.trim();
-            if (p.startsWith("!") && p.substring(1).equals(r.getId())) {
-                return false;
-            }
-            if (p.equals(r.getId()) || p.equals("*")) {
-                match = true;
-            } else if (p.equals("external:*")) {
-                String u = r.getUrl();
-                match |= !(u.contains("localhost") || u.contains("127.0.0.1") || u.startsWith("file:"));
-            }
+    /** The root element and the values of {@code ${...}} expressions. */
+    private record Settings(Element root, Map<String, String> env) {
+        /** The trimmed, interpolated text of {@code parent}'s child {@code name}, or null. */
+        String text(Element parent, String name) {
+            Element e = child(parent, name);
+            return e == null ? null : interpolate(e.getTextContent().trim());
         }
-        return match;
+
+        /** {@code ${env.NAME}} and {@code ${property}} replaced where they have a value. */
+        String interpolate(String s) {
+            if (s.indexOf("${") < 0) {
+                return s;
+            }
+            Matcher m = EXPRESSION.matcher(s);
+            StringBuilder out = new StringBuilder();
+            while (m.find()) {
+                String key = m.group(1).trim();
+                String v = key.startsWith("env.") ? env.get(key.substring(4)) : System.getProperty(key);
+                m.appendReplacement(out, Matcher.quoteReplacement(v != null ? v : m.group()));
+            }
+            return m.appendTail(out).toString();
+        }
     }
 
     private static Document parse(Path file) {
@@ -174,10 +220,5 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
             }
         }
         return out;
-    }
-
-    private static String text(Element parent, String name) {
-        Element e = child(parent, name);
-        return e == null ? null : e.getTextContent().trim();
     }
 }

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 import org.eclipse.aether.repository.RemoteRepository;
@@ -186,10 +187,137 @@ class ModelResolverTest {
                 System.setProperty("maven.repo.local", old);
             }
         }
-        assertArrayEquals(new boolean[] {true, false, true}, new boolean[] {
-            MavenSettings.matches("*", new RemoteRepository.Builder("x", "default", "https://a/").build()),
-            MavenSettings.matches("external:*", new RemoteRepository.Builder("x", "default", "file:///r").build()),
-            MavenSettings.matches("a,x", new RemoteRepository.Builder("x", "default", "https://a/").build())});
+    }
+
+    /**
+     * What corporate settings files use beyond the basics, resolved as Maven resolves them: {@code ${env.*}} and
+     * system-property expressions in any value, an exact-id mirror before an earlier {@code *} one, exclusions,
+     * {@code external:*} (not for localhost or file: repositories), proxies with {@code nonProxyHosts}, credentials
+     * for the mirror's id.
+     */
+    @Test
+    void settingsInterpolateAndMirrorAndProxyAsMavenDoes() throws IOException {
+        Path settings = tmp.resolve("settings-corp.xml");
+        Files.writeString(settings, """
+                <settings>
+                  <localRepository>${user.home}/m2-${env.TSR_TEAM}</localRepository>
+                  <mirrors>
+                    <mirror><id>all</id><mirrorOf>external:*,!internal</mirrorOf><url>https://nexus.example/all</url></mirror>
+                    <mirror><id>models-mirror</id><mirrorOf>models</mirrorOf><url>https://${env.TSR_HOST}/models</url></mirror>
+                  </mirrors>
+                  <servers>
+                    <server><id>all</id><username>${env.TSR_USER}</username><password>${env.TSR_TOKEN}</password></server>
+                  </servers>
+                  <proxies>
+                    <proxy><id>off</id><active>false</active><protocol>https</protocol><host>unused</host></proxy>
+                    <proxy><active>true</active><protocol>https</protocol><host>proxy.example</host><port>3128</port>
+                      <nonProxyHosts>*.internal.example|localhost</nonProxyHosts></proxy>
+                  </proxies>
+                  <profiles><profile><id>p</id><repositories>
+                    <repository><id>models</id><url>https://models.example/repo</url></repository>
+                    <repository><id>internal</id><url>https://repo.internal.example/maven</url></repository>
+                    <repository><id>local-dev</id><url>http://localhost:8081/repo</url></repository>
+                    <repository><id>unset</id><url>https://${env.TSR_NOT_SET}/repo</url></repository>
+                  </repositories></profile></profiles>
+                  <activeProfiles><activeProfile>${env.TSR_PROFILE}</activeProfile></activeProfiles>
+                </settings>
+                """);
+        Map<String, String> env = Map.of("TSR_TEAM", "ml", "TSR_HOST", "mirror.example", "TSR_USER", "bot",
+                "TSR_TOKEN", "s3cret", "TSR_PROFILE", "p");
+        String old = System.getProperty("maven.repo.local");
+        System.clearProperty("maven.repo.local");
+        MavenSettings s;
+        try {
+            s = MavenSettings.load(settings, env);
+        } finally {
+            if (old != null) {
+                System.setProperty("maven.repo.local", old);
+            }
+        }
+        assertEquals(Path.of(System.getProperty("user.home"), "m2-ml"), s.localRepository());
+        Map<String, RemoteRepository> byId = new java.util.LinkedHashMap<>();
+        s.remoteRepositories().forEach(r -> byId.put(r.getId(), r));
+        // models: its exact-id mirror, though the '*' mirror comes first; internal: excluded from it; localhost:
+        // not external; the unset variable stays as written (its repository is external, so 'all' mirrors it);
+        // central: the '*' mirror (listed once, with 'unset' folded into it)
+        assertEquals(List.of("models-mirror", "internal", "local-dev", "all"), List.copyOf(byId.keySet()));
+        assertEquals("https://mirror.example/models", byId.get("models-mirror").getUrl());
+        assertEquals(List.of("https://${env.TSR_NOT_SET}/repo"), byId.get("all").getMirroredRepositories().stream()
+                .map(RemoteRepository::getUrl).toList());
+        // the credentials of the mirror's id, interpolated
+        assertEquals(new org.eclipse.aether.util.repository.AuthenticationBuilder().addUsername("bot")
+                .addPassword("s3cret").build(), byId.get("all").getAuthentication());
+        assertEquals(null, byId.get("internal").getAuthentication());
+        // the active https proxy, except for the non-proxy hosts
+        assertEquals("proxy.example:3128", byId.get("models-mirror").getProxy().getHost() + ":"
+                + byId.get("models-mirror").getProxy().getPort());
+        assertEquals(null, byId.get("internal").getProxy());
+        assertEquals(null, byId.get("local-dev").getProxy()); // localhost is a non-proxy host
+    }
+
+    /**
+     * End to end through a proxy from settings.xml: the repository's host does not resolve here, so the artifact can
+     * only come through the proxy (a local HTTP server that answers absolute-URI requests from a folder).
+     */
+    @Test
+    void downloadsThroughTheSettingsProxy() throws IOException {
+        Path remote = tmp.resolve("behind-proxy");
+        jar(artifact(remote, "org.example", "proxied-model", "3.0"), "p.onnx", "VIA-PROXY");
+        pom(remote, "org.example", "proxied-model", "3.0");
+        List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        com.sun.net.httpserver.HttpServer proxy = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        proxy.createContext("/", ex -> {
+            java.net.URI uri = ex.getRequestURI();
+            seen.add(ex.getRequestMethod() + " " + uri);
+            Path f = "models.example".equals(uri.getHost()) && uri.getPath().startsWith("/repo/")
+                    ? remote.resolve(uri.getPath().substring("/repo/".length())) : null;
+            if (f != null && Files.isRegularFile(f)) {
+                byte[] body = Files.readAllBytes(f);
+                ex.sendResponseHeaders(200, "HEAD".equals(ex.getRequestMethod()) ? -1 : body.length);
+                if (!"HEAD".equals(ex.getRequestMethod())) {
+                    ex.getResponseBody().write(body);
+                }
+            } else {
+                ex.sendResponseHeaders(404, -1);
+            }
+            ex.close();
+        });
+        proxy.start();
+        try {
+            Path settings = tmp.resolve("settings-proxy.xml");
+            Files.writeString(settings, """
+                    <settings>
+                      <proxies><proxy><active>true</active><protocol>http</protocol><host>127.0.0.1</host>
+                        <port>%d</port></proxy></proxies>
+                      <profiles><profile><id>p</id><repositories>
+                        <repository><id>models</id><url>http://models.example/repo</url></repository>
+                      </repositories></profile></profiles>
+                      <activeProfiles><activeProfile>p</activeProfile></activeProfiles>
+                    </settings>
+                    """.formatted(proxy.getAddress().getPort()));
+            MavenSettings s = MavenSettings.load(settings, Map.of());
+            RemoteRepository models = s.remoteRepositories().get(0);
+            assertEquals("models", models.getId());
+            ModelResolver r = new ModelResolver(tmp.resolve("local-proxy"), List.of(models), tmp.resolve("cache"),
+                    false);
+            Path dir = r.resolve("maven:org.example:proxied-model:3.0");
+            assertEquals("VIA-PROXY", Files.readString(dir.resolve("p.onnx")));
+            assertTrue(seen.stream().anyMatch(x -> x.startsWith("GET http://models.example/repo/org/example/"
+                    + "proxied-model/3.0/proxied-model-3.0.jar")), seen.toString());
+        } finally {
+            proxy.stop(0);
+        }
+    }
+
+    @Test
+    void aProxyWithABadPortIsNamed() throws IOException {
+        Path settings = tmp.resolve("settings-bad-proxy.xml");
+        Files.writeString(settings, "<settings><proxies><proxy><host>p</host><port>80a</port></proxy></proxies>"
+                + "</settings>");
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> MavenSettings.load(settings));
+        assertTrue(e.getMessage().contains("proxy port '80a'"), e.getMessage());
     }
 
     /** Compiles {@code sources} (class name -> source) and returns the class files by entry name. */
