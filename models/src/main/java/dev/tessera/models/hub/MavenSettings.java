@@ -41,36 +41,76 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
 
     private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([^}]+)}");
 
-    /** The settings of this user (a missing file means Maven's defaults). */
+    /**
+     * The settings of this user (a missing file means Maven's defaults), merged over the global settings of the
+     * Maven installation as Maven merges them: {@code -Dmaven.global.settings}, else
+     * {@code $MAVEN_HOME/conf/settings.xml}, else {@code $M2_HOME/conf/settings.xml}, where one exists.
+     */
     public static MavenSettings load() {
         String explicit = System.getProperty("maven.settings");
         Path file = explicit != null ? Path.of(explicit) : Path.of(System.getProperty("user.home"), ".m2", "settings.xml");
-        return load(file);
+        return load(file, globalSettingsFile(System.getenv()), System.getenv());
     }
 
-    /** The settings in {@code file} (absent: defaults). */
+    /** The global settings file of the Maven installation, or null. */
+    static Path globalSettingsFile(Map<String, String> env) {
+        String explicit = System.getProperty("maven.global.settings");
+        if (explicit != null && !explicit.isBlank()) {
+            return Path.of(explicit);
+        }
+        for (String var : new String[] {"MAVEN_HOME", "M2_HOME"}) {
+            String home = env.get(var);
+            if (home != null && !home.isBlank()) {
+                return Path.of(home, "conf", "settings.xml");
+            }
+        }
+        return null;
+    }
+
+    /** The settings in {@code file} alone (absent: defaults). */
     public static MavenSettings load(Path file) {
-        return load(file, System.getenv());
+        return load(file, null, System.getenv());
     }
 
-    /** As {@link #load(Path)} with {@code env} as the environment of {@code ${env.NAME}} expressions. */
-    static MavenSettings load(Path file, Map<String, String> env) {
+    /**
+     * The user settings {@code file} over the {@code global} ones (either may be null or absent), with {@code env} as
+     * the environment of {@code ${env.NAME}} expressions. As in Maven, the user's values win: its local repository
+     * and offline flag when it sets them, its servers, profiles and proxies by id, its mirrors before the global ones.
+     */
+    static MavenSettings load(Path file, Path global, Map<String, String> env) {
         Path home = Path.of(System.getProperty("user.home"));
         Path local = home.resolve(".m2").resolve("repository");
-        boolean offline = false;
+        Boolean offline = null;
+        String localSet = null;
         List<RemoteRepository> repos = new ArrayList<>();
         Map<String, String[]> servers = new HashMap<>();
+        Set<String> proxyIds = new HashSet<>();
+        Set<String> profileIds = new HashSet<>();
         DefaultMirrorSelector mirrors = new DefaultMirrorSelector();
         DefaultProxySelector proxies = new DefaultProxySelector();
-        if (file != null && Files.isRegularFile(file)) {
-            Settings x = new Settings(parse(file).getDocumentElement(), env);
-            String lr = x.text(x.root, "localRepository");
-            if (lr != null && !lr.isBlank()) {
-                local = Path.of(lr);
+        Set<String> active = new HashSet<>();
+        List<Settings> files = new ArrayList<>(2);
+        for (Path f : new Path[] {file, global}) {
+            if (f != null && Files.isRegularFile(f)) {
+                files.add(new Settings(f, parse(f).getDocumentElement(), env));
             }
-            offline = "true".equalsIgnoreCase(x.text(x.root, "offline"));
+        }
+        for (Settings x : files) {
+            for (Element a : children(child(x.root, "activeProfiles"), "activeProfile")) {
+                active.add(x.interpolate(a.getTextContent().trim()));
+            }
+        }
+        for (Settings x : files) { // the user's first: its entries win
+            String lr = x.text(x.root, "localRepository");
+            if (localSet == null && lr != null && !lr.isBlank()) {
+                localSet = lr;
+            }
+            String off = x.text(x.root, "offline");
+            if (offline == null && off != null && !off.isBlank()) {
+                offline = "true".equalsIgnoreCase(off);
+            }
             for (Element s : children(child(x.root, "servers"), "server")) {
-                servers.put(x.text(s, "id"), new String[] {x.text(s, "username"), x.text(s, "password")});
+                servers.putIfAbsent(x.text(s, "id"), new String[] {x.text(s, "username"), x.text(s, "password")});
             }
             for (Element m : children(child(x.root, "mirrors"), "mirror")) {
                 String of = x.text(m, "mirrorOf");
@@ -82,37 +122,39 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 }
             }
             for (Element p : children(child(x.root, "proxies"), "proxy")) {
-                String active = x.text(p, "active");
+                String id = x.text(p, "id");
+                String on = x.text(p, "active");
                 String host = x.text(p, "host");
-                if ((active != null && !"true".equalsIgnoreCase(active)) || host == null || host.isBlank()) {
+                if ((id != null && !proxyIds.add(id)) || (on != null && !"true".equalsIgnoreCase(on)) || host == null
+                        || host.isBlank()) {
                     continue;
                 }
                 String protocol = x.text(p, "protocol") == null ? "http" : x.text(p, "protocol");
-                int port = parsePort(x.text(p, "port"), file);
+                int port = parsePort(x.text(p, "port"), x.file);
                 Authentication auth = x.text(p, "username") == null ? null : new AuthenticationBuilder()
                         .addUsername(x.text(p, "username"))
                         .addPassword(x.text(p, "password") == null ? "" : x.text(p, "password")).build();
                 proxies.add(new Proxy(protocol, host, port, auth), x.text(p, "nonProxyHosts"));
             }
-            Set<String> active = new HashSet<>();
-            for (Element a : children(child(x.root, "activeProfiles"), "activeProfile")) {
-                active.add(x.interpolate(a.getTextContent().trim()));
-            }
             for (Element p : children(child(x.root, "profiles"), "profile")) {
+                String id = x.text(p, "id");
                 Element act = child(p, "activation");
-                boolean on = active.contains(x.text(p, "id")) || (act != null
+                boolean on = active.contains(id) || (act != null
                         && "true".equalsIgnoreCase(x.text(act, "activeByDefault")) && active.isEmpty());
-                if (!on) {
+                if ((id != null && !profileIds.add(id)) || !on) {
                     continue;
                 }
                 for (Element r : children(child(p, "repositories"), "repository")) {
-                    String id = x.text(r, "id");
+                    String rid = x.text(r, "id");
                     String url = x.text(r, "url");
-                    if (id != null && url != null) {
-                        repos.add(new RemoteRepository.Builder(id, "default", url).build());
+                    if (rid != null && url != null) {
+                        repos.add(new RemoteRepository.Builder(rid, "default", url).build());
                     }
                 }
             }
+        }
+        if (localSet != null) {
+            local = Path.of(localSet);
         }
         String prop = System.getProperty("maven.repo.local");
         if (prop != null && !prop.isBlank()) {
@@ -138,7 +180,7 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 out.add(eff);
             }
         }
-        return new MavenSettings(local, offline, List.copyOf(out));
+        return new MavenSettings(local, offline != null && offline, List.copyOf(out));
     }
 
     private static int parsePort(String port, Path file) {
@@ -156,8 +198,8 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         throw new IllegalArgumentException("Maven settings " + file + ": proxy port '" + port + "' is not a port number");
     }
 
-    /** The root element and the values of {@code ${...}} expressions. */
-    private record Settings(Element root, Map<String, String> env) {
+    /** One settings file: its root element and the values of {@code ${...}} expressions. */
+    private record Settings(Path file, Element root, Map<String, String> env) {
         /** The trimmed, interpolated text of {@code parent}'s child {@code name}, or null. */
         String text(Element parent, String name) {
             Element e = child(parent, name);

@@ -228,7 +228,7 @@ class ModelResolverTest {
         System.clearProperty("maven.repo.local");
         MavenSettings s;
         try {
-            s = MavenSettings.load(settings, env);
+            s = MavenSettings.load(settings, null, env);
         } finally {
             if (old != null) {
                 System.setProperty("maven.repo.local", old);
@@ -296,7 +296,7 @@ class ModelResolverTest {
                       <activeProfiles><activeProfile>p</activeProfile></activeProfiles>
                     </settings>
                     """.formatted(proxy.getAddress().getPort()));
-            MavenSettings s = MavenSettings.load(settings, Map.of());
+            MavenSettings s = MavenSettings.load(settings, null, Map.of());
             RemoteRepository models = s.remoteRepositories().get(0);
             assertEquals("models", models.getId());
             ModelResolver r = new ModelResolver(tmp.resolve("local-proxy"), List.of(models), tmp.resolve("cache"),
@@ -308,6 +308,52 @@ class ModelResolverTest {
         } finally {
             proxy.stop(0);
         }
+    }
+
+    /** The Maven installation's global settings under the user's, merged as Maven merges them. */
+    @Test
+    void userSettingsWinOverTheGlobalOnes() throws IOException {
+        Path user = tmp.resolve("user-settings.xml");
+        Path global = tmp.resolve("maven-home/conf/settings.xml");
+        Files.createDirectories(global.getParent());
+        Files.writeString(user, """
+                <settings>
+                  <servers><server><id>corp</id><username>me</username><password>mine</password></server></servers>
+                  <profiles><profile><id>models</id><repositories>
+                    <repository><id>models</id><url>https://models.example/repo</url></repository>
+                  </repositories></profile></profiles>
+                  <activeProfiles><activeProfile>models</activeProfile></activeProfiles>
+                </settings>
+                """);
+        Files.writeString(global, """
+                <settings>
+                  <localRepository>/shared/m2</localRepository>
+                  <offline>false</offline>
+                  <mirrors><mirror><id>corp</id><mirrorOf>central</mirrorOf><url>https://nexus.example/c</url></mirror>
+                  </mirrors>
+                  <servers><server><id>corp</id><username>ci</username><password>theirs</password></server></servers>
+                  <profiles><profile><id>models</id><repositories>
+                    <repository><id>shadowed</id><url>https://shadowed.example/</url></repository>
+                  </repositories></profile></profiles>
+                </settings>
+                """);
+        assertEquals(global, MavenSettings.globalSettingsFile(Map.of("MAVEN_HOME", tmp.resolve("maven-home").toString())));
+        assertEquals(null, MavenSettings.globalSettingsFile(Map.of()));
+        String old = System.getProperty("maven.repo.local");
+        System.clearProperty("maven.repo.local");
+        MavenSettings s;
+        try {
+            s = MavenSettings.load(user, global, Map.of());
+        } finally {
+            if (old != null) {
+                System.setProperty("maven.repo.local", old);
+            }
+        }
+        assertEquals(Path.of("/shared/m2"), s.localRepository()); // the user's file does not set it
+        assertEquals(List.of("models https://models.example/repo", "corp https://nexus.example/c"),
+                s.remoteRepositories().stream().map(x -> x.getId() + " " + x.getUrl()).toList());
+        assertEquals(new org.eclipse.aether.util.repository.AuthenticationBuilder().addUsername("me")
+                .addPassword("mine").build(), s.remoteRepositories().get(1).getAuthentication());
     }
 
     @Test
