@@ -9,18 +9,25 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.image.ImageDecoder;
 import dev.tessera.runtime.image.ImagePreprocessor;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code tessera clip IMAGE... --model DIR --labels "a cat,a dog" [--json]}: CLIP zero-shot classification. */
+/**
+ * {@code tessera clip IMAGE... --model DIR (--labels "a cat,a dog" | --labels-file FILE) [--template "a photo of a {}."]
+ * [--json]}: CLIP zero-shot classification.
+ */
 @Command(name = "clip", description = "Zero-shot image classification with a CLIP checkpoint over label prompts.")
 final class ClipCommand implements Callable<Integer> {
     @Parameters(paramLabel = "IMAGE", arity = "1..*", description = "Image files, folders, or one .npy of float32 [N,3,H,W] pixels.")
@@ -29,8 +36,22 @@ final class ClipCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "CLIP model directory (config.json, safetensors, tokenizer.json).")
     Path model;
 
-    @Option(names = "--labels", required = true, paramLabel = "L1,L2,...", description = "Comma-separated label prompts.")
-    String labels;
+    /** Where the labels come from: exactly one of the two. */
+    static final class Labels {
+        @Option(names = "--labels", required = true, paramLabel = "L1,L2,...", description = "Comma-separated label prompts.")
+        String list;
+
+        @Option(names = "--labels-file", required = true, paramLabel = "FILE",
+                description = "A UTF-8 file with one label per line (blank lines skipped): for labels holding commas.")
+        Path file;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Labels labels;
+
+    @Option(names = "--template", paramLabel = "TEXT",
+            description = "Prompt made of each label, {} standing for it (e.g. \"a photo of a {}.\"); the output names the bare labels.")
+    String template;
 
     @Option(names = "--batch", defaultValue = "8", description = "Images per forward pass (default ${DEFAULT-VALUE}).")
     int batch;
@@ -46,23 +67,38 @@ final class ClipCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        List<String> ls = Arrays.stream(labels.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        String source = labels.file != null ? "--labels-file " + labels.file : "--labels";
+        List<String> ls;
+        if (labels.file != null) {
+            try {
+                ls = Files.readAllLines(labels.file, StandardCharsets.UTF_8).stream().map(String::strip)
+                        .filter(l -> !l.isEmpty()).toList();
+            } catch (IOException | java.io.UncheckedIOException e) {
+                throw new IllegalArgumentException("cannot read --labels-file " + labels.file + ": " + e.getMessage(), e);
+            }
+        } else {
+            ls = Arrays.stream(labels.list.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        }
         if (ls.isEmpty()) {
-            throw new IllegalArgumentException("--labels gives no label");
+            throw new IllegalArgumentException(source + " gives no label");
         }
         java.util.Set<String> seen = new java.util.HashSet<>();
         for (String l : ls) {
             if (!seen.add(l)) { // the JSON output keys the probabilities by label: a repeat would hide one
-                throw new IllegalArgumentException("--labels names \"" + l + "\" twice");
+                throw new IllegalArgumentException(source + " names \"" + l + "\" twice");
             }
         }
+        if (template != null && !template.contains("{}")) {
+            throw new IllegalArgumentException("--template must hold {} where the label goes, got \"" + template + "\"");
+        }
+        List<String> prompts = template == null ? ls : ls.stream().map(l -> template.replace("{}", l)).toList();
         if (batch <= 0) {
             throw new IllegalArgumentException("--batch must be > 0");
         }
         VisionInputs in = new VisionInputs(images);
         Device dev = device.resolve();
         try (ClipModel m = ClipModel.load(model, dev, dtype.resolve(dev)); Tokenizer tok = m.tokenizer()) {
-            int[][] ids = m.tokenize(tok, ls);
+            int[][] ids = m.tokenize(tok, prompts);
             ImagePreprocessor pre = ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder());
             int n = in.size();
             float[][] probs = new float[n][];

@@ -43,8 +43,11 @@ public final class TesseraCli implements Runnable {
             CommandLine c = ex.getCommandLine();
             String hint = ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
                     ? "; did you mean " + String.join(" or ", u.getSuggestions()) + "?" : "";
-            c.getErr().println("error: " + message(ex) + hint + " (see '" + c.getCommandSpec().qualifiedName()
-                    + " --help')");
+            String m = message(ex);
+            if (m.startsWith("Error: ")) { // picocli's argument-group messages carry their own prefix
+                m = m.substring("Error: ".length());
+            }
+            c.getErr().println("error: " + m + hint + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
             return c.getCommandSpec().exitCodeOnInvalidInput();
         });
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {

@@ -10,6 +10,7 @@ import dev.tessera.runtime.io.Npy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -173,6 +174,46 @@ class VisionCommandsTest {
         assertArrayEquals(Npy.read(viaFiles).shape(), Npy.read(viaFolder).shape());
         assertArrayEquals(Npy.read(viaFiles).requireFloats(), Npy.read(viaFolder).requireFloats());
         assertTrue(f.out().indexOf("a.png") < f.out().indexOf("b.PNG") && !f.out().contains("._a"), f.out());
+    }
+
+    @Test
+    void clipLabelsFromAFileAndThroughATemplate(@TempDir Path tmp) throws Exception {
+        String img = IMAGES.resolve("chelsea.png").toString();
+        Path file = tmp.resolve("labels.txt");
+        Files.writeString(file, "a photo of a cat, sitting\n\n  a photo of a dog.  \n");
+        ChatCommandTest.Run f = run("clip", img, "--model", CLIP.toString(), "--labels-file", file.toString(), "--json");
+        assertEquals(0, f.code(), f.err());
+        var probs = new com.fasterxml.jackson.databind.ObjectMapper().readTree(f.out()).get(0).get("probs");
+        assertEquals(List.of("a photo of a cat, sitting", "a photo of a dog."), iterable(probs.fieldNames()));
+        // a template gives what the full prompts give, under the bare labels
+        ChatCommandTest.Run t = run("clip", img, "--model", CLIP.toString(), "--labels", "cat,dog", "--template",
+                "a photo of a {}.", "--json");
+        ChatCommandTest.Run p = run("clip", img, "--model", CLIP.toString(), "--labels",
+                "a photo of a cat.,a photo of a dog.", "--json");
+        assertEquals(0, t.code(), t.err());
+        assertEquals(0, p.code(), p.err());
+        var tp = new com.fasterxml.jackson.databind.ObjectMapper().readTree(t.out()).get(0).get("probs");
+        var pp = new com.fasterxml.jackson.databind.ObjectMapper().readTree(p.out()).get(0).get("probs");
+        assertEquals(List.of("cat", "dog"), iterable(tp.fieldNames()));
+        assertEquals(pp.get("a photo of a cat.").asDouble(), tp.get("cat").asDouble(), 0.0);
+        assertEquals(pp.get("a photo of a dog.").asDouble(), tp.get("dog").asDouble(), 0.0);
+        Path empty = tmp.resolve("empty.txt");
+        Files.writeString(empty, "\n  \n");
+        ChatCommandTest.assertOneLineErrors(new String[][] {
+            {"clip", img, "--model", CLIP.toString()},
+            {"clip", img, "--model", CLIP.toString(), "--labels", "a", "--labels-file", file.toString()},
+            {"clip", img, "--model", CLIP.toString(), "--labels-file", tmp.resolve("missing.txt").toString()},
+            {"clip", img, "--model", CLIP.toString(), "--labels-file", empty.toString()},
+            {"clip", img, "--model", CLIP.toString(), "--labels", "a,b", "--template", "no slot"},
+        });
+        ChatCommandTest.Run none = run("clip", img, "--model", CLIP.toString());
+        assertTrue(none.err().startsWith("error: Missing required argument"), none.err()); // not "error: Error: ..."
+    }
+
+    private static List<String> iterable(java.util.Iterator<String> it) {
+        List<String> out = new java.util.ArrayList<>();
+        it.forEachRemaining(out::add);
+        return out;
     }
 
     @Test
