@@ -1,7 +1,6 @@
 package dev.tessera.bench;
 
 
-import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.cuda.CudaRuntime;
 import dev.tessera.bindings.jni.AttentionNative;
 import dev.tessera.runtime.Attention;
@@ -11,8 +10,6 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.backend.CudaBackend;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -109,12 +106,7 @@ public final class GpuAttentionBench {
             shapes.add(new Shape(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
                     Integer.parseInt(f[3])));
         }
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("impl", "tessera");
-        doc.put("benchmark", "fused attention forward, [B, H, S, D], " + dtypeName);
-        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        doc.put("tessera", Versions.tessera());
-        doc.put("java", HostInfo.java());
+        Map<String, Object> doc = GpuBench.header("fused attention forward, [B, H, S, D], " + dtypeName);
         doc.put("kernels", kernels);
         doc.put("method", "per case and kernel: 3 warm-up calls, calibration, then " + reps + " repetitions of N"
                 + " back-to-back Attention.scaledDotProduct calls (output from the caching allocator, closed) between"

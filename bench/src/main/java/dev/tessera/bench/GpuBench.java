@@ -53,6 +53,17 @@ final class GpuBench {
         return device;
     }
 
+    /** A result document's first fields: impl "tessera", {@code benchmark}, date, Tessera's and Java's versions. */
+    static Map<String, Object> header(String benchmark) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("impl", "tessera");
+        doc.put("benchmark", benchmark);
+        doc.put("date", java.time.ZonedDateTime.now().format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        doc.put("tessera", dev.tessera.bindings.Versions.tessera());
+        doc.put("java", HostInfo.java());
+        return doc;
+    }
+
     static void write(Path out, Map<String, Object> doc) throws IOException {
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null) {

@@ -1,6 +1,5 @@
 package dev.tessera.bench;
 
-import dev.tessera.bindings.Versions;
 import dev.tessera.models.bert.BertModel;
 import dev.tessera.models.nn.TensorSource;
 import dev.tessera.models.vit.ViTForImageClassification;
@@ -17,8 +16,6 @@ import dev.tessera.runtime.io.Safetensors;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,12 +51,7 @@ public final class GpuEncoderProfile {
         String models = cli.get("--models", "vit,bert");
         String dev = cli.get("--device", "cuda:0");
         Path out = cli.getPath("--out", Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-encoder-profile.json"));
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("impl", "tessera");
-        doc.put("benchmark", "op-level GPU time of encoder forwards (CudaProfiler)");
-        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        doc.put("tessera", Versions.tessera());
-        doc.put("java", HostInfo.java());
+        Map<String, Object> doc = GpuBench.header("op-level GPU time of encoder forwards (CudaProfiler)");
         doc.put("method", "3 warm-up forwards; forward ms = best of 3 runs of " + iters + " back-to-back forwards"
                 + " between CUDA events without the profiler; then " + iters + " forwards with every op bracketed by"
                 + " CUDA events, summed per op kind");

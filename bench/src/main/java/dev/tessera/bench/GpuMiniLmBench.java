@@ -1,6 +1,5 @@
 package dev.tessera.bench;
 
-import dev.tessera.bindings.Versions;
 import dev.tessera.models.bert.BertConfig;
 import dev.tessera.models.bert.BertModel;
 import dev.tessera.models.nn.TensorSource;
@@ -16,8 +15,6 @@ import dev.tessera.runtime.io.Safetensors;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,13 +51,8 @@ public final class GpuMiniLmBench {
         String dev = cli.get("--device", "cuda:0");
         String precision = cli.get("--precision", "fp32");
         Path out = cli.getPath("--out", Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-minilm-tessera.json"));
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("impl", "tessera");
-        doc.put("benchmark", "MiniLM-shaped BERT encoder forward (last hidden state), " + seq + " tokens, " + precision
+        Map<String, Object> doc = GpuBench.header("MiniLM-shaped BERT encoder forward (last hidden state), " + seq + " tokens, " + precision
                 + ", random weights shared with the PyTorch peer");
-        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        doc.put("tessera", Versions.tessera());
-        doc.put("java", HostInfo.java());
         doc.put("method", "per batch: 3 warm-up calls, calibration, then " + reps + " repetitions of N back-to-back"
                 + " BertModel.forward calls (ids/mask uploaded each call) between CUDA events; best repetition;"
                 + " sentences/s = batch / time");

@@ -1,7 +1,6 @@
 package dev.tessera.bench;
 
 
-import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.cuda.CudaRuntime;
 import dev.tessera.runtime.Backend.MatmulPrecision;
 import dev.tessera.runtime.Backends;
@@ -12,8 +11,6 @@ import dev.tessera.runtime.PatchEmbedding;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.backend.CudaBackend;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,12 +58,7 @@ public final class GpuPatchEmbeddingBench {
         double targetMs = cli.getDouble("--target-ms", 200);
         int reps = cli.getInt("--reps", 5);
         Path out = cli.getPath("--out", Path.of("gpu-patch-embed-tessera.json"));
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("impl", "tessera");
-        doc.put("benchmark", "ViT-B/16 patch embedding stem (conv 16x16/16 + bias, cls, pos)");
-        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        doc.put("tessera", Versions.tessera());
-        doc.put("java", HostInfo.java());
+        Map<String, Object> doc = GpuBench.header("ViT-B/16 patch embedding stem (conv 16x16/16 + bias, cls, pos)");
         doc.put("shape", Map.of("n", n, "c", C, "h", HW, "w", HW, "patch", P, "d", D, "l", L));
         doc.put("method", "per case: 3 warm-up calls, calibration, then " + reps + " repetitions of N back-to-back"
                 + " PatchEmbedding.embed2d calls (output and im2col buffer from the caching allocator, closed) between"

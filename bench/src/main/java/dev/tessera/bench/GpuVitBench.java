@@ -1,6 +1,5 @@
 package dev.tessera.bench;
 
-import dev.tessera.bindings.Versions;
 import dev.tessera.models.vit.ViTForImageClassification;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
@@ -13,8 +12,6 @@ import dev.tessera.runtime.io.Safetensors;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,12 +41,7 @@ public final class GpuVitBench {
         double targetMs = cli.getDouble("--target-ms", 200);
         String dev = cli.get("--device", "cuda:0");
         Path out = cli.getPath("--out", Path.of(System.getenv().getOrDefault("OUT", "."), "gpu-vit-tessera.json"));
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("impl", "tessera");
-        doc.put("benchmark", "ViT-B/16 224 logits, bf16, batch " + batch + ", random weights shared with the PyTorch peer");
-        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        doc.put("tessera", Versions.tessera());
-        doc.put("java", HostInfo.java());
+        Map<String, Object> doc = GpuBench.header("ViT-B/16 224 logits, bf16, batch " + batch + ", random weights shared with the PyTorch peer");
         doc.put("method", "3 warm-up calls, calibration, then " + reps + " repetitions of N back-to-back logits calls"
                 + " (F32 pixels uploaded each call) between CUDA events; best repetition; images/s = batch / time");
         Device device = GpuBench.device("GpuVitBench", dev, doc, out);

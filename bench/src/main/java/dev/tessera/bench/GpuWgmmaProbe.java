@@ -1,6 +1,5 @@
 package dev.tessera.bench;
 
-import dev.tessera.bindings.Versions;
 import dev.tessera.bindings.jni.AttentionNative;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.Backends;
@@ -8,8 +7,6 @@ import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,11 +55,7 @@ public final class GpuWgmmaProbe {
             return;
         }
         Path out = cli.getPath("--out", Path.of("wgmma-probe.json"));
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("impl", "tessera");
-        doc.put("benchmark", "flash_wgmma probe: Attention.CudaKernel.WGMMA vs the CPU backend, relative L2 error");
-        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        doc.put("tessera", Versions.tessera());
+        Map<String, Object> doc = GpuBench.header("flash_wgmma probe: Attention.CudaKernel.WGMMA vs the CPU backend, relative L2 error");
         Device device = GpuBench.device("GpuWgmmaProbe", cli.get("--device", "cuda:0"), doc, out);
         List<Object> results = new ArrayList<>();
         doc.put("results", results);
