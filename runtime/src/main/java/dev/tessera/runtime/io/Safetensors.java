@@ -4,10 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.bindings.Addresses;
-import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.HostArray;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 import java.io.IOException;
@@ -34,7 +32,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.Pointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -382,12 +379,10 @@ public final class Safetensors implements AutoCloseable {
                     + " cannot be loaded as " + target + " (only floating dtypes convert)");
         }
         try {
-            boolean direct = target == stored && !info.format().equals("F64")
-                    && (device.isCpu() || info.byteSize() <= SafetensorsFile.chunkSize());
-            if (direct) {
-                return loadRaw(f, info, device);
+            if (target == stored && !info.format().equals("F64") && device.isCpu()) {
+                return loadRaw(f, info); // one copy, from the mapping into the tensor
             }
-            try (Tensor host = info.format().equals("F64") ? loadF64(f, info) : loadRaw(f, info, Device.CPU)) {
+            try (Tensor host = info.format().equals("F64") ? loadF64(f, info) : loadRaw(f, info)) {
                 if (target == host.dtype()) {
                     return host.to(device);
                 }
@@ -400,19 +395,18 @@ public final class Safetensors implements AutoCloseable {
         }
     }
 
-    /** Copies the bytes straight from the mapping into a new tensor (one copy, also for a device). */
-    private static Tensor loadRaw(SafetensorsFile f, TensorInfo info, Device device) throws IOException {
+    /**
+     * Copies the bytes from the mapping into a new host tensor. (A device tensor is uploaded from it: a copy straight
+     * from the mapping by the driver would crash the JVM if the file were cut short meanwhile, see
+     * {@link SafetensorsFile#withMapped}.)
+     */
+    private static Tensor loadRaw(SafetensorsFile f, TensorInfo info) throws IOException {
         requireLittleEndian();
-        Tensor t = Tensor.empty(info.dtype(), device, info.shape());
+        Tensor t = Tensor.empty(info.dtype(), Device.CPU, info.shape());
         try {
             if (info.byteSize() > 0) {
-                if (device.isCpu()) {
-                    long dst = t.address();
-                    f.withMapped(info, (addr, off, n) -> Addresses.copy(dst + off, addr, n));
-                } else {
-                    // one mapping (the caller checked the size): a host range for the backend's H2D copy
-                    f.withMapped(info, (addr, off, n) -> Backends.get(device).copyFromHost(t, HostArray.at(addr, n)));
-                }
+                long dst = t.address();
+                f.withMapped(info, (src, off) -> SafetensorsFile.copy(src, dst + off));
             }
             return t;
         } catch (RuntimeException | IOException e) {
@@ -426,14 +420,15 @@ public final class Safetensors implements AutoCloseable {
         Tensor t = Tensor.empty(DType.F32, Device.CPU, info.shape());
         try {
             long dst = t.address();
-            f.withMapped(info, (addr, off, n) -> {
+            f.withMapped(info, (src, off) -> {
                 double[] d = new double[1 << 16];
                 float[] x = new float[1 << 16];
-                long elems = n / 8;
+                java.nio.DoubleBuffer in = src.asDoubleBuffer(); // a Java read of the mapping (see withMapped)
+                long elems = in.remaining();
                 long outBase = dst + off / 2;
                 for (long i = 0; i < elems; i += d.length) {
                     int m = (int) Math.min(d.length, elems - i);
-                    new DoublePointer(Addresses.pointer(addr + i * 8)).get(d, 0, m);
+                    in.get(d, 0, m);
                     for (int j = 0; j < m; j++) {
                         x[j] = (float) d[j];
                     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.tessera.bindings.Addresses;
 import dev.tessera.runtime.DType;
 import java.io.IOException;
 import java.lang.reflect.Method;
@@ -293,14 +294,18 @@ final class SafetensorsFile implements AutoCloseable {
         return dataSize;
     }
 
-    /** Receives mapped native ranges: {@code bytes} at {@code address}, destined for byte {@code offset}. */
+    /** Receives the mapped pieces of a tensor: {@code mapped} (little-endian, position 0) holds bytes from {@code offset}. */
     interface RangeSink {
-        void accept(long address, long offset, long bytes);
+        void accept(ByteBuffer mapped, long offset) throws IOException;
     }
 
     /**
-     * Maps {@code [begin, end)} of the data section read-only (in pieces of at most {@link #maxMap} bytes) and
-     * hands each piece's native address to {@code sink}; every mapping is released right after its piece.
+     * Maps {@code [begin, end)} of the data section read-only (in pieces of at most {@link #maxMap} bytes) and hands
+     * each piece to {@code sink}; every mapping is released right after its piece. Sinks read the mapping with Java
+     * buffer operations only ({@link #copy} for bulk copies): if the file is cut short while it is read (a
+     * {@code cp} over it truncates it first), a read past its new end faults, which the JVM turns into an
+     * {@link InternalError} on a Java access (and a crash in native code); that error becomes an {@link IOException}
+     * naming the file here.
      */
     void withMapped(TensorInfo info, RangeSink sink) throws IOException {
         if (closed) {
@@ -310,18 +315,33 @@ final class SafetensorsFile implements AutoCloseable {
         long chunk = chunkSize();
         for (long done = 0; done < total; ) {
             long n = Math.min(chunk, total - done);
-            MappedByteBuffer buf = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + info.begin() + done, n);
+            long at = dataStart + info.begin() + done;
+            if (channel.size() < at + n) {
+                throw new IOException(path + " is shorter than its header says (" + channel.size() + " bytes, tensor '"
+                        + info.name() + "' ends at byte " + (dataStart + info.begin() + total)
+                        + "): was it cut short or rewritten since it was opened?");
+            }
+            MappedByteBuffer buf = channel.map(FileChannel.MapMode.READ_ONLY, at, n);
             try {
-                BytePointer p = new BytePointer(buf);
-                if (p.isNull() || p.capacity() < n) {
-                    throw new IllegalStateException("cannot get the native address of a mapping of " + path);
+                try {
+                    sink.accept(buf.order(ByteOrder.LITTLE_ENDIAN), done);
+                } finally {
+                    unmap(buf);
                 }
-                sink.accept(p.address() + p.position(), done, n);
-            } finally {
+            } catch (InternalError e) {
+                // the fault is reported asynchronously: inside the sink or at the next call after the copy (unmap)
                 unmap(buf);
+                throw new IOException(path + " changed while tensor '" + info.name() + "' was read from it (cut short or"
+                        + " rewritten in place?): " + e.getMessage(), e);
             }
             done += n;
         }
+    }
+
+    /** Copies {@code src}'s remaining bytes to native memory at {@code address} with a Java bulk copy (see withMapped). */
+    static void copy(ByteBuffer src, long address) {
+        ByteBuffer dst = new BytePointer(Addresses.pointer(address)).capacity(src.remaining()).asBuffer();
+        dst.put(src.duplicate());
     }
 
     /** Bytes per mapping: {@link #maxMap} rounded down to whole 8-byte elements, under 2 GiB. */

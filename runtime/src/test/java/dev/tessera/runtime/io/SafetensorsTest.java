@@ -104,6 +104,51 @@ class SafetensorsTest {
 
     // ------------------------------------------------------------------ round trip
 
+    /**
+     * A file cut short after it was opened (a {@code cp} over it truncates it first): a load names the file instead of
+     * reading past its end, which faults (SIGBUS) and crashed the JVM when the copy ran in native code. Both orders:
+     * cut before the load (caught by the size check) and cut while the mapping is being read (the JVM's fault on a
+     * Java access, turned into an IOException).
+     */
+    @Test
+    void aFileCutShortWhileOpenFailsWithItsNameAndDoesNotCrash() throws IOException {
+        Random rnd = new Random(7);
+        Map<String, Tensor> ts = new LinkedHashMap<>();
+        ts.put("a", randomBits(DType.F32, rnd, 1 << 18)); // 1 MiB
+        ts.put("b", randomBits(DType.F32, rnd, 1 << 18));
+        Path file = dir.resolve("cut.safetensors");
+        Safetensors.write(file, ts, Map.of());
+        long size = Files.size(file);
+        try (Safetensors s = Safetensors.open(file)) {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                ch.truncate(size - (1 << 19)); // half of "b" gone
+            }
+            try (Tensor a = s.load("a", Device.CPU)) {
+                assertArrayEquals(raw(ts.get("a")), raw(a)); // before the cut: still readable
+            }
+            java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+                    () -> s.load("b", Device.CPU));
+            assertTrue(e.getCause().getMessage().contains(file.toString())
+                    && e.getCause().getMessage().contains("shorter than its header says"), e.getCause().getMessage());
+        }
+        // cut while the mapping is read: truncate from inside the sink, then read the (now missing) pages
+        Safetensors.write(file, ts, Map.of());
+        try (SafetensorsFile f = SafetensorsFile.open(file, true); Tensor dst = Tensor.empty(DType.F32, Device.CPU,
+                1 << 18)) {
+            TensorInfo b = f.tensors().get("b");
+            IOException e = assertThrows(IOException.class, () -> f.withMapped(b, (src, off) -> {
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
+                        java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.truncate(0);
+                }
+                SafetensorsFile.copy(src, dst.address() + off);
+            }));
+            assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("changed while tensor 'b'"),
+                    e.getMessage());
+        }
+    }
+
     @Test
     void roundTripIsBitExactAndDeterministic() throws IOException {
         Random rnd = new Random(42);
