@@ -37,8 +37,8 @@ public final class ClipModel implements AutoCloseable {
         this.dir = dir;
         this.device = device;
         projectionDim = root.getInt("projection_dim", 512);
-        ClipVisionConfig vc = ClipVisionConfig.from(root.child("vision_config"), projectionDim);
-        ClipTextConfig tc = ClipTextConfig.from(root.child("text_config"));
+        ClipVisionConfig vc = ClipVisionConfig.from(tower(root, "vision_config"), projectionDim);
+        ClipTextConfig tc = ClipTextConfig.from(tower(root, "text_config"));
         Weights w = Weights.of(src, device, dtype);
         vision = ClipVisionModel.build(vc, w.prefixed("vision_model."), vc.numLayers(), true);
         text = new ClipTextModel(tc, w.prefixed("text_model."), guard);
@@ -57,13 +57,26 @@ public final class ClipModel implements AutoCloseable {
         logitScale = (float) Math.exp(sv[0]);
     }
 
+    /**
+     * A tower's config as transformers' {@code CLIPConfig} reads it: {@code key + "_dict"} (written by older
+     * transformers releases, e.g. in LAION's OpenCLIP conversions) when present, which then replaces {@code key}
+     * entirely (its missing fields take the defaults, not {@code key}'s values), else {@code key}.
+     */
+    static HfConfig tower(HfConfig root, String key) {
+        return root.has(key + "_dict") ? root.child(key + "_dict") : root.child(key);
+    }
+
+    static boolean hasTower(HfConfig root, String key) {
+        return root.has(key) || root.has(key + "_dict");
+    }
+
     /** Loads a {@code clip} model directory (config.json with vision_config/text_config + safetensors); dtype null: F32. */
     public static ClipModel load(Path dir, Device device, DType dtype) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new IllegalArgumentException(dir + ": no config.json");
         }
         HfConfig root = HfConfig.read(dir.resolve("config.json"));
-        if (!root.has("vision_config") || !root.has("text_config")) {
+        if (!hasTower(root, "vision_config") || !hasTower(root, "text_config")) {
             throw new IllegalArgumentException(dir.resolve("config.json") + ": not a CLIP config (needs vision_config and text_config)");
         }
         try (TensorSource src = TensorSource.safetensors(dir)) {

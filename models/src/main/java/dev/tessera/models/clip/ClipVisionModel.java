@@ -80,7 +80,7 @@ public final class ClipVisionModel implements AutoCloseable {
             throw new IllegalArgumentException(dir + ": no config.json");
         }
         HfConfig root = HfConfig.read(dir.resolve("config.json"));
-        HfConfig vc = root.has("vision_config") ? root.child("vision_config") : root;
+        HfConfig vc = ClipModel.hasTower(root, "vision_config") ? ClipModel.tower(root, "vision_config") : root;
         ClipVisionConfig cfg = ClipVisionConfig.from(vc, root.getInt("projection_dim", 512));
         try (TensorSource src = TensorSource.safetensors(dir)) {
             String prefix = PREFIXES.stream()

@@ -82,6 +82,37 @@ class ClipParityTest {
         }
     }
 
+    /**
+     * Older transformers releases wrote {@code text_config_dict} / {@code vision_config_dict} (LAION's OpenCLIP
+     * conversions among them), which {@code CLIPConfig} takes over {@code text_config} / {@code vision_config}: the
+     * fixture's towers moved there, with misleading plain configs beside them, still give the reference embeddings.
+     */
+    @Test
+    void towerConfigDictsTakePrecedenceAsInTransformers(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path src = fixtureDir("clip-b");
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+        var cfg = (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(src.resolve("config.json").toFile());
+        for (String tower : new String[] {"text_config", "vision_config"}) {
+            cfg.set(tower + "_dict", cfg.get(tower));
+            cfg.putObject(tower).put("hidden_act", "relu").put("layer_norm_eps", 0.5).put("num_hidden_layers", 7)
+                    .put("hidden_size", 8);
+        }
+        java.nio.file.Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        om.writeValue(tmp.resolve("config.json").toFile(), cfg);
+        Npy.Array px = Npy.read(src.resolve("pixels.npy"));
+        try (ClipModel m = ClipModel.load(tmp, Device.CPU, null); Tensor pixels = Tensor.of(px.requireFloats(), px.shape());
+                Tensor img = m.imageEmbeds(pixels); Tensor txt = m.textEmbeds(ids(src))) {
+            assertTrue(Fixtures.relErr(img.toFloatArray(), Npy.read(src.resolve("image_embeds.npy")).requireFloats())
+                    < 1e-4);
+            assertTrue(Fixtures.relErr(txt.toFloatArray(), Npy.read(src.resolve("text_embeds.npy")).requireFloats())
+                    < 1e-4);
+        }
+        // and the vision tower alone reads the same
+        try (ClipVisionModel v = ClipVisionModel.load(tmp, Device.CPU, null)) {
+            assertEquals(cfg.get("vision_config_dict").get("hidden_size").asInt(), v.config().hiddenSize());
+        }
+    }
+
     @Test
     void memoryFlatOverManyZeroShotCalls() throws Exception {
         Path dir = fixtureDir("clip-b");
