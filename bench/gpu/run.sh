@@ -198,8 +198,8 @@ attn_kernels=v1,v2,wgmma
 if [ "$skip_tests" = 1 ] && [ "$skip_bench" = 1 ]; then
   record "wgmma probe" skipped
 else
-  log "WGMMA probe (GpuWgmmaProbe: flash_wgmma vs the CPU backend, 7 small cases)"
-  timeout "$(cap 90)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe --out "$out/wgmma-probe.json" \
+  log "WGMMA probe (GpuWgmmaProbe: flash_wgmma vs the CPU backend, 7 small cases; 45 s at most: a kernel that hangs is a failure)"
+  timeout "$(cap 45)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe --out "$out/wgmma-probe.json" \
       2>&1 | tee "$out/wgmma-probe.log"
   rc=${PIPESTATUS[0]}
   case $rc in
