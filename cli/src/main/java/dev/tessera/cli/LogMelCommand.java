@@ -66,7 +66,8 @@ final class LogMelCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         if (!Files.isRegularFile(audio)) {
-            throw new IllegalArgumentException("audio file not found: " + audio);
+            throw new IllegalArgumentException(Files.isDirectory(audio) ? audio + " is a folder: give one audio file"
+                    : "audio file not found: " + audio);
         }
         LogMelConfig cfg = LogMelConfig.whisper(nMels).withFilterbankArithmetic(switch (melFilters) {
             case "torchaudio" -> LogMelConfig.FilterbankArithmetic.TORCHAUDIO_FLOAT32;

@@ -136,7 +136,8 @@ public final class TranscribeCommand implements Callable<Integer> {
         for (int i = 0; i < audio.size(); i++) {
             Path a = audio.get(i);
             if (!Files.isRegularFile(a)) {
-                throw new IllegalArgumentException("no such file: " + a);
+                throw new IllegalArgumentException(Files.isDirectory(a) ? a + " is a folder: give audio files"
+                        : "no such file: " + a);
             }
             durations[i] = AudioDecoder.probe(a).durationSeconds(); // every file checked before the first is decoded
         }

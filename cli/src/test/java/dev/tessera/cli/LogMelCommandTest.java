@@ -269,8 +269,10 @@ class LogMelCommandTest {
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("no-such-dir/a.npy").toString()},
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--mel-filters", "htk"},
             {"logmel", short100.toString(), "--no-pad", "--out", tmp.resolve("a.npy").toString()},
+            {"logmel", tmp.toString(), "--out", tmp.resolve("a.npy").toString()},
         };
         ChatCommandTest.assertOneLineErrors(cases);
+        assertTrue(run(cases[7]).err().contains("is a folder: give one audio file"), run(cases[7]).err());
         // an output folder that does not exist says so (used to read "cannot write P: P")
         ChatCommandTest.Run r = run(cases[4]);
         assertTrue(r.err().contains("(no such file or directory)"), r.err());

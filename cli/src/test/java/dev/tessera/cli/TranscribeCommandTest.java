@@ -211,6 +211,9 @@ class TranscribeCommandTest {
         ChatCommandTest.Run r = run("transcribe", text.toString(), "--model", model.toString());
         assertNotEquals(0, r.code());
         assertTrue(r.err().strip().lines().anyMatch(l -> l.startsWith("error: ") && l.contains("notes.mp3")), r.err());
+        r = run("transcribe", tmp.toString(), "--model", model.toString()); // once "no such file: DIR"
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().strip().equals("error: " + tmp + " is a folder: give audio files"), r.err());
         float[] nan = new float[80 * 200];
         nan[3] = Float.NaN;
         Path f = tmp.resolve("nan.npy");
