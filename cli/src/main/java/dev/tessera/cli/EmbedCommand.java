@@ -89,6 +89,10 @@ final class EmbedCommand implements Callable<Integer> {
         }
         float[][] e;
         try (SentenceEncoder enc = SentenceEncoder.load(model, dev)) {
+            if (maxLength != null && (maxLength < 2 || maxLength > enc.model().config().maxTokens())) {
+                throw new IllegalArgumentException("--max-length must be between 2 and " + enc.model().config().maxTokens()
+                        + " (the model's positions), got " + maxLength);
+            }
             SentenceEncoder use = withPooling(maxLength == null ? enc : enc.withMaxLength(maxLength), pooling);
             e = use.embed(all, batchSize);
         }

@@ -76,6 +76,7 @@ class TextCommandsTest {
             assertEquals(2, TesseraCli.run("embed", "--model", "minilm"));
             assertEquals(2, TesseraCli.run("similarity", "--model", "minilm", "only one"));
             assertEquals(2, TesseraCli.run("similarity", "--model", "minilm", "--pooling", "sum", "a", "b"));
+            assertEquals(2, TesseraCli.run("embed", "--model", "minilm", "--text", "x", "--max-length", "1000"));
         } finally {
             System.setErr(oldErr);
             if (old == null) {
@@ -89,5 +90,6 @@ class TextCommandsTest {
         assertTrue(e.contains("error: nothing to embed"), e);
         assertTrue(e.contains("error: give at least two sentences"), e);
         assertTrue(e.contains("error: unknown pooling 'sum': mean, cls or max"), e);
+        assertTrue(e.contains("error: --max-length must be between 2 and 512 (the model's positions), got 1000"), e);
     }
 }
