@@ -88,6 +88,19 @@ final class ChatCommand implements Callable<Integer> {
         if (maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         }
+        // the options' own names in the errors (GenerationConfig checks the same ranges under its field names)
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) {
+            throw new IllegalArgumentException("--temperature must be finite and >= 0, got " + temperature);
+        }
+        if (!(topP > 0 && topP <= 1)) {
+            throw new IllegalArgumentException("--top-p must be in (0, 1], got " + topP);
+        }
+        if (topK < 0) {
+            throw new IllegalArgumentException("--top-k must be >= 0 (0: off), got " + topK);
+        }
+        if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
+            throw new IllegalArgumentException("--repetition-penalty must be finite and > 0, got " + repetitionPenalty);
+        }
         if (!Files.isDirectory(model)) {
             throw new IllegalArgumentException("model directory not found: " + model);
         }

@@ -63,6 +63,9 @@ final class ClassifyCommand implements Callable<Integer> {
         if (top <= 0 || batch <= 0) {
             throw new IllegalArgumentException("--top and --batch must be > 0");
         }
+        if (maxPixels <= 0) {
+            throw new IllegalArgumentException("--max-pixels must be > 0, got " + maxPixels);
+        }
         VisionInputs in = new VisionInputs(images);
         Device dev = device.resolve();
         try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, dtype.resolve(dev))) {

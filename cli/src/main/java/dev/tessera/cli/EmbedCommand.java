@@ -64,6 +64,9 @@ final class EmbedCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (batchSize < 1) {
+            throw new IllegalArgumentException("--batch-size must be >= 1, got " + batchSize);
+        }
         List<String> all = new ArrayList<>(texts);
         if (textFile != null) {
             try {
@@ -123,7 +126,16 @@ final class EmbedCommand implements Callable<Integer> {
 
     /** {@code enc} with the pooling {@code mode} names (its normalisation kept), or {@code enc} when null. */
     static SentenceEncoder withPooling(SentenceEncoder enc, String mode) {
-        return mode == null ? enc : enc.withPooling(Pooling.parse(mode), enc.pooling().normalize());
+        if (mode == null) {
+            return enc;
+        }
+        Pooling p;
+        try {
+            p = Pooling.parse(mode);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--pooling: " + e.getMessage(), e);
+        }
+        return enc.withPooling(p, enc.pooling().normalize());
     }
 
     /** Whether {@code model} is a directory whose config.json has model_type "clip". */

@@ -127,6 +127,12 @@ public final class TranscribeCommand implements Callable<Integer> {
         if (bestOf < 1) {
             throw new IllegalArgumentException("--best-of must be >= 1, got " + bestOf);
         }
+        if (beam < 1) {
+            throw new IllegalArgumentException("--beam must be >= 1, got " + beam);
+        }
+        if (maxTokens < 1) {
+            throw new IllegalArgumentException("--max-tokens must be >= 1, got " + maxTokens);
+        }
         Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(language).withTask(task).withBeam(beam)
                 .withBestOf(bestOf).withTimestamps(!noTimestamps).withMaxTokensPerWindow(maxTokens)
                 .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
