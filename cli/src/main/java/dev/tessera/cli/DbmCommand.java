@@ -99,6 +99,9 @@ final class DbmCommand {
             if (jointCandidates < 1) {
                 throw new IllegalArgumentException("--joint-candidates must be >= 1, got " + jointCandidates);
             }
+            if (shift < 0 || shift > 4) {
+                throw new IllegalArgumentException("--shift must be between 0 and 4, got " + shift);
+            }
             if (jointEpochs == null) {
                 jointEpochs = (epochs + 1) / 2;
             }

@@ -46,6 +46,13 @@ class DbmTrainCommandTest {
                 dir.resolve("y").toString());
         assertNotEquals(0, r.code());
         assertTrue(r.err().startsWith("error: ") && r.err().contains("--joint-candidates"), r.err());
+        for (String[] opt : new String[][] {{"--epochs", "0"}, {"--limit", "-1"}, {"--shift", "5"},
+            {"--joint-epochs", "0"}}) {
+            r = ChatCommandTest.run(null, "dbm", "train", opt[0], opt[1], "--out", dir.resolve("z").toString());
+            assertNotEquals(0, r.code());
+            assertTrue(r.err().startsWith("error: " + opt[0] + " must be") && r.err().strip().lines().count() == 1,
+                    r.err());
+        }
         if (!Backends.forType(Device.Type.CUDA).availability().available()) {
             r = ChatCommandTest.run(null, "dbm", "train", "--device", "cuda", "--out", dir.resolve("x").toString());
             assertNotEquals(0, r.code());
