@@ -198,22 +198,30 @@ final class DbmCommand {
         Path audio;
         @Option(names = "--out", required = true, description = "Output PNG.")
         Path out;
-        @Option(names = "--samples", defaultValue = "1", description = "Images to write side by side (default 1).")
+        @Option(names = "--samples", defaultValue = "1",
+                description = "Images to write side by side, each from its own Gibbs chain (1 to 64; default 1).")
         int samples;
 
         @Override
         public Integer call() throws Exception {
+            if (samples < 1 || samples > 64) {
+                throw new IllegalArgumentException("--samples must be between 1 and 64, got " + samples);
+            }
             if (!Files.isRegularFile(audio)) {
                 throw new IllegalArgumentException(audio + ": no such file");
             }
             Path dir = model != null ? model : shippedModel(dataRoot(null));
             try (DigitExperiment.Trained t = DigitExperiment.Trained.load(dir)) {
                 DbmConfig c = t.model().config();
-                float[][] f = DigitData.speechFeatures(List.of(DigitData.clip(audio)), c.nMels(), c.frames());
-                float[][] img = t.model().generateImages(f);
-                int digit = t.pixels().predict(img)[0];
-                DbmPictures.writeGrid(img, 1, out);
-                System.out.printf("%s -> %s (the image classifier reads it as %d)%n", audio, out, digit);
+                float[] f = DigitData.speechFeatures(List.of(DigitData.clip(audio)), c.nMels(), c.frames())[0];
+                float[][] rows = new float[samples][];
+                java.util.Arrays.fill(rows, f); // one chain per row: the rows' random streams differ
+                float[][] img = t.model().generateImages(rows);
+                int[] digits = t.pixels().predict(img);
+                DbmPictures.writeGrid(img, samples, out);
+                System.out.printf("%s -> %s (the image classifier reads %s %s)%n", audio, out, samples == 1 ? "it as"
+                        : "them as", java.util.Arrays.stream(digits).mapToObj(String::valueOf)
+                                .collect(java.util.stream.Collectors.joining(", ")));
             }
             return 0;
         }

@@ -57,6 +57,20 @@ class DemoCommandTest {
         assertEquals(0, r.exitCode(), r.out());
         assertTrue(r.out().contains("reads it as 7"), r.out());
         assertTrue(Files.size(png) > 100);
+        // --samples: one Gibbs chain per picture, side by side, each its own draw
+        Path four = out.resolve("sevens.png");
+        r = InfoCommandTest.run("dbm", "generate", "--audio", wav.toString(), "--out", four.toString(), "--samples", "4");
+        assertEquals(0, r.exitCode(), r.out());
+        assertTrue(r.out().matches("(?s).*reads them as 7, \\d, \\d, \\d\\).*"), r.out());
+        java.awt.image.BufferedImage one = javax.imageio.ImageIO.read(png.toFile());
+        java.awt.image.BufferedImage grid = javax.imageio.ImageIO.read(four.toFile());
+        assertEquals(4 * one.getWidth(), grid.getWidth(), "four pictures side by side");
+        assertEquals(one.getHeight(), grid.getHeight());
+        int[] b = grid.getRGB(0, 0, one.getWidth(), one.getHeight(), null, 0, one.getWidth());
+        int[] c = grid.getRGB(one.getWidth(), 0, one.getWidth(), one.getHeight(), null, 0, one.getWidth());
+        assertTrue(!java.util.Arrays.equals(b, c), "the second chain draws another picture");
+        assertTrue(InfoCommandTest.run("dbm", "generate", "--audio", wav.toString(), "--out", four.toString(),
+                "--samples", "0").exitCode() != 0);
         Path bad = out.resolve("bad.wav");
         Files.write(bad, new byte[] {'R', 'I', 'F', 'F', 0, 0, 0, 0, 'x'});
         assertTrue(InfoCommandTest.run("dbm", "generate", "--audio", bad.toString(), "--out", png.toString()).exitCode() != 0);
