@@ -176,6 +176,9 @@ final class DbmCommand {
 
         @Override
         public Integer call() throws Exception {
+            if (pairs < 0) {
+                throw new IllegalArgumentException("--pairs must be >= 0 (0: all), got " + pairs);
+            }
             Path root = dataRoot(data);
             try (DigitExperiment.Trained t = DigitExperiment.Trained.load(model != null ? model : shippedModel(root))) {
                 DigitExperiment.Split test = DigitExperiment.load(root, "test", t.model().config(), pairs);
