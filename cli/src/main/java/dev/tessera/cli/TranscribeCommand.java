@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.models.whisper.Transcriber;
 import dev.tessera.models.whisper.WhisperDecoder;
+import dev.tessera.models.whisper.WhisperLanguages;
 import dev.tessera.models.whisper.WhisperModel;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
@@ -127,6 +128,9 @@ public final class TranscribeCommand implements Callable<Integer> {
         if (bestOf < 1) {
             throw new IllegalArgumentException("--best-of must be >= 1, got " + bestOf);
         }
+        if (!task.equals("transcribe") && !task.equals("translate")) {
+            throw new IllegalArgumentException("--task must be transcribe or translate, got " + task);
+        }
         if (beam < 1) {
             throw new IllegalArgumentException("--beam must be >= 1, got " + beam);
         }
@@ -159,6 +163,12 @@ public final class TranscribeCommand implements Callable<Integer> {
         ObjectMapper json = new ObjectMapper();
         ArrayNode files = json.createArrayNode();
         try (WhisperModel m = WhisperModel.load(model, dev, DType.F32); Tokenizer tok = Tokenizer.load(tokFile)) {
+            var langs = m.config().langToId();
+            if (language != null && m.config().isMultilingual() && !langs.containsKey(WhisperLanguages.code(language))) {
+                throw new IllegalArgumentException("--language: this checkpoint does not know \"" + language + "\" (a code"
+                        + " such as " + String.join(", ", langs.keySet().stream().sorted().limit(8).toList())
+                        + "..., or the language's English name)");
+            }
             Transcriber tr = new Transcriber(m, tok);
             if (features != null) {
                 files.add(fromFeatures(m, tok, opt, json));

@@ -43,7 +43,8 @@ class OptionValuesFuzzTest {
                 new String[] {"transcribe", "--features", features.toString(), "--model",
                     TranscribeCommandTest.model.toString(), "--beam", "2", "--best-of", "2", "--max-tokens", "8",
                     "--no-speech-threshold", "0.6", "--logprob-threshold", "-1",
-                    "--compression-ratio-threshold", "2.4", "--batch", "1", "--format", "json"},
+                    "--compression-ratio-threshold", "2.4", "--batch", "1", "--format", "json", "--language", "en",
+                    "--task", "transcribe"},
                 new String[] {"embed", "--model", "minilm", "--text", "a b", "--batch-size", "4", "--max-length", "16",
                     "--pooling", "mean", "--out", tmp.resolve("e.npy").toString()});
     }
