@@ -57,7 +57,29 @@ public final class TesseraCli implements Runnable {
             }
             return ex instanceof IllegalArgumentException ? 2 : 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError | InternalError | StackOverflowError e) { // picocli lets Errors through
+            return fatal(e, cl.getErr());
+        }
+    }
+
+    /**
+     * The one error line for an {@link Error} out of a command (exit status 1): out of memory (heap or native), a
+     * fault in a read of a memory-mapped file that changed meanwhile (the JVM's {@link InternalError}), a stack
+     * overflow; the stack trace only with {@code -Dtessera.debug=true}.
+     */
+    static int fatal(Error e, java.io.PrintWriter err) {
+        String what = e instanceof OutOfMemoryError ? "out of memory"
+                : e instanceof StackOverflowError ? "stack overflow (an input nested too deeply?)"
+                : "internal error (a file read through a memory mapping changed or was cut short?)";
+        String m = e.getMessage() == null ? "" : ": " + dev.tessera.runtime.io.JsonFiles.oneLine(e.getMessage());
+        err.println("error: " + what + m);
+        if (Boolean.getBoolean("tessera.debug")) {
+            e.printStackTrace(err);
+        }
+        err.flush();
+        return 1;
     }
 
     /**

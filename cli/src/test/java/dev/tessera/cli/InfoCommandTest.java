@@ -33,6 +33,21 @@ class InfoCommandTest {
         return new Run(code, buf.toString(StandardCharsets.UTF_8));
     }
 
+    /** Errors out of a command (picocli lets them through) end in one line and exit status 1, no stack trace. */
+    @Test
+    void errorsOutOfACommandAreOneLine() {
+        for (Error e : new Error[] {new OutOfMemoryError("could not allocate 4096 bytes of host memory"),
+            new InternalError("a fault occurred in a recent unsafe memory access operation"),
+            new StackOverflowError(), new OutOfMemoryError("line one\n\tat somewhere")}) {
+            java.io.StringWriter w = new java.io.StringWriter();
+            assertEquals(1, TesseraCli.fatal(e, new java.io.PrintWriter(w)));
+            String out = w.toString();
+            assertEquals(1, out.strip().lines().count(), out);
+            assertTrue(out.startsWith("error: "), out);
+            assertTrue(e.getMessage() == null || out.contains(e.getMessage().lines().findFirst().orElseThrow()), out);
+        }
+    }
+
     @Test
     void infoJsonIsValidAndListsTheBackends() throws Exception {
         Run r = run("info", "--json");
