@@ -168,15 +168,14 @@ public final class Tensor implements AutoCloseable {
                 storage.retain(); // throws when a close on another thread freed the storage just now
                 retained = true;
             }
-        } catch (IllegalStateException e) {
-            // reported below as closed
+        } catch (IllegalStateException freed) {
+            // closed, as below
         }
-        if (!retained) {
+        if (!retained || closed) { // closed before, or between the check and the retain: the op may not start
+            if (retained) {
+                storage.release();
+            }
             uses.decrementAndGet();
-            throw new IllegalStateException(op + ": tensor " + describe() + " is closed");
-        }
-        if (closed) { // closed between the check and the retain: the op may not start on it
-            release();
             throw new IllegalStateException(op + ": tensor " + describe() + " is closed");
         }
     }

