@@ -197,6 +197,7 @@ class MiniLmSentenceEncoderTest {
         assertEquals(reserved, cpu.memoryStats(Device.CPU).reservedBytes(), "native bytes reserved by the allocator");
         // RSS: the Java heap may add at most the committed pages not yet touched at the start (at least the used
         // ones were), everything else must stay within a small slack (JIT code, malloc arenas)
+        // (the heap may also have grown meanwhile: its committed size is taken at the end)
         long heapRoom = Math.max(0, rt.totalMemory() - heapUsed0);
         long grown = rssBytes() - rss0;
         assertTrue(grown < heapRoom + (64L << 20), "RSS grew by " + (grown >> 20) + " MiB over 10,000 embeddings"

@@ -97,18 +97,14 @@ class AudioInputStreamTest {
 
     /**
      * Decoding from streams many times (also failing ones) leaks nothing native. Runs in a child JVM with a
-     * fixed, pre-touched heap (-Xms = -Xmx, AlwaysPreTouch), so that its resident memory moves only with
-     * native allocations: after 60 warm-up rounds, 240 more rounds (720 decodes) may not grow it by 8 MB (a
+     * fixed, pre-touched heap ({@link AudioDecoderTest#runWithFixedHeap}), so that its resident memory moves only
+     * with native allocations: after 60 warm-up rounds, 240 more rounds (720 decodes) may not grow it by 8 MB (a
      * leaked 64 kB read buffer per decode would add 45 MB).
      */
     @Test
     void repeatedStreamDecodesKeepMemoryFlat() throws Exception {
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(javaBin, "-Xms64m", "-Xmx64m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "-cp",
-                System.getProperty("java.class.path"), LeakLoop.class.getName(), fixture("stereo_48k.opus").toString(),
-                fixture("stereo_22k.mp3").toString()).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        assertEquals(0, p.waitFor(), out);
+        String out = AudioDecoderTest.runWithFixedHeap(LeakLoop.class, fixture("stereo_48k.opus").toString(),
+                fixture("stereo_22k.mp3").toString());
         String line = out.lines().filter(l -> l.startsWith("rss ")).findFirst().orElseThrow(() -> new AssertionError(out));
         String[] f = line.split(" ");
         long grown = Long.parseLong(f[2]) - Long.parseLong(f[1]);
