@@ -19,6 +19,11 @@ import org.eclipse.aether.repository.RemoteRepository;
 import org.eclipse.aether.util.repository.AuthenticationBuilder;
 import org.eclipse.aether.util.repository.DefaultMirrorSelector;
 import org.eclipse.aether.util.repository.DefaultProxySelector;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.sonatype.plexus.components.cipher.DefaultPlexusCipher;
+import org.sonatype.plexus.components.sec.dispatcher.DefaultSecDispatcher;
+import org.sonatype.plexus.components.sec.dispatcher.SecDispatcherException;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
@@ -28,8 +33,11 @@ import org.w3c.dom.NodeList;
  * What Tessera reads from the user's Maven {@code settings.xml} ({@code -Dmaven.settings}, else
  * {@code ~/.m2/settings.xml}): the local repository ({@code -Dmaven.repo.local} overrides it), offline mode, the
  * repositories of active profiles ({@code activeProfiles} or {@code activeByDefault}), mirrors, proxies and server
- * credentials (plain username/password; encrypted passwords are not supported). Maven Central is always a remote, as
- * in Maven. As Maven does, every value may use {@code ${env.NAME}} (an environment variable) and {@code ${name}} (a
+ * credentials (username/password). Passwords of servers and proxies may be encrypted as Maven 3 encrypts them
+ * ({@code mvn --encrypt-password}: {@code {...}}, decrypted with the master password of {@code settings-security.xml},
+ * {@code -Dsettings.security} or {@code ~/.m2/settings-security.xml}, by the plexus-sec-dispatcher that Maven 3 itself
+ * uses); one that cannot be decrypted is logged as a warning and sent as written, as Maven does. Maven Central is
+ * always a remote, as in Maven. As Maven does, every value may use {@code ${env.NAME}} (an environment variable) and {@code ${name}} (a
  * system property such as {@code user.home}); an expression with no value is left as written. Mirrors are chosen by
  * Maven Resolver's own {@link DefaultMirrorSelector} (a mirror whose {@code mirrorOf} is exactly the repository's id
  * first, then the first pattern that matches: {@code *}, {@code external:*}, {@code external:http:*}, comma lists,
@@ -40,6 +48,7 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
     public static final String CENTRAL_URL = "https://repo.maven.apache.org/maven2/";
 
     private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([^}]+)}");
+    private static final Logger LOG = LoggerFactory.getLogger(MavenSettings.class);
 
     /**
      * The settings of this user (a missing file means Maven's defaults), merged over the global settings of the
@@ -50,6 +59,13 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         String explicit = System.getProperty("maven.settings");
         Path file = explicit != null ? Path.of(explicit) : Path.of(System.getProperty("user.home"), ".m2", "settings.xml");
         return load(file, globalSettingsFile(System.getenv()), System.getenv());
+    }
+
+    /** Where Maven 3 keeps the master password: {@code -Dsettings.security}, else {@code ~/.m2/settings-security.xml}. */
+    static Path securityFile() {
+        String explicit = System.getProperty(DefaultSecDispatcher.SYSTEM_PROPERTY_SEC_LOCATION);
+        return explicit != null && !explicit.isBlank() ? Path.of(explicit)
+                : Path.of(System.getProperty("user.home"), ".m2", "settings-security.xml");
     }
 
     /** The global settings file of the Maven installation, or null. */
@@ -78,6 +94,12 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
      * and offline flag when it sets them, its servers, profiles and proxies by id, its mirrors before the global ones.
      */
     static MavenSettings load(Path file, Path global, Map<String, String> env) {
+        return load(file, global, securityFile(), env);
+    }
+
+    /** As {@link #load(Path, Path, Map)}, with {@code security} as the file of the master password. */
+    static MavenSettings load(Path file, Path global, Path security, Map<String, String> env) {
+        Passwords passwords = new Passwords(security);
         Path home = Path.of(System.getProperty("user.home"));
         Path local = home.resolve(".m2").resolve("repository");
         Boolean offline = null;
@@ -110,7 +132,11 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 offline = "true".equalsIgnoreCase(off);
             }
             for (Element s : children(child(x.root, "servers"), "server")) {
-                servers.putIfAbsent(x.text(s, "id"), new String[] {x.text(s, "username"), x.text(s, "password")});
+                String id = x.text(s, "id");
+                if (id != null && !servers.containsKey(id)) {
+                    servers.put(id, new String[] {x.text(s, "username"),
+                            passwords.decrypt(x.text(s, "password"), "server '" + id + "'", x.file)});
+                }
             }
             for (Element m : children(child(x.root, "mirrors"), "mirror")) {
                 String of = x.text(m, "mirrorOf");
@@ -133,7 +159,9 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 int port = parsePort(x.text(p, "port"), x.file);
                 Authentication auth = x.text(p, "username") == null ? null : new AuthenticationBuilder()
                         .addUsername(x.text(p, "username"))
-                        .addPassword(x.text(p, "password") == null ? "" : x.text(p, "password")).build();
+                        .addPassword(x.text(p, "password") == null ? ""
+                                : passwords.decrypt(x.text(p, "password"), "proxy '" + (id == null ? host : id) + "'",
+                                        x.file)).build();
                 proxies.add(new Proxy(protocol, host, port, auth), x.text(p, "nonProxyHosts"));
             }
             for (Element p : children(child(x.root, "profiles"), "profile")) {
@@ -196,6 +224,42 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
             // below
         }
         throw new IllegalArgumentException("Maven settings " + file + ": proxy port '" + port + "' is not a port number");
+    }
+
+    /**
+     * Maven 3's encrypted passwords, decrypted by its own plexus-sec-dispatcher with the master password of
+     * {@code security} (read on the first encrypted value only).
+     */
+    private static final class Passwords {
+        private final Path security;
+        private final DefaultPlexusCipher cipher = new DefaultPlexusCipher();
+        private DefaultSecDispatcher dispatcher;
+
+        Passwords(Path security) {
+            this.security = security;
+        }
+
+        /** {@code value} decrypted where it is encrypted ({@code {...}}); as written where it is not or cannot be. */
+        String decrypt(String value, String owner, Path file) {
+            if (value == null || !cipher.isEncryptedString(value)) {
+                return value;
+            }
+            if (dispatcher == null) {
+                dispatcher = new DefaultSecDispatcher(cipher, Map.of(), security.toString());
+            }
+            try {
+                return dispatcher.decrypt(value);
+            } catch (SecDispatcherException | RuntimeException e) {
+                Throwable root = e;
+                while (root.getCause() != null && root.getCause() != root) {
+                    root = root.getCause();
+                }
+                LOG.warn("Maven settings {}: the encrypted password of {} cannot be decrypted with the master password "
+                        + "of {} ({}); it is sent as written", file, owner, security,
+                        root instanceof java.io.FileNotFoundException ? "no such file" : root.getMessage());
+                return value;
+            }
+        }
     }
 
     /** One settings file: its root element and the values of {@code ${...}} expressions. */

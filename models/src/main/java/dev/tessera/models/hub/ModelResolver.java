@@ -250,10 +250,22 @@ public final class ModelResolver {
         } catch (ArtifactResolutionException e) {
             throw new IllegalArgumentException("cannot resolve model artifact " + coords + ": not in the local repository "
                     + localRepository + (offline ? " (offline)" : " nor in " + remotes.stream().map(
-                            rr -> rr.getId() + " " + rr.getUrl()).toList()) + ": " + firstLine(e.getMessage()), e);
+                            rr -> rr.getId() + " " + rr.getUrl()).toList()) + ": " + firstLine(e.getMessage())
+                    + authHint(e.getMessage()), e);
         } finally {
             system.shutdown();
         }
+    }
+
+    /** For a repository that refused the credentials (HTTP 401 / 403): where they come from. */
+    private static String authHint(String message) {
+        String m = firstLine(message == null ? "" : message);
+        if (!m.matches("(?s).*\\b(401|403)\\b.*")) {
+            return "";
+        }
+        return " (the repository refused the credentials: they are the username and password of the <server> with the"
+                + " repository's or its mirror's id in settings.xml; an encrypted password needs the master password of"
+                + " settings-security.xml)";
     }
 
     /**

@@ -379,6 +379,138 @@ class ModelResolverTest {
                 .addPassword("mine").build(), s.remoteRepositories().get(1).getAuthentication());
     }
 
+    /** The fixtures of make_encrypted.sh: a settings-security.xml and passwords encrypted by Maven 3.8.7's CLI. */
+    private static Path encryptedFixture(String name) {
+        try {
+            return Path.of(ModelResolverTest.class.getResource("/maven/" + name).toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static java.util.Properties encryptedPasswords() throws IOException {
+        java.util.Properties p = new java.util.Properties();
+        try (var in = Files.newInputStream(encryptedFixture("encrypted-passwords.properties"))) {
+            p.load(in);
+        }
+        return p;
+    }
+
+    /**
+     * Passwords encrypted as Maven 3 encrypts them ({@code mvn --encrypt-password}, fixtures made by Maven's own CLI)
+     * are decrypted for servers (also with a comment around the braces, as Maven allows) and proxies; without the
+     * master password they are sent as written, as Maven sends them; plain ones are left alone.
+     */
+    @Test
+    void encryptedPasswordsAreDecryptedAsMavenDoes() throws IOException {
+        java.util.Properties enc = encryptedPasswords();
+        assertTrue(enc.getProperty("server").startsWith("{") && enc.getProperty("proxy").startsWith("{"));
+        Path settings = tmp.resolve("settings-encrypted.xml");
+        Files.writeString(settings, """
+                <settings>
+                  <mirrors>
+                    <mirror><id>corp</id><mirrorOf>central</mirrorOf><url>https://nexus.example/central</url></mirror>
+                  </mirrors>
+                  <servers>
+                    <server><id>corp</id><username>bot</username><password>%s</password></server>
+                    <server><id>models</id><username>ci</username><password>rotated 2026-11 %s</password></server>
+                    <server><id>plain</id><username>me</username><password>not-encrypted</password></server>
+                  </servers>
+                  <proxies><proxy><active>true</active><protocol>https</protocol><host>proxy.example</host>
+                    <username>px</username><password>%s</password></proxy></proxies>
+                  <profiles><profile><id>p</id><repositories>
+                    <repository><id>models</id><url>https://models.example/repo</url></repository>
+                    <repository><id>plain</id><url>https://plain.example/repo</url></repository>
+                  </repositories></profile></profiles>
+                  <activeProfiles><activeProfile>p</activeProfile></activeProfiles>
+                </settings>
+                """.formatted(enc.getProperty("server"), enc.getProperty("server"), enc.getProperty("proxy")));
+        Map<String, RemoteRepository> byId = new java.util.LinkedHashMap<>();
+        MavenSettings.load(settings, null, encryptedFixture("settings-security.xml"), Map.of()).remoteRepositories()
+                .forEach(r -> byId.put(r.getId(), r));
+        assertEquals(List.of("models", "plain", "corp"), List.copyOf(byId.keySet()));
+        assertEquals(auth("bot", "repo-s3cret"), byId.get("corp").getAuthentication());
+        assertEquals(auth("ci", "repo-s3cret"), byId.get("models").getAuthentication());
+        assertEquals(auth("me", "not-encrypted"), byId.get("plain").getAuthentication());
+        assertEquals(auth("px", "proxy-pw"), byId.get("corp").getProxy().getAuthentication());
+        // no master password: as written
+        Map<String, RemoteRepository> without = new java.util.LinkedHashMap<>();
+        MavenSettings.load(settings, null, tmp.resolve("no-such-settings-security.xml"), Map.of())
+                .remoteRepositories().forEach(r -> without.put(r.getId(), r));
+        assertEquals(auth("bot", enc.getProperty("server")), without.get("corp").getAuthentication());
+    }
+
+    private static org.eclipse.aether.repository.Authentication auth(String user, String password) {
+        return new org.eclipse.aether.util.repository.AuthenticationBuilder().addUsername(user).addPassword(password)
+                .build();
+    }
+
+    /**
+     * End to end with an encrypted password: a repository (a local HTTP server) that answers only requests with the
+     * decrypted credentials (HTTP Basic, challenging the first request as a Nexus does) serves the model jar.
+     */
+    @Test
+    void downloadsWithAnEncryptedPasswordFromSettings() throws IOException {
+        Path remote = tmp.resolve("private-remote");
+        jar(artifact(remote, "org.example", "private-model", "1.0"), "m.onnx", "BEHIND-AUTH");
+        pom(remote, "org.example", "private-model", "1.0");
+        String expected = "Basic " + java.util.Base64.getEncoder().encodeToString(
+                "bot:repo-s3cret".getBytes(StandardCharsets.UTF_8));
+        List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/repo/", ex -> {
+            String given = ex.getRequestHeaders().getFirst("Authorization");
+            seen.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath() + " " + (given == null ? "-" : given));
+            Path f = remote.resolve(ex.getRequestURI().getPath().substring("/repo/".length()));
+            if (!expected.equals(given)) {
+                ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"models\"");
+                ex.sendResponseHeaders(401, -1);
+            } else if (Files.isRegularFile(f)) {
+                byte[] body = Files.readAllBytes(f);
+                ex.sendResponseHeaders(200, "HEAD".equals(ex.getRequestMethod()) ? -1 : body.length);
+                if (!"HEAD".equals(ex.getRequestMethod())) {
+                    ex.getResponseBody().write(body);
+                }
+            } else {
+                ex.sendResponseHeaders(404, -1);
+            }
+            ex.close();
+        });
+        server.start();
+        try {
+            Path settings = tmp.resolve("settings-auth.xml");
+            Files.writeString(settings, """
+                    <settings>
+                      <servers><server><id>models</id><username>bot</username><password>%s</password></server></servers>
+                      <profiles><profile><id>p</id><repositories>
+                        <repository><id>models</id><url>http://127.0.0.1:%d/repo</url></repository>
+                      </repositories></profile></profiles>
+                      <activeProfiles><activeProfile>p</activeProfile></activeProfiles>
+                    </settings>
+                    """.formatted(encryptedPasswords().getProperty("server"), server.getAddress().getPort()));
+            RemoteRepository models = MavenSettings.load(settings, null, encryptedFixture("settings-security.xml"),
+                    Map.of()).remoteRepositories().get(0);
+            assertEquals("models", models.getId());
+            ModelResolver r = new ModelResolver(tmp.resolve("local-auth"), List.of(models), tmp.resolve("cache"), false);
+            Path dir = r.resolve("maven:org.example:private-model:1.0");
+            assertEquals("BEHIND-AUTH", Files.readString(dir.resolve("m.onnx")));
+            assertTrue(seen.stream().anyMatch(x -> x.startsWith("GET /repo/org/example/private-model/1.0/"
+                    + "private-model-1.0.jar " + expected)), seen.toString());
+            // with the master password missing the server refuses the encrypted string, and the error says so
+            RemoteRepository undecrypted = MavenSettings.load(settings, null, tmp.resolve("none.xml"), Map.of())
+                    .remoteRepositories().get(0);
+            ModelResolver r2 = new ModelResolver(tmp.resolve("local-auth-2"), List.of(undecrypted),
+                    tmp.resolve("cache-2"), false);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> r2.resolve("maven:org.example:private-model:1.0"));
+            assertTrue(e.getMessage().contains("401") && e.getMessage().contains("refused the credentials")
+                    && e.getMessage().contains("settings-security.xml"), e.getMessage());
+        } finally {
+            server.stop(0);
+        }
+    }
+
     @Test
     void aProxyWithABadPortIsNamed() throws IOException {
         Path settings = tmp.resolve("settings-bad-proxy.xml");
