@@ -422,7 +422,7 @@ public final class OnnxModel {
         String where = source + ": " + what + " " + type + Arrays.toString(dims) + " needs " + need + " bytes";
         ByteBuffer data;
         if (t.getDataLocation() == OnnxIr.Tensor.Location.EXTERNAL) {
-            data = external(t, dir, where, need);
+            return new OnnxTensor(t.getName(), type, dims, external(t, dir, where, need));
         } else if (t.hasRawData()) {
             if (t.getRawData().size() != need) {
                 throw new IllegalArgumentException(where + " but its raw_data has " + t.getRawData().size());
@@ -470,7 +470,7 @@ public final class OnnxModel {
         return b.flip();
     }
 
-    private ByteBuffer external(OnnxIr.Tensor t, Path dir, String where, long need) {
+    private OnnxTensor.External external(OnnxIr.Tensor t, Path dir, String where, long need) {
         Map<String, String> kv = new HashMap<>();
         for (OnnxIr.KeyValue e : t.getExternalDataList()) {
             kv.put(e.getKey(), e.getValue());
@@ -515,7 +515,7 @@ public final class OnnxModel {
             if (length > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException(where + ": external tensors over 2 GB are not supported");
             }
-            return ch.map(FileChannel.MapMode.READ_ONLY, offset, length);
+            return new OnnxTensor.External(realFile, location, offset, (int) length);
         } catch (IOException e) {
             throw new UncheckedIOException(where + ": cannot read external data file " + file, e);
         }

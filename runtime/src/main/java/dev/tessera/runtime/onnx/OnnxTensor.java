@@ -3,26 +3,48 @@ package dev.tessera.runtime.onnx;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 /**
- * One tensor of an ONNX file (an initializer or a {@code Constant} node's value) with its bytes on the Java heap
- * in little-endian order, whatever field of the file held them ({@code raw_data}, the typed fields such as
- * {@code float_data}/{@code int64_data}, or an external data file). Immutable.
+ * One tensor of an ONNX file (an initializer or a {@code Constant} node's value): its bytes in little-endian order,
+ * whatever field of the file held them ({@code raw_data}, the typed fields such as {@code float_data}/
+ * {@code int64_data}, or an external data file). Those of an external data file are read from it each time they are
+ * asked for (not memory-mapped: a file cut short meanwhile gives an {@link UncheckedIOException} naming it and the
+ * tensor, where a mapping would fail with an asynchronous {@link InternalError} on the next read). Immutable.
  */
 public final class OnnxTensor {
     private final String name;
     private final OnnxDataType type;
     private final long[] dims;
-    private final ByteBuffer data; // little-endian, position 0, read-only
+    private final ByteBuffer data; // little-endian, position 0, read-only; null for external data
+    private final External external;
+
+    /** Where an external tensor's bytes lie: {@code length} bytes at {@code offset} of {@code file}. */
+    record External(Path file, String location, long offset, int length) {
+    }
 
     OnnxTensor(String name, OnnxDataType type, long[] dims, ByteBuffer data) {
         this.name = name;
         this.type = type;
         this.dims = dims;
         this.data = data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        this.external = null;
+    }
+
+    OnnxTensor(String name, OnnxDataType type, long[] dims, External external) {
+        this.name = name;
+        this.type = type;
+        this.dims = dims;
+        this.data = null;
+        this.external = external;
     }
 
     /** A FLOAT tensor of {@code values} (row-major, as many as {@code dims} hold), e.g. a weight made by a rewrite. */
@@ -65,9 +87,32 @@ public final class OnnxTensor {
         return n;
     }
 
-    /** The raw little-endian bytes (a read-only view). */
+    /**
+     * The raw little-endian bytes (a read-only view; for external data a fresh copy read from the file).
+     *
+     * @throws UncheckedIOException when the external data file cannot be read or no longer holds the tensor
+     */
     public ByteBuffer bytes() {
-        return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (external == null) {
+            return data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        }
+        ByteBuffer b = ByteBuffer.allocate(external.length());
+        try (FileChannel ch = FileChannel.open(external.file(), StandardOpenOption.READ)) {
+            while (b.hasRemaining()) {
+                if (ch.read(b, external.offset() + b.position()) < 0) {
+                    throw new EOFException("ONNX tensor " + this + ": its " + external.length() + " bytes at offset "
+                            + external.offset() + " of external data file " + external.location() + " ("
+                            + external.file() + ") are no longer there: the file has " + ch.size()
+                            + " bytes (changed or cut short since the model was read)");
+                }
+            }
+        } catch (EOFException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("ONNX tensor " + this + ": cannot read external data file "
+                    + external.file() + ": " + e.getMessage(), e);
+        }
+        return b.flip().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** The elements as floats, converting FLOAT16/BFLOAT16/DOUBLE and the integer types. */

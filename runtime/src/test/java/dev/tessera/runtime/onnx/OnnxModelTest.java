@@ -147,6 +147,18 @@ class OnnxModelTest {
                 .addExternalData(kv("length", "24")));
         OnnxModel m = OnnxModel.read(write(g));
         assertArrayEquals(new float[] {6, 5, 4, 3, 2, 1}, m.initializer("w").toFloats());
+
+        // cut short after the model was read (a download still being written, a disk filling up): the next read
+        // names the tensor and the file instead of failing the JVM on a mapped page that is gone
+        Files.write(dir.resolve("weights.bin"), Arrays.copyOf(b.array(), 30));
+        java.io.UncheckedIOException e = assertThrows(java.io.UncheckedIOException.class,
+                () -> m.initializer("w").toFloats());
+        assertTrue(e.getMessage().contains("ONNX tensor w") && e.getMessage().contains("weights.bin")
+                && e.getMessage().contains("cut short") && e.getMessage().contains("has 30 bytes"), e.getMessage());
+        // and gone altogether
+        Files.delete(dir.resolve("weights.bin"));
+        e = assertThrows(java.io.UncheckedIOException.class, () -> m.initializer("w").bytes());
+        assertTrue(e.getMessage().contains("weights.bin"), e.getMessage());
     }
 
     private static OnnxIr.KeyValue kv(String k, String v) {
