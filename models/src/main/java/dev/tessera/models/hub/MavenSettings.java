@@ -32,7 +32,9 @@ import org.w3c.dom.NodeList;
 /**
  * What Tessera reads from the user's Maven {@code settings.xml} ({@code -Dmaven.settings}, else
  * {@code ~/.m2/settings.xml}): the local repository ({@code -Dmaven.repo.local} overrides it), offline mode, the
- * repositories of active profiles ({@code activeProfiles} or {@code activeByDefault}), mirrors, proxies and server
+ * repositories of active profiles (named in {@code activeProfiles}, or activated by their {@code property}, {@code jdk},
+ * {@code os} or {@code file} conditions as {@link ProfileActivation} evaluates them, or {@code activeByDefault}),
+ * mirrors, proxies and server
  * credentials (username/password). Passwords of servers and proxies may be encrypted as Maven 3 encrypts them
  * ({@code mvn --encrypt-password}: {@code {...}}, decrypted with the master password of {@code settings-security.xml},
  * {@code -Dsettings.security} or {@code ~/.m2/settings-security.xml}, by the plexus-sec-dispatcher that Maven 3 itself
@@ -108,6 +110,7 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         Map<String, String[]> servers = new HashMap<>();
         Set<String> proxyIds = new HashSet<>();
         Set<String> profileIds = new HashSet<>();
+        List<Profile> profiles = new ArrayList<>();
         DefaultMirrorSelector mirrors = new DefaultMirrorSelector();
         DefaultProxySelector proxies = new DefaultProxySelector();
         Set<String> active = new HashSet<>();
@@ -166,18 +169,26 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
             }
             for (Element p : children(child(x.root, "profiles"), "profile")) {
                 String id = x.text(p, "id");
-                Element act = child(p, "activation");
-                boolean on = active.contains(id) || (act != null
-                        && "true".equalsIgnoreCase(x.text(act, "activeByDefault")) && active.isEmpty());
-                if ((id != null && !profileIds.add(id)) || !on) {
-                    continue;
+                if (id == null || profileIds.add(id)) { // the user's profile of an id wins
+                    profiles.add(new Profile(x, p, id));
                 }
-                for (Element r : children(child(p, "repositories"), "repository")) {
-                    String rid = x.text(r, "id");
-                    String url = x.text(r, "url");
-                    if (rid != null && url != null) {
-                        repos.add(new RemoteRepository.Builder(rid, "default", url).build());
-                    }
+            }
+        }
+        // As Maven 3 selects the profiles of settings (checked against 3.8.7's help:active-profiles): those named in
+        // activeProfiles, those whose activation conditions all hold, and those activeByDefault (for settings
+        // profiles, unlike a POM's, whatever else is active)
+        ProfileActivation activation = new ProfileActivation(env, System::getProperty);
+        List<Profile> on = profiles.stream().filter(p -> {
+            Element act = child(p.element(), "activation");
+            return active.contains(p.id()) || activation.activates(act, p.settings()::text)
+                    || (act != null && "true".equalsIgnoreCase(p.settings().text(act, "activeByDefault")));
+        }).toList();
+        for (Profile p : on) {
+            for (Element r : children(child(p.element(), "repositories"), "repository")) {
+                String rid = p.settings().text(r, "id");
+                String url = p.settings().text(r, "url");
+                if (rid != null && url != null) {
+                    repos.add(new RemoteRepository.Builder(rid, "default", url).build());
                 }
             }
         }
@@ -262,6 +273,10 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         }
     }
 
+    /** A settings profile and the file it came from. */
+    private record Profile(Settings settings, Element element, String id) {
+    }
+
     /** One settings file: its root element and the values of {@code ${...}} expressions. */
     private record Settings(Path file, Element root, Map<String, String> env) {
         /** The trimmed, interpolated text of {@code parent}'s child {@code name}, or null. */
@@ -299,7 +314,7 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         }
     }
 
-    private static Element child(Element parent, String name) {
+    static Element child(Element parent, String name) {
         if (parent == null) {
             return null;
         }

@@ -379,6 +379,75 @@ class ModelResolverTest {
                 .addPassword("mine").build(), s.remoteRepositories().get(1).getAuthentication());
     }
 
+    private static String profile(String id, String activation) {
+        return "<profile><id>" + id + "</id><activation>" + activation + "</activation><repositories><repository><id>"
+                + id + "</id><url>https://" + id + ".example/repo</url></repository></repositories></profile>";
+    }
+
+    private static List<String> profileRepositories(Path settings, Map<String, String> env) {
+        return MavenSettings.load(settings, null, env).remoteRepositories().stream().map(RemoteRepository::getId)
+                .filter(id -> !id.equals("central")).toList();
+    }
+
+    /**
+     * Profiles activated by their conditions as Maven 3 activates them: a property (set, absent with {@code !},
+     * equal or not to a value, {@code env.*}), a JDK prefix or range, the OS family, a file that exists or is
+     * missing; every condition of a profile must hold; {@code activeByDefault} ones always (for settings profiles
+     * Maven does not drop them when others are active, as it does for a POM's). The expected lists are what Maven
+     * 3.8.7's {@code mvn -s FILE -Dtsr.flavour=gpu help:active-profiles} printed for the same settings (with
+     * TSR_CI=true in the environment, the marker file beside it).
+     */
+    @Test
+    void profilesActivateByTheirConditionsAsMavenDoes() throws IOException {
+        Files.writeString(tmp.resolve("marker"), "x");
+        boolean unix = !System.getProperty("os.name").toLowerCase(java.util.Locale.ROOT).contains("windows");
+        Path settings = tmp.resolve("settings-activation.xml");
+        Files.writeString(settings, "<settings><profiles>"
+                + profile("prop", "<property><name>tsr.flavour</name><value>gpu</value></property>")
+                + profile("propOther", "<property><name>tsr.flavour</name><value>cpu</value></property>")
+                + profile("propNotValue", "<property><name>tsr.flavour</name><value>!cpu</value></property>")
+                + profile("propSet", "<property><name>tsr.flavour</name></property>")
+                + profile("propAbsent", "<property><name>!tsr.never.set</name></property>")
+                + profile("propUnset", "<property><name>tsr.never.set</name></property>")
+                + profile("env", "<property><name>env.TSR_CI</name><value>true</value></property>")
+                + profile("jdkRange", "<jdk>[11,)</jdk>")
+                + profile("jdkOld", "<jdk>1.8</jdk>")
+                + profile("jdkNot", "<jdk>!1.8</jdk>")
+                + profile("jdkBefore11", "<jdk>(,11)</jdk>")
+                + profile("osUnix", "<os><family>unix</family></os>")
+                + profile("osWindows", "<os><family>windows</family></os>")
+                + profile("file", "<file><exists>${user.dir.tsr}/marker</exists></file>")
+                + profile("fileMissing", "<file><missing>${user.dir.tsr}/marker</missing></file>")
+                + profile("allMustHold", "<property><name>tsr.flavour</name></property><jdk>1.8</jdk>")
+                + profile("default", "<activeByDefault>true</activeByDefault>")
+                + "</profiles></settings>");
+        System.setProperty("tsr.flavour", "gpu");
+        System.setProperty("user.dir.tsr", tmp.toString());
+        try {
+            List<String> expected = new java.util.ArrayList<>(List.of("prop", "propNotValue", "propSet", "propAbsent",
+                    "env", "jdkRange", "jdkNot"));
+            expected.add(unix ? "osUnix" : "osWindows");
+            expected.add("file");
+            expected.add("default");
+            assertEquals(expected, profileRepositories(settings, Map.of("TSR_CI", "true")));
+            expected.remove("env");
+            assertEquals(expected, profileRepositories(settings, Map.of("TSR_CI", "false")));
+        } finally {
+            System.clearProperty("tsr.flavour");
+            System.clearProperty("user.dir.tsr");
+        }
+        Path defaults = tmp.resolve("settings-default.xml");
+        Files.writeString(defaults, "<settings><profiles>"
+                + profile("propUnset", "<property><name>tsr.never.set</name></property>")
+                + profile("default", "<activeByDefault>true</activeByDefault>")
+                + "</profiles><activeProfiles><activeProfile>no-such-profile</activeProfile></activeProfiles>"
+                + "</settings>");
+        assertEquals(List.of("default"), profileRepositories(defaults, Map.of()));
+        assertEquals(0, ProfileActivation.compare("11.0.2", "11"));
+        assertTrue(ProfileActivation.jdk("[1.8,11)", "1.8.0_402") && !ProfileActivation.jdk("[1.8,11)", "11.0.2")
+                && ProfileActivation.jdk("(,1.8],[17,21)", "17.0.15") && !ProfileActivation.jdk("[21,", "25"));
+    }
+
     /** The fixtures of make_encrypted.sh: a settings-security.xml and passwords encrypted by Maven 3.8.7's CLI. */
     private static Path encryptedFixture(String name) {
         try {
