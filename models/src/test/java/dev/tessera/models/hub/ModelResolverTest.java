@@ -278,6 +278,20 @@ class ModelResolverTest {
         assertEquals(null, byId.get("local-dev").getProxy()); // localhost is a non-proxy host
     }
 
+    /** Answers {@code ex} with file {@code f} (200, a HEAD without the body) or 404 where there is none. */
+    private static void serve(com.sun.net.httpserver.HttpExchange ex, Path f) throws IOException {
+        if (f != null && Files.isRegularFile(f)) {
+            byte[] body = Files.readAllBytes(f);
+            ex.sendResponseHeaders(200, "HEAD".equals(ex.getRequestMethod()) ? -1 : body.length);
+            if (!"HEAD".equals(ex.getRequestMethod())) {
+                ex.getResponseBody().write(body);
+            }
+        } else {
+            ex.sendResponseHeaders(404, -1);
+        }
+        ex.close();
+    }
+
     /**
      * End to end through a proxy from settings.xml: the repository's host does not resolve here, so the artifact can
      * only come through the proxy (a local HTTP server that answers absolute-URI requests from a folder).
@@ -295,16 +309,7 @@ class ModelResolverTest {
             seen.add(ex.getRequestMethod() + " " + uri);
             Path f = "models.example".equals(uri.getHost()) && uri.getPath().startsWith("/repo/")
                     ? remote.resolve(uri.getPath().substring("/repo/".length())) : null;
-            if (f != null && Files.isRegularFile(f)) {
-                byte[] body = Files.readAllBytes(f);
-                ex.sendResponseHeaders(200, "HEAD".equals(ex.getRequestMethod()) ? -1 : body.length);
-                if (!"HEAD".equals(ex.getRequestMethod())) {
-                    ex.getResponseBody().write(body);
-                }
-            } else {
-                ex.sendResponseHeaders(404, -1);
-            }
-            ex.close();
+            serve(ex, f);
         });
         proxy.start();
         try {
@@ -535,16 +540,10 @@ class ModelResolverTest {
             if (!expected.equals(given)) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"models\"");
                 ex.sendResponseHeaders(401, -1);
-            } else if (Files.isRegularFile(f)) {
-                byte[] body = Files.readAllBytes(f);
-                ex.sendResponseHeaders(200, "HEAD".equals(ex.getRequestMethod()) ? -1 : body.length);
-                if (!"HEAD".equals(ex.getRequestMethod())) {
-                    ex.getResponseBody().write(body);
-                }
+                ex.close();
             } else {
-                ex.sendResponseHeaders(404, -1);
+                serve(ex, f);
             }
-            ex.close();
         });
         server.start();
         try {

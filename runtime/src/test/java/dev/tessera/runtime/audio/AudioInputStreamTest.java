@@ -103,14 +103,9 @@ class AudioInputStreamTest {
      */
     @Test
     void repeatedStreamDecodesKeepMemoryFlat() throws Exception {
-        String out = AudioDecoderTest.runWithFixedHeap(LeakLoop.class, fixture("stereo_48k.opus").toString(),
-                fixture("stereo_22k.mp3").toString());
-        String line = out.lines().filter(l -> l.startsWith("rss ")).findFirst().orElseThrow(() -> new AssertionError(out));
-        String[] f = line.split(" ");
-        long grown = Long.parseLong(f[2]) - Long.parseLong(f[1]);
-        System.out.printf("720 stream decodes in a child JVM: RSS %+d kB, JavaCPP %s bytes%n", grown, f[3]);
-        assertTrue(grown < 8 * 1024, "RSS grew by " + grown + " kB over 720 stream decodes: " + out);
-        assertTrue(Long.parseLong(f[3]) <= 0, "JavaCPP allocations grew: " + out);
+        AudioDecoderTest.assertFlat(AudioDecoderTest.runWithFixedHeap(LeakLoop.class,
+                fixture("stereo_48k.opus").toString(), fixture("stereo_22k.mp3").toString()), 8 * 1024,
+                "720 stream decodes");
     }
 
     /** The child JVM of {@link #repeatedStreamDecodesKeepMemoryFlat}: prints "rss BEFORE AFTER JAVACPP_DELTA". */
