@@ -99,17 +99,17 @@ public final class Safetensors implements AutoCloseable {
         return new Safetensors(file, List.of(f), owner, new LinkedHashMap<>(f.metadata()));
     }
 
-    /**
-     * Opens a checkpoint: a {@code .safetensors} file, a {@code *.safetensors.index.json} index, or a directory
-     * holding {@value #INDEX_FILE} (preferred) or {@value #SINGLE_FILE} (or else exactly one index or one
-     * {@code .safetensors} file).
-     */
     /** PyTorch pickle checkpoints in {@code dir} (pytorch_model.bin, its shards, *.pt / *.pth), sorted. */
     private static List<Path> pickles(Path dir) throws IOException {
         return list(dir, n -> (n.startsWith("pytorch_model") && n.endsWith(".bin")) || n.endsWith(".pt")
                 || n.endsWith(".pth"));
     }
 
+    /**
+     * Opens a checkpoint: a {@code .safetensors} file, a {@code *.safetensors.index.json} index, or a directory
+     * holding {@value #INDEX_FILE} (preferred) or {@value #SINGLE_FILE} (or else exactly one index or one
+     * {@code .safetensors} file).
+     */
     public static Safetensors openCheckpoint(Path path) throws IOException {
         return openCheckpoint(path, false);
     }
