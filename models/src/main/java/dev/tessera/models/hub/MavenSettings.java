@@ -35,7 +35,8 @@ import org.w3c.dom.NodeList;
  * repositories of active profiles (named in {@code activeProfiles}, or activated by their {@code property}, {@code jdk},
  * {@code os} or {@code file} conditions as {@link ProfileActivation} evaluates them, or {@code activeByDefault}),
  * mirrors, proxies and server
- * credentials (username/password). Passwords of servers and proxies may be encrypted as Maven 3 encrypts them
+ * credentials (username/password, and the {@code httpHeaders} of a server's {@code configuration}, as GitLab's
+ * package registry asks for: see {@link #httpHeaders()}). Passwords of servers and proxies may be encrypted as Maven 3 encrypts them
  * ({@code mvn --encrypt-password}: {@code {...}}, decrypted with the master password of {@code settings-security.xml},
  * {@code -Dsettings.security} or {@code ~/.m2/settings-security.xml}, by the plexus-sec-dispatcher that Maven 3 itself
  * uses); one that cannot be decrypted is logged as a warning and sent as written, as Maven does. Maven Central is
@@ -46,7 +47,21 @@ import org.w3c.dom.NodeList;
  * {@code !id}), proxies by its {@link DefaultProxySelector} (the active {@code <proxy>} entries, with their
  * {@code nonProxyHosts}).
  */
-public record MavenSettings(Path localRepository, boolean offline, List<RemoteRepository> remoteRepositories) {
+public record MavenSettings(Path localRepository, boolean offline, List<RemoteRepository> remoteRepositories,
+        Map<String, Map<String, String>> httpHeaders) {
+    /** Settings without extra HTTP headers. */
+    public MavenSettings(Path localRepository, boolean offline, List<RemoteRepository> remoteRepositories) {
+        this(localRepository, offline, remoteRepositories, Map.of());
+    }
+
+    /**
+     * @param httpHeaders by repository id, the headers its {@code <server>} sends with every request
+     *     ({@code <configuration><httpHeaders><property><name>/<value>}, e.g. GitLab's {@code Private-Token} or
+     *     {@code Job-Token}); empty where none
+     */
+    public MavenSettings {
+        httpHeaders = Map.copyOf(httpHeaders);
+    }
     public static final String CENTRAL_URL = "https://repo.maven.apache.org/maven2/";
 
     private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([^}]+)}");
@@ -108,6 +123,7 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         String localSet = null;
         List<RemoteRepository> repos = new ArrayList<>();
         Map<String, String[]> servers = new HashMap<>();
+        Map<String, Map<String, String>> headers = new HashMap<>();
         Set<String> proxyIds = new HashSet<>();
         Set<String> profileIds = new HashSet<>();
         List<Profile> profiles = new ArrayList<>();
@@ -139,6 +155,16 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 if (id != null && !servers.containsKey(id)) {
                     servers.put(id, new String[] {x.text(s, "username"),
                             passwords.decrypt(x.text(s, "password"), "server '" + id + "'", x.file)});
+                    Map<String, String> h = new java.util.LinkedHashMap<>();
+                    for (Element prop : children(child(child(s, "configuration"), "httpHeaders"), "property")) {
+                        String name = x.text(prop, "name");
+                        if (name != null && !name.isEmpty()) {
+                            h.put(name, x.text(prop, "value") == null ? "" : x.text(prop, "value"));
+                        }
+                    }
+                    if (!h.isEmpty()) {
+                        headers.put(id, Map.copyOf(h));
+                    }
                 }
             }
             for (Element m : children(child(x.root, "mirrors"), "mirror")) {
@@ -219,7 +245,13 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 out.add(eff);
             }
         }
-        return new MavenSettings(local, offline != null && offline, List.copyOf(out));
+        Map<String, Map<String, String>> used = new HashMap<>();
+        out.forEach(r -> {
+            if (headers.containsKey(r.getId())) {
+                used.put(r.getId(), headers.get(r.getId()));
+            }
+        });
+        return new MavenSettings(local, offline != null && offline, List.copyOf(out), used);
     }
 
     private static int parsePort(String port, Path file) {

@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
+import org.eclipse.aether.ConfigurationProperties;
 import org.eclipse.aether.RepositorySystem;
 import org.eclipse.aether.RepositorySystemSession;
 import org.eclipse.aether.artifact.DefaultArtifact;
@@ -69,6 +70,7 @@ public final class ModelResolver {
     private final List<RemoteRepository> remotes;
     private final Path cacheRoot;
     private final boolean offline;
+    private final Map<String, Map<String, String>> httpHeaders;
 
     /**
      * @param localRepository the local Maven repository
@@ -77,20 +79,30 @@ public final class ModelResolver {
      * @param offline never download
      */
     public ModelResolver(Path localRepository, List<RemoteRepository> remotes, Path cacheRoot, boolean offline) {
-        if (localRepository == null || remotes == null || cacheRoot == null) {
-            throw new IllegalArgumentException("localRepository, remotes and cacheRoot must not be null");
+        this(localRepository, remotes, cacheRoot, offline, Map.of());
+    }
+
+    /**
+     * As {@link #ModelResolver(Path, List, Path, boolean)}, with {@code httpHeaders}: by repository id, headers sent
+     * with every request to it (see {@link MavenSettings#httpHeaders()}).
+     */
+    public ModelResolver(Path localRepository, List<RemoteRepository> remotes, Path cacheRoot, boolean offline,
+            Map<String, Map<String, String>> httpHeaders) {
+        if (localRepository == null || remotes == null || cacheRoot == null || httpHeaders == null) {
+            throw new IllegalArgumentException("localRepository, remotes, cacheRoot and httpHeaders must not be null");
         }
         this.localRepository = localRepository;
         this.remotes = List.copyOf(remotes);
         this.cacheRoot = cacheRoot;
         this.offline = offline;
+        this.httpHeaders = Map.copyOf(httpHeaders);
     }
 
     /** The resolver Maven would configure for this user: settings.xml, {@code -Dmaven.repo.local}, cache root. */
     public static ModelResolver defaults() {
         MavenSettings s = MavenSettings.load();
         return new ModelResolver(s.localRepository(), s.remoteRepositories(), defaultCacheRoot(),
-                Boolean.getBoolean("tessera.offline") || s.offline());
+                Boolean.getBoolean("tessera.offline") || s.offline(), s.httpHeaders());
     }
 
     /** {@code -Dtessera.cache}, {@code $TESSERA_CACHE} or {@code ~/.cache/tessera}. */
@@ -237,11 +249,12 @@ public final class ModelResolver {
                         : ":" + a.getExtension() + (a.getClassifier().isEmpty() ? "" : ":" + a.getClassifier()))
                 + ":" + a.getVersion(); // as the spec was written
         RepositorySystem system = new RepositorySystemSupplier().get();
-        try (RepositorySystemSession.CloseableSession session = new SessionBuilderSupplier(system).get()
+        RepositorySystemSession.SessionBuilder builder = new SessionBuilderSupplier(system).get()
                 .withLocalRepositories(new LocalRepository(localRepository, "simple"))
                 .setOffline(offline)
-                .setSystemProperties(System.getProperties())
-                .build()) {
+                .setSystemProperties(System.getProperties());
+        httpHeaders.forEach((id, h) -> builder.setConfigProperty(ConfigurationProperties.HTTP_HEADERS + "." + id, h));
+        try (RepositorySystemSession.CloseableSession session = builder.build()) {
             ArtifactRequest req = new ArtifactRequest(artifactCoords, remotes, null);
             ArtifactResult r = system.resolveArtifact(session, req);
             Path jar = r.getArtifact().getPath();

@@ -278,6 +278,76 @@ class ModelResolverTest {
         assertEquals(null, byId.get("local-dev").getProxy()); // localhost is a non-proxy host
     }
 
+    /**
+     * A repository serving {@code remote} at {@code http://127.0.0.1:PORT/repo/} to requests whose header
+     * {@code header} is {@code expected}, 401 with a Basic challenge to others (as a Nexus answers); each request is
+     * added to {@code seen} as "METHOD PATH HEADER-VALUE". Started; the caller stops it.
+     */
+    private static com.sun.net.httpserver.HttpServer privateRepository(Path remote, String header, String expected,
+            List<String> seen) throws IOException {
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/repo/", ex -> {
+            String given = ex.getRequestHeaders().getFirst(header);
+            seen.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath() + " " + (given == null ? "-" : given));
+            if (!expected.equals(given)) {
+                ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"models\"");
+                ex.sendResponseHeaders(401, -1);
+                ex.close();
+            } else {
+                serve(ex, remote.resolve(ex.getRequestURI().getPath().substring("/repo/".length())));
+            }
+        });
+        server.start();
+        return server;
+    }
+
+    /**
+     * A server's {@code <configuration><httpHeaders>} (GitLab's package registry takes a {@code Private-Token} or
+     * {@code Job-Token} header instead of a password) are sent with every request to its repository, interpolated.
+     */
+    @Test
+    void serverHttpHeadersAreSent() throws IOException {
+        Path remote = tmp.resolve("gitlab-remote");
+        jar(artifact(remote, "org.example", "token-model", "2.0"), "t.onnx", "WITH-TOKEN");
+        pom(remote, "org.example", "token-model", "2.0");
+        List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        com.sun.net.httpserver.HttpServer server = privateRepository(remote, "Private-Token", "glpat-123", seen);
+        try {
+            Path settings = tmp.resolve("settings-headers.xml");
+            Files.writeString(settings, """
+                    <settings>
+                      <servers><server><id>gitlab</id><configuration><httpHeaders>
+                        <property><name>Private-Token</name><value>${env.TSR_GITLAB_TOKEN}</value></property>
+                      </httpHeaders></configuration></server>
+                      <server><id>unused</id><configuration><httpHeaders>
+                        <property><name>X-Other</name><value>x</value></property>
+                      </httpHeaders></configuration></server></servers>
+                      <profiles><profile><id>p</id><repositories>
+                        <repository><id>gitlab</id><url>http://127.0.0.1:%d/repo</url></repository>
+                      </repositories></profile></profiles>
+                      <activeProfiles><activeProfile>p</activeProfile></activeProfiles>
+                    </settings>
+                    """.formatted(server.getAddress().getPort()));
+            MavenSettings s = MavenSettings.load(settings, null, Map.of("TSR_GITLAB_TOKEN", "glpat-123"));
+            assertEquals(Map.of("gitlab", Map.of("Private-Token", "glpat-123")), s.httpHeaders());
+            ModelResolver r = new ModelResolver(tmp.resolve("local-gitlab"), s.remoteRepositories(),
+                    tmp.resolve("cache"), false, s.httpHeaders());
+            Path dir = r.resolve("maven:org.example:token-model:2.0");
+            assertEquals("WITH-TOKEN", Files.readString(dir.resolve("t.onnx")));
+            assertTrue(seen.stream().anyMatch(x -> x.equals("GET /repo/org/example/token-model/2.0/token-model-2.0.jar"
+                    + " glpat-123")), seen.toString());
+            // without the headers the same repository refuses
+            ModelResolver bare = new ModelResolver(tmp.resolve("local-gitlab-2"), s.remoteRepositories(),
+                    tmp.resolve("cache-2"), false);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> bare.resolve("maven:org.example:token-model:2.0"));
+            assertTrue(e.getMessage().contains("401"), e.getMessage());
+        } finally {
+            server.stop(0);
+        }
+    }
+
     /** Answers {@code ex} with file {@code f} (200, a HEAD without the body) or 404 where there is none. */
     private static void serve(com.sun.net.httpserver.HttpExchange ex, Path f) throws IOException {
         if (f != null && Files.isRegularFile(f)) {
@@ -531,21 +601,7 @@ class ModelResolverTest {
         String expected = "Basic " + java.util.Base64.getEncoder().encodeToString(
                 "bot:repo-s3cret".getBytes(StandardCharsets.UTF_8));
         List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
-                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/repo/", ex -> {
-            String given = ex.getRequestHeaders().getFirst("Authorization");
-            seen.add(ex.getRequestMethod() + " " + ex.getRequestURI().getPath() + " " + (given == null ? "-" : given));
-            Path f = remote.resolve(ex.getRequestURI().getPath().substring("/repo/".length()));
-            if (!expected.equals(given)) {
-                ex.getResponseHeaders().add("WWW-Authenticate", "Basic realm=\"models\"");
-                ex.sendResponseHeaders(401, -1);
-                ex.close();
-            } else {
-                serve(ex, f);
-            }
-        });
-        server.start();
+        com.sun.net.httpserver.HttpServer server = privateRepository(remote, "Authorization", expected, seen);
         try {
             Path settings = tmp.resolve("settings-auth.xml");
             Files.writeString(settings, """
