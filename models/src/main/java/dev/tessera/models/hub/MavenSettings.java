@@ -16,6 +16,7 @@ import javax.xml.parsers.DocumentBuilderFactory;
 import org.eclipse.aether.repository.Authentication;
 import org.eclipse.aether.repository.Proxy;
 import org.eclipse.aether.repository.RemoteRepository;
+import org.eclipse.aether.repository.RepositoryPolicy;
 import org.eclipse.aether.util.repository.AuthenticationBuilder;
 import org.eclipse.aether.util.repository.DefaultMirrorSelector;
 import org.eclipse.aether.util.repository.DefaultProxySelector;
@@ -214,7 +215,9 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 String rid = p.settings().text(r, "id");
                 String url = p.settings().text(r, "url");
                 if (rid != null && url != null) {
-                    repos.add(new RemoteRepository.Builder(rid, "default", url).build());
+                    repos.add(new RemoteRepository.Builder(rid, "default", url)
+                            .setReleasePolicy(policy(p.settings(), r, "releases"))
+                            .setSnapshotPolicy(policy(p.settings(), r, "snapshots")).build());
                 }
             }
         }
@@ -252,6 +255,31 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
             }
         });
         return new MavenSettings(local, offline != null && offline, List.copyOf(out), used);
+    }
+
+    /**
+     * A repository's {@code <releases>} or {@code <snapshots>} policy as Maven reads it: {@code enabled} (default
+     * true), {@code updatePolicy} ({@code always}, {@code daily} (default), {@code never}, {@code interval:MINUTES}),
+     * {@code checksumPolicy} ({@code fail}, {@code warn} (default), {@code ignore}); other values are refused.
+     */
+    private static RepositoryPolicy policy(Settings x, Element repository, String kind) {
+        Element e = child(repository, kind);
+        String enabled = e == null ? null : x.text(e, "enabled");
+        String update = e == null ? null : x.text(e, "updatePolicy");
+        String checksum = e == null ? null : x.text(e, "checksumPolicy");
+        String where = "Maven settings " + x.file() + ": repository '" + x.text(repository, "id") + "' " + kind;
+        if (update == null || update.isEmpty()) {
+            update = RepositoryPolicy.UPDATE_POLICY_DAILY;
+        } else if (!update.matches("always|daily|never|interval:\\d+")) {
+            throw new IllegalArgumentException(where + ": updatePolicy '" + update
+                    + "' is not always, daily, never or interval:MINUTES");
+        }
+        if (checksum == null || checksum.isEmpty()) {
+            checksum = RepositoryPolicy.CHECKSUM_POLICY_WARN;
+        } else if (!checksum.matches("fail|warn|ignore")) {
+            throw new IllegalArgumentException(where + ": checksumPolicy '" + checksum + "' is not fail, warn or ignore");
+        }
+        return new RepositoryPolicy(enabled == null || !enabled.equalsIgnoreCase("false"), update, checksum);
     }
 
     private static int parsePort(String port, Path file) {

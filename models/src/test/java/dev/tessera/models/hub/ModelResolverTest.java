@@ -635,6 +635,49 @@ class ModelResolverTest {
         }
     }
 
+    /**
+     * A profile repository's {@code <releases>} / {@code <snapshots>} policies as Maven reads them: a repository with
+     * releases disabled is not asked for a release (the jar it holds is not found there), its checksum and update
+     * policies are kept, and a policy Maven would not know is refused with the file and repository named.
+     */
+    @Test
+    void repositoryPoliciesAreRead() throws IOException {
+        Path remote = tmp.resolve("snapshots-only");
+        jar(artifact(remote, "org.example", "rel-model", "1.0"), "r.onnx", "RELEASE");
+        pom(remote, "org.example", "rel-model", "1.0");
+        Path settings = tmp.resolve("settings-policies.xml");
+        String template = """
+                <settings>
+                  <profiles><profile><id>p</id><repositories>
+                    <repository><id>snap</id><url>%s</url>
+                      <releases><enabled>%s</enabled></releases>
+                      <snapshots><updatePolicy>interval:60</updatePolicy><checksumPolicy>fail</checksumPolicy></snapshots>
+                    </repository>
+                  </repositories></profile></profiles>
+                  <activeProfiles><activeProfile>p</activeProfile></activeProfiles>
+                </settings>
+                """;
+        Files.writeString(settings, template.formatted(remote.toUri(), "false"));
+        RemoteRepository snap = MavenSettings.load(settings, null, Map.of()).remoteRepositories().get(0);
+        assertFalse(snap.getPolicy(false).isEnabled());
+        assertTrue(snap.getPolicy(true).isEnabled());
+        assertEquals("interval:60", snap.getPolicy(true).getUpdatePolicy());
+        assertEquals("fail", snap.getPolicy(true).getChecksumPolicy());
+        ModelResolver r = new ModelResolver(tmp.resolve("local-policies"), List.of(snap), tmp.resolve("cache"), false);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> r.resolve("maven:org.example:rel-model:1.0"));
+        assertTrue(e.getMessage().contains("org.example:rel-model:1.0"), e.getMessage());
+        // releases enabled: found there
+        Files.writeString(settings, template.formatted(remote.toUri(), "true"));
+        RemoteRepository both = MavenSettings.load(settings, null, Map.of()).remoteRepositories().get(0);
+        Path dir = new ModelResolver(tmp.resolve("local-policies-2"), List.of(both), tmp.resolve("cache"), false)
+                .resolve("maven:org.example:rel-model:1.0");
+        assertEquals("RELEASE", Files.readString(dir.resolve("r.onnx")));
+        Files.writeString(settings, template.formatted(remote.toUri(), "true").replace("fail", "strict"));
+        e = assertThrows(IllegalArgumentException.class, () -> MavenSettings.load(settings, null, Map.of()));
+        assertTrue(e.getMessage().contains("repository 'snap' snapshots: checksumPolicy 'strict'"), e.getMessage());
+    }
+
     @Test
     void aProxyWithABadPortIsNamed() throws IOException {
         Path settings = tmp.resolve("settings-bad-proxy.xml");
