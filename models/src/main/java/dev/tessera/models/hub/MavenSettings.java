@@ -315,6 +315,11 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
             if (value == null || !cipher.isEncryptedString(value)) {
                 return value;
             }
+            if (value.contains("{[") && value.contains("version=4")) {
+                LOG.warn("Maven settings {}: the password of {} is encrypted in Maven 4's format (mvnenc), which is not"
+                        + " read here (Maven 3's mvn --encrypt-password is); it is sent as written", file, owner);
+                return value;
+            }
             if (dispatcher == null) {
                 dispatcher = new DefaultSecDispatcher(cipher, Map.of(), security.toString());
             }

@@ -582,6 +582,12 @@ class ModelResolverTest {
         MavenSettings.load(settings, null, tmp.resolve("no-such-settings-security.xml"), Map.of())
                 .remoteRepositories().forEach(r -> without.put(r.getId(), r));
         assertEquals(auth("bot", enc.getProperty("server")), without.get("corp").getAuthentication());
+        // Maven 4's format (mvnenc) is not read: as written, with a warning
+        String m4 = "{[name=master,cipher=AES/GCM/NoPadding,version=4.0]vvq66pZ7rkvzSPStGTI9q4QDnsNuDRbMFj0GvS7hxvk=}";
+        Files.writeString(settings, "<settings><servers><server><id>central</id><username>u</username><password>" + m4
+                + "</password></server></servers></settings>");
+        assertEquals(auth("u", m4), MavenSettings.load(settings, null, encryptedFixture("settings-security.xml"),
+                Map.of()).remoteRepositories().get(0).getAuthentication());
     }
 
     private static org.eclipse.aether.repository.Authentication auth(String user, String password) {
