@@ -291,6 +291,7 @@ class AudioInputStreamTest {
         assertEquals(0.25 / Math.sqrt(2), rms, 0.01, "RMS of the last second");
     }
 
+
     /** Resident memory minus the committed Java heap, in kB. */
     private static long outsideHeapKb(MemoryMXBean mem) throws IOException {
         return rssKb() - mem.getHeapMemoryUsage().getCommitted() / 1024;
