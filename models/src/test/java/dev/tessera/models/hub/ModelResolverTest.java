@@ -154,6 +154,53 @@ class ModelResolverTest {
         });
     }
 
+    /**
+     * Damaged settings files (and settings-security files) are read or refused with one clear line, never another
+     * exception: every part of the settings this class reads is in the seeds (mirrors, servers with encrypted
+     * passwords and headers, proxies, profiles with conditions and policies).
+     */
+    @Test
+    void damagedSettingsAreReadOrRefusedClearly() throws IOException {
+        java.util.Properties enc = encryptedPasswords();
+        String settingsXml = """
+                <settings>
+                  <localRepository>${user.home}/m2-${env.TSR_TEAM}</localRepository>
+                  <offline>false</offline>
+                  <mirrors><mirror><id>all</id><mirrorOf>external:*,!internal</mirrorOf><url>https://n.example/all</url>
+                    <blocked>false</blocked></mirror></mirrors>
+                  <servers><server><id>all</id><username>bot</username><password>%s</password>
+                    <configuration><httpHeaders><property><name>Private-Token</name><value>t</value></property>
+                    </httpHeaders></configuration></server></servers>
+                  <proxies><proxy><active>true</active><protocol>https</protocol><host>p.example</host><port>3128</port>
+                    <username>px</username><password>%s</password><nonProxyHosts>*.internal|localhost</nonProxyHosts>
+                  </proxy></proxies>
+                  <profiles><profile><id>p</id><activation><property><name>!x</name></property><jdk>[11,)</jdk>
+                    <os><family>unix</family></os><file><missing>/nonexistent</missing></file></activation>
+                    <repositories><repository><id>models</id><url>https://models.example/repo</url>
+                      <releases><enabled>true</enabled><updatePolicy>interval:5</updatePolicy></releases>
+                      <snapshots><enabled>false</enabled><checksumPolicy>fail</checksumPolicy></snapshots>
+                    </repository></repositories></profile>
+                    <profile><id>d</id><activation><activeByDefault>true</activeByDefault></activation></profile>
+                  </profiles>
+                  <activeProfiles><activeProfile>p</activeProfile></activeProfiles>
+                </settings>
+                """.formatted(enc.getProperty("server"), enc.getProperty("proxy"));
+        Path settings = tmp.resolve("fuzz-settings.xml");
+        Path security = tmp.resolve("fuzz-settings-security.xml");
+        byte[] goodSecurity = Files.readAllBytes(encryptedFixture("settings-security.xml"));
+        Files.write(security, goodSecurity);
+        Fuzz.run("maven-settings", List.of(settingsXml.getBytes(StandardCharsets.UTF_8)), Fuzz.iterations(300), 29,
+                in -> {
+                    Files.write(settings, in);
+                    MavenSettings.load(settings, null, security, Map.of("TSR_TEAM", "ml"));
+                });
+        Files.writeString(settings, settingsXml);
+        Fuzz.run("settings-security", List.of(goodSecurity), Fuzz.iterations(200), 31, in -> {
+            Files.write(security, in);
+            MavenSettings.load(settings, null, security, Map.of("TSR_TEAM", "ml"));
+        });
+    }
+
     private static void deleteTree(Path p) throws IOException {
         try (var s = Files.walk(p)) {
             for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
