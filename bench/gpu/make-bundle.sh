@@ -101,7 +101,7 @@ mvn -B -q dependency:copy -Dartifact="org.junit.platform:junit-platform-console-
 need "bundle/lib/junit-platform-console-standalone-$platform.jar"
 
 # --- scripts
-cp bench/gpu/run.sh bench/gpu/*.py bench/gpu/README.md bundle/gpu/
+cp bench/gpu/run.sh bench/gpu/cli-check.sh bench/gpu/*.py bench/gpu/README.md bundle/gpu/
 cat > bundle/bin/tessera <<'SH'
 #!/usr/bin/env bash
 # tessera CLI through the bundle's own java (no JDK needed).

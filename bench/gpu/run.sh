@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # GPU host check: environment, `tessera info`, a first look at the Hopper attention kernel in its own JVM
-# (GpuWgmmaProbe), CUDA tests (JUnit console launcher; runtime and models), the
+# (GpuWgmmaProbe), CUDA tests (JUnit console launcher; runtime and models), the CLI with --device cuda against
+# --device cpu (cli-check.sh), the
 # real MiniLM check against ONNX Runtime (when .minilm-carry/ was carried: bench/gpu/minilm-carry.sh), the
 # encoder op profile, and the GPU matmul
 # benchmark of Tessera beside PyTorch's in the same run; a short table last. Builds nothing: it needs
@@ -292,6 +293,23 @@ else
       *) record "models tests" "FAILED rc=$rc (models-cuda-tests.log, junit-models/)" ;;
     esac
   fi
+fi
+
+# ------------------------------------------------------------------ the CLI on CUDA
+# Issue 4's commands with --device cpu and --device cuda on the same inputs, outputs compared (bench/gpu/cli-check.sh:
+# classify on three ViT shapes, embed --image on two CLIP shapes; clip / embed --text need the tokenizers jar, which
+# the bundle leaves out). TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
+if [ "$skip_tests" = 1 ]; then
+  record "cli on cuda" skipped
+elif [ "$(left)" -le 60 ]; then
+  record "cli on cuda" "skipped: time budget spent"
+else
+  log "CLI on CUDA (bench/gpu/cli-check.sh: classify / embed with --device cpu and ${TESSERA_CLI_CHECK_DEVICE:-cuda})"
+  CLI_JOPTS="${JOPTS[*]}" timeout "$(cap 150)" "$here/cli-check.sh" "$JAVA" "$CP" "$out/cli-check" \
+      "${TESSERA_CLI_CHECK_DEVICE:-cuda}" 2>&1 | tee "$out/cli-check.log"
+  rc=${PIPESTATUS[0]}
+  case $rc in 0) record "cli on cuda" ok ;; 124) record "cli on cuda" "FAILED: timed out" ;;
+              *) record "cli on cuda" "FAILED rc=$rc (cli-check.log)" ;; esac
 fi
 
 # ------------------------------------------------------------------ real MiniLM vs ONNX Runtime

@@ -70,8 +70,8 @@ final class ClassifyCommand implements Callable<Integer> {
         Device dev = device.resolve();
         try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, dtype.resolve(dev))) {
             List<String> labels = m.config().labels();
-            ImagePreprocessor pre = ImagePreprocessor.load(model, m.config().imageSize(), ImagePreprocessor.HALF,
-                    ImagePreprocessor.HALF, new ImageDecoder(maxPixels));
+            ImagePreprocessor pre = in.preprocessor(() -> ImagePreprocessor.load(model, m.config().imageSize(),
+                    ImagePreprocessor.HALF, ImagePreprocessor.HALF, new ImageDecoder(maxPixels)));
             int n = in.size();
             int c = labels.size();
             float[] all = new float[n * c];

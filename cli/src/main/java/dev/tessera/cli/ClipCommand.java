@@ -99,7 +99,8 @@ final class ClipCommand implements Callable<Integer> {
         Device dev = device.resolve();
         try (ClipModel m = ClipModel.load(model, dev, dtype.resolve(dev)); Tokenizer tok = m.tokenizer()) {
             int[][] ids = m.tokenize(tok, prompts);
-            ImagePreprocessor pre = ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder());
+            ImagePreprocessor pre = in.preprocessor(
+                    () -> ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder()));
             int n = in.size();
             float[][] probs = new float[n][];
             for (int from = 0; from < n; from += batch) {

@@ -34,7 +34,8 @@ final class ClipEmbed {
             int n;
             if (!images.isEmpty()) {
                 VisionInputs in = new VisionInputs(images);
-                ImagePreprocessor pre = ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder());
+                ImagePreprocessor pre = in.preprocessor(
+                    () -> ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder()));
                 n = in.size();
                 flat = new float[n * d];
                 for (int from = 0; from < n; from += batch) {

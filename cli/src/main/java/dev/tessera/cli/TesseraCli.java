@@ -59,7 +59,7 @@ public final class TesseraCli implements Runnable {
         });
         try {
             return cl.execute(args);
-        } catch (OutOfMemoryError | InternalError | StackOverflowError e) { // picocli lets Errors through
+        } catch (Error e) { // picocli lets Errors through
             return fatal(e, cl.getErr());
         }
     }
@@ -67,12 +67,21 @@ public final class TesseraCli implements Runnable {
     /**
      * The one error line for an {@link Error} out of a command (exit status 1): out of memory (heap or native), a
      * fault in a read of a memory-mapped file that changed meanwhile (the JVM's {@link InternalError}), a stack
-     * overflow; the stack trace only with {@code -Dtessera.debug=true}.
+     * overflow, a class or native library that cannot be loaded (a dependency left off the class path, natives for
+     * another platform); the stack trace only with {@code -Dtessera.debug=true}.
      */
     static int fatal(Error e, java.io.PrintWriter err) {
         String what = e instanceof OutOfMemoryError ? "out of memory"
                 : e instanceof StackOverflowError ? "stack overflow (an input nested too deeply?)"
-                : "internal error (a file read through a memory mapping changed or was cut short?)";
+                : e instanceof NoClassDefFoundError ? "a class Tessera needs is missing (a dependency jar left off the"
+                        + " class path?)"
+                : e instanceof UnsatisfiedLinkError ? "a native library cannot be loaded (natives for another"
+                        + " platform, or a system library missing?)"
+                : e instanceof ExceptionInInitializerError i ? "a library failed to initialise"
+                        + (i.getCause() == null ? "" : " (" + i.getCause() + ")")
+                : e instanceof InternalError ? "internal error (a file read through a memory mapping changed or was"
+                        + " cut short?)"
+                : "internal error (" + e.getClass().getName() + ")";
         String m = e.getMessage() == null ? "" : ": " + dev.tessera.runtime.io.JsonFiles.oneLine(e.getMessage());
         err.println("error: " + what + m);
         if (Boolean.getBoolean("tessera.debug")) {

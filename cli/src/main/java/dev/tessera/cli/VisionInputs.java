@@ -90,7 +90,18 @@ final class VisionInputs {
         return names.size();
     }
 
-    /** Images {@code [from, to)} as F32 {@code [n, C, H, W]} ({@code C} = 3 for image files). */
+    /**
+     * The preprocessor {@code make} builds, made only for image files: a {@code .npy} of pixels needs none (nor
+     * OpenCV, which decodes images: a deployment without it still runs on pixels).
+     */
+    ImagePreprocessor preprocessor(java.util.function.Supplier<ImagePreprocessor> make) {
+        return npy != null ? null : make.get();
+    }
+
+    /**
+     * Images {@code [from, to)} as F32 {@code [n, C, H, W]} ({@code C} = 3 for image files), {@code pre} from
+     * {@link #preprocessor} (null for a {@code .npy}).
+     */
     Tensor batch(int from, int to, ImagePreprocessor pre, Device device) {
         if (npy != null) {
             long[] s = npy.shape();

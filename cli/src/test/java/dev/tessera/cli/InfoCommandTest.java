@@ -38,7 +38,10 @@ class InfoCommandTest {
     void errorsOutOfACommandAreOneLine() {
         for (Error e : new Error[] {new OutOfMemoryError("could not allocate 4096 bytes of host memory"),
             new InternalError("a fault occurred in a recent unsafe memory access operation"),
-            new StackOverflowError(), new OutOfMemoryError("line one\n\tat somewhere")}) {
+            new StackOverflowError(), new OutOfMemoryError("line one\n\tat somewhere"),
+            new NoClassDefFoundError("org/bytedeco/opencv/global/opencv_imgcodecs"),
+            new UnsatisfiedLinkError("no jniopencv_core in java.library.path"),
+            new ExceptionInInitializerError(new IllegalStateException("x")), new AssertionError("odd")}) {
             java.io.StringWriter w = new java.io.StringWriter();
             assertEquals(1, TesseraCli.fatal(e, new java.io.PrintWriter(w)));
             String out = w.toString();

@@ -39,6 +39,47 @@ class VisionCommandsTest {
         return r;
     }
 
+    /**
+     * Pixels ({@code .npy}) need no image decoding: classify and embed run in a JVM whose class path has no OpenCV
+     * (as the GPU bundle, or a slim deployment), with the logits of the full class path; an image file there fails
+     * in one line naming the missing class (it used to fail on the first OpenCV class even for pixels, with a stack
+     * trace: picocli lets the NoClassDefFoundError through).
+     */
+    @Test
+    void pixelsNeedNoOpenCv(@TempDir Path tmp) throws Exception {
+        Path pixels = VIT.resolve("pixels.npy");
+        assertEquals(0, run("classify", pixels.toString(), "--model", VIT.toString(), "--logits-out",
+                tmp.resolve("with.npy").toString()).code());
+        String cp = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(e -> !Path.of(e).getFileName().toString().startsWith("opencv"))
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        assertTrue(!cp.equals(System.getProperty("java.class.path")), "OpenCV is on the test class path");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        for (List<String> args : List.of(
+                List.of("classify", pixels.toString(), "--model", VIT.toString(), "--logits-out",
+                        tmp.resolve("without.npy").toString()),
+                List.of("embed", "--model", CLIP.toString(), "--image", CLIP.resolve("pixels.npy").toString(), "--out",
+                        tmp.resolve("embeds.npy").toString()),
+                List.of("classify", IMAGES.resolve("chelsea.png").toString(), "--model", VIT.toString()))) {
+            List<String> cmd = new java.util.ArrayList<>(List.of(java, "-cp", cp, TesseraCli.class.getName()));
+            cmd.addAll(args);
+            Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("err.txt").toFile()).start();
+            p.getInputStream().readAllBytes();
+            int code = p.waitFor();
+            String err = Files.readString(tmp.resolve("err.txt"));
+            if (args.get(1).endsWith(".png")) {
+                assertEquals(1, code, err);
+                assertEquals(1, err.strip().lines().count(), err);
+                assertTrue(err.startsWith("error: a class Tessera needs is missing") && err.contains("opencv"), err);
+            } else {
+                assertEquals(0, code, err);
+            }
+        }
+        assertArrayEquals(Npy.read(tmp.resolve("with.npy")).requireFloats(),
+                Npy.read(tmp.resolve("without.npy")).requireFloats());
+        assertEquals(2, Npy.read(tmp.resolve("embeds.npy")).shape()[0]);
+    }
+
     @Test
     void classifyARealPhotoMatchesPillowPlusTorchvision(@TempDir Path tmp) throws Exception {
         Path logits = tmp.resolve("l.npy");
