@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The CLI contracts of issue 4 on the GPU: each command run with --device cpu and --device cuda on the same inputs
-# (the random-weight ViT / CLIP checkpoints of models/src/test/resources/vision and their preprocessed pixels: the
-# bundle carries no OpenCV to decode images, no tokenizers for `clip` / `embed --text`, no FFmpeg for `logmel`, whose
-# CUDA path CudaLogMelTest covers), and the outputs compared:
+# The CLI contracts of issues 3 and 4 on the GPU: each command run with --device cpu and --device cuda on the same
+# inputs (16 kHz WAVs of cli/src/test/resources/logmel, read without FFmpeg, which the bundle leaves out; the
+# random-weight ViT / CLIP checkpoints of models/src/test/resources/vision and their preprocessed pixels: the bundle
+# carries no OpenCV to decode images, no tokenizers for `clip` / `embed --text`), and the outputs compared:
+#   logmel (padded, 128 mels; --no-pad, 80 mels)  max abs difference <= 1e-4 (issue 3's bound on the features)
 #   classify (.npy of pixels; three ViT shapes)    logits relative error <= 1e-4 (issue 4's fp32 bound)
 #   embed --image (two CLIP shapes)                cosine per row >= 0.9999
 #   clip --json, embed --text (where the DJL tokenizers jar is on the class path: not in the GPU bundle)
@@ -74,6 +75,9 @@ run_pair() { # run_pair NAME KIND OUTFLAG ARGS...: OUTFLAG names the option taki
 if [ -z "$PY" ] || ! "$PY" -c 'import numpy' 2>/dev/null; then
   echo "cli-check: python3 with numpy is needed to compare the outputs"; exit 1
 fi
+wavs="$root/cli/src/test/resources/logmel"
+run_pair logmel-pad128 abs --out logmel "$wavs/stereo.wav" --n-mels 128
+run_pair logmel-nopad80 abs --out logmel "$wavs/loud_f32.wav" --no-pad
 for m in vit-a vit-b vit-c; do
   run_pair "classify-$m" rel --logits-out classify "$vision/$m/pixels.npy" --model "$vision/$m" --batch 2 --top 3
 done

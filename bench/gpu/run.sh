@@ -296,15 +296,15 @@ else
 fi
 
 # ------------------------------------------------------------------ the CLI on CUDA
-# Issue 4's commands with --device cpu and --device cuda on the same inputs, outputs compared (bench/gpu/cli-check.sh:
-# classify on three ViT shapes, embed --image on two CLIP shapes; clip / embed --text need the tokenizers jar, which
-# the bundle leaves out). TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
+# Issues 3 and 4's commands with --device cpu and --device cuda on the same inputs, outputs compared
+# (bench/gpu/cli-check.sh: logmel on two WAVs, classify on three ViT shapes, embed --image on two CLIP shapes; clip /
+# embed --text need the tokenizers jar, which the bundle leaves out). TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
 if [ "$skip_tests" = 1 ]; then
   record "cli on cuda" skipped
 elif [ "$(left)" -le 60 ]; then
   record "cli on cuda" "skipped: time budget spent"
 else
-  log "CLI on CUDA (bench/gpu/cli-check.sh: classify / embed with --device cpu and ${TESSERA_CLI_CHECK_DEVICE:-cuda})"
+  log "CLI on CUDA (bench/gpu/cli-check.sh: logmel / classify / embed with --device cpu and ${TESSERA_CLI_CHECK_DEVICE:-cuda})"
   CLI_JOPTS="${JOPTS[*]}" timeout "$(cap 150)" "$here/cli-check.sh" "$JAVA" "$CP" "$out/cli-check" \
       "${TESSERA_CLI_CHECK_DEVICE:-cuda}" 2>&1 | tee "$out/cli-check.log"
   rc=${PIPESTATUS[0]}

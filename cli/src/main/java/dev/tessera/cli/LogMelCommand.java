@@ -7,6 +7,7 @@ import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.audio.AudioDecoder;
 import dev.tessera.runtime.audio.AudioInfo;
 import dev.tessera.runtime.audio.AudioStream;
+import dev.tessera.runtime.audio.WavReader;
 import dev.tessera.runtime.io.Npy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -58,6 +59,23 @@ final class LogMelCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions.DeviceOption device;
 
+    private static volatile String ffmpegProblem;
+
+    /** Whether the FFmpeg preset's classes and natives load here; else {@link #ffmpegProblem} says why. */
+    private static boolean ffmpegLoads() {
+        if (Boolean.getBoolean("tessera.audio.noFfmpeg")) { // tests: the path of a machine without FFmpeg
+            ffmpegProblem = "-Dtessera.audio.noFfmpeg=true";
+            return false;
+        }
+        try {
+            org.bytedeco.javacpp.Loader.load(org.bytedeco.ffmpeg.global.avformat.class);
+            return true;
+        } catch (LinkageError | RuntimeException e) {
+            ffmpegProblem = e.getClass().getSimpleName() + ": " + e.getMessage();
+            return false;
+        }
+    }
+
     @Override
     public Integer call() {
         if (nMels < 1 || nMels > 201) { // past n_fft / 2 + 1 bins, most filters would be empty
@@ -78,7 +96,18 @@ final class LogMelCommand implements Callable<Integer> {
         AudioInfo info;
         boolean cut = false;
         try {
-            if (noPad) {
+            if (!ffmpegLoads()) {
+                // without FFmpeg (its natives missing for this platform, or the jar left out as in the GPU bundle): a
+                // WAV at 16 kHz is read by WavReader, which gives FFmpeg's samples bit for bit (LogMelCommandTest)
+                if (!audio.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav")) {
+                    throw new IllegalArgumentException("FFmpeg cannot be loaded here (" + ffmpegProblem
+                            + "): without it only WAV files at 16 kHz are read, not " + audio);
+                }
+                WavReader.Audio a = WavReader.readMono(audio, SAMPLE_RATE);
+                info = new AudioInfo("wav", "pcm", a.channels(), a.sampleRate(), a.seconds(), 0);
+                cut = !noPad && a.samples().length > cfg.padToSamples();
+                samples = cut ? Arrays.copyOf(a.samples(), cfg.padToSamples()) : a.samples();
+            } else if (noPad) {
                 info = AudioDecoder.probe(audio);
                 if (info.durationSeconds() > AudioDecoder.DEFAULT_MAX_SECONDS) {
                     throw new IllegalArgumentException(String.format(Locale.ROOT, "%s is %.1f s long; --no-pad reads at"

@@ -255,6 +255,52 @@ class LogMelCommandTest {
         Files.write(path, b.array());
     }
 
+    /**
+     * Where FFmpeg cannot load (natives missing for the platform, the jar left out as in the GPU bundle), a WAV at
+     * 16 kHz is still read, by WavReader, with the same features bit for bit (padded and not, stereo and mono, int16
+     * and float32); another format, or another rate, is refused in one line saying why.
+     */
+    @Test
+    void withoutFfmpegA16kHzWavGivesTheSameFeatures(@TempDir Path tmp) throws Exception {
+        String[][] cases = {{"stereo.wav", "--n-mels", "128"}, {"odd401.wav", "--no-pad"}, {"loud_f32.wav", "--no-pad",
+            "--n-mels", "128"}};
+        long[][] shapes = {{128, 3000}, {80, 2}, {128, 50}};
+        for (int i = 0; i < cases.length; i++) {
+            String[] args = cases[i].clone();
+            args[0] = DIR.resolve(args[0]).toString();
+            float[] with = logmel(tmp, shapes[i], args);
+            float[] without;
+            System.setProperty("tessera.audio.noFfmpeg", "true");
+            try {
+                without = logmel(tmp, shapes[i], args);
+            } finally {
+                System.clearProperty("tessera.audio.noFfmpeg");
+            }
+            assertArrayEquals(with, without, cases[i][0]);
+        }
+        Path mp3 = tmp.resolve("a.mp3");
+        Files.write(mp3, new byte[100]);
+        Path wav8k = tmp.resolve("8k.wav");
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(44 + 1600).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        h.put("RIFF".getBytes()).putInt(36 + 1600).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
+                .putShort((short) 1).putShort((short) 1).putInt(8000).putInt(16000).putShort((short) 2)
+                .putShort((short) 16).put("data".getBytes()).putInt(1600);
+        Files.write(wav8k, h.array());
+        System.setProperty("tessera.audio.noFfmpeg", "true");
+        try {
+            ChatCommandTest.Run r = run("logmel", mp3.toString(), "--out", tmp.resolve("x.npy").toString());
+            assertEquals(2, r.code(), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+            assertTrue(r.err().contains("FFmpeg cannot be loaded here") && r.err().contains("only WAV files at 16 kHz"),
+                    r.err());
+            r = run("logmel", wav8k.toString(), "--out", tmp.resolve("x.npy").toString());
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains("8000 Hz, expected 16000"), r.err());
+        } finally {
+            System.clearProperty("tessera.audio.noFfmpeg");
+        }
+    }
+
     @Test
     void badFilesGiveOneLineErrors(@TempDir Path tmp) throws Exception {
         Path empty = Files.write(tmp.resolve("empty.wav"), new byte[0]);

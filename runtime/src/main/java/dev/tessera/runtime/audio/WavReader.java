@@ -15,7 +15,7 @@ import java.nio.file.Path;
  * <p>Malformed files (no RIFF/WAVE header, missing or short fmt / data chunks, unsupported encodings),
  * empty audio and NaN or infinite float samples are rejected with an {@link IOException} that names the
  * file and the problem. {@link #readMono(Path, int)} also insists on a sample rate (no resampling here:
- * that arrives with FFmpeg decoding).
+ * {@link AudioDecoder} resamples, through FFmpeg).
  */
 public final class WavReader {
     private WavReader() {}
@@ -36,7 +36,7 @@ public final class WavReader {
         Audio a = read(path);
         if (a.sampleRate() != sampleRate) {
             throw new IOException(path + ": sample rate is " + a.sampleRate() + " Hz, expected " + sampleRate
-                    + " Hz (resampling is not supported yet; it arrives with FFmpeg decoding)");
+                    + " Hz (WavReader does not resample; AudioDecoder, through FFmpeg, does)");
         }
         return a;
     }
