@@ -74,6 +74,17 @@ final class InfoCommand implements Callable<Integer> {
                 }
             }
         }
+        Map<String, Object> media = (Map<String, Object>) info.get("media");
+        if (media != null) {
+            sb.append("media:\n");
+            for (Map.Entry<String, Object> e : media.entrySet()) {
+                Map<String, Object> m = (Map<String, Object>) e.getValue();
+                String what = e.getKey().equals("imageDecoding") ? "images" : "audio";
+                sb.append(String.format("  %-6s %s %s%n", what, m.get("library"), Boolean.TRUE.equals(m.get("available"))
+                        ? "available" : "unavailable: " + m.get("reason") + (what.equals("images")
+                                ? " (a .npy of pixels still works)" : " (logmel still reads 16 kHz WAV files)")));
+            }
+        }
         sb.append("default device: ").append(info.get("defaultDevice")).append('\n');
         return sb.toString();
     }

@@ -61,6 +61,9 @@ class InfoCommandTest {
         assertTrue(root.path("native").path("loaded").asBoolean(), "libtessera not loaded: " + root.path("native"));
         String int8 = root.path("native").path("cpuInt8").asText();
         assertEquals(dev.tessera.runtime.Int8Linear.fast(), int8.equals("avx512-vnni"), "cpuInt8 " + int8);
+        // OpenCV and FFmpeg are on the test class path: both media libraries load
+        assertTrue(root.path("media").path("imageDecoding").path("available").asBoolean(), r.out());
+        assertTrue(root.path("media").path("audioDecoding").path("available").asBoolean(), r.out());
         JsonNode backends = root.get("backends");
         assertNotNull(backends, "no \"backends\" in " + r.out());
         assertTrue(backends.isArray());
@@ -91,6 +94,24 @@ class InfoCommandTest {
                 assertEquals("cpu", root.path("defaultDevice").asText());
             }
         }
+    }
+
+    /** Without the OpenCV and FFmpeg jars on the class path, info says so, and what still works without them. */
+    @Test
+    void infoNamesMissingMediaLibraries() throws Exception {
+        String cp = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+                .filter(e -> !java.nio.file.Path.of(e).getFileName().toString().matches("(opencv|ffmpeg).*"))
+                .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", cp, TesseraCli.class.getName(), "info").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertTrue(out.contains("images OpenCV unavailable: its preset jar is not on the class path")
+                && out.contains("a .npy of pixels"), out);
+        assertTrue(out.contains("audio  FFmpeg unavailable: its preset jar is not on the class path")
+                && out.contains("16 kHz WAV"), out);
+        Run r = run("info");
+        assertTrue(r.out().contains("images OpenCV available") && r.out().contains("audio  FFmpeg available"), r.out());
     }
 
     @Test

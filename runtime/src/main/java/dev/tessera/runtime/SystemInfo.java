@@ -85,12 +85,34 @@ public final class SystemInfo {
             backends.add(m);
         }
         info.put("backends", backends);
+        // the media presets: image files decode through OpenCV, audio files through FFmpeg (a .npy of pixels and
+        // 16 kHz WAVs for logmel need neither); either may be missing (natives for another platform, a slim class path)
+        Map<String, Object> media = new LinkedHashMap<>();
+        media.put("imageDecoding", loads("OpenCV", "org.bytedeco.opencv.global.opencv_imgcodecs"));
+        media.put("audioDecoding", loads("FFmpeg", "org.bytedeco.ffmpeg.global.avformat"));
+        info.put("media", media);
         try {
             info.put("defaultDevice", Backends.defaultDevice().toString());
         } catch (RuntimeException e) {
             info.put("defaultDevice", "none: " + e.getMessage());
         }
         return info;
+    }
+
+    /** Whether the JavaCPP preset class {@code cls} and its natives load: {library, available[, reason]}. */
+    private static Map<String, Object> loads(String library, String cls) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("library", library);
+        try {
+            Loader.load(Class.forName(cls));
+            m.put("available", true);
+        } catch (LinkageError | ReflectiveOperationException | RuntimeException e) {
+            m.put("available", false);
+            m.put("reason", e instanceof ClassNotFoundException || e instanceof NoClassDefFoundError
+                    ? "its preset jar is not on the class path (no " + cls + ")"
+                    : e.getClass().getSimpleName() + ": " + e.getMessage());
+        }
+        return m;
     }
 
     private static String cudaVersion(int v) {
