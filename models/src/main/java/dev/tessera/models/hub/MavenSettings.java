@@ -33,40 +33,44 @@ import org.w3c.dom.NodeList;
 /**
  * What Tessera reads from the user's Maven {@code settings.xml} ({@code -Dmaven.settings}, else
  * {@code ~/.m2/settings.xml}): the local repository ({@code -Dmaven.repo.local} overrides it), offline mode, the
- * repositories of active profiles (named in {@code activeProfiles}, or activated by their {@code property}, {@code jdk},
- * {@code os} or {@code file} conditions as {@link ProfileActivation} evaluates them, or {@code activeByDefault}),
- * mirrors, proxies and server
- * credentials (username/password, and the {@code httpHeaders} of a server's {@code configuration}, as GitLab's
- * package registry asks for: see {@link #httpHeaders()}). Passwords of servers and proxies may be encrypted as Maven 3 encrypts them
- * ({@code mvn --encrypt-password}: {@code {...}}, decrypted with the master password of {@code settings-security.xml},
- * {@code -Dsettings.security} or {@code ~/.m2/settings-security.xml}, by the plexus-sec-dispatcher that Maven 3 itself
- * uses); one that cannot be decrypted is logged as a warning and sent as written, as Maven does. Maven Central is
- * always a remote, as in Maven. As Maven does, every value may use {@code ${env.NAME}} (an environment variable) and {@code ${name}} (a
+ * repositories of active profiles (named in {@code activeProfiles}, activated by their {@code property}, {@code jdk},
+ * {@code os} or {@code file} conditions as {@link ProfileActivation} evaluates them, or {@code activeByDefault}) with
+ * their release / snapshot policies, mirrors, proxies, and server credentials: username and password, and the
+ * {@code httpHeaders} of a server's {@code configuration} (as GitLab's package registry asks for: see
+ * {@link #httpHeaders()}). Maven Central is always a remote, as in Maven.
+ *
+ * <p>Passwords of servers and proxies may be encrypted as Maven 3 encrypts them ({@code mvn --encrypt-password}:
+ * {@code {...}}): they are decrypted with the master password of {@code settings-security.xml}
+ * ({@code -Dsettings.security}, else {@code ~/.m2/settings-security.xml}) by plexus-sec-dispatcher, the library
+ * Maven 3 itself uses; one that cannot be decrypted is logged as a warning and sent as written, as Maven does.
+ *
+ * <p>As Maven does, every value may use {@code ${env.NAME}} (an environment variable) and {@code ${name}} (a
  * system property such as {@code user.home}); an expression with no value is left as written. Mirrors are chosen by
  * Maven Resolver's own {@link DefaultMirrorSelector} (a mirror whose {@code mirrorOf} is exactly the repository's id
  * first, then the first pattern that matches: {@code *}, {@code external:*}, {@code external:http:*}, comma lists,
  * {@code !id}), proxies by its {@link DefaultProxySelector} (the active {@code <proxy>} entries, with their
  * {@code nonProxyHosts}).
+ *
+ * @param httpHeaders by repository id, the headers its {@code <server>} sends with every request
+ *     ({@code <configuration><httpHeaders><property><name>/<value>}, e.g. GitLab's {@code Private-Token} or
+ *     {@code Job-Token}); empty where none
  */
 public record MavenSettings(Path localRepository, boolean offline, List<RemoteRepository> remoteRepositories,
         Map<String, Map<String, String>> httpHeaders) {
-    /** Settings without extra HTTP headers. */
-    public MavenSettings(Path localRepository, boolean offline, List<RemoteRepository> remoteRepositories) {
-        this(localRepository, offline, remoteRepositories, Map.of());
-    }
-
-    /**
-     * @param httpHeaders by repository id, the headers its {@code <server>} sends with every request
-     *     ({@code <configuration><httpHeaders><property><name>/<value>}, e.g. GitLab's {@code Private-Token} or
-     *     {@code Job-Token}); empty where none
-     */
-    public MavenSettings {
-        httpHeaders = Map.copyOf(httpHeaders);
-    }
     public static final String CENTRAL_URL = "https://repo.maven.apache.org/maven2/";
 
     private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([^}]+)}");
     private static final Logger LOG = LoggerFactory.getLogger(MavenSettings.class);
+
+    public MavenSettings {
+        remoteRepositories = List.copyOf(remoteRepositories);
+        httpHeaders = Map.copyOf(httpHeaders);
+    }
+
+    /** Settings without extra HTTP headers. */
+    public MavenSettings(Path localRepository, boolean offline, List<RemoteRepository> remoteRepositories) {
+        this(localRepository, offline, remoteRepositories, Map.of());
+    }
 
     /**
      * The settings of this user (a missing file means Maven's defaults), merged over the global settings of the
