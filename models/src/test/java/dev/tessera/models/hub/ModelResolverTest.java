@@ -71,9 +71,7 @@ class ModelResolverTest {
 
     @Test
     void downloadsFromARemoteIntoTheLocalRepository() throws IOException {
-        Path remote = tmp.resolve("remote");
-        jar(artifact(remote, "org.example", "remote-model", "2.1"), "m.onnx", "REMOTE");
-        pom(remote, "org.example", "remote-model", "2.1");
+        Path remote = remoteWith("remote", "remote-model", "2.1", "m.onnx", "REMOTE");
         Path local = tmp.resolve("local");
         RemoteRepository repo = new RemoteRepository.Builder("test-remote", "default", remote.toUri().toString())
                 .build();
@@ -355,9 +353,7 @@ class ModelResolverTest {
      */
     @Test
     void serverHttpHeadersAreSent() throws IOException {
-        Path remote = tmp.resolve("gitlab-remote");
-        jar(artifact(remote, "org.example", "token-model", "2.0"), "t.onnx", "WITH-TOKEN");
-        pom(remote, "org.example", "token-model", "2.0");
+        Path remote = remoteWith("gitlab-remote", "token-model", "2.0", "t.onnx", "WITH-TOKEN");
         List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         com.sun.net.httpserver.HttpServer server = privateRepository(remote, "Private-Token", "glpat-123", seen);
         try {
@@ -395,6 +391,15 @@ class ModelResolverTest {
         }
     }
 
+    /** A remote repository {@code tmp/dir} holding org.example:ARTIFACT:VERSION: a jar with one file, and its POM. */
+    private Path remoteWith(String dir, String artifact, String version, String file, String content)
+            throws IOException {
+        Path remote = tmp.resolve(dir);
+        jar(artifact(remote, "org.example", artifact, version), file, content);
+        pom(remote, "org.example", artifact, version);
+        return remote;
+    }
+
     /** Answers {@code ex} with file {@code f} (200, a HEAD without the body) or 404 where there is none. */
     private static void serve(com.sun.net.httpserver.HttpExchange ex, Path f) throws IOException {
         if (f != null && Files.isRegularFile(f)) {
@@ -415,9 +420,7 @@ class ModelResolverTest {
      */
     @Test
     void downloadsThroughTheSettingsProxy() throws IOException {
-        Path remote = tmp.resolve("behind-proxy");
-        jar(artifact(remote, "org.example", "proxied-model", "3.0"), "p.onnx", "VIA-PROXY");
-        pom(remote, "org.example", "proxied-model", "3.0");
+        Path remote = remoteWith("behind-proxy", "proxied-model", "3.0", "p.onnx", "VIA-PROXY");
         List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
         com.sun.net.httpserver.HttpServer proxy = com.sun.net.httpserver.HttpServer.create(
                 new java.net.InetSocketAddress("127.0.0.1", 0), 0);
@@ -648,9 +651,7 @@ class ModelResolverTest {
      */
     @Test
     void downloadsWithAnEncryptedPasswordFromSettings() throws IOException {
-        Path remote = tmp.resolve("private-remote");
-        jar(artifact(remote, "org.example", "private-model", "1.0"), "m.onnx", "BEHIND-AUTH");
-        pom(remote, "org.example", "private-model", "1.0");
+        Path remote = remoteWith("private-remote", "private-model", "1.0", "m.onnx", "BEHIND-AUTH");
         String expected = "Basic " + java.util.Base64.getEncoder().encodeToString(
                 "bot:repo-s3cret".getBytes(StandardCharsets.UTF_8));
         List<String> seen = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
@@ -695,9 +696,7 @@ class ModelResolverTest {
      */
     @Test
     void repositoryPoliciesAreRead() throws IOException {
-        Path remote = tmp.resolve("snapshots-only");
-        jar(artifact(remote, "org.example", "rel-model", "1.0"), "r.onnx", "RELEASE");
-        pom(remote, "org.example", "rel-model", "1.0");
+        Path remote = remoteWith("snapshots-only", "rel-model", "1.0", "r.onnx", "RELEASE");
         Path settings = tmp.resolve("settings-policies.xml");
         String template = """
                 <settings>
