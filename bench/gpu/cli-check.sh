@@ -2,11 +2,12 @@
 # The CLI contracts of issues 3 and 4 on the GPU: each command run with --device cpu and --device cuda on the same
 # inputs (16 kHz WAVs of cli/src/test/resources/logmel, read without FFmpeg, which the bundle leaves out; the
 # random-weight ViT / CLIP checkpoints of models/src/test/resources/vision and their preprocessed pixels: the bundle
-# carries no OpenCV to decode images, no tokenizers for `clip` / `embed --text`), and the outputs compared:
+# carries no OpenCV to decode images), and the outputs compared:
 #   logmel (padded, 128 mels; --no-pad, 80 mels)  max abs difference <= 1e-4 (issue 3's bound on the features)
 #   classify (.npy of pixels; three ViT shapes)    logits relative error <= 1e-4 (issue 4's fp32 bound)
 #   embed --image (two CLIP shapes)                cosine per row >= 0.9999
-#   clip --json, embed --text (where the DJL tokenizers jar is on the class path: not in the GPU bundle)
+#   clip --json, embed --text (where the DJL tokenizers jar is on the class path: in the GPU bundle when
+#   make-bundle.sh had room for tok.tar.xz)
 #                                                  probabilities max abs difference <= 1e-4, cosine >= 0.9999
 # Called by run.sh after the CUDA tests; also runs alone from the repository root:
 #   bench/gpu/cli-check.sh JAVA "CLASSPATH" OUTDIR [DEVICE]

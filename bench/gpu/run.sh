@@ -72,6 +72,15 @@ for b in "$bundle" "$PWD/bundle" "$here/.."; do
     fi
   done
 done
+# tok.tar.xz (when make-bundle had room for it): DJL's tokenizers and api jars, added to lib/
+for b in "$bundle" "$PWD/bundle" "$here/.."; do
+  if [ -n "$b" ] && [ -f "$b/tok.tar.xz" ] && [ -d "$b/lib" ] && [ ! -e "$b/lib/.tok-unpacked" ]; then
+    { tar -C "$b" -xJf "$b/tok.tar.xz" 2>/dev/null \
+      || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$b/tok.tar.xz" "$b"; } \
+      && touch "$b/lib/.tok-unpacked"
+  fi
+done
+export DJL_CACHE_DIR="${DJL_CACHE_DIR:-${TMPDIR:-/tmp}/tessera-djl-cache}"   # where DJL unpacks the tokenizers' natives
 if [ -z "$bundle" ]; then
   if [ -x "$PWD/bundle/jre/bin/java" ]; then bundle="$PWD/bundle"
   elif [ -x "$here/../jre/bin/java" ]; then bundle="$(cd "$here/.." && pwd)"     # run from bundle/gpu/
@@ -298,7 +307,7 @@ fi
 # ------------------------------------------------------------------ the CLI on CUDA
 # Issues 3 and 4's commands with --device cpu and --device cuda on the same inputs, outputs compared
 # (bench/gpu/cli-check.sh: logmel on two WAVs, classify on three ViT shapes, embed --image on two CLIP shapes; clip /
-# embed --text need the tokenizers jar, which the bundle leaves out). TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
+# embed --text where the bundle carries the tokenizers, tok.tar.xz, which make-bundle adds when there is room). TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
 if [ "$skip_tests" = 1 ]; then
   record "cli on cuda" skipped
 elif [ "$(left)" -le 60 ]; then
