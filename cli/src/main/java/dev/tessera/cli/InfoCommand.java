@@ -82,7 +82,7 @@ final class InfoCommand implements Callable<Integer> {
                 String what = e.getKey().equals("imageDecoding") ? "images" : "audio";
                 sb.append(String.format("  %-6s %s %s%n", what, m.get("library"), Boolean.TRUE.equals(m.get("available"))
                         ? "available" : "unavailable: " + m.get("reason") + (what.equals("images")
-                                ? " (a .npy of pixels still works)" : " (logmel still reads 16 kHz WAV files)")));
+                                ? " (a .npy of pixels still works)" : " (logmel and transcribe still read 16 kHz WAV files)")));
             }
         }
         sb.append("default device: ").append(info.get("defaultDevice")).append('\n');

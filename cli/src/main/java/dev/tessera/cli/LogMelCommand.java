@@ -34,7 +34,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "logmel", description = "Whisper log-mel features of any audio or video file (decoded by FFmpeg, mono 16 kHz), written as float32 [n_mels, frames] .npy.")
 final class LogMelCommand implements Callable<Integer> {
-    private static final int SAMPLE_RATE = 16_000;
+    private static final int SAMPLE_RATE = AudioFiles.RATE;
 
     @Parameters(index = "0", paramLabel = "AUDIO", description = "Audio file: WAV, FLAC, MP3, Opus/Ogg, AAC/M4A, or a video file's audio track.")
     Path audio;
@@ -59,23 +59,6 @@ final class LogMelCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions.DeviceOption device;
 
-    private static volatile String ffmpegProblem;
-
-    /** Whether the FFmpeg preset's classes and natives load here; else {@link #ffmpegProblem} says why. */
-    private static boolean ffmpegLoads() {
-        if (Boolean.getBoolean("tessera.audio.noFfmpeg")) { // tests: the path of a machine without FFmpeg
-            ffmpegProblem = "-Dtessera.audio.noFfmpeg=true";
-            return false;
-        }
-        try {
-            org.bytedeco.javacpp.Loader.load(org.bytedeco.ffmpeg.global.avformat.class);
-            return true;
-        } catch (LinkageError | RuntimeException e) {
-            ffmpegProblem = e.getClass().getSimpleName() + ": " + e.getMessage();
-            return false;
-        }
-    }
-
     @Override
     public Integer call() {
         if (nMels < 1 || nMels > 201) { // past n_fft / 2 + 1 bins, most filters would be empty
@@ -96,14 +79,8 @@ final class LogMelCommand implements Callable<Integer> {
         AudioInfo info;
         boolean cut = false;
         try {
-            if (!ffmpegLoads()) {
-                // without FFmpeg (its natives missing for this platform, or the jar left out as in the GPU bundle): a
-                // WAV at 16 kHz is read by WavReader, which gives FFmpeg's samples bit for bit (LogMelCommandTest)
-                if (!audio.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav")) {
-                    throw new IllegalArgumentException("FFmpeg cannot be loaded here (" + ffmpegProblem
-                            + "): without it only WAV files at 16 kHz are read, not " + audio);
-                }
-                WavReader.Audio a = WavReader.readMono(audio, SAMPLE_RATE);
+            if (!AudioFiles.ffmpegLoads()) { // a 16 kHz WAV, read without FFmpeg
+                WavReader.Audio a = AudioFiles.readWithoutFfmpeg(audio);
                 info = new AudioInfo("wav", "pcm", a.channels(), a.sampleRate(), a.seconds(), 0);
                 cut = !noPad && a.samples().length > cfg.padToSamples();
                 samples = cut ? Arrays.copyOf(a.samples(), cfg.padToSamples()) : a.samples();

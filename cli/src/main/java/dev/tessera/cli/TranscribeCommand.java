@@ -149,7 +149,9 @@ public final class TranscribeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(Files.isDirectory(a) ? a + " is a folder: give audio files"
                         : "no such file: " + a);
             }
-            durations[i] = AudioDecoder.probe(a).durationSeconds(); // every file checked before the first is decoded
+            // every file checked before the first is decoded
+            durations[i] = AudioFiles.ffmpegLoads() ? AudioDecoder.probe(a).durationSeconds()
+                    : AudioFiles.readWithoutFfmpeg(a).seconds();
         }
         Device dev = device.resolve();
         Path tokFile = model.resolve("tokenizer.json");
@@ -200,6 +202,19 @@ public final class TranscribeCommand implements Callable<Integer> {
         List<Transcriber.SourceOpener> openers = new ArrayList<>();
         for (Path a : audio) {
             openers.add(() -> {
+                if (!AudioFiles.ffmpegLoads()) { // a 16 kHz WAV, read whole without FFmpeg
+                    float[] all = AudioFiles.readWithoutFfmpeg(a).samples();
+                    int[] at = {0};
+                    return (buf, off, len) -> {
+                        if (at[0] == all.length) {
+                            return -1;
+                        }
+                        int k = Math.min(len, all.length - at[0]);
+                        System.arraycopy(all, at[0], buf, off, k);
+                        at[0] += k;
+                        return k;
+                    };
+                }
                 AudioStream s = AudioDecoder.open(a, Transcriber.SAMPLE_RATE);
                 return new Transcriber.SampleSource() {
                     @Override

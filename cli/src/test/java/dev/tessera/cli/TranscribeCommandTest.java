@@ -142,6 +142,33 @@ class TranscribeCommandTest {
         return x;
     }
 
+    /**
+     * Where FFmpeg cannot load, 16 kHz WAV files are read by WavReader: the transcripts (several files in a batch,
+     * one of them longer than a 30 s window) equal those read through FFmpeg; another format is refused in one line.
+     */
+    @Test
+    void withoutFfmpegA16kHzWavGivesTheSameTranscript() throws Exception {
+        Path[] files = {wav(tmp.resolve("n1.wav"), tone(34.5, 5)), wav(tmp.resolve("n2.wav"), tone(2.2, 6))};
+        String[] args = {"transcribe", files[0].toString(), files[1].toString(), "--model", model.toString(), "--beam",
+            "2", "--batch", "2", "--format", "json"};
+        ChatCommandTest.Run with = run(args);
+        assertEquals(0, with.code(), with.err());
+        System.setProperty("tessera.audio.noFfmpeg", "true");
+        try {
+            ChatCommandTest.Run without = run(args);
+            assertEquals(0, without.code(), without.err());
+            assertEquals(new ObjectMapper().readTree(with.out()), new ObjectMapper().readTree(without.out()));
+            Path mp3 = Files.write(tmp.resolve("x.mp3"), new byte[64]);
+            ChatCommandTest.Run refused = run("transcribe", mp3.toString(), "--model", model.toString());
+            assertEquals(2, refused.code(), refused.err());
+            assertEquals(1, refused.err().strip().lines().count(), refused.err());
+            assertTrue(refused.err().contains("FFmpeg cannot be loaded here"), refused.err());
+        } finally {
+            System.clearProperty("tessera.audio.noFfmpeg");
+        }
+        assertTrue(new ObjectMapper().readTree(with.out()).get(0).get("segments").size() > 0, with.out());
+    }
+
     @Test
     void batchOfFilesEqualsOneAtATimeInInputOrder() throws Exception {
         Path[] files = {wav(tmp.resolve("b1.wav"), tone(5.3, 1)), wav(tmp.resolve("b2.wav"), tone(1.1, 2)),
