@@ -75,7 +75,8 @@ for j in "${jars[@]}"; do cp "$j" bundle/lib/; done
 [ -d models/target/test-classes/dev ] || { echo "make-bundle: models/target/test-classes missing" >&2; exit 1; }
 jar --create --file "$root/bundle/lib/tessera-models-tests-$v.jar" -C models/target/test-classes dev
 # Not needed by the CUDA tests and GPU benches (tokenizers, chat templates, plots, Maven resolution are not used
-# there) and too big for the 64 MiB upload: the DJL tokenizers jar alone carries natives for every OS (18 MB).
+# there) and too big for the 64 MiB upload: the DJL tokenizers jar alone carries natives for every OS (18 MB; a
+# linux-x86_64-only repack travels separately as tok.tar.xz when there is room, below).
 skip='^(openblas|opencv|ffmpeg|langchain4j|onnxruntime|jlama|jmh-core|jmh-generator|commons-math3|jopt-simple|tessera-|junit-|opentest4j|apiguardian'
 skip+='|tokenizers|api-0|xchart|VectorGraphics2D|graphics2d|animated-gif-lib|pdfbox|fontbox|jinjava|hubspot-style|immutable|derive4j'
 skip+='|java-ipv6|javassist|re2j|big-math|algebra|guava|failureaccess|listenablefuture|checker-qual|j2objc|jsr305|error_prone'
