@@ -29,8 +29,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
@@ -112,17 +110,7 @@ public class AttentionBench {
         TimeValue time = cli.get("--time", TimeValue.seconds(1), TimeValue::fromString);
         Path outFile = cli.getPath("--out", Path.of("bench/results/attention-cpu.json"));
         String loadBefore = loadAverage();
-        Collection<RunResult> results = new Runner(new OptionsBuilder()
-                .include("^" + AttentionBench.class.getName().replace(".", "\\.") + "\\.")
-                .forks(1)
-                .warmupIterations(warmup)
-                .warmupTime(time)
-                .measurementIterations(iterations)
-                .measurementTime(time)
-                .threads(1)
-                .jvmArgsAppend("-Xmx2g")
-                .shouldFailOnError(true)
-                .build()).run();
+        Collection<RunResult> results = BenchUtil.runJmh(AttentionBench.class, warmup, iterations, time);
         Map<String, Double> ms = new LinkedHashMap<>(); // "fused@197" -> mean ms
         for (RunResult r : results) {
             String name = r.getParams().getBenchmark();

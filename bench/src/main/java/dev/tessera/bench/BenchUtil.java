@@ -5,8 +5,14 @@ import dev.tessera.runtime.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
 
 /** Small pieces the CPU/GPU benchmark mains share: timing, medians, random weights, peer scripts and JSON. */
 final class BenchUtil {
@@ -41,6 +47,25 @@ final class BenchUtil {
     }
 
     /** The median (upper median for even lengths) of {@code v}, which is not modified. */
+    /**
+     * Runs the JMH benchmarks of {@code bench} (one fork, one thread, 2 GB heap, failing on an error) with
+     * {@code warmup} and {@code iterations} rounds of {@code time} each.
+     */
+    static Collection<RunResult> runJmh(Class<?> bench, int warmup, int iterations, TimeValue time)
+            throws RunnerException {
+        return new Runner(new OptionsBuilder()
+                .include("^" + bench.getName().replace(".", "\\.") + "\\.")
+                .forks(1)
+                .warmupIterations(warmup)
+                .warmupTime(time)
+                .measurementIterations(iterations)
+                .measurementTime(time)
+                .threads(1)
+                .jvmArgsAppend("-Xmx2g")
+                .shouldFailOnError(true)
+                .build()).run();
+    }
+
     static double median(double[] v) {
         double[] c = v.clone();
         Arrays.sort(c);

@@ -39,8 +39,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.RunResult;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
@@ -154,17 +152,7 @@ public class PatchEmbeddingBench {
         // the peer runs before and after JMH; the faster of its two runs counts (other work on a shared
         // machine slows either side at random, so each side gets its best conditions)
         String peerBefore = runPeer(python, peer, threads);
-        Collection<RunResult> results = new Runner(new OptionsBuilder()
-                .include("^" + PatchEmbeddingBench.class.getName().replace(".", "\\.") + "\\.")
-                .forks(1)
-                .warmupIterations(warmup)
-                .warmupTime(time)
-                .measurementIterations(iterations)
-                .measurementTime(time)
-                .threads(1)
-                .jvmArgsAppend("-Xmx2g")
-                .shouldFailOnError(true)
-                .build()).run();
+        Collection<RunResult> results = BenchUtil.runJmh(PatchEmbeddingBench.class, warmup, iterations, time);
         Map<String, double[]> ours = new LinkedHashMap<>(); // name -> {mean ms, median ms, best ms}
         for (RunResult r : results) {
             String name = r.getParams().getBenchmark();
