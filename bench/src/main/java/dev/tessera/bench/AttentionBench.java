@@ -6,7 +6,6 @@ import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -109,7 +108,7 @@ public class AttentionBench {
         int iterations = cli.getInt("--iterations", 5);
         TimeValue time = cli.get("--time", TimeValue.seconds(1), TimeValue::fromString);
         Path outFile = cli.getPath("--out", Path.of("bench/results/attention-cpu.json"));
-        String loadBefore = loadAverage();
+        String loadBefore = BenchUtil.loadAverage();
         Collection<RunResult> results = BenchUtil.runJmh(AttentionBench.class, warmup, iterations, time);
         Map<String, Double> ms = new LinkedHashMap<>(); // "fused@197" -> mean ms
         for (RunResult r : results) {
@@ -126,7 +125,7 @@ public class AttentionBench {
         doc.put("threads", TesseraNative.tsr_cpu_threads());
         doc.put("simd", TesseraNative.tsr_cpu_simd().getString());
         doc.put("loadAverageBefore", loadBefore); // /proc/loadavg: other work on the host skews both sides
-        doc.put("loadAverageAfter", loadAverage());
+        doc.put("loadAverageAfter", BenchUtil.loadAverage());
         doc.put("method", "JMH average time, 1 fork, " + warmup + " warm-up + " + iterations + " measured iterations of "
                 + time + ", both variants in the same run; composed = Ops.matmul(q, k.t()) -> Ops.scale -> Ops.softmax"
                 + " -> Ops.matmul(p, v) (OpenBLAS sgemm); ratio = composed ms / fused ms (> 1: fused faster)");
@@ -153,20 +152,8 @@ public class AttentionBench {
         }
         doc.put("results", rows);
         System.out.println(table);
-        Path parent = outFile.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(outFile, Json.write(doc));
+        BenchUtil.writeJson(outFile, doc);
         System.out.println("wrote " + outFile);
     }
 
-    /** /proc/loadavg, or "n/a" where there is none. */
-    private static String loadAverage() {
-        try {
-            return java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (java.io.IOException | RuntimeException e) {
-            return "n/a";
-        }
-    }
 }

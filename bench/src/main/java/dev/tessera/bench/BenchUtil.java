@@ -66,6 +66,24 @@ final class BenchUtil {
                 .build()).run();
     }
 
+    /** Writes {@code doc} as JSON to {@code out}, creating its folder. */
+    static void writeJson(Path out, Map<String, Object> doc) throws java.io.IOException {
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Files.writeString(out, Json.write(doc));
+    }
+
+    /** /proc/loadavg, or "n/a" where there is none. */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim();
+        } catch (java.io.IOException e) {
+            return "n/a";
+        }
+    }
+
     static double median(double[] v) {
         double[] c = v.clone();
         Arrays.sort(c);

@@ -14,7 +14,6 @@ import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.Device;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -65,11 +64,7 @@ final class GpuBench {
     }
 
     static void write(Path out, Map<String, Object> doc) throws IOException {
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(out, Json.write(doc));
+        BenchUtil.writeJson(out, doc);
     }
 
     /**

@@ -8,7 +8,6 @@ import dev.tessera.runtime.PackedWeight;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -50,7 +49,7 @@ public final class LinearBench {
             // Whisper's logits through the tied token embedding, one decode step (packed since s3-gemm2)
             {"whisper tiny logits", 1, 384, 51865}, {"whisper base logits", 1, 512, 51865},
         };
-        String loadBefore = load();
+        String loadBefore = BenchUtil.loadAverage();
         SplittableRandom r = new SplittableRandom(3);
         List<Object> rows = new ArrayList<>();
         StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%n%-18s %16s %12s %12s %8s %12s%n", "shape",
@@ -127,15 +126,11 @@ public final class LinearBench {
         doc.put("method", "same process, interleaved rounds of max(2, min(200, 4e8 / flops)) calls each; median of "
                 + rounds + " rounds (best round also given); ratio = OpenBLAS time / Tessera time (> 1: Tessera faster)");
         doc.put("loadBefore", loadBefore);
-        doc.put("loadAfter", load());
+        doc.put("loadAfter", BenchUtil.loadAverage());
         doc.put("results", rows);
         System.out.println(table);
-        System.out.println("load before " + loadBefore + ", after " + load());
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(out, Json.write(doc));
+        System.out.println("load before " + loadBefore + ", after " + BenchUtil.loadAverage());
+        BenchUtil.writeJson(out, doc);
         System.out.println("wrote " + out);
     }
 
@@ -159,11 +154,4 @@ public final class LinearBench {
         return Tensor.of(a, Device.CPU, shape);
     }
 
-    private static String load() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (java.io.IOException e) {
-            return null;
-        }
-    }
 }

@@ -12,7 +12,6 @@ import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
 import java.nio.LongBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -45,7 +44,7 @@ public final class MiniLmBench {
     private MiniLmBench() {}
 
     public static void main(String[] args) throws Exception {
-        String loadBefore = loadAverage();
+        String loadBefore = BenchUtil.loadAverage();
         BenchArgs cli = BenchArgs.parse(args, "MiniLmBench [--threads 2] [--rounds 7] [--seq 128] [--out FILE]"
                 + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32]");
         if (cli.help()) {
@@ -222,22 +221,11 @@ public final class MiniLmBench {
                         + " direct buffer, then FloatBuffer.get), checked equal to 1e-3 after the warm-up"
                 : "fresh: a new array per call (Tensor.toFloatArray; ORT Result getValue, float[B][S][H])");
         doc.put("loadBefore", loadBefore);
-        doc.put("load", HostInfo.class.getSimpleName().isEmpty() ? null : loadAverage());
+        doc.put("load", BenchUtil.loadAverage());
         doc.put("results", rows);
         System.out.println(table);
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(out, Json.write(doc));
+        BenchUtil.writeJson(out, doc);
         System.out.println("wrote " + out);
     }
 
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (java.io.IOException e) {
-            return null;
-        }
-    }
 }

@@ -12,7 +12,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -148,7 +147,7 @@ public class PatchEmbeddingBench {
         Path peer = cli.getPath("--peer", Path.of("bench/python/patch_embed_peer.py"));
         Path outFile = cli.getPath("--out", Path.of("bench/results/patch-embed-cpu.json"));
         int threads = TesseraNative.tsr_cpu_threads();
-        String loadBefore = loadAverage();
+        String loadBefore = BenchUtil.loadAverage();
         // the peer runs before and after JMH; the faster of its two runs counts (other work on a shared
         // machine slows either side at random, so each side gets its best conditions)
         String peerBefore = runPeer(python, peer, threads);
@@ -176,7 +175,7 @@ public class PatchEmbeddingBench {
         doc.put("cpu", HostInfo.cpu());
         doc.put("threads", threads);
         doc.put("loadAverageBefore", loadBefore);
-        doc.put("loadAverageAfter", loadAverage());
+        doc.put("loadAverageAfter", BenchUtil.loadAverage());
         doc.put("simd", TesseraNative.tsr_cpu_simd().getString());
         doc.put("shape", Map.of("n", N, "c", C, "h", HW, "w", HW, "patch", P, "d", D, "l", L));
         double flop = 2.0 * N * L * D * C * P * P;
@@ -216,24 +215,12 @@ public class PatchEmbeddingBench {
         doc.put("results", rows);
         doc.put("peerRawBefore", peerBefore == null ? "unavailable" : peerBefore.trim());
         doc.put("peerRawAfter", peerAfter == null ? "unavailable" : peerAfter.trim());
-        Path parent = outFile.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(outFile, Json.write(doc));
+        BenchUtil.writeJson(outFile, doc);
         System.out.print(table);
         System.out.println("(ratio = torch median / Tessera median ms; ratioBest from the fastest iterations)");
         System.out.println("wrote " + outFile);
     }
 
-    /** /proc/loadavg (other work on the machine skews both sides' timings), or "n/a". */
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (IOException | RuntimeException e) {
-            return "n/a";
-        }
-    }
 
     private static String runPeer(String python, Path script, int threads) {
         try {

@@ -10,7 +10,6 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.io.Npy;
 import java.nio.FloatBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -46,7 +45,7 @@ public final class VitBench {
         Path dir = cli.getPath("--dir", Path.of("bench/target/vit-b16"));
         Path out = cli.getPath("--out", Path.of("bench/results/vit-cpu.json"));
         int[] batches = cli.getInts("--batches", 1, 8);
-        String loadBefore = loadAverage();
+        String loadBefore = BenchUtil.loadAverage();
         OpenBlas.setThreads(1);
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
@@ -130,27 +129,15 @@ public final class VitBench {
                 + threads + " threads, sequential, default graph optimisations; ratio = Tessera images/s / ORT images/s"
                 + " (> 1: Tessera faster); the shared host has 2 cores used by other jobs, so figures are noisy");
         doc.put("loadBefore", loadBefore); // /proc/loadavg before and after: other work on the host skews both sides
-        doc.put("load", loadAverage());
+        doc.put("load", BenchUtil.loadAverage());
         doc.put("correctness", check);
         doc.put("results", rows);
         System.out.println(table);
         System.out.println("correctness " + check);
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) {
-            Files.createDirectories(parent);
-        }
-        Files.writeString(out, Json.write(doc));
+        BenchUtil.writeJson(out, doc);
         System.out.println("wrote " + out);
     }
 
-    /** /proc/loadavg, or "n/a" where there is none. */
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).trim();
-        } catch (java.io.IOException e) {
-            return "n/a";
-        }
-    }
 
     private static double rel(float[] a, float[] b) {
         double num = 0, den = 0;
