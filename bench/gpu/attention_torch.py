@@ -12,10 +12,11 @@ math) is recorded. Writes JSON to --out (default $OUT/gpu-attention-torch.json).
 """
 import argparse
 import datetime
-import json
 import os
 import statistics
 import sys
+
+from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
 
 
 def main():
@@ -37,21 +38,10 @@ def main():
            "method": ("per case: 3 warm-up calls, calibration, then %d repetitions of N back-to-back "
                       "F.scaled_dot_product_attention calls between CUDA events, N chosen for ~%g ms; best "
                       "repetition reported; TFLOP/s = 4*B*H*S*S*D (/2 causal) / time") % (args.reps, args.target_ms)}
-    try:
-        import torch
-        import torch.nn.functional as F
-    except Exception as e:  # noqa: BLE001
-        doc.update(available=False, reason="import torch failed: %r" % (e,))
-        write(args.out, doc)
-        print("attention_torch: " + doc["reason"], file=sys.stderr)
+    torch = cuda_torch(doc, args.out, "attention_torch")
+    if torch is None:
         return 3
-    doc["torch"] = torch.__version__
-    doc["torchCuda"] = torch.version.cuda
-    if not torch.cuda.is_available():
-        doc.update(available=False, reason="torch.cuda.is_available() is False")
-        write(args.out, doc)
-        print("attention_torch: CUDA not available", file=sys.stderr)
-        return 3
+    import torch.nn.functional as F
     dev = torch.device(args.device)
     doc.update(available=True, device={"name": torch.cuda.get_device_name(dev),
                                        "computeCapability": "%d.%d" % torch.cuda.get_device_capability(dev)})
@@ -135,14 +125,6 @@ def time_it(torch, fn, target_ms, reps):
     iters = int(max(3, min(2000, round(target_ms / max(per, 1e-4)))))
     ms = sorted(run(iters) / iters for _ in range(reps))
     return ms[0], statistics.median(ms), iters
-
-
-def write(path, doc):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import sys
 
 from safetensors_f32 import read_safetensors
 
+from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
+
 
 def build(torch, cfg, sd, dev):
     import torch.nn.functional as F
@@ -76,17 +78,8 @@ def main():
            "python": sys.version.split()[0], "weights": weights,
            "method": "per batch: 3 warm-up calls, calibration, then %d repetitions of N back-to-back forward calls "
                      "(ids/mask uploaded each call) between CUDA events; best repetition" % args.reps}
-    try:
-        import torch
-    except Exception as e:  # noqa: BLE001
-        doc.update(available=False, reason="import torch failed: %r" % (e,))
-        write(args.out, doc)
-        return 3
-    doc["torch"] = torch.__version__
-    if not torch.cuda.is_available():
-        doc.update(available=False, reason="torch.cuda.is_available() is False")
-        write(args.out, doc)
-        print("minilm_torch: CUDA not available", file=sys.stderr)
+    torch = cuda_torch(doc, args.out, "minilm_torch")
+    if torch is None:
         return 3
     dev = torch.device(args.device)
     torch.backends.cuda.matmul.allow_tf32 = args.precision == "tf32"
@@ -134,13 +127,6 @@ def main():
     write(args.out, doc)
     print("wrote", args.out)
     return 0
-
-
-def write(path, doc):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ rows are checked against float64. Writes JSON to --out (default $OUT/gpu-patch-e
 """
 import argparse
 import datetime
-import json
 import os
 import statistics
 import sys
+
+from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
 
 C, HW, P, D = 3, 224, 16, 768
 L = (HW // P) ** 2
@@ -36,21 +37,10 @@ def main():
            "shape": {"n": args.n, "c": C, "h": HW, "w": HW, "patch": P, "d": D, "l": L},
            "method": ("per case: 3 warm-up calls, calibration, then %d repetitions of N back-to-back calls between "
                       "CUDA events, N chosen for ~%g ms; best repetition reported") % (args.reps, args.target_ms)}
-    try:
-        import torch
-        import torch.nn.functional as F
-    except Exception as e:  # noqa: BLE001
-        doc.update(available=False, reason="import torch failed: %r" % (e,))
-        write(args.out, doc)
-        print("patch_embed_torch: " + doc["reason"], file=sys.stderr)
+    torch = cuda_torch(doc, args.out, "patch_embed_torch")
+    if torch is None:
         return 3
-    doc["torch"] = torch.__version__
-    doc["torchCuda"] = torch.version.cuda
-    if not torch.cuda.is_available():
-        doc.update(available=False, reason="torch.cuda.is_available() is False")
-        write(args.out, doc)
-        print("patch_embed_torch: CUDA not available", file=sys.stderr)
-        return 3
+    import torch.nn.functional as F
     dev = torch.device(args.device)
     doc.update(available=True, device={"name": torch.cuda.get_device_name(dev),
                                        "computeCapability": "%d.%d" % torch.cuda.get_device_capability(dev)},
@@ -133,13 +123,6 @@ def check(out, x, w, b, cls, pos, n):
             num += float(((out[img, r] - ref) ** 2).sum())
             den += float((ref ** 2).sum())
     return (num / den) ** 0.5 if den > 0 else float("nan")
-
-
-def write(path, doc):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=2)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ Writes JSON (same layout as GpuMatmulBench's) to --out.
 """
 import argparse
 import datetime
-import json
 import statistics
 import sys
+
+from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
 
 
 def main():
@@ -33,19 +34,8 @@ def main():
            "method": ("per case: 3 warm-up calls, calibration, then %d repetitions of N back-to-back torch.matmul "
                       "calls between CUDA events, N chosen for ~%g ms; best repetition reported")
                      % (args.reps, args.target_ms)}
-    try:
-        import torch
-    except Exception as e:  # noqa: BLE001
-        doc.update(available=False, reason="import torch failed: %r" % (e,))
-        write(args.out, doc)
-        print("torch_matmul: " + doc["reason"], file=sys.stderr)
-        return 3
-    doc["torch"] = torch.__version__
-    doc["torchCuda"] = torch.version.cuda
-    if not torch.cuda.is_available():
-        doc.update(available=False, reason="torch.cuda.is_available() is False")
-        write(args.out, doc)
-        print("torch_matmul: CUDA not available", file=sys.stderr)
+    torch = cuda_torch(doc, args.out, "torch_matmul")
+    if torch is None:
         return 3
     dev = torch.device(args.device)
     props = torch.cuda.get_device_properties(dev)
@@ -144,15 +134,6 @@ def timeit(torch, a, b, target_ms, reps):
         wall.append(w / iters)
     best = min(range(reps), key=lambda i: ms[i])
     return iters, ms[best], statistics.median(ms), wall[best]
-
-
-def write(path, doc):
-    import os
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=2, default=str)
-        f.write("\n")
 
 
 if __name__ == "__main__":

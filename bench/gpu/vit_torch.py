@@ -17,6 +17,8 @@ import sys
 
 from safetensors_f32 import read_safetensors
 
+from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
+
 def build(torch, cfg, sd, dev):
     import torch.nn.functional as F
     h, heads = cfg["hidden_size"], cfg["num_attention_heads"]
@@ -69,17 +71,8 @@ def main():
            "python": sys.version.split()[0], "weights": weights,
            "method": "3 warm-up calls, calibration, then %d repetitions of N back-to-back forward calls "
                      "(pixels uploaded each call) between CUDA events; best repetition" % args.reps}
-    try:
-        import torch
-    except Exception as e:  # noqa: BLE001
-        doc.update(available=False, reason="import torch failed: %r" % (e,))
-        write(args.out, doc)
-        return 3
-    doc["torch"] = torch.__version__
-    if not torch.cuda.is_available():
-        doc.update(available=False, reason="torch.cuda.is_available() is False")
-        write(args.out, doc)
-        print("vit_torch: CUDA not available", file=sys.stderr)
+    torch = cuda_torch(doc, args.out, "vit_torch")
+    if torch is None:
         return 3
     dev = torch.device(args.device)
     doc.update(available=True, device={"name": torch.cuda.get_device_name(dev),
@@ -118,13 +111,6 @@ def main():
     write(args.out, doc)
     print("wrote", args.out)
     return 0
-
-
-def write(path, doc):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
 
 
 if __name__ == "__main__":
