@@ -44,6 +44,30 @@ class MiniLmSentenceEncoderTest {
         assertEquals(1f, m[2][2], 0f);
     }
 
+    /**
+     * The README's two lines, as written: the alias resolved through the user's Maven setup (the local repository
+     * holds the jar as a test dependency; extracted into a temporary cache here), the default device, and the same
+     * embeddings as the encoder loaded from the directory.
+     */
+    @Test
+    void theReadmeTwoLinesWork(@org.junit.jupiter.api.io.TempDir Path cache) {
+        String old = System.getProperty("tessera.cache");
+        System.setProperty("tessera.cache", cache.toString());
+        try (var readme = SentenceEncoder.load("minilm")) {
+            float[][] e = readme.embed(List.of("a cat sits on the mat", "a kitten rests on a rug"));
+            float[][] ref = enc.embed(List.of("a cat sits on the mat", "a kitten rests on a rug"));
+            for (int i = 0; i < 2; i++) {
+                assertTrue(SentenceEncoder.cosine(e[i], ref[i]) > 0.99999f, "row " + i);
+            }
+        } finally {
+            if (old == null) {
+                System.clearProperty("tessera.cache");
+            } else {
+                System.setProperty("tessera.cache", old);
+            }
+        }
+    }
+
     @Test
     void embeddingsAreUnitLengthAndIndependentOfBatching() {
         List<String> texts = List.of("short", "a somewhat longer sentence about the weather in the mountains",
