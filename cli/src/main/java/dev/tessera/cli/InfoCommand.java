@@ -2,10 +2,13 @@ package dev.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.tessera.models.hub.MavenSettings;
+import dev.tessera.models.hub.ModelResolver;
 import dev.tessera.runtime.SystemInfo;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.eclipse.aether.repository.RemoteRepository;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -18,12 +21,46 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Map<String, Object> info = SystemInfo.collect();
+        info.put("modelResolution", modelResolution());
         if (json) {
             System.out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(info));
             return 0;
         }
         System.out.print(format(info));
         return 0;
+    }
+
+    /**
+     * Where {@code --model maven:...} and the aliases are looked for, as the user's Maven settings give it: the local
+     * repository, offline or not, each remote (after mirrors) with its proxy and whether it has credentials (never
+     * the credentials), the extraction cache; a settings file that cannot be read is reported, not thrown.
+     */
+    static Map<String, Object> modelResolution() {
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        try {
+            MavenSettings s = MavenSettings.load();
+            m.put("localRepository", s.localRepository().toString());
+            m.put("offline", s.offline() || Boolean.getBoolean("tessera.offline"));
+            List<Object> remotes = new java.util.ArrayList<>();
+            for (RemoteRepository r : s.remoteRepositories()) {
+                Map<String, Object> rm = new java.util.LinkedHashMap<>();
+                rm.put("id", r.getId());
+                rm.put("url", r.getUrl());
+                if (!r.getMirroredRepositories().isEmpty()) {
+                    rm.put("mirrorOf", r.getMirroredRepositories().stream().map(RemoteRepository::getId).toList());
+                }
+                if (r.getProxy() != null) {
+                    rm.put("proxy", r.getProxy().getType() + "://" + r.getProxy().getHost() + ":" + r.getProxy().getPort());
+                }
+                rm.put("credentials", r.getAuthentication() != null || s.httpHeaders().containsKey(r.getId()));
+                remotes.add(rm);
+            }
+            m.put("remotes", remotes);
+        } catch (RuntimeException e) {
+            m.put("error", TesseraCli.message(e));
+        }
+        m.put("cache", ModelResolver.defaultCacheRoot().toString());
+        return m;
     }
 
     @SuppressWarnings("unchecked")
@@ -86,6 +123,31 @@ final class InfoCommand implements Callable<Integer> {
             }
         }
         sb.append("default device: ").append(info.get("defaultDevice")).append('\n');
+        Map<String, Object> mr = (Map<String, Object>) info.get("modelResolution");
+        if (mr != null) {
+            sb.append("models by Maven coordinates (--model maven:G:A:V, aliases such as minilm):\n");
+            if (mr.containsKey("error")) {
+                sb.append("  settings     ").append(mr.get("error")).append('\n');
+            } else {
+                sb.append("  local repo   ").append(mr.get("localRepository"))
+                        .append(Boolean.TRUE.equals(mr.get("offline")) ? " (offline)" : "").append('\n');
+                for (Object o : (List<Object>) mr.get("remotes")) {
+                    Map<String, Object> r = (Map<String, Object>) o;
+                    sb.append("  remote       ").append(r.get("id")).append(' ').append(r.get("url"));
+                    if (r.containsKey("mirrorOf")) {
+                        sb.append(" (mirror of ").append(String.join(", ", (List<String>) r.get("mirrorOf"))).append(')');
+                    }
+                    if (r.containsKey("proxy")) {
+                        sb.append(" via ").append(r.get("proxy"));
+                    }
+                    if (Boolean.TRUE.equals(r.get("credentials"))) {
+                        sb.append(" [credentials]");
+                    }
+                    sb.append('\n');
+                }
+            }
+            sb.append("  cache        ").append(mr.get("cache")).append('\n');
+        }
         return sb.toString();
     }
 }

@@ -114,6 +114,58 @@ class InfoCommandTest {
         assertTrue(r.out().contains("images OpenCV available") && r.out().contains("audio  FFmpeg available"), r.out());
     }
 
+    /**
+     * info shows where models by Maven coordinates come from, as the settings give it (mirror, proxy, whether a remote
+     * has credentials: never the credentials themselves), and a settings file it cannot read as one line.
+     */
+    @Test
+    void infoShowsModelResolutionWithoutSecrets(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        java.nio.file.Path settings = tmp.resolve("settings.xml");
+        java.nio.file.Files.writeString(settings, """
+                <settings>
+                  <localRepository>%s</localRepository>
+                  <mirrors><mirror><id>corp</id><mirrorOf>*</mirrorOf><url>https://nexus.example/all</url></mirror></mirrors>
+                  <servers><server><id>corp</id><username>bot</username><password>hunter2-secret</password></server></servers>
+                  <proxies><proxy><active>true</active><protocol>https</protocol><host>proxy.example</host><port>3128</port>
+                  </proxy></proxies>
+                </settings>
+                """.formatted(tmp.resolve("repo")));
+        String[] keys = {"maven.settings", "maven.global.settings", "maven.repo.local"};
+        String[] old = new String[keys.length];
+        for (int i = 0; i < keys.length; i++) {
+            old[i] = System.getProperty(keys[i]);
+        }
+        try {
+            System.setProperty("maven.settings", settings.toString());
+            System.setProperty("maven.global.settings", tmp.resolve("none.xml").toString());
+            System.clearProperty("maven.repo.local");
+            Run r = run("info");
+            assertEquals(0, r.exitCode(), r.out());
+            assertTrue(r.out().contains("local repo   " + tmp.resolve("repo")), r.out());
+            assertTrue(r.out().contains("remote       corp https://nexus.example/all (mirror of central) via"
+                    + " https://proxy.example:3128 [credentials]"), r.out());
+            assertFalse(r.out().contains("hunter2"), r.out());
+            Run j = run("info", "--json");
+            JsonNode mr = new ObjectMapper().readTree(j.out()).path("modelResolution");
+            assertEquals("corp", mr.path("remotes").get(0).path("id").asText(), j.out());
+            assertTrue(mr.path("remotes").get(0).path("credentials").asBoolean(), j.out());
+            assertFalse(j.out().contains("hunter2"), j.out());
+            java.nio.file.Files.writeString(settings, "<settings><unclosed>");
+            Run bad = run("info");
+            assertEquals(0, bad.exitCode(), bad.out());
+            assertTrue(bad.out().contains("settings     cannot read Maven settings " + settings), bad.out());
+        } finally {
+            for (int i = 0; i < keys.length; i++) {
+                if (old[i] == null) {
+                    System.clearProperty(keys[i]);
+                } else {
+                    System.setProperty(keys[i], old[i]);
+                }
+            }
+        }
+    }
+
     @Test
     void infoTextNamesEveryBackend() throws Exception {
         Run r = run("info");

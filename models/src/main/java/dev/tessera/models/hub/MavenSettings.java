@@ -74,8 +74,7 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
 
     /**
      * The settings of this user (a missing file means Maven's defaults), merged over the global settings of the
-     * Maven installation as Maven merges them: {@code -Dmaven.global.settings}, else
-     * {@code $MAVEN_HOME/conf/settings.xml}, else {@code $M2_HOME/conf/settings.xml}, where one exists.
+     * Maven installation as Maven merges them (see {@link #globalSettingsFile}), where one exists.
      */
     public static MavenSettings load() {
         String explicit = System.getProperty("maven.settings");
@@ -90,7 +89,12 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
                 : Path.of(System.getProperty("user.home"), ".m2", "settings-security.xml");
     }
 
-    /** The global settings file of the Maven installation, or null. */
+    /**
+     * The global settings file of the Maven installation, or null: {@code -Dmaven.global.settings}, else
+     * {@code conf/settings.xml} of {@code $MAVEN_HOME} or {@code $M2_HOME}, else of the installation whose
+     * {@code mvn} is first on {@code $PATH} (links followed: Debian's {@code /usr/bin/mvn} is
+     * {@code /usr/share/maven/bin/mvn}), the one a {@code mvn} typed in the same shell would read.
+     */
     static Path globalSettingsFile(Map<String, String> env) {
         String explicit = System.getProperty("maven.global.settings");
         if (explicit != null && !explicit.isBlank()) {
@@ -100,6 +104,22 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
             String home = env.get(var);
             if (home != null && !home.isBlank()) {
                 return Path.of(home, "conf", "settings.xml");
+            }
+        }
+        String path = env.get("PATH");
+        if (path != null) {
+            for (String dir : path.split(java.io.File.pathSeparator)) {
+                try {
+                    Path mvn = dir.isBlank() ? null : Path.of(dir, "mvn");
+                    if (mvn != null && Files.isRegularFile(mvn) && Files.isExecutable(mvn)) {
+                        Path bin = mvn.toRealPath().getParent();
+                        Path conf = bin == null || bin.getParent() == null ? null
+                                : bin.getParent().resolve("conf").resolve("settings.xml");
+                        return conf != null && Files.isRegularFile(conf) ? conf : null;
+                    }
+                } catch (java.io.IOException | java.nio.file.InvalidPathException e) {
+                    // an unreadable or odd PATH entry: the next one
+                }
             }
         }
         return null;

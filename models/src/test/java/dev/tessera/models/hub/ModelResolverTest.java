@@ -487,6 +487,15 @@ class ModelResolverTest {
                 """);
         assertEquals(global, MavenSettings.globalSettingsFile(Map.of("MAVEN_HOME", tmp.resolve("maven-home").toString())));
         assertEquals(null, MavenSettings.globalSettingsFile(Map.of()));
+        // else the installation of the mvn first on PATH, through its links (as Debian's /usr/bin/mvn)
+        Path bin = Files.createDirectories(tmp.resolve("maven-home/bin"));
+        Path mvn = Files.writeString(bin.resolve("mvn"), "#!/bin/sh\n");
+        mvn.toFile().setExecutable(true);
+        Path usrBin = Files.createDirectories(tmp.resolve("usr-bin"));
+        Files.createSymbolicLink(usrBin.resolve("mvn"), mvn);
+        String path = tmp.resolve("empty-dir") + java.io.File.pathSeparator + usrBin;
+        assertEquals(global.toRealPath(), MavenSettings.globalSettingsFile(Map.of("PATH", path)));
+        assertEquals(null, MavenSettings.globalSettingsFile(Map.of("PATH", tmp.resolve("empty-dir").toString())));
         String old = System.getProperty("maven.repo.local");
         System.clearProperty("maven.repo.local");
         MavenSettings s;
