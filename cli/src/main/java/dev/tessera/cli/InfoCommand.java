@@ -58,8 +58,15 @@ final class InfoCommand implements Callable<Integer> {
             m.put("remotes", remotes);
         } catch (RuntimeException e) {
             m.put("error", TesseraCli.message(e));
+        } catch (LinkageError e) { // Maven Resolver left off the class path (as in the GPU bundle): maven: specs fail
+            m.put("error", "Maven Resolver is not on the class path (" + e.getMessage() + "): --model maven:... and the"
+                    + " aliases cannot be resolved; model directories still load");
         }
-        m.put("cache", ModelResolver.defaultCacheRoot().toString());
+        try {
+            m.put("cache", ModelResolver.defaultCacheRoot().toString());
+        } catch (LinkageError e) {
+            // as above: without Maven Resolver there is no cache of model jars either
+        }
         return m;
     }
 
@@ -146,7 +153,9 @@ final class InfoCommand implements Callable<Integer> {
                     sb.append('\n');
                 }
             }
-            sb.append("  cache        ").append(mr.get("cache")).append('\n');
+            if (mr.containsKey("cache")) {
+                sb.append("  cache        ").append(mr.get("cache")).append('\n');
+            }
         }
         return sb.toString();
     }

@@ -96,11 +96,14 @@ class InfoCommandTest {
         }
     }
 
-    /** Without the OpenCV and FFmpeg jars on the class path, info says so, and what still works without them. */
+    /**
+     * Without the OpenCV, FFmpeg and Maven Resolver jars on the class path (as in the GPU bundle), info still works and
+     * says what is missing and what still works without it.
+     */
     @Test
     void infoNamesMissingMediaLibraries() throws Exception {
         String cp = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-                .filter(e -> !java.nio.file.Path.of(e).getFileName().toString().matches("(opencv|ffmpeg).*"))
+                .filter(e -> !java.nio.file.Path.of(e).getFileName().toString().matches("(opencv|ffmpeg|maven-|plexus-).*"))
                 .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
         Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", cp, TesseraCli.class.getName(), "info").redirectErrorStream(true).start();
@@ -110,6 +113,8 @@ class InfoCommandTest {
                 && out.contains("a .npy of pixels"), out);
         assertTrue(out.contains("audio  FFmpeg unavailable: its preset jar is not on the class path")
                 && out.contains("16 kHz WAV"), out);
+        assertTrue(out.contains("settings     Maven Resolver is not on the class path")
+                && out.contains("model directories still load"), out);
         Run r = run("info");
         assertTrue(r.out().contains("images OpenCV available") && r.out().contains("audio  FFmpeg available"), r.out());
     }
