@@ -50,7 +50,8 @@ final class InfoCommand implements Callable<Integer> {
                     rm.put("mirrorOf", r.getMirroredRepositories().stream().map(RemoteRepository::getId).toList());
                 }
                 if (r.getProxy() != null) {
-                    rm.put("proxy", r.getProxy().getType() + "://" + r.getProxy().getHost() + ":" + r.getProxy().getPort());
+                    var proxy = r.getProxy();
+                    rm.put("proxy", proxy.getType() + "://" + proxy.getHost() + ":" + proxy.getPort());
                 }
                 rm.put("credentials", r.getAuthentication() != null || s.httpHeaders().containsKey(r.getId()));
                 remotes.add(rm);
@@ -124,9 +125,10 @@ final class InfoCommand implements Callable<Integer> {
             for (Map.Entry<String, Object> e : media.entrySet()) {
                 Map<String, Object> m = (Map<String, Object>) e.getValue();
                 String what = e.getKey().equals("imageDecoding") ? "images" : "audio";
+                String without = what.equals("images") ? " (a .npy of pixels still works)"
+                        : " (logmel and transcribe still read 16 kHz WAV files)";
                 sb.append(String.format("  %-6s %s %s%n", what, m.get("library"), Boolean.TRUE.equals(m.get("available"))
-                        ? "available" : "unavailable: " + m.get("reason") + (what.equals("images")
-                                ? " (a .npy of pixels still works)" : " (logmel and transcribe still read 16 kHz WAV files)")));
+                        ? "available" : "unavailable: " + m.get("reason") + without));
             }
         }
         sb.append("default device: ").append(info.get("defaultDevice")).append('\n');
@@ -142,7 +144,8 @@ final class InfoCommand implements Callable<Integer> {
                     Map<String, Object> r = (Map<String, Object>) o;
                     sb.append("  remote       ").append(r.get("id")).append(' ').append(r.get("url"));
                     if (r.containsKey("mirrorOf")) {
-                        sb.append(" (mirror of ").append(String.join(", ", (List<String>) r.get("mirrorOf"))).append(')');
+                        sb.append(" (mirror of ").append(String.join(", ", (List<String>) r.get("mirrorOf")))
+                                .append(')');
                     }
                     if (r.containsKey("proxy")) {
                         sb.append(" via ").append(r.get("proxy"));

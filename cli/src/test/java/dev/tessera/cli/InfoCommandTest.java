@@ -103,7 +103,8 @@ class InfoCommandTest {
     @Test
     void infoNamesMissingMediaLibraries() throws Exception {
         String cp = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-                .filter(e -> !java.nio.file.Path.of(e).getFileName().toString().matches("(opencv|ffmpeg|maven-|plexus-).*"))
+                .filter(e -> !java.nio.file.Path.of(e).getFileName().toString()
+                        .matches("(opencv|ffmpeg|maven-|plexus-).*"))
                 .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
         Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", cp, TesseraCli.class.getName(), "info").redirectErrorStream(true).start();

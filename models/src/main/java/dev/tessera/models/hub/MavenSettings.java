@@ -82,7 +82,10 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         return load(file, globalSettingsFile(System.getenv()), System.getenv());
     }
 
-    /** Where Maven 3 keeps the master password: {@code -Dsettings.security}, else {@code ~/.m2/settings-security.xml}. */
+    /**
+     * Where Maven 3 keeps the master password: {@code -Dsettings.security}, else
+     * {@code ~/.m2/settings-security.xml}.
+     */
     static Path securityFile() {
         String explicit = System.getProperty(DefaultSecDispatcher.SYSTEM_PROPERTY_SEC_LOCATION);
         return explicit != null && !explicit.isBlank() ? Path.of(explicit)
@@ -301,7 +304,8 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         if (checksum == null || checksum.isEmpty()) {
             checksum = RepositoryPolicy.CHECKSUM_POLICY_WARN;
         } else if (!checksum.matches("fail|warn|ignore")) {
-            throw new IllegalArgumentException(where + ": checksumPolicy '" + checksum + "' is not fail, warn or ignore");
+            throw new IllegalArgumentException(where + ": checksumPolicy '" + checksum
+                    + "' is not fail, warn or ignore");
         }
         return new RepositoryPolicy(enabled == null || !enabled.equalsIgnoreCase("false"), update, checksum);
     }
