@@ -1,5 +1,6 @@
 package dev.tessera.cli;
 
+import dev.tessera.runtime.SystemInfo;
 import dev.tessera.runtime.audio.WavReader;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -29,24 +30,24 @@ final class AudioFiles {
         }
         Boolean l = loads;
         if (l == null) {
-            try {
-                org.bytedeco.javacpp.Loader.load(org.bytedeco.ffmpeg.global.avformat.class);
-                l = true;
-            } catch (LinkageError | RuntimeException e) {
-                problem = e.getClass().getSimpleName() + ": " + e.getMessage();
-                l = false;
-            }
+            problem = SystemInfo.loadProblem("org.bytedeco.ffmpeg.global.avformat");
+            l = problem == null;
             loads = l;
         }
         return l;
     }
 
-    /** The mono samples at 16 kHz of {@code audio}, a WAV file, read without FFmpeg. */
-    static WavReader.Audio readWithoutFfmpeg(Path audio) throws IOException {
+    /** Refuses {@code audio} unless it is a WAV file, which is all that is read without FFmpeg. */
+    static void requireWav(Path audio) {
         if (!audio.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".wav")) {
             throw new IllegalArgumentException("FFmpeg cannot be loaded here (" + problem
                     + "): without it only WAV files at 16 kHz are read, not " + audio);
         }
+    }
+
+    /** The mono samples at 16 kHz of {@code audio}, a WAV file, read without FFmpeg. */
+    static WavReader.Audio readWithoutFfmpeg(Path audio) throws IOException {
+        requireWav(audio);
         return WavReader.readMono(audio, RATE);
     }
 }

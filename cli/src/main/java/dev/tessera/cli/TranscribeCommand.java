@@ -149,9 +149,14 @@ public final class TranscribeCommand implements Callable<Integer> {
                 throw new IllegalArgumentException(Files.isDirectory(a) ? a + " is a folder: give audio files"
                         : "no such file: " + a);
             }
-            // every file checked before the first is decoded
-            durations[i] = AudioFiles.ffmpegLoads() ? AudioDecoder.probe(a).durationSeconds()
-                    : AudioFiles.readWithoutFfmpeg(a).seconds();
+            // every file checked before the first is decoded (without FFmpeg: its name only, each WAV is read once,
+            // when its turn comes; no duration, so no progress line)
+            if (AudioFiles.ffmpegLoads()) {
+                durations[i] = AudioDecoder.probe(a).durationSeconds();
+            } else {
+                AudioFiles.requireWav(a);
+                durations[i] = Double.NaN;
+            }
         }
         Device dev = device.resolve();
         Path tokFile = model.resolve("tokenizer.json");

@@ -103,16 +103,27 @@ public final class SystemInfo {
     private static Map<String, Object> loads(String library, String cls) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("library", library);
-        try {
-            Loader.load(Class.forName(cls));
-            m.put("available", true);
-        } catch (LinkageError | ReflectiveOperationException | RuntimeException e) {
-            m.put("available", false);
-            m.put("reason", e instanceof ClassNotFoundException || e instanceof NoClassDefFoundError
-                    ? "its preset jar is not on the class path (no " + cls + ")"
-                    : e.getClass().getSimpleName() + ": " + e.getMessage());
+        String problem = loadProblem(cls);
+        m.put("available", problem == null);
+        if (problem != null) {
+            m.put("reason", problem);
         }
         return m;
+    }
+
+    /**
+     * Null when the JavaCPP preset class {@code cls} (e.g. {@code org.bytedeco.ffmpeg.global.avformat}) and its
+     * natives load here, else why not (its jar off the class path, natives missing for this platform).
+     */
+    public static String loadProblem(String cls) {
+        try {
+            Loader.load(Class.forName(cls));
+            return null;
+        } catch (ClassNotFoundException | NoClassDefFoundError e) {
+            return "its preset jar is not on the class path (no " + cls + ")";
+        } catch (LinkageError | ReflectiveOperationException | RuntimeException e) {
+            return e.getClass().getSimpleName() + ": " + e.getMessage();
+        }
     }
 
     private static String cudaVersion(int v) {
