@@ -307,7 +307,8 @@ fi
 # ------------------------------------------------------------------ the CLI on CUDA
 # Issues 3 and 4's commands with --device cpu and --device cuda on the same inputs, outputs compared
 # (bench/gpu/cli-check.sh: logmel on two WAVs, classify on three ViT shapes, embed --image on two CLIP shapes; clip /
-# embed --text where the bundle carries the tokenizers, tok.tar.xz, which make-bundle adds when there is room). TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
+# embed --text where the bundle carries the tokenizers, tok.tar.xz, which make-bundle adds when there is room).
+# TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
 if [ "$skip_tests" = 1 ]; then
   record "cli on cuda" skipped
 elif [ "$(left)" -le 60 ]; then

@@ -49,8 +49,8 @@ final class InfoCommand implements Callable<Integer> {
                 if (!r.getMirroredRepositories().isEmpty()) {
                     rm.put("mirrorOf", r.getMirroredRepositories().stream().map(RemoteRepository::getId).toList());
                 }
-                if (r.getProxy() != null) {
-                    var proxy = r.getProxy();
+                var proxy = r.getProxy();
+                if (proxy != null) {
                     rm.put("proxy", proxy.getType() + "://" + proxy.getHost() + ":" + proxy.getPort());
                 }
                 rm.put("credentials", r.getAuthentication() != null || s.httpHeaders().containsKey(r.getId()));

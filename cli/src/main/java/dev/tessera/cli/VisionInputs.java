@@ -15,9 +15,8 @@ import java.util.stream.Stream;
 
 /**
  * The IMAGE arguments of the vision commands: image files, folders (their image files, sorted by name; hidden
- * files skipped), or one
- * {@code .npy} of preprocessed float32 pixels {@code [N, C, H, W]} (C is the model's {@code num_channels}, 3 for
- * RGB; the model checks it). Batches come as F32 tensors.
+ * files skipped), or one {@code .npy} of preprocessed float32 pixels {@code [N, C, H, W]} (C is the model's
+ * {@code num_channels}, 3 for RGB; the model checks it). Batches come as F32 tensors.
  */
 final class VisionInputs {
     static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff");

@@ -242,8 +242,7 @@ public final class ModelResolver {
         return resolveArtifact(new DefaultArtifact(group, artifact, "jar", version));
     }
 
-    private Path resolveArtifact(DefaultArtifact artifactCoords) {
-        DefaultArtifact a = artifactCoords;
+    private Path resolveArtifact(DefaultArtifact a) {
         String coords = a.getGroupId() + ":" + a.getArtifactId()
                 + (a.getExtension().equals("jar") && a.getClassifier().isEmpty() ? ""
                         : ":" + a.getExtension() + (a.getClassifier().isEmpty() ? "" : ":" + a.getClassifier()))
@@ -255,7 +254,7 @@ public final class ModelResolver {
                 .setSystemProperties(System.getProperties());
         httpHeaders.forEach((id, h) -> builder.setConfigProperty(ConfigurationProperties.HTTP_HEADERS + "." + id, h));
         try (RepositorySystemSession.CloseableSession session = builder.build()) {
-            ArtifactRequest req = new ArtifactRequest(artifactCoords, remotes, null);
+            ArtifactRequest req = new ArtifactRequest(a, remotes, null);
             ArtifactResult r = system.resolveArtifact(session, req);
             Path jar = r.getArtifact().getPath();
             LOG.debug("resolved {} to {} (from {})", coords, jar, r.getRepository());
