@@ -4,7 +4,6 @@ import static dev.tessera.runtime.audio.AudioDecoderTest.fixture;
 import static dev.tessera.runtime.audio.AudioDecoderTest.readAll;
 import static dev.tessera.runtime.audio.AudioDecoderTest.rssKb;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,8 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -240,61 +237,71 @@ class AudioInputStreamTest {
      * Three hours of audio generated on the fly by an InputStream (a WAV header, then 8 kHz 16-bit PCM: 173 MB
      * that never exist at once) decoded at 16 kHz in 30 s chunks: exactly twice the input samples come out,
      * the signal is right at the end, and the Java heap (after GC), JavaCPP's native allocations and the
-     * process's memory outside the heap stay flat from the 10-minute mark to the end.
+     * process's resident memory stay flat from the 10-minute mark to the end. Runs in a child JVM with a fixed heap
+     * ({@link AudioDecoderTest#runWithFixedHeap}), where resident memory moves only with native allocations.
      */
     @Test
     void threeHourStreamInFlatMemory() throws Exception {
-        int rate = 8000;
-        long n = 3L * 3600 * rate;
-        MemoryMXBean mem = ManagementFactory.getMemoryMXBean();
-        long total = 0;
-        long heap0 = -1;
-        long native0 = -1;
-        long nativeMax = 0;
-        long javacpp0 = -1;
-        float[] buf = new float[16_000 * 30];
-        double lastSq = 0;
-        try (AudioStream s = AudioDecoder.open(new SyntheticWav(rate, n), 16_000)) {
-            assertFalse(s.spooled());
-            int r;
-            while ((r = s.read(buf, 0, buf.length)) > 0) {
-                long before = total;
-                total += r;
-                if (before < 16_000L * 600 && total >= 16_000L * 600) {
-                    System.gc();
-                    heap0 = mem.getHeapMemoryUsage().getUsed();
-                    javacpp0 = Pointer.totalBytes();
-                    native0 = outsideHeapKb(mem);
-                } else if (heap0 >= 0 && before / (16_000L * 1800) != total / (16_000L * 1800)) {
-                    nativeMax = Math.max(nativeMax, outsideHeapKb(mem)); // every 30 min of audio
-                }
-                if (total > 2 * n - 16_000) {
-                    for (int i = 0; i < r; i++) {
-                        lastSq += (double) buf[i] * buf[i];
-                    }
-                }
-            }
-            assertEquals(2 * n, s.samplesRead());
-        }
-        assertEquals(2 * n, total, "3 h at 8 kHz → exactly twice the samples at 16 kHz");
-        System.gc();
-        long heapGrowth = mem.getHeapMemoryUsage().getUsed() - heap0;
-        long javacppGrowth = Pointer.totalBytes() - javacpp0;
-        nativeMax = Math.max(nativeMax, outsideHeapKb(mem));
-        System.out.printf("3 h stream: heap %+d kB, JavaCPP %+d bytes, outside heap max %+d kB (10 min to end)%n",
-                heapGrowth / 1024, javacppGrowth, nativeMax - native0);
-        assertTrue(heapGrowth < 8 << 20, "heap grew by " + heapGrowth + " bytes");
-        assertTrue(javacppGrowth <= 0, "JavaCPP native allocations grew by " + javacppGrowth + " bytes");
-        assertTrue(nativeMax - native0 < 32 * 1024, "memory outside the heap grew by " + (nativeMax - native0) + " kB");
+        String out = AudioDecoderTest.runWithFixedHeap(ThreeHourStreamLoop.class);
+        long n = 3L * 3600 * 8000;
+        assertTrue(out.contains("samples " + 2 * n + "\n"), "3 h at 8 kHz → exactly twice the samples at 16 kHz: "
+                + out);
+        long heapGrowth = Long.parseLong(out.lines().filter(l -> l.startsWith("heap ")).findFirst()
+                .orElseThrow(() -> new AssertionError(out)).substring(5));
+        assertTrue(heapGrowth < 8 << 20, "heap grew by " + heapGrowth + " bytes: " + out);
+        AudioDecoderTest.assertFlat(out, 32 * 1024, "3 h of audio streamed from an InputStream");
         // The last second is the 300 Hz tone at amplitude 0.25 (RMS 0.177), not silence or garbage.
-        double rms = Math.sqrt(lastSq / 16_000);
+        double rms = Double.parseDouble(out.lines().filter(l -> l.startsWith("rms ")).findFirst()
+                .orElseThrow(() -> new AssertionError(out)).substring(4));
         assertEquals(0.25 / Math.sqrt(2), rms, 0.01, "RMS of the last second");
     }
 
-
-    /** Resident memory minus the committed Java heap, in kB. */
-    private static long outsideHeapKb(MemoryMXBean mem) throws IOException {
-        return rssKb() - mem.getHeapMemoryUsage().getCommitted() / 1024;
+    /**
+     * The child JVM of {@link #threeHourStreamInFlatMemory}: prints "samples N", "rms X", "heap GROWTH" and
+     * "rss AT_10_MIN MAX JAVACPP_DELTA".
+     */
+    public static final class ThreeHourStreamLoop {
+        public static void main(String[] a) throws Exception {
+            int rate = 8000;
+            long n = 3L * 3600 * rate;
+            Runtime rt = Runtime.getRuntime();
+            long total = 0;
+            long heap0 = -1;
+            long rss0 = -1;
+            long rssMax = 0;
+            long javacpp0 = -1;
+            float[] buf = new float[16_000 * 30];
+            double lastSq = 0;
+            try (AudioStream s = AudioDecoder.open(new SyntheticWav(rate, n), 16_000)) {
+                if (s.spooled()) {
+                    throw new AssertionError("a forward-only stream was spooled");
+                }
+                int r;
+                while ((r = s.read(buf, 0, buf.length)) > 0) {
+                    long before = total;
+                    total += r;
+                    if (before < 16_000L * 600 && total >= 16_000L * 600) {
+                        System.gc();
+                        heap0 = rt.totalMemory() - rt.freeMemory();
+                        javacpp0 = Pointer.totalBytes();
+                        rss0 = rssKb();
+                    } else if (heap0 >= 0 && before / (16_000L * 1800) != total / (16_000L * 1800)) {
+                        rssMax = Math.max(rssMax, rssKb()); // every 30 min of audio
+                    }
+                    if (total > 2 * n - 16_000) {
+                        for (int i = 0; i < r; i++) {
+                            lastSq += (double) buf[i] * buf[i];
+                        }
+                    }
+                }
+            }
+            System.gc();
+            rssMax = Math.max(rssMax, rssKb());
+            System.out.println("samples " + total);
+            System.out.println("rms " + Math.sqrt(lastSq / 16_000));
+            System.out.println("heap " + (rt.totalMemory() - rt.freeMemory() - heap0));
+            System.out.println("rss " + rss0 + " " + rssMax + " " + (Pointer.totalBytes() - javacpp0));
+        }
     }
 
     /** {@code src}'s bytes, then {@code t} thrown once {@code failAt} bytes have been read. */
