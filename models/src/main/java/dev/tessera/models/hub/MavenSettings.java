@@ -5,14 +5,25 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilder;
-import javax.xml.parsers.DocumentBuilderFactory;
+import org.apache.maven.settings.Mirror;
+import org.apache.maven.settings.Repository;
+import org.apache.maven.settings.Server;
+import org.apache.maven.settings.Settings;
+import org.apache.maven.settings.building.DefaultSettingsBuilderFactory;
+import org.apache.maven.settings.building.DefaultSettingsBuildingRequest;
+import org.apache.maven.settings.building.SettingsBuildingException;
+import org.apache.maven.settings.building.SettingsBuildingResult;
+import org.apache.maven.settings.building.SettingsProblem;
+import org.apache.maven.settings.crypto.DefaultSettingsDecrypter;
+import org.apache.maven.settings.crypto.DefaultSettingsDecryptionRequest;
+import org.apache.maven.settings.crypto.SettingsDecrypter;
+import org.apache.maven.settings.crypto.SettingsDecryptionResult;
+import org.codehaus.plexus.util.xml.Xpp3Dom;
 import org.eclipse.aether.repository.Authentication;
 import org.eclipse.aether.repository.Proxy;
 import org.eclipse.aether.repository.RemoteRepository;
@@ -25,10 +36,6 @@ import org.slf4j.LoggerFactory;
 import org.sonatype.plexus.components.cipher.DefaultPlexusCipher;
 import org.sonatype.plexus.components.sec.dispatcher.DefaultSecDispatcher;
 import org.sonatype.plexus.components.sec.dispatcher.SecDispatcherException;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-import org.w3c.dom.NodeList;
 
 /**
  * What Tessera reads from the user's Maven {@code settings.xml} ({@code -Dmaven.settings}, else
@@ -39,10 +46,15 @@ import org.w3c.dom.NodeList;
  * {@code httpHeaders} of a server's {@code configuration} (as GitLab's package registry asks for: see
  * {@link #httpHeaders()}). Maven Central is always a remote, as in Maven.
  *
+ * <p>The files are read, merged (user over global), interpolated and validated by Maven's own settings builder
+ * (maven-settings-builder), and profile conditions evaluated by Maven's own activators (maven-model-builder): what
+ * {@code mvn} refuses (not XML, a mirror without a URL, a repository without an id) is refused here with Maven's
+ * message, what it only warns about (an unknown element) is logged.
+ *
  * <p>Passwords of servers and proxies may be encrypted as Maven 3 encrypts them ({@code mvn --encrypt-password}:
  * {@code {...}}): they are decrypted with the master password of {@code settings-security.xml}
- * ({@code -Dsettings.security}, else {@code ~/.m2/settings-security.xml}) by plexus-sec-dispatcher, the library
- * Maven 3 itself uses; one that cannot be decrypted is logged as a warning and sent as written, as Maven does.
+ * ({@code -Dsettings.security}, else {@code ~/.m2/settings-security.xml}) by Maven 3's own settings decrypter and
+ * plexus-sec-dispatcher; one that cannot be decrypted is logged as a warning and sent as written, as Maven does.
  *
  * <p>As Maven does, every value may use {@code ${env.NAME}} (an environment variable) and {@code ${name}} (a
  * system property such as {@code user.home}); an expression with no value is left as written. Mirrors are chosen by
@@ -59,7 +71,6 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
         Map<String, Map<String, String>> httpHeaders) {
     public static final String CENTRAL_URL = "https://repo.maven.apache.org/maven2/";
 
-    private static final Pattern EXPRESSION = Pattern.compile("\\$\\{([^}]+)}");
     private static final Logger LOG = LoggerFactory.getLogger(MavenSettings.class);
 
     public MavenSettings {
@@ -144,144 +155,171 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
 
     /** As {@link #load(Path, Path, Map)}, with {@code security} as the file of the master password. */
     static MavenSettings load(Path file, Path global, Path security, Map<String, String> env) {
-        Passwords passwords = new Passwords(security);
-        Path home = Path.of(System.getProperty("user.home"));
-        Path local = home.resolve(".m2").resolve("repository");
-        Boolean offline = null;
-        String localSet = null;
-        List<RemoteRepository> repos = new ArrayList<>();
-        Map<String, String[]> servers = new HashMap<>();
-        Map<String, Map<String, String>> headers = new HashMap<>();
-        Set<String> proxyIds = new HashSet<>();
-        Set<String> profileIds = new HashSet<>();
-        List<Profile> profiles = new ArrayList<>();
-        DefaultMirrorSelector mirrors = new DefaultMirrorSelector();
-        DefaultProxySelector proxies = new DefaultProxySelector();
-        Set<String> active = new HashSet<>();
-        List<Settings> files = new ArrayList<>(2);
-        for (Path f : new Path[] {file, global}) {
-            if (f != null && Files.isRegularFile(f)) {
-                files.add(new Settings(f, parse(f).getDocumentElement(), env));
-            }
-        }
-        for (Settings x : files) {
-            for (Element a : children(child(x.root, "activeProfiles"), "activeProfile")) {
-                active.add(x.interpolate(a.getTextContent().trim()));
-            }
-        }
-        for (Settings x : files) { // the user's first: its entries win
-            String lr = x.text(x.root, "localRepository");
-            if (localSet == null && lr != null && !lr.isBlank()) {
-                localSet = lr;
-            }
-            String off = x.text(x.root, "offline");
-            if (offline == null && off != null && !off.isBlank()) {
-                offline = "true".equalsIgnoreCase(off);
-            }
-            for (Element s : children(child(x.root, "servers"), "server")) {
-                String id = x.text(s, "id");
-                if (id != null && !servers.containsKey(id)) {
-                    servers.put(id, new String[] {x.text(s, "username"),
-                            passwords.decrypt(x.text(s, "password"), "server '" + id + "'", x.file)});
-                    Map<String, String> h = new java.util.LinkedHashMap<>();
-                    for (Element prop : children(child(child(s, "configuration"), "httpHeaders"), "property")) {
-                        String name = x.text(prop, "name");
-                        if (name != null && !name.isEmpty()) {
-                            h.put(name, x.text(prop, "value") == null ? "" : x.text(prop, "value"));
-                        }
-                    }
-                    if (!h.isEmpty()) {
-                        headers.put(id, Map.copyOf(h));
-                    }
-                }
-            }
-            for (Element m : children(child(x.root, "mirrors"), "mirror")) {
-                String of = x.text(m, "mirrorOf");
-                String url = x.text(m, "url");
-                if (of != null && url != null) {
-                    String id = x.text(m, "id") == null ? "mirror" : x.text(m, "id");
-                    boolean blocked = "true".equalsIgnoreCase(x.text(m, "blocked"));
-                    mirrors.add(id, url, "default", false, blocked, of, x.text(m, "mirrorOfLayouts"));
-                }
-            }
-            for (Element p : children(child(x.root, "proxies"), "proxy")) {
-                String id = x.text(p, "id");
-                String on = x.text(p, "active");
-                String host = x.text(p, "host");
-                if ((id != null && !proxyIds.add(id)) || (on != null && !"true".equalsIgnoreCase(on)) || host == null
-                        || host.isBlank()) {
-                    continue;
-                }
-                String protocol = x.text(p, "protocol") == null ? "http" : x.text(p, "protocol");
-                int port = parsePort(x.text(p, "port"), x.file);
-                Authentication auth = x.text(p, "username") == null ? null : new AuthenticationBuilder()
-                        .addUsername(x.text(p, "username"))
-                        .addPassword(x.text(p, "password") == null ? ""
-                                : passwords.decrypt(x.text(p, "password"), "proxy '" + (id == null ? host : id) + "'",
-                                        x.file)).build();
-                proxies.add(new Proxy(protocol, host, port, auth), x.text(p, "nonProxyHosts"));
-            }
-            for (Element p : children(child(x.root, "profiles"), "profile")) {
-                String id = x.text(p, "id");
-                if (id == null || profileIds.add(id)) { // the user's profile of an id wins
-                    profiles.add(new Profile(x, p, id));
-                }
-            }
-        }
-        // As Maven 3 selects the profiles of settings (checked against 3.8.7's help:active-profiles): those named in
-        // activeProfiles, those whose activation conditions all hold, and those activeByDefault (for settings
-        // profiles, unlike a POM's, whatever else is active)
-        ProfileActivation activation = new ProfileActivation(env, System::getProperty);
-        List<Profile> on = profiles.stream().filter(p -> {
-            Element act = child(p.element(), "activation");
-            return active.contains(p.id()) || activation.activates(act, p.settings()::text)
-                    || (act != null && "true".equalsIgnoreCase(p.settings().text(act, "activeByDefault")));
-        }).toList();
-        for (Profile p : on) {
-            for (Element r : children(child(p.element(), "repositories"), "repository")) {
-                String rid = p.settings().text(r, "id");
-                String url = p.settings().text(r, "url");
-                if (rid != null && url != null) {
-                    repos.add(new RemoteRepository.Builder(rid, "default", url)
-                            .setReleasePolicy(policy(p.settings(), r, "releases"))
-                            .setSnapshotPolicy(policy(p.settings(), r, "snapshots")).build());
-                }
-            }
-        }
-        if (localSet != null) {
-            local = Path.of(localSet);
+        Properties system = new Properties();
+        system.putAll(System.getProperties());
+        env.forEach((k, v) -> system.setProperty("env." + k, v)); // as Maven's CLI lays the environment out
+        List<String> warnings = new ArrayList<>();
+        Settings settings = build(file, global, system, warnings);
+        Decrypted decrypted = decrypt(settings, security, file);
+        Path local = Path.of(System.getProperty("user.home"), ".m2", "repository");
+        if (settings.getLocalRepository() != null && !settings.getLocalRepository().isBlank()) {
+            local = Path.of(settings.getLocalRepository());
         }
         String prop = System.getProperty("maven.repo.local");
         if (prop != null && !prop.isBlank()) {
             local = Path.of(prop);
         }
+        DefaultMirrorSelector mirrors = new DefaultMirrorSelector();
+        for (Mirror m : settings.getMirrors()) {
+            mirrors.add(m.getId(), m.getUrl(), m.getLayout(), false, m.isBlocked(), m.getMirrorOf(),
+                    m.getMirrorOfLayouts());
+        }
+        DefaultProxySelector proxies = new DefaultProxySelector();
+        for (org.apache.maven.settings.Proxy p : decrypted.proxies()) {
+            if (p.isActive() && p.getHost() != null && !p.getHost().isBlank()) { // Maven uses the active ones
+                if (p.getPort() < 1 || p.getPort() > 65535) { // e.g. <port>80a</port>, read leniently as 0
+                    String why = warnings.stream().filter(w -> w.contains("'port'")).findFirst().orElse("");
+                    throw new IllegalArgumentException("Maven settings " + file + ": proxy '" + p.getId() + "' (host "
+                            + p.getHost() + ") has no usable port (" + p.getPort() + ")"
+                            + (why.isEmpty() ? "" : ": " + why));
+                }
+                Authentication auth = p.getUsername() == null ? null : new AuthenticationBuilder()
+                        .addUsername(p.getUsername()).addPassword(p.getPassword() == null ? "" : p.getPassword())
+                        .build();
+                proxies.add(new Proxy(p.getProtocol(), p.getHost(), p.getPort(), auth), p.getNonProxyHosts());
+            }
+        }
+        Map<String, Server> servers = new HashMap<>();
+        decrypted.servers().forEach(s -> servers.putIfAbsent(s.getId(), s));
+        List<RemoteRepository> repos = new ArrayList<>();
+        for (org.apache.maven.settings.Profile p : ProfileActivation.active(settings, system, file)) {
+            for (Repository r : p.getRepositories()) {
+                repos.add(new RemoteRepository.Builder(r.getId(), r.getLayout(), r.getUrl())
+                        .setReleasePolicy(policy(r.getReleases(), r.getId(), "releases", file))
+                        .setSnapshotPolicy(policy(r.getSnapshots(), r.getId(), "snapshots", file)).build());
+            }
+        }
         if (repos.stream().noneMatch(r -> r.getId().equals("central"))) {
             repos.add(new RemoteRepository.Builder("central", "default", CENTRAL_URL).build());
         }
         List<RemoteRepository> out = new ArrayList<>();
+        Map<String, Map<String, String>> headers = new HashMap<>();
         Set<String> seen = new HashSet<>();
         for (RemoteRepository r : repos) {
             RemoteRepository m = mirrors.getMirror(r);
             RemoteRepository eff = m != null ? m : r;
             RemoteRepository.Builder b = new RemoteRepository.Builder(eff);
-            String[] cred = servers.get(eff.getId());
-            if (cred != null && cred[0] != null) {
-                b.setAuthentication(new AuthenticationBuilder().addUsername(cred[0])
-                        .addPassword(cred[1] == null ? "" : cred[1]).build());
+            Server server = servers.get(eff.getId());
+            if (server != null && server.getUsername() != null) {
+                b.setAuthentication(new AuthenticationBuilder().addUsername(server.getUsername())
+                        .addPassword(server.getPassword() == null ? "" : server.getPassword()).build());
             }
             b.setProxy(proxies.getProxy(eff));
             eff = b.build();
             if (seen.add(eff.getId())) {
                 out.add(eff);
+                Map<String, String> h = server == null ? Map.of() : httpHeaders(server);
+                if (!h.isEmpty()) {
+                    headers.put(eff.getId(), h);
+                }
             }
         }
-        Map<String, Map<String, String>> used = new HashMap<>();
-        out.forEach(r -> {
-            if (headers.containsKey(r.getId())) {
-                used.put(r.getId(), headers.get(r.getId()));
+        return new MavenSettings(local, settings.isOffline(), List.copyOf(out), headers);
+    }
+
+    /**
+     * The user settings over the global ones, read, merged, interpolated and validated by Maven's own settings
+     * builder; a file Maven would refuse (not XML, a mirror without a URL, ...) is refused here with its first error.
+     * What Maven only warns about (an unknown element, a value read leniently) is logged and added to
+     * {@code warnings}.
+     */
+    private static Settings build(Path file, Path global, Properties system, List<String> warnings) {
+        DefaultSettingsBuildingRequest request = new DefaultSettingsBuildingRequest().setSystemProperties(system)
+                .setUserProperties(new Properties());
+        if (file != null && Files.isRegularFile(file)) {
+            request.setUserSettingsFile(file.toFile());
+        }
+        if (global != null && Files.isRegularFile(global)) {
+            request.setGlobalSettingsFile(global.toFile());
+        }
+        SettingsBuildingResult result;
+        try {
+            result = new DefaultSettingsBuilderFactory().newInstance().build(request);
+        } catch (SettingsBuildingException e) {
+            SettingsProblem first = e.getProblems().stream()
+                    .filter(p -> p.getSeverity() != SettingsProblem.Severity.WARNING).findFirst()
+                    .orElse(e.getProblems().isEmpty() ? null : e.getProblems().get(0));
+            throw new IllegalArgumentException("cannot read Maven settings " + (first == null ? file
+                    : describe(first)), e);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("cannot read Maven settings " + file + ": " + e, e);
+        }
+        for (SettingsProblem p : result.getProblems()) {
+            warnings.add(describe(p));
+            LOG.warn("Maven settings {}", describe(p));
+        }
+        return result.getEffectiveSettings();
+    }
+
+    /** "FILE, line L, column C: MESSAGE" on one line. */
+    private static String describe(SettingsProblem p) {
+        String where = p.getSource() == null || p.getSource().isEmpty() ? "" : p.getSource();
+        if (p.getLineNumber() > 0) {
+            where += ", line " + p.getLineNumber() + (p.getColumnNumber() > 0 ? ", column " + p.getColumnNumber() : "");
+        }
+        return (where.isEmpty() ? "" : where + ": ") + p.getMessage().replaceAll("\\s*\\R\\s*", " ").trim();
+    }
+
+    private record Decrypted(List<Server> servers, List<org.apache.maven.settings.Proxy> proxies) {
+    }
+
+    /**
+     * Servers and proxies with their Maven 3 encrypted passwords decrypted by Maven's own decrypter
+     * (plexus-sec-dispatcher with the master password of {@code security}, read only where a password is
+     * encrypted). One that cannot be decrypted is logged and kept as written, as Maven keeps it.
+     */
+    private static Decrypted decrypt(Settings settings, Path security, Path file) {
+        DefaultSecDispatcher dispatcher = new DefaultSecDispatcher(new DefaultPlexusCipher(), Map.of(),
+                security.toString());
+        SettingsDecrypter decrypter = new DefaultSettingsDecrypter(value -> {
+            if (value != null && value.contains("{[") && value.contains("version=4")) {
+                throw new SecDispatcherException("it is encrypted in Maven 4's format (mvnenc), which is not read "
+                        + "here (Maven 3's mvn --encrypt-password is)");
+            }
+            try {
+                return dispatcher.decrypt(value);
+            } catch (RuntimeException e) { // a damaged settings-security.xml: as Maven, a problem, not a failure
+                throw new SecDispatcherException(e.toString(), e);
             }
         });
-        return new MavenSettings(local, offline != null && offline, List.copyOf(out), used);
+        SettingsDecryptionResult result = decrypter.decrypt(new DefaultSettingsDecryptionRequest(settings));
+        for (SettingsProblem p : result.getProblems()) {
+            Throwable root = p.getException() == null ? null : p.getException();
+            while (root != null && root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            LOG.warn("Maven settings {}: {} (master password from {}{}); it is sent as written", file, p.getMessage(),
+                    security, root instanceof java.io.FileNotFoundException ? ": no such file" : "");
+        }
+        return new Decrypted(result.getServers(), result.getProxies());
+    }
+
+    /**
+     * A server's {@code <configuration><httpHeaders><property><name>/<value>}, in order, as Maven sends them with
+     * every request to its repository.
+     */
+    private static Map<String, String> httpHeaders(Server server) {
+        Map<String, String> h = new LinkedHashMap<>();
+        if (server.getConfiguration() instanceof Xpp3Dom config && config.getChild("httpHeaders") != null) {
+            for (Xpp3Dom prop : config.getChild("httpHeaders").getChildren("property")) {
+                String name = prop.getChild("name") == null ? null : prop.getChild("name").getValue();
+                String value = prop.getChild("value") == null ? null : prop.getChild("value").getValue();
+                if (name != null && !name.trim().isEmpty()) {
+                    h.put(name.trim(), value == null ? "" : value.trim());
+                }
+            }
+        }
+        return Map.copyOf(h);
     }
 
     /**
@@ -289,12 +327,11 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
      * true), {@code updatePolicy} ({@code always}, {@code daily} (default), {@code never}, {@code interval:MINUTES}),
      * {@code checksumPolicy} ({@code fail}, {@code warn} (default), {@code ignore}); other values are refused.
      */
-    private static RepositoryPolicy policy(Settings x, Element repository, String kind) {
-        Element e = child(repository, kind);
-        String enabled = e == null ? null : x.text(e, "enabled");
-        String update = e == null ? null : x.text(e, "updatePolicy");
-        String checksum = e == null ? null : x.text(e, "checksumPolicy");
-        String where = "Maven settings " + x.file() + ": repository '" + x.text(repository, "id") + "' " + kind;
+    private static RepositoryPolicy policy(org.apache.maven.settings.RepositoryPolicy p, String id, String kind,
+            Path file) {
+        String update = p == null ? null : p.getUpdatePolicy();
+        String checksum = p == null ? null : p.getChecksumPolicy();
+        String where = "Maven settings " + file + ": repository '" + id + "' " + kind;
         if (update == null || update.isEmpty()) {
             update = RepositoryPolicy.UPDATE_POLICY_DAILY;
         } else if (!update.matches("always|daily|never|interval:\\d+")) {
@@ -307,132 +344,6 @@ public record MavenSettings(Path localRepository, boolean offline, List<RemoteRe
             throw new IllegalArgumentException(where + ": checksumPolicy '" + checksum
                     + "' is not fail, warn or ignore");
         }
-        return new RepositoryPolicy(enabled == null || !enabled.equalsIgnoreCase("false"), update, checksum);
-    }
-
-    private static int parsePort(String port, Path file) {
-        if (port == null || port.isBlank()) {
-            return 8080; // Maven's default proxy port
-        }
-        try {
-            int p = Integer.parseInt(port);
-            if (p >= 1 && p <= 65535) {
-                return p;
-            }
-        } catch (NumberFormatException e) {
-            // below
-        }
-        throw new IllegalArgumentException("Maven settings " + file + ": proxy port '" + port + "' is not a port number");
-    }
-
-    /**
-     * Maven 3's encrypted passwords, decrypted by its own plexus-sec-dispatcher with the master password of
-     * {@code security} (read on the first encrypted value only).
-     */
-    private static final class Passwords {
-        private final Path security;
-        private final DefaultPlexusCipher cipher = new DefaultPlexusCipher();
-        private DefaultSecDispatcher dispatcher;
-
-        Passwords(Path security) {
-            this.security = security;
-        }
-
-        /** {@code value} decrypted where it is encrypted ({@code {...}}); as written where it is not or cannot be. */
-        String decrypt(String value, String owner, Path file) {
-            if (value == null || !cipher.isEncryptedString(value)) {
-                return value;
-            }
-            if (value.contains("{[") && value.contains("version=4")) {
-                LOG.warn("Maven settings {}: the password of {} is encrypted in Maven 4's format (mvnenc), which is not"
-                        + " read here (Maven 3's mvn --encrypt-password is); it is sent as written", file, owner);
-                return value;
-            }
-            if (dispatcher == null) {
-                dispatcher = new DefaultSecDispatcher(cipher, Map.of(), security.toString());
-            }
-            try {
-                return dispatcher.decrypt(value);
-            } catch (SecDispatcherException | RuntimeException e) {
-                Throwable root = e;
-                while (root.getCause() != null && root.getCause() != root) {
-                    root = root.getCause();
-                }
-                LOG.warn("Maven settings {}: the encrypted password of {} cannot be decrypted with the master password "
-                        + "of {} ({}); it is sent as written", file, owner, security,
-                        root instanceof java.io.FileNotFoundException ? "no such file" : root.getMessage());
-                return value;
-            }
-        }
-    }
-
-    /** A settings profile and the file it came from. */
-    private record Profile(Settings settings, Element element, String id) {
-    }
-
-    /** One settings file: its root element and the values of {@code ${...}} expressions. */
-    private record Settings(Path file, Element root, Map<String, String> env) {
-        /** The trimmed, interpolated text of {@code parent}'s child {@code name}, or null. */
-        String text(Element parent, String name) {
-            Element e = child(parent, name);
-            return e == null ? null : interpolate(e.getTextContent().trim());
-        }
-
-        /** {@code ${env.NAME}} and {@code ${property}} replaced where they have a value. */
-        String interpolate(String s) {
-            if (s.indexOf("${") < 0) {
-                return s;
-            }
-            Matcher m = EXPRESSION.matcher(s);
-            StringBuilder out = new StringBuilder();
-            while (m.find()) {
-                String key = m.group(1).trim();
-                String v = key.startsWith("env.") ? env.get(key.substring(4)) : System.getProperty(key);
-                m.appendReplacement(out, Matcher.quoteReplacement(v != null ? v : m.group()));
-            }
-            return m.appendTail(out).toString();
-        }
-    }
-
-    private static Document parse(Path file) {
-        try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            f.setNamespaceAware(false);
-            DocumentBuilder b = f.newDocumentBuilder();
-            return b.parse(file.toFile());
-        } catch (Exception e) {
-            throw new IllegalArgumentException("cannot read Maven settings " + file + ": " + e.getMessage(), e);
-        }
-    }
-
-    static Element child(Element parent, String name) {
-        if (parent == null) {
-            return null;
-        }
-        NodeList nl = parent.getChildNodes();
-        for (int i = 0; i < nl.getLength(); i++) {
-            Node n = nl.item(i);
-            if (n instanceof Element e && e.getTagName().equals(name)) {
-                return e;
-            }
-        }
-        return null;
-    }
-
-    private static List<Element> children(Element parent, String name) {
-        List<Element> out = new ArrayList<>();
-        if (parent == null) {
-            return out;
-        }
-        NodeList nl = parent.getChildNodes();
-        for (int i = 0; i < nl.getLength(); i++) {
-            Node n = nl.item(i);
-            if (n instanceof Element e && e.getTagName().equals(name)) {
-                out.add(e);
-            }
-        }
-        return out;
+        return new RepositoryPolicy(p == null || p.isEnabled(), update, checksum);
     }
 }
