@@ -736,6 +736,31 @@ class ModelResolverTest {
         assertTrue(e.getMessage().contains("repository 'snap' snapshots: checksumPolicy 'strict'"), e.getMessage());
     }
 
+    /**
+     * What {@code mvn} refuses is refused with its message (Maven 3.8.7: "'mirrors.mirror.url' for m is missing"), what
+     * it only warns about is read; the global file's {@code offline} is not merged, as {@code mvn -gs G -s U
+     * help:effective-settings} (3.8.7) shows.
+     */
+    @Test
+    void settingsMavenRefusesAreRefusedWithItsMessage() throws IOException {
+        Path settings = tmp.resolve("settings-invalid.xml");
+        Files.writeString(settings, "<settings><mirrors><mirror><id>m</id><mirrorOf>*</mirrorOf></mirror></mirrors>"
+                + "</settings>");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MavenSettings.load(settings));
+        assertTrue(e.getMessage().contains(settings.toString()) && e.getMessage().contains(
+                "'mirrors.mirror.url' for m is missing") && !e.getMessage().contains("\n"), e.getMessage());
+        Files.writeString(settings, "<settings><profiles><profile><id>p</id><repositories><repository>"
+                + "<url>https://x.example/</url></repository></repositories></profile></profiles></settings>");
+        e = assertThrows(IllegalArgumentException.class, () -> MavenSettings.load(settings));
+        assertTrue(e.getMessage().contains("repository.id' for https://x.example/ is missing"), e.getMessage());
+        // an element Maven does not know: a warning, the rest read
+        Files.writeString(settings, "<settings><futureElement>1</futureElement><offline>true</offline></settings>");
+        assertTrue(MavenSettings.load(settings).offline());
+        Path user = tmp.resolve("settings-user-empty.xml");
+        Files.writeString(user, "<settings/>");
+        assertFalse(MavenSettings.load(user, settings, Map.of()).offline());
+    }
+
     @Test
     void aProxyWithABadPortIsNamed() throws IOException {
         Path settings = tmp.resolve("settings-bad-proxy.xml");
