@@ -83,7 +83,10 @@ public final class LinearBench {
                         Ops.matmul(x, wt);
                     }
                 };
-                for (int i = 0; i < 2; i++) {
+                // at least 2 calls each and 300 ms: the first shape otherwise ran at half speed (JIT, first
+                // touches, cores leaving their idle clocks)
+                long warmEnd = System.nanoTime() + 300_000_000L;
+                for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) {
                     tess.run();
                     blas.run();
                     fused.run();
