@@ -351,8 +351,12 @@ public final class CpuBackend implements Backend {
             }
             return;
         }
-        if (packPerCall(transA, m, n, k, alpha, beta, batch)) {
-            gemmPackedPerCall(transB, m, n, k, pa, lda, pb, ldb, pc, ldc);
+        if (packPerCall(m, n, k, batch)) {
+            if (!transA && alpha == 1f && beta == 0f) {
+                gemmPackedPerCall(transB, m, n, k, pa, lda, pb, ldb, pc, ldc);
+            } else { // Aᵀ gathered to rows, alpha / beta through the epilogue or a temporary (RBM gradients)
+                gemmNative(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            }
             return;
         }
         int parts = BlasSplit.parts();
@@ -514,13 +518,16 @@ public final class CpuBackend implements Backend {
             System.getProperty("tessera.cpu.packPerCallMinMnk", String.valueOf(128.0 * 128 * 128)));
 
     /**
-     * Whether a plain product goes through the native packed GEMM (B packed into a temporary per call, work on
-     * the native pool): one fp32 product C = A·B (alpha 1, beta 0, A row-major), big enough that packing B is
-     * small beside the arithmetic, while OpenBLAS keeps its own threads off (the default split mode).
+     * Whether a product goes through the native packed GEMM (B packed into a temporary per call, work on the
+     * native pool) instead of OpenBLAS: one fp32 product (not a batch) big enough that packing B, and where asked
+     * gathering Aᵀ or scaling by alpha / beta, is small beside the arithmetic, while OpenBLAS keeps its own threads
+     * off (the default split mode). Until session 16 only plain C = A·B went this way; on the Zen 5 host OpenBLAS
+     * 0.3.31 runs at half the native GEMM's rate, and the RBM's transposed, scaled and accumulated products
+     * (CD-1 784×500, batch 100) took 1.93–1.99 ms a step on OpenBLAS, 1.30–1.44 ms here.
      */
-    private static boolean packPerCall(boolean transA, int m, int n, int k, float alpha, float beta, int batch) {
-        return !transA && batch == 1 && alpha == 1f && beta == 0f && k > 0 && BlasSplit.parts() > 1
-                && (double) m * n * k >= PACK_PER_CALL_MIN_MNK && m >= 16;
+    private static boolean packPerCall(int m, int n, int k, int batch) {
+        return batch == 1 && k > 0 && BlasSplit.parts() > 1 && (double) m * n * k >= PACK_PER_CALL_MIN_MNK
+                && m >= 16;
     }
 
     private static void gemmPackedPerCall(boolean transB, int m, int n, int k, long pa, int lda, long pb, int ldb,

@@ -36,7 +36,10 @@ class CpuGemmSplitTest {
                 Arguments.of(61, 45, 33, false, true, 2, 3, 1f, 0.0),
                 Arguments.of(61, 45, 33, true, false, 1, 2, 1f, 1.0),
                 Arguments.of(5, 9, 0, false, false, 1, 1, 1f, 0.5),
-                Arguments.of(33, 20, 17, true, false, 2, 0, 0.5f, 0.25));  // C dense: one native call per operand
+                Arguments.of(33, 20, 17, true, false, 2, 0, 0.5f, 0.25),  // C dense: one native call per operand
+                // RBM-gradient-like products big enough for the native GEMM through cpu.gemm (Aᵀ, accumulate)
+                Arguments.of(200, 300, 100, true, false, 1, 0, 1f, 1.0),
+                Arguments.of(160, 150, 100, true, false, 1, 2, -0.01f, 1.0));
     }
 
     @ParameterizedTest
