@@ -18,10 +18,6 @@ final class HostInfo {
      */
     static Map<String, Object> cpu() {
         Map<String, Object> m = new LinkedHashMap<>();
-        String model = "unknown";
-        String vendor = null;
-        String family = null;
-        String modelNumber = null;
         int logical = 0;
         java.util.Set<String> cores = new java.util.HashSet<>();
         java.util.Set<String> sockets = new java.util.HashSet<>();
@@ -37,10 +33,6 @@ final class HostInfo {
                 String k = line.substring(0, colon).trim();
                 String v = line.substring(colon + 1).trim();
                 switch (k) {
-                    case "model name" -> model = v;
-                    case "vendor_id" -> vendor = vendor == null ? v : vendor;
-                    case "cpu family" -> family = family == null ? v : family;
-                    case "model" -> modelNumber = modelNumber == null ? v : modelNumber;
                     case "processor" -> logical++;
                     case "physical id" -> {
                         phys = v;
@@ -54,10 +46,7 @@ final class HostInfo {
         } catch (IOException e) {
             // not Linux: leave unknown
         }
-        m.put("model", model);
-        m.put("vendor", vendor);
-        m.put("family", family);
-        m.put("modelNumber", modelNumber);
+        m.putAll(dev.tessera.runtime.SystemInfo.cpuIdentity()); // model, vendor, family, modelNumber
         m.put("availableProcessors", Runtime.getRuntime().availableProcessors());
         m.put("logicalProcessors", logical);
         m.put("physicalCores", cores.isEmpty() ? null : cores.size());

@@ -80,7 +80,11 @@ final class InfoCommand implements Callable<Integer> {
         Map<String, Object> nat = (Map<String, Object>) info.get("native");
         if (Boolean.TRUE.equals(nat.get("loaded"))) {
             sb.append("  libtessera   ").append(nat.get("version")).append("  ").append(nat.get("path")).append('\n');
-            sb.append("  cpu          ").append(nat.get("cpuSimd")).append(", ").append(nat.get("cpuThreads"))
+            Map<String, Object> cpu = (Map<String, Object>) info.getOrDefault("cpu", Map.of());
+            String family = cpu.get("family") == null ? "" : " (family " + cpu.get("family")
+                    + (cpu.get("modelNumber") == null ? "" : " model " + cpu.get("modelNumber")) + ")";
+            sb.append("  cpu          ").append(cpu.getOrDefault("model", "?")).append(family).append(": ")
+                    .append(nat.get("cpuSimd")).append(", ").append(nat.get("cpuThreads"))
                     .append(" threads, int8 ").append(nat.get("cpuInt8")).append('\n');
             sb.append("  cuda kernels ").append(Boolean.TRUE.equals(nat.get("cudaKernels"))
                     ? "compiled for " + nat.get("cudaArchs") : "not compiled (no nvcc at build time)").append('\n');

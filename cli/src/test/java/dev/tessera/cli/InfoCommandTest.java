@@ -61,6 +61,21 @@ class InfoCommandTest {
         assertTrue(root.path("native").path("loaded").asBoolean(), "libtessera not loaded: " + root.path("native"));
         String int8 = root.path("native").path("cpuInt8").asText();
         assertEquals(dev.tessera.runtime.Int8Linear.fast(), int8.equals("avx512-vnni"), "cpuInt8 " + int8);
+        // the processor as /proc/cpuinfo names it, first entry (its family where the kernel reports one)
+        java.nio.file.Path cpuinfo = java.nio.file.Path.of("/proc/cpuinfo");
+        if (java.nio.file.Files.isReadable(cpuinfo)) {
+            String first = java.nio.file.Files.readString(cpuinfo).split("\\n\\s*\\n")[0];
+            java.util.regex.Matcher mn = java.util.regex.Pattern.compile("(?m)^model name\\s*:\\s*(.*)$").matcher(first);
+            java.util.regex.Matcher fam = java.util.regex.Pattern.compile("(?m)^cpu family\\s*:\\s*(.*)$").matcher(first);
+            if (mn.find()) {
+                assertEquals(mn.group(1).trim(), root.path("cpu").path("model").asText(), r.out());
+            }
+            if (fam.find()) {
+                assertEquals(fam.group(1).trim(), root.path("cpu").path("family").asText(), r.out());
+                Run text = run("info");
+                assertTrue(text.out().contains("(family " + fam.group(1).trim()), text.out());
+            }
+        }
         // OpenCV and FFmpeg are on the test class path: both media libraries load
         assertTrue(root.path("media").path("imageDecoding").path("available").asBoolean(), r.out());
         assertTrue(root.path("media").path("audioDecoding").path("available").asBoolean(), r.out());

@@ -19,6 +19,40 @@ import org.bytedeco.javacpp.Loader;
 public final class SystemInfo {
     private SystemInfo() {}
 
+    /**
+     * The processor as {@code /proc/cpuinfo} names it (its first entry): {@code model} ("AMD EPYC"), {@code vendor},
+     * {@code family} and {@code modelNumber} (a VM's model name often names no generation: AMD family 25 is Zen 3 /
+     * Zen 4, 26 Zen 5, and the CPU kernels' speed doubles between the last two); values not found are absent, and
+     * off Linux only {@code model} (from {@code os.arch}) is given.
+     */
+    public static Map<String, Object> cpuIdentity() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        try {
+            for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
+                int colon = line.indexOf(':');
+                if (colon < 0) {
+                    if (line.isBlank() && !m.isEmpty()) {
+                        break; // the first processor's entry is enough
+                    }
+                    continue;
+                }
+                String k = line.substring(0, colon).trim();
+                String v = line.substring(colon + 1).trim();
+                switch (k) {
+                    case "model name" -> m.putIfAbsent("model", v);
+                    case "vendor_id" -> m.putIfAbsent("vendor", v);
+                    case "cpu family" -> m.putIfAbsent("family", v);
+                    case "model" -> m.putIfAbsent("modelNumber", v);
+                    default -> { }
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux (or unreadable): the architecture below
+        }
+        m.putIfAbsent("model", System.getProperty("os.arch"));
+        return m;
+    }
+
     public static Map<String, Object> collect() {
         Map<String, Object> info = new LinkedHashMap<>();
         info.put("version", Versions.tessera());
@@ -49,6 +83,7 @@ public final class SystemInfo {
         }
         info.put("native", nat);
         info.put("availableProcessors", Runtime.getRuntime().availableProcessors());
+        info.put("cpu", cpuIdentity());
 
         List<Object> backends = new ArrayList<>();
         for (Backend b : Backends.all()) {
