@@ -2,7 +2,8 @@
 // for large primes) run on kSpecLanes transforms at once, the real-input split, framing with reflect
 // padding and a window, power / magnitude, the banded mel projection, and the log / clamp finish.
 // Compiled once per ISA (TSR_ISA_NS); the lane loops are plain C++ that GCC vectorises for the ISA of
-// the translation unit. No libm in the hot loops (log10 below is a bit-level Cephes-style polynomial).
+// the translation unit. No libm in the hot loops (log10 below is a bit-level Cephes-style polynomial, written with
+// GCC vector extensions).
 #include <cstring>
 
 #include "spectrogram_table.h"
@@ -392,16 +393,23 @@ void stft_frames_k(const StftArgs &a, int64_t t0, int64_t t1, float *scratch) {
   }
 }
 
-// log10(x) for x > 0 (normal), +inf or NaN: Cephes-style logf on the mantissa in [sqrt(1/2), sqrt(2)).
-inline float log10_pos(float x) {
-  const uint32_t u = f2u(x);
-  int32_t e = static_cast<int32_t>((u >> 23) & 0xffu) - 126;
-  float m = u2f((u & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
-  const bool small = m < 0.707106781186547524f;
-  e -= small ? 1 : 0;
-  m = sel(small, m + m - 1.0f, m - 1.0f);
-  const float z = m * m;
-  float y = 7.0376836292e-2f;
+// log10 of L values at once (x > 0 normal, +inf or NaN: the floor was applied first), as GCC vector-extension
+// arithmetic: written lane by lane (a scalar function called in the lane loop) GCC left the whole finish
+// scalar, a third of a 30 s log-mel. The exponent and mantissa by bits, then the Cephes logf polynomial.
+typedef float VF __attribute__((vector_size(L * sizeof(float))));
+typedef int32_t VI __attribute__((vector_size(L * sizeof(int32_t))));
+typedef uint32_t VU __attribute__((vector_size(L * sizeof(uint32_t))));
+
+// (in place: a function returning a 64-byte vector changes the ABI for the AVX2 / SSE copies, -Wpsabi)
+inline void log10_pos(VF &x) {
+  const VU u = (VU)x;  // casts between vector types of one size keep the bits
+  VI e = (VI)((u >> 23) & 0xffu) - 126;
+  VF m = (VF)((u & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
+  const VI small = m < 0.707106781186547524f;  // -1 where true
+  e += small;
+  m = small ? m + m - 1.0f : m - 1.0f;
+  const VF z = m * m;
+  VF y = VF{} + 7.0376836292e-2f;
   y = y * m - 1.1514610310e-1f;
   y = y * m + 1.1676998740e-1f;
   y = y * m - 1.2420140846e-1f;
@@ -411,40 +419,47 @@ inline float log10_pos(float x) {
   y = y * m - 2.4999993993e-1f;
   y = y * m + 3.3333331174e-1f;
   y = y * m * z;
-  const float fe = static_cast<float>(e);
+  const VF fe = __builtin_convertvector(e, VF);
   y += -2.12194440e-4f * fe;
   y += -0.5f * z;
-  float ln = m + y;
+  VF ln = m + y;
   ln += 0.693359375f * fe;
-  float r = ln * 0.434294481903251828f;
-  r = sel(x == __builtin_inff(), x, r);
-  r = sel(x != x, x, r);
-  return r;
+  VF r = ln * 0.434294481903251828f;
+  r = x == __builtin_inff() ? x : r;
+  x = x != x ? x : r;
 }
 
 float log_max_k(const float *x, float *y, int64_t n, float floor, int do_log) {
-  float mx[L], nan[L];
-  for (int l = 0; l < L; ++l) {
-    mx[l] = -__builtin_inff();
-    nan[l] = 0.0f;
-  }
+  VF mx = VF{} - __builtin_inff();
+  VF nan = VF{};
   int64_t i = 0;
   for (; i + L <= n; i += L) {
-    for (int l = 0; l < L; ++l) {
-      float v = x[i + l];
-      if (do_log) v = log10_pos(sel(v < floor, floor, v));  // NaN < floor is false: NaN kept
-      y[i + l] = v;
-      mx[l] = sel(v > mx[l], v, mx[l]);
-      nan[l] = sel(v != v, v, nan[l]);
+    VF v;
+    std::memcpy(&v, x + i, sizeof v);
+    if (do_log) {
+      v = v < floor ? floor : v;  // NaN < floor is false: NaN kept
+      log10_pos(v);
     }
+    std::memcpy(y + i, &v, sizeof v);
+    mx = v > mx ? v : mx;
+    nan = v != v ? v : nan;
   }
   float m = -__builtin_inff(), bad = 0.0f;
-  for (; i < n; ++i) {
-    float v = x[i];
-    if (do_log) v = log10_pos(sel(v < floor, floor, v));
-    y[i] = v;
-    m = sel(v > m, v, m);
-    bad = sel(v != v, v, bad);
+  if (i < n) {  // the tail through one padded vector (its lanes past n hold 1.0f and are not used)
+    alignas(64) float t[L];
+    for (int l = 0; l < L; ++l) t[l] = i + l < n ? x[i + l] : 1.0f;
+    VF v;
+    std::memcpy(&v, t, sizeof v);
+    if (do_log) {
+      v = v < floor ? floor : v;
+      log10_pos(v);
+    }
+    std::memcpy(t, &v, sizeof v);
+    for (int64_t l = 0; i + l < n; ++l) {
+      y[i + l] = t[l];
+      m = sel(t[l] > m, t[l], m);
+      bad = sel(t[l] != t[l], t[l], bad);
+    }
   }
   for (int l = 0; l < L; ++l) {
     m = sel(mx[l] > m, mx[l], m);
