@@ -1,6 +1,5 @@
 package dev.tessera.cli;
 
-import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
@@ -21,13 +20,14 @@ final class DeviceOptions {
                 description = "cpu or cuda[:N] (default ${DEFAULT-VALUE}).")
         String spec;
 
-        /** The device named, or {@link IllegalStateException} with the backend's reason when it is unusable here. */
+        /**
+         * The device named, checked as the runtime checks it ({@link Backends#get}): {@link IllegalStateException}
+         * with the backend's reason when it is unusable here, {@link IllegalArgumentException} for an index past the
+         * devices present.
+         */
         Device resolve() {
             Device dev = Device.parse(spec);
-            Backend be = Backends.forType(dev.type());
-            if (!be.availability().available()) {
-                throw new IllegalStateException("device " + dev + " unavailable: " + be.availability().reason());
-            }
+            Backends.get(dev);
             return dev;
         }
     }

@@ -54,6 +54,20 @@ class TextCommandsTest {
         assertTrue(dot < 0.99, "cls and mean pooling gave the same vector: " + dot);
     }
 
+    /** --device names a device as the runtime checks it: an unusable one is its one-line error, in every command. */
+    @Test
+    void anUnusableDeviceIsTheRuntimesOneLineError() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.tessera.runtime.Backends.forType(
+                dev.tessera.runtime.Device.Type.CUDA).availability().available(), "CUDA is usable here");
+        for (String[] args : new String[][] {{"similarity", "--model", "minilm", "a", "b", "--device", "cuda"},
+            {"embed", "--model", "minilm", "--text", "a", "--out", tmp.resolve("x.npy").toString(), "--device", "cuda"}}) {
+            ChatCommandTest.Run r = ChatCommandTest.run(null, args);
+            org.junit.jupiter.api.Assertions.assertNotEquals(0, r.code());
+            assertTrue(r.err().startsWith("error: device cuda:0 is not available: "), r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+    }
+
     @Test
     void similarityJsonRanksTheParaphraseFirst() throws Exception {
         InfoCommandTest.Run r = InfoCommandTest.run("similarity", "--model", "minilm", "--json",
