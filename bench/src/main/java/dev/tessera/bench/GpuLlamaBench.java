@@ -1,15 +1,10 @@
 package dev.tessera.bench;
 
-import dev.tessera.models.llama.KvCache;
-import dev.tessera.models.llama.LlamaForCausalLM;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.Ops;
-import dev.tessera.runtime.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -53,44 +48,14 @@ public final class GpuLlamaBench {
             LlamaBench.writeCheckpoint(ckpt, 2048, 5632, 16, 32, 8, 32000, prompt + decode + 64);
         }
         int[] ids = new SplittableRandom(7).ints(prompt, 3, 32000).toArray();
-        double[] pre = new double[reps];
-        double[] step = new double[reps];
-        int last = -1;
-        try (LlamaForCausalLM m = LlamaForCausalLM.load(ckpt, device, DType.BF16)) {
-            for (int r = -1; r < reps; r++) {
-                try (KvCache cache = m.newCache(1, prompt + decode)) {
-                    long a = System.nanoTime();
-                    int next;
-                    try (Tensor lg = m.forward(new int[][] {ids}, null, cache, false)) {
-                        next = Ops.argmaxLastDim(lg)[0];
-                    }
-                    long b = System.nanoTime();
-                    for (int i = 0; i < decode; i++) {
-                        try (Tensor lg = m.forward(new int[][] {{next}}, null, cache, false)) {
-                            next = Ops.argmaxLastDim(lg)[0];
-                        }
-                    }
-                    long c = System.nanoTime();
-                    last = next;
-                    if (r >= 0) {
-                        pre[r] = (b - a) / 1e6;
-                        step[r] = (c - b) / 1e6 / decode;
-                    }
-                }
-            }
-        }
-        Arrays.sort(pre);
-        Arrays.sort(step);
+        Map<String, Object> r = LlamaBench.runTessera(ckpt, device, DType.BF16, ids, decode, reps);
         doc.put("prompt_tokens", prompt);
         doc.put("decode_tokens", decode);
-        doc.put("prefill_ms", pre[reps / 2]);
-        doc.put("prefill_tokens_per_s", prompt / (pre[reps / 2] / 1e3));
-        doc.put("decode_ms_per_token", step[reps / 2]);
-        doc.put("decode_tokens_per_s", 1e3 / step[reps / 2]);
-        doc.put("last_token", last);
+        doc.putAll(r); // prefill_ms, prefill_tokens_per_s, decode_ms_per_token, decode_tokens_per_s, bests, last_token
         doc.put("method", "one warm-up then " + reps + " runs, medians, wall clock including the greedy pick on the host");
         System.out.printf("tessera bf16: prefill %d tokens %.2f ms (%.0f tok/s), decode %.3f ms/token (%.1f tok/s)%n",
-                prompt, pre[reps / 2], prompt / (pre[reps / 2] / 1e3), step[reps / 2], 1e3 / step[reps / 2]);
+                prompt, (double) r.get("prefill_ms"), (double) r.get("prefill_tokens_per_s"),
+                (double) r.get("decode_ms_per_token"), (double) r.get("decode_tokens_per_s"));
         GpuBench.write(out, doc);
     }
 }

@@ -170,11 +170,21 @@ public final class LlamaBench {
     }
 
     static Map<String, Object> runTessera(Path dir, int[] ids, int decode, int reps) {
+        return runTessera(dir, Device.CPU, null, ids, decode, reps);
+    }
+
+    /**
+     * Loads the checkpoint on {@code device} in {@code dtype} (null: the checkpoint's), then one warm-up and
+     * {@code reps} timed runs of a prefill of {@code ids} and {@code decode} greedy steps (each step's pick on the
+     * host); medians and bests ({@link #fill}), the load time and the last token. Shared with GpuLlamaBench.
+     */
+    static Map<String, Object> runTessera(Path dir, Device device, dev.tessera.runtime.DType dtype, int[] ids,
+            int decode, int reps) {
         double[] prefill = new double[reps];
         double[] step = new double[reps];
         int last = -1;
         long t0 = System.nanoTime();
-        try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, Device.CPU, null)) {
+        try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, device, dtype)) {
             double loadS = (System.nanoTime() - t0) / 1e9;
             for (int r = -1; r < reps; r++) {
                 try (KvCache cache = m.newCache(1, ids.length + decode)) {
