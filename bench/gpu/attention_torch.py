@@ -13,10 +13,9 @@ math) is recorded. Writes JSON to --out (default $OUT/gpu-attention-torch.json).
 import argparse
 import datetime
 import os
-import statistics
 import sys
 
-from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
+from peer_common import cuda_torch, time_cuda, write  # bench/gpu/peer_common.py, beside this script
 
 
 def main():
@@ -73,7 +72,7 @@ def main():
                     return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
                 flop = 4.0 * b * h * seq * seq * d * (0.5 if causal else 1.0)
-                best, med, iters = time_it(torch, call, args.target_ms, args.reps)
+                best, med, iters = time_cuda(torch, call, args.target_ms, args.reps)
                 r.update(iters=iters, bestMs=best, medianMs=med, tflops=flop / (best * 1e-3) / 1e12,
                          tflopsMedian=flop / (med * 1e-3) / 1e12)
                 print("%-6d %4d %4d %-7s %10.3f %10.3f %9.1f" % (seq, d, b * h, causal, best, med, r["tflops"]))
@@ -104,27 +103,6 @@ def sdpa_backend(torch, F, q, k, v, causal):
         except Exception:  # noqa: BLE001
             continue
     return "unknown"
-
-
-def time_it(torch, fn, target_ms, reps):
-    for _ in range(3):
-        fn()
-    torch.cuda.synchronize()
-    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-
-    def run(n):
-        torch.cuda.synchronize()
-        start.record()
-        for _ in range(n):
-            fn()
-        stop.record()
-        stop.synchronize()
-        return start.elapsed_time(stop)
-
-    per = run(3) / 3
-    iters = int(max(3, min(2000, round(target_ms / max(per, 1e-4)))))
-    ms = sorted(run(iters) / iters for _ in range(reps))
-    return ms[0], statistics.median(ms), iters
 
 
 if __name__ == "__main__":

@@ -13,12 +13,11 @@ import argparse
 import datetime
 import json
 import os
-import statistics
 import sys
 
 from safetensors_f32 import read_safetensors
 
-from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
+from peer_common import cuda_torch, time_cuda, write  # bench/gpu/peer_common.py, beside this script
 
 
 def build(torch, cfg, sd, dev):
@@ -103,23 +102,7 @@ def main():
             def call():
                 forward(ids_h.to(dev, non_blocking=False), mask_h.to(dev, non_blocking=False))
 
-            for _ in range(3):
-                call()
-            torch.cuda.synchronize(dev)
-            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-
-            def timed(n):
-                start.record()
-                for _ in range(n):
-                    call()
-                stop.record()
-                stop.synchronize()
-                return start.elapsed_time(stop)
-
-            per = timed(3) / 3
-            n = int(max(3, min(2000, round(args.target_ms / max(per, 1e-4)))))
-            ms = [timed(n) / n for _ in range(args.reps)]
-            best, med = min(ms), statistics.median(ms)
+            best, med, n = time_cuda(torch, call, args.target_ms, args.reps, device=dev)
             results.append({"batch": b, "seq": args.seq, "iters": n, "bestMs": best, "medianMs": med,
                             "sentencesPerS": b / (best / 1e3)})
             print("%-6d %10.3f %10.3f %14.1f" % (b, best, med, b / (best / 1e3)))

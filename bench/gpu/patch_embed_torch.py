@@ -12,10 +12,9 @@ rows are checked against float64. Writes JSON to --out (default $OUT/gpu-patch-e
 import argparse
 import datetime
 import os
-import statistics
 import sys
 
-from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
+from peer_common import cuda_torch, time_cuda, write  # bench/gpu/peer_common.py, beside this script
 
 C, HW, P, D = 3, 224, 16, 768
 L = (HW // P) ** 2
@@ -74,24 +73,7 @@ def main():
                 bound = {"fp32": 1e-5, "tf32": 5e-3}.get(name, 1e-2)
                 r.update(relErr=err, errBound=bound, ok=err <= bound)
                 ok_all &= err <= bound
-                for _ in range(3):
-                    stem()
-                torch.cuda.synchronize(dev)
-                start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-
-                def run(k):
-                    torch.cuda.synchronize(dev)
-                    start.record()
-                    for _ in range(k):
-                        stem()
-                    stop.record()
-                    stop.synchronize()
-                    return start.elapsed_time(stop)
-
-                per = run(3) / 3
-                iters = int(max(5, min(2000, round(args.target_ms / max(per, 1e-4)))))
-                ms = [run(iters) / iters for _ in range(args.reps)]
-            best, med = min(ms), statistics.median(ms)
+                best, med, iters = time_cuda(torch, stem, args.target_ms, args.reps, min_iters=5, device=dev)
             r.update(iters=iters, reps=args.reps, msBest=best, msMedian=med, tflops=flop / (best * 1e-3) / 1e12,
                      imagesPerSecond=n / (best * 1e-3))
             print("  %-5s %9.4f ms  %7.2f TFLOP/s  %9.0f img/s  rel err %.2e" % (name, best, flop / (best * 1e-3) / 1e12,

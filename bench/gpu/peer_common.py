@@ -1,7 +1,9 @@
-"""What the PyTorch peers of bench/gpu/run.sh share: their result file, and the check that torch imports and sees
-CUDA (a peer that cannot run writes why and exits 3, which run.sh reports as "unavailable")."""
+"""What the PyTorch peers of bench/gpu/run.sh share: their result file, the check that torch imports and sees CUDA
+(a peer that cannot run writes why and exits 3, which run.sh reports as "unavailable"), and the CUDA-event timing
+loop."""
 import json
 import os
+import statistics
 import sys
 
 
@@ -31,3 +33,27 @@ def cuda_torch(doc, out, who):
         print(who + ": CUDA not available", file=sys.stderr)
         return None
     return torch
+
+
+def time_cuda(torch, fn, target_ms, reps, min_iters=3, device=None):
+    """fn timed with CUDA events: 3 warm-up calls, then enough calls per repetition for about target_ms (min_iters
+    to 2000), reps repetitions; (best, median) milliseconds per call and the calls per repetition. device: what
+    torch.cuda.synchronize waits for (None: the current device)."""
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize(device)
+    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+    def run(n):
+        torch.cuda.synchronize(device)
+        start.record()
+        for _ in range(n):
+            fn()
+        stop.record()
+        stop.synchronize()
+        return start.elapsed_time(stop)
+
+    per = run(3) / 3
+    iters = int(max(min_iters, min(2000, round(target_ms / max(per, 1e-4)))))
+    ms = [run(iters) / iters for _ in range(reps)]
+    return min(ms), statistics.median(ms), iters

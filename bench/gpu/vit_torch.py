@@ -12,12 +12,11 @@ import argparse
 import datetime
 import json
 import os
-import statistics
 import sys
 
 from safetensors_f32 import read_safetensors
 
-from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
+from peer_common import cuda_torch, time_cuda, write  # bench/gpu/peer_common.py, beside this script
 
 def build(torch, cfg, sd, dev):
     import torch.nn.functional as F
@@ -88,23 +87,7 @@ def main():
         def call():
             forward(px.to(dev))
 
-        for _ in range(3):
-            call()
-        torch.cuda.synchronize(dev)
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-
-        def timed(n):
-            start.record()
-            for _ in range(n):
-                call()
-            stop.record()
-            stop.synchronize()
-            return start.elapsed_time(stop)
-
-        per = timed(3) / 3
-        n = int(max(3, min(2000, round(args.target_ms / max(per, 1e-4)))))
-        ms = [timed(n) / n for _ in range(args.reps)]
-        best, med = min(ms), statistics.median(ms)
+        best, med, n = time_cuda(torch, call, args.target_ms, args.reps, device=dev)
     doc["results"] = [{"batch": args.batch, "iters": n, "bestMs": best, "medianMs": med,
                        "imagesPerS": args.batch / (best / 1e3)}]
     print("batch %d: best %.3f ms, median %.3f ms, %.1f images/s" % (args.batch, best, med, args.batch / (best / 1e3)))
