@@ -95,6 +95,15 @@ cap() { local l; l=$(left); [ "$l" -lt "$1" ] && { [ "$l" -gt 20 ] && echo "$l" 
 declare -A status
 order=()
 record() { status[$1]=$2; order+=("$1"); }
+# run_step NAME LOG SECONDS COMMAND...: COMMAND under a timeout of SECONDS, its output shown and kept in $out/LOG,
+# NAME recorded by its exit code (0 ok, 3 CUDA unavailable, 124 timed out, else failed naming the log)
+run_step() {
+  local name=$1 logf=$2 secs=$3; shift 3
+  timeout "$secs" "$@" 2>&1 | tee "$out/$logf"
+  local rc=${PIPESTATUS[0]}
+  case $rc in 0) record "$name" ok ;; 3) record "$name" "CUDA unavailable ($logf)" ;;
+              124) record "$name" "FAILED: timed out" ;; *) record "$name" "FAILED rc=$rc ($logf)" ;; esac
+}
 
 # ------------------------------------------------------------------ environment
 {
@@ -315,11 +324,8 @@ elif [ "$(left)" -le 60 ]; then
   record "cli on cuda" "skipped: time budget spent"
 else
   log "CLI on CUDA (bench/gpu/cli-check.sh: logmel / classify / embed with --device cpu and ${TESSERA_CLI_CHECK_DEVICE:-cuda})"
-  CLI_JOPTS="${JOPTS[*]}" timeout "$(cap 150)" "$here/cli-check.sh" "$JAVA" "$CP" "$out/cli-check" \
-      "${TESSERA_CLI_CHECK_DEVICE:-cuda}" 2>&1 | tee "$out/cli-check.log"
-  rc=${PIPESTATUS[0]}
-  case $rc in 0) record "cli on cuda" ok ;; 124) record "cli on cuda" "FAILED: timed out" ;;
-              *) record "cli on cuda" "FAILED rc=$rc (cli-check.log)" ;; esac
+  run_step "cli on cuda" cli-check.log "$(cap 150)" env CLI_JOPTS="${JOPTS[*]}" "$here/cli-check.sh" "$JAVA" "$CP" \
+      "$out/cli-check" "${TESSERA_CLI_CHECK_DEVICE:-cuda}"
 fi
 
 # ------------------------------------------------------------------ real MiniLM vs ONNX Runtime
@@ -335,11 +341,8 @@ for d in "$PWD/.minilm-carry" "${TMPDIR:-/tmp}/tessera-minilm-carry"; do
 done
 if [ -n "$minilm_data" ]; then
   log "real MiniLM check (GpuMiniLmCheck, $minilm_data)"
-  timeout "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuMiniLmCheck --data "$minilm_data" \
-      --out "$out/gpu-minilm-real-check.json" 2>&1 | tee "$out/minilm-check.log"
-  rc=${PIPESTATUS[0]}
-  case $rc in 0) record "minilm check" ok ;; 3) record "minilm check" "CUDA unavailable (minilm-check.log)" ;;
-              124) record "minilm check" "FAILED: timed out" ;; *) record "minilm check" "FAILED rc=$rc (minilm-check.log)" ;; esac
+  run_step "minilm check" minilm-check.log "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" \
+      dev.tessera.bench.GpuMiniLmCheck --data "$minilm_data" --out "$out/gpu-minilm-real-check.json"
 else
   record "minilm check" "skipped: no .minilm-carry or /tmp/tessera-minilm-carry (bench/gpu/minilm-carry.sh)"
 fi
@@ -353,11 +356,8 @@ elif [ "$(left)" -le 40 ]; then
   record "encoder profile" "skipped: time budget spent"
 else
   log "encoder op profile (GpuEncoderProfile)"
-  timeout "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuEncoderProfile --vit-batch 64 \
-      --bert-batch 32 --iters 5 --out "$out/gpu-encoder-profile.json" 2>&1 | tee "$out/encoder-profile.txt"
-  rc=${PIPESTATUS[0]}
-  case $rc in 0) record "encoder profile" ok ;; 3) record "encoder profile" "CUDA unavailable (encoder-profile.txt)" ;;
-              124) record "encoder profile" "FAILED: timed out" ;; *) record "encoder profile" "FAILED rc=$rc (encoder-profile.txt)" ;; esac
+  run_step "encoder profile" encoder-profile.txt "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" \
+      dev.tessera.bench.GpuEncoderProfile --vit-batch 64 --bert-batch 32 --iters 5 --out "$out/gpu-encoder-profile.json"
 fi
 
 # ------------------------------------------------------------------ GPU benchmarks: Tessera, then PyTorch
@@ -372,18 +372,12 @@ bench_pair() {
   if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then record "bench $name" "skipped (--only $only)"; return; fi
   if [ "$(left)" -le 25 ]; then record "bench $name" "skipped: time budget spent"; return; fi
   log "GPU $name benchmark, Tessera"
-  timeout "$(cap 150)" "$JAVA" "${JOPTS[@]}" -cp "$CP" "$cls" "${jargs[@]}" --out "$out/gpu-$name-tessera.json" 2>&1 \
-      | tee "$out/bench-$name-tessera.log"
-  local rc=${PIPESTATUS[0]}
-  case $rc in 0) record "bench $name" ok ;; 3) record "bench $name" "CUDA unavailable (bench-$name-tessera.log)" ;;
-              124) record "bench $name" "FAILED: timed out" ;; *) record "bench $name" "FAILED rc=$rc (bench-$name-tessera.log)" ;; esac
+  run_step "bench $name" "bench-$name-tessera.log" "$(cap 150)" "$JAVA" "${JOPTS[@]}" -cp "$CP" "$cls" "${jargs[@]}" \
+      --out "$out/gpu-$name-tessera.json"
   if [ -z "$PY" ]; then record "peer $name" "skipped: no python3"; return; fi
   log "GPU $name benchmark, PyTorch"
-  timeout "$(cap 150)" "$PY" "$here/${pargs[0]}" "${pargs[@]:1}" --out "$out/gpu-$name-torch.json" 2>&1 \
-      | tee "$out/bench-$name-torch.log"
-  rc=${PIPESTATUS[0]}
-  case $rc in 0) record "peer $name" ok ;; 3) record "peer $name" "CUDA unavailable (bench-$name-torch.log)" ;;
-              124) record "peer $name" "FAILED: timed out" ;; *) record "peer $name" "FAILED rc=$rc (bench-$name-torch.log)" ;; esac
+  run_step "peer $name" "bench-$name-torch.log" "$(cap 150)" "$PY" "$here/${pargs[0]}" "${pargs[@]:1}" \
+      --out "$out/gpu-$name-torch.json"
 }
 
 if [ "$skip_bench" = 1 ]; then
