@@ -352,11 +352,7 @@ public final class CpuBackend implements Backend {
             return;
         }
         if (packPerCall(m, n, k, batch)) {
-            if (!transA && alpha == 1f && beta == 0f) {
-                gemmPackedPerCall(transB, m, n, k, pa, lda, pb, ldb, pc, ldc);
-            } else { // Aᵀ gathered to rows, alpha / beta through the epilogue or a temporary (RBM gradients)
-                gemmNative(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
-            }
+            gemmNative(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
             return;
         }
         int parts = BlasSplit.parts();
@@ -528,19 +524,6 @@ public final class CpuBackend implements Backend {
     private static boolean packPerCall(int m, int n, int k, int batch) {
         return batch == 1 && k > 0 && BlasSplit.parts() > 1 && (double) m * n * k >= PACK_PER_CALL_MIN_MNK
                 && m >= 16;
-    }
-
-    private static void gemmPackedPerCall(boolean transB, int m, int n, int k, long pa, int lda, long pb, int ldb,
-            long pc, int ldc) {
-        // W = Bᵀ as gemm.h wants it ([n, k]): element (j, kk) at B[kk, j] (row-major B) or B[j, kk] (transposed)
-        long strideN = transB ? ldb : 1;
-        long strideK = transB ? 1 : ldb;
-        try (Tensor packed = Tensor.empty(DType.F32, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k))) {
-            NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_f32(pb, strideN, strideK, n, k, packed.address()),
-                    "tsr_cpu_gemm_pack_f32");
-            NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_f32(pa, Math.max(lda, k), packed.address(), m, n, k, 0,
-                    FusedActivation.NONE.code(), 0, n, pc, ldc), "tsr_cpu_gemm_packed_f32");
-        }
     }
 
     // ------------------------------------------------------------------ linear (tessera/gemm.h)
