@@ -38,6 +38,18 @@ final class BenchUtil {
         return time(r, reps);
     }
 
+    /**
+     * Runs {@code step} at least {@code minCalls} times and for at least {@code millis} ms: before anything is timed
+     * the JIT's background compiles (which take one of two cores for milliseconds), first touches of memory and the
+     * cores' climb out of idle clocks are over (a first benchmark row measured at half speed without the time bound).
+     */
+    static void warmUp(Runnable step, int minCalls, long millis) {
+        long end = System.nanoTime() + millis * 1_000_000L;
+        for (int i = 0; i < minCalls || System.nanoTime() < end; i++) {
+            step.run();
+        }
+    }
+
     static double time(Runnable r, int reps) {
         long t0 = System.nanoTime();
         for (int i = 0; i < reps; i++) {

@@ -157,14 +157,11 @@ public final class EncoderProfile {
     }
 
     private static double time(Runnable op) {
-        // at least 20 calls and 300 ms: the first op timed otherwise pays for the JIT, first touches and the cores
-        // leaving their idle clocks (the first row of a profile measured at half speed without the time bound)
-        long warmEnd = System.nanoTime() + 300_000_000L;
-        for (int i = 0; i < 20 || System.nanoTime() < warmEnd; i++) {
+        BenchUtil.warmUp(() -> {
             try (Scope s = Tessera.scope()) {
                 op.run();
             }
-        }
+        }, 20, 300);
         double[] t = new double[7];
         for (int k = 0; k < t.length; k++) {
             long t0 = System.nanoTime();

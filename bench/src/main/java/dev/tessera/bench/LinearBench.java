@@ -83,14 +83,11 @@ public final class LinearBench {
                         Ops.matmul(x, wt);
                     }
                 };
-                // at least 2 calls each and 300 ms: the first shape otherwise ran at half speed (JIT, first
-                // touches, cores leaving their idle clocks)
-                long warmEnd = System.nanoTime() + 300_000_000L;
-                for (int i = 0; i < 2 || System.nanoTime() < warmEnd; i++) {
+                BenchUtil.warmUp(() -> {
                     tess.run();
                     blas.run();
                     fused.run();
-                }
+                }, 2, 300);
                 double[] tt = new double[rounds];
                 double[] tb = new double[rounds];
                 double[] tf = new double[rounds];

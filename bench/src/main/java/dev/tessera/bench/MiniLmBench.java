@@ -140,16 +140,13 @@ public final class MiniLmBench {
                 final int nThreads = threads;
                 Runnable blas1 = () -> OpenBlas.setThreads(1);
                 Runnable blasN = () -> OpenBlas.setThreads(nThreads);
-                // warm-up: at least 2 calls of each and 4 s in all, so the JIT's background compiles (which take a
-                // core of the two away for whole milliseconds) are over before anything is timed
-                long warmEnd = System.nanoTime() + 4_000_000_000L;
-                for (int w = 0; w < 2 || System.nanoTime() < warmEnd; w++) {
+                BenchUtil.warmUp(() -> { // both sides, in both OpenBLAS modes, for 4 s
                     blas1.run();
                     tessera.run();
                     blasN.run();
                     tessera.run();
                     peer.run();
-                }
+                }, 2, 4000);
                 if (reuse) { // both sides delivered the same hidden states (a broken pinned output would not)
                     if (!model.int8()) {
                         checkClose(b, tesseraOut, ortOut, 1e-3);
