@@ -353,7 +353,7 @@ static_assert(L == 16, "the AVX-512 framing transposes 16 x 16 blocks");
 // The windowed frames of 16 lanes that all lie inside the signal, into the half-length layout of the real FFT
 // (sample 2j of lane l at ar[j * L + l], sample 2j + 1 at ai[j * L + l]): per block of 16 positions, each frame's
 // 32 samples times the window are loaded contiguously and split into even / odd, then the two 16 x 16 blocks are
-// transposed in registers. The same products as the lane-by-lane loop, in a sixth of its time.
+// transposed in registers. The same products as the lane-by-lane loop, which stores one float at a time.
 inline void frame_half_16(const float *x, const int64_t *starts, const float *win, int64_t half, float *ar,
                           float *ai) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -485,35 +485,31 @@ inline void log10_pos(VF &x) {
 float log_max_k(const float *x, float *y, int64_t n, float floor, int do_log) {
   VF mx = VF{} - __builtin_inff();
   VF nan = VF{};
-  int64_t i = 0;
-  for (; i + L <= n; i += L) {
-    VF v;
-    std::memcpy(&v, x + i, sizeof v);
+  const auto step = [&](VF &v) {
     if (do_log) {
       v = v < floor ? floor : v;  // NaN < floor is false: NaN kept
       log10_pos(v);
     }
-    std::memcpy(y + i, &v, sizeof v);
     mx = v > mx ? v : mx;
     nan = v != v ? v : nan;
+  };
+  int64_t i = 0;
+  for (; i + L <= n; i += L) {
+    VF v;
+    std::memcpy(&v, x + i, sizeof v);
+    step(v);
+    std::memcpy(y + i, &v, sizeof v);
   }
-  float m = -__builtin_inff(), bad = 0.0f;
-  if (i < n) {  // the tail through one padded vector (its lanes past n hold 1.0f and are not used)
+  if (i < n) {  // the tail as one vector padded with -inf (floored and logged, never above a real value's result)
     alignas(64) float t[L];
-    for (int l = 0; l < L; ++l) t[l] = i + l < n ? x[i + l] : 1.0f;
+    for (int l = 0; l < L; ++l) t[l] = i + l < n ? x[i + l] : -__builtin_inff();
     VF v;
     std::memcpy(&v, t, sizeof v);
-    if (do_log) {
-      v = v < floor ? floor : v;
-      log10_pos(v);
-    }
+    step(v);
     std::memcpy(t, &v, sizeof v);
-    for (int64_t l = 0; i + l < n; ++l) {
-      y[i + l] = t[l];
-      m = sel(t[l] > m, t[l], m);
-      bad = sel(t[l] != t[l], t[l], bad);
-    }
+    for (int64_t l = 0; i + l < n; ++l) y[i + l] = t[l];
   }
+  float m = -__builtin_inff(), bad = 0.0f;
   for (int l = 0; l < L; ++l) {
     m = sel(mx[l] > m, mx[l], m);
     bad = sel(nan[l] != nan[l], nan[l], bad);
