@@ -25,127 +25,140 @@ using vm::f2u;
 using vm::sel;
 using vm::u2f;
 
+// ---------------------------------------------------------------- native vectors
+
+// Vectors of the ISA's native width (kN lanes; L = 16 lanes are L / kN of them), as GCC vector extensions: the lane
+// loops written with them vectorise on every ISA. Not one vector of L lanes: GCC lowers a vector wider than the
+// machine's piece by piece through memory, or lane by lane for comparisons and selects (on AVX2 that made the
+// log / max finish scalar, 42% of a 30 s log-mel), and the float[L] lane loops of the butterflies it vectorised on
+// AVX-512 with shuffles through the stack (half the speed of its AVX2 copy).
+#if defined(__AVX512F__)
+constexpr int kN = 16;
+#elif defined(__AVX__)
+constexpr int kN = 8;
+#else
+constexpr int kN = 4;
+#endif
+constexpr int kH = L / kN;  // native vectors per element of L lanes
+static_assert(L % kN == 0, "the transforms' lanes are whole native vectors");
+typedef float NF __attribute__((vector_size(kN * sizeof(float))));
+typedef int32_t NI __attribute__((vector_size(kN * sizeof(int32_t))));
+typedef uint32_t NU __attribute__((vector_size(kN * sizeof(uint32_t))));
+
+inline NF load_nf(const float *p) {
+  NF v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store_nf(float *p, const NF &v) { std::memcpy(p, &v, sizeof v); }
+
 // ---------------------------------------------------------------- butterflies (forward, in place)
 
+// On kN lanes: each value is one native vector.
 template <int R>
 struct Bfly;
 
 template <>
 struct Bfly<2> {
-  static inline void run(float (&vr)[2][L], float (&vi)[2][L]) {
-    for (int l = 0; l < L; ++l) {
-      const float ar = vr[0][l], ai = vi[0][l], br = vr[1][l], bi = vi[1][l];
-      vr[0][l] = ar + br;
-      vi[0][l] = ai + bi;
-      vr[1][l] = ar - br;
-      vi[1][l] = ai - bi;
-    }
+  static inline void run(NF (&vr)[2], NF (&vi)[2]) {
+    const NF ar = vr[0], ai = vi[0], br = vr[1], bi = vi[1];
+    vr[0] = ar + br;
+    vi[0] = ai + bi;
+    vr[1] = ar - br;
+    vi[1] = ai - bi;
   }
 };
 
 template <>
 struct Bfly<3> {
-  static inline void run(float (&vr)[3][L], float (&vi)[3][L]) {
+  static inline void run(NF (&vr)[3], NF (&vi)[3]) {
     const float s = 0.866025403784438647f;  // sin(2 pi / 3)
-    for (int l = 0; l < L; ++l) {
-      const float t1r = vr[1][l] + vr[2][l], t1i = vi[1][l] + vi[2][l];
-      const float t2r = vr[1][l] - vr[2][l], t2i = vi[1][l] - vi[2][l];
-      const float mr = vr[0][l] - 0.5f * t1r, mi = vi[0][l] - 0.5f * t1i;
-      const float nr = s * t2i, ni = -s * t2r;  // -i s t2
-      vr[0][l] += t1r;
-      vi[0][l] += t1i;
-      vr[1][l] = mr + nr;
-      vi[1][l] = mi + ni;
-      vr[2][l] = mr - nr;
-      vi[2][l] = mi - ni;
-    }
+    const NF t1r = vr[1] + vr[2], t1i = vi[1] + vi[2];
+    const NF t2r = vr[1] - vr[2], t2i = vi[1] - vi[2];
+    const NF mr = vr[0] - 0.5f * t1r, mi = vi[0] - 0.5f * t1i;
+    const NF nr = s * t2i, ni = -s * t2r;  // -i s t2
+    vr[0] += t1r;
+    vi[0] += t1i;
+    vr[1] = mr + nr;
+    vi[1] = mi + ni;
+    vr[2] = mr - nr;
+    vi[2] = mi - ni;
   }
 };
 
 template <>
 struct Bfly<4> {
-  static inline void run(float (&vr)[4][L], float (&vi)[4][L]) {
-    for (int l = 0; l < L; ++l) {
-      const float t0r = vr[0][l] + vr[2][l], t0i = vi[0][l] + vi[2][l];
-      const float t1r = vr[0][l] - vr[2][l], t1i = vi[0][l] - vi[2][l];
-      const float t2r = vr[1][l] + vr[3][l], t2i = vi[1][l] + vi[3][l];
-      const float t3r = vr[1][l] - vr[3][l], t3i = vi[1][l] - vi[3][l];
-      vr[0][l] = t0r + t2r;
-      vi[0][l] = t0i + t2i;
-      vr[2][l] = t0r - t2r;
-      vi[2][l] = t0i - t2i;
-      vr[1][l] = t1r + t3i;  // t1 - i t3
-      vi[1][l] = t1i - t3r;
-      vr[3][l] = t1r - t3i;  // t1 + i t3
-      vi[3][l] = t1i + t3r;
-    }
+  static inline void run(NF (&vr)[4], NF (&vi)[4]) {
+    const NF t0r = vr[0] + vr[2], t0i = vi[0] + vi[2];
+    const NF t1r = vr[0] - vr[2], t1i = vi[0] - vi[2];
+    const NF t2r = vr[1] + vr[3], t2i = vi[1] + vi[3];
+    const NF t3r = vr[1] - vr[3], t3i = vi[1] - vi[3];
+    vr[0] = t0r + t2r;
+    vi[0] = t0i + t2i;
+    vr[2] = t0r - t2r;
+    vi[2] = t0i - t2i;
+    vr[1] = t1r + t3i;  // t1 - i t3
+    vi[1] = t1i - t3r;
+    vr[3] = t1r - t3i;  // t1 + i t3
+    vi[3] = t1i + t3r;
   }
 };
 
 template <>
 struct Bfly<5> {
-  static inline void run(float (&vr)[5][L], float (&vi)[5][L]) {
+  static inline void run(NF (&vr)[5], NF (&vi)[5]) {
     const float c1 = 0.309016994374947424f, c2 = -0.809016994374947424f;  // cos(2pi/5), cos(4pi/5)
     const float s1 = 0.951056516295153572f, s2 = 0.587785252292473129f;   // sin(2pi/5), sin(4pi/5)
-    for (int l = 0; l < L; ++l) {
-      const float ar = vr[0][l], ai = vi[0][l];
-      const float t1r = vr[1][l] + vr[4][l], t1i = vi[1][l] + vi[4][l];
-      const float t2r = vr[2][l] + vr[3][l], t2i = vi[2][l] + vi[3][l];
-      const float t3r = vr[1][l] - vr[4][l], t3i = vi[1][l] - vi[4][l];
-      const float t4r = vr[2][l] - vr[3][l], t4i = vi[2][l] - vi[3][l];
-      const float b1r = ar + c1 * t1r + c2 * t2r, b1i = ai + c1 * t1i + c2 * t2i;
-      const float b2r = ar + c2 * t1r + c1 * t2r, b2i = ai + c2 * t1i + c1 * t2i;
-      const float d1r = s1 * t3r + s2 * t4r, d1i = s1 * t3i + s2 * t4i;
-      const float d2r = s2 * t3r - s1 * t4r, d2i = s2 * t3i - s1 * t4i;
-      vr[0][l] = ar + t1r + t2r;
-      vi[0][l] = ai + t1i + t2i;
-      vr[1][l] = b1r + d1i;  // b1 - i d1
-      vi[1][l] = b1i - d1r;
-      vr[4][l] = b1r - d1i;  // b1 + i d1
-      vi[4][l] = b1i + d1r;
-      vr[2][l] = b2r + d2i;
-      vi[2][l] = b2i - d2r;
-      vr[3][l] = b2r - d2i;
-      vi[3][l] = b2i + d2r;
-    }
+    const NF ar = vr[0], ai = vi[0];
+    const NF t1r = vr[1] + vr[4], t1i = vi[1] + vi[4];
+    const NF t2r = vr[2] + vr[3], t2i = vi[2] + vi[3];
+    const NF t3r = vr[1] - vr[4], t3i = vi[1] - vi[4];
+    const NF t4r = vr[2] - vr[3], t4i = vi[2] - vi[3];
+    const NF b1r = ar + c1 * t1r + c2 * t2r, b1i = ai + c1 * t1i + c2 * t2i;
+    const NF b2r = ar + c2 * t1r + c1 * t2r, b2i = ai + c2 * t1i + c1 * t2i;
+    const NF d1r = s1 * t3r + s2 * t4r, d1i = s1 * t3i + s2 * t4i;
+    const NF d2r = s2 * t3r - s1 * t4r, d2i = s2 * t3i - s1 * t4i;
+    vr[0] = ar + t1r + t2r;
+    vi[0] = ai + t1i + t2i;
+    vr[1] = b1r + d1i;  // b1 - i d1
+    vi[1] = b1i - d1r;
+    vr[4] = b1r - d1i;  // b1 + i d1
+    vi[4] = b1i + d1r;
+    vr[2] = b2r + d2i;
+    vi[2] = b2i - d2r;
+    vr[3] = b2r - d2i;
+    vi[3] = b2i + d2r;
   }
 };
 
-// One Stockham stage of fixed radix R: in -> out (n complex elements of L lanes each).
+// One Stockham stage of fixed radix R: in -> out (n complex elements of L lanes each, kH native vectors apiece).
 template <int R>
 void stage_fixed(const FftStage &st, int64_t n, const float *__restrict ire, const float *__restrict iim,
                  float *__restrict ore, float *__restrict oim) {
   const int64_t q = n / R, ns = st.ns, groups = q / ns;
   const float *__restrict twr_all = st.tw_re.data();
   const float *__restrict twi_all = st.tw_im.data();
-  float vr[R][L], vi[R][L];
   for (int64_t g = 0; g < groups; ++g) {
     for (int64_t k = 0; k < ns; ++k) {
-      const int64_t j = g * ns + k;
+      const int64_t j = g * ns + k, d = g * ns * R + k;
       const float *twr = twr_all + k * R, *twi = twi_all + k * R;
-      for (int r = 0; r < R; ++r) {
-        const float *sr = ire + (j + r * q) * L, *si = iim + (j + r * q) * L;
-        if (r == 0 || k == 0) {
-          for (int l = 0; l < L; ++l) {
-            vr[r][l] = sr[l];
-            vi[r][l] = si[l];
-          }
-        } else {
-          const float wr = twr[r], wi = twi[r];
-          for (int l = 0; l < L; ++l) {
-            const float a = sr[l], b = si[l];
-            vr[r][l] = a * wr - b * wi;
-            vi[r][l] = a * wi + b * wr;
+      for (int h = 0; h < kH; ++h) {
+        NF vr[R], vi[R];
+        for (int r = 0; r < R; ++r) {
+          const NF a = load_nf(ire + (j + r * q) * L + h * kN), b = load_nf(iim + (j + r * q) * L + h * kN);
+          if (r == 0 || k == 0) {
+            vr[r] = a;
+            vi[r] = b;
+          } else {
+            const float wr = twr[r], wi = twi[r];
+            vr[r] = a * wr - b * wi;
+            vi[r] = a * wi + b * wr;
           }
         }
-      }
-      Bfly<R>::run(vr, vi);
-      const int64_t d = g * ns * R + k;
-      for (int r = 0; r < R; ++r) {
-        float *dr = ore + (d + r * ns) * L, *di = oim + (d + r * ns) * L;
-        for (int l = 0; l < L; ++l) {
-          dr[l] = vr[r][l];
-          di[l] = vi[r][l];
+        Bfly<R>::run(vr, vi);
+        for (int r = 0; r < R; ++r) {
+          store_nf(ore + (d + r * ns) * L + h * kN, vr[r]);
+          store_nf(oim + (d + r * ns) * L + h * kN, vi[r]);
         }
       }
     }
@@ -343,10 +356,6 @@ inline float sample_at(const StftArgs &a, int64_t i) {
   return i < a.len ? a.x[i] : 0.0f;
 }
 
-// L lanes as one GCC vector (the lane loops below, written with it, vectorise on every ISA).
-typedef float VF __attribute__((vector_size(L * sizeof(float))));
-typedef int32_t VI __attribute__((vector_size(L * sizeof(int32_t))));
-typedef uint32_t VU __attribute__((vector_size(L * sizeof(uint32_t))));
 
 #if defined(__AVX512F__)
 static_assert(L == 16, "the AVX-512 framing transposes 16 x 16 blocks");
@@ -432,37 +441,35 @@ void stft_frames_k(const StftArgs &a, int64_t t0, int64_t t1, float *scratch) {
       continue;
     }
     for (int64_t m = 0; m < a.n_mels; ++m) {
-      VF acc = VF{};  // as a vector: the float[L] form of this loop stayed scalar
+      NF acc[kH] = {};  // as vectors: the float[L] form of this loop stayed scalar
       const float *f = a.filters + m * bins;
       for (int64_t k = a.band_lo[m]; k < a.band_hi[m]; ++k) {
-        VF src;
-        std::memcpy(&src, pw + k * L, sizeof src);
-        acc += f[k] * src;
+        for (int h = 0; h < kH; ++h) acc[h] += f[k] * load_nf(pw + k * L + h * kN);
       }
       float *o = a.out_mel + m * a.n_frames + tb;
       if (nl == L) {
-        std::memcpy(o, &acc, sizeof acc);
+        std::memcpy(o, acc, sizeof acc);
       } else {
-        for (int l = 0; l < nl; ++l) o[l] = acc[l];
+        alignas(64) float t[L];
+        std::memcpy(t, acc, sizeof acc);
+        for (int l = 0; l < nl; ++l) o[l] = t[l];
       }
     }
   }
 }
 
-// log10 of L values at once (x > 0 normal, +inf or NaN: the floor was applied first), as GCC vector-extension
+// log10 of kN values at once (x > 0 normal, +inf or NaN: the floor was applied first), as GCC vector-extension
 // arithmetic: written lane by lane (a scalar function called in the lane loop) GCC left the whole finish
 // scalar, a third of a 30 s log-mel. The exponent and mantissa by bits, then the Cephes logf polynomial.
-
-// (in place: a function returning a 64-byte vector changes the ABI for the AVX2 / SSE copies, -Wpsabi)
-inline void log10_pos(VF &x) {
-  const VU u = (VU)x;  // casts between vector types of one size keep the bits
-  VI e = (VI)((u >> 23) & 0xffu) - 126;
-  VF m = (VF)((u & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
-  const VI small = m < 0.707106781186547524f;  // -1 where true
+inline void log10_pos(NF &x) {
+  const NU u = (NU)x;  // casts between vector types of one size keep the bits
+  NI e = (NI)((u >> 23) & 0xffu) - 126;
+  NF m = (NF)((u & 0x007fffffu) | 0x3f000000u);  // [0.5, 1)
+  const NI small = m < 0.707106781186547524f;  // -1 where true
   e += small;
   m = small ? m + m - 1.0f : m - 1.0f;
-  const VF z = m * m;
-  VF y = VF{} + 7.0376836292e-2f;
+  const NF z = m * m;
+  NF y = NF{} + 7.0376836292e-2f;
   y = y * m - 1.1514610310e-1f;
   y = y * m + 1.1676998740e-1f;
   y = y * m - 1.2420140846e-1f;
@@ -472,20 +479,20 @@ inline void log10_pos(VF &x) {
   y = y * m - 2.4999993993e-1f;
   y = y * m + 3.3333331174e-1f;
   y = y * m * z;
-  const VF fe = __builtin_convertvector(e, VF);
+  const NF fe = __builtin_convertvector(e, NF);
   y += -2.12194440e-4f * fe;
   y += -0.5f * z;
-  VF ln = m + y;
+  NF ln = m + y;
   ln += 0.693359375f * fe;
-  VF r = ln * 0.434294481903251828f;
+  NF r = ln * 0.434294481903251828f;
   r = x == __builtin_inff() ? x : r;
   x = x != x ? x : r;
 }
 
 float log_max_k(const float *x, float *y, int64_t n, float floor, int do_log) {
-  VF mx = VF{} - __builtin_inff();
-  VF nan = VF{};
-  const auto step = [&](VF &v) {
+  NF mx = NF{} - __builtin_inff();
+  NF nan = NF{};
+  const auto step = [&](NF &v) {
     if (do_log) {
       v = v < floor ? floor : v;  // NaN < floor is false: NaN kept
       log10_pos(v);
@@ -494,23 +501,21 @@ float log_max_k(const float *x, float *y, int64_t n, float floor, int do_log) {
     nan = v != v ? v : nan;
   };
   int64_t i = 0;
-  for (; i + L <= n; i += L) {
-    VF v;
-    std::memcpy(&v, x + i, sizeof v);
+  for (; i + kN <= n; i += kN) {
+    NF v = load_nf(x + i);
     step(v);
-    std::memcpy(y + i, &v, sizeof v);
+    store_nf(y + i, v);
   }
   if (i < n) {  // the tail as one vector padded with -inf (floored and logged, never above a real value's result)
-    alignas(64) float t[L];
-    for (int l = 0; l < L; ++l) t[l] = i + l < n ? x[i + l] : -__builtin_inff();
-    VF v;
-    std::memcpy(&v, t, sizeof v);
+    alignas(64) float t[kN];
+    for (int l = 0; l < kN; ++l) t[l] = i + l < n ? x[i + l] : -__builtin_inff();
+    NF v = load_nf(t);
     step(v);
-    std::memcpy(t, &v, sizeof v);
+    store_nf(t, v);
     for (int64_t l = 0; i + l < n; ++l) y[i + l] = t[l];
   }
   float m = -__builtin_inff(), bad = 0.0f;
-  for (int l = 0; l < L; ++l) {
+  for (int l = 0; l < kN; ++l) {
     m = sel(mx[l] > m, mx[l], m);
     bad = sel(nan[l] != nan[l], nan[l], bad);
   }
