@@ -20,7 +20,7 @@
 
 #include "isa_unit.h"
 
-#include "transpose16.h"
+#include "transpose.h"
 
 #if defined(__AVX2__) || defined(__AVX512F__)
 #include <immintrin.h>

@@ -22,7 +22,7 @@
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#include "transpose16.h"
+#include "transpose.h"
 
 namespace tsr {
 namespace TSR_ISA_NS {

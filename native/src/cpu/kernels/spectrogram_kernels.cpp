@@ -11,10 +11,7 @@
 
 #include "isa_unit.h"
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-#include "transpose16.h"
+#include "transpose.h"
 
 namespace tsr {
 namespace TSR_ISA_NS {
@@ -171,41 +168,30 @@ void stage_generic(const FftStage &st, const ComplexFftPlan &plan, int64_t n, co
   const int p = st.radix;
   const int64_t q = n / p, ns = st.ns, groups = q / ns;
   const float *rr = plan.roots_re[p].data(), *ri = plan.roots_im[p].data();
-  float vr[kFftMaxDirectRadix][L], vi[kFftMaxDirectRadix][L];
+  NF vr[kFftMaxDirectRadix], vi[kFftMaxDirectRadix];
   for (int64_t g = 0; g < groups; ++g) {
     for (int64_t k = 0; k < ns; ++k) {
-      const int64_t j = g * ns + k;
+      const int64_t j = g * ns + k, d = g * ns * p + k;
       const float *twr = st.tw_re.data() + k * p, *twi = st.tw_im.data() + k * p;
-      for (int r = 0; r < p; ++r) {
-        const float *sr = ire + (j + r * q) * L, *si = iim + (j + r * q) * L;
-        const float wr = twr[r], wi = twi[r];
-        for (int l = 0; l < L; ++l) {
-          const float a = sr[l], b = si[l];
-          vr[r][l] = a * wr - b * wi;
-          vi[r][l] = a * wi + b * wr;
+      for (int h = 0; h < kH; ++h) {
+        for (int r = 0; r < p; ++r) {
+          const NF a = load_nf(ire + (j + r * q) * L + h * kN), b = load_nf(iim + (j + r * q) * L + h * kN);
+          const float wr = twr[r], wi = twi[r];
+          vr[r] = a * wr - b * wi;
+          vi[r] = a * wi + b * wr;
         }
-      }
-      const int64_t d = g * ns * p + k;
-      for (int o = 0; o < p; ++o) {
-        float accr[L], acci[L];
-        for (int l = 0; l < L; ++l) {
-          accr[l] = vr[0][l];
-          acci[l] = vi[0][l];
-        }
-        int idx = 0;
-        for (int r = 1; r < p; ++r) {
-          idx += o;
-          if (idx >= p) idx -= p;
-          const float wr = rr[idx], wi = ri[idx];
-          for (int l = 0; l < L; ++l) {
-            accr[l] += vr[r][l] * wr - vi[r][l] * wi;
-            acci[l] += vr[r][l] * wi + vi[r][l] * wr;
+        for (int o = 0; o < p; ++o) {
+          NF accr = vr[0], acci = vi[0];
+          int idx = 0;
+          for (int r = 1; r < p; ++r) {
+            idx += o;
+            if (idx >= p) idx -= p;
+            const float wr = rr[idx], wi = ri[idx];
+            accr += vr[r] * wr - vi[r] * wi;
+            acci += vr[r] * wi + vi[r] * wr;
           }
-        }
-        float *dr = ore + (d + o * ns) * L, *di = oim + (d + o * ns) * L;
-        for (int l = 0; l < L; ++l) {
-          dr[l] = accr[l];
-          di[l] = acci[l];
+          store_nf(ore + (d + o * ns) * L + h * kN, accr);
+          store_nf(oim + (d + o * ns) * L + h * kN, acci);
         }
       }
     }
@@ -222,10 +208,10 @@ int cfft(const ComplexFftPlan &plan, float *ar, float *ai, float *br, float *bi)
       const float wr = plan.chirp_re[j], wi = plan.chirp_im[j];
       const float *xr = ar + j * L, *xi = ai + j * L;
       float *yr = br + j * L, *yi = bi + j * L;
-      for (int l = 0; l < L; ++l) {
-        const float a = xr[l], b = xi[l];
-        yr[l] = a * wr - b * wi;
-        yi[l] = a * wi + b * wr;
+      for (int o = 0; o < L; o += kN) {
+        const NF a = load_nf(xr + o), b = load_nf(xi + o);
+        store_nf(yr + o, a * wr - b * wi);
+        store_nf(yi + o, a * wi + b * wr);
       }
     }
     std::memset(br + n * L, 0, sizeof(float) * (m - n) * L);
@@ -237,10 +223,10 @@ int cfft(const ComplexFftPlan &plan, float *ar, float *ai, float *br, float *bi)
     for (int64_t j = 0; j < m; ++j) {
       const float wr = plan.bfft_re[j], wi = plan.bfft_im[j];
       float *xr = cr + j * L, *xi = ci + j * L;
-      for (int l = 0; l < L; ++l) {
-        const float a = xr[l], b = xi[l];
-        xr[l] = a * wr - b * wi;
-        xi[l] = -(a * wi + b * wr);
+      for (int o = 0; o < L; o += kN) {
+        const NF a = load_nf(xr + o), b = load_nf(xi + o);
+        store_nf(xr + o, a * wr - b * wi);
+        store_nf(xi + o, -(a * wi + b * wr));
       }
     }
     const int w2 = cfft(*plan.sub, cr, ci, er, ei);
@@ -249,10 +235,10 @@ int cfft(const ComplexFftPlan &plan, float *ar, float *ai, float *br, float *bi)
     for (int64_t k = 0; k < n; ++k) {
       const float wr = plan.chirp_re[k], wi = plan.chirp_im[k];
       float *xr = rr + k * L, *xi = ri + k * L;
-      for (int l = 0; l < L; ++l) {
-        const float a = xr[l], b = -xi[l];
-        xr[l] = a * wr - b * wi;
-        xi[l] = a * wi + b * wr;
+      for (int o = 0; o < L; o += kN) {
+        const NF a = load_nf(xr + o), b = -load_nf(xi + o);
+        store_nf(xr + o, a * wr - b * wi);
+        store_nf(xi + o, a * wi + b * wr);
       }
     }
     return (rr == ar) ? 0 : 1;
@@ -317,13 +303,14 @@ void rfft_lanes(const RealFftPlan &p, const Work &w) {
     const float wr = p.post_re[k], wi = p.post_im[k];
     const float *ar = zr + k1 * L, *ai = zi + k1 * L, *cr = zr + k2 * L, *ci = zi + k2 * L;
     float *dr = xr + k * L, *di = xi + k * L;
-    for (int l = 0; l < L; ++l) {
+    for (int o = 0; o < L; o += kN) {
       // E = (Z_k + conj Z_{h-k}) / 2, O = -i (Z_k - conj Z_{h-k}) / 2, X = E + W^k O
-      const float er = 0.5f * (ar[l] + cr[l]), ei = 0.5f * (ai[l] - ci[l]);
-      const float dre = ar[l] - cr[l], dim = ai[l] + ci[l];
-      const float orr = 0.5f * dim, oi = -0.5f * dre;
-      dr[l] = er + (wr * orr - wi * oi);
-      di[l] = ei + (wr * oi + wi * orr);
+      const NF a_r = load_nf(ar + o), a_i = load_nf(ai + o), c_r = load_nf(cr + o), c_i = load_nf(ci + o);
+      const NF er = 0.5f * (a_r + c_r), ei = 0.5f * (a_i - c_i);
+      const NF dre = a_r - c_r, dim = a_i + c_i;
+      const NF orr = 0.5f * dim, oi = -0.5f * dre;
+      store_nf(dr + o, er + (wr * orr - wi * oi));
+      store_nf(di + o, ei + (wr * oi + wi * orr));
     }
   }
 }
@@ -384,9 +371,39 @@ inline void frame_half_16(const float *x, const int64_t *starts, const float *wi
     }
     transpose16_regs(re);
     transpose16_regs(im);
-    for (int64_t c = 0; c < jn; ++c) {
-      _mm512_storeu_ps(ar + (j0 + c) * L, re[c]);
-      _mm512_storeu_ps(ai + (j0 + c) * L, im[c]);
+    for (int c = 0; c < 16; ++c) {  // constant indices keep re / im in registers (a loop to jn copied them
+      if (c < jn) {                   // to the stack and out with rep movs, a quarter of the framing's time)
+        _mm512_storeu_ps(ar + (j0 + c) * L, re[c]);
+        _mm512_storeu_ps(ai + (j0 + c) * L, im[c]);
+      }
+    }
+  }
+}
+#elif defined(__AVX__)
+// The same for the AVX2 copy, through memory: each lane's windowed samples split into even / odd rows of `half`
+// (contiguous stores, which GCC vectorises; er / od are the B buffers, free until the FFT), then 8 x 8 transposes
+// into the lane layout. The lane-by-lane loop stored one float at a time (a third of the AVX2 framing).
+inline void frame_half_8(const float *x, const int64_t *starts, const float *win, int64_t half, float *er,
+                         float *od, float *ar, float *ai) {
+  for (int l = 0; l < L; ++l) {
+    const float *__restrict src = x + starts[l];
+    float *__restrict e = er + l * half, *__restrict o = od + l * half;
+    for (int64_t j = 0; j < half; ++j) {
+      e[j] = src[2 * j] * win[2 * j];
+      o[j] = src[2 * j + 1] * win[2 * j + 1];
+    }
+  }
+  const int64_t j8 = half & ~int64_t{7};
+  for (int64_t j0 = 0; j0 < j8; j0 += 8) {
+    for (int g = 0; g < L; g += 8) {
+      transpose8x8_f32(er + g * half + j0, half, ar + j0 * L + g, L);
+      transpose8x8_f32(od + g * half + j0, half, ai + j0 * L + g, L);
+    }
+  }
+  for (int64_t j = j8; j < half; ++j) {
+    for (int l = 0; l < L; ++l) {
+      ar[j * L + l] = er[l * half + j];
+      ai[j * L + l] = od[l * half + j];
     }
   }
 }
@@ -399,12 +416,16 @@ void stft_frames_k(const StftArgs &a, int64_t t0, int64_t t1, float *scratch) {
   const float *win = a.window;
   for (int64_t tb = t0; tb < t1; tb += L) {
     const int nl = static_cast<int>(t1 - tb < L ? t1 - tb : L);
-#if defined(__AVX512F__)
+#if defined(__AVX__)
     const int64_t s0 = tb * a.hop - a.pad;
     if (p.half && nl == L && s0 >= 0 && s0 + (L - 1) * a.hop + n <= a.len) {  // every frame inside the signal
       int64_t starts[L];
       for (int l = 0; l < L; ++l) starts[l] = s0 + l * a.hop;
+#if defined(__AVX512F__)
       frame_half_16(a.x, starts, win, n / 2, w.ar, w.ai);
+#else
+      frame_half_8(a.x, starts, win, n / 2, w.br, w.bi, w.ar, w.ai);
+#endif
     } else
 #endif
     for (int l = 0; l < L; ++l) {
