@@ -97,10 +97,10 @@ public final class EncoderProfile {
             // not part of the forward: the up projection without its activation, to show what the GELU costs
             fused.add(new Row("(linear up +bias, no activation)", time(() -> Ops.linear(x, pup, bi, null, null)), 0));
             List<Row> plain = new ArrayList<>();
-            plain.add(new Row("matmul qkv (OpenBLAS)", time(() -> Ops.matmul(x, wqkv.t())), layers));
-            plain.add(new Row("matmul o (OpenBLAS)", time(() -> Ops.matmul(x, wo.t())), layers));
-            plain.add(new Row("matmul up (OpenBLAS)", time(() -> Ops.matmul(x, wup.t())), layers));
-            plain.add(new Row("matmul down (OpenBLAS)", time(() -> Ops.matmul(xi, wdown.t())), layers));
+            plain.add(new Row("matmul qkv (Ops.matmul)", time(() -> Ops.matmul(x, wqkv.t())), layers));
+            plain.add(new Row("matmul o (Ops.matmul)", time(() -> Ops.matmul(x, wo.t())), layers));
+            plain.add(new Row("matmul up (Ops.matmul)", time(() -> Ops.matmul(x, wup.t())), layers));
+            plain.add(new Row("matmul down (Ops.matmul)", time(() -> Ops.matmul(xi, wdown.t())), layers));
             plain.add(new Row("bias add [m x 3h] + [m x h] x2 + [m x 4h]", time(() -> {
                 Ops.add(x, bh);
                 Ops.add(x, bh);
@@ -117,7 +117,7 @@ public final class EncoderProfile {
             plain.add(new Row("gelu [m x 4h]", time(() -> Ops.gelu(xi)), layers));
             plain.add(new Row("empty op (Java + JNI overhead)", time(() -> Ops.add(bh, bh)), 20 * layers));
             print("fused path (packed weights)", fused, m, h, inter);
-            print("unfused path (OpenBLAS + separate passes)", plain, m, h, inter);
+            print("unfused path (Ops.matmul: weights packed per call, then separate passes)", plain, m, h, inter);
         }
     }
 
