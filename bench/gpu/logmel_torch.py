@@ -3,21 +3,22 @@
 own log_mel_spectrogram does it: torch.stft(n_fft 400, hop 160, periodic Hann, centred, reflect) -> |X|^2 (last
 frame dropped) -> Slaney mel filters (librosa construction, computed here) @ power -> log10(clamp 1e-10) ->
 max(x, max - 8) per clip -> (x + 4) / 4. Timed with CUDA events: warm-up, then --reps repetitions of --calls calls;
-best and median ms per batch. Writes JSON to $OUT/gpu-logmel-torch.json (or --out).
+best and median ms per batch. Writes JSON to $OUT/gpu-logmel-torch.json (or --out). Without torch or CUDA: the
+reason in that JSON and exit 3 (run.sh: "unavailable").
 
   python3 bench/gpu/logmel_torch.py [--batch 64] [--n-mels 80,128] [--reps 5] [--calls 5] [--out FILE]
 """
 import argparse
-import json
 import math
 import os
 import statistics
+import sys
 import time
 
-import torch
+from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
 
 
-def slaney_mel(n_mels, n_fft=400, sr=16000, fmin=0.0, fmax=8000.0):
+def slaney_mel(torch, n_mels, n_fft=400, sr=16000, fmin=0.0, fmax=8000.0):
     f_sp, min_log_hz = 200.0 / 3, 1000.0
     min_log_mel, logstep = min_log_hz / f_sp, math.log(6.4) / 27.0
 
@@ -36,7 +37,7 @@ def slaney_mel(n_mels, n_fft=400, sr=16000, fmin=0.0, fmax=8000.0):
     return (w * (2.0 / (pts[2:] - pts[:-2]))[:, None]).float()
 
 
-def log_mel(audio, filters, window):
+def log_mel(torch, audio, filters, window):
     stft = torch.stft(audio, 400, 160, window=window, center=True, pad_mode="reflect", return_complex=True)
     power = stft[..., :-1].abs() ** 2
     mel = filters @ power
@@ -54,6 +55,10 @@ def main():
     ap.add_argument("--calls", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(os.environ.get("OUT", "."), "gpu-logmel-torch.json"))
     a = ap.parse_args()
+    doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "impl": "torch"}
+    torch = cuda_torch(doc, a.out, "logmel_torch")
+    if torch is None:
+        return 3
     dev = torch.device("cuda")
     g = torch.Generator(device="cpu").manual_seed(1234)
     audio = ((torch.rand(a.batch, 480000, generator=g) * 2 - 1) * 0.2).to(dev)
@@ -61,9 +66,9 @@ def main():
     results = []
     with torch.no_grad():
         for m in [int(v) for v in a.n_mels.split(",")]:
-            filters = slaney_mel(m).to(dev)
+            filters = slaney_mel(torch, m).to(dev)
             for _ in range(3):
-                out = log_mel(audio, filters, window)
+                out = log_mel(torch, audio, filters, window)
             assert out.shape == (a.batch, m, 3000), out.shape
             torch.cuda.synchronize()
             ms = []
@@ -71,19 +76,17 @@ def main():
                 s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
                 s.record()
                 for _ in range(a.calls):
-                    out = log_mel(audio, filters, window)
+                    out = log_mel(torch, audio, filters, window)
                 e.record()
                 e.synchronize()
                 ms.append(s.elapsed_time(e) / a.calls)
             results.append({"n_mels": m, "batch": a.batch, "best_ms": min(ms), "median_ms": statistics.median(ms)})
             print(f"torch log-mel {a.batch} x 30 s, {m} mels: best {min(ms):.3f} ms, median {statistics.median(ms):.3f} ms")
-    doc = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "impl": "torch", "torch": torch.__version__,
-           "device": torch.cuda.get_device_name(0), "results": results}
-    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
-    with open(a.out, "w") as f:
-        json.dump(doc, f, indent=2)
+    doc.update(available=True, device=torch.cuda.get_device_name(0), results=results)
+    write(a.out, doc)
     print("wrote", a.out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,13 +6,15 @@
   vel = m vel + lr (grad - decay W); W += vel (biases without decay); lr 0.1, m 0.5, decay 2e-4, fp32
   (torch.backends.cuda.matmul.allow_tf32 = False, as Tessera's FP32 GEMMs).
 Per case (NVxNHxB): 10 warm-up steps, then --reps repetitions of --iters steps between two CUDA events;
-best and median ms per step. Writes JSON to --out (default $OUT/gpu-rbm-torch.json). Exit 3 without CUDA.
+best and median ms per step. Writes JSON to --out (default $OUT/gpu-rbm-torch.json). Without torch or CUDA: the
+reason in that JSON and exit 3 (run.sh: "unavailable").
 """
 import argparse
-import json
 import os
 import statistics
 import sys
+
+from peer_common import cuda_torch, write  # bench/gpu/peer_common.py, beside this script
 
 
 def main():
@@ -22,13 +24,13 @@ def main():
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--out", default=os.path.join(os.environ.get("OUT", "."), "gpu-rbm-torch.json"))
     a = ap.parse_args()
-    import torch
-    if not torch.cuda.is_available():
-        print("rbm_torch.py: CUDA unavailable", file=sys.stderr)
+    res = {"peer": "pytorch-cuda"}
+    torch = cuda_torch(res, a.out, "rbm_torch")
+    if torch is None:
         return 3
     torch.backends.cuda.matmul.allow_tf32 = False
     dev = torch.device("cuda")
-    res = {"peer": "pytorch-cuda", "torch": torch.__version__, "device": torch.cuda.get_device_name(0), "cases": []}
+    res.update(available=True, device=torch.cuda.get_device_name(0), cases=[])
     for case in a.cases.split(","):
         nv, nh, b = (int(x) for x in case.strip().split("x"))
         g = torch.Generator(device=dev).manual_seed(1)
@@ -68,8 +70,7 @@ def main():
         r = {"nv": nv, "nh": nh, "batch": b, "best_ms": min(times), "median_ms": statistics.median(times)}
         res["cases"].append(r)
         print("CD-1 %dx%d batch %d: PyTorch CUDA %.3f ms (median %.3f)" % (nv, nh, b, r["best_ms"], r["median_ms"]))
-    with open(a.out, "w") as f:
-        json.dump(res, f, indent=1)
+    write(a.out, res)
     print("wrote " + a.out)
     return 0
 
