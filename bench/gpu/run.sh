@@ -104,6 +104,37 @@ run_step() {
   case $rc in 0) record "$name" ok ;; 3) record "$name" "CUDA unavailable ($logf)" ;;
               124) record "$name" "FAILED: timed out" ;; *) record "$name" "FAILED rc=$rc ($logf)" ;; esac
 }
+# gate NAME SKIP SECONDS: true when step NAME is to run; else NAME is recorded as skipped (SKIP = 1) or as out of
+# time (SECONDS or fewer left of the budget)
+gate() {
+  if [ "$2" = 1 ]; then record "$1" skipped; return 1; fi
+  if [ "$(left)" -le "$3" ]; then record "$1" "skipped: time budget spent"; return 1; fi
+}
+# junit_step NAME LOG REPORTS SECONDS ARGS...: the JUnit console launcher on the bundle's jars with ARGS (the
+# classes to run; --class-path as given), output shown and kept in $out/LOG, reports in $out/REPORTS; NAME is ok
+# only when some test succeeded and none was aborted (a failed assumption: no CUDA) or skipped
+junit_step() {
+  local name=$1 logf=$2 reports=$3 secs=$4; shift 4
+  local console
+  console=$(ls "$bundle"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
+  if [ -z "$console" ]; then record "$name" "FAILED: the JUnit console launcher is missing from $bundle/lib"; return; fi
+  timeout "$secs" "$JAVA" "${JOPTS[@]}" -jar "$console" execute --disable-banner --disable-ansi-colors --details=tree \
+      --fail-if-no-tests --reports-dir "$out/$reports" "$@" 2>&1 | tee "$out/$logf"
+  local rc=${PIPESTATUS[0]} okn ab sk
+  case $rc in
+    0) okn=$(sed -n 's/^\[ *\([0-9]*\) tests successful.*/\1/p' "$out/$logf" | head -1)
+       ab=$(sed -n 's/^\[ *\([0-9]*\) tests aborted.*/\1/p' "$out/$logf" | head -1)
+       sk=$(sed -n 's/^\[ *\([0-9]*\) tests skipped.*/\1/p' "$out/$logf" | head -1)
+       if [ "${okn:-0}" = 0 ]; then
+         record "$name" "ok, but no test succeeded (all skipped? see $logf)"
+       elif [ "${ab:-0}" != 0 ] || [ "${sk:-0}" != 0 ]; then
+         record "$name" "ok, but ${ab:-0} aborted (assumption failed) and ${sk:-0} skipped: see $logf"
+       else record "$name" ok; fi ;;
+    2) record "$name" "FAILED: no tests matched ($logf)" ;;
+    124) record "$name" "FAILED: timed out" ;;
+    *) record "$name" "FAILED rc=$rc ($logf, $reports/)" ;;
+  esac
+}
 
 # ------------------------------------------------------------------ environment
 {
@@ -231,14 +262,11 @@ else
 fi
 
 # ------------------------------------------------------------------ CUDA tests
-if [ "$skip_tests" = 1 ]; then
-  record "cuda tests" skipped
-else
+if gate "cuda tests" "$skip_tests" 20; then
   log "CUDA tests (JUnit classes matching $tests_re); CPU products on the packed GEMM (no OpenBLAS in the bundle)"
-  console=$(ls "$bundle"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
   testjar=$(ls "$bundle"/lib/tessera-runtime-tests-*.jar 2>/dev/null | head -1)
-  if [ -z "$console" ] || [ -z "$testjar" ]; then
-    record "cuda tests" "FAILED: console launcher or tessera-runtime-tests jar missing from $bundle/lib"
+  if [ -z "$testjar" ]; then
+    record "cuda tests" "FAILED: the tessera-runtime-tests jar is missing from $bundle/lib"
   else
     if [ -n "$PY" ]; then
       "$PY" - "$testjar" "$tests_re" <<'PYEOF' 2>&1 | tee "$out/test-classes.txt"
@@ -251,22 +279,8 @@ print("test classes matching %s in %s: %s" % (sys.argv[2], sys.argv[1].rsplit("/
 PYEOF
     fi
     cpjoined=$(ls "$bundle"/lib/*.jar | grep -v junit-platform-console-standalone | tr '\n' ':')
-    timeout "$(cap 240)" "$JAVA" "${JOPTS[@]}" -jar "$console" execute --disable-banner --disable-ansi-colors --details=tree \
-        --class-path "$cpjoined" --scan-class-path "$testjar" --include-classname "$tests_re" \
-        --fail-if-no-tests --reports-dir "$out/junit" 2>&1 | tee "$out/cuda-tests.log"
-    rc=${PIPESTATUS[0]}
-    case $rc in
-      0) ab=$(sed -n 's/^\[ *\([0-9]*\) tests aborted.*/\1/p' "$out/cuda-tests.log" | head -1)
-         sk=$(sed -n 's/^\[ *\([0-9]*\) tests skipped.*/\1/p' "$out/cuda-tests.log" | head -1)
-         if ! grep -qE '[1-9][0-9]* tests successful' "$out/cuda-tests.log"; then
-           record "cuda tests" "ok, but no test succeeded (all skipped? see cuda-tests.log)"
-         elif [ "${ab:-0}" != 0 ] || [ "${sk:-0}" != 0 ]; then
-           record "cuda tests" "ok, but ${ab:-0} aborted (assumption failed) and ${sk:-0} skipped: see cuda-tests.log"
-         else record "cuda tests" ok; fi ;;
-      2) record "cuda tests" "FAILED: no tests matched $tests_re" ;;
-      124) record "cuda tests" "FAILED: timed out" ;;
-      *) record "cuda tests" "FAILED rc=$rc (cuda-tests.log, junit/)" ;;
-    esac
+    junit_step "cuda tests" cuda-tests.log junit "$(cap 240)" --class-path "$cpjoined" --scan-class-path "$testjar" \
+        --include-classname "$tests_re"
   fi
 fi
 
@@ -277,39 +291,22 @@ fi
 # "minilm check" step below checks the real MiniLM from data computed on the build machine).
 models_tests="dev.tessera.models.vit.CudaVisionTest dev.tessera.models.clip.CudaClipTest dev.tessera.models.llama.CudaLlamaTest dev.tessera.models.bert.CudaBertTest
   dev.tessera.models.whisper.CudaWhisperTest dev.tessera.models.dbm.CudaMultimodalDbnTest"
-if [ "$skip_models_tests" = 1 ]; then
-  record "models tests" skipped
-else
+if gate "models tests" "$skip_models_tests" 20; then
   log "models' CUDA tests ($models_tests)"
-  console=$(ls "$bundle"/lib/junit-platform-console-standalone-*.jar 2>/dev/null | head -1)
   mtestjar=$(ls "$bundle"/lib/tessera-models-tests-*.jar 2>/dev/null | head -1)
   models_res=""
   for d in "$here/../../models/src/test/resources" "$PWD/models/src/test/resources"; do
     [ -d "$d" ] && { models_res="$(cd "$d" && pwd)"; break; }
   done
-  if [ -z "$console" ] || [ -z "$mtestjar" ]; then
-    record "models tests" "FAILED: console launcher or tessera-models-tests jar missing from $bundle/lib"
+  if [ -z "$mtestjar" ]; then
+    record "models tests" "FAILED: the tessera-models-tests jar is missing from $bundle/lib"
   elif [ -z "$models_res" ]; then
     record "models tests" "FAILED: models/src/test/resources not found (run from the repository root)"
   else
     cpjoined=$(ls "$bundle"/lib/*.jar | grep -v junit-platform-console-standalone | tr '\n' ':')
     sel=(); for c in $models_tests; do sel+=(--select-class "$c"); done
-    timeout "$(cap 180)" "$JAVA" "${JOPTS[@]}" -jar "$console" execute --disable-banner --disable-ansi-colors \
-        --details=tree --class-path "$cpjoined$models_res" "${sel[@]}" --fail-if-no-tests \
-        --reports-dir "$out/junit-models" 2>&1 | tee "$out/models-cuda-tests.log"
-    rc=${PIPESTATUS[0]}
-    case $rc in
-      0) okn=$(sed -n 's/^\[ *\([0-9]*\) tests successful.*/\1/p' "$out/models-cuda-tests.log" | head -1)
-         ab=$(sed -n 's/^\[ *\([0-9]*\) tests aborted.*/\1/p' "$out/models-cuda-tests.log" | head -1)
-         sk=$(sed -n 's/^\[ *\([0-9]*\) tests skipped.*/\1/p' "$out/models-cuda-tests.log" | head -1)
-         if [ "${okn:-0}" = 0 ]; then
-           record "models tests" "ok, but no test succeeded (all skipped? see models-cuda-tests.log)"
-         elif [ "${ab:-0}" != 0 ] || [ "${sk:-0}" != 0 ]; then
-           record "models tests" "ok, but ${ab:-0} aborted (assumption failed) and ${sk:-0} skipped: see models-cuda-tests.log"
-         else record "models tests" ok; fi ;;
-      124) record "models tests" "FAILED: timed out" ;;
-      *) record "models tests" "FAILED rc=$rc (models-cuda-tests.log, junit-models/)" ;;
-    esac
+    junit_step "models tests" models-cuda-tests.log junit-models "$(cap 180)" --class-path "$cpjoined$models_res" \
+        "${sel[@]}"
   fi
 fi
 
@@ -318,11 +315,7 @@ fi
 # (bench/gpu/cli-check.sh: logmel on two WAVs, classify on three ViT shapes, embed --image on two CLIP shapes; clip /
 # embed --text where the bundle carries the tokenizers, tok.tar.xz, which make-bundle adds when there is room).
 # TESSERA_CLI_CHECK_DEVICE=cpu makes a dry run of this step on a build machine.
-if [ "$skip_tests" = 1 ]; then
-  record "cli on cuda" skipped
-elif [ "$(left)" -le 60 ]; then
-  record "cli on cuda" "skipped: time budget spent"
-else
+if gate "cli on cuda" "$skip_tests" 60; then
   log "CLI on CUDA (bench/gpu/cli-check.sh: logmel / classify / embed with --device cpu and ${TESSERA_CLI_CHECK_DEVICE:-cuda})"
   run_step "cli on cuda" cli-check.log "$(cap 150)" env CLI_JOPTS="${JOPTS[*]}" "$here/cli-check.sh" "$JAVA" "$CP" \
       "$out/cli-check" "${TESSERA_CLI_CHECK_DEVICE:-cuda}"
@@ -350,11 +343,7 @@ fi
 # ------------------------------------------------------------------ op-level profile of the encoders
 # Where the GPU time of a ViT-B/16 bf16 batch-64 forward and a MiniLM-shaped BERT fp32 batch-32 forward goes
 # (CudaProfiler: CUDA events around every queued op, summed per op kind; GEMMs and attention with their shapes).
-if [ "$skip_profile" = 1 ]; then
-  record "encoder profile" skipped
-elif [ "$(left)" -le 40 ]; then
-  record "encoder profile" "skipped: time budget spent"
-else
+if gate "encoder profile" "$skip_profile" 40; then
   log "encoder op profile (GpuEncoderProfile)"
   run_step "encoder profile" encoder-profile.txt "$(cap 120)" "$JAVA" "${JOPTS[@]}" -cp "$CP" \
       dev.tessera.bench.GpuEncoderProfile --vit-batch 64 --bert-batch 32 --iters 5 --out "$out/gpu-encoder-profile.json"
@@ -370,7 +359,7 @@ bench_pair() {
   [ $# -gt 0 ] && shift
   pargs=("$@")
   if [ -n "$only" ] && [[ ",$only," != *",$name,"* ]]; then record "bench $name" "skipped (--only $only)"; return; fi
-  if [ "$(left)" -le 25 ]; then record "bench $name" "skipped: time budget spent"; return; fi
+  gate "bench $name" 0 25 || return 0
   log "GPU $name benchmark, Tessera"
   run_step "bench $name" "bench-$name-tessera.log" "$(cap 150)" "$JAVA" "${JOPTS[@]}" -cp "$CP" "$cls" "${jargs[@]}" \
       --out "$out/gpu-$name-tessera.json"
