@@ -1,9 +1,10 @@
 // Spectrogram CPU kernels: mixed-radix Stockham FFT (radix 2, 3, 4, 5 and direct odd radices, Bluestein
 // for large primes) run on kSpecLanes transforms at once, the real-input split, framing with reflect
 // padding and a window, power / magnitude, the banded mel projection, and the log / clamp finish.
-// Compiled once per ISA (TSR_ISA_NS); the lane loops are plain C++ that GCC vectorises for the ISA of
-// the translation unit. No libm in the hot loops (log10 below is a bit-level Cephes-style polynomial, written with
-// GCC vector extensions).
+// Compiled once per ISA (TSR_ISA_NS); the arithmetic on lanes is written with GCC vectors of the ISA's native width
+// (NF below), which compile to the same clean vector code on every ISA where plain lane loops did not; framing
+// has AVX-512 / AVX2 versions with register / 8 x 8 transposes. No libm in the hot loops (log10 below is a
+// bit-level Cephes-style polynomial).
 #include <cstring>
 
 #include "spectrogram_table.h"
