@@ -30,18 +30,16 @@ namespace tsr {
 namespace TSR_ISA_NS {
 namespace {
 
+constexpr int W = kVecFloats;  // floats per vector register
 #if defined(__AVX512F__)
-constexpr int W = 16;   // floats per vector register
 constexpr int NVS = 4;  // key vectors per score micro-tile (64 keys)
 constexpr int NVP = 4;  // head_dim vectors per PV micro-tile
 constexpr int RP = 8;   // query rows per PV micro-tile (8 rows x 2 vectors: head_dim 32 in 16 registers)
 #elif defined(__AVX2__)
-constexpr int W = 8;
 constexpr int NVS = 2;
 constexpr int NVP = 2;
 constexpr int RP = 4;
 #else
-constexpr int W = 4;
 constexpr int NVS = 2;
 constexpr int NVP = 2;
 constexpr int RP = 4;

@@ -31,13 +31,7 @@ inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 // each, sums in double (so rows of 64K elements stay far inside the 1e-6 error budget). Written
 // with explicit vectors because GCC does not vectorise these reductions by itself without
 // -ffast-math (NaN-aware max, no reassociation).
-#if defined(__AVX512F__)
-constexpr int VW = 16;
-#elif defined(__AVX__)
-constexpr int VW = 8;
-#else
-constexpr int VW = 4;
-#endif
+constexpr int VW = kVecFloats;
 typedef float vfloat __attribute__((vector_size(VW * sizeof(float))));
 // Double sums: half a float vector widens to one full-width double vector (vcvtps2pd), so GCC
 // never has to split a conversion that the ISA cannot do in one instruction.

@@ -10,4 +10,19 @@
 #define TSR_ISA_NAME "scalar"
 #endif
 
+namespace tsr {
+namespace TSR_ISA_NS {
+// Floats per vector register of this unit's ISA: the width of the kernels' GCC vector types. GCC lowers a vector
+// type wider than the machine's piece by piece (its comparisons and selects lane by lane), so lane arithmetic is
+// written at this width.
+#if defined(__AVX512F__)
+constexpr int kVecFloats = 16;
+#elif defined(__AVX__)
+constexpr int kVecFloats = 8;
+#else
+constexpr int kVecFloats = 4;
+#endif
+}  // namespace TSR_ISA_NS
+}  // namespace tsr
+
 #endif

@@ -30,13 +30,7 @@ using vm::u2f;
 // machine's piece by piece through memory, or lane by lane for comparisons and selects (on AVX2 that made the
 // log / max finish scalar, 42% of a 30 s log-mel), and the float[L] lane loops of the butterflies it vectorised on
 // AVX-512 with shuffles through the stack (half the speed of its AVX2 copy).
-#if defined(__AVX512F__)
-constexpr int kN = 16;
-#elif defined(__AVX__)
-constexpr int kN = 8;
-#else
-constexpr int kN = 4;
-#endif
+constexpr int kN = kVecFloats;
 constexpr int kH = L / kN;  // native vectors per element of L lanes
 static_assert(L % kN == 0, "the transforms' lanes are whole native vectors");
 typedef float NF __attribute__((vector_size(kN * sizeof(float))));
