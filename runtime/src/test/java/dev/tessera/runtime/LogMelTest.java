@@ -276,6 +276,28 @@ class LogMelTest {
         }
     }
 
+    @ParameterizedTest
+    @CsvSource({"18, 7", "402, 160", "406, 97", "512, 128", "1000, 250"})
+    void evenFftSizesMatchReference(int nFft, int hop) {
+        // Even n_fft runs a real FFT of half the length; its framing has vector paths for blocks of 16 frames inside
+        // the signal (AVX-512: 16 x 16 register transposes, AVX2: 8 x 8 transposes) with a tail where n_fft / 2 is
+        // not a multiple of 16 or 8 (9, 201, 203 here), and the reflect-padded edges go lane by lane.
+        int n = 40 * hop + 3 * nFft + 5;
+        int nMels = Math.min(20, nFft / 4);
+        float[] audio = signal(91 + nFft, n);
+        LogMelConfig cfg = LogMelConfig.whisper().unpadded()
+                .withStft(nFft, hop, nFft, Window.HANN, true)
+                .withMel(16000, nMels, 0, 8000, MelScale.HTK, MelNorm.NONE)
+                .withFinish(2, true, 1e-10f, false, false);
+        int frames = 1 + n / hop;
+        double[][] ref = reference(audio, n, nFft, hop, window64("hann", nFft, nFft), true, frames, 2,
+                htkFilters(16000, nFft, nMels, 0, 8000), true, 1e-10, false);
+        try (Tensor out = LogMel.compute(audio, cfg, Device.CPU)) {
+            TestSupport.assertShape(out, nMels, frames);
+            assertRel(out.toFloatArray(), flat(ref), 2e-6, "n_fft " + nFft + " hop " + hop);
+        }
+    }
+
     @Test
     void batchOfDifferentLengthsMatchesSingleClips() {
         List<float[]> clips = List.of(signal(1, 16_000), signal(2, 23_457), signal(3, 5_000));
