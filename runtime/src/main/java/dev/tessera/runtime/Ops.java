@@ -70,6 +70,37 @@ public final class Ops {
         }
     }
 
+    /** What fills a new output tensor, with the op's temporaries. */
+    @FunctionalInterface
+    private interface Fill {
+        void into(Temps tmp, Tensor out);
+    }
+
+    /**
+     * {@code out} (a new tensor) after {@code fill} wrote it, {@code held} held and the temporaries closed on the way
+     * out; if anything throws, {@code out} is closed before the exception leaves (no native or device memory lost).
+     */
+    private static Tensor filled(Tensor out, Fill fill, String op, Tensor... held) {
+        try (Temps tmp = new Temps(op, held)) {
+            fill.into(tmp, out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
+    /** As {@link #filled(Tensor, Fill, String, Tensor...)} for a fill that holds its own arguments. */
+    private static Tensor filled(Tensor out, java.util.function.Consumer<Tensor> fill) {
+        try {
+            fill.accept(out);
+        } catch (RuntimeException e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
     private static void open(String op, Tensor... ts) {
         for (Tensor t : ts) {
             if (t == null) {
@@ -154,14 +185,7 @@ public final class Ops {
         sameDevice(name, a, b);
         sameDtype(name, a, b);
         floating(name, a);
-        Tensor out = Tensor.empty(a.dtype(), a.device(), broadcastShape(name, a, b));
-        try {
-            binary(op, a, b, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(Tensor.empty(a.dtype(), a.device(), broadcastShape(name, a, b)), out -> binary(op, a, b, out));
     }
 
     /**
@@ -238,14 +262,7 @@ public final class Ops {
     public static Tensor affine(Tensor x, float alpha, float beta) {
         open("affine", x);
         floating("affine", x);
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("affine", x)) {
-            x.backend().affine(tmp.contiguous(x), alpha, beta, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), (tmp, out) -> x.backend().affine(tmp.contiguous(x), alpha, beta, out), "affine", x);
     }
 
     public static Tensor scale(Tensor x, float alpha) {
@@ -262,14 +279,8 @@ public final class Ops {
         checkVector("layerNorm", "gamma", x, gamma);
         checkVector("layerNorm", "beta", x, beta);
         checkEps("layerNorm", eps);
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("layerNorm", x, gamma, beta)) {
-            x.backend().layerNorm(tmp.contiguous(x), tmp.contiguous(gamma), tmp.contiguous(beta), eps, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), (tmp, out) -> x.backend().layerNorm(tmp.contiguous(x), tmp.contiguous(gamma),
+                tmp.contiguous(beta), eps, out), "layerNorm", x, gamma, beta);
     }
 
     /** RMS norm over the last dim: x / sqrt(mean(x²) + eps) · gamma (gamma may be null). */
@@ -279,14 +290,8 @@ public final class Ops {
         rankAtLeast("rmsNorm", x, 1);
         checkVector("rmsNorm", "gamma", x, gamma);
         checkEps("rmsNorm", eps);
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("rmsNorm", x, gamma)) {
-            x.backend().rmsNorm(tmp.contiguous(x), tmp.contiguous(gamma), eps, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), (tmp, out) -> x.backend().rmsNorm(tmp.contiguous(x), tmp.contiguous(gamma), eps, out),
+                "rmsNorm", x, gamma);
     }
 
     private static void checkEps(String op, float eps) {
@@ -326,14 +331,7 @@ public final class Ops {
             throw new IllegalArgumentException("softmax(causal): query length " + x.dim(-2)
                     + " exceeds key length " + x.dim(-1) + " in " + x.describe());
         }
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("softmax", x)) {
-            x.backend().softmax(tmp.contiguous(x), causalQ, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), (tmp, out) -> x.backend().softmax(tmp.contiguous(x), causalQ, out), "softmax", x);
     }
 
     /**
@@ -344,14 +342,7 @@ public final class Ops {
         open("logSoftmax", x);
         floating("logSoftmax", x);
         rankAtLeast("logSoftmax", x, 1);
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("logSoftmax", x)) {
-            x.backend().logSoftmax(tmp.contiguous(x), out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), (tmp, out) -> x.backend().logSoftmax(tmp.contiguous(x), out), "logSoftmax", x);
     }
 
     /** GELU, exact (erf) form. */
@@ -367,28 +358,14 @@ public final class Ops {
     private static Tensor gelu(Tensor x, boolean tanh) {
         open("gelu", x);
         floating("gelu", x);
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("gelu", x)) {
-            x.backend().gelu(tmp.contiguous(x), tanh, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), (tmp, out) -> x.backend().gelu(tmp.contiguous(x), tanh, out), "gelu", x);
     }
 
     /** SiLU (swish): x · sigmoid(x). */
     public static Tensor silu(Tensor x) {
         open("silu", x);
         floating("silu", x);
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("silu", x)) {
-            x.backend().silu(tmp.contiguous(x), out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), (tmp, out) -> x.backend().silu(tmp.contiguous(x), out), "silu", x);
     }
 
     // ------------------------------------------------------------------ gather, layout, dtype
@@ -407,14 +384,9 @@ public final class Ops {
         long[] ids_shape = ids.shape();
         long[] outShape = Arrays.copyOf(ids_shape, ids_shape.length + 1);
         outShape[ids_shape.length] = table.dim(1);
-        Tensor out = Tensor.empty(table.dtype(), table.device(), outShape);
-        try (Temps tmp = new Temps("embedding", ids, table)) {
-            ids.backend().embedding(tmp.contiguous(ids), tmp.contiguous(table), out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(Tensor.empty(table.dtype(), table.device(), outShape),
+                (tmp, out) -> ids.backend().embedding(tmp.contiguous(ids), tmp.contiguous(table), out), "embedding",
+                ids, table);
     }
 
     /** A contiguous copy with the last two dims swapped. */
@@ -425,14 +397,8 @@ public final class Ops {
         long t = s[s.length - 1];
         s[s.length - 1] = s[s.length - 2];
         s[s.length - 2] = t;
-        Tensor out = Tensor.empty(x.dtype(), x.device(), s);
-        try (Temps tmp = new Temps("transpose", x)) {
-            x.backend().transposeLast2(tmp.contiguous(x), out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(Tensor.empty(x.dtype(), x.device(), s),
+                (tmp, out) -> x.backend().transposeLast2(tmp.contiguous(x), out), "transpose", x);
     }
 
     /** A contiguous copy converted among F32/F16/BF16. */
@@ -442,19 +408,14 @@ public final class Ops {
         if (target == null || !target.isFloating()) {
             throw new IllegalArgumentException("convert: target must be F32, F16 or BF16, got " + target);
         }
-        Tensor out = Tensor.empty(target, x.device(), x.shape());
-        try (Temps tmp = new Temps("convert", x)) {
+        return filled(Tensor.empty(target, x.device(), x.shape()), (tmp, out) -> {
             Tensor c = tmp.contiguous(x);
             if (target == x.dtype()) {
                 x.backend().copy(c, out);
             } else {
                 x.backend().convert(c, out);
             }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        }, "convert", x);
     }
 
     // ------------------------------------------------------------------ copies between views, concat
@@ -580,8 +541,7 @@ public final class Ops {
         }
         long[] shape = first.shape();
         shape[d] = total;
-        Tensor out = Tensor.empty(first.dtype(), first.device(), shape);
-        try {
+        return filled(Tensor.empty(first.dtype(), first.device(), shape), out -> {
             long at = 0;
             for (Tensor p : parts) {
                 long n = p.dim(d);
@@ -592,11 +552,7 @@ public final class Ops {
                 }
                 at += n;
             }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        });
     }
 
     /** As {@link #concat(int, Tensor...)}. */
@@ -616,14 +572,7 @@ public final class Ops {
         }
         String name = op.name().toLowerCase();
         open(name, x);
-        Tensor out = like(x);
-        try {
-            unary(op, x, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(like(x), out -> unary(op, x, out));
     }
 
     /** As {@link #unary(UnaryOp, Tensor)} into a preallocated contiguous {@code out} (which may be x). */
@@ -712,18 +661,13 @@ public final class Ops {
             throw new IllegalArgumentException("rope: cos " + cos.describe() + " and sin " + sin.describe()
                     + " differ in shape");
         }
-        Tensor out = like(x);
-        try (Temps tmp = new Temps("rope", x, cos, sin)) {
+        return filled(like(x), (tmp, out) -> {
             Tensor xv = x;
             if (d > 1 && x.strides()[3] != 1) {
                 xv = tmp.contiguous(x);
             }
             x.backend().rope(xv, tmp.contiguous(cos), tmp.contiguous(sin), out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        }, "rope", x, cos, sin);
     }
 
     // ------------------------------------------------------------------ last-dim reductions
@@ -746,16 +690,11 @@ public final class Ops {
         if (mean && cols == 0) {
             throw new IllegalArgumentException(op + ": the last dim of " + x.describe() + " is empty");
         }
-        Tensor out = Tensor.empty(x.dtype(), x.device(), Arrays.copyOf(x.shape(), x.rank() - 1));
-        try (Temps tmp = new Temps(op, x)) {
+        return filled(Tensor.empty(x.dtype(), x.device(), Arrays.copyOf(x.shape(), x.rank() - 1)), (tmp, out) -> {
             if (out.numel() > 0) {
                 x.backend().sumLastDim(tmp.contiguous(x), mean ? (float) (1.0 / cols) : 1f, out);
             }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        }, op, x);
     }
 
     /**
@@ -871,8 +810,7 @@ public final class Ops {
         long[] outShape = Arrays.copyOf(batchOut, batchOut.length + 2);
         outShape[outShape.length - 2] = m;
         outShape[outShape.length - 1] = n;
-        Tensor out = Tensor.empty(a.dtype(), a.device(), outShape);
-        try (Temps tmp = new Temps("matmul", a, b)) {
+        return filled(Tensor.empty(a.dtype(), a.device(), outShape), (tmp, out) -> {
             boolean shareB = Shape.numel(batchB) == 1;
             Tensor bm = shareB && b.rank() > 2 ? tmp.add(matrixView(b)) : b;
             if (shareB && batch > 1 && a.isContiguous()) {
@@ -890,11 +828,7 @@ public final class Ops {
                 gemmViews(a, expand(b, batchOut, tmp), out, (int) m, (int) n, (int) k,
                         (int) batch, false, tmp, precision);
             }
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        }, "matmul", a, b);
     }
 
     /** a's batch dims when b's broadcast to them, else an exception naming both operands. */

@@ -6,6 +6,8 @@ import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * RBM inference and sampling ops on any backend: mean-field up / down passes (for DBMs too), free
@@ -56,14 +58,36 @@ public final class Rbm {
         if (n < 0 || device == null) {
             throw new IllegalArgumentException("uniform: need n >= 0 and a device, got n = " + n + ", device " + device);
         }
-        Tensor out = Tensor.empty(DType.F32, device, n);
+        return filled(device, out -> Backends.get(device).rbmKernels().uniform(seed, offset, out), n);
+    }
+
+    /** A new F32 tensor of {@code shape} on {@code device} after {@code fill} wrote it; closed if that throws. */
+    private static Tensor filled(Device device, Consumer<Tensor> fill, long... shape) {
+        Tensor out = Tensor.empty(DType.F32, device, shape);
         try {
-            Backends.get(device).rbmKernels().uniform(seed, offset, out);
+            fill.accept(out);
         } catch (RuntimeException e) {
             out.close();
             throw e;
         }
         return out;
+    }
+
+    /** Mean and sample, new F32 tensors like pre, after {@code fill} wrote them; both closed if anything throws. */
+    private static Sample sampled(Tensor pre, BiConsumer<Tensor, Tensor> fill) {
+        Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
+        Tensor sample = null;
+        try {
+            sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
+            fill.accept(mean, sample);
+        } catch (RuntimeException e) {
+            mean.close();
+            if (sample != null) {
+                sample.close();
+            }
+            throw e;
+        }
+        return new Sample(mean, sample);
     }
 
     private static void bias(String op, Tensor bias, Tensor pre) {
@@ -100,17 +124,10 @@ public final class Rbm {
         Check.f32(op, pre, bias, extra);
         Check.sameDevice(op, pre, bias, extra);
         try (Engine e = new Engine(pre.device()).hold(op, null, pre, bias, extra)) {
-            Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
-            Tensor sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
-            try {
+            return sampled(pre, (mean, sample) -> {
                 e.k.sigmoidSample(e.contiguous(pre), e.contiguous(bias), null, e.contiguous(extra), mean, sample, seed,
                         offset);
-            } catch (RuntimeException ex) {
-                mean.close();
-                sample.close();
-                throw ex;
-            }
-            return new Sample(mean, sample);
+            });
         }
     }
 
@@ -122,16 +139,9 @@ public final class Rbm {
         Check.f32(op, pre, bias);
         Check.sameDevice(op, pre, bias);
         try (Engine e = new Engine(pre.device()).hold(op, null, pre, bias)) {
-            Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
-            Tensor sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
-            try {
+            return sampled(pre, (mean, sample) -> {
                 e.k.gaussianSample(e.contiguous(pre), e.contiguous(bias), mean, sample, seed, offset);
-            } catch (RuntimeException ex) {
-                mean.close();
-                sample.close();
-                throw ex;
-            }
-            return new Sample(mean, sample);
+            });
         }
     }
 
@@ -149,17 +159,10 @@ public final class Rbm {
         Check.f32(op, pre, bias, totals);
         Check.sameDevice(op, pre, bias, totals);
         try (Engine e = new Engine(pre.device()).hold(op, null, pre, bias, totals)) {
-            Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
-            Tensor sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
-            try {
+            return sampled(pre, (mean, sample) -> {
                 e.k.softmaxSample(e.contiguous(pre), e.contiguous(bias), e.contiguous(totals), mean, null, sample,
                         e.tmp(pre.shape()), seed, offset);
-            } catch (RuntimeException ex) {
-                mean.close();
-                sample.close();
-                throw ex;
-            }
-            return new Sample(mean, sample);
+            });
         }
     }
 
@@ -199,14 +202,9 @@ public final class Rbm {
         }
         try (Engine e = new Engine(v.device()).hold(op, p, v, extra)) {
             Tensor vc = e.contiguous(v);
-            Tensor out = Tensor.empty(DType.F32, v.device(), rows, p.hiddenSize());
-            try {
+            return filled(v.device(), out -> {
                 e.up(p, vc, e.totals(type, vc), e.contiguous(extra), inputScale, out, null, 0, 0);
-            } catch (RuntimeException ex) {
-                out.close();
-                throw ex;
-            }
-            return out;
+            }, rows, p.hiddenSize());
         }
     }
 
@@ -240,15 +238,10 @@ public final class Rbm {
             Check.sameDevice(op, h, totals);
         }
         try (Engine e = new Engine(h.device()).hold(op, p, h, extra, totals)) {
-            Tensor out = Tensor.empty(DType.F32, h.device(), rows, p.visibleSize());
-            try {
+            return filled(h.device(), out -> {
                 e.down(p, type, e.contiguous(h), e.contiguous(totals), e.contiguous(extra), out, null, totals != null,
                         0, 0);
-            } catch (RuntimeException ex) {
-                out.close();
-                throw ex;
-            }
-            return out;
+            }, rows, p.visibleSize());
         }
     }
 
@@ -263,14 +256,9 @@ public final class Rbm {
         try (Engine e = new Engine(v.device()).hold(op, p, v)) {
             Tensor vc = e.contiguous(v);
             Tensor pre = e.hiddenPre(p, vc, 1f);
-            Tensor out = Tensor.empty(DType.F32, v.device(), rows);
-            try {
+            return filled(v.device(), out -> {
                 e.k.freeEnergy(type.code(), vc, pre, p.visibleBias(), p.hiddenBias(), e.totals(type, vc), out);
-            } catch (RuntimeException ex) {
-                out.close();
-                throw ex;
-            }
-            return out;
+            }, rows);
         }
     }
 
@@ -288,14 +276,9 @@ public final class Rbm {
             e.up(p, vc, totals, null, 1f, h, null, 0, 0);
             Tensor recon = e.tmp(rows, p.visibleSize());
             e.down(p, type, h, totals, null, recon, null, true, 0, 0);
-            Tensor out = Tensor.empty(DType.F32, v.device(), rows);
-            try {
+            return filled(v.device(), out -> {
                 e.k.squaredError(vc, recon, out);
-            } catch (RuntimeException ex) {
-                out.close();
-                throw ex;
-            }
-            return out;
+            }, rows);
         }
     }
 
