@@ -81,24 +81,11 @@ public final class Ops {
      * out; if anything throws, {@code out} is closed before the exception leaves (no native or device memory lost).
      */
     private static Tensor filled(Tensor out, Fill fill, String op, Tensor... held) {
-        try (Temps tmp = new Temps(op, held)) {
-            fill.into(tmp, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
-    }
-
-    /** As {@link #filled(Tensor, Fill, String, Tensor...)} for a fill that holds its own arguments. */
-    private static Tensor filled(Tensor out, java.util.function.Consumer<Tensor> fill) {
-        try {
-            fill.accept(out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return Tensor.filled(out, o -> {
+            try (Temps tmp = new Temps(op, held)) {
+                fill.into(tmp, o);
+            }
+        });
     }
 
     private static void open(String op, Tensor... ts) {
@@ -185,7 +172,8 @@ public final class Ops {
         sameDevice(name, a, b);
         sameDtype(name, a, b);
         floating(name, a);
-        return filled(Tensor.empty(a.dtype(), a.device(), broadcastShape(name, a, b)), out -> binary(op, a, b, out));
+        return Tensor.filled(Tensor.empty(a.dtype(), a.device(), broadcastShape(name, a, b)),
+                out -> binary(op, a, b, out));
     }
 
     /**
@@ -541,7 +529,7 @@ public final class Ops {
         }
         long[] shape = first.shape();
         shape[d] = total;
-        return filled(Tensor.empty(first.dtype(), first.device(), shape), out -> {
+        return Tensor.filled(Tensor.empty(first.dtype(), first.device(), shape), out -> {
             long at = 0;
             for (Tensor p : parts) {
                 long n = p.dim(d);
@@ -572,7 +560,7 @@ public final class Ops {
         }
         String name = op.name().toLowerCase();
         open(name, x);
-        return filled(like(x), out -> unary(op, x, out));
+        return Tensor.filled(like(x), out -> unary(op, x, out));
     }
 
     /** As {@link #unary(UnaryOp, Tensor)} into a preallocated contiguous {@code out} (which may be x). */

@@ -63,10 +63,24 @@ public final class Tensor implements AutoCloseable {
         return empty(dtype, Backends.defaultDevice(), shape);
     }
 
+    /**
+     * {@code out} (a tensor the caller just made) after {@code writer} filled it; if the writer throws, {@code out} is
+     * closed before the exception leaves, so that a failed op loses no native or device memory even outside a
+     * {@link Scope}. How the runtime's ops return new tensors, for custom ops too:
+     * {@code return Tensor.filled(Tensor.empty(F32, x.device(), n), out -> myKernel(x, out));}
+     */
+    public static Tensor filled(Tensor out, java.util.function.Consumer<? super Tensor> writer) {
+        try {
+            writer.accept(out);
+        } catch (RuntimeException | Error e) {
+            out.close();
+            throw e;
+        }
+        return out;
+    }
+
     public static Tensor zeros(DType dtype, Device device, long... shape) {
-        Tensor t = empty(dtype, device, shape);
-        t.backend().fillZero(t);
-        return t;
+        return filled(empty(dtype, device, shape), t -> t.backend().fillZero(t));
     }
 
     /** A float32 tensor on the CPU holding a copy of {@code data}, which must have numel(shape) elements. */

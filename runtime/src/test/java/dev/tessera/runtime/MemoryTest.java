@@ -202,6 +202,25 @@ class MemoryTest {
     }
 
     @Test
+    void filledClosesTheTensorWhenTheWriterThrows() {
+        long before = cpuAllocated();
+        Tensor[] seen = new Tensor[1];
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> Tensor.filled(Tensor.empty(DType.F32, Device.CPU, 1000), t -> {
+                    seen[0] = t;
+                    throw new IllegalStateException("writer failed");
+                }));
+        assertEquals("writer failed", e.getMessage());
+        assertTrue(seen[0].isClosed(), "the tensor of a failed writer is still open");
+        assertEquals(before, cpuAllocated());
+        try (Tensor ok = Tensor.filled(Tensor.empty(DType.F32, Device.CPU, 3), t -> t.backend().fillZero(t))) {
+            assertFalse(ok.isClosed());
+            assertEquals(0f, ok.toFloatArray()[2]);
+        }
+        assertEquals(before, cpuAllocated());
+    }
+
+    @Test
     void aFailedOpClosesItsOutputWithoutAScope() {
         // Outside any scope nothing would collect an output the op forgot: the id is checked by the native kernel,
         // after the output was allocated, so the op itself must close it (Ops.filled) before the exception leaves

@@ -63,14 +63,7 @@ public final class Rbm {
 
     /** A new F32 tensor of {@code shape} on {@code device} after {@code fill} wrote it; closed if that throws. */
     private static Tensor filled(Device device, Consumer<Tensor> fill, long... shape) {
-        Tensor out = Tensor.empty(DType.F32, device, shape);
-        try {
-            fill.accept(out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return Tensor.filled(Tensor.empty(DType.F32, device, shape), fill);
     }
 
     /** Mean and sample, new F32 tensors like pre, after {@code fill} wrote them; both closed if anything throws. */
