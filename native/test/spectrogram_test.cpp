@@ -173,6 +173,7 @@ int main() {
   test_stft(512, 128, 0, 2);  // radix 4 / 2, no centring
   test_stft(257, 100, 1, 2);  // odd prime: Bluestein, no half-length transform
   test_stft(63, 20, 0, 1);    // odd, direct radices 3 and 7
+  test_stft(134, 50, 1, 2);   // even, half 67: a prime above the direct radices, Bluestein on the half-length FFT
   for (int64_t n : {1, 7, 16, 33, 3000 * 80 + 5}) test_finish(n);
   if (g_fail) {
     std::printf("%d check(s) failed\n", g_fail);
