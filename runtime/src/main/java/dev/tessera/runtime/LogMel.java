@@ -23,8 +23,10 @@ public final class LogMel {
 
     /** The features of one clip on {@code device}: fp32 [nMels, frames]. */
     public static Tensor compute(float[] audio, LogMelConfig cfg, Device device) {
-        List<Tensor> r = compute(List.of(requireAudio(audio, 0)), cfg, device);
-        return r.get(0);
+        if (audio == null) {
+            throw new IllegalArgumentException("audio clip 0 is null");
+        }
+        return compute(List.of(audio), cfg, device).get(0); // which checks the samples (once)
     }
 
     /**
@@ -79,6 +81,12 @@ public final class LogMel {
         int width = 0;
         for (float[] c : clips) {
             width = Math.max(width, c.length);
+        }
+        if (clips.size() == 1) { // no staging copy: the clip itself goes to the device
+            float[] c = clips.get(0);
+            try (Tensor x = Tensor.of(c, device, 1, c.length)) {
+                return compute(x, null, cfg);
+            }
         }
         long[] lengths = new long[clips.size()];
         float[] data = new float[Math.multiplyExact(clips.size(), width)];
@@ -201,11 +209,20 @@ public final class LogMel {
         if (audio.length == 0) {
             throw new IllegalArgumentException("audio clip " + clip + " is empty (0 samples)");
         }
-        for (int i = 0; i < audio.length; i++) {
-            float v = audio[i];
-            if (Float.isNaN(v) || Float.isInfinite(v)) {
-                throw new IllegalArgumentException("audio clip " + clip + " has "
-                        + (Float.isNaN(v) ? "a NaN" : "an infinite") + " sample at index " + i + " of " + audio.length);
+        // All finite? (bits & exponent) + one exponent step has its sign bit set only for an all-ones exponent (NaN,
+        // inf): a branch-free OR that the JIT vectorises (3x the per-sample test, which runs only to name the sample)
+        int bad = 0;
+        for (float v : audio) {
+            bad |= (Float.floatToRawIntBits(v) & 0x7f800000) + 0x00800000;
+        }
+        if (bad < 0) {
+            for (int i = 0; i < audio.length; i++) {
+                float v = audio[i];
+                if (Float.isNaN(v) || Float.isInfinite(v)) {
+                    throw new IllegalArgumentException("audio clip " + clip + " has "
+                            + (Float.isNaN(v) ? "a NaN" : "an infinite") + " sample at index " + i + " of "
+                            + audio.length);
+                }
             }
         }
         return audio;

@@ -407,6 +407,19 @@ class LogMelTest {
         nan[1234] = Float.NaN;
         e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute(nan, cfg, Device.CPU));
         assertTrue(e.getMessage().contains("NaN") && e.getMessage().contains("1234"), e.getMessage());
+        for (float inf : new float[] {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+            float[] bad = signal(1, 4000);
+            bad[3999] = inf; // the last sample: the finite check's vector loop and its tail
+            e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute(bad, cfg, Device.CPU));
+            assertTrue(e.getMessage().contains("infinite") && e.getMessage().contains("3999"), e.getMessage());
+        }
+        float[] extremes = signal(1, 4000); // finite extremes are samples like any other
+        extremes[10] = Float.MAX_VALUE;
+        extremes[11] = -Float.MAX_VALUE;
+        extremes[12] = Float.MIN_VALUE;
+        LogMel.compute(extremes, cfg, Device.CPU).close();
+        e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute((float[]) null, cfg, Device.CPU));
+        assertTrue(e.getMessage().contains("null"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute(new float[480_001], cfg, Device.CPU));
         assertTrue(e.getMessage().contains("480001") && e.getMessage().contains("unpadded"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
