@@ -26,7 +26,28 @@ public final class SystemInfo {
      * off Linux only {@code model} (from {@code os.arch}) is given.
      */
     public static Map<String, Object> cpuIdentity() {
+        Map<String, String> entry = cpuinfo();
         Map<String, Object> m = new LinkedHashMap<>();
+        String[][] keys = {{"model name", "model"}, {"vendor_id", "vendor"}, {"cpu family", "family"},
+            {"model", "modelNumber"}};
+        for (String[] k : keys) {
+            if (entry.containsKey(k[0])) {
+                m.put(k[1], entry.get(k[0]));
+            }
+        }
+        m.putIfAbsent("model", System.getProperty("os.arch"));
+        return m;
+    }
+
+    /** The instruction-set flags {@code /proc/cpuinfo} lists for the first processor ("avx2", ...); empty off Linux. */
+    public static List<String> cpuFlags() {
+        String flags = cpuinfo().getOrDefault("flags", "").trim();
+        return flags.isEmpty() ? List.of() : List.of(flags.split("\\s+"));
+    }
+
+    /** The first processor's entry of {@code /proc/cpuinfo} (key: value lines); empty where it cannot be read. */
+    private static Map<String, String> cpuinfo() {
+        Map<String, String> m = new LinkedHashMap<>();
         try {
             for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
                 int colon = line.indexOf(':');
@@ -36,20 +57,11 @@ public final class SystemInfo {
                     }
                     continue;
                 }
-                String k = line.substring(0, colon).trim();
-                String v = line.substring(colon + 1).trim();
-                switch (k) {
-                    case "model name" -> m.putIfAbsent("model", v);
-                    case "vendor_id" -> m.putIfAbsent("vendor", v);
-                    case "cpu family" -> m.putIfAbsent("family", v);
-                    case "model" -> m.putIfAbsent("modelNumber", v);
-                    default -> { }
-                }
+                m.putIfAbsent(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
             }
         } catch (java.io.IOException | RuntimeException e) {
-            // not Linux (or unreadable): the architecture below
+            // not Linux (or unreadable)
         }
-        m.putIfAbsent("model", System.getProperty("os.arch"));
         return m;
     }
 

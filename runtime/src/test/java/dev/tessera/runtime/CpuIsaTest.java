@@ -3,11 +3,7 @@ package dev.tessera.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.tessera.bindings.TesseraNative;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -21,14 +17,11 @@ class CpuIsaTest {
     private static final List<String> LEVELS = List.of("scalar", "avx2", "avx512");
 
     @Test
-    void requestedIsaIsTheOneInUse() throws IOException {
+    void requestedIsaIsTheOneInUse() {
         String want = System.getenv("TESSERA_CPU_ISA");
         Assumptions.assumeTrue(want != null && LEVELS.contains(want), "TESSERA_CPU_ISA not set");
-        Path cpuinfo = Path.of("/proc/cpuinfo");
-        Assumptions.assumeTrue(Files.isReadable(cpuinfo), "no /proc/cpuinfo");
-        String flagsLine = Files.readAllLines(cpuinfo).stream().filter(l -> l.startsWith("flags")).findFirst()
-                .orElse("").toLowerCase(Locale.ROOT);
-        List<String> flags = List.of(flagsLine.replaceFirst("^[^:]*:", "").trim().split("\\s+"));
+        List<String> flags = SystemInfo.cpuFlags();
+        Assumptions.assumeTrue(!flags.isEmpty(), "no CPU flags (/proc/cpuinfo)");
         boolean avx2 = flags.containsAll(List.of("avx2", "fma", "f16c"));
         boolean avx512 = avx2 && flags.containsAll(List.of("avx512f", "avx512bw", "avx512vl", "avx512dq"));
         int has = avx512 ? 2 : avx2 ? 1 : 0;
