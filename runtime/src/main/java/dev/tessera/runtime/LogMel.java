@@ -153,20 +153,18 @@ public final class LogMel {
         Device device = x.device();
         Backend be = Backends.get(device);
         float[] filters = MelFilterbank.of(cfg);
-        Tensor out = Tensor.empty(DType.F32, device, batch, cfg.nMels(), frames);
-        try (InUse use = InUse.of("LogMel.compute", x); Tensor win = Tensor.of(cfg.windowValues(), device, cfg.nFft());
-                Tensor fb = Tensor.of(filters, device, cfg.nMels(), cfg.bins())) {
-            be.melSpectrogram(x, lens, sigLen, cfg.nFft(), cfg.hopLength(), win, cfg.center(), frames, cfg.power(), fb,
-                    out);
-            if (cfg.log() || cfg.whisperScale()) {
-                boolean w = cfg.whisperScale();
-                be.logMelFinish(out, cfg.floor(), cfg.log(), w ? 8f : 0f, w ? 4f : 0f, w ? 0.25f : 1f, out);
+        return Tensor.filled(Tensor.empty(DType.F32, device, batch, cfg.nMels(), frames), out -> {
+            try (InUse use = InUse.of("LogMel.compute", x);
+                    Tensor win = Tensor.of(cfg.windowValues(), device, cfg.nFft());
+                    Tensor fb = Tensor.of(filters, device, cfg.nMels(), cfg.bins())) {
+                be.melSpectrogram(x, lens, sigLen, cfg.nFft(), cfg.hopLength(), win, cfg.center(), frames, cfg.power(),
+                        fb, out);
+                if (cfg.log() || cfg.whisperScale()) {
+                    boolean w = cfg.whisperScale();
+                    be.logMelFinish(out, cfg.floor(), cfg.log(), w ? 8f : 0f, w ? 4f : 0f, w ? 0.25f : 1f, out);
+                }
             }
-            return out;
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
+        });
     }
 
     /**
@@ -184,14 +182,11 @@ public final class LogMel {
         if (x.dim(1) < 1 || x.dim(1) > (1 << 20)) {
             throw new IllegalArgumentException("rfft length n must be in [1, 1048576], got " + x.describe());
         }
-        Tensor out = Tensor.empty(DType.F32, x.device(), x.dim(0), x.dim(1) / 2 + 1, 2);
-        try (InUse use = InUse.of("LogMel.rfft", x)) {
-            Backends.get(x.device()).rfft(x, out);
-            return out;
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
+        return Tensor.filled(Tensor.empty(DType.F32, x.device(), x.dim(0), x.dim(1) / 2 + 1, 2), out -> {
+            try (InUse use = InUse.of("LogMel.rfft", x)) {
+                Backends.get(x.device()).rfft(x, out);
+            }
+        });
     }
 
     // ------------------------------------------------------------------ validation

@@ -189,25 +189,23 @@ public final class PatchEmbedding {
         long n = images.dim(0);
         long l = (h / ph) * (w / pw);
         long k = images.dim(1) * ph * pw;
-        Tensor out = Tensor.empty(images.dtype(), images.device(), n, l, k);
+        Tensor result = Tensor.empty(images.dtype(), images.device(), n, l, k);
         if (n == 0) {
-            return out;
+            return result;
         }
-        try (InUse use = InUse.of(op, images); Temps tmp = new Temps()) {
-            Tensor x = tmp.contiguous(images);
-            if (x.device().isCpu() && x.dtype() != DType.F32) {
-                Tensor x32 = tmp.add(x.to(DType.F32));
-                Tensor o32 = tmp.add(Tensor.empty(DType.F32, Device.CPU, n, l, k));
-                backend(x).patchify(x32, ph, pw, o32);
-                Backends.get(Device.CPU).convert(o32, out);
-            } else {
-                backend(x).patchify(x, ph, pw, out);
+        return Tensor.filled(result, out -> {
+            try (InUse use = InUse.of(op, images); Temps tmp = new Temps()) {
+                Tensor x = tmp.contiguous(images);
+                if (x.device().isCpu() && x.dtype() != DType.F32) {
+                    Tensor x32 = tmp.add(x.to(DType.F32));
+                    Tensor o32 = tmp.add(Tensor.empty(DType.F32, Device.CPU, n, l, k));
+                    backend(x).patchify(x32, ph, pw, o32);
+                    Backends.get(Device.CPU).convert(o32, out);
+                } else {
+                    backend(x).patchify(x, ph, pw, out);
+                }
             }
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        });
     }
 
     /**
@@ -225,25 +223,23 @@ public final class PatchEmbedding {
         long tOut = outputLength(op, x.dim(2), kernel, stride, padding, x, null);
         long n = x.dim(0);
         long k = Math.multiplyExact(x.dim(1), (long) kernel);
-        Tensor out = Tensor.empty(x.dtype(), x.device(), n, tOut, k);
+        Tensor result = Tensor.empty(x.dtype(), x.device(), n, tOut, k);
         if (n == 0) {
-            return out;
+            return result;
         }
-        try (InUse use = InUse.of(op, x); Temps tmp = new Temps()) {
-            Tensor xc = tmp.contiguous(x);
-            if (xc.device().isCpu() && xc.dtype() != DType.F32) {
-                Tensor x32 = tmp.add(xc.to(DType.F32));
-                Tensor o32 = tmp.add(Tensor.empty(DType.F32, Device.CPU, n, tOut, k));
-                backend(xc).im2col1d(x32, kernel, stride, padding, o32);
-                Backends.get(Device.CPU).convert(o32, out);
-            } else {
-                backend(xc).im2col1d(xc, kernel, stride, padding, out);
+        return Tensor.filled(result, out -> {
+            try (InUse use = InUse.of(op, x); Temps tmp = new Temps()) {
+                Tensor xc = tmp.contiguous(x);
+                if (xc.device().isCpu() && xc.dtype() != DType.F32) {
+                    Tensor x32 = tmp.add(xc.to(DType.F32));
+                    Tensor o32 = tmp.add(Tensor.empty(DType.F32, Device.CPU, n, tOut, k));
+                    backend(xc).im2col1d(x32, kernel, stride, padding, o32);
+                    Backends.get(Device.CPU).convert(o32, out);
+                } else {
+                    backend(xc).im2col1d(xc, kernel, stride, padding, out);
+                }
             }
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        });
     }
 
     // ------------------------------------------------------------------ the shared machinery
@@ -252,53 +248,49 @@ public final class PatchEmbedding {
     private static Tensor run2d(Tensor images, Tensor weight, Tensor bias, Tensor cls, Tensor pos, long n, long c,
             long h, long w, int ph, int pw, long d, long l, long k) {
         long rows = l + (cls != null ? 1 : 0);
-        Tensor out = Tensor.empty(images.dtype(), images.device(), n, rows, d);
+        Tensor result = Tensor.empty(images.dtype(), images.device(), n, rows, d);
         if (n == 0) {
-            return out;
+            return result;
         }
-        try (Temps tmp = new Temps()) {
-            Tensor x = tmp.contiguous(images);
-            Backend be = backend(x);
-            // with a class token each image's cols start with one zero row, so that one GEMM over all
-            // N·(1 + L) rows fills the whole output and the finish overwrites those rows with the token
-            Tensor cols = tmp.add(Tensor.empty(x.dtype(), x.device(), n, rows, k));
-            be.patchify(x, ph, pw, cols);
-            project(be, tmp, cols, n, rows, k, weight, d, bias, cls, pos, out);
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return Tensor.filled(result, out -> {
+            try (Temps tmp = new Temps()) {
+                Tensor x = tmp.contiguous(images);
+                Backend be = backend(x);
+                // with a class token each image's cols start with one zero row, so that one GEMM over all
+                // N·(1 + L) rows fills the whole output and the finish overwrites those rows with the token
+                Tensor cols = tmp.add(Tensor.empty(x.dtype(), x.device(), n, rows, k));
+                be.patchify(x, ph, pw, cols);
+                project(be, tmp, cols, n, rows, k, weight, d, bias, cls, pos, out);
+            }
+        });
     }
 
     private static Tensor run1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, Layout layout, long n,
             long c, long t, long d, long kw, long tOut, long k) {
-        Tensor out = layout == Layout.SEQUENCE_MAJOR ? Tensor.empty(x.dtype(), x.device(), n, tOut, d)
+        Tensor result = layout == Layout.SEQUENCE_MAJOR ? Tensor.empty(x.dtype(), x.device(), n, tOut, d)
                 : Tensor.empty(x.dtype(), x.device(), n, d, tOut);
         if (n == 0) {
-            return out;
+            return result;
         }
-        try (Temps tmp = new Temps()) {
-            Tensor xc = tmp.contiguous(x);
-            Backend be = backend(xc);
-            Tensor cols = tmp.add(Tensor.empty(xc.dtype(), xc.device(), n, tOut, k));
-            be.im2col1d(xc, (int) kw, stride, padding, cols);
-            if (layout == Layout.SEQUENCE_MAJOR) {
-                project(be, tmp, cols, n, tOut, k, weight, d, bias, null, null, out);
-            } else {
-                // out[n] [D, T_out] = W [D, K] · cols[n]ᵀ [K, T_out], one GEMM per batch entry
-                Tensor w2 = tmp.add(tmp.contiguous(weight).reshape(d, k));
-                be.gemm(false, true, (int) d, (int) tOut, (int) k, 1f, w2, (int) k, 0, cols, (int) k, tOut * k, 0f,
-                        out, (int) tOut, d * tOut, Math.toIntExact(n), Ops.defaultMatmulPrecision());
-                if (bias != null) {
-                    be.biasChannelsFirst(out, tmp.add(tmp.contiguous(bias).reshape(d)));
+        return Tensor.filled(result, out -> {
+            try (Temps tmp = new Temps()) {
+                Tensor xc = tmp.contiguous(x);
+                Backend be = backend(xc);
+                Tensor cols = tmp.add(Tensor.empty(xc.dtype(), xc.device(), n, tOut, k));
+                be.im2col1d(xc, (int) kw, stride, padding, cols);
+                if (layout == Layout.SEQUENCE_MAJOR) {
+                    project(be, tmp, cols, n, tOut, k, weight, d, bias, null, null, out);
+                } else {
+                    // out[n] [D, T_out] = W [D, K] · cols[n]ᵀ [K, T_out], one GEMM per batch entry
+                    Tensor w2 = tmp.add(tmp.contiguous(weight).reshape(d, k));
+                    be.gemm(false, true, (int) d, (int) tOut, (int) k, 1f, w2, (int) k, 0, cols, (int) k, tOut * k, 0f,
+                            out, (int) tOut, d * tOut, Math.toIntExact(n), Ops.defaultMatmulPrecision());
+                    if (bias != null) {
+                        be.biasChannelsFirst(out, tmp.add(tmp.contiguous(bias).reshape(d)));
+                    }
                 }
             }
-        } catch (RuntimeException | Error e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        });
     }
 
     /**

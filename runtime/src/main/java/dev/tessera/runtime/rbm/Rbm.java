@@ -68,19 +68,10 @@ public final class Rbm {
 
     /** Mean and sample, new F32 tensors like pre, after {@code fill} wrote them; both closed if anything throws. */
     private static Sample sampled(Tensor pre, BiConsumer<Tensor, Tensor> fill) {
-        Tensor mean = Tensor.empty(DType.F32, pre.device(), pre.shape());
-        Tensor sample = null;
-        try {
-            sample = Tensor.empty(DType.F32, pre.device(), pre.shape());
-            fill.accept(mean, sample);
-        } catch (RuntimeException e) {
-            mean.close();
-            if (sample != null) {
-                sample.close();
-            }
-            throw e;
-        }
-        return new Sample(mean, sample);
+        Tensor[] sample = new Tensor[1]; // made and filled inside the mean's fill, so that a failure closes both
+        Tensor mean = filled(pre.device(), m -> sample[0] = filled(pre.device(), s -> fill.accept(m, s), pre.shape()),
+                pre.shape());
+        return new Sample(mean, sample[0]);
     }
 
     private static void bias(String op, Tensor bias, Tensor pre) {
