@@ -39,16 +39,26 @@ static std::vector<float> randn(int64_t n) {
   return v;
 }
 
-// X_k of a real sequence in double, k = 0 .. n/2
+// X_k of a real sequence in double, k = 0 .. n/2 (the n roots of unity computed once per length)
 static void dft(const double *x, int64_t n, std::vector<double> &re, std::vector<double> &im) {
+  static std::vector<double> cs, sn;
+  if (static_cast<int64_t>(cs.size()) != n) {
+    cs.resize(n);
+    sn.resize(n);
+    for (int64_t i = 0; i < n; ++i) {
+      const double a = -2.0 * M_PI * static_cast<double>(i) / static_cast<double>(n);
+      cs[i] = std::cos(a);
+      sn[i] = std::sin(a);
+    }
+  }
   const int64_t bins = n / 2 + 1;
   re.assign(bins, 0.0);
   im.assign(bins, 0.0);
   for (int64_t k = 0; k < bins; ++k) {
     for (int64_t j = 0; j < n; ++j) {
-      const double a = -2.0 * M_PI * static_cast<double>((j * k) % n) / static_cast<double>(n);
-      re[k] += x[j] * std::cos(a);
-      im[k] += x[j] * std::sin(a);
+      const int64_t i = (j * k) % n;
+      re[k] += x[j] * cs[i];
+      im[k] += x[j] * sn[i];
     }
   }
 }
