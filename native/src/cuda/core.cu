@@ -91,23 +91,26 @@ __global__ void binary_row_kernel(int op, const T *x, const T *row, T *out, int6
   }
 }
 
+// out[i] = f(x[i]) for a float -> float functor f (the affine, GELU, SiLU and TSR_UNARY_* maps below).
+template <typename T, int N, typename F>
+__global__ void map_kernel(const T *x, T *out, int64_t n, F f) {
+  unary_loop<T, N>(x, out, n, f);
+}
+
 // out[i] = alpha * x[i] + beta.
-template <typename T, int N>
-__global__ void affine_kernel(const T *x, float alpha, float beta, T *out, int64_t n) {
-  unary_loop<T, N>(x, out, n, [=](float v) { return alpha * v + beta; });
-}
-
+struct AffineF {
+  float alpha, beta;
+  __device__ float operator()(float v) const { return alpha * v + beta; }
+};
 // GELU, erf form (tanh_approx == 0) or tanh approximation.
-template <typename T, int N>
-__global__ void gelu_kernel(const T *x, T *out, int64_t n, int tanh_approx) {
-  unary_loop<T, N>(x, out, n, [=](float v) { return gelu_f(v, tanh_approx); });
-}
-
+struct GeluF {
+  int tanh_approx;
+  __device__ float operator()(float v) const { return gelu_f(v, tanh_approx); }
+};
 // SiLU: x * sigmoid(x).
-template <typename T, int N>
-__global__ void silu_kernel(const T *x, T *out, int64_t n) {
-  unary_loop<T, N>(x, out, n, [](float v) { return silu_f(v); });
-}
+struct SiluF {
+  __device__ float operator()(float v) const { return silu_f(v); }
+};
 
 // Dtype conversion S -> D through fp32 (vectors of N, then a scalar tail).
 template <typename S, typename D, int N>
@@ -496,11 +499,11 @@ __device__ __forceinline__ float unary_f(int op, float x) {
   }
 }
 
-// out[i] = f(x[i]) for op TSR_UNARY_* (the branch is uniform over the grid).
-template <typename T, int N>
-__global__ void unary_kernel(int op, const T *x, T *out, int64_t n) {
-  unary_loop<T, N>(x, out, n, [=](float v) { return unary_f(op, v); });
-}
+// f(x) for op TSR_UNARY_* (the branch is uniform over the grid).
+struct UnaryF {
+  int op;
+  __device__ float operator()(float v) const { return unary_f(op, v); }
+};
 
 // RoPE (rotate_half): one thread per (row, j < half) pair; rows of x at strides (sb, sh, ss), out
 // contiguous; cos / sin fp32 rows of `half` at b * cs_sb + s * half.
@@ -711,6 +714,30 @@ int copy_views(const char *what, const void *src, const int64_t *ss, void *dst, 
   }
 }
 
+// Host side of the elementwise maps: argument checks (messages name `fn`), then map_kernel over n elements, in
+// vectors of 16 bytes when both buffers are 16-byte aligned.
+template <typename F>
+int launch_map(const char *fn, const char *launch_what, int dtype, const void *x, void *out, int64_t n, void *stream,
+               F f) {
+  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "%s: unsupported dtype %d", fn, dtype);
+  TSR_ARG_FAIL_IF(n < 0, "%s: negative n %lld", fn, (long long)n);
+  if (n == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!x || !out, "%s: null pointer", fn);
+  return dispatch_float(dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    constexpr int N = VecWidth<T>::value;
+    const bool vec = aligned(x, 16) && aligned(out, 16);
+    return launch_checked(launch_what, [&] {
+      const T *px = static_cast<const T *>(x);
+      T *po = static_cast<T *>(out);
+      if (vec)
+        map_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n, f);
+      else
+        map_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n, f);
+    });
+  });
+}
+
 }  // namespace
 }  // namespace cuda
 }  // namespace tsr
@@ -775,64 +802,17 @@ int tsr_cuda_binary_row(int op, int dtype, const void *x, const void *row, void 
 }
 
 int tsr_cuda_affine(int dtype, const void *x, float alpha, float beta, void *out, int64_t n, void *stream) {
-  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_affine: unsupported dtype %d", dtype);
-  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_affine: negative n %lld", (long long)n);
-  if (n == 0) return TSR_OK;
-  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_affine: null pointer");
-  return dispatch_float(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    constexpr int N = VecWidth<T>::value;
-    const bool vec = aligned(x, 16) && aligned(out, 16);
-    return launch_checked("tsr_cuda_affine kernel launch", [&] {
-      const T *px = static_cast<const T *>(x);
-      T *po = static_cast<T *>(out);
-      if (vec)
-        affine_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, alpha, beta, po, n);
-      else
-        affine_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, alpha, beta, po, n);
-    });
-  });
+  return launch_map("tsr_cuda_affine", "tsr_cuda_affine kernel launch", dtype, x, out, n, stream,
+                    AffineF{alpha, beta});
 }
 
 int tsr_cuda_gelu(int dtype, const void *x, void *out, int64_t n, int tanh_approx, void *stream) {
-  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_gelu: unsupported dtype %d", dtype);
-  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_gelu: negative n %lld", (long long)n);
-  if (n == 0) return TSR_OK;
-  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_gelu: null pointer");
-  const int t = tanh_approx ? 1 : 0;
-  return dispatch_float(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    constexpr int N = VecWidth<T>::value;
-    const bool vec = aligned(x, 16) && aligned(out, 16);
-    return launch_checked("tsr_cuda_gelu kernel launch", [&] {
-      const T *px = static_cast<const T *>(x);
-      T *po = static_cast<T *>(out);
-      if (vec)
-        gelu_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n, t);
-      else
-        gelu_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n, t);
-    });
-  });
+  return launch_map("tsr_cuda_gelu", "tsr_cuda_gelu kernel launch", dtype, x, out, n, stream,
+                    GeluF{tanh_approx ? 1 : 0});
 }
 
 int tsr_cuda_silu(int dtype, const void *x, void *out, int64_t n, void *stream) {
-  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_silu: unsupported dtype %d", dtype);
-  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_silu: negative n %lld", (long long)n);
-  if (n == 0) return TSR_OK;
-  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_silu: null pointer");
-  return dispatch_float(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    constexpr int N = VecWidth<T>::value;
-    const bool vec = aligned(x, 16) && aligned(out, 16);
-    return launch_checked("tsr_cuda_silu kernel launch", [&] {
-      const T *px = static_cast<const T *>(x);
-      T *po = static_cast<T *>(out);
-      if (vec)
-        silu_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n);
-      else
-        silu_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(px, po, n);
-    });
-  });
+  return launch_map("tsr_cuda_silu", "tsr_cuda_silu kernel launch", dtype, x, out, n, stream, SiluF{});
 }
 
 int tsr_cuda_layer_norm(int dtype, const void *x, const void *gamma, const void *beta, void *out, int64_t rows,
@@ -1067,23 +1047,7 @@ int tsr_cuda_binary_strided(int op, int dtype, const void *a, const int64_t *a_s
 
 int tsr_cuda_unary(int op, int dtype, const void *x, void *out, int64_t n, void *stream) {
   TSR_ARG_FAIL_IF(op < 0 || op >= TSR_UNARY_COUNT, "tsr_cuda_unary: unknown op %d", op);
-  TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "tsr_cuda_unary: unsupported dtype %d", dtype);
-  TSR_ARG_FAIL_IF(n < 0, "tsr_cuda_unary: negative n %lld", (long long)n);
-  if (n == 0) return TSR_OK;
-  TSR_ARG_FAIL_IF(!x || !out, "tsr_cuda_unary: null pointer");
-  return dispatch_float(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    constexpr int N = VecWidth<T>::value;
-    const bool vec = aligned(x, 16) && aligned(out, 16);
-    return launch_checked("tsr_cuda_unary kernel launch", [&] {
-      const T *px = static_cast<const T *>(x);
-      T *po = static_cast<T *>(out);
-      if (vec)
-        unary_kernel<T, N><<<grid_for(n / N + 1, kThreads), kThreads, 0, as_stream(stream)>>>(op, px, po, n);
-      else
-        unary_kernel<T, 1><<<grid_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(op, px, po, n);
-    });
-  });
+  return launch_map("tsr_cuda_unary", "tsr_cuda_unary kernel launch", dtype, x, out, n, stream, UnaryF{op});
 }
 
 int tsr_cuda_rope(int dtype, const void *x, int64_t x_sb, int64_t x_sh, int64_t x_ss, const float *cos,
