@@ -47,13 +47,16 @@ TSR_API int tsr_cpu_qgemm_pack_s8(const int8_t *w, int64_t stride_n, int64_t str
  * row set to 0) in groups of `group` consecutive rows (group = m: the whole tensor, as DynamicQuantizeLinear), each
  * group with its own scale and zero point taken over its rows with valid[r] != 0 (valid NULL: every row; a group
  * without valid rows gets scale 1, zero point 0, as does a group of zeros, where ONNX Runtime would divide by
- * zero). Writes row_sums[m] (sum of each row of q), scale[m] and zero_point[m] (each row its group's). Threaded. */
+ * zero). Writes row_sums[m] (sum of each row of q), scale[m] and zero_point[m] (each row its group's). A row
+ * holding a NaN or an infinity is left out of its group's range and gets scale NaN: tsr_cpu_qgemm_f32 writes its
+ * output row as NaN (ONNX Runtime would instead fold a NaN into the zero point and let an infinity turn the whole
+ * group's scale infinite). Threaded. */
 TSR_API int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, int64_t group,
                                 const uint8_t *valid, uint8_t *q, int64_t ldq, int32_t *row_sums, float *scale,
                                 int32_t *zero_point);
 
 /* out[i, j] = act(float(int32 product with both zero points removed) * (sx[i] * sw[j]) + bias[j]) + residual[i, j]
- * (see above). q, row_sums, sx[m], zx[m]: tsr_cpu_quantize_u8's outputs (rows ldq apart), packed:
+ * (see above); rows with sx[i] NaN are all NaN. q, row_sums, sx[m], zx[m]: tsr_cpu_quantize_u8's outputs (rows ldq apart), packed:
  * tsr_cpu_qgemm_pack_s8's, zw[n] int32 weight zero points (per column), sw[n] weight scales. bias [n] and residual
  * (rows ldr apart) may be NULL; the residual must not overlap out. Threaded on the library's pool. */
 TSR_API int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, const float *sx,

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -253,21 +254,27 @@ void run_qtasks(void *ctx, int64_t b, int64_t e) {
 
 #ifdef TSR_QGEMM_X86
 // min and max of a row into *lo / *hi (NaN ignored: MINPS returns its second operand when the first is NaN).
-__attribute__((target("avx512f"))) void min_max_row_avx512(const float *x, int64_t k, float *lo, float *hi) {
+// Returns false when the row holds a NaN or an infinity (v - v is then NaN).
+__attribute__((target("avx512f"))) bool min_max_row_avx512(const float *x, int64_t k, float *lo, float *hi) {
   __m512 l = _mm512_set1_ps(*lo), h = _mm512_set1_ps(*hi);
+  __mmask16 bad = 0;
   int64_t i = 0;
   for (; i + 16 <= k; i += 16) {
     const __m512 v = _mm512_loadu_ps(x + i);
     l = _mm512_min_ps(v, l);
     h = _mm512_max_ps(v, h);
+    bad |= _mm512_cmp_ps_mask(_mm512_sub_ps(v, v), _mm512_setzero_ps(), _CMP_NEQ_UQ);
   }
   float lv = _mm512_reduce_min_ps(l), hv = _mm512_reduce_max_ps(h);
+  bool finite = bad == 0;
   for (; i < k; ++i) {
     lv = x[i] < lv ? x[i] : lv;
     hv = x[i] > hv ? x[i] : hv;
+    finite = finite && std::isfinite(x[i]);
   }
   *lo = lv;
   *hi = hv;
+  return finite;
 }
 
 // x / scale clamped to [lo, hi], rounded half to even, + zp; 16 floats to 16 bytes; returns their sum.
@@ -360,27 +367,31 @@ int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, int64
     const bool vec = use_vnni();  // AVX-512 present and chosen
     const int64_t groups = (m + group - 1) / group;
     // each group's range over its valid rows, widened to include 0 (the rows in parallel, then per group)
+    // a row holding a NaN or an infinity is left out of its group's range (the other rows quantize as without it)
+    // and gets scale NaN, which makes tsr_cpu_qgemm_f32 write its output row as NaN
     std::vector<float> lo_r(static_cast<size_t>(m)), hi_r(static_cast<size_t>(m));
+    std::vector<uint8_t> finite_r(static_cast<size_t>(m), 1);
     parallel_for(m, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         float l = 0.0f, h = 0.0f;
-        if (valid == nullptr || valid[r]) {
-          const float *xr = x + r * ldx;
+        bool finite = true;
+        const float *xr = x + r * ldx;
   #ifdef TSR_QGEMM_X86
-          if (vec) {
-            min_max_row_avx512(xr, k, &l, &h);
-            lo_r[r] = l;
-            hi_r[r] = h;
-            continue;
-          }
+        if (vec) {
+          finite = min_max_row_avx512(xr, k, &l, &h);
+        } else
   #endif
+        {
           for (int64_t i = 0; i < k; ++i) {
             l = xr[i] < l ? xr[i] : l;
             h = xr[i] > h ? xr[i] : h;
+            finite = finite && std::isfinite(xr[i]);
           }
         }
-        lo_r[r] = l;
-        hi_r[r] = h;
+        const bool counts = finite && (valid == nullptr || valid[r]);
+        lo_r[r] = counts ? l : 0.0f;
+        hi_r[r] = counts ? h : 0.0f;
+        finite_r[r] = finite ? 1 : 0;
       }
     });
     for (int64_t gi = 0; gi < groups; ++gi) {
@@ -398,6 +409,7 @@ int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, int64
         zero_point[r] = zp;
       }
     }
+    const float nan = std::numeric_limits<float>::quiet_NaN();
     parallel_for(m, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(k, 1)), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         uint8_t *qr = q + r * ldq;
@@ -409,6 +421,7 @@ int tsr_cpu_quantize_u8(const float *x, int64_t m, int64_t k, int64_t ldx, int64
         row_sums[r] = quantize_row_portable(x + r * ldx, k, scale[r], zero_point[r], qr);
   #endif
         std::memset(qr + k, 0, static_cast<size_t>(ldq - k));
+        if (!finite_r[r]) scale[r] = nan;  // after the row was quantized with its group's scale
       }
     });
     return TSR_OK;
@@ -444,6 +457,11 @@ int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, co
     const int64_t row_blocks = (m + rb - 1) / rb;
     QJob job{&g, rb, panels, use_vnni()};
     parallel_run(row_blocks * panels, 2 * threads, run_qtasks, &job);
+    // a row whose input held a NaN or an infinity (scale NaN, see tsr_cpu_quantize_u8) is NaN whatever the
+    // activation (ReLU would have made NaN 0) and residual
+    for (int64_t i = 0; i < m; ++i) {
+      if (std::isnan(sx[i])) std::fill(out + i * ldo, out + i * ldo + n, std::numeric_limits<float>::quiet_NaN());
+    }
     return TSR_OK;
   });
 }

@@ -8,6 +8,11 @@ package dev.tessera.runtime;
  * <p>{@link Ops} validates every argument (shapes, dtypes, devices, open tensors) before calling a
  * backend; op methods receive contiguous tensors on this backend's device, with {@code out} already
  * allocated with the right shape and dtype, unless the method says otherwise.
+ *
+ * <p><b>A service provider interface, not an API for applications:</b> its op methods trust those preconditions
+ * and check nothing (sizes included), so a direct call with tensors that break them reads or writes outside their
+ * memory. Applications use {@link Ops}, {@link Tensor} and the other op classes, which check; this interface's
+ * memory counters ({@link #memoryStats}) are the exception, safe to read.
  */
 public interface Backend {
     /** Whether the backend can run here, and if not why. */

@@ -47,7 +47,8 @@ public final class Int8Linear implements AutoCloseable {
         if (weight == null || zeroPoints == null || scales == null) {
             throw new IllegalArgumentException("Int8Linear.pack: null argument");
         }
-        if (out < 1 || in < 1 || out * in != weight.length) {
+        // out, in <= weight.length first: their product then fits a long (a wrapped product could match the length)
+        if (out < 1 || in < 1 || out > weight.length || in > weight.length || out * in != weight.length) {
             throw new IllegalArgumentException("Int8Linear.pack: " + weight.length + " weight bytes for [out " + out
                     + ", in " + in + "]");
         }
@@ -148,7 +149,7 @@ public final class Int8Linear implements AutoCloseable {
             if (bias.device().type() != Device.Type.CPU || bias.dtype() != DType.F32 || bias.rank() != 1
                     || bias.dim(0) != out || !bias.isContiguous()) {
                 throw new IllegalArgumentException("Int8Linear: bias must be contiguous F32 [" + out + "] on the CPU,"
-                        + " got " + bias.describe());
+                        + " got " + bias.describe() + (bias.isContiguous() ? "" : " (not contiguous)"));
             }
         }
         if (residual != null) {
@@ -156,7 +157,8 @@ public final class Int8Linear implements AutoCloseable {
             if (residual.device().type() != Device.Type.CPU || residual.dtype() != DType.F32
                     || !java.util.Arrays.equals(residual.shape(), outShape) || !residual.isContiguous()) {
                 throw new IllegalArgumentException("Int8Linear: residual must be contiguous F32 "
-                        + java.util.Arrays.toString(outShape) + " on the CPU, got " + residual.describe());
+                        + java.util.Arrays.toString(outShape) + " on the CPU, got " + residual.describe()
+                        + (residual.isContiguous() ? "" : " (not contiguous)"));
             }
         }
         long group = groupRows == 0 ? Math.max(1, m) : groupRows;

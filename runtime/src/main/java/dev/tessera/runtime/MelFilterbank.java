@@ -120,6 +120,10 @@ public final class MelFilterbank {
             throw new IllegalArgumentException("bad filterbank parameters: sampleRate=" + sampleRate + ", nFft=" + nFft
                     + ", nMels=" + nMels + ", fMin=" + fMin + ", fMax=" + fMax);
         }
+        if ((long) nMels * (nFft / 2 + 1) > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("filterbank of " + nMels + " mels x " + (nFft / 2 + 1)
+                    + " frequency bins is larger than a Java array (2^31 - 9 values)");
+        }
     }
 
     /** [nMels, nFft/2 + 1] row-major. */

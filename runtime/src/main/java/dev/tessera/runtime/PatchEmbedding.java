@@ -446,6 +446,10 @@ public final class PatchEmbedding {
             throw new IllegalArgumentException(op + ": kernel " + kernel + ", stride " + stride + ", padding " + padding
                     + ": need kernel >= 1, stride >= 1, padding >= 0" + what);
         }
+        if (t > Long.MAX_VALUE - 2L * padding) {
+            throw new IllegalArgumentException(op + ": input length " + t + " plus padding 2*" + padding
+                    + " overflows a long" + what);
+        }
         if (t < 1 || t + 2L * padding < kernel) {
             throw new IllegalArgumentException(op + ": kernel " + kernel + " is longer than the input length " + t
                     + " plus padding 2*" + padding + what);

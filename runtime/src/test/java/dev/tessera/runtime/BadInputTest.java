@@ -276,4 +276,18 @@ class BadInputTest {
         expect(IllegalStateException.class, () -> x.to(Device.cuda(0)), "cuda:0", "not available");
         expect(IllegalStateException.class, () -> Backends.setDefaultDevice(Device.cuda(1)), "cuda:1");
     }
+
+    /** Sizes whose products overflow an int or a long are refused with what overflowed, not an array exception. */
+    @Test
+    void sizesWhoseProductsOverflow() {
+        expect(IllegalArgumentException.class, () -> MelFilterbank.create(16000, 1 << 20, 1 << 14, 0, 8000,
+                LogMelConfig.MelScale.SLANEY, LogMelConfig.MelNorm.SLANEY), "16384 mels", "524289", "Java array");
+        expect(IllegalArgumentException.class, () -> PatchEmbedding.outputLength1d(Long.MAX_VALUE, 1, 1,
+                Integer.MAX_VALUE), "overflows");
+        expect(IllegalArgumentException.class, () -> dev.tessera.runtime.rbm.RbmParams.init(1 << 16, 1 << 15, 0.01f,
+                1, Device.CPU), "65536", "32768", "Java array");
+        Tensor r = rand(2, 2, 2).t();
+        expect(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[4], 2, 2, false, new int[] {0},
+                new float[] {1}).forward(rand(3, 2, 2), null, null, r), "residual", "not contiguous");
+    }
 }

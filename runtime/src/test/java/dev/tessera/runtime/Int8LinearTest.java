@@ -150,6 +150,50 @@ class Int8LinearTest {
         }
     }
 
+    /**
+     * A row with a NaN or an infinity comes out NaN, whatever the activation (ReLU included) and residual, and does not
+     * widen its group's range: the other rows are what they are without it. (Quantized as ONNX Runtime does, a NaN
+     * became the zero point, i.e. a finite output, and an infinity made every row of its group NaN.)
+     */
+    @Test
+    void aNonFiniteInputRowIsNaNAndLeavesTheOthersAlone() {
+        int k = 40, n = 24;
+        java.util.Random r = new java.util.Random(7);
+        byte[] w = new byte[k * n];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (byte) r.nextInt(-128, 128);
+        }
+        float[] x = new float[3 * k];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        float[] res = new float[3 * n];
+        java.util.Arrays.fill(res, 1f);
+        try (Scope s = Tessera.scope(); Int8Linear lin = Int8Linear.pack(w, n, k, true, new int[] {0},
+                new float[] {0.02f})) {
+            float[] rows02 = new float[2 * k];
+            System.arraycopy(x, 0, rows02, 0, k);
+            System.arraycopy(x, 2 * k, rows02, k, k);
+            for (FusedActivation act : new FusedActivation[] {FusedActivation.NONE, FusedActivation.RELU}) {
+                float[] clean = lin.forward(Tensor.of(rows02, 2, k), null, act, Tensor.of(new float[2 * n], 2, n))
+                        .toFloatArray();
+                for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                    for (int col : new int[] {0, 17, k - 1}) { // the vector body and the scalar tail
+                        float[] xb = x.clone();
+                        xb[k + col] = bad;
+                        float[] got = lin.forward(Tensor.of(xb, 3, k), null, act, Tensor.of(res, 3, n)).toFloatArray();
+                        for (int j = 0; j < n; j++) {
+                            assertTrue(Float.isNaN(got[n + j]), act + " " + bad + " at " + col + ": out[1, " + j + "] = "
+                                    + got[n + j]);
+                            assertEquals(clean[j] + 1f, got[j], 0f, act + " " + bad + ": row 0");
+                            assertEquals(clean[n + j] + 1f, got[2 * n + j], 0f, act + " " + bad + ": row 2");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aTensorOfZerosAndPerTensorParameters() {
         try (Scope s = Tessera.scope(); Int8Linear lin = Int8Linear.pack(new byte[] {1, -2, 3, 4, 5, -6}, 2, 3, false,
@@ -172,6 +216,11 @@ class Int8LinearTest {
                 new float[] {0}));
         assertThrows(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[6], 2, 3, true, new int[] {200},
                 new float[] {1}));
+        // out * in wraps around to the byte count (2^59 + 1) * 32 = 32 mod 2^64: refused, not packed out of bounds
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[32], 32, (1L << 59) + 1, false,
+                new int[] {0}, new float[] {1}));
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.pack(new byte[2], 3, 0x5555555555555556L, false,
+                new int[] {0}, new float[] {1}));
         Int8Linear lin = Int8Linear.pack(new byte[6], 2, 3, true, new int[1], new float[] {1});
         try (Scope s = Tessera.scope()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -5,6 +5,7 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 /**
  * The parameters of an RBM on one device: weights {@code W [nv, nh]}, visible bias {@code [nv]}, hidden
@@ -23,22 +24,54 @@ public final class RbmParams implements AutoCloseable {
     private final Tensor hbVel;
     private volatile boolean closed;
 
-    private RbmParams(int nv, int nh, Tensor w, Tensor vbias, Tensor hbias) {
+    private RbmParams(int nv, int nh, Tensor[] t) {
         this.nv = nv;
         this.nh = nh;
-        this.w = w;
-        this.vbias = vbias;
-        this.hbias = hbias;
-        Device d = w.device();
-        this.wVel = Tensor.zeros(DType.F32, d, nv, nh);
-        this.vbVel = Tensor.zeros(DType.F32, d, nv);
-        this.hbVel = Tensor.zeros(DType.F32, d, nh);
+        this.w = t[0];
+        this.vbias = t[1];
+        this.hbias = t[2];
+        this.wVel = t[3];
+        this.vbVel = t[4];
+        this.hbVel = t[5];
     }
 
+    /**
+     * Parameters owning the tensors {@code w}, {@code vbias} and {@code hbias} make (in that order) and three new zero
+     * momentum buffers on {@code device}; if any of them fails (a closed source, out of memory), those already made
+     * are closed before the exception leaves.
+     */
+    private static RbmParams build(int nv, int nh, Device device, Supplier<Tensor> w, Supplier<Tensor> vbias,
+            Supplier<Tensor> hbias) {
+        Tensor[] t = new Tensor[6];
+        try {
+            t[0] = w.get();
+            t[1] = vbias.get();
+            t[2] = hbias.get();
+            t[3] = Tensor.zeros(DType.F32, device, nv, nh);
+            t[4] = Tensor.zeros(DType.F32, device, nv);
+            t[5] = Tensor.zeros(DType.F32, device, nh);
+            return new RbmParams(nv, nh, t);
+        } catch (RuntimeException | Error e) {
+            for (Tensor made : t) {
+                if (made != null) {
+                    try {
+                        made.close();
+                    } catch (RuntimeException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** The most weights an RBM may have: {@link #init} and {@link #of} hold them in one Java array. */
+    private static final long MAX_WEIGHTS = Integer.MAX_VALUE - 8;
+
     private static void checkSizes(long nv, long nh) {
-        if (nv < 1 || nh < 1 || nv > Integer.MAX_VALUE || nh > Integer.MAX_VALUE || nv * nh > (1L << 31)) {
+        if (nv < 1 || nh < 1 || nv > Integer.MAX_VALUE || nh > Integer.MAX_VALUE || nv * nh > MAX_WEIGHTS) {
             throw new IllegalArgumentException("RBM size [nv " + nv + ", nh " + nh
-                    + "]: both must be >= 1 and nv * nh at most 2^31");
+                    + "]: both must be >= 1 and nv * nh at most " + MAX_WEIGHTS + " (a Java array's limit)");
         }
     }
 
@@ -76,10 +109,8 @@ public final class RbmParams implements AutoCloseable {
                     + ", vbias of " + nv + ", hbias of " + nh + " elements, got " + w.length + ", " + vbias.length + ", "
                     + hbias.length);
         }
-        Tensor tw = Tensor.of(w, device, nv, nh);
-        Tensor tv = Tensor.of(vbias, device, nv);
-        Tensor th = Tensor.of(hbias, device, nh);
-        return new RbmParams(nv, nh, tw, tv, th);
+        return build(nv, nh, device, () -> Tensor.of(w, device, nv, nh), () -> Tensor.of(vbias, device, nv),
+                () -> Tensor.of(hbias, device, nh));
     }
 
     /** Parameters holding copies of {@code w [nv, nh]}, {@code vbias [nv]}, {@code hbias [nh]} (F32, one device). */
@@ -95,7 +126,7 @@ public final class RbmParams implements AutoCloseable {
         Check.sameDevice("RbmParams.copyOf", w, vbias, hbias);
         checkSizes(w.dim(0), w.dim(1));
         Device d = w.device();
-        return new RbmParams((int) w.dim(0), (int) w.dim(1), w.to(d), vbias.to(d), hbias.to(d));
+        return build((int) w.dim(0), (int) w.dim(1), d, () -> w.to(d), () -> vbias.to(d), () -> hbias.to(d));
     }
 
     /** A copy of these parameters (not the momentum) on {@code device}. */
