@@ -91,25 +91,19 @@ public final class Tensor implements AutoCloseable {
     /** A float32 tensor on {@code device} holding a copy of {@code data}. */
     public static Tensor of(float[] data, Device device, long... shape) {
         long[] dims = dimsFor(data.length, shape);
-        Tensor t = empty(DType.F32, device, dims);
-        t.backend().copyFromHost(t, HostArray.of(data));
-        return t;
+        return filled(empty(DType.F32, device, dims), t -> t.backend().copyFromHost(t, HostArray.of(data)));
     }
 
     /** An int32 tensor (e.g. token ids). */
     public static Tensor ofInts(int[] data, Device device, long... shape) {
         long[] dims = dimsFor(data.length, shape);
-        Tensor t = empty(DType.I32, device, dims);
-        t.backend().copyFromHost(t, HostArray.of(data));
-        return t;
+        return filled(empty(DType.I32, device, dims), t -> t.backend().copyFromHost(t, HostArray.of(data)));
     }
 
     /** An int64 tensor. */
     public static Tensor ofLongs(long[] data, Device device, long... shape) {
         long[] dims = dimsFor(data.length, shape);
-        Tensor t = empty(DType.I64, device, dims);
-        t.backend().copyFromHost(t, HostArray.of(data));
-        return t;
+        return filled(empty(DType.I64, device, dims), t -> t.backend().copyFromHost(t, HostArray.of(data)));
     }
 
     // ------------------------------------------------------------------ properties
@@ -334,33 +328,30 @@ public final class Tensor implements AutoCloseable {
         if (isContiguous()) {
             return view(shape.clone(), Shape.contiguousStrides(shape), offset);
         }
-        Tensor out = empty(dtype, device(), shape);
-        try (InUse use = InUse.of("contiguous", this)) {
-            backend().stridedCopy(this, out);
-        } catch (RuntimeException e) {
-            out.close();
-            throw e;
-        }
-        return out;
+        return filled(empty(dtype, device(), shape), out -> {
+            try (InUse use = InUse.of("contiguous", this)) {
+                backend().stridedCopy(this, out);
+            }
+        });
     }
 
     /** A contiguous copy on {@code target} (a copy even if already there). */
     public Tensor to(Device target) {
         ensureOpen();
         try (Tensor src = contiguous()) {
-            Tensor out = empty(dtype, target, shape);
-            if (target.equals(device())) {
-                backend().copy(src, out);
-            } else if (device().isCpu()) {
-                out.backend().copyFromHost(out, HostArray.at(src.address(), numel() * dtype.size()));
-            } else if (target.isCpu()) {
-                backend().copyToHost(src, HostArray.at(out.address(), numel() * dtype.size()));
-            } else {
-                try (Tensor host = src.to(Device.CPU)) {
-                    out.backend().copyFromHost(out, HostArray.at(host.address(), numel() * dtype.size()));
+            return filled(empty(dtype, target, shape), out -> {
+                if (target.equals(device())) {
+                    backend().copy(src, out);
+                } else if (device().isCpu()) {
+                    out.backend().copyFromHost(out, HostArray.at(src.address(), numel() * dtype.size()));
+                } else if (target.isCpu()) {
+                    backend().copyToHost(src, HostArray.at(out.address(), numel() * dtype.size()));
+                } else {
+                    try (Tensor host = src.to(Device.CPU)) {
+                        out.backend().copyFromHost(out, HostArray.at(host.address(), numel() * dtype.size()));
+                    }
                 }
-            }
-            return out;
+            });
         }
     }
 
