@@ -5,6 +5,7 @@ sequence), and its last hidden states for a padded batch.
 
 Run from the repository root:
     /usr/bin/python3 models/src/test/resources/bert/make_fixtures.py
+    /usr/bin/python3 models/src/test/resources/bert/make_fixtures.py --variants   # tiny/activations/ only
 """
 import json
 import os
@@ -20,11 +21,20 @@ CFG = dict(model_type="bert", vocab_size=103, hidden_size=48, num_hidden_layers=
            hidden_act="gelu")
 
 
+# the FFN activations as their definitions (HF names): erf GELU, tanh GELU (gelu_new), ReLU
+ACTS = {
+    "gelu": lambda f: 0.5 * f * (1.0 + torch.erf(f / 2 ** 0.5)),
+    "gelu_new": lambda f: 0.5 * f * (1.0 + torch.tanh((2.0 / torch.pi) ** 0.5 * (f + 0.044715 * torch.pow(f, 3.0)))),
+    "relu": lambda f: torch.relu(f),
+}
+
+
 class Layer(nn.Module):
     def __init__(self, c):
         super().__init__()
         h, i = c["hidden_size"], c["intermediate_size"]
         self.heads = c["num_attention_heads"]
+        self.act = c["hidden_act"]
         self.q, self.k, self.v, self.o = (nn.Linear(h, h) for _ in range(4))
         self.ln1 = nn.LayerNorm(h, eps=c["layer_norm_eps"])
         self.up, self.down = nn.Linear(h, i), nn.Linear(i, h)
@@ -40,7 +50,7 @@ class Layer(nn.Module):
         ctx = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, s, h)
         a = self.ln1(self.o(ctx) + x)
         f = self.up(a)
-        f = 0.5 * f * (1.0 + torch.erf(f / 2 ** 0.5))
+        f = ACTS[self.act](f)
         return self.ln2(self.down(f) + a)
 
 
@@ -91,14 +101,48 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def main():
-    torch.manual_seed(5)
-    m = Bert(CFG).eval()
+def variants():
+    """tiny/activations/: the same sizes with other FFN activations, on tiny's ids: a ReLU checkpoint (config.json +
+    model.safetensors + hidden.npy in relu/) and a tanh-GELU model exported to ONNX opset 14 (gelu_new/model.onnx +
+    hidden.npy), whose graph has the 0.5 * u branch shorter than the one through Tanh. Run with --variants; leaves
+    the other fixtures alone."""
+    ids, mask, types = (torch.from_numpy(np.load(os.path.join(OUT, n)).astype(np.int64))
+                        for n in ("ids.npy", "mask.npy", "types.npy"))
+    for act, seed in (("relu", 11), ("gelu_new", 12)):
+        cfg = dict(CFG, hidden_act=act)
+        torch.manual_seed(seed)
+        m = Bert(cfg).eval()
+        random_layer_norms(m)  # (all-ones LayerNorm weights also lose their initializers in torch 1.13's export)
+        d = os.path.join(OUT, "activations", act)
+        os.makedirs(d, exist_ok=True)
+        with torch.no_grad():
+            out = m(ids, mask, types)
+        np.save(os.path.join(d, "hidden.npy"), out.numpy().astype(np.float32))
+        if act == "relu":
+            write_safetensors(os.path.join(d, "model.safetensors"), m.hf_state())
+            with open(os.path.join(d, "config.json"), "w") as f:
+                json.dump(cfg, f, indent=2)
+        else:
+            torch.onnx.export(m, (ids, mask, types), os.path.join(d, "model.onnx"),
+                              input_names=["input_ids", "attention_mask", "token_type_ids"],
+                              output_names=["last_hidden_state"], opset_version=14,
+                              dynamic_axes={n: {0: "batch", 1: "seq"} for n in
+                                            ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
+        print("wrote", d)
+
+
+def random_layer_norms(m):
     with torch.no_grad():  # LayerNorm params away from 1/0 so a swapped gamma/beta shows
         for mod in m.modules():
             if isinstance(mod, nn.LayerNorm):
                 mod.weight.uniform_(0.5, 1.5)
                 mod.bias.uniform_(-0.2, 0.2)
+
+
+def main():
+    torch.manual_seed(5)
+    m = Bert(CFG).eval()
+    random_layer_norms(m)
     os.makedirs(OUT, exist_ok=True)
     sd = m.hf_state()
     write_safetensors(os.path.join(OUT, "model.safetensors"), sd)
@@ -148,4 +192,5 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    variants() if "--variants" in sys.argv[1:] else main()

@@ -1,6 +1,8 @@
 package dev.tessera.models.bert;
 
+import dev.tessera.models.nn.Activation;
 import dev.tessera.models.nn.HfConfig;
+import dev.tessera.runtime.FusedActivation;
 
 /**
  * The shape of a BERT-family encoder, as in a Hugging Face {@code config.json} (BertModel names). Immutable.
@@ -13,7 +15,8 @@ import dev.tessera.models.nn.HfConfig;
  * @param maxPositions rows of the position embedding ({@code max_position_embeddings})
  * @param typeVocabSize rows of the token-type embedding ({@code type_vocab_size})
  * @param layerNormEps epsilon of every LayerNorm ({@code layer_norm_eps})
- * @param hiddenAct FFN activation: {@code gelu} (erf form) or {@code gelu_new}/{@code gelu_pytorch_tanh} (tanh)
+ * @param hiddenAct FFN activation: {@code gelu} (erf form), {@code gelu_new} / {@code gelu_pytorch_tanh} /
+ *     {@code gelu_fast} (tanh form), {@code quick_gelu}, {@code silu} / {@code swish} or {@code relu}
  * @param positionOffset the position id of the first token: 0 for BERT; {@code pad_token_id + 1} (2) for RoBERTa-style
  *     encoders ({@code roberta}, {@code xlm-roberta}, {@code camembert}), whose position ids start after the
  *     padding index, so that their longest input is {@code max_position_embeddings - 2}
@@ -48,10 +51,11 @@ public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHe
         if (hiddenAct == null) {
             hiddenAct = "gelu";
         }
-        if (!hiddenAct.equals("gelu") && !hiddenAct.equals("gelu_new") && !hiddenAct.equals("gelu_pytorch_tanh")
-                && !hiddenAct.equals("gelu_fast")) {
+        try {
+            Activation.fused(hiddenAct);
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("BertConfig: unsupported hidden_act \"" + hiddenAct
-                    + "\" (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast)");
+                    + "\" (supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu, silu, swish, relu)");
         }
     }
 
@@ -95,8 +99,9 @@ public record BertConfig(int vocabSize, int hiddenSize, int numLayers, int numHe
     }
 
     /** Whether the FFN uses the tanh approximation of GELU. */
-    public boolean geluTanh() {
-        return !hiddenAct.equals("gelu");
+    /** The FFN activation as the GEMM epilogue runs it (the tanh GELU names are one function). */
+    public FusedActivation activation() {
+        return Activation.fused(hiddenAct);
     }
 
     private static String describe(int... v) {

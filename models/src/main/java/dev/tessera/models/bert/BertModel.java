@@ -31,8 +31,9 @@ import java.util.Map;
  * sentence-transformers models do.
  *
  * <p>Weights come from a Hugging Face checkpoint ({@link #fromSafetensors}; names {@code embeddings.*},
- * {@code encoder.layer.N.*}, with or without a {@code bert.} prefix) or from an ONNX export ({@link #fromOnnx},
- * mapped by walking the graph, see {@link BertOnnxImport}). The model owns its weights: close it.
+ * {@code encoder.layer.N.*}, with or without a task model's base prefix such as {@code bert.} or {@code roberta.}) or
+ * from an ONNX export ({@link #fromOnnx}, mapped by walking the graph, see {@link BertOnnxImport}). The model owns its
+ * weights: close it.
  */
 public final class BertModel implements AutoCloseable {
     private final BertConfig config;
@@ -94,7 +95,10 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    /** Builds the encoder from HF-named tensors in {@code source} (prefix {@code bert.} optional). */
+    /**
+     * Builds the encoder from HF-named tensors in {@code source} (a task model's base prefix such as {@code bert.} or
+     * {@code roberta.} optional).
+     */
     public static BertModel load(TensorSource source, BertConfig config, Device device) {
         return load(source, config, device, Map.of());
     }
@@ -107,13 +111,38 @@ public final class BertModel implements AutoCloseable {
         if (DistilBertNames.isDistilBert(source)) {
             source = DistilBertNames.wrap(source, config);
         }
-        String prefix = source.names().contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
+        String prefix = basePrefix(source);
         Weights root = Weights.of(source, device, DType.F32);
         // heads and extras of task models and the buffers HF keeps in checkpoints are not part of the encoder
         root.ignoreUnexpected(n -> !n.startsWith(prefix + "embeddings.") && !n.startsWith(prefix + "encoder."));
         root.ignoreUnexpected(n -> n.endsWith("position_ids") || n.endsWith("token_type_ids"));
         Weights w = root.prefixed(prefix);
         return new BertModel(config, device, w, root, int8);
+    }
+
+    private static final String WORD_EMBEDDINGS = "embeddings.word_embeddings.weight";
+
+    /**
+     * The base-model prefix of a task checkpoint's names ({@code bert.}, {@code roberta.}, {@code electra.}, ...: one
+     * segment before {@code embeddings.word_embeddings.weight}), or "" for a bare encoder's names.
+     */
+    private static String basePrefix(TensorSource source) {
+        List<String> found = new ArrayList<>();
+        for (String n : source.names()) {
+            if (n.equals(WORD_EMBEDDINGS)) {
+                found.add("");
+            } else if (n.endsWith("." + WORD_EMBEDDINGS)) {
+                String p = n.substring(0, n.length() - WORD_EMBEDDINGS.length());
+                if (p.indexOf('.') == p.length() - 1) {
+                    found.add(p);
+                }
+            }
+        }
+        if (found.size() > 1) {
+            throw new IllegalArgumentException("the checkpoint holds several encoders' word embeddings: "
+                    + found.stream().map(p -> p + WORD_EMBEDDINGS).sorted().toList());
+        }
+        return found.isEmpty() ? "" : found.get(0);
     }
 
     /**
@@ -141,7 +170,7 @@ public final class BertModel implements AutoCloseable {
         if (config != null && !(g.vocabSize() == config.vocabSize() && g.hiddenSize() == config.hiddenSize()
                 && g.numLayers() == config.numLayers() && g.numHeads() == config.numHeads()
                 && g.intermediateSize() == config.intermediateSize() && g.maxPositions() == config.maxPositions()
-                && g.typeVocabSize() == config.typeVocabSize() && g.geluTanh() == config.geluTanh()
+                && g.typeVocabSize() == config.typeVocabSize() && g.activation() == config.activation()
                 && Math.abs(g.layerNormEps() - config.layerNormEps()) <= 1e-6 * Math.abs(config.layerNormEps()))) {
             throw new IllegalArgumentException(onnx.source() + ": the graph describes " + imp.config()
                     + " but the given config is " + config);
@@ -317,7 +346,7 @@ public final class BertModel implements AutoCloseable {
             Tensor ctx = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], opt).transpose(1, 2).contiguous()
                     .reshape(b, s, h);
             Tensor a = l.attnLn().forward(l.o().apply(ctx, FusedActivation.NONE, x, s, real));
-            Tensor f = l.up().apply(a, config.geluTanh() ? FusedActivation.GELU_TANH : FusedActivation.GELU, null, s,
+            Tensor f = l.up().apply(a, config.activation(), null, s,
                     real);
             Tensor out = l.outLn().forward(l.down().apply(f, FusedActivation.NONE, a, s, real));
             return scope.keep(out);

@@ -44,7 +44,7 @@ public final class BertOnnxImport {
     private static final Set<String> LAYOUT = Set.of("Reshape", "Transpose", "Cast", "Unsqueeze", "Squeeze",
             "Identity", "Div", "Mul", "Add", "Where", "Softmax", "Sub");
     private static final Set<String> ACT = Set.of("Div", "Mul", "Add", "Erf", "Tanh", "Pow", "Gelu", "FastGelu",
-            "Sigmoid", "Cast", "Identity", "Sub");
+            "Sigmoid", "Cast", "Identity", "Sub", "Relu");
 
     private final OnnxModel m;
     private final Map<String, Mapped> mapped = new LinkedHashMap<>();
@@ -334,15 +334,18 @@ public final class BertOnnxImport {
                 throw notBert(at + ": expected one FFN projection after the attention LayerNorm, found " + ups.size());
             }
             Lin up = linear(ups.get(0), at);
-            Set<String> seen = new HashSet<>();
-            Object[] toDown = reachCollect(up.out(), ACT, this::isProjection, 12, seen);
+            Object[] toDown = reach(up.out(), ACT, this::isProjection, 12);
             if (toDown == null) {
                 throw notBert(at + ": no FFN down projection after the activation");
             }
+            // every op between the projections, not only those on the shortest path to the down projection: in the
+            // tanh form 0.5·u·(1 + tanh(...)) the branch through Mul(u, 0.5) is shorter than the one through Tanh
+            Set<String> seen = opsBetween(up.out(), ACT, this::isProjection, 12);
             String la = seen.contains("Erf") ? "gelu" : seen.contains("Tanh") ? "gelu_new" : seen.contains("Gelu")
-                    ? "gelu" : null;
+                    ? "gelu" : seen.contains("Relu") && !seen.contains("Sigmoid") ? "relu" : null;
             if (la == null) {
-                throw notBert(at + ": the FFN activation is not GELU (ops between the projections: " + seen + ")");
+                throw notBert(at + ": the FFN activation is not GELU or ReLU (ops between the projections: " + seen
+                        + ")");
             }
             if (act == null) {
                 act = la;
@@ -620,13 +623,8 @@ public final class BertOnnxImport {
         return n.input(0).equals(value) ? n.input(1) : n.input(0);
     }
 
-    private Object[] reach(String from, Set<String> through, java.util.function.Predicate<OnnxNode> target, int depth) {
-        return reachCollect(from, through, target, depth, new HashSet<>());
-    }
-
     /** Breadth-first from {@code from} through nodes of the {@code through} types: [target node, input slot]. */
-    private Object[] reachCollect(String from, Set<String> through, java.util.function.Predicate<OnnxNode> target,
-            int depth, Set<String> seenOps) {
+    private Object[] reach(String from, Set<String> through, java.util.function.Predicate<OnnxNode> target, int depth) {
         List<String> frontier = List.of(from);
         Set<String> visited = new HashSet<>();
         for (int d = 0; d < depth && !frontier.isEmpty(); d++) {
@@ -637,7 +635,6 @@ public final class BertOnnxImport {
                         return new Object[] {c, c.inputs().indexOf(v)};
                     }
                     if (through.contains(c.opType()) && visited.add(c.output(0))) {
-                        seenOps.add(c.opType());
                         next.add(c.output(0));
                     }
                 }
@@ -645,6 +642,30 @@ public final class BertOnnxImport {
             frontier = next;
         }
         return null;
+    }
+
+    /**
+     * The op types of every node reachable from {@code from} through nodes of the {@code through} types (at most
+     * {@code depth} deep), not going past nodes matching {@code stop}.
+     */
+    private Set<String> opsBetween(String from, Set<String> through, java.util.function.Predicate<OnnxNode> stop,
+            int depth) {
+        Set<String> ops = new HashSet<>();
+        Set<String> visited = new HashSet<>();
+        List<String> frontier = List.of(from);
+        for (int d = 0; d < depth && !frontier.isEmpty(); d++) {
+            List<String> next = new ArrayList<>();
+            for (String v : frontier) {
+                for (OnnxNode c : m.consumers(v)) {
+                    if (!stop.test(c) && through.contains(c.opType()) && visited.add(c.output(0))) {
+                        ops.add(c.opType());
+                        next.add(c.output(0));
+                    }
+                }
+            }
+            frontier = next;
+        }
+        return ops;
     }
 
     private void put(String name, OnnxTensor t, boolean transposed) {

@@ -133,7 +133,14 @@ public enum Pooling {
                         case "Transformer" -> { }
                         case "Pooling" -> poolingDir = m.path("path").asText("1_Pooling");
                         case "Normalize" -> normalize = true;
-                        case "Dense" -> dense.add(DenseLayer.read(dir.resolve(m.path("path").asText(""))));
+                        case "Dense" -> {
+                            if (normalize) { // sentence-transformers would normalise, then project
+                                throw new IllegalArgumentException(modules + ": a Dense module after Normalize is not"
+                                        + " supported (here Normalize comes last: Transformer + Pooling [+ Dense ...]"
+                                        + " [+ Normalize])");
+                            }
+                            dense.add(DenseLayer.read(dir.resolve(m.path("path").asText(""))));
+                        }
                         default -> unsupported.add(type);
                     }
                 }

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,14 +58,22 @@ public final class SentenceEncoder implements AutoCloseable {
     private final int maxLength;
     private final Pooling.Setup pooling;
     private final boolean owner;
+    /** sentence_bert_config.json's do_lower_case: texts lowercased before the tokenizer sees them. */
+    private final boolean lowerCase;
 
     private SentenceEncoder(BertModel model, Tokenizer tokenizer, int maxLength, Pooling.Setup pooling,
             boolean owner) {
+        this(model, tokenizer, maxLength, pooling, owner, false);
+    }
+
+    private SentenceEncoder(BertModel model, Tokenizer tokenizer, int maxLength, Pooling.Setup pooling,
+            boolean owner, boolean lowerCase) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.maxLength = maxLength;
         this.pooling = pooling;
         this.owner = owner;
+        this.lowerCase = lowerCase;
     }
 
     /** Loads {@code spec} (directory, {@code maven:G:A:V} or alias) on the default device. */
@@ -115,13 +124,28 @@ public final class SentenceEncoder implements AutoCloseable {
             width = d.out();
         }
         int max = Math.min(model.config().maxTokens(), DEFAULT_MAX_LENGTH);
+        boolean lower = false;
         Path sb = Files.isRegularFile(dir.resolve("sentence_bert_config.json")) ? dir.resolve("sentence_bert_config.json")
                 : tdir.resolve("sentence_bert_config.json");
         if (Files.isRegularFile(sb)) {
-            max = Math.min(model.config().maxTokens(), HfConfig.read(sb).getInt("max_seq_length", max));
+            try {
+                HfConfig c = HfConfig.read(sb);
+                int seq = c.getInt("max_seq_length", max);
+                if (seq < 2) { // [CLS] and [SEP] at least, as checkMax asks of --max-length
+                    throw new IllegalArgumentException(sb + ": max_seq_length " + seq + " leaves no room for a token"
+                            + " (need >= 2)");
+                }
+                max = Math.min(model.config().maxTokens(), seq);
+                lower = c.getBoolean("do_lower_case", false);
+            } catch (RuntimeException e) {
+                model.close();
+                tok.close();
+                throw e;
+            }
         }
-        LOG.debug("sentence encoder {} on {}: {} max {} tokens, pooling {}", dir, device, model.config(), max, pooling);
-        return new SentenceEncoder(model, tok, max, pooling, true);
+        LOG.debug("sentence encoder {} on {}: {} max {} tokens, pooling {}{}", dir, device, model.config(), max, pooling,
+                lower ? ", texts lowercased" : "");
+        return new SentenceEncoder(model, tok, max, pooling, true, lower);
     }
 
     /** An encoder over an existing model and tokenizer (not closed by this encoder), mean pooling, normalised. */
@@ -197,7 +221,7 @@ public final class SentenceEncoder implements AutoCloseable {
     /** This encoder with another truncation length (sharing model and tokenizer; only the original closes them). */
     public SentenceEncoder withMaxLength(int maxLength) {
         checkMax(maxLength, model);
-        return new SentenceEncoder(model, tokenizer, maxLength, pooling, false);
+        return new SentenceEncoder(model, tokenizer, maxLength, pooling, false, lowerCase);
     }
 
     /**
@@ -209,7 +233,7 @@ public final class SentenceEncoder implements AutoCloseable {
             throw new IllegalArgumentException("pooling must not be null");
         }
         return new SentenceEncoder(model, tokenizer, maxLength, new Pooling.Setup(mode, normalize, pooling.dense()),
-                false);
+                false, lowerCase);
     }
 
     /** How token states become the embedding, and whether it is normalised. */
@@ -241,7 +265,8 @@ public final class SentenceEncoder implements AutoCloseable {
             throw new IllegalStateException("this encoder has no tokenizer (SentenceEncoder.forTokenIds): give token"
                     + " ids to embedIds");
         }
-        int[] ids = tokenizer.encode(text, true);
+        // sentence-transformers' Transformer module: text.lower() when do_lower_case (full Unicode case mapping in both)
+        int[] ids = tokenizer.encode(lowerCase && text != null ? text.toLowerCase(Locale.ROOT) : text, true);
         if (ids.length > maxLength) {
             int last = ids[ids.length - 1];
             ids = Arrays.copyOf(ids, maxLength);

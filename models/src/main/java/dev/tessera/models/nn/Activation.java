@@ -1,5 +1,6 @@
 package dev.tessera.models.nn;
 
+import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 
@@ -13,6 +14,18 @@ public final class Activation {
             case "quick_gelu", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "silu", "swish", "relu" -> { }
             default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
         }
+    }
+
+    /** The fused GEMM-epilogue form of {@code act} (same formulas as {@link #apply}). */
+    public static FusedActivation fused(String act) {
+        return switch (act == null ? "" : act) {
+            case "quick_gelu" -> FusedActivation.QUICK_GELU;
+            case "gelu" -> FusedActivation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> FusedActivation.GELU_TANH;
+            case "silu", "swish" -> FusedActivation.SILU;
+            case "relu" -> FusedActivation.RELU;
+            default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
+        };
     }
 
     /** {@code act(x)}: quick_gelu, gelu (erf), gelu_new/gelu_pytorch_tanh/gelu_fast (tanh), silu/swish, relu. */

@@ -32,10 +32,15 @@ class BertCheckpointTest {
     private static final Path TINY = Path.of("src/test/resources/bert/tiny");
 
     private static double run(BertModel m) throws IOException {
+        return run(m, TINY.resolve("hidden.npy"));
+    }
+
+    /** Relative error of m's hidden states on tiny's ids / mask / types against {@code hidden} (asserted <= 1e-5). */
+    private static double run(BertModel m, Path hidden) throws IOException {
         Npy.Array ids = Npy.read(TINY.resolve("ids.npy"));
         Npy.Array mask = Npy.read(TINY.resolve("mask.npy"));
         Npy.Array types = Npy.read(TINY.resolve("types.npy"));
-        float[] ref = Npy.read(TINY.resolve("hidden.npy")).requireFloats();
+        float[] ref = Npy.read(hidden).requireFloats();
         long[] sh = ids.shape();
         float[] out;
         try (Scope s = Tessera.scope()) {
@@ -58,6 +63,49 @@ class BertCheckpointTest {
         try (BertModel m = BertModel.fromSafetensors(TINY, Device.CPU)) {
             assertEquals(new BertConfig(103, 48, 2, 4, 80, 40, 2, 1e-12, "gelu"), m.config());
             run(m);
+        }
+    }
+
+    /**
+     * FFN activations besides the erf GELU ({@code activations/}, made by make_fixtures.py --variants): a ReLU
+     * checkpoint, and a tanh-GELU model through torch.onnx's opset-14 export, whose graph reaches the down projection
+     * through Mul(u, 0.5) in fewer steps than through Tanh (the import took it for "not GELU").
+     */
+    @Test
+    void reluCheckpointAndTanhGeluOnnxExport() throws IOException {
+        Path acts = TINY.resolve("activations");
+        try (BertModel m = BertModel.fromSafetensors(acts.resolve("relu"), Device.CPU)) {
+            assertEquals("relu", m.config().hiddenAct());
+            run(m, acts.resolve("relu/hidden.npy"));
+        }
+        OnnxModel onnx = OnnxModel.read(acts.resolve("gelu_new/model.onnx"));
+        assertEquals("gelu_new", BertOnnxImport.map(onnx).config().hiddenAct());
+        try (BertModel m = BertModel.fromOnnx(onnx, null, Device.CPU)) {
+            run(m, acts.resolve("gelu_new/hidden.npy"));
+        }
+    }
+
+    /** roberta.-prefixed names (how roberta-base is stored) load like bert.-prefixed ones; two encoders are refused. */
+    @Test
+    void anyTaskModelPrefixIsAccepted() throws IOException {
+        BertConfig cfg = BertConfig.from(HfConfig.read(TINY));
+        try (Scope s = Tessera.scope(); dev.tessera.models.nn.TensorSource st =
+                dev.tessera.models.nn.TensorSource.safetensors(TINY.resolve("model.safetensors"))) {
+            java.util.Map<String, Tensor> roberta = new java.util.HashMap<>();
+            for (String n : st.names()) {
+                roberta.put("roberta." + n, st.load(n, Device.CPU, null));
+            }
+            roberta.put("lm_head.dense.weight", Tensor.zeros(dev.tessera.runtime.DType.F32, Device.CPU, 48, 48));
+            try (BertModel m = BertModel.load(dev.tessera.models.nn.TensorSource.of(roberta, "roberta-prefixed"), cfg,
+                    Device.CPU)) {
+                run(m);
+            }
+            java.util.Map<String, Tensor> two = new java.util.HashMap<>(roberta);
+            two.put("bert.embeddings.word_embeddings.weight", roberta.get("roberta.embeddings.word_embeddings.weight"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BertModel.load(
+                    dev.tessera.models.nn.TensorSource.of(two, "two"), cfg, Device.CPU));
+            assertTrue(e.getMessage().contains("bert.embeddings.word_embeddings.weight")
+                    && e.getMessage().contains("roberta.embeddings.word_embeddings.weight"), e.getMessage());
         }
     }
 

@@ -2,6 +2,7 @@ package dev.tessera.models.bert;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -331,6 +332,41 @@ class MiniLmSentenceEncoderTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SentenceEncoder.load(dir,
                 Device.CPU));
         assertTrue(e.getMessage().contains("not a folder of"), e.getMessage());
+    }
+
+    /**
+     * sentence_bert_config.json's do_lower_case lowercases the texts before a cased tokenizer sees them (MiniLM's
+     * tokenizer.json with its lowercasing turned off: "A Cat" is then other word pieces than "a cat"); a
+     * max_seq_length below 2 is refused.
+     */
+    @Test
+    void sentenceBertConfigLowercasesAndBoundsTheLength(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        sentenceTransformersDir(dir, "t", "2_Normalize", "Normalize");
+        Path tok = dir.resolve("t/all-minilm-l6-v2-tokenizer.json");
+        String json = Files.readString(tok);
+        Files.delete(tok);
+        String cased = json.replaceFirst("\"lowercase\":\\s*true", "\"lowercase\": false");
+        assertNotEquals(json, cased);
+        Files.writeString(tok, cased);
+        String text = "A Cat SITS on the Mat";
+        float[] lower = enc.embed(List.of(text.toLowerCase(java.util.Locale.ROOT)))[0];
+        Path sb = dir.resolve("t/sentence_bert_config.json");
+        Files.writeString(sb, "{\"max_seq_length\": 256, \"do_lower_case\": true}");
+        try (SentenceEncoder st = SentenceEncoder.load(dir, Device.CPU)) {
+            assertArrayEquals(lower, st.embed(List.of(text))[0]);
+            assertArrayEquals(lower, st.withMaxLength(200).embed(List.of(text))[0]); // kept by with*
+        }
+        Files.writeString(sb, "{\"max_seq_length\": 256, \"do_lower_case\": false}");
+        try (SentenceEncoder st = SentenceEncoder.load(dir, Device.CPU)) {
+            float[] got = st.embed(List.of(text))[0];
+            assertTrue(SentenceEncoder.cosine(lower, got) < 0.99, "cased pieces gave the lowercase embedding");
+        }
+        for (int bad : new int[] {1, 0, -5}) {
+            Files.writeString(sb, "{\"max_seq_length\": " + bad + "}");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SentenceEncoder.load(dir, Device.CPU));
+            assertTrue(e.getMessage().contains("max_seq_length " + bad), e.getMessage());
+        }
     }
 
     /**

@@ -123,6 +123,17 @@ class PoolingTest {
         writeDense(dir.resolve("2_Dense"), 6, 4, "torch.nn.modules.activation.Softplus");
         String e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
         assertTrue(e.contains("Softplus"), e);
+        // Normalize before a Dense (sentence-transformers would project the normalised vector) is refused, not reordered
+        writeDense(dir.resolve("2_Dense"), 6, 4, "torch.nn.modules.activation.Tanh");
+        write("modules.json", "[" + TRANSFORMER + ", {\"idx\": 1, \"path\": \"1_Pooling\","
+                + " \"type\": \"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"path\": \"2_Normalize\","
+                + " \"type\": \"sentence_transformers.models.Normalize\"}, {\"idx\": 3, \"path\": \"2_Dense\","
+                + " \"type\": \"sentence_transformers.models.Dense\"}]");
+        e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
+        assertTrue(e.contains("Dense module after Normalize"), e);
+        write("modules.json", "[" + TRANSFORMER + ", {\"idx\": 1, \"path\": \"1_Pooling\","
+                + " \"type\": \"sentence_transformers.models.Pooling\"}, {\"idx\": 2, \"path\": \"2_Dense\","
+                + " \"type\": \"sentence_transformers.models.Dense\"}]");
         Files.delete(dir.resolve("2_Dense/model.safetensors"));
         writeDense(dir.resolve("3_Dense"), 6, 4, "torch.nn.modules.activation.Tanh");
         Files.writeString(dir.resolve("2_Dense/config.json"), "{\"in_features\": 6, \"out_features\": 4}");
