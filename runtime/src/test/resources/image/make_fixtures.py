@@ -58,6 +58,8 @@ Image.new("RGB", (1, 1), (10, 200, 30)).save("one.png")
 data = open("small.png", "rb").read()
 open("truncated.png", "wb").write(data[:len(data) // 2])
 open("empty.png", "wb").write(b"")
+# a valid TIFF of 32-bit float samples (Pillow mode "F"), which OpenCV's 8-bit colour decoding cannot read
+Image.fromarray(np.asarray(small.convert("L")).astype(np.float32) / 255, "F").save("float.tiff")
 open("text.png", "w").write("this is not an image\n")
 
 

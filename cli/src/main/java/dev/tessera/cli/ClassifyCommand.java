@@ -71,7 +71,7 @@ final class ClassifyCommand implements Callable<Integer> {
         try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, dtype.resolve(dev))) {
             List<String> labels = m.config().labels();
             ImagePreprocessor pre = in.preprocessor(() -> ImagePreprocessor.load(model, m.config().imageSize(),
-                    ImagePreprocessor.HALF, ImagePreprocessor.HALF, new ImageDecoder(maxPixels)));
+                    ImagePreprocessor.Style.VIT, new ImageDecoder(maxPixels)));
             int n = in.size();
             int c = labels.size();
             float[] all = new float[n * c];

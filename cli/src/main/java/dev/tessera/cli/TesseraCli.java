@@ -93,12 +93,16 @@ public final class TesseraCli implements Runnable {
 
     /**
      * The one-line message of a failed command; a file-system cause without a reason (NoSuchFileException's message
-     * is just the path) gets one, so "cannot write x/y.npy: x/y.npy" says why.
+     * is just the path) gets one, so "cannot write x/y.npy: x/y.npy" says why, as does a text file that is not UTF-8
+     * (MalformedInputException's message is "Input length = 1").
      */
     static String message(Throwable ex) {
         // one line whatever the message holds (a library's message may quote a multi-line source)
         String m = dev.tessera.runtime.io.JsonFiles.oneLine(String.valueOf(ex.getMessage()));
         for (Throwable c = ex.getCause(); c != null; c = c.getCause()) {
+            if (c instanceof java.nio.charset.CharacterCodingException) { // e.g. "Input length = 1"
+                return m + " (not UTF-8 text: save the file as UTF-8)";
+            }
             if (c instanceof java.nio.file.FileSystemException f && f.getReason() == null) {
                 if (f instanceof java.nio.file.NoSuchFileException) {
                     return m + " (no such file or directory)";

@@ -79,7 +79,10 @@ class TextCommandsTest {
     }
 
     @Test
-    void badModelsAndMissingTextFailWithOneLine() {
+    void badModelsAndMissingTextFailWithOneLine(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Path latin1 = dir.resolve("latin1.txt");
+        java.nio.file.Files.write(latin1, "caf\u00e9 au lait".getBytes(StandardCharsets.ISO_8859_1));
         String old = System.getProperty("tessera.offline");
         System.setProperty("tessera.offline", "true");
         PrintStream oldErr = System.err;
@@ -91,6 +94,8 @@ class TextCommandsTest {
             assertEquals(2, TesseraCli.run("similarity", "--model", "minilm", "only one"));
             assertEquals(2, TesseraCli.run("similarity", "--model", "minilm", "--pooling", "sum", "a", "b"));
             assertEquals(2, TesseraCli.run("embed", "--model", "minilm", "--text", "x", "--max-length", "1000"));
+            assertEquals(2, TesseraCli.run("embed", "--model", "minilm", "--text-file", latin1.toString(), "--out",
+                    dir.resolve("x.npy").toString()));
         } finally {
             System.setErr(oldErr);
             if (old == null) {
@@ -105,5 +110,6 @@ class TextCommandsTest {
         assertTrue(e.contains("error: give at least two sentences"), e);
         assertTrue(e.contains("error: --pooling: unknown pooling 'sum': mean, cls or max"), e);
         assertTrue(e.contains("error: --max-length must be between 2 and 512 (the model's positions), got 1000"), e);
+        assertTrue(e.contains("error: cannot read --text-file " + latin1 + ": Input length = 1 (not UTF-8 text"), e);
     }
 }

@@ -201,35 +201,13 @@ public final class ClipModel implements AutoCloseable {
     /**
      * The image preprocessor of a CLIP (or LLaVA) model directory: its {@code preprocessor_config.json} with
      * {@code CLIPImageProcessor}'s defaults where it is silent (shortest edge to {@code imageSize}, bicubic, center
-     * crop to {@code imageSize}, CLIP mean/std).
+     * crop to {@code imageSize}, CLIP mean/std), unless the file names another processor type
+     * ({@link dev.tessera.runtime.image.ImagePreprocessor.Style}).
      */
     public static dev.tessera.runtime.image.ImagePreprocessor imagePreprocessor(Path dir, int imageSize,
             dev.tessera.runtime.image.ImageDecoder decoder) {
-        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
-        Path f = dir.resolve("preprocessor_config.json");
-        com.fasterxml.jackson.databind.node.ObjectNode c;
-        try {
-            c = Files.isRegularFile(f) ? (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(f.toFile())
-                    : om.createObjectNode();
-        } catch (java.io.IOException | ClassCastException e) {
-            throw new IllegalArgumentException(f + ": " + (e instanceof java.io.IOException io
-                    ? dev.tessera.runtime.io.JsonFiles.describe(io) : e.getMessage()), e);
-        }
-        if (!c.has("size")) {
-            c.putObject("size").put("shortest_edge", imageSize);
-        } else if (c.get("size").isInt()) { // CLIPImageProcessor reads a bare int as the shortest edge
-            int s = c.get("size").intValue();
-            c.putObject("size").put("shortest_edge", s);
-        }
-        if (!c.has("resample")) {
-            c.put("resample", 3);
-        }
-        if (!c.has("do_center_crop")) {
-            c.put("do_center_crop", true);
-        }
-        return dev.tessera.runtime.image.ImagePreprocessor.of(c, imageSize,
-                dev.tessera.runtime.image.ImagePreprocessor.CLIP_MEAN, dev.tessera.runtime.image.ImagePreprocessor.CLIP_STD,
-                decoder);
+        return dev.tessera.runtime.image.ImagePreprocessor.load(dir, imageSize,
+                dev.tessera.runtime.image.ImagePreprocessor.Style.CLIP, decoder);
     }
 
     @Override

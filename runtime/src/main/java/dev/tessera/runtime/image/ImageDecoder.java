@@ -105,6 +105,10 @@ public final class ImageDecoder {
         try (BytePointer buf = new BytePointer(bytes); Mat raw = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, buf);
                 Mat bgr = imdecode(raw, IMREAD_COLOR)) {
             if (bgr == null || bgr.empty() || bgr.channels() != 3 || bgr.depth() != org.bytedeco.opencv.global.opencv_core.CV_8U) {
+                if (format.equals("TIFF") && ImageHeader.tiffFloatSamples(bytes)) {
+                    throw new IllegalArgumentException("cannot decode image " + name + ": floating-point TIFF samples"
+                            + " are not supported (save it with 8- or 16-bit integer samples)");
+                }
                 throw new IllegalArgumentException("cannot decode image " + name + ": truncated or corrupt " + format
                         + " data");
             }

@@ -132,4 +132,31 @@ final class ImageHeader {
         }
         return w < 0 || h < 0 ? null : new long[] {w, h};
     }
+
+    /**
+     * Whether a TIFF's first image stores IEEE floating-point samples (SampleFormat, tag 339, = 3), which OpenCV's
+     * 8-bit colour decoding does not read; false when the tag is absent or the header is malformed.
+     */
+    static boolean tiffFloatSamples(byte[] b) {
+        try {
+            boolean little = b[0] == 'I';
+            java.util.function.BiFunction<Integer, Integer, Long> rd = (i, n) -> little ? le(b, i, n) : be(b, i, n);
+            int ifd = (int) (long) rd.apply(4, 4);
+            if (ifd < 8 || ifd + 2 > b.length) {
+                return false;
+            }
+            int count = (int) (long) rd.apply(ifd, 2);
+            for (int k = 0; k < count; k++) {
+                int e = ifd + 2 + 12 * k;
+                if (rd.apply(e, 2) == 339 && rd.apply(e + 2, 2) == 3) { // SampleFormat, SHORT values
+                    long n = rd.apply(e + 4, 4);
+                    int at = n <= 2 ? e + 8 : (int) (long) rd.apply(e + 8, 4); // inline up to two SHORTs
+                    return rd.apply(at, 2) == 3;
+                }
+            }
+            return false;
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return false;
+        }
+    }
 }

@@ -36,24 +36,77 @@ public final class ImagePreprocessor {
     private final int resample;
     private final ImageDecoder decoder;
 
-    private ImagePreprocessor(JsonNode c, String where, int defaultSize, double[] defaultMean, double[] defaultStd,
-            ImageDecoder decoder) {
+    /**
+     * The defaults of the two image-processor families, for what a {@code preprocessor_config.json} leaves out. The
+     * file's {@code image_processor_type} / {@code feature_extractor_type} picks the family when it names one (as
+     * transformers instantiates that class whatever the model); otherwise the model's family applies.
+     */
+    public enum Style {
+        /**
+         * {@code ViTImageProcessor}: a bare-int or absent {@code size} is a square of the model's image size,
+         * {@code {height, width}} wins over {@code shortest_edge}, bilinear, no centre crop unless a crop size is
+         * given, mean / std 0.5.
+         */
+        VIT(HALF, HALF, 2),
+        /**
+         * {@code CLIPImageProcessor} (also LLaVA's): a bare-int or absent {@code size} is the shortest edge,
+         * {@code shortest_edge} wins over {@code {height, width}}, bicubic, centre crop to the model's image size,
+         * CLIP's mean / std.
+         */
+        CLIP(CLIP_MEAN, CLIP_STD, 3);
+
+        private final double[] mean;
+        private final double[] std;
+        private final int resample;
+
+        Style(double[] mean, double[] std, int resample) {
+            this.mean = mean;
+            this.std = std;
+            this.resample = resample;
+        }
+
+        /** The family a config names ({@code CLIP...}, {@code Llava...} or {@code ViT...}), else {@code model}. */
+        static Style named(JsonNode c, Style model) {
+            String type = c.path("image_processor_type").asText("") + " " + c.path("feature_extractor_type").asText("");
+            if (type.contains("CLIP") || type.contains("Llava") || type.contains("LLaVA")) {
+                return CLIP;
+            }
+            return type.contains("ViT") ? VIT : model;
+        }
+    }
+
+    private ImagePreprocessor(JsonNode c, String where, int defaultSize, Style modelStyle, double[] defaultMean,
+            double[] defaultStd, ImageDecoder decoder) {
         this.decoder = decoder;
+        if (!c.isObject()) {
+            throw new IllegalArgumentException(where + ": not a JSON object");
+        }
+        Style style = Style.named(c, modelStyle);
+        if (style != modelStyle) { // the file names the other family: its defaults, not the model's
+            defaultMean = style.mean;
+            defaultStd = style.std;
+        }
         JsonNode size = c.get("size");
+        boolean hw = size != null && size.isObject() && size.has("height") && size.has("width");
+        boolean se = size != null && size.isObject() && size.has("shortest_edge");
+        if (size != null && !size.isNull() && !size.isNumber() && !hw && !se) {
+            throw new IllegalArgumentException(where + ": size must be an integer, {\"shortest_edge\": n} or"
+                    + " {\"height\": h, \"width\": w}, found " + size);
+        }
         if (size != null && size.isNumber()) {
             int side = side(size, "size", where);
-            shortestEdge = intSizeIsShortestEdge(c) ? side : -1;
-            resizeH = resizeW = intSizeIsShortestEdge(c) ? -1 : side;
-        } else if (size != null && size.has("shortest_edge")) {
+            shortestEdge = style == Style.CLIP ? side : -1;
+            resizeH = resizeW = style == Style.CLIP ? -1 : side;
+        } else if (se && !(hw && style == Style.VIT)) {
             shortestEdge = side(size.get("shortest_edge"), "size.shortest_edge", where);
             resizeH = resizeW = -1;
-        } else if (size != null && size.has("height")) {
+        } else if (hw) {
             shortestEdge = -1;
             resizeH = side(size.get("height"), "size.height", where);
             resizeW = side(size.get("width"), "size.width", where);
         } else {
-            shortestEdge = -1;
-            resizeH = resizeW = defaultSize;
+            shortestEdge = style == Style.CLIP ? defaultSize : -1;
+            resizeH = resizeW = style == Style.CLIP ? -1 : defaultSize;
         }
         JsonNode crop = c.get("crop_size");
         if (crop != null && crop.isNumber()) {
@@ -61,21 +114,29 @@ public final class ImagePreprocessor {
         } else if (crop != null && crop.isObject()) {
             cropH = crop.has("height") ? side(crop.get("height"), "crop_size.height", where) : defaultSize;
             cropW = crop.has("width") ? side(crop.get("width"), "crop_size.width", where) : defaultSize;
+        } else if (crop != null && !crop.isNull()) {
+            throw new IllegalArgumentException(where + ": crop_size must be an integer or {\"height\": h,"
+                    + " \"width\": w}, found " + crop);
         } else {
             cropH = cropW = defaultSize;
         }
-        doResize = c.path("do_resize").asBoolean(true);
-        doCrop = c.path("do_center_crop").asBoolean(c.has("crop_size"));
-        doRescale = c.path("do_rescale").asBoolean(true);
-        doNormalize = c.path("do_normalize").asBoolean(true);
-        rescale = c.path("rescale_factor").asDouble(1 / 255.0);
+        doResize = flag(c, "do_resize", true, where);
+        doCrop = flag(c, "do_center_crop", style == Style.CLIP || c.has("crop_size"), where);
+        doRescale = flag(c, "do_rescale", true, where);
+        doNormalize = flag(c, "do_normalize", true, where);
+        JsonNode rf = c.get("rescale_factor");
+        if (rf != null && !rf.isNull() && !(rf.isNumber() && Double.isFinite(rf.asDouble()) && rf.asDouble() > 0)) {
+            throw new IllegalArgumentException(where + ": rescale_factor must be a positive number, found " + rf);
+        }
+        rescale = rf == null || rf.isNull() ? 1 / 255.0 : rf.asDouble();
         mean = doubles(c, "image_mean", defaultMean);
         std = doubles(c, "image_std", defaultStd);
-        resample = c.path("resample").asInt(2);
-        if (resample < 0 || resample > 5) {
-            throw new IllegalArgumentException(where + ": resample " + resample
+        JsonNode rs = c.get("resample");
+        if (rs != null && !rs.isNull() && !(rs.isIntegralNumber() && rs.asInt() >= 0 && rs.asInt() <= 5)) {
+            throw new IllegalArgumentException(where + ": resample " + rs
                     + " is not supported (Pillow codes: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)");
         }
+        resample = rs == null || rs.isNull() ? style.resample : rs.asInt();
         if (doResize && shortestEdge <= 0 && (resizeH <= 0 || resizeW <= 0)) {
             throw new IllegalArgumentException(where + ": size must give shortest_edge or height and width > 0");
         }
@@ -89,15 +150,16 @@ public final class ImagePreprocessor {
         }
     }
 
-    /**
-     * How a bare int {@code size} reads, as transformers' {@code get_size_dict}: CLIP-style processors
-     * ({@code CLIPImageProcessor}, {@code CLIPFeatureExtractor}, and LLaVA's, which is CLIP's) resize the shortest edge
-     * ({@code default_to_square=False}); ViT-style ones ({@code ViTImageProcessor}, {@code ViTFeatureExtractor}, and
-     * any processor that does not name itself) resize to a square.
-     */
-    private static boolean intSizeIsShortestEdge(JsonNode c) {
-        String type = c.path("image_processor_type").asText("") + " " + c.path("feature_extractor_type").asText("");
-        return type.contains("CLIP") || type.contains("Llava") || type.contains("LLaVA");
+    /** A boolean key: absent or null gives {@code dflt}; anything but true / false is refused. */
+    private static boolean flag(JsonNode c, String key, boolean dflt, String where) {
+        JsonNode n = c.get(key);
+        if (n == null || n.isNull()) {
+            return dflt;
+        }
+        if (!n.isBoolean()) {
+            throw new IllegalArgumentException(where + ": " + key + " must be true or false, found " + n);
+        }
+        return n.booleanValue();
     }
 
     /** The longest side a size or crop size may name. */
@@ -140,33 +202,53 @@ public final class ImagePreprocessor {
 
     /**
      * The processor of a model directory: its {@code preprocessor_config.json}, or, when absent, a resize to
-     * {@code imageSize} square with the given default mean/std.
+     * {@code imageSize} square with the given default mean/std (a ViT-family model).
      */
     public static ImagePreprocessor load(Path dir, int imageSize, double[] defaultMean, double[] defaultStd,
             ImageDecoder decoder) {
+        return load(dir, imageSize, Style.VIT, defaultMean, defaultStd, decoder);
+    }
+
+    /**
+     * The processor of a model directory of the {@code model} family: its {@code preprocessor_config.json} (whose
+     * processor type, when it names one, chooses the defaults, see {@link Style}), or, when absent, {@code model}'s
+     * defaults at {@code imageSize}.
+     */
+    public static ImagePreprocessor load(Path dir, int imageSize, Style model, ImageDecoder decoder) {
+        return load(dir, imageSize, model, model.mean, model.std, decoder);
+    }
+
+    private static ImagePreprocessor load(Path dir, int imageSize, Style model, double[] defaultMean,
+            double[] defaultStd, ImageDecoder decoder) {
         Path f = dir.resolve("preprocessor_config.json");
         ObjectMapper om = new ObjectMapper();
         if (Files.isRegularFile(f)) {
             try {
-                return new ImagePreprocessor(om.readTree(f.toFile()), f.toString(), imageSize, defaultMean,
+                return new ImagePreprocessor(om.readTree(f.toFile()), f.toString(), imageSize, model, defaultMean,
                         defaultStd, decoder);
             } catch (IOException e) {
                 throw new IllegalArgumentException(f + ": " + dev.tessera.runtime.io.JsonFiles.describe(e), e);
             }
         }
-        return new ImagePreprocessor(om.createObjectNode(), "defaults", imageSize, defaultMean, defaultStd, decoder);
+        return new ImagePreprocessor(om.createObjectNode(), "defaults", imageSize, model, defaultMean, defaultStd,
+                decoder);
     }
 
-    /** A processor from a parsed {@code preprocessor_config.json}. */
+    /** A processor from a parsed {@code preprocessor_config.json} (a ViT-family model's defaults where silent). */
     public static ImagePreprocessor of(JsonNode config, int imageSize, double[] defaultMean, double[] defaultStd) {
-        return new ImagePreprocessor(config, "preprocessor_config", imageSize, defaultMean, defaultStd,
-                new ImageDecoder());
+        return of(config, imageSize, defaultMean, defaultStd, new ImageDecoder());
     }
 
     /** A processor from a parsed {@code preprocessor_config.json} using {@code decoder}. */
     public static ImagePreprocessor of(JsonNode config, int imageSize, double[] defaultMean, double[] defaultStd,
             ImageDecoder decoder) {
-        return new ImagePreprocessor(config, "preprocessor_config", imageSize, defaultMean, defaultStd, decoder);
+        return new ImagePreprocessor(config, "preprocessor_config", imageSize, Style.VIT, defaultMean, defaultStd,
+                decoder);
+    }
+
+    /** A processor from a parsed {@code preprocessor_config.json} for a model of the {@code model} family. */
+    public static ImagePreprocessor of(JsonNode config, int imageSize, Style model, ImageDecoder decoder) {
+        return new ImagePreprocessor(config, "preprocessor_config", imageSize, model, model.mean, model.std, decoder);
     }
 
     /** Output height: the crop's, else a fixed resize's; -1 when it follows the image. */

@@ -82,10 +82,59 @@ class ImageEdgeCasesTest {
         assertEquals(List.of(56, 56), List.of(vit.height(), vit.width()));
         assertArrayEquals(hw.chw(), vit.chw());
         assertArrayEquals(hw.chw(), plain.chw());
-        ImagePreprocessor.Result clip = run("{\"size\": 56, \"image_processor_type\": \"CLIPImageProcessor\"}");
-        ImagePreprocessor.Result se = run("{\"size\": {\"shortest_edge\": 56}}");
+        ImagePreprocessor.Result clip = run("{\"size\": 56, \"image_processor_type\": \"CLIPImageProcessor\","
+                + " \"do_center_crop\": false}");
+        ImagePreprocessor.Result se = run("{\"size\": {\"shortest_edge\": 56}, \"do_center_crop\": false,"
+                + " \"image_processor_type\": \"CLIPImageProcessor\"}");
         assertEquals(List.of(56, 84), List.of(clip.height(), clip.width()));
         assertArrayEquals(se.chw(), clip.chw());
+    }
+
+    private ImagePreprocessor.Result run(String json, ImagePreprocessor.Style model) throws Exception {
+        ImagePreprocessor p = ImagePreprocessor.of(new ObjectMapper().readTree(json), 48, model, decoder);
+        return p.process(decoder.decode(ImageTest.fixture("chelsea.png")));
+    }
+
+    /**
+     * The processor type a preprocessor_config.json names sets what it leaves out, whatever the model (transformers
+     * builds that class): a ViT with a CLIPImageProcessor file gets CLIP's shortest edge, bicubic, centre crop and
+     * mean / std; a CLIP with a ViTImageProcessor file a bilinear square and mean / std 0.5. Without a type, the
+     * model's family decides. Each compared with the same settings spelled out in full.
+     */
+    @Test
+    void theProcessorTypeInTheFileChoosesTheDefaults() throws Exception {
+        String clipFull = "{\"size\": {\"shortest_edge\": 48}, \"crop_size\": 48, \"do_center_crop\": true,"
+                + " \"resample\": 3, \"image_mean\": [0.48145466, 0.4578275, 0.40821073],"
+                + " \"image_std\": [0.26862954, 0.26130258, 0.27577711]}";
+        String vitFull = "{\"size\": {\"height\": 32, \"width\": 32}, \"resample\": 2, \"image_mean\": 0.5,"
+                + " \"image_std\": 0.5}";
+        ImagePreprocessor.Style vit = ImagePreprocessor.Style.VIT;
+        ImagePreprocessor.Style clip = ImagePreprocessor.Style.CLIP;
+        float[] wantClip = run(clipFull, vit).chw();
+        assertArrayEquals(wantClip, run("{\"image_processor_type\": \"CLIPImageProcessor\"}", vit).chw());
+        assertArrayEquals(wantClip, run("{}", clip).chw());
+        float[] wantVit = run(vitFull, vit).chw();
+        assertArrayEquals(wantVit, run("{\"image_processor_type\": \"ViTImageProcessor\", \"size\": 32}", clip)
+                .chw());
+        assertArrayEquals(wantVit, run("{\"size\": 32}", vit).chw());
+        // both size forms: ViTImageProcessor resizes to height x width, CLIPImageProcessor by the shortest edge
+        String both = "{\"size\": {\"shortest_edge\": 40, \"height\": 32, \"width\": 32}, \"do_center_crop\": false}";
+        assertEquals(List.of(32, 32), List.of(run(both, vit).height(), run(both, vit).width()));
+        assertEquals(List.of(40, 60), List.of(run(both, clip).height(), run(both, clip).width()));
+    }
+
+    /** A preprocessor_config.json transformers would refuse is refused, naming the key (not read as its defaults). */
+    @Test
+    void malformedPreprocessorConfigsAreRefused() throws Exception {
+        for (String[] c : new String[][] {{"[1, 2]", "not a JSON object"}, {"{\"size\": {\"width\": 32}}", "size must be"},
+                {"{\"size\": {\"longest_edge\": 32}}", "size must be"}, {"{\"size\": \"big\"}", "size must be"},
+                {"{\"rescale_factor\": \"x\"}", "rescale_factor"}, {"{\"rescale_factor\": -1}", "rescale_factor"},
+                {"{\"do_resize\": \"yes\"}", "do_resize"}, {"{\"do_normalize\": 1}", "do_normalize"},
+                {"{\"crop_size\": \"a\"}", "crop_size"}, {"{\"resample\": 2.5}", "resample"}}) {
+            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                    () -> run(c[0], ImagePreprocessor.Style.VIT), c[0]);
+            org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(c[1]), c[0] + ": " + e.getMessage());
+        }
     }
 
     /**

@@ -74,7 +74,8 @@ class ImageTest {
     @Test
     void badFilesGiveClearErrors() throws Exception {
         String[][] cases = {{"empty.png", "empty"}, {"text.png", "not a JPEG, PNG"}, {"truncated.png", "truncated"},
-            {"huge.png", "more than the limit"}, {"nope.png", "not found"}};
+            {"huge.png", "more than the limit"}, {"nope.png", "not found"},
+            {"float.tiff", "floating-point TIFF samples are not supported"}};
         for (String[] c : cases) {
             Path p = c[0].equals("nope.png") ? fixture("one.png").resolveSibling("nope.png") : fixture(c[0]);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(p), c[0]);
