@@ -3,6 +3,7 @@ package dev.tessera.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.vit.ViTForImageClassification;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Scope;
@@ -27,7 +28,8 @@ import picocli.CommandLine.Parameters;
  * {@code tessera classify IMAGE... --model DIR [--top K] [--batch N] [--device cpu|cuda] [--json]
  * [--logits-out FILE.npy]}: ViT image classification. IMAGE: files, folders, or one .npy of preprocessed pixels.
  * The probabilities shown are the softmax of the logits, or their sigmoid when the model has one class
- * ({@code num_labels: 1}), as transformers' pipelines show them.
+ * ({@code num_labels: 1}) or is a multi-label classifier ({@code problem_type: multi_label_classification}), as
+ * transformers' pipelines show them.
  */
 @Command(name = "classify", description = "Classify images with a ViT checkpoint (ViTForImageClassification).")
 final class ClassifyCommand implements Callable<Integer> {
@@ -92,17 +94,20 @@ final class ClassifyCommand implements Callable<Integer> {
                     throw new UncheckedIOException("cannot write " + logitsOut + ": " + e.getMessage(), e);
                 }
             }
-            print(in.names, labels, all, c);
+            boolean multiLabel = HfConfig.read(model).getString("problem_type", "")
+                    .equals("multi_label_classification");
+            print(in.names, labels, all, c, multiLabel || c == 1);
         }
         return 0;
     }
 
-    private void print(List<String> names, List<String> labels, float[] all, int c) {
+    private void print(List<String> names, List<String> labels, float[] all, int c, boolean sigmoid) {
         ObjectMapper om = new ObjectMapper();
         ArrayNode arr = om.createArrayNode();
         for (int i = 0; i < names.size(); i++) {
-            // one class: a sigmoid (as transformers' classification pipelines do; a softmax would always say 1.0)
-            float[] p = c == 1 ? new float[] {(float) (1 / (1 + Math.exp(-all[i])))} : softmax(all, i * c, c);
+            // one class or multi-label: a sigmoid per class (as transformers' classification pipelines do; a softmax
+            // of one class would always say 1.0)
+            float[] p = sigmoid ? sigmoids(all, i * c, c) : softmax(all, i * c, c);
             Integer[] order = new Integer[c];
             for (int j = 0; j < c; j++) {
                 order[j] = j;
@@ -128,6 +133,14 @@ final class ClassifyCommand implements Callable<Integer> {
         if (json) {
             System.out.println(arr.toPrettyString());
         }
+    }
+
+    static float[] sigmoids(float[] a, int off, int n) {
+        float[] p = new float[n];
+        for (int j = 0; j < n; j++) {
+            p[j] = (float) (1 / (1 + Math.exp(-a[off + j])));
+        }
+        return p;
     }
 
     static float[] softmax(float[] a, int off, int n) {

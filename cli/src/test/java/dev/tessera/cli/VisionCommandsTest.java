@@ -80,6 +80,45 @@ class VisionCommandsTest {
         assertEquals(2, Npy.read(tmp.resolve("embeds.npy")).shape()[0]);
     }
 
+    /**
+     * A multi-label classifier (problem_type multi_label_classification) shows each class's sigmoid, as transformers'
+     * pipeline does, not a softmax over the classes; an id2label key far past any real class count is refused in one
+     * line (it used to allocate two billion labels and end out of memory).
+     */
+    @Test
+    void multiLabelProbabilitiesAreSigmoidsAndAHugeLabelIdIsRefused(@TempDir Path tmp) throws Exception {
+        Path ml = Files.createDirectories(tmp.resolve("multi"));
+        Files.copy(VIT.resolve("model.safetensors"), ml.resolve("model.safetensors"));
+        com.fasterxml.jackson.databind.ObjectMapper om = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode cfg =
+                (com.fasterxml.jackson.databind.node.ObjectNode) om.readTree(VIT.resolve("config.json").toFile());
+        cfg.put("problem_type", "multi_label_classification");
+        om.writeValue(ml.resolve("config.json").toFile(), cfg);
+        Path pixels = VIT.resolve("pixels.npy");
+        ChatCommandTest.Run r = run("classify", pixels.toString(), "--model", ml.toString(), "--json", "--top", "100",
+                "--logits-out", tmp.resolve("l.npy").toString());
+        assertEquals(0, r.code(), r.err());
+        float[] logits = Npy.read(tmp.resolve("l.npy")).requireFloats();
+        com.fasterxml.jackson.databind.JsonNode out = om.readTree(r.out());
+        int c = logits.length / out.size();
+        double sum = 0;
+        for (com.fasterxml.jackson.databind.JsonNode t : out.get(0).get("top")) {
+            double want = 1 / (1 + Math.exp(-logits[t.get("index").asInt()]));
+            assertEquals(want, t.get("prob").asDouble(), 1e-6, t.toString());
+            sum += t.get("prob").asDouble();
+        }
+        assertEquals(c, out.get(0).get("top").size());
+        assertTrue(Math.abs(sum - 1) > 1e-3, "the probabilities sum to 1: a softmax");
+        Path huge = Files.createDirectories(tmp.resolve("huge"));
+        Files.copy(VIT.resolve("model.safetensors"), huge.resolve("model.safetensors"));
+        cfg.remove("problem_type");
+        cfg.putObject("id2label").put("2000000000", "x");
+        om.writeValue(huge.resolve("config.json").toFile(), cfg);
+        ChatCommandTest.assertOneLineErrors(new String[][] {{"classify", pixels.toString(), "--model", huge.toString()}});
+        ChatCommandTest.Run h = run("classify", pixels.toString(), "--model", huge.toString());
+        assertTrue(h.err().contains("id2label key 2000000000 is outside"), h.err());
+    }
+
     @Test
     void classifyARealPhotoMatchesPillowPlusTorchvision(@TempDir Path tmp) throws Exception {
         Path logits = tmp.resolve("l.npy");

@@ -36,6 +36,9 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
         return s * s;
     }
 
+    /** The most classes a config may name (ImageNet-21k has 21,843). */
+    static final int MAX_LABELS = 1 << 20;
+
     /** Reads config.json fields (transformers' ViTConfig defaults where absent). */
     public static ViTConfig from(HfConfig c) {
         String type = c.getString("model_type", "vit");
@@ -47,17 +50,28 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
             Map<String, String> m = c.getStringMap("id2label");
             int n = 0;
             for (String k : m.keySet()) {
+                int id;
                 try {
-                    n = Math.max(n, Integer.parseInt(k) + 1);
+                    id = Integer.parseInt(k);
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException(c + ": id2label key \"" + k + "\" is not an integer");
                 }
+                if (id < 0 || id >= MAX_LABELS) { // the classifier's rows are checked against the count at load
+                    throw new IllegalArgumentException(c + ": id2label key " + id + " is outside [0, " + MAX_LABELS
+                            + ")");
+                }
+                n = Math.max(n, id + 1);
             }
             for (int i = 0; i < n; i++) {
                 labels.add(m.getOrDefault(Integer.toString(i), "LABEL_" + i));
             }
         } else {
-            for (int i = 0; i < c.getInt("num_labels", 2); i++) {
+            int numLabels = c.getInt("num_labels", 2);
+            if (numLabels < 1 || numLabels > MAX_LABELS) {
+                throw new IllegalArgumentException(c + ": num_labels " + numLabels + " is outside [1, " + MAX_LABELS
+                        + "]");
+            }
+            for (int i = 0; i < numLabels; i++) {
                 labels.add("LABEL_" + i);
             }
         }
