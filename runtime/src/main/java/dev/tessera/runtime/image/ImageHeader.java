@@ -110,26 +110,8 @@ final class ImageHeader {
     }
 
     private static long[] tiff(byte[] b) {
-        boolean little = b[0] == 'I';
-        java.util.function.BiFunction<Integer, Integer, Long> rd = (i, n) -> little ? le(b, i, n) : be(b, i, n);
-        int ifd = (int) (long) rd.apply(4, 4);
-        if (ifd < 8 || ifd + 2 > b.length) {
-            return null;
-        }
-        int count = (int) (long) rd.apply(ifd, 2);
-        long w = -1;
-        long h = -1;
-        for (int k = 0; k < count; k++) {
-            int e = ifd + 2 + 12 * k;
-            int tag = (int) (long) rd.apply(e, 2);
-            int type = (int) (long) rd.apply(e + 2, 2);
-            long v = type == 3 ? rd.apply(e + 8, 2) : rd.apply(e + 8, 4);
-            if (tag == 256) {
-                w = v;
-            } else if (tag == 257) {
-                h = v;
-            }
-        }
+        long w = tiffValue(b, 256);
+        long h = tiffValue(b, 257);
         return w < 0 || h < 0 ? null : new long[] {w, h};
     }
 
@@ -139,24 +121,33 @@ final class ImageHeader {
      */
     static boolean tiffFloatSamples(byte[] b) {
         try {
-            boolean little = b[0] == 'I';
-            java.util.function.BiFunction<Integer, Integer, Long> rd = (i, n) -> little ? le(b, i, n) : be(b, i, n);
-            int ifd = (int) (long) rd.apply(4, 4);
-            if (ifd < 8 || ifd + 2 > b.length) {
-                return false;
-            }
-            int count = (int) (long) rd.apply(ifd, 2);
-            for (int k = 0; k < count; k++) {
-                int e = ifd + 2 + 12 * k;
-                if (rd.apply(e, 2) == 339 && rd.apply(e + 2, 2) == 3) { // SampleFormat, SHORT values
-                    long n = rd.apply(e + 4, 4);
-                    int at = n <= 2 ? e + 8 : (int) (long) rd.apply(e + 8, 4); // inline up to two SHORTs
-                    return rd.apply(at, 2) == 3;
-                }
-            }
-            return false;
+            return tiffValue(b, 339) == 3;
         } catch (ArrayIndexOutOfBoundsException e) {
             return false;
         }
+    }
+
+    /**
+     * The first value of tag {@code tag} in the first IFD of a TIFF (a SHORT or LONG, inline or, for more values than
+     * fit the entry's 4 bytes, at the offset it holds), or -1 when absent.
+     */
+    private static long tiffValue(byte[] b, int tag) {
+        boolean little = b[0] == 'I';
+        java.util.function.BiFunction<Integer, Integer, Long> rd = (i, n) -> little ? le(b, i, n) : be(b, i, n);
+        int ifd = (int) (long) rd.apply(4, 4);
+        if (ifd < 8 || ifd + 2 > b.length) {
+            return -1;
+        }
+        int count = (int) (long) rd.apply(ifd, 2);
+        for (int k = 0; k < count; k++) {
+            int e = ifd + 2 + 12 * k;
+            if (rd.apply(e, 2) == tag) {
+                int size = rd.apply(e + 2, 2) == 3 ? 2 : 4; // SHORT, else LONG
+                long n = rd.apply(e + 4, 4);
+                int at = n * size <= 4 ? e + 8 : (int) (long) rd.apply(e + 8, 4);
+                return rd.apply(at, size);
+            }
+        }
+        return -1;
     }
 }
