@@ -197,6 +197,13 @@ public final class LogMel {
         }
     }
 
+    /**
+     * The largest sample magnitude accepted: a frame's power |X|^2 <= (|x|max * n_fft)^2 stays below float32's
+     * 3.4e38 for n_fft up to 2^18 with a margin of 2^10 for the mel sums (float64 references stay finite further; a
+     * sample of 1e12 is no audio signal).
+     */
+    static final float MAX_SAMPLE = 1e12f;
+
     private static float[] requireAudio(float[] audio, int clip) {
         if (audio == null) {
             throw new IllegalArgumentException("audio clip " + clip + " is null");
@@ -207,8 +214,16 @@ public final class LogMel {
         // All finite? (bits & exponent) + one exponent step has its sign bit set only for an all-ones exponent (NaN,
         // inf): a branch-free OR that the JIT vectorises (3x the per-sample test, which runs only to name the sample)
         int bad = 0;
+        int maxBits = 0; // of |v|: the bits of non-negative floats order as their values
         for (float v : audio) {
-            bad |= (Float.floatToRawIntBits(v) & 0x7f800000) + 0x00800000;
+            int bits = Float.floatToRawIntBits(v);
+            bad |= (bits & 0x7f800000) + 0x00800000;
+            maxBits = Math.max(maxBits, bits & 0x7fffffff);
+        }
+        if (bad >= 0 && Float.intBitsToFloat(maxBits) > MAX_SAMPLE) {
+            throw new IllegalArgumentException("audio clip " + clip + " has samples up to "
+                    + Float.intBitsToFloat(maxBits) + " in magnitude: beyond " + MAX_SAMPLE + " the float32 spectrum"
+                    + " overflows (audio is expected in [-1, 1]; scale it down)");
         }
         if (bad < 0) {
             for (int i = 0; i < audio.length; i++) {

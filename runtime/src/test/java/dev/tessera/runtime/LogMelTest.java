@@ -413,11 +413,25 @@ class LogMelTest {
             e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute(bad, cfg, Device.CPU));
             assertTrue(e.getMessage().contains("infinite") && e.getMessage().contains("3999"), e.getMessage());
         }
-        float[] extremes = signal(1, 4000); // finite extremes are samples like any other
-        extremes[10] = Float.MAX_VALUE;
-        extremes[11] = -Float.MAX_VALUE;
-        extremes[12] = Float.MIN_VALUE;
-        LogMel.compute(extremes, cfg, Device.CPU).close();
+        // finite samples so large that the float32 power overflows (1e19 gave all-infinite features) are refused;
+        // up to LogMel.MAX_SAMPLE the features are finite, subnormals are samples like any other
+        for (float big : new float[] {Float.MAX_VALUE, -1e19f, 2 * LogMel.MAX_SAMPLE}) {
+            float[] huge = signal(1, 4000);
+            huge[3999] = big;
+            e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute(huge, cfg, Device.CPU));
+            assertTrue(e.getMessage().contains("in magnitude") && e.getMessage().contains("scale it down"),
+                    e.getMessage());
+        }
+        float[] loud = signal(1, 4000);
+        for (int i = 0; i < loud.length; i++) {
+            loud[i] *= LogMel.MAX_SAMPLE;
+        }
+        loud[12] = Float.MIN_VALUE;
+        try (Tensor f = LogMel.compute(loud, cfg, Device.CPU)) {
+            for (float v : f.toFloatArray()) {
+                assertTrue(Float.isFinite(v), "a feature of a loud clip is " + v);
+            }
+        }
         e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute((float[]) null, cfg, Device.CPU));
         assertTrue(e.getMessage().contains("null"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> LogMel.compute(new float[480_001], cfg, Device.CPU));

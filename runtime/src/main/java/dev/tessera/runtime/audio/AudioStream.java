@@ -3,6 +3,8 @@ package dev.tessera.runtime.audio;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MP1;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MP2;
 import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_MP3;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_PCM_F24LE;
+import static org.bytedeco.ffmpeg.global.avcodec.AV_CODEC_ID_PCM_S32LE;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_alloc;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_free;
 import static org.bytedeco.ffmpeg.global.avcodec.av_packet_unref;
@@ -205,12 +207,23 @@ public final class AudioStream implements AutoCloseable {
             AVStream st = fmt.streams(streamIndex);
             AVCodecParameters par = st.codecpar();
             String container = fmt.iformat() == null ? "?" : fmt.iformat().name().getString();
-            String codec = avcodec_get_name(par.codec_id()).getString();
+            // integer PCM (WAVE tag 1, or the PCM sub-format of WAVE_FORMAT_EXTENSIBLE) of 24 valid bits in 32-bit
+            // containers: FFmpeg's WAV demuxer calls it 24-bit float (and times it at 3 bytes a sample); the samples
+            // are left-justified integers, which the 32-bit integer decoder reads exactly, as scipy and libsndfile do
+            boolean s24in32 = par.codec_id() == AV_CODEC_ID_PCM_F24LE && par.codec_tag() == 1;
+            if (s24in32) {
+                par.codec_id(AV_CODEC_ID_PCM_S32LE);
+                par.bits_per_coded_sample(32);
+            }
+            String codec = avcodec_get_name(par.codec_id()).getString() + (s24in32 ? " (24 valid bits)" : "");
             double dur = Double.NaN;
             if (st.duration() != AV_NOPTS_VALUE && st.duration() > 0) {
                 dur = st.duration() * (double) st.time_base().num() / st.time_base().den();
             } else if (fmt.duration() != AV_NOPTS_VALUE && fmt.duration() > 0) {
                 dur = fmt.duration() / 1e6;
+            }
+            if (s24in32) {
+                dur = dur * 3 / 4;
             }
             info = new AudioInfo(container, codec, par.ch_layout().nb_channels(), par.sample_rate(), dur, streamIndex);
             if (sampleRate != 0) {

@@ -78,6 +78,45 @@ class AudioDecoderTest {
     }
 
     /** The mono mix is the channel mean: the tone (right only, amplitude 0.2) must come out at 0.1. */
+    /**
+     * Integer PCM with 24 valid bits in 32-bit containers (WAVE_FORMAT_EXTENSIBLE with the PCM sub-format, or tag 1 with
+     * 4-byte blocks), which FFmpeg's WAV demuxer takes for 24-bit float: decoded as the left-justified integers they
+     * are (it read a negative sample as NaN, a non-negative signal as silence, and timed the file at 4/3 its length).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {true, false})
+    void pcm24In32BitContainersAreIntegers(boolean extensible, @TempDir Path dir) throws Exception {
+        int n = 8000;
+        int[] v = new int[n];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(24);
+        for (int i = 0; i < n; i++) {
+            v[i] = r.nextInt(-(1 << 23), 1 << 23);
+        }
+        int fmtLen = extensible ? 40 : 16;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(20 + fmtLen + 8 + 4 * n).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes()).putInt(12 + fmtLen + 8 + 4 * n).put("WAVE".getBytes()).put("fmt ".getBytes())
+                .putInt(fmtLen).putShort((short) (extensible ? 0xFFFE : 1)).putShort((short) 1).putInt(16_000)
+                .putInt(64_000).putShort((short) 4).putShort((short) (extensible ? 32 : 24));
+        if (extensible) { // cbSize, valid bits, channel mask, KSDATAFORMAT_SUBTYPE_PCM
+            b.putShort((short) 22).putShort((short) 24).putInt(4).putInt(1).putShort((short) 0).putShort((short) 0x10)
+                    .put(new byte[] {(byte) 0x80, 0, 0, (byte) 0xaa, 0, 0x38, (byte) 0x9b, 0x71});
+        }
+        b.put("data".getBytes()).putInt(4 * n);
+        for (int x : v) {
+            b.putInt(x << 8);
+        }
+        Path f = dir.resolve("pcm24in32.wav");
+        Files.write(f, b.array());
+        float[] out = AudioDecoder.decode(f, 16_000);
+        assertEquals(n, out.length);
+        for (int i = 0; i < n; i++) {
+            assertEquals(v[i] / (double) (1 << 23), out[i], 1e-7, "sample " + i);
+        }
+        try (AudioStream s = AudioDecoder.open(f, 16_000)) {
+            assertEquals(0.5, s.info().durationSeconds(), 1e-3); // the demuxer counted whole 3-byte samples
+        }
+    }
+
     @Test
     void downmixIsTheMeanOfTheChannels() throws Exception {
         float[] out = AudioDecoder.decode(fixture("stereo_44k.wav"), 44_100);
