@@ -32,6 +32,12 @@ public final class TesseraCli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        // UTF-8 out and err whatever the locale: under LC_ALL=C (containers, cron, CI) JDK 17 would print every
+        // non-ASCII character of a transcript, a label or a chat reply as '?'
+        System.setOut(new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true,
+                java.nio.charset.StandardCharsets.UTF_8));
+        System.setErr(new java.io.PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true,
+                java.nio.charset.StandardCharsets.UTF_8));
         System.exit(run(args));
     }
 

@@ -119,6 +119,28 @@ class VisionCommandsTest {
         assertTrue(h.err().contains("id2label key 2000000000 is outside"), h.err());
     }
 
+    /**
+     * Under LC_ALL=C (ASCII), main prints UTF-8 all the same: labels read from a UTF-8 file come back intact in the
+     * JSON (JDK 17 wrote '?' for every non-ASCII character; transcripts and chat replies went the same way).
+     */
+    @Test
+    void outputIsUtf8WhateverTheLocale(@TempDir Path tmp) throws Exception {
+        Path file = tmp.resolve("labels.txt");
+        Files.writeString(file, "caf\u00e9 cr\u00e8me\n\u65e5\u672c\u8a9e\n", java.nio.charset.StandardCharsets.UTF_8);
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+                TesseraCli.class.getName(), "clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(),
+                "--labels-file", file.toString(), "--json");
+        pb.environment().remove("LANG");
+        pb.environment().put("LC_ALL", "C");
+        pb.redirectError(tmp.resolve("err.txt").toFile());
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), Files.readString(tmp.resolve("err.txt")));
+        String json = new String(out, java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(json.contains("caf\u00e9 cr\u00e8me") && json.contains("\u65e5\u672c\u8a9e"), json);
+    }
+
     @Test
     void classifyARealPhotoMatchesPillowPlusTorchvision(@TempDir Path tmp) throws Exception {
         Path logits = tmp.resolve("l.npy");
