@@ -176,6 +176,12 @@ public final class TranscribeCommand implements Callable<Integer> {
                         + " such as " + String.join(", ", langs.keySet().stream().sorted().limit(8).toList())
                         + "..., or the language's English name)");
             }
+            if (language != null && !m.config().isMultilingual() && !WhisperLanguages.code(language).equals("en")) {
+                // openai-whisper: "English-only model ... using English instead"
+                System.err.println("tessera: " + model + " is an English-only model: transcribing in English, not \""
+                        + language + "\"");
+                opt = opt.withLanguage("en");
+            }
             Transcriber tr = new Transcriber(m, tok);
             if (features != null) {
                 files.add(fromFeatures(m, tok, opt, json));

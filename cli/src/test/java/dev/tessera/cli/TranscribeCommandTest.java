@@ -85,6 +85,28 @@ class TranscribeCommandTest {
         assertEquals("en", o.get("language").asText());
     }
 
+    /**
+     * An English-only checkpoint (generation_config is_multilingual false) asked for another language transcribes in
+     * English and says so, as openai-whisper does (it reported "de" while decoding English).
+     */
+    @Test
+    void anEnglishOnlyModelTranscribesInEnglish() throws Exception {
+        Path en = Files.createDirectories(tmp.resolve("english-only"));
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json"}) {
+            Files.copy(model.resolve(f), en.resolve(f));
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode g = (com.fasterxml.jackson.databind.node.ObjectNode)
+                new ObjectMapper().readTree(model.resolve("generation_config.json").toFile());
+        g.put("is_multilingual", false);
+        new ObjectMapper().writeValue(en.resolve("generation_config.json").toFile(), g);
+        ChatCommandTest.Run r = run("transcribe", "--model", en.toString(), "--features",
+                SRC.resolve("features.npy").toString(), "--beam", "1", "--language", "de", "--max-tokens", "8",
+                "--format", "json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("en", new ObjectMapper().readTree(r.out()).get("language").asText(), r.out());
+        assertTrue(r.err().contains("English-only model"), r.err());
+    }
+
     @Test
     void audioInEveryFormat() throws Exception {
         Random rnd = new Random(5);

@@ -21,6 +21,10 @@ final class LogitRules {
         if (timestamps && cfg.timestampBegin() < 0) {
             throw new IllegalArgumentException("this checkpoint has no timestamp tokens (no_timestamps_token_id unknown)");
         }
+        if (timestamps && cfg.timestampBegin() >= cfg.vocabSize()) { // every logit would be masked at the first step
+            throw new IllegalArgumentException("this checkpoint has no timestamp tokens (its vocabulary of "
+                    + cfg.vocabSize() + " ends at <|notimestamps|>): transcribe without timestamps");
+        }
         this.cfg = cfg;
         this.timestamps = timestamps;
     }

@@ -374,19 +374,26 @@ public final class Transcriber {
         int[] initial = opt.initialPrompt() == null || opt.initialPrompt().isBlank() ? new int[0]
                 : tokenizer.encode(" " + opt.initialPrompt().strip(), false);
         Transcript[] done = new Transcript[sources.size()];
+        String language = opt.language();
+        if (language != null && !cfg.isMultilingual() && !WhisperLanguages.code(language).equals("en")) {
+            LOG.warn("an English-only model: transcribing in English, not {}", language); // as openai-whisper
+            language = "en";
+        }
         List<FileState> active = new ArrayList<>();
         int nextFile = 0;
         try {
             while (nextFile < sources.size() || !active.isEmpty()) {
                 while (active.size() < batch && nextFile < sources.size()) {
                     SampleSource src = sources.get(nextFile).open();
-                    active.add(new FileState(nextFile++, src, opt.language(), initial));
+                    active.add(new FileState(nextFile++, src, language, initial));
                 }
                 List<FileState> ready = new ArrayList<>();
                 for (FileState f : new ArrayList<>(active)) {
                     f.fill();
-                    if (f.filled > 0 && rms(f.buf, f.filled) < 1e-5) {
-                        f.consume(f.filled); // digital silence: nothing to say
+                    if (f.filled > 0 && (rms(f.buf, f.filled) < 1e-5 || f.eof && f.filled < HOP)) {
+                        // digital silence, or a tail shorter than one 10 ms frame (openai-whisper counts its windows
+                        // in whole frames, samples // 160): nothing to say
+                        f.consume(f.filled);
                         l.onProgress(f.index, f.offset / (double) SAMPLE_RATE);
                     } else if (f.filled > 0) {
                         ready.add(f);
@@ -583,9 +590,11 @@ public final class Transcriber {
      */
     int split(int[] tokens, long offset, int filled, boolean timestamps, List<Segment> out) {
         double t0 = offset / (double) SAMPLE_RATE;
+        // the window's content ends with its last whole 10 ms frame, as openai-whisper's segment_size counts it
+        double windowEnd = t0 + filled / HOP * HOP / (double) SAMPLE_RATE;
         int tsBegin = cfg.timestampBegin();
         if (!timestamps || tsBegin < 0) {
-            addSegment(out, t0, t0 + filled / (double) SAMPLE_RATE, tokens);
+            addSegment(out, t0, windowEnd, tokens);
             return filled;
         }
         List<Integer> cuts = new ArrayList<>(); // index i where tokens[i-1] and tokens[i] are both timestamps
@@ -619,7 +628,7 @@ public final class Transcriber {
         // No timestamp pair: one segment from the window's start to its last timestamp (even when that is the
         // opening one), or to the window's end when there is none or it is <|0.00|>, as openai-whisper and
         // transformers end it.
-        double end = t0 + filled / (double) SAMPLE_RATE;
+        double end = windowEnd;
         for (int i = tokens.length - 1; i >= 0; i--) {
             if (tokens[i] >= tsBegin) {
                 if (tokens[i] != tsBegin) {

@@ -370,6 +370,58 @@ class WhisperBatchTest {
         used = tr.split(new int[] {7, 8}, offset, win, false, out);
         assertEquals(win, used);
         assertSegment(out.get(0), 1.0, 3.0, 7, 8);
+        // a last window of 48,088 samples ends with its last whole 10 ms frame (300 frames: 3.00 s), as openai-whisper
+        // counts it (segment_size in frames), not at 3.0055 s
+        out.clear();
+        used = tr.split(new int[] {7, 8}, offset, 48_088, false, out);
+        assertEquals(48_088, used);
+        assertSegment(out.get(0), 1.0, 4.0, 7, 8);
+        out.clear();
+        tr.split(new int[] {ts, 7, 8}, offset, 48_088, true, out);
+        assertSegment(out.get(0), 1.0, 4.0, ts, 7, 8);
+    }
+
+    /**
+     * A vocabulary that ends at <|notimestamps|> has no timestamp tokens: decoding with timestamps is refused (every
+     * logit was masked at the first step and token 0 came out, rc 0); without them it decodes.
+     */
+    @Test
+    void aVocabularyWithoutTimestampTokensRefusesTimestamps() {
+        WhisperConfig c = model.config();
+        WhisperConfig noTs = new WhisperConfig(c.dModel(), c.encoderLayers(), c.encoderHeads(), c.encoderFfn(),
+                c.decoderLayers(), c.decoderHeads(), c.decoderFfn(), c.numMelBins(), c.maxSourcePositions(),
+                c.maxTargetPositions(), c.noTimestampsTokenId() + 1, c.decoderStartTokenId(), c.eosTokenId(),
+                new int[0], new int[0], c.noTimestampsTokenId(), c.langToId(), c.taskToId(), c.isMultilingual(),
+                c.maxInitialTimestampIndex(), c.prevSotTokenId(), c.noSpeechTokenId());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new LogitRules(noTs, true));
+        assertTrue(e.getMessage().contains("no timestamp tokens") && e.getMessage().contains("without timestamps"),
+                e.getMessage());
+        new LogitRules(noTs, false);
+    }
+
+    /**
+     * A tail shorter than one 10 ms frame after whole windows is no window of its own (openai-whisper's content is
+     * samples // 160 frames): 2 windows + 80 samples transcribe as the 2 windows alone.
+     */
+    @Test
+    void aTailShorterThanOneFrameIsNotAWindow() {
+        Transcriber tr = new Transcriber(model, tok);
+        int win = tr.windowSamples();
+        float[] a = audio(2 * win / (double) Transcriber.SAMPLE_RATE, 12);
+        float[] longer = Arrays.copyOf(a, a.length + 80);
+        for (int i = a.length; i < longer.length; i++) {
+            longer[i] = 0.3f * (float) Math.sin(i * 0.1);
+        }
+        Transcriber.Options opt = Transcriber.Options.defaults().withBeam(1).withLanguage("en").withTimestamps(false)
+                .withTemperatures(0);
+        Transcriber.Transcript want = tr.transcribe(a, opt, null);
+        Transcriber.Transcript got = tr.transcribe(longer, opt, null);
+        assertEquals(2, want.segments().size());
+        assertEquals(want.segments().size(), got.segments().size());
+        for (int i = 0; i < want.segments().size(); i++) {
+            assertArrayEquals(want.segments().get(i).tokens(), got.segments().get(i).tokens(), "segment " + i);
+            assertEquals(want.segments().get(i).end(), got.segments().get(i).end(), 0.0);
+        }
     }
 
     /** A segment whose text is blank is dropped with its tokens (openai-whisper clears them: not in the prompt). */
