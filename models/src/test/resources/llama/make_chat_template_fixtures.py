@@ -213,6 +213,15 @@ T['repeat'] = "{{ '-' * 3 }}|{% for m in messages %}{{ '  ' * loop.index0 }}{{ m
 T['neighbours'] = """{%- for m in messages %}[{{ loop.previtem.role if loop.previtem is defined else '-' }}>{{ m.role }}>{{ loop.nextitem['role'] if loop.nextitem is defined else '-' }}]{% if loop.previtem and loop.previtem.role == m.role %}(same){% endif %}{% endfor %}
 |{% for m in messages|selectattr('role', 'equalto', 'user') %}{{ loop.previtem.content|length if loop.previtem is defined else 0 }},{% for c in ['a', 'b'] %}{{ loop.previtem if loop.previtem is defined else '^' }}{{ c }}{% endfor %};{{ loop.nextitem is defined }}{% endfor %}
 |{% for m in messages[::-1] %}{{ loop.nextitem.role if loop.nextitem is defined }}/{% endfor %}"""
+# lstrip_blocks strips only from the start of a line: the spaces before a mid-line block tag stay (Vicuna / LLaVA-1.5
+# style "USER: {{ c }} {% elif %}"); Jinjava's own lstrip took them too
+T['midline'] = """{% if messages[0]['role'] == 'system' %}{{ messages[0]['content'] | trim }} {% endif %}{% for message in messages %}{% if message['role'] == 'user' %}USER: {{ message['content'] if message['content'] is string else 'parts' }} {% elif message['role'] == 'assistant' %}ASSISTANT: {{ message['content'] }}</s>{% endif %}{% endfor %}{% if add_generation_prompt %}ASSISTANT:{% endif %}|a {% for x in [1, 2] %}b {% endfor %}c|
+    {% if true %}indented tag{% endif %}|  {# comment #}x"""
+# loop filters (for ... in ... if ...): loop.index / length / last count the kept items; else when none is kept;
+# tuple targets; a conditional expression in parentheses is not a filter
+T['loopfilter'] = """{% for m in messages if m.role != 'system' %}[{{ m.role }} {{ loop.index }}/{{ loop.length }}{{ '.' if loop.last }}]{% endfor %}|{% for m in messages if m.role == 'tool' %}x{% else %}none{% endfor %}|{% for k, v in {'a': 1, 'b': 2, 'c': 3}.items() if v > 1 %}{{ k }}{{ v }}{% endfor %}|{%- for m in messages if m.content is string -%}
+ {{ loop.index0 }}
+{%- endfor %}|{% for x in ([1, 2] if messages|length > 1 else [3]) %}{{ x }}{% endfor %}|{% for x in [] %}y{% else %}empty{% if true %}!{% else %}?{% endif %}{% endfor %}|{% for m in messages %}{% if m.role == 'user' %}u{% else %}o{% endif %}{% else %}never{% endfor %}"""
 TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation', 'reversed'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}

@@ -88,7 +88,7 @@ public final class ChatSession implements AutoCloseable {
     public ChatSession(Generator generator, Backend backend, String systemPrompt, int capacity) {
         this.generator = generator;
         this.backend = backend;
-        int context = generator.model().config().maxPositionEmbeddings();
+        int context = generator.model().config().contextLength();
         this.cache = generator.model().newCache(1, capacity <= 0 ? context : Math.min(capacity, context));
         if (systemPrompt != null && !systemPrompt.isEmpty()) {
             messages.add(Message.system(systemPrompt));
@@ -135,6 +135,10 @@ public final class ChatSession implements AutoCloseable {
         } catch (RuntimeException e) {
             messages.remove(messages.size() - 1);
             throw e;
+        }
+        if (prompt.length == 0) { // a template that renders nothing, or an empty raw prompt with no BOS token
+            messages.remove(messages.size() - 1);
+            throw new IllegalArgumentException("the prompt is empty (0 tokens): nothing to continue from");
         }
         if (prompt.length + 1 > cache.capacity()) {
             messages.remove(messages.size() - 1);

@@ -84,11 +84,11 @@ public final class ChatTemplate {
         if (template == null || template.isBlank()) {
             throw new IllegalArgumentException("empty chat template");
         }
-        this.template = pythonMethodsAsFilters(template);
+        this.template = pythonMethodsAsFilters(lstripBlocks(template));
         this.specialTokens = Map.copyOf(specialTokens);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // Jinjava's also strips before mid-line tags: lstripBlocks() instead
                 .withFailOnUnknownTokens(false)
                 .withNestedInterpretationEnabled(false)
                 .withRangeLimit(MAX_RANGE)
@@ -265,6 +265,30 @@ public final class ChatTemplate {
      * becomes {@code not (x is t)}, Jinja2's precedence. Chains ({@code c.split('</think>')[-1].lstrip('\\n')}) are rewritten
      * from the inside out; the parentheses keep subscripts and further calls applying to the result.
      */
+    /**
+     * Jinja2's {@code lstrip_blocks} (transformers renders with it): the spaces and tabs from the start of a line to a
+     * block or comment tag go; before a tag that follows other text on its line they stay ({@code "USER: {{ c }}
+     * {% if %}"} keeps its space). {@code {%+} opts a tag out, as in Jinja2.
+     */
+    static String lstripBlocks(String t) {
+        return LINE_INDENT_BEFORE_TAG.matcher(t).replaceAll("");
+    }
+
+    private static final Pattern LINE_INDENT_BEFORE_TAG = Pattern.compile("(?m)^[ \\t]+(?=\\{%(?!\\+)|\\{#)");
+
+    /** Whether brackets and parentheses balance in {@code code} (string literals already set aside). */
+    private static boolean balanced(String code) {
+        int depth = 0;
+        for (int i = 0; i < code.length(); i++) {
+            char c = code.charAt(i);
+            depth += c == '(' || c == '[' || c == '{' ? 1 : c == ')' || c == ']' || c == '}' ? -1 : 0;
+            if (depth < 0) {
+                return false;
+            }
+        }
+        return depth == 0;
+    }
+
     static String pythonMethodsAsFilters(String t) {
         // Only template code is rewritten: the inside of {{ }} and {% %}, outside its string literals (kept aside as
         // numbered placeholders between private-use characters meanwhile), so text such as "call .strip()" in a prompt stays as written.
@@ -272,6 +296,9 @@ public final class ChatTemplate {
         StringBuilder out = new StringBuilder();
         // the iterable of each open {% for %} (as rewritten), innermost first; "" where loop.previtem cannot be had
         java.util.Deque<String> loops = new java.util.ArrayDeque<>();
+        int filtered = 0; // loops with an if filter so far (each gets its own list)
+        // open for / if blocks, innermost first: {"for", iterable as rewritten, "else" once its else is seen} or {"if"}
+        java.util.Deque<String[]> blocks = new java.util.ArrayDeque<>();
         int at = 0;
         while (region.find()) {
             out.append(t, at, region.start());
@@ -280,16 +307,49 @@ public final class ChatTemplate {
             Matcher forTag = FOR_TAG.matcher(code);
             boolean opens = forTag.matches();
             String iterable = opens && forTag.group(3) == null ? restore(rewriteCode(forTag.group(2)), literals) : "";
+            if (opens && forTag.group(3) != null && forTag.group(3).strip().startsWith("if") && balanced(forTag.group(2))) {
+                // {% for T in XS if C %}: Jinjava ignores the filter. The items passing C are collected first (in
+                // Jinja2, loop.index / length / last count only those, and an else block runs when none passes)
+                String list = "__tsr_for" + (filtered++);
+                String target = forTag.group(1).strip();
+                String item = target.contains(",") ? "[" + target + "]" : target;
+                code = (code.startsWith("{%-") ? "{%-" : "{%") + " set " + list + " = [] %}{% for " + target + " in "
+                        + forTag.group(2) + " %}{% if " + forTag.group(3).strip().substring(2) + " %}{% do " + list
+                        + ".append(" + item + ") %}{% endif %}{% endfor %}{% for " + target + " in " + list
+                        + (code.endsWith("-%}") ? " -%}" : " %}");
+                iterable = list;
+            }
             if (!loops.isEmpty() && !loops.peek().isEmpty()) { // in the for tag itself, loop is still the outer one
                 String items = "((" + protect(loops.peek(), literals) + ")|list)";
                 code = LOOP_NEIGHBOUR.matcher(code).replaceAll(r -> Matcher.quoteReplacement(r.group(1).equals("previtem")
                         ? "(" + items + "[loop.index0 - 1] if loop.index0 > 0 else __tsr_undefined)"
                         : "(" + items + "[loop.index0 + 1] if not loop.last else __tsr_undefined)"));
             }
+            boolean endsFor = END_FOR_TAG.matcher(code).matches();
+            String open = code.startsWith("{%-") ? "{%-" : "{%";
+            String close = code.endsWith("-%}") ? " -%}" : " %}";
+            if (opens) {
+                blocks.push(new String[] {"for", forTag.group(3) == null || iterable.equals("__tsr_for" + (filtered - 1))
+                        ? iterable : "", ""});
+            } else if (IF_TAG.matcher(code).matches()) {
+                blocks.push(new String[] {"if"});
+            } else if (END_IF_TAG.matcher(code).matches() && !blocks.isEmpty() && blocks.peek()[0].equals("if")) {
+                blocks.pop();
+            } else if (ELSE_TAG.matcher(code).matches() && !blocks.isEmpty() && blocks.peek()[0].equals("for")
+                    && !blocks.peek()[1].isEmpty()) {
+                // {% for %}...{% else %}...{% endfor %}, which Jinjava does not have: the loop ends here and the else
+                // part runs when the iterable was empty (after its filter)
+                code = open + " endfor %}{% if ((" + protect(blocks.peek()[1], literals) + ")|list|length) == 0" + close;
+                blocks.peek()[2] = "else";
+            } else if (endsFor && !blocks.isEmpty() && blocks.peek()[0].equals("for")) {
+                if (blocks.pop()[2].equals("else")) {
+                    code = open + " endif" + close;
+                }
+            }
             out.append(restore(rewriteCode(code), literals));
             if (opens) {
                 loops.push(iterable);
-            } else if (END_FOR_TAG.matcher(code).matches() && !loops.isEmpty()) {
+            } else if (endsFor && !loops.isEmpty()) {
                 loops.pop();
             }
             at = region.end();
@@ -325,6 +385,9 @@ public final class ChatTemplate {
     private static final Pattern FOR_TAG = Pattern.compile(
             "\\{%[-+]?\\s*for\\s+(.+?)\\s+in\\s+(.+?)(\\s+if\\s+.+?|\\s+recursive)?\\s*[-+]?%\\}", Pattern.DOTALL);
     private static final Pattern END_FOR_TAG = Pattern.compile("\\{%[-+]?\\s*endfor\\s*[-+]?%\\}");
+    private static final Pattern IF_TAG = Pattern.compile("\\{%[-+]?\\s*if\\b.*%\\}", Pattern.DOTALL);
+    private static final Pattern END_IF_TAG = Pattern.compile("\\{%[-+]?\\s*endif\\s*[-+]?%\\}");
+    private static final Pattern ELSE_TAG = Pattern.compile("\\{%[-+]?\\s*else\\s*[-+]?%\\}");
     /**
      * {@code loop.previtem} / {@code loop.nextitem}, which Jinjava's loop object lacks: the neighbouring element of
      * the enclosing loop's iterable, undefined at the ends (as Jinja2's).

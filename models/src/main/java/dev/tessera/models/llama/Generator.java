@@ -76,7 +76,7 @@ public final class Generator {
             model.checkContext(p.length);
             maxLen = Math.max(maxLen, p.length);
         }
-        int context = model.config().maxPositionEmbeddings();
+        int context = model.config().contextLength();
         int capacity = (int) Math.min(context, (long) maxLen + Math.max(cfg.maxNewTokens(), 1));
         try (KvCache cache = model.newCache(prompts.size(), capacity)) {
             return generate(cache, prompts, cfg, listener);
@@ -102,8 +102,8 @@ public final class Generator {
         }
         if (len > cache.remaining()) {
             throw new IllegalArgumentException("the prompt has " + (cache.length() + len) + " tokens, more than the "
-                    + "context of " + cache.capacity() + " tokens this cache holds (max_position_embeddings "
-                    + model.config().maxPositionEmbeddings() + ")");
+                    + "context of " + cache.capacity() + " tokens this cache holds (the model's context "
+                    + model.config().contextLength() + ")");
         }
         int[][] ids = new int[b][len];
         boolean[][] real = new boolean[b][len];

@@ -29,9 +29,9 @@ public final class KvCache implements AutoCloseable {
         if (batch < 1) {
             throw new IllegalArgumentException("KV cache batch must be >= 1, got " + batch);
         }
-        if (capacity < 1 || capacity > cfg.maxPositionEmbeddings()) {
+        if (capacity < 1 || capacity > cfg.contextLength()) {
             throw new IllegalArgumentException("KV cache capacity must be in [1, max_position_embeddings = "
-                    + cfg.maxPositionEmbeddings() + "], got " + capacity);
+                    + cfg.contextLength() + "], got " + capacity);
         }
         this.batch = batch;
         this.capacity = capacity;

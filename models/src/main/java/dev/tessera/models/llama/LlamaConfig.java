@@ -26,6 +26,9 @@ import java.util.Arrays;
  * @param bosTokenId {@code bos_token_id} (-1 when absent)
  * @param eosTokenIds {@code eos_token_id}, one id or a list (empty when absent)
  * @param padTokenId {@code pad_token_id} (-1 when absent)
+ * @param slidingWindow the attention window of Mistral ({@code sliding_window}) or Qwen2 with
+ *     {@code use_sliding_window}; 0 for none. Attention here is not windowed, so {@link #contextLength()} stops at
+ *     the window, within which windowed and full causal attention are the same.
  */
 public record LlamaConfig(
         int vocabSize,
@@ -45,7 +48,26 @@ public record LlamaConfig(
         boolean mlpBias,
         int bosTokenId,
         int[] eosTokenIds,
-        int padTokenId) {
+        int padTokenId,
+        int slidingWindow) {
+
+    /** A config without a sliding window. */
+    public LlamaConfig(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads, int numKvHeads,
+            int headDim, double rmsNormEps, double ropeTheta, RopeScaling ropeScaling, int maxPositionEmbeddings,
+            boolean tieWordEmbeddings, boolean attentionBias, boolean oProjBias, boolean mlpBias, int bosTokenId,
+            int[] eosTokenIds, int padTokenId) {
+        this(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, rmsNormEps, ropeTheta,
+                ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, attentionBias, oProjBias, mlpBias, bosTokenId,
+                eosTokenIds, padTokenId, 0);
+    }
+
+    /**
+     * The most tokens a sequence may hold: {@code max_position_embeddings}, or the sliding window when shorter (beyond
+     * it the reference would hide the oldest keys from each query; here every key is seen).
+     */
+    public int contextLength() {
+        return slidingWindow > 0 ? Math.min(maxPositionEmbeddings, slidingWindow) : maxPositionEmbeddings;
+    }
 
     /**
      * {@code rope_scaling}: {@code type} (or {@code rope_type}) "linear" (positions divided by {@code factor})
@@ -68,6 +90,7 @@ public record LlamaConfig(
         check(rmsNormEps > 0, "rms_norm_eps must be > 0, got " + rmsNormEps);
         check(ropeTheta > 0, "rope_theta must be > 0, got " + ropeTheta);
         check(maxPositionEmbeddings > 0, "max_position_embeddings must be > 0, got " + maxPositionEmbeddings);
+        check(slidingWindow >= 0, "sliding_window must be > 0 or absent, got " + slidingWindow);
         if (ropeScaling != null) {
             check(ropeScaling.factor() > 0, "rope_scaling.factor must be > 0, got " + ropeScaling.factor());
             if (ropeScaling.type().equals("llama3")) {
@@ -126,15 +149,19 @@ public record LlamaConfig(
         }
         int headDim = c.getInt("head_dim", hidden / heads);
         RopeScaling scaling = null;
-        HfConfig rs = c.child("rope_scaling");
-        if (c.has("rope_scaling")) {
+        // transformers 5 keeps theta and the scaling together in rope_parameters; older configs have rope_theta and
+        // rope_scaling at the top level
+        boolean v5 = c.has("rope_parameters") && c.json().get("rope_parameters").isObject();
+        String ropeKey = v5 ? "rope_parameters" : "rope_scaling";
+        HfConfig rs = c.has(ropeKey) && c.json().get(ropeKey).isObject() ? c.child(ropeKey) : null;
+        if (rs != null) {
             String type = rs.getString("rope_type", rs.getString("type", "default"));
             switch (type) {
                 case "default" -> scaling = null;
                 case "linear" -> scaling = new RopeScaling(type, rs.getDouble("factor"), 0, 0, 0);
                 case "llama3" -> scaling = new RopeScaling(type, rs.getDouble("factor"), rs.getDouble("low_freq_factor"),
                         rs.getDouble("high_freq_factor"), rs.getInt("original_max_position_embeddings"));
-                default -> throw new IllegalArgumentException(c + ": rope_scaling type \"" + type
+                default -> throw new IllegalArgumentException(c + ": " + ropeKey + " type \"" + type
                         + "\" is not supported (supported: default, linear, llama3)");
             }
         }
@@ -146,7 +173,12 @@ public record LlamaConfig(
         } else {
             eos = c.has("eos_token_id") ? new int[] {c.getInt("eos_token_id")} : new int[0];
         }
-        double theta = c.getDouble("rope_theta", 10000.0);
+        double theta = v5 && rs.has("rope_theta") ? rs.getDouble("rope_theta") : c.getDouble("rope_theta", 10000.0);
+        int window = 0;
+        if ((modelType.equals("mistral") || c.getBoolean("use_sliding_window", false)) && c.has("sliding_window")
+                && !c.json().get("sliding_window").isNull()) {
+            window = c.getInt("sliding_window");
+        }
         return new LlamaConfig(
                 c.getInt("vocab_size", 32000),
                 hidden,
@@ -165,7 +197,8 @@ public record LlamaConfig(
                 c.getBoolean("mlp_bias", false),
                 c.getInt("bos_token_id", -1),
                 eos,
-                c.getInt("pad_token_id", -1));
+                c.getInt("pad_token_id", -1),
+                window);
     }
 
     /**
@@ -211,7 +244,7 @@ public record LlamaConfig(
         int[] all = java.util.stream.IntStream.concat(Arrays.stream(eosTokenIds), Arrays.stream(ids)).distinct().toArray();
         return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
                 rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, attentionBias, oProjBias,
-                mlpBias, bosTokenId, all, padTokenId);
+                mlpBias, bosTokenId, all, padTokenId, slidingWindow);
     }
 
     /**

@@ -381,9 +381,12 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     /** Throws when {@code tokens} exceed the context length. */
     public void checkContext(int tokens) {
-        if (tokens > cfg.maxPositionEmbeddings()) {
+        if (tokens > cfg.contextLength()) {
             throw new IllegalArgumentException("the prompt has " + tokens + " tokens, longer than the model's context of "
-                    + cfg.maxPositionEmbeddings() + " (max_position_embeddings)");
+                    + cfg.contextLength() + (cfg.contextLength() < cfg.maxPositionEmbeddings()
+                            ? " (its sliding_window: sliding-window attention is not implemented, so the context"
+                                    + " stops where the window would begin to hide keys)"
+                            : " (max_position_embeddings)"));
         }
         if (tokens < 1) {
             throw new IllegalArgumentException("the prompt is empty (no tokens)");

@@ -57,7 +57,7 @@ class ChatTemplateTest {
         }
         assertTrue(n > 200, "cases " + n);
         assertTrue(wrong.isEmpty(), wrong.size() + " of " + n + " differ, first: " + String.join("\n", wrong.subList(0,
-                Math.min(5, wrong.size()))));
+                Math.min(20, wrong.size()))));
     }
 
     /** Python methods are rewritten in template code only, not in the template's text or string literals. */

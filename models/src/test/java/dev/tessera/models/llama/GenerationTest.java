@@ -166,6 +166,32 @@ class GenerationTest {
         assertThrows(IllegalArgumentException.class, () -> model.logits(new int[] {1, 300}));
     }
 
+    /**
+     * A conversation that tokenizes to nothing (a template rendering no text, an empty raw prompt without a BOS token)
+     * is refused in words (it ended in "truncate: length -1 outside [0, 0]"), and the message is not kept.
+     */
+    @Test
+    void anEmptyPromptIsRefusedInWords() {
+        Generator g = new Generator(model, tokenizer);
+        ChatSession.Backend nothing = new ChatSession.Backend() {
+            @Override
+            public int[] tokens(List<Message> messages) {
+                return new int[0];
+            }
+
+            @Override
+            public dev.tessera.runtime.Tensor prefill(KvCache cache, int[] tokens) {
+                throw new AssertionError("nothing to prefill");
+            }
+        };
+        try (ChatSession chat = new ChatSession(g, nothing, null, 0)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> chat.send("", GenerationConfig.greedy(4), null));
+            assertTrue(e.getMessage().contains("the prompt is empty"), e.getMessage());
+            assertEquals(0, chat.messages().size());
+        }
+    }
+
     @Test
     void thousandTurnChatKeepsMemoryBoundedByTheContext() {
         ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixtureDir("llama-gqa").getParent());

@@ -15,6 +15,51 @@ class LlamaConfigTest {
         return LlamaConfig.from(HfConfig.of(new ObjectMapper().readTree(json), "test config"));
     }
 
+    /**
+     * transformers 5 writes theta and the scaling into {@code rope_parameters} (no top-level rope_theta): read from
+     * there (it ran with theta 10000 and no scaling), equal to the same values in the older keys.
+     */
+    @Test
+    void ropeParametersOfTransformers5() throws Exception {
+        String sizes = "\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 96, \"num_hidden_layers\": 1,"
+                + " \"vocab_size\": 100, ";
+        LlamaConfig v5 = parse("{" + sizes + "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 50.0}}");
+        assertEquals(50.0, v5.ropeTheta());
+        assertEquals(null, v5.ropeScaling());
+        LlamaConfig v5l3 = parse("{" + sizes + "\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 500000.0,"
+                + " \"factor\": 32.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0,"
+                + " \"original_max_position_embeddings\": 16}}");
+        LlamaConfig v4l3 = parse("{" + sizes + "\"rope_theta\": 500000.0, \"rope_scaling\": {\"rope_type\": \"llama3\","
+                + " \"factor\": 32.0, \"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0,"
+                + " \"original_max_position_embeddings\": 16}}");
+        assertEquals(500000.0, v5l3.ropeTheta());
+        assertArrayEquals(v4l3.inverseFrequencies(), v5l3.inverseFrequencies());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> parse("{" + sizes + "\"rope_parameters\": {\"rope_type\": \"yarn\", \"rope_theta\": 1e4}}"));
+        assertTrue(e.getMessage().contains("rope_parameters type \"yarn\""), e.getMessage());
+    }
+
+    /**
+     * Mistral's sliding_window (and Qwen2's with use_sliding_window) bounds the context: attention here is not windowed,
+     * and within the window windowed and full causal attention agree. Qwen2 without use_sliding_window and Llama
+     * configs ignore the key, as transformers does.
+     */
+    @Test
+    void aSlidingWindowBoundsTheContext() throws Exception {
+        String sizes = "\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 96, \"num_hidden_layers\": 1,"
+                + " \"vocab_size\": 100, \"max_position_embeddings\": 64, ";
+        assertEquals(8, parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": 8}").contextLength());
+        assertEquals(64, parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": null}").contextLength());
+        assertEquals(64, parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": 4096}").contextLength());
+        assertEquals(64, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": false,"
+                + " \"sliding_window\": 4}").contextLength());
+        assertEquals(4, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": true,"
+                + " \"sliding_window\": 4}").contextLength());
+        assertEquals(64, parse("{" + sizes + "\"sliding_window\": 4}").contextLength());
+        LlamaConfig m = parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": 8}");
+        assertEquals(8, m.withExtraEos(new int[] {3}).contextLength());
+    }
+
     @Test
     void llama31RopeScalingMatchesTheFormula() throws Exception {
         LlamaConfig c = parse("{\"hidden_size\": 4096, \"num_attention_heads\": 32, \"num_key_value_heads\": 8,"
