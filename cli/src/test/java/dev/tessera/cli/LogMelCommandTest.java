@@ -307,6 +307,12 @@ class LogMelCommandTest {
         Path text = Files.writeString(tmp.resolve("text.wav"), "not audio at all\n".repeat(20));
         Path short100 = tmp.resolve("short100.wav");
         writeWav16(short100, new short[100]);
+        // a data chunk of one byte: one damaged packet, counted in the error line (a WARN line used to precede it)
+        byte[] oneByte = ByteBuffer.allocate(45).order(ByteOrder.LITTLE_ENDIAN).put("RIFF".getBytes()).putInt(37)
+                .put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16).putShort((short) 1).putShort((short) 1)
+                .putInt(16_000).putInt(32_000).putShort((short) 2).putShort((short) 16).put("data".getBytes()).putInt(1)
+                .put((byte) 7).array();
+        Path damaged = Files.write(tmp.resolve("one-byte.wav"), oneByte);
         String[][] cases = {
             {"logmel", empty.toString(), "--out", tmp.resolve("a.npy").toString()},
             {"logmel", text.toString(), "--out", tmp.resolve("a.npy").toString()},
@@ -316,6 +322,7 @@ class LogMelCommandTest {
             {"logmel", DIR.resolve("odd401.wav").toString(), "--out", tmp.resolve("a.npy").toString(), "--mel-filters", "htk"},
             {"logmel", short100.toString(), "--no-pad", "--out", tmp.resolve("a.npy").toString()},
             {"logmel", tmp.toString(), "--out", tmp.resolve("a.npy").toString()},
+            {"logmel", damaged.toString(), "--out", tmp.resolve("a.npy").toString()},
         };
         ChatCommandTest.assertOneLineErrors(cases);
         assertTrue(run(cases[7]).err().contains("is a folder: give one audio file"), run(cases[7]).err());

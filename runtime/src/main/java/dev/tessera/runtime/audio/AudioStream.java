@@ -584,13 +584,13 @@ public final class AudioStream implements AutoCloseable {
     /** Ends the last segment; logs skipped packets and audio shorter than the container declares. */
     private void finish() throws IOException {
         finished = true;
-        if (corrupt > 0) {
-            LOG.warn("{}: skipped {} packet(s) that failed to decode (damaged or truncated data)", name, corrupt);
-        }
         releaseHeld();
-        if (swr == null) {
+        if (swr == null) { // the error line counts the damaged packets: no warning before it
             throw new IOException(name + ": no decodable audio in this file"
                     + (corrupt > 0 ? " (" + corrupt + " damaged packets)" : ""));
+        }
+        if (corrupt > 0) {
+            LOG.warn("{}: skipped {} packet(s) that failed to decode (damaged or truncated data)", name, corrupt);
         }
         endSegment();
         double declared = info.durationSeconds();
