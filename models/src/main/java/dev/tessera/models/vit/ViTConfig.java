@@ -36,6 +36,23 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
         return s * s;
     }
 
+    /**
+     * {@code image_size} / {@code patch_size}: an integer, or (as transformers' ViT also takes) a pair {@code [h, w]};
+     * a pair of two different sides is refused, this ViT being square.
+     */
+    private static int side(HfConfig c, String key, int dflt) {
+        com.fasterxml.jackson.databind.JsonNode n = c.has(key) ? c.json().get(key) : null;
+        if (n != null && n.isArray()) {
+            if (n.size() != 2 || !n.get(0).canConvertToInt() || !n.get(0).isIntegralNumber()
+                    || !n.get(1).isIntegralNumber() || n.get(0).intValue() != n.get(1).intValue()) {
+                throw new IllegalArgumentException(c + ": " + key + " " + n + " is not supported (an integer, or a pair"
+                        + " of two equal sides: this ViT is square)");
+            }
+            return n.get(0).intValue();
+        }
+        return c.getInt(key, dflt);
+    }
+
     /** The most classes a config may name (ImageNet-21k has 21,843). */
     static final int MAX_LABELS = 1 << 20;
 
@@ -76,8 +93,8 @@ public record ViTConfig(int hiddenSize, int numLayers, int numHeads, int interme
             }
         }
         return new ViTConfig(c.getInt("hidden_size", 768), c.getInt("num_hidden_layers", 12),
-                c.getInt("num_attention_heads", 12), c.getInt("intermediate_size", 3072), c.getInt("image_size", 224),
-                c.getInt("patch_size", 16), c.getInt("num_channels", 3), c.getDouble("layer_norm_eps", 1e-12),
+                c.getInt("num_attention_heads", 12), c.getInt("intermediate_size", 3072), side(c, "image_size", 224),
+                side(c, "patch_size", 16), c.getInt("num_channels", 3), c.getDouble("layer_norm_eps", 1e-12),
                 c.getString("hidden_act", "gelu"), c.getBoolean("qkv_bias", true), labels);
     }
 }
