@@ -124,6 +124,9 @@ public final class ChatSession implements AutoCloseable {
 
     /** Sends a message (e.g. with image parts for LLaVA) and generates the reply. */
     public Generator.Result send(Message user, GenerationConfig cfg, Generator.TokenListener listener) {
+        if (user == null || cfg == null) {
+            throw new IllegalArgumentException("send: the message and the generation config must not be null");
+        }
         messages.add(user);
         int reserve = Math.max(1, Math.min(cfg.maxNewTokens(), cache.capacity() / 2));
         int[] prompt;
@@ -161,7 +164,15 @@ public final class ChatSession implements AutoCloseable {
             throw e;
         }
         lastPrompt = prompt;
-        Generator.Result r = generator.decode(cache, last, List.of(prompt), cfg.withMaxNewTokens(budget), listener).get(0);
+        Generator.Result r;
+        try {
+            r = generator.decode(cache, last, List.of(prompt), cfg.withMaxNewTokens(budget), listener).get(0);
+        } catch (RuntimeException | Error e) { // e.g. the listener threw: no reply, so the message goes too
+            messages.remove(messages.size() - 1);
+            cache.reset();
+            cached = new int[0];
+            throw e;
+        }
         int keep = Math.max(0, r.tokens().length - 1);
         cached = Arrays.copyOf(prompt, prompt.length + keep);
         System.arraycopy(r.tokens(), 0, cached, prompt.length, keep);

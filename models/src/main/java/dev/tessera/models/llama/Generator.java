@@ -134,9 +134,32 @@ public final class Generator {
      */
     public List<Result> decode(KvCache cache, float[][] lastLogits, List<int[]> histories, GenerationConfig cfg,
             TokenListener listener) {
+        if (lastLogits == null || cfg == null) {
+            throw new IllegalArgumentException("decode: logits and config must not be null");
+        }
         int b = lastLogits.length;
         int v = model.config().vocabSize();
         LlamaConfig mc = model.config();
+        if (b != cache.batch() || histories != null && histories.size() != b) {
+            throw new IllegalArgumentException("decode: " + b + " rows of logits, " + (histories == null ? "no"
+                    : histories.size()) + " histories, a cache of batch " + cache.batch());
+        }
+        for (int i = 0; i < b; i++) {
+            if (lastLogits[i] == null || lastLogits[i].length != v) {
+                throw new IllegalArgumentException("decode: logits row " + i + " must hold the vocabulary's " + v
+                        + " values, got " + (lastLogits[i] == null ? "null" : lastLogits[i].length));
+            }
+            int[] h = histories == null ? new int[0] : histories.get(i);
+            if (h == null) {
+                throw new IllegalArgumentException("decode: history " + i + " is null");
+            }
+            for (int t : h) {
+                if (t < 0 || t >= v) {
+                    throw new IllegalArgumentException("decode: history " + i + " holds token " + t
+                            + ", outside the vocabulary [0, " + v + ")");
+                }
+            }
+        }
         if (!cfg.stopStrings().isEmpty() && tokenizer == null) {
             throw new IllegalArgumentException("stop strings need a tokenizer");
         }

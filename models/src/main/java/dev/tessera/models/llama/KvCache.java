@@ -33,6 +33,13 @@ public final class KvCache implements AutoCloseable {
             throw new IllegalArgumentException("KV cache capacity must be in [1, max_position_embeddings = "
                     + cfg.contextLength() + "], got " + capacity);
         }
+        long bytes = 2L * cfg.numLayers() * batch * cfg.numKvHeads() * (long) capacity * cfg.headDim() * dtype.size();
+        long available = device.isCpu() ? availableHostMemory() : Long.MAX_VALUE; // device allocations fail cleanly
+        if (bytes > available) { // zeroing more than the machine has would get the process killed, not an exception
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "a KV cache of batch %d x %d"
+                    + " positions needs %.1f GiB, more than the %.1f GiB of memory available", batch, capacity,
+                    bytes / (double) (1L << 30), available / (double) (1L << 30)));
+        }
         this.batch = batch;
         this.capacity = capacity;
         this.keys = new Tensor[cfg.numLayers()];
@@ -187,5 +194,20 @@ public final class KvCache implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** MemAvailable of /proc/meminfo (Linux), else the JVM's view of the physical memory; Long.MAX_VALUE if unknown. */
+    static long availableHostMemory() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemAvailable:")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux: below
+        }
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean s ? s.getTotalMemorySize() : Long.MAX_VALUE;
     }
 }

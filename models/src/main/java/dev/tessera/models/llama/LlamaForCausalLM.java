@@ -302,8 +302,9 @@ public final class LlamaForCausalLM implements AutoCloseable {
         if (s < 1) {
             throw new IllegalArgumentException("forward needs at least one token");
         }
-        if (real != null && (real.length != b || real[0].length != s)) {
-            throw new IllegalArgumentException("padding flags must be [" + b + "][" + s + "]");
+        if (real != null && (real.length != b || java.util.Arrays.stream(real).anyMatch(r -> r == null || r.length != s))) {
+            throw new IllegalArgumentException("padding flags must be [" + b + "][" + s + "] (a row per sequence, a flag"
+                    + " per token)");
         }
         int past = cache.length();
         int[][] pos = cache.reserve(real, s);

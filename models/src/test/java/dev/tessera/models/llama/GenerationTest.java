@@ -192,6 +192,54 @@ class GenerationTest {
         }
     }
 
+    /**
+     * Inputs the decode loop and the forward pass used to take on trust: logits rows shorter than the vocabulary
+     * (greedy could only pick their ids), history ids outside it, ragged padding flags (an index error), a KV cache
+     * larger than the machine's memory (the process was killed by the OS while zeroing it).
+     */
+    @Test
+    void malformedDecodeInputsAreRefused() {
+        Generator g = new Generator(model, tokenizer);
+        try (KvCache cache = model.newCache(1, 8)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> g.decode(cache, new float[][] {new float[5]}, null, GenerationConfig.greedy(3), null));
+            assertTrue(e.getMessage().contains("logits row 0"), e.getMessage());
+            int v = model.config().vocabSize();
+            e = assertThrows(IllegalArgumentException.class, () -> g.decode(cache, new float[][] {new float[v]},
+                    List.of(new int[] {-3}), GenerationConfig.greedy(3), null));
+            assertTrue(e.getMessage().contains("token -3"), e.getMessage());
+        }
+        try (KvCache two = model.newCache(2, 4)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(
+                    new int[][] {{1, 2}, {1, 2}}, new boolean[][] {{true, true}, {true}}, two, false));
+            assertTrue(e.getMessage().contains("padding flags"), e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> model.newCache(Integer.MAX_VALUE / 64, model.config().contextLength()));
+        assertTrue(e.getMessage().contains("GiB of memory available"), e.getMessage());
+    }
+
+    /** A reply that fails midway (here the listener throws) leaves the conversation as it was before the message. */
+    @Test
+    void aFailedTurnLeavesTheConversationAsItWas() {
+        ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixtureDir("llama-gqa").getParent());
+        Generator g = new Generator(model, tokenizer);
+        try (ChatSession chat = new ChatSession(g, t, "You are terse.", 0)) {
+            chat.send("first", GenerationConfig.greedy(3), null);
+            List<Message> before = List.copyOf(chat.messages());
+            assertThrows(IllegalStateException.class, () -> chat.send("second", GenerationConfig.greedy(3),
+                    (seq, token, text) -> {
+                        throw new IllegalStateException("listener failed");
+                    }));
+            assertEquals(before, chat.messages());
+            assertThrows(IllegalArgumentException.class, () -> chat.send("third", null, null));
+            assertEquals(before, chat.messages());
+            Generator.Result r = chat.send("fourth", GenerationConfig.greedy(3), null);
+            assertEquals(3, r.tokens().length);
+            assertEquals(before.size() + 2, chat.messages().size());
+        }
+    }
+
     @Test
     void thousandTurnChatKeepsMemoryBoundedByTheContext() {
         ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixtureDir("llama-gqa").getParent());
