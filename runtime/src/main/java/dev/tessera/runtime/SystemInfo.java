@@ -45,6 +45,24 @@ public final class SystemInfo {
         return flags.isEmpty() ? List.of() : List.of(flags.split("\\s+"));
     }
 
+    /**
+     * Host memory a new allocation can have without swapping: {@code MemAvailable} of {@code /proc/meminfo} on Linux,
+     * else the physical memory the JVM reports; {@link Long#MAX_VALUE} where neither is known.
+     */
+    public static long availableMemoryBytes() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
+                if (l.startsWith("MemAvailable:")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            // not Linux: below
+        }
+        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean s ? s.getTotalMemorySize() : Long.MAX_VALUE;
+    }
+
     /** The first processor's entry of {@code /proc/cpuinfo} (key: value lines); empty where it cannot be read. */
     private static Map<String, String> cpuinfo() {
         Map<String, String> m = new LinkedHashMap<>();

@@ -34,8 +34,9 @@ public final class KvCache implements AutoCloseable {
                     + cfg.contextLength() + "], got " + capacity);
         }
         long bytes = 2L * cfg.numLayers() * batch * cfg.numKvHeads() * (long) capacity * cfg.headDim() * dtype.size();
-        long available = device.isCpu() ? availableHostMemory() : Long.MAX_VALUE; // device allocations fail cleanly
-        if (bytes > available) { // zeroing more than the machine has would get the process killed, not an exception
+        // device allocations fail with an exception of their own; host ones succeed and the zeroing is killed
+        long available = device.isCpu() ? dev.tessera.runtime.SystemInfo.availableMemoryBytes() : Long.MAX_VALUE;
+        if (bytes > available) {
             throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "a KV cache of batch %d x %d"
                     + " positions needs %.1f GiB, more than the %.1f GiB of memory available", batch, capacity,
                     bytes / (double) (1L << 30), available / (double) (1L << 30)));
@@ -194,20 +195,5 @@ public final class KvCache implements AutoCloseable {
                 }
             }
         }
-    }
-
-    /** MemAvailable of /proc/meminfo (Linux), else the JVM's view of the physical memory; Long.MAX_VALUE if unknown. */
-    static long availableHostMemory() {
-        try {
-            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/meminfo"))) {
-                if (l.startsWith("MemAvailable:")) {
-                    return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
-                }
-            }
-        } catch (java.io.IOException | RuntimeException e) {
-            // not Linux: below
-        }
-        java.lang.management.OperatingSystemMXBean os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-        return os instanceof com.sun.management.OperatingSystemMXBean s ? s.getTotalMemorySize() : Long.MAX_VALUE;
     }
 }
