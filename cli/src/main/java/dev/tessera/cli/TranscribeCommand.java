@@ -176,11 +176,11 @@ public final class TranscribeCommand implements Callable<Integer> {
                         + " such as " + String.join(", ", langs.keySet().stream().sorted().limit(8).toList())
                         + "..., or the language's English name)");
             }
-            if (language != null && !m.config().isMultilingual() && !WhisperLanguages.code(language).equals("en")) {
-                // openai-whisper: "English-only model ... using English instead"
+            String lang = Transcriber.languageFor(m.config(), opt.language());
+            if (lang != null && !lang.equals(opt.language())) {
                 System.err.println("tessera: " + model + " is an English-only model: transcribing in English, not \""
                         + language + "\"");
-                opt = opt.withLanguage("en");
+                opt = opt.withLanguage(lang);
             }
             Transcriber tr = new Transcriber(m, tok);
             if (features != null) {

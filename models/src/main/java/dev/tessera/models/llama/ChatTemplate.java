@@ -307,7 +307,9 @@ public final class ChatTemplate {
             Matcher forTag = FOR_TAG.matcher(code);
             boolean opens = forTag.matches();
             String iterable = opens && forTag.group(3) == null ? restore(rewriteCode(forTag.group(2)), literals) : "";
-            if (opens && forTag.group(3) != null && forTag.group(3).strip().startsWith("if") && balanced(forTag.group(2))) {
+            boolean filterRewritten = opens && forTag.group(3) != null && forTag.group(3).strip().startsWith("if")
+                    && balanced(forTag.group(2));
+            if (filterRewritten) {
                 // {% for T in XS if C %}: Jinjava ignores the filter. The items passing C are collected first (in
                 // Jinja2, loop.index / length / last count only those, and an else block runs when none passes)
                 String list = "__tsr_for" + (filtered++);
@@ -329,8 +331,8 @@ public final class ChatTemplate {
             String open = code.startsWith("{%-") ? "{%-" : "{%";
             String close = code.endsWith("-%}") ? " -%}" : " %}";
             if (opens) {
-                blocks.push(new String[] {"for", forTag.group(3) == null || iterable.equals("__tsr_for" + (filtered - 1))
-                        ? iterable : "", ""});
+                // the else part needs the iterable: not had for a recursive loop ("" as for loop.previtem)
+                blocks.push(new String[] {"for", iterable, ""});
             } else if (IF_TAG.matcher(code).matches()) {
                 blocks.push(new String[] {"if"});
             } else if (END_IF_TAG.matcher(code).matches() && !blocks.isEmpty() && blocks.peek()[0].equals("if")) {

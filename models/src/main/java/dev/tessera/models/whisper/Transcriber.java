@@ -374,10 +374,9 @@ public final class Transcriber {
         int[] initial = opt.initialPrompt() == null || opt.initialPrompt().isBlank() ? new int[0]
                 : tokenizer.encode(" " + opt.initialPrompt().strip(), false);
         Transcript[] done = new Transcript[sources.size()];
-        String language = opt.language();
-        if (language != null && !cfg.isMultilingual() && !WhisperLanguages.code(language).equals("en")) {
-            LOG.warn("an English-only model: transcribing in English, not {}", language); // as openai-whisper
-            language = "en";
+        String language = languageFor(cfg, opt.language());
+        if (language != null && !language.equals(opt.language())) {
+            LOG.warn("an English-only model: transcribing in English, not {}", opt.language());
         }
         List<FileState> active = new ArrayList<>();
         int nextFile = 0;
@@ -581,6 +580,14 @@ public final class Transcriber {
     /** The seed of sample {@code k} of a window's best-of-n: sample 0 uses {@code seed} itself. */
     static long sampleSeed(long seed, int k) {
         return seed + k * 0x9E3779B97F4A7C15L;
+    }
+
+    /**
+     * The language a checkpoint transcribes {@code requested} in: English on an English-only checkpoint whatever was
+     * asked (openai-whisper's rule: "English-only model ... using English instead"), else the request (null: detect).
+     */
+    public static String languageFor(WhisperConfig cfg, String requested) {
+        return requested != null && !cfg.isMultilingual() ? "en" : requested;
     }
 
     /**
