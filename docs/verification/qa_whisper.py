@@ -74,6 +74,8 @@ LONGFORM = [
     ('lf_ts', 'd64_eot_x2', 7.3, []),
     ('lf_ts_uncond', 'd64_eot_x2', 7.3, ['--no-condition-on-previous-text']),
     ('lf_nots', 'd64_eot_x2', 5.1, ['--no-timestamps']),
+    ('lf_nots_plain', 'd48_enc1_dec3', 6.0, ['--no-timestamps']),
+    ('lf_nots_mels128', 'd80_h5_mels128', 6.2, ['--no-timestamps']),
     ('lf_ts_mels128', 'd80_h5_mels128', 6.2, []),
     ('lf_ts_eot2p5', 'd80_eot_x2p5', 9.0, []),
     ('lf_ts_plain', 'd48_enc1_dec3', 6.0, []),
@@ -160,11 +162,14 @@ def longform_reference(Wt, c, audio, timestamps, condition):
         cuts = [i + 1 for i in range(len(toks) - 1) if is_ts[i] and is_ts[i + 1]]
         single_end = is_ts[-2:] == [False, True]
         segs = []
-        if timestamps and cuts:
+        if cuts:  # with --no-timestamps too: a random-weight model samples timestamps there, as in openai-whisper
             last = 0
             for cut in cuts + ([len(toks)] if single_end else []):
                 seg = toks[last:cut]
-                segs.append((t0 + (seg[0] - W.TS0) * 0.02, t0 + (seg[-1] - W.TS0) * 0.02, seg))
+                # a first slice without an opening timestamp starts with the window (openai-whisper computes a time
+                # from the text token's id there; Tessera documents the difference)
+                start = t0 + (seg[0] - W.TS0) * 0.02 if seg[0] >= W.TS0 else t0
+                segs.append((start, t0 + (seg[-1] - W.TS0) * 0.02, seg))
                 last = cut
             seek += len(chunk) if single_end else (toks[last - 1] - W.TS0) * 320
         else:

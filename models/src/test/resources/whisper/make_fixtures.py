@@ -8,7 +8,9 @@ here). It computes in float64. make_fixtures_hf.py makes the same kind of fixtur
 GPU host. Vocabulary: a small synthetic one with Whisper's special-token layout:
   0..299 text, 300 <|endoftext|>, 301 <|startoftranscript|>, 302 <|en|>, 303 <|de|>, 304 <|translate|>,
   305 <|transcribe|>, 306 <|startoflm|>, 307 <|startofprev|>, 308 <|nospeech|>, 309 <|notimestamps|>,
-  310.. timestamps (special tokens between <|endoftext|> and the timestamps are never generated) <|0.00|> .. <|T|> in 0.02 s steps (T = max_source_positions * 0.02).
+  310.. timestamps <|0.00|> .. <|T|> in 0.02 s steps (T = max_source_positions * 0.02). The logit rules are
+  openai-whisper's: suppress_tokens plus its control tokens (<|startoftranscript|>, the tasks, <|startoflm|>,
+  <|startofprev|>, <|nospeech|>); language tokens may be sampled; without timestamps no timestamp rule.
 """
 import json, math, os, struct
 import numpy as np
@@ -135,10 +137,10 @@ def apply_rules(logits, tokens, sample_begin, gen, timestamps):
     if n == 0:
         logits[gen["begin_suppress_tokens"]] = -math.inf
     logits[gen["suppress_tokens"]] = -math.inf
-    logits[EOT + 1:TS0] = -math.inf       # special tokens other than <|endoftext|> are never generated
+    # the control tokens openai-whisper's decoder adds to suppress_tokens (language tokens are not suppressed)
+    logits[[SOT, TRANSLATE, TRANSCRIBE, SOLM, SOPREV, NOSPEECH]] = -math.inf
     if not timestamps:
-        logits[TS0:] = -math.inf
-        return logits
+        return logits                     # no timestamp rule without timestamps, as in the reference
     logits[NOTS] = -math.inf
     seq = tokens[sample_begin:]
     last_ts = len(seq) >= 1 and seq[-1] >= TS0

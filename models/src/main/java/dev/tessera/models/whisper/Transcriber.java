@@ -470,7 +470,7 @@ public final class Transcriber {
                 continue;
             }
             List<Segment> segs = new ArrayList<>();
-            int consumed = split(r.tokens(), f.offset, f.filled, opt.timestamps(), segs);
+            int consumed = split(r.tokens(), f.offset, f.filled, segs);
             for (Segment s : segs) {
                 f.segments.add(s);
                 for (int t : s.tokens()) {
@@ -524,7 +524,7 @@ public final class Transcriber {
                 WhisperDecoder.Result r = rs.get(k);
                 f.result = r;
                 f.temperature = t;
-                double cr = compressionRatio(tokenizer.decode(textTokens(r.tokens()), true).strip());
+                double cr = compressionRatio(decodedText(r.tokens()));
                 boolean fallback = cr > opt.compressionRatioThreshold() || r.avgLogProb() < opt.logProbThreshold();
                 if (r.noSpeechProb() > opt.noSpeechThreshold() && r.avgLogProb() < opt.logProbThreshold()) {
                     fallback = false; // silence: a higher temperature will not find words
@@ -593,14 +593,16 @@ public final class Transcriber {
     /**
      * Splits a window's tokens into segments (openai-whisper's rules: a segment between consecutive timestamps; the
      * next window starts at the last such segment's end, or after the whole window when the tokens end with a single
-     * timestamp or hold no timestamp pair); returns the samples consumed (where the next window starts).
+     * timestamp or hold no timestamp pair); returns the samples consumed (where the next window starts). Decoded
+     * without timestamps the tokens hold none (the rules of a trained model) and make one segment; timestamps a
+     * random-weight model samples there cut segments as the reference's {@code transcribe} cuts them.
      */
-    int split(int[] tokens, long offset, int filled, boolean timestamps, List<Segment> out) {
+    int split(int[] tokens, long offset, int filled, List<Segment> out) {
         double t0 = offset / (double) SAMPLE_RATE;
         // the window's content ends with its last whole 10 ms frame, as openai-whisper's segment_size counts it
         double windowEnd = t0 + filled / HOP * HOP / (double) SAMPLE_RATE;
         int tsBegin = cfg.timestampBegin();
-        if (!timestamps || tsBegin < 0) {
+        if (tsBegin < 0) {
             addSegment(out, t0, windowEnd, tokens);
             return filled;
         }
@@ -619,8 +621,10 @@ public final class Transcriber {
             int last = 0;
             for (int c : cuts) {
                 int[] seg = Arrays.copyOfRange(tokens, last, c);
-                if (seg.length >= 2 && seg[0] >= tsBegin) {
-                    double s = t0 + (seg[0] - tsBegin) * WhisperConfig.TIME_PRECISION;
+                if (seg.length >= 2) {
+                    // a first slice without an opening timestamp (sampled without the timestamp rules) starts with
+                    // the window, where the reference computes a time from the text token's id
+                    double s = seg[0] >= tsBegin ? t0 + (seg[0] - tsBegin) * WhisperConfig.TIME_PRECISION : t0;
                     double e = t0 + (seg[seg.length - 1] - tsBegin) * WhisperConfig.TIME_PRECISION;
                     addSegment(out, s, e, seg);
                 }
@@ -649,14 +653,25 @@ public final class Transcriber {
     }
 
     /**
-     * Adds the segment of {@code tokens} unless its text is blank: openai-whisper clears such a segment's text and
-     * tokens, so they reach neither the transcript nor the next window's prompt.
+     * Adds the segment of {@code tokens} unless its text is blank or it is instantaneous (start = end, only where
+     * timestamps were sampled without their rules): openai-whisper clears such a segment's text and tokens, so they
+     * reach neither the transcript nor the next window's prompt.
      */
     private void addSegment(List<Segment> out, double start, double end, int[] tokens) {
         String text = tokenizer.decode(textTokens(tokens), true);
-        if (!text.isBlank()) {
+        if (!text.isBlank() && start != end) {
             out.add(new Segment(start, end, text, tokens));
         }
+    }
+
+    /**
+     * The text whose compression ratio decides a fallback, as openai-whisper's decoder makes it: every token before
+     * the timestamps decoded, control and language tokens written out as {@code <|de|>} (only a random-weight model
+     * samples those), stripped.
+     */
+    private String decodedText(int[] tokens) {
+        int tsBegin = cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
+        return tokenizer.decode(Arrays.stream(tokens).filter(t -> t < tsBegin).toArray(), false).strip();
     }
 
     private int[] textTokens(int[] tokens) {

@@ -221,7 +221,7 @@ public final class WhisperDecoder {
                         + " tokens does not fit the decoder context " + cfg.maxTargetPositions());
             }
         }
-        LogitRules rules = new LogitRules(cfg, timestamps);
+        LogitRules rules = new LogitRules(cfg, timestamps, LogitRules.controlTokens(cfg, prevSotId, noSpeechId));
         int[] budget = new int[prompts.length];
         for (int i = 0; i < prompts.length; i++) {
             budget[i] = Math.min(maxNew, cfg.maxTargetPositions() - prompts[i].length);

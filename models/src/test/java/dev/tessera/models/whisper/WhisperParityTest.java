@@ -74,10 +74,20 @@ class WhisperParityTest {
                 double pEn = 1 / (1 + Math.exp(lang[1] - lang[0]));
                 double got = probs.stream().filter(x -> x.getKey().equals("en")).findFirst().orElseThrow().getValue();
                 assertEquals(pEn, got, 1e-4, name + ": P(en)");
-                // Beam search of width 1 path equals greedy; width 3 returns a valid sequence with no special tokens.
+                // Beam search of width 3 returns a sequence without the tokens the rules suppress (openai-whisper's
+                // control tokens and suppress_tokens; a random model may sample language and timestamp tokens).
                 WhisperDecoder.Result b = dec.decode(enc, dec.prompt("en", "transcribe", false), false, 3, 0, 16, 0);
+                java.util.Set<Integer> never = new java.util.HashSet<>();
+                for (int t : LogitRules.controlTokens(m.config(), m.config().prevSotTokenId(), m.config().noSpeechTokenId())) {
+                    never.add(t);
+                }
+                for (int t : m.config().suppressTokens()) {
+                    never.add(t);
+                }
+                assertEquals(java.util.Set.of(301, 304, 305, 306, 307, 308, 1, 2, 7, 11, 13), never,
+                        name + ": the fixture's suppressed ids (make_fixtures.py)");
                 for (int t : b.tokens()) {
-                    assertTrue(t < m.config().eosTokenId(), "beam produced special token " + t);
+                    assertTrue(!never.contains(t) && t != m.config().eosTokenId(), "beam produced suppressed token " + t);
                 }
                 assertTrue(b.avgLogProb() >= dec.decode(enc, dec.prompt("en", "transcribe", false), false, 1, 0, 16, 0)
                         .avgLogProb() - 1e-6 || b.tokens().length > 0);
