@@ -222,6 +222,8 @@ T['midline'] = """{% if messages[0]['role'] == 'system' %}{{ messages[0]['conten
 T['loopfilter'] = """{% for m in messages if m.role != 'system' %}[{{ m.role }} {{ loop.index }}/{{ loop.length }}{{ '.' if loop.last }}]{% endfor %}|{% for m in messages if m.role == 'tool' %}x{% else %}none{% endfor %}|{% for k, v in {'a': 1, 'b': 2, 'c': 3}.items() if v > 1 %}{{ k }}{{ v }}{% endfor %}|{%- for m in messages if m.content is string -%}
  {{ loop.index0 }}
 {%- endfor %}|{% for x in ([1, 2] if messages|length > 1 else [3]) %}{{ x }}{% endfor %}|{% for x in [] %}y{% else %}empty{% if true %}!{% else %}?{% endif %}{% endfor %}|{% for m in messages %}{% if m.role == 'user' %}u{% else %}o{% endif %}{% else %}never{% endfor %}"""
+# iterating a dict walks its keys (Jinjava's default walked the values); membership, |list, |dictsort, items()
+T['dictiter'] = """{% for k in {'b': 1, 'a': 2} %}{{ k }},{% endfor %}|{% for key in messages[0] %}{{ key }};{% endfor %}|{{ {'x': 1, 'y': 2}|list|join('+') }}|{{ 'role' in messages[0] }}|{% for k, v in messages[0]|dictsort %}{{ k }}{% endfor %}|{% for k, v in messages[-1].items() %}{{ k }}={{ v if v is string else 'parts' }};{% endfor %}|{{ messages[0]|length }}"""
 TEXT_ONLY = {'llama3', 'qwen', 'mistral', 'gemma', 'phi3', 'reasoning', 'generation', 'reversed'}
 T['bools'] = T['bools'].replace(' {{ none }}', '')
 SPECIALS = {'bos_token': '<s>', 'eos_token': '</s>'}

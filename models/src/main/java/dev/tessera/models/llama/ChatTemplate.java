@@ -47,6 +47,22 @@ public final class ChatTemplate {
     static final int MAX_MACRO_DEPTH = 200;
     /** A rendered prompt, or any string built on the way, this long is refused rather than cut. */
     static final long MAX_OUTPUT = 64L << 20;
+    /**
+     * Steps one render may take (the interpreter's context lookups: a few per node, loop iteration or variable
+     * read) before it is refused: nested loops over long ranges would otherwise run for hours. A 1,000-turn
+     * conversation through a tool-calling template takes well under a million.
+     */
+    static final long MAX_STEPS = 50_000_000L;
+
+    /**
+     * Ends a render that went past {@link #MAX_STEPS}. An {@link Error}, so that Jinjava's handlers, which record an
+     * exception as a template error and go on with the next node or iteration, let it through to {@link #render}.
+     */
+    private static final class TooMuchWork extends Error {
+        TooMuchWork() {
+            super("chat template takes more than " + MAX_STEPS + " steps", null, false, false);
+        }
+    }
 
     private final String template;
     private final Map<String, String> specialTokens;
@@ -103,6 +119,7 @@ public final class ChatTemplate {
                         .withUseTrimmingForNotesAndExpressions(true)
                         .withUsePyishObjectMapper(false)
                         .withKeepNullableLoopValues(true)
+                        .withIterateOverMapKeys(true) // jinja2 walks a dict's keys; Jinjava's default, its values
                         .build())
                 .build();
         this.jinjava = new Jinjava(config);
@@ -219,12 +236,26 @@ public final class ChatTemplate {
     }
 
     private static final class PyInterpreter extends JinjavaInterpreter {
+        /** Steps of this render, shared with the interpreters made from this one. */
+        private final long[] steps;
+
         PyInterpreter(JinjavaInterpreter orig) {
             super(orig);
+            steps = orig instanceof PyInterpreter p && p.steps != null ? p.steps : new long[1];
         }
 
         PyInterpreter(Jinjava application, Context context, JinjavaConfig renderConfig) {
             super(application, context, renderConfig);
+            steps = new long[1];
+        }
+
+        /** Every node, loop iteration and variable read asks for the context: one step each, bounded. */
+        @Override
+        public Context getContext() {
+            if (steps != null && ++steps[0] > MAX_STEPS) { // null while the superclass constructor runs
+                throw new TooMuchWork();
+            }
+            return super.getContext();
         }
 
         @Override
@@ -489,6 +520,10 @@ public final class ChatTemplate {
         } catch (StackOverflowError e) { // Jinjava's parser and evaluator recurse on nesting: (((( ... or {% if %}{% if %}
             RAISED.remove();
             throw new IllegalArgumentException("chat template nests too deeply to render");
+        } catch (TooMuchWork e) {
+            RAISED.remove();
+            throw new IllegalArgumentException("chat template does too much work: more than " + MAX_STEPS
+                    + " steps (nested loops over long ranges?)");
         }
         String raised = RAISED.get();
         RAISED.remove();

@@ -17,7 +17,8 @@ import java.util.TreeMap;
  * {@code strip / lstrip / rstrip} (rewritten to {@code pystrip / pylstrip / pyrstrip}) with Python's whitespace and
  * optional characters; {@code split} (rewritten to {@code pysplit}) with a literal separator, Python's whitespace
  * split and {@code maxsplit}; {@code 'ab' * n} / {@code n * 'ab'} with a string literal (rewritten to
- * {@code pyrepeat}): Python's string repetition, which Jinjava's {@code *} (numbers only) lacks.
+ * {@code pyrepeat}): Python's string repetition, which Jinjava's {@code *} (numbers only) lacks; {@code list} of a
+ * dict: its keys.
  */
 final class PyFilters {
     private PyFilters() {}
@@ -26,7 +27,26 @@ final class PyFilters {
     static List<AdvancedFilter> all() {
         return List.of(filter("tojson", toJson()), filter("trim", strip(true, true)), filter("pystrip", strip(true, true)),
                 filter("pylstrip", strip(true, false)), filter("pyrstrip", strip(false, true)), filter("pysplit", split()),
-                filter("pyrepeat", repeat()));
+                filter("pyrepeat", repeat()), list());
+    }
+
+    /** {@code list}: a dict gives its keys, as Python's {@code list(d)} (Jinjava's wrapped the map in a list). */
+    private static AdvancedFilter list() {
+        com.hubspot.jinjava.lib.filter.ListFilter jinjavas = new com.hubspot.jinjava.lib.filter.ListFilter();
+        return new AdvancedFilter() {
+            @Override
+            public String getName() {
+                return "list";
+            }
+
+            @Override
+            public Object filter(Object var, JinjavaInterpreter interpreter, Object[] args, Map<String, Object> kwargs) {
+                if (var instanceof Map<?, ?> m) {
+                    return new ArrayList<>(m.keySet());
+                }
+                return jinjavas.filter(var, interpreter);
+            }
+        };
     }
 
     /** Python's {@code str.isspace} for one character. */

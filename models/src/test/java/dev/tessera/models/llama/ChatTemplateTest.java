@@ -144,6 +144,13 @@ class ChatTemplateTest {
                 + "{{ ns.s|length }}", "OutputTooBig");
         cases.put("{% for i in range(100000) %}{% for j in range(1000) %}xxxxxxxx{% endfor %}{% endfor %}",
                 "OutputTooBig");
+        // work without output: 10^10 loop iterations would run for hours; refused after MAX_STEPS steps (also with
+        // empty loop bodies, which render no node)
+        cases.put("{% for i in range(100000) %}{% for j in range(100000) %}{% if false %}x{% endif %}{% endfor %}"
+                + "{% endfor %}", "too much work");
+        cases.put("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "too much work");
+        cases.put("{% macro m(n) %}{% for i in range(100000) %}{{ '' }}{% endfor %}{% endmacro %}"
+                + "{% for i in range(100000) %}{{ m(i) }}{% endfor %}", "too much work");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             ChatTemplate t = new ChatTemplate(c.getKey(), Map.of());
             String m = assertThrows(IllegalArgumentException.class, () -> t.render(List.of(Message.user("hi")), true),
