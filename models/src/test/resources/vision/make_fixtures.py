@@ -159,7 +159,7 @@ make_clip('clip-a',
                patch_size=8, num_channels=3, layer_norm_eps=1e-5, hidden_act='quick_gelu'),
           dict(vocab_size=99, hidden_size=48, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
                max_position_embeddings=16, layer_norm_eps=1e-5, hidden_act='quick_gelu'),
-          proj=24, eos_token_id=2, texts=[[97, 5, 6, 7, 98], [97, 40, 98], [97, 3, 4, 5, 6, 7, 8, 9, 98, 0, 0]])
+          proj=24, eos_token_id=2, texts=[[97, 5, 6, 7, 98], [97, 40, 2, 98], [97, 3, 4, 5, 2, 7, 8, 9, 98, 0, 0]])
 make_clip('clip-b',
           dict(hidden_size=48, intermediate_size=80, num_hidden_layers=3, num_attention_heads=3, image_size=30,
                patch_size=6, num_channels=3, layer_norm_eps=1e-5, hidden_act='gelu'),

@@ -3,8 +3,9 @@ package dev.tessera.models.clip;
 import dev.tessera.models.nn.HfConfig;
 
 /**
- * The text tower of a CLIP checkpoint ({@code text_config}). {@code eosTokenId} is used for pooling when it is not
- * 2 (newer configs); with the legacy value 2 the pooled token is the position of the largest id (as transformers).
+ * The text tower of a CLIP checkpoint ({@code text_config}); missing keys take transformers' {@code CLIPTextConfig}
+ * defaults ({@code eos_token_id} 49407). {@code eosTokenId} is where a text is pooled unless every text of the batch
+ * has 49407 as its largest id ({@link ClipTextModel#poolPositions}).
  */
 public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
         int maxPositions, double layerNormEps, String hiddenAct, int eosTokenId) {
@@ -26,6 +27,6 @@ public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize
                 c.getInt("intermediate_size", 2048), c.getInt("num_hidden_layers", 12),
                 c.getInt("num_attention_heads", 8), c.getInt("max_position_embeddings", 77),
                 c.getDouble("layer_norm_eps", 1e-5), c.getString("hidden_act", "quick_gelu"),
-                c.getInt("eos_token_id", 2));
+                c.getInt("eos_token_id", ClipTextModel.CLIP_EOT));
     }
 }

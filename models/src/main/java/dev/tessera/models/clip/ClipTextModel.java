@@ -18,6 +18,7 @@ import java.util.List;
  * {@code final_layer_norm}. Built as part of {@link ClipModel}, which owns the weights.
  */
 public final class ClipTextModel {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ClipTextModel.class);
     private final ClipTextConfig cfg;
     private final Tensor tokenEmbedding;
     private final Tensor positionEmbedding;
@@ -42,23 +43,63 @@ public final class ClipTextModel {
         return cfg;
     }
 
-    /** The position pooled for {@code ids}: the first {@code eos_token_id}, or (legacy id 2) the largest id. */
+    /** The id of {@code <|endoftext|>} in the original CLIP vocabulary, its last token. */
+    static final int CLIP_EOT = 49407;
+
+    /** The position pooled for one text alone: {@link #poolPositions} of a batch of one. */
     public int poolPosition(int[] ids) {
-        if (cfg.eosTokenId() == 2) {
-            int best = 0;
-            for (int i = 1; i < ids.length; i++) {
-                if (ids[i] > ids[best]) {
-                    best = i;
+        return poolPositions(new int[][] {ids})[0];
+    }
+
+    /**
+     * The positions pooled for a batch of texts, as transformers' {@code CLIPTextTransformer} picks them: where every
+     * row's largest id is 49407 (the original vocabulary, whose {@code <|endoftext|>} is its last token; the
+     * original configs say {@code eos_token_id: 2} there) the position of each row's largest id, else the first
+     * {@code eos_token_id} of each row, position 0 in a row without one. (Until transformers 4.5x the largest id was
+     * taken whenever {@code eos_token_id} was 2, whatever the vocabulary; the two agree on every CLIP vocabulary that
+     * ends with {@code <|endoftext|>} 49407.)
+     */
+    public int[] poolPositions(int[][] ids) {
+        return poolPositions(ids, cfg.eosTokenId());
+    }
+
+    static int[] poolPositions(int[][] ids, int eosTokenId) {
+        boolean original = true;
+        for (int[] row : ids) {
+            original &= row[argmax(row)] == CLIP_EOT;
+        }
+        int[] out = new int[ids.length];
+        boolean missing = false;
+        for (int b = 0; b < ids.length; b++) {
+            if (original) {
+                out[b] = argmax(ids[b]);
+                continue;
+            }
+            int at = -1;
+            for (int i = 0; i < ids[b].length && at < 0; i++) {
+                if (ids[b][i] == eosTokenId) {
+                    at = i;
                 }
             }
-            return best;
+            missing |= at < 0;
+            out[b] = Math.max(at, 0);
         }
-        for (int i = 0; i < ids.length; i++) {
-            if (ids[i] == cfg.eosTokenId()) {
-                return i;
+        if (missing) {
+            LOG.warn("a text holds no eos_token_id {}: pooled at its first token, as transformers does (does the "
+                    + "tokenizer end texts with another id?)", eosTokenId);
+        }
+        return out;
+    }
+
+    /** The first position of the largest id. */
+    private static int argmax(int[] row) {
+        int best = 0;
+        for (int i = 1; i < row.length; i++) {
+            if (row[i] > row[best]) {
+                best = i;
             }
         }
-        throw new IllegalArgumentException("token ids contain no eos_token_id " + cfg.eosTokenId());
+        return best;
     }
 
     /**
@@ -113,8 +154,9 @@ public final class ClipTextModel {
             }
             h = finalNorm.forward(h);
             List<Tensor> rows = new ArrayList<>();
+            int[] pooled = poolPositions(ids);
             for (int b = 0; b < n; b++) {
-                int p = poolPosition(ids[b]);
+                int p = pooled[b];
                 rows.add(h.slice(0, b, b + 1).slice(1, p, p + 1).contiguous().reshape(1, d));
             }
             return scope.keep(n == 1 ? rows.get(0) : Ops.concat(0, rows));
