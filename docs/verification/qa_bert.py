@@ -4,7 +4,8 @@ WordPiece tokenizer.json, against the PyTorch BERT of models/src/test/resources/
 the published architecture) + the sentence-transformers recipe (mean pooling over real tokens, L2 normalisation).
 Token ids are computed here by a WordPiece written from BERT's published rules (lower case, accents stripped, CJK
 characters and punctuation split off, greedy longest-match with ## continuations), truncated to
-min(max_position_embeddings (- 2 for RoBERTa), 256, sentence_bert_config max_seq_length) keeping [SEP];
+min(max_position_embeddings (- 2 for RoBERTa), sentence_bert_config max_seq_length) keeping [SEP] (no
+tokenizer_config.json is written, so without a max_seq_length sentence-transformers takes all the positions);
 RoBERTa-type configs take position ids from padding_idx + 1 = 2. Texts: short, empty, unicode,
 a text longer than the context, mixed batch.
 
@@ -128,7 +129,7 @@ def make(out):
         vocab = vocab_of(cfg['vocab_size'])
         write_tokenizer(os.path.join(d, 'tokenizer.json'), vocab)
         offset = cfg['pad_token_id'] + 1 if cfg.get('model_type') in ('roberta', 'xlm-roberta', 'camembert') else 0
-        max_len = min(cfg['max_position_embeddings'] - offset, 256)
+        max_len = cfg['max_position_embeddings'] - offset
         if sb is not None:
             json.dump({"max_seq_length": sb, "do_lower_case": False}, open(os.path.join(d, 'sentence_bert_config.json'), 'w'))
             max_len = min(max_len, sb)

@@ -45,7 +45,8 @@ final class EmbedCommand implements Callable<Integer> {
     Integer maxLength;
 
     @Option(names = "--pooling", paramLabel = "MODE",
-            description = "mean, cls or max (default: the model's own: its 1_Pooling/config.json, else mean).")
+            description = "cls, max, mean, mean_sqrt_len_tokens, weightedmean or lasttoken (default: the model's own: its"
+                    + " 1_Pooling/config.json, several modes concatenated, else mean).")
     String pooling;
 
     @Option(names = "--batch-size", defaultValue = "32", description = "Texts per forward pass (default ${DEFAULT-VALUE}).")

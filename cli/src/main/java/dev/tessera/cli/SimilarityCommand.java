@@ -31,7 +31,8 @@ final class SimilarityCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--pooling", paramLabel = "MODE",
-            description = "mean, cls or max (default: the model's own: its 1_Pooling/config.json, else mean).")
+            description = "cls, max, mean, mean_sqrt_len_tokens, weightedmean or lasttoken (default: the model's own: its"
+                    + " 1_Pooling/config.json, several modes concatenated, else mean).")
     String pooling;
 
     @Mixin

@@ -108,7 +108,7 @@ class TextCommandsTest {
         assertTrue(e.contains("error: cannot resolve model artifact org.example:no-such-model:1.0"), e);
         assertTrue(e.contains("error: nothing to embed"), e);
         assertTrue(e.contains("error: give at least two sentences"), e);
-        assertTrue(e.contains("error: --pooling: unknown pooling 'sum': mean, cls or max"), e);
+        assertTrue(e.contains("error: --pooling: unknown pooling 'sum': cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken"), e);
         assertTrue(e.contains("error: --max-length must be between 2 and 512 (the model's positions), got 1000"), e);
         assertTrue(e.contains("error: cannot read --text-file " + latin1 + ": Input length = 1 (not UTF-8 text"), e);
     }

@@ -9,26 +9,28 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * How a {@link SentenceEncoder} turns the token states of a text into one vector (sentence-transformers' Pooling
- * module): the mean over the real tokens, the first ({@code [CLS]}) token's state, or the per-dimension maximum
- * over the real tokens.
+ * module), over the real tokens of each text: the first ({@code [CLS]}) token's state, the per-dimension maximum,
+ * the mean, the sum over the square root of the length, the mean weighted by position (1, 2, ... : SGPT) or the
+ * last token's state. A Pooling module may switch on several: their vectors are concatenated in this enum's order,
+ * which is sentence-transformers'.
  */
 public enum Pooling {
-    MEAN("pooling_mode_mean_tokens"),
-    CLS("pooling_mode_cls_token"),
-    MAX("pooling_mode_max_tokens");
-
-    /** Modes of sentence-transformers' Pooling module that Tessera does not implement. */
-    private static final List<String> OTHER_MODES = List.of("pooling_mode_mean_sqrt_len_tokens",
-            "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken");
+    CLS("pooling_mode_cls_token", "cls"),
+    MAX("pooling_mode_max_tokens", "max"),
+    MEAN("pooling_mode_mean_tokens", "mean"),
+    MEAN_SQRT_LEN("pooling_mode_mean_sqrt_len_tokens", "mean_sqrt_len_tokens"),
+    WEIGHTED_MEAN("pooling_mode_weightedmean_tokens", "weightedmean"),
+    LAST_TOKEN("pooling_mode_lasttoken", "lasttoken");
 
     private final String key;
+    private final String stName;
 
-    Pooling(String key) {
+    Pooling(String key, String stName) {
         this.key = key;
+        this.stName = stName;
     }
 
     /** The key of this mode in a sentence-transformers {@code 1_Pooling/config.json}. */
@@ -36,14 +38,27 @@ public enum Pooling {
         return key;
     }
 
-    /** {@code mean}, {@code cls} or {@code max} (any case). */
+    /** The name sentence-transformers' {@code pooling_mode} gives this mode ({@code "weightedmean"}). */
+    public String stName() {
+        return stName;
+    }
+
+    /**
+     * A mode by its sentence-transformers name ({@code cls}, {@code max}, {@code mean}, {@code mean_sqrt_len_tokens},
+     * {@code weightedmean}, {@code lasttoken}) or this enum's ({@code weighted_mean}), any case.
+     */
     public static Pooling parse(String s) {
+        String t = s == null ? "" : s.trim();
         for (Pooling p : values()) {
-            if (p.name().equalsIgnoreCase(s == null ? "" : s.trim())) {
+            if (p.name().equalsIgnoreCase(t) || p.stName.equalsIgnoreCase(t)) {
                 return p;
             }
         }
-        throw new IllegalArgumentException("unknown pooling '" + s + "': mean, cls or max");
+        throw new IllegalArgumentException("unknown pooling '" + s + "': " + names());
+    }
+
+    private static String names() {
+        return String.join(", ", java.util.Arrays.stream(values()).map(Pooling::stName).toList());
     }
 
     /**
@@ -88,33 +103,58 @@ public enum Pooling {
     /**
      * The pooling, Dense modules and normalisation of a model directory, as sentence-transformers applies them.
      *
-     * @param mode how token states become one vector
+     * @param modes how token states become one vector: one mode, or several whose vectors are concatenated (in
+     *     {@link Pooling}'s order)
      * @param normalize whether the vector is L2-normalised at the end
      * @param dense the Dense modules applied after the pooling, in order (usually none)
      */
-    public record Setup(Pooling mode, boolean normalize, List<DenseLayer> dense) {
+    public record Setup(List<Pooling> modes, boolean normalize, List<DenseLayer> dense) {
         /** Mean pooling, normalised: all-MiniLM-L6-v2's recipe, and the default of a directory that names none. */
         public static final Setup DEFAULT = new Setup(MEAN, true);
 
         public Setup {
+            if (modes == null || modes.isEmpty()) {
+                throw new IllegalArgumentException("no pooling mode (sentence-transformers: " + names() + ")");
+            }
+            modes = java.util.EnumSet.copyOf(modes).stream().toList(); // each once, in the concatenation order
             dense = List.copyOf(dense);
         }
 
-        /** No Dense module. */
+        /** One mode, no Dense module. */
         public Setup(Pooling mode, boolean normalize) {
-            this(mode, normalize, List.of());
+            this(List.of(mode), normalize, List.of());
+        }
+
+        /** One mode. */
+        public Setup(Pooling mode, boolean normalize, List<DenseLayer> dense) {
+            this(List.of(mode), normalize, dense);
+        }
+
+        /** The one mode of a single-mode setup. */
+        public Pooling mode() {
+            if (modes.size() != 1) {
+                throw new IllegalStateException("pooling " + modes + " has several modes");
+            }
+            return modes.get(0);
+        }
+
+        /** The width of the pooled vector for a model of width {@code hidden}, before any Dense module. */
+        public int pooledWidth(int hidden) {
+            return Math.multiplyExact(hidden, modes.size());
         }
 
         /** The width of the embedding for a model of width {@code hidden}. */
         public int width(int hidden) {
-            return dense.isEmpty() ? hidden : dense.get(dense.size() - 1).out();
+            return dense.isEmpty() ? pooledWidth(hidden) : dense.get(dense.size() - 1).out();
         }
 
         /**
          * Reads {@code modules.json} (the module list: the Pooling module's folder, Dense modules, whether a Normalize
          * module follows) and the Pooling module's {@code config.json} ({@code 1_Pooling/config.json} when there is no
-         * module list). Without either file: {@link #DEFAULT}. A module list with modules Tessera does not run or a
-         * pooling mode it does not implement fails with the names.
+         * module list). Without either file: {@link #DEFAULT}. The Pooling config is read as sentence-transformers'
+         * constructor reads it: each {@code pooling_mode_*} flag with its default (mean on, the others off), or a
+         * {@code pooling_mode} name that sets exactly one. A module list with modules Tessera does not run fails with
+         * their names.
          */
         public static Setup read(Path dir) {
             Path modules = dir.resolve("modules.json");
@@ -158,23 +198,31 @@ public enum Pooling {
             }
             HfConfig c = HfConfig.read(cfg);
             List<Pooling> on = new ArrayList<>();
-            for (Pooling p : values()) {
-                if (c.getBoolean(p.key, false)) {
-                    on.add(p);
+            String named = c.getString("pooling_mode", null);
+            if (named != null) {
+                try {
+                    on.add(parse(named));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException(cfg + ": pooling_mode: " + e.getMessage(), e);
+                }
+            } else {
+                for (Pooling p : values()) {
+                    if (c.getBoolean(p.key, p == MEAN)) {
+                        on.add(p);
+                    }
                 }
             }
-            List<String> other = OTHER_MODES.stream().filter(k -> c.getBoolean(k, false)).toList();
-            if (!other.isEmpty() || on.size() != 1) {
-                throw new IllegalArgumentException(cfg + ": pooling " + (other.isEmpty() ? on : other) + " is not"
-                        + " supported (exactly one of " + List.of(MEAN.key, CLS.key, MAX.key) + " must be true)");
+            if (on.isEmpty()) {
+                throw new IllegalArgumentException(cfg + ": every pooling mode is off (one of " + names()
+                        + " must be on)");
             }
-            return new Setup(on.get(0), normalize, dense);
+            return new Setup(on, normalize, dense);
         }
 
         @Override
         public String toString() {
-            return mode.name().toLowerCase(Locale.ROOT) + (dense.isEmpty() ? "" : ", " + dense.size() + " Dense")
-                    + (normalize ? ", normalised" : "");
+            return String.join("+", modes.stream().map(Pooling::stName).toList())
+                    + (dense.isEmpty() ? "" : ", " + dense.size() + " Dense") + (normalize ? ", normalised" : "");
         }
     }
 }

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Sentence embeddings the sentence-transformers way: tokenize ({@code tokenizer.json}), run a {@link BertModel},
  * pool the last hidden state ({@link Pooling}: mean over the real, non-padding tokens by default; the {@code [CLS]}
- * state; or the maximum) and L2-normalise. The model directory's {@code modules.json} and
+ * state, the maximum, the sum over the square root of the length, the position-weighted mean, the last token, or
+ * several of them concatenated) and L2-normalise. The model directory's {@code modules.json} and
  * {@code 1_Pooling/config.json} choose pooling and normalisation as in sentence-transformers (see
  * {@link Pooling.Setup#read}); {@link #withPooling} overrides them.
  * <pre>{@code
@@ -37,9 +38,9 @@ import org.slf4j.LoggerFactory;
  * Texts of different lengths are batched together with padding (sorted by length so that a batch holds similar
  * lengths; results come back in input order). A text longer than {@link #maxLength()} word pieces is truncated
  * to it, keeping {@code [CLS]} ... {@code [SEP]}, as sentence-transformers does: the limit is the model
- * directory's {@code sentence_bert_config.json} {@code max_seq_length}, else
- * {@code min(max_position_embeddings, }{@value #DEFAULT_MAX_LENGTH}{@code )}; change it with
- * {@link #withMaxLength(int)}.
+ * directory's {@code sentence_bert_config.json} {@code max_seq_length}, else {@code min(max_position_embeddings,
+ * model_max_length)} of {@code tokenizer_config.json} as sentence-transformers derives it (all the positions without
+ * one; {@value #DEFAULT_MAX_LENGTH} for a bare ONNX file); change it with {@link #withMaxLength(int)}.
  *
  * <p>Model specs ({@link #load(String)}): a directory, {@code maven:GROUP:ARTIFACT:VERSION} or an alias such as
  * {@code minilm} (see {@link ModelResolver}). A directory holds {@code config.json} + safetensors (Hugging Face
@@ -113,7 +114,7 @@ public final class SentenceEncoder implements AutoCloseable {
             tok.close();
             throw e;
         }
-        int width = model.config().hiddenSize();
+        int width = pooling.pooledWidth(model.config().hiddenSize());
         for (DenseLayer d : pooling.dense()) { // the Dense chain must fit the model before any text is embedded
             if (d.in() != width) {
                 model.close();
@@ -123,14 +124,21 @@ public final class SentenceEncoder implements AutoCloseable {
             }
             width = d.out();
         }
-        int max = Math.min(model.config().maxTokens(), DEFAULT_MAX_LENGTH);
+        int max;
         boolean lower = false;
+        try {
+            max = defaultMaxLength(tdir, model);
+        } catch (RuntimeException e) {
+            model.close();
+            tok.close();
+            throw e;
+        }
         Path sb = Files.isRegularFile(dir.resolve("sentence_bert_config.json")) ? dir.resolve("sentence_bert_config.json")
                 : tdir.resolve("sentence_bert_config.json");
         if (Files.isRegularFile(sb)) {
             try {
                 HfConfig c = HfConfig.read(sb);
-                int seq = c.getInt("max_seq_length", max);
+                int seq = c.getInt("max_seq_length", max); // null: the default above, as sentence-transformers
                 if (seq < 2) { // [CLS] and [SEP] at least, as checkMax asks of --max-length
                     throw new IllegalArgumentException(sb + ": max_seq_length " + seq + " leaves no room for a token"
                             + " (need >= 2)");
@@ -189,6 +197,26 @@ public final class SentenceEncoder implements AutoCloseable {
         return BertModel.fromOnnx(OnnxModel.read(onnx.get(0)), null, device);
     }
 
+    /**
+     * The truncation length when {@code sentence_bert_config.json} names none, as sentence-transformers' Transformer
+     * module derives it: {@code min(max_position_embeddings, model_max_length)} of {@code tokenizer_config.json}
+     * (the positions a RoBERTa-style offset leaves); without a {@code tokenizer_config.json}, all the positions for a
+     * Hugging Face directory, and {@value #DEFAULT_MAX_LENGTH} (all-MiniLM-L6-v2's) for a bare ONNX file such as a
+     * langchain4j jar's.
+     */
+    private static int defaultMaxLength(Path tdir, BertModel model) {
+        int positions = model.config().maxTokens();
+        Path tc = tdir.resolve("tokenizer_config.json");
+        if (Files.isRegularFile(tc)) {
+            HfConfig c = HfConfig.read(tc);
+            if (c.has("model_max_length")) {
+                double m = c.getDouble("model_max_length", positions); // 1e30 where the tokenizer has no limit
+                return m >= positions ? positions : Math.max(2, (int) m);
+            }
+        }
+        return Files.isRegularFile(tdir.resolve("config.json")) ? positions : Math.min(positions, DEFAULT_MAX_LENGTH);
+    }
+
     private static Path findTokenizer(Path dir) {
         Path t = dir.resolve("tokenizer.json");
         if (Files.isRegularFile(t)) {
@@ -232,8 +260,26 @@ public final class SentenceEncoder implements AutoCloseable {
         if (mode == null) {
             throw new IllegalArgumentException("pooling must not be null");
         }
-        return new SentenceEncoder(model, tokenizer, maxLength, new Pooling.Setup(mode, normalize, pooling.dense()),
-                false, lowerCase);
+        return withPooling(List.of(mode), normalize);
+    }
+
+    /**
+     * This encoder with several pooling modes, their vectors concatenated in {@link Pooling}'s order (as a
+     * sentence-transformers Pooling module with several flags on), and the given normalisation. The model's Dense
+     * modules are kept only when they take the concatenated width.
+     */
+    public SentenceEncoder withPooling(List<Pooling> modes, boolean normalize) {
+        if (modes == null || modes.isEmpty() || modes.stream().anyMatch(java.util.Objects::isNull)) {
+            throw new IllegalArgumentException("pooling modes must be given, none null");
+        }
+        Pooling.Setup setup = new Pooling.Setup(modes, normalize, pooling.dense());
+        if (!setup.dense().isEmpty()
+                && setup.dense().get(0).in() != setup.pooledWidth(model.config().hiddenSize())) {
+            throw new IllegalArgumentException("pooling " + setup.modes() + " gives " + setup.pooledWidth(
+                    model.config().hiddenSize()) + " values; the model's first Dense module takes "
+                    + setup.dense().get(0).in());
+        }
+        return new SentenceEncoder(model, tokenizer, maxLength, setup, false, lowerCase);
     }
 
     /** How token states become the embedding, and whether it is normalised. */
@@ -352,28 +398,32 @@ public final class SentenceEncoder implements AutoCloseable {
         }
         int h = model.config().hiddenSize();
         boolean padded = batch.stream().anyMatch(a -> a.length != s);
-        float[] pooled; // [B, H]
+        List<Pooling> modes = pooling.modes();
+        float[][] pooled = new float[modes.size()][]; // per mode [B, H]
         try (Scope ignored = Tessera.scope()) {
             Device dev = model.device();
             Tensor ids = Tensor.ofInts(flat, dev, b, s);
             Tensor hidden = model.forward(ids, padded ? Tensor.ofInts(mask, dev, b, s) : null, null); // [B, S, H]
-            pooled = switch (pooling.mode()) {
-                case MEAN -> {
-                    // one batched product: weights [B, 1, S] (1/len on real tokens, 0 on padding) · hidden
-                    float[] weights = new float[b * s];
-                    for (int i = 0; i < b; i++) {
-                        int len = batch.get(i).length;
-                        Arrays.fill(weights, i * s, i * s + len, 1f / len);
-                    }
-                    yield Ops.matmul(Tensor.of(weights, dev, b, 1, s), hidden).toFloatArray();
-                }
-                case CLS -> hidden.slice(1, 0, 1).contiguous().toFloatArray(); // [B, 1, H]
-                case MAX -> maxOverTokens(hidden.toFloatArray(), batch, s, h);
-            };
+            float[] host = modes.contains(Pooling.MAX) || modes.contains(Pooling.LAST_TOKEN) ? hidden.toFloatArray()
+                    : null;
+            for (int m = 0; m < modes.size(); m++) {
+                Pooling mode = modes.get(m);
+                pooled[m] = switch (mode) {
+                    case CLS -> hidden.slice(1, 0, 1).contiguous().toFloatArray(); // [B, 1, H]
+                    case MAX -> maxOverTokens(host, batch, s, h);
+                    case LAST_TOKEN -> lastTokens(host, batch, s, h);
+                    // one batched product: weights [B, 1, S] (0 on padding) · hidden
+                    case MEAN, MEAN_SQRT_LEN, WEIGHTED_MEAN ->
+                        Ops.matmul(Tensor.of(tokenWeights(mode, batch, s), dev, b, 1, s), hidden).toFloatArray();
+                };
+            }
         }
-        float[][] out = new float[b][];
+        int w = h * modes.size();
+        float[][] out = new float[b][w];
         for (int i = 0; i < b; i++) {
-            out[i] = Arrays.copyOfRange(pooled, i * h, (i + 1) * h);
+            for (int m = 0; m < modes.size(); m++) { // the modes' vectors side by side, as sentence-transformers
+                System.arraycopy(pooled[m], i * h, out[i], m * h, h);
+            }
         }
         for (DenseLayer d : pooling.dense()) { // the whole batch through each module
             out = d.apply(out);
@@ -389,6 +439,35 @@ public final class SentenceEncoder implements AutoCloseable {
                     v[c] = (float) (v[c] * inv);
                 }
             }
+        }
+        return out;
+    }
+
+    /**
+     * Each real token's weight in a weighted sum, [B, S]: {@code 1/len} (mean), {@code 1/sqrt(len)} (sum over the
+     * square root of the length) or {@code (t+1) / (len (len+1) / 2)} (positions 1, 2, ... normalised: weighted mean).
+     */
+    private static float[] tokenWeights(Pooling mode, List<int[]> batch, int s) {
+        float[] weights = new float[batch.size() * s];
+        for (int i = 0; i < batch.size(); i++) {
+            int len = batch.get(i).length;
+            for (int t = 0; t < len; t++) {
+                weights[i * s + t] = switch (mode) {
+                    case MEAN -> (float) (1.0 / len);
+                    case MEAN_SQRT_LEN -> (float) (1.0 / Math.sqrt(len));
+                    case WEIGHTED_MEAN -> (float) ((t + 1) / (len * (len + 1) / 2.0));
+                    default -> throw new IllegalArgumentException(mode + " is not a weighted sum");
+                };
+            }
+        }
+        return weights;
+    }
+
+    /** The state of each text's last real token, [B, H]. */
+    private static float[] lastTokens(float[] hidden, List<int[]> batch, int s, int h) {
+        float[] out = new float[batch.size() * h];
+        for (int i = 0; i < batch.size(); i++) {
+            System.arraycopy(hidden, (i * s + batch.get(i).length - 1) * h, out, i * h, h);
         }
         return out;
     }

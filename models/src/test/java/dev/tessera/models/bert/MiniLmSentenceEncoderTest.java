@@ -135,15 +135,7 @@ class MiniLmSentenceEncoderTest {
                 for (int i = 0; i < ids.size(); i++) {
                     float[] h = hidden(ids.get(i));
                     int len = ids.get(i).length;
-                    double[] ref = new double[384];
-                    for (int c = 0; c < 384; c++) {
-                        double v = mode == Pooling.MAX ? Double.NEGATIVE_INFINITY : 0;
-                        for (int t = 0; t < (mode == Pooling.CLS ? 1 : len); t++) {
-                            double x = h[t * 384 + c];
-                            v = mode == Pooling.MAX ? Math.max(v, x) : v + x;
-                        }
-                        ref[c] = mode == Pooling.MEAN ? v / len : v;
-                    }
+                    double[] ref = reference(mode, h, len);
                     double norm = normalize ? Math.sqrt(java.util.Arrays.stream(ref).map(x -> x * x).sum()) : 1;
                     double err = 0, den = 0;
                     for (int c = 0; c < 384; c++) {
@@ -155,6 +147,47 @@ class MiniLmSentenceEncoderTest {
                 }
             }
         }
+        // several modes: their vectors side by side in sentence-transformers' order (cls, max, mean, ...), then one
+        // normalisation over the whole
+        float[][] got = enc.withPooling(List.of(Pooling.LAST_TOKEN, Pooling.CLS, Pooling.MEAN), true).embedIds(ids, 3);
+        for (int i = 0; i < ids.size(); i++) {
+            float[] h = hidden(ids.get(i));
+            int len = ids.get(i).length;
+            double[] ref = new double[3 * 384];
+            int k = 0;
+            for (Pooling m : List.of(Pooling.CLS, Pooling.MEAN, Pooling.LAST_TOKEN)) {
+                System.arraycopy(reference(m, h, len), 0, ref, 384 * k++, 384);
+            }
+            double norm = Math.sqrt(java.util.Arrays.stream(ref).map(x -> x * x).sum());
+            assertEquals(3 * 384, got[i].length);
+            for (int c = 0; c < ref.length; c++) {
+                assertEquals(ref[c] / norm, got[i][c], 2e-5 * Math.abs(ref[c] / norm) + 1e-6, "cls+mean+last " + c);
+            }
+        }
+    }
+
+    /** sentence-transformers' definition of {@code mode} over one text's unpadded states {@code h} [len, 384]. */
+    private static double[] reference(Pooling mode, float[] h, int len) {
+        double[] ref = new double[384];
+        for (int c = 0; c < 384; c++) {
+            double sum = 0, max = Double.NEGATIVE_INFINITY, wsum = 0, wtot = 0;
+            for (int t = 0; t < len; t++) {
+                double x = h[t * 384 + c];
+                sum += x;
+                max = Math.max(max, x);
+                wsum += (t + 1) * x;
+                wtot += t + 1;
+            }
+            ref[c] = switch (mode) {
+                case CLS -> h[c];
+                case MAX -> max;
+                case MEAN -> sum / len;
+                case MEAN_SQRT_LEN -> sum / Math.sqrt(len);
+                case WEIGHTED_MEAN -> wsum / wtot;
+                case LAST_TOKEN -> h[(len - 1) * 384 + c];
+            };
+        }
+        return ref;
     }
 
     private static float[] hidden(int[] ids) {
@@ -374,6 +407,32 @@ class MiniLmSentenceEncoderTest {
      * {@code transformer} (relative to {@code dir}), mean pooling in 1_Pooling, and modules.json listing the
      * Transformer, the Pooling and then {@code more} (path, type name pairs, e.g. "2_Dense", "Dense").
      */
+    /**
+     * The truncation length without a {@code max_seq_length}, as sentence-transformers' Transformer module derives it:
+     * {@code min(max_position_embeddings, model_max_length)} of {@code tokenizer_config.json}; a bare ONNX directory
+     * without one keeps all-MiniLM-L6-v2's 256.
+     */
+    @Test
+    void theDefaultLengthIsTheTokenizersModelMaxLength(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        sentenceTransformersDir(dir, "");
+        Object[][] cases = {{null, null, 256}, {null, "{\"model_max_length\": 128}", 128},
+            {null, "{\"model_max_length\": 1000000000000000019884624838656}", 512},
+            {"{\"max_seq_length\": null}", "{\"model_max_length\": 300}", 300},
+            {"{\"max_seq_length\": 64}", "{\"model_max_length\": 300}", 64}};
+        for (Object[] c : cases) {
+            for (int k = 0; k < 2; k++) {
+                Path f = dir.resolve(k == 0 ? "sentence_bert_config.json" : "tokenizer_config.json");
+                Files.deleteIfExists(f);
+                if (c[k] != null) {
+                    Files.writeString(f, (String) c[k]);
+                }
+            }
+            try (SentenceEncoder e = SentenceEncoder.load(dir, Device.CPU)) {
+                assertEquals((int) c[2], e.maxLength(), c[0] + " / " + c[1]);
+            }
+        }
+    }
+
     private static void sentenceTransformersDir(Path dir, String transformer, String... more) throws IOException {
         Path t = Files.createDirectories(dir.resolve(transformer));
         for (Path f : List.of(MiniLm.onnx(), MiniLm.dir().resolve("all-minilm-l6-v2-tokenizer.json"))) {

@@ -55,15 +55,35 @@ class PoolingTest {
         assertEquals(new Pooling.Setup(Pooling.CLS, true), Pooling.Setup.read(dir));
     }
 
+    /**
+     * The Pooling config as sentence-transformers' constructor reads it: absent flags take its defaults (mean on),
+     * several modes concatenate in its order, a {@code pooling_mode} name sets exactly one.
+     */
+    @Test
+    void modesAreReadAsSentenceTransformersReadsThem() throws IOException {
+        write("1_Pooling/config.json", "{\"word_embedding_dimension\": 64, \"pooling_mode_cls_token\": true}");
+        Pooling.Setup s = Pooling.Setup.read(dir);
+        assertEquals(java.util.List.of(Pooling.CLS, Pooling.MEAN), s.modes());
+        assertEquals(128, s.width(64));
+        write("1_Pooling/config.json", "{\"pooling_mode_lasttoken\": true, \"pooling_mode_mean_tokens\": false,"
+                + " \"pooling_mode_weightedmean_tokens\": true, \"pooling_mode_max_tokens\": true,"
+                + " \"pooling_mode_mean_sqrt_len_tokens\": true}");
+        assertEquals(java.util.List.of(Pooling.MAX, Pooling.MEAN_SQRT_LEN, Pooling.WEIGHTED_MEAN, Pooling.LAST_TOKEN),
+                Pooling.Setup.read(dir).modes());
+        write("1_Pooling/config.json", "{\"pooling_mode\": \"LastToken\", \"pooling_mode_mean_tokens\": true}");
+        assertEquals(new Pooling.Setup(Pooling.LAST_TOKEN, true), Pooling.Setup.read(dir));
+        write("1_Pooling/config.json", "{\"word_embedding_dimension\": 64, \"pooling_mode\": null}");
+        assertEquals(new Pooling.Setup(Pooling.MEAN, true), Pooling.Setup.read(dir));
+    }
+
     @Test
     void unsupportedSetupsAreNamed() throws IOException {
-        write("1_Pooling/config.json", poolingJson(true, true, false));
+        write("1_Pooling/config.json", poolingJson(false, false, false));
         String e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
-        assertTrue(e.contains("[MEAN, CLS]") && e.contains("exactly one"), e);
-
-        write("1_Pooling/config.json", "{\"pooling_mode_mean_sqrt_len_tokens\": true}");
+        assertTrue(e.contains("every pooling mode is off"), e);
+        write("1_Pooling/config.json", "{\"pooling_mode\": \"sum\"}");
         e = assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage();
-        assertTrue(e.contains("pooling_mode_mean_sqrt_len_tokens"), e);
+        assertTrue(e.contains("pooling_mode") && e.contains("sum"), e);
 
         write("1_Pooling/config.json", poolingJson(false, true, false));
         write("modules.json", "[" + TRANSFORMER + ", {\"idx\": 1, \"path\": \"1_Pooling\","
@@ -146,6 +166,10 @@ class PoolingTest {
         assertEquals(Pooling.CLS, Pooling.parse("CLS"));
         assertEquals(Pooling.MEAN, Pooling.parse(" mean "));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Pooling.parse("sum")).getMessage()
-                .contains("mean, cls or max"));
+                .contains("cls, max, mean, mean_sqrt_len_tokens, weightedmean, lasttoken"));
+        assertEquals(Pooling.WEIGHTED_MEAN, Pooling.parse("weightedmean"));
+        assertEquals(Pooling.WEIGHTED_MEAN, Pooling.parse("Weighted_Mean"));
+        assertEquals(Pooling.LAST_TOKEN, Pooling.parse("lasttoken"));
+        assertEquals(Pooling.MEAN_SQRT_LEN, Pooling.parse("mean_sqrt_len_tokens"));
     }
 }
