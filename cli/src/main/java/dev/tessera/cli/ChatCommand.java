@@ -127,7 +127,7 @@ final class ChatCommand implements Callable<Integer> {
                     }
                     Generator gen = new Generator(m.languageModel(), tok);
                     ChatSession.Backend backend = LlavaChat.backend(m, tok, template, features);
-                    run(gen, backend, template, withEos(cfg, tok, template), out, images.size());
+                    run(gen, backend, template, cfg, out, images.size());
                 } finally {
                     if (features != null) {
                         features.close();
@@ -142,23 +142,9 @@ final class ChatCommand implements Callable<Integer> {
         try (LlamaForCausalLM m = LlamaForCausalLM.load(model, dev, null);
                 Tokenizer tok = Tokenizer.load(model)) {
             Generator gen = new Generator(m, tok);
-            run(gen, ChatSession.textBackend(m, tok, template), template, withEos(cfg, tok, template), out, 0);
+            run(gen, ChatSession.textBackend(m, tok, template), template, cfg, out, 0);
         }
         return 0;
-    }
-
-    /** Adds the tokenizer's eos token (tokenizer_config.json) to the stop tokens. */
-    private static GenerationConfig withEos(GenerationConfig cfg, Tokenizer tok, ChatTemplate template) {
-        if (template == null || template.specialTokens().get("eos_token") == null) {
-            return cfg;
-        }
-        int id = tok.tokenToId(template.specialTokens().get("eos_token"));
-        if (id < 0) {
-            return cfg;
-        }
-        List<Integer> stops = new ArrayList<>(cfg.stopTokens());
-        stops.add(id);
-        return cfg.withStopTokens(stops);
     }
 
     private void run(Generator gen, ChatSession.Backend backend, ChatTemplate template, GenerationConfig cfg,

@@ -247,19 +247,36 @@ public record LlamaConfig(
                 mlpBias, bosTokenId, all, padTokenId, slidingWindow);
     }
 
+    /** This config with {@code ids} as its eos ids (replacing config.json's). */
+    public LlamaConfig withEosTokenIds(int[] ids) {
+        if (ids == null || ids.length == 0) {
+            throw new IllegalArgumentException("eos ids must be given");
+        }
+        return new LlamaConfig(vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim,
+                rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, attentionBias, oProjBias,
+                mlpBias, bosTokenId, Arrays.stream(ids).distinct().toArray(), padTokenId, slidingWindow);
+    }
+
     /**
-     * Reads {@code dir/config.json} and adds the eos ids of {@code dir/generation_config.json} when present (chat
-     * checkpoints such as Llama 3 Instruct list their end-of-turn tokens there).
+     * Reads {@code dir/config.json}; where {@code dir/generation_config.json} names eos ids, they replace
+     * config.json's, as transformers' {@code generate} takes them from the generation config alone (chat checkpoints
+     * such as Llama 3 Instruct list their end-of-turn tokens there).
      */
     public static LlamaConfig readWithGenerationConfig(Path dir) {
-        LlamaConfig c = read(dir);
+        return withGenerationConfig(read(dir), dir);
+    }
+
+    /** {@code c} with the eos ids of {@code dir/generation_config.json} when it names any ({@link #readWithGenerationConfig}). */
+    public static LlamaConfig withGenerationConfig(LlamaConfig c, Path dir) {
         Path g = dir.resolve("generation_config.json");
         if (java.nio.file.Files.isDirectory(dir) && java.nio.file.Files.isRegularFile(g)) {
             HfConfig gc = HfConfig.read(g);
             if (gc.has("eos_token_id")) {
                 int[] ids = gc.json().get("eos_token_id").isArray() ? gc.getIntArray("eos_token_id")
                         : new int[] {gc.getInt("eos_token_id")};
-                c = c.withExtraEos(ids);
+                if (ids.length > 0) {
+                    c = c.withEosTokenIds(ids);
+                }
             }
         }
         return c;

@@ -28,6 +28,7 @@ public final class LlavaChat {
             ChatTemplate template, Tensor features) {
         int images = features == null ? 0 : (int) features.dim(0);
         int tok = model.config().imageTokenIndex();
+        boolean parts = takesParts(template);
         return new ChatSession.Backend() {
             private boolean placed;
 
@@ -35,7 +36,11 @@ public final class LlavaChat {
             public int[] tokens(List<Message> messages) {
                 int[] ids;
                 if (template != null) {
-                    ids = tokenizer.encode(template.render(messages, true), false);
+                    List<Message> msgs = parts ? messages.stream().map(LlavaChat::asParts).toList() : messages;
+                    String text = template.render(msgs, true);
+                    // transformers' processor: the tokenizer's special tokens unless the template wrote the BOS
+                    String bos = template.specialTokens().get("bos_token");
+                    ids = tokenizer.encode(text, bos == null || bos.isEmpty() || !text.startsWith(bos));
                 } else {
                     StringBuilder sb = new StringBuilder();
                     for (Message m : messages) {
@@ -66,14 +71,38 @@ public final class LlavaChat {
         };
     }
 
+    /**
+     * Whether {@code template} reads message content as a list of parts ({@code {"type": "text", "text": ...}}, as
+     * transformers' processors pass every message) rather than a string: a text given as a string does not appear
+     * in what it renders, as a part it does (LLaVA-1.5's template selects the parts by type and would drop a string).
+     */
+    static boolean takesParts(ChatTemplate template) {
+        if (template == null) {
+            return false;
+        }
+        String mark = "tessera-probe-7f3a";
+        try {
+            if (template.render(List.of(Message.user(mark)), true).contains(mark)) {
+                return false;
+            }
+            return template.render(List.of(asParts(Message.user(mark))), true).contains(mark);
+        } catch (IllegalArgumentException e) { // a template that refuses the probe: judge by its text
+            String src = template.source();
+            return src.contains("'type'") || src.contains("\"type\"") || src.contains(".type");
+        }
+    }
+
+    /** {@code m} with a string content as one text part. */
+    static Message asParts(Message m) {
+        return m.content() instanceof String s ? new Message(m.role(), List.of(Map.of("type", "text", "text", s))) : m;
+    }
+
     /** A user message carrying {@code images} images for {@code template} (null: raw text). */
     public static Message userMessage(String text, int images, ChatTemplate template) {
         if (images == 0 || text.contains("<image>")) {
             return Message.user(text);
         }
-        boolean parts = template != null && (template.source().contains("'type'") || template.source().contains("\"type\"")
-                || template.source().contains(".type"));
-        if (parts) {
+        if (takesParts(template)) {
             List<Map<String, Object>> content = new ArrayList<>();
             for (int i = 0; i < images; i++) {
                 content.add(Map.of("type", "image"));

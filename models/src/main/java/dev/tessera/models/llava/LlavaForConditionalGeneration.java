@@ -1,5 +1,7 @@
 package dev.tessera.models.llava;
 
+import dev.tessera.models.llama.LlamaConfig;
+
 import dev.tessera.models.llama.KvCache;
 import dev.tessera.models.llama.LlamaForCausalLM;
 import dev.tessera.models.clip.ClipVisionModel;
@@ -97,7 +99,10 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a model directory: " + dir);
         }
-        LlavaConfig cfg = LlavaConfig.read(dir);
+        LlavaConfig read = LlavaConfig.read(dir);
+        LlavaConfig cfg = new LlavaConfig(read.vision(), LlamaConfig.withGenerationConfig(read.text(), dir),
+                read.imageTokenIndex(), read.featureLayers(), read.selectStrategy(), read.projectorAct(),
+                read.projectorBias()); // generation_config.json's eos ids, as for a text model
         try (TensorSource src = TensorSource.safetensors(dir)) {
             LlavaForConditionalGeneration m = new LlavaForConditionalGeneration(cfg, src, device, dtype);
             LOG.info("loaded LLaVA {} on {}", cfg, device);
