@@ -52,7 +52,7 @@ class QaRegressionTest {
         assertTrue(r.err().contains("model_type \"clip\" is not a ViT"), r.err());
         ChatCommandTest.Run c = VisionCommandsTest.run("chat", "--model", VisionCommandsTest.VIT.toString(), "--raw", "hi");
         assertEquals(2, c.code());
-        assertTrue(c.err().contains("model_type \"vit\" is not a Llama-style decoder"), c.err());
+        assertTrue(c.err().contains("model_type \"vit\" is not supported: Tessera runs llama, mistral, qwen2 decoders"), c.err());
     }
 
     @Test

@@ -117,6 +117,9 @@ public record LlamaConfig(
         return false;
     }
 
+    /** The {@code model_type}s read as Llama-style decoders (absent: llama, as LLaVA's text_config defaults). */
+    static final java.util.List<String> SUPPORTED_TYPES = java.util.List.of("llama", "mistral", "qwen2");
+
     /** Reads {@code dir/config.json} (or the file itself). */
     public static LlamaConfig read(Path path) {
         return from(HfConfig.read(path));
@@ -128,9 +131,16 @@ public record LlamaConfig(
      */
     public static LlamaConfig from(HfConfig c) {
         String declared = c.getString("model_type", "llama");
-        if (java.util.Set.of("vit", "clip", "clip_vision_model", "clip_text_model", "bert", "whisper", "llava")
-                .contains(declared)) {
-            throw new IllegalArgumentException(c + ": model_type \"" + declared + "\" is not a Llama-style decoder");
+        // an allowlist: granite, smollm3, olmo, ernie4_5, ... share the weight names but not the maths (multipliers,
+        // layers without rope, other norms) and would run silently wrong
+        if (!SUPPORTED_TYPES.contains(declared)) {
+            throw new IllegalArgumentException(c + ": model_type \"" + declared + "\" is not supported: Tessera runs "
+                    + String.join(", ", SUPPORTED_TYPES) + " decoders" + (declared.startsWith("llava")
+                    ? " (and model_type llava, not LLaVA-NeXT / OneVision, for images)" : ""));
+        }
+        if (c.has("partial_rotary_factor") && c.getDouble("partial_rotary_factor") != 1.0) {
+            throw new IllegalArgumentException(c + ": partial_rotary_factor " + c.getDouble("partial_rotary_factor")
+                    + " is not supported (rotary embeddings over the whole head)");
         }
         String act = c.getString("hidden_act", "silu");
         if (!act.equals("silu") && !act.equals("swish")) {
@@ -158,11 +168,22 @@ public record LlamaConfig(
             String type = rs.getString("rope_type", rs.getString("type", "default"));
             switch (type) {
                 case "default" -> scaling = null;
+                case "dynamic" -> {
+                    // dynamic NTK changes the frequencies only past the trained length, which the context here never
+                    // passes (it ends at max_position_embeddings): the default rope, as transformers computes it there
+                    int orig = rs.getInt("original_max_position_embeddings", c.getInt("max_position_embeddings", 2048));
+                    if (orig != c.getInt("max_position_embeddings", 2048)) {
+                        throw new IllegalArgumentException(c + ": " + ropeKey + " type \"dynamic\" with "
+                                + "original_max_position_embeddings " + orig + " below max_position_embeddings is not "
+                                + "supported");
+                    }
+                    scaling = null;
+                }
                 case "linear" -> scaling = new RopeScaling(type, rs.getDouble("factor"), 0, 0, 0);
                 case "llama3" -> scaling = new RopeScaling(type, rs.getDouble("factor"), rs.getDouble("low_freq_factor"),
                         rs.getDouble("high_freq_factor"), rs.getInt("original_max_position_embeddings"));
                 default -> throw new IllegalArgumentException(c + ": " + ropeKey + " type \"" + type
-                        + "\" is not supported (supported: default, linear, llama3)");
+                        + "\" is not supported (supported: default, linear, llama3, dynamic)");
             }
         }
         boolean qwen2 = modelType.equals("qwen2");

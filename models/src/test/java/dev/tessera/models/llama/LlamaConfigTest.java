@@ -90,9 +90,25 @@ class LlamaConfigTest {
         assertEquals(4096, d.hiddenSize());
         assertEquals(32, d.numKvHeads());
         assertEquals(128, d.headDim());
+        // dynamic NTK is the default rope up to max_position_embeddings, where the context ends here
+        assertArrayEquals(d.inverseFrequencies(),
+                parse("{\"vocab_size\": 32064, \"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0}}")
+                        .inverseFrequencies());
         IllegalArgumentException e1 = assertThrows(IllegalArgumentException.class,
-                () -> parse("{\"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0}}"));
+                () -> parse("{\"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0,"
+                        + " \"original_max_position_embeddings\": 1024}}"));
         assertTrue(e1.getMessage().contains("dynamic"), e1.getMessage());
+        IllegalArgumentException yarn = assertThrows(IllegalArgumentException.class,
+                () -> parse("{\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}"));
+        assertTrue(yarn.getMessage().contains("\"yarn\" is not supported"), yarn.getMessage());
+        // model types sharing Llama's weight names but not its maths are refused, not run wrong
+        for (String t : new String[] {"granite", "smollm3", "olmo", "llava_next", "gemma"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> parse("{\"model_type\": \"" + t + "\"}"), t);
+            assertTrue(e.getMessage().contains("\"" + t + "\" is not supported"), e.getMessage());
+        }
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> parse("{\"partial_rotary_factor\": 0.5}"))
+                .getMessage().contains("partial_rotary_factor"));
         IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class, () -> parse("{\"hidden_act\": \"gelu\"}"));
         assertTrue(e2.getMessage().contains("gelu"), e2.getMessage());
         IllegalArgumentException e3 = assertThrows(IllegalArgumentException.class,
