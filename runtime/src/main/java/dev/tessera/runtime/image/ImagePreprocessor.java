@@ -15,7 +15,9 @@ import java.util.List;
  * {@code {shortest_edge}}, {@code {height, width}} or an int (a square for ViT-style processors, the shortest edge
  * for CLIP-style ones, as transformers reads it), {@code resample} (Pillow codes: 0 nearest,
  * 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming), {@code do_center_crop}/{@code crop_size}, {@code do_rescale}/
- * {@code rescale_factor}, {@code do_normalize}/{@code image_mean}/{@code image_std}. Resizing reproduces Pillow's
+ * {@code rescale_factor}, {@code do_normalize}/{@code image_mean}/{@code image_std}, and for
+ * {@code LlavaImageProcessor} {@code do_pad} (padded to a square first, centred, on the colour
+ * {@code int(image_mean * 255)}). Resizing reproduces Pillow's
  * antialiased separable resampling on 8-bit pixels (horizontal pass, then vertical, in Pillow's fixed-point
  * arithmetic), so results match {@code PIL.Image.resize} closely (see docs/vision.md for measured differences).
  * Output: F32 {@code [N, 3, H, W]}.
@@ -30,6 +32,8 @@ public final class ImagePreprocessor {
     private final boolean doCrop;
     private final boolean doRescale;
     private final boolean doNormalize;
+    /** LlavaImageProcessor's do_pad: a square canvas of int(image_mean * 255) before resizing. */
+    private final boolean doPad;
     private final double rescale;
     private final double[] mean;
     private final double[] std;
@@ -124,6 +128,9 @@ public final class ImagePreprocessor {
         doCrop = flag(c, "do_center_crop", style == Style.CLIP || c.has("crop_size"), where);
         doRescale = flag(c, "do_rescale", true, where);
         doNormalize = flag(c, "do_normalize", true, where);
+        String type = c.path("image_processor_type").asText("");
+        // only transformers' LlavaImageProcessor pads (CLIPImageProcessor ignores the key)
+        doPad = (type.contains("Llava") || type.contains("LLaVA")) && flag(c, "do_pad", false, where);
         JsonNode rf = c.get("rescale_factor");
         if (rf != null && !rf.isNull() && !(rf.isNumber() && Double.isFinite(rf.asDouble()) && rf.asDouble() > 0)) {
             throw new IllegalArgumentException(where + ": rescale_factor must be a positive number, found " + rf);
@@ -291,10 +298,15 @@ public final class ImagePreprocessor {
     /** One preprocessed image: {@code chw} holds {@code 3 * height * width} floats. */
     public record Result(int height, int width, float[] chw) {}
 
-    /** Resize, crop, rescale, normalise one decoded image. */
+    /** Pad (LLaVA), resize, crop, rescale, normalise one decoded image. */
     public Result process(RgbImage img) {
-        int h = img.height();
-        int w = img.width();
+        int h0 = img.height();
+        int w0 = img.width();
+        // LlavaImageProcessor.pad_to_square: the image centred (offset floor((side - extent) / 2)) on a square
+        int h = doPad ? Math.max(h0, w0) : h0;
+        int w = doPad ? Math.max(h0, w0) : w0;
+        int padTop = (h - h0) / 2;
+        int padLeft = (w - w0) / 2;
         int nh = h;
         int nw = w;
         if (doResize) {
@@ -315,7 +327,8 @@ public final class ImagePreprocessor {
         }
         int oh = doCrop ? cropH : nh;
         int ow = doCrop ? cropW : nw;
-        if ((long) nh * nw > decoder.maxPixels() || (long) oh * ow > decoder.maxPixels()) {
+        if ((long) h * w > decoder.maxPixels() || (long) nh * nw > decoder.maxPixels()
+                || (long) oh * ow > decoder.maxPixels()) {
             throw new IllegalArgumentException("preprocessing a " + w + "x" + h + " image resizes it to " + nw + "x" + nh
                     + (doCrop ? " and crops " + ow + "x" + oh : "") + ": more than the limit of "
                     + decoder.maxPixels() + " pixels");
@@ -326,9 +339,15 @@ public final class ImagePreprocessor {
         float[] out = new float[3 * oh * ow];
         for (int c = 0; c < 3; c++) {
             int[][] plane = new int[h][w];
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < w; x++) {
-                    plane[y][x] = img.get(x, y, c);
+            if (doPad) {
+                int bg = (int) (mean[c] * 255); // Python's int(): toward zero
+                for (int[] row : plane) {
+                    java.util.Arrays.fill(row, bg);
+                }
+            }
+            for (int y = 0; y < h0; y++) {
+                for (int x = 0; x < w0; x++) {
+                    plane[y + padTop][x + padLeft] = img.get(x, y, c);
                 }
             }
             if (nh != h || nw != w) {
