@@ -313,8 +313,7 @@ public final class TranscribeCommand implements Callable<Integer> {
         WhisperDecoder dec = new WhisperDecoder(m);
         try (Tensor mel = Tensor.of(padded, m.device(), 1, mels, want); Tensor enc = m.encode(mel)) {
             String lang = opt.language() != null ? opt.language() : dec.detectLanguage(enc).get(0).getKey();
-            int[] initial = opt.initialPrompt() == null || opt.initialPrompt().isBlank() ? null
-                    : tok.encode(" " + opt.initialPrompt().strip(), false);
+            int[] initial = Transcriber.initialPromptTokens(tok, opt.initialPrompt());
             WhisperDecoder.Result r = dec.decode(enc, dec.prompt(lang, opt.task(), opt.timestamps(), initial), opt.timestamps(),
                     opt.beam(), 0, opt.maxTokensPerWindow(), 0);
             if (r.noSpeechProb() > opt.noSpeechThreshold() && !(r.avgLogProb() > opt.logProbThreshold())) {

@@ -1,6 +1,7 @@
 package dev.tessera.models.llama;
 
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
+import dev.tessera.models.text.PyStrings;
 import com.hubspot.jinjava.lib.filter.AdvancedFilter;
 import java.lang.reflect.Array;
 import java.math.BigDecimal;
@@ -51,20 +52,12 @@ final class PyFilters {
 
     /** Python's {@code str.isspace} for one character. */
     static boolean isPySpace(char c) {
-        return Character.isWhitespace(c) || Character.isSpaceChar(c) || c == '\u0085';
+        return PyStrings.isSpace(c);
     }
 
     /** {@code s.strip(chars)} / {@code lstrip} / {@code rstrip}; {@code chars} null: whitespace. */
     static String strip(String s, String chars, boolean left, boolean right) {
-        int b = 0;
-        int e = s.length();
-        while (left && b < e && (chars == null ? isPySpace(s.charAt(b)) : chars.indexOf(s.charAt(b)) >= 0)) {
-            b++;
-        }
-        while (right && e > b && (chars == null ? isPySpace(s.charAt(e - 1)) : chars.indexOf(s.charAt(e - 1)) >= 0)) {
-            e--;
-        }
-        return s.substring(b, e);
+        return PyStrings.strip(s, chars, left, right);
     }
 
     /** {@code s.split(sep, maxsplit)}: sep null splits at runs of whitespace and drops empty ends. */

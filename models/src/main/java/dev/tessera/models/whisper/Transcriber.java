@@ -1,5 +1,6 @@
 package dev.tessera.models.whisper;
 
+import dev.tessera.models.text.PyStrings;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
@@ -38,8 +39,7 @@ import org.slf4j.LoggerFactory;
  *       {@link Options#noSpeechThreshold()} and average log-prob below the threshold);</li>
  *   <li>the no-speech gate: a window whose p({@code <|nospeech|>}) after {@code <|startoftranscript|>} is above
  *       {@link Options#noSpeechThreshold()} and whose average log-prob is not above {@link Options#logProbThreshold()}
- *       gives no segment and is skipped whole;</li>
- *   <li>a window that is digital silence (RMS below 1e-5) gives no segment and is not decoded.</li>
+ *       gives no segment and is skipped whole (a window of digital silence is decoded too, as there).</li>
  * </ul>
  *
  * <p>Several files are transcribed together by {@link #transcribeAll}: the current windows of up to {@code batch}
@@ -168,13 +168,10 @@ public final class Transcriber {
     public record Segment(double start, double end, String text, int[] tokens) {}
 
     /** The whole transcript. */
-    public record Transcript(String language, List<Segment> segments) {
-        public String text() {
-            StringBuilder sb = new StringBuilder();
-            for (Segment s : segments) {
-                sb.append(s.text());
-            }
-            return sb.toString().strip();
+    public record Transcript(String language, List<Segment> segments, String text) {
+        /** A transcript whose text is its segments' texts joined (the tokens are not decoded again). */
+        public Transcript(String language, List<Segment> segments) {
+            this(language, segments, segments.stream().map(Segment::text).collect(java.util.stream.Collectors.joining()));
         }
     }
 
@@ -371,8 +368,7 @@ public final class Transcriber {
             throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         }
         Listener l = listener == null ? new Listener() {} : listener;
-        int[] initial = opt.initialPrompt() == null || opt.initialPrompt().isBlank() ? new int[0]
-                : tokenizer.encode(" " + opt.initialPrompt().strip(), false);
+        int[] initial = initialPromptTokens(tokenizer, opt.initialPrompt());
         Transcript[] done = new Transcript[sources.size()];
         String language = languageFor(cfg, opt.language());
         if (language != null && !language.equals(opt.language())) {
@@ -389,9 +385,9 @@ public final class Transcriber {
                 List<FileState> ready = new ArrayList<>();
                 for (FileState f : new ArrayList<>(active)) {
                     f.fill();
-                    if (f.filled > 0 && (rms(f.buf, f.filled) < 1e-5 || f.eof && f.filled < HOP)) {
-                        // digital silence, or a tail shorter than one 10 ms frame (openai-whisper counts its windows
-                        // in whole frames, samples // 160): nothing to say
+                    if (f.filled > 0 && f.eof && f.filled < HOP) {
+                        // a tail shorter than one 10 ms frame (openai-whisper counts its windows in whole frames,
+                        // samples // 160): nothing to say
                         f.consume(f.filled);
                         l.onProgress(f.index, f.offset / (double) SAMPLE_RATE);
                     } else if (f.filled > 0) {
@@ -422,7 +418,8 @@ public final class Transcriber {
     private void finish(FileState f, List<FileState> active, Transcript[] done, Listener l) throws IOException {
         active.remove(f);
         f.src.close();
-        done[f.index] = new Transcript(f.language == null ? "en" : f.language, List.copyOf(f.segments));
+        done[f.index] = new Transcript(f.language == null ? "en" : f.language, List.copyOf(f.segments),
+                transcriptText(f.segments));
         l.onDone(f.index, done[f.index]);
     }
 
@@ -659,7 +656,7 @@ public final class Transcriber {
      */
     private void addSegment(List<Segment> out, double start, double end, int[] tokens) {
         String text = tokenizer.decode(textTokens(tokens), true);
-        if (!text.isBlank() && start != end) {
+        if (!PyStrings.isBlank(text) && start != end) {
             out.add(new Segment(start, end, text, tokens));
         }
     }
@@ -671,20 +668,32 @@ public final class Transcriber {
      */
     private String decodedText(int[] tokens) {
         int tsBegin = cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
-        return tokenizer.decode(Arrays.stream(tokens).filter(t -> t < tsBegin).toArray(), false).strip();
+        return PyStrings.strip(tokenizer.decode(Arrays.stream(tokens).filter(t -> t < tsBegin).toArray(), false));
+    }
+
+    /**
+     * A whole transcript's text as openai-whisper's {@code transcribe} returns it: every segment's tokens decoded in
+     * one pass (a character split across segments is whole), timestamps left out, control and language tokens
+     * written out (only random weights sample them), not stripped (it usually starts with a space).
+     */
+    String transcriptText(List<Segment> segments) {
+        int tsBegin = cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
+        return tokenizer.decode(segments.stream().flatMapToInt(s -> Arrays.stream(s.tokens())).filter(t -> t < tsBegin)
+                .toArray(), false);
+    }
+
+    /**
+     * The tokens of an initial prompt, as openai-whisper encodes it: {@code " " + prompt.strip()}; none for null or
+     * the empty string (Python's falsy prompt), a lone space token for one of blanks.
+     */
+    public static int[] initialPromptTokens(Tokenizer tokenizer, String prompt) {
+        return prompt == null || prompt.isEmpty() ? new int[0] : tokenizer.encode(" " + PyStrings.strip(prompt), false);
     }
 
     private int[] textTokens(int[] tokens) {
         return Arrays.stream(tokens).filter(t -> t < cfg.eosTokenId()).toArray();
     }
 
-    private static double rms(float[] a, int n) {
-        double s = 0;
-        for (int i = 0; i < n; i++) {
-            s += (double) a[i] * a[i];
-        }
-        return Math.sqrt(s / Math.max(1, n));
-    }
 
     /**
      * Bytes of the text over bytes of its zlib stream at the default level (Python's {@code zlib.compress}, which

@@ -213,8 +213,18 @@ class WhisperBatchTest {
                 assertSameTranscript(alone.get(i), together.get(i), what);
                 assertEquals(together.get(i).segments(), streamed.get(i), what + ": streamed segments");
             }
-            assertEquals(0, together.get(3).segments().size(), "digital silence gives no segment");
+            // digital silence is decoded as openai-whisper and transformers decode it (the no-speech gate may skip
+            // it; this random-weight model says something)
+            assertTrue(together.get(3).segments().size() > 0, "digital silence is decoded");
             assertTrue(together.get(2).segments().size() > 0, "a 7 s file gives segments");
+            // the whole text as openai-whisper's transcribe returns it: all tokens decoded in one pass (timestamps
+            // left out, other special tokens written), not stripped
+            int ts = model.config().timestampBegin();
+            for (Transcriber.Transcript t : together) {
+                int[] all = t.segments().stream().flatMapToInt(seg -> Arrays.stream(seg.tokens())).filter(x -> x < ts)
+                        .toArray();
+                assertEquals(tok.decode(all, false), t.text());
+            }
         }
     }
 
