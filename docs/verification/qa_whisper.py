@@ -67,8 +67,8 @@ MAX_TOKENS = 28
 # reference's long-form loop (openai-whisper's transcribe(): a window's tokens cut into segments at consecutive
 # timestamps; the next window starts at the last segment's end timestamp, or after the whole window when the tokens
 # end with a single timestamp or hold no timestamp pair; the prompt carries the text since the last reset), with the
-# features per window as Tessera documents them (the window's audio zero-padded to the window, its own max - 8
-# clamp). Seconds of audio a multiple of 10 ms.
+# features as transformers' long-form generate computes them (the whole file's log-mel, clamped at its max - 8, each
+# window's frames from there, the last padded with 0.0). Seconds of audio a multiple of 10 ms.
 # name, checkpoint (from SHAPES), seconds of audio, extra CLI options
 LONGFORM = [
     ('lf_ts', 'd64_eot_x2', 7.3, []),
@@ -146,11 +146,21 @@ def longform_reference(Wt, c, audio, timestamps, condition):
     n_ctx = c["max_target_positions"]
     QL.LM.filters = QL.whisper_filters  # Tessera's Whisper front end: Whisper's own filterbank
     seek, all_tokens, reset, segments = 0, [], 0, []
+    frames = win // 160
+    # audio longer than a window: the whole file's features (reflected at both ends, last frame dropped, clamped at
+    # the file's max - 8), each window's frames taken from there and padded with 0.0, as transformers' long-form
+    # generate and openai-whisper's transcribe do; one window or less: the audio zero-padded to the window
+    full = QL.LM.logmel(audio, c["num_mel_bins"], False) if len(audio) > win else None
     while seek < len(audio):
         chunk = audio[seek:seek + win]
-        x = np.zeros(win)
-        x[:len(chunk)] = chunk
-        mel = torch.tensor(QL.LM.logmel(x, c["num_mel_bins"], False)).float().double()
+        if full is None:
+            x = np.zeros(win)
+            x[:len(chunk)] = chunk
+            mel = torch.tensor(QL.LM.logmel(x, c["num_mel_bins"], False)).float().double()
+        else:
+            part = full[:, seek // 160:seek // 160 + frames]
+            mel = torch.zeros(c["num_mel_bins"], frames, dtype=torch.float64)
+            mel[:, :part.shape[1]] = torch.tensor(part).float().double()
         enc = W.encode(Wt, c, mel[None])
         prev = all_tokens[reset:]
         prompt = ([W.SOPREV] + prev[-(n_ctx // 2 - 1):] if prev else []) + [W.SOT, W.EN, W.TRANSCRIBE] \

@@ -2,6 +2,7 @@ package dev.tessera.models.whisper;
 
 import dev.tessera.models.text.PyStrings;
 import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.Device;
 import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
 import dev.tessera.runtime.Ops;
@@ -47,8 +48,10 @@ import org.slf4j.LoggerFactory;
  * {@link WhisperDecoder#decodeBatch}); a file that ends hands its place to the next. Each file's result is the one
  * it gets alone.
  *
- * <p>Log-mel features are computed per window (the window's audio, zero-padded to the window length), as Hugging
- * Face's feature extractor does for each 30 s chunk.
+ * <p>Log-mel features: audio of one window or less is zero-padded to the window (transformers' short form); longer
+ * audio takes its windows' frames from the whole file's features, clamped at the whole file's maximum, the last
+ * window padded with 0.0 (transformers' long form and openai-whisper: {@link LongFormFeatures}); such a file is read
+ * twice.
  */
 public final class Transcriber {
     private static final Logger LOG = LoggerFactory.getLogger(Transcriber.class);
@@ -185,7 +188,48 @@ public final class Transcriber {
         default void close() throws IOException {}
     }
 
-    /** Opens one input of {@link #transcribeAll} when its turn comes (it is closed when its transcript is done). */
+    /** A source that can be read once: a file longer than one window is spooled to disk for its second pass. */
+    private record OneShot(SampleSource source) implements SourceOpener {
+        @Override
+        public SampleSource open() {
+            return source;
+        }
+    }
+
+    /** Reads back a spool of big-endian floats written by {@code FileState.open}, deleting it on close. */
+    private static SampleSource spooled(java.nio.file.Path file) throws IOException {
+        java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(
+                java.nio.file.Files.newInputStream(file), 1 << 16));
+        long[] left = {java.nio.file.Files.size(file) / 4};
+        return new SampleSource() {
+            @Override
+            public int read(float[] b, int off, int len) throws IOException {
+                if (left[0] == 0) {
+                    return -1;
+                }
+                int n = (int) Math.min(len, left[0]);
+                for (int i = 0; i < n; i++) {
+                    b[off + i] = in.readFloat();
+                }
+                left[0] -= n;
+                return n;
+            }
+
+            @Override
+            public void close() throws IOException {
+                try {
+                    in.close();
+                } finally {
+                    java.nio.file.Files.deleteIfExists(file);
+                }
+            }
+        };
+    }
+
+    /**
+     * Opens one input of {@link #transcribeAll} when its turn comes (it is closed when its transcript is done). A file
+     * longer than one window is opened twice: once to find the maximum of its log-mel, once to transcribe it.
+     */
     @FunctionalInterface
     public interface SourceOpener {
         SampleSource open() throws IOException;
@@ -279,7 +323,7 @@ public final class Transcriber {
      */
     public Transcript transcribe(SampleSource source, Options opt, Consumer<Segment> onSegment,
             Consumer<Double> progress) throws IOException {
-        return transcribe(List.of(() -> source), opt, 1, new Listener() {
+        return transcribe(List.of(new OneShot(source)), opt, 1, new Listener() {
             @Override
             public void onSegment(int file, Segment s) {
                 if (onSegment != null) {
@@ -296,14 +340,25 @@ public final class Transcriber {
         }).get(0);
     }
 
-    /** One file being transcribed: its window buffer, position, language and the text so far. */
+    /**
+     * One file being transcribed: its window buffer (the window and {@link LongFormFeatures#CONTEXT} samples after
+     * it), the samples just before it, position, language and the text so far.
+     */
     private final class FileState {
         final int index;
-        final SampleSource src;
-        final float[] buf = new float[windowSamples()];
+        final SourceOpener opener;
+        SampleSource src;
+        final int win = windowSamples();
+        final float[] buf = new float[win + LongFormFeatures.CONTEXT];
+        /** Samples [offset - CONTEXT, offset) (those before sample 0 unused). */
+        final float[] before = new float[LongFormFeatures.CONTEXT];
         int filled;
         long offset; // samples before buf[0]
         boolean eof;
+        /** Longer than one window: features of the whole file ({@link LongFormFeatures}); known after {@link #open}. */
+        boolean longForm;
+        float fileMax;
+        long total = -1;
         String language;
         final List<Segment> segments = new ArrayList<>();
         final List<Integer> allTokens = new ArrayList<>();
@@ -312,19 +367,71 @@ public final class Transcriber {
         WhisperDecoder.Result result;
         double temperature;
 
-        FileState(int index, SampleSource src, String language, int[] initialPrompt) {
+        FileState(int index, SourceOpener opener, String language, int[] initialPrompt) {
             this.index = index;
-            this.src = src;
+            this.opener = opener;
             this.language = language;
             for (int t : initialPrompt) {
                 allTokens.add(t);
             }
         }
 
+        /**
+         * Opens the source and fills the first window; a file longer than the window is read to its end once for
+         * the maximum of its log-mel ({@link LongFormFeatures.Max}), then opened again (a source that cannot be
+         * opened twice is spooled to a temporary file meanwhile).
+         */
+        void open() throws IOException {
+            src = opener.open();
+            fill();
+            if (eof && filled <= win) {
+                return;
+            }
+            longForm = true;
+            LongFormFeatures.Max max = new LongFormFeatures.Max(cfg.numMelBins());
+            max.add(buf, 0, filled);
+            long n = filled;
+            boolean spool = opener instanceof OneShot;
+            java.nio.file.Path tmp = spool ? java.nio.file.Files.createTempFile("tessera-audio-", ".f32") : null;
+            try (java.io.DataOutputStream out = spool ? new java.io.DataOutputStream(new java.io.BufferedOutputStream(
+                    java.nio.file.Files.newOutputStream(tmp), 1 << 16)) : null) {
+                if (out != null) {
+                    for (int i = 0; i < filled; i++) {
+                        out.writeFloat(buf[i]);
+                    }
+                }
+                float[] chunk = new float[1 << 16];
+                int r;
+                while ((r = src.read(chunk, 0, chunk.length)) >= 0) {
+                    for (int i = 0; i < r; i++) {
+                        if (!Float.isFinite(chunk[i])) {
+                            throw new IllegalArgumentException("audio sample " + (n + i) + " is " + chunk[i]);
+                        }
+                        if (out != null) {
+                            out.writeFloat(chunk[i]);
+                        }
+                    }
+                    max.add(chunk, 0, r);
+                    n += r;
+                }
+            } catch (IOException | RuntimeException e) {
+                if (tmp != null) {
+                    java.nio.file.Files.deleteIfExists(tmp);
+                }
+                throw e;
+            }
+            fileMax = max.finish();
+            total = n;
+            src.close();
+            src = spool ? spooled(tmp) : opener.open();
+            filled = 0;
+            eof = false;
+            fill();
+        }
+
         void fill() throws IOException {
-            int win = buf.length;
-            while (!eof && filled < win) {
-                int r = src.read(buf, filled, win - filled);
+            while (!eof && filled < buf.length) {
+                int r = src.read(buf, filled, buf.length - filled);
                 if (r < 0) {
                     eof = true;
                 } else {
@@ -338,11 +445,53 @@ public final class Transcriber {
             }
         }
 
+        /** Samples of the current window (the context after it not counted). */
+        int windowFilled() {
+            return Math.min(filled, win);
+        }
+
+        /**
+         * Moves on by {@code n} samples of the window: at least one frame (a window whose timestamps point back to
+         * its start would otherwise be decoded again forever; openai-whisper loops there), at most the window.
+         */
         void consume(int n) {
-            int c = Math.max(1, Math.min(n, filled));
+            int c = Math.min(Math.max(n, HOP), windowFilled());
+            int k = LongFormFeatures.CONTEXT;
+            if (c >= k) {
+                System.arraycopy(buf, c - k, before, 0, k);
+            } else {
+                System.arraycopy(before, c, before, 0, k - c);
+                System.arraycopy(buf, 0, before, k - c, c);
+            }
             offset += c;
             System.arraycopy(buf, c, buf, 0, filled - c);
             filled -= c;
+        }
+
+        /** Sample {@code i} of the file, reflected at both ends as the centred STFT pads it. */
+        float sample(long i) {
+            if (i < 0) {
+                return sample(-i);
+            }
+            if (total >= 0 && i >= total) {
+                return sample(2 * (total - 1) - i);
+            }
+            return i >= offset ? buf[(int) (i - offset)] : before[(int) (i - offset + LongFormFeatures.CONTEXT)];
+        }
+
+        /** The current window's features {@code [1, n_mels, frames]} (long form: from the whole file's). */
+        Tensor features(Device device) {
+            int frames = cfg.melFrames();
+            if (!longForm) {
+                LogMelConfig c = LogMelConfig.whisper(cfg.numMelBins()).withPadToSamples(win);
+                return LogMel.compute(Arrays.copyOf(buf, windowFilled()), c, device).reshape(1, cfg.numMelBins(), frames);
+            }
+            int content = (int) Math.min(frames, total / HOP - offset / HOP);
+            float[] chunk = new float[content * HOP + 2 * LongFormFeatures.CONTEXT];
+            for (int i = 0; i < chunk.length; i++) {
+                chunk[i] = sample(offset - LongFormFeatures.CONTEXT + i);
+            }
+            return LongFormFeatures.window(chunk, content, frames, cfg.numMelBins(), fileMax, device);
         }
 
         boolean finished() {
@@ -379,8 +528,9 @@ public final class Transcriber {
         try {
             while (nextFile < sources.size() || !active.isEmpty()) {
                 while (active.size() < batch && nextFile < sources.size()) {
-                    SampleSource src = sources.get(nextFile).open();
-                    active.add(new FileState(nextFile++, src, language, initial));
+                    FileState f = new FileState(nextFile++, sources.get(nextFile - 1), language, initial);
+                    active.add(f);
+                    f.open();
                 }
                 List<FileState> ready = new ArrayList<>();
                 for (FileState f : new ArrayList<>(active)) {
@@ -409,7 +559,9 @@ public final class Transcriber {
             }
         } finally {
             for (FileState f : active) {
-                f.src.close();
+                if (f.src != null) {
+                    f.src.close();
+                }
             }
         }
         return List.of(done);
@@ -426,14 +578,10 @@ public final class Transcriber {
     /** Encodes the current windows of {@code files} in one call, decodes them together and moves each file on. */
     private void decodeWindows(List<FileState> files, Options opt, Listener l) {
         int b = files.size();
-        int win = windowSamples();
-        LogMelConfig melCfg = LogMelConfig.whisper(cfg.numMelBins()).withPadToSamples(win);
         try (Scope scope = Tessera.scope()) {
             Tensor[] mels = new Tensor[b];
             for (int i = 0; i < b; i++) {
-                FileState f = files.get(i);
-                mels[i] = LogMel.compute(Arrays.copyOf(f.buf, f.filled), melCfg, model.device())
-                        .reshape(1, cfg.numMelBins(), cfg.melFrames());
+                mels[i] = files.get(i).features(model.device());
             }
             Tensor enc = model.encode(b == 1 ? mels[0] : Ops.concat(0, mels));
             List<Integer> needLang = new ArrayList<>();
@@ -463,11 +611,11 @@ public final class Transcriber {
             if (skip) {
                 LOG.debug("file {} at {} s: no speech (p {}, avg log-prob {})", f.index, f.offset / (double) SAMPLE_RATE,
                         r.noSpeechProb(), r.avgLogProb());
-                f.consume(f.filled);
+                f.consume(f.windowFilled());
                 continue;
             }
             List<Segment> segs = new ArrayList<>();
-            int consumed = split(r.tokens(), f.offset, f.filled, segs);
+            int consumed = split(r.tokens(), f.offset, f.windowFilled(), segs);
             for (Segment s : segs) {
                 f.segments.add(s);
                 for (int t : s.tokens()) {

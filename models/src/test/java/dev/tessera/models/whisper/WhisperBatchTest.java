@@ -490,6 +490,41 @@ class WhisperBatchTest {
         assertArrayEquals(tokens, s.tokens(), "tokens of " + s);
     }
 
+    /**
+     * A file longer than a window is read twice (the whole file's log-mel maximum first); a source that can be read
+     * only once is spooled to a temporary file for the second pass, which is gone afterwards: the transcript is the
+     * one in-memory audio gets.
+     */
+    @Test
+    void aOneShotSourceOfLongAudioIsSpooledAndGivesTheSameTranscript() throws Exception {
+        Transcriber tr = new Transcriber(model, tok);
+        float[] a = audio(3.4 * tr.windowSamples() / Transcriber.SAMPLE_RATE, 21);
+        Transcriber.Options opt = Transcriber.Options.defaults().withBeam(1).withLanguage("en");
+        Transcriber.Transcript mem = tr.transcribe(a, opt, null);
+        java.nio.file.Path tmp = java.nio.file.Path.of(System.getProperty("java.io.tmpdir"));
+        java.util.function.Supplier<Long> spools = () -> {
+            try (var files = java.nio.file.Files.list(tmp)) {
+                return files.filter(f -> f.getFileName().toString().startsWith("tessera-audio-")).count();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+        long before = spools.get();
+        int[] pos = {0};
+        Transcriber.Transcript once = tr.transcribe((buf, off, len) -> {
+            if (pos[0] == a.length) {
+                return -1;
+            }
+            int k = Math.min(len, a.length - pos[0]);
+            System.arraycopy(a, pos[0], buf, off, k);
+            pos[0] += k;
+            return k;
+        }, opt, null, null);
+        assertSameTranscript(mem, once, "one-shot source");
+        assertTrue(mem.segments().size() > 1, "several windows");
+        assertEquals(before, spools.get(), "the spool is deleted");
+    }
+
     @Test
     void hotWindowsResetTheContextAndTheNoSpeechGateSkips() {
         Transcriber tr = new Transcriber(model, tok);
