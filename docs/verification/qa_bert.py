@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """QA cases for `tessera embed` / `tessera similarity` on random-weight BERT checkpoints of other sizes with a
 WordPiece tokenizer.json, against the PyTorch BERT of models/src/test/resources/bert/make_fixtures.py (written from
-the published architecture) + the sentence-transformers recipe (mean pooling over real tokens, L2 normalisation).
+the published architecture) + the sentence-transformers recipe (mean pooling over real tokens, L2 normalisation where
+a modules.json names a Normalize module; a plain Hugging Face folder is not normalised, as sentence-transformers
+loads it).
 Token ids are computed here by a WordPiece written from BERT's published rules (lower case, accents stripped, CJK
 characters and punctuation split off, greedy longest-match with ## continuations), truncated to
 min(max_position_embeddings (- 2 for RoBERTa), sentence_bert_config max_seq_length) keeping [SEP] (no
@@ -133,13 +135,24 @@ def make(out):
         if sb is not None:
             json.dump({"max_seq_length": sb, "do_lower_case": False}, open(os.path.join(d, 'sentence_bert_config.json'), 'w'))
             max_len = min(max_len, sb)
+        # a sentence-transformers save (Transformer + mean Pooling + Normalize), except h32_type1: a plain Hugging Face
+        # folder, which sentence-transformers loads as Transformer + mean Pooling, not normalised
+        normalize = name != 'h32_type1'
+        if normalize:
+            os.makedirs(os.path.join(d, '1_Pooling'), exist_ok=True)
+            json.dump({"word_embedding_dimension": cfg['hidden_size'], "pooling_mode_mean_tokens": True},
+                      open(os.path.join(d, '1_Pooling', 'config.json'), 'w'))
+            json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                       {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                       {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}],
+                      open(os.path.join(d, 'modules.json'), 'w'))
         ref = []
         with torch.no_grad():
             for t in TEXTS:
                 ids = torch.tensor([wordpiece(t, vocab, max_len)])
                 h = forward(m, ids, offset)[0].double()
                 e = h.mean(0)
-                ref.append((e / e.norm()).numpy())
+                ref.append((e / e.norm() if normalize else e).numpy())
         np.save(os.path.join(d, 'ref.npy'), np.stack(ref))
         texts = ' '.join("--text '%s'" % t for t in TEXTS)
         run.append("$T embed --model $O/{n} {t} --batch-size 3 --out $O/{n}/out.npy > $O/{n}/stdout.txt 2> $O/{n}/stderr.txt; "
@@ -164,7 +177,8 @@ def check(out):
                                                     ' '.join('%.1e' % r for r in rows)))
         try:
             s = np.array(json.load(open(os.path.join(d, 'sim.json')))['cosine'])
-            print('%-20s similarity max abs diff %.2e' % (name, np.abs(s - ref @ ref.T).max()))
+            unit = ref / np.linalg.norm(ref, axis=1, keepdims=True)  # cosines, whether or not embed normalises
+            print('%-20s similarity max abs diff %.2e' % (name, np.abs(s - unit @ unit.T).max()))
         except Exception:
             err = open(os.path.join(d, 'stderr_s.txt')).read().strip().splitlines()
             print('%-20s similarity FAILED: %s' % (name, err[-1] if err else '?'))

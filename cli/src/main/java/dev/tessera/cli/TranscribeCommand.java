@@ -320,7 +320,8 @@ public final class TranscribeCommand implements Callable<Integer> {
                 return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of())); // no speech
             }
             String text = tok.decode(java.util.Arrays.stream(r.tokens()).filter(x -> x < m.config().eosTokenId()).toArray(), true);
-            Transcriber.Segment seg = new Transcriber.Segment(0, use * 0.01, text, r.tokens());
+            Transcriber.Segment seg = new Transcriber.Segment(0, use * 0.01, text, r.tokens(),
+                    new Transcriber.Window(0, 0, r.avgLogProb(), Double.NaN, r.noSpeechProb())); // greedy or beam at T 0
             if (format.equals("txt")) {
                 System.out.println(text.strip());
             } else if (!format.equals("json")) {
@@ -355,16 +356,38 @@ public final class TranscribeCommand implements Callable<Integer> {
         o.put("language", t.language());
         o.put("text", t.text());
         ArrayNode segs = o.putArray("segments");
+        int id = 0;
         for (Transcriber.Segment s : t.segments()) {
+            // openai-whisper's segment fields (its "words" only with word timestamps, which Tessera does not make)
             ObjectNode j = segs.addObject();
+            j.put("id", id++);
+            Transcriber.Window w = s.window();
+            if (w.seek() >= 0) {
+                j.put("seek", w.seek());
+            } else {
+                j.putNull("seek");
+            }
             j.put("start", Math.round(s.start() * 1000) / 1000.0);
             j.put("end", Math.round(s.end() * 1000) / 1000.0);
             j.put("text", s.text());
             ArrayNode ids = j.putArray("tokens");
-            for (int id : s.tokens()) {
-                ids.add(id);
+            for (int tid : s.tokens()) {
+                ids.add(tid);
             }
+            number(j, "temperature", w.temperature());
+            number(j, "avg_logprob", w.avgLogProb());
+            number(j, "compression_ratio", w.compressionRatio());
+            number(j, "no_speech_prob", w.noSpeechProb());
         }
         return o;
+    }
+
+    /** {@code key: v}, or null where {@code v} is not known (NaN). */
+    private static void number(ObjectNode j, String key, double v) {
+        if (Double.isFinite(v)) {
+            j.put(key, v);
+        } else {
+            j.putNull(key);
+        }
     }
 }

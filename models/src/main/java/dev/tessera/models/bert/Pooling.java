@@ -151,15 +151,18 @@ public enum Pooling {
         /**
          * Reads {@code modules.json} (the module list: the Pooling module's folder, Dense modules, whether a Normalize
          * module follows) and the Pooling module's {@code config.json} ({@code 1_Pooling/config.json} when there is no
-         * module list). Without either file: {@link #DEFAULT}. The Pooling config is read as sentence-transformers'
-         * constructor reads it: each {@code pooling_mode_*} flag with its default (mean on, the others off), or a
+         * module list). Without a module list the pooling is mean (or what that config says) and the vector is
+         * normalised, except in a Hugging Face model folder ({@code config.json} beside the weights), which
+         * sentence-transformers loads as Transformer + mean Pooling and nothing after: not normalised. (A langchain4j
+         * jar's ONNX folder, which langchain4j normalises, keeps {@link #DEFAULT}.) The Pooling config is read as
+         * sentence-transformers' constructor reads it: each {@code pooling_mode_*} flag with its default (mean on, the others off), or a
          * {@code pooling_mode} name that sets exactly one. A module list with modules Tessera does not run fails with
          * their names.
          */
         public static Setup read(Path dir) {
             Path modules = dir.resolve("modules.json");
             String poolingDir = "1_Pooling";
-            boolean normalize = true;
+            boolean normalize = !Files.isRegularFile(dir.resolve("config.json"));
             List<DenseLayer> dense = new ArrayList<>();
             JsonNode list = modules(dir);
             if (list != null) {

@@ -311,8 +311,10 @@ public final class SentenceEncoder implements AutoCloseable {
             throw new IllegalStateException("this encoder has no tokenizer (SentenceEncoder.forTokenIds): give token"
                     + " ids to embedIds");
         }
-        // sentence-transformers' Transformer module: text.lower() when do_lower_case (full Unicode case mapping in both)
-        int[] ids = tokenizer.encode(lowerCase && text != null ? text.toLowerCase(Locale.ROOT) : text, true);
+        // sentence-transformers' Transformer module: text.strip(), then text.lower() when do_lower_case (full Unicode
+        // case mapping in both; the strip matters to byte-level BPE tokenizers, where " a" and "a" differ)
+        String t = text == null ? null : dev.tessera.models.text.PyStrings.strip(text);
+        int[] ids = tokenizer.encode(lowerCase && t != null ? t.toLowerCase(Locale.ROOT) : t, true);
         if (ids.length > maxLength) {
             int last = ids[ids.length - 1];
             ids = Arrays.copyOf(ids, maxLength);

@@ -168,7 +168,23 @@ public final class Transcriber {
     }
 
     /** One piece of the transcript: times in seconds from the start of the audio, text, and its token ids. */
-    public record Segment(double start, double end, String text, int[] tokens) {}
+    public record Segment(double start, double end, String text, int[] tokens, Window window) {
+        /** A segment whose window is not known. */
+        public Segment(double start, double end, String text, int[] tokens) {
+            this(start, end, text, tokens, Window.UNKNOWN);
+        }
+    }
+
+    /**
+     * What openai-whisper's {@code transcribe} reports of the window a segment was decoded in: its first frame
+     * ({@code seek}, 10 ms each), the temperature of the kept decoding, its average log-probability, the compression
+     * ratio of its text and p(no speech).
+     */
+    public record Window(long seek, double temperature, double avgLogProb, double compressionRatio,
+            double noSpeechProb) {
+        /** Nothing known (a segment made outside a transcription). */
+        public static final Window UNKNOWN = new Window(-1, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
+    }
 
     /** The whole transcript. */
     public record Transcript(String language, List<Segment> segments, String text) {
@@ -366,6 +382,7 @@ public final class Transcriber {
         // this window
         WhisperDecoder.Result result;
         double temperature;
+        double compressionRatio;
 
         FileState(int index, SourceOpener opener, String language, int[] initialPrompt) {
             this.index = index;
@@ -615,7 +632,8 @@ public final class Transcriber {
                 continue;
             }
             List<Segment> segs = new ArrayList<>();
-            int consumed = split(r.tokens(), f.offset, f.windowFilled(), segs);
+            int consumed = split(r.tokens(), f.offset, f.windowFilled(), segs,
+                    new Window(f.offset / HOP, f.temperature, r.avgLogProb(), f.compressionRatio, r.noSpeechProb()));
             for (Segment s : segs) {
                 f.segments.add(s);
                 for (int t : s.tokens()) {
@@ -670,6 +688,7 @@ public final class Transcriber {
                 f.result = r;
                 f.temperature = t;
                 double cr = compressionRatio(decodedText(r.tokens()));
+                f.compressionRatio = cr;
                 boolean fallback = cr > opt.compressionRatioThreshold() || r.avgLogProb() < opt.logProbThreshold();
                 if (r.noSpeechProb() > opt.noSpeechThreshold() && r.avgLogProb() < opt.logProbThreshold()) {
                     fallback = false; // silence: a higher temperature will not find words
@@ -743,12 +762,17 @@ public final class Transcriber {
      * random-weight model samples there cut segments as the reference's {@code transcribe} cuts them.
      */
     int split(int[] tokens, long offset, int filled, List<Segment> out) {
+        return split(tokens, offset, filled, out, Window.UNKNOWN);
+    }
+
+    /** As {@link #split(int[], long, int, List)}, each segment carrying {@code window}. */
+    int split(int[] tokens, long offset, int filled, List<Segment> out, Window window) {
         double t0 = offset / (double) SAMPLE_RATE;
         // the window's content ends with its last whole 10 ms frame, as openai-whisper's segment_size counts it
         double windowEnd = t0 + filled / HOP * HOP / (double) SAMPLE_RATE;
         int tsBegin = cfg.timestampBegin();
         if (tsBegin < 0) {
-            addSegment(out, t0, windowEnd, tokens);
+            addSegment(out, t0, windowEnd, tokens, window);
             return filled;
         }
         List<Integer> cuts = new ArrayList<>(); // index i where tokens[i-1] and tokens[i] are both timestamps
@@ -771,7 +795,7 @@ public final class Transcriber {
                     // the window, where the reference computes a time from the text token's id
                     double s = seg[0] >= tsBegin ? t0 + (seg[0] - tsBegin) * WhisperConfig.TIME_PRECISION : t0;
                     double e = t0 + (seg[seg.length - 1] - tsBegin) * WhisperConfig.TIME_PRECISION;
-                    addSegment(out, s, e, seg);
+                    addSegment(out, s, e, seg, window);
                 }
                 last = c;
             }
@@ -793,7 +817,7 @@ public final class Transcriber {
                 break;
             }
         }
-        addSegment(out, t0, end, tokens);
+        addSegment(out, t0, end, tokens, window);
         return filled;
     }
 
@@ -802,10 +826,10 @@ public final class Transcriber {
      * timestamps were sampled without their rules): openai-whisper clears such a segment's text and tokens, so they
      * reach neither the transcript nor the next window's prompt.
      */
-    private void addSegment(List<Segment> out, double start, double end, int[] tokens) {
+    private void addSegment(List<Segment> out, double start, double end, int[] tokens, Window window) {
         String text = tokenizer.decode(textTokens(tokens), true);
         if (!PyStrings.isBlank(text) && start != end) {
-            out.add(new Segment(start, end, text, tokens));
+            out.add(new Segment(start, end, text, tokens, window));
         }
     }
 

@@ -35,6 +35,15 @@ class PoolingTest {
         assertEquals(new Pooling.Setup(Pooling.MEAN, true), Pooling.Setup.read(dir));
     }
 
+    /** sentence-transformers loads a plain Hugging Face folder as Transformer + mean Pooling: nothing normalises. */
+    @Test
+    void aHuggingFaceFolderWithoutModulesIsNotNormalised() throws IOException {
+        write("config.json", "{\"model_type\": \"bert\"}");
+        assertEquals(new Pooling.Setup(Pooling.MEAN, false), Pooling.Setup.read(dir));
+        write("1_Pooling/config.json", poolingJson(true, false, false));
+        assertEquals(new Pooling.Setup(Pooling.CLS, false), Pooling.Setup.read(dir));
+    }
+
     @Test
     void thePoolingConfigChoosesTheMode() throws IOException {
         write("1_Pooling/config.json", poolingJson(true, false, false));
