@@ -38,6 +38,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "chat", description = "Chat with a Llama-style or LLaVA checkpoint (config.json + safetensors + tokenizer.json).")
 final class ChatCommand implements Callable<Integer> {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ChatCommand.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "PROMPT",
@@ -62,8 +63,9 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens, 0 = all (default ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--repetition-penalty", defaultValue = "1", description = "> 1 discourages repeats (default ${DEFAULT-VALUE}).")
-    double repetitionPenalty;
+    @Option(names = "--repetition-penalty", description = "> 1 discourages repeats (default: the model's "
+            + "generation_config.json repetition_penalty, as transformers' generate applies it even when greedy; else 1).")
+    Double repetitionPenalty;
 
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default ${DEFAULT-VALUE}).")
     long seed;
@@ -98,14 +100,15 @@ final class ChatCommand implements Callable<Integer> {
         if (topK < 0) {
             throw new IllegalArgumentException("--top-k must be >= 0 (0: off), got " + topK);
         }
-        if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
+        if (repetitionPenalty != null && (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty))) {
             throw new IllegalArgumentException("--repetition-penalty must be finite and > 0, got " + repetitionPenalty);
         }
         if (!Files.isDirectory(model)) {
             throw new IllegalArgumentException("model directory not found: " + model);
         }
         Device dev = device.resolve();
-        GenerationConfig cfg = new GenerationConfig(maxTokens, temperature, topK, topP, repetitionPenalty, seed, List.of(),
+        double penalty = repetitionPenalty != null ? repetitionPenalty : generationConfigPenalty(model);
+        GenerationConfig cfg = new GenerationConfig(maxTokens, temperature, topK, topP, penalty, seed, List.of(),
                 stops, true);
         ChatTemplate template = raw ? null : ChatTemplate.load(model);
         if (!raw && template == null) {
@@ -145,6 +148,35 @@ final class ChatCommand implements Callable<Integer> {
             run(gen, ChatSession.textBackend(m, tok, template), template, cfg, out, 0);
         }
         return 0;
+    }
+
+    /**
+     * The {@code repetition_penalty} of the model's {@code generation_config.json} (1 without one), which
+     * transformers' {@code generate} applies whatever the decoding; its other logits processors are named in a
+     * warning, since Tessera does not apply them.
+     */
+    static double generationConfigPenalty(Path model) {
+        Path g = model.resolve("generation_config.json");
+        if (!Files.isRegularFile(g)) {
+            return 1;
+        }
+        HfConfig c = HfConfig.read(g);
+        List<String> ignored = new ArrayList<>();
+        for (String k : List.of("no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "min_new_tokens", "min_length",
+                "bad_words_ids", "suppress_tokens", "begin_suppress_tokens", "forced_bos_token_id", "forced_eos_token_id",
+                "sequence_bias", "exponential_decay_length_penalty")) {
+            if (c.has(k) && !(c.json().get(k).isNumber() && c.json().get(k).asDouble() == 0)) {
+                ignored.add(k);
+            }
+        }
+        if (!ignored.isEmpty()) {
+            LOG.warn("{}: {} not applied here (transformers' generate would)", g, ignored);
+        }
+        double p = c.getDouble("repetition_penalty", 1.0);
+        if (!(p > 0) || Double.isInfinite(p)) {
+            throw new IllegalArgumentException(g + ": repetition_penalty must be finite and > 0, got " + p);
+        }
+        return p;
     }
 
     private void run(Generator gen, ChatSession.Backend backend, ChatTemplate template, GenerationConfig cfg,

@@ -73,6 +73,38 @@ class ChatCommandTest {
         assertEquals(5, r.get("tokens").size());
     }
 
+    /** generation_config.json's repetition_penalty applies by default, as transformers' generate applies it. */
+    @Test
+    void theGenerationConfigsRepetitionPenaltyIsTheDefault(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        try (var files = java.nio.file.Files.list(MODEL)) {
+            for (Path f : files.toList()) {
+                java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"repetition_penalty\": 3.0}");
+        String[] common = {"--max-tokens", "24", "--raw", "--json", "the cat sat"};
+        JsonNode fromConfig = tokens(run(null, concat(new String[] {"chat", "--model", dir.toString()}, common)));
+        JsonNode explicit = tokens(run(null, concat(new String[] {"chat", "--model", MODEL.toString(),
+            "--repetition-penalty", "3"}, common)));
+        JsonNode none = tokens(run(null, concat(new String[] {"chat", "--model", MODEL.toString()}, common)));
+        JsonNode overridden = tokens(run(null, concat(new String[] {"chat", "--model", dir.toString(),
+            "--repetition-penalty", "1"}, common)));
+        assertEquals(explicit, fromConfig);
+        assertEquals(none, overridden);
+        assertTrue(!none.equals(fromConfig), "the penalty changes this continuation: " + none + " / " + fromConfig);
+    }
+
+    private static JsonNode tokens(Run r) throws Exception {
+        assertEquals(0, r.code(), r.err());
+        return new ObjectMapper().readTree(r.out()).get("tokens");
+    }
+
+    private static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test
     void interactiveSessionKeepsTheCacheBetweenTurns() throws Exception {
         Run s = run("hello\nwhat is in the image?\n\nthank you\n", "chat", "--model", MODEL.toString(), "--max-tokens",
