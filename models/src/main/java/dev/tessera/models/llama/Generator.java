@@ -130,7 +130,8 @@ public final class Generator {
 
     /**
      * The decode loop from the logits of each row's last position ({@code lastLogits[b][vocab]}, e.g. after a
-     * LLaVA prefill); {@code histories} are the tokens so far (for the repetition penalty).
+     * LLaVA prefill); {@code histories} are the tokens so far (for the repetition penalty; ids past the vocabulary,
+     * such as an image placeholder outside the language model's, take none).
      */
     public List<Result> decode(KvCache cache, float[][] lastLogits, List<int[]> histories, GenerationConfig cfg,
             TokenListener listener) {
@@ -154,9 +155,9 @@ public final class Generator {
                 throw new IllegalArgumentException("decode: history " + i + " is null");
             }
             for (int t : h) {
-                if (t < 0 || t >= v) {
+                if (t < 0) { // ids past the vocabulary are allowed (LLaVA's image token): they take no penalty
                     throw new IllegalArgumentException("decode: history " + i + " holds token " + t
-                            + ", outside the vocabulary [0, " + v + ")");
+                            + ", a negative id");
                 }
             }
         }

@@ -11,7 +11,8 @@ public final class Activation {
     /** Throws IllegalArgumentException naming {@code act} unless it is supported. */
     public static void check(String act) {
         switch (act == null ? "" : act) {
-            case "quick_gelu", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "silu", "swish", "relu" -> { }
+            case "quick_gelu", "gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "silu",
+                    "swish", "relu" -> { }
             default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
         }
     }
@@ -20,8 +21,8 @@ public final class Activation {
     public static FusedActivation fused(String act) {
         return switch (act == null ? "" : act) {
             case "quick_gelu" -> FusedActivation.QUICK_GELU;
-            case "gelu" -> FusedActivation.GELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> FusedActivation.GELU_TANH;
+            case "gelu", "gelu_python" -> FusedActivation.GELU;
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate" -> FusedActivation.GELU_TANH;
             case "silu", "swish" -> FusedActivation.SILU;
             case "relu" -> FusedActivation.RELU;
             default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
@@ -32,8 +33,8 @@ public final class Activation {
     public static Tensor apply(Tensor x, String act) {
         return switch (act) {
             case "quick_gelu" -> Ops.quickGelu(x);
-            case "gelu" -> Ops.gelu(x);
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> Ops.geluTanh(x);
+            case "gelu", "gelu_python" -> Ops.gelu(x);
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate" -> Ops.geluTanh(x);
             case "silu", "swish" -> Ops.silu(x);
             case "relu" -> Ops.relu(x);
             default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");

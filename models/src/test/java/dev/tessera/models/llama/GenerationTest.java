@@ -208,6 +208,11 @@ class GenerationTest {
             e = assertThrows(IllegalArgumentException.class, () -> g.decode(cache, new float[][] {new float[v]},
                     List.of(new int[] {-3}), GenerationConfig.greedy(3), null));
             assertTrue(e.getMessage().contains("token -3"), e.getMessage());
+            // an id past the vocabulary (LLaVA's image placeholder outside the text model's) takes no penalty
+            float[] logits = new float[v];
+            logits[5] = 1;
+            assertEquals(5, g.decode(cache, new float[][] {logits}, List.of(new int[] {v, v + 7}),
+                    GenerationConfig.greedy(1).withRepetitionPenalty(1.3), null).get(0).tokens()[0]);
         }
         try (KvCache two = model.newCache(2, 4)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(

@@ -125,7 +125,10 @@ public final class ImagePreprocessor {
             cropH = cropW = defaultSize;
         }
         doResize = flag(c, "do_resize", true, where);
-        doCrop = flag(c, "do_center_crop", style == Style.CLIP || c.has("crop_size"), where);
+        String named = c.path("image_processor_type").asText("") + " " + c.path("feature_extractor_type").asText("");
+        // transformers' ViTImageProcessor has no centre crop: it ignores do_center_crop and crop_size (other ViT-family
+        // processors, DeiT's say, crop when they give a crop size)
+        doCrop = !named.contains("ViT") && flag(c, "do_center_crop", style == Style.CLIP || c.has("crop_size"), where);
         doRescale = flag(c, "do_rescale", true, where);
         doNormalize = flag(c, "do_normalize", true, where);
         String type = c.path("image_processor_type").asText("");

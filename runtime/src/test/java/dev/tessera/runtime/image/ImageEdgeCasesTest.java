@@ -121,6 +121,11 @@ class ImageEdgeCasesTest {
         String both = "{\"size\": {\"shortest_edge\": 40, \"height\": 32, \"width\": 32}, \"do_center_crop\": false}";
         assertEquals(List.of(32, 32), List.of(run(both, vit).height(), run(both, vit).width()));
         assertEquals(List.of(40, 60), List.of(run(both, clip).height(), run(both, clip).width()));
+        // ViTImageProcessor has no centre crop: a crop size in its file is ignored, as transformers ignores it; a
+        // file that names no class (a DeiT-style ViT processor) crops when it gives one
+        assertArrayEquals(wantVit, run("{\"image_processor_type\": \"ViTImageProcessor\", \"size\": 32,"
+                + " \"crop_size\": 24, \"do_center_crop\": true}", vit).chw());
+        assertEquals(24, run("{\"size\": 32, \"crop_size\": 24}", vit).height());
     }
 
     /** A preprocessor_config.json transformers would refuse is refused, naming the key (not read as its defaults). */
