@@ -136,7 +136,8 @@ public final class ChatTemplate {
     /**
      * The template of a model directory: {@code chat_template.jinja}, {@code chat_template.json} or the
      * {@code chat_template} of {@code tokenizer_config.json} (a string, or a list of named templates: "default"
-     * is taken). Returns null when the directory has none.
+     * is taken), with the special tokens of {@code tokenizer_config.json}, else of {@code special_tokens_map.json} (as
+     * transformers fills them). Returns null when the directory has none.
      */
     public static ChatTemplate load(Path dir) {
         Map<String, String> specials = new HashMap<>();
@@ -152,6 +153,17 @@ public final class ChatTemplate {
                     }
                 }
                 tpl = templateOf(n.get("chat_template"), cfg);
+            }
+            // transformers fills the special tokens tokenizer_config.json leaves out from special_tokens_map.json
+            Path map = dir.resolve("special_tokens_map.json");
+            if (Files.isRegularFile(map)) {
+                JsonNode n = JSON.readTree(map.toFile());
+                for (String k : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+                    String v = tokenString(n.get(k));
+                    if (v != null) {
+                        specials.putIfAbsent(k, v);
+                    }
+                }
             }
             Path jinja = dir.resolve("chat_template.jinja");
             Path json = dir.resolve("chat_template.json");

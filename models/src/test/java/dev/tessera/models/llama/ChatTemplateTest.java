@@ -68,6 +68,17 @@ class ChatTemplateTest {
         assertEquals("Use x.strip() and ', '.join(y). a.split(b) | B | p-q", t.render(List.of(Message.user(" a,b ")), false));
     }
 
+    /** Special tokens tokenizer_config.json leaves out come from special_tokens_map.json, as transformers fills them. */
+    @Test
+    void specialTokensFallBackToTheSpecialTokensMap(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("tokenizer_config.json"), "{\"eos_token\": \"</e>\","
+                + " \"chat_template\": \"{{ bos_token }}{% for m in messages %}{{ m.content }}{{ eos_token }}{% endfor %}\"}");
+        java.nio.file.Files.writeString(dir.resolve("special_tokens_map.json"), "{\"bos_token\": {\"content\": \"<s>\"},"
+                + " \"eos_token\": \"</s>\"}");
+        assertEquals("<s>hi</e>", ChatTemplate.load(dir).render(List.of(Message.user("hi")), false));
+    }
+
     /** The functions are defined names, as globals of transformers' environment (Llama 3.2 tests strftime_now). */
     @Test
     void functionsAreDefined() {
