@@ -79,6 +79,9 @@ LONGFORM = [
     ('lf_ts_mels128', 'd80_h5_mels128', 6.2, []),
     ('lf_ts_eot2p5', 'd80_eot_x2p5', 9.0, []),
     ('lf_ts_plain', 'd48_enc1_dec3', 6.0, []),
+    ('lf_short_ts', 'd64_eot_x2', 1.5, []),
+    ('lf_short_ts_plain', 'd48_enc1_dec3', 0.7, []),
+    ('lf_short_nots', 'd80_h5_mels128', 1.2, ['--no-timestamps']),
 ]
 LF_MAX_TOKENS = 20
 GEN = {"suppress_tokens": [1, 2, 7, 11, 13], "begin_suppress_tokens": [0, W.EOT], "no_timestamps_token_id": W.NOTS,
@@ -150,17 +153,16 @@ def longform_reference(Wt, c, audio, timestamps, condition):
     # audio longer than a window: the whole file's features (reflected at both ends, last frame dropped, clamped at
     # the file's max - 8), each window's frames taken from there and padded with 0.0, as transformers' long-form
     # generate and openai-whisper's transcribe do; one window or less: the audio zero-padded to the window
-    full = QL.LM.logmel(audio, c["num_mel_bins"], False) if len(audio) > win else None
+    # audio of one window or less is zero-padded to the window and its windows decoded until the window's end, as
+    # transformers' short-form generate does (its seek loop runs over the padded features)
+    if len(audio) <= win:
+        audio = np.concatenate([audio, np.zeros(win - len(audio))])
+    full = QL.LM.logmel(audio, c["num_mel_bins"], False)
     while seek < len(audio):
         chunk = audio[seek:seek + win]
-        if full is None:
-            x = np.zeros(win)
-            x[:len(chunk)] = chunk
-            mel = torch.tensor(QL.LM.logmel(x, c["num_mel_bins"], False)).float().double()
-        else:
-            part = full[:, seek // 160:seek // 160 + frames]
-            mel = torch.zeros(c["num_mel_bins"], frames, dtype=torch.float64)
-            mel[:, :part.shape[1]] = torch.tensor(part).float().double()
+        part = full[:, seek // 160:seek // 160 + frames]
+        mel = torch.zeros(c["num_mel_bins"], frames, dtype=torch.float64)
+        mel[:, :part.shape[1]] = torch.tensor(part).float().double()
         enc = W.encode(Wt, c, mel[None])
         prev = all_tokens[reset:]
         prompt = ([W.SOPREV] + prev[-(n_ctx // 2 - 1):] if prev else []) + [W.SOT, W.EN, W.TRANSCRIBE] \

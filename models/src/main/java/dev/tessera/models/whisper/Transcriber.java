@@ -3,8 +3,6 @@ package dev.tessera.models.whisper;
 import dev.tessera.models.text.PyStrings;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.LogMel;
-import dev.tessera.runtime.LogMelConfig;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
@@ -48,7 +46,8 @@ import org.slf4j.LoggerFactory;
  * {@link WhisperDecoder#decodeBatch}); a file that ends hands its place to the next. Each file's result is the one
  * it gets alone.
  *
- * <p>Log-mel features: audio of one window or less is zero-padded to the window (transformers' short form); longer
+ * <p>Log-mel features: audio of one window or less is zero-padded to the window and decoded to that window's end
+ * (transformers' short form: windows after a timestamp pair take the same padded features from the pair on); longer
  * audio takes its windows' frames from the whole file's features, clamped at the whole file's maximum, the last
  * window padded with 0.0 (transformers' long form and openai-whisper: {@link LongFormFeatures}); such a file is read
  * twice.
@@ -371,8 +370,7 @@ public final class Transcriber {
         int filled;
         long offset; // samples before buf[0]
         boolean eof;
-        /** Longer than one window: features of the whole file ({@link LongFormFeatures}); known after {@link #open}. */
-        boolean longForm;
+        /** The maximum of the file's log-mel and its length in samples, known after {@link #open}. */
         float fileMax;
         long total = -1;
         String language;
@@ -401,11 +399,20 @@ public final class Transcriber {
         void open() throws IOException {
             src = opener.open();
             fill();
+            LongFormFeatures.Max max = new LongFormFeatures.Max(cfg.numMelBins());
             if (eof && filled <= win) {
+                if (filled == 0) {
+                    return; // no audio, no window
+                }
+                // one window or less: transformers pads the audio to a window and decodes windows of those features
+                // until their end (its short-form seek loop), so this is a file of exactly one window of samples
+                Arrays.fill(buf, filled, win, 0f);
+                filled = win;
+                max.add(buf, 0, win);
+                fileMax = max.finish();
+                total = win;
                 return;
             }
-            longForm = true;
-            LongFormFeatures.Max max = new LongFormFeatures.Max(cfg.numMelBins());
             max.add(buf, 0, filled);
             long n = filled;
             boolean spool = opener instanceof OneShot;
@@ -499,10 +506,6 @@ public final class Transcriber {
         /** The current window's features {@code [1, n_mels, frames]} (long form: from the whole file's). */
         Tensor features(Device device) {
             int frames = cfg.melFrames();
-            if (!longForm) {
-                LogMelConfig c = LogMelConfig.whisper(cfg.numMelBins()).withPadToSamples(win);
-                return LogMel.compute(Arrays.copyOf(buf, windowFilled()), c, device).reshape(1, cfg.numMelBins(), frames);
-            }
             int content = (int) Math.min(frames, total / HOP - offset / HOP);
             float[] chunk = new float[content * HOP + 2 * LongFormFeatures.CONTEXT];
             for (int i = 0; i < chunk.length; i++) {
