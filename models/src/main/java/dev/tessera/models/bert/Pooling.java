@@ -103,8 +103,8 @@ public enum Pooling {
     /**
      * The pooling, Dense modules and normalisation of a model directory, as sentence-transformers applies them.
      *
-     * @param modes how token states become one vector: one mode, or several whose vectors are concatenated (in
-     *     {@link Pooling}'s order)
+     * @param modes how token states become one vector: one mode, or several whose vectors are concatenated in this
+     *     order (the {@code pooling_mode_*} flags give {@link Pooling}'s order, a {@code pooling_mode} list its own)
      * @param normalize whether the vector is L2-normalised at the end
      * @param dense the Dense modules applied after the pooling, in order (usually none)
      */
@@ -116,7 +116,7 @@ public enum Pooling {
             if (modes == null || modes.isEmpty()) {
                 throw new IllegalArgumentException("no pooling mode (sentence-transformers: " + names() + ")");
             }
-            modes = java.util.EnumSet.copyOf(modes).stream().toList(); // each once, in the concatenation order
+            modes = modes.stream().distinct().toList(); // each once, concatenated in this order
             dense = List.copyOf(dense);
         }
 
@@ -201,12 +201,25 @@ public enum Pooling {
             }
             HfConfig c = HfConfig.read(cfg);
             List<Pooling> on = new ArrayList<>();
-            String named = c.getString("pooling_mode", null);
-            if (named != null) {
-                try {
-                    on.add(parse(named));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(cfg + ": pooling_mode: " + e.getMessage(), e);
+            JsonNode pm = c.json().get("pooling_mode");
+            if (pm != null && !pm.isNull()) {
+                // a name, or (sentence-transformers 6) a list of names concatenated in the list's order
+                List<JsonNode> names = new ArrayList<>();
+                if (pm.isArray()) {
+                    pm.forEach(names::add);
+                } else {
+                    names.add(pm);
+                }
+                for (JsonNode n : names) {
+                    if (!n.isTextual()) {
+                        throw new IllegalArgumentException(cfg + ": pooling_mode must be a name or a list of names, found "
+                                + pm);
+                    }
+                    try {
+                        on.add(parse(n.textValue()));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(cfg + ": pooling_mode: " + e.getMessage(), e);
+                    }
                 }
             } else {
                 for (Pooling p : values()) {

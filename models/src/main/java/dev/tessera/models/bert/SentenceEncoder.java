@@ -264,8 +264,8 @@ public final class SentenceEncoder implements AutoCloseable {
     }
 
     /**
-     * This encoder with several pooling modes, their vectors concatenated in {@link Pooling}'s order (as a
-     * sentence-transformers Pooling module with several flags on), and the given normalisation. The model's Dense
+     * This encoder with several pooling modes, their vectors concatenated in the given order (as a
+     * sentence-transformers 6 Pooling module with a list of modes), and the given normalisation. The model's Dense
      * modules are kept only when they take the concatenated width.
      */
     public SentenceEncoder withPooling(List<Pooling> modes, boolean normalize) {

@@ -23,13 +23,15 @@ import java.util.List;
  * {@code post_layernorm}.
  *
  * <p>Usable alone ({@link #load}: a {@code clip} or {@code clip_vision_model} directory, weights under
- * {@code vision_model.}, {@code vision_tower.vision_model.} or {@code model.vision_tower.vision_model.}) or as a
+ * {@code vision_model.}, {@code vision_tower.vision_model.}, {@code model.vision_tower.vision_model.}, or without the
+ * {@code vision_model.} level as transformers 5 saves LLaVA's tower) or as a
  * part of a bigger model ({@link #build}), e.g. LLaVA, which reads the hidden states of a chosen layer.
  */
 public final class ClipVisionModel implements AutoCloseable {
     /** Tower prefixes tried by {@link #load}, in order. */
     public static final List<String> PREFIXES =
-            List.of("vision_model.", "vision_tower.vision_model.", "model.vision_tower.vision_model.", "");
+            List.of("vision_model.", "vision_tower.vision_model.", "model.vision_tower.vision_model.", "vision_tower.",
+                    "model.vision_tower.", "");
 
     private final ClipVisionConfig cfg;
     private final Tensor patchWeight;

@@ -53,7 +53,10 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
         Activation.check(cfg.vision().hiddenAct()); // validates the name (throws before loading)
         Activation.check(cfg.projectorAct());
         boolean newer = src.names().stream().anyMatch(n -> n.startsWith("model.language_model."));
-        String vision = newer ? "model.vision_tower.vision_model." : "vision_tower.vision_model.";
+        String towerPrefix = newer ? "model.vision_tower." : "vision_tower.";
+        // transformers 5 saves the CLIP tower without its vision_model. level (vision_tower.embeddings...)
+        String vision = src.names().stream().anyMatch(n -> n.startsWith(towerPrefix + "vision_model."))
+                ? towerPrefix + "vision_model." : towerPrefix;
         String projector = newer ? "model.multi_modal_projector." : "multi_modal_projector.";
         String body = newer ? "model.language_model." : "language_model.model.";
         String head = newer ? "lm_head.weight" : "language_model.lm_head.weight";

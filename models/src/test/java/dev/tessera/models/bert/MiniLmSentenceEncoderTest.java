@@ -147,7 +147,7 @@ class MiniLmSentenceEncoderTest {
                 }
             }
         }
-        // several modes: their vectors side by side in sentence-transformers' order (cls, max, mean, ...), then one
+        // several modes: their vectors side by side in the given order (sentence-transformers 6's list), then one
         // normalisation over the whole
         float[][] got = enc.withPooling(List.of(Pooling.LAST_TOKEN, Pooling.CLS, Pooling.MEAN), true).embedIds(ids, 3);
         for (int i = 0; i < ids.size(); i++) {
@@ -155,7 +155,7 @@ class MiniLmSentenceEncoderTest {
             int len = ids.get(i).length;
             double[] ref = new double[3 * 384];
             int k = 0;
-            for (Pooling m : List.of(Pooling.CLS, Pooling.MEAN, Pooling.LAST_TOKEN)) {
+            for (Pooling m : List.of(Pooling.LAST_TOKEN, Pooling.CLS, Pooling.MEAN)) { // the given order
                 System.arraycopy(reference(m, h, len), 0, ref, 384 * k++, 384);
             }
             double norm = Math.sqrt(java.util.Arrays.stream(ref).map(x -> x * x).sum());

@@ -81,6 +81,12 @@ class PoolingTest {
                 Pooling.Setup.read(dir).modes());
         write("1_Pooling/config.json", "{\"pooling_mode\": \"LastToken\", \"pooling_mode_mean_tokens\": true}");
         assertEquals(new Pooling.Setup(Pooling.LAST_TOKEN, true), Pooling.Setup.read(dir));
+        // sentence-transformers 6 saves several modes as a list, concatenated in the list's order
+        write("1_Pooling/config.json", "{\"embedding_dimension\": 64, \"pooling_mode\": [\"mean\", \"cls\"]}");
+        assertEquals(java.util.List.of(Pooling.MEAN, Pooling.CLS), Pooling.Setup.read(dir).modes());
+        write("1_Pooling/config.json", "{\"pooling_mode\": [\"mean\", 3]}");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Pooling.Setup.read(dir)).getMessage()
+                .contains("list of names"));
         write("1_Pooling/config.json", "{\"word_embedding_dimension\": 64, \"pooling_mode\": null}");
         assertEquals(new Pooling.Setup(Pooling.MEAN, true), Pooling.Setup.read(dir));
     }

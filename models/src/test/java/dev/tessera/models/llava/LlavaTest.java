@@ -36,10 +36,40 @@ class LlavaTest {
     @ParameterizedTest
     @ValueSource(strings = {"llava-tiny", "llava-tiny-new"})
     void logitsWithAndWithoutImagesAndGreedyMatchReference(String layout) throws Exception {
+        checkAgainstReference(fixtureDir(layout), layout);
+    }
+
+    /**
+     * The layout transformers 5 saves: the CLIP tower without its {@code vision_model.} level
+     * ({@code vision_tower.embeddings...}), the rest under the old names.
+     */
+    @Test
+    void transformers5LayoutLoads(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path src = fixtureDir("llava-tiny");
+        try (var files = java.nio.file.Files.list(src)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().equals("model.safetensors")) {
+                    java.nio.file.Files.copy(f, tmp.resolve(f.getFileName()));
+                }
+            }
+        }
+        try (dev.tessera.runtime.io.Safetensors st = dev.tessera.runtime.io.Safetensors.open(src.resolve("model.safetensors"));
+                dev.tessera.runtime.Scope scope = dev.tessera.runtime.Tessera.scope()) {
+            java.util.Map<String, Tensor> renamed = new java.util.TreeMap<>();
+            for (String n : st.names()) {
+                renamed.put(n.replace("vision_tower.vision_model.", "vision_tower."), st.load(n, Device.CPU));
+            }
+            assertTrue(renamed.keySet().stream().anyMatch(n -> n.startsWith("vision_tower.embeddings.")));
+            dev.tessera.runtime.io.Safetensors.write(tmp.resolve("model.safetensors"), renamed, java.util.Map.of());
+        }
+        checkAgainstReference(tmp, "transformers 5 layout");
+    }
+
+    private static void checkAgainstReference(Path modelDir, String layout) throws Exception {
         Path dir = fixtureDir("llava-tiny");
         Npy.Array px = Npy.read(dir.resolve("pixel_values.npy"));
         int[] prompt = Npy.read(dir.resolve("prompt.npy")).ints();
-        try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(fixtureDir(layout), Device.CPU, null);
+        try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(modelDir, Device.CPU, null);
                 Tensor pixels = Tensor.of(px.requireFloats(), px.shape())) {
             int v = m.config().text().vocabSize();
             float[] logits;

@@ -10,7 +10,8 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The image side of a HF image processor (ViT / CLIP), configured from {@code preprocessor_config.json}:
+ * The image side of a HF image processor (ViT / CLIP), configured from {@code preprocessor_config.json} (or the
+ * {@code image_processor} object of transformers 5's {@code processor_config.json}):
  * {@code do_convert_rgb} (always: decoded images are RGB), {@code do_resize} with {@code size} as
  * {@code {shortest_edge}}, {@code {height, width}} or an int (a square for ViT-style processors, the shortest edge
  * for CLIP-style ones, as transformers reads it), {@code resample} (Pillow codes: 0 nearest,
@@ -232,6 +233,19 @@ public final class ImagePreprocessor {
             double[] defaultStd, ImageDecoder decoder) {
         Path f = dir.resolve("preprocessor_config.json");
         ObjectMapper om = new ObjectMapper();
+        Path proc = dir.resolve("processor_config.json");
+        if (!Files.isRegularFile(f) && Files.isRegularFile(proc)) {
+            // transformers 5's processors save their image processor's settings nested in processor_config.json
+            try {
+                JsonNode n = om.readTree(proc.toFile()).get("image_processor");
+                if (n != null && !n.isNull()) {
+                    return new ImagePreprocessor(n, proc + " (image_processor)", imageSize, model, defaultMean,
+                            defaultStd, decoder);
+                }
+            } catch (IOException e) {
+                throw new IllegalArgumentException(proc + ": " + dev.tessera.runtime.io.JsonFiles.describe(e), e);
+            }
+        }
         if (Files.isRegularFile(f)) {
             try {
                 return new ImagePreprocessor(om.readTree(f.toFile()), f.toString(), imageSize, model, defaultMean,

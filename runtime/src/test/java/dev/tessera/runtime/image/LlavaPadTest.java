@@ -46,6 +46,23 @@ class LlavaPadTest {
         }
     }
 
+    /** transformers 5 processors save the image processor nested in processor_config.json, no preprocessor_config. */
+    @Test
+    void theImageProcessorOfAProcessorConfigIsRead(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        String ip = "{\"image_processor_type\": \"LlavaImageProcessor\", \"do_pad\": true, \"size\": {\"shortest_edge\": 20},"
+                + " \"crop_size\": 20, \"resample\": 3}";
+        java.nio.file.Files.writeString(dir.resolve("processor_config.json"), "{\"image_processor\": " + ip
+                + ", \"image_token\": \"<image>\", \"patch_size\": 10}");
+        RgbImage img = random(45, 30, 3);
+        ImagePreprocessor fromFile = ImagePreprocessor.load(dir, 20, ImagePreprocessor.Style.CLIP, new ImageDecoder());
+        assertArrayEquals(of(ip).process(img).chw(), fromFile.process(img).chw());
+        java.nio.file.Files.writeString(dir.resolve("preprocessor_config.json"), "{\"size\": {\"shortest_edge\": 20},"
+                + " \"crop_size\": 20}"); // a preprocessor_config.json, where present, is the one read
+        assertArrayEquals(of("{\"size\": {\"shortest_edge\": 20}, \"crop_size\": 20}").process(img).chw(),
+                ImagePreprocessor.load(dir, 20, ImagePreprocessor.Style.CLIP, new ImageDecoder()).process(img).chw());
+    }
+
     @Test
     void paddingThenResizingEqualsResizingThePaddedImage() throws Exception {
         String rest = "\"size\": {\"shortest_edge\": 20}, \"crop_size\": 20, \"resample\": 3}";
