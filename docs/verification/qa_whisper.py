@@ -191,7 +191,7 @@ def longform_reference(Wt, c, audio, timestamps, condition):
                 end = t0 + (ts[-1] - W.TS0) * 0.02
             segs.append((t0, end, toks))
             seek += len(chunk)
-        segs = [s for s in segs if s[0] != s[1] and any(t < W.EOT for t in s[2])]  # no empty or instantaneous ones
+        segs = [s for s in segs if s[0] != s[1] and any(t < W.TS0 for t in s[2])]  # not instantaneous, not timestamps alone (transformers keeps blank ones)
         segments += segs
         all_tokens += [t for s in segs for t in s[2]]
         if not condition:

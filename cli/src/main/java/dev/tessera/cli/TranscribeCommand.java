@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.models.text.Tokenizer;
+import dev.tessera.models.text.PyStrings;
 import dev.tessera.models.whisper.Transcriber;
 import dev.tessera.models.whisper.WhisperDecoder;
 import dev.tessera.models.whisper.WhisperLanguages;
@@ -246,7 +247,8 @@ public final class TranscribeCommand implements Callable<Integer> {
         List<Transcriber.Transcript> result = tr.transcribe(openers, opt, batch, new Transcriber.Listener() {
             @Override
             public void onSegment(int file, Transcriber.Segment seg) {
-                String text = format.equals("txt") ? seg.text().strip() + "\n" : format.equals("json") ? "" : cue(seg, ++cues[file]);
+                String text = format.equals("json") || PyStrings.isBlank(seg.text()) ? "" // no empty lines or cues
+                        : format.equals("txt") ? seg.text().strip() + "\n" : cue(seg, ++cues[file]);
                 if (file == head[0]) {
                     out.print(text);
                     out.flush();

@@ -825,13 +825,16 @@ public final class Transcriber {
     }
 
     /**
-     * Adds the segment of {@code tokens} unless its text is blank or it is instantaneous (start = end, only where
-     * timestamps were sampled without their rules): openai-whisper clears such a segment's text and tokens, so they
-     * reach neither the transcript nor the next window's prompt.
+     * Adds the segment of {@code tokens} unless it is instantaneous (start = end, only where timestamps were sampled
+     * without their rules) or holds nothing but timestamps. A segment whose text is blank but which holds other
+     * tokens (say a timestamp pair around a sampled language token) is kept, tokens and all, as transformers'
+     * {@code generate} keeps it (also in the next window's prompt); openai-whisper would clear its tokens. The text
+     * writers skip it.
      */
     private void addSegment(List<Segment> out, double start, double end, int[] tokens, Window window) {
         String text = tokenizer.decode(textTokens(tokens), true);
-        if (!PyStrings.isBlank(text) && start != end) {
+        int tsBegin = cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
+        if (start != end && Arrays.stream(tokens).anyMatch(t -> t < tsBegin)) {
             out.add(new Segment(start, end, text, tokens, window));
         }
     }

@@ -461,9 +461,12 @@ class WhisperBatchTest {
         }
     }
 
-    /** A segment whose text is blank is dropped with its tokens (openai-whisper clears them: not in the prompt). */
+    /**
+     * A segment whose text is blank but which holds tokens is kept with them (transformers' generate keeps it, also
+     * in the next prompt); one of timestamps alone, or none, gives nothing.
+     */
     @Test
-    void blankSegmentsAreDropped() throws Exception {
+    void blankSegmentsKeepTheirTokens() throws Exception {
         // the word-level vocabulary with token 1 decoding to a space
         Path f = wordTokenizer(tmp.resolve("blank-tokenizer.json"), model.config());
         Files.writeString(f, Files.readString(f).replace("\"w1\":1,", "\" \":1,"));
@@ -473,14 +476,18 @@ class WhisperBatchTest {
             int ts = model.config().timestampBegin();
             List<Transcriber.Segment> out = new ArrayList<>();
             tr.split(new int[] {ts, 1, ts + 20, ts + 20, 7, ts + 40}, 0, tr.windowSamples(), out);
-            assertEquals(1, out.size(), "the blank first pair is dropped: " + out);
-            assertSegment(out.get(0), 0.4, 0.8, ts + 20, 7, ts + 40);
+            assertEquals(2, out.size(), "the blank first pair is kept: " + out);
+            assertSegment(out.get(0), 0.0, 0.4, ts, 1, ts + 20);
+            assertSegment(out.get(1), 0.4, 0.8, ts + 20, 7, ts + 40);
             out.clear();
             tr.split(new int[] {1, 1}, 0, tr.windowSamples(), out);
-            assertTrue(out.isEmpty(), "a blank window without timestamps gives no segment");
+            assertEquals(1, out.size(), "a blank window without timestamps keeps its tokens");
             out.clear();
-            tr.split(new int[] {ts, 1}, 0, tr.windowSamples(), out);
-            assertTrue(out.isEmpty(), "a blank window without a pair gives no segment");
+            tr.split(new int[] {}, 0, tr.windowSamples(), out);
+            assertTrue(out.isEmpty(), "an empty window gives no segment");
+            out.clear();
+            tr.split(new int[] {ts + 5, ts + 5}, 0, tr.windowSamples(), out);
+            assertTrue(out.isEmpty(), "timestamps alone give no segment: " + out);
         }
     }
 
