@@ -146,24 +146,13 @@ public final class ChatTemplate {
             Path cfg = dir.resolve("tokenizer_config.json");
             if (Files.isRegularFile(cfg)) {
                 JsonNode n = JSON.readTree(cfg.toFile());
-                for (String k : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
-                    String v = tokenString(n.get(k));
-                    if (v != null) {
-                        specials.put(k, v);
-                    }
-                }
+                addSpecials(n, specials);
                 tpl = templateOf(n.get("chat_template"), cfg);
             }
             // transformers fills the special tokens tokenizer_config.json leaves out from special_tokens_map.json
             Path map = dir.resolve("special_tokens_map.json");
             if (Files.isRegularFile(map)) {
-                JsonNode n = JSON.readTree(map.toFile());
-                for (String k : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
-                    String v = tokenString(n.get(k));
-                    if (v != null) {
-                        specials.putIfAbsent(k, v);
-                    }
-                }
+                addSpecials(JSON.readTree(map.toFile()), specials);
             }
             Path jinja = dir.resolve("chat_template.jinja");
             Path json = dir.resolve("chat_template.json");
@@ -177,6 +166,16 @@ public final class ChatTemplate {
                     e);
         }
         return tpl == null ? null : new ChatTemplate(tpl, specials);
+    }
+
+    /** The special tokens {@code n} names that {@code specials} does not hold yet. */
+    private static void addSpecials(JsonNode n, Map<String, String> specials) {
+        for (String k : new String[] {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+            String v = tokenString(n.get(k));
+            if (v != null) {
+                specials.putIfAbsent(k, v);
+            }
+        }
     }
 
     private static String templateOf(JsonNode n, Path where) {
