@@ -215,17 +215,7 @@ public final class TranscribeCommand implements Callable<Integer> {
         for (Path a : audio) {
             openers.add(() -> {
                 if (!AudioFiles.ffmpegLoads()) { // a 16 kHz WAV, read whole without FFmpeg
-                    float[] all = AudioFiles.readWithoutFfmpeg(a).samples();
-                    int[] at = {0};
-                    return (buf, off, len) -> {
-                        if (at[0] == all.length) {
-                            return -1;
-                        }
-                        int k = Math.min(len, all.length - at[0]);
-                        System.arraycopy(all, at[0], buf, off, k);
-                        at[0] += k;
-                        return k;
-                    };
+                    return Transcriber.SampleSource.of(AudioFiles.readWithoutFfmpeg(a).samples());
                 }
                 AudioStream s = AudioDecoder.open(a, Transcriber.SAMPLE_RATE);
                 return new Transcriber.SampleSource() {

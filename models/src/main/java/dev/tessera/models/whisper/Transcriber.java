@@ -198,6 +198,20 @@ public final class Transcriber {
     public interface SampleSource extends AutoCloseable {
         int read(float[] buf, int off, int len) throws IOException;
 
+        /** The samples of {@code audio}, read from the start (the array is not copied). */
+        static SampleSource of(float[] audio) {
+            int[] pos = {0};
+            return (b, off, len) -> {
+                if (pos[0] >= audio.length) {
+                    return -1;
+                }
+                int n = Math.min(len, audio.length - pos[0]);
+                System.arraycopy(audio, pos[0], b, off, n);
+                pos[0] += n;
+                return n;
+            };
+        }
+
         /** Releases the source (nothing by default). */
         @Override
         default void close() throws IOException {}
@@ -310,7 +324,7 @@ public final class Transcriber {
     public List<Transcript> transcribeAll(List<float[]> audios, Options opt, int batch, Listener listener) {
         List<SourceOpener> openers = new ArrayList<>();
         for (float[] a : audios) {
-            openers.add(() -> arraySource(a));
+            openers.add(() -> SampleSource.of(a));
         }
         try {
             return transcribe(openers, opt, batch, listener);
@@ -319,18 +333,6 @@ public final class Transcriber {
         }
     }
 
-    private static SampleSource arraySource(float[] audio) {
-        int[] pos = {0};
-        return (b, off, len) -> {
-            if (pos[0] >= audio.length) {
-                return -1;
-            }
-            int n = Math.min(len, audio.length - pos[0]);
-            System.arraycopy(audio, pos[0], b, off, n);
-            pos[0] += n;
-            return n;
-        };
-    }
 
     /**
      * Transcribes audio read from {@code source} window by window; {@code onSegment} sees each segment as soon as
@@ -833,7 +835,7 @@ public final class Transcriber {
      */
     private void addSegment(List<Segment> out, double start, double end, int[] tokens, Window window) {
         String text = tokenizer.decode(textTokens(tokens), true);
-        int tsBegin = cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
+        int tsBegin = firstTimestamp();
         if (start != end && Arrays.stream(tokens).anyMatch(t -> t < tsBegin)) {
             out.add(new Segment(start, end, text, tokens, window));
         }
@@ -845,7 +847,7 @@ public final class Transcriber {
      * samples those), stripped.
      */
     private String decodedText(int[] tokens) {
-        int tsBegin = cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
+        int tsBegin = firstTimestamp();
         return PyStrings.strip(tokenizer.decode(Arrays.stream(tokens).filter(t -> t < tsBegin).toArray(), false));
     }
 
@@ -855,7 +857,7 @@ public final class Transcriber {
      * written out (only random weights sample them), not stripped (it usually starts with a space).
      */
     String transcriptText(List<Segment> segments) {
-        int tsBegin = cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
+        int tsBegin = firstTimestamp();
         return tokenizer.decode(segments.stream().flatMapToInt(s -> Arrays.stream(s.tokens())).filter(t -> t < tsBegin)
                 .toArray(), false);
     }
@@ -866,6 +868,11 @@ public final class Transcriber {
      */
     public static int[] initialPromptTokens(Tokenizer tokenizer, String prompt) {
         return prompt == null || prompt.isEmpty() ? new int[0] : tokenizer.encode(" " + PyStrings.strip(prompt), false);
+    }
+
+    /** The first timestamp token, or past every id where the vocabulary has none. */
+    private int firstTimestamp() {
+        return cfg.timestampBegin() < 0 ? Integer.MAX_VALUE : cfg.timestampBegin();
     }
 
     private int[] textTokens(int[] tokens) {

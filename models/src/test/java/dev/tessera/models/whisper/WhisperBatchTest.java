@@ -517,16 +517,7 @@ class WhisperBatchTest {
             }
         };
         long before = spools.get();
-        int[] pos = {0};
-        Transcriber.Transcript once = tr.transcribe((buf, off, len) -> {
-            if (pos[0] == a.length) {
-                return -1;
-            }
-            int k = Math.min(len, a.length - pos[0]);
-            System.arraycopy(a, pos[0], buf, off, k);
-            pos[0] += k;
-            return k;
-        }, opt, null, null);
+        Transcriber.Transcript once = tr.transcribe(Transcriber.SampleSource.of(a), opt, null, null);
         assertSameTranscript(mem, once, "one-shot source");
         assertTrue(mem.segments().size() > 1, "several windows");
         assertEquals(before, spools.get(), "the spool is deleted");
