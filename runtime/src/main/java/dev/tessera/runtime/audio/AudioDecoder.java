@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
  * files such as MP4, MKV and WebM) as mono float samples at a chosen rate, through the bytedeco FFmpeg preset:
  * libavformat demuxes, libavcodec decodes, libswresample resamples.
  *
- * <p><b>Downmix.</b> Mono is the <i>mean</i> of the channels, as torchaudio/Whisper do. (swresample's own mono
- * mix adds the channels with weight 0.707, +3 dB on a duplicated-channel signal, so it is not used: we resample
+ * <p><b>Downmix.</b> Mono is the <i>mean</i> of the channels, as torchaudio and {@code whisper.load_audio} (16-bit
+ * output, where swresample normalises its mix) do for stereo. (swresample's mono mix for float output adds the
+ * channels with weight 0.707, +3 dB on a duplicated-channel signal, so it is not used: we resample
  * every channel and average them, which is the same as resampling their mean because resampling is linear.)
  *
  * <p><b>Length.</b> A file of {@code n} samples at {@code r} Hz gives exactly {@code round(n · rate / r)}
