@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """QA cases for `tessera embed --image/--text` and `tessera clip` on random-weight CLIP checkpoints of several
 shapes, against a float64 PyTorch reference written here from the published CLIP architecture (pre-LN ViT with
-pre_layrnorm, causal text transformer, pooling as current transformers pools a batch: each text's largest id when every
-text's largest id is 49407, else its first eos_token_id (49407 when the config has none; position 0 when the text has
-none: the legacy_eos2 and eos_absent_wide cases pool there); projections without bias; logit_scale.exp() * cosine).
+pre_layrnorm, causal text transformer, pooling as transformers 4.31-5.x pools: each text's largest id when eos_token_id is
+the legacy 2, else its first eos_token_id (49407 when the config has none; position 0 when the text has none: the
+eos_absent_wide case pools there); projections without bias; logit_scale.exp() * cosine).
 transformers is not used.
 
 Usage (from the repository root, after the CLI is built):
@@ -142,7 +142,6 @@ def make_case(out, name, v, t, proj, bos, eos, eos_cfg, texts, n_img=3):
         img = F.linear(pooled, pd['visual_projection.weight'])
         txt = []
         all_ids = [encode(vocab, text, bos, eos, t['max_position_embeddings']) for text in texts]
-        original = all(max(ids) == 49407 for ids in all_ids)
         cfg_eos = eos_cfg if eos_cfg is not None else 49407
         for ids in all_ids:
             h = pd['text_model.embeddings.token_embedding.weight'][torch.tensor([ids])] + \
@@ -150,7 +149,7 @@ def make_case(out, name, v, t, proj, bos, eos, eos_cfg, texts, n_img=3):
             for i in range(t['num_hidden_layers']):
                 h = layer(h, pd, 'text_model.encoder.layers.%d.' % i, t['num_attention_heads'], t.get('hidden_act', 'quick_gelu'), teps, True)
             h = F.layer_norm(h, (dt,), pd['text_model.final_layer_norm.weight'], pd['text_model.final_layer_norm.bias'], teps)
-            pos = int(np.argmax(ids)) if original else (ids.index(cfg_eos) if cfg_eos in ids else 0)
+            pos = int(np.argmax(ids)) if cfg_eos == 2 else (ids.index(cfg_eos) if cfg_eos in ids else 0)
             txt.append(F.linear(h[0, pos], pd['text_projection.weight']))
         txt = torch.stack(txt)
         ni, nt = img / img.norm(dim=-1, keepdim=True), txt / txt.norm(dim=-1, keepdim=True)

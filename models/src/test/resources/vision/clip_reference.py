@@ -47,9 +47,8 @@ def image_embeds(p, v, px, eps=1e-5):
 
 def text_embeds(p, t, texts, eos_token_id, eps=1e-5):
     """Projected text embeddings [len(texts), proj] of token-id lists, each run alone (no padding), pooled as
-    transformers' CLIPTextTransformer pools a batch of them: at each text's largest id where every text's largest id
-    is 49407 (the original vocabulary's <|endoftext|>), else at the first `eos_token_id` (position 0 without one)."""
-    original = all(max(ids) == 49407 for ids in texts)
+    transformers' CLIPTextTransformer (4.31 to 5.x) pools: at each text's largest id when `eos_token_id` is the legacy
+    2, else at the first `eos_token_id` (position 0 without one)."""
     dt = t['hidden_size']
     out = []
     for ids in texts:
@@ -59,6 +58,6 @@ def text_embeds(p, t, texts, eos_token_id, eps=1e-5):
         for i in range(t['num_hidden_layers']):
             h = layer(h, p, 'text_model.encoder.layers.%d.' % i, t['num_attention_heads'], t['hidden_act'], eps, True)
         h = F.layer_norm(h, (dt,), p['text_model.final_layer_norm.weight'], p['text_model.final_layer_norm.bias'], eps)
-        pos = int(np.argmax(ids)) if original else (ids.index(eos_token_id) if eos_token_id in ids else 0)
+        pos = int(np.argmax(ids)) if eos_token_id == 2 else (ids.index(eos_token_id) if eos_token_id in ids else 0)
         out.append(F.linear(h[0, pos], p['text_projection.weight']))
     return torch.stack(out)

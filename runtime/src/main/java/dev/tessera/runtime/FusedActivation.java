@@ -23,16 +23,16 @@ public enum FusedActivation {
     }
 
     /**
-     * The activation a Hugging Face {@code hidden_act} names: quick_gelu, gelu, gelu_new / gelu_pytorch_tanh /
-     * gelu_fast, silu / swish, relu.
+     * The activation a Hugging Face {@code hidden_act} names: quick_gelu, gelu / gelu_python (erf), gelu_new /
+     * gelu_pytorch_tanh / gelu_fast / gelu_accurate (tanh), silu / swish, relu.
      *
      * @throws IllegalArgumentException for any other name
      */
     public static FusedActivation of(String hfName) {
         return switch (hfName == null ? "" : hfName) {
             case "quick_gelu" -> QUICK_GELU;
-            case "gelu" -> GELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> GELU_TANH;
+            case "gelu", "gelu_python" -> GELU;
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate" -> GELU_TANH;
             case "silu", "swish" -> SILU;
             case "relu" -> RELU;
             default -> throw new IllegalArgumentException("activation \"" + hfName + "\" cannot be fused");

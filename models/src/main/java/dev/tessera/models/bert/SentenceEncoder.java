@@ -206,13 +206,9 @@ public final class SentenceEncoder implements AutoCloseable {
      */
     private static int defaultMaxLength(Path tdir, BertModel model) {
         int positions = model.config().maxTokens();
-        Path tc = tdir.resolve("tokenizer_config.json");
-        if (Files.isRegularFile(tc)) {
-            HfConfig c = HfConfig.read(tc);
-            if (c.has("model_max_length")) {
-                double m = c.getDouble("model_max_length", positions); // 1e30 where the tokenizer has no limit
-                return m >= positions ? positions : Math.max(2, (int) m);
-            }
+        int m = Tokenizer.modelMaxLength(tdir, positions);
+        if (m > 0) {
+            return m;
         }
         return Files.isRegularFile(tdir.resolve("config.json")) ? positions : Math.min(positions, DEFAULT_MAX_LENGTH);
     }

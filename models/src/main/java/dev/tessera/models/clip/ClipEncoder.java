@@ -6,7 +6,6 @@ import dev.tessera.models.nn.LayerNorm;
 import dev.tessera.models.nn.Linear;
 import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
-import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
@@ -57,7 +56,7 @@ final class ClipEncoder {
             Tensor[] qkv = Heads.forAttention(l.qkv().forward(x), n, rows, heads, hd);
             Tensor a = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], causal);
             Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, width), h);
-            Tensor m = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(act));
+            Tensor m = l.fc1().forward(l.ln2().forward(h1), Activation.fused(act));
             out = ls.keep(l.fc2().forwardAdd(m, h1));
         }
         return out;

@@ -124,9 +124,15 @@ public final class ClipModel implements AutoCloseable {
         return Tokenizer.load(t);
     }
 
-    /** Token ids of each text with special tokens, cut to max_position_embeddings (keeping the end token). */
+    /**
+     * Token ids of each text with special tokens, cut (keeping the end token) as transformers' {@code truncation=True}
+     * cuts: to the {@code model_max_length} of the directory's {@code tokenizer_config.json} where it is below
+     * max_position_embeddings, else to max_position_embeddings.
+     */
     public int[][] tokenize(Tokenizer tok, List<String> texts) {
-        int max = text.config().maxPositions();
+        int positions = text.config().maxPositions();
+        int m = Tokenizer.modelMaxLength(dir, positions);
+        int max = m > 0 ? m : positions;
         int[][] ids = new int[texts.size()][];
         for (int i = 0; i < ids.length; i++) {
             int[] t = tok.encode(texts.get(i), true);

@@ -4,8 +4,8 @@ import dev.tessera.models.nn.HfConfig;
 
 /**
  * The text tower of a CLIP checkpoint ({@code text_config}); missing keys take transformers' {@code CLIPTextConfig}
- * defaults ({@code eos_token_id} 49407). {@code eosTokenId} is where a text is pooled unless every text of the batch
- * has 49407 as its largest id ({@link ClipTextModel#poolPositions}).
+ * defaults ({@code eos_token_id} 49407). {@code eosTokenId} is where a text is pooled, except that the legacy 2 means
+ * "at the largest id" ({@link ClipTextModel#poolPositions}).
  */
 public record ClipTextConfig(int vocabSize, int hiddenSize, int intermediateSize, int numLayers, int numHeads,
         int maxPositions, double layerNormEps, String hiddenAct, int eosTokenId) {

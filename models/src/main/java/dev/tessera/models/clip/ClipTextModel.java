@@ -52,26 +52,20 @@ public final class ClipTextModel {
     }
 
     /**
-     * The positions pooled for a batch of texts, as transformers' {@code CLIPTextTransformer} picks them: where every
-     * row's largest id is 49407 (the original vocabulary, whose {@code <|endoftext|>} is its last token; the
-     * original configs say {@code eos_token_id: 2} there) the position of each row's largest id, else the first
-     * {@code eos_token_id} of each row, position 0 in a row without one. (Until transformers 4.5x the largest id was
-     * taken whenever {@code eos_token_id} was 2, whatever the vocabulary; the two agree on every CLIP vocabulary that
-     * ends with {@code <|endoftext|>} 49407.)
+     * The positions pooled for a batch of texts, as transformers' {@code CLIPTextTransformer} picks them (4.31 to
+     * 5.x): with {@code eos_token_id} 2 (what the original OpenAI configs say, from before the id was corrected) the
+     * position of each row's largest id (49407 {@code <|endoftext|>} in the original vocabulary); with any other
+     * {@code eos_token_id} the first position of that id in each row, position 0 in a row without one (warned).
      */
     public int[] poolPositions(int[][] ids) {
         return poolPositions(ids, cfg.eosTokenId());
     }
 
     static int[] poolPositions(int[][] ids, int eosTokenId) {
-        boolean original = true;
-        for (int[] row : ids) {
-            original &= row[argmax(row)] == CLIP_EOT;
-        }
         int[] out = new int[ids.length];
         boolean missing = false;
         for (int b = 0; b < ids.length; b++) {
-            if (original) {
+            if (eosTokenId == LEGACY_EOS) {
                 out[b] = argmax(ids[b]);
                 continue;
             }
@@ -90,6 +84,9 @@ public final class ClipTextModel {
         }
         return out;
     }
+
+    /** The {@code eos_token_id} of the original CLIP configs, which transformers reads as "pool at the largest id". */
+    static final int LEGACY_EOS = 2;
 
     /** The first position of the largest id. */
     private static int argmax(int[] row) {

@@ -19,14 +19,8 @@ public final class Activation {
 
     /** The fused GEMM-epilogue form of {@code act} (same formulas as {@link #apply}). */
     public static FusedActivation fused(String act) {
-        return switch (act == null ? "" : act) {
-            case "quick_gelu" -> FusedActivation.QUICK_GELU;
-            case "gelu", "gelu_python" -> FusedActivation.GELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate" -> FusedActivation.GELU_TANH;
-            case "silu", "swish" -> FusedActivation.SILU;
-            case "relu" -> FusedActivation.RELU;
-            default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
-        };
+        check(act);
+        return FusedActivation.of(act);
     }
 
     /** {@code act(x)}: quick_gelu, gelu (erf), gelu_new/gelu_pytorch_tanh/gelu_fast (tanh), silu/swish, relu. */

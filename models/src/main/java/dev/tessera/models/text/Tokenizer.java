@@ -46,6 +46,24 @@ public final class Tokenizer implements AutoCloseable {
         this.guard = new dev.tessera.models.nn.UseGuard("tokenizer " + source);
     }
 
+    /**
+     * The {@code model_max_length} of {@code dir}'s {@code tokenizer_config.json} (transformers' truncation length for
+     * {@code truncation=True}), capped at {@code positions}, never below 2; {@code -1} without such a file or key. A
+     * tokenizer without a limit saves 1e30 there, which reads as {@code positions}.
+     */
+    public static int modelMaxLength(Path dir, int positions) {
+        Path tc = dir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(tc)) {
+            return -1;
+        }
+        dev.tessera.models.nn.HfConfig c = dev.tessera.models.nn.HfConfig.read(tc);
+        if (!c.has("model_max_length")) {
+            return -1;
+        }
+        double m = c.getDouble("model_max_length", positions);
+        return m >= positions ? positions : Math.max(2, (int) m);
+    }
+
     /** Loads {@code path}: a {@code tokenizer.json} file, or a directory that holds one. */
     public static Tokenizer load(Path path) {
         Path f = Files.isDirectory(path) ? path.resolve("tokenizer.json") : path;

@@ -11,7 +11,6 @@ import dev.tessera.models.nn.Weights;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.FusedActivation;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.PatchEmbedding;
 import dev.tessera.runtime.Scope;
@@ -126,7 +125,7 @@ public final class ViTForImageClassification implements AutoCloseable {
                     Tensor[] qkv = Heads.forAttention(l.qkv().forward(x), n, rows, heads, hd);
                     Tensor a = Attention.scaledDotProduct(qkv[0], qkv[1], qkv[2], false);
                     Tensor h1 = l.o().forwardAdd(a.transpose(1, 2).contiguous().reshape(n, rows, d), h);
-                    Tensor mm = l.fc1().forward(l.ln2().forward(h1), FusedActivation.of(cfg.hiddenAct()));
+                    Tensor mm = l.fc1().forward(l.ln2().forward(h1), Activation.fused(cfg.hiddenAct()));
                     Tensor next = ls.keep(l.fc2().forwardAdd(mm, h1));
                     h.close();
                     h = next;

@@ -40,6 +40,40 @@ class ActivationTest {
         assertThrows(IllegalArgumentException.class, () -> Activation.check("gelu_10"));
     }
 
+    /**
+     * Every name {@link Activation#check} accepts also runs fused into a linear layer's epilogue (the ViT and CLIP MLPs
+     * take that path: gelu_python / gelu_accurate passed the config check and then failed there), with the same values
+     * as {@link Activation#apply}.
+     */
+    @Test
+    void everyAcceptedNameFusesToTheSameValues() {
+        SplittableRandom r = new SplittableRandom(2);
+        int n = 8;
+        float[] x = new float[3 * n];
+        float[] eye = new float[n * n];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (r.nextGaussian() * 3);
+        }
+        for (int i = 0; i < n; i++) {
+            eye[i * n + i] = 1;
+        }
+        String[] names = {"gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate",
+            "quick_gelu", "silu", "swish", "relu"};
+        try (Scope s = Tessera.scope()) {
+            Tensor t = Tensor.of(x, 3, n);
+            Linear identity = new Linear(Tensor.of(eye, n, n), null);
+            for (String name : names) {
+                Activation.check(name);
+                float[] fused = identity.forward(t, Activation.fused(name)).toFloatArray();
+                float[] plain = Activation.apply(t, name).toFloatArray();
+                for (int i = 0; i < x.length; i++) {
+                    assertEquals(plain[i], fused[i], 2e-6 * Math.max(1, Math.abs(plain[i])), name + " at " + x[i]);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> Activation.fused("gelu_10"));
+    }
+
     /** erf to ~1e-12 (Abramowitz-Stegun 7.1.26 is too coarse here): the series / continued fraction split. */
     private static double erf(double z) {
         double t = Math.abs(z);

@@ -22,13 +22,13 @@ import org.slf4j.LoggerFactory;
  * channels with weight 0.707, +3 dB on a duplicated-channel signal, so it is not used: we resample
  * every channel and average them, which is the same as resampling their mean because resampling is linear.)
  *
- * <p><b>Length.</b> A file of {@code n} samples at {@code r} Hz gives exactly {@code round(n · rate / r)}
- * samples (half up): the resampler is flushed at the end, then its output is trimmed or zero-padded by the
- * sample or two its filter delay leaves over.
+ * <p><b>Length.</b> The resampler is drained at the end as the {@code ffmpeg} program drains it: a file gives
+ * the samples {@code ffmpeg -i FILE -ar RATE} writes (and so {@code whisper.load_audio} reads), about
+ * {@code n · rate / r}, rounded by the resampler's phase.
  *
  * <p><b>Format changes.</b> Where the decoded sample format, rate or channel count changes mid-stream (MP3s
- * at different rates concatenated, say) the resampler is flushed and rebuilt for the new format, and the length
- * rule holds for each part; {@link AudioStream#formatChanges()} counts the changes (logged at INFO).
+ * at different rates concatenated, say) the resampler is drained and rebuilt for the new format, each part
+ * drained as above; {@link AudioStream#formatChanges()} counts the changes (logged at INFO).
  *
  * <p><b>Streams.</b> {@link #open(InputStream, int)} hands the bytes to FFmpeg through a read callback as they
  * are decoded (no temporary file, no seeking), except for an MP4/MOV whose index follows its media data, which

@@ -332,20 +332,12 @@ public final class AudioStream implements AutoCloseable {
     }
 
     /**
-     * Ends the current segment: flushes the resampler and trims or zero-pads its output to exactly
-     * round(segIn · outRate / segRate) samples, then frees the resampler.
+     * Ends the current segment: drains the resampler (what the {@code ffmpeg} program does at the end of a stream, so
+     * the segment has the length {@code ffmpeg -ar RATE} gives it), then frees the resampler.
      */
     private void endSegment() throws IOException {
-        convert(null, 0);
-        long expected = segOutStart + (segIn * outRate * 2 + segRate) / (2L * segRate); // round half up
-        long total = outEmitted + pendingLen;
-        if (total > expected) {
-            pendingLen -= (int) Math.min(pendingLen, total - expected);
-        } else if (total < expected) {
-            int add = (int) (expected - total);
-            ensurePending(pendingLen + add);
-            Arrays.fill(pending, pendingLen, pendingLen + add, 0f);
-            pendingLen += add;
+        while (convert(null, 0) > 0) {
+            // the flush may come in several pieces
         }
         decodedSeconds += segIn / (double) segRate;
         swr_free(swr);
@@ -532,8 +524,11 @@ public final class AudioStream implements AutoCloseable {
         convert(f.extended_data(), n);
     }
 
-    /** Resamples {@code n} input samples (null: flush) and appends their channel mean to the pending buffer. */
-    private void convert(PointerPointer<?> in, int n) throws IOException {
+    /**
+     * Resamples {@code n} input samples (null: flush) and appends their channel mean to the pending buffer; returns
+     * the number of output samples appended.
+     */
+    private int convert(PointerPointer<?> in, int n) throws IOException {
         int ch = segChannels;
         long want = swr_get_out_samples(swr, n) + 64L;
         if (want * ch > outBufFloats) {
@@ -550,7 +545,7 @@ public final class AudioStream implements AutoCloseable {
             throw new IOException(name + ": resampling failed (" + err(got) + ")");
         }
         if (got == 0) {
-            return;
+            return 0;
         }
         if (scratch.length < got * ch) {
             scratch = new float[got * ch];
@@ -571,6 +566,7 @@ public final class AudioStream implements AutoCloseable {
             }
         }
         pendingLen += got;
+        return got;
     }
 
     private void ensurePending(int n) {

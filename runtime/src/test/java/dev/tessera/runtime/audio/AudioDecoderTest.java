@@ -50,7 +50,7 @@ class AudioDecoderTest {
     }
 
     /**
-     * Each container/codec, on synthetic speech + tone and on a real recording (LibriVox): exact length round(n·16000/rate), and agreement with the reference. The two
+     * Each container/codec, on synthetic speech + tone and on a real recording (LibriVox): the length and samples of the ffmpeg program, and agreement with the reference. The two
      * resamplers differ (swresample's default filter vs scipy's Kaiser polyphase) mostly near the band edge;
      * lossless inputs agree to ≥ 30 dB SNR, lossy ones likewise since both sides decode the same stream.
      */
@@ -63,8 +63,17 @@ class AudioDecoderTest {
         Path f = fixture(file);
         float[] ref = Npy.read(fixture("ref16k_" + file.replace('.', '_') + ".npy")).requireFloats();
         float[] out = AudioDecoder.decode(f, 16_000);
-        assertEquals(ref.length, out.length, file + ": resampled length");
-        double snr = snrDb(out, ref);
+        float[] cli = ffmpegProgram(f, 16_000);
+        assertEquals(cli.length, out.length, file + ": resampled length = the ffmpeg program's");
+        double maxDiff = 0;
+        for (int i = 0; i < out.length; i++) {
+            maxDiff = Math.max(maxDiff, Math.abs(out[i] - cli[i]));
+        }
+        System.out.printf("%s: max |Tessera - ffmpeg program| %.2e%n", file, maxDiff);
+        assertTrue(maxDiff < 1e-4, file + ": max difference to the ffmpeg program " + maxDiff);
+        assertTrue(Math.abs(ref.length - out.length) <= 1, file + ": length " + out.length + " vs reference " + ref.length);
+        int common = Math.min(ref.length, out.length);
+        double snr = snrDb(Arrays.copyOf(out, common), Arrays.copyOf(ref, common));
         System.out.printf("%s: SNR vs reference %.1f dB%n", file, snr);
         assertTrue(snr >= 30, file + ": SNR " + snr + " dB vs the reference");
         for (float v : out) {
@@ -226,12 +235,45 @@ class AudioDecoderTest {
         return Arrays.copyOf(acc, n);
     }
 
+    /**
+     * Every rate gives the samples the {@code ffmpeg} program gives (what {@code whisper.load_audio} and transformers'
+     * {@code ffmpeg_read} call): same length, whose rounding is the resampler's flush and not a formula (e.g. 59377
+     * samples at 48 kHz where round(n · rate / 44100) is 59376), and the same values.
+     */
     @ParameterizedTest
-    @CsvSource({"8000", "22050", "44100", "48000", "16000"})
-    void lengthRuleHoldsForEveryRate(int rate) throws Exception {
-        float[] out = AudioDecoder.decode(fixture("stereo_44k.wav"), rate);
-        long n = 54_552; // samples of stereo_44k.wav at 44.1 kHz
-        assertEquals((n * rate * 2 + 44_100) / (2 * 44_100), out.length, "round(n·rate/44100)");
+    @CsvSource({"8000", "11025", "22050", "24000", "44100", "48000", "16000"})
+    void everyRateMatchesTheFfmpegProgram(int rate) throws Exception {
+        Path f = fixture("stereo_44k.wav");
+        float[] out = AudioDecoder.decode(f, rate);
+        float[] cli = ffmpegProgram(f, rate);
+        assertEquals(cli.length, out.length, "length at " + rate + " Hz");
+        for (int i = 0; i < out.length; i++) {
+            assertEquals(cli[i], out[i], 2e-5, "sample " + i + " at " + rate + " Hz");
+        }
+    }
+
+    /**
+     * {@code file} decoded and resampled to {@code rate} by the {@code ffmpeg} program of the FFmpeg preset (an
+     * independent path through the same libraries: its own filter graph), float output, channels kept and averaged
+     * here (its {@code -ac 1} mix of float output weights the channels 0.707, docs/audio.md).
+     */
+    static float[] ffmpegProgram(Path file, int rate) throws Exception {
+        String exe = org.bytedeco.javacpp.Loader.load(org.bytedeco.ffmpeg.ffmpeg.class);
+        int ch = AudioDecoder.probe(file).channels();
+        Process p = new ProcessBuilder(exe, "-nostdin", "-v", "error", "-i", file.toString(), "-f", "f32le", "-ar",
+                String.valueOf(rate), "-").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        byte[] raw = p.getInputStream().readAllBytes();
+        assertEquals(0, p.waitFor(), "ffmpeg program on " + file);
+        ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+        float[] out = new float[raw.length / 4 / ch];
+        for (int i = 0; i < out.length; i++) {
+            float sum = 0;
+            for (int c = 0; c < ch; c++) {
+                sum += b.getFloat((i * ch + c) * 4);
+            }
+            out[i] = sum / ch;
+        }
+        return out;
     }
 
     @Test
