@@ -1,6 +1,7 @@
 package dev.tessera.models.clip;
 
 import dev.tessera.models.Fixtures;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -147,5 +148,31 @@ class ClipParityTest {
             }
         }
         assertThrows(IllegalArgumentException.class, () -> ClipModel.load(fixtureDir("vit-a"), Device.CPU, null));
+    }
+    /**
+     * Long texts are cut as transformers' {@code truncation=True} cuts them: to the tokenizer's {@code model_max_length}
+     * where it is below {@code max_position_embeddings} (16 here), else to the positions, end token kept.
+     */
+    @Test
+    void longTextsAreCutToTheTokenizersModelMaxLength(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path src = fixtureDir("clip-a");
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json"}) {
+            java.nio.file.Files.copy(src.resolve(f), tmp.resolve(f));
+        }
+        String text = String.join(" ", java.util.Collections.nCopies(30, "a photo of cat"));
+        try (ClipModel m = ClipModel.load(tmp, Device.CPU, null); dev.tessera.models.text.Tokenizer tok = m.tokenizer()) {
+            int[] full = tok.encode(text, true);
+            int[] cut = m.tokenize(tok, java.util.List.of(text))[0];
+            assertEquals(16, cut.length);
+            assertEquals(full[full.length - 1], cut[15]);
+            assertArrayEquals(java.util.Arrays.copyOf(full, 15), java.util.Arrays.copyOf(cut, 15));
+            java.nio.file.Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"model_max_length\": 7}");
+            cut = m.tokenize(tok, java.util.List.of(text, "a cat"))[0];
+            assertEquals(7, cut.length);
+            assertEquals(full[full.length - 1], cut[6]);
+            assertArrayEquals(java.util.Arrays.copyOf(full, 6), java.util.Arrays.copyOf(cut, 6));
+            java.nio.file.Files.writeString(tmp.resolve("tokenizer_config.json"), "{\"model_max_length\": 1e30}");
+            assertEquals(16, m.tokenize(tok, java.util.List.of(text))[0].length);
+        }
     }
 }
