@@ -24,3 +24,18 @@ for resample in range(6):
         outp = np.asarray(Image.fromarray(plane).resize((w, h), resample))
         cases.append({"resample": resample, "height": h, "width": w, "out": outp.astype(int).tolist()})
 json.dump({"plane": plane.astype(int).tolist(), "cases": cases}, open("resample_cases.json", "w"))
+
+# three more planes: hamming_plane.png holds side by side the three channels (45 rows x 31 columns each, 8-bit) of
+# a synthetic test image from an audit sweep, where Pillow's hamming window with the float constants 0.54f / 0.46f
+# moves the rounding of a few 22-bit coefficients of the 31x45 -> 28x28 resize against the double 0.54 / 0.46
+three = np.asarray(Image.open("hamming_plane.png"))
+sets = []
+for k in range(3):
+    plane = np.ascontiguousarray(three[:, 31 * k:31 * (k + 1)])
+    cases = []
+    for resample in range(6):
+        for h, w in [(28, 28), (20, 13), (64, 40)]:
+            outp = np.asarray(Image.fromarray(plane).resize((w, h), resample))
+            cases.append({"resample": resample, "height": h, "width": w, "out": outp.astype(int).tolist()})
+    sets.append({"plane": plane.astype(int).tolist(), "cases": cases})
+json.dump(sets, open("resample_cases_45.json", "w"))

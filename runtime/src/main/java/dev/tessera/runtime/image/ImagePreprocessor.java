@@ -25,6 +25,11 @@ import java.util.List;
  */
 public final class ImagePreprocessor {
     private final int shortestEdge;
+    /** {@code size.longest_edge} beside {@code shortest_edge} (transformers' get_size_with_aspect_ratio), else -1. */
+    private final int longestEdge;
+    /** {@code size.max_height} / {@code max_width}: the largest aspect-preserving fit, else -1. */
+    private final int maxH;
+    private final int maxW;
     private final int resizeH;
     private final int resizeW;
     private final int cropH;
@@ -92,44 +97,74 @@ public final class ImagePreprocessor {
             defaultStd = style.std;
         }
         JsonNode size = c.get("size");
-        boolean hw = size != null && size.isObject() && size.has("height") && size.has("width");
-        boolean se = size != null && size.isObject() && size.has("shortest_edge");
-        if (size != null && !size.isNull() && !size.isNumber() && !hw && !se) {
-            throw new IllegalArgumentException(where + ": size must be an integer, {\"shortest_edge\": n} or"
-                    + " {\"height\": h, \"width\": w}, found " + size);
+        if (size != null && size.isArray()) { // a [height, width] pair, as transformers' get_size_dict reads it
+            size = hwPair(size, "size", where);
         }
+        String keys = size != null && size.isObject() ? keySet(size) : "";
+        if (size != null && !size.isNull() && !size.isNumber() && !SIZE_KEYS.contains(keys)) {
+            throw new IllegalArgumentException(where + ": size must be an integer, [height, width], or an object with"
+                    + " the keys {height, width}, {shortest_edge}, {shortest_edge, longest_edge} or {max_height,"
+                    + " max_width} (transformers' resize), found " + size);
+        }
+        int longest = -1;
+        int mh = -1;
+        int mw = -1;
         if (size != null && size.isNumber()) {
             int side = side(size, "size", where);
             shortestEdge = style == Style.CLIP ? side : -1;
             resizeH = resizeW = style == Style.CLIP ? -1 : side;
-        } else if (se && !(hw && style == Style.VIT)) {
+        } else if (keys.equals("longest_edge,shortest_edge") || keys.equals("shortest_edge")) {
             shortestEdge = side(size.get("shortest_edge"), "size.shortest_edge", where);
+            if (size.has("longest_edge")) {
+                longest = side(size.get("longest_edge"), "size.longest_edge", where);
+            }
             resizeH = resizeW = -1;
-        } else if (hw) {
+        } else if (keys.equals("height,width")) {
             shortestEdge = -1;
             resizeH = side(size.get("height"), "size.height", where);
             resizeW = side(size.get("width"), "size.width", where);
+        } else if (keys.equals("max_height,max_width")) {
+            shortestEdge = -1;
+            resizeH = resizeW = -1;
+            mh = side(size.get("max_height"), "size.max_height", where);
+            mw = side(size.get("max_width"), "size.max_width", where);
         } else {
             shortestEdge = style == Style.CLIP ? defaultSize : -1;
             resizeH = resizeW = style == Style.CLIP ? -1 : defaultSize;
         }
+        longestEdge = longest;
+        maxH = mh;
+        maxW = mw;
+        String named = c.path("image_processor_type").asText("") + " " + c.path("feature_extractor_type").asText("");
+        // transformers 5 crops whenever do_center_crop is true; its ViTImageProcessor leaves the flag unset (no crop
+        // by default), CLIP's sets it; other ViT-family processors (DeiT's, say) crop by default where they give a
+        // crop size. (transformers 4's ViTImageProcessor ignored do_center_crop altogether.)
+        boolean vitNamed = VIT_PROCESSORS.stream().anyMatch(t -> (" " + named + " ").contains(" " + t + " "));
+        // (with no processor named, transformers instantiates the model type's: ViTImageProcessor for a ViT)
+        boolean cropDefault = style == Style.CLIP || !vitNamed && !named.isBlank() && c.has("crop_size");
+        doCrop = flag(c, "do_center_crop", cropDefault, where);
         JsonNode crop = c.get("crop_size");
+        if (crop != null && crop.isArray()) {
+            crop = hwPair(crop, "crop_size", where);
+        }
         if (crop != null && crop.isNumber()) {
             cropH = cropW = side(crop, "crop_size", where);
-        } else if (crop != null && crop.isObject()) {
-            cropH = crop.has("height") ? side(crop.get("height"), "crop_size.height", where) : defaultSize;
-            cropW = crop.has("width") ? side(crop.get("width"), "crop_size.width", where) : defaultSize;
+        } else if (crop != null && crop.isObject() && keySet(crop).equals("height,width")) {
+            cropH = side(crop.get("height"), "crop_size.height", where);
+            cropW = side(crop.get("width"), "crop_size.width", where);
         } else if (crop != null && !crop.isNull()) {
-            throw new IllegalArgumentException(where + ": crop_size must be an integer or {\"height\": h,"
-                    + " \"width\": w}, found " + crop);
+            if (doCrop || !crop.isObject()) {
+                throw new IllegalArgumentException(where + ": crop_size must be an integer, [height, width] or"
+                        + " {\"height\": h, \"width\": w} to centre-crop, found " + crop);
+            }
+            cropH = cropW = -1;
+        } else if (doCrop && vitNamed) {
+            throw new IllegalArgumentException(where + ": do_center_crop is true but crop_size is missing"
+                    + " (transformers' ViTImageProcessor has no default crop size)");
         } else {
             cropH = cropW = defaultSize;
         }
         doResize = flag(c, "do_resize", true, where);
-        String named = c.path("image_processor_type").asText("") + " " + c.path("feature_extractor_type").asText("");
-        // transformers' ViTImageProcessor has no centre crop: it ignores do_center_crop and crop_size (other ViT-family
-        // processors, DeiT's say, crop when they give a crop size)
-        doCrop = !named.contains("ViT") && flag(c, "do_center_crop", style == Style.CLIP || c.has("crop_size"), where);
         doRescale = flag(c, "do_rescale", true, where);
         doNormalize = flag(c, "do_normalize", true, where);
         String type = c.path("image_processor_type").asText("");
@@ -143,12 +178,13 @@ public final class ImagePreprocessor {
         mean = doubles(c, "image_mean", defaultMean);
         std = doubles(c, "image_std", defaultStd);
         JsonNode rs = c.get("resample");
-        if (rs != null && !rs.isNull() && !(rs.isIntegralNumber() && rs.asInt() >= 0 && rs.asInt() <= 5)) {
+        if (rs != null && !rs.isNull() && !(dev.tessera.runtime.io.JsonFiles.isWhole(rs) && rs.asInt() >= 0
+                && rs.asInt() <= 5)) {
             throw new IllegalArgumentException(where + ": resample " + rs
                     + " is not supported (Pillow codes: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)");
         }
         resample = rs == null || rs.isNull() ? style.resample : rs.asInt();
-        if (doResize && shortestEdge <= 0 && (resizeH <= 0 || resizeW <= 0)) {
+        if (doResize && shortestEdge <= 0 && maxH <= 0 && (resizeH <= 0 || resizeW <= 0)) {
             throw new IllegalArgumentException(where + ": size must give shortest_edge or height and width > 0");
         }
         if (doCrop && (cropH <= 0 || cropW <= 0)) {
@@ -171,6 +207,31 @@ public final class ImagePreprocessor {
             throw new IllegalArgumentException(where + ": " + key + " must be true or false, found " + n);
         }
         return n.booleanValue();
+    }
+
+    /** The key sets transformers' resize acts on (get_size_dict also admits longest_edge alone and min/max_pixels). */
+    private static final java.util.Set<String> SIZE_KEYS = java.util.Set.of("height,width", "shortest_edge",
+            "longest_edge,shortest_edge", "max_height,max_width");
+
+    /** transformers' ViT image processor classes (no centre crop unless do_center_crop is set). */
+    private static final List<String> VIT_PROCESSORS = List.of("ViTImageProcessor", "ViTImageProcessorFast",
+            "ViTImageProcessorPil", "ViTFeatureExtractor");
+
+    /** The sorted, comma-joined keys of an object. */
+    private static String keySet(JsonNode o) {
+        List<String> k = new java.util.ArrayList<>();
+        o.fieldNames().forEachRemaining(k::add);
+        java.util.Collections.sort(k);
+        return String.join(",", k);
+    }
+
+    /** A {@code [height, width]} array as the object {@code {"height": h, "width": w}}. */
+    private static JsonNode hwPair(JsonNode a, String key, String where) {
+        if (a.size() != 2) {
+            throw new IllegalArgumentException(where + ": " + key + " as a list must be [height, width], found " + a);
+        }
+        return new ObjectMapper().createObjectNode().<com.fasterxml.jackson.databind.node.ObjectNode>set("height",
+                a.get(0)).set("width", a.get(1));
     }
 
     /** The longest side a size or crop size may name. */
@@ -312,8 +373,61 @@ public final class ImagePreprocessor {
         return Tensor.of(all, device, files.size(), 3, oh, ow);
     }
 
+    /**
+     * transformers' {@code get_size_with_aspect_ratio((h, w), size, max_size)} for {@code size = {shortest_edge,
+     * longest_edge}}: the short side to {@code size} unless the long side would pass {@code maxSize}, then the long
+     * side to {@code maxSize}, in its double arithmetic (Python's round half to even, int() truncation).
+     */
+    static int[] sizeWithAspectRatio(int h, int w, int size, int maxSize) {
+        double raw = Double.NaN;
+        double minOrig = Math.min(h, w);
+        double maxOrig = Math.max(h, w);
+        if (maxOrig / minOrig * size > maxSize) {
+            raw = maxSize * minOrig / maxOrig;
+            size = (int) Math.rint(raw);
+        }
+        if (h <= w && h == size || w <= h && w == size) {
+            return new int[] {h, w};
+        }
+        if (w < h) {
+            return new int[] {(int) (Double.isNaN(raw) ? (double) size * h / w : raw * h / w), size};
+        }
+        return new int[] {size, (int) (Double.isNaN(raw) ? (double) size * w / h : raw * w / h)};
+    }
+
     /** One preprocessed image: {@code chw} holds {@code 3 * height * width} floats. */
     public record Result(int height, int width, float[] chw) {}
+
+    /** The (height, width) an {@code h x w} image (after LLaVA's padding) is resized to, before the crop. */
+    int[] resizedSize(int h, int w) {
+        int nh = h;
+        int nw = w;
+        if (doResize) {
+            if (shortestEdge > 0 && longestEdge > 0) {
+                int[] hw = sizeWithAspectRatio(h, w, shortestEdge, longestEdge);
+                nh = Math.max(hw[0], 1);
+                nw = Math.max(hw[1], 1);
+            } else if (shortestEdge > 0) {
+                if (h <= w) {
+                    nh = shortestEdge;
+                    nw = (int) ((long) shortestEdge * w / h);
+                } else {
+                    nw = shortestEdge;
+                    nh = (int) ((long) shortestEdge * h / w);
+                }
+                nh = Math.max(nh, 1);
+                nw = Math.max(nw, 1);
+            } else if (maxH > 0) { // transformers' get_image_size_for_max_height_width
+                double scale = Math.min((double) maxH / h, (double) maxW / w);
+                nh = Math.max((int) (h * scale), 1);
+                nw = Math.max((int) (w * scale), 1);
+            } else {
+                nh = resizeH;
+                nw = resizeW;
+            }
+        }
+        return new int[] {nh, nw};
+    }
 
     /** Pad (LLaVA), resize, crop, rescale, normalise one decoded image. */
     public Result process(RgbImage img) {
@@ -324,24 +438,9 @@ public final class ImagePreprocessor {
         int w = doPad ? Math.max(h0, w0) : w0;
         int padTop = (h - h0) / 2;
         int padLeft = (w - w0) / 2;
-        int nh = h;
-        int nw = w;
-        if (doResize) {
-            if (shortestEdge > 0) {
-                if (h <= w) {
-                    nh = shortestEdge;
-                    nw = (int) ((long) shortestEdge * w / h);
-                } else {
-                    nw = shortestEdge;
-                    nh = (int) ((long) shortestEdge * h / w);
-                }
-                nh = Math.max(nh, 1);
-                nw = Math.max(nw, 1);
-            } else {
-                nh = resizeH;
-                nw = resizeW;
-            }
-        }
+        int[] resized = resizedSize(h, w);
+        int nh = resized[0];
+        int nw = resized[1];
         int oh = doCrop ? cropH : nh;
         int ow = doCrop ? cropW : nw;
         if ((long) h * w > decoder.maxPixels() || (long) nh * nw > decoder.maxPixels()

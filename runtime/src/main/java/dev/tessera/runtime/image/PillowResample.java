@@ -31,7 +31,7 @@ final class PillowResample {
             case 1:
                 return x < 3 ? sinc(x) * sinc(x / 3) : 0;
             case 5:
-                return x < 1 ? sinc(x) * (0.54 + 0.46 * Math.cos(Math.PI * x)) : 0;
+                return x < 1 ? sinc(x) * (0.54f + 0.46f * Math.cos(Math.PI * x)) : 0; // float literals, as Pillow writes them
             default:
                 throw new IllegalArgumentException("resample " + resample);
         }

@@ -2,6 +2,8 @@ package dev.tessera.runtime.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -40,11 +42,20 @@ class ImageEdgeCasesTest {
 
     @Test
     void everyPillowFilterMatchesPillowExactly() throws Exception {
-        // reference: make_nearest_fixture.py (Pillow 9.4 Image.resize of one 13x17 8-bit plane, filters 0..5)
+        // reference: make_nearest_fixture.py (Pillow 9.4 Image.resize of a 13x17 and a 45x45 8-bit plane, filters
+        // 0..5; the second holds hamming cases that Pillow's float window constants decide)
         JsonNode f = new ObjectMapper().readTree(ImageTest.fixture("resample_cases.json").toFile());
-        int[][] plane = grid(f.get("plane"));
         assertEquals(24, f.get("cases").size());
-        for (JsonNode c : f.get("cases")) {
+        matchesPillow(grid(f.get("plane")), f.get("cases"));
+        JsonNode sets = new ObjectMapper().readTree(ImageTest.fixture("resample_cases_45.json").toFile());
+        assertEquals(3, sets.size());
+        for (JsonNode set : sets) {
+            matchesPillow(grid(set.get("plane")), set.get("cases"));
+        }
+    }
+
+    private static void matchesPillow(int[][] plane, JsonNode cases) {
+        for (JsonNode c : cases) {
             int resample = c.get("resample").intValue();
             int h = c.get("height").intValue();
             int w = c.get("width").intValue();
@@ -117,15 +128,59 @@ class ImageEdgeCasesTest {
         assertArrayEquals(wantVit, run("{\"image_processor_type\": \"ViTImageProcessor\", \"size\": 32}", clip)
                 .chw());
         assertArrayEquals(wantVit, run("{\"size\": 32}", vit).chw());
-        // both size forms: ViTImageProcessor resizes to height x width, CLIPImageProcessor by the shortest edge
+        // both size forms in one dict: transformers' get_size_dict refuses the key set, so does Tessera
         String both = "{\"size\": {\"shortest_edge\": 40, \"height\": 32, \"width\": 32}, \"do_center_crop\": false}";
-        assertEquals(List.of(32, 32), List.of(run(both, vit).height(), run(both, vit).width()));
-        assertEquals(List.of(40, 60), List.of(run(both, clip).height(), run(both, clip).width()));
-        // ViTImageProcessor has no centre crop: a crop size in its file is ignored, as transformers ignores it; a
-        // file that names no class (a DeiT-style ViT processor) crops when it gives one
-        assertArrayEquals(wantVit, run("{\"image_processor_type\": \"ViTImageProcessor\", \"size\": 32,"
-                + " \"crop_size\": 24, \"do_center_crop\": true}", vit).chw());
-        assertEquals(24, run("{\"size\": 32, \"crop_size\": 24}", vit).height());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> run(both, vit)).getMessage()
+                .contains("size must be"));
+        // transformers 5 crops whenever do_center_crop is true, ViTImageProcessor included (its default: unset, no
+        // crop): the crop is the centre of the uncropped output; a config naming no processor is a ViT's (no crop
+        // by default); another ViT-family processor (DeiT's) crops by default where it gives a crop size
+        String vit32 = "{\"image_processor_type\": \"ViTImageProcessor\", \"size\": {\"height\": 32, \"width\": 32}";
+        ImagePreprocessor.Result full = run(vit32 + "}", vit);
+        ImagePreprocessor.Result cropped = run(vit32 + ", \"do_center_crop\": true, \"crop_size\": {\"height\": 24,"
+                + " \"width\": 20}}", vit);
+        assertEquals(List.of(24, 20), List.of(cropped.height(), cropped.width()));
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < 24; y++) {
+                for (int x = 0; x < 20; x++) {
+                    assertEquals(full.chw()[(c * 32 + y + 4) * 32 + x + 6], cropped.chw()[(c * 24 + y) * 20 + x]);
+                }
+            }
+        }
+        assertArrayEquals(full.chw(), run(vit32 + ", \"crop_size\": 24}", vit).chw());
+        assertEquals(32, run("{\"size\": 32, \"crop_size\": 24}", vit).height());
+        assertEquals(24, run("{\"image_processor_type\": \"DeiTImageProcessor\", \"size\": 32, \"crop_size\": 24}",
+                vit).height());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> run(vit32 + ", \"do_center_crop\": true}", vit))
+                .getMessage().contains("crop_size is missing"));
+        // [height, width] lists and whole-number floats, as transformers reads them
+        assertArrayEquals(cropped.chw(), run("{\"image_processor_type\": \"ViTImageProcessor\", \"size\": [32, 32],"
+                + " \"do_center_crop\": true, \"crop_size\": [24, 20], \"resample\": 2.0}", vit).chw());
+    }
+
+    /**
+     * The size dicts {shortest_edge, longest_edge} and {max_height, max_width} resize as transformers' resize does:
+     * 400 random cases of image size and dict, sizes computed by transformers 5 (make_size_fixture.py).
+     */
+    @Test
+    void sizeRulesMatchTransformers() throws Exception {
+        JsonNode cases = new ObjectMapper().readTree(ImageTest.fixture("size_rules.json").toFile());
+        assertEquals(400, cases.size());
+        for (JsonNode c : cases) {
+            ImagePreprocessor p = ImagePreprocessor.of(
+                    new ObjectMapper().readTree("{\"size\": " + c.get("size") + ", \"do_center_crop\": false}"), 224,
+                    ImagePreprocessor.Style.CLIP, new ImageDecoder());
+            int[] got = p.resizedSize(c.get("h").intValue(), c.get("w").intValue());
+            int wantH = c.get("out").get(0).intValue();
+            int wantW = c.get("out").get(1).intValue();
+            // transformers can give 0 for an extreme aspect ratio (Pillow then refuses it); Tessera keeps 1
+            assertEquals(List.of(Math.max(wantH, 1), Math.max(wantW, 1)), List.of(got[0], got[1]), c.toString());
+        }
+        // and through process(): a 60x100 image with {shortest_edge 40, longest_edge 50} is resized to 30x50
+        ImagePreprocessor.Result r = ImagePreprocessor.of(new ObjectMapper().readTree("{\"size\": {\"shortest_edge\": 40,"
+                + " \"longest_edge\": 50}, \"do_center_crop\": false}"), 224, ImagePreprocessor.Style.CLIP,
+                new ImageDecoder()).process(new RgbImage(100, 60, new byte[100 * 60 * 3]));
+        assertEquals(List.of(30, 50), List.of(r.height(), r.width()));
     }
 
     /** A preprocessor_config.json transformers would refuse is refused, naming the key (not read as its defaults). */
