@@ -51,8 +51,9 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--image", paramLabel = "FILE", description = "An image for a LLaVA model (repeatable; one per <image> tag).")
     List<Path> images = new ArrayList<>();
 
-    @Option(names = "--max-tokens", defaultValue = "256", description = "Tokens to generate at most (default ${DEFAULT-VALUE}).")
-    int maxTokens;
+    @Option(names = "--max-tokens", description = "Tokens to generate at most (default: the model's "
+            + "generation_config.json max_new_tokens, as transformers' generate reads it; else 256).")
+    Integer maxTokens;
 
     @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}).")
     double temperature;
@@ -87,7 +88,7 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (maxTokens < 0) {
+        if (maxTokens != null && maxTokens < 0) {
             throw new IllegalArgumentException("--max-tokens must be >= 0, got " + maxTokens);
         }
         // the options' own names in the errors (GenerationConfig checks the same ranges under its field names)
@@ -108,7 +109,8 @@ final class ChatCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         double penalty = repetitionPenalty != null ? repetitionPenalty : generationConfigPenalty(model);
-        GenerationConfig cfg = new GenerationConfig(maxTokens, temperature, topK, topP, penalty, seed, List.of(),
+        int budget = maxTokens != null ? maxTokens : generationConfigMaxNewTokens(model);
+        GenerationConfig cfg = new GenerationConfig(budget, temperature, topK, topP, penalty, seed, List.of(),
                 stops, true);
         ChatTemplate template = raw ? null : ChatTemplate.load(model);
         if (!raw && template == null) {
@@ -148,6 +150,29 @@ final class ChatCommand implements Callable<Integer> {
             run(gen, ChatSession.textBackend(m, tok, template), template, cfg, out, 0);
         }
         return 0;
+    }
+
+    /** Tokens generated at most without {@code --max-tokens}. */
+    static final int DEFAULT_MAX_TOKENS = 256;
+
+    /**
+     * The {@code max_new_tokens} of the model's {@code generation_config.json} (transformers' {@code generate} stops
+     * there), else {@value #DEFAULT_MAX_TOKENS}.
+     */
+    static int generationConfigMaxNewTokens(Path model) {
+        Path g = model.resolve("generation_config.json");
+        if (!Files.isRegularFile(g)) {
+            return DEFAULT_MAX_TOKENS;
+        }
+        HfConfig c = HfConfig.read(g);
+        if (!c.has("max_new_tokens") || c.json().get("max_new_tokens").isNull()) {
+            return DEFAULT_MAX_TOKENS;
+        }
+        com.fasterxml.jackson.databind.JsonNode n = c.json().get("max_new_tokens");
+        if (!n.canConvertToInt() || !dev.tessera.runtime.io.JsonFiles.isWhole(n) || n.intValue() < 0) {
+            throw new IllegalArgumentException(g + ": max_new_tokens must be an integer >= 0, got " + n);
+        }
+        return n.intValue();
     }
 
     /**

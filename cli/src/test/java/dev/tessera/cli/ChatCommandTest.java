@@ -94,6 +94,27 @@ class ChatCommandTest {
         assertTrue(!none.equals(fromConfig), "the penalty changes this continuation: " + none + " / " + fromConfig);
     }
 
+    /** generation_config.json's max_new_tokens bounds the answer without --max-tokens, as transformers' generate does. */
+    @Test
+    void theGenerationConfigsMaxNewTokensIsTheDefault(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        try (var files = java.nio.file.Files.list(MODEL)) {
+            for (Path f : files.toList()) {
+                java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": 7}");
+        JsonNode fromConfig = tokens(run(null, "chat", "--model", dir.toString(), "--raw", "--json", "the cat sat"));
+        JsonNode explicit = tokens(run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "7", "--raw", "--json",
+                "the cat sat"));
+        assertEquals(7, fromConfig.size());
+        assertEquals(explicit, fromConfig);
+        assertEquals(3, tokens(run(null, "chat", "--model", dir.toString(), "--max-tokens", "3", "--raw", "--json",
+                "the cat sat")).size());
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": -2}");
+        Run bad = run(null, "chat", "--model", dir.toString(), "--raw", "the cat sat");
+        assertTrue(bad.code() != 0 && bad.err().contains("max_new_tokens"), bad.err());
+    }
+
     private static JsonNode tokens(Run r) throws Exception {
         assertEquals(0, r.code(), r.err());
         return new ObjectMapper().readTree(r.out()).get("tokens");

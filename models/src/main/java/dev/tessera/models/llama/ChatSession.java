@@ -145,8 +145,14 @@ public final class ChatSession implements AutoCloseable {
         }
         if (prompt.length + 1 > cache.capacity()) {
             messages.remove(messages.size() - 1);
+            LlamaConfig mc = generator.model().config();
+            String why = cache.capacity() < mc.contextLength() ? "the cache size asked for"
+                    : mc.contextLength() < mc.maxPositionEmbeddings() ? "the model's sliding_window: sliding-window "
+                            + "attention is not implemented, so the context stops where the window would begin to "
+                            + "hide keys" : "the model's max_position_embeddings";
             throw new IllegalArgumentException("the message does not fit the context: " + prompt.length
-                    + " tokens, the cache holds " + cache.capacity());
+                    + " tokens (one more is needed to answer), the context holds " + cache.capacity() + " (" + why
+                    + ")");
         }
         int common = commonPrefix(cached, prompt);
         if (common == prompt.length) {

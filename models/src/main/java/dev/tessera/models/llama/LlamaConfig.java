@@ -127,7 +127,9 @@ public record LlamaConfig(
 
     /**
      * From a parsed config ({@code config.json}, or LLaVA's {@code text_config}); absent keys take the defaults of
-     * transformers' {@code LlamaConfig} (vocab 32000, hidden 4096, intermediate 11008, 32 layers, 32 heads).
+     * transformers' config class of its {@code model_type}: hidden 4096, 32 layers, 32 heads for all three; Llama
+     * vocab 32000, intermediate 11008, kv heads = heads, 2048 positions; Mistral 32000, 14336, 8 kv heads, 131072
+     * positions, window 4096; Qwen2 151936, 22016, 32 kv heads, 32768 positions.
      */
     public static LlamaConfig from(HfConfig c) {
         String declared = c.getString("model_type", "llama");
@@ -187,7 +189,10 @@ public record LlamaConfig(
             }
         }
         boolean qwen2 = modelType.equals("qwen2");
-        boolean attnBias = qwen2 || c.getBoolean("attention_bias", false);
+        boolean mistral = modelType.equals("mistral");
+        // Mistral's and Qwen2's layers fix their biases (none; q/k/v only): attention_bias / mlp_bias are Llama's keys
+        boolean llama = !qwen2 && !mistral;
+        boolean attnBias = qwen2 || llama && c.getBoolean("attention_bias", false);
         int[] eos;
         if (c.has("eos_token_id") && c.json().get("eos_token_id").isArray()) {
             eos = c.getIntArray("eos_token_id");
@@ -195,31 +200,62 @@ public record LlamaConfig(
             eos = c.has("eos_token_id") ? new int[] {c.getInt("eos_token_id")} : new int[0];
         }
         double theta = v5 && rs.has("rope_theta") ? rs.getDouble("rope_theta") : c.getDouble("rope_theta", 10000.0);
-        int window = 0;
-        if ((modelType.equals("mistral") || c.getBoolean("use_sliding_window", false)) && c.has("sliding_window")
-                && !c.json().get("sliding_window").isNull()) {
-            window = c.getInt("sliding_window");
-        }
+        int layers = c.getInt("num_hidden_layers", 32);
+        int window = slidingWindow(c, modelType, layers);
         return new LlamaConfig(
-                c.getInt("vocab_size", 32000),
+                c.getInt("vocab_size", qwen2 ? 151936 : 32000),
                 hidden,
-                c.getInt("intermediate_size", 11008),
-                c.getInt("num_hidden_layers", 32),
+                c.getInt("intermediate_size", qwen2 ? 22016 : mistral ? 14336 : 11008),
+                layers,
                 heads,
-                c.getInt("num_key_value_heads", heads),
+                c.has("num_key_value_heads") && !c.json().get("num_key_value_heads").isNull()
+                        ? c.getInt("num_key_value_heads") : qwen2 ? 32 : mistral ? 8 : heads,
                 headDim,
                 c.getDouble("rms_norm_eps", 1e-6),
                 theta,
                 scaling,
-                c.getInt("max_position_embeddings", 2048),
+                c.getInt("max_position_embeddings", qwen2 ? 32768 : mistral ? 131072 : 2048),
                 c.getBoolean("tie_word_embeddings", false),
                 attnBias,
                 attnBias && !qwen2,
-                c.getBoolean("mlp_bias", false),
+                llama && c.getBoolean("mlp_bias", false),
                 c.getInt("bos_token_id", -1),
                 eos,
                 c.getInt("pad_token_id", -1),
                 window);
+    }
+
+    /**
+     * The attention window as transformers reads it, 0 for none: Mistral's {@code sliding_window} (4096 when absent,
+     * none when null); Qwen2's where some layer slides (its {@code layer_types}, or by default the layers from
+     * {@code max_window_layers} (28) on, when {@code use_sliding_window}); none for Llama. Attention is not windowed
+     * here: the context stops at the window, within which windowed and full attention agree.
+     */
+    private static int slidingWindow(HfConfig c, String modelType, int layers) {
+        boolean present = c.has("sliding_window");
+        boolean isNull = present && c.json().get("sliding_window").isNull();
+        switch (modelType) {
+            case "mistral":
+                return isNull ? 0 : c.getInt("sliding_window", 4096);
+            case "qwen2": {
+                if (!c.getBoolean("use_sliding_window", false) || isNull) {
+                    return 0;
+                }
+                int window = c.getInt("sliding_window", 4096);
+                boolean slides;
+                if (c.has("layer_types") && c.json().get("layer_types").isArray()) {
+                    slides = false;
+                    for (com.fasterxml.jackson.databind.JsonNode t : c.json().get("layer_types")) {
+                        slides |= "sliding_attention".equals(t.asText());
+                    }
+                } else {
+                    slides = layers > c.getInt("max_window_layers", 28);
+                }
+                return slides ? window : 0;
+            }
+            default:
+                return 0;
+        }
     }
 
     /**

@@ -8,12 +8,20 @@ import dev.tessera.runtime.Tensor;
 public final class Activation {
     private Activation() {}
 
+    /** The names supported, as transformers' {@code ACT2FN} spells them. */
+    public static final java.util.List<String> NAMES = java.util.List.of("gelu", "gelu_python", "gelu_new",
+            "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "quick_gelu", "silu", "swish", "relu");
+
     /** Throws IllegalArgumentException naming {@code act} unless it is supported. */
     public static void check(String act) {
-        switch (act == null ? "" : act) {
-            case "quick_gelu", "gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate", "silu",
-                    "swish", "relu" -> { }
-            default -> throw new IllegalArgumentException("activation \"" + act + "\" is not supported");
+        check(act, "activation");
+    }
+
+    /** As {@link #check(String)}, the message naming the config key {@code key} and the supported names. */
+    public static void check(String act, String key) {
+        if (!NAMES.contains(act == null ? "" : act)) {
+            throw new IllegalArgumentException(key + " \"" + act + "\" is not supported (supported: "
+                    + String.join(", ", NAMES) + ")");
         }
     }
 

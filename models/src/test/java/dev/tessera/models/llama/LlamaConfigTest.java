@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.models.nn.HfConfig;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** config.json parsing: defaults, eos lists, rope scaling (Llama 3.1's values), clear errors. */
@@ -47,14 +48,25 @@ class LlamaConfigTest {
     @Test
     void aSlidingWindowBoundsTheContext() throws Exception {
         String sizes = "\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 96, \"num_hidden_layers\": 1,"
-                + " \"vocab_size\": 100, \"max_position_embeddings\": 64, ";
+                + " \"vocab_size\": 100, \"max_position_embeddings\": 64, \"num_key_value_heads\": 2, ";
         assertEquals(8, parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": 8}").contextLength());
         assertEquals(64, parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": null}").contextLength());
         assertEquals(64, parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": 4096}").contextLength());
         assertEquals(64, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": false,"
                 + " \"sliding_window\": 4}").contextLength());
-        assertEquals(4, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": true,"
+        // Qwen2 slides only in its layers from max_window_layers (default 28) on, or those layer_types names: one
+        // layer of a default config does not slide (transformers attends over everything there)
+        assertEquals(64, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": true,"
                 + " \"sliding_window\": 4}").contextLength());
+        assertEquals(4, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": true,"
+                + " \"sliding_window\": 4, \"max_window_layers\": 0}").contextLength());
+        assertEquals(4, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": true,"
+                + " \"sliding_window\": 4, \"layer_types\": [\"sliding_attention\"]}").contextLength());
+        assertEquals(64, parse("{" + sizes + "\"model_type\": \"qwen2\", \"use_sliding_window\": true,"
+                + " \"sliding_window\": 4, \"max_window_layers\": 0, \"layer_types\": [\"full_attention\"]}")
+                .contextLength());
+        // Mistral without the key: MistralConfig's 4096
+        assertEquals(4096, parse("{\"model_type\": \"mistral\"}").contextLength());
         assertEquals(64, parse("{" + sizes + "\"sliding_window\": 4}").contextLength());
         LlamaConfig m = parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": 8}");
         assertEquals(8, m.withExtraEos(new int[] {3}).contextLength());
@@ -82,6 +94,29 @@ class LlamaConfigTest {
         assertTrue(wavelen > 2048 && wavelen < 8192, "pick a medium frequency: " + wavelen);
         double smooth = (8192 / wavelen - 1) / 3;
         assertEquals((1 - smooth) * f / 8 + smooth * f, inv[i], f * 1e-5);
+    }
+
+    /**
+     * Keys a config leaves out take the defaults of its model_type's transformers class (a Mistral text_config saved
+     * by transformers 4 omits num_key_value_heads and intermediate_size), and Mistral / Qwen2 layers have fixed biases
+     * whatever attention_bias / mlp_bias say.
+     */
+    @Test
+    void eachModelTypeHasItsOwnDefaultsAndBiases() throws Exception {
+        LlamaConfig m = parse("{\"model_type\": \"mistral\", \"attention_bias\": true, \"mlp_bias\": true}");
+        assertEquals(List.of(32000, 14336, 8, 131072), List.of(m.vocabSize(), m.intermediateSize(), m.numKvHeads(),
+                m.maxPositionEmbeddings()));
+        assertEquals(List.of(false, false, false), List.of(m.attentionBias(), m.oProjBias(), m.mlpBias()));
+        LlamaConfig q = parse("{\"model_type\": \"qwen2\", \"num_attention_heads\": 64, \"mlp_bias\": true,"
+                + " \"attention_bias\": false}");
+        assertEquals(List.of(151936, 22016, 32, 32768), List.of(q.vocabSize(), q.intermediateSize(), q.numKvHeads(),
+                q.maxPositionEmbeddings()));
+        assertEquals(List.of(true, false, false), List.of(q.attentionBias(), q.oProjBias(), q.mlpBias()));
+        LlamaConfig l = parse("{\"num_attention_heads\": 16, \"hidden_size\": 1024, \"attention_bias\": true,"
+                + " \"mlp_bias\": true}");
+        assertEquals(List.of(32000, 11008, 16, 2048), List.of(l.vocabSize(), l.intermediateSize(), l.numKvHeads(),
+                l.maxPositionEmbeddings()));
+        assertEquals(List.of(true, true, true), List.of(l.attentionBias(), l.oProjBias(), l.mlpBias()));
     }
 
     @Test
@@ -114,7 +149,8 @@ class LlamaConfigTest {
         IllegalArgumentException e3 = assertThrows(IllegalArgumentException.class,
                 () -> parse("{\"num_attention_heads\": 32, \"num_key_value_heads\": 5}"));
         assertTrue(e3.getMessage().contains("num_key_value_heads"), e3.getMessage());
-        LlamaConfig q = parse("{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"num_attention_heads\": 4}");
+        LlamaConfig q = parse("{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                + " \"num_key_value_heads\": 4}");
         assertTrue(q.attentionBias());
         assertTrue(!q.oProjBias());
     }
