@@ -32,7 +32,9 @@ final class LogitRules {
     /** Rules suppressing {@code control} (ids outside the vocabulary are ignored) besides {@code suppress_tokens}. */
     LogitRules(WhisperConfig cfg, boolean timestamps, int[] control) {
         if (timestamps && cfg.timestampBegin() < 0) {
-            throw new IllegalArgumentException("this checkpoint has no timestamp tokens (no_timestamps_token_id unknown)");
+            throw new IllegalArgumentException("this checkpoint has no timestamp tokens (no_timestamps_token_id"
+                    + " unknown: the model directory's generation_config.json, where Hugging Face checkpoints give it,"
+                    + " is missing or lacks it)");
         }
         if (timestamps && cfg.timestampBegin() >= cfg.vocabSize()) { // every logit would be masked at the first step
             throw new IllegalArgumentException("this checkpoint has no timestamp tokens (its vocabulary of "
