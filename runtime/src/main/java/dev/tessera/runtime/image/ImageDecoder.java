@@ -16,7 +16,8 @@ import org.bytedeco.opencv.opencv_core.Mat;
 /**
  * Decodes JPEG, PNG, BMP, WebP and TIFF images with OpenCV ({@code imdecode}) to 8-bit RGB: EXIF orientation is
  * applied (JPEG), grayscale is expanded to three channels, an alpha channel is dropped (as Pillow's
- * {@code convert("RGB")}), 16-bit samples are scaled to 8 bits. The pixel count is read from the file header and
+ * {@code convert("RGB")}; TIFFs with unassociated alpha through the JDK's TIFF reader, {@link TiffAlphaReader}, since
+ * OpenCV's premultiplies their colours), 16-bit samples are scaled to 8 bits. The pixel count is read from the file header and
  * checked against {@link #maxPixels()} before anything is decoded. Errors (missing, empty, unknown format,
  * truncated, too large) are {@link IllegalArgumentException}s naming the file and the problem.
  */
@@ -102,6 +103,12 @@ public final class ImageDecoder {
             throw new IllegalArgumentException("image " + name + " is " + wh[0] + "x" + wh[1] + " = " + wh[0] * wh[1]
                     + " pixels, more than the limit of " + maxPixels);
         }
+        if (format.equals("TIFF") && ImageHeader.tiffUnassociatedAlpha(bytes)) {
+            RgbImage img = TiffAlphaReader.read(bytes, name); // OpenCV would premultiply the colours by alpha
+            if (img != null) {
+                return img;
+            }
+        }
         try (BytePointer buf = new BytePointer(bytes); Mat raw = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, buf);
                 Mat bgr = imdecode(raw, IMREAD_COLOR)) {
             if (bgr == null || bgr.empty() || bgr.channels() != 3 || bgr.depth() != org.bytedeco.opencv.global.opencv_core.CV_8U) {
@@ -124,6 +131,14 @@ public final class ImageDecoder {
                 byte b = out[i];
                 out[i] = out[i + 2];
                 out[i + 2] = b;
+            }
+            int bmp16 = format.equals("BMP") ? ImageHeader.bmp16Layout(bytes) : 0;
+            if (bmp16 != 0) { // OpenCV widens 5 / 6 bits by shifting (v << 3), Pillow by v * 255 / 31 (v * 255 / 63)
+                for (int i = 0; i < out.length; i++) {
+                    int v = out[i] & 0xFF;
+                    boolean six = bmp16 == 565 && i % 3 == 1;
+                    out[i] = (byte) (six ? (v >> 2) * 255 / 63 : (v >> 3) * 255 / 31);
+                }
             }
             return new RgbImage(w, h, out);
         }

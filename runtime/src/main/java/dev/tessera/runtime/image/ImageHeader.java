@@ -128,6 +128,43 @@ final class ImageHeader {
     }
 
     /**
+     * The channel layout of a 16-bit BMP: 565 (BI_BITFIELDS with masks F800 / 07E0 / 001F), 555 (BI_RGB, or
+     * BI_BITFIELDS 7C00 / 03E0 / 001F); 0 for any other BMP or a malformed header.
+     */
+    static int bmp16Layout(byte[] b) {
+        if (b.length < 66 || le(b, 28, 2) != 16) {
+            return 0;
+        }
+        long compression = le(b, 30, 4);
+        if (compression == 0) {
+            return 555;
+        }
+        if (compression != 3) {
+            return 0;
+        }
+        long r = le(b, 54, 4);
+        long g = le(b, 58, 4);
+        long bl = le(b, 62, 4);
+        if (r == 0xF800 && g == 0x07E0 && bl == 0x1F) {
+            return 565;
+        }
+        return r == 0x7C00 && g == 0x03E0 && bl == 0x1F ? 555 : 0;
+    }
+
+    /**
+     * Whether a TIFF's first image is RGB or grayscale (Photometric 2 / 1) with an unassociated alpha sample
+     * (ExtraSamples, tag 338, first value 2: RGBA / LA as Pillow writes them); false when malformed.
+     */
+    static boolean tiffUnassociatedAlpha(byte[] b) {
+        try {
+            long photometric = tiffValue(b, 262);
+            return tiffValue(b, 338) == 2 && (photometric == 1 || photometric == 2);
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return false;
+        }
+    }
+
+    /**
      * The first value of tag {@code tag} in the first IFD of a TIFF (a SHORT or LONG, inline or, for more values than
      * fit the entry's 4 bytes, at the offset it holds), or -1 when absent.
      */

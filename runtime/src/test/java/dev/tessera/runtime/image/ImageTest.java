@@ -71,6 +71,26 @@ class ImageTest {
         assertArrayEquals(new int[] {10, 200, 30}, pixels(one));
     }
 
+    /**
+     * TIFFs with unassociated alpha (Pillow's RGBA / LA, raw and LZW): the colours as stored, alpha dropped, as Pillow's
+     * {@code convert("RGB")} gives them (make_alpha_tiff_fixture.py); OpenCV's libtiff path premultiplied them by alpha
+     * (a transparent pixel came out black).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"alpha_rgba.tiff", "alpha_rgba_lzw.tiff", "alpha_la.tiff"})
+    void alphaTiffsDropTheirAlphaAsPillow(String name) throws Exception {
+        assertArrayEquals(Npy.read(fixture(name.replace(".tiff", "_rgb.npy"))).ints(), pixels(decoder.decode(fixture(name))),
+                name);
+    }
+
+    /** 16-bit BMPs (5-5-5, 5-6-5): channels widened as Pillow widens them (make_bmp16_fixture.py), not shifted. */
+    @ParameterizedTest
+    @ValueSource(strings = {"bmp16_555.bmp", "bmp16_565_bitfields.bmp", "bmp16_555_bitfields.bmp"})
+    void sixteenBitBmpsWidenAsPillow(String name) throws Exception {
+        assertArrayEquals(Npy.read(fixture(name.replace(".bmp", "_rgb.npy"))).ints(), pixels(decoder.decode(fixture(name))),
+                name);
+    }
+
     @Test
     void badFilesGiveClearErrors() throws Exception {
         String[][] cases = {{"empty.png", "empty"}, {"text.png", "not a JPEG, PNG"}, {"truncated.png", "truncated"},
