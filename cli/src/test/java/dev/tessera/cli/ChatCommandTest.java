@@ -76,11 +76,7 @@ class ChatCommandTest {
     /** generation_config.json's repetition_penalty applies by default, as transformers' generate applies it. */
     @Test
     void theGenerationConfigsRepetitionPenaltyIsTheDefault(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-        try (var files = java.nio.file.Files.list(MODEL)) {
-            for (Path f : files.toList()) {
-                java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
-            }
-        }
+        copyModel(dir);
         java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"repetition_penalty\": 3.0}");
         String[] common = {"--max-tokens", "24", "--raw", "--json", "the cat sat"};
         JsonNode fromConfig = tokens(run(null, concat(new String[] {"chat", "--model", dir.toString()}, common)));
@@ -97,11 +93,7 @@ class ChatCommandTest {
     /** generation_config.json's max_new_tokens bounds the answer without --max-tokens, as transformers' generate does. */
     @Test
     void theGenerationConfigsMaxNewTokensIsTheDefault(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
-        try (var files = java.nio.file.Files.list(MODEL)) {
-            for (Path f : files.toList()) {
-                java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
-            }
-        }
+        copyModel(dir);
         java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": 7}");
         JsonNode fromConfig = tokens(run(null, "chat", "--model", dir.toString(), "--raw", "--json", "the cat sat"));
         JsonNode explicit = tokens(run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "7", "--raw", "--json",
@@ -113,6 +105,15 @@ class ChatCommandTest {
         java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": -2}");
         Run bad = run(null, "chat", "--model", dir.toString(), "--raw", "the cat sat");
         assertTrue(bad.code() != 0 && bad.err().contains("max_new_tokens"), bad.err());
+    }
+
+    /** The test model's files copied into {@code dir} (to add a generation_config.json beside them). */
+    private static void copyModel(Path dir) throws Exception {
+        try (var files = java.nio.file.Files.list(MODEL)) {
+            for (Path f : files.toList()) {
+                java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
     }
 
     private static JsonNode tokens(Run r) throws Exception {
