@@ -32,7 +32,7 @@ public enum FusedActivation {
         return switch (hfName == null ? "" : hfName) {
             case "quick_gelu" -> QUICK_GELU;
             case "gelu", "gelu_python" -> GELU;
-            case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate" -> GELU_TANH;
+            case "gelu_new", "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_fast", "gelu_accurate" -> GELU_TANH;
             case "silu", "swish" -> SILU;
             case "relu" -> RELU;
             default -> throw new IllegalArgumentException("activation \"" + hfName + "\" cannot be fused");

@@ -51,7 +51,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
     private LlavaForConditionalGeneration(LlavaConfig cfg, TensorSource src, Device device, DType dtype) {
         this.cfg = cfg;
         Activation.check(cfg.vision().hiddenAct(), "vision_config hidden_act"); // before loading anything
-        Activation.check(cfg.projectorAct(), "projector_hidden_act");
+        Activation.checkElementwise(cfg.projectorAct(), "projector_hidden_act");
         boolean newer = src.names().stream().anyMatch(n -> n.startsWith("model.language_model."));
         String towerPrefix = newer ? "model.vision_tower." : "vision_tower.";
         // transformers 5 saves the CLIP tower without its vision_model. level (vision_tower.embeddings...)

@@ -18,8 +18,11 @@ class ActivationTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) (r.nextGaussian() * 3);
         }
-        String[] names = {"gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate",
-            "quick_gelu", "silu", "swish", "relu"};
+        x[0] = 30; // gelu_10 clips here; mish's softplus far out
+        x[1] = -30;
+        String[] names = {"gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_python_tanh", "gelu_fast",
+            "gelu_accurate", "quick_gelu", "silu", "swish", "relu", "linear", "tanh", "sigmoid", "relu2", "relu6",
+            "leaky_relu", "mish", "gelu_10"};
         try (Scope s = Tessera.scope()) {
             Tensor t = Tensor.of(x, x.length);
             for (String n : names) {
@@ -31,6 +34,14 @@ class ActivationTest {
                         case "quick_gelu" -> v / (1 + Math.exp(-1.702 * v));
                         case "silu", "swish" -> v / (1 + Math.exp(-v));
                         case "relu" -> Math.max(0, v);
+                        case "linear" -> v;
+                        case "tanh" -> Math.tanh(v);
+                        case "sigmoid" -> 1 / (1 + Math.exp(-v));
+                        case "relu2" -> Math.max(0, v) * Math.max(0, v);
+                        case "relu6" -> Math.min(Math.max(0, v), 6);
+                        case "leaky_relu" -> v >= 0 ? v : 0.01 * v;
+                        case "mish" -> v * Math.tanh(Math.log1p(Math.exp(v)));
+                        case "gelu_10" -> Math.min(10, Math.max(-10, 0.5 * v * (1 + erf(v / Math.sqrt(2)))));
                         default -> 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v * v * v)));
                     };
                     assertEquals(want, got[i], 2e-6 * Math.max(1, Math.abs(want)), n + " at " + v);
@@ -57,12 +68,10 @@ class ActivationTest {
         for (int i = 0; i < n; i++) {
             eye[i * n + i] = 1;
         }
-        String[] names = {"gelu", "gelu_python", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_accurate",
-            "quick_gelu", "silu", "swish", "relu"};
         try (Scope s = Tessera.scope()) {
             Tensor t = Tensor.of(x, 3, n);
             Linear identity = new Linear(Tensor.of(eye, n, n), null);
-            for (String name : names) {
+            for (String name : Activation.NAMES) {
                 Activation.check(name);
                 float[] fused = identity.forward(t, Activation.fused(name)).toFloatArray();
                 float[] plain = Activation.apply(t, name).toFloatArray();
@@ -72,6 +81,9 @@ class ActivationTest {
             }
         }
         assertThrows(IllegalArgumentException.class, () -> Activation.fused("gelu_10"));
+        assertThrows(IllegalArgumentException.class, () -> Activation.check("mish", "hidden_act"));
+        Activation.checkElementwise("mish", "projector_hidden_act");
+        assertThrows(IllegalArgumentException.class, () -> Activation.checkElementwise("xielu", "projector_hidden_act"));
     }
 
     /** erf to ~1e-12 (Abramowitz-Stegun 7.1.26 is too coarse here): the series / continued fraction split. */
