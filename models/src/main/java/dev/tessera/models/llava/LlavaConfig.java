@@ -15,8 +15,8 @@ import java.util.Arrays;
  * @param featureLayers {@code vision_feature_layer}: index (or indices, concatenated) into the tower's hidden states
  *     (0 = embeddings after the pre-norm, i = after layer i, negative from the end: -2 = the penultimate layer)
  * @param selectStrategy {@code vision_feature_select_strategy}: "default" drops the CLS row, "full" keeps it
- * @param projectorAct {@code projector_hidden_act}: "gelu" (exact), "gelu_pytorch_tanh"/"gelu_new", "quick_gelu",
- *     "silu", "relu"
+ * @param projectorAct {@code projector_hidden_act}: any name of {@code Activation.NAMES} or
+ *     {@code Activation.ELEMENTWISE} (gelu, gelu_pytorch_tanh, quick_gelu, silu, relu, tanh, sigmoid, mish, ...)
  * @param projectorBias {@code multimodal_projector_bias}
  */
 public record LlavaConfig(VisionConfig vision, LlamaConfig text, int imageTokenIndex, int[] featureLayers,
