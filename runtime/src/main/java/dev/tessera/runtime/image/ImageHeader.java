@@ -151,6 +151,16 @@ final class ImageHeader {
         return r == 0x7C00 && g == 0x03E0 && bl == 0x1F ? 555 : 0;
     }
 
+    /** A TIFF's Orientation (tag 274), 1 when absent or malformed. */
+    static long tiffOrientation(byte[] b) {
+        try {
+            long o = tiffValue(b, 274);
+            return o < 1 ? 1 : o;
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return 1;
+        }
+    }
+
     /**
      * Whether a TIFF's first image is RGB or grayscale (Photometric 2 / 1) with an unassociated alpha sample
      * (ExtraSamples, tag 338, first value 2: RGBA / LA as Pillow writes them); false when malformed.

@@ -158,7 +158,7 @@ public final class ImagePreprocessor {
                         + " {\"height\": h, \"width\": w} to centre-crop, found " + crop);
             }
             cropH = cropW = -1;
-        } else if (doCrop && vitNamed) {
+        } else if (doCrop && (vitNamed || style == Style.VIT && named.isBlank())) {
             throw new IllegalArgumentException(where + ": do_center_crop is true but crop_size is missing"
                     + " (transformers' ViTImageProcessor has no default crop size)");
         } else {
@@ -178,8 +178,11 @@ public final class ImagePreprocessor {
         mean = doubles(c, "image_mean", defaultMean);
         std = doubles(c, "image_std", defaultStd);
         JsonNode rs = c.get("resample");
-        if (rs != null && !rs.isNull() && !(dev.tessera.runtime.io.JsonFiles.isWhole(rs) && rs.asInt() >= 0
-                && rs.asInt() <= 5)) {
+        if (rs != null && rs.isFloatingPointNumber() && Double.isFinite(rs.asDouble())) {
+            // transformers' Pillow backend resizes with bilinear for a resample that is not an int (2.0 or 3.0 alike)
+            rs = com.fasterxml.jackson.databind.node.IntNode.valueOf(2);
+        }
+        if (rs != null && !rs.isNull() && !(rs.isIntegralNumber() && rs.asInt() >= 0 && rs.asInt() <= 5)) {
             throw new IllegalArgumentException(where + ": resample " + rs
                     + " is not supported (Pillow codes: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming)");
         }
@@ -405,8 +408,8 @@ public final class ImagePreprocessor {
         if (doResize) {
             if (shortestEdge > 0 && longestEdge > 0) {
                 int[] hw = sizeWithAspectRatio(h, w, shortestEdge, longestEdge);
-                nh = Math.max(hw[0], 1);
-                nw = Math.max(hw[1], 1);
+                nh = positive(hw[0], h, w);
+                nw = positive(hw[1], h, w);
             } else if (shortestEdge > 0) {
                 if (h <= w) {
                     nh = shortestEdge;
@@ -419,14 +422,23 @@ public final class ImagePreprocessor {
                 nw = Math.max(nw, 1);
             } else if (maxH > 0) { // transformers' get_image_size_for_max_height_width
                 double scale = Math.min((double) maxH / h, (double) maxW / w);
-                nh = Math.max((int) (h * scale), 1);
-                nw = Math.max((int) (w * scale), 1);
+                nh = positive((int) (h * scale), h, w);
+                nw = positive((int) (w * scale), h, w);
             } else {
                 nh = resizeH;
                 nw = resizeW;
             }
         }
         return new int[] {nh, nw};
+    }
+
+    /** A resized side, refused when it comes out 0 (transformers: "height and width must be > 0"). */
+    private static int positive(int side, int h, int w) {
+        if (side < 1) {
+            throw new IllegalArgumentException("preprocessing a " + w + "x" + h + " image: its size rule resizes one"
+                    + " side to 0 pixels (too extreme an aspect ratio for this size)");
+        }
+        return side;
     }
 
     /** Pad (LLaVA), resize, crop, rescale, normalise one decoded image. */

@@ -153,6 +153,11 @@ class ImageEdgeCasesTest {
                 vit).height());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> run(vit32 + ", \"do_center_crop\": true}", vit))
                 .getMessage().contains("crop_size is missing"));
+        // a ViT model's file naming no processor is ViTImageProcessor's: no default crop size either
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> run("{\"size\": 32, \"do_center_crop\": true}",
+                vit)).getMessage().contains("crop_size is missing"));
+        // a float resample is bilinear in transformers' Pillow backend, whatever its value
+        assertArrayEquals(run(vit32 + ", \"resample\": 2}", vit).chw(), run(vit32 + ", \"resample\": 3.0}", vit).chw());
         // [height, width] lists and whole-number floats, as transformers reads them
         assertArrayEquals(cropped.chw(), run("{\"image_processor_type\": \"ViTImageProcessor\", \"size\": [32, 32],"
                 + " \"do_center_crop\": true, \"crop_size\": [24, 20], \"resample\": 2.0}", vit).chw());
@@ -170,11 +175,15 @@ class ImageEdgeCasesTest {
             ImagePreprocessor p = ImagePreprocessor.of(
                     new ObjectMapper().readTree("{\"size\": " + c.get("size") + ", \"do_center_crop\": false}"), 224,
                     ImagePreprocessor.Style.CLIP, new ImageDecoder());
-            int[] got = p.resizedSize(c.get("h").intValue(), c.get("w").intValue());
             int wantH = c.get("out").get(0).intValue();
             int wantW = c.get("out").get(1).intValue();
-            // transformers can give 0 for an extreme aspect ratio (Pillow then refuses it); Tessera keeps 1
-            assertEquals(List.of(Math.max(wantH, 1), Math.max(wantW, 1)), List.of(got[0], got[1]), c.toString());
+            if (wantH < 1 || wantW < 1) { // an extreme aspect ratio: a side of 0, which transformers refuses too
+                assertThrows(IllegalArgumentException.class,
+                        () -> p.resizedSize(c.get("h").intValue(), c.get("w").intValue()), c.toString());
+                continue;
+            }
+            int[] got = p.resizedSize(c.get("h").intValue(), c.get("w").intValue());
+            assertEquals(List.of(wantH, wantW), List.of(got[0], got[1]), c.toString());
         }
         // and through process(): a 60x100 image with {shortest_edge 40, longest_edge 50} is resized to 30x50
         ImagePreprocessor.Result r = ImagePreprocessor.of(new ObjectMapper().readTree("{\"size\": {\"shortest_edge\": 40,"
@@ -190,7 +199,7 @@ class ImageEdgeCasesTest {
                 {"{\"size\": {\"longest_edge\": 32}}", "size must be"}, {"{\"size\": \"big\"}", "size must be"},
                 {"{\"rescale_factor\": \"x\"}", "rescale_factor"}, {"{\"rescale_factor\": -1}", "rescale_factor"},
                 {"{\"do_resize\": \"yes\"}", "do_resize"}, {"{\"do_normalize\": 1}", "do_normalize"},
-                {"{\"crop_size\": \"a\"}", "crop_size"}, {"{\"resample\": 2.5}", "resample"}}) {
+                {"{\"crop_size\": \"a\"}", "crop_size"}, {"{\"resample\": 9}", "resample"}}) {
             IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                     () -> run(c[0], ImagePreprocessor.Style.VIT), c[0]);
             org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains(c[1]), c[0] + ": " + e.getMessage());

@@ -83,6 +83,16 @@ class ImageTest {
                 name);
     }
 
+    /** Gray + alpha TIFFs with each Orientation 2..8 turned upright as transformers' load_image turns them. */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3, 4, 5, 6, 7, 8})
+    void alphaTiffsAreTurnedUprightAsLoadImage(int orientation) throws Exception {
+        String name = "alpha_la_o" + orientation + ".tiff";
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(orientation >= 5 ? List.of(5, 7) : List.of(7, 5), List.of(img.width(), img.height()), name);
+        assertArrayEquals(Npy.read(fixture(name.replace(".tiff", "_rgb.npy"))).ints(), pixels(img), name);
+    }
+
     /** 16-bit BMPs (5-5-5, 5-6-5): channels widened as Pillow widens them (make_bmp16_fixture.py), not shifted. */
     @ParameterizedTest
     @ValueSource(strings = {"bmp16_555.bmp", "bmp16_565_bitfields.bmp", "bmp16_555_bitfields.bmp"})
