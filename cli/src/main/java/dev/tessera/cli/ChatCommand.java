@@ -194,6 +194,9 @@ final class ChatCommand implements Callable<Integer> {
                 ignored.add(k);
             }
         }
+        if (c.has("max_length") && !c.has("max_new_tokens")) {
+            ignored.add("max_length (pass --max-tokens)"); // a total length, prompt included
+        }
         if (!ignored.isEmpty()) {
             LOG.warn("{}: {} not applied here (transformers' generate would)", g, ignored);
         }

@@ -208,8 +208,9 @@ public record LlamaConfig(
                 c.getInt("intermediate_size", qwen2 ? 22016 : mistral ? 14336 : 11008),
                 layers,
                 heads,
-                c.has("num_key_value_heads") && !c.json().get("num_key_value_heads").isNull()
-                        ? c.getInt("num_key_value_heads") : qwen2 ? 32 : mistral ? 8 : heads,
+                // absent: the class default; null: the heads (the classes' __post_init__)
+                !c.has("num_key_value_heads") ? (qwen2 ? 32 : mistral ? 8 : heads)
+                        : c.json().get("num_key_value_heads").isNull() ? heads : c.getInt("num_key_value_heads"),
                 headDim,
                 c.getDouble("rms_norm_eps", 1e-6),
                 theta,

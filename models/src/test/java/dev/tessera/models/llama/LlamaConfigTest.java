@@ -112,6 +112,9 @@ class LlamaConfigTest {
         assertEquals(List.of(151936, 22016, 32, 32768), List.of(q.vocabSize(), q.intermediateSize(), q.numKvHeads(),
                 q.maxPositionEmbeddings()));
         assertEquals(List.of(true, false, false), List.of(q.attentionBias(), q.oProjBias(), q.mlpBias()));
+        // an explicit null is the heads, as the classes' __post_init__ reads it
+        assertEquals(4, parse("{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
+                + " \"num_key_value_heads\": null}").numKvHeads());
         LlamaConfig l = parse("{\"num_attention_heads\": 16, \"hidden_size\": 1024, \"attention_bias\": true,"
                 + " \"mlp_bias\": true}");
         assertEquals(List.of(32000, 11008, 16, 2048), List.of(l.vocabSize(), l.intermediateSize(), l.numKvHeads(),
