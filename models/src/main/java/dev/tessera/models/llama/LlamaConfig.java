@@ -209,7 +209,7 @@ public record LlamaConfig(
                 layers,
                 heads,
                 // absent: the class default; null: the heads (the classes' __post_init__)
-                !c.has("num_key_value_heads") ? (qwen2 ? 32 : mistral ? 8 : heads)
+                !c.json().has("num_key_value_heads") ? (qwen2 ? 32 : mistral ? 8 : heads)
                         : c.json().get("num_key_value_heads").isNull() ? heads : c.getInt("num_key_value_heads"),
                 headDim,
                 c.getDouble("rms_norm_eps", 1e-6),
