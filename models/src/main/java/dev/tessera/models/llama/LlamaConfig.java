@@ -233,8 +233,7 @@ public record LlamaConfig(
      * here: the context stops at the window, within which windowed and full attention agree.
      */
     private static int slidingWindow(HfConfig c, String modelType, int layers) {
-        boolean present = c.has("sliding_window");
-        boolean isNull = present && c.json().get("sliding_window").isNull();
+        boolean isNull = c.json().has("sliding_window") && c.json().get("sliding_window").isNull(); // has() skips nulls
         switch (modelType) {
             case "mistral":
                 return isNull ? 0 : c.getInt("sliding_window", 4096);

@@ -67,6 +67,9 @@ class LlamaConfigTest {
                 .contextLength());
         // Mistral without the key: MistralConfig's 4096
         assertEquals(4096, parse("{\"model_type\": \"mistral\"}").contextLength());
+        assertEquals(131072, parse("{\"model_type\": \"mistral\", \"sliding_window\": null}").contextLength());
+        assertEquals(32768, parse("{\"model_type\": \"qwen2\", \"use_sliding_window\": true, \"sliding_window\": null,"
+                + " \"max_window_layers\": 0}").contextLength());
         assertEquals(64, parse("{" + sizes + "\"sliding_window\": 4}").contextLength());
         LlamaConfig m = parse("{" + sizes + "\"model_type\": \"mistral\", \"sliding_window\": 8}");
         assertEquals(8, m.withExtraEos(new int[] {3}).contextLength());
