@@ -1,6 +1,6 @@
 """TIFFs with an unassociated alpha channel (what Pillow writes for RGBA / LA images) and what transformers'
 load_image makes of them (Pillow: alpha dropped by convert("RGB"), no compositing),
-for ImageTest.alphaTiffsDropTheirAlphaAsPillow. OpenCV's TIFF decoding goes through libtiff's RGBA interface, which
+for ImageTest.decodesAsPillowWhereOpenCvDiffers. OpenCV's TIFF decoding goes through libtiff's RGBA interface, which
 premultiplies such colours by their alpha.
 
 Run from this folder:  /usr/bin/python3 make_alpha_tiff_fixture.py   (Pillow 9.4, Debian python3-pil)"""

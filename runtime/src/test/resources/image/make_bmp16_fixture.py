@@ -1,5 +1,5 @@
 """16-bit BMPs (5-5-5 as BI_RGB, 5-6-5 and 5-5-5 as BI_BITFIELDS), written here byte by byte (Pillow does not write
-them), and Pillow's decode of each (bmp16_*_rgb.npy), for ImageTest.sixteenBitBmpsWidenAsPillow: Pillow widens a
+them), and Pillow's decode of each (bmp16_*_rgb.npy), for ImageTest.decodesAsPillowWhereOpenCvDiffers: Pillow widens a
 5-bit value v to v * 255 // 31 (6-bit: v * 255 // 63), OpenCV to v << 3 (v << 2).
 
 Run from this folder:  /usr/bin/python3 make_bmp16_fixture.py   (Pillow 9.4, Debian python3-pil)"""
