@@ -18,23 +18,19 @@ TS0 = NOTS + 1
 SPECIALS = ['<|endoftext|>', '<|startoftranscript|>'] + ['<|%s|>' % l for l in LANGS] + [
     '<|translate|>', '<|transcribe|>', '<|startoflm|>', '<|startofprev|>', '<|nospeech|>', '<|notimestamps|>']
 
+def shape(d, heads, enc, dec, effn, dffn, mels, src, tgt):
+    return dict(d_model=d, encoder_attention_heads=heads, decoder_attention_heads=heads, encoder_layers=enc,
+                decoder_layers=dec, encoder_ffn_dim=effn, decoder_ffn_dim=dffn, num_mel_bins=mels,
+                max_source_positions=src, max_target_positions=tgt)
+
+
 # name, config, seed, EOT embedding scale (the output projection is tied to it: >1 makes windows end earlier)
 SHAPES = [
-    ('A_d64_h4_m80_s100', dict(d_model=64, encoder_attention_heads=4, decoder_attention_heads=4, encoder_layers=2,
-                               decoder_layers=2, encoder_ffn_dim=128, decoder_ffn_dim=128, num_mel_bins=80,
-                               max_source_positions=100, max_target_positions=64), 11, 2.0),
-    ('B_d96_h6_m128_s150', dict(d_model=96, encoder_attention_heads=6, decoder_attention_heads=6, encoder_layers=2,
-                                decoder_layers=2, encoder_ffn_dim=160, decoder_ffn_dim=192, num_mel_bins=128,
-                                max_source_positions=150, max_target_positions=96), 12, 2.0),
-    ('C_d48_h2_m80_s50', dict(d_model=48, encoder_attention_heads=2, decoder_attention_heads=2, encoder_layers=1,
-                              decoder_layers=3, encoder_ffn_dim=96, decoder_ffn_dim=72, num_mel_bins=80,
-                              max_source_positions=50, max_target_positions=40), 13, 2.5),
-    ('D_d128_h8_m128_s100', dict(d_model=128, encoder_attention_heads=8, decoder_attention_heads=8, encoder_layers=3,
-                                 decoder_layers=1, encoder_ffn_dim=256, decoder_ffn_dim=256, num_mel_bins=128,
-                                 max_source_positions=100, max_target_positions=80), 14, 2.0),
-    ('E_d80_h5_m80_s150', dict(d_model=80, encoder_attention_heads=5, decoder_attention_heads=5, encoder_layers=3,
-                               decoder_layers=2, encoder_ffn_dim=120, decoder_ffn_dim=160, num_mel_bins=80,
-                               max_source_positions=150, max_target_positions=48), 15, 1.0),
+    ('A_d64_h4_m80_s100', shape(64, 4, 2, 2, 128, 128, 80, 100, 64), 11, 2.0),
+    ('B_d96_h6_m128_s150', shape(96, 6, 2, 2, 160, 192, 128, 150, 96), 12, 2.0),
+    ('C_d48_h2_m80_s50', shape(48, 2, 1, 3, 96, 72, 80, 50, 40), 13, 2.5),
+    ('D_d128_h8_m128_s100', shape(128, 8, 3, 1, 256, 256, 128, 100, 80), 14, 2.0),
+    ('E_d80_h5_m80_s150', shape(80, 5, 3, 2, 120, 160, 80, 150, 48), 15, 1.0),
 ]
 
 

@@ -108,8 +108,9 @@ final class ChatCommand implements Callable<Integer> {
             throw new IllegalArgumentException("model directory not found: " + model);
         }
         Device dev = device.resolve();
-        double penalty = repetitionPenalty != null ? repetitionPenalty : generationConfigPenalty(model);
-        int budget = maxTokens != null ? maxTokens : generationConfigMaxNewTokens(model);
+        GenerationDefaults defaults = generationDefaults(model);
+        double penalty = repetitionPenalty != null ? repetitionPenalty : defaults.repetitionPenalty();
+        int budget = maxTokens != null ? maxTokens : defaults.maxNewTokens();
         GenerationConfig cfg = new GenerationConfig(budget, temperature, topK, topP, penalty, seed, List.of(),
                 stops, true);
         ChatTemplate template = raw ? null : ChatTemplate.load(model);
@@ -155,35 +156,19 @@ final class ChatCommand implements Callable<Integer> {
     /** Tokens generated at most without {@code --max-tokens}. */
     static final int DEFAULT_MAX_TOKENS = 256;
 
-    /**
-     * The {@code max_new_tokens} of the model's {@code generation_config.json} (transformers' {@code generate} stops
-     * there), else {@value #DEFAULT_MAX_TOKENS}.
-     */
-    static int generationConfigMaxNewTokens(Path model) {
-        Path g = model.resolve("generation_config.json");
-        if (!Files.isRegularFile(g)) {
-            return DEFAULT_MAX_TOKENS;
-        }
-        HfConfig c = HfConfig.read(g);
-        if (!c.has("max_new_tokens") || c.json().get("max_new_tokens").isNull()) {
-            return DEFAULT_MAX_TOKENS;
-        }
-        com.fasterxml.jackson.databind.JsonNode n = c.json().get("max_new_tokens");
-        if (!n.canConvertToInt() || !dev.tessera.runtime.io.JsonFiles.isWhole(n) || n.intValue() < 0) {
-            throw new IllegalArgumentException(g + ": max_new_tokens must be an integer >= 0, got " + n);
-        }
-        return n.intValue();
-    }
+    /** What the model's {@code generation_config.json} sets for the options left out. */
+    record GenerationDefaults(double repetitionPenalty, int maxNewTokens) {}
 
     /**
-     * The {@code repetition_penalty} of the model's {@code generation_config.json} (1 without one), which
-     * transformers' {@code generate} applies whatever the decoding; its other logits processors are named in a
-     * warning, since Tessera does not apply them.
+     * The model's {@code generation_config.json}, read once: its {@code repetition_penalty} (1 without one), which
+     * transformers' {@code generate} applies whatever the decoding, and its {@code max_new_tokens} (where
+     * {@code generate} stops; else {@value #DEFAULT_MAX_TOKENS}); its other logits processors, and a
+     * {@code max_length} without {@code max_new_tokens}, are named in a warning, since Tessera does not apply them.
      */
-    static double generationConfigPenalty(Path model) {
+    static GenerationDefaults generationDefaults(Path model) {
         Path g = model.resolve("generation_config.json");
         if (!Files.isRegularFile(g)) {
-            return 1;
+            return new GenerationDefaults(1, DEFAULT_MAX_TOKENS);
         }
         HfConfig c = HfConfig.read(g);
         List<String> ignored = new ArrayList<>();
@@ -204,7 +189,15 @@ final class ChatCommand implements Callable<Integer> {
         if (!(p > 0) || Double.isInfinite(p)) {
             throw new IllegalArgumentException(g + ": repetition_penalty must be finite and > 0, got " + p);
         }
-        return p;
+        int maxNew = DEFAULT_MAX_TOKENS;
+        if (c.has("max_new_tokens")) {
+            com.fasterxml.jackson.databind.JsonNode n = c.json().get("max_new_tokens");
+            if (!n.canConvertToInt() || !dev.tessera.runtime.io.JsonFiles.isWhole(n) || n.intValue() < 0) {
+                throw new IllegalArgumentException(g + ": max_new_tokens must be an integer >= 0, got " + n);
+            }
+            maxNew = n.intValue();
+        }
+        return new GenerationDefaults(p, maxNew);
     }
 
     private void run(Generator gen, ChatSession.Backend backend, ChatTemplate template, GenerationConfig cfg,

@@ -22,11 +22,9 @@ public final class Activation {
 
     /** As {@link #check(String, String)}, also admitting the {@link #ELEMENTWISE} names. */
     public static void checkElementwise(String act, String key) {
-        if (!ELEMENTWISE.contains(act == null ? "" : act)) {
-            if (!NAMES.contains(act == null ? "" : act)) {
-                throw new IllegalArgumentException(key + " \"" + act + "\" is not supported (supported: "
-                        + String.join(", ", NAMES) + ", " + String.join(", ", ELEMENTWISE) + ")");
-            }
+        if (act == null || !NAMES.contains(act) && !ELEMENTWISE.contains(act)) {
+            throw new IllegalArgumentException(key + " \"" + act + "\" is not supported (supported: "
+                    + String.join(", ", NAMES) + ", " + String.join(", ", ELEMENTWISE) + ")");
         }
     }
 
@@ -37,7 +35,7 @@ public final class Activation {
 
     /** As {@link #check(String)}, the message naming the config key {@code key} and the supported names. */
     public static void check(String act, String key) {
-        if (!NAMES.contains(act == null ? "" : act)) {
+        if (act == null || !NAMES.contains(act)) { // List.of(...).contains(null) throws
             throw new IllegalArgumentException(key + " \"" + act + "\" is not supported (supported: "
                     + String.join(", ", NAMES) + ")");
         }

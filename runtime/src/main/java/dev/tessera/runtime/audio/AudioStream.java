@@ -53,7 +53,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
-import java.util.Arrays;
 import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
 import org.bytedeco.ffmpeg.avcodec.AVCodecContext;
@@ -126,7 +125,6 @@ public final class AudioStream implements AutoCloseable {
     private int segRate;
     private int segChannels;
     private long segIn; // input samples of this segment
-    private long segOutStart; // output samples before this segment
     private int formatChanges;
 
     private float[] pending = new float[0];
@@ -328,7 +326,6 @@ public final class AudioStream implements AutoCloseable {
         segRate = rate;
         segChannels = ch;
         segIn = 0;
-        segOutStart = outEmitted + pendingLen;
     }
 
     /**

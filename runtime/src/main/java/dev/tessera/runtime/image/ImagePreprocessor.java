@@ -233,8 +233,11 @@ public final class ImagePreprocessor {
         if (a.size() != 2) {
             throw new IllegalArgumentException(where + ": " + key + " as a list must be [height, width], found " + a);
         }
-        return new ObjectMapper().createObjectNode().<com.fasterxml.jackson.databind.node.ObjectNode>set("height",
-                a.get(0)).set("width", a.get(1));
+        com.fasterxml.jackson.databind.node.ObjectNode o =
+                com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        o.set("height", a.get(0));
+        o.set("width", a.get(1));
+        return o;
     }
 
     /** The longest side a size or crop size may name. */
