@@ -86,6 +86,9 @@ final class ChatCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions.DeviceOption device;
 
+    @Mixin
+    VisionInputs.BackendOption imageBackend;
+
     @Override
     public Integer call() {
         if (maxTokens != null && maxTokens < 0) {
@@ -123,7 +126,8 @@ final class ChatCommand implements Callable<Integer> {
         if (type.equals("llava")) {
             try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(model, dev, null);
                     Tokenizer tok = Tokenizer.load(model)) {
-                LlavaImageProcessor proc = LlavaImageProcessor.load(model, m.config().vision().imageSize());
+                LlavaImageProcessor proc = LlavaImageProcessor.load(model, m.config().vision().imageSize())
+                        .withBackend(imageBackend.get());
                 Tensor features = null;
                 try {
                     if (!images.isEmpty()) {

@@ -51,6 +51,9 @@ final class ClassifyCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions.DeviceOption device;
 
+    @Mixin
+    VisionInputs.BackendOption imageBackend;
+
     @Option(names = "--json", description = "Print one JSON document.")
     boolean json;
 
@@ -73,7 +76,7 @@ final class ClassifyCommand implements Callable<Integer> {
         try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, dtype.resolve(dev))) {
             List<String> labels = m.config().labels();
             ImagePreprocessor pre = in.preprocessor(() -> ImagePreprocessor.load(model, m.config().imageSize(),
-                    ImagePreprocessor.Style.VIT, new ImageDecoder(maxPixels)));
+                    ImagePreprocessor.Style.VIT, new ImageDecoder(maxPixels)), imageBackend);
             int n = in.size();
             int c = labels.size();
             float[] all = new float[n * c];

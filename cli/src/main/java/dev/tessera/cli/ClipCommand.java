@@ -62,6 +62,9 @@ final class ClipCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions.DeviceOption device;
 
+    @Mixin
+    VisionInputs.BackendOption imageBackend;
+
     @Option(names = "--json", description = "Print one JSON document.")
     boolean json;
 
@@ -100,7 +103,8 @@ final class ClipCommand implements Callable<Integer> {
         try (ClipModel m = ClipModel.load(model, dev, dtype.resolve(dev)); Tokenizer tok = m.tokenizer()) {
             int[][] ids = m.tokenize(tok, prompts);
             ImagePreprocessor pre = in.preprocessor(
-                    () -> ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder()));
+                    () -> ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder()),
+                    imageBackend);
             int n = in.size();
             float[][] probs = new float[n][];
             for (int from = 0; from < n; from += batch) {

@@ -21,7 +21,7 @@ final class ClipEmbed {
     private ClipEmbed() {}
 
     static int run(Path model, List<String> texts, List<String> images, Path out, Device dev, DType dtype,
-            int batch) {
+            int batch, VisionInputs.BackendOption backend) {
         if (texts.isEmpty() == images.isEmpty()) {
             throw new IllegalArgumentException("give either --image ... or --text ... for a CLIP model, not both or neither");
         }
@@ -35,7 +35,8 @@ final class ClipEmbed {
             if (!images.isEmpty()) {
                 VisionInputs in = new VisionInputs(images);
                 ImagePreprocessor pre = in.preprocessor(
-                    () -> ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder()));
+                    () -> ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder()),
+                    backend);
                 n = in.size();
                 flat = new float[n * d];
                 for (int from = 0; from < n; from += batch) {

@@ -58,6 +58,9 @@ final class EmbedCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions.DTypeOption dtype;
 
+    @Mixin
+    VisionInputs.BackendOption imageBackend;
+
     @Option(names = "--image", paramLabel = "IMAGE", arity = "1..*",
             description = "CLIP models: image files, folders or one .npy of pixels to embed: --image A B ... or --image A"
                     + " --image B (not with --text).")
@@ -78,7 +81,7 @@ final class EmbedCommand implements Callable<Integer> {
         }
         if (isClip(model)) {
             Device dev = device.resolve();
-            return ClipEmbed.run(Path.of(model), all, images, out, dev, dtype.resolve(dev), batchSize);
+            return ClipEmbed.run(Path.of(model), all, images, out, dev, dtype.resolve(dev), batchSize, imageBackend);
         }
         if (!images.isEmpty()) {
             throw new IllegalArgumentException("--image needs a CLIP model directory (config.json model_type \"clip\")");

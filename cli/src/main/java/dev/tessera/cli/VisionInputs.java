@@ -93,8 +93,34 @@ final class VisionInputs {
      * The preprocessor {@code make} builds, made only for image files: a {@code .npy} of pixels needs none (nor
      * OpenCV, which decodes images: a deployment without it still runs on pixels).
      */
-    ImagePreprocessor preprocessor(java.util.function.Supplier<ImagePreprocessor> make) {
-        return npy != null ? null : make.get();
+    ImagePreprocessor preprocessor(java.util.function.Supplier<ImagePreprocessor> make, BackendOption backend) {
+        return npy != null ? null : make.get().withBackend(backend.get());
+    }
+
+    /** {@code --image-backend pil|torchvision}: whose pixels the preprocessing reproduces (docs/vision.md). */
+    static final class BackendOption {
+        @picocli.CommandLine.Option(names = "--image-backend", paramLabel = "pil|torchvision", defaultValue = "pil",
+                converter = BackendConverter.class,
+                description = "Preprocess images as transformers' Pillow image processors do (pil, the default) or as "
+                        + "its torchvision ones do (torchvision: transformers 5's choice wherever torchvision is "
+                        + "installed).")
+        ImagePreprocessor.Backend backend = ImagePreprocessor.Backend.PIL;
+
+        ImagePreprocessor.Backend get() {
+            return backend;
+        }
+    }
+
+    /** Parses {@code pil} / {@code torchvision} for picocli (a bad value is a usage error naming the option). */
+    static final class BackendConverter implements picocli.CommandLine.ITypeConverter<ImagePreprocessor.Backend> {
+        @Override
+        public ImagePreprocessor.Backend convert(String value) {
+            try {
+                return ImagePreprocessor.Backend.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new picocli.CommandLine.TypeConversionException("expected pil or torchvision, got '" + value + "'");
+            }
+        }
     }
 
     /**

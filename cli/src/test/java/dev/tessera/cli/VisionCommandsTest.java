@@ -178,6 +178,55 @@ class VisionCommandsTest {
         assertArrayEquals(Npy.read(l32).requireFloats(), Npy.read(l64).requireFloats());
     }
 
+    /**
+     * {@code --image-backend torchvision} reaches the preprocessing of classify, clip and embed --image: each gives what
+     * the same command gives on the pixels that ImagePreprocessor's torchvision backend makes (checked against
+     * transformers in the runtime module), and something else than the default pil backend.
+     */
+    @Test
+    void imageBackendReachesEveryVisionCommand(@TempDir Path tmp) throws Exception {
+        Path photo = IMAGES.resolve("chelsea.png");
+        for (String[] c : new String[][] {{"classify", VIT.toString()}, {"embed", CLIP.toString()}, {"clip", CLIP.toString()}}) {
+            Path model = Path.of(c[1]);
+            dev.tessera.runtime.image.ImagePreprocessor.Style style = c[0].equals("classify")
+                    ? dev.tessera.runtime.image.ImagePreprocessor.Style.VIT
+                    : dev.tessera.runtime.image.ImagePreprocessor.Style.CLIP;
+            Path pixels = tmp.resolve(c[0] + "-pixels.npy");
+            try (dev.tessera.runtime.Tensor px = dev.tessera.runtime.image.ImagePreprocessor.load(model, 32, style,
+                            new dev.tessera.runtime.image.ImageDecoder())
+                    .withBackend(dev.tessera.runtime.image.ImagePreprocessor.Backend.TORCHVISION)
+                    .preprocess(List.of(photo), dev.tessera.runtime.Device.CPU)) {
+                Npy.writeFloats(pixels, px.toFloatArray(), 1, 3, 32, 32);
+            }
+            String[] outs = new String[3];
+            String[][] inputs = {{photo.toString(), "torchvision"}, {pixels.toString(), "pil"}, {photo.toString(), "pil"}};
+            for (int i = 0; i < 3; i++) {
+                Path out = tmp.resolve(c[0] + i + ".npy");
+                List<String> args = new java.util.ArrayList<>(List.of(c[0]));
+                if (c[0].equals("embed")) {
+                    args.addAll(List.of("--image", inputs[i][0], "--out", out.toString()));
+                } else {
+                    args.add(inputs[i][0]);
+                }
+                args.addAll(List.of("--model", c[1], "--image-backend", inputs[i][1]));
+                if (c[0].equals("classify")) {
+                    args.addAll(List.of("--logits-out", out.toString()));
+                } else if (c[0].equals("clip")) {
+                    args.addAll(List.of("--labels", "a cat,a dog,a car", "--json"));
+                }
+                ChatCommandTest.Run r = run(args.toArray(String[]::new));
+                assertEquals(0, r.code(), c[0] + " " + i + ": " + r.err());
+                outs[i] = c[0].equals("clip") ? r.out().replace(pixels.getFileName() + "[0]", photo.toString())
+                        : java.util.Arrays.toString(Npy.read(out).requireFloats());
+            }
+            assertEquals(outs[1], outs[0], c[0] + ": torchvision backend vs its pixels");
+            assertTrue(!outs[0].equals(outs[2]), c[0] + ": the pil backend gave the same output");
+        }
+        ChatCommandTest.Run bad = run("classify", photo.toString(), "--model", VIT.toString(), "--image-backend", "cv2");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--image-backend") && bad.err().contains("pil or torchvision"), bad.err());
+    }
+
     /** A little-endian float64 C-order .npy, as {@code np.save} writes it (Npy writes float32 only). */
     static void writeFloat64(Path path, float[] data, long[] shape) throws java.io.IOException {
         StringBuilder sh = new StringBuilder();

@@ -33,6 +33,12 @@ public final class LlavaImageProcessor {
                 new dev.tessera.runtime.image.ImageDecoder()));
     }
 
+    /** This processor with the pixels of transformers' {@code backend} image processors (see ImagePreprocessor). */
+    public LlavaImageProcessor withBackend(ImagePreprocessor.Backend backend) {
+        ImagePreprocessor p = pre.withBackend(backend);
+        return p == pre ? this : new LlavaImageProcessor(p);
+    }
+
     /**
      * The height of every preprocessed image: the centre crop's, else a fixed resize's; -1 when it follows the image
      * (no crop after a shortest-edge resize, or neither resize nor crop).

@@ -21,6 +21,7 @@ import java.util.List;
  * {@code int(image_mean * 255)}). Resizing reproduces Pillow's
  * antialiased separable resampling on 8-bit pixels (horizontal pass, then vertical, in Pillow's fixed-point
  * arithmetic), so results match {@code PIL.Image.resize} closely (see docs/vision.md for measured differences).
+ * {@link #withBackend} gives the pixels of transformers' torchvision image processors instead (see {@link Backend}).
  * Output: F32 {@code [N, 3, H, W]}.
  */
 public final class ImagePreprocessor {
@@ -44,7 +45,37 @@ public final class ImagePreprocessor {
     private final double[] mean;
     private final double[] std;
     private final int resample;
+    /** {@code resample} was a float in the file (transformers' Pillow backend: bilinear; torchvision: an error). */
+    private final boolean floatResample;
+    private final Backend backend;
     private final ImageDecoder decoder;
+
+    /**
+     * Which of transformers 5's two image-processor backends the pixels follow. Both read the same
+     * {@code preprocessor_config.json}; transformers picks the torchvision one wherever torchvision is installed
+     * (e.g. {@code ViTImageProcessor} is the torchvision class, {@code ViTImageProcessorPil} the Pillow one), and
+     * their pixels differ by a level here and there, which moves a ViT's logits by up to about 1e-2.
+     */
+    public enum Backend {
+        /** transformers' Pillow backend ({@code PIL.Image.resize}; float64 rescale and normalise): the default. */
+        PIL,
+        /**
+         * transformers' torchvision backend: PyTorch's {@code uint8} antialiased interpolate (int16 weights),
+         * {@code nearest-exact} for nearest, no box or hamming filter; a crop larger than the image padded with
+         * {@code floor} on the top / left (Pillow's: {@code ceil}); rescale and normalise fused in float32
+         * ({@code (x - mean / s) / (std / s)}, {@code s} the rescale factor).
+         */
+        TORCHVISION;
+
+        /** {@code pil} or {@code torchvision} (case-insensitive). */
+        public static Backend parse(String name) {
+            return switch (name.toLowerCase(java.util.Locale.ROOT)) {
+                case "pil", "pillow" -> PIL;
+                case "torchvision" -> TORCHVISION;
+                default -> throw new IllegalArgumentException("image backend must be pil or torchvision, got " + name);
+            };
+        }
+    }
 
     /**
      * The defaults of the two image-processor families, for what a {@code preprocessor_config.json} leaves out. The
@@ -88,6 +119,7 @@ public final class ImagePreprocessor {
     private ImagePreprocessor(JsonNode c, String where, int defaultSize, Style modelStyle, double[] defaultMean,
             double[] defaultStd, ImageDecoder decoder) {
         this.decoder = decoder;
+        this.backend = Backend.PIL;
         if (!c.isObject()) {
             throw new IllegalArgumentException(where + ": not a JSON object");
         }
@@ -178,6 +210,7 @@ public final class ImagePreprocessor {
         mean = doubles(c, "image_mean", defaultMean);
         std = doubles(c, "image_std", defaultStd);
         JsonNode rs = c.get("resample");
+        floatResample = rs != null && rs.isFloatingPointNumber();
         if (rs != null && rs.isFloatingPointNumber() && Double.isFinite(rs.asDouble())) {
             // transformers' Pillow backend resizes with bilinear for a resample that is not an int (2.0 or 3.0 alike)
             rs = com.fasterxml.jackson.databind.node.IntNode.valueOf(2);
@@ -198,6 +231,48 @@ public final class ImagePreprocessor {
                 throw new IllegalArgumentException(where + ": image_std must not be 0");
             }
         }
+    }
+
+    private ImagePreprocessor(ImagePreprocessor o, Backend backend) {
+        shortestEdge = o.shortestEdge;
+        longestEdge = o.longestEdge;
+        maxH = o.maxH;
+        maxW = o.maxW;
+        resizeH = o.resizeH;
+        resizeW = o.resizeW;
+        cropH = o.cropH;
+        cropW = o.cropW;
+        doResize = o.doResize;
+        doCrop = o.doCrop;
+        doRescale = o.doRescale;
+        doNormalize = o.doNormalize;
+        doPad = o.doPad;
+        rescale = o.rescale;
+        mean = o.mean;
+        std = o.std;
+        resample = o.resample;
+        floatResample = o.floatResample;
+        decoder = o.decoder;
+        this.backend = backend;
+    }
+
+    /**
+     * This processor with the pixels of transformers' {@code backend} image processors. The torchvision backend
+     * refuses, as transformers' fails on them, a {@code resample} of box (4), hamming (5) or a float.
+     */
+    public ImagePreprocessor withBackend(Backend backend) {
+        if (backend == Backend.TORCHVISION && doResize && (floatResample || resample == 4 || resample == 5)) {
+            throw new IllegalArgumentException("the torchvision image backend cannot resample with "
+                    + (floatResample ? "a float resample (transformers' torchvision processors refuse it)"
+                            : (resample == 4 ? "box" : "hamming") + " (resample " + resample
+                                    + "; PyTorch's interpolate has no such filter)")
+                    + ": use the pil backend");
+        }
+        return backend == this.backend ? this : new ImagePreprocessor(this, backend);
+    }
+
+    public Backend backend() {
+        return backend;
     }
 
     /** A boolean key: absent or null gives {@code dflt}; anything but true / false is refused. */
@@ -464,9 +539,11 @@ public final class ImagePreprocessor {
                     + (doCrop ? " and crops " + ow + "x" + oh : "") + ": more than the limit of "
                     + decoder.maxPixels() + " pixels");
         }
-        // transformers' center_crop: top = (h - crop_h) // 2 (floor, also when padding)
-        int top = Math.floorDiv(nh - oh, 2);
-        int left = Math.floorDiv(nw - ow, 2);
+        // transformers' center_crop: top = (h - crop_h) // 2 (floor, also when padding, i.e. ceil((crop_h - h) / 2)
+        // rows of padding above); its torchvision backend pads floor((crop_h - h) / 2) rows above
+        boolean torch = backend == Backend.TORCHVISION;
+        int top = torch ? (nh - oh) / 2 : Math.floorDiv(nh - oh, 2);
+        int left = torch ? (nw - ow) / 2 : Math.floorDiv(nw - ow, 2);
         float[] out = new float[3 * oh * ow];
         for (int c = 0; c < 3; c++) {
             int[][] plane = new int[h][w];
@@ -482,20 +559,32 @@ public final class ImagePreprocessor {
                 }
             }
             if (nh != h || nw != w) {
-                plane = PillowResample.resize(plane, nh, nw, resample);
+                plane = PillowResample.resize(plane, nh, nw, resample, torch);
             }
+            // torchvision backend, float32 throughout: with both rescale and normalise, (x - m) / s where m and s are
+            // the float32 mean and std times (float) (1 / rescale_factor); otherwise x * rescale or (x - mean) / std
+            float s = (float) (1.0 / rescale);
+            float m = doRescale ? (float) mean[c] * s : (float) mean[c];
+            float sd = doRescale ? (float) std[c] * s : (float) std[c];
             for (int y = 0; y < oh; y++) {
                 for (int x = 0; x < ow; x++) {
                     int sy = y + top;
                     int sx = x + left;
-                    double v = sy >= 0 && sy < nh && sx >= 0 && sx < nw ? plane[sy][sx] : 0;
-                    if (doRescale) {
-                        v *= rescale;
+                    int p = sy >= 0 && sy < nh && sx >= 0 && sx < nw ? plane[sy][sx] : 0;
+                    float f;
+                    if (torch) {
+                        f = doNormalize ? (p - m) / sd : doRescale ? p * (float) rescale : p;
+                    } else {
+                        double v = p;
+                        if (doRescale) {
+                            v *= rescale;
+                        }
+                        if (doNormalize) {
+                            v = (v - mean[c]) / std[c];
+                        }
+                        f = (float) v;
                     }
-                    if (doNormalize) {
-                        v = (v - mean[c]) / std[c];
-                    }
-                    out[(c * oh + y) * ow + x] = (float) v;
+                    out[(c * oh + y) * ow + x] = f;
                 }
             }
         }
