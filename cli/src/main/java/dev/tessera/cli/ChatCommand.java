@@ -1,5 +1,6 @@
 package dev.tessera.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.models.llama.ChatSession;
@@ -52,7 +53,8 @@ final class ChatCommand implements Callable<Integer> {
     List<Path> images = new ArrayList<>();
 
     @Option(names = "--max-tokens", description = "Tokens to generate at most (default: the model's "
-            + "generation_config.json max_new_tokens, as transformers' generate reads it; else 256).")
+            + "generation_config.json max_new_tokens, as transformers' generate reads it; else its max_length, a cap on "
+            + "prompt and answer together; else 256).")
     Integer maxTokens;
 
     @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default ${DEFAULT-VALUE}).")
@@ -114,8 +116,9 @@ final class ChatCommand implements Callable<Integer> {
         GenerationDefaults defaults = generationDefaults(model);
         double penalty = repetitionPenalty != null ? repetitionPenalty : defaults.repetitionPenalty();
         int budget = maxTokens != null ? maxTokens : defaults.maxNewTokens();
+        // --max-tokens wins over the file's max_length, as max_new_tokens does in transformers
         GenerationConfig cfg = new GenerationConfig(budget, temperature, topK, topP, penalty, seed, List.of(),
-                stops, true);
+                stops, true, maxTokens != null ? 0 : defaults.maxLength());
         ChatTemplate template = raw ? null : ChatTemplate.load(model);
         if (!raw && template == null) {
             throw new IllegalArgumentException(model + " has no chat template (tokenizer_config.json chat_template, "
@@ -160,19 +163,23 @@ final class ChatCommand implements Callable<Integer> {
     /** Tokens generated at most without {@code --max-tokens}. */
     static final int DEFAULT_MAX_TOKENS = 256;
 
-    /** What the model's {@code generation_config.json} sets for the options left out. */
-    record GenerationDefaults(double repetitionPenalty, int maxNewTokens) {}
+    /**
+     * What the model's {@code generation_config.json} sets for the options left out: {@code maxLength} is its
+     * {@code max_length} where it gives no {@code max_new_tokens} (a cap on prompt and answer together), else 0.
+     */
+    record GenerationDefaults(double repetitionPenalty, int maxNewTokens, int maxLength) {}
 
     /**
      * The model's {@code generation_config.json}, read once: its {@code repetition_penalty} (1 without one), which
      * transformers' {@code generate} applies whatever the decoding, and its {@code max_new_tokens} (where
-     * {@code generate} stops; else {@value #DEFAULT_MAX_TOKENS}); its other logits processors, and a
-     * {@code max_length} without {@code max_new_tokens}, are named in a warning, since Tessera does not apply them.
+     * {@code generate} stops), else its {@code max_length} (where {@code generate} stops counting the prompt too),
+     * else {@value #DEFAULT_MAX_TOKENS} new tokens; its other logits processors are named in a warning, since Tessera
+     * does not apply them.
      */
     static GenerationDefaults generationDefaults(Path model) {
         Path g = model.resolve("generation_config.json");
         if (!Files.isRegularFile(g)) {
-            return new GenerationDefaults(1, DEFAULT_MAX_TOKENS);
+            return new GenerationDefaults(1, DEFAULT_MAX_TOKENS, 0);
         }
         HfConfig c = HfConfig.read(g);
         List<String> ignored = new ArrayList<>();
@@ -183,9 +190,6 @@ final class ChatCommand implements Callable<Integer> {
                 ignored.add(k);
             }
         }
-        if (c.has("max_length") && !c.has("max_new_tokens")) {
-            ignored.add("max_length (pass --max-tokens)"); // a total length, prompt included
-        }
         if (!ignored.isEmpty()) {
             LOG.warn("{}: {} not applied here (transformers' generate would)", g, ignored);
         }
@@ -195,13 +199,22 @@ final class ChatCommand implements Callable<Integer> {
         }
         int maxNew = DEFAULT_MAX_TOKENS;
         if (c.has("max_new_tokens")) {
-            com.fasterxml.jackson.databind.JsonNode n = c.json().get("max_new_tokens");
+            JsonNode n = c.json().get("max_new_tokens");
             if (!n.canConvertToInt() || !dev.tessera.runtime.io.JsonFiles.isWhole(n) || n.intValue() < 0) {
                 throw new IllegalArgumentException(g + ": max_new_tokens must be an integer >= 0, got " + n);
             }
             maxNew = n.intValue();
         }
-        return new GenerationDefaults(p, maxNew);
+        int maxLength = 0;
+        if (c.has("max_length") && !c.has("max_new_tokens")) {
+            JsonNode n = c.json().get("max_length");
+            if (!n.canConvertToInt() || !dev.tessera.runtime.io.JsonFiles.isWhole(n) || n.intValue() < 1) {
+                throw new IllegalArgumentException(g + ": max_length must be an integer >= 1, got " + n);
+            }
+            maxLength = n.intValue();
+            maxNew = Integer.MAX_VALUE; // the context bounds it too
+        }
+        return new GenerationDefaults(p, maxNew, maxLength);
     }
 
     private void run(Generator gen, ChatSession.Backend backend, ChatTemplate template, GenerationConfig cfg,

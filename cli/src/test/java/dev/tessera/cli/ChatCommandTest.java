@@ -13,6 +13,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.nio.file.Paths;
 import org.junit.jupiter.api.Test;
 
@@ -105,6 +106,55 @@ class ChatCommandTest {
         java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_new_tokens\": -2}");
         Run bad = run(null, "chat", "--model", dir.toString(), "--raw", "the cat sat");
         assertTrue(bad.code() != 0 && bad.err().contains("max_new_tokens"), bad.err());
+    }
+
+    /**
+     * generation_config.json's max_length (without max_new_tokens) caps prompt and answer together, as transformers'
+     * generate reads it (checked there on this fixture: 11 prompt tokens, max_length 14 gives 3 new tokens and 40 gives
+     * 29 without eos ids, 26 with config.json's, where an eos ends it; 9 is refused); --max-tokens wins over it; a
+     * file that names no eos_token_id leaves none (transformers does not fall back to config.json's).
+     */
+    @Test
+    void theGenerationConfigsMaxLengthCapsPromptAndAnswer(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        copyModel(dir);
+        String prompt = "hello there friend";
+        int n = tokens(run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "1", "--raw", "--json", prompt))
+                .size() == 1 ? promptTokens(run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "1", "--raw",
+                        "--json", prompt)) : -1;
+        assertEquals(11, n);
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_length\": 14, \"eos_token_id\": 297}");
+        JsonNode capped = tokens(run(null, "chat", "--model", dir.toString(), "--raw", "--json", prompt));
+        assertEquals(3, capped.size());
+        JsonNode explicit = tokens(run(null, "chat", "--model", dir.toString(), "--max-tokens", "30", "--raw", "--json",
+                prompt));
+        assertTrue(explicit.size() > 3, "--max-tokens wins over max_length: " + explicit);
+        for (int i = 0; i < 3; i++) {
+            assertEquals(explicit.get(i), capped.get(i));
+        }
+        // no eos ids in the file: the whole budget (40 - 11), through the token config.json calls eos (297, at 26)
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_length\": 40}");
+        JsonNode noEos = tokens(run(null, "chat", "--model", dir.toString(), "--raw", "--json", prompt));
+        assertEquals(29, noEos.size());
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"max_length\": 40, \"eos_token_id\": [297, 295]}");
+        JsonNode withEos = tokens(run(null, "chat", "--model", dir.toString(), "--raw", "--json", prompt));
+        assertEquals(26, withEos.size());
+        assertEquals(297, noEos.get(25).asInt());
+        for (int i = 0; i < 26; i++) {
+            assertEquals(noEos.get(i), withEos.get(i));
+        }
+        for (String bad : new String[] {"{\"max_length\": 9, \"eos_token_id\": 2}", "{\"max_length\": 0, \"eos_token_id\": 2}",
+                "{\"max_length\": 2.5, \"eos_token_id\": 2}"}) {
+            java.nio.file.Files.writeString(dir.resolve("generation_config.json"), bad);
+            Run r = run(null, "chat", "--model", dir.toString(), "--raw", prompt);
+            List<String> lines = r.err().strip().lines().filter(l -> !l.startsWith("[main] INFO")).toList();
+            assertTrue(r.code() != 0 && lines.size() == 1 && lines.get(0).startsWith("error:")
+                    && lines.get(0).contains("max_length"), bad + " -> " + r.err());
+        }
+    }
+
+    private static int promptTokens(Run r) throws Exception {
+        assertEquals(0, r.code(), r.err());
+        return new ObjectMapper().readTree(r.out()).get("prompt_tokens").size();
     }
 
     /** The test model's files copied into {@code dir} (to add a generation_config.json beside them). */

@@ -128,11 +128,12 @@ public final class ChatSession implements AutoCloseable {
             throw new IllegalArgumentException("send: the message and the generation config must not be null");
         }
         messages.add(user);
-        int reserve = Math.max(1, Math.min(cfg.maxNewTokens(), cache.capacity() / 2));
         int[] prompt;
         try {
             prompt = backend.tokens(messages);
-            while (prompt.length + reserve > cache.capacity() && dropOldestTurn()) {
+            // room kept for the answer: its budget (under a maxLength cap, what the cap leaves), at most half the cache
+            while (prompt.length + Math.max(1, Math.min(cfg.budgetAfter(prompt.length), cache.capacity() / 2))
+                    > cache.capacity() && dropOldestTurn()) {
                 prompt = backend.tokens(messages);
             }
         } catch (RuntimeException e) {
@@ -159,7 +160,7 @@ public final class ChatSession implements AutoCloseable {
             common--; // at least one token must be fed to get logits
         }
         cache.truncate(Math.min(common, cache.length()));
-        int budget = Math.min(cfg.maxNewTokens(), cache.capacity() - prompt.length);
+        int budget = Math.min(cfg.budgetAfter(prompt.length), cache.capacity() - prompt.length);
         float[][] last;
         try (Tensor logits = backend.prefill(cache, prompt)) {
             last = new float[][] {logits.toFloatArray()};

@@ -77,7 +77,7 @@ public final class Generator {
             maxLen = Math.max(maxLen, p.length);
         }
         int context = model.config().contextLength();
-        int capacity = (int) Math.min(context, (long) maxLen + Math.max(cfg.maxNewTokens(), 1));
+        int capacity = (int) Math.min(context, (long) maxLen + Math.max(cfg.budgetAfter(maxLen), 1));
         try (KvCache cache = model.newCache(prompts.size(), capacity)) {
             return generate(cache, prompts, cfg, listener);
         }
@@ -125,7 +125,8 @@ public final class Generator {
                 last[i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
             }
         }
-        return decode(cache, last, prompts, cfg, listener);
+        // a maxLength cap counts the whole input: the cached prefix and the (padded) prompt
+        return decode(cache, last, prompts, cfg.withMaxNewTokens(cfg.budgetAfter(cache.length())), listener);
     }
 
     /**

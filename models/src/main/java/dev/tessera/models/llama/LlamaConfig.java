@@ -315,7 +315,7 @@ public record LlamaConfig(
     }
 
     /**
-     * Reads {@code dir/config.json}; where {@code dir/generation_config.json} names eos ids, they replace
+     * Reads {@code dir/config.json}; where {@code dir/generation_config.json} exists, its eos ids replace
      * config.json's, as transformers' {@code generate} takes them from the generation config alone (chat checkpoints
      * such as Llama 3 Instruct list their end-of-turn tokens there).
      */
@@ -323,18 +323,29 @@ public record LlamaConfig(
         return withGenerationConfig(read(dir), dir);
     }
 
-    /** {@code c} with the eos ids of {@code dir/generation_config.json} when it names any ({@link #readWithGenerationConfig}). */
+    /**
+     * {@code c} with the eos ids of {@code dir/generation_config.json} when that file exists
+     * ({@link #readWithGenerationConfig}); one that names none (no key, null or an empty list) leaves no eos id, as
+     * transformers' {@code generate} then stops on none (it does not fall back to config.json's), which is logged.
+     */
     public static LlamaConfig withGenerationConfig(LlamaConfig c, Path dir) {
         Path g = dir.resolve("generation_config.json");
         if (java.nio.file.Files.isDirectory(dir) && java.nio.file.Files.isRegularFile(g)) {
             HfConfig gc = HfConfig.read(g);
+            int[] ids = new int[0];
             if (gc.has("eos_token_id")) {
-                int[] ids = gc.json().get("eos_token_id").isArray() ? gc.getIntArray("eos_token_id")
+                ids = gc.json().get("eos_token_id").isArray() ? gc.getIntArray("eos_token_id")
                         : new int[] {gc.getInt("eos_token_id")};
-                if (ids.length > 0) {
-                    c = c.withEosTokenIds(ids);
-                }
             }
+            if (ids.length == 0 && c.eosTokenIds.length > 0) {
+                org.slf4j.LoggerFactory.getLogger(LlamaConfig.class).warn("{} names no eos_token_id: as in "
+                        + "transformers' generate, no token ends a sequence (config.json's {} are not used)", g,
+                        Arrays.toString(c.eosTokenIds));
+            }
+            c = new LlamaConfig(c.vocabSize, c.hiddenSize, c.intermediateSize, c.numLayers, c.numHeads, c.numKvHeads,
+                    c.headDim, c.rmsNormEps, c.ropeTheta, c.ropeScaling, c.maxPositionEmbeddings, c.tieWordEmbeddings,
+                    c.attentionBias, c.oProjBias, c.mlpBias, c.bosTokenId, Arrays.stream(ids).distinct().toArray(),
+                    c.padTokenId, c.slidingWindow);
         }
         return c;
     }

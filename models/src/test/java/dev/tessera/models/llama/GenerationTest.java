@@ -56,6 +56,49 @@ class GenerationTest {
         assertArrayEquals(shortAlone.tokens(), Arrays.copyOf(batch.get(0).tokens(), 12), "left-padded row differs");
     }
 
+    /**
+     * A maxLength cap counts the prompt (for a batch, its padded length): a prompt of p tokens gets maxLength - p new
+     * tokens, the same tokens as an uncapped run; a prompt that reaches the cap is refused (transformers' generate
+     * raises there); maxNewTokens still bounds it.
+     */
+    @Test
+    void maxLengthCapsPromptAndAnswerTogether() {
+        Generator g = new Generator(model, null);
+        GenerationConfig cfg = GenerationConfig.greedy(1000).withUseEos(false).withMaxLength(prompt.length + 9);
+        assertEquals(9, cfg.budgetAfter(prompt.length));
+        assertEquals(4, cfg.withMaxNewTokens(4).budgetAfter(prompt.length));
+        assertEquals(1000, GenerationConfig.greedy(1000).budgetAfter(prompt.length), "0: no cap");
+        Generator.Result r = g.generate(prompt, cfg, null);
+        assertArrayEquals(Arrays.copyOf(greedyRef, 9), r.tokens());
+        assertEquals(Generator.FinishReason.LENGTH, r.finish());
+        int[] shorter = Arrays.copyOfRange(prompt, 0, 5);
+        List<Generator.Result> batch = g.generate(List.of(shorter, prompt), cfg, null);
+        assertEquals(9, batch.get(0).tokens().length, "the padded length counts");
+        assertArrayEquals(r.tokens(), batch.get(1).tokens());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> g.generate(prompt, cfg.withMaxLength(prompt.length), null));
+        assertTrue(e.getMessage().contains("maxLength"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> cfg.withMaxLength(-1));
+    }
+
+    /**
+     * A generation_config.json's eos ids replace config.json's; one that names none leaves none, as transformers'
+     * generate then stops on none.
+     */
+    @Test
+    void generationConfigEosIdsReplaceConfigsEvenWhenAbsent(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        LlamaConfig base = model.config();
+        assertTrue(base.eosTokenIds().length > 0);
+        java.nio.file.Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [7, 8, 7]}");
+        assertArrayEquals(new int[] {7, 8}, LlamaConfig.withGenerationConfig(base, dir).eosTokenIds());
+        for (String none : new String[] {"{\"max_length\": 40}", "{\"eos_token_id\": null}", "{\"eos_token_id\": []}"}) {
+            java.nio.file.Files.writeString(dir.resolve("generation_config.json"), none);
+            assertArrayEquals(new int[0], LlamaConfig.withGenerationConfig(base, dir).eosTokenIds(), none);
+        }
+        java.nio.file.Files.delete(dir.resolve("generation_config.json"));
+        assertArrayEquals(base.eosTokenIds(), LlamaConfig.withGenerationConfig(base, dir).eosTokenIds(), "no file");
+    }
+
     @Test
     void samplingIsSeededAndTopKOneIsGreedy() {
         Generator g = new Generator(model, tokenizer);
