@@ -67,7 +67,8 @@ class ImageEdgeCasesTest {
         }
     }
 
-    private static int[][] grid(JsonNode rows) {
+    /** A JSON array of rows of ints as {@code int[rows][cols]}. */
+    static int[][] grid(JsonNode rows) {
         int[][] g = new int[rows.size()][];
         for (int y = 0; y < g.length; y++) {
             g[y] = new int[rows.get(y).size()];

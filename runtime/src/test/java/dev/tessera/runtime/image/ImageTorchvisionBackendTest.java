@@ -24,14 +24,14 @@ class ImageTorchvisionBackendTest {
     @Test
     void resamplingMatchesTorchInterpolateOnUint8() throws Exception {
         JsonNode f = JSON.readTree(ImageTest.fixture("torchvision_resample.json").toFile());
-        int[][] plane = grid(f.get("plane"));
+        int[][] plane = ImageEdgeCasesTest.grid(f.get("plane"));
         assertEquals(32, f.get("cases").size());
         int differFromPillow = 0;
         for (JsonNode c : f.get("cases")) {
             int resample = c.get("resample").intValue();
             int h = c.get("height").intValue();
             int w = c.get("width").intValue();
-            int[][] ref = grid(c.get("out"));
+            int[][] ref = ImageEdgeCasesTest.grid(c.get("out"));
             int[][] out = PillowResample.resize(plane, h, w, resample, true);
             for (int y = 0; y < h; y++) {
                 assertArrayEquals(ref[y], out[y], "resample " + resample + " to " + h + "x" + w + ", row " + y);
@@ -94,16 +94,5 @@ class ImageTorchvisionBackendTest {
         assertEquals(ImagePreprocessor.Backend.PIL, ImagePreprocessor.Backend.parse("pil"));
         assertFalse(assertThrows(IllegalArgumentException.class, () -> ImagePreprocessor.Backend.parse("opencv"))
                 .getMessage().isEmpty());
-    }
-
-    private static int[][] grid(JsonNode rows) {
-        int[][] g = new int[rows.size()][];
-        for (int y = 0; y < g.length; y++) {
-            g[y] = new int[rows.get(y).size()];
-            for (int x = 0; x < g[y].length; x++) {
-                g[y][x] = rows.get(y).get(x).intValue();
-            }
-        }
-        return g;
     }
 }
