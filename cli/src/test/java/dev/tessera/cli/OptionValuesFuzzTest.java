@@ -31,9 +31,9 @@ class OptionValuesFuzzTest {
         Path wav = LogMelCommandTest.DIR.resolve("odd401.wav");
         return List.of(
                 new String[] {"classify", png.toString(), "--model", VisionCommandsTest.VIT.toString(), "--top", "3",
-                    "--batch", "2", "--max-pixels", "100000000"},
+                    "--batch", "2", "--max-pixels", "100000000", "--image-backend", "torchvision"},
                 new String[] {"clip", png.toString(), "--model", VisionCommandsTest.CLIP.toString(), "--labels", "a,b",
-                    "--batch", "2", "--template", "a photo of a {}"},
+                    "--batch", "2", "--template", "a photo of a {}", "--image-backend", "pil"},
                 new String[] {"logmel", wav.toString(), "--out", tmp.resolve("m.npy").toString(), "--n-mels", "80",
                     "--mel-filters", "whisper"},
                 new String[] {"similarity", "--model", "minilm", "--pooling", "cls", "a cat", "a dog"},
