@@ -54,7 +54,8 @@ public final class ImagePreprocessor {
      * Which of transformers 5's two image-processor backends the pixels follow. Both read the same
      * {@code preprocessor_config.json}; transformers picks the torchvision one wherever torchvision is installed
      * (e.g. {@code ViTImageProcessor} is the torchvision class, {@code ViTImageProcessorPil} the Pillow one), and
-     * their pixels differ by a level here and there, which moves a ViT's logits by up to about 1e-2.
+     * their pixels differ: by a level here and there with bilinear / bicubic (a random ViT's logits by 4e-4 to 1e-3
+     * relative), throughout with nearest or a crop larger than the resized image (up to 0.5).
      */
     public enum Backend {
         /** transformers' Pillow backend ({@code PIL.Image.resize}; float64 rescale and normalise): the default. */
