@@ -70,12 +70,27 @@ public record LlamaConfig(
     }
 
     /**
-     * {@code rope_scaling}: {@code type} (or {@code rope_type}) "linear" (positions divided by {@code factor})
-     * or "llama3" (Llama 3.1's frequency-dependent scaling with {@code low_freq_factor},
-     * {@code high_freq_factor} and {@code original_max_position_embeddings}); "default" means none.
+     * {@code rope_scaling}: {@code type} (or {@code rope_type}) "linear" (positions divided by {@code factor}),
+     * "llama3" (Llama 3.1's frequency-dependent scaling with {@code low_freq_factor},
+     * {@code high_freq_factor} and {@code original_max_position_embeddings}) or "yarn" (YaRN: a ramp between
+     * interpolated and original frequencies from {@code beta_fast} / {@code beta_slow} rotations over
+     * {@code original_max_position_embeddings}, {@code truncate}d to whole dimensions or not, and cos / sin scaled by
+     * {@code attentionFactor}); "default" means none.
      */
     public record RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
-            int originalMaxPositionEmbeddings) {}
+            int originalMaxPositionEmbeddings, double betaFast, double betaSlow, double attentionFactor,
+            boolean truncate) {
+        /** A linear or llama3 scaling (no YaRN parameters; cos / sin unscaled). */
+        public RopeScaling(String type, double factor, double lowFreqFactor, double highFreqFactor,
+                int originalMaxPositionEmbeddings) {
+            this(type, factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings, 0, 0, 1, true);
+        }
+    }
+
+    /** The factor transformers' rotary embedding multiplies cos and sin by (YaRN's attention factor; else 1). */
+    public double ropeAttentionFactor() {
+        return ropeScaling == null ? 1 : ropeScaling.attentionFactor();
+    }
 
     public LlamaConfig {
         eosTokenIds = eosTokenIds == null ? new int[0] : eosTokenIds.clone();
@@ -184,8 +199,9 @@ public record LlamaConfig(
                 case "linear" -> scaling = new RopeScaling(type, rs.getDouble("factor"), 0, 0, 0);
                 case "llama3" -> scaling = new RopeScaling(type, rs.getDouble("factor"), rs.getDouble("low_freq_factor"),
                         rs.getDouble("high_freq_factor"), rs.getInt("original_max_position_embeddings"));
+                case "yarn" -> scaling = yarn(c, rs);
                 default -> throw new IllegalArgumentException(c + ": " + ropeKey + " type \"" + type
-                        + "\" is not supported (supported: default, linear, llama3, dynamic)");
+                        + "\" is not supported (supported: default, linear, llama3, dynamic, yarn)");
             }
         }
         boolean qwen2 = modelType.equals("qwen2");
@@ -259,20 +275,81 @@ public record LlamaConfig(
     }
 
     /**
+     * YaRN's parameters as transformers 5 reads them ({@code _compute_yarn_parameters} after
+     * {@code standardize_rope_params}): {@code original_max_position_embeddings} from the top level of config.json, else
+     * the rope dict, else {@code max_position_embeddings}; a missing {@code factor} is max / original; a missing
+     * {@code attention_factor} is {@code 0.1 ln(factor) + 1} (with {@code mscale} and {@code mscale_all_dim} both
+     * given, the ratio of the two such terms); {@code beta_fast} / {@code beta_slow} 32 / 1 when absent or 0.
+     */
+    private static RopeScaling yarn(HfConfig c, HfConfig rs) {
+        int maxPos = c.getInt("max_position_embeddings", 2048);
+        int orig = c.has("original_max_position_embeddings") ? c.getInt("original_max_position_embeddings")
+                : rs.getInt("original_max_position_embeddings", maxPos);
+        if (orig <= 0) {
+            throw new IllegalArgumentException(c + ": yarn original_max_position_embeddings must be > 0, got " + orig);
+        }
+        double factor = rs.has("factor") ? rs.getDouble("factor") : (double) maxPos / orig;
+        double attention;
+        if (rs.has("attention_factor")) {
+            attention = rs.getDouble("attention_factor");
+        } else {
+            double ms = rs.getDouble("mscale", 0);
+            double msAll = rs.getDouble("mscale_all_dim", 0);
+            attention = ms != 0 && msAll != 0 ? yarnMscale(factor, ms) / yarnMscale(factor, msAll)
+                    : yarnMscale(factor, 1);
+        }
+        double fast = rs.getDouble("beta_fast", 0);
+        double slow = rs.getDouble("beta_slow", 0);
+        if (!(attention > 0) || Double.isInfinite(attention)) {
+            throw new IllegalArgumentException(c + ": yarn attention factor must be finite and > 0, got " + attention);
+        }
+        return new RopeScaling("yarn", factor, 0, 0, orig, fast == 0 ? 32 : fast, slow == 0 ? 1 : slow, attention,
+                rs.getBoolean("truncate", true));
+    }
+
+    private static double yarnMscale(double scale, double mscale) {
+        return scale <= 1 ? 1.0 : 0.1 * mscale * Math.log(scale) + 1.0;
+    }
+
+    /**
      * The rotary inverse frequencies {@code [headDim / 2]} after {@link #ropeScaling} (as Hugging Face's
      * {@code ROPE_INIT_FUNCTIONS} compute them, in float32).
      */
     public float[] inverseFrequencies() {
         int half = headDim / 2;
         float[] inv = new float[half];
+        float[] pos = new float[half];
         for (int i = 0; i < half; i++) {
             float exponent = (float) (2 * i) / headDim;
-            inv[i] = (float) (1.0 / (float) Math.pow(ropeTheta, exponent));
+            pos[i] = (float) Math.pow(ropeTheta, exponent);
+            inv[i] = (float) (1.0 / pos[i]);
         }
         if (ropeScaling == null) {
             return inv;
         }
         double factor = ropeScaling.factor();
+        if (ropeScaling.type().equals("yarn")) {
+            // a ramp over the dimensions between the correction range's ends, each op in float32 as torch runs it
+            double low = yarnCorrectionDim(ropeScaling.betaFast());
+            double high = yarnCorrectionDim(ropeScaling.betaSlow());
+            if (ropeScaling.truncate()) {
+                low = Math.floor(low);
+                high = Math.ceil(high);
+            }
+            low = Math.max(low, 0);
+            high = Math.min(high, headDim - 1);
+            if (low == high) {
+                high += 0.001;
+            }
+            float span = (float) (high - low);
+            for (int i = 0; i < half; i++) {
+                float ramp = Math.min(Math.max(((float) i - (float) low) / span, 0f), 1f);
+                float extrapolation = 1f - ramp;
+                float interpolated = 1f / ((float) factor * pos[i]);
+                inv[i] = interpolated * (1f - extrapolation) + inv[i] * extrapolation;
+            }
+            return inv;
+        }
         if (ropeScaling.type().equals("linear")) {
             for (int i = 0; i < half; i++) {
                 inv[i] = (float) (inv[i] / factor);
@@ -294,6 +371,12 @@ public record LlamaConfig(
             inv[i] = (float) scaled;
         }
         return inv;
+    }
+
+    /** YaRN's find_correction_dim: the dimension whose wavelength makes {@code rotations} turns in the original context. */
+    private double yarnCorrectionDim(double rotations) {
+        return headDim * Math.log(ropeScaling.originalMaxPositionEmbeddings() / (rotations * 2 * Math.PI))
+                / (2 * Math.log(ropeTheta));
     }
 
     /** This config with {@code ids} added to the eos ids (e.g. from {@code generation_config.json}). */

@@ -363,14 +363,15 @@ public final class LlamaForCausalLM implements AutoCloseable {
         int half = invFreq.length;
         float[] cos = new float[rows * s * half];
         float[] sin = new float[rows * s * half];
+        float scale = (float) cfg.ropeAttentionFactor(); // YaRN's, as transformers multiplies cos and sin by it
         for (int r = 0; r < rows; r++) {
             for (int j = 0; j < s; j++) {
                 float p = pos[r][j];
                 int at = (r * s + j) * half;
                 for (int i = 0; i < half; i++) {
                     float angle = p * invFreq[i];
-                    cos[at + i] = (float) Math.cos(angle);
-                    sin[at + i] = (float) Math.sin(angle);
+                    cos[at + i] = (float) Math.cos(angle) * scale;
+                    sin[at + i] = (float) Math.sin(angle) * scale;
                 }
             }
         }

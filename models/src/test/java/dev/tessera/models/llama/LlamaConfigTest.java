@@ -36,8 +36,43 @@ class LlamaConfigTest {
         assertEquals(500000.0, v5l3.ropeTheta());
         assertArrayEquals(v4l3.inverseFrequencies(), v5l3.inverseFrequencies());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> parse("{" + sizes + "\"rope_parameters\": {\"rope_type\": \"yarn\", \"rope_theta\": 1e4}}"));
-        assertTrue(e.getMessage().contains("rope_parameters type \"yarn\""), e.getMessage());
+                () -> parse("{" + sizes + "\"rope_parameters\": {\"rope_type\": \"longrope\", \"rope_theta\": 1e4}}"));
+        assertTrue(e.getMessage().contains("rope_parameters type \"longrope\""), e.getMessage());
+    }
+
+    /**
+     * YaRN's inverse frequencies and cos / sin factor as transformers 5.18 computes them (make_yarn_fixture.py: 8
+     * rope dicts: truncated or not, mscale / mscale_all_dim, a given attention factor and betas, a null factor, a
+     * top-level original_max_position_embeddings that wins over the dict's, a Qwen-sized head, a factor below 1),
+     * through rope_scaling and through transformers 5's rope_parameters alike.
+     */
+    @Test
+    void yarnMatchesTransformers() throws Exception {
+        com.fasterxml.jackson.databind.JsonNode f = new ObjectMapper().readTree(
+                LlamaParityTest.fixtureDir("yarn_cases.json").toFile());
+        assertEquals(8, f.get("cases").size());
+        for (com.fasterxml.jackson.databind.JsonNode c : f.get("cases")) {
+            com.fasterxml.jackson.databind.node.ObjectNode cfg = c.get("config").deepCopy();
+            cfg.put("intermediate_size", 96).put("num_hidden_layers", 1);
+            List<LlamaConfig> forms = new java.util.ArrayList<>(List.of(LlamaConfig.from(HfConfig.of(cfg, "case"))));
+            com.fasterxml.jackson.databind.node.ObjectNode v5 = cfg.deepCopy();
+            com.fasterxml.jackson.databind.node.ObjectNode rp = ((com.fasterxml.jackson.databind.node.ObjectNode)
+                    v5.remove("rope_scaling")).put("rope_theta", cfg.get("rope_theta").asDouble());
+            v5.remove("rope_theta");
+            v5.set("rope_parameters", rp);
+            forms.add(LlamaConfig.from(HfConfig.of(v5, "case (rope_parameters)")));
+            for (LlamaConfig lc : forms) {
+                float[] inv = lc.inverseFrequencies();
+                assertEquals(c.get("inv_freq").size(), inv.length);
+                for (int i = 0; i < inv.length; i++) {
+                    float want = (float) c.get("inv_freq").get(i).asDouble();
+                    assertEquals(want, inv[i], Math.ulp(want), c.get("config") + " inv_freq[" + i + "]");
+                }
+                assertEquals(c.get("attention_factor").asDouble(), lc.ropeAttentionFactor(), 1e-12, c.toString());
+            }
+        }
+        assertEquals(1.0, parse("{\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 96,"
+                + " \"num_hidden_layers\": 1, \"vocab_size\": 100}").ropeAttentionFactor(), "no scaling: 1");
     }
 
     /**
@@ -139,9 +174,9 @@ class LlamaConfigTest {
                 () -> parse("{\"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0,"
                         + " \"original_max_position_embeddings\": 1024}}"));
         assertTrue(e1.getMessage().contains("dynamic"), e1.getMessage());
-        IllegalArgumentException yarn = assertThrows(IllegalArgumentException.class,
-                () -> parse("{\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}"));
-        assertTrue(yarn.getMessage().contains("\"yarn\" is not supported"), yarn.getMessage());
+        IllegalArgumentException longrope = assertThrows(IllegalArgumentException.class,
+                () -> parse("{\"rope_scaling\": {\"rope_type\": \"longrope\", \"factor\": 4.0}}"));
+        assertTrue(longrope.getMessage().contains("\"longrope\" is not supported"), longrope.getMessage());
         // model types sharing Llama's weight names but not its maths are refused, not run wrong
         for (String t : new String[] {"granite", "smollm3", "olmo", "llava_next", "gemma"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
