@@ -129,13 +129,17 @@ public final class ChatSession implements AutoCloseable {
         }
         messages.add(user);
         int[] prompt;
+        int budget;
         try {
             prompt = backend.tokens(messages);
-            // room kept for the answer: its budget (under a maxLength cap, what the cap leaves), at most half the cache
-            while (prompt.length + Math.max(1, Math.min(cfg.budgetAfter(prompt.length), cache.capacity() / 2))
-                    > cache.capacity() && dropOldestTurn()) {
+            // the oldest turns go while the conversation leaves no room for the answer: under a maxLength cap, none at
+            // all; in the cache, less than the answer's budget or half the cache, whichever is smaller
+            while ((cfg.maxLength() > 0 && prompt.length >= cfg.maxLength()
+                    || prompt.length + Math.max(1, Math.min(cfg.budgetAfter(prompt.length), cache.capacity() / 2))
+                            > cache.capacity()) && dropOldestTurn()) {
                 prompt = backend.tokens(messages);
             }
+            budget = cfg.budgetAfter(prompt.length); // refuses a message that alone reaches maxLength
         } catch (RuntimeException e) {
             messages.remove(messages.size() - 1);
             throw e;
@@ -160,7 +164,7 @@ public final class ChatSession implements AutoCloseable {
             common--; // at least one token must be fed to get logits
         }
         cache.truncate(Math.min(common, cache.length()));
-        int budget = Math.min(cfg.budgetAfter(prompt.length), cache.capacity() - prompt.length);
+        budget = Math.min(budget, cache.capacity() - prompt.length);
         float[][] last;
         try (Tensor logits = backend.prefill(cache, prompt)) {
             last = new float[][] {logits.toFloatArray()};

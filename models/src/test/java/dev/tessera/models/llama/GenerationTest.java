@@ -82,6 +82,37 @@ class GenerationTest {
     }
 
     /**
+     * In a conversation under a maxLength cap the oldest turns go once the conversation reaches the cap (as they go
+     * when it outgrows the cache), each answer gets what the cap leaves, and a first message that alone reaches the
+     * cap is refused and not kept.
+     */
+    @Test
+    void aConversationUnderMaxLengthDropsItsOldestTurns() {
+        ChatTemplate t = ChatTemplate.load(LlamaParityTest.fixtureDir("llama-gqa").getParent());
+        Generator g = new Generator(model, tokenizer);
+        GenerationConfig free = GenerationConfig.greedy(6).withUseEos(false);
+        int alone;
+        try (ChatSession chat = new ChatSession(g, t, null, 0)) {
+            chat.send("and then", free, null);
+            alone = chat.lastPrompt().length;
+        }
+        try (ChatSession chat = new ChatSession(g, t, null, 0)) {
+            chat.send("hello there", free, null);
+            int cap = alone + 4; // room for the second message alone, not beside the first exchange
+            Generator.Result r = chat.send("and then", free.withMaxLength(cap), null);
+            assertEquals(alone, chat.lastPrompt().length, "the first exchange was dropped");
+            assertEquals(2, chat.messages().size(), chat.messages().toString());
+            assertEquals(4, r.tokens().length, "what the cap leaves");
+        }
+        try (ChatSession chat = new ChatSession(g, t, null, 0)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> chat.send("hello there", GenerationConfig.greedy(6).withMaxLength(3), null));
+            assertTrue(e.getMessage().contains("maxLength"), e.getMessage());
+            assertEquals(0, chat.messages().size());
+        }
+    }
+
+    /**
      * A generation_config.json's eos ids replace config.json's; one that names none leaves none, as transformers'
      * generate then stops on none.
      */
