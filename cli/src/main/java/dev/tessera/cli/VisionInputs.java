@@ -97,13 +97,14 @@ final class VisionInputs {
         return npy != null ? null : make.get().withBackend(backend.get());
     }
 
-    /** {@code --image-backend pil|torchvision}: whose pixels the preprocessing reproduces (docs/vision.md). */
+    /** {@code --image-backend pil|torchvision|transforms}: whose pixels the preprocessing reproduces (docs/vision.md). */
     static final class BackendOption {
-        @picocli.CommandLine.Option(names = "--image-backend", paramLabel = "pil|torchvision", defaultValue = "pil",
-                converter = BackendConverter.class,
-                description = "Preprocess images as transformers' Pillow image processors do (pil, the default) or as "
+        @picocli.CommandLine.Option(names = "--image-backend", paramLabel = "pil|torchvision|transforms",
+                defaultValue = "pil", converter = BackendConverter.class,
+                description = "Preprocess images as transformers' Pillow image processors do (pil, the default), as "
                         + "its torchvision ones do (torchvision: transformers 5's choice wherever torchvision is "
-                        + "installed).")
+                        + "installed), or as a torchvision.transforms pipeline on PIL images does (transforms: OpenAI "
+                        + "CLIP's and open_clip's preprocessing; its CenterCrop rounds offsets half to even).")
         ImagePreprocessor.Backend backend = ImagePreprocessor.Backend.PIL;
 
         ImagePreprocessor.Backend get() {
@@ -118,7 +119,8 @@ final class VisionInputs {
             try {
                 return ImagePreprocessor.Backend.parse(value);
             } catch (IllegalArgumentException e) {
-                throw new picocli.CommandLine.TypeConversionException("expected pil or torchvision, got '" + value + "'");
+                throw new picocli.CommandLine.TypeConversionException("expected pil, torchvision or transforms, got '"
+                        + value + "'");
             }
         }
     }

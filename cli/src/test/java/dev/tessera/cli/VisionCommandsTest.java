@@ -224,7 +224,8 @@ class VisionCommandsTest {
         }
         ChatCommandTest.Run bad = run("classify", photo.toString(), "--model", VIT.toString(), "--image-backend", "cv2");
         assertEquals(2, bad.code());
-        assertTrue(bad.err().contains("--image-backend") && bad.err().contains("pil or torchvision"), bad.err());
+        assertTrue(bad.err().contains("--image-backend") && bad.err().contains("pil, torchvision or transforms"),
+                bad.err());
     }
 
     /** A little-endian float64 C-order .npy, as {@code np.save} writes it (Npy writes float32 only). */

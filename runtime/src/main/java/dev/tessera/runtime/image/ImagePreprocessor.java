@@ -66,14 +66,24 @@ public final class ImagePreprocessor {
          * {@code floor} on the top / left (Pillow's: {@code ceil}); rescale and normalise fused in float32
          * ({@code (x - mean / s) / (std / s)}, {@code s} the rescale factor).
          */
-        TORCHVISION;
+        TORCHVISION,
+        /**
+         * Not transformers: a {@code torchvision.transforms} pipeline on PIL images ({@code Resize}, {@code CenterCrop},
+         * {@code ToTensor}, {@code Normalize}), what OpenAI CLIP's and open_clip's preprocessing run: Pillow's resize
+         * (as {@link #PIL}), the crop offset {@code round((h - crop) / 2)} with Python's round half to even
+         * (transformers: floor), a crop larger than the image padded with {@code floor} above, and float32
+         * {@code (x / 255 - mean) / std}.
+         */
+        TRANSFORMS;
 
-        /** {@code pil} or {@code torchvision} (case-insensitive). */
+        /** {@code pil}, {@code torchvision} or {@code transforms} (case-insensitive). */
         public static Backend parse(String name) {
             return switch (name.toLowerCase(java.util.Locale.ROOT)) {
                 case "pil", "pillow" -> PIL;
                 case "torchvision" -> TORCHVISION;
-                default -> throw new IllegalArgumentException("image backend must be pil or torchvision, got " + name);
+                case "transforms", "torchvision-transforms" -> TRANSFORMS;
+                default -> throw new IllegalArgumentException("image backend must be pil, torchvision or transforms, got "
+                        + name);
             };
         }
     }
@@ -274,6 +284,15 @@ public final class ImagePreprocessor {
 
     public Backend backend() {
         return backend;
+    }
+
+    /**
+     * torchvision's {@code center_crop} offset along a side of {@code n} pixels for a crop of {@code c}: past the
+     * image, minus the {@code floor((c - n) / 2)} pixels of padding it adds before; else {@code round((n - c) / 2)},
+     * half to even.
+     */
+    static int centerCropOffset(int n, int c) {
+        return c > n ? -((c - n) / 2) : (int) Math.rint((n - c) / 2.0);
     }
 
     /** A boolean key: absent or null gives {@code dflt}; anything but true / false is refused. */
@@ -541,10 +560,12 @@ public final class ImagePreprocessor {
                     + decoder.maxPixels() + " pixels");
         }
         // transformers' center_crop: top = (h - crop_h) // 2 (floor, also when padding, i.e. ceil((crop_h - h) / 2)
-        // rows of padding above); its torchvision backend pads floor((crop_h - h) / 2) rows above
+        // rows of padding above); its torchvision backend pads floor((crop_h - h) / 2) rows above; torchvision's
+        // CenterCrop pads so too, and otherwise rounds (h - crop_h) / 2 half to even
         boolean torch = backend == Backend.TORCHVISION;
-        int top = torch ? (nh - oh) / 2 : Math.floorDiv(nh - oh, 2);
-        int left = torch ? (nw - ow) / 2 : Math.floorDiv(nw - ow, 2);
+        boolean transforms = backend == Backend.TRANSFORMS;
+        int top = torch ? (nh - oh) / 2 : transforms ? centerCropOffset(nh, oh) : Math.floorDiv(nh - oh, 2);
+        int left = torch ? (nw - ow) / 2 : transforms ? centerCropOffset(nw, ow) : Math.floorDiv(nw - ow, 2);
         float[] out = new float[3 * oh * ow];
         for (int c = 0; c < 3; c++) {
             int[][] plane = new int[h][w];
@@ -575,6 +596,9 @@ public final class ImagePreprocessor {
                     float f;
                     if (torch) {
                         f = doNormalize ? (p - m) / sd : doRescale ? p * (float) rescale : p;
+                    } else if (transforms) { // ToTensor's x / 255, then Normalize's (x - mean) / std, in float32
+                        float t = doRescale ? p / s : p;
+                        f = doNormalize ? (t - (float) mean[c]) / (float) std[c] : t;
                     } else {
                         double v = p;
                         if (doRescale) {

@@ -75,6 +75,48 @@ class ImageTorchvisionBackendTest {
         assertTrue(differFromPil >= 8, differFromPil + " of 11 cases differ under the pil backend");
     }
 
+    /**
+     * {@link ImagePreprocessor.Backend#TRANSFORMS} against torchvision 0.14's transforms on PIL images (Debian's, the
+     * issue's reference; make_transforms_fixture.py): 6 pipelines whose crop offsets end in .5 with an odd floor
+     * (CenterCrop rounds them up, transformers down), a crop past the image, nearest, ToTensor alone; bit for bit.
+     */
+    @Test
+    void transformsPipelinesMatchTorchvisionBitForBit() throws Exception {
+        JsonNode index = JSON.readTree(ImageTest.fixture("transforms_cases.json").toFile());
+        ImageDecoder decoder = new ImageDecoder();
+        int cases = 0;
+        int differFromPil = 0;
+        for (JsonNode c : index.get("cases")) {
+            ImagePreprocessor pil = ImagePreprocessor.of(c.get("config"), 224, ImagePreprocessor.Style.CLIP, decoder);
+            RgbImage img = decoder.decode(ImageTest.fixture(c.get("image").asText()));
+            ImagePreprocessor.Result r = pil.withBackend(ImagePreprocessor.Backend.TRANSFORMS).process(img);
+            Npy.Array want = Npy.read(ImageTest.fixture("transforms_case" + cases + ".npy"));
+            String what = "case " + cases + " " + c.get("config");
+            assertArrayEquals(new long[] {3, r.height(), r.width()}, want.shape(), what);
+            float[] ref = want.requireFloats();
+            for (int i = 0; i < ref.length; i++) {
+                if (Float.floatToIntBits(ref[i]) != Float.floatToIntBits(r.chw()[i])) {
+                    throw new AssertionError(what + ": element " + i + " is " + r.chw()[i] + ", torchvision " + ref[i]);
+                }
+            }
+            float[] p = pil.process(img).chw();
+            double worst = 0;
+            for (int i = 0; i < ref.length; i++) {
+                worst = Math.max(worst, Math.abs(ref[i] - p[i]));
+            }
+            if (worst > 1e-3) { // more than float rounding: a crop one pixel off
+                differFromPil++;
+            }
+            cases++;
+        }
+        assertEquals(6, cases);
+        assertEquals(4, differFromPil, "the cases whose crop offset rounds up under CenterCrop");
+        assertEquals(2, ImagePreprocessor.centerCropOffset(24, 21));
+        assertEquals(2, ImagePreprocessor.centerCropOffset(31, 26));
+        assertEquals(-2, ImagePreprocessor.centerCropOffset(20, 25));
+        assertEquals(ImagePreprocessor.Backend.TRANSFORMS, ImagePreprocessor.Backend.parse("transforms"));
+    }
+
     @Test
     void filtersTheTorchvisionBackendLacksAreRefused() throws Exception {
         for (String cfg : new String[] {"{\"resample\": 4}", "{\"resample\": 5}", "{\"resample\": 3.0}"}) {
