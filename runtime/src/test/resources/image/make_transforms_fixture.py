@@ -24,13 +24,18 @@ cases = [
     ("tv_input.png", [30, 26], 0, None, None),                        # fixed size, nearest, ToTensor only
     ("chelsea.png", 40, 3, [33, 37], (CLIP_MEAN, CLIP_STD)),        # 40x60: offsets 3.5 -> 4, 11.5 -> 12
     ("chelsea.png", [36, 36], 2, None, ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])),
+    ("tv_input.png", (24, 30), 3, [20, 20], (CLIP_MEAN, CLIP_STD)),  # Resize(24, max_size=30): 24x34 -> 21x30
 ]
 index = []
 for i, (image, size, resample, crop, norm) in enumerate(cases):
-    steps = [T.Resize(size, interpolation=M[resample])]
+    if isinstance(size, tuple):  # (shortest edge, max_size)
+        steps = [T.Resize(size[0], interpolation=M[resample], max_size=size[1])]
+    else:
+        steps = [T.Resize(size, interpolation=M[resample])]
     cfg = {"image_processor_type": "CLIPImageProcessor", "resample": resample, "do_rescale": True,
            "rescale_factor": 1 / 255, "do_convert_rgb": True}
-    cfg["size"] = {"shortest_edge": size} if isinstance(size, int) else {"height": size[0], "width": size[1]}
+    cfg["size"] = ({"shortest_edge": size} if isinstance(size, int) else {"height": size[0], "width": size[1]}
+                   if isinstance(size, list) else {"shortest_edge": size[0], "longest_edge": size[1]})
     if crop:
         steps.append(T.CenterCrop(crop))
         cfg.update(do_center_crop=True, crop_size={"height": crop[0], "width": crop[1]})

@@ -41,6 +41,13 @@ public final class ImagePreprocessor {
     private final boolean doNormalize;
     /** LlavaImageProcessor's do_pad: a square canvas of int(image_mean * 255) before resizing. */
     private final boolean doPad;
+    /**
+     * Other processors' do_pad (transformers 5's base {@code _preprocess}): zeros below and right of the normalised
+     * pixels, up to {@code pad_size} ({@link #padH} x {@link #padW}), or without one to the largest image of the batch.
+     */
+    private final boolean padAfter;
+    private final int padH;
+    private final int padW;
     private final double rescale;
     private final double[] mean;
     private final double[] std;
@@ -58,7 +65,7 @@ public final class ImagePreprocessor {
      * relative), throughout with nearest or a crop larger than the resized image (up to 0.5).
      */
     public enum Backend {
-        /** transformers' Pillow backend ({@code PIL.Image.resize}; float64 rescale and normalise): the default. */
+        /** transformers' Pillow backend ({@code PIL.Image.resize}; numpy's float32 rescale and normalise): the default. */
         PIL,
         /**
          * transformers' torchvision backend: PyTorch's {@code uint8} antialiased interpolate (int16 weights),
@@ -152,10 +159,13 @@ public final class ImagePreprocessor {
         int longest = -1;
         int mh = -1;
         int mw = -1;
+        // an int size is a square where the processor's default_to_square holds (ViT's), else the shortest edge
+        // (CLIP's, LLaVA's); the file may set the flag (transformers reads it)
+        boolean square = flag(c, "default_to_square", style != Style.CLIP, where);
         if (size != null && size.isNumber()) {
             int side = side(size, "size", where);
-            shortestEdge = style == Style.CLIP ? side : -1;
-            resizeH = resizeW = style == Style.CLIP ? -1 : side;
+            shortestEdge = square ? -1 : side;
+            resizeH = resizeW = square ? side : -1;
         } else if (keys.equals("longest_edge,shortest_edge") || keys.equals("shortest_edge")) {
             shortestEdge = side(size.get("shortest_edge"), "size.shortest_edge", where);
             if (size.has("longest_edge")) {
@@ -211,8 +221,21 @@ public final class ImagePreprocessor {
         doRescale = flag(c, "do_rescale", true, where);
         doNormalize = flag(c, "do_normalize", true, where);
         String type = c.path("image_processor_type").asText("");
-        // only transformers' LlavaImageProcessor pads (CLIPImageProcessor ignores the key)
-        doPad = (type.contains("Llava") || type.contains("LLaVA")) && flag(c, "do_pad", false, where);
+        // LlavaImageProcessor's do_pad is pad_to_square before resizing; the other classes pad after normalising
+        boolean llava = type.contains("Llava") || type.contains("LLaVA");
+        doPad = llava && flag(c, "do_pad", false, where);
+        padAfter = !llava && flag(c, "do_pad", false, where);
+        JsonNode ps = c.get("pad_size");
+        if (padAfter && ps != null && !ps.isNull()) {
+            if (!ps.isObject() || !keySet(ps).equals("height,width")) {
+                throw new IllegalArgumentException(where + ": pad_size must be {\"height\": h, \"width\": w}, found "
+                        + ps);
+            }
+            padH = side(ps.get("height"), "pad_size.height", where);
+            padW = side(ps.get("width"), "pad_size.width", where);
+        } else {
+            padH = padW = -1;
+        }
         JsonNode rf = c.get("rescale_factor");
         if (rf != null && !rf.isNull() && !(rf.isNumber() && Double.isFinite(rf.asDouble()) && rf.asDouble() > 0)) {
             throw new IllegalArgumentException(where + ": rescale_factor must be a positive number, found " + rf);
@@ -258,6 +281,9 @@ public final class ImagePreprocessor {
         doRescale = o.doRescale;
         doNormalize = o.doNormalize;
         doPad = o.doPad;
+        padAfter = o.padAfter;
+        padH = o.padH;
+        padW = o.padW;
         rescale = o.rescale;
         mean = o.mean;
         std = o.std;
@@ -272,13 +298,12 @@ public final class ImagePreprocessor {
      * refuses, as transformers' fails on them, a {@code resample} of box (4), hamming (5) or a float.
      */
     public ImagePreprocessor withBackend(Backend backend) {
-        if (backend == Backend.TORCHVISION && doResize && (floatResample || resample == 4 || resample == 5)) {
-            throw new IllegalArgumentException("the torchvision image backend cannot resample with "
-                    + (floatResample ? "a float resample (transformers' torchvision processors refuse it)"
-                            : (resample == 4 ? "box" : "hamming") + " (resample " + resample
-                                    + "; PyTorch's interpolate has no such filter)")
-                    + ": use the pil backend");
+        if (backend == Backend.TORCHVISION && doResize && floatResample) {
+            throw new IllegalArgumentException("the torchvision image backend cannot resample with a float resample"
+                    + " (transformers' torchvision processors refuse it): use the pil backend");
         }
+        // box and hamming: refused when an image has to be resized (PillowResample), as PyTorch's interpolate has no
+        // such filter; an image already at the size passes, as it does in transformers
         return backend == this.backend ? this : new ImagePreprocessor(this, backend);
     }
 
@@ -437,14 +462,14 @@ public final class ImagePreprocessor {
         return new ImagePreprocessor(config, "preprocessor_config", imageSize, model, model.mean, model.std, decoder);
     }
 
-    /** Output height: the crop's, else a fixed resize's; -1 when it follows the image. */
+    /** Output height: pad_size's, else the crop's, else a fixed resize's; -1 when it follows the image. */
     public int outputHeight() {
-        return doCrop ? cropH : doResize ? (shortestEdge > 0 ? -1 : resizeH) : -1;
+        return padAfter && padH > 0 ? padH : doCrop ? cropH : doResize ? (shortestEdge > 0 ? -1 : resizeH) : -1;
     }
 
-    /** Output width: the crop's, else a fixed resize's; -1 when it follows the image. */
+    /** Output width: pad_size's, else the crop's, else a fixed resize's; -1 when it follows the image. */
     public int outputWidth() {
-        return doCrop ? cropW : doResize ? (shortestEdge > 0 ? -1 : resizeW) : -1;
+        return padAfter && padW > 0 ? padW : doCrop ? cropW : doResize ? (shortestEdge > 0 ? -1 : resizeW) : -1;
     }
 
     public ImageDecoder decoder() {
@@ -456,11 +481,26 @@ public final class ImagePreprocessor {
         if (files.isEmpty()) {
             throw new IllegalArgumentException("no images");
         }
+        List<Result> results = null;
+        if (padAfter && padH < 0) { // do_pad without pad_size: every image padded to the batch's largest
+            results = new java.util.ArrayList<>();
+            int mh = 0;
+            int mw = 0;
+            for (Path f : files) {
+                Result r = process(decoder.decode(f));
+                results.add(r);
+                mh = Math.max(mh, r.height());
+                mw = Math.max(mw, r.width());
+            }
+            for (int i = 0; i < results.size(); i++) {
+                results.set(i, padded(results.get(i), mh, mw));
+            }
+        }
         float[] all = null;
         int oh = 0;
         int ow = 0;
         for (int i = 0; i < files.size(); i++) {
-            Result r = process(decoder.decode(files.get(i)));
+            Result r = results != null ? results.get(i) : process(decoder.decode(files.get(i)));
             if (all == null) {
                 oh = r.height();
                 ow = r.width();
@@ -496,6 +536,24 @@ public final class ImagePreprocessor {
         return new int[] {size, (int) (Double.isNaN(raw) ? (double) size * w / h : raw * w / h)};
     }
 
+    /** {@code r} with zeros below and to the right up to {@code h x w} (transformers' pad after normalising). */
+    private static Result padded(Result r, int h, int w) {
+        if (r.height() > h || r.width() > w) {
+            throw new IllegalArgumentException("pad_size " + h + "x" + w + " is smaller than a preprocessed image of "
+                    + r.height() + "x" + r.width() + " (transformers: \"Padding dimensions are negative\")");
+        }
+        if (r.height() == h && r.width() == w) {
+            return r;
+        }
+        float[] out = new float[3 * h * w];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < r.height(); y++) {
+                System.arraycopy(r.chw(), (c * r.height() + y) * r.width(), out, (c * h + y) * w, r.width());
+            }
+        }
+        return new Result(h, w, out);
+    }
+
     /** One preprocessed image: {@code chw} holds {@code 3 * height * width} floats. */
     public record Result(int height, int width, float[] chw) {}
 
@@ -504,7 +562,11 @@ public final class ImagePreprocessor {
         int nh = h;
         int nw = w;
         if (doResize) {
-            if (shortestEdge > 0 && longestEdge > 0) {
+            if (shortestEdge > 0 && longestEdge > 0 && backend == Backend.TRANSFORMS) {
+                int[] hw = resizeWithMaxSize(h, w, shortestEdge, longestEdge);
+                nh = hw[0];
+                nw = hw[1];
+            } else if (shortestEdge > 0 && longestEdge > 0) {
                 int[] hw = sizeWithAspectRatio(h, w, shortestEdge, longestEdge);
                 nh = positive(hw[0], h, w);
                 nw = positive(hw[1], h, w);
@@ -528,6 +590,28 @@ public final class ImagePreprocessor {
             }
         }
         return new int[] {nh, nw};
+    }
+
+    /**
+     * torchvision's {@code Resize(size, max_size=maxSize)}: the short side to {@code size} and the long one in
+     * proportion (truncated), unless that passes {@code maxSize}: then the long side is {@code maxSize} and the short
+     * one {@code int(maxSize * short / long)}; {@code maxSize <= size} is refused, as torchvision refuses it.
+     */
+    static int[] resizeWithMaxSize(int h, int w, int size, int maxSize) {
+        if (maxSize <= size) {
+            throw new IllegalArgumentException("size.longest_edge (" + maxSize + ") must be larger than shortest_edge ("
+                    + size + ") for the transforms backend (torchvision's Resize max_size)");
+        }
+        int shortSide = Math.min(h, w);
+        int longSide = Math.max(h, w);
+        int newShort = size;
+        int newLong = (int) ((double) size * longSide / shortSide);
+        if (newLong > maxSize) {
+            newShort = (int) ((double) maxSize * newShort / newLong);
+            newLong = maxSize;
+        }
+        newShort = positive(newShort, h, w);
+        return w <= h ? new int[] {newLong, newShort} : new int[] {newShort, newLong};
     }
 
     /** A resized side, refused when it comes out 0 (transformers: "height and width must be > 0"). */
@@ -599,20 +683,15 @@ public final class ImagePreprocessor {
                     } else if (transforms) { // ToTensor's x / 255, then Normalize's (x - mean) / std, in float32
                         float t = doRescale ? p / s : p;
                         f = doNormalize ? (t - (float) mean[c]) / (float) std[c] : t;
-                    } else {
-                        double v = p;
-                        if (doRescale) {
-                            v *= rescale;
-                        }
-                        if (doNormalize) {
-                            v = (v - mean[c]) / std[c];
-                        }
-                        f = (float) v;
+                    } else { // transformers' numpy path: float32(x * rescale), then (x - mean) / std in float32
+                        float t = doRescale ? (float) (p * rescale) : p;
+                        f = doNormalize ? (t - (float) mean[c]) / (float) std[c] : t;
                     }
                     out[(c * oh + y) * ow + x] = f;
                 }
             }
         }
-        return new Result(oh, ow, out);
+        Result r = new Result(oh, ow, out);
+        return padAfter && padH > 0 ? padded(r, padH, padW) : r;
     }
 }

@@ -14,9 +14,11 @@ import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link ImagePreprocessor.Backend#TORCHVISION} against transformers 5.18's torchvision image processors on torch 2.13
- * (make_torchvision_fixture.py): PyTorch's uint8 interpolate kernels plane by plane, then whole processors (ViT, CLIP,
- * LLaVA's padding; crops larger than the image, rescale or normalise alone, odd rescale factors) bit for bit.
+ * The backends against their references, bit for bit: {@link ImagePreprocessor.Backend#TORCHVISION} and
+ * {@link ImagePreprocessor.Backend#PIL} against transformers 5.18's torchvision and Pillow image processors on torch 2.13
+ * (make_torchvision_fixture.py: PyTorch's uint8 interpolate kernels plane by plane, then whole processors: ViT, CLIP,
+ * LLaVA's padding, crops larger than the image, rescale or normalise alone, odd rescale factors, default_to_square,
+ * do_pad with pad_size), {@link ImagePreprocessor.Backend#TRANSFORMS} against torchvision 0.14's transforms.
  */
 class ImageTorchvisionBackendTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,34 +47,39 @@ class ImageTorchvisionBackendTest {
     }
 
     @Test
-    void processorsMatchTransformersTorchvisionBackendBitForBit() throws Exception {
+    void processorsMatchTransformersBothBackendsBitForBit() throws Exception {
         JsonNode index = JSON.readTree(ImageTest.fixture("torchvision_cases.json").toFile());
         ImageDecoder decoder = new ImageDecoder();
         int cases = 0;
-        int differFromPil = 0;
+        int differ = 0;
         for (JsonNode c : index.get("cases")) {
             ImagePreprocessor pil = ImagePreprocessor.of(c.get("config"), 224, ImagePreprocessor.Style.VIT, decoder);
             ImagePreprocessor tv = pil.withBackend(ImagePreprocessor.Backend.TORCHVISION);
             assertEquals(ImagePreprocessor.Backend.TORCHVISION, tv.backend());
             RgbImage img = decoder.decode(ImageTest.fixture(c.get("image").asText()));
-            ImagePreprocessor.Result r = tv.process(img);
-            Npy.Array want = Npy.read(ImageTest.fixture("tv_case" + cases + ".npy"));
             String what = "case " + cases + " " + c.get("config");
-            assertArrayEquals(new long[] {3, r.height(), r.width()}, want.shape(), what);
-            float[] ref = want.requireFloats();
-            for (int i = 0; i < ref.length; i++) {
-                if (Float.floatToIntBits(ref[i]) != Float.floatToIntBits(r.chw()[i])) {
-                    throw new AssertionError(what + ": element " + i + " is " + r.chw()[i] + ", transformers "
-                            + ref[i]);
-                }
-            }
-            if (!Arrays.equals(ref, pil.process(img).chw())) {
-                differFromPil++;
+            float[] tvPixels = sameBits(tv.process(img), ImageTest.fixture("tv_case" + cases + ".npy"), what + " torchvision");
+            float[] pilPixels = sameBits(pil.process(img), ImageTest.fixture("pil_case" + cases + ".npy"), what + " pil");
+            if (!Arrays.equals(tvPixels, pilPixels)) {
+                differ++;
             }
             cases++;
         }
-        assertEquals(11, cases);
-        assertTrue(differFromPil >= 8, differFromPil + " of 11 cases differ under the pil backend");
+        assertEquals(15, cases);
+        assertTrue(differ >= 10, differ + " of 15 cases differ between the backends");
+    }
+
+    /** {@code r}'s pixels, asserted to be {@code npy}'s bit for bit (and of its shape [3, H, W]). */
+    private static float[] sameBits(ImagePreprocessor.Result r, java.nio.file.Path npy, String what) throws Exception {
+        Npy.Array want = Npy.read(npy);
+        assertArrayEquals(new long[] {3, r.height(), r.width()}, want.shape(), what);
+        float[] ref = want.requireFloats();
+        for (int i = 0; i < ref.length; i++) {
+            if (Float.floatToIntBits(ref[i]) != Float.floatToIntBits(r.chw()[i])) {
+                throw new AssertionError(what + ": element " + i + " is " + r.chw()[i] + ", reference " + ref[i]);
+            }
+        }
+        return r.chw();
     }
 
     /**
@@ -89,16 +96,9 @@ class ImageTorchvisionBackendTest {
         for (JsonNode c : index.get("cases")) {
             ImagePreprocessor pil = ImagePreprocessor.of(c.get("config"), 224, ImagePreprocessor.Style.CLIP, decoder);
             RgbImage img = decoder.decode(ImageTest.fixture(c.get("image").asText()));
-            ImagePreprocessor.Result r = pil.withBackend(ImagePreprocessor.Backend.TRANSFORMS).process(img);
-            Npy.Array want = Npy.read(ImageTest.fixture("transforms_case" + cases + ".npy"));
             String what = "case " + cases + " " + c.get("config");
-            assertArrayEquals(new long[] {3, r.height(), r.width()}, want.shape(), what);
-            float[] ref = want.requireFloats();
-            for (int i = 0; i < ref.length; i++) {
-                if (Float.floatToIntBits(ref[i]) != Float.floatToIntBits(r.chw()[i])) {
-                    throw new AssertionError(what + ": element " + i + " is " + r.chw()[i] + ", torchvision " + ref[i]);
-                }
-            }
+            float[] ref = sameBits(pil.withBackend(ImagePreprocessor.Backend.TRANSFORMS).process(img),
+                    ImageTest.fixture("transforms_case" + cases + ".npy"), what + " transforms");
             float[] p = pil.process(img).chw();
             double worst = 0;
             for (int i = 0; i < ref.length; i++) {
@@ -109,8 +109,11 @@ class ImageTorchvisionBackendTest {
             }
             cases++;
         }
-        assertEquals(6, cases);
+        assertEquals(7, cases);
         assertEquals(4, differFromPil, "the cases whose crop offset rounds up under CenterCrop");
+        // Resize(size, max_size) sizes the image as torchvision does: 37x53 with (24, max 30) is 21x30
+        assertArrayEquals(new int[] {21, 30}, ImagePreprocessor.resizeWithMaxSize(37, 53, 24, 30));
+        assertThrows(IllegalArgumentException.class, () -> ImagePreprocessor.resizeWithMaxSize(37, 53, 24, 24));
         assertEquals(2, ImagePreprocessor.centerCropOffset(24, 21));
         assertEquals(2, ImagePreprocessor.centerCropOffset(31, 26));
         assertEquals(-2, ImagePreprocessor.centerCropOffset(20, 25));
@@ -119,13 +122,20 @@ class ImageTorchvisionBackendTest {
 
     @Test
     void filtersTheTorchvisionBackendLacksAreRefused() throws Exception {
+        RgbImage img = new RgbImage(40, 30, new byte[40 * 30 * 3]);
+        RgbImage atSize = new RgbImage(32, 32, new byte[32 * 32 * 3]);
         for (String cfg : new String[] {"{\"resample\": 4}", "{\"resample\": 5}", "{\"resample\": 3.0}"}) {
             ImagePreprocessor p = ImagePreprocessor.of(JSON.readTree(cfg), 32, ImagePreprocessor.Style.VIT,
                     new ImageDecoder());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> p.withBackend(ImagePreprocessor.Backend.TORCHVISION), cfg);
+                    () -> p.withBackend(ImagePreprocessor.Backend.TORCHVISION).process(img), cfg);
             assertTrue(e.getMessage().contains("use the pil backend"), e.getMessage());
             assertSame(p, p.withBackend(ImagePreprocessor.Backend.PIL));
+            if (!cfg.contains(".")) { // box / hamming: an image already at the size needs no filter (transformers too)
+                assertEquals(32, p.withBackend(ImagePreprocessor.Backend.TORCHVISION).process(atSize).height());
+            } else { // a float resample: refused up front, as transformers checks it before any resize
+                assertThrows(IllegalArgumentException.class, () -> p.withBackend(ImagePreprocessor.Backend.TORCHVISION));
+            }
         }
         // without a resize the filter is never used, so nothing to refuse
         ImagePreprocessor noResize = ImagePreprocessor.of(JSON.readTree("{\"resample\": 4, \"do_resize\": false}"), 32,
