@@ -178,7 +178,10 @@ public record LlamaConfig(
         RopeScaling scaling = null;
         // transformers 5 keeps theta and the scaling together in rope_parameters; older configs have rope_theta and
         // rope_scaling at the top level
-        boolean v5 = c.has("rope_parameters") && c.json().get("rope_parameters").isObject();
+        // (with both, transformers 5 takes rope_scaling: `rope_scaling or rope_parameters`; a rope_theta inside the dict
+        // it takes wins over the top-level one)
+        boolean v4 = c.has("rope_scaling") && c.json().get("rope_scaling").isObject();
+        boolean v5 = !v4 && c.has("rope_parameters") && c.json().get("rope_parameters").isObject();
         String ropeKey = v5 ? "rope_parameters" : "rope_scaling";
         HfConfig rs = c.has(ropeKey) && c.json().get(ropeKey).isObject() ? c.child(ropeKey) : null;
         if (rs != null) {
@@ -215,7 +218,7 @@ public record LlamaConfig(
         } else {
             eos = c.has("eos_token_id") ? new int[] {c.getInt("eos_token_id")} : new int[0];
         }
-        double theta = v5 && rs.has("rope_theta") ? rs.getDouble("rope_theta") : c.getDouble("rope_theta", 10000.0);
+        double theta = rs != null && rs.has("rope_theta") ? rs.getDouble("rope_theta") : c.getDouble("rope_theta", 10000.0);
         int layers = c.getInt("num_hidden_layers", 32);
         int window = slidingWindow(c, modelType, layers);
         return new LlamaConfig(
@@ -300,11 +303,17 @@ public record LlamaConfig(
         }
         double fast = rs.getDouble("beta_fast", 0);
         double slow = rs.getDouble("beta_slow", 0);
+        if (fast < 0 || slow < 0 || !Double.isFinite(fast) || !Double.isFinite(slow)) {
+            throw new IllegalArgumentException(c + ": yarn beta_fast / beta_slow must be > 0 (0 or absent: 32 / 1), got "
+                    + fast + " / " + slow);
+        }
         if (!(attention > 0) || Double.isInfinite(attention)) {
             throw new IllegalArgumentException(c + ": yarn attention factor must be finite and > 0, got " + attention);
         }
+        // truncate: absent is true; null is Python's None, falsy: no truncation (transformers' get("truncate", True))
+        boolean truncate = !rs.json().has("truncate") || !rs.json().get("truncate").isNull() && rs.getBoolean("truncate", true);
         return new RopeScaling("yarn", factor, 0, 0, orig, fast == 0 ? 32 : fast, slow == 0 ? 1 : slow, attention,
-                rs.getBoolean("truncate", true));
+                truncate);
     }
 
     private static double yarnMscale(double scale, double mscale) {

@@ -73,6 +73,25 @@ class LlamaConfigTest {
         }
         assertEquals(1.0, parse("{\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 96,"
                 + " \"num_hidden_layers\": 1, \"vocab_size\": 100}").ropeAttentionFactor(), "no scaling: 1");
+        // as transformers 5 reads them (found against 5.18's generate): with both keys, rope_scaling is the one taken;
+        // a rope_theta inside it wins over the top-level one; "truncate": null is Python's None, no truncation; a
+        // negative beta is refused (transformers fails on math.log there)
+        String sizes = "\"hidden_size\": 64, \"num_attention_heads\": 4, \"intermediate_size\": 96,"
+                + " \"num_hidden_layers\": 1, \"vocab_size\": 100, \"max_position_embeddings\": 256, ";
+        String yarn = "\"rope_type\": \"yarn\", \"factor\": 4.0, \"original_max_position_embeddings\": 32";
+        LlamaConfig both = parse("{" + sizes + "\"rope_scaling\": {" + yarn + "}, \"rope_parameters\": {\"rope_type\":"
+                + " \"default\", \"rope_theta\": 10000.0}}");
+        assertEquals("yarn", both.ropeScaling().type());
+        LlamaConfig inner = parse("{" + sizes + "\"rope_theta\": 10000, \"rope_scaling\": {" + yarn + ", \"rope_theta\": 500.0}}");
+        assertEquals(500.0, inner.ropeTheta());
+        LlamaConfig none = parse("{" + sizes + "\"rope_scaling\": {" + yarn + ", \"truncate\": null}}");
+        LlamaConfig off = parse("{" + sizes + "\"rope_scaling\": {" + yarn + ", \"truncate\": false}}");
+        LlamaConfig on = parse("{" + sizes + "\"rope_scaling\": {" + yarn + "}}");
+        assertArrayEquals(off.inverseFrequencies(), none.inverseFrequencies());
+        assertTrue(!java.util.Arrays.equals(on.inverseFrequencies(), none.inverseFrequencies()));
+        IllegalArgumentException beta = assertThrows(IllegalArgumentException.class,
+                () -> parse("{" + sizes + "\"rope_scaling\": {" + yarn + ", \"beta_fast\": -1}}"));
+        assertTrue(beta.getMessage().contains("beta_fast"), beta.getMessage());
     }
 
     /**

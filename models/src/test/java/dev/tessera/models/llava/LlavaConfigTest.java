@@ -34,6 +34,23 @@ class LlavaConfigTest {
         assertArrayEquals(new int[] {23, 20, 0}, full.featureLayerIndices());
     }
 
+    /**
+     * A top-level eos_token_id wins over text_config's, as transformers builds a LLaVA's generation config from the
+     * top-level keys first (found against transformers 5.18: it stopped where Tessera went on).
+     */
+    @Test
+    void aTopLevelEosIdWinsOverTheTextConfigs() throws Exception {
+        String text = "\"text_config\": {\"model_type\": \"llama\", \"vocab_size\": 300, \"eos_token_id\": 297}";
+        assertArrayEquals(new int[] {297}, parse("{\"model_type\": \"llava\", " + VISION + ", " + text + "}")
+                .text().eosTokenIds());
+        assertArrayEquals(new int[] {278}, parse("{\"model_type\": \"llava\", \"eos_token_id\": 278, " + VISION + ", "
+                + text + "}").text().eosTokenIds());
+        assertArrayEquals(new int[] {5, 6}, parse("{\"model_type\": \"llava\", \"eos_token_id\": [5, 6], " + VISION
+                + ", " + text + "}").text().eosTokenIds());
+        assertArrayEquals(new int[] {297}, parse("{\"model_type\": \"llava\", \"eos_token_id\": null, " + VISION + ", "
+                + text + "}").text().eosTokenIds());
+    }
+
     @Test
     void errors() {
         IllegalArgumentException a = assertThrows(IllegalArgumentException.class,
