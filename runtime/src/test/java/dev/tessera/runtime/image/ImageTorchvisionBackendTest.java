@@ -84,8 +84,9 @@ class ImageTorchvisionBackendTest {
 
     /**
      * {@link ImagePreprocessor.Backend#TRANSFORMS} against torchvision 0.14's transforms on PIL images (Debian's, the
-     * issue's reference; make_transforms_fixture.py): 6 pipelines whose crop offsets end in .5 with an odd floor
-     * (CenterCrop rounds them up, transformers down), a crop past the image, nearest, ToTensor alone; bit for bit.
+     * issue's reference; make_transforms_fixture.py): 7 pipelines, crop offsets that end in .5 with an odd floor
+     * (CenterCrop rounds them up, transformers down), a crop past the image, nearest, ToTensor alone, Resize with
+     * max_size; bit for bit.
      */
     @Test
     void transformsPipelinesMatchTorchvisionBitForBit() throws Exception {
