@@ -212,12 +212,7 @@ public record LlamaConfig(
         // Mistral's and Qwen2's layers fix their biases (none; q/k/v only): attention_bias / mlp_bias are Llama's keys
         boolean llama = !qwen2 && !mistral;
         boolean attnBias = qwen2 || llama && c.getBoolean("attention_bias", false);
-        int[] eos;
-        if (c.has("eos_token_id") && c.json().get("eos_token_id").isArray()) {
-            eos = c.getIntArray("eos_token_id");
-        } else {
-            eos = c.has("eos_token_id") ? new int[] {c.getInt("eos_token_id")} : new int[0];
-        }
+        int[] eos = c.getIntOrIntArray("eos_token_id");
         double theta = rs != null && rs.has("rope_theta") ? rs.getDouble("rope_theta") : c.getDouble("rope_theta", 10000.0);
         int layers = c.getInt("num_hidden_layers", 32);
         int window = slidingWindow(c, modelType, layers);
@@ -424,11 +419,7 @@ public record LlamaConfig(
         Path g = dir.resolve("generation_config.json");
         if (java.nio.file.Files.isDirectory(dir) && java.nio.file.Files.isRegularFile(g)) {
             HfConfig gc = HfConfig.read(g);
-            int[] ids = new int[0];
-            if (gc.has("eos_token_id")) {
-                ids = gc.json().get("eos_token_id").isArray() ? gc.getIntArray("eos_token_id")
-                        : new int[] {gc.getInt("eos_token_id")};
-            }
+            int[] ids = gc.getIntOrIntArray("eos_token_id");
             if (ids.length == 0 && c.eosTokenIds.length > 0) {
                 org.slf4j.LoggerFactory.getLogger(LlamaConfig.class).warn("{} names no eos_token_id: as in "
                         + "transformers' generate, no token ends a sequence (config.json's {} are not used)", g,

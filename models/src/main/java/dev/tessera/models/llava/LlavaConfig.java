@@ -120,14 +120,11 @@ public record LlavaConfig(VisionConfig vision, LlamaConfig text, int imageTokenI
             layers = new int[] {c.getInt("vision_feature_layer", -2)};
         }
         LlamaConfig text = LlamaConfig.from(c.child("text_config"));
-        if (c.has("eos_token_id")) {
-            // transformers builds a LLaVA's generation config from the top-level keys first and text_config's only
-            // where those are unset, so a top-level eos_token_id wins (a generation_config.json wins over both)
-            int[] ids = c.json().get("eos_token_id").isArray() ? c.getIntArray("eos_token_id")
-                    : new int[] {c.getInt("eos_token_id")};
-            if (ids.length > 0) {
-                text = text.withEosTokenIds(ids);
-            }
+        // transformers builds a LLaVA's generation config from the top-level keys first and text_config's only where
+        // those are unset, so a top-level eos_token_id wins (a generation_config.json wins over both)
+        int[] ids = c.getIntOrIntArray("eos_token_id");
+        if (ids.length > 0) {
+            text = text.withEosTokenIds(ids);
         }
         return new LlavaConfig(VisionConfig.from(vc), text,
                 c.getInt("image_token_index", c.getInt("image_token_id", 32000)), layers,

@@ -146,6 +146,14 @@ public final class HfConfig {
         return out;
     }
 
+    /** One integer or an array of them (as {@code eos_token_id} may be either); empty when absent or null. */
+    public int[] getIntOrIntArray(String key) {
+        if (has(key) && !root.get(key).isArray()) {
+            return new int[] {getInt(key)};
+        }
+        return getIntArray(key);
+    }
+
     /** An array of strings; empty when absent. */
     public List<String> getStringList(String key) {
         List<String> out = new ArrayList<>();

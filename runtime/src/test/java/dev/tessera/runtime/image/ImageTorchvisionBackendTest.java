@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.runtime.io.Npy;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -48,25 +49,35 @@ class ImageTorchvisionBackendTest {
 
     @Test
     void processorsMatchTransformersBothBackendsBitForBit() throws Exception {
-        JsonNode index = JSON.readTree(ImageTest.fixture("torchvision_cases.json").toFile());
-        ImageDecoder decoder = new ImageDecoder();
-        int cases = 0;
+        List<Case> cases = cases("torchvision_cases.json", ImagePreprocessor.Style.VIT);
         int differ = 0;
-        for (JsonNode c : index.get("cases")) {
-            ImagePreprocessor pil = ImagePreprocessor.of(c.get("config"), 224, ImagePreprocessor.Style.VIT, decoder);
-            ImagePreprocessor tv = pil.withBackend(ImagePreprocessor.Backend.TORCHVISION);
+        for (Case c : cases) {
+            ImagePreprocessor tv = c.pil().withBackend(ImagePreprocessor.Backend.TORCHVISION);
             assertEquals(ImagePreprocessor.Backend.TORCHVISION, tv.backend());
-            RgbImage img = decoder.decode(ImageTest.fixture(c.get("image").asText()));
-            String what = "case " + cases + " " + c.get("config");
-            float[] tvPixels = sameBits(tv.process(img), ImageTest.fixture("tv_case" + cases + ".npy"), what + " torchvision");
-            float[] pilPixels = sameBits(pil.process(img), ImageTest.fixture("pil_case" + cases + ".npy"), what + " pil");
+            float[] tvPixels = sameBits(tv.process(c.img()), ImageTest.fixture("tv_case" + c.i() + ".npy"),
+                    c.what() + " torchvision");
+            float[] pilPixels = sameBits(c.pil().process(c.img()), ImageTest.fixture("pil_case" + c.i() + ".npy"),
+                    c.what() + " pil");
             if (!Arrays.equals(tvPixels, pilPixels)) {
                 differ++;
             }
-            cases++;
         }
-        assertEquals(15, cases);
+        assertEquals(15, cases.size());
         assertTrue(differ >= 10, differ + " of 15 cases differ between the backends");
+    }
+
+    /** Case {@code i} of a fixture index: its config read with the pil backend, its decoded image, a label. */
+    private record Case(int i, ImagePreprocessor pil, RgbImage img, String what) {}
+
+    /** The cases of fixture index {@code json} (configs read for a model of family {@code style}). */
+    private static List<Case> cases(String json, ImagePreprocessor.Style style) throws Exception {
+        ImageDecoder decoder = new ImageDecoder();
+        List<Case> out = new java.util.ArrayList<>();
+        for (JsonNode c : JSON.readTree(ImageTest.fixture(json).toFile()).get("cases")) {
+            out.add(new Case(out.size(), ImagePreprocessor.of(c.get("config"), 224, style, decoder),
+                    decoder.decode(ImageTest.fixture(c.get("image").asText())), "case " + out.size() + " " + c.get("config")));
+        }
+        return out;
     }
 
     /** {@code r}'s pixels, asserted to be {@code npy}'s bit for bit (and of its shape [3, H, W]). */
@@ -90,17 +101,12 @@ class ImageTorchvisionBackendTest {
      */
     @Test
     void transformsPipelinesMatchTorchvisionBitForBit() throws Exception {
-        JsonNode index = JSON.readTree(ImageTest.fixture("transforms_cases.json").toFile());
-        ImageDecoder decoder = new ImageDecoder();
-        int cases = 0;
+        List<Case> cases = cases("transforms_cases.json", ImagePreprocessor.Style.CLIP);
         int differFromPil = 0;
-        for (JsonNode c : index.get("cases")) {
-            ImagePreprocessor pil = ImagePreprocessor.of(c.get("config"), 224, ImagePreprocessor.Style.CLIP, decoder);
-            RgbImage img = decoder.decode(ImageTest.fixture(c.get("image").asText()));
-            String what = "case " + cases + " " + c.get("config");
-            float[] ref = sameBits(pil.withBackend(ImagePreprocessor.Backend.TRANSFORMS).process(img),
-                    ImageTest.fixture("transforms_case" + cases + ".npy"), what + " transforms");
-            float[] p = pil.process(img).chw();
+        for (Case c : cases) {
+            float[] ref = sameBits(c.pil().withBackend(ImagePreprocessor.Backend.TRANSFORMS).process(c.img()),
+                    ImageTest.fixture("transforms_case" + c.i() + ".npy"), c.what() + " transforms");
+            float[] p = c.pil().process(c.img()).chw();
             double worst = 0;
             for (int i = 0; i < ref.length; i++) {
                 worst = Math.max(worst, Math.abs(ref[i] - p[i]));
@@ -108,9 +114,8 @@ class ImageTorchvisionBackendTest {
             if (worst > 1e-3) { // more than float rounding: a crop one pixel off
                 differFromPil++;
             }
-            cases++;
         }
-        assertEquals(7, cases);
+        assertEquals(7, cases.size());
         assertEquals(4, differFromPil, "the cases whose crop offset rounds up under CenterCrop");
         // Resize(size, max_size) sizes the image as torchvision does: 37x53 with (24, max 30) is 21x30
         assertArrayEquals(new int[] {21, 30}, ImagePreprocessor.resizeWithMaxSize(37, 53, 24, 30));
