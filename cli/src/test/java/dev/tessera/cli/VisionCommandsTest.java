@@ -312,6 +312,7 @@ class VisionCommandsTest {
         Path dir = Files.createDirectories(tmp.resolve("photos"));
         Files.copy(IMAGES.resolve("chelsea.png"), dir.resolve("b.PNG"));
         Files.copy(IMAGES.resolve("one.png"), dir.resolve("a.png"));
+        Files.copy(IMAGES.resolve("gif_transparent.gif"), dir.resolve("c.gif"));
         Files.write(dir.resolve("._a.png"), new byte[] {0, 5, 22, 7, 0, 2, 0, 0}); // a macOS resource fork
         Files.writeString(dir.resolve("notes.txt"), "not an image");
         Files.createDirectories(dir.resolve("nested.png")); // a folder named like an image
@@ -321,11 +322,13 @@ class VisionCommandsTest {
                 viaFolder.toString());
         assertEquals(0, f.code(), f.err());
         ChatCommandTest.Run e = run("classify", dir.resolve("a.png").toString(), dir.resolve("b.PNG").toString(),
-                "--model", VIT.toString(), "--logits-out", viaFiles.toString());
+                dir.resolve("c.gif").toString(), "--model", VIT.toString(), "--logits-out", viaFiles.toString());
         assertEquals(0, e.code(), e.err());
+        assertEquals(3, Npy.read(viaFolder).shape()[0], "a.png, b.PNG and c.gif");
         assertArrayEquals(Npy.read(viaFiles).shape(), Npy.read(viaFolder).shape());
         assertArrayEquals(Npy.read(viaFiles).requireFloats(), Npy.read(viaFolder).requireFloats());
-        assertTrue(f.out().indexOf("a.png") < f.out().indexOf("b.PNG") && !f.out().contains("._a"), f.out());
+        assertTrue(f.out().indexOf("a.png") < f.out().indexOf("b.PNG") && f.out().indexOf("b.PNG") < f.out().indexOf("c.gif")
+                && !f.out().contains("._a"), f.out());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.tessera.runtime.image;
 
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_UNCHANGED;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
 
 import java.io.IOException;
@@ -14,10 +15,12 @@ import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
- * Decodes JPEG, PNG, BMP, WebP and TIFF images with OpenCV ({@code imdecode}) to 8-bit RGB: EXIF orientation is
+ * Decodes JPEG, PNG, BMP, WebP, TIFF and GIF images with OpenCV ({@code imdecode}) to 8-bit RGB: EXIF orientation is
  * applied (JPEG), grayscale is expanded to three channels, an alpha channel is dropped (as Pillow's
  * {@code convert("RGB")}; TIFFs with unassociated alpha through the JDK's TIFF reader, {@link TiffAlphaReader}, since
- * OpenCV's premultiplies their colours), 16-bit samples are scaled to 8 bits. The pixel count is read from the file header and
+ * OpenCV's premultiplies their colours), 16-bit samples are scaled to 8 bits. A GIF gives its first frame on its
+ * logical screen, and a transparent pixel the palette colour of its index, as Pillow does (OpenCV alone gives the
+ * background colour). The pixel count is read from the file header and
  * checked against {@link #maxPixels()} before anything is decoded. Errors (missing, empty, unknown format,
  * truncated, too large) are {@link IllegalArgumentException}s naming the file and the problem.
  */
@@ -88,7 +91,7 @@ public final class ImageDecoder {
         String format = ImageHeader.format(bytes);
         if (format == null) {
             throw new IllegalArgumentException("cannot decode image " + name
-                    + ": not a JPEG, PNG, BMP, WebP or TIFF file");
+                    + ": not a JPEG, PNG, BMP, WebP, TIFF or GIF file");
         }
         long[] wh = ImageHeader.size(bytes, format);
         if (wh == null) {
@@ -109,9 +112,12 @@ public final class ImageDecoder {
                 return img;
             }
         }
+        // A GIF with a transparent index is decoded with its alpha, which marks the pixels to give that index's colour.
+        int gifTransparent = format.equals("GIF") ? ImageHeader.gifTransparentRgb(bytes) : -1;
         try (BytePointer buf = new BytePointer(bytes); Mat raw = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, buf);
-                Mat bgr = imdecode(raw, IMREAD_COLOR)) {
-            if (bgr == null || bgr.empty() || bgr.channels() != 3 || bgr.depth() != org.bytedeco.opencv.global.opencv_core.CV_8U) {
+                Mat bgr = imdecode(raw, gifTransparent >= 0 ? IMREAD_UNCHANGED : IMREAD_COLOR)) {
+            int channels = gifTransparent >= 0 && bgr != null && !bgr.empty() && bgr.channels() == 4 ? 4 : 3;
+            if (bgr == null || bgr.empty() || bgr.channels() != channels || bgr.depth() != org.bytedeco.opencv.global.opencv_core.CV_8U) {
                 if (format.equals("TIFF") && ImageHeader.tiffFloatSamples(bytes)) {
                     throw new IllegalArgumentException("cannot decode image " + name + ": floating-point TIFF samples"
                             + " are not supported (save it with 8- or 16-bit integer samples)");
@@ -123,14 +129,25 @@ public final class ImageDecoder {
             int h = bgr.rows();
             byte[] out = new byte[w * h * 3];
             Mat c = bgr.isContinuous() ? bgr : bgr.clone();
-            c.data().get(out);
+            if (channels == 4) {
+                byte[] bgra = new byte[w * h * 4];
+                c.data().get(bgra);
+                for (int i = 0, o = 0; i < bgra.length; i += 4, o += 3) {
+                    boolean clear = bgra[i + 3] == 0;
+                    out[o] = clear ? (byte) (gifTransparent >> 16) : bgra[i + 2];
+                    out[o + 1] = clear ? (byte) (gifTransparent >> 8) : bgra[i + 1];
+                    out[o + 2] = clear ? (byte) gifTransparent : bgra[i];
+                }
+            } else {
+                c.data().get(out);
+                for (int i = 0; i < out.length; i += 3) {
+                    byte b = out[i];
+                    out[i] = out[i + 2];
+                    out[i + 2] = b;
+                }
+            }
             if (c != bgr) {
                 c.close();
-            }
-            for (int i = 0; i < out.length; i += 3) {
-                byte b = out[i];
-                out[i] = out[i + 2];
-                out[i + 2] = b;
             }
             int bmp16 = format.equals("BMP") ? ImageHeader.bmp16Layout(bytes) : 0;
             if (bmp16 != 0) { // OpenCV widens 5 / 6 bits by shifting (v << 3), Pillow by v * 255 / 31 (v * 255 / 63)

@@ -22,6 +22,10 @@ final class ImageHeader {
                 || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42))) {
             return "TIFF";
         }
+        if (b.length >= 6 && b[0] == 'G' && b[1] == 'I' && b[2] == 'F' && b[3] == '8' && (b[4] == '7' || b[4] == '9')
+                && b[5] == 'a') {
+            return "GIF";
+        }
         return null;
     }
 
@@ -55,6 +59,7 @@ final class ImageHeader {
                 case "JPEG" -> jpeg(b);
                 case "WebP" -> webp(b);
                 case "TIFF" -> tiff(b);
+                case "GIF" -> b.length >= 10 ? new long[] {le(b, 6, 2), le(b, 8, 2)} : null; // the logical screen
                 default -> null;
             };
         } catch (ArrayIndexOutOfBoundsException e) {
@@ -149,6 +154,52 @@ final class ImageHeader {
             return 565;
         }
         return r == 0x7C00 && g == 0x03E0 && bl == 0x1F ? 555 : 0;
+    }
+
+    /**
+     * The palette colour ({@code 0xRRGGBB}) of the transparent index of a GIF's first frame (its Graphic Control
+     * Extension's), from the frame's local colour table, else the global one; -1 when the frame has no transparent
+     * index, the index is outside the table, or the blocks before the frame are malformed.
+     */
+    static int gifTransparentRgb(byte[] b) {
+        try {
+            int flags = u8(b, 10);
+            int global = 13;
+            int globalSize = (flags & 0x80) != 0 ? 3 << ((flags & 7) + 1) : 0;
+            int i = global + globalSize;
+            int transparent = -1;
+            while (u8(b, i) != 0x2C) {
+                if (u8(b, i) != 0x21) {
+                    return -1; // the trailer (no frame) or garbage
+                }
+                int label = u8(b, i + 1);
+                i += 2;
+                if (label == 0xF9 && u8(b, i) >= 4) { // Graphic Control Extension: flags, delay (2), index
+                    transparent = (u8(b, i + 1) & 1) != 0 ? u8(b, i + 4) : -1;
+                }
+                while (u8(b, i) != 0) { // data sub-blocks
+                    i += u8(b, i) + 1;
+                }
+                i++;
+            }
+            if (transparent < 0) {
+                return -1;
+            }
+            int frameFlags = u8(b, i + 9);
+            int table = global;
+            int tableSize = globalSize;
+            if ((frameFlags & 0x80) != 0) {
+                table = i + 10;
+                tableSize = 3 << ((frameFlags & 7) + 1);
+            }
+            if (3 * transparent + 2 >= tableSize) {
+                return -1;
+            }
+            int at = table + 3 * transparent;
+            return (u8(b, at) << 16) | (u8(b, at + 1) << 8) | u8(b, at + 2);
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return -1;
+        }
     }
 
     /** A TIFF's Orientation (tag 274), 1 when absent or malformed. */

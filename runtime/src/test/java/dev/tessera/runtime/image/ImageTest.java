@@ -95,6 +95,23 @@ class ImageTest {
         assertArrayEquals(Npy.read(fixture(ref)).ints(), pixels(decoder.decode(fixture(name))), name);
     }
 
+    /**
+     * GIFs (make_gif_fixture.py) as Pillow's {@code convert("RGB")} gives their first frame: palettes adaptive, gray
+     * and 1-bit, interlaced or not, GIF87a, two frames, a local colour table, a frame inside a larger screen, and a
+     * transparent index, whose pixels (and the screen around the frame) take that index's palette colour where
+     * OpenCV alone gives the background colour.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gif_palette.gif", "gif_15rows.gif", "gif_gray.gif", "gif_1bit.gif", "gif_frames.gif",
+        "gif_87a.gif", "gif_transparent.gif", "gif_gray_transparent.gif", "gif_offset.gif",
+        "gif_offset_transparent.gif", "gif_local_table.gif"})
+    void gifsDecodeAsPillow(String name) throws Exception {
+        int[] ref = Npy.read(fixture(name.replace(".gif", "_rgb.npy"))).ints();
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(ref.length, img.width() * img.height() * 3, name);
+        assertArrayEquals(ref, pixels(img), name);
+    }
+
     @Test
     void badFilesGiveClearErrors() throws Exception {
         String[][] cases = {{"empty.png", "empty"}, {"text.png", "not a JPEG, PNG"}, {"truncated.png", "truncated"},

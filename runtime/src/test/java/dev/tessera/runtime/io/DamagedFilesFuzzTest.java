@@ -179,7 +179,7 @@ class DamagedFilesFuzzTest {
     void images() {
         List<byte[]> seeds = new ArrayList<>();
         for (String name : List.of("small.png", "gray.png", "rgba.png", "exif6.jpg", "small.bmp", "small.tiff",
-                "small.webp")) {
+                "small.webp", "gif_transparent.gif", "gif_offset.gif")) {
             seeds.add(resource("/image/" + name));
         }
         ImageDecoder decoder = new ImageDecoder(4_000_000);
