@@ -6,7 +6,8 @@ index's palette colour in Pillow and the background colour in OpenCV.
 Cases: an adaptive palette (interlaced, as Pillow writes images of 16 rows or more), 15 rows (not interlaced), a
 grayscale palette (also with a transparent index), a 1-bit image, two frames (the first is read), GIF87a, a transparent index, a frame placed at an
 offset inside a larger screen with and without a transparent index, a local colour table in place of the global one.
-The pictures are skimage's chelsea (Debian python3-skimage) shrunk, and seeded noise.
+The pictures are scikit-image's chelsea (skimage/data/chelsea.png from Debian python3-skimage, "Chelsea the cat" by
+Stefan van der Walt, public domain / CC0 per scikit-image's data README) shrunk to 23x17, and seeded noise.
 
 Run from this folder:  /usr/bin/python3 make_gif_fixture.py   (Pillow 9.4, Debian python3-pil; Pillow 12.3 gives the
 same pixels)"""
