@@ -1,5 +1,6 @@
 package dev.tessera.runtime.image;
 
+import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_ANYDEPTH;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_UNCHANGED;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
@@ -11,6 +12,7 @@ import dev.tessera.bindings.TesseraNative;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.opencv.global.opencv_core;
 import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 
@@ -18,7 +20,10 @@ import org.bytedeco.opencv.opencv_core.Mat;
  * Decodes JPEG, PNG, BMP, WebP, TIFF and GIF images with OpenCV ({@code imdecode}) to 8-bit RGB: EXIF orientation is
  * applied (JPEG), grayscale is expanded to three channels, an alpha channel is dropped (as Pillow's
  * {@code convert("RGB")}; TIFFs with unassociated alpha through the JDK's TIFF reader, {@link TiffAlphaReader}, since
- * OpenCV's premultiplies their colours), 16-bit samples are scaled to 8 bits. A GIF gives its first frame on its
+ * OpenCV's premultiplies their colours), 16-bit samples keep their high byte, but for 16-bit grayscale PNG and TIFF,
+ * clipped to 255 as Pillow's {@code convert("RGB")} clips them. CMYK and YCCK JPEGs are converted as
+ * Pillow converts them ({@link CmykJpegReader}, through the JDK's JPEG reader; OpenCV's own conversion rounds
+ * differently). A GIF gives its first frame on its
  * logical screen, and a transparent pixel the palette colour of its index, as Pillow does (OpenCV alone gives the
  * background colour). The pixel count is read from the file header and
  * checked against {@link #maxPixels()} before anything is decoded. Errors (missing, empty, unknown format,
@@ -112,12 +117,31 @@ public final class ImageDecoder {
                 return img;
             }
         }
-        // A GIF with a transparent index is decoded with its alpha, which marks the pixels to give that index's colour.
+        if (format.equals("JPEG")) {
+            int[] info = ImageHeader.jpegInfo(bytes);
+            if (info != null && info[0] == 4) { // CMYK / YCCK: OpenCV converts them to RGB unlike Pillow
+                RgbImage img;
+                try {
+                    img = CmykJpegReader.read(bytes, info);
+                } catch (LinkageError e) { // a Java runtime without java.desktop: OpenCV's conversion then
+                    img = null;
+                }
+                if (img != null) {
+                    return img;
+                }
+            }
+        }
+        // A GIF with a transparent index is decoded with its alpha, which marks the pixels to give that index's colour;
+        // a 16-bit grayscale PNG / TIFF with its 16-bit samples, which Pillow clips to 255 where OpenCV scales them.
         int gifTransparent = format.equals("GIF") ? ImageHeader.gifTransparentRgb(bytes) : -1;
-        try (BytePointer buf = new BytePointer(bytes); Mat raw = new Mat(1, bytes.length, org.bytedeco.opencv.global.opencv_core.CV_8UC1, buf);
-                Mat bgr = imdecode(raw, gifTransparent >= 0 ? IMREAD_UNCHANGED : IMREAD_COLOR)) {
-            int channels = gifTransparent >= 0 && bgr != null && !bgr.empty() && bgr.channels() == 4 ? 4 : 3;
-            if (bgr == null || bgr.empty() || bgr.channels() != channels || bgr.depth() != org.bytedeco.opencv.global.opencv_core.CV_8U) {
+        boolean gray16 = ImageHeader.gray16(bytes, format);
+        int flags = gifTransparent >= 0 ? IMREAD_UNCHANGED : gray16 ? IMREAD_ANYDEPTH : IMREAD_COLOR;
+        try (BytePointer buf = new BytePointer(bytes); Mat raw = new Mat(1, bytes.length, opencv_core.CV_8UC1, buf);
+                Mat bgr = imdecode(raw, flags)) {
+            boolean ok = bgr != null && !bgr.empty();
+            int channels = ok && gifTransparent >= 0 && bgr.channels() == 4 ? 4 : gray16 ? 1 : 3;
+            int depth = gray16 ? opencv_core.CV_16U : opencv_core.CV_8U;
+            if (!ok || bgr.channels() != channels || bgr.depth() != depth) {
                 if (format.equals("TIFF") && ImageHeader.tiffFloatSamples(bytes)) {
                     throw new IllegalArgumentException("cannot decode image " + name + ": floating-point TIFF samples"
                             + " are not supported (save it with 8- or 16-bit integer samples)");
@@ -129,7 +153,16 @@ public final class ImageDecoder {
             int h = bgr.rows();
             byte[] out = new byte[w * h * 3];
             Mat c = bgr.isContinuous() ? bgr : bgr.clone();
-            if (channels == 4) {
+            if (gray16) { // Pillow's "I;16" to "RGB": each sample clipped to 255, not scaled
+                short[] g = new short[w * h];
+                new org.bytedeco.javacpp.ShortPointer(c.data()).get(g);
+                for (int i = 0, o = 0; i < g.length; i++, o += 3) {
+                    byte v = (byte) Math.min(g[i] & 0xFFFF, 255);
+                    out[o] = v;
+                    out[o + 1] = v;
+                    out[o + 2] = v;
+                }
+            } else if (channels == 4) {
                 byte[] bgra = new byte[w * h * 4];
                 c.data().get(bgra);
                 for (int i = 0, o = 0; i < bgra.length; i += 4, o += 3) {

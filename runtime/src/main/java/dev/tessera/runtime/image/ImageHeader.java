@@ -202,6 +202,80 @@ final class ImageHeader {
         }
     }
 
+    /**
+     * What a JPEG's segments before its scan say: {components of the frame (SOF), Adobe transform (APP14: 0 none, 1
+     * YCbCr, 2 YCCK; -1 without the segment), EXIF Orientation (APP1; 1 when absent or malformed)}; null when the
+     * markers are malformed before a frame header is found.
+     */
+    static int[] jpegInfo(byte[] b) {
+        int components = -1;
+        int transform = -1;
+        int orientation = 1;
+        try {
+            int i = 2;
+            while (i + 4 <= b.length) {
+                if (u8(b, i) != 0xFF) {
+                    return null;
+                }
+                int marker = u8(b, i + 1);
+                if (marker == 0xFF) {
+                    i++;
+                    continue;
+                }
+                if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+                    i += 2;
+                    continue;
+                }
+                if (marker == 0xD9 || marker == 0xDA) {
+                    break;
+                }
+                int len = (int) be(b, i + 2, 2);
+                int data = i + 4;
+                boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+                if (sof && components < 0) {
+                    components = u8(b, data + 5);
+                } else if (marker == 0xEE && len >= 14 && ascii(b, data, "Adobe")) {
+                    transform = u8(b, data + 11);
+                } else if (marker == 0xE1 && len >= 16 && ascii(b, data, "Exif\0\0") && orientation == 1) {
+                    byte[] tiff = java.util.Arrays.copyOfRange(b, data + 6, Math.min(b.length, i + 2 + len));
+                    if (format(tiff) != null && format(tiff).equals("TIFF")) {
+                        orientation = (int) Math.min(tiffOrientation(tiff), 9);
+                    }
+                }
+                i += 2 + len;
+            }
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return null;
+        }
+        return components < 0 ? null : new int[] {components, transform, orientation};
+    }
+
+    private static boolean ascii(byte[] b, int at, String s) {
+        for (int k = 0; k < s.length(); k++) {
+            if (b[at + k] != s.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether a PNG (IHDR bit depth 16, colour type 0) or TIFF (BitsPerSample 16, one sample, BlackIsZero, unsigned)
+     * holds 16-bit grayscale without alpha: Pillow opens these as {@code I;16} and clips them to 255 on the way to RGB.
+     */
+    static boolean gray16(byte[] b, String format) {
+        try {
+            return switch (format) {
+                case "PNG" -> b.length >= 26 && u8(b, 24) == 16 && u8(b, 25) == 0;
+                case "TIFF" -> tiffValue(b, 258) == 16 && tiffValue(b, 277) <= 1 && tiffValue(b, 262) == 1
+                        && tiffValue(b, 339) <= 1;
+                default -> false;
+            };
+        } catch (ArrayIndexOutOfBoundsException e) {
+            return false;
+        }
+    }
+
     /** A TIFF's Orientation (tag 274), 1 when absent or malformed. */
     static long tiffOrientation(byte[] b) {
         try {

@@ -112,6 +112,39 @@ class ImageTest {
         assertArrayEquals(ref, pixels(img), name);
     }
 
+    /**
+     * CMYK and YCCK JPEGs (make_cmyk_fixture.py) as Pillow's {@code convert("RGB")} gives them after transformers'
+     * {@code exif_transpose}, where OpenCV's own CMYK conversion left most pixels one level off: plain, progressive,
+     * without an Adobe segment, EXIF-rotated, YCCK full size and subsampled. A truncated one is refused.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cmyk.jpg", "cmyk_progressive.jpg", "cmyk_noadobe.jpg", "cmyk_exif6.jpg", "ycck.jpg",
+        "ycck420.jpg"})
+    void cmykJpegsDecodeAsPillow(String name) throws Exception {
+        int[] ref = Npy.read(fixture(name.replace(".jpg", "_rgb.npy"))).ints();
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(name.equals("cmyk_exif6.jpg") ? List.of(31, 47) : List.of(47, 31), List.of(img.width(), img.height()));
+        assertArrayEquals(ref, pixels(img), name);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> decoder.decode(fixture("cmyk_truncated.jpg")));
+        assertTrue(e.getMessage().contains("truncated or corrupt JPEG"), e.getMessage());
+    }
+
+    /**
+     * 16-bit images (make_gray16_fixture.py) as Pillow's {@code convert("RGB")} gives them: grayscale PNG / TIFF
+     * samples clipped to 255 (Pillow's {@code I;16}), where OpenCV took their high byte; RGB and gray + alpha keep
+     * the high byte in both.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"gray16.png", "gray16_low.png", "gray16_rgb.png", "gray16_la.png", "gray16.tiff",
+        "gray16_low_lzw.tiff"})
+    void sixteenBitImagesDecodeAsPillow(String name) throws Exception {
+        String ref = name.replace(".png", "_png_rgb.npy").replace(".tiff", "_tiff_rgb.npy");
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(List.of(17, 13), List.of(img.width(), img.height()), name);
+        assertArrayEquals(Npy.read(fixture(ref)).ints(), pixels(img), name);
+    }
+
     @Test
     void badFilesGiveClearErrors() throws Exception {
         String[][] cases = {{"empty.png", "empty"}, {"text.png", "not a JPEG, PNG"}, {"truncated.png", "truncated"},

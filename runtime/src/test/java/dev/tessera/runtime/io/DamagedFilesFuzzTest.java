@@ -179,7 +179,8 @@ class DamagedFilesFuzzTest {
     void images() {
         List<byte[]> seeds = new ArrayList<>();
         for (String name : List.of("small.png", "gray.png", "rgba.png", "exif6.jpg", "small.bmp", "small.tiff",
-                "small.webp", "gif_transparent.gif", "gif_offset.gif")) {
+                "small.webp", "gif_transparent.gif", "gif_offset.gif",
+                "cmyk_exif6.jpg", "ycck420.jpg", "gray16_low.png", "gray16.tiff")) {
             seeds.add(resource("/image/" + name));
         }
         ImageDecoder decoder = new ImageDecoder(4_000_000);
