@@ -112,7 +112,12 @@ public final class ImageDecoder {
                     + " pixels, more than the limit of " + maxPixels);
         }
         if (format.equals("TIFF") && ImageHeader.tiffUnassociatedAlpha(bytes)) {
-            RgbImage img = TiffAlphaReader.read(bytes, name); // OpenCV would premultiply the colours by alpha
+            RgbImage img;
+            try {
+                img = TiffAlphaReader.read(bytes, name); // OpenCV would premultiply the colours by alpha
+            } catch (LinkageError e) { // a Java runtime without java.desktop: OpenCV's (premultiplied) colours then
+                img = null;
+            }
             if (img != null) {
                 return img;
             }

@@ -14,7 +14,7 @@ import javax.imageio.stream.ImageInputStream;
  * such colours by their alpha; Pillow's {@code convert("RGB")} (and so transformers' {@code load_image}) drops the
  * alpha and keeps the colours as stored, which this does too. 16-bit samples keep their high byte (Pillow's
  * {@code ;16} unpackers); the Orientation tag is applied. Kept apart from {@link ImageDecoder} so that a Java runtime without {@code java.desktop}
- * loads the decoder and fails only on such a file.
+ * loads the decoder, which then decodes such a file with OpenCV.
  */
 final class TiffAlphaReader {
     private TiffAlphaReader() {}
