@@ -68,34 +68,8 @@ final class ImageHeader {
     }
 
     private static long[] jpeg(byte[] b) {
-        int i = 2;
-        while (i + 4 <= b.length) {
-            if (u8(b, i) != 0xFF) {
-                return null;
-            }
-            int marker = u8(b, i + 1);
-            if (marker == 0xFF) {
-                i++;
-                continue;
-            }
-            if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
-                i += 2;
-                continue;
-            }
-            int len = (int) be(b, i + 2, 2);
-            boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-            if (sof) {
-                if (i + 9 > b.length) {
-                    return null;
-                }
-                return new long[] {be(b, i + 7, 2), be(b, i + 5, 2)};
-            }
-            if (marker == 0xD9 || marker == 0xDA) {
-                return null;
-            }
-            i += 2 + len;
-        }
-        return null;
+        int[] seg = jpegSegments(b);
+        return seg == null ? null : new long[] {seg[0], seg[1]};
     }
 
     private static long[] webp(byte[] b) {
@@ -208,15 +182,21 @@ final class ImageHeader {
      * markers are malformed before a frame header is found.
      */
     static int[] jpegInfo(byte[] b) {
-        int components = -1;
+        int[] seg = jpegSegments(b);
+        return seg == null ? null : new int[] {seg[2], seg[3], seg[4]};
+    }
+
+    /**
+     * {width, height, components, Adobe transform, EXIF orientation} from the markers up to the scan (or up to the
+     * first malformed one after the frame header); null when no complete frame header comes before that.
+     */
+    private static int[] jpegSegments(byte[] b) {
+        int[] seg = null;
         int transform = -1;
         int orientation = 1;
+        int i = 2;
         try {
-            int i = 2;
-            while (i + 4 <= b.length) {
-                if (u8(b, i) != 0xFF) {
-                    return null;
-                }
+            while (i + 4 <= b.length && u8(b, i) == 0xFF) {
                 int marker = u8(b, i + 1);
                 if (marker == 0xFF) {
                     i++;
@@ -232,22 +212,29 @@ final class ImageHeader {
                 int len = (int) be(b, i + 2, 2);
                 int data = i + 4;
                 boolean sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-                if (sof && components < 0) {
-                    components = u8(b, data + 5);
+                if (sof && seg == null) {
+                    if (i + 10 > b.length) {
+                        break;
+                    }
+                    seg = new int[] {(int) be(b, i + 7, 2), (int) be(b, i + 5, 2), u8(b, data + 5), 0, 0};
                 } else if (marker == 0xEE && len >= 14 && ascii(b, data, "Adobe")) {
                     transform = u8(b, data + 11);
                 } else if (marker == 0xE1 && len >= 16 && ascii(b, data, "Exif\0\0") && orientation == 1) {
                     byte[] tiff = java.util.Arrays.copyOfRange(b, data + 6, Math.min(b.length, i + 2 + len));
-                    if (format(tiff) != null && format(tiff).equals("TIFF")) {
+                    if ("TIFF".equals(format(tiff))) {
                         orientation = (int) Math.min(tiffOrientation(tiff), 9);
                     }
                 }
                 i += 2 + len;
             }
         } catch (ArrayIndexOutOfBoundsException e) {
-            return null;
+            // a segment cut short: what came before it stands
         }
-        return components < 0 ? null : new int[] {components, transform, orientation};
+        if (seg != null) {
+            seg[3] = transform;
+            seg[4] = orientation;
+        }
+        return seg;
     }
 
     private static boolean ascii(byte[] b, int at, String s) {
