@@ -111,10 +111,12 @@ public final class ImageDecoder {
             throw new IllegalArgumentException("image " + name + " is " + wh[0] + "x" + wh[1] + " = " + wh[0] * wh[1]
                     + " pixels, more than the limit of " + maxPixels);
         }
-        if (format.equals("TIFF") && ImageHeader.tiffUnassociatedAlpha(bytes)) {
+        int tiffAlpha = format.equals("TIFF") ? ImageHeader.tiffAlpha(bytes) : 0;
+        if (tiffAlpha != 0) {
             RgbImage img;
             try {
-                img = TiffAlphaReader.read(bytes, name); // OpenCV would premultiply the colours by alpha
+                // OpenCV would premultiply unassociated colours by alpha and keep associated ones premultiplied
+                img = TiffAlphaReader.read(bytes, name, tiffAlpha == 1);
             } catch (LinkageError e) { // a Java runtime without java.desktop: OpenCV's (premultiplied) colours then
                 img = null;
             }

@@ -274,15 +274,21 @@ final class ImageHeader {
     }
 
     /**
-     * Whether a TIFF's first image is RGB or grayscale (Photometric 2 / 1) with an unassociated alpha sample
-     * (ExtraSamples, tag 338, first value 2: RGBA / LA as Pillow writes them); false when malformed.
+     * The alpha of a TIFF's first image, when it is one that {@link TiffAlphaReader} reads as Pillow does: 2 for RGB or
+     * grayscale (Photometric 2 / 1) with an unassociated alpha sample (ExtraSamples, tag 338, first value 2: RGBA / LA
+     * as Pillow writes them), 1 for RGB with an associated (premultiplied) one (ExtraSamples 1: Pillow's {@code RGBa},
+     * which it divides back by alpha); 0 otherwise or when malformed.
      */
-    static boolean tiffUnassociatedAlpha(byte[] b) {
+    static int tiffAlpha(byte[] b) {
         try {
             long photometric = tiffValue(b, 262);
-            return tiffValue(b, 338) == 2 && (photometric == 1 || photometric == 2);
+            long extra = tiffValue(b, 338);
+            if (extra == 2 && (photometric == 1 || photometric == 2)) {
+                return 2;
+            }
+            return extra == 1 && photometric == 2 ? 1 : 0;
         } catch (ArrayIndexOutOfBoundsException e) {
-            return false;
+            return 0;
         }
     }
 

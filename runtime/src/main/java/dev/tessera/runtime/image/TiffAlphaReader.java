@@ -9,10 +9,12 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
 /**
- * TIFFs whose extra sample is unassociated alpha (ExtraSamples = 2: what Pillow writes for RGBA and LA images), read
- * through the JDK's TIFF reader as raw samples. OpenCV decodes TIFF through libtiff's RGBA interface, which multiplies
+ * TIFFs with an alpha sample, read through the JDK's TIFF reader as raw samples. Unassociated alpha (ExtraSamples = 2:
+ * what Pillow writes for RGBA and LA images): OpenCV decodes TIFF through libtiff's RGBA interface, which multiplies
  * such colours by their alpha; Pillow's {@code convert("RGB")} (and so transformers' {@code load_image}) drops the
- * alpha and keeps the colours as stored, which this does too. 16-bit samples keep their high byte (Pillow's
+ * alpha and keeps the colours as stored, which this does too. Associated alpha (ExtraSamples = 1, 8-bit RGBA): Pillow
+ * reads it as {@code RGBa} and divides each colour back by alpha ({@code min(c * 255 / a, 255)}, truncated; 0 where
+ * alpha is 0; as stored where it is 255), where OpenCV keeps the premultiplied colours; this divides as Pillow. 16-bit samples keep their high byte (Pillow's
  * {@code ;16} unpackers); the Orientation tag is applied. Kept apart from {@link ImageDecoder} so that a Java runtime without {@code java.desktop}
  * loads the decoder, which then decodes such a file with OpenCV.
  */
@@ -54,8 +56,11 @@ final class TiffAlphaReader {
         return new RgbImage(ow, oh, out);
     }
 
-    /** The image, or null when the JDK has no reader for this TIFF's layout (the caller falls back to OpenCV). */
-    static RgbImage read(byte[] bytes, String name) {
+    /**
+     * The image, or null when the JDK has no reader for this TIFF's layout (the caller falls back to OpenCV);
+     * {@code associated}: the alpha is premultiplied (ExtraSamples 1), read as Pillow's {@code RGBa}.
+     */
+    static RgbImage read(byte[] bytes, String name, boolean associated) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
@@ -65,16 +70,16 @@ final class TiffAlphaReader {
             try {
                 reader.setInput(in, true, true);
                 java.awt.image.BufferedImage img = reader.read(0);
-                if (img.getColorModel().isAlphaPremultiplied()) {
+                if (img.getColorModel().isAlphaPremultiplied() != associated) {
                     return null;
                 }
-                Raster r = img.getRaster(); // the samples as stored (the colour model is not premultiplied)
+                Raster r = img.getRaster(); // the samples as stored
                 int bands = r.getNumBands();
-                if (bands != 2 && bands != 4) {
+                if (bands != 4 && (bands != 2 || associated)) {
                     return null;
                 }
                 int bits = r.getSampleModel().getSampleSize(0);
-                if (bits != 8 && bits != 16) {
+                if (bits != 8 && (bits != 16 || associated)) {
                     return null;
                 }
                 int shift = bits - 8;
@@ -86,8 +91,13 @@ final class TiffAlphaReader {
                     for (int x = 0; x < w; x++) {
                         r.getPixel(r.getMinX() + x, r.getMinY() + y, px);
                         int o = (y * w + x) * 3;
+                        int a = px[bands - 1];
                         for (int c = 0; c < 3; c++) {
-                            rgb[o + c] = (byte) (px[bands == 4 ? c : 0] >> shift);
+                            int v = px[bands == 4 ? c : 0] >> shift;
+                            if (associated && a != 255) { // Pillow's RGBa unpacker
+                                v = a == 0 ? 0 : Math.min(v * 255 / a, 255);
+                            }
+                            rgb[o + c] = (byte) v;
                         }
                     }
                 }

@@ -84,12 +84,13 @@ class ImageTest {
     /**
      * Files OpenCV alone decodes unlike Pillow, as Pillow's {@code convert("RGB")} gives them: TIFFs with unassociated
      * alpha (Pillow's RGBA / LA, raw and LZW; make_alpha_tiff_fixture.py): the colours as stored, where OpenCV's
-     * libtiff path premultiplied them by alpha (a transparent pixel came out black); 16-bit BMPs (5-5-5, 5-6-5;
+     * libtiff path premultiplied them by alpha (a transparent pixel came out black); RGBA TIFFs with associated alpha:
+     * divided back by alpha as Pillow's RGBa, where OpenCV kept them premultiplied; 16-bit BMPs (5-5-5, 5-6-5;
      * make_bmp16_fixture.py): channels widened as Pillow widens them, where OpenCV shifted them.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"alpha_rgba.tiff", "alpha_rgba_lzw.tiff", "alpha_la.tiff", "bmp16_555.bmp",
-        "bmp16_565_bitfields.bmp", "bmp16_555_bitfields.bmp"})
+    @ValueSource(strings = {"alpha_rgba.tiff", "alpha_rgba_lzw.tiff", "alpha_la.tiff", "alpha_rgba_assoc.tiff",
+        "alpha_rgba_assoc_lzw.tiff", "bmp16_555.bmp", "bmp16_565_bitfields.bmp", "bmp16_555_bitfields.bmp"})
     void decodesAsPillowWhereOpenCvDiffers(String name) throws Exception {
         String ref = name.substring(0, name.lastIndexOf('.')) + "_rgb.npy";
         assertArrayEquals(Npy.read(fixture(ref)).ints(), pixels(decoder.decode(fixture(name))), name);

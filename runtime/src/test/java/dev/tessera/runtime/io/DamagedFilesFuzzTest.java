@@ -180,7 +180,8 @@ class DamagedFilesFuzzTest {
         List<byte[]> seeds = new ArrayList<>();
         for (String name : List.of("small.png", "gray.png", "rgba.png", "exif6.jpg", "small.bmp", "small.tiff",
                 "small.webp", "gif_transparent.gif", "gif_offset.gif",
-                "cmyk_exif6.jpg", "ycck420.jpg", "gray16_low.png", "gray16.tiff")) {
+                "cmyk_exif6.jpg", "ycck420.jpg", "gray16_low.png", "gray16.tiff",
+                "alpha_rgba_assoc_lzw.tiff")) {
             seeds.add(resource("/image/" + name));
         }
         ImageDecoder decoder = new ImageDecoder(4_000_000);
