@@ -102,7 +102,7 @@ final class CmykJpegReader {
                         rgb[o + 2] = (byte) clamp(k - mulDiv255(255 - c2, k));
                     }
                 }
-                return TiffAlphaReader.orient(new RgbImage(w, h, rgb), info[2]);
+                return new RgbImage(w, h, rgb).oriented(info[2]);
             } finally {
                 reader.dispose();
             }

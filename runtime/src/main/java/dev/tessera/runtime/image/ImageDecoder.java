@@ -74,6 +74,19 @@ public final class ImageDecoder {
         return maxPixels;
     }
 
+    /**
+     * What one of the JDK-reader paths ({@link TiffAlphaReader}, {@link CmykJpegReader}) decodes, or null, where the
+     * caller decodes with OpenCV instead: when the reader declines the file, and in a Java runtime without
+     * {@code java.desktop} (a slim jlink image), where loading the reader fails.
+     */
+    private static RgbImage withJdkReader(java.util.function.Supplier<RgbImage> read) {
+        try {
+            return read.get();
+        } catch (LinkageError e) {
+            return null;
+        }
+    }
+
     /** Decodes an image file. */
     public RgbImage decode(Path file) {
         if (file == null || !Files.isRegularFile(file)) {
@@ -113,13 +126,8 @@ public final class ImageDecoder {
         }
         int tiffAlpha = format.equals("TIFF") ? ImageHeader.tiffAlpha(bytes) : 0;
         if (tiffAlpha != 0) {
-            RgbImage img;
-            try {
-                // OpenCV would premultiply unassociated colours by alpha and keep associated ones premultiplied
-                img = TiffAlphaReader.read(bytes, name, tiffAlpha == 1);
-            } catch (LinkageError e) { // a Java runtime without java.desktop: OpenCV's (premultiplied) colours then
-                img = null;
-            }
+            // OpenCV would premultiply unassociated colours by alpha and keep associated ones premultiplied
+            RgbImage img = withJdkReader(() -> TiffAlphaReader.read(bytes, name, tiffAlpha == 1));
             if (img != null) {
                 return img;
             }
@@ -127,12 +135,7 @@ public final class ImageDecoder {
         if (format.equals("JPEG")) {
             int[] info = ImageHeader.jpegInfo(bytes);
             if (info != null && info[0] == 4) { // CMYK / YCCK: OpenCV converts them to RGB unlike Pillow
-                RgbImage img;
-                try {
-                    img = CmykJpegReader.read(bytes, info);
-                } catch (LinkageError e) { // a Java runtime without java.desktop: OpenCV's conversion then
-                    img = null;
-                }
+                RgbImage img = withJdkReader(() -> CmykJpegReader.read(bytes, info));
                 if (img != null) {
                     return img;
                 }

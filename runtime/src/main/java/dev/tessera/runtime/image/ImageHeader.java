@@ -219,11 +219,10 @@ final class ImageHeader {
                     seg = new int[] {(int) be(b, i + 7, 2), (int) be(b, i + 5, 2), u8(b, data + 5), 0, 0};
                 } else if (marker == 0xEE && len >= 14 && ascii(b, data, "Adobe")) {
                     transform = u8(b, data + 11);
-                } else if (marker == 0xE1 && len >= 16 && ascii(b, data, "Exif\0\0") && orientation == 1) {
-                    byte[] tiff = java.util.Arrays.copyOfRange(b, data + 6, Math.min(b.length, i + 2 + len));
-                    if ("TIFF".equals(format(tiff))) {
-                        orientation = (int) Math.min(tiffOrientation(tiff), 9);
-                    }
+                } else if (marker == 0xE1 && len >= 16 && ascii(b, data, "Exif\0\0") && orientation == 1
+                        && (ascii(b, data + 6, "II*\0") || ascii(b, data + 6, "MM\0*"))) {
+                    long o = tiffValue(b, data + 6, 274); // the TIFF structure in place, its offsets from its start
+                    orientation = o < 1 || o > 8 ? 1 : (int) o;
                 }
                 i += 2 + len;
             }
@@ -297,10 +296,16 @@ final class ImageHeader {
      * fit the entry's 4 bytes, at the offset it holds), or -1 when absent.
      */
     private static long tiffValue(byte[] b, int tag) {
-        boolean little = b[0] == 'I';
-        java.util.function.BiFunction<Integer, Integer, Long> rd = (i, n) -> little ? le(b, i, n) : be(b, i, n);
+        return tiffValue(b, 0, tag);
+    }
+
+    /** {@link #tiffValue(byte[], int)} of a TIFF structure starting at {@code base} (a JPEG's EXIF segment holds one). */
+    private static long tiffValue(byte[] b, int base, int tag) {
+        boolean little = b[base] == 'I';
+        java.util.function.BiFunction<Integer, Integer, Long> rd =
+                (i, n) -> little ? le(b, base + i, n) : be(b, base + i, n);
         int ifd = (int) (long) rd.apply(4, 4);
-        if (ifd < 8 || ifd + 2 > b.length) {
+        if (ifd < 8 || base + ifd + 2 > b.length) {
             return -1;
         }
         int count = (int) (long) rd.apply(ifd, 2);

@@ -22,41 +22,6 @@ final class TiffAlphaReader {
     private TiffAlphaReader() {}
 
     /**
-     * {@code img} turned upright for TIFF Orientation {@code o} (tag 274: 2 mirrored, 3 turned 180 degrees, 4 flipped,
-     * 5 transposed, 6 turned 90 degrees clockwise, 7 transversed, 8 turned 90 degrees anticlockwise), as Pillow's
-     * {@code exif_transpose} in transformers' {@code load_image} (and OpenCV for other TIFFs) applies it.
-     */
-    static RgbImage orient(RgbImage img, long o) {
-        if (o < 2 || o > 8) {
-            return img;
-        }
-        int w = img.width();
-        int h = img.height();
-        boolean swap = o >= 5;
-        int ow = swap ? h : w;
-        int oh = swap ? w : h;
-        byte[] out = new byte[w * h * 3];
-        byte[] in = img.rgb();
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int dx;
-                int dy;
-                switch ((int) o) {
-                    case 2 -> { dx = w - 1 - x; dy = y; }
-                    case 3 -> { dx = w - 1 - x; dy = h - 1 - y; }
-                    case 4 -> { dx = x; dy = h - 1 - y; }
-                    case 5 -> { dx = y; dy = x; }
-                    case 6 -> { dx = h - 1 - y; dy = x; }
-                    case 7 -> { dx = h - 1 - y; dy = w - 1 - x; }
-                    default -> { dx = y; dy = w - 1 - x; } // 8
-                }
-                System.arraycopy(in, (y * w + x) * 3, out, (dy * ow + dx) * 3, 3);
-            }
-        }
-        return new RgbImage(ow, oh, out);
-    }
-
-    /**
      * The image, or null when the JDK has no reader for this TIFF's layout (the caller falls back to OpenCV);
      * {@code associated}: the alpha is premultiplied (ExtraSamples 1), read as Pillow's {@code RGBa}.
      */
@@ -101,7 +66,7 @@ final class TiffAlphaReader {
                         }
                     }
                 }
-                return orient(new RgbImage(w, h, rgb), ImageHeader.tiffOrientation(bytes));
+                return new RgbImage(w, h, rgb).oriented(ImageHeader.tiffOrientation(bytes));
             } finally {
                 reader.dispose();
             }
