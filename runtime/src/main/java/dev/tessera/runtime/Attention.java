@@ -206,9 +206,9 @@ public final class Attention {
         final String op = "Attention.scaledDotProduct";
         Options opt = options == null ? Options.defaults() : options;
         Tensor mask = opt.keyPaddingMask();
-        open(op, q, k, v);
+        Tensor.requireOpen(op, q, k, v);
         if (mask != null) {
-            open(op, mask);
+            Tensor.requireOpen(op, mask);
         }
         rank4(op, "q", q);
         rank4(op, "k", k);
@@ -312,7 +312,7 @@ public final class Attention {
      */
     public static Tensor decode(Tensor q, Tensor kCache, Tensor vCache, long length, Options options) {
         final String op = "Attention.decode";
-        open(op, q, kCache, vCache);
+        Tensor.requireOpen(op, q, kCache, vCache);
         rank4(op, "kCache", kCache);
         rank4(op, "vCache", vCache);
         if (length < 0 || length > kCache.dim(2) || length > vCache.dim(2)) {
@@ -368,18 +368,6 @@ public final class Attention {
             return t;
         }
         return keep(temps, t.contiguous());
-    }
-
-    private static void open(String op, Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t == null) {
-                throw new IllegalArgumentException(op + ": tensor argument is null");
-            }
-            if (t.isClosed()) {
-                throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
-            }
-            t.ensureOpen();
-        }
     }
 
     private static void rank4(String op, String name, Tensor t) {

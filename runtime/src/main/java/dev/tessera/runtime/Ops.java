@@ -88,18 +88,6 @@ public final class Ops {
         });
     }
 
-    private static void open(String op, Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t == null) {
-                throw new IllegalArgumentException(op + ": tensor argument is null");
-            }
-            if (t.isClosed()) {
-                throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
-            }
-            t.ensureOpen();
-        }
-    }
-
     private static void sameDevice(String op, Tensor first, Tensor... others) {
         for (Tensor t : others) {
             if (t != null && !t.device().equals(first.device())) {
@@ -134,7 +122,7 @@ public final class Ops {
     }
 
     private static void checkOut(String op, Tensor out, Tensor like) {
-        open(op, out);
+        Tensor.requireOpen(op, out);
         if (!out.device().equals(like.device()) || out.dtype() != like.dtype()
                 || !Arrays.equals(out.shape(), like.shape()) || !out.isContiguous()) {
             throw new IllegalArgumentException(op + ": out must be a contiguous " + like.describe() + ", got "
@@ -168,7 +156,7 @@ public final class Ops {
      */
     public static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
         String name = op.name().toLowerCase();
-        open(name, a, b);
+        Tensor.requireOpen(name, a, b);
         sameDevice(name, a, b);
         sameDtype(name, a, b);
         floating(name, a);
@@ -182,7 +170,7 @@ public final class Ops {
      */
     public static void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
         String name = op.name().toLowerCase();
-        open(name, a, b, out);
+        Tensor.requireOpen(name, a, b, out);
         sameDevice(name, a, b, out);
         sameDtype(name, a, b);
         floating(name, a);
@@ -248,7 +236,7 @@ public final class Ops {
 
     /** {@code alpha * x + beta}. */
     public static Tensor affine(Tensor x, float alpha, float beta) {
-        open("affine", x);
+        Tensor.requireOpen("affine", x);
         floating("affine", x);
         return filled(like(x), (tmp, out) -> x.backend().affine(tmp.contiguous(x), alpha, beta, out), "affine", x);
     }
@@ -261,7 +249,7 @@ public final class Ops {
 
     /** Layer norm over the last dim; gamma/beta (1-D, last dim) may be null. */
     public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
-        open("layerNorm", x);
+        Tensor.requireOpen("layerNorm", x);
         floating("layerNorm", x);
         rankAtLeast("layerNorm", x, 1);
         checkVector("layerNorm", "gamma", x, gamma);
@@ -273,7 +261,7 @@ public final class Ops {
 
     /** RMS norm over the last dim: x / sqrt(mean(x²) + eps) · gamma (gamma may be null). */
     public static Tensor rmsNorm(Tensor x, Tensor gamma, float eps) {
-        open("rmsNorm", x);
+        Tensor.requireOpen("rmsNorm", x);
         floating("rmsNorm", x);
         rankAtLeast("rmsNorm", x, 1);
         checkVector("rmsNorm", "gamma", x, gamma);
@@ -292,7 +280,7 @@ public final class Ops {
         if (v == null) {
             return;
         }
-        open(op, v);
+        Tensor.requireOpen(op, v);
         sameDevice(op, x, v);
         sameDtype(op, x, v);
         if (v.rank() != 1 || v.dim(0) != x.dim(-1)) {
@@ -311,7 +299,7 @@ public final class Ops {
      * keys j &lt;= i + (k - q) (bottom-right aligned, as with a KV cache longer than the query).
      */
     public static Tensor softmax(Tensor x, boolean causal) {
-        open("softmax", x);
+        Tensor.requireOpen("softmax", x);
         floating("softmax", x);
         rankAtLeast("softmax", x, causal ? 2 : 1);
         long causalQ = causal ? x.dim(-2) : 0;
@@ -327,7 +315,7 @@ public final class Ops {
      * log-prob thresholds). A row holding NaN or +∞, or made only of −∞, gives NaN.
      */
     public static Tensor logSoftmax(Tensor x) {
-        open("logSoftmax", x);
+        Tensor.requireOpen("logSoftmax", x);
         floating("logSoftmax", x);
         rankAtLeast("logSoftmax", x, 1);
         return filled(like(x), (tmp, out) -> x.backend().logSoftmax(tmp.contiguous(x), out), "logSoftmax", x);
@@ -344,14 +332,14 @@ public final class Ops {
     }
 
     private static Tensor gelu(Tensor x, boolean tanh) {
-        open("gelu", x);
+        Tensor.requireOpen("gelu", x);
         floating("gelu", x);
         return filled(like(x), (tmp, out) -> x.backend().gelu(tmp.contiguous(x), tanh, out), "gelu", x);
     }
 
     /** SiLU (swish): x · sigmoid(x). */
     public static Tensor silu(Tensor x) {
-        open("silu", x);
+        Tensor.requireOpen("silu", x);
         floating("silu", x);
         return filled(like(x), (tmp, out) -> x.backend().silu(tmp.contiguous(x), out), "silu", x);
     }
@@ -360,7 +348,7 @@ public final class Ops {
 
     /** Rows of {@code table} [vocab, dim] at {@code ids} (I32/I64, any shape) → [...ids, dim]. */
     public static Tensor embedding(Tensor ids, Tensor table) {
-        open("embedding", ids, table);
+        Tensor.requireOpen("embedding", ids, table);
         sameDevice("embedding", ids, table);
         if (ids.dtype() != DType.I32 && ids.dtype() != DType.I64) {
             throw new IllegalArgumentException("embedding: ids must be I32 or I64, got " + ids.describe());
@@ -379,7 +367,7 @@ public final class Ops {
 
     /** A contiguous copy with the last two dims swapped. */
     public static Tensor transpose(Tensor x) {
-        open("transpose", x);
+        Tensor.requireOpen("transpose", x);
         rankAtLeast("transpose", x, 2);
         long[] s = x.shape();
         long t = s[s.length - 1];
@@ -391,7 +379,7 @@ public final class Ops {
 
     /** A contiguous copy converted among F32/F16/BF16. */
     public static Tensor convert(Tensor x, DType target) {
-        open("convert", x);
+        Tensor.requireOpen("convert", x);
         floating("convert", x);
         if (target == null || !target.isFloating()) {
             throw new IllegalArgumentException("convert: target must be F32, F16 or BF16, got " + target);
@@ -416,7 +404,7 @@ public final class Ops {
      * strides).
      */
     public static void copyInto(Tensor src, Tensor dst) {
-        open("copyInto", src, dst);
+        Tensor.requireOpen("copyInto", src, dst);
         sameDevice("copyInto", src, dst);
         if (src.dtype() != dst.dtype()) {
             throw new IllegalArgumentException("copyInto: dtype mismatch: src " + src.describe() + ", dst "
@@ -501,7 +489,7 @@ public final class Ops {
         if (parts == null || parts.length == 0) {
             throw new IllegalArgumentException("concat: no tensors given");
         }
-        open("concat", parts);
+        Tensor.requireOpen("concat", parts);
         Tensor first = parts[0];
         sameDevice("concat", first, parts);
         sameDtype("concat", first, parts);
@@ -559,7 +547,7 @@ public final class Ops {
             throw new IllegalArgumentException("unary: op is null");
         }
         String name = op.name().toLowerCase();
-        open(name, x);
+        Tensor.requireOpen(name, x);
         return Tensor.filled(like(x), out -> unary(op, x, out));
     }
 
@@ -569,7 +557,7 @@ public final class Ops {
             throw new IllegalArgumentException("unary: op is null");
         }
         String name = op.name().toLowerCase();
-        open(name, x, out);
+        Tensor.requireOpen(name, x, out);
         sameDevice(name, x, out);
         floating(name, x);
         checkOut(name, out, x);
@@ -621,7 +609,7 @@ public final class Ops {
      * passed. Returns a new contiguous tensor of x's shape and dtype (fp32 maths).
      */
     public static Tensor rope(Tensor x, Tensor cos, Tensor sin) {
-        open("rope", x, cos, sin);
+        Tensor.requireOpen("rope", x, cos, sin);
         sameDevice("rope", x, cos, sin);
         floating("rope", x);
         if (x.rank() != 4) {
@@ -671,7 +659,7 @@ public final class Ops {
     }
 
     private static Tensor reduceLastDim(String op, Tensor x, boolean mean) {
-        open(op, x);
+        Tensor.requireOpen(op, x);
         floating(op, x);
         rankAtLeast(op, x, 1);
         long cols = x.dim(-1);
@@ -700,7 +688,7 @@ public final class Ops {
     }
 
     private static Tensor reduceDim(String op, Tensor x, int dim, boolean mean) {
-        open(op, x);
+        Tensor.requireOpen(op, x);
         floating(op, x);
         rankAtLeast(op, x, 1);
         int r = x.rank();
@@ -726,7 +714,7 @@ public final class Ops {
      * counts as the maximum, as in PyTorch). Greedy decoding: {@code argmaxLastDim(logits.slice(1, S - 1, S))}.
      */
     public static int[] argmaxLastDim(Tensor x) {
-        open("argmaxLastDim", x);
+        Tensor.requireOpen("argmaxLastDim", x);
         floating("argmaxLastDim", x);
         rankAtLeast("argmaxLastDim", x, 1);
         long cols = x.dim(-1);
@@ -772,7 +760,7 @@ public final class Ops {
      * broadcast batch dims of b are read in place where their strides allow, else gathered.
      */
     public static Tensor matmul(Tensor a, Tensor b, MatmulPrecision precision) {
-        open("matmul", a, b);
+        Tensor.requireOpen("matmul", a, b);
         sameDevice("matmul", a, b);
         sameDtype("matmul", a, b);
         floating("matmul", a);
@@ -869,7 +857,7 @@ public final class Ops {
      * {@link #linear(Tensor, PackedWeight, Tensor, FusedActivation, Tensor)} for a weight used more than once.
      */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias, FusedActivation act, Tensor residual) {
-        open("linear", x, weight);
+        Tensor.requireOpen("linear", x, weight);
         if (weight.rank() != 2) {
             throw new IllegalArgumentException("linear: weight must be [out, in], got " + weight.describe());
         }
@@ -884,7 +872,7 @@ public final class Ops {
      * pool, the epilogue applied while each tile of the result is in registers).
      */
     public static Tensor linear(Tensor x, PackedWeight weight, Tensor bias, FusedActivation act, Tensor residual) {
-        open("linear", x);
+        Tensor.requireOpen("linear", x);
         if (weight == null) {
             throw new IllegalArgumentException("linear: packed weight is null");
         }
@@ -913,7 +901,7 @@ public final class Ops {
                     + " features, weight [" + n + ", " + k + "] expects " + k);
         }
         if (bias != null) {
-            open("linear", bias);
+            Tensor.requireOpen("linear", bias);
             sameDevice("linear", x, bias);
             sameDtype("linear", x, bias);
             if (bias.rank() != 1 || bias.dim(0) != n) {
@@ -923,7 +911,7 @@ public final class Ops {
         long[] outShape = x.shape();
         outShape[outShape.length - 1] = n;
         if (residual != null) {
-            open("linear", residual);
+            Tensor.requireOpen("linear", residual);
             sameDevice("linear", x, residual);
             sameDtype("linear", x, residual);
             if (!Arrays.equals(residual.shape(), outShape)) {

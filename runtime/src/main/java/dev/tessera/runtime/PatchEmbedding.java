@@ -66,7 +66,7 @@ public final class PatchEmbedding {
      */
     public static Tensor embed2d(Tensor images, Tensor weight, Tensor bias, Tensor clsToken, Tensor posEmbed) {
         final String op = "PatchEmbedding.embed2d";
-        open(op, images, weight);
+        Tensor.requireOpen(op, images, weight);
         openOptional(op, bias, clsToken, posEmbed);
         common(op, images, weight, bias, clsToken, posEmbed);
         rank(op, "images", images, 4, "[N, C, H, W]");
@@ -128,7 +128,7 @@ public final class PatchEmbedding {
      */
     public static Tensor conv1d(Tensor x, Tensor weight, Tensor bias, int stride, int padding, Layout layout) {
         final String op = "PatchEmbedding.conv1d";
-        open(op, x, weight);
+        Tensor.requireOpen(op, x, weight);
         openOptional(op, bias);
         if (layout == null) {
             throw new IllegalArgumentException(op + ": layout is null");
@@ -174,7 +174,7 @@ public final class PatchEmbedding {
      */
     public static Tensor patchify(Tensor images, int ph, int pw) {
         final String op = "PatchEmbedding.patchify";
-        open(op, images);
+        Tensor.requireOpen(op, images);
         floating(op, images);
         rank(op, "images", images, 4, "[N, C, H, W]");
         long h = images.dim(2);
@@ -214,7 +214,7 @@ public final class PatchEmbedding {
      */
     public static Tensor im2col1d(Tensor x, int kernel, int stride, int padding) {
         final String op = "PatchEmbedding.im2col1d";
-        open(op, x);
+        Tensor.requireOpen(op, x);
         floating(op, x);
         rank(op, "x", x, 3, "[N, C, T]");
         if (x.dim(1) < 1 || x.dim(2) < 1) {
@@ -353,22 +353,10 @@ public final class PatchEmbedding {
         return t.describe();
     }
 
-    private static void open(String op, Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t == null) {
-                throw new IllegalArgumentException(op + ": tensor argument is null");
-            }
-            if (t.isClosed()) {
-                throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
-            }
-            t.ensureOpen();
-        }
-    }
-
     private static void openOptional(String op, Tensor... ts) {
         for (Tensor t : ts) {
             if (t != null) {
-                open(op, t);
+                Tensor.requireOpen(op, t);
             }
         }
     }

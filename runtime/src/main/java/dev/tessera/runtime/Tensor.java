@@ -207,6 +207,21 @@ public final class Tensor implements AutoCloseable {
         return storage.backend();
     }
 
+    /**
+     * The argument check of every op, before any native call: a null tensor is an {@link IllegalArgumentException},
+     * a closed one an {@link IllegalStateException}; both messages start with {@code op}.
+     */
+    public static void requireOpen(String op, Tensor... ts) {
+        for (Tensor t : ts) {
+            if (t == null) {
+                throw new IllegalArgumentException(op + ": tensor argument is null");
+            }
+            if (t.closed || t.storage.isFreed()) {
+                throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
+            }
+        }
+    }
+
     /** Throws {@link IllegalStateException} if this tensor was closed. */
     public void ensureOpen() {
         if (closed || storage.isFreed()) {

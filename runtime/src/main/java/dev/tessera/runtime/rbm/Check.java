@@ -8,18 +8,6 @@ import java.util.Arrays;
 final class Check {
     private Check() {}
 
-    static void open(String op, Tensor... ts) {
-        for (Tensor t : ts) {
-            if (t == null) {
-                throw new IllegalArgumentException(op + ": tensor argument is null");
-            }
-            if (t.isClosed()) {
-                throw new IllegalStateException(op + ": tensor " + t.describe() + " is closed");
-            }
-            t.ensureOpen();
-        }
-    }
-
     static void params(String op, RbmParams p) {
         if (p == null) {
             throw new IllegalArgumentException(op + ": params must not be null");

@@ -79,7 +79,7 @@ public final class ContrastiveDivergence implements AutoCloseable {
             throw new IllegalStateException("ContrastiveDivergence." + op + ": trainer is closed");
         }
         Check.params("ContrastiveDivergence." + op, params);
-        Check.open("ContrastiveDivergence." + op, batch);
+        Tensor.requireOpen("ContrastiveDivergence." + op, batch);
         Check.matrix("ContrastiveDivergence." + op, "batch", batch, params.visibleSize(), "nv");
         Check.f32("ContrastiveDivergence." + op, batch);
         Check.sameDevice("ContrastiveDivergence." + op, params.weights(), batch);

@@ -76,20 +76,20 @@ public final class Rbm {
 
     private static void bias(String op, Tensor bias, Tensor pre) {
         if (bias != null) {
-            Check.open(op, bias);
+            Tensor.requireOpen(op, bias);
             Check.shape(op, "bias", bias, pre.dim(1));
         }
     }
 
     private static void sameAs(String op, String what, Tensor t, Tensor pre) {
         if (t != null) {
-            Check.open(op, t);
+            Tensor.requireOpen(op, t);
             Check.shape(op, what, t, pre.shape());
         }
     }
 
     private static void prepare(String op, Tensor pre) {
-        Check.open(op, pre);
+        Tensor.requireOpen(op, pre);
         if (pre.rank() != 2) {
             throw new IllegalArgumentException(op + ": pre-activations must be [rows, cols], got " + pre.describe());
         }
@@ -138,7 +138,7 @@ public final class Rbm {
         String op = "softmaxSample";
         prepare(op, pre);
         bias(op, bias, pre);
-        Check.open(op, totals);
+        Tensor.requireOpen(op, totals);
         Check.shape(op, "totals", totals, pre.dim(0));
         Check.f32(op, pre, bias, totals);
         Check.sameDevice(op, pre, bias, totals);
@@ -155,7 +155,7 @@ public final class Rbm {
     private static long visible(String op, RbmParams p, VisibleType type, Tensor v) {
         Check.params(op, p);
         Check.visibleType(op, type);
-        Check.open(op, v);
+        Tensor.requireOpen(op, v);
         long rows = Check.matrix(op, "visible batch", v, p.visibleSize(), "nv");
         Check.f32(op, v);
         Check.sameDevice(op, p.weights(), v);
@@ -176,7 +176,7 @@ public final class Rbm {
         String op = "up";
         long rows = visible(op, p, type, v);
         if (extra != null) {
-            Check.open(op, extra);
+            Tensor.requireOpen(op, extra);
             Check.shape(op, "extra", extra, rows, p.hiddenSize());
             Check.f32(op, extra);
             Check.sameDevice(op, v, extra);
@@ -202,12 +202,12 @@ public final class Rbm {
         String op = "down";
         Check.params(op, p);
         Check.visibleType(op, type);
-        Check.open(op, h);
+        Tensor.requireOpen(op, h);
         long rows = Check.matrix(op, "hidden batch", h, p.hiddenSize(), "nh");
         Check.f32(op, h);
         Check.sameDevice(op, p.weights(), h);
         if (extra != null) {
-            Check.open(op, extra);
+            Tensor.requireOpen(op, extra);
             Check.shape(op, "extra", extra, rows, p.visibleSize());
             Check.f32(op, extra);
             Check.sameDevice(op, h, extra);
@@ -216,7 +216,7 @@ public final class Rbm {
             if (type != VisibleType.SOFTMAX) {
                 throw new IllegalArgumentException(op + ": totals are for SOFTMAX visible units, not " + type);
             }
-            Check.open(op, totals);
+            Tensor.requireOpen(op, totals);
             Check.shape(op, "totals", totals, rows);
             Check.f32(op, totals);
             Check.sameDevice(op, h, totals);

@@ -115,7 +115,7 @@ public final class RbmParams implements AutoCloseable {
 
     /** Parameters holding copies of {@code w [nv, nh]}, {@code vbias [nv]}, {@code hbias [nh]} (F32, one device). */
     public static RbmParams copyOf(Tensor w, Tensor vbias, Tensor hbias) {
-        Check.open("RbmParams.copyOf", w, vbias, hbias);
+        Tensor.requireOpen("RbmParams.copyOf", w, vbias, hbias);
         if (w.rank() != 2 || vbias.rank() != 1 || hbias.rank() != 1 || vbias.dim(0) != w.dim(0)
                 || hbias.dim(0) != w.dim(1)) {
             throw new IllegalArgumentException("RbmParams.copyOf: need w [nv, nh], vbias [nv], hbias [nh]; got w "
