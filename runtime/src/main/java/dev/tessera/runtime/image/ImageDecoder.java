@@ -124,6 +124,9 @@ public final class ImageDecoder {
             throw new IllegalArgumentException("image " + name + " is " + wh[0] + "x" + wh[1] + " = " + wh[0] * wh[1]
                     + " pixels, more than the limit of " + maxPixels);
         }
+        if (format.equals("BMP") && BmpRleReader.handles(bytes)) { // OpenCV misplaces the runs of many RLE BMPs
+            return BmpRleReader.read(bytes, name, (int) wh[0], (int) wh[1]);
+        }
         int tiffAlpha = format.equals("TIFF") ? ImageHeader.tiffAlpha(bytes) : 0;
         if (tiffAlpha != 0) {
             // OpenCV would premultiply unassociated colours by alpha and keep associated ones premultiplied

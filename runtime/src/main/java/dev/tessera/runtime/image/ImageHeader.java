@@ -55,7 +55,7 @@ final class ImageHeader {
             return switch (format) {
                 case "PNG" -> b.length >= 24 && b[12] == 'I' && b[13] == 'H' && b[14] == 'D' && b[15] == 'R' // IHDR comes first
                         ? new long[] {be(b, 16, 4), be(b, 20, 4)} : null;
-                case "BMP" -> b.length >= 26 ? new long[] {Math.abs((int) le(b, 18, 4)), Math.abs((int) le(b, 22, 4))} : null;
+                case "BMP" -> bmp(b);
                 case "JPEG" -> jpeg(b);
                 case "WebP" -> webp(b);
                 case "TIFF" -> tiff(b);
@@ -65,6 +65,14 @@ final class ImageHeader {
         } catch (ArrayIndexOutOfBoundsException e) {
             return null;
         }
+    }
+
+    /** A BMP's size: 16-bit fields after an OS/2 1.x header (BITMAPCOREHEADER, 12 bytes), else 32-bit ones. */
+    private static long[] bmp(byte[] b) {
+        if (b.length >= 22 && le(b, 14, 4) == 12) {
+            return new long[] {le(b, 18, 2), le(b, 20, 2)};
+        }
+        return b.length >= 26 ? new long[] {Math.abs((int) le(b, 18, 4)), Math.abs((int) le(b, 22, 4))} : null;
     }
 
     private static long[] jpeg(byte[] b) {

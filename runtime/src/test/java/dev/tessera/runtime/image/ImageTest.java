@@ -97,6 +97,27 @@ class ImageTest {
     }
 
     /**
+     * Run-length encoded BMPs and OS/2 1.x BMPs (make_bmp_rle_fixture.py) as Pillow's {@code convert("RGB")} gives them:
+     * RLE8 / RLE4 rows padded past an odd width as ImageMagick writes them, deltas, an end of line in mid-row, runs
+     * past the row's end, odd absolute runs, identity gray ramps, a palette shorter than its indices, top-down, a data
+     * offset that says "right after the header". OpenCV refused most of them; OS/2 headers were read as Windows ones
+     * (a size of billions of pixels). A stream that ends before the image is full is refused, as Pillow refuses it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"rle8_odd.bmp", "rle4_odd.bmp", "rle8_topdown.bmp", "rle8_gray.bmp", "rle4_gray.bmp",
+        "rle8_short_palette.bmp", "rle8_edges.bmp", "rle4_edges.bmp", "rle8_offset_after_header.bmp", "os2_24.bmp",
+        "os2_pal8.bmp"})
+    void rleAndOs2BmpsDecodeAsPillow(String name) throws Exception {
+        int[] ref = Npy.read(fixture(name.replace(".bmp", "_rgb.npy"))).ints();
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(ref.length, img.width() * img.height() * 3, name);
+        assertArrayEquals(ref, pixels(img), name);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> decoder.decode(fixture("rle8_truncated.bmp")));
+        assertTrue(e.getMessage().contains("truncated or corrupt BMP data"), e.getMessage());
+    }
+
+    /**
      * GIFs (make_gif_fixture.py) as Pillow's {@code convert("RGB")} gives their first frame: palettes adaptive, gray
      * and 1-bit, interlaced or not, GIF87a, two frames, a local colour table, a frame inside a larger screen, and a
      * transparent index, whose pixels (and the screen around the frame) take that index's palette colour where
