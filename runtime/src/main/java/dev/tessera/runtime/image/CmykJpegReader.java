@@ -51,6 +51,14 @@ final class CmykJpegReader {
     }
 
     /**
+     * One channel of Pillow's {@code cmyk2rgb}: {@code clip(nk - MULDIV255(ink, nk))} for an ink (C, M or Y) and
+     * {@code nk = 255 - K}.
+     */
+    static int pillowCmyk(int ink, int nk) {
+        return clamp(nk - mulDiv255(ink, nk));
+    }
+
+    /**
      * The image, or null when this is not a four-component JPEG the JDK reads without a warning (the caller then
      * decodes with OpenCV). {@code info} is {@link ImageHeader#jpegInfo}'s answer.
      */
@@ -97,9 +105,9 @@ final class CmykJpegReader {
                             c1 = 255 - clamp(y + ((-CR_G * cr - CB_G * cb + HALF) >> SCALEBITS));
                             c2 = 255 - clamp(y + ((CB_B * cb + HALF) >> SCALEBITS));
                         }
-                        rgb[o] = (byte) clamp(k - mulDiv255(255 - c0, k));
-                        rgb[o + 1] = (byte) clamp(k - mulDiv255(255 - c1, k));
-                        rgb[o + 2] = (byte) clamp(k - mulDiv255(255 - c2, k));
+                        rgb[o] = (byte) pillowCmyk(255 - c0, k);
+                        rgb[o + 1] = (byte) pillowCmyk(255 - c1, k);
+                        rgb[o + 2] = (byte) pillowCmyk(255 - c2, k);
                     }
                 }
                 return new RgbImage(w, h, rgb).oriented(info[2]);

@@ -19,11 +19,12 @@ import org.bytedeco.opencv.opencv_core.Mat;
 /**
  * Decodes JPEG, PNG, BMP, WebP, TIFF and GIF images with OpenCV ({@code imdecode}) to 8-bit RGB: EXIF orientation is
  * applied (JPEG), grayscale is expanded to three channels, an alpha channel is dropped (as Pillow's
- * {@code convert("RGB")}; TIFFs with unassociated alpha through the JDK's TIFF reader, {@link TiffAlphaReader}, since
+ * {@code convert("RGB")}; TIFFs with alpha through the JDK's TIFF reader, {@link TiffSampleReader}, since
  * OpenCV's premultiplies their colours), 16-bit samples keep their high byte, but for 16-bit grayscale PNG and TIFF,
  * clipped to 255 as Pillow's {@code convert("RGB")} clips them. CMYK and YCCK JPEGs are converted as
  * Pillow converts them ({@link CmykJpegReader}, through the JDK's JPEG reader; OpenCV's own conversion rounds
- * differently). A GIF gives its first frame on its
+ * differently), and so are CMYK TIFFs ({@link TiffSampleReader}, which also reads 2- and 4-bit grayscale TIFFs, which
+ * OpenCV refuses). A GIF gives its first frame on its
  * logical screen, and a transparent pixel the palette colour of its index, as Pillow does (OpenCV alone gives the
  * background colour). The pixel count is read from the file header and
  * checked against {@link #maxPixels()} before anything is decoded. Errors (missing, empty, unknown format,
@@ -75,7 +76,7 @@ public final class ImageDecoder {
     }
 
     /**
-     * What one of the JDK-reader paths ({@link TiffAlphaReader}, {@link CmykJpegReader}) decodes, or null, where the
+     * What one of the JDK-reader paths ({@link TiffSampleReader}, {@link CmykJpegReader}) decodes, or null, where the
      * caller decodes with OpenCV instead: when the reader declines the file, and in a Java runtime without
      * {@code java.desktop} (a slim jlink image), where loading the reader fails.
      */
@@ -127,10 +128,9 @@ public final class ImageDecoder {
         if (format.equals("BMP") && BmpRleReader.handles(bytes)) { // OpenCV misplaces the runs of many RLE BMPs
             return BmpRleReader.read(bytes, name, (int) wh[0], (int) wh[1]);
         }
-        int tiffAlpha = format.equals("TIFF") ? ImageHeader.tiffAlpha(bytes) : 0;
-        if (tiffAlpha != 0) {
-            // OpenCV would premultiply unassociated colours by alpha and keep associated ones premultiplied
-            RgbImage img = withJdkReader(() -> TiffAlphaReader.read(bytes, name, tiffAlpha == 1));
+        ImageHeader.TiffLayout tiff = format.equals("TIFF") ? ImageHeader.tiffLayout(bytes) : null;
+        if (tiff != null) { // alpha, CMYK, 2- / 4-bit gray: OpenCV's libtiff path converts them unlike Pillow
+            RgbImage img = withJdkReader(() -> TiffSampleReader.read(bytes, name, tiff));
             if (img != null) {
                 return img;
             }

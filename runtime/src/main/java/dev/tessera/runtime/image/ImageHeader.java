@@ -280,22 +280,42 @@ final class ImageHeader {
         }
     }
 
-    /**
-     * The alpha of a TIFF's first image, when it is one that {@link TiffAlphaReader} reads as Pillow does: 2 for RGB or
-     * grayscale (Photometric 2 / 1) with an unassociated alpha sample (ExtraSamples, tag 338, first value 2: RGBA / LA
-     * as Pillow writes them), 1 for RGB with an associated (premultiplied) one (ExtraSamples 1: Pillow's {@code RGBa},
-     * which it divides back by alpha); 0 otherwise or when malformed.
-     */
-    static int tiffAlpha(byte[] b) {
+    /** The TIFF layouts that {@link TiffSampleReader} reads from the stored samples, as Pillow does. */
+    enum TiffLayout {
+        /** RGB or grayscale with an unassociated alpha sample (ExtraSamples 2: RGBA / LA as Pillow writes them). */
+        UNASSOCIATED_ALPHA,
+        /** RGB with an associated (premultiplied) alpha (ExtraSamples 1: Pillow's {@code RGBa}). */
+        ASSOCIATED_ALPHA,
+        /** CMYK (Photometric 5), 4 samples (or 5, 6 with unspecified extras), 8 or 16 bits, not JPEG-compressed. */
+        CMYK,
+        /** Grayscale (Photometric 0 or 1) of 2 or 4 bits per sample. */
+        GRAY_LOW_BITS
+    }
+
+    /** The layout of a TIFF's first image when it is one of {@link TiffLayout}'s, else (or when malformed) null. */
+    static TiffLayout tiffLayout(byte[] b) {
         try {
             long photometric = tiffValue(b, 262);
             long extra = tiffValue(b, 338);
+            long samples = tiffValue(b, 277);
+            long bits = tiffValue(b, 258);
+            long compression = tiffValue(b, 259);
             if (extra == 2 && (photometric == 1 || photometric == 2)) {
-                return 2;
+                return TiffLayout.UNASSOCIATED_ALPHA;
             }
-            return extra == 1 && photometric == 2 ? 1 : 0;
+            if (extra == 1 && photometric == 2) {
+                return TiffLayout.ASSOCIATED_ALPHA;
+            }
+            if (photometric == 5 && (samples == 4 || (samples == 5 || samples == 6) && extra == 0)
+                    && (bits == 8 || bits == 16) && compression != 6 && compression != 7) {
+                return TiffLayout.CMYK;
+            }
+            if ((photometric == 0 || photometric == 1) && samples <= 1 && extra < 0 && (bits == 2 || bits == 4)) {
+                return TiffLayout.GRAY_LOW_BITS;
+            }
+            return null;
         } catch (ArrayIndexOutOfBoundsException e) {
-            return 0;
+            return null;
         }
     }
 

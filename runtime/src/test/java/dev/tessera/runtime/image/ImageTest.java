@@ -118,6 +118,22 @@ class ImageTest {
     }
 
     /**
+     * CMYK and 2- / 4-bit grayscale TIFFs (make_cmyk_tiff_fixture.py) as Pillow's {@code convert("RGB")} gives them:
+     * CMYK raw, LZW, deflate, PackBits and 16-bit converted with Pillow's rounding, where OpenCV's libtiff path
+     * truncated (a third of the pixels one level off; 16-bit refused); low-bit gray, BlackIsZero and WhiteIsZero,
+     * widened as Pillow widens it, and turned upright by its Orientation, where OpenCV refused them.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"cmyk.tiff", "cmyk_lzw.tiff", "cmyk_deflate.tiff", "cmyk_packbits.tiff", "cmyk16.tiff",
+        "gray2.tiff", "gray4.tiff", "gray2_whiteiszero.tiff", "gray4_whiteiszero.tiff", "gray4_o3.tiff"})
+    void cmykAndLowBitTiffsDecodeAsPillow(String name) throws Exception {
+        int[] ref = Npy.read(fixture(name.replace(".tiff", "_tiff_rgb.npy"))).ints();
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(List.of(13, 9), List.of(img.width(), img.height()), name);
+        assertArrayEquals(ref, pixels(img), name);
+    }
+
+    /**
      * GIFs (make_gif_fixture.py) as Pillow's {@code convert("RGB")} gives their first frame: palettes adaptive, gray
      * and 1-bit, interlaced or not, GIF87a, two frames, a local colour table, a frame inside a larger screen, and a
      * transparent index, whose pixels (and the screen around the frame) take that index's palette colour where

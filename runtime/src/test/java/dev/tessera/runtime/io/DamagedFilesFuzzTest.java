@@ -181,7 +181,8 @@ class DamagedFilesFuzzTest {
         for (String name : List.of("small.png", "gray.png", "rgba.png", "exif6.jpg", "small.bmp", "small.tiff",
                 "small.webp", "gif_transparent.gif", "gif_offset.gif",
                 "cmyk_exif6.jpg", "ycck420.jpg", "gray16_low.png", "gray16.tiff",
-                "alpha_rgba_assoc_lzw.tiff", "rle8_odd.bmp", "rle4_edges.bmp", "os2_pal8.bmp")) {
+                "alpha_rgba_assoc_lzw.tiff", "rle8_odd.bmp", "rle4_edges.bmp", "os2_pal8.bmp", "cmyk_lzw.tiff",
+                "gray4_whiteiszero.tiff")) {
             seeds.add(resource("/image/" + name));
         }
         ImageDecoder decoder = new ImageDecoder(4_000_000);
