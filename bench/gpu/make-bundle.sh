@@ -80,7 +80,9 @@ jar --create --file "$root/bundle/lib/tessera-models-tests-$v.jar" -C models/tar
 skip='^(openblas|opencv|ffmpeg|langchain4j|onnxruntime|jlama|jmh-core|jmh-generator|commons-math3|jopt-simple|tessera-|junit-|opentest4j|apiguardian'
 skip+='|tokenizers|api-0|xchart|VectorGraphics2D|graphics2d|animated-gif-lib|pdfbox|fontbox|jinjava|hubspot-style|immutable|derive4j'
 skip+='|java-ipv6|javassist|re2j|big-math|algebra|guava|failureaccess|listenablefuture|checker-qual|j2objc|jsr305|error_prone'
-skip+='|commons-|jcl-over-slf4j|maven-|plexus-|httpclient|httpcore|jna|snakeyaml|jackson-dataformat-yaml|gson|encode|asm)'
+skip+='|commons-|jcl-over-slf4j|maven-|plexus-|httpclient|httpcore|jna|snakeyaml|jackson-dataformat-yaml|gson|encode|asm'
+# TwelveMonkeys' TIFF reader needs java.desktop, which the bundled jre leaves out (TIFF samples then come from OpenCV)
+skip+='|imageio-|common-lang-|common-io-|common-image-)'
 for d in cli/target/lib bench/target/lib; do
   for j in "$d"/*.jar; do
     b=$(basename "$j")

@@ -1,5 +1,5 @@
 """CMYK TIFFs and 2- / 4-bit grayscale TIFFs, and Pillow's decode of each (<name>_tiff_rgb.npy), for
-ImageTest.cmykAndLowBitTiffsDecodeAsPillow. OpenCV decodes TIFF through libtiff's RGBA interface, which converts CMYK
+ImageTest.tiffSamplesDecodeAsPillow. OpenCV decodes TIFF through libtiff's RGBA interface, which converts CMYK
 with (255 - k) * (255 - c) / 255 truncated where Pillow's cmyk2rgb rounds (a third of the pixels one level apart),
 and it refuses 2- and 4-bit grayscale.
 

@@ -17,18 +17,18 @@ import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
- * Decodes JPEG, PNG, BMP, WebP, TIFF and GIF images with OpenCV ({@code imdecode}) to 8-bit RGB: EXIF orientation is
- * applied (JPEG), grayscale is expanded to three channels, an alpha channel is dropped (as Pillow's
- * {@code convert("RGB")}; TIFFs with alpha through the JDK's TIFF reader, {@link TiffSampleReader}, since
- * OpenCV's premultiplies their colours), 16-bit samples keep their high byte, but for 16-bit grayscale PNG and TIFF,
- * clipped to 255 as Pillow's {@code convert("RGB")} clips them. CMYK and YCCK JPEGs are converted as
- * Pillow converts them ({@link CmykJpegReader}, through the JDK's JPEG reader; OpenCV's own conversion rounds
- * differently), and so are CMYK TIFFs ({@link TiffSampleReader}, which also reads 2- and 4-bit grayscale TIFFs, which
- * OpenCV refuses). A GIF gives its first frame on its
- * logical screen, and a transparent pixel the palette colour of its index, as Pillow does (OpenCV alone gives the
- * background colour). The pixel count is read from the file header and
- * checked against {@link #maxPixels()} before anything is decoded. Errors (missing, empty, unknown format,
- * truncated, too large) are {@link IllegalArgumentException}s naming the file and the problem.
+ * Decodes JPEG, PNG, BMP, WebP, TIFF (BigTIFF included) and GIF images with OpenCV ({@code imdecode}) to 8-bit RGB, as
+ * Pillow's {@code convert("RGB")} (transformers' {@code load_image}) gives them: EXIF orientation is applied (JPEG),
+ * grayscale is expanded to three channels, an alpha channel is dropped, 16-bit samples keep their high byte, but for
+ * 16-bit grayscale PNG and TIFF, clipped to 255 as Pillow clips them. Where OpenCV alone decodes unlike Pillow, another
+ * reader takes the file: CMYK and YCCK JPEGs ({@link CmykJpegReader}, samples from the JDK's JPEG reader; OpenCV's own
+ * conversion rounds differently); TIFFs with alpha, CMYK and 2- / 4-bit gray ({@link TiffSampleReader}, samples from
+ * TwelveMonkeys' TIFF reader; OpenCV's libtiff path premultiplies, truncates or refuses them); run-length encoded BMPs
+ * ({@link BmpRleReader}, Pillow's rules; OpenCV misplaces runs). A GIF gives its first frame on its logical screen, and
+ * a transparent pixel the palette colour of its index, as Pillow does (OpenCV alone gives the background colour). The
+ * pixel count is read from the file header and checked against {@link #maxPixels()} before anything is decoded.
+ * Errors (missing, empty, unknown format, truncated, too large) are {@link IllegalArgumentException}s naming the file
+ * and the problem.
  */
 public final class ImageDecoder {
     static {
@@ -130,7 +130,7 @@ public final class ImageDecoder {
         }
         ImageHeader.TiffLayout tiff = format.equals("TIFF") ? ImageHeader.tiffLayout(bytes) : null;
         if (tiff != null) { // alpha, CMYK, 2- / 4-bit gray: OpenCV's libtiff path converts them unlike Pillow
-            RgbImage img = withJdkReader(() -> TiffSampleReader.read(bytes, name, tiff));
+            RgbImage img = withJdkReader(() -> TiffSampleReader.read(bytes, tiff));
             if (img != null) {
                 return img;
             }

@@ -18,9 +18,9 @@ final class ImageHeader {
                 && b[10] == 'B' && b[11] == 'P') {
             return "WebP";
         }
-        if (b.length >= 4 && ((b[0] == 'I' && b[1] == 'I' && b[2] == 42 && b[3] == 0)
-                || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && b[3] == 42))) {
-            return "TIFF";
+        if (b.length >= 4 && ((b[0] == 'I' && b[1] == 'I' && (b[2] == 42 || b[2] == 43) && b[3] == 0)
+                || (b[0] == 'M' && b[1] == 'M' && b[2] == 0 && (b[3] == 42 || b[3] == 43)))) {
+            return "TIFF"; // 42: classic TIFF, 43: BigTIFF
         }
         if (b.length >= 6 && b[0] == 'G' && b[1] == 'I' && b[2] == 'F' && b[3] == '8' && (b[4] == '7' || b[4] == '9')
                 && b[5] == 'a') {
@@ -286,7 +286,7 @@ final class ImageHeader {
         UNASSOCIATED_ALPHA,
         /** RGB with an associated (premultiplied) alpha (ExtraSamples 1: Pillow's {@code RGBa}). */
         ASSOCIATED_ALPHA,
-        /** CMYK (Photometric 5), 4 samples (or 5, 6 with unspecified extras), 8 or 16 bits, not JPEG-compressed. */
+        /** CMYK (Photometric 5), 4 samples (or 5, 6 with unspecified extras), 8 or 16 bits. */
         CMYK,
         /** Grayscale (Photometric 0 or 1) of 2 or 4 bits per sample. */
         GRAY_LOW_BITS
@@ -299,7 +299,6 @@ final class ImageHeader {
             long extra = tiffValue(b, 338);
             long samples = tiffValue(b, 277);
             long bits = tiffValue(b, 258);
-            long compression = tiffValue(b, 259);
             if (extra == 2 && (photometric == 1 || photometric == 2)) {
                 return TiffLayout.UNASSOCIATED_ALPHA;
             }
@@ -307,7 +306,7 @@ final class ImageHeader {
                 return TiffLayout.ASSOCIATED_ALPHA;
             }
             if (photometric == 5 && (samples == 4 || (samples == 5 || samples == 6) && extra == 0)
-                    && (bits == 8 || bits == 16) && compression != 6 && compression != 7) {
+                    && (bits == 8 || bits == 16)) {
                 return TiffLayout.CMYK;
             }
             if ((photometric == 0 || photometric == 1) && samples <= 1 && extra < 0 && (bits == 2 || bits == 4)) {
@@ -327,23 +326,38 @@ final class ImageHeader {
         return tiffValue(b, 0, tag);
     }
 
-    /** {@link #tiffValue(byte[], int)} of a TIFF structure starting at {@code base} (a JPEG's EXIF segment holds one). */
+    /**
+     * {@link #tiffValue(byte[], int)} of a TIFF structure starting at {@code base} (a JPEG's EXIF segment holds one).
+     * Classic TIFF (4-byte offsets, 12-byte entries) and BigTIFF (version 43: 8-byte offsets and counts, 20-byte entries).
+     */
     private static long tiffValue(byte[] b, int base, int tag) {
         boolean little = b[base] == 'I';
         java.util.function.BiFunction<Integer, Integer, Long> rd =
                 (i, n) -> little ? le(b, base + i, n) : be(b, base + i, n);
-        int ifd = (int) (long) rd.apply(4, 4);
-        if (ifd < 8 || base + ifd + 2 > b.length) {
+        boolean big = rd.apply(2, 2) == 43;
+        if (big && rd.apply(4, 2) != 8) {
             return -1;
         }
-        int count = (int) (long) rd.apply(ifd, 2);
-        for (int k = 0; k < count; k++) {
-            int e = ifd + 2 + 12 * k;
+        int word = big ? 8 : 4; // offsets, counts and the inline value field
+        long first = rd.apply(big ? 8 : 4, word);
+        if (first < 8 || first > Integer.MAX_VALUE || base + first + 2 > b.length) {
+            return -1;
+        }
+        int ifd = (int) first;
+        long count = rd.apply(ifd, big ? 8 : 2);
+        int entries = ifd + (big ? 8 : 2);
+        int entry = big ? 20 : 12;
+        for (long k = 0; k < count && base + entries + entry * k + 2 <= b.length; k++) {
+            int e = (int) (entries + entry * k);
             if (rd.apply(e, 2) == tag) {
-                int size = rd.apply(e + 2, 2) == 3 ? 2 : 4; // SHORT, else LONG
-                long n = rd.apply(e + 4, 4);
-                int at = n * size <= 4 ? e + 8 : (int) (long) rd.apply(e + 8, 4);
-                return rd.apply(at, size);
+                long type = rd.apply(e + 2, 2);
+                int size = type == 3 ? 2 : type == 16 ? 8 : 4; // SHORT, LONG8, else LONG
+                long n = rd.apply(e + 4, word);
+                long at = n * size <= word ? e + 4 + word : rd.apply(e + 4 + word, word);
+                if (at < 0 || at > Integer.MAX_VALUE - 8) {
+                    return -1;
+                }
+                return rd.apply((int) at, size);
             }
         }
         return -1;

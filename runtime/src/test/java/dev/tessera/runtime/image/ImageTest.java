@@ -118,18 +118,36 @@ class ImageTest {
     }
 
     /**
-     * CMYK and 2- / 4-bit grayscale TIFFs (make_cmyk_tiff_fixture.py) as Pillow's {@code convert("RGB")} gives them:
-     * CMYK raw, LZW, deflate, PackBits and 16-bit converted with Pillow's rounding, where OpenCV's libtiff path
-     * truncated (a third of the pixels one level off; 16-bit refused); low-bit gray, BlackIsZero and WhiteIsZero,
-     * widened as Pillow widens it, and turned upright by its Orientation, where OpenCV refused them.
+     * TIFFs whose samples OpenCV's libtiff path converts unlike Pillow, as Pillow's {@code convert("RGB")} gives them.
+     * make_cmyk_tiff_fixture.py: CMYK raw, LZW, deflate, PackBits and 16-bit, converted with Pillow's rounding where
+     * libtiff truncated (a third of the pixels one level off; 16-bit refused); 2- and 4-bit gray, BlackIsZero and
+     * WhiteIsZero, widened as Pillow widens it and turned upright by its Orientation, where OpenCV refused them.
+     * make_tiff_layouts_fixture.py, files the JDK's own TIFF reader did not read: 16-bit RGBA with unassociated and
+     * associated alpha and 16-bit CMYK, each deflated with the horizontal predictor; CMYK BigTIFF; CMYK with JPEG
+     * compression; 4-bit gray with FillOrder 2 (OpenCV alone premultiplied the RGBA colours and refused the rest).
      */
     @ParameterizedTest
     @ValueSource(strings = {"cmyk.tiff", "cmyk_lzw.tiff", "cmyk_deflate.tiff", "cmyk_packbits.tiff", "cmyk16.tiff",
-        "gray2.tiff", "gray4.tiff", "gray2_whiteiszero.tiff", "gray4_whiteiszero.tiff", "gray4_o3.tiff"})
-    void cmykAndLowBitTiffsDecodeAsPillow(String name) throws Exception {
-        int[] ref = Npy.read(fixture(name.replace(".tiff", "_tiff_rgb.npy"))).ints();
+        "gray2.tiff", "gray4.tiff", "gray2_whiteiszero.tiff", "gray4_whiteiszero.tiff", "gray4_o3.tiff",
+        "rgba16_predictor.tiff", "rgba16_assoc_predictor.tiff", "cmyk16_predictor.tiff", "cmyk_bigtiff.tiff",
+        "cmyk_jpeg.tiff", "gray4_fillorder2.tiff"})
+    void tiffSamplesDecodeAsPillow(String name) throws Exception {
+        Npy.Array ref = Npy.read(fixture(name.replace(".tiff", "_tiff_rgb.npy")));
         RgbImage img = decoder.decode(fixture(name));
-        assertEquals(List.of(13, 9), List.of(img.width(), img.height()), name);
+        assertEquals(List.of(ref.shape()[1], ref.shape()[0]), List.of((long) img.width(), (long) img.height()), name);
+        assertArrayEquals(ref.ints(), pixels(img), name);
+    }
+
+    /**
+     * BigTIFF (make_bigtiff_fixture.py: 8-byte offsets, 20-byte entries), which was refused as not a TIFF file:
+     * little-endian plain and with Orientation 6 (turned upright) and big-endian, each the stored pixels.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"bigtiff_rgb.tiff", "bigtiff_o6.tiff", "bigtiff_be.tiff"})
+    void bigTiffsDecode(String name) throws Exception {
+        int[] ref = Npy.read(fixture(name.equals("bigtiff_o6.tiff") ? "bigtiff_o6_rgb.npy" : "bigtiff_rgb.npy")).ints();
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(name.equals("bigtiff_o6.tiff") ? List.of(6, 11) : List.of(11, 6), List.of(img.width(), img.height()));
         assertArrayEquals(ref, pixels(img), name);
     }
 

@@ -182,7 +182,7 @@ class DamagedFilesFuzzTest {
                 "small.webp", "gif_transparent.gif", "gif_offset.gif",
                 "cmyk_exif6.jpg", "ycck420.jpg", "gray16_low.png", "gray16.tiff",
                 "alpha_rgba_assoc_lzw.tiff", "rle8_odd.bmp", "rle4_edges.bmp", "os2_pal8.bmp", "cmyk_lzw.tiff",
-                "gray4_whiteiszero.tiff")) {
+                "gray4_whiteiszero.tiff", "bigtiff_o6.tiff", "rgba16_assoc_predictor.tiff", "cmyk_jpeg.tiff")) {
             seeds.add(resource("/image/" + name));
         }
         ImageDecoder decoder = new ImageDecoder(4_000_000);
