@@ -19,7 +19,8 @@ import java.util.stream.Stream;
  * {@code num_channels}, 3 for RGB; the model checks it). Batches come as F32 tensors.
  */
 final class VisionInputs {
-    static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif");
+    static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pbm",
+            ".pgm", ".ppm", ".pnm");
 
     final List<String> names = new ArrayList<>();
     private final List<Path> files = new ArrayList<>();

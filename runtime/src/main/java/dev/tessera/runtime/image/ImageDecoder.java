@@ -17,7 +17,8 @@ import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
- * Decodes JPEG, PNG, BMP, WebP, TIFF (BigTIFF included) and GIF images with OpenCV ({@code imdecode}) to 8-bit RGB, as
+ * Decodes JPEG, PNG, BMP, WebP, TIFF (BigTIFF included), GIF and Netpbm (PBM / PGM / PPM, {@link PnmReader}) images
+ * with OpenCV ({@code imdecode}) to 8-bit RGB, as
  * Pillow's {@code convert("RGB")} (transformers' {@code load_image}) gives them: EXIF orientation is applied (JPEG),
  * grayscale is expanded to three channels, an alpha channel is dropped, 16-bit samples keep their high byte, but for
  * 16-bit grayscale PNG and TIFF, clipped to 255 as Pillow clips them. Where OpenCV alone decodes unlike Pillow, another
@@ -110,7 +111,7 @@ public final class ImageDecoder {
         String format = ImageHeader.format(bytes);
         if (format == null) {
             throw new IllegalArgumentException("cannot decode image " + name
-                    + ": not a JPEG, PNG, BMP, WebP, TIFF or GIF file");
+                    + ": not a JPEG, PNG, BMP, WebP, TIFF, GIF or PNM file");
         }
         long[] wh = ImageHeader.size(bytes, format);
         if (wh == null) {
@@ -124,6 +125,9 @@ public final class ImageDecoder {
         if (wh[0] * wh[1] > maxPixels) {
             throw new IllegalArgumentException("image " + name + " is " + wh[0] + "x" + wh[1] + " = " + wh[0] * wh[1]
                     + " pixels, more than the limit of " + maxPixels);
+        }
+        if (format.equals("PNM")) { // OpenCV scales other maxvals and 16-bit samples unlike Pillow
+            return PnmReader.read(bytes, name, PnmReader.header(bytes));
         }
         if (format.equals("BMP") && BmpRleReader.handles(bytes)) { // OpenCV misplaces the runs of many RLE BMPs
             return BmpRleReader.read(bytes, name, (int) wh[0], (int) wh[1]);

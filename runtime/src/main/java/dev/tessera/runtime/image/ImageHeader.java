@@ -26,6 +26,9 @@ final class ImageHeader {
                 && b[5] == 'a') {
             return "GIF";
         }
+        if (PnmReader.accepts(b)) {
+            return "PNM";
+        }
         return null;
     }
 
@@ -60,6 +63,10 @@ final class ImageHeader {
                 case "WebP" -> webp(b);
                 case "TIFF" -> tiff(b);
                 case "GIF" -> b.length >= 10 ? new long[] {le(b, 6, 2), le(b, 8, 2)} : null; // the logical screen
+                case "PNM" -> {
+                    PnmReader.Header h = PnmReader.header(b);
+                    yield h == null ? null : new long[] {h.width(), h.height()};
+                }
                 default -> null;
             };
         } catch (ArrayIndexOutOfBoundsException e) {

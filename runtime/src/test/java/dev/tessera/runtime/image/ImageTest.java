@@ -152,6 +152,28 @@ class ImageTest {
     }
 
     /**
+     * Netpbm files (make_pnm_fixture.py) as Pillow's {@code convert("RGB")} gives them: plain and binary bitmaps, plain
+     * gray (maxval 1000) and colour (15) with comments between samples, binary gray with maxval 255, 2, 100, 4095 and
+     * 65535, binary colour with 255 and 65535. OpenCV alone left other maxvals unscaled and took 16-bit samples' high
+     * byte. A cut binary file, a stray character in a plain bitmap and a sample above maxval are refused, as Pillow
+     * refuses them.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"pnm_p1.pbm", "pnm_p4_odd.pbm", "pnm_p2_1000.pgm", "pnm_p3_15.ppm", "pnm_p5_255.pgm",
+        "pnm_p5_2.pgm", "pnm_p5_100.pgm", "pnm_p5_4095.pgm", "pnm_p5_65535.pgm", "pnm_p6_255.ppm", "pnm_p6_65535.ppm"})
+    void pnmDecodesAsPillow(String name) throws Exception {
+        int[] ref = Npy.read(fixture(name.substring(0, name.lastIndexOf('.')) + "_rgb.npy")).ints();
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(List.of(9, 5), List.of(img.width(), img.height()), name);
+        assertArrayEquals(ref, pixels(img), name);
+        for (String[] bad : new String[][] {{"pnm_p6_truncated.ppm", "truncated or corrupt PNM data"},
+            {"pnm_p1_stray.pbm", "where 0 or 1 belongs"}, {"pnm_p3_above.ppm", "is above maxval 15"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(fixture(bad[0])));
+            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
+        }
+    }
+
+    /**
      * GIFs (make_gif_fixture.py) as Pillow's {@code convert("RGB")} gives their first frame: palettes adaptive, gray
      * and 1-bit, interlaced or not, GIF87a, two frames, a local colour table, a frame inside a larger screen, and a
      * transparent index, whose pixels (and the screen around the frame) take that index's palette colour where
