@@ -92,7 +92,19 @@ final class PnmReader {
         }
         int bands = hd.kind() == 3 || hd.kind() == 6 ? 3 : 1;
         int n = w * h * bands;
-        int[] v = new int[n]; // each sample as convert("RGB") gives it, 0..255
+        // Before allocating: every sample needs a byte at least (bits of a byte for P4, two bytes above maxval 255;
+        // a digit, and whitespace between numbers, in plain files), so a short file claiming a large image is refused
+        long least = switch (hd.kind()) {
+            case 4 -> (long) (w + 7) / 8 * h;
+            case 5, 6 -> (long) n * (maxval > 255 ? 2 : 1);
+            case 1 -> n;
+            default -> 2L * n - 1;
+        };
+        if (b.length - (long) hd.dataAt() < least) {
+            throw new IllegalArgumentException("cannot decode image " + name + ": truncated or corrupt PNM data ("
+                    + (b.length - hd.dataAt()) + " bytes of samples for a " + w + "x" + h + " image)");
+        }
+        byte[] v = new byte[n]; // each sample as convert("RGB") gives it, 0..255
         boolean full = switch (hd.kind()) {
             case 4 -> packedBits(b, hd.dataAt(), w, h, v);
             case 1 -> plain(b, hd.dataAt(), v, name, true, 1, false);
@@ -106,7 +118,7 @@ final class PnmReader {
         byte[] rgb = new byte[w * h * 3];
         for (int i = 0; i < w * h; i++) {
             for (int c = 0; c < 3; c++) {
-                rgb[i * 3 + c] = (byte) v[bands == 3 ? i * 3 + c : i];
+                rgb[i * 3 + c] = v[bands == 3 ? i * 3 + c : i];
             }
         }
         return new RgbImage(w, h, rgb);
@@ -118,7 +130,7 @@ final class PnmReader {
     }
 
     /** P4: rows of bits, most significant first, each row padded to a byte; 1 is black. */
-    private static boolean packedBits(byte[] b, int at, int w, int h, int[] v) {
+    private static boolean packedBits(byte[] b, int at, int w, int h, byte[] v) {
         int row = (w + 7) / 8;
         if ((long) at + (long) row * h > b.length) {
             return false;
@@ -126,7 +138,7 @@ final class PnmReader {
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 int bit = b[at + y * row + x / 8] >> (7 - x % 8) & 1;
-                v[y * w + x] = bit == 1 ? 0 : 255;
+                v[y * w + x] = (byte) (bit == 1 ? 0 : 255);
             }
         }
         return true;
@@ -140,7 +152,7 @@ final class PnmReader {
      * characters (a block's last token, when the block ends inside it, is checked for length and joined to the next
      * block's first), each checked and scaled until the image is full.
      */
-    private static boolean plain(byte[] b, int at, int[] v, String name, boolean bits, int maxval, boolean wide) {
+    private static boolean plain(byte[] b, int at, byte[] v, String name, boolean bits, int maxval, boolean wide) {
         int[] pos = {at};
         int n = 0;
         boolean spans = false;
@@ -190,7 +202,7 @@ final class PnmReader {
                                 + (char) (c & 0xFF) + "' where 0 or 1 belongs");
                     }
                     if (n < v.length) {
-                        v[n++] = c == '1' ? 0 : 255;
+                        v[n++] = (byte) (c == '1' ? 0 : 255);
                     }
                 }
                 continue;
@@ -224,7 +236,7 @@ final class PnmReader {
                             + " is above maxval " + maxval);
                 }
                 // a PGM above 255 is Pillow's 32-bit gray scaled to 65535, which convert("RGB") clips to 255
-                v[n++] = wide ? Math.min(scale(value, maxval, 65535), 255) : scale(value, maxval, 255);
+                v[n++] = (byte) (wide ? Math.min(scale(value, maxval, 65535), 255) : scale(value, maxval, 255));
                 if (n == v.length) {
                     break;
                 }
@@ -286,7 +298,7 @@ final class PnmReader {
     }
 
     /** P5 / P6: one byte per sample, two (big-endian) when {@code maxval} is above 255. */
-    private static boolean binaryValues(byte[] b, int at, int maxval, boolean gray, int[] v) {
+    private static boolean binaryValues(byte[] b, int at, int maxval, boolean gray, byte[] v) {
         int size = maxval > 255 ? 2 : 1;
         if ((long) at + (long) v.length * size > b.length) {
             return false;
@@ -295,13 +307,13 @@ final class PnmReader {
             int p = at + i * size;
             int value = size == 1 ? b[p] & 0xFF : (b[p] & 0xFF) << 8 | (b[p + 1] & 0xFF);
             if (maxval == 255) {
-                v[i] = value;
+                v[i] = (byte) value;
             } else if (gray && maxval == 65535) {
-                v[i] = Math.min(value, 255); // Pillow's raw I;16B, clipped by convert("RGB")
+                v[i] = (byte) Math.min(value, 255); // Pillow's raw I;16B, clipped by convert("RGB")
             } else if (gray && maxval > 255) {
-                v[i] = Math.min(Math.min(65535, scale(value, maxval, 65535)), 255);
+                v[i] = (byte) (Math.min(Math.min(65535, scale(value, maxval, 65535)), 255));
             } else {
-                v[i] = Math.min(255, scale(value, maxval, 255));
+                v[i] = (byte) (Math.min(255, scale(value, maxval, 255)));
             }
         }
         return true;
