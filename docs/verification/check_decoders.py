@@ -1,6 +1,6 @@
 """`tessera classify` on the image files whose decode sessions 22 and 23 aligned with Pillow (GIF, CMYK / YCCK JPEG, 16-bit
 grayscale PNG / TIFF, RGBA TIFF with associated alpha; RLE and OS/2 BMP, CMYK TIFF, 2- / 4-bit grayscale TIFF, 16-bit RGBA with a predictor,
-BigTIFF, Netpbm: the
+BigTIFF, Netpbm, AVIF: the
 fixtures of runtime/src/test/resources/image) against transformers 5: a random
 ViTForImageClassification, each file opened as transformers' load_image opens a path (Image.open, exif_transpose,
 convert("RGB")), ViTImageProcessorPil (the CLI's default backend), the model's logits. Needs torch and transformers 5
@@ -16,8 +16,8 @@ out = sys.argv[2] if len(sys.argv) > 2 else '/tmp/tessera-decoders'; shutil.rmtr
 here = os.path.join(os.path.dirname(os.path.abspath(__file__)), '../../runtime/src/test/resources/image')
 files = sorted(f for p in ('gif_*.gif', 'cmyk*.jpg', 'ycck*.jpg', 'gray16*.png', 'gray16*.tiff', 'alpha_rgba_assoc*.tiff',
                         'chelsea.png', 'exif6.jpg', 'rle*.bmp', 'os2_*.bmp', 'cmyk*.tiff', 'gray2*.tiff', 'gray4*.tiff', 'rgba16*.tiff',
-                        'bigtiff_rgb.tiff', 'bigtiff_o6.tiff', 'pnm_*.p?m')
-               for f in glob.glob(os.path.join(here, p)) if not any(k in f for k in ('truncated', 'stray', 'above')))
+                        'bigtiff_rgb.tiff', 'bigtiff_o6.tiff', 'pnm_*.p?m', 'avif_*.avif')
+               for f in glob.glob(os.path.join(here, p)) if not any(k in f for k in ('truncated', 'stray', 'above', '10bit')))
 torch.manual_seed(22)
 cfg = ViTConfig(image_size=32, patch_size=8, hidden_size=48, num_hidden_layers=2, num_attention_heads=4,
                 intermediate_size=96, num_labels=7)

@@ -20,7 +20,7 @@ import java.util.stream.Stream;
  */
 final class VisionInputs {
     static final List<String> EXTENSIONS = List.of(".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pbm",
-            ".pgm", ".ppm", ".pnm");
+            ".pgm", ".ppm", ".pnm", ".avif");
 
     final List<String> names = new ArrayList<>();
     private final List<Path> files = new ArrayList<>();

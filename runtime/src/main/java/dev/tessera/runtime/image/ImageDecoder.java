@@ -17,8 +17,8 @@ import org.bytedeco.opencv.global.opencv_imgcodecs;
 import org.bytedeco.opencv.opencv_core.Mat;
 
 /**
- * Decodes JPEG, PNG, BMP, WebP, TIFF (BigTIFF included), GIF and Netpbm (PBM / PGM / PPM, {@link PnmReader}) images
- * with OpenCV ({@code imdecode}) to 8-bit RGB, as
+ * Decodes JPEG, PNG, BMP, WebP, TIFF (BigTIFF included), GIF, Netpbm (PBM / PGM / PPM, {@link PnmReader}) and AVIF
+ * ({@link AvifReader}, through FFmpeg) images with OpenCV ({@code imdecode}) to 8-bit RGB, as
  * Pillow's {@code convert("RGB")} (transformers' {@code load_image}) gives them: EXIF orientation is applied (JPEG),
  * grayscale is expanded to three channels, an alpha channel is dropped, 16-bit samples keep their high byte, but for
  * 16-bit grayscale PNG and TIFF, clipped to 255 as Pillow clips them. Where OpenCV alone decodes unlike Pillow, another
@@ -111,7 +111,7 @@ public final class ImageDecoder {
         String format = ImageHeader.format(bytes);
         if (format == null) {
             throw new IllegalArgumentException("cannot decode image " + name
-                    + ": not a JPEG, PNG, BMP, WebP, TIFF, GIF or PNM file");
+                    + ": not a JPEG, PNG, BMP, WebP, TIFF, GIF, PNM or AVIF file");
         }
         long[] wh = ImageHeader.size(bytes, format);
         if (wh == null) {
@@ -125,6 +125,9 @@ public final class ImageDecoder {
         if (wh[0] * wh[1] > maxPixels) {
             throw new IllegalArgumentException("image " + name + " is " + wh[0] + "x" + wh[1] + " = " + wh[0] * wh[1]
                     + " pixels, more than the limit of " + maxPixels);
+        }
+        if (format.equals("AVIF")) { // OpenCV's build has no AVIF codec: FFmpeg's AV1 decoder, libyuv's conversion
+            return AvifReader.read(bytes, name);
         }
         if (format.equals("PNM")) { // OpenCV scales other maxvals and 16-bit samples unlike Pillow
             return PnmReader.read(bytes, name, PnmReader.header(bytes));

@@ -29,6 +29,9 @@ final class ImageHeader {
         if (PnmReader.accepts(b)) {
             return "PNM";
         }
+        if (AvifReader.accepts(b)) {
+            return "AVIF";
+        }
         return null;
     }
 
@@ -63,6 +66,7 @@ final class ImageHeader {
                 case "WebP" -> webp(b);
                 case "TIFF" -> tiff(b);
                 case "GIF" -> b.length >= 10 ? new long[] {le(b, 6, 2), le(b, 8, 2)} : null; // the logical screen
+                case "AVIF" -> AvifReader.size(b);
                 case "PNM" -> {
                     PnmReader.Header h = PnmReader.header(b);
                     yield h == null ? null : new long[] {h.width(), h.height()};

@@ -174,6 +174,28 @@ class ImageTest {
     }
 
     /**
+     * AVIF (make_avif_fixture.py) as transformers' {@code load_image} gives it with Pillow 12.3 (libavif, libyuv's
+     * conversion): 4:2:0 full and limited range, 4:2:2, 4:4:4, monochrome, alpha dropped, BT.709 and BT.2020 matrices,
+     * odd sizes, and {@code irot} / {@code imir} turned upright. A 10-bit file and a cut one are refused with a message.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"avif_420_full.avif", "avif_420_limited.avif", "avif_422_full.avif", "avif_444_limited.avif",
+        "avif_400_limited.avif", "avif_alpha.avif", "avif_709_420_limited.avif", "avif_2020_422_full.avif",
+        "avif_irot1.avif", "avif_imir0.avif"})
+    void avifDecodesAsPillow(String name) throws Exception {
+        int[] ref = Npy.read(fixture(name.replace(".avif", "_rgb.npy"))).ints();
+        RgbImage img = decoder.decode(fixture(name));
+        assertEquals(name.equals("avif_irot1.avif") ? List.of(17, 23) : List.of(23, 17),
+                List.of(img.width(), img.height()), name);
+        assertArrayEquals(ref, pixels(img), name);
+        for (String[] bad : new String[][] {{"avif_10bit.avif", "yuv444p10le are not supported"},
+            {"avif_truncated.avif", "truncated or corrupt AVIF"}}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(fixture(bad[0])));
+            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
+        }
+    }
+
+    /**
      * GIFs (make_gif_fixture.py) as Pillow's {@code convert("RGB")} gives their first frame: palettes adaptive, gray
      * and 1-bit, interlaced or not, GIF87a, two frames, a local colour table, a frame inside a larger screen, and a
      * transparent index, whose pixels (and the screen around the frame) take that index's palette colour where

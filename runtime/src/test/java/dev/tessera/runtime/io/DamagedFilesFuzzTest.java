@@ -183,7 +183,8 @@ class DamagedFilesFuzzTest {
                 "cmyk_exif6.jpg", "ycck420.jpg", "gray16_low.png", "gray16.tiff",
                 "alpha_rgba_assoc_lzw.tiff", "rle8_odd.bmp", "rle4_edges.bmp", "os2_pal8.bmp", "cmyk_lzw.tiff",
                 "gray4_whiteiszero.tiff", "bigtiff_o6.tiff", "rgba16_assoc_predictor.tiff", "cmyk_jpeg.tiff",
-                "pnm_p1.pbm", "pnm_p2_1000.pgm", "pnm_p6_65535.ppm")) {
+                "pnm_p1.pbm", "pnm_p2_1000.pgm", "pnm_p6_65535.ppm", "avif_420_limited.avif",
+                "avif_irot1.avif")) {
             seeds.add(resource("/image/" + name));
         }
         ImageDecoder decoder = new ImageDecoder(4_000_000);
