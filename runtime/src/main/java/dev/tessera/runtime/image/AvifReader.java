@@ -186,17 +186,17 @@ final class AvifReader {
         if (pitm == null || iloc == null || iinf == null) {
             throw corrupt(name, "no primary item");
         }
-        int pv = b[pitm.start()] & 0xFF;
+        int pv = (int) read(b, pitm.start(), 1, pitm.end(), name);
         long id = read(b, pitm.start() + 4, pv == 0 ? 2 : 4, pitm.end(), name);
         Item item = new Item();
         // item type: iinf entries (infe, version 2 or 3)
-        int iv = b[iinf.start()] & 0xFF;
+        int iv = (int) read(b, iinf.start(), 1, iinf.end(), name);
         int entriesAt = iinf.start() + 4 + (iv == 0 ? 2 : 4);
         for (Box infe : boxes(b, entriesAt, iinf.end(), name)) {
             if (!infe.type().equals("infe")) {
                 continue;
             }
-            int v = b[infe.start()] & 0xFF;
+            int v = (int) read(b, infe.start(), 1, infe.end(), name);
             if (v < 2) {
                 continue;
             }
@@ -227,7 +227,7 @@ final class AvifReader {
     /** The primary item's bytes from {@code iloc}: its extents in the file or in {@code idat}, concatenated. */
     private static byte[] locate(byte[] b, Box iloc, Box idat, long id, String name) {
         int e = iloc.end();
-        int v = b[iloc.start()] & 0xFF;
+        int v = (int) read(b, iloc.start(), 1, iloc.end(), name);
         int q = iloc.start() + 4;
         int sizes = (int) read(b, q, 2, e, name);
         int offsetSize = sizes >> 12 & 15;
@@ -304,8 +304,8 @@ final class AvifReader {
         }
         java.util.List<Box> props = boxes(b, ipco.start(), ipco.end(), name);
         int e = ipma.end();
-        int v = b[ipma.start()] & 0xFF;
-        boolean wide = (b[ipma.start() + 3] & 1) == 1;
+        int v = (int) read(b, ipma.start(), 1, ipma.end(), name);
+        boolean wide = (read(b, ipma.start() + 3, 1, e, name) & 1) == 1;
         int q = ipma.start() + 4;
         long count = read(b, q, 4, e, name);
         q += 4;
