@@ -161,6 +161,9 @@ public final class AudioDecoder {
         if (head.length == 0) {
             throw new IOException(STREAM_NAME + ": empty stream (0 bytes)");
         }
+        if (IsoBoxes.heifImage(head)) {
+            throw new IOException(STREAM_NAME + ": " + IsoBoxes.IMAGE_REFUSAL);
+        }
         InputStream all = new PrefixedInputStream(head, in);
         if (!IsoBoxes.streamable(head)) {
             LOG.info("{}: an MP4/MOV file whose index (moov) follows its media data needs seeking; "
@@ -264,6 +267,54 @@ final class IsoBoxes {
             pos += size;
         }
         return false; // moov not within the first bytes: spool rather than risk a failed seek
+    }
+
+    static final String IMAGE_REFUSAL = "a HEIF / AVIF image, not audio (refused before FFmpeg, whose HEIF reader"
+            + " crashes on damaged images)";
+
+    /** The brands of HEIF / AVIF still images (and image sequences), which hold no audio. */
+    private static final java.util.Set<String> IMAGE_BRANDS = java.util.Set.of("avif", "avis", "heic", "heix", "heim",
+            "heis", "hevc", "hevx", "hevm", "hevs", "mif1", "mif2", "msf1", "miaf");
+
+    /**
+     * True when {@code head} starts like a HEIF / AVIF image: an ISO file whose {@code ftyp} names an image brand, or
+     * with a top-level {@code meta} box that holds image items ({@code pitm}, {@code iinf} or {@code iloc}). Such
+     * files are refused before FFmpeg sees them: FFmpeg 8's HEIF item reader crashes the process on damaged ones
+     * (found by fuzzing AVIF files through the decoder), and there is no audio in them.
+     */
+    static boolean heifImage(byte[] head) {
+        if (head.length < 16 || !isBoxType(head, 4)) {
+            return false;
+        }
+        ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.BIG_ENDIAN);
+        long pos = 0;
+        while (pos + 8 <= head.length) {
+            long size = b.getInt((int) pos) & 0xffffffffL;
+            String type = new String(head, (int) pos + 4, 4, StandardCharsets.ISO_8859_1);
+            long end = size == 0 ? head.length : pos + size;
+            if (size == 1 && pos + 16 <= head.length) {
+                end = pos + b.getLong((int) pos + 8);
+            }
+            if (type.equals("ftyp")) {
+                for (long p = pos + 8; p + 4 <= Math.min(end, head.length); p += 4) {
+                    if (p != pos + 12 && IMAGE_BRANDS.contains(new String(head, (int) p, 4, StandardCharsets.ISO_8859_1))) {
+                        return true;
+                    }
+                }
+            } else if (type.equals("meta")) {
+                for (long p = pos + 12; p + 8 <= Math.min(end, head.length); p++) {
+                    String t = new String(head, (int) p, 4, StandardCharsets.ISO_8859_1);
+                    if (t.equals("pitm") || t.equals("iinf") || t.equals("iloc")) {
+                        return true;
+                    }
+                }
+            }
+            if (end <= pos + 7 || !isBoxType(head, (int) Math.min(pos + 4, head.length - 4))) {
+                return false;
+            }
+            pos = end;
+        }
+        return false;
     }
 
     private static boolean isBoxType(byte[] h, int off) {

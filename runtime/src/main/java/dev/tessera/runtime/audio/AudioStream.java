@@ -177,6 +177,13 @@ public final class AudioStream implements AutoCloseable {
             if (Files.size(file) == 0) {
                 throw new IOException(file + ": empty file (0 bytes)");
             }
+            byte[] head;
+            try (InputStream h = Files.newInputStream(file)) {
+                head = h.readNBytes(AudioDecoder.PEEK_BYTES);
+            }
+            if (IsoBoxes.heifImage(head)) {
+                throw new IOException(file + ": " + IsoBoxes.IMAGE_REFUSAL);
+            }
         }
         boolean ok = false;
         try {

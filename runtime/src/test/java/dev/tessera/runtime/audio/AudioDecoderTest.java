@@ -318,6 +318,26 @@ class AudioDecoderTest {
         assertTrue(e.getMessage().contains("stream"), e.getMessage());
     }
 
+    /**
+     * A HEIF / AVIF image is refused before FFmpeg sees it, from a file and from a stream: damaged_image.avif (one
+     * of the damaged-file fuzzer's mutations of an AVIF fixture, its mdat renamed) crashed the JVM inside FFmpeg 8's
+     * HEIF item reader when handed to avformat_open_input.
+     */
+    @Test
+    void heifImagesAreRefusedBeforeFfmpeg() throws Exception {
+        for (String name : new String[] {"damaged_image.avif"}) {
+            IOException e = assertThrows(IOException.class, () -> AudioDecoder.decode(fixture(name), 16_000));
+            assertTrue(e.getMessage().contains("HEIF / AVIF image, not audio"), e.getMessage());
+            try (var in = Files.newInputStream(fixture(name))) {
+                e = assertThrows(IOException.class, () -> AudioDecoder.decode(in, 16_000));
+                assertTrue(e.getMessage().contains("HEIF / AVIF image, not audio"), e.getMessage());
+            }
+        }
+        Path avif = Path.of(AudioDecoderTest.class.getResource("/image/avif_420_full.avif").toURI());
+        IOException e = assertThrows(IOException.class, () -> AudioDecoder.decode(avif, 16_000));
+        assertTrue(e.getMessage().contains("HEIF / AVIF image"), e.getMessage());
+    }
+
     /** A truncated MP3 decodes what is there (shorter, finite), never crashes. */
     @Test
     void truncatedMp3DecodesThePrefix(@TempDir Path dir) throws Exception {

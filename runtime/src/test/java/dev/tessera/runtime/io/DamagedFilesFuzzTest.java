@@ -198,7 +198,7 @@ class DamagedFilesFuzzTest {
     void audioThroughFfmpeg() {
         List<byte[]> seeds = new ArrayList<>();
         for (String name : List.of("stereo_22k.mp3", "librivox_48k.opus", "stereo_44k.m4a", "video_with_audio.webm",
-                "mc_mono.wav")) {
+                "mc_mono.wav", "damaged_image.avif")) {
             seeds.add(resource("/audio/" + name));
         }
         seeds.add(wav(1, 1, 16000, 16, 300, false));
