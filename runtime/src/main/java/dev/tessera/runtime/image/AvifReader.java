@@ -59,24 +59,6 @@ final class AvifReader {
     private static final int[] BT2020_FULL = {16320, 32, 120, 11, 37, 94};
     private static final int[] BT2020_LIMITED = {19003, -1160, 128, 12, 42, 107};
 
-    /** True for an ISO-BMFF file whose {@code ftyp} names the {@code avif} or {@code avis} brand. */
-    static boolean accepts(byte[] b) {
-        if (b.length < 16 || b[4] != 'f' || b[5] != 't' || b[6] != 'y' || b[7] != 'p') {
-            return false;
-        }
-        long size = u32(b, 0);
-        int end = (int) Math.min(b.length, size < 16 ? 16 : size);
-        for (int p = 8; p + 4 <= end; p += 4) {
-            if (p == 12) {
-                continue; // the minor version
-            }
-            if (b[p] == 'a' && b[p + 1] == 'v' && b[p + 2] == 'i' && (b[p + 3] == 'f' || b[p + 3] == 's')) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** The primary image's size from its {@code ispe} property, {width, height}, or null when the header is bad. */
     static long[] size(byte[] b) {
         try {

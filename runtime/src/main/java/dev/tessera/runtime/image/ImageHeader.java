@@ -29,10 +29,31 @@ final class ImageHeader {
         if (PnmReader.accepts(b)) {
             return "PNM";
         }
-        if (AvifReader.accepts(b)) {
+        if (avif(b)) {
             return "AVIF";
         }
         return null;
+    }
+
+    /**
+     * True for an ISO-BMFF file whose {@code ftyp} names the {@code avif} or {@code avis} brand (here, not in
+     * {@link AvifReader}, so that sniffing other formats never loads the FFmpeg-backed reader).
+     */
+    static boolean avif(byte[] b) {
+        if (b.length < 16 || b[4] != 'f' || b[5] != 't' || b[6] != 'y' || b[7] != 'p') {
+            return false;
+        }
+        long size = be(b, 0, 4);
+        int end = (int) Math.min(b.length, size < 16 ? 16 : size);
+        for (int p = 8; p + 4 <= end; p += 4) {
+            if (p == 12) {
+                continue; // the minor version
+            }
+            if (b[p] == 'a' && b[p + 1] == 'v' && b[p + 2] == 'i' && (b[p + 3] == 'f' || b[p + 3] == 's')) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int u8(byte[] b, int i) {
