@@ -244,27 +244,13 @@ final class IsoBoxes {
                 && !first.equals("skip") && !first.equals("wide")) {
             return true; // not an ISO media file
         }
-        ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.BIG_ENDIAN);
-        long pos = 0;
-        while (pos + 8 <= head.length) {
-            long size = b.getInt((int) pos) & 0xffffffffL;
-            String type = new String(head, (int) pos + 4, 4, StandardCharsets.ISO_8859_1);
-            if (type.equals("moov")) {
+        for (Box box : topLevel(head)) {
+            if (box.type().equals("moov")) {
                 return true;
             }
-            if (type.equals("mdat")) {
-                return false;
-            }
-            if (size == 1) {
-                if (pos + 16 > head.length) {
-                    return false;
-                }
-                size = b.getLong((int) pos + 8);
-            }
-            if (size < 8) {
+            if (box.type().equals("mdat") || !box.sound()) {
                 return false; // box to the end of the file (size 0) or damaged: let FFmpeg see the whole file
             }
-            pos += size;
         }
         return false; // moov not within the first bytes: spool rather than risk a failed seek
     }
@@ -286,35 +272,59 @@ final class IsoBoxes {
         if (head.length < 16 || !isBoxType(head, 4)) {
             return false;
         }
-        ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.BIG_ENDIAN);
-        long pos = 0;
-        while (pos + 8 <= head.length) {
-            long size = b.getInt((int) pos) & 0xffffffffL;
-            String type = new String(head, (int) pos + 4, 4, StandardCharsets.ISO_8859_1);
-            long end = size == 0 ? head.length : pos + size;
-            if (size == 1 && pos + 16 <= head.length) {
-                end = pos + b.getLong((int) pos + 8);
+        for (Box box : topLevel(head)) {
+            long pos = box.start();
+            long end = Math.min(box.end(), head.length);
+            if (!isBoxType(head, (int) pos + 4)) {
+                return false;
             }
-            if (type.equals("ftyp")) {
-                for (long p = pos + 8; p + 4 <= Math.min(end, head.length); p += 4) {
+            if (box.type().equals("ftyp")) {
+                for (long p = pos + 8; p + 4 <= end; p += 4) {
                     if (p != pos + 12 && IMAGE_BRANDS.contains(new String(head, (int) p, 4, StandardCharsets.ISO_8859_1))) {
                         return true;
                     }
                 }
-            } else if (type.equals("meta")) {
-                for (long p = pos + 12; p + 8 <= Math.min(end, head.length); p++) {
+            } else if (box.type().equals("meta")) {
+                for (long p = pos + 12; p + 8 <= end; p++) {
                     String t = new String(head, (int) p, 4, StandardCharsets.ISO_8859_1);
                     if (t.equals("pitm") || t.equals("iinf") || t.equals("iloc")) {
                         return true;
                     }
                 }
             }
-            if (end <= pos + 7 || !isBoxType(head, (int) Math.min(pos + 4, head.length - 4))) {
+            if (!box.sound()) {
                 return false;
             }
-            pos = end;
         }
         return false;
+    }
+
+    /**
+     * A top-level box that starts in the first bytes of a file: its type, start and end (which may lie past those
+     * bytes); not {@code sound} when its size runs to the end of the file (0) or is malformed (below 8, or a 64-bit
+     * size cut short), in which case it ends the walk (a malformed box ends where it starts).
+     */
+    private record Box(String type, long start, long end, boolean sound) {}
+
+    /** The top-level boxes starting within {@code head}, in order, up to and including the first unsound one. */
+    private static java.util.List<Box> topLevel(byte[] head) {
+        java.util.List<Box> out = new java.util.ArrayList<>();
+        ByteBuffer b = ByteBuffer.wrap(head).order(ByteOrder.BIG_ENDIAN);
+        long pos = 0;
+        while (pos + 8 <= head.length) {
+            long size = b.getInt((int) pos) & 0xffffffffL;
+            String type = new String(head, (int) pos + 4, 4, StandardCharsets.ISO_8859_1);
+            if (size == 1) {
+                size = pos + 16 > head.length ? 1 : b.getLong((int) pos + 8);
+            }
+            if (size == 0 || size < 8) {
+                out.add(new Box(type, pos, size == 0 ? head.length : pos, false));
+                break;
+            }
+            out.add(new Box(type, pos, pos + size, true));
+            pos += size;
+        }
+        return out;
     }
 
     private static boolean isBoxType(byte[] h, int off) {

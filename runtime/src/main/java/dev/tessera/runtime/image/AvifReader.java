@@ -109,13 +109,13 @@ final class AvifReader {
         java.util.List<Box> out = new java.util.ArrayList<>();
         int p = from;
         while (p + 8 <= to) {
-            long size = u32(b, p);
+            long size = ImageHeader.be(b, p, 4);
             int header = 8;
             if (size == 1) {
                 if (p + 16 > to) {
                     throw corrupt(name, "box header cut short");
                 }
-                size = u32(b, p + 8) << 32 | u32(b, p + 12);
+                size = ImageHeader.be(b, p + 8, 8);
                 header = 16;
             } else if (size == 0) {
                 size = to - p;
@@ -480,12 +480,5 @@ final class AvifReader {
         }
         data.position(0);
         return out;
-    }
-
-    private static long u32(byte[] b, int i) {
-        if (i < 0 || i + 4 > b.length) {
-            return -1;
-        }
-        return (long) (b[i] & 0xFF) << 24 | (b[i + 1] & 0xFF) << 16 | (b[i + 2] & 0xFF) << 8 | (b[i + 3] & 0xFF);
     }
 }

@@ -28,9 +28,9 @@ final class BmpRleReader {
         if (b.length < 54) {
             return false;
         }
-        long header = u32(b, 14);
-        long compression = u32(b, 30);
-        int bits = u16(b, 28);
+        long header = ImageHeader.le(b, 14, 4);
+        long compression = ImageHeader.le(b, 30, 4);
+        int bits = (int) ImageHeader.le(b, 28, 2);
         return (header == 40 || header == 52 || header == 56 || header == 64 || header == 108 || header == 124)
                 && (compression == 1 || compression == 2) && (bits == 1 || bits == 4 || bits == 8);
     }
@@ -41,11 +41,11 @@ final class BmpRleReader {
             throw new IllegalArgumentException("cannot decode image " + name + ": " + w + "x" + h
                     + " is too large for one RGB array");
         }
-        long header = u32(b, 14);
+        long header = ImageHeader.le(b, 14, 4);
         boolean topDown = (b[25] & 0xFF) == 0xFF; // Pillow: a negative height's top byte
-        boolean rle4 = u32(b, 30) == 2;
-        int bits = u16(b, 28);
-        long colors = u32(b, 46);
+        boolean rle4 = ImageHeader.le(b, 30, 4) == 2;
+        int bits = (int) ImageHeader.le(b, 28, 2);
+        long colors = ImageHeader.le(b, 46, 4);
         if (colors == 0) {
             colors = 1L << bits;
         }
@@ -54,7 +54,7 @@ final class BmpRleReader {
                     + " colours (at most 65536)");
         }
         int paletteAt = (int) (14 + header);
-        long offset = u32(b, 10);
+        long offset = ImageHeader.le(b, 10, 4);
         if (offset == paletteAt) {
             offset += 4 * colors;
         }
@@ -174,13 +174,5 @@ final class BmpRleReader {
     private static boolean isGray(byte[] b, int at, int i, int v) {
         int p = at + 4 * i;
         return (b[p] & 0xFF) == v && (b[p + 1] & 0xFF) == v && (b[p + 2] & 0xFF) == v;
-    }
-
-    private static int u16(byte[] b, int i) {
-        return (b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8;
-    }
-
-    private static long u32(byte[] b, int i) {
-        return u16(b, i) | (long) u16(b, i + 2) << 16;
     }
 }

@@ -60,7 +60,8 @@ final class ImageHeader {
         return b[i] & 0xFF;
     }
 
-    private static long be(byte[] b, int i, int n) {
+    /** {@code n} bytes big-endian at {@code i}, unsigned. */
+    static long be(byte[] b, int i, int n) {
         long v = 0;
         for (int k = 0; k < n; k++) {
             v = (v << 8) | u8(b, i + k);
@@ -68,7 +69,8 @@ final class ImageHeader {
         return v;
     }
 
-    private static long le(byte[] b, int i, int n) {
+    /** {@code n} bytes little-endian at {@code i}, unsigned. */
+    static long le(byte[] b, int i, int n) {
         long v = 0;
         for (int k = n - 1; k >= 0; k--) {
             v = (v << 8) | u8(b, i + k);

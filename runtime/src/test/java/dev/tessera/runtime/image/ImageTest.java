@@ -108,13 +108,8 @@ class ImageTest {
         "rle8_short_palette.bmp", "rle8_edges.bmp", "rle4_edges.bmp", "rle8_offset_after_header.bmp", "os2_24.bmp",
         "os2_pal8.bmp"})
     void rleAndOs2BmpsDecodeAsPillow(String name) throws Exception {
-        int[] ref = Npy.read(fixture(name.replace(".bmp", "_rgb.npy"))).ints();
-        RgbImage img = decoder.decode(fixture(name));
-        assertEquals(ref.length, img.width() * img.height() * 3, name);
-        assertArrayEquals(ref, pixels(img), name);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> decoder.decode(fixture("rle8_truncated.bmp")));
-        assertTrue(e.getMessage().contains("truncated or corrupt BMP data"), e.getMessage());
+        assertPillowPixels(name, name.replace(".bmp", "_rgb.npy"), null);
+        assertRefused("rle8_truncated.bmp", "truncated or corrupt BMP data");
     }
 
     /**
@@ -132,10 +127,7 @@ class ImageTest {
         "rgba16_predictor.tiff", "rgba16_assoc_predictor.tiff", "cmyk16_predictor.tiff", "cmyk_bigtiff.tiff",
         "cmyk_jpeg.tiff", "gray4_fillorder2.tiff"})
     void tiffSamplesDecodeAsPillow(String name) throws Exception {
-        Npy.Array ref = Npy.read(fixture(name.replace(".tiff", "_tiff_rgb.npy")));
-        RgbImage img = decoder.decode(fixture(name));
-        assertEquals(List.of(ref.shape()[1], ref.shape()[0]), List.of((long) img.width(), (long) img.height()), name);
-        assertArrayEquals(ref.ints(), pixels(img), name);
+        assertPillowPixels(name, name.replace(".tiff", "_tiff_rgb.npy"), null);
     }
 
     /**
@@ -145,10 +137,8 @@ class ImageTest {
     @ParameterizedTest
     @ValueSource(strings = {"bigtiff_rgb.tiff", "bigtiff_o6.tiff", "bigtiff_be.tiff"})
     void bigTiffsDecode(String name) throws Exception {
-        int[] ref = Npy.read(fixture(name.equals("bigtiff_o6.tiff") ? "bigtiff_o6_rgb.npy" : "bigtiff_rgb.npy")).ints();
-        RgbImage img = decoder.decode(fixture(name));
-        assertEquals(name.equals("bigtiff_o6.tiff") ? List.of(6, 11) : List.of(11, 6), List.of(img.width(), img.height()));
-        assertArrayEquals(ref, pixels(img), name);
+        boolean turned = name.equals("bigtiff_o6.tiff");
+        assertPillowPixels(name, turned ? "bigtiff_o6_rgb.npy" : "bigtiff_rgb.npy", turned ? List.of(6, 11) : List.of(11, 6));
     }
 
     /**
@@ -162,15 +152,10 @@ class ImageTest {
     @ValueSource(strings = {"pnm_p1.pbm", "pnm_p4_odd.pbm", "pnm_p2_1000.pgm", "pnm_p3_15.ppm", "pnm_p5_255.pgm",
         "pnm_p5_2.pgm", "pnm_p5_100.pgm", "pnm_p5_4095.pgm", "pnm_p5_65535.pgm", "pnm_p6_255.ppm", "pnm_p6_65535.ppm"})
     void pnmDecodesAsPillow(String name) throws Exception {
-        int[] ref = Npy.read(fixture(name.substring(0, name.lastIndexOf('.')) + "_rgb.npy")).ints();
-        RgbImage img = decoder.decode(fixture(name));
-        assertEquals(List.of(9, 5), List.of(img.width(), img.height()), name);
-        assertArrayEquals(ref, pixels(img), name);
-        for (String[] bad : new String[][] {{"pnm_p6_truncated.ppm", "truncated or corrupt PNM data"},
-            {"pnm_p1_stray.pbm", "where 0 or 1 belongs"}, {"pnm_p3_above.ppm", "is above maxval 15"}}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(fixture(bad[0])));
-            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
-        }
+        assertPillowPixels(name, name.substring(0, name.lastIndexOf('.')) + "_rgb.npy", List.of(9, 5));
+        assertRefused("pnm_p6_truncated.ppm", "truncated or corrupt PNM data");
+        assertRefused("pnm_p1_stray.pbm", "where 0 or 1 belongs");
+        assertRefused("pnm_p3_above.ppm", "is above maxval 15");
     }
 
     /**
@@ -183,16 +168,10 @@ class ImageTest {
         "avif_400_limited.avif", "avif_alpha.avif", "avif_709_420_limited.avif", "avif_2020_422_full.avif",
         "avif_irot1.avif", "avif_imir0.avif"})
     void avifDecodesAsPillow(String name) throws Exception {
-        int[] ref = Npy.read(fixture(name.replace(".avif", "_rgb.npy"))).ints();
-        RgbImage img = decoder.decode(fixture(name));
-        assertEquals(name.equals("avif_irot1.avif") ? List.of(17, 23) : List.of(23, 17),
-                List.of(img.width(), img.height()), name);
-        assertArrayEquals(ref, pixels(img), name);
-        for (String[] bad : new String[][] {{"avif_10bit.avif", "yuv444p10le are not supported"},
-            {"avif_truncated.avif", "truncated or corrupt AVIF"}}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(fixture(bad[0])));
-            assertTrue(e.getMessage().contains(bad[1]), e.getMessage());
-        }
+        assertPillowPixels(name, name.replace(".avif", "_rgb.npy"),
+                name.equals("avif_irot1.avif") ? List.of(17, 23) : List.of(23, 17));
+        assertRefused("avif_10bit.avif", "yuv444p10le are not supported");
+        assertRefused("avif_truncated.avif", "truncated or corrupt AVIF");
     }
 
     /**
@@ -206,10 +185,7 @@ class ImageTest {
         "gif_87a.gif", "gif_transparent.gif", "gif_gray_transparent.gif", "gif_offset.gif",
         "gif_offset_transparent.gif", "gif_local_table.gif"})
     void gifsDecodeAsPillow(String name) throws Exception {
-        int[] ref = Npy.read(fixture(name.replace(".gif", "_rgb.npy"))).ints();
-        RgbImage img = decoder.decode(fixture(name));
-        assertEquals(ref.length, img.width() * img.height() * 3, name);
-        assertArrayEquals(ref, pixels(img), name);
+        assertPillowPixels(name, name.replace(".gif", "_rgb.npy"), null);
     }
 
     /**
@@ -221,13 +197,9 @@ class ImageTest {
     @ValueSource(strings = {"cmyk.jpg", "cmyk_progressive.jpg", "cmyk_noadobe.jpg", "cmyk_exif6.jpg", "ycck.jpg",
         "ycck420.jpg"})
     void cmykJpegsDecodeAsPillow(String name) throws Exception {
-        int[] ref = Npy.read(fixture(name.replace(".jpg", "_rgb.npy"))).ints();
-        RgbImage img = decoder.decode(fixture(name));
-        assertEquals(name.equals("cmyk_exif6.jpg") ? List.of(31, 47) : List.of(47, 31), List.of(img.width(), img.height()));
-        assertArrayEquals(ref, pixels(img), name);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> decoder.decode(fixture("cmyk_truncated.jpg")));
-        assertTrue(e.getMessage().contains("truncated or corrupt JPEG"), e.getMessage());
+        assertPillowPixels(name, name.replace(".jpg", "_rgb.npy"),
+                name.equals("cmyk_exif6.jpg") ? List.of(31, 47) : List.of(47, 31));
+        assertRefused("cmyk_truncated.jpg", "truncated or corrupt JPEG");
     }
 
     /**
@@ -239,10 +211,28 @@ class ImageTest {
     @ValueSource(strings = {"gray16.png", "gray16_low.png", "gray16_rgb.png", "gray16_la.png", "gray16.tiff",
         "gray16_low_lzw.tiff"})
     void sixteenBitImagesDecodeAsPillow(String name) throws Exception {
-        String ref = name.replace(".png", "_png_rgb.npy").replace(".tiff", "_tiff_rgb.npy");
+        assertPillowPixels(name, name.replace(".png", "_png_rgb.npy").replace(".tiff", "_tiff_rgb.npy"), List.of(17, 13));
+    }
+
+    /**
+     * Decodes fixture {@code name} and asserts Pillow's pixels from {@code ref} (an int array [height, width, 3]), the
+     * size that array has and, where given, {@code size} (width, height).
+     */
+    private void assertPillowPixels(String name, String ref, List<Integer> size) throws Exception {
+        Npy.Array r = Npy.read(fixture(ref));
         RgbImage img = decoder.decode(fixture(name));
-        assertEquals(List.of(17, 13), List.of(img.width(), img.height()), name);
-        assertArrayEquals(Npy.read(fixture(ref)).ints(), pixels(img), name);
+        List<Integer> got = List.of(img.width(), img.height());
+        assertEquals(List.of((int) r.shape()[1], (int) r.shape()[0]), got, name);
+        if (size != null) {
+            assertEquals(size, got, name);
+        }
+        assertArrayEquals(r.ints(), pixels(img), name);
+    }
+
+    /** Decoding fixture {@code name} is an IllegalArgumentException whose message holds {@code text}. */
+    private void assertRefused(String name, String text) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> decoder.decode(fixture(name)));
+        assertTrue(e.getMessage().contains(text), name + ": " + e.getMessage());
     }
 
     @Test
