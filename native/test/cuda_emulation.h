@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "ref_half.h"
+
 #define __global__
 #define __device__
 #define __host__
@@ -54,17 +56,8 @@ inline float bf2f(uint16_t b) {
   std::memcpy(&f, &u, 4);
   return f;
 }
-inline uint16_t f2h(float f) {
-  _Float16 h = static_cast<_Float16>(f);
-  uint16_t b;
-  std::memcpy(&b, &h, 2);
-  return b;
-}
-inline float h2f(uint16_t b) {
-  _Float16 h;
-  std::memcpy(&h, &b, 2);
-  return static_cast<float>(h);
-}
+inline uint16_t f2h(float f) { return tsr_test::ref_f32_to_f16(f); }
+inline float h2f(uint16_t b) { return tsr_test::ref_f16_to_f32(b); }
 template <typename T>
 struct Bits;
 template <>

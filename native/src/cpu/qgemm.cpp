@@ -210,15 +210,17 @@ uint8_t *a_buffer(int64_t bytes) {
 void run_qtasks(void *ctx, int64_t b, int64_t e) {
   const QJob &j = *static_cast<const QJob *>(ctx);
   const QArgs &g = *j.g;
+#ifdef TSR_QGEMM_X86
   const int64_t kq = round4(g.k) / 4;
+#endif
   for (int64_t t = b; t < e;) {
     const int64_t rb = t / j.panels, p0 = t % j.panels;
     const int64_t p1 = std::min(j.panels, p0 + (e - t));
     const int64_t r0 = rb * j.row_block;
     const int64_t r1 = std::min(g.m, r0 + j.row_block);
     const int64_t micro = (r1 - r0 + MR - 1) / MR;
-    uint8_t *ab = nullptr;
 #ifdef TSR_QGEMM_X86
+    uint8_t *ab = nullptr;
     if (j.vnni) {
       ab = a_buffer(micro * kq * MR * 4);
       for (int64_t u = 0; u < micro; ++u) {

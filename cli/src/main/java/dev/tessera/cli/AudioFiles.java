@@ -30,7 +30,7 @@ final class AudioFiles {
         }
         Boolean l = loads;
         if (l == null) {
-            problem = SystemInfo.loadProblem("org.bytedeco.ffmpeg.global.avformat");
+            problem = SystemInfo.loadProblem(SystemInfo.FFMPEG_PRESET);
             l = problem == null;
             loads = l;
         }

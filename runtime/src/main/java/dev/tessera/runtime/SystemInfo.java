@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.bytedeco.javacpp.Loader;
 
 /**
@@ -153,8 +154,8 @@ public final class SystemInfo {
         // the media presets: image files decode through OpenCV, audio files through FFmpeg (a .npy of pixels and
         // 16 kHz WAVs for logmel need neither); either may be missing (natives for another platform, a slim class path)
         Map<String, Object> media = new LinkedHashMap<>();
-        media.put("imageDecoding", loads("OpenCV", "org.bytedeco.opencv.global.opencv_imgcodecs"));
-        media.put("audioDecoding", loads("FFmpeg", "org.bytedeco.ffmpeg.global.avformat"));
+        media.put("imageDecoding", loads("OpenCV", OPENCV_PRESET));
+        media.put("audioDecoding", loads("FFmpeg", FFMPEG_PRESET));
         info.put("media", media);
         try {
             info.put("defaultDevice", Backends.defaultDevice().toString());
@@ -176,19 +177,64 @@ public final class SystemInfo {
         return m;
     }
 
+    /** The OpenCV preset class whose natives decode JPEG, PNG, BMP, WebP, TIFF and GIF images. */
+    public static final String OPENCV_PRESET = "org.bytedeco.opencv.global.opencv_imgcodecs";
+
+    /** The FFmpeg preset class whose natives (with avcodec, avutil and swresample) decode audio and AVIF images. */
+    public static final String FFMPEG_PRESET = "org.bytedeco.ffmpeg.global.avformat";
+
+    /** Each preset class's first answer from {@link #loadProblem} ("" where it loaded). */
+    private static final Map<String, String> PRESET_PROBLEMS = new ConcurrentHashMap<>();
+
     /**
      * Null when the JavaCPP preset class {@code cls} (e.g. {@code org.bytedeco.ffmpeg.global.avformat}) and its
-     * natives load here, else why not (its jar off the class path, natives missing for this platform).
+     * natives load here, else why not: its jar off the class path, no natives for this platform, or a system library
+     * they link against missing (named, from the loader's own error: the linux-arm64 FFmpeg preset, unlike the
+     * linux-x86_64 one, does not carry libva and libdrm). The first answer is kept: once a preset class failed its
+     * static initialiser, the JVM only says "Could not initialize class".
      */
     public static String loadProblem(String cls) {
+        String p = PRESET_PROBLEMS.computeIfAbsent(cls, SystemInfo::firstLoadProblem);
+        return p.isEmpty() ? null : p;
+    }
+
+    /**
+     * Throws {@link IllegalStateException} naming {@code what} and the reason when preset class {@code cls} cannot
+     * be loaded (see {@link #loadProblem}); a caller checks before its first native call instead of letting a
+     * {@code NoClassDefFoundError} or {@code UnsatisfiedLinkError} reach its own caller.
+     */
+    public static void requirePreset(String cls, String what) {
+        String p = loadProblem(cls);
+        if (p != null) {
+            throw new IllegalStateException(what + " cannot be loaded here: " + p);
+        }
+    }
+
+    private static String firstLoadProblem(String cls) {
         try {
             Loader.load(Class.forName(cls));
-            return null;
-        } catch (ClassNotFoundException | NoClassDefFoundError e) {
+            return "";
+        } catch (ClassNotFoundException e) {
             return "its preset jar is not on the class path (no " + cls + ")";
         } catch (LinkageError | ReflectiveOperationException | RuntimeException e) {
-            return e.getClass().getSimpleName() + ": " + e.getMessage();
+            return describeLoadFailure(e);
         }
+    }
+
+    /** The innermost cause of a failed load; where it is a shared object the loader did not find, that one named. */
+    static String describeLoadFailure(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String msg = root.getClass().getSimpleName() + ": " + root.getMessage();
+        int so = msg.indexOf(": cannot open shared object file");
+        if (so > 0) { // "<extracted path>: libva-drm.so.2: cannot open shared object file: No such file ..."
+            String lib = msg.substring(msg.lastIndexOf(':', so - 1) + 1, so).trim();
+            return "the system library " + lib + " that its natives (" + Loader.getPlatform()
+                    + ") link against is missing; install it with the system's packages (" + msg + ")";
+        }
+        return msg;
     }
 
     private static String cudaVersion(int v) {

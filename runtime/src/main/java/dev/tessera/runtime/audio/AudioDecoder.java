@@ -1,5 +1,6 @@
 package dev.tessera.runtime.audio;
 
+import dev.tessera.runtime.SystemInfo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -56,6 +57,20 @@ public final class AudioDecoder {
 
     private AudioDecoder() {}
 
+    private static final int MAX_RATE = 384_000;
+
+    /** Here, not in {@link AudioStream}, whose class initialisation loads FFmpeg. */
+    static void checkRate(int sampleRate) {
+        if (sampleRate < 1000 || sampleRate > MAX_RATE) {
+            throw new IllegalArgumentException("sample rate must be within 1000.." + MAX_RATE + " Hz, got " + sampleRate);
+        }
+    }
+
+    /** An {@link IllegalStateException} saying why, where FFmpeg's natives cannot load, before any native call. */
+    private static void requireFfmpeg() {
+        SystemInfo.requirePreset(SystemInfo.FFMPEG_PRESET, "FFmpeg (audio decoding)");
+    }
+
     /** All of {@code file} as mono float samples at {@code sampleRate} Hz (at most two hours). */
     public static float[] decode(Path file, int sampleRate) throws IOException {
         return decode(file, sampleRate, DEFAULT_MAX_SECONDS);
@@ -67,7 +82,7 @@ public final class AudioDecoder {
      * the heap: stream those with {@link #open}.
      */
     public static float[] decode(Path file, int sampleRate, double maxSeconds) throws IOException {
-        AudioStream.checkRate(sampleRate);
+        checkRate(sampleRate);
         checkMaxSeconds(maxSeconds);
         try (AudioStream s = open(file, sampleRate)) {
             return readAll(s, file.toString(), sampleRate, maxSeconds);
@@ -122,10 +137,11 @@ public final class AudioDecoder {
 
     /** Opens {@code file} for streaming decode to mono at {@code sampleRate} Hz. */
     public static AudioStream open(Path file, int sampleRate) throws IOException {
-        AudioStream.checkRate(sampleRate);
+        checkRate(sampleRate);
         if (file == null) {
             throw new IllegalArgumentException("file must not be null");
         }
+        requireFfmpeg();
         return new AudioStream(file, sampleRate, null);
     }
 
@@ -144,7 +160,8 @@ public final class AudioDecoder {
         if (in == null) {
             throw new IllegalArgumentException("input stream must not be null");
         }
-        AudioStream.checkRate(sampleRate);
+        checkRate(sampleRate);
+        requireFfmpeg();
         byte[] head;
         try {
             head = in.readNBytes(PEEK_BYTES);
@@ -189,6 +206,7 @@ public final class AudioDecoder {
         if (file == null) {
             throw new IllegalArgumentException("file must not be null");
         }
+        requireFfmpeg();
         try (AudioStream s = new AudioStream(file, 0, null)) {
             return s.info();
         }

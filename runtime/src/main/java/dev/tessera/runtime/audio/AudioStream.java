@@ -84,7 +84,6 @@ public final class AudioStream implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AudioStream.class);
     private static final int EAGAIN = -11; // AVERROR(EAGAIN) on Linux
     private static final int EIO = -5; // AVERROR(EIO)
-    private static final int MAX_RATE = 384_000;
     static final int IO_BUFFER = 64 * 1024;
 
     static {
@@ -165,7 +164,7 @@ public final class AudioStream implements AutoCloseable {
         this.deleteOnClose = deleteOnClose;
         this.outRate = sampleRate;
         if (sampleRate != 0) {
-            checkRate(sampleRate);
+            AudioDecoder.checkRate(sampleRate);
         }
         if (file == null && in == null) {
             throw new IllegalArgumentException("file must not be null");
@@ -239,12 +238,6 @@ public final class AudioStream implements AutoCloseable {
             if (!ok) {
                 close();
             }
-        }
-    }
-
-    static void checkRate(int sampleRate) {
-        if (sampleRate < 1000 || sampleRate > MAX_RATE) {
-            throw new IllegalArgumentException("sample rate must be within 1000.." + MAX_RATE + " Hz, got " + sampleRate);
         }
     }
 

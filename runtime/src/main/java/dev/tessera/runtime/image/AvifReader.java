@@ -23,6 +23,7 @@ import static org.bytedeco.ffmpeg.global.avutil.av_frame_free;
 import static org.bytedeco.ffmpeg.global.avutil.av_get_pix_fmt_name;
 import static org.bytedeco.ffmpeg.global.avutil.av_log_set_level;
 
+import dev.tessera.runtime.SystemInfo;
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
 import org.bytedeco.ffmpeg.avcodec.AVCodecContext;
 import org.bytedeco.ffmpeg.avcodec.AVPacket;
@@ -321,6 +322,7 @@ final class AvifReader {
     }
 
     private static RgbImage decode(Item item, String name) {
+        SystemInfo.requirePreset(SystemInfo.FFMPEG_PRESET, "FFmpeg (decoding AVIF images)");
         av_log_set_level(AV_LOG_QUIET);
         AVCodecContext dec = null;
         AVPacket pkt = null;

@@ -1,5 +1,6 @@
 package dev.tessera.runtime.image;
 
+import dev.tessera.runtime.SystemInfo;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_ANYDEPTH;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_UNCHANGED;
@@ -9,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import dev.tessera.bindings.TesseraNative;
+import dev.tessera.runtime.SystemInfo;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
@@ -33,7 +35,9 @@ import org.bytedeco.opencv.opencv_core.Mat;
  */
 public final class ImageDecoder {
     static {
-        quietOpenCvLog();
+        if (SystemInfo.loadProblem(SystemInfo.OPENCV_PRESET) == null) { // without OpenCV, the formats read in Java still decode
+            quietOpenCvLog();
+        }
     }
 
     /** Default limit: 50 megapixels. */
@@ -153,6 +157,7 @@ public final class ImageDecoder {
         }
         // A GIF with a transparent index is decoded with its alpha, which marks the pixels to give that index's colour;
         // a 16-bit grayscale PNG / TIFF with its 16-bit samples, which Pillow clips to 255 where OpenCV scales them.
+        SystemInfo.requirePreset(SystemInfo.OPENCV_PRESET, "OpenCV (decoding " + format + " images)");
         int gifTransparent = format.equals("GIF") ? ImageHeader.gifTransparentRgb(bytes) : -1;
         boolean gray16 = ImageHeader.gray16(bytes, format);
         int flags = gifTransparent >= 0 ? IMREAD_UNCHANGED : gray16 ? IMREAD_ANYDEPTH : IMREAD_COLOR;

@@ -260,8 +260,13 @@ class AudioDecoderTest {
     static float[] ffmpegProgram(Path file, int rate) throws Exception {
         String exe = org.bytedeco.javacpp.Loader.load(org.bytedeco.ffmpeg.ffmpeg.class);
         int ch = AudioDecoder.probe(file).channels();
-        Process p = new ProcessBuilder(exe, "-nostdin", "-v", "error", "-i", file.toString(), "-f", "f32le", "-ar",
-                String.valueOf(rate), "-").redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        ProcessBuilder pb = new ProcessBuilder(exe, "-nostdin", "-v", "error", "-i", file.toString(), "-f", "f32le",
+                "-ar", String.valueOf(rate), "-").redirectError(ProcessBuilder.Redirect.DISCARD);
+        // the libraries the preset carries beside the program (libva, libdrm on x86-64), which the JVM preloads: the
+        // program's own run path does not reach its libraries' dependencies
+        String dir = Path.of(exe).getParent().toString();
+        pb.environment().merge("LD_LIBRARY_PATH", dir, (old, d) -> d + java.io.File.pathSeparator + old);
+        Process p = pb.start();
         byte[] raw = p.getInputStream().readAllBytes();
         assertEquals(0, p.waitFor(), "ffmpeg program on " + file);
         ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
