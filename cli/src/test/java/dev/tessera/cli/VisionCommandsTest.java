@@ -70,7 +70,8 @@ class VisionCommandsTest {
             if (args.get(1).endsWith(".png")) {
                 assertEquals(1, code, err);
                 assertEquals(1, err.strip().lines().count(), err);
-                assertTrue(err.startsWith("error: a class Tessera needs is missing") && err.contains("opencv"), err);
+                assertTrue(err.startsWith("error: OpenCV (decoding PNG images) cannot be loaded here: its preset jar is not"
+                        + " on the class path") && err.contains("opencv"), err);
             } else {
                 assertEquals(0, code, err);
             }
