@@ -42,7 +42,7 @@ class VisionCommandsTest {
     /**
      * Pixels ({@code .npy}) need no image decoding: classify and embed run in a JVM whose class path has no OpenCV
      * (as the GPU bundle, or a slim deployment), with the logits of the full class path; an image file there fails
-     * in one line naming the missing class (it used to fail on the first OpenCV class even for pixels, with a stack
+     * in one line naming OpenCV and its missing preset class (it used to fail on the first OpenCV class even for pixels, with a stack
      * trace: picocli lets the NoClassDefFoundError through).
      */
     @Test
