@@ -637,6 +637,16 @@ inline unsigned int row_grid(int64_t rows, int64_t cols) {
   return row_use_block(cols) ? grid_for(rows, 1) : grid_for(rows, kRowWarpThreads / 32);
 }
 
+// Launches a row kernel (template <typename T, bool BLOCK>) in the shape above. `pick(std::true_type{})` returns the
+// block-per-row instance, `pick(std::false_type{})` the warp-per-row one; `args` are the kernel's arguments.
+template <typename Pick, typename... Args>
+inline void launch_rows(Pick pick, int64_t rows, int64_t cols, void *stream, Args... args) {
+  if (row_use_block(cols))
+    pick(std::true_type{})<<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(args...);
+  else
+    pick(std::false_type{})<<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(args...);
+}
+
 // Units of 16 bytes for the vectorised view copies.
 struct alignas(16) Bytes16 {
   uint32_t w[4];
@@ -843,12 +853,9 @@ int tsr_cuda_layer_norm(int dtype, const void *x, const void *gamma, const void 
         layer_norm_warp_vec_kernel<T, 4><<<warp_grid, kRowWarpThreads, 0, st>>>(px, pg, pb, po, rows, cols, eps);
       else if (vec)
         layer_norm_warp_vec_kernel<T, 8><<<warp_grid, kRowWarpThreads, 0, st>>>(px, pg, pb, po, rows, cols, eps);
-      else if (row_use_block(cols))
-        layer_norm_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(
-            px, pg, pb, po, rows, cols, eps);
       else
-        layer_norm_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(
-            px, pg, pb, po, rows, cols, eps);
+        launch_rows([](auto block) { return &layer_norm_kernel<T, decltype(block)::value>; }, rows, cols, stream,
+                    px, pg, pb, po, rows, cols, eps);
     });
   });
 }
@@ -866,12 +873,8 @@ int tsr_cuda_rms_norm(int dtype, const void *x, const void *gamma, void *out, in
       const T *px = static_cast<const T *>(x);
       const T *pg = static_cast<const T *>(gamma);
       T *po = static_cast<T *>(out);
-      if (row_use_block(cols))
-        rms_norm_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, pg, po, rows,
-                                                                                                    cols, eps);
-      else
-        rms_norm_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, pg, po, rows,
-                                                                                                    cols, eps);
+      launch_rows([](auto block) { return &rms_norm_kernel<T, decltype(block)::value>; }, rows, cols, stream,
+                  px, pg, po, rows, cols, eps);
     });
   });
 }
@@ -889,12 +892,8 @@ int tsr_cuda_softmax(int dtype, const void *x, void *out, int64_t rows, int64_t 
     return launch_checked("tsr_cuda_softmax kernel launch", [&] {
       const T *px = static_cast<const T *>(x);
       T *po = static_cast<T *>(out);
-      if (row_use_block(cols))
-        softmax_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
-                                                                                                   causal_q);
-      else
-        softmax_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
-                                                                                                   causal_q);
+      launch_rows([](auto block) { return &softmax_kernel<T, decltype(block)::value>; }, rows, cols, stream,
+                  px, po, rows, cols, causal_q);
     });
   });
 }
@@ -1082,12 +1081,8 @@ int tsr_cuda_log_softmax(int dtype, const void *x, void *out, int64_t rows, int6
     return launch_checked("tsr_cuda_log_softmax kernel launch", [&] {
       const T *px = static_cast<const T *>(x);
       T *po = static_cast<T *>(out);
-      if (row_use_block(cols))
-        log_softmax_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows,
-                                                                                                       cols);
-      else
-        log_softmax_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows,
-                                                                                                       cols);
+      launch_rows([](auto block) { return &log_softmax_kernel<T, decltype(block)::value>; }, rows, cols, stream,
+                  px, po, rows, cols);
     });
   });
 }
@@ -1108,12 +1103,8 @@ int tsr_cuda_sum_rows(int dtype, const void *x, void *out, int64_t rows, int64_t
     return launch_checked("tsr_cuda_sum_rows kernel launch", [&] {
       const T *px = static_cast<const T *>(x);
       T *po = static_cast<T *>(out);
-      if (row_use_block(cols))
-        sum_rows_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
-                                                                                                    scale);
-      else
-        sum_rows_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, po, rows, cols,
-                                                                                                    scale);
+      launch_rows([](auto block) { return &sum_rows_kernel<T, decltype(block)::value>; }, rows, cols, stream,
+                  px, po, rows, cols, scale);
     });
   });
 }
@@ -1129,12 +1120,8 @@ int tsr_cuda_argmax_rows(int dtype, const void *x, int32_t *out, int64_t rows, i
     using T = typename decltype(tag)::type;
     return launch_checked("tsr_cuda_argmax_rows kernel launch", [&] {
       const T *px = static_cast<const T *>(x);
-      if (row_use_block(cols))
-        argmax_rows_kernel<T, true><<<row_grid(rows, cols), kRowBlockThreads, 0, as_stream(stream)>>>(px, out, rows,
-                                                                                                       cols);
-      else
-        argmax_rows_kernel<T, false><<<row_grid(rows, cols), kRowWarpThreads, 0, as_stream(stream)>>>(px, out, rows,
-                                                                                                       cols);
+      launch_rows([](auto block) { return &argmax_rows_kernel<T, decltype(block)::value>; }, rows, cols, stream,
+                  px, out, rows, cols);
     });
   });
 }
