@@ -2,7 +2,7 @@ package dev.tessera.runtime.image;
 
 import dev.tessera.runtime.SystemInfo;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_ANYDEPTH;
-import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR;
+import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_COLOR_RGB;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.IMREAD_UNCHANGED;
 import static org.bytedeco.opencv.global.opencv_imgcodecs.imdecode;
 
@@ -160,13 +160,14 @@ public final class ImageDecoder {
         SystemInfo.requirePreset(SystemInfo.OPENCV_PRESET, "OpenCV (decoding " + format + " images)");
         int gifTransparent = format.equals("GIF") ? ImageHeader.gifTransparentRgb(bytes) : -1;
         boolean gray16 = ImageHeader.gray16(bytes, format);
-        int flags = gifTransparent >= 0 ? IMREAD_UNCHANGED : gray16 ? IMREAD_ANYDEPTH : IMREAD_COLOR;
+        // 8-bit colour comes out as RGB (libjpeg-turbo writes that order itself: the same values as BGR swapped)
+        int flags = gifTransparent >= 0 ? IMREAD_UNCHANGED : gray16 ? IMREAD_ANYDEPTH : IMREAD_COLOR_RGB;
         try (BytePointer buf = new BytePointer(bytes); Mat raw = new Mat(1, bytes.length, opencv_core.CV_8UC1, buf);
-                Mat bgr = imdecode(raw, flags)) {
-            boolean ok = bgr != null && !bgr.empty();
-            int channels = ok && gifTransparent >= 0 && bgr.channels() == 4 ? 4 : gray16 ? 1 : 3;
+                Mat decoded = imdecode(raw, flags)) {
+            boolean ok = decoded != null && !decoded.empty();
+            int channels = ok && gifTransparent >= 0 && decoded.channels() == 4 ? 4 : gray16 ? 1 : 3;
             int depth = gray16 ? opencv_core.CV_16U : opencv_core.CV_8U;
-            if (!ok || bgr.channels() != channels || bgr.depth() != depth) {
+            if (!ok || decoded.channels() != channels || decoded.depth() != depth) {
                 if (format.equals("TIFF") && ImageHeader.tiffFloatSamples(bytes)) {
                     throw new IllegalArgumentException("cannot decode image " + name + ": floating-point TIFF samples"
                             + " are not supported (save it with 8- or 16-bit integer samples)");
@@ -174,10 +175,10 @@ public final class ImageDecoder {
                 throw new IllegalArgumentException("cannot decode image " + name + ": truncated or corrupt " + format
                         + " data");
             }
-            int w = bgr.cols();
-            int h = bgr.rows();
+            int w = decoded.cols();
+            int h = decoded.rows();
             byte[] out = new byte[w * h * 3];
-            Mat c = bgr.isContinuous() ? bgr : bgr.clone();
+            Mat c = decoded.isContinuous() ? decoded : decoded.clone();
             if (gray16) { // Pillow's "I;16" to "RGB": each sample clipped to 255, not scaled
                 short[] g = new short[w * h];
                 new org.bytedeco.javacpp.ShortPointer(c.data()).get(g);
@@ -198,13 +199,8 @@ public final class ImageDecoder {
                 }
             } else {
                 c.data().get(out);
-                for (int i = 0; i < out.length; i += 3) {
-                    byte b = out[i];
-                    out[i] = out[i + 2];
-                    out[i + 2] = b;
-                }
             }
-            if (c != bgr) {
+            if (c != decoded) {
                 c.close();
             }
             int bmp16 = format.equals("BMP") ? ImageHeader.bmp16Layout(bytes) : 0;

@@ -650,45 +650,42 @@ public final class ImagePreprocessor {
         boolean transforms = backend == Backend.TRANSFORMS;
         int top = torch ? (nh - oh) / 2 : transforms ? centerCropOffset(nh, oh) : Math.floorDiv(nh - oh, 2);
         int left = torch ? (nw - ow) / 2 : transforms ? centerCropOffset(nw, ow) : Math.floorDiv(nw - ow, 2);
-        float[] out = new float[3 * oh * ow];
-        for (int c = 0; c < 3; c++) {
-            int[][] plane = new int[h][w];
-            if (doPad) {
-                int bg = (int) (mean[c] * 255); // Python's int(): toward zero
-                for (int[] row : plane) {
-                    java.util.Arrays.fill(row, bg);
+        byte[] src = img.rgb();
+        if (doPad) {
+            src = new byte[h * w * 3];
+            for (int c = 0; c < 3; c++) {
+                // Python's int(): toward zero; a fill colour holds 8 bits (Pillow clips one)
+                byte bg = (byte) Math.max(0, Math.min(255, (int) (mean[c] * 255)));
+                for (int i = c; i < src.length; i += 3) {
+                    src[i] = bg;
                 }
             }
             for (int y = 0; y < h0; y++) {
-                for (int x = 0; x < w0; x++) {
-                    plane[y + padTop][x + padLeft] = img.get(x, y, c);
-                }
+                System.arraycopy(img.rgb(), y * w0 * 3, src, ((y + padTop) * w + padLeft) * 3, w0 * 3);
             }
-            if (nh != h || nw != w) {
-                plane = PillowResample.resize(plane, nh, nw, resample, torch);
-            }
+        }
+        // the crop window of the resized image (0 where the crop passes its edges), interleaved RGB
+        int[] window = PillowResample.resizeWindow(src, 3, w, h, nw, nh, resample, torch, top, left, oh, ow);
+        float[] out = new float[3 * oh * ow];
+        for (int c = 0; c < 3; c++) {
             // torchvision backend, float32 throughout: with both rescale and normalise, (x - m) / s where m and s are
             // the float32 mean and std times (float) (1 / rescale_factor); otherwise x * rescale or (x - mean) / std
             float s = (float) (1.0 / rescale);
             float m = doRescale ? (float) mean[c] * s : (float) mean[c];
             float sd = doRescale ? (float) std[c] * s : (float) std[c];
-            for (int y = 0; y < oh; y++) {
-                for (int x = 0; x < ow; x++) {
-                    int sy = y + top;
-                    int sx = x + left;
-                    int p = sy >= 0 && sy < nh && sx >= 0 && sx < nw ? plane[sy][sx] : 0;
-                    float f;
-                    if (torch) {
-                        f = doNormalize ? (p - m) / sd : doRescale ? p * (float) rescale : p;
-                    } else if (transforms) { // ToTensor's x / 255, then Normalize's (x - mean) / std, in float32
-                        float t = doRescale ? p / s : p;
-                        f = doNormalize ? (t - (float) mean[c]) / (float) std[c] : t;
-                    } else { // transformers' numpy path: float32(x * rescale), then (x - mean) / std in float32
-                        float t = doRescale ? (float) (p * rescale) : p;
-                        f = doNormalize ? (t - (float) mean[c]) / (float) std[c] : t;
-                    }
-                    out[(c * oh + y) * ow + x] = f;
+            for (int i = 0; i < oh * ow; i++) {
+                int p = window[i * 3 + c];
+                float f;
+                if (torch) {
+                    f = doNormalize ? (p - m) / sd : doRescale ? p * (float) rescale : p;
+                } else if (transforms) { // ToTensor's x / 255, then Normalize's (x - mean) / std, in float32
+                    float t = doRescale ? p / s : p;
+                    f = doNormalize ? (t - (float) mean[c]) / (float) std[c] : t;
+                } else { // transformers' numpy path: float32(x * rescale), then (x - mean) / std in float32
+                    float t = doRescale ? (float) (p * rescale) : p;
+                    f = doNormalize ? (t - (float) mean[c]) / (float) std[c] : t;
                 }
+                out[c * oh * ow + i] = f;
             }
         }
         Result r = new Result(oh, ow, out);

@@ -132,9 +132,9 @@ final class PillowResample {
         return new Coeffs(min, count, k, bits);
     }
 
-    private static int clip8(long v, int bits) {
-        long s = v >> bits;
-        return (int) Math.max(0, Math.min(255, s));
+    private static int clip8(int v, int bits) {
+        int s = v >> bits;
+        return Math.max(0, Math.min(255, s));
     }
 
     /**
@@ -167,62 +167,193 @@ final class PillowResample {
         return idx;
     }
 
-    /** Resizes one 8-bit plane {@code in[h][w]} to {@code outH x outW} with Pillow filter {@code resample}. */
+    /** Resizes one 8-bit plane {@code in[h][w]} (values 0..255) to {@code outH x outW} with Pillow filter {@code resample}. */
     static int[][] resize(int[][] in, int outH, int outW, int resample) {
         return resize(in, outH, outW, resample, false);
     }
 
     /**
-     * Resizes one 8-bit plane with Pillow filter code {@code resample}, as Pillow does it, or with {@code torch} as
-     * PyTorch's {@code uint8} interpolate does it (which has no box or hamming filter: refused).
+     * Resizes one 8-bit plane (values 0..255) with Pillow filter code {@code resample}, as Pillow does it, or with
+     * {@code torch} as PyTorch's {@code uint8} interpolate does it (which has no box or hamming filter: refused).
      */
     static int[][] resize(int[][] in, int outH, int outW, int resample, boolean torch) {
-        if (torch && (resample == 4 || resample == 5)) {
+        int h = in.length;
+        int w = in[0].length;
+        byte[] src = new byte[h * w];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int v = in[y][x];
+                if (v < 0 || v > 255) {
+                    throw new IllegalArgumentException("an 8-bit plane holds 0..255, got " + v + " at (" + x + ", " + y + ")");
+                }
+                src[y * w + x] = (byte) v;
+            }
+        }
+        int[] flat = resizeWindow(src, 1, w, h, outW, outH, resample, torch, 0, 0, outH, outW);
+        int[][] out = new int[outH][];
+        for (int y = 0; y < outH; y++) {
+            out[y] = java.util.Arrays.copyOfRange(flat, y * outW, (y + 1) * outW);
+        }
+        return out;
+    }
+
+    /** Multiply-adds below which a pass runs on the calling thread alone. */
+    private static final long PARALLEL_WORK = 1 << 20;
+
+    /**
+     * Resizes an interleaved 8-bit image ({@code ch} bytes a pixel, {@code w x h}) to {@code nw x nh} as
+     * {@link #resize(int[][], int, int, int, boolean)} does each plane, and returns only the window of rows
+     * {@code [top, top + oh)} and columns {@code [left, left + ow)} of the result, interleaved, 0 where the window
+     * passes the resized image's edges. Only the window's pixels (and the source rows and intermediate columns they
+     * read) are computed: the same numbers as resizing all and cropping, since each output pixel depends on its own
+     * weights only. Rows are spread over the common fork-join pool when the image is large (Pillow's int32 sums,
+     * so any row order gives the same result).
+     */
+    static int[] resizeWindow(byte[] src, int ch, int w, int h, int nw, int nh, int resample, boolean torch, int top,
+            int left, int oh, int ow) {
+        if (torch && (resample == 4 || resample == 5) && (nw != w || nh != h)) { // at its size: no filter used
             throw new IllegalArgumentException("the torchvision image backend has no " + (resample == 4 ? "box"
                     : "hamming") + " resampling (resample " + resample + "; transformers' torchvision processors "
                     + "fail on it too): use the pil backend");
         }
-        int h = in.length;
-        int w = in[0].length;
+        if (src.length != (long) w * h * ch) {
+            throw new IllegalArgumentException("a " + w + "x" + h + "x" + ch + " image needs " + (long) w * h * ch
+                    + " bytes, got " + src.length);
+        }
+        int[] out = new int[oh * ow * ch];
+        int y0 = Math.max(top, 0);
+        int y1 = Math.min(top + oh, nh);
+        int x0 = Math.max(left, 0);
+        int x1 = Math.min(left + ow, nw);
+        if (y0 >= y1 || x0 >= x1) {
+            return out;
+        }
+        int stride = (x1 - x0) * ch; // one row of the window's columns, interleaved
+        int outBase = (x0 - left) * ch;
         if (resample == 0) {
-            int[] sy = torch ? nearestExactIndex(h, outH) : nearestIndex(h, outH);
-            int[] sx = torch ? nearestExactIndex(w, outW) : nearestIndex(w, outW);
-            int[][] out = new int[outH][outW];
-            for (int y = 0; y < outH; y++) {
-                for (int x = 0; x < outW; x++) {
-                    out[y][x] = in[sy[y]][sx[x]];
+            int[] sy = torch ? nearestExactIndex(h, nh) : nearestIndex(h, nh);
+            int[] sx = torch ? nearestExactIndex(w, nw) : nearestIndex(w, nw);
+            for (int y = y0; y < y1; y++) {
+                int o = (y - top) * ow * ch + outBase;
+                int s = sy[y] * w;
+                for (int x = x0; x < x1; x++) {
+                    for (int c = 0; c < ch; c++) {
+                        out[o++] = src[(s + sx[x]) * ch + c] & 0xFF;
+                    }
                 }
             }
             return out;
         }
-        int[][] tmp = in;
-        if (outW != w) {
-            Coeffs c = coeffs(w, outW, resample, torch);
-            tmp = new int[h][outW];
-            for (int y = 0; y < h; y++) {
-                for (int x = 0; x < outW; x++) {
-                    long ss = 1L << (c.bits() - 1);
-                    for (int i = 0; i < c.count()[x]; i++) {
-                        ss += (long) in[y][c.min()[x] + i] * c.k()[x][i];
+        // the source rows the vertical pass reads
+        Coeffs cy = nh != h ? coeffs(h, nh, resample, torch) : null;
+        int r0 = y0;
+        int r1 = y1;
+        if (cy != null) {
+            r0 = Integer.MAX_VALUE;
+            r1 = Integer.MIN_VALUE;
+            for (int y = y0; y < y1; y++) {
+                r0 = Math.min(r0, cy.min()[y]);
+                r1 = Math.max(r1, cy.min()[y] + cy.count()[y]);
+            }
+            if (r0 >= r1) { // no source row in any window (degenerate sizes): Pillow's empty sums round to 0
+                return out;
+            }
+        }
+        // horizontal pass (Pillow's first) over those rows, the window's columns only, clipped to 8 bits
+        int rows = r1 - r0;
+        int[] tmp = new int[rows * stride];
+        int rowBase = r0;
+        if (nw != w) {
+            Coeffs cx = coeffs(w, nw, resample, torch);
+            int bits = cx.bits();
+            int half = 1 << (bits - 1);
+            long taps = 0;
+            for (int x = x0; x < x1; x++) {
+                taps += cx.count()[x];
+            }
+            forRows(0, rows, taps * ch, r -> {
+                int sOff = (r + rowBase) * w * ch;
+                int t = r * stride;
+                for (int x = x0; x < x1; x++) {
+                    int[] k = cx.k()[x];
+                    int m = sOff + cx.min()[x] * ch;
+                    if (ch == 3) {
+                        int s0 = half;
+                        int s1 = half;
+                        int s2 = half;
+                        for (int kv : k) {
+                            s0 += (src[m] & 0xFF) * kv;
+                            s1 += (src[m + 1] & 0xFF) * kv;
+                            s2 += (src[m + 2] & 0xFF) * kv;
+                            m += 3;
+                        }
+                        tmp[t++] = clip8(s0, bits);
+                        tmp[t++] = clip8(s1, bits);
+                        tmp[t++] = clip8(s2, bits);
+                    } else {
+                        for (int c = 0; c < ch; c++) {
+                            int sc = half;
+                            for (int i = 0; i < k.length; i++) {
+                                sc += (src[m + i * ch + c] & 0xFF) * k[i];
+                            }
+                            tmp[t++] = clip8(sc, bits);
+                        }
                     }
-                    tmp[y][x] = clip8(ss, c.bits());
+                }
+            });
+        } else {
+            for (int r = 0; r < rows; r++) {
+                int sOff = ((r + rowBase) * w + x0) * ch;
+                for (int j = 0; j < stride; j++) {
+                    tmp[r * stride + j] = src[sOff + j] & 0xFF;
                 }
             }
         }
-        if (outH == h) {
-            return tmp;
-        }
-        Coeffs c = coeffs(h, outH, resample, torch);
-        int[][] out = new int[outH][outW];
-        for (int y = 0; y < outH; y++) {
-            for (int x = 0; x < outW; x++) {
-                long ss = 1L << (c.bits() - 1);
-                for (int i = 0; i < c.count()[y]; i++) {
-                    ss += (long) tmp[c.min()[y] + i][x] * c.k()[y][i];
-                }
-                out[y][x] = clip8(ss, c.bits());
+        if (cy == null) {
+            for (int y = y0; y < y1; y++) {
+                System.arraycopy(tmp, (y - rowBase) * stride, out, (y - top) * ow * ch + outBase, stride);
             }
+            return out;
         }
+        // vertical pass: one output row is a weighted sum of whole intermediate rows (a loop the JIT vectorises)
+        int bits = cy.bits();
+        int half = 1 << (bits - 1);
+        long taps = 0;
+        for (int y = y0; y < y1; y++) {
+            taps += cy.count()[y];
+        }
+        forRows(y0, y1, taps * stride / (y1 - y0), y -> {
+            int[] acc = new int[stride];
+            java.util.Arrays.fill(acc, half);
+            int[] k = cy.k()[y];
+            int base = (cy.min()[y] - rowBase) * stride;
+            for (int i = 0; i < k.length; i++) {
+                int kv = k[i];
+                int off = base + i * stride;
+                for (int j = 0; j < stride; j++) {
+                    acc[j] += tmp[off + j] * kv;
+                }
+            }
+            int o = (y - top) * ow * ch + outBase;
+            for (int j = 0; j < stride; j++) {
+                out[o + j] = clip8(acc[j], bits);
+            }
+        });
         return out;
+    }
+
+    /**
+     * Runs {@code body} for each row in {@code [from, to)}: as a parallel stream when the pass is large enough (the
+     * calling thread and the common fork-join pool's workers; {@code -Djava.util.concurrent.ForkJoinPool.common.parallelism=0}
+     * keeps it on the calling thread).
+     */
+    private static void forRows(int from, int to, long workPerRow, java.util.function.IntConsumer body) {
+        if ((to - from) * workPerRow < PARALLEL_WORK) {
+            for (int r = from; r < to; r++) {
+                body.accept(r);
+            }
+        } else {
+            java.util.stream.IntStream.range(from, to).parallel().forEach(body);
+        }
     }
 }
