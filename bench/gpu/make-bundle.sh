@@ -9,8 +9,8 @@
 # bundle/
 #   jre/       jlink runtime (java.base, jdk.unsupported, java.management, jdk.management, jdk.zipfs, java.sql
 #              -> java.logging, java.xml: JUnit's console launcher and its XML reports need these)
-#   lib/       project jars, tessera-runtime-tests.jar (runtime's test classes), tessera-models-tests.jar (the
-#              models' test classes, no resources: run.sh takes the fixtures from models/src/test/resources), runtime jars
+#   lib/       project jars, tessera-runtime-tests.jar and tessera-models-tests.jar (the runtime's and the models'
+#              test classes, no resources: run.sh takes the fixtures from {runtime,models}/src/test/resources), runtime jars
 #              (javacpp, cuda + linux-x86_64, slf4j, picocli, jackson), junit-platform-console-standalone
 #              NOT openblas/opencv/ffmpeg (too big for the 64 MiB upload): the CPU backend's products run on
 #              Tessera's packed GEMM there (no OpenBLAS), the other CPU ops (libtessera) as usual.
@@ -69,9 +69,10 @@ fi
 
 # --- jars: ours, the runtime dependencies of cli and bench minus the big native presets and JMH
 for j in "${jars[@]}"; do cp "$j" bundle/lib/; done
-(cd runtime/target/test-classes && jar --create --file "$root/bundle/lib/tessera-runtime-tests-$v.jar" .)
-# The models' test classes without their resources (dev/ only): the fixtures of the models' CUDA tests are tracked
-# files under models/src/test/resources, which travel with the working tree; run.sh puts that folder on the path.
+# The runtime's and the models' test classes without their resources (dev/ only): the fixtures are tracked files
+# under {runtime,models}/src/test/resources, which travel with the working tree; run.sh puts those folders on the path.
+[ -d runtime/target/test-classes/dev ] || { echo "make-bundle: runtime/target/test-classes missing" >&2; exit 1; }
+jar --create --file "$root/bundle/lib/tessera-runtime-tests-$v.jar" -C runtime/target/test-classes dev
 [ -d models/target/test-classes/dev ] || { echo "make-bundle: models/target/test-classes missing" >&2; exit 1; }
 jar --create --file "$root/bundle/lib/tessera-models-tests-$v.jar" -C models/target/test-classes dev
 # Not needed by the CUDA tests and GPU benches (tokenizers, chat templates, plots, Maven resolution are not used

@@ -279,6 +279,10 @@ print("test classes matching %s in %s: %s" % (sys.argv[2], sys.argv[1].rsplit("/
 PYEOF
     fi
     cpjoined=$(ls "$bundle"/lib/*.jar | grep -v junit-platform-console-standalone | tr '\n' ':')
+    # the runtime's test resources travel with the working tree, not in the tests jar (make-bundle.sh)
+    for d in "$here/../../runtime/src/test/resources" "$PWD/runtime/src/test/resources"; do
+      [ -d "$d" ] && { cpjoined="$cpjoined$(cd "$d" && pwd)"; break; }
+    done
     junit_step "cuda tests" cuda-tests.log junit "$(cap 240)" --class-path "$cpjoined" --scan-class-path "$testjar" \
         --include-classname "$tests_re"
   fi
