@@ -665,7 +665,7 @@ public final class ImagePreprocessor {
             }
         }
         // the crop window of the resized image (0 where the crop passes its edges), interleaved RGB
-        int[] window = PillowResample.resizeWindow(src, 3, w, h, nw, nh, resample, torch, top, left, oh, ow);
+        byte[] window = PillowResample.resizeWindow(src, 3, w, h, nw, nh, resample, torch, top, left, oh, ow);
         float[] out = new float[3 * oh * ow];
         for (int c = 0; c < 3; c++) {
             // torchvision backend, float32 throughout: with both rescale and normalise, (x - m) / s where m and s are
@@ -674,7 +674,7 @@ public final class ImagePreprocessor {
             float m = doRescale ? (float) mean[c] * s : (float) mean[c];
             float sd = doRescale ? (float) std[c] * s : (float) std[c];
             for (int i = 0; i < oh * ow; i++) {
-                int p = window[i * 3 + c];
+                int p = window[i * 3 + c] & 0xFF;
                 float f;
                 if (torch) {
                     f = doNormalize ? (p - m) / sd : doRescale ? p * (float) rescale : p;

@@ -189,10 +189,12 @@ final class PillowResample {
                 src[y * w + x] = (byte) v;
             }
         }
-        int[] flat = resizeWindow(src, 1, w, h, outW, outH, resample, torch, 0, 0, outH, outW);
-        int[][] out = new int[outH][];
+        byte[] flat = resizeWindow(src, 1, w, h, outW, outH, resample, torch, 0, 0, outH, outW);
+        int[][] out = new int[outH][outW];
         for (int y = 0; y < outH; y++) {
-            out[y] = java.util.Arrays.copyOfRange(flat, y * outW, (y + 1) * outW);
+            for (int x = 0; x < outW; x++) {
+                out[y][x] = flat[y * outW + x] & 0xFF;
+            }
         }
         return out;
     }
@@ -203,13 +205,13 @@ final class PillowResample {
     /**
      * Resizes an interleaved 8-bit image ({@code ch} bytes a pixel, {@code w x h}) to {@code nw x nh} as
      * {@link #resize(int[][], int, int, int, boolean)} does each plane, and returns only the window of rows
-     * {@code [top, top + oh)} and columns {@code [left, left + ow)} of the result, interleaved, 0 where the window
+     * {@code [top, top + oh)} and columns {@code [left, left + ow)} of the result, interleaved bytes (0..255), 0 where the window
      * passes the resized image's edges. Only the window's pixels (and the source rows and intermediate columns they
      * read) are computed: the same numbers as resizing all and cropping, since each output pixel depends on its own
      * weights only. Rows are spread over the common fork-join pool when the image is large (Pillow's int32 sums,
      * so any row order gives the same result).
      */
-    static int[] resizeWindow(byte[] src, int ch, int w, int h, int nw, int nh, int resample, boolean torch, int top,
+    static byte[] resizeWindow(byte[] src, int ch, int w, int h, int nw, int nh, int resample, boolean torch, int top,
             int left, int oh, int ow) {
         if (torch && (resample == 4 || resample == 5) && (nw != w || nh != h)) { // at its size: no filter used
             throw new IllegalArgumentException("the torchvision image backend has no " + (resample == 4 ? "box"
@@ -220,7 +222,10 @@ final class PillowResample {
             throw new IllegalArgumentException("a " + w + "x" + h + "x" + ch + " image needs " + (long) w * h * ch
                     + " bytes, got " + src.length);
         }
-        int[] out = new int[oh * ow * ch];
+        if ((long) oh * ow * ch > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("a " + ow + "x" + oh + " window of " + ch + " channels is too large");
+        }
+        byte[] out = new byte[oh * ow * ch];
         int y0 = Math.max(top, 0);
         int y1 = Math.min(top + oh, nh);
         int x0 = Math.max(left, 0);
@@ -238,7 +243,7 @@ final class PillowResample {
                 int s = sy[y] * w;
                 for (int x = x0; x < x1; x++) {
                     for (int c = 0; c < ch; c++) {
-                        out[o++] = src[(s + sx[x]) * ch + c] & 0xFF;
+                        out[o++] = src[(s + sx[x]) * ch + c];
                     }
                 }
             }
@@ -261,6 +266,10 @@ final class PillowResample {
         }
         // horizontal pass (Pillow's first) over those rows, the window's columns only, clipped to 8 bits
         int rows = r1 - r0;
+        if ((long) rows * stride > Integer.MAX_VALUE - 16) {
+            throw new IllegalArgumentException("resizing a " + w + "x" + h + " image to " + nw + "x" + nh
+                    + " needs an intermediate of " + (long) rows * stride + " values: too large");
+        }
         int[] tmp = new int[rows * stride];
         int rowBase = r0;
         if (nw != w) {
@@ -311,7 +320,11 @@ final class PillowResample {
         }
         if (cy == null) {
             for (int y = y0; y < y1; y++) {
-                System.arraycopy(tmp, (y - rowBase) * stride, out, (y - top) * ow * ch + outBase, stride);
+                int t = (y - rowBase) * stride;
+                int o = (y - top) * ow * ch + outBase;
+                for (int j = 0; j < stride; j++) {
+                    out[o + j] = (byte) tmp[t + j];
+                }
             }
             return out;
         }
@@ -336,7 +349,7 @@ final class PillowResample {
             }
             int o = (y - top) * ow * ch + outBase;
             for (int j = 0; j < stride; j++) {
-                out[o + j] = clip8(acc[j], bits);
+                out[o + j] = (byte) clip8(acc[j], bits);
             }
         });
         return out;

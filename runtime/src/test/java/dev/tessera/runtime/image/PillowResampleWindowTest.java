@@ -33,7 +33,7 @@ class PillowResampleWindowTest {
             r.nextBytes(rgb);
             String what = w + "x" + h + " -> " + nw + "x" + nh + " resample " + resample + (torch ? " torch" : "")
                     + ", window " + ow + "x" + oh + " at (" + left + ", " + top + ")";
-            int[] window = PillowResample.resizeWindow(rgb, 3, w, h, nw, nh, resample, torch, top, left, oh, ow);
+            byte[] window = PillowResample.resizeWindow(rgb, 3, w, h, nw, nh, resample, torch, top, left, oh, ow);
             assertEquals(oh * ow * 3, window.length, what);
             for (int c = 0; c < 3; c++) {
                 int[][] plane = new int[h][w];
@@ -50,7 +50,7 @@ class PillowResampleWindowTest {
                         int sy = y + top;
                         int sx = x + left;
                         expect[y * ow + x] = sy >= 0 && sy < nh && sx >= 0 && sx < nw ? whole[sy][sx] : 0;
-                        got[y * ow + x] = window[(y * ow + x) * 3 + c];
+                        got[y * ow + x] = window[(y * ow + x) * 3 + c] & 0xFF;
                     }
                 }
                 assertArrayEquals(expect, got, what + ", channel " + c);
@@ -69,7 +69,7 @@ class PillowResampleWindowTest {
             int x = (i / 3) % w;
             rgb[i] = (byte) (x * 255 / w + r.nextInt(-20, 21));
         }
-        int[] window = PillowResample.resizeWindow(rgb, 3, w, h, 298, 224, 3, false, 0, 37, 224, 224);
+        byte[] window = PillowResample.resizeWindow(rgb, 3, w, h, 298, 224, 3, false, 0, 37, 224, 224);
         for (int c = 0; c < 3; c++) {
             int[][] plane = new int[h][w];
             for (int y = 0; y < h; y++) {
@@ -81,7 +81,7 @@ class PillowResampleWindowTest {
             int[][] whole = PillowResample.resize(plane, 224, 298, 3, false);
             for (int y = 0; y < 224; y++) {
                 for (int x = 0; x < 224; x++) {
-                    assertEquals(whole[y][x + 37], window[(y * 224 + x) * 3 + c], "(" + x + ", " + y + ") channel " + c);
+                    assertEquals(whole[y][x + 37], window[(y * 224 + x) * 3 + c] & 0xFF, "(" + x + ", " + y + ") channel " + c);
                 }
             }
         }
