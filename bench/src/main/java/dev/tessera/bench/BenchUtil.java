@@ -2,10 +2,12 @@ package dev.tessera.bench;
 
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.openjdk.jmh.results.RunResult;
@@ -114,6 +116,24 @@ final class BenchUtil {
             v[i] = (float) (offset + scale * (2 * r.nextDouble() - 1));
         }
         m.put(name, Tensor.of(v, Device.CPU, shape));
+    }
+
+    /** A peer process's command, exit status and standard output. */
+    record PeerRun(List<String> cmd, int exit, String out) {
+        /** The output, or an {@link IllegalStateException} naming the command when the peer failed. */
+        String orThrow() {
+            if (exit != 0) {
+                throw new IllegalStateException("peer " + String.join(" ", cmd) + " failed (exit " + exit + ")");
+            }
+            return out;
+        }
+    }
+
+    /** Runs a peer (a Python script, another JVM): its standard output is collected, its standard error passes through. */
+    static PeerRun runPeer(List<String> cmd) throws java.io.IOException, InterruptedException {
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new PeerRun(List.copyOf(cmd), p.waitFor(), out);
     }
 
     /** {@code bench/python/<file>} found from the working directory or any parent (benches run from anywhere). */

@@ -3,9 +3,6 @@ package dev.tessera.bench;
 import dev.tessera.bindings.Versions;
 import dev.tessera.runtime.image.ImageDecoder;
 import dev.tessera.runtime.image.ImagePreprocessor;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -143,17 +140,6 @@ public class ImagePreprocessBench {
     private static String runPeer(String python, Path peer, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(python, peer.toString()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        StringBuilder sb = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null; ) {
-                sb.append(line);
-            }
-        }
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("peer " + peer + " " + String.join(" ", args) + " failed (exit "
-                    + p.exitValue() + ")");
-        }
-        return sb.toString();
+        return BenchUtil.runPeer(cmd).orThrow();
     }
 }

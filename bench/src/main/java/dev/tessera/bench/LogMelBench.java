@@ -5,9 +5,6 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
 import dev.tessera.runtime.Tensor;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -107,16 +104,7 @@ public class LogMelBench {
     }
 
     private static String runPeer(String python, Path peer, String mels, int threads) throws Exception {
-        Process p = new ProcessBuilder(python, peer.toString(), "--n-mels", mels, "--threads", Integer.toString(threads))
-                .redirectErrorStream(false).start();
-        String line;
-        StringBuilder sb = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            while ((line = r.readLine()) != null) sb.append(line);
-        }
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("peer " + peer + " failed (exit " + p.exitValue() + ")");
-        }
-        return sb.toString();
+        return BenchUtil.runPeer(java.util.List.of(python, peer.toString(), "--n-mels", mels, "--threads",
+                Integer.toString(threads))).orThrow();
     }
 }

@@ -6,7 +6,6 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.UnaryOp;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -114,9 +113,9 @@ public final class ModelOpsBench {
 
         List<String> cmd = new ArrayList<>(List.of(python, BenchUtil.peerScript("model_ops_peer.py").toString(), "--threads", "" + threads,
                 "--reps", "" + reps, "--iters", "" + iters));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String peerOut = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int rc = p.waitFor();
+        BenchUtil.PeerRun peerRun = BenchUtil.runPeer(cmd);
+        String peerOut = peerRun.out();
+        int rc = peerRun.exit();
 
         Map<String, Object> res = new LinkedHashMap<>();
         res.put("benchmark", "model-pipeline ops on the CPU, fp32 (shapes: see bench/python/model_ops_peer.py)");

@@ -8,10 +8,7 @@ import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.PatchEmbedding;
 import dev.tessera.runtime.Tensor;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -224,20 +221,12 @@ public class PatchEmbeddingBench {
 
     private static String runPeer(String python, Path script, int threads) {
         try {
-            Process p = new ProcessBuilder(python, script.toString(), "--threads", Integer.toString(threads))
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            String s;
-            try (InputStream in = p.getInputStream()) {
-                ByteArrayOutputStream buf = new ByteArrayOutputStream();
-                in.transferTo(buf);
-                s = buf.toString(StandardCharsets.UTF_8);
-            }
-            int rc = p.waitFor();
-            if (rc != 0) {
-                System.err.println("peer exited with " + rc + ": " + s);
+            BenchUtil.PeerRun r = BenchUtil.runPeer(List.of(python, script.toString(), "--threads", Integer.toString(threads)));
+            if (r.exit() != 0) {
+                System.err.println("peer exited with " + r.exit() + ": " + r.out());
                 return null;
             }
-            return s;
+            return r.out();
         } catch (IOException e) {
             System.err.println("peer could not run: " + e);
             return null;

@@ -8,7 +8,6 @@ import dev.tessera.runtime.rbm.ContrastiveDivergence;
 import dev.tessera.runtime.rbm.RbmConfig;
 import dev.tessera.runtime.rbm.RbmParams;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
@@ -156,9 +155,9 @@ public class RbmBench {
         String peer = BenchUtil.peerScript("rbm_peer.py").toString();
         List<String> cmd = new ArrayList<>(List.of(python, peer, "--threads", "" + threads,
                 "--reps", "" + reps, "--iters", "" + iters, "--mnist-rows", "" + rows));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String peerOut = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int rc = p.waitFor();
+        BenchUtil.PeerRun peerRun = BenchUtil.runPeer(cmd);
+        String peerOut = peerRun.out();
+        int rc = peerRun.exit();
         Map<String, Object> res = new LinkedHashMap<>();
         res.put("benchmark", "RBM CD-1 step, binary 784x500, batch 100 (lr 0.1, momentum 0.5, decay 2e-4)");
         res.put("date", ZonedDateTime.now().toString());

@@ -9,9 +9,6 @@ import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -228,19 +225,8 @@ public final class WhisperBench {
     }
 
     static String runPeer(String python, String size, int threads, int tokens, int reps, int batch) throws Exception {
-        Process p = new ProcessBuilder(python, "bench/python/whisper_peer.py", "--size", size, "--threads",
+        return BenchUtil.runPeer(List.of(python, "bench/python/whisper_peer.py", "--size", size, "--threads",
                 Integer.toString(threads), "--tokens", Integer.toString(tokens), "--reps", Integer.toString(reps), "--batch",
-                Integer.toString(batch)).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        StringBuilder sb = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = r.readLine()) != null) {
-                sb.append(line);
-            }
-        }
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("peer whisper_peer.py failed (exit " + p.exitValue() + ")");
-        }
-        return sb.toString();
+                Integer.toString(batch))).orThrow();
     }
 }
