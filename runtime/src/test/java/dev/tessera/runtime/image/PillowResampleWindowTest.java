@@ -88,6 +88,34 @@ class PillowResampleWindowTest {
     }
 
     @Test
+    void onePreprocessorServesManyThreadsAtOnce() throws Exception {
+        // a large image (its resize runs on the common pool) and a small one, from 4 threads at once, 6 times each
+        SplittableRandom r = new SplittableRandom(11);
+        byte[] big = new byte[1200 * 900 * 3];
+        r.nextBytes(big);
+        byte[] small = new byte[90 * 70 * 3];
+        r.nextBytes(small);
+        RgbImage[] images = {new RgbImage(1200, 900, big), new RgbImage(90, 70, small)};
+        ImagePreprocessor p = ImagePreprocessor.of(new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                "{\"size\": {\"shortest_edge\": 224}, \"resample\": 3, \"do_center_crop\": true, \"crop_size\": 224}"),
+                224, ImagePreprocessor.CLIP_MEAN, ImagePreprocessor.CLIP_STD);
+        float[][] alone = {p.process(images[0]).chw(), p.process(images[1]).chw()};
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            java.util.List<java.util.concurrent.Future<float[]>> runs = new java.util.ArrayList<>();
+            for (int i = 0; i < 24; i++) {
+                RgbImage img = images[i % 2];
+                runs.add(pool.submit(() -> p.process(img).chw()));
+            }
+            for (int i = 0; i < runs.size(); i++) {
+                assertArrayEquals(alone[i % 2], runs.get(i).get(), "run " + i);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void badArgumentsAreRefused() {
         assertThrows(IllegalArgumentException.class,
                 () -> PillowResample.resizeWindow(new byte[10], 3, 2, 2, 4, 4, 2, false, 0, 0, 4, 4));
