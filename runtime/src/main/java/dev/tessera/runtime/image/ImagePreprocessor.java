@@ -481,30 +481,43 @@ public final class ImagePreprocessor {
         if (files.isEmpty()) {
             throw new IllegalArgumentException("no images");
         }
-        List<Result> results = null;
+        // Each file is decoded and preprocessed as a task of a parallel stream (the common fork-join pool and the
+        // calling thread); the first failure in the list's order is the one thrown, as a sequential loop would.
+        int n = files.size();
+        Result[] results = new Result[n];
+        RuntimeException[] errors = new RuntimeException[n];
+        java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
+            try {
+                results[i] = process(decoder.decode(files.get(i)));
+            } catch (RuntimeException e) {
+                errors[i] = e;
+            }
+        });
+        for (RuntimeException e : errors) {
+            if (e != null) {
+                throw e;
+            }
+        }
         if (padAfter && padH < 0) { // do_pad without pad_size: every image padded to the batch's largest
-            results = new java.util.ArrayList<>();
             int mh = 0;
             int mw = 0;
-            for (Path f : files) {
-                Result r = process(decoder.decode(f));
-                results.add(r);
+            for (Result r : results) {
                 mh = Math.max(mh, r.height());
                 mw = Math.max(mw, r.width());
             }
-            for (int i = 0; i < results.size(); i++) {
-                results.set(i, padded(results.get(i), mh, mw));
+            for (int i = 0; i < n; i++) {
+                results[i] = padded(results[i], mh, mw);
             }
         }
         float[] all = null;
         int oh = 0;
         int ow = 0;
-        for (int i = 0; i < files.size(); i++) {
-            Result r = results != null ? results.get(i) : process(decoder.decode(files.get(i)));
+        for (int i = 0; i < n; i++) {
+            Result r = results[i];
             if (all == null) {
                 oh = r.height();
                 ow = r.width();
-                all = new float[files.size() * 3 * oh * ow];
+                all = new float[n * 3 * oh * ow];
             } else if (r.height() != oh || r.width() != ow) {
                 throw new IllegalArgumentException(files.get(i) + " preprocesses to " + r.height() + "x" + r.width()
                         + ", not " + oh + "x" + ow + " as the first image (set do_center_crop or size height/width)");

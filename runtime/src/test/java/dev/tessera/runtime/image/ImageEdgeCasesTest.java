@@ -246,4 +246,32 @@ class ImageEdgeCasesTest {
             }
         }
     }
+
+    @Test
+    void aBatchReportsItsFirstBadFileInListOrder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        // the files of a batch are decoded in parallel; the error is still the first bad file's, every time
+        java.nio.file.Path good = ImageTest.fixture("chelsea.png");
+        java.nio.file.Path empty = java.nio.file.Files.createFile(dir.resolve("empty.png"));
+        java.nio.file.Path text = java.nio.file.Files.writeString(dir.resolve("notes.png"), "not an image");
+        ImagePreprocessor p = ImagePreprocessor.of(new ObjectMapper().readTree(
+                "{\"size\": {\"height\": 32, \"width\": 32}}"), 32, ImagePreprocessor.HALF, ImagePreprocessor.HALF);
+        for (int round = 0; round < 10; round++) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> p.preprocess(List.of(good, good, text, good, empty, good), dev.tessera.runtime.Device.CPU));
+            assertTrue(e.getMessage().contains("notes.png"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> p.preprocess(List.of(empty, good, text), dev.tessera.runtime.Device.CPU));
+            assertTrue(e.getMessage().contains("empty.png"), e.getMessage());
+        }
+        // and a good batch is each image's own result, in order
+        try (dev.tessera.runtime.Tensor t = p.preprocess(List.of(good, good, good), dev.tessera.runtime.Device.CPU)) {
+            float[] one = p.process(new ImageDecoder().decode(good)).chw();
+            float[] all = t.toFloatArray();
+            assertEquals(3 * one.length, all.length);
+            for (int k = 0; k < 3; k++) {
+                assertArrayEquals(one, java.util.Arrays.copyOfRange(all, k * one.length, (k + 1) * one.length));
+            }
+        }
+    }
 }
