@@ -235,6 +235,12 @@ final class PillowResample {
         }
         int stride = (x1 - x0) * ch; // one row of the window's columns, interleaved
         int outBase = (x0 - left) * ch;
+        if (nw == w && nh == h) { // at its size (Pillow returns a copy, whatever the filter): the window's bytes
+            for (int y = y0; y < y1; y++) {
+                System.arraycopy(src, (y * w + x0) * ch, out, (y - top) * ow * ch + outBase, stride);
+            }
+            return out;
+        }
         if (resample == 0) {
             int[] sy = torch ? nearestExactIndex(h, nh) : nearestIndex(h, nh);
             int[] sx = torch ? nearestExactIndex(w, nw) : nearestIndex(w, nw);
@@ -310,7 +316,7 @@ final class PillowResample {
                     }
                 }
             });
-        } else {
+        } else { // only the height changes: the rows widened to ints for the vertical pass
             for (int r = 0; r < rows; r++) {
                 int sOff = ((r + rowBase) * w + x0) * ch;
                 for (int j = 0; j < stride; j++) {
@@ -318,7 +324,7 @@ final class PillowResample {
                 }
             }
         }
-        if (cy == null) {
+        if (cy == null) { // only the width changed
             for (int y = y0; y < y1; y++) {
                 int t = (y - rowBase) * stride;
                 int o = (y - top) * ow * ch + outBase;

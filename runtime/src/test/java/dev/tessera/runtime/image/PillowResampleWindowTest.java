@@ -116,6 +116,35 @@ class PillowResampleWindowTest {
     }
 
     @Test
+    void anImageAtItsSizeIsItsOwnPixelsForEveryFilter() {
+        // Pillow's resize to the same size returns a copy; the nearest index tables are the identity there too
+        SplittableRandom r = new SplittableRandom(3);
+        int w = 37;
+        int h = 23;
+        byte[] rgb = new byte[w * h * 3];
+        r.nextBytes(rgb);
+        for (boolean torch : new boolean[] {false, true}) {
+            for (int resample = 0; resample <= 5; resample++) {
+                for (int[] win : new int[][] {{0, 0, h, w}, {3, 5, 10, 12}, {-2, -4, h + 4, w + 8}}) {
+                    byte[] out = PillowResample.resizeWindow(rgb, 3, w, h, w, h, resample, torch, win[0], win[1],
+                            win[2], win[3]);
+                    for (int y = 0; y < win[2]; y++) {
+                        for (int x = 0; x < win[3]; x++) {
+                            int sy = y + win[0];
+                            int sx = x + win[1];
+                            for (int c = 0; c < 3; c++) {
+                                byte expect = sy >= 0 && sy < h && sx >= 0 && sx < w ? rgb[(sy * w + sx) * 3 + c] : 0;
+                                assertEquals(expect, out[(y * win[3] + x) * 3 + c], "resample " + resample
+                                        + (torch ? " torch" : "") + " window " + java.util.Arrays.toString(win));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void badArgumentsAreRefused() {
         assertThrows(IllegalArgumentException.class,
                 () -> PillowResample.resizeWindow(new byte[10], 3, 2, 2, 4, 4, 2, false, 0, 0, 4, 4));
