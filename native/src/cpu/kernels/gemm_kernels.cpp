@@ -479,6 +479,19 @@ void block(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
           const int64_t i0 = r0 + ip * MR;
           const int64_t ri = r1 - i0 < MR ? r1 - i0 : MR;
           const float *res = g.res ? g.res + i0 * g.ldr + j0 : nullptr;
+#if defined(__AVX512F__) || defined(__AVX2__)
+          // The next panel's slice into L2, a share per tile of this one: the weights of a layer are read from
+          // memory once per product (MiniLM: 90 MB a forward), and the first tile of a cold panel waits on them
+          // where the hardware prefetcher lags. MiniLM at one sentence of 128 tokens on a 2-core Xeon: 6-9%
+          // faster forward (interleaved A/B in one process); unchanged at batch 8.
+          if (npanels_a > 1 && p + 1 < p1 && h == HALVES - 1) {
+            const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(float)) / 64;
+            const int64_t per = (lines + npanels_a - 1) / npanels_a;
+            const int64_t l0 = ip * per, l1 = l0 + per < lines ? l0 + per : lines;
+            const char *next = reinterpret_cast<const char *>(g.packed + ((p + 1) * k + k0) * NR);
+            for (int64_t l = l0; l < l1; ++l) _mm_prefetch(next + l * 64, _MM_HINT_T1);
+          }
+#endif
           kTiles[ri - 1](abuf + ip * MR * kc_max, bp, kc, nv, g.c + i0 * g.ldc + j0, g.ldc, flags, g, bias, res);
         }
       }
