@@ -1,8 +1,10 @@
 // extern "C" CPU entry points of tessera/gemm.h: argument fence (the second one, after Java's), choice
 // of the per-ISA kernel table (the level tsr_cpu_simd() reports), and the split of a product into
-// (row block, panel) tasks over the pool. Consecutive tasks of one row block handed to one thread run
-// as one block, so its rows of A are packed once per k slice.
+// (row block, panel) tasks over the pool: one region of consecutive tasks per thread, balanced by taking
+// over the tails of slower threads' regions (GemmKernels::claim). A product too small for the pool runs
+// on the caller as whole row blocks (GemmKernels::block).
 #include <cstdint>
+#include <memory>
 
 #include "common/error.h"
 #include "isa_select.h"
@@ -52,6 +54,24 @@ void run_tasks(void *ctx, int64_t b, int64_t e) {
     const int64_t r0 = j.row_start(rb), r1 = j.row_start(rb + 1);
     if (r1 > r0) j.kern->block(g, r0, r1, p0, p1);
     t += p1 - p0;
+  }
+}
+
+// One k slice of a product over the pool: participant i starts on region i (GemmKernels::claim).
+struct ClaimJob {
+  const GemmKernels *kern;
+  const GemmArgs *args;
+  const int64_t *row_starts;
+  int64_t panels;
+  int64_t slice;
+  GemmRegion *regions;
+  int nregions;
+};
+
+void run_claims(void *ctx, int64_t b, int64_t e) {
+  const ClaimJob &j = *static_cast<const ClaimJob *>(ctx);
+  for (int64_t t = b; t < e; ++t) {
+    j.kern->claim(*j.args, j.row_starts, j.panels, j.slice, j.regions, j.nregions, static_cast<int>(t));
   }
 }
 
@@ -107,7 +127,7 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
       const int64_t blocks = (want + panels - 1) / panels;
       if (blocks > row_blocks) row_blocks = blocks;
     }
-    // Several row blocks: a multiple of the thread count, so that one range per thread is a run of whole blocks
+    // Several row blocks: a multiple of the thread count, so that each thread's region is a run of whole blocks
     // with the same number of rows within half a register tile. At batch 8 x 128 tokens on 2 threads, blocks of
     // 264 / 264 / 264 / 232 rows claimed two per thread ended at 528 + 496 rows: the GEMMs waited ~3% on the slower
     // thread; 516 + 508 now (MiniLM forward at batch 8, 2 threads, same process alternating: 117.0 -> 115.2 ms and
@@ -122,11 +142,27 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
       run_tasks(&j, 0, tasks);
       return TSR_OK;
     }
-    // One long range per thread: each range packs its rows of A once per k slice, so cutting finer repeats that
-    // work (with a single row block every range would pack the whole of A: with 1536-long rows that packing is ~8%
-    // of a range of 3 panels, MiniLM's FFN down projection at one sentence). Where the blocks do not divide evenly,
-    // two ranges per thread leave some room for balancing.
-    parallel_run(tasks, (even || row_blocks == 1 ? 1 : 2) * threads, run_tasks, &j);
+    TSR_CHECK(tasks < (int64_t(1) << 31), "tsr_cpu_gemm_packed_f32: product too large to split (m %lld, n %lld)",
+              (long long)m, (long long)n);
+    // Each thread starts on its own region of tasks (whole row blocks where they divide evenly, so that each
+    // block's rows are packed once per k slice) and then takes over the tails of the others' regions
+    // (GemmKernels::claim): on a 2-core VM whose second core ran at ~2/3 of the first's speed when both were busy,
+    // the static split of one region per thread left the faster one waiting; balanced, MiniLM's forward at batch
+    // 1 / 8 / 32 was 7.6 / 6.7 / 6.1% faster and ViT-B/16's at batch 1 / 8 11.7 / 8.8% (medians, alternating the
+    // two splits in one process); at equal core speeds the same as before.
+    const int nreg = static_cast<int>(threads);
+    std::unique_ptr<int64_t[]> starts(new int64_t[row_blocks + 1]);
+    for (int64_t i = 0; i <= row_blocks; ++i) starts[i] = j.row_start(i);
+    std::unique_ptr<GemmRegion[]> regions(new GemmRegion[nreg]);
+    const int64_t nslices = K.slices(g);
+    for (int64_t s = 0; s < nslices; ++s) {  // a slice of a tile needs the slice before it finished
+      for (int i = 0; i < nreg; ++i) {
+        const uint64_t b = uint64_t(i * tasks / nreg), e = uint64_t((i + 1) * tasks / nreg);
+        regions[i].range.store(b << 32 | e, std::memory_order_relaxed);
+      }
+      ClaimJob cj{&K, &g, starts.get(), panels, s, regions.get(), nreg};
+      parallel_run(nreg, nreg, run_claims, &cj);
+    }
     return TSR_OK;
   });
 }

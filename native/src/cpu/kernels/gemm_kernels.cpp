@@ -444,58 +444,139 @@ const auto kTiles = make_tiles(std::make_integer_sequence<int, MR>{});
 
 // ------------------------------------------------------------------ block driver
 
-void block(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
-  const int64_t rows = r1 - r0;
+// How k is cut: decode-sized products stream each panel once from start to end; others cut k into equal slices,
+// a multiple of 8 long (the last one takes the rest), decided by the product's rows, not the block's, so that the
+// sums of a row do not depend on how the rows were cut (thread count) or which thread ran them.
+int64_t slice_len(const GemmArgs &g) {
   const int64_t k = g.k;
-  // decode-sized products stream each panel once from start to end; others cut k into slices
   int64_t kc_max = k > 0 ? k : 1;
-  if (g.m > MR && k > kKC) {  // equal slices, a multiple of 8 long (the last one takes the rest); decided by the
-    // product's rows, not the block's, so that the sums of a row do not depend on how the rows were cut (thread count)
+  if (g.m > MR && k > kKC) {
     const int64_t ns = (k + kKC - 1) / kKC;
     kc_max = ((k + ns - 1) / ns + 7) / 8 * 8;
   }
-  const int64_t npanels_a = (rows + MR - 1) / MR;
-  float *abuf = a_buffer(npanels_a * MR * kc_max);
-  const int64_t nslices = k > 0 ? (k + kc_max - 1) / kc_max : 1;
-  for (int64_t s = 0; s < nslices; ++s) {
-    const int64_t k0 = s * kc_max;
-    const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
-    const int flags = (s > 0 ? kLoadC : 0) | (s == nslices - 1 ? kFinal : 0);
-    // pack this slice of the block's rows
+  return kc_max;
+}
+
+int64_t slices(const GemmArgs &g) {
+  const int64_t kc_max = slice_len(g);
+  return g.k > 0 ? (g.k + kc_max - 1) / kc_max : 1;
+}
+
+// One k slice of a block's rows [r0, r1), packed into micro-panels MR * kc_max floats apart.
+void pack_rows(const GemmArgs &g, int64_t r0, int64_t r1, int64_t k0, int64_t kc, int64_t kc_max, float *abuf) {
+  const int64_t npanels_a = (r1 - r0 + MR - 1) / MR;
+  for (int64_t ip = 0; ip < npanels_a; ++ip) {
+    const int64_t i0 = r0 + ip * MR;
+    const int64_t ri = r1 - i0 < MR ? r1 - i0 : MR;
+    pack_a_panel(g.a + i0 * g.lda + k0, g.lda, ri, kc, abuf + ip * MR * kc_max);
+  }
+}
+
+// Panel p of one k slice over the block's packed rows; next: the panel this thread runs after it (-1: none),
+// whose slice is prefetched meanwhile.
+void run_panel(const GemmArgs &g, int64_t r0, int64_t r1, const float *abuf, int64_t kc_max, int64_t k0, int64_t kc,
+               int flags, int64_t p, int64_t next) {
+  const int64_t k = g.k;
+  const int64_t npanels_a = (r1 - r0 + MR - 1) / MR;
+  const float *bp_panel = g.packed + (p * k + k0) * NR;
+  for (int h = 0; h < HALVES; ++h) {
+    const int64_t j0 = p * NR + h * TW;
+    if (j0 >= g.n) break;
+    const int nv = static_cast<int>(g.n - j0 < TW ? g.n - j0 : TW);
+    const float *bp = bp_panel + h * TW;
+    const float *bias = g.bias ? g.bias + j0 : nullptr;
     for (int64_t ip = 0; ip < npanels_a; ++ip) {
       const int64_t i0 = r0 + ip * MR;
       const int64_t ri = r1 - i0 < MR ? r1 - i0 : MR;
-      pack_a_panel(g.a + i0 * g.lda + k0, g.lda, ri, kc, abuf + ip * MR * kc_max);
-    }
-    for (int64_t p = p0; p < p1; ++p) {
-      const float *bp_panel = g.packed + (p * k + k0) * NR;
-      for (int h = 0; h < HALVES; ++h) {
-        const int64_t j0 = p * NR + h * TW;
-        if (j0 >= g.n) break;
-        const int nv = static_cast<int>(g.n - j0 < TW ? g.n - j0 : TW);
-        const float *bp = bp_panel + h * TW;
-        const float *bias = g.bias ? g.bias + j0 : nullptr;
-        for (int64_t ip = 0; ip < npanels_a; ++ip) {
-          const int64_t i0 = r0 + ip * MR;
-          const int64_t ri = r1 - i0 < MR ? r1 - i0 : MR;
-          const float *res = g.res ? g.res + i0 * g.ldr + j0 : nullptr;
+      const float *res = g.res ? g.res + i0 * g.ldr + j0 : nullptr;
 #if defined(__AVX512F__) || defined(__AVX2__)
-          // The next panel's slice into L2, a share per tile of this one: the weights of a layer are read from
-          // memory once per product (MiniLM: 90 MB a forward), and the first tile of a cold panel waits on them
-          // where the hardware prefetcher lags. MiniLM at one sentence of 128 tokens on a 2-core Xeon: 6-9%
-          // faster forward (interleaved A/B in one process); unchanged at batch 8.
-          if (npanels_a > 1 && p + 1 < p1 && h == HALVES - 1) {
-            const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(float)) / 64;
-            const int64_t per = (lines + npanels_a - 1) / npanels_a;
-            const int64_t l0 = ip * per, l1 = l0 + per < lines ? l0 + per : lines;
-            const char *next = reinterpret_cast<const char *>(g.packed + ((p + 1) * k + k0) * NR);
-            for (int64_t l = l0; l < l1; ++l) _mm_prefetch(next + l * 64, _MM_HINT_T1);
-          }
+      // The next panel's slice into L2, a share per tile of this one: the weights of a layer are read from
+      // memory once per product (MiniLM: 90 MB a forward), and the first tile of a cold panel waits on them
+      // where the hardware prefetcher lags. MiniLM at one sentence of 128 tokens on a 2-core Xeon: 6-9%
+      // faster forward (interleaved A/B in one process); unchanged at batch 8.
+      if (npanels_a > 1 && next >= 0 && h == HALVES - 1) {
+        const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(float)) / 64;
+        const int64_t per = (lines + npanels_a - 1) / npanels_a;
+        const int64_t l0 = ip * per, l1 = l0 + per < lines ? l0 + per : lines;
+        const char *ahead = reinterpret_cast<const char *>(g.packed + (next * k + k0) * NR);
+        for (int64_t l = l0; l < l1; ++l) _mm_prefetch(ahead + l * 64, _MM_HINT_T1);
+      }
 #endif
-          kTiles[ri - 1](abuf + ip * MR * kc_max, bp, kc, nv, g.c + i0 * g.ldc + j0, g.ldc, flags, g, bias, res);
-        }
+      kTiles[ri - 1](abuf + ip * MR * kc_max, bp, kc, nv, g.c + i0 * g.ldc + j0, g.ldc, flags, g, bias, res);
+    }
+  }
+}
+
+int slice_flags(int64_t s, int64_t nslices) { return (s > 0 ? kLoadC : 0) | (s == nslices - 1 ? kFinal : 0); }
+
+void block(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
+  const int64_t k = g.k;
+  const int64_t kc_max = slice_len(g);
+  float *abuf = a_buffer((r1 - r0 + MR - 1) / MR * MR * kc_max);
+  const int64_t nslices = slices(g);
+  for (int64_t s = 0; s < nslices; ++s) {
+    const int64_t k0 = s * kc_max;
+    const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
+    pack_rows(g, r0, r1, k0, kc, kc_max, abuf);
+    for (int64_t p = p0; p < p1; ++p) run_panel(g, r0, r1, abuf, kc_max, k0, kc, slice_flags(s, nslices), p, p + 1 < p1 ? p + 1 : -1);
+  }
+}
+
+// Takes a task from the front (owner) or the back (thief) of a region; -1 when it is empty.
+int64_t take(GemmRegion &r, bool front) {
+  uint64_t v = r.range.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint32_t f = static_cast<uint32_t>(v >> 32), e = static_cast<uint32_t>(v);
+    if (f >= e) return -1;
+    const uint64_t w = front ? (uint64_t(f + 1) << 32) | e : (uint64_t(f) << 32) | (e - 1);
+    if (r.range.compare_exchange_weak(v, w, std::memory_order_relaxed, std::memory_order_relaxed)) {
+      return front ? f : e - 1;
+    }
+  }
+}
+
+void claim(const GemmArgs &g, const int64_t *row_starts, int64_t panels, int64_t s, GemmRegion *regions,
+           int nregions, int self) {
+  const int64_t k = g.k;
+  const int64_t kc_max = slice_len(g);
+  const int64_t k0 = s * kc_max;
+  const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
+  const int flags = slice_flags(s, slices(g));
+  int64_t packed_rb = -1;
+  float *abuf = nullptr;
+  auto run = [&](int64_t t, int64_t ahead) {
+    const int64_t rb = t / panels, p = t % panels;
+    const int64_t r0 = row_starts[rb], r1 = row_starts[rb + 1];
+    if (r1 <= r0) return;
+    if (rb != packed_rb) {
+      abuf = a_buffer((r1 - r0 + MR - 1) / MR * MR * kc_max);
+      pack_rows(g, r0, r1, k0, kc, kc_max, abuf);
+      packed_rb = rb;
+    }
+    // the panel this thread most likely runs next (a guess when another thread takes it: a wasted prefetch)
+    run_panel(g, r0, r1, abuf, kc_max, k0, kc, flags, p, ahead >= 0 && ahead / panels == rb ? ahead % panels : -1);
+  };
+  // own region from the front, in order
+  GemmRegion &own = regions[self];
+  for (int64_t t = take(own, true); t >= 0; t = take(own, true)) {
+    const int64_t end = static_cast<uint32_t>(own.range.load(std::memory_order_relaxed));
+    run(t, t + 1 < end ? t + 1 : -1);
+  }
+  // then from the back of the region with the most left, until every region is empty
+  for (;;) {
+    int victim = -1;
+    int64_t most = 0;
+    for (int i = 0; i < nregions; ++i) {
+      const uint64_t v = regions[i].range.load(std::memory_order_relaxed);
+      const int64_t left = int64_t(static_cast<uint32_t>(v)) - int64_t(static_cast<uint32_t>(v >> 32));
+      if (left > most) {
+        most = left;
+        victim = i;
       }
     }
+    if (victim < 0) return;
+    const int64_t t = take(regions[victim], false);
+    if (t >= 0) run(t, t - 1);
   }
 }
 
@@ -507,7 +588,7 @@ void epilogue(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias,
 }  // namespace
 
 const GemmKernels &gemm_kernels() {
-  static const GemmKernels k = {TSR_ISA_NAME, MR, block, pack_w, epilogue};
+  static const GemmKernels k = {TSR_ISA_NAME, MR, block, slices, claim, pack_w, epilogue};
   return k;
 }
 

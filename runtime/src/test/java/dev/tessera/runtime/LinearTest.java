@@ -103,7 +103,7 @@ class LinearTest {
     @Test
     void rowBlocksCoverEveryRowOnceForAnyThreadCount() {
         // the packed GEMM cuts the rows into blocks balanced to the register tile, a multiple of the thread count,
-        // one range of whole blocks per thread: a row left out or computed twice (k > 1024: partial sums through C,
+        // one region of whole blocks per thread whose tail the others may take over: a row left out or computed twice (k > 1024: partial sums through C,
         // so a second pass over a row adds its product again) shows against the reference; and however the rows
         // are cut, each row is summed the same way, so every thread count gives the same bits
         Random rnd = new Random(13);
@@ -138,6 +138,69 @@ class LinearTest {
                 }
             }
         } finally {
+            dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(prev);
+        }
+    }
+
+    @Test
+    void threadsAtDifferentSpeedsShareTheWorkAndGiveTheSameBits() throws Exception {
+        // Threads take over the tails of each other's regions: with busy Java threads competing for the cores, which
+        // thread computes which tile changes from call to call (k slices included: a slice's partial sums go through
+        // C and the next slice must see them). Every call must still give the reference's values and the same bits.
+        Random rnd = new Random(29);
+        int[][] mkn = {{197, 768, 96}, {1024, 1100, 70}, {40, 2100, 300}, {13, 64, 1000}};
+        int prev = dev.tessera.bindings.TesseraNative.tsr_cpu_threads();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread[] hogs = new Thread[2];
+        for (int i = 0; i < hogs.length; i++) {
+            hogs[i] = new Thread(() -> {
+                long v = 0;
+                while (!stop.get()) {
+                    v += System.nanoTime() % 7;
+                }
+                if (v == 42) {
+                    System.out.print("");
+                }
+            });
+            hogs[i].setDaemon(true);
+        }
+        try {
+            for (int[] c : mkn) {
+                int m = c[0];
+                int k = c[1];
+                int n = c[2];
+                float[] x = Reference64.gaussian(rnd, m * k, 1.0);
+                float[] w = Reference64.gaussian(rnd, n * k, 1.0 / Math.sqrt(k));
+                float[] b = Reference64.gaussian(rnd, n, 0.5);
+                double[] ref = reference(x, w, b, FusedActivation.GELU, null, k, n);
+                try (PackedWeight pw = PackedWeight.pack(f32(w, n, k))) {
+                    dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(1);
+                    float[] first = Ops.linear(f32(x, m, k), pw, f32(b, n), FusedActivation.GELU, null).toFloatArray();
+                    assertRel(first, ref, TOL, "1 thread m=" + m);
+                    for (int round = 0; round < 12; round++) {
+                        if (round == 4) {
+                            for (Thread h : hogs) {
+                                if (!h.isAlive()) {
+                                    h.start();
+                                }
+                            }
+                        }
+                        int threads = 2 + round % 3;
+                        dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(threads);
+                        float[] y = Ops.linear(f32(x, m, k), pw, f32(b, n), FusedActivation.GELU, null).toFloatArray();
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(first, y,
+                                "round " + round + ", threads=" + threads + " m=" + m + " k=" + k + " n=" + n
+                                        + ": same bits as 1 thread");
+                    }
+                }
+            }
+        } finally {
+            stop.set(true);
+            for (Thread h : hogs) {
+                if (h.isAlive()) {
+                    h.join();
+                }
+            }
             dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(prev);
         }
     }
