@@ -100,6 +100,17 @@ class LinearTest {
         }
     }
 
+    /** x [m, k], w [n, k] and bias [n] of a random product of size {m, k, n}. */
+    private record Product(int m, int k, int n, float[] x, float[] w, float[] b) {
+        static Product random(Random rnd, int[] mkn) {
+            int m = mkn[0];
+            int k = mkn[1];
+            int n = mkn[2];
+            return new Product(m, k, n, Reference64.gaussian(rnd, m * k, 1.0),
+                    Reference64.gaussian(rnd, n * k, 1.0 / Math.sqrt(k)), Reference64.gaussian(rnd, n, 0.5));
+        }
+    }
+
     @Test
     void rowBlocksCoverEveryRowOnceForAnyThreadCount() {
         // the packed GEMM cuts the rows into blocks balanced to the register tile, a multiple of the thread count,
@@ -112,12 +123,9 @@ class LinearTest {
         int prev = dev.tessera.bindings.TesseraNative.tsr_cpu_threads();
         try {
             for (int[] c : mkn) {
-                int m = c[0];
-                int k = c[1];
-                int n = c[2];
-                float[] x = Reference64.gaussian(rnd, m * k, 1.0);
-                float[] w = Reference64.gaussian(rnd, n * k, 1.0 / Math.sqrt(k));
-                float[] b = Reference64.gaussian(rnd, n, 0.5);
+                Product pr = Product.random(rnd, c);
+                final int m = pr.m(), k = pr.k(), n = pr.n();
+                final float[] x = pr.x(), w = pr.w(), b = pr.b();
                 float[] r = Reference64.gaussian(rnd, m * n, 1.0);
                 double[] ref = reference(x, w, b, FusedActivation.NONE, r, k, n);
                 float[] first = null;
@@ -166,12 +174,9 @@ class LinearTest {
         }
         try {
             for (int[] c : mkn) {
-                int m = c[0];
-                int k = c[1];
-                int n = c[2];
-                float[] x = Reference64.gaussian(rnd, m * k, 1.0);
-                float[] w = Reference64.gaussian(rnd, n * k, 1.0 / Math.sqrt(k));
-                float[] b = Reference64.gaussian(rnd, n, 0.5);
+                Product pr = Product.random(rnd, c);
+                final int m = pr.m(), k = pr.k(), n = pr.n();
+                final float[] x = pr.x(), w = pr.w(), b = pr.b();
                 double[] ref = reference(x, w, b, FusedActivation.GELU, null, k, n);
                 try (PackedWeight pw = PackedWeight.pack(f32(w, n, k))) {
                     dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(1);
