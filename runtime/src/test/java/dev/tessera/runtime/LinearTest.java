@@ -211,6 +211,59 @@ class LinearTest {
     }
 
     @Test
+    void callersOnSeveralJavaThreadsGetTheirOwnProducts() throws Exception {
+        // One caller at a time has the pool; the others run their product's regions on their own thread. Whoever
+        // runs which region, each caller gets its own product, bit for bit what it gets alone.
+        Random rnd = new Random(31);
+        int[][] mkn = {{197, 768, 200}, {1024, 1100, 70}, {40, 300, 2100}, {5, 64, 1000}};
+        Product[] products = new Product[mkn.length];
+        PackedWeight[] packed = new PackedWeight[mkn.length];
+        float[][] alone = new float[mkn.length][];
+        int prev = dev.tessera.bindings.TesseraNative.tsr_cpu_threads();
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(2);
+            for (int i = 0; i < mkn.length; i++) {
+                products[i] = Product.random(rnd, mkn[i]);
+                packed[i] = PackedWeight.pack(f32(products[i].w(), products[i].n(), products[i].k()));
+                alone[i] = linear(products[i], packed[i]);
+                assertRel(alone[i], reference(products[i].x(), products[i].w(), products[i].b(), FusedActivation.GELU,
+                        null, products[i].k(), products[i].n()), TOL, "alone, m=" + products[i].m());
+            }
+            java.util.List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                final int first = t;
+                runs.add(callers.submit(() -> {
+                    for (int call = 0; call < 24; call++) {
+                        int i = (first + call) % mkn.length;
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(alone[i], linear(products[i], packed[i]),
+                                "caller " + first + ", call " + call + ", m=" + products[i].m());
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> f : runs) {
+                f.get(5, java.util.concurrent.TimeUnit.MINUTES);
+            }
+        } finally {
+            callers.shutdownNow();
+            for (PackedWeight pw : packed) {
+                if (pw != null) {
+                    pw.close();
+                }
+            }
+            dev.tessera.bindings.TesseraNative.tsr_cpu_set_threads(prev);
+        }
+    }
+
+    private static float[] linear(Product p, PackedWeight pw) {
+        try (Tensor x = f32(p.x(), p.m(), p.k()); Tensor b = f32(p.b(), p.n());
+                Tensor y = Ops.linear(x, pw, b, FusedActivation.GELU, null)) {
+            return y.toFloatArray();
+        }
+    }
+
+    @Test
     void viewsAndThreeDimensionalInputs() {
         Random rnd = new Random(13);
         int b = 2;
