@@ -5,6 +5,8 @@
 // inline) still cover everything exactly once; equal work items are split evenly when they are few (12 items on
 // 2 threads: no range of more than one item); a range that throws (in a worker or in the caller) has its
 // exception rethrown on the calling thread once every range has ended, and the pool runs the next job normally.
+// parallel_regions: every task exactly once, each participant's tasks on one thread in its own region's order
+// before any other, `ahead` naming a task of the job, and a slow participant's tail taken over by the others.
 // Exits non-zero on the first failure, naming it.
 #include <algorithm>
 #include <atomic>
@@ -50,6 +52,68 @@ void mark(void *ctx, int64_t b, int64_t e) {
 
 bool exactly_once(const Cover &c) {
   return std::all_of(c.hits.begin(), c.hits.end(), [](const std::atomic<int> &h) { return h.load() == 1; });
+}
+
+// parallel_regions bookkeeping: who ran each task, on which thread, in which order.
+struct Regions {
+  int64_t n;
+  std::vector<std::atomic<int>> hits, by;
+  std::vector<std::thread::id> thread_of;
+  std::vector<std::vector<int64_t>> order;  // per participant (only that participant appends to it)
+  std::atomic<bool> bad_ahead{false}, moved{false};
+  int slow = -1;  // participant whose tasks sleep
+  std::mutex mu;
+  Regions(int64_t n_, int participants)
+      : n(n_), hits(static_cast<size_t>(n_)), by(static_cast<size_t>(n_)), thread_of(participants),
+        order(participants) {}
+};
+
+void region_task(void *ctx, int self, int64_t t, int64_t ahead) {
+  Regions &r = *static_cast<Regions *>(ctx);
+  if (ahead < -1 || ahead >= r.n) r.bad_ahead = true;
+  r.hits[static_cast<size_t>(t)].fetch_add(1);
+  r.by[static_cast<size_t>(t)].store(self);
+  {
+    std::lock_guard<std::mutex> lk(r.mu);
+    if (r.order[self].empty()) {
+      r.thread_of[self] = std::this_thread::get_id();
+    } else if (r.thread_of[self] != std::this_thread::get_id()) {
+      r.moved = true;
+    }
+  }
+  r.order[self].push_back(t);
+  if (self == r.slow) std::this_thread::sleep_for(std::chrono::microseconds(300));
+}
+
+void check_regions(int threads) {
+  for (int64_t n : {1, 2, 5, 13, 64, 1001}) {
+    for (int participants : {1, 2, 3, 7}) {
+      Regions r(n, participants);
+      r.slow = participants > 1 && threads > 1 ? 0 : -1;
+      tsr::parallel_regions(n, participants, region_task, &r);
+      const bool once = std::all_of(r.hits.begin(), r.hits.end(), [](const std::atomic<int> &h) { return h.load() == 1; });
+      check(once, "parallel_regions: every task exactly once", n, participants, threads);
+      check(!r.bad_ahead, "parallel_regions: ahead is a task of the job or -1", n, participants, threads);
+      check(!r.moved, "parallel_regions: a participant's tasks run on one thread", n, participants, threads);
+      // each participant starts with its own region (equal shares, in order) as far as it got before others took
+      // its tail; tasks of other regions come after, taken from their backs
+      const int regions = static_cast<int>(std::min<int64_t>(participants, n));
+      bool ordered = true;
+      for (int p = 0; p < regions; ++p) {
+        const int64_t b = p * n / regions, e = (p + 1) * n / regions;
+        int64_t expect = b;
+        size_t i = 0;
+        for (; i < r.order[p].size() && r.order[p][i] == expect && expect < e; ++i) ++expect;
+        for (; i < r.order[p].size(); ++i) ordered = ordered && (r.order[p][i] < b || r.order[p][i] >= expect);
+      }
+      check(ordered, "parallel_regions: own region first, in order", n, participants, threads);
+      if (r.slow == 0 && n >= 1000) {  // 300 us per task of participant 0 (0.1 s or more): the others take some
+        int64_t taken = 0;
+        for (int64_t t = 0; t < n / regions; ++t) taken += r.by[static_cast<size_t>(t)].load() != 0;
+        check(taken > 0, "parallel_regions: a slow participant's tail is taken over", n, participants, threads);
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -187,6 +251,10 @@ int main() {
       check(threads == 1 ? used == 1 : used >= 2, "the job after an exception runs on the workers too", kN, 40,
             threads);
     }
+  }
+  for (int threads = 1; threads <= 4; ++threads) {
+    tsr::cpu_set_threads(threads);
+    check_regions(threads);
   }
   if (failures == 0) std::printf("threadpool_test: all passed\n");
   return failures == 0 ? 0 : 1;

@@ -1,7 +1,7 @@
 // extern "C" CPU entry points of tessera/gemm.h: argument fence (the second one, after Java's), choice
 // of the per-ISA kernel table (the level tsr_cpu_simd() reports), and the split of a product into
 // (row block, panel) tasks over the pool: one region of consecutive tasks per thread, balanced by taking
-// over the tails of slower threads' regions (GemmKernels::claim). A product too small for the pool runs
+// over the tails of slower threads' regions (tsr::parallel_regions). A product too small for the pool runs
 // on the caller as whole row blocks (GemmKernels::block).
 #include <cstdint>
 #include <memory>
@@ -57,22 +57,19 @@ void run_tasks(void *ctx, int64_t b, int64_t e) {
   }
 }
 
-// One k slice of a product over the pool: participant i starts on region i (GemmKernels::claim).
-struct ClaimJob {
+// One k slice of a product over the pool (tsr::parallel_regions), with each participant's packed rows.
+struct SliceJob {
   const GemmKernels *kern;
   const GemmArgs *args;
   const int64_t *row_starts;
   int64_t panels;
   int64_t slice;
-  GemmRegion *regions;
-  int nregions;
+  GemmTaskState *states;
 };
 
-void run_claims(void *ctx, int64_t b, int64_t e) {
-  const ClaimJob &j = *static_cast<const ClaimJob *>(ctx);
-  for (int64_t t = b; t < e; ++t) {
-    j.kern->claim(*j.args, j.row_starts, j.panels, j.slice, j.regions, j.nregions, static_cast<int>(t));
-  }
+void run_slice_task(void *ctx, int self, int64_t task, int64_t ahead) {
+  const SliceJob &j = *static_cast<const SliceJob *>(ctx);
+  j.kern->run_task(*j.args, j.row_starts, j.panels, j.slice, task, ahead, j.states[self]);
 }
 
 }  // namespace
@@ -146,22 +143,19 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
               (long long)m, (long long)n);
     // Each thread starts on its own region of tasks (whole row blocks where they divide evenly, so that each
     // block's rows are packed once per k slice) and then takes over the tails of the others' regions
-    // (GemmKernels::claim): on a 2-core VM whose second core ran at ~2/3 of the first's speed when both were busy,
+    // (tsr::parallel_regions): on a 2-core VM whose second core ran at ~2/3 of the first's speed when both were busy,
     // the static split of one region per thread left the faster one waiting; balanced, MiniLM's forward at batch
     // 1 / 8 / 32 was 7.6 / 6.7 / 6.1% faster and ViT-B/16's at batch 1 / 8 11.7 / 8.8% (medians, alternating the
     // two splits in one process); at equal core speeds the same as before.
     const int nreg = static_cast<int>(threads);
     std::unique_ptr<int64_t[]> starts(new int64_t[row_blocks + 1]);
     for (int64_t i = 0; i <= row_blocks; ++i) starts[i] = j.row_start(i);
-    std::unique_ptr<GemmRegion[]> regions(new GemmRegion[nreg]);
+    std::unique_ptr<GemmTaskState[]> states(new GemmTaskState[nreg]);
     const int64_t nslices = K.slices(g);
     for (int64_t s = 0; s < nslices; ++s) {  // a slice of a tile needs the slice before it finished
-      for (int i = 0; i < nreg; ++i) {
-        const uint64_t b = uint64_t(i * tasks / nreg), e = uint64_t((i + 1) * tasks / nreg);
-        regions[i].range.store(b << 32 | e, std::memory_order_relaxed);
-      }
-      ClaimJob cj{&K, &g, starts.get(), panels, s, regions.get(), nreg};
-      parallel_run(nreg, nreg, run_claims, &cj);
+      for (int i = 0; i < nreg; ++i) states[i] = GemmTaskState{};
+      SliceJob sj{&K, &g, starts.get(), panels, s, states.get()};
+      parallel_regions(tasks, nreg, run_slice_task, &sj);
     }
     return TSR_OK;
   });

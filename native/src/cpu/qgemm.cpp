@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -205,52 +206,58 @@ uint8_t *a_buffer(int64_t bytes) {
 }
 #endif
 
-// Tasks are (row block, panel) in row-block-major order: a range packs each of its row blocks once, then runs
-// its panels.
-void run_qtasks(void *ctx, int64_t b, int64_t e) {
-  const QJob &j = *static_cast<const QJob *>(ctx);
+// Task (row block, panel), numbered rb * panels + p (tsr::parallel_regions hands them out): packs the block's
+// rows into the calling thread's buffer unless the participant's state says they are there, then runs the panel.
+struct QTaskState {
+  int64_t packed_rb = -1;
+  uint8_t *ab = nullptr;
+};
+
+struct QRun {
+  const QJob *job;
+  QTaskState *states;
+};
+
+void run_qtask(void *ctx, int self, int64_t t, int64_t /*ahead*/) {
+  const QRun &run = *static_cast<const QRun *>(ctx);
+  const QJob &j = *run.job;
   const QArgs &g = *j.g;
+  const int64_t rb = t / j.panels, p = t % j.panels;
+  const int64_t r0 = rb * j.row_block;
+  const int64_t r1 = std::min(g.m, r0 + j.row_block);
+  const int64_t micro = (r1 - r0 + MR - 1) / MR;
 #ifdef TSR_QGEMM_X86
   const int64_t kq = round4(g.k) / 4;
+  QTaskState &st = run.states[self];
+  if (j.vnni && st.packed_rb != rb) {
+    st.ab = a_buffer(micro * kq * MR * 4);
+    for (int64_t u = 0; u < micro; ++u) {
+      const int64_t i0 = r0 + u * MR;
+      pack_a_panel(g.q + i0 * g.ldq, g.ldq, static_cast<int>(std::min<int64_t>(MR, r1 - i0)), kq,
+                   st.ab + u * kq * MR * 4);
+    }
+    st.packed_rb = rb;
+  }
+#else
+  (void)self;
 #endif
-  for (int64_t t = b; t < e;) {
-    const int64_t rb = t / j.panels, p0 = t % j.panels;
-    const int64_t p1 = std::min(j.panels, p0 + (e - t));
-    const int64_t r0 = rb * j.row_block;
-    const int64_t r1 = std::min(g.m, r0 + j.row_block);
-    const int64_t micro = (r1 - r0 + MR - 1) / MR;
+  for (int64_t u = 0; u < micro; ++u) {
+    const int64_t i0 = r0 + u * MR;
+    const int rows = static_cast<int>(std::min<int64_t>(MR, r1 - i0));
 #ifdef TSR_QGEMM_X86
-    uint8_t *ab = nullptr;
     if (j.vnni) {
-      ab = a_buffer(micro * kq * MR * 4);
-      for (int64_t u = 0; u < micro; ++u) {
-        const int64_t i0 = r0 + u * MR;
-        pack_a_panel(g.q + i0 * g.ldq, g.ldq, static_cast<int>(std::min<int64_t>(MR, r1 - i0)), kq,
-                     ab + u * kq * MR * 4);
-      }
+      kVnniTiles[rows - 1](g, st.ab + u * kq * MR * 4, i0, p);
+      continue;
     }
 #endif
-    for (int64_t p = p0; p < p1; ++p) {
-      for (int64_t u = 0; u < micro; ++u) {
-        const int64_t i0 = r0 + u * MR;
-        const int rows = static_cast<int>(std::min<int64_t>(MR, r1 - i0));
-#ifdef TSR_QGEMM_X86
-        if (j.vnni) {
-          kVnniTiles[rows - 1](g, ab + u * kq * MR * 4, i0, p);
-          continue;
-        }
-#endif
-        tile_portable(g, i0, rows, p);
-      }
-      // bias, activation and residual on the block just written (the fp32 GEMM's epilogue)
-      if (g.bias || g.act != TSR_ACT_NONE || g.res) {
-        const int64_t j0 = p * NR;
-        const int64_t nv = std::min<int64_t>(NR, g.n - j0);
-        GK().epilogue(g.out + r0 * g.ldo + j0, g.ldo, r1 - r0, nv, g.bias ? g.bias + j0 : nullptr, g.act,
-                      g.res ? g.res + r0 * g.ldr + j0 : nullptr, g.ldr);
-      }
-    }
-    t += p1 - p0;
+    tile_portable(g, i0, rows, p);
+  }
+  // bias, activation and residual on the block just written (the fp32 GEMM's epilogue)
+  if (g.bias || g.act != TSR_ACT_NONE || g.res) {
+    const int64_t j0 = p * NR;
+    const int64_t nv = std::min<int64_t>(NR, g.n - j0);
+    GK().epilogue(g.out + r0 * g.ldo + j0, g.ldo, r1 - r0, nv, g.bias ? g.bias + j0 : nullptr, g.act,
+                  g.res ? g.res + r0 * g.ldr + j0 : nullptr, g.ldr);
   }
 }
 
@@ -458,7 +465,12 @@ int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, co
     rb = std::min(rb, m);
     const int64_t row_blocks = (m + rb - 1) / rb;
     QJob job{&g, rb, panels, use_vnni()};
-    parallel_run(row_blocks * panels, 2 * threads, run_qtasks, &job);
+    TSR_CHECK(row_blocks * panels < (int64_t(1) << 31), "tsr_cpu_qgemm_f32: product too large to split (m %lld, n %lld)",
+              (long long)m, (long long)n);
+    // one region of tasks per thread, the tails of slower threads' regions taken over by the others
+    std::unique_ptr<QTaskState[]> states(new QTaskState[threads]);
+    QRun run{&job, states.get()};
+    parallel_regions(row_blocks * panels, static_cast<int>(threads), run_qtask, &run);
     // a row whose input held a NaN or an infinity (scale NaN, see tsr_cpu_quantize_u8) is NaN whatever the
     // activation (ReLU would have made NaN 0) and residual
     for (int64_t i = 0; i < m; ++i) {

@@ -11,7 +11,9 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -217,6 +219,77 @@ Pool &pool() {
 
 int cpu_threads() { return pool().threads(); }
 void cpu_set_threads(int n) { pool().set_threads(n); }
+
+namespace {
+
+// Tasks [front, end) of one participant's region as front << 32 | end, taken by compare-and-swap; on its own line.
+struct alignas(64) Region {
+  std::atomic<uint64_t> range{0};
+};
+
+// Takes a task from the front (owner) or the back (thief) of a region; -1 when it is empty.
+int64_t take(Region &r, bool front) {
+  uint64_t v = r.range.load(std::memory_order_relaxed);
+  for (;;) {
+    const uint32_t f = static_cast<uint32_t>(v >> 32), e = static_cast<uint32_t>(v);
+    if (f >= e) return -1;
+    const uint64_t w = front ? (uint64_t(f + 1) << 32) | e : (uint64_t(f) << 32) | (e - 1);
+    if (r.range.compare_exchange_weak(v, w, std::memory_order_relaxed, std::memory_order_relaxed)) {
+      return front ? f : e - 1;
+    }
+  }
+}
+
+struct RegionJob {
+  Region *regions;
+  int count;
+  RegionTaskFn fn;
+  void *ctx;
+};
+
+void run_region(const RegionJob &j, int self) {
+  Region &own = j.regions[self];
+  for (int64_t t = take(own, true); t >= 0; t = take(own, true)) {
+    const int64_t end = static_cast<uint32_t>(own.range.load(std::memory_order_relaxed));
+    j.fn(j.ctx, self, t, t + 1 < end ? t + 1 : -1);
+  }
+  for (;;) {
+    int victim = -1;
+    int64_t most = 0;
+    for (int i = 0; i < j.count; ++i) {
+      const uint64_t v = j.regions[i].range.load(std::memory_order_relaxed);
+      const int64_t left = int64_t(static_cast<uint32_t>(v)) - int64_t(static_cast<uint32_t>(v >> 32));
+      if (left > most) {
+        most = left;
+        victim = i;
+      }
+    }
+    if (victim < 0) return;
+    const int64_t t = take(j.regions[victim], false);
+    if (t >= 0) j.fn(j.ctx, self, t, t - 1);
+  }
+}
+
+}  // namespace
+
+void parallel_regions(int64_t n, int regions, RegionTaskFn fn, void *ctx) {
+  if (n <= 0) return;
+  if (n >= (int64_t(1) << 31)) throw std::length_error("parallel_regions: 2^31 tasks or more");
+  if (regions < 1) regions = 1;
+  if (regions > n) regions = static_cast<int>(n);
+  std::unique_ptr<Region[]> r(new Region[regions]);
+  for (int i = 0; i < regions; ++i) {
+    const uint64_t b = uint64_t(i * n / regions), e = uint64_t((i + 1) * n / regions);
+    r[i].range.store(b << 32 | e, std::memory_order_relaxed);
+  }
+  RegionJob job{r.get(), regions, fn, ctx};
+  parallel_run(
+      regions, regions,
+      [](void *c, int64_t b, int64_t e) {
+        for (int64_t self = b; self < e; ++self) run_region(*static_cast<const RegionJob *>(c), static_cast<int>(self));
+      },
+      &job);
+}
 
 void parallel_run(int64_t n, int64_t tasks, RangeFn fn, void *ctx) {
   if (n <= 0) return;

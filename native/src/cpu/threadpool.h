@@ -20,6 +20,16 @@ using RangeFn = void (*)(void *ctx, int64_t begin, int64_t end);
 // Splits [0, n) into up to `tasks` ranges and runs them on the pool (see parallel_for).
 void parallel_run(int64_t n, int64_t tasks, RangeFn fn, void *ctx);
 
+// Tasks [0, n) dealt out as one region of consecutive tasks per participant (regions of them, equal shares):
+// participant `self` runs its region from the front, in order, then takes tasks one at a time from the back of
+// whichever region has most left, until every region is empty, so a participant slowed down (a busy core, an
+// efficiency core, a VM's neighbour) hands its tail to the others. fn(ctx, self, task, ahead): ahead is the task
+// this participant will most likely run next (-1: none known), for prefetching. A participant's calls all run on
+// one thread, one after another; the participants of one call may share a thread (run one after another) when
+// the pool is busy or the call is nested. n < 2^31.
+using RegionTaskFn = void (*)(void *ctx, int self, int64_t task, int64_t ahead);
+void parallel_regions(int64_t n, int regions, RegionTaskFn fn, void *ctx);
+
 template <class F>
 inline void parallel_for(int64_t n, int64_t grain, F &&fn) {
   if (n <= 0) return;

@@ -522,62 +522,22 @@ void block(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1) {
   }
 }
 
-// Takes a task from the front (owner) or the back (thief) of a region; -1 when it is empty.
-int64_t take(GemmRegion &r, bool front) {
-  uint64_t v = r.range.load(std::memory_order_relaxed);
-  for (;;) {
-    const uint32_t f = static_cast<uint32_t>(v >> 32), e = static_cast<uint32_t>(v);
-    if (f >= e) return -1;
-    const uint64_t w = front ? (uint64_t(f + 1) << 32) | e : (uint64_t(f) << 32) | (e - 1);
-    if (r.range.compare_exchange_weak(v, w, std::memory_order_relaxed, std::memory_order_relaxed)) {
-      return front ? f : e - 1;
-    }
-  }
-}
-
-void claim(const GemmArgs &g, const int64_t *row_starts, int64_t panels, int64_t s, GemmRegion *regions,
-           int nregions, int self) {
+void run_task(const GemmArgs &g, const int64_t *row_starts, int64_t panels, int64_t s, int64_t task, int64_t ahead,
+              GemmTaskState &st) {
+  const int64_t rb = task / panels, p = task % panels;
+  const int64_t r0 = row_starts[rb], r1 = row_starts[rb + 1];
+  if (r1 <= r0) return;
   const int64_t k = g.k;
   const int64_t kc_max = slice_len(g);
   const int64_t k0 = s * kc_max;
   const int64_t kc = k - k0 < kc_max ? k - k0 : kc_max;
-  const int flags = slice_flags(s, slices(g));
-  int64_t packed_rb = -1;
-  float *abuf = nullptr;
-  auto run = [&](int64_t t, int64_t ahead) {
-    const int64_t rb = t / panels, p = t % panels;
-    const int64_t r0 = row_starts[rb], r1 = row_starts[rb + 1];
-    if (r1 <= r0) return;
-    if (rb != packed_rb) {
-      abuf = a_buffer((r1 - r0 + MR - 1) / MR * MR * kc_max);
-      pack_rows(g, r0, r1, k0, kc, kc_max, abuf);
-      packed_rb = rb;
-    }
-    // the panel this thread most likely runs next (a guess when another thread takes it: a wasted prefetch)
-    run_panel(g, r0, r1, abuf, kc_max, k0, kc, flags, p, ahead >= 0 && ahead / panels == rb ? ahead % panels : -1);
-  };
-  // own region from the front, in order
-  GemmRegion &own = regions[self];
-  for (int64_t t = take(own, true); t >= 0; t = take(own, true)) {
-    const int64_t end = static_cast<uint32_t>(own.range.load(std::memory_order_relaxed));
-    run(t, t + 1 < end ? t + 1 : -1);
+  if (st.packed_rb != rb) {
+    st.abuf = a_buffer((r1 - r0 + MR - 1) / MR * MR * kc_max);
+    pack_rows(g, r0, r1, k0, kc, kc_max, st.abuf);
+    st.packed_rb = rb;
   }
-  // then from the back of the region with the most left, until every region is empty
-  for (;;) {
-    int victim = -1;
-    int64_t most = 0;
-    for (int i = 0; i < nregions; ++i) {
-      const uint64_t v = regions[i].range.load(std::memory_order_relaxed);
-      const int64_t left = int64_t(static_cast<uint32_t>(v)) - int64_t(static_cast<uint32_t>(v >> 32));
-      if (left > most) {
-        most = left;
-        victim = i;
-      }
-    }
-    if (victim < 0) return;
-    const int64_t t = take(regions[victim], false);
-    if (t >= 0) run(t, t - 1);
-  }
+  run_panel(g, r0, r1, st.abuf, kc_max, k0, kc, slice_flags(s, slices(g)), p,
+            ahead >= 0 && ahead / panels == rb ? ahead % panels : -1);
 }
 
 void epilogue(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias, int act, const float *res,
@@ -588,7 +548,7 @@ void epilogue(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias,
 }  // namespace
 
 const GemmKernels &gemm_kernels() {
-  static const GemmKernels k = {TSR_ISA_NAME, MR, block, slices, claim, pack_w, epilogue};
+  static const GemmKernels k = {TSR_ISA_NAME, MR, block, slices, run_task, pack_w, epilogue};
   return k;
 }
 

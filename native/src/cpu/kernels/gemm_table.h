@@ -4,7 +4,6 @@
 #ifndef TESSERA_SRC_CPU_KERNELS_GEMM_TABLE_H
 #define TESSERA_SRC_CPU_KERNELS_GEMM_TABLE_H
 
-#include <atomic>
 #include <cstdint>
 
 #include "tessera/gemm.h"
@@ -27,9 +26,11 @@ struct GemmArgs {
   int64_t ldc;
 };
 
-// Tasks [front, end) of one thread's region, as front << 32 | end (taken by compare-and-swap); on its own line.
-struct alignas(64) GemmRegion {
-  std::atomic<uint64_t> range{0};
+// What a participant of a balanced GEMM (GemmKernels::run_task) keeps from one task to the next: which row
+// block's rows it has packed, and where.
+struct GemmTaskState {
+  int64_t packed_rb = -1;
+  float *abuf = nullptr;
 };
 
 struct GemmKernels {
@@ -39,14 +40,13 @@ struct GemmKernels {
   void (*block)(const GemmArgs &g, int64_t r0, int64_t r1, int64_t p0, int64_t p1);
   // How many k slices the product is cut into (the same for every block and thread).
   int64_t (*slices)(const GemmArgs &g);
-  // Slice s of the product as tasks (row block rb, panel p), numbered rb * panels + p and dealt out as one
-  // contiguous region per thread (GemmRegion): thread self runs its region from the front, then takes tasks from
-  // the back of whichever region has most left, until all are empty, so a thread slowed down (a busy core, an
-  // efficiency core, a VM's neighbour) hands its work to the others. A thread packs a row block's rows when it
-  // starts on one (once per block for its own region). Slice s of a tile needs slice s - 1 of it finished, by
-  // whichever thread ran it (the caller runs the slices one after another).
-  void (*claim)(const GemmArgs &g, const int64_t *row_starts, int64_t panels, int64_t s, GemmRegion *regions,
-                int nregions, int self);
+  // Task (row block rb, panel p), numbered rb * panels + p, of k slice s (tsr::parallel_regions hands them out):
+  // packs the block's rows into the calling thread's buffer unless st says they are there, then runs the panel;
+  // ahead: the task the participant will likely run next (its panel is prefetched when in the same row block).
+  // row_starts: row_blocks + 1 row indices. Slice s of a tile needs slice s - 1 of it finished, by whichever
+  // thread ran it (the caller runs the slices one after another).
+  void (*run_task)(const GemmArgs &g, const int64_t *row_starts, int64_t panels, int64_t s, int64_t task,
+                   int64_t ahead, GemmTaskState &st);
   // Packs panels [p0, p1) of W (element (j, kk) at w[j * sn + kk * sk]) into packed (the whole buffer).
   void (*pack)(const float *w, int64_t sn, int64_t sk, int64_t n, int64_t k, float *packed, int64_t p0, int64_t p1);
   // y[r, j] = act(y[r, j] + bias[j]) + res[r, j] for rows [0, rows) (pointers at the first row of the range).
