@@ -491,8 +491,8 @@ void run_panel(const GemmArgs &g, int64_t r0, int64_t r1, const float *abuf, int
       const float *res = g.res ? g.res + i0 * g.ldr + j0 : nullptr;
 #if defined(__AVX512F__) || defined(__AVX2__)
       // The next panel's slice into L2, a share per tile of this one: the weights of a layer are read from
-      // memory once per product (MiniLM: 90 MB a forward), and the first tile of a cold panel waits on them
-      // where the hardware prefetcher lags. MiniLM at one sentence of 128 tokens on a 2-core Xeon: 6-9%
+      // memory once per product (MiniLM: 42 MB of projections a forward), and the first tile of a cold panel
+      // waits on them where the hardware prefetcher lags. MiniLM at one sentence of 128 tokens on a 2-core Xeon: 6-9%
       // faster forward (interleaved A/B in one process); unchanged at batch 8.
       if (npanels_a > 1 && next >= 0 && h == HALVES - 1) {
         const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(float)) / 64;

@@ -18,7 +18,8 @@ import java.util.SplittableRandom;
  * Op-by-op time of one transformer encoder forward (the ops BertModel / ViT run per layer, with their shapes) on
  * the CPU: each op timed alone, in a loop, on random data, and multiplied by its count per forward. Prints the
  * breakdown for the fused path (packed weights, bias / GELU / residual fused into the GEMM) and for the unfused
- * one (matmul, then bias add, GELU and residual add as separate passes), so the share of each op type is visible.
+ * one (matmul, then bias add, GELU and residual add as separate passes), so the share of each op type is visible,
+ * and the projections of all layers run with each layer's own weights (read from memory as in a real forward).
  *
  * <pre>TESSERA_NUM_THREADS=2 java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" \
  *     dev.tessera.bench.EncoderProfile [minilm|vit] [--batch 1]</pre>
@@ -117,6 +118,30 @@ public final class EncoderProfile {
             plain.add(new Row("gelu [m x 4h]", time(() -> Ops.gelu(xi)), layers));
             plain.add(new Row("empty op (Java + JNI overhead)", time(() -> Ops.add(bh, bh)), 20 * layers));
             print("fused path (packed weights)", fused, m, h, inter);
+            // The rows above repeat one op on one weight, which then stays in cache; a forward reads each layer's
+            // own weights from memory once. The four projections of every layer, each layer with its own weights:
+            double oneWeight = 0;
+            for (Row row : fused) {
+                if (row.op.startsWith("linear")) {
+                    oneWeight += row.ms * row.perForward;
+                }
+            }
+            List<PackedWeight[]> perLayer = new ArrayList<>();
+            for (int l = 0; l < layers; l++) {
+                perLayer.add(new PackedWeight[] {PackedWeight.pack(rand(r, 3 * h, h)), PackedWeight.pack(rand(r, h, h)),
+                    PackedWeight.pack(rand(r, inter, h)), PackedWeight.pack(rand(r, h, inter))});
+            }
+            double ownWeights = time(() -> {
+                for (PackedWeight[] w : perLayer) {
+                    Ops.linear(x, w[0], bqkv, null, null);
+                    Ops.linear(x, w[1], bh, null, x);
+                    Ops.linear(x, w[2], bi, FusedActivation.GELU, null);
+                    Ops.linear(xi, w[3], bh, null, x);
+                }
+            });
+            System.out.printf(Locale.ROOT, "%nthe %d layers' projections, each layer its own weights (%.0f MB): %.2f ms"
+                    + " (the rows above, one weight in cache: %.2f ms)%n", layers,
+                    layers * 4.0 * (4 * h * h + 2 * h * inter) / 1e6, ownWeights, oneWeight);
             print("unfused path (Ops.matmul: weights packed per call, then separate passes)", plain, m, h, inter);
         }
     }
