@@ -139,8 +139,6 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
       run_tasks(&j, 0, tasks);
       return TSR_OK;
     }
-    TSR_CHECK(tasks < (int64_t(1) << 31), "tsr_cpu_gemm_packed_f32: product too large to split (m %lld, n %lld)",
-              (long long)m, (long long)n);
     // Each thread starts on its own region of tasks (whole row blocks where they divide evenly, so that each
     // block's rows are packed once per k slice) and then takes over the tails of the others' regions
     // (tsr::parallel_regions): on a 2-core VM whose second core ran at ~2/3 of the first's speed when both were busy,

@@ -465,8 +465,6 @@ int tsr_cpu_qgemm_f32(const uint8_t *q, int64_t ldq, const int32_t *row_sums, co
     rb = std::min(rb, m);
     const int64_t row_blocks = (m + rb - 1) / rb;
     QJob job{&g, rb, panels, use_vnni()};
-    TSR_CHECK(row_blocks * panels < (int64_t(1) << 31), "tsr_cpu_qgemm_f32: product too large to split (m %lld, n %lld)",
-              (long long)m, (long long)n);
     // one region of tasks per thread, the tails of slower threads' regions taken over by the others
     std::unique_ptr<QTaskState[]> states(new QTaskState[threads]);
     QRun run{&job, states.get()};

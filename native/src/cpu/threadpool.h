@@ -26,7 +26,8 @@ void parallel_run(int64_t n, int64_t tasks, RangeFn fn, void *ctx);
 // efficiency core, a VM's neighbour) hands its tail to the others. fn(ctx, self, task, ahead): ahead is the task
 // this participant will most likely run next (-1: none known), for prefetching. A participant's calls all run on
 // one thread, one after another; the participants of one call may share a thread (run one after another) when
-// the pool is busy or the call is nested. n < 2^31.
+// the pool is busy or the call is nested. n >= 2^31 throws std::length_error (guarded() reports it; no product
+// that fits in memory comes near: a GEMM task is a row block of up to 288 rows times 32 columns).
 using RegionTaskFn = void (*)(void *ctx, int self, int64_t task, int64_t ahead);
 void parallel_regions(int64_t n, int regions, RegionTaskFn fn, void *ctx);
 
