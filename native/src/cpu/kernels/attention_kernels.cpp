@@ -57,7 +57,11 @@ inline vf vload(const float *p) {
   return x;
 }
 inline void vstore(float *p, vf x) { std::memcpy(p, &x, sizeof x); }
-inline vf vbcast(float s) { return vf{} + s; }
+// Every lane set to s. s - 0 is s for every float (-0 and NaN included), so GCC folds the subtraction away and the
+// micro-kernels get one vbroadcastss from memory (a load-port op). `vf{} + s` may not be folded (-0 + 0 is +0): it
+// compiled to a vaddss and a register broadcast, which on Intel cores takes the shuffle port that also runs FMAs
+// (scores and PV ~25% slower); a lane-by-lane fill compiled to masked inserts.
+inline vf vbcast(float s) { return s - vf{}; }
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -191,20 +195,26 @@ inline VR exp_reduced(VR x, VR n) {
   return vr_fma(p, vr_mul(r, r), vr_add(r, vr_set(1.0f)));
 }
 
+// Below this the softmax's e^x is 0 (e^-87 ~ 1.6e-38 next to the row maximum's 1: nothing is lost). A result
+// in the subnormal range costs an Intel core a microcode assist of ~100+ cycles per instruction (MXCSR has no
+// flush-to-zero in a JVM's threads), and every masked key (-inf: padding, a causal mask, the rounding of the last
+// tile to whole vectors) would produce one: ViT's 197 keys cost each row an assist per call, 10% of the kernel.
+constexpr float kExpLow = -87.0f;
+
 #if defined(__AVX512F__)
-// e^x for the softmax (x = score - row max: <= 0, -inf or NaN) with vscalefps for the 2^n (exact, subnormals
-// included, 0 below the range). Same accuracy as vm::exp_f (~1 ulp), a third of its instructions. NaN propagates.
+// e^x for the softmax (x = score - row max: <= 0, -inf or NaN) with vscalefps for the 2^n, 0 below kExpLow.
+// Same accuracy as vm::exp_f (~1 ulp) above it, a third of its instructions. NaN propagates.
 inline VR exp_softmax(VR x) {
-  x = _mm512_max_ps(vr_set(-104.0f), x);  // -inf -> -104 (e^-104 = 0 in fp32); NaN kept (2nd operand)
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, vr_set(kExpLow), _CMP_NLT_UQ);  // x >= kExpLow or NaN
+  x = _mm512_max_ps(vr_set(kExpLow), x);  // NaN kept (2nd operand)
   const VR n = vr_round(vr_mul(x, vr_set(1.44269504088896341f)));
-  return _mm512_scalef_ps(exp_reduced(x, n), n);
+  return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(exp_reduced(x, n), n));
 }
 #else
 // e^x for the softmax on AVX2 (x = score - row max <= 0, no NaN: the fast path checks): 2^n through the
-// exponent bits, so x is clamped to the smallest normal's log (-87.34) and the result set to 0 below it
-// (e^-87.34 ~ 1.2e-38 next to the row maximum's 1: nothing is lost).
+// exponent bits of a normal number (x clamped to kExpLow), 0 below kExpLow.
 inline VR exp_softmax(VR x) {
-  const VR lo = vr_set(-87.3365447505f);
+  const VR lo = vr_set(kExpLow);
   const VR xc = vr_max(x, lo);
   const VR n = vr_round(vr_mul(xc, vr_set(1.44269504088896341f)));
   const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
