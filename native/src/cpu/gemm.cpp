@@ -4,6 +4,7 @@
 // over the tails of slower threads' regions (tsr::parallel_regions). A product too small for the pool runs
 // on the caller as whole row blocks (GemmKernels::block).
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include "common/error.h"
@@ -112,6 +113,17 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
     TSR_CHECK(out && (k == 0 || (x && packed)), "tsr_cpu_gemm_packed_f32: null pointer");
     const GemmKernels &K = GK();
     GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo};
+    // A residual that is out itself is read by the last k slice, after the first slice has written its partial sums
+    // over it: with several slices it is copied first (the bits of a separate residual). One slice reads each tile's
+    // residual before writing the tile, so it needs no copy.
+    std::unique_ptr<float[]> res_copy;
+    if (residual != nullptr && residual == out && K.slices(g) > 1) {
+      res_copy.reset(new float[static_cast<size_t>(m * n)]);
+      for (int64_t i = 0; i < m; ++i)
+        std::memcpy(res_copy.get() + i * n, residual + i * ldr, static_cast<size_t>(n) * sizeof(float));
+      g.res = res_copy.get();
+      g.ldr = n;
+    }
     const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
     const double flops = 2.0 * double(m) * double(n) * double(k);
     const int64_t threads = cpu_threads();

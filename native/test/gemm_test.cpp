@@ -1,0 +1,187 @@
+// The CPU linear-layer GEMM (tsr_cpu_gemm_pack_f32 + tsr_cpu_gemm_packed_f32, tessera/gemm.h) against float64, run
+// by ctest once per ISA (native/CMakeLists.txt), so every ISA copy of src/cpu/kernels/gemm_kernels.cpp is checked
+// where it is built (AArch64's portable copy under QEMU through native/cross/check-aarch64.sh), not only through the
+// JVM's LinearTest on x86-64. Shapes cover the register tile's row and column tails (m, n not multiples of the ISA's
+// MR or of TSR_GEMM_NR = 32), k cut into several slices (k > 1024), decode-sized m (1-3 rows: the panels-only
+// split), strided x / out / residual, a weight packed from its transpose, every fused activation with bias and
+// residual (the residual also aliasing out), NaN reaching only its row and column, and the same bits for 1, 2 and 3
+// threads.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "tessera/gemm.h"
+
+static int g_fail = 0;
+static std::mt19937_64 g_rng(77);
+
+static std::vector<float> randn(int64_t n) {
+  std::normal_distribution<double> d(0.0, 1.0);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto &x : v) x = static_cast<float>(d(g_rng));
+  return v;
+}
+
+static double act_ref(int act, double x) {
+  switch (act) {
+    case TSR_ACT_GELU: return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
+    case TSR_ACT_GELU_TANH: return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+    case TSR_ACT_SILU: return x / (1.0 + std::exp(-x));
+    case TSR_ACT_QUICK_GELU: return x / (1.0 + std::exp(-1.702 * x));
+    case TSR_ACT_RELU: return x > 0 ? x : 0.0;
+    default: return x;
+  }
+}
+
+struct Shape {
+  int64_t m, k, n;
+  int act;
+  bool bias, residual, alias;  // alias: the residual is out itself
+  bool transposed;             // W packed from its [k, n] transpose
+  int64_t pad;                 // extra floats per row of x, out and residual (strided rows)
+};
+
+static void check(const Shape &s) {
+  const int64_t lda = s.k + s.pad, ldo = s.n + s.pad;
+  const std::vector<float> x = randn(s.m * lda), w = randn(s.n * s.k), bias = randn(s.n);
+  const std::vector<float> res0 = randn(s.m * ldo);
+  std::vector<float> wt;  // [k, n]
+  if (s.transposed) {
+    wt.resize(w.size());
+    for (int64_t j = 0; j < s.n; ++j)
+      for (int64_t kk = 0; kk < s.k; ++kk) wt[kk * s.n + j] = w[j * s.k + kk];
+  }
+  std::vector<float> packed(static_cast<size_t>(tsr_cpu_gemm_packed_floats(s.n, s.k)));
+  const int rc = s.transposed ? tsr_cpu_gemm_pack_f32(wt.data(), 1, s.n, s.n, s.k, packed.data())
+                              : tsr_cpu_gemm_pack_f32(w.data(), s.k, 1, s.n, s.k, packed.data());
+  char name[160];
+  std::snprintf(name, sizeof name, "m=%lld k=%lld n=%lld act=%d%s%s%s%s pad=%lld", (long long)s.m, (long long)s.k,
+                (long long)s.n, s.act, s.bias ? " bias" : "", s.residual ? " residual" : "",
+                s.alias ? " (aliasing out)" : "", s.transposed ? " transposed" : "", (long long)s.pad);
+  if (rc != TSR_OK) {
+    ++g_fail;
+    std::printf("FAIL %s: pack status\n", name);
+    return;
+  }
+  std::vector<float> out[3];
+  for (int t = 0; t < 3; ++t) {
+    tsr_cpu_set_threads(t + 1);
+    std::vector<float> res = res0;
+    out[t] = s.alias ? res0 : std::vector<float>(static_cast<size_t>(s.m * ldo), -3.0f);
+    const float *r = !s.residual ? nullptr : s.alias ? out[t].data() : res.data();
+    if (tsr_cpu_gemm_packed_f32(x.data(), lda, packed.data(), s.m, s.n, s.k, s.bias ? bias.data() : nullptr, s.act, r,
+                                ldo, out[t].data(), ldo) != TSR_OK) {
+      ++g_fail;
+      std::printf("FAIL %s: status (%s)\n", name, tsr_last_error());
+      return;
+    }
+  }
+  // each element within 1e-5 of the magnitudes it was summed from (sum |x w| + |bias|), plus 1e-6 relative for
+  // the activation, plus the residual's rounding
+  double worst = 0;
+  int64_t bad = 0, pad_touched = 0;
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t j = 0; j < ldo; ++j) {
+      const float got = out[0][i * ldo + j];
+      if (j >= s.n) {  // the gap between rows is not written
+        pad_touched += got != (s.alias ? res0[i * ldo + j] : -3.0f);
+        continue;
+      }
+      double acc = 0, mag = 0;
+      for (int64_t kk = 0; kk < s.k; ++kk) {
+        const double p = static_cast<double>(x[i * lda + kk]) * w[j * s.k + kk];
+        acc += p;
+        mag += std::fabs(p);
+      }
+      if (s.bias) {
+        acc += bias[j];
+        mag += std::fabs(bias[j]);
+      }
+      double ref = act_ref(s.act, acc);
+      double tol = 1e-5 * mag + 1e-6 * std::fabs(ref);
+      if (s.residual) {
+        ref += res0[i * ldo + j];
+        tol += 1e-7 * std::fabs(res0[i * ldo + j]);
+      }
+      const double err = std::fabs(static_cast<double>(got) - ref);
+      if (!(err <= tol)) ++bad;
+      const double rel = err / (tol > 0 ? tol : 1);
+      if (!(rel <= worst)) worst = rel;
+    }
+  if (bad || pad_touched) {
+    ++g_fail;
+    std::printf("FAIL %s: %lld elements beyond tolerance (worst %.2f of it), %lld gap floats written\n", name,
+                (long long)bad, worst, (long long)pad_touched);
+  }
+  for (int t = 1; t < 3; ++t)
+    if (std::memcmp(out[0].data(), out[t].data(), out[0].size() * sizeof(float)) != 0) {
+      ++g_fail;
+      std::printf("FAIL %s: %d threads give other bits than 1\n", name, t + 1);
+    }
+  if (s.alias) {  // the same bits as with the residual in a buffer of its own
+    std::vector<float> sep(static_cast<size_t>(s.m * ldo), 0.0f);
+    tsr_cpu_gemm_packed_f32(x.data(), lda, packed.data(), s.m, s.n, s.k, s.bias ? bias.data() : nullptr, s.act,
+                            res0.data(), ldo, sep.data(), ldo);
+    for (int64_t i = 0; i < s.m; ++i)
+      if (std::memcmp(sep.data() + i * ldo, out[0].data() + i * ldo, s.n * sizeof(float)) != 0) {
+        ++g_fail;
+        std::printf("FAIL %s: not the bits of a separate residual (row %lld)\n", name, (long long)i);
+        break;
+      }
+  }
+  std::printf("ok   %-62s worst %.3f of the tolerance\n", name, worst);
+}
+
+// A NaN in x[i0, k0] reaches exactly row i0 of the output; one in W[j0, k0] exactly column j0.
+static void check_nan() {
+  const int64_t m = 29, k = 1100, n = 70, i0 = 17, j0 = 45, k0 = 1050;
+  std::vector<float> x = randn(m * k), w = randn(n * k);
+  x[i0 * k + k0] = NAN;
+  w[j0 * k + 3] = NAN;
+  std::vector<float> packed(static_cast<size_t>(tsr_cpu_gemm_packed_floats(n, k))), out(m * n);
+  tsr_cpu_set_threads(2);
+  tsr_cpu_gemm_pack_f32(w.data(), k, 1, n, k, packed.data());
+  if (tsr_cpu_gemm_packed_f32(x.data(), k, packed.data(), m, n, k, nullptr, TSR_ACT_GELU, nullptr, 0, out.data(), n) !=
+      TSR_OK) {
+    ++g_fail;
+    std::printf("FAIL nan: status\n");
+    return;
+  }
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      if (std::isnan(out[i * n + j]) != (i == i0 || j == j0)) {
+        ++g_fail;
+        std::printf("FAIL nan: element (%lld, %lld)\n", (long long)i, (long long)j);
+        return;
+      }
+  std::printf("ok   NaN in x and in W reach exactly their row and column\n");
+}
+
+int main() {
+  std::printf("gemm_test on %s\n", tsr_cpu_simd());
+  const Shape shapes[] = {
+      {1, 1, 1, TSR_ACT_NONE, false, false, false, false, 0},
+      {1, 384, 1152, TSR_ACT_NONE, true, false, false, false, 0},      // decode row
+      {3, 700, 95, TSR_ACT_SILU, true, true, false, false, 5},         // decode rows, tails, strided
+      {13, 37, 33, TSR_ACT_RELU, true, false, false, false, 0},        // one row / column past the tiles
+      {128, 384, 384, TSR_ACT_NONE, true, true, true, false, 0},       // MiniLM's o projection, residual = out
+      {128, 384, 1536, TSR_ACT_GELU, true, false, false, false, 0},    // MiniLM's up projection
+      {197, 768, 100, TSR_ACT_GELU_TANH, true, false, false, true, 3}, // ViT rows, transposed weight, strided
+      {61, 2100, 77, TSR_ACT_QUICK_GELU, true, true, false, false, 0}, // three k slices
+      {300, 1025, 40, TSR_ACT_NONE, false, true, true, false, 7},      // two slices, residual = out (was wrong
+      {30, 3000, 40, TSR_ACT_GELU, true, true, true, false, 0},        //   before session 27: slice 0 overwrote it)
+      {3, 3000, 40, TSR_ACT_NONE, false, true, true, false, 0},        // decode rows stream k in one pass
+      {40, 5, 2000, TSR_ACT_GELU, false, false, false, false, 0},      // short k, many panels
+  };
+  for (const Shape &s : shapes) check(s);
+  check_nan();
+  if (g_fail) {
+    std::printf("%d failure(s)\n", g_fail);
+    return 1;
+  }
+  std::printf("all passed\n");
+  return 0;
+}
