@@ -39,7 +39,11 @@ class CpuGemmSplitTest {
                 Arguments.of(33, 20, 17, true, false, 2, 0, 0.5f, 0.25),  // C dense: one native call per operand
                 // RBM-gradient-like products big enough for the native GEMM through cpu.gemm (Aᵀ, accumulate)
                 Arguments.of(200, 300, 100, true, false, 1, 0, 1f, 1.0),
-                Arguments.of(160, 150, 100, true, false, 1, 2, -0.01f, 1.0));
+                Arguments.of(160, 150, 100, true, false, 1, 2, -0.01f, 1.0),
+                // alpha 1, beta 1 with k over one GEMM slice (1024): C is the GEMM's residual and its output at once
+                // (the first slice overwrote it before session 27)
+                Arguments.of(40, 50, 1500, false, false, 1, 0, 1f, 1.0),
+                Arguments.of(70, 90, 2100, true, false, 1, 3, 1f, 1.0));
     }
 
     @ParameterizedTest
