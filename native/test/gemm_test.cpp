@@ -13,6 +13,7 @@
 #include <random>
 #include <vector>
 
+#include "ref_act.h"
 #include "tessera/gemm.h"
 
 static int g_fail = 0;
@@ -23,17 +24,6 @@ static std::vector<float> randn(int64_t n) {
   std::vector<float> v(static_cast<size_t>(n));
   for (auto &x : v) x = static_cast<float>(d(g_rng));
   return v;
-}
-
-static double act_ref(int act, double x) {
-  switch (act) {
-    case TSR_ACT_GELU: return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
-    case TSR_ACT_GELU_TANH: return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
-    case TSR_ACT_SILU: return x / (1.0 + std::exp(-x));
-    case TSR_ACT_QUICK_GELU: return x / (1.0 + std::exp(-1.702 * x));
-    case TSR_ACT_RELU: return x > 0 ? x : 0.0;
-    default: return x;
-  }
 }
 
 struct Shape {
@@ -100,7 +90,7 @@ static void check(const Shape &s) {
         acc += bias[j];
         mag += std::fabs(bias[j]);
       }
-      double ref = act_ref(s.act, acc);
+      double ref = tsr_test::ref_act(s.act, acc);
       double tol = 1e-5 * mag + 1e-6 * std::fabs(ref);
       if (s.residual) {
         ref += res0[i * ldo + j];

@@ -13,22 +13,12 @@
 #include <random>
 #include <vector>
 
+#include "ref_act.h"
 #include "tessera/gemm.h"
 #include "tessera/qgemm.h"
 
 static int g_fail = 0;
 static std::mt19937_64 g_rng(99);
-
-static double act_ref(int act, double x) {
-  switch (act) {
-    case TSR_ACT_GELU: return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
-    case TSR_ACT_GELU_TANH: return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
-    case TSR_ACT_SILU: return x / (1.0 + std::exp(-x));
-    case TSR_ACT_QUICK_GELU: return x / (1.0 + std::exp(-1.702 * x));
-    case TSR_ACT_RELU: return x > 0 ? x : 0.0;
-    default: return x;
-  }
-}
 
 struct Shape {
   int64_t m, k, n, group;
@@ -132,7 +122,7 @@ static void check(const Shape &s) {
         acc += static_cast<int64_t>(q[i * ldq + kk] - zx[i]) * (static_cast<int64_t>(w[j * s.k + kk]) - zw[j]);
       const float prod = sx[i] * sw[j];  // fp32, as qgemm.h says
       double ref = static_cast<double>(static_cast<float>(acc)) * prod + (s.bias ? bias[j] : 0.0);
-      ref = act_ref(s.act, ref) + (s.residual ? res[i * ldo + j] : 0.0);
+      ref = tsr_test::ref_act(s.act, ref) + (s.residual ? res[i * ldo + j] : 0.0);
       const double err = std::fabs(got - ref) / (1.0 + std::fabs(ref));
       if (!(err <= worst)) worst = err;
       bad += !(err <= 2e-6);
