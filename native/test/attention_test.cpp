@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tessera/attention.h"
+#include "test_support.h"
 
 static int g_fail = 0;
 static int64_t g_band = 0, g_below = 0;  // reference exponents in float's subnormal band (-104, -87) / below it
@@ -128,11 +129,7 @@ static void check_case(const Case &c) {
     ++g_fail;
     std::printf("FAIL %s: %zu of %zu elements off the float64 reference (worst %.3g)\n", c.name, bad, ref.size(), worst);
   }
-  for (int t = 1; t < 3; ++t)
-    if (std::memcmp(out[0].data(), out[t].data(), out[0].size() * sizeof(float)) != 0) {
-      ++g_fail;
-      std::printf("FAIL %s: %d threads give other bits than 1\n", c.name, t + 1);
-    }
+  g_fail += tsr_test::thread_counts_differing(c.name, out, 3);
   std::printf("ok   %-34s worst %.2e", c.name, worst);
   if (c.ints) std::printf("  (exponents in (-104, -87): %lld, below: %lld)", (long long)g_band, (long long)g_below);
   std::printf("\n");

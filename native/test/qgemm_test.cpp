@@ -13,7 +13,7 @@
 #include <random>
 #include <vector>
 
-#include "ref_act.h"
+#include "test_support.h"
 #include "tessera/gemm.h"
 #include "tessera/qgemm.h"
 
@@ -132,11 +132,7 @@ static void check(const Shape &s) {
     std::printf("FAIL %s: %lld outputs off the reference (worst %.3g), %lld gap floats written\n", name,
                 (long long)bad, worst, (long long)gap);
   }
-  for (int t = 1; t < 3; ++t)
-    if (std::memcmp(out[0].data(), out[t].data(), out[0].size() * sizeof(float)) != 0) {
-      ++g_fail;
-      std::printf("FAIL %s: %d threads give other bits than 1\n", name, t + 1);
-    }
+  g_fail += tsr_test::thread_counts_differing(name, out, 3);
   std::printf("ok   %-58s worst %.2e\n", name, worst);
 }
 
