@@ -37,12 +37,7 @@ static std::vector<float> randi(int64_t n, int m) {
   return v;
 }
 
-static std::vector<float> randn(int64_t n, double sigma) {
-  std::normal_distribution<double> dist(0.0, sigma);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto &x : v) x = static_cast<float>(dist(g_rng));
-  return v;
-}
+static std::vector<float> randn(int64_t n) { return tsr_test::randn(g_rng, n); }
 
 // out[b, h, i, :] in double (layout of tsr_cpu_attention_f32 with kv_capacity = sk)
 static std::vector<double> reference(const Case &c, const std::vector<float> &q, const std::vector<float> &k,
@@ -94,9 +89,9 @@ static int run(const Case &c, const std::vector<float> &q, const std::vector<flo
 
 static void check_case(const Case &c) {
   const int64_t nq = c.b * c.hq * c.sq * c.d, nk = c.b * c.hkv * c.sk * c.d;
-  const std::vector<float> q = c.ints ? randi(nq, c.ints) : randn(nq, 1.0);
-  const std::vector<float> k = c.ints ? randi(nk, c.ints) : randn(nk, 1.0);
-  const std::vector<float> v = randn(nk, 1.0);
+  const std::vector<float> q = c.ints ? randi(nq, c.ints) : randn(nq);
+  const std::vector<float> k = c.ints ? randi(nk, c.ints) : randn(nk);
+  const std::vector<float> v = randn(nk);
   std::vector<int64_t> keep(static_cast<size_t>(c.b * c.sk), 1);
   if (c.mask)
     for (int64_t b = 0; b < c.b; ++b)
@@ -138,8 +133,8 @@ static void check_case(const Case &c) {
 // NaN in one key of batch item 1 reaches the rows of item 1 that see it and no other row.
 static void check_nan() {
   const Case c{"nan", 2, 2, 2, 9, 300, 24, 1, 0, 0};
-  std::vector<float> q = randn(c.b * c.hq * c.sq * c.d, 1.0), k = randn(c.b * c.hkv * c.sk * c.d, 1.0);
-  const std::vector<float> v = randn(c.b * c.hkv * c.sk * c.d, 1.0);
+  std::vector<float> q = randn(c.b * c.hq * c.sq * c.d), k = randn(c.b * c.hkv * c.sk * c.d);
+  const std::vector<float> v = randn(c.b * c.hkv * c.sk * c.d);
   const int64_t jn = 295;  // causal: row i sees keys <= i + 291, so rows 4.. see it
   k[((1 * c.hkv + 0) * c.sk + jn) * c.d + 3] = NAN;
   std::vector<float> out;
@@ -168,7 +163,7 @@ static void check_nan() {
 // q, k, v as views of one [B, S, 3, H, D] projection and out as [B, S, H, D], against the contiguous call: the
 // strided reads must give the same bits.
 static void check_strided(int64_t b, int64_t s, int64_t h, int64_t d, int causal) {
-  const std::vector<float> proj = randn(b * s * 3 * h * d, 1.0);
+  const std::vector<float> proj = randn(b * s * 3 * h * d);
   std::vector<float> q(b * h * s * d), k(q.size()), v(q.size());
   for (int64_t bb = 0; bb < b; ++bb)
     for (int64_t i = 0; i < s; ++i)

@@ -19,12 +19,7 @@
 static int g_fail = 0;
 static std::mt19937_64 g_rng(77);
 
-static std::vector<float> randn(int64_t n) {
-  std::normal_distribution<double> d(0.0, 1.0);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto &x : v) x = static_cast<float>(d(g_rng));
-  return v;
-}
+static std::vector<float> randn(int64_t n) { return tsr_test::randn(g_rng, n); }
 
 struct Shape {
   int64_t m, k, n;

@@ -14,16 +14,12 @@
 
 #include "tessera/core.h"
 #include "tessera/patch_embed.h"
+#include "test_support.h"
 
 static int g_fail = 0;
 static std::mt19937_64 g_rng(31);
 
-static std::vector<float> randn(int64_t n) {
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (auto &x : v) x = d(g_rng);
-  return v;
-}
+static std::vector<float> randn(int64_t n) { return tsr_test::randn(g_rng, n); }
 
 static void expect_same(const char *what, int rc, const std::vector<float> &got, const std::vector<float> &want) {
   if (rc != TSR_OK || std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) != 0) {

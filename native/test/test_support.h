@@ -1,17 +1,26 @@
-// Shared by the native kernel tests (attention_test.cpp, gemm_test.cpp, qgemm_test.cpp): the fused activations of
-// tessera/gemm.h (TSR_ACT_*) in float64 from their definitions, and the check that every thread count gave the
-// same bits.
+// Shared by the native kernel tests (attention_test.cpp, gemm_test.cpp, qgemm_test.cpp, stem_test.cpp): random
+// normal inputs, the fused activations of tessera/gemm.h (TSR_ACT_*) in float64 from their definitions, and the
+// check that every thread count gave the same bits.
 #ifndef TESSERA_TEST_SUPPORT_H
 #define TESSERA_TEST_SUPPORT_H
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "tessera/gemm.h"
 
 namespace tsr_test {
+
+// n standard normal floats (drawn in double, rounded) from rng.
+inline std::vector<float> randn(std::mt19937_64 &rng, int64_t n) {
+  std::normal_distribution<double> d(0.0, 1.0);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto &x : v) x = static_cast<float>(d(rng));
+  return v;
+}
 
 inline double ref_act(int act, double x) {
   switch (act) {
