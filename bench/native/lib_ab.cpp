@@ -8,11 +8,11 @@
 //   cp native/target/cmake/lib/libtessera.so /tmp/a.so      # before the change (e.g. after a git stash)
 //   cp native/target/cmake/lib/libtessera.so /tmp/b.so      # after it
 //   TESSERA_NUM_THREADS=1 /tmp/lib_ab /tmp/a.so /tmp/b.so attention 197 64 [causal] [rounds]
-//   TESSERA_NUM_THREADS=2 /tmp/lib_ab /tmp/a.so /tmp/b.so gemm 128 384 1152 [rounds]
+//   TESSERA_NUM_THREADS=2 /tmp/lib_ab /tmp/a.so /tmp/b.so gemm 128 384 1152 [rounds] [act]
 //   TESSERA_NUM_THREADS=1 /tmp/lib_ab /tmp/a.so /tmp/b.so softmax 1024 1024 [rounds]
 //
 // attention: B=1, H=12, seq S x S, head_dim D, random normal q / k / v, scale 1/sqrt(D); gemm: x [M, K] times a
-// packed W [N, K] (no epilogue); softmax: rows x cols with an additive -inf causal mask in the input. Each round
+// packed W [N, K] (no epilogue; with act, a TSR_ACT_* code of gemm.h, + bias then that activation); softmax: rows x cols with an additive -inf causal mask in the input. Each round
 // runs ~0.1 s of calls per library; the first two rounds are warm-up.
 #include <dlfcn.h>
 
@@ -61,7 +61,7 @@ std::vector<float> randn(size_t n, uint32_t seed) {
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: lib_ab A.so B.so attention S D [causal] [rounds] | gemm M K N [rounds] | "
+    std::fprintf(stderr, "usage: lib_ab A.so B.so attention S D [causal] [rounds] | gemm M K N [rounds] [act] | "
                          "softmax ROWS COLS [rounds]\n");
     return 2;
   }
@@ -95,7 +95,9 @@ int main(int argc, char **argv) {
   } else if (op == "gemm") {
     const long m = arg(argc, argv, 4, 128), k = arg(argc, argv, 5, 384), n = arg(argc, argv, 6, 1152);
     rounds = static_cast<int>(arg(argc, argv, 7, rounds));
-    a = randn(m * k, 1), b = randn(n * k, 2);
+    const int act = static_cast<int>(arg(argc, argv, 8, -1));  // -1: no epilogue
+    a = randn(m * k, 1), b = randn(n * k, 2), c = randn(n, 3);
+    for (auto &e : b) e *= 1.0f / std::sqrt(static_cast<float>(k));  // outputs ~N(0, 1): the activations' range
     GemmFn f[2];
     for (int i = 0; i < 2; ++i) {
       f[i] = (GemmFn)sym(lib[i], "tsr_cpu_gemm_packed_f32");
@@ -103,8 +105,9 @@ int main(int argc, char **argv) {
       ((PackFn)sym(lib[i], "tsr_cpu_gemm_pack_f32"))(b.data(), k, 1, n, k, packed[i].data());
       out[i].assign(m * n, 0.0f);
     }
-    call = [=, &a, &packed, &out](int i) {
-      f[i](a.data(), k, packed[i].data(), m, n, k, nullptr, 0, nullptr, 0, out[i].data(), n);
+    call = [=, &a, &c, &packed, &out](int i) {
+      f[i](a.data(), k, packed[i].data(), m, n, k, act >= 0 ? c.data() : nullptr, act >= 0 ? act : 0, nullptr, 0,
+           out[i].data(), n);
     };
     flops = 2.0 * m * n * k;
   } else if (op == "softmax") {

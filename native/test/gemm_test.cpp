@@ -4,8 +4,8 @@
 // JVM's LinearTest on x86-64. Shapes cover the register tile's row and column tails (m, n not multiples of the ISA's
 // MR or of TSR_GEMM_NR = 32), k cut into several slices (k > 1024), decode-sized m (1-3 rows: the panels-only
 // split), strided x / out / residual, a weight packed from its transpose, every fused activation with bias and
-// residual (the residual also aliasing out), NaN reaching only its row and column, and the same bits for 1, 2 and 3
-// threads.
+// residual (the residual also aliasing out), NaN reaching only its row and column, the same bits for 1, 2 and 3
+// threads, and each activation over a sweep of inputs (infinities and NaN included) in both epilogues.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -141,6 +141,76 @@ static void check_nan() {
   std::printf("ok   NaN in x and in W reach exactly their row and column\n");
 }
 
+// Each fused activation over a sweep of its input (dense over [-12, 12], then out to +-1e4, and +-0, +-inf, NaN),
+// through the GEMM's tile epilogue (k = 1, W = 1: every column of row i is x_i) and through the stand-alone
+// epilogue (tsr_cpu_linear_epilogue_f32), against float64: |error| <= 1e-6 (1 + |exact|), so a result that should
+// be ~0 for a large negative x must be ~0 (the AVX-512 GELU table once gave -2.3e-8 |x| there); gelu(-inf) and the
+// sigmoid forms at -inf are -0, +inf stays +inf, NaN stays NaN.
+static void check_act_values() {
+  std::vector<float> xs;
+  for (int i = -1200; i <= 1200; ++i) xs.push_back(i * 0.01f);
+  for (float v = 12.5f; v < 1e4f; v *= 1.25f) {
+    xs.push_back(v);
+    xs.push_back(-v);
+  }
+  const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, INFINITY, -INFINITY, NAN};
+  for (float v : special) xs.push_back(v);
+  const int64_t m = static_cast<int64_t>(xs.size()), n = 35;
+  const std::vector<float> ones(n, 1.0f);
+  std::vector<float> packed(static_cast<size_t>(tsr_cpu_gemm_packed_floats(n, 1)));
+  tsr_cpu_gemm_pack_f32(ones.data(), 1, 1, n, 1, packed.data());
+  tsr_cpu_set_threads(2);
+  for (int act = 1; act < TSR_ACT_COUNT; ++act) {
+    for (int path = 0; path < 2; ++path) {
+      std::vector<float> out(static_cast<size_t>(m * n));
+      int rc;
+      if (path == 0) {
+        rc = tsr_cpu_gemm_packed_f32(xs.data(), 1, packed.data(), m, n, 1, nullptr, act, nullptr, 0, out.data(), n);
+      } else {
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) out[i * n + j] = xs[i];
+        rc = tsr_cpu_linear_epilogue_f32(out.data(), n, m, n, nullptr, act, nullptr, 0);
+      }
+      const char *where = path == 0 ? "tile epilogue" : "stand-alone epilogue";
+      if (rc != TSR_OK) {
+        ++g_fail;
+        std::printf("FAIL act %d, %s: status\n", act, where);
+        continue;
+      }
+      int64_t bad = 0;
+      double worst = 0, worst_x = 0;
+      for (int64_t i = 0; i < m; ++i) {
+        const float x = xs[i];
+        for (int64_t j = 0; j < n; ++j) {
+          const float got = out[i * n + j];
+          bool ok;
+          if (std::isnan(x)) {
+            ok = std::isnan(got);
+          } else if (std::isinf(x)) {
+            const float want = x > 0 ? x : (act == TSR_ACT_RELU ? 0.0f : -0.0f);
+            ok = got == want && std::signbit(got) == std::signbit(want);
+          } else {
+            const double ref = tsr_test::ref_act(act, x);
+            const double err = std::fabs(got - ref) / (1.0 + std::fabs(ref));
+            if (err > worst) worst = err, worst_x = x;
+            ok = err <= 1e-6;
+          }
+          if (!ok && bad++ < 3)
+            std::printf("  act %d, %s: x = %.9g gives %.9g\n", act, where, static_cast<double>(x),
+                        static_cast<double>(got));
+        }
+      }
+      if (bad) {
+        ++g_fail;
+        std::printf("FAIL act %d, %s: %lld outputs off\n", act, where, (long long)bad);
+      } else {
+        std::printf("ok   act %d over %lld inputs, %-22s worst %.2e (1 + |exact|) at x = %.4g\n", act, (long long)m,
+                    where, worst, worst_x);
+      }
+    }
+  }
+}
+
 int main() {
   std::printf("gemm_test on %s\n", tsr_cpu_simd());
   const Shape shapes[] = {
@@ -159,6 +229,7 @@ int main() {
   };
   for (const Shape &s : shapes) check(s);
   check_nan();
+  check_act_values();
   if (g_fail) {
     std::printf("%d failure(s)\n", g_fail);
     return 1;

@@ -27,7 +27,9 @@ extern "C" {
 /* Output columns per packed panel. */
 #define TSR_GEMM_NR 32
 
-/* Epilogue activations (applied to x W^T + bias, before the residual is added). */
+/* Epilogue activations (applied to x W^T + bias, before the residual is added), in fp32 on the CPU: within ~1e-6
+ * (1 + |exact|) of the exact value for every input (measured worst: GELU 1.5e-7 on AVX-512, 6e-7 elsewhere; the
+ * others 9e-8); act(+inf) = +inf, act(-inf) = -0 (ReLU: 0), NaN propagates. */
 #define TSR_ACT_NONE 0
 #define TSR_ACT_GELU 1       /* 0.5 x (1 + erf(x / sqrt 2)) */
 #define TSR_ACT_GELU_TANH 2  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
