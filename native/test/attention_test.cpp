@@ -211,6 +211,9 @@ int main() {
       {"causal 130x130 d 96", 1, 2, 2, 130, 130, 96, 1, 0, 0},
       {"causal 20x150 d 17, I64 padding", 2, 2, 1, 20, 150, 17, 1, 2, 0},
       {"causal seq_q 40 > seq_k 25", 1, 2, 2, 40, 25, 16, 1, 0, 0},
+      {"causal 77x77 d 64, padding", 2, 2, 2, 77, 77, 64, 1, 1, 0},
+      {"causal 300x300 d 32, GQA 4/1", 1, 4, 1, 300, 300, 32, 1, 0, 0},  // 3 query blocks, diagonal tiles
+      {"causal 61x1000 d 64 (after a cache)", 1, 2, 2, 61, 1000, 64, 1, 0, 0},
       {"decode 1x2048 d 128, GQA 8/2", 1, 8, 2, 1, 2048, 128, 0, 0, 0},
       {"decode 3x1500 d 64, I32 padding", 2, 2, 2, 3, 1500, 64, 0, 1, 0},
       {"decode 1x700 d 5, MQA 6/1, causal", 1, 6, 1, 1, 700, 5, 1, 0, 0},

@@ -45,6 +45,10 @@ constexpr int NVP = 2;
 constexpr int RP = 4;
 #endif
 constexpr int R = 4;  // query rows per micro-tile
+// Causal: the rows of a group this size share the key tile's columns up to the last one its last row sees (whole
+// vectors), for the scores, the softmax and PV; the keys right of it are masked for every row of the group.
+constexpr int64_t CG = 8;
+static_assert(CG % R == 0 && CG % RP == 0, "a causal row group must hold whole micro-tiles");
 constexpr int64_t KT = kAttnKeyTile;
 constexpr int64_t QB = kAttnQueryBlock;
 static_assert(KT % (NVS * W) == 0, "key tile must be a multiple of the score micro-tile");
@@ -361,35 +365,51 @@ void block(const AttnBlock &t) {
       bias[j] = kept ? 0.0f : kNegInf;
       any_masked |= !kept;
     }
+    // Columns [0, cols(i)) of the tile take part for row i: all nkp, or (causal) up to the last key the last row of
+    // i's group of CG rows sees, rounded up to whole vectors (at least one). On the diagonal tile of a causal block
+    // this skips about half of the scores, exponentials and PV products; the results are the same bits (the
+    // columns skipped are masked keys, whose probabilities are 0).
+    const int64_t diag = t.limit0 == INT64_MAX ? INT64_MAX : t.limit0 - j0;  // row i sees local keys <= diag + i
+    auto cols = [&](int64_t i) -> int64_t {
+      if (diag == INT64_MAX) return nkp;
+      int64_t last = (i / CG + 1) * CG - 1;
+      if (last > nq - 1) last = nq - 1;
+      const int64_t lim = diag + last;
+      if (lim >= nkp - 1) return nkp;
+      const int64_t c = lim < 0 ? W : (lim + W) / W * W;
+      return c < nkp ? c : nkp;
+    };
     // scores
     int64_t r0 = 0;
-    for (; r0 + R <= nq; r0 += R) scores_rows<R>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp);
+    for (; r0 + R <= nq; r0 += R)
+      scores_rows<R>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, cols(r0));
     switch (nq - r0) {
-      case 3: scores_rows<3>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp); break;
-      case 2: scores_rows<2>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp); break;
-      case 1: scores_rows<1>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, nkp); break;
+      case 3: scores_rows<3>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, cols(r0)); break;
+      case 2: scores_rows<2>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, cols(r0)); break;
+      case 1: scores_rows<1>(t.q + r0 * t.q_stride, t.q_stride, d, kt, t.scale, s + r0 * KT, cols(r0)); break;
       default: break;
     }
     // online softmax: s becomes p = e^(s - m_new), rows rescaled by corr
     for (int64_t i = 0; i < nq; ++i) {
       float *si = s + i * KT;
+      const int64_t nc = cols(i);
       // local key jl is visible when jl <= lim (causal) and bias[jl] == 0
-      const int64_t lim64 = t.limit0 == INT64_MAX ? KT : t.limit0 + i - j0;
+      const int64_t lim64 = diag == INT64_MAX ? KT : diag + i;
       const int64_t lim = lim64 > KT ? KT : (lim64 < -1 ? -1 : lim64);
-      if (any_masked || lim < nkp - 1)
-        for (int64_t j = 0; j < nkp; ++j) si[j] = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
+      if (any_masked || lim < nc - 1)
+        for (int64_t j = 0; j < nc; ++j) si[j] = vm::sel((j <= lim) & (bias[j] == 0.0f), si[j], kNegInf);
 #if defined(__AVX512F__) || defined(__AVX2__)
-      if (softmax_row_fast(si, nkp, mrow[i], lrow[i], corr[i])) continue;
+      if (softmax_row_fast(si, nc, mrow[i], lrow[i], corr[i])) continue;
 #endif
-      const float mx = row_max(si, nkp);
+      const float mx = row_max(si, nc);
       const float mold = mrow[i];
       const float mnew = nmax(mold, mx);
       if (mnew == kNegInf) {  // nothing visible yet: p = 0, state unchanged
-        for (int64_t j = 0; j < nkp; ++j) si[j] = 0.0f;
+        for (int64_t j = 0; j < nc; ++j) si[j] = 0.0f;
         corr[i] = 1.0f;
         continue;
       }
-      const float sum = row_exp_sum(si, nkp, mnew);
+      const float sum = row_exp_sum(si, nc, mnew);
       const float c = vm::exp_f(mold - mnew);  // 0 when mold = -inf
       corr[i] = c;
       lrow[i] = lrow[i] * c + sum;
@@ -404,14 +424,15 @@ void block(const AttnBlock &t) {
     }
     const float *vr = t.v + j0 * t.v_stride;
     const int64_t vs = t.v_stride;
+    auto keys = [&](int64_t i) { const int64_t c = cols(i); return c < nk ? c : nk; };  // PV's keys for i's group
     r0 = 0;
     if (RP > R && d <= 2 * W)  // narrow heads: more rows per tile keep the FMA units busy
-      for (; r0 + RP <= nq; r0 += RP) pv_rows<RP>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d);
-    for (; r0 + R <= nq; r0 += R) pv_rows<R>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d);
+      for (; r0 + RP <= nq; r0 += RP) pv_rows<RP>(s + r0 * KT, vr, vs, keys(r0), d, acc + r0 * d);
+    for (; r0 + R <= nq; r0 += R) pv_rows<R>(s + r0 * KT, vr, vs, keys(r0), d, acc + r0 * d);
     switch (nq - r0) {
-      case 3: pv_rows<3>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d); break;
-      case 2: pv_rows<2>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d); break;
-      case 1: pv_rows<1>(s + r0 * KT, vr, vs, nk, d, acc + r0 * d); break;
+      case 3: pv_rows<3>(s + r0 * KT, vr, vs, keys(r0), d, acc + r0 * d); break;
+      case 2: pv_rows<2>(s + r0 * KT, vr, vs, keys(r0), d, acc + r0 * d); break;
+      case 1: pv_rows<1>(s + r0 * KT, vr, vs, keys(r0), d, acc + r0 * d); break;
       default: break;
     }
   }
