@@ -17,6 +17,7 @@
 #include "tessera/tessera.h"
 #include "vmath.h"
 #include "hreduce.h"
+#include "vexp_simd.h"
 
 #include "isa_unit.h"
 
@@ -166,8 +167,6 @@ inline VR vr_max(VR a, VR b) { return _mm512_max_ps(a, b); }
 inline VR vr_add(VR a, VR b) { return _mm512_add_ps(a, b); }
 inline VR vr_sub(VR a, VR b) { return _mm512_sub_ps(a, b); }
 inline VR vr_mul(VR a, VR b) { return _mm512_mul_ps(a, b); }
-inline VR vr_fma(VR a, VR b, VR c) { return _mm512_fmadd_ps(a, b, c); }
-inline VR vr_fnma(VR a, VR b, VR c) { return _mm512_fnmadd_ps(a, b, c); }
 inline VR vr_round(VR x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline unsigned vr_nan(VR x) { return _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); }
 #else
@@ -179,25 +178,9 @@ inline VR vr_max(VR a, VR b) { return _mm256_max_ps(a, b); }
 inline VR vr_add(VR a, VR b) { return _mm256_add_ps(a, b); }
 inline VR vr_sub(VR a, VR b) { return _mm256_sub_ps(a, b); }
 inline VR vr_mul(VR a, VR b) { return _mm256_mul_ps(a, b); }
-inline VR vr_fma(VR a, VR b, VR c) { return _mm256_fmadd_ps(a, b, c); }
-inline VR vr_fnma(VR a, VR b, VR c) { return _mm256_fnmadd_ps(a, b, c); }
 inline VR vr_round(VR x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline unsigned vr_nan(VR x) { return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))); }
 #endif
-
-// e^r for r = x - n ln2 in [-ln2/2, ln2/2] (n = round(x log2 e)): the reduction in two steps and the Cephes
-// polynomial of vm::exp_hl; the caller scales by 2^n.
-inline VR exp_reduced(VR x, VR n) {
-  VR r = vr_fnma(n, vr_set(0.693359375f), x);
-  r = vr_fnma(n, vr_set(-2.12194440e-4f), r);
-  VR p = vr_set(1.9875691500e-4f);
-  p = vr_fma(p, r, vr_set(1.3981999507e-3f));
-  p = vr_fma(p, r, vr_set(8.3334519073e-3f));
-  p = vr_fma(p, r, vr_set(4.1665795894e-2f));
-  p = vr_fma(p, r, vr_set(1.6666665459e-1f));
-  p = vr_fma(p, r, vr_set(5.0000001201e-1f));
-  return vr_fma(p, vr_mul(r, r), vr_add(r, vr_set(1.0f)));
-}
 
 // Below this the softmax's e^x is 0 (e^-87 ~ 1.6e-38 next to the row maximum's 1: nothing is lost). A result
 // in the subnormal range costs an Intel core a microcode assist of ~100+ cycles per instruction (MXCSR has no

@@ -16,6 +16,7 @@
 
 #include "gemm_table.h"
 #include "vmath.h"
+#include "vexp_simd.h"
 
 #include "isa_unit.h"
 
@@ -283,7 +284,6 @@ inline V gelu_vec(V x) { return gelu_rational_vec(x); }
 
 #if defined(__AVX512F__)
 inline V vmax_keep_nan(float c, V v) { return _mm512_max_ps(vset(c), v); }
-inline V vfnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
 inline V vround(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 // 2^n for integral n in [-126, 127]
 inline V vpow2n(V n) {
@@ -291,7 +291,6 @@ inline V vpow2n(V n) {
 }
 #else
 inline V vmax_keep_nan(float c, V v) { return _mm256_max_ps(vset(c), v); }
-inline V vfnma(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
 inline V vround(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline V vpow2n(V n) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
@@ -300,21 +299,12 @@ inline V vpow2n(V n) {
 
 // e^z for the sigmoid-form activations below, z clamped to [-87, 88] first: e^z stays a normal number (~1.6e-38 to
 // ~1.7e38), so nothing overflows and no result is subnormal (a microcode assist on Intel cores), and where the
-// clamp bites 1 + e^z is 1, or x / (1 + e^z) is within ~1e-36 of the exact value. Cephes' reduction and polynomial
-// (vm::exp_f's), ~1 ulp. NaN propagates.
+// clamp bites 1 + e^z is 1, or x / (1 + e^z) is within ~1e-36 of the exact value. exp_reduced (vexp_simd.h), ~1 ulp.
+// NaN propagates.
 inline V exp_clamped(V z) {
   z = vmax_keep_nan(-87.0f, vmin_keep_nan(88.0f, z));
   const V n = vround(vmul(z, vset(1.44269504088896341f)));
-  V r = vfnma(n, vset(0.693359375f), z);
-  r = vfnma(n, vset(-2.12194440e-4f), r);
-  V p = vset(1.9875691500e-4f);
-  p = vfma(p, r, vset(1.3981999507e-3f));
-  p = vfma(p, r, vset(8.3334519073e-3f));
-  p = vfma(p, r, vset(4.1665795894e-2f));
-  p = vfma(p, r, vset(1.6666665459e-1f));
-  p = vfma(p, r, vset(5.0000001201e-1f));
-  p = vfma(p, vmul(r, r), vadd(r, vset(1.0f)));
-  return vmul(p, vpow2n(n));
+  return vmul(exp_reduced(z, n), vpow2n(n));
 }
 
 // x / (1 + e^z): x sigmoid(-z); -inf gives -0, NaN propagates.
