@@ -473,7 +473,8 @@ inline void tile_finish(float (&acc)[R][TW_], int nv, float *c, int64_t ldc, int
 // AArch64: tiles of 6 rows x 16 columns (two per panel) with NEON intrinsics: 24 accumulators, 4 B vectors and the
 // A values in 32 registers, one fused multiply-add by element per row and vector. The plain loops below, vectorised
 // by GCC for a 4 x 32 tile (32 accumulators), spilled a third of them: a stack load and store beside every third
-// FMA of the inner loop. The same sums in the same order (fused, as GCC contracts the loops), so the same bits.
+// FMA of the inner loop. The same sums in the same order (fused, as GCC contracts the loops); only products of 5-6
+// rows with k > kKC changed, now streamed in one pass as decode-sized rows (m <= MR).
 constexpr int MR = 6;
 constexpr int HALVES = 2;
 constexpr int TW = static_cast<int>(NR) / HALVES;
