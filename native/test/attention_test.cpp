@@ -104,13 +104,11 @@ static void check_case(const Case &c) {
   g_band = g_below = 0;
   const std::vector<double> ref = reference(c, q, k, v, keep, static_cast<double>(scale));
   std::vector<float> out[3];
-  for (int t = 0; t < 3; ++t) {
-    tsr_cpu_set_threads(t + 1);
-    if (run(c, q, k, v, mask, mask_dtype, scale, out[t]) != TSR_OK) {
-      ++g_fail;
-      std::printf("FAIL %s: status (%s)\n", c.name, tsr_last_error());
-      return;
-    }
+  if (!tsr_test::run_at_thread_counts(c.name, out, 3, [&](std::vector<float> &o) {
+        return run(c, q, k, v, mask, mask_dtype, scale, o);
+      })) {
+    ++g_fail;
+    return;
   }
   // each output element within 1e-5 of the row's largest value |v| can give (the fp32 bound, relative)
   double worst = 0;

@@ -52,17 +52,15 @@ static void check(const Shape &s) {
     return;
   }
   std::vector<float> out[3];
-  for (int t = 0; t < 3; ++t) {
-    tsr_cpu_set_threads(t + 1);
-    std::vector<float> res = res0;
-    out[t] = s.alias ? res0 : std::vector<float>(static_cast<size_t>(s.m * ldo), -3.0f);
-    const float *r = !s.residual ? nullptr : s.alias ? out[t].data() : res.data();
-    if (tsr_cpu_gemm_packed_f32(x.data(), lda, packed.data(), s.m, s.n, s.k, s.bias ? bias.data() : nullptr, s.act, r,
-                                ldo, out[t].data(), ldo) != TSR_OK) {
-      ++g_fail;
-      std::printf("FAIL %s: status (%s)\n", name, tsr_last_error());
-      return;
-    }
+  if (!tsr_test::run_at_thread_counts(name, out, 3, [&](std::vector<float> &o) {
+        std::vector<float> res = res0;
+        o = s.alias ? res0 : std::vector<float>(static_cast<size_t>(s.m * ldo), -3.0f);
+        const float *r = !s.residual ? nullptr : s.alias ? o.data() : res.data();
+        return tsr_cpu_gemm_packed_f32(x.data(), lda, packed.data(), s.m, s.n, s.k, s.bias ? bias.data() : nullptr,
+                                       s.act, r, ldo, o.data(), ldo);
+      })) {
+    ++g_fail;
+    return;
   }
   // each element within 1e-5 of the magnitudes it was summed from (sum |x w| + |bias|), plus 1e-6 relative for
   // the activation, plus the residual's rounding

@@ -97,16 +97,14 @@ static void check(const Shape &s) {
     return;
   }
   std::vector<float> out[3];
-  for (int t = 0; t < 3; ++t) {
-    tsr_cpu_set_threads(t + 1);
-    out[t].assign(static_cast<size_t>(s.m * ldo), -5.0f);
-    if (tsr_cpu_qgemm_f32(q.data(), ldq, rows.data(), sx.data(), zx.data(), pk, zw.data(), sw.data(), s.m, s.n, s.k,
-                          s.bias ? bias.data() : nullptr, s.act, s.residual ? res.data() : nullptr, ldo,
-                          out[t].data(), ldo) != TSR_OK) {
-      ++g_fail;
-      std::printf("FAIL %s: qgemm status (%s)\n", name, tsr_last_error());
-      return;
-    }
+  if (!tsr_test::run_at_thread_counts(name, out, 3, [&](std::vector<float> &o) {
+        o.assign(static_cast<size_t>(s.m * ldo), -5.0f);
+        return tsr_cpu_qgemm_f32(q.data(), ldq, rows.data(), sx.data(), zx.data(), pk, zw.data(), sw.data(), s.m, s.n,
+                                 s.k, s.bias ? bias.data() : nullptr, s.act, s.residual ? res.data() : nullptr, ldo,
+                                 o.data(), ldo);
+      })) {
+    ++g_fail;
+    return;
   }
   int64_t bad = 0, gap = 0;
   double worst = 0;

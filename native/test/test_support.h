@@ -1,6 +1,6 @@
 // Shared by the native kernel tests (attention_test.cpp, gemm_test.cpp, qgemm_test.cpp, stem_test.cpp): random
-// normal inputs, the fused activations of tessera/gemm.h (TSR_ACT_*) in float64 from their definitions, and the
-// check that every thread count gave the same bits.
+// normal inputs, the fused activations of tessera/gemm.h (TSR_ACT_*) in float64 from their definitions, the run of a
+// call at 1, 2, 3 ... threads and the check that every thread count gave the same bits.
 #ifndef TESSERA_TEST_SUPPORT_H
 #define TESSERA_TEST_SUPPORT_H
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tessera/gemm.h"
+#include "tessera/tessera.h"
 
 namespace tsr_test {
 
@@ -31,6 +32,20 @@ inline double ref_act(int act, double x) {
     case TSR_ACT_RELU: return x > 0 ? x : 0.0;
     default: return x;
   }
+}
+
+// call(outs[t]) (returning a TSR_* status) with t + 1 library threads for t < counts. A status other than TSR_OK is
+// printed as a failure with the library's error and ends the run: false.
+template <class F>
+inline bool run_at_thread_counts(const char *name, std::vector<float> *outs, int counts, F &&call) {
+  for (int t = 0; t < counts; ++t) {
+    tsr_cpu_set_threads(t + 1);
+    if (call(outs[t]) != TSR_OK) {
+      std::printf("FAIL %s: status at %d thread(s) (%s)\n", name, t + 1, tsr_last_error());
+      return false;
+    }
+  }
+  return true;
 }
 
 // outs[t] is the result at t + 1 threads; prints each thread count whose bits differ from one thread's and returns

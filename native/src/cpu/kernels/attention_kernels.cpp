@@ -167,7 +167,6 @@ inline VR vr_max(VR a, VR b) { return _mm512_max_ps(a, b); }
 inline VR vr_add(VR a, VR b) { return _mm512_add_ps(a, b); }
 inline VR vr_sub(VR a, VR b) { return _mm512_sub_ps(a, b); }
 inline VR vr_mul(VR a, VR b) { return _mm512_mul_ps(a, b); }
-inline VR vr_round(VR x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline unsigned vr_nan(VR x) { return _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q); }
 #else
 using VR = __m256;
@@ -178,7 +177,6 @@ inline VR vr_max(VR a, VR b) { return _mm256_max_ps(a, b); }
 inline VR vr_add(VR a, VR b) { return _mm256_add_ps(a, b); }
 inline VR vr_sub(VR a, VR b) { return _mm256_sub_ps(a, b); }
 inline VR vr_mul(VR a, VR b) { return _mm256_mul_ps(a, b); }
-inline VR vr_round(VR x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline unsigned vr_nan(VR x) { return static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))); }
 #endif
 
@@ -194,7 +192,7 @@ constexpr float kExpLow = -87.0f;
 inline VR exp_softmax(VR x) {
   const __mmask16 keep = _mm512_cmp_ps_mask(x, vr_set(kExpLow), _CMP_NLT_UQ);  // x >= kExpLow or NaN
   x = _mm512_max_ps(vr_set(kExpLow), x);  // NaN kept (2nd operand)
-  const VR n = vr_round(vr_mul(x, vr_set(1.44269504088896341f)));
+  const VR n = round_nearest(vr_mul(x, vr_set(1.44269504088896341f)));
   return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(exp_reduced(x, n), n));
 }
 #else
@@ -203,9 +201,8 @@ inline VR exp_softmax(VR x) {
 inline VR exp_softmax(VR x) {
   const VR lo = vr_set(kExpLow);
   const VR xc = vr_max(x, lo);
-  const VR n = vr_round(vr_mul(xc, vr_set(1.44269504088896341f)));
-  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const VR y = vr_mul(exp_reduced(xc, n), _mm256_castsi256_ps(e));
+  const VR n = round_nearest(vr_mul(xc, vr_set(1.44269504088896341f)));
+  const VR y = vr_mul(exp_reduced(xc, n), pow2n(n));
   return _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LT_OQ), y);
 }
 #endif

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "gemm_table.h"
@@ -74,6 +75,20 @@ inline float gelu_fused(float x) {
   const float erf = vm::vcopysign(e, x);
   const float y = 0.5f * x * (1.0f + erf);
   return vm::sel(x == -__builtin_inff(), -0.0f, y);
+}
+
+// f(std::integral_constant<int, ACT>{}) for the activation code act: the one switch from TSR_ACT_* to the templates
+// (the tile's registers and the row epilogue).
+template <class F>
+inline void with_act(int act, F &&f) {
+  switch (act) {
+    case TSR_ACT_GELU: f(std::integral_constant<int, TSR_ACT_GELU>{}); break;
+    case TSR_ACT_GELU_TANH: f(std::integral_constant<int, TSR_ACT_GELU_TANH>{}); break;
+    case TSR_ACT_SILU: f(std::integral_constant<int, TSR_ACT_SILU>{}); break;
+    case TSR_ACT_QUICK_GELU: f(std::integral_constant<int, TSR_ACT_QUICK_GELU>{}); break;
+    case TSR_ACT_RELU: f(std::integral_constant<int, TSR_ACT_RELU>{}); break;
+    default: f(std::integral_constant<int, TSR_ACT_NONE>{}); break;
+  }
 }
 
 // The scalar ISA's activations (the vector ISAs use act_vec below).
@@ -286,17 +301,8 @@ inline V gelu_vec(V x) { return gelu_rational_vec(x); }
 
 #if defined(__AVX512F__)
 inline V vmax_keep_nan(float c, V v) { return _mm512_max_ps(vset(c), v); }
-inline V vround(V x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-// 2^n for integral n in [-126, 127]
-inline V vpow2n(V n) {
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
-}
 #else
 inline V vmax_keep_nan(float c, V v) { return _mm256_max_ps(vset(c), v); }
-inline V vround(V x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-inline V vpow2n(V n) {
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
-}
 #endif
 
 // e^z for the sigmoid-form activations below, z clamped to [-87, 88] first: e^z stays a normal number (~1.6e-38 to
@@ -305,8 +311,8 @@ inline V vpow2n(V n) {
 // NaN propagates.
 inline V exp_clamped(V z) {
   z = vmax_keep_nan(-87.0f, vmin_keep_nan(88.0f, z));
-  const V n = vround(vmul(z, vset(1.44269504088896341f)));
-  return vmul(exp_reduced(z, n), vpow2n(n));
+  const V n = round_nearest(vmul(z, vset(1.44269504088896341f)));
+  return vmul(exp_reduced(z, n), pow2n(n));
 }
 
 // x / (1 + e^z): x sigmoid(-z); -inf gives -0, NaN propagates.
@@ -402,14 +408,8 @@ void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_
         acc1[i] = vadd(acc1[i], bb1);
       }
     }
-    switch (g.act) {  // on the registers: no round trip through memory
-      case TSR_ACT_GELU: act_tile<TSR_ACT_GELU, R>(acc0, acc1); break;
-      case TSR_ACT_GELU_TANH: act_tile<TSR_ACT_GELU_TANH, R>(acc0, acc1); break;
-      case TSR_ACT_SILU: act_tile<TSR_ACT_SILU, R>(acc0, acc1); break;
-      case TSR_ACT_QUICK_GELU: act_tile<TSR_ACT_QUICK_GELU, R>(acc0, acc1); break;
-      case TSR_ACT_RELU: act_tile<TSR_ACT_RELU, R>(acc0, acc1); break;
-      default: break;
-    }
+    if (g.act != TSR_ACT_NONE)  // on the registers: no round trip through memory
+      with_act(g.act, [&](auto a) { act_tile<decltype(a)::value, R>(acc0, acc1); });
     if (res) {
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i) {
@@ -566,14 +566,7 @@ void epi_rows(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias,
   for (int64_t r = 0; r < rows; ++r) {
     float *yr = y + r * ldy;
     const float *rr = res ? res + r * ldr : nullptr;
-    switch (act) {
-      case TSR_ACT_GELU: epi_run<TSR_ACT_GELU>(yr, n, bias, rr); break;
-      case TSR_ACT_GELU_TANH: epi_run<TSR_ACT_GELU_TANH>(yr, n, bias, rr); break;
-      case TSR_ACT_SILU: epi_run<TSR_ACT_SILU>(yr, n, bias, rr); break;
-      case TSR_ACT_QUICK_GELU: epi_run<TSR_ACT_QUICK_GELU>(yr, n, bias, rr); break;
-      case TSR_ACT_RELU: epi_run<TSR_ACT_RELU>(yr, n, bias, rr); break;
-      default: epi_run<TSR_ACT_NONE>(yr, n, bias, rr); break;
-    }
+    with_act(act, [&](auto a) { epi_run<decltype(a)::value>(yr, n, bias, rr); });
   }
 }
 
