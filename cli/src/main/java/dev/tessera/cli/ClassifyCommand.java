@@ -3,7 +3,7 @@ package dev.tessera.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.tessera.models.nn.HfConfig;
+import dev.tessera.models.vit.ClassScores;
 import dev.tessera.models.vit.ViTForImageClassification;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Scope;
@@ -97,9 +97,7 @@ final class ClassifyCommand implements Callable<Integer> {
                     throw new UncheckedIOException("cannot write " + logitsOut + ": " + e.getMessage(), e);
                 }
             }
-            boolean multiLabel = HfConfig.read(model).getString("problem_type", "")
-                    .equals("multi_label_classification");
-            print(in.names, labels, all, c, multiLabel || c == 1);
+            print(in.names, labels, all, c, ClassScores.sigmoidHead(model, c));
         }
         return 0;
     }
@@ -110,13 +108,9 @@ final class ClassifyCommand implements Callable<Integer> {
         for (int i = 0; i < names.size(); i++) {
             // one class or multi-label: a sigmoid per class (as transformers' classification pipelines do; a softmax
             // of one class would always say 1.0)
-            float[] p = sigmoid ? sigmoids(all, i * c, c) : softmax(all, i * c, c);
-            Integer[] order = new Integer[c];
-            for (int j = 0; j < c; j++) {
-                order[j] = j;
-            }
-            java.util.Arrays.sort(order, (a, b) -> Float.compare(p[b], p[a]));
-            int k = Math.min(top, c);
+            float[] p = ClassScores.probabilities(all, i * c, c, sigmoid);
+            int[] order = ClassScores.top(p, top);
+            int k = order.length;
             if (json) {
                 ObjectNode o = arr.addObject();
                 o.put("image", names.get(i));
@@ -136,30 +130,5 @@ final class ClassifyCommand implements Callable<Integer> {
         if (json) {
             System.out.println(arr.toPrettyString());
         }
-    }
-
-    static float[] sigmoids(float[] a, int off, int n) {
-        float[] p = new float[n];
-        for (int j = 0; j < n; j++) {
-            p[j] = (float) (1 / (1 + Math.exp(-a[off + j])));
-        }
-        return p;
-    }
-
-    static float[] softmax(float[] a, int off, int n) {
-        double m = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            m = Math.max(m, a[off + j]);
-        }
-        double s = 0;
-        float[] p = new float[n];
-        for (int j = 0; j < n; j++) {
-            p[j] = (float) Math.exp(a[off + j] - m);
-            s += p[j];
-        }
-        for (int j = 0; j < n; j++) {
-            p[j] /= s;
-        }
-        return p;
     }
 }

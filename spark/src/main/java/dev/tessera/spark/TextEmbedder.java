@@ -1,0 +1,77 @@
+package dev.tessera.spark;
+
+import dev.tessera.models.bert.SentenceEncoder;
+import dev.tessera.runtime.Device;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+
+/**
+ * Sentence embeddings of a string column with a sentence-transformers model ({@link SentenceEncoder}: BERT-family
+ * checkpoints or ONNX exports, with their pooling and normalisation), appended as {@code array<float>}:
+ * <pre>{@code
+ * Dataset<Row> out = new TextEmbedder().setModel("minilm").setInputCol("text").setOutputCol("embedding")
+ *         .transform(spark.read().parquet("docs.parquet"));
+ * }</pre>
+ * The texts of a batch are padded to the batch's longest (sorted by length within the batch, as
+ * {@link SentenceEncoder#embed(List, int)} does); the embeddings equal a single-machine run's up to float rounding.
+ */
+public final class TextEmbedder extends InferenceStage<TextEmbedder> {
+    private static final long serialVersionUID = 1L;
+    private int maxLength;
+
+    /** Input {@code text}, output {@code embedding}, 32 texts per batch. */
+    public TextEmbedder() {
+        super("text", "embedding", SentenceEncoder.DEFAULT_BATCH_SIZE);
+    }
+
+    /** Truncate texts to this many word pieces (default: the model's own limit). */
+    public TextEmbedder setMaxLength(int n) {
+        if (n < 2) {
+            throw new IllegalArgumentException("max length must be >= 2 ([CLS] and [SEP]), got " + n);
+        }
+        this.maxLength = n;
+        return this;
+    }
+
+    public int getMaxLength() {
+        return maxLength;
+    }
+
+    @Override
+    protected DataType inputType() {
+        return DataTypes.StringType;
+    }
+
+    @Override
+    protected List<StructField> outputFields() {
+        return List.of(DataTypes.createStructField(getOutputCol(), DataTypes.createArrayType(DataTypes.FloatType,
+                false), true));
+    }
+
+    @Override
+    protected BatchFunction batchFunction() {
+        String spec = getModel();
+        int max = maxLength;
+        return (inputs, names, device, values, errors) -> {
+            SentenceEncoder enc = encoder(spec, device, max);
+            List<String> texts = new ArrayList<>(inputs.size());
+            for (Object o : inputs) {
+                texts.add((String) o);
+            }
+            float[][] e = enc.embed(texts, texts.size());
+            for (int i = 0; i < e.length; i++) {
+                values[i] = new Object[] {e[i]};
+            }
+        };
+    }
+
+    private static SentenceEncoder encoder(String spec, Device device, int maxLength) {
+        SentenceEncoder base = ExecutorModels.get("sentence-encoder", spec, device, "",
+                () -> SentenceEncoder.load(spec, device));
+        // withMaxLength shares the loaded model and tokenizer (it closes neither)
+        return maxLength > 0 ? base.withMaxLength(maxLength) : base;
+    }
+}

@@ -1,0 +1,360 @@
+package dev.tessera.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.bindings.blas.OpenBlas;
+import dev.tessera.models.bert.SentenceEncoder;
+import dev.tessera.models.clip.ClipModel;
+import dev.tessera.models.vit.ClassScores;
+import dev.tessera.models.vit.ViTForImageClassification;
+import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import dev.tessera.runtime.image.ImageDecoder;
+import dev.tessera.runtime.image.ImagePreprocessor;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Spark stages on a local Spark (2 task threads) against the same models run directly on one machine: the real
+ * all-MiniLM-L6-v2 for text, random-weight ViT and CLIP checkpoints (the models module's fixtures) for images.
+ */
+class SparkInferenceTest {
+    static final Path VIT = Path.of("../models/src/test/resources/vision/vit-a");
+    static final Path CLIP = Path.of("../models/src/test/resources/vision/clip-a");
+    static SparkSession spark;
+
+    @TempDir
+    static Path tmp;
+
+    @BeforeAll
+    static void start() {
+        // the minilm alias is resolved from the local Maven repository (a test dependency), extracted under target/
+        System.setProperty("tessera.cache", Path.of("target/tessera-cache").toAbsolutePath().toString());
+        System.setProperty("tessera.offline", "true");
+        OpenBlas.setThreads(1); // OpenBLAS' spinning threads starve Tessera's pool on a 2-core machine (as in models)
+        spark = SparkSession.builder().master("local[2]").appName("tessera-spark-test")
+                .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+                .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "3")
+                .getOrCreate();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (spark != null) {
+            spark.stop();
+        }
+        ExecutorModels.release();
+    }
+
+    static List<String> sentences(int n, long seed) {
+        String[] words = ("the a cat dog kitten sits rests on mat rug stock market fell rose quickly slowly tessera"
+                + " runs models from java on native accelerators spark executors batch inference of many rows")
+                .split(" ");
+        Random r = new Random(seed);
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int len = 1 + r.nextInt(i % 7 == 0 ? 120 : 20); // a few long ones: different padding per batch
+            StringBuilder sb = new StringBuilder();
+            for (int j = 0; j < len; j++) {
+                sb.append(j == 0 ? "" : " ").append(words[r.nextInt(words.length)]);
+            }
+            out.add(sb.toString());
+        }
+        return out;
+    }
+
+    static Dataset<Row> texts(List<String> s, int partitions) {
+        StructType schema = new StructType().add("id", DataTypes.IntegerType, false).add("text", DataTypes.StringType);
+        List<Row> rows = new ArrayList<>();
+        for (int i = 0; i < s.size(); i++) {
+            rows.add(RowFactory.create(i, s.get(i)));
+        }
+        return spark.createDataFrame(rows, schema).repartition(partitions);
+    }
+
+    static float[] floats(Row r, String col) {
+        List<Float> l = r.getList(r.fieldIndex(col));
+        float[] f = new float[l.size()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = l.get(i);
+        }
+        return f;
+    }
+
+    @Test
+    void sentenceEmbeddingsEqualASingleMachineRun() {
+        List<String> s = new ArrayList<>(sentences(90, 7));
+        s.set(11, null); // null in, null out
+        s.set(12, "");
+        List<Row> out = new TextEmbedder().setModel("minilm").setBatchSize(8).transform(texts(s, 3))
+                .collectAsList();
+        assertEquals(s.size(), out.size());
+        List<String> nonNull = new ArrayList<>(s);
+        nonNull.set(11, "x");
+        float[][] ref;
+        try (SentenceEncoder enc = SentenceEncoder.load("minilm", Device.CPU)) {
+            ref = enc.embed(nonNull, 32);
+        }
+        double worst = 0;
+        for (Row r : out) {
+            int id = r.getInt(0);
+            assertEquals(s.get(id), r.getString(1), "input columns kept");
+            if (id == 11) {
+                assertTrue(r.isNullAt(2), "null text: null embedding");
+                continue;
+            }
+            float[] e = floats(r, "embedding");
+            assertEquals(384, e.length);
+            for (int j = 0; j < e.length; j++) {
+                worst = Math.max(worst, Math.abs(e[j] - ref[id][j]));
+            }
+        }
+        // batches of 8 vs 32 pad differently; the embeddings are unit vectors
+        assertTrue(worst < 2e-6, "max abs difference " + worst);
+    }
+
+    @Test
+    void aModelIsLoadedOncePerJvmAndMemoryStaysFlat() {
+        ExecutorModels.release();
+        var cpu = Backends.get(Device.CPU);
+        long before = cpu.memoryStats(Device.CPU).allocatedBytes();
+        List<String> s = sentences(64, 3);
+        TextEmbedder stage = new TextEmbedder().setModel("minilm").setBatchSize(16).setDevice("cpu");
+        assertEquals(64, stage.transform(texts(s, 4)).count());
+        assertEquals(1, ExecutorModels.loaded(), "4 partitions on 2 task threads share one model");
+        long loaded = cpu.memoryStats(Device.CPU).allocatedBytes();
+        assertTrue(loaded > before + 80_000_000L, "the model's weights are held: " + (loaded - before) + " bytes");
+        for (int round = 0; round < 3; round++) {
+            assertEquals(64, stage.transform(texts(s, 4)).filter("embedding is not null").count());
+            assertEquals(loaded, cpu.memoryStats(Device.CPU).allocatedBytes(), "native bytes after round " + round);
+        }
+        assertEquals(1, ExecutorModels.release());
+        assertEquals(before, cpu.memoryStats(Device.CPU).allocatedBytes(), "release frees the weights");
+        assertEquals(0, ExecutorModels.loaded());
+    }
+
+    /**
+     * Random images of random sizes as PNG and JPEG files, and a text file named .png (binaryFile skips empty files,
+     * so the empty input is made in {@link #aBadImageFailsTheJobWithItsPathUnlessKept}).
+     */
+    static Path imageDir(String name, int n) throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve(name));
+        Random r = new Random(name.hashCode());
+        for (int i = 0; i < n; i++) {
+            int w = 20 + r.nextInt(70);
+            int h = 20 + r.nextInt(70);
+            BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    img.setRGB(x, y, (x * 3 + r.nextInt(40)) << 16 | (y * 3 + r.nextInt(40)) << 8 | r.nextInt(256));
+                }
+            }
+            String fmt = i % 3 == 2 ? "jpg" : "png";
+            ImageIO.write(img, fmt, dir.resolve(String.format("img%02d.%s", i, fmt)).toFile());
+        }
+        Files.writeString(dir.resolve("notes.png"), "this is not an image");
+        return dir;
+    }
+
+    static List<Path> imagesIn(Path dir) throws IOException {
+        try (var s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().startsWith("img")).sorted().toList();
+        }
+    }
+
+    static String fileName(Row r) {
+        String p = r.getString(r.fieldIndex("path"));
+        return p.substring(p.lastIndexOf('/') + 1);
+    }
+
+    @Test
+    void imageClassificationEqualsTheModelRunDirectly() throws IOException {
+        Path dir = imageDir("classify", 11);
+        Dataset<Row> files = spark.read().format("binaryFile").load(dir.toString()).repartition(3);
+        List<Row> out = new ImageClassifier().setModel(VIT.toAbsolutePath().toString()).setTopK(3).setBatchSize(4)
+                .setLogitsCol("logits").setErrorCol("error").transform(files).drop("content").collectAsList();
+        assertEquals(12, out.size());
+        // the reference: the same files through the preprocessor and model, one batch, no Spark
+        List<Path> imgs = imagesIn(dir);
+        Map<String, float[]> ref = new HashMap<>();
+        try (ViTForImageClassification m = ViTForImageClassification.load(VIT, Device.CPU, null);
+                Scope scope = Tessera.scope()) {
+            ImagePreprocessor pre = ImagePreprocessor.load(VIT, m.config().imageSize(), ImagePreprocessor.Style.VIT,
+                    new ImageDecoder());
+            Tensor x = pre.preprocess(imgs, Device.CPU);
+            float[] l = m.logits(x).toFloatArray();
+            int c = m.config().labels().size();
+            for (int i = 0; i < imgs.size(); i++) {
+                ref.put(imgs.get(i).getFileName().toString(), java.util.Arrays.copyOfRange(l, i * c, (i + 1) * c));
+            }
+        }
+        int checked = 0;
+        for (Row r : out) {
+            String name = fileName(r);
+            if (!name.startsWith("img")) {
+                assertTrue(r.isNullAt(r.fieldIndex("predictions")) && r.isNullAt(r.fieldIndex("logits")), name);
+                String err = r.getString(r.fieldIndex("error"));
+                assertNotNull(err, name);
+                assertTrue(err.contains(name) && err.startsWith("cannot decode image"), err);
+                continue;
+            }
+            assertNull(r.get(r.fieldIndex("error")), name);
+            float[] l = floats(r, "logits");
+            float[] want = ref.get(name);
+            double num = 0;
+            double den = 0;
+            for (int j = 0; j < want.length; j++) {
+                num += (l[j] - want[j]) * (double) (l[j] - want[j]);
+                den += want[j] * (double) want[j];
+            }
+            assertTrue(Math.sqrt(num / den) < 1e-5, name + ": logits relative error " + Math.sqrt(num / den));
+            float[] p = ClassScores.probabilities(want, 0, want.length, false);
+            int[] top = ClassScores.top(p, 3);
+            List<Row> pred = r.getList(r.fieldIndex("predictions"));
+            assertEquals(3, pred.size());
+            for (int t = 0; t < 3; t++) {
+                assertEquals(top[t], pred.get(t).getInt(1), name + " rank " + t);
+                assertEquals("class_" + top[t], pred.get(t).getString(0));
+                assertEquals(p[top[t]], pred.get(t).getFloat(2), 1e-5f);
+            }
+            checked++;
+        }
+        assertEquals(11, checked);
+    }
+
+    @Test
+    void aBadImageFailsTheJobWithItsPathUnlessKept() throws IOException {
+        Path dir = imageDir("failing", 3);
+        Dataset<Row> files = spark.read().format("binaryFile").load(dir.toString());
+        ImageClassifier stage = new ImageClassifier().setModel(VIT.toAbsolutePath().toString());
+        Exception e = assertThrows(Exception.class, () -> stage.transform(files).count());
+        String msg = causes(e);
+        assertTrue(msg.contains("ImageClassifier: cannot decode image file:") && msg.contains("notes.png")
+                && msg.contains("setErrorCol"), msg);
+        // without a path column the row is named by its index; an empty image, a null one (null out) and a good one
+        byte[] good = Files.readAllBytes(imagesIn(dir).get(0));
+        StructType schema = new StructType().add("content", DataTypes.BinaryType);
+        Dataset<Row> bytes = spark.createDataFrame(List.of(RowFactory.create((Object) good),
+                RowFactory.create((Object) null), RowFactory.create((Object) new byte[0])), schema).coalesce(1);
+        Exception e2 = assertThrows(Exception.class, () -> stage.transform(bytes).count());
+        assertTrue(causes(e2).contains("cannot decode image row 2 of partition 0: the file is empty"), causes(e2));
+        List<Row> kept = stage.setErrorCol("error").transform(bytes).collectAsList();
+        assertEquals(3, kept.size());
+        assertEquals(5, kept.get(0).getList(1).size());
+        assertNull(kept.get(0).get(2));
+        assertTrue(kept.get(1).isNullAt(1) && kept.get(1).isNullAt(2), "null image: null outputs, no error");
+        assertTrue(kept.get(2).isNullAt(1) && kept.get(2).getString(2).endsWith("the file is empty"));
+    }
+
+    static String causes(Throwable t) {
+        StringBuilder sb = new StringBuilder();
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            sb.append(c.getMessage()).append(" | ");
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void clipImageEmbeddingsEqualTheModelRunDirectly() throws IOException {
+        Path dir = imageDir("clip", 6);
+        Dataset<Row> files = spark.read().format("binaryFile").load(dir.toString());
+        ImageEmbedder stage = new ImageEmbedder().setModel(CLIP.toAbsolutePath().toString()).setBatchSize(4)
+                .setErrorCol("why");
+        List<Row> raw = stage.transform(files).collectAsList();
+        List<Row> unit = stage.setNormalize(true).setOutputCol("unit").transform(files).collectAsList();
+        List<Path> imgs = imagesIn(dir);
+        Map<String, float[]> ref = new HashMap<>();
+        try (ClipModel m = ClipModel.load(CLIP, Device.CPU, null); Scope scope = Tessera.scope()) {
+            ImagePreprocessor pre = ClipModel.imagePreprocessor(CLIP, m.vision().config().imageSize(),
+                    new ImageDecoder());
+            float[] all = m.imageEmbeds(pre.preprocess(imgs, Device.CPU)).toFloatArray();
+            int d = m.projectionDim();
+            for (int i = 0; i < imgs.size(); i++) {
+                ref.put(imgs.get(i).getFileName().toString(), java.util.Arrays.copyOfRange(all, i * d, (i + 1) * d));
+            }
+        }
+        Map<String, Row> byName = new HashMap<>();
+        unit.forEach(r -> byName.put(fileName(r), r));
+        int checked = 0;
+        for (Row r : raw) {
+            String name = fileName(r);
+            float[] want = ref.get(name);
+            if (want == null) {
+                assertTrue(r.isNullAt(r.fieldIndex("embedding")) && r.getString(r.fieldIndex("why")) != null, name);
+                continue;
+            }
+            float[] got = floats(r, "embedding");
+            float[] u = floats(byName.get(name), "unit");
+            double norm = 0;
+            for (int j = 0; j < want.length; j++) {
+                assertEquals(want[j], got[j], 1e-5 * (1 + Math.abs(want[j])), name + " [" + j + "]");
+                norm += want[j] * (double) want[j];
+            }
+            for (int j = 0; j < want.length; j++) {
+                assertEquals(want[j] / Math.sqrt(norm), u[j], 1e-6, name + " normalised [" + j + "]");
+            }
+            checked++;
+        }
+        assertEquals(6, checked);
+    }
+
+    @Test
+    void badSettingsAreRefusedOnTheDriverBeforeAnyJob() {
+        Dataset<Row> t = texts(List.of("a", "b"), 1);
+        var e1 = assertThrows(IllegalArgumentException.class,
+                () -> new TextEmbedder().setModel("minilm").setInputCol("sentence").transform(t));
+        assertTrue(e1.getMessage().contains("no column 'sentence'") && e1.getMessage().contains("id, text"),
+                e1.getMessage());
+        var e2 = assertThrows(IllegalArgumentException.class,
+                () -> new ImageClassifier().setModel("x").setInputCol("text").transform(t));
+        assertTrue(e2.getMessage().contains("'text' is string") && e2.getMessage().contains("binaryFile"),
+                e2.getMessage());
+        var e3 = assertThrows(IllegalArgumentException.class,
+                () -> new TextEmbedder().setModel("minilm").setOutputCol("id").transform(t));
+        assertTrue(e3.getMessage().contains("'id' already exists"), e3.getMessage());
+        var e4 = assertThrows(IllegalStateException.class, () -> new TextEmbedder().transform(t));
+        assertTrue(e4.getMessage().contains("no model"), e4.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setBatchSize(0));
+        assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setDevice("tpu"));
+        assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setModel(" "));
+        assertThrows(IllegalArgumentException.class, () -> new ImageClassifier().setTopK(0));
+        assertThrows(IllegalArgumentException.class, () -> new ImageEmbedder().setDType("int4"));
+        var e5 = assertThrows(IllegalArgumentException.class,
+                () -> new ImageClassifier().setModel("x").setLogitsCol("error").setErrorCol("error")
+                        .transformSchema(new StructType().add("content", DataTypes.BinaryType)));
+        assertTrue(e5.getMessage().contains("'error' already exists"), e5.getMessage());
+    }
+
+    @Test
+    void aModelThatCannotLoadFailsTheJobWithTheReason() {
+        Dataset<Row> t = texts(List.of("a", "b"), 1);
+        Exception e = assertThrows(Exception.class, () -> new TextEmbedder()
+                .setModel(tmp.resolve("no-such-model").toString()).transform(t).count());
+        assertTrue(causes(e).contains("no-such-model"), causes(e));
+    }
+}
