@@ -37,7 +37,6 @@ import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Spark stages on a local Spark (2 task threads) against the same models run directly on one machine: the real
@@ -48,14 +47,29 @@ class SparkInferenceTest {
     static final Path CLIP = Path.of("../models/src/test/resources/vision/clip-a");
     static SparkSession spark;
 
-    @TempDir
     static Path tmp;
 
     @BeforeAll
-    static void start() {
+    static synchronized void start() {
+        if (spark != null) {
+            return;
+        }
         // the minilm alias is resolved from the local Maven repository (a test dependency), extracted under target/
         System.setProperty("tessera.cache", Path.of("target/tessera-cache").toAbsolutePath().toString());
         System.setProperty("tessera.offline", "true");
+        tmp = Path.of("target/spark-test").toAbsolutePath(); // under target/: cleaned with the build
+        try {
+            if (Files.exists(tmp)) {
+                try (var w = Files.walk(tmp)) {
+                    for (Path p : w.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(p);
+                    }
+                }
+            }
+            Files.createDirectories(tmp);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         OpenBlas.setThreads(1); // OpenBLAS' spinning threads starve Tessera's pool on a 2-core machine (as in models)
         spark = SparkSession.builder().master("local[2]").appName("tessera-spark-test")
                 .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
@@ -63,11 +77,9 @@ class SparkInferenceTest {
                 .getOrCreate();
     }
 
+    /** Models are released after each class; the Spark session lives until the JVM ends (both classes use it). */
     @AfterAll
     static void stop() {
-        if (spark != null) {
-            spark.stop();
-        }
         ExecutorModels.release();
     }
 
@@ -323,6 +335,78 @@ class SparkInferenceTest {
         assertEquals(6, checked);
     }
 
+    static Path wav(Path f, float[] x) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44 + 2 * x.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes()).putInt(36 + 2 * x.length).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
+                .putShort((short) 1).putShort((short) 1).putInt(16_000).putInt(32_000).putShort((short) 2)
+                .putShort((short) 16).put("data".getBytes()).putInt(2 * x.length);
+        for (float v : x) {
+            b.putShort((short) Math.round(Math.max(-1, Math.min(1, v)) * 32767));
+        }
+        return Files.write(f, b.array());
+    }
+
+    @Test
+    void transcriptsEqualTheTranscriberRunDirectly() throws Exception {
+        // the random tiny Whisper of the models module's tests (2 s windows) with its word-level tokenizer
+        Path src = Path.of("../models/src/test/resources/whisper");
+        Path model = Files.createDirectories(tmp.resolve("whisper-tiny"));
+        for (String f : new String[] {"config.json", "generation_config.json", "model.safetensors"}) {
+            Files.copy(src.resolve("tiny-a").resolve(f), model.resolve(f));
+        }
+        Files.copy(src.resolve("tiny-word-tokenizer.json"), model.resolve("tokenizer.json"));
+        Path dir = Files.createDirectories(tmp.resolve("audio"));
+        Random r = new Random(5);
+        List<Path> files = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            float[] x = new float[4_000 + r.nextInt(60_000)]; // 0.25 to 4 s: one to three windows
+            double f0 = 100 + r.nextInt(700);
+            for (int t = 0; t < x.length; t++) {
+                x[t] = (float) (0.4 * Math.sin(2 * Math.PI * f0 * t / 16_000) + 0.1 * r.nextGaussian());
+            }
+            files.add(wav(dir.resolve("clip" + i + ".wav"), x));
+        }
+        Files.writeString(dir.resolve("readme.wav"), "not audio");
+        Dataset<Row> audio = spark.read().format("binaryFile").load(dir.toString()).repartition(2);
+        List<Row> out = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
+                .setBatchSize(2).setErrorCol("error").transform(audio).drop("content").collectAsList();
+        assertEquals(6, out.size());
+        Map<String, dev.tessera.models.whisper.Transcriber.Transcript> ref = new HashMap<>();
+        try (var m = dev.tessera.models.whisper.WhisperModel.load(model);
+                var tok = dev.tessera.models.text.Tokenizer.load(model.resolve("tokenizer.json"))) {
+            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
+            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2);
+            for (Path f : files) {
+                float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(f, 16_000);
+                ref.put(f.getFileName().toString(), tr.transcribeAll(List.of(x), opt, 1,
+                        new dev.tessera.models.whisper.Transcriber.Listener() {}).get(0));
+            }
+        }
+        int segments = 0;
+        for (Row row : out) {
+            String name = fileName(row);
+            var want = ref.get(name);
+            if (want == null) {
+                assertTrue(row.isNullAt(row.fieldIndex("transcription")), name);
+                assertTrue(row.getString(row.fieldIndex("error")).contains("readme.wav"),
+                        row.getString(row.fieldIndex("error")));
+                continue;
+            }
+            Row t = row.getStruct(row.fieldIndex("transcription"));
+            assertEquals(want.text(), t.getString(0), name);
+            assertEquals(want.language(), t.getString(1), name);
+            List<Row> segs = t.getList(2);
+            assertEquals(want.segments().size(), segs.size(), name);
+            for (int k = 0; k < segs.size(); k++) {
+                assertEquals(want.segments().get(k).start(), segs.get(k).getDouble(0), 0, name);
+                assertEquals(want.segments().get(k).end(), segs.get(k).getDouble(1), 0, name);
+                assertEquals(want.segments().get(k).text(), segs.get(k).getString(2), name);
+            }
+            segments += segs.size();
+        }
+        assertTrue(segments >= 5, "segments: " + segments);
+    }
+
     @Test
     void badSettingsAreRefusedOnTheDriverBeforeAnyJob() {
         Dataset<Row> t = texts(List.of("a", "b"), 1);
@@ -344,6 +428,8 @@ class SparkInferenceTest {
         assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setModel(" "));
         assertThrows(IllegalArgumentException.class, () -> new ImageClassifier().setTopK(0));
         assertThrows(IllegalArgumentException.class, () -> new ImageEmbedder().setDType("int4"));
+        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setTask("summarise"));
+        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setBeam(0));
         var e5 = assertThrows(IllegalArgumentException.class,
                 () -> new ImageClassifier().setModel("x").setLogitsCol("error").setErrorCol("error")
                         .transformSchema(new StructType().add("content", DataTypes.BinaryType)));

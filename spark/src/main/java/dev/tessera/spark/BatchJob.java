@@ -1,0 +1,255 @@
+package dev.tessera.spark;
+
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.DataFrameReader;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * The stages as a Spark application, for {@code spark-submit} without writing code:
+ * <pre>
+ * spark-submit --class dev.tessera.spark.BatchJob --jars ... tessera-spark.jar \
+ *     embed-text --model minilm --input docs.parquet --column text --output embeddings.parquet
+ * spark-submit ... classify --model /models/vit --input /data/photos --glob '*.jpg' --output labels.parquet
+ * spark-submit ... embed-images --model /models/clip --input /data/photos --output vectors.parquet
+ * spark-submit ... transcribe --model /models/whisper-base --input /data/calls --language en --output text.json --output-format json
+ * </pre>
+ * Images and audio are read as files ({@code binaryFile}; the {@code content} column is not written out); texts from
+ * Parquet, JSON lines, CSV (with a header) or plain text ({@code value} column, a line a row). {@code --keep-errors}
+ * keeps rows that cannot be processed, with the reason in an {@code error} column. Exits non-zero with one line on
+ * bad input.
+ */
+@Command(name = "tessera-spark", mixinStandardHelpOptions = true, subcommands = {BatchJob.EmbedText.class,
+    BatchJob.Classify.class, BatchJob.EmbedImages.class, BatchJob.Transcribe.class},
+        description = "Batch inference with Tessera on Apache Spark.")
+public final class BatchJob {
+    public static void main(String[] args) {
+        int rc = run(args);
+        if (rc != 0) {
+            System.exit(rc);
+        }
+    }
+
+    /** Runs the job in this JVM's Spark session (made with the spark-submit settings when there is none). */
+    public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #run(String...)}, with errors and usage written to {@code err}. */
+    public static int run(java.io.PrintWriter err, String... args) {
+        CommandLine cl = new CommandLine(new BatchJob()).setErr(err);
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            Throwable t = e;
+            while (t.getCause() != null && (t.getMessage() == null || t.getMessage().isBlank())) {
+                t = t.getCause();
+            }
+            cmd.getErr().println("tessera-spark: " + (t.getMessage() == null ? t.toString() : t.getMessage()));
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    /** Where rows come from and go to, and the stage settings every job has. */
+    static final class Io {
+        @Option(names = "--model", required = true, description = "Model directory (readable on every executor),"
+                + " maven:GROUP:ARTIFACT:VERSION or an alias such as minilm.")
+        String model;
+
+        @Option(names = "--input", required = true, description = "Input path (a folder or files; any Hadoop file system).")
+        String input;
+
+        @Option(names = "--output", required = true, description = "Output path.")
+        String output;
+
+        @Option(names = "--output-format", defaultValue = "parquet", description = "parquet (default), json or orc.")
+        String outputFormat;
+
+        @Option(names = "--overwrite", description = "Replace the output if it exists.")
+        boolean overwrite;
+
+        @Option(names = "--batch", description = "Rows per forward pass (default: the stage's).")
+        Integer batch;
+
+        @Option(names = "--device", defaultValue = "auto", description = "auto (default: the task's GPU, else Tessera's"
+                + " default), cpu, cuda or cuda:N.")
+        String device;
+
+        @Option(names = "--partitions", description = "Repartition the input into N partitions first.")
+        Integer partitions;
+
+        @Option(names = "--keep-errors", description = "Keep rows that cannot be processed (reason in column 'error').")
+        boolean keepErrors;
+
+        <S extends InferenceStage<S>> S configure(S stage) {
+            stage.setModel(model).setDevice(device);
+            if (batch != null) {
+                stage.setBatchSize(batch);
+            }
+            if (keepErrors) {
+                stage.setErrorCol("error");
+            }
+            return stage;
+        }
+
+        Dataset<Row> prepare(Dataset<Row> in) {
+            if (partitions != null) {
+                if (partitions < 1) {
+                    throw new IllegalArgumentException("--partitions must be >= 1, got " + partitions);
+                }
+                return in.repartition(partitions);
+            }
+            return in;
+        }
+
+        void write(Dataset<Row> out) {
+            if (!Arrays.asList("parquet", "json", "orc").contains(outputFormat)) {
+                throw new IllegalArgumentException("--output-format must be parquet, json or orc, got " + outputFormat);
+            }
+            if (Arrays.asList(out.columns()).contains("content")) {
+                out = out.drop("content");
+            }
+            out.write().mode(overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists).format(outputFormat).save(output);
+        }
+    }
+
+    /** Files read whole (images, audio). */
+    static final class FileInput {
+        @Option(names = "--glob", description = "Only files whose names match, e.g. '*.jpg' (pathGlobFilter).")
+        String glob;
+
+        @Option(names = "--recursive", negatable = true, defaultValue = "true", description = "Read sub-folders too"
+                + " (default true).")
+        boolean recursive;
+
+        Dataset<Row> read(SparkSession spark, String input) {
+            DataFrameReader r = spark.read().format("binaryFile").option("recursiveFileLookup", recursive);
+            if (glob != null) {
+                r = r.option("pathGlobFilter", glob);
+            }
+            return r.load(input);
+        }
+    }
+
+    static SparkSession session() {
+        return SparkSession.builder().appName("tessera-spark").getOrCreate();
+    }
+
+    @Command(name = "embed-text", mixinStandardHelpOptions = true, description = "Sentence embeddings of a text column.")
+    static final class EmbedText implements Callable<Integer> {
+        @Mixin
+        Io io;
+
+        @Option(names = "--input-format", defaultValue = "parquet", description = "parquet (default), json, csv"
+                + " (with a header) or text (one row a line, column 'value').")
+        String format;
+
+        @Option(names = "--column", description = "The text column (default: text; value for --input-format text).")
+        String column;
+
+        @Option(names = "--max-length", description = "Truncate to N word pieces (default: the model's limit).")
+        Integer maxLength;
+
+        @Override
+        public Integer call() {
+            SparkSession spark = session();
+            DataFrameReader r = spark.read().format(switch (format) {
+                case "parquet", "json", "csv", "text", "orc" -> format;
+                default -> throw new IllegalArgumentException("--input-format must be parquet, json, csv, text or orc,"
+                        + " got " + format);
+            });
+            if (format.equals("csv")) {
+                r = r.option("header", true);
+            }
+            TextEmbedder stage = io.configure(new TextEmbedder())
+                    .setInputCol(column != null ? column : format.equals("text") ? "value" : "text");
+            if (maxLength != null) {
+                stage.setMaxLength(maxLength);
+            }
+            io.write(stage.transform(io.prepare(r.load(io.input))));
+            return 0;
+        }
+    }
+
+    @Command(name = "classify", mixinStandardHelpOptions = true, description = "ViT classification of image files.")
+    static final class Classify implements Callable<Integer> {
+        @Mixin
+        Io io;
+
+        @Mixin
+        FileInput files;
+
+        @Option(names = "--top", defaultValue = "5", description = "Classes kept per image (default 5).")
+        int top;
+
+        @Option(names = "--logits", description = "Also write the logits (column 'logits').")
+        boolean logits;
+
+        @Override
+        public Integer call() {
+            SparkSession spark = session();
+            ImageClassifier stage = io.configure(new ImageClassifier()).setTopK(top);
+            if (logits) {
+                stage.setLogitsCol("logits");
+            }
+            io.write(stage.transform(io.prepare(files.read(spark, io.input))));
+            return 0;
+        }
+    }
+
+    @Command(name = "embed-images", mixinStandardHelpOptions = true, description = "CLIP embeddings of image files.")
+    static final class EmbedImages implements Callable<Integer> {
+        @Mixin
+        Io io;
+
+        @Mixin
+        FileInput files;
+
+        @Option(names = "--normalize", description = "L2-normalise the embeddings.")
+        boolean normalize;
+
+        @Override
+        public Integer call() {
+            SparkSession spark = session();
+            ImageEmbedder stage = io.configure(new ImageEmbedder()).setNormalize(normalize);
+            io.write(stage.transform(io.prepare(files.read(spark, io.input))));
+            return 0;
+        }
+    }
+
+    @Command(name = "transcribe", mixinStandardHelpOptions = true, description = "Whisper transcripts of audio files.")
+    static final class Transcribe implements Callable<Integer> {
+        @Mixin
+        Io io;
+
+        @Mixin
+        FileInput files;
+
+        @Option(names = "--language", description = "Spoken language (default: detected per file).")
+        String language;
+
+        @Option(names = "--task", defaultValue = "transcribe", description = "transcribe (default) or translate.")
+        String task;
+
+        @Option(names = "--beam", defaultValue = "5", description = "Beam width (default 5; 1 is greedy).")
+        int beam;
+
+        @Option(names = "--no-timestamps", description = "Decode without timestamp tokens.")
+        boolean noTimestamps;
+
+        @Override
+        public Integer call() {
+            SparkSession spark = session();
+            SpeechTranscriber stage = io.configure(new SpeechTranscriber()).setLanguage(language).setTask(task)
+                    .setBeam(beam).setTimestamps(!noTimestamps);
+            io.write(stage.transform(io.prepare(files.read(spark, io.input))));
+            return 0;
+        }
+    }
+}
