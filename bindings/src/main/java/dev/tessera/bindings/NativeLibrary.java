@@ -48,6 +48,19 @@ public final class NativeLibrary {
         return TesseraNative.tsr_cpu_threads();
     }
 
+    /**
+     * Sets the CPU kernels' thread count (the pool's participants, caller included) for the whole process, as
+     * {@code TESSERA_NUM_THREADS} does at start; the pool resizes on its next parallel call. Results are the same bits
+     * on any count.
+     */
+    public static void setCpuThreads(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("CPU threads must be >= 1, got " + n);
+        }
+        load();
+        TesseraNative.tsr_cpu_set_threads(n);
+    }
+
     public static boolean cudaCompiled() {
         load();
         return TesseraNative.tsr_cuda_compiled() != 0;

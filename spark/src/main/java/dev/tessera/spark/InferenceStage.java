@@ -48,6 +48,7 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
     private int batchSize;
     private String device = "auto";
     private String errorCol;
+    private int threadsPerTask = -1;
 
     protected InferenceStage(String inputCol, String outputCol, int batchSize) {
         this.inputCol = inputCol;
@@ -117,6 +118,26 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
     public S setErrorCol(String name) {
         this.errorCol = name == null ? null : columnName(name, "error column");
         return self();
+    }
+
+    /**
+     * CPU threads of Tessera's kernels (and OpenBLAS) in each executor JVM. Default: the task's {@code spark.task.cpus}
+     * (1 unless configured), so that the tasks an executor runs side by side each compute on their own core(s)
+     * instead of contending for one pool, unless {@code TESSERA_NUM_THREADS} is set in the executor's environment
+     * ({@code spark.executorEnv.TESSERA_NUM_THREADS}), which then rules; {@code n >= 1}: that many; 0: leave the
+     * JVM's setting alone. The count is process-wide (in local mode, the driver's JVM); results are the same bits on
+     * any count.
+     */
+    public S setThreadsPerTask(int n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("threads per task must be >= 0 (0: leave as is), got " + n);
+        }
+        this.threadsPerTask = n;
+        return self();
+    }
+
+    public int getThreadsPerTask() {
+        return threadsPerTask;
     }
 
     public String getModel() {
@@ -189,7 +210,7 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
         }
         Partition fn = new Partition(batchFunction(), fieldIndex(in, inputCol), pathIdx, in.size(),
                 out.size() - in.size() - (errorCol != null ? 1 : 0), batchSize, device, errorCol != null,
-                getClass().getSimpleName());
+                getClass().getSimpleName(), threadsPerTask);
         return data.mapPartitions(fn, Encoders.row(out));
     }
 
@@ -268,9 +289,10 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
         private final String device;
         private final boolean keepErrors;
         private final String stage;
+        private final int threads;
 
         Partition(BatchFunction fn, int inputIdx, int pathIdx, int inWidth, int outputs, int batchSize, String device,
-                boolean keepErrors, String stage) {
+                boolean keepErrors, String stage, int threads) {
             this.fn = fn;
             this.inputIdx = inputIdx;
             this.pathIdx = pathIdx;
@@ -280,6 +302,7 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
             this.device = device;
             this.keepErrors = keepErrors;
             this.stage = stage;
+            this.threads = threads;
         }
 
         @Override
@@ -330,6 +353,9 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
                     if (!inputs.isEmpty()) {
                         if (dev == null) {
                             dev = taskDevice(device);
+                            if (dev.isCpu()) {
+                                CpuThreads.apply(threads);
+                            }
                         }
                         fn.apply(inputs, names, dev, values, errors);
                     }

@@ -165,6 +165,11 @@ class SparkInferenceTest {
             assertEquals(64, stage.transform(texts(s, 4)).filter("embedding is not null").count());
             assertEquals(loaded, cpu.memoryStats(Device.CPU).allocatedBytes(), "native bytes after round " + round);
         }
+        if (System.getenv("TESSERA_NUM_THREADS") == null) {
+            assertEquals(1, dev.tessera.bindings.NativeLibrary.cpuThreads(), "one thread per task (spark.task.cpus)");
+        }
+        stage.setThreadsPerTask(2).transform(texts(s.subList(0, 4), 1)).count();
+        assertEquals(2, dev.tessera.bindings.NativeLibrary.cpuThreads(), "setThreadsPerTask(2)");
         assertEquals(1, ExecutorModels.release());
         assertEquals(before, cpu.memoryStats(Device.CPU).allocatedBytes(), "release frees the weights");
         assertEquals(0, ExecutorModels.loaded());
@@ -424,6 +429,7 @@ class SparkInferenceTest {
         var e4 = assertThrows(IllegalStateException.class, () -> new TextEmbedder().transform(t));
         assertTrue(e4.getMessage().contains("no model"), e4.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setBatchSize(0));
+        assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setThreadsPerTask(-1));
         assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setDevice("tpu"));
         assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setModel(" "));
         assertThrows(IllegalArgumentException.class, () -> new ImageClassifier().setTopK(0));
