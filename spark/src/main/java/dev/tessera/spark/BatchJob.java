@@ -135,6 +135,12 @@ public final class BatchJob {
             }
             return r.load(input);
         }
+
+        /** Runs {@code stage} (configured from {@code io}) over the input files and writes the output. */
+        <S extends InferenceStage<S>> int run(Io io, S stage) {
+            io.write(io.configure(stage).transform(io.prepare(read(session(), io.input))));
+            return 0;
+        }
     }
 
     static SparkSession session() {
@@ -193,13 +199,7 @@ public final class BatchJob {
 
         @Override
         public Integer call() {
-            SparkSession spark = session();
-            ImageClassifier stage = io.configure(new ImageClassifier()).setTopK(top);
-            if (logits) {
-                stage.setLogitsCol("logits");
-            }
-            io.write(stage.transform(io.prepare(files.read(spark, io.input))));
-            return 0;
+            return files.run(io, new ImageClassifier().setTopK(top).setLogitsCol(logits ? "logits" : null));
         }
     }
 
@@ -216,10 +216,7 @@ public final class BatchJob {
 
         @Override
         public Integer call() {
-            SparkSession spark = session();
-            ImageEmbedder stage = io.configure(new ImageEmbedder()).setNormalize(normalize);
-            io.write(stage.transform(io.prepare(files.read(spark, io.input))));
-            return 0;
+            return files.run(io, new ImageEmbedder().setNormalize(normalize));
         }
     }
 
@@ -245,11 +242,8 @@ public final class BatchJob {
 
         @Override
         public Integer call() {
-            SparkSession spark = session();
-            SpeechTranscriber stage = io.configure(new SpeechTranscriber()).setLanguage(language).setTask(task)
-                    .setBeam(beam).setTimestamps(!noTimestamps);
-            io.write(stage.transform(io.prepare(files.read(spark, io.input))));
-            return 0;
+            return files.run(io, new SpeechTranscriber().setLanguage(language).setTask(task).setBeam(beam)
+                    .setTimestamps(!noTimestamps));
         }
     }
 }

@@ -5,8 +5,6 @@ import dev.tessera.models.vit.ClassScores;
 import dev.tessera.models.vit.ViTForImageClassification;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.Scope;
-import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.image.ImageDecoder;
 import dev.tessera.runtime.image.ImagePreprocessor;
 import java.nio.file.Path;
@@ -14,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -32,7 +29,7 @@ import org.apache.spark.sql.types.StructType;
  * Probabilities as {@link ClassScores} gives them (softmax, or a sigmoid per class for multi-label and one-class
  * heads). {@link #setLogitsCol} also appends the raw logits.
  */
-public final class ImageClassifier extends InferenceStage<ImageClassifier> {
+public final class ImageClassifier extends ImageStage<ImageClassifier> {
     private static final long serialVersionUID = 1L;
     /** The element type of the output column. */
     public static final StructType CLASS = new StructType()
@@ -42,12 +39,10 @@ public final class ImageClassifier extends InferenceStage<ImageClassifier> {
 
     private int topK = 5;
     private String logitsCol;
-    private String dtype;
-    private long maxPixels = ImageDecoder.DEFAULT_MAX_PIXELS;
 
     /** Input {@code content} (what {@code binaryFile} reads), output {@code predictions}, 16 images per batch. */
     public ImageClassifier() {
-        super("content", "predictions", 16);
+        super("predictions");
     }
 
     /** How many classes to keep per image (default 5; fewer when the model has fewer). */
@@ -68,24 +63,6 @@ public final class ImageClassifier extends InferenceStage<ImageClassifier> {
         return this;
     }
 
-    /** {@code f32}, {@code bf16} or {@code f16} (half precision on CUDA only); null (default): f32 on the CPU, bf16 on CUDA. */
-    public ImageClassifier setDType(String name) {
-        if (name != null) {
-            parseDType(name);
-        }
-        this.dtype = name;
-        return this;
-    }
-
-    /** Refuse (as a row error) images of more pixels than this (default {@value ImageDecoder#DEFAULT_MAX_PIXELS}). */
-    public ImageClassifier setMaxPixels(long n) {
-        if (n < 1) {
-            throw new IllegalArgumentException("max pixels must be >= 1, got " + n);
-        }
-        this.maxPixels = n;
-        return this;
-    }
-
     public int getTopK() {
         return topK;
     }
@@ -95,21 +72,11 @@ public final class ImageClassifier extends InferenceStage<ImageClassifier> {
     }
 
     @Override
-    protected DataType inputType() {
-        return DataTypes.BinaryType;
-    }
-
-    @Override
-    protected String inputHint() {
-        return " (encoded image files, e.g. the content column of spark.read().format(\"binaryFile\"))";
-    }
-
-    @Override
     protected List<StructField> outputFields() {
         List<StructField> f = new ArrayList<>();
         f.add(DataTypes.createStructField(getOutputCol(), DataTypes.createArrayType(CLASS, false), true));
         if (logitsCol != null) {
-            f.add(DataTypes.createStructField(logitsCol, DataTypes.createArrayType(DataTypes.FloatType, false), true));
+            f.add(floatsField(logitsCol));
         }
         return f;
     }
@@ -119,39 +86,20 @@ public final class ImageClassifier extends InferenceStage<ImageClassifier> {
         String spec = getModel();
         int k = topK;
         boolean logits = logitsCol != null;
-        String dt = dtype;
-        long max = maxPixels;
+        String dt = getDType();
+        long max = getMaxPixels();
         return (inputs, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("vit-classifier", spec, device, dt + "/" + max,
-                    () -> Loaded.load(spec, device, dt == null ? null : parseDType(dt), max));
-            try (Scope scope = Tessera.scope()) {
-                ImageBatch b = ImageBatch.of(inputs, names, m.pre, device, errors);
-                if (b.pixels == null) {
-                    return;
+                    () -> Loaded.load(spec, device, dtypeOf(dt), max));
+            forEachImage(inputs, names, device, m.pre, m.model::logits, l -> {
+                float[] p = ClassScores.probabilities(l, 0, l.length, m.sigmoid);
+                int[] top = ClassScores.top(p, k);
+                Row[] classes = new Row[top.length];
+                for (int t = 0; t < top.length; t++) {
+                    classes[t] = RowFactory.create(m.labels.get(top[t]), top[t], p[top[t]]);
                 }
-                int c = m.labels.size();
-                float[] all = m.model.logits(b.pixels).to(Device.CPU).to(DType.F32).toFloatArray();
-                for (int j = 0; j < b.rows.length; j++) {
-                    float[] p = ClassScores.probabilities(all, j * c, c, m.sigmoid);
-                    int[] top = ClassScores.top(p, k);
-                    Row[] classes = new Row[top.length];
-                    for (int t = 0; t < top.length; t++) {
-                        classes[t] = RowFactory.create(m.labels.get(top[t]), top[t], p[top[t]]);
-                    }
-                    values[b.rows[j]] = logits
-                            ? new Object[] {classes, java.util.Arrays.copyOfRange(all, j * c, (j + 1) * c)}
-                            : new Object[] {classes};
-                }
-            }
-        };
-    }
-
-    static DType parseDType(String name) {
-        return switch (name.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "f32", "fp32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "f16", "fp16", "float16" -> DType.F16;
-            default -> throw new IllegalArgumentException("unknown dtype '" + name + "': f32, bf16 or f16");
+                return logits ? new Object[] {classes, l} : new Object[] {classes};
+            }, values, errors);
         };
     }
 

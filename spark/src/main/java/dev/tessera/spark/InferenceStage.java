@@ -225,6 +225,11 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
     /** The columns appended (before the error column), nullable. */
     protected abstract List<StructField> outputFields();
 
+    /** A nullable {@code array<float>} column (embeddings, logits). */
+    protected static StructField floatsField(String name) {
+        return DataTypes.createStructField(name, DataTypes.createArrayType(DataTypes.FloatType, false), true);
+    }
+
     /** What runs on the executors, made on the driver from this stage's settings. */
     protected abstract BatchFunction batchFunction();
 

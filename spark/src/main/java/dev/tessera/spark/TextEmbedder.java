@@ -47,8 +47,7 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
 
     @Override
     protected List<StructField> outputFields() {
-        return List.of(DataTypes.createStructField(getOutputCol(), DataTypes.createArrayType(DataTypes.FloatType,
-                false), true));
+        return List.of(floatsField(getOutputCol()));
     }
 
     @Override
