@@ -20,6 +20,8 @@ import picocli.CommandLine.Option;
  * spark-submit ... classify --model /models/vit --input /data/photos --glob '*.jpg' --output labels.parquet
  * spark-submit ... embed-images --model /models/clip --input /data/photos --output vectors.parquet
  * spark-submit ... transcribe --model /models/whisper-base --input /data/calls --language en --output text.json --output-format json
+ * spark-submit ... generate --model /models/llama --input questions.parquet --column question --max-tokens 200 --output answers.parquet
+ * spark-submit ... generate --model /models/llava --input /data/photos --prompt "Describe this picture." --output captions.parquet
  * </pre>
  * Images and audio are read as files ({@code binaryFile}; the {@code content} column is not written out); texts from
  * Parquet, JSON lines, CSV (with a header) or plain text ({@code value} column, a line a row). {@code --keep-errors}
@@ -27,7 +29,7 @@ import picocli.CommandLine.Option;
  * bad input.
  */
 @Command(name = "tessera-spark", mixinStandardHelpOptions = true, subcommands = {BatchJob.EmbedText.class,
-    BatchJob.Classify.class, BatchJob.EmbedImages.class, BatchJob.Transcribe.class},
+    BatchJob.Classify.class, BatchJob.EmbedImages.class, BatchJob.Transcribe.class, BatchJob.Generate.class},
         description = "Batch inference with Tessera on Apache Spark.")
 public final class BatchJob {
     public static void main(String[] args) {
@@ -147,6 +149,19 @@ public final class BatchJob {
         return SparkSession.builder().appName("tessera-spark").getOrCreate();
     }
 
+    /** A table of rows from Parquet, JSON lines, CSV with a header, ORC or plain text (column value). */
+    static Dataset<Row> readTable(String format, String input) {
+        DataFrameReader r = session().read().format(switch (format) {
+            case "parquet", "json", "csv", "text", "orc" -> format;
+            default -> throw new IllegalArgumentException("--input-format must be parquet, json, csv, text or orc, got "
+                    + format);
+        });
+        if (format.equals("csv")) {
+            r = r.option("header", true);
+        }
+        return r.load(input);
+    }
+
     @Command(name = "embed-text", mixinStandardHelpOptions = true, description = "Sentence embeddings of a text column.")
     static final class EmbedText implements Callable<Integer> {
         @Mixin
@@ -164,21 +179,12 @@ public final class BatchJob {
 
         @Override
         public Integer call() {
-            SparkSession spark = session();
-            DataFrameReader r = spark.read().format(switch (format) {
-                case "parquet", "json", "csv", "text", "orc" -> format;
-                default -> throw new IllegalArgumentException("--input-format must be parquet, json, csv, text or orc,"
-                        + " got " + format);
-            });
-            if (format.equals("csv")) {
-                r = r.option("header", true);
-            }
             TextEmbedder stage = io.configure(new TextEmbedder())
                     .setInputCol(column != null ? column : format.equals("text") ? "value" : "text");
             if (maxLength != null) {
                 stage.setMaxLength(maxLength);
             }
-            io.write(stage.transform(io.prepare(r.load(io.input))));
+            io.write(stage.transform(io.prepare(readTable(format, io.input))));
             return 0;
         }
     }
@@ -244,6 +250,65 @@ public final class BatchJob {
         public Integer call() {
             return files.run(io, new SpeechTranscriber().setLanguage(language).setTask(task).setBeam(beam)
                     .setTimestamps(!noTimestamps));
+        }
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true, description = "Replies of a Llama-style decoder to a"
+            + " prompt column, or of LLaVA to --prompt about each image file.")
+    static final class Generate implements Callable<Integer> {
+        @Mixin
+        Io io;
+
+        @Mixin
+        FileInput files;
+
+        @Option(names = "--prompt", description = "One prompt for every image file of --input (LLaVA); without it"
+                + " --input is a table with a prompt column.")
+        String prompt;
+
+        @Option(names = "--input-format", defaultValue = "parquet", description = "Without --prompt: parquet"
+                + " (default), json, csv, text or orc.")
+        String format;
+
+        @Option(names = "--column", description = "Without --prompt: the prompt column (default: prompt; value for"
+                + " --input-format text).")
+        String column;
+
+        @Option(names = "--max-tokens", description = "New tokens at most (default: the model's generation_config.json,"
+                + " else 256).")
+        Integer maxTokens;
+
+        @Option(names = "--temperature", defaultValue = "0", description = "0 (default): greedy; else sampling.")
+        double temperature;
+
+        @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling mass (default 1: off).")
+        double topP;
+
+        @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default 0).")
+        long seed;
+
+        @Option(names = "--system", description = "A system message before each prompt.")
+        String system;
+
+        @Option(names = "--raw", description = "No chat template: each prompt is the model's whole input.")
+        boolean raw;
+
+        @Override
+        public Integer call() {
+            TextGenerator stage = new TextGenerator().setTemperature(temperature).setTopP(topP).setSeed(seed)
+                    .setSystemPrompt(system).setRaw(raw);
+            if (maxTokens != null) {
+                stage.setMaxTokens(maxTokens);
+            }
+            if (prompt != null) {
+                Dataset<Row> in = files.read(session(), io.input).withColumn("prompt",
+                        org.apache.spark.sql.functions.lit(prompt));
+                io.write(io.configure(stage.setImageCol("content")).transform(io.prepare(in)));
+                return 0;
+            }
+            stage.setInputCol(column != null ? column : format.equals("text") ? "value" : "prompt");
+            io.write(io.configure(stage).transform(io.prepare(readTable(format, io.input))));
+            return 0;
         }
     }
 }

@@ -82,13 +82,13 @@ public final class ImageClassifier extends ImageStage<ImageClassifier> {
     }
 
     @Override
-    protected BatchFunction batchFunction() {
+    protected BatchFunction batchFunction(StructType input) {
         String spec = getModel();
         int k = topK;
         boolean logits = logitsCol != null;
         String dt = getDType();
         long max = getMaxPixels();
-        return (inputs, names, device, values, errors) -> {
+        return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("vit-classifier", spec, device, dt + "/" + max,
                     () -> Loaded.load(spec, device, dtypeOf(dt), max));
             forEachImage(inputs, names, device, m.pre, m.model::logits, l -> {

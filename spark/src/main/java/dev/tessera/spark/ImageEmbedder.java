@@ -9,6 +9,7 @@ import dev.tessera.runtime.image.ImagePreprocessor;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * CLIP image embeddings of a binary column of encoded images, appended as {@code array<float>}: the projected image
@@ -44,12 +45,12 @@ public final class ImageEmbedder extends ImageStage<ImageEmbedder> {
     }
 
     @Override
-    protected BatchFunction batchFunction() {
+    protected BatchFunction batchFunction(StructType input) {
         String spec = getModel();
         boolean norm = normalize;
         String dt = getDType();
         long max = getMaxPixels();
-        return (inputs, names, device, values, errors) -> {
+        return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("clip-image", spec, device, dt + "/" + max,
                     () -> Loaded.load(spec, device, dtypeOf(dt), max));
             forEachImage(inputs, names, device, m.pre, m.model::imageEmbeds, e -> {

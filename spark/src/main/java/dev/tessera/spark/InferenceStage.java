@@ -175,6 +175,7 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
             throw new IllegalArgumentException("column '" + inputCol + "' is " + t.simpleString() + "; "
                     + getClass().getSimpleName() + " reads " + inputType().simpleString() + inputHint());
         }
+        checkOtherColumns(input);
         List<StructField> added = new ArrayList<>(outputFields());
         if (errorCol != null) {
             added.add(DataTypes.createStructField(errorCol, DataTypes.StringType, true));
@@ -208,7 +209,7 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
         if (p >= 0 && in.fields()[p].dataType().equals(DataTypes.StringType)) {
             pathIdx = p;
         }
-        Partition fn = new Partition(batchFunction(), fieldIndex(in, inputCol), pathIdx, in.size(),
+        Partition fn = new Partition(batchFunction(in), fieldIndex(in, inputCol), pathIdx, in.size(),
                 out.size() - in.size() - (errorCol != null ? 1 : 0), batchSize, device, errorCol != null,
                 getClass().getSimpleName(), threadsPerTask);
         return data.mapPartitions(fn, Encoders.row(out));
@@ -222,6 +223,9 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
         return "";
     }
 
+    /** Checks the other columns this stage reads in {@code input} (nothing by default). */
+    protected void checkOtherColumns(StructType input) {}
+
     /** The columns appended (before the error column), nullable. */
     protected abstract List<StructField> outputFields();
 
@@ -230,8 +234,8 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
         return DataTypes.createStructField(name, DataTypes.createArrayType(DataTypes.FloatType, false), true);
     }
 
-    /** What runs on the executors, made on the driver from this stage's settings. */
-    protected abstract BatchFunction batchFunction();
+    /** What runs on the executors, made on the driver from this stage's settings and the input's schema. */
+    protected abstract BatchFunction batchFunction(StructType input);
 
     /**
      * A batch of non-null inputs to outputs, on an executor. Implementations are serializable settings; they load their
@@ -239,12 +243,14 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
      */
     protected interface BatchFunction extends Serializable {
         /**
-         * {@code names[i]} names input {@code i} in messages (its {@code path}, else its row and partition). Fills
+         * {@code rows[i]} is the row of input {@code i} (for other columns a stage reads), {@code names[i]} names it
+         * in messages (its {@code path}, else its row and partition). Fills
          * {@code values[i]} with row {@code i}'s outputs (one per output column), or {@code errors[i]} with
          * why that row cannot be processed (its outputs then null). Failures of the whole batch (the model cannot be
          * loaded, out of memory) are thrown.
          */
-        void apply(List<Object> inputs, List<String> names, Device device, Object[][] values, String[] errors);
+        void apply(List<Object> inputs, List<Row> rows, List<String> names, Device device, Object[][] values,
+                String[] errors);
     }
 
     private static String columnName(String name, String what) {
@@ -254,7 +260,7 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
         return name;
     }
 
-    private static int fieldIndex(StructType s, String name) {
+    static int fieldIndex(StructType s, String name) {
         int i = Arrays.asList(s.fieldNames()).indexOf(name);
         if (i < 0) {
             throw new IllegalArgumentException("no column '" + name + "' (columns: " + String.join(", ", s.fieldNames())
@@ -344,12 +350,14 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
                 private void run(List<Row> b) {
                     List<Object> inputs = new ArrayList<>(b.size());
                     List<String> names = new ArrayList<>(b.size());
+                    List<Row> kept = new ArrayList<>(b.size());
                     int[] at = new int[b.size()];
                     for (int i = 0; i < b.size(); i++) {
                         Object v = b.get(i).get(inputIdx);
                         at[i] = v == null ? -1 : inputs.size();
                         if (v != null) {
                             inputs.add(v);
+                            kept.add(b.get(i));
                             names.add(where(b.get(i), seen + i));
                         }
                     }
@@ -362,7 +370,7 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
                                 CpuThreads.apply(threads);
                             }
                         }
-                        fn.apply(inputs, names, dev, values, errors);
+                        fn.apply(inputs, kept, names, dev, values, errors);
                     }
                     for (int i = 0; i < b.size(); i++) {
                         Row r = b.get(i);

@@ -114,13 +114,13 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
     }
 
     @Override
-    protected BatchFunction batchFunction() {
+    protected BatchFunction batchFunction(StructType input) {
         String spec = getModel();
         String lang = language;
         String tk = task;
         int bm = beam;
         boolean ts = timestamps;
-        return (inputs, names, device, values, errors) -> {
+        return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("whisper", spec, device, "", () -> Loaded.load(spec, device));
             Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(lang).withTask(tk).withBeam(bm)
                     .withTimestamps(ts);
@@ -129,11 +129,11 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
                 opt = opt.withLanguage(forced); // an English-only checkpoint transcribes in English
             }
             List<float[]> audio = new ArrayList<>();
-            List<Integer> rows = new ArrayList<>();
+            List<Integer> decoded = new ArrayList<>();
             for (int i = 0; i < inputs.size(); i++) {
                 try {
                     audio.add(decode((byte[]) inputs.get(i), names.get(i)));
-                    rows.add(i);
+                    decoded.add(i);
                 } catch (IOException | RuntimeException e) {
                     errors[i] = e.getMessage() == null ? e.toString() : e.getMessage();
                 }
@@ -150,7 +150,7 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
                     Transcriber.Segment g = t.segments().get(s);
                     segs[s] = RowFactory.create(g.start(), g.end(), g.text());
                 }
-                values[rows.get(j)] = new Object[] {RowFactory.create(t.text(), t.language(), segs)};
+                values[decoded.get(j)] = new Object[] {RowFactory.create(t.text(), t.language(), segs)};
             }
         };
     }

@@ -7,6 +7,7 @@ import java.util.List;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Sentence embeddings of a string column with a sentence-transformers model ({@link SentenceEncoder}: BERT-family
@@ -51,10 +52,10 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
     }
 
     @Override
-    protected BatchFunction batchFunction() {
+    protected BatchFunction batchFunction(StructType input) {
         String spec = getModel();
         int max = maxLength;
-        return (inputs, names, device, values, errors) -> {
+        return (inputs, rows, names, device, values, errors) -> {
             SentenceEncoder enc = encoder(spec, device, max);
             List<String> texts = new ArrayList<>(inputs.size());
             for (Object o : inputs) {

@@ -95,6 +95,31 @@ class BatchJobTest {
     }
 
     @Test
+    void generateCaptionsEachImageWithLlava() throws Exception {
+        Path images = SparkInferenceTest.imageDir("job-llava", 3);
+        String out = SparkInferenceTest.tmp.resolve("job-captions").toString();
+        Run r = run("generate", "--model", TextGeneratorTest.LLAVA.toString(), "--input", images.toString(),
+                "--prompt", "what is in this picture?", "--max-tokens", "6", "--keep-errors", "--output", out,
+                "--output-format", "json");
+        assertEquals(0, r.rc(), r.err());
+        List<Row> rows = SparkInferenceTest.spark.read().json(out).collectAsList();
+        assertEquals(4, rows.size());
+        List<Row> direct = new TextGenerator().setModel(TextGeneratorTest.LLAVA.toString()).setImageCol("content")
+                .setMaxTokens(6).setErrorCol("error").transform(SparkInferenceTest.spark.read().format("binaryFile")
+                        .load(images.toString()).withColumn("prompt",
+                                org.apache.spark.sql.functions.lit("what is in this picture?")))
+                .collectAsList();
+        java.util.Map<String, String> want = new java.util.HashMap<>();
+        direct.forEach(d -> want.put(SparkInferenceTest.fileName(d), d.getString(d.fieldIndex("generated"))));
+        for (Row row : rows) {
+            String name = SparkInferenceTest.fileName(row);
+            String got = row.isNullAt(row.fieldIndex("generated")) ? null : row.getString(row.fieldIndex("generated"));
+            assertEquals(want.get(name), got, name);
+            assertTrue(row.getString(row.fieldIndex("prompt")).equals("what is in this picture?"));
+        }
+    }
+
+    @Test
     void badArgumentsExitNonZeroWithOneLine() {
         Run fmt = run("embed-text", "--model", "minilm", "--input", "x", "--input-format", "xml", "--output", "y");
         assertEquals(1, fmt.rc());

@@ -52,6 +52,11 @@ public final class LlavaImageProcessor {
         return cropW;
     }
 
+    /** The underlying preprocessor (decoding and preprocessing one image at a time, from bytes too). */
+    public ImagePreprocessor preprocessor() {
+        return pre;
+    }
+
     /** Decodes and preprocesses {@code files} into one F32 {@code [N, 3, crop_h, crop_w]} tensor. */
     public Tensor preprocess(List<Path> files, Device device) {
         return pre.preprocess(files, device);

@@ -1,0 +1,278 @@
+package dev.tessera.spark;
+
+import dev.tessera.models.hub.ModelResolver;
+import dev.tessera.models.llama.ChatSession;
+import dev.tessera.models.llama.ChatTemplate;
+import dev.tessera.models.llama.GenerationConfig;
+import dev.tessera.models.llama.GenerationDefaults;
+import dev.tessera.models.llama.Generator;
+import dev.tessera.models.llama.LlamaForCausalLM;
+import dev.tessera.models.llava.LlavaChat;
+import dev.tessera.models.llava.LlavaForConditionalGeneration;
+import dev.tessera.models.llava.LlavaImageProcessor;
+import dev.tessera.models.nn.HfConfig;
+import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
+import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
+
+/**
+ * A reply generated for each row's prompt by a Llama-style decoder, or by LLaVA from the prompt and the row's image,
+ * appended as a string: each row is one user turn, rendered with the model's chat template (or taken as is with
+ * {@link #setRaw}), answered as {@code tessera chat --model DIR PROMPT} answers it (the same tokens):
+ * <pre>{@code
+ * Dataset<Row> photos = spark.read().format("binaryFile").load("/data/photos")
+ *         .withColumn("prompt", functions.lit("Describe this picture in one sentence."));
+ * Dataset<Row> out = new TextGenerator().setModel("/models/llava-1.5-7b").setImageCol("content").setMaxTokens(60)
+ *         .transform(photos).select("path", "generated");
+ * }</pre>
+ * Greedy decoding by default; {@link #setTemperature} and {@link #setSeed} sample (a row's reply depends only on its
+ * prompt, image and the seed, not on which batch or partition it falls in). Options left unset come from the model's
+ * {@code generation_config.json} as in {@code tessera chat}.
+ */
+public final class TextGenerator extends InferenceStage<TextGenerator> {
+    private static final long serialVersionUID = 1L;
+    private Integer maxTokens;
+    private double temperature;
+    private double topP = 1;
+    private int topK;
+    private Double repetitionPenalty;
+    private long seed;
+    private String system;
+    private boolean raw;
+    private String imageCol;
+
+    /** Input {@code prompt}, output {@code generated}, greedy. */
+    public TextGenerator() {
+        super("prompt", "generated", 8);
+    }
+
+    /** New tokens at most (default: the model's generation_config.json, else {@value GenerationDefaults#DEFAULT_MAX_TOKENS}). */
+    public TextGenerator setMaxTokens(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("max tokens must be >= 1, got " + n);
+        }
+        this.maxTokens = n;
+        return this;
+    }
+
+    /** 0 (default): greedy; otherwise sampling at this temperature. */
+    public TextGenerator setTemperature(double t) {
+        if (!(t >= 0) || Double.isInfinite(t)) {
+            throw new IllegalArgumentException("temperature must be finite and >= 0, got " + t);
+        }
+        this.temperature = t;
+        return this;
+    }
+
+    /** Nucleus sampling's mass, in (0, 1] (default 1: off). */
+    public TextGenerator setTopP(double p) {
+        if (!(p > 0 && p <= 1)) {
+            throw new IllegalArgumentException("top p must be in (0, 1], got " + p);
+        }
+        this.topP = p;
+        return this;
+    }
+
+    /** Sample among the k most likely tokens (default 0: off). */
+    public TextGenerator setTopK(int k) {
+        if (k < 0) {
+            throw new IllegalArgumentException("top k must be >= 0 (0: off), got " + k);
+        }
+        this.topK = k;
+        return this;
+    }
+
+    /** transformers' repetition penalty (default: the model's generation_config.json, else 1). */
+    public TextGenerator setRepetitionPenalty(double p) {
+        if (!(p > 0) || Double.isInfinite(p)) {
+            throw new IllegalArgumentException("repetition penalty must be finite and > 0, got " + p);
+        }
+        this.repetitionPenalty = p;
+        return this;
+    }
+
+    /** The sampling seed of every row (default 0). */
+    public TextGenerator setSeed(long s) {
+        this.seed = s;
+        return this;
+    }
+
+    /** A system message before each prompt (default none; ignored with {@link #setRaw}). */
+    public TextGenerator setSystemPrompt(String s) {
+        this.system = s;
+        return this;
+    }
+
+    /** Take the prompt as the model's whole input, without the chat template (default false). */
+    public TextGenerator setRaw(boolean r) {
+        this.raw = r;
+        return this;
+    }
+
+    /** A binary column of encoded images, one per row, for a LLaVA model (null, the default: text only). */
+    public TextGenerator setImageCol(String name) {
+        if (name != null && name.isBlank()) {
+            throw new IllegalArgumentException("image column name is empty");
+        }
+        this.imageCol = name;
+        return this;
+    }
+
+    public String getImageCol() {
+        return imageCol;
+    }
+
+    @Override
+    protected DataType inputType() {
+        return DataTypes.StringType;
+    }
+
+    @Override
+    protected void checkOtherColumns(StructType input) {
+        if (imageCol != null) {
+            DataType t = input.fields()[fieldIndex(input, imageCol)].dataType();
+            if (!t.equals(DataTypes.BinaryType)) {
+                throw new IllegalArgumentException("image column '" + imageCol + "' is " + t.simpleString()
+                        + "; it must hold encoded image files (binary)");
+            }
+        }
+    }
+
+    @Override
+    protected List<StructField> outputFields() {
+        return List.of(DataTypes.createStructField(getOutputCol(), DataTypes.StringType, true));
+    }
+
+    @Override
+    protected BatchFunction batchFunction(StructType input) {
+        String spec = getModel();
+        int imageIdx = imageCol == null ? -1 : fieldIndex(input, imageCol);
+        Integer budget = maxTokens;
+        double temp = temperature;
+        double p = topP;
+        int k = topK;
+        Double penalty = repetitionPenalty;
+        long sd = seed;
+        String sys = system;
+        boolean asIs = raw;
+        return (inputs, rows, names, device, values, errors) -> {
+            Loaded m = ExecutorModels.get("decoder", spec, device, asIs ? "raw" : "chat",
+                    () -> Loaded.load(spec, device, asIs));
+            GenerationConfig cfg = new GenerationConfig(budget != null ? budget : m.defaults.maxNewTokens(), temp, k,
+                    p, penalty != null ? penalty : m.defaults.repetitionPenalty(), sd, List.of(), List.of(), true,
+                    budget != null ? 0 : m.defaults.maxLength());
+            for (int i = 0; i < inputs.size(); i++) {
+                String prompt = (String) inputs.get(i);
+                Object image = imageIdx >= 0 ? rows.get(i).get(imageIdx) : null;
+                try (Scope scope = Tessera.scope()) {
+                    values[i] = new Object[] {m.reply(prompt, (byte[]) image, names.get(i), device, cfg, sys, errors, i)};
+                }
+            }
+        };
+    }
+
+    /** A decoder (or LLaVA) with its tokenizer, template and generation defaults. */
+    private static final class Loaded implements AutoCloseable {
+        final LlamaForCausalLM text;
+        final LlavaForConditionalGeneration llava;
+        final Tokenizer tokenizer;
+        final ChatTemplate template;
+        final GenerationDefaults defaults;
+        final LlavaImageProcessor images;
+
+        private Loaded(LlamaForCausalLM text, LlavaForConditionalGeneration llava, Tokenizer tokenizer,
+                ChatTemplate template, GenerationDefaults defaults, LlavaImageProcessor images) {
+            this.text = text;
+            this.llava = llava;
+            this.tokenizer = tokenizer;
+            this.template = template;
+            this.defaults = defaults;
+            this.images = images;
+        }
+
+        static Loaded load(String spec, Device device, boolean raw) {
+            Path dir = ModelResolver.resolveDefault(spec);
+            if (!Files.isRegularFile(dir.resolve("config.json"))) {
+                throw new IllegalArgumentException(dir + ": no config.json");
+            }
+            GenerationDefaults defaults = GenerationDefaults.read(dir);
+            ChatTemplate template = raw ? null : ChatTemplate.load(dir);
+            if (!raw && template == null) {
+                throw new IllegalArgumentException(dir + " has no chat template (tokenizer_config.json chat_template,"
+                        + " chat_template.jinja): setRaw(true) uses each prompt as is");
+            }
+            boolean isLlava = HfConfig.read(dir).getString("model_type", "llama").equals("llava");
+            Tokenizer tok = Tokenizer.load(dir);
+            try {
+                if (isLlava) {
+                    LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(dir, device, null);
+                    return new Loaded(null, m, tok, template, defaults,
+                            LlavaImageProcessor.load(dir, m.config().vision().imageSize()));
+                }
+                return new Loaded(LlamaForCausalLM.load(dir, device, null), null, tok, template, defaults, null);
+            } catch (RuntimeException e) {
+                tok.close();
+                throw e;
+            }
+        }
+
+        /** The reply to one prompt (and image), or null with the reason in {@code errors[i]}. */
+        String reply(String prompt, byte[] image, String name, Device device, GenerationConfig cfg, String system,
+                String[] errors, int i) {
+            ChatSession.Backend backend;
+            int imageCount = 0;
+            if (llava != null) {
+                Tensor features = null;
+                if (image != null) {
+                    String[] why = new String[1];
+                    ImageBatch b = ImageBatch.of(List.of(image), List.of(name), images.preprocessor(), device, why);
+                    if (b.pixels == null) {
+                        errors[i] = why[0];
+                        return null;
+                    }
+                    features = llava.imageFeatures(b.pixels);
+                    imageCount = 1;
+                }
+                backend = LlavaChat.backend(llava, tokenizer, template, features);
+            } else {
+                if (image != null) {
+                    errors[i] = name + ": an image was given, but the model is a text-only decoder (not LLaVA)";
+                    return null;
+                }
+                backend = ChatSession.textBackend(text, tokenizer, template);
+            }
+            Generator gen = new Generator(llava != null ? llava.languageModel() : text, tokenizer);
+            try (ChatSession chat = new ChatSession(gen, backend, template == null ? null : system, 0)) {
+                ChatTemplate.Message user = imageCount == 0 ? ChatTemplate.Message.user(prompt)
+                        : LlavaChat.userMessage(prompt, imageCount, template);
+                return chat.send(user, cfg, null).text();
+            } catch (IllegalArgumentException e) {
+                errors[i] = e.getMessage(); // e.g. a prompt longer than the context
+                return null;
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                if (llava != null) {
+                    llava.close();
+                } else {
+                    text.close();
+                }
+            } finally {
+                tokenizer.close();
+            }
+        }
+    }
+}
