@@ -2,7 +2,8 @@
 # The tessera-spark application as a cluster runs it: spark-submit (SparkSubmit from Spark's Maven jars, laid out as a
 # Spark distribution) on a local-cluster master, i.e. a standalone master, 2 workers and executors in their own JVMs,
 # with tessera-spark.jar and target/lib shipped by --jars. Then the outputs against the single-machine CLI:
-# embeddings (all-MiniLM-L6-v2) vs `tessera embed`, ViT predictions vs `tessera classify`.
+# embeddings (all-MiniLM-L6-v2) vs `tessera embed`, ViT predictions vs `tessera classify`, LLaVA replies about
+# each image vs `tessera chat --image`.
 # Usage (repository root, after `mvn -B -o package -DskipTests -pl spark -am`): docs/verification/spark/local_cluster.sh [OUT]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
@@ -63,7 +64,12 @@ submit classify --model "$root/models/src/test/resources/vision/vit-a" --input "
   --output-format json --top 3 --keep-errors --partitions 3 --batch 4 >"$out/classify.log" 2>&1 \
   || { tail -40 "$out/classify.log"; exit 1; }
 t2=$(date +%s)
-echo "spark-submit embed-text: $((t1 - t0)) s, classify: $((t2 - t1)) s (JVM and cluster start included)"
+llava="$root/models/src/test/resources/llava/llava-tiny"
+submit generate --model "$llava" --input "$out/images" --glob 'img[0-3].*' --prompt "what is in this picture?" \
+  --max-tokens 8 --output "$out/captions" --output-format json --partitions 2 >"$out/generate.log" 2>&1 \
+  || { tail -40 "$out/generate.log"; exit 1; }
+t3=$(date +%s)
+echo "spark-submit embed-text: $((t1 - t0)) s, classify: $((t2 - t1)) s, generate: $((t3 - t2)) s (JVM and cluster start included)"
 echo "models loaded per executor JVM:"
 grep -h "ExecutorModels: loaded" "$SPARK_HOME"/work/*/*/stderr | sed 's/^.*ExecutorModels: /  /'
 
@@ -75,6 +81,10 @@ open('$out/texts.txt','w').write('\n'.join(r['text'] for r in rows))"
 mapfile -t texts < "$out/texts.txt"
 ./tessera embed --model minilm --out "$out/ref.npy" --text "${texts[@]}" >/dev/null
 ./tessera classify "$out/images"/img* --model models/src/test/resources/vision/vit-a --top 3 --json > "$out/ref-labels.json"
+for f in "$out/images"/img[0-3].*; do
+  ./tessera chat --model "$llava" --image "$f" --max-tokens 8 --json "what is in this picture?" \
+    > "$out/ref-chat-$(basename "$f").json" 2>/dev/null
+done
 
 /usr/bin/python3 - "$out" <<'PY'
 import glob, json, sys
@@ -101,5 +111,14 @@ for g in got:
 print(f"classify: {len(got) - errors} images, top-3 labels equal to tessera classify, max |prob diff| = {worst:.2e};"
       f" {errors} bad file kept with its error")
 assert worst < 1e-5 and errors == 1
+caps = [json.loads(l) for f in sorted(glob.glob(f"{out}/captions/part-*.json")) for l in open(f)]
+assert len(caps) == 4, len(caps)
+same = 0
+for c in caps:
+    name = c["path"].split("/")[-1]
+    ref = json.load(open(f"{out}/ref-chat-{name}.json"))
+    assert c["generated"] == ref["text"], (name, c["generated"], ref["text"])
+    same += 1
+print(f"generate (LLaVA): {same} replies equal to tessera chat --image, e.g. {caps[0]['generated']!r}")
 print("local cluster: OK")
 PY
