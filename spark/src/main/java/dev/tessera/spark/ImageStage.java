@@ -75,6 +75,7 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
      * {@code forward} on those that decoded ({@code [n, ...]} out, in a scope of its own), and fills
      * {@code values} with {@code per}'s outputs of each image's row of the result, read back as f32.
      */
+    @SuppressWarnings("try") // the scope frees the batch's tensors
     static void forEachImage(List<Object> inputs, List<String> names, Device device, ImagePreprocessor pre,
             Function<Tensor, Tensor> forward, PerImage per, Object[][] values, String[] errors) {
         try (Scope scope = Tessera.scope()) {

@@ -154,6 +154,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
     }
 
     @Override
+    @SuppressWarnings("try") // each row's scope frees its tensors (image features, logits)
     protected BatchFunction batchFunction(StructType input) {
         String spec = getModel();
         int imageIdx = imageCol == null ? -1 : fieldIndex(input, imageCol);

@@ -210,6 +210,7 @@ class SparkInferenceTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the scope frees the reference run's tensors
     void imageClassificationEqualsTheModelRunDirectly() throws IOException {
         Path dir = imageDir("classify", 11);
         Dataset<Row> files = spark.read().format("binaryFile").load(dir.toString()).repartition(3);
@@ -297,6 +298,7 @@ class SparkInferenceTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the scope frees the reference run's tensors
     void clipImageEmbeddingsEqualTheModelRunDirectly() throws IOException {
         Path dir = imageDir("clip", 6);
         Dataset<Row> files = spark.read().format("binaryFile").load(dir.toString());

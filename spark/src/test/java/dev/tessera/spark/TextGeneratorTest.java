@@ -105,6 +105,7 @@ class TextGeneratorTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the scope frees the reference run's tensors
     void llavaAnswersAboutEachRowsImage() throws Exception {
         Path dir = SparkInferenceTest.imageDir("llava", 4);
         Dataset<Row> files = SparkInferenceTest.spark.read().format("binaryFile").load(dir.toString())
