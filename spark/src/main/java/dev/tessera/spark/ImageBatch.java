@@ -37,23 +37,36 @@ final class ImageBatch {
                 errors[i] = e.getMessage();
             }
         }
-        int[] rows = new int[ok];
-        if (ok == 0) {
-            return new ImageBatch(rows, null);
-        }
-        int len = -1;
-        int k = 0;
-        float[] all = null;
+        // every image of a batch must come out at one size (a crop or a fixed resize gives that); a preprocessor that
+        // keeps the aspect ratio (shortest edge, no crop) does not, and the vision models need their fixed size anyway
+        ImagePreprocessor.Result first = null;
         for (int i = 0; i < n; i++) {
             if (res[i] == null) {
                 continue;
             }
-            float[] chw = res[i].chw();
-            if (all == null) {
-                len = chw.length;
-                all = new float[ok * len];
+            if (first == null) {
+                first = res[i];
+            } else if (res[i].height() != first.height() || res[i].width() != first.width()
+                    || res[i].chw().length != first.chw().length) {
+                errors[i] = "image " + names.get(i) + " preprocesses to " + res[i].height() + "x" + res[i].width()
+                        + ", not " + first.height() + "x" + first.width() + " as the batch's first image: the model's"
+                        + " preprocessing does not give one size (no crop or fixed resize in preprocessor_config.json)";
+                res[i] = null;
+                ok--;
             }
-            System.arraycopy(chw, 0, all, k * len, len);
+        }
+        int[] rows = new int[ok];
+        if (ok == 0) {
+            return new ImageBatch(rows, null);
+        }
+        int len = first.chw().length;
+        int k = 0;
+        float[] all = new float[ok * len];
+        for (int i = 0; i < n; i++) {
+            if (res[i] == null) {
+                continue;
+            }
+            System.arraycopy(res[i].chw(), 0, all, k * len, len);
             rows[k++] = i;
         }
         ImagePreprocessor.Result r0 = res[rows[0]];
