@@ -69,6 +69,26 @@ submit generate --model "$llava" --input "$out/images" --glob 'img[0-3].*' --pro
   --max-tokens 8 --output "$out/captions" --output-format json --partitions 2 >"$out/generate.log" 2>&1 \
   || { tail -40 "$out/generate.log"; exit 1; }
 t3=$(date +%s)
+# Spark's GPU scheduling: the worker offers one GPU (a discovery script), each executor and task takes it, and
+# setDevice("auto") makes the task's device cuda:<address>. Without a GPU here the job must fail saying so.
+printf '#!/bin/sh\necho '"'"'{"name": "gpu", "addresses": ["0"]}'"'"'\n' > "$out/gpu-discovery.sh"
+chmod +x "$out/gpu-discovery.sh"
+gpu_rc=0
+# shellcheck disable=SC2086
+java $opens -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit --master "local-cluster[1,1,1536]" \
+  --conf spark.driver.host=127.0.0.1 --conf spark.worker.resource.gpu.amount=1 \
+  --conf spark.worker.resource.gpu.discoveryScript="$out/gpu-discovery.sh" --conf spark.executor.resource.gpu.amount=1 \
+  --conf spark.task.resource.gpu.amount=1 --class dev.tessera.spark.BatchJob --jars "$jars" \
+  "$root/spark/target/tessera-spark.jar" embed-text --model minilm --input "$out/sentences.json" --input-format json \
+  --output "$out/gpu-embeddings" >"$out/gpu.log" 2>&1 || gpu_rc=$?
+if command -v nvidia-smi >/dev/null 2>&1; then
+  [ "$gpu_rc" = 0 ] || { tail -20 "$out/gpu.log"; exit 1; }
+  echo "GPU resource: the tasks ran on the GPU Spark assigned"
+else
+  [ "$gpu_rc" != 0 ] && grep -q "device cuda:0 is not available" "$out/gpu.log" || { tail -20 "$out/gpu.log"; exit 1; }
+  echo "GPU resource: the task assigned GPU 0 ran on cuda:0, which failed as it must here: $(grep -o 'device cuda:0 is not available: [^(]*' "$out/gpu.log" | head -1)"
+fi
+t4=$(date +%s)
 echo "spark-submit embed-text: $((t1 - t0)) s, classify: $((t2 - t1)) s, generate: $((t3 - t2)) s (JVM and cluster start included)"
 echo "models loaded per executor JVM:"
 grep -h "ExecutorModels: loaded" "$SPARK_HOME"/work/*/*/stderr | sed 's/^.*ExecutorModels: /  /'
