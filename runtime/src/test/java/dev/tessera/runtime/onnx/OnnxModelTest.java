@@ -89,6 +89,31 @@ class OnnxModelTest {
                 .addOutput(input("z", 1, "batch", "2"));
     }
 
+    /**
+     * Another protobuf-java first on the class path (Spark's executors put theirs first) makes the ONNX classes fail to
+     * initialise: the error names the release found (read reflectively, here the one the parent POM pins) and
+     * protobuf's own reason, and later bare NoClassDefFoundErrors say that it happened before.
+     */
+    @Test
+    void aProtobufMismatchIsExplainedInOneMessage() {
+        String pinned = System.getProperty("tessera.test.protobufVersion", "");
+        String v = OnnxModel.protobufRuntimeVersion();
+        assertTrue(v.matches("protobuf-java \\d+\\.\\d+\\.\\d+"), v);
+        if (!pinned.isEmpty()) {
+            assertEquals("protobuf-java " + pinned, v);
+        }
+        var first = OnnxModel.protobufMismatch(Path.of("m.onnx"), new ExceptionInInitializerError(new RuntimeException(
+                "Detected incompatible Protobuf Gencode/Runtime versions when loading Model: gencode 9.0.0, runtime 4.0")));
+        assertTrue(first.getMessage().startsWith("cannot read ONNX model m.onnx: the ONNX protobuf classes cannot be"
+                + " used with the protobuf-java on this class path (" + v + "): java.lang.RuntimeException: Detected"
+                + " incompatible Protobuf Gencode/Runtime versions"), first.getMessage());
+        assertTrue(first.getMessage().contains("tessera-spark.jar"), first.getMessage());
+        var later = OnnxModel.protobufMismatch(Path.of("m.onnx"),
+                new NoClassDefFoundError("Could not initialize class dev.tessera.runtime.onnx.proto.OnnxIr$Model"));
+        assertTrue(later.getMessage().contains("failed to initialise earlier in this JVM (Could not initialize class"),
+                later.getMessage());
+    }
+
     @Test
     void readsGraphInitializersAndConstants() throws IOException {
         OnnxModel m = OnnxModel.read(write(graph()));
