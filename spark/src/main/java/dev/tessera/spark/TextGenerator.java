@@ -182,6 +182,27 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
         };
     }
 
+    /**
+     * The KV cache a one-turn chat needs: prompt + answer budget (+ 1), at most the context, rather than the whole
+     * context a {@link ChatSession} takes by default (zeroed for every row: gigabytes for a 7B model). The reply is
+     * the same: the session never drops the only turn, and the budget fits. 0 (the context) when the prompt
+     * alone is refused, so that the session gives its own message.
+     */
+    static int cacheSize(ChatSession.Backend backend, String system, ChatTemplate.Message user,
+            GenerationConfig cfg, int context) {
+        List<ChatTemplate.Message> turn = new java.util.ArrayList<>();
+        if (system != null && !system.isEmpty()) {
+            turn.add(ChatTemplate.Message.system(system));
+        }
+        turn.add(user);
+        try {
+            int p = backend.tokens(turn).length;
+            return (int) Math.min(context, (long) p + cfg.budgetAfter(p) + 1);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** A decoder (or LLaVA) with its tokenizer, template and generation defaults. */
     private static final class Loaded implements AutoCloseable {
         final LlamaForCausalLM text;
@@ -253,9 +274,11 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
                 backend = ChatSession.textBackend(text, tokenizer, template);
             }
             Generator gen = new Generator(llava != null ? llava.languageModel() : text, tokenizer);
-            try (ChatSession chat = new ChatSession(gen, backend, template == null ? null : system, 0)) {
-                ChatTemplate.Message user = imageCount == 0 ? ChatTemplate.Message.user(prompt)
-                        : LlavaChat.userMessage(prompt, imageCount, template);
+            ChatTemplate.Message user = imageCount == 0 ? ChatTemplate.Message.user(prompt)
+                    : LlavaChat.userMessage(prompt, imageCount, template);
+            String sys = template == null ? null : system;
+            try (ChatSession chat = new ChatSession(gen, backend, sys, cacheSize(backend, sys, user, cfg,
+                    gen.model().config().contextLength()))) {
                 return chat.send(user, cfg, null).text();
             } catch (IllegalArgumentException e) {
                 errors[i] = e.getMessage(); // e.g. a prompt longer than the context
