@@ -50,19 +50,24 @@ for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio 
   opens="$opens --add-opens=java.base/$p=ALL-UNNAMED"
 done
 jars=$(ls -d "$root"/spark/target/lib/*.jar | tr '\n' ',' | sed 's/,$//')
+extra=()  # more spark-submit options for the next submit
 submit() {
   # shellcheck disable=SC2086
   java $opens -cp "$SPARK_HOME/jars/*" org.apache.spark.deploy.SparkSubmit --master "local-cluster[2,1,1536]" \
-    --conf spark.driver.host=127.0.0.1 --class dev.tessera.spark.BatchJob --jars "$jars" \
+    --conf spark.driver.host=127.0.0.1 "${extra[@]}" --class dev.tessera.spark.BatchJob --jars "$jars" \
     "$root/spark/target/tessera-spark.jar" "$@"
 }
 t0=$(date +%s)
 submit embed-text --model minilm --input "$out/sentences.json" --input-format json --output "$out/embeddings" \
   --output-format json --partitions 4 --batch 8 >"$out/embed.log" 2>&1 || { tail -40 "$out/embed.log"; exit 1; }
 t1=$(date +%s)
-submit classify --model "$root/models/src/test/resources/vision/vit-a" --input "$out/images" --output "$out/labels" \
+# the ViT checkpoint shipped with the job: --archives unpacks it in each executor's working directory as vitmodel/
+tar -czf "$out/vit-a.tgz" -C "$root/models/src/test/resources/vision/vit-a" .
+extra=(--archives "$out/vit-a.tgz#vitmodel")
+submit classify --model vitmodel --input "$out/images" --output "$out/labels" \
   --output-format json --top 3 --keep-errors --partitions 3 --batch 4 >"$out/classify.log" 2>&1 \
   || { tail -40 "$out/classify.log"; exit 1; }
+extra=()
 t2=$(date +%s)
 llava="$root/models/src/test/resources/llava/llava-tiny"
 submit generate --model "$llava" --input "$out/images" --glob 'img[0-3].*' --prompt "what is in this picture?" \
