@@ -3,7 +3,6 @@ package dev.tessera.cli;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import java.util.Locale;
 import picocli.CommandLine.Option;
 
 /**
@@ -46,12 +45,12 @@ final class DeviceOptions {
             if (spec == null) {
                 return null;
             }
-            DType t = switch (spec.trim().toLowerCase(Locale.ROOT)) {
-                case "f32", "fp32", "float32" -> DType.F32;
-                case "bf16", "bfloat16" -> DType.BF16;
-                case "f16", "fp16", "float16" -> DType.F16;
-                default -> throw new IllegalArgumentException("unknown --dtype '" + spec + "': f32, bf16 or f16");
-            };
+            DType t;
+            try {
+                t = DType.parseFloating(spec);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
+            }
             if (t != DType.F32 && !dev.isCuda()) {
                 throw new IllegalArgumentException("--dtype " + spec.trim() + " needs --device cuda (the CPU backend"
                         + " runs models in f32)");

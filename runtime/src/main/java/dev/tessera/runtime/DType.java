@@ -30,6 +30,21 @@ public enum DType {
         return ordinal();
     }
 
+    /**
+     * A floating type by the names models and command lines use: {@code f32} / {@code fp32} / {@code float32},
+     * {@code bf16} / {@code bfloat16}, {@code f16} / {@code fp16} / {@code float16} (any case, spaces trimmed).
+     *
+     * @throws IllegalArgumentException for any other name
+     */
+    public static DType parseFloating(String name) {
+        return switch (name == null ? "" : name.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "f32", "fp32", "float32" -> F32;
+            case "bf16", "bfloat16" -> BF16;
+            case "f16", "fp16", "float16" -> F16;
+            default -> throw new IllegalArgumentException("unknown dtype '" + name + "': f32, bf16 or f16");
+        };
+    }
+
     /** IEEE 754 binary16 ({@link #F16}) bits to float: normals, subnormals, infinities and NaN, exactly. */
     public static float halfToFloat(short h) {
         int bits = h & 0xffff;

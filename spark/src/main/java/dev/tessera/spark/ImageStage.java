@@ -9,7 +9,6 @@ import dev.tessera.runtime.image.ImageDecoder;
 import dev.tessera.runtime.image.ImagePreprocessor;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.Function;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -32,7 +31,7 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
     /** {@code f32}, {@code bf16} or {@code f16} (half precision on CUDA only); null (default): f32 on the CPU, bf16 on CUDA. */
     public S setDType(String name) {
         if (name != null) {
-            parseDType(name);
+            DType.parseFloating(name);
         }
         this.dtype = name;
         return self();
@@ -94,15 +93,6 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
 
     /** The dtype set, parsed (null: the model's default). */
     static DType dtypeOf(String name) {
-        return name == null ? null : parseDType(name);
-    }
-
-    private static DType parseDType(String name) {
-        return switch (name.trim().toLowerCase(Locale.ROOT)) {
-            case "f32", "fp32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "f16", "fp16", "float16" -> DType.F16;
-            default -> throw new IllegalArgumentException("unknown dtype '" + name + "': f32, bf16 or f16");
-        };
+        return name == null ? null : DType.parseFloating(name);
     }
 }
