@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.runtime.testing.TestWav;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +52,7 @@ class DemoCommandTest {
         Path wav = out.resolve("seven.wav");
         float[] clip = dev.tessera.models.dbm.DigitData.speech(DbmCommand.dataRoot(null).resolve("spoken-digits"), "test")
                 .clips().get(7);
-        writeWav(wav, clip);
+        TestWav.write16k(wav, clip);
         Path png = out.resolve("seven.png");
         r = InfoCommandTest.run("dbm", "generate", "--audio", wav.toString(), "--out", png.toString());
         assertEquals(0, r.exitCode(), r.out());
@@ -76,14 +77,4 @@ class DemoCommandTest {
         assertTrue(InfoCommandTest.run("dbm", "generate", "--audio", bad.toString(), "--out", png.toString()).exitCode() != 0);
     }
 
-    static void writeWav(Path p, float[] x) throws Exception {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44 + 2 * x.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.put("RIFF".getBytes()).putInt(36 + 2 * x.length).put("WAVEfmt ".getBytes()).putInt(16).putShort((short) 1)
-                .putShort((short) 1).putInt(16000).putInt(32000).putShort((short) 2).putShort((short) 16)
-                .put("data".getBytes()).putInt(2 * x.length);
-        for (float f : x) {
-            b.putShort((short) Math.max(-32768, Math.min(32767, Math.round(f * 32767))));
-        }
-        Files.write(p, b.array());
-    }
 }

@@ -7,8 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.runtime.io.Npy;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import dev.tessera.runtime.testing.TestWav;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -40,18 +39,6 @@ class TranscribeCommandTest {
         }
         // Word-level vocabulary over the 411 ids: w0..w299, then the special tokens and timestamps.
         Files.copy(SRC.resolveSibling("tiny-word-tokenizer.json"), model.resolve("tokenizer.json"));
-    }
-
-    static Path wav(Path f, float[] x) throws Exception {
-        ByteBuffer b = ByteBuffer.allocate(44 + 2 * x.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put("RIFF".getBytes()).putInt(36 + 2 * x.length).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
-                .putShort((short) 1).putShort((short) 1).putInt(16_000).putInt(32_000).putShort((short) 2)
-                .putShort((short) 16).put("data".getBytes()).putInt(2 * x.length);
-        for (float v : x) {
-            b.putShort((short) Math.round(Math.max(-1, Math.min(1, v)) * 32767));
-        }
-        Files.write(f, b.array());
-        return f;
     }
 
     @Test
@@ -121,7 +108,7 @@ class TranscribeCommandTest {
         for (int i = 0; i < x.length; i++) {
             x[i] = (float) (0.3 * Math.sin(2 * Math.PI * 220 * i / 16_000.0) + 0.05 * rnd.nextGaussian());
         }
-        Path a = wav(tmp.resolve("tone.wav"), x);
+        Path a = TestWav.write16k(tmp.resolve("tone.wav"), x);
         ChatCommandTest.Run j = run("transcribe", a.toString(), "--model", model.toString(), "--beam", "2", "--format", "json");
         assertEquals(0, j.code(), j.err());
         JsonNode o = new ObjectMapper().readTree(j.out());
@@ -160,13 +147,13 @@ class TranscribeCommandTest {
         assertEquals("01:02:03.457", TranscribeCommand.time(3723.4567, false));
         assertEquals("00:00:05,000", TranscribeCommand.time(5.0, true));
         // Silence and a 0.1 s clip: empty or short output, no error.
-        Path silence = wav(tmp.resolve("silence.wav"), new float[16_000 * 3]);
+        Path silence = TestWav.write16k(tmp.resolve("silence.wav"), new float[16_000 * 3]);
         ChatCommandTest.Run s = run("transcribe", silence.toString(), "--model", model.toString(), "--format", "json");
         assertEquals(0, s.code(), s.err());
         assertTrue(new ObjectMapper().readTree(s.out()).get("segments").isArray(), "silence is decoded: " + s.out());
         float[] shortClip = new float[1600];
         System.arraycopy(x, 0, shortClip, 0, shortClip.length);
-        ChatCommandTest.Run sh = run("transcribe", wav(tmp.resolve("short.wav"), shortClip).toString(), "--model", model.toString(),
+        ChatCommandTest.Run sh = run("transcribe", TestWav.write16k(tmp.resolve("short.wav"), shortClip).toString(), "--model", model.toString(),
                 "--beam", "1", "--format", "txt");
         assertEquals(0, sh.code(), sh.err());
     }
@@ -187,7 +174,7 @@ class TranscribeCommandTest {
      */
     @Test
     void withoutFfmpegA16kHzWavGivesTheSameTranscript() throws Exception {
-        Path[] files = {wav(tmp.resolve("n1.wav"), tone(34.5, 5)), wav(tmp.resolve("n2.wav"), tone(2.2, 6))};
+        Path[] files = {TestWav.write16k(tmp.resolve("n1.wav"), tone(34.5, 5)), TestWav.write16k(tmp.resolve("n2.wav"), tone(2.2, 6))};
         String[] args = {"transcribe", files[0].toString(), files[1].toString(), "--model", model.toString(), "--beam",
             "2", "--batch", "2", "--format", "json"};
         ChatCommandTest.Run with = run(args);
@@ -210,8 +197,8 @@ class TranscribeCommandTest {
 
     @Test
     void batchOfFilesEqualsOneAtATimeInInputOrder() throws Exception {
-        Path[] files = {wav(tmp.resolve("b1.wav"), tone(5.3, 1)), wav(tmp.resolve("b2.wav"), tone(1.1, 2)),
-            wav(tmp.resolve("b3.wav"), tone(3.7, 3))};
+        Path[] files = {TestWav.write16k(tmp.resolve("b1.wav"), tone(5.3, 1)), TestWav.write16k(tmp.resolve("b2.wav"), tone(1.1, 2)),
+            TestWav.write16k(tmp.resolve("b3.wav"), tone(3.7, 3))};
         for (String fmt : new String[] {"json", "srt"}) {
             StringBuilder alone = new StringBuilder();
             com.fasterxml.jackson.databind.node.ArrayNode aloneJson = new ObjectMapper().createArrayNode();
@@ -241,7 +228,7 @@ class TranscribeCommandTest {
 
     @Test
     void conditioningPromptAndThresholdFlags() throws Exception {
-        Path a = wav(tmp.resolve("c.wav"), tone(6.5, 4));
+        Path a = TestWav.write16k(tmp.resolve("c.wav"), tone(6.5, 4));
         String[] base = {"transcribe", a.toString(), "--model", model.toString(), "--beam", "1", "--format", "json",
             "--language", "en"};
         JsonNode on = new ObjectMapper().readTree(run(base).out());

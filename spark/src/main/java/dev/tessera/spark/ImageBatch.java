@@ -69,8 +69,7 @@ final class ImageBatch {
             System.arraycopy(res[i].chw(), 0, all, k * len, len);
             rows[k++] = i;
         }
-        ImagePreprocessor.Result r0 = res[rows[0]];
-        int c = len / (r0.height() * r0.width());
-        return new ImageBatch(rows, Tensor.of(all, device, ok, c, r0.height(), r0.width()));
+        int c = len / (first.height() * first.width());
+        return new ImageBatch(rows, Tensor.of(all, device, ok, c, first.height(), first.width()));
     }
 }

@@ -211,6 +211,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
         final ChatTemplate template;
         final GenerationDefaults defaults;
         final LlavaImageProcessor images;
+        final Generator generator;
 
         private Loaded(LlamaForCausalLM text, LlavaForConditionalGeneration llava, Tokenizer tokenizer,
                 ChatTemplate template, GenerationDefaults defaults, LlavaImageProcessor images) {
@@ -220,6 +221,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             this.template = template;
             this.defaults = defaults;
             this.images = images;
+            this.generator = new Generator(llava != null ? llava.languageModel() : text, tokenizer);
         }
 
         static Loaded load(String spec, Device device, boolean raw) {
@@ -273,12 +275,11 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
                 }
                 backend = ChatSession.textBackend(text, tokenizer, template);
             }
-            Generator gen = new Generator(llava != null ? llava.languageModel() : text, tokenizer);
             ChatTemplate.Message user = imageCount == 0 ? ChatTemplate.Message.user(prompt)
                     : LlavaChat.userMessage(prompt, imageCount, template);
             String sys = template == null ? null : system;
-            try (ChatSession chat = new ChatSession(gen, backend, sys, cacheSize(backend, sys, user, cfg,
-                    gen.model().config().contextLength()))) {
+            try (ChatSession chat = new ChatSession(generator, backend, sys, cacheSize(backend, sys, user, cfg,
+                    generator.model().config().contextLength()))) {
                 return chat.send(user, cfg, null).text();
             } catch (IllegalArgumentException e) {
                 errors[i] = e.getMessage(); // e.g. a prompt longer than the context

@@ -18,6 +18,7 @@ import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.image.ImageDecoder;
 import dev.tessera.runtime.image.ImagePreprocessor;
+import dev.tessera.runtime.testing.TestWav;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -342,17 +343,6 @@ class SparkInferenceTest {
         assertEquals(6, checked);
     }
 
-    static Path wav(Path f, float[] x) throws IOException {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(44 + 2 * x.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.put("RIFF".getBytes()).putInt(36 + 2 * x.length).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
-                .putShort((short) 1).putShort((short) 1).putInt(16_000).putInt(32_000).putShort((short) 2)
-                .putShort((short) 16).put("data".getBytes()).putInt(2 * x.length);
-        for (float v : x) {
-            b.putShort((short) Math.round(Math.max(-1, Math.min(1, v)) * 32767));
-        }
-        return Files.write(f, b.array());
-    }
-
     @Test
     void transcriptsEqualTheTranscriberRunDirectly() throws Exception {
         // the random tiny Whisper of the models module's tests (2 s windows) with its word-level tokenizer
@@ -371,7 +361,7 @@ class SparkInferenceTest {
             for (int t = 0; t < x.length; t++) {
                 x[t] = (float) (0.4 * Math.sin(2 * Math.PI * f0 * t / 16_000) + 0.1 * r.nextGaussian());
             }
-            files.add(wav(dir.resolve("clip" + i + ".wav"), x));
+            files.add(TestWav.write16k(dir.resolve("clip" + i + ".wav"), x));
         }
         Files.writeString(dir.resolve("readme.wav"), "not audio");
         Dataset<Row> audio = spark.read().format("binaryFile").load(dir.toString()).repartition(2);
