@@ -1,6 +1,7 @@
 package dev.tessera.spark;
 
 import dev.tessera.models.hub.ModelResolver;
+import dev.tessera.models.llama.ChatBatch;
 import dev.tessera.models.llama.ChatSession;
 import dev.tessera.models.llama.ChatTemplate;
 import dev.tessera.models.llama.GenerationConfig;
@@ -18,6 +19,7 @@ import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataType;
@@ -154,7 +156,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
     }
 
     @Override
-    @SuppressWarnings("try") // each row's scope frees its tensors (image features, logits)
+    @SuppressWarnings("try") // the batch's scope frees its tensors (image features, logits)
     protected BatchFunction batchFunction(StructType input) {
         String spec = getModel();
         int imageIdx = imageCol == null ? -1 : fieldIndex(input, imageCol);
@@ -172,35 +174,31 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             GenerationConfig cfg = new GenerationConfig(budget != null ? budget : m.defaults.maxNewTokens(), temp, k,
                     p, penalty != null ? penalty : m.defaults.repetitionPenalty(), sd, List.of(), List.of(), true,
                     budget != null ? 0 : m.defaults.maxLength());
-            for (int i = 0; i < inputs.size(); i++) {
-                String prompt = (String) inputs.get(i);
-                Object image = imageIdx >= 0 ? rows.get(i).get(imageIdx) : null;
-                try (Scope scope = Tessera.scope()) {
-                    values[i] = new Object[] {m.reply(prompt, (byte[]) image, names.get(i), device, cfg, sys, errors, i)};
+            try (Scope scope = Tessera.scope()) {
+                List<ChatBatch.Turn> turns = new ArrayList<>();
+                List<Integer> at = new ArrayList<>();
+                for (int i = 0; i < inputs.size(); i++) {
+                    Object image = imageIdx >= 0 ? rows.get(i).get(imageIdx) : null;
+                    ChatBatch.Turn t = m.turn((String) inputs.get(i), (byte[]) image, names.get(i), device, sys, errors,
+                            i);
+                    values[i] = new Object[] {null};
+                    if (t != null) {
+                        turns.add(t);
+                        at.add(i);
+                    }
+                }
+                // the batch's turns decoded together; each reply is the one a chat session alone gives
+                List<ChatBatch.Reply> replies = new ChatBatch(m.generator, Math.max(1, turns.size())).answer(turns, cfg);
+                for (int j = 0; j < replies.size(); j++) {
+                    ChatBatch.Reply r = replies.get(j);
+                    if (r.ok()) {
+                        values[at.get(j)][0] = r.result().text();
+                    } else {
+                        errors[at.get(j)] = r.error().getMessage(); // e.g. a prompt longer than the context
+                    }
                 }
             }
         };
-    }
-
-    /**
-     * The KV cache a one-turn chat needs: prompt + answer budget (+ 1), at most the context, rather than the whole
-     * context a {@link ChatSession} takes by default (zeroed for every row: gigabytes for a 7B model). The reply is
-     * the same: the session never drops the only turn, and the budget fits. 0 (the context) when the prompt
-     * alone is refused, so that the session gives its own message.
-     */
-    static int cacheSize(ChatSession.Backend backend, String system, ChatTemplate.Message user,
-            GenerationConfig cfg, int context) {
-        List<ChatTemplate.Message> turn = new java.util.ArrayList<>();
-        if (system != null && !system.isEmpty()) {
-            turn.add(ChatTemplate.Message.system(system));
-        }
-        turn.add(user);
-        try {
-            int p = backend.tokens(turn).length;
-            return (int) Math.min(context, (long) p + cfg.budgetAfter(p) + 1);
-        } catch (RuntimeException e) {
-            return 0;
-        }
     }
 
     /** A decoder (or LLaVA) with its tokenizer, template and generation defaults. */
@@ -250,9 +248,12 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             }
         }
 
-        /** The reply to one prompt (and image), or null with the reason in {@code errors[i]}. */
-        String reply(String prompt, byte[] image, String name, Device device, GenerationConfig cfg, String system,
-                String[] errors, int i) {
+        /**
+         * The turn of one prompt (and image), or null with the reason in {@code errors[i]}; an image's features stay
+         * in the caller's scope.
+         */
+        ChatBatch.Turn turn(String prompt, byte[] image, String name, Device device, String system, String[] errors,
+                int i) {
             ChatSession.Backend backend;
             int imageCount = 0;
             if (llava != null) {
@@ -277,14 +278,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             }
             ChatTemplate.Message user = imageCount == 0 ? ChatTemplate.Message.user(prompt)
                     : LlavaChat.userMessage(prompt, imageCount, template);
-            String sys = template == null ? null : system;
-            try (ChatSession chat = new ChatSession(generator, backend, sys, cacheSize(backend, sys, user, cfg,
-                    generator.model().config().contextLength()))) {
-                return chat.send(user, cfg, null).text();
-            } catch (IllegalArgumentException e) {
-                errors[i] = e.getMessage(); // e.g. a prompt longer than the context
-                return null;
-            }
+            return new ChatBatch.Turn(backend, template == null ? null : system, user);
         }
 
         @Override

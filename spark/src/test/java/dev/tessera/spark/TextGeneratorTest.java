@@ -104,29 +104,6 @@ class TextGeneratorTest {
         assertTrue(differs, "seed 8 gave the same replies as seed 7");
     }
 
-    /** Each row's KV cache holds its prompt and answer budget, not the whole context. */
-    @Test
-    void theCacheFitsTheTurn() {
-        try (LlamaForCausalLM m = LlamaForCausalLM.load(LLAMA, Device.CPU, null); Tokenizer tok = Tokenizer.load(LLAMA)) {
-            ChatTemplate t = ChatTemplate.load(LLAMA);
-            ChatSession.Backend b = ChatSession.textBackend(m, tok, t);
-            int context = m.config().contextLength();
-            var user = ChatTemplate.Message.user("hello there");
-            int p = b.tokens(List.of(user)).length;
-            assertEquals(p + 13, TextGenerator.cacheSize(b, null, user, GenerationConfig.greedy(12), context));
-            int ps = b.tokens(List.of(ChatTemplate.Message.system("be brief"), user)).length;
-            assertTrue(ps > p);
-            assertEquals(ps + 13, TextGenerator.cacheSize(b, "be brief", user, GenerationConfig.greedy(12), context));
-            assertEquals(context, TextGenerator.cacheSize(b, null, user, GenerationConfig.greedy(100_000), context));
-            // max_length counts the prompt: the cache holds max_length (+1); a prompt past it leaves the refusal to the
-            // session (0: the whole context)
-            var capped = new GenerationConfig(Integer.MAX_VALUE, 0, 0, 1, 1, 0, List.of(), List.of(), true, p + 5);
-            assertEquals(p + 6, TextGenerator.cacheSize(b, null, user, capped, context));
-            var tooShort = new GenerationConfig(Integer.MAX_VALUE, 0, 0, 1, 1, 0, List.of(), List.of(), true, p);
-            assertEquals(0, TextGenerator.cacheSize(b, null, user, tooShort, context));
-        }
-    }
-
     @Test
     @SuppressWarnings("try") // the scope frees the reference run's tensors
     void llavaAnswersAboutEachRowsImage() throws Exception {

@@ -42,6 +42,16 @@ public final class ChatSession implements AutoCloseable {
          * further first) and returns the F32 logits of the last position {@code [1, 1, vocab]}.
          */
         Tensor prefill(KvCache cache, int[] tokens);
+
+        /**
+         * The decoder's input embeddings {@code [1, S, hidden]} (its dtype, on its device) of the whole of
+         * {@code tokens}, as {@link #prefill} would feed them into an empty cache: what lets {@link ChatBatch} prefill
+         * several conversations in one batch. Null (the default) when the backend cannot give them: such
+         * conversations are then answered one at a time.
+         */
+        default Tensor embeds(int[] tokens) {
+            return null;
+        }
     }
 
     /** The plain decoder backend: template (or raw text) → tokenizer → {@link LlamaForCausalLM#forward}. */
@@ -63,6 +73,11 @@ public final class ChatSession implements AutoCloseable {
             public Tensor prefill(KvCache cache, int[] tokens) {
                 int[] suffix = Arrays.copyOfRange(tokens, cache.length(), tokens.length);
                 return model.forward(new int[][] {suffix}, null, cache, false);
+            }
+
+            @Override
+            public Tensor embeds(int[] tokens) {
+                return model.embed(new int[][] {tokens});
             }
         };
     }

@@ -136,6 +136,18 @@ public final class Generator {
      */
     public List<Result> decode(KvCache cache, float[][] lastLogits, List<int[]> histories, GenerationConfig cfg,
             TokenListener listener) {
+        return decode(cache, lastLogits, histories, cfg, null, null, listener);
+    }
+
+    /**
+     * As {@link #decode(KvCache, float[][], List, GenerationConfig, TokenListener)} with a token budget and a
+     * sampling seed per row: row {@code i} generates at most {@code maxNewTokens[i]} (at most
+     * {@code cfg.maxNewTokens()}) and samples from its own generator seeded with {@code seeds[i]}, so that its
+     * tokens are those it would get alone with that budget and seed. Null arrays take the defaults: the config's
+     * budget for every row, and seeds derived from {@code cfg.seed()} and the row's index.
+     */
+    public List<Result> decode(KvCache cache, float[][] lastLogits, List<int[]> histories, GenerationConfig cfg,
+            int[] maxNewTokens, long[] seeds, TokenListener listener) {
         if (lastLogits == null || cfg == null) {
             throw new IllegalArgumentException("decode: logits and config must not be null");
         }
@@ -162,12 +174,25 @@ public final class Generator {
                 }
             }
         }
+        if (maxNewTokens != null && maxNewTokens.length != b || seeds != null && seeds.length != b) {
+            throw new IllegalArgumentException("decode: " + b + " rows of logits, but " + (maxNewTokens == null ? b
+                    : maxNewTokens.length) + " token budgets and " + (seeds == null ? b : seeds.length) + " seeds");
+        }
+        int[] budget = new int[b];
+        for (int i = 0; i < b; i++) {
+            budget[i] = maxNewTokens == null ? cfg.maxNewTokens() : Math.min(maxNewTokens[i], cfg.maxNewTokens());
+            if (budget[i] < 0) {
+                throw new IllegalArgumentException("decode: row " + i + " has a token budget of " + budget[i]
+                        + "; it must be >= 0");
+            }
+        }
         if (!cfg.stopStrings().isEmpty() && tokenizer == null) {
             throw new IllegalArgumentException("stop strings need a tokenizer");
         }
         Row[] rows = new Row[b];
         for (int i = 0; i < b; i++) {
-            rows[i] = new Row(v, histories == null ? new int[0] : histories.get(i), new SplittableRandom(cfg.seed() + 0x9E3779B97F4A7C15L * i));
+            rows[i] = new Row(v, histories == null ? new int[0] : histories.get(i), new SplittableRandom(
+                    seeds != null ? seeds[i] : cfg.seed() + 0x9E3779B97F4A7C15L * i));
         }
         float[][] logits = lastLogits;
         int remaining = b;
@@ -179,7 +204,7 @@ public final class Generator {
                     next[i] = r.out.isEmpty() ? 0 : r.out.get(r.out.size() - 1);
                     continue;
                 }
-                if (step >= cfg.maxNewTokens()) {
+                if (step >= budget[i]) {
                     r.finish = FinishReason.LENGTH;
                     remaining--;
                     continue;
@@ -214,7 +239,7 @@ public final class Generator {
                 if (stopTok && r.finish == null) {
                     r.finish = FinishReason.STOP_TOKEN;
                 }
-                if (r.finish == null && step + 1 >= cfg.maxNewTokens()) {
+                if (r.finish == null && step + 1 >= budget[i]) {
                     r.finish = FinishReason.LENGTH;
                 }
                 if (r.finish == null && cache.remaining() < 1) {

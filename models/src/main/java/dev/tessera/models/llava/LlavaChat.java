@@ -68,6 +68,15 @@ public final class LlavaChat {
                 }
                 return model.forward(cache, tokens, any ? features : null, false);
             }
+
+            @Override
+            public Tensor embeds(int[] tokens) {
+                boolean any = false;
+                for (int id : tokens) {
+                    any |= id == tok;
+                }
+                return model.inputEmbeds(tokens, any ? features : null);
+            }
         };
     }
 

@@ -226,6 +226,28 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
         if (from >= expanded.length) {
             throw new IllegalArgumentException("no new tokens to feed: the cache already holds " + from);
         }
+        try (Scope scope = Tessera.scope()) {
+            return scope.keep(lm.forwardEmbeds(embedsInUse(expanded, from, features), null, cache, all));
+        }
+    }
+
+    /**
+     * The decoder's input embeddings {@code [1, S, hidden]} (model dtype) of the whole of {@code expanded}, with
+     * the rows of {@code features} ({@code [N, T, hidden]}, null when there are none) at the placeholder positions:
+     * what {@link #forward} feeds, for a caller that batches several prompts itself.
+     */
+    public Tensor inputEmbeds(int[] expanded, Tensor features) {
+        try (UseGuard.Use use = guard.enter()) {
+            if (expanded == null || expanded.length == 0) {
+                throw new IllegalArgumentException("inputEmbeds: no tokens");
+            }
+            return embedsInUse(expanded, 0, features);
+        }
+    }
+
+    /** Embeddings of {@code expanded[from:]}, image features spliced in (those before {@code from} skipped). */
+    private Tensor embedsInUse(int[] expanded, int from, Tensor features) {
+        int tok = cfg.imageTokenIndex();
         int imageTokens = 0;
         int before = 0;
         for (int i = 0; i < expanded.length; i++) {
@@ -269,7 +291,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
                     i = j;
                 }
             }
-            return scope.keep(lm.forwardEmbeds(x, null, cache, all));
+            return scope.keep(x);
         }
     }
 
