@@ -28,8 +28,9 @@ import java.util.stream.Stream;
  * before batching) against {@link ChatBatch} at several batch sizes, on the CPU with a random-weight Llama written to
  * a temporary directory (the shape of {@link LlamaBench}'s by default). {@code --prompts} prompts of random token ids
  * with lengths spread over [{@code --min-len}, {@code --max-len}], greedy, {@code --new} tokens each (no eos, so every
- * reply has the same length and the work is the same in every mode). The replies of every mode are checked to be the
- * same tokens as one at a time. Reports generated tokens/s per mode and the ratio batched / one at a time (&gt; 1:
+ * reply has the same length), then again under a {@code max_length} cap that gives the shorter prompts longer replies
+ * (rows of a batch end at different steps and leave it). The replies of every mode are checked to be the same tokens
+ * as one at a time. Reports generated tokens/s per mode and the ratio batched / one at a time (&gt; 1:
  * batching is faster); writes {@code bench/results/chat-batch-cpu.json}.
  *
  * <pre>
@@ -54,12 +55,7 @@ public final class ChatBatchBench {
         int maxLen = cli.getInt("--max-len", 96);
         int newTokens = cli.getInt("--new", 32);
         int reps = cli.getInt("--reps", 2);
-        int layers = cli.getInt("--layers", 16);
-        int hidden = cli.getInt("--hidden", 2048);
-        int inter = cli.getInt("--intermediate", 5632);
-        int heads = cli.getInt("--heads", 32);
-        int kvHeads = cli.getInt("--kv-heads", 8);
-        int vocab = cli.getInt("--vocab", 32000);
+        LlamaBench.Shape shape = LlamaBench.Shape.of(cli);
         int[] batches = Arrays.stream(cli.get("--batches", "4,8,16").split(",")).mapToInt(Integer::parseInt).toArray();
         Path out = cli.getPath("--out", Path.of("bench/results/chat-batch-cpu.json"));
         if (n < 1 || minLen < 1 || maxLen < minLen || newTokens < 1 || reps < 1) {
@@ -67,67 +63,37 @@ public final class ChatBatchBench {
         }
         Path dir = Files.createTempDirectory("tessera-chat-batch-bench");
         try {
-            long params = LlamaBench.writeCheckpoint(dir, hidden, inter, layers, heads, kvHeads, vocab,
-                    maxLen + newTokens + 8);
+            long params = shape.write(dir, maxLen + 2 * newTokens + 8);
             System.out.printf("checkpoint: %.2f B parameters%n", params / 1e9);
             SplittableRandom r = new SplittableRandom(11);
             List<int[]> prompts = new ArrayList<>();
             int promptTokens = 0;
             for (int i = 0; i < n; i++) {
                 int len = minLen + (n == 1 ? 0 : (int) ((long) (maxLen - minLen) * i / (n - 1)));
-                prompts.add(r.ints(len, 3, vocab).toArray());
+                prompts.add(r.ints(len, 3, shape.vocab()).toArray());
                 promptTokens += len;
             }
             java.util.Collections.shuffle(prompts, new java.util.Random(5)); // arrival order is not length order
-            GenerationConfig cfg = GenerationConfig.greedy(newTokens).withUseEos(false);
-            Map<String, Object> modes = new LinkedHashMap<>();
-            double oneAtATime;
+            Map<String, Object> scenarios = new LinkedHashMap<>();
             try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, Device.CPU, null)) {
                 Generator g = new Generator(m, null);
                 List<ChatBatch.Turn> turns = new ArrayList<>();
                 for (int[] p : prompts) {
                     turns.add(new ChatBatch.Turn(new FixedTokens(m, p), null, Message.user("")));
                 }
-                List<int[]> reference = new ArrayList<>();
-                double[] times = new double[reps];
-                for (int rep = -1; rep < reps; rep++) {
-                    long t0 = System.nanoTime();
-                    List<int[]> got = new ArrayList<>();
-                    for (ChatBatch.Turn t : turns) {
-                        try (ChatSession s = new ChatSession(g, t.backend(), null, 0)) {
-                            got.add(s.send(t.user(), cfg, null).tokens());
-                        }
-                    }
-                    if (rep >= 0) {
-                        times[rep] = (System.nanoTime() - t0) / 1e9;
-                    } else {
-                        reference = got;
-                    }
-                }
-                oneAtATime = n * (double) newTokens / median(times);
-                modes.put("one_at_a_time", mode(times, n, newTokens, true));
-                System.out.printf("one at a time: %.1f tokens/s%n", oneAtATime);
-                for (int b : batches) {
-                    ChatBatch batch = new ChatBatch(g, b);
-                    double[] bt = new double[reps];
-                    boolean same = true;
-                    for (int rep = -1; rep < reps; rep++) {
-                        long t0 = System.nanoTime();
-                        List<ChatBatch.Reply> got = batch.answer(turns, cfg);
-                        if (rep >= 0) {
-                            bt[rep] = (System.nanoTime() - t0) / 1e9;
-                        }
-                        for (int i = 0; i < n; i++) {
-                            same &= Arrays.equals(reference.get(i), got.get(i).result().tokens());
-                        }
-                    }
-                    Map<String, Object> o = mode(bt, n, newTokens, same);
-                    double tps = (double) o.get("generated_tokens_per_s");
-                    o.put("ratio_over_one_at_a_time", tps / oneAtATime);
-                    modes.put("batch_" + b, o);
-                    System.out.printf("batch %d: %.1f tokens/s (%.2fx), same tokens: %s%n", b, tps, tps / oneAtATime,
-                            same);
-                }
+                GenerationConfig same = GenerationConfig.greedy(newTokens).withUseEos(false);
+                Map<String, Object> a = scenario(g, turns, same, batches, reps);
+                a.put("config", "greedy, " + newTokens + " new tokens each (no eos)");
+                scenarios.put("equal_budgets", a);
+                // a max_length cap: the longest prompt gets newTokens / 2, the shortest 2 * newTokens (rows end apart)
+                int cap = maxLen + newTokens / 2;
+                GenerationConfig varied = GenerationConfig.greedy(Math.min(2 * newTokens, cap - minLen))
+                        .withUseEos(false).withMaxLength(cap);
+                Map<String, Object> b = scenario(g, turns, varied, batches, reps);
+                b.put("config", "greedy, max_length " + cap + " (prompt + reply), at most " + varied.maxNewTokens()
+                        + " new tokens: replies of " + varied.budgetAfter(maxLen) + ".." + varied.budgetAfter(minLen)
+                        + " tokens");
+                scenarios.put("varied_budgets", b);
             }
             Map<String, Object> result = new LinkedHashMap<>();
             result.put("benchmark", "many one-turn chats: ChatBatch (batched prefill + decode) vs a ChatSession per "
@@ -138,23 +104,14 @@ public final class ChatBatchBench {
             result.put("cpu", HostInfo.cpu());
             result.put("threads", TesseraNative.tsr_cpu_threads());
             result.put("simd", TesseraNative.tsr_cpu_simd().getString());
-            Map<String, Object> model = new LinkedHashMap<>();
-            model.put("hidden_size", hidden);
-            model.put("num_hidden_layers", layers);
-            model.put("num_attention_heads", heads);
-            model.put("num_key_value_heads", kvHeads);
-            model.put("intermediate_size", inter);
-            model.put("vocab_size", vocab);
-            model.put("parameters", params);
-            result.put("model", model);
+            result.put("model", shape.describe(params));
             result.put("prompts", n);
             result.put("prompt_lengths", minLen + ".." + maxLen + " (spread evenly, shuffled)");
             result.put("prompt_tokens", promptTokens);
-            result.put("new_tokens_each", newTokens);
             result.put("method", "one warm-up then " + reps + " timed runs per mode, median wall time of the whole set;"
                     + " tokens/s counts generated tokens only; same_tokens: every reply equals the one-at-a-time reply");
             result.put("loadavg", LlamaBench.loadavg());
-            result.put("modes", modes);
+            result.put("scenarios", scenarios);
             if (out.getParent() != null) {
                 Files.createDirectories(out.getParent());
             }
@@ -167,18 +124,72 @@ public final class ChatBatchBench {
         }
     }
 
+    /** One at a time, then ChatBatch at each batch size: tokens/s and whether every reply is the same. */
+    private static Map<String, Object> scenario(Generator g, List<ChatBatch.Turn> turns, GenerationConfig cfg,
+            int[] batches, int reps) {
+        Map<String, Object> modes = new LinkedHashMap<>();
+        List<int[]> reference = new ArrayList<>();
+        double[] times = new double[reps];
+        int generated = 0;
+        for (int rep = -1; rep < reps; rep++) {
+            long t0 = System.nanoTime();
+            List<int[]> got = new ArrayList<>();
+            for (ChatBatch.Turn t : turns) {
+                try (ChatSession s = new ChatSession(g, t.backend(), null, 0)) {
+                    got.add(s.send(t.user(), cfg, null).tokens());
+                }
+            }
+            if (rep >= 0) {
+                times[rep] = (System.nanoTime() - t0) / 1e9;
+            } else {
+                reference = got;
+                for (int[] r : got) {
+                    generated += r.length;
+                }
+            }
+        }
+        Map<String, Object> one = mode(times, turns.size(), generated, true);
+        double oneAtATime = (double) one.get("generated_tokens_per_s");
+        modes.put("one_at_a_time", one);
+        System.out.printf("one at a time: %.1f tokens/s%n", oneAtATime);
+        for (int b : batches) {
+            ChatBatch batch = new ChatBatch(g, b);
+            double[] bt = new double[reps];
+            boolean same = true;
+            for (int rep = -1; rep < reps; rep++) {
+                long t0 = System.nanoTime();
+                List<ChatBatch.Reply> got = batch.answer(turns, cfg);
+                if (rep >= 0) {
+                    bt[rep] = (System.nanoTime() - t0) / 1e9;
+                }
+                for (int i = 0; i < turns.size(); i++) {
+                    same &= Arrays.equals(reference.get(i), got.get(i).result().tokens());
+                }
+            }
+            Map<String, Object> o = mode(bt, turns.size(), generated, same);
+            double tps = (double) o.get("generated_tokens_per_s");
+            o.put("ratio_over_one_at_a_time", tps / oneAtATime);
+            modes.put("batch_" + b, o);
+            System.out.printf("batch %d: %.1f tokens/s (%.2fx), same tokens: %s%n", b, tps, tps / oneAtATime, same);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("generated_tokens", generated);
+        out.put("modes", modes);
+        return out;
+    }
+
     private static double median(double[] a) {
         double[] s = a.clone();
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    private static Map<String, Object> mode(double[] seconds, int n, int newTokens, boolean same) {
+    private static Map<String, Object> mode(double[] seconds, int n, int generated, boolean same) {
         Map<String, Object> o = new LinkedHashMap<>();
         double med = median(seconds);
         o.put("seconds_median", med);
-        o.put("seconds", seconds);
-        o.put("generated_tokens_per_s", n * (double) newTokens / med);
+        o.put("seconds", Arrays.stream(seconds).boxed().toList());
+        o.put("generated_tokens_per_s", generated / med);
         o.put("chats_per_s", n / med);
         o.put("same_tokens", same);
         return o;

@@ -59,12 +59,7 @@ public final class LlamaBench {
         int prompt = cli.getInt("--prompt", 128);
         int decode = cli.getInt("--decode", 32);
         int reps = cli.getInt("--reps", 3);
-        int layers = cli.getInt("--layers", 16);
-        int hidden = cli.getInt("--hidden", 2048);
-        int inter = cli.getInt("--intermediate", 5632);
-        int heads = cli.getInt("--heads", 32);
-        int kvHeads = cli.getInt("--kv-heads", 8);
-        int vocab = cli.getInt("--vocab", 32000);
+        Shape shape = Shape.of(cli);
         String java21 = cli.get("--java21", "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
         boolean peer = !cli.flag("--no-peer");
         boolean blas1 = !cli.flag("--no-blas1");
@@ -73,9 +68,9 @@ public final class LlamaBench {
         String peerCp = cli.get("--peer-cp", null);
         Path dir = Files.createTempDirectory("tessera-llama-bench");
         try {
-            long params = writeCheckpoint(dir, hidden, inter, layers, heads, kvHeads, vocab, prompt + decode + 64);
+            long params = shape.write(dir, prompt + decode + 64);
             System.out.printf("checkpoint: %.2f B parameters, %.2f GB F32 in %s%n", params / 1e9, params * 4 / 1e9, dir);
-            int[] ids = new SplittableRandom(7).ints(prompt, 3, vocab).toArray();
+            int[] ids = new SplittableRandom(7).ints(prompt, 3, shape.vocab()).toArray();
             int defaultBlas = dev.tessera.bindings.blas.OpenBlas.threads();
             String loadBefore = loadavg();
             Map<String, Object> ours = runTessera(dir, ids, decode, reps);
@@ -103,16 +98,7 @@ public final class LlamaBench {
             result.put("cpu", HostInfo.cpu());
             result.put("threads", TesseraNative.tsr_cpu_threads());
             result.put("simd", TesseraNative.tsr_cpu_simd().getString());
-            Map<String, Object> model = new LinkedHashMap<>();
-            model.put("hidden_size", hidden);
-            model.put("num_hidden_layers", layers);
-            model.put("num_attention_heads", heads);
-            model.put("num_key_value_heads", kvHeads);
-            model.put("intermediate_size", inter);
-            model.put("vocab_size", vocab);
-            model.put("parameters", params);
-            model.put("weights", "F32 safetensors, tie_word_embeddings false");
-            result.put("model", model);
+            result.put("model", shape.describe(params));
             result.put("prompt_tokens", prompt);
             result.put("decode_tokens", decode);
             result.put("method", "one warm-up then " + reps + " runs each, medians; prefill = one pass over the prompt "
@@ -156,6 +142,32 @@ public final class LlamaBench {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
+        }
+    }
+
+    /** The random Llama's shape, from the command line ({@code --layers --hidden --intermediate --heads ...}). */
+    record Shape(int hidden, int inter, int layers, int heads, int kvHeads, int vocab) {
+        static Shape of(BenchArgs cli) {
+            return new Shape(cli.getInt("--hidden", 2048), cli.getInt("--intermediate", 5632), cli.getInt("--layers", 16),
+                    cli.getInt("--heads", 32), cli.getInt("--kv-heads", 8), cli.getInt("--vocab", 32000));
+        }
+
+        /** Writes the checkpoint (see {@link #writeCheckpoint}); returns the parameter count. */
+        long write(Path dir, int context) throws IOException {
+            return writeCheckpoint(dir, hidden, inter, layers, heads, kvHeads, vocab, context);
+        }
+
+        Map<String, Object> describe(long params) {
+            Map<String, Object> model = new LinkedHashMap<>();
+            model.put("hidden_size", hidden);
+            model.put("num_hidden_layers", layers);
+            model.put("num_attention_heads", heads);
+            model.put("num_key_value_heads", kvHeads);
+            model.put("intermediate_size", inter);
+            model.put("vocab_size", vocab);
+            model.put("parameters", params);
+            model.put("weights", "F32 safetensors, tie_word_embeddings false");
+            return model;
         }
     }
 

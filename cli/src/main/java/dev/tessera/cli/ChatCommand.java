@@ -2,6 +2,7 @@ package dev.tessera.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tessera.models.llama.ChatBatch;
 import dev.tessera.models.llama.ChatSession;
 import dev.tessera.models.llama.ChatTemplate;
 import dev.tessera.models.llama.GenerationConfig;
@@ -26,6 +27,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -35,7 +37,8 @@ import picocli.CommandLine.Parameters;
  * {@code tessera chat --model DIR [--image FILE]... [--max-tokens N] [--temperature T] [--seed S] [--json] [--raw]
  * ["prompt"]}: answers one prompt with a Llama-style (or LLaVA) checkpoint, streaming the text; without a prompt,
  * an interactive session reads one user message per line from stdin and keeps the conversation and its KV cache
- * between turns.
+ * between turns. With {@code --prompts FILE}, each line is its own one-turn chat, answered in batches
+ * ({@link ChatBatch}).
  */
 @Command(name = "chat", description = "Chat with a Llama-style or LLaVA checkpoint (config.json + safetensors + tokenizer.json).")
 final class ChatCommand implements Callable<Integer> {
@@ -84,6 +87,16 @@ final class ChatCommand implements Callable<Integer> {
     @Option(names = "--raw", description = "Skip the chat template: the prompt is the model's input text.")
     boolean raw;
 
+    @Option(names = "--prompts", paramLabel = "FILE", description = "Answer each non-blank line of FILE ('-': stdin) "
+            + "as its own one-turn chat (with --image: each about those images), decoding --batch of them together; "
+            + "prints a JSON line per prompt, in order: line, prompt, tokens, text, finish, or line, prompt, error. "
+            + "Each answer is the one that prompt alone gets.")
+    String promptsFile;
+
+    @Option(names = "--batch", defaultValue = "8", paramLabel = "N",
+            description = "With --prompts: conversations decoded together (default ${DEFAULT-VALUE}).")
+    int batch;
+
     @Mixin
     DeviceOptions.DeviceOption device;
 
@@ -108,6 +121,13 @@ final class ChatCommand implements Callable<Integer> {
         if (repetitionPenalty != null && (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty))) {
             throw new IllegalArgumentException("--repetition-penalty must be finite and > 0, got " + repetitionPenalty);
         }
+        if (promptsFile != null && prompt != null) {
+            throw new IllegalArgumentException("give a PROMPT or --prompts FILE, not both");
+        }
+        if (batch < 1) {
+            throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        }
+        List<String> lines = promptsFile == null ? null : readPrompts(promptsFile);
         if (!Files.isDirectory(model)) {
             throw new IllegalArgumentException("model directory not found: " + model);
         }
@@ -138,8 +158,12 @@ final class ChatCommand implements Callable<Integer> {
                         }
                     }
                     Generator gen = new Generator(m.languageModel(), tok);
-                    ChatSession.Backend backend = LlavaChat.backend(m, tok, template, features);
-                    run(gen, backend, template, cfg, out, images.size());
+                    Tensor f = features;
+                    Supplier<ChatSession.Backend> backends = () -> LlavaChat.backend(m, tok, template, f);
+                    if (lines != null) {
+                        return answerAll(gen, backends, template, cfg, out, images.size(), lines);
+                    }
+                    run(gen, backends.get(), template, cfg, out, images.size());
                 } finally {
                     if (features != null) {
                         features.close();
@@ -154,6 +178,9 @@ final class ChatCommand implements Callable<Integer> {
         try (LlamaForCausalLM m = LlamaForCausalLM.load(model, dev, null);
                 Tokenizer tok = Tokenizer.load(model)) {
             Generator gen = new Generator(m, tok);
+            if (lines != null) {
+                return answerAll(gen, () -> ChatSession.textBackend(m, tok, template), template, cfg, out, 0, lines);
+            }
             run(gen, ChatSession.textBackend(m, tok, template), template, cfg, out, 0);
         }
         return 0;
@@ -192,6 +219,80 @@ final class ChatCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The non-blank lines of {@code file} ('-': stdin), UTF-8. */
+    private static List<String> readPrompts(String file) {
+        List<String> lines = new ArrayList<>();
+        try (BufferedReader in = file.equals("-")
+                ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
+                : Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
+            for (String line = in.readLine(); line != null; line = in.readLine()) {
+                lines.add(line);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("prompts file not found: " + file);
+        } catch (java.nio.charset.CharacterCodingException | UncheckedIOException e) {
+            throw new IllegalArgumentException(file + ": not UTF-8 text");
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+        if (lines.stream().allMatch(String::isBlank)) {
+            throw new IllegalArgumentException(file + ": no prompts (every line is blank)");
+        }
+        return lines;
+    }
+
+    /**
+     * Every non-blank line as its own one-turn chat through {@link ChatBatch}, a JSON line each in order; returns 2
+     * when a prompt was refused (after printing every line, the refused ones with their error).
+     */
+    private int answerAll(Generator gen, Supplier<ChatSession.Backend> backends, ChatTemplate template,
+            GenerationConfig cfg, PrintStream out, int imageCount, List<String> lines) {
+        ChatBatch chats = new ChatBatch(gen, batch);
+        String sys = raw ? null : system;
+        int refused = 0;
+        int total = 0;
+        int chunk = Math.max(batch * 8, 64); // lines sorted into batches together; output streams per chunk
+        List<Integer> at = new ArrayList<>();
+        List<ChatBatch.Turn> turns = new ArrayList<>();
+        for (int i = 0; i <= lines.size(); i++) {
+            if (i < lines.size() && !lines.get(i).isBlank()) {
+                at.add(i);
+                turns.add(new ChatBatch.Turn(backends.get(), sys, userMessage(lines.get(i), imageCount, template)));
+            }
+            if (!turns.isEmpty() && (turns.size() == chunk || i == lines.size())) {
+                List<ChatBatch.Reply> replies = chats.answer(turns, cfg);
+                for (int j = 0; j < replies.size(); j++) {
+                    ChatBatch.Reply r = replies.get(j);
+                    ObjectNode o = JSON.createObjectNode();
+                    o.put("line", at.get(j) + 1);
+                    o.put("prompt", lines.get(at.get(j)));
+                    if (r.ok()) {
+                        o.putPOJO("tokens", r.result().tokens());
+                        o.put("text", r.result().text());
+                        o.put("finish", r.result().finish().name().toLowerCase());
+                    } else {
+                        o.put("error", r.error().getMessage());
+                        refused++;
+                    }
+                    total++;
+                    try {
+                        out.println(JSON.writeValueAsString(o));
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                }
+                at.clear();
+                turns.clear();
+            }
+        }
+        if (refused > 0) {
+            System.err.println("error: " + refused + " of " + total + " prompts refused (the \"error\" of their JSON "
+                    + "lines)");
+            return 2;
+        }
+        return 0;
     }
 
     private ChatTemplate.Message userMessage(String text, int imageCount, ChatTemplate template) {

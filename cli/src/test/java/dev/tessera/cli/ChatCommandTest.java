@@ -224,6 +224,65 @@ class ChatCommandTest {
         assertTrue(second.get("cached_tokens_before").asInt() >= 16, "the image rows stay cached between turns");
     }
 
+    /** Each prompt of a --prompts file gets the answer it gets alone; refused ones are kept with their error. */
+    @Test
+    void aPromptsFileAnswersEachLineAsItsOwnChat(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        List<String> prompts = List.of("hello there", "", "what is the capital of france?", "a", "word ".repeat(400),
+                "tell me a story about cats", "1 2 3 4");
+        Path file = dir.resolve("prompts.txt");
+        Files.write(file, prompts, StandardCharsets.UTF_8);
+        for (String[] opts : new String[][] {{"--max-tokens", "10"}, {"--max-tokens", "9", "--temperature", "0.9",
+                "--seed", "5", "--system", "be brief"}}) {
+            String[] args = concat(new String[] {"chat", "--model", MODEL.toString(), "--prompts", file.toString(),
+                    "--batch", "3"}, opts);
+            Run r = run(null, args);
+            assertEquals(2, r.code(), "one prompt is past the context: " + r.err());
+            List<String> errors = r.err().lines().filter(l -> l.startsWith("error")).toList();
+            assertEquals(1, errors.size(), r.err());
+            assertTrue(errors.get(0).startsWith("error: 1 of 6 prompts refused"), r.err());
+            String[] lines = r.out().strip().split("\\R");
+            assertEquals(6, lines.length, r.out());
+            int k = 0;
+            for (int i = 0; i < prompts.size(); i++) {
+                if (prompts.get(i).isBlank()) {
+                    continue;
+                }
+                JsonNode got = new ObjectMapper().readTree(lines[k++]);
+                assertEquals(i + 1, got.get("line").asInt());
+                assertEquals(prompts.get(i), got.get("prompt").asText());
+                Run alone = run(null, concat(new String[] {"chat", "--model", MODEL.toString(), "--json",
+                        prompts.get(i)}, opts));
+                if (alone.code() != 0) {
+                    assertTrue(alone.err().contains(got.get("error").asText()), alone.err() + " vs " + got);
+                    continue;
+                }
+                JsonNode want = new ObjectMapper().readTree(alone.out());
+                assertEquals(want.get("tokens"), got.get("tokens"), "line " + (i + 1));
+                assertEquals(want.get("text"), got.get("text"), "line " + (i + 1));
+                assertEquals(want.get("finish"), got.get("finish"), "line " + (i + 1));
+            }
+        }
+        // stdin, and LLaVA with an image for every prompt
+        Run in = run("what is it?\nand the colour?\n", "chat", "--model", LLAVA.toString(), "--image", PNG.toString(),
+                "--max-tokens", "6", "--prompts", "-");
+        assertEquals(0, in.code(), in.err());
+        String[] lines = in.out().strip().split("\\R");
+        assertEquals(2, lines.length, in.out());
+        for (int i = 0; i < 2; i++) {
+            JsonNode got = new ObjectMapper().readTree(lines[i]);
+            JsonNode want = new ObjectMapper().readTree(run(null, "chat", "--model", LLAVA.toString(), "--image",
+                    PNG.toString(), "--max-tokens", "6", "--json", got.get("prompt").asText()).out());
+            assertEquals(want.get("tokens"), got.get("tokens"), got.toString());
+        }
+        Path blank = dir.resolve("blank.txt");
+        Files.writeString(blank, "\n  \n");
+        assertOneLineErrors(
+                new String[] {"chat", "--model", MODEL.toString(), "--prompts", file.toString(), "hi"},
+                new String[] {"chat", "--model", MODEL.toString(), "--prompts", file.toString(), "--batch", "0"},
+                new String[] {"chat", "--model", MODEL.toString(), "--prompts", dir.resolve("none.txt").toString()},
+                new String[] {"chat", "--model", MODEL.toString(), "--prompts", blank.toString()});
+    }
+
     @Test
     void badInputGivesOneErrorLine() throws Exception {
         Run missing = run(null, "chat", "--model", "/nonexistent/model", "hi");

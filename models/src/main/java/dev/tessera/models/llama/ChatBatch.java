@@ -155,10 +155,12 @@ public final class ChatBatch {
 
     /** One turn through its own session: its reply, or the error the session gives. */
     private Reply alone(Turn t, GenerationConfig cfg, int context) {
-        int capacity = context;
+        int capacity = 1; // enough for a turn the session refuses: it says why before using the cache
         try {
             int[] tokens = t.backend().tokens(messages(t));
-            if (tokens.length > 0 && tokens.length + 1 <= context) {
+            if (tokens.length + 1 > context) {
+                capacity = context; // its message names the context
+            } else if (tokens.length > 0) {
                 capacity = (int) Math.min(context, (long) tokens.length + cfg.budgetAfter(tokens.length) + 1);
             }
         } catch (IllegalArgumentException e) {
@@ -235,15 +237,8 @@ public final class ChatBatch {
                 budgets[i] = rows.get(i).budget();
                 seeds[i] = cfg.seed(); // as a session's only row
             }
-            float[][] last = new float[b][];
-            try (Tensor logits = model.forwardEmbeds(x, padded ? real : null, cache, false)) {
-                float[] all = logits.toFloatArray();
-                int v = model.config().vocabSize();
-                for (int i = 0; i < b; i++) {
-                    last[i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
-                }
-            }
-            List<Generator.Result> results = generator.decode(cache, last, histories, cfg, budgets, seeds, null);
+            float[][] last = Generator.rows(model.forwardEmbeds(x, padded ? real : null, cache, false));
+            List<Generator.Result> results = generator.decode(cache, last, histories, cfg, budgets, seeds, null, true);
             for (int i = 0; i < b; i++) {
                 replies[rows.get(i).index()] = new Reply(results.get(i), null);
             }

@@ -117,14 +117,7 @@ public final class Generator {
             }
             padded |= pad > 0;
         }
-        float[][] last = new float[b][];
-        try (Tensor logits = model.forward(ids, padded ? real : null, cache, false)) {
-            float[] all = logits.toFloatArray();
-            int v = model.config().vocabSize();
-            for (int i = 0; i < b; i++) {
-                last[i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
-            }
-        }
+        float[][] last = rows(model.forward(ids, padded ? real : null, cache, false));
         // a maxLength cap counts the whole input: the cached prefix and the (padded) prompt
         return decode(cache, last, prompts, cfg.withMaxNewTokens(cfg.budgetAfter(cache.length())), listener);
     }
@@ -148,6 +141,16 @@ public final class Generator {
      */
     public List<Result> decode(KvCache cache, float[][] lastLogits, List<int[]> histories, GenerationConfig cfg,
             int[] maxNewTokens, long[] seeds, TokenListener listener) {
+        return decode(cache, lastLogits, histories, cfg, maxNewTokens, seeds, listener, false);
+    }
+
+    /**
+     * The decode loop; with {@code compact}, rows that finished leave the cache ({@link KvCache#keepRows}) once a
+     * quarter of the batch has, so the rest decode without computing for them (the cache then holds only the rows
+     * still running when the last one ended: for callers that drop it after).
+     */
+    List<Result> decode(KvCache cache, float[][] lastLogits, List<int[]> histories, GenerationConfig cfg,
+            int[] maxNewTokens, long[] seeds, TokenListener listener, boolean compact) {
         if (lastLogits == null || cfg == null) {
             throw new IllegalArgumentException("decode: logits and config must not be null");
         }
@@ -194,11 +197,15 @@ public final class Generator {
             rows[i] = new Row(v, histories == null ? new int[0] : histories.get(i), new SplittableRandom(
                     seeds != null ? seeds[i] : cfg.seed() + 0x9E3779B97F4A7C15L * i));
         }
-        float[][] logits = lastLogits;
+        float[][] logits = lastLogits.clone();
         int remaining = b;
+        int[] active = new int[b]; // the rows the cache holds, in its order (all of them unless compacting)
+        for (int i = 0; i < b; i++) {
+            active[i] = i;
+        }
         for (int step = 0; remaining > 0; step++) {
             int[] next = new int[b];
-            for (int i = 0; i < b; i++) {
+            for (int i : active) {
                 Row r = rows[i];
                 if (r.finish != null) {
                     next[i] = r.out.isEmpty() ? 0 : r.out.get(r.out.size() - 1);
@@ -255,16 +262,26 @@ public final class Generator {
             if (remaining == 0) {
                 break;
             }
-            int[][] ids = new int[b][1];
-            for (int i = 0; i < b; i++) {
-                ids[i][0] = next[i];
-            }
-            try (Tensor t = model.forward(ids, null, cache, false)) {
-                float[] all = t.toFloatArray();
-                logits = new float[b][];
-                for (int i = 0; i < b; i++) {
-                    logits[i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
+            if (compact && remaining <= active.length * 3 / 4) { // finished rows leave the batch
+                int[] keep = new int[remaining];
+                int[] still = new int[remaining];
+                int n = 0;
+                for (int j = 0; j < active.length; j++) {
+                    if (rows[active[j]].finish == null) {
+                        keep[n] = j;
+                        still[n++] = active[j];
+                    }
                 }
+                cache.keepRows(keep);
+                active = still;
+            }
+            int[][] ids = new int[active.length][1];
+            for (int j = 0; j < active.length; j++) {
+                ids[j][0] = next[active[j]];
+            }
+            float[][] fresh = rows(model.forward(ids, null, cache, false));
+            for (int j = 0; j < active.length; j++) {
+                logits[active[j]] = fresh[j];
             }
         }
         List<Result> out = new ArrayList<>(b);
@@ -272,6 +289,20 @@ public final class Generator {
             out.add(new Result(r.out.stream().mapToInt(Integer::intValue).toArray(), r.text, r.finish));
         }
         return out;
+    }
+
+    /** The rows of last-position logits {@code [B, 1, vocab]} as B arrays; closes the tensor. */
+    static float[][] rows(Tensor logits) {
+        try (logits) {
+            int b = (int) logits.dim(0);
+            int v = (int) logits.dim(logits.rank() - 1);
+            float[] all = logits.toFloatArray();
+            float[][] out = new float[b][];
+            for (int i = 0; i < b; i++) {
+                out[i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
+            }
+            return out;
+        }
     }
 
     /** Text length that can be shown: holds back a tail that may begin a stop string or an incomplete character. */

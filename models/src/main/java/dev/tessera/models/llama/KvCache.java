@@ -2,6 +2,7 @@ package dev.tessera.models.llama;
 
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 import java.util.Arrays;
 
@@ -16,12 +17,12 @@ import java.util.Arrays;
 public final class KvCache implements AutoCloseable {
     private final Tensor[] keys;
     private final Tensor[] values;
-    private final int batch;
+    private int batch;
     private final int capacity;
     /** 1 = a real token in that slot, 0 = padding; [batch][capacity]. */
-    private final int[][] valid;
+    private int[][] valid;
     /** The rotary position the next real token of each sequence gets. */
-    private final int[] nextPosition;
+    private int[] nextPosition;
     private int length;
     private boolean closed;
 
@@ -156,6 +157,50 @@ public final class KvCache implements AutoCloseable {
                 valid[b][length + s] = 0;
             }
         }
+    }
+
+    /**
+     * Keeps only the sequences {@code rows} (strictly increasing batch indices), in that order, with their slots and
+     * positions: the batch shrinks to {@code rows.length}, so later passes compute only those (finished sequences of
+     * a batch drop out). The rows move in place; the memory stays allocated until the cache is closed.
+     */
+    void keepRows(int[] rows) {
+        ensureOpen();
+        if (rows.length == 0) {
+            throw new IllegalArgumentException("keepRows: no rows");
+        }
+        for (int j = 0; j < rows.length; j++) {
+            if (rows[j] < 0 || rows[j] >= batch || j > 0 && rows[j] <= rows[j - 1]) {
+                throw new IllegalArgumentException("keepRows: rows must be increasing indices below " + batch + ", got "
+                        + Arrays.toString(rows));
+            }
+        }
+        if (rows.length == batch) {
+            return;
+        }
+        int n = rows.length;
+        for (Tensor[] ts : new Tensor[][] {keys, values}) {
+            for (int l = 0; l < ts.length; l++) {
+                Tensor t = ts[l];
+                for (int j = 0; j < n; j++) {
+                    if (rows[j] != j && length > 0) { // row j <= rows[j]: moving down never overwrites a row still to move
+                        Ops.copyInto(t.slice(0, rows[j], rows[j] + 1).slice(2, 0, length),
+                                t.slice(0, j, j + 1).slice(2, 0, length));
+                    }
+                }
+                ts[l] = t.slice(0, 0, n); // a view: it keeps the storage alive after the full tensor's close
+                t.close();
+            }
+        }
+        int[][] v = new int[n][];
+        int[] next = new int[n];
+        for (int j = 0; j < n; j++) {
+            v[j] = valid[rows[j]];
+            next[j] = nextPosition[rows[j]];
+        }
+        valid = v;
+        nextPosition = next;
+        batch = n;
     }
 
     /** The key-padding mask [batch, upto] (1 = attend) or null when no slot is padding. */

@@ -101,6 +101,15 @@ class ChatBatchTest {
         }
         GenerationConfig noEos = GenerationConfig.greedy(24).withUseEos(false);
         assertSameReplies(turns, noEos, new ChatBatch(generator, 5).answer(turns, noEos));
+        // rows that stop at different steps leave the batch (the cache is compacted) and the rest go on
+        GenerationConfig stops = GenerationConfig.greedy(30).withUseEos(false).withStopStrings(List.of("e"));
+        List<ChatBatch.Reply> got = new ChatBatch(generator, 8).answer(turns, stops);
+        assertSameReplies(turns, stops, got);
+        Set<Integer> ends = new HashSet<>();
+        got.forEach(r -> ends.add(r.result().tokens().length));
+        assertTrue(ends.size() >= 4 && got.stream().anyMatch(r -> r.result().finish() == Generator.FinishReason.LENGTH)
+                && got.stream().anyMatch(r -> r.result().finish() == Generator.FinishReason.STOP_STRING),
+                "rows end at different steps: " + ends);
     }
 
     @Test
