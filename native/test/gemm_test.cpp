@@ -209,6 +209,75 @@ static void check_act_values() {
   }
 }
 
+// The bfloat16 weight form: every element of the pack is the weight rounded to nearest even (checked against a
+// rounding written here from the definition), and the product on it has exactly the bits of the fp32 product on the
+// rounded weight (same sums in the same order), at 1, 2 and 3 threads.
+static uint16_t ref_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if (std::isnan(f)) return static_cast<uint16_t>((u >> 16) | 0x40);
+  const uint32_t lower = u & 0xffff, upper = u >> 16;
+  const bool up = lower > 0x8000 || (lower == 0x8000 && (upper & 1));
+  return static_cast<uint16_t>(upper + (up ? 1 : 0));
+}
+
+static void check_bf16(const Shape &s) {
+  const int64_t lda = s.k + s.pad, ldo = s.n + s.pad;
+  const std::vector<float> x = randn(s.m * lda), bias = randn(s.n), res0 = randn(s.m * ldo);
+  std::vector<float> w = randn(s.n * s.k);
+  if (w.size() > 4) {  // exact ties and specials among the weights
+    const uint32_t tie = 0x3f808000u, tie2 = 0x3f818000u;
+    std::memcpy(&w[0], &tie, 4);
+    std::memcpy(&w[1], &tie2, 4);
+    w[2] = 3.4e38f;  // rounds up to infinity in bfloat16
+    w[3] = -1e-40f;  // subnormal
+  }
+  std::vector<float> rounded(w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    const uint32_t u = static_cast<uint32_t>(ref_bf16(w[i])) << 16;
+    std::memcpy(&rounded[i], &u, 4);
+  }
+  std::vector<uint16_t> pb(static_cast<size_t>(tsr_cpu_gemm_packed_floats(s.n, s.k)), 0xffff);
+  std::vector<float> pf(pb.size());
+  char name[120];
+  std::snprintf(name, sizeof name, "bf16 m=%lld k=%lld n=%lld act=%d pad=%lld", (long long)s.m, (long long)s.k,
+                (long long)s.n, s.act, (long long)s.pad);
+  if (tsr_cpu_gemm_pack_bf16(w.data(), s.k, 1, s.n, s.k, pb.data()) != TSR_OK ||
+      tsr_cpu_gemm_pack_f32(rounded.data(), s.k, 1, s.n, s.k, pf.data()) != TSR_OK) {
+    ++g_fail;
+    std::printf("FAIL %s: pack status\n", name);
+    return;
+  }
+  for (size_t i = 0; i < pb.size(); ++i) {
+    uint32_t u;
+    std::memcpy(&u, &pf[i], 4);
+    if (pb[i] != static_cast<uint16_t>(u >> 16) || (u & 0xffff) != 0) {
+      ++g_fail;
+      std::printf("FAIL %s: packed element %lld is %04x, the rounded weight %08x\n", name, (long long)i, pb[i], u);
+      return;
+    }
+  }
+  std::vector<float> want(static_cast<size_t>(s.m * ldo), -3.0f);
+  tsr_cpu_gemm_packed_f32(x.data(), lda, pf.data(), s.m, s.n, s.k, s.bias ? bias.data() : nullptr, s.act,
+                          s.residual ? res0.data() : nullptr, ldo, want.data(), ldo);
+  std::vector<float> out[3];
+  if (!tsr_test::run_at_thread_counts(name, out, 3, [&](std::vector<float> &o) {
+        o.assign(static_cast<size_t>(s.m * ldo), -3.0f);
+        return tsr_cpu_gemm_packed_bf16(x.data(), lda, pb.data(), s.m, s.n, s.k, s.bias ? bias.data() : nullptr,
+                                        s.act, s.residual ? res0.data() : nullptr, ldo, o.data(), ldo);
+      })) {
+    ++g_fail;
+    return;
+  }
+  for (int t = 0; t < 3; ++t)
+    if (std::memcmp(out[t].data(), want.data(), want.size() * sizeof(float)) != 0) {
+      ++g_fail;
+      std::printf("FAIL %s: not the bits of the fp32 product on the rounded weight (run %d)\n", name, t);
+      return;
+    }
+  std::printf("ok   %-62s the bits of fp32 on the rounded weight\n", name);
+}
+
 int main() {
   std::printf("gemm_test on %s\n", tsr_cpu_simd());
   const Shape shapes[] = {
@@ -226,6 +295,7 @@ int main() {
       {40, 5, 2000, TSR_ACT_GELU, false, false, false, false, 0},      // short k, many panels
   };
   for (const Shape &s : shapes) check(s);
+  for (const Shape &s : shapes) check_bf16(s);
   check_nan();
   check_act_values();
   if (g_fail) {

@@ -55,6 +55,18 @@ TSR_API int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *pa
                                     int64_t k, const float *bias, int act, const float *residual, int64_t ldr,
                                     float *out, int64_t ldo);
 
+/* bfloat16 weights (half the bytes of the packed form: decode-sized products, which stream the weight, run up to
+ * twice as fast where memory bandwidth bounds them). tsr_cpu_gemm_pack_bf16 packs W as tsr_cpu_gemm_pack_f32 does
+ * into tsr_cpu_gemm_packed_floats(n, k) uint16 elements, each rounded to the nearest bfloat16 (ties to even; NaN
+ * stays NaN). tsr_cpu_gemm_packed_bf16 is tsr_cpu_gemm_packed_f32 on that form: each weight is widened to fp32
+ * exactly as it is loaded, the rest is the same arithmetic in the same order, so the result has the bits of
+ * tsr_cpu_gemm_packed_f32 on the rounded weight. */
+TSR_API int tsr_cpu_gemm_pack_bf16(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k,
+                                   uint16_t *packed);
+TSR_API int tsr_cpu_gemm_packed_bf16(const float *x, int64_t lda, const uint16_t *packed, int64_t m, int64_t n,
+                                     int64_t k, const float *bias, int act, const float *residual, int64_t ldr,
+                                     float *out, int64_t ldo);
+
 /* The same epilogue on an existing product y [m, n] (rows ldy apart), in place:
  * y[i, j] = act(y[i, j] + bias[j]) + residual[i, j]. bias and residual may be NULL. Threaded. */
 TSR_API int tsr_cpu_linear_epilogue_f32(float *y, int64_t ldy, int64_t m, int64_t n, const float *bias, int act,

@@ -73,6 +73,85 @@ void run_slice_task(void *ctx, int self, int64_t task, int64_t ahead) {
   j.kern->run_task(*j.args, j.row_starts, j.panels, j.slice, task, ahead, j.states[self]);
 }
 
+// float -> bfloat16 bits, rounded to nearest even; NaN stays NaN (quiet), infinities stay infinite.
+uint16_t bf16_round(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+// The product of tsr_cpu_gemm_packed_f32 / _bf16 (fn: the entry point's name for the errors).
+int packed_gemm(const char *fn, const float *x, int64_t lda, const void *packed, int bf16, int64_t m, int64_t n,
+                int64_t k, const float *bias, int act, const float *residual, int64_t ldr, float *out, int64_t ldo) {
+  TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "%s: negative size (m %lld, n %lld, k %lld)", fn, (long long)m, (long long)n,
+             (long long)k);
+  TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "%s: unknown activation %d", fn, act);
+  if (m == 0 || n == 0) return TSR_OK;
+  TSR_CHECK(lda >= k && ldo >= n && (residual == nullptr || ldr >= n),
+             "%s: leading dimension too small (lda %lld, ldo %lld, ldr %lld for k %lld, n %lld)", fn, (long long)lda,
+             (long long)ldo, (long long)ldr, (long long)k, (long long)n);
+  TSR_CHECK(out && (k == 0 || (x && packed)), "%s: null pointer", fn);
+  const GemmKernels &K = GK();
+  GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo, bf16};
+  // A residual that is out itself is read by the last k slice, after the first slice has written its partial sums
+  // over it: with several slices it is copied first (the bits of a separate residual). One slice reads each tile's
+  // residual before writing the tile, so it needs no copy.
+  std::unique_ptr<float[]> res_copy;
+  if (residual != nullptr && residual == out && K.slices(g) > 1) {
+    res_copy.reset(new float[static_cast<size_t>(m * n)]);
+    for (int64_t i = 0; i < m; ++i)
+      std::memcpy(res_copy.get() + i * n, residual + i * ldr, static_cast<size_t>(n) * sizeof(float));
+    g.res = res_copy.get();
+    g.ldr = n;
+  }
+  const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+  const double flops = 2.0 * double(m) * double(n) * double(k);
+  const int64_t threads = cpu_threads();
+  const bool inline_only = flops < kInlineFlops || threads <= 1;
+  // row blocks: about kRowBlock rows each, more when the panels alone cannot keep the pool busy
+  const int64_t tiles = (m + K.mr - 1) / K.mr;
+  int64_t row_blocks = (m + kRowBlock - 1) / kRowBlock;
+  const int64_t want = 2 * threads;
+  if (!inline_only && panels < want && m > K.mr) {
+    const int64_t blocks = (want + panels - 1) / panels;
+    if (blocks > row_blocks) row_blocks = blocks;
+  }
+  // Several row blocks: a multiple of the thread count, so that each thread's region is a run of whole blocks
+  // with the same number of rows within half a register tile. At batch 8 x 128 tokens on 2 threads, blocks of
+  // 264 / 264 / 264 / 232 rows claimed two per thread ended at 528 + 496 rows: the GEMMs waited ~3% on the slower
+  // thread; 516 + 508 now (MiniLM forward at batch 8, 2 threads, same process alternating: 117.0 -> 115.2 ms and
+  // 119.1 -> 116.3 ms; two ranges per thread of the new blocks, paired as claimed, 117.8).
+  const bool even = !inline_only && row_blocks > 1 && (row_blocks + threads - 1) / threads * threads <= tiles;
+  if (even) row_blocks = (row_blocks + threads - 1) / threads * threads;
+  if (row_blocks > tiles) row_blocks = tiles;
+  if (row_blocks < 1) row_blocks = 1;
+  GemmJob j{&K, &g, row_blocks, panels};
+  const int64_t tasks = row_blocks * panels;
+  if (inline_only) {
+    run_tasks(&j, 0, tasks);
+    return TSR_OK;
+  }
+  // Each thread starts on its own region of tasks (whole row blocks where they divide evenly, so that each
+  // block's rows are packed once per k slice) and then takes over the tails of the others' regions
+  // (tsr::parallel_regions): on a 2-core VM whose second core ran at ~2/3 of the first's speed when both were busy,
+  // the static split of one region per thread left the faster one waiting; balanced, MiniLM's forward at batch
+  // 1 / 8 / 32 was 7.6 / 6.7 / 6.1% faster and ViT-B/16's at batch 1 / 8 11.7 / 8.8% (medians, alternating the
+  // two splits in one process); at equal core speeds the same as before.
+  const int nreg = static_cast<int>(threads);
+  std::unique_ptr<int64_t[]> starts(new int64_t[row_blocks + 1]);
+  for (int64_t i = 0; i <= row_blocks; ++i) starts[i] = j.row_start(i);
+  std::unique_ptr<GemmTaskState[]> states(new GemmTaskState[nreg]);
+  const int64_t nslices = K.slices(g);
+  for (int64_t s = 0; s < nslices; ++s) {  // a slice of a tile needs the slice before it finished
+    for (int i = 0; i < nreg; ++i) states[i] = GemmTaskState{};
+    SliceJob sj{&K, &g, starts.get(), panels, s, states.get()};
+    parallel_regions(tasks, nreg, run_slice_task, &sj);
+  }
+  return TSR_OK;
+}
+
 }  // namespace
 }  // namespace tsr
 
@@ -98,76 +177,46 @@ int tsr_cpu_gemm_pack_f32(const float *w, int64_t stride_n, int64_t stride_k, in
   });
 }
 
+int tsr_cpu_gemm_pack_bf16(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k,
+                           uint16_t *packed) {
+  return tsr::guarded(__func__, [&]() -> int {
+    using namespace tsr;
+    TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_bf16: negative size (n %lld, k %lld)", (long long)n, (long long)k);
+    if (n == 0 || k == 0) return TSR_OK;
+    TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_bf16: null pointer");
+    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+    const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
+    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+      constexpr int64_t KB = 64;  // k rows per pass over the panel's columns (the source rows stay in cache)
+      for (int64_t p = p0; p < p1; ++p) {
+        uint16_t *dst = packed + p * k * kGemmNR;
+        const int64_t j0 = p * kGemmNR, nj = n - j0 < kGemmNR ? n - j0 : kGemmNR;
+        for (int64_t kb = 0; kb < k; kb += KB) {
+          const int64_t ke = kb + KB < k ? kb + KB : k;
+          for (int64_t j = 0; j < kGemmNR; ++j) {
+            for (int64_t kk = kb; kk < ke; ++kk)
+              dst[kk * kGemmNR + j] = j < nj ? bf16_round(w[(j0 + j) * stride_n + kk * stride_k]) : uint16_t{0};
+          }
+        }
+      }
+    });
+    return TSR_OK;
+  });
+}
+
 int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, int64_t m, int64_t n, int64_t k,
                             const float *bias, int act, const float *residual, int64_t ldr, float *out,
                             int64_t ldo) {
   return tsr::guarded(__func__, [&]() -> int {
-    using namespace tsr;
-    TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "tsr_cpu_gemm_packed_f32: negative size (m %lld, n %lld, k %lld)",
-               (long long)m, (long long)n, (long long)k);
-    TSR_CHECK(act >= 0 && act < TSR_ACT_COUNT, "tsr_cpu_gemm_packed_f32: unknown activation %d", act);
-    if (m == 0 || n == 0) return TSR_OK;
-    TSR_CHECK(lda >= k && ldo >= n && (residual == nullptr || ldr >= n),
-               "tsr_cpu_gemm_packed_f32: leading dimension too small (lda %lld, ldo %lld, ldr %lld for k %lld, n %lld)",
-               (long long)lda, (long long)ldo, (long long)ldr, (long long)k, (long long)n);
-    TSR_CHECK(out && (k == 0 || (x && packed)), "tsr_cpu_gemm_packed_f32: null pointer");
-    const GemmKernels &K = GK();
-    GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo};
-    // A residual that is out itself is read by the last k slice, after the first slice has written its partial sums
-    // over it: with several slices it is copied first (the bits of a separate residual). One slice reads each tile's
-    // residual before writing the tile, so it needs no copy.
-    std::unique_ptr<float[]> res_copy;
-    if (residual != nullptr && residual == out && K.slices(g) > 1) {
-      res_copy.reset(new float[static_cast<size_t>(m * n)]);
-      for (int64_t i = 0; i < m; ++i)
-        std::memcpy(res_copy.get() + i * n, residual + i * ldr, static_cast<size_t>(n) * sizeof(float));
-      g.res = res_copy.get();
-      g.ldr = n;
-    }
-    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
-    const double flops = 2.0 * double(m) * double(n) * double(k);
-    const int64_t threads = cpu_threads();
-    const bool inline_only = flops < kInlineFlops || threads <= 1;
-    // row blocks: about kRowBlock rows each, more when the panels alone cannot keep the pool busy
-    const int64_t tiles = (m + K.mr - 1) / K.mr;
-    int64_t row_blocks = (m + kRowBlock - 1) / kRowBlock;
-    const int64_t want = 2 * threads;
-    if (!inline_only && panels < want && m > K.mr) {
-      const int64_t blocks = (want + panels - 1) / panels;
-      if (blocks > row_blocks) row_blocks = blocks;
-    }
-    // Several row blocks: a multiple of the thread count, so that each thread's region is a run of whole blocks
-    // with the same number of rows within half a register tile. At batch 8 x 128 tokens on 2 threads, blocks of
-    // 264 / 264 / 264 / 232 rows claimed two per thread ended at 528 + 496 rows: the GEMMs waited ~3% on the slower
-    // thread; 516 + 508 now (MiniLM forward at batch 8, 2 threads, same process alternating: 117.0 -> 115.2 ms and
-    // 119.1 -> 116.3 ms; two ranges per thread of the new blocks, paired as claimed, 117.8).
-    const bool even = !inline_only && row_blocks > 1 && (row_blocks + threads - 1) / threads * threads <= tiles;
-    if (even) row_blocks = (row_blocks + threads - 1) / threads * threads;
-    if (row_blocks > tiles) row_blocks = tiles;
-    if (row_blocks < 1) row_blocks = 1;
-    GemmJob j{&K, &g, row_blocks, panels};
-    const int64_t tasks = row_blocks * panels;
-    if (inline_only) {
-      run_tasks(&j, 0, tasks);
-      return TSR_OK;
-    }
-    // Each thread starts on its own region of tasks (whole row blocks where they divide evenly, so that each
-    // block's rows are packed once per k slice) and then takes over the tails of the others' regions
-    // (tsr::parallel_regions): on a 2-core VM whose second core ran at ~2/3 of the first's speed when both were busy,
-    // the static split of one region per thread left the faster one waiting; balanced, MiniLM's forward at batch
-    // 1 / 8 / 32 was 7.6 / 6.7 / 6.1% faster and ViT-B/16's at batch 1 / 8 11.7 / 8.8% (medians, alternating the
-    // two splits in one process); at equal core speeds the same as before.
-    const int nreg = static_cast<int>(threads);
-    std::unique_ptr<int64_t[]> starts(new int64_t[row_blocks + 1]);
-    for (int64_t i = 0; i <= row_blocks; ++i) starts[i] = j.row_start(i);
-    std::unique_ptr<GemmTaskState[]> states(new GemmTaskState[nreg]);
-    const int64_t nslices = K.slices(g);
-    for (int64_t s = 0; s < nslices; ++s) {  // a slice of a tile needs the slice before it finished
-      for (int i = 0; i < nreg; ++i) states[i] = GemmTaskState{};
-      SliceJob sj{&K, &g, starts.get(), panels, s, states.get()};
-      parallel_regions(tasks, nreg, run_slice_task, &sj);
-    }
-    return TSR_OK;
+    return tsr::packed_gemm(__func__, x, lda, packed, 0, m, n, k, bias, act, residual, ldr, out, ldo);
+  });
+}
+
+int tsr_cpu_gemm_packed_bf16(const float *x, int64_t lda, const uint16_t *packed, int64_t m, int64_t n, int64_t k,
+                             const float *bias, int act, const float *residual, int64_t ldr, float *out,
+                             int64_t ldo) {
+  return tsr::guarded(__func__, [&]() -> int {
+    return tsr::packed_gemm(__func__, x, lda, packed, 1, m, n, k, bias, act, residual, ldr, out, ldo);
   });
 }
 

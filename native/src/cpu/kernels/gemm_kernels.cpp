@@ -10,6 +10,7 @@
 // C is written exactly once, epilogue included; otherwise the partial sums go through C (in cache) and
 // the last slice applies the epilogue: + bias, activation (act_vec, on the accumulator registers), + residual.
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <type_traits>
@@ -188,6 +189,12 @@ inline void vstoren(float *p, V v, int n) {
 inline V vbcast(const float *p) { return _mm512_set1_ps(*p); }
 inline V vfma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
 inline V vadd(V a, V b) { return _mm512_add_ps(a, b); }
+// A row of W's panel: W floats, or W bfloat16 widened exactly (the 16 bits become the high half of the fp32).
+inline V bload(const float *p) { return _mm512_loadu_ps(p); }
+inline V bload(const uint16_t *p) {
+  const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
 #else
 constexpr int W = 8;
 constexpr int MR = 6;  // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
@@ -209,6 +216,11 @@ inline void vstoren(float *p, V v, int n) {
 inline V vbcast(const float *p) { return _mm256_broadcast_ss(p); }
 inline V vfma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
 inline V vadd(V a, V b) { return _mm256_add_ps(a, b); }
+inline V bload(const float *p) { return _mm256_loadu_ps(p); }
+inline V bload(const uint16_t *p) {
+  const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
 #endif
 
 constexpr int TW = 2 * W;  // columns of a register tile
@@ -360,10 +372,10 @@ void epi_run(float *y, int64_t n, const float *bias, const float *res) {
 
 
 // Tile of R rows x TW columns (nv of them valid, 1..TW): ap = packed micro-panel [kc][R], bp = the panel's
-// slice (rows NR floats apart, already offset to the tile's first column), c / bias / res at the tile's
-// first column.
-template <int R>
-void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
+// slice (rows NR elements apart, already offset to the tile's first column; BT float or bfloat16 bits), c / bias /
+// res at the tile's first column.
+template <int R, class BT>
+void tile(const float *ap, const BT *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
           const float *bias, const float *res) {
   V acc0[R], acc1[R];
 #pragma GCC unroll 16
@@ -379,8 +391,8 @@ void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_
       _mm_prefetch(reinterpret_cast<const char *>(bp + (kk + TSR_GEMM_PREFETCH) * NR + 16), _MM_HINT_T0);
     }
 #endif
-    const V b0 = vload(bp + kk * NR);
-    const V b1 = vload(bp + kk * NR + W);
+    const V b0 = bload(bp + kk * NR);
+    const V b1 = bload(bp + kk * NR + W);
     const float *a = ap + kk * R;
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
@@ -424,14 +436,6 @@ void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_
     vstoren(c + i * ldc, acc0[i], n0);
     vstoren(c + i * ldc + W, acc1[i], n1);
   }
-}
-
-using TileFn = void (*)(const float *, const float *, int64_t, int, float *, int64_t, int, const GemmArgs &,
-                        const float *, const float *);
-
-template <int... I>
-constexpr auto make_tiles(std::integer_sequence<int, I...>) {
-  return std::array<TileFn, sizeof...(I)>{&tile<I + 1>...};
 }
 
 #else  // scalar ISA: a tile of MR rows x TW columns (NEON intrinsics on AArch64, plain loops elsewhere)
@@ -479,15 +483,18 @@ constexpr int MR = 6;
 constexpr int HALVES = 2;
 constexpr int TW = static_cast<int>(NR) / HALVES;
 
-template <int R>
-void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
+inline float32x4_t nload(const float *p) { return vld1q_f32(p); }
+inline float32x4_t nload(const uint16_t *p) { return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16)); }
+
+template <int R, class BT>
+void tile(const float *ap, const BT *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
           const float *bias, const float *res) {
   float32x4_t acc[R][4];
 #pragma GCC unroll 8
   for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = vdupq_n_f32(0.0f);
   for (int64_t kk = 0; kk < kc; ++kk) {
-    const float *b = bp + kk * NR;
-    const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8), b3 = vld1q_f32(b + 12);
+    const BT *b = bp + kk * NR;
+    const float32x4_t b0 = nload(b), b1 = nload(b + 4), b2 = nload(b + 8), b3 = nload(b + 12);
     const float *a = ap + kk * R;
 // Row I's four accumulators += lane L of A times the four B vectors (a macro: a helper taking the accumulators by
 // pointer kept GCC storing all 24 of them to the stack on every k step).
@@ -533,32 +540,43 @@ constexpr int MR = 4;
 constexpr int HALVES = 1;
 constexpr int TW = static_cast<int>(NR);
 
-template <int R>
-void tile(const float *ap, const float *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
+inline float bval(float x) { return x; }
+inline float bval(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+template <int R, class BT>
+void tile(const float *ap, const BT *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
           const float *bias, const float *res) {
   float acc[R][NR];
   for (int i = 0; i < R; ++i)
     for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
+  float bw[NR];
   for (int64_t kk = 0; kk < kc; ++kk) {
-    const float *b = bp + kk * NR;
+    const BT *b = bp + kk * NR;
+    for (int j = 0; j < NR; ++j) bw[j] = bval(b[j]);
     for (int i = 0; i < R; ++i) {
       const float av = ap[kk * R + i];
-      for (int j = 0; j < NR; ++j) acc[i][j] += av * b[j];
+      for (int j = 0; j < NR; ++j) acc[i][j] += av * bw[j];
     }
   }
   tile_finish<R, TW>(acc, nv, c, ldc, flags, g, bias, res);
 }
 #endif
 
-using TileFn = void (*)(const float *, const float *, int64_t, int, float *, int64_t, int, const GemmArgs &,
+#endif
+
+template <class BT>
+using TileFn = void (*)(const float *, const BT *, int64_t, int, float *, int64_t, int, const GemmArgs &,
                         const float *, const float *);
 
-template <int... I>
+template <class BT, int... I>
 constexpr auto make_tiles(std::integer_sequence<int, I...>) {
-  return std::array<TileFn, sizeof...(I)>{&tile<I + 1>...};
+  return std::array<TileFn<BT>, sizeof...(I)>{&tile<I + 1, BT>...};
 }
-
-#endif
 
 // The stand-alone epilogue (rows of y in place) and the scalar tile's: epi_run of the ISA for the activation.
 void epi_rows(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias, int act, const float *res,
@@ -570,7 +588,8 @@ void epi_rows(float *y, int64_t ldy, int64_t rows, int64_t n, const float *bias,
   }
 }
 
-const auto kTiles = make_tiles(std::make_integer_sequence<int, MR>{});
+const auto kTiles = make_tiles<float>(std::make_integer_sequence<int, MR>{});
+const auto kTilesBf16 = make_tiles<uint16_t>(std::make_integer_sequence<int, MR>{});
 
 // ------------------------------------------------------------------ block driver
 
@@ -604,16 +623,18 @@ void pack_rows(const GemmArgs &g, int64_t r0, int64_t r1, int64_t k0, int64_t kc
 
 // Panel p of one k slice over the block's packed rows; next: the panel this thread runs after it (-1: none),
 // whose slice is prefetched meanwhile.
-void run_panel(const GemmArgs &g, int64_t r0, int64_t r1, const float *abuf, int64_t kc_max, int64_t k0, int64_t kc,
-               int flags, int64_t p, int64_t next) {
+template <class BT>
+void run_panel_t(const GemmArgs &g, int64_t r0, int64_t r1, const float *abuf, int64_t kc_max, int64_t k0,
+                 int64_t kc, int flags, int64_t p, int64_t next) {
   const int64_t k = g.k;
   const int64_t npanels_a = (r1 - r0 + MR - 1) / MR;
-  const float *bp_panel = g.packed + (p * k + k0) * NR;
+  const BT *packed = static_cast<const BT *>(g.packed);
+  const BT *bp_panel = packed + (p * k + k0) * NR;
   for (int h = 0; h < HALVES; ++h) {
     const int64_t j0 = p * NR + h * TW;
     if (j0 >= g.n) break;
     const int nv = static_cast<int>(g.n - j0 < TW ? g.n - j0 : TW);
-    const float *bp = bp_panel + h * TW;
+    const BT *bp = bp_panel + h * TW;
     const float *bias = g.bias ? g.bias + j0 : nullptr;
     for (int64_t ip = 0; ip < npanels_a; ++ip) {
       const int64_t i0 = r0 + ip * MR;
@@ -625,16 +646,25 @@ void run_panel(const GemmArgs &g, int64_t r0, int64_t r1, const float *abuf, int
       // waits on them where the hardware prefetcher lags. MiniLM at one sentence of 128 tokens on a 2-core Xeon: 6-9%
       // faster forward (interleaved A/B in one process); unchanged at batch 8.
       if (npanels_a > 1 && next >= 0 && h == HALVES - 1) {
-        const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(float)) / 64;
+        const int64_t lines = kc * NR * static_cast<int64_t>(sizeof(BT)) / 64;
         const int64_t per = (lines + npanels_a - 1) / npanels_a;
         const int64_t l0 = ip * per, l1 = l0 + per < lines ? l0 + per : lines;
-        const char *ahead = reinterpret_cast<const char *>(g.packed + (next * k + k0) * NR);
+        const char *ahead = reinterpret_cast<const char *>(packed + (next * k + k0) * NR);
         for (int64_t l = l0; l < l1; ++l) _mm_prefetch(ahead + l * 64, _MM_HINT_T1);
       }
 #endif
-      kTiles[ri - 1](abuf + ip * MR * kc_max, bp, kc, nv, g.c + i0 * g.ldc + j0, g.ldc, flags, g, bias, res);
+      const float *ai = abuf + ip * MR * kc_max;
+      float *ci = g.c + i0 * g.ldc + j0;
+      if constexpr (std::is_same_v<BT, float>) kTiles[ri - 1](ai, bp, kc, nv, ci, g.ldc, flags, g, bias, res);
+      else kTilesBf16[ri - 1](ai, bp, kc, nv, ci, g.ldc, flags, g, bias, res);
     }
   }
+}
+
+void run_panel(const GemmArgs &g, int64_t r0, int64_t r1, const float *abuf, int64_t kc_max, int64_t k0, int64_t kc,
+               int flags, int64_t p, int64_t next) {
+  if (g.bf16) run_panel_t<uint16_t>(g, r0, r1, abuf, kc_max, k0, kc, flags, p, next);
+  else run_panel_t<float>(g, r0, r1, abuf, kc_max, k0, kc, flags, p, next);
 }
 
 int slice_flags(int64_t s, int64_t nslices) { return (s > 0 ? kLoadC : 0) | (s == nslices - 1 ? kFinal : 0); }

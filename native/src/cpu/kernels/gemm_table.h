@@ -16,7 +16,7 @@ constexpr int64_t kGemmNR = TSR_GEMM_NR;
 struct GemmArgs {
   const float *a;
   int64_t lda;
-  const float *packed;
+  const void *packed;  // floats, or bfloat16 bits (uint16_t) when bf16
   int64_t m, n, k;
   const float *bias;  // [n] or nullptr
   int act;            // TSR_ACT_*
@@ -24,6 +24,7 @@ struct GemmArgs {
   int64_t ldr;
   float *c;
   int64_t ldc;
+  int bf16;  // 1: the packed weight holds bfloat16 (tsr_cpu_gemm_packed_bf16), widened to fp32 as it is loaded
 };
 
 // What a participant of a balanced GEMM (GemmKernels::run_task) keeps from one task to the next: which row

@@ -42,7 +42,7 @@ import java.util.stream.Stream;
  * mvn -q -B -o package -DskipTests -Dtessera.cuda=OFF -pl bench -am
  * java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" dev.tessera.bench.LlamaBench   # from the repo root
  *     [--prompt 128] [--decode 32] [--reps 3] [--layers 16] [--hidden 2048] [--intermediate 5632] [--heads 32]
- *     [--kv-heads 8] [--vocab 32000] [--java21 /usr/lib/jvm/temurin-25-jdk-amd64/bin/java] [--no-peer] [--no-blas1]
+ *     [--kv-heads 8] [--vocab 32000] [--java21 /usr/lib/jvm/temurin-25-jdk-amd64/bin/java] [--no-peer] [--no-blas1] [--bf16]
  *     [--peer-cp CLASSPATH] [--out bench/results/llama-cpu.json]
  * </pre>
  */
@@ -52,7 +52,7 @@ public final class LlamaBench {
     public static void main(String[] args) throws Exception {
         BenchArgs cli = BenchArgs.parse(args, "LlamaBench [--prompt 128] [--decode 32] [--reps 3] [--layers 16]"
                 + " [--hidden 2048] [--intermediate 5632] [--heads 32] [--kv-heads 8] [--vocab 32000] [--java21 JAVA]"
-                + " [--no-peer] [--no-blas1] [--peer-src FILE] [--peer-cp CLASSPATH] [--out FILE]");
+                + " [--no-peer] [--no-blas1] [--bf16] [--peer-src FILE] [--peer-cp CLASSPATH] [--out FILE]");
         if (cli.help()) {
             return;
         }
@@ -63,6 +63,7 @@ public final class LlamaBench {
         String java21 = cli.get("--java21", "/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
         boolean peer = !cli.flag("--no-peer");
         boolean blas1 = !cli.flag("--no-blas1");
+        boolean bf16 = cli.flag("--bf16"); // also Tessera with the matrices held as bfloat16 (load(dir, CPU, BF16))
         Path out = cli.getPath("--out", Path.of("bench/results/llama-cpu.json"));
         Path peerSrc = cli.getPath("--peer-src", Path.of("bench/jlama/JlamaLlamaPeer.java"));
         String peerCp = cli.get("--peer-cp", null);
@@ -105,6 +106,22 @@ public final class LlamaBench {
                     + "+ logits of its last position + greedy pick; decode = per-token forward against the KV cache + "
                     + "greedy pick; the peer runs in its own JVM on the same file after Tessera has closed its model");
             result.put("tessera_cpu", ours);
+            if (bf16) {
+                String lb = loadavg();
+                Map<String, Object> b = runTessera(dir, Device.CPU, dev.tessera.runtime.DType.BF16, ids, decode, reps);
+                b.put("loadavg_before_after", lb + " / " + loadavg());
+                b.put("weights", "matrices held as bfloat16 panels (rounded to nearest even), computed in fp32");
+                result.put("tessera_cpu_bf16_matrices", b);
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("prefill_tokens_per_s_bf16_over_f32",
+                        (double) b.get("prefill_tokens_per_s") / (double) ours.get("prefill_tokens_per_s"));
+                r.put("decode_tokens_per_s_bf16_over_f32",
+                        (double) b.get("decode_tokens_per_s") / (double) ours.get("decode_tokens_per_s"));
+                result.put("bf16_ratios", r);
+                System.out.printf("tessera bf16 matrices: prefill %.1f tok/s (%.2fx f32), decode %.2f tok/s (%.2fx)%n",
+                        b.get("prefill_tokens_per_s"), r.get("prefill_tokens_per_s_bf16_over_f32"),
+                        b.get("decode_tokens_per_s"), r.get("decode_tokens_per_s_bf16_over_f32"));
+            }
             if (ours1 != null) {
                 result.put("tessera_cpu_openblas_1_thread", ours1);
             }

@@ -14,6 +14,7 @@ import dev.tessera.models.llava.LlavaForConditionalGeneration;
 import dev.tessera.models.llava.LlavaImageProcessor;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import java.io.BufferedReader;
@@ -97,6 +98,11 @@ final class ChatCommand implements Callable<Integer> {
             description = "With --prompts: conversations decoded together (default ${DEFAULT-VALUE}).")
     int batch;
 
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "f32 or bf16. On cpu (default f32) bf16 keeps the "
+            + "model's matrices in bfloat16: half the memory and faster decoding, still computed in f32 (each product "
+            + "the f32 product on the rounded weights). On cuda (default bf16): the weights and activations.")
+    String dtype;
+
     @Mixin
     DeviceOptions.DeviceOption device;
 
@@ -132,6 +138,17 @@ final class ChatCommand implements Callable<Integer> {
             throw new IllegalArgumentException("model directory not found: " + model);
         }
         Device dev = device.resolve();
+        DType dt = null;
+        if (dtype != null) {
+            try {
+                dt = DType.parseFloating(dtype);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
+            }
+            if (dt == DType.F16 && dev.isCpu()) {
+                throw new IllegalArgumentException("--dtype f16 needs --device cuda (on the cpu: f32, or bf16 matrices)");
+            }
+        }
         GenerationDefaults defaults = GenerationDefaults.read(model);
         double penalty = repetitionPenalty != null ? repetitionPenalty : defaults.repetitionPenalty();
         int budget = maxTokens != null ? maxTokens : defaults.maxNewTokens();
@@ -146,7 +163,7 @@ final class ChatCommand implements Callable<Integer> {
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         String type = HfConfig.read(model).getString("model_type", "llama");
         if (type.equals("llava")) {
-            try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(model, dev, null);
+            try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(model, dev, dt);
                     Tokenizer tok = Tokenizer.load(model)) {
                 LlavaImageProcessor proc = LlavaImageProcessor.load(model, m.config().vision().imageSize())
                         .withBackend(imageBackend.get());
@@ -175,7 +192,7 @@ final class ChatCommand implements Callable<Integer> {
         if (!images.isEmpty()) {
             throw new IllegalArgumentException("--image needs a LLaVA model; " + model + " is a text-only decoder");
         }
-        try (LlamaForCausalLM m = LlamaForCausalLM.load(model, dev, null);
+        try (LlamaForCausalLM m = LlamaForCausalLM.load(model, dev, dt);
                 Tokenizer tok = Tokenizer.load(model)) {
             Generator gen = new Generator(m, tok);
             if (lines != null) {

@@ -224,6 +224,20 @@ class ChatCommandTest {
         assertTrue(second.get("cached_tokens_before").asInt() >= 16, "the image rows stay cached between turns");
     }
 
+    /** --dtype bf16 on the CPU: matrices held as bfloat16 (the models module checks the numbers); bad values refused. */
+    @Test
+    void bf16MatricesOnTheCpu() throws Exception {
+        Run r = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "6", "--dtype", "bf16", "--json", "hi");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(6, new ObjectMapper().readTree(r.out()).get("tokens").size());
+        assertTrue(r.err().contains("matrices stored as BF16"), r.err());
+        Run llava = run(null, "chat", "--model", LLAVA.toString(), "--image", PNG.toString(), "--max-tokens", "4",
+                "--dtype", "bf16", "--json", "what is it?");
+        assertEquals(0, llava.code(), llava.err());
+        assertOneLineErrors(new String[] {"chat", "--model", MODEL.toString(), "--dtype", "f16", "hi"},
+                new String[] {"chat", "--model", MODEL.toString(), "--dtype", "int4", "hi"});
+    }
+
     /** Each prompt of a --prompts file gets the answer it gets alone; refused ones are kept with their error. */
     @Test
     void aPromptsFileAnswersEachLineAsItsOwnChat(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {

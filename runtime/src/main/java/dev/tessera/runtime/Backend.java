@@ -128,6 +128,15 @@ public interface Backend {
     }
 
     /**
+     * As {@link #packLinearWeight(Tensor)} with the elements stored as {@code storage} while the product computes in
+     * the weight's dtype; null when the backend has no such form (the default, unless {@code storage} is the
+     * weight's own dtype).
+     */
+    default Tensor packLinearWeight(Tensor weight, DType storage) {
+        return storage == weight.dtype() ? packLinearWeight(weight) : null;
+    }
+
+    /**
      * The GEMM of {@link #linear} with an unpacked weight: {@code out [m, n] = x [m, k] · Wᵀ} for W [n, k] of any
      * strides with one unit stride ({@code transB}: W's rows are contiguous), leading dimensions {@code lda},
      * {@code ldb} for {@link #gemm}.

@@ -379,6 +379,62 @@ class LinearTest {
         }
     }
 
+    /**
+     * F32 weights held as BF16 panels ({@code PackedWeight.pack(w, BF16)}): half the bytes, and every product the
+     * bits of the F32 product on the weight rounded to bfloat16 (Reference64's rounding), on odd sizes, decode rows,
+     * several k slices, each activation with bias and residual, and a transposed view.
+     */
+    @Test
+    void bf16StoredWeightsGiveTheBitsOfTheRoundedWeight() {
+        Random rnd = new Random(21);
+        int[][] shapes = {{1, 1, 1}, {1, 384, 1152}, {3, 700, 95}, {13, 37, 33}, {128, 200, 70}, {61, 2100, 40}};
+        FusedActivation[] acts = FusedActivation.values();
+        for (int c = 0; c < shapes.length; c++) {
+            int m = shapes[c][0];
+            int k = shapes[c][1];
+            int n = shapes[c][2];
+            FusedActivation act = acts[c % acts.length];
+            float[] x = Reference64.gaussian(rnd, m * k, 1.0);
+            float[] w = Reference64.gaussian(rnd, n * k, 0.3);
+            float[] bias = Reference64.gaussian(rnd, n, 1.0);
+            float[] res = Reference64.gaussian(rnd, m * n, 1.0);
+            float[] wr = Reference64.round(w, DType.BF16);
+            Tensor weight = c % 2 == 1 ? transposedView(w, n, k) : f32(w, n, k);
+            try (PackedWeight bf = PackedWeight.pack(weight, DType.BF16);
+                    PackedWeight rounded = PackedWeight.pack(f32(wr, n, k))) {
+                String what = "m=" + m + " k=" + k + " n=" + n + " " + act;
+                assertEquals(DType.BF16, bf.storage(), what);
+                assertEquals(DType.F32, bf.dtype(), what);
+                assertTrue(bf.toString().contains("as BF16"), bf.toString());
+                assertEquals(rounded.packedBytes() / 2, bf.packedBytes(), what);
+                float[] got = Ops.linear(f32(x, m, k), bf, f32(bias, n), act, f32(res, m, n)).toFloatArray();
+                float[] want = Ops.linear(f32(x, m, k), rounded, f32(bias, n), act, f32(res, m, n)).toFloatArray();
+                org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, what);
+                assertRel(got, reference(x, wr, bias, act, res, k, n), TOL, what);
+            }
+        }
+        Tensor w = Tensor.zeros(DType.F32, Device.CPU, 5, 8);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PackedWeight.pack(w, DType.F16));
+        assertTrue(e.getMessage().contains("no F16 form"), e.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> PackedWeight.pack(Tensor.zeros(DType.F32, Device.CPU, 0, 8), DType.BF16));
+        try (PackedWeight same = PackedWeight.pack(w.to(DType.BF16), DType.BF16)) { // its own dtype: as pack(w)
+            assertFalse(same.isPacked());
+            assertEquals(DType.BF16, same.storage());
+        }
+    }
+
+    /** w [n, k] as a transposed view of its [k, n] copy (strides k·1 apart: not contiguous). */
+    private static Tensor transposedView(float[] w, int n, int k) {
+        float[] t = new float[w.length];
+        for (int j = 0; j < n; j++) {
+            for (int kk = 0; kk < k; kk++) {
+                t[kk * n + j] = w[j * k + kk];
+            }
+        }
+        return f32(t, k, n).transpose(0, 1);
+    }
+
     @Test
     void badArgumentsAreRejectedBeforeTheNativeCall() {
         Tensor x = Tensor.zeros(DType.F32, Device.CPU, 3, 8);

@@ -43,6 +43,15 @@ public final class GemmNative {
             @Cast("const float*") long packed, long m, long n, long k, @Cast("const float*") long bias, int act,
             @Cast("const float*") long residual, long ldr, @Cast("float*") long out, long ldo);
 
+    /** Packs W into {@link #tsr_cpu_gemm_packed_floats} bfloat16 elements, each rounded to nearest even. */
+    public static native int tsr_cpu_gemm_pack_bf16(@Cast("const float*") long w, long strideN, long strideK, long n,
+            long k, @Cast("uint16_t*") long packed);
+
+    /** {@link #tsr_cpu_gemm_packed_f32} on a bfloat16 pack: the bits of the fp32 product on the rounded weight. */
+    public static native int tsr_cpu_gemm_packed_bf16(@Cast("const float*") long x, long lda,
+            @Cast("const uint16_t*") long packed, long m, long n, long k, @Cast("const float*") long bias, int act,
+            @Cast("const float*") long residual, long ldr, @Cast("float*") long out, long ldo);
+
     public static native int tsr_cpu_linear_epilogue_f32(@Cast("float*") long y, long ldy, long m, long n,
             @Cast("const float*") long bias, int act, @Cast("const float*") long residual, long ldr);
 }

@@ -68,18 +68,18 @@ public final class LlamaForCausalLM implements AutoCloseable {
 
     private final List<Tensor> derived = new ArrayList<>();
 
-    private PackedWeight packShared(Tensor weight) {
-        PackedWeight p = Linear.packIfUseful(weight);
+    private PackedWeight packShared(Tensor weight, DType storage) {
+        PackedWeight p = Linear.packIfUseful(weight, storage);
         if (p != null) {
             derived.add(p.buffer());
         }
         return p;
     }
 
-    private Proj proj(Linear l) {
+    private Proj proj(Linear l, DType storage) {
         PackedWeight p = l.packed();
         if (p == null && l.weight() != null) {
-            p = Linear.packIfUseful(l.weight());
+            p = Linear.packIfUseful(l.weight(), storage);
             if (p != null) {
                 derived.add(p.buffer());
             }
@@ -105,26 +105,27 @@ public final class LlamaForCausalLM implements AutoCloseable {
         embed = m.take("embed_tokens.weight", cfg.vocabSize(), h);
         layers = new Layer[m.layers("layers.", cfg.numLayers(), "num_hidden_layers")];
         boolean qkvb = cfg.attentionBias();
+        DType st = w.packedStorage();
         for (int i = 0; i < layers.length; i++) {
             Weights l = m.prefixed("layers." + i + ".");
             layers[i] = new Layer(
                     l.take("input_layernorm.weight", h),
-                    proj(Linear.take(l, "self_attn.q_proj", h, qd, qkvb)),
-                    proj(Linear.take(l, "self_attn.k_proj", h, kvd, qkvb)),
-                    proj(Linear.take(l, "self_attn.v_proj", h, kvd, qkvb)),
-                    proj(Linear.take(l, "self_attn.o_proj", qd, h, cfg.oProjBias())),
+                    proj(Linear.take(l, "self_attn.q_proj", h, qd, qkvb), st),
+                    proj(Linear.take(l, "self_attn.k_proj", h, kvd, qkvb), st),
+                    proj(Linear.take(l, "self_attn.v_proj", h, kvd, qkvb), st),
+                    proj(Linear.take(l, "self_attn.o_proj", qd, h, cfg.oProjBias()), st),
                     l.take("post_attention_layernorm.weight", h),
-                    proj(Linear.take(l, "mlp.gate_proj", h, ff, cfg.mlpBias())),
-                    proj(Linear.take(l, "mlp.up_proj", h, ff, cfg.mlpBias())),
-                    proj(Linear.take(l, "mlp.down_proj", ff, h, cfg.mlpBias())));
+                    proj(Linear.take(l, "mlp.gate_proj", h, ff, cfg.mlpBias()), st),
+                    proj(Linear.take(l, "mlp.up_proj", h, ff, cfg.mlpBias()), st),
+                    proj(Linear.take(l, "mlp.down_proj", ff, h, cfg.mlpBias()), st));
         }
         finalNorm = m.take("norm.weight", h);
         w.ignoreUnexpected(n -> n.endsWith("rotary_emb.inv_freq"));
         if (cfg.tieWordEmbeddings()) {
-            lmHead = new Proj(embed, packShared(embed), null); // packed copy; embed stays for the lookup
+            lmHead = new Proj(embed, packShared(embed, w.packedStorage()), null); // packed; embed stays for lookups
             w.ignoreUnexpected(n -> n.equals(head));
         } else {
-            lmHead = proj(new Linear(w.take(head, cfg.vocabSize(), h), null));
+            lmHead = proj(new Linear(w.take(head, cfg.vocabSize(), h), null), st);
         }
         invFreq = cfg.inverseFrequencies();
     }
@@ -135,8 +136,10 @@ public final class LlamaForCausalLM implements AutoCloseable {
     }
 
     /**
-     * Loads {@code dir} on {@code device}; {@code dtype} null means F32 on the CPU and BF16 on CUDA. On the CPU
-     * only F32 is supported (BF16-stored weights are converted).
+     * Loads {@code dir} on {@code device}; {@code dtype} null means F32 on the CPU and BF16 on CUDA. On the CPU the
+     * decoder computes in F32; {@code dtype} BF16 there keeps its matrices (projections and LM head) in bfloat16
+     * panels: half the memory (a 7B model in ~14 GB) and decode steps up to twice as fast, each product the fp32
+     * product on the bfloat16-rounded weight (exact for a BF16 checkpoint). F16 on the CPU is converted to F32.
      */
     public static LlamaForCausalLM load(Path dir, Device device, DType dtype) {
         if (!Files.isDirectory(dir)) {
@@ -151,6 +154,9 @@ public final class LlamaForCausalLM implements AutoCloseable {
     /** Builds the model from {@code source} (HF names); checks every name and shape, reporting all mismatches. */
     public static LlamaForCausalLM fromSource(LlamaConfig cfg, TensorSource source, Device device, DType dtype) {
         Weights w = Weights.of(source, device, computeDtype(device, dtype));
+        if (device.isCpu() && dtype == DType.BF16) {
+            w.packWeightsAs(DType.BF16);
+        }
         LlamaForCausalLM m = build(cfg, w, "model.", "lm_head.weight");
         try {
             w.finish();
@@ -159,7 +165,8 @@ public final class LlamaForCausalLM implements AutoCloseable {
             throw e;
         }
         m.adopt(w.loaded());
-        LOG.info("loaded {} ({} M parameters) on {} as {}", cfg, cfg.parameterCount() / 1_000_000, device, w.dtype());
+        LOG.info("loaded {} ({} M parameters) on {} as {}{}", cfg, cfg.parameterCount() / 1_000_000, device, w.dtype(),
+                w.packedStorage() != null ? " (matrices stored as " + w.packedStorage() + ")" : "");
         return m;
     }
 
@@ -182,10 +189,10 @@ public final class LlamaForCausalLM implements AutoCloseable {
     /** F32 on the CPU (whatever was asked), BF16 on CUDA unless {@code asked} says otherwise. */
     public static DType computeDtype(Device device, DType asked) {
         if (device.isCpu()) {
-            if (asked != null && asked != DType.F32) {
+            if (asked != null && asked != DType.F32 && asked != DType.BF16) {
                 LOG.warn("CPU decoder computes in F32; {} weights are converted", asked);
             }
-            return DType.F32;
+            return DType.F32; // BF16: F32 compute over BF16-stored matrices (fromSource)
         }
         if (asked == null) {
             return DType.BF16;

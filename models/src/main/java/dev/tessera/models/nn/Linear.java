@@ -28,7 +28,7 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
      */
     public static Linear take(Weights w, String name, long in, long out, boolean hasBias) {
         Linear l = takeUnpacked(w, name, in, out, hasBias);
-        PackedWeight p = packIfUseful(l.weight());
+        PackedWeight p = packIfUseful(l.weight(), w.packedStorage());
         if (p == null) {
             return l;
         }
@@ -69,7 +69,7 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
         Tensor bias = !hasBias ? null : names.length == 1 ? bs[0] : Ops.concat(0, bs);
         PackedWeight p;
         try {
-            p = packIfUseful(weight);
+            p = packIfUseful(weight, w.packedStorage());
         } catch (RuntimeException e) {
             if (weight != ws[0]) {
                 weight.close();
@@ -109,10 +109,24 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
      * its {@link PackedWeight#buffer()}, with the model.
      */
     public static PackedWeight packIfUseful(Tensor weight) {
+        return packIfUseful(weight, null);
+    }
+
+    /**
+     * As {@link #packIfUseful(Tensor)} with the packed elements held as {@code storage} where the backend has that
+     * form (null or unsupported: as the weight is).
+     */
+    public static PackedWeight packIfUseful(Tensor weight, dev.tessera.runtime.DType storage) {
         if (weight == null) {
             return null;
         }
-        PackedWeight p = PackedWeight.pack(weight);
+        PackedWeight p;
+        if (storage != null && storage != weight.dtype() && weight.device().isCpu()
+                && weight.dtype() == dev.tessera.runtime.DType.F32 && weight.numel() > 0) {
+            p = PackedWeight.pack(weight, storage); // the CPU's BF16 panels (other storages are refused there)
+        } else {
+            p = PackedWeight.pack(weight);
+        }
         if (!p.isPacked()) {
             p.close();
             return null;

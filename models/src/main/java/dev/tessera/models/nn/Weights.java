@@ -36,6 +36,7 @@ public final class Weights {
         final Map<String, Tensor> loaded = new LinkedHashMap<>();
         final Map<String, Integer> handedOut = new java.util.HashMap<>();
         Predicate<String> ignoreExtra = n -> false;
+        DType packedStorage;
     }
 
     private Weights(TensorSource source, Device device, DType dtype, String prefix, Shared shared) {
@@ -62,6 +63,21 @@ public final class Weights {
     /** The same record, loading as {@code as} (e.g. norms kept in F32 when matrices are BF16). */
     public Weights as(DType as) {
         return new Weights(source, device, as, prefix, shared);
+    }
+
+    /**
+     * Linear layers taken from this record ({@link Linear#take}) keep their packed weights as {@code storage} (e.g.
+     * BF16 on the CPU: half the memory, products still in fp32; see {@code PackedWeight.pack(Tensor, DType)}); null:
+     * as loaded. Applies to the whole record. Returns this.
+     */
+    public Weights packWeightsAs(DType storage) {
+        shared.packedStorage = storage;
+        return this;
+    }
+
+    /** How packed linear weights are held (null: as loaded). */
+    public DType packedStorage() {
+        return shared.packedStorage;
     }
 
     public Device device() {

@@ -547,6 +547,26 @@ public final class CpuBackend implements Backend {
         return packed;
     }
 
+    /** F32 weights may also be stored as BF16 panels (tessera/gemm.h tsr_cpu_gemm_pack_bf16). */
+    @Override
+    public Tensor packLinearWeight(Tensor weight, DType storage) {
+        if (storage != DType.BF16 || weight.dtype() != DType.F32) {
+            return Backend.super.packLinearWeight(weight, storage);
+        }
+        long n = weight.dim(0);
+        long k = weight.dim(1);
+        Tensor packed = Tensor.empty(DType.BF16, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k));
+        try {
+            long[] st = weight.strides();
+            NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_bf16(weight.address(), st[0], st[1], n, k,
+                    packed.address()), "tsr_cpu_gemm_pack_bf16");
+        } catch (RuntimeException e) {
+            packed.close();
+            throw e;
+        }
+        return packed;
+    }
+
     @Override
     public void linear(Tensor x, Tensor weight, Tensor packed, Tensor bias, FusedActivation act, Tensor residual,
             Tensor out) {
@@ -560,6 +580,11 @@ public final class CpuBackend implements Backend {
         long lda = Math.max(x.strides()[0], k);
         long pb = bias == null ? 0 : bias.address();
         long pr = residual == null ? 0 : residual.address();
+        if (packed != null && packed.dtype() == DType.BF16) {
+            NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_bf16(x.address(), lda, packed.address(), m, n, k, pb,
+                    act.code(), pr, n, out.address(), n), "tsr_cpu_gemm_packed_bf16");
+            return;
+        }
         if (packed != null) {
             NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_f32(x.address(), lda, packed.address(), m, n, k, pb,
                     act.code(), pr, n, out.address(), n), "tsr_cpu_gemm_packed_f32");
