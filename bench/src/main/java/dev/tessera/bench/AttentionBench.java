@@ -1,14 +1,10 @@
 package dev.tessera.bench;
 
-import dev.tessera.bindings.TesseraNative;
-import dev.tessera.bindings.Versions;
 import dev.tessera.runtime.Attention;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Tensor;
 import java.nio.file.Path;
-import java.time.ZonedDateTime;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -116,14 +112,7 @@ public class AttentionBench {
             name = name.substring(name.lastIndexOf('.') + 1) + "@" + r.getParams().getParam("seq");
             ms.put(name, r.getPrimaryResult().getScore());
         }
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("benchmark", "fused attention vs OpenBLAS-composed attention, CPU fp32, B=1 H=12 D=64");
-        doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
-        doc.put("tessera", Versions.tessera());
-        doc.put("java", HostInfo.java());
-        doc.put("cpu", HostInfo.cpu());
-        doc.put("threads", TesseraNative.tsr_cpu_threads());
-        doc.put("simd", TesseraNative.tsr_cpu_simd().getString());
+        Map<String, Object> doc = HostInfo.header("fused attention vs OpenBLAS-composed attention, CPU fp32, B=1 H=12 D=64");
         doc.put("loadAverageBefore", loadBefore); // /proc/loadavg: other work on the host skews both sides
         doc.put("loadAverageAfter", BenchUtil.loadAverage());
         doc.put("method", "JMH average time, 1 fork, " + warmup + " warm-up + " + iterations + " measured iterations of "

@@ -1,7 +1,5 @@
 package dev.tessera.bench;
 
-import dev.tessera.bindings.TesseraNative;
-import dev.tessera.bindings.Versions;
 import dev.tessera.models.llama.ChatBatch;
 import dev.tessera.models.llama.ChatSession;
 import dev.tessera.models.llama.ChatTemplate.Message;
@@ -13,7 +11,6 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -95,15 +92,8 @@ public final class ChatBatchBench {
                         + " tokens");
                 scenarios.put("varied_budgets", b);
             }
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("benchmark", "many one-turn chats: ChatBatch (batched prefill + decode) vs a ChatSession per "
-                    + "chat, CPU, F32, random weights, greedy");
-            result.put("date", Instant.now().toString());
-            result.put("tessera", Versions.tessera());
-            result.put("java", HostInfo.java());
-            result.put("cpu", HostInfo.cpu());
-            result.put("threads", TesseraNative.tsr_cpu_threads());
-            result.put("simd", TesseraNative.tsr_cpu_simd().getString());
+            Map<String, Object> result = HostInfo.header("many one-turn chats: ChatBatch (batched prefill + decode) vs"
+                    + " a ChatSession per chat, CPU, F32, random weights, greedy");
             result.put("model", shape.describe(params));
             result.put("prompts", n);
             result.put("prompt_lengths", minLen + ".." + maxLen + " (spread evenly, shuffled)");

@@ -60,4 +60,20 @@ final class HostInfo {
     static String java() {
         return System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")";
     }
+
+    /**
+     * A CPU result document's first fields: {@code benchmark}, date, Tessera's and Java's versions, the CPU, the
+     * native pool's thread count and the SIMD level its kernels run.
+     */
+    static java.util.Map<String, Object> header(String benchmark) {
+        java.util.Map<String, Object> doc = new java.util.LinkedHashMap<>();
+        doc.put("benchmark", benchmark);
+        doc.put("date", java.time.ZonedDateTime.now().format(java.time.format.DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        doc.put("tessera", dev.tessera.bindings.Versions.tessera());
+        doc.put("java", java());
+        doc.put("cpu", cpu());
+        doc.put("threads", dev.tessera.bindings.TesseraNative.tsr_cpu_threads());
+        doc.put("simd", dev.tessera.bindings.TesseraNative.tsr_cpu_simd().getString());
+        return doc;
+    }
 }

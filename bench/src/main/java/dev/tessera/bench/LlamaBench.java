@@ -1,7 +1,5 @@
 package dev.tessera.bench;
 
-import dev.tessera.bindings.TesseraNative;
-import dev.tessera.bindings.Versions;
 import dev.tessera.models.llama.KvCache;
 import dev.tessera.models.llama.LlamaForCausalLM;
 import dev.tessera.runtime.Device;
@@ -17,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -91,14 +88,8 @@ public final class LlamaBench {
             System.out.printf("tessera: prefill %.1f ms (%.1f tok/s), decode %.1f ms/token (%.2f tok/s)%n",
                     ours.get("prefill_ms"), ours.get("prefill_tokens_per_s"), ours.get("decode_ms_per_token"),
                     ours.get("decode_tokens_per_s"));
-            Map<String, Object> result = new LinkedHashMap<>();
-            result.put("benchmark", "Llama-style decoder prefill and decode tokens/s, CPU, F32, random weights, batch 1");
-            result.put("date", Instant.now().toString());
-            result.put("tessera", Versions.tessera());
-            result.put("java", HostInfo.java());
-            result.put("cpu", HostInfo.cpu());
-            result.put("threads", TesseraNative.tsr_cpu_threads());
-            result.put("simd", TesseraNative.tsr_cpu_simd().getString());
+            Map<String, Object> result = HostInfo.header(
+                    "Llama-style decoder prefill and decode tokens/s, CPU, F32, random weights, batch 1");
             result.put("model", shape.describe(params));
             result.put("prompt_tokens", prompt);
             result.put("decode_tokens", decode);

@@ -293,10 +293,14 @@ public final class BatchJob {
         @Option(names = "--raw", description = "No chat template: each prompt is the model's whole input.")
         boolean raw;
 
+        @Option(names = "--dtype", description = "f32 or bf16 (on the CPU: the matrices held as bfloat16, computed in"
+                + " f32; default f32 on the CPU, bf16 on CUDA).")
+        String dtype;
+
         @Override
         public Integer call() {
             TextGenerator stage = new TextGenerator().setTemperature(temperature).setTopP(topP).setSeed(seed)
-                    .setSystemPrompt(system).setRaw(raw);
+                    .setSystemPrompt(system).setRaw(raw).setDType(dtype);
             if (maxTokens != null) {
                 stage.setMaxTokens(maxTokens);
             }

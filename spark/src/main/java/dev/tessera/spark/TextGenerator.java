@@ -13,6 +13,7 @@ import dev.tessera.models.llava.LlavaForConditionalGeneration;
 import dev.tessera.models.llava.LlavaImageProcessor;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
@@ -52,6 +53,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
     private String system;
     private boolean raw;
     private String imageCol;
+    private String dtype;
 
     /** Input {@code prompt}, output {@code generated}, greedy. */
     public TextGenerator() {
@@ -134,6 +136,26 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
         return imageCol;
     }
 
+    /**
+     * {@code f32} or {@code bf16} (null, the default: f32 on the CPU, bf16 on CUDA). On the CPU bf16 holds the model's
+     * matrices as bfloat16 (half the memory, faster decoding, still computed in f32), as {@code tessera chat --dtype
+     * bf16}; on CUDA it is the weights' and activations' type.
+     */
+    public TextGenerator setDType(String name) {
+        if (name != null) {
+            DType t = DType.parseFloating(name);
+            if (t == DType.F16) {
+                throw new IllegalArgumentException("dtype f16 is not offered for decoders: f32 or bf16");
+            }
+        }
+        this.dtype = name;
+        return this;
+    }
+
+    public String getDType() {
+        return dtype;
+    }
+
     @Override
     protected DataType inputType() {
         return DataTypes.StringType;
@@ -168,9 +190,10 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
         long sd = seed;
         String sys = system;
         boolean asIs = raw;
+        String dt = dtype;
         return (inputs, rows, names, device, values, errors) -> {
-            Loaded m = ExecutorModels.get("decoder", spec, device, asIs ? "raw" : "chat",
-                    () -> Loaded.load(spec, device, asIs));
+            Loaded m = ExecutorModels.get("decoder", spec, device, (asIs ? "raw" : "chat") + (dt == null ? "" : "/" + dt),
+                    () -> Loaded.load(spec, device, asIs, dt == null ? null : DType.parseFloating(dt)));
             GenerationConfig cfg = new GenerationConfig(budget != null ? budget : m.defaults.maxNewTokens(), temp, k,
                     p, penalty != null ? penalty : m.defaults.repetitionPenalty(), sd, List.of(), List.of(), true,
                     budget != null ? 0 : m.defaults.maxLength());
@@ -222,7 +245,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             this.generator = new Generator(llava != null ? llava.languageModel() : text, tokenizer);
         }
 
-        static Loaded load(String spec, Device device, boolean raw) {
+        static Loaded load(String spec, Device device, boolean raw, DType dtype) {
             Path dir = ModelResolver.resolveDefault(spec);
             if (!Files.isRegularFile(dir.resolve("config.json"))) {
                 throw new IllegalArgumentException(dir + ": no config.json");
@@ -237,11 +260,11 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             Tokenizer tok = Tokenizer.load(dir);
             try {
                 if (isLlava) {
-                    LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(dir, device, null);
+                    LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(dir, device, dtype);
                     return new Loaded(null, m, tok, template, defaults,
                             LlavaImageProcessor.load(dir, m.config().vision().imageSize()));
                 }
-                return new Loaded(LlamaForCausalLM.load(dir, device, null), null, tok, template, defaults, null);
+                return new Loaded(LlamaForCausalLM.load(dir, device, dtype), null, tok, template, defaults, null);
             } catch (RuntimeException e) {
                 tok.close();
                 throw e;

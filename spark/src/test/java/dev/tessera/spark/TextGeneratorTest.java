@@ -63,7 +63,11 @@ class TextGeneratorTest {
     }
 
     static String direct(Path dir, String prompt, GenerationConfig cfg, String system) {
-        try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, Device.CPU, null); Tokenizer tok = Tokenizer.load(dir)) {
+        return direct(dir, prompt, cfg, system, null);
+    }
+
+    static String direct(Path dir, String prompt, GenerationConfig cfg, String system, dev.tessera.runtime.DType dt) {
+        try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, Device.CPU, dt); Tokenizer tok = Tokenizer.load(dir)) {
             ChatTemplate t = ChatTemplate.load(dir);
             try (ChatSession chat = new ChatSession(new Generator(m, tok), ChatSession.textBackend(m, tok, t), system,
                     0)) {
@@ -102,6 +106,16 @@ class TextGeneratorTest {
             differs |= !s7.get(i).getString(2).equals(s8.get(i).getString(2));
         }
         assertTrue(differs, "seed 8 gave the same replies as seed 7");
+
+        // bf16 matrices: each reply equals the session over the model loaded so
+        List<Row> b = new TextGenerator().setModel(LLAMA.toString()).setMaxTokens(12).setDType("bf16")
+                .transform(prompts(p.subList(0, 4))).orderBy("id").collectAsList();
+        for (int i = 0; i < 4; i++) {
+            assertEquals(direct(LLAMA, p.get(i), greedy, null, dev.tessera.runtime.DType.BF16), b.get(i).getString(2),
+                    "bf16 prompt " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new TextGenerator().setDType("f16"));
+        assertThrows(IllegalArgumentException.class, () -> new TextGenerator().setDType("int8"));
     }
 
     @Test

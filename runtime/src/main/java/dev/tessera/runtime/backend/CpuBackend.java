@@ -533,13 +533,23 @@ public final class CpuBackend implements Backend {
         if (weight.dtype() != DType.F32) {
             return null;  // F16/BF16 weights run through the fp32-staged gemm
         }
+        return packPanels(weight, DType.F32);
+    }
+
+    /** The F32 weight's panels (tessera/gemm.h) of {@code storage} F32 or BF16 elements. */
+    private static Tensor packPanels(Tensor weight, DType storage) {
         long n = weight.dim(0);
         long k = weight.dim(1);
-        Tensor packed = Tensor.empty(DType.F32, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k));
+        Tensor packed = Tensor.empty(storage, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k));
         try {
             long[] st = weight.strides();
-            NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_f32(weight.address(), st[0], st[1], n, k,
-                    packed.address()), "tsr_cpu_gemm_pack_f32");
+            if (storage == DType.BF16) {
+                NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_bf16(weight.address(), st[0], st[1], n, k,
+                        packed.address()), "tsr_cpu_gemm_pack_bf16");
+            } else {
+                NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_f32(weight.address(), st[0], st[1], n, k,
+                        packed.address()), "tsr_cpu_gemm_pack_f32");
+            }
         } catch (RuntimeException e) {
             packed.close();
             throw e;
@@ -553,18 +563,7 @@ public final class CpuBackend implements Backend {
         if (storage != DType.BF16 || weight.dtype() != DType.F32) {
             return Backend.super.packLinearWeight(weight, storage);
         }
-        long n = weight.dim(0);
-        long k = weight.dim(1);
-        Tensor packed = Tensor.empty(DType.BF16, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k));
-        try {
-            long[] st = weight.strides();
-            NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_bf16(weight.address(), st[0], st[1], n, k,
-                    packed.address()), "tsr_cpu_gemm_pack_bf16");
-        } catch (RuntimeException e) {
-            packed.close();
-            throw e;
-        }
-        return packed;
+        return packPanels(weight, DType.BF16);
     }
 
     @Override
