@@ -32,4 +32,38 @@ class CudaLlamaTest {
             }
         }
     }
+
+    /**
+     * {@link ChatBatch} on CUDA (F32): left-padded prefill, batched decode and the KV cache compacted as rows stop
+     * (a stop string ends them at different steps), each reply against the same turn alone in a CUDA session.
+     */
+    @Test
+    void chatBatchOnCudaEqualsEachTurnAlone() throws Exception {
+        Device cuda = Fixtures.cudaOrSkip();
+        Path dir = LlamaParityTest.fixtureDir("llama-gqa");
+        try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, cuda, DType.F32);
+                dev.tessera.models.text.Tokenizer tok = dev.tessera.models.text.Tokenizer.load(
+                        LlamaParityTest.fixtureDir("tokenizer.json"))) {
+            ChatTemplate t = ChatTemplate.load(dir.getParent());
+            Generator g = new Generator(m, tok);
+            String[] prompts = {"hello", "what is the capital of france?", "a", "tell me a story about ships and cats",
+                "1 2 3", "ok ok ok ok ok ok ok ok ok ok ok ok", "why?"};
+            java.util.List<ChatBatch.Turn> turns = new java.util.ArrayList<>();
+            for (int i = 0; i < prompts.length; i++) {
+                turns.add(new ChatBatch.Turn(ChatSession.textBackend(m, tok, t), i % 2 == 0 ? null : "Be brief.",
+                        ChatTemplate.Message.user(prompts[i])));
+            }
+            GenerationConfig cfg = GenerationConfig.greedy(24).withUseEos(false).withStopStrings(java.util.List.of("e"));
+            java.util.List<ChatBatch.Reply> got = new ChatBatch(g, 4).answer(turns, cfg);
+            int same = 0;
+            for (int i = 0; i < turns.size(); i++) {
+                try (ChatSession s = new ChatSession(g, turns.get(i).backend(), turns.get(i).system(), 0)) {
+                    Generator.Result want = s.send(turns.get(i).user(), cfg, null);
+                    same += java.util.Arrays.equals(want.tokens(), got.get(i).result().tokens()) ? 1 : 0;
+                }
+            }
+            System.out.printf("cuda ChatBatch: %d of %d replies equal to the turn alone%n", same, turns.size());
+            assertTrue(same == turns.size(), same + " of " + turns.size() + " replies equal");
+        }
+    }
 }
