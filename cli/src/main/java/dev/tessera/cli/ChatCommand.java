@@ -16,7 +16,9 @@ import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -28,7 +30,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -89,9 +90,10 @@ final class ChatCommand implements Callable<Integer> {
     boolean raw;
 
     @Option(names = "--prompts", paramLabel = "FILE", description = "Answer each non-blank line of FILE ('-': stdin) "
-            + "as its own one-turn chat (with --image: each about those images), decoding --batch of them together; "
-            + "prints a JSON line per prompt, in order: line, prompt, tokens, text, finish, or line, prompt, error. "
-            + "Each answer is the one that prompt alone gets.")
+            + "as its own one-turn chat (with --image: each about those images; a .jsonl file: {\"prompt\": ..., "
+            + "\"image\": PATH} per line, LLaVA), decoding --batch of them together; prints a JSON line per prompt, in "
+            + "order: line, prompt, tokens, text, finish, or line, prompt, error. Each answer is the one that prompt "
+            + "alone gets.")
     String promptsFile;
 
     @Option(names = "--batch", defaultValue = "8", paramLabel = "N",
@@ -133,7 +135,7 @@ final class ChatCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         }
-        List<String> lines = promptsFile == null ? null : readPrompts(promptsFile);
+        List<PromptLine> lines = promptsFile == null ? null : readPrompts(promptsFile);
         if (!Files.isDirectory(model)) {
             throw new IllegalArgumentException("model directory not found: " + model);
         }
@@ -176,11 +178,23 @@ final class ChatCommand implements Callable<Integer> {
                     }
                     Generator gen = new Generator(m.languageModel(), tok);
                     Tensor f = features;
-                    Supplier<ChatSession.Backend> backends = () -> LlavaChat.backend(m, tok, template, f);
                     if (lines != null) {
-                        return answerAll(gen, backends, template, cfg, out, images.size(), lines);
+                        String sys = raw ? null : system;
+                        return answerAll(gen, cfg, out, lines, pl -> {
+                            // a line's own images (JSON lines), else --image's; features freed with the chunk's scope
+                            Tensor lf = f;
+                            int n = images.size();
+                            if (!pl.images().isEmpty()) {
+                                try (Tensor px = proc.preprocess(pl.images(), dev)) {
+                                    lf = m.imageFeatures(px);
+                                }
+                                n = pl.images().size();
+                            }
+                            return new ChatBatch.Turn(LlavaChat.backend(m, tok, template, lf), sys,
+                                    userMessage(pl.prompt(), n, template));
+                        });
                     }
-                    run(gen, backends.get(), template, cfg, out, images.size());
+                    run(gen, LlavaChat.backend(m, tok, template, f), template, cfg, out, images.size());
                 } finally {
                     if (features != null) {
                         features.close();
@@ -196,7 +210,15 @@ final class ChatCommand implements Callable<Integer> {
                 Tokenizer tok = Tokenizer.load(model)) {
             Generator gen = new Generator(m, tok);
             if (lines != null) {
-                return answerAll(gen, () -> ChatSession.textBackend(m, tok, template), template, cfg, out, 0, lines);
+                String sys = raw ? null : system;
+                return answerAll(gen, cfg, out, lines, pl -> {
+                    if (!pl.images().isEmpty()) {
+                        throw new IllegalArgumentException("images were given, but the model is a text-only decoder"
+                                + " (not LLaVA)");
+                    }
+                    return new ChatBatch.Turn(ChatSession.textBackend(m, tok, template), sys,
+                            ChatTemplate.Message.user(pl.prompt()));
+                });
             }
             run(gen, ChatSession.textBackend(m, tok, template), template, cfg, out, 0);
         }
@@ -238,75 +260,149 @@ final class ChatCommand implements Callable<Integer> {
         }
     }
 
-    /** The non-blank lines of {@code file} ('-': stdin), UTF-8. */
-    private static List<String> readPrompts(String file) {
-        List<String> lines = new ArrayList<>();
+    /**
+     * One prompt of a {@code --prompts} file: its line (1-based), its text, its own images (a JSON line's
+     * {@code image} / {@code images}; empty: {@code --image}'s), or why the line cannot be read.
+     */
+    record PromptLine(int line, String prompt, List<Path> images, String error) {}
+
+    /**
+     * The non-blank lines of {@code file} ('-': stdin), UTF-8: each a prompt, or for a {@code .jsonl} /
+     * {@code .ndjson} file a JSON object {@code {"prompt": TEXT, "image": PATH}} ({@code "images": [PATH, ...]};
+     * relative paths from the file's folder).
+     */
+    static List<PromptLine> readPrompts(String file) {
+        List<String> raw = new ArrayList<>();
         try (BufferedReader in = file.equals("-")
                 ? new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))
                 : Files.newBufferedReader(Path.of(file), StandardCharsets.UTF_8)) {
             for (String line = in.readLine(); line != null; line = in.readLine()) {
-                lines.add(line);
+                raw.add(line);
             }
         } catch (java.nio.file.NoSuchFileException e) {
             throw new IllegalArgumentException("prompts file not found: " + file);
-        } catch (java.nio.charset.CharacterCodingException | UncheckedIOException e) {
+        } catch (java.nio.charset.CharacterCodingException e) {
             throw new IllegalArgumentException(file + ": not UTF-8 text");
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": " + e.getMessage(), e);
         }
-        if (lines.stream().allMatch(String::isBlank)) {
+        String lower = file.toLowerCase(java.util.Locale.ROOT);
+        boolean json = lower.endsWith(".jsonl") || lower.endsWith(".ndjson");
+        Path base = file.equals("-") ? Path.of("") : Path.of(file).toAbsolutePath().getParent();
+        List<PromptLine> out = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            String line = raw.get(i);
+            if (line.isBlank()) {
+                continue;
+            }
+            out.add(json ? jsonLine(i + 1, line, base) : new PromptLine(i + 1, line, List.of(), null));
+        }
+        if (out.isEmpty()) {
             throw new IllegalArgumentException(file + ": no prompts (every line is blank)");
         }
-        return lines;
+        return out;
+    }
+
+    private static PromptLine jsonLine(int n, String line, Path base) {
+        String why = "a JSON object with a string \"prompt\" and optionally \"image\": PATH or \"images\": [PATH, ...]";
+        com.fasterxml.jackson.databind.JsonNode o;
+        try {
+            o = JSON.readTree(line);
+        } catch (IOException e) {
+            return new PromptLine(n, line, List.of(), "line " + n + ": not JSON (" + why + ")");
+        }
+        if (o == null || !o.isObject() || !o.path("prompt").isTextual()) {
+            return new PromptLine(n, line, List.of(), "line " + n + ": not " + why);
+        }
+        List<Path> imgs = new ArrayList<>();
+        com.fasterxml.jackson.databind.JsonNode one = o.get("image");
+        com.fasterxml.jackson.databind.JsonNode many = o.get("images");
+        if (one != null && !one.isNull()) {
+            if (!one.isTextual()) {
+                return new PromptLine(n, o.get("prompt").asText(), List.of(), "line " + n + ": \"image\" must be a path");
+            }
+            imgs.add(base.resolve(one.asText()));
+        }
+        if (many != null && !many.isNull()) {
+            if (!many.isArray()) {
+                return new PromptLine(n, o.get("prompt").asText(), List.of(), "line " + n + ": \"images\" must be a list"
+                        + " of paths");
+            }
+            for (com.fasterxml.jackson.databind.JsonNode p : many) {
+                if (!p.isTextual()) {
+                    return new PromptLine(n, o.get("prompt").asText(), List.of(), "line " + n + ": \"images\" must be"
+                            + " a list of paths");
+                }
+                imgs.add(base.resolve(p.asText()));
+            }
+        }
+        return new PromptLine(n, o.get("prompt").asText(), List.copyOf(imgs), null);
+    }
+
+    /** How a prompt line becomes a turn ({@link IllegalArgumentException}: that line's error). */
+    @FunctionalInterface
+    interface TurnMaker {
+        ChatBatch.Turn make(PromptLine line);
     }
 
     /**
-     * Every non-blank line as its own one-turn chat through {@link ChatBatch}, a JSON line each in order; returns 2
+     * Every prompt line as its own one-turn chat through {@link ChatBatch}, a JSON line each in order; returns 2
      * when a prompt was refused (after printing every line, the refused ones with their error).
      */
-    private int answerAll(Generator gen, Supplier<ChatSession.Backend> backends, ChatTemplate template,
-            GenerationConfig cfg, PrintStream out, int imageCount, List<String> lines) {
+    @SuppressWarnings("try") // the chunk's scope frees the lines' image features
+    private int answerAll(Generator gen, GenerationConfig cfg, PrintStream out, List<PromptLine> lines,
+            TurnMaker maker) {
         ChatBatch chats = new ChatBatch(gen, batch);
-        String sys = raw ? null : system;
         int refused = 0;
-        int total = 0;
         int chunk = Math.max(batch * 8, 64); // lines sorted into batches together; output streams per chunk
-        List<Integer> at = new ArrayList<>();
-        List<ChatBatch.Turn> turns = new ArrayList<>();
-        for (int i = 0; i <= lines.size(); i++) {
-            if (i < lines.size() && !lines.get(i).isBlank()) {
-                at.add(i);
-                turns.add(new ChatBatch.Turn(backends.get(), sys, userMessage(lines.get(i), imageCount, template)));
-            }
-            if (!turns.isEmpty() && (turns.size() == chunk || i == lines.size())) {
-                List<ChatBatch.Reply> replies = chats.answer(turns, cfg);
-                for (int j = 0; j < replies.size(); j++) {
-                    ChatBatch.Reply r = replies.get(j);
-                    ObjectNode o = JSON.createObjectNode();
-                    o.put("line", at.get(j) + 1);
-                    o.put("prompt", lines.get(at.get(j)));
-                    if (r.ok()) {
-                        o.putPOJO("tokens", r.result().tokens());
-                        o.put("text", r.result().text());
-                        o.put("finish", r.result().finish().name().toLowerCase());
-                    } else {
-                        o.put("error", r.error().getMessage());
-                        refused++;
+        for (int c = 0; c < lines.size(); c += chunk) {
+            List<PromptLine> part = lines.subList(c, Math.min(lines.size(), c + chunk));
+            String[] errors = new String[part.size()];
+            ChatBatch.Reply[] replies = new ChatBatch.Reply[part.size()];
+            try (Scope scope = Tessera.scope()) {
+                List<Integer> at = new ArrayList<>();
+                List<ChatBatch.Turn> turns = new ArrayList<>();
+                for (int j = 0; j < part.size(); j++) {
+                    PromptLine pl = part.get(j);
+                    errors[j] = pl.error();
+                    if (errors[j] != null) {
+                        continue;
                     }
-                    total++;
                     try {
-                        out.println(JSON.writeValueAsString(o));
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
+                        turns.add(maker.make(pl));
+                        at.add(j);
+                    } catch (IllegalArgumentException e) {
+                        errors[j] = e.getMessage(); // e.g. an image that does not decode
                     }
                 }
-                at.clear();
-                turns.clear();
+                List<ChatBatch.Reply> got = chats.answer(turns, cfg);
+                for (int t = 0; t < got.size(); t++) {
+                    replies[at.get(t)] = got.get(t);
+                }
+            }
+            for (int j = 0; j < part.size(); j++) {
+                ObjectNode o = JSON.createObjectNode();
+                o.put("line", part.get(j).line());
+                o.put("prompt", part.get(j).prompt());
+                ChatBatch.Reply r = replies[j];
+                if (r != null && r.ok()) {
+                    o.putPOJO("tokens", r.result().tokens());
+                    o.put("text", r.result().text());
+                    o.put("finish", r.result().finish().name().toLowerCase());
+                } else {
+                    o.put("error", r != null ? r.error().getMessage() : errors[j]);
+                    refused++;
+                }
+                try {
+                    out.println(JSON.writeValueAsString(o));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
             }
         }
         if (refused > 0) {
-            System.err.println("error: " + refused + " of " + total + " prompts refused (the \"error\" of their JSON "
-                    + "lines)");
+            System.err.println("error: " + refused + " of " + lines.size() + " prompts refused (the \"error\" of their"
+                    + " JSON lines)");
             return 2;
         }
         return 0;

@@ -288,6 +288,42 @@ class ChatCommandTest {
                     PNG.toString(), "--max-tokens", "6", "--json", got.get("prompt").asText()).out());
             assertEquals(want.get("tokens"), got.get("tokens"), got.toString());
         }
+        // JSON lines: each line's own image (relative to the file), none, and three lines that cannot be answered
+        Files.copy(PNG, dir.resolve("photo.png"));
+        Path jl = dir.resolve("captions.jsonl");
+        Files.writeString(jl, String.join("\n", "{\"prompt\": \"what is it?\", \"image\": \"photo.png\"}",
+                "{\"prompt\": \"hello\"}", "", "{\"prompt\": \"and this?\", \"image\": \"missing.png\"}",
+                "not json", "{\"image\": \"photo.png\"}", "{\"prompt\": \"two\", \"images\": [\"photo.png\", \"photo.png\"]}"),
+                StandardCharsets.UTF_8);
+        Run j = run(null, "chat", "--model", LLAVA.toString(), "--max-tokens", "5", "--prompts", jl.toString());
+        assertEquals(2, j.code(), j.err());
+        assertTrue(j.err().lines().anyMatch(l -> l.startsWith("error: 3 of 6 prompts refused")), j.err());
+        String[] out = j.out().strip().split("\\R");
+        assertEquals(6, out.length, j.out());
+        String[][] alone = {{"--image", dir.resolve("photo.png").toString(), "what is it?"}, {"hello"}, null, null,
+            null, {"--image", dir.resolve("photo.png").toString(), "--image", dir.resolve("photo.png").toString(), "two"}};
+        int[] lineNo = {1, 2, 4, 5, 6, 7};
+        for (int i = 0; i < out.length; i++) {
+            JsonNode got = new ObjectMapper().readTree(out[i]);
+            assertEquals(lineNo[i], got.get("line").asInt(), out[i]);
+            if (alone[i] == null) {
+                assertTrue(got.has("error") && !got.has("tokens"), out[i]);
+                continue;
+            }
+            JsonNode want = new ObjectMapper().readTree(run(null, concat(new String[] {"chat", "--model",
+                    LLAVA.toString(), "--max-tokens", "5", "--json"}, alone[i])).out());
+            assertEquals(want.get("tokens"), got.get("tokens"), out[i]);
+        }
+        assertTrue(new ObjectMapper().readTree(out[2]).get("error").asText().contains("missing.png"), out[2]);
+        assertTrue(new ObjectMapper().readTree(out[3]).get("error").asText().contains("not JSON"), out[3]);
+        assertTrue(new ObjectMapper().readTree(out[4]).get("error").asText().contains("\"prompt\""), out[4]);
+        // a text-only decoder refuses a line's image, answers the others
+        Path tj = dir.resolve("text.jsonl");
+        Files.writeString(tj, "{\"prompt\": \"hi\"}\n{\"prompt\": \"hi\", \"image\": \"photo.png\"}\n");
+        Run t = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "3", "--prompts", tj.toString());
+        assertEquals(2, t.code(), t.err());
+        String[] tl = t.out().strip().split("\\R");
+        assertTrue(new ObjectMapper().readTree(tl[0]).has("tokens") && tl[1].contains("text-only decoder"), t.out());
         Path blank = dir.resolve("blank.txt");
         Files.writeString(blank, "\n  \n");
         assertOneLineErrors(
