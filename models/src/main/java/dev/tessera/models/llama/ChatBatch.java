@@ -81,8 +81,11 @@ public final class ChatBatch {
         this.maxBatch = maxBatch;
     }
 
-    /** A turn that fits a batch: its prompt tokens and its token budget. */
-    private record Planned(int index, int[] tokens, int budget) {}
+    /**
+     * A turn's prompt tokens and token budget; {@code batchable} false: a session takes it alone ({@code tokens} null
+     * when the backend refused to render it).
+     */
+    private record Planned(int index, int[] tokens, int budget, boolean batchable) {}
 
     /** The replies to {@code turns}, in their order. */
     public List<Reply> answer(List<Turn> turns, GenerationConfig cfg) {
@@ -99,10 +102,10 @@ public final class ChatBatch {
         List<Planned> planned = new ArrayList<>();
         for (int i = 0; i < turns.size(); i++) {
             Planned p = plan(i, turns.get(i), cfg, context);
-            if (p == null) {
-                replies[i] = alone(turns.get(i), cfg, context);
-            } else {
+            if (p.batchable()) {
                 planned.add(p);
+            } else {
+                replies[i] = alone(turns.get(i), p.tokens(), cfg, context);
             }
         }
         // shortest prompts first: rows of a batch have similar lengths, so little of it is padding
@@ -136,35 +139,41 @@ public final class ChatBatch {
         return m;
     }
 
-    /** The turn's tokens and budget, or null when a session must take it alone (it may refuse it). */
+    /** The turn's tokens and budget; not batchable when a session must take it alone (it may refuse it). */
     private static Planned plan(int index, Turn t, GenerationConfig cfg, int context) {
         int[] tokens;
-        int budget;
         try {
             tokens = t.backend().tokens(messages(t));
-            if (tokens.length == 0 || tokens.length + 1 > context) {
-                return null;
-            }
+        } catch (IllegalArgumentException e) {
+            return new Planned(index, null, 0, false);
+        }
+        if (tokens.length == 0 || tokens.length + 1 > context) {
+            return new Planned(index, tokens, 0, false);
+        }
+        int budget;
+        try {
             budget = cfg.budgetAfter(tokens.length);
         } catch (IllegalArgumentException e) {
-            return null;
+            return new Planned(index, tokens, -1, false);
         }
         // a session sized prompt + budget + 1 (at most the context) answers with at most this many tokens
-        return new Planned(index, tokens, Math.min(budget, context - tokens.length));
+        return new Planned(index, tokens, Math.min(budget, context - tokens.length), true);
     }
 
-    /** One turn through its own session: its reply, or the error the session gives. */
-    private Reply alone(Turn t, GenerationConfig cfg, int context) {
+    /**
+     * One turn through its own session: its reply, or the error the session gives. {@code tokens}: its prompt as
+     * {@link #plan} rendered it (null: the backend refused it), which sizes the session's cache.
+     */
+    private Reply alone(Turn t, int[] tokens, GenerationConfig cfg, int context) {
         int capacity = 1; // enough for a turn the session refuses: it says why before using the cache
-        try {
-            int[] tokens = t.backend().tokens(messages(t));
-            if (tokens.length + 1 > context) {
-                capacity = context; // its message names the context
-            } else if (tokens.length > 0) {
+        if (tokens != null && tokens.length + 1 > context) {
+            capacity = context; // its message names the context
+        } else if (tokens != null && tokens.length > 0) {
+            try {
                 capacity = (int) Math.min(context, (long) tokens.length + cfg.budgetAfter(tokens.length) + 1);
+            } catch (IllegalArgumentException e) {
+                // past maxLength: the session gives the error itself
             }
-        } catch (IllegalArgumentException e) {
-            // the session gives the error itself
         }
         try (ChatSession s = new ChatSession(generator, t.backend(), t.system(), capacity)) {
             return new Reply(s.send(t.user(), cfg, null), null);
@@ -182,7 +191,7 @@ public final class ChatBatch {
             for (Planned p : group) {
                 Tensor e = turns.get(p.index()).backend().embeds(p.tokens());
                 if (e == null) {
-                    replies[p.index()] = alone(turns.get(p.index()), cfg, context);
+                    replies[p.index()] = alone(turns.get(p.index()), p.tokens(), cfg, context);
                     continue;
                 }
                 long hidden = model.config().hiddenSize();

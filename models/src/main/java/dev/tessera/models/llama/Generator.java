@@ -11,7 +11,9 @@ import java.util.SplittableRandom;
  * Text generation with a {@link LlamaForCausalLM}: the prompts of a batch are left-padded and prefilled in one
  * pass, then every step decodes one token per sequence against the {@link KvCache}; see
  * {@link GenerationConfig} for the sampling rules. Sequences stop at an eos / stop token, a stop string, the
- * token budget or the end of the cache; finished sequences of a batch idle until all are done. A
+ * token budget or the end of the cache; in a caller's cache finished sequences of a batch idle until all are done
+ * (the cache keeps every row); in the cache {@link #generate(List, GenerationConfig, TokenListener)} makes for
+ * itself they leave it once a quarter of the batch has ended. A
  * {@link TokenListener} sees each token and the new text as it is produced (streaming).
  *
  * <p>The tokenizer is optional: without one, results carry no text and stop strings cannot be used.
@@ -66,7 +68,10 @@ public final class Generator {
         return generate(List.of(prompt), cfg, listener).get(0);
     }
 
-    /** Generates continuations of several prompts in one batch (a cache sized to the longest is made and freed). */
+    /**
+     * Generates continuations of several prompts in one batch (a cache sized to the longest is made and freed; rows
+     * that end leave it, so the rest decode without computing for them).
+     */
     public List<Result> generate(List<int[]> prompts, GenerationConfig cfg, TokenListener listener) {
         if (prompts == null || prompts.isEmpty()) {
             throw new IllegalArgumentException("no prompts");
@@ -79,7 +84,7 @@ public final class Generator {
         int context = model.config().contextLength();
         int capacity = (int) Math.min(context, (long) maxLen + Math.max(cfg.budgetAfter(maxLen), 1));
         try (KvCache cache = model.newCache(prompts.size(), capacity)) {
-            return generate(cache, prompts, cfg, listener);
+            return generate(cache, prompts, cfg, listener, true); // the cache is dropped: rows that end may leave it
         }
     }
 
@@ -89,6 +94,11 @@ public final class Generator {
      * last (the one that ended the sequence), ready for the next turn of a conversation.
      */
     public List<Result> generate(KvCache cache, List<int[]> prompts, GenerationConfig cfg, TokenListener listener) {
+        return generate(cache, prompts, cfg, listener, false);
+    }
+
+    private List<Result> generate(KvCache cache, List<int[]> prompts, GenerationConfig cfg, TokenListener listener,
+            boolean compact) {
         int b = prompts.size();
         if (cache.batch() != b) {
             throw new IllegalArgumentException("cache batch " + cache.batch() + " != " + b + " prompts");
@@ -119,7 +129,8 @@ public final class Generator {
         }
         float[][] last = rows(model.forward(ids, padded ? real : null, cache, false));
         // a maxLength cap counts the whole input: the cached prefix and the (padded) prompt
-        return decode(cache, last, prompts, cfg.withMaxNewTokens(cfg.budgetAfter(cache.length())), listener);
+        return decode(cache, last, prompts, cfg.withMaxNewTokens(cfg.budgetAfter(cache.length())), null, null, listener,
+                compact);
     }
 
     /**
