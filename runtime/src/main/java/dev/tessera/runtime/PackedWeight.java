@@ -63,14 +63,12 @@ public final class PackedWeight implements AutoCloseable {
                 throw new IllegalArgumentException("PackedWeight.pack: an empty weight " + weight.describe()
                         + " has no " + storage + " form");
             }
-            try (InUse use = InUse.of("PackedWeight.pack", weight)) {
-                Tensor p = weight.backend().packLinearWeight(weight, storage);
-                if (p == null) {
-                    throw new IllegalArgumentException("PackedWeight.pack: " + weight.device() + " has no " + storage
-                            + " form of a " + weight.dtype() + " weight (the CPU stores F32 weights as BF16)");
-                }
-                return new PackedWeight(p, true, weight.dim(0), weight.dim(1), weight.dtype());
+            PackedWeight p = packIfStorable(weight, storage);
+            if (p == null) {
+                throw new IllegalArgumentException("PackedWeight.pack: " + weight.device() + " has no " + storage
+                        + " form of a " + weight.dtype() + " weight (the CPU stores F32 weights as BF16)");
             }
+            return p;
         }
         try (InUse use = InUse.of("PackedWeight.pack", weight)) {
             Tensor p = weight.numel() == 0 ? null : weight.backend().packLinearWeight(weight);
@@ -81,6 +79,21 @@ public final class PackedWeight implements AutoCloseable {
             Tensor view = new Tensor(weight.storage(), weight.dtype(), weight.shape(), weight.strides(),
                     weight.offset());
             return new PackedWeight(view, false, weight.dim(0), weight.dim(1), weight.dtype());
+        }
+    }
+
+    /**
+     * As {@link #pack(Tensor, DType)} for a non-empty weight and a {@code storage} other than its dtype, or null where
+     * its backend has no such form (for a caller that then packs it as it is).
+     */
+    public static PackedWeight packIfStorable(Tensor weight, DType storage) {
+        if (weight == null || storage == null || weight.rank() != 2 || weight.numel() == 0) {
+            throw new IllegalArgumentException("PackedWeight.packIfStorable: a non-empty [out, in] weight and a storage"
+                    + " dtype are needed, got " + (weight == null ? "null" : weight.describe()) + " as " + storage);
+        }
+        try (InUse use = InUse.of("PackedWeight.pack", weight)) {
+            Tensor p = weight.backend().packLinearWeight(weight, storage);
+            return p == null ? null : new PackedWeight(p, true, weight.dim(0), weight.dim(1), weight.dtype());
         }
     }
 

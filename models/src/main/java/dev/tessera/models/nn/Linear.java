@@ -120,11 +120,9 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
         if (weight == null) {
             return null;
         }
-        PackedWeight p;
-        if (storage != null && storage != weight.dtype() && weight.device().isCpu()
-                && weight.dtype() == dev.tessera.runtime.DType.F32 && weight.numel() > 0) {
-            p = PackedWeight.pack(weight, storage); // the CPU's BF16 panels (other storages are refused there)
-        } else {
+        PackedWeight p = storage != null && storage != weight.dtype() && weight.numel() > 0
+                ? PackedWeight.packIfStorable(weight, storage) : null;
+        if (p == null) {
             p = PackedWeight.pack(weight);
         }
         if (!p.isPacked()) {
