@@ -278,6 +278,116 @@ static void check_bf16(const Shape &s) {
   std::printf("ok   %-62s the bits of fp32 on the rounded weight\n", name);
 }
 
+// The int8 weight form: each packed byte and scale is the symmetric per-feature quantization written here from the
+// definition (s_j = max |W[j, :]| / 127, q = W / s_j to nearest even), an all-zero feature included, and the product
+// on it has exactly the bits of the fp32 product on the weight q, times s_j, then the stand-alone epilogue, at 1, 2
+// and 3 threads; a weight holding a NaN or an infinity is refused.
+static void check_s8(const Shape &s) {
+  const int64_t lda = s.k + s.pad, ldo = s.n + s.pad;
+  const std::vector<float> x = randn(s.m * lda), bias = randn(s.n), res0 = randn(s.m * ldo);
+  std::vector<float> w = randn(s.n * s.k);
+  if (s.n > 2) {
+    for (int64_t kk = 0; kk < s.k; ++kk) w[1 * s.k + kk] = 0.0f;  // an all-zero feature
+    w[2 * s.k] = 127.0f;                                          // feature 2: scale 1, exact ties 0.5 and 2.5
+    if (s.k > 2) w[2 * s.k + 1] = 0.5f, w[2 * s.k + 2] = -2.5f;
+  }
+  std::vector<float> wt;  // [k, n]
+  if (s.transposed) {
+    wt.resize(w.size());
+    for (int64_t j = 0; j < s.n; ++j)
+      for (int64_t kk = 0; kk < s.k; ++kk) wt[kk * s.n + j] = w[j * s.k + kk];
+  }
+  std::vector<float> scale(static_cast<size_t>(s.n)), qf(w.size());
+  for (int64_t j = 0; j < s.n; ++j) {
+    float mx = 0.0f;
+    for (int64_t kk = 0; kk < s.k; ++kk) mx = std::fmax(mx, std::fabs(w[j * s.k + kk]));
+    scale[j] = mx / 127.0f;
+    for (int64_t kk = 0; kk < s.k; ++kk) {
+      const float q = scale[j] > 0 ? std::nearbyint(w[j * s.k + kk] / scale[j]) : 0.0f;
+      qf[j * s.k + kk] = std::fmin(127.0f, std::fmax(-127.0f, q));
+    }
+  }
+  const int64_t bytes = tsr_cpu_gemm_packed_s8_bytes(s.n, s.k);
+  std::vector<unsigned char> pq(static_cast<size_t>(bytes) + 64, 0xa5);
+  unsigned char *pqa = pq.data() + (64 - reinterpret_cast<uintptr_t>(pq.data()) % 64) % 64;  // 64-byte aligned
+  std::vector<float> pf(static_cast<size_t>(tsr_cpu_gemm_packed_floats(s.n, s.k)));
+  char name[120];
+  std::snprintf(name, sizeof name, "s8 m=%lld k=%lld n=%lld act=%d%s pad=%lld", (long long)s.m, (long long)s.k,
+                (long long)s.n, s.act, s.transposed ? " transposed" : "", (long long)s.pad);
+  const int rc = s.transposed ? tsr_cpu_gemm_pack_s8(wt.data(), 1, s.n, s.n, s.k, pqa)
+                              : tsr_cpu_gemm_pack_s8(w.data(), s.k, 1, s.n, s.k, pqa);
+  if (rc != TSR_OK || tsr_cpu_gemm_pack_f32(qf.data(), s.k, 1, s.n, s.k, pf.data()) != TSR_OK) {
+    ++g_fail;
+    std::printf("FAIL %s: pack status\n", name);
+    return;
+  }
+  const int64_t panel_bytes = (static_cast<int64_t>(pf.size()) + 63) / 64 * 64;
+  for (size_t i = 0; i < pf.size(); ++i)
+    if (static_cast<float>(static_cast<int8_t>(pqa[i])) != pf[i]) {
+      ++g_fail;
+      std::printf("FAIL %s: packed byte %lld is %d, q is %g\n", name, (long long)i, static_cast<int8_t>(pqa[i]),
+                  static_cast<double>(pf[i]));
+      return;
+    }
+  const float *ps = reinterpret_cast<const float *>(pqa + panel_bytes);
+  const int64_t npad = (s.n + TSR_GEMM_NR - 1) / TSR_GEMM_NR * TSR_GEMM_NR;
+  if (bytes != panel_bytes + npad * 4) {
+    ++g_fail;
+    std::printf("FAIL %s: %lld bytes\n", name, (long long)bytes);
+    return;
+  }
+  for (int64_t j = 0; j < npad; ++j)
+    if (std::memcmp(&ps[j], j < s.n ? &scale[j] : &pf[0], 4) != 0 && !(j >= s.n && ps[j] == 0.0f)) {
+      ++g_fail;
+      std::printf("FAIL %s: scale %lld is %g\n", name, (long long)j, static_cast<double>(ps[j]));
+      return;
+    }
+  std::vector<float> want(static_cast<size_t>(s.m * ldo), -3.0f);
+  tsr_cpu_gemm_packed_f32(x.data(), lda, pf.data(), s.m, s.n, s.k, nullptr, TSR_ACT_NONE, nullptr, 0, want.data(),
+                          ldo);
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t j = 0; j < s.n; ++j) want[i * ldo + j] = want[i * ldo + j] * scale[j];
+  tsr_cpu_linear_epilogue_f32(want.data(), ldo, s.m, s.n, s.bias ? bias.data() : nullptr, s.act,
+                              s.residual ? res0.data() : nullptr, ldo);
+  if (s.alias)
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = s.n; j < ldo; ++j) want[i * ldo + j] = res0[i * ldo + j];
+  std::vector<float> out[3];
+  if (!tsr_test::run_at_thread_counts(name, out, 3, [&](std::vector<float> &o) {
+        o = s.alias ? res0 : std::vector<float>(static_cast<size_t>(s.m * ldo), -3.0f);
+        const float *r = !s.residual ? nullptr : s.alias ? o.data() : res0.data();
+        return tsr_cpu_gemm_packed_s8(x.data(), lda, pqa, s.m, s.n, s.k, s.bias ? bias.data() : nullptr, s.act, r,
+                                      ldo, o.data(), ldo);
+      })) {
+    ++g_fail;
+    return;
+  }
+  for (int t = 0; t < 3; ++t)
+    if (std::memcmp(out[t].data(), want.data(), want.size() * sizeof(float)) != 0) {
+      ++g_fail;
+      std::printf("FAIL %s: not the bits of the fp32 product on q times the scales (run %d)\n", name, t);
+      return;
+    }
+  std::printf("ok   %-62s the bits of fp32 on q, scaled\n", name);
+}
+
+static void check_s8_refusals() {
+  const int64_t n = 40, k = 9;
+  std::vector<float> w = randn(n * k);
+  std::vector<unsigned char> pq(static_cast<size_t>(tsr_cpu_gemm_packed_s8_bytes(n, k)));
+  const float bad[] = {NAN, INFINITY, -INFINITY};
+  for (float b : bad) {
+    w[37 * k + 4] = b;
+    if (tsr_cpu_gemm_pack_s8(w.data(), k, 1, n, k, pq.data()) != TSR_ERR_ARG ||
+        std::strstr(tsr_last_error(), "output feature 37") == nullptr) {
+      ++g_fail;
+      std::printf("FAIL s8: a weight holding %g was not refused (%s)\n", static_cast<double>(b), tsr_last_error());
+      return;
+    }
+  }
+  std::printf("ok   s8: weights holding NaN or an infinity refused with the feature named\n");
+}
+
 int main() {
   std::printf("gemm_test on %s\n", tsr_cpu_simd());
   const Shape shapes[] = {
@@ -296,6 +406,8 @@ int main() {
   };
   for (const Shape &s : shapes) check(s);
   for (const Shape &s : shapes) check_bf16(s);
+  for (const Shape &s : shapes) check_s8(s);
+  check_s8_refusals();
   check_nan();
   check_act_values();
   if (g_fail) {

@@ -67,6 +67,23 @@ TSR_API int tsr_cpu_gemm_packed_bf16(const float *x, int64_t lda, const uint16_t
                                      int64_t k, const float *bias, int act, const float *residual, int64_t ldr,
                                      float *out, int64_t ldo);
 
+/* int8 weights, one scale per output feature (weight-only quantization: a quarter of the packed form's bytes;
+ * products of a few rows, which stream the weight, run up to four times as fast where memory bandwidth bounds them;
+ * the input and the arithmetic stay fp32). tsr_cpu_gemm_pack_s8 quantizes each output feature j of W symmetrically:
+ * s_j = max_kk |W[j, kk]| / 127 (in fp32; 0 for an all-zero feature, whose q are then 0) and
+ * q[j, kk] = W[j, kk] / s_j rounded to the nearest integer (ties to even), in [-127, 127]; a weight holding a NaN or an
+ * infinity is refused (TSR_ERR_ARG). It writes tsr_cpu_gemm_packed_s8_bytes(n, k) bytes: the q in the panels of the
+ * fp32 form (one byte each), then, 64-byte aligned, the ceil(n / NR) * NR scales (fp32, zero past n).
+ * tsr_cpu_gemm_packed_s8 computes out[i, j] = act(s_j * sum_kk x[i, kk] q[j, kk] + bias[j]) + residual[i, j]: the sum
+ * has the bits of tsr_cpu_gemm_packed_f32 on the weight q (small integers, exact in fp32), then one fp32 multiply by
+ * s_j (not fused with the bias), then the epilogue of tsr_cpu_linear_epilogue_f32. */
+TSR_API int64_t tsr_cpu_gemm_packed_s8_bytes(int64_t n, int64_t k);
+TSR_API int tsr_cpu_gemm_pack_s8(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k,
+                                 void *packed);
+TSR_API int tsr_cpu_gemm_packed_s8(const float *x, int64_t lda, const void *packed, int64_t m, int64_t n, int64_t k,
+                                   const float *bias, int act, const float *residual, int64_t ldr, float *out,
+                                   int64_t ldo);
+
 /* The same epilogue on an existing product y [m, n] (rows ldy apart), in place:
  * y[i, j] = act(y[i, j] + bias[j]) + residual[i, j]. bias and residual may be NULL. Threaded. */
 TSR_API int tsr_cpu_linear_epilogue_f32(float *y, int64_t ldy, int64_t m, int64_t n, const float *bias, int act,

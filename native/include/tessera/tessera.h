@@ -41,6 +41,7 @@ extern "C" {
 #define TSR_BF16 2
 #define TSR_I32 3
 #define TSR_I64 4
+#define TSR_I8 5 /* storage only (packed int8 weights, raw bytes): no kernel takes it as a dtype argument */
 
 /* Binary elementwise operators. */
 #define TSR_OP_ADD 0

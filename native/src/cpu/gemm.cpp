@@ -3,6 +3,8 @@
 // (row block, panel) tasks over the pool: one region of consecutive tasks per thread, balanced by taking
 // over the tails of slower threads' regions (tsr::parallel_regions). A product too small for the pool runs
 // on the caller as whole row blocks (GemmKernels::block).
+#include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -82,8 +84,11 @@ uint16_t bf16_round(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
-// The product of tsr_cpu_gemm_packed_f32 / _bf16 (fn: the entry point's name for the errors).
-int packed_gemm(const char *fn, const float *x, int64_t lda, const void *packed, int bf16, int64_t m, int64_t n,
+// Bytes of the int8 panels (before the scales), a multiple of 64.
+int64_t s8_panel_bytes(int64_t n, int64_t k) { return (tsr_cpu_gemm_packed_floats(n, k) + 63) / 64 * 64; }
+
+// The product of tsr_cpu_gemm_packed_f32 / _bf16 / _s8 (fn: the entry point's name for the errors; btype kB*).
+int packed_gemm(const char *fn, const float *x, int64_t lda, const void *packed, int btype, int64_t m, int64_t n,
                 int64_t k, const float *bias, int act, const float *residual, int64_t ldr, float *out, int64_t ldo) {
   TSR_CHECK(m >= 0 && n >= 0 && k >= 0, "%s: negative size (m %lld, n %lld, k %lld)", fn, (long long)m, (long long)n,
              (long long)k);
@@ -94,7 +99,10 @@ int packed_gemm(const char *fn, const float *x, int64_t lda, const void *packed,
              (long long)ldo, (long long)ldr, (long long)k, (long long)n);
   TSR_CHECK(out && (k == 0 || (x && packed)), "%s: null pointer", fn);
   const GemmKernels &K = GK();
-  GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo, bf16};
+  const float *scale = nullptr;  // k == 0: the sums are 0 and the (finite) scales change nothing
+  if (btype == kBS8 && k > 0)
+    scale = reinterpret_cast<const float *>(static_cast<const char *>(packed) + s8_panel_bytes(n, k));
+  GemmArgs g{x, lda, packed, m, n, k, bias, act, residual, ldr, out, ldo, btype, scale};
   // A residual that is out itself is read by the last k slice, after the first slice has written its partial sums
   // over it: with several slices it is copied first (the bits of a separate residual). One slice reads each tile's
   // residual before writing the tile, so it needs no copy.
@@ -208,7 +216,7 @@ int tsr_cpu_gemm_packed_f32(const float *x, int64_t lda, const float *packed, in
                             const float *bias, int act, const float *residual, int64_t ldr, float *out,
                             int64_t ldo) {
   return tsr::guarded(__func__, [&]() -> int {
-    return tsr::packed_gemm(__func__, x, lda, packed, 0, m, n, k, bias, act, residual, ldr, out, ldo);
+    return tsr::packed_gemm(__func__, x, lda, packed, tsr::kBF32, m, n, k, bias, act, residual, ldr, out, ldo);
   });
 }
 
@@ -216,7 +224,71 @@ int tsr_cpu_gemm_packed_bf16(const float *x, int64_t lda, const uint16_t *packed
                              const float *bias, int act, const float *residual, int64_t ldr, float *out,
                              int64_t ldo) {
   return tsr::guarded(__func__, [&]() -> int {
-    return tsr::packed_gemm(__func__, x, lda, packed, 1, m, n, k, bias, act, residual, ldr, out, ldo);
+    return tsr::packed_gemm(__func__, x, lda, packed, tsr::kBBf16, m, n, k, bias, act, residual, ldr, out, ldo);
+  });
+}
+
+int64_t tsr_cpu_gemm_packed_s8_bytes(int64_t n, int64_t k) {
+  if (n <= 0 || k <= 0) return 0;
+  return tsr::s8_panel_bytes(n, k) + (n + TSR_GEMM_NR - 1) / TSR_GEMM_NR * TSR_GEMM_NR * int64_t(sizeof(float));
+}
+
+int tsr_cpu_gemm_pack_s8(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k, void *packed) {
+  return tsr::guarded(__func__, [&]() -> int {
+    using namespace tsr;
+    TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_s8: negative size (n %lld, k %lld)", (long long)n, (long long)k);
+    if (n == 0 || k == 0) return TSR_OK;
+    TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_s8: null pointer");
+    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+    int8_t *q = static_cast<int8_t *>(packed);
+    float *scales = reinterpret_cast<float *>(static_cast<char *>(packed) + s8_panel_bytes(n, k));
+    std::atomic<int64_t> bad{-1};  // a feature holding a NaN or an infinity (any one of them)
+    const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
+    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t j0 = p * kGemmNR, nj = n - j0 < kGemmNR ? n - j0 : kGemmNR;
+        float s[kGemmNR];
+        for (int64_t j = 0; j < kGemmNR; ++j) {
+          float mx = 0.0f;
+          bool finite = true;
+          if (j < nj)
+            for (int64_t kk = 0; kk < k; ++kk) {
+              const float a = std::fabs(w[(j0 + j) * stride_n + kk * stride_k]);
+              finite = finite && a <= 3.4028234663852886e38f;  // false for NaN and infinities
+              mx = a > mx ? a : mx;
+            }
+          if (!finite) bad.store(j0 + j, std::memory_order_relaxed);
+          s[j] = mx / 127.0f;
+          scales[j0 + j] = j < nj ? s[j] : 0.0f;
+        }
+        int8_t *dst = q + p * k * kGemmNR;
+        constexpr int64_t KB = 64;  // k rows per pass over the panel's columns (the source rows stay in cache)
+        for (int64_t kb = 0; kb < k; kb += KB) {
+          const int64_t ke = kb + KB < k ? kb + KB : k;
+          for (int64_t j = 0; j < kGemmNR; ++j) {
+            for (int64_t kk = kb; kk < ke; ++kk) {
+              float v = 0.0f;
+              if (j < nj && s[j] > 0.0f) {
+                v = std::nearbyint(w[(j0 + j) * stride_n + kk * stride_k] / s[j]);
+                v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;  // NaN (refused below) becomes 0 in the cast
+              }
+              dst[kk * kGemmNR + j] = v == v ? static_cast<int8_t>(v) : int8_t{0};
+            }
+          }
+        }
+      }
+    });
+    const int64_t b = bad.load();
+    TSR_CHECK(b < 0, "tsr_cpu_gemm_pack_s8: output feature %lld of the weight holds a NaN or an infinity (no int8 form)",
+              (long long)b);
+    return TSR_OK;
+  });
+}
+
+int tsr_cpu_gemm_packed_s8(const float *x, int64_t lda, const void *packed, int64_t m, int64_t n, int64_t k,
+                           const float *bias, int act, const float *residual, int64_t ldr, float *out, int64_t ldo) {
+  return tsr::guarded(__func__, [&]() -> int {
+    return tsr::packed_gemm(__func__, x, lda, packed, tsr::kBS8, m, n, k, bias, act, residual, ldr, out, ldo);
   });
 }
 

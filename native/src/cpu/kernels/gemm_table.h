@@ -16,7 +16,7 @@ constexpr int64_t kGemmNR = TSR_GEMM_NR;
 struct GemmArgs {
   const float *a;
   int64_t lda;
-  const void *packed;  // floats, or bfloat16 bits (uint16_t) when bf16
+  const void *packed;  // floats, bfloat16 bits (uint16_t) or int8, as btype says
   int64_t m, n, k;
   const float *bias;  // [n] or nullptr
   int act;            // TSR_ACT_*
@@ -24,8 +24,12 @@ struct GemmArgs {
   int64_t ldr;
   float *c;
   int64_t ldc;
-  int bf16;  // 1: the packed weight holds bfloat16 (tsr_cpu_gemm_packed_bf16), widened to fp32 as it is loaded
+  int btype;  // kBF32, kBBf16 (tsr_cpu_gemm_packed_bf16) or kBS8 (tsr_cpu_gemm_packed_s8): how the packed weight is held
+  const float *scale;  // kBS8: the per-column scales ([n] at least), applied on the last k slice before the bias
 };
+
+// GemmArgs::btype: the packed weight's elements (each widened to fp32 exactly as it is loaded).
+enum : int { kBF32 = 0, kBBf16 = 1, kBS8 = 2 };
 
 // What a participant of a balanced GEMM (GemmKernels::run_task) keeps from one task to the next: which row
 // block's rows it has packed, and where.

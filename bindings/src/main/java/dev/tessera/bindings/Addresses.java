@@ -1,5 +1,6 @@
 package dev.tessera.bindings;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
@@ -31,6 +32,10 @@ public final class Addresses {
     /** Copies {@code length} floats at {@code address} into {@code dst} from {@code offset}. */
     public static void getFloats(long address, float[] dst, int offset, int length) {
         new RawFloat(address).get(dst, offset, length);
+    }
+
+    public static void getBytes(long address, byte[] dst) {
+        new BytePointer(new Raw(address)).get(dst, 0, dst.length);
     }
 
     public static void putInts(long address, int[] src) {

@@ -100,9 +100,11 @@ final class ChatCommand implements Callable<Integer> {
             description = "With --prompts: conversations decoded together (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--dtype", paramLabel = "TYPE", description = "f32 or bf16. On cpu (default f32) bf16 keeps the "
-            + "model's matrices in bfloat16: half the memory and faster decoding, still computed in f32 (each product "
-            + "the f32 product on the rounded weights). On cuda (default bf16): the weights and activations.")
+    @Option(names = "--dtype", paramLabel = "TYPE", description = "f32, bf16 or int8. On cpu (default f32) bf16 keeps "
+            + "the model's matrices in bfloat16: half the memory and faster decoding, still computed in f32 (each "
+            + "product the f32 product on the rounded weights); int8 keeps them as int8 with a scale per output feature: "
+            + "a quarter of the memory, faster still, the logits moved by the quantization. On cuda (default bf16): the "
+            + "weights' and activations' type (f32, bf16, f16).")
     String dtype;
 
     @Mixin
@@ -143,12 +145,16 @@ final class ChatCommand implements Callable<Integer> {
         DType dt = null;
         if (dtype != null) {
             try {
-                dt = DType.parseFloating(dtype);
+                dt = DType.parseStorage(dtype);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
             }
             if (dt == DType.F16 && dev.isCpu()) {
-                throw new IllegalArgumentException("--dtype f16 needs --device cuda (on the cpu: f32, or bf16 matrices)");
+                throw new IllegalArgumentException("--dtype f16 needs --device cuda (on the cpu: f32, or bf16 or int8"
+                        + " matrices)");
+            }
+            if (dt == DType.I8 && !dev.isCpu()) {
+                throw new IllegalArgumentException("--dtype int8 is a cpu form (on " + dev + ": f32, bf16 or f16)");
             }
         }
         GenerationDefaults defaults = GenerationDefaults.read(model);

@@ -6,7 +6,12 @@ public enum DType {
     F16(2, true),
     BF16(2, true),
     I32(4, false),
-    I64(8, false);
+    I64(8, false),
+    /**
+     * Signed 8-bit integers. Today the storage of packed int8 weights ({@link PackedWeight#pack(Tensor, DType)} on the
+     * CPU) and of raw bytes; no operator computes on I8 tensors.
+     */
+    I8(1, false);
 
     private final int size;
     private final boolean floating;
@@ -43,6 +48,24 @@ public enum DType {
             case "f16", "fp16", "float16" -> F16;
             default -> throw new IllegalArgumentException("unknown dtype '" + name + "': f32, bf16 or f16");
         };
+    }
+
+    /**
+     * How a model's matrices may be held (e.g. {@code tessera chat --dtype}): a name {@link #parseFloating} takes, or
+     * {@code int8} / {@code i8} / {@code s8} for {@link #I8}.
+     *
+     * @throws IllegalArgumentException for any other name
+     */
+    public static DType parseStorage(String name) {
+        String n = name == null ? "" : name.trim().toLowerCase(java.util.Locale.ROOT);
+        if (n.equals("int8") || n.equals("i8") || n.equals("s8")) {
+            return I8;
+        }
+        try {
+            return parseFloating(name);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("unknown dtype '" + name + "': f32, bf16, f16 or int8", e);
+        }
     }
 
     /** IEEE 754 binary16 ({@link #F16}) bits to float: normals, subnormals, infinities and NaN, exactly. */

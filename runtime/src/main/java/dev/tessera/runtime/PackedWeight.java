@@ -40,8 +40,11 @@ public final class PackedWeight implements AutoCloseable {
      * Packs {@code weight} [out, in] with its elements stored as {@code storage} (null: the weight's own dtype, as
      * {@link #pack(Tensor)}). BF16 for an F32 weight on the CPU keeps half the bytes: each element rounded to the
      * nearest bfloat16 (ties to even), the product still computed in fp32 (exactly the fp32 product on the rounded
-     * weight); products of a few rows, bound by reading the weight, run up to twice as fast. {@link #dtype()} stays
-     * the weight's (what it multiplies), {@link #storage()} says how it is held.
+     * weight); products of a few rows, bound by reading the weight, run up to twice as fast. {@link DType#I8} keeps a
+     * quarter: each output feature j quantized symmetrically to int8 (scale s_j = max |W[j, :]| / 127, values W / s_j
+     * rounded to nearest even), the product {@code s_j · (x · q_j)} in fp32 (weight-only quantization; the input
+     * stays fp32), up to four times as fast where bound by reading the weight; a weight holding NaN or an infinity is
+     * refused. {@link #dtype()} stays the weight's (what it multiplies), {@link #storage()} says how it is held.
      *
      * @throws IllegalArgumentException if weight is null, closed, not 2-D or not floating point, or its backend has
      *     no packed form stored as {@code storage}
@@ -66,7 +69,7 @@ public final class PackedWeight implements AutoCloseable {
             PackedWeight p = packIfStorable(weight, storage);
             if (p == null) {
                 throw new IllegalArgumentException("PackedWeight.pack: " + weight.device() + " has no " + storage
-                        + " form of a " + weight.dtype() + " weight (the CPU stores F32 weights as BF16)");
+                        + " form of a " + weight.dtype() + " weight (the CPU stores F32 weights as BF16 or I8)");
             }
             return p;
         }
@@ -111,7 +114,9 @@ public final class PackedWeight implements AutoCloseable {
         return dtype;
     }
 
-    /** How the elements are held: the packed copy's dtype (BF16 for an F32 weight packed as such), else the dtype. */
+    /**
+     * How the elements are held: the packed copy's dtype (BF16 or I8 for an F32 weight packed as such), else the dtype.
+     */
     public DType storage() {
         return packed ? data.dtype() : dtype;
     }

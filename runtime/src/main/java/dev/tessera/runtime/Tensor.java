@@ -423,6 +423,14 @@ public final class Tensor implements AutoCloseable {
                 case BF16:
                     Addresses.getFloats(Ops.convert(host, DType.F32).address(), dst, offset, len);
                     break;
+                case I8: {
+                    byte[] v = new byte[len];
+                    Addresses.getBytes(host.address(), v);
+                    for (int i = 0; i < len; i++) {
+                        dst[offset + i] = v[i];
+                    }
+                    break;
+                }
                 case I32: {
                     int[] v = new int[len];
                     Addresses.getInts(host.address(), v);

@@ -424,6 +424,93 @@ class LinearTest {
         }
     }
 
+    /**
+     * F32 weights held as int8 panels ({@code PackedWeight.pack(w, I8)}): a quarter of the bytes plus a scale per
+     * output feature, quantized as written here from the definition (s_j = max |w_j| / 127, q = w / s_j to nearest
+     * even); each product is the bits of the F32 product on q, times s_j, plus bias and residual in that order, and
+     * with an activation within float64's of the dequantized weight; against the unquantized weight the outputs move
+     * by the quantization only (< 2%). An all-zero feature, a transposed view, decode rows and several k slices
+     * included; NaN and infinite weights and non-F32 weights are refused.
+     */
+    @Test
+    void int8StoredWeightsGiveTheScaledProductOnTheQuantizedWeight() {
+        Random rnd = new Random(23);
+        int[][] shapes = {{1, 1, 1}, {1, 384, 1152}, {3, 700, 95}, {13, 37, 33}, {128, 200, 70}, {61, 2100, 40}};
+        FusedActivation[] acts = FusedActivation.values();
+        for (int c = 0; c < shapes.length; c++) {
+            int m = shapes[c][0];
+            int k = shapes[c][1];
+            int n = shapes[c][2];
+            FusedActivation act = c % 2 == 0 ? FusedActivation.NONE : acts[c % acts.length];
+            float[] x = Reference64.gaussian(rnd, m * k, 1.0);
+            float[] w = Reference64.gaussian(rnd, n * k, 0.3);
+            if (n > 1) {
+                java.util.Arrays.fill(w, k, 2 * k, 0f); // feature 1 all zero
+            }
+            float[] bias = Reference64.gaussian(rnd, n, 1.0);
+            float[] res = Reference64.gaussian(rnd, m * n, 1.0);
+            float[] scale = new float[n];
+            float[] q = new float[n * k];
+            float[] deq = new float[n * k];
+            for (int j = 0; j < n; j++) {
+                float mx = 0f;
+                for (int kk = 0; kk < k; kk++) {
+                    mx = Math.max(mx, Math.abs(w[j * k + kk]));
+                }
+                scale[j] = mx / 127f;
+                for (int kk = 0; kk < k; kk++) {
+                    float v = scale[j] > 0 ? (float) Math.rint(w[j * k + kk] / scale[j]) : 0f;
+                    q[j * k + kk] = Math.max(-127f, Math.min(127f, v));
+                    deq[j * k + kk] = q[j * k + kk] * scale[j];
+                }
+            }
+            Tensor weight = c % 2 == 1 ? transposedView(w, n, k) : f32(w, n, k);
+            String what = "m=" + m + " k=" + k + " n=" + n + " " + act;
+            try (PackedWeight i8 = PackedWeight.pack(weight, DType.I8);
+                    PackedWeight qp = PackedWeight.pack(f32(q, n, k))) {
+                assertEquals(DType.I8, i8.storage(), what);
+                assertEquals(DType.F32, i8.dtype(), what);
+                assertTrue(i8.toString().contains("as I8"), i8.toString());
+                long panels = qp.packedBytes() / 4; // int8 elements, rounded up to 64 bytes, then n (padded) scales
+                long padded = (n + 31) / 32 * 32;
+                assertEquals((panels + 63) / 64 * 64 + 4 * padded, i8.packedBytes(), what);
+                float[] got = Ops.linear(f32(x, m, k), i8, f32(bias, n), act, f32(res, m, n)).toFloatArray();
+                if (act == FusedActivation.NONE) {
+                    float[] y = Ops.linear(f32(x, m, k), qp, null, null, null).toFloatArray();
+                    float[] want = new float[m * n];
+                    for (int i = 0; i < m; i++) {
+                        for (int j = 0; j < n; j++) {
+                            float scaled = y[i * n + j] * scale[j];
+                            float biased = scaled + bias[j];
+                            want[i * n + j] = biased + res[i * n + j];
+                        }
+                    }
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(want, got, what);
+                }
+                assertRel(got, reference(x, deq, bias, act, res, k, n), TOL, what);
+                double[] exact = reference(x, w, bias, act, res, k, n);
+                double num = 0;
+                double den = 0;
+                for (int i = 0; i < got.length; i++) {
+                    num += (got[i] - exact[i]) * (got[i] - exact[i]);
+                    den += exact[i] * exact[i];
+                }
+                double rel = Math.sqrt(num / den);
+                assertTrue((rel > 1e-7 || k == 1) && rel < 2e-2, what + ": moved by " + rel + " from the F32 weight");
+            }
+        }
+        float[] bad = Reference64.gaussian(rnd, 6 * 9, 1.0);
+        for (float v : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+            bad[4 * 9 + 2] = v;
+            RuntimeException e = assertThrows(RuntimeException.class, () -> PackedWeight.pack(f32(bad, 6, 9), DType.I8));
+            assertTrue(e.getMessage().contains("output feature 4") && e.getMessage().contains("NaN or an infinity"),
+                    e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> PackedWeight.pack(f32(bad, 6, 9).to(DType.BF16), DType.I8));
+        assertTrue(e.getMessage().contains("no I8 form of a BF16 weight"), e.getMessage());
+    }
+
     /** w [n, k] as a transposed view of its [k, n] copy (strides k·1 apart: not contiguous). */
     private static Tensor transposedView(float[] w, int n, int k) {
         float[] t = new float[w.length];

@@ -293,8 +293,8 @@ public final class BatchJob {
         @Option(names = "--raw", description = "No chat template: each prompt is the model's whole input.")
         boolean raw;
 
-        @Option(names = "--dtype", description = "f32 or bf16 (on the CPU: the matrices held as bfloat16, computed in"
-                + " f32; default f32 on the CPU, bf16 on CUDA).")
+        @Option(names = "--dtype", description = "f32, bf16 or int8 (on the CPU: the matrices held as bfloat16 or int8,"
+                + " computed in f32; default f32 on the CPU, bf16 on CUDA).")
         String dtype;
 
         @Override

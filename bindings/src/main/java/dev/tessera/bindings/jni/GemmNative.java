@@ -52,6 +52,18 @@ public final class GemmNative {
             @Cast("const uint16_t*") long packed, long m, long n, long k, @Cast("const float*") long bias, int act,
             @Cast("const float*") long residual, long ldr, @Cast("float*") long out, long ldo);
 
+    /** Bytes of the int8 form of an [n, k] weight (the int8 panels, then the per-column scales). */
+    public static native long tsr_cpu_gemm_packed_s8_bytes(long n, long k);
+
+    /** Quantizes W per output column (symmetric int8, scale max|W[j, :]| / 127) into the int8 form. */
+    public static native int tsr_cpu_gemm_pack_s8(@Cast("const float*") long w, long strideN, long strideK, long n,
+            long k, @Cast("void*") long packed);
+
+    /** act(s_j · (x · q_j) + bias_j) + residual on the int8 form: the fp32 product on q, scaled, then the epilogue. */
+    public static native int tsr_cpu_gemm_packed_s8(@Cast("const float*") long x, long lda,
+            @Cast("const void*") long packed, long m, long n, long k, @Cast("const float*") long bias, int act,
+            @Cast("const float*") long residual, long ldr, @Cast("float*") long out, long ldo);
+
     public static native int tsr_cpu_linear_epilogue_f32(@Cast("float*") long y, long ldy, long m, long n,
             @Cast("const float*") long bias, int act, @Cast("const float*") long residual, long ldr);
 }

@@ -139,7 +139,12 @@ public final class LlamaForCausalLM implements AutoCloseable {
      * Loads {@code dir} on {@code device}; {@code dtype} null means F32 on the CPU and BF16 on CUDA. On the CPU the
      * decoder computes in F32; {@code dtype} BF16 there keeps its matrices (projections and LM head) in bfloat16
      * panels: half the memory (a 7B model in ~14 GB) and decode steps up to twice as fast, each product the fp32
-     * product on the bfloat16-rounded weight (exact for a BF16 checkpoint). F16 on the CPU is converted to F32.
+     * product on the bfloat16-rounded weight (exact for a BF16 checkpoint). {@code dtype} I8 there holds them as int8
+     * with a scale per output feature (weight-only quantization, see {@link dev.tessera.runtime.PackedWeight#pack(
+     * dev.tessera.runtime.Tensor, DType)}): a quarter of the memory (a 7B model in ~7 GB) and faster decode steps
+     * still, each product computed in fp32 on the int8 values and scaled; the logits move by the quantization
+     * (docs/llama.md gives the measured size of the change). F16 on the CPU is converted to F32; I8 is refused on
+     * CUDA.
      */
     public static LlamaForCausalLM load(Path dir, Device device, DType dtype) {
         if (!Files.isDirectory(dir)) {
@@ -154,8 +159,8 @@ public final class LlamaForCausalLM implements AutoCloseable {
     /** Builds the model from {@code source} (HF names); checks every name and shape, reporting all mismatches. */
     public static LlamaForCausalLM fromSource(LlamaConfig cfg, TensorSource source, Device device, DType dtype) {
         Weights w = Weights.of(source, device, computeDtype(device, dtype));
-        if (device.isCpu() && dtype == DType.BF16) {
-            w.packWeightsAs(DType.BF16);
+        if (device.isCpu() && (dtype == DType.BF16 || dtype == DType.I8)) {
+            w.packWeightsAs(dtype);
         }
         LlamaForCausalLM m = build(cfg, w, "model.", "lm_head.weight");
         try {
@@ -186,16 +191,22 @@ public final class LlamaForCausalLM implements AutoCloseable {
         adopted.addAll(tensors);
     }
 
-    /** F32 on the CPU (whatever was asked), BF16 on CUDA unless {@code asked} says otherwise. */
+    /**
+     * F32 on the CPU (whatever was asked: BF16 and I8 there say how the matrices are held), BF16 on CUDA unless
+     * {@code asked} says otherwise (I8 refused there).
+     */
     public static DType computeDtype(Device device, DType asked) {
         if (device.isCpu()) {
-            if (asked != null && asked != DType.F32 && asked != DType.BF16) {
+            if (asked != null && asked != DType.F32 && asked != DType.BF16 && asked != DType.I8) {
                 LOG.warn("CPU decoder computes in F32; {} weights are converted", asked);
             }
             return DType.F32; // BF16: F32 compute over BF16-stored matrices (fromSource)
         }
         if (asked == null) {
             return DType.BF16;
+        }
+        if (asked == DType.I8) {
+            throw new IllegalArgumentException("int8 matrices are a CPU form (on " + device + ": f32, bf16 or f16)");
         }
         if (!asked.isFloating()) {
             throw new IllegalArgumentException("dtype must be F32, F16 or BF16, got " + asked);

@@ -64,8 +64,8 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
         long th = cfg.text().hiddenSize();
         checkProjector(src, projector, vh, th);
         Weights w = Weights.of(src, device, LlamaForCausalLM.computeDtype(device, dtype));
-        if (device.isCpu() && dtype == DType.BF16) {
-            w.packWeightsAs(DType.BF16); // as the text decoder alone: F32 compute, matrices held as bfloat16
+        if (device.isCpu() && (dtype == DType.BF16 || dtype == DType.I8)) {
+            w.packWeightsAs(dtype); // as the text decoder alone: F32 compute, matrices held as bfloat16 / int8
         }
         this.dtype = w.dtype();
         int deepest = Arrays.stream(cfg.featureLayerIndices()).max().orElse(0);
@@ -102,7 +102,7 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
 
     /**
      * Loads a model directory ({@code config.json} + safetensors); {@code dtype} null: F32 on CPU, BF16 on CUDA; BF16
-     * on the CPU holds the matrices (tower, projector, decoder) as bfloat16 and computes in F32, as
+     * (or I8) on the CPU holds the matrices (tower, projector, decoder) as bfloat16 (int8) and computes in F32, as
      * {@link LlamaForCausalLM#load(Path, Device, DType)} does.
      */
     public static LlavaForConditionalGeneration load(Path dir, Device device, DType dtype) {

@@ -536,14 +536,21 @@ public final class CpuBackend implements Backend {
         return packPanels(weight, DType.F32);
     }
 
-    /** The F32 weight's panels (tessera/gemm.h) of {@code storage} F32 or BF16 elements. */
+    /** The F32 weight's panels (tessera/gemm.h) of {@code storage} F32, BF16 or I8 (+ per-column scales) elements. */
     private static Tensor packPanels(Tensor weight, DType storage) {
         long n = weight.dim(0);
         long k = weight.dim(1);
-        Tensor packed = Tensor.empty(storage, Device.CPU, GemmNative.tsr_cpu_gemm_packed_floats(n, k));
+        Tensor packed = Tensor.empty(storage, Device.CPU, storage == DType.I8
+                ? GemmNative.tsr_cpu_gemm_packed_s8_bytes(n, k) : GemmNative.tsr_cpu_gemm_packed_floats(n, k));
         try {
             long[] st = weight.strides();
-            if (storage == DType.BF16) {
+            if (storage == DType.I8) {
+                if (packed.address() % 64 != 0) {
+                    throw new IllegalStateException("CpuBackend: the host allocator gave an unaligned block");
+                }
+                NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_s8(weight.address(), st[0], st[1], n, k,
+                        packed.address()), "tsr_cpu_gemm_pack_s8");
+            } else if (storage == DType.BF16) {
                 NativeStatus.check(GemmNative.tsr_cpu_gemm_pack_bf16(weight.address(), st[0], st[1], n, k,
                         packed.address()), "tsr_cpu_gemm_pack_bf16");
             } else {
@@ -557,13 +564,16 @@ public final class CpuBackend implements Backend {
         return packed;
     }
 
-    /** F32 weights may also be stored as BF16 panels (tessera/gemm.h tsr_cpu_gemm_pack_bf16). */
+    /**
+     * F32 weights may also be stored as BF16 panels (tessera/gemm.h tsr_cpu_gemm_pack_bf16) or as I8 panels with a
+     * scale per output feature (tsr_cpu_gemm_pack_s8; a weight holding NaN or infinities is refused).
+     */
     @Override
     public Tensor packLinearWeight(Tensor weight, DType storage) {
-        if (storage != DType.BF16 || weight.dtype() != DType.F32) {
+        if (storage != DType.BF16 && storage != DType.I8 || weight.dtype() != DType.F32) {
             return Backend.super.packLinearWeight(weight, storage);
         }
-        return packPanels(weight, DType.BF16);
+        return packPanels(weight, storage);
     }
 
     @Override
@@ -579,6 +589,11 @@ public final class CpuBackend implements Backend {
         long lda = Math.max(x.strides()[0], k);
         long pb = bias == null ? 0 : bias.address();
         long pr = residual == null ? 0 : residual.address();
+        if (packed != null && packed.dtype() == DType.I8) {
+            NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_s8(x.address(), lda, packed.address(), m, n, k, pb,
+                    act.code(), pr, n, out.address(), n), "tsr_cpu_gemm_packed_s8");
+            return;
+        }
         if (packed != null && packed.dtype() == DType.BF16) {
             NativeStatus.check(GemmNative.tsr_cpu_gemm_packed_bf16(x.address(), lda, packed.address(), m, n, k, pb,
                     act.code(), pr, n, out.address(), n), "tsr_cpu_gemm_packed_bf16");

@@ -476,6 +476,7 @@ public final class Safetensors implements AutoCloseable {
             case BF16 -> "BF16";
             case I32 -> "I32";
             case I64 -> "I64";
+            case I8 -> "I8";
         };
     }
 
