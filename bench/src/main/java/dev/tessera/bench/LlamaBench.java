@@ -39,7 +39,7 @@ import java.util.stream.Stream;
  * mvn -q -B -o package -DskipTests -Dtessera.cuda=OFF -pl bench -am
  * java -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:bench/target/lib/*" dev.tessera.bench.LlamaBench   # from the repo root
  *     [--prompt 128] [--decode 32] [--reps 3] [--layers 16] [--hidden 2048] [--intermediate 5632] [--heads 32]
- *     [--kv-heads 8] [--vocab 32000] [--java21 /usr/lib/jvm/temurin-25-jdk-amd64/bin/java] [--no-peer] [--no-blas1] [--bf16]
+ *     [--kv-heads 8] [--vocab 32000] [--java21 /usr/lib/jvm/temurin-25-jdk-amd64/bin/java] [--no-peer] [--no-blas1] [--bf16] [--int8]
  *     [--peer-cp CLASSPATH] [--out bench/results/llama-cpu.json]
  * </pre>
  */
@@ -49,7 +49,7 @@ public final class LlamaBench {
     public static void main(String[] args) throws Exception {
         BenchArgs cli = BenchArgs.parse(args, "LlamaBench [--prompt 128] [--decode 32] [--reps 3] [--layers 16]"
                 + " [--hidden 2048] [--intermediate 5632] [--heads 32] [--kv-heads 8] [--vocab 32000] [--java21 JAVA]"
-                + " [--no-peer] [--no-blas1] [--bf16] [--peer-src FILE] [--peer-cp CLASSPATH] [--out FILE]");
+                + " [--no-peer] [--no-blas1] [--bf16] [--int8] [--peer-src FILE] [--peer-cp CLASSPATH] [--out FILE]");
         if (cli.help()) {
             return;
         }
@@ -61,6 +61,7 @@ public final class LlamaBench {
         boolean peer = !cli.flag("--no-peer");
         boolean blas1 = !cli.flag("--no-blas1");
         boolean bf16 = cli.flag("--bf16"); // also Tessera with the matrices held as bfloat16 (load(dir, CPU, BF16))
+        boolean int8 = cli.flag("--int8"); // and as int8 (load(dir, CPU, I8))
         Path out = cli.getPath("--out", Path.of("bench/results/llama-cpu.json"));
         Path peerSrc = cli.getPath("--peer-src", Path.of("bench/jlama/JlamaLlamaPeer.java"));
         String peerCp = cli.get("--peer-cp", null);
@@ -98,20 +99,13 @@ public final class LlamaBench {
                     + "greedy pick; the peer runs in its own JVM on the same file after Tessera has closed its model");
             result.put("tessera_cpu", ours);
             if (bf16) {
-                String lb = loadavg();
-                Map<String, Object> b = runTessera(dir, Device.CPU, dev.tessera.runtime.DType.BF16, ids, decode, reps);
-                b.put("loadavg_before_after", lb + " / " + loadavg());
-                b.put("weights", "matrices held as bfloat16 panels (rounded to nearest even), computed in fp32");
-                result.put("tessera_cpu_bf16_matrices", b);
-                Map<String, Object> r = new LinkedHashMap<>();
-                r.put("prefill_tokens_per_s_bf16_over_f32",
-                        (double) b.get("prefill_tokens_per_s") / (double) ours.get("prefill_tokens_per_s"));
-                r.put("decode_tokens_per_s_bf16_over_f32",
-                        (double) b.get("decode_tokens_per_s") / (double) ours.get("decode_tokens_per_s"));
-                result.put("bf16_ratios", r);
-                System.out.printf("tessera bf16 matrices: prefill %.1f tok/s (%.2fx f32), decode %.2f tok/s (%.2fx)%n",
-                        b.get("prefill_tokens_per_s"), r.get("prefill_tokens_per_s_bf16_over_f32"),
-                        b.get("decode_tokens_per_s"), r.get("decode_tokens_per_s_bf16_over_f32"));
+                storedMatrices(result, ours, dir, dev.tessera.runtime.DType.BF16, ids, decode, reps,
+                        "matrices held as bfloat16 panels (rounded to nearest even), computed in fp32");
+            }
+            if (int8) {
+                storedMatrices(result, ours, dir, dev.tessera.runtime.DType.I8, ids, decode, reps,
+                        "matrices held as int8 panels with a scale per output feature (symmetric, max |w| / 127), "
+                        + "computed in fp32");
             }
             if (ours1 != null) {
                 result.put("tessera_cpu_openblas_1_thread", ours1);
@@ -187,6 +181,29 @@ public final class LlamaBench {
         } catch (IOException | RuntimeException e) {
             return "unknown";
         }
+    }
+
+    /**
+     * Tessera again with the matrices held as {@code storage} (load(dir, CPU, storage)): its figures under
+     * {@code tessera_cpu_<storage>_matrices} and its ratios to the F32 run under {@code <storage>_ratios}.
+     */
+    private static void storedMatrices(Map<String, Object> result, Map<String, Object> f32, Path dir,
+            dev.tessera.runtime.DType storage, int[] ids, int decode, int reps, String weights) {
+        String name = storage.name().toLowerCase(java.util.Locale.ROOT);
+        String lb = loadavg();
+        Map<String, Object> b = runTessera(dir, Device.CPU, storage, ids, decode, reps);
+        b.put("loadavg_before_after", lb + " / " + loadavg());
+        b.put("weights", weights);
+        result.put("tessera_cpu_" + name + "_matrices", b);
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("prefill_tokens_per_s_" + name + "_over_f32",
+                (double) b.get("prefill_tokens_per_s") / (double) f32.get("prefill_tokens_per_s"));
+        r.put("decode_tokens_per_s_" + name + "_over_f32",
+                (double) b.get("decode_tokens_per_s") / (double) f32.get("decode_tokens_per_s"));
+        result.put(name + "_ratios", r);
+        System.out.printf("tessera %s matrices: prefill %.1f tok/s (%.2fx f32), decode %.2f tok/s (%.2fx)%n", name,
+                b.get("prefill_tokens_per_s"), r.get("prefill_tokens_per_s_" + name + "_over_f32"),
+                b.get("decode_tokens_per_s"), r.get("decode_tokens_per_s_" + name + "_over_f32"));
     }
 
     static Map<String, Object> runTessera(Path dir, int[] ids, int decode, int reps) {
