@@ -84,6 +84,14 @@ uint16_t bf16_round(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
+// x rounded to the nearest integer, ties to even, for |x| < 2^22 (in the default rounding mode): x + 1.5 * 2^23 has no
+// fraction bits left, and subtracting it back is exact. What std::nearbyint gives there, without its library call per
+// element (the int8 pack of a 0.85B decoder took ~2 s longer with it).
+inline float round_even_small(float x) {
+  constexpr float kMagic = 12582912.0f;
+  return (x + kMagic) - kMagic;
+}
+
 // Bytes of the int8 panels (before the scales), a multiple of 64.
 int64_t s8_panel_bytes(int64_t n, int64_t k) { return (tsr_cpu_gemm_packed_floats(n, k) + 63) / 64 * 64; }
 
@@ -250,31 +258,38 @@ int tsr_cpu_gemm_pack_s8(const float *w, int64_t stride_n, int64_t stride_k, int
         float s[kGemmNR];
         for (int64_t j = 0; j < kGemmNR; ++j) {
           float mx = 0.0f;
-          bool finite = true;
-          if (j < nj)
+          int finite = 1;
+          if (j < nj) {
+            const float *src = w + (j0 + j) * stride_n;
             for (int64_t kk = 0; kk < k; ++kk) {
-              const float a = std::fabs(w[(j0 + j) * stride_n + kk * stride_k]);
-              finite = finite && a <= 3.4028234663852886e38f;  // false for NaN and infinities
+              const float a = std::fabs(src[kk * stride_k]);
+              finite &= a <= 3.4028234663852886e38f;  // 0 for NaN and infinities
               mx = a > mx ? a : mx;
             }
+          }
           if (!finite) bad.store(j0 + j, std::memory_order_relaxed);
-          s[j] = mx / 127.0f;
-          scales[j0 + j] = j < nj ? s[j] : 0.0f;
+          s[j] = j < nj ? mx / 127.0f : 0.0f;
+          scales[j0 + j] = s[j];
         }
         int8_t *dst = q + p * k * kGemmNR;
-        constexpr int64_t KB = 64;  // k rows per pass over the panel's columns (the source rows stay in cache)
-        for (int64_t kb = 0; kb < k; kb += KB) {
-          const int64_t ke = kb + KB < k ? kb + KB : k;
-          for (int64_t j = 0; j < kGemmNR; ++j) {
-            for (int64_t kk = kb; kk < ke; ++kk) {
-              float v = 0.0f;
-              if (j < nj && s[j] > 0.0f) {
-                v = std::nearbyint(w[(j0 + j) * stride_n + kk * stride_k] / s[j]);
-                v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;  // NaN (refused below) becomes 0 in the cast
-              }
-              dst[kk * kGemmNR + j] = v == v ? static_cast<int8_t>(v) : int8_t{0};
-            }
+        std::unique_ptr<int8_t[]> row(new int8_t[static_cast<size_t>(k)]);
+        for (int64_t j = 0; j < kGemmNR; ++j) {
+          int8_t *d = dst + j;
+          if (!(s[j] > 0.0f)) {  // a column past n, or an all-zero feature (or one refused for a NaN)
+            for (int64_t kk = 0; kk < k; ++kk) d[kk * kGemmNR] = 0;
+            continue;
           }
+          // the feature's row quantized contiguously (vectorised), then spread into the panel's column
+          const float *src = w + (j0 + j) * stride_n;
+          const float sj = s[j];
+          int8_t *r = row.get();
+          for (int64_t kk = 0; kk < k; ++kk) {
+            float v = round_even_small(src[kk * stride_k] / sj);
+            v = v >= -127.0f ? v : -127.0f;  // NaN (refused below) becomes -127, never an undefined cast
+            v = v <= 127.0f ? v : 127.0f;
+            r[kk] = static_cast<int8_t>(static_cast<int>(v));
+          }
+          for (int64_t kk = 0; kk < k; ++kk) d[kk * kGemmNR] = r[kk];
         }
       }
     });

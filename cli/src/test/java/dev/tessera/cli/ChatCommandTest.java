@@ -224,9 +224,12 @@ class ChatCommandTest {
         assertTrue(second.get("cached_tokens_before").asInt() >= 16, "the image rows stay cached between turns");
     }
 
-    /** --dtype bf16 on the CPU: matrices held as bfloat16 (the models module checks the numbers); bad values refused. */
+    /**
+     * --dtype bf16 / int8 on the CPU: matrices held as bfloat16 / int8 (the models module checks the numbers, the Spark
+     * TextGeneratorTest that the int8 replies are the library's); bad values refused.
+     */
     @Test
-    void bf16MatricesOnTheCpu() throws Exception {
+    void bf16AndInt8MatricesOnTheCpu() throws Exception {
         Run r = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "6", "--dtype", "bf16", "--json", "hi");
         assertEquals(0, r.code(), r.err());
         assertEquals(6, new ObjectMapper().readTree(r.out()).get("tokens").size());
@@ -234,6 +237,13 @@ class ChatCommandTest {
         Run llava = run(null, "chat", "--model", LLAVA.toString(), "--image", PNG.toString(), "--max-tokens", "4",
                 "--dtype", "bf16", "--json", "what is it?");
         assertEquals(0, llava.code(), llava.err());
+        Run i8 = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "6", "--dtype", "int8", "--json", "hi");
+        assertEquals(0, i8.code(), i8.err());
+        assertTrue(i8.err().contains("matrices stored as I8"), i8.err());
+        assertEquals(6, new ObjectMapper().readTree(i8.out()).get("tokens").size());
+        Run llava8 = run(null, "chat", "--model", LLAVA.toString(), "--image", PNG.toString(), "--max-tokens", "4",
+                "--dtype", "int8", "--json", "what is it?");
+        assertEquals(0, llava8.code(), llava8.err());
         assertOneLineErrors(new String[] {"chat", "--model", MODEL.toString(), "--dtype", "f16", "hi"},
                 new String[] {"chat", "--model", MODEL.toString(), "--dtype", "int4", "hi"});
     }

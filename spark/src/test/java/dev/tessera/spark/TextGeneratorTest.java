@@ -114,8 +114,15 @@ class TextGeneratorTest {
             assertEquals(direct(LLAMA, p.get(i), greedy, null, dev.tessera.runtime.DType.BF16), b.get(i).getString(2),
                     "bf16 prompt " + i);
         }
+        // int8 matrices: the same
+        List<Row> q = new TextGenerator().setModel(LLAMA.toString()).setMaxTokens(12).setDType("int8")
+                .transform(prompts(p.subList(0, 2))).orderBy("id").collectAsList();
+        for (int i = 0; i < 2; i++) {
+            assertEquals(direct(LLAMA, p.get(i), greedy, null, dev.tessera.runtime.DType.I8), q.get(i).getString(2),
+                    "int8 prompt " + i);
+        }
         assertThrows(IllegalArgumentException.class, () -> new TextGenerator().setDType("f16"));
-        assertThrows(IllegalArgumentException.class, () -> new TextGenerator().setDType("int8"));
+        assertThrows(IllegalArgumentException.class, () -> new TextGenerator().setDType("int4"));
     }
 
     @Test

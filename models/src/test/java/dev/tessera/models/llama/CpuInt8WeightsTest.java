@@ -82,10 +82,28 @@ class CpuInt8WeightsTest {
         float[] ref = Npy.read(src.resolve("logits.npy")).requireFloats();
         double moved = Fixtures.relErr(got, ref);
         assertTrue(moved > 1e-5 && moved < 5e-2, "relative error against the F32 reference " + moved);
+        int v = cfg.vocabSize();
+        int agree = 0;
+        for (int p = 0; p < prompt.length; p++) {
+            agree += argmax(got, p * v, v) == argmax(ref, p * v, v) ? 1 : 0;
+        }
+        System.out.println("int8 matrices on llama-gqa: logits " + moved + " relative from F32, next-token argmax agrees at "
+                + agree + " of " + prompt.length);
+        assertTrue(agree >= prompt.length * 8 / 10, "next-token argmax agrees at " + agree + " of " + prompt.length);
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LlamaForCausalLM.computeDtype(Device.cuda(0), DType.I8));
         assertTrue(e.getMessage().contains("int8 matrices are a CPU form"), e.getMessage());
+    }
+
+    private static int argmax(float[] a, int from, int n) {
+        int best = from;
+        for (int i = from + 1; i < from + n; i++) {
+            if (a[i] > a[best]) {
+                best = i;
+            }
+        }
+        return best - from;
     }
 
     /** w [n, k] quantized per row (scale max |w| / 127, to nearest even) and multiplied back, in float. */
