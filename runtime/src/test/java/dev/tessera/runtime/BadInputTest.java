@@ -92,6 +92,32 @@ class BadInputTest {
         expect(IllegalArgumentException.class, () -> Ops.convert(x, DType.I64), "convert", "I64");
     }
 
+    /** I8 (a storage type: packed int8 weights) reaches no kernel: every op refuses it in one message. */
+    @Test
+    void int8TensorsAreRefusedByOps() {
+        try (PackedWeight pw = PackedWeight.pack(rand(1, 40, 6), DType.I8)) {
+            Tensor q = pw.buffer();
+            assertEquals(DType.I8, q.dtype());
+            Tensor v = q.slice(0, 0, 12).reshape(2, 6);
+            Tensor x = rand(2, 2, 6);
+            expect(IllegalArgumentException.class, () -> Ops.gelu(v), "gelu", "I8");
+            expect(IllegalArgumentException.class, () -> Ops.softmax(v), "softmax", "I8");
+            expect(IllegalArgumentException.class, () -> Ops.convert(v, DType.F32), "convert", "I8");
+            expect(IllegalArgumentException.class, () -> Ops.convert(x, DType.I8), "convert", "I8");
+            expect(IllegalArgumentException.class, () -> Ops.add(v, v), "I8");
+            expect(IllegalArgumentException.class, () -> Ops.add(x, v), "I8");
+            expect(IllegalArgumentException.class, () -> Ops.matmul(v, v.t()), "I8");
+            expect(IllegalArgumentException.class, () -> Ops.rmsNorm(v, rand(3, 6), 1e-5f), "I8");
+            expect(IllegalArgumentException.class, () -> Ops.sum(v, 1), "I8");
+            expect(IllegalArgumentException.class, () -> Ops.embedding(v, rand(4, 10, 4)), "I8");
+            // raw bytes still copy and read back: the packed bytes are the quantized weight's values
+            float[] bytes = v.contiguous().toFloatArray();
+            for (float b : bytes) {
+                assertTrue(b >= -127 && b <= 127 && b == Math.rint(b), "an int8 value " + b);
+            }
+        }
+    }
+
     @Test
     void matmulInnerDimensionMismatch() {
         Tensor a = rand(1, 4, 5);
