@@ -58,6 +58,45 @@ class TranscribeCommandTest {
     }
 
     /**
+     * --dtype int8 / bf16 (matrices held so on the CPU): the greedy tokens are the library's on the model loaded so;
+     * f16 and unknown names refused in one line.
+     */
+    @Test
+    void storedMatricesGiveTheLibrarysTokens() throws Exception {
+        for (String dt : new String[] {"int8", "bf16"}) {
+            ChatCommandTest.Run r = run("transcribe", "--model", model.toString(), "--features",
+                    SRC.resolve("features.npy").toString(), "--beam", "1", "--language", "en", "--max-tokens", "32",
+                    "--format", "json", "--dtype", dt);
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("matrices stored as " + (dt.equals("int8") ? "I8" : "BF16")), r.err());
+            JsonNode toks = new ObjectMapper().readTree(r.out()).get("segments").get(0).get("tokens");
+            int[] want;
+            try (dev.tessera.models.whisper.WhisperModel m = dev.tessera.models.whisper.WhisperModel.load(model,
+                    dev.tessera.runtime.Device.CPU, dev.tessera.runtime.DType.parseStorage(dt));
+                    dev.tessera.runtime.Tensor mel = dev.tessera.runtime.Tensor.of(
+                            Npy.read(SRC.resolve("features.npy")).requireFloats(), dev.tessera.runtime.Device.CPU,
+                            Npy.read(SRC.resolve("features.npy")).shape());
+                    dev.tessera.runtime.Tensor enc = m.encode(mel)) {
+                dev.tessera.models.whisper.WhisperDecoder dec = new dev.tessera.models.whisper.WhisperDecoder(m);
+                want = dec.decode(enc, dec.prompt("en", "transcribe", true), true, 1, 0, 32, 0).tokens();
+            }
+            int n = want.length > 0 && want[want.length - 1] == 300 ? want.length - 1 : want.length;
+            assertEquals(n, toks.size(), dt + ": " + r.out());
+            for (int i = 0; i < n; i++) {
+                assertEquals(want[i], toks.get(i).asInt(), dt + " token " + i);
+            }
+        }
+        ChatCommandTest.Run f16 = run("transcribe", "--model", model.toString(), "--features",
+                SRC.resolve("features.npy").toString(), "--dtype", "f16");
+        assertEquals(2, f16.code(), f16.err());
+        assertTrue(f16.err().strip().startsWith("error: --dtype f16: Whisper takes f32, bf16 or int8"), f16.err());
+        ChatCommandTest.Run int4 = run("transcribe", "--model", model.toString(), "--features",
+                SRC.resolve("features.npy").toString(), "--dtype", "int4");
+        assertEquals(2, int4.code(), int4.err());
+        assertTrue(int4.err().contains("unknown dtype 'int4'"), int4.err());
+    }
+
+    /**
      * An English-only checkpoint (generation_config is_multilingual false) asked for another language transcribes in
      * English and says so, as openai-whisper does (it reported "de" while decoding English).
      */

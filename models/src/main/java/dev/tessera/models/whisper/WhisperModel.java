@@ -88,7 +88,7 @@ public final class WhisperModel implements AutoCloseable {
         decPos = dw.take("embed_positions.weight", cfg.maxTargetPositions(), d);
         // the table stays for the token lookup; its packed copy serves the logits (one-row decode steps read it
         // as panels instead of an unpacked M=1 sgemm)
-        logitsPacked = Linear.packIfUseful(tokEmb);
+        logitsPacked = Linear.packIfUseful(tokEmb, w.packedStorage());
         if (logitsPacked != null) {
             dw.own("embed_tokens.weight#packed", logitsPacked.buffer());
         }
@@ -109,7 +109,12 @@ public final class WhisperModel implements AutoCloseable {
         return load(dir, Device.CPU, DType.F32);
     }
 
-    /** Loads {@code dir} on {@code device} as {@code dtype} (F32; or BF16/F16 on CUDA). */
+    /**
+     * Loads {@code dir} on {@code device} as {@code dtype}: on the CPU F32 (null), or BF16 / I8 for F32 arithmetic with
+     * the matrices (projections, FFNs and the tied logits projection; not the conv stem, embeddings or norms) held as
+     * bfloat16 / int8 with a scale per output feature, as {@link dev.tessera.models.llama.LlamaForCausalLM#load(Path,
+     * Device, DType)} does; on CUDA F32, BF16 or F16 (weights and activations).
+     */
     public static WhisperModel load(Path dir, Device device, DType dtype) {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a model directory: " + dir);
@@ -123,17 +128,27 @@ public final class WhisperModel implements AutoCloseable {
     /** Builds the model from {@code source} (HF names); every missing, misshapen or unexpected name is reported. */
     public static WhisperModel fromSource(WhisperConfig cfg, TensorSource source, Device device, DType dtype) {
         DType dt = dtype == null ? DType.F32 : dtype;
+        DType storage = null;
+        if (device.isCpu() && (dt == DType.BF16 || dt == DType.I8)) {
+            storage = dt; // F32 arithmetic over matrices held as bfloat16 / int8
+            dt = DType.F32;
+        }
         if (device.isCpu() && dt != DType.F32) {
-            throw new IllegalArgumentException("the CPU Whisper runs in F32, not " + dt);
+            throw new IllegalArgumentException("the CPU Whisper runs in F32 (its matrices may be held as BF16 or I8), not "
+                    + dt);
         }
         if (!dt.isFloating()) {
-            throw new IllegalArgumentException("dtype must be F32, F16 or BF16, got " + dt);
+            throw new IllegalArgumentException(dt == DType.I8 ? "int8 matrices are a CPU form (on " + device
+                    + ": F32, BF16 or F16)" : "dtype must be F32, F16 or BF16, got " + dt);
         }
         Weights w = Weights.of(source, device, dt);
+        if (storage != null) {
+            w.packWeightsAs(storage);
+        }
         WhisperModel m = new WhisperModel(cfg, w);
         w.finish();
         m.owned.addAll(w.loaded());
-        LOG.info("loaded {} on {} as {}", cfg, device, dt);
+        LOG.info("loaded {} on {} as {}{}", cfg, device, dt, storage != null ? " (matrices stored as " + storage + ")" : "");
         return m;
     }
 

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * LM head, not the embedding table) were quantized and dequantized here from the definition, the matrices take a
  * quarter of the memory, and against the F32 reference the logits move by the quantization only.
  */
-class CpuInt8WeightsTest {
+public class CpuInt8WeightsTest {
 
     @Test
     @SuppressWarnings("try") // the scope frees the loaded tensors
@@ -107,7 +107,7 @@ class CpuInt8WeightsTest {
     }
 
     /** w [n, k] quantized per row (scale max |w| / 127, to nearest even) and multiplied back, in float. */
-    static float[] dequantized(float[] w, int n, int k) {
+    public static float[] dequantized(float[] w, int n, int k) {
         float[] out = new float[w.length];
         for (int j = 0; j < n; j++) {
             float mx = 0f;
