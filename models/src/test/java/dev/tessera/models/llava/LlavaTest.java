@@ -101,6 +101,57 @@ class LlavaTest {
         }
     }
 
+    /**
+     * CPU int8 matrices (vision tower, projector and decoder): the logits with two images are the F32 model's on the
+     * checkpoint whose Linear weights were quantized and dequantized in the test (re-quantizing them gives the same
+     * int8 values), within 2e-6; the F32 reference moves by the quantization only.
+     */
+    @Test
+    @SuppressWarnings("try") // the scope frees the loaded tensors
+    void int8MatricesComputeTheDequantizedModel(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path dir = fixtureDir("llava-tiny");
+        try (var files = java.nio.file.Files.list(dir)) {
+            for (Path f : files.toList()) {
+                if (java.nio.file.Files.isRegularFile(f) && !f.getFileName().toString().equals("model.safetensors")) {
+                    java.nio.file.Files.copy(f, tmp.resolve(f.getFileName()));
+                }
+            }
+        }
+        int changed = 0;
+        try (dev.tessera.runtime.io.Safetensors st = dev.tessera.runtime.io.Safetensors.open(
+                dir.resolve("model.safetensors")); dev.tessera.runtime.Scope scope = dev.tessera.runtime.Tessera.scope()) {
+            Map<String, Tensor> out = new java.util.TreeMap<>();
+            for (String n : st.names()) {
+                Tensor t = st.load(n, Device.CPU);
+                if (n.endsWith("_proj.weight") || n.endsWith("fc1.weight") || n.endsWith("fc2.weight")
+                        || n.endsWith("linear_1.weight") || n.endsWith("linear_2.weight") || n.endsWith("lm_head.weight")) {
+                    t = Tensor.of(dev.tessera.models.llama.CpuInt8WeightsTest.dequantized(t.toFloatArray(),
+                            (int) t.dim(0), (int) t.dim(1)), Device.CPU, t.shape());
+                    changed++;
+                }
+                out.put(n, t);
+            }
+            dev.tessera.runtime.io.Safetensors.write(tmp.resolve("model.safetensors"), out, Map.of());
+        }
+        assertTrue(changed > 20, changed + " matrices");
+        Npy.Array px = Npy.read(dir.resolve("pixel_values.npy"));
+        int[] prompt = Npy.read(dir.resolve("prompt.npy")).ints();
+        float[][] got = new float[3][];
+        Path[] dirs = {tmp, tmp, dir};
+        DType[] types = {DType.F32, DType.I8, DType.I8};
+        for (int i = 0; i < 3; i++) {
+            try (LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(dirs[i], Device.CPU, types[i]);
+                    Tensor pixels = Tensor.of(px.requireFloats(), px.shape()); Tensor t = m.logits(prompt, pixels)) {
+                got[i] = t.toFloatArray();
+            }
+        }
+        double r = Fixtures.relErr(got[1], got[0]);
+        assertTrue(r < 2e-6, "int8 against the dequantized F32 model " + r);
+        double moved = Fixtures.relErr(got[2], Npy.read(dir.resolve("logits.npy")).requireFloats());
+        System.out.printf("llava-tiny, int8 matrices: logits %.3g relative from F32%n", moved);
+        assertTrue(moved > 1e-5 && moved < 5e-2, "int8 against the F32 reference " + moved);
+    }
+
     @Test
     void badInputsGiveClearErrors() throws Exception {
         Path dir = fixtureDir("llava-tiny");
