@@ -246,10 +246,14 @@ public final class BatchJob {
         @Option(names = "--no-timestamps", description = "Decode without timestamp tokens.")
         boolean noTimestamps;
 
+        @Option(names = "--dtype", description = "f32 (default), bf16 or int8 (on the CPU: the matrices held as bfloat16"
+                + " or int8, computed in f32).")
+        String dtype;
+
         @Override
         public Integer call() {
             return files.run(io, new SpeechTranscriber().setLanguage(language).setTask(task).setBeam(beam)
-                    .setTimestamps(!noTimestamps));
+                    .setTimestamps(!noTimestamps).setDType(dtype));
         }
     }
 

@@ -51,6 +51,7 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
     private String task = "transcribe";
     private int beam = Transcriber.Options.defaults().beam();
     private boolean timestamps = true;
+    private String dtype;
 
     /** Input {@code content}, output {@code transcription}, 8 files per batch, openai-whisper's defaults otherwise. */
     public SpeechTranscriber() {
@@ -84,6 +85,23 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
     public SpeechTranscriber setTimestamps(boolean ts) {
         this.timestamps = ts;
         return this;
+    }
+
+    /**
+     * {@code f32} (null, the default), {@code bf16} or {@code int8}: on CPU executors how the model's matrices are held
+     * (half or a quarter of their memory, the arithmetic still f32), as {@code tessera transcribe --dtype}; CUDA
+     * executors refuse anything but f32 when the model loads.
+     */
+    public SpeechTranscriber setDType(String name) {
+        if (name != null && DType.parseStorage(name) == DType.F16) {
+            throw new IllegalArgumentException("dtype f16 is not offered for Whisper: f32, bf16 or int8");
+        }
+        this.dtype = name;
+        return this;
+    }
+
+    public String getDType() {
+        return dtype;
     }
 
     public String getLanguage() {
@@ -120,8 +138,10 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
         String tk = task;
         int bm = beam;
         boolean ts = timestamps;
+        String dt = dtype;
         return (inputs, rows, names, device, values, errors) -> {
-            Loaded m = ExecutorModels.get("whisper", spec, device, "", () -> Loaded.load(spec, device));
+            Loaded m = ExecutorModels.get("whisper", spec, device, dt == null ? "" : dt,
+                    () -> Loaded.load(spec, device, dt == null ? DType.F32 : DType.parseStorage(dt)));
             Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(lang).withTask(tk).withBeam(bm)
                     .withTimestamps(ts);
             String forced = Transcriber.languageFor(m.model.config(), opt.language());
@@ -187,13 +207,17 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
             this.transcriber = new Transcriber(model, tokenizer);
         }
 
-        static Loaded load(String spec, Device device) {
+        static Loaded load(String spec, Device device, DType dtype) {
             Path dir = ModelResolver.resolveDefault(spec);
             Path tok = dir.resolve("tokenizer.json");
             if (!Files.isRegularFile(tok)) {
                 throw new IllegalArgumentException("no tokenizer.json in " + dir + " (Whisper needs its tokenizer)");
             }
-            WhisperModel m = WhisperModel.load(dir, device, DType.F32);
+            if (dtype != DType.F32 && !device.isCpu()) {
+                throw new IllegalArgumentException("Whisper's " + dtype + " matrices are a CPU form; on " + device
+                        + " it runs in F32");
+            }
+            WhisperModel m = WhisperModel.load(dir, device, dtype);
             Tokenizer t = null;
             try {
                 t = Tokenizer.load(tok);

@@ -402,6 +402,30 @@ class SparkInferenceTest {
             segments += segs.size();
         }
         assertTrue(segments >= 5, "segments: " + segments);
+
+        // int8 matrices on the executors: each text is the library's on the model loaded so
+        List<Row> q = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2).setDType("int8")
+                .setBatchSize(2).setErrorCol("error").transform(audio).drop("content").collectAsList();
+        try (var m = dev.tessera.models.whisper.WhisperModel.load(model, dev.tessera.runtime.Device.CPU,
+                dev.tessera.runtime.DType.I8); var tok = dev.tessera.models.text.Tokenizer.load(model.resolve(
+                        "tokenizer.json"))) {
+            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
+            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2);
+            int checked = 0;
+            for (Row row : q) {
+                Path f = dir.resolve(fileName(row));
+                if (!ref.containsKey(fileName(row))) {
+                    continue;
+                }
+                float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(f, 16_000);
+                String want = tr.transcribeAll(List.of(x), opt, 1, new dev.tessera.models.whisper.Transcriber.Listener() {})
+                        .get(0).text();
+                assertEquals(want, row.getStruct(row.fieldIndex("transcription")).getString(0), "int8 " + f);
+                checked++;
+            }
+            assertEquals(5, checked);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setDType("f16"));
     }
 
     @Test
