@@ -10,7 +10,7 @@ import argparse, json, math, statistics, time
 import torch
 import torch.nn.functional as F
 
-SIZES = {"tiny": (384, 4, 6, 1536), "base": (512, 6, 8, 2048)}
+SIZES = {"tiny": (384, 4, 6, 1536), "base": (512, 6, 8, 2048), "small": (768, 12, 12, 3072)}
 
 
 class Attn(torch.nn.Module):

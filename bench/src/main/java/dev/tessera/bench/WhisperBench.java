@@ -37,7 +37,8 @@ public final class WhisperBench {
         int[] s = switch (size) {
             case "tiny" -> new int[] {384, 4, 6, 1536};
             case "base" -> new int[] {512, 6, 8, 2048};
-            default -> throw new IllegalArgumentException("size must be tiny or base, got " + size);
+            case "small" -> new int[] {768, 12, 12, 3072};
+            default -> throw new IllegalArgumentException("size must be tiny, base or small, got " + size);
         };
         return new WhisperConfig(s[0], s[1], s[2], s[3], s[1], s[2], s[3], 80, 1500, 448, 51865, 50258, 50257,
                 new int[0], new int[0], 50363, Map.of("en", 50259), Map.of("transcribe", 50359), true, 50);
@@ -104,8 +105,8 @@ public final class WhisperBench {
     }
 
     public static void main(String[] args) throws Exception {
-        BenchArgs cli = BenchArgs.parse(args, "WhisperBench [--sizes tiny,base] [--tokens 64] [--reps 3] [--batch 4]"
-                + " [--python /usr/bin/python3] [--out FILE]");
+        BenchArgs cli = BenchArgs.parse(args, "WhisperBench [--sizes tiny,base,small] [--tokens 64] [--reps 3] [--batch 4]"
+                + " [--stored bf16,int8] [--no-peer] [--python /usr/bin/python3] [--out FILE]");
         if (cli.help()) {
             return;
         }
@@ -115,6 +116,9 @@ public final class WhisperBench {
         Path out = cli.getPath("--out", Path.of("bench/results/whisper-cpu.json"));
         String python = cli.get("--python", "/usr/bin/python3");
         int batch = cli.getInt("--batch", 4);
+        // Tessera again with the matrices held so (load(dir, CPU, BF16 | I8)): encoder and batch-1 decode, as ratios
+        String stored = cli.get("--stored", "");
+        boolean peerRun = !cli.flag("--no-peer");
         int threads = TesseraNative.tsr_cpu_threads();
         StringBuilder rows = new StringBuilder();
         for (String size : sizes.split(",")) {
@@ -126,23 +130,9 @@ public final class WhisperBench {
             List<Double> tpsBatch = new ArrayList<>();
             try (WhisperModel m = WhisperModel.fromSource(c, TensorSource.of(w, "random " + size), Device.CPU, DType.F32)) {
                 w.values().forEach(Tensor::close);
-                float[] mel = new float[80 * 3000];
-                Random r = new Random(2);
-                for (int i = 0; i < mel.length; i++) {
-                    mel[i] = (float) r.nextGaussian();
-                }
-                try (Tensor x = Tensor.of(mel, 1, 80, 3000)) {
-                    m.encode(x).close(); // warm-up
-                    for (int rep = 0; rep < reps; rep++) {
-                        long t0 = System.nanoTime();
-                        try (Tensor enc = m.encode(x)) {
-                            encMs.add((System.nanoTime() - t0) / 1e6);
-                            tps.add(decodeTps(m, enc, tokens));
-                        }
-                    }
-                }
+                Random r = timeOneWindow(m, reps, tokens, encMs, tps);
                 if (batch > 1) {
-                    float[] melB = new float[batch * mel.length];
+                    float[] melB = new float[batch * 80 * 3000];
                     for (int i = 0; i < melB.length; i++) {
                         melB[i] = (float) r.nextGaussian();
                     }
@@ -157,11 +147,41 @@ public final class WhisperBench {
                     }
                 }
             }
+            double e = median(encMs);
+            double t = median(tps);
+            StringBuilder storedRows = new StringBuilder();
+            for (String st : stored.isBlank() ? new String[0] : stored.split(",")) {
+                DType storage = DType.parseStorage(st);
+                Map<String, Tensor> ws = weights(c, 1);
+                List<Double> sEnc = new ArrayList<>();
+                List<Double> sTps = new ArrayList<>();
+                try (WhisperModel m = WhisperModel.fromSource(c, TensorSource.of(ws, "random " + size), Device.CPU,
+                        storage)) {
+                    ws.values().forEach(Tensor::close);
+                    timeOneWindow(m, reps, tokens, sEnc, sTps);
+                }
+                double se = median(sEnc);
+                double stp = median(sTps);
+                System.out.printf("whisper %s, %s matrices: encoder %.1f ms (%.2fx f32), decode %.1f tokens/s (%.2fx f32)%n",
+                        size, st, se, e / se, stp, stp / t);
+                storedRows.append(String.format(java.util.Locale.ROOT, ", \"tessera_%s_matrices\": {\"encoder_ms\": %.2f, "
+                        + "\"decode_tokens_per_s\": %.2f, \"encoder_speedup_over_f32\": %.3f, "
+                        + "\"decode_speedup_over_f32\": %.3f, \"encoder_ms_all\": %s, \"tps_all\": %s}",
+                        st, se, stp, e / se, stp / t, sEnc, sTps));
+            }
+            if (!peerRun) {
+                System.out.printf("whisper %s: encoder %.1f ms, decode %.1f tokens/s%n", size, e, t);
+                if (rows.length() > 0) {
+                    rows.append(",\n");
+                }
+                rows.append(String.format(java.util.Locale.ROOT, "    {\"size\": \"%s\", \"tessera_encoder_ms\": %.2f, "
+                        + "\"tessera_decode_tokens_per_s\": %.2f, \"tessera_encoder_ms_all\": %s, \"tessera_tps_all\": %s%s}",
+                        size, e, t, encMs, tps, storedRows));
+                continue;
+            }
             String peer = runPeer(python, size, threads, tokens, reps, batch);
             double pEnc = Double.parseDouble(peer.replaceAll(".*\"encoder_ms\": ([0-9.eE+-]+).*", "$1"));
             double pTps = Double.parseDouble(peer.replaceAll(".*\"decode_tokens_per_s\": ([0-9.eE+-]+).*", "$1"));
-            double e = median(encMs);
-            double t = median(tps);
             System.out.printf("whisper %s: encoder %.1f ms vs torch %.1f ms (%.2fx); decode %.1f vs %.1f tokens/s (%.2fx)%n",
                     size, e, pEnc, pEnc / e, t, pTps, t / pTps);
             String batchRow = "";
@@ -184,8 +204,8 @@ public final class WhisperBench {
             rows.append(String.format(java.util.Locale.ROOT, "    {\"size\": \"%s\", \"tessera_encoder_ms\": %.2f, "
                     + "\"torch_encoder_ms\": %.2f, \"encoder_speedup\": %.3f, \"tessera_decode_tokens_per_s\": %.2f, "
                     + "\"torch_decode_tokens_per_s\": %.2f, \"decode_speedup\": %.3f, \"tessera_encoder_ms_all\": %s, "
-                    + "\"tessera_tps_all\": %s%s,\n     \"peer\": %s}", size, e, pEnc, pEnc / e, t, pTps, t / pTps, encMs, tps,
-                    batchRow, peer.trim()));
+                    + "\"tessera_tps_all\": %s%s%s,\n     \"peer\": %s}", size, e, pEnc, pEnc / e, t, pTps, t / pTps, encMs,
+                    tps, batchRow, storedRows, peer.trim()));
         }
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"what\": \"Whisper CPU fp32, random weights, vocab 51865:"
                 + " encoder on one 30 s window (80 x 3000), greedy decode tokens/s with KV cache (" + tokens + " steps after a"
@@ -198,6 +218,29 @@ public final class WhisperBench {
         }
         Files.writeString(out, json);
         System.out.println("wrote " + out);
+    }
+
+    /**
+     * A warm-up, then {@code reps} times: the encoder on one random 30 s window (ms into {@code encMs}) and greedy
+     * decoding of it (tokens/s into {@code tps}). Returns the random source, for the caller's further windows.
+     */
+    static Random timeOneWindow(WhisperModel m, int reps, int tokens, List<Double> encMs, List<Double> tps) {
+        float[] mel = new float[80 * 3000];
+        Random r = new Random(2);
+        for (int i = 0; i < mel.length; i++) {
+            mel[i] = (float) r.nextGaussian();
+        }
+        try (Tensor x = Tensor.of(mel, 1, 80, 3000)) {
+            m.encode(x).close(); // warm-up
+            for (int rep = 0; rep < reps; rep++) {
+                long t0 = System.nanoTime();
+                try (Tensor enc = m.encode(x)) {
+                    encMs.add((System.nanoTime() - t0) / 1e6);
+                    tps.add(decodeTps(m, enc, tokens));
+                }
+            }
+        }
+        return r;
     }
 
     /** Greedy decoding of every row of {@code enc} as one batch; tokens/s summed over the rows. */

@@ -34,6 +34,10 @@ public final class Addresses {
         new RawFloat(address).get(dst, offset, length);
     }
 
+    public static void putBytes(long address, byte[] src) {
+        new BytePointer(new Raw(address)).put(src, 0, src.length);
+    }
+
     public static void getBytes(long address, byte[] dst) {
         new BytePointer(new Raw(address)).get(dst, 0, dst.length);
     }

@@ -6,12 +6,19 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import dev.tessera.runtime.Backend;
 import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.Device;
+import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.io.Npy;
+import dev.tessera.runtime.io.Safetensors;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.net.URL;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.Assumptions;
 
 /** Shared helpers of the model parity tests: fixture folders on the test class path, .npy tensors, relative error. */
@@ -66,5 +73,41 @@ public final class Fixtures {
         double r = Math.sqrt(num / den);
         assertFalse(Double.isNaN(r), "NaN in output");
         return r;
+    }
+
+    /**
+     * A copy of the model folder {@code src} in {@code dir}: its files as they are, but {@code model.safetensors}
+     * rewritten with each tensor replaced by what {@code edit} returns for (name, tensor loaded on the CPU as stored).
+     * Returns {@code dir}.
+     */
+    @SuppressWarnings("try") // the scope frees the loaded tensors
+    public static Path rewriteWeights(Path src, Path dir, BiFunction<String, Tensor, Tensor> edit) throws IOException {
+        Files.createDirectories(dir);
+        try (var files = Files.list(src)) {
+            for (Path f : files.toList()) {
+                if (Files.isRegularFile(f) && !f.getFileName().toString().equals("model.safetensors")) {
+                    Files.copy(f, dir.resolve(f.getFileName()));
+                }
+            }
+        }
+        try (Safetensors st = Safetensors.open(src.resolve("model.safetensors")); Scope scope = Tessera.scope()) {
+            Map<String, Tensor> out = new TreeMap<>();
+            for (String n : st.names()) {
+                out.put(n, edit.apply(n, st.load(n, Device.CPU)));
+            }
+            Safetensors.write(dir.resolve("model.safetensors"), out, Map.of());
+        }
+        return dir;
+    }
+
+    /** The index of the largest of {@code a[from .. from + n)}, relative to {@code from}. */
+    public static int argmax(float[] a, int from, int n) {
+        int best = from;
+        for (int i = from + 1; i < from + n; i++) {
+            if (a[i] > a[best]) {
+                best = i;
+            }
+        }
+        return best - from;
     }
 }

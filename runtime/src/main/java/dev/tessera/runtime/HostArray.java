@@ -26,6 +26,10 @@ public final class HostArray {
         return new HostArray(a, 0, 8L * a.length);
     }
 
+    public static HostArray of(byte[] a) {
+        return new HostArray(a, 0, a.length);
+    }
+
     /** A native host memory range (not owned). */
     public static HostArray at(long address, long bytes) {
         return new HostArray(null, address, bytes);
@@ -63,6 +67,8 @@ public final class HostArray {
             Addresses.putInts(dst, (int[]) array);
         } else if (array instanceof long[]) {
             Addresses.putLongs(dst, (long[]) array);
+        } else if (array instanceof byte[]) {
+            Addresses.putBytes(dst, (byte[]) array);
         } else {
             Addresses.copy(dst, address, bytes);
         }
@@ -76,6 +82,8 @@ public final class HostArray {
             Addresses.getInts(src, (int[]) array);
         } else if (array instanceof long[]) {
             Addresses.getLongs(src, (long[]) array);
+        } else if (array instanceof byte[]) {
+            Addresses.getBytes(src, (byte[]) array);
         } else {
             Addresses.copy(address, src, bytes);
         }

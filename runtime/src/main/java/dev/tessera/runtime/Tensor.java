@@ -100,6 +100,12 @@ public final class Tensor implements AutoCloseable {
         return filled(empty(DType.I32, device, dims), t -> t.backend().copyFromHost(t, HostArray.of(data)));
     }
 
+    /** An int8 tensor (raw bytes: a storage type no op computes on, see {@link DType#I8}). */
+    public static Tensor ofBytes(byte[] data, Device device, long... shape) {
+        long[] dims = dimsFor(data.length, shape);
+        return filled(empty(DType.I8, device, dims), t -> t.backend().copyFromHost(t, HostArray.of(data)));
+    }
+
     /** An int64 tensor. */
     public static Tensor ofLongs(long[] data, Device device, long... shape) {
         long[] dims = dimsFor(data.length, shape);

@@ -48,6 +48,14 @@ class CpuModelOpsTest {
                 }
                 return Tensor.ofLongs(v, Device.CPU, shape);
             }
+            case I8: { // the values wrap to int8 in data too, so that the expected copies see what the tensor holds
+                byte[] v = new byte[data.length];
+                for (int i = 0; i < v.length; i++) {
+                    v[i] = (byte) data[i];
+                    data[i] = v[i];
+                }
+                return Tensor.ofBytes(v, Device.CPU, shape);
+            }
             case F32:
                 return f32(data, shape);
             default:

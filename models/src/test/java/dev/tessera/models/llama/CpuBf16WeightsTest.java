@@ -7,15 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tessera.models.Fixtures;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
-import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.io.Npy;
-import dev.tessera.runtime.io.Safetensors;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,23 +25,9 @@ class CpuBf16WeightsTest {
     }
 
     @Test
-    @SuppressWarnings("try") // the scope frees the loaded tensors
     void bf16MatricesGiveTheF32ProductOfTheirValuesInHalfTheMemory(@TempDir Path dir) throws Exception {
         Path src = LlamaParityTest.fixtureDir("llama-gqa");
-        try (var files = Files.list(src)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("model.safetensors")) {
-                    Files.copy(f, dir.resolve(f.getFileName()));
-                }
-            }
-        }
-        try (Safetensors st = Safetensors.open(src.resolve("model.safetensors")); Scope scope = Tessera.scope()) {
-            Map<String, Tensor> bf16 = new TreeMap<>();
-            for (String n : st.names()) {
-                bf16.put(n, st.load(n, Device.CPU).to(DType.BF16));
-            }
-            Safetensors.write(dir.resolve("model.safetensors"), bf16, Map.of());
-        }
+        Fixtures.rewriteWeights(src, dir, (n, t) -> t.to(DType.BF16));
         int[] prompt = Npy.read(src.resolve("prompt.npy")).ints();
         long base = allocated();
         float[] f32;
@@ -83,19 +63,10 @@ class CpuBf16WeightsTest {
             int v = cfg.vocabSize();
             int agree = 0;
             for (int p = 0; p < prompt.length; p++) {
-                agree += argmax(got, p * v, v) == argmax(ref, p * v, v) ? 1 : 0;
+                agree += Fixtures.argmax(got, p * v, v) == Fixtures.argmax(ref, p * v, v) ? 1 : 0;
             }
             assertTrue(agree >= prompt.length * 8 / 10, "next-token argmax agrees at " + agree + " of " + prompt.length);
         }
     }
 
-    private static int argmax(float[] a, int from, int n) {
-        int best = from;
-        for (int i = from + 1; i < from + n; i++) {
-            if (a[i] > a[best]) {
-                best = i;
-            }
-        }
-        return best - from;
-    }
 }

@@ -7,15 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tessera.models.Fixtures;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
-import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.io.Npy;
-import dev.tessera.runtime.io.Safetensors;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,31 +22,18 @@ import org.junit.jupiter.api.io.TempDir;
 public class CpuInt8WeightsTest {
 
     @Test
-    @SuppressWarnings("try") // the scope frees the loaded tensors
     void int8MatricesAreTheDequantizedModelInAQuarterOfTheMemory(@TempDir Path dir) throws Exception {
         Path src = LlamaParityTest.fixtureDir("llama-gqa");
-        try (var files = Files.list(src)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("model.safetensors")) {
-                    Files.copy(f, dir.resolve(f.getFileName()));
-                }
+        int[] matrices = {0};
+        Fixtures.rewriteWeights(src, dir, (n, t) -> {
+            if (t.rank() != 2 || n.equals("model.embed_tokens.weight")) {
+                return t;
             }
-        }
-        int matrices = 0;
-        try (Safetensors st = Safetensors.open(src.resolve("model.safetensors")); Scope scope = Tessera.scope()) {
-            Map<String, Tensor> deq = new TreeMap<>();
-            for (String n : st.names()) {
-                Tensor t = st.load(n, Device.CPU);
-                if (t.rank() == 2 && !n.equals("model.embed_tokens.weight")) {
-                    t = Tensor.of(dequantized(t.toFloatArray(), (int) t.dim(0), (int) t.dim(1)), Device.CPU, t.shape());
-                    matrices++;
-                }
-                deq.put(n, t);
-            }
-            Safetensors.write(dir.resolve("model.safetensors"), deq, Map.of());
-        }
+            matrices[0]++;
+            return Tensor.of(dequantized(t.toFloatArray(), (int) t.dim(0), (int) t.dim(1)), Device.CPU, t.shape());
+        });
         LlamaConfig cfg = LlamaConfig.read(src);
-        assertEquals(cfg.numLayers() * 7 + 1, matrices, "7 projections a layer and the LM head");
+        assertEquals(cfg.numLayers() * 7 + 1, matrices[0], "7 projections a layer and the LM head");
         int[] prompt = Npy.read(src.resolve("prompt.npy")).ints();
         long base = CpuBf16WeightsTest.allocated();
         float[] want;
@@ -85,7 +66,7 @@ public class CpuInt8WeightsTest {
         int v = cfg.vocabSize();
         int agree = 0;
         for (int p = 0; p < prompt.length; p++) {
-            agree += argmax(got, p * v, v) == argmax(ref, p * v, v) ? 1 : 0;
+            agree += Fixtures.argmax(got, p * v, v) == Fixtures.argmax(ref, p * v, v) ? 1 : 0;
         }
         System.out.println("int8 matrices on llama-gqa: logits " + moved + " relative from F32, next-token argmax agrees at "
                 + agree + " of " + prompt.length);
@@ -94,16 +75,6 @@ public class CpuInt8WeightsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> LlamaForCausalLM.computeDtype(Device.cuda(0), DType.I8));
         assertTrue(e.getMessage().contains("int8 matrices are a CPU form"), e.getMessage());
-    }
-
-    private static int argmax(float[] a, int from, int n) {
-        int best = from;
-        for (int i = from + 1; i < from + n; i++) {
-            if (a[i] > a[best]) {
-                best = i;
-            }
-        }
-        return best - from;
     }
 
     /** w [n, k] quantized per row (scale max |w| / 127, to nearest even) and multiplied back, in float. */

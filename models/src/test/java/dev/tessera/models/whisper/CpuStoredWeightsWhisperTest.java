@@ -9,15 +9,9 @@ import dev.tessera.models.Fixtures;
 import dev.tessera.models.llama.CpuInt8WeightsTest;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
-import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
-import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.io.Npy;
-import dev.tessera.runtime.io.Safetensors;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,34 +61,20 @@ class CpuStoredWeightsWhisperTest {
      * {@code src} copied to {@code dir}: every tensor as {@code dtype}, the ones {@code dequantize} names quantized per
      * row and multiplied back ({@link CpuInt8WeightsTest#dequantized}).
      */
-    @SuppressWarnings("try") // the scope frees the loaded tensors
     private static Path copy(Path src, Path dir, java.util.function.Function<String, Boolean> dequantize, DType dtype)
             throws Exception {
-        Files.createDirectories(dir);
-        try (var files = Files.list(src)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().equals("model.safetensors") && Files.isRegularFile(f)) {
-                    Files.copy(f, dir.resolve(f.getFileName()));
-                }
+        int[] changed = {0};
+        Fixtures.rewriteWeights(src, dir, (n, t) -> {
+            if (dequantize.apply(n) != null) {
+                t = Tensor.of(CpuInt8WeightsTest.dequantized(t.toFloatArray(), (int) t.dim(0), (int) t.dim(1)),
+                        Device.CPU, t.shape());
+                changed[0]++;
             }
-        }
-        int changed = 0;
-        try (Safetensors st = Safetensors.open(src.resolve("model.safetensors")); Scope scope = Tessera.scope()) {
-            Map<String, Tensor> out = new TreeMap<>();
-            for (String n : st.names()) {
-                Tensor t = st.load(n, Device.CPU);
-                if (dequantize.apply(n) != null) {
-                    t = Tensor.of(CpuInt8WeightsTest.dequantized(t.toFloatArray(), (int) t.dim(0), (int) t.dim(1)),
-                            Device.CPU, t.shape());
-                    changed++;
-                }
-                out.put(n, dtype == DType.F32 ? t : t.to(dtype));
-            }
-            Safetensors.write(dir.resolve("model.safetensors"), out, Map.of());
-        }
+            return dtype == DType.F32 ? t : t.to(dtype);
+        });
         if (dequantize.apply("model.decoder.embed_tokens.weight") != null) {
             WhisperConfig cfg = WhisperConfig.read(src);
-            assertEquals(6 * cfg.encoderLayers() + 10 * cfg.decoderLayers() + 1, changed, "matrices dequantized");
+            assertEquals(6 * cfg.encoderLayers() + 10 * cfg.decoderLayers() + 1, changed[0], "matrices dequantized");
         }
         return dir;
     }
