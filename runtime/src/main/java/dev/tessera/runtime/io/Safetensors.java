@@ -49,9 +49,10 @@ import org.slf4j.LoggerFactory;
  * ({@link FileChannel#map}, in pieces of at most 1 GiB, so files and tensors beyond 2 GiB work) and copies them
  * straight from the mapping into the new tensor; the mapping is released right after.
  *
- * <p>Dtypes: F32, F16, BF16, I32, I64 load as the same Tessera dtype. F64 loads as F32 (converted on the host,
- * rounding to nearest). Other dtypes (BOOL, U8, I8, I16, U16, U32, U64, F8_*) are listed by {@link #names()} and
- * {@link #info}, but {@link #load} refuses them naming the tensor and its dtype.
+ * <p>Dtypes: F32, F16, BF16, I32, I64 and I8 load as the same Tessera dtype (I8 as raw bytes: no op computes on it,
+ * and it is not converted to a floating type). F64 loads as F32 (converted on the host, rounding to nearest). Other
+ * dtypes (BOOL, U8, I16, U16, U32, U64, F8_*) are listed by {@link #names()} and {@link #info}, but {@link #load}
+ * refuses them naming the tensor and its dtype.
  *
  * <p>Writing: {@link #write} produces files the reference implementation reads: tensors in sorted name order,
  * contiguous offsets, the header padded with spaces to a multiple of 8 bytes, and the same bytes for the same

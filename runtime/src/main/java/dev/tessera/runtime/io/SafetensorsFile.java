@@ -233,6 +233,7 @@ final class SafetensorsFile implements AutoCloseable {
             case "BF16" -> DType.BF16;
             case "I32" -> DType.I32;
             case "I64" -> DType.I64;
+            case "I8" -> DType.I8;
             default -> null;
         };
     }

@@ -161,6 +161,7 @@ class SafetensorsTest {
         ts.put("i64", randomBits(DType.I64, rnd, 3, 1));
         ts.put("odd.bf16", randomBits(DType.BF16, rnd, 1, 1, 1, 3));
         ts.put("empty.f16", randomBits(DType.F16, rnd, 5, 0));
+        ts.put("q.i8", randomBits(DType.I8, rnd, 3, 7));
         Map<String, String> meta = Map.of("format", "pt", "epoch", "3", "ünï", "cödé \"quoted\"");
         Path p = dir.resolve("rt.safetensors");
         Safetensors.write(p, ts, meta);
@@ -198,6 +199,12 @@ class SafetensorsTest {
                 assertArrayEquals(want.shape(), got.shape(), e.getKey());
                 assertArrayEquals(raw(want), raw(got), e.getKey() + " bit-exact");
             }
+        }
+
+        try (Safetensors s = Safetensors.open(p)) { // raw bytes are not converted to a floating type
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> s.load("q.i8", Device.CPU, DType.F32));
+            assertTrue(e.getMessage().contains("q.i8") && e.getMessage().contains("I8"), e.getMessage());
         }
 
         Path q = dir.resolve("rt2.safetensors");
