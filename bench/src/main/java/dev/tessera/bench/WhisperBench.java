@@ -210,7 +210,10 @@ public final class WhisperBench {
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"what\": \"Whisper CPU fp32, random weights, vocab 51865:"
                 + " encoder on one 30 s window (80 x 3000), greedy decode tokens/s with KV cache (" + tokens + " steps after a"
                 + " 4-token prompt); batch rows: " + batch + " windows in one encoder call, " + batch + " sequences decoded as one"
-                + " batch (tokens/s summed); peer: PyTorch eager, same architecture, same threads\",\n  \"threads\": " + threads
+                + " batch (tokens/s summed); " + (peerRun ? "peer: PyTorch eager, same architecture, same threads"
+                        : "no peer (--no-peer)") + (stored.isBlank() ? "" : "; tessera_<dtype>_matrices: the same model"
+                        + " loaded with its matrices held as " + stored + " (F32 arithmetic), encoder and batch-1 decode")
+                + "\",\n  \"threads\": " + threads
                 + ",\n  \"load\": \"" + Files.readString(Path.of("/proc/loadavg")).trim() + "\",\n  \"results\": [\n" + rows
                 + "\n  ]\n}\n";
         if (out.getParent() != null) {
