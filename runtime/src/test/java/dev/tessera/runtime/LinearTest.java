@@ -380,6 +380,25 @@ class LinearTest {
     }
 
     /**
+     * One case of the stored-weight tests: x [m, k] and bias [n] and residual [m, n] of N(0, 1), w [n, k] of N(0, 0.09);
+     * SHAPES: odd sizes, decode rows, several k slices.
+     */
+    private record StoredCase(int m, int k, int n, float[] x, float[] w, float[] bias, float[] res) {
+        static final int[][] SHAPES = {{1, 1, 1}, {1, 384, 1152}, {3, 700, 95}, {13, 37, 33}, {128, 200, 70},
+            {61, 2100, 40}};
+
+        static StoredCase draw(Random rnd, int[] mkn) {
+            int m = mkn[0];
+            int k = mkn[1];
+            int n = mkn[2];
+            float[] x = Reference64.gaussian(rnd, m * k, 1.0);
+            float[] w = Reference64.gaussian(rnd, n * k, 0.3);
+            float[] bias = Reference64.gaussian(rnd, n, 1.0);
+            return new StoredCase(m, k, n, x, w, bias, Reference64.gaussian(rnd, m * n, 1.0));
+        }
+    }
+
+    /**
      * F32 weights held as BF16 panels ({@code PackedWeight.pack(w, BF16)}): half the bytes, and every product the
      * bits of the F32 product on the weight rounded to bfloat16 (Reference64's rounding), on odd sizes, decode rows,
      * several k slices, each activation with bias and residual, and a transposed view.
@@ -387,17 +406,17 @@ class LinearTest {
     @Test
     void bf16StoredWeightsGiveTheBitsOfTheRoundedWeight() {
         Random rnd = new Random(21);
-        int[][] shapes = {{1, 1, 1}, {1, 384, 1152}, {3, 700, 95}, {13, 37, 33}, {128, 200, 70}, {61, 2100, 40}};
         FusedActivation[] acts = FusedActivation.values();
-        for (int c = 0; c < shapes.length; c++) {
-            int m = shapes[c][0];
-            int k = shapes[c][1];
-            int n = shapes[c][2];
+        for (int c = 0; c < StoredCase.SHAPES.length; c++) {
+            StoredCase sc = StoredCase.draw(rnd, StoredCase.SHAPES[c]);
+            int m = sc.m();
+            int k = sc.k();
+            int n = sc.n();
             FusedActivation act = acts[c % acts.length];
-            float[] x = Reference64.gaussian(rnd, m * k, 1.0);
-            float[] w = Reference64.gaussian(rnd, n * k, 0.3);
-            float[] bias = Reference64.gaussian(rnd, n, 1.0);
-            float[] res = Reference64.gaussian(rnd, m * n, 1.0);
+            float[] x = sc.x();
+            float[] w = sc.w();
+            float[] bias = sc.bias();
+            float[] res = sc.res();
             float[] wr = Reference64.round(w, DType.BF16);
             Tensor weight = c % 2 == 1 ? transposedView(w, n, k) : f32(w, n, k);
             try (PackedWeight bf = PackedWeight.pack(weight, DType.BF16);
@@ -435,20 +454,20 @@ class LinearTest {
     @Test
     void int8StoredWeightsGiveTheScaledProductOnTheQuantizedWeight() {
         Random rnd = new Random(23);
-        int[][] shapes = {{1, 1, 1}, {1, 384, 1152}, {3, 700, 95}, {13, 37, 33}, {128, 200, 70}, {61, 2100, 40}};
         FusedActivation[] acts = FusedActivation.values();
-        for (int c = 0; c < shapes.length; c++) {
-            int m = shapes[c][0];
-            int k = shapes[c][1];
-            int n = shapes[c][2];
+        for (int c = 0; c < StoredCase.SHAPES.length; c++) {
+            StoredCase sc = StoredCase.draw(rnd, StoredCase.SHAPES[c]);
+            int m = sc.m();
+            int k = sc.k();
+            int n = sc.n();
             FusedActivation act = c % 2 == 0 ? FusedActivation.NONE : acts[c % acts.length];
-            float[] x = Reference64.gaussian(rnd, m * k, 1.0);
-            float[] w = Reference64.gaussian(rnd, n * k, 0.3);
+            float[] x = sc.x();
+            float[] w = sc.w();
             if (n > 1) {
                 java.util.Arrays.fill(w, k, 2 * k, 0f); // feature 1 all zero
             }
-            float[] bias = Reference64.gaussian(rnd, n, 1.0);
-            float[] res = Reference64.gaussian(rnd, m * n, 1.0);
+            float[] bias = sc.bias();
+            float[] res = sc.res();
             float[] scale = new float[n];
             float[] q = new float[n * k];
             float[] deq = new float[n * k];
