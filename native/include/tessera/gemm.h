@@ -72,8 +72,9 @@ TSR_API int tsr_cpu_gemm_packed_bf16(const float *x, int64_t lda, const uint16_t
  * the input and the arithmetic stay fp32). tsr_cpu_gemm_pack_s8 quantizes each output feature j of W symmetrically:
  * s_j = max_kk |W[j, kk]| / 127 (in fp32; 0 for an all-zero feature, whose q are then 0) and
  * q[j, kk] = W[j, kk] / s_j rounded to the nearest integer (ties to even), in [-127, 127]; a weight holding a NaN or an
- * infinity is refused (TSR_ERR_ARG). It writes tsr_cpu_gemm_packed_s8_bytes(n, k) bytes: the q in the panels of the
- * fp32 form (one byte each), then, 64-byte aligned, the ceil(n / NR) * NR scales (fp32, zero past n).
+ * infinity is refused (TSR_ERR_ARG). It writes tsr_cpu_gemm_packed_s8_bytes(n, k) bytes into a buffer aligned to at
+ * least 4 bytes (64 for the best speed): the q in the panels of the fp32 form (one byte each), then, at the next
+ * multiple of 64 bytes from the start, the ceil(n / NR) * NR scales (fp32, zero past n).
  * tsr_cpu_gemm_packed_s8 computes out[i, j] = act(s_j * sum_kk x[i, kk] q[j, kk] + bias[j]) + residual[i, j]: the sum
  * has the bits of tsr_cpu_gemm_packed_f32 on the weight q (small integers, exact in fp32), then one fp32 multiply by
  * s_j (not fused with the bias), then the epilogue of tsr_cpu_linear_epilogue_f32. */
