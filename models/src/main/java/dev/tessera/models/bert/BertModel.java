@@ -100,11 +100,21 @@ public final class BertModel implements AutoCloseable {
      * {@code roberta.} optional).
      */
     public static BertModel load(TensorSource source, BertConfig config, Device device) {
-        return load(source, config, device, Map.of());
+        return load(source, config, device, Map.of(), null);
+    }
+
+    /**
+     * As {@link #load(TensorSource, BertConfig, Device)} with the projections held as {@code storage} on the CPU:
+     * {@link DType#BF16} (half their memory, each product the F32 product on the rounded weights) or {@link DType#I8}
+     * (a quarter: int8 with a scale per output feature, weight-only quantization); null or F32: as loaded. The
+     * arithmetic stays F32. Ignored on CUDA (no packed forms there).
+     */
+    public static BertModel load(TensorSource source, BertConfig config, Device device, DType storage) {
+        return load(source, config, device, Map.of(), storage);
     }
 
     private static BertModel load(TensorSource source, BertConfig config, Device device,
-            Map<String, QuantizedWeight> int8) {
+            Map<String, QuantizedWeight> int8, DType storage) {
         if (source == null || config == null || device == null) {
             throw new IllegalArgumentException("BertModel.load: source, config and device must not be null");
         }
@@ -113,6 +123,12 @@ public final class BertModel implements AutoCloseable {
         }
         String prefix = basePrefix(source);
         Weights root = Weights.of(source, device, DType.F32);
+        if (storage != null && storage != DType.F32 && device.isCpu()) {
+            if (storage != DType.BF16 && storage != DType.I8) {
+                throw new IllegalArgumentException("BertModel: projections may be held as BF16 or I8, not " + storage);
+            }
+            root.packWeightsAs(storage);
+        }
         // heads and extras of task models and the buffers HF keeps in checkpoints are not part of the encoder
         root.ignoreUnexpected(n -> !n.startsWith(prefix + "embeddings.") && !n.startsWith(prefix + "encoder."));
         root.ignoreUnexpected(n -> n.endsWith("position_ids") || n.endsWith("token_type_ids"));
@@ -164,6 +180,14 @@ public final class BertModel implements AutoCloseable {
      * @throws IllegalArgumentException when the graph is not a BERT encoder (the message says what did not match)
      */
     public static BertModel fromOnnx(OnnxModel onnx, BertConfig config, Device device) {
+        return fromOnnx(onnx, config, device, null);
+    }
+
+    /**
+     * As {@link #fromOnnx(OnnxModel, BertConfig, Device)} with the projections held as {@code storage} on the CPU (see
+     * {@link #load(TensorSource, BertConfig, Device, DType)}); an INT8 export runs as such whatever {@code storage} says.
+     */
+    public static BertModel fromOnnx(OnnxModel onnx, BertConfig config, Device device, DType storage) {
         BertOnnxImport imp = BertOnnxImport.map(onnx);
         BertConfig cfg = config == null ? imp.config() : config;
         BertConfig g = imp.config();
@@ -177,7 +201,7 @@ public final class BertModel implements AutoCloseable {
         }
         Map<String, QuantizedWeight> int8 = Int8Mode.fromProperty().native8(device) ? imp.int8Weights() : Map.of();
         try (TensorSource src = imp.tensors()) {
-            return load(src, cfg, device, int8);
+            return load(src, cfg, device, int8, storage);
         }
     }
 
