@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/error.h"
+#include "half.h"
 #include "isa_select.h"
 #include "kernels/gemm_table.h"
 #include "tessera/gemm.h"
@@ -75,13 +76,17 @@ void run_slice_task(void *ctx, int self, int64_t task, int64_t ahead) {
   j.kern->run_task(*j.args, j.row_starts, j.panels, j.slice, task, ahead, j.states[self]);
 }
 
-// float -> bfloat16 bits, rounded to nearest even; NaN stays NaN (quiet), infinities stay infinite.
-uint16_t bf16_round(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040u);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
+// The frame of the pack entry points: sizes and pointers checked (fn names the entry point in the errors), then
+// body(p0, p1) over ranges of the ceil(n / NR) output panels on the pool, about 64 Ki weight elements a range.
+template <class Body>
+int pack_panels(const char *fn, const float *w, const void *packed, int64_t n, int64_t k, Body &&body) {
+  TSR_CHECK(n >= 0 && k >= 0, "%s: negative size (n %lld, k %lld)", fn, (long long)n, (long long)k);
+  if (n == 0 || k == 0) return TSR_OK;
+  TSR_CHECK(w && packed, "%s: null pointer", fn);
+  const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
+  const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
+  parallel_for(panels, grain, body);
+  return TSR_OK;
 }
 
 // x rounded to the nearest integer, ties to even, for |x| < 2^22 (in the default rounding mode): x + 1.5 * 2^23 has no
@@ -182,14 +187,9 @@ int tsr_cpu_gemm_pack_f32(const float *w, int64_t stride_n, int64_t stride_k, in
                           float *packed) {
   return tsr::guarded(__func__, [&]() -> int {
     using namespace tsr;
-    TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_f32: negative size (n %lld, k %lld)", (long long)n, (long long)k);
-    if (n == 0 || k == 0) return TSR_OK;
-    TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_f32: null pointer");
     const GemmKernels &K = GK();
-    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
-    const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
-    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) { K.pack(w, stride_n, stride_k, n, k, packed, p0, p1); });
-    return TSR_OK;
+    return pack_panels(__func__, w, packed, n, k,
+                       [&](int64_t p0, int64_t p1) { K.pack(w, stride_n, stride_k, n, k, packed, p0, p1); });
   });
 }
 
@@ -197,12 +197,7 @@ int tsr_cpu_gemm_pack_bf16(const float *w, int64_t stride_n, int64_t stride_k, i
                            uint16_t *packed) {
   return tsr::guarded(__func__, [&]() -> int {
     using namespace tsr;
-    TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_bf16: negative size (n %lld, k %lld)", (long long)n, (long long)k);
-    if (n == 0 || k == 0) return TSR_OK;
-    TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_bf16: null pointer");
-    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
-    const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
-    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+    return pack_panels(__func__, w, packed, n, k, [&](int64_t p0, int64_t p1) {
       constexpr int64_t KB = 64;  // k rows per pass over the panel's columns (the source rows stay in cache)
       for (int64_t p = p0; p < p1; ++p) {
         uint16_t *dst = packed + p * k * kGemmNR;
@@ -211,12 +206,11 @@ int tsr_cpu_gemm_pack_bf16(const float *w, int64_t stride_n, int64_t stride_k, i
           const int64_t ke = kb + KB < k ? kb + KB : k;
           for (int64_t j = 0; j < kGemmNR; ++j) {
             for (int64_t kk = kb; kk < ke; ++kk)
-              dst[kk * kGemmNR + j] = j < nj ? bf16_round(w[(j0 + j) * stride_n + kk * stride_k]) : uint16_t{0};
+              dst[kk * kGemmNR + j] = j < nj ? half::f32_to_bf16(w[(j0 + j) * stride_n + kk * stride_k]) : uint16_t{0};
           }
         }
       }
     });
-    return TSR_OK;
   });
 }
 
@@ -244,15 +238,10 @@ int64_t tsr_cpu_gemm_packed_s8_bytes(int64_t n, int64_t k) {
 int tsr_cpu_gemm_pack_s8(const float *w, int64_t stride_n, int64_t stride_k, int64_t n, int64_t k, void *packed) {
   return tsr::guarded(__func__, [&]() -> int {
     using namespace tsr;
-    TSR_CHECK(n >= 0 && k >= 0, "tsr_cpu_gemm_pack_s8: negative size (n %lld, k %lld)", (long long)n, (long long)k);
-    if (n == 0 || k == 0) return TSR_OK;
-    TSR_CHECK(w && packed, "tsr_cpu_gemm_pack_s8: null pointer");
-    const int64_t panels = (n + kGemmNR - 1) / kGemmNR;
-    int8_t *q = static_cast<int8_t *>(packed);
-    float *scales = reinterpret_cast<float *>(static_cast<char *>(packed) + s8_panel_bytes(n, k));
     std::atomic<int64_t> bad{-1};  // a feature holding a NaN or an infinity (any one of them)
-    const int64_t grain = (1 << 16) / (k * kGemmNR) > 0 ? (1 << 16) / (k * kGemmNR) : 1;
-    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+    const int rc = pack_panels(__func__, w, packed, n, k, [&](int64_t p0, int64_t p1) {
+      int8_t *q = static_cast<int8_t *>(packed);
+      float *scales = reinterpret_cast<float *>(static_cast<char *>(packed) + s8_panel_bytes(n, k));
       for (int64_t p = p0; p < p1; ++p) {
         const int64_t j0 = p * kGemmNR, nj = n - j0 < kGemmNR ? n - j0 : kGemmNR;
         float s[kGemmNR];
@@ -293,8 +282,10 @@ int tsr_cpu_gemm_pack_s8(const float *w, int64_t stride_n, int64_t stride_k, int
         }
       }
     });
+    if (rc != TSR_OK) return rc;
     const int64_t b = bad.load();
-    TSR_CHECK(b < 0, "tsr_cpu_gemm_pack_s8: output feature %lld of the weight holds a NaN or an infinity (no int8 form)",
+    TSR_CHECK(b < 0,
+              "tsr_cpu_gemm_pack_s8: output feature %lld of the weight holds a NaN or an infinity (no int8 form)",
               (long long)b);
     return TSR_OK;
   });

@@ -598,7 +598,6 @@ constexpr int MR = 4;
 constexpr int HALVES = 1;
 constexpr int TW = static_cast<int>(NR);
 
-
 template <int R, class BT>
 void tile(const float *ap, const BT *bp, int64_t kc, int nv, float *c, int64_t ldc, int flags, const GemmArgs &g,
           const float *scale, const float *bias, const float *res) {
@@ -743,7 +742,8 @@ void run_panel(const GemmArgs &g, int64_t r0, int64_t r1, const float *abuf, int
   if (g.btype == kBBf16)
     run_panel_t<uint16_t>(g, r0, r1, abuf, kc_max, k0, kc, flags, p, next,
                           static_cast<const uint16_t *>(g.packed) + off);
-  else run_panel_t<int8_t>(g, r0, r1, abuf, kc_max, k0, kc, flags, p, next, static_cast<const int8_t *>(g.packed) + off);
+  else
+    run_panel_t<int8_t>(g, r0, r1, abuf, kc_max, k0, kc, flags, p, next, static_cast<const int8_t *>(g.packed) + off);
 }
 
 int slice_flags(int64_t s, int64_t nslices) { return (s > 0 ? kLoadC : 0) | (s == nslices - 1 ? kFinal : 0); }

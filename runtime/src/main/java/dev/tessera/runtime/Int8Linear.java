@@ -18,7 +18,7 @@ import dev.tessera.bindings.jni.QgemmNative;
 public final class Int8Linear implements AutoCloseable {
     private final long out;
     private final long in;
-    private final Tensor packed;      // the packed int8 panels + column sums (I32 elements, bytes inside)
+    private final Tensor packed;      // the packed int8 panels + column sums (I8: raw bytes)
     private final Tensor zeroPoints;  // I32 [out]
     private final Tensor scales;      // F32 [out]
 
@@ -68,8 +68,8 @@ public final class Int8Linear implements AutoCloseable {
         }
         long bytes = QgemmNative.tsr_cpu_qgemm_packed_bytes(out, in);
         try (Scope scope = Tessera.scope()) {
-            Tensor w = Tensor.ofInts(bytesAsInts(weight), Device.CPU, (weight.length + 3) / 4);
-            Tensor p = Tensor.empty(DType.I32, Device.CPU, bytes / 4);
+            Tensor w = Tensor.ofBytes(weight, Device.CPU, weight.length);
+            Tensor p = Tensor.empty(DType.I8, Device.CPU, bytes);
             NativeStatus.check(QgemmNative.tsr_cpu_qgemm_pack_s8(w.address(), inOut ? 1 : in, inOut ? out : 1, out,
                     in, p.address()), "tsr_cpu_qgemm_pack_s8");
             if (p.address() % 64 != 0) {
@@ -88,14 +88,6 @@ public final class Int8Linear implements AutoCloseable {
         int[] out = new int[(int) n];
         for (int j = 0; j < n; j++) {
             out[j] = v.length == 1 ? v[0] : v[j];
-        }
-        return out;
-    }
-
-    private static int[] bytesAsInts(byte[] b) {
-        int[] out = new int[(b.length + 3) / 4];
-        for (int i = 0; i < b.length; i++) {
-            out[i >> 2] |= (b[i] & 0xff) << (8 * (i & 3)); // little-endian
         }
         return out;
     }
@@ -173,17 +165,17 @@ public final class Int8Linear implements AutoCloseable {
         try (InUse use = InUse.of("Int8Linear", x, bias, residual, packed, zeroPoints, scales);
                 Scope scope = Tessera.scope()) {
             Tensor xc = x.isContiguous() ? x : x.contiguous();
-            Tensor q = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m * ldq / 4));
+            Tensor q = Tensor.empty(DType.I8, Device.CPU, Math.max(1, m * ldq));
             Tensor rowSums = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m));
             Tensor sx = Tensor.empty(DType.F32, Device.CPU, Math.max(1, m));
             Tensor zx = Tensor.empty(DType.I32, Device.CPU, Math.max(1, m));
             long validAddr = 0;
             if (valid != null) {
-                byte[] flags = new byte[valid.length];
-                for (int i = 0; i < flags.length; i++) {
+                byte[] flags = new byte[Math.max(1, valid.length)];
+                for (int i = 0; i < valid.length; i++) {
                     flags[i] = (byte) (valid[i] ? 1 : 0);
                 }
-                validAddr = Tensor.ofInts(bytesAsInts(flags), Device.CPU, Math.max(1, (flags.length + 3) / 4)).address();
+                validAddr = Tensor.ofBytes(flags, Device.CPU, flags.length).address();
             }
             NativeStatus.check(QgemmNative.tsr_cpu_quantize_u8(xc.address(), m, in, in, group, validAddr, q.address(),
                     ldq, rowSums.address(), sx.address(), zx.address()), "tsr_cpu_quantize_u8");
@@ -198,7 +190,7 @@ public final class Int8Linear implements AutoCloseable {
 
     /** Bytes of the packed weight. */
     public long packedBytes() {
-        return packed.numel() * 4;
+        return packed.numel();
     }
 
     private void ensureOpen() {
