@@ -9,6 +9,7 @@ import dev.tessera.models.whisper.Transcriber;
 import dev.tessera.models.whisper.WhisperDecoder;
 import dev.tessera.models.whisper.WhisperLanguages;
 import dev.tessera.models.whisper.WhisperModel;
+import dev.tessera.models.whisper.WordTimestamps;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
@@ -105,6 +106,27 @@ public final class TranscribeCommand implements Callable<Integer> {
             + "a quarter, with a scale per output feature; the arithmetic stays f32, decoding gets faster). On cuda: f32.")
     String dtype;
 
+    @Option(names = "--word-timestamps", description = "Time every word (openai-whisper's method: cross-attention"
+            + " alignment; one more decoder pass per window): json gets each segment's words with start, end and"
+            + " probability, srt/vtt cues follow the words, and each window starts after the last word.")
+    boolean wordTimestamps;
+
+    @Option(names = "--highlight-words", description = "(needs --word-timestamps) srt/vtt: a cue per word with that word"
+            + " underlined.")
+    boolean highlightWords;
+
+    @Option(names = "--max-line-width", paramLabel = "N", description = "(needs --word-timestamps) srt/vtt: break lines"
+            + " longer than N characters.")
+    Integer maxLineWidth;
+
+    @Option(names = "--max-line-count", paramLabel = "N", description = "(needs --word-timestamps and --max-line-width)"
+            + " srt/vtt: at most N lines a cue; cues then run across segments and also break at pauses over 3 s.")
+    Integer maxLineCount;
+
+    @Option(names = "--max-words-per-line", paramLabel = "N", description = "(needs --word-timestamps; no effect with"
+            + " --max-line-width) srt/vtt: at most N words a cue.")
+    Integer maxWordsPerLine;
+
     static double threshold(String flag, String v) {
         if (v.equalsIgnoreCase("none") || v.equalsIgnoreCase("off")) {
             return Double.NaN;
@@ -143,11 +165,13 @@ public final class TranscribeCommand implements Callable<Integer> {
         if (maxTokens < 1) {
             throw new IllegalArgumentException("--max-tokens must be >= 1, got " + maxTokens);
         }
+        checkWordOptions();
         Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(language).withTask(task).withBeam(beam)
                 .withBestOf(bestOf).withTimestamps(!noTimestamps).withMaxTokensPerWindow(maxTokens)
                 .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
                         threshold("--logprob-threshold", logprobThreshold), threshold("--no-speech-threshold", noSpeechThreshold))
-                .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt);
+                .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt)
+                .withWordTimestamps(wordTimestamps);
         double[] durations = new double[audio.size()];
         for (int i = 0; i < audio.size(); i++) {
             Path a = audio.get(i);
@@ -206,7 +230,7 @@ public final class TranscribeCommand implements Callable<Integer> {
             } else {
                 List<Transcriber.Transcript> ts = transcribeFiles(tr, opt, durations, out);
                 for (int i = 0; i < ts.size(); i++) {
-                    files.add(toJson(json, audio.get(i).toString(), ts.get(i)));
+                    files.add(toJson(json, audio.get(i).toString(), ts.get(i), wordTimestamps));
                 }
             }
         }
@@ -248,14 +272,25 @@ public final class TranscribeCommand implements Callable<Integer> {
                 };
             });
         }
+        WordCues[] wordCues = new WordCues[n];
         for (int i = 0; i < n; i++) {
             held[i] = new StringBuilder();
+            wordCues[i] = wordCues();
         }
         List<Transcriber.Transcript> result = tr.transcribe(openers, opt, batch, new Transcriber.Listener() {
             @Override
             public void onSegment(int file, Transcriber.Segment seg) {
-                String text = format.equals("json") || PyStrings.isBlank(seg.text()) ? "" // no empty lines or cues
-                        : format.equals("txt") ? seg.text().strip() + "\n" : cue(seg, ++cues[file]);
+                String text;
+                if (wordCues[file] != null) {
+                    text = cues(wordCues[file].add(seg.words()), cues, file);
+                } else {
+                    text = format.equals("json") || PyStrings.isBlank(seg.text()) ? "" // no empty lines or cues
+                            : format.equals("txt") ? seg.text().strip() + "\n" : cue(seg, ++cues[file]);
+                }
+                print(file, text);
+            }
+
+            private void print(int file, String text) {
                 if (file == head[0]) {
                     out.print(text);
                     out.flush();
@@ -277,6 +312,9 @@ public final class TranscribeCommand implements Callable<Integer> {
 
             @Override
             public void onDone(int file, Transcriber.Transcript t) {
+                if (wordCues[file] != null) {
+                    print(file, cues(wordCues[file].finish(), cues, file));
+                }
                 done[file] = true;
                 while (head[0] < n && done[head[0]]) {
                     head[0]++;
@@ -326,18 +364,78 @@ public final class TranscribeCommand implements Callable<Integer> {
             WhisperDecoder.Result r = dec.decode(enc, dec.prompt(lang, opt.task(), opt.timestamps(), initial), opt.timestamps(),
                     opt.beam(), 0, opt.maxTokensPerWindow(), 0);
             if (r.noSpeechProb() > opt.noSpeechThreshold() && !(r.avgLogProb() > opt.logProbThreshold())) {
-                return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of())); // no speech
+                return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of()), wordTimestamps); // no speech
             }
             String text = tok.decode(java.util.Arrays.stream(r.tokens()).filter(x -> x < m.config().eosTokenId()).toArray(), true);
             Transcriber.Segment seg = new Transcriber.Segment(0, use * 0.01, text, r.tokens(),
                     new Transcriber.Window(0, 0, r.avgLogProb(), Double.NaN, r.noSpeechProb())); // greedy or beam at T 0
+            if (wordTimestamps) {
+                seg = WordTimestamps.addWordTimestamps(m, tok, enc, lang, opt.task(), List.of(seg), 0, (int) use, 0)
+                        .segments().get(0);
+            }
+            WordCues wc = wordCues();
             if (format.equals("txt")) {
                 System.out.println(text.strip());
+            } else if (wc != null) {
+                int[] n = {0};
+                List<WordCues.Cue> all = new ArrayList<>(wc.add(seg.words()));
+                all.addAll(wc.finish());
+                System.out.print(cues(all, n, 0));
             } else if (!format.equals("json")) {
                 System.out.print(cue(seg, 1));
             }
-            return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of(seg)));
+            return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of(seg)), wordTimestamps);
         }
+    }
+
+    /**
+     * The word options need --word-timestamps (an error, as openai-whisper's command line makes it); the ones without
+     * effect are warned about.
+     */
+    private void checkWordOptions() {
+        for (var o : List.of(new Object[] {"--highlight-words", highlightWords ? Boolean.TRUE : null},
+                new Object[] {"--max-line-width", maxLineWidth}, new Object[] {"--max-line-count", maxLineCount},
+                new Object[] {"--max-words-per-line", maxWordsPerLine})) {
+            if (o[1] != null && !wordTimestamps) {
+                throw new IllegalArgumentException(o[0] + " needs --word-timestamps");
+            }
+        }
+        for (var o : List.of(new Object[] {"--max-line-width", maxLineWidth}, new Object[] {"--max-line-count", maxLineCount},
+                new Object[] {"--max-words-per-line", maxWordsPerLine})) {
+            if (o[1] != null && (Integer) o[1] < 1) {
+                throw new IllegalArgumentException(o[0] + " must be >= 1, got " + o[1]);
+            }
+        }
+        if (maxLineCount != null && maxLineWidth == null) {
+            System.err.println("tessera: --max-line-count has no effect without --max-line-width");
+        }
+        if (maxWordsPerLine != null && maxLineWidth != null) {
+            System.err.println("tessera: --max-words-per-line has no effect with --max-line-width");
+        }
+        if (wordTimestamps && task.equals("translate")) {
+            System.err.println("tessera: word-level timestamps on translations may not be reliable");
+        }
+        if (wordTimestamps && features == null && format.equals("txt") && (highlightWords || maxLineWidth != null
+                || maxWordsPerLine != null)) {
+            System.err.println("tessera: the line and highlight options shape srt/vtt cues; --format txt ignores them");
+        }
+    }
+
+    /** The word cue builder for srt/vtt with word timestamps; null otherwise. */
+    private WordCues wordCues() {
+        return wordTimestamps && (format.equals("srt") || format.equals("vtt"))
+                ? new WordCues(maxLineWidth, maxLineCount, maxWordsPerLine, highlightWords) : null;
+    }
+
+    /** Word cues written as srt/vtt, numbered on from {@code counts[file]}. */
+    private String cues(List<WordCues.Cue> cs, int[] counts, int file) {
+        StringBuilder b = new StringBuilder();
+        boolean srt = format.equals("srt");
+        for (WordCues.Cue c : cs) {
+            b.append(srt ? ++counts[file] + "\n" : "").append(time(c.start(), srt)).append(" --> ")
+                    .append(time(c.end(), srt)).append('\n').append(c.text()).append("\n\n");
+        }
+        return b.toString();
     }
 
     /** A cue as openai-whisper writes it: SRT numbered; the text stripped, with "-->" written "->". */
@@ -359,7 +457,7 @@ public final class TranscribeCommand implements Callable<Integer> {
                 ms % 1000);
     }
 
-    private static ObjectNode toJson(ObjectMapper json, String source, Transcriber.Transcript t) {
+    private static ObjectNode toJson(ObjectMapper json, String source, Transcriber.Transcript t, boolean withWords) {
         ObjectNode o = json.createObjectNode();
         o.put("file", source);
         o.put("language", t.language());
@@ -367,7 +465,7 @@ public final class TranscribeCommand implements Callable<Integer> {
         ArrayNode segs = o.putArray("segments");
         int id = 0;
         for (Transcriber.Segment s : t.segments()) {
-            // openai-whisper's segment fields (its "words" only with word timestamps, which Tessera does not make)
+            // openai-whisper's segment fields ("words" with word timestamps)
             ObjectNode j = segs.addObject();
             j.put("id", id++);
             Transcriber.Window w = s.window();
@@ -387,6 +485,16 @@ public final class TranscribeCommand implements Callable<Integer> {
             number(j, "avg_logprob", w.avgLogProb());
             number(j, "compression_ratio", w.compressionRatio());
             number(j, "no_speech_prob", w.noSpeechProb());
+            if (withWords) {
+                ArrayNode words = j.putArray("words");
+                for (WordTimestamps.Word wd : s.words()) {
+                    ObjectNode o2 = words.addObject();
+                    o2.put("word", wd.word());
+                    o2.put("start", wd.start());
+                    o2.put("end", wd.end());
+                    o2.put("probability", wd.probability());
+                }
+            }
         }
         return o;
     }

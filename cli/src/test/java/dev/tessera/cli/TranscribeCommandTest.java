@@ -300,6 +300,78 @@ class TranscribeCommandTest {
         return out;
     }
 
+    /**
+     * --word-timestamps on audio (a byte-level tokenizer for the tiny vocabulary, so words have spaces): json segments
+     * carry words inside their segment's window whose text spells the segment's; srt and vtt cues are the words' (one
+     * cue per segment, from its first word's start to its last word's end), --highlight-words underlines each word in
+     * turn, --max-words-per-line 2 cuts cues at two words; the word options without --word-timestamps are refused.
+     */
+    @Test
+    void wordTimestampsInJsonAndCues() throws Exception {
+        Path m = Files.createDirectories(tmp.resolve("whisper-bpe"));
+        for (String f : new String[] {"config.json", "generation_config.json", "model.safetensors"}) {
+            Files.copy(SRC.resolve(f), m.resolve(f));
+        }
+        Files.copy(SRC.resolveSibling("words/tiny-bpe-tokenizer.json"), m.resolve("tokenizer.json"));
+        Path a = TestWav.write16k(tmp.resolve("words.wav"), tone(6.5, 21));
+        String[] common = {"transcribe", a.toString(), "--model", m.toString(), "--beam", "1", "--language", "en",
+                "--max-tokens", "20", "--no-condition-on-previous-text", "--word-timestamps"};
+        ChatCommandTest.Run j = run(concat(common, "--format", "json"));
+        assertEquals(0, j.code(), j.err());
+        JsonNode segs = new ObjectMapper().readTree(j.out()).get("segments");
+        List<double[]> spans = new java.util.ArrayList<>();
+        int words = 0;
+        for (JsonNode s : segs) {
+            JsonNode ws = s.get("words");
+            assertTrue(ws.isArray(), s.toString());
+            if (ws.isEmpty()) {
+                continue;
+            }
+            double t0 = s.get("seek").asLong() / 100.0;
+            StringBuilder text = new StringBuilder();
+            for (JsonNode w : ws) {
+                double st = w.get("start").asDouble();
+                double en = w.get("end").asDouble();
+                assertTrue(st >= t0 - 1e-9 && st <= en && en <= t0 + 2.0 + 1e-9, "word " + w + " in window " + t0);
+                assertEquals(Math.round(st * 100) / 100.0, st, 1e-12, "times at 10 ms: " + w);
+                double p = w.get("probability").asDouble();
+                assertTrue(p > 0 && p <= 1, w.toString());
+                text.append(w.get("word").asText());
+                words++;
+            }
+            if (s.get("text").asText().indexOf('\ufffd') < 0) {
+                assertEquals(s.get("text").asText(), text.toString(), "words spell the segment");
+            }
+            spans.add(new double[] {ws.get(0).get("start").asDouble(), ws.get(ws.size() - 1).get("end").asDouble(), ws.size()});
+        }
+        assertTrue(words > 3, j.out());
+        ChatCommandTest.Run srt = run(concat(common, "--format", "srt"));
+        assertEquals(0, srt.code(), srt.err());
+        List<String> times = srt.out().lines().filter(l -> l.contains(" --> ")).toList();
+        assertEquals(spans.size(), times.size(), srt.out());
+        for (int k = 0; k < spans.size(); k++) {
+            assertEquals(TranscribeCommand.time(spans.get(k)[0], true) + " --> " + TranscribeCommand.time(spans.get(k)[1], true),
+                    times.get(k), srt.out());
+        }
+        ChatCommandTest.Run hl = run(concat(common, "--format", "vtt", "--highlight-words"));
+        assertEquals(0, hl.code(), hl.err());
+        long underlined = hl.out().lines().filter(l -> l.contains("<u>")).count();
+        assertEquals(words, underlined, "a cue per word: " + hl.out());
+        ChatCommandTest.Run two = run(concat(common, "--format", "vtt", "--max-words-per-line", "2"));
+        assertEquals(0, two.code(), two.err());
+        long cues = two.out().lines().filter(l -> l.contains(" --> ")).count();
+        long want = spans.stream().mapToLong(sp -> ((long) sp[2] + 1) / 2).sum();
+        assertEquals(want, cues, two.out());
+        for (String opt : new String[] {"--highlight-words", "--max-line-width=20", "--max-words-per-line=3"}) {
+            ChatCommandTest.Run r = run("transcribe", a.toString(), "--model", m.toString(), opt);
+            assertNotEquals(0, r.code());
+            assertTrue(r.err().contains(opt.replaceAll("=.*", "") + " needs --word-timestamps"), r.err());
+        }
+        ChatCommandTest.Run zero = run(concat(common, "--max-line-width", "0"));
+        assertNotEquals(0, zero.code());
+        assertTrue(zero.err().contains("--max-line-width must be >= 1"), zero.err());
+    }
+
     @Test
     void badInputExitsNonZeroWithOneLine() throws Exception {
         Path text = Files.writeString(tmp.resolve("notes.mp3"), "not audio\n".repeat(50));

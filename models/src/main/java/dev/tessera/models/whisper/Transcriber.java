@@ -77,7 +77,16 @@ public final class Transcriber {
      */
     public record Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
             double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
-            boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
+            boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed,
+            boolean wordTimestamps) {
+        /** Options without word timestamps. */
+        public Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
+                double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
+                boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
+            this(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, false);
+        }
+
         public Options {
             language = WhisperLanguages.code(language); // "German" or "de"
             if (beam < 1) {
@@ -105,69 +114,92 @@ public final class Transcriber {
 
         public static Options defaults() {
             return new Options(null, "transcribe", true, 5, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
-                    true, null, 224, 0);
+                    true, null, 224, 0, false);
         }
 
         public Options withLanguage(String l) {
             return new Options(l, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         public Options withTask(String t) {
             return new Options(language, t, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         public Options withBeam(int b) {
             return new Options(language, task, timestamps, b, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         /** Samples drawn per window at a temperature above 0, the most likely kept (log-probability / length). */
         public Options withBestOf(int n) {
             return new Options(language, task, timestamps, beam, n, temperatures, compressionRatioThreshold,
-                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         public Options withTimestamps(boolean ts) {
             return new Options(language, task, ts, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         public Options withMaxTokensPerWindow(int n) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed, wordTimestamps);
         }
 
         public Options withTemperatures(double... t) {
             return new Options(language, task, timestamps, beam, bestOf, t, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         /** Compression-ratio, average log-prob and no-speech thresholds (NaN: off). */
         public Options withThresholds(double compressionRatio, double logProb, double noSpeech) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatio, logProb, noSpeech,
-                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed);
+                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         public Options withConditionOnPreviousText(boolean c) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed);
+                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
         }
 
         public Options withInitialPrompt(String p) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed);
+                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed, wordTimestamps);
+        }
+
+        /**
+         * Word-level timestamps ({@link WordTimestamps}): each segment gets its words with their times and
+         * probabilities, segment bounds move to the words', and the next window starts after the last word (as
+         * openai-whisper's {@code word_timestamps=True}). One more decoder pass per window.
+         */
+        public Options withWordTimestamps(boolean w) {
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, w);
         }
 
         public Options withSeed(long s) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s, wordTimestamps);
         }
     }
 
-    /** One piece of the transcript: times in seconds from the start of the audio, text, and its token ids. */
-    public record Segment(double start, double end, String text, int[] tokens, Window window) {
+    /**
+     * One piece of the transcript: times in seconds from the start of the audio, text, its token ids, the window it
+     * was decoded in, and its words with their times (empty unless word timestamps were asked for).
+     */
+    public record Segment(double start, double end, String text, int[] tokens, Window window,
+            List<WordTimestamps.Word> words) {
+        public Segment {
+            words = words == null ? List.of() : List.copyOf(words);
+        }
+
+        /** A segment without words. */
+        public Segment(double start, double end, String text, int[] tokens, Window window) {
+            this(start, end, text, tokens, window, List.of());
+        }
+
         /** A segment whose window is not known. */
         public Segment(double start, double end, String text, int[] tokens) {
             this(start, end, text, tokens, Window.UNKNOWN);
@@ -379,6 +411,8 @@ public final class Transcriber {
         final List<Segment> segments = new ArrayList<>();
         final List<Integer> allTokens = new ArrayList<>();
         int promptResetSince;
+        /** The end of the last word so far (seconds), for word timestamps. */
+        double lastSpeech;
         // this window
         WhisperDecoder.Result result;
         double temperature;
@@ -506,9 +540,14 @@ public final class Transcriber {
         }
 
         /** The current window's features {@code [1, n_mels, frames]} (long form: from the whole file's). */
+        /** Mel frames of the current window that hold audio (openai-whisper's {@code segment_size}). */
+        int contentFrames() {
+            return (int) Math.min(cfg.melFrames(), total / HOP - offset / HOP);
+        }
+
         Tensor features(Device device) {
             int frames = cfg.melFrames();
-            int content = (int) Math.min(frames, total / HOP - offset / HOP);
+            int content = contentFrames();
             float[] chunk = new float[content * HOP + 2 * LongFormFeatures.CONTEXT];
             for (int i = 0; i < chunk.length; i++) {
                 chunk[i] = sample(offset - LongFormFeatures.CONTEXT + i);
@@ -626,31 +665,57 @@ public final class Transcriber {
                 prompts[i] = decoder.prompt(f.language, opt.task(), opt.timestamps(), f.previousText());
             }
             decodeWithFallback(enc, files, prompts, opt);
+            for (int i = 0; i < b; i++) {
+                finishWindow(files.get(i), opt, enc, i, l);
+            }
         }
-        for (FileState f : files) {
-            WhisperDecoder.Result r = f.result;
-            boolean skip = r.noSpeechProb() > opt.noSpeechThreshold() && !(r.avgLogProb() > opt.logProbThreshold());
-            if (skip) {
-                LOG.debug("file {} at {} s: no speech (p {}, avg log-prob {})", f.index, f.offset / (double) SAMPLE_RATE,
-                        r.noSpeechProb(), r.avgLogProb());
-                f.consume(f.windowFilled());
-                continue;
-            }
-            List<Segment> segs = new ArrayList<>();
-            int consumed = split(r.tokens(), f.offset, f.windowFilled(), segs,
-                    new Window(f.offset / HOP, f.temperature, r.avgLogProb(), f.compressionRatio, r.noSpeechProb()));
-            for (Segment s : segs) {
-                f.segments.add(s);
-                for (int t : s.tokens()) {
-                    f.allTokens.add(t);
-                }
-                l.onSegment(f.index, s);
-            }
-            if (!opt.conditionOnPreviousText() || f.temperature > 0.5) {
-                f.promptResetSince = f.allTokens.size();
-            }
-            f.consume(consumed);
+    }
+
+    /**
+     * Turns a decoded window into segments (with their words when asked, from row {@code row} of the window's
+     * encoder states {@code enc}) and moves the file on: past a window without speech, to the last segment's end, or
+     * with word timestamps to the last word's end.
+     */
+    private void finishWindow(FileState f, Options opt, Tensor enc, int row, Listener l) {
+        WhisperDecoder.Result r = f.result;
+        boolean skip = r.noSpeechProb() > opt.noSpeechThreshold() && !(r.avgLogProb() > opt.logProbThreshold());
+        if (skip) {
+            LOG.debug("file {} at {} s: no speech (p {}, avg log-prob {})", f.index, f.offset / (double) SAMPLE_RATE,
+                    r.noSpeechProb(), r.avgLogProb());
+            f.consume(f.windowFilled());
+            return;
         }
+        List<Segment> segs = new ArrayList<>();
+        int consumed = split(r.tokens(), f.offset, f.windowFilled(), segs,
+                new Window(f.offset / HOP, f.temperature, r.avgLogProb(), f.compressionRatio, r.noSpeechProb()));
+        if (opt.wordTimestamps()) {
+            WordTimestamps.Timed timed = WordTimestamps.addWords(model, tokenizer, enc.slice(0, row, row + 1),
+                    decoder.prompt(f.language, opt.task(), true), f.language, segs, f.offset / HOP, f.contentFrames(),
+                    f.lastSpeech);
+            segs = new ArrayList<>();
+            for (Segment s : timed.segments()) {
+                // openai-whisper clears a segment left instantaneous or without text
+                segs.add(s.start() == s.end() || PyStrings.isBlank(s.text())
+                        ? new Segment(s.start(), s.end(), "", new int[0], s.window(), List.of()) : s);
+            }
+            // (from the words before the clearing, as the reference)
+            long seek = WordTimestamps.seekAfterWords(r.tokens(), firstTimestamp(), timed.segments(), f.offset / HOP);
+            if (seek >= 0) {
+                consumed = (int) (seek * HOP - f.offset);
+            }
+            f.lastSpeech = timed.lastSpeechTimestamp();
+        }
+        for (Segment s : segs) {
+            f.segments.add(s);
+            for (int t : s.tokens()) {
+                f.allTokens.add(t);
+            }
+            l.onSegment(f.index, s);
+        }
+        if (!opt.conditionOnPreviousText() || f.temperature > 0.5) {
+            f.promptResetSince = f.allTokens.size();
+        }
+        f.consume(consumed);
     }
 
     /** Rows {@code idx} of {@code t} along dim 0 (a view when they are all rows). */

@@ -37,12 +37,27 @@ import java.util.Map;
  * @param noSpeechTokenId {@code <|nospeech|>} ({@code <|nocaptions|>} in the older vocabularies), whose probability
  *     right after {@code <|startoftranscript|>} says the window has no speech ({@code no_speech_token_id} of the
  *     generation config; else the token before {@code <|notimestamps|>}, as Hugging Face derives it); -1 if unknown
+ * @param alignmentHeads the decoder's cross-attention heads whose attention follows the audio, {@code [layer, head]}
+ *     pairs ({@code alignment_heads} of the generation config), for word-level timestamps; empty: every head of the
+ *     second half of the decoder layers (openai-whisper's rule for a checkpoint without them)
  */
 public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int encoderFfn, int decoderLayers,
         int decoderHeads, int decoderFfn, int numMelBins, int maxSourcePositions, int maxTargetPositions,
         int vocabSize, int decoderStartTokenId, int eosTokenId, int[] suppressTokens, int[] beginSuppressTokens,
         int noTimestampsTokenId, Map<String, Integer> langToId, Map<String, Integer> taskToId, boolean isMultilingual,
-        int maxInitialTimestampIndex, int prevSotTokenId, int noSpeechTokenId) {
+        int maxInitialTimestampIndex, int prevSotTokenId, int noSpeechTokenId, int[][] alignmentHeads) {
+
+    /** A config without alignment heads (the default rule picks them). */
+    public WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int encoderFfn, int decoderLayers,
+            int decoderHeads, int decoderFfn, int numMelBins, int maxSourcePositions, int maxTargetPositions,
+            int vocabSize, int decoderStartTokenId, int eosTokenId, int[] suppressTokens, int[] beginSuppressTokens,
+            int noTimestampsTokenId, Map<String, Integer> langToId, Map<String, Integer> taskToId, boolean isMultilingual,
+            int maxInitialTimestampIndex, int prevSotTokenId, int noSpeechTokenId) {
+        this(dModel, encoderLayers, encoderHeads, encoderFfn, decoderLayers, decoderHeads, decoderFfn, numMelBins,
+                maxSourcePositions, maxTargetPositions, vocabSize, decoderStartTokenId, eosTokenId, suppressTokens,
+                beginSuppressTokens, noTimestampsTokenId, langToId, taskToId, isMultilingual, maxInitialTimestampIndex,
+                prevSotTokenId, noSpeechTokenId, new int[0][]);
+    }
 
     /** A config whose {@code <|startofprev|>} and {@code <|nospeech|>} sit where Whisper's vocabularies put them. */
     public WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int encoderFfn, int decoderLayers,
@@ -61,6 +76,15 @@ public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int
         beginSuppressTokens = beginSuppressTokens.clone();
         langToId = Map.copyOf(langToId);
         taskToId = Map.copyOf(taskToId);
+        alignmentHeads = alignmentHeads == null ? new int[0][] : alignmentHeads.clone();
+        for (int i = 0; i < alignmentHeads.length; i++) {
+            int[] p = alignmentHeads[i];
+            check(p != null && p.length == 2, "alignment_heads must be [layer, head] pairs");
+            check(p[0] >= 0 && p[0] < decoderLayers && p[1] >= 0 && p[1] < decoderHeads, "alignment head ["
+                    + p[0] + ", " + p[1] + "] outside decoder_layers " + decoderLayers + " x decoder_attention_heads "
+                    + decoderHeads);
+            alignmentHeads[i] = p.clone();
+        }
         check(dModel > 0 && encoderLayers >= 0 && decoderLayers > 0, "d_model and layer counts must be positive");
         check(encoderHeads > 0 && dModel % encoderHeads == 0,
                 "d_model " + dModel + " must be divisible by encoder_attention_heads " + encoderHeads);
@@ -79,6 +103,35 @@ public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int
         if (!ok) {
             throw new IllegalArgumentException("Whisper config: " + msg);
         }
+    }
+
+    /**
+     * The alignment heads as {@code [layer, head]} pairs sorted by layer then head, duplicates dropped: those of the
+     * checkpoint, else every head of layers {@code decoder_layers / 2} and up.
+     */
+    public int[][] alignmentHeadPairs() {
+        java.util.TreeSet<Integer> set = new java.util.TreeSet<>();
+        if (alignmentHeads.length == 0) {
+            for (int l = decoderLayers / 2; l < decoderLayers; l++) {
+                for (int h = 0; h < decoderHeads; h++) {
+                    set.add(l * decoderHeads + h);
+                }
+            }
+        } else {
+            for (int[] p : alignmentHeads) {
+                set.add(p[0] * decoderHeads + p[1]);
+            }
+        }
+        return set.stream().map(i -> new int[] {i / decoderHeads, i % decoderHeads}).toArray(int[][]::new);
+    }
+
+    @Override
+    public int[][] alignmentHeads() {
+        int[][] c = new int[alignmentHeads.length][];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = alignmentHeads[i].clone();
+        }
+        return c;
     }
 
     /** Mel frames the encoder takes for a full window: {@code 2 · max_source_positions} (3000 = 30 s). */
@@ -122,7 +175,21 @@ public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int
         int maxInit = 50;
         int prevSot = -1;
         int noSpeech = -1;
+        int[][] heads = new int[0][];
         if (g != null) {
+            if (g.has("alignment_heads") && g.json().get("alignment_heads").isArray()) {
+                var a = g.json().get("alignment_heads");
+                heads = new int[a.size()][];
+                for (int i = 0; i < a.size(); i++) {
+                    var p = a.get(i);
+                    if (!p.isArray() || p.size() != 2 || !p.get(0).canConvertToInt() || !p.get(1).canConvertToInt()
+                            || !p.get(0).isIntegralNumber() || !p.get(1).isIntegralNumber()) {
+                        throw new IllegalArgumentException(g.where() + ": alignment_heads must be a list of [layer, head] "
+                                + "integer pairs, got " + p + " at index " + i);
+                    }
+                    heads[i] = new int[] {p.get(0).intValue(), p.get(1).intValue()};
+                }
+            }
             prevSot = g.getInt("prev_sot_token_id", -1);
             noSpeech = g.getInt("no_speech_token_id", -1);
             noTs = g.getInt("no_timestamps_token_id", -1);
@@ -145,7 +212,7 @@ public record WhisperConfig(int dModel, int encoderLayers, int encoderHeads, int
                 c.getInt("encoder_ffn_dim"), c.getInt("decoder_layers"), c.getInt("decoder_attention_heads"),
                 c.getInt("decoder_ffn_dim"), c.getInt("num_mel_bins", 80), c.getInt("max_source_positions", 1500),
                 c.getInt("max_target_positions", 448), vocab, sot, eos, suppress, begin, noTs, langs, tasks, multi,
-                maxInit, prevSot, noSpeech);
+                maxInit, prevSot, noSpeech, heads);
     }
 
     private static String strip(String langToken) {

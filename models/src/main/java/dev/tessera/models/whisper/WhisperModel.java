@@ -271,11 +271,46 @@ public final class WhisperModel implements AutoCloseable {
      */
     public Tensor decode(int[][] ids, WhisperCache cache, boolean allPositions) {
         try (UseGuard.Use use = guard.enter()) {
-            return decodeInUse(ids, cache, allPositions);
+            return decodeInUse(ids, cache, allPositions, null, null);
         }
     }
 
-    private Tensor decodeInUse(int[][] ids, WhisperCache cache, boolean allPositions) {
+    /**
+     * What a teacher-forced pass over one audio's tokens shows of the alignment: F32 logits {@code [1, S, vocab]} at
+     * every position, and for each requested {@code [layer, head]} the cross-attention scores before the softmax,
+     * {@code q·kᵀ / √head_dim}, as {@code scores[pair][token][audio position]}.
+     */
+    public record CrossAttentionScores(Tensor logits, float[][][] scores) {}
+
+    /**
+     * Decodes {@code ids} from an empty cache over {@code encoded} ({@code [1, positions, d_model]}, one audio) and
+     * returns the logits with the cross-attention scores of {@code heads} ({@code [layer, head]} pairs), as word
+     * alignment needs them ({@link WordTimestamps}). The logits tensor belongs to the caller's scope.
+     */
+    public CrossAttentionScores crossAttentionScores(Tensor encoded, int[] ids, int[][] heads) {
+        if (encoded == null || encoded.isClosed() || encoded.rank() != 3 || encoded.dim(0) != 1) {
+            throw new IllegalArgumentException("crossAttentionScores: encoder states must be [1, positions, d_model], got "
+                    + (encoded == null ? "null" : encoded.describe()));
+        }
+        if (ids == null || ids.length == 0 || ids.length > cfg.maxTargetPositions()) {
+            throw new IllegalArgumentException("crossAttentionScores: " + (ids == null ? 0 : ids.length)
+                    + " tokens; give 1 to max_target_positions = " + cfg.maxTargetPositions());
+        }
+        for (int[] p : heads) {
+            if (p.length != 2 || p[0] < 0 || p[0] >= dec.length || p[1] < 0 || p[1] >= cfg.decoderHeads()) {
+                throw new IllegalArgumentException("crossAttentionScores: head " + java.util.Arrays.toString(p)
+                        + " outside " + dec.length + " layers x " + cfg.decoderHeads() + " heads");
+            }
+        }
+        try (UseGuard.Use use = guard.enter(); WhisperCache cache = newCacheInUse(encoded, ids.length, 0)) {
+            float[][][] scores = new float[heads.length][][];
+            Tensor logits = decodeInUse(new int[][] {ids}, cache, true, heads, scores);
+            return new CrossAttentionScores(logits, scores);
+        }
+    }
+
+    private Tensor decodeInUse(int[][] ids, WhisperCache cache, boolean allPositions, int[][] capture,
+            float[][][] captured) {
         if (cache == null || !cache.isOpen()) {
             throw new IllegalArgumentException("decode needs an open cache (newCache)");
         }
@@ -337,6 +372,9 @@ public final class WhisperModel implements AutoCloseable {
                     Tensor n2 = l.ln2().forward(h1);
                     Tensor q2 = heads(l.cross().q().forward(n2), b, s, h, dh);
                     Tensor a2 = Attention.scaledDotProduct(q2, cache.crossKeys(li), cache.crossValues(li));
+                    if (capture != null) {
+                        captureScores(li, q2, cache.crossKeys(li), dh, capture, captured);
+                    }
                     Tensor h2 = l.cross().o().forwardAdd(merge(a2, b, s, d), h1);
                     Tensor m = l.fc1().forward(l.ln3().forward(h2), FusedActivation.GELU);
                     x = ls.keep(l.fc2().forwardAdd(m, h2));
@@ -352,6 +390,30 @@ public final class WhisperModel implements AutoCloseable {
             }
             cache.advance(s);
             return scope.keep(logits);
+        }
+    }
+
+    /** Cross-attention scores of the captured heads of layer {@code li} (batch 1): {@code q·kᵀ / √dh}, F32 on the host. */
+    private static void captureScores(int li, Tensor q, Tensor k, long dh, int[][] capture, float[][][] captured) {
+        Tensor qk = null;
+        for (int c = 0; c < capture.length; c++) {
+            if (capture[c][0] != li) {
+                continue;
+            }
+            if (qk == null) {
+                qk = Ops.scale(Ops.matmul(q.contiguous(), k.transpose(2, 3)), (float) (1 / Math.sqrt(dh)));
+                if (qk.dtype() != DType.F32) {
+                    qk = Ops.convert(qk, DType.F32);
+                }
+            }
+            int s = (int) qk.dim(2);
+            int frames = (int) qk.dim(3);
+            float[] flat = qk.slice(1, capture[c][1], capture[c][1] + 1).contiguous().toFloatArray();
+            float[][] rows = new float[s][];
+            for (int t = 0; t < s; t++) {
+                rows[t] = java.util.Arrays.copyOfRange(flat, t * frames, (t + 1) * frames);
+            }
+            captured[c] = rows;
         }
     }
 
