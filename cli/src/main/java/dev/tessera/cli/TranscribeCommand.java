@@ -429,8 +429,12 @@ public final class TranscribeCommand implements Callable<Integer> {
 
     /** Word cues written as srt/vtt, numbered on from {@code counts[file]}. */
     private String cues(List<WordCues.Cue> cs, int[] counts, int file) {
+        return cues(cs, format.equals("srt"), counts, file);
+    }
+
+    /** Cues as openai-whisper's SRT (numbered on from {@code counts[file]}) or VTT writer prints them. */
+    static String cues(List<WordCues.Cue> cs, boolean srt, int[] counts, int file) {
         StringBuilder b = new StringBuilder();
-        boolean srt = format.equals("srt");
         for (WordCues.Cue c : cs) {
             b.append(srt ? ++counts[file] + "\n" : "").append(time(c.start(), srt)).append(" --> ")
                     .append(time(c.end(), srt)).append('\n').append(c.text()).append("\n\n");
@@ -450,7 +454,7 @@ public final class TranscribeCommand implements Callable<Integer> {
      * front only from the first hour on.
      */
     static String time(double sec, boolean srt) {
-        long ms = Math.round(sec * 1000);
+        long ms = (long) Math.rint(sec * 1000); // Python's round: half to even
         long h = ms / 3_600_000;
         String hours = srt || h > 0 ? String.format(Locale.ROOT, "%02d:", h) : "";
         return hours + String.format(Locale.ROOT, "%02d:%02d%s%03d", ms / 60_000 % 60, ms / 1000 % 60, srt ? "," : ".",

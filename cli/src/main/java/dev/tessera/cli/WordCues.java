@@ -133,7 +133,7 @@ final class WordCues {
     }
 
     private static long millis(double seconds) {
-        return Math.round(seconds * 1000);
+        return (long) Math.rint(seconds * 1000);
     }
 
     private static int length(String s) {

@@ -250,10 +250,14 @@ public final class BatchJob {
                 + " or int8, computed in f32).")
         String dtype;
 
+        @Option(names = "--word-timestamps", description = "Time every word: each segment gets words (word, start, end,"
+                + " probability).")
+        boolean wordTimestamps;
+
         @Override
         public Integer call() {
             return files.run(io, new SpeechTranscriber().setLanguage(language).setTask(task).setBeam(beam)
-                    .setTimestamps(!noTimestamps).setDType(dtype));
+                    .setTimestamps(!noTimestamps).setDType(dtype).setWordTimestamps(wordTimestamps));
         }
     }
 

@@ -46,12 +46,26 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
             .add("text", DataTypes.StringType, false)
             .add("language", DataTypes.StringType, true)
             .add("segments", DataTypes.createArrayType(SEGMENT, false), false);
+    /** A timed word ({@link #setWordTimestamps}): its text with its leading space, times in seconds, probability. */
+    public static final StructType WORD = new StructType()
+            .add("word", DataTypes.StringType, false)
+            .add("start", DataTypes.DoubleType, false)
+            .add("end", DataTypes.DoubleType, false)
+            .add("probability", DataTypes.DoubleType, false);
+    /** A segment with its words. */
+    public static final StructType SEGMENT_WITH_WORDS = SEGMENT.add("words", DataTypes.createArrayType(WORD, false), false);
+    /** The output column's type with word timestamps. */
+    public static final StructType TRANSCRIPTION_WITH_WORDS = new StructType()
+            .add("text", DataTypes.StringType, false)
+            .add("language", DataTypes.StringType, true)
+            .add("segments", DataTypes.createArrayType(SEGMENT_WITH_WORDS, false), false);
 
     private String language;
     private String task = "transcribe";
     private int beam = Transcriber.Options.defaults().beam();
     private boolean timestamps = true;
     private String dtype;
+    private boolean wordTimestamps;
 
     /** Input {@code content}, output {@code transcription}, 8 files per batch, openai-whisper's defaults otherwise. */
     public SpeechTranscriber() {
@@ -85,6 +99,20 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
     public SpeechTranscriber setTimestamps(boolean ts) {
         this.timestamps = ts;
         return this;
+    }
+
+    /**
+     * Word-level timestamps (default off), as {@code tessera transcribe --word-timestamps}: each segment of the output
+     * gets {@code words: array<struct<word, start, end, probability>>} ({@link #TRANSCRIPTION_WITH_WORDS}), segment
+     * bounds follow the words, and each window starts after its last word.
+     */
+    public SpeechTranscriber setWordTimestamps(boolean w) {
+        this.wordTimestamps = w;
+        return this;
+    }
+
+    public boolean getWordTimestamps() {
+        return wordTimestamps;
     }
 
     /**
@@ -128,7 +156,8 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
 
     @Override
     protected List<StructField> outputFields() {
-        return List.of(DataTypes.createStructField(getOutputCol(), TRANSCRIPTION, true));
+        return List.of(DataTypes.createStructField(getOutputCol(), wordTimestamps ? TRANSCRIPTION_WITH_WORDS : TRANSCRIPTION,
+                true));
     }
 
     @Override
@@ -139,11 +168,12 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
         int bm = beam;
         boolean ts = timestamps;
         String dt = dtype;
+        boolean words = wordTimestamps;
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("whisper", spec, device, dt == null ? "" : dt,
                     () -> Loaded.load(spec, device, dt == null ? DType.F32 : DType.parseStorage(dt)));
             Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(lang).withTask(tk).withBeam(bm)
-                    .withTimestamps(ts);
+                    .withTimestamps(ts).withWordTimestamps(words);
             String forced = Transcriber.languageFor(m.model.config(), opt.language());
             if (forced != null) {
                 opt = opt.withLanguage(forced); // an English-only checkpoint transcribes in English
@@ -168,7 +198,16 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
                 Row[] segs = new Row[t.segments().size()];
                 for (int s = 0; s < segs.length; s++) {
                     Transcriber.Segment g = t.segments().get(s);
-                    segs[s] = RowFactory.create(g.start(), g.end(), g.text());
+                    if (words) {
+                        Row[] ws = new Row[g.words().size()];
+                        for (int k = 0; k < ws.length; k++) {
+                            var w = g.words().get(k);
+                            ws[k] = RowFactory.create(w.word(), w.start(), w.end(), w.probability());
+                        }
+                        segs[s] = RowFactory.create(g.start(), g.end(), g.text(), ws);
+                    } else {
+                        segs[s] = RowFactory.create(g.start(), g.end(), g.text());
+                    }
                 }
                 values[decoded.get(j)] = new Object[] {RowFactory.create(t.text(), t.language(), segs)};
             }

@@ -425,6 +425,41 @@ class SparkInferenceTest {
             }
             assertEquals(5, checked);
         }
+        // word timestamps: each segment's words are the library's (same texts, times and probabilities)
+        List<Row> w = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
+                .setWordTimestamps(true).setBatchSize(2).setErrorCol("error").transform(audio).drop("content")
+                .collectAsList();
+        try (var m = dev.tessera.models.whisper.WhisperModel.load(model);
+                var tok = dev.tessera.models.text.Tokenizer.load(model.resolve("tokenizer.json"))) {
+            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
+            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2)
+                    .withWordTimestamps(true);
+            int words = 0;
+            for (Row row : w) {
+                if (!ref.containsKey(fileName(row))) {
+                    continue;
+                }
+                float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(dir.resolve(fileName(row)), 16_000);
+                var want = tr.transcribeAll(List.of(x), opt, 1, new dev.tessera.models.whisper.Transcriber.Listener() {})
+                        .get(0).segments();
+                List<Row> segs = row.getStruct(row.fieldIndex("transcription")).getList(2);
+                assertEquals(want.size(), segs.size(), fileName(row));
+                for (int k = 0; k < segs.size(); k++) {
+                    List<Row> ws = segs.get(k).getList(3);
+                    assertEquals(want.get(k).words().size(), ws.size(), fileName(row));
+                    assertEquals(want.get(k).start(), segs.get(k).getDouble(0), 0, fileName(row));
+                    for (int j = 0; j < ws.size(); j++) {
+                        var ww = want.get(k).words().get(j);
+                        assertEquals(ww.word(), ws.get(j).getString(0));
+                        assertEquals(ww.start(), ws.get(j).getDouble(1), 0);
+                        assertEquals(ww.end(), ws.get(j).getDouble(2), 0);
+                        assertEquals(ww.probability(), ws.get(j).getDouble(3), 0);
+                        words++;
+                    }
+                }
+            }
+            assertTrue(words >= 3, "words: " + words); // (the word-level vocabulary decodes without spaces: a word a segment)
+        }
         assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setDType("f16"));
     }
 

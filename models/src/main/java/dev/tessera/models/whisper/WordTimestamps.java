@@ -23,6 +23,7 @@ import java.util.Set;
  * (package-private) for tests.
  */
 public final class WordTimestamps {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WordTimestamps.class);
     /** Punctuation merged into the following word when it stands alone before it (openai-whisper's default). */
     public static final String PREPEND_PUNCTUATIONS = "\"'\u201c\u00bf([{-";
     /** Punctuation merged into the preceding word (openai-whisper's default). */
@@ -94,6 +95,13 @@ public final class WordTimestamps {
         ids[sotSequence.length] = cfg.noTimestampsTokenId();
         System.arraycopy(textTokens, 0, ids, sotSequence.length + 1, textTokens.length);
         ids[ids.length - 1] = eot;
+        if (ids.length > cfg.maxTargetPositions()) {
+            // only a checkpoint whose context is shorter than a window's text (not Whisper's 448 against at most
+            // 224 new tokens a window) gets here
+            LOG.warn("word timestamps: {} alignment tokens exceed the decoder's context of {}; this window gets no words",
+                    ids.length, cfg.maxTargetPositions());
+            return new Alignment(new double[0][], new int[0], new int[0], new double[0], List.of());
+        }
         int[][] heads = cfg.alignmentHeadPairs();
         double[] probs = new double[textTokens.length];
         float[][][] scores;
