@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tessera.models.text.Tokenizer;
-import dev.tessera.models.text.PyStrings;
 import dev.tessera.models.whisper.Transcriber;
 import dev.tessera.models.whisper.WhisperDecoder;
 import dev.tessera.models.whisper.WhisperLanguages;
@@ -22,7 +21,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -57,8 +55,14 @@ public final class TranscribeCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions.DeviceOption device;
 
-    @Option(names = "--format", defaultValue = "txt", description = "txt, srt, vtt or json (default ${DEFAULT-VALUE}).")
+    @Option(names = "--format", defaultValue = "txt", description = "txt, srt, vtt, tsv, json, or all (every one of them,"
+            + " with --output-dir) (default ${DEFAULT-VALUE}).")
     String format;
+
+    @Option(names = {"--output-dir", "-o"}, paramLabel = "DIR", description = "Write each input's transcript to DIR/NAME.EXT"
+            + " (NAME: the input's file name without its extension; EXT: the format, or each format with --format all)"
+            + " instead of standard output. DIR is created if missing; a file is written when its input is done.")
+    Path outputDir;
 
     @Option(names = "--no-timestamps", description = "Decode without timestamp tokens (one segment per window).")
     boolean noTimestamps;
@@ -144,8 +148,11 @@ public final class TranscribeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!List.of("txt", "srt", "vtt", "json").contains(format)) {
-            throw new IllegalArgumentException("--format must be txt, srt, vtt or json, got " + format);
+        if (!format.equals("all") && !TranscriptWriter.FORMATS.contains(format)) {
+            throw new IllegalArgumentException("--format must be txt, srt, vtt, tsv, json or all, got " + format);
+        }
+        if (format.equals("all") && outputDir == null) {
+            throw new IllegalArgumentException("--format all writes a file per format: give --output-dir DIR");
         }
         if (audio.isEmpty() == (features == null)) {
             throw new IllegalArgumentException("give audio files or --features FILE.npy (one of them)");
@@ -188,6 +195,10 @@ public final class TranscribeCommand implements Callable<Integer> {
                 durations[i] = Double.NaN;
             }
         }
+        List<Path> inputs = features != null ? List.of(features) : audio;
+        if (outputDir != null) {
+            checkOutputDir(inputs);
+        }
         Device dev = device.resolve();
         DType dt = DType.F32;
         if (dtype != null) {
@@ -206,8 +217,8 @@ public final class TranscribeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no tokenizer.json in " + model + " (Whisper needs its tokenizer to print text)");
         }
         PrintStream out = System.out;
-        if (format.equals("vtt")) {
-            out.print("WEBVTT\n\n");
+        if (outputDir == null) {
+            out.print(TranscriptWriter.header(format));
         }
         ObjectMapper json = new ObjectMapper();
         ArrayNode files = json.createArrayNode();
@@ -226,18 +237,97 @@ public final class TranscribeCommand implements Callable<Integer> {
             }
             Transcriber tr = new Transcriber(m, tok);
             if (features != null) {
-                files.add(fromFeatures(m, tok, opt, json));
+                Transcriber.Transcript t = fromFeatures(m, tok, opt);
+                if (outputDir != null) {
+                    writeFiles(features, t, json);
+                } else {
+                    TranscriptWriter w = writer(format);
+                    for (Transcriber.Segment seg : t.segments()) {
+                        out.print(w.segment(seg));
+                    }
+                    out.print(w.finish());
+                }
+                files.add(toJson(json, features.toString(), t, wordTimestamps));
             } else {
-                List<Transcriber.Transcript> ts = transcribeFiles(tr, opt, durations, out);
+                List<Transcriber.Transcript> ts = transcribeFiles(tr, opt, durations, out, json);
                 for (int i = 0; i < ts.size(); i++) {
                     files.add(toJson(json, audio.get(i).toString(), ts.get(i), wordTimestamps));
                 }
             }
         }
-        if (format.equals("json")) {
+        if (format.equals("json") && outputDir == null) {
             out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(files.size() == 1 ? files.get(0) : files));
         }
         return 0;
+    }
+
+    /**
+     * Refuses, before any decoding, an output folder that is a file or cannot be made, and inputs that would write the
+     * same file (the same name without extension).
+     */
+    private void checkOutputDir(List<Path> inputs) throws IOException {
+        if (Files.exists(outputDir) && !Files.isDirectory(outputDir)) {
+            throw new IllegalArgumentException("--output-dir " + outputDir + " is a file, not a folder");
+        }
+        java.util.Map<String, Path> seen = new java.util.HashMap<>();
+        for (Path p : inputs) {
+            Path prev = seen.put(baseName(p), p);
+            if (prev != null) {
+                throw new IllegalArgumentException(prev + " and " + p + " would both write " + outputDir.resolve(baseName(p))
+                        + ".*: give them different names or transcribe them in two runs");
+            }
+        }
+        Files.createDirectories(outputDir);
+    }
+
+    /** The input's file name without its last extension (openai-whisper's output name). */
+    static String baseName(Path p) {
+        String n = p.getFileName().toString();
+        int dot = n.lastIndexOf('.');
+        return dot > 0 ? n.substring(0, dot) : n;
+    }
+
+    /** The formats written: {@code --format}, or all of them. */
+    private List<String> formats() {
+        return format.equals("all") ? TranscriptWriter.FORMATS : List.of(format);
+    }
+
+    private TranscriptWriter writer(String fmt) {
+        return new TranscriptWriter(fmt, wordTimestamps
+                ? new WordCues(maxLineWidth, maxLineCount, maxWordsPerLine, highlightWords) : null);
+    }
+
+    /**
+     * Writes {@code t} to {@code --output-dir} in each format (each file through a temporary file moved into place, so
+     * a file there is whole) and names them on stderr.
+     */
+    private void writeFiles(Path input, Transcriber.Transcript t, ObjectMapper json) throws IOException {
+        List<String> written = new ArrayList<>();
+        for (String fmt : formats()) {
+            String text;
+            if (fmt.equals("json")) {
+                text = json.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(json, input.toString(), t,
+                        wordTimestamps)) + "\n";
+            } else {
+                TranscriptWriter w = writer(fmt);
+                StringBuilder b = new StringBuilder(TranscriptWriter.header(fmt));
+                for (Transcriber.Segment seg : t.segments()) {
+                    b.append(w.segment(seg));
+                }
+                text = b.append(w.finish()).toString();
+            }
+            Path target = outputDir.resolve(baseName(input) + "." + fmt);
+            Path tmp = Files.createTempFile(outputDir, "." + baseName(input), ".part");
+            try {
+                Files.writeString(tmp, text, java.nio.charset.StandardCharsets.UTF_8);
+                Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+            written.add(target.toString());
+        }
+        System.err.println("tessera: " + input.getFileName() + " -> " + String.join(", ", written));
     }
 
     /**
@@ -245,10 +335,9 @@ public final class TranscribeCommand implements Callable<Integer> {
      * file; later files' text waits until the files before them are done, so the output is in input order.
      */
     private List<Transcriber.Transcript> transcribeFiles(Transcriber tr, Transcriber.Options opt, double[] durations,
-            PrintStream out) throws IOException {
+            PrintStream out, ObjectMapper json) throws IOException {
         int n = audio.size();
         StringBuilder[] held = new StringBuilder[n];
-        int[] cues = new int[n];
         boolean[] done = new boolean[n];
         int[] head = {0};
         boolean console = System.console() != null;
@@ -272,22 +361,17 @@ public final class TranscribeCommand implements Callable<Integer> {
                 };
             });
         }
-        WordCues[] wordCues = new WordCues[n];
+        TranscriptWriter[] writers = new TranscriptWriter[n];
         for (int i = 0; i < n; i++) {
             held[i] = new StringBuilder();
-            wordCues[i] = wordCues();
+            writers[i] = outputDir == null ? writer(format) : null; // (to a folder: written whole when a file is done)
         }
         List<Transcriber.Transcript> result = tr.transcribe(openers, opt, batch, new Transcriber.Listener() {
             @Override
             public void onSegment(int file, Transcriber.Segment seg) {
-                String text;
-                if (wordCues[file] != null) {
-                    text = cues(wordCues[file].add(seg.words()), cues, file);
-                } else {
-                    text = format.equals("json") || PyStrings.isBlank(seg.text()) ? "" // no empty lines or cues
-                            : format.equals("txt") ? seg.text().strip() + "\n" : cue(seg, ++cues[file]);
+                if (writers[file] != null) {
+                    print(file, writers[file].segment(seg));
                 }
-                print(file, text);
             }
 
             private void print(int file, String text) {
@@ -312,8 +396,15 @@ public final class TranscribeCommand implements Callable<Integer> {
 
             @Override
             public void onDone(int file, Transcriber.Transcript t) {
-                if (wordCues[file] != null) {
-                    print(file, cues(wordCues[file].finish(), cues, file));
+                if (writers[file] != null) {
+                    print(file, writers[file].finish());
+                } else {
+                    try {
+                        writeFiles(audio.get(file), t, json);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException("cannot write the transcript of " + audio.get(file) + " to "
+                                + outputDir + ": " + e.getMessage(), e);
+                    }
                 }
                 done[file] = true;
                 while (head[0] < n && done[head[0]]) {
@@ -329,8 +420,7 @@ public final class TranscribeCommand implements Callable<Integer> {
         return result;
     }
 
-    private ObjectNode fromFeatures(WhisperModel m, Tokenizer tok, Transcriber.Options opt, ObjectMapper json)
-            throws IOException {
+    private Transcriber.Transcript fromFeatures(WhisperModel m, Tokenizer tok, Transcriber.Options opt) throws IOException {
         Npy.Array arr = Npy.read(features);
         long[] shape = arr.shape();
         int mels = m.config().numMelBins();
@@ -364,7 +454,7 @@ public final class TranscribeCommand implements Callable<Integer> {
             WhisperDecoder.Result r = dec.decode(enc, dec.prompt(lang, opt.task(), opt.timestamps(), initial), opt.timestamps(),
                     opt.beam(), 0, opt.maxTokensPerWindow(), 0);
             if (r.noSpeechProb() > opt.noSpeechThreshold() && !(r.avgLogProb() > opt.logProbThreshold())) {
-                return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of()), wordTimestamps); // no speech
+                return new Transcriber.Transcript(lang, List.of()); // no speech
             }
             String text = tok.decode(java.util.Arrays.stream(r.tokens()).filter(x -> x < m.config().eosTokenId()).toArray(), true);
             Transcriber.Segment seg = new Transcriber.Segment(0, use * 0.01, text, r.tokens(),
@@ -373,18 +463,7 @@ public final class TranscribeCommand implements Callable<Integer> {
                 seg = WordTimestamps.addWordTimestamps(m, tok, enc, lang, opt.task(), List.of(seg), 0, (int) use, 0)
                         .segments().get(0);
             }
-            WordCues wc = wordCues();
-            if (format.equals("txt")) {
-                System.out.println(text.strip());
-            } else if (wc != null) {
-                int[] n = {0};
-                List<WordCues.Cue> all = new ArrayList<>(wc.add(seg.words()));
-                all.addAll(wc.finish());
-                System.out.print(cues(all, n, 0));
-            } else if (!format.equals("json")) {
-                System.out.print(cue(seg, 1));
-            }
-            return toJson(json, features.toString(), new Transcriber.Transcript(lang, List.of(seg)), wordTimestamps);
+            return new Transcriber.Transcript(lang, List.of(seg));
         }
     }
 
@@ -415,50 +494,16 @@ public final class TranscribeCommand implements Callable<Integer> {
         if (wordTimestamps && task.equals("translate")) {
             System.err.println("tessera: word-level timestamps on translations may not be reliable");
         }
-        if (wordTimestamps && features == null && format.equals("txt") && (highlightWords || maxLineWidth != null
-                || maxWordsPerLine != null)) {
-            System.err.println("tessera: the line and highlight options shape srt/vtt cues; --format txt ignores them");
+        if (wordTimestamps && !List.of("srt", "vtt", "all").contains(format) && (highlightWords || maxLineWidth != null
+                || maxWordsPerLine != null || maxLineCount != null)) {
+            System.err.println("tessera: the line and highlight options shape srt/vtt cues; --format " + format
+                    + " ignores them");
         }
     }
 
-    /** The word cue builder for srt/vtt with word timestamps; null otherwise. */
-    private WordCues wordCues() {
-        return wordTimestamps && (format.equals("srt") || format.equals("vtt"))
-                ? new WordCues(maxLineWidth, maxLineCount, maxWordsPerLine, highlightWords) : null;
-    }
-
-    /** Word cues written as srt/vtt, numbered on from {@code counts[file]}. */
-    private String cues(List<WordCues.Cue> cs, int[] counts, int file) {
-        return cues(cs, format.equals("srt"), counts, file);
-    }
-
-    /** Cues as openai-whisper's SRT (numbered on from {@code counts[file]}) or VTT writer prints them. */
-    static String cues(List<WordCues.Cue> cs, boolean srt, int[] counts, int file) {
-        StringBuilder b = new StringBuilder();
-        for (WordCues.Cue c : cs) {
-            b.append(srt ? ++counts[file] + "\n" : "").append(time(c.start(), srt)).append(" --> ")
-                    .append(time(c.end(), srt)).append('\n').append(c.text()).append("\n\n");
-        }
-        return b.toString();
-    }
-
-    /** A cue as openai-whisper writes it: SRT numbered; the text stripped, with "-->" written "->". */
-    private String cue(Transcriber.Segment s, int n) {
-        boolean srt = format.equals("srt");
-        return (srt ? n + "\n" : "") + time(s.start(), srt) + " --> " + time(s.end(), srt) + "\n"
-                + s.text().strip().replace("-->", "->") + "\n\n";
-    }
-
-    /**
-     * A cue time as openai-whisper formats it: SRT {@code HH:MM:SS,mmm}; VTT {@code MM:SS.mmm}, with the hours in
-     * front only from the first hour on.
-     */
+    /** A cue time as openai-whisper formats it ({@link TranscriptWriter#time}). */
     static String time(double sec, boolean srt) {
-        long ms = (long) Math.rint(sec * 1000); // Python's round: half to even
-        long h = ms / 3_600_000;
-        String hours = srt || h > 0 ? String.format(Locale.ROOT, "%02d:", h) : "";
-        return hours + String.format(Locale.ROOT, "%02d:%02d%s%03d", ms / 60_000 % 60, ms / 1000 % 60, srt ? "," : ".",
-                ms % 1000);
+        return TranscriptWriter.time(sec, srt);
     }
 
     private static ObjectNode toJson(ObjectMapper json, String source, Transcriber.Transcript t, boolean withWords) {

@@ -372,6 +372,63 @@ class TranscribeCommandTest {
         assertTrue(zero.err().contains("--max-line-width must be >= 1"), zero.err());
     }
 
+    /**
+     * --output-dir: each input's transcript in each format of --format all, each file equal to what standard output
+     * gets for that input alone in that format; tsv rows are the json segments' times in integer milliseconds;
+     * clashing names, a file as folder and --format all without a folder are refused before decoding.
+     */
+    @Test
+    void outputDirWritesEveryFormatPerInput() throws Exception {
+        Path a = TestWav.write16k(tmp.resolve("first.wav"), tone(3.5, 31));
+        Path b = TestWav.write16k(tmp.resolve("second.wav"), tone(2.5, 32));
+        Path out = tmp.resolve("out/sub");
+        String[] common = {"--model", model.toString(), "--beam", "1", "--language", "en", "--max-tokens", "20"};
+        ChatCommandTest.Run r = run(concat(new String[] {"transcribe", a.toString(), b.toString(), "--format", "all",
+                "--output-dir", out.toString()}, common));
+        assertEquals(0, r.code(), r.err());
+        assertEquals("", r.out(), "nothing on stdout with --output-dir");
+        for (Path in : new Path[] {a, b}) {
+            String base = in.getFileName().toString().replace(".wav", "");
+            for (String fmt : new String[] {"txt", "srt", "vtt", "tsv", "json"}) {
+                Path f = out.resolve(base + "." + fmt);
+                assertTrue(Files.isRegularFile(f), f + " written; stderr: " + r.err());
+                ChatCommandTest.Run alone = run(concat(new String[] {"transcribe", in.toString(), "--format", fmt}, common));
+                assertEquals(0, alone.code(), alone.err());
+                if (fmt.equals("json")) {
+                    assertEquals(new ObjectMapper().readTree(alone.out()), new ObjectMapper().readTree(f.toFile()), f.toString());
+                } else {
+                    assertEquals(alone.out(), Files.readString(f), f.toString());
+                }
+            }
+            JsonNode segs = new ObjectMapper().readTree(out.resolve(base + ".json").toFile()).get("segments");
+            List<String> rows = Files.readAllLines(out.resolve(base + ".tsv"));
+            assertEquals("start\tend\ttext", rows.get(0));
+            int k = 1;
+            for (JsonNode s : segs) {
+                if (s.get("text").asText().isBlank()) {
+                    continue;
+                }
+                String[] cols = rows.get(k++).split("\t", -1);
+                assertEquals(Math.rint(s.get("start").asDouble() * 1000), Double.parseDouble(cols[0]), 1.0, "tsv start");
+                assertEquals(Math.rint(s.get("end").asDouble() * 1000), Double.parseDouble(cols[1]), 1.0, "tsv end");
+                assertEquals(s.get("text").asText().strip(), cols[2]);
+            }
+            assertEquals(rows.size(), k, "a tsv row per non-blank segment");
+        }
+        // refused before decoding
+        Path other = Files.createDirectories(tmp.resolve("elsewhere"));
+        Path clash = TestWav.write16k(other.resolve("first.wav"), tone(1, 33));
+        r = run(concat(new String[] {"transcribe", a.toString(), clash.toString(), "-o", out.toString()}, common));
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("would both write"), r.err());
+        r = run(concat(new String[] {"transcribe", a.toString(), "-o", a.toString()}, common));
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("is a file, not a folder"), r.err());
+        r = run(concat(new String[] {"transcribe", a.toString(), "--format", "all"}, common));
+        assertNotEquals(0, r.code());
+        assertTrue(r.err().contains("--output-dir"), r.err());
+    }
+
     @Test
     void badInputExitsNonZeroWithOneLine() throws Exception {
         Path text = Files.writeString(tmp.resolve("notes.mp3"), "not audio\n".repeat(50));

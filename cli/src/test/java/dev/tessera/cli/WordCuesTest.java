@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.models.whisper.Transcriber;
 import dev.tessera.models.whisper.WordTimestamps;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -42,18 +43,19 @@ class WordCuesTest {
             for (boolean srt : new boolean[] {true, false}) {
                 WordCues wc = new WordCues(opt(o, "max_line_width"), opt(o, "max_line_count"), opt(o, "max_words_per_line"),
                         o.path("highlight_words").asBoolean(false));
-                List<WordCues.Cue> cues = new ArrayList<>();
+                TranscriptWriter writer = new TranscriptWriter(srt ? "srt" : "vtt", wc);
+                StringBuilder got = new StringBuilder(TranscriptWriter.header(srt ? "srt" : "vtt"));
                 for (JsonNode s : c.get("segments")) {
                     List<WordTimestamps.Word> words = new ArrayList<>();
                     for (JsonNode w : s.get("words")) {
                         words.add(new WordTimestamps.Word(w.get("word").asText(), w.get("start").asDouble(),
                                 w.get("end").asDouble(), w.path("probability").asDouble(1)));
                     }
-                    cues.addAll(wc.add(words));
+                    got.append(writer.segment(new Transcriber.Segment(s.get("start").asDouble(), s.get("end").asDouble(),
+                            s.path("text").asText(""), new int[0], Transcriber.Window.UNKNOWN, words)));
                 }
-                cues.addAll(wc.finish());
-                String got = (srt ? "" : "WEBVTT\n\n") + TranscribeCommand.cues(cues, srt, new int[1], 0);
-                assertEquals(c.get(srt ? "srt" : "vtt").asText(), got, name + (srt ? " srt" : " vtt"));
+                got.append(writer.finish());
+                assertEquals(c.get(srt ? "srt" : "vtt").asText(), got.toString(), name + (srt ? " srt" : " vtt"));
             }
             n++;
         }
