@@ -115,6 +115,14 @@ public final class TranscribeCommand implements Callable<Integer> {
             + " probability, srt/vtt cues follow the words, and each window starts after the last word.")
     boolean wordTimestamps;
 
+    @Option(names = "--prepend-punctuations", paramLabel = "CHARS", description = "With --word-timestamps: punctuation"
+            + " merged into the following word (default: openai-whisper's \"'\u201c\u00bf([{-).")
+    String prependPunctuations;
+
+    @Option(names = "--append-punctuations", paramLabel = "CHARS", description = "With --word-timestamps: punctuation"
+            + " merged into the preceding word (default: openai-whisper's \"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001).")
+    String appendPunctuations;
+
     @Option(names = "--highlight-words", description = "(needs --word-timestamps) srt/vtt: a cue per word with that word"
             + " underlined.")
     boolean highlightWords;
@@ -178,7 +186,7 @@ public final class TranscribeCommand implements Callable<Integer> {
                 .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
                         threshold("--logprob-threshold", logprobThreshold), threshold("--no-speech-threshold", noSpeechThreshold))
                 .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt)
-                .withWordTimestamps(wordTimestamps);
+                .withWordTimestamps(wordTimestamps).withPunctuations(prependPunctuations, appendPunctuations);
         double[] durations = new double[audio.size()];
         for (int i = 0; i < audio.size(); i++) {
             Path a = audio.get(i);
@@ -460,7 +468,8 @@ public final class TranscribeCommand implements Callable<Integer> {
             Transcriber.Segment seg = new Transcriber.Segment(0, use * 0.01, text, r.tokens(),
                     new Transcriber.Window(0, 0, r.avgLogProb(), Double.NaN, r.noSpeechProb())); // greedy or beam at T 0
             if (wordTimestamps) {
-                seg = WordTimestamps.addWordTimestamps(m, tok, enc, lang, opt.task(), List.of(seg), 0, (int) use, 0)
+                seg = WordTimestamps.addWordTimestamps(m, tok, enc, lang, opt.task(), List.of(seg), 0, (int) use, 0,
+                        opt.prependPunctuations(), opt.appendPunctuations())
                         .segments().get(0);
             }
             return new Transcriber.Transcript(lang, List.of(seg));

@@ -78,17 +78,19 @@ public final class Transcriber {
     public record Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
             double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
             boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed,
-            boolean wordTimestamps) {
+            boolean wordTimestamps, String prependPunctuations, String appendPunctuations) {
         /** Options without word timestamps. */
         public Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
                 double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
                 boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
             this(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, false);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, false, null, null);
         }
 
         public Options {
             language = WhisperLanguages.code(language); // "German" or "de"
+            prependPunctuations = prependPunctuations == null ? WordTimestamps.PREPEND_PUNCTUATIONS : prependPunctuations;
+            appendPunctuations = appendPunctuations == null ? WordTimestamps.APPEND_PUNCTUATIONS : appendPunctuations;
             if (beam < 1) {
                 throw new IllegalArgumentException("beam must be >= 1, got " + beam);
             }
@@ -114,59 +116,59 @@ public final class Transcriber {
 
         public static Options defaults() {
             return new Options(null, "transcribe", true, 5, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
-                    true, null, 224, 0, false);
+                    true, null, 224, 0, false, null, null);
         }
 
         public Options withLanguage(String l) {
             return new Options(l, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         public Options withTask(String t) {
             return new Options(language, t, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         public Options withBeam(int b) {
             return new Options(language, task, timestamps, b, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         /** Samples drawn per window at a temperature above 0, the most likely kept (log-probability / length). */
         public Options withBestOf(int n) {
             return new Options(language, task, timestamps, beam, n, temperatures, compressionRatioThreshold,
-                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         public Options withTimestamps(boolean ts) {
             return new Options(language, task, ts, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         public Options withMaxTokensPerWindow(int n) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         public Options withTemperatures(double... t) {
             return new Options(language, task, timestamps, beam, bestOf, t, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         /** Compression-ratio, average log-prob and no-speech thresholds (NaN: off). */
         public Options withThresholds(double compressionRatio, double logProb, double noSpeech) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatio, logProb, noSpeech,
-                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         public Options withConditionOnPreviousText(boolean c) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed, wordTimestamps);
+                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         public Options withInitialPrompt(String p) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
         }
 
         /**
@@ -176,12 +178,24 @@ public final class Transcriber {
          */
         public Options withWordTimestamps(boolean w) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, w);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, w, prependPunctuations,
+                    appendPunctuations);
+        }
+
+        /**
+         * With word timestamps, the punctuation merged into the next word ({@code prepend}) and into the previous one
+         * ({@code append}); null keeps openai-whisper's defaults ({@link WordTimestamps#PREPEND_PUNCTUATIONS},
+         * {@link WordTimestamps#APPEND_PUNCTUATIONS}); "" merges none.
+         */
+        public Options withPunctuations(String prepend, String append) {
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps,
+                    prepend, append);
         }
 
         public Options withSeed(long s) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s, wordTimestamps);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s, wordTimestamps, prependPunctuations, appendPunctuations);
         }
     }
 
@@ -691,7 +705,7 @@ public final class Transcriber {
         if (opt.wordTimestamps()) {
             WordTimestamps.Timed timed = WordTimestamps.addWords(model, tokenizer, enc.slice(0, row, row + 1),
                     decoder.prompt(f.language, opt.task(), true), f.language, segs, f.offset / HOP, f.contentFrames(),
-                    f.lastSpeech);
+                    f.lastSpeech, opt.prependPunctuations(), opt.appendPunctuations());
             segs = new ArrayList<>();
             for (Segment s : timed.segments()) {
                 // openai-whisper clears a segment left instantaneous or without text

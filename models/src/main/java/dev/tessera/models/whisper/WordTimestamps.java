@@ -445,18 +445,30 @@ public final class WordTimestamps {
      */
     public static Timed addWordTimestamps(WhisperModel model, Tokenizer tokenizer, Tensor encoded, String language,
             String task, List<Transcriber.Segment> segments, long seekFrames, int numFrames, double lastSpeech) {
+        return addWordTimestamps(model, tokenizer, encoded, language, task, segments, seekFrames, numFrames, lastSpeech,
+                PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS);
+    }
+
+    /** As above, merging {@code prepend} / {@code append} punctuation instead of openai-whisper's defaults. */
+    public static Timed addWordTimestamps(WhisperModel model, Tokenizer tokenizer, Tensor encoded, String language,
+            String task, List<Transcriber.Segment> segments, long seekFrames, int numFrames, double lastSpeech,
+            String prepend, String append) {
+        if (prepend == null || append == null) {
+            throw new IllegalArgumentException("word timestamps: punctuation strings must not be null (\"\" merges none)");
+        }
         if (numFrames < 0 || numFrames > model.config().melFrames()) {
             throw new IllegalArgumentException("word timestamps: numFrames must be in [0, " + model.config().melFrames()
                     + "], got " + numFrames);
         }
         int[] sot = new WhisperDecoder(model).prompt(language, task, true);
         String lang = model.config().isMultilingual() && language != null ? WhisperLanguages.code(language) : "en";
-        return addWords(model, tokenizer, encoded, sot, lang, segments, seekFrames, numFrames, lastSpeech);
+        return addWords(model, tokenizer, encoded, sot, lang, segments, seekFrames, numFrames, lastSpeech, prepend, append);
     }
 
     /** As the public form, with the {@code <|startoftranscript|>} sequence given and {@code language} a code. */
     static Timed addWords(WhisperModel model, Tokenizer tokenizer, Tensor encoded, int[] sotSequence,
-            String language, List<Transcriber.Segment> segments, long seekFrames, int numFrames, double lastSpeech) {
+            String language, List<Transcriber.Segment> segments, long seekFrames, int numFrames, double lastSpeech,
+            String prepend, String append) {
         if (segments.isEmpty()) {
             return new Timed(segments, lastSpeech);
         }
@@ -475,12 +487,12 @@ public final class WordTimestamps {
             at += t.length;
         }
         List<Timing> alignment = findAlignment(model, tokenizer, encoded, sotSequence, text, numFrames, language).words();
-        return place(segments, perSegment, alignment, seekFrames, lastSpeech);
+        return place(segments, perSegment, alignment, seekFrames, lastSpeech, prepend, append);
     }
 
     /** The steps of {@link #addWordTimestamps} after the alignment (which it changes in place). */
     static Timed place(List<Transcriber.Segment> segments, List<int[]> perSegment, List<Timing> alignment, long seekFrames,
-            double lastSpeech) {
+            double lastSpeech, String prepend, String append) {
         double[] durations = alignment.stream().mapToDouble(t -> t.end - t.start).filter(d -> d != 0).sorted().toArray();
         double median = 0;
         if (durations.length > 0) {
@@ -501,7 +513,7 @@ public final class WordTimestamps {
                 }
             }
         }
-        mergePunctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS);
+        mergePunctuations(alignment, prepend, append);
         double offset = seekFrames * 160 / (double) Transcriber.SAMPLE_RATE;
         int wordIndex = 0;
         List<Transcriber.Segment> out = new ArrayList<>();
