@@ -275,19 +275,20 @@ public final class WhisperModel implements AutoCloseable {
         }
     }
 
-    /**
-     * What a teacher-forced pass over one audio's tokens shows of the alignment: F32 logits {@code [1, S, vocab]} at
-     * every position, and for each requested {@code [layer, head]} the cross-attention scores before the softmax,
-     * {@code q·kᵀ / √head_dim}, as {@code scores[pair][token][audio position]}.
-     */
-    public record CrossAttentionScores(Tensor logits, float[][][] scores) {}
+    /** Receives one alignment head's cross-attention scores, {@code scores[token][audio position]}. */
+    @FunctionalInterface
+    public interface HeadScores {
+        void accept(int pair, float[][] scores);
+    }
 
     /**
-     * Decodes {@code ids} from an empty cache over {@code encoded} ({@code [1, positions, d_model]}, one audio) and
-     * returns the logits with the cross-attention scores of {@code heads} ({@code [layer, head]} pairs), as word
-     * alignment needs them ({@link WordTimestamps}). The logits tensor belongs to the caller's scope.
+     * Decodes {@code ids} from an empty cache over {@code encoded} ({@code [1, positions, d_model]}, one audio), hands
+     * each requested {@code [layer, head]} pair's cross-attention scores before the softmax ({@code q·kᵀ / √head_dim},
+     * F32 on the host) to {@code sink} as its layer is computed (one head's scores held at a time), and returns the
+     * F32 logits {@code [1, S, vocab]} at every position, in the caller's scope: what word alignment needs
+     * ({@link WordTimestamps}).
      */
-    public CrossAttentionScores crossAttentionScores(Tensor encoded, int[] ids, int[][] heads) {
+    public Tensor crossAttentionScores(Tensor encoded, int[] ids, int[][] heads, HeadScores sink) {
         if (encoded == null || encoded.isClosed() || encoded.rank() != 3 || encoded.dim(0) != 1) {
             throw new IllegalArgumentException("crossAttentionScores: encoder states must be [1, positions, d_model], got "
                     + (encoded == null ? "null" : encoded.describe()));
@@ -302,15 +303,16 @@ public final class WhisperModel implements AutoCloseable {
                         + " outside " + dec.length + " layers x " + cfg.decoderHeads() + " heads");
             }
         }
+        if (sink == null) {
+            throw new IllegalArgumentException("crossAttentionScores: no sink for the scores");
+        }
         try (UseGuard.Use use = guard.enter(); WhisperCache cache = newCacheInUse(encoded, ids.length, 0)) {
-            float[][][] scores = new float[heads.length][][];
-            Tensor logits = decodeInUse(new int[][] {ids}, cache, true, heads, scores);
-            return new CrossAttentionScores(logits, scores);
+            return decodeInUse(new int[][] {ids}, cache, true, heads, sink);
         }
     }
 
     private Tensor decodeInUse(int[][] ids, WhisperCache cache, boolean allPositions, int[][] capture,
-            float[][][] captured) {
+            HeadScores captured) {
         if (cache == null || !cache.isOpen()) {
             throw new IllegalArgumentException("decode needs an open cache (newCache)");
         }
@@ -394,7 +396,7 @@ public final class WhisperModel implements AutoCloseable {
     }
 
     /** Cross-attention scores of the captured heads of layer {@code li} (batch 1): {@code q·kᵀ / √dh}, F32 on the host. */
-    private static void captureScores(int li, Tensor q, Tensor k, long dh, int[][] capture, float[][][] captured) {
+    private static void captureScores(int li, Tensor q, Tensor k, long dh, int[][] capture, HeadScores captured) {
         Tensor qk = null;
         for (int c = 0; c < capture.length; c++) {
             if (capture[c][0] != li) {
@@ -413,7 +415,7 @@ public final class WhisperModel implements AutoCloseable {
             for (int t = 0; t < s; t++) {
                 rows[t] = java.util.Arrays.copyOfRange(flat, t * frames, (t + 1) * frames);
             }
-            captured[c] = rows;
+            captured.accept(c, rows);
         }
     }
 

@@ -104,18 +104,18 @@ public final class WordTimestamps {
         }
         int[][] heads = cfg.alignmentHeadPairs();
         double[] probs = new double[textTokens.length];
-        float[][][] scores;
+        int positions = Math.min(numFrames / 2, (int) encoded.dim(1));
+        double[][] mean = new double[ids.length][positions];
         try (Scope scope = Tessera.scope()) {
-            WhisperModel.CrossAttentionScores pass = model.crossAttentionScores(encoded, ids, heads);
-            scores = pass.scores();
-            Tensor logits = pass.logits(); // [1, S, vocab]
+            Tensor logits = model.crossAttentionScores(encoded, ids, heads,
+                    (pair, scores) -> addHead(mean, scores, positions, heads.length)); // [1, S, vocab]
             for (int i = 0; i < textTokens.length; i++) {
                 int pos = sotSequence.length + i;
                 float[] row = logits.slice(1, pos, pos + 1).slice(2, 0, eot).contiguous().toFloatArray();
                 probs[i] = softmaxAt(row, textTokens[i]);
             }
         }
-        double[][] matrix = alignmentMatrix(scores, numFrames / 2, sotSequence.length);
+        double[][] matrix = Arrays.copyOfRange(mean, sotSequence.length, ids.length - 1);
         double[][] neg = new double[matrix.length][];
         for (int i = 0; i < matrix.length; i++) {
             neg[i] = new double[matrix[i].length];
@@ -144,55 +144,49 @@ public final class WordTimestamps {
     }
 
     /**
-     * The DTW input from the heads' raw scores {@code [head][token][position]}: the first {@code positions} audio
-     * positions kept, a softmax over them, each position standardized over the tokens (population standard
-     * deviation), a median filter of width 7 along time, the mean over the heads, and the rows of the text tokens
-     * (after the {@code sot} first, without the last, {@code <|endoftext|>}).
+     * Adds one head's share to {@code mean [token][position]}: its first {@code positions} audio positions kept, a
+     * softmax over them, each position standardized over the tokens (population standard deviation), a median filter
+     * of width 7 along time, divided by the number of {@code heads}.
      */
-    static double[][] alignmentMatrix(float[][][] scores, int positions, int sot) {
-        int heads = scores.length;
-        int tokens = scores[0].length;
-        int m = Math.min(positions, scores[0][0].length);
-        double[][] mean = new double[tokens][m];
-        for (float[][] head : scores) {
-            double[][] w = new double[tokens][m];
-            for (int t = 0; t < tokens; t++) {
-                double max = Double.NEGATIVE_INFINITY;
-                for (int f = 0; f < m; f++) {
-                    max = Math.max(max, head[t][f]);
-                }
-                double sum = 0;
-                for (int f = 0; f < m; f++) {
-                    w[t][f] = Math.exp(head[t][f] - max);
-                    sum += w[t][f];
-                }
-                for (int f = 0; f < m; f++) {
-                    w[t][f] /= sum;
-                }
+    static void addHead(double[][] mean, float[][] head, int positions, int heads) {
+        int tokens = head.length;
+        int m = Math.min(positions, head[0].length);
+        double[][] w = new double[tokens][m];
+        for (int t = 0; t < tokens; t++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int f = 0; f < m; f++) {
+                max = Math.max(max, head[t][f]);
+            }
+            double sum = 0;
+            for (int f = 0; f < m; f++) {
+                w[t][f] = Math.exp(head[t][f] - max);
+                sum += w[t][f];
             }
             for (int f = 0; f < m; f++) {
-                double mu = 0;
-                for (int t = 0; t < tokens; t++) {
-                    mu += w[t][f];
-                }
-                mu /= tokens;
-                double var = 0;
-                for (int t = 0; t < tokens; t++) {
-                    var += (w[t][f] - mu) * (w[t][f] - mu);
-                }
-                double sd = Math.sqrt(var / tokens);
-                for (int t = 0; t < tokens; t++) {
-                    w[t][f] = (w[t][f] - mu) / sd;
-                }
-            }
-            for (int t = 0; t < tokens; t++) {
-                double[] filtered = medianFilter(w[t], MEDIAN_FILTER_WIDTH);
-                for (int f = 0; f < m; f++) {
-                    mean[t][f] += filtered[f] / heads;
-                }
+                w[t][f] /= sum;
             }
         }
-        return Arrays.copyOfRange(mean, sot, Math.max(sot, tokens - 1));
+        for (int f = 0; f < m; f++) {
+            double mu = 0;
+            for (int t = 0; t < tokens; t++) {
+                mu += w[t][f];
+            }
+            mu /= tokens;
+            double var = 0;
+            for (int t = 0; t < tokens; t++) {
+                var += (w[t][f] - mu) * (w[t][f] - mu);
+            }
+            double sd = Math.sqrt(var / tokens);
+            for (int t = 0; t < tokens; t++) {
+                w[t][f] = (w[t][f] - mu) / sd;
+            }
+        }
+        for (int t = 0; t < tokens; t++) {
+            double[] filtered = medianFilter(w[t], MEDIAN_FILTER_WIDTH);
+            for (int f = 0; f < m; f++) {
+                mean[t][f] += filtered[f] / heads;
+            }
+        }
     }
 
     /**

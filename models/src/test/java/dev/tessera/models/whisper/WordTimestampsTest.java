@@ -349,11 +349,12 @@ class WordTimestampsTest {
             Tensor enc = Tensor.zeros(dev.tessera.runtime.DType.F32, dev.tessera.runtime.Device.CPU, 2,
                     model.config().maxSourcePositions(), model.config().dModel());
             IllegalArgumentException e2 = assertThrows(IllegalArgumentException.class,
-                    () -> model.crossAttentionScores(enc, new int[] {301, 302}, new int[][] {{0, 0}}));
+                    () -> model.crossAttentionScores(enc, new int[] {301, 302}, new int[][] {{0, 0}}, (p, x) -> { }));
             assertTrue(e2.getMessage().contains("[1, positions, d_model]"), e2.getMessage());
             Tensor one = enc.slice(0, 0, 1);
             IllegalArgumentException e3 = assertThrows(IllegalArgumentException.class,
-                    () -> model.crossAttentionScores(one, new int[model.config().maxTargetPositions() + 1], new int[][] {{0, 0}}));
+                    () -> model.crossAttentionScores(one, new int[model.config().maxTargetPositions() + 1], new int[][] {{0, 0}},
+                            (p, x) -> { }));
             assertTrue(e3.getMessage().contains("max_target_positions"), e3.getMessage());
             IllegalArgumentException e4 = assertThrows(IllegalArgumentException.class,
                     () -> WordTimestamps.addWordTimestamps(model, tok, one, "en", "transcribe", List.of(), 0,
