@@ -166,25 +166,36 @@ public final class WordTimestamps {
                 w[t][f] /= sum;
             }
         }
-        for (int f = 0; f < m; f++) {
-            double mu = 0;
-            for (int t = 0; t < tokens; t++) {
-                mu += w[t][f];
-            }
-            mu /= tokens;
-            double var = 0;
-            for (int t = 0; t < tokens; t++) {
-                var += (w[t][f] - mu) * (w[t][f] - mu);
-            }
-            double sd = Math.sqrt(var / tokens);
-            for (int t = 0; t < tokens; t++) {
-                w[t][f] = (w[t][f] - mu) / sd;
+        // each position standardized over the tokens (sums in token order, row by row)
+        double[] mu = new double[m];
+        double[] var = new double[m];
+        for (double[] row : w) {
+            for (int f = 0; f < m; f++) {
+                mu[f] += row[f];
             }
         }
-        for (int t = 0; t < tokens; t++) {
-            double[] filtered = medianFilter(w[t], MEDIAN_FILTER_WIDTH);
+        for (int f = 0; f < m; f++) {
+            mu[f] /= tokens;
+        }
+        for (double[] row : w) {
             for (int f = 0; f < m; f++) {
-                mean[t][f] += filtered[f] / heads;
+                double d = row[f] - mu[f];
+                var[f] += d * d;
+            }
+        }
+        for (int f = 0; f < m; f++) {
+            var[f] = Math.sqrt(var[f] / tokens);
+        }
+        double[] filtered = new double[m];
+        for (int t = 0; t < tokens; t++) {
+            double[] row = w[t];
+            for (int f = 0; f < m; f++) {
+                row[f] = (row[f] - mu[f]) / var[f];
+            }
+            medianFilter(row, MEDIAN_FILTER_WIDTH, filtered);
+            double[] out = mean[t];
+            for (int f = 0; f < m; f++) {
+                out[f] += filtered[f] / heads;
             }
         }
     }
@@ -194,14 +205,24 @@ public final class WordTimestamps {
      * {@code width / 2} is returned as it is, as the reference does.
      */
     static double[] medianFilter(double[] x, int width) {
+        double[] out = new double[x.length];
+        medianFilter(x, width, out);
+        return out;
+    }
+
+    /** As {@link #medianFilter(double[], int)}, into {@code out}. */
+    static void medianFilter(double[] x, int width, double[] out) {
         int pad = width / 2;
         int n = x.length;
         if (n <= pad) {
-            return x.clone();
+            System.arraycopy(x, 0, out, 0, n);
+            return;
         }
-        double[] out = new double[n];
         double[] win = new double[width];
         for (int i = 0; i < n; i++) {
+            if (width == 7 && i >= pad && i + pad < n && median7(x, i - pad, out, i)) {
+                continue;
+            }
             for (int k = 0; k < width; k++) {
                 int j = i - pad + k;
                 if (j < 0) {
@@ -214,7 +235,36 @@ public final class WordTimestamps {
             Arrays.sort(win);
             out[i] = win[pad];
         }
-        return out;
+    }
+
+    /**
+     * The median of {@code x[from .. from + 6]} into {@code out[at]} by a 16-comparator sorting network (Knuth); false
+     * (nothing written) where a value is NaN, which the general path orders as the reference's sort does.
+     */
+    private static boolean median7(double[] x, int from, double[] out, int at) {
+        double a0 = x[from], a1 = x[from + 1], a2 = x[from + 2], a3 = x[from + 3], a4 = x[from + 4], a5 = x[from + 5],
+                a6 = x[from + 6];
+        if (Double.isNaN(a0 + a1 + a2 + a3 + a4 + a5 + a6)) {
+            return false;
+        }
+        double t;
+        t = Math.min(a0, a6); a6 = Math.max(a0, a6); a0 = t;
+        t = Math.min(a2, a3); a3 = Math.max(a2, a3); a2 = t;
+        t = Math.min(a4, a5); a5 = Math.max(a4, a5); a4 = t;
+        t = Math.min(a0, a2); a2 = Math.max(a0, a2); a0 = t;
+        t = Math.min(a1, a4); a4 = Math.max(a1, a4); a1 = t;
+        t = Math.min(a3, a6); a6 = Math.max(a3, a6); a3 = t;
+        t = Math.min(a0, a1); a1 = Math.max(a0, a1); a0 = t;
+        t = Math.min(a2, a5); a5 = Math.max(a2, a5); a2 = t;
+        t = Math.min(a3, a4); a4 = Math.max(a3, a4); a3 = t;
+        t = Math.min(a1, a2); a2 = Math.max(a1, a2); a1 = t;
+        t = Math.min(a4, a6); a6 = Math.max(a4, a6); a4 = t;
+        t = Math.min(a2, a3); a3 = Math.max(a2, a3); a2 = t;
+        t = Math.min(a4, a5); a5 = Math.max(a4, a5); a4 = t;
+        t = Math.min(a1, a2); a2 = Math.max(a1, a2); a1 = t;
+        t = Math.min(a3, a4); a4 = Math.max(a3, a4); a3 = t;
+        out[at] = a3;
+        return true;
     }
 
     /**
