@@ -5,6 +5,9 @@ import dev.tessera.models.nn.TensorSource;
 import dev.tessera.models.whisper.WhisperCache;
 import dev.tessera.models.whisper.WhisperConfig;
 import dev.tessera.models.whisper.WhisperModel;
+import dev.tessera.models.whisper.Transcriber;
+import dev.tessera.models.whisper.WordTimestamps;
+import dev.tessera.models.text.Tokenizer;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
@@ -106,7 +109,7 @@ public final class WhisperBench {
 
     public static void main(String[] args) throws Exception {
         BenchArgs cli = BenchArgs.parse(args, "WhisperBench [--sizes tiny,base,small] [--tokens 64] [--reps 3] [--batch 4]"
-                + " [--stored bf16,int8] [--no-peer] [--python /usr/bin/python3] [--out FILE]");
+                + " [--stored bf16,int8] [--word-timestamps] [--no-peer] [--python /usr/bin/python3] [--out FILE]");
         if (cli.help()) {
             return;
         }
@@ -119,6 +122,8 @@ public final class WhisperBench {
         // Tessera again with the matrices held so (load(dir, CPU, BF16 | I8)): encoder and batch-1 decode, as ratios
         String stored = cli.get("--stored", "");
         boolean peerRun = !cli.flag("--no-peer");
+        boolean words = cli.flag("--word-timestamps");
+        Tokenizer tok = words ? multilingualTokenizer() : null;
         int threads = TesseraNative.tsr_cpu_threads();
         StringBuilder rows = new StringBuilder();
         for (String size : sizes.split(",")) {
@@ -128,9 +133,31 @@ public final class WhisperBench {
             List<Double> tps = new ArrayList<>();
             List<Double> encBatchMs = new ArrayList<>();
             List<Double> tpsBatch = new ArrayList<>();
+            String wordRow = "";
             try (WhisperModel m = WhisperModel.fromSource(c, TensorSource.of(w, "random " + size), Device.CPU, DType.F32)) {
                 w.values().forEach(Tensor::close);
                 Random r = timeOneWindow(m, reps, tokens, encMs, tps);
+                if (words) {
+                    double decodeMs = tokens / median(tps) * 1000;
+                    List<Double> all = timeWords(m, tok, tokens, reps);
+                    int heads = m.config().alignmentHeadPairs().length;
+                    // a checkpoint's own alignment_heads are fewer (openai-whisper's: 6 to 23): 10 of them
+                    int[][] ten = Arrays.copyOf(m.config().alignmentHeadPairs(), Math.min(10, heads));
+                    Map<String, Tensor> w10 = weights(c, 1);
+                    List<Double> some;
+                    try (WhisperModel m10 = WhisperModel.fromSource(withHeads(c, ten), TensorSource.of(w10, "random " + size),
+                            Device.CPU, DType.F32)) {
+                        w10.values().forEach(Tensor::close);
+                        some = timeWords(m10, tok, tokens, reps);
+                    }
+                    System.out.printf("whisper %s word timestamps for %d tokens: %.1f ms with %d heads (%.1f%% of their decode),"
+                            + " %.1f ms with %d (%.1f%%)%n", size, tokens, median(all), heads, 100 * median(all) / decodeMs,
+                            median(some), ten.length, 100 * median(some) / decodeMs);
+                    wordRow = String.format(java.util.Locale.ROOT, ", \"word_timestamps\": {\"text_tokens\": %d, "
+                            + "\"decode_ms\": %.1f, \"default_heads\": %d, \"align_ms_default_heads\": %.1f, "
+                            + "\"heads\": %d, \"align_ms\": %.1f, \"align_ms_all\": %s, \"align_ms_default_heads_all\": %s}",
+                            tokens, decodeMs, heads, median(all), ten.length, median(some), some, all);
+                }
                 if (batch > 1) {
                     float[] melB = new float[batch * 80 * 3000];
                     for (int i = 0; i < melB.length; i++) {
@@ -176,7 +203,7 @@ public final class WhisperBench {
                 }
                 rows.append(String.format(java.util.Locale.ROOT, "    {\"size\": \"%s\", \"tessera_encoder_ms\": %.2f, "
                         + "\"tessera_decode_tokens_per_s\": %.2f, \"tessera_encoder_ms_all\": %s, \"tessera_tps_all\": %s%s}",
-                        size, e, t, encMs, tps, storedRows));
+                        size, e, t, encMs, tps, storedRows + wordRow));
                 continue;
             }
             String peer = runPeer(python, size, threads, tokens, reps, batch);
@@ -205,7 +232,7 @@ public final class WhisperBench {
                     + "\"torch_encoder_ms\": %.2f, \"encoder_speedup\": %.3f, \"tessera_decode_tokens_per_s\": %.2f, "
                     + "\"torch_decode_tokens_per_s\": %.2f, \"decode_speedup\": %.3f, \"tessera_encoder_ms_all\": %s, "
                     + "\"tessera_tps_all\": %s%s%s,\n     \"peer\": %s}", size, e, pEnc, pEnc / e, t, pTps, t / pTps, encMs,
-                    tps, batchRow, storedRows, peer.trim()));
+                    tps, batchRow, storedRows + wordRow, peer.trim()));
         }
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"what\": \"Whisper CPU fp32, random weights, vocab 51865:"
                 + " encoder on one 30 s window (80 x 3000), greedy decode tokens/s with KV cache (" + tokens + " steps after a"
@@ -213,6 +240,11 @@ public final class WhisperBench {
                 + " batch (tokens/s summed); " + (peerRun ? "peer: PyTorch eager, same architecture, same threads"
                         : "no peer (--no-peer)") + (stored.isBlank() ? "" : "; tessera_<dtype>_matrices: the same model"
                         + " loaded with its matrices held as " + stored + " (F32 arithmetic), encoder and batch-1 decode")
+                + (words ? "; word_timestamps: WordTimestamps.addWordTimestamps on one window whose segment holds"
+                        + " text_tokens random tokens (the teacher-forced pass with logits at every position, the alignment"
+                        + " heads' matrix, DTW, the word split), ms, with the default rule's heads (every head of the upper"
+                        + " half of the decoder) and with 10 heads (a checkpoint's alignment_heads are 6 to 23), against"
+                        + " decode_ms: the greedy decoding of as many tokens" : "")
                 + "\",\n  \"threads\": " + threads
                 + ",\n  \"load\": \"" + Files.readString(Path.of("/proc/loadavg")).trim() + "\",\n  \"results\": [\n" + rows
                 + "\n  ]\n}\n";
@@ -221,6 +253,58 @@ public final class WhisperBench {
         }
         Files.writeString(out, json);
         System.out.println("wrote " + out);
+    }
+
+    /**
+     * Word timestamps of one random 30 s window whose one segment holds {@code tokens} random text tokens (the public
+     * {@link WordTimestamps#addWordTimestamps} step: the teacher-forced pass, the heads' alignment matrix, DTW, the word
+     * split): a warm-up, then {@code reps} times in ms.
+     */
+    static List<Double> timeWords(WhisperModel m, Tokenizer tok, int tokens, int reps) {
+        Random r = new Random(3);
+        float[] mel = new float[80 * 3000];
+        for (int i = 0; i < mel.length; i++) {
+            mel[i] = (float) r.nextGaussian();
+        }
+        int[] text = new int[tokens];
+        for (int i = 0; i < tokens; i++) {
+            text[i] = r.nextInt(m.config().eosTokenId());
+        }
+        List<Transcriber.Segment> seg = List.of(new Transcriber.Segment(0, 30, "", text));
+        List<Double> ms = new ArrayList<>();
+        try (Tensor x = Tensor.of(mel, 1, 80, 3000); Tensor enc = m.encode(x)) {
+            for (int rep = -1; rep < reps; rep++) {
+                long t0 = System.nanoTime();
+                WordTimestamps.addWordTimestamps(m, tok, enc, "en", "transcribe", seg, 0, 3000, 0);
+                if (rep >= 0) {
+                    ms.add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+        }
+        return ms;
+    }
+
+    /** {@code c} with {@code heads} as its alignment heads. */
+    static WhisperConfig withHeads(WhisperConfig c, int[][] heads) {
+        return new WhisperConfig(c.dModel(), c.encoderLayers(), c.encoderHeads(), c.encoderFfn(), c.decoderLayers(),
+                c.decoderHeads(), c.decoderFfn(), c.numMelBins(), c.maxSourcePositions(), c.maxTargetPositions(), c.vocabSize(),
+                c.decoderStartTokenId(), c.eosTokenId(), c.suppressTokens(), c.beginSuppressTokens(), c.noTimestampsTokenId(),
+                c.langToId(), c.taskToId(), c.isMultilingual(), c.maxInitialTimestampIndex(), c.prevSotTokenId(),
+                c.noSpeechTokenId(), heads);
+    }
+
+    /** Whisper's multilingual tokenizer.json (the models' test fixture, unpacked to a temporary file). */
+    static Tokenizer multilingualTokenizer() throws java.io.IOException {
+        Path gz = Path.of("models/src/test/resources/whisper/tokenizer/multilingual.tokenizer.json.gz");
+        if (!Files.isRegularFile(gz)) {
+            throw new IllegalArgumentException("--word-timestamps needs " + gz + " (run from the repository root)");
+        }
+        Path tmp = Files.createTempFile("whisper-tokenizer", ".json");
+        tmp.toFile().deleteOnExit();
+        try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(gz))) {
+            Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return Tokenizer.load(tmp);
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.tessera.models.whisper;
 
 import dev.tessera.models.text.PyStrings;
 import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
@@ -109,10 +110,11 @@ public final class WordTimestamps {
         try (Scope scope = Tessera.scope()) {
             Tensor logits = model.crossAttentionScores(encoded, ids, heads,
                     (pair, scores) -> addHead(mean, scores, positions, heads.length)); // [1, S, vocab]
+            // p(text token i) under the softmax over the text vocabulary [0, eot) at the position before it
+            int from = sotSequence.length;
+            Tensor logp = Ops.logSoftmax(logits.slice(1, from, from + textTokens.length).slice(2, 0, eot));
             for (int i = 0; i < textTokens.length; i++) {
-                int pos = sotSequence.length + i;
-                float[] row = logits.slice(1, pos, pos + 1).slice(2, 0, eot).contiguous().toFloatArray();
-                probs[i] = softmaxAt(row, textTokens[i]);
+                probs[i] = Math.exp(logp.slice(1, i, i + 1).slice(2, textTokens[i], textTokens[i] + 1).toFloatArray()[0]);
             }
         }
         double[][] matrix = Arrays.copyOfRange(mean, sotSequence.length, ids.length - 1);
@@ -130,19 +132,6 @@ public final class WordTimestamps {
         return new Alignment(matrix, path[0], path[1], probs, timings(split, path[0], path[1], probs));
     }
 
-    /** The probability of {@code id} under the softmax of {@code logits} (in double). */
-    private static double softmaxAt(float[] logits, int id) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (float v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (float v : logits) {
-            sum += Math.exp(v - max);
-        }
-        return Math.exp(logits[id] - max) / sum;
-    }
-
     /**
      * Adds one head's share to {@code mean [token][position]}: its first {@code positions} audio positions kept, a
      * softmax over them, each position standardized over the tokens (population standard deviation), a median filter
@@ -152,7 +141,9 @@ public final class WordTimestamps {
         int tokens = head.length;
         int m = Math.min(positions, head[0].length);
         double[][] w = new double[tokens][m];
-        for (int t = 0; t < tokens; t++) {
+        // rows are independent in the softmax and the median filter: split over the common pool (each element's sums
+        // keep their order, so the result does not depend on the split)
+        java.util.stream.IntStream.range(0, tokens).parallel().forEach(t -> {
             double max = Double.NEGATIVE_INFINITY;
             for (int f = 0; f < m; f++) {
                 max = Math.max(max, head[t][f]);
@@ -165,7 +156,7 @@ public final class WordTimestamps {
             for (int f = 0; f < m; f++) {
                 w[t][f] /= sum;
             }
-        }
+        });
         // each position standardized over the tokens (sums in token order, row by row)
         double[] mu = new double[m];
         double[] var = new double[m];
@@ -186,18 +177,18 @@ public final class WordTimestamps {
         for (int f = 0; f < m; f++) {
             var[f] = Math.sqrt(var[f] / tokens);
         }
-        double[] filtered = new double[m];
-        for (int t = 0; t < tokens; t++) {
+        java.util.stream.IntStream.range(0, tokens).parallel().forEach(t -> {
             double[] row = w[t];
             for (int f = 0; f < m; f++) {
                 row[f] = (row[f] - mu[f]) / var[f];
             }
+            double[] filtered = new double[m];
             medianFilter(row, MEDIAN_FILTER_WIDTH, filtered);
             double[] out = mean[t];
             for (int f = 0; f < m; f++) {
                 out[f] += filtered[f] / heads;
             }
-        }
+        });
     }
 
     /**
