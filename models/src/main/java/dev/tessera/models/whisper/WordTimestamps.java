@@ -87,8 +87,12 @@ public final class WordTimestamps {
     static Alignment findAlignment(WhisperModel model, Tokenizer tokenizer, Tensor encoded, int[] sotSequence,
             int[] textTokens, int numFrames, String language) {
         WhisperConfig cfg = model.config();
-        if (textTokens.length == 0) {
+        if (textTokens.length == 0 || numFrames / 2 < 1) { // no text, or no audio position (a window of one frame)
             return new Alignment(new double[0][], new int[0], new int[0], new double[0], List.of());
+        }
+        if (cfg.noTimestampsTokenId() < 0) {
+            throw new IllegalArgumentException("word timestamps need the checkpoint's <|notimestamps|> token "
+                    + "(no_timestamps_token_id in generation_config.json)");
         }
         int eot = cfg.eosTokenId();
         int[] ids = new int[sotSequence.length + textTokens.length + 2];

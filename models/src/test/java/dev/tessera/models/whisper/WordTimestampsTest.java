@@ -362,6 +362,11 @@ class WordTimestampsTest {
             assertTrue(e4.getMessage().contains("numFrames"), e4.getMessage());
             assertEquals(List.of(), WordTimestamps.addWordTimestamps(model, tok, one, "en", "transcribe", List.of(), 0, 10, 0)
                     .segments());
+            // a window of one frame has no audio position to align to: its segment keeps its bounds, without words
+            Transcriber.Segment seg = new Transcriber.Segment(0, 0.01, "w", new int[] {310, 5, 6, 311});
+            Transcriber.Segment got = WordTimestamps.addWordTimestamps(model, tok, one, "en", "transcribe", List.of(seg), 0,
+                    1, 0).segments().get(0);
+            assertTrue(got.words().isEmpty() && got.start() == 0 && got.end() == 0.01, got.toString());
         }
     }
 }
