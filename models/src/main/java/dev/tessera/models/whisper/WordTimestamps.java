@@ -495,6 +495,10 @@ public final class WordTimestamps {
         if (prepend == null || append == null) {
             throw new IllegalArgumentException("word timestamps: punctuation strings must not be null (\"\" merges none)");
         }
+        if (model == null || tokenizer == null || encoded == null || segments == null) {
+            throw new IllegalArgumentException("word timestamps need a model, its tokenizer, the window's encoder states and"
+                    + " its segments (one of them is null)");
+        }
         if (numFrames < 0 || numFrames > model.config().melFrames()) {
             throw new IllegalArgumentException("word timestamps: numFrames must be in [0, " + model.config().melFrames()
                     + "], got " + numFrames);

@@ -329,6 +329,20 @@ class WordTimestampsTest {
                 }
             }
             assertTrue(moved > 0, "some window should end before its 2 s: " + segs);
+            // files decoded together (windows in one encoder call, words from their rows) get the words they get alone
+            List<float[]> files = List.of(audio, Arrays.copyOfRange(audio, 5000, 60000), Arrays.copyOf(audio, 40000));
+            List<Transcriber.Transcript> together = tr.transcribeAll(files, opt.withWordTimestamps(true), 3, null);
+            for (int i = 0; i < files.size(); i++) {
+                List<Transcriber.Segment> alone = tr.transcribeAll(List.of(files.get(i)), opt.withWordTimestamps(true), 1,
+                        null).get(0).segments();
+                List<Transcriber.Segment> batched = together.get(i).segments();
+                assertEquals(alone.size(), batched.size(), "file " + i);
+                for (int k = 0; k < alone.size(); k++) {
+                    assertEquals(alone.get(k).words(), batched.get(k).words(), "file " + i + " segment " + k);
+                    assertEquals(alone.get(k).start(), batched.get(k).start(), 0, "file " + i + " segment " + k);
+                    assertEquals(alone.get(k).end(), batched.get(k).end(), 0, "file " + i + " segment " + k);
+                }
+            }
         }
     }
 
