@@ -123,6 +123,12 @@ public final class TranscribeCommand implements Callable<Integer> {
             + " merged into the preceding word (default: openai-whisper's \"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001).")
     String appendPunctuations;
 
+    @Option(names = "--hallucination-silence-threshold", paramLabel = "SECONDS", description = "(needs --word-timestamps)"
+            + " Skip silence around what looks like a hallucination (improbable, too short or too long words): a window moves"
+            + " on to its last word only when more than SECONDS of silence follow, and a hallucinated-looking segment"
+            + " between silences longer than SECONDS is dropped (openai-whisper's option; default off).")
+    Double hallucinationSilenceThreshold;
+
     @Option(names = "--highlight-words", description = "(needs --word-timestamps) srt/vtt: a cue per word with that word"
             + " underlined.")
     boolean highlightWords;
@@ -186,7 +192,9 @@ public final class TranscribeCommand implements Callable<Integer> {
                 .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
                         threshold("--logprob-threshold", logprobThreshold), threshold("--no-speech-threshold", noSpeechThreshold))
                 .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt)
-                .withWordTimestamps(wordTimestamps).withPunctuations(prependPunctuations, appendPunctuations);
+                .withWordTimestamps(wordTimestamps).withPunctuations(prependPunctuations, appendPunctuations)
+                .withHallucinationSilenceThreshold(hallucinationSilenceThreshold == null ? Double.NaN
+                        : hallucinationSilenceThreshold);
         double[] durations = new double[audio.size()];
         for (int i = 0; i < audio.size(); i++) {
             Path a = audio.get(i);
@@ -483,7 +491,8 @@ public final class TranscribeCommand implements Callable<Integer> {
     private void checkWordOptions() {
         for (var o : List.of(new Object[] {"--highlight-words", highlightWords ? Boolean.TRUE : null},
                 new Object[] {"--max-line-width", maxLineWidth}, new Object[] {"--max-line-count", maxLineCount},
-                new Object[] {"--max-words-per-line", maxWordsPerLine})) {
+                new Object[] {"--max-words-per-line", maxWordsPerLine},
+                new Object[] {"--hallucination-silence-threshold", hallucinationSilenceThreshold})) {
             if (o[1] != null && !wordTimestamps) {
                 throw new IllegalArgumentException(o[0] + " needs --word-timestamps");
             }
@@ -493,6 +502,11 @@ public final class TranscribeCommand implements Callable<Integer> {
             if (o[1] != null && (Integer) o[1] < 1) {
                 throw new IllegalArgumentException(o[0] + " must be >= 1, got " + o[1]);
             }
+        }
+        if (hallucinationSilenceThreshold != null && !(hallucinationSilenceThreshold >= 0
+                && hallucinationSilenceThreshold < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("--hallucination-silence-threshold must be >= 0 seconds, got "
+                    + hallucinationSilenceThreshold);
         }
         if (maxLineCount != null && maxLineWidth == null) {
             System.err.println("tessera: --max-line-count has no effect without --max-line-width");

@@ -362,7 +362,15 @@ class TranscribeCommandTest {
         long cues = two.out().lines().filter(l -> l.contains(" --> ")).count();
         long want = spans.stream().mapToLong(sp -> ((long) sp[2] + 1) / 2).sum();
         assertEquals(want, cues, two.out());
-        for (String opt : new String[] {"--highlight-words", "--max-line-width=20", "--max-words-per-line=3"}) {
+        // skipping silence around hallucinations (its rules are checked in WordTimestampsTest): runs; bad values refused
+        ChatCommandTest.Run hal = run(concat(common, "--format", "json", "--hallucination-silence-threshold", "0.5"));
+        assertEquals(0, hal.code(), hal.err());
+        assertTrue(new ObjectMapper().readTree(hal.out()).get("segments").isArray(), hal.out());
+        ChatCommandTest.Run neg = run(concat(common, "--hallucination-silence-threshold", "-1"));
+        assertNotEquals(0, neg.code());
+        assertTrue(neg.err().contains(">= 0 seconds"), neg.err());
+        for (String opt : new String[] {"--highlight-words", "--max-line-width=20", "--max-words-per-line=3",
+                "--hallucination-silence-threshold=2"}) {
             ChatCommandTest.Run r = run("transcribe", a.toString(), "--model", m.toString(), opt);
             assertNotEquals(0, r.code());
             assertTrue(r.err().contains(opt.replaceAll("=.*", "") + " needs --word-timestamps"), r.err());

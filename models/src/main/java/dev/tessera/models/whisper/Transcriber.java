@@ -78,13 +78,15 @@ public final class Transcriber {
     public record Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
             double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
             boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed,
-            boolean wordTimestamps, String prependPunctuations, String appendPunctuations) {
+            boolean wordTimestamps, String prependPunctuations, String appendPunctuations,
+            double hallucinationSilenceThreshold) {
         /** Options without word timestamps. */
         public Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
                 double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
                 boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
             this(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, false, null, null);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, false, null, null,
+                    Double.NaN);
         }
 
         public Options {
@@ -109,6 +111,11 @@ public final class Transcriber {
                     throw new IllegalArgumentException("temperatures must be finite and >= 0, got " + Arrays.toString(temperatures));
                 }
             }
+            if (!Double.isNaN(hallucinationSilenceThreshold) && !(hallucinationSilenceThreshold >= 0
+                    && hallucinationSilenceThreshold < Double.POSITIVE_INFINITY)) {
+                throw new IllegalArgumentException("the hallucination silence threshold must be finite and >= 0 seconds (NaN:"
+                        + " off), got " + hallucinationSilenceThreshold);
+            }
             if (Double.isInfinite(noSpeechThreshold) || Double.isInfinite(compressionRatioThreshold)) {
                 throw new IllegalArgumentException("thresholds must be finite (NaN turns one off)");
             }
@@ -116,59 +123,69 @@ public final class Transcriber {
 
         public static Options defaults() {
             return new Options(null, "transcribe", true, 5, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
-                    true, null, 224, 0, false, null, null);
+                    true, null, 224, 0, false, null, null, Double.NaN);
         }
 
         public Options withLanguage(String l) {
             return new Options(l, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         public Options withTask(String t) {
             return new Options(language, t, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         public Options withBeam(int b) {
             return new Options(language, task, timestamps, b, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         /** Samples drawn per window at a temperature above 0, the most likely kept (log-probability / length). */
         public Options withBestOf(int n) {
             return new Options(language, task, timestamps, beam, n, temperatures, compressionRatioThreshold,
-                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         public Options withTimestamps(boolean ts) {
             return new Options(language, task, ts, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         public Options withMaxTokensPerWindow(int n) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         public Options withTemperatures(double... t) {
             return new Options(language, task, timestamps, beam, bestOf, t, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         /** Compression-ratio, average log-prob and no-speech thresholds (NaN: off). */
         public Options withThresholds(double compressionRatio, double logProb, double noSpeech) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatio, logProb, noSpeech,
-                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         public Options withConditionOnPreviousText(boolean c) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         public Options withInitialPrompt(String p) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
 
         /**
@@ -179,7 +196,7 @@ public final class Transcriber {
         public Options withWordTimestamps(boolean w) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, w, prependPunctuations,
-                    appendPunctuations);
+                    appendPunctuations, hallucinationSilenceThreshold);
         }
 
         /**
@@ -190,12 +207,26 @@ public final class Transcriber {
         public Options withPunctuations(String prepend, String append) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps,
-                    prepend, append);
+                    prepend, append, hallucinationSilenceThreshold);
+        }
+
+        /**
+         * With word timestamps: skip silence around what looks like a hallucination (openai-whisper's
+         * {@code hallucination_silence_threshold}, seconds; NaN, the default, off). A window moves on to its last word
+         * only when more than this much silence follows it; a window whose first worded segment looks hallucinated
+         * (improbable, too short or too long words) after more than this much silence is dropped and decoded again
+         * from that segment's start; a hallucinated-looking segment with silence on both sides ends the window there.
+         */
+        public Options withHallucinationSilenceThreshold(double seconds) {
+            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps,
+                    prependPunctuations, appendPunctuations, seconds);
         }
 
         public Options withSeed(long s) {
             return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s, wordTimestamps, prependPunctuations, appendPunctuations);
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s, wordTimestamps, prependPunctuations, appendPunctuations,
+                    hallucinationSilenceThreshold);
         }
     }
 
@@ -519,6 +550,18 @@ public final class Transcriber {
             }
         }
 
+        /** Moves on to sample {@code target} (at least one frame), past the current window where it lies beyond. */
+        void skipTo(long target) {
+            do {
+                consume((int) Math.min(Math.max(target - offset, 0), windowFilled()));
+                try {
+                    fill();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            } while (offset < target && filled > 0);
+        }
+
         /** Samples of the current window (the context after it not counted). */
         int windowFilled() {
             return Math.min(filled, win);
@@ -713,23 +756,54 @@ public final class Transcriber {
                         ? new Segment(s.start(), s.end(), "", new int[0], s.window(), List.of()) : s);
             }
             // (from the words before the clearing, as the reference)
-            long seek = WordTimestamps.seekAfterWords(r.tokens(), firstTimestamp(), timed.segments(), f.offset / HOP);
-            if (seek >= 0) {
-                consumed = (int) (seek * HOP - f.offset);
+            int[] tokens = r.tokens();
+            int tsBegin = firstTimestamp();
+            boolean singleEnding = tokens.length >= 2 && tokens[tokens.length - 1] >= tsBegin
+                    && tokens[tokens.length - 2] < tsBegin;
+            long seekFrames = f.offset / HOP;
+            WordTimestamps.Next next = WordTimestamps.next(timed.segments(), seekFrames, f.contentFrames(), cfg.melFrames(),
+                    f.total / HOP, singleEnding, (f.offset + consumed) / HOP, f.lastSpeech, opt.hallucinationSilenceThreshold());
+            long target = next.seek() * HOP;
+            if (next.skipWindow()) {
+                LOG.debug("file {} at {} s: a hallucination after silence; on from {} s", f.index, seekFrames / 100.0,
+                        next.seek() / 100.0);
+                f.skipTo(target);
+                return;
             }
-            f.lastSpeech = timed.lastSpeechTimestamp();
+            segs = segs.subList(0, next.keptSegments());
+            f.lastSpeech = next.lastSpeech();
+            if (target > f.offset + f.windowFilled()) { // beyond the window: the rest of the audio is skipped
+                for (Segment s : segs) {
+                    emit(f, s, l);
+                }
+                resetPrompt(f, opt);
+                f.skipTo(target);
+                return;
+            }
+            if (next.seek() != (f.offset + consumed) / HOP) { // (else the timestamps' sample count stays)
+                consumed = (int) (target - f.offset);
+            }
         }
         for (Segment s : segs) {
-            f.segments.add(s);
-            for (int t : s.tokens()) {
-                f.allTokens.add(t);
-            }
-            l.onSegment(f.index, s);
+            emit(f, s, l);
         }
+        resetPrompt(f, opt);
+        f.consume(consumed);
+    }
+
+    private static void emit(FileState f, Segment s, Listener l) {
+        f.segments.add(s);
+        for (int t : s.tokens()) {
+            f.allTokens.add(t);
+        }
+        l.onSegment(f.index, s);
+    }
+
+    /** A window decoded without conditioning, or at a temperature above 0.5, starts the next prompt afresh. */
+    private static void resetPrompt(FileState f, Options opt) {
         if (!opt.conditionOnPreviousText() || f.temperature > 0.5) {
             f.promptResetSince = f.allTokens.size();
         }
-        f.consume(consumed);
     }
 
     /** Rows {@code idx} of {@code t} along dim 0 (a view when they are all rows). */

@@ -619,20 +619,137 @@ public final class WordTimestamps {
         return Math.rint(x * 100) / 100;
     }
 
+    /** Punctuation that {@link #isAnomaly} leaves out (openai-whisper's list, tested as a substring). */
+    private static final String ANOMALY_PUNCTUATION = "\"'\u201c\u00bf([{-\"'.\u3002,\uff0c!\uff01?\uff1f:\uff1a\u201d)]}\u3001";
+
     /**
-     * Where openai-whisper's next window starts with word timestamps (in 10 ms frames): at the last word's end of
-     * {@code segments} (the window's segments after {@link #addWordTimestamps}), rounded half to even, unless the
-     * window's tokens end with a single timestamp (no speech after it) or that end is not past the window's start
-     * {@code seekFrames}; -1 where the seek is left as the timestamps set it.
+     * How unlike speech a word looks (openai-whisper's {@code word_anomaly_score}): 1 for a probability below 0.15,
+     * plus {@code (0.133 − d) · 15} for a duration {@code d} under 0.133 s, plus {@code d − 2} over 2 s.
      */
-    static long seekAfterWords(int[] windowTokens, int timestampBegin, List<Transcriber.Segment> segments, long seekFrames) {
-        int n = windowTokens.length;
-        boolean singleEnding = n >= 2 && windowTokens[n - 1] >= timestampBegin && windowTokens[n - 2] < timestampBegin;
-        double end = end(segments);
-        if (singleEnding || !(end > seekFrames * 160 / (double) Transcriber.SAMPLE_RATE)) {
-            return -1;
+    static double anomalyScore(Word w) {
+        double d = w.end() - w.start();
+        double score = 0;
+        if (w.probability() < 0.15) {
+            score += 1.0;
         }
-        return (long) Math.rint(end * 100);
+        if (d < 0.133) {
+            score += (0.133 - d) * 15;
+        }
+        if (d > 2.0) {
+            score += d - 2.0;
+        }
+        return score;
+    }
+
+    /**
+     * Whether a segment looks hallucinated: the anomaly scores of its first 8 words that are not punctuation sum to 3
+     * or more, or to nearly one a word. A segment without words (or none) is not.
+     */
+    static boolean isAnomaly(Transcriber.Segment s) {
+        if (s == null || s.words().isEmpty()) {
+            return false;
+        }
+        double score = 0;
+        int n = 0;
+        for (Word w : s.words()) {
+            if (ANOMALY_PUNCTUATION.contains(w.word())) {
+                continue;
+            }
+            if (n == 8) {
+                break;
+            }
+            score += anomalyScore(w);
+            n++;
+        }
+        return score >= 3 || score + 0.01 >= n;
+    }
+
+    private static Transcriber.Segment nextWithWords(List<Transcriber.Segment> segs, int from) {
+        for (int i = from; i < segs.size(); i++) {
+            if (!segs.get(i).words().isEmpty()) {
+                return segs.get(i);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Where the transcription goes after a window's word timestamps (frames of 10 ms): {@code seek} the next window's
+     * start; {@code skipWindow}: the window's segments are dropped (a leading hallucination after silence);
+     * {@code keptSegments}: how many of them stay; {@code lastSpeech}: the end of the last speech so far.
+     */
+    record Next(long seek, boolean skipWindow, int keptSegments, double lastSpeech) {}
+
+    /**
+     * openai-whisper's steps after {@code add_word_timestamps}: the next window starts at the last word's end (unless
+     * the window ended on a single timestamp or that end is not past the window's start); with a
+     * {@code silenceThreshold} (seconds; NaN: off, its default) it does so only when the silence left in the window is
+     * longer than the threshold (else after the window), skips a window whose first worded segment looks hallucinated
+     * and starts after a silence longer than the threshold (to that segment's start), and cuts the window at a
+     * hallucinated-looking segment with silence (or hallucinations, or the window's edge) on both sides (to its start,
+     * or to the end of the audio when less than the threshold remains after it).
+     *
+     * @param segments the window's segments with their words
+     * @param seek the window's first frame
+     * @param segmentSize its frames of audio
+     * @param windowFrames the model's window (3000)
+     * @param contentFrames the audio's frames
+     * @param singleTimestampEnding whether the window's tokens end with one timestamp
+     * @param seekByTimestamps where the timestamps put the next window
+     * @param lastSpeech the end of the speech before the window
+     */
+    static Next next(List<Transcriber.Segment> segments, long seek, int segmentSize, int windowFrames, long contentFrames,
+            boolean singleTimestampEnding, long seekByTimestamps, double lastSpeech, double silenceThreshold) {
+        double timeOffset = seek * 160 / (double) Transcriber.SAMPLE_RATE;
+        double windowEnd = (seek + windowFrames) * 160 / (double) Transcriber.SAMPLE_RATE;
+        double segmentDuration = segmentSize * 160 / (double) Transcriber.SAMPLE_RATE;
+        double contentDuration = contentFrames * 160 / (double) Transcriber.SAMPLE_RATE;
+        long next = seekByTimestamps;
+        double lastWordEnd = end(segments);
+        boolean pastStart = !singleTimestampEnding && lastWordEnd > timeOffset;
+        if (pastStart) {
+            next = (long) Math.rint(lastWordEnd * 100);
+        }
+        int kept = segments.size();
+        if (!Double.isNaN(silenceThreshold)) {
+            double threshold = silenceThreshold;
+            if (pastStart) {
+                next = windowEnd - lastWordEnd > threshold ? (long) Math.rint(lastWordEnd * 100) : seek + segmentSize;
+            }
+            Transcriber.Segment first = nextWithWords(segments, 0);
+            if (first != null && isAnomaly(first)) {
+                double gap = first.start() - timeOffset;
+                if (gap > threshold) {
+                    return new Next(seek + (long) Math.rint(gap * 100), true, 0, lastSpeech);
+                }
+            }
+            double halLastEnd = lastSpeech;
+            for (int si = 0; si < segments.size(); si++) {
+                Transcriber.Segment s = segments.get(si);
+                if (s.words().isEmpty()) {
+                    continue;
+                }
+                if (isAnomaly(s)) {
+                    Transcriber.Segment following = nextWithWords(segments, si + 1);
+                    double halNextStart = following != null ? following.words().get(0).start() : timeOffset + segmentDuration;
+                    boolean silenceBefore = s.start() - halLastEnd > threshold || s.start() < threshold
+                            || s.start() - timeOffset < 2.0;
+                    boolean silenceAfter = halNextStart - s.end() > threshold || isAnomaly(following)
+                            || windowEnd - s.end() < 2.0;
+                    if (silenceBefore && silenceAfter) {
+                        next = (long) Math.rint(Math.max(timeOffset + 1, s.start()) * 100);
+                        if (contentDuration - s.end() < threshold) {
+                            next = contentFrames;
+                        }
+                        kept = si;
+                        break;
+                    }
+                }
+                halLastEnd = s.end();
+            }
+        }
+        double end = end(segments.subList(0, kept));
+        return new Next(next, false, kept, Double.isNaN(end) ? lastSpeech : end);
     }
 
     /**

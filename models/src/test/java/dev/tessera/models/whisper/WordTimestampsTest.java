@@ -181,12 +181,50 @@ class WordTimestampsTest {
                 long seek = c.get("seek").asLong();
                 int[] window = ints(c.get("window_tokens"));
                 int consumed = new Transcriber(model, tok).split(window, seek * 160, numFrames * 160, new ArrayList<>());
-                long byWords = WordTimestamps.seekAfterWords(window, model.config().timestampBegin(), timed.segments(), seek);
-                assertEquals(c.get("seek_out").asLong(), byWords >= 0 ? byWords : seek + consumed / 160, name + ": next seek");
+                int tsBegin = model.config().timestampBegin();
+                boolean single = window.length >= 2 && window[window.length - 1] >= tsBegin && window[window.length - 2] < tsBegin;
+                WordTimestamps.Next next = WordTimestamps.next(timed.segments(), seek, numFrames, model.config().melFrames(),
+                        seek + 100_000, single, seek + consumed / 160, c.get("last_speech_timestamp").asDouble(), Double.NaN);
+                assertEquals(c.get("seek_out").asLong(), next.seek(), name + ": next seek");
+                assertEquals(c.get("last_speech_timestamp_out").asDouble(), next.lastSpeech(), 1e-9, name);
                 n++;
             }
         }
         assertTrue(n >= 12, "alignment cases: " + n);
+    }
+
+    /**
+     * What happens after a window's words (the next window's start, a dropped window, a cut, the last speech time),
+     * with and without openai-whisper's hallucination-silence threshold, against an independent reference of that
+     * block of its transcribe loop ({@code words/make_hallucination.py}): 218 cases, every branch and exact ties.
+     */
+    @Test
+    void nextWindowAndHallucinationSkipsMatchTheReference() throws Exception {
+        int n = 0;
+        for (JsonNode c : json("hallucination_cases.json.gz")) {
+            String name = c.get("name").asText();
+            List<Transcriber.Segment> segs = new ArrayList<>();
+            for (JsonNode s : c.get("segments")) {
+                List<WordTimestamps.Word> words = new ArrayList<>();
+                for (JsonNode w : s.get("words")) {
+                    words.add(new WordTimestamps.Word(w.get("word").asText(), w.get("start").asDouble(), w.get("end").asDouble(),
+                            w.get("probability").asDouble()));
+                }
+                segs.add(new Transcriber.Segment(s.get("start").asDouble(), s.get("end").asDouble(), "t", new int[0],
+                        Transcriber.Window.UNKNOWN, words));
+            }
+            WordTimestamps.Next next = WordTimestamps.next(segs, c.get("seek").asLong(), c.get("segment_size").asInt(),
+                    c.get("n_frames").asInt(), c.get("content_frames").asLong(), c.get("single_timestamp_ending").asBoolean(),
+                    c.get("seek_before_words").asLong(), c.get("last_speech_timestamp").asDouble(),
+                    c.hasNonNull("threshold") ? c.get("threshold").asDouble() : Double.NaN);
+            String why = name + " " + c.get("branches");
+            assertEquals(c.get("seek_out").asLong(), next.seek(), why + ": seek");
+            assertEquals(c.get("skipped_window").asBoolean(), next.skipWindow(), why + ": skipped");
+            assertEquals(c.get("kept_segments").asInt(), next.keptSegments(), why + ": kept");
+            assertEquals(c.get("last_speech_timestamp_out").asDouble(), next.lastSpeech(), 0, why + ": last speech");
+            n++;
+        }
+        assertTrue(n >= 200, "cases: " + n);
     }
 
     /**
