@@ -367,6 +367,19 @@ class WordTimestampsTest {
                 }
             }
             assertTrue(moved > 0, "some window should end before its 2 s: " + segs);
+            // with a hallucination-silence threshold (the random model's improbable words all look hallucinated, so windows
+            // are dropped and cut): the loop ends, windows move forward, segments stay inside the audio
+            for (double threshold : new double[] {0, 0.3, 1.0}) {
+                List<Transcriber.Segment> h = tr.transcribe(audio, opt.withWordTimestamps(true)
+                        .withHallucinationSilenceThreshold(threshold), x -> {}).segments();
+                assertTrue(h.size() < segs.size(), "threshold " + threshold + ": windows dropped or cut: " + h);
+                long lastSeek = -1;
+                for (Transcriber.Segment sg : h) {
+                    assertTrue(sg.window().seek() >= lastSeek, "threshold " + threshold + ": windows move forward " + h);
+                    lastSeek = sg.window().seek();
+                    assertTrue(sg.end() <= audio.length / 16000.0 + 2.0, "threshold " + threshold + ": " + sg);
+                }
+            }
             // files decoded together (windows in one encoder call, words from their rows) get the words they get alone
             List<float[]> files = List.of(audio, Arrays.copyOfRange(audio, 5000, 60000), Arrays.copyOf(audio, 40000));
             List<Transcriber.Transcript> together = tr.transcribeAll(files, opt.withWordTimestamps(true), 3, null);
