@@ -86,6 +86,10 @@ public final class TranscribeCommand implements Callable<Integer> {
                     + " decoded at a temperature above 0.5 starts afresh). --no-condition-on-previous-text turns it off.")
     boolean conditionOnPreviousText;
 
+    @Option(names = "--carry-initial-prompt", description = "Put --initial-prompt before every window's context, not only"
+            + " the first (openai-whisper's carry_initial_prompt; the previous text then gets what room is left).")
+    boolean carryInitialPrompt;
+
     @Option(names = "--initial-prompt", paramLabel = "TEXT",
             description = "Text placed before the first window's prompt (names, spelling, punctuation style).")
     String initialPrompt;
@@ -192,6 +196,7 @@ public final class TranscribeCommand implements Callable<Integer> {
                 .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
                         threshold("--logprob-threshold", logprobThreshold), threshold("--no-speech-threshold", noSpeechThreshold))
                 .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt)
+                .withCarryInitialPrompt(carryInitialPrompt)
                 .withWordTimestamps(wordTimestamps).withPunctuations(prependPunctuations, appendPunctuations)
                 .withHallucinationSilenceThreshold(hallucinationSilenceThreshold == null ? Double.NaN
                         : hallucinationSilenceThreshold);

@@ -277,6 +277,12 @@ class TranscribeCommandTest {
         assertEquals(on, new ObjectMapper().readTree(onExplicit.out()), "on by default");
         ChatCommandTest.Run prompt = run(concat(base, "--initial-prompt", "w5 w6 w7"));
         assertEquals(0, prompt.code(), prompt.err());
+        // the initial prompt carried to every window (the prompt rule itself: WordTimestampsTest against Python):
+        // the first window is decoded as without carrying
+        ChatCommandTest.Run carried = run(concat(base, "--initial-prompt", "w5 w6 w7", "--carry-initial-prompt"));
+        assertEquals(0, carried.code(), carried.err());
+        assertEquals(new ObjectMapper().readTree(prompt.out()).get("segments").get(0),
+                new ObjectMapper().readTree(carried.out()).get("segments").get(0), carried.out());
         assertTrue(on.get("segments").size() > 0, on.toString());
         // p(no speech) > 0 always, and no window's average log-prob is above 0: every window is skipped.
         ChatCommandTest.Run silent = run(concat(base, "--no-speech-threshold", "0", "--logprob-threshold", "0"));

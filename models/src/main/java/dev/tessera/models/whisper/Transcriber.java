@@ -79,14 +79,14 @@ public final class Transcriber {
             double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
             boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed,
             boolean wordTimestamps, String prependPunctuations, String appendPunctuations,
-            double hallucinationSilenceThreshold) {
+            double hallucinationSilenceThreshold, boolean carryInitialPrompt) {
         /** Options without word timestamps. */
         public Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
                 double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
                 boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed) {
             this(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
                     noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, false, null, null,
-                    Double.NaN);
+                    Double.NaN, false);
         }
 
         public Options {
@@ -123,69 +123,105 @@ public final class Transcriber {
 
         public static Options defaults() {
             return new Options(null, "transcribe", true, 5, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
-                    true, null, 224, 0, false, null, null, Double.NaN);
+                    true, null, 224, 0, false, null, null, Double.NaN, false);
+        }
+
+        /** A mutable copy of the fields, for the {@code with} methods. */
+        private static final class Edit {
+            String language, task, initialPrompt, prepend, append;
+            boolean timestamps, condition, words, carry;
+            int beam, bestOf, maxTokens;
+            double[] temperatures;
+            double compression, logProb, noSpeech, hallucination;
+            long seed;
+
+            Edit(Options o) {
+                language = o.language;
+                task = o.task;
+                timestamps = o.timestamps;
+                beam = o.beam;
+                bestOf = o.bestOf;
+                temperatures = o.temperatures;
+                compression = o.compressionRatioThreshold;
+                logProb = o.logProbThreshold;
+                noSpeech = o.noSpeechThreshold;
+                condition = o.conditionOnPreviousText;
+                initialPrompt = o.initialPrompt;
+                maxTokens = o.maxTokensPerWindow;
+                seed = o.seed;
+                words = o.wordTimestamps;
+                prepend = o.prependPunctuations;
+                append = o.appendPunctuations;
+                hallucination = o.hallucinationSilenceThreshold;
+                carry = o.carryInitialPrompt;
+            }
+
+            Options build() {
+                return new Options(language, task, timestamps, beam, bestOf, temperatures, compression, logProb, noSpeech,
+                        condition, initialPrompt, maxTokens, seed, words, prepend, append, hallucination, carry);
+            }
+        }
+
+        private Options with(java.util.function.Consumer<Edit> change) {
+            Edit e = new Edit(this);
+            change.accept(e);
+            return e.build();
         }
 
         public Options withLanguage(String l) {
-            return new Options(l, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.language = l);
         }
 
         public Options withTask(String t) {
-            return new Options(language, t, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.task = t);
         }
 
         public Options withBeam(int b) {
-            return new Options(language, task, timestamps, b, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.beam = b);
         }
 
         /** Samples drawn per window at a temperature above 0, the most likely kept (log-probability / length). */
         public Options withBestOf(int n) {
-            return new Options(language, task, timestamps, beam, n, temperatures, compressionRatioThreshold,
-                    logProbThreshold, noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.bestOf = n);
         }
 
         public Options withTimestamps(boolean ts) {
-            return new Options(language, task, ts, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.timestamps = ts);
         }
 
         public Options withMaxTokensPerWindow(int n) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, n, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.maxTokens = n);
         }
 
         public Options withTemperatures(double... t) {
-            return new Options(language, task, timestamps, beam, bestOf, t, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.temperatures = t);
         }
 
         /** Compression-ratio, average log-prob and no-speech thresholds (NaN: off). */
         public Options withThresholds(double compressionRatio, double logProb, double noSpeech) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatio, logProb, noSpeech,
-                    conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> {
+                e.compression = compressionRatio;
+                e.logProb = logProb;
+                e.noSpeech = noSpeech;
+            });
         }
 
         public Options withConditionOnPreviousText(boolean c) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, c, initialPrompt, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.condition = c);
         }
 
         public Options withInitialPrompt(String p) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, p, maxTokensPerWindow, seed, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.initialPrompt = p);
+        }
+
+        /**
+         * The initial prompt before every window's context, not only the first (openai-whisper's
+         * {@code carry_initial_prompt}): each prompt is the initial prompt's tokens followed by the most recent text
+         * decoded since the last reset, cut to what the context leaves ({@code max_target_positions / 2 − 1} tokens in
+         * all, the reference's slicing). Off by default.
+         */
+        public Options withCarryInitialPrompt(boolean carry) {
+            return with(e -> e.carry = carry);
         }
 
         /**
@@ -194,9 +230,7 @@ public final class Transcriber {
          * openai-whisper's {@code word_timestamps=True}). One more decoder pass per window.
          */
         public Options withWordTimestamps(boolean w) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, w, prependPunctuations,
-                    appendPunctuations, hallucinationSilenceThreshold);
+            return with(e -> e.words = w);
         }
 
         /**
@@ -205,9 +239,10 @@ public final class Transcriber {
          * {@link WordTimestamps#APPEND_PUNCTUATIONS}); "" merges none.
          */
         public Options withPunctuations(String prepend, String append) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps,
-                    prepend, append, hallucinationSilenceThreshold);
+            return with(e -> {
+                e.prepend = prepend;
+                e.append = append;
+            });
         }
 
         /**
@@ -218,15 +253,11 @@ public final class Transcriber {
          * from that segment's start; a hallucinated-looking segment with silence on both sides ends the window there.
          */
         public Options withHallucinationSilenceThreshold(double seconds) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps,
-                    prependPunctuations, appendPunctuations, seconds);
+            return with(e -> e.hallucination = seconds);
         }
 
         public Options withSeed(long s) {
-            return new Options(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
-                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, s, wordTimestamps, prependPunctuations, appendPunctuations,
-                    hallucinationSilenceThreshold);
+            return with(e -> e.seed = s);
         }
     }
 
@@ -456,6 +487,8 @@ public final class Transcriber {
         final List<Segment> segments = new ArrayList<>();
         final List<Integer> allTokens = new ArrayList<>();
         int promptResetSince;
+        final int[] initialPrompt;
+        final boolean carryInitialPrompt;
         /** The end of the last word so far (seconds), for word timestamps. */
         double lastSpeech;
         // this window
@@ -463,10 +496,12 @@ public final class Transcriber {
         double temperature;
         double compressionRatio;
 
-        FileState(int index, SourceOpener opener, String language, int[] initialPrompt) {
+        FileState(int index, SourceOpener opener, String language, int[] initialPrompt, boolean carryInitialPrompt) {
             this.index = index;
             this.opener = opener;
             this.language = language;
+            this.initialPrompt = initialPrompt.clone();
+            this.carryInitialPrompt = carryInitialPrompt;
             for (int t : initialPrompt) {
                 allTokens.add(t);
             }
@@ -621,6 +656,9 @@ public final class Transcriber {
             if (!canCondition) {
                 return new int[0];
             }
+            if (carryInitialPrompt) {
+                return carriedPrompt(initialPrompt, allTokens, promptResetSince, cfg.maxTargetPositions());
+            }
             return allTokens.subList(promptResetSince, allTokens.size()).stream().mapToInt(Integer::intValue).toArray();
         }
     }
@@ -646,7 +684,8 @@ public final class Transcriber {
         try {
             while (nextFile < sources.size() || !active.isEmpty()) {
                 while (active.size() < batch && nextFile < sources.size()) {
-                    FileState f = new FileState(nextFile++, sources.get(nextFile - 1), language, initial);
+                    FileState f = new FileState(nextFile++, sources.get(nextFile - 1), language, initial,
+                            opt.carryInitialPrompt());
                     active.add(f);
                     f.open();
                 }
@@ -804,6 +843,24 @@ public final class Transcriber {
         if (!opt.conditionOnPreviousText() || f.temperature > 0.5) {
             f.promptResetSince = f.allTokens.size();
         }
+    }
+
+    /**
+     * The previous-text prompt with the initial prompt carried (openai-whisper's {@code carry_initial_prompt}): the
+     * initial prompt's tokens, then {@code all[max(initial, resetSince):][-remaining:]} with {@code remaining =
+     * context / 2 − 1 − initial} in Python's slicing (0: all of them; negative: all but the first {@code −remaining}).
+     */
+    static int[] carriedPrompt(int[] initial, List<Integer> all, int resetSince, int context) {
+        int from = Math.min(Math.max(initial.length, resetSince), all.size());
+        List<Integer> rest = all.subList(from, all.size());
+        int remaining = context / 2 - 1 - initial.length;
+        int n = rest.size();
+        int start = remaining > 0 ? Math.max(0, n - remaining) : remaining == 0 ? 0 : Math.min(n, -remaining);
+        int[] out = Arrays.copyOf(initial, initial.length + n - start);
+        for (int i = start; i < n; i++) {
+            out[initial.length + i - start] = rest.get(i);
+        }
+        return out;
     }
 
     /** Rows {@code idx} of {@code t} along dim 0 (a view when they are all rows). */

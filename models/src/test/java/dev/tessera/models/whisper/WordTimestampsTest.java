@@ -228,6 +228,25 @@ class WordTimestampsTest {
     }
 
     /**
+     * The prompt with the initial prompt carried to every window ({@code Options.withCarryInitialPrompt}) against
+     * openai-whisper's expression evaluated by Python itself ({@code words/make_carry_prompt.py}: 120 cases, 50 of
+     * them where the initial prompt leaves no room, i.e. Python's {@code [-0:]} and negative slices).
+     */
+    @Test
+    void carriedInitialPromptMatchesPythonSlicing() throws Exception {
+        int n = 0;
+        for (JsonNode c : json("carry_prompt_cases.json")) {
+            List<Integer> all = new ArrayList<>();
+            c.get("all").forEach(t -> all.add(t.asInt()));
+            int[] got = Transcriber.carriedPrompt(ints(c.get("initial")), all, c.get("reset_since").asInt(),
+                    c.get("context").asInt());
+            assertArrayEquals(ints(c.get("prompt")), got, "case " + n);
+            n++;
+        }
+        assertTrue(n >= 100);
+    }
+
+    /**
      * The DTW path starts at (0, 0), ends at (N-1, M-1), moves by unit steps, and its cost is the minimum over all
      * monotone paths (an independent dynamic programme in double, with no tie rules).
      */
