@@ -66,6 +66,9 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
     private boolean timestamps = true;
     private String dtype;
     private boolean wordTimestamps;
+    private String initialPrompt;
+    private boolean carryInitialPrompt;
+    private double hallucinationSilenceThreshold = Double.NaN;
 
     /** Input {@code content}, output {@code transcription}, 8 files per batch, openai-whisper's defaults otherwise. */
     public SpeechTranscriber() {
@@ -113,6 +116,26 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
 
     public boolean getWordTimestamps() {
         return wordTimestamps;
+    }
+
+    /**
+     * Text before the first window's context (names, spelling, style), as {@code tessera transcribe --initial-prompt};
+     * with {@code carry} before every window's ({@code --carry-initial-prompt}). Null: none.
+     */
+    public SpeechTranscriber setInitialPrompt(String prompt, boolean carry) {
+        this.initialPrompt = prompt;
+        this.carryInitialPrompt = carry;
+        return this;
+    }
+
+    /**
+     * With word timestamps, skip silence around what looks like a hallucination ({@code tessera transcribe
+     * --hallucination-silence-threshold}, seconds; NaN, the default: off).
+     */
+    public SpeechTranscriber setHallucinationSilenceThreshold(double seconds) {
+        Transcriber.Options.defaults().withHallucinationSilenceThreshold(seconds); // checks the value
+        this.hallucinationSilenceThreshold = seconds;
+        return this;
     }
 
     /**
@@ -169,11 +192,18 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
         boolean ts = timestamps;
         String dt = dtype;
         boolean words = wordTimestamps;
+        String prompt = initialPrompt;
+        boolean carry = carryInitialPrompt;
+        double hallucination = hallucinationSilenceThreshold;
+        if (!Double.isNaN(hallucination) && !words) {
+            throw new IllegalArgumentException("setHallucinationSilenceThreshold needs setWordTimestamps(true)");
+        }
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("whisper", spec, device, dt == null ? "" : dt,
                     () -> Loaded.load(spec, device, dt == null ? DType.F32 : DType.parseStorage(dt)));
             Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(lang).withTask(tk).withBeam(bm)
-                    .withTimestamps(ts).withWordTimestamps(words);
+                    .withTimestamps(ts).withWordTimestamps(words).withInitialPrompt(prompt).withCarryInitialPrompt(carry)
+                    .withHallucinationSilenceThreshold(hallucination);
             String forced = Transcriber.languageFor(m.model.config(), opt.language());
             if (forced != null) {
                 opt = opt.withLanguage(forced); // an English-only checkpoint transcribes in English

@@ -460,6 +460,31 @@ class SparkInferenceTest {
             }
             assertTrue(words >= 3, "words: " + words); // (the word-level vocabulary decodes without spaces: a word a segment)
         }
+        // an initial prompt carried to every window, and the hallucination-silence threshold: the Transcriber's texts
+        List<Row> p = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
+                .setWordTimestamps(true).setInitialPrompt("w5 w6", true).setHallucinationSilenceThreshold(0.5)
+                .setBatchSize(2).setErrorCol("error").transform(audio).drop("content").collectAsList();
+        try (var m = dev.tessera.models.whisper.WhisperModel.load(model);
+                var tok = dev.tessera.models.text.Tokenizer.load(model.resolve("tokenizer.json"))) {
+            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
+            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2)
+                    .withWordTimestamps(true).withInitialPrompt("w5 w6").withCarryInitialPrompt(true)
+                    .withHallucinationSilenceThreshold(0.5);
+            int checked = 0;
+            for (Row row : p) {
+                if (!ref.containsKey(fileName(row))) {
+                    continue;
+                }
+                float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(dir.resolve(fileName(row)), 16_000);
+                String want = tr.transcribeAll(List.of(x), opt, 1, new dev.tessera.models.whisper.Transcriber.Listener() {})
+                        .get(0).text();
+                assertEquals(want, row.getStruct(row.fieldIndex("transcription")).getString(0), "prompt " + fileName(row));
+                checked++;
+            }
+            assertEquals(5, checked);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setModel(model.toString())
+                .setHallucinationSilenceThreshold(1).transform(audio));
         assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setDType("f16"));
     }
 
