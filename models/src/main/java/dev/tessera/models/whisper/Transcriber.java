@@ -795,10 +795,7 @@ public final class Transcriber {
                         ? new Segment(s.start(), s.end(), "", new int[0], s.window(), List.of()) : s);
             }
             // (from the words before the clearing, as the reference)
-            int[] tokens = r.tokens();
-            int tsBegin = firstTimestamp();
-            boolean singleEnding = tokens.length >= 2 && tokens[tokens.length - 1] >= tsBegin
-                    && tokens[tokens.length - 2] < tsBegin;
+            boolean singleEnding = singleTimestampEnding(r.tokens(), firstTimestamp());
             long seekFrames = f.offset / HOP;
             WordTimestamps.Next next = WordTimestamps.next(timed.segments(), seekFrames, f.contentFrames(), cfg.melFrames(),
                     f.total / HOP, singleEnding, (f.offset + consumed) / HOP, f.lastSpeech, opt.hallucinationSilenceThreshold());
@@ -996,8 +993,7 @@ public final class Transcriber {
                 cuts.add(i);
             }
         }
-        boolean singleEnding = tokens.length >= 2 && tokens[tokens.length - 1] >= tsBegin
-                && tokens[tokens.length - 2] < tsBegin;
+        boolean singleEnding = singleTimestampEnding(tokens, tsBegin);
         if (!cuts.isEmpty()) {
             if (singleEnding) {
                 cuts.add(tokens.length);
@@ -1034,6 +1030,12 @@ public final class Transcriber {
         }
         addSegment(out, t0, end, tokens, window);
         return filled;
+    }
+
+    /** Whether a window's tokens end with one timestamp after text (no speech after it, openai-whisper's rule). */
+    static boolean singleTimestampEnding(int[] tokens, int timestampBegin) {
+        int n = tokens.length;
+        return n >= 2 && tokens[n - 1] >= timestampBegin && tokens[n - 2] < timestampBegin;
     }
 
     /**

@@ -387,9 +387,7 @@ public final class WordTimestamps {
             } else {
                 int last = words.size() - 1;
                 words.set(last, words.get(last) + sub);
-                int[] merged = Arrays.copyOf(groups.get(last), groups.get(last).length + toks.length);
-                System.arraycopy(toks, 0, merged, groups.get(last).length, toks.length);
-                groups.set(last, merged);
+                groups.set(last, concat(groups.get(last), toks));
             }
         }
         return new Split(words, groups);
@@ -438,10 +436,7 @@ public final class WordTimestamps {
             Timing prev = alignment.get(i);
             Timing next = alignment.get(j);
             if (prev.word.startsWith(" ") && prepended.contains(PyStrings.strip(prev.word))) {
-                next.word = prev.word + next.word;
-                next.tokens = concat(prev.tokens, next.tokens);
-                prev.word = "";
-                prev.tokens = new int[0];
+                moveInto(prev, next, true);
             } else {
                 j = i;
             }
@@ -453,15 +448,23 @@ public final class WordTimestamps {
             Timing prev = alignment.get(i);
             Timing next = alignment.get(j);
             if (!prev.word.endsWith(" ") && appended.contains(next.word)) {
-                prev.word = prev.word + next.word;
-                prev.tokens = concat(prev.tokens, next.tokens);
-                next.word = "";
-                next.tokens = new int[0];
+                moveInto(next, prev, false);
             } else {
                 i = j;
             }
             j++;
         }
+    }
+
+    /**
+     * Moves {@code from}'s text and tokens into its neighbour {@code into} (in front of them when {@code from} stands
+     * before it), leaving {@code from} empty.
+     */
+    private static void moveInto(Timing from, Timing into, boolean fromBefore) {
+        into.word = fromBefore ? from.word + into.word : into.word + from.word;
+        into.tokens = fromBefore ? concat(from.tokens, into.tokens) : concat(into.tokens, from.tokens);
+        from.word = "";
+        from.tokens = new int[0];
     }
 
     private static int[] concat(int[] a, int[] b) {

@@ -181,8 +181,8 @@ class WordTimestampsTest {
                 long seek = c.get("seek").asLong();
                 int[] window = ints(c.get("window_tokens"));
                 int consumed = new Transcriber(model, tok).split(window, seek * 160, numFrames * 160, new ArrayList<>());
-                int tsBegin = model.config().timestampBegin();
-                boolean single = window.length >= 2 && window[window.length - 1] >= tsBegin && window[window.length - 2] < tsBegin;
+                boolean single = Transcriber.singleTimestampEnding(window, model.config().timestampBegin());
+                assertEquals(c.get("single_timestamp_ending").asBoolean(), single, name);
                 WordTimestamps.Next next = WordTimestamps.next(timed.segments(), seek, numFrames, model.config().melFrames(),
                         seek + 100_000, single, seek + consumed / 160, c.get("last_speech_timestamp").asDouble(), Double.NaN);
                 assertEquals(c.get("seek_out").asLong(), next.seek(), name + ": next seek");
