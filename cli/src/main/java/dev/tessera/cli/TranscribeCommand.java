@@ -72,8 +72,9 @@ public final class TranscribeCommand implements Callable<Integer> {
     int maxTokens;
 
     @Option(names = "--features", paramLabel = "FILE.npy",
-            description = "Precomputed log-mel features float32 [n_mels, frames] or [1, n_mels, frames] instead of audio"
-                    + " (one window, decoded at temperature 0).")
+            description = "Precomputed log-mel features float32 [n_mels, frames] or [1, n_mels, frames] instead of audio:"
+                    + " one window or less is decoded once at temperature 0; longer features (e.g. of"
+                    + " 'tessera logmel --no-pad') are transcribed long-form, window by window, as their audio is.")
     Path features;
 
     @Option(names = "--batch", defaultValue = "4", paramLabel = "N",
@@ -258,14 +259,14 @@ public final class TranscribeCommand implements Callable<Integer> {
             }
             Transcriber tr = new Transcriber(m, tok);
             if (features != null) {
-                Transcriber.Transcript t = fromFeatures(m, tok, opt);
+                TranscriptWriter w = outputDir == null ? writer(format) : null;
+                Transcriber.Transcript t = fromFeatures(m, tok, tr, opt, w == null ? null : seg -> {
+                    out.print(w.segment(seg));
+                    out.flush();
+                });
                 if (outputDir != null) {
                     writeFiles(features, t, json);
                 } else {
-                    TranscriptWriter w = writer(format);
-                    for (Transcriber.Segment seg : t.segments()) {
-                        out.print(w.segment(seg));
-                    }
                     out.print(w.finish());
                 }
                 files.add(toJson(json, features.toString(), t, wordTimestamps));
@@ -441,7 +442,12 @@ public final class TranscribeCommand implements Callable<Integer> {
         return result;
     }
 
-    private Transcriber.Transcript fromFeatures(WhisperModel m, Tokenizer tok, Transcriber.Options opt) throws IOException {
+    /**
+     * Transcribes {@code --features}: one window or less decoded once at temperature 0 (a single segment), longer
+     * features long-form by {@link Transcriber#transcribeFeatures}; {@code onSegment} (may be null) sees each segment.
+     */
+    private Transcriber.Transcript fromFeatures(WhisperModel m, Tokenizer tok, Transcriber tr, Transcriber.Options opt,
+            java.util.function.Consumer<Transcriber.Segment> onSegment) throws IOException {
         Npy.Array arr = Npy.read(features);
         long[] shape = arr.shape();
         int mels = m.config().numMelBins();
@@ -456,6 +462,17 @@ public final class TranscribeCommand implements Callable<Integer> {
         float[] data = arr.requireFloats();
         long frames = shape[shape.length - 1];
         int want = m.config().melFrames();
+        if (frames > want) {
+            return tr.transcribeFeatures(data, (int) frames, opt, onSegment == null ? null : new Transcriber.Listener() {
+                @Override
+                public void onSegment(int file, Transcriber.Segment s) {
+                    onSegment.accept(s);
+                }
+            });
+        }
+        if (frames == 0) {
+            throw new IllegalArgumentException(features + ": the features have no frames");
+        }
         // Shorter features are padded to the window with their own minimum (the log floor of silence).
         float[] padded = new float[mels * want];
         long use = Math.min(frames, want);
@@ -484,6 +501,9 @@ public final class TranscribeCommand implements Callable<Integer> {
                 seg = WordTimestamps.addWordTimestamps(m, tok, enc, lang, opt.task(), List.of(seg), 0, (int) use, 0,
                         opt.prependPunctuations(), opt.appendPunctuations())
                         .segments().get(0);
+            }
+            if (onSegment != null) {
+                onSegment.accept(seg);
             }
             return new Transcriber.Transcript(lang, List.of(seg));
         }

@@ -234,6 +234,40 @@ class TranscribeCommandTest {
         assertTrue(new ObjectMapper().readTree(with.out()).get(0).get("segments").size() > 0, with.out());
     }
 
+    /**
+     * Features longer than a window ({@code tessera logmel --no-pad} of a 7.7 s file; the fixture's windows are 2 s)
+     * are transcribed long-form: the same JSON and SRT as the audio itself (not only the first window, as before).
+     */
+    @Test
+    void longFeaturesFromLogmelNoPadGiveTheAudiosTranscript() throws Exception {
+        Path a = TestWav.write16k(tmp.resolve("long.wav"), tone(7.7, 9));
+        Path f = tmp.resolve("long-mel.npy");
+        ChatCommandTest.Run lm = run("logmel", a.toString(), "--out", f.toString(), "--no-pad");
+        assertEquals(0, lm.code(), lm.err());
+        assertEquals(List.of(80L, 770L), java.util.Arrays.stream(Npy.read(f).shape()).boxed().toList());
+        for (String fmt : new String[] {"json", "srt"}) {
+            String[] common = {"--model", model.toString(), "--beam", "1", "--language", "en", "--format", fmt};
+            ChatCommandTest.Run audioRun = run(concat(new String[] {"transcribe", a.toString()}, common));
+            ChatCommandTest.Run featRun = run(concat(new String[] {"transcribe", "--features", f.toString()}, common));
+            assertEquals(0, audioRun.code(), audioRun.err());
+            assertEquals(0, featRun.code(), featRun.err());
+            if (fmt.equals("srt")) {
+                assertEquals(audioRun.out(), featRun.out());
+                continue;
+            }
+            com.fasterxml.jackson.databind.node.ArrayNode x = new ObjectMapper().createArrayNode();
+            com.fasterxml.jackson.databind.node.ArrayNode y = new ObjectMapper().createArrayNode();
+            x.add(new ObjectMapper().readTree(audioRun.out()));
+            y.add(new ObjectMapper().readTree(featRun.out()));
+            ((com.fasterxml.jackson.databind.node.ObjectNode) x.get(0)).remove("file");
+            ((com.fasterxml.jackson.databind.node.ObjectNode) y.get(0)).remove("file");
+            assertTrue(x.get(0).get("segments").size() > 3, audioRun.out());
+            assertTrue(x.get(0).get("segments").get(x.get(0).get("segments").size() - 1).get("start").asDouble() > 4,
+                    "segments past the first windows: " + audioRun.out());
+            assertEquals(withoutLogProbs(x, y), withoutLogProbs(y, x), "features and audio give the same JSON");
+        }
+    }
+
     @Test
     void batchOfFilesEqualsOneAtATimeInInputOrder() throws Exception {
         Path[] files = {TestWav.write16k(tmp.resolve("b1.wav"), tone(5.3, 1)), TestWav.write16k(tmp.resolve("b2.wav"), tone(1.1, 2)),

@@ -466,6 +466,54 @@ public final class Transcriber {
     }
 
     /**
+     * Transcribes a whole file's log-mel features, {@code mel} row-major {@code [n_mels, frames]} as
+     * {@code LogMel.compute(audio, LogMelConfig.whisper(n_mels).unpadded(), ...)} or {@code tessera logmel --no-pad}
+     * computes them (clamped at the whole file's maximum − 8, scaled), long-form as audio is: each window takes the
+     * model's {@code melFrames} frames from its seek position, the last padded with 0.0, with every option of
+     * {@code opt} (fallback, conditioning, word timestamps, the hallucination-silence rule). The windows of audio
+     * of more than one window are these features' frames (to ~2e-6), so the two give the same transcript. Features
+     * of one window or less are padded to the window with their minimum (the clamped floor of silence) and decoded
+     * as audio of one window is.
+     *
+     * @throws IllegalArgumentException when {@code mel} does not hold {@code n_mels × frames} values, there are no
+     *     frames, or a value is NaN or infinite (before anything is decoded)
+     */
+    public Transcript transcribeFeatures(float[] mel, int frames, Options opt, Listener listener) {
+        int nMels = cfg.numMelBins();
+        if (frames < 1 || mel.length != (long) nMels * frames) {
+            throw new IllegalArgumentException("features must be [" + nMels + ", frames] with frames >= 1: got "
+                    + mel.length + " values for " + frames + " frames");
+        }
+        float floor = Float.POSITIVE_INFINITY;
+        for (int i = 0; i < mel.length; i++) {
+            if (!Float.isFinite(mel[i])) {
+                throw new IllegalArgumentException("log-mel value " + i + " (mel bin " + i / frames + ", frame " + i % frames
+                        + ") is " + mel[i]);
+            }
+            floor = Math.min(floor, mel[i]);
+        }
+        float[] m = mel;
+        int n = frames;
+        int win = cfg.melFrames();
+        if (frames < win) { // as short audio is padded to one window
+            m = new float[nMels * win];
+            for (int c = 0; c < nMels; c++) {
+                System.arraycopy(mel, c * frames, m, c * win, frames);
+                Arrays.fill(m, c * win + frames, (c + 1) * win, floor);
+            }
+            n = win;
+        }
+        float[] whole = m;
+        int total = n;
+        try {
+            return run(List.of((i, lang, initial) -> new FileState(i, whole, total, null, lang, initial,
+                    opt.carryInitialPrompt())), opt, 1, listener).get(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
      * One file being transcribed: its window buffer (the window and {@link LongFormFeatures#CONTEXT} samples after
      * it), the samples just before it, position, language and the text so far.
      */
@@ -489,6 +537,8 @@ public final class Transcriber {
         int promptResetSince;
         final int[] initialPrompt;
         final boolean carryInitialPrompt;
+        /** Features mode ({@link #transcribeFeatures}): the whole file's log-mel [n_mels, total / HOP]; else null. */
+        final float[] mel;
         /** The end of the last word so far (seconds), for word timestamps. */
         double lastSpeech;
         // this window
@@ -497,7 +547,17 @@ public final class Transcriber {
         double compressionRatio;
 
         FileState(int index, SourceOpener opener, String language, int[] initialPrompt, boolean carryInitialPrompt) {
+            this(index, null, 0, opener, language, initialPrompt, carryInitialPrompt);
+        }
+
+        /** A file given as features ({@code mel} not null, {@code frames} of them) or read from {@code opener}. */
+        FileState(int index, float[] mel, int frames, SourceOpener opener, String language, int[] initialPrompt,
+                boolean carryInitialPrompt) {
             this.index = index;
+            this.mel = mel;
+            if (mel != null) {
+                total = (long) frames * HOP;
+            }
             this.opener = opener;
             this.language = language;
             this.initialPrompt = initialPrompt.clone();
@@ -513,6 +573,10 @@ public final class Transcriber {
          * opened twice is spooled to a temporary file meanwhile).
          */
         void open() throws IOException {
+            if (mel != null) {
+                fill();
+                return;
+            }
             src = opener.open();
             fill();
             LongFormFeatures.Max max = new LongFormFeatures.Max(cfg.numMelBins());
@@ -570,6 +634,11 @@ public final class Transcriber {
         }
 
         void fill() throws IOException {
+            if (mel != null) { // samples stand for frames: no buffer, only the counts
+                filled = (int) Math.min(buf.length, total - offset);
+                eof = offset + filled >= total;
+                return;
+            }
             while (!eof && filled < buf.length) {
                 int r = src.read(buf, filled, buf.length - filled);
                 if (r < 0) {
@@ -608,6 +677,11 @@ public final class Transcriber {
          */
         void consume(int n) {
             int c = Math.min(Math.max(n, HOP), windowFilled());
+            if (mel != null) {
+                offset += c;
+                filled -= c;
+                return;
+            }
             int k = LongFormFeatures.CONTEXT;
             if (c >= k) {
                 System.arraycopy(buf, c - k, before, 0, k);
@@ -631,15 +705,25 @@ public final class Transcriber {
             return i >= offset ? buf[(int) (i - offset)] : before[(int) (i - offset + LongFormFeatures.CONTEXT)];
         }
 
-        /** The current window's features {@code [1, n_mels, frames]} (long form: from the whole file's). */
         /** Mel frames of the current window that hold audio (openai-whisper's {@code segment_size}). */
         int contentFrames() {
             return (int) Math.min(cfg.melFrames(), total / HOP - offset / HOP);
         }
 
+        /** The current window's features {@code [1, n_mels, frames]} (long form: from the whole file's). */
         Tensor features(Device device) {
             int frames = cfg.melFrames();
             int content = contentFrames();
+            if (mel != null) {
+                int nMels = cfg.numMelBins();
+                int all = (int) (total / HOP);
+                int seek = (int) (offset / HOP);
+                float[] w = new float[nMels * frames]; // 0.0 after the last frame, as for audio
+                for (int c = 0; c < nMels; c++) {
+                    System.arraycopy(mel, c * all + seek, w, c * frames, content);
+                }
+                return Tensor.of(w, device, 1, nMels, frames);
+            }
             float[] chunk = new float[content * HOP + 2 * LongFormFeatures.CONTEXT];
             for (int i = 0; i < chunk.length; i++) {
                 chunk[i] = sample(offset - LongFormFeatures.CONTEXT + i);
@@ -669,6 +753,21 @@ public final class Transcriber {
      */
     public List<Transcript> transcribe(List<SourceOpener> sources, Options opt, int batch, Listener listener)
             throws IOException {
+        boolean carry = opt.carryInitialPrompt();
+        List<FileMaker> files = new ArrayList<>();
+        for (SourceOpener s : sources) {
+            files.add((i, lang, initial) -> new FileState(i, s, lang, initial, carry));
+        }
+        return run(files, opt, batch, listener);
+    }
+
+    /** Makes file {@code index}'s state, with the language (null: detect) and initial prompt. */
+    @FunctionalInterface
+    private interface FileMaker {
+        FileState make(int index, String language, int[] initialPrompt);
+    }
+
+    private List<Transcript> run(List<FileMaker> sources, Options opt, int batch, Listener listener) throws IOException {
         if (batch < 1) {
             throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         }
@@ -684,8 +783,8 @@ public final class Transcriber {
         try {
             while (nextFile < sources.size() || !active.isEmpty()) {
                 while (active.size() < batch && nextFile < sources.size()) {
-                    FileState f = new FileState(nextFile++, sources.get(nextFile - 1), language, initial,
-                            opt.carryInitialPrompt());
+                    FileState f = sources.get(nextFile).make(nextFile, language, initial);
+                    nextFile++;
                     active.add(f);
                     f.open();
                 }
@@ -726,7 +825,9 @@ public final class Transcriber {
 
     private void finish(FileState f, List<FileState> active, Transcript[] done, Listener l) throws IOException {
         active.remove(f);
-        f.src.close();
+        if (f.src != null) {
+            f.src.close();
+        }
         done[f.index] = new Transcript(f.language == null ? "en" : f.language, List.copyOf(f.segments),
                 transcriptText(f.segments));
         l.onDone(f.index, done[f.index]);

@@ -579,4 +579,94 @@ class WhisperBatchTest {
         nan[100] = Float.NaN;
         assertThrows(IllegalArgumentException.class, () -> tr.transcribeAll(List.of(audio(1, 2), nan), Transcriber.Options.defaults(), 2, null));
     }
+
+    /** The whole file's features as {@code tessera logmel --no-pad} computes them: [80, samples / 160]. */
+    private static float[] wholeFileFeatures(float[] a) {
+        try (Tensor t = LogMel.compute(a, LogMelConfig.whisper(80).unpadded(), dev.tessera.runtime.Device.CPU)) {
+            assertEquals(80L * (a.length / 160), t.numel());
+            return t.toFloatArray();
+        }
+    }
+
+    /**
+     * Features longer than a window are transcribed long-form as their audio is (the audio's windows are those
+     * features' frames to ~2e-6): the same segments with every option (fallback and hot windows, beam with an
+     * initial prompt, no timestamps, word timestamps with the hallucination-silence rule), streamed to the listener.
+     * Features shorter than a window are padded with their floor: the first 135 frames of a short file's padded
+     * window (the rest silence) give what the whole window gives.
+     */
+    @Test
+    void longFeaturesAreTranscribedAsTheirAudio() {
+        Transcriber tr = new Transcriber(model, tok);
+        float[] a = audio(4.6 * tr.windowSamples() / Transcriber.SAMPLE_RATE, 33);
+        for (int i = a.length / 3; i < a.length / 3 + 9000; i++) {
+            a[i] = 0; // digital silence inside: the clamp at the file's max - 8
+        }
+        float[] mel = wholeFileFeatures(a);
+        int frames = a.length / 160;
+        Transcriber.Options fewer = Transcriber.Options.defaults().withTemperatures(0, 0.4, 0.8);
+        for (Transcriber.Options opt : new Transcriber.Options[] {
+            fewer.withBeam(1).withLanguage("en"),
+            fewer.withBeam(2).withInitialPrompt("w5 w6 w7").withCarryInitialPrompt(true),
+            fewer.withBeam(1).withTimestamps(false).withConditionOnPreviousText(false),
+            fewer.withBeam(1).withMaxTokensPerWindow(20).withWordTimestamps(true),
+            fewer.withBeam(1).withMaxTokensPerWindow(20).withWordTimestamps(true).withHallucinationSilenceThreshold(0.3)}) {
+            Transcriber.Transcript want = tr.transcribe(a, opt, null);
+            List<Transcriber.Segment> streamed = new ArrayList<>();
+            List<Double> progress = new ArrayList<>();
+            Transcriber.Transcript got = tr.transcribeFeatures(mel, frames, opt, new Transcriber.Listener() {
+                @Override
+                public void onSegment(int file, Transcriber.Segment s) {
+                    streamed.add(s);
+                }
+
+                @Override
+                public void onProgress(int file, double seconds) {
+                    progress.add(seconds);
+                }
+            });
+            String what = "beam " + opt.beam() + " ts " + opt.timestamps() + " words " + opt.wordTimestamps();
+            assertTrue(want.segments().size() > 2, what + ": several windows' segments " + want.segments());
+            assertSameTranscript(want, got, what);
+            for (int k = 0; k < want.segments().size(); k++) {
+                assertEquals(want.segments().get(k).words().size(), got.segments().get(k).words().size(), what);
+                for (int w = 0; w < want.segments().get(k).words().size(); w++) {
+                    WordTimestamps.Word x = want.segments().get(k).words().get(w);
+                    WordTimestamps.Word y = got.segments().get(k).words().get(w);
+                    assertEquals(x.word(), y.word(), what);
+                    assertEquals(x.start(), y.start(), 1e-9, what);
+                    assertEquals(x.end(), y.end(), 1e-9, what);
+                    assertEquals(x.probability(), y.probability(), 1e-4, what);
+                }
+                assertEquals(want.segments().get(k).window().avgLogProb(), got.segments().get(k).window().avgLogProb(),
+                        1e-4, what);
+            }
+            assertEquals(want.text(), got.text(), what);
+            assertTrue(!opt.wordTimestamps() || got.segments().stream().anyMatch(s -> !s.words().isEmpty()), what);
+            assertEquals(got.segments(), streamed, what + ": streamed");
+            assertEquals(frames / 100.0, progress.get(progress.size() - 1), 1e-9, what + ": progress to the end");
+        }
+        // shorter than a window: padded with the floor
+        float[] shortAudio = Arrays.copyOf(audio(1.3, 8), tr.windowSamples()); // zero-padded to the window
+        float[] full = wholeFileFeatures(shortAudio);
+        int win = model.config().melFrames();
+        int keep = 135;
+        float[] cut = new float[80 * keep];
+        for (int c = 0; c < 80; c++) {
+            System.arraycopy(full, c * win, cut, c * keep, keep);
+        }
+        Transcriber.Options opt = fewer.withBeam(1);
+        Transcriber.Transcript whole = tr.transcribeFeatures(full, win, opt, null);
+        assertSameTranscript(tr.transcribe(audio(1.3, 8), opt, null), whole, "short audio");
+        assertSameTranscript(whole, tr.transcribeFeatures(cut, keep, opt, null), "features cut to 135 frames");
+        // bad features: refused before decoding
+        float[] bad = mel.clone();
+        bad[80 * 7 + 3] = Float.NaN;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> tr.transcribeFeatures(bad, frames, fewer, null));
+        assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> tr.transcribeFeatures(mel, frames + 1, fewer, null));
+        assertTrue(e.getMessage().contains("[80, frames]"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> tr.transcribeFeatures(new float[0], 0, fewer, null));
+    }
 }
