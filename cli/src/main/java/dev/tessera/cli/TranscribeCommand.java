@@ -91,6 +91,11 @@ public final class TranscribeCommand implements Callable<Integer> {
             + " the first (openai-whisper's carry_initial_prompt; the previous text then gets what room is left).")
     boolean carryInitialPrompt;
 
+    @Option(names = "--clip-timestamps", paramLabel = "S,E,...",
+            description = "Transcribe only these clips: start,end,start,end,... seconds, increasing (the last end may be"
+                    + " left out: the end of the file); as openai-whisper's --clip_timestamps.")
+    String clipTimestamps;
+
     @Option(names = "--initial-prompt", paramLabel = "TEXT",
             description = "Text placed before the first window's prompt (names, spelling, punctuation style).")
     String initialPrompt;
@@ -150,6 +155,27 @@ public final class TranscribeCommand implements Callable<Integer> {
             + " --max-line-width) srt/vtt: at most N words a cue.")
     Integer maxWordsPerLine;
 
+    /** {@code --clip-timestamps}: comma-separated seconds ("" or none: the whole file). */
+    static double[] clips(String v) {
+        if (v == null || v.isBlank()) {
+            return new double[0];
+        }
+        String[] parts = v.split(",", -1);
+        double[] out = new double[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            try {
+                out[i] = Double.parseDouble(parts[i].strip());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--clip-timestamps takes start,end,... in seconds, got \"" + v + "\"");
+            }
+        }
+        try {
+            return Transcriber.Options.defaults().withClipTimestamps(out).clipTimestamps();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--clip-timestamps: " + e.getMessage(), e);
+        }
+    }
+
     static double threshold(String flag, String v) {
         if (v.equalsIgnoreCase("none") || v.equalsIgnoreCase("off")) {
             return Double.NaN;
@@ -197,7 +223,7 @@ public final class TranscribeCommand implements Callable<Integer> {
                 .withThresholds(threshold("--compression-ratio-threshold", compressionRatioThreshold),
                         threshold("--logprob-threshold", logprobThreshold), threshold("--no-speech-threshold", noSpeechThreshold))
                 .withConditionOnPreviousText(conditionOnPreviousText).withInitialPrompt(initialPrompt)
-                .withCarryInitialPrompt(carryInitialPrompt)
+                .withCarryInitialPrompt(carryInitialPrompt).withClipTimestamps(clips(clipTimestamps))
                 .withWordTimestamps(wordTimestamps).withPunctuations(prependPunctuations, appendPunctuations)
                 .withHallucinationSilenceThreshold(hallucinationSilenceThreshold == null ? Double.NaN
                         : hallucinationSilenceThreshold);
@@ -472,6 +498,11 @@ public final class TranscribeCommand implements Callable<Integer> {
         }
         if (frames == 0) {
             throw new IllegalArgumentException(features + ": the features have no frames");
+        }
+        double[] clips = opt.clipTimestamps();
+        if (clips.length > 1 || clips.length == 1 && clips[0] != 0) { // ("0", openai-whisper's default, is the whole file)
+            throw new IllegalArgumentException("--clip-timestamps needs audio or features longer than one window ("
+                    + want + " frames); " + features + " has " + frames + " (decoded once, whole)");
         }
         // Shorter features are padded to the window with their own minimum (the log floor of silence).
         float[] padded = new float[mels * want];

@@ -266,6 +266,31 @@ class TranscribeCommandTest {
                     "segments past the first windows: " + audioRun.out());
             assertEquals(withoutLogProbs(x, y), withoutLogProbs(y, x), "features and audio give the same JSON");
         }
+        // --clip-timestamps: the same clips of the audio and of its features; windows only inside the clips
+        String[] clipped = {"--model", model.toString(), "--beam", "1", "--language", "en", "--format", "json",
+            "--clip-timestamps", "0.5,2.55, 2.6,4.4,6"};
+        JsonNode ca = new ObjectMapper().readTree(run(concat(new String[] {"transcribe", a.toString()}, clipped)).out());
+        JsonNode cf = new ObjectMapper().readTree(run(concat(new String[] {"transcribe", "--features", f.toString()},
+                clipped)).out());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) ca).remove("file");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) cf).remove("file");
+        com.fasterxml.jackson.databind.node.ArrayNode cx = new ObjectMapper().createArrayNode().add(ca);
+        com.fasterxml.jackson.databind.node.ArrayNode cy = new ObjectMapper().createArrayNode().add(cf);
+        assertEquals(withoutLogProbs(cx, cy), withoutLogProbs(cy, cx), "clipped features and audio");
+        assertTrue(ca.get("segments").size() >= 3, ca.toString());
+        for (JsonNode seg : ca.get("segments")) {
+            int seek = seg.get("seek").asInt();
+            assertTrue(seek >= 50 && seek < 255 || seek >= 260 && seek < 440 || seek >= 600, "window at " + seek);
+        }
+        for (String bad : new String[] {"1,x", "5,3", "-1", "nan"}) {
+            ChatCommandTest.Run r = run("transcribe", a.toString(), "--model", model.toString(), "--clip-timestamps", bad);
+            assertEquals(2, r.code(), bad + ": " + r.err());
+            assertTrue(r.err().strip().startsWith("error: --clip-timestamps"), r.err());
+        }
+        ChatCommandTest.Run oneWindow = run("transcribe", "--features", SRC.resolve("features.npy").toString(), "--model",
+                model.toString(), "--clip-timestamps", "0.5,1");
+        assertEquals(2, oneWindow.code(), oneWindow.err());
+        assertTrue(oneWindow.err().contains("longer than one window"), oneWindow.err());
     }
 
     @Test

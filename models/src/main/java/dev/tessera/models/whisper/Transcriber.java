@@ -74,12 +74,25 @@ public final class Transcriber {
      *     {@code logProbThreshold}) is skipped; NaN: never
      * @param conditionOnPreviousText whether each window's prompt carries the text decoded before it
      * @param initialPrompt text placed before the first window's prompt (names, spelling, style); null: none
+     * @param clipTimestamps {@code start, end, start, end, ...} seconds of the clips to transcribe (the last end may
+     *     be left out: the end of the audio); empty: the whole file (see {@link #withClipTimestamps})
      */
     public record Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
             double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
             boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed,
             boolean wordTimestamps, String prependPunctuations, String appendPunctuations,
-            double hallucinationSilenceThreshold, boolean carryInitialPrompt) {
+            double hallucinationSilenceThreshold, boolean carryInitialPrompt, double[] clipTimestamps) {
+        /** Options of the whole file. */
+        public Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
+                double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
+                boolean conditionOnPreviousText, String initialPrompt, int maxTokensPerWindow, long seed,
+                boolean wordTimestamps, String prependPunctuations, String appendPunctuations,
+                double hallucinationSilenceThreshold, boolean carryInitialPrompt) {
+            this(language, task, timestamps, beam, bestOf, temperatures, compressionRatioThreshold, logProbThreshold,
+                    noSpeechThreshold, conditionOnPreviousText, initialPrompt, maxTokensPerWindow, seed, wordTimestamps,
+                    prependPunctuations, appendPunctuations, hallucinationSilenceThreshold, carryInitialPrompt, null);
+        }
+
         /** Options without word timestamps. */
         public Options(String language, String task, boolean timestamps, int beam, int bestOf, double[] temperatures,
                 double compressionRatioThreshold, double logProbThreshold, double noSpeechThreshold,
@@ -119,11 +132,20 @@ public final class Transcriber {
             if (Double.isInfinite(noSpeechThreshold) || Double.isInfinite(compressionRatioThreshold)) {
                 throw new IllegalArgumentException("thresholds must be finite (NaN turns one off)");
             }
+            clipTimestamps = clipTimestamps == null ? new double[0] : clipTimestamps.clone();
+            for (int i = 0; i < clipTimestamps.length; i++) {
+                double t = clipTimestamps[i];
+                if (!(t >= 0) || Double.isInfinite(t) || i > 0 && t < clipTimestamps[i - 1]) {
+                    throw new IllegalArgumentException("clip timestamps must be finite seconds >= 0 in increasing order"
+                            + " (start, end, start, end, ...; audio is read once, front to back), got "
+                            + Arrays.toString(clipTimestamps));
+                }
+            }
         }
 
         public static Options defaults() {
             return new Options(null, "transcribe", true, 5, 5, new double[] {0, 0.2, 0.4, 0.6, 0.8, 1.0}, 2.4, -1.0, 0.6,
-                    true, null, 224, 0, false, null, null, Double.NaN, false);
+                    true, null, 224, 0, false, null, null, Double.NaN, false, null);
         }
 
         /** A mutable copy of the fields, for the {@code with} methods. */
@@ -131,7 +153,7 @@ public final class Transcriber {
             String language, task, initialPrompt, prepend, append;
             boolean timestamps, condition, words, carry;
             int beam, bestOf, maxTokens;
-            double[] temperatures;
+            double[] temperatures, clips;
             double compression, logProb, noSpeech, hallucination;
             long seed;
 
@@ -154,11 +176,12 @@ public final class Transcriber {
                 append = o.appendPunctuations;
                 hallucination = o.hallucinationSilenceThreshold;
                 carry = o.carryInitialPrompt;
+                clips = o.clipTimestamps;
             }
 
             Options build() {
                 return new Options(language, task, timestamps, beam, bestOf, temperatures, compression, logProb, noSpeech,
-                        condition, initialPrompt, maxTokens, seed, words, prepend, append, hallucination, carry);
+                        condition, initialPrompt, maxTokens, seed, words, prepend, append, hallucination, carry, clips);
             }
         }
 
@@ -258,6 +281,32 @@ public final class Transcriber {
 
         public Options withSeed(long s) {
             return with(e -> e.seed = s);
+        }
+
+        /**
+         * Transcribes only the clips {@code start, end, start, end, ...} (seconds; openai-whisper's
+         * {@code clip_timestamps}): each bound goes to the nearest 10 ms frame (ties to even), an odd count's last
+         * clip runs to the end of the audio, and none is the whole file. A window starts at its clip's start (or where
+         * the last one left off) and sees no frames past its clip's end (0.0 there, as after the end of the audio);
+         * when a window moves past its clip's end the next clip begins. The text carries over from clip to clip as
+         * from window to window. Bounds must be increasing (the audio is read once); a clip past the audio's end
+         * gives nothing.
+         */
+        public Options withClipTimestamps(double... seconds) {
+            return with(e -> e.clips = seconds);
+        }
+
+        /** The clips in 10 ms frames: pairs, an odd count's last end {@code contentFrames}; [0, contentFrames] if none. */
+        long[] clipFrames(long contentFrames) {
+            int n = clipTimestamps.length;
+            long[] f = new long[n == 0 ? 2 : n + n % 2];
+            for (int i = 0; i < n; i++) {
+                f[i] = (long) Math.rint(clipTimestamps[i] * (SAMPLE_RATE / HOP)); // Python's round()
+            }
+            if (n % 2 == 1 || n == 0) {
+                f[f.length - 1] = contentFrames;
+            }
+            return f;
         }
     }
 
@@ -539,6 +588,11 @@ public final class Transcriber {
         final boolean carryInitialPrompt;
         /** Features mode ({@link #transcribeFeatures}): the whole file's log-mel [n_mels, total / HOP]; else null. */
         final float[] mel;
+        /** The clips in frames (pairs; known once the length is), the current one, its end in samples, all done. */
+        long[] clips;
+        int clip;
+        long clipEnd = Long.MAX_VALUE;
+        boolean clipsDone;
         /** The end of the last word so far (seconds), for word timestamps. */
         double lastSpeech;
         // this window
@@ -654,8 +708,12 @@ public final class Transcriber {
             }
         }
 
-        /** Moves on to sample {@code target} (at least one frame), past the current window where it lies beyond. */
+        /**
+         * Moves on to sample {@code target} (at least one frame; at most to the current clip's end), past the current
+         * window where it lies beyond.
+         */
         void skipTo(long target) {
+            target = Math.min(target, Math.max(clipEnd, offset + 1));
             do {
                 consume((int) Math.min(Math.max(target - offset, 0), windowFilled()));
                 try {
@@ -671,12 +729,44 @@ public final class Transcriber {
             return Math.min(filled, win);
         }
 
+        /** Samples of the current window inside its clip (openai-whisper's {@code segment_size}, in samples). */
+        int segmentSamples() {
+            return (int) Math.min(windowFilled(), Math.max(clipEnd - offset, 0));
+        }
+
+        /**
+         * Places the file in its current clip, as openai-whisper's clip loop: on to the clip's start, or to the next
+         * clip once at or past its end. False when no clip is left (the file is done).
+         */
+        boolean enterClip(Options opt) {
+            if (clips == null) {
+                clips = opt.clipFrames(total / HOP);
+            }
+            while (clip < clips.length / 2) {
+                long start = clips[2 * clip] * HOP;
+                clipEnd = clips[2 * clip + 1] * HOP;
+                if (offset < start && offset < clipEnd) {
+                    skipTo(start);
+                }
+                if (offset >= clipEnd) {
+                    clip++;
+                    continue;
+                }
+                return true;
+            }
+            clipsDone = true;
+            return false;
+        }
+
         /**
          * Moves on by {@code n} samples of the window: at least one frame (a window whose timestamps point back to
          * its start would otherwise be decoded again forever; openai-whisper loops there), at most the window.
          */
         void consume(int n) {
             int c = Math.min(Math.max(n, HOP), windowFilled());
+            if (clipEnd > offset) { // (a move past the clip's end goes to the next clip, not further)
+                c = (int) Math.min(c, clipEnd - offset);
+            }
             if (mel != null) {
                 offset += c;
                 filled -= c;
@@ -707,7 +797,7 @@ public final class Transcriber {
 
         /** Mel frames of the current window that hold audio (openai-whisper's {@code segment_size}). */
         int contentFrames() {
-            return (int) Math.min(cfg.melFrames(), total / HOP - offset / HOP);
+            return (int) Math.min(Math.min(cfg.melFrames(), total / HOP - offset / HOP), clipEnd / HOP - offset / HOP);
         }
 
         /** The current window's features {@code [1, n_mels, frames]} (long form: from the whole file's). */
@@ -732,7 +822,7 @@ public final class Transcriber {
         }
 
         boolean finished() {
-            return eof && filled == 0;
+            return clipsDone || eof && filled == 0;
         }
 
         /** The context for this window: the text since the last reset (the initial prompt counts, even unconditioned). */
@@ -791,7 +881,9 @@ public final class Transcriber {
                 List<FileState> ready = new ArrayList<>();
                 for (FileState f : new ArrayList<>(active)) {
                     f.fill();
-                    if (f.filled > 0 && f.eof && f.filled < HOP) {
+                    if (f.filled > 0 && !f.enterClip(opt)) {
+                        l.onProgress(f.index, f.offset / (double) SAMPLE_RATE); // past its last clip: done
+                    } else if (f.filled > 0 && f.eof && f.filled < HOP) {
                         // a tail shorter than one 10 ms frame (openai-whisper counts its windows in whole frames,
                         // samples // 160): nothing to say
                         f.consume(f.filled);
@@ -879,11 +971,11 @@ public final class Transcriber {
         if (skip) {
             LOG.debug("file {} at {} s: no speech (p {}, avg log-prob {})", f.index, f.offset / (double) SAMPLE_RATE,
                     r.noSpeechProb(), r.avgLogProb());
-            f.consume(f.windowFilled());
+            f.consume(f.segmentSamples());
             return;
         }
         List<Segment> segs = new ArrayList<>();
-        int consumed = split(r.tokens(), f.offset, f.windowFilled(), segs,
+        int consumed = split(r.tokens(), f.offset, f.segmentSamples(), segs,
                 new Window(f.offset / HOP, f.temperature, r.avgLogProb(), f.compressionRatio, r.noSpeechProb()));
         if (opt.wordTimestamps()) {
             WordTimestamps.Timed timed = WordTimestamps.addWords(model, tokenizer, enc.slice(0, row, row + 1),
@@ -909,7 +1001,7 @@ public final class Transcriber {
             }
             segs = segs.subList(0, next.keptSegments());
             f.lastSpeech = next.lastSpeech();
-            if (target > f.offset + f.windowFilled()) { // beyond the window: the rest of the audio is skipped
+            if (target > f.offset + f.segmentSamples()) { // beyond the window: the rest of the audio is skipped
                 for (Segment s : segs) {
                     emit(f, s, l);
                 }

@@ -669,4 +669,61 @@ class WhisperBatchTest {
         assertTrue(e.getMessage().contains("[80, frames]"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> tr.transcribeFeatures(new float[0], 0, fewer, null));
     }
+
+    /** Frames [from, to) of features [80, frames]. */
+    private static float[] cut(float[] mel, int frames, int from, int to) {
+        float[] out = new float[80 * (to - from)];
+        for (int c = 0; c < 80; c++) {
+            System.arraycopy(mel, c * frames + from, out, c * (to - from), to - from);
+        }
+        return out;
+    }
+
+    /**
+     * Clips (openai-whisper's clip_timestamps): with the context not carried and temperature 0, each clip gives what
+     * its features cut out give alone, times shifted by its start (its windows see no frame past its end: 0.0 there,
+     * as after the end of a file); audio and its features give the same clipped transcript; a clip past the end or
+     * empty gives nothing; bounds round as Python's round(); bad bounds are refused.
+     */
+    @Test
+    void clipsAreTranscribedAsTheirFeaturesCutOut() {
+        Transcriber tr = new Transcriber(model, tok);
+        float[] a = audio(4.6 * tr.windowSamples() / Transcriber.SAMPLE_RATE, 41);
+        float[] mel = wholeFileFeatures(a);
+        int frames = a.length / 160;
+        Transcriber.Options base = Transcriber.Options.defaults().withTemperatures(0).withBeam(1).withLanguage("en")
+                .withConditionOnPreviousText(false);
+        for (Transcriber.Options opt : new Transcriber.Options[] {base, base.withTimestamps(false), base.withBeam(2),
+            base.withMaxTokensPerWindow(20).withWordTimestamps(true)}) {
+            Transcriber.Options clipped = opt.withClipTimestamps(0.5, 2.55, 2.55, 2.55, 2.6); // (an empty clip between)
+            Transcriber.Transcript got = tr.transcribeFeatures(mel, frames, clipped, null);
+            List<Transcriber.Segment> want = new ArrayList<>();
+            int[][] clips = {{50, 255}, {260, frames}};
+            for (int[] c : clips) {
+                for (Transcriber.Segment s : tr.transcribeFeatures(cut(mel, frames, c[0], c[1]), c[1] - c[0], opt, null)
+                        .segments()) {
+                    want.add(new Transcriber.Segment(s.start() + c[0] / 100.0, s.end() + c[0] / 100.0, s.text(), s.tokens()));
+                }
+            }
+            String what = "beam " + opt.beam() + " ts " + opt.timestamps();
+            assertSameTranscript(new Transcriber.Transcript("en", want), got, what);
+            assertTrue(want.size() >= 4, what + ": " + want);
+            for (Transcriber.Segment s : got.segments()) {
+                long seek = s.window().seek();
+                assertTrue(seek >= 50 && seek < 255 || seek >= 260, what + ": window at " + seek + " inside a clip");
+            }
+            assertSameTranscript(got, tr.transcribe(a, clipped, null), what + ": audio with the same clips");
+        }
+        assertTrue(tr.transcribeFeatures(mel, frames, base.withClipTimestamps(100), null).segments().isEmpty(),
+                "a clip past the end");
+        assertTrue(tr.transcribe(a, base.withClipTimestamps(1, 1, 50, 60), null).segments().isEmpty(), "empty clips");
+        assertSameTranscript(tr.transcribeFeatures(mel, frames, base, null),
+                tr.transcribeFeatures(mel, frames, base.withClipTimestamps(0), null), "clip 0 is the whole file");
+        long[] f = base.withClipTimestamps(0.125, 0.135, 1.005, 2.675, 3.13).clipFrames(999);
+        assertArrayEquals(new long[] {12, 14, 100, 268, 313, 999}, f, "Python's round(t * 100): ties to even");
+        assertArrayEquals(new long[] {0, 999}, base.clipFrames(999));
+        for (double[] bad : new double[][] {{2, 1}, {-1}, {Double.NaN}, {1, Double.POSITIVE_INFINITY}}) {
+            assertThrows(IllegalArgumentException.class, () -> base.withClipTimestamps(bad), Arrays.toString(bad));
+        }
+    }
 }
