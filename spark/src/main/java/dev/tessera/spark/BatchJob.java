@@ -254,10 +254,29 @@ public final class BatchJob {
                 + " probability).")
         boolean wordTimestamps;
 
+        @Option(names = "--initial-prompt", description = "Text before the first window's context (names, spelling,"
+                + " style).")
+        String initialPrompt;
+
+        @Option(names = "--carry-initial-prompt", description = "Put --initial-prompt before every window's context.")
+        boolean carryInitialPrompt;
+
+        @Option(names = "--hallucination-silence-threshold", paramLabel = "S", description = "With --word-timestamps:"
+                + " skip silence of more than S seconds around what looks like a hallucination.")
+        Double hallucinationSilenceThreshold;
+
         @Override
         public Integer call() {
-            return files.run(io, new SpeechTranscriber().setLanguage(language).setTask(task).setBeam(beam)
-                    .setTimestamps(!noTimestamps).setDType(dtype).setWordTimestamps(wordTimestamps));
+            SpeechTranscriber st = new SpeechTranscriber().setLanguage(language).setTask(task).setBeam(beam)
+                    .setTimestamps(!noTimestamps).setDType(dtype).setWordTimestamps(wordTimestamps)
+                    .setInitialPrompt(initialPrompt, carryInitialPrompt);
+            if (hallucinationSilenceThreshold != null) {
+                if (!wordTimestamps) {
+                    throw new IllegalArgumentException("--hallucination-silence-threshold needs --word-timestamps");
+                }
+                st.setHallucinationSilenceThreshold(hallucinationSilenceThreshold);
+            }
+            return files.run(io, st);
         }
     }
 

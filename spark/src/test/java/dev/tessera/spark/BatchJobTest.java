@@ -3,6 +3,7 @@ package dev.tessera.spark;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.runtime.testing.TestWav;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -117,6 +118,62 @@ class BatchJobTest {
             assertEquals(want.get(name), got, name);
             assertTrue(row.getString(row.fieldIndex("prompt")).equals("what is in this picture?"));
         }
+    }
+
+    /**
+     * {@code transcribe} with word timestamps, a carried initial prompt and the hallucination-silence threshold: the
+     * JSON rows hold what the Transcriber gives each file with the same options; the threshold without word
+     * timestamps is refused in one line.
+     */
+    @Test
+    void transcribeTakesThePromptAndHallucinationFlags() throws Exception {
+        Path src = Path.of("../models/src/test/resources/whisper");
+        Path model = Files.createDirectories(SparkInferenceTest.tmp.resolve("job-whisper"));
+        for (String f : new String[] {"config.json", "generation_config.json", "model.safetensors"}) {
+            Files.copy(src.resolve("tiny-a").resolve(f), model.resolve(f));
+        }
+        Files.copy(src.resolve("tiny-word-tokenizer.json"), model.resolve("tokenizer.json"));
+        Path dir = Files.createDirectories(SparkInferenceTest.tmp.resolve("job-audio"));
+        java.util.Random rnd = new java.util.Random(9);
+        java.util.Map<String, float[]> audio = new java.util.HashMap<>();
+        for (int i = 0; i < 3; i++) {
+            float[] x = new float[20_000 + rnd.nextInt(50_000)];
+            for (int t = 0; t < x.length; t++) {
+                x[t] = (float) (0.4 * Math.sin(2 * Math.PI * (150 + 100 * i) * t / 16_000) + 0.1 * rnd.nextGaussian());
+            }
+            TestWav.write16k(dir.resolve("a" + i + ".wav"), x);
+            audio.put("a" + i + ".wav", x);
+        }
+        String out = SparkInferenceTest.tmp.resolve("job-transcripts").toString();
+        Run r = run("transcribe", "--model", model.toString(), "--input", dir.toString(), "--language", "en", "--beam",
+                "2", "--word-timestamps", "--initial-prompt", "w5 w6", "--carry-initial-prompt",
+                "--hallucination-silence-threshold", "0.5", "--output", out, "--output-format", "json");
+        assertEquals(0, r.rc(), r.err());
+        List<Row> rows = SparkInferenceTest.spark.read().json(out).collectAsList();
+        assertEquals(3, rows.size());
+        try (var m = dev.tessera.models.whisper.WhisperModel.load(model);
+                var tok = dev.tessera.models.text.Tokenizer.load(model.resolve("tokenizer.json"))) {
+            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
+            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2)
+                    .withWordTimestamps(true).withInitialPrompt("w5 w6").withCarryInitialPrompt(true)
+                    .withHallucinationSilenceThreshold(0.5);
+            var plain = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2)
+                    .withWordTimestamps(true);
+            int differ = 0;
+            for (Row row : rows) {
+                String name = SparkInferenceTest.fileName(row);
+                var want = tr.transcribe(audio.get(name), opt, null);
+                Row t = row.getStruct(row.fieldIndex("transcription"));
+                assertEquals(want.text(), t.getString(t.fieldIndex("text")), name);
+                assertEquals(want.segments().size(), t.getList(t.fieldIndex("segments")).size(), name);
+                differ += tr.transcribe(audio.get(name), plain, null).text().equals(want.text()) ? 0 : 1;
+            }
+            assertTrue(differ > 0, "the flags change some transcript");
+        }
+        Run bad = run("transcribe", "--model", model.toString(), "--input", dir.toString(), "--output", out + "-x",
+                "--hallucination-silence-threshold", "1");
+        assertEquals(1, bad.rc());
+        assertTrue(bad.err().strip().endsWith("--hallucination-silence-threshold needs --word-timestamps"), bad.err());
     }
 
     @Test
