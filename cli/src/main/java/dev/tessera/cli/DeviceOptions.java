@@ -31,31 +31,48 @@ final class DeviceOptions {
         }
     }
 
-    /** {@code --dtype f32|bf16|f16} of ViT and CLIP models; absent: the model's default. */
+    /**
+     * {@code --dtype}: on CUDA f32, bf16 or f16 weights and activations (ViT, CLIP); on the CPU f32, or bf16 / int8
+     * matrices with f32 arithmetic (half or a quarter of their memory). Absent: the model's default.
+     */
     static final class DTypeOption {
-        @Option(names = "--dtype", paramLabel = "TYPE", description = "ViT and CLIP models: f32, bf16 or f16 weights"
-                + " and activations (default: f32 on cpu, bf16 on cuda).")
+        @Option(names = "--dtype", paramLabel = "TYPE", description = "On cuda: f32, bf16 or f16 weights and activations"
+                + " (ViT and CLIP; default bf16). On the cpu: f32 (default), or bf16 / int8: the matrices held as"
+                + " bfloat16 / int8 (half / a quarter of their memory), the arithmetic f32.")
         String spec;
 
-        /**
-         * The dtype named, or null (the model's default: f32 on the CPU, bf16 on CUDA). Half precision is refused on
-         * the CPU, whose backend runs models in f32.
-         */
+        /** The dtype named, or null (the model's default: f32 on the CPU, bf16 on CUDA). */
         DType resolve(Device dev) {
             if (spec == null) {
                 return null;
             }
             DType t;
             try {
-                t = DType.parseFloating(spec);
+                t = DType.parseStorage(spec);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
             }
-            if (t != DType.F32 && !dev.isCuda()) {
-                throw new IllegalArgumentException("--dtype " + spec.trim() + " needs --device cuda (the CPU backend"
-                        + " runs models in f32)");
+            if (t == DType.F16 && !dev.isCuda()) {
+                throw new IllegalArgumentException("--dtype " + spec.trim() + " needs --device cuda (on the cpu: f32, or"
+                        + " bf16 / int8 matrices with f32 arithmetic)");
+            }
+            if (t == DType.I8 && dev.isCuda()) {
+                throw new IllegalArgumentException("--dtype " + spec.trim() + " is a cpu form (int8 matrices, f32"
+                        + " arithmetic); on " + dev + ": f32, bf16 or f16");
             }
             return t;
+        }
+
+        /**
+         * For sentence encoders: the CPU's storage of their projections (bf16 / int8; null: f32); on CUDA only f32.
+         */
+        DType resolveSentenceStorage(Device dev) {
+            DType t = resolve(dev);
+            if (t != null && t != DType.F32 && dev.isCuda()) {
+                throw new IllegalArgumentException("--dtype " + spec.trim() + ": sentence encoders run in f32 on " + dev
+                        + " (bf16 / int8 matrices are a cpu form for them)");
+            }
+            return t == DType.F32 ? null : t;
         }
     }
 }

@@ -2,7 +2,6 @@ package dev.tessera.cli;
 
 import dev.tessera.models.bert.Pooling;
 import dev.tessera.models.bert.SentenceEncoder;
-import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.io.Npy;
 import java.io.IOException;
@@ -90,12 +89,8 @@ final class EmbedCommand implements Callable<Integer> {
             throw new IllegalArgumentException("nothing to embed: give --text \"...\" (repeatable) or --text-file FILE");
         }
         Device dev = device.resolve();
-        if (dtype.spec != null && dtype.resolve(dev) != DType.F32) {
-            throw new IllegalArgumentException("--dtype " + dtype.spec.trim() + " is for CLIP models; sentence encoders run in"
-                    + " f32");
-        }
         float[][] e;
-        try (SentenceEncoder enc = SentenceEncoder.load(model, dev)) {
+        try (SentenceEncoder enc = SentenceEncoder.load(model, dev, dtype.resolveSentenceStorage(dev))) {
             if (maxLength != null && (maxLength < 2 || maxLength > enc.model().config().maxTokens())) {
                 throw new IllegalArgumentException("--max-length must be between 2 and " + enc.model().config().maxTokens()
                         + " (the model's positions), got " + maxLength);

@@ -36,6 +36,9 @@ final class SimilarityCommand implements Callable<Integer> {
     String pooling;
 
     @Mixin
+    DeviceOptions.DTypeOption dtype;
+
+    @Mixin
     DeviceOptions.DeviceOption device;
 
     @Override
@@ -45,7 +48,7 @@ final class SimilarityCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         float[][] m;
-        try (SentenceEncoder enc = SentenceEncoder.load(model, dev)) {
+        try (SentenceEncoder enc = SentenceEncoder.load(model, dev, dtype.resolveSentenceStorage(dev))) {
             m = SentenceEncoder.cosineMatrix(EmbedCommand.withPooling(enc, pooling).embed(sentences));
         }
         if (json) {

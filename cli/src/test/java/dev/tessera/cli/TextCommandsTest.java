@@ -112,4 +112,61 @@ class TextCommandsTest {
         assertTrue(e.contains("error: --max-length must be between 2 and 512 (the model's positions), got 1000"), e);
         assertTrue(e.contains("error: cannot read --text-file " + latin1 + ": Input length = 1 (not UTF-8 text"), e);
     }
+
+    /**
+     * {@code --dtype bf16 | int8} on the cpu (the real MiniLM's projections held as bfloat16 / int8, f32 arithmetic):
+     * {@code embed} writes the library's embeddings of the model loaded so; over the 62 real sentences of the parity test
+     * each stays within cosine 0.99 of its f32 embedding; {@code similarity} keeps cat / kitten above cat / stocks.
+     */
+    @Test
+    void cpuStoredMatricesKeepTheRealModelsEmbeddings() throws Exception {
+        java.util.List<String> sentences = java.nio.file.Files.readAllLines(
+                Path.of("../models/src/test/resources/bert/sentences.txt")).stream().filter(l -> !l.isBlank()).toList();
+        java.util.List<String> args = new java.util.ArrayList<>();
+        for (String x : sentences) {
+            args.add("--text");
+            args.add(x);
+        }
+        Path f32 = tmp.resolve("f32.npy");
+        java.util.List<String> base = new java.util.ArrayList<>(java.util.List.of("embed", "--model", "minilm", "--out",
+                f32.toString()));
+        base.addAll(args);
+        assertEquals(0, InfoCommandTest.run(base.toArray(String[]::new)).exitCode());
+        float[] ref = Npy.read(f32).floats();
+        for (String dt : new String[] {"bf16", "int8"}) {
+            Path out = tmp.resolve(dt + ".npy");
+            java.util.List<String> a = new java.util.ArrayList<>(java.util.List.of("embed", "--model", "minilm", "--dtype",
+                    dt, "--out", out.toString()));
+            a.addAll(args);
+            InfoCommandTest.Run r = InfoCommandTest.run(a.toArray(String[]::new));
+            assertEquals(0, r.exitCode(), r.out());
+            float[] got = Npy.read(out).floats();
+            float[][] want;
+            try (dev.tessera.models.bert.SentenceEncoder enc = dev.tessera.models.bert.SentenceEncoder.load("minilm",
+                    dev.tessera.runtime.Device.CPU, dev.tessera.runtime.DType.parseStorage(dt))) {
+                want = enc.embed(sentences.subList(0, 3));
+            }
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(want[i], java.util.Arrays.copyOfRange(got, i * 384, i * 384 + 384), dt + " row " + i);
+            }
+            double min = 1;
+            double sum = 0;
+            for (int i = 0; i < sentences.size(); i++) {
+                double dot = 0;
+                for (int k = 0; k < 384; k++) {
+                    dot += (double) got[i * 384 + k] * ref[i * 384 + k];
+                }
+                min = Math.min(min, dot);
+                sum += dot;
+            }
+            System.out.printf("--dtype %s over %d sentences: cosine to f32 min %.5f mean %.5f%n", dt, sentences.size(),
+                    min, sum / sentences.size());
+            assertTrue(min >= 0.99 && min < 1, dt + ": min cosine to f32 " + min);
+            InfoCommandTest.Run sim = InfoCommandTest.run("similarity", "--model", "minilm", "--dtype", dt, "--json",
+                    "a cat sits on the mat", "a kitten rests on a rug", "the stock market fell");
+            assertEquals(0, sim.exitCode(), sim.out());
+            JsonNode c = new ObjectMapper().readTree(sim.out()).get("cosine");
+            assertTrue(c.get(0).get(1).asDouble() > c.get(0).get(2).asDouble() + 0.3, sim.out());
+        }
+    }
 }

@@ -411,12 +411,13 @@ class VisionCommandsTest {
             {"clip", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--labels", "a"},
             {"embed", "--model", CLIP.toString(), "--image", IMAGES.resolve("one.png").toString(), "--text", "a"},
             {"embed", "--model", CLIP.toString()},
-            // half precision is a CUDA setting; a typo is named
-            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--dtype", "bf16"},
+            // half precision is a CUDA setting (bf16 / int8 on the cpu hold the matrices only); a typo is named
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--dtype", "f16"},
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--dtype", "int4"},
             {"clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels", "a,b", "--dtype",
                 "f16"},
             {"embed", "--model", CLIP.toString(), "--text", "a", "--dtype", "fp8"},
-            {"embed", "--model", "minilm", "--text", "a", "--dtype", "bf16"},
+            {"embed", "--model", "minilm", "--text", "a", "--dtype", "f16"},
         };
         ChatCommandTest.assertOneLineErrors(cases);
         // int32 pixels: used to be "expected a float32 array, got I32 [...]" (no file name, exit 1)
@@ -429,5 +430,44 @@ class VisionCommandsTest {
         // 1x1 image works
         ChatCommandTest.Run one = run("classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString());
         assertEquals(0, one.code(), one.err());
+    }
+
+    /**
+     * {@code --dtype bf16 | int8} on the cpu: ViT logits and CLIP embeddings are the library's on the model loaded so
+     * (the matrices held as bfloat16 / int8, f32 arithmetic), close to the f32 reference and not equal to it.
+     */
+    @Test
+    void cpuStoredMatricesGiveTheLibrarysOutputs(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Npy.Array px = Npy.read(VIT.resolve("pixels.npy"));
+        float[] f32 = Npy.read(VIT.resolve("logits.npy")).requireFloats();
+        for (String dt : new String[] {"bf16", "int8"}) {
+            Path l = tmp.resolve("logits-" + dt + ".npy");
+            ChatCommandTest.Run r = run("classify", VIT.resolve("pixels.npy").toString(), "--model", VIT.toString(),
+                    "--dtype", dt, "--batch", "2", "--logits-out", l.toString());
+            assertEquals(0, r.code(), r.err());
+            float[] got = Npy.read(l).requireFloats();
+            float[] want;
+            try (dev.tessera.models.vit.ViTForImageClassification m = dev.tessera.models.vit.ViTForImageClassification.load(
+                    VIT, dev.tessera.runtime.Device.CPU, dev.tessera.runtime.DType.parseStorage(dt));
+                    dev.tessera.runtime.Tensor p = dev.tessera.runtime.Tensor.of(px.requireFloats(),
+                            dev.tessera.runtime.Device.CPU, px.shape());
+                    dev.tessera.runtime.Tensor lg = m.logits(p)) {
+                want = lg.toFloatArray();
+            }
+            assertArrayEquals(want, got, dt + ": the library's logits");
+            double e = rel(got, f32);
+            assertTrue(e > 0 && e <= (dt.equals("bf16") ? 1e-2 : 3e-2), dt + ": rel err vs f32 " + e);
+            Path t = tmp.resolve("text-" + dt + ".npy");
+            Path t32 = tmp.resolve("text-f32.npy");
+            String[] texts = {"--text", "a photo of a cat", "--text", "a dog"};
+            r = run(TranscribeCommandTest.concat(new String[] {"embed", "--model", CLIP.toString(), "--dtype", dt, "--out",
+                t.toString()}, texts));
+            assertEquals(0, r.code(), r.err());
+            assertEquals(0, run(TranscribeCommandTest.concat(new String[] {"embed", "--model", CLIP.toString(), "--out",
+                t32.toString()}, texts)).code());
+            double te = rel(Npy.read(t).requireFloats(), Npy.read(t32).requireFloats());
+            assertTrue(te > 0 && te <= (dt.equals("bf16") ? 1e-2 : 3e-2), dt + ": CLIP text rel err vs f32 " + te);
+            System.out.printf("--dtype %s: ViT logits rel err %.2e, CLIP text embeddings %.2e%n", dt, e, te);
+        }
     }
 }

@@ -166,10 +166,15 @@ public final class BertModel implements AutoCloseable {
      * safetensors file with {@code config.json} beside it.
      */
     public static BertModel fromSafetensors(Path path, Device device) {
+        return fromSafetensors(path, device, null);
+    }
+
+    /** As {@link #fromSafetensors(Path, Device)} with the projections held as {@code storage} on the CPU (BF16 / I8). */
+    public static BertModel fromSafetensors(Path path, Device device, DType storage) {
         Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
         BertConfig cfg = BertConfig.from(HfConfig.read(dir));
         try (TensorSource src = TensorSource.safetensors(path)) {
-            return load(src, cfg, device);
+            return load(src, cfg, device, storage);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.tessera.models.bert;
 import dev.tessera.models.hub.ModelResolver;
 import dev.tessera.models.nn.HfConfig;
 import dev.tessera.models.text.Tokenizer;
+import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.Scope;
@@ -87,8 +88,22 @@ public final class SentenceEncoder implements AutoCloseable {
         return load(ModelResolver.resolveDefault(spec), device);
     }
 
+    /**
+     * Loads {@code spec} on {@code device} with the encoder's projections held as {@code storage} on the CPU:
+     * {@link DType#BF16} or {@link DType#I8} (half or a quarter of their memory, F32 arithmetic; see
+     * {@link BertModel#load(dev.tessera.models.nn.TensorSource, BertConfig, Device, DType)}); null or F32: as loaded.
+     */
+    public static SentenceEncoder load(String spec, Device device, DType storage) {
+        return load(ModelResolver.resolveDefault(spec), device, storage);
+    }
+
     /** Loads a model directory on {@code device}. */
     public static SentenceEncoder load(Path dir, Device device) {
+        return load(dir, device, null);
+    }
+
+    /** Loads a model directory on {@code device}, the projections held as {@code storage} on the CPU (BF16 / I8). */
+    public static SentenceEncoder load(Path dir, Device device, DType storage) {
         if (device == null) {
             throw new IllegalArgumentException("device must not be null");
         }
@@ -109,7 +124,7 @@ public final class SentenceEncoder implements AutoCloseable {
         Tokenizer tok = Tokenizer.load(tokFile);
         BertModel model;
         try {
-            model = loadModel(tdir, device);
+            model = loadModel(tdir, device, storage);
         } catch (RuntimeException e) {
             tok.close();
             throw e;
@@ -178,11 +193,16 @@ public final class SentenceEncoder implements AutoCloseable {
 
     /** The BERT encoder of a model directory: HF safetensors (with config.json) or the one ONNX file. */
     public static BertModel loadModel(Path dir, Device device) {
+        return loadModel(dir, device, null);
+    }
+
+    /** As {@link #loadModel(Path, Device)} with the projections held as {@code storage} on the CPU (BF16 / I8). */
+    public static BertModel loadModel(Path dir, Device device, DType storage) {
         boolean hf = Files.isRegularFile(dir.resolve("config.json"))
                 && (Files.isRegularFile(dir.resolve("model.safetensors"))
                         || Files.isRegularFile(dir.resolve("model.safetensors.index.json")));
         if (hf) {
-            return BertModel.fromSafetensors(dir, device);
+            return BertModel.fromSafetensors(dir, device, storage);
         }
         List<Path> onnx = list(dir, ".onnx");
         if (onnx.size() > 1) {
@@ -194,7 +214,7 @@ public final class SentenceEncoder implements AutoCloseable {
             throw new IllegalArgumentException(dir + ": expected config.json + model.safetensors or exactly one .onnx"
                     + " file, found " + (onnx.isEmpty() ? "neither" : onnx));
         }
-        return BertModel.fromOnnx(OnnxModel.read(onnx.get(0)), null, device);
+        return BertModel.fromOnnx(OnnxModel.read(onnx.get(0)), null, device, storage);
     }
 
     /**

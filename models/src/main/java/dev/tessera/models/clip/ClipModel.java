@@ -39,7 +39,7 @@ public final class ClipModel implements AutoCloseable {
         projectionDim = root.getInt("projection_dim", 512);
         ClipVisionConfig vc = ClipVisionConfig.from(tower(root, "vision_config"), projectionDim);
         ClipTextConfig tc = ClipTextConfig.from(tower(root, "text_config"));
-        Weights w = Weights.of(src, device, dtype);
+        Weights w = Weights.forDType(src, device, dtype, "CLIP");
         vision = ClipVisionModel.build(vc, w.prefixed("vision_model."), vc.numLayers(), true);
         text = new ClipTextModel(tc, w.prefixed("text_model."), guard);
         visualProjection = Linear.take(w, "visual_projection", vc.hiddenSize(), projectionDim, false);
@@ -70,7 +70,11 @@ public final class ClipModel implements AutoCloseable {
         return root.has(key) || root.has(key + "_dict");
     }
 
-    /** Loads a {@code clip} model directory (config.json with vision_config/text_config + safetensors); dtype null: F32. */
+    /**
+     * Loads a {@code clip} model directory (config.json with vision_config/text_config + safetensors); dtype null: F32;
+     * on the CPU also BF16 or I8: F32 arithmetic with both towers' matrices and the projections held as bfloat16 /
+     * int8 ({@link Weights#forDType}).
+     */
     public static ClipModel load(Path dir, Device device, DType dtype) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new IllegalArgumentException(dir + ": no config.json");

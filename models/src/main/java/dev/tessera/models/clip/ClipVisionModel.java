@@ -90,7 +90,7 @@ public final class ClipVisionModel implements AutoCloseable {
                     .findFirst()
                     .orElseThrow(() -> new IllegalArgumentException(src.describe()
                             + ": no CLIP vision tower (embeddings.patch_embedding.weight under any of " + PREFIXES + ")"));
-            Weights w = Weights.of(src, device, dtype == null ? DType.F32 : dtype);
+            Weights w = Weights.forDType(src, device, dtype, "CLIP vision tower");
             w.ignoreUnexpected(n -> !n.startsWith(prefix));
             ClipVisionModel m = new ClipVisionModel(cfg, w.prefixed(prefix), cfg.numLayers(), true, null);
             w.finish();

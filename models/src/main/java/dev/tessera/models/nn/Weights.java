@@ -55,6 +55,29 @@ public final class Weights {
         return new Weights(source, device, dtype, "", new Shared());
     }
 
+    /**
+     * A model's parameters loaded as {@code dtype} (null: F32) on {@code device}: on CUDA F32, BF16 or F16 weights and
+     * activations; on the CPU F32, or {@link DType#BF16} / {@link DType#I8} meaning F32 arithmetic over linear weights
+     * held packed as bfloat16 / int8 with a scale per output feature ({@link #packWeightsAs}; half or a quarter of
+     * their memory; convolutions, embeddings and norms stay F32). Anything else is refused, naming {@code model}.
+     */
+    public static Weights forDType(TensorSource source, Device device, DType dtype, String model) {
+        DType dt = dtype == null ? DType.F32 : dtype;
+        if (device.isCpu()) {
+            if (dt != DType.F32 && dt != DType.BF16 && dt != DType.I8) {
+                throw new IllegalArgumentException("the CPU " + model + " runs in F32 (its matrices may be held as BF16 or"
+                        + " I8), not " + dt);
+            }
+            Weights w = of(source, device, DType.F32);
+            return dt == DType.F32 ? w : w.packWeightsAs(dt);
+        }
+        if (!dt.isFloating()) {
+            throw new IllegalArgumentException(dt == DType.I8 ? "int8 matrices are a CPU form (on " + device
+                    + ": F32, BF16 or F16)" : "dtype must be F32, F16 or BF16, got " + dt);
+        }
+        return of(source, device, dt);
+    }
+
     /** A view whose names are relative to {@code prefix} (e.g. {@code "encoder.layer.3."}); shares the record. */
     public Weights prefixed(String childPrefix) {
         return new Weights(source, device, dtype, prefix + childPrefix, shared);

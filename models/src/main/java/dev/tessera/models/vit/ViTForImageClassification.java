@@ -46,7 +46,7 @@ public final class ViTForImageClassification implements AutoCloseable {
     private ViTForImageClassification(ViTConfig cfg, TensorSource src, Device device, DType dtype) {
         this.cfg = cfg;
         String prefix = src.names().contains("vit.embeddings.cls_token") ? "vit." : "";
-        Weights root = Weights.of(src, device, dtype);
+        Weights root = Weights.forDType(src, device, dtype, "ViT");
         root.ignoreUnexpected(n -> n.contains("pooler.") || n.endsWith("position_ids"));
         Weights w = root.prefixed(prefix);
         long d = cfg.hiddenSize();
@@ -73,7 +73,10 @@ public final class ViTForImageClassification implements AutoCloseable {
         owned = root.loaded();
     }
 
-    /** Loads a model directory (config.json + safetensors). {@code dtype} null: F32 on CPU, BF16 on CUDA. */
+    /**
+     * Loads a model directory (config.json + safetensors). {@code dtype} null: F32 on CPU, BF16 on CUDA; on the CPU
+     * also BF16 or I8: F32 arithmetic with the encoder's matrices held as bfloat16 / int8 ({@link Weights#forDType}).
+     */
     public static ViTForImageClassification load(Path dir, Device device, DType dtype) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new IllegalArgumentException(dir + ": no config.json");

@@ -127,24 +127,9 @@ public final class WhisperModel implements AutoCloseable {
 
     /** Builds the model from {@code source} (HF names); every missing, misshapen or unexpected name is reported. */
     public static WhisperModel fromSource(WhisperConfig cfg, TensorSource source, Device device, DType dtype) {
-        DType dt = dtype == null ? DType.F32 : dtype;
-        DType storage = null;
-        if (device.isCpu() && (dt == DType.BF16 || dt == DType.I8)) {
-            storage = dt; // F32 arithmetic over matrices held as bfloat16 / int8
-            dt = DType.F32;
-        }
-        if (device.isCpu() && dt != DType.F32) {
-            throw new IllegalArgumentException("the CPU Whisper runs in F32 (its matrices may be held as BF16 or I8), not "
-                    + dt);
-        }
-        if (!dt.isFloating()) {
-            throw new IllegalArgumentException(dt == DType.I8 ? "int8 matrices are a CPU form (on " + device
-                    + ": F32, BF16 or F16)" : "dtype must be F32, F16 or BF16, got " + dt);
-        }
-        Weights w = Weights.of(source, device, dt);
-        if (storage != null) {
-            w.packWeightsAs(storage);
-        }
+        Weights w = Weights.forDType(source, device, dtype, "Whisper");
+        DType dt = w.dtype();
+        DType storage = w.packedStorage();
         WhisperModel m = new WhisperModel(cfg, w);
         w.finish();
         m.owned.addAll(w.loaded());
