@@ -46,7 +46,7 @@ public final class MiniLmBench {
     public static void main(String[] args) throws Exception {
         String loadBefore = BenchUtil.loadAverage();
         BenchArgs cli = BenchArgs.parse(args, "MiniLmBench [--threads 2] [--rounds 7] [--seq 128] [--out FILE]"
-                + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32]");
+                + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32] [--stored bf16,int8]");
         if (cli.help()) {
             return;
         }
@@ -61,6 +61,13 @@ public final class MiniLmBench {
         boolean reuseOutput = output.equals("reuse");
         Path out = cli.getPath("--out", Path.of("bench/results/minilm-cpu.json"));
         int[] batches = cli.getInts("--batches", 1, 8, 32);
+        // the same model with its projections held as bfloat16 / int8 (F32 arithmetic), timed beside it
+        List<dev.tessera.runtime.DType> storedTypes = new ArrayList<>();
+        for (String t : cli.get("--stored", "").split(",")) {
+            if (!t.isBlank()) {
+                storedTypes.add(dev.tessera.runtime.DType.parseStorage(t));
+            }
+        }
         String env = System.getenv("TESSERA_NUM_THREADS");
         if (env == null || Integer.parseInt(env.trim()) != threads) {
             System.err.println("note: set TESSERA_NUM_THREADS=" + threads + " so Tessera's kernels use the same threads"
@@ -77,9 +84,13 @@ public final class MiniLmBench {
         List<Object> rows = new ArrayList<>();
         StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%n%-6s %14s %14s %8s %10s %10s%n", "batch",
                 "tessera sent/s", "ORT sent/s", "ratio", "blas1", "blasN"));
+        List<SentenceEncoder> storedEnc = new ArrayList<>();
         try (SentenceEncoder enc = SentenceEncoder.load(dir, Device.CPU);
                 OrtSession ort = ortEnv.createSession(onnx.toString(), so)) {
             BertModel model = enc.model();
+            for (dev.tessera.runtime.DType t : storedTypes) {
+                storedEnc.add(SentenceEncoder.load(dir, Device.CPU, t));
+            }
             for (int b : batches) {
                 final int seq = seqLen;
                 SplittableRandom r = new SplittableRandom(42 + b);
@@ -137,6 +148,17 @@ public final class MiniLmBench {
                         throw new IllegalStateException(e);
                     }
                 };
+                List<Runnable> storedRuns = new ArrayList<>();
+                float[] storedOut = new float[b * seq * hidden];
+                for (SentenceEncoder se : storedEnc) {
+                    BertModel sm = se.model();
+                    storedRuns.add(() -> {
+                        try (Scope sc = Tessera.scope()) {
+                            sm.forward(Tensor.ofInts(ids, Device.CPU, b, seq), Tensor.ofInts(mask, Device.CPU, b, seq),
+                                    null).copyTo(storedOut);
+                        }
+                    });
+                }
                 final int nThreads = threads;
                 Runnable blas1 = () -> OpenBlas.setThreads(1);
                 Runnable blasN = () -> OpenBlas.setThreads(nThreads);
@@ -146,6 +168,8 @@ public final class MiniLmBench {
                     blasN.run();
                     tessera.run();
                     peer.run();
+                    blas1.run();
+                    storedRuns.forEach(Runnable::run);
                 }, 2, 4000);
                 if (reuse) { // both sides delivered the same hidden states (a broken pinned output would not)
                     if (!model.int8()) {
@@ -170,9 +194,14 @@ public final class MiniLmBench {
                 double[] t1 = new double[rounds];
                 double[] tN = new double[rounds];
                 double[] tO = new double[rounds];
+                double[][] tS = new double[storedRuns.size()][rounds];
+                StringBuilder storedLines = new StringBuilder();
                 for (int k = 0; k < rounds; k++) {
                     blas1.run();
                     t1[k] = BenchUtil.timeSettled(tessera, reps);
+                    for (int j = 0; j < storedRuns.size(); j++) {
+                        tS[j][k] = BenchUtil.timeSettled(storedRuns.get(j), reps);
+                    }
                     blasN.run();
                     tN[k] = BenchUtil.timeSettled(tessera, reps);
                     tO[k] = BenchUtil.timeSettled(peer, reps);
@@ -196,11 +225,25 @@ public final class MiniLmBench {
                 row.put("ratio", st / sp);
                 row.put("ratioBlas1", mo / m1);
                 row.put("ratioBlasN", mo / mN);
+                for (int j = 0; j < storedRuns.size(); j++) {
+                    double ms = BenchUtil.median(tS[j]);
+                    String name = storedTypes.get(j).name().toLowerCase(Locale.ROOT);
+                    Map<String, Object> st2 = new LinkedHashMap<>();
+                    st2.put("msPerBatch", ms * 1e3);
+                    st2.put("sentencesPerS", b / ms);
+                    st2.put("ratioToF32Blas1", m1 / ms);
+                    st2.put("ratioToOrt", mo / ms);
+                    row.put("stored_" + name, st2);
+                    storedLines.append(String.format(Locale.ROOT, "       %s matrices (blas1): %.1f sent/s, %.2fx f32,"
+                            + " %.2fx ORT%n", name, b / ms, m1 / ms, mo / ms));
+                }
                 rows.add(row);
                 pinned.close();
                 table.append(String.format(Locale.ROOT, "%-6d %14.1f %14.1f %8.2f %10.2f %10.2f%n", b, st, sp, st / sp,
-                        mo / m1, mo / mN));
+                        mo / m1, mo / mN)).append(storedLines);
             }
+        } finally {
+            storedEnc.forEach(SentenceEncoder::close);
         }
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("benchmark", "all-MiniLM-L6-v2 forward (last hidden state), CPU fp32, " + seqLen + " tokens, Tessera vs"

@@ -177,9 +177,13 @@ public final class BatchJob {
         @Option(names = "--max-length", description = "Truncate to N word pieces (default: the model's limit).")
         Integer maxLength;
 
+        @Option(names = "--dtype", description = "f32 (default), bf16 or int8 (on CPU executors: the projections held"
+                + " as bfloat16 or int8, computed in f32).")
+        String dtype;
+
         @Override
         public Integer call() {
-            TextEmbedder stage = io.configure(new TextEmbedder())
+            TextEmbedder stage = io.configure(new TextEmbedder()).setDType(dtype)
                     .setInputCol(column != null ? column : format.equals("text") ? "value" : "text");
             if (maxLength != null) {
                 stage.setMaxLength(maxLength);
@@ -203,9 +207,14 @@ public final class BatchJob {
         @Option(names = "--logits", description = "Also write the logits (column 'logits').")
         boolean logits;
 
+        @Option(names = "--dtype", description = "cuda: f32, bf16 (default) or f16; cpu: f32 (default), bf16 or int8"
+                + " (the matrices held so, computed in f32).")
+        String dtype;
+
         @Override
         public Integer call() {
-            return files.run(io, new ImageClassifier().setTopK(top).setLogitsCol(logits ? "logits" : null));
+            return files.run(io, new ImageClassifier().setTopK(top).setLogitsCol(logits ? "logits" : null)
+                    .setDType(dtype));
         }
     }
 
@@ -220,9 +229,13 @@ public final class BatchJob {
         @Option(names = "--normalize", description = "L2-normalise the embeddings.")
         boolean normalize;
 
+        @Option(names = "--dtype", description = "cuda: f32 (default), bf16 or f16; cpu: f32 (default), bf16 or int8"
+                + " (the matrices held so, computed in f32).")
+        String dtype;
+
         @Override
         public Integer call() {
-            return files.run(io, new ImageEmbedder().setNormalize(normalize));
+            return files.run(io, new ImageEmbedder().setNormalize(normalize).setDType(dtype));
         }
     }
 

@@ -28,10 +28,15 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
         super("content", outputCol, 16);
     }
 
-    /** {@code f32}, {@code bf16} or {@code f16} (half precision on CUDA only); null (default): f32 on the CPU, bf16 on CUDA. */
+    /**
+     * On CUDA executors {@code f32}, {@code bf16} or {@code f16} weights and activations; on CPU executors {@code f32},
+     * or {@code bf16} / {@code int8}: the matrices held as bfloat16 / int8 (half / a quarter of their memory), the
+     * arithmetic f32, as {@code tessera classify --dtype}. Null (default): f32 on the CPU, bf16 on CUDA. A form the
+     * executor's device lacks (f16 on a CPU, int8 on CUDA) fails the model's load there.
+     */
     public S setDType(String name) {
         if (name != null) {
-            DType.parseFloating(name);
+            DType.parseStorage(name);
         }
         this.dtype = name;
         return self();
@@ -93,6 +98,6 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
 
     /** The dtype set, parsed (null: the model's default). */
     static DType dtypeOf(String name) {
-        return name == null ? null : DType.parseFloating(name);
+        return name == null ? null : DType.parseStorage(name);
     }
 }

@@ -1,6 +1,7 @@
 package dev.tessera.spark;
 
 import dev.tessera.models.bert.SentenceEncoder;
+import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +23,7 @@ import org.apache.spark.sql.types.StructType;
 public final class TextEmbedder extends InferenceStage<TextEmbedder> {
     private static final long serialVersionUID = 1L;
     private int maxLength;
+    private String dtype;
 
     /** Input {@code text}, output {@code embedding}, 32 texts per batch. */
     public TextEmbedder() {
@@ -41,6 +43,23 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
         return maxLength;
     }
 
+    /**
+     * {@code bf16} or {@code int8}: on CPU executors the encoder's projections held as bfloat16 / int8 (half / a quarter
+     * of their memory, f32 arithmetic), as {@code tessera embed --dtype}; {@code f32} or null (default): as loaded.
+     * CUDA executors run sentence encoders in f32 whatever this says.
+     */
+    public TextEmbedder setDType(String name) {
+        if (name != null && DType.parseStorage(name) == DType.F16) {
+            throw new IllegalArgumentException("dtype f16 is not offered for sentence encoders: f32, bf16 or int8");
+        }
+        this.dtype = name;
+        return this;
+    }
+
+    public String getDType() {
+        return dtype;
+    }
+
     @Override
     protected DataType inputType() {
         return DataTypes.StringType;
@@ -55,8 +74,9 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
     protected BatchFunction batchFunction(StructType input) {
         String spec = getModel();
         int max = maxLength;
+        String dt = dtype;
         return (inputs, rows, names, device, values, errors) -> {
-            SentenceEncoder enc = encoder(spec, device, max);
+            SentenceEncoder enc = encoder(spec, device, max, dt);
             List<String> texts = new ArrayList<>(inputs.size());
             for (Object o : inputs) {
                 texts.add((String) o);
@@ -68,9 +88,10 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
         };
     }
 
-    private static SentenceEncoder encoder(String spec, Device device, int maxLength) {
-        SentenceEncoder base = ExecutorModels.get("sentence-encoder", spec, device, "",
-                () -> SentenceEncoder.load(spec, device));
+    private static SentenceEncoder encoder(String spec, Device device, int maxLength, String dtype) {
+        DType storage = dtype == null || device.isCuda() ? null : DType.parseStorage(dtype);
+        SentenceEncoder base = ExecutorModels.get("sentence-encoder", spec, device, storage == null ? "" : storage.name(),
+                () -> SentenceEncoder.load(spec, device, storage == DType.F32 ? null : storage));
         // withMaxLength shares the loaded model and tokenizer (it closes neither)
         return maxLength > 0 ? base.withMaxLength(maxLength) : base;
     }

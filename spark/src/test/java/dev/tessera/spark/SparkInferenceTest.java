@@ -1,5 +1,6 @@
 package dev.tessera.spark;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -12,6 +13,7 @@ import dev.tessera.models.clip.ClipModel;
 import dev.tessera.models.vit.ClassScores;
 import dev.tessera.models.vit.ViTForImageClassification;
 import dev.tessera.runtime.Backends;
+import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
@@ -149,6 +151,24 @@ class SparkInferenceTest {
         }
         // batches of 8 vs 32 pad differently; the embeddings are unit vectors
         assertTrue(worst < 2e-6, "max abs difference " + worst);
+        // int8 projections on the executors: the embeddings of the encoder loaded so
+        List<String> few = sentences(12, 9);
+        List<Row> q = new TextEmbedder().setModel("minilm").setDType("int8").setBatchSize(32).transform(texts(few, 2))
+                .collectAsList();
+        float[][] want;
+        try (SentenceEncoder enc = SentenceEncoder.load("minilm", Device.CPU, DType.I8)) {
+            want = enc.embed(few, 32);
+        }
+        double worstQ = 0;
+        for (Row r : q) {
+            float[] e = floats(r, "embedding");
+            for (int j = 0; j < e.length; j++) {
+                worstQ = Math.max(worstQ, Math.abs(e[j] - want[r.getInt(0)][j]));
+            }
+        }
+        assertEquals(12, q.size());
+        assertTrue(worstQ < 2e-6, "int8: max abs difference " + worstQ);
+        assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setDType("f16"));
     }
 
     @Test
@@ -264,6 +284,27 @@ class SparkInferenceTest {
             checked++;
         }
         assertEquals(11, checked);
+        // int8 matrices on the executors (CPU): the logits of the model loaded so, batch by batch as the stage runs
+        List<Row> q = new ImageClassifier().setModel(VIT.toAbsolutePath().toString()).setTopK(1).setBatchSize(1)
+                .setLogitsCol("logits").setDType("int8").setErrorCol("error").transform(files).drop("content")
+                .collectAsList();
+        try (ViTForImageClassification m = ViTForImageClassification.load(VIT, Device.CPU, DType.I8)) {
+            ImagePreprocessor pre = ImagePreprocessor.load(VIT, m.config().imageSize(), ImagePreprocessor.Style.VIT,
+                    new ImageDecoder());
+            int same = 0;
+            for (Row r : q) {
+                String name = fileName(r);
+                if (!name.startsWith("img")) {
+                    continue;
+                }
+                try (Scope scope = Tessera.scope()) {
+                    float[] want = m.logits(pre.preprocess(List.of(dir.resolve(name)), Device.CPU)).toFloatArray();
+                    assertArrayEquals(want, floats(r, "logits"), "int8 " + name);
+                    same++;
+                }
+            }
+            assertEquals(11, same);
+        }
     }
 
     @Test
