@@ -46,7 +46,7 @@ public final class MiniLmBench {
     public static void main(String[] args) throws Exception {
         String loadBefore = BenchUtil.loadAverage();
         BenchArgs cli = BenchArgs.parse(args, "MiniLmBench [--threads 2] [--rounds 7] [--seq 128] [--out FILE]"
-                + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32] [--stored bf16,int8]");
+                + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32] [--stored bf16,int8,int8-dynamic]");
         if (cli.help()) {
             return;
         }
@@ -61,11 +61,15 @@ public final class MiniLmBench {
         boolean reuseOutput = output.equals("reuse");
         Path out = cli.getPath("--out", Path.of("bench/results/minilm-cpu.json"));
         int[] batches = cli.getInts("--batches", 1, 8, 32);
-        // the same model with its projections held as bfloat16 / int8 (F32 arithmetic), timed beside it
-        List<dev.tessera.runtime.DType> storedTypes = new ArrayList<>();
+        // the same model with its projections held as bfloat16 / int8 (F32 arithmetic), or quantized for dynamic INT8
+        // (int8-dynamic: int8 weights and activations), timed beside it
+        List<String> storedTypes = new ArrayList<>();
         for (String t : cli.get("--stored", "").split(",")) {
             if (!t.isBlank()) {
-                storedTypes.add(dev.tessera.runtime.DType.parseStorage(t));
+                if (!t.trim().equals("int8-dynamic")) {
+                    dev.tessera.runtime.DType.parseStorage(t);
+                }
+                storedTypes.add(t.trim());
             }
         }
         String env = System.getenv("TESSERA_NUM_THREADS");
@@ -88,8 +92,10 @@ public final class MiniLmBench {
         try (SentenceEncoder enc = SentenceEncoder.load(dir, Device.CPU);
                 OrtSession ort = ortEnv.createSession(onnx.toString(), so)) {
             BertModel model = enc.model();
-            for (dev.tessera.runtime.DType t : storedTypes) {
-                storedEnc.add(SentenceEncoder.load(dir, Device.CPU, t));
+            for (String t : storedTypes) {
+                boolean dyn = t.equals("int8-dynamic");
+                storedEnc.add(SentenceEncoder.load(dir, Device.CPU, dyn ? null : dev.tessera.runtime.DType.parseStorage(t),
+                        dyn));
             }
             for (int b : batches) {
                 final int seq = seqLen;
@@ -227,7 +233,7 @@ public final class MiniLmBench {
                 row.put("ratioBlasN", mo / mN);
                 for (int j = 0; j < storedRuns.size(); j++) {
                     double ms = BenchUtil.median(tS[j]);
-                    String name = storedTypes.get(j).name().toLowerCase(Locale.ROOT);
+                    String name = storedTypes.get(j);
                     Map<String, Object> st2 = new LinkedHashMap<>();
                     st2.put("msPerBatch", ms * 1e3);
                     st2.put("sentencesPerS", b / ms);

@@ -38,13 +38,23 @@ final class DeviceOptions {
     static final class DTypeOption {
         @Option(names = "--dtype", paramLabel = "TYPE", description = "On cuda: f32, bf16 or f16 weights and activations"
                 + " (ViT and CLIP; default bf16). On the cpu: f32 (default), or bf16 / int8: the matrices held as"
-                + " bfloat16 / int8 (half / a quarter of their memory), the arithmetic f32.")
+                + " bfloat16 / int8 (half / a quarter of their memory), the arithmetic f32; for sentence encoders also"
+                + " int8-dynamic: int8 weights and activations (ONNX Runtime's dynamic quantization), about twice as"
+                + " fast on an AVX-512 VNNI cpu, embeddings within cosine ~0.99 of f32.")
         String spec;
+
+        private boolean dynamic() {
+            return spec != null && spec.trim().equalsIgnoreCase("int8-dynamic");
+        }
 
         /** The dtype named, or null (the model's default: f32 on the CPU, bf16 on CUDA). */
         DType resolve(Device dev) {
             if (spec == null) {
                 return null;
+            }
+            if (dynamic()) {
+                throw new IllegalArgumentException("--dtype int8-dynamic is for sentence encoders (embed / similarity"
+                        + " with a BERT-family model)");
             }
             DType t;
             try {
@@ -67,12 +77,23 @@ final class DeviceOptions {
          * For sentence encoders: the CPU's storage of their projections (bf16 / int8; null: f32); on CUDA only f32.
          */
         DType resolveSentenceStorage(Device dev) {
+            if (dynamicInt8(dev)) {
+                return null;
+            }
             DType t = resolve(dev);
             if (t != null && t != DType.F32 && dev.isCuda()) {
                 throw new IllegalArgumentException("--dtype " + spec.trim() + ": sentence encoders run in f32 on " + dev
                         + " (bf16 / int8 matrices are a cpu form for them)");
             }
             return t == DType.F32 ? null : t;
+        }
+
+        /** Whether {@code --dtype int8-dynamic} was given (sentence encoders, on the CPU only). */
+        boolean dynamicInt8(Device dev) {
+            if (dynamic() && !dev.isCpu()) {
+                throw new IllegalArgumentException("--dtype int8-dynamic runs on the cpu, not " + dev);
+            }
+            return dynamic();
         }
     }
 }

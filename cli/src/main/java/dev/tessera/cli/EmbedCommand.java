@@ -90,7 +90,8 @@ final class EmbedCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         float[][] e;
-        try (SentenceEncoder enc = SentenceEncoder.load(model, dev, dtype.resolveSentenceStorage(dev))) {
+        try (SentenceEncoder enc = SentenceEncoder.load(model, dev, dtype.resolveSentenceStorage(dev),
+                dtype.dynamicInt8(dev))) {
             if (maxLength != null && (maxLength < 2 || maxLength > enc.model().config().maxTokens())) {
                 throw new IllegalArgumentException("--max-length must be between 2 and " + enc.model().config().maxTokens()
                         + " (the model's positions), got " + maxLength);

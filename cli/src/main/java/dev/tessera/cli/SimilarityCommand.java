@@ -48,7 +48,8 @@ final class SimilarityCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         float[][] m;
-        try (SentenceEncoder enc = SentenceEncoder.load(model, dev, dtype.resolveSentenceStorage(dev))) {
+        try (SentenceEncoder enc = SentenceEncoder.load(model, dev, dtype.resolveSentenceStorage(dev),
+                dtype.dynamicInt8(dev))) {
             m = SentenceEncoder.cosineMatrix(EmbedCommand.withPooling(enc, pooling).embed(sentences));
         }
         if (json) {

@@ -418,6 +418,7 @@ class VisionCommandsTest {
                 "f16"},
             {"embed", "--model", CLIP.toString(), "--text", "a", "--dtype", "fp8"},
             {"embed", "--model", "minilm", "--text", "a", "--dtype", "f16"},
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--dtype", "int8-dynamic"},
         };
         ChatCommandTest.assertOneLineErrors(cases);
         // int32 pixels: used to be "expected a float32 array, got I32 [...]" (no file name, exit 1)

@@ -97,6 +97,20 @@ public final class SentenceEncoder implements AutoCloseable {
         return load(ModelResolver.resolveDefault(spec), device, storage);
     }
 
+    /**
+     * Loads {@code spec} on the CPU with the encoder quantized for dynamic INT8 ({@link BertModel#loadQuantized}: int8
+     * weights per output feature, each sentence's activations quantized to uint8, exact int32 products): about twice
+     * the sentences per second of F32 on an AVX-512 VNNI CPU, embeddings within cosine ~0.99 of F32.
+     */
+    public static SentenceEncoder loadQuantized(String spec, Device device) {
+        return load(spec, device, null, true);
+    }
+
+    /** Loads {@code spec} as {@link #load(String, Device, DType)} does, or quantized for dynamic INT8 ({@link #loadQuantized}). */
+    public static SentenceEncoder load(String spec, Device device, DType storage, boolean quantize) {
+        return load(ModelResolver.resolveDefault(spec), device, storage, quantize);
+    }
+
     /** Loads a model directory on {@code device}. */
     public static SentenceEncoder load(Path dir, Device device) {
         return load(dir, device, null);
@@ -104,6 +118,11 @@ public final class SentenceEncoder implements AutoCloseable {
 
     /** Loads a model directory on {@code device}, the projections held as {@code storage} on the CPU (BF16 / I8). */
     public static SentenceEncoder load(Path dir, Device device, DType storage) {
+        return load(dir, device, storage, false);
+    }
+
+    /** As {@link #load(Path, Device, DType)}, or quantized for dynamic INT8 ({@link #loadQuantized}). */
+    public static SentenceEncoder load(Path dir, Device device, DType storage, boolean quantize) {
         if (device == null) {
             throw new IllegalArgumentException("device must not be null");
         }
@@ -124,7 +143,7 @@ public final class SentenceEncoder implements AutoCloseable {
         Tokenizer tok = Tokenizer.load(tokFile);
         BertModel model;
         try {
-            model = loadModel(tdir, device, storage);
+            model = loadModel(tdir, device, storage, quantize);
         } catch (RuntimeException e) {
             tok.close();
             throw e;
@@ -198,11 +217,16 @@ public final class SentenceEncoder implements AutoCloseable {
 
     /** As {@link #loadModel(Path, Device)} with the projections held as {@code storage} on the CPU (BF16 / I8). */
     public static BertModel loadModel(Path dir, Device device, DType storage) {
+        return loadModel(dir, device, storage, false);
+    }
+
+    /** As {@link #loadModel(Path, Device, DType)}, or quantized for dynamic INT8 ({@link BertModel#loadQuantized}). */
+    public static BertModel loadModel(Path dir, Device device, DType storage, boolean quantize) {
         boolean hf = Files.isRegularFile(dir.resolve("config.json"))
                 && (Files.isRegularFile(dir.resolve("model.safetensors"))
                         || Files.isRegularFile(dir.resolve("model.safetensors.index.json")));
         if (hf) {
-            return BertModel.fromSafetensors(dir, device, storage);
+            return BertModel.fromSafetensors(dir, device, storage, quantize);
         }
         List<Path> onnx = list(dir, ".onnx");
         if (onnx.size() > 1) {
@@ -214,7 +238,7 @@ public final class SentenceEncoder implements AutoCloseable {
             throw new IllegalArgumentException(dir + ": expected config.json + model.safetensors or exactly one .onnx"
                     + " file, found " + (onnx.isEmpty() ? "neither" : onnx));
         }
-        return BertModel.fromOnnx(OnnxModel.read(onnx.get(0)), null, device, storage);
+        return BertModel.fromOnnx(OnnxModel.read(onnx.get(0)), null, device, storage, quantize);
     }
 
     /**
