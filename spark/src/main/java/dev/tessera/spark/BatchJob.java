@@ -178,7 +178,7 @@ public final class BatchJob {
         Integer maxLength;
 
         @Option(names = "--dtype", description = "f32 (default), bf16 or int8 (on CPU executors: the projections held"
-                + " as bfloat16 or int8, computed in f32).")
+                + " as bfloat16 or int8, computed in f32), or int8-dynamic (int8 weights and activations).")
         String dtype;
 
         @Override

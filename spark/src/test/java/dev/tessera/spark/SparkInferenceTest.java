@@ -168,6 +168,15 @@ class SparkInferenceTest {
         }
         assertEquals(12, q.size());
         assertTrue(worstQ < 2e-6, "int8: max abs difference " + worstQ);
+        List<Row> d = new TextEmbedder().setModel("minilm").setDType("int8-dynamic").setBatchSize(32)
+                .transform(texts(few, 2)).collectAsList();
+        try (SentenceEncoder enc = SentenceEncoder.loadQuantized("minilm", Device.CPU)) {
+            want = enc.embed(few, 32);
+        }
+        for (Row r : d) { // quantized per sentence: the batch it falls in changes nothing but the fp32 sums' order
+            double c = SentenceEncoder.cosine(floats(r, "embedding"), want[r.getInt(0)]);
+            assertTrue(c > 0.99999, "int8-dynamic row " + r.getInt(0) + ": cosine " + c);
+        }
         assertThrows(IllegalArgumentException.class, () -> new TextEmbedder().setDType("f16"));
     }
 

@@ -66,11 +66,15 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    /** INT8: the input quantized per sentence over its real tokens (what ONNX Runtime does for it run alone). */
-    private record Int8Proj(Int8Linear lin, Tensor bias) implements Proj {
+    /**
+     * INT8: the input quantized per sentence over its real tokens (what ONNX Runtime does for it run alone), or with
+     * {@code perToken} each token (row) with its own scale and zero point.
+     */
+    private record Int8Proj(Int8Linear lin, Tensor bias, boolean perToken) implements Proj {
         @Override
         public Tensor apply(Tensor x, FusedActivation act, Tensor residual, long sentence, boolean[] real) {
-            return lin.forward(x, bias, act, residual, sentence, real);
+            return perToken ? lin.forward(x, bias, act, residual, 1, null)
+                    : lin.forward(x, bias, act, residual, sentence, real);
         }
     }
 
@@ -120,10 +124,11 @@ public final class BertModel implements AutoCloseable {
      * As {@link #load(TensorSource, BertConfig, Device)} with every projection quantized as it loads, for ONNX Runtime's
      * dynamic-quantization arithmetic (what {@code onnxruntime.quantization.quantize_dynamic} makes of the model, with
      * its weights per output feature): each weight becomes int8 with a scale per output feature (symmetric, zero
-     * point 0, scale max|w| / 127), each input is quantized to uint8 per sentence over its real tokens, and the
-     * products are exact int32 ({@link Int8Linear}; AVX-512 VNNI where the CPU has it, else an exact portable loop
-     * that is slow). About twice the sentences per second of F32 on a VNNI CPU, a quarter of the projections'
-     * memory, embeddings within cosine ~0.99 of F32 (docs/text.md). CPU only.
+     * point 0, scale max|w| / 127), each input is quantized to uint8 token by token (a scale and zero point per row:
+     * batch-independent, and closer to F32 than one range per sentence), and the products are exact int32
+     * ({@link Int8Linear}; AVX-512 VNNI where the CPU has it, else an exact portable loop that is slow). About twice
+     * the sentences per second of F32 on a VNNI CPU, a quarter of the projections' memory, embeddings within cosine
+     * ~0.998 of F32 on average (docs/text.md). CPU only.
      *
      * @throws IllegalArgumentException on a CUDA device
      */
@@ -358,7 +363,7 @@ public final class BertModel implements AutoCloseable {
         l.own(names[0] + ".bias#int8", bt);
         Int8Linear lin = Int8Linear.pack(w, cols, in, true, zp, sc);
         int8Layers.add(lin);
-        return new Int8Proj(lin, bt);
+        return new Int8Proj(lin, bt, false);
     }
 
     /**
@@ -403,7 +408,7 @@ public final class BertModel implements AutoCloseable {
         l.own(names[0] + ".bias#int8", bt);
         Int8Linear lin = Int8Linear.pack(w, cols, in, false, new int[] {0}, sc);
         int8Layers.add(lin);
-        return new Int8Proj(lin, bt);
+        return new Int8Proj(lin, bt, true);
     }
 
     public BertConfig config() {

@@ -11,9 +11,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * all-MiniLM-L6-v2 quantized as it loads for dynamic INT8 ({@link BertModel#loadQuantized}: int8 weights per output
- * feature, each sentence's activations uint8, exact int32 products): how far its sentence embeddings move from the F32
+ * feature, activations uint8 with a scale per token, exact int32 products): how far its sentence embeddings move from the F32
  * model's (printed; the bounds sit below with a margin), that each sentence's embedding is the one it gets alone
- * (quantized per sentence over its real tokens, so batching and padding change nothing), and that CUDA is refused.
+ * (quantized token by token, so batching and padding change nothing), and that CUDA is refused.
  */
 class MiniLmDynamicInt8Test {
 
@@ -39,9 +39,9 @@ class MiniLmDynamicInt8Test {
             }
             System.out.printf("all-MiniLM-L6-v2, dynamic INT8 (quantized on load): cosine to F32 min %.6f, mean %.6f"
                     + " over %d inputs%n", min, sum / in.size(), in.size());
-            // measured min 0.9692, mean 0.99177 (ONNX Runtime's own INT8 export of this model, quantize_dynamic with
-            // per-tensor weights: mean 0.991 to its F32, MiniLmQuantizedTest)
-            assertTrue(min >= 0.95 && min < 1 && sum / in.size() >= 0.988, "cosine min " + min + ", mean "
+            // measured min 0.9920, mean 0.99847 with a scale per token (one per sentence, as ONNX Runtime quantizes:
+            // min 0.969, mean 0.9918; ONNX Runtime's own INT8 export of this model: mean 0.991 to its F32)
+            assertTrue(min >= 0.985 && min < 1 && sum / in.size() >= 0.997, "cosine min " + min + ", mean "
                     + sum / in.size());
             for (int i = 0; i < 6; i++) { // alone == in its padded batch of 8 (up to the fp32 sums' order)
                 float[] alone = qe.embedIds(List.of(in.get(i)), 1)[0];
