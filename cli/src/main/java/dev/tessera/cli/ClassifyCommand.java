@@ -73,7 +73,8 @@ final class ClassifyCommand implements Callable<Integer> {
         }
         VisionInputs in = new VisionInputs(images);
         Device dev = device.resolve();
-        try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, dtype.resolve(dev))) {
+        try (ViTForImageClassification m = ViTForImageClassification.load(model, dev, dtype.resolve(dev),
+                dtype.dynamicInt8(dev))) {
             List<String> labels = m.config().labels();
             ImagePreprocessor pre = in.preprocessor(() -> ImagePreprocessor.load(model, m.config().imageSize(),
                     ImagePreprocessor.Style.VIT, new ImageDecoder(maxPixels)), imageBackend);

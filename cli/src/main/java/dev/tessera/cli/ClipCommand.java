@@ -100,7 +100,7 @@ final class ClipCommand implements Callable<Integer> {
         }
         VisionInputs in = new VisionInputs(images);
         Device dev = device.resolve();
-        try (ClipModel m = ClipModel.load(model, dev, dtype.resolve(dev)); Tokenizer tok = m.tokenizer()) {
+        try (ClipModel m = ClipModel.load(model, dev, dtype.resolve(dev), dtype.dynamicInt8(dev)); Tokenizer tok = m.tokenizer()) {
             int[][] ids = m.tokenize(tok, prompts);
             ImagePreprocessor pre = in.preprocessor(
                     () -> ClipModel.imagePreprocessor(model, m.vision().config().imageSize(), new ImageDecoder()),

@@ -21,14 +21,14 @@ final class ClipEmbed {
     private ClipEmbed() {}
 
     static int run(Path model, List<String> texts, List<String> images, Path out, Device dev, DType dtype,
-            int batch, VisionInputs.BackendOption backend) {
+            boolean dynamicInt8, int batch, VisionInputs.BackendOption backend) {
         if (texts.isEmpty() == images.isEmpty()) {
             throw new IllegalArgumentException("give either --image ... or --text ... for a CLIP model, not both or neither");
         }
         if (batch <= 0) {
             throw new IllegalArgumentException("--batch-size must be > 0");
         }
-        try (ClipModel m = ClipModel.load(model, dev, dtype)) {
+        try (ClipModel m = ClipModel.load(model, dev, dtype, dynamicInt8)) {
             int d = m.projectionDim();
             float[] flat;
             int n;

@@ -38,9 +38,9 @@ final class DeviceOptions {
     static final class DTypeOption {
         @Option(names = "--dtype", paramLabel = "TYPE", description = "On cuda: f32, bf16 or f16 weights and activations"
                 + " (ViT and CLIP; default bf16). On the cpu: f32 (default), or bf16 / int8: the matrices held as"
-                + " bfloat16 / int8 (half / a quarter of their memory), the arithmetic f32; for sentence encoders also"
-                + " int8-dynamic: int8 weights and activations (ONNX Runtime's dynamic quantization), about twice as"
-                + " fast on an AVX-512 VNNI cpu, embeddings within cosine ~0.998 of f32 on average.")
+                + " bfloat16 / int8 (half / a quarter of their memory), the arithmetic f32; or int8-dynamic: int8 weights"
+                + " and activations (dynamic quantization, each token's activations on their own scale), about twice"
+                + " as fast on an AVX-512 VNNI cpu.")
         String spec;
 
         private boolean dynamic() {
@@ -52,9 +52,8 @@ final class DeviceOptions {
             if (spec == null) {
                 return null;
             }
-            if (dynamic()) {
-                throw new IllegalArgumentException("--dtype int8-dynamic is for sentence encoders (embed / similarity"
-                        + " with a BERT-family model)");
+            if (dynamicInt8(dev)) {
+                return null; // (the model loads F32 weights and quantizes its linear layers)
             }
             DType t;
             try {
@@ -88,7 +87,7 @@ final class DeviceOptions {
             return t == DType.F32 ? null : t;
         }
 
-        /** Whether {@code --dtype int8-dynamic} was given (sentence encoders, on the CPU only). */
+        /** Whether {@code --dtype int8-dynamic} was given (on the CPU only). */
         boolean dynamicInt8(Device dev) {
             if (dynamic() && !dev.isCpu()) {
                 throw new IllegalArgumentException("--dtype int8-dynamic runs on the cpu, not " + dev);

@@ -80,7 +80,8 @@ final class EmbedCommand implements Callable<Integer> {
         }
         if (isClip(model)) {
             Device dev = device.resolve();
-            return ClipEmbed.run(Path.of(model), all, images, out, dev, dtype.resolve(dev), batchSize, imageBackend);
+            return ClipEmbed.run(Path.of(model), all, images, out, dev, dtype.resolve(dev), dtype.dynamicInt8(dev),
+                    batchSize, imageBackend);
         }
         if (!images.isEmpty()) {
             throw new IllegalArgumentException("--image needs a CLIP model directory (config.json model_type \"clip\")");

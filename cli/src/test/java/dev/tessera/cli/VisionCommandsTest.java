@@ -418,7 +418,8 @@ class VisionCommandsTest {
                 "f16"},
             {"embed", "--model", CLIP.toString(), "--text", "a", "--dtype", "fp8"},
             {"embed", "--model", "minilm", "--text", "a", "--dtype", "f16"},
-            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--dtype", "int8-dynamic"},
+            {"classify", IMAGES.resolve("one.png").toString(), "--model", VIT.toString(), "--dtype", "int8-dynamic",
+                "--device", "cuda"},
         };
         ChatCommandTest.assertOneLineErrors(cases);
         // int32 pixels: used to be "expected a float32 array, got I32 [...]" (no file name, exit 1)
@@ -434,14 +435,16 @@ class VisionCommandsTest {
     }
 
     /**
-     * {@code --dtype bf16 | int8} on the cpu: ViT logits and CLIP embeddings are the library's on the model loaded so
-     * (the matrices held as bfloat16 / int8, f32 arithmetic), close to the f32 reference and not equal to it.
+     * {@code --dtype bf16 | int8 | int8-dynamic} on the cpu: ViT logits and CLIP embeddings are the library's on the
+     * model loaded so (the matrices held as bfloat16 / int8 with f32 arithmetic, or int8 weights and activations),
+     * close to the f32 reference and not equal to it.
      */
     @Test
     void cpuStoredMatricesGiveTheLibrarysOutputs(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         Npy.Array px = Npy.read(VIT.resolve("pixels.npy"));
         float[] f32 = Npy.read(VIT.resolve("logits.npy")).requireFloats();
-        for (String dt : new String[] {"bf16", "int8"}) {
+        for (String dt : new String[] {"bf16", "int8", "int8-dynamic"}) {
+            boolean dynamic = dt.equals("int8-dynamic");
             Path l = tmp.resolve("logits-" + dt + ".npy");
             ChatCommandTest.Run r = run("classify", VIT.resolve("pixels.npy").toString(), "--model", VIT.toString(),
                     "--dtype", dt, "--batch", "2", "--logits-out", l.toString());
@@ -449,7 +452,7 @@ class VisionCommandsTest {
             float[] got = Npy.read(l).requireFloats();
             float[] want;
             try (dev.tessera.models.vit.ViTForImageClassification m = dev.tessera.models.vit.ViTForImageClassification.load(
-                    VIT, dev.tessera.runtime.Device.CPU, dev.tessera.runtime.DType.parseStorage(dt));
+                    VIT, dev.tessera.runtime.Device.CPU, dynamic ? null : dev.tessera.runtime.DType.parseStorage(dt), dynamic);
                     dev.tessera.runtime.Tensor p = dev.tessera.runtime.Tensor.of(px.requireFloats(),
                             dev.tessera.runtime.Device.CPU, px.shape());
                     dev.tessera.runtime.Tensor lg = m.logits(p)) {
@@ -457,7 +460,7 @@ class VisionCommandsTest {
             }
             assertArrayEquals(want, got, dt + ": the library's logits");
             double e = rel(got, f32);
-            assertTrue(e > 0 && e <= (dt.equals("bf16") ? 1e-2 : 3e-2), dt + ": rel err vs f32 " + e);
+            assertTrue(e > 0 && e <= (dt.equals("bf16") ? 1e-2 : dynamic ? 6e-2 : 3e-2), dt + ": rel err vs f32 " + e);
             Path t = tmp.resolve("text-" + dt + ".npy");
             Path t32 = tmp.resolve("text-f32.npy");
             String[] texts = {"--text", "a photo of a cat", "--text", "a dog"};
@@ -467,7 +470,8 @@ class VisionCommandsTest {
             assertEquals(0, run(TranscribeCommandTest.concat(new String[] {"embed", "--model", CLIP.toString(), "--out",
                 t32.toString()}, texts)).code());
             double te = rel(Npy.read(t).requireFloats(), Npy.read(t32).requireFloats());
-            assertTrue(te > 0 && te <= (dt.equals("bf16") ? 1e-2 : 3e-2), dt + ": CLIP text rel err vs f32 " + te);
+            assertTrue(te > 0 && te <= (dt.equals("bf16") ? 1e-2 : dynamic ? 6e-2 : 3e-2), dt + ": CLIP text rel err vs f32 "
+                    + te);
             System.out.printf("--dtype %s: ViT logits rel err %.2e, CLIP text embeddings %.2e%n", dt, e, te);
         }
     }

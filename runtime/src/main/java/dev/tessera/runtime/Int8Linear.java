@@ -81,6 +81,53 @@ public final class Int8Linear implements AutoCloseable {
         }
     }
 
+    /**
+     * Quantizes an F32 weight {@code [out, in]} (PyTorch's layout, on the CPU) for dynamic INT8: int8 with a scale
+     * per output feature, symmetric (zero point 0, scale max|w| / 127; a row of zeros gets scale 1), as
+     * {@code onnxruntime.quantization.quantize_dynamic} quantizes weights per channel; then {@link #pack}s it.
+     *
+     * @throws IllegalArgumentException unless {@code weight} is F32 {@code [out, in]} on the CPU with finite values
+     */
+    public static Int8Linear quantize(Tensor weight) {
+        if (weight == null || weight.rank() != 2 || weight.dtype() != DType.F32 || !weight.device().isCpu()) {
+            throw new IllegalArgumentException("Int8Linear.quantize: the weight must be F32 [out, in] on the CPU, got "
+                    + (weight == null ? "null" : weight.describe()));
+        }
+        return quantize(weight.toFloatArray(), weight.dim(0), weight.dim(1));
+    }
+
+    /** As {@link #quantize(Tensor)} for the values of {@code w}, row-major {@code [out, in]}. */
+    public static Int8Linear quantize(float[] w, long out, long in) {
+        if (w == null || out < 1 || in < 1 || out * in != w.length) {
+            throw new IllegalArgumentException("Int8Linear.quantize: " + (w == null ? "no" : w.length) + " values for [out "
+                    + out + ", in " + in + "]");
+        }
+        byte[] q = new byte[w.length];
+        float[] scales = new float[(int) out];
+        for (int j = 0; j < out; j++) {
+            int row = (int) (j * in);
+            float max = 0;
+            for (int i = 0; i < in; i++) {
+                float v = w[row + i];
+                if (!Float.isFinite(v)) {
+                    throw new IllegalArgumentException("Int8Linear.quantize: weight [" + j + ", " + i + "] is " + v);
+                }
+                max = Math.max(max, Math.abs(v));
+            }
+            float scale = max > 0 ? max / 127f : 1f;
+            scales[j] = scale;
+            for (int i = 0; i < in; i++) {
+                q[row + i] = (byte) Math.max(-127, Math.min(127, Math.round(w[row + i] / scale)));
+            }
+        }
+        return pack(q, out, in, false, new int[] {0}, scales);
+    }
+
+    /** The native tensors the layer holds (packed panels, zero points, scales): closing them closes the layer. */
+    public java.util.List<Tensor> tensors() {
+        return java.util.List.of(packed, zeroPoints, scales);
+    }
+
     private static int[] perColumn(int[] v, long n, String what) {
         if (v.length != 1 && v.length != n) {
             throw new IllegalArgumentException("Int8Linear.pack: " + v.length + " " + what + " for " + n + " columns");

@@ -112,6 +112,54 @@ class Int8LinearTest {
         }
     }
 
+    /**
+     * {@link Int8Linear#quantize}: int8 per output feature, symmetric (each row's largest |w| becomes ±127, the rest
+     * rounded to the nearest step, within half a step), and the layer is the one {@link Int8Linear#pack} makes of
+     * those values; a zero row and a non-finite weight.
+     */
+    @Test
+    void quantizeIsSymmetricPerOutputFeature() {
+        SplittableRandom r = new SplittableRandom(21);
+        int n = 11, k = 37, m = 5;
+        float[] w = new float[n * k];
+        for (int i = 0; i < w.length; i++) {
+            w[i] = (float) (r.nextGaussian() * (1 + i / k)); // rows of different ranges
+        }
+        java.util.Arrays.fill(w, 4 * k, 5 * k, 0f); // row 4: zeros
+        byte[] q = new byte[w.length];
+        float[] sc = new float[n];
+        for (int j = 0; j < n; j++) {
+            double max = 0;
+            for (int i = 0; i < k; i++) {
+                max = Math.max(max, Math.abs(w[j * k + i]));
+            }
+            sc[j] = max == 0 ? 1f : (float) max / 127f;
+            for (int i = 0; i < k; i++) {
+                double step = w[j * k + i] / sc[j];
+                q[j * k + i] = (byte) Math.round(step);
+                assertTrue(Math.abs(q[j * k + i] * (double) sc[j] - w[j * k + i]) <= 0.5001 * sc[j], "within half a step");
+            }
+        }
+        float[] x = new float[m * k];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        try (Scope s = Tessera.scope(); Int8Linear a = Int8Linear.quantize(Tensor.of(w, n, k));
+                Int8Linear b = Int8Linear.pack(q, n, k, false, new int[] {0}, sc)) {
+            assertEquals(n, a.out());
+            assertEquals(k, a.in());
+            assertArrayEquals(b.forward(Tensor.of(x, m, k), null, null, null, 1, null).toFloatArray(),
+                    a.forward(Tensor.of(x, m, k), null, null, null, 1, null).toFloatArray());
+            assertEquals(3, a.tensors().size());
+        }
+        w[7] = Float.NaN;
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.quantize(w, n, k));
+        assertThrows(IllegalArgumentException.class, () -> Int8Linear.quantize(new float[6], 2, 4));
+        try (Scope s = Tessera.scope()) {
+            assertThrows(IllegalArgumentException.class, () -> Int8Linear.quantize(Tensor.of(new float[6], 6)));
+        }
+    }
+
     /** Per-group quantization: each group gets what its valid rows alone would give; invalid rows do not count. */
     @Test
     void groupsOfRowsAreQuantizedOnTheirOwn() {

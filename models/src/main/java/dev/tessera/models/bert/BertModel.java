@@ -381,32 +381,17 @@ public final class BertModel implements AutoCloseable {
             return new FloatProj(new Linear(null, null, null));
         }
         long cols = names.length * out;
-        byte[] w = new byte[Math.toIntExact(cols * in)];
-        float[] sc = new float[Math.toIntExact(cols)];
+        float[] w = new float[Math.toIntExact(cols * in)];
         float[] bias = new float[Math.toIntExact(cols)];
-        for (int t = 0; t < names.length; t++) {
-            float[] wt = parts[t].weight().toFloatArray(); // [out, in]
-            float[] bt = parts[t].bias().toFloatArray();
-            for (int j = 0; j < out; j++) {
-                int row = Math.toIntExact(t * out + j);
-                float max = 0;
-                for (int i = 0; i < in; i++) {
-                    max = Math.max(max, Math.abs(wt[Math.toIntExact(j * in + i)]));
-                }
-                float scale = max > 0 ? max / 127f : 1f;
-                sc[row] = scale;
-                for (int i = 0; i < in; i++) {
-                    long q = Math.round(wt[Math.toIntExact(j * in + i)] / scale);
-                    w[Math.toIntExact(row * in + i)] = (byte) Math.max(-127, Math.min(127, q));
-                }
-                bias[row] = bt[j];
-            }
+        for (int t = 0; t < names.length; t++) { // [out, in] parts stacked along the output
+            System.arraycopy(parts[t].weight().toFloatArray(), 0, w, Math.toIntExact(t * out * in), Math.toIntExact(out * in));
+            System.arraycopy(parts[t].bias().toFloatArray(), 0, bias, Math.toIntExact(t * out), Math.toIntExact(out));
             l.release(names[t] + ".weight", parts[t].weight());
             l.release(names[t] + ".bias", parts[t].bias());
         }
         Tensor bt = Tensor.of(bias, device, cols);
         l.own(names[0] + ".bias#int8", bt);
-        Int8Linear lin = Int8Linear.pack(w, cols, in, false, new int[] {0}, sc);
+        Int8Linear lin = Int8Linear.quantize(w, cols, in);
         int8Layers.add(lin);
         return new Int8Proj(lin, bt, true);
     }

@@ -33,13 +33,13 @@ public final class ClipModel implements AutoCloseable {
     private final Path dir;
     private final UseGuard guard = new UseGuard("ClipModel");
 
-    private ClipModel(Path dir, HfConfig root, TensorSource src, Device device, DType dtype) {
+    private ClipModel(Path dir, HfConfig root, TensorSource src, Device device, DType dtype, boolean dynamicInt8) {
         this.dir = dir;
         this.device = device;
         projectionDim = root.getInt("projection_dim", 512);
         ClipVisionConfig vc = ClipVisionConfig.from(tower(root, "vision_config"), projectionDim);
         ClipTextConfig tc = ClipTextConfig.from(tower(root, "text_config"));
-        Weights w = Weights.forDType(src, device, dtype, "CLIP");
+        Weights w = Weights.forDType(src, device, dtype, dynamicInt8, "CLIP");
         vision = ClipVisionModel.build(vc, w.prefixed("vision_model."), vc.numLayers(), true);
         text = new ClipTextModel(tc, w.prefixed("text_model."), guard);
         visualProjection = Linear.take(w, "visual_projection", vc.hiddenSize(), projectionDim, false);
@@ -76,6 +76,15 @@ public final class ClipModel implements AutoCloseable {
      * int8 ({@link Weights#forDType}).
      */
     public static ClipModel load(Path dir, Device device, DType dtype) {
+        return load(dir, device, dtype, false);
+    }
+
+    /**
+     * As {@link #load(Path, Device, DType)}, or with {@code dynamicInt8} on the CPU with every linear layer (both
+     * towers and the projections) quantized for dynamic INT8 ({@link Weights#quantizeDynamic}; {@code dtype} null or
+     * F32).
+     */
+    public static ClipModel load(Path dir, Device device, DType dtype, boolean dynamicInt8) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new IllegalArgumentException(dir + ": no config.json");
         }
@@ -84,7 +93,7 @@ public final class ClipModel implements AutoCloseable {
             throw new IllegalArgumentException(dir.resolve("config.json") + ": not a CLIP config (needs vision_config and text_config)");
         }
         try (TensorSource src = TensorSource.safetensors(dir)) {
-            return new ClipModel(dir, root, src, device, dtype == null ? DType.F32 : dtype);
+            return new ClipModel(dir, root, src, device, dtype == null ? DType.F32 : dtype, dynamicInt8);
         }
     }
 

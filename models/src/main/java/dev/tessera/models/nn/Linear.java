@@ -1,6 +1,7 @@
 package dev.tessera.models.nn;
 
 import dev.tessera.runtime.FusedActivation;
+import dev.tessera.runtime.Int8Linear;
 import dev.tessera.runtime.Ops;
 import dev.tessera.runtime.PackedWeight;
 import dev.tessera.runtime.Tensor;
@@ -10,13 +11,20 @@ import dev.tessera.runtime.Tensor;
  * {@code packed}, when present, is the same weight prepacked for the backend's GEMM ({@link PackedWeight}; on the
  * CPU: panels read by the native kernel, bias / activation / residual fused into the product) and is what
  * {@link #forward} multiplies. A layer made by {@link #take} with a packed form holds only that ({@code weight}
- * is null: the stored copy is freed once packed, so the model does not keep the weight twice).
+ * is null: the stored copy is freed once packed, so the model does not keep the weight twice). {@code int8}, when
+ * present (a record {@link Weights#quantizeDynamic quantized for dynamic INT8}), is the weight as int8 per output
+ * feature and {@link #forward} quantizes each row of its input to uint8 ({@link Int8Linear}, CPU).
  */
-public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
+public record Linear(Tensor weight, Tensor bias, PackedWeight packed, Int8Linear int8) {
+
+    /** A float layer, packed or not. */
+    public Linear(Tensor weight, Tensor bias, PackedWeight packed) {
+        this(weight, bias, packed, null);
+    }
 
     /** An unpacked layer. */
     public Linear(Tensor weight, Tensor bias) {
-        this(weight, bias, null);
+        this(weight, bias, null, null);
     }
 
     /**
@@ -28,6 +36,11 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
      */
     public static Linear take(Weights w, String name, long in, long out, boolean hasBias) {
         Linear l = takeUnpacked(w, name, in, out, hasBias);
+        if (w.quantizesDynamic() && l.weight() != null) {
+            Int8Linear q = quantized(w, name, l.weight());
+            w.release(name + ".weight", l.weight());
+            return new Linear(null, l.bias(), null, q);
+        }
         PackedWeight p = packIfUseful(l.weight(), w.packedStorage());
         if (p == null) {
             return l;
@@ -68,16 +81,24 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
         Tensor weight = names.length == 1 ? ws[0] : Ops.concat(0, ws);
         Tensor bias = !hasBias ? null : names.length == 1 ? bs[0] : Ops.concat(0, bs);
         PackedWeight p;
+        Int8Linear q = null;
         try {
-            p = packIfUseful(weight, w.packedStorage());
+            if (w.quantizesDynamic()) {
+                q = quantized(w, key, weight);
+                p = null;
+            } else {
+                p = packIfUseful(weight, w.packedStorage());
+            }
         } catch (RuntimeException e) {
             if (weight != ws[0]) {
                 weight.close();
             }
             throw e;
         }
-        if (p != null) {
-            w.own(key + ".weight#packed", p.buffer());
+        if (p != null || q != null) {
+            if (p != null) {
+                w.own(key + ".weight#packed", p.buffer());
+            }
             if (weight != ws[0]) {
                 weight.close();
             }
@@ -96,7 +117,17 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
                 w.release(names[i] + ".bias", bs[i]);
             }
         }
-        return new Linear(weight, bias, p);
+        return new Linear(weight, bias, p, q);
+    }
+
+    /** {@code weight} quantized for dynamic INT8; its native tensors recorded in {@code w} (the model frees them). */
+    private static Int8Linear quantized(Weights w, String name, Tensor weight) {
+        Int8Linear q = Int8Linear.quantize(weight);
+        int i = 0;
+        for (Tensor t : q.tensors()) {
+            w.own(name + ".weight#int8." + i++, t);
+        }
+        return q;
     }
 
     /** As {@link #take} without packing (for a weight that is only an input to another, e.g. concatenated). */
@@ -143,6 +174,10 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
 
     /** {@code act(x · Wᵀ + b) + residual} (residual: x's shape with the last dim {@link #out()}; may be null). */
     public Tensor forward(Tensor x, FusedActivation act, Tensor residual) {
+        if (int8 != null) { // each row of x quantized on its own (batch-independent)
+            return int8.forward(x, bias, act, residual == null || residual.isContiguous() ? residual
+                    : residual.contiguous(), 1, null);
+        }
         return packed != null ? Ops.linear(x, packed, bias, act, residual)
                 : Ops.linear(x, weight, bias, act, residual);
     }
@@ -153,10 +188,10 @@ public record Linear(Tensor weight, Tensor bias, PackedWeight packed) {
     }
 
     public long in() {
-        return packed != null ? packed.in() : weight.dim(1);
+        return int8 != null ? int8.in() : packed != null ? packed.in() : weight.dim(1);
     }
 
     public long out() {
-        return packed != null ? packed.out() : weight.dim(0);
+        return int8 != null ? int8.out() : packed != null ? packed.out() : weight.dim(0);
     }
 }

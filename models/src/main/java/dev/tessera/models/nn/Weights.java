@@ -37,6 +37,7 @@ public final class Weights {
         final Map<String, Integer> handedOut = new java.util.HashMap<>();
         Predicate<String> ignoreExtra = n -> false;
         DType packedStorage;
+        boolean dynamicInt8;
     }
 
     private Weights(TensorSource source, Device device, DType dtype, String prefix, Shared shared) {
@@ -62,6 +63,21 @@ public final class Weights {
      * their memory; convolutions, embeddings and norms stay F32). Anything else is refused, naming {@code model}.
      */
     public static Weights forDType(TensorSource source, Device device, DType dtype, String model) {
+        return forDType(source, device, dtype, false, model);
+    }
+
+    /**
+     * As {@link #forDType(TensorSource, Device, DType, String)}, or with {@code dynamicInt8} a CPU record whose linear
+     * layers are quantized for dynamic INT8 ({@link #quantizeDynamic}; {@code dtype} must then be null or F32).
+     */
+    public static Weights forDType(TensorSource source, Device device, DType dtype, boolean dynamicInt8, String model) {
+        if (dynamicInt8) {
+            if (!device.isCpu() || dtype != null && dtype != DType.F32) {
+                throw new IllegalArgumentException(model + ": dynamic INT8 runs on the CPU over F32 weights, not "
+                        + (dtype == null ? "" : dtype + " ") + "on " + device);
+            }
+            return of(source, device, DType.F32).quantizeDynamic();
+        }
         DType dt = dtype == null ? DType.F32 : dtype;
         if (device.isCpu()) {
             if (dt != DType.F32 && dt != DType.BF16 && dt != DType.I8) {
@@ -96,6 +112,25 @@ public final class Weights {
     public Weights packWeightsAs(DType storage) {
         shared.packedStorage = storage;
         return this;
+    }
+
+    /**
+     * Linear layers taken from this record ({@link Linear#take}, {@link Linear#takeStacked}) are quantized for dynamic
+     * INT8: int8 weights with a scale per output feature, each input row quantized to uint8 as it comes, exact int32
+     * products ({@code Int8Linear}; CPU, F32 records only). Applies to the whole record. Returns this.
+     */
+    public Weights quantizeDynamic() {
+        if (!device.isCpu() || dtype != DType.F32) {
+            throw new IllegalArgumentException("dynamic INT8 runs on the CPU over F32 weights, not " + dtype + " on "
+                    + device);
+        }
+        shared.dynamicInt8 = true;
+        return this;
+    }
+
+    /** Whether linear layers are quantized for dynamic INT8 ({@link #quantizeDynamic}). */
+    public boolean quantizesDynamic() {
+        return shared.dynamicInt8;
     }
 
     /** How packed linear weights are held (null: as loaded). */

@@ -43,10 +43,10 @@ public final class ViTForImageClassification implements AutoCloseable {
     /** {@code qkv}: the query, key and value projections stacked into one [3·hidden, hidden]. */
     private record Layer(LayerNorm ln1, Linear qkv, Linear o, LayerNorm ln2, Linear fc1, Linear fc2) {}
 
-    private ViTForImageClassification(ViTConfig cfg, TensorSource src, Device device, DType dtype) {
+    private ViTForImageClassification(ViTConfig cfg, TensorSource src, Device device, DType dtype, boolean dynamicInt8) {
         this.cfg = cfg;
         String prefix = src.names().contains("vit.embeddings.cls_token") ? "vit." : "";
-        Weights root = Weights.forDType(src, device, dtype, "ViT");
+        Weights root = Weights.forDType(src, device, dtype, dynamicInt8, "ViT");
         root.ignoreUnexpected(n -> n.contains("pooler.") || n.endsWith("position_ids"));
         Weights w = root.prefixed(prefix);
         long d = cfg.hiddenSize();
@@ -78,13 +78,22 @@ public final class ViTForImageClassification implements AutoCloseable {
      * also BF16 or I8: F32 arithmetic with the encoder's matrices held as bfloat16 / int8 ({@link Weights#forDType}).
      */
     public static ViTForImageClassification load(Path dir, Device device, DType dtype) {
+        return load(dir, device, dtype, false);
+    }
+
+    /**
+     * As {@link #load(Path, Device, DType)}, or with {@code dynamicInt8} on the CPU with every linear layer quantized
+     * for dynamic INT8 (int8 weights per output feature, each token's activations uint8, exact int32 products:
+     * {@link Weights#quantizeDynamic}; {@code dtype} null or F32).
+     */
+    public static ViTForImageClassification load(Path dir, Device device, DType dtype, boolean dynamicInt8) {
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
             throw new IllegalArgumentException(dir + ": no config.json");
         }
         ViTConfig cfg = ViTConfig.from(HfConfig.read(dir.resolve("config.json")));
         DType dt = dtype != null ? dtype : device.isCuda() ? DType.BF16 : DType.F32;
         try (TensorSource src = TensorSource.safetensors(dir)) {
-            return new ViTForImageClassification(cfg, src, device, dt);
+            return new ViTForImageClassification(cfg, src, device, dynamicInt8 ? dtype : dt, dynamicInt8);
         }
     }
 

@@ -116,4 +116,58 @@ class PackedWeightMemoryTest {
         long got = ownedBytes(() -> BertModel.fromSafetensors(dir, Device.CPU));
         assertEquals(want, got, "BERT native bytes (parameters once, linears packed)");
     }
+
+    /**
+     * Quantized for dynamic INT8 ({@link Weights#quantizeDynamic}): each linear weight held once, as its packed int8
+     * panels with their zero points and scales (no F32 copy), everything freed with the model; an image's logits are
+     * the ones it gets alone (each token quantized on its own).
+     */
+    @Test
+    void vitQuantizedForDynamicInt8HoldsEachProjectionOnceAsInt8() throws Exception {
+        Path dir = Fixtures.resource("vision/vit-b");
+        ViTConfig cfg;
+        try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null)) {
+            cfg = m.config();
+        }
+        long d = cfg.hiddenSize();
+        long f = cfg.intermediateSize();
+        List<long[]> lin = new ArrayList<>();
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            lin.add(new long[] {3 * d, d});
+            lin.add(new long[] {d, d});
+            lin.add(new long[] {f, d});
+            lin.add(new long[] {d, f});
+        }
+        lin.add(new long[] {cfg.labels().size(), d});
+        long want = checkpointBytes(dir, n -> n.contains("pooler.") || n.endsWith("position_ids"));
+        for (long[] s : lin) {
+            try (dev.tessera.runtime.Int8Linear q = dev.tessera.runtime.Int8Linear.quantize(new float[(int) (s[0] * s[1])],
+                    s[0], s[1])) {
+                long bytes = 0;
+                for (Tensor t : q.tensors()) {
+                    bytes += t.numel() * t.dtype().size();
+                }
+                want += bytes - 4 * s[0] * s[1];
+            }
+        }
+        long got = ownedBytes(() -> ViTForImageClassification.load(dir, Device.CPU, null, true));
+        assertEquals(want, got, "ViT native bytes (linears as int8 panels, zero points and scales)");
+        int c = cfg.numChannels();
+        int size = cfg.imageSize();
+        float[] px = new float[2 * c * size * size];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (int i = 0; i < px.length; i++) {
+            px[i] = (float) r.nextGaussian();
+        }
+        try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null, true);
+                dev.tessera.runtime.Scope scope = dev.tessera.runtime.Tessera.scope()) {
+            float[] both = m.logits(Tensor.of(px, Device.CPU, 2, c, size, size)).toFloatArray();
+            float[] second = m.logits(Tensor.of(java.util.Arrays.copyOfRange(px, px.length / 2, px.length), Device.CPU,
+                    1, c, size, size)).toFloatArray();
+            int k = both.length / 2;
+            for (int j = 0; j < k; j++) {
+                assertEquals(both[k + j], second[j], 1e-5f * (1 + Math.abs(second[j])), "logit " + j + " alone vs batched");
+            }
+        }
+    }
 }
