@@ -66,15 +66,11 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    /**
-     * INT8: the input quantized per sentence over its real tokens (what ONNX Runtime does for it run alone), or with
-     * {@code perToken} each token (row) with its own scale and zero point.
-     */
-    private record Int8Proj(Int8Linear lin, Tensor bias, boolean perToken) implements Proj {
+    /** INT8: the input quantized per sentence over its real tokens (what ONNX Runtime does for it run alone). */
+    private record Int8Proj(Int8Linear lin, Tensor bias) implements Proj {
         @Override
         public Tensor apply(Tensor x, FusedActivation act, Tensor residual, long sentence, boolean[] real) {
-            return perToken ? lin.forward(x, bias, act, residual, 1, null)
-                    : lin.forward(x, bias, act, residual, sentence, real);
+            return lin.forward(x, bias, act, residual, sentence, real);
         }
     }
 
@@ -171,7 +167,10 @@ public final class BertModel implements AutoCloseable {
         root.ignoreUnexpected(n -> !n.startsWith(prefix + "embeddings.") && !n.startsWith(prefix + "encoder."));
         root.ignoreUnexpected(n -> n.endsWith("position_ids") || n.endsWith("token_type_ids"));
         Weights w = root.prefixed(prefix);
-        return new BertModel(config, device, w, root, int8, quantize);
+        if (quantize) {
+            root.quantizeDynamic(); // the projections not in int8 become Linear's int8 form (a scale per token)
+        }
+        return new BertModel(config, device, w, root, int8);
     }
 
     private static final String WORD_EMBEDDINGS = "embeddings.word_embeddings.weight";
@@ -274,13 +273,16 @@ public final class BertModel implements AutoCloseable {
         }
     }
 
-    /** Whether the projections run in INT8 (an INT8 export on the CPU, see {@link Int8Mode}). */
+    /**
+     * Whether the projections run in INT8 (an INT8 export on the CPU, see {@link Int8Mode}, or a model quantized on
+     * load, {@link #loadQuantized}).
+     */
     public boolean int8() {
-        return !int8Layers.isEmpty();
+        return !int8Layers.isEmpty() || layers.stream().anyMatch(l -> l.qkv() instanceof FloatProj f
+                && f.lin().int8() != null);
     }
 
-    private BertModel(BertConfig cfg, Device device, Weights w, Weights root, Map<String, QuantizedWeight> int8,
-            boolean quantize) {
+    private BertModel(BertConfig cfg, Device device, Weights w, Weights root, Map<String, QuantizedWeight> int8) {
         this.config = cfg;
         this.device = device;
         long h = cfg.hiddenSize();
@@ -296,12 +298,12 @@ public final class BertModel implements AutoCloseable {
             String p = "encoder.layer." + i + ".";
             Weights l = w.prefixed(p);
             // one [3h, h] projection per layer instead of three [h, h]: one GEMM, one bias pass
-            ls.add(new Layer(proj(l, root, p, int8, quantize, h, h, "attention.self.query", "attention.self.key",
+            ls.add(new Layer(proj(l, root, p, int8, h, h, "attention.self.query", "attention.self.key",
                     "attention.self.value"),
-                    proj(l, root, p, int8, quantize, h, h, "attention.output.dense"),
+                    proj(l, root, p, int8, h, h, "attention.output.dense"),
                     LayerNorm.take(l, "attention.output.LayerNorm", h, eps),
-                    proj(l, root, p, int8, quantize, h, inter, "intermediate.dense"),
-                    proj(l, root, p, int8, quantize, inter, h, "output.dense"),
+                    proj(l, root, p, int8, h, inter, "intermediate.dense"),
+                    proj(l, root, p, int8, inter, h, "output.dense"),
                     LayerNorm.take(l, "output.LayerNorm", h, eps)));
         }
         root.finish();
@@ -313,14 +315,11 @@ public final class BertModel implements AutoCloseable {
      * The projection {@code names} (stacked along the output when several): INT8 when every part has an INT8 weight
      * in {@code int8} (its float copy is then never loaded), else float.
      */
-    private Proj proj(Weights l, Weights root, String prefix, Map<String, QuantizedWeight> int8, boolean quantize,
-            long in, long out, String... names) {
+    private Proj proj(Weights l, Weights root, String prefix, Map<String, QuantizedWeight> int8, long in, long out,
+            String... names) {
         boolean all = !int8.isEmpty();
         for (String n : names) {
             all &= int8.containsKey(prefix + n + ".weight");
-        }
-        if (!all && quantize) {
-            return quantized(l, in, out, names);
         }
         if (!all) {
             return new FloatProj(names.length == 1 ? Linear.take(l, names[0], in, out, true)
@@ -363,37 +362,7 @@ public final class BertModel implements AutoCloseable {
         l.own(names[0] + ".bias#int8", bt);
         Int8Linear lin = Int8Linear.pack(w, cols, in, true, zp, sc);
         int8Layers.add(lin);
-        return new Int8Proj(lin, bt, false);
-    }
-
-    /**
-     * The projection {@code names} (stacked along the output when several) quantized as it loads: int8 weights with
-     * a scale per output feature (symmetric), run by {@link Int8Linear}; the float weights are freed.
-     */
-    private Proj quantized(Weights l, long in, long out, String... names) {
-        Linear[] parts = new Linear[names.length];
-        boolean complete = true;
-        for (int t = 0; t < names.length; t++) {
-            parts[t] = Linear.takeUnpacked(l, names[t], in, out, true);
-            complete &= parts[t].weight() != null && parts[t].bias() != null;
-        }
-        if (!complete) { // finish() reports what is missing or misshapen
-            return new FloatProj(new Linear(null, null, null));
-        }
-        long cols = names.length * out;
-        float[] w = new float[Math.toIntExact(cols * in)];
-        float[] bias = new float[Math.toIntExact(cols)];
-        for (int t = 0; t < names.length; t++) { // [out, in] parts stacked along the output
-            System.arraycopy(parts[t].weight().toFloatArray(), 0, w, Math.toIntExact(t * out * in), Math.toIntExact(out * in));
-            System.arraycopy(parts[t].bias().toFloatArray(), 0, bias, Math.toIntExact(t * out), Math.toIntExact(out));
-            l.release(names[t] + ".weight", parts[t].weight());
-            l.release(names[t] + ".bias", parts[t].bias());
-        }
-        Tensor bt = Tensor.of(bias, device, cols);
-        l.own(names[0] + ".bias#int8", bt);
-        Int8Linear lin = Int8Linear.quantize(w, cols, in);
-        int8Layers.add(lin);
-        return new Int8Proj(lin, bt, true);
+        return new Int8Proj(lin, bt);
     }
 
     public BertConfig config() {
