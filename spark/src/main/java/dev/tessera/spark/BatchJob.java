@@ -208,7 +208,7 @@ public final class BatchJob {
         boolean logits;
 
         @Option(names = "--dtype", description = "cuda: f32, bf16 (default) or f16; cpu: f32 (default), bf16 or int8"
-                + " (the matrices held so, computed in f32).")
+                + " (the matrices held so, computed in f32), or int8-dynamic (int8 weights and activations).")
         String dtype;
 
         @Override
@@ -230,7 +230,7 @@ public final class BatchJob {
         boolean normalize;
 
         @Option(names = "--dtype", description = "cuda: f32 (default), bf16 or f16; cpu: f32 (default), bf16 or int8"
-                + " (the matrices held so, computed in f32).")
+                + " (the matrices held so, computed in f32), or int8-dynamic (int8 weights and activations).")
         String dtype;
 
         @Override

@@ -90,7 +90,7 @@ public final class ImageClassifier extends ImageStage<ImageClassifier> {
         long max = getMaxPixels();
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("vit-classifier", spec, device, dt + "/" + max,
-                    () -> Loaded.load(spec, device, dtypeOf(dt), max));
+                    () -> Loaded.load(spec, device, dtypeOf(dt), dynamicInt8(dt), max));
             forEachImage(inputs, names, device, m.pre, m.model::logits, l -> {
                 float[] p = ClassScores.probabilities(l, 0, l.length, m.sigmoid);
                 int[] top = ClassScores.top(p, k);
@@ -117,9 +117,9 @@ public final class ImageClassifier extends ImageStage<ImageClassifier> {
             this.sigmoid = sigmoid;
         }
 
-        static Loaded load(String spec, Device device, DType dtype, long maxPixels) {
+        static Loaded load(String spec, Device device, DType dtype, boolean dynamicInt8, long maxPixels) {
             Path dir = ModelResolver.resolveDefault(spec);
-            ViTForImageClassification m = ViTForImageClassification.load(dir, device, dtype);
+            ViTForImageClassification m = ViTForImageClassification.load(dir, device, dtype, dynamicInt8);
             try {
                 if (!m.hasClassifier()) {
                     throw new IllegalArgumentException(spec + ": the checkpoint has no classifier head (a bare ViTModel)");

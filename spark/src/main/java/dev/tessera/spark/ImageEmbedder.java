@@ -52,7 +52,7 @@ public final class ImageEmbedder extends ImageStage<ImageEmbedder> {
         long max = getMaxPixels();
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("clip-image", spec, device, dt + "/" + max,
-                    () -> Loaded.load(spec, device, dtypeOf(dt), max));
+                    () -> Loaded.load(spec, device, dtypeOf(dt), dynamicInt8(dt), max));
             forEachImage(inputs, names, device, m.pre, m.model::imageEmbeds, e -> {
                 if (norm) {
                     double sq = 0;
@@ -79,9 +79,9 @@ public final class ImageEmbedder extends ImageStage<ImageEmbedder> {
             this.pre = pre;
         }
 
-        static Loaded load(String spec, Device device, DType dtype, long maxPixels) {
+        static Loaded load(String spec, Device device, DType dtype, boolean dynamicInt8, long maxPixels) {
             Path dir = ModelResolver.resolveDefault(spec);
-            ClipModel m = ClipModel.load(dir, device, dtype);
+            ClipModel m = ClipModel.load(dir, device, dtype, dynamicInt8);
             try {
                 return new Loaded(m, ClipModel.imagePreprocessor(dir, m.vision().config().imageSize(),
                         new ImageDecoder(maxPixels)));

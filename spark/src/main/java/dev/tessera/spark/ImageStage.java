@@ -31,11 +31,13 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
     /**
      * On CUDA executors {@code f32}, {@code bf16} or {@code f16} weights and activations; on CPU executors {@code f32},
      * or {@code bf16} / {@code int8}: the matrices held as bfloat16 / int8 (half / a quarter of their memory), the
-     * arithmetic f32, as {@code tessera classify --dtype}. Null (default): f32 on the CPU, bf16 on CUDA. A form the
-     * executor's device lacks (f16 on a CPU, int8 on CUDA) fails the model's load there.
+     * arithmetic f32, as {@code tessera classify --dtype}; or {@code int8-dynamic} (CPU): every linear layer quantized
+     * on load, int8 weights and activations. Null (default): f32 on the CPU, bf16 on CUDA. A form the executor's
+     * device lacks (f16 or int8-dynamic on CUDA is refused by the load; f16 on a CPU, int8 on CUDA) fails the model's
+     * load there.
      */
     public S setDType(String name) {
-        if (name != null) {
+        if (name != null && !dynamicInt8(name)) {
             DType.parseStorage(name);
         }
         this.dtype = name;
@@ -96,8 +98,13 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
         }
     }
 
-    /** The dtype set, parsed (null: the model's default). */
+    /** The dtype set, parsed (null: the model's default, or int8-dynamic). */
     static DType dtypeOf(String name) {
-        return name == null ? null : DType.parseStorage(name);
+        return name == null || dynamicInt8(name) ? null : DType.parseStorage(name);
+    }
+
+    /** Whether {@code name} asks for dynamic INT8 ({@code int8-dynamic}). */
+    static boolean dynamicInt8(String name) {
+        return name != null && name.trim().equalsIgnoreCase("int8-dynamic");
     }
 }

@@ -314,6 +314,30 @@ class SparkInferenceTest {
             }
             assertEquals(11, same);
         }
+        // int8-dynamic: the logits of the model quantized on load (each token quantized on its own: batch-independent)
+        List<Row> dq = new ImageClassifier().setModel(VIT.toAbsolutePath().toString()).setTopK(1).setBatchSize(4)
+                .setLogitsCol("logits").setDType("int8-dynamic").setErrorCol("error").transform(files).drop("content")
+                .collectAsList();
+        try (ViTForImageClassification m = ViTForImageClassification.load(VIT, Device.CPU, null, true)) {
+            ImagePreprocessor pre = ImagePreprocessor.load(VIT, m.config().imageSize(), ImagePreprocessor.Style.VIT,
+                    new ImageDecoder());
+            int same = 0;
+            for (Row r : dq) {
+                String name = fileName(r);
+                if (!name.startsWith("img")) {
+                    continue;
+                }
+                try (Scope scope = Tessera.scope()) {
+                    float[] want = m.logits(pre.preprocess(List.of(dir.resolve(name)), Device.CPU)).toFloatArray();
+                    float[] got = floats(r, "logits");
+                    for (int j = 0; j < want.length; j++) {
+                        assertEquals(want[j], got[j], 1e-5f * (1 + Math.abs(want[j])), "int8-dynamic " + name);
+                    }
+                    same++;
+                }
+            }
+            assertEquals(11, same);
+        }
     }
 
     @Test
