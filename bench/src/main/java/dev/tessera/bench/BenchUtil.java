@@ -98,6 +98,17 @@ final class BenchUtil {
         }
     }
 
+    /** ‖a − b‖ / ‖b‖ in float64. */
+    static double relativeError(float[] a, float[] b) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < a.length; i++) {
+            num += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+            den += (double) b[i] * b[i];
+        }
+        return Math.sqrt(num / den);
+    }
+
     static double median(double[] v) {
         double[] c = v.clone();
         Arrays.sort(c);

@@ -12,8 +12,6 @@ import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
 import dev.tessera.runtime.backend.CudaBackend;
 import dev.tessera.runtime.backend.CudaProfiler;
-import dev.tessera.runtime.io.Safetensors;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -79,14 +77,7 @@ public final class GpuEncoderProfile {
     private static Map<String, Object> profileVit(CudaBackend cuda, Device device, int batch, int iters, Path tmp)
             throws Exception {
         Path wdir = tmp.resolve("vit");
-        Files.createDirectories(wdir);
-        Map<String, Tensor> w = GpuVitBench.randomWeights(768, 12, 3072, 16, 224, 1000, 2026);
-        Safetensors.write(wdir.resolve("model.safetensors"), w, Map.of("format", "pt"));
-        w.values().forEach(Tensor::close);
-        Files.writeString(wdir.resolve("config.json"), "{\"model_type\": \"vit\", \"hidden_size\": 768,"
-                + " \"num_hidden_layers\": 12, \"num_attention_heads\": 12, \"intermediate_size\": 3072,"
-                + " \"image_size\": 224, \"patch_size\": 16, \"num_channels\": 3, \"layer_norm_eps\": 1e-12,"
-                + " \"hidden_act\": \"gelu\", \"qkv_bias\": true, \"num_labels\": 1000}\n", StandardCharsets.UTF_8);
+        GpuVitBench.writeRandomCheckpoint(wdir);
         try (ViTForImageClassification m = ViTForImageClassification.load(wdir, device, DType.BF16)) {
             SplittableRandom r = new SplittableRandom(7);
             float[] px = new float[batch * 3 * 224 * 224];

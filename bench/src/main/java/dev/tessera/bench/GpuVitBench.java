@@ -47,14 +47,7 @@ public final class GpuVitBench {
         Device device = GpuBench.device("GpuVitBench", dev, doc, out);
         CudaBackend cuda = (CudaBackend) Backends.get(device);
         Path wdir = out.toAbsolutePath().getParent().resolve("vit-random");
-        Files.createDirectories(wdir);
-        Map<String, Tensor> w = randomWeights(768, 12, 3072, 16, 224, 1000, 2026);
-        Safetensors.write(wdir.resolve("model.safetensors"), w, Map.of("format", "pt"));
-        w.values().forEach(Tensor::close);
-        Files.writeString(wdir.resolve("config.json"), "{\"model_type\": \"vit\", \"hidden_size\": 768,"
-                + " \"num_hidden_layers\": 12, \"num_attention_heads\": 12, \"intermediate_size\": 3072,"
-                + " \"image_size\": 224, \"patch_size\": 16, \"num_channels\": 3, \"layer_norm_eps\": 1e-12,"
-                + " \"hidden_act\": \"gelu\", \"qkv_bias\": true, \"num_labels\": 1000}\n", StandardCharsets.UTF_8);
+        writeRandomCheckpoint(wdir);
         doc.put("weights", wdir.toString());
         List<Object> rows = new ArrayList<>();
         try (ViTForImageClassification m = ViTForImageClassification.load(wdir, device, DType.BF16)) {
@@ -82,6 +75,21 @@ public final class GpuVitBench {
         doc.put("results", rows);
         GpuBench.write(out, doc);
         System.out.println("wrote " + out);
+    }
+
+    /**
+     * Writes a ViT-B/16 224 checkpoint with {@link #randomWeights} (seed 2026) and its {@code config.json} to
+     * {@code dir} (made if missing): what the ViT benchmarks and their PyTorch peers read.
+     */
+    static void writeRandomCheckpoint(Path dir) throws java.io.IOException {
+        Files.createDirectories(dir);
+        Map<String, Tensor> w = randomWeights(768, 12, 3072, 16, 224, 1000, 2026);
+        Safetensors.write(dir.resolve("model.safetensors"), w, Map.of("format", "pt"));
+        w.values().forEach(Tensor::close);
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"vit\", \"hidden_size\": 768,"
+                + " \"num_hidden_layers\": 12, \"num_attention_heads\": 12, \"intermediate_size\": 3072,"
+                + " \"image_size\": 224, \"patch_size\": 16, \"num_channels\": 3, \"layer_norm_eps\": 1e-12,"
+                + " \"hidden_act\": \"gelu\", \"qkv_bias\": true, \"num_labels\": 1000}\n", StandardCharsets.UTF_8);
     }
 
     /** Seeded random ViT weights with HF names (LayerNorm scales near 1), F32 on the CPU. */

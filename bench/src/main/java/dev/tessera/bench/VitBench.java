@@ -70,8 +70,8 @@ public final class VitBench {
                     var res = ort.run(Map.of("pixel_values", x))) {
                 ol = ((OnnxTensor) res.get(0)).getFloatBuffer().array();
             }
-            check.put("tesseraRelErrVsTorch", rel(tl, ref));
-            check.put("ortRelErrVsTorch", rel(ol, ref));
+            check.put("tesseraRelErrVsTorch", BenchUtil.relativeError(tl, ref));
+            check.put("ortRelErrVsTorch", BenchUtil.relativeError(ol, ref));
             for (int b : batches) {
                 SplittableRandom r = new SplittableRandom(7 + b);
                 float[] pix = new float[b * 3 * 224 * 224];
@@ -136,15 +136,5 @@ public final class VitBench {
         System.out.println("correctness " + check);
         BenchUtil.writeJson(out, doc);
         System.out.println("wrote " + out);
-    }
-
-
-    private static double rel(float[] a, float[] b) {
-        double num = 0, den = 0;
-        for (int i = 0; i < a.length; i++) {
-            num += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num / den);
     }
 }

@@ -9,9 +9,6 @@ import dev.tessera.runtime.Int8Linear;
 import dev.tessera.runtime.Scope;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.Tessera;
-import dev.tessera.runtime.io.Safetensors;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -59,14 +56,7 @@ public final class VitStoredBench {
             }
         }
         OpenBlas.setThreads(1);
-        Files.createDirectories(dir);
-        Map<String, Tensor> w = GpuVitBench.randomWeights(768, 12, 3072, 16, 224, 1000, 2026);
-        Safetensors.write(dir.resolve("model.safetensors"), w, Map.of("format", "pt"));
-        w.values().forEach(Tensor::close);
-        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"vit\", \"hidden_size\": 768,"
-                + " \"num_hidden_layers\": 12, \"num_attention_heads\": 12, \"intermediate_size\": 3072,"
-                + " \"image_size\": 224, \"patch_size\": 16, \"num_channels\": 3, \"layer_norm_eps\": 1e-12,"
-                + " \"hidden_act\": \"gelu\", \"qkv_bias\": true, \"num_labels\": 1000}\n", StandardCharsets.UTF_8);
+        GpuVitBench.writeRandomCheckpoint(dir);
         List<ViTForImageClassification> models = new ArrayList<>();
         List<String> names = new ArrayList<>(List.of("f32"));
         names.addAll(forms);
@@ -107,7 +97,7 @@ public final class VitStoredBench {
                 double base = BenchUtil.median(t[0]);
                 for (int j = 0; j < models.size(); j++) {
                     double mt = BenchUtil.median(t[j]);
-                    double rel = rel(logits[j], logits[0]);
+                    double rel = BenchUtil.relativeError(logits[j], logits[0]);
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("batch", b);
                     row.put("form", names.get(j));
@@ -142,15 +132,5 @@ public final class VitStoredBench {
         System.out.println(table);
         BenchUtil.writeJson(out, doc);
         System.out.println("wrote " + out);
-    }
-
-    private static double rel(float[] a, float[] b) {
-        double num = 0;
-        double den = 0;
-        for (int i = 0; i < a.length; i++) {
-            num += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
-            den += (double) b[i] * b[i];
-        }
-        return Math.sqrt(num / den);
     }
 }

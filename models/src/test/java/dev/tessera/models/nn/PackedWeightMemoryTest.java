@@ -74,6 +74,21 @@ class PackedWeightMemoryTest {
         return owned;
     }
 
+    /** The [out, in] shapes of a ViT's linear layers: per layer q | k | v stacked, output, MLP up, down; the head. */
+    private static List<long[]> vitLinears(ViTConfig cfg) {
+        long d = cfg.hiddenSize();
+        long f = cfg.intermediateSize();
+        List<long[]> lin = new ArrayList<>();
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            lin.add(new long[] {3 * d, d});
+            lin.add(new long[] {d, d});
+            lin.add(new long[] {f, d});
+            lin.add(new long[] {d, f});
+        }
+        lin.add(new long[] {cfg.labels().size(), d});
+        return lin;
+    }
+
     @Test
     void vitHoldsEachProjectionOnce() throws Exception {
         Path dir = Fixtures.resource("vision/vit-b");
@@ -81,16 +96,7 @@ class PackedWeightMemoryTest {
         try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null)) {
             cfg = m.config();
         }
-        long d = cfg.hiddenSize();
-        long f = cfg.intermediateSize();
-        List<long[]> lin = new ArrayList<>();
-        for (int i = 0; i < cfg.numLayers(); i++) {
-            lin.add(new long[] {3 * d, d}); // q | k | v stacked
-            lin.add(new long[] {d, d});
-            lin.add(new long[] {f, d});
-            lin.add(new long[] {d, f});
-        }
-        lin.add(new long[] {cfg.labels().size(), d});
+        List<long[]> lin = vitLinears(cfg);
         long want = expected(checkpointBytes(dir, n -> n.contains("pooler.") || n.endsWith("position_ids")), lin);
         long got = ownedBytes(() -> ViTForImageClassification.load(dir, Device.CPU, null));
         assertEquals(want, got, "ViT native bytes (parameters once, linears packed)");
@@ -129,16 +135,7 @@ class PackedWeightMemoryTest {
         try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null)) {
             cfg = m.config();
         }
-        long d = cfg.hiddenSize();
-        long f = cfg.intermediateSize();
-        List<long[]> lin = new ArrayList<>();
-        for (int i = 0; i < cfg.numLayers(); i++) {
-            lin.add(new long[] {3 * d, d});
-            lin.add(new long[] {d, d});
-            lin.add(new long[] {f, d});
-            lin.add(new long[] {d, f});
-        }
-        lin.add(new long[] {cfg.labels().size(), d});
+        List<long[]> lin = vitLinears(cfg);
         long want = checkpointBytes(dir, n -> n.contains("pooler.") || n.endsWith("position_ids"));
         for (long[] s : lin) {
             try (dev.tessera.runtime.Int8Linear q = dev.tessera.runtime.Int8Linear.quantize(new float[(int) (s[0] * s[1])],
