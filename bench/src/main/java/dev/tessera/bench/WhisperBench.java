@@ -109,7 +109,7 @@ public final class WhisperBench {
 
     public static void main(String[] args) throws Exception {
         BenchArgs cli = BenchArgs.parse(args, "WhisperBench [--sizes tiny,base,small] [--tokens 64] [--reps 3] [--batch 4]"
-                + " [--stored bf16,int8] [--word-timestamps] [--no-peer] [--python /usr/bin/python3] [--out FILE]");
+                + " [--stored bf16,int8,int8-dynamic] [--word-timestamps] [--no-peer] [--python /usr/bin/python3] [--out FILE]");
         if (cli.help()) {
             return;
         }
@@ -178,12 +178,13 @@ public final class WhisperBench {
             double t = median(tps);
             StringBuilder storedRows = new StringBuilder();
             for (String st : stored.isBlank() ? new String[0] : stored.split(",")) {
-                DType storage = DType.parseStorage(st);
+                boolean dyn = st.trim().equals("int8-dynamic"); // int8 weights and activations
+                DType storage = dyn ? null : DType.parseStorage(st);
                 Map<String, Tensor> ws = weights(c, 1);
                 List<Double> sEnc = new ArrayList<>();
                 List<Double> sTps = new ArrayList<>();
                 try (WhisperModel m = WhisperModel.fromSource(c, TensorSource.of(ws, "random " + size), Device.CPU,
-                        storage)) {
+                        storage, dyn)) {
                     ws.values().forEach(Tensor::close);
                     timeOneWindow(m, reps, tokens, sEnc, sTps);
                 }

@@ -117,7 +117,9 @@ public final class TranscribeCommand implements Callable<Integer> {
 
     @Option(names = "--dtype", paramLabel = "TYPE", description = "f32 (default), bf16 or int8: on cpu how the model's "
             + "matrices are held (bf16: half the memory, each product the f32 product on the rounded weights; int8: "
-            + "a quarter, with a scale per output feature; the arithmetic stays f32, decoding gets faster). On cuda: f32.")
+            + "a quarter, with a scale per output feature; the arithmetic stays f32, decoding gets faster); or "
+            + "int8-dynamic: int8 weights and activations (each token on its own scale), the encoder and decoder layers "
+            + "in int32 arithmetic (AVX-512 VNNI). On cuda: f32.")
     String dtype;
 
     @Option(names = "--word-timestamps", description = "Time every word (openai-whisper's method: cross-attention"
@@ -249,15 +251,19 @@ public final class TranscribeCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         DType dt = DType.F32;
-        if (dtype != null) {
+        boolean dynamicInt8 = dtype != null && dtype.trim().equalsIgnoreCase("int8-dynamic");
+        if (dynamicInt8 && !dev.isCpu()) {
+            throw new IllegalArgumentException("--dtype int8-dynamic runs on the cpu, not " + dev);
+        }
+        if (dtype != null && !dynamicInt8) {
             try {
                 dt = DType.parseStorage(dtype);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dtype: " + e.getMessage(), e);
             }
             if (dt == DType.F16 || dt != DType.F32 && !dev.isCpu()) {
-                throw new IllegalArgumentException("--dtype " + dtype + ": Whisper takes f32, bf16 or int8 on the cpu, "
-                        + "f32 on " + dev);
+                throw new IllegalArgumentException("--dtype " + dtype + ": Whisper takes f32, bf16, int8 or int8-dynamic"
+                        + " on the cpu, f32 on " + dev);
             }
         }
         Path tokFile = model.resolve("tokenizer.json");
@@ -270,7 +276,7 @@ public final class TranscribeCommand implements Callable<Integer> {
         }
         ObjectMapper json = new ObjectMapper();
         ArrayNode files = json.createArrayNode();
-        try (WhisperModel m = WhisperModel.load(model, dev, dt); Tokenizer tok = Tokenizer.load(tokFile)) {
+        try (WhisperModel m = WhisperModel.load(model, dev, dt, dynamicInt8); Tokenizer tok = Tokenizer.load(tokFile)) {
             var langs = m.config().langToId();
             if (language != null && m.config().isMultilingual() && !langs.containsKey(WhisperLanguages.code(language))) {
                 throw new IllegalArgumentException("--language: this checkpoint does not know \"" + language + "\" (a code"

@@ -63,16 +63,18 @@ class TranscribeCommandTest {
      */
     @Test
     void storedMatricesGiveTheLibrarysTokens() throws Exception {
-        for (String dt : new String[] {"int8", "bf16"}) {
+        for (String dt : new String[] {"int8", "bf16", "int8-dynamic"}) {
+            boolean dynamic = dt.equals("int8-dynamic");
             ChatCommandTest.Run r = run("transcribe", "--model", model.toString(), "--features",
                     SRC.resolve("features.npy").toString(), "--beam", "1", "--language", "en", "--max-tokens", "32",
                     "--format", "json", "--dtype", dt);
             assertEquals(0, r.code(), r.err());
-            assertTrue(r.err().contains("matrices stored as " + (dt.equals("int8") ? "I8" : "BF16")), r.err());
+            assertTrue(r.err().contains(dynamic ? "quantized for dynamic INT8" : "matrices stored as " + (dt.equals("int8")
+                    ? "I8" : "BF16")), r.err());
             JsonNode toks = new ObjectMapper().readTree(r.out()).get("segments").get(0).get("tokens");
             int[] want;
             try (dev.tessera.models.whisper.WhisperModel m = dev.tessera.models.whisper.WhisperModel.load(model,
-                    dev.tessera.runtime.Device.CPU, dev.tessera.runtime.DType.parseStorage(dt));
+                    dev.tessera.runtime.Device.CPU, dynamic ? null : dev.tessera.runtime.DType.parseStorage(dt), dynamic);
                     dev.tessera.runtime.Tensor mel = dev.tessera.runtime.Tensor.of(
                             Npy.read(SRC.resolve("features.npy")).requireFloats(), dev.tessera.runtime.Device.CPU,
                             Npy.read(SRC.resolve("features.npy")).shape());
@@ -89,7 +91,8 @@ class TranscribeCommandTest {
         ChatCommandTest.Run f16 = run("transcribe", "--model", model.toString(), "--features",
                 SRC.resolve("features.npy").toString(), "--dtype", "f16");
         assertEquals(2, f16.code(), f16.err());
-        assertTrue(f16.err().strip().startsWith("error: --dtype f16: Whisper takes f32, bf16 or int8"), f16.err());
+        assertTrue(f16.err().strip().startsWith("error: --dtype f16: Whisper takes f32, bf16, int8 or int8-dynamic"),
+                f16.err());
         ChatCommandTest.Run int4 = run("transcribe", "--model", model.toString(), "--features",
                 SRC.resolve("features.npy").toString(), "--dtype", "int4");
         assertEquals(2, int4.code(), int4.err());

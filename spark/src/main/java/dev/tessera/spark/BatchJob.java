@@ -260,7 +260,7 @@ public final class BatchJob {
         boolean noTimestamps;
 
         @Option(names = "--dtype", description = "f32 (default), bf16 or int8 (on the CPU: the matrices held as bfloat16"
-                + " or int8, computed in f32).")
+                + " or int8, computed in f32), or int8-dynamic (int8 weights and activations).")
         String dtype;
 
         @Option(names = "--word-timestamps", description = "Time every word: each segment gets words (word, start, end,"

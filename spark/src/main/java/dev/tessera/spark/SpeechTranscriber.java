@@ -140,12 +140,13 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
 
     /**
      * {@code f32} (null, the default), {@code bf16} or {@code int8}: on CPU executors how the model's matrices are held
-     * (half or a quarter of their memory, the arithmetic still f32), as {@code tessera transcribe --dtype}; CUDA
-     * executors refuse anything but f32 when the model loads.
+     * (half or a quarter of their memory, the arithmetic still f32), as {@code tessera transcribe --dtype}; or
+     * {@code int8-dynamic}: the linear layers quantized on load, int8 weights and activations; CUDA executors refuse
+     * anything but f32 when the model loads.
      */
     public SpeechTranscriber setDType(String name) {
-        if (name != null && DType.parseStorage(name) == DType.F16) {
-            throw new IllegalArgumentException("dtype f16 is not offered for Whisper: f32, bf16 or int8");
+        if (name != null && !ImageStage.dynamicInt8(name) && DType.parseStorage(name) == DType.F16) {
+            throw new IllegalArgumentException("dtype f16 is not offered for Whisper: f32, bf16, int8 or int8-dynamic");
         }
         this.dtype = name;
         return this;
@@ -200,7 +201,8 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
         }
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("whisper", spec, device, dt == null ? "" : dt,
-                    () -> Loaded.load(spec, device, dt == null ? DType.F32 : DType.parseStorage(dt)));
+                    () -> Loaded.load(spec, device, dt == null || ImageStage.dynamicInt8(dt) ? DType.F32
+                            : DType.parseStorage(dt), ImageStage.dynamicInt8(dt)));
             Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(lang).withTask(tk).withBeam(bm)
                     .withTimestamps(ts).withWordTimestamps(words).withInitialPrompt(prompt).withCarryInitialPrompt(carry)
                     .withHallucinationSilenceThreshold(hallucination);
@@ -276,17 +278,17 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
             this.transcriber = new Transcriber(model, tokenizer);
         }
 
-        static Loaded load(String spec, Device device, DType dtype) {
+        static Loaded load(String spec, Device device, DType dtype, boolean dynamicInt8) {
             Path dir = ModelResolver.resolveDefault(spec);
             Path tok = dir.resolve("tokenizer.json");
             if (!Files.isRegularFile(tok)) {
                 throw new IllegalArgumentException("no tokenizer.json in " + dir + " (Whisper needs its tokenizer)");
             }
-            if (dtype != DType.F32 && !device.isCpu()) {
-                throw new IllegalArgumentException("Whisper's " + dtype + " matrices are a CPU form; on " + device
-                        + " it runs in F32");
+            if ((dtype != DType.F32 || dynamicInt8) && !device.isCpu()) {
+                throw new IllegalArgumentException("Whisper's " + (dynamicInt8 ? "int8-dynamic" : dtype) + " matrices are a"
+                        + " CPU form; on " + device + " it runs in F32");
             }
-            WhisperModel m = WhisperModel.load(dir, device, dtype);
+            WhisperModel m = WhisperModel.load(dir, device, dtype, dynamicInt8);
             Tokenizer t = null;
             try {
                 t = Tokenizer.load(tok);

@@ -499,6 +499,27 @@ class SparkInferenceTest {
             }
             assertEquals(5, checked);
         }
+        // int8-dynamic: each text is the library's on the model quantized on load
+        List<Row> dq = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
+                .setDType("int8-dynamic").setBatchSize(2).setErrorCol("error").transform(audio).drop("content")
+                .collectAsList();
+        try (var m = dev.tessera.models.whisper.WhisperModel.load(model, Device.CPU, null, true);
+                var tok = dev.tessera.models.text.Tokenizer.load(model.resolve("tokenizer.json"))) {
+            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
+            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2);
+            int checked = 0;
+            for (Row row : dq) {
+                if (!ref.containsKey(fileName(row))) {
+                    continue;
+                }
+                float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(dir.resolve(fileName(row)), 16_000);
+                String want = tr.transcribeAll(List.of(x), opt, 1, new dev.tessera.models.whisper.Transcriber.Listener() {})
+                        .get(0).text();
+                assertEquals(want, row.getStruct(row.fieldIndex("transcription")).getString(0), "int8-dynamic " + fileName(row));
+                checked++;
+            }
+            assertEquals(5, checked);
+        }
         // word timestamps: each segment's words are the library's (same texts, times and probabilities)
         List<Row> w = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
                 .setWordTimestamps(true).setBatchSize(2).setErrorCol("error").transform(audio).drop("content")

@@ -116,24 +116,42 @@ public final class WhisperModel implements AutoCloseable {
      * Device, DType)} does; on CUDA F32, BF16 or F16 (weights and activations).
      */
     public static WhisperModel load(Path dir, Device device, DType dtype) {
+        return load(dir, device, dtype, false);
+    }
+
+    /**
+     * As {@link #load(Path, Device, DType)}, or with {@code dynamicInt8} on the CPU with every linear layer (attention
+     * projections, FFNs; not the conv stem, the embeddings or the tied logits projection, which stays F32) quantized
+     * for dynamic INT8: int8 weights with a scale per output feature, each token's activations quantized to uint8 on
+     * its own scale, exact int32 products ({@link Weights#quantizeDynamic}; the scheme of CTranslate2's int8, which
+     * faster-whisper runs). {@code dtype} null or F32.
+     */
+    public static WhisperModel load(Path dir, Device device, DType dtype, boolean dynamicInt8) {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a model directory: " + dir);
         }
         WhisperConfig cfg = WhisperConfig.read(dir);
         try (TensorSource src = TensorSource.safetensors(dir)) {
-            return fromSource(cfg, src, device, dtype);
+            return fromSource(cfg, src, device, dtype, dynamicInt8);
         }
     }
 
     /** Builds the model from {@code source} (HF names); every missing, misshapen or unexpected name is reported. */
     public static WhisperModel fromSource(WhisperConfig cfg, TensorSource source, Device device, DType dtype) {
-        Weights w = Weights.forDType(source, device, dtype, "Whisper");
+        return fromSource(cfg, source, device, dtype, false);
+    }
+
+    /** As {@link #fromSource(WhisperConfig, TensorSource, Device, DType)}, or quantized for dynamic INT8. */
+    public static WhisperModel fromSource(WhisperConfig cfg, TensorSource source, Device device, DType dtype,
+            boolean dynamicInt8) {
+        Weights w = Weights.forDType(source, device, dtype, dynamicInt8, "Whisper");
         DType dt = w.dtype();
         DType storage = w.packedStorage();
         WhisperModel m = new WhisperModel(cfg, w);
         w.finish();
         m.owned.addAll(w.loaded());
-        LOG.info("loaded {} on {} as {}{}", cfg, device, dt, storage != null ? " (matrices stored as " + storage + ")" : "");
+        LOG.info("loaded {} on {} as {}{}", cfg, device, dt, storage != null ? " (matrices stored as " + storage + ")"
+                : dynamicInt8 ? " (linear layers quantized for dynamic INT8)" : "");
         return m;
     }
 

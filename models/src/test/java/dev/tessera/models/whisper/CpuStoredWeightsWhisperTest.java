@@ -51,6 +51,45 @@ class CpuStoredWeightsWhisperTest {
         assertTrue(bad.getMessage().contains("BF16 or I8"), bad.getMessage());
     }
 
+    /**
+     * Dynamic INT8 ({@code load(dir, CPU, null, true)}: int8 weights and each token's activations): the encoder states
+     * and logits move from F32 by the quantization only; two windows encoded together give each window's states alone
+     * (every token quantized on its own); CUDA and a second form are refused.
+     */
+    @Test
+    void dynamicInt8MovesTheOutputsByTheQuantizationOnly() throws Exception {
+        Path src = WhisperParityTest.fixtureDir("tiny-a");
+        Path fx = src;
+        float[] refLogits = Npy.read(src.resolve("logits.npy")).requireFloats();
+        float[] refEnc = Npy.read(src.resolve("encoder.npy")).requireFloats();
+        try (WhisperModel m = WhisperModel.load(src, Device.CPU, null, true);
+                Tensor mel = Fixtures.npyTensor(fx.resolve("features.npy")); Tensor enc = m.encode(mel)) {
+            int[] prompt = WhisperParityTest.ints(fx.resolve("prompt.npy"));
+            float[] logits;
+            try (WhisperCache c = m.newCache(enc, prompt.length); Tensor l = m.decode(new int[][] {prompt}, c, true)) {
+                logits = l.toFloatArray();
+            }
+            double e = Fixtures.relErr(enc.toFloatArray(), refEnc);
+            double l = Fixtures.relErr(logits, refLogits);
+            System.out.printf("whisper tiny-a, dynamic INT8: encoder %.2e, logits %.2e relative from F32%n", e, l);
+            assertTrue(e > 1e-5 && e < 5e-2 && l > 1e-5 && l < 5e-2, "encoder " + e + ", logits " + l);
+            float[] one = mel.toFloatArray();
+            float[] two = new float[2 * one.length];
+            for (int i = 0; i < one.length; i++) {
+                two[i] = one[i] * 0.5f - 0.3f;
+                two[one.length + i] = one[i];
+            }
+            try (Tensor pair = Tensor.of(two, Device.CPU, 2, mel.dim(1), mel.dim(2)); Tensor both = m.encode(pair)) {
+                float[] b = both.toFloatArray();
+                float[] alone = enc.toFloatArray();
+                for (int i = 0; i < alone.length; i++) {
+                    assertEquals(alone[i], b[alone.length + i], 1e-5f * (1 + Math.abs(alone[i])), "state " + i);
+                }
+            }
+        }
+        assertThrows(IllegalArgumentException.class, () -> WhisperModel.load(src, Device.CPU, DType.BF16, true));
+    }
+
     /** Whether the checkpoint tensor is one the storage applies to (a Linear weight, or the tied token embedding). */
     private static Boolean isMatrix(String name) {
         return name.endsWith("_proj.weight") || name.endsWith("fc1.weight") || name.endsWith("fc2.weight")
