@@ -120,11 +120,19 @@ public final class Weights {
      * products ({@code Int8Linear}; CPU, F32 records only). Applies to the whole record. Returns this.
      */
     public Weights quantizeDynamic() {
-        if (!device.isCpu() || dtype != DType.F32) {
+        return quantizeDynamic(true);
+    }
+
+    /**
+     * Turns {@link #quantizeDynamic} on or off for the linear layers taken from now on (e.g. a model whose encoder
+     * runs in dynamic INT8 and whose decoder keeps another form). Returns this.
+     */
+    public Weights quantizeDynamic(boolean on) {
+        if (on && (!device.isCpu() || dtype != DType.F32)) {
             throw new IllegalArgumentException("dynamic INT8 runs on the CPU over F32 weights, not " + dtype + " on "
                     + device);
         }
-        shared.dynamicInt8 = true;
+        shared.dynamicInt8 = on;
         return this;
     }
 

@@ -83,6 +83,11 @@ public final class WhisperModel implements AutoCloseable {
                     Linear.take(l, "fc2", cfg.encoderFfn(), d, true));
         }
         encNorm = LayerNorm.take(e, "layer_norm", d, LN_EPS);
+        if (w.quantizesDynamic()) {
+            // dynamic INT8 pays where many rows go through a layer at once (the encoder's 1500 frames); a decoder
+            // step is a row or a few, where the int8 weight-only panels run faster and stay closer to F32
+            w.quantizeDynamic(false).packWeightsAs(DType.I8);
+        }
         Weights dw = w.prefixed("model.decoder.");
         tokEmb = dw.take("embed_tokens.weight", cfg.vocabSize(), d);
         decPos = dw.take("embed_positions.weight", cfg.maxTargetPositions(), d);
@@ -120,11 +125,12 @@ public final class WhisperModel implements AutoCloseable {
     }
 
     /**
-     * As {@link #load(Path, Device, DType)}, or with {@code dynamicInt8} on the CPU with every linear layer (attention
-     * projections, FFNs; not the conv stem, the embeddings or the tied logits projection, which stays F32) quantized
-     * for dynamic INT8: int8 weights with a scale per output feature, each token's activations quantized to uint8 on
-     * its own scale, exact int32 products ({@link Weights#quantizeDynamic}; the scheme of CTranslate2's int8, which
-     * faster-whisper runs). {@code dtype} null or F32.
+     * As {@link #load(Path, Device, DType)}, or with {@code dynamicInt8} on the CPU with the encoder's linear layers
+     * (attention projections, FFNs; not the conv stem or the norms) quantized for dynamic INT8: int8 weights with a
+     * scale per output feature, each frame's activations quantized to uint8 on its own scale, exact int32 products
+     * ({@link Weights#quantizeDynamic}; the scheme of CTranslate2's int8, which faster-whisper runs), and the decoder's
+     * matrices (with the tied logits projection) held as int8 weight-only, as {@link DType#I8} does (its one-row steps
+     * run faster so and stay closer to F32). {@code dtype} null or F32.
      */
     public static WhisperModel load(Path dir, Device device, DType dtype, boolean dynamicInt8) {
         if (!Files.isDirectory(dir)) {
@@ -151,7 +157,7 @@ public final class WhisperModel implements AutoCloseable {
         w.finish();
         m.owned.addAll(w.loaded());
         LOG.info("loaded {} on {} as {}{}", cfg, device, dt, storage != null ? " (matrices stored as " + storage + ")"
-                : dynamicInt8 ? " (linear layers quantized for dynamic INT8)" : "");
+                : dynamicInt8 ? " (encoder linear layers quantized for dynamic INT8, decoder matrices held as I8)" : "");
         return m;
     }
 
