@@ -244,8 +244,15 @@ class ChatCommandTest {
         Run llava8 = run(null, "chat", "--model", LLAVA.toString(), "--image", PNG.toString(), "--max-tokens", "4",
                 "--dtype", "int8", "--json", "what is it?");
         assertEquals(0, llava8.code(), llava8.err());
+        // LLaVA int8-dynamic: the reply of the library's model loaded so (vision tower in dynamic INT8)
+        Run dyn = run(null, "chat", "--model", LLAVA.toString(), "--image", PNG.toString(), "--max-tokens", "4",
+                "--dtype", "int8-dynamic", "--json", "what is it?");
+        assertEquals(0, dyn.code(), dyn.err());
+        assertTrue(dyn.err().contains("vision tower quantized for dynamic INT8"), dyn.err());
+        assertEquals(4, new ObjectMapper().readTree(dyn.out()).get("tokens").size(), dyn.out());
         assertOneLineErrors(new String[] {"chat", "--model", MODEL.toString(), "--dtype", "f16", "hi"},
-                new String[] {"chat", "--model", MODEL.toString(), "--dtype", "int4", "hi"});
+                new String[] {"chat", "--model", MODEL.toString(), "--dtype", "int4", "hi"},
+                new String[] {"chat", "--model", MODEL.toString(), "--dtype", "int8-dynamic", "hi"});
     }
 
     /** Each prompt of a --prompts file gets the answer it gets alone; refused ones are kept with their error. */

@@ -48,7 +48,8 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
     private final DType dtype;
     private final UseGuard guard = new UseGuard("LlavaForConditionalGeneration");
 
-    private LlavaForConditionalGeneration(LlavaConfig cfg, TensorSource src, Device device, DType dtype) {
+    private LlavaForConditionalGeneration(LlavaConfig cfg, TensorSource src, Device device, DType dtype,
+            boolean dynamicVision) {
         this.cfg = cfg;
         Activation.check(cfg.vision().hiddenAct(), "vision_config hidden_act"); // before loading anything
         Activation.checkElementwise(cfg.projectorAct(), "projector_hidden_act");
@@ -63,13 +64,17 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
         long vh = (long) cfg.vision().hiddenSize() * cfg.featureLayers().length;
         long th = cfg.text().hiddenSize();
         checkProjector(src, projector, vh, th);
-        Weights w = Weights.of(src, device, LlamaForCausalLM.computeDtype(device, dtype));
+        Weights w = dynamicVision ? Weights.forDType(src, device, dtype, true, "LLaVA")
+                : Weights.of(src, device, LlamaForCausalLM.computeDtype(device, dtype));
         if (device.isCpu() && (dtype == DType.BF16 || dtype == DType.I8)) {
             w.packWeightsAs(dtype); // as the text decoder alone: F32 compute, matrices held as bfloat16 / int8
         }
         this.dtype = w.dtype();
         int deepest = Arrays.stream(cfg.featureLayerIndices()).max().orElse(0);
         tower = ClipVisionModel.build(cfg.vision().toClip(), w.prefixed(vision), deepest, false);
+        if (dynamicVision) { // the projector and the decoder: int8 weight-only (decode steps are a row or a few)
+            w.quantizeDynamic(false).packWeightsAs(DType.I8);
+        }
         proj1 = Linear.take(w.prefixed(projector), "linear_1", vh, th, cfg.projectorBias());
         proj2 = Linear.take(w.prefixed(projector), "linear_2", th, th, cfg.projectorBias());
         lm = LlamaForCausalLM.build(cfg.text(), w, body, head);
@@ -106,6 +111,16 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
      * {@link LlamaForCausalLM#load(Path, Device, DType)} does.
      */
     public static LlavaForConditionalGeneration load(Path dir, Device device, DType dtype) {
+        return load(dir, device, dtype, false);
+    }
+
+    /**
+     * As {@link #load(Path, Device, DType)}, or with {@code dynamicVision} on the CPU: the vision tower's linear
+     * layers quantized for dynamic INT8 (int8 weights, each patch's activations uint8, exact int32 products:
+     * {@link Weights#quantizeDynamic}; the tower's hundreds of patches a layer are where that pays) and the projector's
+     * and decoder's matrices held as int8 weight-only ({@link DType#I8}). {@code dtype} null or F32.
+     */
+    public static LlavaForConditionalGeneration load(Path dir, Device device, DType dtype, boolean dynamicVision) {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("not a model directory: " + dir);
         }
@@ -114,15 +129,16 @@ public final class LlavaForConditionalGeneration implements AutoCloseable {
                 read.imageTokenIndex(), read.featureLayers(), read.selectStrategy(), read.projectorAct(),
                 read.projectorBias()); // generation_config.json's eos ids, as for a text model
         try (TensorSource src = TensorSource.safetensors(dir)) {
-            LlavaForConditionalGeneration m = new LlavaForConditionalGeneration(cfg, src, device, dtype);
-            LOG.info("loaded LLaVA {} on {}", cfg, device);
+            LlavaForConditionalGeneration m = new LlavaForConditionalGeneration(cfg, src, device, dtype, dynamicVision);
+            LOG.info("loaded LLaVA {} on {}{}", cfg, device, dynamicVision
+                    ? " (vision tower quantized for dynamic INT8, projector and decoder matrices held as I8)" : "");
             return m;
         }
     }
 
     /** From named tensors (either layout). */
     public static LlavaForConditionalGeneration fromSource(LlavaConfig cfg, TensorSource src, Device device, DType dtype) {
-        return new LlavaForConditionalGeneration(cfg, src, device, dtype);
+        return new LlavaForConditionalGeneration(cfg, src, device, dtype, false);
     }
 
     public LlavaConfig config() {

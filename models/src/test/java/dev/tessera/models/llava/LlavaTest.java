@@ -138,6 +138,38 @@ class LlavaTest {
         assertTrue(moved > 1e-5 && moved < 5e-2, "int8 against the F32 reference " + moved);
     }
 
+    /**
+     * Dynamic INT8 for the vision tower ({@code load(dir, CPU, null, true)}): the image features move from F32 by the
+     * quantization only, each image's features are the ones it gets alone, and the decoder is the int8 model's: the
+     * logits of the text-only prompt equal {@code load(dir, CPU, I8)}'s exactly (no image: the tower is not used).
+     */
+    @Test
+    void dynamicInt8VisionTowerMovesTheFeaturesByTheQuantizationOnly() throws Exception {
+        Path dir = fixtureDir("llava-tiny");
+        Npy.Array px = Npy.read(dir.resolve("pixel_values.npy"));
+        int[] textOnly = Npy.read(dir.resolve("prompt_text.npy")).ints();
+        try (LlavaForConditionalGeneration f32 = LlavaForConditionalGeneration.load(dir, Device.CPU, null);
+                LlavaForConditionalGeneration dyn = LlavaForConditionalGeneration.load(dir, Device.CPU, null, true);
+                LlavaForConditionalGeneration i8 = LlavaForConditionalGeneration.load(dir, Device.CPU, DType.I8);
+                dev.tessera.runtime.Scope scope = dev.tessera.runtime.Tessera.scope()) {
+            Tensor pixels = Tensor.of(px.requireFloats(), px.shape());
+            float[] want = f32.imageFeatures(pixels).toFloatArray();
+            float[] got = dyn.imageFeatures(pixels).toFloatArray();
+            double moved = Fixtures.relErr(got, want);
+            System.out.printf("llava-tiny, dynamic INT8 vision tower: image features %.3g relative from F32%n", moved);
+            assertTrue(moved > 1e-5 && moved < 5e-2, "features " + moved);
+            float[] second = dyn.imageFeatures(pixels.slice(0, 1, 2).contiguous()).toFloatArray();
+            float[] tail = java.util.Arrays.copyOfRange(got, got.length - second.length, got.length);
+            for (int i = 0; i < second.length; i++) {
+                assertEquals(second[i], tail[i], 1e-5f * (1 + Math.abs(second[i])), "image 1 alone vs batched at " + i);
+            }
+            assertArrayEquals(i8.logits(textOnly, null).toFloatArray(), dyn.logits(textOnly, null).toFloatArray(),
+                    "the decoder is the int8 model's");
+        }
+        assertThrows(IllegalArgumentException.class,
+                () -> LlavaForConditionalGeneration.load(dir, Device.CPU, DType.BF16, true));
+    }
+
     @Test
     void badInputsGiveClearErrors() throws Exception {
         Path dir = fixtureDir("llava-tiny");
