@@ -334,7 +334,8 @@ public final class BatchJob {
         boolean raw;
 
         @Option(names = "--dtype", description = "f32, bf16 or int8 (on the CPU: the matrices held as bfloat16 or int8,"
-                + " computed in f32; default f32 on the CPU, bf16 on CUDA).")
+                + " computed in f32; default f32 on the CPU, bf16 on CUDA); for LLaVA also int8-dynamic (the vision"
+                + " tower in int8 weights and activations).")
         String dtype;
 
         @Override

@@ -141,10 +141,11 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
      * holds the model's matrices as bfloat16 (half the memory, faster decoding, still computed in f32) and int8 as
      * int8 with a scale per output feature (a quarter, faster still; the logits move by the quantization), as
      * {@code tessera chat --dtype}; on CUDA bf16 is the weights' and activations' type, int8 is refused when the
-     * model loads.
+     * model loads. For LLaVA also {@code int8-dynamic} (CPU): the vision tower in dynamic INT8, the rest as int8; a
+     * Llama decoder refuses it when it loads.
      */
     public TextGenerator setDType(String name) {
-        if (name != null) {
+        if (name != null && !ImageStage.dynamicInt8(name)) {
             DType t = DType.parseStorage(name);
             if (t == DType.F16) {
                 throw new IllegalArgumentException("dtype f16 is not offered for decoders: f32, bf16 or int8");
@@ -195,7 +196,8 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
         String dt = dtype;
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("decoder", spec, device, (asIs ? "raw" : "chat") + (dt == null ? "" : "/" + dt),
-                    () -> Loaded.load(spec, device, asIs, dt == null ? null : DType.parseStorage(dt)));
+                    () -> Loaded.load(spec, device, asIs, dt == null || ImageStage.dynamicInt8(dt) ? null
+                            : DType.parseStorage(dt), ImageStage.dynamicInt8(dt)));
             GenerationConfig cfg = new GenerationConfig(budget != null ? budget : m.defaults.maxNewTokens(), temp, k,
                     p, penalty != null ? penalty : m.defaults.repetitionPenalty(), sd, List.of(), List.of(), true,
                     budget != null ? 0 : m.defaults.maxLength());
@@ -247,7 +249,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             this.generator = new Generator(llava != null ? llava.languageModel() : text, tokenizer);
         }
 
-        static Loaded load(String spec, Device device, boolean raw, DType dtype) {
+        static Loaded load(String spec, Device device, boolean raw, DType dtype, boolean dynamicVision) {
             Path dir = ModelResolver.resolveDefault(spec);
             if (!Files.isRegularFile(dir.resolve("config.json"))) {
                 throw new IllegalArgumentException(dir + ": no config.json");
@@ -262,9 +264,14 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
             Tokenizer tok = Tokenizer.load(dir);
             try {
                 if (isLlava) {
-                    LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(dir, device, dtype);
+                    LlavaForConditionalGeneration m = LlavaForConditionalGeneration.load(dir, device, dtype,
+                            dynamicVision);
                     return new Loaded(null, m, tok, template, defaults,
                             LlavaImageProcessor.load(dir, m.config().vision().imageSize()));
+                }
+                if (dynamicVision) {
+                    throw new IllegalArgumentException("dtype int8-dynamic is for LLaVA's vision tower; " + dir
+                            + " is a decoder alone (use int8)");
                 }
                 return new Loaded(LlamaForCausalLM.load(dir, device, dtype), null, tok, template, defaults, null);
             } catch (RuntimeException e) {
