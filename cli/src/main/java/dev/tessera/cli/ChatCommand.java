@@ -144,7 +144,7 @@ final class ChatCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         DType dt = null;
-        boolean dynamicVision = dtype != null && dtype.trim().equalsIgnoreCase("int8-dynamic");
+        boolean dynamicVision = DeviceOptions.isDynamicInt8(dtype);
         if (dynamicVision && !dev.isCpu()) {
             throw new IllegalArgumentException("--dtype int8-dynamic runs on the cpu, not " + dev);
         }

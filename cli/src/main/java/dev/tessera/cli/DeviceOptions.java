@@ -31,6 +31,11 @@ final class DeviceOptions {
         }
     }
 
+    /** Whether a {@code --dtype} value asks for dynamic INT8 ({@code int8-dynamic}). */
+    static boolean isDynamicInt8(String spec) {
+        return spec != null && spec.trim().equalsIgnoreCase("int8-dynamic");
+    }
+
     /**
      * {@code --dtype}: on CUDA f32, bf16 or f16 weights and activations (ViT, CLIP); on the CPU f32, or bf16 / int8
      * matrices with f32 arithmetic (half or a quarter of their memory). Absent: the model's default.
@@ -44,7 +49,7 @@ final class DeviceOptions {
         String spec;
 
         private boolean dynamic() {
-            return spec != null && spec.trim().equalsIgnoreCase("int8-dynamic");
+            return isDynamicInt8(spec);
         }
 
         /** The dtype named, or null (the model's default: f32 on the CPU, bf16 on CUDA). */

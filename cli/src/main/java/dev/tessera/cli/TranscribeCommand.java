@@ -251,7 +251,7 @@ public final class TranscribeCommand implements Callable<Integer> {
         }
         Device dev = device.resolve();
         DType dt = DType.F32;
-        boolean dynamicInt8 = dtype != null && dtype.trim().equalsIgnoreCase("int8-dynamic");
+        boolean dynamicInt8 = DeviceOptions.isDynamicInt8(dtype);
         if (dynamicInt8 && !dev.isCpu()) {
             throw new IllegalArgumentException("--dtype int8-dynamic runs on the cpu, not " + dev);
         }

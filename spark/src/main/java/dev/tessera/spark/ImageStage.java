@@ -103,8 +103,4 @@ public abstract class ImageStage<S extends ImageStage<S>> extends InferenceStage
         return name == null || dynamicInt8(name) ? null : DType.parseStorage(name);
     }
 
-    /** Whether {@code name} asks for dynamic INT8 ({@code int8-dynamic}). */
-    static boolean dynamicInt8(String name) {
-        return name != null && name.trim().equalsIgnoreCase("int8-dynamic");
-    }
 }

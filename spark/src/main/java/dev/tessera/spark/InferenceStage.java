@@ -260,6 +260,14 @@ public abstract class InferenceStage<S extends InferenceStage<S>> implements Ser
         return name;
     }
 
+    /**
+     * Whether a stage's dtype {@code name} asks for dynamic INT8 ({@code int8-dynamic}: linear layers quantized on
+     * load, int8 weights and activations, CPU).
+     */
+    static boolean dynamicInt8(String name) {
+        return name != null && name.trim().equalsIgnoreCase("int8-dynamic");
+    }
+
     static int fieldIndex(StructType s, String name) {
         int i = Arrays.asList(s.fieldNames()).indexOf(name);
         if (i < 0) {

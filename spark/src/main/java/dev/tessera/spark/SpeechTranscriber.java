@@ -145,7 +145,7 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
      * anything but f32 when the model loads.
      */
     public SpeechTranscriber setDType(String name) {
-        if (name != null && !ImageStage.dynamicInt8(name) && DType.parseStorage(name) == DType.F16) {
+        if (name != null && !dynamicInt8(name) && DType.parseStorage(name) == DType.F16) {
             throw new IllegalArgumentException("dtype f16 is not offered for Whisper: f32, bf16, int8 or int8-dynamic");
         }
         this.dtype = name;
@@ -201,8 +201,8 @@ public final class SpeechTranscriber extends InferenceStage<SpeechTranscriber> {
         }
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("whisper", spec, device, dt == null ? "" : dt,
-                    () -> Loaded.load(spec, device, dt == null || ImageStage.dynamicInt8(dt) ? DType.F32
-                            : DType.parseStorage(dt), ImageStage.dynamicInt8(dt)));
+                    () -> Loaded.load(spec, device, dt == null || dynamicInt8(dt) ? DType.F32
+                            : DType.parseStorage(dt), dynamicInt8(dt)));
             Transcriber.Options opt = Transcriber.Options.defaults().withLanguage(lang).withTask(tk).withBeam(bm)
                     .withTimestamps(ts).withWordTimestamps(words).withInitialPrompt(prompt).withCarryInitialPrompt(carry)
                     .withHallucinationSilenceThreshold(hallucination);

@@ -24,7 +24,6 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
     private static final long serialVersionUID = 1L;
     private int maxLength;
     private String dtype;
-    private static final String DYNAMIC = "int8-dynamic";
 
     /** Input {@code text}, output {@code embedding}, 32 texts per batch. */
     public TextEmbedder() {
@@ -51,7 +50,7 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
      * (default): as loaded. CUDA executors run sentence encoders in f32 whatever this says.
      */
     public TextEmbedder setDType(String name) {
-        if (name != null && !name.trim().equalsIgnoreCase(DYNAMIC) && DType.parseStorage(name) == DType.F16) {
+        if (name != null && !dynamicInt8(name) && DType.parseStorage(name) == DType.F16) {
             throw new IllegalArgumentException("dtype f16 is not offered for sentence encoders: f32, bf16 or int8");
         }
         this.dtype = name;
@@ -91,9 +90,9 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
     }
 
     private static SentenceEncoder encoder(String spec, Device device, int maxLength, String dtype) {
-        boolean dynamic = dtype != null && dtype.trim().equalsIgnoreCase(DYNAMIC) && device.isCpu();
+        boolean dynamic = dynamicInt8(dtype) && device.isCpu();
         DType storage = dtype == null || device.isCuda() || dynamic ? null : DType.parseStorage(dtype);
-        String variant = dynamic ? DYNAMIC : storage == null ? "" : storage.name();
+        String variant = dynamic ? "int8-dynamic" : storage == null ? "" : storage.name();
         SentenceEncoder base = ExecutorModels.get("sentence-encoder", spec, device, variant,
                 () -> SentenceEncoder.load(spec, device, storage == DType.F32 ? null : storage, dynamic));
         // withMaxLength shares the loaded model and tokenizer (it closes neither)

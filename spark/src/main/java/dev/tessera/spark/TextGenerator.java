@@ -145,7 +145,7 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
      * Llama decoder refuses it when it loads.
      */
     public TextGenerator setDType(String name) {
-        if (name != null && !ImageStage.dynamicInt8(name)) {
+        if (name != null && !dynamicInt8(name)) {
             DType t = DType.parseStorage(name);
             if (t == DType.F16) {
                 throw new IllegalArgumentException("dtype f16 is not offered for decoders: f32, bf16 or int8");
@@ -196,8 +196,8 @@ public final class TextGenerator extends InferenceStage<TextGenerator> {
         String dt = dtype;
         return (inputs, rows, names, device, values, errors) -> {
             Loaded m = ExecutorModels.get("decoder", spec, device, (asIs ? "raw" : "chat") + (dt == null ? "" : "/" + dt),
-                    () -> Loaded.load(spec, device, asIs, dt == null || ImageStage.dynamicInt8(dt) ? null
-                            : DType.parseStorage(dt), ImageStage.dynamicInt8(dt)));
+                    () -> Loaded.load(spec, device, asIs, dt == null || dynamicInt8(dt) ? null
+                            : DType.parseStorage(dt), dynamicInt8(dt)));
             GenerationConfig cfg = new GenerationConfig(budget != null ? budget : m.defaults.maxNewTokens(), temp, k,
                     p, penalty != null ? penalty : m.defaults.repetitionPenalty(), sd, List.of(), List.of(), true,
                     budget != null ? 0 : m.defaults.maxLength());
