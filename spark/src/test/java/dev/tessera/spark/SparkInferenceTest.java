@@ -480,46 +480,13 @@ class SparkInferenceTest {
         // int8 matrices on the executors: each text is the library's on the model loaded so
         List<Row> q = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2).setDType("int8")
                 .setBatchSize(2).setErrorCol("error").transform(audio).drop("content").collectAsList();
-        try (var m = dev.tessera.models.whisper.WhisperModel.load(model, dev.tessera.runtime.Device.CPU,
-                dev.tessera.runtime.DType.I8); var tok = dev.tessera.models.text.Tokenizer.load(model.resolve(
-                        "tokenizer.json"))) {
-            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
-            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2);
-            int checked = 0;
-            for (Row row : q) {
-                Path f = dir.resolve(fileName(row));
-                if (!ref.containsKey(fileName(row))) {
-                    continue;
-                }
-                float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(f, 16_000);
-                String want = tr.transcribeAll(List.of(x), opt, 1, new dev.tessera.models.whisper.Transcriber.Listener() {})
-                        .get(0).text();
-                assertEquals(want, row.getStruct(row.fieldIndex("transcription")).getString(0), "int8 " + f);
-                checked++;
-            }
-            assertEquals(5, checked);
-        }
+        var beam2 = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2);
+        assertTextsAreTheLibrarys(q, model, Device.CPU, DType.I8, false, beam2, dir, ref.keySet(), "int8");
         // int8-dynamic: each text is the library's on the model quantized on load
         List<Row> dq = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
                 .setDType("int8-dynamic").setBatchSize(2).setErrorCol("error").transform(audio).drop("content")
                 .collectAsList();
-        try (var m = dev.tessera.models.whisper.WhisperModel.load(model, Device.CPU, null, true);
-                var tok = dev.tessera.models.text.Tokenizer.load(model.resolve("tokenizer.json"))) {
-            var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
-            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2);
-            int checked = 0;
-            for (Row row : dq) {
-                if (!ref.containsKey(fileName(row))) {
-                    continue;
-                }
-                float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(dir.resolve(fileName(row)), 16_000);
-                String want = tr.transcribeAll(List.of(x), opt, 1, new dev.tessera.models.whisper.Transcriber.Listener() {})
-                        .get(0).text();
-                assertEquals(want, row.getStruct(row.fieldIndex("transcription")).getString(0), "int8-dynamic " + fileName(row));
-                checked++;
-            }
-            assertEquals(5, checked);
-        }
+        assertTextsAreTheLibrarys(dq, model, Device.CPU, null, true, beam2, dir, ref.keySet(), "int8-dynamic");
         // word timestamps: each segment's words are the library's (same texts, times and probabilities)
         List<Row> w = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
                 .setWordTimestamps(true).setBatchSize(2).setErrorCol("error").transform(audio).drop("content")
@@ -559,28 +526,37 @@ class SparkInferenceTest {
         List<Row> p = new SpeechTranscriber().setModel(model.toString()).setLanguage("en").setBeam(2)
                 .setWordTimestamps(true).setInitialPrompt("w5 w6", true).setHallucinationSilenceThreshold(0.5)
                 .setBatchSize(2).setErrorCol("error").transform(audio).drop("content").collectAsList();
-        try (var m = dev.tessera.models.whisper.WhisperModel.load(model);
+        assertTextsAreTheLibrarys(p, model, Device.CPU, null, false, beam2.withWordTimestamps(true)
+                .withInitialPrompt("w5 w6").withCarryInitialPrompt(true).withHallucinationSilenceThreshold(0.5), dir,
+                ref.keySet(), "prompt");
+        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setModel(model.toString())
+                .setHallucinationSilenceThreshold(1).transform(audio));
+        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setDType("f16"));
+    }
+
+    /**
+     * Each row of {@code rows} whose file is one of {@code files} holds the transcript text the {@code Transcriber} gives
+     * that file alone with {@code opt}, on the model of {@code model} loaded as {@code dtype} / {@code dynamicInt8}.
+     */
+    private static void assertTextsAreTheLibrarys(List<Row> rows, Path model, Device device, DType dtype,
+            boolean dynamicInt8, dev.tessera.models.whisper.Transcriber.Options opt, Path dir,
+            java.util.Set<String> files, String what) throws IOException {
+        try (var m = dev.tessera.models.whisper.WhisperModel.load(model, device, dtype, dynamicInt8);
                 var tok = dev.tessera.models.text.Tokenizer.load(model.resolve("tokenizer.json"))) {
             var tr = new dev.tessera.models.whisper.Transcriber(m, tok);
-            var opt = dev.tessera.models.whisper.Transcriber.Options.defaults().withLanguage("en").withBeam(2)
-                    .withWordTimestamps(true).withInitialPrompt("w5 w6").withCarryInitialPrompt(true)
-                    .withHallucinationSilenceThreshold(0.5);
             int checked = 0;
-            for (Row row : p) {
-                if (!ref.containsKey(fileName(row))) {
+            for (Row row : rows) {
+                if (!files.contains(fileName(row))) {
                     continue;
                 }
                 float[] x = dev.tessera.runtime.audio.AudioDecoder.decode(dir.resolve(fileName(row)), 16_000);
                 String want = tr.transcribeAll(List.of(x), opt, 1, new dev.tessera.models.whisper.Transcriber.Listener() {})
                         .get(0).text();
-                assertEquals(want, row.getStruct(row.fieldIndex("transcription")).getString(0), "prompt " + fileName(row));
+                assertEquals(want, row.getStruct(row.fieldIndex("transcription")).getString(0), what + " " + fileName(row));
                 checked++;
             }
-            assertEquals(5, checked);
+            assertEquals(files.size(), checked, what);
         }
-        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setModel(model.toString())
-                .setHallucinationSilenceThreshold(1).transform(audio));
-        assertThrows(IllegalArgumentException.class, () -> new SpeechTranscriber().setDType("f16"));
     }
 
     @Test
