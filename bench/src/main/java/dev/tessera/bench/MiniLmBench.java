@@ -46,7 +46,7 @@ public final class MiniLmBench {
     public static void main(String[] args) throws Exception {
         String loadBefore = BenchUtil.loadAverage();
         BenchArgs cli = BenchArgs.parse(args, "MiniLmBench [--threads 2] [--rounds 7] [--seq 128] [--out FILE]"
-                + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32] [--stored bf16,int8,int8-dynamic]");
+                + " [--model minilm] [--output reuse|fresh] [--batches 1,8,32] [--stored bf16,int8,int8-dynamic] [--peer-model SPEC]");
         if (cli.help()) {
             return;
         }
@@ -79,7 +79,11 @@ public final class MiniLmBench {
         }
         BenchUtil.requireOnnxRuntime("see the javadoc of MiniLmBench");
         Path dir = ModelResolver.resolveDefault(spec);
-        Path onnx = BenchUtil.onlyOnnx(dir);
+        // ONNX Runtime runs --peer-model (default: the same model), e.g. minilm-q, the INT8 export of minilm, beside
+        // Tessera's int8-dynamic form of the F32 file
+        String peerSpec = cli.get("--peer-model", spec);
+        boolean samePeer = peerSpec.equals(spec);
+        Path onnx = BenchUtil.onlyOnnx(samePeer ? dir : ModelResolver.resolveDefault(peerSpec));
         OrtEnvironment ortEnv = OrtEnvironment.getEnvironment();
         OrtSession.SessionOptions so = new OrtSession.SessionOptions();
         so.setIntraOpNumThreads(threads);
@@ -177,7 +181,9 @@ public final class MiniLmBench {
                     blas1.run();
                     storedRuns.forEach(Runnable::run);
                 }, 2, 4000);
-                if (reuse) { // both sides delivered the same hidden states (a broken pinned output would not)
+                if (reuse && !samePeer) { // another model: the same hidden states in direction only
+                    checkCosine(b, "F32 vs the peer model " + peerSpec, tesseraOut, ortOut, hidden, -1, 0.9);
+                } else if (reuse) { // both sides delivered the same hidden states (a broken pinned output would not)
                     if (!model.int8()) {
                         checkClose(b, tesseraOut, ortOut, 1e-3);
                     } else {
@@ -252,12 +258,14 @@ public final class MiniLmBench {
             storedEnc.forEach(SentenceEncoder::close);
         }
         Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("benchmark", "all-MiniLM-L6-v2 forward (last hidden state), CPU fp32, " + seqLen + " tokens, Tessera vs"
-                + " ONNX Runtime Java 1.29.0 on the same ONNX file");
+        doc.put("benchmark", "all-MiniLM-L6-v2 forward (last hidden state), CPU, " + seqLen + " tokens, Tessera vs"
+                + " ONNX Runtime Java 1.29.0 " + (samePeer ? "on the same ONNX file" : "on " + peerSpec + "'s ONNX file"));
         doc.put("date", ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         doc.put("java", HostInfo.java());
         doc.put("cpu", HostInfo.cpu());
         doc.put("threads", threads);
+        doc.put("model", spec);
+        doc.put("peerModel", peerSpec);
         doc.put("tesseraThreads", TesseraNative.tsr_cpu_threads());
         doc.put("openblasThreads", "1 and " + threads + " (see tesseraConfig per row)");
         doc.put("method", "same process, same random token ids (no padding), rounds alternate Tessera / ORT, each round"
