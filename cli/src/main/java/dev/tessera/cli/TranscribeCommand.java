@@ -510,18 +510,8 @@ public final class TranscribeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--clip-timestamps needs audio or features longer than one window ("
                     + want + " frames); " + features + " has " + frames + " (decoded once, whole)");
         }
-        // Shorter features are padded to the window with their own minimum (the log floor of silence).
-        float[] padded = new float[mels * want];
         long use = Math.min(frames, want);
-        float floor = Float.POSITIVE_INFINITY;
-        for (float x : data) {
-            floor = Math.min(floor, x);
-        }
-        for (int c = 0; c < mels; c++) {
-            for (int f = 0; f < want; f++) {
-                padded[c * want + f] = f < use ? data[(int) (c * frames + f)] : floor;
-            }
-        }
+        float[] padded = Transcriber.padToWindow(data, mels, (int) frames, want);
         WhisperDecoder dec = new WhisperDecoder(m);
         try (Tensor mel = Tensor.of(padded, m.device(), 1, mels, want); Tensor enc = m.encode(mel)) {
             String lang = opt.language() != null ? opt.language() : dec.detectLanguage(enc).get(0).getKey();

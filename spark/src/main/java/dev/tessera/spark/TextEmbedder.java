@@ -94,7 +94,7 @@ public final class TextEmbedder extends InferenceStage<TextEmbedder> {
         DType storage = dtype == null || device.isCuda() || dynamic ? null : DType.parseStorage(dtype);
         String variant = dynamic ? "int8-dynamic" : storage == null ? "" : storage.name();
         SentenceEncoder base = ExecutorModels.get("sentence-encoder", spec, device, variant,
-                () -> SentenceEncoder.load(spec, device, storage == DType.F32 ? null : storage, dynamic));
+                () -> SentenceEncoder.load(spec, device, storage, dynamic));
         // withMaxLength shares the loaded model and tokenizer (it closes neither)
         return maxLength > 0 ? base.withMaxLength(maxLength) : base;
     }

@@ -533,33 +533,40 @@ public final class Transcriber {
             throw new IllegalArgumentException("features must be [" + nMels + ", frames] with frames >= 1: got "
                     + mel.length + " values for " + frames + " frames");
         }
-        float floor = Float.POSITIVE_INFINITY;
         for (int i = 0; i < mel.length; i++) {
             if (!Float.isFinite(mel[i])) {
                 throw new IllegalArgumentException("log-mel value " + i + " (mel bin " + i / frames + ", frame " + i % frames
                         + ") is " + mel[i]);
             }
-            floor = Math.min(floor, mel[i]);
         }
-        float[] m = mel;
-        int n = frames;
         int win = cfg.melFrames();
-        if (frames < win) { // as short audio is padded to one window
-            m = new float[nMels * win];
-            for (int c = 0; c < nMels; c++) {
-                System.arraycopy(mel, c * frames, m, c * win, frames);
-                Arrays.fill(m, c * win + frames, (c + 1) * win, floor);
-            }
-            n = win;
-        }
-        float[] whole = m;
-        int total = n;
+        float[] whole = frames < win ? padToWindow(mel, nMels, frames, win) : mel; // as short audio is padded
+        int total = Math.max(frames, win);
         try {
             return run(List.of((i, lang, initial) -> new FileState(i, whole, total, null, lang, initial,
                     opt.carryInitialPrompt())), opt, 1, listener).get(0);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Features {@code [nMels, frames]} of at most one window as a window's {@code [nMels, window]}: the first
+     * {@code min(frames, window)} frames, the rest their minimum (the clamped log floor of silence, which padded
+     * audio gets).
+     */
+    public static float[] padToWindow(float[] mel, int nMels, int frames, int window) {
+        float floor = Float.POSITIVE_INFINITY;
+        for (float x : mel) {
+            floor = Math.min(floor, x);
+        }
+        int use = Math.min(frames, window);
+        float[] out = new float[nMels * window];
+        for (int c = 0; c < nMels; c++) {
+            System.arraycopy(mel, c * frames, out, c * window, use);
+            Arrays.fill(out, c * window + use, (c + 1) * window, floor);
+        }
+        return out;
     }
 
     /**
