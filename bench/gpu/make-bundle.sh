@@ -177,38 +177,75 @@ tracked=$(git -C "$root" ls-files -z | (cd "$root" && xargs -0 du -cb 2>/dev/nul
 total=$((bytes + tracked))
 echo "make-bundle: with the tracked files ($(awk -v b="$tracked" 'BEGIN { printf "%.1f", b / 1048576 }') MiB) the upload is" \
      "$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of 64 MiB"
-# --- if there is room: DJL's tokenizers (its jar repacked with the linux-x86_64 natives only, 3.4 MB as xz instead of
-# 18 MB) and DJL's api jar, as tok.tar.xz (run.sh adds them to lib/), so that `clip --labels` and `embed --text` run
-# on the GPU host too (cli-check.sh); left out when the upload would pass 62 MiB
-tokjar=$(ls cli/target/lib/tokenizers-*.jar 2>/dev/null | head -1)
-apijar=$(ls cli/target/lib/api-[0-9]*.jar 2>/dev/null | head -1)
-rm -f bundle/tok.tar.xz
-if [ -n "$tokjar" ] && [ -n "$apijar" ]; then
-  tmpt=$(mktemp -d)
-  mkdir -p "$tmpt/x" "$tmpt/lib"
-  (cd "$tmpt/x" && jar xf "$root/$tokjar")
-  for d in "$tmpt"/x/native/lib/*/; do
-    [ "$(basename "$d")" = linux-x86_64 ] || rm -rf "$d"
-  done
-  if [ -f "$tmpt/x/META-INF/MANIFEST.MF" ]; then
-    jar --create --no-compress --file "$tmpt/lib/$(basename "$tokjar")" --manifest "$tmpt/x/META-INF/MANIFEST.MF" \
-        -C "$tmpt/x" .
-  else
-    jar --create --no-compress --file "$tmpt/lib/$(basename "$tokjar")" -C "$tmpt/x" .
-  fi
-  cp "$apijar" "$tmpt/lib/"
-  tar -C "$tmpt" -cf - lib | xz -T2 -9 > bundle/tok.tar.xz
-  rm -rf "$tmpt"
-  tb=$(stat -c %s bundle/tok.tar.xz)
+# --- extras, each added only while the upload stays under 62 MiB, in the order of TESSERA_BUNDLE_EXTRAS (default
+# "tok,tmpl"; run.sh adds them to lib/):
+#   tok   DJL's tokenizers (its jar repacked with the linux-x86_64 natives only, 3.4 MB as xz instead of 18 MB) and
+#         DJL's api jar: `clip --labels` and `embed --text` on the GPU host (cli-check.sh)
+#   tmpl  Jinjava and its dependencies (guava, javassist, ...): chat templates (CudaLlamaTest's ChatBatch case)
+# Each travels as NAME.tar.xz holding lib/*.jar stored uncompressed (xz packs them better).
+pack_extra() {  # pack_extra NAME DESCRIPTION DIR: DIR/lib/*.jar -> bundle/NAME.tar.xz if there is room
+  local name=$1 what=$2 dir=$3 tb
+  tar -C "$dir" -cf - lib | xz -T2 -9 > "bundle/$name.tar.xz"
+  tb=$(stat -c %s "bundle/$name.tar.xz")
   if [ $((total + tb)) -lt $((62 * 1048576)) ]; then
     total=$((total + tb))
-    echo "make-bundle: + tok.tar.xz (DJL tokenizers, linux-x86_64 only, and DJL api: $tb bytes): the upload is" \
+    echo "make-bundle: + $name.tar.xz ($what: $tb bytes): the upload is" \
          "$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of 64 MiB"
   else
-    rm -f bundle/tok.tar.xz
-    echo "make-bundle: no room for the DJL tokenizers ($tb bytes): clip --labels / embed --text not checked on the GPU"
+    rm -f "bundle/$name.tar.xz"
+    echo "make-bundle: no room for $name.tar.xz ($what, $tb bytes): not carried (TESSERA_BUNDLE_EXTRAS orders them)"
   fi
-fi
+}
+stored_copy() {  # stored_copy JAR DIR: JAR repacked without compression into DIR (manifest kept)
+  local x
+  x=$(mktemp -d)
+  (cd "$x" && jar xf "$root/$1")
+  if [ -f "$x/META-INF/MANIFEST.MF" ]; then
+    jar --create --no-compress --file "$2/$(basename "$1")" --manifest "$x/META-INF/MANIFEST.MF" -C "$x" .
+  else
+    jar --create --no-compress --file "$2/$(basename "$1")" -C "$x" .
+  fi
+  rm -rf "$x"
+}
+rm -f bundle/tok.tar.xz bundle/tmpl.tar.xz
+IFS=, read -r -a extras <<< "${TESSERA_BUNDLE_EXTRAS:-tok,tmpl}"
+for extra in "${extras[@]}"; do
+  case "$extra" in
+    tok)
+      tokjar=$(ls cli/target/lib/tokenizers-*.jar 2>/dev/null | head -1)
+      apijar=$(ls cli/target/lib/api-[0-9]*.jar 2>/dev/null | head -1)
+      if [ -z "$tokjar" ] || [ -z "$apijar" ]; then echo "make-bundle: no DJL tokenizers in cli/target/lib" >&2; continue; fi
+      tmpt=$(mktemp -d)
+      mkdir -p "$tmpt/x" "$tmpt/lib"
+      (cd "$tmpt/x" && jar xf "$root/$tokjar")
+      for d in "$tmpt"/x/native/lib/*/; do
+        [ "$(basename "$d")" = linux-x86_64 ] || rm -rf "$d"
+      done
+      if [ -f "$tmpt/x/META-INF/MANIFEST.MF" ]; then
+        jar --create --no-compress --file "$tmpt/lib/$(basename "$tokjar")" --manifest "$tmpt/x/META-INF/MANIFEST.MF" \
+            -C "$tmpt/x" .
+      else
+        jar --create --no-compress --file "$tmpt/lib/$(basename "$tokjar")" -C "$tmpt/x" .
+      fi
+      cp "$apijar" "$tmpt/lib/"
+      pack_extra tok "DJL tokenizers, linux-x86_64 only, and DJL api" "$tmpt"
+      rm -rf "$tmpt" ;;
+    tmpl)
+      tmpt=$(mktemp -d)
+      mkdir -p "$tmpt/lib"
+      n=0
+      for j in cli/target/lib/*.jar; do
+        b=$(basename "$j")
+        [[ "$b" =~ ^(jinjava|guava|failureaccess|listenablefuture|jsr305|checker-qual|j2objc|javassist|re2j|commons-lang3|commons-net|java-ipv6|jackson-dataformat-yaml|snakeyaml|big-math|error_prone|immutables-exceptions|algebra|hubspot-style|immutable-collection-encodings|encode|derive4j-annotation)- ]] || continue
+        stored_copy "$j" "$tmpt/lib"; n=$((n + 1))
+      done
+      if [ "$n" = 0 ]; then echo "make-bundle: no Jinjava in cli/target/lib" >&2; rm -rf "$tmpt"; continue; fi
+      pack_extra tmpl "Jinjava and its $((n - 1)) dependencies" "$tmpt"
+      rm -rf "$tmpt" ;;
+    "") ;;
+    *) echo "make-bundle: unknown extra '$extra' in TESSERA_BUNDLE_EXTRAS (tok, tmpl)" >&2; exit 2 ;;
+  esac
+done
 if [ "$total" -ge $((64 * 1048576)) ]; then
   echo "make-bundle: upload too large: shrink the bundle (e.g. a compressed jre) or the tracked data/fixtures" >&2; exit 1
 fi

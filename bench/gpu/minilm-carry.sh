@@ -3,7 +3,8 @@
 # tokenizer do not fit one 64 MiB device call, so ONNX Runtime's reference embeddings are computed here
 # (dev.tessera.bench.MiniLmReference) and the model travels in pieces over several calls. Writes, at the repository root,
 #   .minilm-carry/c1/   inputs.json (token ids + metadata), ort-embeddings.npy, SHA256SUMS, model.onnx.part1
-#   .minilm-carry/c2/   model.onnx.part2   ... (at most 29 MiB each: one cK + the tracked tree per call)
+#   .minilm-carry/c2/   model.onnx.part2   ... (at most 29 MiB each, less when the tracked tree leaves less of a
+#                       call's 64 MiB: one cK + the tracked tree per call)
 # and adds /.minilm-carry/ to .git/info/exclude (the device tool carries only git-ignored paths). Builds nothing:
 # needs bench/target (mvn -o -DskipTests -pl bench -am install) and ONNX Runtime in the local Maven repository.
 #
@@ -29,7 +30,15 @@ jar=$(ls bench/target/tessera-bench-*.jar 2>/dev/null | grep -v -- '-sources\|-j
 [ -f "$ort" ] || { echo "minilm-carry: no ONNX Runtime $ort_v at $ort (mvn -o dependency:resolve -pl bench)" >&2; exit 1; }
 
 out="$root/.minilm-carry"
-java -cp "$jar:bench/target/lib/*:$ort" dev.tessera.bench.MiniLmReference --out "$out" "$@"
+# pieces sized to what the tracked tree leaves of a call's 64 MiB (less 1 MiB for c1's ids and embeddings), unless
+# --chunk-mib is given (2026-11-29: a 36.5 MiB tree left room for 26 MiB pieces, 4 calls)
+tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+chunk=()
+case " $* " in
+  *" --chunk-mib "*) ;;
+  *) chunk=(--chunk-mib "$(awk -v b="$tracked" 'BEGIN { c = int(63 - b / 1048576); print (c > 29 ? 29 : c) }')") ;;
+esac
+java -cp "$jar:bench/target/lib/*:$ort" dev.tessera.bench.MiniLmReference --out "$out" "${chunk[@]}" "$@"
 
 exclude="$(git rev-parse --git-path info/exclude)"
 mkdir -p "$(dirname "$exclude")"
@@ -44,7 +53,6 @@ for c in $(ls -d "$out"/c[0-9]* | sort -V); do
   printf '  %-4s %6.1f MiB  %s\n' "$(basename "$c")" "$(awk -v b="$bytes" 'BEGIN { print b / 1048576 }')" \
       "$(cd "$c" && ls | tr '\n' ' ')"
 done
-tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
 echo "  (tracked tree $(awk -v b="$tracked" 'BEGIN { printf "%.1f", b / 1048576 }') MiB travels with every call; 64 MiB per call)"
 echo
 echo "usage: carry .minilm-carry/c1 in one call, c2 in the next, ... c$k (back to back, same warm machine), each"

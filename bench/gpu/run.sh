@@ -61,24 +61,28 @@ out="$(cd "$out" && pwd)"
 final_out="$out"
 out="$(mktemp -d "${TMPDIR:-/tmp}/tessera-gpu.XXXXXX")"
 
-# make-bundle.sh ships the JRE and the jars as jre.tar.xz and lib.tar.xz (to fit the 64 MiB upload): unpack once.
-for b in "$bundle" "$PWD/bundle" "$here/.."; do
+# make-bundle.sh ships the JRE and the jars as jre.tar.xz and lib.tar.xz (to fit the 64 MiB upload): unpack once,
+# only in the bundle given with --bundle / BUNDLE when there is one (a dry run on a build machine must not unpack the
+# repository's ./bundle, which would no longer fit the upload), else in ./bundle and bundle/gpu/..
+if [ -n "$bundle" ]; then cands=("$bundle"); else cands=("$PWD/bundle" "$here/.."); fi
+unxz_into() {  # unxz_into ARCHIVE DIR: tar's xz, else Python's tarfile
+  tar -C "$2" -xJf "$1" 2>/dev/null \
+    || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"
+}
+for b in "${cands[@]}"; do
   for part in jre lib; do
-    if [ -n "$b" ] && [ -f "$b/$part.tar.xz" ] && [ ! -e "$b/$part/.unpacked" ]; then
+    if [ -f "$b/$part.tar.xz" ] && [ ! -e "$b/$part/.unpacked" ]; then
       rm -rf "${b:?}/$part"
-      { tar -C "$b" -xJf "$b/$part.tar.xz" 2>/dev/null \
-        || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$b/$part.tar.xz" "$b"; } \
-        && touch "$b/$part/.unpacked"
+      unxz_into "$b/$part.tar.xz" "$b" && touch "$b/$part/.unpacked"
     fi
   done
-done
-# tok.tar.xz (when make-bundle had room for it): DJL's tokenizers and api jars, added to lib/
-for b in "$bundle" "$PWD/bundle" "$here/.."; do
-  if [ -n "$b" ] && [ -f "$b/tok.tar.xz" ] && [ -d "$b/lib" ] && [ ! -e "$b/lib/.tok-unpacked" ]; then
-    { tar -C "$b" -xJf "$b/tok.tar.xz" 2>/dev/null \
-      || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$b/tok.tar.xz" "$b"; } \
-      && touch "$b/lib/.tok-unpacked"
-  fi
+  # extras, added to lib/ when make-bundle had room for them: tok.tar.xz (DJL's tokenizers and api jars: clip
+  # --labels / embed --text in cli-check.sh), tmpl.tar.xz (Jinjava and its dependencies: chat templates, CudaLlamaTest)
+  for extra in tok tmpl; do
+    if [ -f "$b/$extra.tar.xz" ] && [ -d "$b/lib" ] && [ ! -e "$b/lib/.$extra-unpacked" ]; then
+      unxz_into "$b/$extra.tar.xz" "$b" && touch "$b/lib/.$extra-unpacked"
+    fi
+  done
 done
 export DJL_CACHE_DIR="${DJL_CACHE_DIR:-${TMPDIR:-/tmp}/tessera-djl-cache}"   # where DJL unpacks the tokenizers' natives
 if [ -z "$bundle" ]; then
@@ -240,24 +244,36 @@ timeout 60 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.cli.TesseraCli info 2>&1 
 [ $rc = 0 ] && record "tessera info" ok || record "tessera info" "FAILED rc=$rc (info.err)"
 
 # ------------------------------------------------------------------ WGMMA probe
-# flash_wgmma (Hopper) has never run on a GPU: a first look in a JVM of its own, so that a kernel fault (which leaves
-# the CUDA context unusable for the rest of its process) cannot take the tests or the v1 / v2 timings with it. When
-# the probe fails, WGMMA is left out of the CUDA tests (TESSERA_TEST_WGMMA=off: CudaAttentionTest skips its cases)
-# and of the attention benchmark.
+# flash_wgmma (Hopper; first run on an H200 in run4-h200, AUTO's pick on cc 9.0 since): a first look in a JVM of its
+# own, so that a kernel fault (which leaves the CUDA context unusable for the rest of its process) cannot take the
+# tests or the timings with it. The probe runs the default ping-pong schedule; when that fails, the lockstep schedule
+# (run 4's) is probed and, if it passes, used for the rest of the run (TESSERA_WGMMA_SCHEDULE=lockstep, recorded in the
+# summary); when both fail, WGMMA is left out of the CUDA tests' explicit WGMMA cases (TESSERA_TEST_WGMMA=off; the
+# AUTO cases still run it and fail) and of the attention benchmark.
 attn_kernels=v1,v2,wgmma
+wgmma_ab=1     # time the lockstep schedule beside the default in the attention benchmark
 if [ "$skip_tests" = 1 ] && [ "$skip_bench" = 1 ]; then
   record "wgmma probe" skipped
 else
-  log "WGMMA probe (GpuWgmmaProbe: flash_wgmma vs the CPU backend, 7 small cases; 45 s at most: a kernel that hangs is a failure)"
-  timeout "$(cap 45)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe --out "$out/wgmma-probe.json" \
-      2>&1 | tee "$out/wgmma-probe.log"
-  rc=${PIPESTATUS[0]}
+  probe() {  # probe SCHEDULE LOG: GpuWgmmaProbe with TESSERA_WGMMA_SCHEDULE=SCHEDULE; its exit status
+    log "WGMMA probe, $1 schedule (GpuWgmmaProbe: flash_wgmma vs the CPU backend, 7 small cases; 45 s at most)"
+    TESSERA_WGMMA_SCHEDULE=$1 timeout "$(cap 45)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe \
+        --out "$out/wgmma-probe-$1.json" 2>&1 | tee "$out/$2"
+    return "${PIPESTATUS[0]}"
+  }
+  probe pingpong wgmma-probe.log; rc=$?
   case $rc in
     0) record "wgmma probe" ok ;;
-    2) record "wgmma probe" "refused here (not compute capability 9.0, or no sm_90a in the library)" ;;
-    3) record "wgmma probe" "CUDA unavailable (wgmma-probe.log)" ;;
-    *) record "wgmma probe" "FAILED rc=$rc: WGMMA left out of the tests and the attention benchmark (wgmma-probe.log)"
-       export TESSERA_TEST_WGMMA=off; attn_kernels=v1,v2 ;;
+    2) record "wgmma probe" "refused here (not compute capability 9.0, or no sm_90a in the library)"; wgmma_ab=0 ;;
+    3) record "wgmma probe" "CUDA unavailable (wgmma-probe.log)"; wgmma_ab=0 ;;
+    *) wgmma_ab=0
+       if probe lockstep wgmma-probe-lockstep.log; then
+         record "wgmma probe" "FAILED rc=$rc with the ping-pong schedule (wgmma-probe.log); lockstep passed and runs the rest"
+         export TESSERA_WGMMA_SCHEDULE=lockstep
+       else
+         record "wgmma probe" "FAILED rc=$rc, lockstep too: WGMMA left out of the tests and the attention benchmark"
+         export TESSERA_TEST_WGMMA=off; attn_kernels=v1,v2
+       fi ;;
   esac
 fi
 
@@ -383,6 +399,14 @@ else
   # (64x12x197x64); the summary prints each kernel / SDPA (compare.py --kind attention)
   bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels "$attn_kernels" --extra 64x12x197x64 --reps "$reps" \
       -- attention_torch.py --extra 64x12x197x64 --reps "$reps"
+  # A / B of flash_wgmma's schedules: the lockstep one (run 4's kernel) timed alone, same cases (its JSON beside the
+  # default's; the summary table shows both against SDPA)
+  if [ "$wgmma_ab" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *",attention,"* ]]; } && gate "bench wgmma-lockstep" 0 25; then
+    log "GPU attention benchmark, flash_wgmma lockstep schedule"
+    run_step "bench wgmma-lockstep" bench-attention-lockstep.log "$(cap 90)" env TESSERA_WGMMA_SCHEDULE=lockstep \
+        "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuAttentionBench --kernels wgmma --extra 64x12x197x64 \
+        --reps "$reps" --out "$out/gpu-attention-lockstep-tessera.json"
+  fi
   bench_pair logmel dev.tessera.bench.GpuLogMelBench --batch 64 --n-mels 80,128 --reps "$reps" \
       -- logmel_torch.py --batch 64 --n-mels 80,128 --reps "$reps"
   bench_pair rbm dev.tessera.bench.GpuRbmBench --cases 784x500x100,784x500x1000,4096x4096x256 --reps "$reps" --iters 50 \
@@ -432,6 +456,12 @@ fi
     if [ -f "$out/gpu-attention-tessera.json" ]; then
       "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-tessera.json" "$out/gpu-attention-torch.json" \
           --out "$out/gpu-attention-summary.json"
+      echo
+    fi
+    if [ -f "$out/gpu-attention-lockstep-tessera.json" ]; then
+      echo "flash_wgmma, lockstep schedule (TESSERA_WGMMA_SCHEDULE=lockstep; 'wgmma' above is the default, ping-pong):"
+      "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-lockstep-tessera.json" \
+          "$out/gpu-attention-torch.json" --out "$out/gpu-attention-lockstep-summary.json"
       echo
     fi
     if [ -f "$out/encoder-profile.txt" ]; then

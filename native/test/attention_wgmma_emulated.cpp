@@ -1,7 +1,7 @@
 // Runs the code of flash_wgmma (native/src/cuda/attention_wgmma.cuh) on the CPU and checks it against a float64
 // attention: a check of its swizzled shared-memory layout, wgmma descriptors, fragment indexing, masks, online softmax
-// and double-buffer pipeline for build machines without a GPU (ctest runs it: native/CMakeLists.txt). The kernel has
-// NOT YET RUN ON A GPU; this emulation is the only execution it has had.
+// and double-buffer pipeline for build machines without a GPU (ctest runs it: native/CMakeLists.txt). The kernel
+// first ran on a GPU on 2026-11-29 (H200, bench/results/gpu/run4-h200), where it agreed with this emulation.
 //
 //   g++ -std=c++20 -O1 -pthread -fsanitize=address,undefined -I native/include -I native/src \
 //       native/test/attention_wgmma_emulated.cpp -o /tmp/attention_wgmma_emulated && /tmp/attention_wgmma_emulated
@@ -117,6 +117,8 @@ struct WgSync {
   uint32_t a[2][128][4];
 };
 WgSync *wgs = nullptr;  // [warpgroups of the block]
+std::barrier<> *named_bars[3] = {nullptr, nullptr, nullptr};  // bar ids 1, 2 of the ping-pong schedule
+bool pingpong = false;  // which schedule launch() runs (main runs every case with both)
 thread_local int wg_parity = 0;
 struct WgOp {
   float *d;          // the accumulator array (N / 2 floats)
@@ -256,6 +258,10 @@ inline void wg_fence_proxy_async() {
   emu::my_unfenced.clear();
 }
 inline float wg_ex2(float x) { return exp2f(x); }
+// named barriers 1 and 2 (bar.arrive / bar.sync id, kThreads): one std::barrier of kThreads per id and block;
+// bar.arrive counts without waiting, bar.sync counts and waits for the phase
+inline void wg_bar_arrive(int id) { (void)emu::named_bars[id]->arrive(); }
+inline void wg_bar_sync(int id) { emu::named_bars[id]->arrive_and_wait(); }
 inline void wg_fence() { emu::wg_fenced = true; }
 inline void wg_commit() {
   emu::wg_groups.push_back(std::move(emu::wg_open));
@@ -301,7 +307,7 @@ using namespace tsr::cuda::attn;
 
 template <typename T, int D>
 void launch(const MmaArgs &a, int64_t batch) {
-  emu::smem_limit = wg::Tile<D>::smem_bytes;
+  emu::smem_limit = emu::pingpong ? wg::Tile<D, 3>::smem_bytes : wg::Tile<D, 2>::smem_bytes;
   gridDim = {static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
              static_cast<unsigned>(batch)};
   emu::run_grid(
@@ -310,6 +316,9 @@ void launch(const MmaArgs &a, int64_t batch) {
         for (auto &u : emu::unfenced) u.store(0);
         std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[wg::kGroups]);
         emu::wgs = sync.get();
+        std::barrier<> bar1(wg::kThreads), bar2(wg::kThreads);
+        emu::named_bars[1] = &bar1;
+        emu::named_bars[2] = &bar2;
         emu::run_block(
             x, y, z,
             [&a] {
@@ -320,7 +329,7 @@ void launch(const MmaArgs &a, int64_t batch) {
               emu::wg_groups.clear();
               emu::wg_fenced = false;
               emu::wg_parity = 0;
-              wg::flash_wgmma<T, D>(a);
+              if (emu::pingpong) wg::flash_wgmma<T, D, true>(a); else wg::flash_wgmma<T, D, false>(a);
               if (!emu::wg_open.empty() || !emu::wg_groups.empty())
                 emu::error(emu::wg_errors, "wgmma left pending at exit");
             },
@@ -329,10 +338,23 @@ void launch(const MmaArgs &a, int64_t batch) {
       [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
 }
 
+int run_schedule();
+
 int main() {
   if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
-  std::printf("flash_wgmma emulated (not yet run on a GPU); cp.async copies land %s\n",
-              emu::immediate ? "at issue" : "at their wait_group");
+  int failed = 0;
+  for (bool pp : {true, false}) {  // EMU_SCHEDULE=pingpong | lockstep runs one of them
+    const char *only = std::getenv("EMU_SCHEDULE");
+    if (only != nullptr && std::strcmp(only, pp ? "pingpong" : "lockstep") != 0) continue;
+    emu::pingpong = pp;
+    std::printf("flash_wgmma emulated, %s schedule; cp.async copies land %s\n", pp ? "ping-pong" : "lockstep",
+                emu::immediate ? "at issue" : "at their wait_group");
+    failed += run_schedule();
+  }
+  return failed ? 1 : 0;
+}
+
+int run_schedule() {
   return emu::run_tensor_core_cases(2025, [](const emu::Case &c, auto tag) {
     using T = decltype(tag);
     auto launch_kernel = [&c](const uint16_t *q, const uint16_t *k, const uint16_t *v, uint16_t *out,

@@ -84,13 +84,16 @@ TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v
  *       128); head_dim 64 and 128, scale > 0, 16-byte aligned buffers, where the device gives a block enough shared
  *       memory (91 KiB for head_dim 64, 102.5 KiB for 128: sm_80 and sm_90 yes, sm_86 / sm_89 only head_dim 64);
  *       other cases fall back to V1;
- *   WGMMA: NOT YET RUN ON A GPU, opt-in only (AUTO never picks it). Hopper warpgroup MMA (wgmma.mma_async, sm_90a
+ *   WGMMA: Hopper warpgroup MMA (wgmma.mma_async, sm_90a
  *       SASS only): 128 query rows per block (2 warpgroups x 64), double-buffered 128-key tiles in 128-byte-swizzled
  *       shared memory, P from registers; head_dim 64 and 128, scale > 0, 16-byte aligned buffers; other cases fall
  *       back to V1. On a device other than compute capability 9.0 (or a library built without it) the F16/BF16
  *       tensor-core path returns TSR_ERR_UNSUPPORTED with a message instead; the SIMT paths (F32, decode,
  *       head_dim > 128) are unaffected by the choice;
- *   AUTO: the library's choice: V2 for head_dim 128 without a causal mask (1.2x V1 there on an H100), else V1.
+ *   AUTO: the library's choice: on a compute capability 9.0 device with the WGMMA kernel built, WGMMA for head_dim
+ *       128, for head_dim 64 without a causal mask, and for head_dim 64 causal from 4096 query rows (where it
+ *       measured 1.0-1.4x the faster of V1 / V2 on an H200); otherwise (and where WGMMA does not cover the case) V2
+ *       for head_dim 128 without a causal mask (1.2x V1 there on an H100), else V1.
  * All variants compute the same function (same masks, zero rows and NaN propagation); results differ only by
  * fp32 rounding order.
  * F32 prefill with head_dim a multiple of 4 up to 128 and enough rows for the device: SIMT kernel with four query
@@ -104,7 +107,7 @@ TSR_API int tsr_cpu_attention_f32(const float *q, const float *k, const float *v
 #define TSR_ATTENTION_KERNEL_V2 2
 #define TSR_ATTENTION_KERNEL_SIMT 3
 #define TSR_ATTENTION_KERNEL_SIMT_ROWS 4
-#define TSR_ATTENTION_KERNEL_WGMMA 5 /* flash_wgmma: sm_90a, cc 9.0 only, not yet run on a GPU (opt-in) */
+#define TSR_ATTENTION_KERNEL_WGMMA 5 /* flash_wgmma: sm_90a, cc 9.0 only */
 
 /* Bytes of device workspace tsr_cuda_attention needs for these sizes on the current device (0 if none),
  * or a negative status (-TSR_ERR_ARG, -TSR_ERR_NO_CUDA, -(TSR_ERR_CUDA_BASE + err)) with a message. */

@@ -35,8 +35,10 @@
 //  1c. flash_wgmma (attention_wgmma.cuh / attention_wgmma.cu, design notes there): Hopper warpgroup MMA
 //     (wgmma.mma_async m64nNk16, operands in 128-byte-swizzled shared memory through descriptors, P from registers)
 //     for F16 / BF16 with head_dim 64 and 128: 128 query rows per block (2 warpgroups x 64), double-buffered tiles
-//     of 128 keys. NOT YET RUN ON A GPU: opt-in only (TSR_ATTENTION_KERNEL_WGMMA; AUTO never picks it), compiled for
-//     sm_90a in its own translation unit, refused (TSR_ERR_UNSUPPORTED) on devices other than compute capability 9.0;
+//     of 128 keys. First run on a GPU 2026-11-29 (H200, bench/results/gpu/run4-h200: GpuWgmmaProbe and every
+//     CudaAttentionTest case pass; 1.2-1.4x flash_mma / flash_mma_v2 at head_dim 128, 1.0-1.3x at 64 without a
+//     causal mask). Chosen by TSR_ATTENTION_KERNEL_WGMMA (refused, TSR_ERR_UNSUPPORTED, on devices other than
+//     compute capability 9.0) and by AUTO on 9.0 (see wgmma_auto); compiled for sm_90a in its own translation unit;
 //     on 9.0 the cases it does not cover run flash_mma. native/test/attention_wgmma_emulated.cpp runs its code on
 //     the CPU (wgmma emulated from the PTX ISA's descriptor and fragment rules) against a float64 reference.
 // Scores are kept in the log2 domain (scale * log2(e) folded into the score) and exponentiated with exp2f.
@@ -55,7 +57,18 @@ namespace attn {
 #if TSR_WITH_WGMMA
 // flash_wgmma for a TSR_ATTENTION_KERNEL_WGMMA request (attention_wgmma.cu, compiled for sm_90a only).
 int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used);
+// Compute capability of the current device (major * 10 + minor), cached (attention_wgmma.cu).
+int device_cc(int *cc);
 #endif
+
+// Whether AUTO takes flash_wgmma (on a compute capability 9.0 device; try_wgmma still checks alignment, scale and
+// shared memory): where it measured faster than flash_mma and flash_mma_v2 on an H200 (bench/results/gpu/run4-h200,
+// bf16 TFLOP/s): head_dim 128 causal or not (1.16-1.40x the faster of the two), head_dim 64 without a causal mask
+// (1.01x at 197 keys, 1.17-1.26x at 1024-16384), head_dim 64 causal from 4096 query rows (1.01x at 4096, 1.13x at
+// 16384; flash_mma is faster below: 1.27x at 197, 1.06x at 1024).
+inline bool wgmma_auto(int64_t head_dim, int64_t seq_q, int causal) {
+  return head_dim == 128 || (head_dim == 64 && (!causal || seq_q >= 4096));
+}
 
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -736,8 +749,24 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     // AUTO: flash_mma_v2 for head_dim 128 without a causal mask, where it measured 1.2x flash_mma on an H100
     // (bench/results/gpu: 251-279 vs 209-231 TFLOP/s); flash_mma elsewhere (head_dim 64 and causal: v1 equal or
     // faster, 1.0-1.4x).
-    // WGMMA: opt-in only (not yet run on a GPU); refused on devices other than cc 9.0, and where libtessera was built
-    // without it; on cc 9.0 the cases it does not cover fall through to flash_mma.
+    // WGMMA: when asked for (refused on devices other than cc 9.0, and where libtessera was built without it) and by
+    // AUTO on cc 9.0 (wgmma_auto); on cc 9.0 the cases it does not cover fall through to the rules below.
+#if TSR_WITH_WGMMA
+    if (kernel == TSR_ATTENTION_KERNEL_AUTO && wgmma_auto(head_dim, seq_q, causal)) {
+      int cc = 0;
+      st = device_cc(&cc);
+      if (st != TSR_OK) return st;
+      if (cc == 90) {
+        bool used = false;
+        st = try_wgmma(dtype, a, batch, s, &used);
+        if (st != TSR_OK) return st;
+        if (used) {
+          g_last_kernel = TSR_ATTENTION_KERNEL_WGMMA;
+          return TSR_OK;
+        }
+      }
+    }
+#endif
     if (kernel == TSR_ATTENTION_KERNEL_WGMMA) {
 #if TSR_WITH_WGMMA
       bool used = false;

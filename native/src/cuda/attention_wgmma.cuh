@@ -1,9 +1,11 @@
 // flash_wgmma: the third tensor-core forward kernel of tessera/attention.h, for Hopper's warpgroup MMA
 // (wgmma.mma_async, sm_90a only). F16 / BF16, head_dim 64 and 128, 16-byte aligned rows, scale > 0.
-// NOT YET RUN ON A GPU: written and checked on build machines without one (nvcc compiles it for sm_90a;
-// native/test/attention_wgmma_emulated.cpp runs this code on the CPU under host shims of the PTX it uses, the
-// wgmma shim reading shared memory through the descriptors as the PTX ISA specifies). Opt-in only
-// (TSR_ATTENTION_KERNEL_WGMMA); AUTO never picks it.
+// Written and first checked on build machines without a GPU (native/test/attention_wgmma_emulated.cpp runs this code
+// on the CPU under host shims of the PTX it uses, the wgmma shim reading shared memory through the descriptors as the
+// PTX ISA specifies); first run on a GPU on 2026-11-29 (H200, bench/results/gpu/run4-h200: GpuWgmmaProbe's seven
+// cases and every WGMMA case of CudaAttentionTest pass, so the hardware reads the descriptors as the emulation does).
+// Chosen by TSR_ATTENTION_KERNEL_WGMMA and by AUTO on compute capability 9.0 where it measured faster than
+// flash_mma / flash_mma_v2 (attention.cu, wgmma_auto).
 //
 // Included by attention_wgmma.cu (its own translation unit, compiled for sm_90a only: native/CMakeLists.txt) inside
 // namespace tsr::cuda::attn, after attention_mma.cuh (MmaArgs, mma_block, key_kept); everything here lives in
@@ -46,7 +48,7 @@
 // for head_dim 64.
 // Semantics (shift, GQA, key-padding mask, zero rows, NaN reaching the rows it touches) are those of flash_mma_v2.
 //
-// What a first GPU run must confirm before anything else (the emulation follows the PTX ISA text, which cannot
+// What the first GPU run had to confirm (it did, run4-h200; the emulation follows the PTX ISA text, which cannot
 // show whether our reading of it is the hardware's): the descriptor fields (start >> 4 in bits 0-13, leading byte
 // offset >> 4 in 16-29, stride byte offset >> 4 in 32-45, base offset 0, swizzle mode 1 = 128 B in bits 62-63), the
 // roles of the two byte offsets for the N-major V operand, that a start address advanced by 32 / 64 / 96 bytes
@@ -64,13 +66,16 @@ constexpr int kThreads = 128 * kGroups;    // 256
 constexpr int kBM = 64 * kGroups;          // 128 query rows per block
 constexpr int kBN = 128;                   // keys per tile
 
-template <int D>
+// Shared memory of one block: Q, then NB buffers of one K and one V tile each, then NB x kBN padding flags.
+// NB = 2 (lockstep schedule) or 3 (ping-pong schedule: warpgroup 1 reads tile t - 1's V while tile t + 1 loads).
+template <int D, int NB = 2>
 struct Tile {
   static_assert(D == 64 || D == 128, "flash_wgmma: head_dim 64 or 128");
+  static_assert(NB == 2 || NB == 3, "flash_wgmma: 2 or 3 K/V buffers");
   static constexpr uint32_t kQBytes = kBM * D * 2;     // Q: D / 64 column blocks of kBM rows x 128 bytes
   static constexpr uint32_t kKVBytes = kBN * D * 2;    // one K or V tile
-  static constexpr uint32_t kKeptOff = kQBytes + 4 * kKVBytes;  // [2 buffers][kBN] floats: 0 usable key, -inf not
-  static constexpr size_t smem_bytes = 1024 + kKeptOff + 2 * kBN * sizeof(float);  // + slack to align to 1024
+  static constexpr uint32_t kKeptOff = kQBytes + 2 * NB * kKVBytes;  // [NB buffers][kBN] floats: 0 usable, -inf not
+  static constexpr size_t smem_bytes = 1024 + kKeptOff + NB * kBN * sizeof(float);  // + slack to align to 1024
   // offsets from the 1024-byte aligned base: Q, then buffer b's K at k_off(b) and V at k_off(b) + kKVBytes
   static constexpr uint32_t k_off(int b) { return kQBytes + 2u * static_cast<uint32_t>(b) * kKVBytes; }
 };
@@ -107,6 +112,14 @@ __device__ __forceinline__ float wg_ex2(float x) {
   float y;
   asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
   return y;
+}
+// Named barriers 1 and 2 of the ping-pong schedule, over the block's kThreads threads: bar.arrive signals without
+// waiting, bar.sync waits until kThreads threads (the caller's warpgroup and the other one's arrivals) got there.
+__device__ __forceinline__ void wg_bar_arrive(int id) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "n"(kThreads) : "memory");
+}
+__device__ __forceinline__ void wg_bar_sync(int id) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "n"(kThreads) : "memory");
 }
 __device__ __forceinline__ void wg_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wg_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
@@ -266,15 +279,113 @@ __device__ __forceinline__ void stage(unsigned char *tile, const T *g, int nrows
   }
 }
 
+// S (64 x kBN, fp32) = Q K^T for one warpgroup: D / 16 wgmma m64n128k16 issued (no fence, commit or wait here),
+// both operands through descriptors: Q at q_addr (the warpgroup's 64 rows of column block 0), K at k_addr.
 template <typename T, int D>
+__device__ __forceinline__ void issue_qk(float (&s)[kBN / 8][4], uint32_t q_addr, uint32_t k_addr) {
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    const uint32_t koff = static_cast<uint32_t>((kk & 3) * 32);  // 16 elements = 32 bytes per k-step
+    const uint64_t da = make_desc(q_addr + static_cast<uint32_t>((kk >> 2) * (kBM * 128)) + koff, 16, 1024);
+    const uint64_t db = make_desc(k_addr + static_cast<uint32_t>((kk >> 2) * (kBN * 128)) + koff, 16, 1024);
+    wg_mma_ss_n128<T>(s, da, db, kk > 0 ? 1 : 0);
+  }
+}
+
+// O += P V for one warpgroup: kBN / 16 wgmma m64nDk16 issued, P from the registers pa, V at v_addr (keys 16 kc ..
+// 16 kc + 15: rows of every column block, 8-key groups 1024 bytes apart = stride byte offset, column blocks kBN * 128
+// bytes apart = leading byte offset). Every k-step is issued, also those holding only p = 0 (a conditional wgmma
+// makes ptxas serialize them, C7520).
+template <typename T, int D>
+__device__ __forceinline__ void issue_pv(float (&o)[D / 8][4], const uint32_t (&pa)[kBN / 16][4], uint32_t v_addr) {
+#pragma unroll
+  for (int kc = 0; kc < kBN / 16; ++kc) {
+    const uint64_t dv = make_desc(v_addr + static_cast<uint32_t>(kc * 16 * 128), kBN * 128, 1024);
+    wg_mma_rs_bt<T, D>(o, pa[kc], dv);
+  }
+}
+
+// Masks and online softmax of one tile's raw scores s (scale_log2 > 0 applied inside the exponent), O and the row
+// sums rescaled to the new running max, P packed to 16 bits into pa as the A fragments of the P V k-steps. Thread
+// rows: wrow0 + g + 8 r; s[nt][c] is row g + 8 (c >> 1), key nt * 8 + 2 t4 + (c & 1). kp_t: the tile's padding flags;
+// lim0: causal, key col of row (g, r) is visible iff col <= lim0 + g + 8 r.
+template <typename T, int D>
+__device__ __forceinline__ void softmax_tile(float (&s)[kBN / 8][4], float (&o)[D / 8][4], float (&m)[2],
+                                             float (&l)[2], uint32_t (&pa)[kBN / 16][4], bool need_mask,
+                                             const float *kp_t, bool causal, int64_t lim0, float sl, int g, int t4) {
+  constexpr int NT = kBN / 8, DT = D / 8, PS = kBN / 16;
+  float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      float x = s[nt][c];
+      if (need_mask) {
+        const int col = nt * 8 + 2 * t4 + (c & 1);
+        const int off = g + (c >> 1) * 8;
+        const bool ok = kp_t[col] == 0.0f && (!causal || col <= lim0 + off);
+        x = ok ? x : -INFINITY;
+        s[nt][c] = x;
+      }
+      mx[c >> 1] = fmaxf(mx[c >> 1], x);
+    }
+  }
+  float msub[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float x = mx[r];
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+    const float mold = m[r];
+    const float mnew = fmaxf(mold, x);
+    msub[r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
+    // O and l rescaled by 2^(mold - mnew) (log2 domain); 1 when the max did not move, 0 from -inf (O, l are 0)
+    const float corr = mnew == mold ? 1.0f : wg_ex2(fmaf(mold, sl, -msub[r]));
+    m[r] = mnew;
+#pragma unroll
+    for (int i = 0; i < DT; ++i) {
+      o[i][2 * r] *= corr;
+      o[i][2 * r + 1] *= corr;
+    }
+    l[r] *= corr;
+  }
+  float lsum[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      const float p = wg_ex2(fmaf(s[nt][c], sl, -msub[c >> 1]));
+      s[nt][c] = p;
+      lsum[c >> 1] += p;
+    }
+  }
+  l[0] += lsum[0];  // per-thread partials, reduced over the quad at the end
+  l[1] += lsum[1];
+#pragma unroll
+  for (int kc = 0; kc < PS; ++kc) {
+    pa[kc][0] = wg_pack<T>(s[2 * kc][0], s[2 * kc][1]);
+    pa[kc][1] = wg_pack<T>(s[2 * kc][2], s[2 * kc][3]);
+    pa[kc][2] = wg_pack<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
+    pa[kc][3] = wg_pack<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
+  }
+}
+
+// PP = false: the lockstep schedule (run 4's kernel): both warpgroups compute S, softmax and O += P V of tile t
+// together, double-buffered K / V. PP = true: the ping-pong schedule (flash-attention 3's inter-warpgroup overlap,
+// without its producer warpgroup): per tile t, warpgroup 0 computes S_t alone on the tensor cores, then its softmax
+// while warpgroup 1 runs the GEMMs it deferred, O += P_{t-1} V_{t-1} and S_t (named barrier 1: after warpgroup 0's
+// S_t), then warpgroup 0 computes O += P_t V_t while warpgroup 1 runs its softmax (named barrier 2: after warpgroup
+// 1's GEMMs), so that one warpgroup's exponentials overlap the other's matrix products. Warpgroup 1 carries P_{t-1}
+// in registers across the block barrier and reads V_{t-1} while tile t + 1 loads: three K / V buffers.
+template <typename T, int D, bool PP>
 __global__ void __launch_bounds__(kThreads, 1) flash_wgmma(MmaArgs a) {
 #if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(TSR_ATTENTION_WGMMA_EMULATED)
   __trap();  // compiled for a target without wgmma: never launched (the host side runs it on cc 9.0 only)
 #else
-  using TL = Tile<D>;
+  constexpr int NB = PP ? 3 : 2;
+  using TL = Tile<D, NB>;
   constexpr int NT = kBN / 8;  // n8 tiles of S over the keys
   constexpr int DT = D / 8;    // n8 tiles of O over head_dim
-  constexpr int KS = D / 16;   // k-steps of Q K^T
   constexpr int PS = kBN / 16; // k-steps of P V
   extern __shared__ __align__(16) unsigned char wg_smem_raw[];
   // swizzle atoms must start on 1024-byte boundaries of the shared window: round the dynamic allocation up
@@ -316,21 +427,24 @@ __global__ void __launch_bounds__(kThreads, 1) flash_wgmma(MmaArgs a) {
 #pragma unroll
   for (int i = 0; i < DT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  uint32_t pa[PS][4];         // P of the last softmax as A fragments (PP: warpgroup 1's, deferred to the next tile)
+  bool pending = false;       // PP, warpgroup 1: pa holds P of tile t - 1, not yet multiplied by its V
+  uint32_t pending_v = 0;     // ... and that tile's V
 
   for (int t = 0; t < ntiles; ++t) {
     wg_cp_async_wait_all();  // this thread's copies of tile t (and Q) have landed
     wg_fence_proxy_async();  // ... and, with its zero fills, are visible to wgmma's async proxy
-    __syncthreads();         // everyone's; and both warpgroups are done with tile t - 1 (the other buffer)
+    __syncthreads();         // everyone's; and both warpgroups are done with the buffer tile t + 1 goes to
     const int64_t j0 = static_cast<int64_t>(t) * kBN;
     const int nk = static_cast<int>(i64min(kBN, sk - j0));
-    if (t + 1 < ntiles) {  // prefetch tile t + 1 into the other buffer
+    if (t + 1 < ntiles) {  // prefetch tile t + 1 into the next buffer
       const int nk1 = static_cast<int>(i64min(kBN, sk - j0 - kBN));
-      unsigned char *kn = base + TL::k_off((t + 1) & 1);
+      unsigned char *kn = base + TL::k_off((t + 1) % NB);
       stage<T, D, kBN>(kn, kp + (j0 + kBN) * D, nk1);
       stage<T, D, kBN>(kn + TL::kKVBytes, vp + (j0 + kBN) * D, nk1);
     }
     wg_cp_async_commit();
-    const int buf = t & 1;
+    const int buf = t % NB;
     const float *kp_t = kept + buf * kBN;
     const uint32_t k_addr = base_addr + TL::k_off(buf);
     const uint32_t v_addr = k_addr + TL::kKVBytes;
@@ -338,110 +452,94 @@ __global__ void __launch_bounds__(kThreads, 1) flash_wgmma(MmaArgs a) {
     // keys of this tile the warpgroup needs: [0, kend) (warpgroup-uniform)
     int kend = nk;
     if (a.causal) kend = static_cast<int>(i64min(kend, i64max(0, grp_last_lim - j0 + 1)));
-    if (grp_active && kend > 0) {
-      // ---- S = Q K^T (64 x 128 per warpgroup): KS wgmma, both operands through descriptors
-      float s[NT][4];
+    const bool work = grp_active && kend > 0;
+    const bool need_mask = mrow != nullptr || nk < kBN || (a.causal && j0 + kBN - 1 > warp_first_lim);
+    const int64_t lim0 = warp_first_lim - j0;
+    float s[NT][4];
+
+    if (!PP || grp == 0) {
+      // ---- S = Q K^T (64 x 128 per warpgroup)
+      if (work) {
+#pragma unroll
+        for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+        wg_reg_fence(s);
+        wg_fence();
+        issue_qk<T, D>(s, q_addr, k_addr);
+        wg_commit();
+        wg_wait_all();
+        wg_reg_fence(s);
+      }
+      if (PP) wg_bar_arrive(1);  // warpgroup 1 may start its GEMMs: ours are done
+      // ---- softmax, then O += P V
+      if (work) softmax_tile<T, D>(s, o, m, l, pa, need_mask, kp_t, a.causal, lim0, a.scale_log2, g, t4);
+      if (PP) wg_bar_sync(2);    // ... and warpgroup 1's GEMMs are done: the tensor cores are ours
+      if (work) {
+        wg_reg_fence(o);
+        wg_reg_fence(pa);
+        wg_fence();  // the rescaled O and the P registers are written before the wgmma that read them
+        issue_pv<T, D>(o, pa, v_addr);
+        wg_commit();
+        wg_wait_all();
+        wg_reg_fence(o);
+        wg_reg_fence(pa);
+      }
+    } else {
+      // ---- PP, warpgroup 1: O += P_{t-1} V_{t-1} (deferred) and S_t = Q K_t^T in one batch, while warpgroup 0 runs
+      // its softmax; then this softmax while warpgroup 0 runs its P V
+      // (each case one straight batch of wgmma: a wgmma under a condition inside a batch makes ptxas serialize, C7520)
+      wg_bar_sync(1);
 #pragma unroll
       for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
       wg_reg_fence(s);
-      wg_fence();
-#pragma unroll
-      for (int kk = 0; kk < KS; ++kk) {
-        const uint32_t koff = static_cast<uint32_t>((kk & 3) * 32);  // 16 elements = 32 bytes per k-step
-        const uint64_t da = make_desc(q_addr + static_cast<uint32_t>((kk >> 2) * (kBM * 128)) + koff, 16, 1024);
-        const uint64_t db = make_desc(k_addr + static_cast<uint32_t>((kk >> 2) * (kBN * 128)) + koff, 16, 1024);
-        wg_mma_ss_n128<T>(s, da, db, kk > 0 ? 1 : 0);
+      wg_reg_fence(o);
+      wg_reg_fence(pa);
+      if (pending && work) {
+        wg_fence();
+        issue_pv<T, D>(o, pa, pending_v);
+        issue_qk<T, D>(s, q_addr, k_addr);
+        wg_commit();
+        wg_wait_all();
+      } else if (pending) {
+        wg_fence();
+        issue_pv<T, D>(o, pa, pending_v);
+        wg_commit();
+        wg_wait_all();
+      } else if (work) {
+        wg_fence();
+        issue_qk<T, D>(s, q_addr, k_addr);
+        wg_commit();
+        wg_wait_all();
       }
-      wg_commit();
-      wg_wait_all();
       wg_reg_fence(s);
-
-      // ---- masks and online softmax on the raw scores (scale_log2 > 0 applied inside the exponent). Thread rows:
-      // wrow0 + g + 8 r; s[nt][c] is row g + 8 (c >> 1), key nt * 8 + 2 t4 + (c & 1).
-      const bool need_mask = mrow != nullptr || nk < kBN || (a.causal && j0 + kBN - 1 > warp_first_lim);
-      const int64_t lim0 = warp_first_lim - j0;  // causal: key col of row (g, r) is visible iff col <= lim0 + off
-      const float sl = a.scale_log2;
-      float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          float x = s[nt][c];
-          if (need_mask) {
-            const int col = nt * 8 + 2 * t4 + (c & 1);
-            const int off = g + (c >> 1) * 8;
-            const bool ok = kp_t[col] == 0.0f && (!a.causal || col <= lim0 + off);
-            x = ok ? x : -INFINITY;
-            s[nt][c] = x;
-          }
-          mx[c >> 1] = fmaxf(mx[c >> 1], x);
-        }
-      }
-      float msub[2];
-#pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        float x = mx[r];
-        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-        x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-        const float mold = m[r];
-        const float mnew = fmaxf(mold, x);
-        msub[r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
-        // O and l rescaled by 2^(mold - mnew) (log2 domain); 1 when the max did not move, 0 from -inf (O, l are 0)
-        const float corr = mnew == mold ? 1.0f : wg_ex2(fmaf(mold, sl, -msub[r]));
-        m[r] = mnew;
-#pragma unroll
-        for (int i = 0; i < DT; ++i) {
-          o[i][2 * r] *= corr;
-          o[i][2 * r + 1] *= corr;
-        }
-        l[r] *= corr;
-      }
-      float lsum[2] = {0.0f, 0.0f};
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          const float p = wg_ex2(fmaf(s[nt][c], sl, -msub[c >> 1]));
-          s[nt][c] = p;
-          lsum[c >> 1] += p;
-        }
-      }
-      l[0] += lsum[0];  // per-thread partials, reduced over the quad at the end
-      l[1] += lsum[1];
-
-      // ---- O += P V: P packed to 16 bits as the A fragments of the PS k-steps (those at or past kend hold p = 0 but
-      // are issued all the same: a conditional wgmma makes ptxas serialize them, C7520)
-      uint32_t pa[PS][4];
-#pragma unroll
-      for (int kc = 0; kc < PS; ++kc) {
-        pa[kc][0] = wg_pack<T>(s[2 * kc][0], s[2 * kc][1]);
-        pa[kc][1] = wg_pack<T>(s[2 * kc][2], s[2 * kc][3]);
-        pa[kc][2] = wg_pack<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
-        pa[kc][3] = wg_pack<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
-      }
       wg_reg_fence(o);
       wg_reg_fence(pa);
-      wg_fence();  // the rescaled O and the P registers are written before the wgmma that read them
-#pragma unroll
-      for (int kc = 0; kc < PS; ++kc) {
-        // keys 16 kc .. 16 kc + 15: rows of every column block, 8-key groups 1024 bytes apart (stride byte
-        // offset), column blocks kBN * 128 bytes apart (leading byte offset)
-        const uint64_t dv = make_desc(v_addr + static_cast<uint32_t>(kc * 16 * 128), kBN * 128, 1024);
-        wg_mma_rs_bt<T, D>(o, pa[kc], dv);
+      pending = false;
+      wg_bar_arrive(2);
+      if (work) {
+        softmax_tile<T, D>(s, o, m, l, pa, need_mask, kp_t, a.causal, lim0, a.scale_log2, g, t4);
+        pending = true;
+        pending_v = v_addr;
       }
-      wg_commit();
-      wg_wait_all();
-      wg_reg_fence(o);
-      wg_reg_fence(pa);
     }
 
-    // padding flags of tile t + 1 (its buffer was last read in iteration t - 1, before this iteration's barrier)
+    // padding flags of tile t + 1 (its buffer's flags were last read in iteration t + 1 - NB, before this
+    // iteration's barrier)
     if (t + 1 < ntiles) {
       const int nk1 = static_cast<int>(i64min(kBN, sk - j0 - kBN));
-      float *kn = kept + ((t + 1) & 1) * kBN;
+      float *kn = kept + ((t + 1) % NB) * kBN;
       for (int c = tid; c < kBN; c += kThreads)
         kn[c] = (c < nk1 && key_kept(mrow, a.mask_dtype, j0 + kBN + c)) ? 0.0f : -INFINITY;
     }
+  }
+  if (PP && pending) {  // warpgroup 1's last P V (its V buffer is not reloaded: no tile follows)
+    wg_reg_fence(o);
+    wg_reg_fence(pa);
+    wg_fence();
+    issue_pv<T, D>(o, pa, pending_v);
+    wg_commit();
+    wg_wait_all();
+    wg_reg_fence(o);
+    wg_reg_fence(pa);
   }
 
   wg_cp_async_wait_all();  // nothing in flight at exit (ntiles == 0 leaves the Q copies unwaited)

@@ -30,8 +30,8 @@ import java.util.SplittableRandom;
  * Attention.CudaKernel#V1}, {@link Attention.CudaKernel#V2} and {@link Attention.CudaKernel#WGMMA}, chosen with
  * {@link Attention#setCudaKernel}) on the same inputs, one result record per (case, kernel) with a {@code kernel}
  * field (the kernel asked for) and a {@code kernelUsed} field (the one that ran: v1, v2, wgmma or simt, from
- * tsr_cuda_attention_last_kernel; a V2 request that fell back to V1 shows here). WGMMA (not yet run on a GPU before
- * this benchmark's first run on an H100 / H200) is refused by devices other than compute capability 9.0: its records
+ * tsr_cuda_attention_last_kernel; a V2 request that fell back to V1 shows here). WGMMA (first run on an H200,
+ * bench/results/gpu/run4-h200) is refused by devices other than compute capability 9.0: its records
  * then carry a {@code skipped} field with the reason instead of timings, and do not count as failures. Per record:
  * 3 warm-up calls,
  * a calibration to pick the calls per repetition (about {@code --target-ms}), then {@code --reps} repetitions

@@ -52,9 +52,11 @@ import java.util.Locale;
  * <h2>CUDA kernel choice</h2>
  * The F16 / BF16 tensor-core path has two kernels computing the same function ({@link CudaKernel}): {@code V1}
  * and the faster-by-design {@code V2} (128-row query blocks, double-buffered key tiles; head_dim 64 and 128,
- * other sizes fall back to V1). {@code AUTO}, the default, takes V2 for head_dim 128 without a causal mask (1.2×
- * V1 there on an H100) and V1 elsewhere. A third kernel, {@code WGMMA} (Hopper warpgroup MMA, compute capability 9.0
- * only), is opt-in and not yet run on a GPU: {@code AUTO} never picks it. Chosen process-wide by
+ * other sizes fall back to V1), and on Hopper a third, {@code WGMMA} (warpgroup MMA, compute capability 9.0 only).
+ * {@code AUTO}, the default, takes WGMMA on a compute capability 9.0 device for head_dim 128, for head_dim 64
+ * without a causal mask and for head_dim 64 causal from 4096 query rows (1.0–1.4× the faster of V1 / V2 there on
+ * an H200); elsewhere V2 for head_dim 128 without a causal mask (1.2× V1 there on an H100) and V1 otherwise.
+ * Chosen process-wide by
  * {@link #setCudaKernel}, or at start-up by the system property {@code tessera.cuda.attention} (or the
  * environment variable {@code TESSERA_CUDA_ATTENTION}) = {@code auto | v1 | v2 | wgmma}.
  *
@@ -78,7 +80,11 @@ public final class Attention {
      * rounding order only.
      */
     public enum CudaKernel {
-        /** The library's choice: {@link #V2} for head_dim 128 without a causal mask, else {@link #V1}. */
+        /**
+         * The library's choice: on compute capability 9.0, {@link #WGMMA} for head_dim 128, for head_dim 64 without a
+         * causal mask and for head_dim 64 causal from 4096 query rows; elsewhere {@link #V2} for head_dim 128 without
+         * a causal mask, else {@link #V1}.
+         */
         AUTO,
         /** 64 query rows per block, single-buffered 64-key tiles; any head_dim up to 128 (padded to 64 / 128). */
         V1,
@@ -88,7 +94,7 @@ public final class Attention {
          */
         V2,
         /**
-         * NOT YET RUN ON A GPU; opt-in only ({@link #AUTO} never picks it). Hopper warpgroup MMA ({@code
+         * Hopper warpgroup MMA ({@code
          * wgmma.mma_async}, code for sm_90a only): 128 query rows per block in two warpgroups, double-buffered 128-key
          * tiles in swizzled shared memory; head_dim 64 and 128 with a positive scale, other cases run {@link #V1}.
          * On a device other than compute capability 9.0 (H100 / H200) the F16 / BF16 tensor-core calls throw

@@ -28,9 +28,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * for the smaller cases, the float64 reference: F32 (SIMT kernel, split-KV decode) ≤ 1e-5; F16 / BF16
  * (tensor-core kernel for head_dim ≤ 128, SIMT beyond, split-KV for decode) ≤ 1e-2 against the fp32 result,
  * every F16 / BF16 case with each tensor-core kernel ({@link Attention.CudaKernel#V1}, {@link
- * Attention.CudaKernel#V2}, {@link Attention.CudaKernel#WGMMA}). WGMMA has not yet run on a GPU: on a compute
- * capability 9.0 device these cases are its first test against the CPU (and, for the {@code withRef} cases, the
- * float64 reference); on any other device each of its tensor-core cases must be refused cleanly
+ * Attention.CudaKernel#V2}, {@link Attention.CudaKernel#WGMMA}). WGMMA first ran here on an H200 on 2026-11-29
+ * (bench/results/gpu/run4-h200); on a compute capability 9.0 device AUTO takes it for most cases
+ * ({@link #expectedKernel}); on any other device each of its tensor-core cases must be refused cleanly
  * ({@link UnsupportedOperationException} naming the kernel, no launch).
  * Device outputs are poisoned with NaN first (a NaN block of the output's size is allocated and released; the
  * caching allocator hands it back). Skipped, with the reason, where CUDA is unavailable.
@@ -123,7 +123,9 @@ class CudaAttentionTest extends CudaTestBase {
      * head_dim > 128 and 1-4 query rows; V2 when asked for, for head_dim 64 / 128 with a positive scale on a device
      * giving a block enough shared memory (cc 8.0 and 9.x; 8.6 / 8.9 only head_dim 64), and by AUTO for head_dim 128
      * without a causal mask; WGMMA when asked for on a compute capability 9.0 device for head_dim 64 / 128 with a
-     * positive scale; V1 otherwise. (The tests' buffers are fresh allocations, 16-byte aligned.)
+     * positive scale, and by AUTO on such a device (with the kernel built) for head_dim 128, head_dim 64 without a
+     * causal mask and head_dim 64 causal from 4096 query rows; V1 otherwise. (The tests' buffers are fresh
+     * allocations, 16-byte aligned.)
      */
     static int expectedKernel(Attention.CudaKernel kernel, DType dtype, int b, int hq, int hkv, int sq, int d,
             float scale, boolean causal) {
@@ -138,6 +140,11 @@ class CudaAttentionTest extends CudaTestBase {
         }
         if (kernel == Attention.CudaKernel.WGMMA) {
             return (d == 64 || d == 128) && scale > 0 ? AttentionNative.KERNEL_WGMMA : AttentionNative.KERNEL_V1;
+        }
+        boolean hopper = di.major() == 9 && di.minor() == 0 && NativeLibrary.cudaArchs().contains("sm_90a");
+        if (kernel == Attention.CudaKernel.AUTO && hopper && scale > 0
+                && (d == 128 || (d == 64 && (!causal || sq >= 4096)))) {
+            return AttentionNative.KERNEL_WGMMA;
         }
         boolean bigSmem = di.major() >= 9 || (di.major() == 8 && di.minor() == 0);
         boolean asked = kernel == Attention.CudaKernel.V2

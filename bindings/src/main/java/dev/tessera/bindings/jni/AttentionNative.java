@@ -57,7 +57,8 @@ public final class AttentionNative {
     public static final int KERNEL_SIMT_ROWS = 4;
     /**
      * {@code TSR_ATTENTION_KERNEL_WGMMA}: flash_wgmma (Hopper wgmma, sm_90a; 128 query rows per block in two
-     * warpgroups, double-buffered 128-key tiles). Not yet run on a GPU; opt-in only (AUTO never picks it). On a
+     * warpgroups, double-buffered 128-key tiles); AUTO's pick on compute capability 9.0 for head_dim 128, head_dim
+     * 64 without a causal mask and head_dim 64 causal from 4096 query rows. On a
      * device other than compute capability 9.0 the F16/BF16 tensor-core path returns {@code TSR_ERR_UNSUPPORTED}.
      */
     public static final int KERNEL_WGMMA = 5;
