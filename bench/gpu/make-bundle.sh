@@ -5,9 +5,11 @@
 #   bench/gpu/make-bundle.sh              mvn -B -DskipTests install (CUDA kernels built where nvcc is), then bundle
 #   bench/gpu/make-bundle.sh --no-build   bundle what is already built
 #   TESSERA_MVN_OPTS='-Dtessera.cuda.archs=90-real' bench/gpu/make-bundle.sh   fewer CUDA archs, smaller library
+#   TESSERA_BUNDLE_EXTRAS=tok,tmpl bench/gpu/make-bundle.sh   optional parts, in order, while there is room (below)
 #
 # bundle/
-#   jre/       jlink runtime (java.base, jdk.unsupported, java.management, jdk.management, jdk.zipfs, java.sql
+#   jre/       jlink runtime (java.base, jdk.unsupported, java.management, jdk.management, jdk.zipfs, java.sql;
+#              + java.desktop with the tmpl extra
 #              -> java.logging, java.xml: JUnit's console launcher and its XML reports need these)
 #   lib/       project jars, tessera-runtime-tests.jar and tessera-models-tests.jar (the runtime's and the models'
 #              test classes, no resources: run.sh takes the fixtures from {runtime,models}/src/test/resources), runtime jars
@@ -59,6 +61,8 @@ mkdir -p bundle/lib bundle/gpu bundle/bin
 
 # --- Java runtime
 modules=java.base,jdk.unsupported,java.management,jdk.management,java.sql,jdk.zipfs
+# Jinjava (the tmpl extra) needs java.beans, i.e. java.desktop (+5.4 MB as xz): only when tmpl is asked for
+case ",${TESSERA_BUNDLE_EXTRAS:-tok}," in *,tmpl,*) modules+=,java.desktop ;; esac
 # Uncompressed here: the whole jre is xz-compressed at the end, which packs far better than jlink's zip.
 jlink --add-modules "$modules" --strip-debug --no-header-files --no-man-pages --compress=0 \
       --strip-native-debug-symbols=exclude-debuginfo-files --output bundle/jre 2>/dev/null \
@@ -173,15 +177,18 @@ if [ "$bytes" -ge $((LIMIT_MIB * 1048576)) ]; then
   echo "make-bundle: bundle too large" >&2; exit 1
 fi
 # The device tool sends the working tree (tracked files) AND the carried bundle: 64 MiB in all.
-tracked=$(git -C "$root" ls-files -z | (cd "$root" && xargs -0 du -cb 2>/dev/null) | tail -1 | cut -f1)
+tracked=$(git -C "$root" ls-files -z | (cd "$root" && xargs -0 du -cb 2>/dev/null || true) | tail -1 | cut -f1)  # (absent files do not travel)
 total=$((bytes + tracked))
 echo "make-bundle: with the tracked files ($(awk -v b="$tracked" 'BEGIN { printf "%.1f", b / 1048576 }') MiB) the upload is" \
      "$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of 64 MiB"
 # --- extras, each added only while the upload stays under 62 MiB, in the order of TESSERA_BUNDLE_EXTRAS (default
-# "tok,tmpl"; run.sh adds them to lib/):
+# "tok"; run.sh adds them to lib/):
 #   tok   DJL's tokenizers (its jar repacked with the linux-x86_64 natives only, 3.4 MB as xz instead of 18 MB) and
 #         DJL's api jar: `clip --labels` and `embed --text` on the GPU host (cli-check.sh)
-#   tmpl  Jinjava and its dependencies (guava, javassist, ...): chat templates (CudaLlamaTest's ChatBatch case)
+#   tmpl  Jinjava and its dependencies (guava, javassist, ...; 2.9 MB) and java.desktop in the jre (java.beans,
+#         5.4 MB): chat templates (CudaLlamaTest's chat batch). With tok that is 12.5 MiB more than the default
+#         bundle: more than a 36.8 MiB tracked tree leaves (run 6 made room by taking the 9 MB DBM demo checkpoint,
+#         data/dbm-checkpoint/model.safetensors, out of the work tree for that call; no GPU step reads it)
 # Each travels as NAME.tar.xz holding lib/*.jar stored uncompressed (xz packs them better).
 pack_extra() {  # pack_extra NAME DESCRIPTION DIR: DIR/lib/*.jar -> bundle/NAME.tar.xz if there is room
   local name=$1 what=$2 dir=$3 tb
@@ -208,7 +215,7 @@ stored_copy() {  # stored_copy JAR DIR: JAR repacked without compression into DI
   rm -rf "$x"
 }
 rm -f bundle/tok.tar.xz bundle/tmpl.tar.xz
-IFS=, read -r -a extras <<< "${TESSERA_BUNDLE_EXTRAS:-tok,tmpl}"
+IFS=, read -r -a extras <<< "${TESSERA_BUNDLE_EXTRAS:-tok}"
 for extra in "${extras[@]}"; do
   case "$extra" in
     tok)
@@ -231,12 +238,15 @@ for extra in "${extras[@]}"; do
       pack_extra tok "DJL tokenizers, linux-x86_64 only, and DJL api" "$tmpt"
       rm -rf "$tmpt" ;;
     tmpl)
+      tmpl_jars='^(jinjava|guava|failureaccess|listenablefuture|jsr305|checker-qual|j2objc|javassist|re2j|commons-lang3'
+      tmpl_jars+='|commons-net|java-ipv6|jackson-dataformat-yaml|snakeyaml|big-math|error_prone|immutables-exceptions'
+      tmpl_jars+='|algebra|hubspot-style|immutable-collection-encodings|encode|derive4j-annotation)-'
       tmpt=$(mktemp -d)
       mkdir -p "$tmpt/lib"
       n=0
       for j in cli/target/lib/*.jar; do
         b=$(basename "$j")
-        [[ "$b" =~ ^(jinjava|guava|failureaccess|listenablefuture|jsr305|checker-qual|j2objc|javassist|re2j|commons-lang3|commons-net|java-ipv6|jackson-dataformat-yaml|snakeyaml|big-math|error_prone|immutables-exceptions|algebra|hubspot-style|immutable-collection-encodings|encode|derive4j-annotation)- ]] || continue
+        [[ "$b" =~ $tmpl_jars ]] || continue
         stored_copy "$j" "$tmpt/lib"; n=$((n + 1))
       done
       if [ "$n" = 0 ]; then echo "make-bundle: no Jinjava in cli/target/lib" >&2; rm -rf "$tmpt"; continue; fi

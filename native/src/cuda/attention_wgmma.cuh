@@ -15,11 +15,11 @@
 // Design (the flash-attention-3 ingredients that need no TMA or warp specialisation; a first step, kept simple):
 //  - a block of 2 warpgroups (256 threads) owns 128 query rows of one (batch, head); warpgroup w owns the 64 rows
 //    [64w, 64w + 64), the M of one wgmma m64nNk16;
-//  - Q (128 x D) and double-buffered K / V tiles of 128 keys live in shared memory in the 128-byte-swizzled layout
-//    wgmma reads through descriptors: a tile of R rows x D is stored as D / 64 column blocks of R rows x 128 bytes
-//    (64 elements); within a block row r is 128 bytes after row r - 1, and its 16-byte chunk c (elements 8c..8c+7)
-//    sits at chunk position c ^ (r & 7) (every block starts on a 1024-byte boundary, so that this is the XOR of
-//    address bits [4,7) with bits [7,10) the hardware applies);
+//  - Q (128 x D) and double- (lockstep) or triple-buffered (ping-pong) K / V tiles of 128 keys live in shared memory
+//    in the 128-byte-swizzled layout wgmma reads through descriptors: a tile of R rows x D is stored as D / 64 column
+//    blocks of R rows x 128 bytes (64 elements); within a block row r is 128 bytes after row r - 1, and its 16-byte
+//    chunk c (elements 8c..8c+7) sits at chunk position c ^ (r & 7) (every block starts on a 1024-byte boundary, so
+//    that this is the XOR of address bits [4,7) with bits [7,10) the hardware applies);
 //  - S = Q K^T: per warpgroup D / 16 wgmma m64n128k16 with both operands in shared memory (A = Q K-major, B = K
 //    K-major: the k-step kk starts 32 * (kk % 4) bytes into the row of column block kk / 4; 8-row groups 1024 bytes
 //    apart = the stride byte offset, the leading byte offset unused for swizzled K-major layouts);
@@ -34,18 +34,27 @@
 //    wgmma: warning C7520);
 //  - loads by cp.async from all 256 threads (no TMA, no producer warpgroup): at the top of tile t every thread
 //    waits for its copies, makes its generic-proxy writes visible to the async proxy (fence.proxy.async) and the
-//    block synchronises; then tile t + 1 is prefetched into the other buffer and tile t computed, each wgmma batch
-//    bracketed by wgmma.fence / commit_group / wait_group 0 (S is needed at once; overlap comes from the other
-//    warpgroup and from the prefetch);
+//    block synchronises; then tile t + 1 is prefetched into the next buffer and tile t computed, each wgmma batch
+//    bracketed by wgmma.fence / commit_group / wait_group 0;
+//  - the two warpgroups' schedule (template parameter PP; TESSERA_WGMMA_SCHEDULE chooses, attention_wgmma.cu):
+//    lockstep (PP = false, run 4's kernel): both compute S, softmax and P V of tile t at the same time, so the
+//    tensor cores idle while both exponentiate; ping-pong (PP = true, the default since run 5): warpgroup 0 computes
+//    S_t alone, then its softmax while warpgroup 1 runs O += P_{t-1} V_{t-1} (deferred from the previous tile) and
+//    S_t in one batch (named barrier 1), then P_t V_t while warpgroup 1 runs its softmax (named barrier 2). P_{t-1}
+//    stays in warpgroup 1's registers across the block barrier and V_{t-1} in shared memory while tile t + 1 loads:
+//    three K / V buffers. Measured on an H200 (bench/results/gpu/run5-h200, same run): 3-8% over lockstep at 1024-
+//    16384 keys, 0.45-0.61x SDPA;
 //  - masks, tile skipping, zero rows, causal scheduling (heaviest blocks first) as flash_mma_v2; a warpgroup with no
-//    real query rows, or none that sees a key of the tile, skips that tile's wgmma (warpgroup-uniform decisions).
-// Shared memory: 1 KiB alignment slack + Q 16 / 32 KiB + 2 x (K + V) 64 / 128 KiB + padding flags 1 KiB: 82 KiB for
-// head_dim 64, 162 KiB for 128 (one block per SM; sm_90 allows 227 KiB). Registers (ptxas 13.0, sm_90a): 236 for
-// head_dim 128, 183 for 64, no spills, no wgmma serialisation warning.
-// Not done yet (the rest of flash-attention-3, once this has run): TMA loads by a producer warpgroup with mbarriers
-// and setmaxnreg, ping-pong scheduling of the two warpgroups' softmax against each other's GEMMs, overlapping the
-// softmax of tile t with Q K^T of tile t + 1 inside a warpgroup (wait_group 1 instead of 0), 3 warpgroups (192 rows)
-// for head_dim 64.
+//    real query rows, or none that sees a key of the tile, skips that tile's wgmma (warpgroup-uniform decisions;
+//    the named barriers are passed all the same).
+// Shared memory: 1 KiB alignment slack + Q 16 / 32 KiB + NB x (K + V) + NB x 512 B padding flags: lockstep (NB = 2)
+// 82 / 162 KiB for head_dim 64 / 128, ping-pong (NB = 3) 114.5 / 226.5 KiB (sm_90 allows 227 KiB per block; a device
+// giving less runs lockstep). Registers (ptxas 13.0, sm_90a), no spills, no wgmma serialisation warning (C7520):
+// lockstep 236 / 189, ping-pong 254 / 204 for head_dim 128 / 64.
+// Not done yet (the rest of flash-attention-3): TMA loads by a producer warpgroup with mbarriers and setmaxnreg
+// (instead of every thread's cp.async and a block barrier per tile), overlapping the softmax of tile t with Q K^T of
+// tile t + 1 inside a warpgroup (wait_group 1 instead of 0; registers are the limit at head_dim 128), 3 warpgroups
+// (192 rows) for head_dim 64.
 // Semantics (shift, GQA, key-padding mask, zero rows, NaN reaching the rows it touches) are those of flash_mma_v2.
 //
 // What the first GPU run had to confirm (it did, run4-h200; the emulation follows the PTX ISA text, which cannot
