@@ -752,23 +752,14 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     // WGMMA: when asked for (refused on devices other than cc 9.0, and where libtessera was built without it) and by
     // AUTO on cc 9.0 (wgmma_auto); on cc 9.0 the cases it does not cover fall through to the rules below.
 #if TSR_WITH_WGMMA
+    bool wgmma = kernel == TSR_ATTENTION_KERNEL_WGMMA;
     if (kernel == TSR_ATTENTION_KERNEL_AUTO && wgmma_auto(head_dim, seq_q, causal)) {
       int cc = 0;
       st = device_cc(&cc);
       if (st != TSR_OK) return st;
-      if (cc == 90) {
-        bool used = false;
-        st = try_wgmma(dtype, a, batch, s, &used);
-        if (st != TSR_OK) return st;
-        if (used) {
-          g_last_kernel = TSR_ATTENTION_KERNEL_WGMMA;
-          return TSR_OK;
-        }
-      }
+      wgmma = cc == 90;
     }
-#endif
-    if (kernel == TSR_ATTENTION_KERNEL_WGMMA) {
-#if TSR_WITH_WGMMA
+    if (wgmma) {
       bool used = false;
       st = try_wgmma(dtype, a, batch, s, &used);
       if (st != TSR_OK) return st;
@@ -776,11 +767,13 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
         g_last_kernel = TSR_ATTENTION_KERNEL_WGMMA;
         return TSR_OK;
       }
+    }
 #else
+    if (kernel == TSR_ATTENTION_KERNEL_WGMMA) {
       tsr::set_last_error("%s: libtessera was built without the WGMMA kernel (sm_90a; -DTESSERA_CUDA_WGMMA=OFF)", fn);
       return TSR_ERR_UNSUPPORTED;
-#endif
     }
+#endif
     if (kernel == TSR_ATTENTION_KERNEL_V2 || (kernel == TSR_ATTENTION_KERNEL_AUTO && head_dim == 128 && !causal)) {
       bool used = false;
       st = dtype == TSR_BF16 ? try_mma_v2<__nv_bfloat16>(a, batch, s, &used) : try_mma_v2<__half>(a, batch, s, &used);

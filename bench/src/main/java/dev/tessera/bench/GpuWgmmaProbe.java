@@ -15,9 +15,11 @@ import java.util.Map;
 
 /**
  * A first look at the Hopper attention kernel {@code flash_wgmma} in a JVM of its own, before anything else of a GPU
- * run touches it: {@code bench/gpu/run.sh} runs this probe first and, when it fails or dies (a kernel fault leaves the
- * CUDA context unusable for the rest of its process), leaves WGMMA out of the CUDA tests ({@code
- * TESSERA_TEST_WGMMA=off}) and of the attention benchmark, so that one fault cannot cost the other steps.
+ * run touches it: {@code bench/gpu/run.sh} runs this probe first (with the schedule {@code TESSERA_WGMMA_SCHEDULE}
+ * names, ping-pong by default) and, when it fails or dies (a kernel fault leaves the CUDA context unusable for the rest
+ * of its process), probes the lockstep schedule and runs the rest with it, or, when that fails too, leaves WGMMA out
+ * of the CUDA tests ({@code TESSERA_TEST_WGMMA=off}) and of the attention benchmark, so that one fault cannot cost the
+ * other steps.
  *
  * <p>Seven small cases (D 64 and 128, BF16 and F16, causal and not, lengths not a multiple of 128, 40 query rows
  * (a block whose second warpgroup has none), grouped-query heads, a key-padding mask, cross-attention with the causal

@@ -40,6 +40,17 @@ class CudaLlamaTest {
     @Test
     void chatBatchOnCudaEqualsEachTurnAlone() throws Exception {
         Device cuda = Fixtures.cudaOrSkip();
+        // a GPU bundle without the tokenizers or the chat templates (bench/gpu/make-bundle.sh: TESSERA_BUNDLE_EXTRAS
+        // tok and tmpl; Jinjava needs java.beans from the jre's java.desktop) cannot run this case: aborted, not failed
+        String[] needed = {"ai.djl.huggingface.tokenizers.HuggingFaceTokenizer", "com.hubspot.jinjava.Jinjava",
+            "java.beans.Introspector"};
+        for (String c : needed) {
+            try {
+                Class.forName(c, false, getClass().getClassLoader());
+            } catch (ClassNotFoundException | LinkageError e) {
+                org.junit.jupiter.api.Assumptions.abort(c + " is not on this class path (" + e + ")");
+            }
+        }
         Path dir = LlamaParityTest.fixtureDir("llama-gqa");
         try (LlamaForCausalLM m = LlamaForCausalLM.load(dir, cuda, DType.F32);
                 dev.tessera.models.text.Tokenizer tok = dev.tessera.models.text.Tokenizer.load(

@@ -1,10 +1,13 @@
 package dev.tessera.models.vit;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.models.Fixtures;
+import dev.tessera.runtime.Backend;
+import dev.tessera.runtime.Backends;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
@@ -40,6 +43,35 @@ class CudaVisionTest {
                             + " (bound " + (dt == DType.F32 ? 1e-4 : bf16Bound) + ")");
                 }
             }
+        }
+    }
+
+    /**
+     * Device memory stays flat over many inferences (issue #4): after a warm-up, 200 more BF16 forwards (the pixels
+     * uploaded each time, the logits copied back) leave the caching allocator's allocated and reserved bytes where
+     * they were, i.e. every intermediate went back to the cache and the cache did not grow.
+     */
+    @Test
+    void deviceMemoryFlatOverManyInferences() throws Exception {
+        Device cuda = Fixtures.cudaOrSkip();
+        Path dir = ViTParityTest.fixtureDir("vit-c");
+        Npy.Array px = Npy.read(dir.resolve("pixels.npy"));
+        Backend b = Backends.get(cuda);
+        try (ViTForImageClassification m = ViTForImageClassification.load(dir, cuda, DType.BF16)) {
+            Runnable once = () -> {
+                try (Tensor x = Tensor.of(px.requireFloats(), cuda, px.shape()); Tensor l = m.logits(x);
+                        Tensor h = l.to(Device.CPU)) {
+                    assertEquals(px.shape()[0], h.dim(0));
+                }
+            };
+            for (int i = 0; i < 10; i++) once.run();
+            b.synchronize(cuda);
+            Backend.MemoryStats warm = b.memoryStats(cuda);
+            for (int i = 0; i < 200; i++) once.run();
+            b.synchronize(cuda);
+            Backend.MemoryStats after = b.memoryStats(cuda);
+            assertEquals(warm.allocatedBytes(), after.allocatedBytes(), "device bytes allocated after 200 inferences");
+            assertEquals(warm.reservedBytes(), after.reservedBytes(), "the device cache grew over 200 inferences");
         }
     }
 }
