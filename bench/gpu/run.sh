@@ -3,13 +3,13 @@
 # (GpuWgmmaProbe), CUDA tests (JUnit console launcher; runtime and models), the CLI with --device cuda against
 # --device cpu (cli-check.sh), the
 # real MiniLM check against ONNX Runtime (when .minilm-carry/ was carried: bench/gpu/minilm-carry.sh), the
-# encoder op profile, and the GPU matmul
-# benchmark of Tessera beside PyTorch's in the same run; a short table last. Builds nothing: it needs
+# encoder op profile, the GPU benchmarks of Tessera beside PyTorch's in the same run, then flash_wgmma under Nsight
+# Compute and compute-sanitizer (when the host has them); a short table last. Builds nothing: it needs
 # ./bundle (bench/gpu/make-bundle.sh, carried with the run) and python3 + torch for the peer.
 #
 #   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-models-tests] [--skip-profile]
 #                    [--skip-bench] [--quick] [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX]
-#                    [--only matmul,attention,...] [--no-gpu-ok]
+#                    [--only matmul,attention,...] [--skip-ncu] [--skip-sanitize] [--no-gpu-ok]
 #
 #   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
 #   --quick       sizes 1024,4096, fewer repetitions
@@ -18,6 +18,8 @@
 #   --skip-profile       no op-level profile of the ViT / BERT encoder forwards (GpuEncoderProfile)
 #   --only LIST   run only these benchmark pairs (comma-separated names: matmul attention logmel rbm patch_embed
 #                 vit minilm whisper llama); the others are recorded as skipped
+#   --skip-ncu    no Nsight Compute profile of flash_wgmma (ncu-wgmma-*.txt: where its time goes)
+#   --skip-sanitize  no compute-sanitizer synccheck / racecheck of GpuWgmmaProbe (named barriers, shared memory)
 #   --no-gpu-ok   go on without nvidia-smi (a dry run of the script on a build machine)
 # Exit status: 0 all steps passed; 1 a step failed (see the summary); 2 bad arguments, no GPU, no bundle.
 #
@@ -31,6 +33,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${OUT:-}"
 bundle="${BUNDLE:-}"
 skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_profile=0; only=""
+skip_ncu=0; skip_sanitize=0
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
 usage() { sed -n '2,20p' "$0"; }
@@ -41,6 +44,8 @@ while [ $# -gt 0 ]; do
     --skip-tests) skip_tests=1 ;;
     --skip-models-tests) skip_models_tests=1 ;;
     --skip-profile) skip_profile=1 ;;
+    --skip-ncu) skip_ncu=1 ;;
+    --skip-sanitize) skip_sanitize=1 ;;
     --skip-bench) skip_bench=1 ;;
     --quick) quick=1; sizes=1024,4096; reps=3; target_ms=100 ;;
     --sizes) sizes="${2:?}"; shift ;;
@@ -439,6 +444,59 @@ else
       -- llama_transformers.py --checkpoint "$llama_ckpt" --prompt 512 --decode 128 --reps 3
   rm -rf "$llama_ckpt"
   # endregion chat
+fi
+
+# ------------------------------------------------------------------ flash_wgmma under Nsight Compute and compute-sanitizer
+# Issue #3's open item is flash_wgmma's speed (0.45-0.61x SDPA in run 5): Nsight Compute's full set on one launch
+# of each schedule at 1 x 8 x 16384 x 128 (non-causal, the benchmark's case) and of the default one at the ViT-B/16
+# shape says where its time goes (tensor pipe utilisation, warp stall reasons, L2 / shared-memory throughput, issue
+# slots);
+# compute-sanitizer's synccheck and racecheck run GpuWgmmaProbe's seven cases (the ping-pong schedule's named
+# barriers, the three K / V buffers). Diagnostics, last in the run: each gets what is left of the budget.
+cuda_tool() {  # cuda_tool NAME: the path of a CUDA toolkit tool, or nothing
+  command -v "$1" 2>/dev/null && return
+  ls /usr/local/cuda/bin/"$1" /usr/local/cuda-*/bin/"$1" /opt/nvidia/*/"$1" 2>/dev/null | head -1
+}
+if [ "$skip_bench" = 1 ] || [ "$wgmma_ab" != 1 ]; then
+  record "ncu wgmma" "skipped (no benchmarks, or the WGMMA probe did not pass)"
+  record "sanitize wgmma" "skipped (no benchmarks, or the WGMMA probe did not pass)"
+else
+  NCU=$(cuda_tool ncu)
+  if [ -z "$NCU" ]; then record "ncu wgmma" "skipped: no ncu on this host"
+  elif gate "ncu wgmma" "$skip_ncu" 45; then
+    ncu_one() {  # ncu_one NAME SCHEDULE SHAPE: one profiled flash_wgmma launch (after 3 warm-up launches)
+      log "Nsight Compute: flash_wgmma, $2 schedule, $3"
+      TESSERA_WGMMA_SCHEDULE=$2 timeout "$(cap 90)" "$NCU" --kernel-name regex:flash_wgmma --launch-skip 3 \
+          --launch-count 1 --set full --import-source no --page details --print-units base \
+          "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuAttentionBench --seqs "" --extra "$3" --kernels wgmma \
+          --reps 1 --target-ms 5 --out "$out/ncu-$1-bench.json" > "$out/ncu-wgmma-$1.txt" 2>&1
+      local rc=$?
+      grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|Registers Per Thread|Achieved Occupancy|Issue Slots Busy|No Eligible" \
+          "$out/ncu-wgmma-$1.txt" | head -12
+      return $rc
+    }
+    ncu_rc=0
+    ncu_one pingpong-16384x128 pingpong 1x8x16384x128 || ncu_rc=$?
+    [ "$(left)" -gt 40 ] && { ncu_one lockstep-16384x128 lockstep 1x8x16384x128 || ncu_rc=$?; }
+    [ "$(left)" -gt 40 ] && { ncu_one pingpong-vit pingpong 64x12x197x64 || ncu_rc=$?; }
+    if [ "$ncu_rc" = 0 ]; then record "ncu wgmma" "ok (ncu-wgmma-*.txt)"
+    else record "ncu wgmma" "FAILED rc=$ncu_rc (ncu-wgmma-*.txt; ERR_NVGPUCTRPERM there = no access to the counters)"; fi
+  fi
+  SAN=$(cuda_tool compute-sanitizer)
+  if [ -z "$SAN" ]; then record "sanitize wgmma" "skipped: no compute-sanitizer on this host"
+  elif gate "sanitize wgmma" "$skip_sanitize" 45; then
+    san_rc=0
+    for tool in synccheck racecheck; do
+      [ "$(left)" -gt 30 ] || break
+      log "compute-sanitizer --tool $tool: GpuWgmmaProbe (ping-pong schedule)"
+      timeout "$(cap 120)" "$SAN" --tool "$tool" --error-exitcode 9 --target-processes all \
+          "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe --out "$out/sanitize-$tool-probe.json" \
+          > "$out/sanitize-wgmma-$tool.txt" 2>&1 || san_rc=$?
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Barrier|error" "$out/sanitize-wgmma-$tool.txt" | head -6
+    done
+    if [ "$san_rc" = 0 ]; then record "sanitize wgmma" "ok (sanitize-wgmma-*.txt)"
+    else record "sanitize wgmma" "FAILED rc=$san_rc (sanitize-wgmma-*.txt)"; fi
+  fi
 fi
 
 # ------------------------------------------------------------------ summary (the table last)

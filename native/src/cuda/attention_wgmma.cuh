@@ -51,6 +51,13 @@
 // 82 / 162 KiB for head_dim 64 / 128, ping-pong (NB = 3) 114.5 / 226.5 KiB (sm_90 allows 227 KiB per block; a device
 // giving less runs lockstep). Registers (ptxas 13.0, sm_90a), no spills, no wgmma serialisation warning (C7520):
 // lockstep 236 / 189, ping-pong 254 / 204 for head_dim 128 / 64.
+// Where the time goes (to be measured: bench/gpu/run.sh runs Nsight Compute on this kernel): per 128-key tile a block
+// at head_dim 128 does 8.4 MFLOP of wgmma, 1.12 us at the H200's dense bf16 peak (989 TFLOP/s over 132 SMs), and
+// 2 x 8192 exponentials, about 0.28 us per warpgroup on the SFUs (16 per clock per SM); the ping-pong critical path
+// g + max(f, 2g) + max(g, f) (g: one warpgroup's GEMM, f: its softmax) is then about 1.3 us, while run 5 measured
+// 2.9 us per tile (381.5 TFLOP/s at 16384 keys): half the time is neither tensor-core nor exponential work
+// (candidates: every thread's cp.async issue and the block barrier per tile, wgmma latency exposed at each
+// wait_group 0, L2 bandwidth at ~2.9 TB/s of K / V reads).
 // Not done yet (the rest of flash-attention-3): TMA loads by a producer warpgroup with mbarriers and setmaxnreg
 // (instead of every thread's cp.async and a block barrier per tile), overlapping the softmax of tile t with Q K^T of
 // tile t + 1 inside a warpgroup (wait_group 1 instead of 0; registers are the limit at head_dim 128), 3 warpgroups
