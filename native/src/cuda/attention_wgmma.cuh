@@ -42,8 +42,8 @@
 //    S_t alone, then its softmax while warpgroup 1 runs O += P_{t-1} V_{t-1} (deferred from the previous tile) and
 //    S_t in one batch (named barrier 1), then P_t V_t while warpgroup 1 runs its softmax (named barrier 2). P_{t-1}
 //    stays in warpgroup 1's registers across the block barrier and V_{t-1} in shared memory while tile t + 1 loads:
-//    three K / V buffers. Measured on an H200 (bench/results/gpu/run5-h200, same run): 3-8% over lockstep at 1024-
-//    16384 keys, 0.45-0.61x SDPA;
+//    three K / V buffers. Measured on an H200 (bench/results/gpu/run5-h200, same run): 5-8% over lockstep at 1024-
+//    16384 keys without a causal mask, 0.5-7% causal, 0.45-0.61x SDPA;
 //  - masks, tile skipping, zero rows, causal scheduling (heaviest blocks first) as flash_mma_v2; a warpgroup with no
 //    real query rows, or none that sees a key of the tile, skips that tile's wgmma (warpgroup-uniform decisions;
 //    the named barriers are passed all the same).
