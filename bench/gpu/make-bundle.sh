@@ -181,8 +181,8 @@ tracked=$(git -C "$root" ls-files -z | (cd "$root" && xargs -0 du -cb 2>/dev/nul
 total=$((bytes + tracked))
 echo "make-bundle: with the tracked files ($(awk -v b="$tracked" 'BEGIN { printf "%.1f", b / 1048576 }') MiB) the upload is" \
      "$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of 64 MiB"
-# --- extras, each added only while the upload stays under 62 MiB, in the order of TESSERA_BUNDLE_EXTRAS (default
-# "tok"; run.sh adds them to lib/):
+# --- extras, each added only while the upload stays under 63.5 MiB (of the 64 the device tool takes), in the order
+# of TESSERA_BUNDLE_EXTRAS (default "tok"; run.sh adds them to lib/):
 #   tok   DJL's tokenizers (its jar repacked with the linux-x86_64 natives only, 3.4 MB as xz instead of 18 MB) and
 #         DJL's api jar: `clip --labels` and `embed --text` on the GPU host (cli-check.sh)
 #   tmpl  Jinjava and its dependencies (guava, javassist, ...; 2.9 MB) and java.desktop in the jre (java.beans,
@@ -194,7 +194,7 @@ pack_extra() {  # pack_extra NAME DESCRIPTION DIR: DIR/lib/*.jar -> bundle/NAME.
   local name=$1 what=$2 dir=$3 tb
   tar -C "$dir" -cf - lib | xz -T2 -9 > "bundle/$name.tar.xz"
   tb=$(stat -c %s "bundle/$name.tar.xz")
-  if [ $((total + tb)) -lt $((62 * 1048576)) ]; then
+  if [ $((total + tb)) -lt $((127 * 524288)) ]; then  # 63.5 MiB
     total=$((total + tb))
     echo "make-bundle: + $name.tar.xz ($what: $tb bytes): the upload is" \
          "$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1048576 }') MiB of 64 MiB"
@@ -203,10 +203,14 @@ pack_extra() {  # pack_extra NAME DESCRIPTION DIR: DIR/lib/*.jar -> bundle/NAME.
     echo "make-bundle: no room for $name.tar.xz ($what, $tb bytes): not carried (TESSERA_BUNDLE_EXTRAS orders them)"
   fi
 }
-stored_copy() {  # stored_copy JAR DIR: JAR repacked without compression into DIR (manifest kept)
-  local x
+stored_copy() {  # stored_copy JAR DIR [linux]: JAR repacked without compression into DIR (manifest kept); with
+                 # "linux", its native/lib/* folders other than linux-x86_64 left out
+  local x d
   x=$(mktemp -d)
   (cd "$x" && jar xf "$root/$1")
+  if [ "${3:-}" = linux ]; then
+    for d in "$x"/native/lib/*/; do [ "$(basename "$d")" = linux-x86_64 ] || rm -rf "$d"; done
+  fi
   if [ -f "$x/META-INF/MANIFEST.MF" ]; then
     jar --create --no-compress --file "$2/$(basename "$1")" --manifest "$x/META-INF/MANIFEST.MF" -C "$x" .
   else
@@ -223,17 +227,8 @@ for extra in "${extras[@]}"; do
       apijar=$(ls cli/target/lib/api-[0-9]*.jar 2>/dev/null | head -1)
       if [ -z "$tokjar" ] || [ -z "$apijar" ]; then echo "make-bundle: no DJL tokenizers in cli/target/lib" >&2; continue; fi
       tmpt=$(mktemp -d)
-      mkdir -p "$tmpt/x" "$tmpt/lib"
-      (cd "$tmpt/x" && jar xf "$root/$tokjar")
-      for d in "$tmpt"/x/native/lib/*/; do
-        [ "$(basename "$d")" = linux-x86_64 ] || rm -rf "$d"
-      done
-      if [ -f "$tmpt/x/META-INF/MANIFEST.MF" ]; then
-        jar --create --no-compress --file "$tmpt/lib/$(basename "$tokjar")" --manifest "$tmpt/x/META-INF/MANIFEST.MF" \
-            -C "$tmpt/x" .
-      else
-        jar --create --no-compress --file "$tmpt/lib/$(basename "$tokjar")" -C "$tmpt/x" .
-      fi
+      mkdir -p "$tmpt/lib"
+      stored_copy "$tokjar" "$tmpt/lib" linux
       cp "$apijar" "$tmpt/lib/"
       pack_extra tok "DJL tokenizers, linux-x86_64 only, and DJL api" "$tmpt"
       rm -rf "$tmpt" ;;

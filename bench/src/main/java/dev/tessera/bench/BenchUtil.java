@@ -89,6 +89,20 @@ final class BenchUtil {
         Files.writeString(out, Json.write(doc));
     }
 
+    /**
+     * The end of a CPU benchmark: {@code doc} gets the load average before ({@code loadBefore}) and now and the
+     * result rows, the table is printed, the JSON written to {@code out}.
+     */
+    static void finish(Path out, Map<String, Object> doc, String loadBefore, Object rows, CharSequence table)
+            throws java.io.IOException {
+        doc.put("loadBefore", loadBefore);
+        doc.put("load", loadAverage());
+        doc.put("results", rows);
+        System.out.println(table);
+        writeJson(out, doc);
+        System.out.println("wrote " + out);
+    }
+
     /** /proc/loadavg, or "n/a" where there is none. */
     static String loadAverage() {
         try {

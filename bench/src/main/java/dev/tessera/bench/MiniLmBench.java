@@ -281,12 +281,7 @@ public final class MiniLmBench {
                 ? "reuse: the last hidden state into one float[] per side (Tensor.copyTo; ORT pinned output over a"
                         + " direct buffer, then FloatBuffer.get), checked equal to 1e-3 after the warm-up"
                 : "fresh: a new array per call (Tensor.toFloatArray; ORT Result getValue, float[B][S][H])");
-        doc.put("loadBefore", loadBefore);
-        doc.put("load", BenchUtil.loadAverage());
-        doc.put("results", rows);
-        System.out.println(table);
-        BenchUtil.writeJson(out, doc);
-        System.out.println("wrote " + out);
+        BenchUtil.finish(out, doc, loadBefore, rows, table);
     }
 
 

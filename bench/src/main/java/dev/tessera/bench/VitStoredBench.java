@@ -126,11 +126,6 @@ public final class VitStoredBench {
                 + " form is timed in turn (4 calls at batch 1, 1 otherwise, each block after a " + BenchUtil.SETTLE_MS
                 + " ms pause); median of " + rounds + " rounds; ratioToF32 = F32 time / form time (> 1: faster);"
                 + " logitsRelDiffToF32 on seeded random weights (the arithmetic's effect, not an accuracy figure)");
-        doc.put("loadBefore", loadBefore);
-        doc.put("load", BenchUtil.loadAverage());
-        doc.put("results", rows);
-        System.out.println(table);
-        BenchUtil.writeJson(out, doc);
-        System.out.println("wrote " + out);
+        BenchUtil.finish(out, doc, loadBefore, rows, table);
     }
 }

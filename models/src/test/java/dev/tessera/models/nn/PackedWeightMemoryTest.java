@@ -74,8 +74,15 @@ class PackedWeightMemoryTest {
         return owned;
     }
 
-    /** The [out, in] shapes of a ViT's linear layers: per layer q | k | v stacked, output, MLP up, down; the head. */
-    private static List<long[]> vitLinears(ViTConfig cfg) {
+    /**
+     * The [out, in] shapes of the linear layers of the ViT checkpoint in {@code dir}: per layer q | k | v stacked,
+     * output, MLP up, down; the head.
+     */
+    private static List<long[]> vitLinears(Path dir) throws Exception {
+        ViTConfig cfg;
+        try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null)) {
+            cfg = m.config();
+        }
         long d = cfg.hiddenSize();
         long f = cfg.intermediateSize();
         List<long[]> lin = new ArrayList<>();
@@ -92,11 +99,7 @@ class PackedWeightMemoryTest {
     @Test
     void vitHoldsEachProjectionOnce() throws Exception {
         Path dir = Fixtures.resource("vision/vit-b");
-        ViTConfig cfg;
-        try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null)) {
-            cfg = m.config();
-        }
-        List<long[]> lin = vitLinears(cfg);
+        List<long[]> lin = vitLinears(dir);
         long want = expected(checkpointBytes(dir, n -> n.contains("pooler.") || n.endsWith("position_ids")), lin);
         long got = ownedBytes(() -> ViTForImageClassification.load(dir, Device.CPU, null));
         assertEquals(want, got, "ViT native bytes (parameters once, linears packed)");
@@ -131,11 +134,7 @@ class PackedWeightMemoryTest {
     @Test
     void vitQuantizedForDynamicInt8HoldsEachProjectionOnceAsInt8() throws Exception {
         Path dir = Fixtures.resource("vision/vit-b");
-        ViTConfig cfg;
-        try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null)) {
-            cfg = m.config();
-        }
-        List<long[]> lin = vitLinears(cfg);
+        List<long[]> lin = vitLinears(dir);
         long want = checkpointBytes(dir, n -> n.contains("pooler.") || n.endsWith("position_ids"));
         for (long[] s : lin) {
             try (dev.tessera.runtime.Int8Linear q = dev.tessera.runtime.Int8Linear.quantize(new float[(int) (s[0] * s[1])],
@@ -149,15 +148,15 @@ class PackedWeightMemoryTest {
         }
         long got = ownedBytes(() -> ViTForImageClassification.load(dir, Device.CPU, null, true));
         assertEquals(want, got, "ViT native bytes (linears as int8 panels, zero points and scales)");
-        int c = cfg.numChannels();
-        int size = cfg.imageSize();
-        float[] px = new float[2 * c * size * size];
-        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
-        for (int i = 0; i < px.length; i++) {
-            px[i] = (float) r.nextGaussian();
-        }
         try (ViTForImageClassification m = ViTForImageClassification.load(dir, Device.CPU, null, true);
                 dev.tessera.runtime.Scope scope = dev.tessera.runtime.Tessera.scope()) {
+            int c = m.config().numChannels();
+            int size = m.config().imageSize();
+            float[] px = new float[2 * c * size * size];
+            java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+            for (int i = 0; i < px.length; i++) {
+                px[i] = (float) r.nextGaussian();
+            }
             float[] both = m.logits(Tensor.of(px, Device.CPU, 2, c, size, size)).toFloatArray();
             float[] second = m.logits(Tensor.of(java.util.Arrays.copyOfRange(px, px.length / 2, px.length), Device.CPU,
                     1, c, size, size)).toFloatArray();
