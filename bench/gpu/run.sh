@@ -9,7 +9,7 @@
 #
 #   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-models-tests] [--skip-profile]
 #                    [--skip-bench] [--quick] [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX]
-#                    [--only matmul,attention,...] [--skip-ncu] [--skip-sanitize] [--no-gpu-ok]
+#                    [--only matmul,attention,...] [--ab ws,lockstep] [--skip-ncu] [--skip-sanitize] [--no-gpu-ok]
 #
 #   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
 #   --quick       sizes 1024,4096, fewer repetitions
@@ -18,6 +18,8 @@
 #   --skip-profile       no op-level profile of the ViT / BERT encoder forwards (GpuEncoderProfile)
 #   --only LIST   run only these benchmark pairs (comma-separated names: matmul attention logmel rbm patch_embed
 #                 vit minilm whisper llama); the others are recorded as skipped
+#   --ab LIST     flash_wgmma schedules timed beside the default (ping-pong) in the attention benchmark
+#                 (TESSERA_WGMMA_SCHEDULE: ws, lockstep; default ws, "none" for none)
 #   --skip-ncu    no Nsight Compute profile of flash_wgmma (ncu-wgmma-*.txt: where its time goes)
 #   --skip-sanitize  no compute-sanitizer synccheck / racecheck of GpuWgmmaProbe (named barriers, shared memory)
 #   --no-gpu-ok   go on without nvidia-smi (a dry run of the script on a build machine)
@@ -36,7 +38,8 @@ skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_prof
 skip_ncu=0; skip_sanitize=0
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
-usage() { sed -n '2,20p' "$0"; }
+ab_list=ws
+usage() { sed -n '2,22p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out="${2:?--out needs a directory}"; shift ;;
@@ -53,6 +56,7 @@ while [ $# -gt 0 ]; do
     --tests) tests_re="${2:?}"; shift ;;
     --no-gpu-ok) no_gpu_ok=1 ;;
     --only) only="${2:?--only needs a list of benchmark names}"; shift ;;
+    --ab) ab_list="${2:?--ab needs a list of schedules}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -254,9 +258,12 @@ timeout 60 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.cli.TesseraCli info 2>&1 
 # tests or the timings with it. The probe runs the default ping-pong schedule; when that fails, the lockstep schedule
 # (run 4's) is probed and, if it passes, used for the rest of the run (TESSERA_WGMMA_SCHEDULE=lockstep, recorded in the
 # summary); when both fail, WGMMA is left out of the CUDA tests' explicit WGMMA cases (TESSERA_TEST_WGMMA=off; the
-# AUTO cases still run it and fail) and of the attention benchmark.
+# AUTO cases still run it and fail) and of the attention benchmark. When the default passes, the warp-specialised
+# kernel (flash_wgmma_ws, TESSERA_WGMMA_SCHEDULE=ws: TMA producer warpgroup, mbarriers, setmaxnreg; never run on a GPU
+# before) is probed too; only if it passes does CudaAttentionTest run again under it and is it timed (--ab).
 attn_kernels=v1,v2,wgmma
-wgmma_ab=1     # time the lockstep schedule beside the default in the attention benchmark
+wgmma_ab=1     # time the schedules of --ab beside the default in the attention benchmark
+ws_ok=0        # flash_wgmma_ws passed its probe
 if [ "$skip_tests" = 1 ] && [ "$skip_bench" = 1 ]; then
   record "wgmma probe" skipped
 else
@@ -268,7 +275,12 @@ else
   }
   probe pingpong wgmma-probe.log; rc=$?
   case $rc in
-    0) record "wgmma probe" ok ;;
+    0) record "wgmma probe" ok
+       probe ws wgmma-probe-ws.log; rc_ws=$?
+       if [ "$rc_ws" = 0 ] && grep -q "TESSERA_WGMMA_SCHEDULE=ws:" "$out/wgmma-probe-ws.log"; then
+         record "wgmma probe ws" "FAILED: flash_wgmma_ws did not run (no tensor maps: wgmma-probe-ws.log)"
+       elif [ "$rc_ws" = 0 ]; then ws_ok=1; record "wgmma probe ws" ok
+       else record "wgmma probe ws" "FAILED rc=$rc_ws (wgmma-probe-ws.log): flash_wgmma_ws left out of the tests and timings"; fi ;;
     2) record "wgmma probe" "refused here (not compute capability 9.0, or no sm_90a in the library)"; wgmma_ab=0 ;;
     3) record "wgmma probe" "CUDA unavailable (wgmma-probe.log)"; wgmma_ab=0 ;;
     *) wgmma_ab=0
@@ -306,6 +318,13 @@ PYEOF
     done
     junit_step "cuda tests" cuda-tests.log junit "$(cap 240)" --class-path "$cpjoined" --scan-class-path "$testjar" \
         --include-classname "$tests_re"
+    # the attention tests again, every WGMMA case on the warp-specialised kernel (a JVM of its own: the schedule is
+    # read once per process)
+    if [ "$ws_ok" = 1 ] && gate "cuda tests ws" 0 40; then
+      log "CudaAttentionTest under TESSERA_WGMMA_SCHEDULE=ws (flash_wgmma_ws)"
+      TESSERA_WGMMA_SCHEDULE=ws junit_step "cuda tests ws" cuda-tests-ws.log junit-ws "$(cap 120)" \
+          --class-path "$cpjoined" --select-class dev.tessera.runtime.CudaAttentionTest
+    fi
   fi
 fi
 
@@ -404,14 +423,18 @@ else
   # (64x12x197x64); the summary prints each kernel / SDPA (compare.py --kind attention)
   bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels "$attn_kernels" --extra 64x12x197x64 --reps "$reps" \
       -- attention_torch.py --extra 64x12x197x64 --reps "$reps"
-  # A / B of flash_wgmma's schedules: the lockstep one (run 4's kernel) timed alone, same cases (its JSON beside the
-  # default's; the summary table shows both against SDPA)
-  if [ "$wgmma_ab" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *",attention,"* ]]; } && gate "bench wgmma-lockstep" 0 25; then
-    log "GPU attention benchmark, flash_wgmma lockstep schedule"
-    run_step "bench wgmma-lockstep" bench-attention-lockstep.log "$(cap 90)" env TESSERA_WGMMA_SCHEDULE=lockstep \
-        "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuAttentionBench --kernels wgmma --extra 64x12x197x64 \
-        --reps "$reps" --out "$out/gpu-attention-lockstep-tessera.json"
-  fi
+  # A / B of flash_wgmma's schedules: each of --ab (ws: the warp-specialised kernel, when its probe passed;
+  # lockstep: run 4's kernel) timed alone, same cases (its JSON beside the default's; the summary table shows each
+  # against SDPA)
+  for sched in ${ab_list//,/ }; do
+    case $sched in ws) [ "$ws_ok" = 1 ] || continue ;; lockstep) ;; *) continue ;; esac
+    if [ "$wgmma_ab" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *",attention,"* ]]; } && gate "bench wgmma-$sched" 0 25; then
+      log "GPU attention benchmark, flash_wgmma $sched schedule"
+      run_step "bench wgmma-$sched" "bench-attention-$sched.log" "$(cap 90)" env TESSERA_WGMMA_SCHEDULE="$sched" \
+          "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuAttentionBench --kernels wgmma --extra 64x12x197x64 \
+          --reps "$reps" --out "$out/gpu-attention-$sched-tessera.json"
+    fi
+  done
   bench_pair logmel dev.tessera.bench.GpuLogMelBench --batch 64 --n-mels 80,128 --reps "$reps" \
       -- logmel_torch.py --batch 64 --n-mels 80,128 --reps "$reps"
   bench_pair rbm dev.tessera.bench.GpuRbmBench --cases 784x500x100,784x500x1000,4096x4096x256 --reps "$reps" --iters 50 \
@@ -476,7 +499,8 @@ else
       return $rc
     }
     ncu_rc=0
-    ncu_one pingpong-16384x128 pingpong 1x8x16384x128 || ncu_rc=$?
+    [ "$ws_ok" = 1 ] && { ncu_one ws-16384x128 ws 1x8x16384x128 || ncu_rc=$?; }
+    [ "$(left)" -gt 40 ] && { ncu_one pingpong-16384x128 pingpong 1x8x16384x128 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one lockstep-16384x128 lockstep 1x8x16384x128 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one pingpong-vit pingpong 64x12x197x64 || ncu_rc=$?; }
     if [ "$ncu_rc" = 0 ]; then record "ncu wgmma" "ok (ncu-wgmma-*.txt)"
@@ -516,12 +540,13 @@ fi
           --out "$out/gpu-attention-summary.json"
       echo
     fi
-    if [ -f "$out/gpu-attention-lockstep-tessera.json" ]; then
-      echo "flash_wgmma, lockstep schedule (TESSERA_WGMMA_SCHEDULE=lockstep; 'wgmma' above is the default, ping-pong):"
-      "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-lockstep-tessera.json" \
-          "$out/gpu-attention-torch.json" --out "$out/gpu-attention-lockstep-summary.json"
+    for sched in ws lockstep; do
+      [ -f "$out/gpu-attention-$sched-tessera.json" ] || continue
+      echo "flash_wgmma, $sched schedule (TESSERA_WGMMA_SCHEDULE=$sched; 'wgmma' above is the default, ping-pong):"
+      "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-$sched-tessera.json" \
+          "$out/gpu-attention-torch.json" --out "$out/gpu-attention-$sched-summary.json"
       echo
-    fi
+    done
     if [ -f "$out/encoder-profile.txt" ]; then
       grep -E '^== |^GPU busy|^  forward ms' "$out/encoder-profile.txt"
       echo "(op-level tables: encoder-profile.txt, gpu-encoder-profile.json)"

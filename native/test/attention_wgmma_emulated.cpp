@@ -39,6 +39,18 @@
 //    16-bit values round to nearest even as the device does.
 // The dynamic shared memory starts at a shared-window address that is not 1024-byte aligned in some cases (0, 16 or
 // 784), which exercises the kernel's rounding of its base to the swizzle pattern.
+// The warp-specialised kernel flash_wgmma_ws (attention_wgmma_ws.cuh) runs as 384 threads, with in addition:
+//  - mbarrier (PTX ISA 9.7.13.15 "mbarrier"): init, arrive, arrive.expect_tx, try_wait.parity; a phase completes
+//    when its pending arrivals reach zero and its transaction count is zero; try_wait.parity P succeeds once the
+//    phase of parity P has completed. A wait that lasts 30 s ends the run (a protocol deadlock);
+//  - cp.async.bulk.tensor.3d with mbarrier::complete_tx (9.7.9.25, and the CUDA driver API's tensor-map
+//    description for CU_TENSOR_MAP_SWIZZLE_128B): the box is read from global memory with zeros out of bounds and
+//    written to shared memory rows of 128 bytes whose 16-byte chunk index is XORed with address bits 7-9 (the
+//    destination must be 1024-byte aligned), as async-proxy writes (no fence.proxy.async needed). By default a copy
+//    lands only when a thread waits on its barrier (a consumer reading a tile before its wait sees garbage);
+//    EMU_TMA=immediate lands it at issue (a producer overwriting a tile that a wgmma has not finished reading gives
+//    wrong results, the wgmma shim reading shared memory when the wgmma retires);
+//  - wgmma.wait_group 1 retires all but the newest commit group; setmaxnreg is a no-op; __ballot_sync.
 // What it cannot check: the hardware's actual reading of the descriptor fields (if our reading of the PTX ISA is
 // wrong, kernel and shim agree and both are wrong), timing, register pressure, ptxas's handling of the asynchronous
 // accumulators, and bank conflicts.
@@ -48,6 +60,10 @@
 #include <algorithm>
 #include <atomic>
 #include <barrier>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -62,6 +78,19 @@
 
 // ---------------------------------------------------------------------------- CUDA shims
 #include "cuda_emulation.h"
+
+#define __grid_constant__
+struct uint4 {
+  uint32_t x, y, z, w;
+};
+// The emulation's tensor map (the driver's CUtensorMap is opaque): a 3-D tensor of 16-bit elements, its dimensions
+// (innermost first), the byte strides of dimensions 1 and 2, and the box; the swizzle is always 128 bytes.
+struct CUtensorMap {
+  const void *base;
+  uint64_t dim[3];
+  uint64_t stride[2];
+  uint32_t box[3];
+};
 
 namespace tsr {
 namespace cuda {
@@ -117,8 +146,89 @@ struct WgSync {
   uint32_t a[2][128][4];
 };
 WgSync *wgs = nullptr;  // [warpgroups of the block]
-std::barrier<> *named_bars[3] = {nullptr, nullptr, nullptr};  // bar ids 1, 2 of the ping-pong schedule
-bool pingpong = false;  // which schedule launch() runs (main runs every case with both)
+std::barrier<> *named_bars[3] = {nullptr, nullptr, nullptr};  // bar ids 1, 2 of the ping-pong / ws schedules
+enum class Sched { kPingPong, kLockstep, kWs };
+Sched sched = Sched::kPingPong;  // which kernel and schedule launch() runs (main runs every case with each)
+bool pingpong = false;
+
+// ---- mbarriers (by offset in the allocation) and TMA copies not yet landed
+struct Mbar {
+  int count = 0, pending = 0;
+  int64_t tx = 0;
+  uint32_t phase = 0;
+};
+std::mutex mbar_mu;
+std::condition_variable mbar_cv;
+std::unordered_map<size_t, Mbar> mbars;
+struct TmaJob {
+  size_t bar;
+  uint32_t dst;
+  CUtensorMap map;  // a copy: the issuing thread's kernel parameters end with it (the hardware's live on)
+  int c[3];
+};
+std::vector<TmaJob> tma_jobs;
+bool tma_immediate = false;  // EMU_TMA=immediate: copies land at issue
+std::atomic<int> mbar_errors{0};
+// a phase completes when no arrival and no transaction byte is pending (mbar_mu held)
+void mbar_complete(Mbar &b) {
+  if (b.pending == 0 && b.tx == 0) {
+    ++b.phase;
+    b.pending = b.count;
+    mbar_cv.notify_all();
+  }
+}
+// copies one TMA box (zeros out of bounds, 128-byte swizzle) and completes its bytes on its barrier (mbar_mu held)
+void tma_land(const TmaJob &j) {
+  const CUtensorMap &m = j.map;
+  if (j.dst % 1024 != 0) error(mbar_errors, "TMA destination with 128-byte swizzle not 1024-byte aligned");
+  const uint32_t row_bytes = m.box[0] * 2;
+  for (uint32_t z = 0; z < m.box[2]; ++z)
+    for (uint32_t y = 0; y < m.box[1]; ++y)
+      for (uint32_t x = 0; x < m.box[0]; ++x) {
+        const int64_t gx = j.c[0] + static_cast<int64_t>(x), gy = j.c[1] + static_cast<int64_t>(y),
+                      gz = j.c[2] + static_cast<int64_t>(z);
+        uint16_t v = 0;
+        if (gx >= 0 && gy >= 0 && gz >= 0 && static_cast<uint64_t>(gx) < m.dim[0] &&
+            static_cast<uint64_t>(gy) < m.dim[1] && static_cast<uint64_t>(gz) < m.dim[2]) {
+          const auto *src = static_cast<const unsigned char *>(m.base) + gz * static_cast<int64_t>(m.stride[1]) +
+                            gy * static_cast<int64_t>(m.stride[0]) + gx * 2;
+          std::memcpy(&v, src, 2);
+        }
+        uint32_t a = j.dst + (z * m.box[1] + y) * row_bytes + x * 2;
+        a ^= ((a >> 7) & 7u) << 4;
+        const size_t off = at(a, 2);
+        std::memcpy(smem + off, &v, 2);
+        unfenced[off / 16].store(0);  // an async-proxy write
+      }
+  auto it = mbars.find(j.bar);
+  if (it == mbars.end()) {
+    error(mbar_errors, "TMA completes on an mbarrier that was not initialised");
+    return;
+  }
+  it->second.tx -= static_cast<int64_t>(m.box[0]) * m.box[1] * m.box[2] * 2;
+  if (it->second.tx < 0) error(mbar_errors, "TMA bytes beyond the mbarrier's expected transactions");
+  mbar_complete(it->second);
+}
+// lands the deferred copies that complete on barrier `bar` (mbar_mu held)
+void tma_land_for(size_t bar) {
+  for (size_t i = 0; i < tma_jobs.size();) {
+    if (tma_jobs[i].bar == bar) {
+      const TmaJob j = tma_jobs[i];
+      tma_jobs.erase(tma_jobs.begin() + static_cast<std::ptrdiff_t>(i));
+      tma_land(j);
+    } else {
+      ++i;
+    }
+  }
+}
+Mbar *mbar_at(size_t off) {
+  auto it = mbars.find(off);
+  if (it == mbars.end()) {
+    error(mbar_errors, "mbarrier used before mbarrier.init");
+    return nullptr;
+  }
+  return &it->second;
+}
 thread_local int wg_parity = 0;
 struct WgOp {
   float *d;          // the accumulator array (N / 2 floats)
@@ -274,6 +384,66 @@ inline void wg_wait_all() {
   emu::wg_groups.clear();
   emu::wg_fenced = false;
 }
+inline void wg_wait_1() {
+  if (!emu::wg_open.empty()) emu::error(emu::wg_errors, "wgmma.wait_group with uncommitted wgmma");
+  while (emu::wg_groups.size() > 1) {
+    for (auto &op : emu::wg_groups.front()) emu::execute(op);
+    emu::wg_groups.erase(emu::wg_groups.begin());
+  }
+  emu::wg_fenced = false;
+}
+inline void wg_mbar_init(uint32_t bar, uint32_t count) {
+  const size_t off = emu::at(bar, 8);
+  if (off % 8 != 0) emu::error(emu::mbar_errors, "mbarrier not 8-byte aligned");
+  std::memset(emu::smem + off, 0, 8);
+  std::lock_guard<std::mutex> lk(emu::mbar_mu);
+  emu::Mbar &b = emu::mbars[off];
+  b.count = b.pending = static_cast<int>(count);
+  b.tx = 0;
+  b.phase = 0;
+}
+inline void wg_fence_mbar_init() {}
+inline void wg_mbar_arrive_tx(uint32_t bar, uint32_t bytes) {
+  const size_t off = emu::at(bar, 8);
+  std::lock_guard<std::mutex> lk(emu::mbar_mu);
+  if (emu::Mbar *b = emu::mbar_at(off)) {
+    b->tx += bytes;
+    if (--b->pending < 0) emu::error(emu::mbar_errors, "more arrivals than the mbarrier's count");
+    emu::mbar_complete(*b);
+  }
+}
+inline void wg_mbar_arrive(uint32_t bar) { wg_mbar_arrive_tx(bar, 0); }
+inline void wg_mbar_wait(uint32_t bar, uint32_t parity) {
+  const size_t off = emu::at(bar, 8);
+  std::unique_lock<std::mutex> lk(emu::mbar_mu);
+  emu::Mbar *b = emu::mbar_at(off);
+  if (b == nullptr) return;
+  const bool ok = emu::mbar_cv.wait_for(lk, std::chrono::seconds(30), [&] {
+    emu::tma_land_for(off);
+    return (b->phase & 1u) != (parity & 1u);
+  });
+  if (!ok) {
+    std::printf("  emulation: mbarrier wait (offset %zu, parity %u) still blocked after 30 s: deadlock (thread %u)\n",
+                off, parity, threadIdx.x);
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+}
+inline void wg_tma_load3(uint32_t dst, const CUtensorMap *map, int c0, int c1, int c2, uint32_t bar) {
+  const size_t boff = emu::at(bar, 8);
+  std::lock_guard<std::mutex> lk(emu::mbar_mu);
+  emu::TmaJob j{boff, dst, *map, {c0, c1, c2}};
+  if (emu::tma_immediate) {
+    emu::tma_land(j);
+  } else {
+    emu::tma_jobs.push_back(j);
+    emu::mbar_cv.notify_all();
+  }
+}
+template <uint32_t N>
+inline void wg_setmaxnreg_dec() {}
+template <uint32_t N>
+inline void wg_setmaxnreg_inc() {}
 template <int R>
 inline void wg_reg_fence(float (&)[R][4]) {}
 template <int R>
@@ -296,6 +466,7 @@ inline void wg_mma_rs_bt(float (&d)[N / 8][4], const uint32_t (&a)[4], uint64_t 
 }  // namespace wg
 
 #include "cuda/attention_wgmma.cuh"
+#include "cuda/attention_wgmma_ws.cuh"
 
 }  // namespace attn
 }  // namespace cuda
@@ -338,17 +509,71 @@ void launch(const MmaArgs &a, int64_t batch) {
       [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
 }
 
+// flash_wgmma_ws: 384 threads, tensor maps over the harness's arrays as attention_wgmma.cu builds them.
+template <typename T, int D>
+void launch_ws(const MmaArgs &a, int64_t batch) {
+  emu::smem_limit = wg::WsTile<D, wg::kWsStages>::smem_bytes;
+  gridDim = {static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
+             static_cast<unsigned>(batch)};
+  auto map = [](const void *base, int64_t d, int64_t rows, int64_t plane_rows, int64_t planes) {
+    return CUtensorMap{base,
+                       {static_cast<uint64_t>(d), static_cast<uint64_t>(rows), static_cast<uint64_t>(planes)},
+                       {static_cast<uint64_t>(d * 2), static_cast<uint64_t>(plane_rows * d * 2)},
+                       {64, static_cast<uint32_t>(wg::kBN), 1}};
+  };
+  wg::WsArgs p{a, map(a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q), map(a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv),
+               map(a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv)};
+  emu::run_grid(
+      emu::smem, emu::kSmemBytes, emu::smem_limit,
+      [&p](unsigned x, unsigned y, unsigned z) {
+        for (auto &u : emu::unfenced) u.store(0);
+        std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[1 + wg::kGroups]);
+        emu::wgs = sync.get();
+        std::barrier<> bar1(wg::kThreads), bar2(wg::kThreads);  // the two consumer warpgroups
+        emu::named_bars[1] = &bar1;
+        emu::named_bars[2] = &bar2;
+        emu::mbars.clear();
+        emu::tma_jobs.clear();
+        emu::run_block(
+            x, y, z,
+            [&p] {
+              emu::wg_open.clear();
+              emu::wg_groups.clear();
+              emu::my_unfenced.clear();
+              emu::wg_fenced = false;
+              emu::wg_parity = 0;
+              wg::flash_wgmma_ws<T, D, wg::kWsStages>(p);
+              if (!emu::wg_open.empty() || !emu::wg_groups.empty())
+                emu::error(emu::wg_errors, "wgmma left pending at exit");
+            },
+            wg::kWsThreads);
+        if (!emu::tma_jobs.empty()) emu::error(emu::mbar_errors, "TMA copies never waited for at block exit");
+      },
+      [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
+}
+
 int run_schedule();
 
 int main() {
   if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
+  if (const char *m = std::getenv("EMU_TMA")) emu::tma_immediate = std::strcmp(m, "immediate") == 0;
   int failed = 0;
-  for (bool pp : {true, false}) {  // EMU_SCHEDULE=pingpong | lockstep runs one of them
+  const struct {
+    emu::Sched s;
+    const char *name;
+  } scheds[] = {{emu::Sched::kPingPong, "pingpong"}, {emu::Sched::kLockstep, "lockstep"}, {emu::Sched::kWs, "ws"}};
+  for (const auto &sc : scheds) {  // EMU_SCHEDULE=pingpong | lockstep | ws runs one of them
     const char *only = std::getenv("EMU_SCHEDULE");
-    if (only != nullptr && std::strcmp(only, pp ? "pingpong" : "lockstep") != 0) continue;
-    emu::pingpong = pp;
-    std::printf("flash_wgmma emulated, %s schedule; cp.async copies land %s\n", pp ? "ping-pong" : "lockstep",
-                emu::immediate ? "at issue" : "at their wait_group");
+    if (only != nullptr && std::strcmp(only, sc.name) != 0) continue;
+    emu::sched = sc.s;
+    emu::pingpong = sc.s == emu::Sched::kPingPong;
+    if (sc.s == emu::Sched::kWs) {
+      std::printf("flash_wgmma_ws emulated (TMA producer, two consumer warpgroups); TMA copies land %s\n",
+                  emu::tma_immediate ? "at issue" : "when their barrier is waited on");
+    } else {
+      std::printf("flash_wgmma emulated, %s schedule; cp.async copies land %s\n", sc.name,
+                  emu::immediate ? "at issue" : "at their wait_group");
+    }
     failed += run_schedule();
   }
   return failed ? 1 : 0;
@@ -367,13 +592,20 @@ int run_schedule() {
       emu::window = windows[c.seed % 3];
       MmaArgs a{q, k, v, out, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, mask, mask_i64 ? TSR_I64 : TSR_I32,
                 scale * 1.4426950408889634f, c.causal ? 1 : 0};
-      if (c.d == 64) launch<T, 64>(a, c.B); else launch<T, 128>(a, c.B);
+      emu::mbar_errors = 0;
+      if (emu::sched == emu::Sched::kWs) {
+        if (c.d == 64) launch_ws<T, 64>(a, c.B); else launch_ws<T, 128>(a, c.B);
+      } else {
+        if (c.d == 64) launch<T, 64>(a, c.B); else launch<T, 128>(a, c.B);
+      }
     };
     auto protocol = [](const char *name) {
-      const int n = emu::smem_oob.load() + emu::wg_errors.load() + emu::proxy_errors.load();
+      const int n = emu::smem_oob.load() + emu::wg_errors.load() + emu::proxy_errors.load() + emu::mbar_errors.load();
       if (n != 0)
-        std::printf("  %s: %d shared-memory / wgmma protocol errors (out of bounds %d, wgmma %d, proxy fence %d)\n",
-                    name, n, emu::smem_oob.load(), emu::wg_errors.load(), emu::proxy_errors.load());
+        std::printf("  %s: %d shared-memory / wgmma protocol errors (out of bounds %d, wgmma %d, proxy fence %d, "
+                    "mbarrier / TMA %d)\n",
+                    name, n, emu::smem_oob.load(), emu::wg_errors.load(), emu::proxy_errors.load(),
+                    emu::mbar_errors.load());
       return n;
     };
     return emu::run_attention_case<T>(c, launch_kernel, protocol);

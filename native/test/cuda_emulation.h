@@ -154,6 +154,16 @@ inline int __any_sync(unsigned, int pred) {
   return any;
 }
 
+inline unsigned __ballot_sync(unsigned, int pred) {
+  auto &w = emu::warp();
+  const int p = emu::parity ^= 1, l = emu::lane();
+  w.f[p][l][0] = pred ? 1.0f : 0.0f;
+  w.bar.arrive_and_wait();
+  unsigned bits = 0;
+  for (int i = 0; i < 32; ++i) bits |= (w.f[p][i][0] != 0.0f ? 1u : 0u) << i;
+  return bits;
+}
+
 namespace emu {
 // The float64 attention of one query row, the harnesses' reference: the keys j < sk with visible(j), scores
 // scale * sum_c q(c) k(j, c), softmax, sum_j p_j v(j, c). `any`: some key visible (else out stays 0); `nan`: a visible

@@ -41,6 +41,9 @@
 //     compute capability 9.0) and by AUTO on 9.0 (see wgmma_auto); compiled for sm_90a in its own translation unit;
 //     on 9.0 the cases it does not cover run flash_mma. native/test/attention_wgmma_emulated.cpp runs its code on
 //     the CPU (wgmma emulated from the PTX ISA's descriptor and fragment rules) against a float64 reference.
+//     Its warp-specialised form flash_wgmma_ws (attention_wgmma_ws.cuh: TMA producer warpgroup, mbarriers,
+//     setmaxnreg, softmax under the previous tile's P V) runs instead under TESSERA_WGMMA_SCHEDULE=ws; not yet run on
+//     a GPU, emulated (TMA and mbarriers too) by the same test.
 // Scores are kept in the log2 domain (scale * log2(e) folded into the score) and exponentiated with exp2f.
 // Every launch is checked; no device synchronisation.
 #include <atomic>

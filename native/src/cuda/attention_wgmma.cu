@@ -5,8 +5,12 @@
 // for TSR_ATTENTION_KERNEL_WGMMA and, on compute capability 9.0, for AUTO where it measured faster (wgmma_auto).
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
+
+#include <cuda.h>  // CUtensorMap and its enums (types only: the encoder is reached through the runtime, no -lcuda)
 
 #include "attention_mma.cuh"
 #include "cuda_common.cuh"
@@ -17,6 +21,7 @@ namespace cuda {
 namespace attn {
 
 #include "attention_wgmma.cuh"
+#include "attention_wgmma_ws.cuh"
 
 // Compute capability of the current device, cached per device (the first 64): major * 10 + minor.
 int device_cc(int *cc) {
@@ -42,35 +47,87 @@ int device_cc(int *cc) {
 
 namespace {
 
-// The schedule of flash_wgmma's two warpgroups: ping-pong (default) or lockstep (the first version's, run4-h200),
-// read once from the environment variable TESSERA_WGMMA_SCHEDULE = pingpong | lockstep, for A / B timings
-// (bench/gpu/run.sh times both); anything else is ping-pong.
-bool pingpong() {
-  static const bool pp = [] {
+// The schedule of flash_wgmma's warpgroups, read once from the environment variable TESSERA_WGMMA_SCHEDULE for A / B
+// timings (bench/gpu/run.sh times them all): pingpong (the default), lockstep (the first version's, run4-h200) or ws
+// (flash_wgmma_ws: TMA producer warpgroup and intra-warpgroup overlap, attention_wgmma_ws.cuh; not yet run on a GPU).
+// Anything else is ping-pong.
+enum class Schedule { kPingPong, kLockstep, kWarpSpecialised };
+Schedule schedule() {
+  static const Schedule s = [] {
     const char *v = std::getenv("TESSERA_WGMMA_SCHEDULE");
-    return !(v != nullptr && std::strcmp(v, "lockstep") == 0);
+    if (v != nullptr && std::strcmp(v, "lockstep") == 0) return Schedule::kLockstep;
+    if (v != nullptr && std::strcmp(v, "ws") == 0) return Schedule::kWarpSpecialised;
+    return Schedule::kPingPong;
   }();
-  return pp;
+  return s;
+}
+
+// cuTensorMapEncodeTiled from the driver, through the runtime (libtessera does not link libcuda); nullptr where the
+// driver has none.
+using EncodeTiled = CUresult (*)(CUtensorMap *, CUtensorMapDataType, cuuint32_t, void *, const cuuint64_t *,
+                                 const cuuint64_t *, const cuuint32_t *, const cuuint32_t *, CUtensorMapInterleave,
+                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+EncodeTiled encoder() {
+  static EncodeTiled fn = nullptr;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void *f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q) == cudaSuccess &&
+        q == cudaDriverEntryPointSuccess) {
+      fn = reinterpret_cast<EncodeTiled>(f);
+    } else {
+      (void)cudaGetLastError();  // not sticky: clear it
+    }
+  });
+  return fn;
+}
+
+// The tensor map of one of Q, K, V for flash_wgmma_ws: planes (batch x heads) of `rows` rows of d 16-bit elements,
+// rows d apart, planes plane_rows x d apart; boxes of 64 elements x 128 rows x 1 plane, 128-byte swizzle (the
+// layout of the kernel's tiles), out-of-bounds rows read as zeros.
+bool make_map(CUtensorMap *map, EncodeTiled enc, int dtype, const void *base, int64_t d, int64_t rows,
+              int64_t plane_rows, int64_t planes) {
+  const cuuint64_t dims[3] = {static_cast<cuuint64_t>(d), static_cast<cuuint64_t>(rows),
+                              static_cast<cuuint64_t>(planes)};
+  const cuuint64_t strides[2] = {static_cast<cuuint64_t>(d * 2), static_cast<cuuint64_t>(plane_rows * d * 2)};
+  const cuuint32_t box[3] = {64, static_cast<cuuint32_t>(wg::kBN), 1};
+  const cuuint32_t estr[3] = {1, 1, 1};
+  return enc(map, dtype == TSR_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
+             const_cast<void *>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+             CU_TENSOR_MAP_SWIZZLE_128B, CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
 template <int D>
-size_t smem_bytes(bool pp) {
-  return pp ? wg::Tile<D, 3>::smem_bytes : wg::Tile<D, 2>::smem_bytes;
+size_t smem_bytes(Schedule s) {
+  switch (s) {
+    case Schedule::kWarpSpecialised: return wg::WsTile<D, wg::kWsStages>::smem_bytes;
+    case Schedule::kLockstep: return wg::Tile<D, 2>::smem_bytes;
+    default: return wg::Tile<D, 3>::smem_bytes;
+  }
 }
 
-template <typename T, int D, bool PP>
-int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
-  constexpr size_t smem = wg::Tile<D, PP ? 3 : 2>::smem_bytes;
-  static std::atomic<uint64_t> ready{0};  // bit dev: the function attribute is set on device dev
+// Sets the kernel's dynamic shared memory limit once per device (bit dev of `ready`).
+template <typename K>
+int allow_smem(K kernel, size_t smem, std::atomic<uint64_t> &ready) {
   int dev = 0;
   TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
   const uint64_t bit = dev >= 0 && dev < 64 ? (uint64_t{1} << dev) : 0;
   if (bit == 0 || (ready.load(std::memory_order_relaxed) & bit) == 0) {
     TSR_CUDA_CHECK("cudaFuncSetAttribute(flash_wgmma, MaxDynamicSharedMemorySize)",
-                   cudaFuncSetAttribute(wg::flash_wgmma<T, D, PP>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                        static_cast<int>(smem)));
+                   cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
     ready.fetch_or(bit, std::memory_order_relaxed);
   }
+  return TSR_OK;
+}
+
+template <typename T, int D, bool PP>
+int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
+  constexpr size_t smem = wg::Tile<D, PP ? 3 : 2>::smem_bytes;
+  static std::atomic<uint64_t> ready{0};
+  const int st = allow_smem(wg::flash_wgmma<T, D, PP>, smem, ready);
+  if (st != TSR_OK) return st;
   dim3 grid(static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
             static_cast<unsigned>(batch));
   wg::flash_wgmma<T, D, PP><<<grid, wg::kThreads, smem, stream>>>(a);
@@ -78,9 +135,54 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   return TSR_OK;
 }
 
+// flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds).
 template <typename T, int D>
-int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream, bool pp) {
-  return pp ? launch<T, D, true>(a, batch, stream) : launch<T, D, false>(a, batch, stream);
+int launch_ws(const MmaArgs &a, int64_t batch, cudaStream_t stream, const wg::WsArgs &p) {
+  constexpr size_t smem = wg::WsTile<D, wg::kWsStages>::smem_bytes;
+  static std::atomic<uint64_t> ready{0};
+  const int st = allow_smem(wg::flash_wgmma_ws<T, D, wg::kWsStages>, smem, ready);
+  if (st != TSR_OK) return st;
+  dim3 grid(static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
+            static_cast<unsigned>(batch));
+  wg::flash_wgmma_ws<T, D, wg::kWsStages><<<grid, wg::kWsThreads, smem, stream>>>(p);
+  TSR_LAUNCH_CHECK("flash_wgmma_ws launch");
+  return TSR_OK;
+}
+
+// The tensor maps of a flash_wgmma_ws launch; false where a size is out of TMA's range (coordinates are 32-bit), the
+// driver has no encoder or the encoder refuses (the caller then runs the ping-pong kernel; the last two are said once
+// per process on stderr, so that an A / B timing or a probe cannot take the ping-pong kernel for the ws one unawares).
+bool ws_args(int dtype, const MmaArgs &a, int64_t batch, wg::WsArgs *p) {
+  const int64_t lim = int64_t{1} << 31;
+  if (a.seq_q <= 0 || a.seq_k <= 0 || a.seq_q >= lim || a.cap >= lim || batch * a.heads_q >= lim ||
+      batch * a.heads_kv >= lim) {
+    return false;
+  }
+  static std::atomic<bool> said{false};
+  const EncodeTiled enc = encoder();
+  if (enc == nullptr) {
+    if (!said.exchange(true))
+      std::fprintf(stderr, "tessera: TESSERA_WGMMA_SCHEDULE=ws: the driver has no cuTensorMapEncodeTiled; "
+                           "flash_wgmma runs its ping-pong schedule\n");
+    return false;
+  }
+  p->a = a;
+  if (make_map(&p->tq, enc, dtype, a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q) &&
+      make_map(&p->tk, enc, dtype, a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv) &&
+      make_map(&p->tv, enc, dtype, a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv)) {
+    return true;
+  }
+  if (!said.exchange(true))
+    std::fprintf(stderr, "tessera: TESSERA_WGMMA_SCHEDULE=ws: cuTensorMapEncodeTiled refused the tensor maps "
+                         "(d %lld, seq_q %lld, seq_k %lld, cap %lld); flash_wgmma runs its ping-pong schedule\n",
+                 static_cast<long long>(a.d), static_cast<long long>(a.seq_q), static_cast<long long>(a.seq_k),
+                 static_cast<long long>(a.cap));
+  return false;
+}
+
+template <typename T, int D>
+int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream, Schedule s) {
+  return s == Schedule::kLockstep ? launch<T, D, false>(a, batch, stream) : launch<T, D, true>(a, batch, stream);
 }
 
 }  // namespace
@@ -107,19 +209,31 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
   TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
   TSR_CUDA_CHECK("cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)",
                  cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-  bool pp = pingpong();
-  const size_t need = a.d == 64 ? smem_bytes<64>(pp) : smem_bytes<128>(pp);
-  if (static_cast<size_t>(optin) < need) {
-    if (!pp) return TSR_OK;
-    pp = false;  // ping-pong's third K / V buffer does not fit: the lockstep schedule, two buffers
-    if (static_cast<size_t>(optin) < (a.d == 64 ? smem_bytes<64>(false) : smem_bytes<128>(false))) return TSR_OK;
+  Schedule sched = schedule();
+  auto need = [&a](Schedule s) { return a.d == 64 ? smem_bytes<64>(s) : smem_bytes<128>(s); };
+  if (sched == Schedule::kWarpSpecialised && static_cast<size_t>(optin) >= need(sched)) {
+    wg::WsArgs p;
+    if (ws_args(dtype, a, batch, &p)) {
+      *used = true;
+      if (dtype == TSR_BF16) {
+        return a.d == 64 ? launch_ws<__nv_bfloat16, 64>(a, batch, stream, p)
+                         : launch_ws<__nv_bfloat16, 128>(a, batch, stream, p);
+      }
+      return a.d == 64 ? launch_ws<__half, 64>(a, batch, stream, p) : launch_ws<__half, 128>(a, batch, stream, p);
+    }
+  }
+  if (sched == Schedule::kWarpSpecialised) sched = Schedule::kPingPong;  // no tensor maps here: ping-pong
+  if (static_cast<size_t>(optin) < need(sched)) {
+    if (sched == Schedule::kLockstep) return TSR_OK;
+    sched = Schedule::kLockstep;  // ping-pong's third K / V buffer does not fit: the lockstep schedule, two buffers
+    if (static_cast<size_t>(optin) < need(sched)) return TSR_OK;
   }
   *used = true;
   if (dtype == TSR_BF16) {
-    return a.d == 64 ? launch<__nv_bfloat16, 64>(a, batch, stream, pp)
-                     : launch<__nv_bfloat16, 128>(a, batch, stream, pp);
+    return a.d == 64 ? launch<__nv_bfloat16, 64>(a, batch, stream, sched)
+                     : launch<__nv_bfloat16, 128>(a, batch, stream, sched);
   }
-  return a.d == 64 ? launch<__half, 64>(a, batch, stream, pp) : launch<__half, 128>(a, batch, stream, pp);
+  return a.d == 64 ? launch<__half, 64>(a, batch, stream, sched) : launch<__half, 128>(a, batch, stream, sched);
 }
 
 }  // namespace attn

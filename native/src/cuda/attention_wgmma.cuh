@@ -58,10 +58,10 @@
 // 2.9 us per tile (381.5 TFLOP/s at 16384 keys): half the time is neither tensor-core nor exponential work
 // (candidates: every thread's cp.async issue and the block barrier per tile, wgmma latency exposed at each
 // wait_group 0, L2 bandwidth at ~2.9 TB/s of K / V reads).
-// Not done yet (the rest of flash-attention-3): TMA loads by a producer warpgroup with mbarriers and setmaxnreg
-// (instead of every thread's cp.async and a block barrier per tile), overlapping the softmax of tile t with Q K^T of
-// tile t + 1 inside a warpgroup (wait_group 1 instead of 0; registers are the limit at head_dim 128), 3 warpgroups
-// (192 rows) for head_dim 64.
+// The rest of flash-attention-3's forward (TMA loads by a producer warpgroup with mbarriers and setmaxnreg instead
+// of every thread's cp.async and a block barrier per tile; the softmax of tile t under P_{t-1} V_{t-1} inside a
+// warpgroup, with the registers setmaxnreg gives) is flash_wgmma_ws, attention_wgmma_ws.cuh (TESSERA_WGMMA_SCHEDULE=
+// ws; not yet run on a GPU). Not done anywhere yet: 3 consumer warpgroups (192 rows) for head_dim 64.
 // Semantics (shift, GQA, key-padding mask, zero rows, NaN reaching the rows it touches) are those of flash_mma_v2.
 //
 // What the first GPU run had to confirm (it did, run4-h200; the emulation follows the PTX ISA text, which cannot

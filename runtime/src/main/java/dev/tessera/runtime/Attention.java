@@ -95,7 +95,8 @@ public final class Attention {
         V2,
         /**
          * Hopper warpgroup MMA ({@code wgmma.mma_async}, code for sm_90a only): 128 query rows per block in two
-         * warpgroups (ping-pong schedule; {@code TESSERA_WGMMA_SCHEDULE=lockstep} for the first one), 128-key tiles
+         * warpgroups (ping-pong schedule; {@code TESSERA_WGMMA_SCHEDULE=lockstep} for the first one, {@code ws} for the
+         * warp-specialised TMA kernel, not yet run on a GPU), 128-key tiles
          * in swizzled shared memory; head_dim 64 and 128 with a positive scale, other cases run {@link #V1}.
          * On a device other than compute capability 9.0 (H100 / H200) the F16 / BF16 tensor-core calls throw
          * {@link UnsupportedOperationException} (the SIMT paths are unaffected).

@@ -1,0 +1,401 @@
+// flash_wgmma_ws: flash_wgmma's warp-specialised schedule (flash-attention 3's forward mainloop in its own terms):
+// a producer warpgroup loads Q, K and V with TMA into the same 128-byte-swizzled tiles, two consumer warpgroups
+// compute. Same operands, semantics and numerics as flash_wgmma (attention_wgmma.cuh, whose wgmma helpers, issue_qk
+// and issue_pv it uses); chosen by TESSERA_WGMMA_SCHEDULE=ws (attention_wgmma.cu), not by default: written on
+// 2026-11-29 on a build machine without a GPU, checked by native/test/attention_wgmma_emulated.cpp (TMA, mbarriers
+// and wgmma emulated from the PTX ISA's text) and by ptxas; its first GPU run is owed (bench/gpu/README.md).
+//
+// Why (bench/results/gpu/run5-h200): flash_wgmma's ping-pong schedule reaches 0.45-0.61x SDPA with 2.9 us per
+// 128-key tile where tensor-core and exponential work add up to about 1.3 us. Its loads are every thread's cp.async
+// followed by a block barrier per tile, which holds both warpgroups to one another every tile, and each warpgroup
+// waits for every wgmma batch before its softmax. Here:
+//  - 384 threads: warpgroup 0 is the producer (its first warp; the other three leave at once), warpgroups 1 and 2
+//    the consumers of flash_wgmma's two 64-row halves. setmaxnreg moves registers from the producer (24) to the
+//    consumers (240), so that the consumers may hold S, P and O of two tiles at once;
+//  - loads: per tile one lane issues D / 64 TMA boxes of 64 columns x 128 rows for K and as many for V
+//    (cp.async.bulk.tensor.3d with the tensor maps {head_dim, rows, batch x heads} of attention_wgmma.cu; the
+//    tensor map's 128-byte swizzle writes exactly the layout the wgmma descriptors read, rows past the sequence are
+//    zero-filled by the TMA unit), each completing a "full" mbarrier by transaction count; the consumers give a
+//    buffer back through an "empty" mbarrier (one arrival per consumer warp) once the wgmma that read it retired.
+//    K and V have their own buffers and barriers (NB stages each), V running one tile behind K because P_t V_t is
+//    issued in step t + 1. No block barrier after the prologue; TMA writes through the async proxy, so no
+//    fence.proxy.async is needed before wgmma reads them;
+//  - the key-padding mask travels with K as 128 bits per tile (the producer warp's ballots: key usable = inside the
+//    sequence and kept by the mask), read into registers before K's buffer is given back;
+//  - per consumer warpgroup and tile t >= 1 (flash-attention 3's intra-warpgroup overlap): issue S_t = Q K_t^T and
+//    O += P_{t-1} V_{t-1} as two commit groups, wait for the first only (wgmma.wait_group 1), run the masks and
+//    the exponentials of S_t while P_{t-1} V_{t-1} is still on the tensor cores, then wait for it, rescale O by the
+//    correction of the new row maxima and pack P_t. The two warpgroups issue their GEMMs in turn (named barriers 1
+//    and 2: a warpgroup issues, then lets the other issue), so that one's softmax overlaps the other's GEMMs;
+//  - every wgmma batch is unconditional (a consumer warpgroup with no real rows, or none that sees the tile's keys,
+//    multiplies zero-filled or masked rows all the same): ptxas serializes wgmma under run-time conditions (C7520).
+// Shared memory: 1 KiB alignment slack + Q + 2 NB tiles + NB x 16 B of mask bits + (1 + 4 NB) mbarriers: NB = 2
+// gives 82 / 161 KiB for head_dim 64 / 128.
+
+namespace wg {
+
+constexpr int kWsThreads = 128 * (1 + kGroups);  // 384: the producer warpgroup and the two consumer warpgroups
+constexpr int kWsStages = 2;                     // K / V buffers each (NB)
+constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // setmaxnreg: 128 x 24 + 256 x 240 <= 64 Ki
+
+// Shared memory of one block: Q, NB K tiles, NB V tiles, NB x 4 words of usable-key bits, then the mbarriers.
+template <int D, int NB>
+struct WsTile {
+  static_assert(D == 64 || D == 128, "flash_wgmma_ws: head_dim 64 or 128");
+  static constexpr uint32_t kQBytes = kBM * D * 2;
+  static constexpr uint32_t kKVBytes = kBN * D * 2;
+  static constexpr uint32_t k_off(int b) { return kQBytes + static_cast<uint32_t>(b) * kKVBytes; }
+  static constexpr uint32_t v_off(int b) { return kQBytes + static_cast<uint32_t>(NB + b) * kKVBytes; }
+  static constexpr uint32_t kBitsOff = kQBytes + 2u * NB * kKVBytes;
+  static constexpr uint32_t kBarOff = kBitsOff + 16u * NB;
+  static constexpr uint32_t q_full() { return kBarOff; }
+  static constexpr uint32_t k_full(int b) { return kBarOff + 8u * (1 + b); }
+  static constexpr uint32_t v_full(int b) { return kBarOff + 8u * (1 + NB + b); }
+  static constexpr uint32_t k_empty(int b) { return kBarOff + 8u * (1 + 2 * NB + b); }
+  static constexpr uint32_t v_empty(int b) { return kBarOff + 8u * (1 + 3 * NB + b); }
+  static constexpr size_t smem_bytes = 1024 + kBarOff + 8u * (1 + 4 * NB);
+};
+
+// The kernel's parameters: flash_wgmma's, and the tensor maps of Q ({D, seq_q, batch x heads_q}, row stride D,
+// plane stride seq_q x D) and of K and V ({D, seq_k, batch x heads_kv}, plane stride cap x D), 16-bit elements,
+// boxes {64, 128, 1}, 128-byte swizzle, zero fill out of bounds (attention_wgmma.cu, make_map).
+struct WsArgs {
+  MmaArgs a;
+  CUtensorMap tq, tk, tv;
+};
+
+#ifndef TSR_ATTENTION_WGMMA_EMULATED
+__device__ __forceinline__ void wg_mbar_init(uint32_t bar, uint32_t count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
+}
+// the initialised mbarriers become visible to the other threads and to the async proxy (the TMA unit)
+__device__ __forceinline__ void wg_fence_mbar_init() {
+  asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+__device__ __forceinline__ void wg_mbar_arrive(uint32_t bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
+}
+// arrive and expect `bytes` more of transactions (the TMA copies that complete the phase)
+__device__ __forceinline__ void wg_mbar_arrive_tx(uint32_t bar, uint32_t bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
+}
+// waits until the phase of the given parity has completed (acquire: what was written before its arrivals and its
+// transactions is visible afterwards)
+__device__ __forceinline__ void wg_mbar_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done = 0;
+  do {
+    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+                 : "=r"(done)
+                 : "r"(bar), "r"(parity)
+                 : "memory");
+  } while (done == 0);
+}
+// one TMA box of the 3-D tensor map at coordinates (c0, c1, c2) into shared memory at dst, completing on bar
+__device__ __forceinline__ void wg_tma_load3(uint32_t dst, const CUtensorMap *map, int c0, int c1, int c2,
+                                             uint32_t bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];\n" ::
+          "r"(dst),
+      "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
+      : "memory");
+}
+template <uint32_t N>
+__device__ __forceinline__ void wg_setmaxnreg_dec() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N));
+}
+template <uint32_t N>
+__device__ __forceinline__ void wg_setmaxnreg_inc() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" ::"n"(N));
+}
+// retires every wgmma commit group of the warpgroup but the newest one
+__device__ __forceinline__ void wg_wait_1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
+#endif  // TSR_ATTENTION_WGMMA_EMULATED
+
+// Masks and the exponentials of one tile's raw scores s for flash_wgmma_ws (O untouched: P_{t-1} V_{t-1} may still
+// be accumulating into it): running maxima m updated, corr = 2^(m_old - m_new) per row for O, l rescaled and
+// increased by the new partial sums, s replaced by P (fp32). bits: the tile's usable keys (bit c of word c / 32);
+// causal as softmax_tile (key col of row (g, r) visible iff col <= lim0 + g + 8 r).
+__device__ __forceinline__ void ws_softmax(float (&s)[kBN / 8][4], float (&m)[2], float (&l)[2], float (&corr)[2],
+                                           bool need_mask, const uint32_t (&bits)[4], bool causal, int64_t lim0,
+                                           float sl, int g, int t4) {
+  constexpr int NT = kBN / 8;
+  float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      float x = s[nt][c];
+      if (need_mask) {
+        const int col = nt * 8 + 2 * t4 + (c & 1);
+        const int off = g + (c >> 1) * 8;
+        const bool ok = ((bits[nt >> 2] >> ((nt & 3) * 8 + 2 * t4 + (c & 1))) & 1u) != 0 &&
+                        (!causal || col <= lim0 + off);
+        x = ok ? x : -INFINITY;
+        s[nt][c] = x;
+      }
+      mx[c >> 1] = fmaxf(mx[c >> 1], x);
+    }
+  }
+  float msub[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float x = mx[r];
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+    const float mold = m[r];
+    const float mnew = fmaxf(mold, x);
+    msub[r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
+    corr[r] = mnew == mold ? 1.0f : wg_ex2(fmaf(mold, sl, -msub[r]));
+    m[r] = mnew;
+  }
+  float lsum[2] = {0.0f, 0.0f};
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt) {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      const float p = wg_ex2(fmaf(s[nt][c], sl, -msub[c >> 1]));
+      s[nt][c] = p;
+      lsum[c >> 1] += p;
+    }
+  }
+  l[0] = l[0] * corr[0] + lsum[0];  // per-thread partials, reduced over the quad at the end
+  l[1] = l[1] * corr[1] + lsum[1];
+}
+
+// O rescaled by corr (after its last P V retired) and P (fp32 in s) packed to 16 bits as the A fragments of P V.
+template <typename T, int D>
+__device__ __forceinline__ void ws_rescale_pack(float (&o)[D / 8][4], const float (&corr)[2],
+                                                const float (&s)[kBN / 8][4], uint32_t (&pa)[kBN / 16][4]) {
+#pragma unroll
+  for (int i = 0; i < D / 8; ++i) {
+    o[i][0] *= corr[0];
+    o[i][1] *= corr[0];
+    o[i][2] *= corr[1];
+    o[i][3] *= corr[1];
+  }
+#pragma unroll
+  for (int kc = 0; kc < kBN / 16; ++kc) {
+    pa[kc][0] = wg_pack<T>(s[2 * kc][0], s[2 * kc][1]);
+    pa[kc][1] = wg_pack<T>(s[2 * kc][2], s[2 * kc][3]);
+    pa[kc][2] = wg_pack<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
+    pa[kc][3] = wg_pack<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
+  }
+}
+
+// Producer: waits until the consumers gave buffer t % NB back (from tile t - NB), then one lane starts the TMA boxes
+// of tile t (K: with its usable-key bits) completing that buffer's full barrier. All 32 lanes of the warp call it.
+template <int D, int NB, bool IS_K>
+__device__ __forceinline__ void ws_load(const WsArgs &p, unsigned char *base, uint32_t base_addr, int t, int bh_kv,
+                                        const void *mrow, int lane) {
+  using TL = WsTile<D, NB>;
+  const int b = t % NB;
+  const int64_t j0 = static_cast<int64_t>(t) * kBN;
+  uint32_t w[4] = {0, 0, 0, 0};
+  if (IS_K) {  // key j0 + c usable: inside the sequence and kept by the key-padding mask
+    const int64_t nk = i64min(kBN, p.a.seq_k - j0);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int c = 32 * i + lane;
+      w[i] = __ballot_sync(0xffffffffu, c < nk && key_kept(mrow, p.a.mask_dtype, j0 + c));
+    }
+  }
+  if (t >= NB) wg_mbar_wait(base_addr + (IS_K ? TL::k_empty(b) : TL::v_empty(b)), static_cast<uint32_t>((t / NB - 1) & 1));
+  if (lane == 0) {
+    const uint32_t full = base_addr + (IS_K ? TL::k_full(b) : TL::v_full(b));
+    const uint32_t dst = base_addr + (IS_K ? TL::k_off(b) : TL::v_off(b));
+    if (IS_K) {
+      uint32_t *bits = reinterpret_cast<uint32_t *>(base + TL::kBitsOff) + 4 * b;
+      bits[0] = w[0];
+      bits[1] = w[1];
+      bits[2] = w[2];
+      bits[3] = w[3];
+    }
+    wg_mbar_arrive_tx(full, TL::kKVBytes);  // release: the bits above are visible to whoever sees the phase
+#pragma unroll
+    for (int c = 0; c < D / 64; ++c)
+      wg_tma_load3(dst + static_cast<uint32_t>(c * kBN * 128), IS_K ? &p.tk : &p.tv, 64 * c, static_cast<int>(j0),
+                   bh_kv, full);
+  }
+}
+
+template <typename T, int D, int NB>
+__global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_constant__ WsArgs p) {
+#if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(TSR_ATTENTION_WGMMA_EMULATED)
+  __trap();  // compiled for a target without wgmma / setmaxnreg: never launched (the host side runs it on cc 9.0)
+#else
+  using TL = WsTile<D, NB>;
+  constexpr int NT = kBN / 8;   // n8 tiles of S over the keys
+  constexpr int DT = D / 8;     // n8 tiles of O over head_dim
+  constexpr int PS = kBN / 16;  // k-steps of P V
+  const MmaArgs &a = p.a;
+  extern __shared__ __align__(16) unsigned char wg_smem_raw[];
+  const uint32_t raw_addr = wg_smem_addr(wg_smem_raw);
+  const uint32_t base_addr = (raw_addr + 1023u) & ~1023u;  // swizzle atoms start on 1024-byte boundaries
+  unsigned char *const base = wg_smem_raw + (base_addr - raw_addr);
+
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int grp = warp >> 2;  // 0: producer; 1, 2: consumers of rows [64 (grp - 1), 64 grp) of the block
+  const MmaBlock<T> blk = mma_block<T>(a, kBM, D);
+  const int64_t q0 = blk.q0, shift = blk.shift, visible = blk.visible;
+  const int rows_q = blk.rows_q;
+  const int ntiles = visible > 0 ? static_cast<int>((visible + kBN - 1) / kBN) : 0;
+
+  if (tid == 0) {
+    wg_mbar_init(base_addr + TL::q_full(), 1);
+    for (int b = 0; b < NB; ++b) {
+      wg_mbar_init(base_addr + TL::k_full(b), 1);
+      wg_mbar_init(base_addr + TL::v_full(b), 1);
+      wg_mbar_init(base_addr + TL::k_empty(b), 4 * kGroups);  // one arrival per consumer warp
+      wg_mbar_init(base_addr + TL::v_empty(b), 4 * kGroups);
+    }
+    wg_fence_mbar_init();
+  }
+  __syncthreads();
+
+  if (grp == 0) {
+    // ---- producer: Q, then K_0, then per step K_t and V_{t-1}, then the last V
+    wg_setmaxnreg_dec<kProducerRegs>();
+    if (warp != 0 || ntiles == 0) return;
+    const int64_t h = blockIdx.y, b = blockIdx.z;
+    const int bh_q = static_cast<int>(b * a.heads_q + h);
+    const int bh_kv = static_cast<int>(b * a.heads_kv + h / (a.heads_q / a.heads_kv));
+    if (lane == 0) {
+      wg_mbar_arrive_tx(base_addr + TL::q_full(), TL::kQBytes);
+#pragma unroll
+      for (int c = 0; c < D / 64; ++c)
+        wg_tma_load3(base_addr + static_cast<uint32_t>(c * kBM * 128), &p.tq, 64 * c, static_cast<int>(q0), bh_q,
+                     base_addr + TL::q_full());
+    }
+    ws_load<D, NB, true>(p, base, base_addr, 0, bh_kv, blk.mask, lane);
+    for (int t = 1; t < ntiles; ++t) {
+      ws_load<D, NB, true>(p, base, base_addr, t, bh_kv, blk.mask, lane);
+      ws_load<D, NB, false>(p, base, base_addr, t - 1, bh_kv, blk.mask, lane);
+    }
+    ws_load<D, NB, false>(p, base, base_addr, ntiles - 1, bh_kv, blk.mask, lane);
+    return;
+  }
+
+  // ---- consumers
+  wg_setmaxnreg_inc<kConsumerRegs>();
+  const int c = grp - 1;                   // consumer warpgroup 0 or 1
+  const int g = lane >> 2, t4 = lane & 3;
+  const int grow0 = c * 64;                // the warpgroup's first row in the block
+  const int wrow0 = grow0 + (warp & 3) * 16;
+  const int64_t warp_first_lim = q0 + wrow0 + shift;  // causal: last key the warp's first row sees
+  const bool masked_keys = blk.mask != nullptr;
+  const uint32_t q_addr = base_addr + static_cast<uint32_t>(grow0 * 128);
+
+  float o[DT][4];
+#pragma unroll
+  for (int i = 0; i < DT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+
+  if (ntiles > 0) {
+    float s[NT][4], corr[2];
+    uint32_t pa[PS][4];
+    uint32_t bits[4];
+    // the tile's usable-key bits into registers, then K's buffer back to the producer (its wgmma has retired)
+    auto take_k = [&](int t) {
+      const int b = t % NB;
+      const uint4 w = *reinterpret_cast<const uint4 *>(base + TL::kBitsOff + 16 * b);
+      bits[0] = w.x;
+      bits[1] = w.y;
+      bits[2] = w.z;
+      bits[3] = w.w;
+      __syncwarp();
+      if (lane == 0) wg_mbar_arrive(base_addr + TL::k_empty(b));
+    };
+    auto tile_mask = [&](int t, int64_t *lim0) {
+      const int64_t j0 = static_cast<int64_t>(t) * kBN;
+      *lim0 = warp_first_lim - j0;
+      return masked_keys || a.seq_k - j0 < kBN || (a.causal && j0 + kBN - 1 > warp_first_lim);
+    };
+
+    if (c == 1) wg_bar_arrive(1);  // consumer 0 issues first
+    wg_mbar_wait(base_addr + TL::q_full(), 0);
+    // tile 0: S_0, its softmax, P_0
+    wg_mbar_wait(base_addr + TL::k_full(0), 0);
+#pragma unroll
+    for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+    wg_reg_fence(s);
+    wg_fence();
+    issue_qk<T, D>(s, q_addr, base_addr + TL::k_off(0));
+    wg_commit();
+    wg_wait_all();
+    wg_reg_fence(s);
+    take_k(0);
+    {
+      int64_t lim0;
+      const bool need_mask = tile_mask(0, &lim0);
+      ws_softmax(s, m, l, corr, need_mask, bits, a.causal, lim0, a.scale_log2, g, t4);
+    }
+    ws_rescale_pack<T, D>(o, corr, s, pa);
+
+    for (int t = 1; t < ntiles; ++t) {
+      const int bk = t % NB, bv = (t - 1) % NB;
+      wg_mbar_wait(base_addr + TL::k_full(bk), static_cast<uint32_t>((t / NB) & 1));
+      wg_bar_sync(1 + c);  // our turn to issue
+#pragma unroll
+      for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+      wg_reg_fence(s);
+      wg_reg_fence(o);
+      wg_reg_fence(pa);
+      wg_fence();
+      issue_qk<T, D>(s, q_addr, base_addr + TL::k_off(bk));
+      wg_commit();
+      wg_mbar_wait(base_addr + TL::v_full(bv), static_cast<uint32_t>(((t - 1) / NB) & 1));
+      wg_fence();  // (ptxas would insert it after the wait's loop anyway: C7519)
+      issue_pv<T, D>(o, pa, base_addr + TL::v_off(bv));
+      wg_commit();
+      wg_bar_arrive(2 - c);  // the other consumer's turn
+      wg_wait_1();           // S_t is there; P_{t-1} V_{t-1} may still run
+      wg_reg_fence(s);
+      take_k(t);
+      int64_t lim0;
+      const bool need_mask = tile_mask(t, &lim0);
+      ws_softmax(s, m, l, corr, need_mask, bits, a.causal, lim0, a.scale_log2, g, t4);
+      wg_wait_all();
+      wg_reg_fence(o);
+      wg_reg_fence(pa);
+      __syncwarp();
+      if (lane == 0) wg_mbar_arrive(base_addr + TL::v_empty(bv));
+      ws_rescale_pack<T, D>(o, corr, s, pa);
+    }
+    if (c == 0) wg_bar_sync(1);  // the other consumer's last "your turn" (its arrivals and our waits pair up)
+    // the last P V
+    const int bl = (ntiles - 1) % NB;
+    wg_mbar_wait(base_addr + TL::v_full(bl), static_cast<uint32_t>(((ntiles - 1) / NB) & 1));
+    wg_reg_fence(o);
+    wg_reg_fence(pa);
+    wg_fence();
+    issue_pv<T, D>(o, pa, base_addr + TL::v_off(bl));
+    wg_commit();
+    wg_wait_all();
+    wg_reg_fence(o);
+    wg_reg_fence(pa);
+  }
+
+  // ---- normalise and store (rows of the block that are real queries)
+  if (grow0 >= rows_q) return;
+  T *op = blk.out;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float lt = l[r];
+    lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+    lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+    const float inv = lt == 0.0f ? 0.0f : 1.0f / lt;  // a row that saw no key gets zeros
+    const int row = wrow0 + g + r * 8;
+    if (row >= rows_q) continue;
+    T *orow = op + static_cast<int64_t>(row) * D;
+#pragma unroll
+    for (int i = 0; i < DT; ++i) {
+      const float v0 = inv == 0.0f ? 0.0f : o[i][2 * r] * inv;
+      const float v1 = inv == 0.0f ? 0.0f : o[i][2 * r + 1] * inv;
+      *reinterpret_cast<uint32_t *>(orow + i * 8 + 2 * t4) = wg_pack<T>(v0, v1);
+    }
+  }
+#endif
+}
+
+}  // namespace wg
