@@ -510,13 +510,17 @@ else
   if [ -z "$SAN" ]; then record "sanitize wgmma" "skipped: no compute-sanitizer on this host"
   elif gate "sanitize wgmma" "$skip_sanitize" 45; then
     san_rc=0
-    for tool in synccheck racecheck; do
+    # synccheck and racecheck on the ping-pong kernel; synccheck on flash_wgmma_ws too (its named barriers and
+    # early-exiting producer warps) when its probe passed
+    runs="synccheck:pingpong racecheck:pingpong"; [ "$ws_ok" = 1 ] && runs="synccheck:ws $runs"
+    for run in $runs; do
+      tool=${run%%:*}; sched=${run##*:}; tag=$tool; [ "$sched" = ws ] && tag=$tool-ws
       [ "$(left)" -gt 30 ] || break
-      log "compute-sanitizer --tool $tool: GpuWgmmaProbe (ping-pong schedule)"
-      timeout "$(cap 120)" "$SAN" --tool "$tool" --error-exitcode 9 --target-processes all \
-          "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe --out "$out/sanitize-$tool-probe.json" \
-          > "$out/sanitize-wgmma-$tool.txt" 2>&1 || san_rc=$?
-      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Barrier|error" "$out/sanitize-wgmma-$tool.txt" | head -6
+      log "compute-sanitizer --tool $tool: GpuWgmmaProbe ($sched schedule)"
+      TESSERA_WGMMA_SCHEDULE=$sched timeout "$(cap 120)" "$SAN" --tool "$tool" --error-exitcode 9 \
+          --target-processes all "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe \
+          --out "$out/sanitize-$tag-probe.json" > "$out/sanitize-wgmma-$tag.txt" 2>&1 || san_rc=$?
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|hazard|Barrier|error" "$out/sanitize-wgmma-$tag.txt" | head -6
     done
     if [ "$san_rc" = 0 ]; then record "sanitize wgmma" "ok (sanitize-wgmma-*.txt)"
     else record "sanitize wgmma" "FAILED rc=$san_rc (sanitize-wgmma-*.txt)"; fi

@@ -39,7 +39,8 @@
 //    16-bit values round to nearest even as the device does.
 // The dynamic shared memory starts at a shared-window address that is not 1024-byte aligned in some cases (0, 16 or
 // 784), which exercises the kernel's rounding of its base to the swizzle pattern.
-// The warp-specialised kernel flash_wgmma_ws (attention_wgmma_ws.cuh) runs as 384 threads, with in addition:
+// The warp-specialised kernel flash_wgmma_ws (attention_wgmma_ws.cuh) runs as 512 / 384 threads (head_dim 64 / 128),
+// with in addition:
 //  - mbarrier (PTX ISA 9.7.13.15 "mbarrier"): init, arrive, arrive.expect_tx, try_wait.parity; a phase completes
 //    when its pending arrivals reach zero and its transaction count is zero; try_wait.parity P succeeds once the
 //    phase of parity P has completed. A wait that lasts 30 s ends the run (a protocol deadlock);
@@ -146,7 +147,7 @@ struct WgSync {
   uint32_t a[2][128][4];
 };
 WgSync *wgs = nullptr;  // [warpgroups of the block]
-std::barrier<> *named_bars[3] = {nullptr, nullptr, nullptr};  // bar ids 1, 2 of the ping-pong / ws schedules
+std::barrier<> *named_bars[4] = {nullptr, nullptr, nullptr, nullptr};  // bar ids 1 .. 3 (ping-pong, ws)
 enum class Sched { kPingPong, kLockstep, kWs };
 Sched sched = Sched::kPingPong;  // which kernel and schedule launch() runs (main runs every case with each)
 bool pingpong = false;
@@ -512,26 +513,31 @@ void launch(const MmaArgs &a, int64_t batch) {
 // flash_wgmma_ws: 384 threads, tensor maps over the harness's arrays as attention_wgmma.cu builds them.
 template <typename T, int D>
 void launch_ws(const MmaArgs &a, int64_t batch) {
-  emu::smem_limit = wg::WsTile<D, wg::kWsStages>::smem_bytes;
-  gridDim = {static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
+  constexpr int G = wg::ws_groups<D>();
+  using SH = wg::WsShape<G>;
+  emu::smem_limit = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
+  gridDim = {static_cast<unsigned>((a.seq_q + SH::kRows - 1) / SH::kRows), static_cast<unsigned>(a.heads_q),
              static_cast<unsigned>(batch)};
-  auto map = [](const void *base, int64_t d, int64_t rows, int64_t plane_rows, int64_t planes) {
+  auto map = [](const void *base, int64_t d, int64_t rows, int64_t plane_rows, int64_t planes, int box_rows) {
     return CUtensorMap{base,
                        {static_cast<uint64_t>(d), static_cast<uint64_t>(rows), static_cast<uint64_t>(planes)},
                        {static_cast<uint64_t>(d * 2), static_cast<uint64_t>(plane_rows * d * 2)},
-                       {64, static_cast<uint32_t>(wg::kBN), 1}};
+                       {64, static_cast<uint32_t>(box_rows), 1}};
   };
-  wg::WsArgs p{a, map(a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q), map(a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv),
-               map(a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv)};
+  wg::WsArgs p{a, map(a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, SH::kRows),
+               map(a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN),
+               map(a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN)};
   emu::run_grid(
       emu::smem, emu::kSmemBytes, emu::smem_limit,
       [&p](unsigned x, unsigned y, unsigned z) {
         for (auto &u : emu::unfenced) u.store(0);
-        std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[1 + wg::kGroups]);
+        std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[1 + G]);
         emu::wgs = sync.get();
-        std::barrier<> bar1(wg::kThreads), bar2(wg::kThreads);  // the two consumer warpgroups
+        // the consumers' turn barriers 1 .. G, 256 threads each (one warpgroup waits, the one before it arrives)
+        std::barrier<> bar1(256), bar2(256), bar3(256);
         emu::named_bars[1] = &bar1;
         emu::named_bars[2] = &bar2;
+        emu::named_bars[3] = &bar3;
         emu::mbars.clear();
         emu::tma_jobs.clear();
         emu::run_block(
@@ -542,11 +548,11 @@ void launch_ws(const MmaArgs &a, int64_t batch) {
               emu::my_unfenced.clear();
               emu::wg_fenced = false;
               emu::wg_parity = 0;
-              wg::flash_wgmma_ws<T, D, wg::kWsStages>(p);
+              wg::flash_wgmma_ws<T, D, wg::kWsStages, G>(p);
               if (!emu::wg_open.empty() || !emu::wg_groups.empty())
                 emu::error(emu::wg_errors, "wgmma left pending at exit");
             },
-            wg::kWsThreads);
+            SH::kThreads);
         if (!emu::tma_jobs.empty()) emu::error(emu::mbar_errors, "TMA copies never waited for at block exit");
       },
       [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
@@ -568,7 +574,8 @@ int main() {
     emu::sched = sc.s;
     emu::pingpong = sc.s == emu::Sched::kPingPong;
     if (sc.s == emu::Sched::kWs) {
-      std::printf("flash_wgmma_ws emulated (TMA producer, two consumer warpgroups); TMA copies land %s\n",
+      std::printf("flash_wgmma_ws emulated (TMA producer warpgroup; 3 / 2 consumer warpgroups at head_dim 64 / 128); "
+                  "TMA copies land %s\n",
                   emu::tma_immediate ? "at issue" : "when their barrier is waited on");
     } else {
       std::printf("flash_wgmma emulated, %s schedule; cp.async copies land %s\n", sc.name,

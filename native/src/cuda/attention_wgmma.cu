@@ -85,13 +85,14 @@ EncodeTiled encoder() {
 
 // The tensor map of one of Q, K, V for flash_wgmma_ws: planes (batch x heads) of `rows` rows of d 16-bit elements,
 // rows d apart, planes plane_rows x d apart; boxes of 64 elements x 128 rows x 1 plane, 128-byte swizzle (the
-// layout of the kernel's tiles), out-of-bounds rows read as zeros.
+// layout of the kernel's tiles; box_rows: 128 for K / V, the block's query rows for Q), out-of-bounds rows read as
+// zeros.
 bool make_map(CUtensorMap *map, EncodeTiled enc, int dtype, const void *base, int64_t d, int64_t rows,
-              int64_t plane_rows, int64_t planes) {
+              int64_t plane_rows, int64_t planes, int box_rows) {
   const cuuint64_t dims[3] = {static_cast<cuuint64_t>(d), static_cast<cuuint64_t>(rows),
                               static_cast<cuuint64_t>(planes)};
   const cuuint64_t strides[2] = {static_cast<cuuint64_t>(d * 2), static_cast<cuuint64_t>(plane_rows * d * 2)};
-  const cuuint32_t box[3] = {64, static_cast<cuuint32_t>(wg::kBN), 1};
+  const cuuint32_t box[3] = {64, static_cast<cuuint32_t>(box_rows), 1};
   const cuuint32_t estr[3] = {1, 1, 1};
   return enc(map, dtype == TSR_BF16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 3,
              const_cast<void *>(base), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
@@ -102,7 +103,7 @@ bool make_map(CUtensorMap *map, EncodeTiled enc, int dtype, const void *base, in
 template <int D>
 size_t smem_bytes(Schedule s) {
   switch (s) {
-    case Schedule::kWarpSpecialised: return wg::WsTile<D, wg::kWsStages>::smem_bytes;
+    case Schedule::kWarpSpecialised: return wg::WsTile<D, wg::kWsStages, wg::ws_groups<D>()>::smem_bytes;
     case Schedule::kLockstep: return wg::Tile<D, 2>::smem_bytes;
     default: return wg::Tile<D, 3>::smem_bytes;
   }
@@ -138,13 +139,15 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
 // flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds).
 template <typename T, int D>
 int launch_ws(const MmaArgs &a, int64_t batch, cudaStream_t stream, const wg::WsArgs &p) {
-  constexpr size_t smem = wg::WsTile<D, wg::kWsStages>::smem_bytes;
+  constexpr int G = wg::ws_groups<D>();
+  using SH = wg::WsShape<G>;
+  constexpr size_t smem = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
   static std::atomic<uint64_t> ready{0};
-  const int st = allow_smem(wg::flash_wgmma_ws<T, D, wg::kWsStages>, smem, ready);
+  const int st = allow_smem(wg::flash_wgmma_ws<T, D, wg::kWsStages, G>, smem, ready);
   if (st != TSR_OK) return st;
-  dim3 grid(static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
+  dim3 grid(static_cast<unsigned>((a.seq_q + SH::kRows - 1) / SH::kRows), static_cast<unsigned>(a.heads_q),
             static_cast<unsigned>(batch));
-  wg::flash_wgmma_ws<T, D, wg::kWsStages><<<grid, wg::kWsThreads, smem, stream>>>(p);
+  wg::flash_wgmma_ws<T, D, wg::kWsStages, G><<<grid, SH::kThreads, smem, stream>>>(p);
   TSR_LAUNCH_CHECK("flash_wgmma_ws launch");
   return TSR_OK;
 }
@@ -167,9 +170,10 @@ bool ws_args(int dtype, const MmaArgs &a, int64_t batch, wg::WsArgs *p) {
     return false;
   }
   p->a = a;
-  if (make_map(&p->tq, enc, dtype, a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q) &&
-      make_map(&p->tk, enc, dtype, a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv) &&
-      make_map(&p->tv, enc, dtype, a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv)) {
+  const int qrows = a.d == 64 ? wg::WsShape<wg::ws_groups<64>()>::kRows : wg::WsShape<wg::ws_groups<128>()>::kRows;
+  if (make_map(&p->tq, enc, dtype, a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, qrows) &&
+      make_map(&p->tk, enc, dtype, a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN) &&
+      make_map(&p->tv, enc, dtype, a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN)) {
     return true;
   }
   if (!said.exchange(true))

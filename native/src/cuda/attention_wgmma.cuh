@@ -296,13 +296,14 @@ __device__ __forceinline__ void stage(unsigned char *tile, const T *g, int nrows
 }
 
 // S (64 x kBN, fp32) = Q K^T for one warpgroup: D / 16 wgmma m64n128k16 issued (no fence, commit or wait here),
-// both operands through descriptors: Q at q_addr (the warpgroup's 64 rows of column block 0), K at k_addr.
-template <typename T, int D>
+// both operands through descriptors: Q at q_addr (the warpgroup's 64 rows of column block 0; QR rows per column
+// block), K at k_addr.
+template <typename T, int D, int QR = kBM>
 __device__ __forceinline__ void issue_qk(float (&s)[kBN / 8][4], uint32_t q_addr, uint32_t k_addr) {
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
     const uint32_t koff = static_cast<uint32_t>((kk & 3) * 32);  // 16 elements = 32 bytes per k-step
-    const uint64_t da = make_desc(q_addr + static_cast<uint32_t>((kk >> 2) * (kBM * 128)) + koff, 16, 1024);
+    const uint64_t da = make_desc(q_addr + static_cast<uint32_t>((kk >> 2) * (QR * 128)) + koff, 16, 1024);
     const uint64_t db = make_desc(k_addr + static_cast<uint32_t>((kk >> 2) * (kBN * 128)) + koff, 16, 1024);
     wg_mma_ss_n128<T>(s, da, db, kk > 0 ? 1 : 0);
   }

@@ -1,21 +1,24 @@
 // flash_wgmma_ws: flash_wgmma's warp-specialised schedule (flash-attention 3's forward mainloop in its own terms):
-// a producer warpgroup loads Q, K and V with TMA into the same 128-byte-swizzled tiles, two consumer warpgroups
-// compute. Same operands, semantics and numerics as flash_wgmma (attention_wgmma.cuh, whose wgmma helpers, issue_qk
-// and issue_pv it uses); chosen by TESSERA_WGMMA_SCHEDULE=ws (attention_wgmma.cu), not by default: written on
-// 2026-11-29 on a build machine without a GPU, checked by native/test/attention_wgmma_emulated.cpp (TMA, mbarriers
-// and wgmma emulated from the PTX ISA's text) and by ptxas; its first GPU run is owed (bench/gpu/README.md).
+// a producer warpgroup loads Q, K and V with TMA into the same 128-byte-swizzled tiles, two (head_dim 128) or three
+// (head_dim 64) consumer warpgroups compute. Same operands, semantics and numerics as flash_wgmma
+// (attention_wgmma.cuh, whose wgmma helpers, issue_qk and issue_pv it uses); chosen by TESSERA_WGMMA_SCHEDULE=ws
+// (attention_wgmma.cu), not by default: written on 2026-11-29 on a build machine without a GPU, checked by
+// native/test/attention_wgmma_emulated.cpp (TMA, mbarriers and wgmma emulated from the PTX ISA's text) and by
+// ptxas; its first GPU run is owed (bench/gpu/README.md).
 //
 // Why (bench/results/gpu/run5-h200): flash_wgmma's ping-pong schedule reaches 0.45-0.61x SDPA with 2.9 us per
 // 128-key tile where tensor-core and exponential work add up to about 1.3 us. Its loads are every thread's cp.async
 // followed by a block barrier per tile, which holds both warpgroups to one another every tile, and each warpgroup
 // waits for every wgmma batch before its softmax. Here:
-//  - 384 threads: warpgroup 0 is the producer (its first warp; the other three leave at once), warpgroups 1 and 2
-//    the consumers of flash_wgmma's two 64-row halves. setmaxnreg moves registers from the producer (24) to the
-//    consumers (240), so that the consumers may hold S, P and O of two tiles at once;
+//  - 128 (1 + G) threads: warpgroup 0 is the producer (its first warp; the other three leave at once), warpgroups
+//    1 .. G the consumers of 64 query rows each: G = 2 at head_dim 128 (128 rows per block, as flash_wgmma), G = 3
+//    at head_dim 64 (192 rows: more work per K / V tile where the tile is half as big; flash-attention 3's choice
+//    too). setmaxnreg moves registers from the producer (24) to the consumers (240 for G = 2, 160 for G = 3), so
+//    that a consumer may hold S of tile t, P of tile t - 1 and O at once;
 //  - loads: per tile one lane issues D / 64 TMA boxes of 64 columns x 128 rows for K and as many for V
 //    (cp.async.bulk.tensor.3d with the tensor maps {head_dim, rows, batch x heads} of attention_wgmma.cu; the
-//    tensor map's 128-byte swizzle writes exactly the layout the wgmma descriptors read, rows past the sequence are
-//    zero-filled by the TMA unit), each completing a "full" mbarrier by transaction count; the consumers give a
+//    tensor map's 128-byte swizzle writes exactly the layout the wgmma descriptors read, rows past the sequence
+//    are zero-filled by the TMA unit), each completing a "full" mbarrier by transaction count; the consumers give a
 //    buffer back through an "empty" mbarrier (one arrival per consumer warp) once the wgmma that read it retired.
 //    K and V have their own buffers and barriers (NB stages each), V running one tile behind K because P_t V_t is
 //    issued in step t + 1. No block barrier after the prologue; TMA writes through the async proxy, so no
@@ -25,24 +28,41 @@
 //  - per consumer warpgroup and tile t >= 1 (flash-attention 3's intra-warpgroup overlap): issue S_t = Q K_t^T and
 //    O += P_{t-1} V_{t-1} as two commit groups, wait for the first only (wgmma.wait_group 1), run the masks and
 //    the exponentials of S_t while P_{t-1} V_{t-1} is still on the tensor cores, then wait for it, rescale O by the
-//    correction of the new row maxima and pack P_t. The two warpgroups issue their GEMMs in turn (named barriers 1
-//    and 2: a warpgroup issues, then lets the other issue), so that one's softmax overlaps the other's GEMMs;
+//    correction of the new row maxima and pack P_t. The consumers issue their GEMMs in turn (a ring of named
+//    barriers 1 .. G: a warpgroup issues, then lets the next one issue), so that one's softmax overlaps the others'
+//    GEMMs;
 //  - every wgmma batch is unconditional (a consumer warpgroup with no real rows, or none that sees the tile's keys,
 //    multiplies zero-filled or masked rows all the same): ptxas serializes wgmma under run-time conditions (C7520).
 // Shared memory: 1 KiB alignment slack + Q + 2 NB tiles + NB x 16 B of mask bits + (1 + 4 NB) mbarriers: NB = 2
-// gives 82 / 161 KiB for head_dim 64 / 128.
+// gives 89 / 161 KiB for head_dim 64 (G = 3) / 128 (G = 2). Registers (ptxas 13.0): 128 / 168 at launch (the
+// 65536 of an SM over 512 / 384 threads), no spills, no wgmma serialisation (C7520) nor injected fence (C7519).
 
 namespace wg {
 
-constexpr int kWsThreads = 128 * (1 + kGroups);  // 384: the producer warpgroup and the two consumer warpgroups
-constexpr int kWsStages = 2;                     // K / V buffers each (NB)
-constexpr uint32_t kProducerRegs = 24, kConsumerRegs = 240;  // setmaxnreg: 128 x 24 + 256 x 240 <= 64 Ki
+constexpr int kWsStages = 2;  // K / V buffers each (NB)
+
+// G consumer warpgroups (64 query rows each) and the producer warpgroup: threads, query rows per block, and the
+// registers setmaxnreg gives each side (128 x producer + 128 G x consumer <= 64 Ki, multiples of 8).
+template <int G>
+struct WsShape {
+  static_assert(G == 2 || G == 3, "flash_wgmma_ws: 2 or 3 consumer warpgroups");
+  static constexpr int kThreads = 128 * (1 + G);
+  static constexpr int kRows = 64 * G;
+  static constexpr uint32_t kProducerRegs = 24;
+  static constexpr uint32_t kConsumerRegs = G == 2 ? 240 : 160;
+};
+
+// Consumer warpgroups per head_dim (the host side and the emulation launch what this says).
+template <int D>
+constexpr int ws_groups() {
+  return D == 64 ? 3 : 2;
+}
 
 // Shared memory of one block: Q, NB K tiles, NB V tiles, NB x 4 words of usable-key bits, then the mbarriers.
-template <int D, int NB>
+template <int D, int NB, int G>
 struct WsTile {
   static_assert(D == 64 || D == 128, "flash_wgmma_ws: head_dim 64 or 128");
-  static constexpr uint32_t kQBytes = kBM * D * 2;
+  static constexpr uint32_t kQBytes = WsShape<G>::kRows * D * 2;
   static constexpr uint32_t kKVBytes = kBN * D * 2;
   static constexpr uint32_t k_off(int b) { return kQBytes + static_cast<uint32_t>(b) * kKVBytes; }
   static constexpr uint32_t v_off(int b) { return kQBytes + static_cast<uint32_t>(NB + b) * kKVBytes; }
@@ -185,10 +205,10 @@ __device__ __forceinline__ void ws_rescale_pack(float (&o)[D / 8][4], const floa
 
 // Producer: waits until the consumers gave buffer t % NB back (from tile t - NB), then one lane starts the TMA boxes
 // of tile t (K: with its usable-key bits) completing that buffer's full barrier. All 32 lanes of the warp call it.
-template <int D, int NB, bool IS_K>
+template <int D, int NB, int G, bool IS_K>
 __device__ __forceinline__ void ws_load(const WsArgs &p, unsigned char *base, uint32_t base_addr, int t, int bh_kv,
                                         const void *mrow, int lane) {
-  using TL = WsTile<D, NB>;
+  using TL = WsTile<D, NB, G>;
   const int b = t % NB;
   const int64_t j0 = static_cast<int64_t>(t) * kBN;
   uint32_t w[4] = {0, 0, 0, 0};
@@ -200,7 +220,9 @@ __device__ __forceinline__ void ws_load(const WsArgs &p, unsigned char *base, ui
       w[i] = __ballot_sync(0xffffffffu, c < nk && key_kept(mrow, p.a.mask_dtype, j0 + c));
     }
   }
-  if (t >= NB) wg_mbar_wait(base_addr + (IS_K ? TL::k_empty(b) : TL::v_empty(b)), static_cast<uint32_t>((t / NB - 1) & 1));
+  if (t >= NB) {
+    wg_mbar_wait(base_addr + (IS_K ? TL::k_empty(b) : TL::v_empty(b)), static_cast<uint32_t>((t / NB - 1) & 1));
+  }
   if (lane == 0) {
     const uint32_t full = base_addr + (IS_K ? TL::k_full(b) : TL::v_full(b));
     const uint32_t dst = base_addr + (IS_K ? TL::k_off(b) : TL::v_off(b));
@@ -219,12 +241,13 @@ __device__ __forceinline__ void ws_load(const WsArgs &p, unsigned char *base, ui
   }
 }
 
-template <typename T, int D, int NB>
-__global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_constant__ WsArgs p) {
+template <typename T, int D, int NB, int G>
+__global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const __grid_constant__ WsArgs p) {
 #if defined(__CUDA_ARCH__) && !defined(__CUDA_ARCH_FEAT_SM90_ALL) && !defined(TSR_ATTENTION_WGMMA_EMULATED)
   __trap();  // compiled for a target without wgmma / setmaxnreg: never launched (the host side runs it on cc 9.0)
 #else
-  using TL = WsTile<D, NB>;
+  using TL = WsTile<D, NB, G>;
+  using SH = WsShape<G>;
   constexpr int NT = kBN / 8;   // n8 tiles of S over the keys
   constexpr int DT = D / 8;     // n8 tiles of O over head_dim
   constexpr int PS = kBN / 16;  // k-steps of P V
@@ -235,8 +258,8 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
   unsigned char *const base = wg_smem_raw + (base_addr - raw_addr);
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
-  const int grp = warp >> 2;  // 0: producer; 1, 2: consumers of rows [64 (grp - 1), 64 grp) of the block
-  const MmaBlock<T> blk = mma_block<T>(a, kBM, D);
+  const int grp = warp >> 2;  // 0: producer; 1 .. G: consumers of rows [64 (grp - 1), 64 grp) of the block
+  const MmaBlock<T> blk = mma_block<T>(a, SH::kRows, D);
   const int64_t q0 = blk.q0, shift = blk.shift, visible = blk.visible;
   const int rows_q = blk.rows_q;
   const int ntiles = visible > 0 ? static_cast<int>((visible + kBN - 1) / kBN) : 0;
@@ -246,8 +269,8 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
     for (int b = 0; b < NB; ++b) {
       wg_mbar_init(base_addr + TL::k_full(b), 1);
       wg_mbar_init(base_addr + TL::v_full(b), 1);
-      wg_mbar_init(base_addr + TL::k_empty(b), 4 * kGroups);  // one arrival per consumer warp
-      wg_mbar_init(base_addr + TL::v_empty(b), 4 * kGroups);
+      wg_mbar_init(base_addr + TL::k_empty(b), 4 * G);  // one arrival per consumer warp
+      wg_mbar_init(base_addr + TL::v_empty(b), 4 * G);
     }
     wg_fence_mbar_init();
   }
@@ -255,7 +278,7 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
 
   if (grp == 0) {
     // ---- producer: Q, then K_0, then per step K_t and V_{t-1}, then the last V
-    wg_setmaxnreg_dec<kProducerRegs>();
+    wg_setmaxnreg_dec<SH::kProducerRegs>();
     if (warp != 0 || ntiles == 0) return;
     const int64_t h = blockIdx.y, b = blockIdx.z;
     const int bh_q = static_cast<int>(b * a.heads_q + h);
@@ -264,21 +287,21 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
       wg_mbar_arrive_tx(base_addr + TL::q_full(), TL::kQBytes);
 #pragma unroll
       for (int c = 0; c < D / 64; ++c)
-        wg_tma_load3(base_addr + static_cast<uint32_t>(c * kBM * 128), &p.tq, 64 * c, static_cast<int>(q0), bh_q,
+        wg_tma_load3(base_addr + static_cast<uint32_t>(c * SH::kRows * 128), &p.tq, 64 * c, static_cast<int>(q0), bh_q,
                      base_addr + TL::q_full());
     }
-    ws_load<D, NB, true>(p, base, base_addr, 0, bh_kv, blk.mask, lane);
+    ws_load<D, NB, G, true>(p, base, base_addr, 0, bh_kv, blk.mask, lane);
     for (int t = 1; t < ntiles; ++t) {
-      ws_load<D, NB, true>(p, base, base_addr, t, bh_kv, blk.mask, lane);
-      ws_load<D, NB, false>(p, base, base_addr, t - 1, bh_kv, blk.mask, lane);
+      ws_load<D, NB, G, true>(p, base, base_addr, t, bh_kv, blk.mask, lane);
+      ws_load<D, NB, G, false>(p, base, base_addr, t - 1, bh_kv, blk.mask, lane);
     }
-    ws_load<D, NB, false>(p, base, base_addr, ntiles - 1, bh_kv, blk.mask, lane);
+    ws_load<D, NB, G, false>(p, base, base_addr, ntiles - 1, bh_kv, blk.mask, lane);
     return;
   }
 
   // ---- consumers
-  wg_setmaxnreg_inc<kConsumerRegs>();
-  const int c = grp - 1;                   // consumer warpgroup 0 or 1
+  wg_setmaxnreg_inc<SH::kConsumerRegs>();
+  const int c = grp - 1;                   // consumer warpgroup 0 .. G - 1
   const int g = lane >> 2, t4 = lane & 3;
   const int grow0 = c * 64;                // the warpgroup's first row in the block
   const int wrow0 = grow0 + (warp & 3) * 16;
@@ -312,7 +335,7 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
       return masked_keys || a.seq_k - j0 < kBN || (a.causal && j0 + kBN - 1 > warp_first_lim);
     };
 
-    if (c == 1) wg_bar_arrive(1);  // consumer 0 issues first
+    if (c == G - 1) wg_bar_arrive(1);  // consumer 0 issues first
     wg_mbar_wait(base_addr + TL::q_full(), 0);
     // tile 0: S_0, its softmax, P_0
     wg_mbar_wait(base_addr + TL::k_full(0), 0);
@@ -320,7 +343,7 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
     for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
     wg_reg_fence(s);
     wg_fence();
-    issue_qk<T, D>(s, q_addr, base_addr + TL::k_off(0));
+    issue_qk<T, D, SH::kRows>(s, q_addr, base_addr + TL::k_off(0));
     wg_commit();
     wg_wait_all();
     wg_reg_fence(s);
@@ -342,13 +365,13 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
       wg_reg_fence(o);
       wg_reg_fence(pa);
       wg_fence();
-      issue_qk<T, D>(s, q_addr, base_addr + TL::k_off(bk));
+      issue_qk<T, D, SH::kRows>(s, q_addr, base_addr + TL::k_off(bk));
       wg_commit();
       wg_mbar_wait(base_addr + TL::v_full(bv), static_cast<uint32_t>(((t - 1) / NB) & 1));
       wg_fence();  // (ptxas would insert it after the wait's loop anyway: C7519)
       issue_pv<T, D>(o, pa, base_addr + TL::v_off(bv));
       wg_commit();
-      wg_bar_arrive(2 - c);  // the other consumer's turn
+      wg_bar_arrive(1 + (c + 1) % G);  // the next consumer's turn
       wg_wait_1();           // S_t is there; P_{t-1} V_{t-1} may still run
       wg_reg_fence(s);
       take_k(t);
@@ -362,7 +385,7 @@ __global__ void __launch_bounds__(kWsThreads, 1) flash_wgmma_ws(const __grid_con
       if (lane == 0) wg_mbar_arrive(base_addr + TL::v_empty(bv));
       ws_rescale_pack<T, D>(o, corr, s, pa);
     }
-    if (c == 0) wg_bar_sync(1);  // the other consumer's last "your turn" (its arrivals and our waits pair up)
+    if (c == 0) wg_bar_sync(1);  // the last consumer's last "your turn" (its arrivals and our waits pair up)
     // the last P V
     const int bl = (ntiles - 1) % NB;
     wg_mbar_wait(base_addr + TL::v_full(bl), static_cast<uint32_t>(((ntiles - 1) / NB) & 1));
