@@ -477,23 +477,26 @@ using namespace tsr::cuda::attn;
 
 // ---------------------------------------------------------------------------- harness
 
-template <typename T, int D>
-void launch(const MmaArgs &a, int64_t batch) {
-  emu::smem_limit = emu::pingpong ? wg::Tile<D, 3>::smem_bytes : wg::Tile<D, 2>::smem_bytes;
-  gridDim = {static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
-             static_cast<unsigned>(batch)};
+// Runs every block of gridDim as `threads` threads calling kernel(), each block with fresh shared-memory marks,
+// warpgroup exchange slots, named barriers 1 .. 3 (256 threads: the two warpgroups that meet there), mbarriers and
+// TMA queue, each thread with fresh cp.async and wgmma state; what a thread or block leaves pending is an error.
+template <typename Kernel>
+void run_kernel(int threads, Kernel kernel) {
   emu::run_grid(
       emu::smem, emu::kSmemBytes, emu::smem_limit,
-      [&a](unsigned x, unsigned y, unsigned z) {
+      [threads, &kernel](unsigned x, unsigned y, unsigned z) {
         for (auto &u : emu::unfenced) u.store(0);
-        std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[wg::kGroups]);
+        std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[threads / 128]);
         emu::wgs = sync.get();
-        std::barrier<> bar1(wg::kThreads), bar2(wg::kThreads);
+        std::barrier<> bar1(256), bar2(256), bar3(256);
         emu::named_bars[1] = &bar1;
         emu::named_bars[2] = &bar2;
+        emu::named_bars[3] = &bar3;
+        emu::mbars.clear();
+        emu::tma_jobs.clear();
         emu::run_block(
             x, y, z,
-            [&a] {
+            [&kernel] {
               emu::groups.clear();
               emu::open_group.clear();
               emu::my_unfenced.clear();
@@ -501,16 +504,27 @@ void launch(const MmaArgs &a, int64_t batch) {
               emu::wg_groups.clear();
               emu::wg_fenced = false;
               emu::wg_parity = 0;
-              if (emu::pingpong) wg::flash_wgmma<T, D, true>(a); else wg::flash_wgmma<T, D, false>(a);
+              kernel();
               if (!emu::wg_open.empty() || !emu::wg_groups.empty())
                 emu::error(emu::wg_errors, "wgmma left pending at exit");
             },
-            wg::kThreads);
+            threads);
+        if (!emu::tma_jobs.empty()) emu::error(emu::mbar_errors, "TMA copies never waited for at block exit");
       },
       [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
 }
 
-// flash_wgmma_ws: 384 threads, tensor maps over the harness's arrays as attention_wgmma.cu builds them.
+template <typename T, int D>
+void launch(const MmaArgs &a, int64_t batch) {
+  emu::smem_limit = emu::pingpong ? wg::Tile<D, 3>::smem_bytes : wg::Tile<D, 2>::smem_bytes;
+  gridDim = {static_cast<unsigned>((a.seq_q + wg::kBM - 1) / wg::kBM), static_cast<unsigned>(a.heads_q),
+             static_cast<unsigned>(batch)};
+  run_kernel(wg::kThreads, [&a] {
+    if (emu::pingpong) wg::flash_wgmma<T, D, true>(a); else wg::flash_wgmma<T, D, false>(a);
+  });
+}
+
+// flash_wgmma_ws: 128 (1 + G) threads, tensor maps over the harness's arrays as attention_wgmma.cu builds them.
 template <typename T, int D>
 void launch_ws(const MmaArgs &a, int64_t batch) {
   constexpr int G = wg::ws_groups<D>();
@@ -527,35 +541,7 @@ void launch_ws(const MmaArgs &a, int64_t batch) {
   wg::WsArgs p{a, map(a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, SH::kRows),
                map(a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN),
                map(a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN)};
-  emu::run_grid(
-      emu::smem, emu::kSmemBytes, emu::smem_limit,
-      [&p](unsigned x, unsigned y, unsigned z) {
-        for (auto &u : emu::unfenced) u.store(0);
-        std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[1 + G]);
-        emu::wgs = sync.get();
-        // the consumers' turn barriers 1 .. G, 256 threads each (one warpgroup waits, the one before it arrives)
-        std::barrier<> bar1(256), bar2(256), bar3(256);
-        emu::named_bars[1] = &bar1;
-        emu::named_bars[2] = &bar2;
-        emu::named_bars[3] = &bar3;
-        emu::mbars.clear();
-        emu::tma_jobs.clear();
-        emu::run_block(
-            x, y, z,
-            [&p] {
-              emu::wg_open.clear();
-              emu::wg_groups.clear();
-              emu::my_unfenced.clear();
-              emu::wg_fenced = false;
-              emu::wg_parity = 0;
-              wg::flash_wgmma_ws<T, D, wg::kWsStages, G>(p);
-              if (!emu::wg_open.empty() || !emu::wg_groups.empty())
-                emu::error(emu::wg_errors, "wgmma left pending at exit");
-            },
-            SH::kThreads);
-        if (!emu::tma_jobs.empty()) emu::error(emu::mbar_errors, "TMA copies never waited for at block exit");
-      },
-      [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
+  run_kernel(SH::kThreads, [&p] { wg::flash_wgmma_ws<T, D, wg::kWsStages, G>(p); });
 }
 
 int run_schedule();

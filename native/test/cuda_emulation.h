@@ -144,16 +144,6 @@ inline float __shfl_xor_sync(unsigned, float v, int m) {
   return w.f[p][l ^ m][0];
 }
 
-inline int __any_sync(unsigned, int pred) {
-  auto &w = emu::warp();
-  const int p = emu::parity ^= 1, l = emu::lane();
-  w.f[p][l][0] = pred ? 1.0f : 0.0f;
-  w.bar.arrive_and_wait();
-  int any = 0;
-  for (int i = 0; i < 32; ++i) any |= w.f[p][i][0] != 0.0f;
-  return any;
-}
-
 inline unsigned __ballot_sync(unsigned, int pred) {
   auto &w = emu::warp();
   const int p = emu::parity ^= 1, l = emu::lane();
@@ -163,6 +153,8 @@ inline unsigned __ballot_sync(unsigned, int pred) {
   for (int i = 0; i < 32; ++i) bits |= (w.f[p][i][0] != 0.0f ? 1u : 0u) << i;
   return bits;
 }
+
+inline int __any_sync(unsigned m, int pred) { return __ballot_sync(m, pred) != 0; }
 
 namespace emu {
 // The float64 attention of one query row, the harnesses' reference: the keys j < sk with visible(j), scores

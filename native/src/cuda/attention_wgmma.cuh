@@ -322,15 +322,17 @@ __device__ __forceinline__ void issue_pv(float (&o)[D / 8][4], const uint32_t (&
   }
 }
 
-// Masks and online softmax of one tile's raw scores s (scale_log2 > 0 applied inside the exponent), O and the row
-// sums rescaled to the new running max, P packed to 16 bits into pa as the A fragments of the P V k-steps. Thread
-// rows: wrow0 + g + 8 r; s[nt][c] is row g + 8 (c >> 1), key nt * 8 + 2 t4 + (c & 1). kp_t: the tile's padding flags;
-// lim0: causal, key col of row (g, r) is visible iff col <= lim0 + g + 8 r.
-template <typename T, int D>
-__device__ __forceinline__ void softmax_tile(float (&s)[kBN / 8][4], float (&o)[D / 8][4], float (&m)[2],
-                                             float (&l)[2], uint32_t (&pa)[kBN / 16][4], bool need_mask,
-                                             const float *kp_t, bool causal, int64_t lim0, float sl, int g, int t4) {
-  constexpr int NT = kBN / 8, DT = D / 8, PS = kBN / 16;
+// Masks and the exponentials of one tile's raw scores s (scale_log2 > 0 applied inside the exponent; O untouched, so
+// that flash_wgmma_ws may run this while P_{t-1} V_{t-1} still accumulates into O): running maxima m updated, corr =
+// 2^(m_old - m_new) per row for O, l rescaled and increased by this thread's partial sums, s replaced by P (fp32).
+// Thread rows: wrow0 + g + 8 r; s[nt][c] is row g + 8 (c >> 1), key nt * 8 + 2 t4 + (c & 1). usable(nt, c): that key
+// is inside the sequence and kept by the key-padding mask (asked only when need_mask); lim0: causal, key col of row
+// (g, r) is visible iff col <= lim0 + g + 8 r.
+template <typename Usable>
+__device__ __forceinline__ void softmax_scores(float (&s)[kBN / 8][4], float (&m)[2], float (&l)[2], float (&corr)[2],
+                                               bool need_mask, Usable usable, bool causal, int64_t lim0, float sl,
+                                               int g, int t4) {
+  constexpr int NT = kBN / 8;
   float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
   for (int nt = 0; nt < NT; ++nt) {
@@ -340,7 +342,7 @@ __device__ __forceinline__ void softmax_tile(float (&s)[kBN / 8][4], float (&o)[
       if (need_mask) {
         const int col = nt * 8 + 2 * t4 + (c & 1);
         const int off = g + (c >> 1) * 8;
-        const bool ok = kp_t[col] == 0.0f && (!causal || col <= lim0 + off);
+        const bool ok = usable(nt, c) && (!causal || col <= lim0 + off);
         x = ok ? x : -INFINITY;
         s[nt][c] = x;
       }
@@ -356,15 +358,9 @@ __device__ __forceinline__ void softmax_tile(float (&s)[kBN / 8][4], float (&o)[
     const float mold = m[r];
     const float mnew = fmaxf(mold, x);
     msub[r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
-    // O and l rescaled by 2^(mold - mnew) (log2 domain); 1 when the max did not move, 0 from -inf (O, l are 0)
-    const float corr = mnew == mold ? 1.0f : wg_ex2(fmaf(mold, sl, -msub[r]));
+    // 1 when the max did not move, 0 from -inf (O and l are 0 then)
+    corr[r] = mnew == mold ? 1.0f : wg_ex2(fmaf(mold, sl, -msub[r]));
     m[r] = mnew;
-#pragma unroll
-    for (int i = 0; i < DT; ++i) {
-      o[i][2 * r] *= corr;
-      o[i][2 * r + 1] *= corr;
-    }
-    l[r] *= corr;
   }
   float lsum[2] = {0.0f, 0.0f};
 #pragma unroll
@@ -376,14 +372,64 @@ __device__ __forceinline__ void softmax_tile(float (&s)[kBN / 8][4], float (&o)[
       lsum[c >> 1] += p;
     }
   }
-  l[0] += lsum[0];  // per-thread partials, reduced over the quad at the end
-  l[1] += lsum[1];
+  l[0] = l[0] * corr[0] + lsum[0];  // per-thread partials, reduced over the quad at the end
+  l[1] = l[1] * corr[1] + lsum[1];
+}
+
+// O rescaled by corr (after the last P V into it retired) and P (fp32 in s) packed to 16 bits as the A fragments of
+// the P V k-steps.
+template <typename T, int D>
+__device__ __forceinline__ void rescale_pack(float (&o)[D / 8][4], const float (&corr)[2], const float (&s)[kBN / 8][4],
+                                             uint32_t (&pa)[kBN / 16][4]) {
 #pragma unroll
-  for (int kc = 0; kc < PS; ++kc) {
+  for (int i = 0; i < D / 8; ++i) {
+    o[i][0] *= corr[0];
+    o[i][1] *= corr[0];
+    o[i][2] *= corr[1];
+    o[i][3] *= corr[1];
+  }
+#pragma unroll
+  for (int kc = 0; kc < kBN / 16; ++kc) {
     pa[kc][0] = wg_pack<T>(s[2 * kc][0], s[2 * kc][1]);
     pa[kc][1] = wg_pack<T>(s[2 * kc][2], s[2 * kc][3]);
     pa[kc][2] = wg_pack<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
     pa[kc][3] = wg_pack<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
+  }
+}
+
+// flash_wgmma's online softmax of one tile: softmax_scores with the tile's padding flags (kp_t[col] == 0: usable),
+// then O rescaled and P packed.
+template <typename T, int D>
+__device__ __forceinline__ void softmax_tile(float (&s)[kBN / 8][4], float (&o)[D / 8][4], float (&m)[2],
+                                             float (&l)[2], uint32_t (&pa)[kBN / 16][4], bool need_mask,
+                                             const float *kp_t, bool causal, int64_t lim0, float sl, int g, int t4) {
+  float corr[2];
+  softmax_scores(
+      s, m, l, corr, need_mask, [kp_t, t4](int nt, int c) { return kp_t[nt * 8 + 2 * t4 + (c & 1)] == 0.0f; },
+      causal, lim0, sl, g, t4);
+  rescale_pack<T, D>(o, corr, s, pa);
+}
+
+// The epilogue of both kernels: each of the thread's two rows (wrow0 + g + 8 r, if below rows_q) divided by its sum
+// (l's quad-reduced partials; a row that saw no key gets zeros) and stored to out (rows D apart) in 16 bits.
+template <typename T, int D>
+__device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], const float (&l)[2], T *out, int wrow0,
+                                           int rows_q, int g, int t4) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float lt = l[r];
+    lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+    lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+    const float inv = lt == 0.0f ? 0.0f : 1.0f / lt;
+    const int row = wrow0 + g + r * 8;
+    if (row >= rows_q) continue;
+    T *orow = out + static_cast<int64_t>(row) * D;
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) {
+      const float v0 = inv == 0.0f ? 0.0f : o[i][2 * r] * inv;
+      const float v1 = inv == 0.0f ? 0.0f : o[i][2 * r + 1] * inv;
+      *reinterpret_cast<uint32_t *>(orow + i * 8 + 2 * t4) = wg_pack<T>(v0, v1);
+    }
   }
 }
 
@@ -562,23 +608,7 @@ __global__ void __launch_bounds__(kThreads, 1) flash_wgmma(MmaArgs a) {
   wg_cp_async_wait_all();  // nothing in flight at exit (ntiles == 0 leaves the Q copies unwaited)
   // ---- normalise and store
   if (!grp_active) return;
-  T *op = blk.out;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float lt = l[r];
-    lt += __shfl_xor_sync(0xffffffffu, lt, 1);
-    lt += __shfl_xor_sync(0xffffffffu, lt, 2);
-    const float inv = lt == 0.0f ? 0.0f : 1.0f / lt;  // a row that saw no key gets zeros
-    const int row = wrow0 + g + r * 8;
-    if (row >= rows_q) continue;
-    T *orow = op + static_cast<int64_t>(row) * D;
-#pragma unroll
-    for (int i = 0; i < DT; ++i) {
-      const float v0 = inv == 0.0f ? 0.0f : o[i][2 * r] * inv;
-      const float v1 = inv == 0.0f ? 0.0f : o[i][2 * r + 1] * inv;
-      *reinterpret_cast<uint32_t *>(orow + i * 8 + 2 * t4) = wg_pack<T>(v0, v1);
-    }
-  }
+  store_rows<T, D>(o, l, blk.out, wrow0, rows_q, g, t4);
 #endif
 }
 

@@ -132,77 +132,6 @@ __device__ __forceinline__ void wg_setmaxnreg_inc() {
 __device__ __forceinline__ void wg_wait_1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
 #endif  // TSR_ATTENTION_WGMMA_EMULATED
 
-// Masks and the exponentials of one tile's raw scores s for flash_wgmma_ws (O untouched: P_{t-1} V_{t-1} may still
-// be accumulating into it): running maxima m updated, corr = 2^(m_old - m_new) per row for O, l rescaled and
-// increased by the new partial sums, s replaced by P (fp32). bits: the tile's usable keys (bit c of word c / 32);
-// causal as softmax_tile (key col of row (g, r) visible iff col <= lim0 + g + 8 r).
-__device__ __forceinline__ void ws_softmax(float (&s)[kBN / 8][4], float (&m)[2], float (&l)[2], float (&corr)[2],
-                                           bool need_mask, const uint32_t (&bits)[4], bool causal, int64_t lim0,
-                                           float sl, int g, int t4) {
-  constexpr int NT = kBN / 8;
-  float mx[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-  for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-    for (int c = 0; c < 4; ++c) {
-      float x = s[nt][c];
-      if (need_mask) {
-        const int col = nt * 8 + 2 * t4 + (c & 1);
-        const int off = g + (c >> 1) * 8;
-        const bool ok = ((bits[nt >> 2] >> ((nt & 3) * 8 + 2 * t4 + (c & 1))) & 1u) != 0 &&
-                        (!causal || col <= lim0 + off);
-        x = ok ? x : -INFINITY;
-        s[nt][c] = x;
-      }
-      mx[c >> 1] = fmaxf(mx[c >> 1], x);
-    }
-  }
-  float msub[2];
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float x = mx[r];
-    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
-    x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
-    const float mold = m[r];
-    const float mnew = fmaxf(mold, x);
-    msub[r] = mnew == -INFINITY ? 0.0f : mnew * sl;  // nothing visible yet: p = 0, no -inf - -inf NaN
-    corr[r] = mnew == mold ? 1.0f : wg_ex2(fmaf(mold, sl, -msub[r]));
-    m[r] = mnew;
-  }
-  float lsum[2] = {0.0f, 0.0f};
-#pragma unroll
-  for (int nt = 0; nt < NT; ++nt) {
-#pragma unroll
-    for (int c = 0; c < 4; ++c) {
-      const float p = wg_ex2(fmaf(s[nt][c], sl, -msub[c >> 1]));
-      s[nt][c] = p;
-      lsum[c >> 1] += p;
-    }
-  }
-  l[0] = l[0] * corr[0] + lsum[0];  // per-thread partials, reduced over the quad at the end
-  l[1] = l[1] * corr[1] + lsum[1];
-}
-
-// O rescaled by corr (after its last P V retired) and P (fp32 in s) packed to 16 bits as the A fragments of P V.
-template <typename T, int D>
-__device__ __forceinline__ void ws_rescale_pack(float (&o)[D / 8][4], const float (&corr)[2],
-                                                const float (&s)[kBN / 8][4], uint32_t (&pa)[kBN / 16][4]) {
-#pragma unroll
-  for (int i = 0; i < D / 8; ++i) {
-    o[i][0] *= corr[0];
-    o[i][1] *= corr[0];
-    o[i][2] *= corr[1];
-    o[i][3] *= corr[1];
-  }
-#pragma unroll
-  for (int kc = 0; kc < kBN / 16; ++kc) {
-    pa[kc][0] = wg_pack<T>(s[2 * kc][0], s[2 * kc][1]);
-    pa[kc][1] = wg_pack<T>(s[2 * kc][2], s[2 * kc][3]);
-    pa[kc][2] = wg_pack<T>(s[2 * kc + 1][0], s[2 * kc + 1][1]);
-    pa[kc][3] = wg_pack<T>(s[2 * kc + 1][2], s[2 * kc + 1][3]);
-  }
-}
-
 // Producer: waits until the consumers gave buffer t % NB back (from tile t - NB), then one lane starts the TMA boxes
 // of tile t (K: with its usable-key bits) completing that buffer's full barrier. All 32 lanes of the warp call it.
 template <int D, int NB, int G, bool IS_K>
@@ -329,6 +258,10 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
       __syncwarp();
       if (lane == 0) wg_mbar_arrive(base_addr + TL::k_empty(b));
     };
+    // key nt * 8 + 2 t4 + (c & 1) of the tile usable (bit c of word c / 32 of the tile's bits)
+    auto usable = [&bits, t4](int nt, int c) {
+      return ((bits[nt >> 2] >> ((nt & 3) * 8 + 2 * t4 + (c & 1))) & 1u) != 0;
+    };
     auto tile_mask = [&](int t, int64_t *lim0) {
       const int64_t j0 = static_cast<int64_t>(t) * kBN;
       *lim0 = warp_first_lim - j0;
@@ -351,9 +284,9 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
     {
       int64_t lim0;
       const bool need_mask = tile_mask(0, &lim0);
-      ws_softmax(s, m, l, corr, need_mask, bits, a.causal, lim0, a.scale_log2, g, t4);
+      softmax_scores(s, m, l, corr, need_mask, usable, a.causal, lim0, a.scale_log2, g, t4);
     }
-    ws_rescale_pack<T, D>(o, corr, s, pa);
+    rescale_pack<T, D>(o, corr, s, pa);
 
     for (int t = 1; t < ntiles; ++t) {
       const int bk = t % NB, bv = (t - 1) % NB;
@@ -377,13 +310,13 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
       take_k(t);
       int64_t lim0;
       const bool need_mask = tile_mask(t, &lim0);
-      ws_softmax(s, m, l, corr, need_mask, bits, a.causal, lim0, a.scale_log2, g, t4);
+      softmax_scores(s, m, l, corr, need_mask, usable, a.causal, lim0, a.scale_log2, g, t4);
       wg_wait_all();
       wg_reg_fence(o);
       wg_reg_fence(pa);
       __syncwarp();
       if (lane == 0) wg_mbar_arrive(base_addr + TL::v_empty(bv));
-      ws_rescale_pack<T, D>(o, corr, s, pa);
+      rescale_pack<T, D>(o, corr, s, pa);
     }
     if (c == 0) wg_bar_sync(1);  // the last consumer's last "your turn" (its arrivals and our waits pair up)
     // the last P V
@@ -401,23 +334,7 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
 
   // ---- normalise and store (rows of the block that are real queries)
   if (grow0 >= rows_q) return;
-  T *op = blk.out;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float lt = l[r];
-    lt += __shfl_xor_sync(0xffffffffu, lt, 1);
-    lt += __shfl_xor_sync(0xffffffffu, lt, 2);
-    const float inv = lt == 0.0f ? 0.0f : 1.0f / lt;  // a row that saw no key gets zeros
-    const int row = wrow0 + g + r * 8;
-    if (row >= rows_q) continue;
-    T *orow = op + static_cast<int64_t>(row) * D;
-#pragma unroll
-    for (int i = 0; i < DT; ++i) {
-      const float v0 = inv == 0.0f ? 0.0f : o[i][2 * r] * inv;
-      const float v1 = inv == 0.0f ? 0.0f : o[i][2 * r + 1] * inv;
-      *reinterpret_cast<uint32_t *>(orow + i * 8 + 2 * t4) = wg_pack<T>(v0, v1);
-    }
-  }
+  store_rows<T, D>(o, l, blk.out, wrow0, rows_q, g, t4);
 #endif
 }
 
