@@ -72,6 +72,7 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -148,7 +149,7 @@ struct WgSync {
 };
 WgSync *wgs = nullptr;  // [warpgroups of the block]
 std::barrier<> *named_bars[4] = {nullptr, nullptr, nullptr, nullptr};  // bar ids 1 .. 3 (ping-pong, ws)
-enum class Sched { kPingPong, kLockstep, kWs };
+enum class Sched { kPingPong, kLockstep, kWs2, kWs3 };
 Sched sched = Sched::kPingPong;  // which kernel and schedule launch() runs (main runs every case with each)
 bool pingpong = false;
 
@@ -524,10 +525,10 @@ void launch(const MmaArgs &a, int64_t batch) {
   });
 }
 
-// flash_wgmma_ws: 128 (1 + G) threads, tensor maps over the harness's arrays as attention_wgmma.cu builds them.
-template <typename T, int D>
+// flash_wgmma_ws with G consumer warpgroups: 128 (1 + G) threads, tensor maps over the harness's arrays as
+// attention_wgmma.cu builds them.
+template <typename T, int D, int G>
 void launch_ws(const MmaArgs &a, int64_t batch) {
-  constexpr int G = wg::ws_groups<D>();
   using SH = wg::WsShape<G>;
   emu::smem_limit = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
   gridDim = {static_cast<unsigned>((a.seq_q + SH::kRows - 1) / SH::kRows), static_cast<unsigned>(a.heads_q),
@@ -543,6 +544,15 @@ void launch_ws(const MmaArgs &a, int64_t batch) {
                map(a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN)};
   run_kernel(SH::kThreads, [&p] { wg::flash_wgmma_ws<T, D, wg::kWsStages, G>(p); });
 }
+template <typename T, int D>
+void launch_ws(const MmaArgs &a, int64_t batch, int forced_groups) {
+  if constexpr (D == 64) {
+    if (wg::ws_groups(D, a.seq_q, forced_groups) == 3) return launch_ws<T, 64, 3>(a, batch);
+    launch_ws<T, 64, 2>(a, batch);
+  } else {
+    launch_ws<T, D, 2>(a, batch);
+  }
+}
 
 int run_schedule();
 
@@ -553,16 +563,26 @@ int main() {
   const struct {
     emu::Sched s;
     const char *name;
-  } scheds[] = {{emu::Sched::kPingPong, "pingpong"}, {emu::Sched::kLockstep, "lockstep"}, {emu::Sched::kWs, "ws"}};
-  for (const auto &sc : scheds) {  // EMU_SCHEDULE=pingpong | lockstep | ws runs one of them
-    const char *only = std::getenv("EMU_SCHEDULE");
-    if (only != nullptr && std::strcmp(only, sc.name) != 0) continue;
+  } scheds[] = {{emu::Sched::kPingPong, "pingpong"},
+                {emu::Sched::kLockstep, "lockstep"},
+                {emu::Sched::kWs3, "ws3"},
+                {emu::Sched::kWs2, "ws2"}};
+  // EMU_SCHEDULE=NAME[,NAME...] runs those of pingpong, lockstep, ws3 (flash_wgmma_ws with 3 consumer warpgroups at
+  // head_dim 64), ws2 (with 2); ws is both ws3 and ws2
+  const char *only = std::getenv("EMU_SCHEDULE");
+  const std::string wanted = only ? "," + std::string(only) + "," : "";
+  for (const auto &sc : scheds) {
+    const bool ws = sc.s == emu::Sched::kWs2 || sc.s == emu::Sched::kWs3;
+    if (only != nullptr && wanted.find("," + std::string(sc.name) + ",") == std::string::npos &&
+        !(ws && wanted.find(",ws,") != std::string::npos)) {
+      continue;
+    }
     emu::sched = sc.s;
     emu::pingpong = sc.s == emu::Sched::kPingPong;
-    if (sc.s == emu::Sched::kWs) {
-      std::printf("flash_wgmma_ws emulated (TMA producer warpgroup; 3 / 2 consumer warpgroups at head_dim 64 / 128); "
+    if (ws) {
+      std::printf("flash_wgmma_ws emulated (TMA producer warpgroup; %d / 2 consumer warpgroups at head_dim 64 / 128); "
                   "TMA copies land %s\n",
-                  emu::tma_immediate ? "at issue" : "when their barrier is waited on");
+                  sc.s == emu::Sched::kWs3 ? 3 : 2, emu::tma_immediate ? "at issue" : "when their barrier is waited on");
     } else {
       std::printf("flash_wgmma emulated, %s schedule; cp.async copies land %s\n", sc.name,
                   emu::immediate ? "at issue" : "at their wait_group");
@@ -586,8 +606,9 @@ int run_schedule() {
       MmaArgs a{q, k, v, out, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, mask, mask_i64 ? TSR_I64 : TSR_I32,
                 scale * 1.4426950408889634f, c.causal ? 1 : 0};
       emu::mbar_errors = 0;
-      if (emu::sched == emu::Sched::kWs) {
-        if (c.d == 64) launch_ws<T, 64>(a, c.B); else launch_ws<T, 128>(a, c.B);
+      if (emu::sched == emu::Sched::kWs2 || emu::sched == emu::Sched::kWs3) {
+        const int g = emu::sched == emu::Sched::kWs3 ? 3 : 2;
+        if (c.d == 64) launch_ws<T, 64>(a, c.B, g); else launch_ws<T, 128>(a, c.B, g);
       } else {
         if (c.d == 64) launch<T, 64>(a, c.B); else launch<T, 128>(a, c.B);
       }

@@ -48,18 +48,26 @@ int device_cc(int *cc) {
 namespace {
 
 // The schedule of flash_wgmma's warpgroups, read once from the environment variable TESSERA_WGMMA_SCHEDULE for A / B
-// timings (bench/gpu/run.sh times them all): pingpong (the default), lockstep (the first version's, run4-h200) or ws
-// (flash_wgmma_ws: TMA producer warpgroup and intra-warpgroup overlap, attention_wgmma_ws.cuh; not yet run on a GPU).
-// Anything else is ping-pong.
+// timings (bench/gpu/run.sh times them): pingpong (the default), lockstep (the first version's, run4-h200) or ws
+// (flash_wgmma_ws: TMA producer warpgroup and intra-warpgroup overlap, attention_wgmma_ws.cuh; not yet run on a GPU),
+// ws2 / ws3 (ws with 2 / 3 consumer warpgroups at head_dim 64 whatever the length, wg::ws_groups). Anything else is
+// ping-pong.
 enum class Schedule { kPingPong, kLockstep, kWarpSpecialised };
-Schedule schedule() {
-  static const Schedule s = [] {
+struct ScheduleChoice {
+  Schedule s;
+  int ws_groups;  // ws at head_dim 64: 2 or 3 forced, 0 chosen by length
+};
+ScheduleChoice schedule() {
+  static const ScheduleChoice c = []() -> ScheduleChoice {
     const char *v = std::getenv("TESSERA_WGMMA_SCHEDULE");
-    if (v != nullptr && std::strcmp(v, "lockstep") == 0) return Schedule::kLockstep;
-    if (v != nullptr && std::strcmp(v, "ws") == 0) return Schedule::kWarpSpecialised;
-    return Schedule::kPingPong;
+    if (v == nullptr) return {Schedule::kPingPong, 0};
+    if (std::strcmp(v, "lockstep") == 0) return {Schedule::kLockstep, 0};
+    if (std::strcmp(v, "ws") == 0) return {Schedule::kWarpSpecialised, 0};
+    if (std::strcmp(v, "ws2") == 0) return {Schedule::kWarpSpecialised, 2};
+    if (std::strcmp(v, "ws3") == 0) return {Schedule::kWarpSpecialised, 3};
+    return {Schedule::kPingPong, 0};
   }();
-  return s;
+  return c;
 }
 
 // cuTensorMapEncodeTiled from the driver, through the runtime (libtessera does not link libcuda); nullptr where the
@@ -102,11 +110,11 @@ bool make_map(CUtensorMap *map, EncodeTiled enc, int dtype, const void *base, in
 
 template <int D>
 size_t smem_bytes(Schedule s) {
-  switch (s) {
-    case Schedule::kWarpSpecialised: return wg::WsTile<D, wg::kWsStages, wg::ws_groups<D>()>::smem_bytes;
-    case Schedule::kLockstep: return wg::Tile<D, 2>::smem_bytes;
-    default: return wg::Tile<D, 3>::smem_bytes;
-  }
+  return s == Schedule::kLockstep ? wg::Tile<D, 2>::smem_bytes : wg::Tile<D, 3>::smem_bytes;
+}
+size_t ws_smem_bytes(int64_t d, int groups) {
+  if (d == 128) return wg::WsTile<128, wg::kWsStages, 2>::smem_bytes;
+  return groups == 3 ? wg::WsTile<64, wg::kWsStages, 3>::smem_bytes : wg::WsTile<64, wg::kWsStages, 2>::smem_bytes;
 }
 
 // Sets the kernel's dynamic shared memory limit once per device (bit dev of `ready`).
@@ -137,9 +145,8 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
 }
 
 // flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds).
-template <typename T, int D>
+template <typename T, int D, int G>
 int launch_ws(const MmaArgs &a, int64_t batch, cudaStream_t stream, const wg::WsArgs &p) {
-  constexpr int G = wg::ws_groups<D>();
   using SH = wg::WsShape<G>;
   constexpr size_t smem = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
   static std::atomic<uint64_t> ready{0};
@@ -155,7 +162,7 @@ int launch_ws(const MmaArgs &a, int64_t batch, cudaStream_t stream, const wg::Ws
 // The tensor maps of a flash_wgmma_ws launch; false where a size is out of TMA's range (coordinates are 32-bit), the
 // driver has no encoder or the encoder refuses (the caller then runs the ping-pong kernel; the last two are said once
 // per process on stderr, so that an A / B timing or a probe cannot take the ping-pong kernel for the ws one unawares).
-bool ws_args(int dtype, const MmaArgs &a, int64_t batch, wg::WsArgs *p) {
+bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, wg::WsArgs *p) {
   const int64_t lim = int64_t{1} << 31;
   if (a.seq_q <= 0 || a.seq_k <= 0 || a.seq_q >= lim || a.cap >= lim || batch * a.heads_q >= lim ||
       batch * a.heads_kv >= lim) {
@@ -170,7 +177,7 @@ bool ws_args(int dtype, const MmaArgs &a, int64_t batch, wg::WsArgs *p) {
     return false;
   }
   p->a = a;
-  const int qrows = a.d == 64 ? wg::WsShape<wg::ws_groups<64>()>::kRows : wg::WsShape<wg::ws_groups<128>()>::kRows;
+  const int qrows = 64 * groups;
   if (make_map(&p->tq, enc, dtype, a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, qrows) &&
       make_map(&p->tk, enc, dtype, a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN) &&
       make_map(&p->tv, enc, dtype, a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN)) {
@@ -213,17 +220,24 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
   TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
   TSR_CUDA_CHECK("cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)",
                  cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-  Schedule sched = schedule();
+  const ScheduleChoice choice = schedule();
+  Schedule sched = choice.s;
   auto need = [&a](Schedule s) { return a.d == 64 ? smem_bytes<64>(s) : smem_bytes<128>(s); };
-  if (sched == Schedule::kWarpSpecialised && static_cast<size_t>(optin) >= need(sched)) {
+  if (sched == Schedule::kWarpSpecialised) {
+    const int groups = wg::ws_groups(a.d, a.seq_q, choice.ws_groups);
     wg::WsArgs p;
-    if (ws_args(dtype, a, batch, &p)) {
+    if (static_cast<size_t>(optin) >= ws_smem_bytes(a.d, groups) && ws_args(dtype, a, batch, groups, &p)) {
       *used = true;
-      if (dtype == TSR_BF16) {
-        return a.d == 64 ? launch_ws<__nv_bfloat16, 64>(a, batch, stream, p)
-                         : launch_ws<__nv_bfloat16, 128>(a, batch, stream, p);
+      const bool bf16 = dtype == TSR_BF16;
+      if (a.d == 128) {
+        return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(a, batch, stream, p)
+                    : launch_ws<__half, 128, 2>(a, batch, stream, p);
       }
-      return a.d == 64 ? launch_ws<__half, 64>(a, batch, stream, p) : launch_ws<__half, 128>(a, batch, stream, p);
+      if (groups == 3) {
+        return bf16 ? launch_ws<__nv_bfloat16, 64, 3>(a, batch, stream, p)
+                    : launch_ws<__half, 64, 3>(a, batch, stream, p);
+      }
+      return bf16 ? launch_ws<__nv_bfloat16, 64, 2>(a, batch, stream, p) : launch_ws<__half, 64, 2>(a, batch, stream, p);
     }
   }
   if (sched == Schedule::kWarpSpecialised) sched = Schedule::kPingPong;  // no tensor maps here: ping-pong

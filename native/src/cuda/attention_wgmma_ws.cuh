@@ -12,8 +12,8 @@
 // waits for every wgmma batch before its softmax. Here:
 //  - 128 (1 + G) threads: warpgroup 0 is the producer (its first warp; the other three leave at once), warpgroups
 //    1 .. G the consumers of 64 query rows each: G = 2 at head_dim 128 (128 rows per block, as flash_wgmma), G = 3
-//    at head_dim 64 (192 rows: more work per K / V tile where the tile is half as big; flash-attention 3's choice
-//    too). setmaxnreg moves registers from the producer (24) to the consumers (240 for G = 2, 160 for G = 3), so
+//    at head_dim 64 where the queries are many (192 rows: more work per K / V tile where the tile is half as big;
+//    flash-attention 3's choice too; ws_groups says when). setmaxnreg moves registers from the producer (24) to the consumers (240 for G = 2, 160 for G = 3), so
 //    that a consumer may hold S of tile t, P of tile t - 1 and O at once;
 //  - loads: per tile one lane issues D / 64 TMA boxes of 64 columns x 128 rows for K and as many for V
 //    (cp.async.bulk.tensor.3d with the tensor maps {head_dim, rows, batch x heads} of attention_wgmma.cu; the
@@ -52,10 +52,16 @@ struct WsShape {
   static constexpr uint32_t kConsumerRegs = G == 2 ? 240 : 160;
 };
 
-// Consumer warpgroups per head_dim (the host side and the emulation launch what this says).
-template <int D>
-constexpr int ws_groups() {
-  return D == 64 ? 3 : 2;
+// Consumer warpgroups of a launch (the host side and the emulation launch what this says): 2 at head_dim 128 (with
+// three, S, P and O of a consumer would not fit its 160 registers); at head_dim 64 `forced` (2 or 3) where given
+// (TESSERA_WGMMA_SCHEDULE=ws2 / ws3), else 3 unless 192-row blocks pad the query rows by more than 5% over 128-row
+// ones: 197 queries (ViT-B/16) are 384 rows of work in 192-row blocks and 256 in 128-row ones, 1024 are 1152 and
+// 1024; from about 2300 queries on, 3 (16384: 0.8% padding).
+inline int ws_groups(int64_t d, int64_t seq_q, int forced) {
+  if (d != 64) return 2;
+  if (forced == 2 || forced == 3) return forced;
+  const int64_t rows3 = (seq_q + 191) / 192 * 192, rows2 = (seq_q + 127) / 128 * 128;
+  return rows3 * 20 <= rows2 * 21 ? 3 : 2;
 }
 
 // Shared memory of one block: Q, NB K tiles, NB V tiles, NB x 4 words of usable-key bits, then the mbarriers.
