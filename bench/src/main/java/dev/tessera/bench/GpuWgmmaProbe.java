@@ -19,7 +19,9 @@ import java.util.Map;
  * names, ping-pong by default) and, when it fails or dies (a kernel fault leaves the CUDA context unusable for the rest
  * of its process), probes the lockstep schedule and runs the rest with it, or, when that fails too, leaves WGMMA out
  * of the CUDA tests ({@code TESSERA_TEST_WGMMA=off}) and of the attention benchmark, so that one fault cannot cost the
- * other steps.
+ * other steps. When the default passes, it probes the warp-specialised kernel {@code flash_wgmma_ws}
+ * ({@code TESSERA_WGMMA_SCHEDULE=ws}: its 257- and 130-row head_dim-64 cases run three consumer warpgroups, the
+ * head_dim-128 ones two) before the tests and timings that use it.
  *
  * <p>Seven small cases (D 64 and 128, BF16 and F16, causal and not, lengths not a multiple of 128, 40 query rows
  * (a block whose second warpgroup has none), grouped-query heads, a key-padding mask, cross-attention with the causal
