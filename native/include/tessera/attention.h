@@ -127,6 +127,16 @@ TSR_API int tsr_cuda_attention(int dtype, const void *q, const void *k, const vo
  * AUTO or a fallback picked. */
 TSR_API int tsr_cuda_attention_last_kernel(void);
 
+/* Values of tsr_cuda_attention_last_schedule: the schedule flash_wgmma ran (the environment variable
+ * TESSERA_WGMMA_SCHEDULE, read once per process, chooses: pingpong (default), lockstep, ws / ws2 / ws3 =
+ * flash_wgmma_ws, the warp-specialised TMA kernel, which runs ping-pong instead where it has no tensor maps). */
+#define TSR_WGMMA_SCHEDULE_PINGPONG 1
+#define TSR_WGMMA_SCHEDULE_LOCKSTEP 2
+#define TSR_WGMMA_SCHEDULE_WS 3
+/* The schedule of the flash_wgmma launch that the calling thread's last successful tsr_cuda_attention queued, or 0
+ * when that call ran another kernel (or none yet). For probes and A / B timings: which schedule really ran. */
+TSR_API int tsr_cuda_attention_last_schedule(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -59,7 +59,8 @@ namespace attn {
 
 #if TSR_WITH_WGMMA
 // flash_wgmma for a TSR_ATTENTION_KERNEL_WGMMA request (attention_wgmma.cu, compiled for sm_90a only).
-int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used);
+// *schedule_used: the TSR_WGMMA_SCHEDULE_* value of the launch (when *used).
+int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used, int *schedule_used);
 // Compute capability of the current device (major * 10 + minor), cached (attention_wgmma.cu).
 int device_cc(int *cc);
 #endif
@@ -690,7 +691,8 @@ using namespace tsr::cuda::attn;
 
 namespace {
 
-thread_local int g_last_kernel = 0;  // tsr_cuda_attention_last_kernel
+thread_local int g_last_kernel = 0;    // tsr_cuda_attention_last_kernel
+thread_local int g_last_schedule = 0;  // tsr_cuda_attention_last_schedule
 
 int check_args(const char *fn, int dtype, int64_t batch, int64_t hq, int64_t hkv, int64_t sq, int64_t sk, int64_t d) {
   TSR_ARG_FAIL_IF(!is_float_dtype(dtype), "%s: dtype %d is not TSR_F32, TSR_F16 or TSR_BF16", fn, dtype);
@@ -733,6 +735,7 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
   TSR_ARG_FAIL_IF(key_mask != nullptr && mask_dtype != TSR_I32 && mask_dtype != TSR_I64,
                   "%s: key mask dtype %d is not TSR_I32 or TSR_I64", fn, mask_dtype);
   g_last_kernel = 0;
+  g_last_schedule = 0;
   if (seq_q == 0) return TSR_OK;
   TSR_ARG_FAIL_IF(q == nullptr || out == nullptr || (seq_k > 0 && (k == nullptr || v == nullptr)),
                   "%s: null pointer", fn);
@@ -764,10 +767,12 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
     }
     if (wgmma) {
       bool used = false;
-      st = try_wgmma(dtype, a, batch, s, &used);
+      int schedule = 0;
+      st = try_wgmma(dtype, a, batch, s, &used, &schedule);
       if (st != TSR_OK) return st;
       if (used) {
         g_last_kernel = TSR_ATTENTION_KERNEL_WGMMA;
+        g_last_schedule = schedule;
         return TSR_OK;
       }
     }
@@ -839,3 +844,4 @@ extern "C" int tsr_cuda_attention(int dtype, const void *q, const void *k, const
 }
 
 extern "C" int tsr_cuda_attention_last_kernel(void) { return g_last_kernel; }
+extern "C" int tsr_cuda_attention_last_schedule(void) { return g_last_schedule; }

@@ -202,8 +202,9 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream, Schedule s) {
 // a message on a device other than compute capability 9.0 (its only code is sm_90a SASS, which nothing else runs).
 // On a 9.0 device, cases it does not cover (head_dim other than 64 / 128, scale <= 0, buffers not 16-byte aligned,
 // too little shared memory per block) set *used = false and are left to flash_mma, as flash_mma_v2's are.
-int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used) {
+int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used, int *schedule_used) {
   *used = false;
+  *schedule_used = 0;
   int cc = 0;
   int st = device_cc(&cc);
   if (st != TSR_OK) return st;
@@ -228,6 +229,7 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
     wg::WsArgs p;
     if (static_cast<size_t>(optin) >= ws_smem_bytes(a.d, groups) && ws_args(dtype, a, batch, groups, &p)) {
       *used = true;
+      *schedule_used = TSR_WGMMA_SCHEDULE_WS;
       const bool bf16 = dtype == TSR_BF16;
       if (a.d == 128) {
         return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(a, batch, stream, p)
@@ -247,6 +249,7 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
     if (static_cast<size_t>(optin) < need(sched)) return TSR_OK;
   }
   *used = true;
+  *schedule_used = sched == Schedule::kLockstep ? TSR_WGMMA_SCHEDULE_LOCKSTEP : TSR_WGMMA_SCHEDULE_PINGPONG;
   if (dtype == TSR_BF16) {
     return a.d == 64 ? launch<__nv_bfloat16, 64>(a, batch, stream, sched)
                      : launch<__nv_bfloat16, 128>(a, batch, stream, sched);

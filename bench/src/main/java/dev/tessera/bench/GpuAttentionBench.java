@@ -161,7 +161,14 @@ public final class GpuAttentionBench {
                     Attention.setCudaKernel(kernel);
                     double err;
                     try (Tensor o = Attention.scaledDotProduct(q, k, v, opt)) {
-                        r.put("kernelUsed", kernelName(AttentionNative.tsr_cuda_attention_last_kernel()));
+                        String used = kernelName(AttentionNative.tsr_cuda_attention_last_kernel());
+                        int schedule = AttentionNative.tsr_cuda_attention_last_schedule();
+                        r.put("wgmmaSchedule", scheduleName(schedule));
+                        if (used.equals("wgmma") && GpuWgmmaProbe.wsRequested()
+                                && schedule != AttentionNative.SCHEDULE_WS) {
+                            used = "wgmma-" + scheduleName(schedule); // asked for ws, ran another: compare.py flags it
+                        }
+                        r.put("kernelUsed", used);
                         err = ref.relErr(o);
                     }
                     r.put("checkRelErr", err);
@@ -213,6 +220,16 @@ public final class GpuAttentionBench {
             case AttentionNative.KERNEL_WGMMA -> "wgmma";
             case AttentionNative.KERNEL_SIMT -> "simt";
             case AttentionNative.KERNEL_SIMT_ROWS -> "simt_rows";
+            default -> "none";
+        };
+    }
+
+    /** tsr_cuda_attention_last_schedule's value as a name (pingpong, lockstep, ws; none: not flash_wgmma). */
+    private static String scheduleName(int code) {
+        return switch (code) {
+            case AttentionNative.SCHEDULE_PINGPONG -> "pingpong";
+            case AttentionNative.SCHEDULE_LOCKSTEP -> "lockstep";
+            case AttentionNative.SCHEDULE_WS -> "ws";
             default -> "none";
         };
     }

@@ -98,6 +98,12 @@ public final class GpuWgmmaProbe {
         System.exit(status);
     }
 
+    /** Whether TESSERA_WGMMA_SCHEDULE asks for the warp-specialised kernel (ws, ws2, ws3). */
+    static boolean wsRequested() {
+        String s = System.getenv("TESSERA_WGMMA_SCHEDULE");
+        return s != null && s.startsWith("ws");
+    }
+
     private static double run(Case c, Device device, long seed) {
         List<Tensor> ts = new ArrayList<>();
         try {
@@ -130,13 +136,19 @@ public final class GpuWgmmaProbe {
             Attention.setCudaKernel(Attention.CudaKernel.WGMMA);
             float[] got;
             int ran;
+            int schedule;
             try (Tensor o = Attention.scaledDotProduct(q, k, v, gpuOpt)) {
                 ran = AttentionNative.tsr_cuda_attention_last_kernel();
+                schedule = AttentionNative.tsr_cuda_attention_last_schedule();
                 got = o.toFloatArray(); // waits for the kernel: a fault surfaces here
             }
             Backends.get(device).synchronize(device);
             if (ran != AttentionNative.KERNEL_WGMMA) {
                 throw new IllegalStateException("flash_wgmma did not run (kernel " + ran + ")");
+            }
+            if (wsRequested() && schedule != AttentionNative.SCHEDULE_WS) {
+                throw new IllegalStateException("TESSERA_WGMMA_SCHEDULE asks for flash_wgmma_ws, schedule "
+                        + schedule + " ran (no tensor maps? see stderr)");
             }
             double num = 0;
             double den = 0;

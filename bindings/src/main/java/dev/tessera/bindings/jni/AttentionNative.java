@@ -70,6 +70,23 @@ public final class AttentionNative {
      */
     public static native int tsr_cuda_attention_last_kernel();
 
+    /** {@code TSR_WGMMA_SCHEDULE_PINGPONG}: flash_wgmma's default schedule (a last-schedule value). */
+    public static final int SCHEDULE_PINGPONG = 1;
+    /** {@code TSR_WGMMA_SCHEDULE_LOCKSTEP}: flash_wgmma's first schedule ({@code TESSERA_WGMMA_SCHEDULE=lockstep}). */
+    public static final int SCHEDULE_LOCKSTEP = 2;
+    /**
+     * {@code TSR_WGMMA_SCHEDULE_WS}: flash_wgmma_ws, the warp-specialised TMA kernel ({@code TESSERA_WGMMA_SCHEDULE=ws},
+     * {@code ws2}, {@code ws3}; not yet run on a GPU).
+     */
+    public static final int SCHEDULE_WS = 3;
+
+    /**
+     * The flash_wgmma schedule of the calling thread's last successful {@link #tsr_cuda_attention} ({@link
+     * #SCHEDULE_PINGPONG}, {@link #SCHEDULE_LOCKSTEP}, {@link #SCHEDULE_WS}), or 0 when it ran another kernel: for
+     * probes and A / B timings (a {@code ws} request runs ping-pong where it has no tensor maps).
+     */
+    public static native int tsr_cuda_attention_last_schedule();
+
     /**
      * Queues the attention on {@code stream}; {@code kernel} is one of {@link #KERNEL_AUTO}, {@link #KERNEL_V1},
      * {@link #KERNEL_V2}, {@link #KERNEL_WGMMA} (F16/BF16 tensor-core path only; every kernel computes the same
