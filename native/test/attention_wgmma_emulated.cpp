@@ -539,9 +539,11 @@ void launch_ws(const MmaArgs &a, int64_t batch) {
                        {static_cast<uint64_t>(d * 2), static_cast<uint64_t>(plane_rows * d * 2)},
                        {64, static_cast<uint32_t>(box_rows), 1}};
   };
+  const bool no_keys = a.seq_k == 0;  // as attention_wgmma.cu: one-row planes over Q, never read
+  const int64_t krows = no_keys ? 1 : a.seq_k, kplane = no_keys ? 1 : a.cap;
   wg::WsArgs p{a, map(a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, SH::kRows),
-               map(a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN),
-               map(a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN)};
+               map(no_keys ? a.q : a.k, a.d, krows, kplane, batch * a.heads_kv, wg::kBN),
+               map(no_keys ? a.q : a.v, a.d, krows, kplane, batch * a.heads_kv, wg::kBN)};
   run_kernel(SH::kThreads, [&p] { wg::flash_wgmma_ws<T, D, wg::kWsStages, G>(p); });
 }
 template <typename T, int D>

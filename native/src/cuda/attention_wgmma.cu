@@ -164,10 +164,15 @@ int launch_ws(const MmaArgs &a, int64_t batch, cudaStream_t stream, const wg::Ws
 // per process on stderr, so that an A / B timing or a probe cannot take the ping-pong kernel for the ws one unawares).
 bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, wg::WsArgs *p) {
   const int64_t lim = int64_t{1} << 31;
-  if (a.seq_q <= 0 || a.seq_k <= 0 || a.seq_q >= lim || a.cap >= lim || batch * a.heads_q >= lim ||
+  if (a.seq_q <= 0 || a.seq_k < 0 || a.seq_q >= lim || a.cap >= lim || batch * a.heads_q >= lim ||
       batch * a.heads_kv >= lim) {
     return false;
   }
+  // no keys: the kernel reads no K / V tile (it writes zero rows), but the maps must still be valid: one row per
+  // plane over Q's buffer
+  const bool no_keys = a.seq_k == 0;
+  const void *kb = no_keys ? a.q : a.k, *vb = no_keys ? a.q : a.v;
+  const int64_t krows = no_keys ? 1 : a.seq_k, kplane = no_keys ? 1 : a.cap;
   static std::atomic<bool> said{false};
   const EncodeTiled enc = encoder();
   if (enc == nullptr) {
@@ -179,8 +184,8 @@ bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, wg::WsArgs 
   p->a = a;
   const int qrows = 64 * groups;
   if (make_map(&p->tq, enc, dtype, a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, qrows) &&
-      make_map(&p->tk, enc, dtype, a.k, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN) &&
-      make_map(&p->tv, enc, dtype, a.v, a.d, a.seq_k, a.cap, batch * a.heads_kv, wg::kBN)) {
+      make_map(&p->tk, enc, dtype, kb, a.d, krows, kplane, batch * a.heads_kv, wg::kBN) &&
+      make_map(&p->tv, enc, dtype, vb, a.d, krows, kplane, batch * a.heads_kv, wg::kBN)) {
     return true;
   }
   if (!said.exchange(true))

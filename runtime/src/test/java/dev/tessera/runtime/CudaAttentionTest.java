@@ -190,6 +190,13 @@ class CudaAttentionTest extends CudaTestBase {
         int got = AttentionNative.tsr_cuda_attention_last_kernel();
         assertEquals(expected, got, what + ": kernel that ran (1 = V1 flash_mma,"
                 + " 2 = V2 flash_mma_v2, 3 = SIMT flash_simt, 4 = SIMT_ROWS flash_simt_rows, 5 = WGMMA flash_wgmma)");
+        String schedule = System.getenv("TESSERA_WGMMA_SCHEDULE");
+        if (got == AttentionNative.KERNEL_WGMMA && schedule != null && schedule.startsWith("ws")) {
+            // bench/gpu/run.sh runs this class again under TESSERA_WGMMA_SCHEDULE=ws: a case that fell back to the
+            // ping-pong kernel (no tensor maps) would test nothing new
+            assertEquals(AttentionNative.SCHEDULE_WS, AttentionNative.tsr_cuda_attention_last_schedule(),
+                    what + ": flash_wgmma schedule that ran (1 pingpong, 2 lockstep, 3 ws)");
+        }
     }
 
     /** Runs {@code call} with the CUDA attention kernel set to {@code kernel}, restoring the previous choice. */
