@@ -84,7 +84,8 @@ struct WsTile {
 
 // The kernel's parameters: flash_wgmma's, and the tensor maps of Q ({D, seq_q, batch x heads_q}, row stride D,
 // plane stride seq_q x D) and of K and V ({D, seq_k, batch x heads_kv}, plane stride cap x D), 16-bit elements,
-// boxes {64, 128, 1}, 128-byte swizzle, zero fill out of bounds (attention_wgmma.cu, make_map).
+// boxes {64, block rows (Q) or 128 (K, V), 1}, 128-byte swizzle, zero fill out of bounds (attention_wgmma.cu,
+// make_map).
 struct WsArgs {
   MmaArgs a;
   CUtensorMap tq, tk, tv;
