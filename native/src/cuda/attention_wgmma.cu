@@ -92,9 +92,8 @@ EncodeTiled encoder() {
 }
 
 // The tensor map of one of Q, K, V for flash_wgmma_ws: planes (batch x heads) of `rows` rows of d 16-bit elements,
-// rows d apart, planes plane_rows x d apart; boxes of 64 elements x 128 rows x 1 plane, 128-byte swizzle (the
-// layout of the kernel's tiles; box_rows: 128 for K / V, the block's query rows for Q), out-of-bounds rows read as
-// zeros.
+// rows d apart, planes plane_rows x d apart; boxes of 64 elements x box_rows rows x 1 plane (128 for K / V, the
+// block's query rows for Q), 128-byte swizzle (the layout of the kernel's tiles), out-of-bounds rows read as zeros.
 bool make_map(CUtensorMap *map, EncodeTiled enc, int dtype, const void *base, int64_t d, int64_t rows,
               int64_t plane_rows, int64_t planes, int box_rows) {
   const cuuint64_t dims[3] = {static_cast<cuuint64_t>(d), static_cast<cuuint64_t>(rows),
@@ -146,7 +145,8 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
 
 // flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds).
 template <typename T, int D, int G>
-int launch_ws(const MmaArgs &a, int64_t batch, cudaStream_t stream, const wg::WsArgs &p) {
+int launch_ws(const wg::WsArgs &p, int64_t batch, cudaStream_t stream) {
+  const MmaArgs &a = p.a;
   using SH = wg::WsShape<G>;
   constexpr size_t smem = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
   static std::atomic<uint64_t> ready{0};
@@ -237,14 +237,14 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
       *schedule_used = TSR_WGMMA_SCHEDULE_WS;
       const bool bf16 = dtype == TSR_BF16;
       if (a.d == 128) {
-        return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(a, batch, stream, p)
-                    : launch_ws<__half, 128, 2>(a, batch, stream, p);
+        return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(p, batch, stream)
+                    : launch_ws<__half, 128, 2>(p, batch, stream);
       }
       if (groups == 3) {
-        return bf16 ? launch_ws<__nv_bfloat16, 64, 3>(a, batch, stream, p)
-                    : launch_ws<__half, 64, 3>(a, batch, stream, p);
+        return bf16 ? launch_ws<__nv_bfloat16, 64, 3>(p, batch, stream)
+                    : launch_ws<__half, 64, 3>(p, batch, stream);
       }
-      return bf16 ? launch_ws<__nv_bfloat16, 64, 2>(a, batch, stream, p) : launch_ws<__half, 64, 2>(a, batch, stream, p);
+      return bf16 ? launch_ws<__nv_bfloat16, 64, 2>(p, batch, stream) : launch_ws<__half, 64, 2>(p, batch, stream);
     }
   }
   if (sched == Schedule::kWarpSpecialised) sched = Schedule::kPingPong;  // no tensor maps here: ping-pong
