@@ -9,7 +9,7 @@
 #
 #   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-models-tests] [--skip-profile]
 #                    [--skip-bench] [--quick] [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX]
-#                    [--only matmul,attention,...] [--ab ws,ws2] [--skip-ncu] [--skip-sanitize] [--no-gpu-ok]
+#                    [--only matmul,attention,...] [--ab ws,wsp,ws2] [--skip-ncu] [--skip-sanitize] [--no-gpu-ok]
 #
 #   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
 #   --quick       sizes 1024,4096, fewer repetitions
@@ -19,7 +19,8 @@
 #   --only LIST   run only these benchmark pairs (comma-separated names: matmul attention logmel rbm patch_embed
 #                 vit minilm whisper llama); the others are recorded as skipped
 #   --ab LIST     flash_wgmma schedules timed beside the default (ping-pong) in the attention benchmark
-#                 (TESSERA_WGMMA_SCHEDULE: ws, ws2, ws3, lockstep; default ws,ws2; "none" for none)
+#                 (TESSERA_WGMMA_SCHEDULE: ws, ws2, ws3, wsp, wsp2, wsp3, lockstep; default ws,wsp,ws2; "none" for
+#                 none)
 #   --skip-ncu    no Nsight Compute profile of flash_wgmma (ncu-wgmma-*.txt: where its time goes)
 #   --skip-sanitize  no compute-sanitizer synccheck / racecheck of GpuWgmmaProbe (named barriers, shared memory)
 #   --no-gpu-ok   go on without nvidia-smi (a dry run of the script on a build machine)
@@ -38,7 +39,7 @@ skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_prof
 skip_ncu=0; skip_sanitize=0
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
-ab_list=ws,ws2
+ab_list=ws,wsp,ws2
 usage() { sed -n '2,22p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -423,11 +424,12 @@ else
   bench_pair attention dev.tessera.bench.GpuAttentionBench --kernels "$attn_kernels" --extra 64x12x197x64 --reps "$reps" \
       -- attention_torch.py --extra 64x12x197x64 --reps "$reps"
   # A / B of flash_wgmma's schedules: each of --ab (ws: the warp-specialised kernel, when its probe passed, ws2 /
-  # ws3 the same with 2 / 3 consumer warpgroups at head_dim 64 whatever the length; lockstep: run 4's kernel) timed
+  # ws3 the same with 2 / 3 consumer warpgroups at head_dim 64 whatever the length, wsp / wsp2 / wsp3 the same on a
+  # persistent grid where there is no causal mask and two consumer warpgroups; lockstep: run 4's kernel) timed
   # alone, same cases (its JSON beside the default's; the summary table shows each
   # against SDPA)
   for sched in ${ab_list//,/ }; do
-    case $sched in ws|ws2|ws3) [ "$ws_ok" = 1 ] || continue ;; lockstep) ;; *) continue ;; esac
+    case $sched in ws|ws2|ws3|wsp|wsp2|wsp3) [ "$ws_ok" = 1 ] || continue ;; lockstep) ;; *) continue ;; esac
     if [ "$wgmma_ab" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *",attention,"* ]]; } && gate "bench wgmma-$sched" 0 25; then
       log "GPU attention benchmark, flash_wgmma $sched schedule"
       run_step "bench wgmma-$sched" "bench-attention-$sched.log" "$(cap 90)" env TESSERA_WGMMA_SCHEDULE="$sched" \
@@ -545,7 +547,7 @@ fi
           --out "$out/gpu-attention-summary.json"
       echo
     fi
-    for sched in ws ws2 ws3 lockstep; do
+    for sched in ws ws2 ws3 wsp wsp2 wsp3 lockstep; do
       [ -f "$out/gpu-attention-$sched-tessera.json" ] || continue
       echo "flash_wgmma, $sched schedule (TESSERA_WGMMA_SCHEDULE=$sched; 'wgmma' above is the default, ping-pong):"
       "$PY" "$here/compare.py" --kind attention "$out/gpu-attention-$sched-tessera.json" \

@@ -149,7 +149,7 @@ struct WgSync {
 };
 WgSync *wgs = nullptr;  // [warpgroups of the block]
 std::barrier<> *named_bars[4] = {nullptr, nullptr, nullptr, nullptr};  // bar ids 1 .. 3 (ping-pong, ws)
-enum class Sched { kPingPong, kLockstep, kWs2, kWs3 };
+enum class Sched { kPingPong, kLockstep, kWs2, kWs3, kWsp };
 Sched sched = Sched::kPingPong;  // which kernel and schedule launch() runs (main runs every case with each)
 bool pingpong = false;
 
@@ -526,13 +526,15 @@ void launch(const MmaArgs &a, int64_t batch) {
 }
 
 // flash_wgmma_ws with G consumer warpgroups: 128 (1 + G) threads, tensor maps over the harness's arrays as
-// attention_wgmma.cu builds them.
+// attention_wgmma.cu builds them, on a grid of `blocks` blocks (0: one per work tile; else a persistent grid whose
+// blocks take several work tiles each, causal ones too, which the host side never does) with causal sections of
+// `sec` (batch, head) pairs.
 template <typename T, int D, int G>
-void launch_ws(const MmaArgs &a, int64_t batch) {
+void launch_ws(const MmaArgs &a, int64_t batch, unsigned blocks, int64_t sec) {
   using SH = wg::WsShape<G>;
   emu::smem_limit = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
-  gridDim = {static_cast<unsigned>((a.seq_q + SH::kRows - 1) / SH::kRows), static_cast<unsigned>(a.heads_q),
-             static_cast<unsigned>(batch)};
+  const int64_t n_bh = batch * a.heads_q, work = (a.seq_q + SH::kRows - 1) / SH::kRows * n_bh;
+  gridDim = {blocks == 0 || !SH::kLoops ? static_cast<unsigned>(work) : blocks, 1, 1};
   auto map = [](const void *base, int64_t d, int64_t rows, int64_t plane_rows, int64_t planes, int box_rows) {
     return CUtensorMap{base,
                        {static_cast<uint64_t>(d), static_cast<uint64_t>(rows), static_cast<uint64_t>(planes)},
@@ -541,18 +543,21 @@ void launch_ws(const MmaArgs &a, int64_t batch) {
   };
   const bool no_keys = a.seq_k == 0;  // as attention_wgmma.cu: one-row planes over Q, never read
   const int64_t krows = no_keys ? 1 : a.seq_k, kplane = no_keys ? 1 : a.cap;
-  wg::WsArgs p{a, map(a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, SH::kRows),
+  wg::WsArgs p{a,
+               map(a.q, a.d, a.seq_q, a.seq_q, n_bh, SH::kRows),
                map(no_keys ? a.q : a.k, a.d, krows, kplane, batch * a.heads_kv, wg::kBN),
-               map(no_keys ? a.q : a.v, a.d, krows, kplane, batch * a.heads_kv, wg::kBN)};
+               map(no_keys ? a.q : a.v, a.d, krows, kplane, batch * a.heads_kv, wg::kBN),
+               n_bh,
+               std::min(sec, n_bh)};
   run_kernel(SH::kThreads, [&p] { wg::flash_wgmma_ws<T, D, wg::kWsStages, G>(p); });
 }
 template <typename T, int D>
-void launch_ws(const MmaArgs &a, int64_t batch, int forced_groups) {
+void launch_ws(const MmaArgs &a, int64_t batch, int forced_groups, unsigned blocks, int64_t sec) {
   if constexpr (D == 64) {
-    if (wg::ws_groups(D, a.seq_q, forced_groups) == 3) return launch_ws<T, 64, 3>(a, batch);
-    launch_ws<T, 64, 2>(a, batch);
+    if (wg::ws_groups(D, a.seq_q, forced_groups) == 3) return launch_ws<T, 64, 3>(a, batch, blocks, sec);
+    launch_ws<T, 64, 2>(a, batch, blocks, sec);
   } else {
-    launch_ws<T, D, 2>(a, batch);
+    launch_ws<T, D, 2>(a, batch, blocks, sec);
   }
 }
 
@@ -568,13 +573,14 @@ int main() {
   } scheds[] = {{emu::Sched::kPingPong, "pingpong"},
                 {emu::Sched::kLockstep, "lockstep"},
                 {emu::Sched::kWs3, "ws3"},
-                {emu::Sched::kWs2, "ws2"}};
+                {emu::Sched::kWs2, "ws2"},
+                {emu::Sched::kWsp, "wsp"}};
   // EMU_SCHEDULE=NAME[,NAME...] runs those of pingpong, lockstep, ws3 (flash_wgmma_ws with 3 consumer warpgroups at
-  // head_dim 64), ws2 (with 2); ws is both ws3 and ws2
+  // head_dim 64), ws2 (with 2), wsp (2, on a persistent grid of 1 - 3 blocks); ws is all three
   const char *only = std::getenv("EMU_SCHEDULE");
   const std::string wanted = only ? "," + std::string(only) + "," : "";
   for (const auto &sc : scheds) {
-    const bool ws = sc.s == emu::Sched::kWs2 || sc.s == emu::Sched::kWs3;
+    const bool ws = sc.s == emu::Sched::kWs2 || sc.s == emu::Sched::kWs3 || sc.s == emu::Sched::kWsp;
     if (only != nullptr && wanted.find("," + std::string(sc.name) + ",") == std::string::npos &&
         !(ws && wanted.find(",ws,") != std::string::npos)) {
       continue;
@@ -582,9 +588,11 @@ int main() {
     emu::sched = sc.s;
     emu::pingpong = sc.s == emu::Sched::kPingPong;
     if (ws) {
-      std::printf("flash_wgmma_ws emulated (TMA producer warpgroup; %d / 2 consumer warpgroups at head_dim 64 / 128); "
-                  "TMA copies land %s\n",
-                  sc.s == emu::Sched::kWs3 ? 3 : 2, emu::tma_immediate ? "at issue" : "when their barrier is waited on");
+      std::printf("flash_wgmma_ws emulated (TMA producer warpgroup; %d / 2 consumer warpgroups at head_dim 64 / 128; "
+                  "%s); TMA copies land %s\n",
+                  sc.s == emu::Sched::kWs3 ? 3 : 2,
+                  sc.s == emu::Sched::kWsp ? "persistent grid of 1 - 3 blocks" : "a block per work tile",
+                  emu::tma_immediate ? "at issue" : "when their barrier is waited on");
     } else {
       std::printf("flash_wgmma emulated, %s schedule; cp.async copies land %s\n", sc.name,
                   emu::immediate ? "at issue" : "at their wait_group");
@@ -608,9 +616,12 @@ int run_schedule() {
       MmaArgs a{q, k, v, out, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, mask, mask_i64 ? TSR_I64 : TSR_I32,
                 scale * 1.4426950408889634f, c.causal ? 1 : 0};
       emu::mbar_errors = 0;
-      if (emu::sched == emu::Sched::kWs2 || emu::sched == emu::Sched::kWs3) {
+      if (emu::sched == emu::Sched::kWs2 || emu::sched == emu::Sched::kWs3 || emu::sched == emu::Sched::kWsp) {
         const int g = emu::sched == emu::Sched::kWs3 ? 3 : 2;
-        if (c.d == 64) launch_ws<T, 64>(a, c.B, g); else launch_ws<T, 128>(a, c.B, g);
+        // persistent grids of 1 - 3 blocks; causal sections of 1 - 3 (batch, head) pairs
+        const unsigned blocks = emu::sched == emu::Sched::kWsp ? static_cast<unsigned>(1 + c.seed % 3) : 0;
+        const int64_t sec = 1 + static_cast<int64_t>(c.seed / 3 % 3);
+        if (c.d == 64) launch_ws<T, 64>(a, c.B, g, blocks, sec); else launch_ws<T, 128>(a, c.B, g, blocks, sec);
       } else {
         if (c.d == 64) launch<T, 64>(a, c.B); else launch<T, 128>(a, c.B);
       }

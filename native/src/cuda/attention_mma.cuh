@@ -61,11 +61,11 @@ struct MmaBlock {
   int64_t visible;     // keys [0, visible) matter to the block
 };
 
+// Query block qb of head h of batch item b.
 template <typename T>
-__device__ __forceinline__ MmaBlock<T> mma_block(const MmaArgs &a, int64_t rows_per_block, int64_t d) {
+__device__ __forceinline__ MmaBlock<T> mma_block_at(const MmaArgs &a, int64_t rows_per_block, int64_t d, int64_t qb,
+                                                    int64_t h, int64_t b) {
   MmaBlock<T> m;
-  const int64_t qb = a.causal ? (gridDim.x - 1 - blockIdx.x) : blockIdx.x;
-  const int64_t h = blockIdx.y, b = blockIdx.z;
   m.q0 = qb * rows_per_block;
   m.rows_q = static_cast<int>(i64min(rows_per_block, a.seq_q - m.q0));
   const int64_t qoff = ((b * a.heads_q + h) * a.seq_q + m.q0) * d;
@@ -78,6 +78,11 @@ __device__ __forceinline__ MmaBlock<T> mma_block(const MmaArgs &a, int64_t rows_
   m.shift = a.seq_k - a.seq_q;
   m.visible = a.causal ? i64min(a.seq_k, m.q0 + m.rows_q + m.shift) : a.seq_k;
   return m;
+}
+template <typename T>
+__device__ __forceinline__ MmaBlock<T> mma_block(const MmaArgs &a, int64_t rows_per_block, int64_t d) {
+  const int64_t qb = a.causal ? (gridDim.x - 1 - blockIdx.x) : blockIdx.x;
+  return mma_block_at<T>(a, rows_per_block, d, qb, blockIdx.y, blockIdx.z);
 }
 
 }  // namespace attn

@@ -3,6 +3,7 @@
 // only (wgmma needs the arch-specific target; native/CMakeLists.txt builds it as its own object library with
 // CUDA_ARCHITECTURES 90a-real and leaves it out of the fat binary of the other kernels). attention.cu calls try_wgmma
 // for TSR_ATTENTION_KERNEL_WGMMA and, on compute capability 9.0, for AUTO where it measured faster (wgmma_auto).
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -50,22 +51,30 @@ namespace {
 // The schedule of flash_wgmma's warpgroups, read once from the environment variable TESSERA_WGMMA_SCHEDULE for A / B
 // timings (bench/gpu/run.sh times them): pingpong (the default), lockstep (the first version's, run4-h200) or ws
 // (flash_wgmma_ws: TMA producer warpgroup and intra-warpgroup overlap, attention_wgmma_ws.cuh; not yet run on a GPU),
-// ws2 / ws3 (ws with 2 / 3 consumer warpgroups at head_dim 64 whatever the length, wg::ws_groups). Anything else is
-// ping-pong.
+// ws2 / ws3 (ws with 2 / 3 consumer warpgroups at head_dim 64 whatever the length, wg::ws_groups); wsp, wsp2, wsp3:
+// the same with a persistent grid (a block per SM, each taking work tiles in turn, so that one tile's epilogue runs
+// under the next one's loads) where there are two consumer warpgroups and no causal mask (with one, the grid stays a
+// block per tile: the hardware's scheduling keeps the heaviest-first order balanced where a fixed share per block
+// would not). Anything else is ping-pong.
 enum class Schedule { kPingPong, kLockstep, kWarpSpecialised };
 struct ScheduleChoice {
   Schedule s;
-  int ws_groups;  // ws at head_dim 64: 2 or 3 forced, 0 chosen by length
+  int ws_groups;    // ws at head_dim 64: 2 or 3 forced, 0 chosen by length
+  bool persistent;  // ws: a block per SM
 };
 ScheduleChoice schedule() {
   static const ScheduleChoice c = []() -> ScheduleChoice {
     const char *v = std::getenv("TESSERA_WGMMA_SCHEDULE");
-    if (v == nullptr) return {Schedule::kPingPong, 0};
-    if (std::strcmp(v, "lockstep") == 0) return {Schedule::kLockstep, 0};
-    if (std::strcmp(v, "ws") == 0) return {Schedule::kWarpSpecialised, 0};
-    if (std::strcmp(v, "ws2") == 0) return {Schedule::kWarpSpecialised, 2};
-    if (std::strcmp(v, "ws3") == 0) return {Schedule::kWarpSpecialised, 3};
-    return {Schedule::kPingPong, 0};
+    if (v == nullptr) return {Schedule::kPingPong, 0, false};
+    if (std::strcmp(v, "lockstep") == 0) return {Schedule::kLockstep, 0, false};
+    if (std::strncmp(v, "ws", 2) == 0) {  // ws[p][2|3]
+      const char *r = v + 2;
+      const bool persistent = *r == 'p';
+      if (persistent) ++r;
+      if (*r == '\0') return {Schedule::kWarpSpecialised, 0, persistent};
+      if ((*r == '2' || *r == '3') && r[1] == '\0') return {Schedule::kWarpSpecialised, *r - '0', persistent};
+    }
+    return {Schedule::kPingPong, 0, false};
   }();
   return c;
 }
@@ -143,18 +152,24 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
   return TSR_OK;
 }
 
-// flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds).
+// flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds), on a grid
+// of a block per work tile or, persistent, of at most a block per SM (one block fills an SM: registers).
 template <typename T, int D, int G>
-int launch_ws(const wg::WsArgs &p, int64_t batch, cudaStream_t stream) {
-  const MmaArgs &a = p.a;
+int launch_ws(const wg::WsArgs &p, bool persistent, cudaStream_t stream) {
   using SH = wg::WsShape<G>;
   constexpr size_t smem = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
   static std::atomic<uint64_t> ready{0};
   const int st = allow_smem(wg::flash_wgmma_ws<T, D, wg::kWsStages, G>, smem, ready);
   if (st != TSR_OK) return st;
-  dim3 grid(static_cast<unsigned>((a.seq_q + SH::kRows - 1) / SH::kRows), static_cast<unsigned>(a.heads_q),
-            static_cast<unsigned>(batch));
-  wg::flash_wgmma_ws<T, D, wg::kWsStages, G><<<grid, SH::kThreads, smem, stream>>>(p);
+  int64_t blocks = (p.a.seq_q + SH::kRows - 1) / SH::kRows * p.n_bh;
+  if (persistent) {
+    int dev = 0, sms = 0;
+    TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
+    TSR_CUDA_CHECK("cudaDeviceGetAttribute(MultiProcessorCount)",
+                   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    blocks = std::min<int64_t>(blocks, std::max(sms, 1));
+  }
+  wg::flash_wgmma_ws<T, D, wg::kWsStages, G><<<static_cast<unsigned>(blocks), SH::kThreads, smem, stream>>>(p);
   TSR_LAUNCH_CHECK("flash_wgmma_ws launch");
   return TSR_OK;
 }
@@ -164,8 +179,9 @@ int launch_ws(const wg::WsArgs &p, int64_t batch, cudaStream_t stream) {
 // per process on stderr, so that an A / B timing or a probe cannot take the ping-pong kernel for the ws one unawares).
 bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, wg::WsArgs *p) {
   const int64_t lim = int64_t{1} << 31;
+  // (the grid is one-dimensional: its work tiles must number below 2^31 too)
   if (a.seq_q <= 0 || a.seq_k < 0 || a.seq_q >= lim || a.cap >= lim || batch * a.heads_q >= lim ||
-      batch * a.heads_kv >= lim) {
+      batch * a.heads_kv >= lim || (a.seq_q + 64 * groups - 1) / (64 * groups) * batch * a.heads_q >= lim) {
     return false;
   }
   // no keys: the kernel reads no K / V tile (it writes zero rows), but the maps must still be valid: one row per
@@ -182,6 +198,15 @@ bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, wg::WsArgs 
     return false;
   }
   p->a = a;
+  p->n_bh = batch * a.heads_q;
+  // causal order (wg::ws_work): sections of as many (batch, head) pairs as keep their K and V within half the L2
+  int dev = 0, l2 = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) != cudaSuccess) {
+    (void)cudaGetLastError();
+    l2 = 0;
+  }
+  const int64_t kv_bytes = std::max<int64_t>(a.seq_k, 1) * a.d * 2 * 2;
+  p->sec = std::min<int64_t>(std::max<int64_t>(int64_t{l2} / 2 / kv_bytes, 1), p->n_bh);
   const int qrows = 64 * groups;
   if (make_map(&p->tq, enc, dtype, a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, qrows) &&
       make_map(&p->tk, enc, dtype, kb, a.d, krows, kplane, batch * a.heads_kv, wg::kBN) &&
@@ -236,15 +261,14 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
       *used = true;
       *schedule_used = TSR_WGMMA_SCHEDULE_WS;
       const bool bf16 = dtype == TSR_BF16;
+      const bool pers = choice.persistent && !a.causal && groups == 2;  // (wg::WsShape::kLoops)
       if (a.d == 128) {
-        return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(p, batch, stream)
-                    : launch_ws<__half, 128, 2>(p, batch, stream);
+        return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(p, pers, stream) : launch_ws<__half, 128, 2>(p, pers, stream);
       }
       if (groups == 3) {
-        return bf16 ? launch_ws<__nv_bfloat16, 64, 3>(p, batch, stream)
-                    : launch_ws<__half, 64, 3>(p, batch, stream);
+        return bf16 ? launch_ws<__nv_bfloat16, 64, 3>(p, pers, stream) : launch_ws<__half, 64, 3>(p, pers, stream);
       }
-      return bf16 ? launch_ws<__nv_bfloat16, 64, 2>(p, batch, stream) : launch_ws<__half, 64, 2>(p, batch, stream);
+      return bf16 ? launch_ws<__nv_bfloat16, 64, 2>(p, pers, stream) : launch_ws<__half, 64, 2>(p, pers, stream);
     }
   }
   if (sched == Schedule::kWarpSpecialised) sched = Schedule::kPingPong;  // no tensor maps here: ping-pong

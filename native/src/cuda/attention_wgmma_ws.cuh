@@ -50,6 +50,9 @@ struct WsShape {
   static constexpr int kRows = 64 * G;
   static constexpr uint32_t kProducerRegs = 24;
   static constexpr uint32_t kConsumerRegs = G == 2 ? 240 : 160;
+  // a block may take several work tiles (a persistent grid); not with three consumers, whose 160 registers have no
+  // room for the loop's state (ptxas spills); they serve long sequences, where a block's prologue is a small share
+  static constexpr bool kLoops = G == 2;
 };
 
 // Consumer warpgroups of a launch (the host side and the emulation launch what this says): 2 at head_dim 128 (with
@@ -79,7 +82,8 @@ struct WsTile {
   static constexpr uint32_t v_full(int b) { return kBarOff + 8u * (1 + NB + b); }
   static constexpr uint32_t k_empty(int b) { return kBarOff + 8u * (1 + 2 * NB + b); }
   static constexpr uint32_t v_empty(int b) { return kBarOff + 8u * (1 + 3 * NB + b); }
-  static constexpr size_t smem_bytes = 1024 + kBarOff + 8u * (1 + 4 * NB);
+  static constexpr uint32_t q_empty() { return kBarOff + 8u * (1 + 4 * NB); }
+  static constexpr size_t smem_bytes = 1024 + kBarOff + 8u * (2 + 4 * NB);
 };
 
 // The kernel's parameters: flash_wgmma's, and the tensor maps of Q ({D, seq_q, batch x heads_q}, row stride D,
@@ -89,7 +93,33 @@ struct WsTile {
 struct WsArgs {
   MmaArgs a;
   CUtensorMap tq, tk, tv;
+  int64_t n_bh;  // batch x heads_q
+  int64_t sec;   // causal: (batch, head) pairs whose query blocks are taken together, heaviest first (ws_work)
 };
+
+// The work tiles of a launch, (query block, head, batch item), numbered in the order the blocks take them (block i
+// takes i, i + gridDim.x, ...: one each where the grid has a block per tile, several where it is persistent). Without
+// a causal mask query blocks run fastest: the tiles at work at once share their heads' K and V in L2. With one, a
+// section of `sec` (batch, head) pairs at a time (as many as keep their K and V within half the L2: attention_wgmma.cu,
+// ws_args), in each its query blocks heaviest first across the pairs: the last tiles to start are the shortest
+// (longest-processing-time order), where flash_wgmma's reversed blockIdx.x orders only the blocks of one head.
+struct WsWork {
+  int64_t qb, h, b;
+};
+__device__ __forceinline__ WsWork ws_work(const WsArgs &p, int64_t w, int64_t n_qb) {
+  int64_t qb, bh;
+  if (!p.a.causal) {
+    qb = w % n_qb;
+    bh = w / n_qb;
+  } else {
+    const int64_t s0 = w / (p.sec * n_qb) * p.sec;  // the section's first pair
+    const int64_t width = i64min(p.sec, p.n_bh - s0);
+    const int64_t l = w - s0 * n_qb;
+    qb = n_qb - 1 - l / width;
+    bh = s0 + l % width;
+  }
+  return {qb, bh % p.a.heads_q, bh / p.a.heads_q};
+}
 
 #ifndef TSR_ATTENTION_WGMMA_EMULATED
 __device__ __forceinline__ void wg_mbar_init(uint32_t bar, uint32_t count) {
@@ -139,13 +169,14 @@ __device__ __forceinline__ void wg_setmaxnreg_inc() {
 __device__ __forceinline__ void wg_wait_1() { asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory"); }
 #endif  // TSR_ATTENTION_WGMMA_EMULATED
 
-// Producer: waits until the consumers gave buffer t % NB back (from tile t - NB), then one lane starts the TMA boxes
-// of tile t (K: with its usable-key bits) completing that buffer's full barrier. All 32 lanes of the warp call it.
+// Producer: key tile t of a work tile as the block's i-th load of K (or V): waits until the consumers gave buffer
+// i % NB back (from load i - NB), then one lane starts the TMA boxes (K: with the tile's usable-key bits) completing
+// that buffer's full barrier. All 32 lanes of the warp call it.
 template <int D, int NB, int G, bool IS_K>
-__device__ __forceinline__ void ws_load(const WsArgs &p, unsigned char *base, uint32_t base_addr, int t, int bh_kv,
-                                        const void *mrow, int lane) {
+__device__ __forceinline__ void ws_load(const WsArgs &p, unsigned char *base, uint32_t base_addr, int t, uint32_t i,
+                                        int bh_kv, const void *mrow, int lane) {
   using TL = WsTile<D, NB, G>;
-  const int b = t % NB;
+  const int b = static_cast<int>(i % NB);
   const int64_t j0 = static_cast<int64_t>(t) * kBN;
   uint32_t w[4] = {0, 0, 0, 0};
   if (IS_K) {  // key j0 + c usable: inside the sequence and kept by the key-padding mask
@@ -156,9 +187,7 @@ __device__ __forceinline__ void ws_load(const WsArgs &p, unsigned char *base, ui
       w[i] = __ballot_sync(0xffffffffu, c < nk && key_kept(mrow, p.a.mask_dtype, j0 + c));
     }
   }
-  if (t >= NB) {
-    wg_mbar_wait(base_addr + (IS_K ? TL::k_empty(b) : TL::v_empty(b)), static_cast<uint32_t>((t / NB - 1) & 1));
-  }
+  if (i >= NB) wg_mbar_wait(base_addr + (IS_K ? TL::k_empty(b) : TL::v_empty(b)), (i / NB - 1) & 1u);
   if (lane == 0) {
     const uint32_t full = base_addr + (IS_K ? TL::k_full(b) : TL::v_full(b));
     const uint32_t dst = base_addr + (IS_K ? TL::k_off(b) : TL::v_off(b));
@@ -195,43 +224,60 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int grp = warp >> 2;  // 0: producer; 1 .. G: consumers of rows [64 (grp - 1), 64 grp) of the block
-  const MmaBlock<T> blk = mma_block<T>(a, SH::kRows, D);
-  const int64_t q0 = blk.q0, shift = blk.shift, visible = blk.visible;
-  const int rows_q = blk.rows_q;
-  const int ntiles = visible > 0 ? static_cast<int>((visible + kBN - 1) / kBN) : 0;
+  // work tiles: below 2^31 (attention_wgmma.cu, ws_args), so 32-bit here
+  const int n_qb = static_cast<int>((a.seq_q + SH::kRows - 1) / SH::kRows);
+  const int n_work = static_cast<int>(n_qb * p.n_bh);
+  // the key tiles of a work tile (none: no key can matter to it, its rows are written as zeros)
+  auto key_tiles = [](const MmaBlock<T> &blk) {
+    return blk.visible > 0 ? static_cast<int>((blk.visible + kBN - 1) / kBN) : 0;
+  };
 
   if (tid == 0) {
     wg_mbar_init(base_addr + TL::q_full(), 1);
+    wg_mbar_init(base_addr + TL::q_empty(), 4 * G);  // one arrival per consumer warp
     for (int b = 0; b < NB; ++b) {
       wg_mbar_init(base_addr + TL::k_full(b), 1);
       wg_mbar_init(base_addr + TL::v_full(b), 1);
-      wg_mbar_init(base_addr + TL::k_empty(b), 4 * G);  // one arrival per consumer warp
+      wg_mbar_init(base_addr + TL::k_empty(b), 4 * G);
       wg_mbar_init(base_addr + TL::v_empty(b), 4 * G);
     }
     wg_fence_mbar_init();
   }
   __syncthreads();
 
+  // Both sides walk the block's work tiles alike and count the loads (it: K and V tiles, qi: Q tiles): load i sits in
+  // buffer i % NB and completes phase i / NB of its barriers.
   if (grp == 0) {
-    // ---- producer: Q, then K_0, then per step K_t and V_{t-1}, then the last V
+    // ---- producer: per work tile Q (once the consumers are done with the previous one), K_0, then per step K_t
+    // and V_{t-1}, then the last V
     wg_setmaxnreg_dec<SH::kProducerRegs>();
-    if (warp != 0 || ntiles == 0) return;
-    const int64_t h = blockIdx.y, b = blockIdx.z;
-    const int bh_q = static_cast<int>(b * a.heads_q + h);
-    const int bh_kv = static_cast<int>(b * a.heads_kv + h / (a.heads_q / a.heads_kv));
-    if (lane == 0) {
-      wg_mbar_arrive_tx(base_addr + TL::q_full(), TL::kQBytes);
+    if (warp != 0) return;
+    uint32_t it = 0, qi = 0;
+    for (int w = blockIdx.x; w < n_work; w += gridDim.x) {
+      const WsWork wk = ws_work(p, w, n_qb);
+      const MmaBlock<T> blk = mma_block_at<T>(a, SH::kRows, D, wk.qb, wk.h, wk.b);
+      const int ntiles = key_tiles(blk);
+      if (ntiles == 0) continue;
+      const int bh_q = static_cast<int>(wk.b * a.heads_q + wk.h);
+      const int bh_kv = static_cast<int>(wk.b * a.heads_kv + wk.h / (a.heads_q / a.heads_kv));
+      if (qi > 0) wg_mbar_wait(base_addr + TL::q_empty(), (qi - 1) & 1u);
+      if (lane == 0) {
+        wg_mbar_arrive_tx(base_addr + TL::q_full(), TL::kQBytes);
 #pragma unroll
-      for (int c = 0; c < D / 64; ++c)
-        wg_tma_load3(base_addr + static_cast<uint32_t>(c * SH::kRows * 128), &p.tq, 64 * c, static_cast<int>(q0), bh_q,
-                     base_addr + TL::q_full());
+        for (int c = 0; c < D / 64; ++c)
+          wg_tma_load3(base_addr + static_cast<uint32_t>(c * SH::kRows * 128), &p.tq, 64 * c,
+                       static_cast<int>(blk.q0), bh_q, base_addr + TL::q_full());
+      }
+      ++qi;
+      ws_load<D, NB, G, true>(p, base, base_addr, 0, it, bh_kv, blk.mask, lane);
+      for (int t = 1; t < ntiles; ++t) {
+        ws_load<D, NB, G, true>(p, base, base_addr, t, it + t, bh_kv, blk.mask, lane);
+        ws_load<D, NB, G, false>(p, base, base_addr, t - 1, it + t - 1, bh_kv, blk.mask, lane);
+      }
+      ws_load<D, NB, G, false>(p, base, base_addr, ntiles - 1, it + ntiles - 1, bh_kv, blk.mask, lane);
+      it += ntiles;
+      if (!SH::kLoops) break;
     }
-    ws_load<D, NB, G, true>(p, base, base_addr, 0, bh_kv, blk.mask, lane);
-    for (int t = 1; t < ntiles; ++t) {
-      ws_load<D, NB, G, true>(p, base, base_addr, t, bh_kv, blk.mask, lane);
-      ws_load<D, NB, G, false>(p, base, base_addr, t - 1, bh_kv, blk.mask, lane);
-    }
-    ws_load<D, NB, G, false>(p, base, base_addr, ntiles - 1, bh_kv, blk.mask, lane);
     return;
   }
 
@@ -241,107 +287,127 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
   const int g = lane >> 2, t4 = lane & 3;
   const int grow0 = c * 64;                // the warpgroup's first row in the block
   const int wrow0 = grow0 + (warp & 3) * 16;
-  const int64_t warp_first_lim = q0 + wrow0 + shift;  // causal: last key the warp's first row sees
-  const bool masked_keys = blk.mask != nullptr;
   const uint32_t q_addr = base_addr + static_cast<uint32_t>(grow0 * 128);
+  // a buffer back to the producer: every lane's wgmma that read it has retired
+  auto release = [lane](uint32_t bar) {
+    __syncwarp();
+    if (lane == 0) wg_mbar_arrive(bar);
+  };
+  uint32_t it = 0, qi = 0;
 
-  float o[DT][4];
+  // The ring of GEMM turns runs through all the block's work tiles: consumer 0 issues first, and its last wait
+  // pairs with the last consumer's last "your turn" (each barrier's arrivals and waits pair up; restarting the ring
+  // per work tile could let a consumer's arrivals for the next tile reach a barrier before the previous tile's wait).
+  if (c == G - 1) wg_bar_arrive(1);
+  for (int w = blockIdx.x; w < n_work; w += gridDim.x) {
+    const WsWork wk = ws_work(p, w, n_qb);
+    const MmaBlock<T> blk = mma_block_at<T>(a, SH::kRows, D, wk.qb, wk.h, wk.b);
+    const int ntiles = key_tiles(blk);
+    const int64_t warp_first_lim = blk.q0 + wrow0 + blk.shift;  // causal: last key the warp's first row sees
+    const bool masked_keys = blk.mask != nullptr;
+
+    float o[DT][4];
 #pragma unroll
-  for (int i = 0; i < DT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+    for (int i = 0; i < DT; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.0f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
 
-  if (ntiles > 0) {
-    float s[NT][4], corr[2];
-    uint32_t pa[PS][4];
-    uint32_t bits[4];
-    // the tile's usable-key bits into registers, then K's buffer back to the producer (its wgmma has retired)
-    auto take_k = [&](int t) {
-      const int b = t % NB;
-      const uint4 w = *reinterpret_cast<const uint4 *>(base + TL::kBitsOff + 16 * b);
-      bits[0] = w.x;
-      bits[1] = w.y;
-      bits[2] = w.z;
-      bits[3] = w.w;
-      __syncwarp();
-      if (lane == 0) wg_mbar_arrive(base_addr + TL::k_empty(b));
-    };
-    // key nt * 8 + 2 t4 + (c & 1) of the tile usable (bit c of word c / 32 of the tile's bits)
-    auto usable = [&bits, t4](int nt, int c) {
-      return ((bits[nt >> 2] >> ((nt & 3) * 8 + 2 * t4 + (c & 1))) & 1u) != 0;
-    };
-    auto tile_mask = [&](int t, int64_t *lim0) {
-      const int64_t j0 = static_cast<int64_t>(t) * kBN;
-      *lim0 = warp_first_lim - j0;
-      return masked_keys || a.seq_k - j0 < kBN || (a.causal && j0 + kBN - 1 > warp_first_lim);
-    };
+    if (ntiles > 0) {
+      float s[NT][4], corr[2];
+      uint32_t pa[PS][4];
+      uint32_t bits[4];
+      // the tile's usable-key bits into registers, then K's buffer back to the producer (its wgmma has retired)
+      auto take_k = [&](uint32_t i) {
+        const int b = static_cast<int>(i % NB);
+        const uint4 wd = *reinterpret_cast<const uint4 *>(base + TL::kBitsOff + 16 * b);
+        bits[0] = wd.x;
+        bits[1] = wd.y;
+        bits[2] = wd.z;
+        bits[3] = wd.w;
+        release(base_addr + TL::k_empty(b));
+      };
+      // key nt * 8 + 2 t4 + (c & 1) of the tile usable (bit c of word c / 32 of the tile's bits)
+      auto usable = [&bits, t4](int nt, int c) {
+        return ((bits[nt >> 2] >> ((nt & 3) * 8 + 2 * t4 + (c & 1))) & 1u) != 0;
+      };
+      auto tile_mask = [&](int t, int64_t *lim0) {
+        const int64_t j0 = static_cast<int64_t>(t) * kBN;
+        *lim0 = warp_first_lim - j0;
+        return masked_keys || a.seq_k - j0 < kBN || (a.causal && j0 + kBN - 1 > warp_first_lim);
+      };
 
-    if (c == G - 1) wg_bar_arrive(1);  // consumer 0 issues first
-    wg_mbar_wait(base_addr + TL::q_full(), 0);
-    // tile 0: S_0, its softmax, P_0
-    wg_mbar_wait(base_addr + TL::k_full(0), 0);
-#pragma unroll
-    for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
-    wg_reg_fence(s);
-    wg_fence();
-    issue_qk<T, D, SH::kRows>(s, q_addr, base_addr + TL::k_off(0));
-    wg_commit();
-    wg_wait_all();
-    wg_reg_fence(s);
-    take_k(0);
-    {
-      int64_t lim0;
-      const bool need_mask = tile_mask(0, &lim0);
-      softmax_scores(s, m, l, corr, need_mask, usable, a.causal, lim0, a.scale_log2, g, t4);
-    }
-    rescale_pack<T, D>(o, corr, s, pa);
-
-    for (int t = 1; t < ntiles; ++t) {
-      const int bk = t % NB, bv = (t - 1) % NB;
-      wg_mbar_wait(base_addr + TL::k_full(bk), static_cast<uint32_t>((t / NB) & 1));
-      wg_bar_sync(1 + c);  // our turn to issue
+      wg_mbar_wait(base_addr + TL::q_full(), qi & 1u);
+      // tile 0: S_0, its softmax, P_0
+      wg_mbar_wait(base_addr + TL::k_full(it % NB), (it / NB) & 1u);
 #pragma unroll
       for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
       wg_reg_fence(s);
+      wg_fence();
+      issue_qk<T, D, SH::kRows>(s, q_addr, base_addr + TL::k_off(static_cast<int>(it % NB)));
+      wg_commit();
+      wg_wait_all();
+      wg_reg_fence(s);
+      take_k(it);
+      if (ntiles == 1) release(base_addr + TL::q_empty());  // Q's last reader has retired
+      {
+        int64_t lim0;
+        const bool need_mask = tile_mask(0, &lim0);
+        softmax_scores(s, m, l, corr, need_mask, usable, a.causal, lim0, a.scale_log2, g, t4);
+      }
+      rescale_pack<T, D>(o, corr, s, pa);
+
+      for (int t = 1; t < ntiles; ++t) {
+        const uint32_t ik = it + t, iv = ik - 1;
+        const int bk = static_cast<int>(ik % NB), bv = static_cast<int>(iv % NB);
+        wg_mbar_wait(base_addr + TL::k_full(bk), (ik / NB) & 1u);
+        wg_bar_sync(1 + c);  // our turn to issue
+#pragma unroll
+        for (int i = 0; i < NT; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+        wg_reg_fence(s);
+        wg_reg_fence(o);
+        wg_reg_fence(pa);
+        wg_fence();
+        issue_qk<T, D, SH::kRows>(s, q_addr, base_addr + TL::k_off(bk));
+        wg_commit();
+        wg_mbar_wait(base_addr + TL::v_full(bv), (iv / NB) & 1u);
+        wg_fence();  // (ptxas would insert it after the wait's loop anyway: C7519)
+        issue_pv<T, D>(o, pa, base_addr + TL::v_off(bv));
+        wg_commit();
+        wg_bar_arrive(1 + (c + 1) % G);  // the next consumer's turn
+        wg_wait_1();           // S_t is there; P_{t-1} V_{t-1} may still run
+        wg_reg_fence(s);
+        take_k(ik);
+        if (t == ntiles - 1) release(base_addr + TL::q_empty());
+        int64_t lim0;
+        const bool need_mask = tile_mask(t, &lim0);
+        softmax_scores(s, m, l, corr, need_mask, usable, a.causal, lim0, a.scale_log2, g, t4);
+        wg_wait_all();
+        wg_reg_fence(o);
+        wg_reg_fence(pa);
+        release(base_addr + TL::v_empty(bv));
+        rescale_pack<T, D>(o, corr, s, pa);
+      }
+      // the last P V
+      const uint32_t il = it + ntiles - 1;
+      const int bl = static_cast<int>(il % NB);
+      wg_mbar_wait(base_addr + TL::v_full(bl), (il / NB) & 1u);
       wg_reg_fence(o);
       wg_reg_fence(pa);
       wg_fence();
-      issue_qk<T, D, SH::kRows>(s, q_addr, base_addr + TL::k_off(bk));
+      issue_pv<T, D>(o, pa, base_addr + TL::v_off(bl));
       wg_commit();
-      wg_mbar_wait(base_addr + TL::v_full(bv), static_cast<uint32_t>(((t - 1) / NB) & 1));
-      wg_fence();  // (ptxas would insert it after the wait's loop anyway: C7519)
-      issue_pv<T, D>(o, pa, base_addr + TL::v_off(bv));
-      wg_commit();
-      wg_bar_arrive(1 + (c + 1) % G);  // the next consumer's turn
-      wg_wait_1();           // S_t is there; P_{t-1} V_{t-1} may still run
-      wg_reg_fence(s);
-      take_k(t);
-      int64_t lim0;
-      const bool need_mask = tile_mask(t, &lim0);
-      softmax_scores(s, m, l, corr, need_mask, usable, a.causal, lim0, a.scale_log2, g, t4);
       wg_wait_all();
       wg_reg_fence(o);
       wg_reg_fence(pa);
-      __syncwarp();
-      if (lane == 0) wg_mbar_arrive(base_addr + TL::v_empty(bv));
-      rescale_pack<T, D>(o, corr, s, pa);
+      release(base_addr + TL::v_empty(bl));
+      it += ntiles;
+      ++qi;
     }
-    if (c == 0) wg_bar_sync(1);  // the last consumer's last "your turn" (its arrivals and our waits pair up)
-    // the last P V
-    const int bl = (ntiles - 1) % NB;
-    wg_mbar_wait(base_addr + TL::v_full(bl), static_cast<uint32_t>(((ntiles - 1) / NB) & 1));
-    wg_reg_fence(o);
-    wg_reg_fence(pa);
-    wg_fence();
-    issue_pv<T, D>(o, pa, base_addr + TL::v_off(bl));
-    wg_commit();
-    wg_wait_all();
-    wg_reg_fence(o);
-    wg_reg_fence(pa);
-  }
 
-  // ---- normalise and store (rows of the block that are real queries)
-  if (grow0 >= rows_q) return;
-  store_rows<T, D>(o, l, blk.out, wrow0, rows_q, g, t4);
+    // ---- normalise and store (rows of the block that are real queries), while the producer loads the next tile
+    if (grow0 < blk.rows_q) store_rows<T, D>(o, l, blk.out, wrow0, blk.rows_q, g, t4);
+    if (!SH::kLoops) break;
+  }
+  if (c == 0) wg_bar_sync(1);
 #endif
 }
 

@@ -76,7 +76,8 @@ public final class AttentionNative {
     public static final int SCHEDULE_LOCKSTEP = 2;
     /**
      * {@code TSR_WGMMA_SCHEDULE_WS}: flash_wgmma_ws, the warp-specialised TMA kernel ({@code TESSERA_WGMMA_SCHEDULE=ws},
-     * {@code ws2}, {@code ws3}; not yet run on a GPU).
+     * {@code ws2}, {@code ws3}, and {@code wsp}, {@code wsp2}, {@code wsp3} for its persistent grid; not yet run on a
+     * GPU).
      */
     public static final int SCHEDULE_WS = 3;
 
