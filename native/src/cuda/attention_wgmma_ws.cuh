@@ -31,9 +31,14 @@
 //    correction of the new row maxima and pack P_t. The consumers issue their GEMMs in turn (a ring of named
 //    barriers 1 .. G: a warpgroup issues, then lets the next one issue), so that one's softmax overlaps the others'
 //    GEMMs;
+//  - work tiles (query block, head, batch item; wg::ws_work) on a 1-D grid: a block per tile, or (TESSERA_WGMMA_SCHEDULE
+//    =wsp, two consumer warpgroups, no causal mask) a persistent grid of a block per SM taking tiles in turn, the
+//    producer loading the next tile's Q (its own empty barrier) and K while the consumers finish the last one; load
+//    counters and barrier phases run on across a block's tiles. Causal tiles come heaviest first across the heads of
+//    an L2-sized section;
 //  - every wgmma batch is unconditional (a consumer warpgroup with no real rows, or none that sees the tile's keys,
 //    multiplies zero-filled or masked rows all the same): ptxas serializes wgmma under run-time conditions (C7520).
-// Shared memory: 1 KiB alignment slack + Q + 2 NB tiles + NB x 16 B of mask bits + (1 + 4 NB) mbarriers: NB = 2
+// Shared memory: 1 KiB alignment slack + Q + 2 NB tiles + NB x 16 B of mask bits + (2 + 4 NB) mbarriers: NB = 2
 // gives 89 / 161 KiB for head_dim 64 (G = 3) / 128 (G = 2). Registers (ptxas 13.0): 128 / 168 at launch (the
 // 65536 of an SM over 512 / 384 threads), no spills, no wgmma serialisation (C7520) nor injected fence (C7519).
 
