@@ -52,9 +52,14 @@
 //    EMU_TMA=immediate lands it at issue (a producer overwriting a tile that a wgmma has not finished reading gives
 //    wrong results, the wgmma shim reading shared memory when the wgmma retires);
 //  - wgmma.wait_group 1 retires all but the newest commit group; setmaxnreg is a no-op; __ballot_sync.
+// Named barriers (bar.arrive / bar.sync with 256 threads) count arrivals per phase as the hardware does; since every
+// use here pairs one warpgroup's arrival with another's wait, a phase completed by arrivals alone (a warpgroup a turn
+// ahead) is an error, as are arrivals left at block exit. EMU_JITTER=SEED makes warpgroups sleep at random
+// synchronisation points so that they drift apart (ctest runs it once): a persistent ws block whose ring of GEMM
+// turns restarts per work tile, which passes without it, deadlocks under EMU_JITTER=1.
 // What it cannot check: the hardware's actual reading of the descriptor fields (if our reading of the PTX ISA is
-// wrong, kernel and shim agree and both are wrong), timing, register pressure, ptxas's handling of the asynchronous
-// accumulators, and bank conflicts.
+// wrong, kernel and shim agree and both are wrong), real timing, register pressure, ptxas's handling of the
+// asynchronous accumulators, and bank conflicts.
 // EMU_FUZZ=N adds N cases of random shapes.
 #define TSR_ATTENTION_WGMMA_EMULATED
 
@@ -148,7 +153,35 @@ struct WgSync {
   uint32_t a[2][128][4];
 };
 WgSync *wgs = nullptr;  // [warpgroups of the block]
-std::barrier<> *named_bars[4] = {nullptr, nullptr, nullptr, nullptr};  // bar ids 1 .. 3 (ping-pong, ws)
+// A named barrier (bar.arrive / bar.sync id, 256 threads: the two warpgroups that meet there): a phase completes when
+// 256 threads have arrived or synced; bar.sync waits for it. Every use in these kernels pairs one warpgroup's arrival
+// with another's wait, so a phase completed by arrivals alone means a warpgroup ran a turn ahead (its arrivals for
+// the next round met its own previous ones): an error here, where the hardware would go on out of order or hang.
+struct NamedBar {
+  std::mutex mu;
+  std::condition_variable cv;
+  int count = 0, syncers = 0;
+  uint64_t gen = 0;
+};
+NamedBar *named_bars[4] = {nullptr, nullptr, nullptr, nullptr};  // bar ids 1 .. 3 (ping-pong, ws)
+std::atomic<int> bar_errors{0};
+// EMU_JITTER=SEED: warpgroups sleep now and then (at one in 24 synchronisation points, up to 6 ms) before
+// named-barrier arrivals and waits, mbarrier waits and wgmma waits, all threads of a warpgroup alike (the choice hashes
+// the seed, the block, the warpgroup and the thread's count of such points, which its warpgroup shares), so that
+// warpgroups drift apart as they may on the hardware and races that need one a turn ahead of another show; 0: off
+uint64_t jitter_seed = 0;
+inline void jitter() {
+  if (jitter_seed == 0) return;
+  thread_local uint64_t points = 0;  // a fresh thread per block and thread index
+  uint64_t h = jitter_seed * 0x9e3779b97f4a7c15ull ^ (uint64_t{blockIdx.x} << 40) ^ (uint64_t{threadIdx.x / 128} << 32) ^
+               points++;
+  h ^= h >> 31;  // splitmix64's finaliser
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  h ^= h >> 31;
+  if (h % 24 == 0) std::this_thread::sleep_for(std::chrono::microseconds((h >> 8) % 6000));
+}
 enum class Sched { kPingPong, kLockstep, kWs2, kWs3, kWsp };
 Sched sched = Sched::kPingPong;  // which kernel and schedule launch() runs (main runs every case with each)
 bool pingpong = false;
@@ -370,16 +403,37 @@ inline void wg_fence_proxy_async() {
   emu::my_unfenced.clear();
 }
 inline float wg_ex2(float x) { return exp2f(x); }
-// named barriers 1 and 2 (bar.arrive / bar.sync id, kThreads): one std::barrier of kThreads per id and block;
-// bar.arrive counts without waiting, bar.sync counts and waits for the phase
-inline void wg_bar_arrive(int id) { (void)emu::named_bars[id]->arrive(); }
-inline void wg_bar_sync(int id) { emu::named_bars[id]->arrive_and_wait(); }
+// named barriers 1 .. 3 (emu::NamedBar): bar.arrive counts without waiting, bar.sync counts and waits for the phase
+inline void wg_bar_count(int id, bool wait) {
+  emu::jitter();
+  emu::NamedBar &b = *emu::named_bars[id];
+  std::unique_lock<std::mutex> lk(b.mu);
+  ++b.count;
+  if (wait) ++b.syncers;
+  if (b.count == 256) {
+    if (b.syncers == 0) emu::error(emu::bar_errors, "named barrier phase completed by bar.arrive alone");
+    b.count = b.syncers = 0;
+    ++b.gen;
+    b.cv.notify_all();
+    return;
+  }
+  if (!wait) return;
+  const uint64_t gen = b.gen;
+  if (!b.cv.wait_for(lk, std::chrono::seconds(30), [&] { return b.gen != gen; })) {
+    std::printf("  emulation: bar.sync %d still blocked after 30 s: deadlock (thread %u)\n", id, threadIdx.x);
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+}
+inline void wg_bar_arrive(int id) { wg_bar_count(id, false); }
+inline void wg_bar_sync(int id) { wg_bar_count(id, true); }
 inline void wg_fence() { emu::wg_fenced = true; }
 inline void wg_commit() {
   emu::wg_groups.push_back(std::move(emu::wg_open));
   emu::wg_open.clear();
 }
 inline void wg_wait_all() {
+  emu::jitter();
   if (!emu::wg_open.empty()) emu::error(emu::wg_errors, "wgmma.wait_group with uncommitted wgmma");
   for (auto &grp : emu::wg_groups)
     for (auto &op : grp) emu::execute(op);
@@ -387,6 +441,7 @@ inline void wg_wait_all() {
   emu::wg_fenced = false;
 }
 inline void wg_wait_1() {
+  emu::jitter();
   if (!emu::wg_open.empty()) emu::error(emu::wg_errors, "wgmma.wait_group with uncommitted wgmma");
   while (emu::wg_groups.size() > 1) {
     for (auto &op : emu::wg_groups.front()) emu::execute(op);
@@ -416,6 +471,7 @@ inline void wg_mbar_arrive_tx(uint32_t bar, uint32_t bytes) {
 }
 inline void wg_mbar_arrive(uint32_t bar) { wg_mbar_arrive_tx(bar, 0); }
 inline void wg_mbar_wait(uint32_t bar, uint32_t parity) {
+  emu::jitter();
   const size_t off = emu::at(bar, 8);
   std::unique_lock<std::mutex> lk(emu::mbar_mu);
   emu::Mbar *b = emu::mbar_at(off);
@@ -489,7 +545,7 @@ void run_kernel(int threads, Kernel kernel) {
         for (auto &u : emu::unfenced) u.store(0);
         std::unique_ptr<emu::WgSync[]> sync(new emu::WgSync[threads / 128]);
         emu::wgs = sync.get();
-        std::barrier<> bar1(256), bar2(256), bar3(256);
+        emu::NamedBar bar1, bar2, bar3;
         emu::named_bars[1] = &bar1;
         emu::named_bars[2] = &bar2;
         emu::named_bars[3] = &bar3;
@@ -511,6 +567,8 @@ void run_kernel(int threads, Kernel kernel) {
             },
             threads);
         if (!emu::tma_jobs.empty()) emu::error(emu::mbar_errors, "TMA copies never waited for at block exit");
+        if (bar1.count != 0 || bar2.count != 0 || bar3.count != 0)
+          emu::error(emu::bar_errors, "named barrier left with arrivals at block exit");
       },
       [] { emu::error(emu::smem_oob, "store past the dynamic shared memory"); });
 }
@@ -566,6 +624,7 @@ int run_schedule();
 int main() {
   if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
   if (const char *m = std::getenv("EMU_TMA")) emu::tma_immediate = std::strcmp(m, "immediate") == 0;
+  if (const char *m = std::getenv("EMU_JITTER")) emu::jitter_seed = std::strtoull(m, nullptr, 10);
   int failed = 0;
   const struct {
     emu::Sched s;
@@ -616,6 +675,7 @@ int run_schedule() {
       MmaArgs a{q, k, v, out, c.hq, c.hkv, c.sq, c.sk, c.d, c.cap, mask, mask_i64 ? TSR_I64 : TSR_I32,
                 scale * 1.4426950408889634f, c.causal ? 1 : 0};
       emu::mbar_errors = 0;
+      emu::bar_errors = 0;
       if (emu::sched == emu::Sched::kWs2 || emu::sched == emu::Sched::kWs3 || emu::sched == emu::Sched::kWsp) {
         const int g = emu::sched == emu::Sched::kWs3 ? 3 : 2;
         // persistent grids of 1 - 3 blocks; causal sections of 1 - 3 (batch, head) pairs
@@ -627,12 +687,13 @@ int run_schedule() {
       }
     };
     auto protocol = [](const char *name) {
-      const int n = emu::smem_oob.load() + emu::wg_errors.load() + emu::proxy_errors.load() + emu::mbar_errors.load();
+      const int n = emu::smem_oob.load() + emu::wg_errors.load() + emu::proxy_errors.load() +
+                    emu::mbar_errors.load() + emu::bar_errors.load();
       if (n != 0)
         std::printf("  %s: %d shared-memory / wgmma protocol errors (out of bounds %d, wgmma %d, proxy fence %d, "
-                    "mbarrier / TMA %d)\n",
+                    "mbarrier / TMA %d, named barrier %d)\n",
                     name, n, emu::smem_oob.load(), emu::wg_errors.load(), emu::proxy_errors.load(),
-                    emu::mbar_errors.load());
+                    emu::mbar_errors.load(), emu::bar_errors.load());
       return n;
     };
     return emu::run_attention_case<T>(c, launch_kernel, protocol);
