@@ -9,7 +9,7 @@
 #
 #   bench/gpu/run.sh [--out DIR] [--bundle DIR] [--skip-tests] [--skip-models-tests] [--skip-profile]
 #                    [--skip-bench] [--quick] [--sizes 1024,4096,8192] [--dtypes fp32,tf32,bf16] [--tests REGEX]
-#                    [--only matmul,attention,...] [--ab ws,wsp,ws2] [--skip-ncu] [--skip-sanitize] [--no-gpu-ok]
+#                    [--only matmul,attention,...] [--ab ws,wsp,ws2,ws3] [--skip-ncu] [--skip-sanitize] [--no-gpu-ok]
 #
 #   --out DIR     where everything is written (default: $OUT if set, else bench/results/gpu/out)
 #   --quick       sizes 1024,4096, fewer repetitions
@@ -19,7 +19,7 @@
 #   --only LIST   run only these benchmark pairs (comma-separated names: matmul attention logmel rbm patch_embed
 #                 vit minilm whisper llama); the others are recorded as skipped
 #   --ab LIST     flash_wgmma schedules timed beside the default (ping-pong) in the attention benchmark
-#                 (TESSERA_WGMMA_SCHEDULE: ws, ws2, ws3, wsp, wsp2, wsp3, lockstep; default ws,wsp,ws2; "none" for
+#                 (TESSERA_WGMMA_SCHEDULE: ws, ws2, ws3, wsp, wsp2, wsp3, lockstep; default ws,wsp,ws2,ws3; "none" for
 #                 none)
 #   --skip-ncu    no Nsight Compute profile of flash_wgmma (ncu-wgmma-*.txt: where its time goes)
 #   --skip-sanitize  no compute-sanitizer synccheck / racecheck of GpuWgmmaProbe (named barriers, shared memory)
@@ -39,7 +39,7 @@ skip_tests=0; skip_bench=0; quick=0; no_gpu_ok=0; skip_models_tests=0; skip_prof
 skip_ncu=0; skip_sanitize=0
 sizes=1024,4096,8192; dtypes=fp32,tf32,bf16; reps=5; target_ms=200
 tests_re='^(.+[.$])?Cuda[^.$]*Tests?$'
-ab_list=ws,wsp,ws2
+ab_list=ws,wsp,ws2,ws3
 usage() { sed -n '2,22p' "$0"; }
 while [ $# -gt 0 ]; do
   case "$1" in
