@@ -130,8 +130,8 @@ TSR_API int tsr_cuda_attention_last_kernel(void);
 /* Values of tsr_cuda_attention_last_schedule: the schedule flash_wgmma ran (the environment variable
  * TESSERA_WGMMA_SCHEDULE, read once per process, chooses: pingpong (default), lockstep, ws / ws2 / ws3 =
  * flash_wgmma_ws, the warp-specialised TMA kernel, which runs ping-pong instead where it has no tensor maps;
- * wsp / wsp2 / wsp3 = the same on a persistent grid where it has two consumer warpgroups and no causal mask, also
- * reported as TSR_WGMMA_SCHEDULE_WS). */
+ * wsp / wsp2 / wsp3 = the same on a persistent grid where it has two consumer warpgroups, also reported as
+ * TSR_WGMMA_SCHEDULE_WS). */
 #define TSR_WGMMA_SCHEDULE_PINGPONG 1
 #define TSR_WGMMA_SCHEDULE_LOCKSTEP 2
 #define TSR_WGMMA_SCHEDULE_WS 3

@@ -52,10 +52,9 @@ namespace {
 // timings (bench/gpu/run.sh times them): pingpong (the default), lockstep (the first version's, run4-h200) or ws
 // (flash_wgmma_ws: TMA producer warpgroup and intra-warpgroup overlap, attention_wgmma_ws.cuh; not yet run on a GPU),
 // ws2 / ws3 (ws with 2 / 3 consumer warpgroups at head_dim 64 whatever the length, wg::ws_groups); wsp, wsp2, wsp3:
-// the same with a persistent grid (a block per SM, each taking work tiles in turn, so that one tile's epilogue runs
-// under the next one's loads) where there are two consumer warpgroups and no causal mask (with one, the grid stays a
-// block per tile: the hardware's scheduling keeps the heaviest-first order balanced where a fixed share per block
-// would not). Anything else is ping-pong.
+// the same with a persistent grid (a block per SM, each taking work tiles round by round, so that one tile's epilogue
+// runs under the next one's loads) where there are two consumer warpgroups (wg::WsShape::kLoops). Anything else is
+// ping-pong.
 enum class Schedule { kPingPong, kLockstep, kWarpSpecialised };
 struct ScheduleChoice {
   Schedule s;
@@ -177,7 +176,7 @@ int launch_ws(const wg::WsArgs &p, bool persistent, cudaStream_t stream) {
 // The tensor maps of a flash_wgmma_ws launch; false where a size is out of TMA's range (coordinates are 32-bit), the
 // driver has no encoder or the encoder refuses (the caller then runs the ping-pong kernel; the last two are said once
 // per process on stderr, so that an A / B timing or a probe cannot take the ping-pong kernel for the ws one unawares).
-bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, wg::WsArgs *p) {
+bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, bool persistent, wg::WsArgs *p) {
   const int64_t lim = int64_t{1} << 31;
   // (the grid is one-dimensional: its work tiles must number below 2^31 too)
   if (a.seq_q <= 0 || a.seq_k < 0 || a.seq_q >= lim || a.cap >= lim || batch * a.heads_q >= lim ||
@@ -199,14 +198,20 @@ bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, wg::WsArgs 
   }
   p->a = a;
   p->n_bh = batch * a.heads_q;
-  // causal order (wg::ws_work): sections of as many (batch, head) pairs as keep their K and V within half the L2
-  int dev = 0, l2 = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) != cudaSuccess) {
-    (void)cudaGetLastError();
-    l2 = 0;
+  // causal order (wg::ws_work): with a block per tile, sections of as many (batch, head) pairs as keep their K and V
+  // within half the L2; on a persistent grid one section (its snake rounds balance the blocks' work over a sorted
+  // sequence, which sections would break into pieces, each restarting with its heaviest tiles)
+  p->sec = p->n_bh;
+  if (!persistent) {
+    int dev = 0, l2 = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) != cudaSuccess) {
+      (void)cudaGetLastError();
+      l2 = 0;
+    }
+    const int64_t kv_bytes = std::max<int64_t>(a.seq_k, 1) * a.d * 2 * 2;
+    p->sec = std::min<int64_t>(std::max<int64_t>(int64_t{l2} / 2 / kv_bytes, 1), p->n_bh);
   }
-  const int64_t kv_bytes = std::max<int64_t>(a.seq_k, 1) * a.d * 2 * 2;
-  p->sec = std::min<int64_t>(std::max<int64_t>(int64_t{l2} / 2 / kv_bytes, 1), p->n_bh);
   const int qrows = 64 * groups;
   if (make_map(&p->tq, enc, dtype, a.q, a.d, a.seq_q, a.seq_q, batch * a.heads_q, qrows) &&
       make_map(&p->tk, enc, dtype, kb, a.d, krows, kplane, batch * a.heads_kv, wg::kBN) &&
@@ -256,12 +261,12 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
   auto need = [&a](Schedule s) { return a.d == 64 ? smem_bytes<64>(s) : smem_bytes<128>(s); };
   if (sched == Schedule::kWarpSpecialised) {
     const int groups = wg::ws_groups(a.d, a.seq_q, choice.ws_groups);
+    const bool pers = choice.persistent && groups == 2;  // (wg::WsShape::kLoops)
     wg::WsArgs p;
-    if (static_cast<size_t>(optin) >= ws_smem_bytes(a.d, groups) && ws_args(dtype, a, batch, groups, &p)) {
+    if (static_cast<size_t>(optin) >= ws_smem_bytes(a.d, groups) && ws_args(dtype, a, batch, groups, pers, &p)) {
       *used = true;
       *schedule_used = TSR_WGMMA_SCHEDULE_WS;
       const bool bf16 = dtype == TSR_BF16;
-      const bool pers = choice.persistent && !a.causal && groups == 2;  // (wg::WsShape::kLoops)
       if (a.d == 128) {
         return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(p, pers, stream) : launch_ws<__half, 128, 2>(p, pers, stream);
       }

@@ -32,10 +32,9 @@
 //    barriers 1 .. G: a warpgroup issues, then lets the next one issue), so that one's softmax overlaps the others'
 //    GEMMs;
 //  - work tiles (query block, head, batch item; wg::ws_work) on a 1-D grid: a block per tile, or (TESSERA_WGMMA_SCHEDULE
-//    =wsp, two consumer warpgroups, no causal mask) a persistent grid of a block per SM taking tiles in turn, the
-//    producer loading the next tile's Q (its own empty barrier) and K while the consumers finish the last one; load
-//    counters and barrier phases run on across a block's tiles. Causal tiles come heaviest first across the heads of
-//    an L2-sized section;
+//    =wsp, two consumer warpgroups) a persistent grid of a block per SM taking tiles round by round (wg::ws_round),
+//    the producer loading the next tile's Q (its own empty barrier) and K while the consumers finish the last one;
+//    load counters and barrier phases run on across a block's tiles. Causal tiles come heaviest first across heads;
 //  - every wgmma batch is unconditional (a consumer warpgroup with no real rows, or none that sees the tile's keys,
 //    multiplies zero-filled or masked rows all the same): ptxas serializes wgmma under run-time conditions (C7520).
 // Shared memory: 1 KiB alignment slack + Q + 2 NB tiles + NB x 16 B of mask bits + (2 + 4 NB) mbarriers: NB = 2
@@ -56,7 +55,8 @@ struct WsShape {
   static constexpr uint32_t kProducerRegs = 24;
   static constexpr uint32_t kConsumerRegs = G == 2 ? 240 : 160;
   // a block may take several work tiles (a persistent grid); not with three consumers, whose 160 registers have no
-  // room for the loop's state (ptxas spills); they serve long sequences, where a block's prologue is a small share
+  // room for the loop's state (ptxas spills): they take one tile each (the host launches a block per tile), and serve
+  // long sequences, where a block's prologue is a small share
   static constexpr bool kLoops = G == 2;
 };
 
@@ -102,12 +102,13 @@ struct WsArgs {
   int64_t sec;   // causal: (batch, head) pairs whose query blocks are taken together, heaviest first (ws_work)
 };
 
-// The work tiles of a launch, (query block, head, batch item), numbered in the order the blocks take them (block i
-// takes i, i + gridDim.x, ...: one each where the grid has a block per tile, several where it is persistent). Without
-// a causal mask query blocks run fastest: the tiles at work at once share their heads' K and V in L2. With one, a
-// section of `sec` (batch, head) pairs at a time (as many as keep their K and V within half the L2: attention_wgmma.cu,
-// ws_args), in each its query blocks heaviest first across the pairs: the last tiles to start are the shortest
-// (longest-processing-time order), where flash_wgmma's reversed blockIdx.x orders only the blocks of one head.
+// The work tiles of a launch, (query block, head, batch item), numbered in the order the blocks take them (ws_round:
+// one each where the grid has a block per tile, several where it is persistent). Without a causal mask query blocks
+// run fastest: the tiles at work at once share their heads' K and V in L2. With one, a section of `sec` (batch, head)
+// pairs at a time (as many as keep their K and V within half the L2 where the grid has a block per tile; all of them
+// on a persistent grid: attention_wgmma.cu, ws_args), in each its query blocks heaviest first across the pairs: the
+// last tiles to start are the shortest (longest-processing-time order), where flash_wgmma's reversed blockIdx.x
+// orders only the blocks of one head.
 struct WsWork {
   int64_t qb, h, b;
 };
@@ -124,6 +125,16 @@ __device__ __forceinline__ WsWork ws_work(const WsArgs &p, int64_t w, int64_t n_
     bh = s0 + l % width;
   }
   return {qb, bh % p.a.heads_q, bh / p.a.heads_q};
+}
+
+// The work tile this block takes in its round r (rounds 0, 1, ... of gridDim.x tiles; one round where the grid has a
+// block per tile): odd rounds run backwards ("snake" order), so that on a persistent grid each block's heaviest-first
+// causal tiles pair a heavier with a lighter one, round after round, and the blocks' sums of work even out (a fixed
+// share of i, i + gridDim.x, ... would leave block 0 the heaviest tile of every round). May be n_work or more in the
+// last round: no tile.
+__device__ __forceinline__ int ws_round(int r) {
+  const int64_t g = gridDim.x, i = blockIdx.x;
+  return static_cast<int>(r * g + ((r & 1) ? g - 1 - i : i));
 }
 
 #ifndef TSR_ATTENTION_WGMMA_EMULATED
@@ -232,6 +243,7 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
   // work tiles: below 2^31 (attention_wgmma.cu, ws_args), so 32-bit here
   const int n_qb = static_cast<int>((a.seq_q + SH::kRows - 1) / SH::kRows);
   const int n_work = static_cast<int>(n_qb * p.n_bh);
+  const int rounds = SH::kLoops ? static_cast<int>((n_work + gridDim.x - 1) / gridDim.x) : 1;
   // the key tiles of a work tile (none: no key can matter to it, its rows are written as zeros)
   auto key_tiles = [](const MmaBlock<T> &blk) {
     return blk.visible > 0 ? static_cast<int>((blk.visible + kBN - 1) / kBN) : 0;
@@ -258,7 +270,9 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
     wg_setmaxnreg_dec<SH::kProducerRegs>();
     if (warp != 0) return;
     uint32_t it = 0, qi = 0;
-    for (int w = blockIdx.x; w < n_work; w += gridDim.x) {
+    for (int r = 0; r < rounds; ++r) {
+      const int w = ws_round(r);
+      if (w >= n_work) continue;
       const WsWork wk = ws_work(p, w, n_qb);
       const MmaBlock<T> blk = mma_block_at<T>(a, SH::kRows, D, wk.qb, wk.h, wk.b);
       const int ntiles = key_tiles(blk);
@@ -281,7 +295,6 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
       }
       ws_load<D, NB, G, false>(p, base, base_addr, ntiles - 1, it + ntiles - 1, bh_kv, blk.mask, lane);
       it += ntiles;
-      if (!SH::kLoops) break;
     }
     return;
   }
@@ -304,7 +317,9 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
   // pairs with the last consumer's last "your turn" (each barrier's arrivals and waits pair up; restarting the ring
   // per work tile could let a consumer's arrivals for the next tile reach a barrier before the previous tile's wait).
   if (c == G - 1) wg_bar_arrive(1);
-  for (int w = blockIdx.x; w < n_work; w += gridDim.x) {
+  for (int r = 0; r < rounds; ++r) {
+    const int w = ws_round(r);
+    if (w >= n_work) continue;
     const WsWork wk = ws_work(p, w, n_qb);
     const MmaBlock<T> blk = mma_block_at<T>(a, SH::kRows, D, wk.qb, wk.h, wk.b);
     const int ntiles = key_tiles(blk);
@@ -410,7 +425,6 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
 
     // ---- normalise and store (rows of the block that are real queries), while the producer loads the next tile
     if (grow0 < blk.rows_q) store_rows<T, D>(o, l, blk.out, wrow0, blk.rows_q, g, t4);
-    if (!SH::kLoops) break;
   }
   if (c == 0) wg_bar_sync(1);
 #endif
