@@ -319,10 +319,11 @@ PYEOF
     junit_step "cuda tests" cuda-tests.log junit "$(cap 240)" --class-path "$cpjoined" --scan-class-path "$testjar" \
         --include-classname "$tests_re"
     # the attention tests again, every WGMMA case on the warp-specialised kernel (a JVM of its own: the schedule is
-    # read once per process)
+    # read once per process), on its persistent grid (wsp: blocks of two consumer warpgroups take several work tiles
+    # in the cases with more tiles than SMs; three-warpgroup cases run a block per tile, as ws; the probe ran ws)
     if [ "$ws_ok" = 1 ] && gate "cuda tests ws" 0 40; then
-      log "CudaAttentionTest under TESSERA_WGMMA_SCHEDULE=ws (flash_wgmma_ws)"
-      TESSERA_WGMMA_SCHEDULE=ws junit_step "cuda tests ws" cuda-tests-ws.log junit-ws "$(cap 120)" \
+      log "CudaAttentionTest under TESSERA_WGMMA_SCHEDULE=wsp (flash_wgmma_ws, persistent grid)"
+      TESSERA_WGMMA_SCHEDULE=wsp junit_step "cuda tests ws" cuda-tests-wsp.log junit-wsp "$(cap 120)" \
           --class-path "$cpjoined" --select-class dev.tessera.runtime.CudaAttentionTest
     fi
   fi

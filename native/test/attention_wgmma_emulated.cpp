@@ -585,8 +585,8 @@ void launch(const MmaArgs &a, int64_t batch) {
 
 // flash_wgmma_ws with G consumer warpgroups: 128 (1 + G) threads, tensor maps over the harness's arrays as
 // attention_wgmma.cu builds them, on a grid of `blocks` blocks (0: one per work tile; else a persistent grid whose
-// blocks take several work tiles each, causal ones too, which the host side never does) with causal sections of
-// `sec` (batch, head) pairs.
+// blocks take several work tiles each, in snake rounds) with causal sections of `sec` (batch, head) pairs (the host
+// side uses one section on persistent grids; any count must give the same result).
 template <typename T, int D, int G>
 void launch_ws(const MmaArgs &a, int64_t batch, unsigned blocks, int64_t sec) {
   using SH = wg::WsShape<G>;

@@ -192,7 +192,7 @@ class CudaAttentionTest extends CudaTestBase {
                 + " 2 = V2 flash_mma_v2, 3 = SIMT flash_simt, 4 = SIMT_ROWS flash_simt_rows, 5 = WGMMA flash_wgmma)");
         String schedule = System.getenv("TESSERA_WGMMA_SCHEDULE");
         if (got == AttentionNative.KERNEL_WGMMA && schedule != null && schedule.startsWith("ws")) {
-            // bench/gpu/run.sh runs this class again under TESSERA_WGMMA_SCHEDULE=ws: a case that fell back to the
+            // bench/gpu/run.sh runs this class again under TESSERA_WGMMA_SCHEDULE=wsp: a case that fell back to the
             // ping-pong kernel (no tensor maps) would test nothing new
             assertEquals(AttentionNative.SCHEDULE_WS, AttentionNative.tsr_cuda_attention_last_schedule(),
                     what + ": flash_wgmma schedule that ran (1 pingpong, 2 lockstep, 3 ws)");
@@ -251,6 +251,11 @@ class CudaAttentionTest extends CudaTestBase {
         // head_dims V2 does not specialise (V1 serves them)
         "BF16, 66, 1, 2, 2, 197, 197, 96, true, true",
         "F16, 67, 1, 2, 2, 197, 197, 48, false, false",
+        // more work tiles (query block x head x batch item) than an H100 / H200 has SMs: on flash_wgmma_ws's
+        // persistent grid (TESSERA_WGMMA_SCHEDULE=wsp, bench/gpu/run.sh) each block takes several, causal ones in
+        // snake rounds
+        "BF16, 68, 2, 48, 16, 300, 300, 64, true, true",
+        "F16, 69, 3, 32, 32, 200, 333, 128, false, false",
     };
 
     static Stream<Arguments> halfCases() {
