@@ -504,6 +504,7 @@ else
     ncu_rc=0
     [ "$ws_ok" = 1 ] && { ncu_one ws-16384x128 ws 1x8x16384x128 || ncu_rc=$?; }
     [ "$ws_ok" = 1 ] && [ "$(left)" -gt 40 ] && { ncu_one ws-16384x64 ws 1x8x16384x64 || ncu_rc=$?; }
+    [ "$ws_ok" = 1 ] && [ "$(left)" -gt 40 ] && { ncu_one wsp-vit wsp 64x12x197x64 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one pingpong-16384x128 pingpong 1x8x16384x128 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one lockstep-16384x128 lockstep 1x8x16384x128 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one pingpong-vit pingpong 64x12x197x64 || ncu_rc=$?; }
