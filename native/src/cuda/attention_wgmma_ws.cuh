@@ -248,6 +248,14 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
   auto key_tiles = [](const MmaBlock<T> &blk) {
     return blk.visible > 0 ? static_cast<int>((blk.visible + kBN - 1) / kBN) : 0;
   };
+  // the block's work tile in round r and its query block (false: none, a gap in the last round)
+  auto round_tile = [&](int r, WsWork *wk, MmaBlock<T> *blk) {
+    const int w = ws_round(r);
+    if (w >= n_work) return false;
+    *wk = ws_work(p, w, n_qb);
+    *blk = mma_block_at<T>(a, SH::kRows, D, wk->qb, wk->h, wk->b);
+    return true;
+  };
 
   if (tid == 0) {
     wg_mbar_init(base_addr + TL::q_full(), 1);
@@ -271,10 +279,9 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
     if (warp != 0) return;
     uint32_t it = 0, qi = 0;
     for (int r = 0; r < rounds; ++r) {
-      const int w = ws_round(r);
-      if (w >= n_work) continue;
-      const WsWork wk = ws_work(p, w, n_qb);
-      const MmaBlock<T> blk = mma_block_at<T>(a, SH::kRows, D, wk.qb, wk.h, wk.b);
+      WsWork wk;
+      MmaBlock<T> blk;
+      if (!round_tile(r, &wk, &blk)) continue;
       const int ntiles = key_tiles(blk);
       if (ntiles == 0) continue;
       const int bh_q = static_cast<int>(wk.b * a.heads_q + wk.h);
@@ -314,14 +321,14 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
   uint32_t it = 0, qi = 0;
 
   // The ring of GEMM turns runs through all the block's work tiles: consumer 0 issues first, and its last wait
-  // pairs with the last consumer's last "your turn" (each barrier's arrivals and waits pair up; restarting the ring
-  // per work tile could let a consumer's arrivals for the next tile reach a barrier before the previous tile's wait).
+  // pairs with the last consumer's last "your turn" (each barrier's arrivals and waits pair up). Restarting the ring
+  // per work tile would let a consumer's arrivals for the next tile reach a barrier before the other's wait for the
+  // previous one: the emulation under EMU_JITTER deadlocks so.
   if (c == G - 1) wg_bar_arrive(1);
   for (int r = 0; r < rounds; ++r) {
-    const int w = ws_round(r);
-    if (w >= n_work) continue;
-    const WsWork wk = ws_work(p, w, n_qb);
-    const MmaBlock<T> blk = mma_block_at<T>(a, SH::kRows, D, wk.qb, wk.h, wk.b);
+    WsWork wk;
+    MmaBlock<T> blk;
+    if (!round_tile(r, &wk, &blk)) continue;
     const int ntiles = key_tiles(blk);
     const int64_t warp_first_lim = blk.q0 + wrow0 + blk.shift;  // causal: last key the warp's first row sees
     const bool masked_keys = blk.mask != nullptr;
