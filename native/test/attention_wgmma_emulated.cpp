@@ -51,7 +51,8 @@
 //    lands only when a thread waits on its barrier (a consumer reading a tile before its wait sees garbage);
 //    EMU_TMA=immediate lands it at issue (a producer overwriting a tile that a wgmma has not finished reading gives
 //    wrong results, the wgmma shim reading shared memory when the wgmma retires);
-//  - wgmma.wait_group 1 retires all but the newest commit group; setmaxnreg is a no-op; __ballot_sync.
+//  - wgmma.wait_group 1 retires all but the newest commit group; setmaxnreg and prefetch.tensormap are no-ops;
+//    __ballot_sync.
 // Named barriers (bar.arrive / bar.sync with 256 threads) count arrivals per phase as the hardware does; since every
 // use here pairs one warpgroup's arrival with another's wait, a phase completed by arrivals alone (a warpgroup a turn
 // ahead) is an error, as are arrivals left at block exit. EMU_JITTER=SEED makes warpgroups sleep at random
@@ -500,6 +501,7 @@ inline void wg_tma_load3(uint32_t dst, const CUtensorMap *map, int c0, int c1, i
 }
 template <uint32_t N>
 inline void wg_setmaxnreg_dec() {}
+inline void wg_prefetch_tensormap(const CUtensorMap *) {}
 template <uint32_t N>
 inline void wg_setmaxnreg_inc() {}
 template <int R>

@@ -173,6 +173,10 @@ __device__ __forceinline__ void wg_tma_load3(uint32_t dst, const CUtensorMap *ma
       "l"(reinterpret_cast<uint64_t>(map)), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
       : "memory");
 }
+// brings a tensor map (a kernel parameter) into the TMA unit's descriptor cache ahead of its first copy
+__device__ __forceinline__ void wg_prefetch_tensormap(const CUtensorMap *map) {
+  asm volatile("prefetch.tensormap [%0];\n" ::"l"(reinterpret_cast<uint64_t>(map)) : "memory");
+}
 template <uint32_t N>
 __device__ __forceinline__ void wg_setmaxnreg_dec() {
   asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" ::"n"(N));
@@ -277,6 +281,11 @@ __global__ void __launch_bounds__(WsShape<G>::kThreads, 1) flash_wgmma_ws(const 
     // and V_{t-1}, then the last V
     wg_setmaxnreg_dec<SH::kProducerRegs>();
     if (warp != 0) return;
+    if (lane == 0) {
+      wg_prefetch_tensormap(&p.tq);
+      wg_prefetch_tensormap(&p.tk);
+      wg_prefetch_tensormap(&p.tv);
+    }
     uint32_t it = 0, qi = 0;
     for (int r = 0; r < rounds; ++r) {
       WsWork wk;
