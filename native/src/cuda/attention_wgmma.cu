@@ -24,26 +24,55 @@ namespace attn {
 #include "attention_wgmma.cuh"
 #include "attention_wgmma_ws.cuh"
 
-// Compute capability of the current device, cached per device (the first 64): major * 10 + minor.
-int device_cc(int *cc) {
-  static std::atomic<int> cache[64];
+namespace {
+
+// What the Hopper kernels ask of the current device, read once per device (the first 64; others each call): compute
+// capability (major * 10 + minor), opt-in shared memory per block, SMs, L2 bytes.
+struct DeviceInfo {
+  int cc = 0, optin = 0, sms = 0, l2 = 0;
+};
+int device_info(DeviceInfo *out) {
+  static std::atomic<bool> ready[64];
+  static DeviceInfo cache[64];  // written once under mu, before ready[dev]
+  static std::mutex mu;
   int dev = 0;
   TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
-  if (dev >= 0 && dev < 64) {
-    const int c = cache[dev].load(std::memory_order_relaxed);
-    if (c > 0) {
-      *cc = c;
-      return TSR_OK;
-    }
+  const bool cached = dev >= 0 && dev < 64;
+  if (cached && ready[dev].load(std::memory_order_acquire)) {
+    *out = cache[dev];
+    return TSR_OK;
   }
+  DeviceInfo d;
   int major = 0, minor = 0;
   TSR_CUDA_CHECK("cudaDeviceGetAttribute(ComputeCapabilityMajor)",
                  cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
   TSR_CUDA_CHECK("cudaDeviceGetAttribute(ComputeCapabilityMinor)",
                  cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
-  *cc = major * 10 + minor;
-  if (dev >= 0 && dev < 64) cache[dev].store(*cc, std::memory_order_relaxed);
+  TSR_CUDA_CHECK("cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)",
+                 cudaDeviceGetAttribute(&d.optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  TSR_CUDA_CHECK("cudaDeviceGetAttribute(MultiProcessorCount)",
+                 cudaDeviceGetAttribute(&d.sms, cudaDevAttrMultiProcessorCount, dev));
+  TSR_CUDA_CHECK("cudaDeviceGetAttribute(L2CacheSize)", cudaDeviceGetAttribute(&d.l2, cudaDevAttrL2CacheSize, dev));
+  d.cc = major * 10 + minor;
+  if (cached) {
+    std::lock_guard<std::mutex> lk(mu);
+    if (!ready[dev].load(std::memory_order_relaxed)) {
+      cache[dev] = d;
+      ready[dev].store(true, std::memory_order_release);
+    }
+  }
+  *out = d;
   return TSR_OK;
+}
+
+}  // namespace
+
+// Compute capability of the current device (major * 10 + minor), cached per device.
+int device_cc(int *cc) {
+  DeviceInfo d;
+  const int st = device_info(&d);
+  if (st == TSR_OK) *cc = d.cc;
+  return st;
 }
 
 namespace {
@@ -152,22 +181,17 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
 }
 
 // flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds), on a grid
-// of a block per work tile or, persistent, of at most a block per SM (one block fills an SM: registers).
+// of a block per work tile or, persistent, of at most a block per SM (one block fills an SM: registers):
+// `sms` > 0: persistent, at most that many blocks.
 template <typename T, int D, int G>
-int launch_ws(const wg::WsArgs &p, bool persistent, cudaStream_t stream) {
+int launch_ws(const wg::WsArgs &p, int sms, cudaStream_t stream) {
   using SH = wg::WsShape<G>;
   constexpr size_t smem = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
   static std::atomic<uint64_t> ready{0};
   const int st = allow_smem(wg::flash_wgmma_ws<T, D, wg::kWsStages, G>, smem, ready);
   if (st != TSR_OK) return st;
   int64_t blocks = (p.a.seq_q + SH::kRows - 1) / SH::kRows * p.n_bh;
-  if (persistent) {
-    int dev = 0, sms = 0;
-    TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
-    TSR_CUDA_CHECK("cudaDeviceGetAttribute(MultiProcessorCount)",
-                   cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
-    blocks = std::min<int64_t>(blocks, std::max(sms, 1));
-  }
+  if (sms > 0) blocks = std::min<int64_t>(blocks, sms);
   wg::flash_wgmma_ws<T, D, wg::kWsStages, G><<<static_cast<unsigned>(blocks), SH::kThreads, smem, stream>>>(p);
   TSR_LAUNCH_CHECK("flash_wgmma_ws launch");
   return TSR_OK;
@@ -176,7 +200,8 @@ int launch_ws(const wg::WsArgs &p, bool persistent, cudaStream_t stream) {
 // The tensor maps of a flash_wgmma_ws launch; false where a size is out of TMA's range (coordinates are 32-bit), the
 // driver has no encoder or the encoder refuses (the caller then runs the ping-pong kernel; the last two are said once
 // per process on stderr, so that an A / B timing or a probe cannot take the ping-pong kernel for the ws one unawares).
-bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, bool persistent, wg::WsArgs *p) {
+// `l2` > 0: the L2 bytes that size the causal sections of a grid with a block per tile; 0: persistent, one section.
+bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, int l2, wg::WsArgs *p) {
   const int64_t lim = int64_t{1} << 31;
   // (the grid is one-dimensional: its work tiles must number below 2^31 too)
   if (a.seq_q <= 0 || a.seq_k < 0 || a.seq_q >= lim || a.cap >= lim || batch * a.heads_q >= lim ||
@@ -202,13 +227,7 @@ bool ws_args(int dtype, const MmaArgs &a, int64_t batch, int groups, bool persis
   // within half the L2; on a persistent grid one section (its snake rounds balance the blocks' work over a sorted
   // sequence, which sections would break into pieces, each restarting with its heaviest tiles)
   p->sec = p->n_bh;
-  if (!persistent) {
-    int dev = 0, l2 = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) != cudaSuccess) {
-      (void)cudaGetLastError();
-      l2 = 0;
-    }
+  if (l2 > 0) {
     const int64_t kv_bytes = std::max<int64_t>(a.seq_k, 1) * a.d * 2 * 2;
     p->sec = std::min<int64_t>(std::max<int64_t>(int64_t{l2} / 2 / kv_bytes, 1), p->n_bh);
   }
@@ -240,9 +259,10 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream, Schedule s) {
 int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, bool *used, int *schedule_used) {
   *used = false;
   *schedule_used = 0;
-  int cc = 0;
-  int st = device_cc(&cc);
+  DeviceInfo dev;
+  const int st = device_info(&dev);
   if (st != TSR_OK) return st;
+  const int cc = dev.cc;
   if (cc != 90) {
     set_last_error("tsr_cuda_attention: the WGMMA kernel (flash_wgmma, sm_90a wgmma) needs a "
                    "compute capability 9.0 device (H100 / H200); this device is %d.%d", cc / 10, cc % 10);
@@ -252,28 +272,27 @@ int try_wgmma(int dtype, const MmaArgs &a, int64_t batch, cudaStream_t stream, b
       !aligned(a.v, 16) || !aligned(a.out, 16)) {
     return TSR_OK;
   }
-  int dev = 0, optin = 0;
-  TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
-  TSR_CUDA_CHECK("cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)",
-                 cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+  const int optin = dev.optin;
   const ScheduleChoice choice = schedule();
   Schedule sched = choice.s;
   auto need = [&a](Schedule s) { return a.d == 64 ? smem_bytes<64>(s) : smem_bytes<128>(s); };
   if (sched == Schedule::kWarpSpecialised) {
     const int groups = wg::ws_groups(a.d, a.seq_q, choice.ws_groups);
     const bool pers = choice.persistent && groups == 2;  // (wg::WsShape::kLoops)
+    const int sms = pers ? std::max(dev.sms, 1) : 0;
     wg::WsArgs p;
-    if (static_cast<size_t>(optin) >= ws_smem_bytes(a.d, groups) && ws_args(dtype, a, batch, groups, pers, &p)) {
+    if (static_cast<size_t>(optin) >= ws_smem_bytes(a.d, groups) &&
+        ws_args(dtype, a, batch, groups, pers ? 0 : std::max(dev.l2, 1), &p)) {
       *used = true;
       *schedule_used = TSR_WGMMA_SCHEDULE_WS;
       const bool bf16 = dtype == TSR_BF16;
       if (a.d == 128) {
-        return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(p, pers, stream) : launch_ws<__half, 128, 2>(p, pers, stream);
+        return bf16 ? launch_ws<__nv_bfloat16, 128, 2>(p, sms, stream) : launch_ws<__half, 128, 2>(p, sms, stream);
       }
       if (groups == 3) {
-        return bf16 ? launch_ws<__nv_bfloat16, 64, 3>(p, pers, stream) : launch_ws<__half, 64, 3>(p, pers, stream);
+        return bf16 ? launch_ws<__nv_bfloat16, 64, 3>(p, sms, stream) : launch_ws<__half, 64, 3>(p, sms, stream);
       }
-      return bf16 ? launch_ws<__nv_bfloat16, 64, 2>(p, pers, stream) : launch_ws<__half, 64, 2>(p, pers, stream);
+      return bf16 ? launch_ws<__nv_bfloat16, 64, 2>(p, sms, stream) : launch_ws<__half, 64, 2>(p, sms, stream);
     }
   }
   if (sched == Schedule::kWarpSpecialised) sched = Schedule::kPingPong;  // no tensor maps here: ping-pong
