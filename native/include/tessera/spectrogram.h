@@ -35,6 +35,8 @@ extern "C" {
 
 /* Largest FFT length the CPU kernels accept. */
 #define TSR_FFT_MAX_N (1 << 20)
+/* Largest spectrum (n_fft / 2 + 1 bins) tsr_cuda_mel_power takes: n_fft up to 743. */
+#define TSR_CUDA_MEL_MAX_BINS 372
 /* Floats of device scratch per clip that tsr_cuda_log_mel_finish needs. */
 #define TSR_LOGMEL_PARTIALS 64
 
@@ -79,6 +81,15 @@ TSR_API int tsr_cuda_stft_frames(const float *x, int64_t batch, int64_t x_stride
 
 /* out[i] = |c_i|^2 (power 2) or |c_i| (power 1) for count complex values c (interleaved re, im). */
 TSR_API int tsr_cuda_power_spectrum(const float *complex_in, float *out, int64_t count, int power, void *stream);
+
+/* Power (power 2) or magnitude (power 1) and mel projection in one pass, the device twin of the CPU fused path:
+ * out[b, m, t] = sum_k filters[m, k] * |c[b, t, k]|^power for the complex spectrum c[batch, n_frames, bins]
+ * (interleaved re, im: the batched R2C cuFFT's output, 8-byte aligned) and filters[n_mels, bins], each row summed
+ * over its first..last non-zero column only (as tsr_cpu_mel_spectrogram_f32). out[batch, n_mels, n_frames]; no
+ * power spectrum is written. bins <= TSR_CUDA_MEL_MAX_BINS; bands: 2 * n_mels int32 of device scratch (the rows'
+ * spans, found by a first kernel). */
+TSR_API int tsr_cuda_mel_power(const float *complex_in, int64_t batch, int64_t n_frames, int64_t bins, int power,
+                               const float *filters, int64_t n_mels, int32_t *bands, float *out, void *stream);
 
 /* The finish of tsr_cpu_log_mel_finish_f32 on the device, per clip max by a reduction kernel (no host
  * round trip). scratch: batch * TSR_LOGMEL_PARTIALS floats of device memory. out may alias x. */

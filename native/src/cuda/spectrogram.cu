@@ -1,7 +1,6 @@
-// CUDA kernels of tessera/spectrogram.h around the batched R2C cuFFT (which the runtime calls through
-// the bytedeco cuFFT preset): framing (reflect padding + window), power / magnitude, and the log /
-// Whisper finish with the per-clip max taken by a two-pass reduction on the device (no host round
-// trip, no atomics: the result is deterministic). Every launch is checked; nothing synchronises.
+// The C API of tessera/spectrogram.h's CUDA side: argument checks and launches of the kernels in spectrogram.cuh,
+// around the batched R2C cuFFT (which the runtime calls through the bytedeco cuFFT preset). Every launch is checked;
+// nothing synchronises.
 #include <cuda_runtime.h>
 
 #include <cmath>
@@ -10,107 +9,15 @@
 #include "cuda_common.cuh"
 #include "tessera/spectrogram.h"
 
-namespace tsr {
-namespace cuda {
+#include "spectrogram.cuh"
+
 namespace {
-
 using ll = long long;
-
-// ---------------------------------------------------------------- framing
-
-__global__ void stft_frames_kernel(const float *__restrict x, int64_t batch, int64_t x_stride,
-                                   const int64_t *__restrict lengths, int64_t sig_len, int64_t n_fft, int64_t hop,
-                                   int64_t pad, const float *__restrict window, int64_t n_frames,
-                                   float *__restrict frames) {
-  const int64_t total = batch * n_frames * n_fft;
-  const int64_t dflt = x_stride < sig_len ? x_stride : sig_len;
-  for (int64_t e = global_tid(); e < total; e += grid_stride()) {
-    const int64_t j = e % n_fft;
-    const int64_t bt = e / n_fft;
-    const int64_t t = bt % n_frames, b = bt / n_frames;
-    int64_t i = t * hop - pad + j;
-    if (i < 0) i = -i;
-    else if (i >= sig_len) i = 2 * (sig_len - 1) - i;
-    const int64_t len = lengths ? lengths[b] : dflt;
-    const float v = i < len ? x[b * x_stride + i] : 0.0f;
-    frames[e] = v * window[j];
-  }
+static_assert(tsr::cuda::spec::kMelMaxBins == TSR_CUDA_MEL_MAX_BINS, "spectrogram.h and spectrogram.cuh disagree");
 }
-
-// ---------------------------------------------------------------- power
-
-__global__ void power_kernel(const float2 *__restrict c, float *__restrict out, int64_t count, int power) {
-  for (int64_t i = global_tid(); i < count; i += grid_stride()) {
-    const float2 v = c[i];
-    const float p = v.x * v.x + v.y * v.y;
-    out[i] = power == 1 ? sqrtf(p) : p;
-  }
-}
-
-// ---------------------------------------------------------------- log / clamp finish
-
-// max that propagates NaN (either operand).
-__device__ __forceinline__ float nan_max(float a, float b) { return (a != a || a > b) ? a : b; }
-
-__device__ __forceinline__ float block_nan_max(float v, float *sh) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, nwarps = blockDim.x >> 5;
-#pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = nan_max(v, __shfl_xor_sync(0xffffffffu, v, o));
-  if (lane == 0) sh[warp] = v;
-  __syncthreads();
-  if (warp == 0) {
-    float w = lane < nwarps ? sh[lane] : -INFINITY;
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) w = nan_max(w, __shfl_xor_sync(0xffffffffu, w, o));
-    if (lane == 0) sh[0] = w;
-  }
-  __syncthreads();
-  return sh[0];
-}
-
-// Pass 1: grid (TSR_LOGMEL_PARTIALS, batch). y = log10(max(x, floor)) (or x); partial max per block.
-__global__ void log_max_kernel(const float *x, float *out, int64_t per_clip, float floor, int do_log,
-                               float *__restrict partials) {
-  __shared__ float sh[32];
-  const int64_t b = blockIdx.y;
-  const float *xb = x + b * per_clip;
-  float *ob = out + b * per_clip;
-  float m = -INFINITY;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < per_clip; i += stride) {
-    float v = xb[i];
-    if (do_log) v = log10f(v < floor ? floor : v);  // NaN < floor is false: NaN kept
-    ob[i] = v;
-    m = nan_max(v, m);
-  }
-  m = block_nan_max(m, sh);
-  if (threadIdx.x == 0) partials[b * gridDim.x + blockIdx.x] = m;
-}
-
-// Pass 2: grid (blocks, batch). out = (max(y, M - clamp_range) + add) * mul, M from the partials.
-__global__ void clamp_scale_kernel(float *out, int64_t per_clip, int use_max, float clamp_range, float add,
-                                   float mul, const float *__restrict partials, int n_partials) {
-  const int64_t b = blockIdx.y;
-  float lo = -INFINITY;
-  if (use_max) {
-    float m = -INFINITY;
-    for (int p = 0; p < n_partials; ++p) m = nan_max(partials[b * n_partials + p], m);
-    lo = m - clamp_range;  // NaN if the clip holds a NaN
-  }
-  float *ob = out + b * per_clip;
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < per_clip; i += stride) {
-    const float v = ob[i];
-    const float c = (lo != lo) ? lo : (v < lo ? lo : v);
-    ob[i] = (c + add) * mul;
-  }
-}
-
-}  // namespace
-}  // namespace cuda
-}  // namespace tsr
 
 using namespace tsr::cuda;
+using namespace tsr::cuda::spec;
 
 extern "C" {
 
@@ -131,8 +38,9 @@ int tsr_cuda_stft_frames(const float *x, int64_t batch, int64_t x_stride, const 
   if (total == 0) return TSR_OK;
   TSR_ARG_FAIL_IF(!x || !window || !frames, "tsr_cuda_stft_frames: null pointer");
   cudaStream_t s = static_cast<cudaStream_t>(stream);
-  stft_frames_kernel<<<grid_for(total, kThreads), kThreads, 0, s>>>(x, batch, x_stride, lengths, sig_len, n_fft,
-                                                                    hop, pad, window, n_frames, frames);
+  // a warp per frame
+  stft_frames_kernel<<<grid_for(batch * n_frames * 32, kFrameThreads), kFrameThreads, 0, s>>>(
+      x, batch, x_stride, lengths, sig_len, n_fft, hop, pad, window, n_frames, frames);
   TSR_LAUNCH_CHECK("stft_frames_kernel");
   return TSR_OK;
 }
@@ -147,6 +55,30 @@ int tsr_cuda_power_spectrum(const float *complex_in, float *out, int64_t count, 
   power_kernel<<<grid_for(count, kThreads), kThreads, 0, s>>>(reinterpret_cast<const float2 *>(complex_in), out,
                                                               count, power);
   TSR_LAUNCH_CHECK("power_kernel");
+  return TSR_OK;
+}
+
+int tsr_cuda_mel_power(const float *complex_in, int64_t batch, int64_t n_frames, int64_t bins, int power,
+                       const float *filters, int64_t n_mels, int32_t *bands, float *out, void *stream) {
+  TSR_ARG_FAIL_IF(batch < 0 || n_frames < 0 || bins < 1 || n_mels < 1 || (power != 1 && power != 2),
+                  "tsr_cuda_mel_power: batch=%lld n_frames=%lld bins=%lld n_mels=%lld power=%d", (ll)batch,
+                  (ll)n_frames, (ll)bins, (ll)n_mels, power);
+  TSR_ARG_FAIL_IF(bins > TSR_CUDA_MEL_MAX_BINS, "tsr_cuda_mel_power: bins=%lld exceeds %d (n_fft up to %d)",
+                  (ll)bins, TSR_CUDA_MEL_MAX_BINS, 2 * (TSR_CUDA_MEL_MAX_BINS - 1) + 1);
+  TSR_ARG_FAIL_IF(n_mels > INT32_MAX, "tsr_cuda_mel_power: n_mels=%lld", (ll)n_mels);
+  TSR_ARG_FAIL_IF(!filters || !bands, "tsr_cuda_mel_power: null pointer");
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  mel_bands_kernel<<<grid_for(n_mels, kThreads), kThreads, 0, s>>>(filters, n_mels, bins, bands);
+  TSR_LAUNCH_CHECK("mel_bands_kernel");
+  const int64_t items = batch * ((n_frames + kMelFrames - 1) / kMelFrames);
+  if (items == 0) return TSR_OK;
+  TSR_ARG_FAIL_IF(!complex_in || !out, "tsr_cuda_mel_power: null pointer");
+  TSR_ARG_FAIL_IF(!aligned(complex_in, 8), "tsr_cuda_mel_power: complex input not 8-byte aligned");
+  const size_t smem = static_cast<size_t>(bins) * kMelPitch * sizeof(float);
+  mel_power_kernel<<<grid_for(items, 1), kMelThreads, smem, s>>>(reinterpret_cast<const float2 *>(complex_in), batch,
+                                                                 n_frames, static_cast<int>(bins), power, filters,
+                                                                 static_cast<int>(n_mels), bands, out);
+  TSR_LAUNCH_CHECK("mel_power_kernel");
   return TSR_OK;
 }
 

@@ -7,6 +7,7 @@ import dev.tessera.runtime.Device;
 import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
 import dev.tessera.runtime.Tensor;
+import dev.tessera.runtime.backend.CudaBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -15,9 +16,10 @@ import java.util.SplittableRandom;
 
 /**
  * Whisper log-mel of a batch of clips of 30 s on a CUDA device ({@link LogMel#compute(Tensor, long[], LogMelConfig)}
- * on a device [batch, 480000] tensor: framing kernel, batched R2C cuFFT, power kernel, cuBLAS mel GEMM, log/clamp
- * kernels), timed like {@code bench/gpu/logmel_torch.py} times torch.stft + mel matmul + log/clamp: warm-up calls,
- * then {@code --reps} repetitions of {@code --calls} back-to-back calls, device synchronised before and after each
+ * on a device [batch, 480000] tensor: framing kernel, batched R2C cuFFT, power and mel projection in one kernel,
+ * log/clamp kernels; and again with {@link CudaBackend#setFusedMel} off: a power kernel and a cuBLAS mel GEMM),
+ * timed like {@code bench/gpu/logmel_torch.py} times torch.stft + mel matmul + log/clamp: warm-up calls, then
+ * {@code --reps} repetitions of {@code --calls} back-to-back calls, device synchronised before and after each
  * repetition; best and median ms per call. Before timing, clip 0 is checked against the CPU path (max abs error
  * ≤ 1e-4 on the final features).
  *
@@ -26,6 +28,41 @@ import java.util.SplittableRandom;
  */
 public final class GpuLogMelBench {
     private GpuLogMelBench() {}
+
+    /** Whether clip 0 of the device batch is within 1e-4 (max abs) of the CPU path's features {@code ref}. */
+    private static boolean check(Tensor audio, LogMelConfig cfg, float[] ref, String what) {
+        try (Tensor o = LogMel.compute(audio, null, cfg)) {
+            float[] g = o.toFloatArray();
+            double worst = 0;
+            for (int i = 0; i < ref.length; i++) {
+                worst = Math.max(worst, Float.isNaN(g[i]) ? Double.POSITIVE_INFINITY : Math.abs(g[i] - ref[i]));
+            }
+            boolean pass = worst <= 1e-4;
+            System.out.printf("check %s: max abs error vs CPU %.3g %s%n", what, worst, pass ? "ok" : "FAIL");
+            return pass;
+        }
+    }
+
+    /** Best and median ms per call: warm-up, then reps repetitions of calls back-to-back calls. */
+    private static double[] time(Backend be, Device device, Tensor audio, LogMelConfig cfg, int reps, int calls) {
+        for (int w = 0; w < 3; w++) {
+            LogMel.compute(audio, null, cfg).close();
+        }
+        be.synchronize(device);
+        double[] ms = new double[reps];
+        for (int rep = 0; rep < reps; rep++) {
+            be.synchronize(device);
+            long t0 = System.nanoTime();
+            for (int c = 0; c < calls; c++) {
+                LogMel.compute(audio, null, cfg).close();
+            }
+            be.synchronize(device);
+            ms[rep] = (System.nanoTime() - t0) / 1e6 / calls;
+        }
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        return new double[] {sorted[0], sorted[reps / 2]};
+    }
 
     public static void main(String[] args) throws Exception {
         BenchArgs cli = BenchArgs.parse(args, "GpuLogMelBench [--batch 64] [--n-mels 80,128] [--device cuda:0]"
@@ -55,39 +92,28 @@ public final class GpuLogMelBench {
             for (String m : mels.split(",")) {
                 int nMels = Integer.parseInt(m.trim());
                 LogMelConfig cfg = LogMelConfig.whisper(nMels);
-                try (Tensor o = LogMel.compute(audio, null, cfg);
-                        Tensor one = LogMel.compute(Arrays.copyOf(x, n), cfg, Device.CPU)) {
-                    float[] g = o.toFloatArray();
-                    float[] c = one.toFloatArray();
-                    double worst = 0;
-                    for (int i = 0; i < c.length; i++) {
-                        worst = Math.max(worst, Float.isNaN(g[i]) ? Double.POSITIVE_INFINITY : Math.abs(g[i] - c[i]));
-                    }
-                    boolean pass = worst <= 1e-4;
-                    ok &= pass;
-                    System.out.printf("check %d mels: max abs error vs CPU %.3g %s%n", nMels, worst, pass ? "ok" : "FAIL");
+                float[] ref;
+                try (Tensor one = LogMel.compute(Arrays.copyOf(x, n), cfg, Device.CPU)) {
+                    ref = one.toFloatArray();
                 }
-                for (int w = 0; w < 3; w++) {
-                    LogMel.compute(audio, null, cfg).close();
+                // the default path (power and mel projection fused) and the power kernel + cuBLAS GEMM beside it
+                ok &= check(audio, cfg, ref, nMels + " mels");
+                double[] fused = time(be, device, audio, cfg, reps, calls);
+                CudaBackend.setFusedMel(false);
+                double[] gemm;
+                try {
+                    ok &= check(audio, cfg, ref, nMels + " mels, GEMM mel path");
+                    gemm = time(be, device, audio, cfg, reps, calls);
+                } finally {
+                    CudaBackend.setFusedMel(true);
                 }
-                be.synchronize(device);
-                double[] ms = new double[reps];
-                for (int rep = 0; rep < reps; rep++) {
-                    be.synchronize(device);
-                    long t0 = System.nanoTime();
-                    for (int c = 0; c < calls; c++) {
-                        LogMel.compute(audio, null, cfg).close();
-                    }
-                    be.synchronize(device);
-                    ms[rep] = (System.nanoTime() - t0) / 1e6 / calls;
-                }
-                double[] sorted = ms.clone();
-                Arrays.sort(sorted);
-                System.out.printf("log-mel %d x 30 s, %d mels: best %.3f ms, median %.3f ms per batch%n", batch, nMels,
-                        sorted[0], sorted[reps / 2]);
+                System.out.printf("log-mel %d x 30 s, %d mels: best %.3f ms, median %.3f ms per batch (power + mel fused);"
+                        + " GEMM mel path best %.3f ms, median %.3f ms%n", batch, nMels, fused[0], fused[1], gemm[0],
+                        gemm[1]);
                 if (rows.length() > 0) rows.append(",\n");
-                rows.append(String.format("    {\"n_mels\": %d, \"batch\": %d, \"best_ms\": %.4f, \"median_ms\": %.4f}",
-                        nMels, batch, sorted[0], sorted[reps / 2]));
+                rows.append(String.format("    {\"n_mels\": %d, \"batch\": %d, \"best_ms\": %.4f, \"median_ms\": %.4f,"
+                        + " \"gemm_mel_best_ms\": %.4f, \"gemm_mel_median_ms\": %.4f}", nMels, batch, fused[0], fused[1],
+                        gemm[0], gemm[1]));
             }
         } catch (RuntimeException e) {
             e.printStackTrace();
@@ -100,7 +126,8 @@ public final class GpuLogMelBench {
             card = "unknown";
         }
         String json = "{\n  \"date\": \"" + Instant.now() + "\",\n  \"impl\": \"tessera\",\n  \"device\": \"" + card
-                + "\",\n  \"what\": \"Whisper log-mel, batch of 30 s clips (framing + cuFFT R2C + power + cuBLAS mel + log/clamp)\",\n"
+                + "\",\n  \"what\": \"Whisper log-mel, batch of 30 s clips (framing + cuFFT R2C + power and mel projection fused + log/clamp;"
+                + " gemm_mel_*: power kernel + cuBLAS mel GEMM instead)\",\n"
                 + "  \"results\": [\n" + rows + "\n  ]\n}\n";
         Files.writeString(out, json);
         System.out.println("wrote " + out);

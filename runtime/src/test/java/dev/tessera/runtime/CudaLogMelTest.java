@@ -4,6 +4,7 @@ import static dev.tessera.runtime.TestSupport.assertRel;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.runtime.LogMelConfig.MelNorm;
+import dev.tessera.runtime.backend.CudaBackend;
 import dev.tessera.runtime.LogMelConfig.MelScale;
 import dev.tessera.runtime.LogMelConfig.Window;
 import java.util.List;
@@ -14,8 +15,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Log-mel on CUDA (framing kernel, cuFFT R2C, power kernel, cuBLAS mel GEMM, log/clamp kernels) against the
- * CPU path, which {@link LogMelTest} checks against float64 references and torchaudio golden files.
+ * Log-mel on CUDA (framing kernel, cuFFT R2C, power and mel projection fused in one kernel or as a power kernel and
+ * a cuBLAS GEMM, log/clamp kernels) against the CPU path, which {@link LogMelTest} checks against float64 references and torchaudio golden files.
  * Skipped, with the reason, where CUDA is unavailable ({@link RequiresCuda}, and the assumption below).
  */
 class CudaLogMelTest extends CudaTestBase {
@@ -65,6 +66,39 @@ class CudaLogMelTest extends CudaTestBase {
             try (Tensor c = LogMel.compute(audio, cfg, Device.CPU); Tensor g = LogMel.compute(audio, cfg, GPU)) {
                 TestSupport.assertShape(g, c.shape());
                 assertRel(g.toFloatArray(), c.toFloatArray(), 1e-5, cfg.toString());
+            }
+        }
+    }
+
+    /**
+     * The fused power + mel kernel and the power kernel + cuBLAS GEMM it replaced give the CPU's features, on the
+     * Whisper shapes, a magnitude spectrogram of 129 bins with an HTK filterbank, and a spectrum past the fused
+     * kernel's largest (n_fft 1024: 513 bins, where the GEMM path runs either way).
+     */
+    @Test
+    void fusedMelAndGemmMelMatchCpu() {
+        float[] audio = LogMelTest.signal(41, 48_123);
+        LogMelConfig[] cfgs = {
+            LogMelConfig.whisper(80).unpadded(),
+            LogMelConfig.whisper(128).unpadded(),
+            LogMelConfig.whisper().unpadded().withStft(257, 100, 200, Window.HAMMING, false)
+                    .withMel(16000, 24, 50, 7000, MelScale.HTK, MelNorm.NONE).withFinish(1, true, 1e-6f, false, false),
+            LogMelConfig.whisper().unpadded().withStft(1024, 256, 1024, Window.HANN, true)
+                    .withMel(16000, 96, 0, 8000, MelScale.SLANEY, MelNorm.SLANEY),
+        };
+        for (LogMelConfig cfg : cfgs) {
+            try (Tensor c = LogMel.compute(audio, cfg, Device.CPU)) {
+                float[] ref = c.toFloatArray();
+                for (boolean fused : new boolean[] {true, false}) {
+                    CudaBackend.setFusedMel(fused);
+                    try (Tensor g = LogMel.compute(audio, cfg, GPU)) {
+                        TestSupport.assertShape(g, c.shape());
+                        assertRel(g.toFloatArray(), ref, 1e-5, (fused ? "fused " : "gemm ") + cfg);
+                        assertMaxAbs(g.toFloatArray(), ref, 1e-4, (fused ? "fused " : "gemm ") + cfg);
+                    } finally {
+                        CudaBackend.setFusedMel(true);
+                    }
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ import org.bytedeco.javacpp.annotation.Platform;
 /**
  * JNI entry points of {@code native/include/tessera/spectrogram.h}: real FFT, STFT power, fused mel
  * spectrogram and the log / Whisper finish (CPU), and the CUDA kernels around cuFFT (framing, power,
- * finish). Same conventions as {@link dev.tessera.bindings.TesseraNative}: raw addresses, status codes
+ * power fused with the mel projection, finish). Same conventions as {@link dev.tessera.bindings.TesseraNative}: raw addresses, status codes
  * (check with {@link dev.tessera.bindings.NativeStatus#check}); every argument validated by the runtime
  * before the call.
  */
@@ -22,6 +22,8 @@ public final class SpectrogramNative {
 
     /** Device scratch floats per clip for {@link #tsr_cuda_log_mel_finish}. */
     public static final int LOGMEL_PARTIALS = 64;
+    /** Largest spectrum (n_fft / 2 + 1 bins) {@link #tsr_cuda_mel_power} takes (TSR_CUDA_MEL_MAX_BINS). */
+    public static final int CUDA_MEL_MAX_BINS = 372;
     /** Largest FFT length the CPU kernels accept. */
     public static final int FFT_MAX_N = 1 << 20;
 
@@ -51,6 +53,10 @@ public final class SpectrogramNative {
 
     public static native int tsr_cuda_power_spectrum(@Cast("const float*") long complexIn, @Cast("float*") long out,
             long count, int power, @Cast("void*") long stream);
+
+    public static native int tsr_cuda_mel_power(@Cast("const float*") long complexIn, long batch, long nFrames,
+            long bins, int power, @Cast("const float*") long filters, long nMels, @Cast("int32_t*") long bands,
+            @Cast("float*") long out, @Cast("void*") long stream);
 
     public static native int tsr_cuda_log_mel_finish(@Cast("const float*") long x, @Cast("float*") long out,
             long batch, long perClip, float floor, int doLog, float clampRange, float add, float mul,

@@ -49,6 +49,8 @@ public final class CudaBackend implements Backend {
     private static volatile boolean useCublasLt = Boolean.getBoolean("tessera.cuda.cublasLt");
     private static volatile boolean pinnedUploads =
             !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.pinnedUploads"));
+    private static volatile boolean fusedMel =
+            !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.fusedMel"));
 
     /**
      * Whether {@link #linear} applies bias, activation and residual in one fused pass (default; off with
@@ -75,6 +77,20 @@ public final class CudaBackend implements Backend {
      */
     public static void setPinnedUploads(boolean on) {
         pinnedUploads = on;
+    }
+
+    /**
+     * Whether the mel spectrogram's power and mel projection run as one kernel over the cuFFT output (default, for
+     * spectra of up to {@code SpectrogramNative.CUDA_MEL_MAX_BINS} bins: n_fft up to 743; off with
+     * {@code -Dtessera.cuda.fusedMel=false}: a power kernel, then a strided-batched cuBLAS GEMM, as before). For A/B
+     * measurements.
+     */
+    public static void setFusedMel(boolean on) {
+        fusedMel = on;
+    }
+
+    static boolean fusedMel() {
+        return fusedMel;
     }
 
     @Override

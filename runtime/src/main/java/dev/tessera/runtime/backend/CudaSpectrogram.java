@@ -11,8 +11,10 @@ import dev.tessera.runtime.Tensor;
 
 /**
  * CUDA side of the spectrogram family: framing kernel → batched R2C cuFFT (plans cached per (n, batch))
- * → power kernel → mel projection as one strided-batched cuBLAS GEMM (fp32) → log / clamp kernels with
- * the per-clip max reduced on the device. Everything is queued on the backend's stream; temporaries
+ * → power and mel projection fused in one kernel over each filter row's non-zero span (the CPU kernel's sums;
+ * spectra up to {@code CUDA_MEL_MAX_BINS} bins, else, or with {@code -Dtessera.cuda.fusedMel=false}, a power
+ * kernel and one strided-batched cuBLAS GEMM in fp32) → log / clamp kernels with the per-clip max reduced on the
+ * device. Everything is queued on the backend's stream; temporaries
  * come from the caching allocator and are released (stream-ordered) when the call returns.
  */
 final class CudaSpectrogram {
@@ -79,6 +81,14 @@ final class CudaSpectrogram {
             if (filters == null) {
                 NativeStatus.check(tsr_cuda_power_spectrum(spec.address(), out.address(), batch * nFrames * bins,
                         power, stream), "tsr_cuda_power_spectrum");
+                return;
+            }
+            if (CudaBackend.fusedMel() && bins <= CUDA_MEL_MAX_BINS) {
+                try (Tensor bands = Tensor.empty(DType.I32, dev, 2 * filters.dim(0))) {
+                    NativeStatus.check(tsr_cuda_mel_power(spec.address(), batch, nFrames, bins, power,
+                            filters.address(), filters.dim(0), bands.address(), out.address(), stream),
+                            "tsr_cuda_mel_power");
+                }
                 return;
             }
             try (Tensor pw = Tensor.empty(DType.F32, dev, batch, nFrames, bins)) {
