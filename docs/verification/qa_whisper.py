@@ -2,7 +2,8 @@
 """QA cases for `tessera transcribe --features F --beam 1|3|5 --format json` on random-weight Whisper checkpoints of other
 shapes (d_model, heads, head size 12-32, encoder and decoder depths apart, FFN widths, 80 / 128 mel bins, source and
 target lengths), with timestamps and without, transcribe and translate, a given language and a detected one, features
-shorter and longer than the window. Reference: the float64 PyTorch Whisper of
+shorter and longer than the window (longer: transcribed long-form as audio is, checked against the long-form loop
+below, segment by segment). Reference: the float64 PyTorch Whisper of
 models/src/test/resources/whisper/make_fixtures.py (written from the published architecture; not transformers), with
 its greedy decoder, its beam search with openai-whisper's semantics, and its logit rules (suppress_tokens, begin
 suppression, timestamp rules), the language picked as the
@@ -44,6 +45,9 @@ SHAPES = [
     ('d96_dh12_short_feats', dict(d_model=96, encoder_attention_heads=8, decoder_attention_heads=8,
                                   max_source_positions=60, max_target_positions=40), 0.6),
     ('d64_long_feats', dict(max_source_positions=50), 1.7),
+    ('d48_long_feats', dict(d_model=48, encoder_layers=1, decoder_layers=3, encoder_attention_heads=2,
+                            decoder_attention_heads=3, encoder_ffn_dim=100, decoder_ffn_dim=72,
+                            max_source_positions=40), 2.65),
     # <|endoftext|>'s embedding row (the output projection is tied to it) scaled up, so that hypotheses end early and
     # beam search has finished and live ones to weigh against each other
     ('d64_eot_x2', dict(_eot_scale=2.0), None),
@@ -129,10 +133,14 @@ def make(out):
         frames = window if rel_frames is None else int(round(window * rel_frames))
         mel = torch.randn(c["num_mel_bins"], frames, generator=g, dtype=torch.float64).clamp(-1.5, 1.5)
         np.save(os.path.join(d, 'features.npy'), mel.float().numpy())
+        # features longer than the window are transcribed long-form; without temperature fallback, as the
+        # long-form reference decodes
+        lf = ' --compression-ratio-threshold none --logprob-threshold none' if frames > window else ''
         for mode, opts, _, _, beam in MODES:
             run.append('$T transcribe --model $O/{n} --features $O/{n}/features.npy --beam {b} --max-tokens {m} '
-                       '--no-speech-threshold none --format json {o} > $O/{n}/{mode}.json 2> $O/{n}/{mode}.err; '
-                       'echo "{n} {mode} rc=$?"'.format(n=name, b=beam, m=MAX_TOKENS, o=' '.join(opts), mode=mode))
+                       '--no-speech-threshold none{lf} --format json {o} > $O/{n}/{mode}.json 2> $O/{n}/{mode}.err; '
+                       'echo "{n} {mode} rc=$?"'.format(n=name, b=beam, m=MAX_TOKENS, lf=lf, o=' '.join(opts),
+                                                        mode=mode))
     for k, (name, ckpt, seconds, opts) in enumerate(LONGFORM):
         x = QL.signal(int(round(seconds * 100)) * 160, 1, 50 + k)[:, 0]
         wf.write(os.path.join(out, name + '.wav'), 16000, QL.encode(x, 'int16'))
@@ -144,32 +152,41 @@ def make(out):
 
 
 def longform_reference(Wt, c, audio, timestamps, condition):
-    """Segments (start, end, tokens) of the reference's long-form loop; see LONGFORM."""
+    """Segments (start, end, tokens) of the reference's long-form loop on audio; see LONGFORM."""
     win = 2 * c["max_source_positions"] * 160
-    n_ctx = c["max_target_positions"]
     QL.LM.filters = QL.whisper_filters  # Tessera's Whisper front end: Whisper's own filterbank
-    seek, all_tokens, reset, segments = 0, [], 0, []
-    frames = win // 160
     # audio longer than a window: the whole file's features (reflected at both ends, last frame dropped, clamped at
     # the file's max - 8), each window's frames taken from there and padded with 0.0, as transformers' long-form
-    # generate and openai-whisper's transcribe do; one window or less: the audio zero-padded to the window
-    # audio of one window or less is zero-padded to the window and its windows decoded until the window's end, as
-    # transformers' short-form generate does (its seek loop runs over the padded features)
+    # generate and openai-whisper's transcribe do; audio of one window or less is zero-padded to the window and its
+    # windows decoded until the window's end, as transformers' short-form generate does (its seek loop runs over the
+    # padded features)
     if len(audio) <= win:
         audio = np.concatenate([audio, np.zeros(win - len(audio))])
     full = QL.LM.logmel(audio, c["num_mel_bins"], False)
-    while seek < len(audio):
-        chunk = audio[seek:seek + win]
-        part = full[:, seek // 160:seek // 160 + frames]
+    return longform_windows(Wt, c, full, len(audio) // 160, timestamps, condition, [W.EN, W.TRANSCRIBE],
+                            lambda enc, prompt: W.greedy(Wt, c, GEN, enc, prompt, timestamps, LF_MAX_TOKENS))
+
+
+def longform_windows(Wt, c, full, n_frames, timestamps, condition, lang_task, decode):
+    """Segments (start, end, tokens) of the long-form loop over the log-mel `full` [n_mels, >= n_frames] of n_frames
+    frames (10 ms each): openai-whisper's transcribe() (see LONGFORM), each window's frames from its seek position
+    padded with 0.0, the prompt [<|startofprev|> text since the last reset] <|startoftranscript|> `lang_task`
+    [<|notimestamps|>], decode(encoder output, prompt) the window's tokens."""
+    frames = 2 * c["max_source_positions"]
+    n_ctx = c["max_target_positions"]
+    seek, all_tokens, reset, segments = 0, [], 0, []
+    while seek < n_frames:
+        chunk = min(frames, n_frames - seek)
+        part = full[:, seek:seek + chunk]
         mel = torch.zeros(c["num_mel_bins"], frames, dtype=torch.float64)
         mel[:, :part.shape[1]] = torch.tensor(part).float().double()
         enc = W.encode(Wt, c, mel[None])
         prev = all_tokens[reset:]
-        prompt = ([W.SOPREV] + prev[-(n_ctx // 2 - 1):] if prev else []) + [W.SOT, W.EN, W.TRANSCRIBE] \
+        prompt = ([W.SOPREV] + prev[-(n_ctx // 2 - 1):] if prev else []) + [W.SOT] + list(lang_task) \
             + ([] if timestamps else [W.NOTS])
-        toks = W.greedy(Wt, c, GEN, enc, prompt, timestamps, LF_MAX_TOKENS)
+        toks = list(decode(enc, prompt))
         toks = toks[:toks.index(W.EOT)] if W.EOT in toks else toks
-        t0 = seek / 16000
+        t0 = seek / 100
         is_ts = [t >= W.TS0 for t in toks]
         cuts = [i + 1 for i in range(len(toks) - 1) if is_ts[i] and is_ts[i + 1]]
         single_end = is_ts[-2:] == [False, True]
@@ -183,20 +200,28 @@ def longform_reference(Wt, c, audio, timestamps, condition):
                 start = t0 + (seg[0] - W.TS0) * 0.02 if seg[0] >= W.TS0 else t0
                 segs.append((start, t0 + (seg[-1] - W.TS0) * 0.02, seg))
                 last = cut
-            seek += len(chunk) if single_end else (toks[last - 1] - W.TS0) * 320
+            seek += chunk if single_end else (toks[last - 1] - W.TS0) * 2
         else:
-            end = t0 + len(chunk) / 16000
+            end = t0 + chunk / 100
             ts = [t for t in toks if t >= W.TS0]
             if ts and ts[-1] != W.TS0:
                 end = t0 + (ts[-1] - W.TS0) * 0.02
             segs.append((t0, end, toks))
-            seek += len(chunk)
+            seek += chunk
         segs = [s for s in segs if s[0] != s[1] and any(t < W.TS0 for t in s[2])]  # not instantaneous, not timestamps alone (transformers keeps blank ones)
         segments += segs
         all_tokens += [t for s in segs for t in s[2]]
         if not condition:
             reset = len(all_tokens)
     return segments
+
+
+def same_segments(got, ref):
+    """Whether two segment lists agree (times to 1 ms, tokens exactly); else the first index where they differ."""
+    for j in range(min(len(got), len(ref))):
+        if not (abs(got[j][0] - ref[j][0]) < 1e-3 and abs(got[j][1] - ref[j][1]) < 1e-3 and got[j][2] == ref[j][2]):
+            return j
+    return None if len(got) == len(ref) else min(len(got), len(ref))
 
 
 def check_longform(out):
@@ -215,15 +240,12 @@ def check_longform(out):
             print('%-22s FAILED: %s' % (name, err[-1] if err else '?'))
             bad += 1
             continue
-        same = len(got) == len(ref) and all(abs(g[0] - r[0]) < 1e-3 and abs(g[1] - r[1]) < 1e-3 and g[2] == r[2]
-                                            for g, r in zip(got, ref))
-        bad += not same
-        if same:
+        i = same_segments(got, ref)
+        bad += i is not None
+        if i is None:
             print('%-22s %.1f s: %d segments identical (times, tokens), %d tokens' % (name, seconds, len(ref),
                                                                                     sum(len(r[2]) for r in ref)))
         else:
-            i = next((j for j in range(min(len(got), len(ref))) if not (abs(got[j][0] - ref[j][0]) < 1e-3 and
-                      abs(got[j][1] - ref[j][1]) < 1e-3 and got[j][2] == ref[j][2])), min(len(got), len(ref)))
             print('%-22s DIFFERS at segment %d of %d / %d: got %s ref %s' % (name, i, len(got), len(ref),
                                                                        got[i:i + 1], ref[i:i + 1]))
     return bad
@@ -271,6 +293,25 @@ def check(out):
                 if mode == 'detect_language':
                     lang = 'en' if lang_logits[0] >= lang_logits[1] else 'de'
                 prompt = prompt_of(W.EN if lang == 'en' else W.DE)
+                if feats.shape[1] > window:  # long-form, segment by segment
+                    if beam == 1:
+                        dec = lambda e, p: W.greedy(Wt, c, GEN, e, p, timestamps, MAX_TOKENS)  # noqa: E731
+                    else:
+                        dec = lambda e, p: W.beam_search(Wt, c, GEN, e, p, timestamps, MAX_TOKENS, beam)[0]  # noqa: E731
+                    ref = longform_windows(Wt, c, feats, feats.shape[1], timestamps, True, prompt[1:3], dec)
+                    got = [(g['start'], g['end'], g['tokens']) for g in o.get('segments', [])]
+                    i = same_segments(got, ref)
+                    ok = i is None and o.get('language') == lang
+                    bad += not ok
+                    if ok:
+                        print('%-22s %-18s long-form: %d segments identical (times, tokens), %d tokens, language %s%s'
+                              % (name, mode, len(ref), sum(len(r[2]) for r in ref), lang,
+                                 ' (beam %d)' % beam if beam > 1 else ''))
+                    else:
+                        print('%-22s %-18s long-form DIFFERS at segment %s of %d / %d: got %s ref %s, language %s ref %s'
+                              % (name, mode, i, len(got), len(ref), got[i:i + 1] if i is not None else '',
+                                 ref[i:i + 1] if i is not None else '', o.get('language'), lang))
+                    continue
                 if beam == 1:
                     ref, margins = reference(Wt, c, enc, prompt, timestamps)
                     want = ref[:-1] if ref and ref[-1] == W.EOT else ref
