@@ -265,6 +265,7 @@ timeout 60 "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.cli.TesseraCli info 2>&1 
 attn_kernels=v1,v2,wgmma
 wgmma_ab=1     # time the schedules of --ab beside the default in the attention benchmark
 ws_ok=0        # flash_wgmma_ws passed its probe
+wsp_ok=0       # and on its persistent grid (wsp)
 if [ "$skip_tests" = 1 ] && [ "$skip_bench" = 1 ]; then
   record "wgmma probe" skipped
 else
@@ -280,6 +281,11 @@ else
        # (the probe fails a case that ran another schedule: tsr_cuda_attention_last_schedule)
        probe ws wgmma-probe-ws.log; rc_ws=$?
        if [ "$rc_ws" = 0 ]; then ws_ok=1; record "wgmma probe ws" ok
+         # the persistent grid (blocks taking several work tiles: the probe's two largest cases) on its own, so that
+         # a fault or a hang of its loop costs a 45-s probe, not the tests' step
+         probe wsp wgmma-probe-wsp.log; rc_wsp=$?
+         if [ "$rc_wsp" = 0 ]; then wsp_ok=1; record "wgmma probe wsp" ok
+         else record "wgmma probe wsp" "FAILED rc=$rc_wsp (wgmma-probe-wsp.log): wsp left out; the tests rerun under ws"; fi
        else record "wgmma probe ws" "FAILED rc=$rc_ws (wgmma-probe-ws.log): flash_wgmma_ws left out of the tests and timings"; fi ;;
     2) record "wgmma probe" "refused here (not compute capability 9.0, or no sm_90a in the library)"; wgmma_ab=0 ;;
     3) record "wgmma probe" "CUDA unavailable (wgmma-probe.log)"; wgmma_ab=0 ;;
@@ -322,8 +328,9 @@ PYEOF
     # read once per process), on its persistent grid (wsp: blocks of two consumer warpgroups take several work tiles
     # in the cases with more tiles than SMs; three-warpgroup cases run a block per tile, as ws; the probe ran ws)
     if [ "$ws_ok" = 1 ] && gate "cuda tests ws" 0 40; then
-      log "CudaAttentionTest under TESSERA_WGMMA_SCHEDULE=wsp (flash_wgmma_ws, persistent grid)"
-      TESSERA_WGMMA_SCHEDULE=wsp junit_step "cuda tests ws" cuda-tests-wsp.log junit-wsp "$(cap 120)" \
+      ws_sched=ws; [ "$wsp_ok" = 1 ] && ws_sched=wsp
+      log "CudaAttentionTest under TESSERA_WGMMA_SCHEDULE=$ws_sched (flash_wgmma_ws$([ "$ws_sched" = wsp ] && echo ', persistent grid'))"
+      TESSERA_WGMMA_SCHEDULE=$ws_sched junit_step "cuda tests ws" "cuda-tests-$ws_sched.log" "junit-$ws_sched" "$(cap 120)" \
           --class-path "$cpjoined" --select-class dev.tessera.runtime.CudaAttentionTest
     fi
   fi
@@ -430,7 +437,8 @@ else
   # alone, same cases (its JSON beside the default's; the summary table shows each
   # against SDPA)
   for sched in ${ab_list//,/ }; do
-    case $sched in ws|ws2|ws3|wsp|wsp2|wsp3) [ "$ws_ok" = 1 ] || continue ;; lockstep) ;; *) continue ;; esac
+    case $sched in ws|ws2|ws3) [ "$ws_ok" = 1 ] || continue ;; wsp|wsp2|wsp3) [ "$wsp_ok" = 1 ] || continue ;;
+      lockstep) ;; *) continue ;; esac
     if [ "$wgmma_ab" = 1 ] && { [ -z "$only" ] || [[ ",$only," == *",attention,"* ]]; } && gate "bench wgmma-$sched" 0 25; then
       log "GPU attention benchmark, flash_wgmma $sched schedule"
       run_step "bench wgmma-$sched" "bench-attention-$sched.log" "$(cap 90)" env TESSERA_WGMMA_SCHEDULE="$sched" \
@@ -504,7 +512,7 @@ else
     ncu_rc=0
     [ "$ws_ok" = 1 ] && { ncu_one ws-16384x128 ws 1x8x16384x128 || ncu_rc=$?; }
     [ "$ws_ok" = 1 ] && [ "$(left)" -gt 40 ] && { ncu_one ws-16384x64 ws 1x8x16384x64 || ncu_rc=$?; }
-    [ "$ws_ok" = 1 ] && [ "$(left)" -gt 40 ] && { ncu_one wsp-vit wsp 64x12x197x64 || ncu_rc=$?; }
+    [ "$wsp_ok" = 1 ] && [ "$(left)" -gt 40 ] && { ncu_one wsp-vit wsp 64x12x197x64 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one pingpong-16384x128 pingpong 1x8x16384x128 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one lockstep-16384x128 lockstep 1x8x16384x128 || ncu_rc=$?; }
     [ "$(left)" -gt 40 ] && { ncu_one pingpong-vit pingpong 64x12x197x64 || ncu_rc=$?; }

@@ -23,9 +23,10 @@ import java.util.Map;
  * ({@code TESSERA_WGMMA_SCHEDULE=ws}: its 257- and 130-row head_dim-64 cases run three consumer warpgroups, the
  * head_dim-128 ones two) before the tests and timings that use it.
  *
- * <p>Seven small cases (D 64 and 128, BF16 and F16, causal and not, lengths not a multiple of 128, 40 query rows
+ * <p>Nine cases (D 64 and 128, BF16 and F16, causal and not, lengths not a multiple of 128, 40 query rows
  * (a block whose second warpgroup has none), grouped-query heads, a key-padding mask, cross-attention with the causal
- * diagonal bottom-right aligned), each run with {@link Attention.CudaKernel#WGMMA} and compared with the CPU
+ * diagonal bottom-right aligned; two with more work tiles than twice an H100's SMs, for the persistent grid of
+ * {@code wsp}, which run.sh probes after {@code ws}), each run with {@link Attention.CudaKernel#WGMMA} and compared with the CPU
  * backend's attention of the same device-rounded inputs (relative L2 error, bound 1e-2 as the issue's bf16 bound);
  * each also asserts that flash_wgmma is the kernel that ran (tsr_cuda_attention_last_kernel), not a fallback.
  *
@@ -51,7 +52,12 @@ public final class GpuWgmmaProbe {
             new Case(DType.F16, 1, 2, 2, 257, 257, 128, true, false),
             new Case(DType.BF16, 2, 4, 2, 40, 300, 128, false, true),
             new Case(DType.F16, 1, 4, 1, 130, 515, 64, true, true),
-            new Case(DType.BF16, 1, 8, 8, 1024, 1024, 128, true, false));
+            new Case(DType.BF16, 1, 8, 8, 1024, 1024, 128, true, false),
+            // more work tiles than twice the SMs of an H100 / H200 (132): under wsp each block of the persistent grid
+            // takes two or three (288 causal tiles at head_dim 128 with GQA and a mask; 180 at head_dim 64, two
+            // consumer warpgroups at 600 queries)
+            new Case(DType.BF16, 2, 16, 8, 1100, 1100, 128, true, true),
+            new Case(DType.F16, 3, 12, 12, 600, 600, 64, false, false));
 
     public static void main(String[] args) throws Exception {
         BenchArgs cli = BenchArgs.parse(args, "GpuWgmmaProbe [--device cuda:0] [--out FILE]");
@@ -98,7 +104,7 @@ public final class GpuWgmmaProbe {
         System.exit(status);
     }
 
-    /** Whether TESSERA_WGMMA_SCHEDULE asks for the warp-specialised kernel (ws, ws2, ws3). */
+    /** Whether TESSERA_WGMMA_SCHEDULE asks for the warp-specialised kernel (ws, ws2, ws3, wsp, wsp2, wsp3). */
     static boolean wsRequested() {
         String s = System.getenv("TESSERA_WGMMA_SCHEDULE");
         return s != null && s.startsWith("ws");
