@@ -78,6 +78,16 @@ bool launch(unsigned blocks, unsigned threads, size_t smem_floats, Kernel kernel
   return !past;
 }
 
+// Whether a guard value either side of a buffer (`guard` floats of 1234 each) was overwritten; says so.
+int guards_changed(const std::vector<float> &buf, int64_t guard, const char *name) {
+  for (int64_t i = 0; i < guard; ++i)
+    if (buf[i] != 1234.0f || buf[buf.size() - 1 - i] != 1234.0f) {
+      std::printf("  %s: write outside the output\n", name);
+      return 1;
+    }
+  return 0;
+}
+
 // ---------------------------------------------------------------------------- framing
 
 void framing_case(const char *name, int64_t batch, int64_t x_stride, std::vector<int64_t> lengths, int64_t sig_len,
@@ -111,12 +121,7 @@ void framing_case(const char *name, int64_t batch, int64_t x_stride, std::vector
                       (long long)j, got, want);
       }
   }
-  for (int64_t i = 0; i < kGuard; ++i)
-    if (buf[i] != 1234.0f || buf[buf.size() - 1 - i] != 1234.0f) {
-      std::printf("  %s: write outside the frames\n", name);
-      ++bad;
-      break;
-    }
+  bad += guards_changed(buf, kGuard, name);
   char what[256];
   std::snprintf(what, sizeof what, "frames %s: batch %lld, %lld frames of %lld (hop %lld%s), %u blocks: %lld wrong",
                 name, (long long)batch, (long long)n_frames, (long long)n_fft, (long long)hop,
@@ -199,12 +204,7 @@ void mel_case(const char *name, int64_t batch, int64_t n_frames, int bins, int n
           worst = err;
         }
       }
-  for (int64_t i = 0; i < kGuard; ++i)
-    if (buf[i] != 1234.0f || buf[buf.size() - 1 - i] != 1234.0f) {
-      std::printf("  %s: write outside the output\n", name);
-      ++bad;
-      break;
-    }
+  bad += guards_changed(buf, kGuard, name);
   char what[320];
   std::snprintf(what, sizeof what,
                 "mel %s: batch %lld, %lld frames, %d bins, %d mels, power %d, %u blocks: %lld wrong, %d bad spans, "
