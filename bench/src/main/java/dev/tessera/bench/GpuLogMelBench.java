@@ -8,6 +8,7 @@ import dev.tessera.runtime.LogMel;
 import dev.tessera.runtime.LogMelConfig;
 import dev.tessera.runtime.Tensor;
 import dev.tessera.runtime.backend.CudaBackend;
+import dev.tessera.runtime.backend.CudaProfiler;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -21,7 +22,8 @@ import java.util.SplittableRandom;
  * timed like {@code bench/gpu/logmel_torch.py} times torch.stft + mel matmul + log/clamp: warm-up calls, then
  * {@code --reps} repetitions of {@code --calls} back-to-back calls, device synchronised before and after each
  * repetition; best and median ms per call. Before timing, clip 0 is checked against the CPU path (max abs error
- * ≤ 1e-4 on the final features).
+ * ≤ 1e-4 on the final features). After the timings, a profiled pass of each path gives the GPU time per stage (CUDA
+ * events around each queued op: framing, cuFFT, mel projection, finish), printed and in the JSON.
  *
  * <pre>GpuLogMelBench [--batch 64] [--n-mels 80,128] [--device cuda:0] [--reps 5] [--calls 5] [--out gpu-logmel-tessera.json]</pre>
  * Exit status: 0 ran and passed the check, 1 a check failed or a case threw, 3 CUDA unavailable.
@@ -40,6 +42,36 @@ public final class GpuLogMelBench {
             boolean pass = worst <= 1e-4;
             System.out.printf("check %s: max abs error vs CPU %.3g %s%n", what, worst, pass ? "ok" : "FAIL");
             return pass;
+        }
+    }
+
+    /**
+     * GPU ms per call of each stage (framing, cuFFT, mel projection, finish: CUDA events around each queued op, a
+     * profiled pass of {@code calls} calls after the timings), printed as a table; as JSON object members.
+     */
+    private static String stages(Backend be, Device device, Tensor audio, LogMelConfig cfg, int calls, String what) {
+        if (!(be instanceof CudaBackend cuda)) {
+            return "{}";
+        }
+        CudaProfiler prof = cuda.startProfiling();
+        try {
+            LogMel.compute(audio, null, cfg).close(); // the first profiled call creates the events
+            be.synchronize(device);
+            prof.reset();
+            for (int c = 0; c < calls; c++) {
+                LogMel.compute(audio, null, cfg).close();
+            }
+            be.synchronize(device);
+            System.out.printf("GPU time per stage, %s (%d calls):%n%s", what, calls, prof.table(calls, 0));
+            StringBuilder sb = new StringBuilder("{");
+            for (CudaProfiler.Row r : prof.snapshot()) {
+                if (sb.length() > 1) sb.append(", ");
+                sb.append(String.format(java.util.Locale.ROOT, "\"%s\": %.4f", r.kind().replace("\"", "'"),
+                        r.totalMs() / calls));
+            }
+            return sb.append("}").toString();
+        } finally {
+            cuda.stopProfiling();
         }
     }
 
@@ -99,11 +131,14 @@ public final class GpuLogMelBench {
                 // the default path (power and mel projection fused) and the power kernel + cuBLAS GEMM beside it
                 ok &= check(audio, cfg, ref, nMels + " mels");
                 double[] fused = time(be, device, audio, cfg, reps, calls);
+                String fusedStages = stages(be, device, audio, cfg, calls, nMels + " mels, power + mel fused");
                 CudaBackend.setFusedMel(false);
                 double[] gemm;
+                String gemmStages;
                 try {
                     ok &= check(audio, cfg, ref, nMels + " mels, GEMM mel path");
                     gemm = time(be, device, audio, cfg, reps, calls);
+                    gemmStages = stages(be, device, audio, cfg, calls, nMels + " mels, power kernel + cuBLAS GEMM");
                 } finally {
                     CudaBackend.setFusedMel(true);
                 }
@@ -112,8 +147,9 @@ public final class GpuLogMelBench {
                         gemm[1]);
                 if (rows.length() > 0) rows.append(",\n");
                 rows.append(String.format("    {\"n_mels\": %d, \"batch\": %d, \"best_ms\": %.4f, \"median_ms\": %.4f,"
-                        + " \"gemm_mel_best_ms\": %.4f, \"gemm_mel_median_ms\": %.4f}", nMels, batch, fused[0], fused[1],
-                        gemm[0], gemm[1]));
+                        + " \"gemm_mel_best_ms\": %.4f, \"gemm_mel_median_ms\": %.4f,\n     \"stages_ms\": %s,\n"
+                        + "     \"gemm_mel_stages_ms\": %s}", nMels, batch, fused[0], fused[1], gemm[0], gemm[1],
+                        fusedStages, gemmStages));
             }
         } catch (RuntimeException e) {
             e.printStackTrace();

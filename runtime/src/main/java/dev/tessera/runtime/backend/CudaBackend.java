@@ -196,12 +196,13 @@ public final class CudaBackend implements Backend {
         profiler = null;
     }
 
-    private long[] begin(long stream) {
+    /** Starts timing a queued op when profiling is on (null otherwise); {@link #end} names it. */
+    long[] begin(long stream) {
         CudaProfiler p = profiler;
         return p == null ? null : p.begin(stream);
     }
 
-    private void end(long[] mark, String kind) {
+    void end(long[] mark, String kind) {
         CudaProfiler p = profiler;
         if (mark != null && p != null) {
             p.end(kind, mark);

@@ -74,26 +74,36 @@ final class CudaSpectrogram {
         try (Tensor len = lengths == null ? null : Tensor.ofLongs(lengths, dev, lengths.length);
                 Tensor frames = Tensor.empty(DType.F32, dev, batch * nFrames, nFft);
                 Tensor spec = Tensor.empty(DType.F32, dev, batch * nFrames, bins, 2)) {
+            long[] mark = backend.begin(stream);
             NativeStatus.check(tsr_cuda_stft_frames(x.address(), batch, x.dim(1), len == null ? 0 : len.address(),
                     sigLen, nFft, hop, window.address(), center ? 1 : 0, nFrames, frames.address(), stream),
                     "tsr_cuda_stft_frames");
+            backend.end(mark, "log-mel framing");
+            mark = backend.begin(stream);
             fft(dev).r2c(nFft, fftBatch, frames.address(), spec.address(), stream);
+            backend.end(mark, "log-mel R2C cuFFT n=" + nFft);
             if (filters == null) {
+                mark = backend.begin(stream);
                 NativeStatus.check(tsr_cuda_power_spectrum(spec.address(), out.address(), batch * nFrames * bins,
                         power, stream), "tsr_cuda_power_spectrum");
+                backend.end(mark, "log-mel power");
                 return;
             }
             if (CudaBackend.fusedMel() && bins <= CUDA_MEL_MAX_BINS) {
                 try (Tensor bands = Tensor.empty(DType.I32, dev, 2 * filters.dim(0))) {
+                    mark = backend.begin(stream);
                     NativeStatus.check(tsr_cuda_mel_power(spec.address(), batch, nFrames, bins, power,
                             filters.address(), filters.dim(0), bands.address(), out.address(), stream),
                             "tsr_cuda_mel_power");
+                    backend.end(mark, "log-mel power + mel (fused)");
                 }
                 return;
             }
             try (Tensor pw = Tensor.empty(DType.F32, dev, batch, nFrames, bins)) {
+                mark = backend.begin(stream);
                 NativeStatus.check(tsr_cuda_power_spectrum(spec.address(), pw.address(), batch * nFrames * bins, power,
                         stream), "tsr_cuda_power_spectrum");
+                backend.end(mark, "log-mel power");
                 int nMels = (int) filters.dim(0);
                 int nf = intSize(nFrames, "frames");
                 // out_b [nMels, nFrames] = F [nMels, bins] · P_bᵀ, P_b [nFrames, bins]
@@ -112,8 +122,10 @@ final class CudaSpectrogram {
         Device dev = x.device();
         long stream = backend.stream(dev);
         try (Tensor scratch = Tensor.empty(DType.F32, dev, batch * LOGMEL_PARTIALS)) {
+            long[] mark = backend.begin(stream);
             NativeStatus.check(tsr_cuda_log_mel_finish(x.address(), out.address(), batch, per, floor, log ? 1 : 0,
                     clampRange, add, mul, scratch.address(), stream), "tsr_cuda_log_mel_finish");
+            backend.end(mark, "log-mel log / max / clamp");
         }
     }
 
