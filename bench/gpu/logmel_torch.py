@@ -47,6 +47,30 @@ def log_mel(torch, audio, filters, window):
     return (x + 4.0) / 4.0
 
 
+def stages(torch, audio, filters, window, calls):
+    """GPU ms per call of log_mel's steps (CUDA events around each, as GpuLogMelBench's profiled pass): the STFT
+    (reflect padding, framing with the window, cuFFT), |X|^2, the mel matmul, the log / clamp / scale finish."""
+    names = ["stft (pad, frames x window, cuFFT)", "power", "mel matmul", "log / max / clamp"]
+    total = [0.0] * len(names)
+    for _ in range(calls):
+        ev = [torch.cuda.Event(enable_timing=True) for _ in range(len(names) + 1)]
+        ev[0].record()
+        stft = torch.stft(audio, 400, 160, window=window, center=True, pad_mode="reflect", return_complex=True)
+        ev[1].record()
+        power = stft[..., :-1].abs() ** 2
+        ev[2].record()
+        mel = filters @ power
+        ev[3].record()
+        x = torch.clamp(mel, min=1e-10).log10()
+        mx = x.amax(dim=(-2, -1), keepdim=True)
+        x = (torch.maximum(x, mx - 8.0) + 4.0) / 4.0
+        ev[4].record()
+        ev[4].synchronize()
+        for i in range(len(names)):
+            total[i] += ev[i].elapsed_time(ev[i + 1])
+    return {n: t / calls for n, t in zip(names, total)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=64)
@@ -80,8 +104,11 @@ def main():
                 e.record()
                 e.synchronize()
                 ms.append(s.elapsed_time(e) / a.calls)
-            results.append({"n_mels": m, "batch": a.batch, "best_ms": min(ms), "median_ms": statistics.median(ms)})
+            st = stages(torch, audio, filters, window, a.calls)
+            results.append({"n_mels": m, "batch": a.batch, "best_ms": min(ms), "median_ms": statistics.median(ms),
+                            "stages_ms": st})
             print(f"torch log-mel {a.batch} x 30 s, {m} mels: best {min(ms):.3f} ms, median {statistics.median(ms):.3f} ms")
+            print("  GPU time per step: " + ", ".join(f"{k} {v:.3f} ms" for k, v in st.items()))
     doc.update(available=True, device=torch.cuda.get_device_name(0), results=results)
     write(a.out, doc)
     print("wrote", a.out)
