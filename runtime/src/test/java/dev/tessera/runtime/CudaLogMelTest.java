@@ -32,6 +32,31 @@ class CudaLogMelTest extends CudaTestBase {
         }
     }
 
+    /**
+     * More (n, rows) shapes than cuFFT's plan cache holds (8 by default: {@code Cufft.MAX_PLANS_PROPERTY}), then the
+     * first ones again: the least recently used plans are destroyed and made again, and every transform still equals
+     * the CPU's.
+     */
+    @Test
+    void rfftOfMoreShapesThanThePlanCacheHoldsMatchesCpu() {
+        int[][] shapes = new int[14][];
+        for (int i = 0; i < shapes.length; i++) {
+            shapes[i] = new int[] {i % 2 == 0 ? 400 : 97 + i, 5 + 37 * i};
+        }
+        for (int pass = 0; pass < 2; pass++) {
+            for (int[] sh : shapes) {
+                int n = sh[0];
+                int rows = sh[1];
+                float[] x = LogMelTest.noise(n * 7L + rows, rows * n, 1.0);
+                try (Tensor c = Tensor.of(x, Device.CPU, rows, n); Tensor g = Tensor.of(x, GPU, rows, n);
+                        Tensor rc = LogMel.rfft(c); Tensor rg = LogMel.rfft(g)) {
+                    assertRel(rg.toFloatArray(), rc.toFloatArray(), 1e-5,
+                            "rfft n=" + n + " rows=" + rows + " pass " + pass);
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {80, 128})
     void whisperBatchMatchesCpu(int nMels) {

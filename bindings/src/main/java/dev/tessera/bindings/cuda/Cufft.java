@@ -9,20 +9,37 @@ import org.bytedeco.cuda.cudart.float2;
 
 /**
  * Typed facade over cuFFT (bytedeco preset) for batched 1-D real-to-complex transforms, the FFT of the
- * spectrogram family. Plans are created once per (n, batch) and cached; every {@code cufftResult} is
- * checked and turned into {@link TesseraCudaException}. One instance per device; thread-safe (the
- * plan cache and the stream binding of a plan are guarded).
+ * spectrogram family. Plans are created once per (n, batch) and cached, at most {@link #MAX_PLANS_PROPERTY} of them
+ * (default 8; the least recently used is destroyed, after its stream has finished with it, when a new one would
+ * exceed that: each owns a work area in device memory); every {@code cufftResult} is checked and turned into
+ * {@link TesseraCudaException}. One instance per device; thread-safe (the plan cache, the stream binding of a plan
+ * and its execution are guarded together).
  */
 public final class Cufft implements AutoCloseable {
+    /** System property: how many cuFFT plans one device keeps (default 8, at least 1). */
+    public static final String MAX_PLANS_PROPERTY = "tessera.cuda.cufftPlans";
+
     private record Key(int n, int batch) {}
 
     private final int device;
-    private final Map<Key, Integer> plans = new HashMap<>();
+    private final PlanCache<Key> plans = new PlanCache<>(maxPlans());
     private final Map<Integer, Long> boundStreams = new HashMap<>();
     private boolean closed;
 
     public Cufft(int device) {
         this.device = device;
+    }
+
+    private static int maxPlans() {
+        String v = System.getProperty(MAX_PLANS_PROPERTY);
+        if (v == null || v.isBlank()) {
+            return 8;
+        }
+        try {
+            return Math.max(1, Integer.parseInt(v.trim()));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(MAX_PLANS_PROPERTY + " must be an integer, got '" + v + "'", e);
+        }
     }
 
     /** Name of a {@code cufftResult} code. */
@@ -52,21 +69,26 @@ public final class Cufft implements AutoCloseable {
     }
 
     /** The cached R2C plan for {@code batch} transforms of {@code n} reals (dense rows, n/2+1 outputs each). */
-    private synchronized int plan(int n, int batch) {
+    private int plan(int n, int batch) {
         if (closed) {
             throw new IllegalStateException("cuFFT facade is closed");
         }
-        Key key = new Key(n, batch);
-        Integer p = plans.get(key);
-        if (p == null) {
+        return plans.get(new Key(n, batch), () -> {
             CudaRuntime.setDevice(device);
             int[] handle = new int[1];
             check(cufftPlanMany(handle, 1, new int[] {n}, (int[]) null, 1, n, (int[]) null, 1, n / 2 + 1, CUFFT_R2C,
                     batch), "cufftPlanMany(R2C, n=" + n + ", batch=" + batch + ")");
-            p = handle[0];
-            plans.put(key, p);
+            return handle[0];
+        }, this::destroy);
+    }
+
+    /** Destroys an evicted plan once the stream it last ran on has finished with it. */
+    private void destroy(int p) {
+        Long stream = boundStreams.remove(p);
+        if (stream != null) {
+            CudaRuntime.streamSynchronize(stream);
         }
-        return p;
+        check(cufftDestroy(p), "cufftDestroy");
     }
 
     /**
@@ -78,8 +100,8 @@ public final class Cufft implements AutoCloseable {
         if (n < 1 || batch < 1) {
             throw new IllegalArgumentException("cuFFT R2C needs n >= 1 and batch >= 1, got n=" + n + ", batch=" + batch);
         }
-        int p = plan(n, batch);
-        synchronized (this) {
+        synchronized (this) { // the plan cannot be evicted between its lookup and its execution
+            int p = plan(n, batch);
             Long bound = boundStreams.get(p);
             if (bound == null || bound != stream) {
                 check(cufftSetStream(p, CudaRuntime.stream(stream)), "cufftSetStream");
@@ -90,17 +112,21 @@ public final class Cufft implements AutoCloseable {
         }
     }
 
-    /** Destroys the cached plans (frees their work areas). */
+    /** How many plans are cached (for tests and statistics). */
+    public synchronized int cachedPlans() {
+        return plans.size();
+    }
+
+    /** Destroys the cached plans (frees their work areas), each once its stream has finished with it. */
     public synchronized void clearPlans() {
         RuntimeException first = null;
-        for (int p : plans.values()) {
+        for (int p : plans.clear()) {
             try {
-                check(cufftDestroy(p), "cufftDestroy");
+                destroy(p);
             } catch (RuntimeException e) {
                 if (first == null) first = e;
             }
         }
-        plans.clear();
         boundStreams.clear();
         if (first != null) throw first;
     }
