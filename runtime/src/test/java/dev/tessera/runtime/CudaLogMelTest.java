@@ -128,6 +128,43 @@ class CudaLogMelTest extends CudaTestBase {
         }
     }
 
+    /**
+     * A budget that holds one or two clips' temporaries makes the batch run in passes (clip lengths and outputs sliced
+     * per pass); the features equal one pass's, on both mel paths, for padded clips with lengths and unpadded ones.
+     */
+    @Test
+    void passesOfFewClipsGiveTheSameFeatures() {
+        int n = 40_000;
+        float[] data = LogMelTest.signal(51, 5 * n);
+        long[] lengths = {n, 20_001, 7_777, n, 12_345};
+        LogMelConfig[] cfgs = {LogMelConfig.whisper(), LogMelConfig.whisper(128).unpadded()};
+        for (LogMelConfig cfg : cfgs) {
+            for (boolean fused : new boolean[] {true, false}) {
+                CudaBackend.setFusedMel(fused);
+                try (Tensor xg = Tensor.of(data, GPU, 5, n)) {
+                    long[] lens = cfg.padded() ? lengths : null;
+                    float[] whole;
+                    try (Tensor g = LogMel.compute(xg, lens, cfg)) {
+                        whole = g.toFloatArray();
+                    }
+                    long frames = cfg.frames(cfg.padded() ? cfg.padToSamples() : n);
+                    long perClip = frames * (cfg.nFft() + 3L * cfg.bins()) * 4;
+                    for (long budget : new long[] {perClip, 2 * perClip + 1}) {
+                        CudaBackend.setLogMelPassBytes(budget);
+                        try (Tensor g = LogMel.compute(xg, lens, cfg)) {
+                            assertRel(g.toFloatArray(), whole, 1e-6, "passes of " + budget / perClip + " clips, "
+                                    + (fused ? "fused " : "gemm ") + cfg);
+                        } finally {
+                            CudaBackend.setLogMelPassBytes(1L << 30);
+                        }
+                    }
+                } finally {
+                    CudaBackend.setFusedMel(true);
+                }
+            }
+        }
+    }
+
     @Test
     void tensorApiWithLengthsMatchesCpu() {
         int n = 50_000;

@@ -51,6 +51,7 @@ public final class CudaBackend implements Backend {
             !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.pinnedUploads"));
     private static volatile boolean fusedMel =
             !"false".equalsIgnoreCase(System.getProperty("tessera.cuda.fusedMel"));
+    private static volatile long logMelPassBytes = Long.getLong("tessera.cuda.logmelPassBytes", 1L << 30);
 
     /**
      * Whether {@link #linear} applies bias, activation and residual in one fused pass (default; off with
@@ -91,6 +92,22 @@ public final class CudaBackend implements Backend {
 
     static boolean fusedMel() {
         return fusedMel;
+    }
+
+    /**
+     * Device memory a mel spectrogram's temporaries (frames, their spectrum) may take at once: a larger batch runs in
+     * passes of whole clips (default 1 GiB, 89 clips of 30 s; {@code -Dtessera.cuda.logmelPassBytes=N}). The
+     * features do not depend on it.
+     */
+    public static void setLogMelPassBytes(long bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("log-mel pass budget must be >= 1 byte, got " + bytes);
+        }
+        logMelPassBytes = bytes;
+    }
+
+    static long logMelPassBytes() {
+        return logMelPassBytes;
     }
 
     @Override

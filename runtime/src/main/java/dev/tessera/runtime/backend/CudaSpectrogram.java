@@ -61,12 +61,40 @@ final class CudaSpectrogram {
         }
     }
 
+    /**
+     * Clips per pass of {@link #melSpectrogram}: as many as keep its temporaries (frames, spectrum and, on the GEMM
+     * path, the power spectrum: {@code bytesPerClip} each) within {@code budget} bytes, at least one.
+     */
+    static long clipsPerPass(long batch, long bytesPerClip, long budget) {
+        return Math.max(1, Math.min(batch, budget / Math.max(1, bytesPerClip)));
+    }
+
     void melSpectrogram(Tensor x, long[] lengths, long sigLen, int nFft, int hop, Tensor window, boolean center,
             long nFrames, int power, Tensor filters, Tensor out) {
         long batch = x.dim(0);
         if (batch == 0 || nFrames == 0) {
             return;
         }
+        // a large batch runs in passes of whole clips, so that the temporaries stay within the budget
+        long bins = nFft / 2 + 1;
+        long perClip = Math.multiplyExact(nFrames, (nFft + 3 * bins) * (long) Float.BYTES);
+        long pass = clipsPerPass(batch, perClip, CudaBackend.logMelPassBytes());
+        if (pass >= batch) {
+            melSpectrogramPass(x, lengths, sigLen, nFft, hop, window, center, nFrames, power, filters, out);
+            return;
+        }
+        for (long b0 = 0; b0 < batch; b0 += pass) {
+            long b1 = Math.min(batch, b0 + pass);
+            long[] lens = lengths == null ? null : java.util.Arrays.copyOfRange(lengths, (int) b0, (int) b1);
+            try (Tensor xs = x.slice(0, b0, b1); Tensor os = out.slice(0, b0, b1)) {
+                melSpectrogramPass(xs, lens, sigLen, nFft, hop, window, center, nFrames, power, filters, os);
+            }
+        }
+    }
+
+    private void melSpectrogramPass(Tensor x, long[] lengths, long sigLen, int nFft, int hop, Tensor window,
+            boolean center, long nFrames, int power, Tensor filters, Tensor out) {
+        long batch = x.dim(0);
         Device dev = x.device();
         long stream = backend.stream(dev);
         int bins = nFft / 2 + 1;
