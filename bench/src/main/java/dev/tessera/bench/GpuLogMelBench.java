@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.SplittableRandom;
 
 /**
@@ -66,7 +67,7 @@ public final class GpuLogMelBench {
             StringBuilder sb = new StringBuilder("{");
             for (CudaProfiler.Row r : prof.snapshot()) {
                 if (sb.length() > 1) sb.append(", ");
-                sb.append(String.format(java.util.Locale.ROOT, "\"%s\": %.4f", r.kind().replace("\"", "'"),
+                sb.append(String.format(Locale.ROOT, "\"%s\": %.4f", r.kind().replace("\"", "'"),
                         r.totalMs() / calls));
             }
             return sb.append("}").toString();

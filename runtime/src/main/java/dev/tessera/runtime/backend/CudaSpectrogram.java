@@ -8,6 +8,7 @@ import dev.tessera.runtime.Backend.MatmulPrecision;
 import dev.tessera.runtime.DType;
 import dev.tessera.runtime.Device;
 import dev.tessera.runtime.Tensor;
+import java.util.Arrays;
 
 /**
  * CUDA side of the spectrogram family: framing kernel → batched R2C cuFFT (plans cached per (n, batch))
@@ -85,7 +86,7 @@ final class CudaSpectrogram {
         }
         for (long b0 = 0; b0 < batch; b0 += pass) {
             long b1 = Math.min(batch, b0 + pass);
-            long[] lens = lengths == null ? null : java.util.Arrays.copyOfRange(lengths, (int) b0, (int) b1);
+            long[] lens = lengths == null ? null : Arrays.copyOfRange(lengths, (int) b0, (int) b1);
             try (Tensor xs = x.slice(0, b0, b1); Tensor os = out.slice(0, b0, b1)) {
                 melSpectrogramPass(xs, lens, sigLen, nFft, hop, window, center, nFrames, power, filters, os);
             }
