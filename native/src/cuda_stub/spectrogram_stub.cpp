@@ -19,6 +19,10 @@ int tsr_cuda_stft_frames(const float *, int64_t, int64_t, const int64_t *, int64
 int tsr_cuda_power_spectrum(const float *, float *, int64_t, int, void *) {
   return no_cuda("tsr_cuda_power_spectrum");
 }
+int tsr_cuda_mel_power(const float *, int64_t, int64_t, int64_t, int, const float *, int64_t, int32_t *, float *,
+                       void *) {
+  return no_cuda("tsr_cuda_mel_power");
+}
 int tsr_cuda_log_mel_finish(const float *, float *, int64_t, int64_t, float, int, float, float, float, float *,
                             void *) {
   return no_cuda("tsr_cuda_log_mel_finish");
