@@ -114,16 +114,25 @@ class CudaLogMelTest extends CudaTestBase {
         for (LogMelConfig cfg : cfgs) {
             try (Tensor c = LogMel.compute(audio, cfg, Device.CPU)) {
                 float[] ref = c.toFloatArray();
-                for (boolean fused : new boolean[] {true, false}) {
-                    CudaBackend.setFusedMel(fused);
+                onBothMelPaths(path -> {
                     try (Tensor g = LogMel.compute(audio, cfg, GPU)) {
                         TestSupport.assertShape(g, c.shape());
-                        assertRel(g.toFloatArray(), ref, 1e-5, (fused ? "fused " : "gemm ") + cfg);
-                        assertMaxAbs(g.toFloatArray(), ref, 1e-4, (fused ? "fused " : "gemm ") + cfg);
-                    } finally {
-                        CudaBackend.setFusedMel(true);
+                        assertRel(g.toFloatArray(), ref, 1e-5, path + cfg);
+                        assertMaxAbs(g.toFloatArray(), ref, 1e-4, path + cfg);
                     }
-                }
+                });
+            }
+        }
+    }
+
+    /** Runs {@code check} with the fused mel kernel, then with the power kernel + cuBLAS GEMM (its name given). */
+    private static void onBothMelPaths(java.util.function.Consumer<String> check) {
+        for (boolean fused : new boolean[] {true, false}) {
+            CudaBackend.setFusedMel(fused);
+            try {
+                check.accept(fused ? "fused mel, " : "GEMM mel, ");
+            } finally {
+                CudaBackend.setFusedMel(true);
             }
         }
     }
@@ -139,8 +148,7 @@ class CudaLogMelTest extends CudaTestBase {
         long[] lengths = {n, 20_001, 7_777, n, 12_345};
         LogMelConfig[] cfgs = {LogMelConfig.whisper(), LogMelConfig.whisper(128).unpadded()};
         for (LogMelConfig cfg : cfgs) {
-            for (boolean fused : new boolean[] {true, false}) {
-                CudaBackend.setFusedMel(fused);
+            onBothMelPaths(path -> {
                 try (Tensor xg = Tensor.of(data, GPU, 5, n)) {
                     long[] lens = cfg.padded() ? lengths : null;
                     float[] whole;
@@ -152,16 +160,14 @@ class CudaLogMelTest extends CudaTestBase {
                     for (long budget : new long[] {perClip, 2 * perClip + 1}) {
                         CudaBackend.setLogMelPassBytes(budget);
                         try (Tensor g = LogMel.compute(xg, lens, cfg)) {
-                            assertRel(g.toFloatArray(), whole, 1e-6, "passes of " + budget / perClip + " clips, "
-                                    + (fused ? "fused " : "gemm ") + cfg);
+                            assertRel(g.toFloatArray(), whole, 1e-6,
+                                    path + "passes of " + budget / perClip + " clips, " + cfg);
                         } finally {
                             CudaBackend.setLogMelPassBytes(1L << 30);
                         }
                     }
-                } finally {
-                    CudaBackend.setFusedMel(true);
                 }
-            }
+            });
         }
     }
 
