@@ -1,9 +1,11 @@
 package dev.tessera.runtime;
 
 import static dev.tessera.runtime.TestSupport.assertRel;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.runtime.LogMelConfig.MelNorm;
+import dev.tessera.bindings.cuda.CudaRuntime;
 import dev.tessera.runtime.backend.CudaBackend;
 import dev.tessera.runtime.LogMelConfig.MelScale;
 import dev.tessera.runtime.LogMelConfig.Window;
@@ -55,6 +57,49 @@ class CudaLogMelTest extends CudaTestBase {
                 }
             }
         }
+    }
+
+    /**
+     * A long loop of unpadded clips, every one of another length (a cuFFT plan for each: more than the cache keeps):
+     * the device memory outside the caching allocator (cuFFT's plans and work areas, among others) and the
+     * allocator's own bytes in use stay where they were after the first round. With a plan kept per length for
+     * ever, the first would fall by a work area per clip.
+     */
+    @Test
+    void deviceMemoryStaysFlatOverClipsOfManyLengths() {
+        Backend b = Backends.get(GPU);
+        LogMelConfig cfg = LogMelConfig.whisper().unpadded();
+        int[] round = {0};
+        Runnable clips = () -> {
+            for (int i = 0; i < 24; i++) {
+                int n = 50_000 + 1_600 * (24 * round[0] + i); // 10 frames more each time: a new cuFFT batch
+                float[] audio = LogMelTest.signal(60 + i, n);
+                try (Tensor g = LogMel.compute(audio, cfg, GPU)) {
+                    assertEquals(n / 160, g.dim(1), "frames of a clip of " + n + " samples");
+                }
+            }
+            round[0]++;
+        };
+        clips.run();
+        b.synchronize(GPU);
+        long outside0 = outsideAllocator(b);
+        Backend.MemoryStats warm = b.memoryStats(GPU);
+        for (int r = 0; r < 3; r++) {
+            clips.run();
+        }
+        b.synchronize(GPU);
+        long outside1 = outsideAllocator(b);
+        Backend.MemoryStats after = b.memoryStats(GPU);
+        assertEquals(warm.allocatedBytes(), after.allocatedBytes(), "device bytes allocated after 72 more clips");
+        // cuFFT plans come and go (at most 8 kept): what they hold outside the allocator does not pile up
+        assertTrue(outside1 - outside0 < 64L << 20, () -> "device memory outside the allocator grew by "
+                + (outside1 - outside0) / (1 << 20) + " MiB over 72 clips of new lengths");
+    }
+
+    /** Device bytes in use that the caching allocator did not reserve (cuFFT and cuBLAS work areas, the context). */
+    private static long outsideAllocator(Backend b) {
+        CudaRuntime.DeviceInfo d = CudaRuntime.deviceInfo(GPU.index());
+        return d.totalMemory() - d.freeMemory() - b.memoryStats(GPU).reservedBytes();
     }
 
     @ParameterizedTest
