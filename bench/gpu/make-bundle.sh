@@ -171,9 +171,12 @@ rm -rf bundle/lib.tar.xz
 tar -C bundle -cf - lib | xz -T2 -9 > bundle/lib.tar.xz
 rm -rf bundle/lib
 # The JRE travels as jre.tar.xz (jlink'd uncompressed, then xz: ~12 MB instead of 35 MB); run.sh unpacks it.
-rm -rf bundle/jre.tar.xz
-tar -C bundle -cf - jre | xz -T2 -9 > bundle/jre.tar.xz
-rm -rf bundle/jre
+pack_jre() {
+  rm -rf bundle/jre.tar.xz
+  tar -C bundle -cf - jre | xz -T2 -9 > bundle/jre.tar.xz
+  rm -rf bundle/jre
+}
+pack_jre
 bytes=$(du -sb bundle | cut -f1)
 mib=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')
 echo "make-bundle: bundle/ is $mib MiB ($bytes bytes); limit $LIMIT_MIB MiB (64 MiB with the repository)"
@@ -264,11 +267,10 @@ add_extras "${TESSERA_BUNDLE_EXTRAS:-tok}"
 if [[ ",${TESSERA_BUNDLE_EXTRAS:-tok}," == *,tmpl,* ]] && [ ! -f bundle/tmpl.tar.xz ]; then
   echo "make-bundle: tmpl not carried: the jre again without java.desktop, then the other extras again"
   modules=${modules/,java.desktop/}
-  rm -f bundle/tok.tar.xz bundle/jre.tar.xz
+  rm -f bundle/tok.tar.xz
   build_jre
   bundle/jre/bin/java -version >/dev/null 2>&1 || { echo "make-bundle: bundle/jre/bin/java does not start" >&2; exit 1; }
-  tar -C bundle -cf - jre | xz -T2 -9 > bundle/jre.tar.xz
-  rm -rf bundle/jre
+  pack_jre
   echo "jre rebuilt without java.desktop (tmpl not carried): modules $modules" >> bundle/MANIFEST.txt
   bytes=$(du -sb bundle | cut -f1)
   total=$((bytes + tracked))

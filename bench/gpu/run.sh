@@ -326,7 +326,8 @@ PYEOF
         --include-classname "$tests_re"
     # the attention tests again, every WGMMA case on the warp-specialised kernel (a JVM of its own: the schedule is
     # read once per process), on its persistent grid (wsp: blocks of two consumer warpgroups take several work tiles
-    # in the cases with more tiles than SMs; three-warpgroup cases run a block per tile, as ws; the probe ran ws)
+    # in the cases with more tiles than SMs; three-warpgroup cases run a block per tile, as ws), or under ws where
+    # the wsp probe failed
     if [ "$ws_ok" = 1 ] && gate "cuda tests ws" 0 40; then
       ws_sched=ws; [ "$wsp_ok" = 1 ] && ws_sched=wsp
       log "CudaAttentionTest under TESSERA_WGMMA_SCHEDULE=$ws_sched (flash_wgmma_ws$([ "$ws_sched" = wsp ] && echo ', persistent grid'))"

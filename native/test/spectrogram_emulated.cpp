@@ -58,23 +58,17 @@ void report(bool ok, const std::string &what) {
   if (!ok) ++failures;
 }
 
-// Runs `kernel()` on a grid of `blocks` x `batch_y` blocks of `threads` threads (shared memory filled with NaN
-// before each block; a changed float past `smem_floats` is reported).
+// Runs `kernel()` on a grid of `blocks` blocks of `threads` threads (emu::run_grid: shared memory filled with 0xff
+// bytes, NaN as floats, before each block; false when a block changed a byte past `smem_floats`).
 template <typename Kernel>
 bool launch(unsigned blocks, unsigned threads, size_t smem_floats, Kernel kernel) {
   gridDim = {blocks, 1, 1};
   blockDim = {threads, 1, 1};
   bool past = false;
-  const size_t total = sizeof(mel_sm) / sizeof(float);
-  for (unsigned x = 0; x < blocks; ++x) {
-    for (size_t i = 0; i < total; ++i) mel_sm[i] = NAN;
-    emu::run_block(x, 0, 0, kernel, static_cast<int>(threads));
-    for (size_t i = smem_floats; i < total; ++i)
-      if (!std::isnan(mel_sm[i])) {
-        past = true;
-        break;
-      }
-  }
+  emu::run_grid(
+      reinterpret_cast<unsigned char *>(mel_sm), sizeof(mel_sm), smem_floats * sizeof(float),
+      [&](unsigned x, unsigned y, unsigned z) { emu::run_block(x, y, z, kernel, static_cast<int>(threads)); },
+      [&] { past = true; });
   return !past;
 }
 

@@ -8,6 +8,7 @@ import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 
 import dev.tessera.bindings.cuda.CudaRuntime;
 import dev.tessera.runtime.backend.CudaBackend;
+import dev.tessera.runtime.backend.CudaProfiler;
 import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUstream_st;
 import dev.tessera.runtime.Backend;
@@ -65,6 +66,27 @@ final class GpuBench {
 
     static void write(Path out, Map<String, Object> doc) throws IOException {
         BenchUtil.writeJson(out, doc);
+    }
+
+    /**
+     * GPU time per queued op over {@code iters} calls of {@code call} (CUDA events around each op: {@link
+     * CudaProfiler}), after one profiled call that creates the events; profiling is off again on return, the totals
+     * readable ({@code table}, {@code snapshot}).
+     */
+    static CudaProfiler profile(CudaBackend cuda, Device device, Runnable call, int iters) {
+        CudaProfiler prof = cuda.startProfiling();
+        try {
+            call.run();
+            cuda.synchronize(device);
+            prof.reset();
+            for (int i = 0; i < iters; i++) {
+                call.run();
+            }
+            cuda.synchronize(device);
+            return prof;
+        } finally {
+            cuda.stopProfiling();
+        }
     }
 
     /**

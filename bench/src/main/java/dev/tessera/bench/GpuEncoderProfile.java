@@ -176,14 +176,7 @@ public final class GpuEncoderProfile {
         }
         // the current configuration again, last: the spread between the two says how far the variants can be trusted
         variants.put("current, again after the variants", GpuBench.time(cuda, device, call, 0, 3, iters)[1]);
-        CudaProfiler prof = cuda.startProfiling();
-        call.run(); // first profiled call creates the events
-        cuda.synchronize(device);
-        prof.reset();
-        for (int i = 0; i < iters; i++) {
-            call.run();
-        }
-        cuda.synchronize(device);
+        CudaProfiler prof = GpuBench.profile(cuda, device, call, iters);
         String table = prof.table(iters, forwardMs);
         List<Object> rows = new ArrayList<>();
         double sum = 0;
@@ -196,7 +189,6 @@ public final class GpuEncoderProfile {
             rows.add(m);
             sum += row.totalMs() / iters;
         }
-        cuda.stopProfiling();
         System.out.printf(Locale.ROOT, "%n== %s: forward %.3f ms (unprofiled, best of 3 x %d; the host queues one in %.3f"
                 + " ms)%n%s", what, forwardMs, iters, wallMs, table);
         System.out.printf(Locale.ROOT, "GPU busy in ops %.3f ms of %.3f ms per forward (%.1f%%); the rest is the GPU"

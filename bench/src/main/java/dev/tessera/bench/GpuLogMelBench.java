@@ -20,9 +20,9 @@ import java.util.SplittableRandom;
  * Whisper log-mel of a batch of clips of 30 s on a CUDA device ({@link LogMel#compute(Tensor, long[], LogMelConfig)}
  * on a device [batch, 480000] tensor: framing kernel, batched R2C cuFFT, power and mel projection in one kernel,
  * log/clamp kernels; and again with {@link CudaBackend#setFusedMel} off: a power kernel and a cuBLAS mel GEMM),
- * timed like {@code bench/gpu/logmel_torch.py} times torch.stft + mel matmul + log/clamp: warm-up calls, then
- * {@code --reps} repetitions of {@code --calls} back-to-back calls, device synchronised before and after each
- * repetition; best and median ms per call. Before timing, clip 0 is checked against the CPU path (max abs error
+ * timed as {@code bench/gpu/logmel_torch.py} times torch.stft + mel matmul + log/clamp ({@link GpuBench#time}: CUDA
+ * events around {@code --reps} repetitions of {@code --calls} back-to-back calls after warm-up calls); best and
+ * median ms per call. Before timing, clip 0 is checked against the CPU path (max abs error
  * ≤ 1e-4 on the final features). After the timings, a profiled pass of each path gives the GPU time per stage (CUDA
  * events around each queued op: framing, cuFFT, mel projection, finish), printed and in the JSON.
  *
@@ -47,54 +47,18 @@ public final class GpuLogMelBench {
     }
 
     /**
-     * GPU ms per call of each stage (framing, cuFFT, mel projection, finish: CUDA events around each queued op, a
-     * profiled pass of {@code calls} calls after the timings), printed as a table; as JSON object members.
+     * GPU ms per call of each stage (framing, cuFFT, mel projection, finish: a profiled pass of {@code calls} calls
+     * after the timings, {@link GpuBench#profile}), printed as a table; as JSON object members.
      */
-    private static String stages(Backend be, Device device, Tensor audio, LogMelConfig cfg, int calls, String what) {
-        if (!(be instanceof CudaBackend cuda)) {
-            return "{}";
+    private static String stages(CudaBackend cuda, Device device, Runnable call, int calls, String what) {
+        CudaProfiler prof = GpuBench.profile(cuda, device, call, calls);
+        System.out.printf("GPU time per stage, %s (%d calls):%n%s", what, calls, prof.table(calls, 0));
+        StringBuilder sb = new StringBuilder("{");
+        for (CudaProfiler.Row r : prof.snapshot()) {
+            if (sb.length() > 1) sb.append(", ");
+            sb.append(String.format(Locale.ROOT, "\"%s\": %.4f", r.kind().replace("\"", "'"), r.totalMs() / calls));
         }
-        CudaProfiler prof = cuda.startProfiling();
-        try {
-            LogMel.compute(audio, null, cfg).close(); // the first profiled call creates the events
-            be.synchronize(device);
-            prof.reset();
-            for (int c = 0; c < calls; c++) {
-                LogMel.compute(audio, null, cfg).close();
-            }
-            be.synchronize(device);
-            System.out.printf("GPU time per stage, %s (%d calls):%n%s", what, calls, prof.table(calls, 0));
-            StringBuilder sb = new StringBuilder("{");
-            for (CudaProfiler.Row r : prof.snapshot()) {
-                if (sb.length() > 1) sb.append(", ");
-                sb.append(String.format(Locale.ROOT, "\"%s\": %.4f", r.kind().replace("\"", "'"),
-                        r.totalMs() / calls));
-            }
-            return sb.append("}").toString();
-        } finally {
-            cuda.stopProfiling();
-        }
-    }
-
-    /** Best and median ms per call: warm-up, then reps repetitions of calls back-to-back calls. */
-    private static double[] time(Backend be, Device device, Tensor audio, LogMelConfig cfg, int reps, int calls) {
-        for (int w = 0; w < 3; w++) {
-            LogMel.compute(audio, null, cfg).close();
-        }
-        be.synchronize(device);
-        double[] ms = new double[reps];
-        for (int rep = 0; rep < reps; rep++) {
-            be.synchronize(device);
-            long t0 = System.nanoTime();
-            for (int c = 0; c < calls; c++) {
-                LogMel.compute(audio, null, cfg).close();
-            }
-            be.synchronize(device);
-            ms[rep] = (System.nanoTime() - t0) / 1e6 / calls;
-        }
-        double[] sorted = ms.clone();
-        Arrays.sort(sorted);
-        return new double[] {sorted[0], sorted[reps / 2]};
+        return sb.append("}").toString();
     }
 
     public static void main(String[] args) throws Exception {
@@ -111,9 +75,10 @@ public final class GpuLogMelBench {
         Path out = cli.getPath("--out", Path.of("gpu-logmel-tessera.json"));
         Device device = Device.parse(dev);
         Backend be = Backends.forType(Device.Type.CUDA);
-        if (!be.availability().available()) {
+        if (!be.availability().available() || !(be instanceof CudaBackend cuda)) {
             System.err.println("GpuLogMelBench: CUDA unavailable: " + be.availability().reason());
             System.exit(3);
+            return;
         }
         int n = LogMelConfig.WHISPER_SAMPLES;
         SplittableRandom r = new SplittableRandom(1234);
@@ -131,25 +96,27 @@ public final class GpuLogMelBench {
                 }
                 // the default path (power and mel projection fused) and the power kernel + cuBLAS GEMM beside it
                 ok &= check(audio, cfg, ref, nMels + " mels");
-                double[] fused = time(be, device, audio, cfg, reps, calls);
-                String fusedStages = stages(be, device, audio, cfg, calls, nMels + " mels, power + mel fused");
+                Runnable call = () -> LogMel.compute(audio, null, cfg).close();
+                // {iters, best, median, wall} ms per call: CUDA events, as the peer times itself
+                double[] fused = GpuBench.time(cuda, device, call, 0, reps, calls);
+                String fusedStages = stages(cuda, device, call, calls, nMels + " mels, power + mel fused");
                 CudaBackend.setFusedMel(false);
                 double[] gemm;
                 String gemmStages;
                 try {
                     ok &= check(audio, cfg, ref, nMels + " mels, GEMM mel path");
-                    gemm = time(be, device, audio, cfg, reps, calls);
-                    gemmStages = stages(be, device, audio, cfg, calls, nMels + " mels, power kernel + cuBLAS GEMM");
+                    gemm = GpuBench.time(cuda, device, call, 0, reps, calls);
+                    gemmStages = stages(cuda, device, call, calls, nMels + " mels, power kernel + cuBLAS GEMM");
                 } finally {
                     CudaBackend.setFusedMel(true);
                 }
                 System.out.printf("log-mel %d x 30 s, %d mels: best %.3f ms, median %.3f ms per batch (power + mel fused);"
-                        + " GEMM mel path best %.3f ms, median %.3f ms%n", batch, nMels, fused[0], fused[1], gemm[0],
-                        gemm[1]);
+                        + " GEMM mel path best %.3f ms, median %.3f ms%n", batch, nMels, fused[1], fused[2], gemm[1],
+                        gemm[2]);
                 if (rows.length() > 0) rows.append(",\n");
                 rows.append(String.format("    {\"n_mels\": %d, \"batch\": %d, \"best_ms\": %.4f, \"median_ms\": %.4f,"
                         + " \"gemm_mel_best_ms\": %.4f, \"gemm_mel_median_ms\": %.4f,\n     \"stages_ms\": %s,\n"
-                        + "     \"gemm_mel_stages_ms\": %s}", nMels, batch, fused[0], fused[1], gemm[0], gemm[1],
+                        + "     \"gemm_mel_stages_ms\": %s}", nMels, batch, fused[1], fused[2], gemm[1], gemm[2],
                         fusedStages, gemmStages));
             }
         } catch (RuntimeException e) {
