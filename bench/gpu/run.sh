@@ -269,10 +269,12 @@ wsp_ok=0       # and on its persistent grid (wsp)
 if [ "$skip_tests" = 1 ] && [ "$skip_bench" = 1 ]; then
   record "wgmma probe" skipped
 else
+  # (TESSERA_WGMMA_WATCHDOG=1: a flash_wgmma_ws wait that hangs traps after ~2 s and the probe's error names the
+  # mbarrier, its phase, the block and the thread, instead of a bare timeout; each ws launch is synchronous then)
   probe() {  # probe SCHEDULE LOG: GpuWgmmaProbe with TESSERA_WGMMA_SCHEDULE=SCHEDULE; its exit status
-    log "WGMMA probe, $1 schedule (GpuWgmmaProbe: flash_wgmma vs the CPU backend, 7 small cases; 45 s at most)"
-    TESSERA_WGMMA_SCHEDULE=$1 timeout "$(cap 45)" "$JAVA" "${JOPTS[@]}" -cp "$CP" dev.tessera.bench.GpuWgmmaProbe \
-        --out "$out/wgmma-probe-$1.json" 2>&1 | tee "$out/$2"
+    log "WGMMA probe, $1 schedule (GpuWgmmaProbe: flash_wgmma vs the CPU backend, 9 small cases; 45 s at most)"
+    TESSERA_WGMMA_WATCHDOG=1 TESSERA_WGMMA_SCHEDULE=$1 timeout "$(cap 45)" "$JAVA" "${JOPTS[@]}" -cp "$CP" \
+        dev.tessera.bench.GpuWgmmaProbe --out "$out/wgmma-probe-$1.json" 2>&1 | tee "$out/$2"
     return "${PIPESTATUS[0]}"
   }
   probe pingpong wgmma-probe.log; rc=$?
@@ -331,7 +333,7 @@ PYEOF
     if [ "$ws_ok" = 1 ] && gate "cuda tests ws" 0 40; then
       ws_sched=ws; [ "$wsp_ok" = 1 ] && ws_sched=wsp
       log "CudaAttentionTest under TESSERA_WGMMA_SCHEDULE=$ws_sched (flash_wgmma_ws$([ "$ws_sched" = wsp ] && echo ', persistent grid'))"
-      TESSERA_WGMMA_SCHEDULE=$ws_sched junit_step "cuda tests ws" "cuda-tests-$ws_sched.log" "junit-$ws_sched" "$(cap 120)" \
+      TESSERA_WGMMA_WATCHDOG=1 TESSERA_WGMMA_SCHEDULE=$ws_sched junit_step "cuda tests ws" "cuda-tests-$ws_sched.log" "junit-$ws_sched" "$(cap 120)" \
           --class-path "$cpjoined" --select-class dev.tessera.runtime.CudaAttentionTest
     fi
   fi

@@ -623,7 +623,37 @@ void launch_ws(const MmaArgs &a, int64_t batch, int forced_groups, unsigned bloc
 
 int run_schedule();
 
+// The names flash_wgmma_ws's watchdog report gives its mbarriers (attention_wgmma.cu, watchdog_check): each of the
+// layout's 2 + 4 NB barriers its own name, nothing else a name.
+template <int D, int NB, int G>
+int check_barrier_names() {
+  using TL = wg::WsTile<D, NB, G>;
+  std::unordered_map<std::string, uint32_t> seen;
+  int bad = 0;
+  char name[32];
+  for (uint32_t i = 0; i < 2 + 4 * NB; ++i) {
+    const uint32_t off = TL::kBarOff + 8 * i;
+    if (!wg::ws_barrier_name<D, NB, G>(off, name, sizeof(name)) || !seen.emplace(name, off).second) {
+      std::printf("  watchdog names: barrier %u of WsTile<%d, %d, %d> unnamed or named twice (%s)\n", i, D, NB, G, name);
+      ++bad;
+    }
+  }
+  const std::string want[] = {"q_full", "q_empty", "k_full[0]", "v_full[0]", "k_empty[0]", "v_empty[0]"};
+  for (const auto &w : want) bad += seen.count(w) == 0;
+  auto at = [&seen](const std::string &n) { return seen.count(n) ? seen.at(n) : ~0u; };
+  if (at("q_full") != TL::q_full() || at("v_empty[" + std::to_string(NB - 1) + "]") != TL::v_empty(NB - 1)) ++bad;
+  for (const uint32_t off : {0u, TL::kBitsOff, TL::kBarOff - 8, TL::kBarOff + 4, TL::kBarOff + 8 * (2 + 4 * NB)})
+    bad += wg::ws_barrier_name<D, NB, G>(off, name, sizeof(name)) ? 1 : 0;
+  return bad;
+}
+
 int main() {
+  {
+    const int bad = check_barrier_names<64, wg::kWsStages, 2>() + check_barrier_names<64, wg::kWsStages, 3>() +
+                    check_barrier_names<128, wg::kWsStages, 2>() + check_barrier_names<128, 3, 2>();
+    std::printf("watchdog barrier names: %s\n", bad ? "WRONG" : "ok");
+    if (bad) return 1;
+  }
   if (const char *m = std::getenv("EMU_CP_ASYNC")) emu::immediate = std::strcmp(m, "immediate") == 0;
   if (const char *m = std::getenv("EMU_TMA")) emu::tma_immediate = std::strcmp(m, "immediate") == 0;
   if (const char *m = std::getenv("EMU_JITTER")) emu::jitter_seed = std::strtoull(m, nullptr, 10);

@@ -183,18 +183,85 @@ int launch(const MmaArgs &a, int64_t batch, cudaStream_t stream) {
 // flash_wgmma_ws with its tensor maps (built per call: a host-side encoding of a few hundred nanoseconds), on a grid
 // of a block per work tile or, persistent, of at most a block per SM (one block fills an SM: registers):
 // `sms` > 0: persistent, at most that many blocks.
+// flash_wgmma_ws's watchdog (wg::wg_mbar_watchdog), for probes and tests on hardware: TESSERA_WGMMA_WATCHDOG=1 (read
+// once) gives each device a record in mapped host memory that the kernel's waits report to instead of hanging, and
+// makes every flash_wgmma_ws launch synchronous, so that its failure is reported by the call that made it.
+bool watchdog_on() {
+  static const bool on = [] {
+    const char *v = std::getenv("TESSERA_WGMMA_WATCHDOG");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
+
+// The current device's watchdog record (host side), set up on first use: mapped host memory whose device address
+// goes into wg::g_ws_diag.
+int watchdog_diag(volatile wg::WsDiag **out) {
+  static volatile wg::WsDiag *diag[64];
+  static std::mutex mu;
+  int dev = 0;
+  TSR_CUDA_CHECK("cudaGetDevice", cudaGetDevice(&dev));
+  if (dev < 0 || dev >= 64) {
+    *out = nullptr;
+    return TSR_OK;
+  }
+  std::lock_guard<std::mutex> lk(mu);
+  if (diag[dev] == nullptr) {
+    void *h = nullptr;
+    TSR_CUDA_CHECK("cudaHostAlloc(watchdog record)", cudaHostAlloc(&h, sizeof(wg::WsDiag), cudaHostAllocMapped));
+    std::memset(h, 0, sizeof(wg::WsDiag));
+    void *d = nullptr;
+    TSR_CUDA_CHECK("cudaHostGetDevicePointer(watchdog record)", cudaHostGetDevicePointer(&d, h, 0));
+    wg::WsDiag *dp = static_cast<wg::WsDiag *>(d);
+    TSR_CUDA_CHECK("cudaMemcpyToSymbol(g_ws_diag)", cudaMemcpyToSymbol(wg::g_ws_diag, &dp, sizeof(dp)));
+    diag[dev] = static_cast<volatile wg::WsDiag *>(h);  // (kept for the process's life, as the device's context)
+  }
+  *out = diag[dev];
+  return TSR_OK;
+}
+
+// After a watchdog launch: waits for it; a wait the watchdog gave up on becomes a message naming the barrier.
+template <int D, int G>
+int watchdog_check(const wg::WsArgs &p, int64_t blocks, cudaStream_t stream, volatile wg::WsDiag *diag) {
+  const cudaError_t e = cudaStreamSynchronize(stream);
+  if (e == cudaSuccess) return TSR_OK;
+  if (diag == nullptr || diag->magic != wg::WsDiag::kMagic) return fail("flash_wgmma_ws (watchdog on)", e);
+  char bar[32];
+  if (!wg::ws_barrier_name<D, wg::kWsStages, G>(diag->bar_off, bar, sizeof(bar))) {
+    std::snprintf(bar, sizeof(bar), "at offset %u", static_cast<unsigned>(diag->bar_off));
+  }
+  const unsigned thread = diag->thread, grp = thread / 128;
+  char who[48];
+  if (grp == 0) {
+    std::snprintf(who, sizeof(who), "the producer (thread %u)", thread);
+  } else {
+    std::snprintf(who, sizeof(who), "consumer warpgroup %u (thread %u, warp %u)", grp - 1, thread, thread / 32);
+  }
+  set_last_error("flash_wgmma_ws watchdog: in block %u of %lld, %s waited over %llu s for phase parity %u of mbarrier "
+                 "%s (head_dim %d, %d consumer warpgroups, %s grid, seq_q %lld, seq_k %lld, batch x heads %lld%s%s): "
+                 "a schedule deadlock, the kernel trapped (%s)",
+                 static_cast<unsigned>(diag->block), static_cast<long long>(blocks), who,
+                 static_cast<unsigned long long>(wg::WsDiag::kSeconds), static_cast<unsigned>(diag->parity), bar, D,
+                 G, static_cast<int64_t>(blocks) < (p.a.seq_q + 64 * G - 1) / (64 * G) * p.n_bh ? "persistent" : "tile",
+                 static_cast<long long>(p.a.seq_q), static_cast<long long>(p.a.seq_k), static_cast<long long>(p.n_bh),
+                 p.a.causal ? ", causal" : "", p.a.mask != nullptr ? ", key mask" : "", cudaGetErrorName(e));
+  return TSR_ERR_CUDA_BASE + static_cast<int>(e);
+}
+
 template <typename T, int D, int G>
 int launch_ws(const wg::WsArgs &p, int sms, cudaStream_t stream) {
   using SH = wg::WsShape<G>;
   constexpr size_t smem = wg::WsTile<D, wg::kWsStages, G>::smem_bytes;
   static std::atomic<uint64_t> ready{0};
-  const int st = allow_smem(wg::flash_wgmma_ws<T, D, wg::kWsStages, G>, smem, ready);
+  int st = allow_smem(wg::flash_wgmma_ws<T, D, wg::kWsStages, G>, smem, ready);
   if (st != TSR_OK) return st;
+  volatile wg::WsDiag *diag = nullptr;
+  if (watchdog_on() && (st = watchdog_diag(&diag)) != TSR_OK) return st;
   int64_t blocks = (p.a.seq_q + SH::kRows - 1) / SH::kRows * p.n_bh;
   if (sms > 0) blocks = std::min<int64_t>(blocks, sms);
   wg::flash_wgmma_ws<T, D, wg::kWsStages, G><<<static_cast<unsigned>(blocks), SH::kThreads, smem, stream>>>(p);
   TSR_LAUNCH_CHECK("flash_wgmma_ws launch");
-  return TSR_OK;
+  return watchdog_on() ? watchdog_check<D, G>(p, blocks, stream, diag) : TSR_OK;
 }
 
 // The tensor maps of a flash_wgmma_ws launch; false where a size is out of TMA's range (coordinates are 32-bit), the

@@ -137,6 +137,38 @@ __device__ __forceinline__ int ws_round(int r) {
   return static_cast<int>(r * g + ((r & 1) ? g - 1 - i : i));
 }
 
+// What flash_wgmma_ws's watchdog records of the first wait it gave up on (below; mapped host memory, read by the host
+// after the trap): magic last, so that a record is whole when the magic is there.
+struct WsDiag {
+  static constexpr uint32_t kMagic = 0x57534447u;  // "WSDG"
+  static constexpr uint64_t kSeconds = 2;            // how long past kWsWatchdogSpins tries a wait may take
+  uint32_t magic, block, thread, bar_off, parity, pad;
+};
+
+// The mbarrier at byte offset `off` of a WsTile<D, NB, G> layout, as "k_full[1]" (buffer 1's), into out; false where
+// no barrier sits there.
+template <int D, int NB, int G>
+bool ws_barrier_name(uint32_t off, char *out, size_t n) {
+  using TL = WsTile<D, NB, G>;
+  const char *name = nullptr;
+  int b = -1;
+  if (off == TL::q_full()) name = "q_full";
+  if (off == TL::q_empty()) name = "q_empty";
+  for (int i = 0; i < NB; ++i) {
+    if (off == TL::k_full(i)) name = "k_full", b = i;
+    if (off == TL::v_full(i)) name = "v_full", b = i;
+    if (off == TL::k_empty(i)) name = "k_empty", b = i;
+    if (off == TL::v_empty(i)) name = "v_empty", b = i;
+  }
+  if (name == nullptr) return false;
+  if (b < 0) {
+    std::snprintf(out, n, "%s", name);
+  } else {
+    std::snprintf(out, n, "%s[%d]", name, b);
+  }
+  return true;
+}
+
 #ifndef TSR_ATTENTION_WGMMA_EMULATED
 __device__ __forceinline__ void wg_mbar_init(uint32_t bar, uint32_t count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(bar), "r"(count) : "memory");
@@ -153,16 +185,52 @@ __device__ __forceinline__ void wg_mbar_arrive(uint32_t bar) {
 __device__ __forceinline__ void wg_mbar_arrive_tx(uint32_t bar, uint32_t bytes) {
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\n" ::"r"(bar), "r"(bytes) : "memory");
 }
+__device__ __forceinline__ uint32_t wg_mbar_try_wait(uint32_t bar, uint32_t parity) {
+  uint32_t done;
+  asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
+               : "=r"(done)
+               : "r"(bar), "r"(parity)
+               : "memory");
+  return done;
+}
+// The watchdog (TESSERA_WGMMA_WATCHDOG=1, attention_wgmma.cu): where g_ws_diag is set, a wait that has not completed
+// after kWsWatchdogSpins tries and then WsDiag::kSeconds more is recorded in that (mapped host) memory by the first
+// thread to give up, and the kernel traps, so that a schedule deadlock on hardware reports which barrier, phase,
+// block and thread instead of hanging until a timeout kills the process. Without it (nullptr, the default) waits
+// are unbounded. Costs one counter per wait; the check below is reached only after kWsWatchdogSpins failed tries.
+__device__ WsDiag *g_ws_diag;
+__device__ uint32_t g_ws_claim;
+constexpr uint32_t kWsWatchdogSpins = 1u << 20;
+__device__ __forceinline__ uint32_t wg_mbar_watchdog(uint32_t bar, uint32_t parity) {
+  WsDiag *const d = g_ws_diag;
+  uint64_t t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+    if (wg_mbar_try_wait(bar, parity)) return 1;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while (d == nullptr || t - t0 < WsDiag::kSeconds * 1000000000ull);
+  if (atomicCAS(&g_ws_claim, 0u, 1u) == 0u) {  // (device memory: host-memory atomics need more than PCIe)
+    extern __shared__ __align__(16) unsigned char wg_smem_raw[];
+    const uint32_t raw = wg_smem_addr(wg_smem_raw);
+    volatile uint32_t *v = reinterpret_cast<volatile uint32_t *>(d);
+    v[1] = blockIdx.x;
+    v[2] = threadIdx.x;
+    v[3] = bar - ((raw + 1023u) & ~1023u);  // the barrier's offset in the kernel's 1024-aligned layout (WsTile)
+    v[4] = parity;
+    __threadfence_system();
+    v[0] = WsDiag::kMagic;
+    __threadfence_system();
+  }
+  __trap();
+  return 0;
+}
 // waits until the phase of the given parity has completed (acquire: what was written before its arrivals and its
 // transactions is visible afterwards)
 __device__ __forceinline__ void wg_mbar_wait(uint32_t bar, uint32_t parity) {
-  uint32_t done = 0;
-  do {
-    asm volatile("{\n.reg .pred p;\nmbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\nselp.u32 %0, 1, 0, p;\n}\n"
-                 : "=r"(done)
-                 : "r"(bar), "r"(parity)
-                 : "memory");
-  } while (done == 0);
+  uint32_t spins = 0;
+  while (!wg_mbar_try_wait(bar, parity)) {
+    if (++spins == kWsWatchdogSpins && wg_mbar_watchdog(bar, parity)) return;
+  }
 }
 // one TMA box of the 3-D tensor map at coordinates (c0, c1, c2) into shared memory at dst, completing on bar
 __device__ __forceinline__ void wg_tma_load3(uint32_t dst, const CUtensorMap *map, int c0, int c1, int c2,
