@@ -61,7 +61,8 @@ class VisionCommandsTest {
                 List.of("embed", "--model", CLIP.toString(), "--image", CLIP.resolve("pixels.npy").toString(), "--out",
                         tmp.resolve("embeds.npy").toString()),
                 List.of("classify", IMAGES.resolve("chelsea.png").toString(), "--model", VIT.toString()))) {
-            List<String> cmd = new java.util.ArrayList<>(List.of(java, "-cp", cp, TesseraCli.class.getName()));
+            List<String> cmd = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", cp,
+                    TesseraCli.class.getName()));
             cmd.addAll(args);
             Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("err.txt").toFile()).start();
             p.getInputStream().readAllBytes();
@@ -129,7 +130,7 @@ class VisionCommandsTest {
         Path file = tmp.resolve("labels.txt");
         Files.writeString(file, "caf\u00e9 cr\u00e8me\n\u65e5\u672c\u8a9e\n", java.nio.charset.StandardCharsets.UTF_8);
         String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 TesseraCli.class.getName(), "clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(),
                 "--labels-file", file.toString(), "--json");
         pb.environment().remove("LANG");

@@ -63,7 +63,8 @@ class MissingPresetNativesTest {
         assertTrue(cp.contains("ffmpeg-") && cp.contains("opencv-"), "the presets' class jars stay: " + cp);
         Path wav = Path.of(getClass().getResource("/audio/mc_mono.wav").toURI());
         Path png = Path.of(getClass().getResource("/image/chelsea.png").toURI());
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", cp,
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", cp,
                 MissingPresetNativesTest.class.getName(), wav.toString(), png.toString()).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);

@@ -9,10 +9,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.tessera.bindings.Addresses;
 import dev.tessera.runtime.DType;
 import java.io.IOException;
-import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -322,16 +320,16 @@ final class SafetensorsFile implements AutoCloseable {
                         + info.name() + "' ends at byte " + (dataStart + info.begin() + total)
                         + "): was it cut short or rewritten since it was opened?");
             }
-            MappedByteBuffer buf = channel.map(FileChannel.MapMode.READ_ONLY, at, n);
+            ReadOnlyMapping mapping = ReadOnlyMapping.map(channel, at, n);
             try {
                 try {
-                    sink.accept(buf.order(ByteOrder.LITTLE_ENDIAN), done);
+                    sink.accept(mapping.buffer().order(ByteOrder.LITTLE_ENDIAN), done);
                 } finally {
-                    unmap(buf);
+                    mapping.close();
                 }
             } catch (InternalError e) {
                 // the fault is reported asynchronously: inside the sink or at the next call after the copy (unmap)
-                unmap(buf);
+                mapping.close();
                 throw new IOException(path + " changed while tensor '" + info.name() + "' was read from it (cut short or"
                         + " rewritten in place?): " + e.getMessage(), e);
             }
@@ -350,41 +348,9 @@ final class SafetensorsFile implements AutoCloseable {
         return Math.max(8, Math.min(maxMap, Integer.MAX_VALUE) & ~7L);
     }
 
-    private static final Method INVOKE_CLEANER;
-    private static final Object UNSAFE;
-
-    static {
-        Method m = null;
-        Object u = null;
-        try {
-            Class<?> c = Class.forName("sun.misc.Unsafe");
-            java.lang.reflect.Field f = c.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            u = f.get(null);
-            m = c.getMethod("invokeCleaner", ByteBuffer.class);
-        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
-            LOG.debug("mappings will be released by the garbage collector: {}", e.toString());
-            m = null;
-            u = null;
-        }
-        INVOKE_CLEANER = m;
-        UNSAFE = u;
-    }
-
     /** True when mappings are released right after each copy rather than by the garbage collector. */
     static boolean unmapsEagerly() {
-        return INVOKE_CLEANER != null;
-    }
-
-    /** Unmaps now where the JDK allows it (we never hand the buffer out), else leaves it to the GC. */
-    private static void unmap(MappedByteBuffer buf) {
-        if (INVOKE_CLEANER != null) {
-            try {
-                INVOKE_CLEANER.invoke(UNSAFE, buf);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                LOG.debug("could not unmap: {}", e.toString());
-            }
-        }
+        return ReadOnlyMapping.release() != ReadOnlyMapping.Release.GC;
     }
 
     boolean isClosed() {

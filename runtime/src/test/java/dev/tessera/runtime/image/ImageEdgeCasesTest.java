@@ -215,7 +215,7 @@ class ImageEdgeCasesTest {
     @Test
     void damagedImagesWriteNothingToStderr() throws Exception {
         String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder pb = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 DecodeDamaged.class.getName(), ImageTest.fixture("small.png").toString(),
                 ImageTest.fixture("small.tiff").toString());
         pb.environment().remove("OPENCV_LOG_LEVEL");
