@@ -1,5 +1,5 @@
 cmake_minimum_required(VERSION 3.22)
-# libtessera exports its C API and nothing else: every defined dynamic symbol is a tsr_* function, and every
+# libtessera exports its C API and nothing else, and asks for no glibc newer than 2.34: every defined dynamic symbol is a tsr_* function, and every
 # TSR_API function the public headers declare is among them. The static libstdc++ / libgcc / cudart inside it and
 # the std:: templates our code instantiates must stay local (src/libtessera.map, -Wl,--exclude-libs,ALL): exported,
 # they interposed on other native libraries of the same JVM (ONNX Runtime's std::call_once jumped to a null function
@@ -53,5 +53,27 @@ endforeach()
 if(missing)
   message(FATAL_ERROR "${LIB} does not export these C API functions: ${missing}")
 endif()
+# The glibc it asks for: at most 2.34 (what a build on glibc 2.34 or later cannot avoid: pthread and dl moved into
+# libc there), so that a jar built on Debian 12 (2.36) loads on Ubuntu 22.04 (2.35), RHEL 9 and Amazon Linux 2023
+# (2.34); src/common/glibc_compat.cpp.
+execute_process(COMMAND "${NM}" -D --undefined-only "${LIB}" OUTPUT_VARIABLE und RESULT_VARIABLE rc)
+string(REGEX MATCHALL "[A-Za-z0-9_]+@GLIBC_[0-9.]+" refs "${und}")
+set(newer "")
+set(max "0")
+foreach(ref IN LISTS refs)
+  string(REGEX MATCH "GLIBC_([0-9.]+)" _ "${ref}")
+  set(v "${CMAKE_MATCH_1}")
+  if(v VERSION_GREATER max)
+    set(max "${v}")
+  endif()
+  if(v VERSION_GREATER "2.34")
+    list(APPEND newer "${ref}")
+  endif()
+endforeach()
+if(newer)
+  message(FATAL_ERROR "${LIB} asks for glibc newer than 2.34 (${newer}): built here it would not load on Ubuntu 22.04,"
+                      " RHEL 9 or Amazon Linux 2023 (src/common/glibc_compat.cpp)")
+endif()
 list(LENGTH exported ne)
-message(STATUS "${LIB}: ${ne} symbols exported, all tsr_*; the ${nd} TSR_API functions of the headers among them")
+message(STATUS "${LIB}: ${ne} symbols exported, all tsr_*; the ${nd} TSR_API functions of the headers among them; "
+               "needs glibc ${max}")
