@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  *       extension jar or zip) names a classified archive, cached under {@code ARTIFACT-CLASSIFIER};</li>
  *   <li>an alias ({@link #ALIASES}, e.g. {@code minilm}): the Maven spec it stands for.</li>
  * </ul>
- * The cache root is {@code -Dtessera.cache}, else {@code $TESSERA_CACHE}, else {@code ~/.cache/tessera}. With
+ * The cache root is {@code -Dtessera.cache}, else {@code $TESSERA_CACHE}, else {@code ~/.cache/tessera} (else, where
+ * that cannot be written, a private {@code tessera-cache-USER} in the temporary directory: {@link #defaultCacheRoot}). With
  * {@code -Dtessera.offline=true} (or {@link #offline}) nothing is downloaded.
  */
 public final class ModelResolver {
@@ -105,13 +106,91 @@ public final class ModelResolver {
                 Boolean.getBoolean("tessera.offline") || s.offline(), s.httpHeaders());
     }
 
-    /** {@code -Dtessera.cache}, {@code $TESSERA_CACHE} or {@code ~/.cache/tessera}. */
+    /**
+     * {@code -Dtessera.cache}, {@code $TESSERA_CACHE} or {@code ~/.cache/tessera}; where the last cannot be written
+     * (a service user's read-only or missing home, as containers often give), a directory of this user's own in the
+     * temporary directory, {@code tessera-cache-USER} (created owner-only; used only if this user owns it and nobody
+     * else may write to it), said once in a warning. A root given explicitly is used as given.
+     */
     public static Path defaultCacheRoot() {
-        String p = System.getProperty("tessera.cache");
-        if (p == null || p.isBlank()) {
-            p = System.getenv("TESSERA_CACHE");
+        return cacheRoot(System.getProperty("tessera.cache"), System.getenv("TESSERA_CACHE"),
+                Path.of(System.getProperty("user.home"), ".cache", "tessera"),
+                Path.of(System.getProperty("java.io.tmpdir")), System.getProperty("user.name", "user"));
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean SAID_FALLBACK =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** {@link #defaultCacheRoot()} from its inputs (tests). */
+    static Path cacheRoot(String property, String env, Path home, Path tmpDir, String user) {
+        if (property != null && !property.isBlank()) {
+            return Path.of(property);
         }
-        return p == null || p.isBlank() ? Path.of(System.getProperty("user.home"), ".cache", "tessera") : Path.of(p);
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        if (creatable(home)) {
+            return home;
+        }
+        Path fallback = tmpDir.resolve("tessera-cache-" + user.replaceAll("[^A-Za-z0-9._-]", "_"));
+        if (!privateDirectory(fallback)) {
+            return home; // the extraction then says what it cannot write, and how to choose another root
+        }
+        if (!SAID_FALLBACK.getAndSet(true)) {
+            LOG.warn("{} cannot be written (read-only or missing home?): models are cached in {} instead; set "
+                    + "-Dtessera.cache or TESSERA_CACHE to choose", home, fallback);
+        }
+        return fallback;
+    }
+
+    /** {@code dir} exists as a writable directory, or its nearest existing ancestor is one. */
+    private static boolean creatable(Path dir) {
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                return Files.isDirectory(p) && Files.isWritable(p);
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code dir} exists (created now, owner-only where the file system has POSIX permissions) as a directory this
+     * user owns and nobody else may write to.
+     */
+    private static boolean privateDirectory(Path dir) {
+        try {
+            if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                try {
+                    Files.createDirectory(dir, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+                } catch (UnsupportedOperationException e) {
+                    Files.createDirectory(dir);
+                } catch (FileAlreadyExistsException e) {
+                    // made by another process meanwhile: checked below like any existing one
+                }
+            }
+            if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS) || !Files.isWritable(dir)) {
+                return false;
+            }
+            try {
+                java.nio.file.attribute.PosixFileAttributes a = Files.readAttributes(dir,
+                        java.nio.file.attribute.PosixFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Path probe = Files.createTempFile(dir, ".owner-", ""); // whoever this process is, by uid
+                java.nio.file.attribute.UserPrincipal me;
+                try {
+                    me = Files.getOwner(probe);
+                } finally {
+                    Files.deleteIfExists(probe);
+                }
+                return a.owner().equals(me)
+                        && !a.permissions().contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                        && !a.permissions().contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE);
+            } catch (UnsupportedOperationException e) {
+                return true; // no POSIX attributes here: nothing more to check
+            }
+        } catch (IOException | SecurityException e) {
+            return false;
+        }
     }
 
     /** Resolves {@code spec} with {@link #defaults()}. */
@@ -328,7 +407,10 @@ public final class ModelResolver {
             }
             return dir;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot extract " + jar + " into " + dir + ": " + e.getMessage(), e);
+            throw new UncheckedIOException("cannot extract " + jar + " into " + dir + ": " + e.getMessage()
+                    + (e instanceof java.nio.file.AccessDeniedException || e instanceof java.nio.file.FileSystemException
+                            && String.valueOf(e.getMessage()).contains("Read-only")
+                            ? " (set -Dtessera.cache or TESSERA_CACHE to a writable directory)" : ""), e);
         } catch (java.nio.file.InvalidPathException e) { // an entry name this file system cannot hold
             throw new IllegalArgumentException("cannot extract " + jar + ": " + e.getMessage(), e);
         } finally {

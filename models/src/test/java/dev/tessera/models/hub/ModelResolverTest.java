@@ -25,6 +25,37 @@ class ModelResolverTest {
     @TempDir
     Path tmp;
 
+    @Test
+    void cacheRootFallsBackToAPrivateTemporaryDirectoryWhereHomeCannotBeWritten() throws IOException {
+        Path home = tmp.resolve("home");
+        Path tmpDir = Files.createDirectories(tmp.resolve("tmp"));
+        // explicit roots win, as given
+        assertEquals(Path.of("/x/p"), ModelResolver.cacheRoot("/x/p", "/x/e", home, tmpDir, "u"));
+        assertEquals(Path.of("/x/e"), ModelResolver.cacheRoot(" ", "/x/e", home, tmpDir, "u"));
+        // a home whose nearest existing ancestor is a writable directory: used (created later, on extraction)
+        assertEquals(home.resolve(".cache/tessera"),
+                ModelResolver.cacheRoot(null, null, home.resolve(".cache/tessera"), tmpDir, "u"));
+        // a home that cannot hold directories (a file where a directory should be; root may write anywhere else):
+        // the user's own owner-only directory in the temporary directory
+        Files.writeString(home.getParent().resolve("notadir"), "x");
+        Path blocked = home.getParent().resolve("notadir").resolve(".cache/tessera");
+        Path fb = ModelResolver.cacheRoot(null, null, blocked, tmpDir, "svc user/1");
+        assertEquals(tmpDir.resolve("tessera-cache-svc_user_1"), fb);
+        assertTrue(Files.isDirectory(fb));
+        if (fb.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(fb)));
+            // one that others may write to is not trusted: back to the home path, whose extraction then fails
+            // with its hint
+            Files.setPosixFilePermissions(fb, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+            assertEquals(blocked, ModelResolver.cacheRoot(null, null, blocked, tmpDir, "svc user/1"));
+        }
+        // a link in its place is not followed
+        Path link = tmpDir.resolve("tessera-cache-v");
+        Files.createSymbolicLink(link, Files.createDirectories(tmp.resolve("elsewhere")));
+        assertEquals(blocked, ModelResolver.cacheRoot(null, null, blocked, tmpDir, "v"));
+    }
+
     private static void jar(Path file, String... namesAndContents) throws IOException {
         Files.createDirectories(file.getParent());
         try (OutputStream out = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(out)) {
