@@ -403,7 +403,7 @@ final class ChatCommand implements Callable<Integer> {
                 if (r != null && r.ok()) {
                     o.putPOJO("tokens", r.result().tokens());
                     o.put("text", r.result().text());
-                    o.put("finish", r.result().finish().name().toLowerCase());
+                    o.put("finish", r.result().finish().name().toLowerCase(java.util.Locale.ROOT));
                 } else {
                     o.put("error", r != null ? r.error().getMessage() : errors[j]);
                     refused++;
@@ -436,7 +436,7 @@ final class ChatCommand implements Callable<Integer> {
             o.putPOJO("prompt_tokens", promptIds);
             o.putPOJO("tokens", r.tokens());
             o.put("text", r.text());
-            o.put("finish", r.finish().name().toLowerCase());
+            o.put("finish", r.finish().name().toLowerCase(java.util.Locale.ROOT));
             if (cachedBefore >= 0) {
                 o.put("cached_tokens_before", cachedBefore);
             }

@@ -55,6 +55,38 @@ class ChatCommandTest {
         }
     }
 
+    /**
+     * Machine-readable output does not depend on the default locale: in Turkish "STOP_STRING".toLowerCase() is
+     * "stop_strıng", and Arabic or Persian locales format numbers with their own digits; the JSON of a run ended by a
+     * stop string (and a chat template's float repr) must be the same bytes as under the root locale.
+     */
+    @Test
+    void jsonIsTheSameInEveryLocale() throws Exception {
+        java.util.Locale before = java.util.Locale.getDefault();
+        try {
+            java.util.Locale.setDefault(java.util.Locale.ROOT);
+            Run free = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "12", "--json", "hello there");
+            assertEquals(0, free.code(), free.err());
+            String text = new ObjectMapper().readTree(free.out()).get("text").asText();
+            assertTrue(text.length() >= 6, text);
+            String stop = text.substring(3, 6);
+            String[] cmd = {"chat", "--model", MODEL.toString(), "--max-tokens", "12", "--json", "--stop", stop,
+                    "hello there"};
+            Run ref = run(null, cmd);
+            assertEquals(0, ref.code(), ref.err());
+            assertEquals("stop_string", new ObjectMapper().readTree(ref.out()).get("finish").asText(), ref.out());
+            for (java.util.Locale l : List.of(new java.util.Locale("tr", "TR"), new java.util.Locale("ar", "SA"),
+                    new java.util.Locale("fa", "IR"), java.util.Locale.GERMANY)) {
+                java.util.Locale.setDefault(l);
+                Run r = run(null, cmd);
+                assertEquals(0, r.code(), l + ": " + r.err());
+                assertEquals(ref.out(), r.out(), "locale " + l);
+            }
+        } finally {
+            java.util.Locale.setDefault(before);
+        }
+    }
+
     @Test
     void oneShotJsonAndStreamingAgree() throws Exception {
         Run j = run(null, "chat", "--model", MODEL.toString(), "--max-tokens", "12", "--json", "hello there");

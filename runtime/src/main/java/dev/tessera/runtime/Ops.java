@@ -155,7 +155,7 @@ public final class Ops {
      * may be views (broadcast operands are read in place).
      */
     public static Tensor binary(BinaryOp op, Tensor a, Tensor b) {
-        String name = op.name().toLowerCase();
+        String name = op.name().toLowerCase(java.util.Locale.ROOT);
         Tensor.requireOpen(name, a, b);
         sameDevice(name, a, b);
         sameDtype(name, a, b);
@@ -169,7 +169,7 @@ public final class Ops {
      * shape; {@code out} may be {@code a} or {@code b} when that input has the broadcast shape.
      */
     public static void binary(BinaryOp op, Tensor a, Tensor b, Tensor out) {
-        String name = op.name().toLowerCase();
+        String name = op.name().toLowerCase(java.util.Locale.ROOT);
         Tensor.requireOpen(name, a, b, out);
         sameDevice(name, a, b, out);
         sameDtype(name, a, b);
@@ -546,7 +546,7 @@ public final class Ops {
         if (op == null) {
             throw new IllegalArgumentException("unary: op is null");
         }
-        String name = op.name().toLowerCase();
+        String name = op.name().toLowerCase(java.util.Locale.ROOT);
         Tensor.requireOpen(name, x);
         return Tensor.filled(like(x), out -> unary(op, x, out));
     }
@@ -556,7 +556,7 @@ public final class Ops {
         if (op == null) {
             throw new IllegalArgumentException("unary: op is null");
         }
-        String name = op.name().toLowerCase();
+        String name = op.name().toLowerCase(java.util.Locale.ROOT);
         Tensor.requireOpen(name, x, out);
         sameDevice(name, x, out);
         floating(name, x);

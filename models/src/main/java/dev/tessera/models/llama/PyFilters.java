@@ -198,7 +198,7 @@ final class PyFilters {
                 case '\f' -> sb.append("\\f");
                 default -> {
                     if (c < 0x20 || (ascii && c > 0x7e)) {
-                        sb.append(String.format("\\u%04x", (int) c));
+                        sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
                     } else {
                         sb.append(c);
                     }
@@ -246,7 +246,7 @@ final class PyFilters {
                 } else if (c == '\t') {
                     sb.append("\\t");
                 } else if (c < 0x20 || c == 0x7f) {
-                    sb.append(String.format("\\x%02x", (int) c));
+                    sb.append(String.format(java.util.Locale.ROOT, "\\x%02x", (int) c));
                 } else {
                     sb.append(c);
                 }
@@ -293,7 +293,7 @@ final class PyFilters {
         if (exp < -4 || exp >= 16) {
             String digits = b.unscaledValue().abs().toString();
             String mant = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
-            return (d < 0 ? "-" : "") + mant + "e" + (exp < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp));
+            return (d < 0 ? "-" : "") + mant + "e" + (exp < 0 ? "-" : "+") + String.format(java.util.Locale.ROOT, "%02d", Math.abs(exp));
         }
         String plain = b.toPlainString();
         return plain.contains(".") ? plain : plain + ".0";

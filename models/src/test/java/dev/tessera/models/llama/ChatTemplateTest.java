@@ -20,6 +20,23 @@ class ChatTemplateTest {
      * Every case of resources/llama/chat_templates.json (made by make_chat_template_fixtures.py with Python's jinja2
      * configured as transformers configures it): the same text, or an error where jinja2 raised one.
      */
+    /** Python's float repr and escapes as templates print them, whatever the default locale's digits. */
+    @Test
+    void pythonReprsDoNotDependOnTheLocale() {
+        java.util.Locale before = java.util.Locale.getDefault();
+        try {
+            for (java.util.Locale l : List.of(java.util.Locale.ROOT, new java.util.Locale("ar", "SA"),
+                    new java.util.Locale("fa", "IR"), new java.util.Locale("tr", "TR"))) {
+                java.util.Locale.setDefault(l);
+                assertEquals("1e-07", PyFilters.pyFloat(1e-7), l.toString());
+                assertEquals("-2.5e+16", PyFilters.pyFloat(-2.5e16), l.toString());
+                assertEquals("0.0001", PyFilters.pyFloat(1e-4), l.toString());
+            }
+        } finally {
+            java.util.Locale.setDefault(before);
+        }
+    }
+
     @Test
     void rendersAsJinja2DoesOnTheFixtures() throws Exception {
         JsonNode root = new ObjectMapper().readTree(Fixtures.resource("llama/chat_templates.json").toFile());
