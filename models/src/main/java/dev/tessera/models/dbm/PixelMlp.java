@@ -130,8 +130,8 @@ public final class PixelMlp implements DigitClassifier {
                         }
                     }
                     float[] gw1;
-                    try (Tensor tx = Tensor.of(xb, Device.CPU, batch, d); Tensor tdh = Tensor.of(dh, Device.CPU, batch, hidden);
-                            Tensor gw = Ops.matmul(tx.t(), tdh)) {
+                    try (Tensor tx = Tensor.of(xb, Device.CPU, batch, d); Tensor txT = tx.t();
+                            Tensor tdh = Tensor.of(dh, Device.CPU, batch, hidden); Tensor gw = Ops.matmul(txT, tdh)) {
                         gw1 = gw.toFloatArray();
                     }
                     for (int k = 0; k < hidden; k++) {

@@ -184,8 +184,11 @@ public final class KvCache implements AutoCloseable {
                 Tensor t = ts[l];
                 for (int j = 0; j < n; j++) {
                     if (rows[j] != j && length > 0) { // row j <= rows[j]: moving down never overwrites a row still to move
-                        Ops.copyInto(t.slice(0, rows[j], rows[j] + 1).slice(2, 0, length),
-                                t.slice(0, j, j + 1).slice(2, 0, length));
+                        // (every view holds the storage until closed: the row views too)
+                        try (Tensor srcRow = t.slice(0, rows[j], rows[j] + 1); Tensor src = srcRow.slice(2, 0, length);
+                                Tensor dstRow = t.slice(0, j, j + 1); Tensor dst = dstRow.slice(2, 0, length)) {
+                            Ops.copyInto(src, dst);
+                        }
                     }
                 }
                 ts[l] = t.slice(0, 0, n); // a view: it keeps the storage alive after the full tensor's close

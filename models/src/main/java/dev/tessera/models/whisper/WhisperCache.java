@@ -177,8 +177,9 @@ public final class WhisperCache implements AutoCloseable {
         try {
             if (len > 0) {
                 for (int i = 0; i < from.length; i++) {
-                    try (Tensor src = t.slice(0, from[i], from[i] + 1).slice(seqDim, 0, len);
-                            Tensor dst = out.slice(0, i, i + 1).slice(seqDim, 0, len)) {
+                    // (each view holds the storage until closed: the row views too, or the old cache never frees)
+                    try (Tensor srcRow = t.slice(0, from[i], from[i] + 1); Tensor src = srcRow.slice(seqDim, 0, len);
+                            Tensor dstRow = out.slice(0, i, i + 1); Tensor dst = dstRow.slice(seqDim, 0, len)) {
                         Ops.copyInto(src, dst);
                     }
                 }

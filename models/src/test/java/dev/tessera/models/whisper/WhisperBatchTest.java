@@ -85,6 +85,38 @@ class WhisperBatchTest {
         return out;
     }
 
+    /**
+     * Beam search reorders the KV cache every step (WhisperCache.gather): each old cache must be freed. Its row views
+     * used to stay open, so every step leaked the whole previous cache, outside a scope as here (a Java API caller).
+     */
+    @Test
+    void beamSearchLeavesNoNativeMemoryBehind() throws Exception {
+        WhisperConfig c = model.config();
+        int mels = c.numMelBins();
+        int frames = c.melFrames();
+        float[] full = Npy.read(WhisperParityTest.fixtureDir("tiny-a").resolve("features.npy")).requireFloats();
+        float[] two = new float[2 * mels * frames];
+        for (int i = 0; i < 2; i++) {
+            System.arraycopy(features(full, mels, frames, i == 0 ? frames : 90, i), 0, two, i * mels * frames,
+                    mels * frames);
+        }
+        WhisperDecoder dec = new WhisperDecoder(model);
+        dev.tessera.runtime.Backend cpu = dev.tessera.runtime.Backends.get(dev.tessera.runtime.Device.CPU);
+        try (Tensor mel = Tensor.of(two, 2, mels, frames); Tensor enc = model.encode(mel)) {
+            int[][] prompts = {dec.prompt("en", "transcribe", true, null), dec.prompt("en", "transcribe", true, null)};
+            dec.decodeBatch(enc, prompts, true, 3, 0, 24, 7); // warm: lazily made state
+            long before = cpu.memoryStats(dev.tessera.runtime.Device.CPU).allocatedBytes();
+            for (int round = 0; round < 3; round++) {
+                dec.decodeBatch(enc, prompts, true, 3, 0, 24, 7);
+                try (Tensor first = enc.slice(0, 0, 1)) {
+                    dec.decode(first, prompts[0], false, 3, 0, 24, 7);
+                }
+            }
+            assertEquals(before, cpu.memoryStats(dev.tessera.runtime.Device.CPU).allocatedBytes(),
+                    "native bytes held after beam-search decodes");
+        }
+    }
+
     @Test
     void windowsDecodedTogetherEqualEachAlone() throws Exception {
         WhisperConfig c = model.config();
