@@ -121,8 +121,8 @@ class InfoCommandTest {
                 .filter(e -> !java.nio.file.Path.of(e).getFileName().toString()
                         .matches("(opencv|ffmpeg|maven-|plexus-).*"))
                 .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
-        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", cp, TesseraCli.class.getName(), "info").redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(dev.tessera.runtime.testing.ChildJvm.command(java.util.List.of(), cp,
+                TesseraCli.class.getName(), "info")).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);
         assertTrue(out.contains("images OpenCV unavailable: its preset jar is not on the class path")

@@ -54,16 +54,14 @@ class VisionCommandsTest {
                 .filter(e -> !Path.of(e).getFileName().toString().startsWith("opencv"))
                 .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
         assertTrue(!cp.equals(System.getProperty("java.class.path")), "OpenCV is on the test class path");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         for (List<String> args : List.of(
                 List.of("classify", pixels.toString(), "--model", VIT.toString(), "--logits-out",
                         tmp.resolve("without.npy").toString()),
                 List.of("embed", "--model", CLIP.toString(), "--image", CLIP.resolve("pixels.npy").toString(), "--out",
                         tmp.resolve("embeds.npy").toString()),
                 List.of("classify", IMAGES.resolve("chelsea.png").toString(), "--model", VIT.toString()))) {
-            List<String> cmd = new java.util.ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp", cp,
-                    TesseraCli.class.getName()));
-            cmd.addAll(args);
+            List<String> cmd = dev.tessera.runtime.testing.ChildJvm.command(List.of(), cp, TesseraCli.class.getName(),
+                    args.toArray(String[]::new));
             Process p = new ProcessBuilder(cmd).redirectError(tmp.resolve("err.txt").toFile()).start();
             p.getInputStream().readAllBytes();
             int code = p.waitFor();
@@ -129,10 +127,9 @@ class VisionCommandsTest {
     void outputIsUtf8WhateverTheLocale(@TempDir Path tmp) throws Exception {
         Path file = tmp.resolve("labels.txt");
         Files.writeString(file, "caf\u00e9 cr\u00e8me\n\u65e5\u672c\u8a9e\n", java.nio.charset.StandardCharsets.UTF_8);
-        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                TesseraCli.class.getName(), "clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(),
-                "--labels-file", file.toString(), "--json");
+        ProcessBuilder pb = new ProcessBuilder(dev.tessera.runtime.testing.ChildJvm.command(TesseraCli.class.getName(),
+                "clip", IMAGES.resolve("one.png").toString(), "--model", CLIP.toString(), "--labels-file", file.toString(),
+                "--json"));
         pb.environment().remove("LANG");
         pb.environment().put("LC_ALL", "C");
         pb.redirectError(tmp.resolve("err.txt").toFile());

@@ -63,9 +63,8 @@ class MissingPresetNativesTest {
         assertTrue(cp.contains("ffmpeg-") && cp.contains("opencv-"), "the presets' class jars stay: " + cp);
         Path wav = Path.of(getClass().getResource("/audio/mc_mono.wav").toURI());
         Path png = Path.of(getClass().getResource("/image/chelsea.png").toURI());
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", cp,
-                MissingPresetNativesTest.class.getName(), wav.toString(), png.toString()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(dev.tessera.runtime.testing.ChildJvm.command(List.of(), cp,
+                MissingPresetNativesTest.class.getName(), wav.toString(), png.toString())).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);
         List<String> lines = out.lines().collect(Collectors.toList());

@@ -1,5 +1,6 @@
 package dev.tessera.runtime.audio;
 
+import dev.tessera.runtime.testing.ChildJvm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -474,12 +475,8 @@ class AudioDecoderTest {
      * Returns the child's output; fails when it exits non-zero.
      */
     static String runWithFixedHeap(Class<?> main, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xms64m", "-Xmx64m",
-                "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"),
-                main.getName()));
-        cmd.addAll(Arrays.asList(args));
+        List<String> cmd = ChildJvm.command(List.of("-Xms64m", "-Xmx64m", "-XX:+AlwaysPreTouch", "-XX:+UseSerialGC"),
+                System.getProperty("java.class.path"), main.getName(), args);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, p.waitFor(), out);

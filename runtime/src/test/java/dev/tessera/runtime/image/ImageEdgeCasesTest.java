@@ -214,10 +214,9 @@ class ImageEdgeCasesTest {
      */
     @Test
     void damagedImagesWriteNothingToStderr() throws Exception {
-        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(javaBin, "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+        ProcessBuilder pb = new ProcessBuilder(dev.tessera.runtime.testing.ChildJvm.command(
                 DecodeDamaged.class.getName(), ImageTest.fixture("small.png").toString(),
-                ImageTest.fixture("small.tiff").toString());
+                ImageTest.fixture("small.tiff").toString()));
         pb.environment().remove("OPENCV_LOG_LEVEL");
         Process p = pb.start();
         byte[] err = p.getErrorStream().readAllBytes();
